@@ -1,0 +1,77 @@
+"""Every error crossform raises on purpose, one class per failure mode.
+
+Callers catch :class:`CrossformError` for "crossform refused this"; the
+subclasses say why. Errors about a file carry the path and the reason, and
+their text says what was expected and what was found.
+"""
+
+from __future__ import annotations
+
+
+class CrossformError(Exception):
+    """Base class of every error crossform raises on purpose."""
+
+
+class IRValidationError(CrossformError, ValueError):
+    """An IR object was constructed with a value that breaks its contract."""
+
+
+class UnsupportedEstimatorError(CrossformError, TypeError):
+    """The scikit-learn frontend has no converter for an estimator or option."""
+
+
+class NotFittedError(CrossformError, ValueError):
+    """An estimator was exported before it was fitted."""
+
+
+class InputError(CrossformError, ValueError):
+    """Scoring input that cannot be read as rows (not a per-row problem)."""
+
+
+class UnknownFormatError(CrossformError, ValueError):
+    """A format name that is not registered, or a path no format recognises."""
+
+
+class PackageError(CrossformError):
+    """A package on disk (or in memory) that cannot be read.
+
+    ``path`` names the file inside the package (or the package itself) and
+    ``reason`` says what was expected and what was found.
+    """
+
+    def __init__(self, path: str, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class PackageNotFoundError(PackageError, FileNotFoundError):
+    """The package path, or a file the manifest names, does not exist."""
+
+
+class MalformedPackageError(PackageError):
+    """Bytes that do not parse: truncated, not UTF-8, not JSON, bad structure."""
+
+
+class SchemaError(PackageError):
+    """A JSON file that parses but violates its JSON Schema."""
+
+
+class UnsafePackageError(PackageError):
+    """A package that tries to reach outside itself (absolute paths, '..', links)."""
+
+
+class LimitExceededError(PackageError):
+    """A file, count or nesting depth beyond the reader's limits."""
+
+
+class FormatVersionError(PackageError):
+    """A package written in a format major version this reader does not know."""
+
+
+class IdMismatchError(PackageError):
+    """The id recorded in a package differs from the id of its content."""
+
+
+class PackageExistsError(PackageError, FileExistsError):
+    """Saving would replace an existing file or directory without overwrite=True."""

@@ -1,0 +1,177 @@
+"""Package identity: ``sha256.`` + base32 of the SHA-256 of the IR's canonical bytes.
+
+The canonical bytes are specified byte for byte in docs/IDENTITY.md, so that
+a reader in another language can recompute an id. They cover what the
+package computes and what its author declared (owner, tags, metadata), and
+nothing about when or by which library versions it was written. Trees are
+hashed in preorder, so a format that renumbers nodes reads back the same id.
+
+Changing anything here changes every id: bump CANONICAL_VERSION and say so
+in docs/IDENTITY.md, and expect the golden-id test to fail until you do.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import struct
+from typing import Iterable
+
+import numpy as np
+
+from . import ir
+
+CANONICAL_VERSION = 1
+MAGIC = b"crossform-ir/%d\n" % CANONICAL_VERSION
+PREFIX = "sha256."
+
+_KIND_CODES = {ir.NUMERIC: 0, ir.CATEGORICAL: 1}
+
+
+class _Writer:
+    """Feeds big-endian primitives straight into the hash (no byte buffer)."""
+
+    def __init__(self) -> None:
+        self.hash = hashlib.sha256(MAGIC)
+
+    def u8(self, value: int) -> None:
+        self.hash.update(struct.pack(">B", value))
+
+    def u32(self, value: int) -> None:
+        self.hash.update(struct.pack(">I", value))
+
+    def f64(self, value: float) -> None:
+        self.hash.update(struct.pack(">d", float("nan") if value != value else value))
+
+    def text(self, value: str) -> None:
+        data = value.encode("utf-8")
+        self.u32(len(data))
+        self.hash.update(data)
+
+    def texts(self, values: Iterable[str]) -> None:
+        values = list(values)
+        self.u32(len(values))
+        for v in values:
+            self.text(v)
+
+    def optional_f64(self, value: float | None) -> None:
+        if value is None:
+            self.u8(0)
+        else:
+            self.u8(1)
+            self.f64(value)
+
+    def array(self, values: np.ndarray, dtype: str) -> None:
+        """Length, then raw big-endian items; NaN written as the one quiet NaN."""
+        values = np.asarray(values)
+        if values.dtype.kind == "f":
+            values = np.where(np.isnan(values), np.nan, values)
+        self.u32(values.size)
+        self.hash.update(np.ascontiguousarray(values, dtype=dtype).tobytes())
+
+
+def _encoder(w: _Writer, encoder: ir.Encoder) -> None:
+    w.text(encoder.encoder_type)
+    w.texts(encoder.features)
+    w.texts(encoder.outputs)
+    if isinstance(encoder, ir.FillMissing):
+        for value in encoder.values:
+            if isinstance(value, str):
+                w.u8(1)
+                w.text(value)
+            else:
+                w.u8(0)
+                w.f64(value)
+    elif isinstance(encoder, ir.CategoricalEncoding):
+        for categories, codes, missing in zip(encoder.categories, encoder.codes, encoder.missing_codes):
+            w.texts(categories)
+            w.array(codes, ">f8")
+            w.optional_f64(missing)
+        w.optional_f64(encoder.unknown_code)
+    elif isinstance(encoder, ir.Scale):
+        w.array(encoder.offset, ">f8")
+        w.array(encoder.scale, ">f8")
+    else:  # pragma: no cover - the IR only admits the types above
+        raise TypeError(f"no canonical form for {type(encoder).__name__}")
+
+
+def _tree(w: _Writer, tree: ir.Tree) -> None:
+    order = tree.preorder
+    position = np.empty(tree.n_nodes, dtype=np.int64)
+    position[order] = np.arange(tree.n_nodes)
+    left, right = tree.left[order], tree.right[order]
+    leaf = left < 0
+    left = np.where(leaf, -1, position[np.where(leaf, 0, left)])
+    right = np.where(leaf, -1, position[np.where(leaf, 0, right)])
+    w.u32(tree.n_nodes)
+    w.array(tree.feature[order], ">i4")
+    w.array(tree.threshold[order], ">f8")
+    w.array(left, ">i4")
+    w.array(right, ">i4")
+    w.array(tree.missing_left[order], ">u1")
+    w.array(tree.value[order], ">f8")
+
+
+def _model(w: _Writer, model: ir.TreeEnsemble) -> None:
+    w.text("tree-ensemble")
+    w.texts(model.features)
+    w.text(model.aggregation)
+    w.text(model.post_transform)
+    if model.base_value is None:
+        w.u8(0)
+    else:
+        w.u8(1)
+        w.array(model.base_value, ">f8")
+    if model.classes is None:
+        w.u8(0)
+    else:
+        w.u8(1)
+        w.u32(len(model.classes))
+        for label in model.classes:
+            if isinstance(label, str):
+                w.u8(0)
+                w.text(label)
+            elif isinstance(label, int):
+                w.u8(1)
+                w.hash.update(struct.pack(">q", label))
+            else:
+                w.u8(2)
+                w.f64(label)
+    w.u32(len(model.trees))
+    w.u32(model.n_outputs)
+    for tree in model.trees:
+        _tree(w, tree)
+
+
+def canonical_digest(package: ir.Package) -> bytes:
+    """SHA-256 of the canonical bytes of ``package`` (docs/IDENTITY.md)."""
+    w = _Writer()
+    w.u32(len(package.inputs))
+    for f in package.inputs:
+        w.text(f.name)
+        w.u8(_KIND_CODES[f.kind])
+    w.u32(len(package.encoders))
+    for encoder in package.encoders:
+        _encoder(w, encoder)
+    _model(w, package.model)
+    if package.owner is None:
+        w.u8(0)
+    else:
+        w.u8(1)
+        w.text(package.owner)
+    w.texts(package.tags)
+    w.u32(len(package.metadata))
+    for key, value in package.metadata.items():  # sorted by key in the IR
+        w.text(key)
+        w.text(value)
+    return w.hash.digest()
+
+
+def package_id(package: ir.Package) -> str:
+    digest = canonical_digest(package)
+    return PREFIX + base64.b32encode(digest).decode("ascii").rstrip("=")
+
+
+def is_package_id(text: str) -> bool:
+    body = text[len(PREFIX):] if isinstance(text, str) and text.startswith(PREFIX) else ""
+    return len(body) == 52 and set(body) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")

@@ -1,0 +1,638 @@
+"""The crossform intermediate representation (IR).
+
+Every frontend produces these objects and every format reads and writes
+them; nothing else crosses that boundary. The objects are small frozen
+dataclasses holding read-only numpy arrays, validated on construction, so
+an IR object that exists is one every evaluator can score. The rules for
+scoring them are in docs/SEMANTICS.md; how they are hashed into a package
+id is in docs/IDENTITY.md.
+
+A package reads named input fields, runs its encoders in order over a row
+(each encoder maps some named columns to named output columns), and feeds
+the model the columns named by ``model.features``, in that order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from types import MappingProxyType
+from typing import Any, ClassVar, Mapping, Sequence, Union
+
+import numpy as np
+
+from .errors import IRValidationError
+
+NUMERIC = "numeric"
+CATEGORICAL = "categorical"
+KINDS = (NUMERIC, CATEGORICAL)
+AGGREGATIONS = ("average", "sum")
+POST_TRANSFORMS = ("none", "logistic", "softmax")
+
+_INT32 = np.iinfo(np.int32)
+
+
+def invalid(owner: str, name: str, expected: str, got: Any) -> IRValidationError:
+    """The one error template of the IR: what was expected, what was found."""
+    return IRValidationError(
+        f"The {name!r} field of {owner} must be {expected}. Got {got} instead."
+    )
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return f"an array of dtype {value.dtype} and shape {value.shape}"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _name_tuple(owner: str, name: str, value: Any, *, allow_empty: bool = False) -> tuple:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise invalid(owner, name, "a sequence of names", _describe(value))
+    items = tuple(value)
+    if not items and not allow_empty:
+        raise invalid(owner, name, "a non-empty sequence of names", "an empty sequence")
+    for item in items:
+        if not isinstance(item, str) or not item:
+            raise invalid(owner, name, "non-empty strings", _describe(item))
+    return items
+
+
+def _array(owner: str, name: str, value: Any, dtype: type, ndim: int) -> np.ndarray:
+    """A read-only copy of ``value`` as ``dtype``, refusing lossy conversions."""
+    arr = np.asarray(value)
+    if arr.ndim != ndim:
+        raise invalid(owner, name, f"a {ndim}-dimensional array", _describe(arr))
+    want = np.dtype(dtype)
+    kinds = {"f": "fiu", "i": "iu", "b": "b"}[want.kind]
+    if arr.size and arr.dtype.kind not in kinds:
+        raise invalid(owner, name, f"an array of {want.name} values", _describe(arr))
+    if want.kind == "i" and arr.size and (arr.min() < _INT32.min or arr.max() > _INT32.max):
+        raise invalid(owner, name, "int32 values", f"values up to {arr.max()}")
+    out = np.array(arr, dtype=want, copy=True)
+    out.setflags(write=False)
+    return out
+
+
+def _finite(owner: str, name: str, arr: np.ndarray) -> None:
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        pos = np.argwhere(bad)[0]
+        raise invalid(owner, name, "finite numbers", f"{arr[tuple(pos)]} at index {tuple(int(p) for p in pos)}")
+
+
+def _number(owner: str, name: str, value: Any, *, allow_nan: bool) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise invalid(owner, name, "a number", _describe(value))
+    number = float(value)
+    if np.isinf(number) or (np.isnan(number) and not allow_nan):
+        raise invalid(owner, name, "a finite number" + (" or NaN" if allow_nan else ""), number)
+    return number
+
+
+# ---------------------------------------------------------------- inputs
+
+
+@dataclass(frozen=True)
+class Field:
+    """One named input of a package: numbers (missing = NaN) or strings (missing = None)."""
+
+    name: str
+    kind: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise invalid("Field", "name", "a non-empty string", _describe(self.name))
+        if self.kind not in KINDS:
+            raise invalid("Field", "kind", f"one of {KINDS}", _describe(self.kind))
+
+
+# ---------------------------------------------------------------- encoders
+
+
+def _outputs(owner: str, features: tuple, outputs: Any) -> tuple:
+    """Output names default to the inputs (an in-place update).
+
+    Output ``i`` may overwrite input ``i`` but no other input of the same
+    step, so that evaluating the features one at a time, in place, is
+    equivalent to evaluating them all at once.
+    """
+    if len(set(features)) != len(features):
+        raise invalid(owner, "features", "distinct names", list(features))
+    if outputs is None or (isinstance(outputs, Sequence) and not isinstance(outputs, str) and len(outputs) == 0):
+        return features
+    outs = _name_tuple(owner, "outputs", outputs)
+    if len(outs) != len(features):
+        raise invalid(owner, "outputs", f"{len(features)} names, one per feature", f"{len(outs)} names")
+    if len(set(outs)) != len(outs):
+        raise invalid(owner, "outputs", "distinct names", list(outs))
+    position = {name: i for i, name in enumerate(features)}
+    for i, out in enumerate(outs):
+        if position.get(out, i) != i:
+            raise invalid(owner, "outputs", f"names that overwrite no other input than their own (output {i})", repr(out))
+    return outs
+
+
+@dataclass(frozen=True)
+class FillMissing:
+    """Replace a missing value of each feature by a fixed value.
+
+    A number fills a numeric feature, a string fills a categorical one.
+    """
+
+    encoder_type: ClassVar[str] = "fill-missing"
+    features: tuple
+    values: tuple
+    outputs: tuple = ()
+
+    def __post_init__(self) -> None:
+        owner = "FillMissing"
+        features = _name_tuple(owner, "features", self.features)
+        if isinstance(self.values, (str, bytes)) or not isinstance(self.values, Sequence):
+            raise invalid(owner, "values", "a sequence of fill values", _describe(self.values))
+        if len(self.values) != len(features):
+            raise invalid(owner, "values", f"{len(features)} values, one per feature", f"{len(self.values)} values")
+        values = tuple(
+            v if isinstance(v, str) else _number(owner, "values", v, allow_nan=False) for v in self.values
+        )
+        object.__setattr__(self, "features", features)
+        object.__setattr__(self, "values", values)
+        object.__setattr__(self, "outputs", _outputs(owner, features, self.outputs))
+
+    def kinds(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        kinds = tuple(CATEGORICAL if isinstance(v, str) else NUMERIC for v in self.values)
+        return kinds, kinds
+
+
+@dataclass(frozen=True, eq=False)
+class CategoricalEncoding:
+    """Map each categorical feature's string categories to numeric codes.
+
+    ``categories[i]`` and ``codes[i]`` pair feature i's known categories with
+    their codes (several categories may share a code). A missing value
+    becomes ``missing_codes[i]``, or, when that is None, is treated like an
+    unknown category. An unknown category is a row error when
+    ``unknown_code`` is None, else it becomes ``unknown_code`` (NaN allowed).
+    Categories are kept sorted, so equal encodings compare and hash equal.
+    """
+
+    encoder_type: ClassVar[str] = "label-encoder"
+    features: tuple
+    categories: tuple
+    codes: tuple
+    missing_codes: tuple
+    unknown_code: Union[float, None] = None
+    outputs: tuple = ()
+
+    def __post_init__(self) -> None:
+        owner = "CategoricalEncoding"
+        features = _name_tuple(owner, "features", self.features)
+        n = len(features)
+        for name in ("categories", "codes", "missing_codes"):
+            value = getattr(self, name)
+            if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) != n:
+                raise invalid(owner, name, f"a sequence of {n} entries, one per feature", _describe(value))
+        categories, codes = [], []
+        for i, (cats, vals) in enumerate(zip(self.categories, self.codes)):
+            cats = _categories(owner, cats, i)
+            vals = _array(owner, "codes", vals, np.float64, 1)
+            if len(vals) != len(cats):
+                raise invalid(owner, "codes", f"{len(cats)} codes for feature {features[i]!r}", f"{len(vals)} codes")
+            _finite(owner, "codes", vals)
+            order = sorted(range(len(cats)), key=cats.__getitem__)
+            sorted_codes = vals[order]
+            sorted_codes.setflags(write=False)
+            categories.append(tuple(cats[j] for j in order))
+            codes.append(sorted_codes)
+        missing = tuple(
+            None if m is None else _number(owner, "missing_codes", m, allow_nan=True) for m in self.missing_codes
+        )
+        unknown = None if self.unknown_code is None else _number(owner, "unknown_code", self.unknown_code, allow_nan=True)
+        object.__setattr__(self, "features", features)
+        object.__setattr__(self, "categories", tuple(categories))
+        object.__setattr__(self, "codes", tuple(codes))
+        object.__setattr__(self, "missing_codes", missing)
+        object.__setattr__(self, "unknown_code", unknown)
+        object.__setattr__(self, "outputs", _outputs(owner, features, self.outputs))
+
+    def kinds(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        n = len(self.features)
+        return (CATEGORICAL,) * n, (NUMERIC,) * n
+
+
+def _categories(owner: str, cats: Any, i: int) -> tuple:
+    if isinstance(cats, (str, bytes)) or not isinstance(cats, (Sequence, np.ndarray)):
+        raise invalid(owner, "categories", "a sequence of strings per feature", _describe(cats))
+    cats = tuple(cats)
+    for cat in cats:
+        if not isinstance(cat, str):
+            raise invalid(owner, "categories", f"strings (feature {i})", _describe(cat))
+    if len(set(cats)) != len(cats):
+        raise invalid(owner, "categories", f"distinct strings (feature {i})", "a repeated category")
+    return cats
+
+
+@dataclass(frozen=True, eq=False)
+class Scale:
+    """Standardise numeric features: ``(x - offset) / scale`` in float64."""
+
+    encoder_type: ClassVar[str] = "standard-scaler"
+    features: tuple
+    offset: np.ndarray
+    scale: np.ndarray
+    outputs: tuple = ()
+
+    def __post_init__(self) -> None:
+        owner = "Scale"
+        features = _name_tuple(owner, "features", self.features)
+        offset = _array(owner, "offset", self.offset, np.float64, 1)
+        scale = _array(owner, "scale", self.scale, np.float64, 1)
+        for name, arr in (("offset", offset), ("scale", scale)):
+            if len(arr) != len(features):
+                raise invalid(owner, name, f"{len(features)} numbers, one per feature", f"{len(arr)} numbers")
+            _finite(owner, name, arr)
+        if (scale == 0).any():
+            raise invalid(owner, "scale", "non-zero numbers", f"0.0 for feature {features[int(np.argmax(scale == 0))]!r}")
+        object.__setattr__(self, "features", features)
+        object.__setattr__(self, "offset", offset)
+        object.__setattr__(self, "scale", scale)
+        object.__setattr__(self, "outputs", _outputs(owner, features, self.outputs))
+
+    def kinds(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        n = len(self.features)
+        return (NUMERIC,) * n, (NUMERIC,) * n
+
+
+Encoder = Union[FillMissing, CategoricalEncoding, Scale]
+ENCODER_TYPES = (FillMissing, CategoricalEncoding, Scale)
+
+
+# ---------------------------------------------------------------- trees
+
+
+@dataclass(frozen=True, eq=False)
+class Tree:
+    """One binary decision tree as struct-of-arrays; node 0 is the root.
+
+    A split node n sends a row left iff ``x[feature[n]] <= threshold[n]``,
+    and a missing (NaN) value left iff ``missing_left[n]``. Leaves have
+    ``feature == left == right == -1``, threshold 0.0 and missing_left
+    False; ``value[n]`` is the leaf's output vector and is 0.0 at split
+    nodes (which no evaluator reads). Any node numbering is allowed; the
+    package id hashes the tree in preorder, so numbering never changes it.
+    """
+
+    feature: np.ndarray
+    threshold: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    missing_left: np.ndarray
+    value: np.ndarray
+
+    def __post_init__(self) -> None:
+        owner = "Tree"
+        feature = _array(owner, "feature", self.feature, np.int32, 1)
+        n = len(feature)
+        if n == 0:
+            raise invalid(owner, "feature", "an array of at least one node", "an empty array")
+        arrays = {
+            "feature": feature,
+            "threshold": _array(owner, "threshold", self.threshold, np.float64, 1),
+            "left": _array(owner, "left", self.left, np.int32, 1),
+            "right": _array(owner, "right", self.right, np.int32, 1),
+            "missing_left": _array(owner, "missing_left", self.missing_left, np.bool_, 1),
+            "value": _array(owner, "value", self.value, np.float64, 2),
+        }
+        for name, arr in arrays.items():
+            if len(arr) != n:
+                raise invalid(owner, name, f"{n} entries, one per node", f"{len(arr)} entries")
+        if arrays["value"].shape[1] == 0:
+            raise invalid(owner, "value", "at least one output per node", _describe(arrays["value"]))
+        _check_structure(**arrays)
+        for name, arr in arrays.items():
+            object.__setattr__(self, name, arr)
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.feature)
+
+    @property
+    def n_outputs(self) -> int:
+        return self.value.shape[1]
+
+    @cached_property
+    def is_leaf(self) -> np.ndarray:
+        leaf = self.left < 0
+        leaf.setflags(write=False)
+        return leaf
+
+    @property
+    def n_leaves(self) -> int:
+        return int(self.is_leaf.sum())
+
+    @cached_property
+    def depth(self) -> int:
+        """Edges on the longest root-to-leaf path."""
+        return _levels(self.left, self.right)[1]
+
+    @cached_property
+    def preorder(self) -> np.ndarray:
+        """Node indices in preorder (root, left subtree, right subtree)."""
+        return _preorder(self.left, self.right)
+
+
+def _levels(left: np.ndarray, right: np.ndarray) -> tuple[int, int]:
+    """Breadth-first walk from the root: (nodes reached, depth)."""
+    frontier = np.zeros(1, dtype=np.int64)
+    reached, depth = 1, 0
+    while True:
+        split = frontier[left[frontier] >= 0]
+        if split.size == 0:
+            return reached, depth
+        frontier = np.concatenate([left[split], right[split]])
+        reached += frontier.size
+        depth += 1
+        if reached > len(left):  # a cycle; the caller reports it
+            return reached, depth
+
+
+def _check_structure(feature, threshold, left, right, missing_left, value) -> None:
+    owner = "Tree"
+    n = len(feature)
+    leaf = left < 0
+    nodes = np.arange(n)
+
+    def first(mask: np.ndarray) -> int:
+        return int(nodes[mask][0])
+
+    bad = leaf != (right < 0)
+    if bad.any():
+        i = first(bad)
+        raise invalid(owner, "right", "-1 exactly where 'left' is -1 (leaves)", f"left={left[i]}, right={right[i]} at node {i}")
+    bad = leaf & ((left != -1) | (right != -1))
+    if bad.any():
+        i = first(bad)
+        raise invalid(owner, "left", "-1 at leaves (no other negative value)", f"{left[i]} at node {i}")
+    bad = ~leaf & ((left >= n) | (right >= n) | (left == 0) | (right == 0))
+    if bad.any():
+        i = first(bad)
+        raise invalid(owner, "left", f"child indices in [1, {n}) at split nodes", f"left={left[i]}, right={right[i]} at node {i}")
+    bad = ~leaf & (feature < 0)
+    if bad.any():
+        raise invalid(owner, "feature", "a feature index >= 0 at split nodes", f"{feature[first(bad)]} at node {first(bad)}")
+    bad = leaf & ((feature != -1) | (threshold != 0.0) | missing_left)
+    if bad.any():
+        i = first(bad)
+        raise invalid(owner, "feature", "-1, with threshold 0.0 and missing_left False, at leaves",
+                      f"feature={feature[i]}, threshold={threshold[i]}, missing_left={missing_left[i]} at leaf {i}")
+    _finite(owner, "threshold", threshold)
+    _finite(owner, "value", value)
+    bad = ~leaf & (value != 0.0).any(axis=1)
+    if bad.any():
+        raise invalid(owner, "value", "0.0 at split nodes (only leaves carry values)", f"{value[first(bad)].tolist()} at node {first(bad)}")
+    # Every node but the root has exactly one parent, and all are reachable
+    # from the root: a tree, with no cycles and no orphans.
+    parents = np.bincount(np.concatenate([left[~leaf], right[~leaf]]), minlength=n)
+    if parents[0] != 0 or (parents[1:] != 1).any():
+        i = first(np.concatenate([[parents[0] != 0], parents[1:] != 1]))
+        raise invalid(owner, "left", "child links forming one tree (each node but the root has one parent)",
+                      f"node {i} with {parents[i]} parents")
+    reached, _ = _levels(left, right)
+    if reached != n:
+        raise invalid(owner, "left", "child links forming one tree (every node reachable from the root)",
+                      f"{n - reached} unreachable nodes" if reached < n else "a cycle")
+
+
+def _preorder(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Preorder positions computed level by level (no per-node Python loop)."""
+    n = len(left)
+    levels = [np.zeros(1, dtype=np.int64)]
+    while True:
+        split = levels[-1][left[levels[-1]] >= 0]
+        if split.size == 0:
+            break
+        levels.append(np.concatenate([left[split], right[split]]))
+    size = np.ones(n, dtype=np.int64)
+    for level in reversed(levels[:-1]):
+        split = level[left[level] >= 0]
+        size[split] += size[left[split]] + size[right[split]]
+    position = np.zeros(n, dtype=np.int64)
+    for level in levels[:-1]:
+        split = level[left[level] >= 0]
+        position[left[split]] = position[split] + 1
+        position[right[split]] = position[split] + 1 + size[left[split]]
+    order = np.empty(n, dtype=np.int64)
+    order[position] = np.arange(n)
+    order.setflags(write=False)
+    return order
+
+
+@dataclass(frozen=True, eq=False)
+class TreeEnsemble:
+    """Trees over a feature vector, aggregated and post-transformed.
+
+    ``aggregation`` is "average" (left fold of the tree values in tree order,
+    then divide by the tree count) or "sum" (``base_value`` first, then each
+    tree's value, in tree order). ``classes`` names the outputs of a
+    classifier (one probability per class); None means a regressor.
+    """
+
+    features: tuple
+    trees: tuple
+    aggregation: str = "average"
+    post_transform: str = "none"
+    classes: Union[tuple, None] = None
+    base_value: Union[np.ndarray, None] = None
+
+    def __post_init__(self) -> None:
+        owner = "TreeEnsemble"
+        features = _name_tuple(owner, "features", self.features)
+        if isinstance(self.trees, Tree) or not isinstance(self.trees, Sequence) or not self.trees:
+            raise invalid(owner, "trees", "a non-empty sequence of Tree", _describe(self.trees))
+        trees = tuple(self.trees)
+        for i, tree in enumerate(trees):
+            if not isinstance(tree, Tree):
+                raise invalid(owner, "trees", "Tree objects", f"{type(tree).__name__} at index {i}")
+        width = trees[0].n_outputs
+        for i, tree in enumerate(trees):
+            if tree.n_outputs != width:
+                raise invalid(owner, "trees", f"trees with {width} outputs each", f"{tree.n_outputs} in tree {i}")
+            top = int(tree.feature.max())
+            if top >= len(features):
+                raise invalid(owner, "trees", f"feature indices below {len(features)} (the number of features)",
+                              f"feature {top} in tree {i}")
+        if self.aggregation not in AGGREGATIONS:
+            raise invalid(owner, "aggregation", f"one of {AGGREGATIONS}", _describe(self.aggregation))
+        if self.post_transform not in POST_TRANSFORMS:
+            raise invalid(owner, "post_transform", f"one of {POST_TRANSFORMS}", _describe(self.post_transform))
+        if self.post_transform == "softmax" and width < 2:
+            raise invalid(owner, "post_transform", "'softmax' only with two or more outputs", "'softmax' with 1 output")
+        base = None
+        if self.aggregation == "sum":
+            base = np.zeros(width) if self.base_value is None else _array(owner, "base_value", self.base_value, np.float64, 1)
+            if base.shape != (width,):
+                raise invalid(owner, "base_value", f"{width} numbers, one per output", _describe(base))
+            _finite(owner, "base_value", base)
+            base.setflags(write=False)
+        elif self.base_value is not None:
+            raise invalid(owner, "base_value", "None when aggregation is 'average'", _describe(self.base_value))
+        classes = None
+        if self.classes is not None:
+            if isinstance(self.classes, (str, bytes)) or not isinstance(self.classes, Sequence):
+                raise invalid(owner, "classes", "a sequence of class labels", _describe(self.classes))
+            classes = tuple(_label(c) for c in self.classes)
+            if len(set(classes)) != len(classes) or len({str(c) for c in classes}) != len(classes):
+                raise invalid(owner, "classes", "distinct labels (also as text)", list(classes))
+            if len(classes) != width:
+                raise invalid(owner, "classes", f"{width} labels, one per tree output", f"{len(classes)} labels")
+        elif width != 1:
+            raise invalid(owner, "trees", "trees with one output for a regressor (classes is None)", f"{width} outputs")
+        object.__setattr__(self, "features", features)
+        object.__setattr__(self, "trees", trees)
+        object.__setattr__(self, "base_value", base)
+        object.__setattr__(self, "classes", classes)
+
+    @property
+    def n_outputs(self) -> int:
+        return self.trees[0].n_outputs
+
+    @property
+    def is_classifier(self) -> bool:
+        return self.classes is not None
+
+    @property
+    def model_type(self) -> str:
+        task = "classification" if self.is_classifier else "regression"
+        return f"{task}-forest" if self.aggregation == "average" else f"{task}-boosted-trees"
+
+    @property
+    def outputs(self) -> tuple:
+        if self.classes is None:
+            return ("prediction",)
+        return tuple(f"probability({c})" for c in self.classes)
+
+    @property
+    def n_nodes(self) -> int:
+        return sum(t.n_nodes for t in self.trees)
+
+
+def _label(value: Any) -> Union[str, int, float]:
+    owner, expected = "TreeEnsemble", "strings, integers or finite floats"
+    if isinstance(value, (bool, np.bool_)):
+        raise invalid(owner, "classes", expected, _describe(value))
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, np.integer)):
+        if not -(2**63) <= int(value) < 2**63:
+            raise invalid(owner, "classes", "integers that fit in 64 bits", int(value))
+        return int(value)
+    if isinstance(value, (float, np.floating)) and np.isfinite(value):
+        return float(value)
+    raise invalid(owner, "classes", expected, _describe(value))
+
+
+Model = TreeEnsemble
+MODEL_TYPES = (TreeEnsemble,)
+
+
+# ---------------------------------------------------------------- package
+
+
+def _string_map(owner: str, name: str, value: Any) -> Mapping[str, str]:
+    if value is None:
+        value = {}
+    if not isinstance(value, Mapping):
+        raise invalid(owner, name, "a mapping of strings to strings", _describe(value))
+    for k, v in value.items():
+        if not isinstance(k, str) or not isinstance(v, str):
+            raise invalid(owner, name, "a mapping of strings to strings", f"{k!r}: {_describe(v)}")
+    return MappingProxyType(dict(sorted(value.items())))
+
+
+@dataclass(frozen=True, eq=False)
+class Package:
+    """A whole model: inputs, encoders, one model, and what its author declared.
+
+    ``owner``, ``tags`` and ``metadata`` are part of the package id;
+    ``producer`` (the library versions that wrote it) is not, so exporting
+    the same fit again, later or to another format, gives the same id.
+    """
+
+    inputs: tuple
+    encoders: tuple
+    model: TreeEnsemble
+    owner: Union[str, None] = None
+    tags: tuple = ()
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    producer: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        owner = "Package"
+        if isinstance(self.inputs, (str, bytes)) or not isinstance(self.inputs, Sequence) or not self.inputs:
+            raise invalid(owner, "inputs", "a non-empty sequence of Field", _describe(self.inputs))
+        inputs = tuple(self.inputs)
+        for f in inputs:
+            if not isinstance(f, Field):
+                raise invalid(owner, "inputs", "Field objects", _describe(f))
+        if len({f.name for f in inputs}) != len(inputs):
+            raise invalid(owner, "inputs", "fields with distinct names", [f.name for f in inputs])
+        if isinstance(self.encoders, (str, bytes)) or not isinstance(self.encoders, Sequence):
+            raise invalid(owner, "encoders", "a sequence of encoders", _describe(self.encoders))
+        encoders = tuple(self.encoders)
+        for e in encoders:
+            if not isinstance(e, ENCODER_TYPES):
+                raise invalid(owner, "encoders", f"encoders ({', '.join(t.__name__ for t in ENCODER_TYPES)})", _describe(e))
+        if not isinstance(self.model, MODEL_TYPES):
+            raise invalid(owner, "model", "a TreeEnsemble", _describe(self.model))
+        if self.owner is not None and not isinstance(self.owner, str):
+            raise invalid(owner, "owner", "a string or None", _describe(self.owner))
+        tags = _name_tuple(owner, "tags", self.tags, allow_empty=True)
+        object.__setattr__(self, "inputs", inputs)
+        object.__setattr__(self, "encoders", encoders)
+        object.__setattr__(self, "tags", tuple(sorted(set(tags))))
+        object.__setattr__(self, "metadata", _string_map(owner, "metadata", self.metadata))
+        object.__setattr__(self, "producer", _string_map(owner, "producer", self.producer))
+        _check_dataflow(self)
+
+    @cached_property
+    def id(self) -> str:
+        from .identity import package_id
+
+        return package_id(self)
+
+    def to_content_hash(self) -> str:
+        """The package id (the seed's name for it)."""
+        return self.id
+
+    @property
+    def outputs(self) -> tuple:
+        return self.model.outputs
+
+    @property
+    def model_type(self) -> str:
+        return self.model.model_type
+
+    def replace(self, **changes: Any) -> "Package":
+        """A copy with some fields changed (validated again)."""
+        import dataclasses
+
+        return dataclasses.replace(self, **changes)
+
+
+def _check_dataflow(package: Package) -> None:
+    """Every name an encoder or the model reads exists, with the right kind."""
+    kinds = {f.name: f.kind for f in package.inputs}
+    for position, encoder in enumerate(package.encoders):
+        owner = f"{type(encoder).__name__} (encoder {position})"
+        wanted, produced = encoder.kinds()
+        for name, kind in zip(encoder.features, wanted):
+            if name not in kinds:
+                raise invalid(owner, "features", "names of inputs or of earlier encoder outputs", repr(name))
+            if kinds[name] != kind:
+                raise invalid(owner, "features", f"a {kind} column for {name!r}", f"a {kinds[name]} column")
+        kinds.update(zip(encoder.outputs, produced))
+    for name in package.model.features:
+        if name not in kinds:
+            raise invalid("TreeEnsemble", "features", "names of inputs or encoder outputs", repr(name))
+        if kinds[name] != NUMERIC:
+            raise invalid("TreeEnsemble", "features", f"numeric columns (encode {name!r} first)", "a categorical column")

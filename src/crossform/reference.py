@@ -1,0 +1,186 @@
+"""The reference evaluator: the scoring rules of docs/SEMANTICS.md in numpy.
+
+Every runtime and format is judged against this module, so it is written
+for clarity first and vectorised over rows: loops run over encoders,
+features, trees and tree depth, never over rows or nodes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Union
+
+import numpy as np
+
+from . import ir
+from .floats import float32_overflows
+from .rows import Batch, read_batch
+
+
+@dataclass(frozen=True, eq=False)
+class Scores:
+    """What scoring a batch gives.
+
+    ``values[i, j]`` is output ``outputs[j]`` for row i (NaN in error rows);
+    ``errors[i]`` is None or the message of row i's error; ``leaves[i, t]``
+    is the node index of the leaf row i reached in tree t (-1 in error rows),
+    when the runtime can report leaves, else None.
+    """
+
+    values: np.ndarray
+    outputs: tuple
+    errors: list
+    classes: Union[tuple, None] = None
+    leaves: Union[np.ndarray, None] = None
+
+    @property
+    def ok(self) -> np.ndarray:
+        return np.array([e is None for e in self.errors], dtype=bool)
+
+    def labels(self) -> list:
+        """The predicted class of each row (first of equal maxima), None in error rows."""
+        if self.classes is None:
+            raise ValueError("labels() needs a classifier; this package is a regressor")
+        best = np.argmax(np.where(np.isnan(self.values), -np.inf, self.values), axis=1)
+        return [None if e is not None else self.classes[k] for k, e in zip(best, self.errors)]
+
+    def __len__(self) -> int:
+        return len(self.errors)
+
+
+# ---------------------------------------------------------------- encoders
+
+
+def _refuse_infinite(batch: Batch, name: str, x: np.ndarray) -> None:
+    batch.refuse(np.isinf(x), lambda i: f"feature {name!r}: value {x[i]} is not finite")
+
+
+def _fill_missing(enc: ir.FillMissing, batch: Batch, cols: dict) -> list:
+    out = []
+    for name, value in zip(enc.features, enc.values):
+        col = cols[name]
+        if isinstance(value, str):
+            filled = col.copy()
+            filled[np.equal(col, None)] = value
+        else:
+            _refuse_infinite(batch, name, col)
+            filled = np.where(np.isnan(col), value, col)
+        out.append(filled)
+    return out
+
+
+def _categorical_encoding(enc: ir.CategoricalEncoding, batch: Batch, cols: dict) -> list:
+    out = []
+    for name, categories, codes, missing_code in zip(enc.features, enc.categories, enc.codes, enc.missing_codes):
+        col = cols[name]
+        missing = np.equal(col, None)
+        known = np.zeros(len(col), dtype=bool)
+        code = np.full(len(col), np.nan)
+        if categories and len(col):
+            # categories are sorted by code point, as numpy orders unicode
+            keys = np.where(missing, "", col).astype(str)
+            table = np.array(categories, dtype=str)
+            at = np.minimum(np.searchsorted(table, keys), len(categories) - 1)
+            names = np.array(categories, dtype=object)
+            known = ~missing & np.equal(names[at], col)
+            code[known] = codes[at[known]]
+        if missing_code is not None:
+            code[missing] = missing_code
+            unknown = ~known & ~missing
+        else:
+            unknown = ~known
+        if enc.unknown_code is None:
+            batch.refuse(unknown, lambda i, col=col, name=name: (
+                f"feature {name!r}: missing value, and the encoder knows no missing category" if col[i] is None
+                else f"feature {name!r}: unknown category {col[i]!r}"))
+        else:
+            code[unknown] = enc.unknown_code
+        out.append(code)
+    return out
+
+
+def _scale(enc: ir.Scale, batch: Batch, cols: dict) -> list:
+    out = []
+    for name, offset, scale in zip(enc.features, enc.offset, enc.scale):
+        col = cols[name]
+        _refuse_infinite(batch, name, col)
+        out.append((col - offset) / scale)
+    return out
+
+
+ENCODERS: dict[type, Callable[[Any, Batch, dict], list]] = {
+    ir.FillMissing: _fill_missing,
+    ir.CategoricalEncoding: _categorical_encoding,
+    ir.Scale: _scale,
+}
+
+
+# ---------------------------------------------------------------- model
+
+
+def leaves(tree: ir.Tree, X: np.ndarray) -> np.ndarray:
+    """The leaf each row of X reaches: left iff x <= threshold, NaN by missing_left."""
+    rows = np.arange(len(X))
+    node = np.zeros(len(X), dtype=np.int64)
+    active = rows
+    for _ in range(tree.depth):
+        at = node[active]
+        split = tree.left[at] >= 0
+        active, at = active[split], at[split]
+        if active.size == 0:
+            break
+        x = X[active, tree.feature[at]]
+        go_left = (x <= tree.threshold[at]) | (np.isnan(x) & tree.missing_left[at])
+        node[active] = np.where(go_left, tree.left[at], tree.right[at])
+    return node
+
+
+def _post_transform(kind: str, raw: np.ndarray) -> np.ndarray:
+    if kind == "none":
+        return raw
+    if kind == "logistic":
+        return 1.0 / (1.0 + np.exp(-raw))
+    if kind == "softmax":
+        shifted = np.exp(raw - raw.max(axis=1, keepdims=True))
+        return shifted / shifted.sum(axis=1, keepdims=True)
+    raise ValueError(f"unknown post transform {kind!r}")  # pragma: no cover - the IR validates it
+
+
+def _tree_ensemble(model: ir.TreeEnsemble, batch: Batch, cols: dict) -> tuple[np.ndarray, np.ndarray]:
+    n = batch.n_rows
+    X = np.empty((n, len(model.features)))
+    for j, name in enumerate(model.features):
+        X[:, j] = cols[name]
+    for j, name in enumerate(model.features):
+        x = X[:, j]
+        batch.refuse(np.isinf(x), lambda i: f"feature {name!r}: value {x[i]} is not finite")
+        batch.refuse(float32_overflows(x), lambda i: (
+            f"feature {name!r}: value {x[i]!r} is too large for float32, which trees compare"))
+    ok = np.flatnonzero(np.equal(batch.errors, None))
+    Xok = X[ok]
+    leaf_ids = np.full((n, len(model.trees)), -1, dtype=np.int64)
+    if model.aggregation == "sum":
+        acc = np.broadcast_to(model.base_value, (len(ok), model.n_outputs)).copy()
+    else:
+        acc = np.zeros((len(ok), model.n_outputs))
+    for t, tree in enumerate(model.trees):
+        leaf = leaves(tree, Xok)
+        leaf_ids[ok, t] = leaf
+        acc = acc + tree.value[leaf]  # a left fold in tree order, as the JVM computes it
+    if model.aggregation == "average":
+        acc = acc / len(model.trees)
+    values = np.full((n, model.n_outputs), np.nan)
+    values[ok] = _post_transform(model.post_transform, acc)
+    return values, leaf_ids
+
+
+def score(package: ir.Package, data: Any) -> Scores:
+    """Score ``data`` (a DataFrame, column mapping or row mappings) with ``package``."""
+    batch = read_batch(package.inputs, data)
+    cols = dict(batch.columns)
+    for encoder in package.encoders:
+        cols.update(zip(encoder.outputs, ENCODERS[type(encoder)](encoder, batch, cols)))
+    values, leaf_ids = _tree_ensemble(package.model, batch, cols)
+    errors = batch.errors.tolist()
+    values[~np.equal(batch.errors, None)] = np.nan
+    return Scores(values, package.outputs, errors, package.model.classes, leaf_ids)

@@ -1,0 +1,106 @@
+"""The scikit-learn frontend: fitted estimators in, ``crossform.ir.Package`` out.
+
+Converters live in one table per scikit-learn family (the CONVERTERS dict
+at the bottom of each module listed in FAMILIES). Third parties add
+converters through the entry-point group ``crossform.converters``: each
+entry point names a mapping ``{EstimatorClass: convert_fn}``. A converter
+is ``fn(estimator, ctx, columns)`` returning the output columns of a
+transformer (built with ``ctx.add_step``) or a ``ModelSpec`` for a model.
+Conversion dispatches on the exact class: a subclass may change behaviour,
+so it needs its own converter.
+"""
+
+from __future__ import annotations
+
+import importlib
+import platform
+import warnings
+from functools import lru_cache
+from importlib.metadata import entry_points
+from typing import Callable, Mapping
+
+import numpy as np
+
+from .. import ir
+from .._version import __version__
+from ..errors import NotFittedError, UnsupportedEstimatorError
+from ._context import Column, Context, ModelSpec, qualified_name
+
+__all__ = ["from_sklearn", "converters", "Column", "Context", "ModelSpec"]
+
+FAMILIES = (
+    "crossform.sklearn.compose",
+    "crossform.sklearn.impute",
+    "crossform.sklearn.preprocessing",
+    "crossform.sklearn.tree",
+)
+ENTRY_POINT_GROUP = "crossform.converters"
+
+
+@lru_cache(maxsize=None)
+def converters() -> Mapping[type, Callable]:
+    """Built-in converters, then those of installed plugins (which may not replace built-ins)."""
+    table: dict = {}
+    for module in FAMILIES:
+        table.update(importlib.import_module(module).CONVERTERS)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        extra = ep.load()
+        if not isinstance(extra, Mapping):
+            raise UnsupportedEstimatorError(
+                f"Entry point {ep.name!r} ({ep.value}) of group {ENTRY_POINT_GROUP!r} must name a mapping of "
+                f"estimator class to converter. Got {type(extra).__name__} instead."
+            )
+        for cls, fn in extra.items():
+            if cls in table and table[cls] is not fn:
+                warnings.warn(f"Entry point {ep.name!r} tries to replace the built-in converter for "
+                              f"{qualified_name(cls)}; keeping the built-in one.", stacklevel=2)
+                continue
+            table[cls] = fn
+    return table
+
+
+def _check_fitted(estimator) -> None:
+    from sklearn.exceptions import NotFittedError as SklearnNotFitted
+    from sklearn.utils.validation import check_is_fitted
+
+    try:
+        check_is_fitted(estimator)
+    except SklearnNotFitted:
+        raise NotFittedError(f"{type(estimator).__name__} is not fitted; fit it before exporting.") from None
+    except TypeError as exc:
+        raise UnsupportedEstimatorError(f"{estimator!r} is not a scikit-learn estimator: {exc}") from None
+
+
+def producer_versions() -> dict:
+    import sklearn
+
+    return {
+        "crossform": __version__,
+        "scikit-learn": sklearn.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def from_sklearn(estimator, owner=None, tags=None, metadata=None) -> ir.Package:
+    """Convert a fitted estimator or pipeline that ends in a supported model."""
+    _check_fitted(estimator)
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is None:
+        names = [f"x{i}" for i in range(estimator.n_features_in_)]
+    ctx = Context(converters())
+    result = ctx.convert(estimator, ctx.inputs([str(n) for n in names]))
+    if not isinstance(result, ModelSpec):
+        raise UnsupportedEstimatorError(
+            f"{type(estimator).__name__} ends in a transformer; crossform exports pipelines that end in a model."
+        )
+    inputs, encoders, model = ctx.finish(result)
+    return ir.Package(
+        inputs=inputs,
+        encoders=encoders,
+        model=model,
+        owner=owner,
+        tags=tuple(tags or ()),
+        metadata=dict(metadata or {}),
+        producer=producer_versions(),
+    )

@@ -1,0 +1,53 @@
+"""Pipeline and ColumnTransformer: they route columns, they compute nothing."""
+
+from __future__ import annotations
+
+from sklearn.compose import ColumnTransformer
+from sklearn.pipeline import Pipeline
+
+from ..errors import UnsupportedEstimatorError
+from ._context import Context, ModelSpec, qualified_name
+
+
+def convert_pipeline(pipe: Pipeline, ctx: Context, cols: list):
+    result = cols
+    steps = [(name, step) for name, step in pipe.steps if step is not None and step != "passthrough"]
+    for position, (name, step) in enumerate(steps):
+        result = ctx.convert(step, result)
+        if isinstance(result, ModelSpec) and position != len(steps) - 1:
+            raise UnsupportedEstimatorError(f"Pipeline step {name!r} is a model but is not the last step.")
+    return result
+
+
+def convert_column_transformer(ct: ColumnTransformer, ctx: Context, cols: list) -> list:
+    if ct.transformer_weights:
+        raise UnsupportedEstimatorError("ColumnTransformer(transformer_weights=...) is not supported.")
+    if ct.n_features_in_ != len(cols):
+        raise UnsupportedEstimatorError(f"ColumnTransformer was fitted on {ct.n_features_in_} columns but receives {len(cols)}.")
+    indices = getattr(ct, "_transformer_to_input_indices", None)
+    if indices is None:  # pragma: no cover - present since scikit-learn 1.2
+        raise UnsupportedEstimatorError("This scikit-learn version does not record ColumnTransformer input columns.")
+    out: list = [None] * sum(s.stop - s.start for s in ct.output_indices_.values())
+    for name, trans, _ in ct.transformers_:
+        sub = [cols[i] for i in indices.get(name, [])]
+        if (isinstance(trans, str) and trans == "drop") or not sub:
+            continue
+        produced = sub if isinstance(trans, str) and trans == "passthrough" else ctx.convert(trans, sub)
+        if isinstance(produced, ModelSpec):
+            raise UnsupportedEstimatorError(
+                f"ColumnTransformer branch {name!r} ends in the model {qualified_name(type(trans))}; branches must transform."
+            )
+        where = ct.output_indices_[name]
+        if len(produced) != where.stop - where.start:
+            raise UnsupportedEstimatorError(
+                f"ColumnTransformer branch {name!r} gives {len(produced)} columns, scikit-learn {where.stop - where.start}."
+            )
+        out[where] = produced
+    names = [str(n) for n in ct.get_feature_names_out()]
+    return ctx.rename(out, names)
+
+
+CONVERTERS = {
+    Pipeline: convert_pipeline,
+    ColumnTransformer: convert_column_transformer,
+}
