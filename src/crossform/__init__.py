@@ -1,0 +1,100 @@
+"""crossform: export fitted scikit-learn pipelines to packages that score identically everywhere.
+
+    import crossform
+    package = crossform.from_sklearn(fitted_pipeline, owner="fraud-team")
+    crossform.save(package, "model-pkg")              # stripe-json by default
+    scores = crossform.score("model-pkg", dataframe)  # the reference evaluator
+    scores.values, scores.outputs, scores.errors
+
+The public API is this module's ``__all__``; everything else may change.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Union
+
+from ._version import __version__
+from .errors import (
+    CrossformError,
+    IdMismatchError,
+    InputError,
+    IRValidationError,
+    NotFittedError,
+    PackageError,
+    UnknownFormatError,
+    UnsupportedEstimatorError,
+)
+from .exporters import formats, load, save
+from .ir import Package
+from .reference import Scores
+
+__all__ = [
+    "__version__",
+    "from_sklearn",
+    "make_serializable",
+    "save",
+    "load",
+    "score",
+    "formats",
+    "runtimes",
+    "Package",
+    "Scores",
+    "CrossformError",
+    "IRValidationError",
+    "UnsupportedEstimatorError",
+    "NotFittedError",
+    "InputError",
+    "PackageError",
+    "IdMismatchError",
+    "UnknownFormatError",
+]
+
+
+def from_sklearn(estimator: Any, owner: Union[str, None] = None, tags=None, metadata=None) -> Package:
+    """Convert a fitted scikit-learn estimator or pipeline into a Package.
+
+    ``owner``, ``tags`` (strings) and ``metadata`` (string to string) are
+    recorded in the package and are part of its id.
+    """
+    from .sklearn import from_sklearn as convert
+
+    return convert(estimator, owner=owner, tags=tags, metadata=metadata)
+
+
+def make_serializable(estimator: Any, owner: Union[str, None] = None, tags=None, metadata=None):
+    """Wrap an unfitted estimator so that fitting it on a DataFrame also builds its package.
+
+    The returned scikit-learn estimator exposes ``.model_package`` and
+    ``.to_content_hash()`` once fitted.
+    """
+    from .sklearn.serializable import SerializableModel
+
+    return SerializableModel(estimator, owner=owner, tags=tags, metadata=metadata)
+
+
+def _reference(package: Package, data: Any) -> Scores:
+    from .reference import score as evaluate
+
+    return evaluate(package, data)
+
+
+_RUNTIMES = {"reference": _reference}
+
+
+def runtimes() -> list:
+    """Names of the runtimes ``score`` can use."""
+    return list(_RUNTIMES)
+
+
+def score(package: Union[Package, str, Path], data: Any, runtime: str = "reference") -> Scores:
+    """Score ``data`` (a DataFrame, a mapping of columns, or a list of row dicts).
+
+    ``package`` is a Package or the path of a saved one. Rows that cannot be
+    scored get NaN values and an error message; the other rows still score.
+    """
+    if runtime not in _RUNTIMES:
+        raise UnknownFormatError(f"Unknown runtime {runtime!r}. Available: {', '.join(_RUNTIMES)}.")
+    if not isinstance(package, Package):
+        package = load(package)
+    return _RUNTIMES[runtime](package, data)

@@ -95,21 +95,40 @@ def _encoder(w: _Writer, encoder: ir.Encoder) -> None:
         raise TypeError(f"no canonical form for {type(encoder).__name__}")
 
 
-def _tree(w: _Writer, tree: ir.Tree) -> None:
-    order = tree.preorder
-    position = np.empty(tree.n_nodes, dtype=np.int64)
-    position[order] = np.arange(tree.n_nodes)
-    left, right = tree.left[order], tree.right[order]
-    leaf = left < 0
-    left = np.where(leaf, -1, position[np.where(leaf, 0, left)])
-    right = np.where(leaf, -1, position[np.where(leaf, 0, right)])
-    w.u32(tree.n_nodes)
-    w.array(tree.feature[order], ">i4")
-    w.array(tree.threshold[order], ">f8")
-    w.array(left, ">i4")
-    w.array(right, ">i4")
-    w.array(tree.missing_left[order], ">u1")
-    w.array(tree.value[order], ">f8")
+def _trees(w: _Writer, trees: tuple) -> None:
+    """Each tree in preorder, children renumbered to preorder positions."""
+    sizes = np.array([t.n_nodes for t in trees], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    owner = np.repeat(offsets, sizes)
+    local_left = np.concatenate([t.left for t in trees])
+    local_right = np.concatenate([t.right for t in trees])
+    leaf = local_left < 0
+    left = np.where(leaf, -1, local_left + owner)
+    right = np.where(leaf, -1, local_right + owner)
+    position = ir.preorder_positions(left, right, offsets)
+    feature = np.concatenate([t.feature for t in trees])
+    threshold = np.concatenate([t.threshold for t in trees])
+    missing_left = np.concatenate([t.missing_left for t in trees])
+    value = np.concatenate([t.value for t in trees])
+    global_position = owner + position
+    if np.array_equal(global_position, np.arange(len(left))):
+        left, right = local_left, local_right  # already preorder, as scikit-learn builds trees
+    else:
+        order = np.empty(len(left), dtype=np.int64)
+        order[global_position] = np.arange(len(left))
+        left = np.where(leaf, -1, position[np.where(leaf, 0, left)])[order]
+        right = np.where(leaf, -1, position[np.where(leaf, 0, right)])[order]
+        feature, threshold = feature[order], threshold[order]
+        missing_left, value = missing_left[order], value[order]
+    for start, n in zip(offsets.tolist(), sizes.tolist()):
+        part = slice(start, start + n)
+        w.u32(n)
+        w.array(feature[part], ">i4")
+        w.array(threshold[part], ">f8")
+        w.array(left[part], ">i4")
+        w.array(right[part], ">i4")
+        w.array(missing_left[part], ">u1")
+        w.array(value[part], ">f8")
 
 
 def _model(w: _Writer, model: ir.TreeEnsemble) -> None:
@@ -139,8 +158,7 @@ def _model(w: _Writer, model: ir.TreeEnsemble) -> None:
                 w.f64(label)
     w.u32(len(model.trees))
     w.u32(model.n_outputs)
-    for tree in model.trees:
-        _tree(w, tree)
+    _trees(w, model.trees)
 
 
 def canonical_digest(package: ir.Package) -> bytes:

@@ -46,6 +46,17 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def _is_text(value: Any) -> bool:
+    """A str that is valid Unicode (no lone surrogates), so it has a UTF-8 form."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _name_tuple(owner: str, name: str, value: Any, *, allow_empty: bool = False) -> tuple:
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
         raise invalid(owner, name, "a sequence of names", _describe(value))
@@ -53,9 +64,15 @@ def _name_tuple(owner: str, name: str, value: Any, *, allow_empty: bool = False)
     if not items and not allow_empty:
         raise invalid(owner, name, "a non-empty sequence of names", "an empty sequence")
     for item in items:
-        if not isinstance(item, str) or not item:
+        if not _is_text(item) or not item:
             raise invalid(owner, name, "non-empty strings", _describe(item))
     return items
+
+
+def _text(owner: str, name: str, value: str) -> str:
+    if not _is_text(value):
+        raise invalid(owner, name, "valid Unicode text", _describe(value))
+    return value
 
 
 def _array(owner: str, name: str, value: Any, dtype: type, ndim: int) -> np.ndarray:
@@ -101,7 +118,7 @@ class Field:
     kind: str
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name:
+        if not _is_text(self.name) or not self.name:
             raise invalid("Field", "name", "a non-empty string", _describe(self.name))
         if self.kind not in KINDS:
             raise invalid("Field", "kind", f"one of {KINDS}", _describe(self.kind))
@@ -153,7 +170,8 @@ class FillMissing:
         if len(self.values) != len(features):
             raise invalid(owner, "values", f"{len(features)} values, one per feature", f"{len(self.values)} values")
         values = tuple(
-            v if isinstance(v, str) else _number(owner, "values", v, allow_nan=False) for v in self.values
+            _text(owner, "values", v) if isinstance(v, str) else _number(owner, "values", v, allow_nan=False)
+            for v in self.values
         )
         object.__setattr__(self, "features", features)
         object.__setattr__(self, "values", values)
@@ -225,7 +243,7 @@ def _categories(owner: str, cats: Any, i: int) -> tuple:
         raise invalid(owner, "categories", "a sequence of strings per feature", _describe(cats))
     cats = tuple(cats)
     for cat in cats:
-        if not isinstance(cat, str):
+        if not _is_text(cat):
             raise invalid(owner, "categories", f"strings (feature {i})", _describe(cat))
     if len(set(cats)) != len(cats):
         raise invalid(owner, "categories", f"distinct strings (feature {i})", "a repeated category")
@@ -403,10 +421,16 @@ def _check_structure(feature, threshold, left, right, missing_left, value) -> No
                       f"{n - reached} unreachable nodes" if reached < n else "a cycle")
 
 
-def _preorder(left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Preorder positions computed level by level (no per-node Python loop)."""
+def preorder_positions(left: np.ndarray, right: np.ndarray, roots: np.ndarray) -> np.ndarray:
+    """Each node's position in its own tree's preorder (root 0, then the left
+    subtree, then the right subtree).
+
+    ``left``/``right`` may hold several trees concatenated, with child
+    indices into the concatenation and ``roots`` the index of each root, so a
+    whole forest is done in one pass per level, not one per tree.
+    """
     n = len(left)
-    levels = [np.zeros(1, dtype=np.int64)]
+    levels = [np.asarray(roots, dtype=np.int64)]
     while True:
         split = levels[-1][left[levels[-1]] >= 0]
         if split.size == 0:
@@ -421,8 +445,13 @@ def _preorder(left: np.ndarray, right: np.ndarray) -> np.ndarray:
         split = level[left[level] >= 0]
         position[left[split]] = position[split] + 1
         position[right[split]] = position[split] + 1 + size[left[split]]
-    order = np.empty(n, dtype=np.int64)
-    order[position] = np.arange(n)
+    return position
+
+
+def _preorder(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    position = preorder_positions(left, right, np.zeros(1, dtype=np.int64))
+    order = np.empty(len(left), dtype=np.int64)
+    order[position] = np.arange(len(left))
     order.setflags(write=False)
     return order
 
@@ -521,7 +550,7 @@ def _label(value: Any) -> Union[str, int, float]:
     if isinstance(value, (bool, np.bool_)):
         raise invalid(owner, "classes", expected, _describe(value))
     if isinstance(value, str):
-        return value
+        return _text(owner, "classes", value)
     if isinstance(value, (int, np.integer)):
         if not -(2**63) <= int(value) < 2**63:
             raise invalid(owner, "classes", "integers that fit in 64 bits", int(value))
@@ -544,7 +573,7 @@ def _string_map(owner: str, name: str, value: Any) -> Mapping[str, str]:
     if not isinstance(value, Mapping):
         raise invalid(owner, name, "a mapping of strings to strings", _describe(value))
     for k, v in value.items():
-        if not isinstance(k, str) or not isinstance(v, str):
+        if not _is_text(k) or not _is_text(v):
             raise invalid(owner, name, "a mapping of strings to strings", f"{k!r}: {_describe(v)}")
     return MappingProxyType(dict(sorted(value.items())))
 
@@ -584,7 +613,7 @@ class Package:
                 raise invalid(owner, "encoders", f"encoders ({', '.join(t.__name__ for t in ENCODER_TYPES)})", _describe(e))
         if not isinstance(self.model, MODEL_TYPES):
             raise invalid(owner, "model", "a TreeEnsemble", _describe(self.model))
-        if self.owner is not None and not isinstance(self.owner, str):
+        if self.owner is not None and not _is_text(self.owner):
             raise invalid(owner, "owner", "a string or None", _describe(self.owner))
         tags = _name_tuple(owner, "tags", self.tags, allow_empty=True)
         object.__setattr__(self, "inputs", inputs)

@@ -1,0 +1,237 @@
+"""Formats: one module per format, the same few names in each, file handling here.
+
+A format module defines:
+
+``NAME``      the format's name, e.g. "stripe-json"
+``VERSION``   its format version, "major.minor" (see docs/FORMATS.md)
+``LAYOUT``    "directory" (a folder of files) or "file" (one file)
+``RUNTIMES``  names of the runtimes that execute the format
+``dumps(package)``  -> ``{relative path: bytes}`` for a directory, ``bytes`` for a file
+``loads(source)``   -> ``Package``, from a :class:`Files` (directory) or ``bytes`` (file)
+``sniff(source)``   -> bool: does this content look like this format?
+
+Formats are registered from the explicit list BUILTIN plus the entry-point
+group ``crossform.formats`` (each entry point names such a module).
+Readers never import or execute anything a file names.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+import stat
+import tempfile
+from functools import lru_cache
+from importlib.metadata import entry_points
+from pathlib import Path
+from types import ModuleType
+from typing import Mapping, Union
+
+from .. import ir
+from ..errors import (
+    LimitExceededError,
+    PackageExistsError,
+    PackageNotFoundError,
+    UnknownFormatError,
+    UnsafePackageError,
+)
+
+BUILTIN = ("crossform.exporters.stripe_json",)
+ENTRY_POINT_GROUP = "crossform.formats"
+
+MAX_FILE_BYTES = 2 << 30  # 2 GiB, per file
+MAX_FILES = 10_000
+
+
+@lru_cache(maxsize=None)
+def registry() -> Mapping[str, ModuleType]:
+    table: dict[str, ModuleType] = {}
+    modules = [importlib.import_module(name) for name in BUILTIN]
+    modules += [ep.load() for ep in entry_points(group=ENTRY_POINT_GROUP)]
+    for module in modules:
+        table.setdefault(module.NAME, module)
+    return table
+
+
+def formats() -> list:
+    """Names of the registered formats."""
+    return list(registry())
+
+
+def get_format(name: str) -> ModuleType:
+    try:
+        return registry()[name]
+    except KeyError:
+        raise UnknownFormatError(f"Unknown format {name!r}. Registered formats: {', '.join(formats())}.") from None
+
+
+# ---------------------------------------------------------------- files
+
+
+class Files:
+    """Read-only access to the files of a directory package, by relative path.
+
+    Paths must be plain relative paths ("model.json", "trees/0.bin"): no
+    absolute paths, no "." or ".." parts, no backslashes. Links are refused,
+    and so is any path that resolves outside the package.
+    """
+
+    def __init__(self, label: str, root: Union[Path, None] = None, contents: Union[Mapping[str, bytes], None] = None):
+        self.label = label
+        self._root = root
+        self._contents = contents
+
+    @classmethod
+    def from_directory(cls, root: Union[str, Path]) -> "Files":
+        return cls(str(root), root=Path(root))
+
+    @classmethod
+    def from_mapping(cls, contents: Mapping[str, bytes], label: str = "<memory>") -> "Files":
+        return cls(label, contents=dict(contents))
+
+    def where(self, name: str) -> str:
+        return f"{self.label}/{name}"
+
+    def _check(self, name: str) -> None:
+        parts = name.split("/") if isinstance(name, str) else []
+        if (not parts or name.startswith("/") or "\\" in name or "\x00" in name
+                or any(p in ("", ".", "..") for p in parts)):
+            raise UnsafePackageError(self.where(str(name)), "expected a plain relative path inside the package")
+
+    def exists(self, name: str) -> bool:
+        self._check(name)
+        if self._contents is not None:
+            return name in self._contents
+        return os.path.lexists(self._root / name)
+
+    def read(self, name: str) -> bytes:
+        self._check(name)
+        where = self.where(name)
+        if self._contents is not None:
+            if name not in self._contents:
+                raise PackageNotFoundError(where, "the package has no such file")
+            data = self._contents[name]
+            if len(data) > MAX_FILE_BYTES:
+                raise LimitExceededError(where, f"expected at most {MAX_FILE_BYTES} bytes, found {len(data)}")
+            return bytes(data)
+        full = self._root / name
+        try:
+            info = os.lstat(full)
+        except FileNotFoundError:
+            raise PackageNotFoundError(where, "the package has no such file") from None
+        if not stat.S_ISREG(info.st_mode):
+            raise UnsafePackageError(where, "expected a regular file, found a link or special file")
+        if not os.path.realpath(full).startswith(os.path.realpath(self._root) + os.sep):
+            raise UnsafePackageError(where, "the path leads outside the package")
+        if info.st_size > MAX_FILE_BYTES:
+            raise LimitExceededError(where, f"expected at most {MAX_FILE_BYTES} bytes, found {info.st_size}")
+        with open(full, "rb") as fh:
+            return fh.read(MAX_FILE_BYTES + 1)
+
+
+# ---------------------------------------------------------------- save / load
+
+
+def _write_directory(files: Mapping[str, bytes], target: Path) -> None:
+    if len(files) > MAX_FILES:
+        raise LimitExceededError(str(target), f"a package may hold {MAX_FILES} files, this one {len(files)}")
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        for name, data in files.items():
+            Files.from_mapping({})._check(name)
+            path = staging / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        _replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _write_file(data: bytes, target: Path) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        _replace(Path(tmp), target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _replace(new: Path, target: Path) -> None:
+    """Move ``new`` into place; an old package there goes only once the new one is in."""
+    if not os.path.lexists(target):
+        os.replace(new, target)
+        return
+    old = target.with_name(f".{target.name}.old-{os.getpid()}")
+    os.replace(target, old)
+    os.replace(new, target)
+    if old.is_dir() and not old.is_symlink():
+        shutil.rmtree(old)
+    else:
+        old.unlink()
+
+
+def save(package: ir.Package, path: Union[str, Path], format: str = "stripe-json", overwrite: bool = False) -> Path:
+    """Write ``package`` to ``path`` in ``format``; return the path written.
+
+    Writing is atomic: the package appears whole or not at all. An existing
+    path is replaced only with ``overwrite=True``, and only when it holds a
+    package crossform recognises (so a typo never deletes a folder).
+    """
+    fmt = get_format(format)
+    target = Path(path)
+    if os.path.lexists(target):
+        if not overwrite:
+            raise PackageExistsError(str(target), "already exists; pass overwrite=True to replace it")
+        try:
+            sniff(target)
+        except (UnknownFormatError, PackageNotFoundError):
+            raise PackageExistsError(str(target), "exists and is not a crossform package; not replacing it") from None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    content = fmt.dumps(package)
+    if fmt.LAYOUT == "directory":
+        _write_directory(content, target)
+    else:
+        _write_file(content, target)
+    return target
+
+
+def _source(path: Path):
+    if path.is_dir():
+        return Files.from_directory(path)
+    info = os.stat(path)
+    if info.st_size > MAX_FILE_BYTES:
+        raise LimitExceededError(str(path), f"expected at most {MAX_FILE_BYTES} bytes, found {info.st_size}")
+    with open(path, "rb") as fh:
+        return fh.read(MAX_FILE_BYTES + 1)
+
+
+def sniff(path: Union[str, Path]) -> str:
+    """The name of the format of the package at ``path``, judged by content."""
+    path = Path(path)
+    if not os.path.lexists(path):
+        raise PackageNotFoundError(str(path), "no such file or directory")
+    source = _source(path)
+    layout = "directory" if isinstance(source, Files) else "file"
+    for name, fmt in registry().items():
+        if fmt.LAYOUT == layout and fmt.sniff(source):
+            return name
+    raise UnknownFormatError(f"{path}: no registered format recognises this {layout} "
+                             f"(formats: {', '.join(formats())}).")
+
+
+def load(path: Union[str, Path], format: Union[str, None] = None) -> ir.Package:
+    """Read the package at ``path``; the format is sniffed from the content unless given."""
+    path = Path(path)
+    name = format or sniff(path)
+    fmt = get_format(name)
+    if not os.path.lexists(path):
+        raise PackageNotFoundError(str(path), "no such file or directory")
+    source = _source(path)
+    layout = "directory" if isinstance(source, Files) else "file"
+    if fmt.LAYOUT != layout:
+        raise UnknownFormatError(f"{path}: {name} packages are a {fmt.LAYOUT}, this is a {layout}.")
+    return fmt.loads(source)

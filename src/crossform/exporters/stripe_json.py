@@ -1,0 +1,267 @@
+"""stripe-json: a directory with a MODEL manifest, one JSON file per encoder, and the model.
+
+The layout follows the Stripe scoring-service packages: the manifest lists
+the encoders to apply in order and the model, each by type and path. Every
+file has a JSON Schema in schemas/ (checked on write and on read), and the
+reader recomputes the package id and refuses a package whose content does
+not hash to the id its manifest records. The spec is docs/formats/stripe-json.md.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections import Counter
+from typing import Any, Callable
+
+import numpy as np
+
+from .. import ir
+from ..errors import FormatVersionError, IdMismatchError, IRValidationError, MalformedPackageError
+from . import Files, _json
+
+NAME = "stripe-json"
+VERSION = "1.0"
+LAYOUT = "directory"
+RUNTIMES = ("reference",)
+
+MANIFEST = "MODEL"
+MODEL_FILE = "model.json"
+SCHEMAS = {
+    "manifest": "stripe-json-manifest-1.schema.json",
+    "fill-missing": "stripe-json-fill-missing-1.schema.json",
+    "label-encoder": "stripe-json-label-encoder-1.schema.json",
+    "standard-scaler": "stripe-json-standard-scaler-1.schema.json",
+    "model": "stripe-json-model-1.schema.json",
+}
+
+
+class FormatVersionWarning(UserWarning):
+    """A package written by a newer minor version of the format."""
+
+
+def model_type(model: ir.TreeEnsemble) -> str:
+    return f"simple-json-{model.model_type}"
+
+
+# ---------------------------------------------------------------- encoders
+
+
+def _fill_missing_doc(enc: ir.FillMissing) -> dict:
+    return {"features": list(enc.features), "outputs": list(enc.outputs), "values": list(enc.values)}
+
+
+def _fill_missing(doc: dict) -> ir.FillMissing:
+    return ir.FillMissing(doc["features"], doc["values"], doc["outputs"])
+
+
+def _label_encoder_doc(enc: ir.CategoricalEncoding) -> dict:
+    return {
+        "features": list(enc.features),
+        "outputs": list(enc.outputs),
+        "encodings": {
+            name: dict(zip(categories, codes.tolist()))
+            for name, categories, codes in zip(enc.features, enc.categories, enc.codes)
+        },
+        "missing": {
+            name: "unknown" if code is None else _json.encode_float(code)
+            for name, code in zip(enc.features, enc.missing_codes)
+        },
+        "unknown": "error" if enc.unknown_code is None else _json.encode_float(enc.unknown_code),
+    }
+
+
+def _label_encoder(doc: dict) -> ir.CategoricalEncoding:
+    features = doc["features"]
+    for key in ("encodings", "missing"):
+        if sorted(doc[key]) != sorted(features):
+            raise IRValidationError(f"The {key!r} object must have one entry per feature {features}. "
+                                    f"Got entries for {sorted(doc[key])} instead.")
+    encodings = [doc["encodings"][f] for f in features]
+    missing = [None if doc["missing"][f] == "unknown" else _json.decode_float(doc["missing"][f]) for f in features]
+    unknown = None if doc["unknown"] == "error" else _json.decode_float(doc["unknown"])
+    return ir.CategoricalEncoding(
+        features,
+        tuple(tuple(e) for e in encodings),
+        tuple(list(e.values()) for e in encodings),
+        tuple(missing),
+        unknown,
+        doc["outputs"],
+    )
+
+
+def _scaler_doc(enc: ir.Scale) -> dict:
+    return {"features": list(enc.features), "outputs": list(enc.outputs),
+            "mean": enc.offset.tolist(), "scale": enc.scale.tolist()}
+
+
+def _scaler(doc: dict) -> ir.Scale:
+    return ir.Scale(doc["features"], doc["mean"], doc["scale"], doc["outputs"])
+
+
+ENCODERS: dict[str, tuple[type, Callable, Callable]] = {
+    "fill-missing": (ir.FillMissing, _fill_missing_doc, _fill_missing),
+    "label-encoder": (ir.CategoricalEncoding, _label_encoder_doc, _label_encoder),
+    "standard-scaler": (ir.Scale, _scaler_doc, _scaler),
+}
+
+
+# ---------------------------------------------------------------- model
+
+
+def _model_doc(model: ir.TreeEnsemble) -> dict:
+    doc: dict[str, Any] = {
+        "modelType": model_type(model),
+        "features": list(model.features),
+        "aggregation": model.aggregation,
+        "postTransform": model.post_transform,
+    }
+    if model.classes is not None:
+        doc["classes"] = list(model.classes)
+    if model.base_value is not None:
+        doc["baseValue"] = model.base_value.tolist()
+    doc["trees"] = [
+        {
+            "feature": t.feature.tolist(),
+            "threshold": t.threshold.tolist(),
+            "left": t.left.tolist(),
+            "right": t.right.tolist(),
+            "missingLeft": t.missing_left.tolist(),
+            "value": t.value.ravel().tolist(),
+        }
+        for t in model.trees
+    ]
+    return doc
+
+
+def _tree(doc: dict, width: int, index: int) -> ir.Tree:
+    n = len(doc["feature"])
+    value = np.asarray(doc["value"], dtype=np.float64)
+    if value.size != n * width:
+        raise IRValidationError(f"The 'value' array of tree {index} must hold {n} nodes x {width} outputs = "
+                                f"{n * width} numbers. Got {value.size} instead.")
+    return ir.Tree(
+        feature=np.asarray(doc["feature"], dtype=np.int64),
+        threshold=np.asarray(doc["threshold"], dtype=np.float64),
+        left=np.asarray(doc["left"], dtype=np.int64),
+        right=np.asarray(doc["right"], dtype=np.int64),
+        missing_left=np.asarray(doc["missingLeft"], dtype=bool),
+        value=value.reshape(n, width),
+    )
+
+
+def _model(doc: dict) -> ir.TreeEnsemble:
+    classes = doc.get("classes")
+    width = len(classes) if classes is not None else 1
+    trees = tuple(_tree(t, width, i) for i, t in enumerate(doc["trees"]))
+    model = ir.TreeEnsemble(
+        doc["features"], trees, doc["aggregation"], doc["postTransform"],
+        None if classes is None else tuple(classes), doc.get("baseValue"),
+    )
+    if doc["modelType"] != model_type(model):
+        raise IRValidationError(f"The 'modelType' must be {model_type(model)!r} for this model. "
+                                f"Got {doc['modelType']!r} instead.")
+    return model
+
+
+# ---------------------------------------------------------------- package
+
+
+def dumps(package: ir.Package) -> dict:
+    files: dict[str, bytes] = {}
+    apply = []
+    seen: Counter = Counter()
+    for encoder in package.encoders:
+        kind = encoder.encoder_type
+        seen[kind] += 1
+        path = f"{kind}.json" if seen[kind] == 1 else f"{kind}-{seen[kind]}.json"
+        doc = ENCODERS[kind][1](encoder)
+        _json.validate(doc, SCHEMAS[kind], path)
+        files[path] = _json.dumps(doc)
+        apply.append({"encoderType": kind, "path": path})
+    model = _model_doc(package.model)
+    _json.validate(model, SCHEMAS["model"], MODEL_FILE)
+    files[MODEL_FILE] = _json.dumps(model, compact=True)
+    manifest = {
+        "formatVersion": VERSION,
+        "id": package.id,
+        "owner": package.owner,
+        "tags": list(package.tags),
+        "metadata": dict(package.metadata),
+        "inputs": [{"name": f.name, "type": f.kind} for f in package.inputs],
+        "encoders": {"apply": apply},
+        "model": {"modelType": model["modelType"], "path": MODEL_FILE},
+        "outputs": list(package.outputs),
+        "producer": dict(package.producer),
+    }
+    _json.validate(manifest, SCHEMAS["manifest"], MANIFEST)
+    files[MANIFEST] = _json.dumps(manifest)
+    return files
+
+
+def sniff(files: Files) -> bool:
+    return isinstance(files, Files) and files.exists(MANIFEST)
+
+
+_VERSION = re.compile(r"^(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})$")
+
+
+def check_version(found: Any, where: str) -> None:
+    """Fail on another major version, warn on a newer minor (docs/FORMATS.md)."""
+    match = _VERSION.match(found) if isinstance(found, str) else None
+    if match is None:
+        raise FormatVersionError(where, f"expected formatVersion 'major.minor', found {found!r}")
+    major, minor = (int(g) for g in match.groups())
+    ours_major, ours_minor = (int(p) for p in VERSION.split("."))
+    if major != ours_major:
+        raise FormatVersionError(where, f"written in {NAME} {found}; this crossform reads {NAME} {ours_major}.x")
+    if minor > ours_minor:
+        warnings.warn(f"{where}: written in {NAME} {found}, newer than {VERSION}; fields added since are not read",
+                      FormatVersionWarning, stacklevel=3)
+
+
+def _document(files: Files, path: str, schema: str) -> Any:
+    doc = _json.parse(files.read(path), files.where(path))
+    _json.validate(doc, schema, files.where(path))
+    return doc
+
+
+def _construct(build: Callable, doc: Any, where: str):
+    try:
+        return build(doc)
+    except IRValidationError as exc:
+        raise MalformedPackageError(where, str(exc)) from None
+
+
+def loads(files: Files) -> ir.Package:
+    where = files.where(MANIFEST)
+    manifest = _json.parse(files.read(MANIFEST), where)
+    check_version(manifest.get("formatVersion") if isinstance(manifest, dict) else None, where)
+    _json.validate(manifest, SCHEMAS["manifest"], where)
+    encoders = []
+    for step in manifest["encoders"]["apply"]:
+        kind, path = step["encoderType"], step["path"]
+        doc = _document(files, path, SCHEMAS[kind])
+        encoders.append(_construct(ENCODERS[kind][2], doc, files.where(path)))
+    model_path = manifest["model"]["path"]
+    model_doc = _document(files, model_path, SCHEMAS["model"])
+    if model_doc["modelType"] != manifest["model"]["modelType"]:
+        raise MalformedPackageError(files.where(model_path), f"expected modelType {manifest['model']['modelType']!r} "
+                                    f"as the manifest says, found {model_doc['modelType']!r}")
+    model = _construct(_model, model_doc, files.where(model_path))
+    package = _construct(lambda m: ir.Package(
+        inputs=tuple(ir.Field(f["name"], f["type"]) for f in m["inputs"]),
+        encoders=tuple(encoders),
+        model=model,
+        owner=m.get("owner"),
+        tags=tuple(m["tags"]),
+        metadata=m["metadata"],
+        producer=m.get("producer", {}),
+    ), manifest, where)
+    if "outputs" in manifest and tuple(manifest["outputs"]) != package.outputs:
+        raise MalformedPackageError(where, f"expected outputs {list(package.outputs)} for this model, "
+                                    f"found {manifest['outputs']}")
+    if manifest["id"] != package.id:
+        raise IdMismatchError(where, f"the manifest records id {manifest['id']} but the content hashes to "
+                              f"{package.id}: a file changed after the package was written")
+    return package
