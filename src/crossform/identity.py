@@ -147,7 +147,10 @@ def _model(w: _Writer, model: ir.TreeEnsemble) -> None:
         w.u8(1)
         w.u32(len(model.classes))
         for label in model.classes:
-            if isinstance(label, str):
+            if isinstance(label, bool):
+                w.u8(3)
+                w.u8(int(label))
+            elif isinstance(label, str):
                 w.u8(0)
                 w.text(label)
             elif isinstance(label, int):

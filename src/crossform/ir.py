@@ -545,10 +545,10 @@ class TreeEnsemble:
         return sum(t.n_nodes for t in self.trees)
 
 
-def _label(value: Any) -> Union[str, int, float]:
-    owner, expected = "TreeEnsemble", "strings, integers or finite floats"
+def _label(value: Any) -> Union[str, int, float, bool]:
+    owner, expected = "TreeEnsemble", "strings, integers, finite floats or booleans"
     if isinstance(value, (bool, np.bool_)):
-        raise invalid(owner, "classes", expected, _describe(value))
+        return bool(value)
     if isinstance(value, str):
         return _text(owner, "classes", value)
     if isinstance(value, (int, np.integer)):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
 
 from ..errors import UnsupportedEstimatorError
 from ._context import Context, ModelSpec, qualified_name
@@ -47,7 +48,18 @@ def convert_column_transformer(ct: ColumnTransformer, ctx: Context, cols: list) 
     return ctx.rename(out, names)
 
 
+def convert_function_transformer(ft: FunctionTransformer, ctx: Context, cols: list) -> list:
+    """Only the identity, which is what a fitted ColumnTransformer keeps for "passthrough"."""
+    if ft.func is not None:
+        raise UnsupportedEstimatorError(
+            f"FunctionTransformer(func={getattr(ft.func, '__name__', ft.func)!r}) runs arbitrary code; "
+            "crossform exports it only as the identity (func=None)."
+        )
+    return cols
+
+
 CONVERTERS = {
     Pipeline: convert_pipeline,
     ColumnTransformer: convert_column_transformer,
+    FunctionTransformer: convert_function_transformer,
 }

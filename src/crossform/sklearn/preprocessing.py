@@ -65,8 +65,9 @@ def convert_standard_scaler(scaler: StandardScaler, ctx: Context, cols: list) ->
     if scaler.n_features_in_ != n:
         raise UnsupportedEstimatorError(f"StandardScaler was fitted on {scaler.n_features_in_} features but receives {n}.")
     ctx.require(cols, ir.NUMERIC, "StandardScaler")
-    offset = np.zeros(n) if scaler.mean_ is None else np.asarray(scaler.mean_, dtype=np.float64)
-    scale = np.ones(n) if scaler.scale_ is None else np.asarray(scaler.scale_, dtype=np.float64)
+    # mean_ is learned even with with_mean=False; only the flags say what transform() does
+    offset = np.asarray(scaler.mean_, dtype=np.float64) if scaler.with_mean else np.zeros(n)
+    scale = np.asarray(scaler.scale_, dtype=np.float64) if scaler.with_std else np.ones(n)
     return ctx.add_step(lambda f, o: ir.Scale(f, offset, scale, o), cols, [c.name for c in cols], [ir.NUMERIC] * n)
 
 

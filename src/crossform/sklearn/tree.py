@@ -60,13 +60,13 @@ def _label(value, name: str):
     if isinstance(value, (str, np.str_)):
         return str(value)
     if isinstance(value, (bool, np.bool_)):
-        raise UnsupportedEstimatorError(f"{name} has boolean class labels; crossform exports string or integer labels.")
+        return bool(value)
     if isinstance(value, (int, np.integer)):
         return int(value)
     if isinstance(value, (float, np.floating)) and np.isfinite(value):
         return float(value)
     raise UnsupportedEstimatorError(
-        f"{name} has class label {value!r}; crossform exports string, integer or finite float labels."
+        f"{name} has class label {value!r}; crossform exports string, integer, finite float or boolean labels."
     )
 
 
