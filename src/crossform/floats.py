@@ -28,11 +28,11 @@ def float32_threshold(threshold: np.ndarray) -> np.ndarray:
     float64 (f and g are float32 values one float32 ulp apart).
     """
     t = np.asarray(threshold, dtype=np.float64)
-    with np.errstate(over="ignore"):
-        f = t.astype(np.float32)
-    f = np.where(f.astype(np.float64) > t, np.nextafter(f, np.float32(-np.inf)), f)
-    g = np.nextafter(f, np.float32(np.inf))
+    # Overflow at the ends of the float32 range is expected and handled below.
     with np.errstate(over="ignore", invalid="ignore"):
+        f = t.astype(np.float32)
+        f = np.where(f.astype(np.float64) > t, np.nextafter(f, np.float32(-np.inf)), f)
+        g = np.nextafter(f, np.float32(np.inf))
         mid = (f.astype(np.float64) + g.astype(np.float64)) / 2.0
     odd = (f.view(np.uint32) & 1).astype(bool)
     out = np.where(odd, np.nextafter(mid, -np.inf), mid)

@@ -55,7 +55,10 @@ def parse(data: bytes, path: str) -> Any:
         return json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant, parse_float=_float)
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno} column {exc.colno}"
-        hint = " (the file ends early: truncated?)" if exc.pos >= len(text.rstrip()) else ""
+        # An error near the end of a document that never closes is almost always truncation.
+        stripped = text.rstrip()
+        truncated = exc.pos >= len(stripped) - 40 and not stripped.endswith(("}", "]"))
+        hint = " (the file ends early: truncated?)" if truncated else ""
         raise MalformedPackageError(path, f"expected JSON, {exc.msg} at {where}{hint}") from None
     except RecursionError:
         raise LimitExceededError(path, "JSON nested too deeply to parse") from None

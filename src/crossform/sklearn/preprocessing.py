@@ -40,7 +40,8 @@ def convert_ordinal_encoder(enc: OrdinalEncoder, ctx: Context, cols: list) -> li
         for c in known:
             if not isinstance(c, (str, np.str_)):
                 raise UnsupportedEstimatorError(
-                    f"OrdinalEncoder learned the non-string category {c!r} for {col.name!r}; crossform encodes "
+                    f"OrdinalEncoder learned the non-string category {getattr(c, 'item', lambda: c)()!r} for "
+                    f"{col.name!r}; crossform encodes "
                     "string categories (convert the column to strings before fitting)."
                 )
         strings.append([str(c) for c in known])

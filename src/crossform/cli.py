@@ -1,0 +1,811 @@
+"""The ``crossform`` command: export, score, check and describe model packages.
+
+Only ``demo`` and ``export`` need scikit-learn, pandas and joblib, and they
+import them inside their functions: reading, validating and scoring
+packages must work with the core dependencies (numpy, jsonschema) alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import io
+import json
+import math
+import os
+import sys
+import warnings
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import crossform
+from crossform import ir
+from crossform.errors import CrossformError, PackageExistsError
+from crossform.exporters import get_format, sniff
+
+PROG = "crossform"
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+EXIT_CODES = """\
+exit status:
+  0  success
+  1  the check failed, or crossform refused the input (the reason is printed
+     as "crossform: error: ..." on stderr)
+  2  bad usage: an unknown command or option, or a file named on the command
+     line that does not exist
+"""
+
+JOBLIB_WARNING = "warning: joblib files can run arbitrary code when loaded; export only files you trust"
+
+
+class UsageError(Exception):
+    """Bad usage found after argparse accepted the arguments (exit 2)."""
+
+
+class CommandError(Exception):
+    """A refusal that is not a CrossformError, e.g. a malformed input file (exit 1)."""
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _out(line: str = "") -> None:
+    print(line, file=sys.stdout)
+
+
+def _err(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
+def _print_json(document: Any) -> None:
+    # Strict JSON (no NaN/Infinity literals) so that any JSON parser, not
+    # only Python's, can read what we print.
+    _out(json.dumps(document, indent=2, allow_nan=False))
+
+
+def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]], right: Sequence[int] = ()) -> list:
+    rows = [[str(cell) for cell in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+
+    def line(cells: Sequence[str]) -> str:
+        parts = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))]
+        return "  ".join(parts).rstrip()
+
+    return [line(headers)] + [line(r) for r in rows]
+
+
+def _require_path(path: str, what: str) -> None:
+    # A path typed on the command line that does not exist is a usage
+    # mistake (exit 2), unlike a package that exists but cannot be read.
+    if not os.path.lexists(path):
+        raise UsageError(f"{what} {path}: no such file or directory")
+
+
+def _load(path: str) -> tuple:
+    """(package, format name), with format warnings shown as one clean line each."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fmt = sniff(path)
+        package = crossform.load(path, format=fmt)
+    for w in caught:
+        _err(f"{PROG}: warning: {w.message}")
+    return package, fmt
+
+
+def _float_text(value: float) -> str:
+    # repr round-trips a float64 exactly; str(np.float64) would not be plain.
+    return repr(float(value))
+
+
+def _json_float(value: Any) -> Any:
+    """A number for strict JSON: non-finite floats become the strings the formats use."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    return value
+
+
+def _needs_sklearn(what: str) -> None:
+    try:
+        import joblib  # noqa: F401
+        import pandas  # noqa: F401
+        import sklearn  # noqa: F401
+    except ImportError as exc:
+        raise CommandError(f"{what} needs scikit-learn, pandas and joblib ({exc}); "
+                           "install them with: pip install 'crossform[sklearn]'") from None
+
+
+def _save(package: ir.Package, path: str, format: str, overwrite: bool) -> Path:
+    try:
+        return crossform.save(package, path, format=format, overwrite=overwrite)
+    except PackageExistsError as exc:
+        if overwrite:
+            raise
+        # the library's message names the Python keyword, not the flag
+        raise CommandError(f"{exc.path} already exists; pass --overwrite to replace it") from None
+
+
+def _describe_model(model: ir.TreeEnsemble) -> str:
+    return f"{model.model_type}, {len(model.trees)} trees, {model.n_nodes} nodes"
+
+
+def _package_files(path: Path) -> list:
+    if path.is_file():
+        return [(path.name, path.stat().st_size)]
+    return sorted((p.relative_to(path).as_posix(), p.stat().st_size) for p in path.rglob("*") if p.is_file())
+
+
+# ---------------------------------------------------------------- demo
+
+DEMO_CATEGORIES = {
+    "bird": ["albatross", "crow", "heron", "kiwi", "owl", "puffin"],
+    "food": ["fish", "insects", "nectar", "seeds"],
+    "planet": ["earth", "mars", "venus"],
+}
+DEMO_NUMERIC = ["wingspan", "weight", "altitude"]
+DEMO_TARGET = "migrates"
+DEMO_ROWS = 2000
+DEMO_MISSING = 0.08
+
+
+def _demo_frame(rng, n: int):
+    import numpy as np
+    import pandas as pd
+
+    frame = pd.DataFrame({
+        **{name: pd.Series(rng.choice(values, n), dtype=object) for name, values in DEMO_CATEGORIES.items()},
+        "wingspan": rng.normal(1.2, 0.5, n),
+        "weight": rng.lognormal(0.0, 1.0, n),
+        "altitude": rng.normal(500.0, 300.0, n).round(),
+    })
+    # Long-winged seabirds migrate, heavy ones and those on venus less so.
+    signal = (frame.wingspan.fillna(1.2) * 2.0 - np.log(frame.weight.fillna(1.0))
+              + frame.bird.isin(["albatross", "puffin", "heron"]) * 1.0
+              - (frame.planet == "venus") * 0.8 + frame.altitude.fillna(500.0) / 1000.0
+              + rng.normal(0.0, 0.5, n))
+    target = (signal > signal.median()).to_numpy()
+    # Holes go in after the target so that missing values are not informative.
+    for name in frame.columns:
+        frame.loc[rng.random(n) < DEMO_MISSING, name] = np.nan
+    frame[DEMO_TARGET] = target
+    return frame
+
+
+DEMO_SAMPLES = [
+    {"bird": "albatross", "food": "fish", "planet": "earth", "wingspan": 2.9, "weight": 8.5, "altitude": 1200.0},
+    {"bird": "owl", "food": "insects", "planet": "mars", "wingspan": 1.1, "weight": 1.4, "altitude": 300.0},
+    {"bird": "kiwi", "food": "seeds", "planet": "venus", "wingspan": 0.3, "weight": 2.6, "altitude": 40.0},
+    {"bird": None, "food": "nectar", "planet": "earth", "wingspan": None, "weight": 0.2, "altitude": 650.0},
+    {"bird": "crow", "food": "seeds", "planet": "pluto", "wingspan": 0.9, "weight": 0.5, "altitude": 200.0},
+    {"bird": "puffin", "food": "fish", "planet": "mars", "wingspan": math.inf, "weight": 0.6, "altitude": 90.0},
+]
+
+
+def demo_pipeline():
+    """Fit the seed's example pipeline: (fitted pipeline, training frame, sample rows).
+
+    The sample rows are plain dicts (None for missing): three ordinary rows,
+    one with a missing bird and wingspan, one with the unknown planet
+    "pluto" and one with an infinite wingspan.
+    """
+    import numpy as np
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OrdinalEncoder
+
+    train = _demo_frame(np.random.default_rng(0), DEMO_ROWS)
+    cats = list(DEMO_CATEGORIES)
+    pipe = Pipeline([
+        ("columns", ColumnTransformer([
+            ("cat", Pipeline([("impute", SimpleImputer(strategy="most_frequent")),
+                              ("encode", OrdinalEncoder())]), cats),
+            ("num", SimpleImputer(strategy="median"), DEMO_NUMERIC),
+        ])),
+        ("model", RandomForestClassifier(n_estimators=50, max_depth=10, random_state=0)),
+    ])
+    pipe.fit(train[cats + DEMO_NUMERIC], train[DEMO_TARGET])
+    return pipe, train, [dict(row) for row in DEMO_SAMPLES]
+
+
+def _sklearn_row(pipe, row: dict):
+    """predict_proba of one row alone, or None when scikit-learn refuses it."""
+    import numpy as np
+    import pandas as pd
+
+    frame = pd.DataFrame({
+        # scikit-learn's imputers take NaN, not None, as missing in object columns
+        **{name: pd.Series([np.nan if row.get(name) is None else row[name]], dtype=object)
+           for name in DEMO_CATEGORIES},
+        **{name: pd.Series([np.nan if row.get(name) is None else row[name]], dtype=np.float64)
+           for name in DEMO_NUMERIC},
+    })
+    try:
+        return [float(v) for v in pipe.predict_proba(frame)[0]]
+    except ValueError:  # how scikit-learn refuses unknown categories and infinities
+        return None
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    _needs_sklearn("the demo")
+    pipe, train, samples = demo_pipeline()
+    package = crossform.from_sklearn(pipe, owner="crossform-demo", tags=["demo"], metadata={"dataset": "birds"})
+    path = _save(package, args.out, "stripe-json", args.overwrite)
+    loaded, fmt = _load(str(path))
+    scores = crossform.score(loaded, samples)
+
+    rows = []
+    for i, row in enumerate(samples):
+        ours = None if scores.errors[i] is not None else [float(v) for v in scores.values[i]]
+        rows.append({"inputs": row, "crossform": ours, "sklearn": _sklearn_row(pipe, row), "error": scores.errors[i]})
+    same_refusals = all((r["crossform"] is None) == (r["sklearn"] is None) for r in rows)
+    same_values = all(r["crossform"] == r["sklearn"] for r in rows if r["crossform"] is not None)
+    agree = same_refusals and same_values and loaded.id == package.id
+    files = _package_files(Path(path))
+
+    if args.json:
+        _print_json({
+            "path": str(path),
+            "id": loaded.id,
+            "files": [{"name": name, "bytes": size} for name, size in files],
+            "rows": [{**r, "inputs": {k: _json_float(v) for k, v in r["inputs"].items()}} for r in rows],
+            "agree": agree,
+        })
+        return EXIT_OK if agree else EXIT_FAILED
+
+    model = pipe[-1]
+    _out(f"fitted {type(model).__name__}(n_estimators={model.n_estimators}, max_depth={model.max_depth}) "
+         f"on {len(train)} rows of {', '.join(DEMO_CATEGORIES)} (categorical) and "
+         f"{', '.join(DEMO_NUMERIC)} (numeric) to predict {DEMO_TARGET}")
+    _out(f"wrote {path} ({fmt}):")
+    for line in _table(["file", "bytes"], files, right=[1]):
+        _out("  " + line)
+    _out(f"id {loaded.id}")
+    _out("")
+    column = list(loaded.outputs).index("probability(True)")
+
+    def p_true(values):
+        return "-" if values is None else _float_text(values[column])
+
+    table = [[_show_cell(r["inputs"][name]) for name in ("bird", "food", "planet", "wingspan")]
+             + [p_true(r["crossform"]), p_true(r["sklearn"]), r["error"] or ""] for r in rows]
+    headers = ["bird", "food", "planet", "wingspan", "crossform P(True)", "sklearn P(True)", "error"]
+    for line in _table(headers, table, right=[3, 4, 5]):
+        _out("  " + line)
+    _out("")
+    accepted = sum(r["crossform"] is not None for r in rows)
+    refused = len(rows) - accepted
+    if agree:
+        _out(f"agree: all {accepted} accepted rows score exactly as in scikit-learn, and the reference "
+             f"evaluator refused exactly the {refused} rows scikit-learn refuses.")
+    else:
+        _out(f"DISAGREE: values equal: {same_values}; same rows refused: {same_refusals}; "
+             f"id kept through save and load: {loaded.id == package.id}.")
+    return EXIT_OK if agree else EXIT_FAILED
+
+
+def _show_cell(value: Any) -> str:
+    if value is None:
+        return "(missing)"
+    return _float_text(value) if isinstance(value, float) else str(value)
+
+
+def demo_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", default="./crossform-demo", metavar="DIR",
+                        help="where to write the package (default: %(default)s)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing package at --out")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+
+
+# ---------------------------------------------------------------- export
+
+
+def _key_value(text: str) -> tuple:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key, value
+
+
+def run_export(args: argparse.Namespace) -> int:
+    _err(JOBLIB_WARNING)
+    _require_path(args.model, "model file")
+    if args.format not in crossform.formats():
+        raise UsageError(f"unknown format {args.format!r}; formats: {', '.join(crossform.formats())}")
+    metadata = {}
+    for key, value in args.meta or []:
+        if key in metadata:
+            raise UsageError(f"--meta {key} given twice")
+        metadata[key] = value
+    _needs_sklearn("export")
+    import joblib
+
+    try:
+        estimator = joblib.load(args.model)
+    except OSError:
+        raise
+    except Exception as exc:  # a pickle can fail in any way; none of them is our bug
+        raise CommandError(f"cannot load {args.model}: {type(exc).__name__}: {exc}") from None
+    package = crossform.from_sklearn(estimator, owner=args.owner, tags=args.tag or [], metadata=metadata)
+    path = _save(package, args.out, args.format, args.overwrite)
+    model = package.model
+    if args.json:
+        _print_json({
+            "path": str(path),
+            "format": args.format,
+            "id": package.id,
+            "inputs": [{"name": f.name, "kind": f.kind} for f in package.inputs],
+            "encoders": [e.encoder_type for e in package.encoders],
+            "model_type": model.model_type,
+            "trees": len(model.trees),
+            "nodes": model.n_nodes,
+        })
+        return EXIT_OK
+    _out(f"path    {path}")
+    _out(f"format  {args.format}")
+    _out(f"id      {package.id}")
+    _out(f"{len(package.inputs)} inputs, {len(package.encoders)} encoders, {_describe_model(model)}")
+    return EXIT_OK
+
+
+def export_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", metavar="MODEL.joblib", help="a fitted estimator or pipeline saved with joblib.dump")
+    parser.add_argument("out", metavar="OUT", help="where to write the package")
+    parser.add_argument("--format", default="stripe-json", metavar="NAME",
+                        help="package format (default: %(default)s; see 'crossform formats')")
+    parser.add_argument("--owner", metavar="O", help="the package owner, recorded in the package and its id")
+    parser.add_argument("--tag", action="append", metavar="T", help="a tag (repeat for several)")
+    parser.add_argument("--meta", action="append", type=_key_value, metavar="KEY=VALUE",
+                        help="a metadata entry (repeat for several)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing package at OUT")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+# ---------------------------------------------------------------- score
+
+EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+IO_FORMATS = ("csv", "jsonl")
+
+
+def _io_format(path: str, given: str | None, flag: str, default: str | None = None) -> str:
+    if given:
+        return given
+    if path == "-":
+        if default:
+            return default
+        raise UsageError(f"reading stdin needs {flag} csv|jsonl")
+    fmt = EXTENSIONS.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise UsageError(f"cannot tell the format of {path} from its extension; give {flag} csv|jsonl")
+    return fmt
+
+
+@contextlib.contextmanager
+def _open_input(path: str):
+    # utf-8-sig drops the byte-order mark spreadsheet programs put first;
+    # newline="" lets the csv module see line breaks inside quoted cells.
+    if path != "-":
+        with open(path, encoding="utf-8-sig", newline="") as stream:
+            yield stream
+        return
+    if not hasattr(sys.stdin, "buffer"):  # already text, e.g. replaced by a test
+        yield sys.stdin
+        return
+    stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", newline="")
+    try:
+        yield stream
+    finally:
+        stream.detach()  # closing the wrapper would close the process's stdin
+
+
+def _parse_number(cell: str) -> Any:
+    if cell == "":
+        return None
+    try:
+        return float(cell)
+    except ValueError:
+        return cell  # the evaluator makes this a row error naming the value
+
+
+def read_csv(stream, fields: Sequence[ir.Field], keep: Sequence[str]) -> tuple:
+    """(rows for the evaluator, kept cells per row) from CSV text."""
+    reader = csv.reader(stream)
+    header = next(reader, None)
+    if header is None:
+        raise CommandError("the CSV input is empty: expected a header row naming the columns")
+    needed = [f.name for f in fields] + [k for k in keep if k not in {f.name for f in fields}]
+    absent = [name for name in needed if name not in header]
+    if absent:
+        raise CommandError(f"the CSV input has no column {', '.join(repr(a) for a in absent)} "
+                           f"(the package needs {[f.name for f in fields]}"
+                           + (f", --keep asks for {list(keep)})" if keep else ")"))
+    doubled = sorted({name for name in needed if header.count(name) > 1})
+    if doubled:
+        raise CommandError(f"the CSV header names column {', '.join(map(repr, doubled))} more than once")
+    position = {name: header.index(name) for name in needed}
+    rows, kept = [], []
+    for cells in reader:
+        if not cells:
+            continue
+        if len(cells) != len(header):
+            raise CommandError(f"CSV line {reader.line_num} has {len(cells)} cells, the header has {len(header)}")
+        row = {}
+        for f in fields:
+            cell = cells[position[f.name]]
+            row[f.name] = _parse_number(cell) if f.kind == ir.NUMERIC else (cell if cell != "" else None)
+        rows.append(row)
+        kept.append([cells[position[k]] for k in keep])
+    return rows, kept
+
+
+def read_jsonl(stream, fields: Sequence[ir.Field], keep: Sequence[str]) -> tuple:
+    rows, kept = [], []
+    for number, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError as exc:
+            raise CommandError(f"JSON Lines line {number} is not JSON: {exc}") from None
+        if not isinstance(obj, dict):
+            raise CommandError(f"JSON Lines line {number} must be a JSON object, got {type(obj).__name__}")
+        rows.append({f.name: obj.get(f.name) for f in fields})
+        kept.append([obj.get(k) for k in keep])
+    return rows, kept
+
+
+READERS = {"csv": read_csv, "jsonl": read_jsonl}
+
+
+def write_csv(stream, keep: Sequence[str], scores, kept: list) -> None:
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(list(keep) + list(scores.outputs) + ["error"])
+    for values, cells, error in zip(scores.values, kept, scores.errors):
+        numbers = ["" if math.isnan(v) else _float_text(v) for v in values]
+        writer.writerow(list(cells) + numbers + [error or ""])
+
+
+def write_jsonl(stream, keep: Sequence[str], scores, kept: list) -> None:
+    for values, cells, error in zip(scores.values, kept, scores.errors):
+        record = dict(zip(keep, cells))
+        record.update((name, None if math.isnan(v) else float(v)) for name, v in zip(scores.outputs, values))
+        record["error"] = error
+        stream.write(json.dumps(record) + "\n")
+
+
+WRITERS = {"csv": write_csv, "jsonl": write_jsonl}
+
+
+def run_score(args: argparse.Namespace) -> int:
+    in_format = _io_format(args.input, args.input_format, "--input-format")
+    out_format = _io_format(args.output, args.output_format, "--output-format", default="csv")
+    _require_path(args.package, "package")
+    if args.input != "-":
+        _require_path(args.input, "input")
+    keep = list(args.keep or [])
+    package, _ = _load(args.package)
+    clash = sorted(set(keep) & (set(package.outputs) | {"error"}))
+    if clash:
+        raise UsageError(f"--keep {', '.join(clash)} would clash with an output column of the same name")
+    try:
+        with _open_input(args.input) as stream:
+            rows, kept = READERS[in_format](stream, package.inputs, keep)
+    except UnicodeDecodeError as exc:
+        raise CommandError(f"{args.input} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except csv.Error as exc:
+        raise CommandError(f"{args.input}: malformed CSV: {exc}") from None
+    scores = crossform.score(package, rows, runtime=args.runtime)
+    if args.output == "-":
+        WRITERS[out_format](sys.stdout, keep, scores, kept)
+        sys.stdout.flush()
+    else:
+        with open(args.output, "w", encoding="utf-8", newline="") as out:
+            WRITERS[out_format](out, keep, scores, kept)
+    failures = sum(e is not None for e in scores.errors)
+    _err(f"scored {len(scores)} rows: {failures} row errors")
+    return EXIT_FAILED if args.fail_on_row_error and failures else EXIT_OK
+
+
+def score_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("package", metavar="PACKAGE", help="a saved package")
+    parser.add_argument("input", metavar="INPUT", help='rows to score (.csv, .jsonl, .ndjson), or "-" for stdin')
+    parser.add_argument("-o", "--output", default="-", metavar="OUTPUT",
+                        help='where to write the scores (default: "-", stdout)')
+    parser.add_argument("--input-format", choices=IO_FORMATS, help="format of INPUT (default: from its extension)")
+    parser.add_argument("--output-format", choices=IO_FORMATS,
+                        help="format of OUTPUT (default: from its extension; csv for stdout)")
+    parser.add_argument("--runtime", default="reference", choices=crossform.runtimes(),
+                        help="the runtime that scores (default: %(default)s)")
+    parser.add_argument("--keep", action="append", metavar="COLUMN",
+                        help="copy this input column to the output, e.g. an id (repeat for several)")
+    parser.add_argument("--fail-on-row-error", action="store_true", help="exit 1 when any row could not be scored")
+
+
+# ---------------------------------------------------------------- validate
+
+
+def _check(path: str) -> dict:
+    result = {"path": path, "ok": False, "format": None, "id": None, "error": None}
+    try:
+        package, result["format"] = _load(path)
+    except (CrossformError, OSError) as exc:
+        try:
+            result["format"] = sniff(path)
+        except (CrossformError, OSError):
+            pass
+        result["error"] = {"type": type(exc).__name__, "message": _one_line(exc)}
+        return result
+    result.update(ok=True, id=package.id)
+    return result
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    results = [_check(path) for path in args.packages]
+    ok = all(r["ok"] for r in results)
+    if args.json:
+        _print_json({"packages": results, "ok": ok})
+    else:
+        for r in results:
+            if r["ok"]:
+                _out(f"ok   {r['path']}  {r['format']}  {r['id']}")
+            else:
+                _out(f"FAIL {r['path']}  {r['error']['type']}: {r['error']['message']}")
+    return EXIT_OK if ok else EXIT_FAILED
+
+
+def validate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("packages", nargs="+", metavar="PACKAGE", help="packages to check")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+# ---------------------------------------------------------------- id
+
+
+def run_id(args: argparse.Namespace) -> int:
+    found = []
+    for path in args.packages:
+        try:
+            package, _ = _load(path)
+        except (CrossformError, OSError) as exc:
+            _err(f"{PROG}: error: {_one_line(exc)}")
+            found.append({"path": path, "id": None})
+        else:
+            found.append({"path": path, "id": package.id})
+    if args.json:
+        _print_json(found)
+    elif len(args.packages) == 1:
+        if found[0]["id"]:
+            _out(found[0]["id"])
+    else:
+        for entry in found:
+            if entry["id"]:
+                _out(f"{entry['id']}  {entry['path']}")
+    return EXIT_OK if all(entry["id"] for entry in found) else EXIT_FAILED
+
+
+def id_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("packages", nargs="+", metavar="PACKAGE", help="packages to read")
+    parser.add_argument("--json", action="store_true", help="print a JSON list")
+
+
+# ---------------------------------------------------------------- formats
+
+
+def run_formats(args: argparse.Namespace) -> int:
+    table = []
+    for name in crossform.formats():
+        fmt = get_format(name)
+        table.append({"name": name, "version": fmt.VERSION, "layout": fmt.LAYOUT, "runtimes": list(fmt.RUNTIMES)})
+    if args.json:
+        _print_json(table)
+        return EXIT_OK
+    rows = [[t["name"], t["version"], t["layout"], ", ".join(t["runtimes"])] for t in table]
+    for line in _table(["name", "version", "layout", "runtimes"], rows):
+        _out(line)
+    return EXIT_OK
+
+
+def formats_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print a JSON list")
+
+
+# ---------------------------------------------------------------- info
+
+
+def describe(package: ir.Package, path: str, fmt: str) -> dict:
+    model = package.model
+    return {
+        "path": path,
+        "format": fmt,
+        "id": package.id,
+        "owner": package.owner,
+        "tags": list(package.tags),
+        "metadata": dict(package.metadata),
+        "inputs": [{"name": f.name, "kind": f.kind} for f in package.inputs],
+        "encoders": [{"type": e.encoder_type, "features": list(e.features), "outputs": list(e.outputs)}
+                     for e in package.encoders],
+        "model": {
+            "model_type": model.model_type,
+            "features": len(model.features),
+            "trees": len(model.trees),
+            "nodes": model.n_nodes,
+            "max_depth": max(t.depth for t in model.trees),
+            "classes": None if model.classes is None else list(model.classes),
+            "outputs": list(model.outputs),
+        },
+        "producer": dict(package.producer),
+    }
+
+
+def run_info(args: argparse.Namespace) -> int:
+    _require_path(args.package, "package")
+    package, fmt = _load(args.package)
+    doc = describe(package, args.package, fmt)
+    if args.json:
+        _print_json(doc)
+        return EXIT_OK
+    model = doc["model"]
+    _out(f"package   {doc['path']}")
+    _out(f"format    {fmt}")
+    _out(f"id        {doc['id']}")
+    _out(f"owner     {doc['owner'] if doc['owner'] is not None else '-'}")
+    _out(f"tags      {', '.join(doc['tags']) or '-'}")
+    _out(f"metadata  {', '.join(f'{k}={v}' for k, v in doc['metadata'].items()) or '-'}")
+    _out(f"inputs    {len(doc['inputs'])}")
+    for f in doc["inputs"]:
+        _out(f"  {f['name']}: {f['kind']}")
+    _out(f"encoders  {len(doc['encoders'])}")
+    for i, e in enumerate(doc["encoders"], start=1):
+        _out(f"  {i}. {e['type']}: {', '.join(e['features'])} -> {', '.join(e['outputs'])}")
+    _out(f"model     {model['model_type']}")
+    _out(f"  {model['features']} features, {model['trees']} trees, {model['nodes']} nodes, "
+         f"max depth {model['max_depth']}")
+    if model["classes"] is not None:
+        _out(f"  classes: {', '.join(map(str, model['classes']))}")
+    else:
+        _out(f"  outputs: {', '.join(model['outputs'])}")
+    _out(f"producer  {' '.join(f'{k}={v}' for k, v in doc['producer'].items()) or '-'}")
+    return EXIT_OK
+
+
+def info_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("package", metavar="PACKAGE", help="a saved package")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+# ---------------------------------------------------------------- parser and main
+
+# name -> (function, argument builder, one-line summary, description, example)
+COMMANDS: dict[str, tuple[Callable, Callable, str, str, str]] = {
+    "demo": (
+        run_demo, demo_arguments,
+        "fit the example pipeline, export it and compare it with scikit-learn",
+        "Fit the seed's example pipeline (imputers, an ordinal encoder and a random forest on "
+        "2000 rows of bird data), export it as a package, load it back and score six sample "
+        "rows with both crossform and scikit-learn, including a missing bird, an unknown "
+        "planet and an infinite wingspan. Exits 1 if the two disagree on any row. Needs "
+        "scikit-learn, pandas and joblib. With --json, non-finite input numbers are written "
+        'as the strings "Infinity", "-Infinity" and "NaN".',
+        "crossform demo --out /tmp/birds --overwrite",
+    ),
+    "export": (
+        run_export, export_arguments,
+        "convert a joblib-saved scikit-learn estimator into a package",
+        "Load a fitted scikit-learn estimator or pipeline with joblib.load, convert it and "
+        "save it as a package. Loading a joblib file runs code from it, so export only files "
+        "you trust. Owner, tags and metadata are recorded in the package and change its id. "
+        "Needs scikit-learn, pandas and joblib.",
+        "crossform export model.joblib fraud-pkg --owner fraud-team --tag prod --meta ticket=FR-12",
+    ),
+    "score": (
+        run_score, score_arguments,
+        "score CSV or JSON Lines rows with a package",
+        "Score every row of INPUT with the package and write one output row per input row: "
+        "the --keep columns, one column per model output, then \"error\" (empty, or null, when "
+        "the row scored). In CSV an empty cell is missing, and a numeric cell that is not a "
+        "number makes a row error; in JSON Lines null or an absent key is missing. Numbers "
+        "are written so that they read back exactly. A summary goes to stderr.",
+        "crossform score fraud-pkg transactions.csv -o scores.csv --keep id\n"
+        "  cat rows.jsonl | crossform score fraud-pkg - --input-format jsonl --output-format jsonl",
+    ),
+    "validate": (
+        run_validate, validate_arguments,
+        "check packages: schemas, structure and id",
+        "Read each package as scoring would: check every file against its JSON Schema, build "
+        "and check the model, and recompute the id from the content, which must equal the "
+        "recorded one (so an edited file is caught). Exits 1 if any package fails.",
+        "crossform validate fraud-pkg churn-pkg",
+    ),
+    "id": (
+        run_id, id_arguments,
+        "print the id of packages",
+        "Print the id of each package, recomputed from its content and checked against the "
+        "recorded one. Packages with equal ids score identically.",
+        "crossform id fraud-pkg",
+    ),
+    "formats": (
+        run_formats, formats_arguments,
+        "list the package formats this crossform reads and writes",
+        "List the registered package formats with their format version, layout (a directory "
+        "or a single file) and the runtimes that execute them.",
+        "crossform formats --json",
+    ),
+    "info": (
+        run_info, info_arguments,
+        "describe a package: inputs, encoders, model, owner",
+        "Describe a package: its format, id, owner, tags and metadata, its inputs, its "
+        "encoders in the order they apply, the model (type, trees, nodes, depth, classes) "
+        "and the library versions that wrote it.",
+        "crossform info fraud-pkg",
+    ),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Export fitted scikit-learn pipelines to portable model packages, and score, "
+                    "check and describe those packages.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {crossform.__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands", required=True)
+    for name, (_, add_arguments, summary, description, example) in COMMANDS.items():
+        sub = commands.add_parser(
+            name, help=summary, description=description, epilog=f"examples:\n  {example}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        add_arguments(sub)
+    return parser
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror and not isinstance(exc, CrossformError):
+        text = f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    else:
+        text = str(exc) or type(exc).__name__
+    return " ".join(text.split())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version and usage errors
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    function = COMMANDS[args.command][0]
+    try:
+        return function(args)
+    except UsageError as exc:
+        _err(f"{PROG}: error: {exc}")
+        return EXIT_USAGE
+    except (CrossformError, CommandError) as exc:
+        _err(f"{PROG}: error: {_one_line(exc)}")
+        return EXIT_FAILED
+    except BrokenPipeError:
+        # The reader went away (e.g. "| head"); nothing left to tell anyone.
+        _silence_stdout()
+        return EXIT_FAILED
+    except FileNotFoundError as exc:
+        _err(f"{PROG}: error: {_one_line(exc)}")
+        return EXIT_USAGE
+    except OSError as exc:
+        _err(f"{PROG}: error: {_one_line(exc)}")
+        return EXIT_FAILED
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""Shared fixtures: small hand-built packages whose content never depends on a fit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from crossform import ir
+
+
+def small_tree(threshold: float = 0.5, leaf_values=((0.25, 0.75), (0.9, 0.1), (0.5, 0.5))) -> ir.Tree:
+    """x0 <= threshold ? leaf 1 : (x1 <= 2.0 ? leaf 3 : leaf 4)."""
+    v = np.zeros((5, 2))
+    v[1], v[3], v[4] = leaf_values
+    return ir.Tree(
+        feature=[0, -1, 1, -1, -1],
+        threshold=[threshold, 0.0, 2.0, 0.0, 0.0],
+        left=[1, -1, 3, -1, -1],
+        right=[2, -1, 4, -1, -1],
+        missing_left=[True, False, False, False, False],
+        value=v,
+    )
+
+
+def small_package(**changes) -> ir.Package:
+    parts = dict(
+        inputs=(ir.Field("colour", ir.CATEGORICAL), ir.Field("size", ir.NUMERIC)),
+        encoders=(
+            ir.FillMissing(("colour",), ("red",)),
+            ir.CategoricalEncoding(("colour",), (("blue", "red", "green"),), ((0.0, 2.0, 1.0),), (None,), None),
+            ir.Scale(("size",), [10.0], [4.0], ("size_scaled",)),
+        ),
+        model=ir.TreeEnsemble(
+            ("colour", "size_scaled"),
+            (small_tree(), small_tree(1.5, ((1.0, 0.0), (0.0, 1.0), (0.5, 0.5)))),
+            classes=("no", "yes"),
+        ),
+        owner="tests",
+        tags=("golden",),
+        metadata={"purpose": "pin the package id"},
+    )
+    parts.update(changes)
+    return ir.Package(**parts)
+
+
+@pytest.fixture
+def package() -> ir.Package:
+    return small_package()

@@ -1,0 +1,240 @@
+"""The scikit-learn frontend: what it converts, what it refuses, and how plugins extend it."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import is_classifier
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier, RandomForestRegressor
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, OrdinalEncoder, StandardScaler
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+import crossform
+from crossform import ir
+from crossform.errors import InputError, NotFittedError, UnsupportedEstimatorError
+from crossform.sklearn import converters
+from oracle import assert_identical, compare
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    n = 400
+    df = pd.DataFrame({
+        "bird": pd.Series(rng.choice(["crow", "owl", "kiwi"], n), dtype=object),
+        "weight": rng.normal(size=n),
+        "age": rng.normal(size=n),
+    })
+    df.loc[rng.random(n) < 0.1, "weight"] = np.nan
+    y = (df.weight.fillna(0) + (df.bird == "owl") > 0.5).to_numpy()
+    return df, y
+
+
+def seed_pipeline(model=None):
+    return Pipeline([
+        ("columns", ColumnTransformer([
+            ("cat", Pipeline([("impute", SimpleImputer(strategy="most_frequent")), ("encode", OrdinalEncoder())]),
+             ["bird"]),
+            ("num", SimpleImputer(strategy="median"), ["weight", "age"]),
+        ])),
+        ("model", model or RandomForestClassifier(n_estimators=5, random_state=0)),
+    ])
+
+
+def test_seed_pipeline_structure(data):
+    df, y = data
+    package = crossform.from_sklearn(seed_pipeline().fit(df, y), owner="birds")
+    assert [(f.name, f.kind) for f in package.inputs] == [("bird", "categorical"), ("weight", "numeric"),
+                                                          ("age", "numeric")]
+    assert [e.encoder_type for e in package.encoders] == ["fill-missing", "label-encoder", "fill-missing"]
+    assert package.encoders[1].features == ("bird",) and package.encoders[1].outputs == ("bird",)
+    assert package.model.features == ("bird", "weight", "age")
+    assert package.model_type == "classification-forest"
+    assert package.owner == "birds" and package.producer["scikit-learn"]
+
+
+def test_column_read_by_two_branches_is_not_overwritten(data):
+    df, y = data
+    est = Pipeline([
+        ("columns", ColumnTransformer([
+            ("fill", SimpleImputer(strategy="median"), ["weight"]),
+            ("scale", StandardScaler(), ["weight", "age"]),
+        ])),
+        ("model", DecisionTreeClassifier(random_state=0)),
+    ]).fit(df, y)
+    package = crossform.from_sklearn(est)
+    fill, scale = package.encoders
+    assert fill.features == ("weight",) and fill.outputs == ("fill__weight",)
+    assert scale.features == ("weight", "age") and scale.outputs == ("weight", "age")
+    assert package.model.features == ("fill__weight", "weight", "age")
+    assert_identical(compare(package, est, df[["weight", "age"]]))
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_imputer_with_a_feature_never_seen(keep):
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"a": rng.normal(size=200), "empty": np.nan, "b": rng.normal(size=200)})
+    y = df.a > 0
+    est = Pipeline([("impute", SimpleImputer(keep_empty_features=keep)),
+                    ("model", DecisionTreeClassifier(random_state=0))]).fit(df, y)
+    package = crossform.from_sklearn(est)
+    assert ("empty" in package.model.features) == keep
+    probe = pd.DataFrame({"a": rng.normal(size=50), "empty": rng.choice([np.nan, 3.0], 50), "b": np.nan})
+    assert_identical(compare(package, est, probe))
+
+
+UNSUPPORTED = {
+    "model class": (lambda: GradientBoostingClassifier(n_estimators=2), "cannot convert sklearn.ensemble.Gradient"),
+    "indicator": (lambda: Pipeline([("i", SimpleImputer(add_indicator=True)), ("m", DecisionTreeClassifier())]),
+                  "add_indicator"),
+    "missing marker": (lambda: Pipeline([("i", SimpleImputer(missing_values=-1.0)), ("m", DecisionTreeClassifier())]),
+                       "missing_values=-1.0"),
+    "code": (lambda: Pipeline([("f", FunctionTransformer(np.log1p)), ("m", DecisionTreeClassifier())]),
+             "runs arbitrary code"),
+    "transformer only": (lambda: Pipeline([("s", StandardScaler())]), "ends in a transformer"),
+}
+
+
+@pytest.mark.parametrize("name", UNSUPPORTED)
+def test_unsupported_estimators_are_named(name):
+    make, words = UNSUPPORTED[name]
+    X = np.abs(np.random.default_rng(0).normal(size=(60, 3)))
+    est = make().fit(X, X[:, 0] > 0.7)
+    with pytest.raises(UnsupportedEstimatorError, match=words):
+        crossform.from_sklearn(est)
+
+
+def test_unsupported_message_lists_what_is_supported():
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    with pytest.raises(UnsupportedEstimatorError) as info:
+        crossform.from_sklearn(GradientBoostingClassifier(n_estimators=2).fit(X, X[:, 0] > 0))
+    assert "Supported: " in str(info.value) and "sklearn.ensemble.RandomForestClassifier" in str(info.value)
+    assert "crossform.converters" in str(info.value)
+
+
+def test_numeric_categories_are_refused():
+    X = pd.DataFrame({"code": [1, 2, 3, 1, 2, 3]})
+    est = Pipeline([("e", OrdinalEncoder()), ("m", DecisionTreeClassifier())]).fit(X, [0, 1, 0, 0, 1, 0])
+    with pytest.raises(UnsupportedEstimatorError, match="non-string category 1"):
+        crossform.from_sklearn(est)
+
+
+def test_one_column_read_as_two_kinds_is_refused(data):
+    df, y = data
+    est = Pipeline([
+        ("columns", ColumnTransformer([
+            ("encode", OrdinalEncoder(), ["bird"]),
+            ("scale", "passthrough", ["bird"]),
+        ])),
+        ("model", DecisionTreeClassifier()),
+    ])
+    df2 = df.assign(bird=df.bird.map({"crow": "1", "owl": "2", "kiwi": "3"}))
+    est.fit(df2, y)
+    with pytest.raises(UnsupportedEstimatorError, match="DecisionTreeClassifier reads column 'scale__bird' as numeric, but it is categorical"):
+        crossform.from_sklearn(est)
+
+
+def test_multi_output_is_refused():
+    X = np.random.default_rng(0).normal(size=(50, 2))
+    est = DecisionTreeRegressor().fit(X, np.c_[X[:, 0], X[:, 1]])
+    with pytest.raises(UnsupportedEstimatorError, match="2 targets"):
+        crossform.from_sklearn(est)
+
+
+def test_unfitted_estimator():
+    with pytest.raises(NotFittedError, match="not fitted"):
+        crossform.from_sklearn(seed_pipeline())
+
+
+def test_declared_fields_reach_the_package(data):
+    df, y = data
+    package = crossform.from_sklearn(seed_pipeline().fit(df, y), owner="o", tags=["b", "a"], metadata={"k": "v"})
+    assert package.tags == ("a", "b") and dict(package.metadata) == {"k": "v"}
+
+
+# ---------------------------------------------------------------- plugins
+
+
+class HalfScaler(StandardScaler):
+    """A subclass: exact-class dispatch means it needs a converter of its own."""
+
+
+def test_subclasses_are_not_silently_converted(data):
+    df, y = data
+    est = Pipeline([("s", HalfScaler()), ("m", DecisionTreeClassifier())]).fit(df[["weight", "age"]].fillna(0), y)
+    with pytest.raises(UnsupportedEstimatorError, match="HalfScaler"):
+        crossform.from_sklearn(est)
+
+
+def test_entry_point_converters_are_used(tmp_path, monkeypatch, data):
+    plugin = tmp_path / "birdplugin.py"
+    plugin.write_text(textwrap.dedent("""
+        from crossform.sklearn.preprocessing import convert_standard_scaler
+        from test_sklearn_frontend import HalfScaler
+        CONVERTERS = {HalfScaler: convert_standard_scaler}
+    """))
+    dist = tmp_path / "birdplugin-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: birdplugin\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[crossform.converters]\nbirds = birdplugin:CONVERTERS\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    converters.cache_clear()
+    try:
+        assert HalfScaler in converters()
+        df, y = data
+        X = df[["weight", "age"]].fillna(0)
+        est = Pipeline([("s", HalfScaler()), ("m", DecisionTreeClassifier(random_state=0))]).fit(X, y)
+        package = crossform.from_sklearn(est)
+        assert isinstance(package.encoders[0], ir.Scale)
+        assert_identical(compare(package, est, X))
+    finally:
+        monkeypatch.undo()
+        sys.modules.pop("birdplugin", None)
+        converters.cache_clear()
+
+
+def test_entry_point_that_is_not_a_table(tmp_path, monkeypatch):
+    (tmp_path / "badplugin.py").write_text("CONVERTERS = [1, 2]\n")
+    dist = tmp_path / "badplugin-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: badplugin\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[crossform.converters]\nbad = badplugin:CONVERTERS\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    converters.cache_clear()
+    try:
+        with pytest.raises(UnsupportedEstimatorError, match="must name a mapping"):
+            converters()
+    finally:
+        monkeypatch.undo()
+        sys.modules.pop("badplugin", None)
+        converters.cache_clear()
+
+
+# ---------------------------------------------------------------- make_serializable
+
+
+def test_make_serializable(data):
+    df, y = data
+    model = crossform.make_serializable(seed_pipeline(), owner="birds", tags=["t"], metadata={"m": "1"})
+    assert is_classifier(model)
+    model.fit(df, y)
+    package = model.model_package
+    assert [e.encoder_type for e in package.encoders] == ["fill-missing", "label-encoder", "fill-missing"]
+    assert package.model.model_type == "classification-forest"
+    assert model.to_content_hash() == crossform.from_sklearn(model.estimator_, owner="birds", tags=["t"],
+                                                             metadata={"m": "1"}).id
+    np.testing.assert_array_equal(model.predict_proba(df), model.estimator_.predict_proba(df))
+    np.testing.assert_array_equal(crossform.score(package, df).values, model.predict_proba(df))
+
+
+def test_make_serializable_needs_a_dataframe(data):
+    df, y = data
+    with pytest.raises(InputError, match="DataFrame"):
+        crossform.make_serializable(RandomForestRegressor(n_estimators=2)).fit(df[["age"]].to_numpy(), y)
