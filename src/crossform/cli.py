@@ -15,6 +15,7 @@ import json
 import math
 import os
 import sys
+import textwrap
 import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -25,6 +26,7 @@ from crossform.errors import CrossformError, PackageExistsError
 from crossform.exporters import get_format, sniff
 
 PROG = "crossform"
+WIDTH = 78  # help text is wrapped here; the raw formatter keeps examples as written
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -88,7 +90,8 @@ def _require_path(path: str, what: str) -> None:
 def _load(path: str) -> tuple:
     """(package, format name), with format warnings shown as one clean line each."""
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+        # a newer-minor format warning must show on every run, not once per process
+        warnings.simplefilter("always", UserWarning)
         fmt = sniff(path)
         package = crossform.load(path, format=fmt)
     for w in caught:
@@ -231,6 +234,9 @@ def _sklearn_row(pipe, row: dict):
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    if os.path.lexists(args.out) and not args.overwrite:
+        # refuse before fitting, not after seconds of work
+        raise CommandError(f"{args.out} already exists; pass --overwrite to replace it")
     _needs_sklearn("the demo")
     pipe, train, samples = demo_pipeline()
     package = crossform.from_sklearn(pipe, owner="crossform-demo", tags=["demo"], metadata={"dataset": "birds"})
@@ -327,7 +333,7 @@ def run_export(args: argparse.Namespace) -> int:
     try:
         estimator = joblib.load(args.model)
     except OSError:
-        raise
+        raise  # unreadable file: main reports it like any other
     except Exception as exc:  # a pickle can fail in any way; none of them is our bug
         raise CommandError(f"cannot load {args.model}: {type(exc).__name__}: {exc}") from None
     package = crossform.from_sklearn(estimator, owner=args.owner, tags=args.tag or [], metadata=metadata)
@@ -683,7 +689,7 @@ def info_arguments(parser: argparse.ArgumentParser) -> None:
 COMMANDS: dict[str, tuple[Callable, Callable, str, str, str]] = {
     "demo": (
         run_demo, demo_arguments,
-        "fit the example pipeline, export it and compare it with scikit-learn",
+        "fit and export an example; compare it with scikit-learn",
         "Fit the seed's example pipeline (imputers, an ordinal encoder and a random forest on "
         "2000 rows of bird data), export it as a package, load it back and score six sample "
         "rows with both crossform and scikit-learn, including a missing bird, an unknown "
@@ -748,8 +754,8 @@ COMMANDS: dict[str, tuple[Callable, Callable, str, str, str]] = {
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Export fitted scikit-learn pipelines to portable model packages, and score, "
-                    "check and describe those packages.",
+        description=textwrap.fill("Export fitted scikit-learn pipelines to portable model packages, and "
+                                  "score, check and describe those packages.", WIDTH),
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -757,7 +763,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands", required=True)
     for name, (_, add_arguments, summary, description, example) in COMMANDS.items():
         sub = commands.add_parser(
-            name, help=summary, description=description, epilog=f"examples:\n  {example}",
+            name, help=summary, description=textwrap.fill(description, WIDTH), epilog=f"examples:\n  {example}",
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         add_arguments(sub)
