@@ -23,6 +23,7 @@ from .errors import (
     NotFittedError,
     PackageError,
     UnknownFormatError,
+    UnknownRuntimeError,
     UnsupportedEstimatorError,
 )
 from .exporters import formats, load, save
@@ -48,6 +49,7 @@ __all__ = [
     "PackageError",
     "IdMismatchError",
     "UnknownFormatError",
+    "UnknownRuntimeError",
 ]
 
 
@@ -94,7 +96,7 @@ def score(package: Union[Package, str, Path], data: Any, runtime: str = "referen
     scored get NaN values and an error message; the other rows still score.
     """
     if runtime not in _RUNTIMES:
-        raise UnknownFormatError(f"Unknown runtime {runtime!r}. Available: {', '.join(_RUNTIMES)}.")
+        raise UnknownRuntimeError(f"Unknown runtime {runtime!r}. Available: {', '.join(_RUNTIMES)}.")
     if not isinstance(package, Package):
         package = load(package)
     return _RUNTIMES[runtime](package, data)

@@ -32,6 +32,10 @@ class UnknownFormatError(CrossformError, ValueError):
     """A format name that is not registered, or a path no format recognises."""
 
 
+class UnknownRuntimeError(CrossformError, ValueError):
+    """A runtime name that is not available."""
+
+
 class PackageError(CrossformError):
     """A package on disk (or in memory) that cannot be read.
 

@@ -110,8 +110,23 @@ def _numeric(name: str, values: Any, batch: Batch) -> np.ndarray:
     batch.refuse(bad, lambda i: f"feature {name!r}: expected a number or missing, got {_show(obj[i])}")
     out = np.full(len(obj), np.nan)
     good = is_number & ~missing
-    out[good] = obj[good].astype(np.float64)
+    try:
+        out[good] = obj[good].astype(np.float64)
+    except OverflowError:  # a Python int beyond float64; rare, so find it element by element
+        too_big = np.zeros(len(obj), dtype=bool)
+        too_big[good] = np.frompyfunc(_overflows, 1, 1)(obj[good]).astype(bool)
+        batch.refuse(too_big, lambda i: f"feature {name!r}: value {_show(obj[i])} is beyond the float64 range")
+        good &= ~too_big
+        out[good] = obj[good].astype(np.float64)
     return out
+
+
+def _overflows(value: Any) -> bool:
+    try:
+        float(value)
+    except OverflowError:
+        return True
+    return False
 
 
 def _categorical(name: str, values: Any, batch: Batch) -> np.ndarray:
