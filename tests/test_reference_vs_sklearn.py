@@ -102,7 +102,7 @@ def test_unbounded_forest_threshold_rewrite_on_many_splits():
     rng = np.random.default_rng(3)
     X = rng.normal(size=(3000, 3)) * np.array([1e-6, 1.0, 1e7]) + np.array([1.0, 0.0, 1e8])
     y = (X[:, 0] - 1.0) * 1e6 + X[:, 1] + (X[:, 2] - 1e8) * 1e-7 > 0
-    model = ExtraTreesClassifier(n_estimators=10, random_state=0).fit(X, y)
+    model = ExtraTreesClassifier(n_estimators=10, random_state=0).fit(pd.DataFrame(X, columns=["x0", "x1", "x2"]), y)
     package = crossform.from_sklearn(model)
     rows = split_rows(model, X, limit=40000)
     report = compare(package, model, pd.DataFrame(rows, columns=["x0", "x1", "x2"]))
