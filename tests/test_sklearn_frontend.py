@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import textwrap
 
@@ -173,20 +174,32 @@ def test_subclasses_are_not_silently_converted(data):
         crossform.from_sklearn(est)
 
 
-def test_entry_point_converters_are_used(tmp_path, monkeypatch, data):
-    plugin = tmp_path / "birdplugin.py"
-    plugin.write_text(textwrap.dedent("""
-        from crossform.sklearn.preprocessing import convert_standard_scaler
-        from test_sklearn_frontend import HalfScaler
-        CONVERTERS = {HalfScaler: convert_standard_scaler}
-    """))
-    dist = tmp_path / "birdplugin-1.0.dist-info"
+@contextlib.contextmanager
+def installed_plugin(tmp_path, monkeypatch, name: str, source: str):
+    """A real installed distribution (a dist-info folder on sys.path) whose
+    entry point in crossform.converters names ``name:CONVERTERS``."""
+    (tmp_path / f"{name}.py").write_text(textwrap.dedent(source))
+    dist = tmp_path / f"{name}-1.0.dist-info"
     dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: birdplugin\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text("[crossform.converters]\nbirds = birdplugin:CONVERTERS\n")
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(f"[crossform.converters]\n{name} = {name}:CONVERTERS\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     converters.cache_clear()
     try:
+        yield
+    finally:
+        monkeypatch.undo()
+        sys.modules.pop(name, None)
+        converters.cache_clear()
+
+
+def test_entry_point_converters_are_used(tmp_path, monkeypatch, data):
+    source = """
+        from crossform.sklearn.preprocessing import convert_standard_scaler
+        from test_sklearn_frontend import HalfScaler
+        CONVERTERS = {HalfScaler: convert_standard_scaler}
+    """
+    with installed_plugin(tmp_path, monkeypatch, "birdplugin", source):
         assert HalfScaler in converters()
         df, y = data
         X = df[["weight", "age"]].fillna(0)
@@ -194,27 +207,12 @@ def test_entry_point_converters_are_used(tmp_path, monkeypatch, data):
         package = crossform.from_sklearn(est)
         assert isinstance(package.encoders[0], ir.Scale)
         assert_identical(compare(package, est, X))
-    finally:
-        monkeypatch.undo()
-        sys.modules.pop("birdplugin", None)
-        converters.cache_clear()
 
 
 def test_entry_point_that_is_not_a_table(tmp_path, monkeypatch):
-    (tmp_path / "badplugin.py").write_text("CONVERTERS = [1, 2]\n")
-    dist = tmp_path / "badplugin-1.0.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: badplugin\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text("[crossform.converters]\nbad = badplugin:CONVERTERS\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    converters.cache_clear()
-    try:
+    with installed_plugin(tmp_path, monkeypatch, "badplugin", "CONVERTERS = [1, 2]\n"):
         with pytest.raises(UnsupportedEstimatorError, match="must name a mapping"):
             converters()
-    finally:
-        monkeypatch.undo()
-        sys.modules.pop("badplugin", None)
-        converters.cache_clear()
 
 
 # ---------------------------------------------------------------- make_serializable
