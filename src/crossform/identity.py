@@ -70,29 +70,37 @@ class _Writer:
         self.hash.update(np.ascontiguousarray(values, dtype=dtype).tobytes())
 
 
+def _fill_missing(w: _Writer, encoder: ir.FillMissing) -> None:
+    for value in encoder.values:
+        if isinstance(value, str):
+            w.u8(1)
+            w.text(value)
+        else:
+            w.u8(0)
+            w.f64(value)
+
+
+def _label_encoder(w: _Writer, encoder: ir.CategoricalEncoding) -> None:
+    for categories, codes, missing in zip(encoder.categories, encoder.codes, encoder.missing_codes):
+        w.texts(categories)
+        w.array(codes, ">f8")
+        w.optional_f64(missing)
+    w.optional_f64(encoder.unknown_code)
+
+
+def _scale(w: _Writer, encoder: ir.Scale) -> None:
+    w.array(encoder.offset, ">f8")
+    w.array(encoder.scale, ">f8")
+
+
+ENCODERS = {ir.FillMissing: _fill_missing, ir.CategoricalEncoding: _label_encoder, ir.Scale: _scale}
+
+
 def _encoder(w: _Writer, encoder: ir.Encoder) -> None:
     w.text(encoder.encoder_type)
     w.texts(encoder.features)
     w.texts(encoder.outputs)
-    if isinstance(encoder, ir.FillMissing):
-        for value in encoder.values:
-            if isinstance(value, str):
-                w.u8(1)
-                w.text(value)
-            else:
-                w.u8(0)
-                w.f64(value)
-    elif isinstance(encoder, ir.CategoricalEncoding):
-        for categories, codes, missing in zip(encoder.categories, encoder.codes, encoder.missing_codes):
-            w.texts(categories)
-            w.array(codes, ">f8")
-            w.optional_f64(missing)
-        w.optional_f64(encoder.unknown_code)
-    elif isinstance(encoder, ir.Scale):
-        w.array(encoder.offset, ">f8")
-        w.array(encoder.scale, ">f8")
-    else:  # pragma: no cover - the IR only admits the types above
-        raise TypeError(f"no canonical form for {type(encoder).__name__}")
+    ENCODERS[type(encoder)](w, encoder)
 
 
 def _trees(w: _Writer, trees: tuple) -> None:

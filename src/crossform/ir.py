@@ -14,6 +14,7 @@ the model the columns named by ``model.features``, in that order.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
@@ -643,8 +644,6 @@ class Package:
 
     def replace(self, **changes: Any) -> "Package":
         """A copy with some fields changed (validated again)."""
-        import dataclasses
-
         return dataclasses.replace(self, **changes)
 
 

@@ -181,6 +181,4 @@ def score(package: ir.Package, data: Any) -> Scores:
     for encoder in package.encoders:
         cols.update(zip(encoder.outputs, ENCODERS[type(encoder)](encoder, batch, cols)))
     values, leaf_ids = _tree_ensemble(package.model, batch, cols)
-    errors = batch.errors.tolist()
-    values[~np.equal(batch.errors, None)] = np.nan
-    return Scores(values, package.outputs, errors, package.model.classes, leaf_ids)
+    return Scores(values, package.outputs, batch.errors.tolist(), package.model.classes, leaf_ids)

@@ -69,6 +69,15 @@ def get_format(name: str) -> ModuleType:
 # ---------------------------------------------------------------- files
 
 
+def check_relative_path(name: str, where: str) -> None:
+    """Refuse anything but a plain relative path: no absolute paths, no "." or
+    ".." parts, no empty parts, no backslashes or NUL bytes."""
+    parts = name.split("/") if isinstance(name, str) else []
+    if (not parts or name.startswith("/") or "\\" in name or "\x00" in name
+            or any(p in ("", ".", "..") for p in parts)):
+        raise UnsafePackageError(where, "expected a plain relative path inside the package")
+
+
 class Files:
     """Read-only access to the files of a directory package, by relative path.
 
@@ -94,10 +103,7 @@ class Files:
         return f"{self.label}/{name}"
 
     def _check(self, name: str) -> None:
-        parts = name.split("/") if isinstance(name, str) else []
-        if (not parts or name.startswith("/") or "\\" in name or "\x00" in name
-                or any(p in ("", ".", "..") for p in parts)):
-            raise UnsafePackageError(self.where(str(name)), "expected a plain relative path inside the package")
+        check_relative_path(name, self.where(str(name)))
 
     def exists(self, name: str) -> bool:
         self._check(name)
@@ -139,7 +145,7 @@ def _write_directory(files: Mapping[str, bytes], target: Path) -> None:
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         for name, data in files.items():
-            Files.from_mapping({})._check(name)
+            check_relative_path(name, str(target / str(name)))
             path = staging / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
