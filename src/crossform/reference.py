@@ -153,8 +153,8 @@ def _tree_ensemble(model: ir.TreeEnsemble, batch: Batch, cols: dict) -> tuple[np
         X[:, j] = cols[name]
     for j, name in enumerate(model.features):
         x = X[:, j]
-        batch.refuse(np.isinf(x), lambda i: f"feature {name!r}: value {x[i]} is not finite")
-        batch.refuse(float32_overflows(x), lambda i: (
+        batch.refuse(np.isinf(x), lambda i, x=x, name=name: f"feature {name!r}: value {x[i]} is not finite")
+        batch.refuse(float32_overflows(x), lambda i, x=x, name=name: (
             f"feature {name!r}: value {x[i]!r} is too large for float32, which trees compare"))
     ok = np.flatnonzero(np.equal(batch.errors, None))
     Xok = X[ok]

@@ -141,7 +141,7 @@ class Context:
         for i, step in enumerate(self._steps):
             in_names = tuple(name_of[u] for u in step.inputs)
             out_names: list[str] = []
-            for j, (u, v) in enumerate(zip(step.inputs, step.outputs)):
+            for j, v in enumerate(step.outputs):
                 base = self._names[v]
                 candidates = [base, *self._aliases.get(v, ())]
                 candidates += [f"{base}#{k}" for k in range(2, len(self._names) + 2)]

@@ -10,6 +10,11 @@ from ..errors import UnsupportedEstimatorError
 from ._context import Context
 
 
+def _plain(value):
+    """A numpy scalar as the Python value it holds, for messages."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _is_missing(value) -> bool:
     return value is None or (isinstance(value, (float, np.floating)) and value != value)
 
@@ -40,7 +45,7 @@ def convert_ordinal_encoder(enc: OrdinalEncoder, ctx: Context, cols: list) -> li
         for c in known:
             if not isinstance(c, (str, np.str_)):
                 raise UnsupportedEstimatorError(
-                    f"OrdinalEncoder learned the non-string category {getattr(c, 'item', lambda: c)()!r} for "
+                    f"OrdinalEncoder learned the non-string category {_plain(c)!r} for "
                     f"{col.name!r}; crossform encodes "
                     "string categories (convert the column to strings before fitting)."
                 )
