@@ -236,3 +236,11 @@ def test_make_serializable_needs_a_dataframe(data):
     df, y = data
     with pytest.raises(InputError, match="DataFrame"):
         crossform.make_serializable(RandomForestRegressor(n_estimators=2)).fit(df[["age"]].to_numpy(), y)
+
+
+def test_class_labels_the_ir_cannot_carry_are_refused():
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    labels = np.where(X[:, 0] > 0, "ok", "bad\ud800").astype(object)  # a lone surrogate has no UTF-8 form
+    est = DecisionTreeClassifier(max_depth=2).fit(X, labels)
+    with pytest.raises(UnsupportedEstimatorError, match="class labels crossform cannot export"):
+        crossform.from_sklearn(est)

@@ -510,7 +510,7 @@ class TreeEnsemble:
         if self.classes is not None:
             if isinstance(self.classes, (str, bytes)) or not isinstance(self.classes, Sequence):
                 raise invalid(owner, "classes", "a sequence of class labels", _describe(self.classes))
-            classes = tuple(_label(c) for c in self.classes)
+            classes = class_labels(self.classes)
             if len(set(classes)) != len(classes) or len({str(c) for c in classes}) != len(classes):
                 raise invalid(owner, "classes", "distinct labels (also as text)", list(classes))
             if len(classes) != width:
@@ -546,12 +546,17 @@ class TreeEnsemble:
         return sum(t.n_nodes for t in self.trees)
 
 
+def class_labels(values: Sequence) -> tuple:
+    """Class labels as the IR keeps them (plain str, int, float or bool), or IRValidationError."""
+    return tuple(_label(v) for v in values)
+
+
 def _label(value: Any) -> Union[str, int, float, bool]:
     owner, expected = "TreeEnsemble", "strings, integers, finite floats or booleans"
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     if isinstance(value, str):
-        return _text(owner, "classes", value)
+        return _text(owner, "classes", str(value))  # str(): a numpy str_ becomes a plain str
     if isinstance(value, (int, np.integer)):
         if not -(2**63) <= int(value) < 2**63:
             raise invalid(owner, "classes", "integers that fit in 64 bits", int(value))

@@ -35,7 +35,7 @@ class Scores:
 
     @property
     def ok(self) -> np.ndarray:
-        return np.array([e is None for e in self.errors], dtype=bool)
+        return np.equal(np.array(self.errors, dtype=object), None) if self.errors else np.zeros(0, dtype=bool)
 
     def labels(self) -> list:
         """The predicted class of each row (first of equal maxima), None in error rows."""

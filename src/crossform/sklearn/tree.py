@@ -18,7 +18,7 @@ from sklearn.ensemble import (
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from .. import ir
-from ..errors import UnsupportedEstimatorError
+from ..errors import IRValidationError, UnsupportedEstimatorError
 from ..floats import float32_threshold
 from ._context import Context, ModelSpec
 
@@ -51,23 +51,12 @@ def convert_trees(est, ctx: Context, cols: list) -> ModelSpec:
     sk_trees = [est.tree_] if hasattr(est, "tree_") else [e.tree_ for e in est.estimators_]
     classes = None
     if is_classifier(est):
-        classes = tuple(_label(c, name) for c in est.classes_)
+        try:  # the IR decides which class labels a package can carry
+            classes = ir.class_labels(est.classes_)
+        except IRValidationError as exc:
+            raise UnsupportedEstimatorError(f"{name} has class labels crossform cannot export: {exc}") from None
     trees = tuple(tree_from_sklearn(t, len(classes) if classes else 0) for t in sk_trees)
     return ModelSpec(tuple(cols), lambda features: ir.TreeEnsemble(features, trees, "average", classes=classes))
-
-
-def _label(value, name: str):
-    if isinstance(value, (str, np.str_)):
-        return str(value)
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)) and np.isfinite(value):
-        return float(value)
-    raise UnsupportedEstimatorError(
-        f"{name} has class label {value!r}; crossform exports string, integer, finite float or boolean labels."
-    )
 
 
 CONVERTERS = {
