@@ -9,6 +9,7 @@ A format module defines:
 ``dumps(package)``  -> ``{relative path: bytes}`` for a directory, ``bytes`` for a file
 ``loads(source)``   -> ``Package``, from a :class:`Files` (directory) or ``bytes`` (file)
 ``sniff(source)``   -> bool: does this content look like this format?
+``read_version(source)`` -> str, optional: the recorded format version, without reading the rest
 
 Formats are registered from the explicit list BUILTIN plus the entry-point
 group ``crossform.formats`` (each entry point names such a module).

@@ -9,16 +9,14 @@ not hash to the id its manifest records. The spec is docs/formats/stripe-json.md
 
 from __future__ import annotations
 
-import re
-import warnings
 from collections import Counter
 from typing import Any, Callable
 
 import numpy as np
 
 from .. import ir
-from ..errors import FormatVersionError, IdMismatchError, IRValidationError, MalformedPackageError
-from . import Files, _json
+from ..errors import IdMismatchError, IRValidationError, MalformedPackageError
+from . import Files, _json, _versions
 
 NAME = "stripe-json"
 VERSION = "1.0"
@@ -36,8 +34,8 @@ SCHEMAS = {
 }
 
 
-class FormatVersionWarning(UserWarning):
-    """A package written by a newer minor version of the format."""
+# Kept here too: callers filter warnings on stripe_json.FormatVersionWarning.
+FormatVersionWarning = _versions.FormatVersionWarning
 
 
 def model_type(model: ir.TreeEnsemble) -> str:
@@ -203,21 +201,14 @@ def sniff(files: Files) -> bool:
     return isinstance(files, Files) and files.exists(MANIFEST)
 
 
-_VERSION = re.compile(r"^(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})$")
-
-
-def check_version(found: Any, where: str) -> None:
-    """Fail on another major version, warn on a newer minor (docs/FORMATS.md)."""
-    match = _VERSION.match(found) if isinstance(found, str) else None
-    if match is None:
-        raise FormatVersionError(where, f"expected formatVersion 'major.minor', found {found!r}")
-    major, minor = (int(g) for g in match.groups())
-    ours_major, ours_minor = (int(p) for p in VERSION.split("."))
-    if major != ours_major:
-        raise FormatVersionError(where, f"written in {NAME} {found}; this crossform reads {NAME} {ours_major}.x")
-    if minor > ours_minor:
-        warnings.warn(f"{where}: written in {NAME} {found}, newer than {VERSION}; fields added since are not read",
-                      FormatVersionWarning, stacklevel=3)
+def read_version(files: Files) -> str:
+    """The formatVersion MODEL records, as written; reads MODEL and nothing else."""
+    where = files.where(MANIFEST)
+    manifest = _json.parse(files.read(MANIFEST), where)
+    found = manifest.get("formatVersion") if isinstance(manifest, dict) else None
+    if not isinstance(found, str):
+        _versions.parse_version(found, where)  # raises, with the message loads would give
+    return found
 
 
 def _document(files: Files, path: str, schema: str) -> Any:
@@ -236,7 +227,12 @@ def _construct(build: Callable, doc: Any, where: str):
 def loads(files: Files) -> ir.Package:
     where = files.where(MANIFEST)
     manifest = _json.parse(files.read(MANIFEST), where)
-    check_version(manifest.get("formatVersion") if isinstance(manifest, dict) else None, where)
+    known = _json.schema_text(SCHEMAS["manifest"])["properties"]
+    is_object = isinstance(manifest, dict)
+    unknown = {key for key in manifest if key not in known} if is_object else set()
+    if _versions.check_version(NAME, VERSION, manifest.get("formatVersion") if is_object else None, where, unknown):
+        # a newer minor only adds keys an older reader may ignore (docs/FORMATS.md)
+        manifest = {key: value for key, value in manifest.items() if key not in unknown}
     _json.validate(manifest, SCHEMAS["manifest"], where)
     encoders = []
     for step in manifest["encoders"]["apply"]:

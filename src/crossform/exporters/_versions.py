@@ -1,0 +1,65 @@
+"""The format-version policy of docs/FORMATS.md, for every format's reader.
+
+A format module keeps ``VERSION = "major.minor"`` and calls
+:func:`check_version` on the version a package records, before anything
+else in the package is trusted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from collections.abc import Iterable
+from typing import Any
+
+from ..errors import FormatVersionError
+
+# fullmatch, not match with "$": "$" also matches before a trailing newline.
+# Nine digits at most keep both parts plain machine integers in every language.
+_VERSION = re.compile(r"(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})")
+
+
+class FormatVersionWarning(UserWarning):
+    """A package written by a newer minor version of its format."""
+
+
+def _shown(found: Any) -> str:
+    # JSON spelling, so that the string "1.0" and the number 1.0 read differently
+    if found is None:
+        return "none"
+    try:
+        return json.dumps(found)
+    except (TypeError, ValueError):
+        return repr(found)
+
+
+def parse_version(found: Any, where: str) -> tuple:
+    """``(major, minor)`` of a "major.minor" string; FormatVersionError for anything else."""
+    match = _VERSION.fullmatch(found) if isinstance(found, str) else None
+    if match is None:
+        raise FormatVersionError(where, f"expected a format version \"major.minor\" such as \"1.0\", "
+                                        f"found {_shown(found)}")
+    return int(match.group(1)), int(match.group(2))
+
+
+def check_version(format_name: str, ours: str, found: Any, where: str, ignored: Iterable[str] = ()) -> bool:
+    """Whether ``found`` is a newer minor of the major ``ours`` reads.
+
+    Another major raises FormatVersionError; a newer minor warns with
+    FormatVersionWarning, naming ``ignored`` (what the caller then drops
+    because this reader does not know it); an older or equal minor is silent.
+    """
+    major, minor = parse_version(found, where)
+    our_major, our_minor = parse_version(ours, f"{format_name} VERSION")
+    if major != our_major:
+        raise FormatVersionError(where, f"written in {format_name} {found}; "
+                                        f"this crossform reads {format_name} {our_major}.x")
+    if minor <= our_minor:
+        return False
+    ignored = sorted(ignored)
+    dropped = f"; ignored what this reader does not know: {', '.join(map(repr, ignored))}" if ignored else ""
+    # stacklevel 3 points at whoever called the format's loads, not at loads itself
+    warnings.warn(f"{where}: written in {format_name} {found}, newer than the {ours} this crossform reads{dropped}",
+                  FormatVersionWarning, stacklevel=3)
+    return True
