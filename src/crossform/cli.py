@@ -683,6 +683,47 @@ def info_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
+# ---------------------------------------------------------------- compat
+
+
+def run_compat(args: argparse.Namespace) -> int:
+    from crossform import compat
+
+    _require_path(args.package, "package")
+    doc = compat.report(args.package)
+    for line in doc["warnings"]:
+        _err(f"{PROG}: warning: {line}")
+    if args.json:
+        _print_json(doc)
+        return EXIT_OK if doc["ok"] else EXIT_FAILED
+    first, *others = doc["runtimes"] or [{"name": "-", "versions": "-"}]
+
+    def runtime(entry: dict) -> str:
+        return f"{entry['name']}: {entry['versions'] or compat.NOT_RECORDED}"
+
+    ranges, text = doc["readers"]["ranges"], doc["readers"]["text"]
+    read_by = text if ranges is None else f"crossform {text}" if ranges else "no crossform release"
+    rows = [
+        ("package", doc["path"]),
+        ("format", doc["format"]),
+        ("format version", doc["formatVersion"] or "-"),
+        ("this crossform", f"{doc['crossform']}: {doc['reads']}"),
+        ("id", doc["id"] or "-"),
+        *([("error", doc["error"])] if doc["error"] else []),
+        ("read by", read_by),
+        ("runtimes", runtime(first)),
+        *(("", runtime(entry)) for entry in others),
+    ]
+    for label, value in rows:
+        _out(f"{label:<16}{value}")
+    return EXIT_OK if doc["ok"] else EXIT_FAILED
+
+
+def compat_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("package", metavar="PACKAGE", help="a saved package")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
 # ---------------------------------------------------------------- parser and main
 
 # name -> (function, argument builder, one-line summary, description, example)
@@ -747,6 +788,20 @@ COMMANDS: dict[str, tuple[Callable, Callable, str, str, str]] = {
         "encoders in the order they apply, the model (type, trees, nodes, depth, classes) "
         "and the library versions that wrote it.",
         "crossform info fraud-pkg",
+    ),
+    "compat": (
+        run_compat, compat_arguments,
+        "which crossform releases and runtimes read a package",
+        "Report a package's format and format version (read even when this crossform cannot "
+        "read the package), whether this crossform reads it, its id when it loads (the error "
+        "when not), the crossform releases that read it (docs/FORMATS.md) and, per runtime "
+        "of the format, the versions that run it. Exits 0 when this crossform reads the "
+        "package, 1 when it cannot. --json prints one object: path, format, formatVersion, "
+        "crossform (this version), reads (\"reads\", \"reads with a warning: newer minor\", or "
+        "\"cannot read: ...\"), ok, id, error, warnings, readers {text, ranges: [{from, before, "
+        "specifier, warning}]} (ranges null: not recorded) and runtimes [{name, versions}] "
+        "(versions null: not recorded).",
+        "crossform compat fraud-pkg --json",
     ),
 }
 

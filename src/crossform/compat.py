@@ -1,0 +1,151 @@
+"""Which crossform releases and runtimes read a package (``crossform compat``).
+
+``HISTORY`` is the one record of format versions and of the first crossform
+release that writes each. Everything else follows from the policy in
+docs/FORMATS.md: the releases from the first one that writes a version read
+it silently, earlier releases of the same major read it with a warning, and
+releases that write another major do not read it.
+
+A format module may define ``runtime_versions(version) -> {runtime: text}``
+saying which versions of its foreign runtimes (onnxruntime, JPMML) run a
+package of that format version; without it those runtimes are "not recorded".
+The reference runtime is crossform itself, so it runs what crossform reads.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+from ._version import __version__
+from .errors import CrossformError, FormatVersionError
+from .exporters import _source, get_format, load, sniff
+from .exporters._versions import FormatVersionWarning, parse_version
+
+# format -> (format version, first crossform release that writes it), oldest first.
+# A row is added with every format-version bump (docs/FORMATS.md, "Bumping").
+HISTORY: dict[str, list[tuple[str, str]]] = {
+    "stripe-json": [("1.0", "0.1.0")],
+}
+
+READS = "reads"
+READS_NEWER = "reads with a warning: newer minor"
+NOT_RECORDED = "not recorded"
+
+
+def _specifier(start: str, before: str | None) -> str:
+    return f">={start}" + (f",<{before}" if before else "")
+
+
+def readers(format_name: str, version: str) -> list | None:
+    """The crossform releases that read ``version`` of a format, as ranges.
+
+    Each range is ``{"from", "before" (None: no upper bound), "specifier",
+    "warning"}``; ``[]`` when no recorded release reads it, None when HISTORY
+    has no row for the format.
+    """
+    history = HISTORY.get(format_name)
+    if not history:
+        return None
+    major, minor = parse_version(version, "format version")
+    rows = [(parse_version(v, f"compat.HISTORY[{format_name!r}]"), release) for v, release in history]
+    same = [i for i, ((m, _), _) in enumerate(rows) if m == major]
+    if not same:
+        return []
+    # majors only grow down the table, so the next row after this major's last one ends it
+    end = rows[same[-1] + 1][1] if same[-1] + 1 < len(rows) else None
+    silent = next((i for i in same if rows[i][0][1] >= minor), None)
+    spans = []
+    if silent != same[0]:
+        spans.append((rows[same[0]][1], rows[silent][1] if silent is not None else end, True))
+    if silent is not None:
+        spans.append((rows[silent][1], end, False))
+    return [{"from": start, "before": before, "specifier": _specifier(start, before), "warning": warning}
+            for start, before, warning in spans]
+
+
+def readers_text(ranges: list | None) -> str:
+    if ranges is None:
+        return NOT_RECORDED
+    if not ranges:
+        return "none"
+    return "; ".join(r["specifier"] + (" with a warning (newer minor)" if r["warning"] else "") for r in ranges)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join((str(exc) or type(exc).__name__).split())
+
+
+def _parsed(version: Any) -> tuple | None:
+    try:
+        return parse_version(version, "format version")
+    except FormatVersionError:
+        return None
+
+
+def _verdict(version: Any, ours: str) -> str:
+    parsed = _parsed(version)
+    if parsed is None:
+        return "cannot read: no valid format version"  # missing, not a string, or not major.minor
+    our_major, our_minor = parse_version(ours, "VERSION")
+    if parsed[0] != our_major:
+        return f"cannot read: major version {parsed[0]}"
+    return READS_NEWER if parsed[1] > our_minor else READS
+
+
+def report(path: str | Path) -> dict:
+    """What this crossform, other crossform releases and the runtimes make of the package at ``path``.
+
+    Raises only when no format recognises the path; a package this crossform
+    cannot read is still reported, with its format, version and the error.
+    """
+    name = sniff(path)
+    fmt = get_format(name)
+    doc: dict[str, Any] = {
+        "path": str(path), "format": name, "formatVersion": None, "crossform": __version__,
+        "reads": None, "ok": False, "id": None, "error": None, "warnings": [],
+    }
+    read_version = getattr(fmt, "read_version", None)
+    if read_version is not None:
+        try:
+            doc["formatVersion"] = read_version(_source(Path(path)))
+        except (CrossformError, OSError) as exc:
+            doc["error"] = _one_line(exc)
+
+    with warnings.catch_warnings(record=True) as caught:
+        # a report must list every warning, not only the first one per place
+        warnings.simplefilter("always", UserWarning)
+        try:
+            package = load(path, format=name)
+        except (CrossformError, OSError) as exc:
+            doc["error"] = _one_line(exc)
+        else:
+            doc.update(ok=True, id=package.id, error=None)
+    doc["warnings"] = [str(w.message) for w in caught]
+
+    version = doc["formatVersion"]
+    if read_version is not None:
+        doc["reads"] = _verdict(version, fmt.VERSION)
+    else:  # the format cannot tell its version without loading: judge by the load
+        newer = any(issubclass(w.category, FormatVersionWarning) for w in caught)
+        doc["reads"] = (READS_NEWER if newer else READS) if doc["ok"] else "cannot read"
+
+    known = _parsed(version) is not None
+    if known:
+        ranges = readers(name, version)
+    elif read_version is not None and name in HISTORY:
+        ranges = []  # no release reads a malformed or missing version
+    else:
+        ranges = None
+    doc["readers"] = {"text": readers_text(ranges), "ranges": ranges}
+
+    foreign = getattr(fmt, "runtime_versions", None)
+    recorded = dict(foreign(version)) if foreign is not None and known else {}
+    doc["runtimes"] = [
+        {"name": runtime,
+         "versions": (None if ranges is None else readers_text(ranges)) if runtime == "reference"
+         else recorded.get(runtime)}
+        for runtime in fmt.RUNTIMES
+    ]
+    return doc

@@ -1,0 +1,198 @@
+"""crossform compat: the HISTORY table, the release ranges the policy gives, and the command."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+import crossform
+from conftest import small_package
+from crossform import cli, compat
+from crossform.exporters import BUILTIN, get_format, stripe_json
+
+
+def run(capsys, *argv):
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def package():
+    return small_package()
+
+
+@pytest.fixture
+def saved(tmp_path, package):
+    return crossform.save(package, tmp_path / "pkg")
+
+
+def edit_manifest(path, **changes) -> None:
+    manifest = json.loads((path / "MODEL").read_text(encoding="utf-8"))
+    manifest.update(changes)
+    (path / "MODEL").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def release(text: str) -> tuple:
+    return tuple(int(part) for part in re.match(r"\d+(\.\d+)*", text).group().split("."))
+
+
+# ---------------------------------------------------------------- HISTORY and the policy
+
+
+@pytest.mark.parametrize("module", BUILTIN)
+def test_history_records_every_builtin_format_up_to_its_current_version(module):
+    fmt = get_format(__import__(module, fromlist=["NAME"]).NAME)
+    rows = compat.HISTORY[fmt.NAME]
+    assert rows[-1][0] == fmt.VERSION, "bumped VERSION without a HISTORY row (docs/FORMATS.md)"
+    versions = [compat.parse_version(v, "HISTORY") for v, _ in rows]
+    releases = [release(r) for _, r in rows]
+    assert versions == sorted(set(versions)) and releases == sorted(set(releases))
+    assert releases[-1] <= release(crossform.__version__)
+
+
+@pytest.fixture
+def long_history(monkeypatch):
+    monkeypatch.setitem(compat.HISTORY, "stripe-json",
+                        [("1.0", "0.1.0"), ("1.1", "0.2.0"), ("1.3", "0.4.0"), ("2.0", "1.0.0"), ("2.1", "1.2.0")])
+
+
+@pytest.mark.parametrize("version, expected", [
+    ("1.0", ">=0.1.0,<1.0.0"),
+    ("1.1", ">=0.1.0,<0.2.0 with a warning (newer minor); >=0.2.0,<1.0.0"),
+    ("1.2", ">=0.1.0,<0.4.0 with a warning (newer minor); >=0.4.0,<1.0.0"),  # never written: first reader is 1.3's
+    ("1.4", ">=0.1.0,<1.0.0 with a warning (newer minor)"),
+    ("2.0", ">=1.0.0"),
+    ("2.1", ">=1.0.0,<1.2.0 with a warning (newer minor); >=1.2.0"),
+    ("3.0", "none"),
+])
+def test_readers_follow_the_policy(long_history, version, expected):
+    assert compat.readers_text(compat.readers("stripe-json", version)) == expected
+
+
+def test_reader_ranges_are_machine_readable(long_history):
+    assert compat.readers("stripe-json", "2.1") == [
+        {"from": "1.0.0", "before": "1.2.0", "specifier": ">=1.0.0,<1.2.0", "warning": True},
+        {"from": "1.2.0", "before": None, "specifier": ">=1.2.0", "warning": False},
+    ]
+    assert compat.readers("no-such-format", "1.0") is None
+
+
+# ---------------------------------------------------------------- report
+
+
+def test_report_of_a_current_package(saved, package):
+    doc = compat.report(saved)
+    assert doc["format"] == "stripe-json" and doc["formatVersion"] == stripe_json.VERSION
+    assert doc["reads"] == "reads" and doc["ok"] is True
+    assert doc["id"] == package.id and doc["error"] is None and doc["warnings"] == []
+    assert doc["crossform"] == crossform.__version__
+    assert doc["readers"]["text"] == ">=0.1.0"
+    assert doc["runtimes"] == [{"name": "reference", "versions": ">=0.1.0"}]
+
+
+def test_version_is_read_from_the_manifest_alone(saved):
+    (saved / "model.json").unlink()
+    doc = compat.report(saved)
+    assert doc["formatVersion"] == "1.0" and doc["reads"] == "reads"
+    assert doc["ok"] is False and "model.json" in doc["error"]
+
+
+def test_foreign_runtimes_are_not_recorded_without_the_hook(monkeypatch, saved):
+    monkeypatch.setattr(stripe_json, "RUNTIMES", ("reference", "onnxruntime"))
+    assert compat.report(saved)["runtimes"][1] == {"name": "onnxruntime", "versions": None}
+    monkeypatch.setattr(stripe_json, "runtime_versions", lambda version: {"onnxruntime": f">=1.16 for {version}"},
+                        raising=False)
+    assert compat.report(saved)["runtimes"][1] == {"name": "onnxruntime", "versions": ">=1.16 for 1.0"}
+
+
+def test_a_format_without_read_version_is_judged_by_loading(monkeypatch, saved, package):
+    monkeypatch.delattr(stripe_json, "read_version")
+    doc = compat.report(saved)
+    assert doc["formatVersion"] is None and doc["reads"] == "reads" and doc["id"] == package.id
+    assert doc["readers"] == {"text": "not recorded", "ranges": None}
+
+
+# ---------------------------------------------------------------- the command
+
+
+def test_compat_current_package(capsys, saved, package):
+    code, out, err = run(capsys, "compat", saved)
+    assert code == 0, err
+    assert err == ""
+    assert re.search(r"^format version\s+1\.0$", out, re.MULTILINE)
+    assert re.search(r"^this crossform\s+0\.1\.0: reads$", out.replace(crossform.__version__, "0.1.0"), re.MULTILINE)
+    assert re.search(rf"^id\s+{re.escape(package.id)}$", out, re.MULTILINE)
+    assert re.search(r"^read by\s+crossform >=0\.1\.0$", out, re.MULTILINE)
+    assert re.search(r"^runtimes\s+reference: >=0\.1\.0$", out, re.MULTILINE)
+
+
+def test_compat_newer_minor_reads_with_a_warning(capsys, saved, package):
+    edit_manifest(saved, formatVersion="1.7", newThing={"x": 1})
+    code, out, err = run(capsys, "compat", saved)
+    assert code == 0, err
+    assert "reads with a warning: newer minor" in out and package.id in out
+    assert "crossform: warning:" in err and "'newThing'" in err
+
+
+def test_compat_other_major_prints_format_and_version_and_fails(capsys, saved):
+    edit_manifest(saved, formatVersion="2.0")
+    code, out, err = run(capsys, "compat", saved)
+    assert code == 1 and err == ""  # the error is part of the report, on stdout
+    assert re.search(r"^format\s+stripe-json$", out, re.MULTILINE)
+    assert re.search(r"^format version\s+2\.0$", out, re.MULTILINE)
+    assert "cannot read: major version 2" in out
+    refusal = r"^error\s+.*MODEL: written in stripe-json 2\.0; this crossform reads stripe-json 1\.x$"
+    assert re.search(refusal, out, re.MULTILINE)
+    assert re.search(r"^read by\s+no crossform release$", out, re.MULTILINE)
+
+
+@pytest.mark.parametrize("written, shown", [(1.0, None), ("1.0.0", "1.0.0")])
+def test_compat_malformed_version(capsys, saved, written, shown):
+    edit_manifest(saved, formatVersion=written)
+    code, out, _ = run(capsys, "compat", saved, "--json")
+    doc = json.loads(out)
+    assert code == 1
+    assert doc["format"] == "stripe-json" and doc["formatVersion"] == shown
+    assert doc["readers"] == {"text": "none", "ranges": []}
+    assert doc["reads"] == "cannot read: no valid format version" and "major.minor" in doc["error"]
+
+
+def test_compat_missing_path_is_usage(capsys, tmp_path):
+    code, out, err = run(capsys, "compat", tmp_path / "nowhere")
+    assert code == 2 and out == "" and "no such file or directory" in err
+
+
+def test_compat_not_a_package(capsys, tmp_path):
+    code, _, err = run(capsys, "compat", tmp_path)
+    assert code == 1 and "no registered format recognises" in err
+
+
+def test_compat_json(capsys, saved, package):
+    code, out, _ = run(capsys, "compat", saved, "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert set(doc) == {"path", "format", "formatVersion", "crossform", "reads", "ok", "id", "error", "warnings",
+                        "readers", "runtimes"}
+    assert doc["id"] == package.id and doc["ok"] is True
+    assert doc["readers"]["ranges"] == [{"from": "0.1.0", "before": None, "specifier": ">=0.1.0", "warning": False}]
+    assert doc["runtimes"] == [{"name": "reference", "versions": ">=0.1.0"}]
+
+
+def test_compat_json_other_major(capsys, saved):
+    edit_manifest(saved, formatVersion="2.0")
+    code, out, _ = run(capsys, "compat", saved, "--json")
+    doc = json.loads(out)
+    assert code == 1
+    assert (doc["format"], doc["formatVersion"], doc["ok"], doc["id"]) == ("stripe-json", "2.0", False, None)
+    assert doc["readers"] == {"text": "none", "ranges": []}
+
+
+def test_compat_help(capsys):
+    code, out, _ = run(capsys, "compat", "--help")
+    assert code == 0
+    assert "usage: crossform compat" in out and "formatVersion" in out and "crossform compat fraud-pkg" in out
+    code, out, _ = run(capsys, "--help")
+    assert "compat" in out
