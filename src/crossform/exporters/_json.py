@@ -117,17 +117,76 @@ def _fast_items_ok(items: Any, instance: list) -> bool:
     return minimum is None or not instance or min(instance) >= minimum
 
 
+# Conformance rows and checks are arrays of small typed arrays ("a number,
+# a string or null"; "null or an array of numbers"): too varied for the pass
+# above, still millions of descents through python-jsonschema. A subschema
+# built only from type, minimum, items and oneOf compiles to one Python
+# predicate; when it accepts every item the verdict is the same, and any
+# failure again goes through the standard implementation for its message.
+_TYPE_TESTS = {
+    "integer": lambda v: type(v) is int or (type(v) is float and v.is_integer()),
+    "number": lambda v: type(v) is int or type(v) is float,
+    "string": lambda v: type(v) is str,
+    "boolean": lambda v: type(v) is bool,
+    "null": lambda v: v is None,
+    "array": lambda v: type(v) is list,
+    "object": lambda v: type(v) is dict,
+}
+_SIMPLE_KEYS = {"type", "minimum", "items", "oneOf", "description"}
+_PREDICATES: dict = {}
+
+
+def _predicate(schema: Any):
+    """A function item -> bool equivalent to ``schema``, or None if it is not simple."""
+    key = id(schema)
+    if key not in _PREDICATES:
+        _PREDICATES[key] = (schema, _compile(schema))  # holding schema keeps its id unique
+    return _PREDICATES[key][1]
+
+
+def _compile(schema: Any):
+    if not isinstance(schema, dict) or not set(schema) <= _SIMPLE_KEYS:
+        return None
+    tests = []
+    if "type" in schema:
+        kinds = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        if not all(isinstance(k, str) and k in _TYPE_TESTS for k in kinds):
+            return None
+        kind_tests = [_TYPE_TESTS[k] for k in kinds]
+        tests.append(lambda v: any(t(v) for t in kind_tests))
+    if "minimum" in schema:
+        low = schema["minimum"]
+        if type(low) not in (int, float):
+            return None
+        tests.append(lambda v: not (type(v) is int or type(v) is float) or v >= low)
+    if "items" in schema:
+        each = _compile(schema["items"])
+        if each is None:
+            return None
+        tests.append(lambda v: type(v) is not list or all(each(x) for x in v))
+    if "oneOf" in schema:
+        options = [_compile(s) for s in schema["oneOf"]] if isinstance(schema["oneOf"], list) else [None]
+        if any(o is None for o in options):
+            return None
+        tests.append(lambda v: sum(1 for o in options if o(v)) == 1)
+    return lambda v: all(t(v) for t in tests)
+
+
 @lru_cache(maxsize=None)
 def _validator(name: str):
     from jsonschema import Draft202012Validator, validators
-    from referencing import Registry, Resource
+    from referencing import Registry
+    from referencing.jsonschema import DRAFT202012
 
     standard_items = Draft202012Validator.VALIDATORS["items"]
 
     def items(validator, subschema, instance, schema):
-        if (validator.is_type(instance, "array") and "prefixItems" not in schema
-                and _fast_items_ok(subschema, instance)):
-            return
+        if validator.is_type(instance, "array") and "prefixItems" not in schema:
+            if _fast_items_ok(subschema, instance):
+                return
+            each = _predicate(subschema)
+            if each is not None and all(each(x) for x in instance):
+                return
         yield from standard_items(validator, subschema, instance, schema)
 
     Validator = validators.extend(Draft202012Validator, {"items": items})
@@ -135,7 +194,10 @@ def _validator(name: str):
     for entry in resources.files("crossform.schemas").iterdir():
         if entry.name.endswith(".schema.json"):
             contents = schema_text(entry.name)
-            registry = registry.with_resource(contents["$id"], Resource.from_contents(contents))
+            # Without "$schema", a $ref into this resource keeps our extended
+            # validator: jsonschema picks the class a subschema's "$schema" names.
+            contents = {k: v for k, v in contents.items() if k != "$schema"}
+            registry = registry.with_resource(contents["$id"], DRAFT202012.create_resource(contents))
     schema = schema_text(name)
     Draft202012Validator.check_schema(schema)
     return Validator(schema, registry=registry)
