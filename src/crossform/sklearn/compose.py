@@ -44,7 +44,12 @@ def convert_column_transformer(ct: ColumnTransformer, ctx: Context, cols: list) 
                 f"ColumnTransformer branch {name!r} gives {len(produced)} columns, scikit-learn {where.stop - where.start}."
             )
         out[where] = produced
-    names = [str(n) for n in ct.get_feature_names_out()]
+    try:
+        names = [str(n) for n in ct.get_feature_names_out()]
+    except AttributeError:
+        # A branch without get_feature_names_out (an identity FunctionTransformer
+        # fitted without feature_names_out): the names are only a naming hint.
+        return out
     return ctx.rename(out, names)
 
 
