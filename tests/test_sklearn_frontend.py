@@ -244,3 +244,19 @@ def test_class_labels_the_ir_cannot_carry_are_refused():
     est = DecisionTreeClassifier(max_depth=2).fit(X, labels)
     with pytest.raises(UnsupportedEstimatorError, match="class labels crossform cannot export"):
         crossform.from_sklearn(est)
+
+
+def test_identity_function_transformer_inside_column_transformer(data):
+    """Such a branch cannot name its columns (get_feature_names_out raises); the
+    columns keep their own names instead of the conversion failing."""
+    df, y = data
+    columns = ColumnTransformer([
+        ("same", FunctionTransformer(), ["weight"]),
+        ("keep", "passthrough", ["age"]),
+    ])
+    est = Pipeline([("columns", columns), ("model", DecisionTreeClassifier(max_depth=4, random_state=0))]).fit(df, y)
+    with pytest.raises(AttributeError):
+        columns.get_feature_names_out()
+    package = crossform.from_sklearn(est, checks=0)
+    assert [f.name for f in package.inputs] == ["weight", "age"]
+    assert_identical(compare(package, est, df))
