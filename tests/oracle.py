@@ -169,6 +169,18 @@ def compare(package: crossform.Package, est, frame: pd.DataFrame, known: dict = 
     return report
 
 
+def assert_checks_pass(package: crossform.Package) -> None:
+    """The checks export attached (scikit-learn's outputs on rows at every
+    split and leaf) score identically in the reference evaluator."""
+    from crossform.checks import compare as compare_checks
+    from crossform.reference import score as evaluate
+
+    assert package.checks is not None and len(package.checks) > 0
+    result = compare_checks(package.checks, evaluate(package, package.checks.data()), package.model)
+    assert result.ok, [m.describe() for m in result.mismatches]
+    assert result.leaves_compared
+
+
 def assert_identical(report: dict) -> None:
     bad = {k: v for k, v in report.items() if k.endswith("differ") and v}
     assert not bad and report["max_rel_diff"] <= 1e-12, report

@@ -18,7 +18,7 @@ from sklearn.preprocessing import OrdinalEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
 import crossform
-from oracle import SPECIALS, assert_identical, compare
+from oracle import SPECIALS, assert_checks_pass, assert_identical, compare
 
 BIRDS = ["albatross", "crow", "heron", "kiwi", "owl", "puffin"]
 FOODS = ["fish", "insects", "nectar", "seeds"]
@@ -203,11 +203,12 @@ def test_pipeline_matches_sklearn(pipeline, task, train, rows):
     report = compare(package, est, rows, KNOWN)
     assert report["refused"] >= 10
     assert_identical(report)
+    assert_checks_pass(package)
 
 
 def test_seed_pipeline_round_trips_through_stripe_json(tmp_path, train, rows):
     est = PIPELINES["seed"](RandomForestRegressor(n_estimators=8, random_state=0)).fit(train, target(train, "regression"))
-    package = crossform.from_sklearn(est, owner="birds", tags=["demo"], metadata={"purpose": "test"})
+    package = crossform.from_sklearn(est, owner="birds", tags=["demo"], metadata={"purpose": "test"}, checks=0)
     path = crossform.save(package, tmp_path / "pkg")
     loaded = crossform.load(path)
     assert loaded.id == package.id
@@ -217,7 +218,7 @@ def test_seed_pipeline_round_trips_through_stripe_json(tmp_path, train, rows):
 
 def test_row_errors_name_the_feature_and_value(train):
     est = PIPELINES["seed"](DecisionTreeClassifier(random_state=0)).fit(train, target(train, "binary"))
-    package = crossform.from_sklearn(est)
+    package = crossform.from_sklearn(est, checks=0)
     rows = train.head(4).copy()
     rows.loc[0, "bird"] = "dodo"
     rows.loc[1, "wingspan"] = np.inf
@@ -232,7 +233,7 @@ def test_row_errors_name_the_feature_and_value(train):
 
 def test_none_and_nan_are_both_missing(train):
     est = PIPELINES["seed"](DecisionTreeClassifier(random_state=0)).fit(train, target(train, "binary"))
-    package = crossform.from_sklearn(est)
+    package = crossform.from_sklearn(est, checks=0)
     with_nan = train.head(20).copy()
     with_nan.loc[:, "bird"] = np.nan
     with_none = with_nan.copy()

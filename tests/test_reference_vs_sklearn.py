@@ -19,7 +19,7 @@ from sklearn.ensemble import (
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 import crossform
-from oracle import assert_identical, compare, nan_rows, special_rows, split_rows
+from oracle import assert_checks_pass, assert_identical, compare, nan_rows, special_rows, split_rows
 
 N_FEATURES = 5
 
@@ -74,12 +74,13 @@ def test_model_matches_sklearn(family, task, n_classes, with_nan):
     report = compare(package, model, frame)
     assert report["refused"] > 0  # the special rows must include refusals
     assert_identical(report)
+    assert_checks_pass(package)
 
 
 def test_model_fitted_on_numpy_names_inputs_x0_to_xn():
     X, y = training_data("binary", 2, False)
     model = RandomForestClassifier(n_estimators=5, random_state=0).fit(X, y)
-    package = crossform.from_sklearn(model)
+    package = crossform.from_sklearn(model, checks=0)
     assert [f.name for f in package.inputs] == [f"x{i}" for i in range(N_FEATURES)]
     frame = pd.DataFrame(X[:50], columns=[f"x{i}" for i in range(N_FEATURES)])
     scores = crossform.score(package, frame)
@@ -91,7 +92,7 @@ def test_class_labels_name_outputs(labels):
     X, y = training_data("multiclass", 3, False)
     y = np.array(labels, dtype=object if isinstance(labels[0], str) else None)[y]
     model = DecisionTreeClassifier(max_depth=4, random_state=0).fit(X, y)
-    package = crossform.from_sklearn(model)
+    package = crossform.from_sklearn(model, checks=0)
     assert package.outputs == tuple(f"probability({c})" for c in model.classes_)
     scores = crossform.score(package, {f"x{i}": X[:, i] for i in range(N_FEATURES)})
     assert scores.labels() == [v.item() if hasattr(v, "item") else v for v in model.predict(X)]
@@ -103,7 +104,7 @@ def test_unbounded_forest_threshold_rewrite_on_many_splits():
     X = rng.normal(size=(3000, 3)) * np.array([1e-6, 1.0, 1e7]) + np.array([1.0, 0.0, 1e8])
     y = (X[:, 0] - 1.0) * 1e6 + X[:, 1] + (X[:, 2] - 1e8) * 1e-7 > 0
     model = ExtraTreesClassifier(n_estimators=10, random_state=0).fit(pd.DataFrame(X, columns=["x0", "x1", "x2"]), y)
-    package = crossform.from_sklearn(model)
+    package = crossform.from_sklearn(model, checks=0)
     rows = split_rows(model, X, limit=40000)
     report = compare(package, model, pd.DataFrame(rows, columns=["x0", "x1", "x2"]))
     assert report["rows"] > 20000
@@ -113,7 +114,7 @@ def test_unbounded_forest_threshold_rewrite_on_many_splits():
 def test_boolean_labels():
     X, y = training_data("binary", 2, False)
     model = RandomForestClassifier(n_estimators=4, random_state=0).fit(X, y.astype(bool))
-    package = crossform.from_sklearn(model)
+    package = crossform.from_sklearn(model, checks=0)
     assert package.outputs == ("probability(False)", "probability(True)")
     scores = crossform.score(package, {f"x{i}": X[:, i] for i in range(N_FEATURES)})
     assert scores.labels() == model.predict(X).tolist()

@@ -53,15 +53,20 @@ __all__ = [
 ]
 
 
-def from_sklearn(estimator: Any, owner: Union[str, None] = None, tags=None, metadata=None) -> Package:
+def from_sklearn(estimator: Any, owner: Union[str, None] = None, tags=None, metadata=None,
+                 checks: Union[int, None] = None) -> Package:
     """Convert a fitted scikit-learn estimator or pipeline into a Package.
 
     ``owner``, ``tags`` (strings) and ``metadata`` (string to string) are
-    recorded in the package and are part of its id.
+    recorded in the package and are part of its id. ``checks`` is the number
+    of rows (default 1000, 0 for none) the package carries with the outputs
+    scikit-learn gives for them: rows at the model's splits and leaves,
+    special values and random rows. ``crossform validate`` and ``conform``
+    score them; they are not part of the id.
     """
     from .sklearn import from_sklearn as convert
 
-    return convert(estimator, owner=owner, tags=tags, metadata=metadata)
+    return convert(estimator, owner=owner, tags=tags, metadata=metadata, checks=checks)
 
 
 def make_serializable(estimator: Any, owner: Union[str, None] = None, tags=None, metadata=None):
@@ -75,18 +80,11 @@ def make_serializable(estimator: Any, owner: Union[str, None] = None, tags=None,
     return SerializableModel(estimator, owner=owner, tags=tags, metadata=metadata)
 
 
-def _reference(package: Package, data: Any) -> Scores:
-    from .reference import score as evaluate
-
-    return evaluate(package, data)
-
-
-_RUNTIMES = {"reference": _reference}
-
-
 def runtimes() -> list:
-    """Names of the runtimes ``score`` can use."""
-    return list(_RUNTIMES)
+    """Names of the registered runtimes ``score`` can be asked for."""
+    from .runtime import runtimes as names
+
+    return names()
 
 
 def score(package: Union[Package, str, Path], data: Any, runtime: str = "reference") -> Scores:
@@ -94,9 +92,24 @@ def score(package: Union[Package, str, Path], data: Any, runtime: str = "referen
 
     ``package`` is a Package or the path of a saved one. Rows that cannot be
     scored get NaN values and an error message; the other rows still score.
+    A runtime other than "reference" scores the package as written in the
+    first format that runtime executes.
     """
-    if runtime not in _RUNTIMES:
-        raise UnknownRuntimeError(f"Unknown runtime {runtime!r}. Available: {', '.join(_RUNTIMES)}.")
+    from .exporters import get_format
+    from .exporters import registry as format_registry
+    from .reference import score as evaluate
+    from .runtime import get_runtime, unavailable
+
+    engine = get_runtime(runtime)
     if not isinstance(package, Package):
         package = load(package)
-    return _RUNTIMES[runtime](package, data)
+    if runtime == "reference":
+        return evaluate(package, data)
+    reason = unavailable(runtime)
+    if reason is not None:
+        raise UnknownRuntimeError(f"Runtime {runtime!r} cannot run here: {reason}.")
+    for name, fmt in format_registry().items():
+        if runtime in fmt.RUNTIMES:
+            fmt = get_format(name)
+            return engine.score(fmt.dumps(package), fmt, data)
+    raise UnknownRuntimeError(f"No registered format is executed by runtime {runtime!r}.")

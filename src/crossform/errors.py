@@ -74,7 +74,15 @@ class FormatVersionError(PackageError):
 
 
 class IdMismatchError(PackageError):
-    """The id recorded in a package differs from the id of its content."""
+    """The id recorded in a package differs from the id of its content.
+
+    ``package`` is what was read (its ``id`` is the content's), so a checker
+    can still score it and say which rows the change affects.
+    """
+
+    def __init__(self, path: str, reason: str, package=None):
+        super().__init__(path, reason)
+        self.package = package
 
 
 class PackageExistsError(PackageError, FileExistsError):

@@ -591,6 +591,9 @@ class Package:
     ``owner``, ``tags`` and ``metadata`` are part of the package id;
     ``producer`` (the library versions that wrote it) is not, so exporting
     the same fit again, later or to another format, gives the same id.
+    Nor is ``checks`` (a :class:`crossform.checks.Checks`: rows with the
+    outputs scikit-learn gave at export), which tests the package and is
+    not part of the model.
     """
 
     inputs: tuple
@@ -600,6 +603,7 @@ class Package:
     tags: tuple = ()
     metadata: Mapping[str, str] = field(default_factory=dict)
     producer: Mapping[str, str] = field(default_factory=dict)
+    checks: Any = None
 
     def __post_init__(self) -> None:
         owner = "Package"
@@ -627,6 +631,11 @@ class Package:
         object.__setattr__(self, "tags", tuple(sorted(set(tags))))
         object.__setattr__(self, "metadata", _string_map(owner, "metadata", self.metadata))
         object.__setattr__(self, "producer", _string_map(owner, "producer", self.producer))
+        if self.checks is not None:
+            from .checks import Checks
+
+            if not isinstance(self.checks, Checks):
+                raise invalid(owner, "checks", "a crossform.checks.Checks or None", _describe(self.checks))
         _check_dataflow(self)
 
     @cached_property

@@ -10,6 +10,8 @@ A format module defines:
 ``loads(source)``   -> ``Package``, from a :class:`Files` (directory) or ``bytes`` (file)
 ``sniff(source)``   -> bool: does this content look like this format?
 ``read_version(source)`` -> str, optional: the recorded format version, without reading the rest
+``unsupported(package)`` -> str or None, optional: why this format cannot express the package
+              (the conformance runner reports it as a named skip)
 
 Formats are registered from the explicit list BUILTIN plus the entry-point
 group ``crossform.formats`` (each entry point names such a module).

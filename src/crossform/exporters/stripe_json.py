@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .. import checks as checks_module
 from .. import ir
 from ..errors import IdMismatchError, IRValidationError, MalformedPackageError
 from . import Files, _json, _versions
@@ -31,7 +32,9 @@ SCHEMAS = {
     "label-encoder": "stripe-json-label-encoder-1.schema.json",
     "standard-scaler": "stripe-json-standard-scaler-1.schema.json",
     "model": "stripe-json-model-1.schema.json",
+    "checks": checks_module.SCHEMA,
 }
+CHECKS_FILE = "checks.json"
 
 
 # Kept here too: callers filter warnings on stripe_json.FormatVersionWarning.
@@ -192,6 +195,11 @@ def dumps(package: ir.Package) -> dict:
         "outputs": list(package.outputs),
         "producer": dict(package.producer),
     }
+    if package.checks is not None:
+        doc = checks_module.to_document(package.checks)
+        _json.validate(doc, SCHEMAS["checks"], CHECKS_FILE)
+        files[CHECKS_FILE] = _json.dumps(doc, compact=True)
+        manifest["checks"] = {"path": CHECKS_FILE}
     _json.validate(manifest, SCHEMAS["manifest"], MANIFEST)
     files[MANIFEST] = _json.dumps(manifest)
     return files
@@ -245,6 +253,11 @@ def loads(files: Files) -> ir.Package:
         raise MalformedPackageError(files.where(model_path), f"expected modelType {manifest['model']['modelType']!r} "
                                     f"as the manifest says, found {model_doc['modelType']!r}")
     model = _construct(_model, model_doc, files.where(model_path))
+    checks = None
+    if "checks" in manifest:
+        checks_path = manifest["checks"]["path"]
+        doc = _document(files, checks_path, SCHEMAS["checks"])
+        checks = checks_module.from_document(doc, files.where(checks_path))
     package = _construct(lambda m: ir.Package(
         inputs=tuple(ir.Field(f["name"], f["type"]) for f in m["inputs"]),
         encoders=tuple(encoders),
@@ -253,11 +266,12 @@ def loads(files: Files) -> ir.Package:
         tags=tuple(m["tags"]),
         metadata=m["metadata"],
         producer=m.get("producer", {}),
+        checks=checks,
     ), manifest, where)
     if "outputs" in manifest and tuple(manifest["outputs"]) != package.outputs:
         raise MalformedPackageError(where, f"expected outputs {list(package.outputs)} for this model, "
                                     f"found {manifest['outputs']}")
     if manifest["id"] != package.id:
         raise IdMismatchError(where, f"the manifest records id {manifest['id']} but the content hashes to "
-                              f"{package.id}: a file changed after the package was written")
+                              f"{package.id}: a file changed after the package was written", package=package)
     return package

@@ -82,8 +82,13 @@ def producer_versions() -> dict:
     }
 
 
-def from_sklearn(estimator, owner=None, tags=None, metadata=None) -> ir.Package:
-    """Convert a fitted estimator or pipeline that ends in a supported model."""
+def from_sklearn(estimator, owner=None, tags=None, metadata=None, checks=None) -> ir.Package:
+    """Convert a fitted estimator or pipeline that ends in a supported model.
+
+    ``checks``: how many rows of checks to attach (rows at the model's
+    splits and leaves, special values, random rows, with scikit-learn's
+    outputs for them); None for the default, 0 for none.
+    """
     _check_fitted(estimator)
     names = getattr(estimator, "feature_names_in_", None)
     if names is None:
@@ -95,7 +100,7 @@ def from_sklearn(estimator, owner=None, tags=None, metadata=None) -> ir.Package:
             f"{type(estimator).__name__} ends in a transformer; crossform exports pipelines that end in a model."
         )
     inputs, encoders, model = ctx.finish(result)
-    return ir.Package(
+    package = ir.Package(
         inputs=inputs,
         encoders=encoders,
         model=model,
@@ -104,3 +109,11 @@ def from_sklearn(estimator, owner=None, tags=None, metadata=None) -> ir.Package:
         metadata=dict(metadata or {}),
         producer=producer_versions(),
     )
+    from .expect import DEFAULT_ROWS, checks_for
+
+    rows = DEFAULT_ROWS if checks is None else int(checks)
+    if rows < 0:
+        raise ValueError(f"checks must be a number of rows >= 0 (0 for none). Got {checks!r} instead.")
+    if rows:
+        package = package.replace(checks=checks_for(estimator, package, max_rows=rows))
+    return package

@@ -1,0 +1,309 @@
+"""Checks: rows with the outputs scikit-learn gave for them, and the comparison rule.
+
+One JSON shape ("vectors", schemas/conformance-vectors-1.schema.json) serves
+both the conformance case files and the checks a package carries: typed
+columns, rows, a label per row saying why it is there, and the expected
+outputs. Expected outputs always come from scikit-learn (see
+``crossform.sklearn.expect``), never from the evaluator being judged.
+
+The comparison follows docs/SEMANTICS.md: the same rows in error, every
+value within the relative tolerance, the same predicted class, and the same
+leaf in every tree. Leaves are compared as preorder positions (root 0, then
+the left subtree, then the right), so the rule does not depend on how a
+format numbers its nodes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+import numpy as np
+
+from . import ir
+from .errors import MalformedPackageError
+from .reference import Scores
+
+TOLERANCE = 1e-12
+SCHEMA = "conformance-vectors-1.schema.json"
+_SPECIAL = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+@dataclass(frozen=True, eq=False)
+class Checks:
+    """Rows and what a package must score for them.
+
+    ``values[i]`` holds the expected outputs of row i; ``errors[i]`` says the
+    row must be a row error (its values are NaN). ``predicted`` is the class
+    of each row for classifiers (None in error rows); ``leaves[i, t]`` the
+    preorder position of the leaf row i reaches in tree t (-1 in error rows),
+    when known.
+    """
+
+    description: str
+    columns: tuple  # of ir.Field: the row layout, with each column's kind
+    rows: tuple  # of tuples: float (NaN allowed) for numeric, str or None for categorical
+    labels: tuple  # why each row is there
+    outputs: tuple
+    values: np.ndarray
+    errors: np.ndarray
+    predicted: Union[tuple, None] = None
+    leaves: Union[np.ndarray, None] = None
+    tolerance: float = TOLERANCE
+    expected_by: str = ""
+
+    def __post_init__(self) -> None:
+        n = len(self.rows)
+        if not (len(self.labels) == n == len(self.values) == len(self.errors)):
+            raise ValueError(f"Checks need one label, value row and error flag per row ({n} rows); got "
+                             f"{len(self.labels)} labels, {len(self.values)} value rows, {len(self.errors)} flags")
+        if self.predicted is not None and len(self.predicted) != n:
+            raise ValueError(f"Checks need one predicted class per row ({n}); got {len(self.predicted)}")
+        if self.leaves is not None and len(self.leaves) != n:
+            raise ValueError(f"Checks need one leaf row per row ({n}); got {len(self.leaves)}")
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def data(self) -> dict:
+        """The rows as a column mapping that crossform.score reads."""
+        return {f.name: [row[j] for row in self.rows] for j, f in enumerate(self.columns)}
+
+    def select(self, keep: np.ndarray) -> "Checks":
+        """A copy holding only the rows at the positions in ``keep``."""
+        keep = np.asarray(keep, dtype=np.int64)
+        return Checks(
+            self.description, self.columns, tuple(self.rows[i] for i in keep), tuple(self.labels[i] for i in keep),
+            self.outputs, self.values[keep], self.errors[keep],
+            None if self.predicted is None else tuple(self.predicted[i] for i in keep),
+            None if self.leaves is None else self.leaves[keep], self.tolerance, self.expected_by,
+        )
+
+
+# ---------------------------------------------------------------- JSON
+
+
+def _cell(value: Any, kind: str) -> Any:
+    if kind == ir.NUMERIC:
+        if value is None:
+            return None
+        value = float(value)
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "Infinity" if value > 0 else "-Infinity"
+        return value
+    return value
+
+
+def _uncell(value: Any, kind: str) -> Any:
+    if kind == ir.NUMERIC and isinstance(value, str):
+        return _SPECIAL[value]
+    if kind == ir.NUMERIC and value is not None:
+        return float(value)
+    return value
+
+
+def to_document(checks: Checks) -> dict:
+    kinds = [f.kind for f in checks.columns]
+    doc: dict[str, Any] = {
+        "description": checks.description,
+        "columns": [{"name": f.name, "type": f.kind} for f in checks.columns],
+        "rows": [[_cell(v, k) for v, k in zip(row, kinds)] for row in checks.rows],
+        "rowLabels": list(checks.labels),
+        "tolerance": {"relative": checks.tolerance},
+        "expectedBy": checks.expected_by,
+        "expected": {
+            "outputs": list(checks.outputs),
+            "values": [None if err else [float(v) for v in vals] for vals, err in zip(checks.values, checks.errors)],
+        },
+    }
+    if checks.predicted is not None:
+        doc["expected"]["classes"] = list(checks.predicted)
+    if checks.leaves is not None:
+        doc["expected"]["leaves"] = [None if err else [int(v) for v in leaf]
+                                     for leaf, err in zip(checks.leaves, checks.errors)]
+    return doc
+
+
+def from_document(doc: dict, where: str) -> Checks:
+    """Build Checks from a document already valid against the vectors schema."""
+    columns = tuple(ir.Field(c["name"], c["type"]) for c in doc["columns"])
+    kinds = [f.kind for f in columns]
+    expected = doc["expected"]
+    n, width = len(doc["rows"]), len(expected["outputs"])
+
+    def need(length: int, what: str) -> None:
+        if length != n:
+            raise MalformedPackageError(where, f"expected one {what} per row ({n} rows), found {length}")
+
+    need(len(doc["rowLabels"]), "row label")
+    need(len(expected["values"]), "expected value entry")
+    for i, row in enumerate(doc["rows"]):
+        if len(row) != len(columns):
+            raise MalformedPackageError(where, f"row {i}: expected {len(columns)} values (one per column), "
+                                        f"found {len(row)}")
+        for value, f in zip(row, columns):
+            if f.kind == ir.CATEGORICAL and not (value is None or isinstance(value, str)):
+                raise MalformedPackageError(where, f"row {i}: column {f.name!r} is categorical; expected a string or "
+                                            f"null, found {value!r}")
+            if f.kind == ir.NUMERIC and isinstance(value, (str, bool)) and value not in _SPECIAL:
+                raise MalformedPackageError(where, f"row {i}: column {f.name!r} is numeric; expected a number, null, "
+                                            f"\"NaN\", \"Infinity\" or \"-Infinity\", found {value!r}")
+    errors = np.array([v is None for v in expected["values"]], dtype=bool)
+    values = np.full((n, width), np.nan)
+    for i, vals in enumerate(expected["values"]):
+        if vals is not None:
+            if len(vals) != width:
+                raise MalformedPackageError(where, f"expected values of row {i}: expected {width} numbers (one per "
+                                            f"output), found {len(vals)}")
+            values[i] = vals
+    predicted = expected.get("classes")
+    if predicted is not None:
+        need(len(predicted), "expected class")
+        predicted = tuple(predicted)
+    leaves = expected.get("leaves")
+    if leaves is not None:
+        need(len(leaves), "expected leaf entry")
+        widths = {len(leaf) for leaf in leaves if leaf is not None}
+        if len(widths) > 1:
+            raise MalformedPackageError(where, f"expected leaves: every row needs one leaf per tree, found rows of "
+                                        f"{sorted(widths)} leaves")
+        trees = widths.pop() if widths else 0
+        leaves = np.array([[-1] * trees if leaf is None else leaf for leaf in leaves], dtype=np.int64).reshape(n, trees)
+    return Checks(
+        description=doc["description"],
+        columns=columns,
+        rows=tuple(tuple(_uncell(v, k) for v, k in zip(row, kinds)) for row in doc["rows"]),
+        labels=tuple(doc["rowLabels"]),
+        outputs=tuple(expected["outputs"]),
+        values=values,
+        errors=errors,
+        predicted=predicted,
+        leaves=leaves,
+        tolerance=float(doc["tolerance"]["relative"]),
+        expected_by=doc.get("expectedBy", ""),
+    )
+
+
+# ---------------------------------------------------------------- comparison
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One way one row differs: ``kind`` is "error", "value", "class" or "leaf"."""
+
+    row: int
+    label: str
+    kind: str
+    what: str  # the output, "tree 3", or "" for errors
+    expected: Any
+    got: Any
+
+    def describe(self) -> str:
+        where = f"row {self.row}" + (f" ({self.label})" if self.label else "")
+        if self.kind == "error":
+            return f"{where}: expected {self.expected}, got {self.got}"
+        return f"{where}: {self.what} expected {self.expected!r}, got {self.got!r}"
+
+    def to_json(self) -> dict:
+        return {"row": self.row, "label": self.label, "kind": self.kind, "what": self.what,
+                "expected": _plain(self.expected), "got": _plain(self.got)}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    return value
+
+
+@dataclass
+class Comparison:
+    rows: int
+    counts: dict = field(default_factory=dict)  # kind -> number of rows that differ that way
+    mismatches: list = field(default_factory=list)  # the first few, in row order
+    leaves_compared: bool = False
+    max_relative_difference: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not any(self.counts.values())
+
+    def summary(self) -> str:
+        if self.ok:
+            return f"{self.rows} rows identical"
+        parts = [f"{count} rows differ in {kind}" for kind, count in self.counts.items() if count]
+        return ", ".join(parts)
+
+
+def leaf_positions(model: ir.TreeEnsemble, leaves: np.ndarray) -> np.ndarray:
+    """Node indices (per tree, -1 for none) as preorder positions."""
+    out = np.full(leaves.shape, -1, dtype=np.int64)
+    for t, tree in enumerate(model.trees):
+        position = np.empty(tree.n_nodes, dtype=np.int64)
+        position[tree.preorder] = np.arange(tree.n_nodes)
+        column = leaves[:, t]
+        seen = column >= 0
+        out[seen, t] = position[column[seen]]
+    return out
+
+
+def compare(checks: Checks, scores: Scores, model: ir.TreeEnsemble, limit: int = 20) -> Comparison:
+    """Compare a runtime's scores with the expected outputs, row by row."""
+    n = len(checks)
+    result = Comparison(rows=n)
+    found: list[Mismatch] = []
+    label = checks.labels
+    if tuple(scores.outputs) != tuple(checks.outputs):
+        result.counts["outputs"] = n
+        found.append(Mismatch(-1, "", "outputs", "outputs", list(checks.outputs), list(scores.outputs)))
+        result.mismatches = found
+        return result
+    got_error = ~scores.ok
+    differ = got_error != checks.errors
+    result.counts["error"] = int(differ.sum())
+    for i in np.flatnonzero(differ)[:limit]:
+        i = int(i)
+        want = "a row error" if checks.errors[i] else "scores"
+        got = f"a row error ({scores.errors[i]})" if got_error[i] else "scores"
+        found.append(Mismatch(i, label[i], "error", "", want, got))
+
+    both = ~checks.errors & ~got_error
+    want, got = checks.values, scores.values
+    with np.errstate(invalid="ignore"):
+        diff = np.abs(got - want)
+        bad = both[:, None] & ~(diff <= checks.tolerance * np.abs(want))
+        relative = np.where(both[:, None] & (want != 0), diff / np.where(want != 0, np.abs(want), 1.0), 0.0)
+    if both.any():
+        result.max_relative_difference = float(np.nanmax(np.where(np.isnan(relative), np.inf, relative)))
+    result.counts["value"] = int(bad.any(axis=1).sum())
+    for i in np.flatnonzero(bad.any(axis=1))[:limit]:
+        j = int(np.flatnonzero(bad[i])[0])
+        found.append(Mismatch(int(i), label[i], "value", checks.outputs[j], float(want[i, j]), float(got[i, j])))
+
+    if checks.predicted is not None and scores.classes is not None:
+        got_class = scores.labels()
+        wrong = [i for i in np.flatnonzero(both) if got_class[i] != checks.predicted[i]
+                 or type(got_class[i]) is not type(checks.predicted[i])]
+        result.counts["class"] = len(wrong)
+        for i in wrong[:limit]:
+            found.append(Mismatch(int(i), label[i], "class", "class", checks.predicted[i], got_class[i]))
+
+    if checks.leaves is not None and scores.leaves is not None:
+        result.leaves_compared = True
+        got_leaves = leaf_positions(model, scores.leaves)
+        if got_leaves.shape[1] != checks.leaves.shape[1]:
+            result.counts["leaf"] = n
+            found.append(Mismatch(-1, "", "leaf", "trees", checks.leaves.shape[1], got_leaves.shape[1]))
+        else:
+            wrong_leaf = both[:, None] & (got_leaves != checks.leaves)
+            rows = np.flatnonzero(wrong_leaf.any(axis=1))
+            result.counts["leaf"] = len(rows)
+            for i in rows[:limit]:
+                t = int(np.flatnonzero(wrong_leaf[i])[0])
+                found.append(Mismatch(int(i), label[i], "leaf", f"tree {t}", int(checks.leaves[i, t]),
+                                      int(got_leaves[i, t])))
+    found.sort(key=lambda m: (m.row, m.kind))
+    result.mismatches = found[:limit]
+    return result

@@ -1,0 +1,58 @@
+"""Runtimes: what executes a written package and scores rows with it.
+
+A runtime module defines:
+
+``NAME``            the runtime's name, e.g. "reference", "onnxruntime"
+``unavailable()``   None when it can run here, else the reason it cannot
+                    (a library or Java missing), said so a user can act on it
+``version()``       the version of the engine that scores, for reports
+``score(content, fmt, data)`` -> ``crossform.Scores`` for the rows ``data``,
+                    from ``content`` as the format module ``fmt`` wrote it
+                    (``fmt.dumps(package)``), never from the IR directly
+
+Which formats a runtime executes is said by each format's ``RUNTIMES``.
+Runtimes are registered from the explicit list BUILTIN plus the entry-point
+group ``crossform.runtimes``, like formats.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import lru_cache
+from importlib.metadata import entry_points
+from types import ModuleType
+from typing import Mapping
+
+from ..errors import UnknownRuntimeError
+
+BUILTIN = ("crossform.runtime.reference",)
+ENTRY_POINT_GROUP = "crossform.runtime"
+
+
+@lru_cache(maxsize=None)
+def registry() -> Mapping[str, ModuleType]:
+    table: dict[str, ModuleType] = {}
+    modules = [importlib.import_module(name) for name in BUILTIN]
+    modules += [ep.load() for ep in entry_points(group=ENTRY_POINT_GROUP)]
+    for module in modules:
+        table.setdefault(module.NAME, module)
+    return table
+
+
+def runtimes() -> list:
+    """Names of the registered runtimes (installed or not; see ``unavailable``)."""
+    return list(registry())
+
+
+def get_runtime(name: str) -> ModuleType:
+    try:
+        return registry()[name]
+    except KeyError:
+        raise UnknownRuntimeError(f"Unknown runtime {name!r}. Registered runtimes: {', '.join(runtimes())}.") from None
+
+
+def unavailable(name: str) -> "str | None":
+    """Why runtime ``name`` cannot run here, or None when it can."""
+    if name not in registry():
+        return f"runtime {name!r} is not registered in this crossform ({', '.join(runtimes())})"
+    return registry()[name].unavailable()

@@ -1,0 +1,196 @@
+"""Expected outputs from scikit-learn itself, for checks and conformance cases.
+
+The verdicts here are scikit-learn's alone: which rows it refuses (scored
+alone, since scikit-learn refuses a whole batch for one bad row), the values
+of ``predict_proba`` or ``predict``, the predicted class, and the leaf of
+every tree from ``apply``, renumbered in preorder by a walk over
+scikit-learn's own child arrays. Nothing here asks crossform's evaluator.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any, Sequence
+
+import numpy as np
+
+from .. import ir
+from ..checks import TOLERANCE, Checks
+
+DEFAULT_ROWS = 1000
+# A numeric value this large (or infinite) is very likely refused; such rows
+# are tried alone straight away instead of by bisection.
+_SUSPECT = 1e30
+
+
+def _steps(estimator):
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(estimator, Pipeline):
+        return estimator[:-1], estimator[-1]
+    return None, estimator
+
+
+def _frame(estimator, package: ir.Package, columns: Sequence[ir.Field], rows: Sequence[Sequence]) -> Any:
+    """The rows as scikit-learn takes them: a DataFrame with the fitted column
+    names, or an array for estimators fitted without names. Missing
+    categories are NaN (pandas' missing value), never None (SEMANTICS note 3)."""
+    import pandas as pd
+
+    names = getattr(estimator, "feature_names_in_", None)
+    position = {f.name: j for j, f in enumerate(columns)}
+    kinds = {f.name: f.kind for f in columns}
+    data = {}
+    width = len(names) if names is not None else estimator.n_features_in_
+    for k in range(width):
+        name = str(names[k]) if names is not None else f"x{k}"
+        if name not in position:  # a column the package does not read
+            data[name] = np.zeros(len(rows))
+            continue
+        values = [row[position[name]] for row in rows]
+        if kinds[name] == ir.NUMERIC:
+            data[name] = np.array([math.nan if v is None else v for v in values], dtype=np.float64)
+        else:
+            data[name] = np.array([math.nan if v is None else v for v in values], dtype=object)
+    frame = pd.DataFrame(data)
+    if names is None:
+        return frame.to_numpy(dtype=np.float64)
+    return frame
+
+
+def _predict(estimator, X) -> np.ndarray:
+    from sklearn.base import is_classifier
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if is_classifier(estimator):
+            return estimator.predict_proba(X)
+        return np.asarray(estimator.predict(X), dtype=np.float64).reshape(-1, 1)
+
+
+def _take(X, index: np.ndarray):
+    return X.iloc[index] if hasattr(X, "iloc") else X[index]
+
+
+def refused_rows(estimator, X) -> np.ndarray:
+    """Which rows scikit-learn refuses (ValueError) when each is scored alone.
+
+    Rows with an infinite or huge number are tried alone; the rest by
+    bisection, which finds k refused rows among n in about k*log2(n) calls.
+    """
+    n = len(X)
+    refused = np.zeros(n, dtype=bool)
+
+    def accepts(index: np.ndarray) -> bool:
+        try:
+            _predict(estimator, _take(X, index))
+        except ValueError:
+            return False
+        return True
+
+    def bisect(index: np.ndarray) -> None:
+        if index.size == 0 or accepts(index):
+            return
+        if index.size == 1:
+            refused[index[0]] = True
+            return
+        half = index.size // 2
+        bisect(index[:half])
+        bisect(index[half:])
+
+    suspect = np.zeros(n, dtype=bool)
+    numeric = X.select_dtypes(include="number").to_numpy(dtype=np.float64) if hasattr(X, "iloc") else X
+    if numeric.size:
+        with np.errstate(invalid="ignore"):
+            suspect = (np.abs(numeric) >= _SUSPECT).any(axis=1)
+    for i in np.flatnonzero(suspect):
+        refused[i] = not accepts(np.array([i]))
+    bisect(np.flatnonzero(~suspect))
+    return refused
+
+
+def _sklearn_trees(model) -> list:
+    if hasattr(model, "tree_"):
+        return [model.tree_]
+    return [e.tree_ for e in model.estimators_]
+
+
+def _preorder_of(tree) -> np.ndarray:
+    """Each node's preorder position, by an explicit walk over scikit-learn's arrays."""
+    left, right = tree.children_left, tree.children_right
+    position = np.full(tree.node_count, -1, dtype=np.int64)
+    stack, counter = [0], 0
+    while stack:
+        node = stack.pop()
+        position[node] = counter
+        counter += 1
+        if left[node] >= 0:
+            stack.append(int(right[node]))
+            stack.append(int(left[node]))
+    return position
+
+
+def _plain(label: Any) -> Any:
+    if isinstance(label, np.generic):
+        return label.item()
+    return label
+
+
+def expect(estimator, package: ir.Package, columns: Sequence[ir.Field], rows: Sequence[Sequence],
+           labels: Sequence[str], description: str, tolerance: float = TOLERANCE) -> Checks:
+    """Score ``rows`` with scikit-learn and record the outputs as Checks."""
+    import sklearn
+    from sklearn.base import is_classifier
+
+    X = _frame(estimator, package, columns, rows)
+    refused = refused_rows(estimator, X)
+    ok = np.flatnonzero(~refused)
+    X_ok = _take(X, ok)
+    width = len(package.outputs)
+    values = np.full((len(rows), width), np.nan)
+    predicted = None
+    trees = _sklearn_trees(_steps(estimator)[1])
+    leaves = np.full((len(rows), len(trees)), -1, dtype=np.int64)
+    if ok.size:
+        values[ok] = _predict(estimator, X_ok)
+        transform, model = _steps(estimator)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            X_model = transform.transform(X_ok) if transform is not None else X_ok
+            node = np.asarray(model.apply(X_model)).reshape(ok.size, -1)
+        for t, tree in enumerate(trees):
+            leaves[ok, t] = _preorder_of(tree)[node[:, t]]
+    if is_classifier(estimator):
+        predicted = [None] * len(rows)
+        if ok.size:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                for i, label in zip(ok, estimator.predict(X_ok)):
+                    predicted[i] = _plain(label)
+        predicted = tuple(predicted)
+    return Checks(
+        description=description,
+        columns=tuple(columns),
+        rows=tuple(tuple(row) for row in rows),
+        labels=tuple(labels),
+        outputs=package.outputs,
+        values=values,
+        errors=refused,
+        predicted=predicted,
+        leaves=leaves,
+        tolerance=tolerance,
+        expected_by=f"scikit-learn {sklearn.__version__}",
+    )
+
+
+def checks_for(estimator, package: ir.Package, max_rows: int = DEFAULT_ROWS, seed: int = 0) -> Checks:
+    """Checks for a package converted from ``estimator``: rows at its splits,
+    leaves, special values and random rows (crossform.vectors), expected
+    outputs from scikit-learn."""
+    from ..vectors import generate
+
+    vectors = generate(package, seed=seed, max_rows=max_rows)
+    return expect(estimator, package, package.inputs, vectors.rows, vectors.labels,
+                  f"{len(vectors)} rows at the splits and leaves of the model, special values and random rows; "
+                  "outputs from scikit-learn at export")
