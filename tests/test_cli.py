@@ -315,7 +315,8 @@ def _copy(package_path, tmp_path, name="copy"):
 def test_validate_good_package(capsys, package_path, package):
     code, out, err = run(capsys, "validate", package_path)
     assert code == 0
-    assert out.strip() == f"ok   {package_path}  stripe-json  {package.id}"
+    carried = f"  checks: {len(package.checks)} rows identical to {package.checks.expected_by}"
+    assert out.strip() == f"ok   {package_path}  stripe-json  {package.id}{carried}"
 
 
 def test_validate_catches_an_edited_threshold(tmp_path, capsys, package_path, package):
@@ -354,8 +355,12 @@ def test_validate_truncated_model(tmp_path, capsys, package_path):
 def test_validate_json_all_good(capsys, package_path, package):
     code, out, err = run(capsys, "validate", package_path, "--json")
     assert code == 0
-    assert json.loads(out) == {"packages": [{"path": package_path, "ok": True, "format": "stripe-json",
-                                             "id": package.id, "error": None}], "ok": True}
+    doc = json.loads(out)
+    checks = doc["packages"][0].pop("checks")
+    assert doc == {"packages": [{"path": package_path, "ok": True, "format": "stripe-json",
+                                 "id": package.id, "error": None}], "ok": True}
+    assert checks["ok"] and checks["rows"] == len(package.checks) and not checks["mismatches"]
+    assert checks["expectedBy"].startswith("scikit-learn ")
 
 
 def test_id(tmp_path, capsys, package_path, package):

@@ -16,6 +16,7 @@ import math
 import os
 import sys
 import textwrap
+import time
 import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -250,7 +251,8 @@ def run_demo(args: argparse.Namespace) -> int:
         rows.append({"inputs": row, "crossform": ours, "sklearn": _sklearn_row(pipe, row), "error": scores.errors[i]})
     same_refusals = all((r["crossform"] is None) == (r["sklearn"] is None) for r in rows)
     same_values = all(r["crossform"] == r["sklearn"] for r in rows if r["crossform"] is not None)
-    agree = same_refusals and same_values and loaded.id == package.id
+    checked = _check(str(path))["checks"]
+    agree = same_refusals and same_values and loaded.id == package.id and checked["ok"]
     files = _package_files(Path(path))
 
     if args.json:
@@ -259,6 +261,7 @@ def run_demo(args: argparse.Namespace) -> int:
             "id": loaded.id,
             "files": [{"name": name, "bytes": size} for name, size in files],
             "rows": [{**r, "inputs": {k: _json_float(v) for k, v in r["inputs"].items()}} for r in rows],
+            "checks": {k: checked[k] for k in ("rows", "ok", "expectedBy", "differences")},
             "agree": agree,
         })
         return EXIT_OK if agree else EXIT_FAILED
@@ -285,6 +288,9 @@ def run_demo(args: argparse.Namespace) -> int:
     _out("")
     accepted = sum(r["crossform"] is not None for r in rows)
     refused = len(rows) - accepted
+    _out(textwrap.fill(f"checks: the package carries {checked['rows']} rows (at every split and leaf of the "
+                       f"forest, special values, random rows) with {checked['expectedBy']}'s outputs; the "
+                       f"reference evaluator: {checked['summary']}.", WIDTH))
     if agree:
         _out(f"agree: all {accepted} accepted rows score exactly as in scikit-learn, and the reference "
              f"evaluator refused exactly the {refused} rows scikit-learn refuses.")
@@ -336,7 +342,8 @@ def run_export(args: argparse.Namespace) -> int:
         raise  # unreadable file: main reports it like any other
     except Exception as exc:  # a pickle can fail in any way; none of them is our bug
         raise CommandError(f"cannot load {args.model}: {type(exc).__name__}: {exc}") from None
-    package = crossform.from_sklearn(estimator, owner=args.owner, tags=args.tag or [], metadata=metadata)
+    package = crossform.from_sklearn(estimator, owner=args.owner, tags=args.tag or [], metadata=metadata,
+                                     checks=args.checks)
     path = _save(package, args.out, args.format, args.overwrite)
     model = package.model
     if args.json:
@@ -349,12 +356,16 @@ def run_export(args: argparse.Namespace) -> int:
             "model_type": model.model_type,
             "trees": len(model.trees),
             "nodes": model.n_nodes,
+            "checks": len(package.checks) if package.checks is not None else 0,
         })
         return EXIT_OK
     _out(f"path    {path}")
     _out(f"format  {args.format}")
     _out(f"id      {package.id}")
     _out(f"{len(package.inputs)} inputs, {len(package.encoders)} encoders, {_describe_model(model)}")
+    if package.checks is not None:
+        _out(f"checks  {len(package.checks)} rows with {package.checks.expected_by}'s outputs "
+             "(crossform validate scores them)")
     return EXIT_OK
 
 
@@ -367,8 +378,21 @@ def export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tag", action="append", metavar="T", help="a tag (repeat for several)")
     parser.add_argument("--meta", action="append", type=_key_value, metavar="KEY=VALUE",
                         help="a metadata entry (repeat for several)")
+    parser.add_argument("--checks", type=_row_count, default=None, metavar="N",
+                        help="rows of checks to carry: rows at the model's splits and leaves, special values "
+                        "and random rows, with scikit-learn's outputs (default: 1000; 0 for none)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing package at OUT")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _row_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of rows >= 0, got {text!r}")
+    return value
 
 
 # ---------------------------------------------------------------- score
@@ -535,9 +559,14 @@ def score_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _check(path: str) -> dict:
-    result = {"path": path, "ok": False, "format": None, "id": None, "error": None}
+    result = {"path": path, "ok": False, "format": None, "id": None, "error": None, "checks": None}
     try:
         package, result["format"] = _load(path)
+    except crossform.IdMismatchError as exc:
+        # Still score the checks: they say which rows the change affects.
+        result["format"] = sniff(path)
+        result["error"] = {"type": type(exc).__name__, "message": _one_line(exc)}
+        package = exc.package
     except (CrossformError, OSError) as exc:
         try:
             result["format"] = sniff(path)
@@ -545,7 +574,23 @@ def _check(path: str) -> dict:
             pass
         result["error"] = {"type": type(exc).__name__, "message": _one_line(exc)}
         return result
-    result.update(ok=True, id=package.id)
+    if package.checks is not None:
+        from crossform.checks import compare
+        from crossform.reference import score as evaluate
+
+        comparison = compare(package.checks, evaluate(package, package.checks.data()), package.model)
+        result["checks"] = {
+            "rows": comparison.rows,
+            "ok": comparison.ok,
+            "expectedBy": package.checks.expected_by,
+            "differences": dict(comparison.counts),
+            "mismatches": [m.to_json() for m in comparison.mismatches],
+            "summary": comparison.summary(),
+            "lines": [m.describe() for m in comparison.mismatches],
+        }
+    if result["error"] is None:
+        result["id"] = package.id
+    result["ok"] = result["error"] is None and (result["checks"] is None or result["checks"]["ok"])
     return result
 
 
@@ -553,18 +598,209 @@ def run_validate(args: argparse.Namespace) -> int:
     results = [_check(path) for path in args.packages]
     ok = all(r["ok"] for r in results)
     if args.json:
-        _print_json({"packages": results, "ok": ok})
-    else:
         for r in results:
-            if r["ok"]:
-                _out(f"ok   {r['path']}  {r['format']}  {r['id']}")
-            else:
-                _out(f"FAIL {r['path']}  {r['error']['type']}: {r['error']['message']}")
+            if r["checks"] is not None:
+                del r["checks"]["lines"]
+        _print_json({"packages": results, "ok": ok})
+        return EXIT_OK if ok else EXIT_FAILED
+    for r in results:
+        checks = r["checks"]
+        if r["ok"]:
+            carried = f"  checks: {checks['rows']} rows identical to {checks['expectedBy']}" if checks else ""
+            _out(f"ok   {r['path']}  {r['format']}  {r['id']}{carried}")
+            continue
+        if r["error"] is not None:
+            _out(f"FAIL {r['path']}  {r['error']['type']}: {r['error']['message']}")
+        else:
+            _out(f"FAIL {r['path']}  {r['format']}  {r['id']}")
+        if checks is not None and not checks["ok"]:
+            _out(f"     checks (outputs from {checks['expectedBy']}): {checks['summary']}")
+            for line in checks["lines"]:
+                _out(f"       {line}")
     return EXIT_OK if ok else EXIT_FAILED
 
 
 def validate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("packages", nargs="+", metavar="PACKAGE", help="packages to check")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+# ---------------------------------------------------------------- conform
+
+
+class _Progress:
+    """A one-line progress bar on stderr, shown only on a terminal and only
+    once the work has taken a few seconds."""
+
+    DELAY = 2.0
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled and sys.stderr.isatty()
+        self.start = time.monotonic()
+        self.shown = False
+
+    def __call__(self, done: int, total: int, what: str) -> None:
+        if not self.enabled or (not self.shown and time.monotonic() - self.start < self.DELAY):
+            return
+        if done >= total:
+            if self.shown:
+                sys.stderr.write("\r" + " " * WIDTH + "\r")
+                sys.stderr.flush()
+            return
+        width = 24
+        filled = width * done // max(total, 1)
+        line = f"conform [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {what}"
+        sys.stderr.write("\r" + line[:WIDTH].ljust(WIDTH))
+        sys.stderr.flush()
+        self.shown = True
+
+
+def _conform_cases(args: argparse.Namespace) -> list:
+    from crossform import conformance
+
+    cases = []
+    for path in args.paths:
+        _require_path(path, "package or suite")
+        if conformance.is_suite(path):
+            if args.rows:
+                raise UsageError(f"--rows applies to packages; {path} is a conformance suite")
+            cases += conformance.load_suite(path)
+            continue
+        rows = None
+        if args.rows:
+            try:
+                package, _ = _load(path)
+            except crossform.IdMismatchError as exc:
+                package = exc.package
+            in_format = _io_format(args.rows, args.input_format, "--input-format")
+            try:
+                with _open_input(args.rows) as stream:
+                    rows, _ = READERS[in_format](stream, package.inputs, [])
+            except UnicodeDecodeError as exc:
+                raise CommandError(f"{args.rows} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+            except csv.Error as exc:
+                raise CommandError(f"{args.rows}: malformed CSV: {exc}") from None
+        cases += conformance.package_cases(path, rows, rows_name=Path(args.rows).name if args.rows else "rows",
+                                           max_rows=args.max_rows, seed=args.seed)
+    return cases
+
+
+def _cell(results: list) -> str:
+    passed = sum(r.status == "passed" for r in results)
+    failed = sum(r.status == "failed" for r in results)
+    skipped = sum(r.status == "skipped" for r in results)
+    parts = [f"{passed} passed"] if passed or not (failed or skipped) else []
+    if failed:
+        parts.append(f"{failed} FAILED")
+    if skipped:
+        parts.append(f"{skipped} skipped")
+    return ", ".join(parts)
+
+
+def print_matrix(report) -> None:
+    from crossform.conformance import failure_lines
+
+    pairs = report.pairs()
+    formats = list(dict.fromkeys(f for f, _ in pairs))
+    runtimes = list(dict.fromkeys(r for _, r in pairs))
+    table = []
+    for fmt in formats:
+        row = [fmt]
+        for runtime in runtimes:
+            cell = [r for r in report.results if (r.format, r.runtime) == (fmt, runtime)]
+            row.append(_cell(cell) if cell else "-")
+        table.append(row)
+    _out(f"{len(report.cases)} cases x {len(pairs)} format/runtime pairs = {len(report.results)} results")
+    _out("")
+    for line in _table(["format"] + runtimes, table):
+        _out("  " + line)
+    failed = [r for r in report.results if r.status == "failed"]
+    skipped = [r for r in report.results if r.status == "skipped"]
+    if failed:
+        _out("")
+        _out("failed:")
+        for r in failed:
+            _out(f"  {r.case}  [{r.format} x {r.runtime}]")
+            for line in failure_lines(r):
+                _out(f"      {line}")
+    if skipped:
+        _out("")
+        _out("skipped:")
+        reasons: dict = {}
+        for r in skipped:
+            reasons.setdefault((r.format, r.runtime, r.reason), []).append(r.case)
+        for (fmt, runtime, reason), cases in reasons.items():
+            _out(f"  {fmt} x {runtime}: {reason} ({len(cases)} cases)")
+    _out("")
+    verdict = "ok" if report.ok else "FAILED"
+    _out(f"{verdict}: {report.count('passed')} passed, {report.count('failed')} failed, "
+         f"{report.count('skipped')} skipped")
+
+
+def run_conform(args: argparse.Namespace) -> int:
+    from crossform import conformance
+
+    for name in args.format or []:
+        if name not in crossform.formats():
+            raise UsageError(f"unknown format {name!r}; formats: {', '.join(crossform.formats())}")
+    for name in args.runtime or []:
+        if name not in crossform.runtimes():
+            raise UsageError(f"unknown runtime {name!r}; runtimes: {', '.join(crossform.runtimes())}")
+    if args.rows and args.rows != "-":
+        _require_path(args.rows, "rows file")
+    cases = _conform_cases(args)
+    report = conformance.run(cases, args.format, args.runtime, progress=_Progress(not args.no_progress))
+    if args.junit:
+        with open(args.junit, "wb") as fh:
+            fh.write(report.junit())
+    if args.json:
+        _print_json(report.to_json())
+    else:
+        print_matrix(report)
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def conform_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", metavar="PATH",
+                        help="a package, a conformance suite directory (holding cases/), or a case file")
+    parser.add_argument("--rows", metavar="FILE", help="also check these rows (.csv or .jsonl) against the reference")
+    parser.add_argument("--input-format", choices=IO_FORMATS, help="format of --rows (default: from its extension)")
+    parser.add_argument("--format", action="append", metavar="NAME",
+                        help="check only this format (repeat for several; default: every registered format)")
+    parser.add_argument("--runtime", action="append", metavar="NAME",
+                        help="check only this runtime (repeat for several; default: every runtime of each format)")
+    parser.add_argument("--max-rows", type=_row_count, default=2000, metavar="N",
+                        help="rows generated at a package's splits (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the generated rows (default: 0)")
+    parser.add_argument("--json", action="store_true",
+                        help="print the report as JSON (schemas/conform-report-1.schema.json)")
+    parser.add_argument("--junit", metavar="FILE", help="also write the report as JUnit XML, one testcase per "
+                        "case x format x runtime")
+    parser.add_argument("--no-progress", action="store_true", help="never show the progress bar")
+
+
+# ---------------------------------------------------------------- suite
+
+
+def run_suite(args: argparse.Namespace) -> int:
+    from crossform.conformance import check_suite
+
+    _require_path(args.path, "suite")
+    count, problems = check_suite(args.path)
+    if args.json:
+        _print_json({"path": args.path, "cases": count, "ok": not problems,
+                     "problems": [p.to_json() for p in problems]})
+    else:
+        for p in problems:
+            _out(f"FAIL {p.file}" + (f" [{p.case}]" if p.case else "") + f": {p.problem}")
+        verdict = "ok" if not problems else f"FAILED: {len(problems)} problems"
+        _out(f"{verdict}: {count} cases in {args.path}")
+    return EXIT_OK if not problems else EXIT_FAILED
+
+
+def suite_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", nargs="?", default="conformance", metavar="DIR",
+                        help="the suite directory, or one case file (default: %(default)s)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -644,6 +880,9 @@ def describe(package: ir.Package, path: str, fmt: str) -> dict:
             "outputs": list(model.outputs),
         },
         "producer": dict(package.producer),
+        "checks": None if package.checks is None else {
+            "rows": len(package.checks), "expectedBy": package.checks.expected_by,
+            "rowErrors": int(package.checks.errors.sum())},
     }
 
 
@@ -675,6 +914,9 @@ def run_info(args: argparse.Namespace) -> int:
     else:
         _out(f"  outputs: {', '.join(model['outputs'])}")
     _out(f"producer  {' '.join(f'{k}={v}' for k, v in doc['producer'].items()) or '-'}")
+    checks = doc["checks"]
+    _out(f"checks    {checks['rows']} rows ({checks['rowErrors']} row errors), outputs from {checks['expectedBy']}"
+         if checks else "checks    -")
     return EXIT_OK
 
 
@@ -764,8 +1006,35 @@ COMMANDS: dict[str, tuple[Callable, Callable, str, str, str]] = {
         "check packages: schemas, structure and id",
         "Read each package as scoring would: check every file against its JSON Schema, build "
         "and check the model, and recompute the id from the content, which must equal the "
-        "recorded one (so an edited file is caught). Exits 1 if any package fails.",
+        "recorded one (so an edited file is caught). Then score the checks the package "
+        "carries (rows with the outputs scikit-learn gave at export) and name every row that "
+        "differs. Exits 1 if any package fails.",
         "crossform validate fraud-pkg churn-pkg",
+    ),
+    "conform": (
+        run_conform, conform_arguments,
+        "check that every format and runtime scores a package or the suite identically",
+        "For each package: write it in every registered format, read it back (the id must "
+        "not change), and score rows in every runtime that executes the format: the checks "
+        "the package carries (scikit-learn's outputs at export), rows generated at the "
+        "model's own splits and leaves, and the --rows file, the last two compared with the "
+        "reference evaluator on the package as stored. A PATH holding cases/ (the "
+        "conformance suite) or a case file runs those cases against scikit-learn's recorded "
+        "outputs. Runtimes that are not installed are skipped, with the reason, never "
+        "silently. Exits 0 when nothing failed, 1 on any difference (naming the case, the "
+        "row and the difference), 2 on bad usage.",
+        "crossform conform fraud-pkg --junit conform.xml\n"
+        "  crossform conform conformance/ --json > report.json",
+    ),
+    "suite": (
+        run_suite, suite_arguments,
+        "check the conformance suite itself",
+        "Check a conformance suite: every case file valid against "
+        "schemas/conformance-cases-1.schema.json and named after its feature, case names and "
+        "descriptions unique and short, every referenced package present and hashing to the "
+        "id its case records, rows covering the package's inputs, expected outputs matching "
+        "the package's. Exits 1 on any problem.",
+        "crossform suite conformance",
     ),
     "id": (
         run_id, id_arguments,

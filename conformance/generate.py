@@ -1,0 +1,136 @@
+"""Write the conformance suite from the seeded generators, or check it is current.
+
+    python conformance/generate.py            rewrite cases/*.json and packages/
+    python conformance/generate.py --check    regenerate into a temporary folder and
+                                              exit 1 naming every file that differs
+    python conformance/generate.py --golden   add conformance/golden/<format>/<version>/
+                                              for format versions that have none yet
+
+Expected outputs come from scikit-learn (crossform.sklearn.expect), rows from
+crossform.vectors at each model's splits. Needs crossform[sklearn].
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import crossform  # noqa: E402
+from crossform.checks import to_document  # noqa: E402
+from crossform.exporters import get_format  # noqa: E402
+from crossform.sklearn.expect import expect  # noqa: E402
+from crossform.vectors import generate  # noqa: E402
+from generators import FEATURES, GENERATORS  # noqa: E402
+
+MAX_ROWS = 1000
+SEED = 0
+# Golden packages: a few cases that together use every encoder and both tasks.
+GOLDEN = ("rf-binary", "unknown-is-error", "encoded-missing", "rf-string-classes", "impute-then-scale")
+GOLDEN_CHECKS = 200
+
+
+def pretty(value, indent: int = 0) -> str:
+    """JSON with one row per line: readable, diffable, and not one number per line."""
+    pad = "  " * indent
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        items = [f'{pad}  {json.dumps(k)}: {pretty(v, indent + 1)}' for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + f"\n{pad}}}"
+    if isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value):
+        items = [f"{pad}  {pretty(v, indent + 1)}" for v in value]
+        return "[\n" + ",\n".join(items) + f"\n{pad}]"
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def build(root: Path, names=None, fmt: str = "stripe-json", checks: int = 0) -> list:
+    """Fit, export and score every generator into ``root``; return the files written.
+
+    ``checks``: rows of checks each package carries (golden packages carry
+    some, so that reading checks is tested forever too)."""
+    written = []
+    by_feature: dict = {}
+    for feature, name, description, fit in GENERATORS:
+        if names is not None and name not in names:
+            continue
+        estimator = fit()
+        package = crossform.from_sklearn(estimator, checks=checks)
+        package = package.replace(producer={})  # library versions would make every upgrade a diff
+        suffix = "" if get_format(fmt).LAYOUT == "directory" else f".{fmt}"
+        relative = f"packages/{name}{suffix}"
+        crossform.save(package, root / relative, format=fmt, overwrite=True)
+        vectors = generate(package, seed=SEED, max_rows=MAX_ROWS)
+        expected = expect(estimator, package, package.inputs, vectors.rows, vectors.labels,
+                          f"{len(vectors)} rows: splits, leaves, special values, random rows")
+        by_feature.setdefault(feature, []).append({
+            "name": name,
+            "description": description,
+            "package": relative,
+            "generator": f"generators.py:{fit.__name__}",
+            "id": package.id,
+            "vectors": to_document(expected),
+        })
+        written.append(root / relative)
+        print(f"  {feature}/{name}: {len(vectors)} rows, {int(expected.errors.sum())} row errors", file=sys.stderr)
+    (root / "cases").mkdir(parents=True, exist_ok=True)
+    for feature, cases in by_feature.items():
+        doc = {"suiteVersion": "1", "feature": feature, "description": FEATURES[feature], "cases": cases}
+        path = root / "cases" / f"{feature}.json"
+        path.write_text(pretty(doc) + "\n", encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def _differences(left: Path, right: Path) -> list:
+    out = []
+    compare = filecmp.dircmp(left, right)
+    out += [str(right / n) + " (missing)" for n in compare.left_only]
+    out += [str(right / n) + " (not generated)" for n in compare.right_only]
+    out += [str(right / n) + " (differs)" for n in compare.diff_files]
+    _, mismatch, errors = filecmp.cmpfiles(left, right, compare.same_files, shallow=False)
+    out += [str(right / n) + " (differs)" for n in mismatch + errors if str(right / n) + " (differs)" not in out]
+    for sub in compare.common_dirs:
+        out += _differences(left / sub, right / sub)
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="exit 1 if regenerating would change any file")
+    parser.add_argument("--golden", action="store_true", help="write golden packages for new format versions")
+    args = parser.parse_args(argv)
+    if args.golden:
+        for fmt in crossform.formats():
+            target = HERE / "golden" / fmt / get_format(fmt).VERSION
+            if target.exists():
+                print(f"{target} exists; golden packages are never rewritten", file=sys.stderr)
+                continue
+            build(target, GOLDEN, fmt, checks=GOLDEN_CHECKS)
+            print(f"wrote {target}", file=sys.stderr)
+        return 0
+    if args.check:
+        with tempfile.TemporaryDirectory() as tmp:
+            build(Path(tmp))
+            differ = _differences(Path(tmp) / "cases", HERE / "cases")
+            differ += _differences(Path(tmp) / "packages", HERE / "packages")
+        if differ:
+            print("the conformance suite is not what its generators produce:", file=sys.stderr)
+            for line in differ:
+                print(f"  {line}", file=sys.stderr)
+            print("run: python conformance/generate.py (and review the diff)", file=sys.stderr)
+            return 1
+        print("the conformance suite is current", file=sys.stderr)
+        return 0
+    build(HERE)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,289 @@
+"""Seeded scikit-learn code that fits every model of the conformance suite.
+
+Each function fits one estimator or pipeline and is registered with the
+feature it exercises (the case file it lands in), its short name and a
+one-line description. conformance/generate.py exports each fit as a
+stripe-json package, generates rows at its splits (crossform.vectors) and
+records scikit-learn's outputs for them. Reading these functions tells an
+implementer in another language exactly what each case is.
+
+Models are kept small so that the case files stay small: what matters is
+that every kind of decision appears, not how many.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.datasets import make_classification, make_regression
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, OrdinalEncoder, StandardScaler
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+# (feature, name, description, function), in the order they are written
+GENERATORS: list = []
+
+
+def case(feature: str, name: str, description: str) -> Callable:
+    def register(fit: Callable) -> Callable:
+        GENERATORS.append((feature, name, description, fit))
+        return fit
+    return register
+
+
+# ---------------------------------------------------------------- data
+
+BIRDS = ["albatross", "crow", "heron", "kiwi", "owl", "puffin"]
+FOODS = ["fish", "insects", "nectar", "seeds"]
+PLANETS = ["earth", "mars", "venus"]
+CATEGORICAL = ["bird", "food", "planet"]
+NUMERIC = ["wingspan", "weight", "altitude"]
+
+
+def birds(n: int, seed: int, missing: float = 0.0) -> pd.DataFrame:
+    """Three categorical and three numeric columns; NaN in a share of cells."""
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({
+        "bird": pd.Series(rng.choice(BIRDS, n), dtype=object),
+        "food": pd.Series(rng.choice(FOODS, n), dtype=object),
+        "planet": pd.Series(rng.choice(PLANETS, n), dtype=object),
+        "wingspan": rng.normal(1.2, 0.5, n),
+        "weight": rng.lognormal(0, 1, n),
+        "altitude": rng.normal(500, 300, n).round(),
+    })
+    for col in df.columns:
+        df.loc[rng.random(n) < missing, col] = np.nan
+    return df
+
+
+def bird_target(df: pd.DataFrame, task: str, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    signal = (df.wingspan.fillna(1.0) * 2 + np.log(df.weight.fillna(1.0)) + (df.bird == "owl") * 1.5
+              - (df.food == "fish") + (df.planet == "mars") * 0.7 + rng.normal(0, 0.3, len(df)))
+    if task == "regression":
+        return signal.to_numpy()
+    if task == "multiclass":
+        return np.array(["low", "mid", "high"])[np.digitize(signal, np.quantile(signal, [0.33, 0.66]))]
+    return (signal > signal.median()).to_numpy()
+
+
+def numbers(n: int, features: int, seed: int, task: str = "binary", nan: float = 0.0, classes: int = 2):
+    """make_classification / make_regression data, with NaN holes if asked."""
+    if task == "regression":
+        X, y = make_regression(n_samples=n, n_features=features, n_informative=min(4, features), noise=5.0,
+                               random_state=seed)
+    else:
+        X, y = make_classification(n_samples=n, n_features=features, n_informative=min(4, features),
+                                   n_redundant=0, n_classes=classes, n_clusters_per_class=1, flip_y=0.05,
+                                   random_state=seed)
+    if nan:
+        rng = np.random.default_rng(seed)
+        X[rng.random(X.shape) < nan] = np.nan
+    return X, y
+
+
+# ---------------------------------------------------------------- splits and thresholds
+
+
+@case("splits", "dt-binary", "decision tree, binary, numeric features, trained without NaN")
+def dt_binary():
+    X, y = numbers(600, 4, seed=1)
+    return DecisionTreeClassifier(max_depth=6, random_state=0).fit(X, y)
+
+
+@case("splits", "rf-binary", "random forest, binary, five trees of depth five")
+def rf_binary():
+    X, y = numbers(800, 5, seed=2)
+    return RandomForestClassifier(n_estimators=5, max_depth=5, random_state=0).fit(X, y)
+
+
+@case("splits", "dt-regression", "decision tree regressor, trained without NaN")
+def dt_regression():
+    X, y = numbers(600, 4, seed=3, task="regression")
+    return DecisionTreeRegressor(max_depth=6, random_state=0).fit(X, y)
+
+
+@case("splits", "et-regression", "extra trees regressor: random thresholds, four trees")
+def et_regression():
+    X, y = numbers(600, 4, seed=4, task="regression")
+    return ExtraTreesRegressor(n_estimators=4, max_depth=5, random_state=0).fit(X, y)
+
+
+@case("splits", "wide-scales", "thresholds from 1e-20 to 1e20: float32 rounding at every scale")
+def wide_scales():
+    rng = np.random.default_rng(5)
+    scales = np.array([1e-20, 1e-6, 1.0, 1e6, 1e20])
+    X = rng.normal(size=(800, 5)) * scales
+    y = (X / scales).sum(axis=1) > 0
+    return DecisionTreeClassifier(max_depth=7, random_state=0).fit(X, y)
+
+
+# ---------------------------------------------------------------- missing values
+
+
+@case("missing", "rf-trained-with-nan", "random forest trained with NaN: learned missing directions")
+def rf_trained_with_nan():
+    X, y = numbers(800, 4, seed=6, nan=0.2)
+    return RandomForestClassifier(n_estimators=4, max_depth=5, random_state=0).fit(X, y)
+
+
+@case("missing", "dt-regression-with-nan", "decision tree regressor trained with NaN")
+def dt_regression_with_nan():
+    X, y = numbers(600, 4, seed=7, task="regression", nan=0.2)
+    return DecisionTreeRegressor(max_depth=6, random_state=0).fit(X, y)
+
+
+@case("missing", "et-nan-unseen", "extra trees trained without NaN, scored on NaN rows")
+def et_nan_unseen():
+    X, y = numbers(600, 4, seed=8)
+    return ExtraTreesClassifier(n_estimators=4, max_depth=5, random_state=0).fit(X, y)
+
+
+@case("missing", "imputers", "mean, median and constant imputers before a random forest")
+def imputers():
+    df = birds(800, seed=9, missing=0.15)
+    columns = ColumnTransformer([
+        ("mean", SimpleImputer(strategy="mean"), ["wingspan"]),
+        ("median", SimpleImputer(strategy="median"), ["weight"]),
+        ("constant", SimpleImputer(strategy="constant", fill_value=-7.5), ["altitude"]),
+    ])
+    model = Pipeline([("columns", columns),
+                      ("model", RandomForestRegressor(n_estimators=3, max_depth=5, random_state=0))])
+    return model.fit(df[NUMERIC], bird_target(df, "regression"))
+
+
+# ---------------------------------------------------------------- categories
+
+
+@case("categories", "unknown-is-error", "ordinal encoder with handle_unknown=error: unknown categories are row errors")
+def unknown_is_error():
+    df = birds(800, seed=10, missing=0.0)
+    columns = ColumnTransformer([("cat", OrdinalEncoder(), CATEGORICAL)], remainder="passthrough")
+    model = Pipeline([("columns", columns),
+                      ("model", RandomForestClassifier(n_estimators=3, max_depth=5, random_state=0))])
+    return model.fit(df, bird_target(df, "binary"))
+
+
+@case("categories", "unknown-as-value", "ordinal encoder: unknown categories coded -1, missing ones imputed")
+def unknown_as_value():
+    df = birds(800, seed=11, missing=0.1)
+    categorical = Pipeline([("impute", SimpleImputer(strategy="most_frequent")),
+                            ("encode", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1))])
+    columns = ColumnTransformer([("cat", categorical, CATEGORICAL),
+                                 ("num", SimpleImputer(strategy="median"), NUMERIC)])
+    model = Pipeline([("columns", columns),
+                      ("model", DecisionTreeClassifier(max_depth=6, random_state=0))])
+    return model.fit(df, bird_target(df, "binary"))
+
+
+@case("categories", "encoded-missing", "ordinal encoder: missing coded -2, unknown -1, trees see both")
+def encoded_missing():
+    df = birds(800, seed=12, missing=0.1)
+    encoder = OrdinalEncoder(encoded_missing_value=-2, handle_unknown="use_encoded_value", unknown_value=-1)
+    columns = ColumnTransformer([("cat", encoder, CATEGORICAL)], remainder="passthrough")
+    model = Pipeline([("columns", columns),
+                      ("model", RandomForestRegressor(n_estimators=3, max_depth=5, random_state=0))])
+    return model.fit(df, bird_target(df, "regression"))
+
+
+@case("categories", "missing-category-kept", "ordinal encoder keeping NaN as a category the trees route")
+def missing_category_kept():
+    df = birds(800, seed=13, missing=0.1)
+    columns = ColumnTransformer([
+        ("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan), CATEGORICAL),
+        ("num", "passthrough", NUMERIC),
+    ])
+    model = Pipeline([("columns", columns),
+                      ("model", RandomForestClassifier(n_estimators=3, max_depth=5, random_state=0))])
+    return model.fit(df, bird_target(df, "binary"))
+
+
+# ---------------------------------------------------------------- multiclass and labels
+
+
+@case("multiclass", "rf-string-classes", "random forest, three string classes, on the bird pipeline")
+def rf_string_classes():
+    df = birds(900, seed=14, missing=0.1)
+    categorical = Pipeline([("impute", SimpleImputer(strategy="most_frequent")), ("encode", OrdinalEncoder())])
+    columns = ColumnTransformer([("cat", categorical, CATEGORICAL),
+                                 ("num", SimpleImputer(strategy="median"), NUMERIC)])
+    model = Pipeline([("columns", columns),
+                      ("model", RandomForestClassifier(n_estimators=4, max_depth=5, random_state=0))])
+    return model.fit(df, bird_target(df, "multiclass"))
+
+
+@case("multiclass", "et-five-int-classes", "extra trees, five integer classes")
+def et_five_int_classes():
+    X, y = numbers(1000, 6, seed=15, classes=5)
+    return ExtraTreesClassifier(n_estimators=4, max_depth=5, random_state=0).fit(X, y)
+
+
+@case("multiclass", "dt-bool-classes", "decision tree with boolean class labels")
+def dt_bool_classes():
+    X, y = numbers(500, 3, seed=16)
+    return DecisionTreeClassifier(max_depth=5, random_state=0).fit(X, y.astype(bool))
+
+
+@case("multiclass", "rf-float-classes", "random forest with float class labels 0.0, 1.0 and 2.0")
+def rf_float_classes():
+    X, y = numbers(800, 4, seed=17, classes=3)
+    return RandomForestClassifier(n_estimators=3, max_depth=5, random_state=0).fit(X, y.astype(np.float64))
+
+
+# ---------------------------------------------------------------- encoders
+
+
+@case("encoders", "scaled", "standard scaler before a decision tree: thresholds in scaled units")
+def scaled():
+    df = birds(700, seed=18)
+    columns = ColumnTransformer([("num", StandardScaler(), NUMERIC)])
+    model = Pipeline([("columns", columns), ("model", DecisionTreeRegressor(max_depth=6, random_state=0))])
+    return model.fit(df[NUMERIC], bird_target(df, "regression"))
+
+
+@case("encoders", "impute-then-scale", "median imputer then standard scaler, with_mean off for one column")
+def impute_then_scale():
+    df = birds(700, seed=19, missing=0.15)
+    columns = ColumnTransformer([
+        ("a", Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]),
+         ["wingspan", "altitude"]),
+        ("b", Pipeline([("impute", SimpleImputer(strategy="mean")), ("scale", StandardScaler(with_mean=False))]),
+         ["weight"]),
+    ])
+    model = Pipeline([("columns", columns),
+                      ("model", RandomForestClassifier(n_estimators=3, max_depth=5, random_state=0))])
+    return model.fit(df[NUMERIC], bird_target(df, "binary"))
+
+
+@case("encoders", "passthrough-chain", "identity FunctionTransformer, passthrough and a dropped column")
+def passthrough_chain():
+    df = birds(700, seed=20, missing=0.05)
+    columns = ColumnTransformer([
+        ("cat", Pipeline([("impute", SimpleImputer(strategy="constant", fill_value="crow")),
+                          ("encode", OrdinalEncoder())]), ["bird"]),
+        ("same", FunctionTransformer(), ["wingspan"]),
+        ("keep", "passthrough", ["weight"]),
+        ("gone", "drop", ["altitude"]),
+    ])
+    model = Pipeline([("columns", columns),
+                      ("model", ExtraTreesRegressor(n_estimators=3, max_depth=5, random_state=0))])
+    return model.fit(df[["bird", "wingspan", "weight", "altitude"]], bird_target(df, "regression"))
+
+
+FEATURES = {
+    "splits": "Rows at every split: the threshold, its float64 neighbours, the float32 values and midpoints around it.",
+    "missing": "NaN at every split of forests trained with and without NaN, and imputers.",
+    "categories": "Unknown and missing categories under each ordinal-encoder policy.",
+    "multiclass": "Several classes and every class-label type: strings, integers, booleans, floats.",
+    "encoders": "Scalers, imputers and passthrough columns before the trees.",
+}

@@ -1,0 +1,369 @@
+"""The conformance suite and its runner: the suite is current and valid, every
+case passes in every format and runtime, and a changed package is caught
+and named down to the case, the row and the difference."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.ensemble import RandomForestClassifier
+
+import crossform
+from crossform import checks as checks_module
+from crossform import conformance
+from crossform.cli import main
+from crossform.exporters import _json
+from crossform.exporters import stripe_json
+
+ROOT = Path(__file__).resolve().parent.parent
+SUITE = ROOT / "conformance"
+GOLDEN = SUITE / "golden"
+
+
+def run_cli(capsys, *argv) -> tuple:
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def suite_report():
+    return conformance.run(conformance.load_suite(SUITE))
+
+
+# ---------------------------------------------------------------- the suite itself
+
+
+def test_suite_is_current_with_its_generators():
+    """CI regenerates every expected output from scikit-learn and fails on any difference."""
+    done = subprocess.run([sys.executable, str(SUITE / "generate.py"), "--check"], capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+def test_suite_check_passes(capsys):
+    code, out, _ = run_cli(capsys, "suite", SUITE)
+    assert code == 0, out
+    assert "ok:" in out
+
+
+def test_suite_covers_the_features():
+    files = {p.stem for p in (SUITE / "cases").glob("*.json")}
+    assert {"splits", "missing", "categories", "multiclass", "encoders"} <= files
+    cases = conformance.load_suite(SUITE)
+    assert len(cases) >= 15
+    labels = [label for case in cases for label in case.checks.labels]
+    for kind in ("at threshold", "float32 midpoint", "missing", "leaf", "inf", "unknown category", "random"):
+        assert any(kind in label for label in labels), kind
+    assert sum(int(case.checks.errors.sum()) for case in cases) > 0
+
+
+def _copy_suite(tmp_path: Path, names=None) -> Path:
+    target = tmp_path / "suite"
+    shutil.copytree(SUITE / "packages", target / "packages")
+    (target / "cases").mkdir(parents=True)
+    for file in (SUITE / "cases").glob("*.json"):
+        shutil.copy(file, target / "cases" / file.name)
+    return target
+
+
+def _edit_case_file(suite: Path, feature: str, edit) -> None:
+    path = suite / "cases" / f"{feature}.json"
+    doc = json.loads(path.read_text())
+    edit(doc)
+    path.write_text(json.dumps(doc))
+
+
+@pytest.mark.parametrize("edit, problem", [
+    (lambda d: d["cases"][1].update(name=d["cases"][0]["name"]), "is also used"),
+    (lambda d: d["cases"][1].update(description=d["cases"][0]["description"]), "is also used by case"),
+    (lambda d: d["cases"][0].update(description="x" * 121), "violates"),
+    (lambda d: d["cases"][0].update(package="packages/nowhere"), "no such file"),
+    (lambda d: d["cases"][0].update(id="sha256." + "A" * 52), "hashes to"),
+    (lambda d: d.update(feature="other"), "differs from the file name"),
+    (lambda d: d["cases"][0]["vectors"]["rows"][0].append(1.0), "values (one per column)"),
+])
+def test_suite_check_names_each_problem(tmp_path, capsys, edit, problem):
+    suite = _copy_suite(tmp_path)
+    _edit_case_file(suite, "splits", edit)
+    code, out, _ = run_cli(capsys, "suite", suite)
+    assert code == 1
+    assert problem in out, out
+
+
+# ---------------------------------------------------------------- the corpus passes
+
+
+def test_conform_passes_over_the_corpus(suite_report):
+    failed = [(r.case, r.format, r.runtime, conformance.failure_lines(r)) for r in suite_report.results
+              if r.status != "passed"]
+    assert not failed
+    assert ("stripe-json", "reference") in suite_report.pairs()
+    for r in suite_report.results:
+        assert r.id_got == r.id_expected
+        assert r.comparison.leaves_compared
+        assert r.comparison.max_relative_difference == 0.0
+
+
+def test_conform_cli_prints_the_matrix(capsys):
+    code, out, _ = run_cli(capsys, "conform", SUITE, "--no-progress")
+    assert code == 0, out
+    assert "stripe-json" in out and "reference" in out
+    assert "0 failed" in out
+
+
+def test_golden_packages_still_read_and_score():
+    """Packages written by every released format version: read forever, same ids, same scores."""
+    versions = [p for p in GOLDEN.glob("*/*") if p.is_dir()]
+    assert versions, "no golden packages"
+    for version in versions:
+        count, problems = conformance.check_suite(version)
+        assert count and not problems, (version, problems)
+        report = conformance.run(conformance.load_suite(version))
+        assert report.ok, [conformance.failure_lines(r) for r in report.results if r.status == "failed"]
+
+
+# ---------------------------------------------------------------- reports
+
+
+def test_json_report_matches_its_schema(capsys):
+    code, out, _ = run_cli(capsys, "conform", SUITE / "cases" / "splits.json", "--json")
+    assert code == 0
+    doc = json.loads(out)
+    _json.validate(doc, conformance.REPORT_SCHEMA, "report")
+    assert doc["ok"] and doc["summary"]["failed"] == 0
+    assert doc["summary"]["passed"] == len(doc["results"]) == doc["summary"]["cases"] * len(doc["matrix"])
+
+
+def test_junit_has_one_testcase_per_case_format_runtime(tmp_path, capsys, suite_report):
+    out = tmp_path / "conform.xml"
+    code, _, _ = run_cli(capsys, "conform", SUITE, "--junit", out, "--no-progress")
+    assert code == 0
+    root = ET.parse(out).getroot()
+    testcases = root.findall("./testsuite/testcase")
+    cases = len(conformance.load_suite(SUITE))
+    assert len(testcases) == cases * len(conformance.plan()) == int(root.get("tests"))
+    assert len({(t.get("classname"), t.get("name")) for t in testcases}) == len(testcases)
+    assert not root.findall(".//failure")
+
+
+def test_skips_are_named_in_every_report(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(stripe_json, "RUNTIMES", ("reference", "jvm-scorer"))
+    junit = tmp_path / "out.xml"
+    code, out, _ = run_cli(capsys, "conform", SUITE / "cases" / "encoders.json", "--junit", junit)
+    assert code == 0, out
+    assert "skipped:" in out and "jvm-scorer" in out and "not registered" in out
+    skipped = ET.parse(junit).getroot().findall(".//skipped")
+    assert skipped and all("jvm-scorer" in s.get("message") for s in skipped)
+    code, out, _ = run_cli(capsys, "conform", SUITE / "cases" / "encoders.json", "--json")
+    cell = [m for m in json.loads(out)["matrix"] if m["runtime"] == "jvm-scorer"][0]
+    assert cell["skipped"] > 0 and "not registered" in cell["skipReasons"][0]
+
+
+# ---------------------------------------------------------------- a changed package is caught
+
+
+def _model_doc(package_dir: Path) -> dict:
+    return json.loads((package_dir / "model.json").read_text())
+
+
+def _write_model(package_dir: Path, doc: dict) -> None:
+    (package_dir / "model.json").write_text(json.dumps(doc))
+
+
+def _first_split(doc: dict, tree: int = 0) -> int:
+    return next(i for i, left in enumerate(doc["trees"][tree]["left"]) if left >= 0)
+
+
+def _change_threshold(package_dir: Path) -> None:
+    doc = _model_doc(package_dir)
+    tree = doc["trees"][-1]
+    node = [i for i, left in enumerate(tree["left"]) if left >= 0][-1]  # a deep split
+    tree["threshold"][node] = float(np.nextafter(tree["threshold"][node], np.inf))  # one ulp
+    _write_model(package_dir, doc)
+
+
+def _change_leaf(package_dir: Path) -> None:
+    doc = _model_doc(package_dir)
+    tree = doc["trees"][0]
+    width = len(tree["value"]) // len(tree["left"])
+    leaf = [i for i, left in enumerate(tree["left"]) if left < 0][-1]
+    tree["value"][leaf * width] += 0.125
+    _write_model(package_dir, doc)
+
+
+def _change_encoding(package_dir: Path) -> None:
+    path = package_dir / "label-encoder.json"
+    doc = json.loads(path.read_text())
+    feature = doc["features"][0]
+    codes = doc["encodings"][feature]
+    first, last = min(codes, key=codes.get), max(codes, key=codes.get)
+    codes[first], codes[last] = codes[last], codes[first]
+    path.write_text(json.dumps(doc))
+
+
+@pytest.mark.parametrize("case, change", [
+    ("rf-binary", _change_threshold),
+    ("wide-scales", _change_threshold),
+    ("rf-string-classes", _change_leaf),
+    ("dt-regression", _change_leaf),
+    ("unknown-is-error", _change_encoding),
+])
+def test_a_changed_corpus_package_fails_naming_case_row_and_difference(tmp_path, capsys, case, change):
+    suite = _copy_suite(tmp_path)
+    change(suite / "packages" / case)
+    code, out, _ = run_cli(capsys, "conform", suite, "--no-progress")
+    assert code == 1, out
+    failed = out[out.index("failed:"):]
+    assert f"/{case}  [stripe-json x reference]" in failed
+    assert "IdMismatchError" not in failed or "hashes to" in failed
+    assert "rows differ in" in failed  # the change is seen in the scores, not only in the id
+    assert "row " in failed and "expected" in failed and ", got" in failed
+    # only the changed case fails
+    assert failed.count("[stripe-json x reference]") == 1
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """A package exported with its checks, as a user would."""
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n_samples=400, n_features=4, n_informative=3, n_redundant=0, random_state=3)
+    model = RandomForestClassifier(n_estimators=3, max_depth=4, random_state=0).fit(X, y)
+    path = tmp_path_factory.mktemp("exported") / "pkg"
+    crossform.save(crossform.from_sklearn(model), path)
+    return path
+
+
+def test_exported_package_carries_checks_and_conforms(exported, capsys):
+    package = crossform.load(exported)
+    assert package.checks is not None and len(package.checks) > 100
+    assert package.checks.expected_by.startswith("scikit-learn")
+    code, out, _ = run_cli(capsys, "validate", exported)
+    assert code == 0 and "identical to scikit-learn" in out
+    code, out, _ = run_cli(capsys, "conform", exported, "--no-progress")
+    assert code == 0, out
+    assert "2 cases" in out and "2 passed" in out  # the checks it carries, and rows at its splits
+
+
+@pytest.mark.parametrize("change", [_change_threshold, _change_leaf])
+def test_a_changed_exported_package_fails_validate_and_conform(tmp_path, capsys, exported, change):
+    target = tmp_path / "pkg"
+    shutil.copytree(exported, target)
+    change(target)
+    code, out, _ = run_cli(capsys, "validate", target)
+    assert code == 1
+    assert "IdMismatchError" in out
+    assert "checks (outputs from scikit-learn" in out and "rows differ in" in out
+    assert "row " in out and "expected" in out and ", got" in out
+    code, out, _ = run_cli(capsys, "conform", target, "--no-progress")
+    assert code == 1
+    assert f"{target}: checks  [stripe-json x reference]" in out
+    assert "row " in out and "expected" in out
+
+
+def test_conform_rows_file(tmp_path, capsys, exported):
+    rows = tmp_path / "rows.csv"
+    rows.write_text("x0,x1,x2,x3\n0.5,1,2,3\n,1,2,3\ninf,1,2,3\n")
+    code, out, _ = run_cli(capsys, "conform", exported, "--rows", rows, "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert f"{exported}: rows.csv" in [c["name"] for c in doc["cases"]]
+
+
+def test_conform_usage_errors(capsys, tmp_path, exported):
+    assert run_cli(capsys, "conform", tmp_path / "nothing")[0] == 2
+    assert run_cli(capsys, "conform", exported, "--format", "nope")[0] == 2
+    assert run_cli(capsys, "conform", exported, "--runtime", "nope")[0] == 2
+    assert run_cli(capsys, "conform", SUITE, "--rows", exported / "MODEL")[0] == 2
+    assert run_cli(capsys, "conform", exported, "--max-rows", "-3")[0] == 2
+
+
+# ---------------------------------------------------------------- the pytest fixture
+
+
+def test_pytest_fixture_passes_and_fails(crossform_conform, exported, tmp_path):
+    report = crossform_conform(exported)
+    assert report.ok and report.count("passed") >= 2
+    assert crossform_conform(crossform.load(exported)).ok
+    target = tmp_path / "pkg"
+    shutil.copytree(exported, target)
+    _change_leaf(target)
+    with pytest.raises(AssertionError, match=r"checks \[stripe-json x reference\]"):
+        crossform_conform(target)
+
+
+# ---------------------------------------------------------------- checks
+
+
+def test_checks_are_not_part_of_the_id_and_round_trip(exported, tmp_path):
+    package = crossform.load(exported)
+    bare = package.replace(checks=None)
+    assert bare.id == package.id
+    doc = checks_module.to_document(package.checks)
+    _json.validate(doc, checks_module.SCHEMA, "checks")
+    again = checks_module.from_document(json.loads(json.dumps(doc)), "checks")
+    assert len(again.rows) == len(package.checks.rows)
+    for mine, theirs in zip(again.rows, package.checks.rows):
+        for a, b in zip(mine, theirs):
+            assert a == b or (isinstance(a, float) and np.isnan(a) and np.isnan(b))
+            assert type(a) is type(b) and (not isinstance(a, float) or np.signbit(a) == np.signbit(b))
+    assert np.array_equal(again.errors, package.checks.errors)
+    assert np.array_equal(again.values, package.checks.values, equal_nan=True)
+    assert again.predicted == package.checks.predicted
+    assert np.array_equal(again.leaves, package.checks.leaves)
+
+
+def test_export_checks_option(tmp_path, capsys):
+    import joblib
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n_samples=200, n_features=3, n_informative=3, n_redundant=0, random_state=1)
+    path = tmp_path / "m.joblib"
+    joblib.dump(RandomForestClassifier(n_estimators=2, max_depth=3, random_state=0).fit(X, y), path)
+    code, out, _ = run_cli(capsys, "export", path, tmp_path / "a", "--checks", "0")
+    assert code == 0 and "checks  " not in out
+    assert crossform.load(tmp_path / "a").checks is None
+    code, out, _ = run_cli(capsys, "export", path, tmp_path / "b", "--checks", "50")
+    assert code == 0 and "checks  " in out
+    assert 0 < len(crossform.load(tmp_path / "b").checks) <= 50
+    assert run_cli(capsys, "export", path, tmp_path / "c", "--checks", "many")[0] == 2
+
+
+def test_progress_bar_shows_on_a_terminal_after_a_delay(monkeypatch):
+    import io
+
+    from crossform import cli
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    quiet = cli._Progress(enabled=True)
+    quiet(1, 10, "splits/rf-binary stripe-json x reference")
+    assert screen.getvalue() == ""  # the first seconds stay quiet
+    monkeypatch.setattr(cli._Progress, "DELAY", 0.0)
+    bar = cli._Progress(enabled=True)
+    bar(5, 10, "splits/rf-binary stripe-json x reference")
+    assert "[############............] 5/10 splits/rf-binary" in screen.getvalue()
+    bar(10, 10, "")
+    assert screen.getvalue().endswith("\r")  # the line is cleared at the end
+    off = cli._Progress(enabled=False)
+    before = screen.getvalue()
+    off(5, 10, "x")
+    assert screen.getvalue() == before
+
+
+def test_report_names_the_runtime_versions(suite_report):
+    doc = suite_report.to_json()
+    assert doc["runtimes"] == [{"name": "reference", "version": f"crossform {crossform.__version__}",
+                                "unavailable": None}]
