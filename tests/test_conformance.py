@@ -367,3 +367,53 @@ def test_report_names_the_runtime_versions(suite_report):
     doc = suite_report.to_json()
     assert doc["runtimes"] == [{"name": "reference", "version": f"crossform {crossform.__version__}",
                                 "unavailable": None}]
+
+
+PLUGIN_RUNTIME = '''
+import numpy as np
+from crossform.reference import Scores
+from crossform.runtime import reference
+
+NAME = "{name}"
+
+def unavailable():
+    return None
+
+def version():
+    return "{name} 1.0"
+
+def score(content, fmt, data):
+    good = reference.score(content, fmt, data)
+    values = good.values * (1.0 + {error})  # a runtime that rounds differently
+    return Scores(values, good.outputs, good.errors, good.classes, None)
+'''
+
+
+@pytest.mark.parametrize("error, ok", [(0.0, True), (1e-9, False)], ids=["exact", "off-by-1e-9"])
+def test_a_runtime_registered_by_entry_point_is_judged(tmp_path, monkeypatch, capsys, error, ok):
+    """Runtimes plug in through the crossform.runtimes entry-point group; the
+    runner judges them like any other, and reports that they give no leaves."""
+    from crossform import runtime
+
+    name = "twinscore"
+    (tmp_path / f"{name}.py").write_text(PLUGIN_RUNTIME.format(name=name, error=error))
+    dist = tmp_path / f"{name}-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(f"[crossform.runtimes]\n{name} = {name}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(stripe_json, "RUNTIMES", ("reference", name))
+    runtime.registry.cache_clear()
+    try:
+        assert name in crossform.runtimes()
+        code, out, _ = run_cli(capsys, "conform", SUITE / "cases" / "multiclass.json", "--runtime", name, "--json")
+    finally:
+        runtime.registry.cache_clear()
+        sys.modules.pop(name, None)
+    doc = json.loads(out)
+    assert (code == 0) is ok and doc["ok"] is ok
+    assert {r["runtime"] for r in doc["results"]} == {name}
+    assert all(not r["leavesCompared"] for r in doc["results"])
+    if not ok:
+        assert all(r["differences"]["value"] > 0 for r in doc["results"])
+        assert doc["results"][0]["mismatches"][0]["kind"] == "value"

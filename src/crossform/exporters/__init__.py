@@ -20,18 +20,17 @@ Readers never import or execute anything a file names.
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
 import stat
 import tempfile
 from functools import lru_cache
-from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
 from typing import Mapping, Union
 
 from .. import ir
+from .._registry import load_modules
 from ..errors import (
     LimitExceededError,
     PackageExistsError,
@@ -49,12 +48,7 @@ MAX_FILES = 10_000
 
 @lru_cache(maxsize=None)
 def registry() -> Mapping[str, ModuleType]:
-    table: dict[str, ModuleType] = {}
-    modules = [importlib.import_module(name) for name in BUILTIN]
-    modules += [ep.load() for ep in entry_points(group=ENTRY_POINT_GROUP)]
-    for module in modules:
-        table.setdefault(module.NAME, module)
-    return table
+    return load_modules(BUILTIN, ENTRY_POINT_GROUP)
 
 
 def formats() -> list:

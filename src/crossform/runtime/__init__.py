@@ -17,26 +17,20 @@ group ``crossform.runtimes``, like formats.
 
 from __future__ import annotations
 
-import importlib
 from functools import lru_cache
-from importlib.metadata import entry_points
 from types import ModuleType
 from typing import Mapping
 
+from .._registry import load_modules
 from ..errors import UnknownRuntimeError
 
 BUILTIN = ("crossform.runtime.reference",)
-ENTRY_POINT_GROUP = "crossform.runtime"
+ENTRY_POINT_GROUP = "crossform.runtimes"
 
 
 @lru_cache(maxsize=None)
 def registry() -> Mapping[str, ModuleType]:
-    table: dict[str, ModuleType] = {}
-    modules = [importlib.import_module(name) for name in BUILTIN]
-    modules += [ep.load() for ep in entry_points(group=ENTRY_POINT_GROUP)]
-    for module in modules:
-        table.setdefault(module.NAME, module)
-    return table
+    return load_modules(BUILTIN, ENTRY_POINT_GROUP)
 
 
 def runtimes() -> list:
