@@ -24,16 +24,18 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="crossform-bench-"))
     rows = []
     try:
-        def crossform_export(fmt: str):
+        def crossform_export(fmt: str, checks):
             out = work / f"crossform-{fmt}"
 
             def run():
-                crossform.save(crossform.from_sklearn(forest), out, format=fmt, overwrite=True)
+                crossform.save(crossform.from_sklearn(forest, checks=checks), out, format=fmt, overwrite=True)
             return run, out
 
         for fmt in crossform.formats():
-            run, out = crossform_export(fmt)
-            rows.append((f"crossform {fmt}", best_of(run), size_of(out)))
+            # with the default 1000 rows of checks (scored by scikit-learn), and without
+            for checks, label in ((None, ""), (0, " no checks")):
+                run, out = crossform_export(fmt, checks)
+                rows.append((f"crossform {fmt}{label}", best_of(run), size_of(out)))
 
         import joblib
 

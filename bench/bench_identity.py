@@ -21,8 +21,8 @@ from crossform.identity import package_id  # noqa: E402
 
 def main() -> int:
     forest, _, _ = bench_forest()
-    package = crossform.from_sklearn(forest)
-    convert = best_of(lambda: crossform.from_sklearn(forest))
+    package = crossform.from_sklearn(forest, checks=0)
+    convert = best_of(lambda: crossform.from_sklearn(forest, checks=0))
     hashing = best_of(lambda: package_id(package))
     with tempfile.TemporaryDirectory() as tmp:
         import joblib
