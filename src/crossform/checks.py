@@ -233,7 +233,8 @@ class Comparison:
     def summary(self) -> str:
         if self.ok:
             return f"{self.rows} rows identical"
-        parts = [f"{count} rows differ in {kind}" for kind, count in self.counts.items() if count]
+        parts = [f"{count} {'row differs' if count == 1 else 'rows differ'} in {kind}"
+                 for kind, count in self.counts.items() if count]
         return ", ".join(parts)
 
 
@@ -302,7 +303,7 @@ def compare(checks: Checks, scores: Scores, model: ir.TreeEnsemble, limit: int =
             result.counts["leaf"] = len(rows)
             for i in rows[:limit]:
                 t = int(np.flatnonzero(wrong_leaf[i])[0])
-                found.append(Mismatch(int(i), label[i], "leaf", f"tree {t}", int(checks.leaves[i, t]),
+                found.append(Mismatch(int(i), label[i], "leaf", f"tree {t} leaf", int(checks.leaves[i, t]),
                                       int(got_leaves[i, t])))
     found.sort(key=lambda m: (m.row, m.kind))
     result.mismatches = found[:limit]

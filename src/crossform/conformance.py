@@ -170,7 +170,8 @@ def failure_lines(result: Result) -> list:
     lines = [result.reason] if result.reason else []
     comparison = result.comparison
     if comparison is not None and not comparison.ok:
-        lines.append(comparison.summary())
+        if comparison.summary() != result.reason:
+            lines.append(comparison.summary())
         lines.extend(m.describe() for m in comparison.mismatches)
         shown = len(comparison.mismatches)
         total = sum(comparison.counts.values())
@@ -331,10 +332,10 @@ def _run_one(case: Case, fmt_name: str, runtime_name: str, result: Result) -> No
         return
     scores = get_runtime(runtime_name).score(content, fmt, case.checks.data())
     result.comparison = compare(case.checks, scores, back.model)
-    if not result.comparison.ok:
-        problems.append(result.comparison.summary())
     if problems:
         result.reason = "; ".join(problems)
+    elif not result.comparison.ok:
+        result.reason = result.comparison.summary()
     else:
         result.status = PASSED
 
