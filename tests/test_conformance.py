@@ -419,3 +419,23 @@ def test_a_runtime_registered_by_entry_point_is_judged(tmp_path, monkeypatch, ca
     if not ok:
         assert all(r["differences"]["value"] > 0 for r in doc["results"])
         assert doc["results"][0]["mismatches"][0]["kind"] == "value"
+
+
+def test_a_consistently_edited_package_is_still_caught_by_its_checks(tmp_path, capsys, exported):
+    """An edit that also rewrites the recorded id passes the id check; the
+    checks scikit-learn wrote at export still catch it, row by row."""
+    target = tmp_path / "pkg"
+    shutil.copytree(exported, target)
+    _change_threshold(target)
+    manifest = json.loads((target / "MODEL").read_text())
+    try:
+        crossform.load(target)
+    except crossform.IdMismatchError as exc:
+        manifest["id"] = exc.package.id
+    (target / "MODEL").write_text(json.dumps(manifest))
+    assert crossform.load(target).id == manifest["id"]  # the id check alone is satisfied
+    code, out, _ = run_cli(capsys, "validate", target)
+    assert code == 1 and "IdMismatchError" not in out
+    assert "checks (outputs from scikit-learn" in out and "expected" in out
+    code, out, _ = run_cli(capsys, "conform", target, "--no-progress")
+    assert code == 1 and f"{target}: checks  [stripe-json x reference]" in out

@@ -70,16 +70,6 @@ class Checks:
         """The rows as a column mapping that crossform.score reads."""
         return {f.name: [row[j] for row in self.rows] for j, f in enumerate(self.columns)}
 
-    def select(self, keep: np.ndarray) -> "Checks":
-        """A copy holding only the rows at the positions in ``keep``."""
-        keep = np.asarray(keep, dtype=np.int64)
-        return Checks(
-            self.description, self.columns, tuple(self.rows[i] for i in keep), tuple(self.labels[i] for i in keep),
-            self.outputs, self.values[keep], self.errors[keep],
-            None if self.predicted is None else tuple(self.predicted[i] for i in keep),
-            None if self.leaves is None else self.leaves[keep], self.tolerance, self.expected_by,
-        )
-
 
 # ---------------------------------------------------------------- JSON
 

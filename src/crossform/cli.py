@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import crossform
 from crossform import ir
+from crossform.conformance import DEFAULT_MAX_ROWS
 from crossform.errors import CrossformError, PackageExistsError
 from crossform.exporters import get_format, sniff
 
@@ -769,7 +770,7 @@ def conform_arguments(parser: argparse.ArgumentParser) -> None:
                         help="check only this format (repeat for several; default: every registered format)")
     parser.add_argument("--runtime", action="append", metavar="NAME",
                         help="check only this runtime (repeat for several; default: every runtime of each format)")
-    parser.add_argument("--max-rows", type=_row_count, default=2000, metavar="N",
+    parser.add_argument("--max-rows", type=_row_count, default=DEFAULT_MAX_ROWS, metavar="N",
                         help="rows generated at a package's splits (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the generated rows (default: 0)")
     parser.add_argument("--json", action="store_true",
