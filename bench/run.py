@@ -521,6 +521,8 @@ def environment() -> dict:
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "python": platform.python_version(), "platform": platform.platform(terse=True),
         "cpu_count": os.cpu_count(), "cpu": cpu, "java": java_version(),
+        # other work on the machine shows in every timing; this says how busy it was
+        "load_average_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
         # crossform's from the code imported: an editable install's metadata lags its source
         "versions": {"crossform": crossform.__version__, **{name: installed(name) for name in VERSIONS}},
         "crossform_source": source(),
@@ -528,7 +530,8 @@ def environment() -> dict:
 
 
 def print_header(report: dict) -> None:
-    print(f"{report['date']}  Python {report['python']}  {report['cpu_count']} CPUs  "
+    print(f"{report['date']}  Python {report['python']}  {report['cpu_count']} CPUs "
+          f"(load {report.get('load_average_1m') or 0:.1f})  "
           + "  ".join(f"{k} {v}" for k, v in report["versions"].items() if v))
     origin = report["crossform_source"]
     if origin["modified"]:
