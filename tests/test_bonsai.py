@@ -512,12 +512,20 @@ def test_counts_beyond_the_limits(field, value, limit):
 
 
 def test_counts_at_the_limits_allocate_nothing_before_the_bytes_are_there():
-    data = assemble(PARTS, header=header(PARTS, trees=bonsai.MAX_TREES, outputs=bonsai.MAX_OUTPUTS,
-                                         nodes=bonsai.MAX_NODES))
+    data = assemble(PARTS, header=header(PARTS, trees=bonsai.MAX_TREES, outputs=1, nodes=bonsai.MAX_VALUES))
     refused(data, errors.BonsaiTruncatedError, f"expected {4 * (bonsai.MAX_TREES + 1)} bytes of the tree offsets")
-    data = assemble(PARTS, header=header(PARTS, trees=1, nodes=bonsai.MAX_NODES),
-                    offsets=struct.pack(">2I", 0, bonsai.MAX_NODES))
+    data = assemble(PARTS, header=header(PARTS, trees=1, outputs=bonsai.MAX_OUTPUTS,
+                                         nodes=bonsai.MAX_VALUES // bonsai.MAX_OUTPUTS),
+                    offsets=struct.pack(">2I", 0, bonsai.MAX_VALUES // bonsai.MAX_OUTPUTS))
     refused(data, errors.BonsaiTruncatedError, "the structure bitset")
+
+
+@pytest.mark.parametrize("nodes, outputs", [
+    (bonsai.MAX_NODES, bonsai.MAX_OUTPUTS), (bonsai.MAX_VALUES + 1, 1), (bonsai.MAX_VALUES // 2 + 1, 2),
+])
+def test_node_values_beyond_the_limit(nodes, outputs):
+    refused(assemble(PARTS, header=header(PARTS, nodes=nodes, outputs=outputs)), errors.LimitExceededError,
+            f"expected at most {bonsai.MAX_VALUES} node values", f"found {nodes} x {outputs}")
 
 
 def test_fewer_nodes_than_trees():
@@ -732,13 +740,12 @@ def test_float32_rewrite_column_decodes_to_the_rewritten_thresholds():
     assert got.view(np.uint64).tolist() == float32_threshold(f32.astype(np.float64)).view(np.uint64).tolist()
 
 
-@pytest.mark.xfail(strict=True, reason="bonsai.py: _read_column accepts float32-rewrite for a one-output leaf "
-                                       "column, which the writer never produces, and rewrites leaf values as if "
-                                       "they were thresholds")
 def test_leaf_column_is_never_a_float32_rewrite():
     model = regressor([random_tree(np.random.default_rng(6), 2)])
     parts = sections(bonsai.dumps(model))
-    refused(assemble(parts, leaf=rewrite([0.5, 1.0, 1.5])), errors.BonsaiEncodingError, "leaf", n_features=4)
+    # the writer never uses it there, and it would turn leaf values into threshold rewrites
+    refused(assemble(parts, leaf=rewrite([0.5, 1.0, 1.5])), errors.BonsaiEncodingError,
+            "unknown encoding 2 for the leaf column", n_features=4)
 
 
 _AMPLIFY = """
@@ -775,12 +782,12 @@ else:
 """
 
 
-@pytest.mark.xfail(strict=True, reason="bonsai.py: a one-entry leaf dictionary expands without bound; 750 kB ask "
-                                       "for 65537 leaves x 65536 outputs (32 GiB) and get MemoryError")
 def test_a_leaf_dictionary_cannot_demand_a_huge_allocation():
+    # 750 kB that decode to 65537 leaves x 65536 outputs (32 GiB) with a one-entry dictionary; in a
+    # subprocess under an address-space limit, so that a regression fails the test and spares the machine
     done = subprocess.run([sys.executable, "-c", textwrap.dedent(_AMPLIFY)], capture_output=True, text=True,
                           timeout=60)
-    assert done.stdout.startswith("refused"), done.stdout + done.stderr
+    assert done.stdout.startswith("refused 746583 LimitExceededError"), done.stdout + done.stderr
 
 
 # ---------------------------------------------------------------- fuzzing
