@@ -528,6 +528,17 @@ def test_node_values_beyond_the_limit(nodes, outputs):
             f"expected at most {bonsai.MAX_VALUES} node values", f"found {nodes} x {outputs}")
 
 
+def test_node_values_beyond_what_the_file_size_allows():
+    """Under the absolute limit, a dictionary could still let a small file stand for
+    millions of leaf values: the reader allows VALUES_BASE plus VALUES_PER_BYTE per byte."""
+    data = assemble(BIG_PARTS, header=header(BIG_PARTS, outputs=bonsai.MAX_OUTPUTS))
+    nodes = 750
+    assert nodes * bonsai.MAX_OUTPUTS <= bonsai.MAX_VALUES
+    assert nodes * bonsai.MAX_OUTPUTS > bonsai.VALUES_BASE + bonsai.VALUES_PER_BYTE * len(data)
+    refused(data, errors.LimitExceededError, f"node values (nodes x outputs) for a file of {len(data)} bytes",
+            f"found {nodes} x {bonsai.MAX_OUTPUTS}")
+
+
 def test_fewer_nodes_than_trees():
     refused(assemble(PARTS, header=header(PARTS, trees=3, nodes=2)), errors.BonsaiStructureError,
             "3 trees need at least 3 nodes, found 2")
@@ -590,7 +601,7 @@ def test_tree_offsets_must_rise_to_the_node_count(offsets):
 
 
 @pytest.mark.parametrize("bits, message", [
-    ([1, 0, 0, 0, 0] + STRUCTURE[5:], "tree 0: 1 splits need 3 nodes, the tree has 5"),
+    ([1, 0, 0, 0, 0] + STRUCTURE[5:], "tree 0: 1 split needs 3 nodes, the tree has 5"),
     (STRUCTURE[:5] + [1, 1, 1, 0, 0], "tree 1: 3 splits need 7 nodes, the tree has 5"),
     (STRUCTURE[:5] + [0, 0, 0, 0, 0], "tree 1: 0 splits need 1 nodes, the tree has 5"),
 ])

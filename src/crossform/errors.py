@@ -73,6 +73,38 @@ class FormatVersionError(PackageError):
     """A package written in a format major version this reader does not know."""
 
 
+class BonsaiError(MalformedPackageError):
+    """A bonsai tree file that is not what docs/formats/bonsai.md allows."""
+
+
+class BonsaiMagicError(BonsaiError):
+    """The file does not start with the bonsai magic bytes."""
+
+
+class BonsaiTruncatedError(BonsaiError):
+    """The file ends before a section its header promises."""
+
+
+class BonsaiChecksumError(BonsaiError):
+    """The CRC-32 at the end does not match the content."""
+
+
+class BonsaiTrailingBytesError(BonsaiError):
+    """Bytes between the last section and the checksum."""
+
+
+class BonsaiStructureError(BonsaiError):
+    """Tree offsets, structure bitset or rank directory that do not form trees."""
+
+
+class BonsaiIndexError(BonsaiError):
+    """A dictionary index or feature index out of its range."""
+
+
+class BonsaiEncodingError(BonsaiError):
+    """An unknown column encoding, bad index width, non-zero padding or flags, a non-finite number."""
+
+
 class IdMismatchError(PackageError):
     """The id recorded in a package differs from the id of its content.
 

@@ -1,0 +1,355 @@
+"""bonsai: the trees of an ensemble as one compact, read-only binary (docs/formats/bonsai.md).
+
+The structure is a level-order bitset, one bit per node (1 = a split with two
+children); the children of the k-th split of a tree sit at level-order
+positions 2k+1 and 2k+2, so a reader navigates with a rank over the bitset
+and needs no child pointers. Split labels (feature, threshold, missing
+direction) and leaf labels (the leaf's output vector) are column vectors,
+each stored raw or through a dictionary when that is smaller. Big-endian,
+a CRC-32 at the end, nothing after it.
+
+Writing and reading are vectorised with numpy: loops run over tree depth
+and over trees, never over nodes. The reader trusts nothing: every count is
+bounded before anything is allocated, every section is checked against the
+bytes left, and each malformed input is one named error.
+"""
+
+from __future__ import annotations
+
+import struct
+import warnings
+import zlib
+from typing import Sequence
+
+import numpy as np
+
+from .. import ir
+from ..errors import (
+    BonsaiChecksumError,
+    BonsaiEncodingError,
+    BonsaiIndexError,
+    BonsaiMagicError,
+    BonsaiStructureError,
+    BonsaiTrailingBytesError,
+    BonsaiTruncatedError,
+    FormatVersionError,
+    LimitExceededError,
+)
+from ..floats import float32_threshold
+from ._versions import FormatVersionWarning
+
+MAGIC = b"\x89BONSAI\n"
+VERSION = "1.0"
+_HEADER = struct.Struct(">8sHHIIIQ")  # magic, major, minor, flags, trees, outputs, nodes
+
+MAX_TREES = 1 << 17  # building each tree costs ~0.3 ms: the worst file reads in under a minute
+MAX_OUTPUTS = 1 << 16
+MAX_NODES = (1 << 31) - 1
+MAX_VALUES = 1 << 28  # nodes x outputs: 2 GiB of float64 in memory
+# A dictionary lets a few bytes stand for many leaf values; a file may ask for
+# this many node values plus this many per byte of its own size, no more.
+VALUES_BASE, VALUES_PER_BYTE = 1 << 22, 64
+
+RAW, DICTIONARY, FLOAT32_REWRITE = 0, 1, 2
+_TAG_NAMES = {RAW: "raw", DICTIONARY: "dictionary", FLOAT32_REWRITE: "float32-rewrite"}
+_INDEX_TYPES = {1: np.dtype(">u1"), 2: np.dtype(">u2"), 4: np.dtype(">u4")}
+_BLOCK_WORDS = 8  # the rank directory holds one count per 512 bits
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _level_order(trees: Sequence[ir.Tree]) -> tuple:
+    """Concatenated node arrays of all trees, and each tree's nodes in level order."""
+    sizes = np.array([t.n_nodes for t in trees], dtype=np.int64)
+    base = np.concatenate([[0], np.cumsum(sizes)])
+    left = np.concatenate([np.where(t.left >= 0, t.left + b, -1) for t, b in zip(trees, base)])
+    right = np.concatenate([np.where(t.right >= 0, t.right + b, -1) for t, b in zip(trees, base)])
+    tree_of = np.repeat(np.arange(len(trees)), sizes)
+    level = np.full(len(left), -1, dtype=np.int64)
+    seq = np.zeros(len(left), dtype=np.int64)
+    current, depth = base[:-1].copy(), 0
+    while current.size:
+        level[current] = depth
+        seq[current] = np.arange(current.size)
+        split = current[left[current] >= 0]
+        # children in parent order, left before right: the level order of every tree at once
+        current = np.stack([left[split], right[split]], axis=1).ravel()
+        depth += 1
+    order = np.lexsort((seq, level, tree_of))
+    return order, base
+
+
+def _dictionary_width(k: int) -> int:
+    return 1 if k <= 1 << 8 else 2 if k <= 1 << 16 else 4
+
+
+def _column(values: np.ndarray, element: np.dtype, rewrite: bool = False) -> bytes:
+    """The smallest exact encoding of ``values`` (n elements, each a row of ``element``).
+
+    Dictionary keys are compared as bytes, so -0.0 and 0.0 stay distinct.
+    """
+    n = len(values)
+    encoded = np.ascontiguousarray(values.reshape(n, int(np.prod(values.shape[1:]))).astype(element))
+    width = encoded.shape[1] * element.itemsize
+    options = {RAW: n * width}
+    if n:
+        cells = encoded.view(np.dtype((np.void, width))).ravel()
+        keys, index = np.unique(cells, return_inverse=True)
+        k = len(keys)
+        options[DICTIONARY] = 4 + k * width + 1 + n * _dictionary_width(k)
+    if rewrite and n:
+        exact = values.reshape(-1).astype(np.float64)
+        f32 = _float32_below(exact)
+        if np.array_equal(float32_threshold(f32.astype(np.float64)).view(np.uint64), exact.view(np.uint64)):
+            options[FLOAT32_REWRITE] = n * 4
+    tag = min(options, key=lambda t: (options[t], t))
+    if tag == RAW:
+        return bytes([RAW]) + encoded.tobytes()
+    if tag == FLOAT32_REWRITE:
+        return bytes([FLOAT32_REWRITE]) + f32.astype(">f4").tobytes()
+    w = _dictionary_width(k)
+    return (bytes([DICTIONARY]) + struct.pack(">I", k) + keys.tobytes()
+            + bytes([w]) + index.reshape(-1).astype(_INDEX_TYPES[w]).tobytes())
+
+
+def _float32_below(t: np.ndarray) -> np.ndarray:
+    """The largest float32 <= t (the float32 a rewritten threshold came from)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        f = t.astype(np.float32)
+        f = np.where(f.astype(np.float64) > t, np.nextafter(f, np.float32(-np.inf)), f)
+    top = np.finfo(np.float32).max
+    return np.clip(f, -top, top).astype(np.float32)
+
+
+def _bitset(bits: np.ndarray) -> np.ndarray:
+    """Bits as uint64 words, bit j of word w holding element 64w + j."""
+    words = (len(bits) + 63) // 64
+    padded = np.zeros(words * 64, dtype=np.uint8)
+    padded[: len(bits)] = bits
+    # packbits with little bit order puts element 8i + j at bit j of byte i;
+    # eight such bytes read little-endian form the word.
+    return np.packbits(padded, bitorder="little").view("<u8").astype(np.uint64)
+
+
+def _rank_directory(words: np.ndarray) -> np.ndarray:
+    counts = _popcount(words)
+    blocks = (len(words) + _BLOCK_WORDS - 1) // _BLOCK_WORDS
+    before = np.concatenate([[0], np.cumsum(counts)])
+    return before[np.arange(blocks) * _BLOCK_WORDS].astype(np.uint32)
+
+
+def _popcount(words: np.ndarray) -> np.ndarray:
+    return np.unpackbits(words.astype("<u8").view(np.uint8).reshape(-1, 8), axis=1).sum(axis=1).astype(np.int64)
+
+
+def dumps(model: ir.TreeEnsemble) -> bytes:
+    trees = model.trees
+    if len(trees) > MAX_TREES:
+        raise LimitExceededError("<bonsai>", f"at most {MAX_TREES} trees, found {len(trees)}")
+    order, base = _level_order(trees)
+    feature = np.concatenate([t.feature for t in trees])[order]
+    threshold = np.concatenate([t.threshold for t in trees])[order]
+    missing = np.concatenate([t.missing_left for t in trees])[order]
+    value = np.concatenate([t.value for t in trees])[order]
+    split = feature >= 0
+    n_nodes = len(order)
+    if n_nodes > MAX_NODES:
+        raise LimitExceededError("<bonsai>", f"at most {MAX_NODES} nodes, found {n_nodes}")
+    structure = _bitset(split)
+    parts = [
+        _HEADER.pack(MAGIC, *(int(p) for p in VERSION.split(".")), 0, len(trees), model.n_outputs, n_nodes),
+        base.astype(">u4").tobytes(),
+        structure.astype(">u8").tobytes(),
+        _rank_directory(structure).astype(">u4").tobytes(),
+        _column(feature[split], np.dtype(">i4")),
+        _column(threshold[split], np.dtype(">f8"), rewrite=True),
+        _bitset(missing[split]).astype(">u8").tobytes(),
+        _column(value[~split], np.dtype(">f8")),
+    ]
+    body = b"".join(parts)
+    return body + struct.pack(">I", zlib.crc32(body))
+
+
+# ---------------------------------------------------------------- reading
+
+
+class _Reader:
+    """A cursor over untrusted bytes: every read is checked against what is left."""
+
+    def __init__(self, data: bytes, where: str):
+        self.data = data
+        self.where = where
+        self.at = 0
+
+    def take(self, count: int, what: str) -> bytes:
+        if count < 0 or count > len(self.data) - self.at:
+            raise BonsaiTruncatedError(self.where, f"expected {count} bytes of {what} at offset {self.at}, "
+                                       f"found {len(self.data) - self.at}")
+        start, self.at = self.at, self.at + count
+        return self.data[start:self.at]
+
+    def array(self, dtype: np.dtype, count: int, what: str) -> np.ndarray:
+        return np.frombuffer(self.take(count * dtype.itemsize, what), dtype=dtype)
+
+    def byte(self, what: str) -> int:
+        return self.take(1, what)[0]
+
+    def u32(self, what: str) -> int:
+        return struct.unpack(">I", self.take(4, what))[0]
+
+
+def _read_column(reader: _Reader, n: int, element: np.dtype, width: int, what: str,
+                 rewrite: bool = False) -> np.ndarray:
+    """n elements of ``width`` values of ``element``, shape (n, width); ``rewrite``:
+    the float32-rewrite encoding is allowed (the threshold column only)."""
+    tag = reader.byte(f"the {what} column's encoding")
+    if tag == RAW:
+        flat = reader.array(element, n * width, f"the {what} column")
+    elif tag == DICTIONARY:
+        k = reader.u32(f"the {what} dictionary size")
+        if n == 0:
+            raise BonsaiEncodingError(reader.where, f"the {what} column has no elements, so it must be raw; found a "
+                                      f"dictionary of {k} entries")
+        if not 1 <= k <= n:
+            raise BonsaiEncodingError(reader.where, f"the {what} dictionary must hold 1 to {n} entries (one per "
+                                      f"{what} at most), found {k}")
+        keys = reader.array(element, k * width, f"the {what} dictionary").reshape(k, width)
+        w = reader.byte(f"the {what} index width")
+        if w != _dictionary_width(k):
+            raise BonsaiEncodingError(reader.where, f"the {what} dictionary of {k} entries needs indexes of "
+                                      f"{_dictionary_width(k)} bytes, found width {w}")
+        index = reader.array(_INDEX_TYPES[w], n, f"the {what} indexes").astype(np.int64)
+        if n and index.max() >= k:
+            bad = int(np.argmax(index >= k))
+            raise BonsaiIndexError(reader.where, f"{what} {bad}: dictionary index {int(index[bad])} is beyond "
+                                   f"the dictionary's {k} entries")
+        flat = keys[index]
+    elif tag == FLOAT32_REWRITE and rewrite:
+        f32 = reader.array(np.dtype(">f4"), n, f"the {what} column").astype(np.float64)
+        if not np.isfinite(f32).all():
+            bad = int(np.argmax(~np.isfinite(f32)))
+            raise BonsaiEncodingError(reader.where, f"{what} {bad}: expected a finite float32, found {f32[bad]}")
+        flat = float32_threshold(f32)
+    else:
+        raise BonsaiEncodingError(reader.where, f"unknown encoding {tag} for the {what} column (expected "
+                                  f"{', '.join(f'{t} {name}' for t, name in _TAG_NAMES.items())})")
+    return np.asarray(flat).reshape(n, width)
+
+
+def _read_bitset(reader: _Reader, n: int, what: str) -> np.ndarray:
+    words = (n + 63) // 64
+    raw = reader.array(np.dtype(">u8"), words, what)
+    bits = np.unpackbits(raw.astype("<u8").view(np.uint8), bitorder="little").astype(bool)
+    if bits[n:].any():
+        raise BonsaiEncodingError(reader.where, f"{what}: the {words * 64 - n} padding bits after the last "
+                                  f"element must be 0, found bit {n + int(np.argmax(bits[n:]))} set")
+    return bits[:n]
+
+
+def loads(data: bytes, where: str, n_features: int) -> tuple:
+    """The trees of a bonsai file, each an ir.Tree with nodes in level order."""
+    data = bytes(data)
+    if len(data) < _HEADER.size + 4:
+        raise BonsaiTruncatedError(where, f"expected at least {_HEADER.size + 4} bytes (header and checksum), "
+                                   f"found {len(data)}")
+    magic, major, minor, flags, n_trees, n_outputs, n_nodes = _HEADER.unpack_from(data)
+    if magic != MAGIC:
+        raise BonsaiMagicError(where, f"expected the bonsai magic {MAGIC!r}, found {magic!r}")
+    ours_major, ours_minor = (int(p) for p in VERSION.split("."))
+    if major != ours_major:
+        raise FormatVersionError(where, f"written in bonsai {major}.{minor}; this crossform reads bonsai {ours_major}.x")
+    if minor > ours_minor:
+        warnings.warn(f"{where}: written in bonsai {major}.{minor}, newer than {VERSION}", FormatVersionWarning,
+                      stacklevel=2)
+    stored = struct.unpack(">I", data[-4:])[0]
+    if zlib.crc32(data[:-4]) != stored:
+        raise BonsaiChecksumError(where, f"the CRC-32 of the content is {zlib.crc32(data[:-4]):08x}, the file "
+                                  f"records {stored:08x}: the bytes changed after they were written")
+    if flags != 0:
+        raise BonsaiEncodingError(where, f"expected flags 0 (none are defined in bonsai {VERSION}), found {flags}")
+    for count, limit, what in ((n_trees, MAX_TREES, "trees"), (n_outputs, MAX_OUTPUTS, "outputs per leaf"),
+                               (n_nodes, MAX_NODES, "nodes")):
+        if not 1 <= count <= limit:
+            raise LimitExceededError(where, f"expected 1 to {limit} {what}, found {count}")
+    if n_nodes * n_outputs > MAX_VALUES:
+        # a one-entry dictionary could otherwise ask a small file for gigabytes of leaf values
+        raise LimitExceededError(where, f"expected at most {MAX_VALUES} node values (nodes x outputs), found "
+                                 f"{n_nodes} x {n_outputs}")
+    if n_nodes < n_trees:
+        raise BonsaiStructureError(where, f"{n_trees} trees need at least {n_trees} nodes, found {n_nodes}")
+    reader = _Reader(data[:-4], where)
+    reader.take(_HEADER.size, "the header")
+
+    base = reader.array(np.dtype(">u4"), n_trees + 1, "the tree offsets").astype(np.int64)
+    sizes = np.diff(base)
+    if base[0] != 0 or base[-1] != n_nodes or (sizes <= 0).any():
+        raise BonsaiStructureError(where, f"tree offsets must rise from 0 to the node count {n_nodes}, found "
+                                   f"{base[:3].tolist()}...{base[-2:].tolist()}")
+    split = _read_bitset(reader, n_nodes, "the structure bitset")
+    ranks = reader.array(np.dtype(">u4"), ((n_nodes + 63) // 64 + _BLOCK_WORDS - 1) // _BLOCK_WORDS,
+                         "the rank directory")
+    counted = _rank_directory(_bitset(split))
+    if not np.array_equal(ranks, counted):
+        block = int(np.argmax(ranks != counted))
+        raise BonsaiStructureError(where, f"the rank directory does not count the structure bitset's 1 bits: "
+                                   f"block {block} expected {int(counted[block])}, found {int(ranks[block])}")
+
+    tree_of = np.repeat(np.arange(n_trees), sizes)
+    rank = np.cumsum(split) - split  # splits before each node, over the whole forest
+    local_rank = rank - rank[base[:-1]][tree_of]
+    n_splits_tree = np.add.reduceat(split.astype(np.int64), base[:-1])
+    if (sizes != 2 * n_splits_tree + 1).any():
+        t = int(np.argmax(sizes != 2 * n_splits_tree + 1))
+        splits = int(n_splits_tree[t])
+        raise BonsaiStructureError(where, f"tree {t}: {splits} {'split needs' if splits == 1 else 'splits need'} "
+                                   f"{2 * splits + 1} nodes, the tree has {sizes[t]}")
+    position = np.arange(n_nodes) - base[:-1][tree_of]
+    orphan = split & (position >= 2 * local_rank + 1)
+    if orphan.any():
+        node = int(np.argmax(orphan))
+        raise BonsaiStructureError(where, f"tree {int(tree_of[node])}: node {int(position[node])} comes after the "
+                                   "children the level order gives it, so some node is unreachable")
+
+    n_splits = int(split.sum())
+    n_leaves = n_nodes - n_splits
+    allowed = VALUES_BASE + VALUES_PER_BYTE * len(data)
+    if n_nodes * n_outputs > allowed:
+        raise LimitExceededError(where, f"expected at most {allowed} node values (nodes x outputs) for a file of "
+                                 f"{len(data)} bytes, found {n_nodes} x {n_outputs}")
+    feature = _read_column(reader, n_splits, np.dtype(">i4"), 1, "split feature")[:, 0].astype(np.int64)
+    if n_splits and (feature.min() < 0 or feature.max() >= n_features):
+        bad = int(np.argmax((feature < 0) | (feature >= n_features)))
+        raise BonsaiIndexError(where, f"split {bad}: feature {int(feature[bad])} is not one of the model's "
+                               f"{n_features} features")
+    threshold = _read_column(reader, n_splits, np.dtype(">f8"), 1, "split threshold", rewrite=True)[:, 0]
+    missing = _read_bitset(reader, n_splits, "the missing-direction bitset")
+    value = _read_column(reader, n_leaves, np.dtype(">f8"), n_outputs, "leaf")
+    if reader.at != len(reader.data):
+        raise BonsaiTrailingBytesError(where, f"expected the checksum at offset {reader.at}, found "
+                                       f"{len(reader.data) - reader.at} more bytes first")
+    for name, arr in (("threshold", threshold), ("leaf value", value)):
+        if not np.isfinite(arr).all():
+            bad = int(np.argmax(~np.isfinite(arr).reshape(len(arr), -1).all(axis=1)))
+            raise BonsaiEncodingError(where, f"{name} {bad}: expected finite numbers, found {arr[bad]}")
+    return _trees(split, base, local_rank, feature, threshold, missing, value, n_outputs)
+
+
+def _trees(split, base, local_rank, feature, threshold, missing, value, n_outputs) -> tuple:
+    n = len(split)
+    node_feature = np.full(n, -1, dtype=np.int64)
+    node_threshold = np.zeros(n)
+    node_missing = np.zeros(n, dtype=bool)
+    node_value = np.zeros((n, n_outputs))
+    node_feature[split] = feature
+    node_threshold[split] = threshold
+    node_missing[split] = missing
+    node_value[~split] = value
+    left = np.where(split, 2 * local_rank + 1, -1)
+    right = np.where(split, 2 * local_rank + 2, -1)
+    trees = []
+    for t in range(len(base) - 1):
+        a, b = base[t], base[t + 1]
+        trees.append(ir.Tree(node_feature[a:b], node_threshold[a:b], left[a:b], right[a:b], node_missing[a:b],
+                             node_value[a:b]))
+    return tuple(trees)
