@@ -16,6 +16,8 @@ from sklearn.base import is_classifier
 from sklearn.pipeline import Pipeline
 
 import crossform
+from crossform.checks import leaf_positions
+from crossform.sklearn.expect import sklearn_preorder
 
 F32_MAX = float(np.finfo(np.float32).max)
 OVERFLOW = float(2.0**128 - 2.0**103)
@@ -130,6 +132,9 @@ def expected(est, frame: pd.DataFrame, known: dict) -> Expected:
     transformed = est[:-1].transform(ok) if isinstance(est, Pipeline) else ok
     leaf = model.apply(transformed)
     leaf = leaf.reshape(len(ok), -1)
+    # leaves as preorder positions, so that any node numbering a format uses compares
+    for t, tree in enumerate(sklearn_trees(model)):
+        leaf[:, t] = sklearn_preorder(tree)[leaf[:, t]]
     leaves = np.full((len(frame), leaf.shape[1]), -1, dtype=np.int64)
     leaves[~refused] = leaf
     labels = [None] * len(frame)
@@ -159,7 +164,7 @@ def compare(package: crossform.Package, est, frame: pd.DataFrame, known: dict = 
         "error_rows_differ": int((want.refused != got_refused).sum()),
         "value_rows_differ": int((np.abs(a - b) > 1e-12 * scale).any(axis=1).sum()),
         "max_rel_diff": float((np.abs(a - b) / scale).max()) if a.size else 0.0,
-        "leaf_rows_differ": int((want.leaves[both] != got.leaves[both]).any(axis=1).sum()),
+        "leaf_rows_differ": int((want.leaves[both] != leaf_positions(package.model, got.leaves)[both]).any(axis=1).sum()),
     }
     if package.model.is_classifier:
         got_labels = got.labels()

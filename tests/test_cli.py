@@ -28,6 +28,7 @@ from sklearn.preprocessing import OrdinalEncoder
 
 import crossform
 from crossform import cli
+from conftest import changed_tree, edit_saved_trees
 from crossform.exporters import get_format
 
 CATS = ["bird", "food", "planet"]
@@ -321,11 +322,14 @@ def test_validate_good_package(capsys, package_path, package):
 
 def test_validate_catches_an_edited_threshold(tmp_path, capsys, package_path, package):
     edited = _copy(package_path, tmp_path)
-    doc = json.loads((edited / "model.json").read_text())
-    tree = doc["trees"][0]
-    split = next(i for i, left in enumerate(tree["left"]) if left >= 0)
-    tree["threshold"][split] += 0.25
-    (edited / "model.json").write_text(json.dumps(doc))
+
+    def edit(trees):
+        tree = trees[0]
+        threshold = tree.threshold.copy()
+        threshold[0] += 0.25  # node 0 is the root, a split
+        trees[0] = changed_tree(tree, threshold=threshold)
+
+    edit_saved_trees(edited, edit)
     code, out, err = run(capsys, "validate", package_path, edited)
     assert code == 1
     lines = out.strip().splitlines()

@@ -57,6 +57,8 @@ def test_history_records_every_builtin_format_up_to_its_current_version(module):
 def long_history(monkeypatch):
     monkeypatch.setitem(compat.HISTORY, "stripe-json",
                         [("1.0", "0.1.0"), ("1.1", "0.2.0"), ("1.3", "0.4.0"), ("2.0", "1.0.0"), ("2.1", "1.2.0")])
+    # a release that drops major 1's frozen reader ends its range
+    monkeypatch.setitem(compat.DROPPED, "stripe-json", {1: "1.0.0"})
 
 
 @pytest.mark.parametrize("version, expected", [
@@ -70,6 +72,13 @@ def long_history(monkeypatch):
 ])
 def test_readers_follow_the_policy(long_history, version, expected):
     assert compat.readers_text(compat.readers("stripe-json", version)) == expected
+
+
+def test_a_new_major_keeps_reading_the_old_one():
+    """stripe-json 2.0 (bonsai trees) kept the 1.x reader: both majors read from their first release on."""
+    assert compat.readers_text(compat.readers("stripe-json", "1.0")) == ">=0.1.0"
+    assert compat.readers_text(compat.readers("stripe-json", "2.0")) == ">=0.2.0"
+    assert compat.readers_text(compat.readers("stripe-json", "3.0")) == "none"
 
 
 def test_reader_ranges_are_machine_readable(long_history):
@@ -89,14 +98,14 @@ def test_report_of_a_current_package(saved, package):
     assert doc["reads"] == "reads" and doc["ok"] is True
     assert doc["id"] == package.id and doc["error"] is None and doc["warnings"] == []
     assert doc["crossform"] == crossform.__version__
-    assert doc["readers"]["text"] == ">=0.1.0"
-    assert doc["runtimes"] == [{"name": "reference", "versions": ">=0.1.0"}]
+    assert doc["readers"]["text"] == ">=0.2.0"
+    assert doc["runtimes"] == [{"name": "reference", "versions": ">=0.2.0"}]
 
 
 def test_version_is_read_from_the_manifest_alone(saved):
     (saved / "model.json").unlink()
     doc = compat.report(saved)
-    assert doc["formatVersion"] == "1.0" and doc["reads"] == "reads"
+    assert doc["formatVersion"] == "2.0" and doc["reads"] == "reads"
     assert doc["ok"] is False and "model.json" in doc["error"]
 
 
@@ -105,7 +114,7 @@ def test_foreign_runtimes_are_not_recorded_without_the_hook(monkeypatch, saved):
     assert compat.report(saved)["runtimes"][1] == {"name": "onnxruntime", "versions": None}
     monkeypatch.setattr(stripe_json, "runtime_versions", lambda version: {"onnxruntime": f">=1.16 for {version}"},
                         raising=False)
-    assert compat.report(saved)["runtimes"][1] == {"name": "onnxruntime", "versions": ">=1.16 for 1.0"}
+    assert compat.report(saved)["runtimes"][1] == {"name": "onnxruntime", "versions": ">=1.16 for 2.0"}
 
 
 def test_a_format_without_read_version_is_judged_by_loading(monkeypatch, saved, package):
@@ -122,15 +131,15 @@ def test_compat_current_package(capsys, saved, package):
     code, out, err = run(capsys, "compat", saved)
     assert code == 0, err
     assert err == ""
-    assert re.search(r"^format version\s+1\.0$", out, re.MULTILINE)
-    assert re.search(r"^this crossform\s+0\.1\.0: reads$", out.replace(crossform.__version__, "0.1.0"), re.MULTILINE)
+    assert re.search(r"^format version\s+2\.0$", out, re.MULTILINE)
+    assert re.search(r"^this crossform\s+0\.2\.0: reads$", out.replace(crossform.__version__, "0.2.0"), re.MULTILINE)
     assert re.search(rf"^id\s+{re.escape(package.id)}$", out, re.MULTILINE)
-    assert re.search(r"^read by\s+crossform >=0\.1\.0$", out, re.MULTILINE)
-    assert re.search(r"^runtimes\s+reference: >=0\.1\.0$", out, re.MULTILINE)
+    assert re.search(r"^read by\s+crossform >=0\.2\.0$", out, re.MULTILINE)
+    assert re.search(r"^runtimes\s+reference: >=0\.2\.0$", out, re.MULTILINE)
 
 
 def test_compat_newer_minor_reads_with_a_warning(capsys, saved, package):
-    edit_manifest(saved, formatVersion="1.7", newThing={"x": 1})
+    edit_manifest(saved, formatVersion="2.7", newThing={"x": 1})
     code, out, err = run(capsys, "compat", saved)
     assert code == 0, err
     assert "reads with a warning: newer minor" in out and package.id in out
@@ -138,13 +147,13 @@ def test_compat_newer_minor_reads_with_a_warning(capsys, saved, package):
 
 
 def test_compat_other_major_prints_format_and_version_and_fails(capsys, saved):
-    edit_manifest(saved, formatVersion="2.0")
+    edit_manifest(saved, formatVersion="3.0")
     code, out, err = run(capsys, "compat", saved)
     assert code == 1 and err == ""  # the error is part of the report, on stdout
     assert re.search(r"^format\s+stripe-json$", out, re.MULTILINE)
-    assert re.search(r"^format version\s+2\.0$", out, re.MULTILINE)
-    assert "cannot read: major version 2" in out
-    refusal = r"^error\s+.*MODEL: written in stripe-json 2\.0; this crossform reads stripe-json 1\.x$"
+    assert re.search(r"^format version\s+3\.0$", out, re.MULTILINE)
+    assert "cannot read: major version 3" in out
+    refusal = r"^error\s+.*MODEL: written in stripe-json 3\.0; this crossform reads stripe-json 1\.x and stripe-json 2\.x$"
     assert re.search(refusal, out, re.MULTILINE)
     assert re.search(r"^read by\s+no crossform release$", out, re.MULTILINE)
 
@@ -177,16 +186,16 @@ def test_compat_json(capsys, saved, package):
     assert set(doc) == {"path", "format", "formatVersion", "crossform", "reads", "ok", "id", "error", "warnings",
                         "readers", "runtimes"}
     assert doc["id"] == package.id and doc["ok"] is True
-    assert doc["readers"]["ranges"] == [{"from": "0.1.0", "before": None, "specifier": ">=0.1.0", "warning": False}]
-    assert doc["runtimes"] == [{"name": "reference", "versions": ">=0.1.0"}]
+    assert doc["readers"]["ranges"] == [{"from": "0.2.0", "before": None, "specifier": ">=0.2.0", "warning": False}]
+    assert doc["runtimes"] == [{"name": "reference", "versions": ">=0.2.0"}]
 
 
 def test_compat_json_other_major(capsys, saved):
-    edit_manifest(saved, formatVersion="2.0")
+    edit_manifest(saved, formatVersion="3.0")
     code, out, _ = run(capsys, "compat", saved, "--json")
     doc = json.loads(out)
     assert code == 1
-    assert (doc["format"], doc["formatVersion"], doc["ok"], doc["id"]) == ("stripe-json", "2.0", False, None)
+    assert (doc["format"], doc["formatVersion"], doc["ok"], doc["id"]) == ("stripe-json", "3.0", False, None)
     assert doc["readers"] == {"text": "none", "ranges": []}
 
 

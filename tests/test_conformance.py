@@ -17,6 +17,7 @@ import pytest
 from sklearn.ensemble import RandomForestClassifier
 
 import crossform
+from conftest import changed_tree, edit_saved_trees
 from crossform import checks as checks_module
 from crossform import conformance
 from crossform.cli import main
@@ -171,33 +172,26 @@ def test_skips_are_named_in_every_report(tmp_path, capsys, monkeypatch):
 # ---------------------------------------------------------------- a changed package is caught
 
 
-def _model_doc(package_dir: Path) -> dict:
-    return json.loads((package_dir / "model.json").read_text())
-
-
-def _write_model(package_dir: Path, doc: dict) -> None:
-    (package_dir / "model.json").write_text(json.dumps(doc))
-
-
-def _first_split(doc: dict, tree: int = 0) -> int:
-    return next(i for i, left in enumerate(doc["trees"][tree]["left"]) if left >= 0)
-
-
 def _change_threshold(package_dir: Path) -> None:
-    doc = _model_doc(package_dir)
-    tree = doc["trees"][-1]
-    node = [i for i, left in enumerate(tree["left"]) if left >= 0][-1]  # a deep split
-    tree["threshold"][node] = float(np.nextafter(tree["threshold"][node], np.inf))  # one ulp
-    _write_model(package_dir, doc)
+    """One ulp up, at a deep split of the last tree."""
+    def edit(trees):
+        tree = trees[-1]
+        node = int(np.flatnonzero(tree.left >= 0)[-1])
+        threshold = tree.threshold.copy()
+        threshold[node] = np.nextafter(threshold[node], np.inf)
+        trees[-1] = changed_tree(tree, threshold=threshold)
+    edit_saved_trees(package_dir, edit)
 
 
 def _change_leaf(package_dir: Path) -> None:
-    doc = _model_doc(package_dir)
-    tree = doc["trees"][0]
-    width = len(tree["value"]) // len(tree["left"])
-    leaf = [i for i, left in enumerate(tree["left"]) if left < 0][-1]
-    tree["value"][leaf * width] += 0.125
-    _write_model(package_dir, doc)
+    """+0.125 on the first output of the last leaf of the first tree."""
+    def edit(trees):
+        tree = trees[0]
+        leaf = int(np.flatnonzero(tree.left < 0)[-1])
+        value = tree.value.copy()
+        value[leaf, 0] += 0.125
+        trees[0] = changed_tree(tree, value=value)
+    edit_saved_trees(package_dir, edit)
 
 
 def _change_encoding(package_dir: Path) -> None:

@@ -35,7 +35,7 @@ def with_version(version, **extra):
     return edit
 
 
-@pytest.mark.parametrize("version", ["2.0", "0.9"])
+@pytest.mark.parametrize("version", ["3.0", "0.9"])
 def test_another_major_is_refused_naming_file_version_and_major(saved, version):
     _, path = saved
     edit_manifest(path, with_version(version))
@@ -43,18 +43,18 @@ def test_another_major_is_refused_naming_file_version_and_major(saved, version):
         crossform.load(path)
     message = str(caught.value)
     assert caught.value.path == f"{path}/MODEL"
-    assert f"stripe-json {version}" in message and "reads stripe-json 1.x" in message
+    assert f"stripe-json {version}" in message and "reads stripe-json 1.x and stripe-json 2.x" in message
 
 
 def test_newer_minor_warns_once_drops_unknown_keys_and_scores_the_same(saved):
     package, path = saved
-    edit_manifest(path, with_version("1.7", newThing={"anything": [1, 2]}))
+    edit_manifest(path, with_version("2.7", newThing={"anything": [1, 2]}))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         loaded = crossform.load(path)
     assert [w.category for w in caught] == [_versions.FormatVersionWarning]
     message = str(caught[0].message)
-    assert "'newThing'" in message and "1.7" in message and "newer than the 1.0" in message
+    assert "'newThing'" in message and "2.7" in message and "newer than the 2.0" in message
     # neither formatVersion nor an added key is part of the id, so the id check still passes
     assert loaded.id == package.id
     ours, theirs = crossform.score(package, ROWS), crossform.score(loaded, ROWS)
@@ -64,13 +64,13 @@ def test_newer_minor_warns_once_drops_unknown_keys_and_scores_the_same(saved):
 
 def test_newer_minor_without_new_keys_warns_without_naming_any(saved):
     package, path = saved
-    edit_manifest(path, with_version("1.1"))
+    edit_manifest(path, with_version("2.1"))
     with pytest.warns(stripe_json.FormatVersionWarning, match="newer than") as caught:
         assert crossform.load(path).id == package.id
     assert len(caught) == 1 and "ignored" not in str(caught[0].message)
 
 
-@pytest.mark.parametrize("ours, version", [("1.0", "1.0"), ("1.3", "1.2")])
+@pytest.mark.parametrize("ours, version", [("2.0", "2.0"), ("2.3", "2.2")])
 def test_unknown_key_in_this_or_an_older_minor_is_a_schema_error(monkeypatch, saved, ours, version):
     # a writer of this version must not add keys: nothing is dropped
     monkeypatch.setattr(stripe_json, "VERSION", ours)
@@ -84,8 +84,8 @@ def test_unknown_key_in_this_or_an_older_minor_is_a_schema_error(monkeypatch, sa
 
 def test_older_minor_reads_silently(monkeypatch, saved):
     package, path = saved
-    monkeypatch.setattr(stripe_json, "VERSION", "1.3")
-    edit_manifest(path, with_version("1.2"))
+    monkeypatch.setattr(stripe_json, "VERSION", "2.3")
+    edit_manifest(path, with_version("2.2"))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert crossform.load(path).id == package.id
@@ -94,7 +94,7 @@ def test_older_minor_reads_silently(monkeypatch, saved):
 def test_newer_minor_does_not_drop_known_keys(saved):
     # an ignored key is only one the schema does not name; known keys are still checked
     _, path = saved
-    edit_manifest(path, with_version("1.7", tags="not a list"))
+    edit_manifest(path, with_version("2.7", tags="not a list"))
     with pytest.warns(stripe_json.FormatVersionWarning), pytest.raises(errors.SchemaError, match="tags"):
         crossform.load(path)
 

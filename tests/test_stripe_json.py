@@ -12,7 +12,8 @@ import pytest
 import crossform
 from conftest import small_package
 from crossform import errors, ir
-from crossform.exporters import Files, stripe_json
+from crossform.exporters import Files, bonsai, stripe_json
+from stripe_json_v1 import v1_files
 
 
 def files_of(package) -> dict:
@@ -31,12 +32,15 @@ def edit_json(files: dict, name: str, edit) -> dict:
 
 def test_layout_and_manifest(package):
     files = files_of(package)
-    assert sorted(files) == ["MODEL", "fill-missing.json", "label-encoder.json", "model.json", "standard-scaler.json"]
+    assert sorted(files) == ["MODEL", "fill-missing.json", "label-encoder.json", "model.json", "standard-scaler.json",
+                             "trees.bonsai"]
     manifest = json.loads(files["MODEL"])
     assert manifest["id"] == package.id
     assert manifest["formatVersion"] == stripe_json.VERSION
     assert manifest["encoders"]["apply"][1] == {"encoderType": "label-encoder", "path": "label-encoder.json"}
-    assert manifest["model"] == {"modelType": "simple-json-classification-forest", "path": "model.json"}
+    assert manifest["model"] == {"modelType": "simple-bonsai-classification-forest", "path": "model.json"}
+    assert json.loads(files["model.json"])["trees"] == {"path": "trees.bonsai", "encoding": "bonsai"}
+    assert files["trees.bonsai"].startswith(bonsai.MAGIC)
     assert json.loads(files["label-encoder.json"])["encodings"] == {"colour": {"blue": 0.0, "green": 1.0, "red": 2.0}}
 
 
@@ -60,10 +64,44 @@ def test_special_codes_round_trip():
     assert load_files(files).id == package.id
 
 
+def edit_trees(files: dict, edit) -> dict:
+    """Re-encode the bonsai trees after ``edit(trees)`` changes them, as a tool would (valid checksum)."""
+    model = stripe_json.loads(Files.from_mapping(files, "pkg")).model
+    trees = list(model.trees)
+    edit(trees)
+    changed = ir.TreeEnsemble(model.features, tuple(trees), model.aggregation, model.post_transform, model.classes,
+                              model.base_value)
+    return {**files, "trees.bonsai": bonsai.dumps(changed)}
+
+
+def retuned(tree: ir.Tree, node: int, threshold: float) -> ir.Tree:
+    t = tree.threshold.copy()
+    t[node] = threshold
+    return ir.Tree(tree.feature, t, tree.left, tree.right, tree.missing_left, tree.value)
+
+
 def test_edited_threshold_is_refused(package):
-    files = edit_json(files_of(package), "model.json", lambda d: d["trees"][0]["threshold"].__setitem__(0, 0.51))
+    files = edit_trees(files_of(package), lambda trees: trees.__setitem__(0, retuned(trees[0], 0, 0.51)))
     with pytest.raises(errors.IdMismatchError, match="content hashes to"):
         load_files(files)
+
+
+def test_edited_bonsai_bytes_are_refused_by_checksum(package):
+    files = files_of(package)
+    data = bytearray(files["trees.bonsai"])
+    data[len(data) // 2] ^= 0x40
+    with pytest.raises(errors.BonsaiChecksumError, match="pkg/trees.bonsai"):
+        load_files({**files, "trees.bonsai": bytes(data)})
+
+
+def test_version_1_packages_still_read(package):
+    files = v1_files(package)
+    assert "trees.bonsai" not in files and json.loads(files["MODEL"])["formatVersion"] == "1.0"
+    assert load_files(files).id == package.id
+
+
+def test_bonsai_trees_are_smaller_than_json_trees(package):
+    assert len(files_of(package)["trees.bonsai"]) * 2 < len(v1_files(package)["model.json"])
 
 
 def test_edited_encoding_is_refused(package):
@@ -76,8 +114,8 @@ def test_edited_encoding_is_refused(package):
 SCHEMA_BREAKS = {
     "unknown aggregation": ("model.json", lambda d: d.__setitem__("aggregation", "median")),
     "extra key": ("model.json", lambda d: d.__setitem__("comment", "hi")),
-    "string threshold": ("model.json", lambda d: d["trees"][0]["threshold"].__setitem__(0, "0.5")),
-    "no trees": ("model.json", lambda d: d.__setitem__("trees", [])),
+    "trees not bonsai": ("model.json", lambda d: d["trees"].__setitem__("encoding", "pickle")),
+    "trees path escapes": ("model.json", lambda d: d["trees"].__setitem__("path", "../x.bonsai")),
     "manifest without id": ("MODEL", lambda d: d.pop("id")),
     "bad id": ("MODEL", lambda d: d.__setitem__("id", "md5.abc")),
     "path escapes": ("MODEL", lambda d: d["model"].__setitem__("path", "../model.json")),
@@ -87,6 +125,23 @@ SCHEMA_BREAKS = {
     "unknown policy": ("label-encoder.json", lambda d: d.__setitem__("unknown", "ignore")),
     "fill value object": ("fill-missing.json", lambda d: d.__setitem__("values", [{}])),
 }
+
+
+V1_SCHEMA_BREAKS = {
+    "string threshold": ("model.json", lambda d: d["trees"][0]["threshold"].__setitem__(0, "0.5")),
+    "no trees": ("model.json", lambda d: d.__setitem__("trees", [])),
+    "bonsai model type in 1.0": ("MODEL", lambda d: d["model"].__setitem__("modelType",
+                                                                            "simple-bonsai-classification-forest")),
+}
+
+
+@pytest.mark.parametrize("name", V1_SCHEMA_BREAKS)
+def test_version_1_schema_violations_are_refused(package, name):
+    target, edit = V1_SCHEMA_BREAKS[name]
+    with pytest.raises(errors.SchemaError) as info:
+        load_files(edit_json(v1_files(package), target, edit))
+    assert info.value.path.endswith(target)
+    assert "-1.schema.json" in info.value.reason
 
 
 @pytest.mark.parametrize("name", SCHEMA_BREAKS)
@@ -111,7 +166,7 @@ STRUCTURE_BREAKS = {
 @pytest.mark.parametrize("name", STRUCTURE_BREAKS)
 def test_structure_violations_are_refused(package, name):
     with pytest.raises(errors.MalformedPackageError) as info:
-        load_files(edit_json(files_of(package), "model.json", STRUCTURE_BREAKS[name]))
+        load_files(edit_json(v1_files(package), "model.json", STRUCTURE_BREAKS[name]))
     assert info.value.path == "pkg/model.json"
 
 
@@ -131,7 +186,7 @@ BYTE_BREAKS = {
 @pytest.mark.parametrize("name", BYTE_BREAKS)
 def test_bad_bytes_are_refused(package, name):
     breaker, error, words = BYTE_BREAKS[name]
-    files = files_of(package)
+    files = v1_files(package)
     files["model.json"] = breaker(files["model.json"])
     with pytest.raises(error, match=words):
         load_files(files)
@@ -145,13 +200,13 @@ def test_missing_file(package):
 
 
 def test_other_major_version_is_refused(package):
-    files = edit_json(files_of(package), "MODEL", lambda d: d.__setitem__("formatVersion", "2.0"))
-    with pytest.raises(errors.FormatVersionError, match="reads stripe-json 1.x"):
+    files = edit_json(files_of(package), "MODEL", lambda d: d.__setitem__("formatVersion", "3.0"))
+    with pytest.raises(errors.FormatVersionError, match="reads stripe-json 1.x and stripe-json 2.x"):
         load_files(files)
 
 
 def test_newer_minor_version_warns(package):
-    files = edit_json(files_of(package), "MODEL", lambda d: d.__setitem__("formatVersion", "1.9"))
+    files = edit_json(files_of(package), "MODEL", lambda d: d.__setitem__("formatVersion", "2.9"))
     with pytest.warns(stripe_json.FormatVersionWarning, match="newer than"):
         assert load_files(files).id == package.id
 

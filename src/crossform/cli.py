@@ -665,7 +665,11 @@ def _conform_cases(args: argparse.Namespace) -> list:
         if conformance.is_suite(path):
             if args.rows:
                 raise UsageError(f"--rows applies to packages; {path} is a conformance suite")
-            cases += conformance.load_suite(path)
+            suite = conformance.load_suite(path)
+            if len(args.paths) > 1:  # several suites may share case names
+                for case in suite:
+                    case.name = f"{path}: {case.name}"
+            cases += suite
             continue
         rows = None
         if args.rows:

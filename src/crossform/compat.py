@@ -4,7 +4,8 @@
 release that writes each. Everything else follows from the policy in
 docs/FORMATS.md: the releases from the first one that writes a version read
 it silently, earlier releases of the same major read it with a warning, and
-releases that write another major do not read it.
+a later major keeps reading it through a frozen reader unless DROPPED says
+from which release on it no longer does.
 
 A format module may define ``runtime_versions(version) -> {runtime: text}``
 saying which versions of its foreign runtimes (onnxruntime, JPMML) run a
@@ -26,8 +27,11 @@ from .exporters._versions import FormatVersionWarning, parse_version
 # format -> (format version, first crossform release that writes it), oldest first.
 # A row is added with every format-version bump (docs/FORMATS.md, "Bumping").
 HISTORY: dict[str, list[tuple[str, str]]] = {
-    "stripe-json": [("1.0", "0.1.0")],
+    "stripe-json": [("1.0", "0.1.0"), ("2.0", "0.2.0")],
 }
+# format -> {major: the first crossform release that no longer reads it}. A
+# new major does not end the old one: its frozen reader stays (docs/FORMATS.md).
+DROPPED: dict[str, dict[int, str]] = {}
 
 READS = "reads"
 READS_NEWER = "reads with a warning: newer minor"
@@ -53,8 +57,7 @@ def readers(format_name: str, version: str) -> list | None:
     same = [i for i, ((m, _), _) in enumerate(rows) if m == major]
     if not same:
         return []
-    # majors only grow down the table, so the next row after this major's last one ends it
-    end = rows[same[-1] + 1][1] if same[-1] + 1 < len(rows) else None
+    end = DROPPED.get(format_name, {}).get(major)
     silent = next((i for i in same if rows[i][0][1] >= minor), None)
     spans = []
     if silent != same[0]:
@@ -84,14 +87,14 @@ def _parsed(version: Any) -> tuple | None:
         return None
 
 
-def _verdict(version: Any, ours: str) -> str:
+def _verdict(version: Any, fmt: Any) -> str:
     parsed = _parsed(version)
     if parsed is None:
         return "cannot read: no valid format version"  # missing, not a string, or not major.minor
-    our_major, our_minor = parse_version(ours, "VERSION")
-    if parsed[0] != our_major:
+    known = dict(parse_version(v, "VERSION") for v in (*getattr(fmt, "OLDER", ()), fmt.VERSION))
+    if parsed[0] not in known:
         return f"cannot read: major version {parsed[0]}"
-    return READS_NEWER if parsed[1] > our_minor else READS
+    return READS_NEWER if parsed[1] > known[parsed[0]] else READS
 
 
 def report(path: str | Path) -> dict:
@@ -126,7 +129,7 @@ def report(path: str | Path) -> dict:
 
     version = doc["formatVersion"]
     if read_version is not None:
-        doc["reads"] = _verdict(version, fmt.VERSION)
+        doc["reads"] = _verdict(version, fmt)
     else:  # the format cannot tell its version without loading: judge by the load
         newer = any(issubclass(w.category, FormatVersionWarning) for w in caught)
         doc["reads"] = (READS_NEWER if newer else READS) if doc["ok"] else "cannot read"

@@ -43,23 +43,30 @@ def parse_version(found: Any, where: str) -> tuple:
     return int(match.group(1)), int(match.group(2))
 
 
-def check_version(format_name: str, ours: str, found: Any, where: str, ignored: Iterable[str] = ()) -> bool:
-    """Whether ``found`` is a newer minor of the major ``ours`` reads.
+def check_version(format_name: str, ours: str, found: Any, where: str, ignored: Iterable[str] = (),
+                  older: Iterable[str] = ()) -> bool:
+    """Whether ``found`` is a newer minor of a major this reader reads.
 
-    Another major raises FormatVersionError; a newer minor warns with
-    FormatVersionWarning, naming ``ignored`` (what the caller then drops
-    because this reader does not know it); an older or equal minor is silent.
+    The reader reads the major of ``ours`` and the majors of ``older`` (the
+    last version of each older major it keeps a frozen reader for). Any
+    other major raises FormatVersionError; a newer minor of a read major
+    warns with FormatVersionWarning, naming ``ignored`` (what the caller then
+    drops because this reader does not know it); an older or equal minor is
+    silent.
     """
     major, minor = parse_version(found, where)
+    known = dict(parse_version(v, f"{format_name} older version") for v in older)
     our_major, our_minor = parse_version(ours, f"{format_name} VERSION")
-    if major != our_major:
-        raise FormatVersionError(where, f"written in {format_name} {found}; "
-                                        f"this crossform reads {format_name} {our_major}.x")
-    if minor <= our_minor:
+    known[our_major] = our_minor
+    if major not in known:
+        majors = " and ".join(f"{format_name} {m}.x" for m in sorted(known))
+        raise FormatVersionError(where, f"written in {format_name} {found}; this crossform reads {majors}")
+    latest = f"{major}.{known[major]}"
+    if minor <= known[major]:
         return False
     ignored = sorted(ignored)
     dropped = f"; ignored what this reader does not know: {', '.join(map(repr, ignored))}" if ignored else ""
     # stacklevel 3 points at whoever called the format's loads, not at loads itself
-    warnings.warn(f"{where}: written in {format_name} {found}, newer than the {ours} this crossform reads{dropped}",
+    warnings.warn(f"{where}: written in {format_name} {found}, newer than the {latest} this crossform reads{dropped}",
                   FormatVersionWarning, stacklevel=3)
     return True

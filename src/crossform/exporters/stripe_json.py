@@ -17,32 +17,41 @@ import numpy as np
 from .. import checks as checks_module
 from .. import ir
 from ..errors import IdMismatchError, IRValidationError, MalformedPackageError
-from . import Files, _json, _versions
+from . import Files, _json, _stripe_json_v1, _versions, bonsai
 
 NAME = "stripe-json"
-VERSION = "1.0"
+VERSION = "2.0"
+MAJOR = 2
+# Older majors this reader still reads, each with its last minor; their
+# readers are frozen (1.x: trees as JSON arrays, _stripe_json_v1).
+OLDER = ("1.0",)
 LAYOUT = "directory"
 RUNTIMES = ("reference",)
 
 MANIFEST = "MODEL"
 MODEL_FILE = "model.json"
+TREES_FILE = "trees.bonsai"
+CHECKS_FILE = "checks.json"
 SCHEMAS = {
-    "manifest": "stripe-json-manifest-1.schema.json",
     "fill-missing": "stripe-json-fill-missing-1.schema.json",
     "label-encoder": "stripe-json-label-encoder-1.schema.json",
     "standard-scaler": "stripe-json-standard-scaler-1.schema.json",
-    "model": "stripe-json-model-1.schema.json",
     "checks": checks_module.SCHEMA,
 }
-CHECKS_FILE = "checks.json"
+# major -> the schemas of the files that changed between majors
+MAJOR_SCHEMAS = {
+    1: {"manifest": "stripe-json-manifest-1.schema.json", "model": "stripe-json-model-1.schema.json"},
+    2: {"manifest": "stripe-json-manifest-2.schema.json", "model": "stripe-json-model-2.schema.json"},
+}
 
 
 # Kept here too: callers filter warnings on stripe_json.FormatVersionWarning.
 FormatVersionWarning = _versions.FormatVersionWarning
 
 
-def model_type(model: ir.TreeEnsemble) -> str:
-    return f"simple-json-{model.model_type}"
+def model_type(model: ir.TreeEnsemble, major: int = MAJOR) -> str:
+    """The seed's name: trees in bonsai since 2.0, in JSON before."""
+    return f"{'simple-bonsai' if major >= 2 else 'simple-json'}-{model.model_type}"
 
 
 # ---------------------------------------------------------------- encoders
@@ -121,47 +130,32 @@ def _model_doc(model: ir.TreeEnsemble) -> dict:
         doc["classes"] = list(model.classes)
     if model.base_value is not None:
         doc["baseValue"] = model.base_value.tolist()
-    doc["trees"] = [
-        {
-            "feature": t.feature.tolist(),
-            "threshold": t.threshold.tolist(),
-            "left": t.left.tolist(),
-            "right": t.right.tolist(),
-            "missingLeft": t.missing_left.tolist(),
-            "value": t.value.ravel().tolist(),
-        }
-        for t in model.trees
-    ]
+    doc["trees"] = {"path": TREES_FILE, "encoding": "bonsai"}
     return doc
 
 
-def _tree(doc: dict, width: int, index: int) -> ir.Tree:
-    n = len(doc["feature"])
-    value = np.asarray(doc["value"], dtype=np.float64)
-    if value.size != n * width:
-        raise IRValidationError(f"The 'value' array of tree {index} must hold {n} nodes x {width} outputs = "
-                                f"{n * width} numbers. Got {value.size} instead.")
-    return ir.Tree(
-        feature=np.asarray(doc["feature"], dtype=np.int64),
-        threshold=np.asarray(doc["threshold"], dtype=np.float64),
-        left=np.asarray(doc["left"], dtype=np.int64),
-        right=np.asarray(doc["right"], dtype=np.int64),
-        missing_left=np.asarray(doc["missingLeft"], dtype=bool),
-        value=value.reshape(n, width),
-    )
+def _trees(files: Files, doc: dict, major: int, width: int, where: str) -> tuple:
+    if major == 1:
+        return tuple(_stripe_json_v1.tree(t, width, i) for i, t in enumerate(doc["trees"]))
+    path = doc["trees"]["path"]
+    trees = bonsai.loads(files.read(path), files.where(path), len(doc["features"]))
+    if trees[0].n_outputs != width:
+        raise MalformedPackageError(files.where(path), f"expected leaves of {width} outputs as {where} says, "
+                                    f"found {trees[0].n_outputs}")
+    return trees
 
 
-def _model(doc: dict) -> ir.TreeEnsemble:
+def _model(files: Files, doc: dict, major: int, where: str) -> ir.TreeEnsemble:
     classes = doc.get("classes")
     width = len(classes) if classes is not None else 1
-    trees = tuple(_tree(t, width, i) for i, t in enumerate(doc["trees"]))
-    model = ir.TreeEnsemble(
-        doc["features"], trees, doc["aggregation"], doc["postTransform"],
-        None if classes is None else tuple(classes), doc.get("baseValue"),
-    )
-    if doc["modelType"] != model_type(model):
-        raise IRValidationError(f"The 'modelType' must be {model_type(model)!r} for this model. "
-                                f"Got {doc['modelType']!r} instead.")
+    trees = _construct(lambda d: _trees(files, d, major, width, where), doc, where)
+    model = _construct(lambda d: ir.TreeEnsemble(
+        d["features"], trees, d["aggregation"], d["postTransform"],
+        None if classes is None else tuple(classes), d.get("baseValue"),
+    ), doc, where)
+    expected = model_type(model, major)
+    if doc["modelType"] != expected:
+        raise MalformedPackageError(where, f"expected modelType {expected!r} for this model, found {doc['modelType']!r}")
     return model
 
 
@@ -181,8 +175,9 @@ def dumps(package: ir.Package) -> dict:
         files[path] = _json.dumps(doc)
         apply.append({"encoderType": kind, "path": path})
     model = _model_doc(package.model)
-    _json.validate(model, SCHEMAS["model"], MODEL_FILE)
-    files[MODEL_FILE] = _json.dumps(model, compact=True)
+    _json.validate(model, MAJOR_SCHEMAS[MAJOR]["model"], MODEL_FILE)
+    files[MODEL_FILE] = _json.dumps(model)
+    files[TREES_FILE] = bonsai.dumps(package.model)
     manifest = {
         "formatVersion": VERSION,
         "id": package.id,
@@ -200,7 +195,7 @@ def dumps(package: ir.Package) -> dict:
         _json.validate(doc, SCHEMAS["checks"], CHECKS_FILE)
         files[CHECKS_FILE] = _json.dumps(doc, compact=True)
         manifest["checks"] = {"path": CHECKS_FILE}
-    _json.validate(manifest, SCHEMAS["manifest"], MANIFEST)
+    _json.validate(manifest, MAJOR_SCHEMAS[MAJOR]["manifest"], MANIFEST)
     files[MANIFEST] = _json.dumps(manifest)
     return files
 
@@ -235,24 +230,27 @@ def _construct(build: Callable, doc: Any, where: str):
 def loads(files: Files) -> ir.Package:
     where = files.where(MANIFEST)
     manifest = _json.parse(files.read(MANIFEST), where)
-    known = _json.schema_text(SCHEMAS["manifest"])["properties"]
     is_object = isinstance(manifest, dict)
+    found = manifest.get("formatVersion") if is_object else None
+    major, _ = _versions.parse_version(found, where)
+    schemas = MAJOR_SCHEMAS.get(major, MAJOR_SCHEMAS[MAJOR])
+    known = _json.schema_text(schemas["manifest"])["properties"]
     unknown = {key for key in manifest if key not in known} if is_object else set()
-    if _versions.check_version(NAME, VERSION, manifest.get("formatVersion") if is_object else None, where, unknown):
+    if _versions.check_version(NAME, VERSION, found, where, unknown, older=OLDER):
         # a newer minor only adds keys an older reader may ignore (docs/FORMATS.md)
         manifest = {key: value for key, value in manifest.items() if key not in unknown}
-    _json.validate(manifest, SCHEMAS["manifest"], where)
+    _json.validate(manifest, schemas["manifest"], where)
     encoders = []
     for step in manifest["encoders"]["apply"]:
         kind, path = step["encoderType"], step["path"]
         doc = _document(files, path, SCHEMAS[kind])
         encoders.append(_construct(ENCODERS[kind][2], doc, files.where(path)))
     model_path = manifest["model"]["path"]
-    model_doc = _document(files, model_path, SCHEMAS["model"])
+    model_doc = _document(files, model_path, schemas["model"])
     if model_doc["modelType"] != manifest["model"]["modelType"]:
         raise MalformedPackageError(files.where(model_path), f"expected modelType {manifest['model']['modelType']!r} "
                                     f"as the manifest says, found {model_doc['modelType']!r}")
-    model = _construct(_model, model_doc, files.where(model_path))
+    model = _model(files, model_doc, major, files.where(model_path))
     checks = None
     if "checks" in manifest:
         checks_path = manifest["checks"]["path"]

@@ -116,7 +116,7 @@ def _sklearn_trees(model) -> list:
     return [e.tree_ for e in model.estimators_]
 
 
-def _preorder_of(tree) -> np.ndarray:
+def sklearn_preorder(tree) -> np.ndarray:
     """Each node's preorder position, by an explicit walk over scikit-learn's arrays."""
     left, right = tree.children_left, tree.children_right
     position = np.full(tree.node_count, -1, dtype=np.int64)
@@ -160,7 +160,7 @@ def expect(estimator, package: ir.Package, columns: Sequence[ir.Field], rows: Se
             X_model = transform.transform(X_ok) if transform is not None else X_ok
             node = np.asarray(model.apply(X_model)).reshape(ok.size, -1)
         for t, tree in enumerate(trees):
-            leaves[ok, t] = _preorder_of(tree)[node[:, t]]
+            leaves[ok, t] = sklearn_preorder(tree)[node[:, t]]
     if is_classifier(estimator):
         predicted = [None] * len(rows)
         if ok.size:
