@@ -21,6 +21,7 @@ import datetime
 import importlib.util
 import io
 import json
+import math
 import os
 import platform
 import re
@@ -299,9 +300,21 @@ def scoring(scorer: Scorer, rows: np.ndarray, expected: np.ndarray) -> dict:
     return {
         "score_s": batch.seconds, "score_runs": batch.runs, "rows_per_s": len(rows) / batch.seconds,
         "latency_ms": statistics.median(latencies) * 1e3, "latency_calls": len(latencies),
-        "identical_to_sklearn": bool(np.array_equal(got, expected)),
-        "max_abs_diff": float(np.max(np.abs(got - expected))),
+        "identical_to_sklearn": bool(np.array_equal(got, expected, equal_nan=True)),
+        # rows a runtime refuses (NaN) are not a difference in value; strict JSON has no NaN
+        "max_abs_diff": float(np.nanmax(np.abs(got - expected), initial=0.0)),
     }
+
+
+def _strict(value):
+    """The report as strict JSON: a non-finite number (a ratio to a zero) becomes null."""
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def reason_of(error: Exception) -> str:
@@ -567,7 +580,7 @@ def main(argv=None) -> int:
         print_forest(report["forests"][-1], args.markdown)
     print_skips(report)
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(report, indent=1) + "\n")
+    args.json.write_text(json.dumps(_strict(report), indent=1, allow_nan=False) + "\n")
     print(f"\nwrote {args.json}")
     return 0
 
