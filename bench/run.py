@@ -104,9 +104,10 @@ def crossform_exporter(name: str) -> Exporter:
         if reason:
             raise Skip(reason)
         names = [field.name for field in package.inputs]
+        prepared = crossform.scorer(package, runtime=runtime)  # loaded once, like an ONNX session
         return Scorer(
             feed=lambda rows: {n: np.ascontiguousarray(col) for n, col in zip(names, rows.T)},
-            run=lambda columns: crossform.score(package, columns, runtime=runtime).values,
+            run=lambda columns: prepared(columns).values,
         )
 
     return Exporter(

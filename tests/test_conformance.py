@@ -378,10 +378,14 @@ def unavailable():
 def version():
     return "{name} 1.0"
 
-def score(content, fmt, data):
-    good = reference.score(content, fmt, data)
-    values = good.values * (1.0 + {error})  # a runtime that rounds differently
-    return Scores(values, good.outputs, good.errors, good.classes, None)
+def prepare(content, fmt):
+    exact = reference.prepare(content, fmt)
+
+    def score(data):
+        good = exact(data)
+        values = good.values * (1.0 + {error})  # a runtime that rounds differently
+        return Scores(values, good.outputs, good.errors, good.classes, None)
+    return score
 '''
 
 
@@ -433,3 +437,14 @@ def test_a_consistently_edited_package_is_still_caught_by_its_checks(tmp_path, c
     assert "checks (outputs from scikit-learn" in out and "expected" in out
     code, out, _ = run_cli(capsys, "conform", target, "--no-progress")
     assert code == 1 and f"{target}: checks  [stripe-json x reference]" in out
+
+
+def test_scorer_prepares_once_and_scores_many_batches(exported):
+    score = crossform.scorer(exported)
+    package = crossform.load(exported)
+    data = package.checks.data()
+    first, again = score(data), score(data)
+    np.testing.assert_array_equal(first.values, again.values)
+    np.testing.assert_array_equal(first.values, crossform.score(package, data).values)
+    with pytest.raises(crossform.UnknownRuntimeError, match="Unknown runtime 'nope'"):
+        crossform.scorer(exported, runtime="nope")

@@ -37,6 +37,7 @@ __all__ = [
     "save",
     "load",
     "score",
+    "scorer",
     "formats",
     "runtimes",
     "Package",
@@ -87,13 +88,12 @@ def runtimes() -> list:
     return names()
 
 
-def score(package: Union[Package, str, Path], data: Any, runtime: str = "reference") -> Scores:
-    """Score ``data`` (a DataFrame, a mapping of columns, or a list of row dicts).
+def scorer(package: Union[Package, str, Path], runtime: str = "reference"):
+    """A function ``data -> Scores`` that scores with ``package`` in ``runtime``.
 
-    ``package`` is a Package or the path of a saved one. Rows that cannot be
-    scored get NaN values and an error message; the other rows still score.
-    A runtime other than "reference" scores the package as written in the
-    first format that runtime executes.
+    The package is read and the runtime prepared once (for a foreign runtime:
+    the package written in the first format it executes, and loaded there),
+    so the function can score any number of batches.
     """
     from .exporters import get_format
     from .exporters import registry as format_registry
@@ -104,12 +104,24 @@ def score(package: Union[Package, str, Path], data: Any, runtime: str = "referen
     if not isinstance(package, Package):
         package = load(package)
     if runtime == "reference":
-        return evaluate(package, data)
+        return lambda data: evaluate(package, data)
     reason = unavailable(runtime)
     if reason is not None:
         raise UnknownRuntimeError(f"Runtime {runtime!r} cannot run here: {reason}.")
     for name, fmt in format_registry().items():
         if runtime in fmt.RUNTIMES:
             fmt = get_format(name)
-            return engine.score(fmt.dumps(package), fmt, data)
+            return engine.prepare(fmt.dumps(package), fmt)
     raise UnknownRuntimeError(f"No registered format is executed by runtime {runtime!r}.")
+
+
+def score(package: Union[Package, str, Path], data: Any, runtime: str = "reference") -> Scores:
+    """Score ``data`` (a DataFrame, a mapping of columns, or a list of row dicts).
+
+    ``package`` is a Package or the path of a saved one. Rows that cannot be
+    scored get NaN values and an error message; the other rows still score.
+    A runtime other than "reference" scores the package as written in the
+    first format that runtime executes; to score many batches, prepare once
+    with :func:`scorer`.
+    """
+    return scorer(package, runtime)(data)

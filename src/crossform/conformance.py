@@ -330,7 +330,7 @@ def _run_one(case: Case, fmt_name: str, runtime_name: str, result: Result) -> No
     if case.checks is None:
         result.reason = "; ".join(problems) or "no rows to score"
         return
-    scores = get_runtime(runtime_name).score(content, fmt, case.checks.data())
+    scores = get_runtime(runtime_name).prepare(content, fmt)(case.checks.data())
     result.comparison = compare(case.checks, scores, back.model)
     if problems:
         result.reason = "; ".join(problems)

@@ -6,9 +6,11 @@ A runtime module defines:
 ``unavailable()``   None when it can run here, else the reason it cannot
                     (a library or Java missing), said so a user can act on it
 ``version()``       the version of the engine that scores, for reports
-``score(content, fmt, data)`` -> ``crossform.Scores`` for the rows ``data``,
-                    from ``content`` as the format module ``fmt`` wrote it
-                    (``fmt.dumps(package)``), never from the IR directly
+``prepare(content, fmt)`` -> a function ``data -> crossform.Scores``: the
+                    package as the format module ``fmt`` wrote it
+                    (``fmt.dumps(package)``), never the IR directly, loaded
+                    once (a session, a JVM evaluator) and then scoring any
+                    number of batches
 
 Which formats a runtime executes is said by each format's ``RUNTIMES``.
 Runtimes are registered from the explicit list BUILTIN plus the entry-point

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from types import ModuleType
-from typing import Any
+from typing import Any, Callable
 
 from .._version import __version__
 from ..exporters import Files
@@ -20,6 +20,7 @@ def version() -> str:
     return f"crossform {__version__}"
 
 
-def score(content: Any, fmt: ModuleType, data: Any) -> Scores:
+def prepare(content: Any, fmt: ModuleType) -> Callable[[Any], Scores]:
     source = Files.from_mapping(content, label=f"<{fmt.NAME}>") if fmt.LAYOUT == "directory" else content
-    return evaluate(fmt.loads(source), data)
+    package = fmt.loads(source)
+    return lambda data: evaluate(package, data)
