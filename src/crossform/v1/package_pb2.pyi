@@ -1,0 +1,194 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Package(_message.Message):
+    __slots__ = ("magic", "format_version", "id", "owner", "tags", "metadata", "inputs", "encoders", "model", "producer", "checks_json")
+    class MetadataEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class ProducerEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    MAGIC_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_VERSION_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    INPUTS_FIELD_NUMBER: _ClassVar[int]
+    ENCODERS_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    PRODUCER_FIELD_NUMBER: _ClassVar[int]
+    CHECKS_JSON_FIELD_NUMBER: _ClassVar[int]
+    magic: str
+    format_version: str
+    id: str
+    owner: str
+    tags: _containers.RepeatedScalarFieldContainer[str]
+    metadata: _containers.ScalarMap[str, str]
+    inputs: _containers.RepeatedCompositeFieldContainer[Field]
+    encoders: _containers.RepeatedCompositeFieldContainer[Encoder]
+    model: Model
+    producer: _containers.ScalarMap[str, str]
+    checks_json: bytes
+    def __init__(self, magic: _Optional[str] = ..., format_version: _Optional[str] = ..., id: _Optional[str] = ..., owner: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., inputs: _Optional[_Iterable[_Union[Field, _Mapping]]] = ..., encoders: _Optional[_Iterable[_Union[Encoder, _Mapping]]] = ..., model: _Optional[_Union[Model, _Mapping]] = ..., producer: _Optional[_Mapping[str, str]] = ..., checks_json: _Optional[bytes] = ...) -> None: ...
+
+class Field(_message.Message):
+    __slots__ = ("name", "kind")
+    class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        KIND_UNSPECIFIED: _ClassVar[Field.Kind]
+        KIND_NUMERIC: _ClassVar[Field.Kind]
+        KIND_CATEGORICAL: _ClassVar[Field.Kind]
+    KIND_UNSPECIFIED: Field.Kind
+    KIND_NUMERIC: Field.Kind
+    KIND_CATEGORICAL: Field.Kind
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    kind: Field.Kind
+    def __init__(self, name: _Optional[str] = ..., kind: _Optional[_Union[Field.Kind, str]] = ...) -> None: ...
+
+class Encoder(_message.Message):
+    __slots__ = ("fill_missing", "categorical_encoding", "scale")
+    FILL_MISSING_FIELD_NUMBER: _ClassVar[int]
+    CATEGORICAL_ENCODING_FIELD_NUMBER: _ClassVar[int]
+    SCALE_FIELD_NUMBER: _ClassVar[int]
+    fill_missing: FillMissing
+    categorical_encoding: CategoricalEncoding
+    scale: Scale
+    def __init__(self, fill_missing: _Optional[_Union[FillMissing, _Mapping]] = ..., categorical_encoding: _Optional[_Union[CategoricalEncoding, _Mapping]] = ..., scale: _Optional[_Union[Scale, _Mapping]] = ...) -> None: ...
+
+class FillMissing(_message.Message):
+    __slots__ = ("features", "outputs", "values")
+    FEATURES_FIELD_NUMBER: _ClassVar[int]
+    OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    features: _containers.RepeatedScalarFieldContainer[str]
+    outputs: _containers.RepeatedScalarFieldContainer[str]
+    values: _containers.RepeatedCompositeFieldContainer[Value]
+    def __init__(self, features: _Optional[_Iterable[str]] = ..., outputs: _Optional[_Iterable[str]] = ..., values: _Optional[_Iterable[_Union[Value, _Mapping]]] = ...) -> None: ...
+
+class Value(_message.Message):
+    __slots__ = ("number", "text")
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    number: float
+    text: str
+    def __init__(self, number: _Optional[float] = ..., text: _Optional[str] = ...) -> None: ...
+
+class CategoricalEncoding(_message.Message):
+    __slots__ = ("features", "outputs", "encodings", "unknown_code")
+    FEATURES_FIELD_NUMBER: _ClassVar[int]
+    OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    ENCODINGS_FIELD_NUMBER: _ClassVar[int]
+    UNKNOWN_CODE_FIELD_NUMBER: _ClassVar[int]
+    features: _containers.RepeatedScalarFieldContainer[str]
+    outputs: _containers.RepeatedScalarFieldContainer[str]
+    encodings: _containers.RepeatedCompositeFieldContainer[CategoryCodes]
+    unknown_code: float
+    def __init__(self, features: _Optional[_Iterable[str]] = ..., outputs: _Optional[_Iterable[str]] = ..., encodings: _Optional[_Iterable[_Union[CategoryCodes, _Mapping]]] = ..., unknown_code: _Optional[float] = ...) -> None: ...
+
+class CategoryCodes(_message.Message):
+    __slots__ = ("categories", "codes", "missing_code")
+    CATEGORIES_FIELD_NUMBER: _ClassVar[int]
+    CODES_FIELD_NUMBER: _ClassVar[int]
+    MISSING_CODE_FIELD_NUMBER: _ClassVar[int]
+    categories: _containers.RepeatedScalarFieldContainer[str]
+    codes: _containers.RepeatedScalarFieldContainer[float]
+    missing_code: float
+    def __init__(self, categories: _Optional[_Iterable[str]] = ..., codes: _Optional[_Iterable[float]] = ..., missing_code: _Optional[float] = ...) -> None: ...
+
+class Scale(_message.Message):
+    __slots__ = ("features", "outputs", "offset", "scale")
+    FEATURES_FIELD_NUMBER: _ClassVar[int]
+    OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    SCALE_FIELD_NUMBER: _ClassVar[int]
+    features: _containers.RepeatedScalarFieldContainer[str]
+    outputs: _containers.RepeatedScalarFieldContainer[str]
+    offset: _containers.RepeatedScalarFieldContainer[float]
+    scale: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, features: _Optional[_Iterable[str]] = ..., outputs: _Optional[_Iterable[str]] = ..., offset: _Optional[_Iterable[float]] = ..., scale: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class Model(_message.Message):
+    __slots__ = ("tree_ensemble",)
+    TREE_ENSEMBLE_FIELD_NUMBER: _ClassVar[int]
+    tree_ensemble: TreeEnsemble
+    def __init__(self, tree_ensemble: _Optional[_Union[TreeEnsemble, _Mapping]] = ...) -> None: ...
+
+class TreeEnsemble(_message.Message):
+    __slots__ = ("features", "aggregation", "post_transform", "classes", "base_value", "trees")
+    class Aggregation(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        AGGREGATION_UNSPECIFIED: _ClassVar[TreeEnsemble.Aggregation]
+        AGGREGATION_AVERAGE: _ClassVar[TreeEnsemble.Aggregation]
+        AGGREGATION_SUM: _ClassVar[TreeEnsemble.Aggregation]
+    AGGREGATION_UNSPECIFIED: TreeEnsemble.Aggregation
+    AGGREGATION_AVERAGE: TreeEnsemble.Aggregation
+    AGGREGATION_SUM: TreeEnsemble.Aggregation
+    class PostTransform(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        POST_TRANSFORM_UNSPECIFIED: _ClassVar[TreeEnsemble.PostTransform]
+        POST_TRANSFORM_NONE: _ClassVar[TreeEnsemble.PostTransform]
+        POST_TRANSFORM_LOGISTIC: _ClassVar[TreeEnsemble.PostTransform]
+        POST_TRANSFORM_SOFTMAX: _ClassVar[TreeEnsemble.PostTransform]
+    POST_TRANSFORM_UNSPECIFIED: TreeEnsemble.PostTransform
+    POST_TRANSFORM_NONE: TreeEnsemble.PostTransform
+    POST_TRANSFORM_LOGISTIC: TreeEnsemble.PostTransform
+    POST_TRANSFORM_SOFTMAX: TreeEnsemble.PostTransform
+    FEATURES_FIELD_NUMBER: _ClassVar[int]
+    AGGREGATION_FIELD_NUMBER: _ClassVar[int]
+    POST_TRANSFORM_FIELD_NUMBER: _ClassVar[int]
+    CLASSES_FIELD_NUMBER: _ClassVar[int]
+    BASE_VALUE_FIELD_NUMBER: _ClassVar[int]
+    TREES_FIELD_NUMBER: _ClassVar[int]
+    features: _containers.RepeatedScalarFieldContainer[str]
+    aggregation: TreeEnsemble.Aggregation
+    post_transform: TreeEnsemble.PostTransform
+    classes: _containers.RepeatedCompositeFieldContainer[ClassLabel]
+    base_value: _containers.RepeatedScalarFieldContainer[float]
+    trees: _containers.RepeatedCompositeFieldContainer[Tree]
+    def __init__(self, features: _Optional[_Iterable[str]] = ..., aggregation: _Optional[_Union[TreeEnsemble.Aggregation, str]] = ..., post_transform: _Optional[_Union[TreeEnsemble.PostTransform, str]] = ..., classes: _Optional[_Iterable[_Union[ClassLabel, _Mapping]]] = ..., base_value: _Optional[_Iterable[float]] = ..., trees: _Optional[_Iterable[_Union[Tree, _Mapping]]] = ...) -> None: ...
+
+class ClassLabel(_message.Message):
+    __slots__ = ("text", "integer", "number", "boolean")
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    INTEGER_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    BOOLEAN_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    integer: int
+    number: float
+    boolean: bool
+    def __init__(self, text: _Optional[str] = ..., integer: _Optional[int] = ..., number: _Optional[float] = ..., boolean: _Optional[bool] = ...) -> None: ...
+
+class Tree(_message.Message):
+    __slots__ = ("feature", "left", "right", "threshold", "missing_left", "leaf_value")
+    FEATURE_FIELD_NUMBER: _ClassVar[int]
+    LEFT_FIELD_NUMBER: _ClassVar[int]
+    RIGHT_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    MISSING_LEFT_FIELD_NUMBER: _ClassVar[int]
+    LEAF_VALUE_FIELD_NUMBER: _ClassVar[int]
+    feature: _containers.RepeatedScalarFieldContainer[int]
+    left: _containers.RepeatedScalarFieldContainer[int]
+    right: _containers.RepeatedScalarFieldContainer[int]
+    threshold: _containers.RepeatedScalarFieldContainer[float]
+    missing_left: _containers.RepeatedScalarFieldContainer[bool]
+    leaf_value: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, feature: _Optional[_Iterable[int]] = ..., left: _Optional[_Iterable[int]] = ..., right: _Optional[_Iterable[int]] = ..., threshold: _Optional[_Iterable[float]] = ..., missing_left: _Optional[_Iterable[bool]] = ..., leaf_value: _Optional[_Iterable[float]] = ...) -> None: ...
