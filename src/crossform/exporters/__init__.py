@@ -7,7 +7,8 @@ A format module defines:
 ``LAYOUT``    "directory" (a folder of files) or "file" (one file)
 ``RUNTIMES``  names of the runtimes that execute the format
 ``dumps(package)``  -> ``{relative path: bytes}`` for a directory, ``bytes`` for a file
-``loads(source)``   -> ``Package``, from a :class:`Files` (directory) or ``bytes`` (file)
+``loads(source)``   -> ``Package``, from a :class:`Files` (directory) or ``bytes`` (file);
+              a file format's ``loads`` may take ``where=``, the path its errors name
 ``sniff(source)``   -> bool: does this content look like this format?
 ``read_version(source)`` -> str, optional: the recorded format version, without reading the rest
 ``unsupported(package)`` -> str or None, optional: why this format cannot express the package
@@ -20,6 +21,7 @@ Readers never import or execute anything a file names.
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
 import stat
@@ -39,7 +41,7 @@ from ..errors import (
     UnsafePackageError,
 )
 
-BUILTIN = ("crossform.exporters.stripe_json",)
+BUILTIN = ("crossform.exporters.stripe_json", "crossform.exporters.protobuf")
 ENTRY_POINT_GROUP = "crossform.formats"
 
 MAX_FILE_BYTES = 2 << 30  # 2 GiB, per file
@@ -237,4 +239,6 @@ def load(path: Union[str, Path], format: Union[str, None] = None) -> ir.Package:
     layout = "directory" if isinstance(source, Files) else "file"
     if fmt.LAYOUT != layout:
         raise UnknownFormatError(f"{path}: {name} packages are a {fmt.LAYOUT}, this is a {layout}.")
+    if layout == "file" and "where" in inspect.signature(fmt.loads).parameters:
+        return fmt.loads(source, where=str(path))  # bytes alone cannot say which file they came from
     return fmt.loads(source)

@@ -1,0 +1,414 @@
+"""protobuf: one file, a serialized ``crossform.v1.Package`` message.
+
+The schema is proto/crossform/v1/package.proto, and its comments are the
+spec (docs/formats/protobuf.md summarises it). The generated code is
+committed as crossform.v1.package_pb2; this module only converts between it
+and the IR. The reader parses, then audits every count, index and enum,
+and only then constructs the IR (STYLE.md 4): nothing is indexed by a
+number from the file before that number is checked.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+from google.protobuf import unknown_fields
+from google.protobuf.message import DecodeError
+
+from .. import checks as checks_module
+from .. import ir
+from ..errors import (
+    IdMismatchError,
+    IRValidationError,
+    LimitExceededError,
+    MalformedPackageError,
+    SchemaError,
+)
+from ..v1 import package_pb2 as pb
+from . import MAX_FILE_BYTES, _json, _versions
+
+NAME = "protobuf"
+VERSION = "1.0"
+LAYOUT = "file"
+RUNTIMES = ("reference",)
+
+MAGIC = "crossform.package"
+# Field 1, wire type 2, then the length: deterministic serialization writes field 1 first.
+PREFIX = b"\x0a" + bytes([len(MAGIC)]) + MAGIC.encode("ascii")
+WHERE = f"<{NAME}>"
+
+MAX_TREES = 2**17
+MAX_OUTPUTS = 2**16
+MAX_NODES = 2**31 - 1  # over all trees of a model: node indices stay int32 everywhere
+
+FormatVersionWarning = _versions.FormatVersionWarning
+
+
+class ProtobufDecodeError(MalformedPackageError):
+    """Bytes that protobuf cannot parse as a crossform.v1.Package."""
+
+
+class ProtobufMagicError(MalformedPackageError):
+    """The file does not start with the crossform.package magic."""
+
+
+class ProtobufUnknownFieldError(SchemaError):
+    """Fields this reader does not know, in a package of its own or an older minor."""
+
+
+class ProtobufMissingError(MalformedPackageError):
+    """A required field, or a oneof, that is not set."""
+
+
+class ProtobufEnumError(MalformedPackageError):
+    """An enum left UNSPECIFIED, or a value this reader does not know."""
+
+
+class ProtobufCountError(MalformedPackageError):
+    """Arrays whose lengths disagree with each other or with the model."""
+
+
+class ProtobufIndexError(MalformedPackageError):
+    """A child or feature index outside its range."""
+
+
+KINDS = {ir.NUMERIC: pb.Field.KIND_NUMERIC, ir.CATEGORICAL: pb.Field.KIND_CATEGORICAL}
+AGGREGATIONS = {"average": pb.TreeEnsemble.AGGREGATION_AVERAGE, "sum": pb.TreeEnsemble.AGGREGATION_SUM}
+POST_TRANSFORMS = {
+    "none": pb.TreeEnsemble.POST_TRANSFORM_NONE,
+    "logistic": pb.TreeEnsemble.POST_TRANSFORM_LOGISTIC,
+    "softmax": pb.TreeEnsemble.POST_TRANSFORM_SOFTMAX,
+}
+
+
+# ---------------------------------------------------------------- write
+
+
+def _fill_missing(enc: ir.FillMissing, msg: pb.Encoder) -> None:
+    out = msg.fill_missing
+    out.features.extend(enc.features)
+    out.outputs.extend(enc.outputs)
+    for value in enc.values:
+        if isinstance(value, str):
+            out.values.add(text=value)
+        else:
+            out.values.add(number=value)
+
+
+def _categorical(enc: ir.CategoricalEncoding, msg: pb.Encoder) -> None:
+    out = msg.categorical_encoding
+    out.features.extend(enc.features)
+    out.outputs.extend(enc.outputs)
+    for categories, codes, missing in zip(enc.categories, enc.codes, enc.missing_codes):
+        entry = out.encodings.add(categories=categories, codes=codes.tolist())
+        if missing is not None:
+            entry.missing_code = missing
+    if enc.unknown_code is not None:
+        out.unknown_code = enc.unknown_code
+
+
+def _scale(enc: ir.Scale, msg: pb.Encoder) -> None:
+    msg.scale.features.extend(enc.features)
+    msg.scale.outputs.extend(enc.outputs)
+    msg.scale.offset.extend(enc.offset.tolist())
+    msg.scale.scale.extend(enc.scale.tolist())
+
+
+def _label(label: Any, msg: pb.ClassLabel) -> None:
+    # bool before int: True is an int to Python, and the label's type is part of the id
+    if isinstance(label, bool):
+        msg.boolean = label
+    elif isinstance(label, int):
+        msg.integer = label
+    elif isinstance(label, float):
+        msg.number = label
+    else:
+        msg.text = label
+
+
+def _tree(tree: ir.Tree, msg: pb.Tree) -> None:
+    split = ~tree.is_leaf
+    msg.feature.extend(tree.feature.tolist())
+    msg.left.extend(tree.left.tolist())
+    msg.right.extend(tree.right.tolist())
+    msg.threshold.extend(tree.threshold[split].tolist())
+    msg.missing_left.extend(tree.missing_left[split].tolist())
+    msg.leaf_value.extend(tree.value[tree.is_leaf].ravel().tolist())
+
+
+def _ensemble(model: ir.TreeEnsemble, msg: pb.Model) -> None:
+    out = msg.tree_ensemble
+    out.features.extend(model.features)
+    out.aggregation = AGGREGATIONS[model.aggregation]
+    out.post_transform = POST_TRANSFORMS[model.post_transform]
+    for label in model.classes or ():
+        _label(label, out.classes.add())
+    if model.base_value is not None:
+        out.base_value.extend(model.base_value.tolist())
+    for tree in model.trees:
+        _tree(tree, out.trees.add())
+
+
+WRITERS: dict[type, Callable] = {
+    ir.FillMissing: _fill_missing,
+    ir.CategoricalEncoding: _categorical,
+    ir.Scale: _scale,
+}
+
+
+def dumps(package: ir.Package) -> bytes:
+    msg = pb.Package(magic=MAGIC, format_version=VERSION, id=package.id, tags=package.tags,
+                     metadata=dict(package.metadata), producer=dict(package.producer))
+    if package.owner is not None:
+        msg.owner = package.owner
+    for field in package.inputs:
+        msg.inputs.add(name=field.name, kind=KINDS[field.kind])
+    for encoder in package.encoders:
+        WRITERS[type(encoder)](encoder, msg.encoders.add())
+    _ensemble(package.model, msg.model)
+    if package.checks is not None:
+        doc = checks_module.to_document(package.checks)
+        _json.validate(doc, checks_module.SCHEMA, "checks_json")
+        msg.checks_json = _json.dumps(doc, compact=True)
+    return msg.SerializeToString(deterministic=True)
+
+
+# ---------------------------------------------------------------- read
+
+
+def sniff(source: Any) -> bool:
+    return isinstance(source, bytes) and source.startswith(PREFIX)
+
+
+def _check_size(data: bytes, where: str) -> None:
+    if len(data) > MAX_FILE_BYTES:
+        raise LimitExceededError(where, f"expected at most {MAX_FILE_BYTES} bytes, found {len(data)}")
+
+
+def _check_magic(data: bytes, where: str) -> None:
+    if not data.startswith(PREFIX):
+        raise ProtobufMagicError(where, f"expected a crossform protobuf package, starting with {PREFIX!r}; "
+                                        f"found {bytes(data[:len(PREFIX)])!r}")
+
+
+def _varint(data: bytes, pos: int) -> tuple:
+    value = shift = 0
+    while pos < len(data) and shift < 64:
+        byte = data[pos]
+        value |= (byte & 0x7F) << shift
+        pos += 1
+        if not byte & 0x80:
+            return value, pos
+        shift += 7
+    return None, pos
+
+
+def read_version(source: bytes, where: str = WHERE) -> str:
+    """The recorded format_version, from the field right after the magic; the
+    whole file is parsed only when a foreign writer put it elsewhere."""
+    _check_size(source, where)
+    _check_magic(source, where)
+    pos = len(PREFIX)
+    if source[pos:pos + 1] == b"\x12":
+        length, start = _varint(source, pos + 1)
+        if length is not None and start + length <= len(source):
+            try:
+                found = bytes(source[start:start + length]).decode("utf-8")
+            except UnicodeDecodeError:
+                found = None
+            _versions.parse_version(found, where)
+            return found
+    found = _parse(source, where).format_version
+    _versions.parse_version(found, where)
+    return found
+
+
+def _parse(data: bytes, where: str) -> pb.Package:
+    msg = pb.Package()
+    try:
+        msg.ParseFromString(data)
+    except DecodeError as exc:
+        raise ProtobufDecodeError(where, f"expected a serialized crossform.v1.Package; protobuf says: {exc}") from None
+    return msg
+
+
+def _unknown(msg: Any, path: str, found: list) -> None:
+    """Every unknown field under ``msg``, as "path: field N"."""
+    numbers = sorted({f.field_number for f in unknown_fields.UnknownFieldSet(msg)})
+    found.extend(f"{path}: field {n}" for n in numbers)
+    for field, value in msg.ListFields():
+        if field.message_type is None or field.message_type.GetOptions().map_entry:
+            continue
+        if field.is_repeated:
+            for i, item in enumerate(value):
+                _unknown(item, f"{path}.{field.name}[{i}]", found)
+        else:
+            _unknown(value, f"{path}.{field.name}", found)
+
+
+def _which(msg: Any, oneof: str, path: str) -> Any:
+    member = msg.WhichOneof(oneof)
+    if member is None:
+        raise ProtobufMissingError(path, f"expected one member of the oneof {oneof!r} to be set, found none")
+    return member, getattr(msg, member)
+
+
+def _enum(value: int, table: dict, enum: Any, path: str) -> str:
+    for name, number in table.items():
+        if number == value:
+            return name
+    shown = enum.Name(value) if value in enum.values() else str(value)
+    known = ", ".join(enum.Name(v) for v in table.values())
+    raise ProtobufEnumError(path, f"expected one of {known}, found {shown}")
+
+
+def _numbers(values: Any) -> np.ndarray:
+    return np.fromiter(values, dtype=np.float64, count=len(values))
+
+
+def _read_fill_missing(msg: pb.FillMissing, path: str) -> ir.FillMissing:
+    values = []
+    for i, value in enumerate(msg.values):
+        values.append(_which(value, "value", f"{path}.values[{i}]")[1])
+    return ir.FillMissing(tuple(msg.features), tuple(values), tuple(msg.outputs))
+
+
+def _read_categorical(msg: pb.CategoricalEncoding, path: str) -> ir.CategoricalEncoding:
+    if len(msg.encodings) != len(msg.features):
+        raise ProtobufCountError(path, f"expected {len(msg.features)} encodings, one per feature, "
+                                       f"found {len(msg.encodings)}")
+    for i, entry in enumerate(msg.encodings):
+        if len(entry.codes) != len(entry.categories):
+            raise ProtobufCountError(f"{path}.encodings[{i}]", f"expected {len(entry.categories)} codes, one per "
+                                                               f"category, found {len(entry.codes)}")
+    return ir.CategoricalEncoding(
+        tuple(msg.features),
+        tuple(tuple(e.categories) for e in msg.encodings),
+        tuple(_numbers(e.codes) for e in msg.encodings),
+        tuple(e.missing_code if e.HasField("missing_code") else None for e in msg.encodings),
+        msg.unknown_code if msg.HasField("unknown_code") else None,
+        tuple(msg.outputs),
+    )
+
+
+def _read_scale(msg: pb.Scale, path: str) -> ir.Scale:
+    return ir.Scale(tuple(msg.features), _numbers(msg.offset), _numbers(msg.scale), tuple(msg.outputs))
+
+
+READERS: dict[str, Callable] = {
+    "fill_missing": _read_fill_missing,
+    "categorical_encoding": _read_categorical,
+    "scale": _read_scale,
+}
+
+
+def _read_tree(msg: pb.Tree, width: int, n_features: int, path: str) -> ir.Tree:
+    n = len(msg.feature)
+    if n == 0:
+        raise ProtobufCountError(path, "expected at least one node, found none")
+    if len(msg.left) != n or len(msg.right) != n:
+        raise ProtobufCountError(path, f"expected feature, left and right of one length (one per node), "
+                                       f"found {n}, {len(msg.left)} and {len(msg.right)}")
+    feature = np.fromiter(msg.feature, dtype=np.int64, count=n)
+    left = np.fromiter(msg.left, dtype=np.int64, count=n)
+    right = np.fromiter(msg.right, dtype=np.int64, count=n)
+    leaf = left == -1
+    split = ~leaf
+    n_leaves = int(leaf.sum())
+    n_splits = n - n_leaves
+    nodes = np.arange(n)
+    for name, arr, lo, hi, expected_leaf in (("left", left, 1, n, -1), ("right", right, 1, n, -1),
+                                             ("feature", feature, 0, n_features, -1)):
+        bad = (split & ((arr < lo) | (arr >= hi))) | (leaf & (arr != expected_leaf))
+        if bad.any():
+            i = int(nodes[bad][0])
+            kind = "split node" if split[i] else "leaf"
+            wanted = f"in [{lo}, {hi})" if split[i] else f"{expected_leaf}"
+            raise ProtobufIndexError(path, f"expected {name} {wanted} at {kind} {i}, found {int(arr[i])}")
+    for name, count, want in (("threshold", len(msg.threshold), n_splits),
+                              ("missing_left", len(msg.missing_left), n_splits),
+                              ("leaf_value", len(msg.leaf_value), n_leaves * width)):
+        if count != want:
+            raise ProtobufCountError(path, f"expected {want} {name} entries for {n_splits} split nodes, "
+                                           f"{n_leaves} leaves and {width} outputs; found {count}")
+    threshold = np.zeros(n)
+    threshold[split] = _numbers(msg.threshold)
+    missing_left = np.zeros(n, dtype=bool)
+    missing_left[split] = np.fromiter(msg.missing_left, dtype=bool, count=n_splits)
+    value = np.zeros((n, width))
+    value[leaf] = _numbers(msg.leaf_value).reshape(n_leaves, width)
+    return ir.Tree(feature, threshold, left, right, missing_left, value)
+
+
+def _read_ensemble(msg: pb.TreeEnsemble, path: str) -> ir.TreeEnsemble:
+    aggregation = _enum(msg.aggregation, AGGREGATIONS, pb.TreeEnsemble.Aggregation, f"{path}.aggregation")
+    post = _enum(msg.post_transform, POST_TRANSFORMS, pb.TreeEnsemble.PostTransform, f"{path}.post_transform")
+    classes = tuple(_which(label, "label", f"{path}.classes[{i}]")[1] for i, label in enumerate(msg.classes))
+    width = len(classes) or 1
+    if width > MAX_OUTPUTS:
+        raise LimitExceededError(path, f"expected at most {MAX_OUTPUTS} outputs, found {width}")
+    if len(msg.trees) > MAX_TREES:
+        raise LimitExceededError(path, f"expected at most {MAX_TREES} trees, found {len(msg.trees)}")
+    nodes = sum(len(t.feature) for t in msg.trees)
+    if nodes > MAX_NODES:
+        raise LimitExceededError(path, f"expected at most {MAX_NODES} nodes over all trees, found {nodes}")
+    trees = tuple(_read_tree(t, width, len(msg.features), f"{path}.trees[{i}]") for i, t in enumerate(msg.trees))
+    base = _numbers(msg.base_value) if aggregation == "sum" or len(msg.base_value) else None
+    return ir.TreeEnsemble(tuple(msg.features), trees, aggregation, post, classes or None, base)
+
+
+def _construct(build: Callable, msg: Any, path: str):
+    try:
+        return build(msg, path)
+    except IRValidationError as exc:
+        raise MalformedPackageError(path, str(exc)) from None
+
+
+def loads(source: bytes, where: str = WHERE) -> ir.Package:
+    _check_size(source, where)
+    _check_magic(source, where)
+    msg = _parse(source, where)
+    if msg.magic != MAGIC:  # a later duplicate field 1 overrides the first
+        raise ProtobufMagicError(where, f"expected magic {MAGIC!r}, found {msg.magic!r}")
+    root = f"{where}#Package"  # errors name the file, then the message path inside it
+    unknown: list = []
+    _unknown(msg, "Package", unknown)
+    if _versions.check_version(NAME, VERSION, msg.format_version, where, unknown):
+        msg.DiscardUnknownFields()  # a newer minor only adds fields an older reader may drop
+    elif unknown:
+        raise ProtobufUnknownFieldError(where, f"expected only the fields of {NAME} {msg.format_version}, "
+                                               f"found unknown {', '.join(unknown)}")
+    inputs = []
+    for i, field in enumerate(msg.inputs):
+        path = f"{root}.inputs[{i}]"
+        kind = _enum(field.kind, KINDS, pb.Field.Kind, f"{path}.kind")
+        inputs.append(_construct(lambda f, _, kind=kind: ir.Field(f.name, kind), field, path))
+    encoders = []
+    for i, encoder in enumerate(msg.encoders):
+        path = f"{root}.encoders[{i}]"
+        member, body = _which(encoder, "encoder", path)
+        encoders.append(_construct(READERS[member], body, f"{path}.{member}"))
+    _, ensemble = _which(msg.model, "model", f"{root}.model")
+    model = _construct(_read_ensemble, ensemble, f"{root}.model.tree_ensemble")
+    checks = None
+    if msg.HasField("checks_json"):
+        label = f"{where}#checks_json"
+        doc = _json.parse(msg.checks_json, label)
+        _json.validate(doc, checks_module.SCHEMA, label)
+        checks = checks_module.from_document(doc, label)
+    package = _construct(lambda m, _: ir.Package(
+        inputs=tuple(inputs),
+        encoders=tuple(encoders),
+        model=model,
+        owner=m.owner if m.HasField("owner") else None,
+        tags=tuple(m.tags),
+        metadata=dict(m.metadata),
+        producer=dict(m.producer),
+        checks=checks,
+    ), msg, root)
+    if msg.id != package.id:
+        raise IdMismatchError(where, f"the file records id {msg.id or 'none'} but the content hashes to "
+                                     f"{package.id}: the content changed after the package was written",
+                              package=package)
+    return package
