@@ -295,3 +295,15 @@ def test_load_sniffs_content_not_names(tmp_path, package):
 def test_unknown_format_name(tmp_path, package):
     with pytest.raises(errors.UnknownFormatError, match="stripe-json"):
         crossform.save(package, tmp_path / "x", format="pickle")
+
+
+@pytest.mark.parametrize("fmt", ["stripe-json", "protobuf"])
+def test_saved_packages_get_the_usual_permissions(tmp_path, package, fmt):
+    """Writes go through private temporary files; the package must not stay private."""
+    mask = os.umask(0o022)
+    try:
+        path = crossform.save(package, tmp_path / "pkg", format=fmt)
+    finally:
+        os.umask(mask)
+    expected = 0o755 if path.is_dir() else 0o644
+    assert os.stat(path).st_mode & 0o777 == expected

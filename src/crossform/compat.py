@@ -15,13 +15,14 @@ The reference runtime is crossform itself, so it runs what crossform reads.
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from pathlib import Path
 from typing import Any
 
 from ._version import __version__
 from .errors import CrossformError, FormatVersionError
-from .exporters import _source, get_format, load, sniff
+from .exporters import Files, _source, get_format, load, sniff
 from .exporters._versions import FormatVersionWarning, parse_version
 
 # format -> (format version, first crossform release that writes it), oldest first.
@@ -113,7 +114,11 @@ def report(path: str | Path) -> dict:
     read_version = getattr(fmt, "read_version", None)
     if read_version is not None:
         try:
-            doc["formatVersion"] = read_version(_source(Path(path)))
+            source = _source(Path(path))
+            if not isinstance(source, Files) and "where" in inspect.signature(read_version).parameters:
+                doc["formatVersion"] = read_version(source, where=str(path))  # bytes cannot name their file
+            else:
+                doc["formatVersion"] = read_version(source)
         except (CrossformError, OSError) as exc:
             doc["error"] = _one_line(exc)
 

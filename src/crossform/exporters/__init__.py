@@ -138,6 +138,14 @@ class Files:
 # ---------------------------------------------------------------- save / load
 
 
+def _permissions(path: Path, base: int) -> None:
+    """Give ``path`` the mode a plain open() or mkdir() would (``base`` less the umask):
+    mkstemp and mkdtemp create it private, and the rename would keep that."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, base & ~mask)
+
+
 def _write_directory(files: Mapping[str, bytes], target: Path) -> None:
     if len(files) > MAX_FILES:
         raise LimitExceededError(str(target), f"a package may hold {MAX_FILES} files, this one {len(files)}")
@@ -148,6 +156,7 @@ def _write_directory(files: Mapping[str, bytes], target: Path) -> None:
             path = staging / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
+        _permissions(staging, 0o777)
         _replace(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -159,6 +168,7 @@ def _write_file(data: bytes, target: Path) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        _permissions(Path(tmp), 0o666)
         _replace(Path(tmp), target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
