@@ -7,6 +7,7 @@ features, trees and tree depth, never over rows or nodes.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, Union
 
@@ -135,6 +136,68 @@ def leaves(tree: ir.Tree, X: np.ndarray) -> np.ndarray:
     return node
 
 
+@dataclass(frozen=True, eq=False)
+class _Forest:
+    """All trees of a model in one set of arrays, child links pointing into them."""
+
+    feature: np.ndarray
+    threshold: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    missing_left: np.ndarray
+    value: np.ndarray
+    roots: np.ndarray
+    depth: int
+
+
+_FORESTS: "weakref.WeakKeyDictionary[ir.TreeEnsemble, _Forest]" = weakref.WeakKeyDictionary()
+
+
+def _forest(model: ir.TreeEnsemble) -> _Forest:
+    forest = _FORESTS.get(model)
+    if forest is None:
+        trees = model.trees
+        sizes = np.array([t.n_nodes for t in trees], dtype=np.int64)
+        roots = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+
+        def children(name: str) -> np.ndarray:
+            return np.concatenate([np.where(getattr(t, name) >= 0, getattr(t, name) + r, -1)
+                                   for t, r in zip(trees, roots)])
+
+        forest = _Forest(
+            feature=np.concatenate([t.feature for t in trees]),
+            threshold=np.concatenate([t.threshold for t in trees]),
+            left=children("left"),
+            right=children("right"),
+            missing_left=np.concatenate([t.missing_left for t in trees]),
+            value=np.concatenate([t.value for t in trees]),
+            roots=roots,
+            depth=max(t.depth for t in trees),
+        )
+        _FORESTS[model] = forest
+    return forest
+
+
+def forest_leaves(model: ir.TreeEnsemble, X: np.ndarray) -> np.ndarray:
+    """The leaf each row reaches in each tree (rows x trees, node indices in the
+    whole forest's arrays): the rule of :func:`leaves`, all trees at once, so
+    the loop runs over depth only."""
+    forest = _forest(model)
+    n_trees = len(forest.roots)
+    node = np.tile(forest.roots, len(X))  # row-major: row i, tree t at i * n_trees + t
+    active = np.arange(node.size)
+    for _ in range(forest.depth):
+        at = node[active]
+        split = forest.left[at] >= 0
+        active, at = active[split], at[split]
+        if active.size == 0:
+            break
+        x = X[active // n_trees, forest.feature[at]]
+        go_left = (x <= forest.threshold[at]) | (np.isnan(x) & forest.missing_left[at])
+        node[active] = np.where(go_left, forest.left[at], forest.right[at])
+    return node.reshape(len(X), n_trees)
+
+
 def _post_transform(kind: str, raw: np.ndarray) -> np.ndarray:
     if kind == "none":
         return raw
@@ -163,10 +226,11 @@ def _tree_ensemble(model: ir.TreeEnsemble, batch: Batch, cols: dict) -> tuple[np
         acc = np.broadcast_to(model.base_value, (len(ok), model.n_outputs)).copy()
     else:
         acc = np.zeros((len(ok), model.n_outputs))
-    for t, tree in enumerate(model.trees):
-        leaf = leaves(tree, Xok)
-        leaf_ids[ok, t] = leaf
-        acc = acc + tree.value[leaf]  # a left fold in tree order, as the JVM computes it
+    forest = _forest(model)
+    reached = forest_leaves(model, Xok)
+    for t in range(len(model.trees)):
+        acc = acc + forest.value[reached[:, t]]  # a left fold in tree order, as the JVM computes it
+    leaf_ids[ok] = reached - forest.roots
     if model.aggregation == "average":
         acc = acc / len(model.trees)
     values = np.full((n, model.n_outputs), np.nan)
