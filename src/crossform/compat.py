@@ -30,6 +30,7 @@ from .exporters._versions import FormatVersionWarning, parse_version
 HISTORY: dict[str, list[tuple[str, str]]] = {
     "stripe-json": [("1.0", "0.1.0"), ("2.0", "0.2.0")],
     "protobuf": [("1.0", "0.2.0")],
+    "onnx": [("1.0", "0.2.0")],
 }
 # format -> {major: the first crossform release that no longer reads it}. A
 # new major does not end the old one: its frozen reader stays (docs/FORMATS.md).

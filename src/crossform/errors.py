@@ -119,3 +119,7 @@ class IdMismatchError(PackageError):
 
 class PackageExistsError(PackageError, FileExistsError):
     """Saving would replace an existing file or directory without overwrite=True."""
+
+
+class UnsupportedModelError(CrossformError, ValueError):
+    """A model that uses something a reader does not support (an ONNX op it never writes)."""

@@ -1,0 +1,121 @@
+"""onnxruntime: score the onnx format's graph in an InferenceSession.
+
+The feeds and the mapping of the graph's outputs back to Scores are shared
+with the onnx-reference runtime (crossform.runtime.onnx_reference): only the
+engine differs.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any, Callable
+
+import numpy as np
+
+from .. import ir
+from ..reference import Scores
+from ..rows import read_batch
+
+NAME = "onnxruntime"
+INSTALL = "pip install 'crossform[onnx]'"
+REFUSED = "onnx: row refused (an unknown category, an infinite value, or a value too large for float32)"
+
+
+def unavailable():
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return f"onnxruntime is not installed: {INSTALL}"
+    return None
+
+
+def version() -> str:
+    import onnxruntime
+
+    return f"onnxruntime {onnxruntime.__version__}"
+
+
+def signature(content: bytes) -> tuple:
+    """(fields, score output name, classes) from the model's inputs and metadata."""
+    import json
+
+    import onnx
+
+    from ..exporters import onnx as fmt
+
+    proto = onnx.ModelProto()
+    proto.ParseFromString(content)
+    names = [i.name for i in proto.graph.input]
+    fields = []
+    for value in proto.graph.input:
+        if value.name.endswith(fmt.MISSING_SUFFIX) and value.name[:-len(fmt.MISSING_SUFFIX)] in names:
+            continue
+        kind = ir.CATEGORICAL if value.type.tensor_type.elem_type == onnx.TensorProto.STRING else ir.NUMERIC
+        fields.append(ir.Field(value.name, kind))
+    props = {p.key: p.value for p in proto.metadata_props}
+    classes = tuple(json.loads(props[fmt.CLASSES])) if fmt.CLASSES in props else None
+    outputs = tuple(f"probability({c})" for c in classes) if classes is not None else ("prediction",)
+    score = fmt.PROBABILITIES if classes is not None else fmt.PREDICTION
+    return tuple(fields), score, classes, outputs
+
+
+def feeds(fields: tuple, data: Any) -> tuple:
+    """The graph's inputs for a batch, and the batch (its row errors: wrong types)."""
+    from ..exporters.onnx import MISSING_SUFFIX
+
+    batch = read_batch(fields, data)
+    out = {}
+    for f in fields:
+        col = batch.columns[f.name]
+        if f.kind == ir.NUMERIC:
+            out[f.name] = np.asarray(col, dtype=np.float64).reshape(-1, 1)
+        else:
+            missing = np.equal(col, None)
+            # ONNX strings have no missing value: a placeholder, and the mask says it is missing
+            out[f.name] = np.where(missing, "", col).astype(object).reshape(-1, 1)
+            out[f.name + MISSING_SUFFIX] = missing.reshape(-1, 1)
+    return out, batch
+
+
+def scores(batch, values: np.ndarray, error: np.ndarray, leaves: np.ndarray, outputs: tuple, classes) -> Scores:
+    errors = batch.errors.copy()
+    refused = np.asarray(error, dtype=bool).reshape(-1) & np.equal(errors, None)
+    errors[refused] = REFUSED
+    bad = ~np.equal(errors, None)
+    values = np.array(values, dtype=np.float64).reshape(len(errors), -1)
+    values[bad] = np.nan
+    leaves = np.array(leaves, dtype=np.int64)
+    leaves[bad] = -1
+    return Scores(values, outputs, errors.tolist(), classes, leaves)
+
+
+def make_scorer(run: Callable, content: bytes) -> Callable[[Any], Scores]:
+    fields, score, classes, outputs = signature(content)
+
+    def score_batch(data: Any) -> Scores:
+        feed, batch = feeds(fields, data)
+        if batch.n_rows == 0:
+            return Scores(np.zeros((0, len(outputs))), outputs, [], classes, np.zeros((0, 0), dtype=np.int64))
+        values, error, leaves = run([score, "error", "leaves"], feed)
+        return scores(batch, values, error, leaves, outputs, classes)
+
+    return score_batch
+
+
+def session(content: bytes, threads: int = 0):
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    return onnxruntime.InferenceSession(content, options, providers=["CPUExecutionProvider"])
+
+
+def prepare(content: Any, fmt: ModuleType) -> Callable[[Any], Scores]:
+    reason = unavailable()
+    if reason is not None:
+        from ..errors import CrossformError
+
+        raise CrossformError(reason)
+    run = session(content).run
+    return make_scorer(lambda names, feed: run(names, feed), content)
