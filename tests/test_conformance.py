@@ -361,8 +361,10 @@ def test_progress_bar_shows_on_a_terminal_after_a_delay(monkeypatch):
 
 def test_report_names_the_runtime_versions(suite_report):
     doc = suite_report.to_json()
-    assert doc["runtimes"] == [{"name": "reference", "version": f"crossform {crossform.__version__}",
-                                "unavailable": None}]
+    assert doc["runtimes"][0] == {"name": "reference", "version": f"crossform {crossform.__version__}",
+                                  "unavailable": None}
+    for runtime in doc["runtimes"]:  # every runtime a format lists: installed with a version, or why not
+        assert (runtime["version"] is None) != (runtime["unavailable"] is None), runtime
 
 
 PLUGIN_RUNTIME = '''

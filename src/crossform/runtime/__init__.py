@@ -26,7 +26,7 @@ from typing import Mapping
 from .._registry import load_modules
 from ..errors import UnknownRuntimeError
 
-BUILTIN = ("crossform.runtime.reference",)
+BUILTIN = ("crossform.runtime.reference", "crossform.runtime.onnxruntime", "crossform.runtime.onnx_reference")
 ENTRY_POINT_GROUP = "crossform.runtimes"
 
 
