@@ -55,6 +55,8 @@ WARM_UP_CALLS = 5
 SLOW_S = 5.0
 # Latency of a slow runtime is the median of fewer calls rather than minutes of waiting.
 LATENCY_BUDGET_S = 15.0
+PROBE_ROWS = 100
+SCORING_BUDGET_S = 120.0  # per batch of rows; timed() may run it three times
 MIN_LATENCY_CALLS = 20
 # sklearn2pmml reports conversion failures to its vendor over the network; these send
 # every socket its JVM opens to the discard port on loopback, where nothing listens.
@@ -285,6 +287,15 @@ def tree_file_bytes(path: Path) -> Optional[int]:
 
 
 def scoring(scorer: Scorer, rows: np.ndarray, expected: np.ndarray) -> dict:
+    # A runtime that walks nodes in Python (onnx's reference evaluator) would take
+    # hours on the bench forest: time a small batch first and skip, saying so.
+    probe = rows[:PROBE_ROWS]
+    start = time.perf_counter()
+    scorer.run(scorer.feed(probe))
+    projected = (time.perf_counter() - start) * len(rows) / len(probe)
+    if projected > SCORING_BUDGET_S:
+        raise Skip(f"too slow to measure here: {len(probe)} rows took {projected * len(probe) / len(rows):.1f} s, "
+                   f"so {len(rows):,} rows would take about {projected / 60:.0f} min")
     feed = scorer.feed(rows)
     batch = timed(lambda: scorer.run(feed))
     got = np.asarray(batch.result, dtype=np.float64)
