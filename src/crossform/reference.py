@@ -119,23 +119,6 @@ ENCODERS: dict[type, Callable[[Any, Batch, dict], list]] = {
 # ---------------------------------------------------------------- model
 
 
-def leaves(tree: ir.Tree, X: np.ndarray) -> np.ndarray:
-    """The leaf each row of X reaches: left iff x <= threshold, NaN by missing_left."""
-    rows = np.arange(len(X))
-    node = np.zeros(len(X), dtype=np.int64)
-    active = rows
-    for _ in range(tree.depth):
-        at = node[active]
-        split = tree.left[at] >= 0
-        active, at = active[split], at[split]
-        if active.size == 0:
-            break
-        x = X[active, tree.feature[at]]
-        go_left = (x <= tree.threshold[at]) | (np.isnan(x) & tree.missing_left[at])
-        node[active] = np.where(go_left, tree.left[at], tree.right[at])
-    return node
-
-
 @dataclass(frozen=True, eq=False)
 class _Forest:
     """All trees of a model in one set of arrays, child links pointing into them."""
@@ -180,8 +163,8 @@ def _forest(model: ir.TreeEnsemble) -> _Forest:
 
 def forest_leaves(model: ir.TreeEnsemble, X: np.ndarray) -> np.ndarray:
     """The leaf each row reaches in each tree (rows x trees, node indices in the
-    whole forest's arrays): the rule of :func:`leaves`, all trees at once, so
-    the loop runs over depth only."""
+    whole forest's arrays): left iff x <= threshold, NaN by missing_left. All
+    trees walk at once, so the loop runs over depth only."""
     forest = _forest(model)
     n_trees = len(forest.roots)
     node = np.tile(forest.roots, len(X))  # row-major: row i, tree t at i * n_trees + t
