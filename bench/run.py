@@ -477,7 +477,7 @@ def print_forest(result: dict, markdown: bool) -> None:
     for anchor, against in result["ratios"].items():
         labels = [label for label, _, _ in RATIOS if any(label in r for r in against)]
         print(f"\nvs {anchor} (this row / {anchor}; for rows/s higher is better, for the rest lower)\n")
-        body = [[r["exporter"], r["runtime"] or "-", *(f"{sig(r[l], 2)}x" if l in r else "-" for l in labels)]
+        body = [[r["exporter"], r["runtime"] or "-", *(f"{sig(r[label], 2)}x" if label in r else "-" for label in labels)]
                 for r in against]
         print(render(["exporter", "runtime", *labels], body, markdown, left=2))
 

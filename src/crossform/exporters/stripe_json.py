@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Callable
 
-import numpy as np
-
 from .. import checks as checks_module
 from .. import ir
 from ..errors import IdMismatchError, IRValidationError, MalformedPackageError
