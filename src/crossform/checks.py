@@ -52,6 +52,7 @@ class Checks:
     leaves: Union[np.ndarray, None] = None
     tolerance: float = TOLERANCE
     expected_by: str = ""
+    absolute: float = 0.0  # a lossy variant's declared bound (the float32 ONNX graph); 0 for exact formats
 
     def __post_init__(self) -> None:
         n = len(self.rows)
@@ -102,7 +103,8 @@ def to_document(checks: Checks) -> dict:
         "columns": [{"name": f.name, "type": f.kind} for f in checks.columns],
         "rows": [[_cell(v, k) for v, k in zip(row, kinds)] for row in checks.rows],
         "rowLabels": list(checks.labels),
-        "tolerance": {"relative": checks.tolerance},
+        "tolerance": ({"relative": checks.tolerance, "absolute": checks.absolute} if checks.absolute
+                      else {"relative": checks.tolerance}),
         "expectedBy": checks.expected_by,
         "expected": {
             "outputs": list(checks.outputs),
@@ -174,6 +176,43 @@ def from_document(doc: dict, where: str) -> Checks:
         leaves=leaves,
         tolerance=float(doc["tolerance"]["relative"]),
         expected_by=doc.get("expectedBy", ""),
+        absolute=float(doc["tolerance"].get("absolute", 0.0)),
+    )
+
+
+# ---------------------------------------------------------------- float32 rows
+
+
+def float32_rows(checks: Checks) -> np.ndarray:
+    """Which rows hold only float32 values in their numeric columns (NaN and
+    +-inf count): the rows a float32 graph receives exactly as written."""
+    keep = np.ones(len(checks), dtype=bool)
+    for j, f in enumerate(checks.columns):
+        if f.kind != ir.NUMERIC:
+            continue
+        col = np.array([np.nan if row[j] is None else row[j] for row in checks.rows], dtype=np.float64)
+        with np.errstate(over="ignore"):
+            keep &= np.isnan(col) | (col.astype(np.float32).astype(np.float64) == col)
+    return keep
+
+
+def restrict(checks: Checks, keep: np.ndarray, absolute: float, why: str) -> Checks:
+    """The rows of ``checks`` where ``keep`` holds, compared within ``absolute``
+    as well as the relative tolerance; ``why`` goes into the description."""
+    index = np.flatnonzero(keep)
+    return Checks(
+        description=f"{checks.description} ({why}: {len(index)} of {len(checks)} rows)",
+        columns=checks.columns,
+        rows=tuple(checks.rows[i] for i in index),
+        labels=tuple(checks.labels[i] for i in index),
+        outputs=checks.outputs,
+        values=checks.values[index],
+        errors=checks.errors[index],
+        predicted=tuple(checks.predicted[i] for i in index) if checks.predicted is not None else None,
+        leaves=checks.leaves[index] if checks.leaves is not None else None,
+        tolerance=checks.tolerance,
+        expected_by=checks.expected_by,
+        absolute=max(float(absolute), checks.absolute),
     )
 
 
@@ -215,12 +254,15 @@ class Comparison:
     mismatches: list = field(default_factory=list)  # the first few, in row order
     leaves_compared: bool = False
     max_relative_difference: float = 0.0
+    absolute: float = 0.0  # the declared bound values were held to (0: the relative tolerance alone)
 
     @property
     def ok(self) -> bool:
         return not any(self.counts.values())
 
     def summary(self) -> str:
+        if self.ok and self.absolute:
+            return f"{self.rows} rows agree within the declared tolerance {self.absolute:g}"
         if self.ok:
             return f"{self.rows} rows identical"
         parts = [f"{count} {'row differs' if count == 1 else 'rows differ'} in {kind}"
@@ -243,7 +285,7 @@ def leaf_positions(model: ir.TreeEnsemble, leaves: np.ndarray) -> np.ndarray:
 def compare(checks: Checks, scores: Scores, model: ir.TreeEnsemble, limit: int = 20) -> Comparison:
     """Compare a runtime's scores with the expected outputs, row by row."""
     n = len(checks)
-    result = Comparison(rows=n)
+    result = Comparison(rows=n, absolute=checks.absolute)
     found: list[Mismatch] = []
     label = checks.labels
     if tuple(scores.outputs) != tuple(checks.outputs):
@@ -264,7 +306,7 @@ def compare(checks: Checks, scores: Scores, model: ir.TreeEnsemble, limit: int =
     want, got = checks.values, scores.values
     with np.errstate(invalid="ignore"):
         diff = np.abs(got - want)
-        bad = both[:, None] & ~(diff <= checks.tolerance * np.abs(want))
+        bad = both[:, None] & ~(diff <= np.maximum(checks.tolerance * np.abs(want), checks.absolute))
         relative = np.where(both[:, None] & (want != 0), diff / np.where(want != 0, np.abs(want), 1.0), 0.0)
     if both.any():
         result.max_relative_difference = float(np.nanmax(np.where(np.isnan(relative), np.inf, relative)))
@@ -277,11 +319,18 @@ def compare(checks: Checks, scores: Scores, model: ir.TreeEnsemble, limit: int =
         got_class = scores.labels()
         wrong = [i for i in np.flatnonzero(both) if got_class[i] != checks.predicted[i]
                  or type(got_class[i]) is not type(checks.predicted[i])]
+        if checks.absolute:
+            # within a declared bound, two classes whose expected probabilities are
+            # closer than twice the bound may swap places: not a difference
+            ranked = np.sort(checks.values, axis=1)
+            if ranked.shape[1] > 1:
+                near_tie = ranked[:, -1] - ranked[:, -2] <= 2 * checks.absolute
+                wrong = [i for i in wrong if not near_tie[i]]
         result.counts["class"] = len(wrong)
         for i in wrong[:limit]:
             found.append(Mismatch(int(i), label[i], "class", "class", checks.predicted[i], got_class[i]))
 
-    if checks.leaves is not None and scores.leaves is not None:
+    if checks.leaves is not None and scores.leaves is not None and n:
         result.leaves_compared = True
         got_leaves = leaf_positions(model, scores.leaves)
         if got_leaves.shape[1] != checks.leaves.shape[1]:

@@ -13,6 +13,11 @@ the model makes:
    float32 overflow boundary, an unknown category, a missing one);
 4. random rows.
 
+Values that are not about float64 (the other columns of a path row, cell
+midpoints, random values) are float32 values whenever one fits, so most rows
+reach a float32 graph unchanged; for a scaled feature the float32 inputs on
+either side of the threshold's pre-image are probed as well.
+
 When nothing is sampled, the rows are built so that changing one threshold
 to a neighbouring double, one leaf value, one missing direction, or one
 category code across the nearest threshold changes the score or the leaves
@@ -295,6 +300,29 @@ class _Chain:
 _UNSAT = object()
 
 
+def _float32_in(x: float, lo: float, hi: float) -> float:
+    """The float32 value nearest x inside [lo, hi] when there is one, else x."""
+    if not math.isfinite(x):
+        return x
+    with np.errstate(over="ignore"):
+        f = np.float32(x)
+        for candidate in (f, np.nextafter(f, np.float32(-np.inf)), np.nextafter(f, np.float32(np.inf))):
+            c = float(candidate)
+            if math.isfinite(c) and lo <= c <= hi:
+                return c
+    return x
+
+
+def _float32_sides(x: float) -> list:
+    """The float32 values at or below and above x (finite ones)."""
+    with np.errstate(over="ignore"):
+        f = np.float32(x)
+        if float(f) > x:
+            f = np.nextafter(f, np.float32(-np.inf))
+        g = np.nextafter(f, np.float32(np.inf))
+    return [float(v) for v in (f, g) if math.isfinite(float(v))]
+
+
 def _probe_values(t: float) -> list:
     """The values around t that tell float64, float32 and rounding rules apart."""
     with np.errstate(over="ignore"):
@@ -341,6 +369,11 @@ class _NumericInput:
             span = u[-1] - u[0]
             pad = span / 4 if span > 0 else max(abs(u[0]) / 4, 1.0)
             values = np.concatenate([[u[0] - pad], u[:-1] / 2 + u[1:] / 2, [u[-1] + pad]])
+            # float32 values where one fits strictly inside the same cell
+            bounds = np.concatenate([[-_INF], u, [_INF]])
+            values = np.array([_float32_in(v, math.nextafter(float(bounds[i]), _INF),
+                                           math.nextafter(float(bounds[i + 1]), -_INF))
+                               for i, v in enumerate(values.tolist())])
         keep = np.isfinite(values)
         for chain in self.chains.values():
             z, ok = _apply_many(chain.steps, values)
@@ -359,7 +392,7 @@ class _NumericInput:
         if a < _NAN_SHARE + _CELL_SHARE:
             return self.pick(b)
         lo, hi = self.random_span
-        return lo + b * (hi - lo)
+        return _float32_in(lo + b * (hi - lo), lo, hi)
 
     def _constraints(self, state: dict) -> list:
         return [(j, max(lo, -_LIMIT), min(hi, _LIMIT), nan_ok)
@@ -404,7 +437,10 @@ class _NumericInput:
         if last > first:
             yield self.plausible[int(rng.integers(first, last))]
         if math.isfinite(low) and math.isfinite(high):
-            yield low / 2 + high / 2
+            mid = low / 2 + high / 2
+            if _float32_in(mid, low, high) != mid:
+                yield _float32_in(mid, low, high)
+            yield mid
         for x in (high, low):
             if math.isfinite(x):
                 yield x
@@ -422,6 +458,15 @@ class _NumericInput:
             if self.fits(x, constraints):
                 sides.add(side)
             out.append((x, f"{fname!r} {kind} {t!r} ({side} side{via.format(name=self.name, x=x)})"))
+            if not chain.identity and kind == "at threshold":
+                # what a float32 input can be: the float32 inputs either side of the pre-image
+                for x32 in _float32_sides(x):
+                    if x32 != x and self.fits(x32, self._constraints({})):
+                        side32 = "left" if chain.z(x32) <= t else "right"
+                        if self.fits(x32, constraints):
+                            sides.add(side32)
+                        out.append((x32, f"{fname!r} from a float32 input near threshold {t!r} "
+                                         f"({side32} side; input {self.name!r} = {x32!r})"))
         # The values around t can all miss the inputs that reach this node
         # (beyond the float32 range; t beyond the path's interval when only
         # missing values go one way; another feature of the same input
