@@ -24,7 +24,7 @@ sys.path.insert(0, str(HERE))
 
 import crossform  # noqa: E402
 from crossform.checks import to_document  # noqa: E402
-from crossform.exporters import get_format  # noqa: E402
+from crossform.exporters import get_format, labels, parse_label  # noqa: E402
 from crossform.sklearn.expect import expect  # noqa: E402
 from crossform.vectors import generate  # noqa: E402
 from generators import FEATURES, GENERATORS  # noqa: E402
@@ -50,11 +50,14 @@ def pretty(value, indent: int = 0) -> str:
     return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
-def build(root: Path, names=None, fmt: str = "stripe-json", checks: int = 0) -> list:
+def build(root: Path, names=None, fmt: str = "stripe-json", checks: int = 0, options=None) -> list:
     """Fit, export and score every generator into ``root``; return the files written.
 
     ``checks``: rows of checks each package carries (golden packages carry
-    some, so that reading checks is tested forever too)."""
+    some, so that reading checks is tested forever too). ``options``: a
+    variant's options (onnx's precision="float32"): the case then holds the
+    package the file holds and the rows and tolerance it is held to."""
+    options = options or {}
     written = []
     by_feature: dict = {}
     for feature, name, description, fit in GENERATORS:
@@ -65,10 +68,12 @@ def build(root: Path, names=None, fmt: str = "stripe-json", checks: int = 0) -> 
         package = package.replace(producer={})  # library versions would make every upgrade a diff
         suffix = "" if get_format(fmt).LAYOUT == "directory" else f".{fmt}"
         relative = f"packages/{name}{suffix}"
-        crossform.save(package, root / relative, format=fmt, overwrite=True)
+        crossform.save(package, root / relative, format=fmt, overwrite=True, **options)
         vectors = generate(package, seed=SEED, max_rows=MAX_ROWS)
         expected = expect(estimator, package, package.inputs, vectors.rows, vectors.labels,
                           f"{len(vectors)} rows: splits, leaves, special values, random rows")
+        if options:
+            package, expected = get_format(fmt).stored(package, expected, **options)
         by_feature.setdefault(feature, []).append({
             "name": name,
             "description": description,
@@ -108,12 +113,17 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.golden:
         for fmt in crossform.formats():
-            target = HERE / "golden" / fmt / get_format(fmt).VERSION
-            if target.exists():
-                print(f"{target} exists; golden packages are never rewritten", file=sys.stderr)
-                continue
-            build(target, GOLDEN, fmt, checks=GOLDEN_CHECKS)
-            print(f"wrote {target}", file=sys.stderr)
+            # the default and each variant: a variant may write its own version (onnx[float32]: 1.1)
+            for label in labels(fmt):
+                module, _, options = parse_label(label)
+                written = getattr(module, "written_version", None)
+                version = written(**options) if written is not None else module.VERSION
+                target = HERE / "golden" / fmt / version
+                if target.exists():
+                    print(f"{target} exists; golden packages are never rewritten", file=sys.stderr)
+                    continue
+                build(target, GOLDEN, fmt, checks=GOLDEN_CHECKS, options=options)
+                print(f"wrote {target} ({label})", file=sys.stderr)
         return 0
     if args.check:
         with tempfile.TemporaryDirectory() as tmp:

@@ -88,30 +88,40 @@ def runtimes() -> list:
     return names()
 
 
-def scorer(package: Union[Package, str, Path], runtime: str = "reference"):
+def scorer(package: Union[Package, str, Path], runtime: str = "reference", **options: str):
     """A function ``data -> Scores`` that scores with ``package`` in ``runtime``.
 
-    The package is read and the runtime prepared once (for a foreign runtime:
-    the package written in the first format it executes, and loaded there),
-    so the function can score any number of batches.
+    The package is read and the runtime prepared once, so the function can
+    score any number of batches. A foreign runtime runs a saved file of its
+    own format as it is (a float32 ONNX file stays float32); otherwise the
+    package written in the first format it executes, with ``options`` (e.g.
+    ``precision="float32"``).
     """
-    from .exporters import get_format
+    from .exporters import check_options, get_format
     from .exporters import registry as format_registry
+    from .exporters import sniff
     from .reference import score as evaluate
     from .runtime import get_runtime, unavailable
 
     engine = get_runtime(runtime)
+    path = None
     if not isinstance(package, Package):
-        package = load(package)
+        path = Path(package)
+        package = load(path)
     if runtime == "reference":
         return lambda data: evaluate(package, data)
     reason = unavailable(runtime)
     if reason is not None:
         raise UnknownRuntimeError(f"Runtime {runtime!r} cannot run here: {reason}.")
+    if path is not None and not options and path.is_file():
+        fmt = get_format(sniff(path))
+        if runtime in fmt.RUNTIMES:
+            return engine.prepare(path.read_bytes(), fmt)  # the bytes load() just checked
     for name, fmt in format_registry().items():
         if runtime in fmt.RUNTIMES:
             fmt = get_format(name)
-            return engine.prepare(fmt.dumps(package), fmt)
+            check_options(fmt, options)
+            return engine.prepare(fmt.dumps(package, **options), fmt)
     raise UnknownRuntimeError(f"No registered format is executed by runtime {runtime!r}.")
 
 

@@ -30,8 +30,12 @@ from .exporters._versions import FormatVersionWarning, parse_version
 HISTORY: dict[str, list[tuple[str, str]]] = {
     "stripe-json": [("1.0", "0.1.0"), ("2.0", "0.2.0")],
     "protobuf": [("1.0", "0.2.0")],
-    "onnx": [("1.0", "0.2.0")],
+    "onnx": [("1.0", "0.2.0"), ("1.1", "0.3.0")],
 }
+# format -> minor versions that older releases of the same major cannot read (they refuse
+# such a file with a named error rather than score it): onnx 1.1 is the float32 variant,
+# whose float inputs a 1.0 reader refuses. Only releases from the one that writes it read it.
+STRICT: dict[str, set[str]] = {"onnx": {"1.1"}}
 # format -> {major: the first crossform release that no longer reads it}. A
 # new major does not end the old one: its frozen reader stays (docs/FORMATS.md).
 DROPPED: dict[str, dict[int, str]] = {}
@@ -63,7 +67,9 @@ def readers(format_name: str, version: str) -> list | None:
     end = DROPPED.get(format_name, {}).get(major)
     silent = next((i for i in same if rows[i][0][1] >= minor), None)
     spans = []
-    if silent != same[0]:
+    if silent is not None and version in STRICT.get(format_name, set()) and rows[silent][0] == (major, minor):
+        pass  # older releases of the major refuse this version outright: no warning span
+    elif silent != same[0]:
         spans.append((rows[same[0]][1], rows[silent][1] if silent is not None else end, True))
     if silent is not None:
         spans.append((rows[silent][1], end, False))

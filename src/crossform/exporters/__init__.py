@@ -13,6 +13,15 @@ A format module defines:
 ``read_version(source)`` -> str, optional: the recorded format version, without reading the rest
 ``unsupported(package)`` -> str or None, optional: why this format cannot express the package
               (the conformance runner reports it as a named skip)
+``OPTIONS``   optional: ``{option: (allowed values, the default first)}`` that ``dumps``
+              takes as keyword arguments, e.g. onnx's ``{"precision": ("float64", "float32")}``
+``VARIANTS``  optional: ``{name: options}`` the conformance suite runs besides the
+              default, reported as ``format[name]``, e.g. ``onnx[float32]``
+``stored(package, checks, **options)`` -> (package, checks), for a format with OPTIONS: the
+              package a file written with those options holds (a lossy variant rounds) and
+              the checks it can be held to (its rows, its declared tolerance)
+``written_version(**options)`` -> str, optional: the format version a file written with those
+              options records, when it is not VERSION (onnx float64 files still record 1.0)
 
 Formats are registered from the explicit list BUILTIN plus the entry-point
 group ``crossform.formats`` (each entry point names such a module).
@@ -63,6 +72,42 @@ def get_format(name: str) -> ModuleType:
         return registry()[name]
     except KeyError:
         raise UnknownFormatError(f"Unknown format {name!r}. Registered formats: {', '.join(formats())}.") from None
+
+
+def variant_label(name: str, variant: Union[str, None]) -> str:
+    return name if variant is None else f"{name}[{variant}]"
+
+
+def labels(name: str) -> list:
+    """A format's default and its variants, as the conformance report names them."""
+    fmt = get_format(name)
+    return [name] + [variant_label(name, v) for v in getattr(fmt, "VARIANTS", {})]
+
+
+def parse_label(label: str) -> tuple:
+    """``"onnx[float32]"`` -> (the onnx module, "float32", its options); a bare name -> (module, None, {})."""
+    name, bracket, rest = label.partition("[")
+    fmt = get_format(name)
+    if not bracket:
+        return fmt, None, {}
+    variant = rest[:-1] if rest.endswith("]") else None
+    variants = getattr(fmt, "VARIANTS", {})
+    if variant not in variants:
+        known = ", ".join(variant_label(name, v) for v in variants) or "none"
+        raise UnknownFormatError(f"Unknown variant {label!r}; variants of {name}: {known}.")
+    return fmt, variant, dict(variants[variant])
+
+
+def check_options(fmt: ModuleType, options: Mapping[str, str]) -> None:
+    """Refuse an option the format does not take, or a value it does not allow."""
+    allowed = getattr(fmt, "OPTIONS", {})
+    for key, value in options.items():
+        if key not in allowed:
+            takes = "; ".join(f"{k}: {', '.join(v)}" for k, v in allowed.items()) or "no options"
+            raise UnknownFormatError(f"format {fmt.NAME} has no option {key!r} (it takes {takes})")
+        if value not in allowed[key]:
+            raise UnknownFormatError(f"format {fmt.NAME}: expected {key} to be one of {', '.join(allowed[key])}, "
+                                     f"got {value!r}")
 
 
 # ---------------------------------------------------------------- files
@@ -189,14 +234,18 @@ def _replace(new: Path, target: Path) -> None:
         old.unlink()
 
 
-def save(package: ir.Package, path: Union[str, Path], format: str = "stripe-json", overwrite: bool = False) -> Path:
+def save(package: ir.Package, path: Union[str, Path], format: str = "stripe-json", overwrite: bool = False,
+         **options: str) -> Path:
     """Write ``package`` to ``path`` in ``format``; return the path written.
+
+    ``options`` are the format's OPTIONS, e.g. ``precision="float32"`` for onnx.
 
     Writing is atomic: the package appears whole or not at all. An existing
     path is replaced only with ``overwrite=True``, and only when it holds a
     package crossform recognises (so a typo never deletes a folder).
     """
     fmt = get_format(format)
+    check_options(fmt, options)
     target = Path(path)
     if os.path.lexists(target):
         if not overwrite:
@@ -206,7 +255,7 @@ def save(package: ir.Package, path: Union[str, Path], format: str = "stripe-json
         except (UnknownFormatError, PackageNotFoundError):
             raise PackageExistsError(str(target), "exists and is not a crossform package; not replacing it") from None
     target.parent.mkdir(parents=True, exist_ok=True)
-    content = fmt.dumps(package)
+    content = fmt.dumps(package, **options)
     if fmt.LAYOUT == "directory":
         _write_directory(content, target)
     else:

@@ -19,6 +19,13 @@ docs/SEMANTICS.md says:
   row: the rows the reference refuses) and "leaves" (per tree, the node
   index of the leaf reached, in the numbering the reader gives the trees).
 
+``precision="float32"`` writes the float32 variant (format version 1.1):
+float32 numeric inputs, cast to double before the encoders so every decision
+is the reference's on those float32 values; float32 leaf values, sums and
+outputs, within an absolute tolerance the file declares (``tolerance``) and
+the metadata records. Its package is the source package with its leaf values
+rounded to float32; ``crossform.source_id`` names the package it came from.
+
 The reader runs onnx.checker, refuses external data and oversized files,
 names the first op outside the subset written here, rebuilds the IR from the
 graph's attributes and initializers, writes it again and requires the same
@@ -30,7 +37,9 @@ still lists the format and says what to install.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 from typing import Any
 
 import numpy as np
@@ -50,7 +59,11 @@ from ..floats import FLOAT32_OVERFLOW, float32_threshold
 from . import MAX_FILE_BYTES, _json, _versions
 
 NAME = "onnx"
-VERSION = "1.0"
+VERSION = "1.1"  # 1.1 added the float32 variant; float64 files still record 1.0
+FLOAT64, FLOAT32 = "float64", "float32"
+VERSION_OF = {FLOAT64: "1.0", FLOAT32: "1.1"}  # the version each precision records
+OPTIONS = {"precision": (FLOAT64, FLOAT32)}  # dumps() options, the default first
+VARIANTS = {FLOAT32: {"precision": FLOAT32}}  # run by the conformance suite besides the default
 LAYOUT = "file"
 RUNTIMES = ("onnxruntime", "onnx-reference")
 WHERE = f"<{NAME}>"
@@ -78,6 +91,9 @@ METADATA = META + "metadata"
 PRODUCER_KEY = META + "producer"
 CHECKS = META + "checks"
 CLASSES = META + "classes"
+PRECISION = META + "precision"
+TOLERANCE = META + "tolerance"
+SOURCE_ID = META + "source_id"
 
 # every op the writer uses; the reader names any other as unsupported
 OPS = {
@@ -344,7 +360,7 @@ def _ints(values: np.ndarray) -> list:
     return values.tolist()
 
 
-def _model(g: _Graph, model: ir.TreeEnsemble, cols: dict) -> tuple:
+def _model(g: _Graph, model: ir.TreeEnsemble, cols: dict, precision: str = FLOAT64) -> tuple:
     onnx = g.onnx
     X = g.op("Concat", [cols[name] for name in model.features], "X", axis=1)
     too_big = g.op("GreaterOrEqual", [g.op("Abs", [X], "abs"), g.const("float32.overflow",
@@ -383,7 +399,8 @@ def _model(g: _Graph, model: ir.TreeEnsemble, cols: dict) -> tuple:
     leaves = index
     by_tree = g.op("Add", [g.op("Transpose", [index], "leaf.node.by.tree", perm=[1, 0]),
                            g.const("leaf.offset", a["offsets"])], "leaf.index.by.tree")
-    table = g.const("leaf.values", np.ascontiguousarray(a["values"], dtype=np.float64))
+    real = np.float32 if precision == FLOAT32 else np.float64
+    table = g.const("leaf.values", np.ascontiguousarray(a["values"], dtype=real))
     if model.aggregation == "sum":
         # the base value is the first term of the fold: a leaf row of its own, reached by every row
         base_row = g.const("base.index", np.array([[a["n_leaves"]]], dtype=np.int64))
@@ -391,12 +408,12 @@ def _model(g: _Graph, model: ir.TreeEnsemble, cols: dict) -> tuple:
                                   "first.tree", axis=0), g.const("zero.int", np.array(0, dtype=np.int64))],
                      "zeros.row")
         by_tree = g.op("Concat", [g.op("Add", [first, base_row], "base.row"), by_tree], "with.base", axis=0)
-        table = g.const("leaf.values.base", np.vstack([a["values"], model.base_value[None, :]]))
+        table = g.const("leaf.values.base", np.vstack([a["values"], model.base_value[None, :]]).astype(real))
     gathered = g.op("Gather", [table, by_tree], "leaf.values.reached", axis=0)
     # ReduceSum over axis 0 of [trees, N, outputs]: a left fold in tree order, as SEMANTICS asks
     raw = g.op("ReduceSum", [gathered, g.const("axis0", np.array([0], dtype=np.int64))], "sum", keepdims=0)
     if model.aggregation == "average":
-        raw = g.op("Div", [raw, g.const("tree.count", np.array([float(n_trees)]))], "average")
+        raw = g.op("Div", [raw, g.const("tree.count", np.array([float(n_trees)], dtype=real))], "average")
     if model.post_transform == "logistic":
         raw = g.op("Sigmoid", [raw], "logistic")
     elif model.post_transform == "softmax":
@@ -408,17 +425,102 @@ def _json_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
-def build(package: ir.Package):
-    """The ModelProto for ``package``."""
+def written_version(precision: str = FLOAT64) -> str:
+    """The format version a file of this precision records (float32 needs a 1.1 reader)."""
+    return VERSION_OF[_precision(precision)]
+
+
+def _precision(precision: str) -> str:
+    if precision not in OPTIONS["precision"]:
+        raise CrossformError(f"onnx: expected precision {' or '.join(OPTIONS['precision'])}, got {precision!r}")
+    return precision
+
+
+def float32_package(package: ir.Package) -> ir.Package:
+    """``package`` with its leaf and base values rounded to float32: what the
+    float32 variant stores (rounding twice changes nothing)."""
+    def rounded(a):
+        return None if a is None else np.asarray(a, dtype=np.float32).astype(np.float64)
+
+    model = package.model
+    trees = tuple(dataclasses.replace(t, value=rounded(t.value)) for t in model.trees)
+    return package.replace(model=dataclasses.replace(model, trees=trees, base_value=rounded(model.base_value)))
+
+
+UNIT = 2.0 ** -24  # float32 unit roundoff
+
+
+def float32_tolerance(package: ir.Package) -> float:
+    """An absolute bound on |float32 graph - reference| for any row, from the
+    stored values alone (docs/formats/onnx.md derives it).
+
+    Each leaf value is rounded once (u = 2^-24 relative) and the float32 sum of
+    m terms, in any order, is within (m - 1) u / (1 - (m - 1) u) of the sum of
+    their magnitudes; S bounds that sum over every row: the largest leaf
+    magnitude per tree, summed, plus the base value. Averaging divides the
+    bound by the tree count (one more rounding). Sigmoid moves an error at
+    most by a quarter, softmax by at most twice; each adds its own float32
+    rounding, taken as 2^-20 (four times what the kernels we run produce).
+    """
+    model = package.model
+    largest = np.zeros(model.n_outputs)
+    for tree in model.trees:
+        leaf = tree.value[tree.is_leaf]
+        largest += np.abs(leaf).max(axis=0) if len(leaf) else 0.0
+    terms = len(model.trees)
+    if model.base_value is not None:
+        largest += np.abs(model.base_value)
+        terms += 1
+    total = float(largest.max())
+    # the values' own rounding and the sum's: (terms + 1) roundings of at most u * total each
+    bound = total * (terms + 1) * UNIT / (1 - (terms + 1) * UNIT)
+    if model.aggregation == "average":
+        bound = (bound + UNIT * total) / len(model.trees)  # the division rounds once more
+    if model.post_transform == "logistic":
+        bound = bound / 4 + 2.0 ** -20
+    elif model.post_transform == "softmax":
+        bound = 2 * bound + 2.0 ** -20
+    # two significant digits, rounded up: a number a person can read in the metadata
+    exponent = math.floor(math.log10(bound)) - 1
+    up = float(f"{math.ceil(bound / 10.0 ** exponent)}e{exponent}")
+    return up if up >= bound else float(f"{math.ceil(bound / 10.0 ** exponent) + 1}e{exponent}")
+
+
+def float32_checks(checks, package: ir.Package):
+    """The checks a float32 file carries: the rows whose numeric values are
+    float32 (the only rows its inputs take as written), within the bound."""
+    if checks is None:
+        return None
+    return checks_module.restrict(checks, checks_module.float32_rows(checks), float32_tolerance(package),
+                                  "float32 rows")
+
+
+def stored(package: ir.Package, checks: Any, precision: str = FLOAT64) -> tuple:
+    """(the package a file of this precision holds, the checks it can be held
+    to): for float32, the rounded package, and the float32 rows of ``checks``
+    within the declared tolerance."""
+    if _precision(precision) == FLOAT64:
+        return package, checks
+    rounded = float32_package(package)
+    return rounded, float32_checks(checks, rounded)
+
+
+def build(package: ir.Package, precision: str = FLOAT64):
+    """The ModelProto for ``package`` (already rounded, for float32)."""
     onnx = _onnx()
     reason = unsupported(package)
     if reason is not None:
         raise UnsupportedModelError(reason)
+    _precision(precision)
     h = onnx.helper
     g = _Graph(onnx)
     inputs, cols = [], {}
-    for f in package.inputs:
-        if f.kind == ir.NUMERIC:
+    for k, f in enumerate(package.inputs):
+        if f.kind == ir.NUMERIC and precision == FLOAT32:
+            inputs.append(h.make_tensor_value_info(f.name, onnx.TensorProto.FLOAT, ["N", 1]))
+            # exact: the encoders and the trees see the float32 value as the double it is
+            cols[f.name] = g.op("Cast", [f.name], f"in.{k}", to=onnx.TensorProto.DOUBLE)
+        elif f.kind == ir.NUMERIC:
             inputs.append(h.make_tensor_value_info(f.name, onnx.TensorProto.DOUBLE, ["N", 1]))
             cols[f.name] = f.name
         else:
@@ -427,7 +529,7 @@ def build(package: ir.Package):
             cols[f.name] = (f.name, f.name + MISSING_SUFFIX)
     for i, enc in enumerate(package.encoders):
         ENCODERS[type(enc)](g, enc, cols, i)
-    scores, leaves = _model(g, package.model, cols)
+    scores, leaves = _model(g, package.model, cols, precision)
     error = g.errors[0]
     for more in g.errors[1:]:
         error = g.op("Or", [error, more], "error.any")
@@ -438,14 +540,15 @@ def build(package: ir.Package):
                                name=ERROR))
     g.nodes.append(h.make_node("Identity", [leaves], [LEAVES], name=LEAVES))
     outputs = [
-        h.make_tensor_value_info(score_name, onnx.TensorProto.DOUBLE, ["N", model.n_outputs]),
+        h.make_tensor_value_info(score_name, onnx.TensorProto.FLOAT if precision == FLOAT32 else onnx.TensorProto.DOUBLE,
+                                 ["N", model.n_outputs]),
         h.make_tensor_value_info(ERROR, onnx.TensorProto.BOOL, ["N"]),
         h.make_tensor_value_info(LEAVES, onnx.TensorProto.INT64, ["N", len(model.trees)]),
     ]
     graph = h.make_graph(g.nodes, GRAPH, inputs, outputs, g.inits)
     proto = h.make_model(graph, producer_name=PRODUCER, ir_version=IR_VERSION,
                          opset_imports=[h.make_opsetid("", OPSET), h.make_opsetid("ai.onnx.ml", ML_OPSET)])
-    props = {FORMAT_VERSION: VERSION, ID: package.id, TAGS: _json_text(list(package.tags)),
+    props = {FORMAT_VERSION: VERSION_OF[precision], ID: package.id, TAGS: _json_text(list(package.tags)),
              METADATA: _json_text(dict(package.metadata)), PRODUCER_KEY: _json_text(dict(package.producer))}
     if package.owner is not None:
         props[OWNER] = package.owner
@@ -455,11 +558,20 @@ def build(package: ir.Package):
         doc = checks_module.to_document(package.checks)
         _json.validate(doc, checks_module.SCHEMA, "checks")
         props[CHECKS] = _json.dumps(doc, compact=True).decode("utf-8").rstrip("\n")
+    if precision == FLOAT32:
+        props[PRECISION] = precision
+        props[TOLERANCE] = _json_text({"absolute": float32_tolerance(package)})
     h.set_model_props(proto, props)
     return proto
 
 
-def dumps(package: ir.Package) -> bytes:
+def dumps(package: ir.Package, precision: str = FLOAT64) -> bytes:
+    if _precision(precision) == FLOAT32:
+        source = package
+        rounded, checks = stored(package, package.checks, precision)
+        proto = build(rounded.replace(checks=checks), precision)
+        proto.metadata_props.add(key=SOURCE_ID, value=source.id)
+        return proto.SerializeToString(deterministic=True)
     return build(package).SerializeToString(deterministic=True)
 
 
@@ -491,6 +603,19 @@ def _props(proto, where: str) -> dict:
             raise OnnxMetadataError(where, f"expected each metadata key once, found {entry.key!r} twice")
         props[entry.key] = entry.value
     return props
+
+
+def properties(source: bytes, where: str = WHERE) -> dict:
+    """What ``crossform info`` shows besides the package: the precision, and
+    for float32 the declared tolerance and the id of the source package."""
+    _, proto = _parse(source, where)
+    props = _props(proto, where)
+    out = {"precision": props.get(PRECISION, FLOAT64)}
+    if TOLERANCE in props:
+        out["tolerance"] = _json_prop(props, TOLERANCE, where)
+    if SOURCE_ID in props:
+        out["source id"] = props[SOURCE_ID]
+    return out
 
 
 def read_version(source: bytes, where: str = WHERE) -> str:
@@ -558,21 +683,23 @@ def _tag(node) -> str:
     return node.name.split(":", 2)[-1] if node.name.startswith(INTERNAL) else node.name
 
 
-def _read_inputs(proto, where: str) -> tuple:
+def _read_inputs(proto, where: str, precision: str) -> tuple:
     onnx = _onnx()
     fields = []
     names = [i.name for i in proto.graph.input]
+    real = onnx.TensorProto.FLOAT if precision == FLOAT32 else onnx.TensorProto.DOUBLE
     for value in proto.graph.input:
         elem = value.type.tensor_type.elem_type
         if value.name.endswith(MISSING_SUFFIX) and value.name[:-len(MISSING_SUFFIX)] in names:
             continue
-        if elem == onnx.TensorProto.DOUBLE:
+        if elem == real:
             fields.append(ir.Field(value.name, ir.NUMERIC))
         elif elem == onnx.TensorProto.STRING:
             fields.append(ir.Field(value.name, ir.CATEGORICAL))
         else:
-            raise OnnxStructureError(where, f"expected double or string graph inputs, found input {value.name!r} of "
-                                            f"type {onnx.TensorProto.DataType.Name(elem)}")
+            raise OnnxStructureError(where, f"expected {'float' if real == onnx.TensorProto.FLOAT else 'double'} or "
+                                            f"string graph inputs ({precision} precision), found input "
+                                            f"{value.name!r} of type {onnx.TensorProto.DataType.Name(elem)}")
     return tuple(fields)
 
 
@@ -722,7 +849,7 @@ def _read_model(proto, inits: dict, props: dict, where: str) -> ir.TreeEnsemble:
     base = None
     if aggregation == "sum":
         values = _const_of_name(inits, "leaf.values.base", where)
-        values, base = values[:-1], (values[-1] if values.ndim == 2 and len(values) else None)
+        values, base = values[:-1], (values[-1].astype(np.float64) if values.ndim == 2 and len(values) else None)
     else:
         values = _const_of_name(inits, "leaf.values", where)
     if values.ndim != 2 or len(values) != n_leaves:
@@ -742,7 +869,9 @@ def _model_features(proto, concat, where: str) -> tuple:
     producers = {out: n for n in proto.graph.node for out in n.output}
     names = []
     for tensor in concat.input:
-        if tensor in producers:
+        if tensor in producers and _tag(producers[tensor]).startswith("in.") and producers[tensor].op_type == "Cast":
+            names.append(producers[tensor].input[0])  # a float32 input, cast to double
+        elif tensor in producers:
             node = producers[tensor]
             names.append(_output_column(proto, node, tensor, where))
         else:
@@ -791,6 +920,10 @@ def loads(source: bytes, where: str = WHERE) -> ir.Package:
     onnx, proto = _parse(source, where)
     props = _props(proto, where)
     _versions.check_version(NAME, VERSION, props.get(FORMAT_VERSION), where)
+    precision = props.get(PRECISION, FLOAT64)
+    if precision not in OPTIONS["precision"]:
+        raise OnnxMetadataError(where, f"expected metadata {PRECISION!r} to be one of "
+                                       f"{', '.join(OPTIONS['precision'])}, found {precision!r}")
     external = _external(proto)
     if external is not None:
         raise OnnxExternalDataError(where, f"tensor {external.name!r} keeps its data outside the file; "
@@ -807,7 +940,7 @@ def loads(source: bytes, where: str = WHERE) -> ir.Package:
     try:
         inits = _initializers(proto)
         package = ir.Package(
-            inputs=_read_inputs(proto, where),
+            inputs=_read_inputs(proto, where, precision),
             encoders=_read_encoders(proto, inits, where),
             model=_read_model(proto, inits, props, where),
             owner=props.get(OWNER),
@@ -821,7 +954,7 @@ def loads(source: bytes, where: str = WHERE) -> ir.Package:
     except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
         raise OnnxStructureError(where, f"expected the graph crossform writes; {type(exc).__name__}: {exc}") \
             from None
-    again = build(package)
+    again = build(package, precision)
     if again.graph.SerializeToString(deterministic=True) != proto.graph.SerializeToString(deterministic=True):
         raise OnnxStructureError(where, f"expected the graph crossform writes for the package it describes; "
                                         f"the graph differs ({_first_difference(again.graph, proto.graph)})")

@@ -36,7 +36,8 @@ def version() -> str:
 
 
 def signature(content: bytes) -> tuple:
-    """(fields, score output name, classes) from the model's inputs and metadata."""
+    """(fields, score output name, classes, output names, numeric dtype per
+    field) from the model's inputs and metadata."""
     import json
 
     import onnx
@@ -46,20 +47,23 @@ def signature(content: bytes) -> tuple:
     proto = onnx.ModelProto()
     proto.ParseFromString(content)
     names = [i.name for i in proto.graph.input]
-    fields = []
+    fields, reals = [], {}
     for value in proto.graph.input:
         if value.name.endswith(fmt.MISSING_SUFFIX) and value.name[:-len(fmt.MISSING_SUFFIX)] in names:
             continue
-        kind = ir.CATEGORICAL if value.type.tensor_type.elem_type == onnx.TensorProto.STRING else ir.NUMERIC
+        elem = value.type.tensor_type.elem_type
+        kind = ir.CATEGORICAL if elem == onnx.TensorProto.STRING else ir.NUMERIC
         fields.append(ir.Field(value.name, kind))
+        # the float32 variant takes float32 inputs: values are rounded to float32 on the way in
+        reals[value.name] = np.float32 if elem == onnx.TensorProto.FLOAT else np.float64
     props = {p.key: p.value for p in proto.metadata_props}
     classes = tuple(json.loads(props[fmt.CLASSES])) if fmt.CLASSES in props else None
     outputs = tuple(f"probability({c})" for c in classes) if classes is not None else ("prediction",)
     score = fmt.PROBABILITIES if classes is not None else fmt.PREDICTION
-    return tuple(fields), score, classes, outputs
+    return tuple(fields), score, classes, outputs, reals
 
 
-def feeds(fields: tuple, data: Any) -> tuple:
+def feeds(fields: tuple, data: Any, reals: Any = None) -> tuple:
     """The graph's inputs for a batch, and the batch (its row errors: wrong types)."""
     from ..exporters.onnx import MISSING_SUFFIX
 
@@ -68,7 +72,8 @@ def feeds(fields: tuple, data: Any) -> tuple:
     for f in fields:
         col = batch.columns[f.name]
         if f.kind == ir.NUMERIC:
-            out[f.name] = np.asarray(col, dtype=np.float64).reshape(-1, 1)
+            with np.errstate(over="ignore"):  # beyond float32 becomes inf: a row error, as in the reference
+                out[f.name] = np.asarray(col, dtype=(reals or {}).get(f.name, np.float64)).reshape(-1, 1)
         else:
             missing = np.equal(col, None)
             # ONNX strings have no missing value: a placeholder, and the mask says it is missing
@@ -90,10 +95,10 @@ def scores(batch, values: np.ndarray, error: np.ndarray, leaves: np.ndarray, out
 
 
 def make_scorer(run: Callable, content: bytes) -> Callable[[Any], Scores]:
-    fields, score, classes, outputs = signature(content)
+    fields, score, classes, outputs, reals = signature(content)
 
     def score_batch(data: Any) -> Scores:
-        feed, batch = feeds(fields, data)
+        feed, batch = feeds(fields, data, reals)
         if batch.n_rows == 0:
             return Scores(np.zeros((0, len(outputs))), outputs, [], classes, np.zeros((0, 0), dtype=np.int64))
         values, error, leaves = run([score, "error", "leaves"], feed)
