@@ -44,7 +44,7 @@ from _forest import bench_forest, size_of  # noqa: E402
 
 import crossform  # noqa: E402
 import crossform.runtime  # noqa: E402
-from crossform.exporters import get_format  # noqa: E402
+from crossform.exporters import labels, parse_label  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 SCORE_ROWS = 20_000
@@ -95,10 +95,14 @@ class Exporter:
 # ---------------------------------------------------------------- crossform
 
 
-def crossform_exporter(name: str) -> Exporter:
+def crossform_exporter(label: str) -> Exporter:
+    """A format, or a variant of one ("onnx[float32]": the format's options)."""
+    fmt, _, options = parse_label(label)
+
     def export(checks):
         def run(forest, out):
-            crossform.save(crossform.from_sklearn(forest, checks=checks), out, format=name, overwrite=True)
+            crossform.save(crossform.from_sklearn(forest, checks=checks), out, format=fmt.NAME, overwrite=True,
+                           **options)
         return run
 
     def scorer(runtime, forest, package):
@@ -106,15 +110,16 @@ def crossform_exporter(name: str) -> Exporter:
         if reason:
             raise Skip(reason)
         names = [field.name for field in package.inputs]
-        prepared = crossform.scorer(package, runtime=runtime)  # loaded once, like an ONNX session
+        # loaded once, like an ONNX session; a variant runs its own file (float32 inputs and scores)
+        prepared = crossform.scorer(package, runtime=runtime, **options)
         return Scorer(
             feed=lambda rows: {n: np.ascontiguousarray(col) for n, col in zip(names, rows.T)},
             run=lambda columns: prepared(columns).values,
         )
 
     return Exporter(
-        name=f"crossform {name}", format=name, anchor=False, unavailable=lambda: None,
-        runtimes=tuple(get_format(name).RUNTIMES), scorer=scorer,
+        name=f"crossform {label}", format=label, anchor=False, unavailable=lambda: None,
+        runtimes=tuple(fmt.RUNTIMES), scorer=scorer,
         export=export(0), export_checks=export(None), load=crossform.load,
     )
 
@@ -223,7 +228,7 @@ ANCHORS = (
 
 
 def exporters() -> list:
-    return [crossform_exporter(name) for name in crossform.formats()] + list(ANCHORS)
+    return [crossform_exporter(label) for name in crossform.formats() for label in labels(name)] + list(ANCHORS)
 
 
 # ---------------------------------------------------------------- forests

@@ -385,7 +385,9 @@ def test_formats_json(capsys):
     entries = {f["name"]: f for f in json.loads(out)}
     fmt = get_format("stripe-json")
     assert entries["stripe-json"] == {"name": "stripe-json", "version": fmt.VERSION, "layout": fmt.LAYOUT,
-                                      "runtimes": list(fmt.RUNTIMES)}
+                                      "runtimes": list(fmt.RUNTIMES), "options": {}, "variants": []}
+    assert entries["onnx"]["options"] == {"precision": ["float64", "float32"]}
+    assert entries["onnx"]["variants"] == ["onnx[float32]"]
     code, out, err = run(capsys, "formats")
     assert code == 0 and "stripe-json" in out.splitlines()[1]
 

@@ -24,8 +24,8 @@ from typing import Any, Callable, Iterable, Sequence
 import crossform
 from crossform import ir
 from crossform.conformance import DEFAULT_MAX_ROWS
-from crossform.errors import CrossformError, PackageExistsError
-from crossform.exporters import get_format, sniff
+from crossform.errors import CrossformError, PackageExistsError, UnknownFormatError
+from crossform.exporters import check_options, get_format, sniff
 
 PROG = "crossform"
 WIDTH = 78  # help text is wrapped here; the raw formatter keeps examples as written
@@ -123,9 +123,9 @@ def _needs_sklearn(what: str) -> None:
                            "install them with: pip install 'crossform[sklearn]'") from None
 
 
-def _save(package: ir.Package, path: str, format: str, overwrite: bool) -> Path:
+def _save(package: ir.Package, path: str, format: str, overwrite: bool, **options: str) -> Path:
     try:
-        return crossform.save(package, path, format=format, overwrite=overwrite)
+        return crossform.save(package, path, format=format, overwrite=overwrite, **options)
     except PackageExistsError as exc:
         if overwrite:
             raise
@@ -329,6 +329,11 @@ def run_export(args: argparse.Namespace) -> int:
     _require_path(args.model, "model file")
     if args.format not in crossform.formats():
         raise UsageError(f"unknown format {args.format!r}; formats: {', '.join(crossform.formats())}")
+    options = {"precision": args.precision} if args.precision else {}
+    try:
+        check_options(get_format(args.format), options)
+    except UnknownFormatError as exc:
+        raise UsageError(f"--precision: {exc}") from None
     metadata = {}
     for key, value in args.meta or []:
         if key in metadata:
@@ -345,27 +350,38 @@ def run_export(args: argparse.Namespace) -> int:
         raise CommandError(f"cannot load {args.model}: {type(exc).__name__}: {exc}") from None
     package = crossform.from_sklearn(estimator, owner=args.owner, tags=args.tag or [], metadata=metadata,
                                      checks=args.checks)
-    path = _save(package, args.out, args.format, args.overwrite)
+    path = _save(package, args.out, args.format, args.overwrite, **options)
     model = package.model
+    held, held_checks = get_format(args.format).stored(package, package.checks, **options) if options \
+        else (package, package.checks)
     if args.json:
         _print_json({
             "path": str(path),
             "format": args.format,
-            "id": package.id,
+            "precision": args.precision,
+            "id": held.id,
+            "sourceId": package.id,
+            "tolerance": held_checks.absolute if held_checks is not None else None,
             "inputs": [{"name": f.name, "kind": f.kind} for f in package.inputs],
             "encoders": [e.encoder_type for e in package.encoders],
             "model_type": model.model_type,
             "trees": len(model.trees),
             "nodes": model.n_nodes,
-            "checks": len(package.checks) if package.checks is not None else 0,
+            "checks": len(held_checks) if held_checks is not None else 0,
         })
         return EXIT_OK
     _out(f"path    {path}")
-    _out(f"format  {args.format}")
-    _out(f"id      {package.id}")
+    _out(f"format  {args.format}" + (f", {args.precision}" if args.precision else ""))
+    if options:
+        _out(f"id      {held.id} (leaf values rounded to {args.precision})")
+        _out(f"source  {package.id}")
+        if held_checks is not None and held_checks.absolute:
+            _out(f"scores  within {held_checks.absolute:g} of the source's (declared in the file)")
+    else:
+        _out(f"id      {package.id}")
     _out(f"{len(package.inputs)} inputs, {len(package.encoders)} encoders, {_describe_model(model)}")
-    if package.checks is not None:
-        _out(f"checks  {len(package.checks)} rows with {package.checks.expected_by}'s outputs "
+    if held_checks is not None:
+        _out(f"checks  {len(held_checks)} rows with {held_checks.expected_by}'s outputs "
              "(crossform validate scores them)")
     return EXIT_OK
 
@@ -382,6 +398,10 @@ def export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checks", type=_row_count, default=None, metavar="N",
                         help="rows of checks to carry: rows at the model's splits and leaves, special values "
                         "and random rows, with scikit-learn's outputs (default: 1000; 0 for none)")
+    parser.add_argument("--precision", choices=("float64", "float32"), metavar="P",
+                        help="onnx only: float64 (default, exact) or float32: float32 inputs and scores, every "
+                        "tree decision still exact for float32 inputs, scores within the tolerance the file "
+                        "declares (see docs/formats/onnx.md)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing package at OUT")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -584,6 +604,7 @@ def _check(path: str) -> dict:
             "rows": comparison.rows,
             "ok": comparison.ok,
             "expectedBy": package.checks.expected_by,
+            "absolute": package.checks.absolute,
             "differences": dict(comparison.counts),
             "mismatches": [m.to_json() for m in comparison.mismatches],
             "summary": comparison.summary(),
@@ -607,7 +628,8 @@ def run_validate(args: argparse.Namespace) -> int:
     for r in results:
         checks = r["checks"]
         if r["ok"]:
-            carried = f"  checks: {checks['rows']} rows identical to {checks['expectedBy']}" if checks else ""
+            carried = (f"  checks: {checks['rows']} rows " + (f"within the declared {checks['absolute']:g} of "
+                       if checks["absolute"] else "identical to ") + checks["expectedBy"]) if checks else ""
             _out(f"ok   {r['path']}  {r['format']}  {r['id']}{carried}")
             continue
         if r["error"] is not None:
@@ -745,9 +767,12 @@ def print_matrix(report) -> None:
 def run_conform(args: argparse.Namespace) -> int:
     from crossform import conformance
 
+    from crossform.exporters import labels as format_labels
+
+    known = [label for name in crossform.formats() for label in format_labels(name)]
     for name in args.format or []:
-        if name not in crossform.formats():
-            raise UsageError(f"unknown format {name!r}; formats: {', '.join(crossform.formats())}")
+        if name not in known:
+            raise UsageError(f"unknown format {name!r}; formats and variants: {', '.join(known)}")
     for name in args.runtime or []:
         if name not in crossform.runtimes():
             raise UsageError(f"unknown runtime {name!r}; runtimes: {', '.join(crossform.runtimes())}")
@@ -771,7 +796,8 @@ def conform_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rows", metavar="FILE", help="also check these rows (.csv or .jsonl) against the reference")
     parser.add_argument("--input-format", choices=IO_FORMATS, help="format of --rows (default: from its extension)")
     parser.add_argument("--format", action="append", metavar="NAME",
-                        help="check only this format (repeat for several; default: every registered format)")
+                        help="check only this format and its variants, or one variant such as onnx[float32] "
+                        "(repeat for several; default: every registered format and variant)")
     parser.add_argument("--runtime", action="append", metavar="NAME",
                         help="check only this runtime (repeat for several; default: every runtime of each format)")
     parser.add_argument("--max-rows", type=_row_count, default=DEFAULT_MAX_ROWS, metavar="N",
@@ -846,12 +872,15 @@ def run_formats(args: argparse.Namespace) -> int:
     table = []
     for name in crossform.formats():
         fmt = get_format(name)
-        table.append({"name": name, "version": fmt.VERSION, "layout": fmt.LAYOUT, "runtimes": list(fmt.RUNTIMES)})
+        table.append({"name": name, "version": fmt.VERSION, "layout": fmt.LAYOUT, "runtimes": list(fmt.RUNTIMES),
+                      "options": {k: list(v) for k, v in getattr(fmt, "OPTIONS", {}).items()},
+                      "variants": [f"{name}[{v}]" for v in getattr(fmt, "VARIANTS", {})]})
     if args.json:
         _print_json(table)
         return EXIT_OK
-    rows = [[t["name"], t["version"], t["layout"], ", ".join(t["runtimes"])] for t in table]
-    for line in _table(["name", "version", "layout", "runtimes"], rows):
+    rows = [[t["name"], t["version"], t["layout"], ", ".join(t["runtimes"]),
+             "; ".join(f"{k}: {', '.join(v)}" for k, v in t["options"].items()) or "-"] for t in table]
+    for line in _table(["name", "version", "layout", "runtimes", "options"], rows):
         _out(line)
     return EXIT_OK
 
@@ -887,7 +916,8 @@ def describe(package: ir.Package, path: str, fmt: str) -> dict:
         "producer": dict(package.producer),
         "checks": None if package.checks is None else {
             "rows": len(package.checks), "expectedBy": package.checks.expected_by,
-            "rowErrors": int(package.checks.errors.sum())},
+            "rowErrors": int(package.checks.errors.sum()),
+            "tolerance": {"relative": package.checks.tolerance, "absolute": package.checks.absolute}},
     }
 
 
@@ -895,6 +925,9 @@ def run_info(args: argparse.Namespace) -> int:
     _require_path(args.package, "package")
     package, fmt = _load(args.package)
     doc = describe(package, args.package, fmt)
+    properties = getattr(get_format(fmt), "properties", None)
+    if properties is not None and Path(args.package).is_file():
+        doc["properties"] = properties(Path(args.package).read_bytes())
     if args.json:
         _print_json(doc)
         return EXIT_OK
@@ -902,6 +935,9 @@ def run_info(args: argparse.Namespace) -> int:
     _out(f"package   {doc['path']}")
     _out(f"format    {fmt}")
     _out(f"id        {doc['id']}")
+    for key, value in doc.get("properties", {}).items():
+        text = ", ".join(f"{k} {v:g}" for k, v in value.items()) if isinstance(value, dict) else value
+        _out(f"{key:<9s} {text}")
     _out(f"owner     {doc['owner'] if doc['owner'] is not None else '-'}")
     _out(f"tags      {', '.join(doc['tags']) or '-'}")
     _out(f"metadata  {', '.join(f'{k}={v}' for k, v in doc['metadata'].items()) or '-'}")
@@ -921,6 +957,7 @@ def run_info(args: argparse.Namespace) -> int:
     _out(f"producer  {' '.join(f'{k}={v}' for k, v in doc['producer'].items()) or '-'}")
     checks = doc["checks"]
     _out(f"checks    {checks['rows']} rows ({checks['rowErrors']} row errors), outputs from {checks['expectedBy']}"
+         + (f", within {checks['tolerance']['absolute']:.2g} (declared)" if checks["tolerance"]["absolute"] else "")
          if checks else "checks    -")
     return EXIT_OK
 
