@@ -26,7 +26,8 @@ from typing import Mapping
 from .._registry import load_modules
 from ..errors import UnknownRuntimeError
 
-BUILTIN = ("crossform.runtime.reference", "crossform.runtime.onnxruntime", "crossform.runtime.onnx_reference")
+BUILTIN = ("crossform.runtime.reference", "crossform.runtime.onnxruntime", "crossform.runtime.onnx_reference",
+           "crossform.runtime.jpmml")
 ENTRY_POINT_GROUP = "crossform.runtimes"
 
 
