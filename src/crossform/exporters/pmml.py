@@ -110,7 +110,7 @@ MAX_NESTING = MAX_DEPTH + 16  # XML element nesting the reader accepts
 PROBABILITY_SLACK = 1e-13  # how far a leaf's probabilities may sum from 1 (JPMML divides by the sum)
 
 DOUBLE_MAX = float(np.finfo(np.float64).max)
-BELOW_OVERFLOW = float(np.nextafter(FLOAT32_OVERFLOW, 0.0))  # the largest |x| a tree accepts
+BELOW_OVERFLOW = math.nextafter(FLOAT32_OVERFLOW, 0.0)  # the largest |x| a tree accepts
 
 FormatVersionWarning = _versions.FormatVersionWarning
 
@@ -316,13 +316,20 @@ def _interval(package: ir.Package, field: str) -> Union[tuple, None, bool]:
         return None
     lo, hi = _LOWEST, _HIGHEST
     for steps, low, high in checks:
-        rising = np.prod([1.0 if s > 0 else -1.0 for _, s in steps]) > 0 if steps else True
-        if rising:
-            top = _last_true(lambda x: _apply(steps, x) <= high)
-            bottom = _last_true(lambda x: not _apply(steps, x) >= low)
+        rising = sum(1 for _, s in steps if s < 0) % 2 == 0
+
+        def at_most(x, steps=steps, high=high):
+            return _apply(steps, x) <= high
+
+        def at_least(x, steps=steps, low=low):
+            return _apply(steps, x) >= low
+
+        if rising:  # x <= top keeps the value <= high; x < bottom + 1 drops it below low
+            top = _last_true(at_most)
+            bottom = _last_true(lambda x, f=at_least: not f(x))
         else:
-            top = _last_true(lambda x: _apply(steps, x) >= low)
-            bottom = _last_true(lambda x: not _apply(steps, x) <= high)
+            top = _last_true(at_least)
+            bottom = _last_true(lambda x, f=at_most: not f(x))
         if top is None:
             return False
         hi = min(hi, top)
@@ -332,8 +339,8 @@ def _interval(package: ir.Package, field: str) -> Union[tuple, None, bool]:
     low, high = _unkey(lo), _unkey(hi)
     # the concrete rules agree at both ends and just beyond them
     if not (_accepts(package, field, low) and _accepts(package, field, high)
-            and not _accepts(package, field, float(np.nextafter(low, -math.inf)))
-            and not _accepts(package, field, float(np.nextafter(high, math.inf)))):
+            and not _accepts(package, field, math.nextafter(low, -math.inf))
+            and not _accepts(package, field, math.nextafter(high, math.inf))):
         raise CrossformError(f"pmml: the accepted values of {field!r} are not [{low!r}, {high!r}]")  # pragma: no cover
     return low, high
 
@@ -663,11 +670,8 @@ def _tree_text(tree: ir.Tree, fields: list, labels: Union[list, None], leaf_cach
     closes = np.bincount(np.asarray(last_list, dtype=np.int64)[split], minlength=n) + 1  # in position order
     # per split node: the two predicates its children carry
     feature, threshold = tree.feature.tolist(), tree.threshold.tolist()
-    le, gt = {}, {}
-    for q in split.tolist():
-        field, value = fields[feature[q]], repr(threshold[q])
-        le[q] = f'<SimplePredicate field="{field}" operator="lessOrEqual" value="{value}"/>'
-        gt[q] = f'<SimplePredicate field="{field}" operator="greaterThan" value="{value}"/>'
+    le = {q: f'<SimplePredicate field="{fields[feature[q]]}" operator="lessOrEqual" value="{threshold[q]!r}"/>'
+          for q in split.tolist()}
     default = np.where(tree.missing_left, position[np.maximum(left, 0)], position[np.maximum(right, 0)]).tolist()
     values = tree.value
     parent_l, is_left_l, leaf_l = parent.tolist(), is_left.tolist(), leaf.tolist()
@@ -676,7 +680,9 @@ def _tree_text(tree: ir.Tree, fields: list, labels: Union[list, None], leaf_cach
     append = out.append
     for pos, node in enumerate(order.tolist()):
         q = parent_l[node]
-        predicate = "<True/>" if q < 0 else (le[q] if is_left_l[node] else gt[q])
+        # the right child is <True/>: a present x that is not <= t is > t, and a missing x
+        # never gets there (the left child's predicate is unknown, so defaultChild decides)
+        predicate = le[q] if q >= 0 and is_left_l[node] else "<True/>"
         if leaf_l[node]:
             row = tuple(values[node].tolist())
             body = leaf_cache.get(row)
@@ -689,12 +695,70 @@ def _tree_text(tree: ir.Tree, fields: list, labels: Union[list, None], leaf_cach
     return "".join(out)
 
 
+def _fold(values) -> float:
+    total = 0.0
+    for v in values:
+        total += v  # in class order, as JPMML adds a leaf's recordCounts
+    return total
+
+
+def _counts(row: tuple) -> Union[tuple, None]:
+    """Integer counts c with c[k] / sum(c) == row[k] exactly in double, or None.
+
+    A fraction of scikit-learn's is count / total, so the smallest denominator
+    that reproduces it (a continued fraction, exact for totals up to 2^24)
+    gives the counts back; every class must then divide to its value exactly.
+    """
+    from fractions import Fraction
+
+    denominator = 1
+    for v in row:
+        if v not in (0.0, 1.0):
+            q = Fraction(v).limit_denominator(1 << 24).denominator
+            denominator = denominator * q // math.gcd(denominator, q)
+            if denominator > 1 << 40:
+                return None
+    for multiple in range(1, 5):
+        total = denominator * multiple
+        counts = tuple(float(round(v * total)) for v in row)
+        if _fold(counts) == total and all(c / total == v for c, v in zip(counts, row)):
+            return counts
+    return None
+
+
+def leaf_record_counts(row: tuple) -> tuple:
+    """What a classifier leaf's ScoreDistributions hold: recordCounts from which
+    PMML's probabilities, recordCount / their sum (JPMML: unless the sum is
+    exactly 1), are the leaf's values to the last bit. The values themselves
+    when they sum to exactly 1; else integer counts that divide to them; else
+    (no such counts) the values, which JPMML then divides by their sum, within
+    PROBABILITY_SLACK. :func:`leaf_values` reads them back."""
+    if _fold(row) == 1.0:
+        return row
+    counts = _counts(row)
+    return row if counts is None else counts
+
+
+def leaf_values(counts: np.ndarray) -> np.ndarray:
+    """A classifier leaf's values from its recordCounts (rows of leaves): whole
+    numbers are counts, divided by their sum; otherwise they are the values."""
+    counts = np.asarray(counts, dtype=np.float64)
+    whole = (counts == np.floor(counts)).all(axis=1)
+    total = np.zeros(len(counts))
+    for k in range(counts.shape[1]):
+        total = total + counts[:, k]  # a left fold in class order
+    out = counts.copy()
+    divide = whole & (total != 1.0) & (total != 0.0)
+    out[divide] = counts[divide] / total[divide, None]
+    return out
+
+
 def _leaf_body(row: tuple, labels: Union[list, None]) -> tuple:
     if labels is None:
         return repr(row[0]), ""
     best = max(range(len(row)), key=lambda k: (row[k], -k))  # the first of equal maxima
-    dist = "".join(f'<ScoreDistribution value="{label}" recordCount="{v!r}" probability="{v!r}"/>'
-                   for label, v in zip(labels, row))
+    dist = "".join(f'<ScoreDistribution value="{label}" recordCount="{v!r}"/>'
+                   for label, v in zip(labels, leaf_record_counts(row)))
     return labels[best], dist
 
 
@@ -1023,18 +1087,17 @@ class _Reader:
         i = tree.stack[-1]
         if tree.dist[i] is None:
             tree.dist[i] = []
-        tree.dist[i].append((attrs.get("value"), attrs.get("probability")))
+        tree.dist[i].append((attrs.get("value"), attrs.get("recordCount")))
 
 
-def _parse(source: bytes, where: str) -> _Reader:
-    _check_size(source, where)
+def _expat_parse(source: bytes, where: str, final: bool = True) -> _Reader:
     parser = _parser(where)
     reader = _Reader(where, parser)
     parser.StartElementHandler = reader.start
     parser.EndElementHandler = reader.end
     parser.CharacterDataHandler = reader.chars
     try:
-        parser.Parse(source, True)
+        parser.Parse(source, final)
     except expat.ExpatError as exc:
         raise _expat_error(exc, where) from None
     except CrossformError:
@@ -1045,6 +1108,140 @@ def _parse(source: bytes, where: str) -> _Reader:
     if not reader.header_done:
         reader.off_Header()
     return reader
+
+
+TAIL = b"</Segmentation>\n</MiningModel>\n</PMML>\n"
+_SEGMENTATION = re.compile(rb'<Segmentation multipleModelMethod="[a-zA-Z]*">\n')
+_SEGMENT = re.compile(r'<Segment id="([^"<&]*)">.*')
+_NODE = re.compile(r'<Node id="([0-9]+)" (?:defaultChild="([0-9]+)"|score="([^"]*)")>'
+                   r'(?:<True/>|<SimplePredicate field="([^"]*)" operator="lessOrEqual" value="([^"]*)"/>)'
+                   r'((?:<ScoreDistribution value="[^"]*" recordCount="[^"]*"/>)*)((?:</Node>)*)')
+_DIST = re.compile(r'<ScoreDistribution value="([^"]*)" recordCount="([^"]*)"/>')
+_UNESCAPE = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#9;": "\t", "&#10;": "\n", "&#13;": "\r"}
+_ENTITY = re.compile("&(?:amp|lt|gt|quot|#9|#10|#13);")
+
+
+class _Slow(Exception):
+    """The fast reading of the trees met a line the writer does not write: read with expat."""
+
+
+def _unescape(text: Union[str, None]) -> Union[str, None]:
+    if text is None or "&" not in text:
+        return text
+    return _ENTITY.sub(lambda m: _UNESCAPE[m.group(0)], text)
+
+
+_SEGMENT_HEAD = re.compile(r'<Segment id="([^"<&]*)">[^\n]*\n<TreeModel [^\n]*\n')
+SEGMENT_END = "</TreeModel>\n</Segment>\n"
+
+
+def _segments(body: str) -> list:
+    """(segment id, the text of its Node lines) for each Segment, when the body
+    is Segments laid out as the writer lays them out; _Slow otherwise. The
+    lines are read by _lines_tree; what they hold is then compared with what
+    the writer writes, so a layout read wrongly here cannot pass."""
+    pieces = body.split(SEGMENT_END)
+    if pieces[-1] != "" or len(pieces) > MAX_TREES + 2:
+        raise _Slow()
+    segments = []
+    for piece in pieces[:-1]:
+        m = _SEGMENT_HEAD.match(piece)
+        if m is None:
+            raise _Slow()
+        segments.append((m.group(1), piece[m.end():]))
+    return segments
+
+
+def _floats(texts: Any, what: str, where: str) -> np.ndarray:
+    try:
+        values = np.array(list(map(float, texts)), dtype=np.float64)
+    except (TypeError, ValueError):
+        values = None
+    if values is None or not np.isfinite(values).all():
+        for text in texts:
+            _number(text, what, where)  # names the first that is not a finite number
+    return values
+
+
+def _lines_tree(text: str, index: dict, labels: Union[dict, None], width: int, where: str) -> ir.Tree:
+    """A tree from its Node lines, in numpy: node i is line i (preorder). A
+    split node is followed by its left child; a leaf closes itself and the
+    splits whose subtrees it ends, so depths follow by a cumulative sum, and a
+    node's parent is the last node before it one level up."""
+    rows = _NODE.findall(text)
+    n = len(rows)
+    if n == 0 or n > MAX_NODES or n != text.count("\n"):
+        raise _Slow()
+    _, default, score, field, value, dist, closes = zip(*rows)
+    closes = np.fromiter(map(len, closes), dtype=np.int64, count=n) // 7
+    split = closes == 0
+    depth = np.zeros(n, dtype=np.int64)
+    np.cumsum(np.where(split, 1, 1 - closes)[:-1], out=depth[1:])
+    if depth[-1] - closes[-1] != -1 or (depth[1:] < 1).any():
+        raise _Slow()  # the last leaf closes the root; nothing before it does
+    nodes = np.arange(n, dtype=np.int64)
+    key = depth * (n + 1) + nodes
+    order = np.sort(key)
+    parent = np.full(n, -1, dtype=np.int64)
+    at = np.searchsorted(order, key[1:] - (n + 1)) - 1
+    parent[1:] = order[at] - (depth[1:] - 1) * (n + 1)
+    children = np.bincount(parent[1:], minlength=n)
+    if (children[split] != 2).any() or (children[~split] != 0).any() or (parent[1:][split[:-1]] < 0).any():
+        raise _Slow()
+    left = np.where(split, nodes + 1, -1)
+    right = np.full(n, -1, dtype=np.int64)
+    second = np.flatnonzero(parent >= 0)
+    second = second[second != parent[second] + 1]
+    right[parent[second]] = second
+    splits = np.flatnonzero(split)
+    first = splits + 1
+    try:
+        feature = np.full(n, -1, dtype=np.int64)
+        feature[splits] = [index[_unescape(field[i])] for i in first.tolist()]
+    except KeyError as exc:
+        raise PmmlStructureError(where, f"expected Nodes to test model features, found {exc.args[0]!r}") from None
+    threshold = np.zeros(n)
+    threshold[splits] = _floats([value[i] for i in first.tolist()], "a threshold", where)
+    try:
+        defaults = np.array([int(default[i]) for i in splits.tolist()], dtype=np.int64)
+    except (TypeError, ValueError):
+        raise _Slow() from None
+    missing_left = np.zeros(n, dtype=bool)
+    missing_left[splits] = defaults == first
+    values = np.zeros((n, width))
+    leaves = np.flatnonzero(~split)
+    if labels is None:
+        values[leaves, 0] = _floats([score[i] for i in leaves.tolist()], "a leaf score", where)
+    else:
+        found = _DIST.findall("".join(dist[i] for i in leaves.tolist()))
+        if len(found) != len(leaves) * width:
+            raise _Slow()
+        values[leaves] = leaf_values(_floats([v for _, v in found], "a recordCount", where)
+                                     .reshape(len(leaves), width))
+    return ir.Tree(feature, threshold, left, right, missing_left, values)
+
+
+def _parse(source: bytes, where: str) -> _Reader:
+    """Everything up to the Segmentation through expat; the trees, when they are
+    written as the writer writes them, by lines (see _segments); else all of it
+    through expat, which names what it meets."""
+    _check_size(source, where)
+    found = _SEGMENTATION.search(source)
+    if found is not None and source.endswith(TAIL) and found.end() <= len(source) - len(TAIL):
+        reader = _expat_parse(source[:found.end()], where, final=False)
+        try:
+            if reader.stack != ["PMML", "MiningModel", "Segmentation"]:
+                raise _Slow()
+            body = source[found.end():len(source) - len(TAIL)].decode("utf-8")
+            reader.segments = _segments(body)
+            return reader
+        except (_Slow, UnicodeDecodeError):
+            pass
+    return _slow_parse(source, where)
+
+
+def _slow_parse(source: bytes, where: str) -> _Reader:
+    return _expat_parse(source, where)
 
 
 def read_version(source: bytes, where: str = WHERE) -> str:
@@ -1184,7 +1381,8 @@ def _read_tree(tree: _Tree, index: dict, labels: Union[dict, None], width: int, 
                     if label not in labels:
                         raise PmmlStructureError(where, f"expected a class label in ScoreDistribution of node "
                                                         f"{ids[p]!r}, found {label!r}")
-                    value[p, labels[label]] = _number(probability, f"a probability of node {ids[p]!r}", where)
+                    value[p, labels[label]] = _number(probability, f"a recordCount of node {ids[p]!r}", where)
+                value[p] = leaf_values(value[p:p + 1])[0]
             continue
         if len(k) != 2:
             raise PmmlStructureError(where, f"expected two child Nodes under node {ids[p]!r}, found {len(k)}")
@@ -1224,11 +1422,19 @@ def _read_model(reader: _Reader, ir_name: dict, where: str) -> ir.TreeEnsemble:
     base = None
     if segments and segments[0][0] == BASE_SEGMENT:
         tree = segments[0][1]
-        base = [_number(tree.score[0] if tree.score else None, "the base value", where)]
+        if isinstance(tree, str):
+            tree = _lines_tree(tree, index, None, 1, where)
+            base = [float(tree.value[0, 0])]
+        else:
+            base = [_number(tree.score[0] if tree.score else None, "the base value", where)]
         segments = segments[1:]
     trees = []
-    for t, (sid, tree) in enumerate(segments):
-        trees.append(_read_tree(tree, index, labels, width, f"{where}#Segment[{sid}]"))
+    for sid, tree in segments:
+        label = f"{where}#Segment[{sid}]"
+        if isinstance(tree, str):
+            trees.append(_lines_tree(tree, index, labels, width, label))
+        else:
+            trees.append(_read_tree(tree, index, labels, width, label))
     aggregation = spec.get("aggregation")
     return ir.TreeEnsemble(features, tuple(trees), aggregation, spec.get("post_transform"),
                            tuple(classes) if classes is not None else None,
@@ -1288,7 +1494,18 @@ def _differs(source: bytes, at: int, expected: bytes, where: str) -> None:
 
 
 def loads(source: bytes, where: str = WHERE) -> ir.Package:
-    reader = _parse(source, where)
+    try:
+        return _load(_parse(source, where), source, where)
+    except (_Slow, PmmlStructureError, PmmlNumberError):
+        # read again with expat, which names what the lines held (an element crossform
+        # never writes, text that is not XML); a file that passes it fails the same way
+        pass
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FormatVersionWarning)  # said once already
+        return _load(_slow_parse(source, where), source, where)
+
+
+def _load(reader: _Reader, source: bytes, where: str) -> ir.Package:
     header = reader.header
     recorded = header.get(ID)
     if not recorded:
