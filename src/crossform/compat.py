@@ -31,6 +31,7 @@ HISTORY: dict[str, list[tuple[str, str]]] = {
     "stripe-json": [("1.0", "0.1.0"), ("2.0", "0.2.0")],
     "protobuf": [("1.0", "0.2.0")],
     "onnx": [("1.0", "0.2.0"), ("1.1", "0.3.0")],
+    "pmml": [("1.0", "0.3.0")],
 }
 # format -> minor versions that older releases of the same major cannot read (they refuse
 # such a file with a named error rather than score it): onnx 1.1 is the float32 variant,

@@ -50,7 +50,7 @@ from ..errors import (
     UnsafePackageError,
 )
 
-BUILTIN = ("crossform.exporters.stripe_json", "crossform.exporters.protobuf", "crossform.exporters.onnx")
+BUILTIN = ("crossform.exporters.stripe_json", "crossform.exporters.protobuf", "crossform.exporters.onnx", "crossform.exporters.pmml")
 ENTRY_POINT_GROUP = "crossform.formats"
 
 MAX_FILE_BYTES = 2 << 30  # 2 GiB, per file
