@@ -18,8 +18,10 @@ is the one crossform runs):
   InlineTable, standard-scaler as Apply "/" of Apply "-" in double;
 - MiningModel with one Segment per tree (id = tree index) holding a
   TreeModel: node ids are preorder positions, the left child is
-  ``x <= t`` (SimplePredicate lessOrEqual), the right ``x > t``, NaN
-  (missing) goes to Node@defaultChild. "average" and "sum" are PMML's own
+  ``x <= t`` (SimplePredicate lessOrEqual), the right ``<True/>`` (taken
+  when the left is false), NaN (missing) goes to Node@defaultChild. A
+  classifier leaf's ScoreDistribution recordCounts divide to its values
+  exactly (:func:`leaf_record_counts`). "average" and "sum" are PMML's own
   (a left fold in segment order, as SEMANTICS asks); a sum's base value is a
   one-leaf segment "base" in front of the trees;
 - Output: ``probability(<class>)`` per class or ``prediction``, and
@@ -31,8 +33,9 @@ read for every row: the first Segment's predicate reads each such field
 (``isMissing or isNotMissing``: true for every value it accepts).
 
 The writer streams text (:func:`iter_chunks`); no element tree is built. The
-reader refuses a DOCTYPE or any entity before anything else, parses with
-expat, rebuilds the IR, writes it again and requires the same bytes, so
+reader refuses a DOCTYPE or any entity before anything else, parses the head
+with expat and the trees line by line (any other layout: all of it with
+expat), rebuilds the IR, writes it again and requires the same bytes, so
 anything but a document this module writes is refused with a named error.
 """
 
@@ -394,9 +397,11 @@ def _validity(package: ir.Package, field: ir.Field, strings: list) -> _Validity:
 
 
 def _classifier_leaves_reason(model: ir.TreeEnsemble) -> Union[str, None]:
-    """JPMML takes a leaf's probabilities as given only in [0, 1], and divides
-    them by their sum unless it is exactly 1: a sum within PROBABILITY_SLACK of
-    1 moves each value by less than the 1e-12 a score may differ."""
+    """PMML probabilities lie in [0, 1], and JPMML divides a leaf's recordCounts
+    by their sum unless it is exactly 1: the writer writes counts that divide
+    to the values exactly when it can (leaf_record_counts), and otherwise a sum
+    within PROBABILITY_SLACK of 1 moves each value by less than the 1e-12 a
+    score may differ."""
     for t, tree in enumerate(model.trees):
         values = tree.value[tree.is_leaf]
         if ((values < 0) | (values > 1)).any():
@@ -1112,7 +1117,6 @@ def _expat_parse(source: bytes, where: str, final: bool = True) -> _Reader:
 
 TAIL = b"</Segmentation>\n</MiningModel>\n</PMML>\n"
 _SEGMENTATION = re.compile(rb'<Segmentation multipleModelMethod="[a-zA-Z]*">\n')
-_SEGMENT = re.compile(r'<Segment id="([^"<&]*)">.*')
 _NODE = re.compile(r'<Node id="([0-9]+)" (?:defaultChild="([0-9]+)"|score="([^"]*)")>'
                    r'(?:<True/>|<SimplePredicate field="([^"]*)" operator="lessOrEqual" value="([^"]*)"/>)'
                    r'((?:<ScoreDistribution value="[^"]*" recordCount="[^"]*"/>)*)((?:</Node>)*)')
@@ -1535,6 +1539,11 @@ def _load(reader: _Reader, source: bytes, where: str) -> ir.Package:
         )
     except IRValidationError as exc:
         raise PmmlStructureError(where, str(exc)) from None
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+        if isinstance(exc, CrossformError):
+            raise
+        raise PmmlStructureError(where, f"expected the PMML crossform writes; {type(exc).__name__}: {exc}") \
+            from None
     compared = _without_unknown(source, reader.unknown_header) if reader.unknown_header else source
     _compare(package, compared, reader.version, recorded, where)
     if recorded != package.id:
