@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import importlib.util
-import io
 import json
 import math
 import os
@@ -31,7 +30,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import redirect_stdout
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -40,6 +38,7 @@ from typing import Any, Callable, NamedTuple, Optional
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _sklearn2pmml  # noqa: E402
 from _forest import bench_forest, size_of  # noqa: E402
 
 import crossform  # noqa: E402
@@ -58,13 +57,6 @@ LATENCY_BUDGET_S = 15.0
 PROBE_ROWS = 100
 SCORING_BUDGET_S = 120.0  # per batch of rows; timed() may run it three times
 MIN_LATENCY_CALLS = 20
-# sklearn2pmml reports conversion failures to its vendor over the network; these send
-# every socket its JVM opens to the discard port on loopback, where nothing listens.
-NO_PHONE_HOME = [
-    "-DsocksProxyHost=127.0.0.1", "-DsocksProxyPort=9",
-    "-Dhttp.proxyHost=127.0.0.1", "-Dhttp.proxyPort=9",
-    "-Dhttps.proxyHost=127.0.0.1", "-Dhttps.proxyPort=9",
-]
 VERSIONS = ("numpy", "scikit-learn", "joblib", "skl2onnx", "onnx", "onnxruntime", "sklearn2pmml")
 
 
@@ -167,31 +159,29 @@ def sklearn2pmml_unavailable():
 
 
 def sklearn2pmml_export(forest, out):
-    from sklearn2pmml import sklearn2pmml
-    from sklearn2pmml.pipeline import PMMLPipeline
-
-    pipeline = PMMLPipeline([("classifier", forest)])
-    pipeline.active_fields = np.array(feature_names(forest))
-    pipeline.target_fields = np.array(["y"])
-    log = io.StringIO()
     try:
-        # it prints the JVM's output and an advertisement to stdout; keep them out of the table
-        with redirect_stdout(log):
-            sklearn2pmml(pipeline, str(out), java_opts=NO_PHONE_HOME)
-    except RuntimeError as error:
-        raise Skip(f"refused: {java_reason(log.getvalue()) or error}") from None
+        done = _sklearn2pmml.convert(forest, out, feature_names(forest))
+    except _sklearn2pmml.Refused as error:
+        raise Skip(f"refused: {error}") from None
+    return Measured(done.seconds, done.where)
 
 
-def java_reason(output: str) -> Optional[str]:
-    """The exception line (and the suggested solution) of a JPMML failure report."""
-    lines = output.splitlines()
-    for i, line in enumerate(lines):
-        if re.match(r"^[\w.$]+(Exception|Error): ", line):
-            after = lines[i + 1:i + 3]
-            if after and after[0].strip() == "Solution:" and len(after) > 1:
-                return f"{line.strip()} ({after[1].strip()})"
-            return line.strip()
-    return None
+def jpmml_load(path):
+    return _sklearn2pmml.jpmml_evaluator(Path(path).read_bytes())
+
+
+def jpmml_scorer(runtime, forest, evaluator):
+    reason = crossform.runtime.unavailable("jpmml")
+    if reason:
+        raise Skip(reason)
+    n = forest.n_features_in_
+    classes = list(forest.classes_)
+
+    def run(rows):
+        values, _, _ = _sklearn2pmml.jpmml_score(evaluator, feature_names(forest), [True] * n, rows.tolist(), classes)
+        return values
+
+    return Scorer(feed=lambda rows: rows, run=run)
 
 
 def sklearn_scorer(runtime, forest, loaded):
@@ -216,9 +206,9 @@ ANCHORS = (
              unavailable=lambda: missing("skl2onnx", "onnx", "onnxruntime"),
              runtimes=("onnxruntime",), scorer=onnxruntime_scorer,
              export=skl2onnx_export, load=onnxruntime_session),
-    # scoring PMML needs JPMML (jpmml_evaluator), which is a later issue: size and export only
+    # converted here or, when it refuses this scikit-learn, by a side interpreter (_sklearn2pmml)
     Exporter(name="sklearn2pmml", format="PMML", anchor=True, unavailable=sklearn2pmml_unavailable,
-             export=sklearn2pmml_export),
+             runtimes=("jpmml",), scorer=jpmml_scorer, export=sklearn2pmml_export, load=jpmml_load),
     Exporter(name="joblib", format="pickle", anchor=True, unavailable=lambda: missing("joblib"),
              runtimes=("scikit-learn",), scorer=sklearn_scorer, export=joblib_dump, load=joblib_load),
     # the scoring baseline: nothing written or read, predict_proba on the fitted forest
@@ -269,13 +259,21 @@ class Timing(NamedTuple):
     result: Any
 
 
+class Measured(NamedTuple):
+    """What an operation returns when it timed itself where it ran (another process)."""
+
+    seconds: float
+    note: str  # how it ran, for the table's notes ("" when nothing to say)
+
+
 def timed(fn: Callable[[], Any], repeat: int = 3) -> Timing:
     """Best of ``repeat`` runs, or one run when the first is slower than SLOW_S."""
     best, runs, result = float("inf"), 0, None
     while runs < repeat:
         start = time.perf_counter()
         result = fn()
-        best = min(best, time.perf_counter() - start)
+        elapsed = time.perf_counter() - start
+        best = min(best, result.seconds if isinstance(result, Measured) else elapsed)
         runs += 1
         if best > SLOW_S:
             break
@@ -366,6 +364,8 @@ def measure(exporter: Exporter, forest, rows, expected, work: Path, skip: Callab
             return []
         base.update(export_s=export.seconds, export_runs=export.runs,
                     bytes=size_of(out), tree_file_bytes=tree_file_bytes(out))
+        if isinstance(export.result, Measured) and export.result.note:
+            base["note"] = export.result.note
         if exporter.export_checks:
             checked = out.with_name(out.name + "-checks")
             export = attempt(f"{exporter.name} with checks", skip, timed,
@@ -380,7 +380,12 @@ def measure(exporter: Exporter, forest, rows, expected, work: Path, skip: Callab
         loaded = load.result
 
     def score_with(runtime):
-        return scoring(exporter.scorer(runtime, forest, loaded), rows, expected)
+        start = time.perf_counter()
+        scorer = exporter.scorer(runtime, forest, loaded)
+        prepare = {"prepare_s": time.perf_counter() - start}
+        if "load_s" in base:  # from the file on disk to a runtime ready to score, wherever the work is
+            prepare["ready_s"] = base["load_s"] + prepare["prepare_s"]
+        return {**prepare, **scoring(scorer, rows, expected)}
 
     results = []
     for runtime in exporter.runtimes:
@@ -397,6 +402,7 @@ RATIOS = (
     ("export", "export_s", "export_s"),
     ("export+checks", "export_checks_s", "export_s"),
     ("load", "load_s", "load_s"),
+    ("ready", "ready_s", "ready_s"),
     ("rows/s", "rows_per_s", "rows_per_s"),
     ("1-row", "latency_ms", "latency_ms"),
 )
@@ -455,6 +461,7 @@ COLUMNS = (
     ("export s", lambda r: sig(r.get("export_s"))),
     ("export+checks s", lambda r: sig(r.get("export_checks_s"))),
     ("load s", lambda r: sig(r.get("load_s"))),
+    ("prepare s", lambda r: sig(r.get("prepare_s"))),
     ("rows/s", lambda r: sig(r.get("rows_per_s"))),
     ("1-row ms", lambda r: sig(r.get("latency_ms"))),
     ("max abs diff vs sklearn", difference),
@@ -479,6 +486,9 @@ def print_forest(result: dict, markdown: bool) -> None:
     print(f"{result['trees']} trees, {result['nodes']:,} nodes; rows/s on {result['score_rows']:,} rows, "
           f"1-row = median of up to {LATENCY_CALLS} single-row calls; best of 3 (once when over {SLOW_S:g} s)\n")
     print(render([h for h, _ in COLUMNS], [[f(r) for _, f in COLUMNS] for r in result["rows"]], markdown, left=3))
+    notes = {r["exporter"]: r["note"] for r in result["rows"] if r.get("note")}
+    for name, note in notes.items():
+        print(f"\n{name}: {note}")
     for anchor, against in result["ratios"].items():
         labels = [label for label, _, _ in RATIOS if any(label in r for r in against)]
         print(f"\nvs {anchor} (this row / {anchor}; for rows/s higher is better, for the rest lower)\n")
@@ -559,6 +569,18 @@ def environment() -> dict:
     }
 
 
+def warm_up() -> None:
+    """Pay what a process pays once (importing the runtimes, starting the JVM) before anything
+    is timed, so it is charged to no row: otherwise the first row to use a runtime carries it."""
+    for module in ("onnx", "onnxruntime", "skl2onnx", "sklearn2pmml", "jpmml_evaluator"):
+        if importlib.util.find_spec(module) is not None:
+            importlib.import_module(module)
+    if crossform.runtime.unavailable("jpmml") is None:
+        from crossform.runtime import jpmml
+
+        jpmml._start()
+
+
 def print_header(report: dict) -> None:
     print(f"{report['date']}  Python {report['python']}  {report['cpu_count']} CPUs "
           f"(load {report.get('load_average_1m') or 0:.1f})  "
@@ -590,6 +612,7 @@ def main(argv=None) -> int:
             print_forest(forest, args.markdown)
         print_skips(report)
         return 0
+    warm_up()
     report = {**environment(), "forests": []}
     print_header(report)
     for key in FORESTS if args.forest == "all" else [args.forest]:

@@ -1,0 +1,131 @@
+"""sklearn2pmml next to crossform's pmml format, on every fit of the conformance suite.
+
+For each generator of conformance/generators.py: convert the fitted estimator with
+sklearn2pmml (where it converts), score the case's rows with JPMML-Evaluator, and count
+the rows whose outputs differ from scikit-learn's recorded ones (beyond 1e-12 relative,
+another class, or a row error where scikit-learn scores, or the reverse); then the same for
+crossform's pmml package in the jpmml runtime, held to the full conformance rule (same
+values, classes, leaves and rows in error).
+
+sklearn2pmml refuses scikit-learn releases newer than it knows, and expires. When it refuses
+the scikit-learn here, the fitted estimator is converted in the side interpreter that
+`./dev bench` makes, with the newest scikit-learn it accepts (bench/_sklearn2pmml.py); without
+one, and for any other refusal, the refusal is reported with its own reason and the
+crossform column is still measured. Its JVM gets proxy settings that point at a closed
+loopback port (_sklearn2pmml.NO_PHONE_HOME), so nothing leaves the machine.
+
+Run: python bench/pmml_crosscheck.py [--markdown] [CASE...]
+     (needs crossform[all] and sklearn2pmml: pip install 'crossform[all,bench]')
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "conformance"))
+sys.path.insert(0, str(ROOT / "bench"))
+import _sklearn2pmml  # noqa: E402
+
+TOLERANCE = 1e-12
+
+
+def _cases() -> dict:
+    from crossform.checks import from_document
+
+    out = {}
+    for file in sorted((ROOT / "conformance" / "cases").glob("*.json")):
+        doc = json.loads(file.read_text(encoding="utf-8"))
+        for entry in doc["cases"]:
+            out[entry["name"]] = (entry, from_document(entry["vectors"], str(file)))
+    return out
+
+
+def _differs(values, refused, classes, checks) -> dict:
+    """Rows that differ from scikit-learn, by how: a value or class, a row scikit-learn
+    refuses but the file scores, a row scikit-learn scores but the file refuses."""
+    want = checks.values
+    scored = ~checks.errors & ~refused
+    with np.errstate(invalid="ignore"):
+        bad = scored & (np.abs(values - want) > TOLERANCE * np.abs(want)).any(axis=1)
+    if classes is not None and checks.predicted is not None:
+        got = [classes[k] for k in np.argmax(np.nan_to_num(values, nan=-1.0), axis=1)]
+        bad |= scored & np.array([g != p for g, p in zip(got, checks.predicted)])
+    return {"value": int(bad.sum()), "scored": int((checks.errors & ~refused).sum()),
+            "refused": int((~checks.errors & refused).sum())}
+
+
+def _ours(package, checks) -> int:
+    from crossform.checks import compare
+    from crossform.exporters import pmml as fmt
+    from crossform.runtime import jpmml
+
+    content = fmt.dumps(package)
+    comparison = compare(checks, jpmml.prepare(content, fmt)(checks.data()), fmt.loads(content).model)
+    return sum(comparison.counts.values())
+
+
+def crosscheck(names=None) -> list:
+    """One dict per case: name, rows, refused, sklearn2pmml (rows differing, or None), reason, ours."""
+    import crossform
+    from generators import GENERATORS
+
+    cases = _cases()
+    rows = []
+    for _, name, _, fit in GENERATORS:
+        if names is not None and name not in names:
+            continue
+        _, checks = cases[name]
+        estimator = fit()
+        package = crossform.from_sklearn(estimator, checks=0).replace(producer={})
+        row = {"name": name, "rows": len(checks), "refused": int(checks.errors.sum()), "sklearn2pmml": None,
+               "reason": None, "ours": _ours(package, checks)}
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                out = Path(tmp) / "model.pmml"
+                done = _sklearn2pmml.convert(estimator, out, [f.name for f in package.inputs])
+                classes = package.model.classes
+                values, refused, _ = _sklearn2pmml.jpmml_score(
+                    _sklearn2pmml.jpmml_evaluator(out.read_bytes()), [c.name for c in checks.columns],
+                    [c.kind == "numeric" for c in checks.columns], checks.rows, classes)
+            row["by"] = _differs(values, refused, classes, checks)
+            row["sklearn2pmml"] = sum(row["by"].values())
+            row["where"] = done.where
+        except _sklearn2pmml.Refused as exc:  # a refusal of the converter is a result, with its reason
+            row["reason"] = str(exc).splitlines()[0][:300]
+        rows.append(row)
+    return rows
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--markdown", action="store_true")
+    parser.add_argument("cases", nargs="*", metavar="CASE", help="only these cases (default: all)")
+    args = parser.parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rows = crosscheck(set(args.cases) or None)
+    if args.markdown:
+        print("| case | rows | refused by scikit-learn | sklearn2pmml: rows differing (value or class / "
+              "scores a refused row / refuses a scored row) | crossform pmml |")
+        print("|---|---|---|---|---|")
+    for r in rows:
+        by = r.get("by") or {}
+        got = (f"{r['sklearn2pmml']} ({by['value']}/{by['scored']}/{by['refused']})" if r["sklearn2pmml"] is not None
+               else f"not converted ({r['reason']})")
+        if args.markdown:
+            print(f"| {r['name']} | {r['rows']} | {r['refused']} | {got} | {r['ours']} |")
+        else:
+            print(f"{r['name']:24} {r['rows']:5} rows {r['refused']:4} refused  sklearn2pmml {got}  crossform {r['ours']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
