@@ -118,7 +118,9 @@ def main(argv=None) -> int:
                 module, _, options = parse_label(label)
                 written = getattr(module, "written_version", None)
                 version = written(**options) if written is not None else module.VERSION
-                target = HERE / "golden" / fmt / version
+                # a variant recording the default's version gets a directory of its own
+                shared = options and written is not None and version == written()
+                target = HERE / "golden" / fmt / (f"{version}-{'-'.join(options.values())}" if shared else version)
                 if target.exists():
                     print(f"{target} exists; golden packages are never rewritten", file=sys.stderr)
                     continue

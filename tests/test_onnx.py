@@ -94,11 +94,35 @@ def test_the_graph_has_named_inputs_outputs_and_metadata():
         ("size", onnx.TensorProto.DOUBLE)]
     assert [o.name for o in model.graph.output] == ["probabilities", "error", "leaves"]
     props = {p.key: p.value for p in model.metadata_props}
-    assert props["crossform.format_version"] == "1.0" and props["crossform.id"] == small_package().id
+    assert props["crossform.format_version"] == "1.2" and props["crossform.id"] == small_package().id
     assert props["crossform.owner"] == "tests" and props["crossform.tags"] == '["golden"]'
     assert {(o.domain, o.version) for o in model.opset_import} == {("", 18), ("ai.onnx.ml", 5)}
     assert {n.op_type for n in model.graph.node} <= {op for _, op in O.OPS}
     onnx.checker.check_model(model, full_check=True)
+
+
+def test_each_tree_is_a_single_target_tree_ensemble_of_its_own():
+    package = crossform.from_sklearn(fit_pipeline("classifier"), checks=0)
+    ensembles = [n for n in O.build(package).graph.node if n.op_type == "TreeEnsemble"]
+    assert len(ensembles) == len(package.model.trees) > 1
+    assert all(next(a.i for a in n.attribute if a.name == "n_targets") == 1 for n in ensembles)
+    # the 1.0/1.1 layout, which the reader still rebuilds for files of those versions: one for all
+    single = [n for n in O.build(package, per_tree=False).graph.node if n.op_type == "TreeEnsemble"]
+    assert len(single) == 1 and next(a.i for a in single[0].attribute if a.name == "n_targets") == len(ensembles)
+
+
+def test_a_file_is_read_in_the_layout_of_the_version_it_records():
+    package = crossform.from_sklearn(fit_pipeline("classifier"), checks=0)
+    old = O.build(package, per_tree=False)
+    assert {p.value for p in old.metadata_props if p.key == "crossform.format_version"} == {"1.0"}
+    assert O.loads(old.SerializeToString()).id == package.id
+    for proto, version, expected in ((old, "1.2", "expected one tree in TreeEnsemble 0"),
+                                     (O.build(package), "1.0", "one TreeEnsemble")):
+        for p in proto.metadata_props:
+            if p.key == "crossform.format_version":
+                p.value = version
+        with pytest.raises(O.OnnxStructureError, match=expected):
+            O.loads(proto.SerializeToString())
 
 
 # ---------------------------------------------------------------- named errors
@@ -224,9 +248,9 @@ def test_read_version_and_compat(tmp_path):
     from crossform import compat
 
     path = crossform.save(small_package(), tmp_path / "m.onnx", format="onnx")
-    assert O.read_version(path.read_bytes()) == "1.0"
+    assert O.read_version(path.read_bytes()) == "1.2"
     doc = compat.report(path)
-    assert doc["ok"] and doc["readers"]["text"] == ">=0.2.0"
+    assert doc["ok"] and doc["readers"]["text"] == ">=0.4.0"
     versions = {r["name"]: r["versions"] for r in doc["runtimes"]}
     assert versions["onnxruntime"].startswith(">=1.21") and "ai.onnx.ml 5" in versions["onnxruntime"]
 
@@ -314,7 +338,7 @@ def test_float32_file_records_its_precision_tolerance_and_source():
     assert model.graph.output[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
     props = {p.key: p.value for p in model.metadata_props}
     rounded, checks = O.stored(package, package.checks, precision="float32")
-    assert props["crossform.format_version"] == "1.1" and props["crossform.precision"] == "float32"
+    assert props["crossform.format_version"] == "1.2" and props["crossform.precision"] == "float32"
     assert props["crossform.source_id"] == package.id and props["crossform.id"] == rounded.id
     assert rounded.id != package.id  # these leaf values (class fractions) are not all float32
     tolerance = float(json_loads(props["crossform.tolerance"])["absolute"])
@@ -433,12 +457,13 @@ def test_export_cli_takes_precision_for_onnx_only(tmp_path, capsys):
     assert "within the declared" in capsys.readouterr().out
 
 
-def test_compat_says_only_a_float32_reader_reads_a_float32_file(tmp_path):
+def test_compat_says_only_releases_from_0_4_0_read_a_1_2_file(tmp_path):
     from crossform import compat
 
     path = crossform.save(small_package(), tmp_path / "m.onnx", format="onnx", precision="float32")
-    assert O.read_version(path.read_bytes()) == "1.1"
+    assert O.read_version(path.read_bytes()) == "1.2"
     doc = compat.report(path)
-    assert doc["readers"]["ranges"] == [{"from": "0.3.0", "before": None, "specifier": ">=0.3.0", "warning": False}]
-    # a float64 file keeps recording 1.0, which 0.2.0 reads
+    assert doc["readers"]["ranges"] == [{"from": "0.4.0", "before": None, "specifier": ">=0.4.0", "warning": False}]
+    # files of the single-ensemble layout: 1.0 (float64), which 0.2.0 reads, and 1.1 (float32)
     assert compat.readers_text(compat.readers("onnx", "1.0")) == ">=0.2.0"
+    assert compat.readers_text(compat.readers("onnx", "1.1")) == ">=0.3.0"

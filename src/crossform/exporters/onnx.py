@@ -8,18 +8,20 @@ docs/SEMANTICS.md says:
   ``<field>#missing`` (ONNX strings have no missing value);
 - encoders as standard ops (Where, Sub, Div, Gather) and ai.onnx.ml
   LabelEncoder (string -> category position, then a Gather of the codes);
-- the trees as one ai.onnx.ml TreeEnsemble (opset 5), BRANCH_LEQ on double
-  splits, NaN routing per node. Each tree writes the global index of the leaf
-  it reaches to its own target; a Gather of the leaf-value table and a
-  ReduceSum over the tree axis (axis 0: a left fold in tree order) aggregate.
-  So a leaf carries a whole output vector in one tree (TreeEnsemble leaves
-  carry one target each), and the trees are evaluated once, not once per class;
+- each tree as an ai.onnx.ml TreeEnsemble (opset 5) of its own, BRANCH_LEQ
+  on double splits, NaN routing per node. Each writes the node index of the
+  leaf it reaches; a Concat gives the "leaves", and a Gather of the
+  leaf-value table and a ReduceSum over the tree axis (axis 0: a left fold in
+  tree order) aggregate. So a leaf carries a whole output vector in one tree
+  (TreeEnsemble leaves carry one target each), and the trees are evaluated
+  once, not once per class. Files of 1.0 and 1.1 hold all trees in one
+  TreeEnsemble, a target per tree; the reader rebuilds either layout;
 - post transforms as explicit Sigmoid / Softmax nodes (ORT #26596);
 - outputs: the scores ("probabilities" or "prediction"), "error" (bool per
   row: the rows the reference refuses) and "leaves" (per tree, the node
   index of the leaf reached, in the numbering the reader gives the trees).
 
-``precision="float32"`` writes the float32 variant (format version 1.1):
+``precision="float32"`` writes the float32 variant (format version 1.1, now 1.2):
 float32 numeric inputs, cast to double before the encoders so every decision
 is the reference's on those float32 values; float32 leaf values, sums and
 outputs, within an absolute tolerance the file declares (``tolerance``) and
@@ -59,9 +61,14 @@ from ..floats import FLOAT32_OVERFLOW, float32_threshold
 from . import MAX_FILE_BYTES, _json, _versions
 
 NAME = "onnx"
-VERSION = "1.1"  # 1.1 added the float32 variant; float64 files still record 1.0
+VERSION = "1.2"  # 1.1 added the float32 variant; 1.2 gives each tree its own TreeEnsemble
 FLOAT64, FLOAT32 = "float64", "float32"
-VERSION_OF = {FLOAT64: "1.0", FLOAT32: "1.1"}  # the version each precision records
+# Graph layouts, by the format version a file records (the reader rebuilds the file's own):
+# 1.0 (float64) and 1.1 (float32) hold every tree in one TreeEnsemble with a target per tree;
+# from 1.2 each tree is a single-target TreeEnsemble of its own, whose rows onnxruntime walks
+# tree by tree in blocks (1.5x the rows/s on the bench forest), and a Concat joins their leaves.
+SINGLE_ENSEMBLE = {FLOAT64: "1.0", FLOAT32: "1.1"}  # the version each precision recorded then
+PER_TREE_FROM = (1, 2)
 OPTIONS = {"precision": (FLOAT64, FLOAT32)}  # dumps() options, the default first
 VARIANTS = {FLOAT32: {"precision": FLOAT32}}  # run by the conformance suite besides the default
 LAYOUT = "file"
@@ -329,9 +336,11 @@ def _tree_arrays(model: ir.TreeEnsemble) -> dict:
         values.append(tree.value[leaf_nodes])
         n_leaves += len(leaf_nodes)
     cat = np.concatenate
+    leaf_start = np.cumsum([0] + [len(v) for v in values])
     return dict(feature=cat(feature), split=cat(split), true_id=cat(true_id), true_leaf=cat(true_leaf),
                 false_id=cat(false_id), false_leaf=cat(false_leaf), modes=cat(modes),
-                roots=np.array(roots, dtype=np.int64), targets=cat(targets), node_of_leaf=cat(node_of_leaf),
+                roots=np.array(roots, dtype=np.int64), split_start=np.append(roots, n_splits).astype(np.int64),
+                leaf_start=leaf_start.astype(np.int64), targets=cat(targets), node_of_leaf=cat(node_of_leaf),
                 offsets=np.array(offsets, dtype=np.int64).reshape(-1, 1),
                 values=cat(values), n_leaves=n_leaves)
 
@@ -360,7 +369,7 @@ def _ints(values: np.ndarray) -> list:
     return values.tolist()
 
 
-def _model(g: _Graph, model: ir.TreeEnsemble, cols: dict, precision: str = FLOAT64) -> tuple:
+def _model(g: _Graph, model: ir.TreeEnsemble, cols: dict, precision: str, per_tree: bool) -> tuple:
     onnx = g.onnx
     X = g.op("Concat", [cols[name] for name in model.features], "X", axis=1)
     too_big = g.op("GreaterOrEqual", [g.op("Abs", [X], "abs"), g.const("float32.overflow",
@@ -382,18 +391,37 @@ def _model(g: _Graph, model: ir.TreeEnsemble, cols: dict, precision: str = FLOAT
         # and lose nothing: see _float32_exact
         X = g.op("Cast", [X], "X.float32", to=onnx.TensorProto.FLOAT)
         splits, weights = _float32_floor(splits), weights.astype(np.float32)
-    reached = g.op(
-        "TreeEnsemble", [X], "reached", domain="ai.onnx.ml", doc=doc,
-        aggregate_function=1, post_transform=0, n_targets=n_trees,
-        tree_roots=_ints(a["roots"]),
-        nodes_modes=tensor(a["modes"].astype(np.uint8)),
-        nodes_featureids=_ints(a["feature"]),
-        nodes_splits=tensor(splits),
-        nodes_truenodeids=_ints(a["true_id"]), nodes_trueleafs=_ints(a["true_leaf"]),
-        nodes_falsenodeids=_ints(a["false_id"]), nodes_falseleafs=_ints(a["false_leaf"]),
-        leaf_targetids=_ints(a["targets"]),
-        leaf_weights=tensor(weights),
-    )
+
+    def ensemble(hint: str, trees: slice) -> str:
+        """One TreeEnsemble of ``trees``, its node and leaf ids counted from its first tree's."""
+        first, end = trees.start, trees.stop
+        s0, s1 = a["split_start"][first], a["split_start"][end]
+        l0, l1 = a["leaf_start"][first], a["leaf_start"][end]
+
+        def ids(kind):
+            local = a[f"{kind}_id"][s0:s1]
+            return _ints(np.where(a[f"{kind}_leaf"][s0:s1] == 1, local - l0, local - s0))
+
+        return g.op(
+            "TreeEnsemble", [X], hint, domain="ai.onnx.ml", doc=doc,
+            aggregate_function=1, post_transform=0, n_targets=end - first,
+            tree_roots=_ints(a["roots"][first:end] - s0),
+            nodes_modes=tensor(a["modes"][s0:s1].astype(np.uint8)),
+            nodes_featureids=_ints(a["feature"][s0:s1]),
+            nodes_splits=tensor(splits[s0:s1]),
+            nodes_truenodeids=ids("true"), nodes_trueleafs=_ints(a["true_leaf"][s0:s1]),
+            nodes_falsenodeids=ids("false"), nodes_falseleafs=_ints(a["false_leaf"][s0:s1]),
+            leaf_targetids=_ints(a["targets"][l0:l1] - first),
+            leaf_weights=tensor(weights[l0:l1]),
+        )
+
+    if per_tree:
+        # one target each: onnxruntime then walks blocks of rows through one tree at a time
+        # (its multi-target loop walks every tree per row), and a one-term sum is exact
+        reached = g.op("Concat", [ensemble(f"reached.{t}", slice(t, t + 1)) for t in range(n_trees)],
+                       "reached", axis=1)
+    else:
+        reached = ensemble("reached", slice(0, n_trees))
     # leaf indices are exact in the weight type: below 2**53 (double) or 2**24 (float)
     index = g.op("Cast", [reached], "leaf.index", to=onnx.TensorProto.INT64)
     leaves = index
@@ -425,9 +453,14 @@ def _json_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
-def written_version(precision: str = FLOAT64) -> str:
-    """The format version a file of this precision records (float32 needs a 1.1 reader)."""
-    return VERSION_OF[_precision(precision)]
+def written_version(precision: str = FLOAT64, per_tree: bool = True) -> str:
+    """The format version a file of this precision and layout records."""
+    return VERSION if per_tree else SINGLE_ENSEMBLE[_precision(precision)]
+
+
+def _per_tree(version: str) -> bool:
+    """Whether a file of ``version`` has a TreeEnsemble per tree (1.2 on; a newer minor too)."""
+    return _versions.parse_version(version, "format version") >= PER_TREE_FROM
 
 
 def _precision(precision: str) -> str:
@@ -505,8 +538,10 @@ def stored(package: ir.Package, checks: Any, precision: str = FLOAT64) -> tuple:
     return rounded, float32_checks(checks, rounded)
 
 
-def build(package: ir.Package, precision: str = FLOAT64):
-    """The ModelProto for ``package`` (already rounded, for float32)."""
+def build(package: ir.Package, precision: str = FLOAT64, per_tree: bool = True):
+    """The ModelProto for ``package`` (already rounded, for float32), in the
+    layout of this version (``per_tree``) or of 1.0/1.1, as the reader rebuilds
+    a file of theirs."""
     onnx = _onnx()
     reason = unsupported(package)
     if reason is not None:
@@ -529,7 +564,7 @@ def build(package: ir.Package, precision: str = FLOAT64):
             cols[f.name] = (f.name, f.name + MISSING_SUFFIX)
     for i, enc in enumerate(package.encoders):
         ENCODERS[type(enc)](g, enc, cols, i)
-    scores, leaves = _model(g, package.model, cols, precision)
+    scores, leaves = _model(g, package.model, cols, precision, per_tree)
     error = g.errors[0]
     for more in g.errors[1:]:
         error = g.op("Or", [error, more], "error.any")
@@ -548,7 +583,7 @@ def build(package: ir.Package, precision: str = FLOAT64):
     graph = h.make_graph(g.nodes, GRAPH, inputs, outputs, g.inits)
     proto = h.make_model(graph, producer_name=PRODUCER, ir_version=IR_VERSION,
                          opset_imports=[h.make_opsetid("", OPSET), h.make_opsetid("ai.onnx.ml", ML_OPSET)])
-    props = {FORMAT_VERSION: VERSION_OF[precision], ID: package.id, TAGS: _json_text(list(package.tags)),
+    props = {FORMAT_VERSION: written_version(precision, per_tree), ID: package.id, TAGS: _json_text(list(package.tags)),
              METADATA: _json_text(dict(package.metadata)), PRODUCER_KEY: _json_text(dict(package.producer))}
     if package.owner is not None:
         props[OWNER] = package.owner
@@ -836,15 +871,21 @@ def _const_of_name(inits: dict, hint: str, where: str) -> np.ndarray:
     raise OnnxStructureError(where, f"expected an initializer {hint!r}, found none")
 
 
-def _read_model(proto, inits: dict, props: dict, where: str) -> ir.TreeEnsemble:
+def _read_model(proto, inits: dict, props: dict, where: str, per_tree: bool) -> ir.TreeEnsemble:
     ensembles = [n for n in proto.graph.node if n.op_type == "TreeEnsemble"]
     concats = [n for n in proto.graph.node if _tag(n) == "X"]
-    if len(ensembles) != 1 or len(concats) != 1:
-        raise OnnxStructureError(where, f"expected one TreeEnsemble reading one Concat 'X', found "
-                                        f"{len(ensembles)} and {len(concats)}")
+    if (len(ensembles) == 0 if per_tree else len(ensembles) != 1) or len(concats) != 1:
+        raise OnnxStructureError(where, f"expected {'a TreeEnsemble per tree' if per_tree else 'one TreeEnsemble'} "
+                                        f"reading one Concat 'X', found {len(ensembles)} and {len(concats)}")
     doc = _node_doc(ensembles[0], where)
     features = _model_features(proto, concats[0], where)
-    trees, n_leaves = _read_trees(ensembles[0], inits, where)
+    trees, n_leaves = [], 0
+    for t, node in enumerate(ensembles):
+        part, count = _read_trees(node, inits, where)
+        if per_tree and len(part) != 1:
+            raise OnnxStructureError(where, f"expected one tree in TreeEnsemble {t} ({node.name!r}), found {len(part)}")
+        trees += [(*tree[:5], [row + n_leaves for row in tree[5]]) for tree in part]
+        n_leaves += count
     aggregation = doc.get("aggregation")
     base = None
     if aggregation == "sum":
@@ -920,6 +961,7 @@ def loads(source: bytes, where: str = WHERE) -> ir.Package:
     onnx, proto = _parse(source, where)
     props = _props(proto, where)
     _versions.check_version(NAME, VERSION, props.get(FORMAT_VERSION), where)
+    per_tree = _per_tree(props[FORMAT_VERSION])
     precision = props.get(PRECISION, FLOAT64)
     if precision not in OPTIONS["precision"]:
         raise OnnxMetadataError(where, f"expected metadata {PRECISION!r} to be one of "
@@ -942,7 +984,7 @@ def loads(source: bytes, where: str = WHERE) -> ir.Package:
         package = ir.Package(
             inputs=_read_inputs(proto, where, precision),
             encoders=_read_encoders(proto, inits, where),
-            model=_read_model(proto, inits, props, where),
+            model=_read_model(proto, inits, props, where, per_tree),
             owner=props.get(OWNER),
             tags=tuple(_json_prop(props, TAGS, where, default=[])),
             metadata=_string_map(_json_prop(props, METADATA, where, default={}), METADATA, where),
@@ -954,7 +996,7 @@ def loads(source: bytes, where: str = WHERE) -> ir.Package:
     except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
         raise OnnxStructureError(where, f"expected the graph crossform writes; {type(exc).__name__}: {exc}") \
             from None
-    again = build(package, precision)
+    again = build(package, precision, per_tree)
     if again.graph.SerializeToString(deterministic=True) != proto.graph.SerializeToString(deterministic=True):
         raise OnnxStructureError(where, f"expected the graph crossform writes for the package it describes; "
                                         f"the graph differs ({_first_difference(again.graph, proto.graph)})")
