@@ -582,9 +582,14 @@ def warm_up() -> None:
         if importlib.util.find_spec(module) is not None:
             importlib.import_module(module)
     if crossform.runtime.unavailable("jpmml") is None:
+        from sklearn.tree import DecisionTreeClassifier
+
+        from crossform.exporters import pmml
         from crossform.runtime import jpmml
 
-        jpmml._start()
+        # JPMML's first evaluator loads its classes (~1.4 s), whichever document it reads
+        tiny = crossform.from_sklearn(DecisionTreeClassifier().fit([[0.0], [1.0]], [0, 1]), checks=0)
+        jpmml.build_evaluator(pmml.dumps(tiny))
 
 
 def print_header(report: dict) -> None:
