@@ -9,34 +9,23 @@ crossform's rows are held to the conformance rule (1e-12, same class, same leave
 Rows scikit-learn refuses (unknown categories, infinities) are counted apart: ONNX
 has no row errors, so skl2onnx scores them.
 
-Run: python bench/onnx_crosscheck.py [--markdown]   (needs crossform[all]: skl2onnx, onnxruntime)
+Run: python bench/onnx_crosscheck.py [--markdown] [CASE...]   (needs crossform[all]: skl2onnx, onnxruntime)
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "conformance"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _crosscheck  # noqa: E402
+from _crosscheck import Unconverted  # noqa: E402
 
 TOLERANCE = 1e-5
-
-
-def _cases() -> dict:
-    from crossform.checks import from_document
-
-    out = {}
-    for file in sorted((ROOT / "conformance" / "cases").glob("*.json")):
-        doc = json.loads(file.read_text(encoding="utf-8"))
-        for entry in doc["cases"]:
-            out[entry["name"]] = (entry, from_document(entry["vectors"], str(file)))
-    return out
 
 
 def _skl2onnx_scores(estimator, checks):
@@ -97,47 +86,27 @@ def _differs(values, classes, checks) -> tuple:
     return int((bad & scored).sum()), int(checks.errors.sum())
 
 
-def _ours(package, checks) -> int:
-    from crossform.checks import compare
-    from crossform.exporters import onnx as fmt
-    from crossform.runtime import onnxruntime as runtime
-
-    content = fmt.dumps(package)
-    comparison = compare(checks, runtime.prepare(content, fmt)(checks.data()), fmt.loads(content).model)
-    return sum(comparison.counts.values())
+def _measure(estimator, package, checks) -> dict:
+    try:
+        values, classes = _skl2onnx_scores(estimator, checks)
+    except Exception as exc:  # any refusal of the converter is a result, with its reason
+        raise Unconverted(f"{type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}") from None
+    return {"skl2onnx": _differs(values, classes, checks)[0]}
 
 
 def crosscheck(names=None) -> list:
     """One dict per case: name, rows, refused, skl2onnx (rows differing, or None), reason, ours."""
-    import crossform
-    from generators import GENERATORS
-
-    cases = _cases()
-    rows = []
-    for _, name, _, fit in GENERATORS:
-        if names is not None and name not in names:
-            continue
-        entry, checks = cases[name]
-        estimator = fit()
-        package = crossform.from_sklearn(estimator, checks=0).replace(producer={})
-        row = {"name": name, "rows": len(checks), "refused": int(checks.errors.sum()), "skl2onnx": None,
-               "reason": None, "ours": _ours(package, checks)}
-        try:
-            values, classes = _skl2onnx_scores(estimator, checks)
-            row["skl2onnx"], _ = _differs(values, classes, checks)
-        except Exception as exc:  # any refusal of the converter is a result, with its reason
-            row["reason"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}"
-        rows.append(row)
-    return rows
+    return _crosscheck.crosscheck("skl2onnx", "onnx", "onnxruntime", _measure, names)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--markdown", action="store_true")
+    parser.add_argument("cases", nargs="*", metavar="CASE", help="only these cases (default: all)")
     args = parser.parse_args(argv)
     with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
         warnings.simplefilter("ignore")  # float32 casts of the rows beyond its range, and converter notices
-        rows = crosscheck()
+        rows = crosscheck(set(args.cases) or None)
     if args.markdown:
         print("| case | rows | refused by scikit-learn | skl2onnx: rows differing | crossform onnx |")
         print("|---|---|---|---|---|")

@@ -21,7 +21,6 @@ Run: python bench/pmml_crosscheck.py [--markdown] [CASE...]
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import warnings
@@ -29,23 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "conformance"))
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _crosscheck  # noqa: E402
 import _sklearn2pmml  # noqa: E402
+from _crosscheck import Unconverted  # noqa: E402
 
 TOLERANCE = 1e-12
-
-
-def _cases() -> dict:
-    from crossform.checks import from_document
-
-    out = {}
-    for file in sorted((ROOT / "conformance" / "cases").glob("*.json")):
-        doc = json.loads(file.read_text(encoding="utf-8"))
-        for entry in doc["cases"]:
-            out[entry["name"]] = (entry, from_document(entry["vectors"], str(file)))
-    return out
 
 
 def _differs(values, refused, classes, checks) -> dict:
@@ -62,46 +50,24 @@ def _differs(values, refused, classes, checks) -> dict:
             "refused": int((~checks.errors & refused).sum())}
 
 
-def _ours(package, checks) -> int:
-    from crossform.checks import compare
-    from crossform.exporters import pmml as fmt
-    from crossform.runtime import jpmml
-
-    content = fmt.dumps(package)
-    comparison = compare(checks, jpmml.prepare(content, fmt)(checks.data()), fmt.loads(content).model)
-    return sum(comparison.counts.values())
+def _measure(estimator, package, checks) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "model.pmml"
+        try:
+            done = _sklearn2pmml.convert(estimator, out, [f.name for f in package.inputs])
+        except _sklearn2pmml.Refused as exc:  # a refusal of the converter is a result, with its reason
+            raise Unconverted(str(exc).splitlines()[0][:300]) from None
+        classes = package.model.classes
+        values, refused, _ = _sklearn2pmml.jpmml_score(
+            _sklearn2pmml.jpmml_evaluator(out.read_bytes()), [c.name for c in checks.columns],
+            [c.kind == "numeric" for c in checks.columns], checks.rows, classes)
+    by = _differs(values, refused, classes, checks)
+    return {"by": by, "sklearn2pmml": sum(by.values()), "where": done.where}
 
 
 def crosscheck(names=None) -> list:
     """One dict per case: name, rows, refused, sklearn2pmml (rows differing, or None), reason, ours."""
-    import crossform
-    from generators import GENERATORS
-
-    cases = _cases()
-    rows = []
-    for _, name, _, fit in GENERATORS:
-        if names is not None and name not in names:
-            continue
-        _, checks = cases[name]
-        estimator = fit()
-        package = crossform.from_sklearn(estimator, checks=0).replace(producer={})
-        row = {"name": name, "rows": len(checks), "refused": int(checks.errors.sum()), "sklearn2pmml": None,
-               "reason": None, "ours": _ours(package, checks)}
-        try:
-            with tempfile.TemporaryDirectory() as tmp:
-                out = Path(tmp) / "model.pmml"
-                done = _sklearn2pmml.convert(estimator, out, [f.name for f in package.inputs])
-                classes = package.model.classes
-                values, refused, _ = _sklearn2pmml.jpmml_score(
-                    _sklearn2pmml.jpmml_evaluator(out.read_bytes()), [c.name for c in checks.columns],
-                    [c.kind == "numeric" for c in checks.columns], checks.rows, classes)
-            row["by"] = _differs(values, refused, classes, checks)
-            row["sklearn2pmml"] = sum(row["by"].values())
-            row["where"] = done.where
-        except _sklearn2pmml.Refused as exc:  # a refusal of the converter is a result, with its reason
-            row["reason"] = str(exc).splitlines()[0][:300]
-        rows.append(row)
-    return rows
+    return _crosscheck.crosscheck("sklearn2pmml", "pmml", "jpmml", _measure, names)
 
 
 def main(argv=None) -> int:

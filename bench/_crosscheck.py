@@ -1,0 +1,69 @@
+"""What bench/onnx_crosscheck.py and bench/pmml_crosscheck.py share.
+
+Each puts an anchor converter's file next to crossform's on every fit of the
+conformance suite: the cases hold scikit-learn's recorded outputs, crossform's
+file is held to the full conformance rule (values, classes, leaves, rows in
+error), and the anchor's differences are counted by the script's own measure.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "conformance"))
+
+
+class Unconverted(Exception):
+    """The anchor did not convert the fit; the message is its reason."""
+
+
+def cases() -> dict:
+    """name -> the case's checks (rows and scikit-learn's outputs), from conformance/cases."""
+    from crossform.checks import from_document
+
+    out = {}
+    for file in sorted((ROOT / "conformance" / "cases").glob("*.json")):
+        doc = json.loads(file.read_text(encoding="utf-8"))
+        for entry in doc["cases"]:
+            out[entry["name"]] = from_document(entry["vectors"], str(file))
+    return out
+
+
+def ours(package, checks, format_name: str, runtime: str) -> int:
+    """Rows where crossform's file, scored in ``runtime``, differs from scikit-learn in any way."""
+    from crossform.checks import compare
+    from crossform.exporters import get_format
+    from crossform.runtime import get_runtime
+
+    fmt = get_format(format_name)
+    content = fmt.dumps(package)
+    scores = get_runtime(runtime).prepare(content, fmt)(checks.data())
+    return sum(compare(checks, scores, fmt.loads(content).model).counts.values())
+
+
+def crosscheck(anchor: str, format_name: str, runtime: str, measure: Callable, names=None) -> list:
+    """One dict per fit: name, rows, refused (by scikit-learn), ``anchor`` (what ``measure(estimator,
+    package, checks)`` returns, or None with ``reason`` when it raises Unconverted), ours."""
+    import crossform
+    from generators import GENERATORS
+
+    by_name = cases()
+    rows = []
+    for _, name, _, fit in GENERATORS:
+        if names is not None and name not in names:
+            continue
+        checks = by_name[name]
+        estimator = fit()
+        package = crossform.from_sklearn(estimator, checks=0).replace(producer={})
+        row = {"name": name, "rows": len(checks), "refused": int(checks.errors.sum()), anchor: None,
+               "reason": None, "ours": ours(package, checks, format_name, runtime)}
+        try:
+            row.update(measure(estimator, package, checks))
+        except Unconverted as exc:
+            row["reason"] = str(exc)
+        rows.append(row)
+    return rows
