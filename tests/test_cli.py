@@ -388,6 +388,7 @@ def test_formats_json(capsys):
                                       "runtimes": list(fmt.RUNTIMES), "options": {}, "variants": []}
     assert entries["onnx"]["options"] == {"precision": ["float64", "float32"]}
     assert entries["onnx"]["variants"] == ["onnx[float32]"]
+    assert entries["pmml"]["options"] == {"leaves": ["on", "off"]} and entries["pmml"]["variants"] == ["pmml[no-leaves]"]
     code, out, err = run(capsys, "formats")
     assert code == 0 and "stripe-json" in out.splitlines()[1]
 

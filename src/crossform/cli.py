@@ -329,11 +329,11 @@ def run_export(args: argparse.Namespace) -> int:
     _require_path(args.model, "model file")
     if args.format not in crossform.formats():
         raise UsageError(f"unknown format {args.format!r}; formats: {', '.join(crossform.formats())}")
-    options = {"precision": args.precision} if args.precision else {}
+    options = {key: value for key, value in (("precision", args.precision), ("leaves", args.leaves)) if value}
     try:
         check_options(get_format(args.format), options)
     except UnknownFormatError as exc:
-        raise UsageError(f"--precision: {exc}") from None
+        raise UsageError(f"--{next(iter(options))}: {exc}" if len(options) == 1 else str(exc)) from None
     metadata = {}
     for key, value in args.meta or []:
         if key in metadata:
@@ -359,6 +359,7 @@ def run_export(args: argparse.Namespace) -> int:
             "path": str(path),
             "format": args.format,
             "precision": args.precision,
+            "leaves": args.leaves,
             "id": held.id,
             "sourceId": package.id,
             "tolerance": held_checks.absolute if held_checks is not None else None,
@@ -371,8 +372,9 @@ def run_export(args: argparse.Namespace) -> int:
         })
         return EXIT_OK
     _out(f"path    {path}")
-    _out(f"format  {args.format}" + (f", {args.precision}" if args.precision else ""))
-    if options:
+    _out(f"format  {args.format}" + "".join(f", {v}" if k == "precision" else f", {k} {v}"
+                                            for k, v in options.items()))
+    if args.precision == "float32":
         _out(f"id      {held.id} (leaf values rounded to {args.precision})")
         _out(f"source  {package.id}")
         if held_checks is not None and held_checks.absolute:
@@ -402,6 +404,10 @@ def export_arguments(parser: argparse.ArgumentParser) -> None:
                         help="onnx only: float64 (default, exact) or float32: float32 inputs and scores, every "
                         "tree decision still exact for float32 inputs, scores within the tolerance the file "
                         "declares (see docs/formats/onnx.md)")
+    parser.add_argument("--leaves", choices=("on", "off"), metavar="L",
+                        help="pmml only: on (default) writes an output per tree naming the leaf each row "
+                        "reached; off leaves them out: JPMML scores about twice the rows/s, and validate and "
+                        "conform then compare no leaves (see docs/formats/pmml.md)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing package at OUT")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 

@@ -31,13 +31,14 @@ HISTORY: dict[str, list[tuple[str, str]]] = {
     "stripe-json": [("1.0", "0.1.0"), ("2.0", "0.2.0")],
     "protobuf": [("1.0", "0.2.0")],
     "onnx": [("1.0", "0.2.0"), ("1.1", "0.3.0"), ("1.2", "0.4.0")],
-    "pmml": [("1.0", "0.3.0")],
+    "pmml": [("1.0", "0.3.0"), ("1.1", "0.4.0")],
 }
 # format -> minor versions that older releases of the same major cannot read (they refuse
 # such a file with a named error rather than score it): onnx 1.1 is the float32 variant,
 # whose float inputs a 1.0 reader refuses; onnx 1.2 has a TreeEnsemble per tree, a graph
-# that 1.0 and 1.1 readers refuse. Only releases from the one that writes it read it.
-STRICT: dict[str, set[str]] = {"onnx": {"1.1", "1.2"}}
+# that 1.0 and 1.1 readers refuse; pmml 1.1 is a file without leaf outputs, which a 1.0
+# reader refuses. Only releases from the one that writes it read it.
+STRICT: dict[str, set[str]] = {"onnx": {"1.1", "1.2"}, "pmml": {"1.1"}}
 # format -> {major: the first crossform release that no longer reads it}. A
 # new major does not end the old one: its frozen reader stays (docs/FORMATS.md).
 DROPPED: dict[str, dict[int, str]] = {}

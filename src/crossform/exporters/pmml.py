@@ -26,7 +26,8 @@ is the one crossform runs):
   one-leaf segment "base" in front of the trees;
 - Output: ``probability(<class>)`` per class or ``prediction``, and
   ``leaf(<t>)`` (feature="entityId" of segment t): the preorder position of
-  the leaf each tree reached.
+  the leaf each tree reached; ``leaves="off"`` (format version 1.1) leaves
+  the leaf outputs out, for JVM services that want JPMML's full speed.
 
 JPMML reads input fields lazily, so a field whose value is refused must be
 read for every row: the first Segment's predicate reads each such field
@@ -66,9 +67,15 @@ from ..floats import FLOAT32_OVERFLOW
 from . import MAX_FILE_BYTES, _json, _versions
 
 NAME = "pmml"
-VERSION = "1.0"
+VERSION = "1.1"  # 1.1: files without the leaf outputs; files with them still record 1.0
 LAYOUT = "file"
 RUNTIMES = ("jpmml",)
+ON, OFF = "on", "off"
+# leaves="off" leaves out the leaf(<t>) outputs: JPMML computes them for every row, which
+# halves its rows/s; such a file scores the same, but nobody can compare its leaves
+OPTIONS = {"leaves": (ON, OFF)}
+VARIANTS = {"no-leaves": {"leaves": OFF}}
+VERSION_OF = {ON: "1.0", OFF: "1.1"}  # the version a file with / without leaf outputs records
 WHERE = f"<{NAME}>"
 
 NAMESPACE = "http://www.dmg.org/PMML-4_4"
@@ -601,7 +608,7 @@ _LOGISTIC = ('<Apply function="/"><Constant dataType="double">1.0</Constant><App
              f'<Constant dataType="double">0.0</Constant><FieldRef field="{RAW}"/></Apply></Apply></Apply></Apply>')
 
 
-def _output(package: ir.Package) -> str:
+def _output(package: ir.Package, leaves: str) -> str:
     model = package.model
     parts = ["<Output>\n"]
     if model.is_classifier:
@@ -616,7 +623,7 @@ def _output(package: ir.Package) -> str:
     else:
         parts.append(f'<OutputField name="{PREDICTION}" optype="continuous" dataType="double" '
                      f'feature="predictedValue"/>\n')
-    for t in range(len(model.trees)):
+    for t in range(len(model.trees) if leaves == ON else 0):
         parts.append(f'<OutputField name="{leaf_output(t)}" optype="categorical" dataType="string" '
                      f'feature="entityId" segmentId="{t}"/>\n')
     parts.append("</Output>\n")
@@ -767,13 +774,32 @@ def _leaf_body(row: tuple, labels: Union[list, None]) -> tuple:
     return labels[best], dist
 
 
-def iter_chunks(package: ir.Package, *, version: str = VERSION, recorded_id: Union[str, None] = None) \
-        -> Iterator[bytes]:
+def written_version(leaves: str = ON) -> str:
+    """The format version a file with (1.0) or without (1.1) leaf outputs records."""
+    return VERSION_OF[_leaves(leaves)]
+
+
+def _leaves(leaves: str) -> str:
+    if leaves not in OPTIONS["leaves"]:
+        raise CrossformError(f"pmml: expected leaves {' or '.join(OPTIONS['leaves'])}, got {leaves!r}")
+    return leaves
+
+
+def stored(package: ir.Package, checks: Any, leaves: str = ON) -> tuple:
+    """What a file written with ``leaves`` holds and is held to: the package and its
+    checks as they are (without leaf outputs the leaves are not compared)."""
+    _leaves(leaves)
+    return package, checks
+
+
+def iter_chunks(package: ir.Package, *, leaves: str = ON, version: Union[str, None] = None,
+                recorded_id: Union[str, None] = None) -> Iterator[bytes]:
     """The document as UTF-8 chunks: the head, then one chunk per tree, then the end.
 
     ``version`` and ``recorded_id`` let the reader write again what a file
     records, to compare the rest; a writer leaves them alone.
     """
+    version = written_version(leaves) if version is None else version
     reason = unsupported(package)
     if reason is not None:
         raise UnsupportedModelError(f"pmml: this package has no PMML form: {reason}")
@@ -784,7 +810,7 @@ def iter_chunks(package: ir.Package, *, version: str = VERSION, recorded_id: Uni
             f'<PMML xmlns="{NAMESPACE}" version="{PMML_VERSION}">\n',
             _header(package, version, package.id if recorded_id is None else recorded_id),
             _data_dictionary(plan), _transformations(plan),
-            f'<MiningModel functionName="{function}">\n', _mining_schema(plan), _output(package),
+            f'<MiningModel functionName="{function}">\n', _mining_schema(plan), _output(package, leaves),
             f'<Segmentation multipleModelMethod="{model.aggregation}">\n']
     first = _reads_every_checked_field(plan)
     if model.aggregation == "sum":
@@ -803,14 +829,14 @@ def iter_chunks(package: ir.Package, *, version: str = VERSION, recorded_id: Uni
     yield b"</Segmentation>\n</MiningModel>\n</PMML>\n"
 
 
-def dumps(package: ir.Package) -> bytes:
-    return b"".join(iter_chunks(package))
+def dumps(package: ir.Package, leaves: str = ON) -> bytes:
+    return b"".join(iter_chunks(package, leaves=leaves))
 
 
-def write(package: ir.Package, fh) -> int:
+def write(package: ir.Package, fh, leaves: str = ON) -> int:
     """Stream the document to a binary file object; the number of bytes written."""
     total = 0
-    for chunk in iter_chunks(package):
+    for chunk in iter_chunks(package, leaves=leaves):
         fh.write(chunk)
         total += len(chunk)
     return total
@@ -905,6 +931,7 @@ class _Reader:
         self.fields: list = []  # (name, optype)
         self.derived: list = []  # dicts
         self.segments: list = []  # (id, _Tree)
+        self.leaf_outputs = False  # an OutputField with feature="entityId"
         self.multiple: Union[str, None] = None
         self.tree: Union[_Tree, None] = None
         self.nodes = 0
@@ -1047,6 +1074,9 @@ class _Reader:
             d["rows"][-1][1] = self.taken()
 
     # -- the model
+
+    def on_OutputField(self, attrs: dict) -> None:
+        self.leaf_outputs = self.leaf_outputs or attrs.get("feature") == "entityId"
 
     def on_Segmentation(self, attrs: dict) -> None:
         self.multiple = attrs.get("multipleModelMethod")
@@ -1246,6 +1276,14 @@ def _parse(source: bytes, where: str) -> _Reader:
 
 def _slow_parse(source: bytes, where: str) -> _Reader:
     return _expat_parse(source, where)
+
+
+def properties(source: bytes, where: str = WHERE) -> dict:
+    """What ``crossform info`` shows besides the package: whether the file has leaf outputs."""
+    _check_size(source, where)
+    found = _SEGMENTATION.search(source)
+    head = source[:found.start()] if found is not None else source
+    return {"leaves": ON if b'feature="entityId"' in head else OFF}
 
 
 def read_version(source: bytes, where: str = WHERE) -> str:
@@ -1469,11 +1507,11 @@ def _without_unknown(source: bytes, names: list) -> bytes:
     return source
 
 
-def _compare(package: ir.Package, source: bytes, version: str, recorded_id: str, where: str) -> None:
+def _compare(package: ir.Package, source: bytes, version: str, recorded_id: str, leaves: str, where: str) -> None:
     """Require the bytes the writer writes for ``package`` (with the recorded
-    version and id): anything else is a document crossform does not write."""
+    version, id and leaf outputs): anything else is a document crossform does not write."""
     try:
-        chunks = iter_chunks(package, version=version, recorded_id=recorded_id)
+        chunks = iter_chunks(package, leaves=leaves, version=version, recorded_id=recorded_id)
         offset = 0
         view = memoryview(source)
         for chunk in chunks:
@@ -1544,8 +1582,12 @@ def _load(reader: _Reader, source: bytes, where: str) -> ir.Package:
             raise
         raise PmmlStructureError(where, f"expected the PMML crossform writes; {type(exc).__name__}: {exc}") \
             from None
+    leaves = ON if reader.leaf_outputs else OFF
+    if not reader.newer and reader.version != written_version(leaves):
+        raise PmmlStructureError(where, f"expected a {NAME} file {'with' if leaves == ON else 'without'} leaf "
+                                        f"outputs to record version {written_version(leaves)}, found {reader.version}")
     compared = _without_unknown(source, reader.unknown_header) if reader.unknown_header else source
-    _compare(package, compared, reader.version, recorded, where)
+    _compare(package, compared, reader.version, recorded, leaves, where)
     if recorded != package.id:
         raise IdMismatchError(where, f"the file records id {recorded} but the content hashes to {package.id}: "
                                      f"the content changed after the package was written", package=package)

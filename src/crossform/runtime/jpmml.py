@@ -128,7 +128,9 @@ def prepare(content: Any, fmt: ModuleType) -> Callable[[Any], Scores]:
     JDouble, JString, HashMap = jpype.JDouble, jpype.JString, jpype.JClass("java.util.HashMap")
     keys = [JString(f.name) for f in fields]
     output_keys = [JString(name) for name in outputs]
-    leaf_keys = [JString(LEAF_OUTPUT.format(t)) for t in range(n_trees)]
+    # a file written with leaves="off" has no leaf outputs: its Scores carry no leaves
+    has_leaves = any(str(f.getName()) == LEAF_OUTPUT.format(0) for f in evaluator.getOutputFields())
+    leaf_keys = [JString(LEAF_OUTPUT.format(t)) for t in range(n_trees)] if has_leaves else []
     numeric = [f.kind == "numeric" for f in fields]
     # the writer numbers nodes by preorder position; Scores name a leaf by its node index
     node_at = [np.asarray(tree.preorder, dtype=np.int64) for tree in package.model.trees]
@@ -163,11 +165,11 @@ def prepare(content: Any, fmt: ModuleType) -> Callable[[Any], Scores]:
                 errors[i] = "jpmml: no prediction for this row"
                 continue
             values[i] = [float(v) for v in row]
-            if all(v is not None for v in ids):
+            if ids and all(v is not None for v in ids):
                 leaves[i] = [node_at[t][int(str(v))] for t, v in enumerate(ids)]
         bad = ~np.equal(errors, None)
         values[bad] = np.nan
         leaves[bad] = -1
-        return Scores(values, outputs, errors.tolist(), classes, leaves)
+        return Scores(values, outputs, errors.tolist(), classes, leaves if has_leaves else None)
 
     return score
