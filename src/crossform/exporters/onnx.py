@@ -66,7 +66,7 @@ FLOAT64, FLOAT32 = "float64", "float32"
 # Graph layouts, by the format version a file records (the reader rebuilds the file's own):
 # 1.0 (float64) and 1.1 (float32) hold every tree in one TreeEnsemble with a target per tree;
 # from 1.2 each tree is a single-target TreeEnsemble of its own, whose rows onnxruntime walks
-# tree by tree in blocks (1.5x the rows/s on the bench forest), and a Concat joins their leaves.
+# tree by tree in blocks (1.3x-1.5x the rows/s on the bench forest), and a Concat joins their leaves.
 SINGLE_ENSEMBLE = {FLOAT64: "1.0", FLOAT32: "1.1"}  # the version each precision recorded then
 PER_TREE_FROM = (1, 2)
 OPTIONS = {"precision": (FLOAT64, FLOAT32)}  # dumps() options, the default first
