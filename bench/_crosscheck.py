@@ -8,10 +8,14 @@ error), and the anchor's differences are counted by the script's own measure.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 from typing import Callable
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "conformance"))
@@ -67,3 +71,26 @@ def crosscheck(anchor: str, format_name: str, runtime: str, measure: Callable, n
             row["reason"] = str(exc)
         rows.append(row)
     return rows
+
+
+def main(argv, doc: str, crosscheck_fn: Callable, anchor: str, format_name: str, heading: str,
+         described: Callable) -> int:
+    """The command line of a cross-check: ``[--markdown] [CASE...]``, one line (or table row) per
+    fit; ``described(row)`` is the anchor's cell for a fit it converted."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--markdown", action="store_true")
+    parser.add_argument("cases", nargs="*", metavar="CASE", help="only these cases (default: all)")
+    args = parser.parse_args(argv)
+    with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
+        warnings.simplefilter("ignore")  # float32 casts of the rows beyond its range, and converter notices
+        rows = crosscheck_fn(set(args.cases) or None)
+    if args.markdown:
+        print(f"| case | rows | refused by scikit-learn | {heading} | crossform {format_name} |")
+        print("|---|---|---|---|---|")
+    for r in rows:
+        got = described(r) if r[anchor] is not None else f"not converted ({r['reason']})"
+        if args.markdown:
+            print(f"| {r['name']} | {r['rows']} | {r['refused']} | {got} | {r['ours']} |")
+        else:
+            print(f"{r['name']:24} {r['rows']:5} rows {r['refused']:4} refused  {anchor} {got}  crossform {r['ours']}")
+    return 0

@@ -14,7 +14,6 @@ Run: python bench/onnx_crosscheck.py [--markdown] [CASE...]   (needs crossform[a
 
 from __future__ import annotations
 
-import argparse
 import sys
 import warnings
 from pathlib import Path
@@ -100,24 +99,8 @@ def crosscheck(names=None) -> list:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--markdown", action="store_true")
-    parser.add_argument("cases", nargs="*", metavar="CASE", help="only these cases (default: all)")
-    args = parser.parse_args(argv)
-    with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
-        warnings.simplefilter("ignore")  # float32 casts of the rows beyond its range, and converter notices
-        rows = crosscheck(set(args.cases) or None)
-    if args.markdown:
-        print("| case | rows | refused by scikit-learn | skl2onnx: rows differing | crossform onnx |")
-        print("|---|---|---|---|---|")
-    for r in rows:
-        got = r["skl2onnx"] if r["skl2onnx"] is not None else f"not converted ({r['reason']})"
-        if args.markdown:
-            print(f"| {r['name']} | {r['rows']} | {r['refused']} | {got} | {r['ours']} |")
-        else:
-            print(f"{r['name']:24} {r['rows']:5} rows {r['refused']:4} refused  skl2onnx {got}  crossform {r['ours']}")
-    return 0
-
+    return _crosscheck.main(argv, __doc__, crosscheck, "skl2onnx", "onnx", "skl2onnx: rows differing",
+                            lambda r: str(r["skl2onnx"]))
 
 if __name__ == "__main__":
     sys.exit(main())

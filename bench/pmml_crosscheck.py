@@ -20,10 +20,8 @@ Run: python bench/pmml_crosscheck.py [--markdown] [CASE...]
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -71,27 +69,10 @@ def crosscheck(names=None) -> list:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--markdown", action="store_true")
-    parser.add_argument("cases", nargs="*", metavar="CASE", help="only these cases (default: all)")
-    args = parser.parse_args(argv)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        rows = crosscheck(set(args.cases) or None)
-    if args.markdown:
-        print("| case | rows | refused by scikit-learn | sklearn2pmml: rows differing (value or class / "
-              "scores a refused row / refuses a scored row) | crossform pmml |")
-        print("|---|---|---|---|---|")
-    for r in rows:
-        by = r.get("by") or {}
-        got = (f"{r['sklearn2pmml']} ({by['value']}/{by['scored']}/{by['refused']})" if r["sklearn2pmml"] is not None
-               else f"not converted ({r['reason']})")
-        if args.markdown:
-            print(f"| {r['name']} | {r['rows']} | {r['refused']} | {got} | {r['ours']} |")
-        else:
-            print(f"{r['name']:24} {r['rows']:5} rows {r['refused']:4} refused  sklearn2pmml {got}  crossform {r['ours']}")
-    return 0
-
+    return _crosscheck.main(
+        argv, __doc__, crosscheck, "sklearn2pmml", "pmml",
+        "sklearn2pmml: rows differing (value or class / scores a refused row / refuses a scored row)",
+        lambda r: f"{r['sklearn2pmml']} ({r['by']['value']}/{r['by']['scored']}/{r['by']['refused']})")
 
 if __name__ == "__main__":
     sys.exit(main())
