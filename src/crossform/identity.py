@@ -93,7 +93,39 @@ def _scale(w: _Writer, encoder: ir.Scale) -> None:
     w.array(encoder.scale, ">f8")
 
 
-ENCODERS = {ir.FillMissing: _fill_missing, ir.CategoricalEncoding: _label_encoder, ir.Scale: _scale}
+def _affine(w: _Writer, encoder: ir.Affine) -> None:
+    w.array(encoder.scale, ">f8")
+    w.array(encoder.offset, ">f8")
+
+
+def _missing_indicator(w: _Writer, encoder: ir.MissingIndicator) -> None:
+    for kind in encoder.kinds_in:
+        w.u8(_KIND_CODES[kind])
+
+
+def _column(w: _Writer, column) -> None:
+    """A one-hot column: u8 0 (none: unknown), u8 1 + i32 index, u8 2 (error), u8 3 (zeros)."""
+    if column is None:
+        w.u8(0)
+    elif isinstance(column, str):
+        w.u8(2 if column == "error" else 3)
+    else:
+        w.u8(1)
+        w.hash.update(struct.pack(">i", column))
+
+
+def _one_hot(w: _Writer, encoder: ir.OneHot) -> None:
+    for categories, columns, width, missing, unknown in zip(encoder.categories, encoder.columns, encoder.widths,
+                                                             encoder.missing_columns, encoder.unknown):
+        w.texts(categories)
+        w.array(columns, ">i4")
+        w.u32(width)
+        _column(w, missing)
+        _column(w, unknown)
+
+
+ENCODERS = {ir.FillMissing: _fill_missing, ir.CategoricalEncoding: _label_encoder, ir.Scale: _scale,
+            ir.Affine: _affine, ir.MissingIndicator: _missing_indicator, ir.OneHot: _one_hot}
 
 
 def _encoder(w: _Writer, encoder: ir.Encoder) -> None:
@@ -139,16 +171,7 @@ def _trees(w: _Writer, trees: tuple) -> None:
         w.array(value[part], ">f8")
 
 
-def _model(w: _Writer, model: ir.TreeEnsemble) -> None:
-    w.text("tree-ensemble")
-    w.texts(model.features)
-    w.text(model.aggregation)
-    w.text(model.post_transform)
-    if model.base_value is None:
-        w.u8(0)
-    else:
-        w.u8(1)
-        w.array(model.base_value, ">f8")
+def _classes(w: _Writer, model: ir.Model) -> None:
     if model.classes is None:
         w.u8(0)
     else:
@@ -167,9 +190,41 @@ def _model(w: _Writer, model: ir.TreeEnsemble) -> None:
             else:
                 w.u8(2)
                 w.f64(label)
+
+
+def _linear(w: _Writer, model: ir.LinearModel) -> None:
+    w.text("linear")
+    w.texts(model.features)
+    w.text(model.post_transform)
+    _classes(w, model)
+    w.u32(model.n_outputs)
+    w.array(model.coefficients, ">f8")
+    w.array(model.intercepts, ">f8")
+
+
+def _tree_ensemble(w: _Writer, model: ir.TreeEnsemble) -> None:
+    w.text("tree-ensemble")
+    w.texts(model.features)
+    w.text(model.aggregation)
+    w.text(model.post_transform)
+    if model.base_value is None:
+        w.u8(0)
+    else:
+        w.u8(1)
+        w.array(model.base_value, ">f8")
+    _classes(w, model)
     w.u32(len(model.trees))
     w.u32(model.n_outputs)
     _trees(w, model.trees)
+    if (model.missing, model.infinite) != ("route", "error"):
+        # only when not the defaults, so ids from before these rules stay; the
+        # owner that follows starts with u8 0 or 1, so the bytes stay unambiguous
+        w.u8(2)
+        w.text(model.missing)
+        w.text(model.infinite)
+
+
+MODELS = {ir.TreeEnsemble: _tree_ensemble, ir.LinearModel: _linear}
 
 
 def canonical_digest(package: ir.Package) -> bytes:
@@ -182,7 +237,7 @@ def canonical_digest(package: ir.Package) -> bytes:
     w.u32(len(package.encoders))
     for encoder in package.encoders:
         _encoder(w, encoder)
-    _model(w, package.model)
+    MODELS[type(package.model)](w, package.model)
     if package.owner is None:
         w.u8(0)
     else:

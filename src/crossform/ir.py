@@ -29,6 +29,8 @@ CATEGORICAL = "categorical"
 KINDS = (NUMERIC, CATEGORICAL)
 AGGREGATIONS = ("average", "sum")
 POST_TRANSFORMS = ("none", "logistic", "softmax")
+MISSING_RULES = ("route", "error")
+INFINITE_RULES = ("error", "compare")
 
 _INT32 = np.iinfo(np.int32)
 
@@ -282,8 +284,167 @@ class Scale:
         return (NUMERIC,) * n, (NUMERIC,) * n
 
 
-Encoder = Union[FillMissing, CategoricalEncoding, Scale]
-ENCODER_TYPES = (FillMissing, CategoricalEncoding, Scale)
+@dataclass(frozen=True, eq=False)
+class Affine:
+    """Rescale numeric features: ``x * scale + offset`` in float64, multiply first.
+
+    scikit-learn's MinMaxScaler computes exactly this (``X *= scale_; X += min_``),
+    which is not bit-equal to :class:`Scale`'s ``(x - offset) / scale``.
+    """
+
+    encoder_type: ClassVar[str] = "affine"
+    features: tuple
+    scale: np.ndarray
+    offset: np.ndarray
+    outputs: tuple = ()
+
+    def __post_init__(self) -> None:
+        owner = "Affine"
+        features = _name_tuple(owner, "features", self.features)
+        scale = _array(owner, "scale", self.scale, np.float64, 1)
+        offset = _array(owner, "offset", self.offset, np.float64, 1)
+        for name, arr in (("scale", scale), ("offset", offset)):
+            if len(arr) != len(features):
+                raise invalid(owner, name, f"{len(features)} numbers, one per feature", f"{len(arr)} numbers")
+            _finite(owner, name, arr)
+        object.__setattr__(self, "features", features)
+        object.__setattr__(self, "scale", scale)
+        object.__setattr__(self, "offset", offset)
+        object.__setattr__(self, "outputs", _outputs(owner, features, self.outputs))
+
+    def kinds(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        n = len(self.features)
+        return (NUMERIC,) * n, (NUMERIC,) * n
+
+
+@dataclass(frozen=True)
+class MissingIndicator:
+    """1.0 where a feature is missing (NaN, or None for a categorical one), else 0.0.
+
+    ``kinds_in`` records each feature's kind, so the step reads the same
+    columns in every format.
+    """
+
+    encoder_type: ClassVar[str] = "missing-indicator"
+    features: tuple
+    kinds_in: tuple
+    outputs: tuple = ()
+
+    def __post_init__(self) -> None:
+        owner = "MissingIndicator"
+        features = _name_tuple(owner, "features", self.features)
+        kinds = tuple(self.kinds_in) if isinstance(self.kinds_in, Sequence) and not isinstance(self.kinds_in, str) else None
+        if kinds is None or len(kinds) != len(features) or any(k not in KINDS for k in kinds):
+            raise invalid(owner, "kinds_in", f"{len(features)} kinds from {KINDS}, one per feature", _describe(self.kinds_in))
+        outputs = _outputs(owner, features, self.outputs)
+        for i, (name, out) in enumerate(zip(features, outputs)):
+            if out == name and kinds[i] == CATEGORICAL:
+                raise invalid(owner, "outputs", "new names for categorical features (a numeric indicator cannot "
+                              "overwrite a categorical column)", repr(out))
+        object.__setattr__(self, "features", features)
+        object.__setattr__(self, "kinds_in", kinds)
+        object.__setattr__(self, "outputs", outputs)
+
+    def kinds(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        return self.kinds_in, (NUMERIC,) * len(self.features)
+
+
+UNKNOWN_POLICIES = ("error", "zeros")
+
+
+@dataclass(frozen=True, eq=False)
+class OneHot:
+    """Expand each categorical feature into indicator columns (1.0 or 0.0).
+
+    Feature i writes ``widths[i]`` consecutive outputs. Its known category
+    ``categories[i][j]`` sets output ``columns[i][j]`` of its block to 1.0
+    (-1: a dropped category, all zeros). A missing value is the category
+    ``missing_columns[i]`` (same convention), or, when None, unknown. An
+    unknown category is a row error under ``unknown[i] == "error"``, all
+    zeros under ``"zeros"``, or sets the given column (the infrequent one).
+    Categories are kept sorted, so equal encodings compare and hash equal.
+    """
+
+    encoder_type: ClassVar[str] = "one-hot"
+    features: tuple
+    categories: tuple
+    columns: tuple
+    widths: tuple
+    missing_columns: tuple
+    unknown: tuple
+    outputs: tuple = ()
+
+    def __post_init__(self) -> None:
+        owner = "OneHot"
+        features = _name_tuple(owner, "features", self.features)
+        if len(set(features)) != len(features):
+            raise invalid(owner, "features", "distinct names", list(features))
+        n = len(features)
+        for name in ("categories", "columns", "widths", "missing_columns", "unknown"):
+            value = getattr(self, name)
+            if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) != n:
+                raise invalid(owner, name, f"a sequence of {n} entries, one per feature", _describe(value))
+        widths = []
+        for i, w in enumerate(self.widths):
+            if isinstance(w, (bool, np.bool_)) or not isinstance(w, (int, np.integer)) or not 0 <= int(w) <= 1_000_000:
+                raise invalid(owner, "widths", f"a number of columns from 0 to 1000000 (feature {features[i]!r})", _describe(w))
+            widths.append(int(w))
+
+        def column(i: int, name: str, value: Any) -> int:
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) \
+                    or not -1 <= int(value) < widths[i]:
+                raise invalid(owner, name, f"a column index from -1 to {widths[i] - 1} (feature {features[i]!r})",
+                              _describe(value))
+            return int(value)
+
+        categories, columns, missing, unknown = [], [], [], []
+        for i in range(n):
+            cats = _categories(owner, self.categories[i], i)
+            cols = _array(owner, "columns", self.columns[i], np.int32, 1)
+            if len(cols) != len(cats):
+                raise invalid(owner, "columns", f"{len(cats)} column indices for feature {features[i]!r}", f"{len(cols)}")
+            cols = [column(i, "columns", c) for c in cols.tolist()]
+            order = sorted(range(len(cats)), key=cats.__getitem__)
+            categories.append(tuple(cats[j] for j in order))
+            sorted_cols = np.array([cols[j] for j in order], dtype=np.int32)
+            sorted_cols.setflags(write=False)
+            columns.append(sorted_cols)
+            m = self.missing_columns[i]
+            missing.append(None if m is None else column(i, "missing_columns", m))
+            u = self.unknown[i]
+            if isinstance(u, str):
+                if u not in UNKNOWN_POLICIES:
+                    raise invalid(owner, "unknown", f"one of {UNKNOWN_POLICIES} or a column index", _describe(u))
+                unknown.append(u)
+            else:
+                unknown.append(column(i, "unknown", u))
+        width = sum(widths)
+        if width == 0:
+            raise invalid(owner, "widths", "at least one output column in all", "0 columns")
+        outs = _name_tuple(owner, "outputs", self.outputs)
+        if len(outs) != width:
+            raise invalid(owner, "outputs", f"{width} names, one per column", f"{len(outs)} names")
+        if len(set(outs)) != len(outs) or set(outs) & set(features):
+            raise invalid(owner, "outputs", "distinct names that overwrite no input", list(outs)[:10])
+        object.__setattr__(self, "features", features)
+        object.__setattr__(self, "categories", tuple(categories))
+        object.__setattr__(self, "columns", tuple(columns))
+        object.__setattr__(self, "widths", tuple(widths))
+        object.__setattr__(self, "missing_columns", tuple(missing))
+        object.__setattr__(self, "unknown", tuple(unknown))
+        object.__setattr__(self, "outputs", outs)
+
+    def blocks(self) -> tuple:
+        """The output names of each feature's block."""
+        ends = np.cumsum(self.widths).tolist()
+        return tuple(self.outputs[e - w:e] for e, w in zip(ends, self.widths))
+
+    def kinds(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        return (CATEGORICAL,) * len(self.features), (NUMERIC,) * len(self.outputs)
+
+
+Encoder = Union[FillMissing, CategoricalEncoding, Scale, Affine, MissingIndicator, OneHot]
+ENCODER_TYPES = (FillMissing, CategoricalEncoding, Scale, Affine, MissingIndicator, OneHot)
 
 
 # ---------------------------------------------------------------- trees
@@ -464,7 +625,15 @@ class TreeEnsemble:
     ``aggregation`` is "average" (left fold of the tree values in tree order,
     then divide by the tree count) or "sum" (``base_value`` first, then each
     tree's value, in tree order). ``classes`` names the outputs of a
-    classifier (one probability per class); None means a regressor.
+    classifier (one probability per class, or two classes from one logistic
+    score); None means a regressor.
+
+    ``missing`` and ``infinite`` say which inputs the model refuses, as the
+    scikit-learn estimator does: a missing value follows the nodes'
+    ``missing_left`` ("route") or is a row error ("error", gradient
+    boosting); an infinite or float32-overflowing value is a row error
+    ("error", scikit-learn's float32 trees) or compared like any number
+    ("compare": histogram gradient boosting, isolation forests).
     """
 
     features: tuple
@@ -473,9 +642,15 @@ class TreeEnsemble:
     post_transform: str = "none"
     classes: Union[tuple, None] = None
     base_value: Union[np.ndarray, None] = None
+    missing: str = "route"
+    infinite: str = "error"
 
     def __post_init__(self) -> None:
         owner = "TreeEnsemble"
+        if self.missing not in MISSING_RULES:
+            raise invalid(owner, "missing", f"one of {MISSING_RULES}", _describe(self.missing))
+        if self.infinite not in INFINITE_RULES:
+            raise invalid(owner, "infinite", f"one of {INFINITE_RULES}", _describe(self.infinite))
         features = _name_tuple(owner, "features", self.features)
         if isinstance(self.trees, Tree) or not isinstance(self.trees, Sequence) or not self.trees:
             raise invalid(owner, "trees", "a non-empty sequence of Tree", _describe(self.trees))
@@ -506,17 +681,7 @@ class TreeEnsemble:
             base.setflags(write=False)
         elif self.base_value is not None:
             raise invalid(owner, "base_value", "None when aggregation is 'average'", _describe(self.base_value))
-        classes = None
-        if self.classes is not None:
-            if isinstance(self.classes, (str, bytes)) or not isinstance(self.classes, Sequence):
-                raise invalid(owner, "classes", "a sequence of class labels", _describe(self.classes))
-            classes = class_labels(self.classes)
-            if len(set(classes)) != len(classes) or len({str(c) for c in classes}) != len(classes):
-                raise invalid(owner, "classes", "distinct labels (also as text)", list(classes))
-            if len(classes) != width:
-                raise invalid(owner, "classes", f"{width} labels, one per tree output", f"{len(classes)} labels")
-        elif width != 1:
-            raise invalid(owner, "trees", "trees with one output for a regressor (classes is None)", f"{width} outputs")
+        classes = _classes(owner, self.classes, width, self.post_transform, ("logistic",), "tree output")
         object.__setattr__(self, "features", features)
         object.__setattr__(self, "trees", trees)
         object.__setattr__(self, "base_value", base)
@@ -524,11 +689,17 @@ class TreeEnsemble:
 
     @property
     def n_outputs(self) -> int:
+        """The width of the trees' leaf vectors (1 for a binary logistic model)."""
         return self.trees[0].n_outputs
 
     @property
     def is_classifier(self) -> bool:
         return self.classes is not None
+
+    @property
+    def is_binary(self) -> bool:
+        """Two classes from one raw score: outputs ``[1 - p, p]``, see docs/SEMANTICS.md."""
+        return self.classes is not None and self.n_outputs == 1
 
     @property
     def model_type(self) -> str:
@@ -544,6 +715,30 @@ class TreeEnsemble:
     @property
     def n_nodes(self) -> int:
         return sum(t.n_nodes for t in self.trees)
+
+
+def _classes(owner: str, value: Any, width: int, post_transform: str, binary_transforms: tuple,
+             what: str) -> Union[tuple, None]:
+    """Validated class labels: one per output, or two for one output (a binary
+    model) under one of ``binary_transforms``; None (a regressor) needs one output."""
+    if value is None:
+        if width != 1:
+            raise invalid(owner, "classes", f"class labels for {width} outputs (a regressor has one)", "None")
+        return None
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise invalid(owner, "classes", "a sequence of class labels", _describe(value))
+    classes = class_labels(value)
+    if len(set(classes)) != len(classes) or len({str(c) for c in classes}) != len(classes):
+        raise invalid(owner, "classes", "distinct labels (also as text)", list(classes))
+    if len(classes) < 2:
+        raise invalid(owner, "classes", "two or more labels", list(classes))
+    if width == 1 and len(classes) == 2:
+        if post_transform not in binary_transforms:
+            raise invalid(owner, "post_transform", f"one of {binary_transforms} for two classes from one {what}",
+                          _describe(post_transform))
+    elif len(classes) != width:
+        raise invalid(owner, "classes", f"{width} labels, one per {what}", f"{len(classes)} labels")
+    return classes
 
 
 def class_labels(values: Sequence) -> tuple:
@@ -566,8 +761,79 @@ def _label(value: Any) -> Union[str, int, float, bool]:
     raise invalid(owner, "classes", expected, _describe(value))
 
 
-Model = TreeEnsemble
-MODEL_TYPES = (TreeEnsemble,)
+LINEAR_POST_TRANSFORMS = ("none", "logistic", "softmax")
+MISSING_RULES = ("route", "error")
+INFINITE_RULES = ("error", "compare")
+
+
+@dataclass(frozen=True, eq=False)
+class LinearModel:
+    """Linear scores over a feature vector, post-transformed.
+
+    Output k's raw score is ``sum_j coefficients[k, j] * x[j]`` (feature
+    order) plus ``intercepts[k]``. A regressor has one output. A classifier
+    names one class per output, or two classes for one output: then the
+    score decides class 1 (``decision``, post transform "none": class 1 iff
+    the score > 0) or gives its probability p (``logistic``: outputs
+    ``[1 - p, p]``).
+    """
+
+    features: tuple
+    coefficients: np.ndarray
+    intercepts: np.ndarray
+    post_transform: str = "none"
+    classes: Union[tuple, None] = None
+
+    def __post_init__(self) -> None:
+        owner = "LinearModel"
+        features = _name_tuple(owner, "features", self.features)
+        coefficients = _array(owner, "coefficients", self.coefficients, np.float64, 2)
+        intercepts = _array(owner, "intercepts", self.intercepts, np.float64, 1)
+        if coefficients.shape[1] != len(features) or coefficients.shape[0] == 0:
+            raise invalid(owner, "coefficients", f"an array of shape (outputs, {len(features)})", _describe(coefficients))
+        if intercepts.shape != (coefficients.shape[0],):
+            raise invalid(owner, "intercepts", f"{coefficients.shape[0]} numbers, one per output", _describe(intercepts))
+        _finite(owner, "coefficients", coefficients)
+        _finite(owner, "intercepts", intercepts)
+        if self.post_transform not in LINEAR_POST_TRANSFORMS:
+            raise invalid(owner, "post_transform", f"one of {LINEAR_POST_TRANSFORMS}", _describe(self.post_transform))
+        width = coefficients.shape[0]
+        if self.post_transform == "softmax" and width < 2:
+            raise invalid(owner, "post_transform", "'softmax' only with two or more outputs", "'softmax' with 1 output")
+        classes = _classes(owner, self.classes, width, self.post_transform, ("none", "logistic"), "output")
+        object.__setattr__(self, "features", features)
+        object.__setattr__(self, "coefficients", coefficients)
+        object.__setattr__(self, "intercepts", intercepts)
+        object.__setattr__(self, "classes", classes)
+
+    @property
+    def n_outputs(self) -> int:
+        """The number of raw scores (1 for a binary classifier)."""
+        return self.coefficients.shape[0]
+
+    @property
+    def is_classifier(self) -> bool:
+        return self.classes is not None
+
+    @property
+    def is_binary(self) -> bool:
+        return self.classes is not None and self.n_outputs == 1
+
+    @property
+    def model_type(self) -> str:
+        return "classification-linear" if self.is_classifier else "regression-linear"
+
+    @property
+    def outputs(self) -> tuple:
+        if self.classes is None:
+            return ("prediction",)
+        if self.post_transform == "none":
+            return ("decision",) if self.is_binary else tuple(f"decision({c})" for c in self.classes)
+        return tuple(f"probability({c})" for c in self.classes)
+
+
+Model = Union[TreeEnsemble, LinearModel]
+MODEL_TYPES = (TreeEnsemble, LinearModel)
 
 
 # ---------------------------------------------------------------- package
@@ -598,7 +864,7 @@ class Package:
 
     inputs: tuple
     encoders: tuple
-    model: TreeEnsemble
+    model: Model
     owner: Union[str, None] = None
     tags: tuple = ()
     metadata: Mapping[str, str] = field(default_factory=dict)
@@ -622,7 +888,7 @@ class Package:
             if not isinstance(e, ENCODER_TYPES):
                 raise invalid(owner, "encoders", f"encoders ({', '.join(t.__name__ for t in ENCODER_TYPES)})", _describe(e))
         if not isinstance(self.model, MODEL_TYPES):
-            raise invalid(owner, "model", "a TreeEnsemble", _describe(self.model))
+            raise invalid(owner, "model", "a TreeEnsemble or LinearModel", _describe(self.model))
         if self.owner is not None and not _is_text(self.owner):
             raise invalid(owner, "owner", "a string or None", _describe(self.owner))
         tags = _name_tuple(owner, "tags", self.tags, allow_empty=True)
@@ -675,6 +941,6 @@ def _check_dataflow(package: Package) -> None:
         kinds.update(zip(encoder.outputs, produced))
     for name in package.model.features:
         if name not in kinds:
-            raise invalid("TreeEnsemble", "features", "names of inputs or encoder outputs", repr(name))
+            raise invalid(type(package.model).__name__, "features", "names of inputs or encoder outputs", repr(name))
         if kinds[name] != NUMERIC:
-            raise invalid("TreeEnsemble", "features", f"numeric columns (encode {name!r} first)", "a categorical column")
+            raise invalid(type(package.model).__name__, "features", f"numeric columns (encode {name!r} first)", "a categorical column")

@@ -25,7 +25,7 @@ class Scores:
     ``values[i, j]`` is output ``outputs[j]`` for row i (NaN in error rows);
     ``errors[i]`` is None or the message of row i's error; ``leaves[i, t]``
     is the node index of the leaf row i reached in tree t (-1 in error rows),
-    when the runtime can report leaves, else None.
+    when the runtime can report leaves and the model has trees, else None.
     """
 
     values: np.ndarray
@@ -42,7 +42,10 @@ class Scores:
         """The predicted class of each row (first of equal maxima), None in error rows."""
         if self.classes is None:
             raise ValueError("labels() needs a classifier; this package is a regressor")
-        best = np.argmax(np.where(np.isnan(self.values), -np.inf, self.values), axis=1)
+        if self.values.shape[1] == 1:  # one decision score for two classes: class 1 iff it is > 0
+            best = (self.values[:, 0] > 0).astype(np.int64)
+        else:
+            best = np.argmax(np.where(np.isnan(self.values), -np.inf, self.values), axis=1)
         return [None if e is not None else self.classes[k] for k, e in zip(best, self.errors)]
 
     def __len__(self) -> int:
@@ -109,10 +112,68 @@ def _scale(enc: ir.Scale, batch: Batch, cols: dict) -> list:
     return out
 
 
+def _affine(enc: ir.Affine, batch: Batch, cols: dict) -> list:
+    out = []
+    for name, scale, offset in zip(enc.features, enc.scale, enc.offset):
+        col = cols[name]
+        _refuse_infinite(batch, name, col)
+        out.append(col * scale + offset)
+    return out
+
+
+def _missing_indicator(enc: ir.MissingIndicator, batch: Batch, cols: dict) -> list:
+    out = []
+    for name, kind in zip(enc.features, enc.kinds_in):
+        col = cols[name]
+        if kind == ir.NUMERIC:
+            _refuse_infinite(batch, name, col)
+            missing = np.isnan(col)
+        else:
+            missing = np.equal(col, None)
+        out.append(missing.astype(np.float64))
+    return out
+
+
+def _one_hot(enc: ir.OneHot, batch: Batch, cols: dict) -> list:
+    out = []
+    for name, categories, columns, width, missing_column, unknown in zip(
+            enc.features, enc.categories, enc.columns, enc.widths, enc.missing_columns, enc.unknown):
+        col = cols[name]
+        n = len(col)
+        missing = np.equal(col, None)
+        column = np.full(n, -1, dtype=np.int64)  # -1: no column set
+        known = np.zeros(n, dtype=bool)
+        if categories and n:
+            keys = np.where(missing, "", col).astype(str)
+            table = np.array(categories, dtype=str)
+            at = np.minimum(np.searchsorted(table, keys), len(categories) - 1)
+            known = ~missing & np.equal(np.array(categories, dtype=object)[at], col)
+            column[known] = columns[at[known]]
+        if missing_column is not None:
+            column[missing] = missing_column
+            unknown_rows = ~known & ~missing
+        else:
+            unknown_rows = ~known
+        if unknown == "error":
+            batch.refuse(unknown_rows, lambda i, col=col, name=name: (
+                f"feature {name!r}: missing value, and the encoder knows no missing category" if col[i] is None
+                else f"feature {name!r}: unknown category {col[i]!r}"))
+        elif unknown != "zeros":
+            column[unknown_rows] = unknown
+        block = np.zeros((n, width))
+        hit = np.flatnonzero(column >= 0)
+        block[hit, column[hit]] = 1.0
+        out.extend(block.T)
+    return out
+
+
 ENCODERS: dict[type, Callable[[Any, Batch, dict], list]] = {
     ir.FillMissing: _fill_missing,
     ir.CategoricalEncoding: _categorical_encoding,
     ir.Scale: _scale,
+    ir.Affine: _affine,
+    ir.MissingIndicator: _missing_indicator,
+    ir.OneHot: _one_hot,
 }
 
 
@@ -181,11 +242,13 @@ def forest_leaves(model: ir.TreeEnsemble, X: np.ndarray) -> np.ndarray:
     return node.reshape(len(X), n_trees)
 
 
-def _post_transform(kind: str, raw: np.ndarray) -> np.ndarray:
+def _post_transform(kind: str, raw: np.ndarray, binary: bool = False) -> np.ndarray:
+    """``binary``: one raw score for two classes, so "logistic" gives ``[1 - p, p]``."""
     if kind == "none":
         return raw
     if kind == "logistic":
-        return 1.0 / (1.0 + np.exp(-raw))
+        p = 1.0 / (1.0 + np.exp(-raw))
+        return np.hstack([1.0 - p, p]) if binary else p
     if kind == "softmax":
         shifted = np.exp(raw - raw.max(axis=1, keepdims=True))
         return shifted / shifted.sum(axis=1, keepdims=True)
@@ -194,14 +257,15 @@ def _post_transform(kind: str, raw: np.ndarray) -> np.ndarray:
 
 def _tree_ensemble(model: ir.TreeEnsemble, batch: Batch, cols: dict) -> tuple[np.ndarray, np.ndarray]:
     n = batch.n_rows
-    X = np.empty((n, len(model.features)))
-    for j, name in enumerate(model.features):
-        X[:, j] = cols[name]
+    X = _features(model, batch, cols)
     for j, name in enumerate(model.features):
         x = X[:, j]
-        batch.refuse(np.isinf(x), lambda i, x=x, name=name: f"feature {name!r}: value {x[i]} is not finite")
-        batch.refuse(float32_overflows(x), lambda i, x=x, name=name: (
-            f"feature {name!r}: value {x[i]!r} is too large for float32, which trees compare"))
+        if model.missing == "error":
+            batch.refuse(np.isnan(x), lambda i, name=name: f"feature {name!r}: missing value, which this model refuses")
+        if model.infinite == "error":
+            batch.refuse(np.isinf(x), lambda i, x=x, name=name: f"feature {name!r}: value {x[i]} is not finite")
+            batch.refuse(float32_overflows(x), lambda i, x=x, name=name: (
+                f"feature {name!r}: value {x[i]!r} is too large for float32, which trees compare"))
     ok = np.flatnonzero(np.equal(batch.errors, None))
     Xok = X[ok]
     leaf_ids = np.full((n, len(model.trees)), -1, dtype=np.int64)
@@ -216,9 +280,41 @@ def _tree_ensemble(model: ir.TreeEnsemble, batch: Batch, cols: dict) -> tuple[np
     leaf_ids[ok] = reached - forest.roots
     if model.aggregation == "average":
         acc = acc / len(model.trees)
-    values = np.full((n, model.n_outputs), np.nan)
-    values[ok] = _post_transform(model.post_transform, acc)
+    values = np.full((n, len(model.outputs)), np.nan)
+    with np.errstate(over="ignore"):  # exp overflows to inf, and the logistic is then exactly 0.0
+        values[ok] = _post_transform(model.post_transform, acc, model.is_binary)
     return values, leaf_ids
+
+
+def _features(model: ir.Model, batch: Batch, cols: dict) -> np.ndarray:
+    X = np.empty((batch.n_rows, len(model.features)))
+    for j, name in enumerate(model.features):
+        X[:, j] = cols[name]
+    return X
+
+
+def _linear(model: ir.LinearModel, batch: Batch, cols: dict) -> tuple[np.ndarray, None]:
+    X = _features(model, batch, cols)
+    for j, name in enumerate(model.features):
+        x = X[:, j]
+        batch.refuse(np.isnan(x), lambda i, name=name: f"feature {name!r}: missing value, which a linear model cannot score")
+        batch.refuse(np.isinf(x), lambda i, x=x, name=name: f"feature {name!r}: value {x[i]} is not finite")
+    ok = np.flatnonzero(np.equal(batch.errors, None))
+    Xok = X[ok]
+    acc = np.zeros((len(ok), model.n_outputs))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for j in range(len(model.features)):  # a left fold in feature order, then the intercept
+            acc = acc + Xok[:, j:j + 1] * model.coefficients[:, j]
+        acc = acc + model.intercepts
+        values = np.full((batch.n_rows, len(model.outputs)), np.nan)
+        values[ok] = _post_transform(model.post_transform, acc, model.is_binary)
+    return values, None
+
+
+MODELS: dict[type, Callable[[Any, Batch, dict], tuple]] = {
+    ir.TreeEnsemble: _tree_ensemble,
+    ir.LinearModel: _linear,
+}
 
 
 def score(package: ir.Package, data: Any) -> Scores:
@@ -227,5 +323,5 @@ def score(package: ir.Package, data: Any) -> Scores:
     cols = dict(batch.columns)
     for encoder in package.encoders:
         cols.update(zip(encoder.outputs, ENCODERS[type(encoder)](encoder, batch, cols)))
-    values, leaf_ids = _tree_ensemble(package.model, batch, cols)
+    values, leaf_ids = MODELS[type(package.model)](package.model, batch, cols)
     return Scores(values, package.outputs, batch.errors.tolist(), package.model.classes, leaf_ids)
