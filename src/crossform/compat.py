@@ -28,17 +28,21 @@ from .exporters._versions import FormatVersionWarning, parse_version
 # format -> (format version, first crossform release that writes it), oldest first.
 # A row is added with every format-version bump (docs/FORMATS.md, "Bumping").
 HISTORY: dict[str, list[tuple[str, str]]] = {
-    "stripe-json": [("1.0", "0.1.0"), ("2.0", "0.2.0")],
-    "protobuf": [("1.0", "0.2.0")],
-    "onnx": [("1.0", "0.2.0"), ("1.1", "0.3.0"), ("1.2", "0.4.0")],
-    "pmml": [("1.0", "0.3.0"), ("1.1", "0.4.0")],
+    "stripe-json": [("1.0", "0.1.0"), ("2.0", "0.2.0"), ("2.1", "0.5.0")],
+    "protobuf": [("1.0", "0.2.0"), ("1.1", "0.5.0")],
+    "onnx": [("1.0", "0.2.0"), ("1.1", "0.3.0"), ("1.2", "0.4.0"), ("1.3", "0.5.0")],
+    "pmml": [("1.0", "0.3.0"), ("1.1", "0.4.0"), ("1.2", "0.5.0")],
 }
 # format -> minor versions that older releases of the same major cannot read (they refuse
 # such a file with a named error rather than score it): onnx 1.1 is the float32 variant,
 # whose float inputs a 1.0 reader refuses; onnx 1.2 has a TreeEnsemble per tree, a graph
 # that 1.0 and 1.1 readers refuse; pmml 1.1 is a file without leaf outputs, which a 1.0
-# reader refuses. Only releases from the one that writes it read it.
-STRICT: dict[str, set[str]] = {"onnx": {"1.1", "1.2"}, "pmml": {"1.1"}}
+# reader refuses. The 0.5.0 minors (stripe-json 2.1, protobuf 1.1, onnx 1.3, pmml 1.2)
+# add linear models, the affine, missing-indicator and one-hot encoders, binary logistic
+# scores and the models' missing/infinite rules, which older readers refuse. Only
+# releases from the one that writes it read it.
+STRICT: dict[str, set[str]] = {"stripe-json": {"2.1"}, "protobuf": {"1.1"}, "onnx": {"1.1", "1.2", "1.3"},
+                               "pmml": {"1.1", "1.2"}}
 # format -> {major: the first crossform release that no longer reads it}. A
 # new major does not end the old one: its frozen reader stays (docs/FORMATS.md).
 DROPPED: dict[str, dict[int, str]] = {}
