@@ -157,12 +157,31 @@ def _least(pred, x0: float) -> float | None:
 
 
 def _steps(encoder: ir.Encoder, i: int) -> tuple:
+    """The step that computes output ``i`` of ``encoder`` from the one input it reads."""
     if isinstance(encoder, ir.FillMissing):
         return ("fill", encoder.values[i])
     if isinstance(encoder, ir.Scale):
         return ("scale", float(encoder.offset[i]), float(encoder.scale[i]))
+    if isinstance(encoder, ir.Affine):
+        return ("affine", float(encoder.scale[i]), float(encoder.offset[i]))
+    if isinstance(encoder, ir.MissingIndicator):
+        return ("missing",)
+    if isinstance(encoder, ir.OneHot):
+        f, c = _one_hot_source(encoder)[i]
+        table = dict(zip(encoder.categories[f], encoder.columns[f].tolist()))
+        return ("onehot", table, encoder.missing_columns[f], encoder.unknown[f], c)
     table = dict(zip(encoder.categories[i], (float(c) for c in encoder.codes[i])))
     return ("encode", table, encoder.missing_codes[i], encoder.unknown_code)
+
+
+def _one_hot_source(encoder: ir.OneHot) -> list:
+    """Per output of a one-hot step: (the feature it comes from, its column in that feature's block)."""
+    return [(f, c) for f, width in enumerate(encoder.widths) for c in range(width)]
+
+
+def _source(encoder: ir.Encoder, i: int) -> int:
+    """Which input of ``encoder`` output ``i`` is computed from."""
+    return _one_hot_source(encoder)[i][0] if isinstance(encoder, ir.OneHot) else i
 
 
 def _apply(steps: tuple, value: Any) -> tuple:
@@ -183,6 +202,28 @@ def _apply(steps: tuple, value: Any) -> tuple:
             if math.isinf(value):
                 ok = False
             value = (value - step[1]) / step[2]
+        elif kind == "affine":
+            if math.isinf(value):
+                ok = False
+            value = value * step[1] + step[2]
+        elif kind == "missing":
+            if isinstance(value, float):
+                if math.isinf(value):
+                    ok = False
+                value = 1.0 if math.isnan(value) else 0.0
+            else:
+                value = 1.0 if value is None else 0.0
+        elif kind == "onehot":
+            _, table, missing_column, unknown, column = step
+            if value is None and missing_column is not None:
+                hit = missing_column
+            elif value is not None and value in table:
+                hit = table[value]
+            elif unknown == "error":
+                ok, hit = False, -1
+            else:
+                hit = -1 if unknown == "zeros" else unknown
+            value = 1.0 if hit == column else 0.0
         else:
             _, table, missing_code, unknown_code = step
             if value is None and missing_code is not None:
@@ -204,8 +245,12 @@ def _apply_many(steps: tuple, x: np.ndarray) -> tuple:
             ok &= ~np.isinf(x)
             if step[0] == "fill":
                 x = np.where(np.isnan(x), step[1], x)
-            else:
+            elif step[0] == "scale":
                 x = (x - step[1]) / step[2]
+            elif step[0] == "affine":
+                x = x * step[1] + step[2]
+            else:  # a missing indicator
+                x = np.isnan(x).astype(np.float64)
     return x, ok
 
 
@@ -222,8 +267,10 @@ def _versions(package: ir.Package) -> tuple:
     for encoder in package.encoders:
         # an encoder reads its features as they were before it ran
         read = [current[name] for name in encoder.features]
-        written = {out: (source, steps + (_steps(encoder, i),))
-                   for i, (out, (source, steps)) in enumerate(zip(encoder.outputs, read))}
+        written = {}
+        for i, out in enumerate(encoder.outputs):
+            source, steps = read[_source(encoder, i)]
+            written[out] = (source, steps + (_steps(encoder, i),))
         current.update(written)
         every.extend(written.values())
     return [current[name] for name in package.model.features], every
@@ -234,7 +281,9 @@ def _versions(package: ir.Package) -> tuple:
 
 class _Chain:
     """One model feature computed from a numeric input: monotone in the input
-    (a composition of x -> (x - offset) / scale, each correctly rounded)."""
+    (a composition of x -> (x - offset) / scale and x -> x * scale + offset,
+    each correctly rounded), or a missing indicator (0.0 for every number,
+    1.0 for NaN)."""
 
     def __init__(self, steps: tuple):
         self.steps = steps
@@ -242,8 +291,13 @@ class _Chain:
         for step in steps:
             if step[0] == "scale":
                 a, b = a / step[2], (b - step[1]) / step[2]
+            elif step[0] == "affine":
+                a, b = a * step[1], b * step[1] + step[2]
+        self.indicator = any(step[0] == "missing" for step in steps)
+        if self.indicator or a == 0.0:
+            a, b = 0.0, self.z(0.0)
         self.a, self.b = a, b
-        self.identity = not any(step[0] == "scale" for step in steps)
+        self.identity = all(step[0] == "fill" for step in steps)
         self.increasing = a > 0
         self._bounds: dict = {}
 
@@ -251,6 +305,8 @@ class _Chain:
         return _apply(self.steps, x)[0]
 
     def guess(self, z: float) -> float:
+        if self.a == 0.0:
+            return 0.0
         x = (z - self.b) / self.a if math.isfinite(z) else 0.0
         return x if math.isfinite(x) else 0.0
 
@@ -267,6 +323,8 @@ class _Chain:
         """The inputs (L, H), inclusive, whose feature value is in [lo, hi] (both finite)."""
         if self.identity:
             return lo, hi
+        if self.a == 0.0:  # every number gives the same value (an indicator's 0.0)
+            return (-_LIMIT, _LIMIT) if lo <= self.b <= hi else (_INF, -_INF)
         if self.increasing:
             low, above = self._first(">=", lo), self._first(">", hi)
         else:
@@ -279,6 +337,8 @@ class _Chain:
         """The input whose feature value is closest to v on v's side of t."""
         if self.identity:
             return v
+        if self.a == 0.0:
+            return 0.0 if (self.b <= t) == (v <= t) else None
         left = v <= t
         k = _key(self.guess(v))
         candidates = [_double(k + d) for d in range(-4, 5)]
@@ -359,7 +419,7 @@ class _NumericInput:
         for j, chain in self.chains.items():
             t = thresholds.get(j, np.zeros(0))
             t = t[np.abs(t) < _LIMIT]  # scikit-learn's "only missing values go right" marker
-            with np.errstate(over="ignore", invalid="ignore"):
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 x = (t - chain.b) / chain.a
             pulled.append(x[np.isfinite(x)])
         u = np.unique(np.concatenate(pulled)) if pulled else np.zeros(0)
@@ -508,7 +568,7 @@ class _CategoricalInput:
         known = set()
         for chain in list(steps.values()) + others:
             for step in chain:
-                if step[0] == "encode":
+                if step[0] in ("encode", "onehot"):
                     known.update(step[1])
         self.known = sorted(known)
         token = UNKNOWN_CATEGORY
@@ -610,7 +670,7 @@ class _Plan:
     def __init__(self, package: ir.Package):
         self.package = package
         model = package.model
-        self.trees = model.trees
+        self.trees = getattr(model, "trees", ())  # a linear model has none: special and random rows only
         model_versions, every = _versions(package)
         position = {f.name: k for k, f in enumerate(package.inputs)}
         self.source = [position[source] for source, _ in model_versions]
@@ -631,6 +691,8 @@ class _Plan:
         self._lists: dict = {}
 
     def _thresholds(self) -> dict:
+        if not self.trees:
+            return {}
         features, values = [], []
         for tree in self.trees:
             split = tree.left >= 0
@@ -807,6 +869,8 @@ def generate(package: ir.Package, *, seed: int = 0, max_rows: int | None = None,
     rows.extend(specials)
     labels.extend(special_labels)
 
+    if not plan.trees:  # a linear model: no paths to follow, so more random rows
+        random_rows *= 4
     n_random = random_rows if room is None else max(0, min(random_rows, max_rows - len(rows)))
     draws = rng.random((n_random, len(plan.inputs), 2)).tolist()
     for draw in draws:

@@ -32,6 +32,7 @@ FAMILIES = (
     "crossform.sklearn.boosting",
     "crossform.sklearn.compose",
     "crossform.sklearn.impute",
+    "crossform.sklearn.linear",
     "crossform.sklearn.preprocessing",
     "crossform.sklearn.tree",
 )

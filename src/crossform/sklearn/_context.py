@@ -31,7 +31,7 @@ class ModelSpec:
     the model once the package's column names are known."""
 
     columns: tuple
-    build: Callable[[tuple], ir.TreeEnsemble]
+    build: Callable[[tuple], ir.Model]
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,7 @@ class Context:
                 for name in candidates:
                     if name in out_names:
                         continue
-                    if name == in_names[j]:
+                    if j < len(in_names) and name == in_names[j]:
                         if dead_after(name, i):
                             break
                         continue

@@ -65,7 +65,10 @@ def _predict(estimator, X) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if is_classifier(estimator):
-            return estimator.predict_proba(X)
+            if hasattr(estimator, "predict_proba"):
+                return estimator.predict_proba(X)
+            # a classifier without probabilities (SGDClassifier's hinge loss): its decision scores
+            return np.asarray(estimator.decision_function(X), dtype=np.float64).reshape(len(X), -1)
         return np.asarray(estimator.predict(X), dtype=np.float64).reshape(-1, 1)
 
 

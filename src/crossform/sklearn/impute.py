@@ -1,14 +1,16 @@
-"""SimpleImputer, every strategy, as FillMissing.
+"""SimpleImputer, every strategy, as FillMissing; MissingIndicator.
 
 After fit, every strategy (mean, median, most_frequent, constant, or a
 callable) has become one fill value per feature (``statistics_``), which is
 all FillMissing needs. A string fill value makes the column categorical.
+``add_indicator=True`` appends the indicator columns of the features that
+had missing values at fit, computed before filling, as scikit-learn does.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.impute import SimpleImputer
+from sklearn.impute import MissingIndicator, SimpleImputer
 
 from .. import ir
 from ..errors import UnsupportedEstimatorError
@@ -19,9 +21,44 @@ def _is_nan_marker(value) -> bool:
     return isinstance(value, float) and value != value
 
 
+def _check_nan_marker(est) -> None:
+    if not _is_nan_marker(est.missing_values):
+        raise UnsupportedEstimatorError(
+            f"{type(est).__name__}(missing_values={est.missing_values!r}) is not supported; crossform treats NaN "
+            "and None as missing (missing_values=np.nan).")
+
+
+def _indicator(ind: MissingIndicator, ctx: Context, cols: list, by: str, kinds: list | None = None) -> list:
+    """The indicator columns of ``ind`` (fitted) over ``cols`` (of ``kinds``, when known)."""
+    _check_nan_marker(ind)
+    if ind.n_features_in_ != len(cols):
+        raise UnsupportedEstimatorError(f"{by} was fitted on {ind.n_features_in_} features but receives {len(cols)}.")
+    if ind.error_on_new and ind.features == "missing-only" and len(ind.features_) < len(cols):
+        raise UnsupportedEstimatorError(
+            f"{by} (error_on_new=True) refuses rows with a missing value in a column that had none at fit "
+            f"({', '.join(repr(c.name) for i, c in enumerate(cols) if i not in set(ind.features_.tolist()))}); "
+            "crossform has no encoder that refuses such rows yet. Use error_on_new=False or features='all'.")
+    index = np.asarray(ind.features_).tolist()
+    chosen = [cols[i] for i in index]
+    if not chosen:
+        return []
+    kinds = [kinds[i] if kinds else (ctx.kind(cols[i]) or ir.NUMERIC) for i in index]
+    ctx.require(chosen, kinds, by)
+    names = [str(n) for n in ind.get_feature_names_out([c.name for c in cols])]
+    return ctx.add_step(lambda f, o: ir.MissingIndicator(f, tuple(kinds), o), chosen, names, [ir.NUMERIC] * len(chosen))
+
+
+def convert_missing_indicator(ind: MissingIndicator, ctx: Context, cols: list) -> list:
+    return _indicator(ind, ctx, cols, "MissingIndicator")
+
+
 def convert_simple_imputer(imp: SimpleImputer, ctx: Context, cols: list) -> list:
+    indicators = []
     if imp.add_indicator:
-        raise UnsupportedEstimatorError("SimpleImputer(add_indicator=True) is not supported yet; use add_indicator=False.")
+        # computed on the columns before filling; error_on_new is False inside SimpleImputer
+        kinds = [ir.CATEGORICAL if isinstance(v, (str, np.str_)) else ir.NUMERIC
+                 for v in np.asarray(imp.statistics_, dtype=object)]
+        indicators = _indicator(imp.indicator_, ctx, cols, "SimpleImputer(add_indicator=True)", kinds)
     if not _is_nan_marker(imp.missing_values):
         raise UnsupportedEstimatorError(
             f"SimpleImputer(missing_values={imp.missing_values!r}) is not supported; crossform treats NaN and None "
@@ -55,6 +92,7 @@ def convert_simple_imputer(imp: SimpleImputer, ctx: Context, cols: list) -> list
             kept, [c.name for c in kept], kinds,
         )
         filled = {c.value: out for c, out in zip(kept, step)}
-    return [filled.get(c.value, c) for c in cols if c.value in filled or c in passthrough]
+    return [filled.get(c.value, c) for c in cols if c.value in filled or c in passthrough] + indicators
 
-CONVERTERS = {SimpleImputer: convert_simple_imputer}
+
+CONVERTERS = {SimpleImputer: convert_simple_imputer, MissingIndicator: convert_missing_indicator}
