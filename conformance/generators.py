@@ -22,12 +22,31 @@ from sklearn.datasets import make_classification, make_regression
 from sklearn.ensemble import (
     ExtraTreesClassifier,
     ExtraTreesRegressor,
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
     RandomForestClassifier,
     RandomForestRegressor,
 )
-from sklearn.impute import SimpleImputer
+from sklearn.impute import MissingIndicator, SimpleImputer
+from sklearn.linear_model import (
+    ElasticNet,
+    Lasso,
+    LinearRegression,
+    LogisticRegression,
+    Ridge,
+    SGDClassifier,
+    SGDRegressor,
+)
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, OrdinalEncoder, StandardScaler
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    MaxAbsScaler,
+    MinMaxScaler,
+    OneHotEncoder,
+    OrdinalEncoder,
+    RobustScaler,
+    StandardScaler,
+)
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 # (feature, name, description, function), in the order they are written
@@ -280,10 +299,200 @@ def passthrough_chain():
     return model.fit(df[["bird", "wingspan", "weight", "altitude"]], bird_target(df, "regression"))
 
 
+@case("encoders", "min-max-robust-max-abs", "min-max, robust and max-abs scalers after imputers, before a random forest")
+def min_max_robust_max_abs():
+    df = birds(700, seed=21, missing=0.1)
+    columns = ColumnTransformer([
+        ("minmax", Pipeline([("impute", SimpleImputer()), ("scale", MinMaxScaler(feature_range=(-1, 3)))]),
+         ["wingspan"]),
+        ("robust", Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", RobustScaler())]), ["weight"]),
+        ("maxabs", Pipeline([("impute", SimpleImputer()), ("scale", MaxAbsScaler())]), ["altitude"]),
+    ])
+    model = Pipeline([("columns", columns),
+                      ("model", RandomForestRegressor(n_estimators=3, max_depth=5, random_state=0))])
+    return model.fit(df[NUMERIC], bird_target(df, "regression"))
+
+
+@case("encoders", "missing-indicators", "MissingIndicator and SimpleImputer(add_indicator=True): trees split on missingness")
+def missing_indicators():
+    df = birds(800, seed=22, missing=0.2)
+    columns = ColumnTransformer([
+        ("indicate", MissingIndicator(features="all"), ["wingspan", "weight"]),
+        ("fill", SimpleImputer(strategy="mean", add_indicator=True), NUMERIC),
+    ])
+    model = Pipeline([("columns", columns),
+                      ("model", DecisionTreeClassifier(max_depth=6, random_state=0))])
+    return model.fit(df[NUMERIC], bird_target(df, "binary"))
+
+
+# ---------------------------------------------------------------- one-hot
+
+
+@case("one-hot", "one-hot-error", "one-hot encoder with handle_unknown=error: unknown and unseen missing categories are row errors")
+def one_hot_error():
+    df = birds(800, seed=23)
+    columns = ColumnTransformer([("cat", OneHotEncoder(sparse_output=False), CATEGORICAL)], remainder="passthrough")
+    model = Pipeline([("columns", columns),
+                      ("model", RandomForestClassifier(n_estimators=3, max_depth=6, random_state=0))])
+    return model.fit(df, bird_target(df, "binary"))
+
+
+@case("one-hot", "one-hot-ignore-drop", "one-hot with handle_unknown=ignore, drop='first' and a learned missing category")
+def one_hot_ignore_drop():
+    df = birds(800, seed=24, missing=0.1)
+    columns = ColumnTransformer([
+        ("cat", OneHotEncoder(handle_unknown="ignore", drop="first"), CATEGORICAL),
+        ("num", SimpleImputer(strategy="median"), NUMERIC),
+    ])
+    model = Pipeline([("columns", columns),
+                      ("model", GradientBoostingRegressor(n_estimators=8, max_depth=3, random_state=0))])
+    return model.fit(df, bird_target(df, "regression"))
+
+
+@case("one-hot", "one-hot-infrequent", "one-hot with infrequent_if_exist: rare and unknown categories share a column")
+def one_hot_infrequent():
+    df = birds(900, seed=25, missing=0.05)
+    columns = ColumnTransformer([
+        ("cat", OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=140, sparse_output=False),
+         CATEGORICAL),
+        ("num", SimpleImputer(strategy="median"), NUMERIC),
+    ])
+    model = Pipeline([("columns", columns),
+                      ("model", LogisticRegression(max_iter=1000))])
+    return model.fit(df, bird_target(df, "multiclass"))
+
+
+# ---------------------------------------------------------------- gradient boosting
+
+
+@case("boosting", "gb-binary", "gradient boosting classifier, binary: a logistic of one raw score, prior init")
+def gb_binary():
+    X, y = numbers(700, 5, seed=26)
+    return GradientBoostingClassifier(n_estimators=12, max_depth=3, random_state=0).fit(X, y)
+
+
+@case("boosting", "gb-multiclass", "gradient boosting classifier, three classes: a tree per class and stage, softmax")
+def gb_multiclass():
+    X, y = numbers(900, 5, seed=27, classes=3)
+    return GradientBoostingClassifier(n_estimators=6, max_depth=3, learning_rate=0.3, random_state=0).fit(X, y)
+
+
+@case("boosting", "gb-squared-error", "gradient boosting regressor, squared error (mean init), subsampled")
+def gb_squared_error():
+    X, y = numbers(700, 5, seed=28, task="regression")
+    return GradientBoostingRegressor(n_estimators=10, max_depth=3, subsample=0.8, random_state=0).fit(X, y)
+
+
+@case("boosting", "gb-absolute-error", "gradient boosting regressor, absolute error (median init)")
+def gb_absolute_error():
+    X, y = numbers(700, 5, seed=29, task="regression")
+    return GradientBoostingRegressor(loss="absolute_error", n_estimators=10, max_depth=3, random_state=0).fit(X, y)
+
+
+@case("boosting", "gb-huber", "gradient boosting regressor, huber loss")
+def gb_huber():
+    X, y = numbers(700, 5, seed=30, task="regression")
+    return GradientBoostingRegressor(loss="huber", n_estimators=10, max_depth=3, random_state=0).fit(X, y)
+
+
+@case("boosting", "gb-quantile", "gradient boosting regressor, quantile loss at alpha 0.8 (quantile init)")
+def gb_quantile():
+    X, y = numbers(700, 5, seed=31, task="regression")
+    return GradientBoostingRegressor(loss="quantile", alpha=0.8, n_estimators=10, max_depth=3,
+                                     random_state=0).fit(X, y)
+
+
+@case("boosting", "gb-pipeline", "gradient boosting classifier on the imputed, ordinal-encoded bird pipeline")
+def gb_pipeline():
+    df = birds(900, seed=32, missing=0.1)
+    categorical = Pipeline([("impute", SimpleImputer(strategy="most_frequent")),
+                            ("encode", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1))])
+    columns = ColumnTransformer([("cat", categorical, CATEGORICAL),
+                                 ("num", SimpleImputer(strategy="median"), NUMERIC)])
+    model = Pipeline([("columns", columns),
+                      ("model", GradientBoostingClassifier(n_estimators=8, max_depth=3, random_state=0))])
+    return model.fit(df, bird_target(df, "binary"))
+
+
+# ---------------------------------------------------------------- linear models
+
+
+def _linear_pipeline(df: pd.DataFrame, model) -> Pipeline:
+    columns = ColumnTransformer([
+        ("cat", Pipeline([("impute", SimpleImputer(strategy="most_frequent")),
+                          ("encode", OneHotEncoder(handle_unknown="ignore"))]), CATEGORICAL),
+        ("num", Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]), NUMERIC),
+    ])
+    return Pipeline([("columns", columns), ("model", model)])
+
+
+@case("linear", "logistic-binary", "logistic regression, binary, on the imputed, one-hot, scaled bird pipeline")
+def logistic_binary():
+    df = birds(800, seed=33, missing=0.1)
+    return _linear_pipeline(df, LogisticRegression(C=0.5)).fit(df, bird_target(df, "binary"))
+
+
+@case("linear", "logistic-multinomial", "logistic regression, three classes: softmax of one score per class")
+def logistic_multinomial():
+    X, y = numbers(800, 5, seed=34, classes=3)
+    return LogisticRegression(max_iter=1000).fit(X, y)
+
+
+@case("linear", "linear-regression", "ordinary least squares on the bird pipeline")
+def linear_regression():
+    df = birds(800, seed=35, missing=0.1)
+    return _linear_pipeline(df, LinearRegression()).fit(df, bird_target(df, "regression"))
+
+
+@case("linear", "ridge", "ridge regression")
+def ridge():
+    X, y = numbers(600, 6, seed=36, task="regression")
+    return Ridge(alpha=3.0).fit(X, y)
+
+
+@case("linear", "lasso", "lasso: some coefficients exactly zero")
+def lasso():
+    X, y = numbers(600, 6, seed=37, task="regression")
+    return Lasso(alpha=0.5).fit(X, y)
+
+
+@case("linear", "elastic-net", "elastic net")
+def elastic_net():
+    X, y = numbers(600, 6, seed=38, task="regression")
+    return ElasticNet(alpha=0.3, l1_ratio=0.4).fit(X, y)
+
+
+@case("linear", "sgd-regressor", "linear SGD regressor on scaled inputs")
+def sgd_regressor():
+    X, y = numbers(600, 4, seed=39, task="regression")
+    return Pipeline([("scale", StandardScaler()), ("model", SGDRegressor(random_state=0))]).fit(X, y)
+
+
+@case("linear", "sgd-hinge-binary", "linear SGD classifier, hinge loss, binary: one decision score")
+def sgd_hinge_binary():
+    X, y = numbers(600, 4, seed=40)
+    return SGDClassifier(random_state=0).fit(X, y)
+
+
+@case("linear", "sgd-hinge-multiclass", "linear SGD classifier, hinge loss, four classes: a decision score per class")
+def sgd_hinge_multiclass():
+    X, y = numbers(800, 4, seed=41, classes=4)
+    return SGDClassifier(random_state=0).fit(X, y)
+
+
+@case("linear", "sgd-log-binary", "linear SGD classifier, log loss, binary: probabilities")
+def sgd_log_binary():
+    X, y = numbers(600, 4, seed=42)
+    return SGDClassifier(loss="log_loss", random_state=0).fit(X, y)
+
+
 FEATURES = {
     "splits": "Rows at every split: the threshold, its float64 neighbours, the float32 values and midpoints around it.",
     "missing": "NaN at every split of forests trained with and without NaN, and imputers.",
     "categories": "Unknown and missing categories under each ordinal-encoder policy.",
     "multiclass": "Several classes and every class-label type: strings, integers, booleans, floats.",
-    "encoders": "Scalers, imputers and passthrough columns before the trees.",
+    "encoders": "Scalers, imputers, missing indicators and passthrough columns before the trees.",
+    "one-hot": "One-hot encoders under each unknown-category policy, with dropped, missing and infrequent columns.",
+    "boosting": "Gradient boosting: binary and multiclass classifiers, every regression loss, default init estimators.",
+    "linear": "Linear and logistic regression, regularised and SGD models: probabilities and decision scores.",
 }

@@ -14,7 +14,10 @@ from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier, RandomForestRegressor
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, OrdinalEncoder, StandardScaler
+from sklearn.impute import MissingIndicator
+from sklearn.linear_model import SGDClassifier
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, OrdinalEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 import crossform
@@ -92,13 +95,15 @@ def test_imputer_with_a_feature_never_seen(keep):
 
 
 UNSUPPORTED = {
-    "model class": (lambda: GradientBoostingClassifier(n_estimators=2), "cannot convert sklearn.ensemble.Gradient"),
-    "indicator": (lambda: Pipeline([("i", SimpleImputer(add_indicator=True)), ("m", DecisionTreeClassifier())]),
-                  "add_indicator"),
+    "model class": (lambda: KNeighborsClassifier(n_neighbors=2), "cannot convert sklearn.neighbors.KNeighbors"),
+    "clipping": (lambda: Pipeline([("s", MinMaxScaler(clip=True)), ("m", DecisionTreeClassifier())]), "clip=True"),
+    "ovr probabilities": (lambda: SGDClassifier(loss="modified_huber"), "modified_huber"),
+    "custom init": (lambda: GradientBoostingClassifier(n_estimators=2, init=DecisionTreeClassifier(max_depth=1)),
+                    "init estimator"),
     "missing marker": (lambda: Pipeline([("i", SimpleImputer(missing_values=-1.0)), ("m", DecisionTreeClassifier())]),
                        "missing_values=-1.0"),
     "code": (lambda: Pipeline([("f", FunctionTransformer(np.log1p)), ("m", DecisionTreeClassifier())]),
-             "runs arbitrary code"),
+             "runs arbitrary code.*docs/plugins.md"),
     "transformer only": (lambda: Pipeline([("s", StandardScaler())]), "ends in a transformer"),
 }
 
@@ -112,12 +117,20 @@ def test_unsupported_estimators_are_named(name):
         crossform.from_sklearn(est)
 
 
+def test_a_missing_indicator_that_refuses_new_missing_columns_is_named():
+    X = np.random.default_rng(0).normal(size=(60, 3))
+    X[::7, 1] = np.nan  # only column 1 has missing values at fit
+    est = Pipeline([("i", MissingIndicator()), ("m", DecisionTreeClassifier())]).fit(X, X[:, 0] > 0)
+    with pytest.raises(UnsupportedEstimatorError, match="error_on_new=True.*'x0', 'x2'"):
+        crossform.from_sklearn(est)
+
+
 def test_unsupported_message_lists_what_is_supported():
     X = np.random.default_rng(0).normal(size=(30, 2))
     with pytest.raises(UnsupportedEstimatorError) as info:
-        crossform.from_sklearn(GradientBoostingClassifier(n_estimators=2).fit(X, X[:, 0] > 0))
+        crossform.from_sklearn(KNeighborsClassifier(n_neighbors=2).fit(X, X[:, 0] > 0))
     assert "Supported: " in str(info.value) and "sklearn.ensemble.RandomForestClassifier" in str(info.value)
-    assert "crossform.converters" in str(info.value)
+    assert "crossform.converters" in str(info.value) and "docs/plugins.md" in str(info.value)
 
 
 def test_numeric_categories_are_refused():

@@ -112,7 +112,7 @@ class Context:
             raise UnsupportedEstimatorError(
                 f"crossform cannot convert {qualified_name(type(estimator))}. "
                 f"Supported: {', '.join(supported)}. Converters can be added through the "
-                "'crossform.converters' entry-point group."
+                "'crossform.converters' entry-point group (docs/plugins.md)."
             )
         return fn(estimator, self, cols)
 

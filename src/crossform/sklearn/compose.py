@@ -57,8 +57,10 @@ def convert_function_transformer(ft: FunctionTransformer, ctx: Context, cols: li
     """Only the identity, which is what a fitted ColumnTransformer keeps for "passthrough"."""
     if ft.func is not None:
         raise UnsupportedEstimatorError(
-            f"FunctionTransformer(func={getattr(ft.func, '__name__', ft.func)!r}) runs arbitrary code; "
-            "crossform exports it only as the identity (func=None)."
+            f"FunctionTransformer(func={getattr(ft.func, '__name__', ft.func)!r}) runs arbitrary code, which "
+            "crossform cannot see into; it exports a FunctionTransformer only as the identity (func=None). When you "
+            "know what the code computes, write a converter for your own transformer class and register it "
+            "through the 'crossform.converters' entry-point group (docs/plugins.md)."
         )
     return cols
 
