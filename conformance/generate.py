@@ -27,6 +27,7 @@ from crossform.checks import to_document  # noqa: E402
 from crossform.exporters import get_format, labels, parse_label  # noqa: E402
 from crossform.sklearn.expect import expect  # noqa: E402
 from crossform.vectors import generate  # noqa: E402
+from coverage_table import builtin_table, estimator_classes, qualified  # noqa: E402
 from generators import FEATURES, GENERATORS  # noqa: E402
 
 MAX_ROWS = 1000
@@ -60,10 +61,13 @@ def build(root: Path, names=None, fmt: str = "stripe-json", checks: int = 0, opt
     options = options or {}
     written = []
     by_feature: dict = {}
+    uses: dict = {}  # case -> the estimators (with built-in converters) its fit uses, for coverage.py
+    supported = {qualified(cls) for classes in builtin_table().values() for cls in classes}
     for feature, name, description, fit in GENERATORS:
         if names is not None and name not in names:
             continue
         estimator = fit()
+        uses[name] = sorted({qualified(cls) for cls in estimator_classes(estimator)} & supported)
         package = crossform.from_sklearn(estimator, checks=checks)
         package = package.replace(producer={})  # library versions would make every upgrade a diff
         suffix = "" if get_format(fmt).LAYOUT == "directory" else f".{fmt}"
@@ -89,6 +93,10 @@ def build(root: Path, names=None, fmt: str = "stripe-json", checks: int = 0, opt
         doc = {"suiteVersion": "1", "feature": feature, "description": FEATURES[feature], "cases": cases}
         path = root / "cases" / f"{feature}.json"
         path.write_text(pretty(doc) + "\n", encoding="utf-8")
+        written.append(path)
+    if names is None:
+        path = root / "estimators.json"
+        path.write_text(json.dumps(uses, indent=1, sort_keys=True) + "\n", encoding="utf-8")
         written.append(path)
     return written
 
@@ -132,6 +140,9 @@ def main(argv=None) -> int:
             build(Path(tmp))
             differ = _differences(Path(tmp) / "cases", HERE / "cases")
             differ += _differences(Path(tmp) / "packages", HERE / "packages")
+            if not (HERE / "estimators.json").exists() or \
+                    (Path(tmp) / "estimators.json").read_bytes() != (HERE / "estimators.json").read_bytes():
+                differ.append(str(HERE / "estimators.json") + " (differs)")
         if differ:
             print("the conformance suite is not what its generators produce:", file=sys.stderr)
             for line in differ:

@@ -134,6 +134,8 @@ def _save(package: ir.Package, path: str, format: str, overwrite: bool, **option
 
 
 def _describe_model(model: ir.TreeEnsemble) -> str:
+    if isinstance(model, ir.LinearModel):
+        return f"{model.model_type}, {model.n_outputs} linear score{'s' if model.n_outputs > 1 else ''} over {len(model.features)} features"
     return f"{model.model_type}, {len(model.trees)} trees, {model.n_nodes} nodes"
 
 
@@ -366,8 +368,8 @@ def run_export(args: argparse.Namespace) -> int:
             "inputs": [{"name": f.name, "kind": f.kind} for f in package.inputs],
             "encoders": [e.encoder_type for e in package.encoders],
             "model_type": model.model_type,
-            "trees": len(model.trees),
-            "nodes": model.n_nodes,
+            "trees": len(getattr(model, "trees", ())),
+            "nodes": getattr(model, "n_nodes", 0),
             "checks": len(held_checks) if held_checks is not None else 0,
         })
         return EXIT_OK
@@ -913,9 +915,11 @@ def describe(package: ir.Package, path: str, fmt: str) -> dict:
         "model": {
             "model_type": model.model_type,
             "features": len(model.features),
-            "trees": len(model.trees),
-            "nodes": model.n_nodes,
-            "max_depth": max(t.depth for t in model.trees),
+            "trees": len(getattr(model, "trees", ())),  # 0 for a linear model
+            "nodes": getattr(model, "n_nodes", 0),
+            "max_depth": max(t.depth for t in model.trees) if isinstance(model, ir.TreeEnsemble) else None,
+            "scores": model.n_outputs,  # leaf-vector width or linear scores: raw scores before the post transform
+            "post_transform": model.post_transform,
             "classes": None if model.classes is None else list(model.classes),
             "outputs": list(model.outputs),
         },
@@ -954,8 +958,12 @@ def run_info(args: argparse.Namespace) -> int:
     for i, e in enumerate(doc["encoders"], start=1):
         _out(f"  {i}. {e['type']}: {', '.join(e['features'])} -> {', '.join(e['outputs'])}")
     _out(f"model     {model['model_type']}")
-    _out(f"  {model['features']} features, {model['trees']} trees, {model['nodes']} nodes, "
-         f"max depth {model['max_depth']}")
+    if model["max_depth"] is None:
+        _out(f"  {model['features']} features, {model['scores']} linear score{'s' if model['scores'] > 1 else ''}, "
+             f"post transform {model['post_transform']}")
+    else:
+        _out(f"  {model['features']} features, {model['trees']} trees, {model['nodes']} nodes, "
+             f"max depth {model['max_depth']}, post transform {model['post_transform']}")
     if model["classes"] is not None:
         _out(f"  classes: {', '.join(map(str, model['classes']))}")
     else:
