@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
+from pathlib import Path
 
+import issue8_packages
 import numpy as np
 import pytest
 from conftest import small_package, small_tree
@@ -13,7 +16,8 @@ from hypothesis import strategies as st
 
 import crossform
 from crossform import checks as checks_module
-from crossform import ir
+from crossform import ir, reference
+from crossform.checks import leaf_positions
 from crossform.errors import (
     CrossformError,
     FormatVersionError,
@@ -22,7 +26,10 @@ from crossform.errors import (
     MalformedPackageError,
 )
 from crossform.exporters import protobuf as P
+from crossform.runtime import reference as reference_runtime
 from crossform.v1 import package_pb2 as pb
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # ---------------------------------------------------------------- packages
 
@@ -261,7 +268,7 @@ def test_errors_name_the_file_loaded(tmp_path):
 def test_newer_minor_warns_drops_unknown_fields_and_reads():
     package = small_package()
     data = edited(lambda m: (set_version("1.7")(m), with_unknown_in_tree(m)), package) + UNKNOWN
-    with pytest.warns(P.FormatVersionWarning, match=r"protobuf 1\.7, newer than the 1\.0.*field 20.*field 99"):
+    with pytest.warns(P.FormatVersionWarning, match=r"protobuf 1\.7, newer than the 1\.1.*field 20.*field 99"):
         back = P.loads(data)
     assert back.id == package.id
 
@@ -306,5 +313,306 @@ def test_flipped_or_truncated_bytes_raise_only_crossform_errors(data):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", P.FormatVersionWarning)
             P.loads(candidate)
+    except CrossformError:
+        pass
+
+
+# ---------------------------------------------------------------- 1.1: issue 8's kinds
+
+NEW = issue8_packages.packages()
+NEW_ROWS = issue8_packages.rows()
+NEW_ENCODERS = (ir.Affine, ir.MissingIndicator, ir.OneHot)
+
+
+def new_model(model) -> bool:
+    plain_trees = isinstance(model, ir.TreeEnsemble) and not model.is_binary \
+        and (model.missing, model.infinite) == ("route", "error")
+    return not plain_trees
+
+
+def uses_1_1(package: ir.Package) -> bool:
+    return new_model(package.model) or any(isinstance(e, NEW_ENCODERS) for e in package.encoders)
+
+
+def assert_scores_like_the_reference(package: ir.Package, data: bytes, rows) -> None:
+    want = reference.score(package, rows)
+    got = reference_runtime.prepare(data, P)(rows)
+    assert got.outputs == want.outputs and got.classes == want.classes
+    assert [type(c) for c in got.classes or ()] == [type(c) for c in want.classes or ()]
+    assert got.errors == want.errors
+    np.testing.assert_array_equal(got.values, want.values)  # exact, NaN in the same rows
+    if want.leaves is None:  # a linear model has no leaves
+        assert got.leaves is None
+    else:
+        back = P.loads(data)
+        np.testing.assert_array_equal(leaf_positions(back.model, got.leaves), leaf_positions(package.model, want.leaves))
+
+
+@pytest.mark.parametrize("name", sorted(NEW))
+def test_issue8_packages_round_trip_record_1_1_and_score_like_the_reference(name):
+    package = NEW[name]
+    data = P.dumps(package)
+    assert P.sniff(data) and P.read_version(data) == "1.1"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # 1.1 is this reader's own version
+        back = P.loads(data)
+    assert back.id == package.id and P.dumps(back) == data
+    assert_scores_like_the_reference(package, data, NEW_ROWS)
+    errors = reference.score(package, NEW_ROWS).errors
+    assert any(e is None for e in errors), "rows that score"
+
+
+def test_the_issue8_rows_reach_row_errors_and_every_new_rule():
+    # the rows above prove something only if they hit the new rules' error rows
+    errors = {name: sum(e is not None for e in reference.score(p, NEW_ROWS).errors) for name, p in NEW.items()}
+    assert errors["boost-binary-one-hot"] and errors["linear-regression"] and errors["forest-one-hot"]
+    compare = reference.score(NEW["boost-regression-compare"], NEW_ROWS)
+    assert not any(compare.errors)  # inf and 1e39 compared, not refused
+
+
+def each_new_kind() -> dict:
+    """small_package with exactly one of the kinds 1.1 adds."""
+    base = small_package()
+    model = base.model
+    binary = tuple(ir.Tree(t.feature, t.threshold, t.left, t.right, t.missing_left, t.value[:, 1:]) for t in model.trees)
+    one_hot = ir.OneHot(("colour",), (("blue", "green", "red"),), ((0, 1, 2),), (3,), (None,), ("zeros",),
+                        ("colour_0", "colour_1", "colour_2"))
+    return {
+        "affine": base.replace(encoders=base.encoders[:2] + (ir.Affine(("size",), [0.25], [-2.5], ("size_scaled",)),)),
+        "missing-indicator": base.replace(encoders=(ir.MissingIndicator(("colour",), (ir.CATEGORICAL,), ("gone",)),)
+                                          + base.encoders),
+        "one-hot": base.replace(encoders=(one_hot,) + base.encoders[2:],
+                                model=dataclasses.replace(model, features=("colour_2", "size_scaled"))),
+        "binary": base.replace(model=ir.TreeEnsemble(model.features, binary, "sum", "logistic", model.classes, [0.0])),
+        "missing error": base.replace(model=dataclasses.replace(model, missing="error")),
+        "infinite compare": base.replace(model=dataclasses.replace(model, infinite="compare")),
+        "linear": base.replace(model=ir.LinearModel(model.features, [[1.0, -2.0]], [0.5], "logistic", model.classes)),
+    }
+
+
+@pytest.mark.parametrize("kind", sorted(each_new_kind()))
+def test_each_new_kind_alone_makes_the_file_1_1(kind):
+    package = each_new_kind()[kind]
+    data = P.dumps(package)
+    assert P.read_version(data) == "1.1"
+    assert P.loads(data).id == package.id
+    assert_scores_like_the_reference(package, data, ROWS + [{"colour": "red", "size": math.inf}])
+
+
+@pytest.mark.parametrize("name", sorted(PACKAGES))
+def test_packages_of_1_0_kinds_still_record_1_0(name):
+    assert not uses_1_1(PACKAGES[name])
+    assert P.read_version(P.dumps(PACKAGES[name])) == "1.0"
+
+
+GOLDEN_1_0 = sorted((ROOT / "conformance" / "golden" / "protobuf" / "1.0" / "packages").glob("*.protobuf"))
+
+
+@pytest.mark.parametrize("path", GOLDEN_1_0, ids=[p.stem for p in GOLDEN_1_0])
+def test_golden_1_0_files_are_written_again_byte_for_byte(path):
+    """Strict minor: a package using none of 1.1's kinds is the file 1.0 wrote, so 1.0 readers read it."""
+    data = path.read_bytes()
+    assert P.dumps(P.loads(data, where=str(path))) == data
+
+
+def test_golden_1_0_files_exist():
+    assert len(GOLDEN_1_0) == 5
+
+
+def reader_1_0():
+    """Package as a 1.0 reader parses it: from the released 1.0 descriptor set, in a pool of its own."""
+    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+    files = descriptor_pb2.FileDescriptorSet.FromString((ROOT / "proto" / "descriptors" / "crossform-v1-1.0.binpb")
+                                                        .read_bytes())
+    pool = descriptor_pool.DescriptorPool()
+    for f in files.file:
+        pool.Add(f)
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName("crossform.v1.Package"))
+
+
+@pytest.mark.parametrize("name", sorted(NEW))
+def test_a_1_0_reader_finds_an_unset_oneof_where_1_1_put_its_kinds(name):
+    """What the 1.0 reader does with a newer minor: drop unknown fields, then refuse any
+    encoder or model whose oneof is unset (ProtobufMissingError). So every new kind must
+    leave such a hole, and nothing else may be dropped silently."""
+    package = NEW[name]
+    msg = reader_1_0().FromString(P.dumps(package))
+    assert msg.format_version == "1.1"
+    msg.DiscardUnknownFields()
+    unset = [i for i, e in enumerate(msg.encoders) if e.WhichOneof("encoder") is None]
+    assert unset == [i for i, e in enumerate(package.encoders) if isinstance(e, NEW_ENCODERS)]
+    assert (msg.model.WhichOneof("model") is None) == new_model(package.model)
+    assert unset or new_model(package.model)
+
+
+@pytest.mark.parametrize("name", sorted(PACKAGES))
+def test_a_1_0_reader_sees_all_of_a_1_0_file(name):
+    data = P.dumps(PACKAGES[name])
+    msg = reader_1_0().FromString(data)
+    assert msg.format_version == "1.0" and msg.SerializeToString(deterministic=True) == data
+
+
+def test_a_newer_minors_new_encoder_is_refused_not_skipped():
+    # what a 1.2 encoder looks like to this reader: a member it does not know, so an unset oneof
+    package = NEW["linear-regression"]
+    msg = pb.Package.FromString(P.dumps(package))
+    msg.format_version = "1.2"
+    msg.encoders[2].Clear()
+    msg.encoders[2].MergeFromString(tag(7, 2) + b"\x00")  # Encoder field 7, an empty message
+    with pytest.warns(P.FormatVersionWarning, match=r"Package.encoders\[2\]: field 7"), \
+            pytest.raises(P.ProtobufMissingError, match=r"encoders\[2\]: expected one member of the oneof 'encoder'"):
+        P.loads(msg.SerializeToString(deterministic=True))
+
+
+def edited8(name: str, edit) -> bytes:
+    return edited(edit, NEW[name])
+
+
+def encoder(i: int, member: str):
+    return lambda m: getattr(m.encoders[i], member)
+
+
+def block(i: int = 0, j: int = 0):
+    return lambda m: m.encoders[i].one_hot.blocks[j]
+
+
+def linear(m: pb.Package) -> pb.LinearModel:
+    return m.model.linear_model
+
+
+def rules(m: pb.Package) -> pb.TreeEnsembleWithRules:
+    return m.model.tree_ensemble_with_rules
+
+
+def as_plain_ensemble(m: pb.Package) -> None:
+    ensemble = pb.TreeEnsemble()
+    ensemble.CopyFrom(rules(m).ensemble)
+    m.model.tree_ensemble.CopyFrom(ensemble)
+
+
+def both(*edits):
+    def edit(msg):
+        for e in edits:
+            e(msg)
+    return edit
+
+
+BAD_1_1 = {
+    "affine scale per feature": ("linear-regression", lambda m: encoder(2, "affine")(m).scale.append(1.0),
+                                 P.ProtobufCountError, "expected 1 scale entries, one per feature, found 2"),
+    "affine offset per feature": ("boost-binary-one-hot", lambda m: encoder(1, "affine")(m).offset.pop(),
+                                  P.ProtobufCountError, "offset"),
+    "affine infinite scale": ("linear-regression", lambda m: encoder(2, "affine")(m).scale.__setitem__(0, math.inf),
+                              MalformedPackageError, "finite"),
+    "indicator kinds per feature": ("linear-regression", lambda m: encoder(0, "missing_indicator")(m).kinds.pop(),
+                                    P.ProtobufCountError, "kinds"),
+    "indicator kind unspecified": ("linear-regression",
+                                   lambda m: encoder(0, "missing_indicator")(m).kinds.__setitem__(1, 0),
+                                   P.ProtobufEnumError, "found KIND_UNSPECIFIED"),
+    "indicator kind unknown": ("linear-regression", lambda m: encoder(0, "missing_indicator")(m).kinds.__setitem__(0, 7),
+                               P.ProtobufEnumError, "kinds[0]"),
+    "indicator over a categorical": ("linear-regression", lambda m: encoder(0, "missing_indicator")(m).outputs
+                                     .__delitem__(slice(None)), MalformedPackageError, "categorical"),
+    "one-hot blocks per feature": ("boost-binary-one-hot", lambda m: encoder(0, "one_hot")(m).blocks.add(),
+                                   P.ProtobufCountError, "blocks"),
+    "one-hot columns per category": ("boost-binary-one-hot", lambda m: block()(m).columns.pop(),
+                                     P.ProtobufCountError, "expected 3 columns, one per category, found 2"),
+    "one-hot column past the width": ("boost-binary-one-hot", lambda m: block()(m).columns.__setitem__(0, 3),
+                                      P.ProtobufIndexError, "in [-1, 3) (the block's width), found 3"),
+    "one-hot column below -1": ("boost-binary-one-hot", lambda m: block()(m).columns.__setitem__(1, -2),
+                                P.ProtobufIndexError, "blocks[0].columns[1]"),
+    "one-hot missing column": ("boost-multiclass-ignore", assign(block(), "missing_column", 3),
+                               P.ProtobufIndexError, "missing_column"),
+    "one-hot unknown not set": ("boost-binary-one-hot", lambda m: block()(m).ClearField("unknown_policy"),
+                                P.ProtobufMissingError, "'unknown'"),
+    "one-hot unknown policy unspecified": ("boost-binary-one-hot", assign(block(), "unknown_policy", 0),
+                                           P.ProtobufEnumError, "found UNKNOWN_POLICY_UNSPECIFIED"),
+    "one-hot unknown policy unknown": ("boost-multiclass-ignore", assign(block(), "unknown_policy", 3),
+                                       P.ProtobufEnumError, "found 3"),
+    "one-hot unknown column": ("linear-binary-logistic", assign(block(), "unknown_column", 9),
+                               P.ProtobufIndexError, "unknown_column"),
+    "one-hot outputs per column": ("boost-binary-one-hot", lambda m: encoder(0, "one_hot")(m).outputs.append("x"),
+                                   P.ProtobufCountError, "expected 3 outputs, one per column"),
+    "one-hot width over the limit": ("boost-binary-one-hot", assign(block(), "width", P.MAX_BLOCK_WIDTH + 1),
+                                     LimitExceededError, "at most 1000000 columns"),
+    "one-hot repeated category": ("boost-binary-one-hot", lambda m: block()(m).categories.__setitem__(1, "blue"),
+                                  MalformedPackageError, "distinct"),
+    "one-hot output over its feature": ("boost-binary-one-hot",
+                                        lambda m: encoder(0, "one_hot")(m).outputs.__setitem__(2, "colour"),
+                                        MalformedPackageError, "overwrite no input"),
+    "linear without intercepts": ("linear-multinomial", lambda m: linear(m).ClearField("intercepts"),
+                                  P.ProtobufCountError, "at least one intercept"),
+    "linear coefficients": ("linear-multinomial", lambda m: linear(m).coefficients.pop(),
+                            P.ProtobufCountError, "expected 6 coefficients (3 outputs x 2 features), found 5"),
+    "linear classes per output": ("linear-multinomial", lambda m: linear(m).classes.add(text="d"),
+                                  P.ProtobufCountError, "to be 4 (one per class), found 3"),
+    "linear regressor of two outputs": ("linear-regression", lambda m: (linear(m).intercepts.append(0.0),
+                                                                        linear(m).coefficients.extend([0.0] * 4)),
+                                        P.ProtobufCountError, "to be 1 (a regressor, no classes), found 2"),
+    "linear post transform unspecified": ("linear-decision-binary", assign(linear, "post_transform", 0),
+                                          P.ProtobufEnumError, "linear_model.post_transform"),
+    "linear softmax of one output": ("linear-binary-logistic", assign(linear, "post_transform", 3),
+                                     MalformedPackageError, "softmax"),
+    "linear class label not set": ("linear-decision-binary", lambda m: linear(m).classes[0].Clear(),
+                                   P.ProtobufMissingError, "classes[0]"),
+    "linear infinite coefficient": ("linear-multinomial", lambda m: linear(m).coefficients.__setitem__(4, -math.inf),
+                                    MalformedPackageError, "finite"),
+    "linear too many classes": ("linear-multinomial", lambda m: [linear(m).classes.add(integer=i) for i in range(70000)],
+                                LimitExceededError, "at most 65536 outputs"),
+    "rules without ensemble": ("boost-regression-compare", lambda m: rules(m).ClearField("ensemble"),
+                               P.ProtobufMissingError, "'ensemble'"),
+    "rules missing unspecified": ("boost-binary-one-hot", assign(rules, "missing", 0),
+                                  P.ProtobufEnumError, "found MISSING_UNSPECIFIED"),
+    "rules infinite unknown": ("boost-regression-compare", assign(rules, "infinite", 5),
+                               P.ProtobufEnumError, "tree_ensemble_with_rules.infinite"),
+    "rules leaf width zero": ("boost-regression-compare", assign(rules, "leaf_width", 0),
+                              P.ProtobufCountError, "leaf_width to be 1 (a regressor, no classes), found 0"),
+    "rules leaf width against classes": ("boost-binary-one-hot", assign(rules, "leaf_width", 3),
+                                         P.ProtobufCountError, "leaf_width to be 2 (one per class) or 1"),
+    "rules leaf width against leaves": ("boost-binary-one-hot", assign(rules, "leaf_width", 2),
+                                        P.ProtobufCountError, "leaf_value"),
+    "rules leaf width past the limit": ("boost-multiclass-ignore", assign(rules, "leaf_width", 2**20),
+                                        LimitExceededError, "at most 65536 outputs"),
+    "binary without logistic": ("boost-binary-one-hot", lambda m: setattr(rules(m).ensemble, "post_transform", 1),
+                                MalformedPackageError, "logistic"),
+    "binary as a 1.0 ensemble": ("boost-binary-one-hot", as_plain_ensemble, P.ProtobufCountError, "leaf_value"),
+    "1.1 encoders in a 1.0 file": ("linear-regression", set_version("1.0"), P.ProtobufUnknownFieldError,
+                                   "Package.encoders[0]: field 5 (missing_indicator, added in protobuf 1.1)"),
+    "1.1 model in a 1.0 file": ("boost-regression-compare", set_version("1.0"), P.ProtobufUnknownFieldError,
+                                "Package.model: field 3 (tree_ensemble_with_rules, added in protobuf 1.1)"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_1_1))
+def test_bad_1_1_input_is_refused_with_its_named_error(name):
+    package, edit, error, text = BAD_1_1[name]
+    with pytest.raises(error) as info:
+        P.loads(edited8(package, edit), where="pkg.pb")
+    assert text in str(info.value), str(info.value)
+    assert info.value.path.startswith("pkg.pb"), info.value.path
+
+
+def test_bad_1_1_input_names_the_message_path():
+    with pytest.raises(P.ProtobufIndexError) as info:
+        P.loads(edited8("boost-binary-one-hot", lambda m: block()(m).columns.__setitem__(0, 3)), where="pkg.pb")
+    assert info.value.path == "pkg.pb#Package.encoders[0].one_hot.blocks[0].columns[0]"
+
+
+GOOD_1_1 = [P.dumps(NEW[name]) for name in ("boost-binary-one-hot", "linear-regression", "linear-binary-logistic")]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_flipped_or_truncated_1_1_bytes_raise_only_crossform_errors(data):
+    raw = bytearray(data.draw(st.sampled_from(GOOD_1_1)))
+    for _ in range(data.draw(st.integers(1, 4))):
+        pos = data.draw(st.integers(0, len(raw) - 1))
+        raw[pos] = data.draw(st.integers(0, 255))
+    cut = data.draw(st.integers(0, len(raw)))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", P.FormatVersionWarning)
+            P.loads(bytes(raw[:cut]))
     except CrossformError:
         pass

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from google.protobuf import descriptor_pb2
 
+from crossform.exporters import protobuf as P
 from crossform.v1 import package_pb2
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -137,8 +138,9 @@ def current() -> list:
 
 
 def test_every_released_schema_is_kept():
-    assert [p.name for p in RELEASED] == ["crossform-v1-1.0.binpb"]
-    assert [f.name for f in descriptor_set(RELEASED[0])] == [PROTO]
+    assert [p.name for p in RELEASED] == ["crossform-v1-1.0.binpb", "crossform-v1-1.1.binpb"]
+    for released in RELEASED:
+        assert [f.name for f in descriptor_set(released)] == [PROTO]
 
 
 @pytest.mark.parametrize("released", RELEASED, ids=[p.stem for p in RELEASED])
@@ -193,3 +195,54 @@ def test_the_check_accepts_a_removal_with_its_number_reserved(tmp_path):
 def test_the_released_descriptor_set_is_not_an_empty_shell():
     messages, enums = _index(descriptor_set(RELEASED[0]))
     assert ".crossform.v1.Tree" in messages and ".crossform.v1.TreeEnsemble.Aggregation" in enums
+
+
+# ---------------------------------------------------------------- 1.1
+
+
+@needs_protoc
+def test_the_current_version_is_the_current_schema(tmp_path):
+    """A schema change is a new format version: the snapshot of VERSION is what protoc makes now."""
+    out = tmp_path / "now.binpb"
+    protoc(f"-I{PROTO_ROOT}", f"--descriptor_set_out={out}", "--include_imports", PROTO_ROOT / PROTO)
+    snapshot = PROTO_ROOT / "descriptors" / f"crossform-v1-{P.VERSION}.binpb"
+    assert out.read_bytes() == snapshot.read_bytes(), (
+        f"{PROTO} is not the schema of protobuf {P.VERSION}; a changed schema is a new version (proto/README.md)")
+
+
+# Where a 1.x reader requires one member to be set: a field 1.0 lacks may only be a new member
+# of these, so that a 1.0 reader, dropping it, finds the oneof unset and refuses the file.
+REQUIRED_ONEOFS = {".crossform.v1.Encoder": "encoder", ".crossform.v1.Model": "model"}
+
+
+def _through_old_fields(old_messages: dict, new_messages: dict) -> set:
+    """The messages reached from Package through fields 1.0 already had."""
+    seen, todo = set(), [".crossform.v1.Package"]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        old_numbers = {f.number for f in old_messages[name].field} if name in old_messages else set()
+        todo.extend(f.type_name for f in new_messages[name].field
+                    if f.number in old_numbers and f.type_name in new_messages)
+    return seen
+
+
+def test_what_1_0_lacks_sits_where_a_1_0_reader_refuses_it():
+    old_messages, _ = _index(descriptor_set(RELEASED[0]))
+    new_messages, _ = _index(current())
+    added = []
+    for name, msg in new_messages.items():
+        if name not in old_messages:
+            continue
+        old_numbers = {f.number for f in old_messages[name].field}
+        for field in msg.field:
+            if field.number in old_numbers:
+                continue
+            oneof = msg.oneof_decl[field.oneof_index].name if field.HasField("oneof_index") else None
+            assert REQUIRED_ONEOFS.get(name) == oneof, f"{name}.{field.name} is a new field a 1.0 reader would drop"
+            added.append(f"{name[1:]}.{field.name}")
+    assert sorted(added) == sorted(P.SINCE), "SINCE must list every member added after 1.0"
+    # and a new message is reached only through them, never through a field 1.0 had
+    assert _through_old_fields(old_messages, new_messages) <= set(old_messages)

@@ -6,6 +6,12 @@ committed as crossform.v1.package_pb2; this module only converts between it
 and the IR. The reader parses, then audits every count, index and enum,
 and only then constructs the IR (STYLE.md 4): nothing is indexed by a
 number from the file before that number is checked.
+
+Version 1.1 adds oneof members (Encoder 4-6, Model 2-3, listed in SINCE);
+a file records 1.1 only when it sets one of them, so every other package
+is written byte for byte as 1.0 wrote it. A 1.0 reader drops those members
+as unknown fields of a newer minor and then refuses the encoder or model
+left with no member set (ProtobufMissingError); it never misreads them.
 """
 
 from __future__ import annotations
@@ -29,7 +35,8 @@ from ..v1 import package_pb2 as pb
 from . import MAX_FILE_BYTES, _json, _versions
 
 NAME = "protobuf"
-VERSION = "1.0"
+VERSION = "1.1"
+FIRST = "1.0"  # what a package using no member of SINCE records, as 1.0 wrote it
 LAYOUT = "file"
 RUNTIMES = ("reference",)
 
@@ -41,6 +48,7 @@ WHERE = f"<{NAME}>"
 MAX_TREES = 2**17
 MAX_OUTPUTS = 2**16
 MAX_NODES = 2**31 - 1  # over all trees of a model: node indices stay int32 everywhere
+MAX_BLOCK_WIDTH = 1_000_000  # columns of one one-hot feature, as the IR allows
 
 FormatVersionWarning = _versions.FormatVersionWarning
 
@@ -80,6 +88,21 @@ POST_TRANSFORMS = {
     "logistic": pb.TreeEnsemble.POST_TRANSFORM_LOGISTIC,
     "softmax": pb.TreeEnsemble.POST_TRANSFORM_SOFTMAX,
 }
+UNKNOWN_POLICIES = {"error": pb.OneHotBlock.UNKNOWN_POLICY_ERROR, "zeros": pb.OneHotBlock.UNKNOWN_POLICY_ZEROS}
+MISSING_RULES = {"route": pb.TreeEnsembleWithRules.MISSING_ROUTE, "error": pb.TreeEnsembleWithRules.MISSING_ERROR}
+INFINITE_RULES = {"error": pb.TreeEnsembleWithRules.INFINITE_ERROR,
+                  "compare": pb.TreeEnsembleWithRules.INFINITE_COMPARE}
+
+# The oneof members added after 1.0, by full field name -> the version that added them. Only
+# members of Encoder's and Model's oneofs: whatever a 1.x reader does not know must sit where
+# dropping it leaves a oneof unset, which every 1.x reader refuses.
+SINCE = {
+    "crossform.v1.Encoder.affine": "1.1",
+    "crossform.v1.Encoder.missing_indicator": "1.1",
+    "crossform.v1.Encoder.one_hot": "1.1",
+    "crossform.v1.Model.linear_model": "1.1",
+    "crossform.v1.Model.tree_ensemble_with_rules": "1.1",
+}
 
 
 # ---------------------------------------------------------------- write
@@ -115,6 +138,35 @@ def _scale(enc: ir.Scale, msg: pb.Encoder) -> None:
     msg.scale.scale.extend(enc.scale.tolist())
 
 
+def _affine(enc: ir.Affine, msg: pb.Encoder) -> None:
+    msg.affine.features.extend(enc.features)
+    msg.affine.outputs.extend(enc.outputs)
+    msg.affine.scale.extend(enc.scale.tolist())
+    msg.affine.offset.extend(enc.offset.tolist())
+
+
+def _missing_indicator(enc: ir.MissingIndicator, msg: pb.Encoder) -> None:
+    out = msg.missing_indicator
+    out.features.extend(enc.features)
+    out.outputs.extend(enc.outputs)
+    out.kinds.extend(KINDS[kind] for kind in enc.kinds_in)
+
+
+def _one_hot(enc: ir.OneHot, msg: pb.Encoder) -> None:
+    out = msg.one_hot
+    out.features.extend(enc.features)
+    out.outputs.extend(enc.outputs)
+    for categories, columns, width, missing, unknown in zip(enc.categories, enc.columns, enc.widths,
+                                                             enc.missing_columns, enc.unknown):
+        block = out.blocks.add(categories=categories, columns=columns.tolist(), width=width)
+        if missing is not None:
+            block.missing_column = missing
+        if isinstance(unknown, str):
+            block.unknown_policy = UNKNOWN_POLICIES[unknown]
+        else:
+            block.unknown_column = unknown  # a oneof member: set even when 0
+
+
 def _label(label: Any, msg: pb.ClassLabel) -> None:
     # bool before int: True is an int to Python, and the label's type is part of the id
     if isinstance(label, bool):
@@ -137,8 +189,7 @@ def _tree(tree: ir.Tree, msg: pb.Tree) -> None:
     msg.leaf_value.extend(tree.value[tree.is_leaf].ravel().tolist())
 
 
-def _ensemble(model: ir.TreeEnsemble, msg: pb.Model) -> None:
-    out = msg.tree_ensemble
+def _ensemble_body(model: ir.TreeEnsemble, out: pb.TreeEnsemble) -> None:
     out.features.extend(model.features)
     out.aggregation = AGGREGATIONS[model.aggregation]
     out.post_transform = POST_TRANSFORMS[model.post_transform]
@@ -150,15 +201,65 @@ def _ensemble(model: ir.TreeEnsemble, msg: pb.Model) -> None:
         _tree(tree, out.trees.add())
 
 
+def _ensemble(model: ir.TreeEnsemble, msg: pb.Model) -> None:
+    # tree_ensemble states leaf width (one per class), missing "route" and infinite "error"
+    # by itself; any other ensemble needs the 1.1 member, which 1.0 readers refuse
+    if not model.is_binary and (model.missing, model.infinite) == ("route", "error"):
+        _ensemble_body(model, msg.tree_ensemble)
+        return
+    out = msg.tree_ensemble_with_rules
+    _ensemble_body(model, out.ensemble)
+    out.leaf_width = model.n_outputs
+    out.missing = MISSING_RULES[model.missing]
+    out.infinite = INFINITE_RULES[model.infinite]
+
+
+def _linear(model: ir.LinearModel, msg: pb.Model) -> None:
+    out = msg.linear_model
+    out.features.extend(model.features)
+    out.coefficients.extend(model.coefficients.ravel().tolist())  # row-major: output by output
+    out.intercepts.extend(model.intercepts.tolist())
+    out.post_transform = POST_TRANSFORMS[model.post_transform]
+    for label in model.classes or ():
+        _label(label, out.classes.add())
+
+
 WRITERS: dict[type, Callable] = {
     ir.FillMissing: _fill_missing,
     ir.CategoricalEncoding: _categorical,
     ir.Scale: _scale,
+    ir.Affine: _affine,
+    ir.MissingIndicator: _missing_indicator,
+    ir.OneHot: _one_hot,
+}
+MODEL_WRITERS: dict[type, Callable] = {
+    ir.TreeEnsemble: _ensemble,
+    ir.LinearModel: _linear,
 }
 
 
+def _members(msg: pb.Package):
+    """The full names of the Encoder and Model oneof members that ``msg`` sets."""
+    for encoder in msg.encoders:
+        member = encoder.WhichOneof("encoder")
+        if member is not None:
+            yield encoder.DESCRIPTOR.fields_by_name[member].full_name
+    member = msg.model.WhichOneof("model")
+    if member is not None:
+        yield msg.model.DESCRIPTOR.fields_by_name[member].full_name
+
+
+def _written_version(msg: pb.Package) -> str:
+    """The oldest version that has every member ``msg`` sets (strict minor: docs/FORMATS.md)."""
+    return max((SINCE.get(name, FIRST) for name in _members(msg)), key=_versions_key, default=FIRST)
+
+
+def _versions_key(version: str) -> tuple:
+    return _versions.parse_version(version, f"{NAME} SINCE")
+
+
 def dumps(package: ir.Package) -> bytes:
-    msg = pb.Package(magic=MAGIC, format_version=VERSION, id=package.id, tags=package.tags,
+    msg = pb.Package(magic=MAGIC, id=package.id, tags=package.tags,
                      metadata=dict(package.metadata), producer=dict(package.producer))
     if package.owner is not None:
         msg.owner = package.owner
@@ -166,7 +267,8 @@ def dumps(package: ir.Package) -> bytes:
         msg.inputs.add(name=field.name, kind=KINDS[field.kind])
     for encoder in package.encoders:
         WRITERS[type(encoder)](encoder, msg.encoders.add())
-    _ensemble(package.model, msg.model)
+    MODEL_WRITERS[type(package.model)](package.model, msg.model)
+    msg.format_version = _written_version(msg)  # field 2 whatever the order it is set in
     if package.checks is not None:
         doc = checks_module.to_document(package.checks)
         _json.validate(doc, checks_module.SCHEMA, "checks_json")
@@ -233,18 +335,23 @@ def _parse(data: bytes, where: str) -> pb.Package:
     return msg
 
 
-def _unknown(msg: Any, path: str, found: list) -> None:
-    """Every unknown field under ``msg``, as "path: field N"."""
+def _unknown(msg: Any, path: str, found: list, recorded: tuple) -> None:
+    """Every unknown field under ``msg``, as "path: field N", and every field
+    added after the ``recorded`` (major, minor) (SINCE), which no file of that
+    version holds."""
     numbers = sorted({f.field_number for f in unknown_fields.UnknownFieldSet(msg)})
     found.extend(f"{path}: field {n}" for n in numbers)
     for field, value in msg.ListFields():
+        since = SINCE.get(field.full_name)
+        if since is not None and _versions_key(since) > recorded:
+            found.append(f"{path}: field {field.number} ({field.name}, added in {NAME} {since})")
         if field.message_type is None or field.message_type.GetOptions().map_entry:
             continue
         if field.is_repeated:
             for i, item in enumerate(value):
-                _unknown(item, f"{path}.{field.name}[{i}]", found)
+                _unknown(item, f"{path}.{field.name}[{i}]", found, recorded)
         else:
-            _unknown(value, f"{path}.{field.name}", found)
+            _unknown(value, f"{path}.{field.name}", found, recorded)
 
 
 def _which(msg: Any, oneof: str, path: str) -> Any:
@@ -301,10 +408,70 @@ def _read_scale(msg: pb.Scale, path: str) -> ir.Scale:
     return ir.Scale(tuple(msg.features), _numbers(msg.offset), _numbers(msg.scale), tuple(msg.outputs))
 
 
+def _per_feature(msg: Any, path: str, *names: str) -> None:
+    n = len(msg.features)
+    for name in names:
+        found = len(getattr(msg, name))
+        if found != n:
+            raise ProtobufCountError(path, f"expected {n} {name} entries, one per feature, found {found}")
+
+
+def _read_affine(msg: pb.Affine, path: str) -> ir.Affine:
+    _per_feature(msg, path, "scale", "offset")
+    return ir.Affine(tuple(msg.features), _numbers(msg.scale), _numbers(msg.offset), tuple(msg.outputs))
+
+
+def _read_missing_indicator(msg: pb.MissingIndicator, path: str) -> ir.MissingIndicator:
+    _per_feature(msg, path, "kinds")
+    kinds = tuple(_enum(k, KINDS, pb.Field.Kind, f"{path}.kinds[{i}]") for i, k in enumerate(msg.kinds))
+    return ir.MissingIndicator(tuple(msg.features), kinds, tuple(msg.outputs))
+
+
+def _column(value: int, width: int, path: str, what: str) -> int:
+    if not -1 <= value < width:
+        raise ProtobufIndexError(path, f"expected {what} in [-1, {width}) (the block's width), found {value}")
+    return value
+
+
+def _read_block(block: pb.OneHotBlock, path: str) -> tuple:
+    width = block.width
+    if width > MAX_BLOCK_WIDTH:
+        raise LimitExceededError(path, f"expected at most {MAX_BLOCK_WIDTH} columns in a block, found {width}")
+    if len(block.columns) != len(block.categories):
+        raise ProtobufCountError(path, f"expected {len(block.categories)} columns, one per category, "
+                                       f"found {len(block.columns)}")
+    columns = _array(block.columns, np.int64)
+    bad = np.flatnonzero((columns < -1) | (columns >= width))
+    if bad.size:
+        j = int(bad[0])
+        _column(int(columns[j]), width, f"{path}.columns[{j}]", "a column")
+    missing = _column(block.missing_column, width, f"{path}.missing_column", "a column") \
+        if block.HasField("missing_column") else None
+    member, value = _which(block, "unknown", path)
+    if member == "unknown_policy":
+        unknown = _enum(value, UNKNOWN_POLICIES, pb.OneHotBlock.UnknownPolicy, f"{path}.unknown_policy")
+    else:
+        unknown = _column(value, width, f"{path}.unknown_column", "a column")
+    return tuple(block.categories), columns, width, missing, unknown
+
+
+def _read_one_hot(msg: pb.OneHot, path: str) -> ir.OneHot:
+    _per_feature(msg, path, "blocks")
+    blocks = [_read_block(b, f"{path}.blocks[{i}]") for i, b in enumerate(msg.blocks)]
+    categories, columns, widths, missing, unknown = (tuple(part) for part in zip(*blocks)) if blocks else ((),) * 5
+    if len(msg.outputs) != sum(widths):
+        raise ProtobufCountError(path, f"expected {sum(widths)} outputs, one per column of the blocks "
+                                       f"(widths {list(widths)}), found {len(msg.outputs)}")
+    return ir.OneHot(tuple(msg.features), categories, columns, widths, missing, unknown, tuple(msg.outputs))
+
+
 READERS: dict[str, Callable] = {
     "fill_missing": _read_fill_missing,
     "categorical_encoding": _read_categorical,
     "scale": _read_scale,
+    "affine": _read_affine,
+    "missing_indicator": _read_missing_indicator,
+    "one_hot": _read_one_hot,
 }
 
 
@@ -344,13 +511,34 @@ def _read_tree(msg: pb.Tree, width: int, n_features: int, path: str) -> ir.Tree:
     return ir.Tree(feature, threshold, left, right, missing_left, value)
 
 
-def _read_ensemble(msg: pb.TreeEnsemble, path: str) -> ir.TreeEnsemble:
-    aggregation = _enum(msg.aggregation, AGGREGATIONS, pb.TreeEnsemble.Aggregation, f"{path}.aggregation")
-    post = _enum(msg.post_transform, POST_TRANSFORMS, pb.TreeEnsemble.PostTransform, f"{path}.post_transform")
-    classes = tuple(_which(label, "label", f"{path}.classes[{i}]")[1] for i, label in enumerate(msg.classes))
-    width = len(classes) or 1
+def _read_classes(msg: Any, path: str) -> tuple:
+    if len(msg.classes) > MAX_OUTPUTS:
+        raise LimitExceededError(path, f"expected at most {MAX_OUTPUTS} outputs, found {len(msg.classes)} classes")
+    return tuple(_which(label, "label", f"{path}.classes[{i}]")[1] for i, label in enumerate(msg.classes))
+
+
+def _check_width(classes: tuple, width: int, path: str, what: str) -> None:
+    """``width`` scores: one per class, or one for a regressor or for two classes (binary)."""
     if width > MAX_OUTPUTS:
         raise LimitExceededError(path, f"expected at most {MAX_OUTPUTS} outputs, found {width}")
+    if (width == 1 and len(classes) in (0, 2)) or (classes and width == len(classes)):
+        return
+    wanted = f"{len(classes)} (one per class)" + (" or 1 (two classes from one score)" if len(classes) == 2 else "") \
+        if classes else "1 (a regressor, no classes)"
+    raise ProtobufCountError(path, f"expected {what} to be {wanted}, found {width}")
+
+
+def _read_ensemble(msg: pb.TreeEnsemble, path: str, width: int | None = None, missing: str = "route",
+                   infinite: str = "error") -> ir.TreeEnsemble:
+    """A TreeEnsemble; ``width`` (the leaf width) and the rules come from a
+    TreeEnsembleWithRules, else a leaf has one value per class (1.0)."""
+    aggregation = _enum(msg.aggregation, AGGREGATIONS, pb.TreeEnsemble.Aggregation, f"{path}.aggregation")
+    post = _enum(msg.post_transform, POST_TRANSFORMS, pb.TreeEnsemble.PostTransform, f"{path}.post_transform")
+    classes = _read_classes(msg, path)
+    if width is None:
+        width = len(classes) or 1
+    else:
+        _check_width(classes, width, path, "leaf_width")
     if len(msg.trees) > MAX_TREES:
         raise LimitExceededError(path, f"expected at most {MAX_TREES} trees, found {len(msg.trees)}")
     nodes = sum(len(t.feature) for t in msg.trees)
@@ -358,7 +546,36 @@ def _read_ensemble(msg: pb.TreeEnsemble, path: str) -> ir.TreeEnsemble:
         raise LimitExceededError(path, f"expected at most {MAX_NODES} nodes over all trees, found {nodes}")
     trees = tuple(_read_tree(t, width, len(msg.features), f"{path}.trees[{i}]") for i, t in enumerate(msg.trees))
     base = _numbers(msg.base_value) if aggregation == "sum" or len(msg.base_value) else None
-    return ir.TreeEnsemble(tuple(msg.features), trees, aggregation, post, classes or None, base)
+    return ir.TreeEnsemble(tuple(msg.features), trees, aggregation, post, classes or None, base, missing, infinite)
+
+
+def _read_ensemble_with_rules(msg: pb.TreeEnsembleWithRules, path: str) -> ir.TreeEnsemble:
+    if not msg.HasField("ensemble"):
+        raise ProtobufMissingError(path, "expected the field 'ensemble' to be set, found none")
+    missing = _enum(msg.missing, MISSING_RULES, pb.TreeEnsembleWithRules.Missing, f"{path}.missing")
+    infinite = _enum(msg.infinite, INFINITE_RULES, pb.TreeEnsembleWithRules.Infinite, f"{path}.infinite")
+    return _read_ensemble(msg.ensemble, f"{path}.ensemble", msg.leaf_width, missing, infinite)
+
+
+def _read_linear(msg: pb.LinearModel, path: str) -> ir.LinearModel:
+    post = _enum(msg.post_transform, POST_TRANSFORMS, pb.TreeEnsemble.PostTransform, f"{path}.post_transform")
+    classes = _read_classes(msg, path)
+    k, n = len(msg.intercepts), len(msg.features)
+    if k == 0:
+        raise ProtobufCountError(path, "expected at least one intercept (one per output), found none")
+    _check_width(classes, k, path, "the number of intercepts (outputs)")
+    if len(msg.coefficients) != k * n:
+        raise ProtobufCountError(path, f"expected {k * n} coefficients ({k} outputs x {n} features), "
+                                       f"found {len(msg.coefficients)}")
+    coefficients = _numbers(msg.coefficients).reshape(k, n)
+    return ir.LinearModel(tuple(msg.features), coefficients, _numbers(msg.intercepts), post, classes or None)
+
+
+MODEL_READERS: dict[str, Callable] = {
+    "tree_ensemble": _read_ensemble,
+    "linear_model": _read_linear,
+    "tree_ensemble_with_rules": _read_ensemble_with_rules,
+}
 
 
 def _construct(build: Callable, msg: Any, path: str):
@@ -375,8 +592,9 @@ def loads(source: bytes, where: str = WHERE) -> ir.Package:
     if msg.magic != MAGIC:  # a later duplicate field 1 overrides the first
         raise ProtobufMagicError(where, f"expected magic {MAGIC!r}, found {msg.magic!r}")
     root = f"{where}#Package"  # errors name the file, then the message path inside it
+    recorded = _versions.parse_version(msg.format_version, where)
     unknown: list = []
-    _unknown(msg, "Package", unknown)
+    _unknown(msg, "Package", unknown, recorded)
     if _versions.check_version(NAME, VERSION, msg.format_version, where, unknown):
         msg.DiscardUnknownFields()  # a newer minor only adds fields an older reader may drop
     elif unknown:
@@ -392,8 +610,8 @@ def loads(source: bytes, where: str = WHERE) -> ir.Package:
         path = f"{root}.encoders[{i}]"
         member, body = _which(encoder, "encoder", path)
         encoders.append(_construct(READERS[member], body, f"{path}.{member}"))
-    _, ensemble = _which(msg.model, "model", f"{root}.model")
-    model = _construct(_read_ensemble, ensemble, f"{root}.model.tree_ensemble")
+    member, body = _which(msg.model, "model", f"{root}.model")
+    model = _construct(MODEL_READERS[member], body, f"{root}.model.{member}")
     checks = None
     if msg.HasField("checks_json"):
         label = f"{where}#checks_json"

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x63rossform/v1/package.proto\x12\x0c\x63rossform.v1\"\xd4\x03\n\x07Package\x12\r\n\x05magic\x18\x01 \x01(\t\x12\x16\n\x0e\x66ormat_version\x18\x02 \x01(\t\x12\n\n\x02id\x18\x03 \x01(\t\x12\x12\n\x05owner\x18\x04 \x01(\tH\x00\x88\x01\x01\x12\x0c\n\x04tags\x18\x05 \x03(\t\x12\x35\n\x08metadata\x18\x06 \x03(\x0b\x32#.crossform.v1.Package.MetadataEntry\x12#\n\x06inputs\x18\x07 \x03(\x0b\x32\x13.crossform.v1.Field\x12\'\n\x08\x65ncoders\x18\x08 \x03(\x0b\x32\x15.crossform.v1.Encoder\x12\"\n\x05model\x18\t \x01(\x0b\x32\x13.crossform.v1.Model\x12\x35\n\x08producer\x18\n \x03(\x0b\x32#.crossform.v1.Package.ProducerEntry\x12\x18\n\x0b\x63hecks_json\x18\x0b \x01(\x0cH\x01\x88\x01\x01\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a/\n\rProducerEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x08\n\x06_ownerB\x0e\n\x0c_checks_json\"\x83\x01\n\x05\x46ield\x12\x0c\n\x04name\x18\x01 \x01(\t\x12&\n\x04kind\x18\x02 \x01(\x0e\x32\x18.crossform.v1.Field.Kind\"D\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x10\n\x0cKIND_NUMERIC\x10\x01\x12\x14\n\x10KIND_CATEGORICAL\x10\x02\"\xb0\x01\n\x07\x45ncoder\x12\x31\n\x0c\x66ill_missing\x18\x01 \x01(\x0b\x32\x19.crossform.v1.FillMissingH\x00\x12\x41\n\x14\x63\x61tegorical_encoding\x18\x02 \x01(\x0b\x32!.crossform.v1.CategoricalEncodingH\x00\x12$\n\x05scale\x18\x03 \x01(\x0b\x32\x13.crossform.v1.ScaleH\x00\x42\t\n\x07\x65ncoder\"U\n\x0b\x46illMissing\x12\x10\n\x08\x66\x65\x61tures\x18\x01 \x03(\t\x12\x0f\n\x07outputs\x18\x02 \x03(\t\x12#\n\x06values\x18\x03 \x03(\x0b\x32\x13.crossform.v1.Value\"2\n\x05Value\x12\x10\n\x06number\x18\x01 \x01(\x01H\x00\x12\x0e\n\x04text\x18\x02 \x01(\tH\x00\x42\x07\n\x05value\"\x94\x01\n\x13\x43\x61tegoricalEncoding\x12\x10\n\x08\x66\x65\x61tures\x18\x01 \x03(\t\x12\x0f\n\x07outputs\x18\x02 \x03(\t\x12.\n\tencodings\x18\x03 \x03(\x0b\x32\x1b.crossform.v1.CategoryCodes\x12\x19\n\x0cunknown_code\x18\x04 \x01(\x01H\x00\x88\x01\x01\x42\x0f\n\r_unknown_code\"^\n\rCategoryCodes\x12\x12\n\ncategories\x18\x01 \x03(\t\x12\r\n\x05\x63odes\x18\x02 \x03(\x01\x12\x19\n\x0cmissing_code\x18\x03 \x01(\x01H\x00\x88\x01\x01\x42\x0f\n\r_missing_code\"I\n\x05Scale\x12\x10\n\x08\x66\x65\x61tures\x18\x01 \x03(\t\x12\x0f\n\x07outputs\x18\x02 \x03(\t\x12\x0e\n\x06offset\x18\x03 \x03(\x01\x12\r\n\x05scale\x18\x04 \x03(\x01\"E\n\x05Model\x12\x33\n\rtree_ensemble\x18\x01 \x01(\x0b\x32\x1a.crossform.v1.TreeEnsembleH\x00\x42\x07\n\x05model\"\xdf\x03\n\x0cTreeEnsemble\x12\x10\n\x08\x66\x65\x61tures\x18\x01 \x03(\t\x12;\n\x0b\x61ggregation\x18\x02 \x01(\x0e\x32&.crossform.v1.TreeEnsemble.Aggregation\x12@\n\x0epost_transform\x18\x03 \x01(\x0e\x32(.crossform.v1.TreeEnsemble.PostTransform\x12)\n\x07\x63lasses\x18\x04 \x03(\x0b\x32\x18.crossform.v1.ClassLabel\x12\x12\n\nbase_value\x18\x05 \x03(\x01\x12!\n\x05trees\x18\x06 \x03(\x0b\x32\x12.crossform.v1.Tree\"X\n\x0b\x41ggregation\x12\x1b\n\x17\x41GGREGATION_UNSPECIFIED\x10\x00\x12\x17\n\x13\x41GGREGATION_AVERAGE\x10\x01\x12\x13\n\x0f\x41GGREGATION_SUM\x10\x02\"\x81\x01\n\rPostTransform\x12\x1e\n\x1aPOST_TRANSFORM_UNSPECIFIED\x10\x00\x12\x17\n\x13POST_TRANSFORM_NONE\x10\x01\x12\x1b\n\x17POST_TRANSFORM_LOGISTIC\x10\x02\x12\x1a\n\x16POST_TRANSFORM_SOFTMAX\x10\x03\"]\n\nClassLabel\x12\x0e\n\x04text\x18\x01 \x01(\tH\x00\x12\x11\n\x07integer\x18\x02 \x01(\x12H\x00\x12\x10\n\x06number\x18\x03 \x01(\x01H\x00\x12\x11\n\x07\x62oolean\x18\x04 \x01(\x08H\x00\x42\x07\n\x05label\"q\n\x04Tree\x12\x0f\n\x07\x66\x65\x61ture\x18\x01 \x03(\x11\x12\x0c\n\x04left\x18\x02 \x03(\x11\x12\r\n\x05right\x18\x03 \x03(\x11\x12\x11\n\tthreshold\x18\x04 \x03(\x01\x12\x14\n\x0cmissing_left\x18\x05 \x03(\x08\x12\x12\n\nleaf_value\x18\x06 \x03(\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x63rossform/v1/package.proto\x12\x0c\x63rossform.v1\"\xd4\x03\n\x07Package\x12\r\n\x05magic\x18\x01 \x01(\t\x12\x16\n\x0e\x66ormat_version\x18\x02 \x01(\t\x12\n\n\x02id\x18\x03 \x01(\t\x12\x12\n\x05owner\x18\x04 \x01(\tH\x00\x88\x01\x01\x12\x0c\n\x04tags\x18\x05 \x03(\t\x12\x35\n\x08metadata\x18\x06 \x03(\x0b\x32#.crossform.v1.Package.MetadataEntry\x12#\n\x06inputs\x18\x07 \x03(\x0b\x32\x13.crossform.v1.Field\x12\'\n\x08\x65ncoders\x18\x08 \x03(\x0b\x32\x15.crossform.v1.Encoder\x12\"\n\x05model\x18\t \x01(\x0b\x32\x13.crossform.v1.Model\x12\x35\n\x08producer\x18\n \x03(\x0b\x32#.crossform.v1.Package.ProducerEntry\x12\x18\n\x0b\x63hecks_json\x18\x0b \x01(\x0cH\x01\x88\x01\x01\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a/\n\rProducerEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x08\n\x06_ownerB\x0e\n\x0c_checks_json\"\x83\x01\n\x05\x46ield\x12\x0c\n\x04name\x18\x01 \x01(\t\x12&\n\x04kind\x18\x02 \x01(\x0e\x32\x18.crossform.v1.Field.Kind\"D\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x10\n\x0cKIND_NUMERIC\x10\x01\x12\x14\n\x10KIND_CATEGORICAL\x10\x02\"\xbe\x02\n\x07\x45ncoder\x12\x31\n\x0c\x66ill_missing\x18\x01 \x01(\x0b\x32\x19.crossform.v1.FillMissingH\x00\x12\x41\n\x14\x63\x61tegorical_encoding\x18\x02 \x01(\x0b\x32!.crossform.v1.CategoricalEncodingH\x00\x12$\n\x05scale\x18\x03 \x01(\x0b\x32\x13.crossform.v1.ScaleH\x00\x12&\n\x06\x61\x66\x66ine\x18\x04 \x01(\x0b\x32\x14.crossform.v1.AffineH\x00\x12;\n\x11missing_indicator\x18\x05 \x01(\x0b\x32\x1e.crossform.v1.MissingIndicatorH\x00\x12\'\n\x07one_hot\x18\x06 \x01(\x0b\x32\x14.crossform.v1.OneHotH\x00\x42\t\n\x07\x65ncoder\"U\n\x0b\x46illMissing\x12\x10\n\x08\x66\x65\x61tures\x18\x01 \x03(\t\x12\x0f\n\x07outputs\x18\x02 \x03(\t\x12#\n\x06values\x18\x03 \x03(\x0b\x32\x13.crossform.v1.Value\"2\n\x05Value\x12\x10\n\x06number\x18\x01 \x01(\x01H\x00\x12\x0e\n\x04text\x18\x02 \x01(\tH\x00\x42\x07\n\x05value\"\x94\x01\n\x13\x43\x61tegoricalEncoding\x12\x10\n\x08\x66\x65\x61tures\x18\x01 \x03(\t\x12\x0f\n\x07outputs\x18\x02 \x03(\t\x12.\n\tencodings\x18\x03 \x03(\x0b\x32\x1b.crossform.v1.CategoryCodes\x12\x19\n\x0cunknown_code\x18\x04 \x01(\x01H\x00\x88\x01\x01\x42\x0f\n\r_unknown_code\"^\n\rCategoryCodes\x12\x12\n\ncategories\x18\x01 \x03(\t\x12\r\n\x05\x63odes\x18\x02 \x03(\x01\x12\x19\n\x0cmissing_code\x18\x03 \x01(\x01H\x00\x88\x01\x01\x42\x0f\n\r_missing_code\"I\n\x05Scale\x12\x10\n\x08\x66\x65\x61tures\x18\x01 \x03(\t\x12\x0f\n\x07outputs\x18\x02 \x03(\t\x12\x0e\n\x06offset\x18\x03 \x03(\x01\x12\r\n\x05scale\x18\x04 \x03(\x01\"J\n\x06\x41\x66\x66ine\x12\x10\n\x08\x66\x65\x61tures\x18\x01 \x03(\t\x12\x0f\n\x07outputs\x18\x02 \x03(\t\x12\r\n\x05scale\x18\x03 \x03(\x01\x12\x0e\n\x06offset\x18\x04 \x03(\x01\"^\n\x10MissingIndicator\x12\x10\n\x08\x66\x65\x61tures\x18\x01 \x03(\t\x12\x0f\n\x07outputs\x18\x02 \x03(\t\x12\'\n\x05kinds\x18\x03 \x03(\x0e\x32\x18.crossform.v1.Field.Kind\"V\n\x06OneHot\x12\x10\n\x08\x66\x65\x61tures\x18\x01 \x03(\t\x12\x0f\n\x07outputs\x18\x02 \x03(\t\x12)\n\x06\x62locks\x18\x03 \x03(\x0b\x32\x19.crossform.v1.OneHotBlock\"\xbe\x02\n\x0bOneHotBlock\x12\x12\n\ncategories\x18\x01 \x03(\t\x12\x0f\n\x07\x63olumns\x18\x02 \x03(\x11\x12\r\n\x05width\x18\x03 \x01(\r\x12\x1b\n\x0emissing_column\x18\x04 \x01(\x11H\x01\x88\x01\x01\x12\x41\n\x0eunknown_policy\x18\x05 \x01(\x0e\x32\'.crossform.v1.OneHotBlock.UnknownPolicyH\x00\x12\x18\n\x0eunknown_column\x18\x06 \x01(\x11H\x00\"c\n\rUnknownPolicy\x12\x1e\n\x1aUNKNOWN_POLICY_UNSPECIFIED\x10\x00\x12\x18\n\x14UNKNOWN_POLICY_ERROR\x10\x01\x12\x18\n\x14UNKNOWN_POLICY_ZEROS\x10\x02\x42\t\n\x07unknownB\x11\n\x0f_missing_column\"\xc1\x01\n\x05Model\x12\x33\n\rtree_ensemble\x18\x01 \x01(\x0b\x32\x1a.crossform.v1.TreeEnsembleH\x00\x12\x31\n\x0clinear_model\x18\x02 \x01(\x0b\x32\x19.crossform.v1.LinearModelH\x00\x12G\n\x18tree_ensemble_with_rules\x18\x03 \x01(\x0b\x32#.crossform.v1.TreeEnsembleWithRulesH\x00\x42\x07\n\x05model\"\xb6\x01\n\x0bLinearModel\x12\x10\n\x08\x66\x65\x61tures\x18\x01 \x03(\t\x12\x14\n\x0c\x63oefficients\x18\x02 \x03(\x01\x12\x12\n\nintercepts\x18\x03 \x03(\x01\x12@\n\x0epost_transform\x18\x04 \x01(\x0e\x32(.crossform.v1.TreeEnsemble.PostTransform\x12)\n\x07\x63lasses\x18\x05 \x03(\x0b\x32\x18.crossform.v1.ClassLabel\"\xf1\x02\n\x15TreeEnsembleWithRules\x12,\n\x08\x65nsemble\x18\x01 \x01(\x0b\x32\x1a.crossform.v1.TreeEnsemble\x12\x12\n\nleaf_width\x18\x02 \x01(\r\x12<\n\x07missing\x18\x03 \x01(\x0e\x32+.crossform.v1.TreeEnsembleWithRules.Missing\x12>\n\x08infinite\x18\x04 \x01(\x0e\x32,.crossform.v1.TreeEnsembleWithRules.Infinite\"H\n\x07Missing\x12\x17\n\x13MISSING_UNSPECIFIED\x10\x00\x12\x11\n\rMISSING_ROUTE\x10\x01\x12\x11\n\rMISSING_ERROR\x10\x02\"N\n\x08Infinite\x12\x18\n\x14INFINITE_UNSPECIFIED\x10\x00\x12\x12\n\x0eINFINITE_ERROR\x10\x01\x12\x14\n\x10INFINITE_COMPARE\x10\x02\"\xdf\x03\n\x0cTreeEnsemble\x12\x10\n\x08\x66\x65\x61tures\x18\x01 \x03(\t\x12;\n\x0b\x61ggregation\x18\x02 \x01(\x0e\x32&.crossform.v1.TreeEnsemble.Aggregation\x12@\n\x0epost_transform\x18\x03 \x01(\x0e\x32(.crossform.v1.TreeEnsemble.PostTransform\x12)\n\x07\x63lasses\x18\x04 \x03(\x0b\x32\x18.crossform.v1.ClassLabel\x12\x12\n\nbase_value\x18\x05 \x03(\x01\x12!\n\x05trees\x18\x06 \x03(\x0b\x32\x12.crossform.v1.Tree\"X\n\x0b\x41ggregation\x12\x1b\n\x17\x41GGREGATION_UNSPECIFIED\x10\x00\x12\x17\n\x13\x41GGREGATION_AVERAGE\x10\x01\x12\x13\n\x0f\x41GGREGATION_SUM\x10\x02\"\x81\x01\n\rPostTransform\x12\x1e\n\x1aPOST_TRANSFORM_UNSPECIFIED\x10\x00\x12\x17\n\x13POST_TRANSFORM_NONE\x10\x01\x12\x1b\n\x17POST_TRANSFORM_LOGISTIC\x10\x02\x12\x1a\n\x16POST_TRANSFORM_SOFTMAX\x10\x03\"]\n\nClassLabel\x12\x0e\n\x04text\x18\x01 \x01(\tH\x00\x12\x11\n\x07integer\x18\x02 \x01(\x12H\x00\x12\x10\n\x06number\x18\x03 \x01(\x01H\x00\x12\x11\n\x07\x62oolean\x18\x04 \x01(\x08H\x00\x42\x07\n\x05label\"q\n\x04Tree\x12\x0f\n\x07\x66\x65\x61ture\x18\x01 \x03(\x11\x12\x0c\n\x04left\x18\x02 \x03(\x11\x12\r\n\x05right\x18\x03 \x03(\x11\x12\x11\n\tthreshold\x18\x04 \x03(\x01\x12\x14\n\x0cmissing_left\x18\x05 \x03(\x08\x12\x12\n\nleaf_value\x18\x06 \x03(\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -46,27 +46,45 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_FIELD_KIND']._serialized_start=579
   _globals['_FIELD_KIND']._serialized_end=647
   _globals['_ENCODER']._serialized_start=650
-  _globals['_ENCODER']._serialized_end=826
-  _globals['_FILLMISSING']._serialized_start=828
-  _globals['_FILLMISSING']._serialized_end=913
-  _globals['_VALUE']._serialized_start=915
-  _globals['_VALUE']._serialized_end=965
-  _globals['_CATEGORICALENCODING']._serialized_start=968
-  _globals['_CATEGORICALENCODING']._serialized_end=1116
-  _globals['_CATEGORYCODES']._serialized_start=1118
-  _globals['_CATEGORYCODES']._serialized_end=1212
-  _globals['_SCALE']._serialized_start=1214
-  _globals['_SCALE']._serialized_end=1287
-  _globals['_MODEL']._serialized_start=1289
-  _globals['_MODEL']._serialized_end=1358
-  _globals['_TREEENSEMBLE']._serialized_start=1361
-  _globals['_TREEENSEMBLE']._serialized_end=1840
-  _globals['_TREEENSEMBLE_AGGREGATION']._serialized_start=1620
-  _globals['_TREEENSEMBLE_AGGREGATION']._serialized_end=1708
-  _globals['_TREEENSEMBLE_POSTTRANSFORM']._serialized_start=1711
-  _globals['_TREEENSEMBLE_POSTTRANSFORM']._serialized_end=1840
-  _globals['_CLASSLABEL']._serialized_start=1842
-  _globals['_CLASSLABEL']._serialized_end=1935
-  _globals['_TREE']._serialized_start=1937
-  _globals['_TREE']._serialized_end=2050
+  _globals['_ENCODER']._serialized_end=968
+  _globals['_FILLMISSING']._serialized_start=970
+  _globals['_FILLMISSING']._serialized_end=1055
+  _globals['_VALUE']._serialized_start=1057
+  _globals['_VALUE']._serialized_end=1107
+  _globals['_CATEGORICALENCODING']._serialized_start=1110
+  _globals['_CATEGORICALENCODING']._serialized_end=1258
+  _globals['_CATEGORYCODES']._serialized_start=1260
+  _globals['_CATEGORYCODES']._serialized_end=1354
+  _globals['_SCALE']._serialized_start=1356
+  _globals['_SCALE']._serialized_end=1429
+  _globals['_AFFINE']._serialized_start=1431
+  _globals['_AFFINE']._serialized_end=1505
+  _globals['_MISSINGINDICATOR']._serialized_start=1507
+  _globals['_MISSINGINDICATOR']._serialized_end=1601
+  _globals['_ONEHOT']._serialized_start=1603
+  _globals['_ONEHOT']._serialized_end=1689
+  _globals['_ONEHOTBLOCK']._serialized_start=1692
+  _globals['_ONEHOTBLOCK']._serialized_end=2010
+  _globals['_ONEHOTBLOCK_UNKNOWNPOLICY']._serialized_start=1881
+  _globals['_ONEHOTBLOCK_UNKNOWNPOLICY']._serialized_end=1980
+  _globals['_MODEL']._serialized_start=2013
+  _globals['_MODEL']._serialized_end=2206
+  _globals['_LINEARMODEL']._serialized_start=2209
+  _globals['_LINEARMODEL']._serialized_end=2391
+  _globals['_TREEENSEMBLEWITHRULES']._serialized_start=2394
+  _globals['_TREEENSEMBLEWITHRULES']._serialized_end=2763
+  _globals['_TREEENSEMBLEWITHRULES_MISSING']._serialized_start=2611
+  _globals['_TREEENSEMBLEWITHRULES_MISSING']._serialized_end=2683
+  _globals['_TREEENSEMBLEWITHRULES_INFINITE']._serialized_start=2685
+  _globals['_TREEENSEMBLEWITHRULES_INFINITE']._serialized_end=2763
+  _globals['_TREEENSEMBLE']._serialized_start=2766
+  _globals['_TREEENSEMBLE']._serialized_end=3245
+  _globals['_TREEENSEMBLE_AGGREGATION']._serialized_start=3025
+  _globals['_TREEENSEMBLE_AGGREGATION']._serialized_end=3113
+  _globals['_TREEENSEMBLE_POSTTRANSFORM']._serialized_start=3116
+  _globals['_TREEENSEMBLE_POSTTRANSFORM']._serialized_end=3245
+  _globals['_CLASSLABEL']._serialized_start=3247
+  _globals['_CLASSLABEL']._serialized_end=3340
+  _globals['_TREE']._serialized_start=3342
+  _globals['_TREE']._serialized_end=3455
 # @@protoc_insertion_point(module_scope)

@@ -64,14 +64,20 @@ class Field(_message.Message):
     def __init__(self, name: _Optional[str] = ..., kind: _Optional[_Union[Field.Kind, str]] = ...) -> None: ...
 
 class Encoder(_message.Message):
-    __slots__ = ("fill_missing", "categorical_encoding", "scale")
+    __slots__ = ("fill_missing", "categorical_encoding", "scale", "affine", "missing_indicator", "one_hot")
     FILL_MISSING_FIELD_NUMBER: _ClassVar[int]
     CATEGORICAL_ENCODING_FIELD_NUMBER: _ClassVar[int]
     SCALE_FIELD_NUMBER: _ClassVar[int]
+    AFFINE_FIELD_NUMBER: _ClassVar[int]
+    MISSING_INDICATOR_FIELD_NUMBER: _ClassVar[int]
+    ONE_HOT_FIELD_NUMBER: _ClassVar[int]
     fill_missing: FillMissing
     categorical_encoding: CategoricalEncoding
     scale: Scale
-    def __init__(self, fill_missing: _Optional[_Union[FillMissing, _Mapping]] = ..., categorical_encoding: _Optional[_Union[CategoricalEncoding, _Mapping]] = ..., scale: _Optional[_Union[Scale, _Mapping]] = ...) -> None: ...
+    affine: Affine
+    missing_indicator: MissingIndicator
+    one_hot: OneHot
+    def __init__(self, fill_missing: _Optional[_Union[FillMissing, _Mapping]] = ..., categorical_encoding: _Optional[_Union[CategoricalEncoding, _Mapping]] = ..., scale: _Optional[_Union[Scale, _Mapping]] = ..., affine: _Optional[_Union[Affine, _Mapping]] = ..., missing_indicator: _Optional[_Union[MissingIndicator, _Mapping]] = ..., one_hot: _Optional[_Union[OneHot, _Mapping]] = ...) -> None: ...
 
 class FillMissing(_message.Message):
     __slots__ = ("features", "outputs", "values")
@@ -125,11 +131,113 @@ class Scale(_message.Message):
     scale: _containers.RepeatedScalarFieldContainer[float]
     def __init__(self, features: _Optional[_Iterable[str]] = ..., outputs: _Optional[_Iterable[str]] = ..., offset: _Optional[_Iterable[float]] = ..., scale: _Optional[_Iterable[float]] = ...) -> None: ...
 
+class Affine(_message.Message):
+    __slots__ = ("features", "outputs", "scale", "offset")
+    FEATURES_FIELD_NUMBER: _ClassVar[int]
+    OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    SCALE_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    features: _containers.RepeatedScalarFieldContainer[str]
+    outputs: _containers.RepeatedScalarFieldContainer[str]
+    scale: _containers.RepeatedScalarFieldContainer[float]
+    offset: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, features: _Optional[_Iterable[str]] = ..., outputs: _Optional[_Iterable[str]] = ..., scale: _Optional[_Iterable[float]] = ..., offset: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class MissingIndicator(_message.Message):
+    __slots__ = ("features", "outputs", "kinds")
+    FEATURES_FIELD_NUMBER: _ClassVar[int]
+    OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    KINDS_FIELD_NUMBER: _ClassVar[int]
+    features: _containers.RepeatedScalarFieldContainer[str]
+    outputs: _containers.RepeatedScalarFieldContainer[str]
+    kinds: _containers.RepeatedScalarFieldContainer[Field.Kind]
+    def __init__(self, features: _Optional[_Iterable[str]] = ..., outputs: _Optional[_Iterable[str]] = ..., kinds: _Optional[_Iterable[_Union[Field.Kind, str]]] = ...) -> None: ...
+
+class OneHot(_message.Message):
+    __slots__ = ("features", "outputs", "blocks")
+    FEATURES_FIELD_NUMBER: _ClassVar[int]
+    OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    features: _containers.RepeatedScalarFieldContainer[str]
+    outputs: _containers.RepeatedScalarFieldContainer[str]
+    blocks: _containers.RepeatedCompositeFieldContainer[OneHotBlock]
+    def __init__(self, features: _Optional[_Iterable[str]] = ..., outputs: _Optional[_Iterable[str]] = ..., blocks: _Optional[_Iterable[_Union[OneHotBlock, _Mapping]]] = ...) -> None: ...
+
+class OneHotBlock(_message.Message):
+    __slots__ = ("categories", "columns", "width", "missing_column", "unknown_policy", "unknown_column")
+    class UnknownPolicy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        UNKNOWN_POLICY_UNSPECIFIED: _ClassVar[OneHotBlock.UnknownPolicy]
+        UNKNOWN_POLICY_ERROR: _ClassVar[OneHotBlock.UnknownPolicy]
+        UNKNOWN_POLICY_ZEROS: _ClassVar[OneHotBlock.UnknownPolicy]
+    UNKNOWN_POLICY_UNSPECIFIED: OneHotBlock.UnknownPolicy
+    UNKNOWN_POLICY_ERROR: OneHotBlock.UnknownPolicy
+    UNKNOWN_POLICY_ZEROS: OneHotBlock.UnknownPolicy
+    CATEGORIES_FIELD_NUMBER: _ClassVar[int]
+    COLUMNS_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    MISSING_COLUMN_FIELD_NUMBER: _ClassVar[int]
+    UNKNOWN_POLICY_FIELD_NUMBER: _ClassVar[int]
+    UNKNOWN_COLUMN_FIELD_NUMBER: _ClassVar[int]
+    categories: _containers.RepeatedScalarFieldContainer[str]
+    columns: _containers.RepeatedScalarFieldContainer[int]
+    width: int
+    missing_column: int
+    unknown_policy: OneHotBlock.UnknownPolicy
+    unknown_column: int
+    def __init__(self, categories: _Optional[_Iterable[str]] = ..., columns: _Optional[_Iterable[int]] = ..., width: _Optional[int] = ..., missing_column: _Optional[int] = ..., unknown_policy: _Optional[_Union[OneHotBlock.UnknownPolicy, str]] = ..., unknown_column: _Optional[int] = ...) -> None: ...
+
 class Model(_message.Message):
-    __slots__ = ("tree_ensemble",)
+    __slots__ = ("tree_ensemble", "linear_model", "tree_ensemble_with_rules")
     TREE_ENSEMBLE_FIELD_NUMBER: _ClassVar[int]
+    LINEAR_MODEL_FIELD_NUMBER: _ClassVar[int]
+    TREE_ENSEMBLE_WITH_RULES_FIELD_NUMBER: _ClassVar[int]
     tree_ensemble: TreeEnsemble
-    def __init__(self, tree_ensemble: _Optional[_Union[TreeEnsemble, _Mapping]] = ...) -> None: ...
+    linear_model: LinearModel
+    tree_ensemble_with_rules: TreeEnsembleWithRules
+    def __init__(self, tree_ensemble: _Optional[_Union[TreeEnsemble, _Mapping]] = ..., linear_model: _Optional[_Union[LinearModel, _Mapping]] = ..., tree_ensemble_with_rules: _Optional[_Union[TreeEnsembleWithRules, _Mapping]] = ...) -> None: ...
+
+class LinearModel(_message.Message):
+    __slots__ = ("features", "coefficients", "intercepts", "post_transform", "classes")
+    FEATURES_FIELD_NUMBER: _ClassVar[int]
+    COEFFICIENTS_FIELD_NUMBER: _ClassVar[int]
+    INTERCEPTS_FIELD_NUMBER: _ClassVar[int]
+    POST_TRANSFORM_FIELD_NUMBER: _ClassVar[int]
+    CLASSES_FIELD_NUMBER: _ClassVar[int]
+    features: _containers.RepeatedScalarFieldContainer[str]
+    coefficients: _containers.RepeatedScalarFieldContainer[float]
+    intercepts: _containers.RepeatedScalarFieldContainer[float]
+    post_transform: TreeEnsemble.PostTransform
+    classes: _containers.RepeatedCompositeFieldContainer[ClassLabel]
+    def __init__(self, features: _Optional[_Iterable[str]] = ..., coefficients: _Optional[_Iterable[float]] = ..., intercepts: _Optional[_Iterable[float]] = ..., post_transform: _Optional[_Union[TreeEnsemble.PostTransform, str]] = ..., classes: _Optional[_Iterable[_Union[ClassLabel, _Mapping]]] = ...) -> None: ...
+
+class TreeEnsembleWithRules(_message.Message):
+    __slots__ = ("ensemble", "leaf_width", "missing", "infinite")
+    class Missing(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        MISSING_UNSPECIFIED: _ClassVar[TreeEnsembleWithRules.Missing]
+        MISSING_ROUTE: _ClassVar[TreeEnsembleWithRules.Missing]
+        MISSING_ERROR: _ClassVar[TreeEnsembleWithRules.Missing]
+    MISSING_UNSPECIFIED: TreeEnsembleWithRules.Missing
+    MISSING_ROUTE: TreeEnsembleWithRules.Missing
+    MISSING_ERROR: TreeEnsembleWithRules.Missing
+    class Infinite(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        INFINITE_UNSPECIFIED: _ClassVar[TreeEnsembleWithRules.Infinite]
+        INFINITE_ERROR: _ClassVar[TreeEnsembleWithRules.Infinite]
+        INFINITE_COMPARE: _ClassVar[TreeEnsembleWithRules.Infinite]
+    INFINITE_UNSPECIFIED: TreeEnsembleWithRules.Infinite
+    INFINITE_ERROR: TreeEnsembleWithRules.Infinite
+    INFINITE_COMPARE: TreeEnsembleWithRules.Infinite
+    ENSEMBLE_FIELD_NUMBER: _ClassVar[int]
+    LEAF_WIDTH_FIELD_NUMBER: _ClassVar[int]
+    MISSING_FIELD_NUMBER: _ClassVar[int]
+    INFINITE_FIELD_NUMBER: _ClassVar[int]
+    ensemble: TreeEnsemble
+    leaf_width: int
+    missing: TreeEnsembleWithRules.Missing
+    infinite: TreeEnsembleWithRules.Infinite
+    def __init__(self, ensemble: _Optional[_Union[TreeEnsemble, _Mapping]] = ..., leaf_width: _Optional[int] = ..., missing: _Optional[_Union[TreeEnsembleWithRules.Missing, str]] = ..., infinite: _Optional[_Union[TreeEnsembleWithRules.Infinite, str]] = ...) -> None: ...
 
 class TreeEnsemble(_message.Message):
     __slots__ = ("features", "aggregation", "post_transform", "classes", "base_value", "trees")
