@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 import os
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import crossform
+import issue8_packages
 from conftest import small_package
+from crossform import checks as checks_module
 from crossform import errors, ir
 from crossform.exporters import Files, bonsai, stripe_json
+from crossform.runtime import reference as reference_runtime
 from stripe_json_v1 import v1_files
 
 
@@ -36,7 +40,7 @@ def test_layout_and_manifest(package):
                              "trees.bonsai"]
     manifest = json.loads(files["MODEL"])
     assert manifest["id"] == package.id
-    assert manifest["formatVersion"] == stripe_json.VERSION
+    assert manifest["formatVersion"] == "2.0"  # none of 2.1's kinds: the strict minor keeps 2.0
     assert manifest["encoders"]["apply"][1] == {"encoderType": "label-encoder", "path": "label-encoder.json"}
     assert manifest["model"] == {"modelType": "simple-bonsai-classification-forest", "path": "model.json"}
     assert json.loads(files["model.json"])["trees"] == {"path": "trees.bonsai", "encoding": "bonsai"}
@@ -307,3 +311,344 @@ def test_saved_packages_get_the_usual_permissions(tmp_path, package, fmt):
         os.umask(mask)
     expected = 0o755 if path.is_dir() else 0o644
     assert os.stat(path).st_mode & 0o777 == expected
+
+
+# ---------------------------------------------------------------- 2.1: issue 8's kinds
+
+NEW = issue8_packages.packages()
+GOLDEN = Path(__file__).parent.parent / "conformance" / "golden" / "stripe-json"
+GOLDEN_2_0 = sorted((GOLDEN / "2.0" / "packages").iterdir())
+
+
+def reference_checks(package) -> checks_module.Checks:
+    """The reference evaluator's scores for issue8 rows, on the package as built (not as read back)."""
+    frame = issue8_packages.rows()
+    names = [f.name for f in package.inputs]
+    rows = [tuple(None if (isinstance(v, float) and f.kind == ir.CATEGORICAL) else v
+                  for v, f in zip(r, package.inputs)) for r in frame[names].itertuples(index=False)]
+    scores = crossform.reference.score(package, frame[names])
+    leaves = None if scores.leaves is None else checks_module.leaf_positions(package.model, scores.leaves)
+    predicted = tuple(scores.labels()) if package.model.is_classifier else None
+    return checks_module.Checks("issue8 rows", package.inputs, tuple(rows), tuple(f"row {i}" for i in range(len(rows))),
+                                package.outputs, scores.values, ~scores.ok, predicted, leaves)
+
+
+@pytest.mark.parametrize("name", NEW)
+def test_new_kinds_round_trip_as_2_1_with_the_same_id(name):
+    package = NEW[name]
+    files = files_of(package)
+    manifest = json.loads(files["MODEL"])
+    assert manifest["formatVersion"] == "2.1" == stripe_json.recorded_version(package)
+    assert ("trees.bonsai" in files) == isinstance(package.model, ir.TreeEnsemble)
+    back = load_files(files)
+    assert back.id == package.id
+    assert back.outputs == package.outputs and tuple(manifest["outputs"]) == package.outputs
+
+
+@pytest.mark.parametrize("name", NEW)
+def test_new_kinds_score_as_the_reference_in_every_runtime(name):
+    package = NEW[name]
+    checks = reference_checks(package)
+    assert not checks.errors.all()
+    for runtime in stripe_json.RUNTIMES:
+        assert runtime == "reference"  # the one runtime that executes stripe-json
+        scores = reference_runtime.prepare(files_of(package), stripe_json)(checks.data())
+        comparison = checks_module.compare(checks, scores, package.model)
+        assert comparison.ok, (runtime, comparison.summary(), [m.describe() for m in comparison.mismatches])
+        assert comparison.leaves_compared == isinstance(package.model, ir.TreeEnsemble)
+        assert comparison.max_relative_difference == 0.0
+
+
+def test_new_kinds_save_and_load_through_a_directory(tmp_path):
+    for name, package in NEW.items():
+        path = crossform.save(package, tmp_path / name)
+        assert stripe_json.read_version(Files.from_directory(path)) == "2.1"
+        assert crossform.load(path).id == package.id
+
+
+@pytest.mark.parametrize("path", GOLDEN_2_0, ids=[p.name for p in GOLDEN_2_0])
+def test_packages_of_2_0_kinds_are_written_byte_for_byte_as_2_0(path):
+    """The strict minor: what 2.0 could hold is still written exactly as crossform 0.2.0-0.4.0 wrote it."""
+    on_disk = {f.name: f.read_bytes() for f in path.iterdir()}
+    package = stripe_json.loads(Files.from_directory(path))
+    assert stripe_json.recorded_version(package) == "2.0"
+    assert files_of(package) == on_disk
+
+
+def test_the_newest_kind_is_this_version():
+    since = [e.since for e in stripe_json.ENCODERS.values()] + [stripe_json.recorded_version(p) for p in NEW.values()]
+    assert max(since, key=lambda v: tuple(map(int, v.split(".")))) == stripe_json.VERSION
+
+
+def test_each_new_kind_alone_makes_a_2_1_file(package):
+    model = package.model
+    binary = ir.TreeEnsemble(("size_scaled",), (issue8_packages._regression_tree(),), "sum", "logistic",
+                             classes=("no", "yes"))
+    cases = {
+        "missing error": package.replace(model=ir.TreeEnsemble(model.features, model.trees, classes=model.classes,
+                                                               missing="error")),
+        "infinite compare": package.replace(model=ir.TreeEnsemble(model.features, model.trees, classes=model.classes,
+                                                                  infinite="compare")),
+        "binary logistic": package.replace(model=binary),
+        "affine": package.replace(encoders=package.encoders + (ir.Affine(("size",), [2.0], [1.0], ("size_a",)),)),
+    }
+    for name, changed in cases.items():
+        files = files_of(changed)
+        assert json.loads(files["MODEL"])["formatVersion"] == "2.1", name
+        assert load_files(files).id == changed.id, name
+    model_doc = json.loads(files_of(cases["binary logistic"])["model.json"])
+    assert model_doc["leafWidth"] == 1 and "missing" not in model_doc and "infinite" not in model_doc
+
+
+def as_reader_of(monkeypatch, version: str) -> None:
+    """Make this reader the reader of an older 2.x minor: its VERSION, and only the schemas it shipped."""
+    known = _versions_key(version)
+    monkeypatch.setattr(stripe_json, "VERSION", version)
+    monkeypatch.setattr(stripe_json, "VERSION_SCHEMAS", {v: s for v, s in stripe_json.VERSION_SCHEMAS.items()
+                                                         if _versions_key(v) <= known})
+
+
+def _versions_key(version: str) -> tuple:
+    return tuple(int(p) for p in version.split("."))
+
+
+@pytest.mark.parametrize("name", NEW)
+def test_a_2_0_reader_refuses_2_1_files_by_name(monkeypatch, name):
+    """What crossform 0.2.0-0.4.0 do: warn about the newer minor, then refuse what their 2.x schemas do not name.
+    (Checked once against the released 0.4.0 code itself: the same SchemaError for every one of these.)"""
+    files = files_of(NEW[name])
+    as_reader_of(monkeypatch, "2.0")
+    with pytest.warns(stripe_json.FormatVersionWarning, match="2.1, newer than the 2.0"):
+        with pytest.raises(errors.SchemaError, match=r"violates stripe-json-(manifest|model)-2\.schema\.json"):
+            load_files(files)
+
+
+def test_a_2_0_reader_refuses_a_binary_logistic_forest_by_name(monkeypatch, package):
+    binary = ir.TreeEnsemble(("size_scaled",), (issue8_packages._regression_tree(),), "sum", "logistic",
+                             classes=("no", "yes"))
+    files = files_of(package.replace(model=binary))
+    as_reader_of(monkeypatch, "2.0")
+    with pytest.warns(stripe_json.FormatVersionWarning):
+        with pytest.raises(errors.SchemaError, match="'leafWidth' was unexpected"):
+            load_files(files)
+
+
+def test_a_2_1_file_of_2_0_kinds_reads_silently(package):
+    files = edit_json(files_of(package), "MODEL", lambda d: d.__setitem__("formatVersion", "2.1"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_files(files).id == package.id
+
+
+def test_a_newer_minor_with_new_kinds_warns_and_reads():
+    package = NEW["boost-binary-one-hot"]
+    files = edit_json(files_of(package), "MODEL", lambda d: d.update(formatVersion="2.7", later={"x": 1}))
+    with pytest.warns(stripe_json.FormatVersionWarning, match="newer than the 2.1.*'later'"):
+        assert load_files(files).id == package.id
+
+
+# A file recording 2.0 may hold only 2.0's kinds: the 2.0 schemas are frozen.
+AS_2_0 = {
+    "one-hot in 2.0": ("forest-one-hot", "MODEL", "'one-hot' is not one of"),
+    "linear model in 2.0": ("linear-multinomial", "MODEL", "'linear-classification' is not one of"),
+    "compare rule in 2.0": ("boost-regression-compare", "model.json", "'infinite' was unexpected"),
+    "missing rule in 2.0": ("boost-multiclass-ignore", "MODEL", "'one-hot' is not one of"),
+}
+
+
+@pytest.mark.parametrize("case", AS_2_0)
+def test_new_kinds_in_a_file_recording_2_0_are_refused(case):
+    name, target, words = AS_2_0[case]
+    files = edit_json(files_of(NEW[name]), "MODEL", lambda d: d.__setitem__("formatVersion", "2.0"))
+    with pytest.raises(errors.SchemaError, match=words) as info:
+        load_files(files)
+    assert info.value.path == f"pkg/{target}" and "-2.schema.json" in info.value.reason
+
+
+def set_in(*keys, value):
+    def edit(doc):
+        for key in keys[:-1]:
+            doc = doc[key]
+        doc[keys[-1]] = value
+    return edit
+
+
+def drop(*keys):
+    def edit(doc):
+        for key in keys[:-1]:
+            doc = doc[key]
+        del doc[keys[-1]]
+    return edit
+
+
+# case -> (package, file, edit, error, words in the message): each new structure's failure modes
+NEW_BREAKS = {
+    # one-hot
+    "one-hot widths per feature": ("boost-binary-one-hot", "one-hot.json", set_in("widths", "shade", value=3),
+                                   errors.MalformedPackageError, "one entry per feature"),
+    "one-hot columns per feature": ("boost-binary-one-hot", "one-hot.json", drop("columns", "colour"),
+                                    errors.MalformedPackageError, "'columns' object must have one entry per feature"),
+    "one-hot column beyond width": ("boost-binary-one-hot", "one-hot.json", set_in("columns", "colour", "red", value=3),
+                                    errors.MalformedPackageError, "column index from -1 to 2"),
+    "one-hot column below -1": ("boost-binary-one-hot", "one-hot.json", set_in("columns", "colour", "red", value=-2),
+                                errors.SchemaError, "less than the minimum of -1"),
+    "one-hot column a fraction": ("boost-binary-one-hot", "one-hot.json", set_in("columns", "colour", "red", value=1.5),
+                                  errors.SchemaError, "not of type 'integer'"),
+    "one-hot column a float": ("boost-binary-one-hot", "one-hot.json", set_in("columns", "colour", "red", value=1.0),
+                               errors.MalformedPackageError, "int32 values"),
+    "one-hot negative width": ("boost-binary-one-hot", "one-hot.json", set_in("widths", "colour", value=-1),
+                               errors.SchemaError, "minimum"),
+    "one-hot huge width": ("boost-binary-one-hot", "one-hot.json", set_in("widths", "colour", value=10**7),
+                           errors.MalformedPackageError, "from 0 to 1000000"),
+    "one-hot outputs count": ("boost-binary-one-hot", "one-hot.json", lambda d: d["outputs"].pop(),
+                              errors.MalformedPackageError, "3 names, one per column"),
+    "one-hot missing column": ("boost-multiclass-ignore", "one-hot.json", set_in("missing", "colour", value=5),
+                               errors.MalformedPackageError, "missing_columns"),
+    "one-hot missing policy": ("boost-multiclass-ignore", "one-hot.json", set_in("missing", "colour", value="zeros"),
+                               errors.SchemaError, "one-hot-2.schema.json"),
+    "one-hot unknown policy": ("boost-binary-one-hot", "one-hot.json", set_in("unknown", "colour", value="ignore"),
+                               errors.SchemaError, "one-hot-2.schema.json"),
+    "one-hot unknown column": ("linear-binary-logistic", "one-hot.json", set_in("unknown", "colour", value=9),
+                               errors.MalformedPackageError, "'unknown'"),
+    "one-hot output over input": ("boost-binary-one-hot", "one-hot.json", set_in("outputs", 0, value="colour"),
+                                  errors.MalformedPackageError, "overwrite no input"),
+    "one-hot extra key": ("boost-binary-one-hot", "one-hot.json", set_in("drop", value="first"),
+                          errors.SchemaError, "'drop' was unexpected"),
+    # affine
+    "affine lengths": ("boost-binary-one-hot", "affine.json", lambda d: d["scale"].append(1.0),
+                       errors.MalformedPackageError, "1 numbers, one per feature"),
+    "affine special float": ("boost-binary-one-hot", "affine.json", set_in("offset", 0, value="NaN"),
+                             errors.SchemaError, "affine-2.schema.json"),
+    "affine no scale": ("boost-binary-one-hot", "affine.json", drop("scale"), errors.SchemaError, "'scale'"),
+    # missing-indicator
+    "indicator type": ("linear-regression", "missing-indicator.json", set_in("types", 0, value="text"),
+                       errors.SchemaError, "missing-indicator-2.schema.json"),
+    "indicator types count": ("linear-regression", "missing-indicator.json", lambda d: d["types"].pop(),
+                              errors.MalformedPackageError, "kinds_in"),
+    "indicator wrong type": ("linear-regression", "missing-indicator.json", set_in("types", 0, value="categorical"),
+                             errors.MalformedPackageError, "a categorical column for 'size'"),
+    "indicator over a categorical": ("linear-regression", "missing-indicator.json",
+                                     set_in("outputs", 1, value="colour"), errors.MalformedPackageError,
+                                     "cannot overwrite a categorical column"),
+    # linear model
+    "linear ragged row": ("linear-multinomial", "model.json", lambda d: d["coefficients"][1].pop(),
+                          errors.MalformedPackageError, "expected 2 coefficients in row 1"),
+    "linear long row": ("linear-multinomial", "model.json", lambda d: d["coefficients"][0].append(1.0),
+                        errors.MalformedPackageError, "expected 2 coefficients in row 0"),
+    "linear intercepts": ("linear-multinomial", "model.json", lambda d: d["intercepts"].pop(),
+                          errors.MalformedPackageError, "3 numbers, one per output"),
+    "linear classes": ("linear-multinomial", "model.json", lambda d: d["classes"].append("d"),
+                       errors.MalformedPackageError, "3 labels, one per output"),
+    "linear softmax of one": ("linear-decision-binary", "model.json", set_in("postTransform", value="softmax"),
+                              errors.MalformedPackageError, "'softmax' only with two or more outputs"),
+    "linear binary softmax": ("linear-binary-logistic", "model.json", set_in("postTransform", value="softmax"),
+                              errors.MalformedPackageError, "softmax"),
+    "linear no coefficients": ("linear-regression", "model.json", set_in("coefficients", value=[]),
+                               errors.SchemaError, "linear-model-2.schema.json"),
+    "linear string coefficient": ("linear-regression", "model.json", set_in("coefficients", 0, 0, value="NaN"),
+                                  errors.SchemaError, "linear-model-2.schema.json"),
+    "linear post transform": ("linear-regression", "model.json", set_in("postTransform", value="probit"),
+                              errors.SchemaError, "'probit' is not one of"),
+    "linear trees key": ("linear-regression", "model.json", set_in("trees", value={"path": "trees.bonsai",
+                                                                                   "encoding": "bonsai"}),
+                         errors.SchemaError, "'trees' was unexpected"),
+    "linear regressor named a classifier": ("linear-regression", "model.json",
+                                            set_in("modelType", value="linear-classification"),
+                                            errors.MalformedPackageError, "as the manifest says"),
+    "linear classifier without classes": ("linear-multinomial", "model.json", drop("classes"),
+                                          errors.MalformedPackageError, "class labels for 3 outputs"),
+    # trees
+    "tree leaf width 2": ("boost-binary-one-hot", "model.json", set_in("leafWidth", value=2),
+                          errors.SchemaError, "1 was expected"),
+    "tree leaf width without classes": ("boost-regression-compare", "model.json", set_in("leafWidth", value=1),
+                                        errors.MalformedPackageError, "leafWidth only in a classifier"),
+    "tree leaf width against bonsai": ("boost-multiclass-ignore", "model.json", set_in("leafWidth", value=1),
+                                       errors.MalformedPackageError, "expected leaves of 1 outputs"),
+    "tree binary without leaf width": ("boost-binary-one-hot", "model.json", drop("leafWidth"),
+                                       errors.MalformedPackageError, "expected leaves of 2 outputs"),
+    "tree binary softmax": ("boost-binary-one-hot", "model.json", set_in("postTransform", value="softmax"),
+                            errors.MalformedPackageError, "softmax"),
+    "tree missing route spelled out": ("boost-regression-compare", "model.json", set_in("missing", value="route"),
+                                       errors.SchemaError, "'error' was expected"),
+    "tree infinite error spelled out": ("boost-binary-one-hot", "model.json", set_in("infinite", value="error"),
+                                        errors.SchemaError, "'compare' was expected"),
+    "tree unknown rule": ("boost-regression-compare", "model.json", set_in("infinite", value="clip"),
+                          errors.SchemaError, "'compare' was expected"),
+    # manifest
+    "manifest encoder type": ("linear-regression", "MODEL", set_in("encoders", "apply", 0, "encoderType",
+                                                                   value="min-max-scaler"),
+                              errors.SchemaError, "manifest-2.1.schema.json"),
+    "manifest wrong encoder file": ("linear-regression", "MODEL", set_in("encoders", "apply", 0, "encoderType",
+                                                                         value="affine"),
+                                    errors.SchemaError, "affine-2.schema.json"),
+    "manifest model type": ("linear-regression", "MODEL", set_in("model", "modelType", value="linear-classification"),
+                            errors.MalformedPackageError, "as the manifest says"),
+    "manifest linear names trees": ("linear-regression", "MODEL",
+                                    set_in("model", "modelType", value="simple-bonsai-regression-forest"),
+                                    errors.SchemaError, "model-2.1.schema.json"),
+    "manifest outputs": ("linear-decision-binary", "MODEL", set_in("outputs", value=["probability(-1)",
+                                                                                    "probability(1)"]),
+                         errors.MalformedPackageError, "expected outputs \\['decision'\\]"),
+}
+
+
+@pytest.mark.parametrize("case", NEW_BREAKS)
+def test_new_structures_refuse_bad_input_by_name(case):
+    name, target, edit, error, words = NEW_BREAKS[case]
+    files = edit_json(files_of(NEW[name]), target, edit)
+    with pytest.raises(error, match=words) as info:
+        load_files(files)
+    assert type(info.value) is error
+    assert info.value.path.startswith("pkg/")
+
+
+def test_new_structures_duplicate_category_is_refused():
+    files = files_of(NEW["boost-binary-one-hot"])
+    data = files["one-hot.json"].replace(b'"blue": 0,', b'"blue": 0, "blue": 1,')
+    with pytest.raises(errors.MalformedPackageError, match="'blue' appears twice"):
+        load_files({**files, "one-hot.json": data})
+
+
+def test_a_binary_logistic_forest_keeps_its_one_output_leaves_in_bonsai():
+    files = files_of(NEW["boost-binary-one-hot"])
+    trees = bonsai.loads(files["trees.bonsai"], "pkg/trees.bonsai", 4)
+    assert {t.n_outputs for t in trees} == {1}
+
+
+@pytest.mark.parametrize("name", ["boost-binary-one-hot", "linear-regression", "linear-binary-logistic"])
+def test_mutations_of_2_1_files_only_raise_named_errors(name):
+    package = NEW[name]
+    rng = np.random.default_rng(1)
+    original = files_of(package)
+    refused = 0
+    for i in range(240):
+        files = dict(original)
+        target = sorted(files)[i % len(files)]
+        data = bytearray(files[target])
+        at = int(rng.integers(len(data)))
+        if i % 3 == 0:
+            data = data[:at]
+        elif i % 3 == 1:
+            data[at] = int(rng.integers(256))
+        else:
+            del data[at: at + int(rng.integers(1, 20))]
+        files[target] = bytes(data)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", stripe_json.FormatVersionWarning)
+            try:
+                loaded = load_files(files)
+            except errors.PackageError:
+                refused += 1
+            else:
+                assert loaded.id == package.id
+    assert refused > 180
+
+
+def test_a_linear_regressor_named_a_classifier_everywhere_is_refused():
+    files = files_of(NEW["linear-regression"])
+    for name in ("MODEL", "model.json"):
+        edit = set_in("model", "modelType", value="linear-classification") if name == "MODEL" else \
+            set_in("modelType", value="linear-classification")
+        files = edit_json(files, name, edit)
+    with pytest.raises(errors.MalformedPackageError, match="expected modelType 'linear-regression' for this model"):
+        load_files(files)
