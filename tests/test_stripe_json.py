@@ -652,3 +652,45 @@ def test_a_linear_regressor_named_a_classifier_everywhere_is_refused():
         files = edit_json(files, name, edit)
     with pytest.raises(errors.MalformedPackageError, match="expected modelType 'linear-regression' for this model"):
         load_files(files)
+
+
+def fit_new_kind(name: str):
+    """Pipelines whose packages use 2.1's kinds, fitted by scikit-learn (the checks' expected outputs are its own)."""
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import GradientBoostingClassifier
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import MinMaxScaler, OneHotEncoder
+
+    rng = np.random.default_rng(0)
+    n = 300
+    X = pd.DataFrame({"colour": pd.Series(rng.choice(["red", "blue", "green", "teal"], n), dtype=object),
+                      "size": rng.normal(10, 4, n), "weight": rng.normal(0, 1, n)})
+    y = X["size"].to_numpy() + (X["colour"] == "red") * 3 + rng.normal(0, 1, n)
+    binary = (y > np.median(y)).astype(int)
+    three = np.array(["low", "mid", "high"])[np.digitize(y, np.quantile(y, [0.33, 0.66]))]
+    prep = ColumnTransformer([
+        ("cat", OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=40), ["colour"]),
+        ("num", MinMaxScaler(), ["size", "weight"])])
+    if name == "boosting-binary":
+        return Pipeline([("prep", prep), ("model", GradientBoostingClassifier(n_estimators=8, random_state=0))]).fit(
+            X, binary)
+    if name == "logistic-multinomial":
+        return Pipeline([("prep", prep), ("model", LogisticRegression())]).fit(X, three)
+    X.loc[::7, "size"] = np.nan
+    impute = ColumnTransformer([("num", SimpleImputer(add_indicator=True), ["size", "weight"])])
+    return Pipeline([("prep", impute), ("model", Ridge())]).fit(X, y)
+
+
+@pytest.mark.parametrize("name", ["boosting-binary", "logistic-multinomial", "ridge-with-indicator"])
+def test_scikit_learn_fits_of_new_kinds_round_trip_with_their_checks(tmp_path, name):
+    package = crossform.from_sklearn(fit_new_kind(name), checks=300)
+    path = crossform.save(package, tmp_path / "pkg")
+    assert stripe_json.read_version(Files.from_directory(path)) == "2.1"
+    back = crossform.load(path)
+    assert back.id == package.id
+    comparison = checks_module.compare(back.checks, crossform.score(back, back.checks.data()), back.model)
+    assert comparison.ok, comparison.summary()
+    assert comparison.leaves_compared == isinstance(back.model, ir.TreeEnsemble)
