@@ -61,7 +61,13 @@ from ..floats import FLOAT32_OVERFLOW, float32_threshold
 from . import MAX_FILE_BYTES, _json, _versions
 
 NAME = "onnx"
-VERSION = "1.2"  # 1.1 added the float32 variant; 1.2 gives each tree its own TreeEnsemble
+# 1.1 added the float32 variant; 1.2 gives each tree its own TreeEnsemble; 1.3 adds linear models,
+# the affine, missing-indicator and one-hot encoders, binary logistic scores and the models'
+# missing/infinite rules. 1.3 is a strict minor: a package using none of those is written as
+# before, recording PLAIN_VERSION, byte for byte, so 0.4.0 still reads it.
+VERSION = "1.3"
+PLAIN_VERSION = "1.2"
+NEW_KINDS_FROM = (1, 3)
 FLOAT64, FLOAT32 = "float64", "float32"
 # Graph layouts, by the format version a file records (the reader rebuilds the file's own):
 # 1.0 (float64) and 1.1 (float32) hold every tree in one TreeEnsemble with a target per tree;
@@ -87,6 +93,7 @@ MISSING_SUFFIX = "#missing"
 INTERNAL = "crossform:"
 ERROR, LEAVES, PROBABILITIES, PREDICTION = "error", "leaves", "probabilities", "prediction"
 OUTPUT_NAMES = (ERROR, LEAVES, PROBABILITIES, PREDICTION)
+DECISION = "decision"  # a linear classifier's raw scores (post transform "none"), from 1.3
 
 # metadata_props keys; everything in the IR that the graph does not compute
 META = "crossform."
@@ -108,6 +115,7 @@ OPS = {
     ("", "Div"), ("", "Gather"), ("", "GreaterOrEqual"), ("", "Concat"), ("", "Abs"), ("", "Cast"),
     ("", "ReduceMax"), ("", "Transpose"), ("", "ReduceSum"), ("", "Sigmoid"), ("", "Softmax"),
     ("", "Squeeze"), ("", "Identity"), ("", "Add"), ("", "Mul"),
+    ("", "Equal"), ("", "Split"), ("", "Unsqueeze"), ("", "Neg"), ("", "Exp"),  # from 1.3
     ("ai.onnx.ml", "LabelEncoder"), ("ai.onnx.ml", "TreeEnsemble"),
 }
 
@@ -161,7 +169,34 @@ def unsupported(package: ir.Package):
         for out in enc.outputs:
             if out.startswith(INTERNAL):
                 return f"encoder output {out!r} uses the reserved prefix {INTERNAL!r}"
+    if _score_output(package.model) == DECISION and DECISION in names:
+        return f"input {DECISION!r} collides with the graph output of the model's decision scores"
     return None
+
+
+def new_kind(package: ir.Package):
+    """What in ``package`` needs format version 1.3 (a few words), or None: a package
+    without any is written as 1.2 was, so older releases still read it."""
+    for enc in package.encoders:
+        if isinstance(enc, NEW_ENCODERS):
+            return f"a {enc.encoder_type} encoder"
+    model = package.model
+    if isinstance(model, ir.LinearModel):
+        return "a linear model"
+    if model.is_binary:
+        return "two classes from one logistic score"
+    if model.missing != "route":
+        return f"missing={model.missing!r}"
+    if model.infinite != "error":
+        return f"infinite={model.infinite!r}"
+    return None
+
+
+def _score_output(model: ir.Model) -> str:
+    """The graph output holding the model's scores."""
+    if not model.is_classifier:
+        return PREDICTION
+    return DECISION if model.post_transform == "none" and isinstance(model, ir.LinearModel) else PROBABILITIES
 
 
 # ---------------------------------------------------------------- write
@@ -201,8 +236,22 @@ class _Graph:
         self.nodes.append(node)
         return out
 
+    def split(self, tensor: str, parts: int, hint: str) -> list:
+        """Split [N, parts] into ``parts`` tensors [N, 1] (one node, ``parts`` outputs)."""
+        name = self.name(hint)
+        outs = [f"{name}.{k}" for k in range(parts)]
+        self.nodes.append(self.h.make_node("Split", [tensor], outs, name=name, axis=1, num_outputs=parts))
+        return outs
+
     def refuse(self, mask: str) -> None:
         self.errors.append(mask)
+
+    def refuse_rows(self, mask: str, hint: str) -> None:
+        """Refuse each row of a [N, F] mask with any true entry."""
+        as_int = self.op("Cast", [mask], f"{hint}.int", to=self.onnx.TensorProto.INT32)
+        axis = self.const("axis1", np.array([1], dtype=np.int64))
+        self.refuse(self.op("Cast", [self.op("ReduceMax", [as_int, axis], f"{hint}.any", keepdims=1)], f"{hint}.row",
+                            to=self.onnx.TensorProto.BOOL))
 
 
 def _doc(kind: str, **fields) -> str:
@@ -281,7 +330,86 @@ def _scale(g: _Graph, enc: ir.Scale, cols: dict, index: int) -> None:
     cols.update(new)
 
 
-ENCODERS = {ir.FillMissing: _fill_missing, ir.CategoricalEncoding: _categorical, ir.Scale: _scale}
+def _affine(g: _Graph, enc: ir.Affine, cols: dict, index: int) -> None:
+    doc = _doc("affine", features=list(enc.features), outputs=list(enc.outputs))
+    new = {}
+    for j, (name, scale, offset) in enumerate(zip(enc.features, enc.scale, enc.offset)):
+        tag = f"e{index}.{j}"
+        x = cols[name]
+        g.refuse(g.op("IsInf", [x], f"{tag}.inf", doc=doc if j == 0 else ""))
+        # two roundings, multiply first, as the reference (and MinMaxScaler): no fused multiply-add
+        scaled = g.op("Mul", [x, g.const(f"{tag}.scale", np.array([scale]))], f"{tag}.scaled")
+        new[enc.outputs[j]] = g.op("Add", [scaled, g.const(f"{tag}.offset", np.array([offset]))], f"{tag}.affine")
+    cols.update(new)
+
+
+def _missing_indicator(g: _Graph, enc: ir.MissingIndicator, cols: dict, index: int) -> None:
+    doc = _doc("missing-indicator", features=list(enc.features), outputs=list(enc.outputs), kinds=list(enc.kinds_in))
+    new = {}
+    for j, (name, kind) in enumerate(zip(enc.features, enc.kinds_in)):
+        tag = f"e{index}.{j}"
+        first = doc if j == 0 else ""
+        if kind == ir.NUMERIC:
+            x = cols[name]
+            g.refuse(g.op("IsInf", [x], f"{tag}.inf", doc=first))
+            missing = g.op("IsNaN", [x], f"{tag}.nan")
+        else:
+            missing = cols[name][1]
+        new[enc.outputs[j]] = g.op("Cast", [missing], f"{tag}.indicator", doc=first if kind != ir.NUMERIC else "",
+                                   to=g.onnx.TensorProto.DOUBLE)
+    cols.update(new)
+
+
+NO_COLUMN, UNKNOWN_COLUMN = -1, -2  # a dropped category's column; what LabelEncoder gives an unknown one
+
+
+def _one_hot(g: _Graph, enc: ir.OneHot, cols: dict, index: int) -> None:
+    """Per feature: LabelEncoder(category -> its column, unknown -> -2), Where for missing
+    and unknown values, then Equal against 0..width-1: exactly one 1.0 where a column is
+    set, none for -1 (dropped) or an unknown under "zeros"."""
+    doc = _doc("one-hot", features=list(enc.features), outputs=list(enc.outputs),
+               categories=[list(c) for c in enc.categories], columns=[c.tolist() for c in enc.columns],
+               widths=list(enc.widths), missing=list(enc.missing_columns), unknown=list(enc.unknown))
+    new = {}
+    for j, (name, categories, columns, width, missing_column, unknown, block) in enumerate(zip(
+            enc.features, enc.categories, enc.columns, enc.widths, enc.missing_columns, enc.unknown, enc.blocks())):
+        tag = f"e{index}.{j}"
+        text, missing = cols[name]
+        first = doc if j == 0 else ""
+        if categories:
+            column = g.op("LabelEncoder", [text], f"{tag}.column", domain="ai.onnx.ml", doc=first,
+                          keys_strings=list(categories), values_int64s=columns.tolist(), default_int64=UNKNOWN_COLUMN)
+        else:
+            none = g.const(f"{tag}.none", np.array([UNKNOWN_COLUMN], dtype=np.int64))
+            column = g.op("Where", [missing, none, none], f"{tag}.column", doc=first)
+        found = g.op("GreaterOrEqual", [column, g.const(f"{tag}.dropped", np.array([NO_COLUMN], dtype=np.int64))],
+                     f"{tag}.found")
+        present = g.op("Not", [missing], f"{tag}.present")
+        unknown_rows = g.op("Not", [g.op("And", [found, present], f"{tag}.known")], f"{tag}.unknown")
+        if missing_column is not None:
+            unknown_rows = g.op("And", [unknown_rows, present], f"{tag}.unknown.present")
+        if unknown == "error":
+            g.refuse(unknown_rows)
+        else:
+            # a missing value's placeholder "" may be a known category: never trust its column
+            target = NO_COLUMN if unknown == "zeros" else unknown
+            column = g.op("Where", [unknown_rows, g.const(f"{tag}.unknown.column", np.array([target], dtype=np.int64)),
+                                    column], f"{tag}.column.unknown")
+        if missing_column is not None:
+            column = g.op("Where", [missing, g.const(f"{tag}.missing.column", np.array([missing_column], dtype=np.int64)),
+                                    column], f"{tag}.column.missing")
+        if width == 0:
+            continue
+        hot = g.op("Equal", [column, g.const(f"{tag}.columns", np.arange(width, dtype=np.int64))], f"{tag}.hot")
+        indicators = g.op("Cast", [hot], f"{tag}.indicators", to=g.onnx.TensorProto.DOUBLE)
+        parts = [indicators] if width == 1 else g.split(indicators, width, f"{tag}.split")
+        new.update(zip(block, parts))
+    cols.update(new)
+
+
+ENCODERS = {ir.FillMissing: _fill_missing, ir.CategoricalEncoding: _categorical, ir.Scale: _scale,
+            ir.Affine: _affine, ir.MissingIndicator: _missing_indicator, ir.OneHot: _one_hot}
+NEW_ENCODERS = (ir.Affine, ir.MissingIndicator, ir.OneHot)  # 1.3 kinds
 
 
 BRANCH_LEQ, BRANCH_GT = 0, 3
@@ -369,24 +497,65 @@ def _ints(values: np.ndarray) -> list:
     return values.tolist()
 
 
-def _model(g: _Graph, model: ir.TreeEnsemble, cols: dict, precision: str, per_tree: bool) -> tuple:
+def _logistic(g: _Graph, raw: str, real: type, binary: bool) -> str:
+    """1 / (1 + exp(-x)) as written, and [1 - p, p] for one score of two classes.
+
+    Not Sigmoid: onnxruntime's double Sigmoid computes 1 - 1 / (1 + exp(x)) for
+    x < 0, 2e-12 off at x = -10 and 0.0 for 4e-18 at x = -40; onnx's
+    ReferenceEvaluator uses exp(x) / (1 + exp(x)) there. Files of 1.2 and
+    before keep their Sigmoid node (see _post_transform)."""
+    one = g.const("one", np.array([1.0], dtype=real))
+    exp = g.op("Exp", [g.op("Neg", [raw], "minus.raw")], "exp.minus.raw")
+    p = g.op("Div", [one, g.op("Add", [one, exp], "logistic.denominator")], "logistic")
+    if not binary:
+        return p
+    return g.op("Concat", [g.op("Sub", [one, p], "complement"), p], "binary", axis=1)
+
+
+def _post_transform(g: _Graph, model: ir.Model, raw: str, real: type, exact: bool) -> str:
+    """``exact``: the 1.3 graph (explicit logistic); 1.2 and before wrote Sigmoid."""
+    if model.post_transform == "logistic":
+        return _logistic(g, raw, real, model.is_binary) if exact else g.op("Sigmoid", [raw], "logistic")
+    if model.post_transform == "softmax":
+        return g.op("Softmax", [raw], "softmax", axis=1)
+    return raw
+
+
+def _splits_in_float32(model: ir.TreeEnsemble, splits: np.ndarray, n_leaves: int) -> bool:
+    """Whether the trees may compare float32 values (see _float32_exact). Under
+    infinite="compare", x too large for float32 reaches the trees as +-inf there,
+    which decides as x does only while every threshold t has -OVERFLOW <= t < OVERFLOW
+    (the rewrite maps thresholds beyond the float32 range to +-DBL_MAX)."""
+    if not _float32_exact(splits, n_leaves):
+        return False
+    return model.infinite == "error" or bool((np.abs(splits) < FLOAT32_OVERFLOW).all())
+
+
+def _trees(g: _Graph, model: ir.TreeEnsemble, cols: dict, precision: str, per_tree: bool, exact: bool) -> tuple:
     onnx = g.onnx
     X = g.op("Concat", [cols[name] for name in model.features], "X", axis=1)
-    too_big = g.op("GreaterOrEqual", [g.op("Abs", [X], "abs"), g.const("float32.overflow",
-                                                                       np.array([FLOAT32_OVERFLOW]))], "too.big")
-    as_int = g.op("Cast", [too_big], "too.big.int", to=onnx.TensorProto.INT32)
-    axis = g.const("axis1", np.array([1], dtype=np.int64))
-    g.refuse(g.op("Cast", [g.op("ReduceMax", [as_int, axis], "too.big.any", keepdims=1)], "too.big.row",
-                  to=onnx.TensorProto.BOOL))
+    if model.infinite == "error":
+        too_big = g.op("GreaterOrEqual", [g.op("Abs", [X], "abs"), g.const("float32.overflow",
+                                                                           np.array([FLOAT32_OVERFLOW]))], "too.big")
+        g.refuse_rows(too_big, "too.big")
+    if model.missing == "error":
+        g.refuse_rows(g.op("IsNaN", [X], "nan"), "nan")
+    if not g.errors:  # nothing refuses any row: still an "error" output, all false
+        g.refuse_rows(g.op("IsInf", [X], "never", detect_negative=0, detect_positive=0), "never")
     a = _tree_arrays(model)
     n_trees = len(model.trees)
     tensor = onnx.numpy_helper.from_array
-    doc = _doc("tree-ensemble", aggregation=model.aggregation, post_transform=model.post_transform)
+    rules = {}
+    if model.missing != "route":
+        rules["missing"] = model.missing
+    if model.infinite != "error":
+        rules["infinite"] = model.infinite
+    doc = _doc("tree-ensemble", aggregation=model.aggregation, post_transform=model.post_transform, **rules)
     splits = np.ascontiguousarray(a["split"], dtype=np.float64)
     # a leaf's weight is its node index in its tree: the "leaves" output as it is,
     # and, plus its tree's offset, its row in the leaf-value table
     weights = a["node_of_leaf"].astype(np.float64)
-    if _float32_exact(splits, a["n_leaves"]):
+    if _splits_in_float32(model, splits, a["n_leaves"]):
         # float32 splits halve the tree's memory and match skl2onnx's speed in onnxruntime,
         # and lose nothing: see _float32_exact
         X = g.op("Cast", [X], "X.float32", to=onnx.TensorProto.FLOAT)
@@ -428,7 +597,9 @@ def _model(g: _Graph, model: ir.TreeEnsemble, cols: dict, precision: str, per_tr
     by_tree = g.op("Add", [g.op("Transpose", [index], "leaf.node.by.tree", perm=[1, 0]),
                            g.const("leaf.offset", a["offsets"])], "leaf.index.by.tree")
     real = np.float32 if precision == FLOAT32 else np.float64
-    table = g.const("leaf.values", np.ascontiguousarray(a["values"], dtype=real))
+    if model.aggregation == "average" or not exact:
+        # 1.2 and before also wrote this table, unused, beside the one with the base value
+        table = g.const("leaf.values", np.ascontiguousarray(a["values"], dtype=real))
     if model.aggregation == "sum":
         # the base value is the first term of the fold: a leaf row of its own, reached by every row
         base_row = g.const("base.index", np.array([[a["n_leaves"]]], dtype=np.int64))
@@ -442,20 +613,49 @@ def _model(g: _Graph, model: ir.TreeEnsemble, cols: dict, precision: str, per_tr
     raw = g.op("ReduceSum", [gathered, g.const("axis0", np.array([0], dtype=np.int64))], "sum", keepdims=0)
     if model.aggregation == "average":
         raw = g.op("Div", [raw, g.const("tree.count", np.array([float(n_trees)], dtype=real))], "average")
-    if model.post_transform == "logistic":
-        raw = g.op("Sigmoid", [raw], "logistic")
-    elif model.post_transform == "softmax":
-        raw = g.op("Softmax", [raw], "softmax", axis=1)
-    return raw, leaves
+    return _post_transform(g, model, raw, real, exact), leaves
+
+
+def _linear(g: _Graph, model: ir.LinearModel, cols: dict, precision: str, per_tree: bool, exact: bool) -> tuple:
+    """raw[n, k] = sum_j x[n, j] * coefficient[k, j] + intercept[k], in double in both precisions.
+
+    The products are laid out [features, N, outputs] and ReduceSum adds them over
+    axis 0, a left fold in feature order in onnxruntime and in numpy, as the
+    reference adds them; MatMul would leave the order (and fused multiply-adds)
+    to BLAS. No ai.onnx.ml LinearRegressor/LinearClassifier: their outputs are float.
+    """
+    X = g.op("Concat", [cols[name] for name in model.features], "X", axis=1)
+    g.refuse_rows(g.op("Or", [g.op("IsNaN", [X], "nan"), g.op("IsInf", [X], "inf")], "not.finite"), "not.finite")
+    by_feature = g.op("Unsqueeze", [g.op("Transpose", [X], "X.by.feature", perm=[1, 0]),
+                                    g.const("axis2", np.array([2], dtype=np.int64))], "X.by.feature.3d")
+    weights = np.ascontiguousarray(model.coefficients.T[:, None, :], dtype=np.float64)  # [features, 1, outputs]
+    doc = _doc("linear-model", post_transform=model.post_transform)
+    products = g.op("Mul", [by_feature, g.const("coefficients", weights)], "linear.products", doc=doc)
+    total = g.op("ReduceSum", [products, g.const("axis0", np.array([0], dtype=np.int64))], "linear.sum", keepdims=0)
+    raw = g.op("Add", [total, g.const("intercepts", np.asarray(model.intercepts, dtype=np.float64))], "linear.raw")
+    return _post_transform(g, model, raw, np.float64, exact), None
+
+
+MODELS = {ir.TreeEnsemble: _trees, ir.LinearModel: _linear}
 
 
 def _json_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
-def written_version(precision: str = FLOAT64, per_tree: bool = True) -> str:
-    """The format version a file of this precision and layout records."""
-    return VERSION if per_tree else SINGLE_ENSEMBLE[_precision(precision)]
+def written_version(precision: str = FLOAT64, per_tree: bool = True, package: Any = None) -> str:
+    """The format version a file of this precision and layout records: for
+    ``package``, 1.3 only when it uses a kind 1.3 added (new_kind), else the
+    version it recorded before; without one, the newest this writer writes."""
+    _precision(precision)
+    if package is not None and new_kind(package) is None or not per_tree:
+        return PLAIN_VERSION if per_tree else SINGLE_ENSEMBLE[precision]
+    return VERSION
+
+
+def _exact_logistic(version: str) -> bool:
+    """Whether a file of ``version`` writes the logistic as explicit ops (1.3 on)."""
+    return _versions.parse_version(version, "format version") >= NEW_KINDS_FROM
 
 
 def _per_tree(version: str) -> bool:
@@ -476,6 +676,8 @@ def float32_package(package: ir.Package) -> ir.Package:
         return None if a is None else np.asarray(a, dtype=np.float32).astype(np.float64)
 
     model = package.model
+    if isinstance(model, ir.LinearModel):
+        return package  # computed and written in double in both precisions: nothing to round
     trees = tuple(dataclasses.replace(t, value=rounded(t.value)) for t in model.trees)
     return package.replace(model=dataclasses.replace(model, trees=trees, base_value=rounded(model.base_value)))
 
@@ -493,9 +695,13 @@ def float32_tolerance(package: ir.Package) -> float:
     magnitude per tree, summed, plus the base value. Averaging divides the
     bound by the tree count (one more rounding). Sigmoid moves an error at
     most by a quarter, softmax by at most twice; each adds its own float32
-    rounding, taken as 2^-20 (four times what the kernels we run produce).
+    rounding, taken as 2^-20 (four times what the kernels we run produce);
+    ``1 - p`` for a binary model one more, u. A linear model's graph is double
+    throughout (only its inputs are float32), so its bound is 0.0: exact.
     """
     model = package.model
+    if isinstance(model, ir.LinearModel):
+        return 0.0
     largest = np.zeros(model.n_outputs)
     for tree in model.trees:
         leaf = tree.value[tree.is_leaf]
@@ -510,7 +716,7 @@ def float32_tolerance(package: ir.Package) -> float:
     if model.aggregation == "average":
         bound = (bound + UNIT * total) / len(model.trees)  # the division rounds once more
     if model.post_transform == "logistic":
-        bound = bound / 4 + 2.0 ** -20
+        bound = bound / 4 + 2.0 ** -20 + (UNIT if model.is_binary else 0.0)
     elif model.post_transform == "softmax":
         bound = 2 * bound + 2.0 ** -20
     # two significant digits, rounded up: a number a person can read in the metadata
@@ -547,6 +753,10 @@ def build(package: ir.Package, precision: str = FLOAT64, per_tree: bool = True):
     if reason is not None:
         raise UnsupportedModelError(reason)
     _precision(precision)
+    if not per_tree and new_kind(package) is not None:
+        raise UnsupportedModelError(f"the 1.0/1.1 layout (one TreeEnsemble) cannot hold {new_kind(package)}; "
+                                    f"it needs onnx {VERSION}")
+    version = written_version(precision, per_tree, package)
     h = onnx.helper
     g = _Graph(onnx)
     inputs, cols = [], {}
@@ -564,26 +774,28 @@ def build(package: ir.Package, precision: str = FLOAT64, per_tree: bool = True):
             cols[f.name] = (f.name, f.name + MISSING_SUFFIX)
     for i, enc in enumerate(package.encoders):
         ENCODERS[type(enc)](g, enc, cols, i)
-    scores, leaves = _model(g, package.model, cols, precision, per_tree)
+    model = package.model
+    scores, leaves = MODELS[type(model)](g, model, cols, precision, per_tree, _exact_logistic(version))
     error = g.errors[0]
     for more in g.errors[1:]:
         error = g.op("Or", [error, more], "error.any")
-    model = package.model
-    score_name = PROBABILITIES if model.is_classifier else PREDICTION
+    score_name = _score_output(model)
     g.nodes.append(h.make_node("Identity", [scores], [score_name], name=score_name))
     g.nodes.append(h.make_node("Squeeze", [error, g.const("axis1.out", np.array([1], dtype=np.int64))], [ERROR],
                                name=ERROR))
-    g.nodes.append(h.make_node("Identity", [leaves], [LEAVES], name=LEAVES))
+    real = onnx.TensorProto.FLOAT if precision == FLOAT32 and isinstance(model, ir.TreeEnsemble) \
+        else onnx.TensorProto.DOUBLE
     outputs = [
-        h.make_tensor_value_info(score_name, onnx.TensorProto.FLOAT if precision == FLOAT32 else onnx.TensorProto.DOUBLE,
-                                 ["N", model.n_outputs]),
+        h.make_tensor_value_info(score_name, real, ["N", len(model.outputs)]),
         h.make_tensor_value_info(ERROR, onnx.TensorProto.BOOL, ["N"]),
-        h.make_tensor_value_info(LEAVES, onnx.TensorProto.INT64, ["N", len(model.trees)]),
     ]
+    if leaves is not None:  # a linear model has no trees, so no leaves
+        g.nodes.append(h.make_node("Identity", [leaves], [LEAVES], name=LEAVES))
+        outputs.append(h.make_tensor_value_info(LEAVES, onnx.TensorProto.INT64, ["N", len(model.trees)]))
     graph = h.make_graph(g.nodes, GRAPH, inputs, outputs, g.inits)
     proto = h.make_model(graph, producer_name=PRODUCER, ir_version=IR_VERSION,
                          opset_imports=[h.make_opsetid("", OPSET), h.make_opsetid("ai.onnx.ml", ML_OPSET)])
-    props = {FORMAT_VERSION: written_version(precision, per_tree), ID: package.id, TAGS: _json_text(list(package.tags)),
+    props = {FORMAT_VERSION: version, ID: package.id, TAGS: _json_text(list(package.tags)),
              METADATA: _json_text(dict(package.metadata)), PRODUCER_KEY: _json_text(dict(package.producer))}
     if package.owner is not None:
         props[OWNER] = package.owner
@@ -738,6 +950,118 @@ def _read_inputs(proto, where: str, precision: str) -> tuple:
     return tuple(fields)
 
 
+class _EncoderNodes:
+    """The nodes of encoder ``index`` (tagged e<index>.<feature>.<step>), for its reader."""
+
+    def __init__(self, by_tag: dict, index: int, kind: str, inits: dict, where: str):
+        self.by_tag, self.index, self.kind, self.inits, self.where = by_tag, index, kind, inits, where
+
+    def node(self, j: int, part: str):
+        found = self.by_tag.get(f"e{self.index}.{j}.{part}")
+        if found is None:
+            raise OnnxStructureError(self.where, f"expected a node e{self.index}.{j}.{part} for encoder "
+                                                 f"{self.index}, found none")
+        return found
+
+    def has(self, j: int, part: str) -> bool:
+        return f"e{self.index}.{j}.{part}" in self.by_tag
+
+    def number(self, j: int, part: str, k: int = 1) -> float:
+        """The one number initializer ``k`` of node e<index>.<j>.<part> holds."""
+        node = self.node(j, part)
+        value = _const_of(node, k, self.inits, self.where)
+        if value.size != 1 or value.dtype.kind != "f":
+            raise OnnxStructureError(self.where, f"expected input {k} of node {node.name!r} to be one float, "
+                                                 f"found {value.dtype} of shape {list(value.shape)}")
+        return float(value.reshape(-1)[0])
+
+    def entries(self, doc: dict, key: str, n: int, what: str, ok) -> list:
+        """doc[key]: a list of ``n`` entries each passing ``ok`` (``what`` says what they must be)."""
+        value = doc.get(key)
+        if not isinstance(value, list) or len(value) != n or not all(ok(v) for v in value):
+            shown = json.dumps(value)[:80] if value is not None else "none"
+            raise OnnxStructureError(self.where, f"expected doc_string key {key!r} of encoder {self.index} "
+                                                 f"({self.kind}) to be a list of {n} {what}, found {shown}")
+        return value
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_names(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _read_fill_missing(nodes: _EncoderNodes, doc: dict, features: tuple, outputs: tuple):
+    n = len(features)
+    texts = doc.get("values", [None] * n)
+    values = []
+    for j in range(n):
+        if j < len(texts) and isinstance(texts[j], str):
+            values.append(texts[j])
+        else:
+            values.append(nodes.number(j, "filled"))
+    return ir.FillMissing(features, tuple(values), outputs)
+
+
+def _read_scale(nodes: _EncoderNodes, doc: dict, features: tuple, outputs: tuple):
+    offset = [nodes.number(j, "shifted") for j in range(len(features))]
+    scale = [nodes.number(j, "scaled") for j in range(len(features))]
+    return ir.Scale(features, offset, scale, outputs)
+
+
+def _read_label_encoder(nodes: _EncoderNodes, doc: dict, features: tuple, outputs: tuple):
+    n = len(features)
+    categories = doc.get("categories", [])
+    has_missing = doc.get("missing", [])
+    codes, missing = [], []
+    for j in range(n):
+        table = _const_of(nodes.node(j, "code"), 0, nodes.inits, nodes.where).astype(np.float64)
+        codes.append(table[:-1])
+        missing.append(nodes.number(j, "coded.missing") if j < len(has_missing) and has_missing[j] else None)
+    unknown = None
+    if doc.get("unknown"):
+        unknown = nodes.number(0, "coded") if n else 0.0
+    return ir.CategoricalEncoding(features, tuple(tuple(c) for c in categories), tuple(codes), tuple(missing),
+                                  unknown, outputs)
+
+
+def _read_affine(nodes: _EncoderNodes, doc: dict, features: tuple, outputs: tuple):
+    scale = [nodes.number(j, "scaled") for j in range(len(features))]
+    offset = [nodes.number(j, "affine") for j in range(len(features))]
+    return ir.Affine(features, scale, offset, outputs)
+
+
+def _read_missing_indicator(nodes: _EncoderNodes, doc: dict, features: tuple, outputs: tuple):
+    kinds = nodes.entries(doc, "kinds", len(features), f"kinds ({', '.join(ir.KINDS)})", lambda k: k in ir.KINDS)
+    return ir.MissingIndicator(features, tuple(kinds), outputs)
+
+
+def _read_one_hot(nodes: _EncoderNodes, doc: dict, features: tuple, outputs: tuple):
+    """Everything is in the doc_string; the rebuilt graph must then match the file's nodes."""
+    n = len(features)
+    categories = nodes.entries(doc, "categories", n, "lists of category strings", _is_names)
+    columns = nodes.entries(doc, "columns", n, "lists of column indices",
+                            lambda c: isinstance(c, list) and all(_is_int(v) for v in c))
+    widths = nodes.entries(doc, "widths", n, "column counts", lambda w: _is_int(w) and w >= 0)
+    missing = nodes.entries(doc, "missing", n, "column indices or null", lambda m: m is None or _is_int(m))
+    unknown = nodes.entries(doc, "unknown", n, f"column indices or one of {', '.join(ir.UNKNOWN_POLICIES)}",
+                            lambda u: _is_int(u) or u in ir.UNKNOWN_POLICIES)
+    return ir.OneHot(features, tuple(map(tuple, categories)), tuple(columns), tuple(widths), tuple(missing),
+                     tuple(unknown), outputs)
+
+
+ENCODER_READERS = {
+    "fill-missing": _read_fill_missing,
+    "standard-scaler": _read_scale,
+    "label-encoder": _read_label_encoder,
+    "affine": _read_affine,  # from 1.3
+    "missing-indicator": _read_missing_indicator,  # from 1.3
+    "one-hot": _read_one_hot,  # from 1.3
+}
+
+
 def _read_encoders(proto, inits: dict, where: str) -> tuple:
     encoders = []
     by_tag = {_tag(n): n for n in proto.graph.node}
@@ -748,46 +1072,17 @@ def _read_encoders(proto, inits: dict, where: str) -> tuple:
             return tuple(encoders)
         doc = _node_doc(first[0], where)
         kind = doc["crossform"]
-        features, outputs = tuple(doc.get("features", ())), tuple(doc.get("outputs", ()))
-        n = len(features)
-
-        def node(j: int, part: str):
-            found = by_tag.get(f"e{index}.{j}.{part}")
-            if found is None:
-                raise OnnxStructureError(where, f"expected a node e{index}.{j}.{part} for encoder {index}, found none")
-            return found
-
-        if kind == "fill-missing":
-            texts = doc.get("values", [None] * n)
-            values = []
-            for j in range(n):
-                if j < len(texts) and isinstance(texts[j], str):
-                    values.append(texts[j])
-                else:
-                    values.append(float(_const_of(node(j, "filled"), 1, inits, where).reshape(-1)[0]))
-            encoders.append(ir.FillMissing(features, tuple(values), outputs))
-        elif kind == "standard-scaler":
-            offset = [float(_const_of(node(j, "shifted"), 1, inits, where).reshape(-1)[0]) for j in range(n)]
-            scale = [float(_const_of(node(j, "scaled"), 1, inits, where).reshape(-1)[0]) for j in range(n)]
-            encoders.append(ir.Scale(features, offset, scale, outputs))
-        elif kind == "label-encoder":
-            categories = doc.get("categories", [])
-            has_missing = doc.get("missing", [])
-            codes, missing = [], []
-            for j in range(n):
-                table = _const_of(node(j, "code"), 0, inits, where).astype(np.float64)
-                codes.append(table[:-1])
-                if j < len(has_missing) and has_missing[j]:
-                    missing.append(float(_const_of(node(j, "coded.missing"), 1, inits, where).reshape(-1)[0]))
-                else:
-                    missing.append(None)
-            unknown = None
-            if doc.get("unknown"):
-                unknown = float(_const_of(node(0, "coded"), 1, inits, where).reshape(-1)[0]) if n else 0.0
-            encoders.append(ir.CategoricalEncoding(features, tuple(tuple(c) for c in categories), tuple(codes),
-                                                   tuple(missing), unknown, outputs))
-        else:
+        reader = ENCODER_READERS.get(kind) if isinstance(kind, str) else None
+        if reader is None:
             raise OnnxStructureError(where, f"expected an encoder kind crossform writes, found {kind!r}")
+        nodes = _EncoderNodes(by_tag, index, kind, inits, where)
+        features = tuple(nodes.entries(doc, "features", len(doc.get("features") or ()), "feature names",
+                                       lambda f: isinstance(f, str)))
+        outputs = tuple(doc.get("outputs", ()))
+        if not _is_names(list(outputs)):
+            raise OnnxStructureError(where, f"expected doc_string key 'outputs' of encoder {index} ({kind}) to be "
+                                            f"a list of names, found {json.dumps(doc.get('outputs'))[:80]}")
+        encoders.append(reader(nodes, doc, features, outputs))
         index += 1
 
 
@@ -871,8 +1166,12 @@ def _const_of_name(inits: dict, hint: str, where: str) -> np.ndarray:
     raise OnnxStructureError(where, f"expected an initializer {hint!r}, found none")
 
 
-def _read_model(proto, inits: dict, props: dict, where: str, per_tree: bool) -> ir.TreeEnsemble:
+def _read_model(proto, inits: dict, props: dict, where: str, per_tree: bool) -> ir.Model:
+    """A TreeEnsemble from the file's TreeEnsemble nodes, or (from 1.3) a LinearModel."""
     ensembles = [n for n in proto.graph.node if n.op_type == "TreeEnsemble"]
+    linear = [n for n in proto.graph.node if _tag(n) == "linear.products"]
+    if linear and not ensembles:
+        return _read_linear(proto, linear, inits, props, where)
     concats = [n for n in proto.graph.node if _tag(n) == "X"]
     if (len(ensembles) == 0 if per_tree else len(ensembles) != 1) or len(concats) != 1:
         raise OnnxStructureError(where, f"expected {'a TreeEnsemble per tree' if per_tree else 'one TreeEnsemble'} "
@@ -900,9 +1199,48 @@ def _read_model(proto, inits: dict, props: dict, where: str, per_tree: bool) -> 
         value = np.zeros((len(feature), values.shape[1]))
         value[feature < 0] = values[rows]
         built.append(ir.Tree(feature, threshold, left, right, missing_left, value))
+    classes = _classes(props, where)
+    rules = {key: _doc_choice(doc, key, choices, default, where)
+             for key, choices, default in (("missing", ir.MISSING_RULES, "route"),
+                                           ("infinite", ir.INFINITE_RULES, "error"))}
+    return ir.TreeEnsemble(features, tuple(built), aggregation, doc.get("post_transform"), classes, base, **rules)
+
+
+def _classes(props: dict, where: str):
     classes = _json_prop(props, CLASSES, where) if CLASSES in props else None
-    return ir.TreeEnsemble(features, tuple(built), aggregation, doc.get("post_transform"),
-                           tuple(classes) if classes is not None else None, base)
+    if classes is not None and not isinstance(classes, list):
+        raise OnnxMetadataError(where, f"expected a JSON list in metadata {CLASSES!r}, found {type(classes).__name__}")
+    return tuple(classes) if classes is not None else None
+
+
+def _doc_choice(doc: dict, key: str, choices: tuple, default: str, where: str) -> str:
+    """doc[key], one of ``choices``; absent means ``default`` (the writer leaves defaults out)."""
+    value = doc.get(key, default)
+    if value not in choices or (key in doc and value == default):
+        raise OnnxStructureError(where, f"expected the model's {key!r} rule to be one of {', '.join(choices)} "
+                                        f"(absent for {default!r}), found {json.dumps(doc.get(key))[:80]}")
+    return value
+
+
+def _read_linear(proto, linear: list, inits: dict, props: dict, where: str) -> ir.LinearModel:
+    """Coefficients from the Mul's [features, 1, outputs] initializer, intercepts from the Add's."""
+    concats = [n for n in proto.graph.node if _tag(n) == "X"]
+    raws = [n for n in proto.graph.node if _tag(n) == "linear.raw"]
+    if len(linear) != 1 or len(concats) != 1 or len(raws) != 1:
+        raise OnnxStructureError(where, f"expected one linear model (nodes 'X', 'linear.products', 'linear.raw'), "
+                                        f"found {len(concats)}, {len(linear)} and {len(raws)}")
+    doc = _node_doc(linear[0], where)
+    features = _model_features(proto, concats[0], where)
+    weights = _const_of(linear[0], 1, inits, where)
+    if weights.dtype != np.float64 or weights.ndim != 3 or weights.shape[:2] != (len(features), 1):
+        raise OnnxStructureError(where, f"expected coefficients of type double and shape [{len(features)}, 1, "
+                                        f"outputs], found {weights.dtype} of shape {list(weights.shape)}")
+    intercepts = _const_of(raws[0], 1, inits, where)
+    if intercepts.dtype != np.float64 or intercepts.shape != (weights.shape[2],):
+        raise OnnxStructureError(where, f"expected intercepts of type double and shape [{weights.shape[2]}], "
+                                        f"found {intercepts.dtype} of shape {list(intercepts.shape)}")
+    post = _doc_choice(doc, "post_transform", ir.LINEAR_POST_TRANSFORMS, None, where)
+    return ir.LinearModel(features, weights[:, 0, :].T, intercepts, post, _classes(props, where))
 
 
 def _model_features(proto, concat, where: str) -> tuple:
@@ -937,8 +1275,11 @@ def _output_column(proto, node, tensor, where) -> str:
         doc = _node_doc(first[0], where)
     outputs = doc.get("outputs", [])
     try:
-        return outputs[int(j)]
-    except (ValueError, IndexError):
+        k = int(j)
+        if doc.get("crossform") == "one-hot":  # feature j's block; a Split names the column by its output
+            k = sum(doc["widths"][:k]) + list(node.output).index(tensor)
+        return outputs[k]
+    except (ValueError, IndexError, KeyError, TypeError):
         raise OnnxStructureError(where, f"expected output {j} of encoder {i}, found none") from None
 
 
@@ -960,7 +1301,7 @@ def _string_map(value: Any, key: str, where: str) -> dict:
 def loads(source: bytes, where: str = WHERE) -> ir.Package:
     onnx, proto = _parse(source, where)
     props = _props(proto, where)
-    _versions.check_version(NAME, VERSION, props.get(FORMAT_VERSION), where)
+    newer = _versions.check_version(NAME, VERSION, props.get(FORMAT_VERSION), where)
     per_tree = _per_tree(props[FORMAT_VERSION])
     precision = props.get(PRECISION, FLOAT64)
     if precision not in OPTIONS["precision"]:
@@ -996,6 +1337,14 @@ def loads(source: bytes, where: str = WHERE) -> ir.Package:
     except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
         raise OnnxStructureError(where, f"expected the graph crossform writes; {type(exc).__name__}: {exc}") \
             from None
+    recorded, expected = props[FORMAT_VERSION], written_version(precision, per_tree, package)
+    if not newer and recorded != expected:
+        # a writer records 1.3 exactly when the package uses a kind 1.3 added, so that
+        # 0.4.0 refuses those files and still reads the rest
+        uses = new_kind(package)
+        raise OnnxStructureError(where, f"expected format version {expected} for this package "
+                                        f"({'it uses ' + uses if uses else 'it uses nothing 1.3 added'}), "
+                                        f"found {recorded}")
     again = build(package, precision, per_tree)
     if again.graph.SerializeToString(deterministic=True) != proto.graph.SerializeToString(deterministic=True):
         raise OnnxStructureError(where, f"expected the graph crossform writes for the package it describes; "

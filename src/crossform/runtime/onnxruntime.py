@@ -18,7 +18,8 @@ from ..rows import read_batch
 
 NAME = "onnxruntime"
 INSTALL = "pip install 'crossform[onnx]'"
-REFUSED = "onnx: row refused (an unknown category, an infinite value, or a value too large for float32)"
+REFUSED = ("onnx: row refused (an unknown category, an infinite value, a value too large for float32, "
+           "or a missing value the model refuses)")
 
 
 def unavailable():
@@ -37,7 +38,8 @@ def version() -> str:
 
 def signature(content: bytes) -> tuple:
     """(fields, score output name, classes, output names, numeric dtype per
-    field) from the model's inputs and metadata."""
+    field, whether the graph reports leaves) from the model's inputs, outputs
+    and metadata."""
     import json
 
     import onnx
@@ -58,9 +60,16 @@ def signature(content: bytes) -> tuple:
         reals[value.name] = np.float32 if elem == onnx.TensorProto.FLOAT else np.float64
     props = {p.key: p.value for p in proto.metadata_props}
     classes = tuple(json.loads(props[fmt.CLASSES])) if fmt.CLASSES in props else None
-    outputs = tuple(f"probability({c})" for c in classes) if classes is not None else ("prediction",)
-    score = fmt.PROBABILITIES if classes is not None else fmt.PREDICTION
-    return tuple(fields), score, classes, outputs, reals
+    score = proto.graph.output[0].name
+    if score == fmt.DECISION:  # a linear classifier's raw scores: one for two classes, else one per class
+        width = proto.graph.output[0].type.tensor_type.shape.dim[1].dim_value
+        outputs = ("decision",) if width == 1 else tuple(f"decision({c})" for c in classes)
+    elif classes is not None:
+        outputs = tuple(f"probability({c})" for c in classes)
+    else:
+        outputs = ("prediction",)
+    has_leaves = fmt.LEAVES in {o.name for o in proto.graph.output}  # a linear model has no trees
+    return tuple(fields), score, classes, outputs, reals, has_leaves
 
 
 def feeds(fields: tuple, data: Any, reals: Any = None) -> tuple:
@@ -82,27 +91,31 @@ def feeds(fields: tuple, data: Any, reals: Any = None) -> tuple:
     return out, batch
 
 
-def scores(batch, values: np.ndarray, error: np.ndarray, leaves: np.ndarray, outputs: tuple, classes) -> Scores:
+def scores(batch, values: np.ndarray, error: np.ndarray, leaves: Any, outputs: tuple, classes) -> Scores:
+    """``leaves`` None: the model has no trees (Scores.leaves is None)."""
     errors = batch.errors.copy()
     refused = np.asarray(error, dtype=bool).reshape(-1) & np.equal(errors, None)
     errors[refused] = REFUSED
     bad = ~np.equal(errors, None)
     values = np.array(values, dtype=np.float64).reshape(len(errors), -1)
     values[bad] = np.nan
-    leaves = np.array(leaves, dtype=np.int64)
-    leaves[bad] = -1
+    if leaves is not None:
+        leaves = np.array(leaves, dtype=np.int64)
+        leaves[bad] = -1
     return Scores(values, outputs, errors.tolist(), classes, leaves)
 
 
 def make_scorer(run: Callable, content: bytes) -> Callable[[Any], Scores]:
-    fields, score, classes, outputs, reals = signature(content)
+    fields, score, classes, outputs, reals, has_leaves = signature(content)
+    names = [score, "error"] + (["leaves"] if has_leaves else [])
 
     def score_batch(data: Any) -> Scores:
         feed, batch = feeds(fields, data, reals)
         if batch.n_rows == 0:
-            return Scores(np.zeros((0, len(outputs))), outputs, [], classes, np.zeros((0, 0), dtype=np.int64))
-        values, error, leaves = run([score, "error", "leaves"], feed)
-        return scores(batch, values, error, leaves, outputs, classes)
+            return Scores(np.zeros((0, len(outputs))), outputs, [], classes,
+                          np.zeros((0, 0), dtype=np.int64) if has_leaves else None)
+        values, error, *leaves = run(names, feed)
+        return scores(batch, values, error, leaves[0] if has_leaves else None, outputs, classes)
 
     return score_batch
 
