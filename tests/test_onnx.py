@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import textwrap
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import small_package, small_tree
 from hypothesis import HealthCheck, given, settings
@@ -22,6 +24,7 @@ from crossform.checks import leaf_positions
 from crossform.errors import CrossformError, FormatVersionError, IdMismatchError, LimitExceededError
 from crossform.errors import UnsupportedModelError
 from crossform.exporters import onnx as O
+from crossform.floats import float32_threshold
 from crossform.runtime import onnx_reference, onnxruntime as ort_runtime
 
 onnx = pytest.importorskip("onnx")
@@ -467,3 +470,436 @@ def test_compat_says_only_releases_from_0_4_0_read_a_1_2_file(tmp_path):
     # files of the single-ensemble layout: 1.0 (float64), which 0.2.0 reads, and 1.1 (float32)
     assert compat.readers_text(compat.readers("onnx", "1.0")) == ">=0.2.0"
     assert compat.readers_text(compat.readers("onnx", "1.1")) == ">=0.3.0"
+
+
+# ---------------------------------------------------------------- 1.3: issue 8's kinds
+
+
+def _issue8():
+    import issue8_packages
+
+    out = dict(issue8_packages.packages())
+    fields, tree = issue8_packages._fields(), issue8_packages._regression_tree
+    # each new kind alone, so each is what makes its file 1.3
+    out["binary-alone"] = ir.Package(inputs=fields[1:], encoders=(), model=ir.TreeEnsemble(
+        ("size", "weight"), (tree(0), tree(1)), "sum", "logistic", classes=("a", "b"), base_value=[0.5]))
+    out["missing-error-alone"] = ir.Package(inputs=fields[1:], encoders=(), model=ir.TreeEnsemble(
+        ("size", "weight"), (tree(0), tree(1)), "sum", base_value=[0.5], missing="error"))
+    out["compare-alone-average"] = ir.Package(inputs=fields[1:], encoders=(), model=ir.TreeEnsemble(
+        ("size", "weight"), (tree(0), tree(1)), infinite="compare"))
+    out["affine-alone"] = ir.Package(inputs=fields[1:], encoders=(ir.Affine(("size",), [0.5], [1.0]),),
+                                     model=ir.TreeEnsemble(("size", "weight"), (tree(0), tree(1))))
+    out["indicator-alone"] = ir.Package(
+        inputs=fields, encoders=(ir.MissingIndicator(("colour", "weight"), (ir.CATEGORICAL, ir.NUMERIC),
+                                                     ("colour_missing", "weight_missing")),),
+        model=ir.TreeEnsemble(("colour_missing", "weight_missing"), (tree(0), tree(1))))
+    # one-hot after fill-missing (the missing mask is then never set), zero-width and empty blocks,
+    # "" as a known category (the placeholder of a missing string), several features in one encoder
+    one_hot = ir.OneHot(("colour", "shade"), (("", "blue", "red"), ()), ((0, 1, -1), ()), (2, 1), (None, 0),
+                        ("zeros", "error"), ("c_empty", "c_blue", "s_missing"))
+    out["one-hot-edges"] = ir.Package(
+        inputs=fields + (ir.Field("shade", ir.CATEGORICAL),),
+        encoders=(ir.FillMissing(("weight",), (0.0,)), one_hot,
+                  ir.OneHot(("colour",), (("green",),), ((0,),), (1,), (-1,), (0,), ("c_green",))),
+        model=ir.LinearModel(("c_empty", "c_blue", "s_missing", "c_green", "weight"),
+                             [[1.0, 2.0, 4.0, 8.0, 0.5], [-1.0, 0.0, 0.25, 3.0, -2.0]], [0.0, 1.0], "softmax",
+                             classes=("p", "q")))
+    # a linear regressor over huge finite values, and a one-output logistic regressor (no classes)
+    out["linear-huge"] = ir.Package(inputs=fields[1:], encoders=(), model=ir.LinearModel(
+        ("size", "weight"), [[1e5, -3.0]], [1e-300]))  # 1e305 at most: overflow to inf would not compare
+    out["linear-multi-logistic"] = ir.Package(inputs=fields[1:], encoders=(), model=ir.LinearModel(
+        ("size", "weight"), [[1.0, -3.0], [0.5, 0.5]], [0.0, -40.0], "logistic", classes=(3, 7)))
+    return out
+
+
+NEW = _issue8()
+
+
+def _rows():
+    import issue8_packages
+
+    frame = issue8_packages.rows()
+    shade = ["dark", None, "light", None, "", "dark", None, None, "x", None, None, None]
+    frame["shade"] = pd.Series(shade, dtype=object)
+    more = pd.DataFrame({"colour": ["", None, "blue", "green", "red"], "size": [-40.0, -1e300, 2.0**128, -7.5, 0.5],
+                         "weight": [20.0, 3.0, -1e39, 1e38, 0.0], "shade": [None, None, "dark", None, None]})
+    return pd.concat([frame, more], ignore_index=True)
+
+
+NEW_ROWS = _rows()
+
+
+def _cell(value, kind: str):
+    if kind == ir.NUMERIC:
+        return float(value)
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def reference_checks(package: ir.Package, frame) -> checks_module.Checks:
+    """What crossform.reference gives for ``frame``, as Checks that checks.compare holds a runtime to."""
+    columns = package.inputs
+    rows = tuple(tuple(_cell(frame[f.name][i], f.kind) for f in columns) for i in range(len(frame)))
+    data = {f.name: [row[j] for row in rows] for j, f in enumerate(columns)}
+    want = crossform.score(package, data)
+    leaves = leaf_positions(package.model, want.leaves) if want.leaves is not None else None
+    predicted = tuple(want.labels()) if package.model.is_classifier else None
+    return checks_module.Checks("crossform.reference", columns, rows, tuple(f"row {i}" for i in range(len(rows))),
+                                package.outputs, want.values, ~want.ok, predicted, leaves,
+                                expected_by="crossform.reference")
+
+
+@pytest.mark.parametrize("name", sorted(NEW))
+def test_new_kinds_round_trip_and_score_like_the_reference_in_both_runtimes(name):
+    package = NEW[name]
+    data = O.dumps(package)
+    assert O.sniff(data) and O.read_version(data) == "1.3" and O.new_kind(package)
+    back = O.loads(data)
+    assert back.id == package.id and O.dumps(back) == data
+    onnx.checker.check_model(O.build(package), full_check=True)  # shapes and types infer through every node
+    checks = reference_checks(package, NEW_ROWS)
+    assert not checks.errors.all()
+    for runtime in RUNTIMES:
+        scores = runtime.prepare(data, O)(checks.data())
+        assert (scores.leaves is None) == isinstance(package.model, ir.LinearModel)
+        comparison = checks_module.compare(checks, scores, back.model)
+        assert comparison.ok, (runtime.NAME, comparison.summary(), comparison.mismatches[:3])
+        assert comparison.leaves_compared == isinstance(package.model, ir.TreeEnsemble)
+
+
+@pytest.mark.parametrize("name", sorted(NEW))
+def test_new_kinds_in_float32_keep_the_declared_bound_on_float32_rows(name):
+    package = NEW[name]
+    data = O.dumps(package, precision="float32")
+    assert O.read_version(data) == "1.3"
+    stored, checks = O.stored(package, reference_checks(package, NEW_ROWS), precision="float32")
+    back = O.loads(data)
+    assert back.id == stored.id
+    if isinstance(package.model, ir.LinearModel):
+        # computed in double from the float32 inputs: exact, and the package as it was
+        assert stored.id == package.id and checks.absolute == 0.0
+    for runtime in RUNTIMES:
+        comparison = checks_module.compare(checks, runtime.prepare(data, O)(checks.data()), back.model)
+        assert comparison.ok, (runtime.NAME, comparison.summary(), comparison.mismatches[:3])
+
+
+def test_the_1_2_kinds_still_record_1_2_and_the_newest_version_is_1_3():
+    for package in PACKAGES.values():
+        assert O.new_kind(package) is None and O.read_version(O.dumps(package)) == "1.2"
+        assert O.read_version(O.dumps(package, precision="float32")) == "1.2"
+    assert O.written_version() == O.VERSION == "1.3" and O.written_version(precision="float32") == "1.3"
+    assert O.written_version(per_tree=False) == "1.0" and O.written_version("float32", per_tree=False) == "1.1"
+
+
+def test_golden_1_2_files_are_still_written_byte_for_byte():
+    from pathlib import Path
+
+    golden = sorted(Path(__file__).resolve().parent.parent.glob("conformance/golden/onnx/1.2*/packages/*.onnx"))
+    assert golden
+    for path in golden:
+        data = path.read_bytes()
+        model = onnx.ModelProto()
+        model.ParseFromString(data)
+        precision = {p.key: p.value for p in model.metadata_props}.get("crossform.precision", "float64")
+        back = O.loads(data)
+        proto = O.build(back, precision)
+        if precision == "float32":
+            proto.metadata_props.add(key="crossform.source_id", value={p.key: p.value for p in model.metadata_props}[
+                "crossform.source_id"])
+        assert proto.SerializeToString(deterministic=True) == data, path.name
+
+
+def test_the_one_ensemble_layout_cannot_hold_the_new_kinds():
+    with pytest.raises(UnsupportedModelError, match="cannot hold a one-hot encoder"):
+        O.build(NEW["forest-one-hot"], per_tree=False)
+
+
+def test_gradient_boosting_from_sklearn_scores_as_scikit_learn_in_both_runtimes():
+    from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor
+
+    rng = np.random.default_rng(8)
+    X = rng.normal(0, 2, (400, 3))
+    fits = {
+        "binary": GradientBoostingClassifier(n_estimators=15, max_depth=3, random_state=0).fit(X, X[:, 0] > X[:, 1]),
+        "multiclass": GradientBoostingClassifier(n_estimators=8, max_depth=2, random_state=0).fit(
+            X, np.digitize(X[:, 2], [-1, 1])),
+        "regressor": GradientBoostingRegressor(n_estimators=20, max_depth=3, random_state=0).fit(X, X @ [1, -2, 0.5]),
+    }
+    for name, estimator in fits.items():
+        package = crossform.from_sklearn(estimator, checks=300)
+        assert package.model.missing == "error" and package.model.is_binary == (name == "binary")
+        for precision in ("float64", "float32"):
+            data = O.dumps(package, precision=precision)
+            back = O.loads(data)
+            assert O.read_version(data) == "1.3" and back.checks.errors.any()
+            for runtime in RUNTIMES:
+                comparison = checks_module.compare(back.checks, runtime.prepare(data, O)(back.checks.data()),
+                                                   back.model)
+                assert comparison.ok and comparison.leaves_compared, (name, precision, runtime.NAME,
+                                                                      comparison.summary())
+                if precision == "float64":
+                    assert comparison.max_relative_difference <= 1e-12
+
+
+def test_binary_logistic_is_exact_where_sigmoid_is_not():
+    """1 / (1 + exp(-x)) as written: onnxruntime's double Sigmoid gives 0.0 for 4.2e-18 at x = -40."""
+    tree = ir.Tree(feature=[0, -1, -1], threshold=[0.0, 0.0, 0.0], left=[1, -1, -1], right=[2, -1, -1],
+                   missing_left=[False, False, False], value=[[0.0], [-40.0], [-10.0]])
+    package = ir.Package(inputs=(ir.Field("x", ir.NUMERIC),), encoders=(),
+                         model=ir.TreeEnsemble(("x",), (tree,), "sum", "logistic", classes=(0, 1), base_value=[0.0]))
+    data = O.dumps(package)
+    for runtime in RUNTIMES:
+        got = runtime.prepare(data, O)({"x": [-1.0, 1.0]})
+        want = crossform.score(package, {"x": [-1.0, 1.0]})
+        np.testing.assert_allclose(got.values, want.values, rtol=1e-15, atol=0)
+        assert got.values[0, 1] > 0
+
+
+def test_a_decision_model_outputs_decision_scores_and_no_leaves():
+    package = NEW["linear-decision-binary"]
+    model = O.build(package)
+    assert [o.name for o in model.graph.output] == ["decision", "error"]
+    assert model.graph.output[0].type.tensor_type.elem_type == onnx.TensorProto.DOUBLE
+    assert [o.name for o in O.build(NEW["linear-multinomial"], "float32").graph.output] == ["probabilities", "error"]
+    got = ort_runtime.prepare(O.dumps(package), O)({"size": [1.0, 0.0], "weight": [0.0, 1.0]})
+    assert got.outputs == ("decision",) and got.leaves is None and got.labels() == [1, -1]
+    multi = ort_runtime.prepare(O.dumps(NEW["linear-decision-multiclass"]), O)({"size": [1.0], "weight": [0.0]})
+    assert multi.outputs == ("decision(x)", "decision(y)", "decision(z)") and multi.labels() == ["x"]
+    clash = package.replace(inputs=(ir.Field("decision", ir.NUMERIC), ir.Field("weight", ir.NUMERIC)),
+                            model=ir.LinearModel(("decision", "weight"), [[1.0, 1.0]], [0.0], classes=(0, 1)))
+    assert "collides" in O.unsupported(clash)
+    assert O.unsupported(clash.replace(model=NEW["linear-regression"].model.__class__(
+        ("decision", "weight"), [[1.0, 1.0]], [0.0]))) is None  # a regressor's output is "prediction"
+
+
+def test_compare_trees_split_in_float32_only_when_that_decides_as_double():
+    """Under infinite="compare" a value too large for float32 reaches float32 splits as inf: exact only
+    while every threshold is inside the float32 range."""
+    def split_type(package):
+        node = next(n for n in O.build(package).graph.node if n.op_type == "TreeEnsemble")
+        return next(a.t.data_type for a in node.attribute if a.name == "nodes_splits")
+
+    def forest(threshold):
+        tree = ir.Tree(feature=[0, -1, -1], threshold=[threshold, 0.0, 0.0], left=[1, -1, -1], right=[2, -1, -1],
+                       missing_left=[False, False, False], value=[[0.0], [2.0], [3.0]])
+        return ir.Package(inputs=(ir.Field("x", ir.NUMERIC),), encoders=(),
+                          model=ir.TreeEnsemble(("x",), (tree,), infinite="compare"))
+
+    inside, beyond = forest(float(float32_threshold(np.array([0.3]))[0])), forest(np.finfo(np.float64).max)
+    assert split_type(inside) == onnx.TensorProto.FLOAT and split_type(beyond) == onnx.TensorProto.DOUBLE
+    rows = {"x": [1e39, -1e39, np.inf, -np.inf, np.nan, 0.25, 3e38]}
+    for package in (inside, beyond):
+        want = crossform.score(package, rows)
+        assert all(e is None for e in want.errors)
+        for runtime in RUNTIMES:
+            got = runtime.prepare(O.dumps(package), O)(rows)
+            np.testing.assert_array_equal(got.values, want.values)
+
+
+# ---------------------------------------------------------------- 1.3: versions and older readers
+
+
+def _with_version(data: bytes, version: str) -> bytes:
+    model = onnx.ModelProto()
+    model.ParseFromString(data)
+    for p in model.metadata_props:
+        if p.key == "crossform.format_version":
+            p.value = version
+    return model.SerializeToString()
+
+
+def test_the_recorded_version_must_be_the_one_the_writer_records():
+    with pytest.raises(O.OnnxStructureError, match=r"expected format version 1\.3 for this package \(it uses a "
+                                                   r"one-hot encoder\), found 1\.2"):
+        O.loads(_with_version(O.dumps(NEW["forest-one-hot"]), "1.2"))
+    with pytest.raises(O.OnnxStructureError, match=r"expected format version 1\.2 .*nothing 1\.3 added\), found 1\.3"):
+        O.loads(_with_version(GOOD, "1.3"))
+    with pytest.warns(O.FormatVersionWarning, match="newer than the 1.3"):
+        assert O.loads(_with_version(O.dumps(NEW["linear-regression"]), "1.7")).id == NEW["linear-regression"].id
+
+
+def _released_reader():
+    """crossform 0.4.0's onnx module (format 1.2), from this repository's history, or None."""
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        done = subprocess.run(["git", "-C", str(root), "show", f"{RELEASED_0_4_0}:src/crossform/exporters/onnx.py"],
+                              capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if done.returncode != 0:
+        return None
+    spec = importlib.util.spec_from_loader("crossform.exporters._onnx_0_4_0", loader=None)
+    module = importlib.util.module_from_spec(spec)
+    module.__package__ = "crossform.exporters"
+    exec(compile(done.stdout, "onnx.py@0.4.0", "exec"), module.__dict__)
+    return module
+
+
+RELEASED_0_4_0 = "9bf0aab"  # the last commit of onnx.py before 1.3 (crossform 0.4.0 writes 1.2)
+
+
+@pytest.fixture(scope="module")
+def released():
+    module = _released_reader()
+    if module is None:
+        pytest.skip(f"crossform 0.4.0's onnx reader is not available (needs git and commit {RELEASED_0_4_0})")
+    assert module.VERSION == "1.2"
+    return module
+
+
+@pytest.mark.parametrize("name", sorted(NEW))
+def test_the_released_1_2_reader_refuses_every_1_3_file_by_a_named_error(released, name):
+    for precision in ("float64", "float32"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # it warns first: 1.3 is a newer minor of its major
+            with pytest.raises((released.OnnxStructureError, UnsupportedModelError)) as caught:
+                released.loads(O.dumps(NEW[name], precision=precision))
+        assert "<onnx>" in str(caught.value)
+
+
+def test_the_released_1_2_reader_reads_what_1_3_writes_for_1_2_kinds(released):
+    for package in PACKAGES.values():
+        assert released.loads(O.dumps(package)).id == package.id
+
+
+# ---------------------------------------------------------------- 1.3: named errors for crafted files
+
+
+def edited_file(data: bytes, edit) -> bytes:
+    model = onnx.ModelProto()
+    model.ParseFromString(data)
+    edit(model)
+    return model.SerializeToString()
+
+
+def by_tag(model, tag):
+    return next(n for n in model.graph.node if n.name.split(":", 2)[-1] == tag)
+
+
+def edit_doc(tag, change):
+    def edit(model):
+        node = by_tag(model, tag)
+        doc = json_loads(node.doc_string)
+        change(doc)
+        node.doc_string = json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return edit
+
+
+def set_init(input_of_tag, k, transform):
+    def edit(model):
+        name = by_tag(model, input_of_tag).input[k]
+        init = next(t for t in model.graph.initializer if t.name == name)
+        init.CopyFrom(onnx.numpy_helper.from_array(transform(onnx.numpy_helper.to_array(init).copy()), name))
+    return edit
+
+
+def set_attr(tag, name, value):
+    def edit(model):
+        attr = next(a for a in by_tag(model, tag).attribute if a.name == name)
+        attr.CopyFrom(onnx.helper.make_attribute(name, value))
+    return edit
+
+
+def both(*edits):
+    def edit(model):
+        for e in edits:
+            e(model)
+    return edit
+
+
+def remove_node(tag):
+    def edit(model):
+        model.graph.node.remove(by_tag(model, tag))
+    return edit
+
+
+def plus_one(a):
+    a.flat[0] += 1.0
+    return a
+
+
+ONE_HOT = O.dumps(NEW["one-hot-edges"])  # encoder 1 one-hot, 2 one-hot; a softmax linear model
+AFFINE = O.dumps(NEW["boost-binary-one-hot"])  # encoder 0 one-hot, 1 affine; binary logistic boosting
+INDICATOR = O.dumps(NEW["linear-regression"])  # encoder 0 missing-indicator; a linear regressor
+MISSING_ERROR = O.dumps(NEW["missing-error-alone"])
+
+NEW_BAD = {
+    "one-hot unknown policy": (ONE_HOT, edit_doc("e1.0.column", lambda d: d.__setitem__("unknown", ["maybe", "error"])),
+                               O.OnnxStructureError, r"'unknown' of encoder 1 \(one-hot\) to be a list of 2 column "
+                                                     r"indices or one of error, zeros"),
+    "one-hot widths": (ONE_HOT, edit_doc("e1.0.column", lambda d: d.__setitem__("widths", ["2", 1])),
+                       O.OnnxStructureError, "'widths' of encoder 1 .* column counts"),
+    "one-hot missing": (ONE_HOT, edit_doc("e1.0.column", lambda d: d.__setitem__("missing", [None])),
+                        O.OnnxStructureError, "'missing' of encoder 1 .* a list of 2 column indices or null"),
+    "one-hot categories": (ONE_HOT, edit_doc("e1.0.column", lambda d: d.__setitem__("categories", [[1], []])),
+                           O.OnnxStructureError, "'categories' of encoder 1 .* lists of category strings"),
+    "one-hot column range": (ONE_HOT, edit_doc("e1.0.column", lambda d: d.__setitem__("columns", [[0, 5, -1], []])),
+                             O.OnnxStructureError, "column index from -1 to 1"),
+    "one-hot label encoder": (ONE_HOT, set_attr("e1.0.column", "values_int64s", [1, 0, -1]),
+                              O.OnnxStructureError, "the graph differs"),
+    "one-hot both edited": (ONE_HOT, both(set_attr("e1.0.column", "values_int64s", [1, 0, -1]),
+                                          edit_doc("e1.0.column", lambda d: d.__setitem__("columns", [[1, 0, -1], []]))),
+                            IdMismatchError, "content changed"),
+    "one-hot outputs": (ONE_HOT, edit_doc("e1.0.column", lambda d: d.__setitem__("outputs", "c_empty")),
+                        O.OnnxStructureError, "'outputs' of encoder 1 .* a list of names"),
+    "indicator kinds": (INDICATOR, edit_doc("e0.0.inf", lambda d: d.__setitem__("kinds", ["numeric", "text"])),
+                        O.OnnxStructureError, r"'kinds' of encoder 0 \(missing-indicator\) to be a list of 2 kinds"),
+    "indicator kind swapped": (INDICATOR, edit_doc("e0.0.inf", lambda d: d.__setitem__("kinds", ["numeric"] * 2)),
+                               O.OnnxStructureError, "must be a numeric column for 'colour'"),
+    "affine scale shape": (AFFINE, set_init("e1.0.scaled", 1, lambda a: np.array([0.125, 1.0])),
+                           O.OnnxStructureError, "to be one float, found float64 of shape \\[2\\]"),
+    "affine scale": (AFFINE, set_init("e1.0.scaled", 1, plus_one), IdMismatchError, "content changed"),
+    "affine offset": (AFFINE, set_init("e1.0.affine", 1, plus_one), IdMismatchError, "content changed"),
+    "coefficient shape": (ONE_HOT, set_init("linear.products", 1, lambda a: a[:, 0, :]),
+                          O.OnnxStructureError, r"expected coefficients of type double and shape \[5, 1, outputs\]"),
+    "coefficient type": (ONE_HOT, set_init("linear.products", 1, lambda a: a.astype(np.float32)),
+                         O.OnnxStructureError, "found float32 of shape"),
+    "coefficient": (ONE_HOT, set_init("linear.products", 1, plus_one), IdMismatchError, "content changed"),
+    "intercept": (ONE_HOT, set_init("linear.raw", 1, plus_one), IdMismatchError, "content changed"),
+    "intercept shape": (ONE_HOT, set_init("linear.raw", 1, lambda a: a[:1]),
+                        O.OnnxStructureError, r"expected intercepts of type double and shape \[2\]"),
+    "linear post transform": (ONE_HOT, edit_doc("linear.products", lambda d: d.__setitem__("post_transform", "probit")),
+                              O.OnnxStructureError, "'post_transform' rule to be one of none, logistic, softmax"),
+    "missing rule": (MISSING_ERROR, edit_doc("reached.0", lambda d: d.__setitem__("missing", "sometimes")),
+                     O.OnnxStructureError, "'missing' rule to be one of route, error .absent for 'route'., "
+                                           "found \"sometimes\""),
+    "default rule written": (MISSING_ERROR, edit_doc("reached.0", lambda d: d.__setitem__("infinite", "error")),
+                             O.OnnxStructureError, "'infinite' rule .* found \"error\""),
+    "rule dropped": (MISSING_ERROR, edit_doc("reached.0", lambda d: d.pop("missing")),
+                     O.OnnxStructureError, r"expected format version 1\.2 .* found 1\.3"),
+    "missing check removed": (MISSING_ERROR, remove_node("nan"), O.OnnxCheckerError, "onnx.checker refuses"),
+    "binary complement": (AFFINE, set_init("complement", 0, lambda a: a * 2), O.OnnxStructureError,
+                          "the graph differs"),
+    "classes": (AFFINE, set_prop("crossform.classes", '{"no": 1}'), O.OnnxMetadataError,
+                "expected a JSON list in metadata 'crossform.classes'"),
+    "encoder kind": (INDICATOR, edit_doc("e0.0.inf", lambda d: d.__setitem__("crossform", ["affine"])),
+                     O.OnnxStructureError, r"expected an encoder kind crossform writes, found \['affine'\]"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NEW_BAD))
+def test_crafted_1_3_files_are_refused_with_their_named_error(name):
+    data, edit, error, message = NEW_BAD[name]
+    with pytest.raises(error, match=message) as caught:
+        O.loads(edited_file(data, edit), where="model.onnx")
+    assert "model.onnx" in str(caught.value)
+
+
+NEW_FUZZ = O.dumps(NEW["boost-binary-one-hot"]) + b""
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_flipped_bytes_of_1_3_files_raise_only_crossform_errors(data):
+    source = data.draw(st.sampled_from([NEW_FUZZ, ONE_HOT, INDICATOR]))
+    raw = bytearray(source)
+    for _ in range(data.draw(st.integers(1, 3))):
+        raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            O.loads(bytes(raw))
+    except CrossformError:
+        pass

@@ -171,7 +171,15 @@ def unsupported(package: ir.Package):
                 return f"encoder output {out!r} uses the reserved prefix {INTERNAL!r}"
     if _score_output(package.model) == DECISION and DECISION in names:
         return f"input {DECISION!r} collides with the graph output of the model's decision scores"
+    model = package.model
+    if model.post_transform not in POST_TRANSFORMS:
+        return f"post transform {model.post_transform!r} has no onnx {VERSION} form"
+    if isinstance(model, ir.TreeEnsemble) and any(getattr(t, "sets", ()) for t in model.trees):
+        return f"category-set splits have no onnx {VERSION} form (TreeEnsemble's BRANCH_MEMBER is not written here)"
     return None
+
+
+POST_TRANSFORMS = ("none", "logistic", "softmax")  # what this writer writes
 
 
 def new_kind(package: ir.Package):
@@ -1078,11 +1086,11 @@ def _read_encoders(proto, inits: dict, where: str) -> tuple:
         nodes = _EncoderNodes(by_tag, index, kind, inits, where)
         features = tuple(nodes.entries(doc, "features", len(doc.get("features") or ()), "feature names",
                                        lambda f: isinstance(f, str)))
-        outputs = tuple(doc.get("outputs", ()))
-        if not _is_names(list(outputs)):
+        outputs = doc.get("outputs", [])
+        if not _is_names(outputs):
             raise OnnxStructureError(where, f"expected doc_string key 'outputs' of encoder {index} ({kind}) to be "
-                                            f"a list of names, found {json.dumps(doc.get('outputs'))[:80]}")
-        encoders.append(reader(nodes, doc, features, outputs))
+                                            f"a list of names, found {json.dumps(outputs)[:80]}")
+        encoders.append(reader(nodes, doc, features, tuple(outputs)))
         index += 1
 
 
