@@ -16,10 +16,19 @@ docs/SEMANTICS.md says:
   (TreeEnsemble leaves carry one target each), and the trees are evaluated
   once, not once per class. Files of 1.0 and 1.1 hold all trees in one
   TreeEnsemble, a target per tree; the reader rebuilds either layout;
-- post transforms as explicit Sigmoid / Softmax nodes (ORT #26596);
-- outputs: the scores ("probabilities" or "prediction"), "error" (bool per
-  row: the rows the reference refuses) and "leaves" (per tree, the node
-  index of the leaf reached, in the numbering the reader gives the trees).
+- post transforms as explicit Sigmoid / Softmax nodes (ORT #26596); from 1.3
+  the logistic as Neg, Exp, Add, Div (ORT's double Sigmoid is not
+  1 / (1 + exp(-x)) for x < 0), and [1 - p, p] for one score of two classes;
+- from 1.3, linear models as Mul and a ReduceSum over the feature axis (a
+  left fold, as the reference adds), in double; the affine (Mul, Add),
+  missing-indicator (IsNaN / the string's mask) and one-hot (LabelEncoder to
+  a column, Equal, Split) encoders; the trees' missing="error" (an IsNaN row
+  check) and infinite="compare" (no overflow check) rules. A package using
+  none of these is written as 1.2 wrote it and records 1.2 (new_kind);
+- outputs: the scores ("probabilities", "prediction" or a linear
+  classifier's "decision"), "error" (bool per row: the rows the reference
+  refuses) and, for trees, "leaves" (per tree, the node index of the leaf
+  reached, in the numbering the reader gives the trees).
 
 ``precision="float32"`` writes the float32 variant (format version 1.1, now 1.2):
 float32 numeric inputs, cast to double before the encoders so every decision
