@@ -24,6 +24,9 @@ from sklearn.ensemble import (
     ExtraTreesRegressor,
     GradientBoostingClassifier,
     GradientBoostingRegressor,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    IsolationForest,
     RandomForestClassifier,
     RandomForestRegressor,
 )
@@ -414,6 +417,74 @@ def gb_pipeline():
     return model.fit(df, bird_target(df, "binary"))
 
 
+# ---------------------------------------------------------------- histogram gradient boosting
+
+
+def coded(n: int, seed: int, nan: float = 0.1):
+    """Three numeric columns with NaN holes and two integer-coded categorical ones (codes 0..7, 0..3)."""
+    rng = np.random.default_rng(seed)
+    X = np.column_stack([rng.normal(size=(n, 3)), rng.integers(0, 8, n), rng.integers(0, 4, n)]).astype(np.float64)
+    signal = X[:, 1] + np.isin(X[:, 3], [1, 4, 6]) - (X[:, 4] == 2) + X[:, 0] / 2 + rng.normal(0, 0.3, n)
+    X[rng.random((n, 5)) < nan] = np.nan
+    return X, signal
+
+
+@case("hist-boosting", "hgb-binary-categorical", "histogram boosting, binary, NaN in training, two integer-coded categorical features")
+def hgb_binary_categorical():
+    X, signal = coded(900, seed=43)
+    return HistGradientBoostingClassifier(max_iter=10, max_leaf_nodes=8, categorical_features=[3, 4],
+                                          random_state=0).fit(X, signal > np.median(signal))
+
+
+@case("hist-boosting", "hgb-multiclass", "histogram boosting, three classes, NaN in training, one categorical feature")
+def hgb_multiclass():
+    X, signal = coded(900, seed=44)
+    y = np.digitize(signal, np.quantile(signal, [0.33, 0.66]))
+    return HistGradientBoostingClassifier(max_iter=5, max_leaf_nodes=6, categorical_features=[3],
+                                          random_state=0).fit(X, y)
+
+
+@case("hist-boosting", "hgb-regression", "histogram boosting regressor, numeric features with NaN")
+def hgb_regression():
+    X, signal = coded(800, seed=45)
+    return HistGradientBoostingRegressor(max_iter=10, max_leaf_nodes=8, random_state=0).fit(X[:, :3], signal)
+
+
+@case("hist-boosting", "hgb-quantile-categorical", "histogram boosting, quantile loss, categorical features")
+def hgb_quantile_categorical():
+    X, signal = coded(800, seed=46)
+    return HistGradientBoostingRegressor(loss="quantile", quantile=0.7, max_iter=8, max_leaf_nodes=8,
+                                         categorical_features=[3, 4], random_state=0).fit(X, signal)
+
+
+@case("hist-boosting", "hgb-string-categories", "histogram boosting on ordinal-encoded bird strings, categorical by mask")
+def hgb_string_categories():
+    df = birds(900, seed=47, missing=0.1)
+    columns = ColumnTransformer([
+        ("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-2),
+         CATEGORICAL),
+        ("num", "passthrough", NUMERIC)])
+    model = HistGradientBoostingClassifier(max_iter=8, max_leaf_nodes=8, random_state=0,
+                                           categorical_features=[True, True, True, False, False, False])
+    return Pipeline([("columns", columns), ("model", model)]).fit(df, bird_target(df, "binary"))
+
+
+# ---------------------------------------------------------------- anomaly scores
+
+
+@case("anomaly", "isolation-forest", "isolation forest: score_samples and decision_function")
+def isolation_forest():
+    X, _ = numbers(600, 4, seed=48)
+    return IsolationForest(n_estimators=6, max_samples=128, random_state=0).fit(X)
+
+
+@case("anomaly", "isolation-forest-subsampled", "isolation forest with max_features 2 of 4, after an imputer")
+def isolation_forest_subsampled():
+    X, _ = numbers(600, 4, seed=49, nan=0.1)
+    model = IsolationForest(n_estimators=5, max_samples=100, max_features=2, contamination=0.05, random_state=0)
+    return Pipeline([("impute", SimpleImputer(strategy="median")), ("model", model)]).fit(X)
+
+
 # ---------------------------------------------------------------- linear models
 
 
@@ -495,4 +566,6 @@ FEATURES = {
     "one-hot": "One-hot encoders under each unknown-category policy, with dropped, missing and infrequent columns.",
     "boosting": "Gradient boosting: binary and multiclass classifiers, every regression loss, default init estimators.",
     "linear": "Linear and logistic regression, regularised and SGD models: probabilities and decision scores.",
+    "hist-boosting": "Histogram gradient boosting: float64 thresholds, NaN routing, category-in-set splits.",
+    "anomaly": "Isolation forests: score_samples and decision_function, with feature subsampling.",
 }

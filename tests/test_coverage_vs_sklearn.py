@@ -15,6 +15,9 @@ from sklearn.datasets import make_classification, make_regression
 from sklearn.ensemble import (
     GradientBoostingClassifier,
     GradientBoostingRegressor,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    IsolationForest,
     RandomForestClassifier,
 )
 from sklearn.impute import MissingIndicator, SimpleImputer
@@ -43,6 +46,16 @@ def _numbers(task: str, classes: int = 2, seed: int = 0):
         return make_regression(500, 5, n_informative=3, noise=3.0, random_state=seed)
     return make_classification(500, 5, n_informative=3, n_redundant=0, n_classes=classes, n_clusters_per_class=1,
                                random_state=seed)
+
+
+def _holes(task: str, classes: int = 2, categorical: bool = False):
+    """_numbers with NaN in a tenth of the cells, and the last column as integer codes when asked."""
+    X, y = _numbers(task, classes)
+    r = np.random.default_rng(1)
+    if categorical:
+        X[:, 4] = np.floor(np.abs(X[:, 4]) * 3) % 7
+    X[r.random(X.shape) < 0.1] = np.nan
+    return X, y
 
 
 def _birds(n: int = 600, seed: int = 3) -> pd.DataFrame:
@@ -93,6 +106,15 @@ FITS = {
     "sgd-hinge-multiclass": lambda: SGDClassifier(random_state=0).fit(*_numbers("c", 3)),
     "sgd-log-binary": lambda: SGDClassifier(loss="log_loss", random_state=0).fit(*_numbers("binary")),
     "ridge-classifier": lambda: RidgeClassifier().fit(*_numbers("c", 3)),
+    "hgb-binary-nan": lambda: HistGradientBoostingClassifier(max_iter=6, random_state=0).fit(*_holes("binary")),
+    "hgb-multiclass-categorical": lambda: HistGradientBoostingClassifier(
+        max_iter=3, categorical_features=[4], random_state=0).fit(*_holes("c", 3, categorical=True)),
+    "hgb-absolute-error-categorical": lambda: HistGradientBoostingRegressor(
+        loss="absolute_error", max_iter=5, categorical_features=[4], random_state=0).fit(
+            *_holes("regression", categorical=True)),
+    "isolation-forest": lambda: IsolationForest(n_estimators=4, random_state=0).fit(_numbers("binary")[0]),
+    "isolation-forest-features": lambda: IsolationForest(n_estimators=4, max_features=3, random_state=0).fit(
+        _numbers("binary")[0]),
 }
 for _policy, _extra in (("error", {}), ("ignore", {"drop": "first"}), ("infrequent_if_exist", {"min_frequency": 40})):
     FITS[f"encoders-{_policy}-logistic"] = (lambda p=_policy, e=_extra: Pipeline([

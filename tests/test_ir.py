@@ -33,7 +33,13 @@ BROKEN_TREES = {
                   right=[2, -1, 4, 4, -1]),
     "negative feature at split": dict(feature=[-1, -1, 1, -1, -1]),
     "feature at leaf": dict(feature=[0, 3, 1, -1, -1]),
-    "non-finite threshold": dict(threshold=[np.inf, 0.0, 2.0, 0.0, 0.0]),
+    "-inf threshold": dict(threshold=[-np.inf, 0.0, 2.0, 0.0, 0.0]),
+    "NaN threshold": dict(threshold=[np.nan, 0.0, 2.0, 0.0, 0.0]),
+    "set at a leaf": dict(sets=(None, (1.0,), None, None, None)),
+    "set at a threshold node": dict(sets=((1.0,), None, None, None, None)),
+    "set of the wrong length": dict(sets=(None, None)),
+    "repeated set value": dict(threshold=[0.0, 0.0, 2.0, 0.0, 0.0], sets=((1.0, 1.0), None, None, None, None)),
+    "NaN in a set": dict(threshold=[0.0, 0.0, 2.0, 0.0, 0.0], sets=((np.nan,), None, None, None, None)),
     "NaN value": dict(value=np.full((5, 2), np.nan)),
     "value at split node": dict(value=np.ones((5, 2))),
     "float children": dict(left=[1.5, -1, 3, -1, -1]),
@@ -153,3 +159,44 @@ def test_error_message_says_what_and_where():
 def test_field_kind():
     with pytest.raises(IRValidationError, match="The 'kind' field of Field must be one of"):
         ir.Field("a", "text")
+
+
+def test_set_splits_are_kept_sorted_and_plain_trees_have_none():
+    tree = ir.Tree(**tree_parts(threshold=[0.0, 0.0, 2.0, 0.0, 0.0], sets=((3.0, 1.0), None, None, None, None)))
+    assert tree.sets[0] == (1.0, 3.0) and tree.has_sets and tree.is_set.tolist() == [True] + [False] * 4
+    assert ir.Tree(**tree_parts(sets=(None,) * 5)).sets == ()
+
+
+def test_isolation_needs_its_parameters():
+    tree = ir.Tree(**tree_parts(value=np.array([[0.0], [1.0], [0.0], [2.0], [3.0]])))
+    with pytest.raises(IRValidationError, match="denominator, offset"):
+        ir.TreeEnsemble(("a", "b"), (tree,), "sum", "isolation")
+    with pytest.raises(IRValidationError, match="denominator > 0"):
+        ir.TreeEnsemble(("a", "b"), (tree,), "sum", "isolation", isolation=(0.0, 0.5))
+    model = ir.TreeEnsemble(("a", "b"), (tree,), "sum", "isolation", isolation=(4.0, -0.5), infinite="compare")
+    assert model.outputs == ("score", "decision") and model.model_type == "isolation-forest"
+
+
+def test_binary_logistic_and_linear_models():
+    tree = ir.Tree(**tree_parts(value=np.array([[0.0], [1.0], [0.0], [2.0], [3.0]])))
+    model = ir.TreeEnsemble(("a", "b"), (tree,), "sum", "logistic", classes=("n", "y"))
+    assert model.is_binary and model.outputs == ("probability(n)", "probability(y)")
+    with pytest.raises(IRValidationError, match="post_transform"):
+        ir.TreeEnsemble(("a", "b"), (tree,), "sum", "none", classes=("n", "y"))
+    linear = ir.LinearModel(("a", "b"), [[1.0, 2.0]], [0.5], "none", classes=(0, 1))
+    assert linear.outputs == ("decision",) and linear.model_type == "classification-linear"
+    with pytest.raises(IRValidationError, match="coefficients"):
+        ir.LinearModel(("a", "b"), [[1.0]], [0.5])
+    with pytest.raises(IRValidationError, match="finite"):
+        ir.LinearModel(("a",), [[np.inf]], [0.5])
+
+
+def test_one_hot_checks_its_columns():
+    with pytest.raises(IRValidationError, match="column index from -1 to 1"):
+        ir.OneHot(("c",), (("a", "b"),), ((0, 2),), (2,), (None,), ("error",), ("c_a", "c_b"))
+    with pytest.raises(IRValidationError, match="2 names"):
+        ir.OneHot(("c",), (("a", "b"),), ((0, 1),), (2,), (None,), ("error",), ("c_a",))
+    with pytest.raises(IRValidationError, match="error', 'zeros'"):
+        ir.OneHot(("c",), (("a", "b"),), ((0, 1),), (2,), (None,), ("drop",), ("c_a", "c_b"))
+    enc = ir.OneHot(("c",), (("b", "a"),), ((1, 0),), (2,), (1,), (0,), ("c_a", "c_b"))
+    assert enc.categories == (("a", "b"),) and enc.columns[0].tolist() == [0, 1]

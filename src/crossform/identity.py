@@ -216,6 +216,22 @@ def _tree_ensemble(w: _Writer, model: ir.TreeEnsemble) -> None:
     w.u32(len(model.trees))
     w.u32(model.n_outputs)
     _trees(w, model.trees)
+    # Optional sections, each only when used, so ids from before them stay; in
+    # this fixed order, with markers the owner's u8 0/1 that follows cannot be.
+    if model.has_sets:
+        w.u8(3)
+        for tree in model.trees:
+            nodes = [int(n) for n in tree.preorder if tree.sets and tree.sets[n] is not None]
+            position = np.empty(tree.n_nodes, dtype=np.int64)
+            position[tree.preorder] = np.arange(tree.n_nodes)
+            w.u32(len(nodes))
+            for n in nodes:
+                w.u32(int(position[n]))
+                w.array(np.asarray(tree.sets[n], dtype=np.float64), ">f8")
+    if model.isolation is not None:
+        w.u8(4)
+        w.f64(model.isolation[0])
+        w.f64(model.isolation[1])
     if (model.missing, model.infinite) != ("route", "error"):
         # only when not the defaults, so ids from before these rules stay; the
         # owner that follows starts with u8 0 or 1, so the bytes stay unambiguous

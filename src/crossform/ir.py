@@ -28,7 +28,7 @@ NUMERIC = "numeric"
 CATEGORICAL = "categorical"
 KINDS = (NUMERIC, CATEGORICAL)
 AGGREGATIONS = ("average", "sum")
-POST_TRANSFORMS = ("none", "logistic", "softmax")
+POST_TRANSFORMS = ("none", "logistic", "softmax", "isolation")
 MISSING_RULES = ("route", "error")
 INFINITE_RULES = ("error", "compare")
 
@@ -460,6 +460,14 @@ class Tree:
     False; ``value[n]`` is the leaf's output vector and is 0.0 at split
     nodes (which no evaluator reads). Any node numbering is allowed; the
     package id hashes the tree in preorder, so numbering never changes it.
+
+    ``sets`` (empty: none) makes some split nodes "category in set" splits:
+    ``sets[n]`` is None for a threshold node, or the sorted values S of a
+    set node (threshold 0.0). A value in S goes to the side away from the
+    missing side (right when ``missing_left``, else left); everything else,
+    NaN and any value not in S, goes the missing side. That is histogram
+    boosting's three-way categorical split (left set, right set, unknown
+    categories with missing values) as one membership test.
     """
 
     feature: np.ndarray
@@ -468,6 +476,7 @@ class Tree:
     right: np.ndarray
     missing_left: np.ndarray
     value: np.ndarray
+    sets: tuple = ()
 
     def __post_init__(self) -> None:
         owner = "Tree"
@@ -491,10 +500,24 @@ class Tree:
         _check_structure(**arrays)
         for name, arr in arrays.items():
             object.__setattr__(self, name, arr)
+        object.__setattr__(self, "sets", _sets(self.sets, arrays["left"] < 0, arrays["threshold"]))
 
     @property
     def n_nodes(self) -> int:
         return len(self.feature)
+
+    @property
+    def has_sets(self) -> bool:
+        return bool(self.sets)
+
+    @cached_property
+    def is_set(self) -> np.ndarray:
+        """Which nodes are set splits."""
+        out = np.zeros(self.n_nodes, dtype=bool)
+        if self.sets:
+            out[[i for i, s in enumerate(self.sets) if s is not None]] = True
+        out.setflags(write=False)
+        return out
 
     @property
     def n_outputs(self) -> int:
@@ -519,6 +542,38 @@ class Tree:
     def preorder(self) -> np.ndarray:
         """Node indices in preorder (root, left subtree, right subtree)."""
         return _preorder(self.left, self.right)
+
+
+MAX_SET_SIZE = 65_536
+
+
+def _sets(value: Any, leaf: np.ndarray, threshold: np.ndarray) -> tuple:
+    """Tree.sets validated: () or one entry per node, None or a sorted tuple of distinct finite floats."""
+    owner = "Tree"
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise invalid(owner, "sets", "a sequence with one entry per node (or empty)", _describe(value))
+    if len(value) == 0:
+        return ()
+    if len(value) != len(leaf):
+        raise invalid(owner, "sets", f"{len(leaf)} entries, one per node (or none)", f"{len(value)} entries")
+    out = []
+    for n, entry in enumerate(value):
+        if entry is None:
+            out.append(None)
+            continue
+        if leaf[n]:
+            raise invalid(owner, "sets", "None at leaves (only split nodes test a set)", f"a set at leaf {n}")
+        if threshold[n] != 0.0:
+            raise invalid(owner, "threshold", "0.0 at set nodes", f"{threshold[n]} at node {n}")
+        if isinstance(entry, (str, bytes)) or not isinstance(entry, (Sequence, np.ndarray)) or len(entry) > MAX_SET_SIZE:
+            raise invalid(owner, "sets", f"a sequence of at most {MAX_SET_SIZE} numbers per set node", _describe(entry))
+        values = [_number(owner, "sets", v, allow_nan=False) for v in entry]
+        if len(set(values)) != len(values):
+            raise invalid(owner, "sets", f"distinct values (node {n})", sorted(values))
+        out.append(tuple(sorted(values)))
+    if all(entry is None for entry in out):
+        return ()  # no set node: the same tree as without sets
+    return tuple(out)
 
 
 def _levels(left: np.ndarray, right: np.ndarray) -> tuple[int, int]:
@@ -565,7 +620,10 @@ def _check_structure(feature, threshold, left, right, missing_left, value) -> No
         i = first(bad)
         raise invalid(owner, "feature", "-1, with threshold 0.0 and missing_left False, at leaves",
                       f"feature={feature[i]}, threshold={threshold[i]}, missing_left={missing_left[i]} at leaf {i}")
-    _finite(owner, "threshold", threshold)
+    # +inf is a threshold (histogram boosting's "every number left, NaN right"), NaN and -inf are not
+    bad = np.isnan(threshold) | (threshold == -np.inf)
+    if bad.any():
+        raise invalid(owner, "threshold", "numbers or +inf", f"{threshold[first(bad)]} at node {first(bad)}")
     _finite(owner, "value", value)
     bad = ~leaf & (value != 0.0).any(axis=1)
     if bad.any():
@@ -628,6 +686,11 @@ class TreeEnsemble:
     classifier (one probability per class, or two classes from one logistic
     score); None means a regressor.
 
+    Post transform "isolation" (an isolation forest; ``isolation`` is
+    ``(denominator, offset)``) turns the summed path length s into two
+    outputs: ``score = -(2 ** -(s / denominator))`` (scikit-learn's
+    ``score_samples``) and ``decision = score - offset``.
+
     ``missing`` and ``infinite`` say which inputs the model refuses, as the
     scikit-learn estimator does: a missing value follows the nodes'
     ``missing_left`` ("route") or is a row error ("error", gradient
@@ -644,9 +707,26 @@ class TreeEnsemble:
     base_value: Union[np.ndarray, None] = None
     missing: str = "route"
     infinite: str = "error"
+    isolation: Union[tuple, None] = None
 
     def __post_init__(self) -> None:
         owner = "TreeEnsemble"
+        isolation = None
+        if self.post_transform == "isolation":
+            if isinstance(self.isolation, (str, bytes)) or not isinstance(self.isolation, Sequence) \
+                    or len(self.isolation) != 2:
+                raise invalid(owner, "isolation", "(denominator, offset) for post transform 'isolation'",
+                              _describe(self.isolation))
+            isolation = (_number(owner, "isolation", self.isolation[0], allow_nan=False),
+                         _number(owner, "isolation", self.isolation[1], allow_nan=False))
+            if isolation[0] <= 0:
+                raise invalid(owner, "isolation", "a denominator > 0", isolation[0])
+            if self.classes is not None or self.aggregation != "sum":
+                raise invalid(owner, "post_transform", "'isolation' only for a regressor with aggregation 'sum'",
+                              f"classes={self.classes!r}, aggregation={self.aggregation!r}")
+        elif self.isolation is not None:
+            raise invalid(owner, "isolation", "None unless post transform is 'isolation'", _describe(self.isolation))
+        object.__setattr__(self, "isolation", isolation)
         if self.missing not in MISSING_RULES:
             raise invalid(owner, "missing", f"one of {MISSING_RULES}", _describe(self.missing))
         if self.infinite not in INFINITE_RULES:
@@ -703,11 +783,15 @@ class TreeEnsemble:
 
     @property
     def model_type(self) -> str:
+        if self.post_transform == "isolation":
+            return "isolation-forest"
         task = "classification" if self.is_classifier else "regression"
         return f"{task}-forest" if self.aggregation == "average" else f"{task}-boosted-trees"
 
     @property
     def outputs(self) -> tuple:
+        if self.post_transform == "isolation":
+            return ISOLATION_OUTPUTS
         if self.classes is None:
             return ("prediction",)
         return tuple(f"probability({c})" for c in self.classes)
@@ -715,6 +799,14 @@ class TreeEnsemble:
     @property
     def n_nodes(self) -> int:
         return sum(t.n_nodes for t in self.trees)
+
+    @property
+    def has_sets(self) -> bool:
+        return any(t.has_sets for t in self.trees)
+
+
+# an isolation forest's scikit-learn score_samples and decision_function
+ISOLATION_OUTPUTS = ("score", "decision")
 
 
 def _classes(owner: str, value: Any, width: int, post_transform: str, binary_transforms: tuple,

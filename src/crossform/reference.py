@@ -192,6 +192,8 @@ class _Forest:
     value: np.ndarray
     roots: np.ndarray
     depth: int
+    sets: dict  # forest node index -> sorted array of the set node's values
+    set_nodes: np.ndarray  # the keys of sets, sorted
 
 
 _FORESTS: "weakref.WeakKeyDictionary[ir.TreeEnsemble, _Forest]" = weakref.WeakKeyDictionary()
@@ -208,6 +210,8 @@ def _forest(model: ir.TreeEnsemble) -> _Forest:
             return np.concatenate([np.where(getattr(t, name) >= 0, getattr(t, name) + r, -1)
                                    for t, r in zip(trees, roots)])
 
+        sets = {int(r) + n: np.array(values) for t, r in zip(trees, roots) if t.sets
+                for n, values in enumerate(t.sets) if values is not None}
         forest = _Forest(
             feature=np.concatenate([t.feature for t in trees]),
             threshold=np.concatenate([t.threshold for t in trees]),
@@ -217,6 +221,8 @@ def _forest(model: ir.TreeEnsemble) -> _Forest:
             value=np.concatenate([t.value for t in trees]),
             roots=roots,
             depth=max(t.depth for t in trees),
+            sets=sets,
+            set_nodes=np.array(sorted(sets), dtype=np.int64),
         )
         _FORESTS[model] = forest
     return forest
@@ -238,12 +244,18 @@ def forest_leaves(model: ir.TreeEnsemble, X: np.ndarray) -> np.ndarray:
             break
         x = X[active // n_trees, forest.feature[at]]
         go_left = (x <= forest.threshold[at]) | (np.isnan(x) & forest.missing_left[at])
+        if forest.sets:
+            # a set node: a value in the set goes away from the missing side, anything else to it
+            for n in np.intersect1d(at, forest.set_nodes).tolist():
+                here = at == n
+                go_left[here] = np.isin(x[here], forest.sets[n]) != forest.missing_left[n]
         node[active] = np.where(go_left, forest.left[at], forest.right[at])
     return node.reshape(len(X), n_trees)
 
 
-def _post_transform(kind: str, raw: np.ndarray, binary: bool = False) -> np.ndarray:
-    """``binary``: one raw score for two classes, so "logistic" gives ``[1 - p, p]``."""
+def _post_transform(kind: str, raw: np.ndarray, binary: bool = False, isolation: Union[tuple, None] = None) -> np.ndarray:
+    """``binary``: one raw score for two classes, so "logistic" gives ``[1 - p, p]``;
+    ``isolation``: (denominator, offset) of post transform "isolation"."""
     if kind == "none":
         return raw
     if kind == "logistic":
@@ -252,6 +264,10 @@ def _post_transform(kind: str, raw: np.ndarray, binary: bool = False) -> np.ndar
     if kind == "softmax":
         shifted = np.exp(raw - raw.max(axis=1, keepdims=True))
         return shifted / shifted.sum(axis=1, keepdims=True)
+    if kind == "isolation":
+        denominator, offset = isolation
+        score = -(2.0 ** -(raw / denominator))
+        return np.hstack([score, score - offset])
     raise ValueError(f"unknown post transform {kind!r}")  # pragma: no cover - the IR validates it
 
 
@@ -282,7 +298,7 @@ def _tree_ensemble(model: ir.TreeEnsemble, batch: Batch, cols: dict) -> tuple[np
         acc = acc / len(model.trees)
     values = np.full((n, len(model.outputs)), np.nan)
     with np.errstate(over="ignore"):  # exp overflows to inf, and the logistic is then exactly 0.0
-        values[ok] = _post_transform(model.post_transform, acc, model.is_binary)
+        values[ok] = _post_transform(model.post_transform, acc, model.is_binary, model.isolation)
     return values, leaf_ids
 
 

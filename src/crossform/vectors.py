@@ -57,6 +57,7 @@ UNKNOWN_CATEGORY = "\u00abunknown\u00bb"
 _TIES = 4
 _NAN_SHARE, _CELL_SHARE = 0.1, 0.45  # random numeric values: NaN, a threshold cell, else uniform
 _MISSING_SHARE, _UNKNOWN_SHARE = 0.05, 0.05  # random categories
+_SET_BOUND = 56  # rows probing one set split: up to 48 members, values beside them, missing
 
 NUMERIC_SPECIALS = (
     (math.nan, "nan"),
@@ -550,6 +551,21 @@ class _NumericInput:
         out.append((math.nan, f"{fname!r} missing, threshold {t!r} ({side} side; input {self.name!r} = nan)"))
         return out
 
+    def set_probes(self, j: int, members: tuple) -> list:
+        """For a set split: each member (up to a few dozen), values beside them, and missing."""
+        chain, fname = self.chains[j], self.features[j]
+        wanted = [(v, "member") for v in members[:48]]
+        outside = sorted({members[0] - 1.0, members[-1] + 1.0, -1.0, 0.5 * (members[0] + members[-1]) + 0.25}
+                         - set(members))
+        wanted += [(v, "not a member") for v in outside]
+        out = []
+        for v, what in wanted:
+            x = v if chain.identity else chain.guess(v)
+            if math.isfinite(x) and chain.z(x) == v and self.fits(x, self._constraints({})):
+                out.append((x, f"{fname!r} {what} {v!r} of the node's set (input {self.name!r} = {x!r})"))
+        out.append((math.nan, f"{fname!r} missing at a set split (input {self.name!r} = nan)"))
+        return out
+
     def specials(self) -> list:
         return list(NUMERIC_SPECIALS)
 
@@ -649,6 +665,16 @@ class _CategoricalInput:
             out.append((value, label))
         return out
 
+    def set_probes(self, j: int, members: tuple) -> list:
+        """For a set split: categories whose code is in the set, some that are not, missing, unknown."""
+        z = self.codes[:, self.column[j]]
+        fname = self.features[j]
+        inside = np.isin(z, members) & self.ok
+        chosen = np.flatnonzero(inside)[:4 * _TIES].tolist() + np.flatnonzero(~inside & self.ok)[:_TIES].tolist()
+        chosen += [len(self.known), len(self.known) + 1]  # missing, unknown
+        return [(self.candidates[k], f"{fname!r} code {float(z[k])!r} {'in' if inside[k] else 'not in'} the "
+                                     f"node's set (input {self.name!r} = {self.candidates[k]!r})") for k in chosen]
+
     def specials(self) -> list:
         return [(self.unknown, f"{self.unknown!r} (unknown category)"), (None, "None (missing)")]
 
@@ -689,6 +715,7 @@ class _Plan:
                 steps = {j: model_versions[j][1] for j in mine}
                 self.inputs.append(_CategoricalInput(k, f.name, names, steps, others))
         self._lists: dict = {}
+        self._sets: dict = {}  # tree -> per node: None, or the set of a set split
 
     def _thresholds(self) -> dict:
         if not self.trees:
@@ -715,14 +742,19 @@ class _Plan:
             parent[tree.right[split]] = split
             self._lists[ti] = (tree.feature.tolist(), tree.threshold.tolist(), tree.left.tolist(),
                                tree.missing_left.tolist(), parent.tolist())
+            self._sets[ti] = list(tree.sets) if tree.sets else [None] * tree.n_nodes
         return self._lists[ti]
 
     def state(self, ti: int, node: int) -> dict:
         """Per model feature on the path to ``node``: (lo, hi, NaN allowed), lo and hi inclusive."""
         feature, threshold, left, missing_left, parent = self.tree_lists(ti)
         state: dict = {}
+        sets = self._sets[ti]
         child, p = node, parent[node]
         while p >= 0:
+            if sets[p] is not None:  # a set split constrains no interval; verify() drops rows that miss
+                child, p = p, parent[p]
+                continue
             j, t = feature[p], threshold[p]
             went_left = left[p] == child
             lo, hi, nan_ok = state.get(j, _FREE)
@@ -757,7 +789,10 @@ class _Plan:
         j = feature[node]
         k = self.source[j]
         rows, labels, seen = [], [], set()
-        for value, text in self.inputs[k].probes(j, threshold[node], missing_left[node], state):
+        members = self._sets[ti][node]
+        probes = self.inputs[k].probes(j, threshold[node], missing_left[node], state) if members is None \
+            else self.inputs[k].set_probes(j, members)
+        for value, text in probes:
             key = _value_key(value)
             if key in seen:
                 continue
@@ -773,6 +808,8 @@ class _Plan:
         feature, _, left, _, _ = self.tree_lists(ti)
         if left[node] < 0:
             return 1
+        if self._sets[ti][node] is not None:
+            return _SET_BOUND
         if isinstance(self.inputs[self.source[feature[node]]], _NumericInput):
             return 11  # 8 values around the threshold, the nearest reaching value each side, missing
         return 2 * _TIES + 2
@@ -783,6 +820,7 @@ class _Plan:
         for tree in self.trees:
             split = tree.feature[tree.left >= 0]
             total += tree.n_leaves + 11 * int(numeric[split].sum()) + (2 * _TIES + 2) * int((~numeric[split]).sum())
+            total += _SET_BOUND * int(tree.is_set.sum())
         return total
 
     def verify(self, groups: list) -> tuple:

@@ -64,6 +64,9 @@ def _predict(estimator, X) -> np.ndarray:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        if _steps(estimator)[1].__class__.__name__ == "IsolationForest":
+            # the two outputs of post transform "isolation"
+            return np.column_stack([estimator.score_samples(X), estimator.decision_function(X)])
         if is_classifier(estimator):
             if hasattr(estimator, "predict_proba"):
                 return estimator.predict_proba(X)
@@ -113,14 +116,85 @@ def refused_rows(estimator, X) -> np.ndarray:
     return refused
 
 
+class _HistTree:
+    """A histogram-boosting predictor seen as a tree: its child arrays, for the preorder walk."""
+
+    def __init__(self, predictor):
+        nodes = predictor.nodes
+        leaf = nodes["is_leaf"].astype(bool)
+        self.children_left = np.where(leaf, -1, nodes["left"].astype(np.int64))
+        self.children_right = np.where(leaf, -1, nodes["right"].astype(np.int64))
+        self.node_count = len(nodes)
+
+
+def _hist_leaves(model, X) -> np.ndarray:
+    """The leaf of each row in each histogram-boosting predictor, walked exactly as
+    scikit-learn's _predictor.pyx walks raw data (it has no ``apply``): NaN the
+    missing way; at a categorical node a negative value the missing way, the left
+    bitset left, other known categories right, unknown ones the missing way;
+    else ``x <= num_threshold`` left."""
+    Xp = np.asarray(model._preprocess_X(X, reset=False), dtype=np.float64)
+    known, f_idx_map = model._bin_mapper.make_known_categories_bitsets()
+
+    def in_bitset(bitset, value: float) -> bool:
+        v = int(np.uint8(int(value) & 0xFF))  # scikit-learn casts to its uint8 bin type
+        return bool((int(bitset[v // 32]) >> (v % 32)) & 1)
+
+    out = []
+    for iteration in model._predictors:
+        for predictor in iteration:
+            nodes = predictor.nodes
+            column = np.empty(len(Xp), dtype=np.int64)
+            for r, row in enumerate(Xp):
+                i = 0
+                while not nodes["is_leaf"][i]:
+                    node = nodes[i]
+                    x = row[node["feature_idx"]]
+                    missing_way = node["left"] if node["missing_go_to_left"] else node["right"]
+                    if np.isnan(x):
+                        i = missing_way
+                    elif node["is_categorical"]:
+                        if x < 0:
+                            i = missing_way
+                        elif in_bitset(predictor.raw_left_cat_bitsets[node["bitset_idx"]], x):
+                            i = node["left"]
+                        elif in_bitset(known[f_idx_map[node["feature_idx"]]], x):
+                            i = node["right"]
+                        else:
+                            i = missing_way
+                    else:
+                        i = node["left"] if x <= node["num_threshold"] else node["right"]
+                column[r] = i
+            out.append(column)
+    return np.stack(out, axis=1)
+
+
 def _sklearn_trees(model) -> list:
     """scikit-learn's trees in the order the package has them (gradient
     boosting: stage by stage, a tree per class in each), [] for a model without."""
     if hasattr(model, "tree_"):
         return [model.tree_]
+    if hasattr(model, "_predictors"):
+        return [_HistTree(p) for iteration in model._predictors for p in iteration]
     if not hasattr(model, "estimators_"):
         return []
     return [e.tree_ for e in np.asarray(model.estimators_, dtype=object).ravel()]
+
+
+def _apply(model, X) -> np.ndarray:
+    """The leaf of each row in each tree, as scikit-learn's own ``apply`` finds it."""
+    from sklearn.ensemble import IsolationForest
+
+    if hasattr(model, "_predictors"):
+        return _hist_leaves(model, X)
+    if isinstance(model, IsolationForest):
+        # IsolationForest has no apply(); score_samples casts to float32 (infinities and NaN kept)
+        # and walks each tree over its feature subset when max_features subsamples, as here
+        X32 = np.ascontiguousarray(np.asarray(X, dtype=np.float64).astype(np.float32))
+        subsample = model._max_features != X32.shape[1]
+        return np.stack([e.apply(np.ascontiguousarray(X32[:, f]) if subsample else X32, check_input=False)
+                         for e, f in zip(model.estimators_, model.estimators_features_)], axis=1)
+    return np.asarray(model.apply(X))
 
 
 def sklearn_preorder(tree) -> np.ndarray:
@@ -166,7 +240,7 @@ def expect(estimator, package: ir.Package, columns: Sequence[ir.Field], rows: Se
             warnings.simplefilter("ignore")
             X_model = transform.transform(X_ok) if transform is not None else X_ok
             if trees:
-                node = np.asarray(model.apply(X_model)).reshape(ok.size, -1).astype(np.int64)  # GB gives floats
+                node = _apply(model, X_model).reshape(ok.size, -1).astype(np.int64)  # GB gives floats
         for t, tree in enumerate(trees):
             leaves[ok, t] = sklearn_preorder(tree)[node[:, t]]
     if is_classifier(estimator):
