@@ -903,3 +903,41 @@ def test_flipped_bytes_of_1_3_files_raise_only_crossform_errors(data):
             O.loads(bytes(raw))
     except CrossformError:
         pass
+
+
+def test_a_plus_inf_threshold_sends_every_number_left_and_nan_by_its_node():
+    """Histogram boosting's "numbers left, NaN right": x <= +inf for x = +inf too (double splits)."""
+    def package(missing_left):
+        tree = ir.Tree(feature=[0, -1, -1], threshold=[np.inf, 0.0, 0.0], left=[1, -1, -1], right=[2, -1, -1],
+                       missing_left=[missing_left, False, False], value=[[0.0], [2.0], [3.0]])
+        return ir.Package(inputs=(ir.Field("x", ir.NUMERIC),), encoders=(),
+                          model=ir.TreeEnsemble(("x",), (tree,), "sum", base_value=[0.5], infinite="compare"))
+
+    rows = {"x": [np.inf, -np.inf, np.nan, 1e39, -1e308, 0.0]}
+    for missing_left in (False, True):
+        p = package(missing_left)
+        data = O.dumps(p, precision="float32")
+        assert O.loads(O.dumps(p)).id == p.id and O.loads(data).id == O.float32_package(p).id
+        want = crossform.score(p, rows)
+        for runtime in RUNTIMES:
+            got = runtime.prepare(O.dumps(p), O)(rows)
+            np.testing.assert_array_equal(got.values, want.values)
+            np.testing.assert_array_equal(got.leaves, want.leaves)
+
+
+def test_set_splits_and_the_isolation_transform_are_named_skips():
+    tree = ir.Tree(feature=[0, -1, -1], threshold=[0.0, 0.0, 0.0], left=[1, -1, -1], right=[2, -1, -1],
+                   missing_left=[True, False, False], value=[[0.0], [2.0], [3.0]], sets=((1.0, 4.0), None, None))
+    sets = ir.Package(inputs=(ir.Field("x", ir.NUMERIC),), encoders=(),
+                      model=ir.TreeEnsemble(("x",), (tree,), "sum", base_value=[0.0], infinite="compare"))
+    assert "category-set splits have no onnx 1.3 form" in O.unsupported(sets)
+    isolation = sets.replace(model=ir.TreeEnsemble(("x",), (changed_sets(tree),), "sum", "isolation",
+                                                   isolation=(3.5, -0.5)))
+    assert "post transform 'isolation' has no onnx 1.3 form" in O.unsupported(isolation)
+    for package in (sets, isolation):
+        with pytest.raises(UnsupportedModelError):
+            O.dumps(package)
+
+
+def changed_sets(tree: ir.Tree) -> ir.Tree:
+    return ir.Tree(tree.feature, tree.threshold, tree.left, tree.right, tree.missing_left, tree.value)
