@@ -32,8 +32,12 @@ from generators import FEATURES, GENERATORS  # noqa: E402
 
 MAX_ROWS = 1000
 SEED = 0
-# Golden packages: a few cases that together use every encoder and both tasks.
+# Golden packages: a few cases that together use every encoder and both tasks; the second
+# list uses every kind added in crossform 0.5.0 (boosting, linear models, new encoders, set
+# splits, isolation scores). A golden directory holds only the packages recording its version.
 GOLDEN = ("rf-binary", "unknown-is-error", "encoded-missing", "rf-string-classes", "impute-then-scale")
+GOLDEN_NEW = ("gb-binary", "gb-multiclass", "one-hot-infrequent", "missing-indicators", "min-max-robust-max-abs",
+              "logistic-binary", "sgd-hinge-binary", "hgb-binary-categorical", "hgb-regression", "isolation-forest")
 GOLDEN_CHECKS = 200
 
 
@@ -51,7 +55,7 @@ def pretty(value, indent: int = 0) -> str:
     return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
-def build(root: Path, names=None, fmt: str = "stripe-json", checks: int = 0, options=None) -> list:
+def build(root: Path, names=None, fmt: str = "stripe-json", checks: int = 0, options=None, version=None) -> list:
     """Fit, export and score every generator into ``root``; return the files written.
 
     ``checks``: rows of checks each package carries (golden packages carry
@@ -73,6 +77,9 @@ def build(root: Path, names=None, fmt: str = "stripe-json", checks: int = 0, opt
         suffix = "" if get_format(fmt).LAYOUT == "directory" else f".{fmt}"
         relative = f"packages/{name}{suffix}"
         crossform.save(package, root / relative, format=fmt, overwrite=True, **options)
+        if version is not None and _recorded(fmt, root / relative) != version:
+            _remove(root / relative)  # a golden directory keeps only packages of its own version
+            continue
         vectors = generate(package, seed=SEED, max_rows=MAX_ROWS)
         expected = expect(estimator, package, package.inputs, vectors.rows, vectors.labels,
                           f"{len(vectors)} rows: splits, leaves, special values, random rows")
@@ -99,6 +106,18 @@ def build(root: Path, names=None, fmt: str = "stripe-json", checks: int = 0, opt
         path.write_text(json.dumps(uses, indent=1, sort_keys=True) + "\n", encoding="utf-8")
         written.append(path)
     return written
+
+
+def _recorded(fmt: str, path: Path) -> str:
+    from crossform.exporters import _source
+
+    return get_format(fmt).read_version(_source(path))
+
+
+def _remove(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path) if path.is_dir() else path.unlink()
 
 
 def _differences(left: Path, right: Path) -> list:
@@ -132,7 +151,7 @@ def main(argv=None) -> int:
                 if target.exists():
                     print(f"{target} exists; golden packages are never rewritten", file=sys.stderr)
                     continue
-                build(target, GOLDEN, fmt, checks=GOLDEN_CHECKS, options=options)
+                build(target, GOLDEN + GOLDEN_NEW, fmt, checks=GOLDEN_CHECKS, options=options, version=version)
                 print(f"wrote {target} ({label})", file=sys.stderr)
         return 0
     if args.check:
