@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import io
+import json
 import math
+import os
+import subprocess
+import sys
+import tarfile
+import textwrap
 import warnings
 from pathlib import Path
 
@@ -325,8 +332,10 @@ NEW_ENCODERS = (ir.Affine, ir.MissingIndicator, ir.OneHot)
 
 
 def new_model(model) -> bool:
+    """Whether ``model`` needs a 1.1 member (what 1.0's tree_ensemble cannot state)."""
     plain_trees = isinstance(model, ir.TreeEnsemble) and not model.is_binary \
-        and (model.missing, model.infinite) == ("route", "error")
+        and (model.missing, model.infinite) == ("route", "error") and not model.has_sets \
+        and model.isolation is None and all(np.isfinite(t.threshold).all() for t in model.trees)
     return not plain_trees
 
 
@@ -606,6 +615,453 @@ GOOD_1_1 = [P.dumps(NEW[name]) for name in ("boost-binary-one-hot", "linear-regr
 @given(st.data())
 def test_flipped_or_truncated_1_1_bytes_raise_only_crossform_errors(data):
     raw = bytearray(data.draw(st.sampled_from(GOOD_1_1)))
+    for _ in range(data.draw(st.integers(1, 4))):
+        pos = data.draw(st.integers(0, len(raw) - 1))
+        raw[pos] = data.draw(st.integers(0, 255))
+    cut = data.draw(st.integers(0, len(raw)))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", P.FormatVersionWarning)
+            P.loads(bytes(raw[:cut]))
+    except CrossformError:
+        pass
+
+
+# ---------------------------------------------------------------- 1.1: set splits, +inf thresholds, isolation
+
+
+def set_tree_root(width: int = 1) -> ir.Tree:
+    """Root: code in {-3, 0, 2, 7.5} (missing side right, so in the set goes left); then
+    x <= +inf (every number left, NaN right)."""
+    value = np.zeros((5, width))
+    value[[1, 3, 4]] = np.array([[0.5], [-1.25], [2.0]]) * np.arange(1, width + 1)
+    return ir.Tree(feature=[0, -1, 1, -1, -1], threshold=[0.0, 0.0, math.inf, 0.0, 0.0], left=[1, -1, 3, -1, -1],
+                   right=[2, -1, 4, -1, -1], missing_left=[False, False, False, False, False], value=value,
+                   sets=((7.5, -3.0, 2.0, 0.0), None, None, None, None))
+
+
+def set_tree_deep(width: int = 1) -> ir.Tree:
+    """Not numbered in preorder: 0 -> (2, 1); 2: code in {1} (missing side left, so in the set
+    goes right); 1: code in {-3, 4} (missing side right)."""
+    value = np.zeros((7, width))
+    value[[3, 4, 5, 6]] = np.array([[0.125], [-0.5], [0.75], [-2.5]]) * np.arange(1, width + 1)
+    return ir.Tree(feature=[1, 0, 0, -1, -1, -1, -1], threshold=[0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+                   left=[2, 5, 3, -1, -1, -1, -1], right=[1, 6, 4, -1, -1, -1, -1],
+                   missing_left=[True, False, True, False, False, False, False], value=value,
+                   sets=(None, (4.0, -3.0), (1.0,), None, None, None, None))
+
+
+def empty_set_tree() -> ir.Tree:
+    """Root: code in {} (nothing is in it, so every row goes the missing side, left)."""
+    return ir.Tree(feature=[0, -1, -1], threshold=[0.0, 0.0, 0.0], left=[1, -1, -1], right=[2, -1, -1],
+                   missing_left=[True, False, False], value=[[0.0], [1.5], [-1.5]], sets=((), None, None))
+
+
+def plain_tree(width: int = 1) -> ir.Tree:
+    value = np.zeros((3, width))
+    value[1:] = np.array([[0.25], [-0.75]]) * np.arange(1, width + 1)
+    return ir.Tree(feature=[1, -1, -1], threshold=[-1.5, 0.0, 0.0], left=[1, -1, -1], right=[2, -1, -1],
+                   missing_left=[True, False, False], value=value)
+
+
+def isolation_tree(threshold: float = 0.25) -> ir.Tree:
+    return ir.Tree(feature=[1, 0, -1, -1, -1], threshold=[threshold, -2.0, 0.0, 0.0, 0.0], left=[1, 2, -1, -1, -1],
+                   right=[4, 3, -1, -1, -1], missing_left=[False, True, False, False, False],
+                   value=[[0.0], [0.0], [2.0 + 1.2], [2.0 + 0.5], [1.0 + 3.75]])
+
+
+CODE_INPUTS = (ir.Field("code", ir.NUMERIC), ir.Field("x", ir.NUMERIC))
+CODE_FEATURES = ("code", "x")
+
+
+def round2_packages() -> dict:
+    """name -> Package using set splits, +inf thresholds or the isolation transform (1.1)."""
+    def package(model, encoders=()):
+        return ir.Package(inputs=CODE_INPUTS, encoders=encoders, model=model, owner="tests")
+
+    base = small_package()
+    first = base.model.trees[0]
+    infinite_first = ir.Tree(first.feature, np.where(np.arange(5) == 2, math.inf, first.threshold), first.left,
+                             first.right, first.missing_left, first.value)
+    return {
+        "sets-regression": package(ir.TreeEnsemble(CODE_FEATURES, (set_tree_root(), set_tree_deep(), plain_tree()),
+                                                   "sum", base_value=[0.5], infinite="compare")),
+        "sets-binary": package(ir.TreeEnsemble(CODE_FEATURES, (plain_tree(), set_tree_deep(), set_tree_root()),
+                                               "sum", "logistic", classes=(0, 1), base_value=[-0.25],
+                                               infinite="compare")),
+        "sets-softmax-missing-error": package(ir.TreeEnsemble(CODE_FEATURES, (set_tree_deep(3), set_tree_root(3)),
+                                                              "sum", "softmax", classes=("a", "b", "c"),
+                                                              base_value=[0.1, 0.0, -0.1], missing="error")),
+        "sets-forest": package(ir.TreeEnsemble(CODE_FEATURES, (set_tree_root(2), plain_tree(2)), classes=("n", "y"))),
+        "sets-empty-set": package(ir.TreeEnsemble(CODE_FEATURES, (empty_set_tree(), set_tree_root()), "sum",
+                                                  base_value=[0.0], infinite="compare")),
+        "sets-after-scale": package(ir.TreeEnsemble(CODE_FEATURES, (set_tree_root(),), "sum", base_value=[0.0],
+                                                    infinite="compare"),
+                                    (ir.Scale(("code",), [0.0], [1.0]),)),  # the frontend's guard against inf codes
+        # 1.0's rules, but a +inf threshold: 1.0's tree_ensemble has finite thresholds only
+        "inf-threshold-only": base.replace(model=dataclasses.replace(
+            base.model, trees=(infinite_first,) + base.model.trees[1:])),
+        "isolation": package(ir.TreeEnsemble(CODE_FEATURES, (isolation_tree(), isolation_tree(-0.5)), "sum",
+                                             "isolation", base_value=[0.0], infinite="compare",
+                                             isolation=(6.5, -0.4375))),
+        "isolation-offset-zero": package(ir.TreeEnsemble(CODE_FEATURES, (isolation_tree(),), "sum", "isolation",
+                                                         base_value=[0.0], infinite="compare",
+                                                         isolation=(2.0, -0.0))),
+        "isolation-sets-inf": package(ir.TreeEnsemble(CODE_FEATURES, (isolation_tree(math.inf), set_tree_root()),
+                                                      "sum", "isolation", base_value=[0.0], infinite="error",
+                                                      isolation=(3.0, 0.5))),
+    }
+
+
+def round2_rows() -> list:
+    """Every code in a set and out of it (-0.0 equals 0.0; the next float after 2.0 is not 2.0),
+    crossed with numbers, +-inf, huge values and NaN."""
+    codes = [-3.0, 0.0, -0.0, 2.0, np.nextafter(2.0, 3.0), 7.5, 1.0, 4.0, math.nan, math.inf, -math.inf, 1e39]
+    xs = [-2.0, 0.5, 0.75, -1.5, 1e300, math.inf, -math.inf, math.nan]
+    rows = [{"code": c, "x": x} for c in codes for x in xs]
+    return rows + [{"colour": row["colour"], "size": row["size"]} for row in ROWS]  # for inf-threshold-only
+
+
+ROUND2 = round2_packages()
+ROUND2_ROWS = round2_rows()
+
+
+def rows_for(package: ir.Package) -> list:
+    names = [f.name for f in package.inputs]
+    return [r for r in ROUND2_ROWS if list(r) == names]
+
+
+@pytest.mark.parametrize("name", sorted(ROUND2))
+def test_round2_packages_round_trip_record_1_1_and_score_like_the_reference(name):
+    package = ROUND2[name]
+    data = P.dumps(package)
+    assert P.read_version(data) == "1.1"
+    assert pb.Package.FromString(data).model.WhichOneof("model") == "tree_ensemble_with_rules"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        back = P.loads(data)
+    assert back.id == package.id and P.dumps(back) == data
+    assert [t.sets for t in back.model.trees] == [t.sets for t in package.model.trees]
+    assert back.model.isolation == package.model.isolation
+    for a, b in zip(back.model.trees, package.model.trees):
+        np.testing.assert_array_equal(a.threshold, b.threshold)
+    assert_scores_like_the_reference(package, data, rows_for(package))
+
+
+def test_the_round2_rows_reach_every_leaf_and_the_inf_threshold():
+    for name in ("sets-regression", "sets-binary", "isolation-sets-inf"):
+        package = ROUND2[name]
+        leaves = reference.score(package, rows_for(package)).leaves
+        for t, tree in enumerate(package.model.trees):
+            assert set(leaves[:, t][leaves[:, t] >= 0].tolist()) == set(np.flatnonzero(tree.is_leaf).tolist()), (name, t)
+    # 4.0 is in no set: the missing side, right, to x <= +inf, where +inf goes left and NaN right
+    package = ROUND2["sets-regression"]
+    got = reference_runtime.prepare(P.dumps(package), P)([{"code": 4.0, "x": math.inf}, {"code": 4.0, "x": math.nan}])
+    assert got.leaves[:, 0].tolist() == [3, 4]
+
+
+def test_set_values_are_exact_doubles():
+    # -0.0 is in the set holding 0.0; the double after 2.0 is not in it
+    package = ROUND2["sets-regression"]
+    got = reference_runtime.prepare(P.dumps(package), P)([{"code": -0.0, "x": 0.5}, {"code": 0.0, "x": 0.5},
+                                                           {"code": np.nextafter(2.0, 3.0), "x": 0.5}])
+    assert got.leaves[:, 0].tolist() == [1, 1, 3]
+
+
+def test_an_isolation_file_outputs_score_and_decision_as_written():
+    package = ROUND2["isolation"]
+    row = {"code": -3.0, "x": 0.0}
+    got = reference_runtime.prepare(P.dumps(package), P)([row])
+    assert got.outputs == ("score", "decision")
+    raw = 0.0 + sum(t.value[leaf, 0] for t, leaf in zip(package.model.trees, got.leaves[0]))
+    score = -(2.0 ** -(raw / 6.5))
+    assert got.values[0].tolist() == [score, score - -0.4375]
+
+
+def fit_round2(name: str):
+    """Small seeded scikit-learn fits that make set splits, +inf thresholds and isolation forests."""
+    from sklearn.ensemble import (
+        HistGradientBoostingClassifier,
+        HistGradientBoostingRegressor,
+        IsolationForest,
+    )
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(400, 3))
+    X[:, 2] = rng.integers(0, 6, 400)  # integer codes
+    signal = X[:, 0] + np.isin(X[:, 2], (1, 4)) * 1.5
+    gone = rng.random(400) < 0.25
+    X[gone, 1] = np.nan  # only NaN carries signal in column 1: a +inf threshold
+    signal = signal + gone * 2.0
+    X[rng.random(400) < 0.05, 2] = np.nan
+    if name == "hgb-binary-categorical":
+        return HistGradientBoostingClassifier(max_iter=5, max_leaf_nodes=6, categorical_features=[2],
+                                              random_state=0).fit(X, signal > np.median(signal))
+    if name == "hgb-regression-nan":
+        return HistGradientBoostingRegressor(max_iter=4, max_leaf_nodes=4, random_state=0).fit(X[:, :2], signal)
+    return IsolationForest(n_estimators=4, max_samples=64, max_features=2, random_state=0).fit(X)
+
+
+FITS_1_1 = ("hgb-binary-categorical", "hgb-regression-nan", "isolation-forest-features")
+
+
+@pytest.fixture(scope="module")
+def fitted_1_1():
+    return {name: crossform.from_sklearn(fit_round2(name), checks=150) for name in FITS_1_1}
+
+
+@pytest.mark.parametrize("name", FITS_1_1)
+def test_sklearn_fits_with_1_1_trees_round_trip_and_score_as_sklearn(fitted_1_1, name, tmp_path):
+    package = fitted_1_1[name]
+    model = package.model
+    used = {"sets": model.has_sets, "+inf": any(np.isinf(t.threshold).any() for t in model.trees),
+            "isolation": model.isolation is not None}
+    assert used[{"hgb-binary-categorical": "sets", "hgb-regression-nan": "+inf",
+                 "isolation-forest-features": "isolation"}[name]], used
+    path = crossform.save(package, tmp_path / "model.pb", format="protobuf")
+    assert P.read_version(path.read_bytes()) == "1.1"
+    back = crossform.load(path)
+    assert back.id == package.id
+    comparison = checks_module.compare(back.checks, crossform.score(back, back.checks.data()), back.model)
+    assert comparison.ok, comparison.summary()
+    rows = [dict(zip((f.name for f in package.inputs), values))
+            for values in [(0.5, math.inf, 1.0), (math.nan, math.nan, math.nan), (-math.inf, 1e39, 4.0),
+                           (0.0, -0.0, 9.0), (1.0, 2.0, 4.0 + 1e-15)]]
+    assert_scores_like_the_reference(package, path.read_bytes(), rows)
+
+
+ALL_1_1 = {**NEW, **ROUND2}
+
+
+@pytest.mark.parametrize("name", sorted(ROUND2))
+def test_a_1_0_reader_finds_the_model_unset_in_a_file_with_1_1_trees(name):
+    """Set splits, +inf thresholds and isolation live in tree_ensemble_with_rules, whole: a 1.0
+    reader drops it as an unknown field and then refuses the model with no member set."""
+    package = ROUND2[name]
+    msg = reader_1_0().FromString(P.dumps(package))
+    assert msg.format_version == "1.1"
+    msg.DiscardUnknownFields()
+    assert msg.model.WhichOneof("model") is None
+    assert len(msg.encoders) == len(package.encoders) and all(e.WhichOneof("encoder") for e in msg.encoders)
+
+
+RELEASED_0_4_0 = "5cf8627"  # crossform 0.4.0 (protobuf 1.0): its reader, generated code and IR, from git
+
+RELEASED_READ = textwrap.dedent("""
+    import json, sys, warnings
+    import crossform
+    from crossform.exporters import protobuf as P
+    assert crossform.__version__ == "0.4.0" and P.VERSION == "1.0", (crossform.__version__, P.VERSION)
+    warnings.simplefilter("ignore")  # it warns first: 1.1 is a newer minor of its major
+    out = {}
+    for path in sys.argv[1:]:
+        with open(path, "rb") as f:
+            data = f.read()
+        try:
+            out[path] = ["read", P.loads(data, where=path).id]
+        except Exception as exc:
+            out[path] = [type(exc).__name__, str(exc)]
+    print(json.dumps(out))
+""")
+
+
+@pytest.fixture(scope="module")
+def released_read(tmp_path_factory):
+    """Reads files with crossform 0.4.0's protobuf reader, in a subprocess over its own source tree."""
+    root = tmp_path_factory.mktemp("crossform-0.4.0")
+    try:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", RELEASED_0_4_0, "src"], capture_output=True,
+                                 timeout=60, check=False)
+    except (OSError, subprocess.SubprocessError):
+        archive = None
+    if archive is None or archive.returncode != 0:
+        pytest.skip(f"crossform 0.4.0's protobuf reader is not available (needs git and commit {RELEASED_0_4_0})")
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(root, filter="data")
+
+    def read(files: dict) -> dict:
+        paths = {}
+        for name, data in files.items():
+            paths[name] = root / f"{len(paths)}.pb"
+            paths[name].write_bytes(data)
+        env = {**os.environ, "PYTHONPATH": str(root / "src")}
+        done = subprocess.run([sys.executable, "-c", RELEASED_READ, *map(str, paths.values())], capture_output=True,
+                              text=True, cwd=root, env=env, timeout=300, check=False)
+        assert done.returncode == 0, done.stderr
+        found = json.loads(done.stdout)
+        return {name: found[str(path)] for name, path in paths.items()}
+
+    return read
+
+
+def test_the_released_1_0_reader_refuses_every_1_1_file_and_reads_every_1_0_file(released_read, fitted_1_1):
+    new = {**{name: P.dumps(p) for name, p in ALL_1_1.items()},
+           **{name: P.dumps(p) for name, p in each_new_kind().items()},
+           **{name: P.dumps(p) for name, p in fitted_1_1.items()}}
+    old = {name: P.dumps(p) for name, p in PACKAGES.items()}
+    found = released_read({**new, **old})
+    for name in new:
+        assert found[name][0] == "ProtobufMissingError", (name, found[name])
+        assert "expected one member of the oneof" in found[name][1]
+    for name, package in PACKAGES.items():
+        assert found[name] == ["read", package.id], name
+
+
+def test_the_released_1_0_reader_refuses_a_hand_made_inf_threshold_in_tree_ensemble(released_read):
+    """Were +inf written into 1.0's tree_ensemble (this writer never does), 0.4.0 would still
+    refuse it, whatever version the file records: its IR has finite thresholds only."""
+    found = released_read({version: edited(both(set_version(version),
+                                                lambda m: tree(m).threshold.__setitem__(1, math.inf)))
+                           for version in ("1.0", "1.1")})
+    for version, (error, text) in found.items():
+        assert error == "MalformedPackageError" and "finite" in text, (version, error, text)
+
+
+def tree_sets(i: int):
+    return lambda m: rules(m).tree_sets[i]
+
+
+def rules_tree(m: pb.Package, i: int = 0) -> pb.Tree:
+    return rules(m).ensemble.trees[i]
+
+
+def isolation(m: pb.Package) -> pb.Isolation:
+    return rules(m).isolation
+
+
+def replaced(getter, name, values):
+    def edit(msg):
+        field = getattr(getter(msg), name)
+        del field[:]
+        field.extend(values)
+    return edit
+
+
+def with_unknown(getter, number: int = 9):
+    def edit(msg):
+        target = getter(msg)
+        data = target.SerializeToString() + tag(number, 0) + b"\x05"
+        target.Clear()
+        target.MergeFromString(data)
+    return edit
+
+
+# sets-regression: tree 0 has set node 0 = {-3, 0, 2, 7.5}; tree 1 set nodes 1 = {-3, 4} and 2 = {1}; tree 2 none
+BAD_ROUND2 = {
+    "set value NaN": ("sets-regression", lambda m: tree_sets(0)(m).values.__setitem__(1, math.nan),
+                      P.ProtobufValueError, "expected finite set values, found nan"),
+    "set value infinite": ("sets-regression", lambda m: tree_sets(0)(m).values.__setitem__(3, math.inf),
+                           P.ProtobufValueError, "found inf"),
+    "set values unsorted": ("sets-regression", replaced(tree_sets(0), "values", [-3.0, 2.0, 0.0, 7.5]),
+                            P.ProtobufOrderError, "strictly ascending (distinct), found 0.0 after 2.0"),
+    "set value repeated": ("sets-regression", replaced(tree_sets(0), "values", [-3.0, -3.0, 2.0, 7.5]),
+                           P.ProtobufOrderError, "found -3.0 after -3.0"),
+    "set holding -0.0 and 0.0": ("sets-regression", replaced(tree_sets(0), "values", [-3.0, -0.0, 0.0, 7.5]),
+                                 P.ProtobufOrderError, "found 0.0 after -0.0"),
+    "set on a leaf": ("sets-regression", lambda m: tree_sets(0)(m).nodes.__setitem__(0, 1),
+                      P.ProtobufIndexError, "expected a split node (a set is tested at split nodes only), found leaf 1"),
+    "set node out of range": ("sets-regression", lambda m: tree_sets(0)(m).nodes.__setitem__(0, 5),
+                              P.ProtobufIndexError, "expected a node in [0, 5), found 5"),
+    "set nodes unsorted": ("sets-regression", both(replaced(tree_sets(1), "nodes", [2, 1]),
+                                                   replaced(tree_sets(1), "sizes", [1, 2]),
+                                                   replaced(tree_sets(1), "values", [1.0, -3.0, 4.0])),
+                           P.ProtobufOrderError, "expected set nodes strictly ascending, found 1 after 2"),
+    "set node repeated": ("sets-regression", replaced(tree_sets(1), "nodes", [2, 2]),
+                          P.ProtobufOrderError, "found 2 after 2"),
+    "sizes per set node": ("sets-regression", lambda m: tree_sets(1)(m).sizes.pop(),
+                           P.ProtobufCountError, "expected 2 sizes, one per set node, found 1"),
+    "values against sizes": ("sets-regression", lambda m: tree_sets(0)(m).values.pop(),
+                             P.ProtobufCountError, "expected 4 values (the sum of sizes), found 3"),
+    "values beyond sizes": ("sets-regression", lambda m: tree_sets(2)(m).values.append(1.0),
+                            P.ProtobufCountError, "expected 0 values (the sum of sizes), found 1"),
+    "set size over the limit": ("sets-regression", lambda m: tree_sets(0)(m).sizes.__setitem__(0, 65537),
+                                LimitExceededError, "expected at most 65536 values in a set, found 65537"),
+    "tree_sets per tree": ("sets-regression", lambda m: rules(m).tree_sets.add(),
+                           P.ProtobufCountError, "expected 3 tree_sets, one per tree (or none), found 4"),
+    "tree_sets without a set node": ("sets-regression", lambda m: [t.Clear() for t in rules(m).tree_sets],
+                                     P.ProtobufUnexpectedError, "found no set node in any"),
+    "threshold at a set node": ("sets-regression", lambda m: rules_tree(m).threshold.__setitem__(0, 1.5),
+                                P.ProtobufValueError, "expected threshold 0.0 at set node 0, found 1.5"),
+    "NaN threshold": ("sets-regression", lambda m: rules_tree(m, 2).threshold.__setitem__(0, math.nan),
+                      P.ProtobufValueError, "expected a finite or +inf threshold at split node 0, found nan"),
+    "-inf threshold": ("sets-regression", lambda m: rules_tree(m).threshold.__setitem__(1, -math.inf),
+                       P.ProtobufValueError, "at split node 2, found -inf"),
+    "+inf threshold as a 1.0 ensemble": ("inf-threshold-only", as_plain_ensemble, P.ProtobufValueError,
+                                         "+inf only in tree_ensemble_with_rules, since 1.1"),
+    # what dropping the sets would score: other splits, so another package
+    "sets dropped": ("sets-regression", lambda m: rules(m).ClearField("tree_sets"), IdMismatchError,
+                     "the content changed"),
+    "isolation not set": ("isolation", lambda m: rules(m).ClearField("isolation"),
+                          P.ProtobufMissingError, "expected isolation with POST_TRANSFORM_ISOLATION, found none"),
+    "isolation without its transform": ("sets-regression", assign(isolation, "denominator", 2.0),
+                                        P.ProtobufUnexpectedError, "expected no isolation with post transform 'none'"),
+    "isolation denominator not set": ("isolation", lambda m: isolation(m).ClearField("denominator"),
+                                      P.ProtobufMissingError, "'denominator'"),
+    "isolation offset not set": ("isolation", lambda m: isolation(m).ClearField("offset"),
+                                 P.ProtobufMissingError, "'offset'"),
+    "isolation denominator zero": ("isolation", assign(isolation, "denominator", 0.0),
+                                   P.ProtobufValueError, "expected a finite number > 0, found 0.0"),
+    "isolation denominator negative": ("isolation", assign(isolation, "denominator", -6.5),
+                                       P.ProtobufValueError, "found -6.5"),
+    "isolation denominator infinite": ("isolation", assign(isolation, "denominator", math.inf),
+                                       P.ProtobufValueError, "isolation.denominator"),
+    "isolation offset NaN": ("isolation", assign(isolation, "offset", math.nan),
+                             P.ProtobufValueError, "expected a finite number, found nan"),
+    "isolation with classes": ("isolation", lambda m: rules(m).ensemble.classes.add(text="outlier"),
+                               MalformedPackageError, "only for a regressor"),
+    "isolation averaged": ("isolation", both(lambda m: setattr(rules(m).ensemble, "aggregation", 1),
+                                             lambda m: rules(m).ensemble.ClearField("base_value")),
+                           MalformedPackageError, "aggregation 'sum'"),
+    "isolation leaf width 2": ("isolation", assign(rules, "leaf_width", 2),
+                               P.ProtobufCountError, "leaf_width to be 1 (a regressor, no classes), found 2"),
+    "unknown field in tree_sets": ("sets-binary", with_unknown(tree_sets(1)), P.ProtobufUnknownFieldError,
+                                   "Package.model.tree_ensemble_with_rules.tree_sets[1]: field 9"),
+    "unknown field in isolation": ("isolation", with_unknown(isolation, 7), P.ProtobufUnknownFieldError,
+                                   "tree_ensemble_with_rules.isolation: field 7"),
+    "isolation in a 1.0 file": ("isolation", set_version("1.0"), P.ProtobufUnknownFieldError,
+                                "Package.model: field 3 (tree_ensemble_with_rules, added in protobuf 1.1)"),
+}
+BAD_ROUND2_OTHERS = {
+    "isolation transform in tree_ensemble": (small_package(), assign(lambda m: m.model.tree_ensemble,
+                                                                     "post_transform", 4),
+                                             P.ProtobufEnumError, "found POST_TRANSFORM_ISOLATION"),
+    "isolation transform in a linear model": (NEW["linear-regression"], assign(linear, "post_transform", 4),
+                                              P.ProtobufEnumError, "linear_model.post_transform"),
+    "+inf threshold in tree_ensemble": (small_package(), lambda m: tree(m).threshold.__setitem__(1, math.inf),
+                                        P.ProtobufValueError, "expected a finite threshold at split node 2"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_ROUND2))
+def test_bad_1_1_tree_input_is_refused_with_its_named_error(name):
+    package, edit, error, text = BAD_ROUND2[name]
+    with pytest.raises(error) as info:
+        P.loads(edited(edit, ROUND2[package]), where="pkg.pb")
+    assert text in str(info.value), str(info.value)
+    assert info.value.path.startswith("pkg.pb"), info.value.path
+
+
+@pytest.mark.parametrize("name", sorted(BAD_ROUND2_OTHERS))
+def test_what_only_tree_ensemble_with_rules_may_hold_is_refused_elsewhere(name):
+    package, edit, error, text = BAD_ROUND2_OTHERS[name]
+    with pytest.raises(error) as info:
+        P.loads(edited(edit, package), where="pkg.pb")
+    assert text in str(info.value), str(info.value)
+
+
+def test_bad_set_input_names_the_message_path():
+    with pytest.raises(P.ProtobufOrderError) as info:
+        P.loads(edited(replaced(tree_sets(1), "values", [4.0, -3.0, 1.0]), ROUND2["sets-regression"]), where="pkg.pb")
+    assert info.value.path == "pkg.pb#Package.model.tree_ensemble_with_rules.tree_sets[1].values[1]"
+
+
+GOOD_1_1_TREES = [P.dumps(ROUND2[name]) for name in ("sets-regression", "isolation-sets-inf")]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_flipped_or_truncated_1_1_tree_bytes_raise_only_crossform_errors(data):
+    raw = bytearray(data.draw(st.sampled_from(GOOD_1_1_TREES)))
     for _ in range(data.draw(st.integers(1, 4))):
         pos = data.draw(st.integers(0, len(raw) - 1))
         raw[pos] = data.draw(st.integers(0, 255))

@@ -246,3 +246,25 @@ def test_what_1_0_lacks_sits_where_a_1_0_reader_refuses_it():
     assert sorted(added) == sorted(P.SINCE), "SINCE must list every member added after 1.0"
     # and a new message is reached only through them, never through a field 1.0 had
     assert _through_old_fields(old_messages, new_messages) <= set(old_messages)
+
+
+# Values added to enums 1.0 already has. A 1.0 reader refuses any of them as a value it does not
+# know (ProtobufEnumError), and this reader accepts them only inside a 1.1 member, so they are
+# safe only while they stay listed here with where they may appear.
+NEW_ENUM_VALUES = {".crossform.v1.TreeEnsemble.PostTransform": {"POST_TRANSFORM_ISOLATION"}}
+
+
+def test_values_added_to_1_0_enums_are_the_listed_ones():
+    _, old_enums = _index(descriptor_set(RELEASED[0]))
+    _, new_enums = _index(current())
+    added = {}
+    for name, old in old_enums.items():
+        values = {v.name for v in new_enums[name].value} - {v.name for v in old.value}
+        if values:
+            added[name] = values
+    assert added == NEW_ENUM_VALUES
+
+
+def test_the_isolation_transform_is_refused_outside_tree_ensemble_with_rules():
+    assert set(P.PLAIN_POST_TRANSFORMS) == set(P.POST_TRANSFORMS) - {"isolation"}
+    assert P.POST_TRANSFORMS["isolation"] == package_pb2.TreeEnsemble.POST_TRANSFORM_ISOLATION

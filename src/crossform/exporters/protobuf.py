@@ -12,10 +12,14 @@ a file records 1.1 only when it sets one of them, so every other package
 is written byte for byte as 1.0 wrote it. A 1.0 reader drops those members
 as unknown fields of a newer minor and then refuses the encoder or model
 left with no member set (ProtobufMissingError); it never misreads them.
+Whatever else 1.1 adds to tree ensembles (set splits, +inf thresholds, the
+isolation transform) lives inside the 1.1 member tree_ensemble_with_rules,
+so a tree_ensemble is always exactly what 1.0 could state.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 import numpy as np
@@ -78,7 +82,21 @@ class ProtobufCountError(MalformedPackageError):
 
 
 class ProtobufIndexError(MalformedPackageError):
-    """A child or feature index outside its range."""
+    """A child, feature, column or set-node index outside its range, or a set on a leaf."""
+
+
+class ProtobufOrderError(MalformedPackageError):
+    """Entries that must be strictly ascending (set nodes, a set's values) and are not."""
+
+
+class ProtobufValueError(MalformedPackageError):
+    """A number its field does not allow: a NaN or infinite set value, a threshold that is NaN,
+    -inf, +inf outside tree_ensemble_with_rules or not 0.0 at a set node."""
+
+
+class ProtobufUnexpectedError(MalformedPackageError):
+    """A field set where the rules require it absent (isolation without its post transform,
+    tree_sets that hold no set node)."""
 
 
 KINDS = {ir.NUMERIC: pb.Field.KIND_NUMERIC, ir.CATEGORICAL: pb.Field.KIND_CATEGORICAL}
@@ -87,7 +105,11 @@ POST_TRANSFORMS = {
     "none": pb.TreeEnsemble.POST_TRANSFORM_NONE,
     "logistic": pb.TreeEnsemble.POST_TRANSFORM_LOGISTIC,
     "softmax": pb.TreeEnsemble.POST_TRANSFORM_SOFTMAX,
+    "isolation": pb.TreeEnsemble.POST_TRANSFORM_ISOLATION,
 }
+# tree_ensemble and linear_model: the values 1.0 has; isolation needs its parameters, which
+# only tree_ensemble_with_rules holds
+PLAIN_POST_TRANSFORMS = {k: v for k, v in POST_TRANSFORMS.items() if k != "isolation"}
 UNKNOWN_POLICIES = {"error": pb.OneHotBlock.UNKNOWN_POLICY_ERROR, "zeros": pb.OneHotBlock.UNKNOWN_POLICY_ZEROS}
 MISSING_RULES = {"route": pb.TreeEnsembleWithRules.MISSING_ROUTE, "error": pb.TreeEnsembleWithRules.MISSING_ERROR}
 INFINITE_RULES = {"error": pb.TreeEnsembleWithRules.INFINITE_ERROR,
@@ -201,10 +223,24 @@ def _ensemble_body(model: ir.TreeEnsemble, out: pb.TreeEnsemble) -> None:
         _tree(tree, out.trees.add())
 
 
+def _plain(model: ir.TreeEnsemble) -> bool:
+    """Whether 1.0's tree_ensemble states ``model``: a leaf value per class (one for a
+    regressor), missing "route", infinite "error", finite thresholds, no set splits and no
+    isolation. Any other ensemble needs the 1.1 member, which 1.0 readers refuse."""
+    return (not model.is_binary and (model.missing, model.infinite) == ("route", "error")
+            and not model.has_sets and model.isolation is None
+            and all(np.isfinite(t.threshold).all() for t in model.trees))
+
+
+def _tree_sets(tree: ir.Tree, msg: pb.TreeSets) -> None:
+    nodes = np.flatnonzero(tree.is_set).tolist()
+    msg.nodes.extend(nodes)
+    msg.sizes.extend(len(tree.sets[n]) for n in nodes)
+    msg.values.extend(v for n in nodes for v in tree.sets[n])  # the IR keeps each set sorted
+
+
 def _ensemble(model: ir.TreeEnsemble, msg: pb.Model) -> None:
-    # tree_ensemble states leaf width (one per class), missing "route" and infinite "error"
-    # by itself; any other ensemble needs the 1.1 member, which 1.0 readers refuse
-    if not model.is_binary and (model.missing, model.infinite) == ("route", "error"):
+    if _plain(model):
         _ensemble_body(model, msg.tree_ensemble)
         return
     out = msg.tree_ensemble_with_rules
@@ -212,6 +248,11 @@ def _ensemble(model: ir.TreeEnsemble, msg: pb.Model) -> None:
     out.leaf_width = model.n_outputs
     out.missing = MISSING_RULES[model.missing]
     out.infinite = INFINITE_RULES[model.infinite]
+    if model.has_sets:
+        for tree in model.trees:
+            _tree_sets(tree, out.tree_sets.add())
+    if model.isolation is not None:
+        out.isolation.denominator, out.isolation.offset = model.isolation
 
 
 def _linear(model: ir.LinearModel, msg: pb.Model) -> None:
@@ -475,7 +516,10 @@ READERS: dict[str, Callable] = {
 }
 
 
-def _read_tree(msg: pb.Tree, width: int, n_features: int, path: str) -> ir.Tree:
+def _read_tree(msg: pb.Tree, width: int, n_features: int, path: str, plain: bool = True, sets: Any = None,
+               sets_path: str = "") -> ir.Tree:
+    """One tree; ``plain`` in a tree_ensemble (finite thresholds only); ``sets`` is its
+    TreeSets, None when the ensemble has no set splits."""
     n = len(msg.feature)
     if n == 0:
         raise ProtobufCountError(path, "expected at least one node, found none")
@@ -508,7 +552,73 @@ def _read_tree(msg: pb.Tree, width: int, n_features: int, path: str) -> ir.Tree:
     missing_left[split] = _array(msg.missing_left, bool)
     value = np.zeros((n, width))
     value[leaf] = _numbers(msg.leaf_value).reshape(n_leaves, width)
-    return ir.Tree(feature, threshold, left, right, missing_left, value)
+    node_sets = () if sets is None else _read_sets(sets, leaf, sets_path)
+    _check_thresholds(threshold, split, node_sets, path, plain)
+    return ir.Tree(feature, threshold, left, right, missing_left, value, node_sets)
+
+
+def _check_thresholds(threshold: np.ndarray, split: np.ndarray, sets: tuple, path: str, plain: bool) -> None:
+    """NaN and -inf never; +inf only outside tree_ensemble (1.0 has none); 0.0 at set nodes."""
+    bad = split & (np.isnan(threshold) | (threshold == -np.inf) | (plain & (threshold == np.inf)))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        allowed = "finite" if plain else "finite or +inf"
+        where = " (+inf only in tree_ensemble_with_rules, since 1.1)" if plain and threshold[i] == np.inf else ""
+        raise ProtobufValueError(path, f"expected a {allowed} threshold at split node {i}{where}, "
+                                       f"found {threshold[i]}")
+    for i, entry in enumerate(sets):
+        if entry is not None and threshold[i] != 0.0:
+            raise ProtobufValueError(path, f"expected threshold 0.0 at set node {i}, found {threshold[i]}")
+
+
+def _read_sets(msg: pb.TreeSets, leaf: np.ndarray, path: str) -> tuple:
+    """A tree's TreeSets as Tree.sets: () or one entry per node, None or the node's set."""
+    n = len(leaf)
+    if len(msg.sizes) != len(msg.nodes):
+        raise ProtobufCountError(path, f"expected {len(msg.nodes)} sizes, one per set node, found {len(msg.sizes)}")
+    nodes, sizes = _array(msg.nodes, np.int64), _array(msg.sizes, np.int64)
+    if nodes.size:
+        bad = np.flatnonzero(nodes >= n)
+        if bad.size:
+            raise ProtobufIndexError(f"{path}.nodes[{bad[0]}]", f"expected a node in [0, {n}), found {nodes[bad[0]]}")
+        bad = np.flatnonzero(leaf[nodes])
+        if bad.size:
+            raise ProtobufIndexError(f"{path}.nodes[{bad[0]}]",
+                                     f"expected a split node (a set is tested at split nodes only), "
+                                     f"found leaf {nodes[bad[0]]}")
+        bad = np.flatnonzero(np.diff(nodes) <= 0)
+        if bad.size:
+            raise ProtobufOrderError(f"{path}.nodes[{bad[0] + 1}]",
+                                     f"expected set nodes strictly ascending, found {nodes[bad[0] + 1]} "
+                                     f"after {nodes[bad[0]]}")
+        bad = np.flatnonzero(sizes > ir.MAX_SET_SIZE)
+        if bad.size:
+            raise LimitExceededError(f"{path}.sizes[{bad[0]}]",
+                                     f"expected at most {ir.MAX_SET_SIZE} values in a set, found {sizes[bad[0]]}")
+    if len(msg.values) != int(sizes.sum()):
+        raise ProtobufCountError(path, f"expected {int(sizes.sum())} values (the sum of sizes), "
+                                       f"found {len(msg.values)}")
+    values = _numbers(msg.values)
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        raise ProtobufValueError(f"{path}.values[{bad[0]}]", f"expected finite set values, found {values[bad[0]]}")
+    ends = np.cumsum(sizes)
+    starts = ends - sizes
+    # a value must exceed the one before it, except where a set starts
+    rising = np.ones(len(values), dtype=bool)
+    rising[1:] = values[1:] > values[:-1]
+    rising[starts[starts < len(values)]] = True
+    bad = np.flatnonzero(~rising)
+    if bad.size:
+        j = int(bad[0])
+        raise ProtobufOrderError(f"{path}.values[{j}]", f"expected each set's values strictly ascending (distinct), "
+                                                       f"found {values[j]} after {values[j - 1]}")
+    if not nodes.size:
+        return ()
+    out = [None] * n
+    for node, start, end in zip(nodes.tolist(), starts.tolist(), ends.tolist()):
+        out[node] = tuple(values[start:end].tolist())
+    return tuple(out)
 
 
 def _read_classes(msg: Any, path: str) -> tuple:
@@ -528,37 +638,77 @@ def _check_width(classes: tuple, width: int, path: str, what: str) -> None:
     raise ProtobufCountError(path, f"expected {what} to be {wanted}, found {width}")
 
 
-def _read_ensemble(msg: pb.TreeEnsemble, path: str, width: int | None = None, missing: str = "route",
-                   infinite: str = "error") -> ir.TreeEnsemble:
-    """A TreeEnsemble; ``width`` (the leaf width) and the rules come from a
-    TreeEnsembleWithRules, else a leaf has one value per class (1.0)."""
+def _read_ensemble(msg: pb.TreeEnsemble, path: str, rules: Any = None, rules_path: str = "") -> ir.TreeEnsemble:
+    """A TreeEnsemble. With ``rules`` (the TreeEnsembleWithRules around it) the leaf width, the
+    missing/infinite rules, set splits, isolation and +inf thresholds come from there; without,
+    1.0's: a leaf value per class, missing "route", infinite "error", finite thresholds."""
     aggregation = _enum(msg.aggregation, AGGREGATIONS, pb.TreeEnsemble.Aggregation, f"{path}.aggregation")
-    post = _enum(msg.post_transform, POST_TRANSFORMS, pb.TreeEnsemble.PostTransform, f"{path}.post_transform")
+    posts = PLAIN_POST_TRANSFORMS if rules is None else POST_TRANSFORMS
+    post = _enum(msg.post_transform, posts, pb.TreeEnsemble.PostTransform, f"{path}.post_transform")
     classes = _read_classes(msg, path)
-    if width is None:
+    missing, infinite, isolation, tree_sets = "route", "error", None, None
+    if rules is None:
         width = len(classes) or 1
     else:
+        width = rules.leaf_width
         _check_width(classes, width, path, "leaf_width")
+        missing = _enum(rules.missing, MISSING_RULES, pb.TreeEnsembleWithRules.Missing, f"{rules_path}.missing")
+        infinite = _enum(rules.infinite, INFINITE_RULES, pb.TreeEnsembleWithRules.Infinite, f"{rules_path}.infinite")
+        isolation = _read_isolation(rules, post, rules_path)
+        tree_sets = _read_tree_sets(rules, len(msg.trees), rules_path)
     if len(msg.trees) > MAX_TREES:
         raise LimitExceededError(path, f"expected at most {MAX_TREES} trees, found {len(msg.trees)}")
     nodes = sum(len(t.feature) for t in msg.trees)
     if nodes > MAX_NODES:
         raise LimitExceededError(path, f"expected at most {MAX_NODES} nodes over all trees, found {nodes}")
-    trees = tuple(_read_tree(t, width, len(msg.features), f"{path}.trees[{i}]") for i, t in enumerate(msg.trees))
+    trees = tuple(_read_tree(t, width, len(msg.features), f"{path}.trees[{i}]", rules is None,
+                             None if tree_sets is None else tree_sets[i], f"{rules_path}.tree_sets[{i}]")
+                  for i, t in enumerate(msg.trees))
+    if tree_sets is not None and not any(t.has_sets for t in trees):
+        raise ProtobufUnexpectedError(f"{rules_path}.tree_sets", "expected tree_sets only when a tree has a set "
+                                                                 "node, found no set node in any")
     base = _numbers(msg.base_value) if aggregation == "sum" or len(msg.base_value) else None
-    return ir.TreeEnsemble(tuple(msg.features), trees, aggregation, post, classes or None, base, missing, infinite)
+    return ir.TreeEnsemble(tuple(msg.features), trees, aggregation, post, classes or None, base, missing, infinite,
+                           isolation)
+
+
+def _read_isolation(rules: pb.TreeEnsembleWithRules, post: str, path: str) -> tuple | None:
+    if post != "isolation":
+        if rules.HasField("isolation"):
+            raise ProtobufUnexpectedError(f"{path}.isolation", f"expected no isolation with post transform "
+                                                               f"{post!r}, found one")
+        return None
+    if not rules.HasField("isolation"):
+        raise ProtobufMissingError(f"{path}.isolation", "expected isolation with POST_TRANSFORM_ISOLATION, found none")
+    msg = rules.isolation
+    for name in ("denominator", "offset"):
+        if not msg.HasField(name):
+            raise ProtobufMissingError(f"{path}.isolation", f"expected the field {name!r} to be set, found none")
+    if not (math.isfinite(msg.denominator) and msg.denominator > 0):
+        raise ProtobufValueError(f"{path}.isolation.denominator", f"expected a finite number > 0, found {msg.denominator}")
+    if not math.isfinite(msg.offset):
+        raise ProtobufValueError(f"{path}.isolation.offset", f"expected a finite number, found {msg.offset}")
+    return msg.denominator, msg.offset
+
+
+def _read_tree_sets(rules: pb.TreeEnsembleWithRules, n_trees: int, path: str) -> Any:
+    """The TreeSets of each tree, or None when the ensemble has no set splits."""
+    if not len(rules.tree_sets):
+        return None
+    if len(rules.tree_sets) != n_trees:
+        raise ProtobufCountError(path, f"expected {n_trees} tree_sets, one per tree (or none), "
+                                       f"found {len(rules.tree_sets)}")
+    return rules.tree_sets
 
 
 def _read_ensemble_with_rules(msg: pb.TreeEnsembleWithRules, path: str) -> ir.TreeEnsemble:
     if not msg.HasField("ensemble"):
         raise ProtobufMissingError(path, "expected the field 'ensemble' to be set, found none")
-    missing = _enum(msg.missing, MISSING_RULES, pb.TreeEnsembleWithRules.Missing, f"{path}.missing")
-    infinite = _enum(msg.infinite, INFINITE_RULES, pb.TreeEnsembleWithRules.Infinite, f"{path}.infinite")
-    return _read_ensemble(msg.ensemble, f"{path}.ensemble", msg.leaf_width, missing, infinite)
+    return _read_ensemble(msg.ensemble, f"{path}.ensemble", msg, path)
 
 
 def _read_linear(msg: pb.LinearModel, path: str) -> ir.LinearModel:
-    post = _enum(msg.post_transform, POST_TRANSFORMS, pb.TreeEnsemble.PostTransform, f"{path}.post_transform")
+    post = _enum(msg.post_transform, PLAIN_POST_TRANSFORMS, pb.TreeEnsemble.PostTransform, f"{path}.post_transform")
     classes = _read_classes(msg, path)
     k, n = len(msg.intercepts), len(msg.features)
     if k == 0:

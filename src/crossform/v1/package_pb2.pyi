@@ -212,7 +212,7 @@ class LinearModel(_message.Message):
     def __init__(self, features: _Optional[_Iterable[str]] = ..., coefficients: _Optional[_Iterable[float]] = ..., intercepts: _Optional[_Iterable[float]] = ..., post_transform: _Optional[_Union[TreeEnsemble.PostTransform, str]] = ..., classes: _Optional[_Iterable[_Union[ClassLabel, _Mapping]]] = ...) -> None: ...
 
 class TreeEnsembleWithRules(_message.Message):
-    __slots__ = ("ensemble", "leaf_width", "missing", "infinite")
+    __slots__ = ("ensemble", "leaf_width", "missing", "infinite", "tree_sets", "isolation")
     class Missing(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         MISSING_UNSPECIFIED: _ClassVar[TreeEnsembleWithRules.Missing]
@@ -233,11 +233,33 @@ class TreeEnsembleWithRules(_message.Message):
     LEAF_WIDTH_FIELD_NUMBER: _ClassVar[int]
     MISSING_FIELD_NUMBER: _ClassVar[int]
     INFINITE_FIELD_NUMBER: _ClassVar[int]
+    TREE_SETS_FIELD_NUMBER: _ClassVar[int]
+    ISOLATION_FIELD_NUMBER: _ClassVar[int]
     ensemble: TreeEnsemble
     leaf_width: int
     missing: TreeEnsembleWithRules.Missing
     infinite: TreeEnsembleWithRules.Infinite
-    def __init__(self, ensemble: _Optional[_Union[TreeEnsemble, _Mapping]] = ..., leaf_width: _Optional[int] = ..., missing: _Optional[_Union[TreeEnsembleWithRules.Missing, str]] = ..., infinite: _Optional[_Union[TreeEnsembleWithRules.Infinite, str]] = ...) -> None: ...
+    tree_sets: _containers.RepeatedCompositeFieldContainer[TreeSets]
+    isolation: Isolation
+    def __init__(self, ensemble: _Optional[_Union[TreeEnsemble, _Mapping]] = ..., leaf_width: _Optional[int] = ..., missing: _Optional[_Union[TreeEnsembleWithRules.Missing, str]] = ..., infinite: _Optional[_Union[TreeEnsembleWithRules.Infinite, str]] = ..., tree_sets: _Optional[_Iterable[_Union[TreeSets, _Mapping]]] = ..., isolation: _Optional[_Union[Isolation, _Mapping]] = ...) -> None: ...
+
+class TreeSets(_message.Message):
+    __slots__ = ("nodes", "sizes", "values")
+    NODES_FIELD_NUMBER: _ClassVar[int]
+    SIZES_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    nodes: _containers.RepeatedScalarFieldContainer[int]
+    sizes: _containers.RepeatedScalarFieldContainer[int]
+    values: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, nodes: _Optional[_Iterable[int]] = ..., sizes: _Optional[_Iterable[int]] = ..., values: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class Isolation(_message.Message):
+    __slots__ = ("denominator", "offset")
+    DENOMINATOR_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    denominator: float
+    offset: float
+    def __init__(self, denominator: _Optional[float] = ..., offset: _Optional[float] = ...) -> None: ...
 
 class TreeEnsemble(_message.Message):
     __slots__ = ("features", "aggregation", "post_transform", "classes", "base_value", "trees")
@@ -255,10 +277,12 @@ class TreeEnsemble(_message.Message):
         POST_TRANSFORM_NONE: _ClassVar[TreeEnsemble.PostTransform]
         POST_TRANSFORM_LOGISTIC: _ClassVar[TreeEnsemble.PostTransform]
         POST_TRANSFORM_SOFTMAX: _ClassVar[TreeEnsemble.PostTransform]
+        POST_TRANSFORM_ISOLATION: _ClassVar[TreeEnsemble.PostTransform]
     POST_TRANSFORM_UNSPECIFIED: TreeEnsemble.PostTransform
     POST_TRANSFORM_NONE: TreeEnsemble.PostTransform
     POST_TRANSFORM_LOGISTIC: TreeEnsemble.PostTransform
     POST_TRANSFORM_SOFTMAX: TreeEnsemble.PostTransform
+    POST_TRANSFORM_ISOLATION: TreeEnsemble.PostTransform
     FEATURES_FIELD_NUMBER: _ClassVar[int]
     AGGREGATION_FIELD_NUMBER: _ClassVar[int]
     POST_TRANSFORM_FIELD_NUMBER: _ClassVar[int]
