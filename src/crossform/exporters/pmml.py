@@ -9,35 +9,51 @@ is the one crossform runs):
   values the reference refuses are *invalid* values of the field they come
   from (MiningField invalidValueTreatment="returnInvalid"): an Interval with
   the exact smallest and largest accepted double, computed through the
-  encoders (which are monotone); the accepted categories as Values (or the
-  refused ones with property="invalid" when unknown categories are accepted);
-  missingValueTreatment="returnInvalid" when a missing value is refused;
-- TransformationDictionary: one DerivedField per encoder output, named
+  encoders (which are monotone; _pmml_accepts); the accepted categories as
+  Values (or the refused ones with property="invalid" when unknown
+  categories are accepted); missingValueTreatment="returnInvalid" when a
+  missing value is refused;
+- TransformationDictionary: DerivedFields per encoder feature, named
   ``crossform:e<i>.<j>`` (encoder i, feature j), its IR name as displayName:
   fill-missing as FieldRef@mapMissingTo, label-encoder as MapValues over an
-  InlineTable, standard-scaler as Apply "/" of Apply "-" in double;
-- MiningModel with one Segment per tree (id = tree index) holding a
-  TreeModel: node ids are preorder positions, the left child is
-  ``x <= t`` (SimplePredicate lessOrEqual), the right ``<True/>`` (taken
-  when the left is false), NaN (missing) goes to Node@defaultChild. A
-  classifier leaf's ScoreDistribution recordCounts divide to its values
-  exactly (:func:`leaf_record_counts`). "average" and "sum" are PMML's own
-  (a left fold in segment order, as SEMANTICS asks); a sum's base value is a
-  one-leaf segment "base" in front of the trees;
-- Output: ``probability(<class>)`` per class or ``prediction``, and
-  ``leaf(<t>)`` (feature="entityId" of segment t): the preorder position of
-  the leaf each tree reached; ``leaves="off"`` (format version 1.1) leaves
-  the leaf outputs out, for JVM services that want JPMML's full speed.
+  InlineTable, standard-scaler as Apply "/" of Apply "-", affine as Apply "+"
+  of Apply "*" (in double), missing-indicator as Apply "if" of "isMissing",
+  one-hot as the column a category sets (MapValues, integer) and a
+  NormDiscrete per column ``crossform:e<i>.<j>.<c>``;
+- the model (``_shape``): "flat", a MiningModel with one Segment per tree
+  (regressors, averaged class probabilities: the 1.0 layout); "chain", a
+  modelChain of one regression MiningModel per score (the sum or average of
+  its trees' k-th values) and a classification RegressionModel linking the
+  scores to probabilities (logit or softmax); "linear", a modelChain of
+  RegressionModels. In a TreeModel node ids are preorder positions, the left
+  child is ``x <= t`` (SimplePredicate lessOrEqual) or a set
+  (SimpleSetPredicate), the right ``<True/>`` (taken when the left is false),
+  NaN (missing) goes to Node@defaultChild. A classifier leaf's
+  ScoreDistribution recordCounts divide to its values exactly
+  (:func:`leaf_record_counts`). "average" and "sum" are PMML's own (a left
+  fold in segment order, as SEMANTICS asks); a sum's base value is a one-leaf
+  segment "base" in front of the trees;
+- Output: ``probability(<class>)`` per class, ``prediction``, ``decision``
+  or ``decision(<class>)``, ``score`` and ``decision`` (an isolation forest),
+  and ``leaf(<t>)`` (feature="entityId" of segment t, or a FieldRef to the
+  chain's): the preorder position of the leaf each tree reached;
+  ``leaves="off"`` leaves the leaf outputs out, for JVM services that want
+  JPMML's full speed.
+
+A file records format version 1.2 when the package uses a kind 1.2 added
+(:func:`new_kind`), else 1.0 with leaf outputs and 1.1 without, its bytes
+those crossform 0.4.0 wrote, so released readers still read it.
 
 JPMML reads input fields lazily, so a field whose value is refused must be
 read for every row: the first Segment's predicate reads each such field
 (``isMissing or isNotMissing``: true for every value it accepts).
 
 The writer streams text (:func:`iter_chunks`); no element tree is built. The
-reader refuses a DOCTYPE or any entity before anything else, parses the head
-with expat and the trees line by line (any other layout: all of it with
-expat), rebuilds the IR, writes it again and requires the same bytes, so
-anything but a document this module writes is refused with a named error.
+reader refuses a DOCTYPE or any entity before anything else, parses the
+trees' Node lines line by line and the rest with expat (any other layout:
+all of it with expat), rebuilds the IR, writes it again and requires the
+same bytes, so anything but a document this module writes is refused with a
+named error.
 """
 
 from __future__ import annotations
@@ -45,7 +61,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import struct
 import warnings
 from typing import Any, Iterator, Union
 from xml.parsers import expat
@@ -63,11 +78,10 @@ from ..errors import (
     UnsafePackageError,
     UnsupportedModelError,
 )
-from ..floats import FLOAT32_OVERFLOW
-from . import MAX_FILE_BYTES, _json, _versions
+from . import MAX_FILE_BYTES, _json, _pmml_accepts, _versions
 
 NAME = "pmml"
-VERSION = "1.1"  # 1.1: files without the leaf outputs; files with them still record 1.0
+VERSION = "1.2"  # 1.2: the kinds new_kind() names; other files record 1.1 without leaf outputs, 1.0 with them
 LAYOUT = "file"
 RUNTIMES = ("jpmml",)
 ON, OFF = "on", "off"
@@ -110,17 +124,17 @@ MODEL = EXT + "model"
 CHECKS = EXT + "checks"
 HEADER_KEYS = (FORMAT_VERSION, ID, OWNER, TAGS, METADATA, PRODUCER_KEY, CLASSES, MODEL, CHECKS)
 CODES = EXT + "codes"  # inside a label-encoder's DerivedField: its missing and unknown codes
+ONE_HOT = EXT + "one-hot"  # inside a one-hot feature's column field: its missing and unknown columns
 
 MAX_BYTES = MAX_FILE_BYTES
 MAX_TREES = 2**17
 MAX_OUTPUTS = 2**16
 MAX_NODES = 2**31 - 1  # over all trees
+MAX_TREE_MODELS = 2**22  # TreeModel elements: one per tree and score in a chain
 MAX_DEPTH = 2000  # edges on a root-to-leaf path; deeper trees overflow JPMML's recursive walk
 MAX_NESTING = MAX_DEPTH + 16  # XML element nesting the reader accepts
 PROBABILITY_SLACK = 1e-13  # how far a leaf's probabilities may sum from 1 (JPMML divides by the sum)
 
-DOUBLE_MAX = float(np.finfo(np.float64).max)
-BELOW_OVERFLOW = math.nextafter(FLOAT32_OVERFLOW, 0.0)  # the largest |x| a tree accepts
 
 FormatVersionWarning = _versions.FormatVersionWarning
 
@@ -182,222 +196,19 @@ def _xml_safe(text: str) -> bool:
     return _XML_BAD.search(text) is None
 
 
-# ---------------------------------------------------------------- what the reference refuses
+# ---------------------------------------------------------------- what the reference refuses (_pmml_accepts)
 
-
-def _accepts(package: ir.Package, field: str, value: Any) -> bool:
-    """Whether a row scores (is no row error) when ``field`` holds ``value``
-    (a float, NaN for missing numbers, a str, or None for a missing category).
-
-    Every column a package computes comes from one input field, so the rows in
-    error are exactly the rows with a refused value in some field: this runs
-    the reference's rules on the columns that come from ``field`` alone.
-    """
-    cols = {field: value}
-    for enc in package.encoders:
-        new, gone = {}, []
-        for j, (name, out) in enumerate(zip(enc.features, enc.outputs)):
-            if name not in cols:
-                gone.append(out)
-                continue
-            v = cols[name]
-            if isinstance(enc, ir.FillMissing):
-                fill = enc.values[j]
-                if isinstance(fill, str):
-                    new[out] = fill if v is None else v
-                else:
-                    if math.isinf(v):
-                        return False
-                    new[out] = fill if math.isnan(v) else v
-            elif isinstance(enc, ir.CategoricalEncoding):
-                if v is None:
-                    code = enc.missing_codes[j]
-                    if code is None:
-                        code = enc.unknown_code
-                        if code is None:
-                            return False
-                else:
-                    code = _lookup(enc, j, v)
-                    if code is None:
-                        code = enc.unknown_code
-                        if code is None:
-                            return False
-                new[out] = float(code)
-            else:
-                if math.isinf(v):
-                    return False
-                new[out] = (v - float(enc.offset[j])) / float(enc.scale[j])
-        for out in gone:
-            cols.pop(out, None)
-        cols.update(new)
-    for name in package.model.features:
-        if name in cols:
-            v = cols[name]
-            if not math.isnan(v) and abs(v) >= FLOAT32_OVERFLOW:
-                return False
-    return True
-
-
-def _lookup(enc: ir.CategoricalEncoding, j: int, value: str) -> Union[float, None]:
-    categories = enc.categories[j]
-    lo, hi = 0, len(categories)
-    while lo < hi:  # categories are sorted by code point, as str compares
-        mid = (lo + hi) // 2
-        if categories[mid] < value:
-            lo = mid + 1
-        else:
-            hi = mid
-    if lo < len(categories) and categories[lo] == value:
-        return float(enc.codes[j][lo])
-    return None
-
-
-def _numeric_checks(package: ir.Package, field: str) -> list:
-    """The checks a numeric field's value meets on its way: (scale steps applied
-    before the check, lowest and highest value the check accepts). An encoder
-    refuses +-inf; a tree also refuses |x| >= FLOAT32_OVERFLOW. Fill-missing
-    leaves a number alone, so only scalers change it."""
-    cols = {field: ()}
-    checks = []
-    for enc in package.encoders:
-        new, gone = {}, []
-        for j, (name, out) in enumerate(zip(enc.features, enc.outputs)):
-            if name not in cols:
-                gone.append(out)
-                continue
-            steps = cols[name]
-            if isinstance(enc, ir.FillMissing):
-                checks.append((steps, -DOUBLE_MAX, DOUBLE_MAX))
-                new[out] = steps
-            elif isinstance(enc, ir.Scale):
-                checks.append((steps, -DOUBLE_MAX, DOUBLE_MAX))
-                new[out] = steps + ((float(enc.offset[j]), float(enc.scale[j])),)
-        for out in gone:
-            cols.pop(out, None)
-        cols.update(new)
-    for name in package.model.features:
-        if name in cols:
-            checks.append((cols[name], -BELOW_OVERFLOW, BELOW_OVERFLOW))
-    return checks
-
-
-def _key(x: float) -> int:
-    """Doubles (not NaN) as integers in the same order: -inf < ... < -0.0 < 0.0 < ... < inf."""
-    bits = struct.unpack("<q", struct.pack("<d", x))[0]
-    return bits if bits >= 0 else -(bits & 0x7FFFFFFFFFFFFFFF) - 1
-
-
-def _unkey(k: int) -> float:
-    bits = k if k >= 0 else (-(k + 1)) | -0x8000000000000000
-    return struct.unpack("<d", struct.pack("<q", bits))[0]
-
-
-_LOWEST, _HIGHEST = _key(-math.inf), _key(math.inf)
-
-
-def _apply(steps: tuple, x: float) -> float:
-    for offset, scale in steps:
-        x = (x - offset) / scale
-    return x
-
-
-def _last_true(predicate) -> Union[int, None]:
-    """The largest key where ``predicate`` holds, for a predicate true on a prefix of the doubles."""
-    if not predicate(_unkey(_LOWEST)):
-        return None
-    lo, hi = _LOWEST, _HIGHEST
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if predicate(_unkey(mid)):
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
-
-
-def _interval(package: ir.Package, field: str) -> Union[tuple, None, bool]:
-    """(lowest, highest) accepted value of a numeric field, None when every
-    value is accepted, False when none is. Each check accepts an interval of
-    its input, and each step (x - m) / s is monotone in float64, so each
-    check accepts an interval of the field's values: found by bisection over
-    the doubles in order, and intersected."""
-    checks = _numeric_checks(package, field)
-    if not checks:
-        return None
-    lo, hi = _LOWEST, _HIGHEST
-    for steps, low, high in checks:
-        rising = sum(1 for _, s in steps if s < 0) % 2 == 0
-
-        def at_most(x, steps=steps, high=high):
-            return _apply(steps, x) <= high
-
-        def at_least(x, steps=steps, low=low):
-            return _apply(steps, x) >= low
-
-        if rising:  # x <= top keeps the value <= high; x < bottom + 1 drops it below low
-            top = _last_true(at_most)
-            bottom = _last_true(lambda x, f=at_least: not f(x))
-        else:
-            top = _last_true(at_least)
-            bottom = _last_true(lambda x, f=at_most: not f(x))
-        if top is None:
-            return False
-        hi = min(hi, top)
-        lo = max(lo, _LOWEST if bottom is None else bottom + 1)
-    if lo > hi:
-        return False
-    low, high = _unkey(lo), _unkey(hi)
-    # the concrete rules agree at both ends and just beyond them
-    if not (_accepts(package, field, low) and _accepts(package, field, high)
-            and not _accepts(package, field, math.nextafter(low, -math.inf))
-            and not _accepts(package, field, math.nextafter(high, math.inf))):
-        raise CrossformError(f"pmml: the accepted values of {field!r} are not [{low!r}, {high!r}]")  # pragma: no cover
-    return low, high
-
-
-def _strings(package: ir.Package) -> list:
-    found = set()
-    for enc in package.encoders:
-        if isinstance(enc, ir.CategoricalEncoding):
-            for cats in enc.categories:
-                found.update(cats)
-        elif isinstance(enc, ir.FillMissing):
-            found.update(v for v in enc.values if isinstance(v, str))
-    return sorted(found)
-
-
-class _Validity:
-    """What a field accepts: an interval (numeric), a list of valid or of
-    invalid categories (categorical), and whether a missing value is refused."""
-
-    def __init__(self, interval=None, valid=None, invalid=(), missing_invalid=False, empty=False):
-        self.interval = interval
-        self.valid = valid
-        self.invalid = invalid
-        self.missing_invalid = missing_invalid
-        self.empty = empty
-
-    @property
-    def checked(self) -> bool:
-        return self.interval is not None or self.valid is not None or bool(self.invalid) or self.missing_invalid
+_accepts = _pmml_accepts.accepts
+_interval = _pmml_accepts.interval
+_strings = _pmml_accepts.strings
+_Validity = _pmml_accepts.Validity
 
 
 def _validity(package: ir.Package, field: ir.Field, strings: list) -> _Validity:
-    if field.kind == ir.NUMERIC:
-        interval = _interval(package, field.name)
-        missing_invalid = not _accepts(package, field.name, math.nan)
-        if interval is False:
-            return _Validity(empty=True, missing_invalid=missing_invalid)
-        return _Validity(interval=interval, missing_invalid=missing_invalid)
     other = PREFIX + "other"
     while other in strings:
         other += "!"
-    missing_invalid = not _accepts(package, field.name, None)
-    if _accepts(package, field.name, other):
-        return _Validity(invalid=tuple(s for s in strings if not _accepts(package, field.name, s)),
-                         missing_invalid=missing_invalid)
-    valid = tuple(s for s in strings if _accepts(package, field.name, s))
-    return _Validity(valid=valid, missing_invalid=missing_invalid, empty=not valid)
+    return _pmml_accepts.validity(package, field, strings, other)
 
 
 # ---------------------------------------------------------------- what PMML can say
@@ -422,10 +233,122 @@ def _classifier_leaves_reason(model: ir.TreeEnsemble) -> Union[str, None]:
     return None
 
 
+NEW_ENCODERS = (ir.Affine, ir.MissingIndicator, ir.OneHot)
+
+
+def new_kind(package: ir.Package) -> Union[str, None]:
+    """What in ``package`` needs format version 1.2 (a few words), or None: a
+    package without any is written as 1.1 wrote it (1.0 with leaf outputs), so
+    older releases still read it."""
+    for enc in package.encoders:
+        if isinstance(enc, NEW_ENCODERS):
+            return f"a {enc.encoder_type} encoder"
+    model = package.model
+    if isinstance(model, ir.LinearModel):
+        return "a linear model"
+    if model.is_binary:
+        return "two classes from one logistic score"
+    if model.is_classifier and (model.aggregation, model.post_transform) != ("average", "none"):
+        return f"a classifier with aggregation {model.aggregation!r} and post transform {model.post_transform!r}"
+    if model.missing != "route":
+        return f"missing={model.missing!r}"
+    if model.infinite != "error":
+        return f"infinite={model.infinite!r}"
+    if model.post_transform == "isolation":
+        return "an isolation forest"
+    if any(tree.has_sets for tree in model.trees):
+        return "a set split"
+    if any((tree.threshold == math.inf).any() for tree in model.trees):
+        return "a +inf threshold"
+    return None
+
+
+# How the model is laid out (docs/formats/pmml.md):
+FLAT = "flat"  # a MiningModel whose Segments are the trees (regressors, averaged class probabilities)
+CHAIN = "chain"  # a modelChain of one regression MiningModel per score, then a link or Output expressions
+LINEAR = "linear"  # a modelChain of RegressionModels
+LINKS = {"logistic": "logit", "softmax": "softmax"}  # post transform -> a classification RegressionModel's
+# normalizationMethod: JPMML's logit gives [1 - p, p] from one score, its softmax exp(x - max) / sum
+
+
+def _shape(model: ir.Model) -> str:
+    if isinstance(model, ir.LinearModel):
+        return LINEAR
+    if not model.is_classifier or (model.aggregation, model.post_transform, model.is_binary) == ("average", "none",
+                                                                                                  False):
+        return FLAT
+    return CHAIN
+
+
+def _link(model: ir.Model) -> Union[str, None]:
+    """The normalizationMethod of the classification RegressionModel that turns
+    scores into probabilities, or None (a flat classifier's leaves are the
+    probabilities; other scores are Output fields)."""
+    if not model.is_classifier:
+        return None
+    if model.is_binary:
+        return LINKS[model.post_transform] if model.post_transform == "logistic" else None
+    if model.post_transform == "softmax":
+        return LINKS["softmax"]
+    return None
+
+
+def _function(model: ir.Model) -> str:
+    """The top model's functionName: classification when PMML computes the class probabilities."""
+    if model.is_classifier and (_shape(model) == FLAT or _link(model) is not None):
+        return "classification"
+    return "regression"
+
+
+def _score_name(model: ir.Model, k: int) -> str:
+    """The field holding score k (a sum of trees or a linear score): ``crossform:raw``
+    for a single score, ``crossform:raw(k)`` for one of several."""
+    return RAW if model.n_outputs == 1 else f"{RAW}({k})"
+
+
+def _chain_trees(model: ir.TreeEnsemble) -> list:
+    """The trees whose k-th leaf values each score's sum adds, per score. A sum
+    skips a tree whose k-th values are all +0.0 (x + 0.0 == x), but every tree
+    is in some sum, so that its leaf can be reported; an average keeps them all."""
+    width = model.n_outputs
+    if model.aggregation == "average":
+        return [list(range(len(model.trees))) for _ in range(width)]
+    out: list = [[] for _ in range(width)]
+    for t, tree in enumerate(model.trees):
+        values = tree.value[tree.is_leaf]
+        used = [k for k in range(width) if (values[:, k] != 0.0).any() or np.signbit(values[:, k]).any()]
+        for k in used or [0]:
+            out[k].append(t)
+    return out
+
+
+def _model_reason(model: ir.Model) -> Union[str, None]:
+    """Why the model itself has no PMML form here, or None."""
+    if model.post_transform not in ("none", "logistic", "softmax", "isolation"):
+        return f"a model with post transform {model.post_transform!r}, which this writer does not know"
+    if len(set(model.features)) != len(model.features):
+        return "the model lists a column twice in its features, which PMML fields cannot tell apart"
+    if model.n_outputs > MAX_OUTPUTS:
+        return f"more than {MAX_OUTPUTS} outputs"
+    if isinstance(model, ir.LinearModel):
+        return None
+    if len(model.trees) > MAX_TREES:
+        return f"more than {MAX_TREES} trees"
+    deep = max(t.depth for t in model.trees)
+    if deep > MAX_DEPTH:
+        return f"a tree of depth {deep}, deeper than the {MAX_DEPTH} this format writes"
+    if _shape(model) == CHAIN and sum(map(len, _chain_trees(model))) > MAX_TREE_MODELS:
+        return f"more than {MAX_TREE_MODELS} TreeModels (one per tree and score)"
+    if _shape(model) == FLAT and model.is_classifier:
+        return _classifier_leaves_reason(model)
+    return None
+
+
 def unsupported(package: ir.Package) -> Union[str, None]:
     """Why this package has no PMML form here, or None."""
     model = package.model
-    reserved = {PREDICTION, TARGET} | {leaf_output(t) for t in range(len(model.trees))} | set(package.outputs)
+    n_trees = len(model.trees) if isinstance(model, ir.TreeEnsemble) else 0
+    reserved = {PREDICTION, TARGET} | {leaf_output(t) for t in range(n_trees)} | set(package.outputs)
     names = [f.name for f in package.inputs] + [out for enc in package.encoders for out in enc.outputs]
     for name in names:
         if name.startswith(PREFIX):
@@ -438,30 +361,18 @@ def unsupported(package: ir.Package) -> Union[str, None]:
     for text in _strings(package):
         if not _xml_safe(text):
             return f"the category {text!r} holds a character XML 1.0 cannot carry"
-    if len(set(model.features)) != len(model.features):
-        return "the model lists a column twice in its features, which PMML fields cannot tell apart"
-    if len(model.trees) > MAX_TREES:
-        return f"more than {MAX_TREES} trees"
-    if model.n_outputs > MAX_OUTPUTS:
-        return f"more than {MAX_OUTPUTS} outputs"
-    deep = max(t.depth for t in model.trees)
-    if deep > MAX_DEPTH:
-        return f"a tree of depth {deep}, deeper than the {MAX_DEPTH} this format writes"
     for enc in package.encoders:
         if isinstance(enc, ir.CategoricalEncoding) and any(len(c) == 0 for c in enc.categories):
             return "a label-encoder feature with no categories (PMML's InlineTable needs a row)"
+        if isinstance(enc, ir.OneHot) and any(len(c) == 0 for c in enc.categories):
+            return "a one-hot feature with no categories (PMML's InlineTable needs a row)"
     if model.is_classifier:
         for label in model.classes:
             if not _xml_safe(str(label)):
                 return f"the class label {label!r} holds a character XML 1.0 cannot carry"
-        if model.aggregation != "average" or model.post_transform != "none":
-            return (f"a classifier with aggregation {model.aggregation!r} and post transform "
-                    f"{model.post_transform!r}: the PMML writer expresses averaged class probabilities only")
-        reason = _classifier_leaves_reason(model)
-        if reason is not None:
-            return reason
-    elif model.post_transform not in ("none", "logistic"):
-        return f"a regressor with post transform {model.post_transform!r}"
+    reason = _model_reason(model)
+    if reason is not None:
+        return reason
     strings = _strings(package)
     for f in package.inputs:
         v = _validity(package, f, strings)
@@ -474,22 +385,53 @@ def unsupported(package: ir.Package) -> Union[str, None]:
 
 
 class _Plan:
-    """PMML names of every column, and what each input accepts."""
+    """PMML names of every column, the DerivedFields, what each input accepts,
+    and how the model is laid out."""
 
     def __init__(self, package: ir.Package):
         self.package = package
+        model = package.model
         bound = {f.name: f.name for f in package.inputs}
-        self.derived = []  # (pmml name, IR output name, encoder, feature index, source pmml name)
+        self.derived = []  # DerivedField texts
         for i, enc in enumerate(package.encoders):
             new = {}
-            for j, (feature, out) in enumerate(zip(enc.features, enc.outputs)):
-                name = f"{PREFIX}e{i}.{j}"
-                self.derived.append((name, out, enc, j, bound[feature]))
-                new[out] = name
-            bound.update(new)
-        self.features = [bound[name] for name in package.model.features]
+            for j, (feature, outs) in enumerate(zip(enc.features, _outputs_of(enc))):
+                texts, names = ENCODER_FIELDS[type(enc)](f"{PREFIX}e{i}.{j}", outs, enc, j, bound[feature])
+                self.derived.extend(texts)
+                new.update(zip(outs, names))
+            bound.update(new)  # an encoder reads its features as they were before it ran
+        self.features = [bound[name] for name in model.features]
         strings = _strings(package)
         self.validity = {f.name: _validity(package, f, strings) for f in package.inputs}
+        self.shape = _shape(model)
+        self.link = _link(model)
+        self.function = _function(model)
+        self.new_kind = new_kind(package) is not None
+
+    def input_fields(self) -> str:
+        """MiningFields of the input fields the model reads directly (a nested model
+        lists them; JPMML resolves derived fields from the TransformationDictionary)."""
+        inputs = {f.name for f in self.package.inputs}
+        return "".join(f'<MiningField name="{_attr(name)}"/>' for name in sorted(set(self.features) & inputs))
+
+
+def _outputs_of(enc: Any) -> tuple:
+    """Each feature's output names: one, or a one-hot feature's block."""
+    return enc.blocks() if isinstance(enc, ir.OneHot) else tuple((out,) for out in enc.outputs)
+
+
+def _model_spec(package: ir.Package) -> dict:
+    """The Header's crossform.model: what the elements do not say. 1.2 added the
+    trees' missing and infinite rules and the linear model's "type"."""
+    model = package.model
+    if isinstance(model, ir.LinearModel):
+        return {"features": list(model.features), "post_transform": model.post_transform, "type": "linear"}
+    spec = {"aggregation": model.aggregation, "features": list(model.features), "post_transform": model.post_transform}
+    if new_kind(package) is not None:
+        spec.update(missing=model.missing, infinite=model.infinite)
+    if model.isolation is not None:
+        spec["isolation"] = list(model.isolation)
+    return spec
 
 
 def _header(package: ir.Package, version: str, recorded_id: str) -> str:
@@ -506,8 +448,7 @@ def _header(package: ir.Package, version: str, recorded_id: str) -> str:
     parts.append(ext(PRODUCER_KEY, _json_text(dict(package.producer))))
     if model.is_classifier:
         parts.append(ext(CLASSES, _json_text(list(model.classes))))
-    parts.append(ext(MODEL, _json_text({"aggregation": model.aggregation, "features": list(model.features),
-                                        "post_transform": model.post_transform})))
+    parts.append(ext(MODEL, _json_text(_model_spec(package))))
     if package.checks is not None:
         doc = checks_module.to_document(package.checks)
         _json.validate(doc, checks_module.SCHEMA, "checks")
@@ -539,7 +480,7 @@ def _data_dictionary(plan: _Plan) -> str:
                              + "".join(values) + "</DataField>\n")
             else:
                 parts.append(f'<DataField name="{name}" optype="categorical" dataType="string"/>\n')
-    if model.is_classifier:
+    if plan.function == "classification":
         parts.append(f'<DataField name="{TARGET}" optype="categorical" dataType="string">'
                      + "".join(f'<Value value="{_attr(str(c))}"/>' for c in model.classes) + "</DataField>\n")
     else:
@@ -554,20 +495,25 @@ def _code_json(code: Union[float, None]) -> Any:
     return "NaN" if math.isnan(code) else float(code)
 
 
-def _derived_field(name: str, out: str, enc: Any, j: int, source: str) -> str:
-    head = f'<DerivedField name="{name}" displayName="{_attr(out)}" '
-    src = _attr(source)
-    if isinstance(enc, ir.FillMissing):
-        value = enc.values[j]
-        if isinstance(value, str):
-            return (head + f'optype="categorical" dataType="string"><FieldRef field="{src}" '
-                    f'mapMissingTo="{_attr(value)}"/></DerivedField>\n')
-        return (head + f'optype="continuous" dataType="double"><FieldRef field="{src}" '
-                f'mapMissingTo="{_num(value)}"/></DerivedField>\n')
-    if isinstance(enc, ir.Scale):
-        return (head + f'optype="continuous" dataType="double"><Apply function="/"><Apply function="-">'
-                f'<FieldRef field="{src}"/><Constant dataType="double">{_num(enc.offset[j])}</Constant></Apply>'
-                f'<Constant dataType="double">{_num(enc.scale[j])}</Constant></Apply></DerivedField>\n')
+def _head(name: str, out: Union[str, None], optype: str = "continuous", data_type: str = "double") -> str:
+    display = "" if out is None else f' displayName="{_attr(out)}"'
+    return f'<DerivedField name="{name}"{display} optype="{optype}" dataType="{data_type}">'
+
+
+# Each writes feature j's DerivedFields: (texts, the PMML names of its outputs ``outs``), reading ``source``.
+
+
+def _fill_field(name: str, outs: tuple, enc: ir.FillMissing, j: int, source: str) -> tuple:
+    value, src = enc.values[j], _attr(source)
+    if isinstance(value, str):
+        text = (_head(name, outs[0], "categorical", "string") + f'<FieldRef field="{src}" '
+                f'mapMissingTo="{_attr(value)}"/></DerivedField>\n')
+    else:
+        text = _head(name, outs[0]) + f'<FieldRef field="{src}" mapMissingTo="{_num(value)}"/></DerivedField>\n'
+    return [text], [name]
+
+
+def _codes_field(name: str, outs: tuple, enc: ir.CategoricalEncoding, j: int, source: str) -> tuple:
     missing, unknown = enc.missing_codes[j], enc.unknown_code
     codes = _json_text({"missing": _code_json(missing), "unknown": _code_json(unknown)})
     # a missing value takes the missing code, else the unknown code; NaN is a missing result
@@ -579,17 +525,70 @@ def _derived_field(name: str, out: str, enc: Any, j: int, source: str) -> str:
         attrs += f' defaultValue="{_num(unknown)}"'
     rows = "".join(f"<row><in>{_text(c)}</in><out>{_num(v)}</out></row>"
                    for c, v in zip(enc.categories[j], enc.codes[j].tolist()))
-    return (head + f'optype="continuous" dataType="double"><Extension extender="{EXTENDER}" name="{CODES}" '
+    return [_head(name, outs[0]) + f'<Extension extender="{EXTENDER}" name="{CODES}" '
             f'value="{_attr(codes)}"/><MapValues outputColumn="out" dataType="double"{attrs}>'
-            f'<FieldColumnPair field="{src}" column="in"/><InlineTable>{rows}</InlineTable></MapValues>'
-            f'</DerivedField>\n')
+            f'<FieldColumnPair field="{_attr(source)}" column="in"/><InlineTable>{rows}</InlineTable></MapValues>'
+            f'</DerivedField>\n'], [name]
+
+
+def _constant(value: float) -> str:
+    return f'<Constant dataType="double">{_num(value)}</Constant>'
+
+
+def _scale_field(name: str, outs: tuple, enc: ir.Scale, j: int, source: str) -> tuple:
+    return [_head(name, outs[0]) + f'<Apply function="/"><Apply function="-"><FieldRef field="{_attr(source)}"/>'
+            f'{_constant(enc.offset[j])}</Apply>{_constant(enc.scale[j])}</Apply></DerivedField>\n'], [name]
+
+
+def _affine_field(name: str, outs: tuple, enc: ir.Affine, j: int, source: str) -> tuple:
+    # x * scale + offset, multiply first, in double: Java's * and + round as numpy's do
+    return [_head(name, outs[0]) + f'<Apply function="+"><Apply function="*"><FieldRef field="{_attr(source)}"/>'
+            f'{_constant(enc.scale[j])}</Apply>{_constant(enc.offset[j])}</Apply></DerivedField>\n'], [name]
+
+
+def _indicator_field(name: str, outs: tuple, enc: ir.MissingIndicator, j: int, source: str) -> tuple:
+    return [_head(name, outs[0]) + f'<Apply function="if"><Apply function="isMissing"><FieldRef '
+            f'field="{_attr(source)}"/></Apply>{_constant(1.0)}{_constant(0.0)}</Apply></DerivedField>\n'], [name]
+
+
+def _one_hot_fields(name: str, outs: tuple, enc: ir.OneHot, j: int, source: str) -> tuple:
+    """The column a category sets (-1: none) as an integer field ``name``, from a
+    MapValues over every known category; then per column c a NormDiscrete: 1.0
+    where that field is c, else 0.0. A missing value takes the missing column,
+    else the unknown one; an unknown category the unknown (infrequent) column,
+    -1 under "zeros", and under "error" it is an invalid value of the input."""
+    missing, unknown = enc.missing_columns[j], enc.unknown[j]
+    policy = _json_text({"missing": missing, "unknown": unknown})
+    to_unknown = unknown if isinstance(unknown, int) else -1 if unknown == "zeros" else None
+    for_missing = missing if missing is not None else to_unknown
+    attrs = "" if for_missing is None else f' mapMissingTo="{for_missing}"'
+    attrs += "" if to_unknown is None else f' defaultValue="{to_unknown}"'
+    rows = "".join(f"<row><in>{_text(c)}</in><out>{column}</out></row>"
+                   for c, column in zip(enc.categories[j], enc.columns[j].tolist()))
+    texts = [_head(name, None, "categorical", "integer") + f'<Extension extender="{EXTENDER}" name="{ONE_HOT}" '
+             f'value="{_attr(policy)}"/><MapValues outputColumn="out" dataType="integer"{attrs}>'
+             f'<FieldColumnPair field="{_attr(source)}" column="in"/><InlineTable>{rows}</InlineTable></MapValues>'
+             f'</DerivedField>\n']
+    names = [f"{name}.{c}" for c in range(len(outs))]
+    texts += [_head(column, out) + f'<NormDiscrete field="{name}" value="{c}"/></DerivedField>\n'
+              for c, (column, out) in enumerate(zip(names, outs))]
+    return texts, names
+
+
+ENCODER_FIELDS = {
+    ir.FillMissing: _fill_field,
+    ir.CategoricalEncoding: _codes_field,
+    ir.Scale: _scale_field,
+    ir.Affine: _affine_field,
+    ir.MissingIndicator: _indicator_field,
+    ir.OneHot: _one_hot_fields,
+}
 
 
 def _transformations(plan: _Plan) -> str:
     if not plan.derived:
         return ""
-    return ("<TransformationDictionary>\n" + "".join(_derived_field(*d) for d in plan.derived)
-            + "</TransformationDictionary>\n")
+    return "<TransformationDictionary>\n" + "".join(plan.derived) + "</TransformationDictionary>\n"
 
 
 def _mining_schema(plan: _Plan) -> str:
@@ -602,32 +601,65 @@ def _mining_schema(plan: _Plan) -> str:
     return "".join(parts)
 
 
-# 1 / (1 + exp(0 - raw)): the reference's logistic, in double (0 - x is -x, and exp(+-0) is 1)
-_LOGISTIC = ('<Apply function="/"><Constant dataType="double">1.0</Constant><Apply function="+">'
-             '<Constant dataType="double">1.0</Constant><Apply function="exp"><Apply function="-">'
-             f'<Constant dataType="double">0.0</Constant><FieldRef field="{RAW}"/></Apply></Apply></Apply></Apply>')
+def _logistic(field: str) -> str:
+    """1 / (1 + exp(0 - x)): the reference's logistic, in double (0 - x is -x, and exp(+-0) is 1)."""
+    return ('<Apply function="/"><Constant dataType="double">1.0</Constant><Apply function="+">'
+            '<Constant dataType="double">1.0</Constant><Apply function="exp"><Apply function="-">'
+            f'<Constant dataType="double">0.0</Constant><FieldRef field="{field}"/></Apply></Apply></Apply></Apply>')
 
 
-def _output(package: ir.Package, leaves: str) -> str:
-    model = package.model
+def _output(plan: _Plan, leaves: str) -> str:
+    model = plan.package.model
     parts = ["<Output>\n"]
-    if model.is_classifier:
+    if plan.function == "classification":
         for c in model.classes:
             parts.append(f'<OutputField name="{_attr(probability_output(c))}" optype="continuous" dataType="double" '
                          f'feature="probability" value="{_attr(str(c))}"/>\n')
+    elif model.post_transform == "isolation":
+        parts.append(_isolation_outputs(model))
+    elif len(model.outputs) > 1:  # scores, or their logistic, from the chain's fields
+        for k, name in enumerate(model.outputs):
+            field = _score_name(model, k)
+            value = f'<FieldRef field="{field}"/>' if model.post_transform == "none" else _logistic(field)
+            parts.append(f'<OutputField name="{_attr(name)}" optype="continuous" dataType="double" '
+                         f'feature="transformedValue">{value}</OutputField>\n')
     elif model.post_transform == "logistic":
         parts.append(f'<OutputField name="{RAW}" optype="continuous" dataType="double" feature="predictedValue" '
                      f'isFinalResult="false"/>\n')
-        parts.append(f'<OutputField name="{PREDICTION}" optype="continuous" dataType="double" '
-                     f'feature="transformedValue">{_LOGISTIC}</OutputField>\n')
-    else:
-        parts.append(f'<OutputField name="{PREDICTION}" optype="continuous" dataType="double" '
+        parts.append(f'<OutputField name="{model.outputs[0]}" optype="continuous" dataType="double" '
+                     f'feature="transformedValue">{_logistic(RAW)}</OutputField>\n')
+    else:  # a regressor's prediction, or a linear two-class decision
+        parts.append(f'<OutputField name="{model.outputs[0]}" optype="continuous" dataType="double" '
                      f'feature="predictedValue"/>\n')
-    for t in range(len(model.trees) if leaves == ON else 0):
-        parts.append(f'<OutputField name="{leaf_output(t)}" optype="categorical" dataType="string" '
-                     f'feature="entityId" segmentId="{t}"/>\n')
+    n_trees = len(model.trees) if leaves == ON and plan.shape != LINEAR else 0
+    for t in range(n_trees):
+        if plan.shape == FLAT:
+            parts.append(f'<OutputField name="{leaf_output(t)}" optype="categorical" dataType="string" '
+                         f'feature="entityId" segmentId="{t}"/>\n')
+        else:  # reported by the score's MiningModel that holds tree t first
+            parts.append(f'<OutputField name="{leaf_output(t)}" optype="categorical" dataType="string" '
+                         f'feature="transformedValue"><FieldRef field="{_leaf_field(t)}"/></OutputField>\n')
     parts.append("</Output>\n")
     return "".join(parts)
+
+
+def _isolation_outputs(model: ir.TreeEnsemble) -> str:
+    """score = -(2 ** -(s / denominator)), decision = score - offset, in double:
+    -x as -1.0 * x (exact, zeros too) and Java's Math.pow."""
+    denominator, offset = model.isolation
+    score, decision = ir.ISOLATION_OUTPUTS
+    power = (f'<Apply function="pow">{_constant(2.0)}<Apply function="*">{_constant(-1.0)}<Apply function="/">'
+             f'<FieldRef field="{RAW}"/>{_constant(denominator)}</Apply></Apply></Apply>')
+    return (f'<OutputField name="{RAW}" optype="continuous" dataType="double" feature="predictedValue" '
+            f'isFinalResult="false"/>\n'
+            f'<OutputField name="{score}" optype="continuous" dataType="double" feature="transformedValue">'
+            f'<Apply function="*">{_constant(-1.0)}{power}</Apply></OutputField>\n'
+            f'<OutputField name="{decision}" optype="continuous" dataType="double" feature="transformedValue">'
+            f'<Apply function="-"><FieldRef field="{score}"/>{_constant(offset)}</Apply></OutputField>\n')
+
+
+def _leaf_field(t: int) -> str:
+    return f"{PREFIX}leaf({t})"
 
 
 def _reads_every_checked_field(plan: _Plan) -> str:
@@ -645,21 +677,21 @@ def _reads_every_checked_field(plan: _Plan) -> str:
 
 TREE_MODEL = ('<TreeModel functionName="{function}" missingValueStrategy="defaultChild" '
               'noTrueChildStrategy="returnNullPrediction" splitCharacteristic="binarySplit">'
-              f'<MiningSchema><MiningField name="{TARGET}" usageType="target"/>{{fields}}</MiningSchema>\n')
+              '<MiningSchema>{target}{fields}</MiningSchema>\n')
+TARGET_FIELD = f'<MiningField name="{TARGET}" usageType="target"/>'
 
 
-def _tree_model(plan: "_Plan", function: str) -> str:
-    """A TreeModel's opening: JPMML resolves derived fields from the
-    TransformationDictionary, but a nested model lists the input fields it reads."""
-    inputs = {f.name for f in plan.package.inputs}
-    fields = "".join(f'<MiningField name="{_attr(name)}"/>' for name in sorted(set(plan.features) & inputs))
-    return TREE_MODEL.format(function=function, fields=fields)
+def _tree_model(plan: "_Plan", function: str, target: bool = True) -> str:
+    """A TreeModel's opening; a score's trees in a chain name no target (theirs is not the package's)."""
+    return TREE_MODEL.format(function=function, target=TARGET_FIELD if target else "", fields=plan.input_fields())
 
 
-def _tree_text(tree: ir.Tree, fields: list, labels: Union[list, None], leaf_cache: dict) -> str:
+def _tree_text(tree: ir.Tree, fields: list, labels: Union[list, None], leaf_cache: dict,
+               values: Union[np.ndarray, None] = None) -> str:
     """One TreeModel's nodes in preorder: ``<Node id="<position>">`` with the
     predicate its parent's split gives it. Built as a list of strings per node,
-    from arrays: no element objects."""
+    from arrays: no element objects. ``values`` replaces the leaf values (a
+    chain's tree scores one column of them)."""
     n = tree.n_nodes
     order = tree.preorder
     position = np.empty(n, dtype=np.int64)
@@ -682,10 +714,11 @@ def _tree_text(tree: ir.Tree, fields: list, labels: Union[list, None], leaf_cach
     closes = np.bincount(np.asarray(last_list, dtype=np.int64)[split], minlength=n) + 1  # in position order
     # per split node: the two predicates its children carry
     feature, threshold = tree.feature.tolist(), tree.threshold.tolist()
-    le = {q: f'<SimplePredicate field="{fields[feature[q]]}" operator="lessOrEqual" value="{threshold[q]!r}"/>'
+    sets, missing_left = getattr(tree, "sets", ()), tree.missing_left.tolist()
+    le = {q: _left_predicate(fields[feature[q]], threshold[q], sets[q] if sets else None, missing_left[q])
           for q in split.tolist()}
     default = np.where(tree.missing_left, position[np.maximum(left, 0)], position[np.maximum(right, 0)]).tolist()
-    values = tree.value
+    values = tree.value if values is None else values
     parent_l, is_left_l, leaf_l = parent.tolist(), is_left.tolist(), leaf.tolist()
     closes_l = closes.tolist()
     out = []
@@ -705,6 +738,21 @@ def _tree_text(tree: ir.Tree, fields: list, labels: Union[list, None], leaf_cach
         else:
             append(f'<Node id="{pos}" defaultChild="{default[node]}">{predicate}\n')
     return "".join(out)
+
+
+def _threshold(t: float) -> str:
+    """A threshold's text: repr, and +inf (histogram boosting: every number goes left) as XML Schema's INF."""
+    return INF if t == math.inf else repr(t)
+
+
+def _left_predicate(field: str, threshold: float, values: Union[tuple, None], missing_left: bool) -> str:
+    """The left child's predicate: x <= t, or for a set split (values S) the side
+    away from the missing side is S: isIn S when that is the left, else isNotIn S.
+    A missing x makes either unknown, and defaultChild takes the missing side."""
+    if values is None:
+        return f'<SimplePredicate field="{field}" operator="lessOrEqual" value="{_threshold(threshold)}"/>'
+    return (f'<SimpleSetPredicate field="{field}" booleanOperator="{"isNotIn" if missing_left else "isIn"}">'
+            f'<Array type="real" n="{len(values)}">{" ".join(map(repr, values))}</Array></SimpleSetPredicate>')
 
 
 def _fold(values) -> float:
@@ -774,9 +822,14 @@ def _leaf_body(row: tuple, labels: Union[list, None]) -> tuple:
     return labels[best], dist
 
 
-def written_version(leaves: str = ON) -> str:
-    """The format version a file with (1.0) or without (1.1) leaf outputs records."""
-    return VERSION_OF[_leaves(leaves)]
+def written_version(leaves: str = ON, package: Union[ir.Package, None] = None) -> str:
+    """The format version a file records: for ``package``, 1.2 when it uses a
+    kind 1.2 added (:func:`new_kind`), else 1.0 with leaf outputs and 1.1
+    without, as before; without a package, the newest this writer writes."""
+    _leaves(leaves)
+    if package is not None and new_kind(package) is None:
+        return VERSION_OF[leaves]
+    return VERSION
 
 
 def _leaves(leaves: str) -> str:
@@ -794,39 +847,159 @@ def stored(package: ir.Package, checks: Any, leaves: str = ON) -> tuple:
 
 def iter_chunks(package: ir.Package, *, leaves: str = ON, version: Union[str, None] = None,
                 recorded_id: Union[str, None] = None) -> Iterator[bytes]:
-    """The document as UTF-8 chunks: the head, then one chunk per tree, then the end.
+    """The document as UTF-8 chunks: the head, then one chunk per tree (per
+    tree and score in a chain), then the end.
 
     ``version`` and ``recorded_id`` let the reader write again what a file
     records, to compare the rest; a writer leaves them alone.
     """
-    version = written_version(leaves) if version is None else version
+    version = written_version(leaves, package) if version is None else version
     reason = unsupported(package)
     if reason is not None:
         raise UnsupportedModelError(f"pmml: this package has no PMML form: {reason}")
     plan = _Plan(package)
-    model = package.model
-    function = "classification" if model.is_classifier else "regression"
-    head = ['<?xml version="1.0" encoding="UTF-8"?>\n',
-            f'<PMML xmlns="{NAMESPACE}" version="{PMML_VERSION}">\n',
-            _header(package, version, package.id if recorded_id is None else recorded_id),
-            _data_dictionary(plan), _transformations(plan),
-            f'<MiningModel functionName="{function}">\n', _mining_schema(plan), _output(package, leaves),
-            f'<Segmentation multipleModelMethod="{model.aggregation}">\n']
+    head = "".join(['<?xml version="1.0" encoding="UTF-8"?>\n',
+                    f'<PMML xmlns="{NAMESPACE}" version="{PMML_VERSION}">\n',
+                    _header(package, version, package.id if recorded_id is None else recorded_id),
+                    _data_dictionary(plan), _transformations(plan),
+                    f'<MiningModel functionName="{plan.function}">\n', _mining_schema(plan),
+                    _output(plan, leaves)]).encode("utf-8")
+    chunks = MODEL_WRITERS[plan.shape](plan, leaves)
+    previous = head + next(chunks)  # the head goes with the model's first chunk, the end with its last
+    for chunk in chunks:
+        yield previous
+        previous = chunk
+    yield previous + b"</MiningModel>\n</PMML>\n"
+
+
+def _flat(plan: _Plan, leaves: str) -> Iterator[bytes]:
+    """The trees as the top model's Segments: PMML's average or sum, a sum's base value first."""
+    model = plan.package.model
+    head = [f'<Segmentation multipleModelMethod="{model.aggregation}">\n']
     first = _reads_every_checked_field(plan)
+    tree_model = _tree_model(plan, plan.function)
     if model.aggregation == "sum":
-        head.append(f'<Segment id="{BASE_SEGMENT}">{first}\n' + _tree_model(plan, function)
+        head.append(f'<Segment id="{BASE_SEGMENT}">{first}\n' + tree_model
                     + f'<Node id="0" score="{_num(model.base_value[0])}"><True/></Node>\n</TreeModel>\n</Segment>\n')
         first = "<True/>"
     yield "".join(head).encode("utf-8")
     fields = [_attr(name) for name in plan.features]
     labels = [_attr(str(c)) for c in model.classes] if model.is_classifier else None
     leaf_cache: dict = {}
-    tree_model = _tree_model(plan, function)
     for t, tree in enumerate(model.trees):
         predicate = first if t == 0 else "<True/>"
         yield (f'<Segment id="{t}">{predicate}\n{tree_model}' + _tree_text(tree, fields, labels, leaf_cache)
                + "</TreeModel>\n</Segment>\n").encode("utf-8")
-    yield b"</Segmentation>\n</MiningModel>\n</PMML>\n"
+    yield b"</Segmentation>\n"
+
+
+def _score_segment(k: int, width: int) -> str:
+    return "raw" if width == 1 else f"raw({k})"
+
+
+def _chain(plan: _Plan, leaves: str) -> Iterator[bytes]:
+    """One regression MiningModel per score (the sum or average of its trees'
+    k-th leaf values, PMML's own), each reporting its score and the leaves of
+    the trees it holds first; then the link, a classification RegressionModel
+    (logit or softmax) over the scores, unless the Output computes the outputs."""
+    model = plan.package.model
+    width = model.n_outputs
+    fields = [_attr(name) for name in plan.features]
+    tree_model = _tree_model(plan, "regression", target=False)
+    reported: set = set()
+    first = _reads_every_checked_field(plan)
+    yield b'<Segmentation multipleModelMethod="modelChain">\n'
+    for k, trees in enumerate(_chain_trees(model)):
+        head = [(f'<Segment id="{_score_segment(k, width)}">{first if k == 0 else "<True/>"}\n'
+                 f'<MiningModel functionName="regression"><MiningSchema>{plan.input_fields()}</MiningSchema>\n'
+                 f'<Output>\n<OutputField name="{_score_name(model, k)}" optype="continuous" dataType="double" '
+                 f'feature="predictedValue"/>\n')]
+        for t in trees if leaves == ON else ():
+            if t not in reported:
+                reported.add(t)
+                head.append(f'<OutputField name="{_leaf_field(t)}" optype="categorical" dataType="string" '
+                            f'feature="entityId" segmentId="{t}"/>\n')
+        head.append(f'</Output>\n<Segmentation multipleModelMethod="{model.aggregation}">\n')
+        if model.aggregation == "sum":
+            head.append(f'<Segment id="{BASE_SEGMENT}"><True/>\n{tree_model}<Node id="0" '
+                        f'score="{_num(model.base_value[k])}"><True/></Node>\n</TreeModel>\n</Segment>\n')
+        yield "".join(head).encode("utf-8")
+        leaf_cache: dict = {}
+        for t in trees:
+            tree = model.trees[t]
+            yield (f'<Segment id="{t}"><True/>\n{tree_model}'
+                   + _tree_text(tree, fields, None, leaf_cache, tree.value[:, k:k + 1])
+                   + "</TreeModel>\n</Segment>\n").encode("utf-8")
+        yield b"</Segmentation>\n</MiningModel>\n</Segment>\n"
+    if plan.link is not None:
+        scores = [_score_name(model, k) for k in range(width)]
+        yield ('<Segment id="link"><True/>\n' + _link_model(plan, scores) + "</Segment>\n").encode("utf-8")
+    yield b"</Segmentation>\n"
+
+
+def _table(intercept: float, label: Union[str, None], names: list, coefficients: list) -> str:
+    target = "" if label is None else f' targetCategory="{_attr(label)}"'
+    if not names:
+        return f'<RegressionTable intercept="{_num(intercept)}"{target}/>\n'
+    return (f'<RegressionTable intercept="{_num(intercept)}"{target}>'
+            + "".join(f'<NumericPredictor name="{name}" coefficient="{_num(c)}"/>' for name, c in zip(names, coefficients))
+            + "</RegressionTable>\n")
+
+
+def _classification_tables(plan: _Plan, rows: list) -> str:
+    """A link's tables from rows (intercept, field names, coefficients), one per
+    score: JPMML's logit gives the first table's class p = 1 / (1 + exp(-y)) and
+    the other 1 - p, so class 1's table comes first and class 0's is empty;
+    softmax takes one table per class."""
+    classes = [str(c) for c in plan.package.model.classes]
+    if plan.link == LINKS["logistic"]:
+        intercept, names, row = rows[0]
+        return _table(intercept, classes[1], names, row) + _table(0.0, classes[0], [], [])
+    return "".join(_table(b, c, names, row) for c, (b, names, row) in zip(classes, rows))
+
+
+def _link_model(plan: _Plan, scores: list) -> str:
+    """The chain's last model: each score with coefficient 1.0 and intercept 0.0
+    (x * 1.0 + 0.0 is x) into PMML's probabilities."""
+    tables = _classification_tables(plan, [(0.0, [score], [1.0]) for score in scores])
+    fields = "".join(f'<MiningField name="{name}"/>' for name in scores)
+    return (f'<RegressionModel functionName="classification" normalizationMethod="{plan.link}">'
+            f'<MiningSchema>{fields}{TARGET_FIELD}</MiningSchema>\n{tables}</RegressionModel>\n')
+
+
+def _linear(plan: _Plan, leaves: str) -> Iterator[bytes]:
+    """One RegressionModel: regression for one score (its Output computes a
+    logistic), classification with a logit or softmax link; several scores
+    without a link are a RegressionModel each, reporting its score. The
+    products are added in feature order, then the intercept (JPMML's order,
+    the reference's)."""
+    model = plan.package.model
+    names = [_attr(name) for name in plan.features]
+    coefficients, intercepts = model.coefficients.tolist(), model.intercepts.tolist()
+    first = _reads_every_checked_field(plan)
+    parts = ['<Segmentation multipleModelMethod="modelChain">\n']
+    if plan.link is not None:
+        parts.append(f'<Segment id="linear">{first}\n<RegressionModel functionName="classification" '
+                     f'normalizationMethod="{plan.link}"><MiningSchema>{plan.input_fields()}{TARGET_FIELD}'
+                     f'</MiningSchema>\n'
+                     + _classification_tables(plan, [(b, names, row) for b, row in zip(intercepts, coefficients)])
+                     + "</RegressionModel>\n</Segment>\n")
+    elif model.n_outputs == 1:
+        parts.append(f'<Segment id="linear">{first}\n<RegressionModel functionName="regression"><MiningSchema>'
+                     f'{plan.input_fields()}</MiningSchema>\n' + _table(intercepts[0], None, names, coefficients[0])
+                     + "</RegressionModel>\n</Segment>\n")
+    else:
+        for k in range(model.n_outputs):
+            parts.append(f'<Segment id="{_score_segment(k, model.n_outputs)}">{first if k == 0 else "<True/>"}\n'
+                         f'<RegressionModel functionName="regression"><MiningSchema>{plan.input_fields()}'
+                         f'</MiningSchema>\n<Output>\n<OutputField name="{_score_name(model, k)}" optype="continuous" '
+                         f'dataType="double" feature="predictedValue"/>\n</Output>\n'
+                         + _table(intercepts[k], None, names, coefficients[k]) + "</RegressionModel>\n</Segment>\n")
+    parts.append("</Segmentation>\n")
+    yield "".join(parts).encode("utf-8")
+
+
+MODEL_WRITERS = {FLAT: _flat, CHAIN: _chain, LINEAR: _linear}
 
 
 def dumps(package: ir.Package, leaves: str = ON) -> bytes:
@@ -856,8 +1029,10 @@ ELEMENTS = frozenset((
     "DerivedField", "FieldRef", "MapValues", "FieldColumnPair", "InlineTable", "row", "in", "out", "Apply",
     "Constant", "MiningModel", "MiningSchema", "MiningField", "Output", "OutputField", "Segmentation", "Segment",
     "True", "CompoundPredicate", "SimplePredicate", "TreeModel", "Node", "ScoreDistribution",
+    # 1.2
+    "NormDiscrete", "RegressionModel", "RegressionTable", "NumericPredictor", "SimpleSetPredicate", "Array",
 ))
-TEXT_ELEMENTS = frozenset(("Extension", "Constant", "in", "out"))
+TEXT_ELEMENTS = frozenset(("Extension", "Constant", "in", "out", "Array"))
 
 
 class _Stop(Exception):
@@ -930,10 +1105,14 @@ class _Reader:
         self.unknown_header: list = []
         self.fields: list = []  # (name, optype)
         self.derived: list = []  # dicts
-        self.segments: list = []  # (id, _Tree)
+        self.segments: list = []  # (path: the ids of the Segments around it, id, _Tree or its Node lines)
+        self.tables: list = []  # (path, targetCategory, intercept, [(field, coefficient)])
         self.leaf_outputs = False  # an OutputField with feature="entityId"
-        self.multiple: Union[str, None] = None
+        self.multiple: Union[str, None] = None  # the top Segmentation's multipleModelMethod
+        self.path: list = []  # ids of the open Segments
         self.tree: Union[_Tree, None] = None
+        self.bodies: Union[Iterator, None] = None  # the trees' Node lines, cut out before expat (_parse)
+        self.trees = 0
         self.nodes = 0
         self.root_seen = False
 
@@ -1002,8 +1181,9 @@ class _Reader:
                 raise PmmlHeaderError(self.where, f"{self.at()}: expected the Extension {name!r} once, found it twice")
             self.header[name] = self.taken() if name == CHECKS else attrs.get("value")
         elif parent == "DerivedField":
-            if attrs.get("name") == CODES:
-                self.derived[-1]["codes"] = attrs.get("value")
+            key = {CODES: "codes", ONE_HOT: "policy"}.get(attrs.get("name"))
+            if key is not None:
+                self.derived[-1][key] = attrs.get("value")
 
     def on_DataDictionary(self, attrs: dict) -> None:
         if not self.header_done:
@@ -1030,8 +1210,9 @@ class _Reader:
 
     def on_DerivedField(self, attrs: dict) -> None:
         self.derived.append({"name": attrs.get("name"), "display": attrs.get("displayName"),
-                             "type": attrs.get("dataType"), "kind": None, "source": None, "missing": None,
-                             "constants": [], "rows": [], "codes": None})
+                             "type": attrs.get("dataType"), "optype": attrs.get("optype"), "kind": None,
+                             "function": None, "source": None, "missing": None, "default": None, "constants": [],
+                             "rows": [], "codes": None, "policy": None, "norm": None})
 
     def _expression(self, kind: str) -> Union[dict, None]:
         if "DerivedField" not in self.stack:
@@ -1048,10 +1229,19 @@ class _Reader:
             d["missing"] = attrs.get("mapMissingTo")
 
     def on_Apply(self, attrs: dict) -> None:
-        self._expression("Apply")
+        d = self._expression("Apply")
+        if d is not None and d["function"] is None:
+            d["function"] = attrs.get("function")
 
     def on_MapValues(self, attrs: dict) -> None:
-        self._expression("MapValues")
+        d = self._expression("MapValues")
+        if d is not None:
+            d["missing"], d["default"] = attrs.get("mapMissingTo"), attrs.get("defaultValue")
+
+    def on_NormDiscrete(self, attrs: dict) -> None:
+        d = self._expression("NormDiscrete")
+        if d is not None:
+            d["source"], d["norm"] = attrs.get("field"), attrs.get("value")
 
     def on_FieldColumnPair(self, attrs: dict) -> None:
         d = self._expression("MapValues")
@@ -1079,13 +1269,37 @@ class _Reader:
         self.leaf_outputs = self.leaf_outputs or attrs.get("feature") == "entityId"
 
     def on_Segmentation(self, attrs: dict) -> None:
-        self.multiple = attrs.get("multipleModelMethod")
+        if self.multiple is None:
+            self.multiple = attrs.get("multipleModelMethod")
 
     def on_Segment(self, attrs: dict) -> None:
-        if len(self.segments) > MAX_TREES:
-            raise LimitExceededError(self.where, f"{self.at()}: expected at most {MAX_TREES} trees")
-        self.tree = _Tree()
-        self.segments.append((attrs.get("id"), self.tree))
+        self.path.append(attrs.get("id"))
+
+    def off_Segment(self) -> None:
+        self.path.pop()
+
+    def on_TreeModel(self, attrs: dict) -> None:
+        self.trees += 1
+        if self.trees > MAX_TREE_MODELS + MAX_OUTPUTS:
+            raise LimitExceededError(self.where, f"{self.at()}: expected at most {MAX_TREE_MODELS} TreeModels")
+        if not self.path:
+            raise self.structure("expected <TreeModel> inside a Segment")
+        tree = _Tree() if self.bodies is None else next(self.bodies, None)
+        if tree is None:
+            raise _Slow()  # more TreeModels than bodies were cut out: read it all with expat
+        self.tree = tree if isinstance(tree, _Tree) else None
+        self.segments.append((tuple(self.path[:-1]), self.path[-1], tree))
+
+    def off_TreeModel(self) -> None:
+        self.tree = None
+
+    def on_RegressionTable(self, attrs: dict) -> None:
+        self.tables.append((tuple(self.path), attrs.get("targetCategory"), attrs.get("intercept"), []))
+
+    def on_NumericPredictor(self, attrs: dict) -> None:
+        if not self.tables or self.stack[-2] != "RegressionTable":
+            raise self.structure("expected <NumericPredictor> inside a RegressionTable")
+        self.tables[-1][3].append((attrs.get("name"), attrs.get("coefficient")))
 
     def on_Node(self, attrs: dict) -> None:
         tree = self.tree
@@ -1115,6 +1329,20 @@ class _Reader:
             tree.op[i] = attrs.get("operator")
             tree.value[i] = attrs.get("value")
 
+    def on_SimpleSetPredicate(self, attrs: dict) -> None:
+        if self.stack[-2] != "Node":
+            raise self.structure("expected <SimpleSetPredicate> as a Node's predicate")
+        tree = self.tree
+        i = tree.stack[-1]
+        tree.field[i] = attrs.get("field")
+        tree.op[i] = attrs.get("booleanOperator")
+
+    def off_Array(self) -> None:
+        if self.stack[-2] != "SimpleSetPredicate":
+            raise self.structure("expected <Array> inside a SimpleSetPredicate")
+        tree = self.tree
+        tree.value[tree.stack[-1]] = self.taken()
+
     def on_ScoreDistribution(self, attrs: dict) -> None:
         tree = self.tree
         if tree is None or not tree.stack:
@@ -1125,9 +1353,11 @@ class _Reader:
         tree.dist[i].append((attrs.get("value"), attrs.get("recordCount")))
 
 
-def _expat_parse(source: bytes, where: str, final: bool = True) -> _Reader:
+def _expat_parse(source: bytes, where: str, final: bool = True, bodies: Union[Iterator, None] = None) -> _Reader:
+    """``bodies``: the trees' Node lines, which _parse cut out of ``source``, in order."""
     parser = _parser(where)
     reader = _Reader(where, parser)
+    reader.bodies = bodies
     parser.StartElementHandler = reader.start
     parser.EndElementHandler = reader.end
     parser.CharacterDataHandler = reader.chars
@@ -1135,7 +1365,7 @@ def _expat_parse(source: bytes, where: str, final: bool = True) -> _Reader:
         parser.Parse(source, final)
     except expat.ExpatError as exc:
         raise _expat_error(exc, where) from None
-    except CrossformError:
+    except (CrossformError, _Slow):
         raise
     except Exception as exc:  # a handler meeting something it did not expect
         raise PmmlStructureError(where, f"{reader.at()}: expected the PMML crossform writes; "
@@ -1145,11 +1375,12 @@ def _expat_parse(source: bytes, where: str, final: bool = True) -> _Reader:
     return reader
 
 
-TAIL = b"</Segmentation>\n</MiningModel>\n</PMML>\n"
-_SEGMENTATION = re.compile(rb'<Segmentation multipleModelMethod="[a-zA-Z]*">\n')
 _NODE = re.compile(r'<Node id="([0-9]+)" (?:defaultChild="([0-9]+)"|score="([^"]*)")>'
-                   r'(?:<True/>|<SimplePredicate field="([^"]*)" operator="lessOrEqual" value="([^"]*)"/>)'
+                   r'(?:<True/>|<SimplePredicate field="([^"]*)" operator="lessOrEqual" value="([^"]*)"/>'
+                   r'|<SimpleSetPredicate field="([^"]*)" booleanOperator="is(?:Not)?In"><Array type="real" '
+                   r'n="[0-9]+">([^<]*)</Array></SimpleSetPredicate>)'
                    r'((?:<ScoreDistribution value="[^"]*" recordCount="[^"]*"/>)*)((?:</Node>)*)')
+INF = "INF"  # a +inf threshold, as XML Schema spells it
 _DIST = re.compile(r'<ScoreDistribution value="([^"]*)" recordCount="([^"]*)"/>')
 _UNESCAPE = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#9;": "\t", "&#10;": "\n", "&#13;": "\r"}
 _ENTITY = re.compile("&(?:amp|lt|gt|quot|#9|#10|#13);")
@@ -1165,35 +1396,16 @@ def _unescape(text: Union[str, None]) -> Union[str, None]:
     return _ENTITY.sub(lambda m: _UNESCAPE[m.group(0)], text)
 
 
-_SEGMENT_HEAD = re.compile(r'<Segment id="([^"<&]*)">[^\n]*\n<TreeModel [^\n]*\n')
-SEGMENT_END = "</TreeModel>\n</Segment>\n"
-
-
-def _segments(body: str) -> list:
-    """(segment id, the text of its Node lines) for each Segment, when the body
-    is Segments laid out as the writer lays them out; _Slow otherwise. The
-    lines are read by _lines_tree; what they hold is then compared with what
-    the writer writes, so a layout read wrongly here cannot pass."""
-    pieces = body.split(SEGMENT_END)
-    if pieces[-1] != "" or len(pieces) > MAX_TREES + 2:
-        raise _Slow()
-    segments = []
-    for piece in pieces[:-1]:
-        m = _SEGMENT_HEAD.match(piece)
-        if m is None:
-            raise _Slow()
-        segments.append((m.group(1), piece[m.end():]))
-    return segments
-
-
-def _floats(texts: Any, what: str, where: str) -> np.ndarray:
+def _floats(texts: Any, what: str, where: str, infinity: Union[str, None] = None) -> np.ndarray:
+    """Finite doubles; with ``infinity``, that text is +inf."""
     try:
-        values = np.array(list(map(float, texts)), dtype=np.float64)
+        values = np.array([math.inf if t == infinity else float(t) for t in texts], dtype=np.float64)
     except (TypeError, ValueError):
         values = None
-    if values is None or not np.isfinite(values).all():
+    if values is None or not (np.isfinite(values) | (values == math.inf if infinity else False)).all():
         for text in texts:
-            _number(text, what, where)  # names the first that is not a finite number
+            if text != infinity:
+                _number(text, what, where)  # names the first that is not a finite number
     return values
 
 
@@ -1206,7 +1418,7 @@ def _lines_tree(text: str, index: dict, labels: Union[dict, None], width: int, w
     n = len(rows)
     if n == 0 or n > MAX_NODES or n != text.count("\n"):
         raise _Slow()
-    _, default, score, field, value, dist, closes = zip(*rows)
+    _, default, score, field, value, set_field, set_values, dist, closes = zip(*rows)
     closes = np.fromiter(map(len, closes), dtype=np.int64, count=n) // 7
     split = closes == 0
     depth = np.zeros(n, dtype=np.int64)
@@ -1231,11 +1443,18 @@ def _lines_tree(text: str, index: dict, labels: Union[dict, None], width: int, w
     first = splits + 1
     try:
         feature = np.full(n, -1, dtype=np.int64)
-        feature[splits] = [index[_unescape(field[i])] for i in first.tolist()]
+        feature[splits] = [index[_unescape(field[i] or set_field[i])] for i in first.tolist()]
     except KeyError as exc:
         raise PmmlStructureError(where, f"expected Nodes to test model features, found {exc.args[0]!r}") from None
     threshold = np.zeros(n)
-    threshold[splits] = _floats([value[i] for i in first.tolist()], "a threshold", where)
+    sets: Any = ()
+    if any(set_field):  # a field name is never empty: these are set splits
+        sets = [None] * n
+        for p in splits.tolist():
+            if set_field[p + 1]:
+                sets[p] = tuple(_floats(set_values[p + 1].split(" "), "a set value", where).tolist())
+    plain = [p for p in splits.tolist() if not set_field[p + 1]]
+    threshold[plain] = _floats([value[p + 1] for p in plain], "a threshold", where, infinity=INF)
     try:
         defaults = np.array([int(default[i]) for i in splits.tolist()], dtype=np.int64)
     except (TypeError, ValueError):
@@ -1252,38 +1471,56 @@ def _lines_tree(text: str, index: dict, labels: Union[dict, None], width: int, w
             raise _Slow()
         values[leaves] = leaf_values(_floats([v for _, v in found], "a recordCount", where)
                                      .reshape(len(leaves), width))
-    return ir.Tree(feature, threshold, left, right, missing_left, values)
+    return ir.Tree(feature, threshold, left, right, missing_left, values, sets)
+
+
+TREE_HEAD = b"<TreeModel "  # the writer ends a TreeModel's first line after its MiningSchema
+TREE_END = b"</TreeModel>\n"
 
 
 def _parse(source: bytes, where: str) -> _Reader:
-    """Everything up to the Segmentation through expat; the trees, when they are
-    written as the writer writes them, by lines (see _segments); else all of it
-    through expat, which names what it meets."""
+    """The trees' Node lines, when they are laid out as the writer lays them out,
+    by lines (_lines_tree); everything else through expat, with the Node lines
+    cut out. Any other layout is read all through expat (_slow_parse), which
+    names what it meets; either way the bytes are then compared with the writer's."""
     _check_size(source, where)
-    found = _SEGMENTATION.search(source)
-    if found is not None and source.endswith(TAIL) and found.end() <= len(source) - len(TAIL):
-        reader = _expat_parse(source[:found.end()], where, final=False)
-        try:
-            if reader.stack != ["PMML", "MiningModel", "Segmentation"]:
-                raise _Slow()
-            body = source[found.end():len(source) - len(TAIL)].decode("utf-8")
-            reader.segments = _segments(body)
-            return reader
-        except (_Slow, UnicodeDecodeError):
-            pass
-    return _slow_parse(source, where)
+    pieces, bodies = [], []
+    at = 0
+    while True:
+        start = source.find(TREE_HEAD, at)
+        if start < 0:
+            break
+        head_end = source.find(b"\n", start) + 1
+        end = source.find(TREE_END, head_end) if head_end else -1
+        if end < 0:
+            raise _Slow()
+        pieces.append(source[at:head_end])
+        bodies.append(source[head_end:end])
+        at = end
+    pieces.append(source[at:])
+    try:
+        texts = iter([body.decode("utf-8") for body in bodies])
+    except UnicodeDecodeError:
+        raise _Slow() from None
+    reader = _expat_parse(b"".join(pieces), where, bodies=texts)
+    if next(texts, None) is not None:
+        raise _Slow()  # fewer TreeModels than cut-out bodies: the cut met something else
+    return reader
 
 
 def _slow_parse(source: bytes, where: str) -> _Reader:
     return _expat_parse(source, where)
 
 
+LEAF_OUTPUT = f'<OutputField name="{leaf_output(0)}" '.encode()
+
+
 def properties(source: bytes, where: str = WHERE) -> dict:
     """What ``crossform info`` shows besides the package: whether the file has leaf outputs."""
     _check_size(source, where)
-    found = _SEGMENTATION.search(source)
-    head = source[:found.start()] if found is not None else source
-    return {"leaves": ON if b'feature="entityId"' in head else OFF}
+    found = source.find(b"<Segmentation ")
+    head = source[:found] if found >= 0 else source
+    return {"leaves": ON if LEAF_OUTPUT in head else OFF}
 
 
 def read_version(source: bytes, where: str = WHERE) -> str:
@@ -1345,60 +1582,154 @@ def _codes(value: Any, where: str) -> Union[float, None]:
     raise PmmlStructureError(where, f"expected a code (a number, \"NaN\" or null), found {value!r}")
 
 
+_DERIVED_NAME = re.compile(re.escape(PREFIX) + r"e(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*))?")
+_INTEGER = re.compile(r"-?(0|[1-9][0-9]{0,9})")
+KINDS_OF = {"continuous": ir.NUMERIC, "categorical": ir.CATEGORICAL}
+
+
+def _integer(text: Any, what: str, where: str) -> int:
+    if not isinstance(text, str) or _INTEGER.fullmatch(text) is None:
+        raise PmmlNumberError(where, f"expected an integer for {what}, found {text!r}")
+    return int(text)
+
+
 def _read_encoders(reader: _Reader, where: str) -> tuple:
-    """Encoders from the DerivedFields, grouped by their names crossform:e<i>.<j>."""
-    ir_name = {name: name for name, _ in reader.fields}
-    groups: list = []
+    """Encoders from the DerivedFields: crossform:e<i>.<j> for encoder i, feature
+    j, and crossform:e<i>.<j>.<c> for column c of a one-hot feature."""
+    ir_name = {name: name for name, _ in reader.fields}  # PMML name -> IR column
+    optype = dict(reader.fields)
+    groups: list = []  # per encoder, per feature: (its DerivedField, a one-hot feature's column fields)
     for d in reader.derived:
-        match = re.fullmatch(re.escape(PREFIX) + r"e(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)", d["name"] or "")
+        match = _DERIVED_NAME.fullmatch(d["name"] or "")
         if match is None:
             raise PmmlStructureError(where, f"expected DerivedFields named {PREFIX}e<i>.<j>, found {d['name']!r}")
         i, j = int(match.group(1)), int(match.group(2))
-        if i == len(groups) and j == 0:
-            groups.append([])
-        if i != len(groups) - 1 or j != len(groups[-1]):
-            raise PmmlStructureError(where, f"expected DerivedFields in encoder order, found {d['name']!r}")
-        if d["source"] not in ir_name:
-            raise PmmlStructureError(where, f"expected DerivedField {d['name']!r} to read an earlier field, "
-                                            f"found {d['source']!r}")
-        if d["display"] is None:
-            raise PmmlStructureError(where, f"expected DerivedField {d['name']!r} to name its column in displayName")
-        groups[-1].append(d)
-        ir_name[d["name"]] = d["display"]
+        if match.group(3) is None:
+            if i == len(groups) and j == 0:
+                groups.append([])
+            if i != len(groups) - 1 or j != len(groups[-1]):
+                raise PmmlStructureError(where, f"expected DerivedFields in encoder order, found {d['name']!r}")
+            groups[-1].append((d, []))
+        else:
+            if (not groups or i != len(groups) - 1 or j != len(groups[-1]) - 1
+                    or int(match.group(3)) != len(groups[-1][-1][1])):
+                raise PmmlStructureError(where, f"expected one-hot columns in order after their feature's field, "
+                                                f"found {d['name']!r}")
+            groups[-1][-1][1].append(d)
+        optype[d["name"]] = d["optype"]
     encoders = []
     for i, group in enumerate(groups):
-        kinds = {d["kind"] for d in group}
-        features = tuple(ir_name[d["source"]] for d in group)
-        outputs = tuple(d["display"] for d in group)
         label = f"{where}#TransformationDictionary/DerivedField[{PREFIX}e{i}]"
-        if kinds == {"FieldRef"}:
-            values = tuple(_number(d["missing"], "a fill value", label) if d["type"] == "double" else d["missing"]
-                           for d in group)
-            if any(v is None for v in values):
-                raise PmmlStructureError(label, "expected FieldRef@mapMissingTo, the fill value, found none")
-            encoders.append(ir.FillMissing(features, values, outputs))
-        elif kinds == {"Apply"}:
-            if any(len(d["constants"]) != 2 for d in group):
-                raise PmmlStructureError(label, "expected (x - offset) / scale with two Constants")
-            offset = [_number(d["constants"][0], "an offset", label) for d in group]
-            scale = [_number(d["constants"][1], "a scale", label) for d in group]
-            encoders.append(ir.Scale(features, offset, scale, outputs))
-        elif kinds == {"MapValues"}:
-            docs = [_json.parse((d["codes"] or "").encode("utf-8"), f"{label}/Extension[{CODES}]") for d in group]
-            if any(not isinstance(doc, dict) for doc in docs):
-                raise PmmlStructureError(label, f"expected a JSON object in Extension {CODES!r}")
-            unknown = {json.dumps(doc.get("unknown")) for doc in docs}
-            if len(unknown) != 1:
-                raise PmmlStructureError(label, "expected one unknown code for every feature of the encoder")
-            categories = tuple(tuple(c for c, _ in d["rows"]) for d in group)
-            codes = tuple(np.array([_number(v, "a code", label) for _, v in d["rows"]], dtype=np.float64)
-                          for d in group)
-            missing = tuple(_codes(doc.get("missing"), label) for doc in docs)
-            encoders.append(ir.CategoricalEncoding(features, categories, codes, missing,
-                                                   _codes(docs[0].get("unknown"), label), outputs))
-        else:
-            raise PmmlStructureError(label, f"expected a FieldRef, an Apply or a MapValues, found {sorted(kinds)}")
+        one_hot = any(field["policy"] is not None for field, _ in group)
+        named = [d for field, columns in group for d in (columns if one_hot else [field])]
+        for d in named:
+            if d["display"] is None:
+                raise PmmlStructureError(label, f"expected DerivedField {d['name']!r} to name its column in "
+                                                f"displayName")
+        fields = [field for field, _ in group]
+        for d in fields:
+            if d["source"] not in ir_name:
+                raise PmmlStructureError(label, f"expected DerivedField {d['name']!r} to read an earlier field, "
+                                                f"found {d['source']!r}")
+        features = tuple(ir_name[d["source"]] for d in fields)
+        try:
+            encoder = _read_encoder(group, fields, features, [optype.get(d["source"]) for d in fields], label)
+        except IRValidationError as exc:
+            raise PmmlStructureError(label, str(exc)) from None
+        encoders.append(encoder)
+        for field, columns in group:
+            if isinstance(encoder, ir.OneHot):
+                ir_name.update((d["name"], d["display"]) for d in columns)
+            else:
+                ir_name[field["name"]] = field["display"]
     return tuple(encoders), ir_name
+
+
+def _read_encoder(group: list, fields: list, features: tuple, sources: list, label: str) -> Any:
+    """One encoder from its features' DerivedFields (what the first expression element says it is)."""
+    kinds = {d["kind"] for d in fields}
+    functions = {d["function"] for d in fields}
+    outputs = tuple(d["display"] for d in fields)
+    if any(d["policy"] is not None for d in fields):
+        return _read_one_hot(group, features, label)  # its fields name no column; theirs do
+    if any(columns for _, columns in group):
+        raise PmmlStructureError(label, "expected columns only after a one-hot feature's field")
+    if kinds == {"FieldRef"}:
+        values = tuple(_number(d["missing"], "a fill value", label) if d["type"] == "double" else d["missing"]
+                       for d in fields)
+        if any(v is None for v in values):
+            raise PmmlStructureError(label, "expected FieldRef@mapMissingTo, the fill value, found none")
+        return ir.FillMissing(features, values, outputs)
+    if kinds == {"Apply"} and len(functions) == 1:
+        function = functions.pop()
+        if any(len(d["constants"]) != 2 for d in fields):
+            raise PmmlStructureError(label, "expected an Apply with two Constants")
+        first = [_number(d["constants"][0], "a constant", label) for d in fields]
+        second = [_number(d["constants"][1], "a constant", label) for d in fields]
+        if function == "/":  # (x - offset) / scale
+            return ir.Scale(features, first, second, outputs)
+        if function == "+":  # x * scale + offset
+            return ir.Affine(features, first, second, outputs)
+        if function == "if":  # if isMissing(x) then 1.0 else 0.0
+            if any(kind not in KINDS_OF for kind in sources):
+                raise PmmlStructureError(label, f"expected a missing indicator of continuous or categorical fields, "
+                                                f"found optypes {sources}")
+            return ir.MissingIndicator(features, tuple(KINDS_OF[kind] for kind in sources), outputs)
+        raise PmmlStructureError(label, f"expected an Apply of \"/\", \"+\" or \"if\", found {function!r}")
+    if kinds == {"MapValues"}:
+        docs = [_json.parse((d["codes"] or "").encode("utf-8"), f"{label}/Extension[{CODES}]") for d in fields]
+        if any(not isinstance(doc, dict) for doc in docs):
+            raise PmmlStructureError(label, f"expected a JSON object in Extension {CODES!r}")
+        unknown = {json.dumps(doc.get("unknown")) for doc in docs}
+        if len(unknown) != 1:
+            raise PmmlStructureError(label, "expected one unknown code for every feature of the encoder")
+        categories = tuple(tuple(c for c, _ in d["rows"]) for d in fields)
+        codes = tuple(np.array([_number(v, "a code", label) for _, v in d["rows"]], dtype=np.float64)
+                      for d in fields)
+        missing = tuple(_codes(doc.get("missing"), label) for doc in docs)
+        return ir.CategoricalEncoding(features, categories, codes, missing, _codes(docs[0].get("unknown"), label),
+                                      outputs)
+    raise PmmlStructureError(label, f"expected a FieldRef, an Apply or a MapValues, found {sorted(map(str, kinds))}")
+
+
+def _column(value: Any, what: str, label: str) -> Any:
+    """A one-hot column (an int >= -1; the IR checks the width) or None."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    raise PmmlStructureError(label, f"expected {what} to be a column number or null, found {value!r}")
+
+
+def _read_one_hot(group: list, features: tuple, label: str) -> ir.OneHot:
+    """Per feature: its column field (MapValues category -> column, the missing and
+    unknown columns in Extension crossform.one-hot), then a NormDiscrete per column."""
+    categories, columns, widths, missing, unknown, outputs = [], [], [], [], [], []
+    for field, fields in group:
+        where = f"{label}.{len(categories)}"
+        if field["kind"] != "MapValues" or field["policy"] is None:
+            raise PmmlStructureError(where, f"expected every feature of a one-hot encoder to have a MapValues and "
+                                            f"an Extension {ONE_HOT!r}")
+        doc = _json.parse(field["policy"].encode("utf-8"), f"{where}/Extension[{ONE_HOT}]")
+        if not isinstance(doc, dict) or set(doc) != {"missing", "unknown"}:
+            raise PmmlStructureError(where, f"expected a JSON object with \"missing\" and \"unknown\" in Extension "
+                                            f"{ONE_HOT!r}, found {doc!r}")
+        policy = doc["unknown"]
+        if not (isinstance(policy, str) and policy in ir.UNKNOWN_POLICIES):
+            policy = _column(policy, "the unknown policy", where)
+            if policy is None:
+                raise PmmlStructureError(where, f"expected the unknown policy to be one of {ir.UNKNOWN_POLICIES} "
+                                                f"or a column number, found null")
+        categories.append(tuple(c for c, _ in field["rows"]))
+        columns.append([_integer(v, "a column", where) for _, v in field["rows"]])
+        missing.append(_column(doc["missing"], "the missing column", where))
+        unknown.append(policy)
+        for c, d in enumerate(fields):
+            if d["kind"] != "NormDiscrete" or d["source"] != field["name"] or d["norm"] != str(c):
+                raise PmmlStructureError(where, f"expected column {c} to be NormDiscrete field="
+                                                f"{field['name']!r} value=\"{c}\", found {d['name']!r}")
+            outputs.append(d["display"])
+        widths.append(len(fields))
+    return ir.OneHot(features, tuple(categories), tuple(columns), tuple(widths), tuple(missing), tuple(unknown),
+                     tuple(outputs))
 
 
 def _read_tree(tree: _Tree, index: dict, labels: Union[dict, None], width: int, where: str) -> ir.Tree:
@@ -1409,7 +1740,7 @@ def _read_tree(tree: _Tree, index: dict, labels: Union[dict, None], width: int, 
     for i, p in enumerate(tree.parent):
         if p >= 0:
             kids[p].append(i)
-    feature, threshold = [-1] * n, [0.0] * n
+    feature, threshold, sets = [-1] * n, [0.0] * n, [None] * n
     left, right, missing_left = [-1] * n, [-1] * n, [False] * n
     value = np.zeros((n, width))
     ids, field, raw, default, dist, score = tree.ids, tree.field, tree.value, tree.default, tree.dist, tree.score
@@ -1434,12 +1765,16 @@ def _read_tree(tree: _Tree, index: dict, labels: Union[dict, None], width: int, 
                                             f"{field[a]!r}")
         left[p], right[p] = a, b
         feature[p] = index[field[a]]
-        threshold[p] = _number(raw[a], f"the threshold of node {ids[a]!r}", where)
+        if tree.op[a] in ("isIn", "isNotIn"):
+            sets[p] = tuple(_floats((raw[a] or "").split(" "), f"a set value of node {ids[a]!r}", where).tolist())
+        else:
+            threshold[p] = _floats([raw[a]], f"the threshold of node {ids[a]!r}", where, infinity=INF)[0]
         missing_left[p] = default[p] == ids[a]
-    return ir.Tree(feature, threshold, left, right, missing_left, value)
+    return ir.Tree(feature, threshold, left, right, missing_left, value,
+                   sets if any(v is not None for v in sets) else ())
 
 
-def _read_model(reader: _Reader, ir_name: dict, where: str) -> ir.TreeEnsemble:
+def _read_model(reader: _Reader, ir_name: dict, where: str) -> ir.Model:
     header = reader.header
     spec = _header_json(header, MODEL, where)
     if not isinstance(spec, dict) or not isinstance(spec.get("features"), list):
@@ -1456,31 +1791,129 @@ def _read_model(reader: _Reader, ir_name: dict, where: str) -> ir.TreeEnsemble:
     classes = _header_json(header, CLASSES, where) if CLASSES in header else None
     if classes is not None and not isinstance(classes, list):
         raise PmmlHeaderError(where, f"expected a JSON list in Extension {CLASSES!r}")
-    labels = {str(c): k for k, c in enumerate(classes)} if classes is not None else None
-    width = len(classes) if classes is not None else 1
-    if width > MAX_OUTPUTS:
-        raise LimitExceededError(where, f"expected at most {MAX_OUTPUTS} classes, found {width}")
-    segments = reader.segments
-    base = None
-    if segments and segments[0][0] == BASE_SEGMENT:
-        tree = segments[0][1]
-        if isinstance(tree, str):
-            tree = _lines_tree(tree, index, None, 1, where)
-            base = [float(tree.value[0, 0])]
-        else:
-            base = [_number(tree.score[0] if tree.score else None, "the base value", where)]
-        segments = segments[1:]
-    trees = []
-    for sid, tree in segments:
-        label = f"{where}#Segment[{sid}]"
-        if isinstance(tree, str):
-            trees.append(_lines_tree(tree, index, labels, width, label))
-        else:
-            trees.append(_read_tree(tree, index, labels, width, label))
+    if classes is not None and len(classes) > MAX_OUTPUTS:
+        raise LimitExceededError(where, f"expected at most {MAX_OUTPUTS} classes, found {len(classes)}")
+    kind = spec.get("type", "trees")
+    if kind not in MODEL_READERS:
+        raise PmmlHeaderError(where, f"expected a model type {' or '.join(map(repr, MODEL_READERS))} in Extension "
+                                     f"{MODEL!r}, found {kind!r}")
+    return MODEL_READERS[kind](reader, spec, features, index, tuple(classes) if classes is not None else None, where)
+
+
+def _read_one(tree: Any, index: dict, labels: Union[dict, None], width: int, where: str) -> ir.Tree:
+    if isinstance(tree, str):
+        return _lines_tree(tree, index, labels, width, where)
+    return _read_tree(tree, index, labels, width, where)
+
+
+def _read_trees(reader: _Reader, spec: dict, features: tuple, index: dict, classes: Union[tuple, None],
+                where: str) -> ir.TreeEnsemble:
+    """Flat: the Segments are the trees (a sum's base first). Chained: per score a
+    MiningModel (Segment raw or raw(k)) whose Segments are its base and the trees
+    it adds, each with its tree index as id; tree t's k-th values come from score
+    k's copy (zeros where a sum skipped it), its splits from the first copy."""
     aggregation = spec.get("aggregation")
-    return ir.TreeEnsemble(features, tuple(trees), aggregation, spec.get("post_transform"),
-                           tuple(classes) if classes is not None else None,
-                           base if aggregation == "sum" else None)
+    rules = {key: spec[key] for key in ("missing", "infinite") if key in spec}
+    if "isolation" in spec:
+        if not isinstance(spec["isolation"], list):
+            raise PmmlHeaderError(where, f"expected a JSON list [denominator, offset] as \"isolation\" in "
+                                         f"Extension {MODEL!r}, found {spec['isolation']!r}")
+        rules["isolation"] = tuple(spec["isolation"])
+    paths: dict = {}
+    for path, sid, tree in reader.segments:
+        if len(path) > 1:
+            raise PmmlStructureError(where, f"expected TreeModels at most two Segments deep, found one in "
+                                            f"Segment {'/'.join(map(str, path + (sid,)))!r}")
+        paths.setdefault(path, []).append((sid, tree))
+    if not paths:
+        raise PmmlStructureError(where, "expected Segments holding TreeModels, found none")
+    if () in paths and len(paths) > 1:
+        raise PmmlStructureError(where, "expected TreeModels either as the top Segments or one level below, not both")
+    base, trees = [], None
+    if () in paths:  # flat
+        labels = {str(c): k for k, c in enumerate(classes)} if classes is not None else None
+        width = len(classes) if classes is not None else 1
+        segments = paths[()]
+        if segments[0][0] == BASE_SEGMENT:
+            base.append(_base_value(segments[0][1], index, where))
+            segments = segments[1:]
+        if len(segments) > MAX_TREES:
+            raise LimitExceededError(where, f"expected at most {MAX_TREES} trees, found {len(segments)}")
+        trees = tuple(_read_one(tree, index, labels, width, f"{where}#Segment[{sid}]") for sid, tree in segments)
+    else:
+        copies: dict = {}  # tree index -> {score k: tree}
+        for k, (path, segments) in enumerate(paths.items()):
+            label = f"{where}#Segment[{path[0]}]"
+            if segments[0][0] == BASE_SEGMENT:
+                base.append(_base_value(segments[0][1], index, label))
+                segments = segments[1:]
+            for sid, tree in segments:
+                if not isinstance(sid, str) or re.fullmatch("0|[1-9][0-9]{0,8}", sid) is None:
+                    raise PmmlStructureError(label, f"expected Segments with tree indices as ids, found {sid!r}")
+                copies.setdefault(int(sid), {})[k] = _read_one(tree, index, None, 1, f"{label}/Segment[{sid}]")
+        if len(copies) > MAX_TREES:
+            raise LimitExceededError(where, f"expected at most {MAX_TREES} trees, found {len(copies)}")
+        if sorted(copies) != list(range(len(copies))):
+            raise PmmlStructureError(where, f"expected Segments for trees 0 to {len(copies) - 1}, found ids "
+                                            f"{sorted(copies)[:10]}")
+        trees = tuple(_combined(copies[t], len(paths), f"{where}#tree {t}") for t in range(len(copies)))
+    return ir.TreeEnsemble(features, trees, aggregation, spec.get("post_transform"), classes,
+                           base if aggregation == "sum" else None, **rules)
+
+
+def _base_value(tree: Any, index: dict, where: str) -> float:
+    if isinstance(tree, str):
+        return float(_lines_tree(tree, index, None, 1, where).value[0, 0])
+    return _number(tree.score[0] if tree.score else None, "the base value", where)
+
+
+def _combined(copies: dict, width: int, where: str) -> ir.Tree:
+    """One tree from its copies in the scores' sums: the first copy's splits, each copy's values."""
+    first = copies[min(copies)]
+    value = np.zeros((first.n_nodes, width))
+    for k, tree in copies.items():
+        same = tree.n_nodes == first.n_nodes and tree.sets == first.sets and all(
+            np.array_equal(getattr(tree, a), getattr(first, a)) for a in
+            ("feature", "threshold", "left", "right", "missing_left"))
+        if not same:
+            raise PmmlStructureError(where, f"expected the same splits in every score's copy of the tree, found "
+                                            f"other splits in score {k}")
+        value[:, k] = tree.value[:, 0]
+    return ir.Tree(first.feature, first.threshold, first.left, first.right, first.missing_left, value, first.sets)
+
+
+def _read_linear(reader: _Reader, spec: dict, features: tuple, index: dict, classes: Union[tuple, None],
+                 where: str) -> ir.LinearModel:
+    """The scores are the RegressionTables with predictors, in document order (a
+    logit link's second table, class 0's, has none); each names every model
+    feature once."""
+    if reader.segments:
+        raise PmmlStructureError(where, "expected no TreeModel in a linear model's document")
+    rows, intercepts = [], []
+    for path, category, intercept, predictors in reader.tables:
+        if not predictors:
+            continue
+        label = f"{where}#RegressionTable[{len(rows)}]"
+        row = np.full(len(features), np.nan)
+        for name, coefficient in predictors:
+            k = index.get(name)
+            if k is None or not math.isnan(row[k]):
+                raise PmmlStructureError(label, f"expected NumericPredictors naming each model feature once, found "
+                                                f"{name!r}")
+            row[k] = _number(coefficient, f"the coefficient of {name!r}", label)
+        if np.isnan(row).any():
+            raise PmmlStructureError(label, f"expected a NumericPredictor for each of the {len(features)} model "
+                                            f"features, found {len(predictors)}")
+        rows.append(row)
+        intercepts.append(_number(intercept, "an intercept", label))
+        if len(rows) > MAX_OUTPUTS:
+            raise LimitExceededError(where, f"expected at most {MAX_OUTPUTS} scores, found more")
+    if not rows:
+        raise PmmlStructureError(where, "expected RegressionTables with NumericPredictors, found none")
+    return ir.LinearModel(features, np.array(rows), np.array(intercepts), spec.get("post_transform"), classes)
+
+
+MODEL_READERS = {"trees": _read_trees, "linear": _read_linear}
 
 
 def _checks(header: dict, where: str):
@@ -1538,7 +1971,7 @@ def _differs(source: bytes, at: int, expected: bytes, where: str) -> None:
 def loads(source: bytes, where: str = WHERE) -> ir.Package:
     try:
         return _load(_parse(source, where), source, where)
-    except (_Slow, PmmlStructureError, PmmlNumberError):
+    except (_Slow, PmmlStructureError, PmmlNumberError, PmmlDecodeError):
         # read again with expat, which names what the lines held (an element crossform
         # never writes, text that is not XML); a file that passes it fails the same way
         pass
@@ -1552,9 +1985,9 @@ def _load(reader: _Reader, source: bytes, where: str) -> ir.Package:
     recorded = header.get(ID)
     if not recorded:
         raise PmmlHeaderError(where, f"expected the Header Extension {ID!r} with the package id, found none")
-    if reader.multiple not in ("average", "sum"):
-        raise PmmlStructureError(where, f"expected Segmentation multipleModelMethod \"average\" or \"sum\", "
-                                        f"found {reader.multiple!r}")
+    if reader.multiple not in ("average", "sum", "modelChain"):
+        raise PmmlStructureError(where, f"expected Segmentation multipleModelMethod \"average\", \"sum\" or "
+                                        f"\"modelChain\", found {reader.multiple!r}")
     try:
         inputs = []
         for name, optype in reader.fields:
@@ -1583,9 +2016,12 @@ def _load(reader: _Reader, source: bytes, where: str) -> ir.Package:
         raise PmmlStructureError(where, f"expected the PMML crossform writes; {type(exc).__name__}: {exc}") \
             from None
     leaves = ON if reader.leaf_outputs else OFF
-    if not reader.newer and reader.version != written_version(leaves):
-        raise PmmlStructureError(where, f"expected a {NAME} file {'with' if leaves == ON else 'without'} leaf "
-                                        f"outputs to record version {written_version(leaves)}, found {reader.version}")
+    expected = written_version(leaves, package)
+    if not reader.newer and reader.version != expected:
+        kind = new_kind(package)
+        what = f"with {kind}" if kind is not None else f"{'with' if leaves == ON else 'without'} leaf outputs"
+        raise PmmlStructureError(where, f"expected a {NAME} file {what} to record version {expected}, found "
+                                        f"{reader.version}")
     compared = _without_unknown(source, reader.unknown_header) if reader.unknown_header else source
     _compare(package, compared, reader.version, recorded, leaves, where)
     if recorded != package.id:

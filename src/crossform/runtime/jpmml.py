@@ -124,23 +124,23 @@ def prepare(content: Any, fmt: ModuleType) -> Callable[[Any], Scores]:
     fields = package.inputs
     outputs = package.outputs
     classes = package.model.classes
-    n_trees = len(package.model.trees)
+    trees = getattr(package.model, "trees", ())  # a linear model has none, and no leaves
     JDouble, JString, HashMap = jpype.JDouble, jpype.JString, jpype.JClass("java.util.HashMap")
     keys = [JString(f.name) for f in fields]
     output_keys = [JString(name) for name in outputs]
     # a file written with leaves="off" has no leaf outputs: its Scores carry no leaves
     has_leaves = any(str(f.getName()) == LEAF_OUTPUT.format(0) for f in evaluator.getOutputFields())
-    leaf_keys = [JString(LEAF_OUTPUT.format(t)) for t in range(n_trees)] if has_leaves else []
+    leaf_keys = [JString(LEAF_OUTPUT.format(t)) for t in range(len(trees))] if has_leaves else []
     numeric = [f.kind == "numeric" for f in fields]
     # the writer numbers nodes by preorder position; Scores name a leaf by its node index
-    node_at = [np.asarray(tree.preorder, dtype=np.int64) for tree in package.model.trees]
+    node_at = [np.asarray(tree.preorder, dtype=np.int64) for tree in trees]
 
     def score(data: Any) -> Scores:
         batch = read_batch(fields, data)
         n = batch.n_rows
         errors = batch.errors.copy()
         values = np.full((n, len(outputs)), np.nan)
-        leaves = np.full((n, n_trees), -1, dtype=np.int64)
+        leaves = np.full((n, len(trees)), -1, dtype=np.int64)
         columns = [batch.columns[f.name] for f in fields]
         for i in range(n):
             if errors[i] is not None:
