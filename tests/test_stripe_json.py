@@ -315,7 +315,25 @@ def test_saved_packages_get_the_usual_permissions(tmp_path, package, fmt):
 
 # ---------------------------------------------------------------- 2.1: issue 8's kinds
 
-NEW = issue8_packages.packages()
+def later_packages() -> dict:
+    """The kinds added after issue8_packages: set splits, +inf thresholds, isolation scores (bonsai 1.1)."""
+    fields = issue8_packages._fields()[1:]  # size, weight
+    sets = ir.Tree(feature=[0, -1, 1, -1, -1], threshold=[0.0, 0.0, np.inf, 0.0, 0.0], left=[1, -1, 3, -1, -1],
+                   right=[2, -1, 4, -1, -1], missing_left=[True, False, True, False, False],
+                   value=[[0.0], [1.5], [0.0], [-0.5], [2.0]], sets=((-2.5, 0.0, 3.0, 8.0), None, None, None, None))
+    inf = ir.Tree(feature=[1, -1, -1], threshold=[np.inf, 0.0, 0.0], left=[1, -1, -1], right=[2, -1, -1],
+                  missing_left=[False, False, False], value=[[0.0], [1.0], [-1.0]])
+    return {
+        "set-splits": ir.Package(fields, (), ir.TreeEnsemble(("size", "weight"), (sets,), "sum", base_value=[0.5])),
+        "infinite-threshold": ir.Package(fields, (), ir.TreeEnsemble(("size", "weight"), (inf,))),
+        "isolation": ir.Package(fields, (), ir.TreeEnsemble(("size", "weight"), (inf, sets), "sum", "isolation",
+                                                            isolation=(3.5, -0.25), infinite="compare")),
+    }
+
+
+NEW = {**issue8_packages.packages(), **later_packages()}
+# what a 2.0 reader refuses each by, where it is not the 2.x schemas: bonsai 1.0's rules
+BONSAI_REFUSED = {"set-splits": "expected flags 0", "infinite-threshold": "expected finite numbers"}
 GOLDEN = Path(__file__).parent.parent / "conformance" / "golden" / "stripe-json"
 GOLDEN_2_0 = sorted((GOLDEN / "2.0" / "packages").iterdir())
 
@@ -400,10 +418,11 @@ def test_each_new_kind_alone_makes_a_2_1_file(package):
     assert model_doc["leafWidth"] == 1 and "missing" not in model_doc and "infinite" not in model_doc
 
 
-def as_reader_of(monkeypatch, version: str) -> None:
-    """Make this reader the reader of an older 2.x minor: its VERSION, and only the schemas it shipped."""
+def as_reader_of(monkeypatch, version: str, bonsai_version: str) -> None:
+    """Make this reader the reader of an older 2.x minor: its VERSION, the schemas it shipped, its bonsai."""
     known = _versions_key(version)
     monkeypatch.setattr(stripe_json, "VERSION", version)
+    monkeypatch.setattr(bonsai, "VERSION", bonsai_version)
     monkeypatch.setattr(stripe_json, "VERSION_SCHEMAS", {v: s for v, s in stripe_json.VERSION_SCHEMAS.items()
                                                          if _versions_key(v) <= known})
 
@@ -414,20 +433,26 @@ def _versions_key(version: str) -> tuple:
 
 @pytest.mark.parametrize("name", NEW)
 def test_a_2_0_reader_refuses_2_1_files_by_name(monkeypatch, name):
-    """What crossform 0.2.0-0.4.0 do: warn about the newer minor, then refuse what their 2.x schemas do not name.
-    (Checked once against the released 0.4.0 code itself: the same SchemaError for every one of these.)"""
+    """What crossform 0.2.0-0.4.0 do: warn about the newer minor, then refuse what their 2.x schemas do not name,
+    or what bonsai 1.0 does not hold. (Checked once against the released 0.4.0 code itself: the same errors.)"""
     files = files_of(NEW[name])
-    as_reader_of(monkeypatch, "2.0")
-    with pytest.warns(stripe_json.FormatVersionWarning, match="2.1, newer than the 2.0"):
-        with pytest.raises(errors.SchemaError, match=r"violates stripe-json-(manifest|model)-2\.schema\.json"):
-            load_files(files)
+    as_reader_of(monkeypatch, "2.0", "1.0")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if name in BONSAI_REFUSED:
+            with pytest.raises(errors.BonsaiEncodingError, match=BONSAI_REFUSED[name]):
+                load_files(files)
+        else:
+            with pytest.raises(errors.SchemaError, match=r"violates stripe-json-(manifest|model)-2\.schema\.json"):
+                load_files(files)
+    assert "written in stripe-json 2.1, newer than the 2.0" in str(caught[0].message)
 
 
 def test_a_2_0_reader_refuses_a_binary_logistic_forest_by_name(monkeypatch, package):
     binary = ir.TreeEnsemble(("size_scaled",), (issue8_packages._regression_tree(),), "sum", "logistic",
                              classes=("no", "yes"))
     files = files_of(package.replace(model=binary))
-    as_reader_of(monkeypatch, "2.0")
+    as_reader_of(monkeypatch, "2.0", "1.0")
     with pytest.warns(stripe_json.FormatVersionWarning):
         with pytest.raises(errors.SchemaError, match="'leafWidth' was unexpected"):
             load_files(files)
@@ -574,6 +599,21 @@ NEW_BREAKS = {
                                         errors.SchemaError, "'compare' was expected"),
     "tree unknown rule": ("boost-regression-compare", "model.json", set_in("infinite", value="clip"),
                           errors.SchemaError, "'compare' was expected"),
+    # isolation forests
+    "isolation without its parameters": ("isolation", "model.json", drop("isolation"),
+                                         errors.MalformedPackageError, "denominator, offset"),
+    "isolation parameters elsewhere": ("boost-regression-compare", "model.json",
+                                       set_in("isolation", value={"denominator": 2.0, "offset": 0.5}),
+                                       errors.MalformedPackageError, "None unless post transform is 'isolation'"),
+    "isolation denominator 0": ("isolation", "model.json", set_in("isolation", "denominator", value=0),
+                                errors.SchemaError, "less than or equal to the minimum of 0"),
+    "isolation extra key": ("isolation", "model.json", set_in("isolation", "scale", value=1.0),
+                            errors.SchemaError, "'scale' was unexpected"),
+    "isolation as a classifier": ("isolation", "model.json", set_in("classes", value=["a"]),
+                                  errors.MalformedPackageError, "'isolation' only for a regressor"),
+    "isolation named a forest": ("isolation", "model.json",
+                                 set_in("modelType", value="simple-bonsai-regression-forest"),
+                                 errors.MalformedPackageError, "as the manifest says"),
     # manifest
     "manifest encoder type": ("linear-regression", "MODEL", set_in("encoders", "apply", 0, "encoderType",
                                                                    value="min-max-scaler"),
@@ -658,7 +698,7 @@ def fit_new_kind(name: str):
     """Pipelines whose packages use 2.1's kinds, fitted by scikit-learn (the checks' expected outputs are its own)."""
     import pandas as pd
     from sklearn.compose import ColumnTransformer
-    from sklearn.ensemble import GradientBoostingClassifier
+    from sklearn.ensemble import GradientBoostingClassifier, HistGradientBoostingClassifier, IsolationForest
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression, Ridge
     from sklearn.pipeline import Pipeline
@@ -679,12 +719,18 @@ def fit_new_kind(name: str):
             X, binary)
     if name == "logistic-multinomial":
         return Pipeline([("prep", prep), ("model", LogisticRegression())]).fit(X, three)
-    X.loc[::7, "size"] = np.nan
+    X.loc[rng.random(n) < 0.1, "size"] = np.nan
+    if name == "hist-boosting-categorical":  # set splits over a string column's codes
+        model = HistGradientBoostingClassifier(max_iter=8, categorical_features=["colour"], random_state=0)
+        return model.fit(X, binary)
+    if name == "isolation-forest":
+        return IsolationForest(n_estimators=8, random_state=0).fit(X[["size", "weight"]])
     impute = ColumnTransformer([("num", SimpleImputer(add_indicator=True), ["size", "weight"])])
     return Pipeline([("prep", impute), ("model", Ridge())]).fit(X, y)
 
 
-@pytest.mark.parametrize("name", ["boosting-binary", "logistic-multinomial", "ridge-with-indicator"])
+@pytest.mark.parametrize("name", ["boosting-binary", "logistic-multinomial", "ridge-with-indicator",
+                                  "hist-boosting-categorical", "isolation-forest"])
 def test_scikit_learn_fits_of_new_kinds_round_trip_with_their_checks(tmp_path, name):
     package = crossform.from_sklearn(fit_new_kind(name), checks=300)
     path = crossform.save(package, tmp_path / "pkg")

@@ -39,13 +39,19 @@ from ..floats import float32_threshold
 from ._versions import FormatVersionWarning
 
 MAGIC = b"\x89BONSAI\n"
-VERSION = "1.0"
+# 1.1: set splits (flag SETS and its sections) and +inf thresholds. A file
+# using neither records 1.0, byte for byte as before, so 1.0 readers read it;
+# they refuse a 1.1 file (non-zero flags, or a threshold that is not finite).
+VERSION = "1.1"
+SETS = 1  # flag: the file has set splits, and the sections that hold them
+FLAGS = {SETS: (1, "1 (set splits)")}  # flag -> (the minor that defines it, its name)
 _HEADER = struct.Struct(">8sHHIIIQ")  # magic, major, minor, flags, trees, outputs, nodes
 
 MAX_TREES = 1 << 17  # building each tree costs ~0.3 ms: the worst file reads in under a minute
 MAX_OUTPUTS = 1 << 16
 MAX_NODES = (1 << 31) - 1
 MAX_VALUES = 1 << 28  # nodes x outputs: 2 GiB of float64 in memory
+MAX_SET_SIZE = ir.MAX_SET_SIZE
 # A dictionary lets a few bytes stand for many leaf values; a file may ask for
 # this many node values plus this many per byte of its own size, no more.
 VALUES_BASE, VALUES_PER_BYTE = 1 << 22, 64
@@ -143,6 +149,17 @@ def _popcount(words: np.ndarray) -> np.ndarray:
     return np.unpackbits(words.astype("<u8").view(np.uint8).reshape(-1, 8), axis=1).sum(axis=1).astype(np.int64)
 
 
+def _set_sections(trees: Sequence[ir.Tree], order: np.ndarray, split: np.ndarray) -> list:
+    """The set bitset over the splits, each set split's first value, and the values, in level order."""
+    sets = [s for t in trees for s in (t.sets or (None,) * t.n_nodes)]
+    at_split = [sets[i] for i in order[split]]
+    is_set = np.array([s is not None for s in at_split], dtype=bool)
+    chosen = [s for s in at_split if s is not None]
+    offsets = np.concatenate([[0], np.cumsum([len(s) for s in chosen])]).astype(">u4")
+    values = np.array([v for s in chosen for v in s], dtype=np.float64)
+    return [_bitset(is_set).astype(">u8").tobytes(), offsets.tobytes(), _column(values, np.dtype(">f8"))]
+
+
 def dumps(model: ir.TreeEnsemble) -> bytes:
     trees = model.trees
     if len(trees) > MAX_TREES:
@@ -156,17 +173,22 @@ def dumps(model: ir.TreeEnsemble) -> bytes:
     n_nodes = len(order)
     if n_nodes > MAX_NODES:
         raise LimitExceededError("<bonsai>", f"at most {MAX_NODES} nodes, found {n_nodes}")
+    flags = SETS if model.has_sets else 0
+    major = int(VERSION.split(".")[0])
+    minor = 1 if flags or np.isinf(threshold).any() else 0
     structure = _bitset(split)
     parts = [
-        _HEADER.pack(MAGIC, *(int(p) for p in VERSION.split(".")), 0, len(trees), model.n_outputs, n_nodes),
+        _HEADER.pack(MAGIC, major, minor, flags, len(trees), model.n_outputs, n_nodes),
         base.astype(">u4").tobytes(),
         structure.astype(">u8").tobytes(),
         _rank_directory(structure).astype(">u4").tobytes(),
         _column(feature[split], np.dtype(">i4")),
         _column(threshold[split], np.dtype(">f8"), rewrite=True),
         _bitset(missing[split]).astype(">u8").tobytes(),
-        _column(value[~split], np.dtype(">f8")),
     ]
+    if flags & SETS:
+        parts += _set_sections(trees, order, split)
+    parts.append(_column(value[~split], np.dtype(">f8")))
     body = b"".join(parts)
     return body + struct.pack(">I", zlib.crc32(body))
 
@@ -266,8 +288,14 @@ def loads(data: bytes, where: str, n_features: int) -> tuple:
     if zlib.crc32(data[:-4]) != stored:
         raise BonsaiChecksumError(where, f"the CRC-32 of the content is {zlib.crc32(data[:-4]):08x}, the file "
                                   f"records {stored:08x}: the bytes changed after they were written")
-    if flags != 0:
-        raise BonsaiEncodingError(where, f"expected flags 0 (none are defined in bonsai {VERSION}), found {flags}")
+    # the rules of the file's minor, or of ours when it is newer (its additions are not ours to read)
+    rules = min(minor, ours_minor)
+    defined = [flag for flag, (since, _) in FLAGS.items() if rules >= since]
+    if flags & ~sum(defined):
+        allowed = " or ".join(["0"] + [FLAGS[f][1] for f in defined])
+        what = ", ".join(FLAGS[f][1] for f in defined) or "none"
+        raise BonsaiEncodingError(where, f"expected flags {allowed} (bonsai {major}.{rules} defines {what}), "
+                                  f"found {flags}")
     for count, limit, what in ((n_trees, MAX_TREES, "trees"), (n_outputs, MAX_OUTPUTS, "outputs per leaf"),
                                (n_nodes, MAX_NODES, "nodes")):
         if not 1 <= count <= limit:
@@ -324,18 +352,64 @@ def loads(data: bytes, where: str, n_features: int) -> tuple:
                                f"{n_features} features")
     threshold = _read_column(reader, n_splits, np.dtype(">f8"), 1, "split threshold", rewrite=True)[:, 0]
     missing = _read_bitset(reader, n_splits, "the missing-direction bitset")
+    sets = _read_sets(reader, n_splits, threshold) if flags & SETS else None
     value = _read_column(reader, n_leaves, np.dtype(">f8"), n_outputs, "leaf")
     if reader.at != len(reader.data):
         raise BonsaiTrailingBytesError(where, f"expected the checksum at offset {reader.at}, found "
                                        f"{len(reader.data) - reader.at} more bytes first")
-    for name, arr in (("threshold", threshold), ("leaf value", value)):
-        if not np.isfinite(arr).all():
-            bad = int(np.argmax(~np.isfinite(arr).reshape(len(arr), -1).all(axis=1)))
-            raise BonsaiEncodingError(where, f"{name} {bad}: expected finite numbers, found {arr[bad]}")
-    return _trees(split, base, local_rank, feature, threshold, missing, value, n_outputs)
+    if rules >= 1:  # +inf is a threshold since 1.1: every number goes left, NaN by its missing direction
+        checks = [("threshold", ~np.isnan(threshold) & (threshold != -np.inf), threshold, "a number or +inf")]
+    else:
+        checks = [("threshold", np.isfinite(threshold), threshold, "finite numbers")]
+    checks.append(("leaf value", np.isfinite(value).all(axis=1), value, "finite numbers"))
+    for name, ok, arr, expected in checks:
+        if not ok.all():
+            bad = int(np.argmax(~ok))
+            raise BonsaiEncodingError(where, f"{name} {bad}: expected {expected}, found {arr[bad]}")
+    return _trees(split, base, local_rank, feature, threshold, missing, value, n_outputs, sets)
 
 
-def _trees(split, base, local_rank, feature, threshold, missing, value, n_outputs) -> tuple:
+def _read_sets(reader: _Reader, n_splits: int, threshold: np.ndarray) -> list:
+    """Per split, None or its set's values: the set bitset, each set's first value, the values."""
+    where = reader.where
+    is_set = _read_bitset(reader, n_splits, "the set bitset")
+    n_sets = int(is_set.sum())
+    if n_sets == 0:
+        raise BonsaiEncodingError(where, "flag 1 (set splits) is set, but the set bitset marks no split")
+    offsets = reader.array(np.dtype(">u4"), n_sets + 1, "the set offsets").astype(np.int64)
+    sizes = np.diff(offsets)
+    if offsets[0] != 0 or (sizes < 0).any():
+        raise BonsaiStructureError(where, f"set offsets must rise from 0, found {offsets[:3].tolist()}...")
+    if sizes.max() > MAX_SET_SIZE:
+        k = int(np.argmax(sizes))
+        raise LimitExceededError(where, f"set {k}: expected at most {MAX_SET_SIZE} values, found {int(sizes[k])}")
+    n_values = int(offsets[-1])
+    values = _read_column(reader, n_values, np.dtype(">f8"), 1, "set value")[:, 0]
+    if not np.isfinite(values).all():
+        bad = int(np.argmax(~np.isfinite(values)))
+        raise BonsaiEncodingError(where, f"set value {bad}: expected a finite number, found {values[bad]}")
+    # strictly rising within each set: sorted, no repeats (and so not both -0.0 and 0.0)
+    rising = np.ones(n_values, dtype=bool)
+    rising[1:] = values[1:] > values[:-1]
+    rising[offsets[:-1][sizes > 0]] = True
+    if not rising.all():
+        at = int(np.argmax(~rising))
+        k = int(np.searchsorted(offsets, at, side="right")) - 1
+        raise BonsaiEncodingError(where, f"set {k}: expected strictly rising values, found {values[at - 1]} "
+                                  f"then {values[at]}")
+    split_of_set = np.flatnonzero(is_set)
+    nonzero = threshold[split_of_set] != 0.0
+    if nonzero.any():
+        k = int(np.argmax(nonzero))
+        raise BonsaiEncodingError(where, f"split {int(split_of_set[k])}: a set split's threshold must be 0.0, "
+                                  f"found {threshold[split_of_set[k]]}")
+    out: list = [None] * n_splits
+    for k, s in enumerate(split_of_set.tolist()):
+        out[s] = tuple(values[offsets[k]:offsets[k + 1]].tolist())
+    return out
+
+
+def _trees(split, base, local_rank, feature, threshold, missing, value, n_outputs, sets=None) -> tuple:
     n = len(split)
     node_feature = np.full(n, -1, dtype=np.int64)
     node_threshold = np.zeros(n)
@@ -347,9 +421,15 @@ def _trees(split, base, local_rank, feature, threshold, missing, value, n_output
     node_value[~split] = value
     left = np.where(split, 2 * local_rank + 1, -1)
     right = np.where(split, 2 * local_rank + 2, -1)
+    node_sets: list = []
+    if sets is not None:
+        node_sets = [None] * n
+        for node, entry in zip(np.flatnonzero(split).tolist(), sets):
+            node_sets[node] = entry
     trees = []
     for t in range(len(base) - 1):
         a, b = base[t], base[t + 1]
+        tree_sets = tuple(node_sets[a:b]) if node_sets and any(e is not None for e in node_sets[a:b]) else ()
         trees.append(ir.Tree(node_feature[a:b], node_threshold[a:b], left[a:b], right[a:b], node_missing[a:b],
-                             node_value[a:b]))
+                             node_value[a:b], tree_sets))
     return tuple(trees)

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Callable, NamedTuple
 
+import numpy as np
+
 from .. import checks as checks_module
 from .. import ir
 from ..errors import IdMismatchError, IRValidationError, MalformedPackageError
@@ -19,8 +21,9 @@ from . import Files, _json, _stripe_json_v1, _versions, bonsai
 
 NAME = "stripe-json"
 # 2.1 (a strict minor): linear models, the affine, missing-indicator and one-hot
-# encoders, the models' missing and infinite rules, and binary scores from one
-# tree output. A package using none of them records 2.0, byte for byte as before.
+# encoders, the models' missing and infinite rules, binary scores from one tree
+# output, isolation forests, and (bonsai 1.1) set splits and +inf thresholds.
+# A package using none of them records 2.0, byte for byte as before.
 VERSION = "2.1"
 MAJOR = 2
 # Older majors this reader still reads, each with its last minor; their
@@ -195,6 +198,7 @@ ENCODERS: dict[str, _Encoder] = {
 # Model-level rules, written only when they are not the default (so a model
 # without them is a 2.0 file): model.json key -> (IR field, its default).
 TREE_RULES = {"missing": ("missing", "route"), "infinite": ("infinite", "error")}
+ISOLATION_KEYS = ("denominator", "offset")  # model.json's "isolation", in the IR's order
 
 
 def _tree_model_doc(model: ir.TreeEnsemble) -> dict:
@@ -213,12 +217,17 @@ def _tree_model_doc(model: ir.TreeEnsemble) -> dict:
             doc[key] = getattr(model, field)
     if model.is_binary:
         doc["leafWidth"] = model.n_outputs
+    if model.isolation is not None:
+        doc["isolation"] = dict(zip(ISOLATION_KEYS, model.isolation))
     doc["trees"] = {"path": TREES_FILE, "encoding": "bonsai"}
     return doc
 
 
 def _tree_since(model: ir.TreeEnsemble) -> str:
-    new = model.is_binary or any(getattr(model, f) != default for f, default in TREE_RULES.values())
+    """2.1 for anything a 2.0 reader would refuse: its new keys, and bonsai 1.1 trees (set splits, +inf)."""
+    new = (model.is_binary or model.isolation is not None or model.has_sets
+           or any(getattr(model, f) != default for f, default in TREE_RULES.values())
+           or any(np.isinf(t.threshold).any() for t in model.trees))
     return "2.1" if new else "1.0"
 
 
@@ -241,9 +250,10 @@ def _tree_model(files: Files, doc: dict, major: int, where: str) -> ir.TreeEnsem
     width = doc.get("leafWidth", len(classes) if classes is not None else 1)
     trees = _construct(lambda d: _trees(files, d, major, width, where), doc, where)
     rules = {field: doc.get(key, default) for key, (field, default) in TREE_RULES.items()}
+    isolation = tuple(doc["isolation"][k] for k in ISOLATION_KEYS) if "isolation" in doc else None
     return _construct(lambda d: ir.TreeEnsemble(
         d["features"], trees, d["aggregation"], d["postTransform"],
-        None if classes is None else tuple(classes), d.get("baseValue"), **rules,
+        None if classes is None else tuple(classes), d.get("baseValue"), **rules, isolation=isolation,
     ), doc, where)
 
 
