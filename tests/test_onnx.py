@@ -509,6 +509,24 @@ def _issue8():
         ("size", "weight"), [[1e5, -3.0]], [1e-300]))  # 1e305 at most: overflow to inf would not compare
     out["linear-multi-logistic"] = ir.Package(inputs=fields[1:], encoders=(), model=ir.LinearModel(
         ("size", "weight"), [[1.0, -3.0], [0.5, 0.5]], [0.0, -40.0], "logistic", classes=(3, 7)))
+    # set splits (histogram boosting's categories): members away from the missing side, 0.0 a member
+    # (-0.0 too), a set on a label-encoded column, a threshold split beside them, a +inf threshold
+    set_tree = ir.Tree(feature=[0, 2, -1, -1, 1, -1, -1], threshold=[0.0, 0.0, 0.0, 0.0, np.inf, 0.0, 0.0],
+                       left=[1, 2, -1, -1, 5, -1, -1], right=[4, 3, -1, -1, 6, -1, -1],
+                       missing_left=[True, False, False, False, False, False, False],
+                       value=[[0.0], [0.0], [-1.0], [0.5], [0.0], [2.0], [4.0]],
+                       sets=((0.0, 3.0, 8.0), (0.0, 2.0), None, None, None, None, None))
+    colour_code = ir.CategoricalEncoding(("colour",), (("blue", "green", "red"),), ((0.0, 1.0, 2.0),), (None,), np.nan,
+                                         ("colour_code",))
+    out["set-splits"] = ir.Package(inputs=fields, encoders=(colour_code,), model=ir.TreeEnsemble(
+        ("size", "weight", "colour_code"), (set_tree, tree(1)), "sum", "logistic", classes=("no", "yes"),
+        base_value=[-0.25], infinite="compare"))
+    # an isolation forest: score = -(2 ** -(s / d)), decision = score - offset
+    depth = ir.Tree(feature=[0, -1, 1, -1, -1], threshold=[0.5, 0.0, 2.0, 0.0, 0.0], left=[1, -1, 3, -1, -1],
+                    right=[2, -1, 4, -1, -1], missing_left=[False] * 5, value=[[0.0], [1.0], [0.0], [2.5], [3.25]])
+    out["isolation"] = ir.Package(inputs=fields[1:], encoders=(), model=ir.TreeEnsemble(
+        ("size", "weight"), (depth, depth), "sum", "isolation", base_value=[0.0], infinite="compare",
+        isolation=(2.75, -0.5)))
     return out
 
 
@@ -824,6 +842,15 @@ ONE_HOT = O.dumps(NEW["one-hot-edges"])  # encoder 1 one-hot, 2 one-hot; a softm
 AFFINE = O.dumps(NEW["boost-binary-one-hot"])  # encoder 0 one-hot, 1 affine; binary logistic boosting
 INDICATOR = O.dumps(NEW["linear-regression"])  # encoder 0 missing-indicator; a linear regressor
 MISSING_ERROR = O.dumps(NEW["missing-error-alone"])
+SETS = O.dumps(NEW["set-splits"])  # set columns 0 (size, NaN left) and 1 (colour code, NaN right)
+ISOLATION = O.dumps(NEW["isolation"])
+
+
+def nudge_first_split(model):
+    attr = next(a for a in by_tag(model, "reached.0").attribute if a.name == "nodes_splits")
+    splits = onnx.numpy_helper.to_array(attr.t).copy()
+    splits[0] = np.nextafter(splits[0], np.inf)
+    attr.t.CopyFrom(onnx.numpy_helper.from_array(splits))
 
 NEW_BAD = {
     "one-hot unknown policy": (ONE_HOT, edit_doc("e1.0.column", lambda d: d.__setitem__("unknown", ["maybe", "error"])),
@@ -874,6 +901,23 @@ NEW_BAD = {
                           "the graph differs"),
     "classes": (AFFINE, set_prop("crossform.classes", '{"no": 1}'), O.OnnxMetadataError,
                 "expected a JSON list in metadata 'crossform.classes'"),
+    "set feature": (SETS, edit_doc("set.0.equal", lambda d: d.__setitem__("feature", 3)), O.OnnxStructureError,
+                    "expected set split 0 to name a feature below 3 and its missing side"),
+    "set side": (SETS, edit_doc("set.1.equal", lambda d: d.__setitem__("missing_left", 0)), O.OnnxStructureError,
+                 "expected set split 1 to name a feature below 3"),
+    "set side flipped": (SETS, edit_doc("set.1.equal", lambda d: d.__setitem__("missing_left", True)),
+                         O.OnnxStructureError, "the graph differs"),
+    "set values type": (SETS, set_init("set.0.equal", 1, lambda a: a.astype(np.float32)), O.OnnxStructureError,
+                        "values of set split 0 as a 1-D double tensor, found float32"),
+    "set value": (SETS, set_init("set.0.equal", 1, plus_one), IdMismatchError, "content changed"),
+    "set values unsorted": (SETS, set_init("set.0.equal", 1, lambda a: a[::-1].copy()), O.OnnxStructureError,
+                            "the graph differs .initializer 'crossform:17:set.0.values'"),
+    "set threshold": (SETS, nudge_first_split, O.OnnxStructureError,
+                      "expected node 0 of a tree to split a set column .* at 0.50000002"),
+    "isolation denominator": (ISOLATION, set_init("isolation.depth", 1, plus_one), IdMismatchError,
+                              "content changed"),
+    "isolation offset type": (ISOLATION, set_init("isolation.decision", 1, lambda a: a.astype(np.float32)),
+                              O.OnnxStructureError, "expected initializer 'isolation.offset' to be one double"),
     "encoder kind": (INDICATOR, edit_doc("e0.0.inf", lambda d: d.__setitem__("crossform", ["affine"])),
                      O.OnnxStructureError, r"expected an encoder kind crossform writes, found \['affine'\]"),
 }
@@ -925,19 +969,58 @@ def test_a_plus_inf_threshold_sends_every_number_left_and_nan_by_its_node():
             np.testing.assert_array_equal(got.leaves, want.leaves)
 
 
-def test_set_splits_and_the_isolation_transform_are_named_skips():
-    tree = ir.Tree(feature=[0, -1, -1], threshold=[0.0, 0.0, 0.0], left=[1, -1, -1], right=[2, -1, -1],
-                   missing_left=[True, False, False], value=[[0.0], [2.0], [3.0]], sets=((1.0, 4.0), None, None))
-    sets = ir.Package(inputs=(ir.Field("x", ir.NUMERIC),), encoders=(),
-                      model=ir.TreeEnsemble(("x",), (tree,), "sum", base_value=[0.0], infinite="compare"))
-    assert "category-set splits have no onnx 1.3 form" in O.unsupported(sets)
-    isolation = sets.replace(model=ir.TreeEnsemble(("x",), (changed_sets(tree),), "sum", "isolation",
-                                                   isolation=(3.5, -0.5)))
-    assert "post transform 'isolation' has no onnx 1.3 form" in O.unsupported(isolation)
-    for package in (sets, isolation):
-        with pytest.raises(UnsupportedModelError):
-            O.dumps(package)
+def test_histogram_boosting_with_categories_and_isolation_forests_score_as_scikit_learn():
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor, IsolationForest
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(500, 2))
+    X[rng.random(X.shape) < 0.1] = np.nan
+    code = rng.integers(0, 6, 500).astype(float)
+    code[rng.random(500) < 0.05] = np.nan
+    colour = np.array(["red", "green", "blue", "teal"], dtype=object)[rng.integers(0, 4, 500)]
+    frame = pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "colour": colour})
+    y = (np.nan_to_num(X[:, 0]) > 0) ^ np.isin(code, [0, 2, 5])
+    fits = {
+        "codes": HistGradientBoostingClassifier(max_iter=8, categorical_features=[2]).fit(np.c_[X, code], y),
+        "strings": HistGradientBoostingRegressor(max_iter=8, categorical_features=["colour"]).fit(
+            frame, (colour == "red") * 2.0 + np.nan_to_num(X[:, 0])),
+        "isolation": IsolationForest(n_estimators=15, random_state=0).fit(np.nan_to_num(X)),
+    }
+    for name, estimator in fits.items():
+        package = crossform.from_sklearn(estimator, checks=300)
+        assert O.new_kind(package) and O.read_version(O.dumps(package)) == "1.3", name
+        assert any(t.sets for t in package.model.trees) or package.model.post_transform == "isolation", name
+        for precision in ("float64", "float32"):
+            data = O.dumps(package, precision=precision)
+            back = O.loads(data)
+            for runtime in RUNTIMES:
+                comparison = checks_module.compare(back.checks, runtime.prepare(data, O)(back.checks.data()),
+                                                   back.model)
+                assert comparison.ok and comparison.leaves_compared, (name, precision, runtime.NAME,
+                                                                      comparison.summary())
 
 
-def changed_sets(tree: ir.Tree) -> ir.Tree:
-    return ir.Tree(tree.feature, tree.threshold, tree.left, tree.right, tree.missing_left, tree.value)
+def test_a_set_split_is_a_threshold_split_on_a_membership_column():
+    model = O.build(NEW["set-splits"])
+    ops = [n.op_type for n in model.graph.node]
+    assert "TreeEnsemble" in ops and all(a.name != "membership_values" for n in model.graph.node for a in n.attribute)
+    equal = [n for n in model.graph.node if n.name.endswith(":set.0.equal")]
+    assert len(equal) == 1 and json_loads(equal[0].doc_string) == {"crossform": "set-split", "feature": 0,
+                                                                   "missing_left": True}
+    assert [n for n in model.graph.node if n.name.endswith(":set.1.outside")]  # members go left: 1 - member
+    assert O.SET_THRESHOLD == float(float32_threshold(np.array([O.SET_THRESHOLD]))[0])
+    assert 0.5 < O.SET_THRESHOLD < 0.5 + 1e-7
+
+
+def test_an_isolation_forest_outputs_score_and_decision():
+    package = NEW["isolation"]
+    model = O.build(package)
+    assert [o.name for o in model.graph.output] == ["scores", "error", "leaves"]
+    got = ort_runtime.prepare(O.dumps(package), O)({"size": [0.0, 9.0], "weight": [0.0, 9.0]})
+    want = crossform.score(package, {"size": [0.0, 9.0], "weight": [0.0, 9.0]})
+    assert got.outputs == ("score", "decision") == want.outputs
+    np.testing.assert_array_equal(got.values, want.values)
+    clash = ir.Package(inputs=(ir.Field("scores", ir.NUMERIC), ir.Field("weight", ir.NUMERIC)), encoders=(),
+                       model=ir.TreeEnsemble(("scores", "weight"), package.model.trees, "sum", "isolation",
+                                             base_value=[0.0], isolation=(2.0, 0.0)))
+    assert "collides" in O.unsupported(clash)

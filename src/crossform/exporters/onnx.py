@@ -103,6 +103,7 @@ INTERNAL = "crossform:"
 ERROR, LEAVES, PROBABILITIES, PREDICTION = "error", "leaves", "probabilities", "prediction"
 OUTPUT_NAMES = (ERROR, LEAVES, PROBABILITIES, PREDICTION)
 DECISION = "decision"  # a linear classifier's raw scores (post transform "none"), from 1.3
+SCORES = "scores"  # an isolation forest's [score, decision], from 1.3
 
 # metadata_props keys; everything in the IR that the graph does not compute
 META = "crossform."
@@ -124,7 +125,7 @@ OPS = {
     ("", "Div"), ("", "Gather"), ("", "GreaterOrEqual"), ("", "Concat"), ("", "Abs"), ("", "Cast"),
     ("", "ReduceMax"), ("", "Transpose"), ("", "ReduceSum"), ("", "Sigmoid"), ("", "Softmax"),
     ("", "Squeeze"), ("", "Identity"), ("", "Add"), ("", "Mul"),
-    ("", "Equal"), ("", "Split"), ("", "Unsqueeze"), ("", "Neg"), ("", "Exp"),  # from 1.3
+    ("", "Equal"), ("", "Split"), ("", "Unsqueeze"), ("", "Neg"), ("", "Exp"), ("", "Pow"),  # from 1.3
     ("ai.onnx.ml", "LabelEncoder"), ("ai.onnx.ml", "TreeEnsemble"),
 }
 
@@ -178,17 +179,15 @@ def unsupported(package: ir.Package):
         for out in enc.outputs:
             if out.startswith(INTERNAL):
                 return f"encoder output {out!r} uses the reserved prefix {INTERNAL!r}"
-    if _score_output(package.model) == DECISION and DECISION in names:
-        return f"input {DECISION!r} collides with the graph output of the model's decision scores"
-    model = package.model
-    if model.post_transform not in POST_TRANSFORMS:
-        return f"post transform {model.post_transform!r} has no onnx {VERSION} form"
-    if isinstance(model, ir.TreeEnsemble) and any(getattr(t, "sets", ()) for t in model.trees):
-        return f"category-set splits have no onnx {VERSION} form (TreeEnsemble's BRANCH_MEMBER is not written here)"
+    score = _score_output(package.model)
+    if score in (DECISION, SCORES) and score in names:
+        return f"input {score!r} collides with the graph output of the model's scores"
+    if package.model.post_transform not in POST_TRANSFORMS:
+        return f"post transform {package.model.post_transform!r} has no onnx {VERSION} form"
     return None
 
 
-POST_TRANSFORMS = ("none", "logistic", "softmax")  # what this writer writes
+POST_TRANSFORMS = ("none", "logistic", "softmax", "isolation")  # what this writer writes
 
 
 def new_kind(package: ir.Package):
@@ -202,6 +201,12 @@ def new_kind(package: ir.Package):
         return "a linear model"
     if model.is_binary:
         return "two classes from one logistic score"
+    if model.post_transform == "isolation":
+        return "the isolation transform"
+    if any(t.sets for t in model.trees):
+        return "a category-set split"
+    if any(np.isinf(t.threshold).any() for t in model.trees):
+        return "a +inf threshold"
     if model.missing != "route":
         return f"missing={model.missing!r}"
     if model.infinite != "error":
@@ -211,6 +216,8 @@ def new_kind(package: ir.Package):
 
 def _score_output(model: ir.Model) -> str:
     """The graph output holding the model's scores."""
+    if model.post_transform == "isolation":
+        return SCORES
     if not model.is_classifier:
         return PREDICTION
     return DECISION if model.post_transform == "none" and isinstance(model, ir.LinearModel) else PROBABILITIES
@@ -432,7 +439,7 @@ NEW_ENCODERS = (ir.Affine, ir.MissingIndicator, ir.OneHot)  # 1.3 kinds
 BRANCH_LEQ, BRANCH_GT = 0, 3
 
 
-def _tree_arrays(model: ir.TreeEnsemble) -> dict:
+def _tree_arrays(trees: tuple) -> dict:
     """TreeEnsemble attributes: per tree its split nodes in index order (the
     root first), then its leaves; a one-leaf tree gets one split whose two
     branches reach that leaf, as the operator's spec says.
@@ -446,7 +453,7 @@ def _tree_arrays(model: ir.TreeEnsemble) -> dict:
     feature, split, true_id, true_leaf, false_id, false_leaf, modes = [], [], [], [], [], [], []
     roots, targets, node_of_leaf, offsets, values = [], [], [], [], []
     n_splits = n_leaves = 0
-    for t, tree in enumerate(model.trees):
+    for t, tree in enumerate(trees):
         leaf = tree.is_leaf
         split_nodes = np.flatnonzero(~leaf)
         leaf_nodes = np.flatnonzero(leaf)
@@ -535,7 +542,69 @@ def _post_transform(g: _Graph, model: ir.Model, raw: str, real: type, exact: boo
         return _logistic(g, raw, real, model.is_binary) if exact else g.op("Sigmoid", [raw], "logistic")
     if model.post_transform == "softmax":
         return g.op("Softmax", [raw], "softmax", axis=1)
+    if model.post_transform == "isolation":
+        return _isolation(g, model, raw, real)
     return raw
+
+
+# A set split is written as a threshold split on a column of its own: 1.0 for the values that
+# go left, 0.0 for the rest (never NaN), compared with SET_THRESHOLD, which the float32 rewrite
+# keeps (so float32 splits stay possible) and which lies between 0.0 and 1.0.
+SET_THRESHOLD = float(float32_threshold(np.array([0.5]))[0])
+
+
+def _set_columns(g: _Graph, model: ir.TreeEnsemble, cols: dict) -> tuple:
+    """(the trees with each set split as a threshold split on an added column, the added
+    columns). ai.onnx.ml's BRANCH_MEMBER is not used: onnx's ReferenceEvaluator ends a set at
+    a member 0.0 and reads the sets in its own walk order, not node order.
+
+    Column k (set split k, counting the forest's set nodes in tree and node order) is
+    Equal(x, S) any per row, as a double: exact float64 equality, -0.0 equal to 0.0, NaN in
+    no set. Members go away from the missing side, so the column is "member" when the
+    missing side is left (members right: 1.0 > the threshold) and 1 - "member" when it is
+    right (members left).
+    """
+    trees, columns = [], []
+    width = len(model.features)
+    for tree in model.trees:
+        if not tree.sets:
+            trees.append(tree)
+            continue
+        feature, threshold, missing_left = tree.feature.copy(), tree.threshold.copy(), tree.missing_left.copy()
+        for n, values in enumerate(tree.sets):
+            if values is None:
+                continue
+            k, j = len(columns), int(tree.feature[n])
+            doc = _doc("set-split", feature=j, missing_left=bool(tree.missing_left[n]))
+            hit = g.op("Equal", [cols[model.features[j]], g.const(f"set.{k}.values", np.array(values, dtype=np.float64))],
+                       f"set.{k}.equal", doc=doc)
+            member = g.op("Cast", [g.op("ReduceMax", [g.op("Cast", [hit], f"set.{k}.int", to=g.onnx.TensorProto.INT32),
+                                                      g.const("axis1", np.array([1], dtype=np.int64))],
+                                        f"set.{k}.any", keepdims=1)], f"set.{k}.member", to=g.onnx.TensorProto.DOUBLE)
+            if not tree.missing_left[n]:
+                member = g.op("Sub", [g.const("one", np.array([1.0])), member], f"set.{k}.outside")
+            columns.append(member)
+            feature[n], threshold[n], missing_left[n] = width + k, SET_THRESHOLD, False
+        trees.append(ir.Tree(feature, threshold, tree.left, tree.right, missing_left, tree.value))
+    return tuple(trees), columns
+
+
+def _isolation(g: _Graph, model: ir.TreeEnsemble, raw: str, real: type) -> str:
+    """[score, decision] as the reference: score = -(2 ** -(s / d)), decision = score - offset.
+    In double; a float32 graph casts its sum in and the two outputs out."""
+    onnx = g.onnx
+    if real == np.float32:
+        raw = g.op("Cast", [raw], "isolation.in", to=onnx.TensorProto.DOUBLE)
+    denominator, offset = model.isolation
+    depth = g.op("Div", [raw, g.const("isolation.denominator", np.array([denominator]))], "isolation.depth")
+    power = g.op("Pow", [g.const("two", np.array([2.0])), g.op("Neg", [depth], "isolation.exponent")],
+                 "isolation.power")
+    score = g.op("Neg", [power], "isolation.score")
+    decision = g.op("Sub", [score, g.const("isolation.offset", np.array([offset]))], "isolation.decision")
+    out = g.op("Concat", [score, decision], "isolation", axis=1)
+    if real == np.float32:
+        out = g.op("Cast", [out], "isolation.out", to=onnx.TensorProto.FLOAT)
+    return out
 
 
 def _splits_in_float32(model: ir.TreeEnsemble, splits: np.ndarray, n_leaves: int) -> bool:
@@ -559,7 +628,10 @@ def _trees(g: _Graph, model: ir.TreeEnsemble, cols: dict, precision: str, per_tr
         g.refuse_rows(g.op("IsNaN", [X], "nan"), "nan")
     if not g.errors:  # nothing refuses any row: still an "error" output, all false
         g.refuse_rows(g.op("IsInf", [X], "never", detect_negative=0, detect_positive=0), "never")
-    a = _tree_arrays(model)
+    trees, set_columns = _set_columns(g, model, cols)
+    if set_columns:
+        X = g.op("Concat", [X] + set_columns, "X.sets", axis=1)
+    a = _tree_arrays(trees)
     n_trees = len(model.trees)
     tensor = onnx.numpy_helper.from_array
     rules = {}
@@ -736,10 +808,26 @@ def float32_tolerance(package: ir.Package) -> float:
         bound = bound / 4 + 2.0 ** -20 + (UNIT if model.is_binary else 0.0)
     elif model.post_transform == "softmax":
         bound = 2 * bound + 2.0 ** -20
+    elif model.post_transform == "isolation":
+        bound = _isolation_bound(model, bound)
     # two significant digits, rounded up: a number a person can read in the metadata
     exponent = math.floor(math.log10(bound)) - 1
     up = float(f"{math.ceil(bound / 10.0 ** exponent)}e{exponent}")
     return up if up >= bound else float(f"{math.ceil(bound / 10.0 ** exponent) + 1}e{exponent}")
+
+
+def _isolation_bound(model: ir.TreeEnsemble, bound: float) -> float:
+    """The float32 sum's bound carried through score = -(2 ** -(s / d)), computed in double,
+    and decision = score - offset, each cast to float once.
+
+    |2^-a - 2^-b| <= ln 2 |a - b| 2^-min(a, b), and 2^-(s / d) <= M = 2^(max(0, -s_min) / d)
+    with s_min the sum of each tree's smallest leaf; twice that covers |a - b| up to 1 and the
+    double arithmetic. The casts round |score| <= M and |decision| <= M + |offset| once each.
+    """
+    denominator, offset = model.isolation
+    smallest = sum(float(t.value[t.is_leaf].min()) for t in model.trees)
+    largest = 2.0 ** (max(0.0, -smallest) / denominator)
+    return 2 * math.log(2) * largest * bound / denominator + UNIT * (largest + abs(offset))
 
 
 def float32_checks(checks, package: ir.Package):
@@ -1211,16 +1299,69 @@ def _read_model(proto, inits: dict, props: dict, where: str, per_tree: bool) -> 
         values = _const_of_name(inits, "leaf.values", where)
     if values.ndim != 2 or len(values) != n_leaves:
         raise OnnxStructureError(where, f"expected a leaf-value table of {n_leaves} rows, found shape {values.shape}")
-    built = []
+    set_splits = _read_set_columns(proto, inits, len(features), where)
+    built, used = [], 0
     for feature, threshold, left, right, missing_left, rows in trees:
         value = np.zeros((len(feature), values.shape[1]))
         value[feature < 0] = values[rows]
-        built.append(ir.Tree(feature, threshold, left, right, missing_left, value))
+        sets = [None] * len(feature)
+        for n in np.flatnonzero(feature >= len(features)).tolist():
+            k = int(feature[n]) - len(features)
+            if k >= len(set_splits) or threshold[n] != SET_THRESHOLD or missing_left[n]:
+                raise OnnxStructureError(where, f"expected node {n} of a tree to split a set column (one of "
+                                                f"{len(set_splits)}) at {SET_THRESHOLD!r} in mode BRANCH_LEQ, found "
+                                                f"column {int(feature[n])}, threshold {threshold[n]!r}")
+            feature[n], (missing_left[n], sets[n]) = set_splits[k][0], set_splits[k][1:]
+            threshold[n] = 0.0
+            used += 1
+        built.append(ir.Tree(feature, threshold, left, right, missing_left, value,
+                             tuple(sets) if any(v is not None for v in sets) else ()))
+    if used != len(set_splits):
+        raise OnnxStructureError(where, f"expected each of the {len(set_splits)} set columns to be split once, "
+                                        f"found {used} set splits")
     classes = _classes(props, where)
     rules = {key: _doc_choice(doc, key, choices, default, where)
              for key, choices, default in (("missing", ir.MISSING_RULES, "route"),
                                            ("infinite", ir.INFINITE_RULES, "error"))}
-    return ir.TreeEnsemble(features, tuple(built), aggregation, doc.get("post_transform"), classes, base, **rules)
+    post = doc.get("post_transform")
+    isolation = None
+    if post == "isolation":
+        isolation = tuple(_scalar_of_name(inits, hint, where) for hint in ("isolation.denominator", "isolation.offset"))
+    return ir.TreeEnsemble(features, tuple(built), aggregation, post, classes, base, isolation=isolation, **rules)
+
+
+def _scalar_of_name(inits: dict, hint: str, where: str) -> float:
+    value = _const_of_name(inits, hint, where)
+    if value.dtype != np.float64 or value.size != 1:
+        raise OnnxStructureError(where, f"expected initializer {hint!r} to be one double, found {value.dtype} "
+                                        f"of shape {list(value.shape)}")
+    return float(value.reshape(-1)[0])
+
+
+def _read_set_columns(proto, inits: dict, width: int, where: str) -> list:
+    """(feature, missing_left, values) of each set split, from the columns the Concat
+    'X.sets' adds after X (see _set_columns): the Equal node set.<k>.equal holds the
+    values and, in its doc_string, the feature and the missing side."""
+    concats = [n for n in proto.graph.node if _tag(n) == "X.sets"]
+    if not concats:
+        return []
+    by_tag = {_tag(n): n for n in proto.graph.node}
+    out = []
+    for k in range(len(concats[0].input) - 1):
+        node = by_tag.get(f"set.{k}.equal")
+        if node is None:
+            raise OnnxStructureError(where, f"expected a node set.{k}.equal for set column {k}, found none")
+        doc = _node_doc(node, where)
+        feature, missing_left = doc.get("feature"), doc.get("missing_left")
+        if not _is_int(feature) or not 0 <= feature < width or not isinstance(missing_left, bool):
+            raise OnnxStructureError(where, f"expected set split {k} to name a feature below {width} and its "
+                                            f"missing side (true or false), found {json.dumps(doc)[:80]}")
+        values = _const_of(node, 1, inits, where)
+        if values.dtype != np.float64 or values.ndim != 1:
+            raise OnnxStructureError(where, f"expected the values of set split {k} as a 1-D double tensor, found "
+                                            f"{values.dtype} of shape {list(values.shape)}")
+        out.append((feature, missing_left, tuple(values.tolist())))
+    return out
 
 
 def _classes(props: dict, where: str):

@@ -64,6 +64,8 @@ def signature(content: bytes) -> tuple:
     if score == fmt.DECISION:  # a linear classifier's raw scores: one for two classes, else one per class
         width = proto.graph.output[0].type.tensor_type.shape.dim[1].dim_value
         outputs = ("decision",) if width == 1 else tuple(f"decision({c})" for c in classes)
+    elif score == fmt.SCORES:  # an isolation forest's score_samples and decision_function
+        outputs = ir.ISOLATION_OUTPUTS
     elif classes is not None:
         outputs = tuple(f"probability({c})" for c in classes)
     else:
