@@ -23,10 +23,12 @@ docs/SEMANTICS.md says:
   left fold, as the reference adds), in double; the affine (Mul, Add),
   missing-indicator (IsNaN / the string's mask) and one-hot (LabelEncoder to
   a column, Equal, Split) encoders; the trees' missing="error" (an IsNaN row
-  check) and infinite="compare" (no overflow check) rules. A package using
-  none of these is written as 1.2 wrote it and records 1.2 (new_kind);
-- outputs: the scores ("probabilities", "prediction" or a linear
-  classifier's "decision"), "error" (bool per row: the rows the reference
+  check) and infinite="compare" (no overflow check) rules; set splits as
+  threshold splits on membership columns (Equal, any per row); the isolation
+  transform (Div, Neg, Pow, Neg, Sub). A package using none of these is
+  written as 1.2 wrote it and records 1.2 (new_kind);
+- outputs: the scores ("probabilities", "prediction", a linear
+  classifier's "decision" or an isolation forest's "scores"), "error" (bool per row: the rows the reference
   refuses) and, for trees, "leaves" (per tree, the node index of the leaf
   reached, in the numbering the reader gives the trees).
 
