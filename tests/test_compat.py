@@ -59,6 +59,7 @@ def long_history(monkeypatch):
                         [("1.0", "0.1.0"), ("1.1", "0.2.0"), ("1.3", "0.4.0"), ("2.0", "1.0.0"), ("2.1", "1.2.0")])
     # a release that drops major 1's frozen reader ends its range
     monkeypatch.setitem(compat.DROPPED, "stripe-json", {1: "1.0.0"})
+    monkeypatch.setitem(compat.STRICT, "stripe-json", set())  # this made-up history has no strict minor
 
 
 @pytest.mark.parametrize("version, expected", [
@@ -72,6 +73,12 @@ def long_history(monkeypatch):
 ])
 def test_readers_follow_the_policy(long_history, version, expected):
     assert compat.readers_text(compat.readers("stripe-json", version)) == expected
+
+
+def test_a_strict_minor_is_read_only_from_the_release_that_writes_it():
+    """0.5.0's minors add kinds older readers refuse: no "with a warning" span for them."""
+    for fmt, version in (("stripe-json", "2.1"), ("protobuf", "1.1"), ("onnx", "1.3"), ("pmml", "1.2")):
+        assert compat.readers_text(compat.readers(fmt, version)) == ">=0.5.0", fmt
 
 
 def test_a_new_major_keeps_reading_the_old_one():
@@ -94,7 +101,8 @@ def test_reader_ranges_are_machine_readable(long_history):
 
 def test_report_of_a_current_package(saved, package):
     doc = compat.report(saved)
-    assert doc["format"] == "stripe-json" and doc["formatVersion"] == stripe_json.VERSION
+    # a package of 2.0's kinds records 2.0 (stripe-json 2.1 is a strict minor)
+    assert doc["format"] == "stripe-json" and doc["formatVersion"] == "2.0"
     assert doc["reads"] == "reads" and doc["ok"] is True
     assert doc["id"] == package.id and doc["error"] is None and doc["warnings"] == []
     assert doc["crossform"] == crossform.__version__
