@@ -242,7 +242,7 @@ def new_kind(package: ir.Package) -> Union[str, None]:
     older releases still read it."""
     for enc in package.encoders:
         if isinstance(enc, NEW_ENCODERS):
-            return f"a {enc.encoder_type} encoder"
+            return f"{'an' if enc.encoder_type[0] in 'aeiou' else 'a'} {enc.encoder_type} encoder"
     model = package.model
     if isinstance(model, ir.LinearModel):
         return "a linear model"
