@@ -1070,9 +1070,6 @@ class _EncoderNodes:
                                                  f"{self.index}, found none")
         return found
 
-    def has(self, j: int, part: str) -> bool:
-        return f"e{self.index}.{j}.{part}" in self.by_tag
-
     def number(self, j: int, part: str, k: int = 1) -> float:
         """The one number initializer ``k`` of node e<index>.<j>.<part> holds."""
         node = self.node(j, part)
