@@ -63,7 +63,7 @@ def cells(report, uses: dict) -> dict:
     out: dict = {}
     for r in report.results:
         fmt = parse_label(r.format)[0].NAME
-        for name in uses.get(r.case, ()):
+        for name in uses.get(r.case.rsplit("/", 1)[-1], ()):  # results name cases "feature/name"
             cell = out.setdefault(name, {}).setdefault(fmt, {"passed": 0, "failed": 0, "skipped": 0, "cases": set(),
                                                               "reasons": set()})
             cell[r.status] += 1

@@ -37,6 +37,7 @@ from sklearn.linear_model import (
     LinearRegression,
     LogisticRegression,
     Ridge,
+    RidgeClassifier,
     SGDClassifier,
     SGDRegressor,
 )
@@ -555,6 +556,12 @@ def sgd_hinge_multiclass():
 def sgd_log_binary():
     X, y = numbers(600, 4, seed=42)
     return SGDClassifier(loss="log_loss", random_state=0).fit(X, y)
+
+
+@case("linear", "ridge-classifier", "ridge classifier, three classes: decision scores, scaled inputs")
+def ridge_classifier():
+    X, y = numbers(700, 5, seed=50, classes=3)
+    return Pipeline([("scale", MaxAbsScaler()), ("model", RidgeClassifier(alpha=2.0))]).fit(X, y)
 
 
 FEATURES = {

@@ -118,21 +118,32 @@ def test_conform_passes_over_the_corpus(suite_report):
     assert ("stripe-json", "reference") in suite_report.pairs()
     assert ("onnx[float32]", "onnxruntime") in suite_report.pairs()
     assert ("pmml[no-leaves]", "jpmml") in suite_report.pairs()
-    trees = {case.name for case in conformance.load_suite(SUITE) if isinstance(case.package.model, crossform.ir.TreeEnsemble)}
+    models = {case.name: case.package.model for case in conformance.load_suite(SUITE)}
+    trees = {name for name, model in models.items() if isinstance(model, crossform.ir.TreeEnsemble)}
+    # sums and averages of leaf values are exact; exp and pow (logistic, softmax, isolation) are
+    # libm's in each runtime (numpy, Java's Math, onnxruntime) and may differ in the last bit
+    exact = {name for name in trees if models[name].post_transform == "none"}
     for r in suite_report.results:
         if r.status == "skipped":
             continue
         assert r.id_got == r.id_expected
         # a pmml file written without leaf outputs names no leaves; every other pair compares a tree model's
         assert r.comparison.leaves_compared == (r.format != "pmml[no-leaves]" and r.case in trees)
+        isolation = r.case in trees and models[r.case].post_transform == "isolation"
         if r.format == "onnx[float32]":
-            # the lossy variant: held to its declared bound (compare checks every value against it)
-            assert 0 < r.comparison.absolute < 1e-3 and r.comparison.rows > 100
-        elif r.case in trees:
-            assert r.comparison.absolute == 0 and r.comparison.max_relative_difference == 0.0
+            # the lossy variant: held to its declared bound (compare checks every value against it); a
+            # linear model's float32 graph computes in double after the input cast, and declares 0
+            assert r.comparison.absolute < 1e-3 and r.comparison.rows > 100
+            assert (r.comparison.absolute > 0) == (r.case in trees), (r.case, r.comparison.absolute)
+        elif isolation:
+            # the decision cancels near the offset: held to the declared absolute bound as well
+            assert r.comparison.absolute == checks_module.ISOLATION_ABSOLUTE
+            assert r.comparison.max_relative_difference <= 1e-12, (r.case, r.format)
+        elif r.case in exact:
+            assert r.comparison.absolute == 0 and r.comparison.max_relative_difference == 0.0, (r.case, r.format)
         else:
             # a linear score's sum may be ordered differently (BLAS); the 1e-12 rule is what holds
-            assert r.comparison.absolute == 0 and r.comparison.max_relative_difference <= 1e-12
+            assert r.comparison.absolute == 0 and r.comparison.max_relative_difference <= 1e-12, (r.case, r.format)
 
 
 def test_readme_coverage_table_is_generated_from_this_run(suite_report):
@@ -146,6 +157,7 @@ def test_readme_coverage_table_is_generated_from_this_run(suite_report):
     assert coverage_table.readme_table() == coverage_table.current_table(suite_report), \
         "README.md's coverage table is out of date: run python conformance/coverage_table.py"
     text = coverage_table.readme_table()
+    assert "no case" not in text and "FAILS" not in text, "every built-in converter has a passing case"
     for classes in coverage_table.builtin_table().values():
         for cls in classes:
             assert f"`{coverage_table.qualified(cls)}`" in text

@@ -16,7 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import ir
-from ..checks import TOLERANCE, Checks
+from ..checks import ISOLATION_ABSOLUTE, TOLERANCE, Checks
 
 DEFAULT_ROWS = 1000
 # A numeric value this large (or infinite) is very likely refused; such rows
@@ -262,6 +262,7 @@ def expect(estimator, package: ir.Package, columns: Sequence[ir.Field], rows: Se
         predicted=predicted,
         leaves=leaves if trees else None,
         tolerance=tolerance,
+        absolute=ISOLATION_ABSOLUTE if getattr(package.model, "post_transform", None) == "isolation" else 0.0,
         expected_by=f"scikit-learn {sklearn.__version__}",
     )
 
