@@ -253,6 +253,29 @@ def _categories(owner: str, cats: Any, i: int) -> tuple:
     return cats
 
 
+def _numeric_step(step: Any, owner: str, names: tuple) -> tuple:
+    """Validate and freeze a per-feature numeric step: its features, one finite
+    float64 per feature in each array named, and its outputs."""
+    features = _name_tuple(owner, "features", step.features)
+    arrays = {}
+    for name in names:
+        arr = _array(owner, name, getattr(step, name), np.float64, 1)
+        if len(arr) != len(features):
+            raise invalid(owner, name, f"{len(features)} numbers, one per feature", f"{len(arr)} numbers")
+        _finite(owner, name, arr)
+        arrays[name] = arr
+    object.__setattr__(step, "features", features)
+    for name, arr in arrays.items():
+        object.__setattr__(step, name, arr)
+    object.__setattr__(step, "outputs", _outputs(owner, features, step.outputs))
+    return features, arrays
+
+
+def _numeric_kinds(step: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    n = len(step.features)
+    return (NUMERIC,) * n, (NUMERIC,) * n
+
+
 @dataclass(frozen=True, eq=False)
 class Scale:
     """Standardise numeric features: ``(x - offset) / scale`` in float64."""
@@ -264,24 +287,12 @@ class Scale:
     outputs: tuple = ()
 
     def __post_init__(self) -> None:
-        owner = "Scale"
-        features = _name_tuple(owner, "features", self.features)
-        offset = _array(owner, "offset", self.offset, np.float64, 1)
-        scale = _array(owner, "scale", self.scale, np.float64, 1)
-        for name, arr in (("offset", offset), ("scale", scale)):
-            if len(arr) != len(features):
-                raise invalid(owner, name, f"{len(features)} numbers, one per feature", f"{len(arr)} numbers")
-            _finite(owner, name, arr)
+        features, arrays = _numeric_step(self, "Scale", ("offset", "scale"))
+        scale = arrays["scale"]
         if (scale == 0).any():
-            raise invalid(owner, "scale", "non-zero numbers", f"0.0 for feature {features[int(np.argmax(scale == 0))]!r}")
-        object.__setattr__(self, "features", features)
-        object.__setattr__(self, "offset", offset)
-        object.__setattr__(self, "scale", scale)
-        object.__setattr__(self, "outputs", _outputs(owner, features, self.outputs))
+            raise invalid("Scale", "scale", "non-zero numbers", f"0.0 for feature {features[int(np.argmax(scale == 0))]!r}")
 
-    def kinds(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        n = len(self.features)
-        return (NUMERIC,) * n, (NUMERIC,) * n
+    kinds = _numeric_kinds
 
 
 @dataclass(frozen=True, eq=False)
@@ -299,22 +310,9 @@ class Affine:
     outputs: tuple = ()
 
     def __post_init__(self) -> None:
-        owner = "Affine"
-        features = _name_tuple(owner, "features", self.features)
-        scale = _array(owner, "scale", self.scale, np.float64, 1)
-        offset = _array(owner, "offset", self.offset, np.float64, 1)
-        for name, arr in (("scale", scale), ("offset", offset)):
-            if len(arr) != len(features):
-                raise invalid(owner, name, f"{len(features)} numbers, one per feature", f"{len(arr)} numbers")
-            _finite(owner, name, arr)
-        object.__setattr__(self, "features", features)
-        object.__setattr__(self, "scale", scale)
-        object.__setattr__(self, "offset", offset)
-        object.__setattr__(self, "outputs", _outputs(owner, features, self.outputs))
+        _numeric_step(self, "Affine", ("scale", "offset"))
 
-    def kinds(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        n = len(self.features)
-        return (NUMERIC,) * n, (NUMERIC,) * n
+    kinds = _numeric_kinds
 
 
 @dataclass(frozen=True)
