@@ -331,7 +331,8 @@ def run_export(args: argparse.Namespace) -> int:
     _require_path(args.model, "model file")
     if args.format not in crossform.formats():
         raise UsageError(f"unknown format {args.format!r}; formats: {', '.join(crossform.formats())}")
-    options = {key: value for key, value in (("precision", args.precision), ("leaves", args.leaves)) if value}
+    options = {key: value for key, value in (("precision", args.precision), ("leaves", args.leaves),
+                                                       ("sets", args.sets)) if value}
     try:
         check_options(get_format(args.format), options)
     except UnknownFormatError as exc:
@@ -362,6 +363,7 @@ def run_export(args: argparse.Namespace) -> int:
             "format": args.format,
             "precision": args.precision,
             "leaves": args.leaves,
+            "sets": args.sets,
             "id": held.id,
             "sourceId": package.id,
             "tolerance": held_checks.absolute if held_checks is not None else None,
@@ -406,6 +408,11 @@ def export_arguments(parser: argparse.ArgumentParser) -> None:
                         help="onnx only: float64 (default, exact) or float32: float32 inputs and scores, every "
                         "tree decision still exact for float32 inputs, scores within the tolerance the file "
                         "declares (see docs/formats/onnx.md)")
+    parser.add_argument("--sets", choices=("columns", "member"), metavar="S",
+                        help="onnx only: how category-set splits are written: columns (default; an Equal "
+                        "column per set, exact in every runtime) or member (ai.onnx.ml BRANCH_MEMBER where "
+                        "onnxruntime decides it exactly; onnx's ReferenceEvaluator cannot run a set holding "
+                        "0.0; see docs/formats/onnx.md)")
     parser.add_argument("--leaves", choices=("on", "off"), metavar="L",
                         help="pmml only: on (default) writes an output per tree naming the leaf each row "
                         "reached; off leaves them out: JPMML scores about twice the rows/s, and validate and "

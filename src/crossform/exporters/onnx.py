@@ -86,8 +86,10 @@ FLOAT64, FLOAT32 = "float64", "float32"
 # tree by tree in blocks (1.3x-1.5x the rows/s on the bench forest), and a Concat joins their leaves.
 SINGLE_ENSEMBLE = {FLOAT64: "1.0", FLOAT32: "1.1"}  # the version each precision recorded then
 PER_TREE_FROM = (1, 2)
-OPTIONS = {"precision": (FLOAT64, FLOAT32)}  # dumps() options, the default first
-VARIANTS = {FLOAT32: {"precision": FLOAT32}}  # run by the conformance suite besides the default
+COLUMNS, MEMBER = "columns", "member"  # how set splits are written (see _set_columns, _native_set)
+OPTIONS = {"precision": (FLOAT64, FLOAT32), "sets": (COLUMNS, MEMBER)}  # dumps() options, the default first
+# run by the conformance suite besides the default
+VARIANTS = {FLOAT32: {"precision": FLOAT32}, MEMBER: {"sets": MEMBER}}
 LAYOUT = "file"
 RUNTIMES = ("onnxruntime", "onnx-reference")
 WHERE = f"<{NAME}>"
@@ -438,10 +440,37 @@ ENCODERS = {ir.FillMissing: _fill_missing, ir.CategoricalEncoding: _categorical,
 NEW_ENCODERS = (ir.Affine, ir.MissingIndicator, ir.OneHot)  # 1.3 kinds
 
 
-BRANCH_LEQ, BRANCH_GT = 0, 3
+BRANCH_LEQ, BRANCH_GT, BRANCH_MEMBER = 0, 3, 6
+# onnxruntime (1.32, tree_ensemble_attribute.h, convert_to_v3) unrolls a BRANCH_MEMBER set of fewer
+# than 31 members, all in [0, 30], into BRANCH_EQ nodes (exact); any other set becomes a
+# BRANCH_MEMBER_BIGSET, which truncates x to an integer (0.5 is "in" a set holding 0) and refuses
+# members beyond int32 when the session starts. So only such small sets are written natively.
+NATIVE_SET_SIZE, NATIVE_SET_MAX = 30, 30.0
 
 
-def _tree_arrays(trees: tuple) -> dict:
+def _native_set(values: tuple) -> bool:
+    """Whether the "member" option writes this set as BRANCH_MEMBER (else as a column)."""
+    return len(values) <= NATIVE_SET_SIZE and all(float(v).is_integer() and 0.0 <= v <= NATIVE_SET_MAX
+                                                  for v in values)
+
+
+def _preorder(tree: ir.Tree) -> np.ndarray:
+    """The tree's split nodes, root first, each followed by its true branch, then its false one:
+    the order in which onnx's ReferenceEvaluator reads membership_values (build_node), made the
+    node order, in which onnxruntime reads them (getMembershipValuesById)."""
+    order, stack = [], [0]
+    true = np.where(tree.missing_left, tree.right, tree.left)
+    false = np.where(tree.missing_left, tree.left, tree.right)
+    while stack:
+        n = stack.pop()
+        if tree.is_leaf[n]:
+            continue
+        order.append(n)
+        stack += [int(false[n]), int(true[n])]
+    return np.array(order, dtype=np.int64)
+
+
+def _tree_arrays(trees: tuple, member: bool = False) -> dict:
     """TreeEnsemble attributes: per tree its split nodes in index order (the
     root first), then its leaves; a one-leaf tree gets one split whose two
     branches reach that leaf, as the operator's spec says.
@@ -453,11 +482,12 @@ def _tree_arrays(trees: tuple) -> dict:
     without the NaN test is 7% faster on the bench forest.
     """
     feature, split, true_id, true_leaf, false_id, false_leaf, modes = [], [], [], [], [], [], []
-    roots, targets, node_of_leaf, offsets, values = [], [], [], [], []
+    roots, targets, node_of_leaf, offsets, values, members, sides = [], [], [], [], [], [], []
     n_splits = n_leaves = 0
     for t, tree in enumerate(trees):
         leaf = tree.is_leaf
-        split_nodes = np.flatnonzero(~leaf)
+        # ``member``: the splits in walk order, so both runtimes take the sets in the same order
+        split_nodes = _preorder(tree) if member and tree.sets else np.flatnonzero(~leaf)
         leaf_nodes = np.flatnonzero(leaf)
         # global position of each node among the splits or among the leaves
         position = np.empty(tree.n_nodes, dtype=np.int64)
@@ -481,7 +511,13 @@ def _tree_arrays(trees: tuple) -> dict:
             true_leaf.append(leaf[true].astype(np.int64))
             false_id.append(position[false])
             false_leaf.append(leaf[false].astype(np.int64))
-            modes.append(np.where(nan_left, BRANCH_GT, BRANCH_LEQ).astype(np.int64))
+            mode = np.where(nan_left, BRANCH_GT, BRANCH_LEQ).astype(np.int64)
+            for i, n in enumerate(split_nodes.tolist()):
+                if tree.sets and tree.sets[n] is not None:  # true: in the set, away from the missing side
+                    mode[i] = BRANCH_MEMBER
+                    members += list(tree.sets[n]) + [np.nan]
+                    sides.append(bool(tree.missing_left[n]))
+            modes.append(mode)
             n_splits += len(split_nodes)
         targets.append(np.full(len(leaf_nodes), t, dtype=np.int64))
         # the reader numbers a tree's splits first, then its leaves
@@ -496,7 +532,7 @@ def _tree_arrays(trees: tuple) -> dict:
                 roots=np.array(roots, dtype=np.int64), split_start=np.append(roots, n_splits).astype(np.int64),
                 leaf_start=leaf_start.astype(np.int64), targets=cat(targets), node_of_leaf=cat(node_of_leaf),
                 offsets=np.array(offsets, dtype=np.int64).reshape(-1, 1),
-                values=cat(values), n_leaves=n_leaves)
+                values=cat(values), n_leaves=n_leaves, members=np.array(members, dtype=np.float64), sides=sides)
 
 
 def _float32_floor(t: np.ndarray) -> np.ndarray:
@@ -555,7 +591,7 @@ def _post_transform(g: _Graph, model: ir.Model, raw: str, real: type, exact: boo
 SET_THRESHOLD = float(float32_threshold(np.array([0.5]))[0])
 
 
-def _set_columns(g: _Graph, model: ir.TreeEnsemble, cols: dict) -> tuple:
+def _set_columns(g: _Graph, model: ir.TreeEnsemble, cols: dict, sets: str = COLUMNS) -> tuple:
     """(the trees with each set split as a threshold split on an added column, the added
     columns). ai.onnx.ml's BRANCH_MEMBER is not used: onnx's ReferenceEvaluator ends a set at
     a member 0.0 and reads the sets in its own walk order, not node order.
@@ -565,6 +601,9 @@ def _set_columns(g: _Graph, model: ir.TreeEnsemble, cols: dict) -> tuple:
     no set. Members go away from the missing side, so the column is "member" when the
     missing side is left (members right: 1.0 > the threshold) and 1 - "member" when it is
     right (members left).
+
+    ``sets`` "member" keeps the sets onnxruntime decides exactly (_native_set) as set nodes,
+    for BRANCH_MEMBER; only the others get columns.
     """
     trees, columns = [], []
     width = len(model.features)
@@ -573,9 +612,11 @@ def _set_columns(g: _Graph, model: ir.TreeEnsemble, cols: dict) -> tuple:
             trees.append(tree)
             continue
         feature, threshold, missing_left = tree.feature.copy(), tree.threshold.copy(), tree.missing_left.copy()
+        kept = list(tree.sets)
         for n, values in enumerate(tree.sets):
-            if values is None:
+            if values is None or sets == MEMBER and _native_set(values):
                 continue
+            kept[n] = None
             k, j = len(columns), int(tree.feature[n])
             doc = _doc("set-split", feature=j, missing_left=bool(tree.missing_left[n]))
             hit = g.op("Equal", [cols[model.features[j]], g.const(f"set.{k}.values", np.array(values, dtype=np.float64))],
@@ -587,7 +628,8 @@ def _set_columns(g: _Graph, model: ir.TreeEnsemble, cols: dict) -> tuple:
                 member = g.op("Sub", [g.const("one", np.array([1.0])), member], f"set.{k}.outside")
             columns.append(member)
             feature[n], threshold[n], missing_left[n] = width + k, SET_THRESHOLD, False
-        trees.append(ir.Tree(feature, threshold, tree.left, tree.right, missing_left, tree.value))
+        trees.append(ir.Tree(feature, threshold, tree.left, tree.right, missing_left, tree.value,
+                             tuple(kept) if any(v is not None for v in kept) else ()))
     return tuple(trees), columns
 
 
@@ -619,7 +661,8 @@ def _splits_in_float32(model: ir.TreeEnsemble, splits: np.ndarray, n_leaves: int
     return model.infinite == "error" or bool((np.abs(splits) < FLOAT32_OVERFLOW).all())
 
 
-def _trees(g: _Graph, model: ir.TreeEnsemble, cols: dict, precision: str, per_tree: bool, exact: bool) -> tuple:
+def _trees(g: _Graph, model: ir.TreeEnsemble, cols: dict, precision: str, per_tree: bool, exact: bool,
+           sets: str = COLUMNS) -> tuple:
     onnx = g.onnx
     X = g.op("Concat", [cols[name] for name in model.features], "X", axis=1)
     if model.infinite == "error":
@@ -630,10 +673,10 @@ def _trees(g: _Graph, model: ir.TreeEnsemble, cols: dict, precision: str, per_tr
         g.refuse_rows(g.op("IsNaN", [X], "nan"), "nan")
     if not g.errors:  # nothing refuses any row: still an "error" output, all false
         g.refuse_rows(g.op("IsInf", [X], "never", detect_negative=0, detect_positive=0), "never")
-    trees, set_columns = _set_columns(g, model, cols)
+    trees, set_columns = _set_columns(g, model, cols, sets)
     if set_columns:
         X = g.op("Concat", [X] + set_columns, "X.sets", axis=1)
-    a = _tree_arrays(trees)
+    a = _tree_arrays(trees, member=sets == MEMBER)
     n_trees = len(model.trees)
     tensor = onnx.numpy_helper.from_array
     rules = {}
@@ -646,7 +689,8 @@ def _trees(g: _Graph, model: ir.TreeEnsemble, cols: dict, precision: str, per_tr
     # a leaf's weight is its node index in its tree: the "leaves" output as it is,
     # and, plus its tree's offset, its row in the leaf-value table
     weights = a["node_of_leaf"].astype(np.float64)
-    if _splits_in_float32(model, splits, a["n_leaves"]):
+    # a set compares x for equality: float32 (x) == k for doubles x near k, so no float32 splits
+    if not len(a["members"]) and _splits_in_float32(model, splits, a["n_leaves"]):
         # float32 splits halve the tree's memory and match skl2onnx's speed in onnxruntime,
         # and lose nothing: see _float32_exact
         X = g.op("Cast", [X], "X.float32", to=onnx.TensorProto.FLOAT)
@@ -657,13 +701,24 @@ def _trees(g: _Graph, model: ir.TreeEnsemble, cols: dict, precision: str, per_tr
         first, end = trees.start, trees.stop
         s0, s1 = a["split_start"][first], a["split_start"][end]
         l0, l1 = a["leaf_start"][first], a["leaf_start"][end]
+        modes = a["modes"][s0:s1]
+        m0 = int((a["modes"][:s0] == BRANCH_MEMBER).sum())
+        m1 = m0 + int((modes == BRANCH_MEMBER).sum())
+        extra, node_doc = {}, doc
+        if m1 > m0:
+            # NaN ends each set; a set's members in increasing order, its node's missing side in the doc
+            cuts = np.flatnonzero(np.isnan(a["members"]))
+            lo = cuts[m0 - 1] + 1 if m0 else 0
+            extra["membership_values"] = tensor(a["members"][lo:cuts[m1 - 1] + 1])
+            node_doc = _doc("tree-ensemble", aggregation=model.aggregation, post_transform=model.post_transform,
+                            sets_missing_left=a["sides"][m0:m1], **rules)
 
         def ids(kind):
             local = a[f"{kind}_id"][s0:s1]
             return _ints(np.where(a[f"{kind}_leaf"][s0:s1] == 1, local - l0, local - s0))
 
         return g.op(
-            "TreeEnsemble", [X], hint, domain="ai.onnx.ml", doc=doc,
+            "TreeEnsemble", [X], hint, domain="ai.onnx.ml", doc=node_doc,
             aggregate_function=1, post_transform=0, n_targets=end - first,
             tree_roots=_ints(a["roots"][first:end] - s0),
             nodes_modes=tensor(a["modes"][s0:s1].astype(np.uint8)),
@@ -672,7 +727,7 @@ def _trees(g: _Graph, model: ir.TreeEnsemble, cols: dict, precision: str, per_tr
             nodes_truenodeids=ids("true"), nodes_trueleafs=_ints(a["true_leaf"][s0:s1]),
             nodes_falsenodeids=ids("false"), nodes_falseleafs=_ints(a["false_leaf"][s0:s1]),
             leaf_targetids=_ints(a["targets"][l0:l1] - first),
-            leaf_weights=tensor(weights[l0:l1]),
+            leaf_weights=tensor(weights[l0:l1]), **extra,
         )
 
     if per_tree:
@@ -734,11 +789,13 @@ def _json_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
-def written_version(precision: str = FLOAT64, per_tree: bool = True, package: Any = None) -> str:
+def written_version(precision: str = FLOAT64, per_tree: bool = True, package: Any = None, sets: str = COLUMNS) -> str:
     """The format version a file of this precision and layout records: for
     ``package``, 1.3 only when it uses a kind 1.3 added (new_kind), else the
-    version it recorded before; without one, the newest this writer writes."""
+    version it recorded before; without one, the newest this writer writes.
+    ``sets`` does not change it: set splits are a 1.3 kind either way."""
     _precision(precision)
+    _option("sets", sets)
     if package is not None and new_kind(package) is None or not per_tree:
         return PLAIN_VERSION if per_tree else SINGLE_ENSEMBLE[precision]
     return VERSION
@@ -752,6 +809,12 @@ def _exact_logistic(version: str) -> bool:
 def _per_tree(version: str) -> bool:
     """Whether a file of ``version`` has a TreeEnsemble per tree (1.2 on; a newer minor too)."""
     return _versions.parse_version(version, "format version") >= PER_TREE_FROM
+
+
+def _option(key: str, value: str) -> str:
+    if value not in OPTIONS[key]:
+        raise CrossformError(f"onnx: expected {key} {' or '.join(OPTIONS[key])}, got {value!r}")
+    return value
 
 
 def _precision(precision: str) -> str:
@@ -841,25 +904,28 @@ def float32_checks(checks, package: ir.Package):
                                   "float32 rows")
 
 
-def stored(package: ir.Package, checks: Any, precision: str = FLOAT64) -> tuple:
+def stored(package: ir.Package, checks: Any, precision: str = FLOAT64, sets: str = COLUMNS) -> tuple:
     """(the package a file of this precision holds, the checks it can be held
     to): for float32, the rounded package, and the float32 rows of ``checks``
-    within the declared tolerance."""
+    within the declared tolerance. ``sets`` changes neither: both forms are exact."""
+    _option("sets", sets)
     if _precision(precision) == FLOAT64:
         return package, checks
     rounded = float32_package(package)
     return rounded, float32_checks(checks, rounded)
 
 
-def build(package: ir.Package, precision: str = FLOAT64, per_tree: bool = True):
+def build(package: ir.Package, precision: str = FLOAT64, per_tree: bool = True, sets: str = COLUMNS):
     """The ModelProto for ``package`` (already rounded, for float32), in the
     layout of this version (``per_tree``) or of 1.0/1.1, as the reader rebuilds
-    a file of theirs."""
+    a file of theirs. ``sets``: set splits as columns, or (``member``) as BRANCH_MEMBER where
+    onnxruntime decides them exactly."""
     onnx = _onnx()
     reason = unsupported(package)
     if reason is not None:
         raise UnsupportedModelError(reason)
     _precision(precision)
+    _option("sets", sets)
     if not per_tree and new_kind(package) is not None:
         raise UnsupportedModelError(f"the 1.0/1.1 layout (one TreeEnsemble) cannot hold {new_kind(package)}; "
                                     f"it needs onnx {VERSION}")
@@ -882,7 +948,8 @@ def build(package: ir.Package, precision: str = FLOAT64, per_tree: bool = True):
     for i, enc in enumerate(package.encoders):
         ENCODERS[type(enc)](g, enc, cols, i)
     model = package.model
-    scores, leaves = MODELS[type(model)](g, model, cols, precision, per_tree, _exact_logistic(version))
+    scores, leaves = MODELS[type(model)](g, model, cols, precision, per_tree, _exact_logistic(version),
+                                         **({"sets": sets} if isinstance(model, ir.TreeEnsemble) else {}))
     error = g.errors[0]
     for more in g.errors[1:]:
         error = g.op("Or", [error, more], "error.any")
@@ -919,14 +986,14 @@ def build(package: ir.Package, precision: str = FLOAT64, per_tree: bool = True):
     return proto
 
 
-def dumps(package: ir.Package, precision: str = FLOAT64) -> bytes:
+def dumps(package: ir.Package, precision: str = FLOAT64, sets: str = COLUMNS) -> bytes:
     if _precision(precision) == FLOAT32:
         source = package
         rounded, checks = stored(package, package.checks, precision)
-        proto = build(rounded.replace(checks=checks), precision)
+        proto = build(rounded.replace(checks=checks), precision, sets=sets)
         proto.metadata_props.add(key=SOURCE_ID, value=source.id)
         return proto.SerializeToString(deterministic=True)
-    return build(package).SerializeToString(deterministic=True)
+    return build(package, sets=sets).SerializeToString(deterministic=True)
 
 
 # ---------------------------------------------------------------- read
@@ -1219,8 +1286,9 @@ def _read_trees(node, inits: dict, where: str) -> tuple:
                     ("nodes_modes", modes)):
         if len(a) != n_nodes:
             raise OnnxStructureError(where, f"expected {n_nodes} entries in {name}, found {len(a)}")
-    if ((modes != BRANCH_LEQ) & (modes != BRANCH_GT)).any():
-        raise OnnxStructureError(where, "expected every node in mode BRANCH_LEQ (0) or BRANCH_GT (3)")
+    if ((modes != BRANCH_LEQ) & (modes != BRANCH_GT) & (modes != BRANCH_MEMBER)).any():
+        raise OnnxStructureError(where, "expected every node in mode BRANCH_LEQ (0), BRANCH_GT (3) or BRANCH_MEMBER (6)")
+    node_sets = _read_membership(node, attrs, modes, arr, where)
     n_trees = len(roots)
     if n_trees == 0 or roots[0] != 0 or (np.diff(roots) <= 0).any() or roots[-1] >= max(n_nodes, 1):
         raise OnnxStructureError(where, "expected tree_roots increasing from 0, one per tree, inside nodes_*")
@@ -1240,7 +1308,7 @@ def _read_trees(node, inits: dict, where: str) -> tuple:
         lo, hi, llo, lhi = int(roots[t]), int(split_end[t]), int(leaf_start[t]), int(leaf_end[t])
         s, k = hi - lo, lhi - llo
         if s == 1 and true_leaf[lo] and false_leaf[lo] and true_id[lo] == false_id[lo] == llo and k == 1:
-            trees.append((np.array([-1]), np.zeros(1), np.array([-1]), np.array([-1]), np.zeros(1, bool), [llo]))
+            trees.append((np.array([-1]), np.zeros(1), np.array([-1]), np.array([-1]), np.zeros(1, bool), [llo], ()))
             continue
 
         def local(ids, leafs, what):
@@ -1253,14 +1321,47 @@ def _read_trees(node, inits: dict, where: str) -> tuple:
 
         true = local(true_id, true_leaf, "nodes_truenodeids")
         false = local(false_id, false_leaf, "nodes_falsenodeids")
-        nan_left = modes[lo:hi] == BRANCH_GT  # x > t: true goes right, NaN (false) left
+        # x > t: true goes right, NaN (false) left; a set: true (in it) goes away from the missing side
+        nan_left = (modes[lo:hi] == BRANCH_GT) | np.array([node_sets[n] is not None and node_sets[n][0]
+                                                           for n in range(lo, hi)], dtype=bool)
         trees.append((np.concatenate([feature[lo:hi], np.full(k, -1)]),
                       np.concatenate([split[lo:hi], np.zeros(k)]),
                       np.concatenate([np.where(nan_left, false, true), np.full(k, -1)]),
                       np.concatenate([np.where(nan_left, true, false), np.full(k, -1)]),
                       np.concatenate([nan_left, np.zeros(k, bool)]),
-                      list(range(llo, lhi))))
+                      list(range(llo, lhi)),
+                      tuple(None if v is None else v[1] for v in node_sets[lo:hi]) + (None,) * k
+                      if any(v is not None for v in node_sets[lo:hi]) else ()))
     return trees, n_leaves
+
+
+def _read_membership(node, attrs: dict, modes: np.ndarray, arr, where: str) -> list:
+    """Per node, None or (missing_left, the set) of a BRANCH_MEMBER node: membership_values holds
+    each set in node order, increasing, ended by NaN; the doc_string's sets_missing_left a side each."""
+    n_sets = int((modes == BRANCH_MEMBER).sum())
+    out = [None] * len(modes)
+    if not n_sets:
+        if "membership_values" in attrs:
+            raise OnnxStructureError(where, "expected no membership_values without BRANCH_MEMBER nodes, found some")
+        return out
+    values = arr("membership_values", np.float64)
+    sides = _node_doc(node, where).get("sets_missing_left")
+    if not isinstance(sides, list) or len(sides) != n_sets or not all(isinstance(v, bool) for v in sides):
+        raise OnnxStructureError(where, f"expected doc_string key 'sets_missing_left' of node {node.name!r} to be "
+                                        f"{n_sets} booleans, one per BRANCH_MEMBER node, found "
+                                        f"{json.dumps(sides)[:80]}")
+    cuts = np.flatnonzero(np.isnan(values))
+    if len(cuts) != n_sets or (len(values) and not np.isnan(values[-1])):
+        raise OnnxStructureError(where, f"expected membership_values to hold {n_sets} sets, each ended by NaN, "
+                                        f"found {len(cuts)} NaN separators in {len(values)} values")
+    starts = np.concatenate([[0], cuts[:-1] + 1])
+    for k, (n, lo, hi) in enumerate(zip(np.flatnonzero(modes == BRANCH_MEMBER).tolist(), starts, cuts)):
+        members = values[lo:hi]
+        if not len(members) or (np.diff(members) <= 0).any():
+            raise OnnxStructureError(where, f"expected set {k} of membership_values (node {n}) to be non-empty and "
+                                            f"strictly increasing, found {members.tolist()[:8]}")
+        out[n] = (sides[k], tuple(members.tolist()))
+    return out
 
 
 def _const_of_name(inits: dict, hint: str, where: str) -> np.ndarray:
@@ -1287,7 +1388,7 @@ def _read_model(proto, inits: dict, props: dict, where: str, per_tree: bool) -> 
         part, count = _read_trees(node, inits, where)
         if per_tree and len(part) != 1:
             raise OnnxStructureError(where, f"expected one tree in TreeEnsemble {t} ({node.name!r}), found {len(part)}")
-        trees += [(*tree[:5], [row + n_leaves for row in tree[5]]) for tree in part]
+        trees += [(*tree[:5], [row + n_leaves for row in tree[5]], tree[6]) for tree in part]
         n_leaves += count
     aggregation = doc.get("aggregation")
     base = None
@@ -1300,10 +1401,10 @@ def _read_model(proto, inits: dict, props: dict, where: str, per_tree: bool) -> 
         raise OnnxStructureError(where, f"expected a leaf-value table of {n_leaves} rows, found shape {values.shape}")
     set_splits = _read_set_columns(proto, inits, len(features), where)
     built, used = [], 0
-    for feature, threshold, left, right, missing_left, rows in trees:
+    for feature, threshold, left, right, missing_left, rows, native in trees:
         value = np.zeros((len(feature), values.shape[1]))
         value[feature < 0] = values[rows]
-        sets = [None] * len(feature)
+        sets = list(native) if native else [None] * len(feature)
         for n in np.flatnonzero(feature >= len(features)).tolist():
             k = int(feature[n]) - len(features)
             if k >= len(set_splits) or threshold[n] != SET_THRESHOLD or missing_left[n]:
@@ -1502,7 +1603,9 @@ def loads(source: bytes, where: str = WHERE) -> ir.Package:
         raise OnnxStructureError(where, f"expected format version {expected} for this package "
                                         f"({'it uses ' + uses if uses else 'it uses nothing 1.3 added'}), "
                                         f"found {recorded}")
-    again = build(package, precision, per_tree)
+    member = any(n.op_type == "TreeEnsemble" and any(a.name == "membership_values" for a in n.attribute)
+                 for n in proto.graph.node)
+    again = build(package, precision, per_tree, sets=MEMBER if member else COLUMNS)
     if again.graph.SerializeToString(deterministic=True) != proto.graph.SerializeToString(deterministic=True):
         raise OnnxStructureError(where, f"expected the graph crossform writes for the package it describes; "
                                         f"the graph differs ({_first_difference(again.graph, proto.graph)})")
