@@ -64,13 +64,23 @@ def cells(report, uses: dict) -> dict:
     for r in report.results:
         fmt = parse_label(r.format)[0].NAME
         for name in uses.get(r.case.rsplit("/", 1)[-1], ()):  # results name cases "feature/name"
-            cell = out.setdefault(name, {}).setdefault(fmt, {"passed": 0, "failed": 0, "skipped": 0, "cases": set(),
-                                                              "reasons": set()})
+            cell = out.setdefault(name, {}).setdefault(fmt, {"passed": 0, "failed": 0, "skipped": 0, "cases": set()})
             cell[r.status] += 1
             cell["cases"].add(r.case)
-            if r.status == "skipped" and r.reason:
-                cell["reasons"].add(f"{r.format} in {r.runtime}: {r.reason}")
     return out
+
+
+def skip_notes(report) -> list:
+    """One line per skip reason: the pair, the cases, the reason (without what names one file)."""
+    import re
+
+    grouped: dict = {}
+    for r in report.results:
+        if r.status == "skipped":
+            reason = re.split(r"(?<=\)), ", r.reason or "no reason given")[0]
+            grouped.setdefault((r.format, r.runtime, reason), []).append(r.case.rsplit("/", 1)[-1])
+    return [f"- {fmt} in {runtime}, {len(cases)} case{'s' if len(cases) > 1 else ''} "
+            f"({', '.join(sorted(cases))}): {reason}" for (fmt, runtime, reason), cases in sorted(grouped.items())]
 
 
 def _cell_text(cell) -> str:
@@ -91,21 +101,17 @@ def table(report, uses: dict) -> str:
     names = formats()
     data = cells(report, uses)
     lines = ["| estimator | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
-    notes = []
     for module, classes in builtin_table().items():
         for cls in classes:
             name = qualified(cls)
             row = data.get(name, {})
             lines.append(f"| `{name}` | " + " | ".join(_cell_text(row.get(f)) for f in names) + " |")
-            for f in names:
-                for reason in sorted(row.get(f, {}).get("reasons", ())):
-                    notes.append(f"- `{name}`, {reason}")
     counts = (f"{report.count('passed')} passed, {report.count('failed')} failed, {report.count('skipped')} skipped "
               f"over {len(report.cases)} cases")
     text = [START, "", *lines, "",
             f"A cell counts the conformance cases using the estimator; \"yes\" means every one passed in every "
             f"runtime and variant of the format ({counts}). \"*\" marks a cell with a named skip:", ""]
-    text += sorted(set(notes)) or ["- none"]
+    text += skip_notes(report) or ["- none"]
     text += ["", END]
     return "\n".join(text)
 

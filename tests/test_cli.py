@@ -386,8 +386,8 @@ def test_formats_json(capsys):
     fmt = get_format("stripe-json")
     assert entries["stripe-json"] == {"name": "stripe-json", "version": fmt.VERSION, "layout": fmt.LAYOUT,
                                       "runtimes": list(fmt.RUNTIMES), "options": {}, "variants": []}
-    assert entries["onnx"]["options"] == {"precision": ["float64", "float32"]}
-    assert entries["onnx"]["variants"] == ["onnx[float32]"]
+    assert entries["onnx"]["options"] == {"precision": ["float64", "float32"], "sets": ["columns", "member"]}
+    assert entries["onnx"]["variants"] == ["onnx[float32]", "onnx[member]"]
     assert entries["pmml"]["options"] == {"leaves": ["on", "off"]} and entries["pmml"]["variants"] == ["pmml[no-leaves]"]
     code, out, err = run(capsys, "formats")
     assert code == 0 and "stripe-json" in out.splitlines()[1]

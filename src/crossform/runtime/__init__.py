@@ -11,6 +11,9 @@ A runtime module defines:
                     (``fmt.dumps(package)``), never the IR directly, loaded
                     once (a session, a JVM evaluator) and then scoring any
                     number of batches
+``unsupported(content)`` optional: None, or why this runtime would score
+                    this written file wrongly (a known defect of the engine),
+                    which the conformance runner reports as a named skip
 
 Which formats a runtime executes is said by each format's ``RUNTIMES``.
 Runtimes are registered from the explicit list BUILTIN plus the entry-point
