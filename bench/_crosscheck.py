@@ -25,6 +25,10 @@ class Unconverted(Exception):
     """The anchor did not convert the fit; the message is its reason."""
 
 
+class Uncompared(Unconverted):
+    """The anchor converted the fit, but its file gives no outputs to set beside scikit-learn's."""
+
+
 def cases() -> dict:
     """name -> the case's checks (rows and scikit-learn's outputs), from conformance/cases."""
     from crossform.checks import from_document
@@ -69,6 +73,7 @@ def crosscheck(anchor: str, format_name: str, runtime: str, measure: Callable, n
             row.update(measure(estimator, package, checks))
         except Unconverted as exc:
             row["reason"] = str(exc)
+            row["uncompared"] = isinstance(exc, Uncompared)
         rows.append(row)
     return rows
 
@@ -88,7 +93,8 @@ def main(argv, doc: str, crosscheck_fn: Callable, anchor: str, format_name: str,
         print(f"| case | rows | refused by scikit-learn | {heading} | crossform {format_name} |")
         print("|---|---|---|---|---|")
     for r in rows:
-        got = described(r) if r[anchor] is not None else f"not converted ({r['reason']})"
+        got = described(r) if r[anchor] is not None else (
+            f"not compared ({r['reason']})" if r.get("uncompared") else f"not converted ({r['reason']})")
         if args.markdown:
             print(f"| {r['name']} | {r['rows']} | {r['refused']} | {got} | {r['ours']} |")
         else:

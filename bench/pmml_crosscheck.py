@@ -29,7 +29,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _crosscheck  # noqa: E402
 import _sklearn2pmml  # noqa: E402
-from _crosscheck import Unconverted  # noqa: E402
+from _crosscheck import Uncompared, Unconverted  # noqa: E402
 
 TOLERANCE = 1e-12
 
@@ -56,6 +56,11 @@ def _measure(estimator, package, checks) -> dict:
         except _sklearn2pmml.Refused as exc:  # a refusal of the converter is a result, with its reason
             raise Unconverted(str(exc).splitlines()[0][:300]) from None
         classes = package.model.classes
+        if classes is None and len(package.outputs) != 1 or classes is not None and \
+                not all(o.startswith("probability(") for o in package.outputs):
+            # decision scores, isolation scores: sklearn2pmml names its outputs its own way
+            raise Uncompared(f"crossform's outputs {list(package.outputs)} have no counterpart named in "
+                             "sklearn2pmml's file")
         values, refused, _ = _sklearn2pmml.jpmml_score(
             _sklearn2pmml.jpmml_evaluator(out.read_bytes()), [c.name for c in checks.columns],
             [c.kind == "numeric" for c in checks.columns], checks.rows, classes)
