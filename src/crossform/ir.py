@@ -674,8 +674,22 @@ def _preorder(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return order
 
 
+class _Model:
+    """What every model kind answers from its ``classes`` and ``n_outputs`` (raw scores)."""
+
+    @property
+    def is_classifier(self) -> bool:
+        return self.classes is not None
+
+    @property
+    def is_binary(self) -> bool:
+        """Two classes from one raw score (see docs/SEMANTICS.md): its probability gives
+        ``[1 - p, p]``, or its sign the class."""
+        return self.classes is not None and self.n_outputs == 1
+
+
 @dataclass(frozen=True, eq=False)
-class TreeEnsemble:
+class TreeEnsemble(_Model):
     """Trees over a feature vector, aggregated and post-transformed.
 
     ``aggregation`` is "average" (left fold of the tree values in tree order,
@@ -771,15 +785,6 @@ class TreeEnsemble:
         return self.trees[0].n_outputs
 
     @property
-    def is_classifier(self) -> bool:
-        return self.classes is not None
-
-    @property
-    def is_binary(self) -> bool:
-        """Two classes from one raw score: outputs ``[1 - p, p]``, see docs/SEMANTICS.md."""
-        return self.classes is not None and self.n_outputs == 1
-
-    @property
     def model_type(self) -> str:
         if self.post_transform == "isolation":
             return "isolation-forest"
@@ -857,7 +862,7 @@ INFINITE_RULES = ("error", "compare")
 
 
 @dataclass(frozen=True, eq=False)
-class LinearModel:
+class LinearModel(_Model):
     """Linear scores over a feature vector, post-transformed.
 
     Output k's raw score is ``sum_j coefficients[k, j] * x[j]`` (feature
@@ -900,14 +905,6 @@ class LinearModel:
     def n_outputs(self) -> int:
         """The number of raw scores (1 for a binary classifier)."""
         return self.coefficients.shape[0]
-
-    @property
-    def is_classifier(self) -> bool:
-        return self.classes is not None
-
-    @property
-    def is_binary(self) -> bool:
-        return self.classes is not None and self.n_outputs == 1
 
     @property
     def model_type(self) -> str:
