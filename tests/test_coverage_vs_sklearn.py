@@ -58,6 +58,15 @@ def _holes(task: str, classes: int = 2, categorical: bool = False):
     return X, y
 
 
+def _categorical_frame():
+    """A numeric column and a pandas categorical one with NaN: histogram boosting's
+    categorical_features="from_dtype", which it encodes with an OrdinalEncoder of its own."""
+    r = np.random.default_rng(2)
+    df = pd.DataFrame({"a": r.normal(size=600), "c": pd.Categorical(r.choice(["x", "y", "z", "w"], 600))})
+    df.loc[r.random(600) < 0.1, "c"] = np.nan
+    return df, ((df.a + (df.c == "y")) > 0.3).to_numpy()
+
+
 def _birds(n: int = 600, seed: int = 3) -> pd.DataFrame:
     r = np.random.default_rng(seed)
     df = pd.DataFrame({
@@ -112,6 +121,8 @@ FITS = {
     "hgb-absolute-error-categorical": lambda: HistGradientBoostingRegressor(
         loss="absolute_error", max_iter=5, categorical_features=[4], random_state=0).fit(
             *_holes("regression", categorical=True)),
+    "hgb-pandas-categories": lambda: HistGradientBoostingClassifier(max_iter=4, random_state=0).fit(
+        *_categorical_frame()),
     "isolation-forest": lambda: IsolationForest(n_estimators=4, random_state=0).fit(_numbers("binary")[0]),
     "isolation-forest-features": lambda: IsolationForest(n_estimators=4, max_features=3, random_state=0).fit(
         _numbers("binary")[0]),
