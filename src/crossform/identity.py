@@ -125,7 +125,8 @@ def _one_hot(w: _Writer, encoder: ir.OneHot) -> None:
 
 
 ENCODERS = {ir.FillMissing: _fill_missing, ir.CategoricalEncoding: _label_encoder, ir.Scale: _scale,
-            ir.Affine: _affine, ir.MissingIndicator: _missing_indicator, ir.OneHot: _one_hot}
+            ir.Affine: _affine, ir.MissingIndicator: _missing_indicator, ir.OneHot: _one_hot,
+            ir.RefuseMissing: _missing_indicator}  # the same parameters: one kind per feature
 
 
 def _encoder(w: _Writer, encoder: ir.Encoder) -> None:

@@ -347,6 +347,35 @@ class MissingIndicator:
         return self.kinds_in, (NUMERIC,) * len(self.features)
 
 
+@dataclass(frozen=True)
+class RefuseMissing:
+    """A missing value of any of these features is a row error; values pass unchanged.
+
+    scikit-learn's ``MissingIndicator(error_on_new=True)`` refuses a row with a
+    missing value in a column that had none at fit. ``kinds_in`` records each
+    feature's kind (numeric NaN, categorical None); a numeric +-inf is a row
+    error too, as in every numeric encoder.
+    """
+
+    encoder_type: ClassVar[str] = "refuse-missing"
+    features: tuple
+    kinds_in: tuple
+    outputs: tuple = ()
+
+    def __post_init__(self) -> None:
+        owner = "RefuseMissing"
+        features = _name_tuple(owner, "features", self.features)
+        kinds = tuple(self.kinds_in) if isinstance(self.kinds_in, Sequence) and not isinstance(self.kinds_in, str) else None
+        if kinds is None or len(kinds) != len(features) or any(k not in KINDS for k in kinds):
+            raise invalid(owner, "kinds_in", f"{len(features)} kinds from {KINDS}, one per feature", _describe(self.kinds_in))
+        object.__setattr__(self, "features", features)
+        object.__setattr__(self, "kinds_in", kinds)
+        object.__setattr__(self, "outputs", _outputs(owner, features, self.outputs))
+
+    def kinds(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        return self.kinds_in, self.kinds_in
+
+
 UNKNOWN_POLICIES = ("error", "zeros")
 
 
@@ -441,8 +470,8 @@ class OneHot:
         return (CATEGORICAL,) * len(self.features), (NUMERIC,) * len(self.outputs)
 
 
-Encoder = Union[FillMissing, CategoricalEncoding, Scale, Affine, MissingIndicator, OneHot]
-ENCODER_TYPES = (FillMissing, CategoricalEncoding, Scale, Affine, MissingIndicator, OneHot)
+Encoder = Union[FillMissing, CategoricalEncoding, Scale, Affine, MissingIndicator, OneHot, RefuseMissing]
+ENCODER_TYPES = (FillMissing, CategoricalEncoding, Scale, Affine, MissingIndicator, OneHot, RefuseMissing)
 
 
 # ---------------------------------------------------------------- trees

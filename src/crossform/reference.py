@@ -134,6 +134,20 @@ def _missing_indicator(enc: ir.MissingIndicator, batch: Batch, cols: dict) -> li
     return out
 
 
+def _refuse_missing(enc: ir.RefuseMissing, batch: Batch, cols: dict) -> list:
+    out = []
+    for name, kind in zip(enc.features, enc.kinds_in):
+        col = cols[name]
+        if kind == ir.NUMERIC:
+            _refuse_infinite(batch, name, col)
+            missing = np.isnan(col)
+        else:
+            missing = np.equal(col, None)
+        batch.refuse(missing, lambda i, name=name: f"feature {name!r}: missing value, which it had none of at fit")
+        out.append(col)
+    return out
+
+
 def _one_hot(enc: ir.OneHot, batch: Batch, cols: dict) -> list:
     out = []
     for name, categories, columns, width, missing_column, unknown in zip(
@@ -174,6 +188,7 @@ ENCODERS: dict[type, Callable[[Any, Batch, dict], list]] = {
     ir.Affine: _affine,
     ir.MissingIndicator: _missing_indicator,
     ir.OneHot: _one_hot,
+    ir.RefuseMissing: _refuse_missing,
 }
 
 

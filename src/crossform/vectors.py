@@ -167,6 +167,8 @@ def _steps(encoder: ir.Encoder, i: int) -> tuple:
         return ("affine", float(encoder.scale[i]), float(encoder.offset[i]))
     if isinstance(encoder, ir.MissingIndicator):
         return ("missing",)
+    if isinstance(encoder, ir.RefuseMissing):
+        return ("refuse",)
     if isinstance(encoder, ir.OneHot):
         f, c = _one_hot_source(encoder)[i]
         table = dict(zip(encoder.categories[f], encoder.columns[f].tolist()))
@@ -214,6 +216,9 @@ def _apply(steps: tuple, value: Any) -> tuple:
                 value = 1.0 if math.isnan(value) else 0.0
             else:
                 value = 1.0 if value is None else 0.0
+        elif kind == "refuse":
+            if value is None or (isinstance(value, float) and (math.isnan(value) or math.isinf(value))):
+                ok = False
         elif kind == "onehot":
             _, table, missing_column, unknown, column = step
             if value is None and missing_column is not None:
@@ -250,6 +255,8 @@ def _apply_many(steps: tuple, x: np.ndarray) -> tuple:
                 x = (x - step[1]) / step[2]
             elif step[0] == "affine":
                 x = x * step[1] + step[2]
+            elif step[0] == "refuse":
+                ok &= ~np.isnan(x)
             else:  # a missing indicator
                 x = np.isnan(x).astype(np.float64)
     return x, ok

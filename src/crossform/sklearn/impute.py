@@ -33,12 +33,14 @@ def _indicator(ind: MissingIndicator, ctx: Context, cols: list, by: str, kinds: 
     _check_nan_marker(ind)
     if ind.n_features_in_ != len(cols):
         raise UnsupportedEstimatorError(f"{by} was fitted on {ind.n_features_in_} features but receives {len(cols)}.")
-    if ind.error_on_new and ind.features == "missing-only" and len(ind.features_) < len(cols):
-        raise UnsupportedEstimatorError(
-            f"{by} (error_on_new=True) refuses rows with a missing value in a column that had none at fit "
-            f"({', '.join(repr(c.name) for i, c in enumerate(cols) if i not in set(ind.features_.tolist()))}); "
-            "crossform has no encoder that refuses such rows yet. Use error_on_new=False or features='all'.")
     index = np.asarray(ind.features_).tolist()
+    if ind.error_on_new and ind.features == "missing-only" and len(index) < len(cols):
+        # scikit-learn refuses a row with a missing value in a column that had none at fit
+        strict = [c for i, c in enumerate(cols) if i not in set(index)]
+        strict_kinds = [kinds[cols.index(c)] if kinds else (ctx.kind(c) or ir.NUMERIC) for c in strict]
+        ctx.require(strict, strict_kinds, by)
+        ctx.add_step(lambda f, o: ir.RefuseMissing(f, tuple(strict_kinds), o), strict, [c.name for c in strict],
+                     strict_kinds)
     chosen = [cols[i] for i in index]
     if not chosen:
         return []
