@@ -117,12 +117,18 @@ def test_unsupported_estimators_are_named(name):
         crossform.from_sklearn(est)
 
 
-def test_a_missing_indicator_that_refuses_new_missing_columns_is_named():
+def test_a_missing_indicator_refuses_rows_missing_a_value_it_never_saw_missing():
     X = np.random.default_rng(0).normal(size=(60, 3))
     X[::7, 1] = np.nan  # only column 1 has missing values at fit
-    est = Pipeline([("i", MissingIndicator()), ("m", DecisionTreeClassifier())]).fit(X, X[:, 0] > 0)
-    with pytest.raises(UnsupportedEstimatorError, match="error_on_new=True.*'x0', 'x2'"):
-        crossform.from_sklearn(est)
+    est = Pipeline([("i", MissingIndicator()), ("m", DecisionTreeClassifier(random_state=0))]).fit(X, X[:, 0] > 0)
+    package = crossform.from_sklearn(est)
+    refuse = package.encoders[0]
+    assert isinstance(refuse, ir.RefuseMissing) and refuse.features == ("x0", "x2")
+    rows = pd.DataFrame({"x0": [np.nan, 0.5, 0.5], "x1": [0.5, np.nan, 0.5], "x2": [0.5, 0.5, np.nan]})
+    assert [e is not None for e in crossform.score(package, rows).errors] == [True, False, True]
+    with pytest.raises(ValueError):
+        est.predict(rows.iloc[[0]].to_numpy())  # as scikit-learn refuses them
+    est.predict(rows.iloc[[1]].to_numpy())
 
 
 def test_unsupported_message_lists_what_is_supported():
