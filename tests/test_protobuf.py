@@ -328,7 +328,7 @@ def test_flipped_or_truncated_bytes_raise_only_crossform_errors(data):
 
 NEW = issue8_packages.packages()
 NEW_ROWS = issue8_packages.rows()
-NEW_ENCODERS = (ir.Affine, ir.MissingIndicator, ir.OneHot)
+NEW_ENCODERS = (ir.Affine, ir.MissingIndicator, ir.OneHot, ir.RefuseMissing)
 
 
 def new_model(model) -> bool:
@@ -390,6 +390,7 @@ def each_new_kind() -> dict:
         "affine": base.replace(encoders=base.encoders[:2] + (ir.Affine(("size",), [0.25], [-2.5], ("size_scaled",)),)),
         "missing-indicator": base.replace(encoders=(ir.MissingIndicator(("colour",), (ir.CATEGORICAL,), ("gone",)),)
                                           + base.encoders),
+        "refuse-missing": base.replace(encoders=(ir.RefuseMissing(("size",), (ir.NUMERIC,)),) + base.encoders),
         "one-hot": base.replace(encoders=(one_hot,) + base.encoders[2:],
                                 model=dataclasses.replace(model, features=("colour_2", "size_scaled"))),
         "binary": base.replace(model=ir.TreeEnsemble(model.features, binary, "sum", "logistic", model.classes, [0.0])),
@@ -468,8 +469,8 @@ def test_a_newer_minors_new_encoder_is_refused_not_skipped():
     msg = pb.Package.FromString(P.dumps(package))
     msg.format_version = "1.2"
     msg.encoders[2].Clear()
-    msg.encoders[2].MergeFromString(tag(7, 2) + b"\x00")  # Encoder field 7, an empty message
-    with pytest.warns(P.FormatVersionWarning, match=r"Package.encoders\[2\]: field 7"), \
+    msg.encoders[2].MergeFromString(tag(8, 2) + b"\x00")  # Encoder field 8 (past 1.1's members), an empty message
+    with pytest.warns(P.FormatVersionWarning, match=r"Package.encoders\[2\]: field 8"), \
             pytest.raises(P.ProtobufMissingError, match=r"encoders\[2\]: expected one member of the oneof 'encoder'"):
         P.loads(msg.SerializeToString(deterministic=True))
 
@@ -625,6 +626,204 @@ def test_flipped_or_truncated_1_1_bytes_raise_only_crossform_errors(data):
             P.loads(bytes(raw[:cut]))
     except CrossformError:
         pass
+
+
+# ---------------------------------------------------------------- 1.1: refuse-missing
+
+
+def refuse_packages() -> dict:
+    """name -> Package with a RefuseMissing encoder (1.1): numeric and categorical features, in
+    place and renamed, and beside a MissingIndicator, as scikit-learn's MissingIndicator writes them."""
+    base = small_package()
+    codes, scale = base.encoders[1:]
+    model = base.model
+    return {
+        "refuse-in-place": base.replace(encoders=(ir.RefuseMissing(("colour", "size"), (ir.CATEGORICAL, ir.NUMERIC)),)
+                                        + base.encoders),
+        "refuse-renamed": base.replace(
+            encoders=(ir.RefuseMissing(("size", "colour"), (ir.NUMERIC, ir.CATEGORICAL), ("size_ok", "colour_ok")),
+                      ir.CategoricalEncoding(("colour_ok",), codes.categories, codes.codes, (None,), None,
+                                             ("colour_code",)),
+                      ir.Scale(("size_ok",), [10.0], [4.0], ("size_scaled",))),
+            model=dataclasses.replace(model, features=("colour_code", "size_scaled"))),
+        "refuse-beside-indicator": base.replace(
+            encoders=(ir.RefuseMissing(("colour",), (ir.CATEGORICAL,), ("colour#2",)),
+                      ir.MissingIndicator(("size",), (ir.NUMERIC,), ("size_gone",)),
+                      ir.FillMissing(("colour", "size"), ("red", 10.0)), codes, scale),
+            model=ir.LinearModel(("colour", "size_scaled", "size_gone"), [[1.0, -2.0, 0.75]], [0.5], "logistic",
+                                 model.classes)),
+    }
+
+
+REFUSE = refuse_packages()
+# every category and none, crossed with ordinary numbers, NaN and +-inf
+REFUSE_ROWS = [{"colour": c, "size": s} for c in ("red", "blue", "green", None)
+               for s in (-30.0, 9.0, 14.0, -0.0, 1e30, math.nan, math.inf, -math.inf)]
+
+
+@pytest.mark.parametrize("name", sorted(REFUSE))
+def test_refuse_missing_packages_round_trip_record_1_1_and_score_like_the_reference(name):
+    package = REFUSE[name]
+    data = P.dumps(package)
+    assert P.read_version(data) == "1.1"
+    members = [e.WhichOneof("encoder") for e in pb.Package.FromString(data).encoders]
+    assert members.count("refuse_missing") == sum(isinstance(e, ir.RefuseMissing) for e in package.encoders) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # 1.1 is this reader's own version
+        back = P.loads(data)
+    assert back.id == package.id and P.dumps(back) == data
+    refused = [e for e in back.encoders if isinstance(e, ir.RefuseMissing)]
+    assert refused == [e for e in package.encoders if isinstance(e, ir.RefuseMissing)]
+    assert_scores_like_the_reference(package, data, REFUSE_ROWS)
+
+
+def test_the_refuse_missing_rows_reach_every_row_error_and_rows_that_score():
+    want = reference.score(REFUSE["refuse-in-place"], REFUSE_ROWS).errors
+    for row, error in zip(REFUSE_ROWS, want):
+        size, colour = row["size"], row["colour"]
+        if colour is None or math.isnan(size):
+            assert "missing value" in error, (row, error)
+        elif math.isinf(size):
+            assert "not finite" in error, (row, error)
+        else:
+            assert error is None, (row, error)
+    # renamed, the inputs stay as they were: a missing colour is refused, however filled after, and
+    # a missing size (an indicator's, then filled) scores
+    errors = reference.score(REFUSE["refuse-beside-indicator"], REFUSE_ROWS).errors
+    assert [e is not None for e in errors] == [r["colour"] is None or math.isinf(r["size"]) for r in REFUSE_ROWS]
+
+
+def test_refuse_missing_stores_its_kinds_and_outputs_as_written():
+    msg = pb.Package.FromString(P.dumps(REFUSE["refuse-renamed"])).encoders[0].refuse_missing
+    assert list(msg.features) == ["size", "colour"] and list(msg.outputs) == ["size_ok", "colour_ok"]
+    assert list(msg.kinds) == [pb.Field.KIND_NUMERIC, pb.Field.KIND_CATEGORICAL]
+
+
+def test_a_1_0_reader_finds_the_encoder_unset_where_1_1_put_refuse_missing():
+    for name, package in REFUSE.items():
+        msg = reader_1_0().FromString(P.dumps(package))
+        msg.DiscardUnknownFields()
+        unset = [i for i, e in enumerate(msg.encoders) if e.WhichOneof("encoder") is None]
+        assert unset == [i for i, e in enumerate(package.encoders) if isinstance(e, NEW_ENCODERS)], name
+
+
+def refuse(m: pb.Package) -> pb.RefuseMissing:
+    return m.encoders[0].refuse_missing
+
+
+def with_unknown_in_refuse(m: pb.Package) -> None:
+    data = refuse(m).SerializeToString() + tag(9, 0) + b"\x05"
+    refuse(m).Clear()
+    refuse(m).MergeFromString(data)
+
+
+BAD_REFUSE = {
+    "refuse kinds per feature": ("refuse-in-place", lambda m: refuse(m).kinds.pop(), P.ProtobufCountError,
+                                 "expected 2 kinds entries, one per feature, found 1"),
+    "refuse kinds extra": ("refuse-renamed", lambda m: refuse(m).kinds.append(1), P.ProtobufCountError,
+                           "found 3"),
+    "refuse kind unspecified": ("refuse-in-place", lambda m: refuse(m).kinds.__setitem__(1, 0), P.ProtobufEnumError,
+                                "found KIND_UNSPECIFIED"),
+    "refuse kind unknown": ("refuse-in-place", lambda m: refuse(m).kinds.__setitem__(0, 7), P.ProtobufEnumError,
+                            "kinds[0]"),
+    "refuse kind against its input": ("refuse-in-place", lambda m: refuse(m).kinds.reverse(),
+                                      MalformedPackageError, "must be a numeric column for 'colour'"),
+    "refuse outputs per feature": ("refuse-renamed", lambda m: refuse(m).outputs.pop(), MalformedPackageError,
+                                   "2 names, one per feature"),
+    "refuse repeated feature": ("refuse-in-place", lambda m: refuse(m).features.__setitem__(1, "colour"),
+                                MalformedPackageError, "distinct"),
+    "refuse output over another input": ("refuse-renamed", lambda m: refuse(m).outputs.__setitem__(0, "colour"),
+                                         MalformedPackageError, "overwrite no other input"),
+    "refuse unknown field": ("refuse-in-place", with_unknown_in_refuse, P.ProtobufUnknownFieldError,
+                             "Package.encoders[0].refuse_missing: field 9"),
+    "refuse in a 1.0 file": ("refuse-in-place", set_version("1.0"), P.ProtobufUnknownFieldError,
+                             "Package.encoders[0]: field 7 (refuse_missing, added in protobuf 1.1)"),
+    # what dropping it would score: rows refused before now score, so another package
+    "refuse dropped": ("refuse-in-place", lambda m: m.encoders.__delitem__(0), IdMismatchError, "the content changed"),
+    "refuse feature dropped": ("refuse-in-place", lambda m: (refuse(m).features.pop(), refuse(m).kinds.pop(),
+                                                             refuse(m).outputs.pop()),
+                               IdMismatchError, "the content changed"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_REFUSE))
+def test_bad_refuse_missing_input_is_refused_with_its_named_error(name):
+    package, edit, error, text = BAD_REFUSE[name]
+    with pytest.raises(error) as info:
+        P.loads(edited(edit, REFUSE[package]), where="pkg.pb")
+    assert text in str(info.value), str(info.value)
+    assert info.value.path.startswith("pkg.pb"), info.value.path
+
+
+def test_bad_refuse_missing_input_names_the_message_path():
+    with pytest.raises(P.ProtobufEnumError) as info:
+        P.loads(edited(lambda m: refuse(m).kinds.__setitem__(1, 0), REFUSE["refuse-in-place"]), where="pkg.pb")
+    assert info.value.path == "pkg.pb#Package.encoders[0].refuse_missing.kinds[1]"
+
+
+GOOD_REFUSE = [P.dumps(REFUSE[name]) for name in sorted(REFUSE)]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_flipped_or_truncated_refuse_missing_bytes_raise_only_crossform_errors(data):
+    raw = bytearray(data.draw(st.sampled_from(GOOD_REFUSE)))
+    for _ in range(data.draw(st.integers(1, 4))):
+        pos = data.draw(st.integers(0, len(raw) - 1))
+        raw[pos] = data.draw(st.integers(0, 255))
+    cut = data.draw(st.integers(0, len(raw)))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", P.FormatVersionWarning)
+            P.loads(bytes(raw[:cut]))
+    except CrossformError:
+        pass
+
+
+def fit_error_on_new():
+    """The brief's example: MissingIndicator (error_on_new=True) over three columns, only x1 missing at fit."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import MissingIndicator, SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.tree import DecisionTreeClassifier
+
+    X = np.random.default_rng(0).normal(size=(300, 3))
+    X[::7, 1] = np.nan
+    est = Pipeline([("u", ColumnTransformer([("i", MissingIndicator(), [0, 1, 2]),
+                                             ("f", SimpleImputer(), [0, 1, 2])])),
+                    ("m", DecisionTreeClassifier(max_depth=4, random_state=0))]).fit(X, X[:, 0] > 0)
+    return est, X
+
+
+def test_missing_indicator_error_on_new_exports_and_scores_as_sklearn(tmp_path):
+    est, X = fit_error_on_new()
+    package = crossform.from_sklearn(est)
+    assert [type(e) for e in package.encoders] == [ir.RefuseMissing, ir.MissingIndicator, ir.FillMissing]
+    assert package.encoders[0].features == ("x0", "x2")
+    path = crossform.save(package, tmp_path / "model.pb", format="protobuf")
+    data = path.read_bytes()
+    assert P.read_version(data) == "1.1"
+    back = crossform.load(path)
+    assert back.id == package.id
+    comparison = checks_module.compare(back.checks, reference_runtime.prepare(data, P)(back.checks.data()), back.model)
+    assert comparison.ok, comparison.summary()
+    # row by row: scikit-learn refuses a row missing x0 or x2 (none missing at fit), and +-inf anywhere
+    rows = [X[0], X[7]]
+    for column in range(3):
+        for value in (math.nan, math.inf, -math.inf):
+            row = X[1].copy()
+            row[column] = value
+            rows.append(row)
+    got = reference_runtime.prepare(data, P)([dict(zip(("x0", "x1", "x2"), map(float, r))) for r in rows])
+    for i, row in enumerate(rows):
+        try:
+            want = est.predict_proba(row[None, :])[0]
+        except ValueError:
+            assert got.errors[i] is not None, (row, got.values[i])
+        else:
+            assert got.errors[i] is None, (row, got.errors[i])
+            np.testing.assert_array_equal(got.values[i], want)
+    assert [e is None for e in got.errors] == [True, True, False, False, False, True, False, False, False, False, False]
 
 
 # ---------------------------------------------------------------- 1.1: set splits, +inf thresholds, isolation
@@ -830,7 +1029,7 @@ def test_sklearn_fits_with_1_1_trees_round_trip_and_score_as_sklearn(fitted_1_1,
     assert_scores_like_the_reference(package, path.read_bytes(), rows)
 
 
-ALL_1_1 = {**NEW, **ROUND2}
+ALL_1_1 = {**NEW, **ROUND2, **REFUSE}
 
 
 @pytest.mark.parametrize("name", sorted(ROUND2))

@@ -268,3 +268,22 @@ def test_values_added_to_1_0_enums_are_the_listed_ones():
 def test_the_isolation_transform_is_refused_outside_tree_ensemble_with_rules():
     assert set(P.PLAIN_POST_TRANSFORMS) == set(P.POST_TRANSFORMS) - {"isolation"}
     assert P.POST_TRANSFORMS["isolation"] == package_pb2.TreeEnsemble.POST_TRANSFORM_ISOLATION
+
+
+def _encoder_members(files) -> dict:
+    messages, _ = _index(files)
+    return {f.name: (f.number, f.type_name) for f in messages[".crossform.v1.Encoder"].field}
+
+
+def test_refuse_missing_is_a_1_1_member_of_encoders_oneof_and_not_in_1_0():
+    """The refuse-missing encoder (crossform 0.5.0) is in 1.1, which is unreleased until 0.5.0
+    ships: its snapshot has it, 1.0's (released) does not, so a 1.0 reader drops it whole."""
+    old, snapshot = descriptor_set(RELEASED[0]), descriptor_set(PROTO_ROOT / "descriptors" / "crossform-v1-1.1.binpb")
+    assert "refuse_missing" not in _encoder_members(old)
+    assert _encoder_members(old).keys() == {"fill_missing", "categorical_encoding", "scale"}
+    for files in (snapshot, current()):
+        assert _encoder_members(files)["refuse_missing"] == (7, ".crossform.v1.RefuseMissing")
+        messages, _ = _index(files)
+        fields = {f.name: (f.number, f.type_name) for f in messages[".crossform.v1.RefuseMissing"].field}
+        assert fields == {"features": (1, ""), "outputs": (2, ""), "kinds": (3, ".crossform.v1.Field.Kind")}
+    assert P.SINCE["crossform.v1.Encoder.refuse_missing"] == "1.1" == P.VERSION

@@ -7,7 +7,7 @@ and the IR. The reader parses, then audits every count, index and enum,
 and only then constructs the IR (STYLE.md 4): nothing is indexed by a
 number from the file before that number is checked.
 
-Version 1.1 adds oneof members (Encoder 4-6, Model 2-3, listed in SINCE);
+Version 1.1 adds oneof members (Encoder 4-7, Model 2-3, listed in SINCE);
 a file records 1.1 only when it sets one of them, so every other package
 is written byte for byte as 1.0 wrote it. A 1.0 reader drops those members
 as unknown fields of a newer minor and then refuses the encoder or model
@@ -122,6 +122,7 @@ SINCE = {
     "crossform.v1.Encoder.affine": "1.1",
     "crossform.v1.Encoder.missing_indicator": "1.1",
     "crossform.v1.Encoder.one_hot": "1.1",
+    "crossform.v1.Encoder.refuse_missing": "1.1",
     "crossform.v1.Model.linear_model": "1.1",
     "crossform.v1.Model.tree_ensemble_with_rules": "1.1",
 }
@@ -169,6 +170,13 @@ def _affine(enc: ir.Affine, msg: pb.Encoder) -> None:
 
 def _missing_indicator(enc: ir.MissingIndicator, msg: pb.Encoder) -> None:
     out = msg.missing_indicator
+    out.features.extend(enc.features)
+    out.outputs.extend(enc.outputs)
+    out.kinds.extend(KINDS[kind] for kind in enc.kinds_in)
+
+
+def _refuse_missing(enc: ir.RefuseMissing, msg: pb.Encoder) -> None:
+    out = msg.refuse_missing
     out.features.extend(enc.features)
     out.outputs.extend(enc.outputs)
     out.kinds.extend(KINDS[kind] for kind in enc.kinds_in)
@@ -272,6 +280,7 @@ WRITERS: dict[type, Callable] = {
     ir.Affine: _affine,
     ir.MissingIndicator: _missing_indicator,
     ir.OneHot: _one_hot,
+    ir.RefuseMissing: _refuse_missing,
 }
 MODEL_WRITERS: dict[type, Callable] = {
     ir.TreeEnsemble: _ensemble,
@@ -468,6 +477,12 @@ def _read_missing_indicator(msg: pb.MissingIndicator, path: str) -> ir.MissingIn
     return ir.MissingIndicator(tuple(msg.features), kinds, tuple(msg.outputs))
 
 
+def _read_refuse_missing(msg: pb.RefuseMissing, path: str) -> ir.RefuseMissing:
+    _per_feature(msg, path, "kinds")
+    kinds = tuple(_enum(k, KINDS, pb.Field.Kind, f"{path}.kinds[{i}]") for i, k in enumerate(msg.kinds))
+    return ir.RefuseMissing(tuple(msg.features), kinds, tuple(msg.outputs))
+
+
 def _column(value: int, width: int, path: str, what: str) -> int:
     if not -1 <= value < width:
         raise ProtobufIndexError(path, f"expected {what} in [-1, {width}) (the block's width), found {value}")
@@ -513,6 +528,7 @@ READERS: dict[str, Callable] = {
     "affine": _read_affine,
     "missing_indicator": _read_missing_indicator,
     "one_hot": _read_one_hot,
+    "refuse_missing": _read_refuse_missing,
 }
 
 

@@ -64,20 +64,22 @@ class Field(_message.Message):
     def __init__(self, name: _Optional[str] = ..., kind: _Optional[_Union[Field.Kind, str]] = ...) -> None: ...
 
 class Encoder(_message.Message):
-    __slots__ = ("fill_missing", "categorical_encoding", "scale", "affine", "missing_indicator", "one_hot")
+    __slots__ = ("fill_missing", "categorical_encoding", "scale", "affine", "missing_indicator", "one_hot", "refuse_missing")
     FILL_MISSING_FIELD_NUMBER: _ClassVar[int]
     CATEGORICAL_ENCODING_FIELD_NUMBER: _ClassVar[int]
     SCALE_FIELD_NUMBER: _ClassVar[int]
     AFFINE_FIELD_NUMBER: _ClassVar[int]
     MISSING_INDICATOR_FIELD_NUMBER: _ClassVar[int]
     ONE_HOT_FIELD_NUMBER: _ClassVar[int]
+    REFUSE_MISSING_FIELD_NUMBER: _ClassVar[int]
     fill_missing: FillMissing
     categorical_encoding: CategoricalEncoding
     scale: Scale
     affine: Affine
     missing_indicator: MissingIndicator
     one_hot: OneHot
-    def __init__(self, fill_missing: _Optional[_Union[FillMissing, _Mapping]] = ..., categorical_encoding: _Optional[_Union[CategoricalEncoding, _Mapping]] = ..., scale: _Optional[_Union[Scale, _Mapping]] = ..., affine: _Optional[_Union[Affine, _Mapping]] = ..., missing_indicator: _Optional[_Union[MissingIndicator, _Mapping]] = ..., one_hot: _Optional[_Union[OneHot, _Mapping]] = ...) -> None: ...
+    refuse_missing: RefuseMissing
+    def __init__(self, fill_missing: _Optional[_Union[FillMissing, _Mapping]] = ..., categorical_encoding: _Optional[_Union[CategoricalEncoding, _Mapping]] = ..., scale: _Optional[_Union[Scale, _Mapping]] = ..., affine: _Optional[_Union[Affine, _Mapping]] = ..., missing_indicator: _Optional[_Union[MissingIndicator, _Mapping]] = ..., one_hot: _Optional[_Union[OneHot, _Mapping]] = ..., refuse_missing: _Optional[_Union[RefuseMissing, _Mapping]] = ...) -> None: ...
 
 class FillMissing(_message.Message):
     __slots__ = ("features", "outputs", "values")
@@ -144,6 +146,16 @@ class Affine(_message.Message):
     def __init__(self, features: _Optional[_Iterable[str]] = ..., outputs: _Optional[_Iterable[str]] = ..., scale: _Optional[_Iterable[float]] = ..., offset: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class MissingIndicator(_message.Message):
+    __slots__ = ("features", "outputs", "kinds")
+    FEATURES_FIELD_NUMBER: _ClassVar[int]
+    OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    KINDS_FIELD_NUMBER: _ClassVar[int]
+    features: _containers.RepeatedScalarFieldContainer[str]
+    outputs: _containers.RepeatedScalarFieldContainer[str]
+    kinds: _containers.RepeatedScalarFieldContainer[Field.Kind]
+    def __init__(self, features: _Optional[_Iterable[str]] = ..., outputs: _Optional[_Iterable[str]] = ..., kinds: _Optional[_Iterable[_Union[Field.Kind, str]]] = ...) -> None: ...
+
+class RefuseMissing(_message.Message):
     __slots__ = ("features", "outputs", "kinds")
     FEATURES_FIELD_NUMBER: _ClassVar[int]
     OUTPUTS_FIELD_NUMBER: _ClassVar[int]
