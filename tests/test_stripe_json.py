@@ -331,7 +331,30 @@ def later_packages() -> dict:
     }
 
 
-NEW = {**issue8_packages.packages(), **later_packages()}
+def refuse_missing_packages() -> dict:
+    """refuse-missing (0.5.0): a numeric and a categorical feature, in place and under new names."""
+    fields = issue8_packages._fields()  # colour, size, weight
+
+    def codes(name, out):
+        return ir.CategoricalEncoding((name,), (("blue", "green", "red"),), ((0.0, 1.0, 2.0),), (None,), -1.0, (out,))
+
+    tree = ir.Tree(feature=[0, 1, -1, -1, 2, -1, -1], threshold=[1.5, 0.25, 0.0, 0.0, 0.5, 0.0, 0.0],
+                   left=[1, 2, -1, -1, 5, -1, -1], right=[4, 3, -1, -1, 6, -1, -1],
+                   missing_left=[True, False, False, False, True, False, False],
+                   value=[[0.0], [0.0], [-1.0], [0.5], [0.0], [2.0], [3.25]])
+    return {
+        "refuse-missing-in-place": ir.Package(
+            fields, (ir.RefuseMissing(("size", "colour"), (ir.NUMERIC, ir.CATEGORICAL)), codes("colour", "colour_code")),
+            ir.LinearModel(("size", "weight", "colour_code"), [[0.5, -1.5, 2.0]], [3.0])),
+        "refuse-missing-renamed": ir.Package(
+            fields, (ir.RefuseMissing(("weight", "colour"), (ir.NUMERIC, ir.CATEGORICAL), ("weight_ok", "colour_ok")),
+                     codes("colour_ok", "colour_code")),
+            ir.TreeEnsemble(("size", "weight_ok", "colour_code"), (tree,), "sum", base_value=[0.5])),
+    }
+
+
+REFUSE = refuse_missing_packages()
+NEW = {**issue8_packages.packages(), **later_packages(), **REFUSE}
 # what a 2.0 reader refuses each by, where it is not the 2.x schemas: bonsai 1.0's rules
 BONSAI_REFUSED = {"set-splits": "expected flags 0", "infinite-threshold": "expected finite numbers"}
 GOLDEN = Path(__file__).parent.parent / "conformance" / "golden" / "stripe-json"
@@ -370,8 +393,10 @@ def test_new_kinds_score_as_the_reference_in_every_runtime(name):
     assert not checks.errors.all()
     for runtime in stripe_json.RUNTIMES:
         assert runtime == "reference"  # the one runtime that executes stripe-json
-        scores = reference_runtime.prepare(files_of(package), stripe_json)(checks.data())
-        comparison = checks_module.compare(checks, scores, package.model)
+        files = files_of(package)
+        scores = reference_runtime.prepare(files, stripe_json)(checks.data())
+        # leaves are node indices of the trees as read (bonsai stores nodes breadth first)
+        comparison = checks_module.compare(checks, scores, load_files(files).model)
         assert comparison.ok, (runtime, comparison.summary(), [m.describe() for m in comparison.mismatches])
         assert comparison.leaves_compared == isinstance(package.model, ir.TreeEnsemble)
         assert comparison.max_relative_difference == 0.0
@@ -409,6 +434,7 @@ def test_each_new_kind_alone_makes_a_2_1_file(package):
                                                                   infinite="compare")),
         "binary logistic": package.replace(model=binary),
         "affine": package.replace(encoders=package.encoders + (ir.Affine(("size",), [2.0], [1.0], ("size_a",)),)),
+        "refuse-missing": package.replace(encoders=(ir.RefuseMissing(("size",), (ir.NUMERIC,)),) + package.encoders),
     }
     for name, changed in cases.items():
         files = files_of(changed)
@@ -478,6 +504,7 @@ AS_2_0 = {
     "linear model in 2.0": ("linear-multinomial", "MODEL", "'linear-classification' is not one of"),
     "compare rule in 2.0": ("boost-regression-compare", "model.json", "'infinite' was unexpected"),
     "missing rule in 2.0": ("boost-multiclass-ignore", "MODEL", "'one-hot' is not one of"),
+    "refuse-missing in 2.0": ("refuse-missing-renamed", "MODEL", "'refuse-missing' is not one of"),
 }
 
 
@@ -555,6 +582,30 @@ NEW_BREAKS = {
     "indicator over a categorical": ("linear-regression", "missing-indicator.json",
                                      set_in("outputs", 1, value="colour"), errors.MalformedPackageError,
                                      "cannot overwrite a categorical column"),
+    # refuse-missing
+    "refuse type": ("refuse-missing-in-place", "refuse-missing.json", set_in("types", 0, value="text"),
+                    errors.SchemaError, "refuse-missing-2.schema.json"),
+    "refuse no types": ("refuse-missing-in-place", "refuse-missing.json", set_in("types", value=[]),
+                        errors.SchemaError, "refuse-missing-2.schema.json"),
+    "refuse types count": ("refuse-missing-in-place", "refuse-missing.json", lambda d: d["types"].pop(),
+                           errors.MalformedPackageError, "kinds_in"),
+    "refuse wrong type": ("refuse-missing-in-place", "refuse-missing.json", set_in("types", 0, value="categorical"),
+                          errors.MalformedPackageError, "a categorical column for 'size'"),
+    "refuse outputs count": ("refuse-missing-renamed", "refuse-missing.json", lambda d: d["outputs"].pop(),
+                             errors.MalformedPackageError, "2 names, one per feature"),
+    "refuse output over another input": ("refuse-missing-renamed", "refuse-missing.json",
+                                         set_in("outputs", 0, value="colour"), errors.MalformedPackageError,
+                                         "overwrite no other input"),
+    "refuse no outputs key": ("refuse-missing-in-place", "refuse-missing.json", drop("outputs"),
+                              errors.SchemaError, "'outputs' is a required property"),
+    "refuse extra key": ("refuse-missing-in-place", "refuse-missing.json", set_in("error_on_new", value=True),
+                         errors.SchemaError, "'error_on_new' was unexpected"),
+    "refuse read as an indicator": ("refuse-missing-in-place", "MODEL",
+                                    set_in("encoders", "apply", 0, "encoderType", value="missing-indicator"),
+                                    errors.MalformedPackageError, "cannot overwrite a categorical column"),
+    "indicator read as a refusal": ("linear-regression", "MODEL",
+                                    set_in("encoders", "apply", 0, "encoderType", value="refuse-missing"),
+                                    errors.MalformedPackageError, "encode 'colour_missing' first"),
     # linear model
     "linear ragged row": ("linear-multinomial", "model.json", lambda d: d["coefficients"][1].pop(),
                           errors.MalformedPackageError, "expected 2 coefficients in row 1"),
@@ -655,7 +706,8 @@ def test_a_binary_logistic_forest_keeps_its_one_output_leaves_in_bonsai():
     assert {t.n_outputs for t in trees} == {1}
 
 
-@pytest.mark.parametrize("name", ["boost-binary-one-hot", "linear-regression", "linear-binary-logistic"])
+@pytest.mark.parametrize("name", ["boost-binary-one-hot", "linear-regression", "linear-binary-logistic",
+                                  "refuse-missing-renamed"])
 def test_mutations_of_2_1_files_only_raise_named_errors(name):
     package = NEW[name]
     rng = np.random.default_rng(1)
@@ -719,6 +771,13 @@ def fit_new_kind(name: str):
             X, binary)
     if name == "logistic-multinomial":
         return Pipeline([("prep", prep), ("model", LogisticRegression())]).fit(X, three)
+    if name == "indicator-refusing-new":  # the refuse-missing encoder: MissingIndicator(error_on_new=True)
+        from sklearn.impute import MissingIndicator
+        from sklearn.tree import DecisionTreeClassifier
+        X = np.random.default_rng(0).normal(size=(300, 3))
+        X[::7, 1] = np.nan
+        union = ColumnTransformer([("i", MissingIndicator(), [0, 1, 2]), ("f", SimpleImputer(), [0, 1, 2])])
+        return Pipeline([("u", union), ("m", DecisionTreeClassifier(max_depth=4, random_state=0))]).fit(X, X[:, 0] > 0)
     X.loc[rng.random(n) < 0.1, "size"] = np.nan
     if name == "hist-boosting-categorical":  # set splits over a string column's codes
         model = HistGradientBoostingClassifier(max_iter=8, categorical_features=["colour"], random_state=0)
@@ -730,7 +789,7 @@ def fit_new_kind(name: str):
 
 
 @pytest.mark.parametrize("name", ["boosting-binary", "logistic-multinomial", "ridge-with-indicator",
-                                  "hist-boosting-categorical", "isolation-forest"])
+                                  "hist-boosting-categorical", "isolation-forest", "indicator-refusing-new"])
 def test_scikit_learn_fits_of_new_kinds_round_trip_with_their_checks(tmp_path, name):
     package = crossform.from_sklearn(fit_new_kind(name), checks=300)
     path = crossform.save(package, tmp_path / "pkg")
@@ -740,3 +799,28 @@ def test_scikit_learn_fits_of_new_kinds_round_trip_with_their_checks(tmp_path, n
     comparison = checks_module.compare(back.checks, crossform.score(back, back.checks.data()), back.model)
     assert comparison.ok, comparison.summary()
     assert comparison.leaves_compared == isinstance(back.model, ir.TreeEnsemble)
+
+
+def test_missing_indicator_refusing_new_scores_as_scikit_learn_in_every_runtime():
+    """MissingIndicator(error_on_new=True): refuse-missing on the columns with no NaN at fit; the rest as before."""
+    est = fit_new_kind("indicator-refusing-new")
+    package = crossform.from_sklearn(est, checks=300)
+    assert [type(e) for e in package.encoders[:2]] == [ir.RefuseMissing, ir.MissingIndicator]
+    assert package.encoders[0].features == ("x0", "x2")
+    files = files_of(package)
+    assert json.loads(files["MODEL"])["formatVersion"] == "2.1" and "refuse-missing.json" in files
+    back = load_files(files)
+    assert back.id == package.id
+    rows = np.array([[0.5, np.nan, -1.0], [np.nan, 0.0, 1.0], [0.1, 0.2, np.nan], [np.inf, 0.0, 0.0],
+                     [-0.3, 1.5, 2.0]])
+    for runtime in stripe_json.RUNTIMES:
+        scorer = reference_runtime.prepare(files, stripe_json)
+        comparison = checks_module.compare(back.checks, scorer(back.checks.data()), back.model)
+        assert comparison.ok and comparison.rows > 50, (runtime, comparison.summary())
+        scores = scorer({f"x{j}": rows[:, j] for j in range(3)})
+        assert scores.ok.tolist() == [True, False, False, False, True], runtime
+        ok = scores.ok
+        assert np.array_equal(scores.values[ok], est.predict_proba(rows[ok])), runtime
+    for refused in rows[~ok]:  # scikit-learn refuses them too (a NaN new to x0 or x2; inf in any estimator)
+        with pytest.raises(ValueError):
+            est.predict_proba(refused[None, :])

@@ -20,8 +20,8 @@ from ..errors import IdMismatchError, IRValidationError, MalformedPackageError
 from . import Files, _json, _stripe_json_v1, _versions, bonsai
 
 NAME = "stripe-json"
-# 2.1 (a strict minor): linear models, the affine, missing-indicator and one-hot
-# encoders, the models' missing and infinite rules, binary scores from one tree
+# 2.1 (a strict minor): linear models, the affine, missing-indicator, one-hot and
+# refuse-missing encoders, the models' missing and infinite rules, binary scores from one tree
 # output, isolation forests, and (bonsai 1.1) set splits and +inf thresholds.
 # A package using none of them records 2.0, byte for byte as before.
 VERSION = "2.1"
@@ -141,6 +141,14 @@ def _missing_indicator(doc: dict) -> ir.MissingIndicator:
     return ir.MissingIndicator(doc["features"], doc["types"], doc["outputs"])
 
 
+def _refuse_missing_doc(enc: ir.RefuseMissing) -> dict:
+    return {"features": list(enc.features), "outputs": list(enc.outputs), "types": list(enc.kinds_in)}
+
+
+def _refuse_missing(doc: dict) -> ir.RefuseMissing:
+    return ir.RefuseMissing(doc["features"], doc["types"], doc["outputs"])
+
+
 def _one_hot_doc(enc: ir.OneHot) -> dict:
     return {
         "features": list(enc.features),
@@ -190,6 +198,8 @@ ENCODERS: dict[str, _Encoder] = {
     "missing-indicator": _Encoder("2.1", "stripe-json-missing-indicator-2.schema.json", _missing_indicator_doc,
                                   _missing_indicator),
     "one-hot": _Encoder("2.1", "stripe-json-one-hot-2.schema.json", _one_hot_doc, _one_hot),
+    "refuse-missing": _Encoder("2.1", "stripe-json-refuse-missing-2.schema.json", _refuse_missing_doc,
+                               _refuse_missing),
 }
 
 
