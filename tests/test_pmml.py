@@ -596,6 +596,35 @@ def more_packages() -> dict:
         ir.Scale(("weight",), [0.0], [1e-320]),
         ir.Affine(("weight",), [1.0], [0.0]),
     ), ir.TreeEnsemble(("five", "weight"), (_tree(0, 5.0, ((1.0,), (2.0,))), _tree(1, 0.5, ((3.0,), (4.0,))))))
+    out.update(refuse_missing_packages())
+    return out
+
+
+def refuse_missing_packages() -> dict:
+    """Refuse-missing (1.2): a missing value (and a numeric +-inf) is a row error, other values pass unchanged."""
+    fields = issue8_packages._fields()
+    out = {}
+    # size in place, colour under a new name read by a label encoder (an unknown colour takes code 7.0)
+    out["refuse-missing"] = ir.Package(fields, (
+        ir.RefuseMissing(("size", "colour"), (ir.NUMERIC, ir.CATEGORICAL), ("size", "colour_checked")),
+        ir.CategoricalEncoding(("colour_checked",), (("blue", "red"),), ((0.0, 1.0),), (None,), 7.0, ("code",)),
+        ir.Scale(("size",), [1.0], [2.0]),
+    ), ir.TreeEnsemble(("size", "code", "weight"), (_tree(0, 1.0, ((1.0,), (2.0,))), _tree(1, 0.5, ((3.0,), (4.0,))),
+                                                    _tree(2, 0.5, ((-1.0,), (0.5,)), (False, False, False))),
+                       "sum", base_value=[0.25]))
+    # after other steps, in place: a missing colour's NaN code is refused as a number, a filled weight only as
+    # +-inf; the trees (missing "route") would have scored both; a flat regressor otherwise 1.1's layout
+    out["refuse-missing-derived"] = ir.Package(fields, (
+        ir.CategoricalEncoding(("colour",), (("blue", "green", "red"),), ((0.0, 1.0, 2.0),), (math.nan,), 5.0,
+                               ("code",)),
+        ir.FillMissing(("weight",), (0.5,), ("weight_filled",)),
+        ir.RefuseMissing(("code", "weight_filled"), (ir.NUMERIC, ir.NUMERIC)),
+    ), ir.TreeEnsemble(("code", "weight_filled", "size"), (_tree(0, 1.5, ((1.0,), (2.0,))),
+                                                         _tree(2, 0.0, ((3.0,), (-4.0,)), (False, False, False)))))
+    # a categorical feature in place before a one-hot whose missing column it makes unreachable, under a linear model
+    oh, names = issue8_packages._one_hot(unknown="zeros", missing=1)
+    out["refuse-missing-linear"] = ir.Package(fields, (ir.RefuseMissing(("colour",), (ir.CATEGORICAL,)), oh),
+                                              ir.LinearModel(names + ("size",), [[1.0, -2.0, 0.5, 0.25]], [0.125]))
     return out
 
 
@@ -691,6 +720,41 @@ def test_intervals_follow_constant_and_overflowing_steps():
                                                          {"size": 1.0, "weight": math.nan}]).errors] == [True, False]
 
 
+def test_refuse_missing_is_a_bare_field_ref_and_its_fields_declare_what_it_refuses():
+    text = new_text("refuse-missing")
+    assert ('<DerivedField name="crossform:e0.0" displayName="size" optype="continuous" dataType="double">'
+            '<FieldRef field="size"/></DerivedField>') in text
+    assert ('<DerivedField name="crossform:e0.1" displayName="colour_checked" optype="categorical" dataType="string">'
+            '<FieldRef field="colour"/></DerivedField>') in text
+    assert '<MiningField name="colour" invalidValueTreatment="returnInvalid" missingValueTreatment="returnInvalid"/>' \
+        in text
+    plan = P._Plan(NEW["refuse-missing"])
+    colour, size, weight = (plan.validity[name] for name in ("colour", "size", "weight"))
+    assert colour.missing_invalid and colour.valid is None and colour.invalid == ()  # any category but None
+    assert size.missing_invalid and size.interval is not None  # NaN and +-inf refused (and past float32 x 2)
+    assert not weight.missing_invalid  # the trees route a missing weight
+    derived = P._Plan(NEW["refuse-missing-derived"]).validity
+    # a missing colour's NaN code and +-inf weights are refused; a missing weight is filled, a NaN size routed
+    assert derived["colour"].missing_invalid and not derived["weight"].missing_invalid
+    assert derived["weight"].interval == (-P._pmml_accepts.BELOW_OVERFLOW, P._pmml_accepts.BELOW_OVERFLOW)  # a tree's
+    assert not derived["size"].missing_invalid
+    rows = [{"colour": None, "size": 1.0, "weight": 1.0}, {"colour": "teal", "size": 1.0, "weight": math.nan},
+            {"colour": "red", "size": math.nan, "weight": math.inf}, {"colour": "red", "size": math.nan, "weight": 2.0}]
+    assert [e is None for e in crossform.score(NEW["refuse-missing-derived"], rows).errors] == [False, True, False,
+                                                                                               True]
+    assert_jpmml_scores_like_the_reference(NEW["refuse-missing-derived"], P.dumps(NEW["refuse-missing-derived"]), rows)
+
+
+def test_without_refuse_missing_the_file_is_1_1_s():
+    package = NEW["refuse-missing-derived"]
+    assert P.new_kind(package) == "a refuse-missing encoder"
+    old = ir.Package(package.inputs, package.encoders[:2], package.model)
+    assert P.new_kind(old) is None
+    for leaves, version in ((P.ON, "1.0"), (P.OFF, "1.1")):
+        assert P.read_version(P.dumps(package, leaves=leaves)) == "1.2"
+        assert P.read_version(P.dumps(old, leaves=leaves)) == version
+
+
 # the scikit-learn estimators whose conversion needs 1.2, fitted small; their checks are scikit-learn's outputs
 
 
@@ -714,6 +778,7 @@ def _fit(name: str):
     from sklearn.linear_model import LinearRegression, LogisticRegression, SGDClassifier
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import MinMaxScaler, OneHotEncoder
+    from sklearn.tree import DecisionTreeClassifier
 
     X, y = _numbers(classes=3 if "multi" in name else 2)
     if name == "gb-binary":
@@ -736,6 +801,12 @@ def _fit(name: str):
         features = ColumnTransformer([("scaled", Pipeline([("fill", SimpleImputer()), ("scale", MinMaxScaler())]), [0, 1]),
                                       ("missing", MissingIndicator(), [1]), ("rest", "passthrough", [2, 3])])
         return Pipeline([("features", features), ("model", LinearRegression())]).fit(X, X[:, 0])
+    if name == "refuse-missing-tree":  # MissingIndicator(error_on_new=True) refuses NaN in x0 and x2: none at fit
+        X = np.random.default_rng(0).normal(size=(300, 3))
+        X[::7, 1] = np.nan
+        features = ColumnTransformer([("i", MissingIndicator(), [0, 1, 2]), ("f", SimpleImputer(), [0, 1, 2])])
+        model = DecisionTreeClassifier(max_depth=4, random_state=0)
+        return Pipeline([("u", features), ("m", model)]).fit(X, X[:, 0] > 0)
     rng = np.random.default_rng(1)
     frame = pd.DataFrame({"colour": pd.Series(rng.choice(["red", "blue", "green", "teal"], len(X)), dtype=object),
                           "size": X[:, 0], "weight": X[:, 1]})
@@ -745,7 +816,7 @@ def _fit(name: str):
 
 
 FITS = ["gb-binary", "gb-multiclass", "gb-regressor", "hgb-categorical-multiclass", "isolation-forest",
-        "sgd-hinge-multiclass", "scaled-linear-regression", "logistic-one-hot"]
+        "sgd-hinge-multiclass", "scaled-linear-regression", "logistic-one-hot", "refuse-missing-tree"]
 
 
 @pytest.mark.parametrize("name", FITS)
@@ -812,7 +883,9 @@ def test_the_released_reader_refuses_every_1_2_file_by_a_named_error(released, n
     for leaves in (P.ON, P.OFF):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # it warns first: 1.2 is a newer minor of its major
-            with pytest.raises((released.PmmlStructureError, UnsupportedModelError)) as caught:
+            # a numeric refuse-missing is a FieldRef without the fill value 0.4.0 reads as a number: PmmlNumberError
+            refusals = (released.PmmlStructureError, released.PmmlNumberError, UnsupportedModelError)
+            with pytest.raises(refusals) as caught:
                 released.loads(P.dumps(NEW[name], leaves=leaves))
         assert "<pmml>" in str(caught.value)
 
@@ -840,6 +913,9 @@ def test_the_recorded_version_must_be_the_one_the_writer_records():
                              'name="crossform.format_version" value="1.2"')
         with pytest.raises(P.PmmlStructureError, match=f"leaf outputs to record version {old}, found 1.2"):
             P.loads(as_12.encode())
+    # a fill that lost its mapMissingTo reads as refuse-missing, a 1.2 kind: refused, not read as 1.0
+    with pytest.raises(P.PmmlStructureError, match="with a refuse-missing encoder to record version 1.2, found 1.0"):
+        P.loads(edited('<FieldRef field="colour" mapMissingTo="red"/>', '<FieldRef field="colour"/>'))
     # a +inf threshold is a 1.2 kind: a 1.0 file holding one is refused, not read as 1.0
     with pytest.raises(P.PmmlStructureError, match="with a \\+inf threshold to record version 1.2, found 1.0"):
         P.loads(edited('value="0.5"', 'value="INF"'))
@@ -909,6 +985,15 @@ NEW_BAD = {
                                 "&quot;missing&quot;:&quot;sometimes&quot;"), P.PmmlStructureError, "'missing'"),
     "link method": (new_edited("boost-multiclass-ignore", 'normalizationMethod="softmax"',
                                'normalizationMethod="simplemax"'), P.PmmlStructureError, "differs at line"),
+    "refuse-missing half filled": (new_edited("refuse-missing", '<FieldRef field="colour"/>',
+                                              '<FieldRef field="colour" mapMissingTo="red"/>'), P.PmmlStructureError,
+                                   "mapMissingTo on every feature (fill-missing) or on none (refuse-missing)"),
+    "refuse-missing optype": (new_edited("refuse-missing-derived", 'displayName="code" optype="continuous"',
+                                         'displayName="code" optype="ordinal"'), P.PmmlStructureError,
+                              "a refuse-missing encoder of continuous or categorical fields, found optypes"),
+    "refuse-missing type": (new_edited("refuse-missing", 'displayName="size" optype="continuous" dataType="double"',
+                                       'displayName="size" optype="continuous" dataType="float"'),
+                            P.PmmlStructureError, "differs at line"),
     "top method": (new_edited("linear-multinomial", 'multipleModelMethod="modelChain"',
                               'multipleModelMethod="selectFirst"'), P.PmmlStructureError, "selectFirst"),
 }
@@ -922,7 +1007,8 @@ def test_crafted_1_2_files_are_refused_with_their_named_error(name):
     assert "model.pmml" in str(caught.value) and text in str(caught.value), str(caught.value)
 
 
-NEW_FUZZ = [P.dumps(NEW[name]) for name in ("boost-multiclass-ignore", "linear-binary-logistic", "sets-and-inf")]
+NEW_FUZZ = [P.dumps(NEW[name]) for name in ("boost-multiclass-ignore", "linear-binary-logistic", "sets-and-inf",
+                                            "refuse-missing")]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -980,6 +1066,8 @@ def random_package(seed: int) -> ir.Package:
     def one_of(*values):
         return values[int(rng.integers(len(values)))]
 
+    if np.random.default_rng(seed + 1000).random() < 0.3:  # its own draw: the other draws stay as they were
+        encoders.append(ir.RefuseMissing(("size", "colour"), (ir.NUMERIC, ir.CATEGORICAL)))
     if rng.random() < 0.4:
         encoders.append(ir.MissingIndicator(("size", "colour"), (ir.NUMERIC, ir.CATEGORICAL), ("size_m", "colour_m")))
         numeric += ["size_m", "colour_m"]

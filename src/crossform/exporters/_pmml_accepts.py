@@ -10,7 +10,8 @@ holding one. This module decides what to declare:
   one field, for one value of it (the concrete rules, table ``STEPS``);
 - :func:`interval` finds a numeric field's accepted doubles: each check on
   the way accepts an interval of the value it sees, and every step before
-  it (``(x - m) / s``, ``x * s + o``, a missing indicator's 0.0) is monotone
+  it (``(x - m) / s``, ``x * s + o``, a missing indicator's 0.0, refuse-missing's
+  x unchanged) is monotone
   (or constant) in float64, so the field accepts one interval, found by
   bisection over the doubles in order and checked against :func:`accepts`
   at both ends and one double beyond;
@@ -95,6 +96,12 @@ def _indicator(enc: ir.MissingIndicator, j: int, v: Any) -> tuple:
     return (1.0 if math.isnan(_finite(v)) else 0.0,)
 
 
+def _refuse(enc: ir.RefuseMissing, j: int, v: Any) -> tuple:
+    if v is None or (enc.kinds_in[j] == ir.NUMERIC and math.isnan(_finite(v))):
+        raise Refused()
+    return (v,)
+
+
 def _one_hot(enc: ir.OneHot, j: int, v: Any) -> tuple:
     column = None
     if v is None:
@@ -119,6 +126,7 @@ STEPS = {
     ir.Affine: _affine,
     ir.MissingIndicator: _indicator,
     ir.OneHot: _one_hot,
+    ir.RefuseMissing: _refuse,
 }
 
 
@@ -183,9 +191,9 @@ def _numeric_checks(package: ir.Package, field: str) -> list:
     """The checks a numeric field's value meets on its way: (steps applied
     before the check, lowest and highest value the check accepts). Every
     numeric encoder refuses +-inf; a float32 tree also refuses |x| >=
-    FLOAT32_OVERFLOW, a linear model +-inf. Fill-missing leaves a number
-    alone, a missing indicator makes it 0.0; categorical encoders read no
-    numbers."""
+    FLOAT32_OVERFLOW, a linear model +-inf. Fill-missing and refuse-missing
+    leave a number alone, a missing indicator makes it 0.0; categorical
+    encoders read no numbers."""
     cols = {field: ()}
     checks = []
     for enc in package.encoders:
@@ -202,6 +210,8 @@ def _numeric_checks(package: ir.Package, field: str) -> list:
                 new[outs[0]] = steps + (("scale", float(enc.offset[j]), float(enc.scale[j])),)
             elif isinstance(enc, ir.Affine):
                 new[outs[0]] = steps + (("affine", float(enc.scale[j]), float(enc.offset[j])),)
+            elif isinstance(enc, ir.RefuseMissing):  # the number unchanged (NaN is accept()'s business)
+                new[outs[0]] = steps
             else:  # a missing indicator: 0.0 for every number (NaN is accept()'s business)
                 new[outs[0]] = steps + (("constant", 0.0, None),)
         for out in gone:

@@ -18,6 +18,7 @@ is the one crossform runs):
   fill-missing as FieldRef@mapMissingTo, label-encoder as MapValues over an
   InlineTable, standard-scaler as Apply "/" of Apply "-", affine as Apply "+"
   of Apply "*" (in double), missing-indicator as Apply "if" of "isMissing",
+  refuse-missing as a bare FieldRef (the field declares the refused values),
   one-hot as the column a category sets (MapValues, integer) and a
   NormDiscrete per column ``crossform:e<i>.<j>.<c>``;
 - the model (``_shape``): "flat", a MiningModel with one Segment per tree
@@ -233,7 +234,7 @@ def _classifier_leaves_reason(model: ir.TreeEnsemble) -> Union[str, None]:
     return None
 
 
-NEW_ENCODERS = (ir.Affine, ir.MissingIndicator, ir.OneHot)
+NEW_ENCODERS = (ir.Affine, ir.MissingIndicator, ir.OneHot, ir.RefuseMissing)
 
 
 def new_kind(package: ir.Package) -> Union[str, None]:
@@ -551,6 +552,14 @@ def _indicator_field(name: str, outs: tuple, enc: ir.MissingIndicator, j: int, s
             f'field="{_attr(source)}"/></Apply>{_constant(1.0)}{_constant(0.0)}</Apply></DerivedField>\n'], [name]
 
 
+def _refuse_field(name: str, outs: tuple, enc: ir.RefuseMissing, j: int, source: str) -> tuple:
+    """The value unchanged: a FieldRef without mapMissingTo (fill-missing's has one).
+    The refused values (missing, and a numeric +-inf) are invalid values of the
+    input field they come from (_pmml_accepts), so JPMML never computes this for them."""
+    head = _head(name, outs[0]) if enc.kinds_in[j] == ir.NUMERIC else _head(name, outs[0], "categorical", "string")
+    return [head + f'<FieldRef field="{_attr(source)}"/></DerivedField>\n'], [name]
+
+
 def _one_hot_fields(name: str, outs: tuple, enc: ir.OneHot, j: int, source: str) -> tuple:
     """The column a category sets (-1: none) as an integer field ``name``, from a
     MapValues over every known category; then per column c a NormDiscrete: 1.0
@@ -582,6 +591,7 @@ ENCODER_FIELDS = {
     ir.Affine: _affine_field,
     ir.MissingIndicator: _indicator_field,
     ir.OneHot: _one_hot_fields,
+    ir.RefuseMissing: _refuse_field,
 }
 
 
@@ -1655,10 +1665,17 @@ def _read_encoder(group: list, fields: list, features: tuple, sources: list, lab
     if any(columns for _, columns in group):
         raise PmmlStructureError(label, "expected columns only after a one-hot feature's field")
     if kinds == {"FieldRef"}:
+        filled = {d["missing"] is not None for d in fields}
+        if filled == {False}:  # refuse-missing (1.2): the value unchanged
+            if any(kind not in KINDS_OF for kind in sources):
+                raise PmmlStructureError(label, f"expected a refuse-missing encoder of continuous or categorical "
+                                                f"fields, found optypes {sources}")
+            return ir.RefuseMissing(features, tuple(KINDS_OF[kind] for kind in sources), outputs)
+        if len(filled) != 1:
+            raise PmmlStructureError(label, "expected FieldRef@mapMissingTo on every feature (fill-missing) or on "
+                                            "none (refuse-missing), found it on some")
         values = tuple(_number(d["missing"], "a fill value", label) if d["type"] == "double" else d["missing"]
                        for d in fields)
-        if any(v is None for v in values):
-            raise PmmlStructureError(label, "expected FieldRef@mapMissingTo, the fill value, found none")
         return ir.FillMissing(features, values, outputs)
     if kinds == {"Apply"} and len(functions) == 1:
         function = functions.pop()
