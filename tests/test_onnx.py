@@ -534,6 +534,23 @@ def _issue8():
     out["isolation"] = ir.Package(inputs=fields[1:], encoders=(), model=ir.TreeEnsemble(
         ("size", "weight"), (depth, depth), "sum", "isolation", base_value=[0.0], infinite="compare",
         isolation=(2.75, -0.5)))
+    # refuse-missing: a numeric and a categorical feature in place before a label encoder and set
+    # splits (no member 0.0, so both runtimes run the member variant), and under new names after a
+    # categorical fill (its mask then never set) before a one-hot and a linear model
+    checked_tree = dataclasses.replace(set_tree, sets=((1.0, 3.0, 8.0), (2.0,), None, None, None, None, None))
+    out["refuse-missing"] = ir.Package(
+        inputs=fields, encoders=(ir.RefuseMissing(("colour", "size"), (ir.CATEGORICAL, ir.NUMERIC)), colour_code),
+        model=ir.TreeEnsemble(("size", "weight", "colour_code"), (checked_tree, tree(1)), "sum", "logistic",
+                              classes=("no", "yes"), base_value=[-0.25]))
+    out["refuse-missing-renamed"] = ir.Package(
+        inputs=fields, encoders=(
+            ir.FillMissing(("colour",), ("red",)),
+            ir.RefuseMissing(("weight", "colour"), (ir.NUMERIC, ir.CATEGORICAL), ("weight_ok", "colour_ok")),
+            ir.OneHot(("colour_ok",), (("blue", "red"),), ((0, 1),), (2,), (None,), ("zeros",), ("c_blue", "c_red"))),
+        model=ir.LinearModel(("c_blue", "c_red", "weight_ok", "weight"), [[1.0, -2.0, 0.5, 0.25]], [0.125]))
+    out["refuse-missing-alone"] = ir.Package(
+        inputs=fields, encoders=(ir.RefuseMissing(("colour", "size"), (ir.CATEGORICAL, ir.NUMERIC), ("c", "s")),),
+        model=ir.TreeEnsemble(("s", "weight"), (tree(0), tree(1))))
     return out
 
 
@@ -720,6 +737,86 @@ def test_compare_trees_split_in_float32_only_when_that_decides_as_double():
             np.testing.assert_array_equal(got.values, want.values)
 
 
+# ---------------------------------------------------------------- 1.3 (0.5.0): refuse-missing
+
+
+REFUSE_ROWS = {  # per row: ordinary, then NaN, None, +inf, -inf, each alone, then a huge finite number
+    "colour": ["blue", "red", "blue", None, "green", "red", "", "purple"],
+    "size": [2.0, -7.5, math.nan, 1.0, math.inf, -math.inf, 3.0, 0.25],
+    "weight": [1.0, 0.25, 0.0, -3.0, 2.0, 1.0, math.nan, 8.0],
+}
+
+
+@pytest.mark.parametrize("options", [{}, {"precision": "float32"}, {"sets": "member"}],
+                         ids=["onnx", "onnx[float32]", "onnx[member]"])
+def test_refuse_missing_refuses_nan_none_and_inf_rows_and_passes_values_unchanged(options):
+    package = NEW["refuse-missing"]
+    data = O.dumps(package, **options)
+    assert O.read_version(data) == "1.3" and O.new_kind(package) == "a refuse-missing encoder"
+    stored, _ = O.stored(package, package.checks, **options)
+    assert O.loads(data).id == stored.id
+    if options.get("sets") == O.MEMBER:
+        assert O.BRANCH_MEMBER in _modes(data) and onnx_reference.unsupported(data) is None
+    want = crossform.score(stored, REFUSE_ROWS)
+    # a missing colour, a NaN or infinite size: row errors; an unknown colour codes NaN, weight is not checked
+    assert [e is None for e in want.errors] == [True, True, False, False, False, False, True, True]
+    for runtime in RUNTIMES:
+        got = runtime.prepare(data, O)(REFUSE_ROWS)
+        assert [e is None for e in got.errors] == [e is None for e in want.errors], runtime.NAME
+        assert all("onnx" in e for e in got.errors if e is not None)
+        if options.get("precision") == O.FLOAT32:
+            ok = np.array([e is None for e in want.errors])
+            np.testing.assert_allclose(got.values[ok], want.values[ok], rtol=0, atol=1e-6)
+        else:
+            np.testing.assert_array_equal(got.values, want.values)
+
+
+def test_refuse_missing_writes_no_node_for_the_values_it_passes():
+    model = O.build(NEW["refuse-missing-alone"])
+    encoder = [n for n in model.graph.node if O._tag(n).startswith("e0.")]
+    assert [(O._tag(n), n.op_type) for n in encoder] == [("e0.0.missing", "Identity"), ("e0.1.inf", "IsInf"),
+                                                          ("e0.1.nan", "IsNaN"), ("e0.1.value", "Identity")]
+    in_place = O.build(NEW["refuse-missing"])  # the same names: the model reads the input itself
+    assert not [n for n in in_place.graph.node if O._tag(n).endswith(".value")]
+    assert next(n for n in in_place.graph.node if O._tag(n) == "X").input[0] == "size"
+    assert json.loads(encoder[0].doc_string) == {"crossform": "refuse-missing", "features": ["colour", "size"],
+                                                 "kinds": ["categorical", "numeric"], "outputs": ["c", "s"]}
+    assert encoder[0].input == ["colour#missing"]
+    # the file without refuse-missing is the 1.2 file it was
+    plain = NEW["refuse-missing-alone"].replace(inputs=NEW["refuse-missing-alone"].inputs[1:], encoders=(),
+                                                model=ir.TreeEnsemble(("size", "weight"), NEW["refuse-missing-alone"]
+                                                                      .model.trees))
+    assert O.new_kind(plain) is None and O.read_version(O.dumps(plain)) == "1.2"
+
+
+def _missing_indicator_pipeline():
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import MissingIndicator, SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.tree import DecisionTreeClassifier
+
+    X = np.random.default_rng(0).normal(size=(300, 3))
+    X[::7, 1] = np.nan
+    union = ColumnTransformer([("i", MissingIndicator(), [0, 1, 2]), ("f", SimpleImputer(), [0, 1, 2])])
+    return Pipeline([("u", union), ("m", DecisionTreeClassifier(max_depth=4, random_state=0))]).fit(X, X[:, 0] > 0)
+
+
+@pytest.mark.parametrize("options", [{}, {"precision": "float32"}, {"sets": "member"}],
+                         ids=["onnx", "onnx[float32]", "onnx[member]"])
+def test_missing_indicator_error_on_new_scores_as_scikit_learn_in_both_runtimes(options):
+    package = crossform.from_sklearn(_missing_indicator_pipeline())
+    assert [type(e) for e in package.encoders] == [ir.RefuseMissing, ir.MissingIndicator, ir.FillMissing]
+    assert package.encoders[0].features == ("x0", "x2")
+    data = O.dumps(package, **options)
+    back = O.loads(data)
+    assert O.read_version(data) == "1.3" and back.checks.errors.any() and not back.checks.errors.all()
+    if not options:
+        assert back.id == package.id and O.dumps(back) == data
+    for runtime in RUNTIMES:
+        comparison = checks_module.compare(back.checks, runtime.prepare(data, O)(back.checks.data()), back.model)
+        assert comparison.ok and comparison.leaves_compared, (runtime.NAME, comparison.summary())
+
+
 # ---------------------------------------------------------------- 1.3: versions and older readers
 
 
@@ -849,6 +946,7 @@ ONE_HOT = O.dumps(NEW["one-hot-edges"])  # encoder 1 one-hot, 2 one-hot; a softm
 AFFINE = O.dumps(NEW["boost-binary-one-hot"])  # encoder 0 one-hot, 1 affine; binary logistic boosting
 INDICATOR = O.dumps(NEW["linear-regression"])  # encoder 0 missing-indicator; a linear regressor
 MISSING_ERROR = O.dumps(NEW["missing-error-alone"])
+REFUSE = O.dumps(NEW["refuse-missing-alone"])  # encoder 0 refuse-missing (colour, size) -> (c, s)
 SETS = O.dumps(NEW["set-splits"])  # set columns 0 (size, NaN left) and 1 (colour code, NaN right)
 ISOLATION = O.dumps(NEW["isolation"])
 
@@ -858,6 +956,11 @@ def nudge_first_split(model):
     splits = onnx.numpy_helper.to_array(attr.t).copy()
     splits[0] = np.nextafter(splits[0], np.inf)
     attr.t.CopyFrom(onnx.numpy_helper.from_array(splits))
+
+def refuse_doc(key, value):
+    """Set ``key`` in the doc_string of REFUSE's refuse-missing encoder."""
+    return edit_doc("e0.0.missing", lambda d: d.__setitem__(key, value))
+
 
 NEW_BAD = {
     "one-hot unknown policy": (ONE_HOT, edit_doc("e1.0.column", lambda d: d.__setitem__("unknown", ["maybe", "error"])),
@@ -882,6 +985,28 @@ NEW_BAD = {
                         O.OnnxStructureError, r"'kinds' of encoder 0 \(missing-indicator\) to be a list of 2 kinds"),
     "indicator kind swapped": (INDICATOR, edit_doc("e0.0.inf", lambda d: d.__setitem__("kinds", ["numeric"] * 2)),
                                O.OnnxStructureError, "must be a numeric column for 'colour'"),
+    "refuse-missing kinds": (REFUSE, refuse_doc("kinds", ["categorical"]), O.OnnxStructureError,
+                             r"'kinds' of encoder 0 \(refuse-missing\) to be a list of 2 kinds"),
+    "refuse-missing kind unknown": (REFUSE, refuse_doc("kinds", ["text", "numeric"]), O.OnnxStructureError,
+                                    r"'kinds' of encoder 0 \(refuse-missing\)"),
+    "refuse-missing kind swapped": (REFUSE, refuse_doc("kinds", ["numeric"] * 2), O.OnnxStructureError,
+                                    "must be a numeric column for 'colour'"),
+    "refuse-missing features": (REFUSE, refuse_doc("features", ["colour", 1]), O.OnnxStructureError,
+                                r"'features' of encoder 0 \(refuse-missing\) to be a list of 2 feature names"),
+    "refuse-missing outputs": (REFUSE, refuse_doc("outputs", "c"), O.OnnxStructureError,
+                               r"'outputs' of encoder 0 \(refuse-missing\) to be a list of names"),
+    "refuse-missing renamed": (REFUSE, refuse_doc("outputs", ["c", "size"]), O.OnnxStructureError,
+                               "the graph differs"),
+    "refuse-missing feature dropped": (REFUSE, refuse_doc("features", ["colour"]), O.OnnxStructureError,
+                                       r"'kinds' of encoder 0 \(refuse-missing\) to be a list of 1"),
+    "refuse-missing check dropped": (REFUSE, remove_node("e0.1.nan"), O.OnnxCheckerError, "onnx.checker refuses"),
+    "refuse-missing value dropped": (REFUSE, remove_node("e0.1.value"), O.OnnxCheckerError, "onnx.checker refuses"),
+    "refuse-missing check swapped": (REFUSE, lambda m: setattr(by_tag(m, "e0.1.nan"), "op_type", "IsInf"),
+                                     O.OnnxStructureError, r"the graph differs \(node 2 'crossform:3:e0.1.nan'"),
+    "refuse-missing as indicator": (REFUSE, refuse_doc("crossform", "missing-indicator"), O.OnnxStructureError,
+                                    "the graph differs"),
+    "refuse-missing version": (REFUSE, set_prop("crossform.format_version", "1.2"), O.OnnxStructureError,
+                               r"expected format version 1\.3 for this package \(it uses a refuse-missing encoder\)"),
     "affine scale shape": (AFFINE, set_init("e1.0.scaled", 1, lambda a: np.array([0.125, 1.0])),
                            O.OnnxStructureError, "to be one float, found float64 of shape \\[2\\]"),
     "affine scale": (AFFINE, set_init("e1.0.scaled", 1, plus_one), IdMismatchError, "content changed"),
@@ -944,7 +1069,7 @@ NEW_FUZZ = O.dumps(NEW["boost-binary-one-hot"])
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_flipped_bytes_of_1_3_files_raise_only_crossform_errors(data):
-    source = data.draw(st.sampled_from([NEW_FUZZ, ONE_HOT, INDICATOR, SETS, ISOLATION]))
+    source = data.draw(st.sampled_from([NEW_FUZZ, ONE_HOT, INDICATOR, SETS, ISOLATION, REFUSE]))
     raw = bytearray(source)
     for _ in range(data.draw(st.integers(1, 3))):
         raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))

@@ -21,8 +21,9 @@ docs/SEMANTICS.md says:
   1 / (1 + exp(-x)) for x < 0), and [1 - p, p] for one score of two classes;
 - from 1.3, linear models as Mul and a ReduceSum over the feature axis (a
   left fold, as the reference adds), in double; the affine (Mul, Add),
-  missing-indicator (IsNaN / the string's mask) and one-hot (LabelEncoder to
-  a column, Equal, Split) encoders; the trees' missing="error" (an IsNaN row
+  missing-indicator (IsNaN / the string's mask), refuse-missing (IsInf, IsNaN /
+  the string's mask into "error", the column unchanged) and one-hot
+  (LabelEncoder to a column, Equal, Split) encoders; the trees' missing="error" (an IsNaN row
   check) and infinite="compare" (no overflow check) rules; set splits as
   threshold splits on membership columns (Equal, any per row); the isolation
   transform (Div, Neg, Pow, Neg, Sub). A package using none of these is
@@ -73,7 +74,7 @@ from . import MAX_FILE_BYTES, _json, _versions
 
 NAME = "onnx"
 # 1.1 added the float32 variant; 1.2 gives each tree its own TreeEnsemble; 1.3 adds linear models,
-# the affine, missing-indicator and one-hot encoders, binary logistic scores and the models'
+# the affine, missing-indicator, refuse-missing and one-hot encoders, binary logistic scores and the models'
 # missing/infinite rules. 1.3 is a strict minor: a package using none of those is written as
 # before, recording PLAIN_VERSION, byte for byte, so 0.4.0 still reads it.
 VERSION = "1.3"
@@ -388,6 +389,26 @@ def _missing_indicator(g: _Graph, enc: ir.MissingIndicator, cols: dict, index: i
     cols.update(new)
 
 
+def _refuse_missing(g: _Graph, enc: ir.RefuseMissing, cols: dict, index: int) -> None:
+    """Per feature: a numeric NaN or +-inf (IsInf, IsNaN) or a categorical mask (Identity) is a
+    row error; the column itself passes unchanged. A numeric column under a new name is an
+    Identity of its own (e<i>.<j>.value), so the model's Concat names the column it reads."""
+    doc = _doc("refuse-missing", features=list(enc.features), outputs=list(enc.outputs), kinds=list(enc.kinds_in))
+    new = {}
+    for j, (name, kind) in enumerate(zip(enc.features, enc.kinds_in)):
+        tag = f"e{index}.{j}"
+        first = doc if j == 0 else ""
+        if kind == ir.NUMERIC:
+            x = cols[name]
+            g.refuse(g.op("IsInf", [x], f"{tag}.inf", doc=first))
+            g.refuse(g.op("IsNaN", [x], f"{tag}.nan"))
+            new[enc.outputs[j]] = x if enc.outputs[j] == name else g.op("Identity", [x], f"{tag}.value")
+        else:
+            g.refuse(g.op("Identity", [cols[name][1]], f"{tag}.missing", doc=first))
+            new[enc.outputs[j]] = cols[name]
+    cols.update(new)
+
+
 NO_COLUMN, UNKNOWN_COLUMN = -1, -2  # a dropped category's column; what LabelEncoder gives an unknown one
 
 
@@ -436,8 +457,9 @@ def _one_hot(g: _Graph, enc: ir.OneHot, cols: dict, index: int) -> None:
 
 
 ENCODERS = {ir.FillMissing: _fill_missing, ir.CategoricalEncoding: _categorical, ir.Scale: _scale,
-            ir.Affine: _affine, ir.MissingIndicator: _missing_indicator, ir.OneHot: _one_hot}
-NEW_ENCODERS = (ir.Affine, ir.MissingIndicator, ir.OneHot)  # 1.3 kinds
+            ir.Affine: _affine, ir.MissingIndicator: _missing_indicator, ir.OneHot: _one_hot,
+            ir.RefuseMissing: _refuse_missing}
+NEW_ENCODERS = (ir.Affine, ir.MissingIndicator, ir.OneHot, ir.RefuseMissing)  # 1.3 kinds
 
 
 BRANCH_LEQ, BRANCH_GT, BRANCH_MEMBER = 0, 3, 6
@@ -1209,6 +1231,11 @@ def _read_missing_indicator(nodes: _EncoderNodes, doc: dict, features: tuple, ou
     return ir.MissingIndicator(features, tuple(kinds), outputs)
 
 
+def _read_refuse_missing(nodes: _EncoderNodes, doc: dict, features: tuple, outputs: tuple):
+    kinds = nodes.entries(doc, "kinds", len(features), f"kinds ({', '.join(ir.KINDS)})", lambda k: k in ir.KINDS)
+    return ir.RefuseMissing(features, tuple(kinds), outputs)
+
+
 def _read_one_hot(nodes: _EncoderNodes, doc: dict, features: tuple, outputs: tuple):
     """Everything is in the doc_string; the rebuilt graph must then match the file's nodes."""
     n = len(features)
@@ -1230,6 +1257,7 @@ ENCODER_READERS = {
     "affine": _read_affine,  # from 1.3
     "missing-indicator": _read_missing_indicator,  # from 1.3
     "one-hot": _read_one_hot,  # from 1.3
+    "refuse-missing": _read_refuse_missing,  # from 1.3 (crossform 0.5.0)
 }
 
 
