@@ -37,7 +37,8 @@ SEED = 0
 # splits, isolation scores). A golden directory holds only the packages recording its version.
 GOLDEN = ("rf-binary", "unknown-is-error", "encoded-missing", "rf-string-classes", "impute-then-scale")
 GOLDEN_NEW = ("gb-binary", "gb-multiclass", "one-hot-infrequent", "missing-indicators", "min-max-robust-max-abs",
-              "logistic-binary", "sgd-hinge-binary", "hgb-binary-categorical", "hgb-regression", "isolation-forest")
+              "logistic-binary", "sgd-hinge-binary", "hgb-binary-categorical", "hgb-regression", "isolation-forest",
+              "missing-indicator-strict")
 GOLDEN_CHECKS = 200
 
 

@@ -329,6 +329,19 @@ def missing_indicators():
     return model.fit(df[NUMERIC], bird_target(df, "binary"))
 
 
+@case("encoders", "missing-indicator-strict", "MissingIndicator as fitted by default: a column never missing at fit refuses NaN")
+def missing_indicator_strict():
+    df = birds(800, seed=51, missing=0.0)
+    df.loc[np.random.default_rng(51).random(800) < 0.2, "weight"] = np.nan  # only weight has missing values
+    columns = ColumnTransformer([
+        ("indicate", MissingIndicator(), NUMERIC),
+        ("fill", SimpleImputer(strategy="median"), NUMERIC),
+    ])
+    model = Pipeline([("columns", columns),
+                      ("model", RandomForestClassifier(n_estimators=3, max_depth=5, random_state=0))])
+    return model.fit(df[NUMERIC], bird_target(df, "binary"))
+
+
 # ---------------------------------------------------------------- one-hot
 
 

@@ -38,7 +38,7 @@ HISTORY: dict[str, list[tuple[str, str]]] = {
 # whose float inputs a 1.0 reader refuses; onnx 1.2 has a TreeEnsemble per tree, a graph
 # that 1.0 and 1.1 readers refuse; pmml 1.1 is a file without leaf outputs, which a 1.0
 # reader refuses. The 0.5.0 minors (stripe-json 2.1, protobuf 1.1, onnx 1.3, pmml 1.2)
-# add linear models, the affine, missing-indicator and one-hot encoders, binary logistic
+# add linear models, the affine, missing-indicator, one-hot and refuse-missing encoders, binary logistic
 # scores and the models' missing/infinite rules, which older readers refuse. Only
 # releases from the one that writes it read it.
 STRICT: dict[str, set[str]] = {"stripe-json": {"2.1"}, "protobuf": {"1.1"}, "onnx": {"1.1", "1.2", "1.3"},
