@@ -121,31 +121,23 @@ def _affine(enc: ir.Affine, batch: Batch, cols: dict) -> list:
     return out
 
 
+def _missing(batch: Batch, name: str, kind: str, col: np.ndarray) -> np.ndarray:
+    """Where a column is missing (NaN, or None for a categorical one); a numeric +-inf is a row error."""
+    if kind == ir.NUMERIC:
+        _refuse_infinite(batch, name, col)
+        return np.isnan(col)
+    return np.equal(col, None)
+
+
 def _missing_indicator(enc: ir.MissingIndicator, batch: Batch, cols: dict) -> list:
-    out = []
-    for name, kind in zip(enc.features, enc.kinds_in):
-        col = cols[name]
-        if kind == ir.NUMERIC:
-            _refuse_infinite(batch, name, col)
-            missing = np.isnan(col)
-        else:
-            missing = np.equal(col, None)
-        out.append(missing.astype(np.float64))
-    return out
+    return [_missing(batch, name, kind, cols[name]).astype(np.float64) for name, kind in zip(enc.features, enc.kinds_in)]
 
 
 def _refuse_missing(enc: ir.RefuseMissing, batch: Batch, cols: dict) -> list:
-    out = []
     for name, kind in zip(enc.features, enc.kinds_in):
-        col = cols[name]
-        if kind == ir.NUMERIC:
-            _refuse_infinite(batch, name, col)
-            missing = np.isnan(col)
-        else:
-            missing = np.equal(col, None)
-        batch.refuse(missing, lambda i, name=name: f"feature {name!r}: missing value, which it had none of at fit")
-        out.append(col)
-    return out
+        batch.refuse(_missing(batch, name, kind, cols[name]),
+                     lambda i, name=name: f"feature {name!r}: missing value, which it had none of at fit")
+    return [cols[name] for name in enc.features]
 
 
 def _one_hot(enc: ir.OneHot, batch: Batch, cols: dict) -> list:

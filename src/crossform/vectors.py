@@ -157,24 +157,32 @@ def _least(pred, x0: float) -> float | None:
 # ---------------------------------------------------------------- encoders, one value at a time
 
 
-def _steps(encoder: ir.Encoder, i: int) -> tuple:
-    """The step that computes output ``i`` of ``encoder`` from the one input it reads."""
-    if isinstance(encoder, ir.FillMissing):
-        return ("fill", encoder.values[i])
-    if isinstance(encoder, ir.Scale):
-        return ("scale", float(encoder.offset[i]), float(encoder.scale[i]))
-    if isinstance(encoder, ir.Affine):
-        return ("affine", float(encoder.scale[i]), float(encoder.offset[i]))
-    if isinstance(encoder, ir.MissingIndicator):
-        return ("missing",)
-    if isinstance(encoder, ir.RefuseMissing):
-        return ("refuse",)
-    if isinstance(encoder, ir.OneHot):
-        f, c = _one_hot_source(encoder)[i]
-        table = dict(zip(encoder.categories[f], encoder.columns[f].tolist()))
-        return ("onehot", table, encoder.missing_columns[f], encoder.unknown[f], c)
+def _one_hot_step(encoder: ir.OneHot, i: int) -> tuple:
+    f, c = _one_hot_source(encoder)[i]
+    table = dict(zip(encoder.categories[f], encoder.columns[f].tolist()))
+    return ("onehot", table, encoder.missing_columns[f], encoder.unknown[f], c)
+
+
+def _encode_step(encoder: ir.CategoricalEncoding, i: int) -> tuple:
     table = dict(zip(encoder.categories[i], (float(c) for c in encoder.codes[i])))
     return ("encode", table, encoder.missing_codes[i], encoder.unknown_code)
+
+
+# encoder type -> the step that computes its output i from the one input it reads
+_STEPS = {
+    ir.FillMissing: lambda e, i: ("fill", e.values[i]),
+    ir.Scale: lambda e, i: ("scale", float(e.offset[i]), float(e.scale[i])),
+    ir.Affine: lambda e, i: ("affine", float(e.scale[i]), float(e.offset[i])),
+    ir.MissingIndicator: lambda e, i: ("missing",),
+    ir.RefuseMissing: lambda e, i: ("refuse",),
+    ir.OneHot: _one_hot_step,
+    ir.CategoricalEncoding: _encode_step,
+}
+
+
+def _steps(encoder: ir.Encoder, i: int) -> tuple:
+    """The step that computes output ``i`` of ``encoder`` from the one input it reads."""
+    return _STEPS[type(encoder)](encoder, i)
 
 
 def _one_hot_source(encoder: ir.OneHot) -> list:
