@@ -73,6 +73,17 @@ CATEGORICAL = ["bird", "food", "planet"]
 NUMERIC = ["wingspan", "weight", "altitude"]
 
 
+def _machine_independent(values: np.ndarray) -> np.ndarray:
+    """The values rounded to float32 (and held as float64).
+
+    A regression target computed through BLAS (make_regression's X @ coef) or numpy's SIMD
+    math (np.log) differs in the last bits between CPUs, and a tree fitted on it can choose
+    another split where two candidates tie. Rounded to float32, the same target comes out
+    on every machine (two float64 values a few ulps apart round apart only when they
+    straddle a float32 rounding boundary, about once in 2^29 values)."""
+    return np.asarray(values, dtype=np.float64).astype(np.float32).astype(np.float64)
+
+
 def birds(n: int, seed: int, missing: float = 0.0) -> pd.DataFrame:
     """Three categorical and three numeric columns; NaN in a share of cells."""
     rng = np.random.default_rng(seed)
@@ -94,7 +105,7 @@ def bird_target(df: pd.DataFrame, task: str, seed: int = 0) -> np.ndarray:
     signal = (df.wingspan.fillna(1.0) * 2 + np.log(df.weight.fillna(1.0)) + (df.bird == "owl") * 1.5
               - (df.food == "fish") + (df.planet == "mars") * 0.7 + rng.normal(0, 0.3, len(df)))
     if task == "regression":
-        return signal.to_numpy()
+        return _machine_independent(signal.to_numpy())
     if task == "multiclass":
         return np.array(["low", "mid", "high"])[np.digitize(signal, np.quantile(signal, [0.33, 0.66]))]
     return (signal > signal.median()).to_numpy()
@@ -105,6 +116,7 @@ def numbers(n: int, features: int, seed: int, task: str = "binary", nan: float =
     if task == "regression":
         X, y = make_regression(n_samples=n, n_features=features, n_informative=min(4, features), noise=5.0,
                                random_state=seed)
+        y = _machine_independent(y)
     else:
         X, y = make_classification(n_samples=n, n_features=features, n_informative=min(4, features),
                                    n_redundant=0, n_classes=classes, n_clusters_per_class=1, flip_y=0.05,
@@ -372,7 +384,9 @@ def one_hot_infrequent():
     columns = ColumnTransformer([
         ("cat", OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=140, sparse_output=False),
          CATEGORICAL),
-        ("num", SimpleImputer(strategy="median"), NUMERIC),
+        # scaled, so that lbfgs converges to one optimum: on raw altitudes (hundreds) it stops
+        # early, at a point that differs from one BLAS kernel to another in the third digit
+        ("num", Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]), NUMERIC),
     ])
     model = Pipeline([("columns", columns),
                       ("model", LogisticRegression(max_iter=1000))])
