@@ -10,9 +10,44 @@ from ..errors import UnsupportedEstimatorError
 from ._context import Context, ModelSpec, qualified_name
 
 
+def _skipped(step) -> bool:
+    """A step that does nothing: scikit-learn lets None or "passthrough" stand for the identity."""
+    return step is None or (isinstance(step, str) and step == "passthrough")
+
+
+def pipeline_steps(estimator) -> list:
+    """The (name, step) pairs an estimator runs, in order: a Pipeline's steps
+    with nested pipelines opened and None / "passthrough" steps left out, or
+    the estimator alone. A nested step is named by its path ("prepare/scale")."""
+    if not isinstance(estimator, Pipeline):
+        return [("", estimator)]
+    out = []
+    for name, step in estimator.steps:
+        if _skipped(step):
+            continue
+        out += [(f"{name}/{inner}" if inner else name, s) for inner, s in pipeline_steps(step)]
+    return out
+
+
+def fitted_inputs(estimator) -> tuple:
+    """(names or None, count) of the columns a fitted estimator reads.
+
+    A Pipeline reads what its first step that does something read:
+    scikit-learn's Pipeline asks its first step even when that step is
+    "passthrough" (and fails), while that step passed the same columns on."""
+    steps = pipeline_steps(estimator)
+    if not steps:
+        raise UnsupportedEstimatorError(
+            f"This Pipeline has no step that does something (every step is None or 'passthrough'); "
+            "crossform exports pipelines that end in a model.")
+    first = steps[0][1]
+    names = getattr(first, "feature_names_in_", None)
+    return (None if names is None else [str(n) for n in names]), int(first.n_features_in_)
+
+
 def convert_pipeline(pipe: Pipeline, ctx: Context, cols: list):
     result = cols
-    steps = [(name, step) for name, step in pipe.steps if step is not None and step != "passthrough"]
+    steps = [(name, step) for name, step in pipe.steps if not _skipped(step)]
     for position, (name, step) in enumerate(steps):
         result = ctx.convert(step, result)
         if isinstance(result, ModelSpec) and position != len(steps) - 1:
