@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import is_classifier
-from sklearn.compose import ColumnTransformer
+from sklearn.compose import ColumnTransformer, make_column_selector
 from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier, RandomForestRegressor
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
@@ -363,3 +363,16 @@ def test_bad_input_names_are_refused(data, names, message):
     est = DecisionTreeClassifier(max_depth=3, random_state=0).fit(X.to_numpy(), y)
     with pytest.raises(InputNamesError, match=message):
         crossform.from_sklearn(est, input_names=names)
+
+
+@pytest.mark.parametrize("select", [["weight", "age"], [1, 2], slice(1, 3), [False, True, True],
+                                    make_column_selector(dtype_include=np.number)],
+                         ids=["names", "positions", "slice", "mask", "selector"])
+def test_column_transformer_columns_chosen_every_way(data, select):
+    df, y = data
+    columns = ColumnTransformer([("cat", OrdinalEncoder(), ["bird"]), ("num", SimpleImputer(), select)])
+    est = Pipeline([("columns", columns), ("model", DecisionTreeClassifier(max_depth=4, random_state=0))]).fit(df, y)
+    package = crossform.from_sklearn(est)
+    assert [f.name for f in package.inputs] == ["bird", "weight", "age"]
+    assert_identical(compare(package, est, df, {"bird": {"crow", "owl", "kiwi"}}))
+    assert_checks_pass(package)
