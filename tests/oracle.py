@@ -129,7 +129,7 @@ def expected(est, frame: pd.DataFrame, known: dict) -> Expected:
     values = np.full((len(frame), width), np.nan)
     values[~refused] = out
     # the model and what it sees: nested pipelines opened, None and "passthrough" steps skipped
-    *transformers, model = [step for _, step in pipeline_steps(est)]
+    *transformers, model = pipeline_steps(est)
     transformed = ok
     for step in transformers:
         transformed = step.transform(transformed)

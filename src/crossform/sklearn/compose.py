@@ -16,17 +16,12 @@ def _skipped(step) -> bool:
 
 
 def pipeline_steps(estimator) -> list:
-    """The (name, step) pairs an estimator runs, in order: a Pipeline's steps
-    with nested pipelines opened and None / "passthrough" steps left out, or
-    the estimator alone. A nested step is named by its path ("prepare/scale")."""
+    """The fitted steps an estimator runs, in order: a Pipeline's steps with
+    nested pipelines opened and None / "passthrough" steps left out, or the
+    estimator alone."""
     if not isinstance(estimator, Pipeline):
-        return [("", estimator)]
-    out = []
-    for name, step in estimator.steps:
-        if _skipped(step):
-            continue
-        out += [(f"{name}/{inner}" if inner else name, s) for inner, s in pipeline_steps(step)]
-    return out
+        return [estimator]
+    return [inner for _, step in estimator.steps if not _skipped(step) for inner in pipeline_steps(step)]
 
 
 def fitted_inputs(estimator) -> tuple:
@@ -38,9 +33,9 @@ def fitted_inputs(estimator) -> tuple:
     steps = pipeline_steps(estimator)
     if not steps:
         raise UnsupportedEstimatorError(
-            f"This Pipeline has no step that does something (every step is None or 'passthrough'); "
+            "This Pipeline has no step that does something (every step is None or 'passthrough'); "
             "crossform exports pipelines that end in a model.")
-    first = steps[0][1]
+    first = steps[0]
     names = getattr(first, "feature_names_in_", None)
     return (None if names is None else [str(n) for n in names]), int(first.n_features_in_)
 

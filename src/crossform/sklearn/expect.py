@@ -29,7 +29,7 @@ def _steps(estimator):
     opened and None / "passthrough" steps left out."""
     from .compose import pipeline_steps
 
-    steps = [step for _, step in pipeline_steps(estimator)]
+    steps = pipeline_steps(estimator)
     return steps[:-1], steps[-1]
 
 
