@@ -74,7 +74,8 @@ def build(root: Path, names=None, fmt: str = "stripe-json", checks: int = 0, opt
             continue
         estimator = fit()
         uses[name] = sorted({qualified(cls) for cls in estimator_classes(estimator)} & supported)
-        package = crossform.from_sklearn(estimator, checks=checks)
+        input_names = getattr(fit, "input_names", None)
+        package = crossform.from_sklearn(estimator, checks=checks, input_names=input_names)
         package = package.replace(producer={})  # library versions would make every upgrade a diff
         suffix = "" if get_format(fmt).LAYOUT == "directory" else f".{fmt}"
         relative = f"packages/{name}{suffix}"
@@ -84,7 +85,8 @@ def build(root: Path, names=None, fmt: str = "stripe-json", checks: int = 0, opt
             continue
         vectors = generate(package, seed=SEED, max_rows=MAX_ROWS)
         expected = expect(estimator, package, package.inputs, vectors.rows, vectors.labels,
-                          f"{len(vectors)} rows: splits, leaves, special values, random rows")
+                          f"{len(vectors)} rows: splits, leaves, special values, random rows",
+                          input_names=input_names)
         if options:
             package, expected = get_format(fmt).stored(package, expected, **options)
         by_feature.setdefault(feature, []).append({

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from sklearn.base import is_classifier
-from sklearn.pipeline import Pipeline
 
 import crossform
 from crossform.checks import leaf_positions
+from crossform.sklearn.compose import pipeline_steps
 from crossform.sklearn.expect import sklearn_preorder
 
 F32_MAX = float(np.finfo(np.float32).max)
@@ -128,8 +128,11 @@ def expected(est, frame: pd.DataFrame, known: dict) -> Expected:
     width = out.shape[1]
     values = np.full((len(frame), width), np.nan)
     values[~refused] = out
-    model = est[-1] if isinstance(est, Pipeline) else est
-    transformed = est[:-1].transform(ok) if isinstance(est, Pipeline) else ok
+    # the model and what it sees: nested pipelines opened, None and "passthrough" steps skipped
+    *transformers, model = pipeline_steps(est)
+    transformed = ok
+    for step in transformers:
+        transformed = step.transform(transformed)
     leaf = model.apply(transformed)
     leaf = leaf.reshape(len(ok), -1)
     # leaves as preorder positions, so that any node numbering a format uses compares

@@ -7,13 +7,15 @@ values, unknown categories, and values scikit-learn refuses.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.compose import ColumnTransformer
+from sklearn.compose import ColumnTransformer, make_column_transformer
 from sklearn.ensemble import ExtraTreesRegressor, RandomForestClassifier, RandomForestRegressor
 from sklearn.impute import SimpleImputer
-from sklearn.pipeline import Pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OrdinalEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
@@ -201,6 +203,85 @@ def test_pipeline_matches_sklearn(pipeline, task, train, rows):
     est = PIPELINES[pipeline](MODELS[task]()).fit(data, target(data, task))
     package = crossform.from_sklearn(est)
     report = compare(package, est, rows, KNOWN)
+    assert report["refused"] >= 10
+    assert_identical(report)
+    assert_checks_pass(package)
+
+
+# The shapes a pipeline takes around the same steps: (the columns it is fitted on,
+# whether it is fitted on a numpy array and exported with input_names, builder, task).
+SHAPES = {
+    "one-step-pipeline": (NUMS, False, lambda model: Pipeline([("model", model)]), "binary"),
+    "nested-pipelines": (CATS + NUMS, False, lambda model: Pipeline([
+        ("prepare", Pipeline([
+            ("columns", ColumnTransformer([("cat", cat_pipeline(), CATS), ("num", SimpleImputer(), NUMS)])),
+            ("scale", Pipeline([("scale", StandardScaler())])),
+        ])),
+        ("model", Pipeline([("model", model)])),
+    ]), "multiclass"),
+    "passthrough-and-none-steps": (CATS + NUMS, False, lambda model: Pipeline([
+        ("nothing-first", "passthrough"),
+        ("columns", ColumnTransformer([("cat", cat_pipeline(), CATS), ("num", SimpleImputer(), NUMS)])),
+        ("nothing", None),
+        ("nothing-either", "passthrough"),
+        ("model", model),
+    ]), "regression"),
+    "remainder-passthrough": (CATS + NUMS, False, lambda model: Pipeline([
+        ("columns", ColumnTransformer([("cat", cat_pipeline(), CATS)], remainder="passthrough")),
+        ("model", model),
+    ]), "binary"),
+    "remainder-passthrough-short-names": (CATS + NUMS, False, lambda model: Pipeline([
+        ("columns", ColumnTransformer([("cat", cat_pipeline(), CATS)], remainder="passthrough",
+                                      verbose_feature_names_out=False)),
+        ("model", model),
+    ]), "multiclass"),
+    "remainder-drop": (CATS + NUMS, False, lambda model: Pipeline([
+        ("columns", ColumnTransformer([("cat", cat_pipeline(), ["bird", "planet"]),
+                                       ("num", SimpleImputer(), ["wingspan", "weight"])], remainder="drop")),
+        ("model", model),
+    ]), "regression"),
+    "remainder-drop-short-names": (CATS + NUMS, False, lambda model: Pipeline([
+        ("columns", ColumnTransformer([("cat", cat_pipeline(), ["food"]),
+                                       ("num", SimpleImputer(), ["wingspan", "altitude"])], remainder="drop",
+                                      verbose_feature_names_out=False)),
+        ("model", model),
+    ]), "binary"),
+    "make-pipeline-names": (CATS + NUMS, False, lambda model: make_pipeline(
+        make_column_transformer((cat_pipeline(), CATS), (SimpleImputer(strategy="median"), NUMS)),
+        StandardScaler(),
+        model,
+    ), "multiclass"),
+    "pandas-output": (CATS + NUMS, False, lambda model: Pipeline([
+        ("columns", ColumnTransformer([("cat", cat_pipeline(), CATS)], remainder=SimpleImputer())),
+        ("scale", StandardScaler()),
+        ("model", model),
+    ]).set_output(transform="pandas"), "regression"),
+    "numpy-fit-named-inputs": (NUMS, True, lambda model: Pipeline([
+        ("impute", SimpleImputer(strategy="median")),
+        ("model", model),
+    ]), "binary"),
+}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_pipeline_shape_matches_sklearn(shape, train, rows):
+    columns, numpy_fit, build, task = SHAPES[shape]
+    data = train[columns]
+    est = build(MODELS[task]())
+    if numpy_fit:
+        est.fit(data.to_numpy(dtype=np.float64), target(train, task))
+        package = crossform.from_sklearn(est, input_names=columns)
+        assert [f.name for f in package.inputs] == columns
+        # crossform takes the columns by the names given at export, whatever their order
+        shuffled = rows[columns[::-1]]
+        np.testing.assert_array_equal(crossform.score(package, shuffled).values,
+                                      crossform.score(package, rows[columns]).values)
+    else:
+        est.fit(data, target(train, task))
+        package = crossform.from_sklearn(est)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "X has feature names")  # scikit-learn takes an array's columns by position
+        report = compare(package, est, rows[columns], KNOWN)
     assert report["refused"] >= 10
     assert_identical(report)
     assert_checks_pass(package)

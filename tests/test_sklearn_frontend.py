@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import is_classifier
-from sklearn.compose import ColumnTransformer
+from sklearn.compose import ColumnTransformer, make_column_selector
 from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier, RandomForestRegressor
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
@@ -22,9 +22,9 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 import crossform
 from crossform import ir
-from crossform.errors import InputError, NotFittedError, UnsupportedEstimatorError
+from crossform.errors import InputError, InputNamesError, NotFittedError, UnsupportedEstimatorError
 from crossform.sklearn import converters
-from oracle import assert_identical, compare
+from oracle import assert_checks_pass, assert_identical, compare
 
 
 @pytest.fixture(scope="module")
@@ -279,3 +279,100 @@ def test_identity_function_transformer_inside_column_transformer(data):
     package = crossform.from_sklearn(est, checks=0)
     assert [f.name for f in package.inputs] == ["weight", "age"]
     assert_identical(compare(package, est, df, {"bird": {"crow", "owl", "kiwi"}}))
+
+
+# ---------------------------------------------------------------- pipeline shapes and input names
+
+
+def numeric(data):
+    df, y = data
+    return df[["weight", "age"]], y
+
+
+def test_one_step_pipeline_is_its_model(data):
+    X, y = numeric(data)
+    model = DecisionTreeClassifier(max_depth=4, random_state=0).fit(X, y)
+    est = Pipeline([("model", model)])
+    assert crossform.from_sklearn(est).id == crossform.from_sklearn(model).id
+    assert_checks_pass(crossform.from_sklearn(est))
+
+
+@pytest.mark.parametrize("skip", ["passthrough", None])
+def test_passthrough_and_none_steps_are_skipped(data, skip):
+    X, y = numeric(data)
+    plain = Pipeline([("impute", SimpleImputer()), ("model", DecisionTreeClassifier(max_depth=4, random_state=0))])
+    skipping = Pipeline([("first", skip), ("impute", SimpleImputer()), ("middle", skip),
+                         ("model", DecisionTreeClassifier(max_depth=4, random_state=0))])
+    package = crossform.from_sklearn(skipping.fit(X, y))
+    assert package.id == crossform.from_sklearn(plain.fit(X, y)).id
+    assert [f.name for f in package.inputs] == ["weight", "age"]
+    assert_checks_pass(package)
+
+
+def test_nested_pipelines_are_flattened(data):
+    X, y = numeric(data)
+    flat = Pipeline([("impute", SimpleImputer()), ("scale", StandardScaler()),
+                     ("model", DecisionTreeClassifier(max_depth=4, random_state=0))])
+    nested = Pipeline([("prep", Pipeline([("impute", SimpleImputer()), ("inner", Pipeline([("scale", StandardScaler())]))])),
+                       ("model", Pipeline([("skip", "passthrough"), ("tree", DecisionTreeClassifier(max_depth=4, random_state=0))]))])
+    package = crossform.from_sklearn(nested.fit(X, y))
+    assert package.id == crossform.from_sklearn(flat.fit(X, y)).id
+    assert_checks_pass(package)  # with the leaf of every row: the model inside the nested pipeline is found
+
+
+def test_a_pipeline_of_nothing_but_passthrough_is_refused(data):
+    X, y = numeric(data)
+    est = Pipeline([("a", "passthrough"), ("b", None)]).fit(X, y)
+    with pytest.raises(UnsupportedEstimatorError, match="no step"):
+        crossform.from_sklearn(est)
+
+
+def test_input_names_for_a_model_fitted_on_an_array(data):
+    X, y = numeric(data)
+    est = Pipeline([("impute", SimpleImputer()), ("model", DecisionTreeClassifier(max_depth=4, random_state=0))])
+    est.fit(X.to_numpy(), y)
+    assert [f.name for f in crossform.from_sklearn(est, checks=0).inputs] == ["x0", "x1"]
+    package = crossform.from_sklearn(est, input_names=["weight", "age"])
+    assert [f.name for f in package.inputs] == ["weight", "age"]
+    assert_checks_pass(package)
+    scores = crossform.score(package, X)
+    np.testing.assert_array_equal(scores.values, est.predict_proba(X.to_numpy()))
+
+
+def test_input_names_rename_a_model_fitted_on_a_dataframe(data):
+    X, y = numeric(data)
+    est = DecisionTreeClassifier(max_depth=4, random_state=0).fit(X, y)
+    package = crossform.from_sklearn(est, input_names=("w", "a"))
+    assert [f.name for f in package.inputs] == ["w", "a"]
+    assert_checks_pass(package)
+    scores = crossform.score(package, X.set_axis(["w", "a"], axis=1))
+    np.testing.assert_array_equal(scores.values, est.predict_proba(X))
+
+
+@pytest.mark.parametrize("names,message", [
+    (["weight"], r"must give 2 names, one per column the estimator was fitted on\. Got 1 instead"),
+    (["weight", "age", "extra"], r"must give 2 names, one per column the estimator was fitted on\. Got 3 instead"),
+    (["weight", "weight"], r"unique names\. Got 'weight' twice"),
+    (["weight", 3], r"strings\. Got 3 \(int\) at position 1"),
+    (["weight", ""], r"non-empty strings\. Got '' at position 1"),
+    ("wa", r"a sequence of strings, not one string\. Got the string 'wa' instead"),
+    (7, r"a sequence of strings\. Got int instead"),
+])
+def test_bad_input_names_are_refused(data, names, message):
+    X, y = numeric(data)
+    est = DecisionTreeClassifier(max_depth=3, random_state=0).fit(X.to_numpy(), y)
+    with pytest.raises(InputNamesError, match=message):
+        crossform.from_sklearn(est, input_names=names)
+
+
+@pytest.mark.parametrize("select", [["weight", "age"], [1, 2], slice(1, 3), [False, True, True],
+                                    make_column_selector(dtype_include=np.number)],
+                         ids=["names", "positions", "slice", "mask", "selector"])
+def test_column_transformer_columns_chosen_every_way(data, select):
+    df, y = data
+    columns = ColumnTransformer([("cat", OrdinalEncoder(), ["bird"]), ("num", SimpleImputer(), select)])
+    est = Pipeline([("columns", columns), ("model", DecisionTreeClassifier(max_depth=4, random_state=0))]).fit(df, y)
+    package = crossform.from_sklearn(est)
+    assert [f.name for f in package.inputs] == ["bird", "weight", "age"]
+    assert_identical(compare(package, est, df, {"bird": {"crow", "owl", "kiwi"}}))
+    assert_checks_pass(package)

@@ -55,7 +55,7 @@ __all__ = [
 
 
 def from_sklearn(estimator: Any, owner: Union[str, None] = None, tags=None, metadata=None,
-                 checks: Union[int, None] = None) -> Package:
+                 checks: Union[int, None] = None, input_names=None) -> Package:
     """Convert a fitted scikit-learn estimator or pipeline into a Package.
 
     ``owner``, ``tags`` (strings) and ``metadata`` (string to string) are
@@ -64,10 +64,17 @@ def from_sklearn(estimator: Any, owner: Union[str, None] = None, tags=None, meta
     scikit-learn gives for them: rows at the model's splits and leaves,
     special values and random rows. ``crossform validate`` and ``conform``
     score them; they are not part of the id.
+
+    ``input_names`` names the package's input columns: one unique, non-empty
+    string per column the estimator was fitted on, in the order it was fitted
+    on them (``InputNamesError`` otherwise). By default they are the names of
+    the DataFrame it was fitted on, or x0, x1, ... for an array. A package
+    scores rows by column name, so an estimator fitted on an array gets the
+    names its rows will carry.
     """
     from .sklearn import from_sklearn as convert
 
-    return convert(estimator, owner=owner, tags=tags, metadata=metadata, checks=checks)
+    return convert(estimator, owner=owner, tags=tags, metadata=metadata, checks=checks, input_names=input_names)
 
 
 def make_serializable(estimator: Any, owner: Union[str, None] = None, tags=None, metadata=None):

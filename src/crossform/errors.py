@@ -24,6 +24,10 @@ class NotFittedError(CrossformError, ValueError):
     """An estimator was exported before it was fitted."""
 
 
+class InputNamesError(CrossformError, ValueError):
+    """Input names given at export that do not fit the estimator's input columns."""
+
+
 class InputError(CrossformError, ValueError):
     """Scoring input that cannot be read as rows (not a per-row problem)."""
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from .. import ir
 from .._version import __version__
-from ..errors import NotFittedError, UnsupportedEstimatorError
+from ..errors import InputNamesError, NotFittedError, UnsupportedEstimatorError
 from ._context import Column, Context, ModelSpec, qualified_name
 
 __all__ = ["from_sklearn", "converters", "Column", "Context", "ModelSpec"]
@@ -85,19 +85,53 @@ def producer_versions() -> dict:
     }
 
 
-def from_sklearn(estimator, owner=None, tags=None, metadata=None, checks=None) -> ir.Package:
+def resolve_input_names(estimator, given=None) -> tuple:
+    """The package's name for each column the fitted estimator reads, in order.
+
+    ``given`` (None, or one string per column) names them; by default they keep
+    the names the estimator was fitted with, or x0, x1, ... for an array.
+    """
+    from .compose import fitted_inputs
+
+    fitted, count = fitted_inputs(estimator)
+    if given is None:
+        return tuple(fitted) if fitted is not None else tuple(f"x{i}" for i in range(count))
+    if isinstance(given, (str, bytes)):
+        raise InputNamesError(f"input_names must be a sequence of strings, not one string. Got the string {given!r} instead.")
+    try:
+        given = list(given)
+    except TypeError:
+        raise InputNamesError(f"input_names must be a sequence of strings. Got {type(given).__name__} instead.") from None
+    if len(given) != count:
+        raise InputNamesError(f"input_names must give {count} names, one per column the estimator was fitted on. "
+                              f"Got {len(given)} instead.")
+    for position, name in enumerate(given):
+        if not isinstance(name, str):
+            raise InputNamesError(f"input_names must be strings. Got {name!r} ({type(name).__name__}) at position "
+                                  f"{position} instead.")
+        if not name:
+            raise InputNamesError(f"input_names must be non-empty strings. Got '' at position {position} instead.")
+    seen: set = set()
+    for name in given:
+        if name in seen:
+            raise InputNamesError(f"input_names must be unique names. Got {name!r} twice instead.")
+        seen.add(name)
+    return tuple(given)
+
+
+def from_sklearn(estimator, owner=None, tags=None, metadata=None, checks=None, input_names=None) -> ir.Package:
     """Convert a fitted estimator or pipeline that ends in a supported model.
 
     ``checks``: how many rows of checks to attach (rows at the model's
     splits and leaves, special values, random rows, with scikit-learn's
-    outputs for them); None for the default, 0 for none.
+    outputs for them); None for the default, 0 for none. ``input_names``:
+    the package's name for each column the estimator was fitted on, in order
+    (see :func:`resolve_input_names`).
     """
     _check_fitted(estimator)
-    names = getattr(estimator, "feature_names_in_", None)
-    if names is None:
-        names = [f"x{i}" for i in range(estimator.n_features_in_)]
+    names = resolve_input_names(estimator, input_names)
     ctx = Context(converters())
-    result = ctx.convert(estimator, ctx.inputs([str(n) for n in names]))
+    result = ctx.convert(estimator, ctx.inputs(names))
     if not isinstance(result, ModelSpec):
         raise UnsupportedEstimatorError(
             f"{type(estimator).__name__} ends in a transformer; crossform exports pipelines that end in a model."
@@ -118,5 +152,5 @@ def from_sklearn(estimator, owner=None, tags=None, metadata=None, checks=None) -
     if rows < 0:
         raise ValueError(f"checks must be a number of rows >= 0 (0 for none). Got {checks!r} instead.")
     if rows:
-        package = package.replace(checks=checks_for(estimator, package, max_rows=rows))
+        package = package.replace(checks=checks_for(estimator, package, max_rows=rows, input_names=names))
     return package

@@ -10,9 +10,39 @@ from ..errors import UnsupportedEstimatorError
 from ._context import Context, ModelSpec, qualified_name
 
 
+def _skipped(step) -> bool:
+    """A step that does nothing: scikit-learn lets None or "passthrough" stand for the identity."""
+    return step is None or (isinstance(step, str) and step == "passthrough")
+
+
+def pipeline_steps(estimator) -> list:
+    """The fitted steps an estimator runs, in order: a Pipeline's steps with
+    nested pipelines opened and None / "passthrough" steps left out, or the
+    estimator alone."""
+    if not isinstance(estimator, Pipeline):
+        return [estimator]
+    return [inner for _, step in estimator.steps if not _skipped(step) for inner in pipeline_steps(step)]
+
+
+def fitted_inputs(estimator) -> tuple:
+    """(names or None, count) of the columns a fitted estimator reads.
+
+    A Pipeline reads what its first step that does something read:
+    scikit-learn's Pipeline asks its first step even when that step is
+    "passthrough" (and fails), while that step passed the same columns on."""
+    steps = pipeline_steps(estimator)
+    if not steps:
+        raise UnsupportedEstimatorError(
+            "This Pipeline has no step that does something (every step is None or 'passthrough'); "
+            "crossform exports pipelines that end in a model.")
+    first = steps[0]
+    names = getattr(first, "feature_names_in_", None)
+    return (None if names is None else [str(n) for n in names]), int(first.n_features_in_)
+
+
 def convert_pipeline(pipe: Pipeline, ctx: Context, cols: list):
     result = cols
-    steps = [(name, step) for name, step in pipe.steps if step is not None and step != "passthrough"]
+    steps = [(name, step) for name, step in pipe.steps if not _skipped(step)]
     for position, (name, step) in enumerate(steps):
         result = ctx.convert(step, result)
         if isinstance(result, ModelSpec) and position != len(steps) - 1:

@@ -25,26 +25,39 @@ _SUSPECT = 1e30
 
 
 def _steps(estimator):
-    from sklearn.pipeline import Pipeline
+    """(the transformers before the model, in order; the model), nested pipelines
+    opened and None / "passthrough" steps left out."""
+    from .compose import pipeline_steps
 
-    if isinstance(estimator, Pipeline):
-        return estimator[:-1], estimator[-1]
-    return None, estimator
+    steps = pipeline_steps(estimator)
+    return steps[:-1], steps[-1]
 
 
-def _frame(estimator, package: ir.Package, columns: Sequence[ir.Field], rows: Sequence[Sequence]) -> Any:
+def _transform(transformers, X):
+    """``X`` as the model sees it: through each fitted transformer in turn."""
+    for step in transformers:
+        X = step.transform(X)
+    return X
+
+
+def _frame(estimator, package: ir.Package, columns: Sequence[ir.Field], rows: Sequence[Sequence],
+           input_names: Sequence[str] = None) -> Any:
     """The rows as scikit-learn takes them: a DataFrame with the fitted column
-    names, or an array for estimators fitted without names. Missing
-    categories are NaN (pandas' missing value), never None (SEMANTICS note 3)."""
+    names, or an array for estimators fitted without names. The package calls
+    the estimator's k-th column ``input_names[k]`` (the default of
+    from_sklearn when None). Missing categories are NaN (pandas' missing
+    value), never None (SEMANTICS note 3)."""
     import pandas as pd
 
-    names = getattr(estimator, "feature_names_in_", None)
+    from . import resolve_input_names
+    from .compose import fitted_inputs
+
+    names = fitted_inputs(estimator)[0]
+    package_names = resolve_input_names(estimator, input_names)
     position = {f.name: j for j, f in enumerate(columns)}
     kinds = {f.name: f.kind for f in columns}
     data = {}
-    width = len(names) if names is not None else estimator.n_features_in_
-    for k in range(width):
-        name = str(names[k]) if names is not None else f"x{k}"
+    for k, name in enumerate(package_names):
         if name not in position:  # a column the package does not read
             data[name] = np.zeros(len(rows))
             continue
@@ -56,7 +69,7 @@ def _frame(estimator, package: ir.Package, columns: Sequence[ir.Field], rows: Se
     frame = pd.DataFrame(data)
     if names is None:
         return frame.to_numpy(dtype=np.float64)
-    return frame
+    return frame.set_axis(names, axis=1)
 
 
 def _predict(estimator, X) -> np.ndarray:
@@ -219,12 +232,14 @@ def _plain(label: Any) -> Any:
 
 
 def expect(estimator, package: ir.Package, columns: Sequence[ir.Field], rows: Sequence[Sequence],
-           labels: Sequence[str], description: str, tolerance: float = TOLERANCE) -> Checks:
-    """Score ``rows`` with scikit-learn and record the outputs as Checks."""
+           labels: Sequence[str], description: str, tolerance: float = TOLERANCE,
+           input_names: Sequence[str] = None) -> Checks:
+    """Score ``rows`` with scikit-learn and record the outputs as Checks
+    (``input_names``: as given to from_sklearn)."""
     import sklearn
     from sklearn.base import is_classifier
 
-    X = _frame(estimator, package, columns, rows)
+    X = _frame(estimator, package, columns, rows, input_names)
     refused = refused_rows(estimator, X)
     ok = np.flatnonzero(~refused)
     X_ok = _take(X, ok)
@@ -238,7 +253,7 @@ def expect(estimator, package: ir.Package, columns: Sequence[ir.Field], rows: Se
         transform, model = _steps(estimator)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            X_model = transform.transform(X_ok) if transform is not None else X_ok
+            X_model = _transform(transform, X_ok)
             if trees:
                 node = _apply(model, X_model).reshape(ok.size, -1).astype(np.int64)  # GB gives floats
         for t, tree in enumerate(trees):
@@ -267,7 +282,8 @@ def expect(estimator, package: ir.Package, columns: Sequence[ir.Field], rows: Se
     )
 
 
-def checks_for(estimator, package: ir.Package, max_rows: int = DEFAULT_ROWS, seed: int = 0) -> Checks:
+def checks_for(estimator, package: ir.Package, max_rows: int = DEFAULT_ROWS, seed: int = 0,
+               input_names: Sequence[str] = None) -> Checks:
     """Checks for a package converted from ``estimator``: rows at its splits,
     leaves, special values and random rows (crossform.vectors), expected
     outputs from scikit-learn."""
@@ -276,4 +292,4 @@ def checks_for(estimator, package: ir.Package, max_rows: int = DEFAULT_ROWS, see
     vectors = generate(package, seed=seed, max_rows=max_rows)
     return expect(estimator, package, package.inputs, vectors.rows, vectors.labels,
                   f"{len(vectors)} rows at the splits and leaves of the model, special values and random rows; "
-                  "outputs from scikit-learn at export")
+                  "outputs from scikit-learn at export", input_names=input_names)
