@@ -192,7 +192,7 @@ DEMO_SAMPLES = [
 
 
 def demo_pipeline():
-    """Fit the seed's example pipeline: (fitted pipeline, training frame, sample rows).
+    """Fit the demo's example pipeline: (fitted pipeline, training frame, sample rows).
 
     The sample rows are plain dicts (None for missing): three ordinary rows,
     one with a missing bird and wingspan, one with the unknown planet
@@ -327,7 +327,6 @@ def _key_value(text: str) -> tuple:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    _err(JOBLIB_WARNING)
     _require_path(args.model, "model file")
     if args.format not in crossform.formats():
         raise UsageError(f"unknown format {args.format!r}; formats: {', '.join(crossform.formats())}")
@@ -345,6 +344,8 @@ def run_export(args: argparse.Namespace) -> int:
     _needs_sklearn("export")
     import joblib
 
+    # Said only now, when the load is about to run code, not when a usage mistake stops the export first.
+    _err(JOBLIB_WARNING)
     try:
         estimator = joblib.load(args.model)
     except OSError:
@@ -1036,7 +1037,7 @@ COMMANDS: dict[str, tuple[Callable, Callable, str, str, str]] = {
     "demo": (
         run_demo, demo_arguments,
         "fit and export an example; compare it with scikit-learn",
-        "Fit the seed's example pipeline (imputers, an ordinal encoder and a random forest on "
+        "Fit an example pipeline (imputers, an ordinal encoder and a random forest on "
         "2000 rows of bird data), export it as a package, load it back and score six sample "
         "rows with both crossform and scikit-learn, including a missing bird, an unknown "
         "planet and an infinite wingspan. Exits 1 if the two disagree on any row. Needs "
