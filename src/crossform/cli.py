@@ -24,8 +24,8 @@ from typing import Any, Callable, Iterable, Sequence
 import crossform
 from crossform import ir
 from crossform.conformance import DEFAULT_MAX_ROWS
-from crossform.errors import CrossformError, PackageExistsError, UnknownFormatError
-from crossform.exporters import check_options, get_format, sniff
+from crossform.errors import CrossformError, FormatExtensionError, PackageExistsError, UnknownFormatError
+from crossform.exporters import check_options, format_for_path, get_format, sniff
 
 PROG = "crossform"
 WIDTH = 78  # help text is wrapped here; the raw formatter keeps examples as written
@@ -328,8 +328,14 @@ def _key_value(text: str) -> tuple:
 
 def run_export(args: argparse.Namespace) -> int:
     _require_path(args.model, "model file")
-    if args.format not in crossform.formats():
+    if args.format is not None and args.format not in crossform.formats():
         raise UsageError(f"unknown format {args.format!r}; formats: {', '.join(crossform.formats())}")
+    try:
+        args.format = format_for_path(args.out, args.format)
+    except FormatExtensionError:
+        suffix = Path(args.out).suffix
+        raise UsageError(f"--format {args.format} contradicts OUT {args.out}, whose extension {suffix} names "
+                         f"{format_for_path(args.out)}; drop --format or rename OUT") from None
     options = {key: value for key, value in (("precision", args.precision), ("leaves", args.leaves),
                                                        ("sets", args.sets)) if value}
     try:
@@ -396,8 +402,9 @@ def run_export(args: argparse.Namespace) -> int:
 def export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", metavar="MODEL.joblib", help="a fitted estimator or pipeline saved with joblib.dump")
     parser.add_argument("out", metavar="OUT", help="where to write the package")
-    parser.add_argument("--format", default="stripe-json", metavar="NAME",
-                        help="package format (default: %(default)s; see 'crossform formats')")
+    parser.add_argument("--format", metavar="NAME",
+                        help="package format (default: from OUT's extension: .onnx onnx, .pmml pmml, .pb protobuf, "
+                        "anything else a stripe-json directory; see 'crossform formats')")
     parser.add_argument("--owner", metavar="O", help="the package owner, recorded in the package and its id")
     parser.add_argument("--tag", action="append", metavar="T", help="a tag (repeat for several)")
     parser.add_argument("--meta", action="append", type=_key_value, metavar="KEY=VALUE",

@@ -42,6 +42,7 @@ NAME = "protobuf"
 VERSION = "1.1"
 FIRST = "1.0"  # what a package using no member of SINCE records, as 1.0 wrote it
 LAYOUT = "file"
+EXTENSIONS = (".pb",)  # the file name ending that names this format (save picks it)
 RUNTIMES = ("reference",)
 
 MAGIC = "crossform.package"
