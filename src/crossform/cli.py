@@ -156,6 +156,10 @@ DEMO_NUMERIC = ["wingspan", "weight", "altitude"]
 DEMO_TARGET = "migrates"
 DEMO_ROWS = 2000
 DEMO_MISSING = 0.08
+DEMO_OUT = "./crossform-demo"
+# What marks a package as the demo's own output, which a later run may replace without --overwrite.
+DEMO_OWNER = "crossform-demo"
+DEMO_TAGS = ("demo",)
 
 
 def _demo_frame(rng, n: int):
@@ -237,14 +241,33 @@ def _sklearn_row(pipe, row: dict):
         return None
 
 
+def _is_demo_output(path: str) -> bool:
+    """True when ``path`` is a stripe-json package the demo wrote (its owner and tags), even one
+    edited since (an id mismatch); anything else, readable or not, is somebody else's."""
+    try:
+        if sniff(path) != "stripe-json":
+            return False
+        package = crossform.load(path, format="stripe-json")
+    except crossform.IdMismatchError as exc:
+        package = exc.package
+    except (CrossformError, OSError):
+        return False
+    return package.owner == DEMO_OWNER and package.tags == DEMO_TAGS
+
+
 def run_demo(args: argparse.Namespace) -> int:
-    if os.path.lexists(args.out) and not args.overwrite:
-        # refuse before fitting, not after seconds of work
-        raise CommandError(f"{args.out} already exists; pass --overwrite to replace it")
+    # The README's first command must work every time it is run: the demo replaces its own
+    # previous output, and refuses (before fitting, not after seconds of work) anything else.
+    replacing = os.path.lexists(args.out) and not args.overwrite
+    if replacing and not _is_demo_output(args.out):
+        raise CommandError(f"{args.out} already exists and is not a crossform demo output; "
+                           "pass --out DIR for another place, or --overwrite to replace the package there")
     _needs_sklearn("the demo")
     pipe, train, samples = demo_pipeline()
-    package = crossform.from_sklearn(pipe, owner="crossform-demo", tags=["demo"], metadata={"dataset": "birds"})
-    path = _save(package, args.out, "stripe-json", args.overwrite)
+    package = crossform.from_sklearn(pipe, owner=DEMO_OWNER, tags=list(DEMO_TAGS), metadata={"dataset": "birds"})
+    path = _save(package, args.out, "stripe-json", args.overwrite or replacing)
+    if replacing:
+        _err(f"{PROG}: replaced the demo's previous output {args.out}")
     loaded, fmt = _load(str(path))
     scores = crossform.score(loaded, samples)
 
@@ -310,9 +333,11 @@ def _show_cell(value: Any) -> str:
 
 
 def demo_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", default="./crossform-demo", metavar="DIR",
-                        help="where to write the package (default: %(default)s)")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing package at --out")
+    parser.add_argument("--out", default=DEMO_OUT, metavar="DIR",
+                        help="where to write the package (default: %(default)s); the demo's own earlier output "
+                        "there is replaced, anything else is refused")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing package at --out even when the demo did not write it")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
 
 
