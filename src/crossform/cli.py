@@ -287,7 +287,8 @@ def run_demo(args: argparse.Namespace) -> int:
             "id": loaded.id,
             "files": [{"name": name, "bytes": size} for name, size in files],
             "rows": [{**r, "inputs": {k: _json_float(v) for k, v in r["inputs"].items()}} for r in rows],
-            "checks": {k: checked[k] for k in ("rows", "ok", "expectedBy", "differences")},
+            "checks": {**{k: checked[k] for k in ("rows", "ok", "expected_by")},
+                       "differences": checked["runtimes"][0]["differences"]},
             "agree": agree,
         })
         return EXIT_OK if agree else EXIT_FAILED
@@ -315,8 +316,8 @@ def run_demo(args: argparse.Namespace) -> int:
     accepted = sum(r["crossform"] is not None for r in rows)
     refused = len(rows) - accepted
     _out(textwrap.fill(f"checks: the package carries {checked['rows']} rows (at every split and leaf of the "
-                       f"forest, special values, random rows) with {checked['expectedBy']}'s outputs; the "
-                       f"reference evaluator: {checked['summary']}.", WIDTH))
+                       f"forest, special values, random rows) with {checked['expected_by']}'s outputs; the "
+                       f"reference evaluator: {checked['runtimes'][0]['summary']}.", WIDTH))
     if agree:
         _out(f"agree: all {accepted} accepted rows score exactly as in scikit-learn, and the reference "
              f"evaluator refused exactly the {refused} rows scikit-learn refuses.")
@@ -627,6 +628,61 @@ def score_arguments(parser: argparse.ArgumentParser) -> None:
 # ---------------------------------------------------------------- validate
 
 
+def _runtimes_of(fmt_name: str) -> list:
+    """The runtimes that score a package read from ``fmt_name``: the reference evaluator on the
+    package as read, then every runtime the format lists (JPMML for pmml, onnxruntime and onnx's
+    ReferenceEvaluator for onnx), which run the file itself."""
+    return list(dict.fromkeys(("reference",) + tuple(get_format(fmt_name).RUNTIMES)))
+
+
+def _score_checks(package: ir.Package, path: str, fmt_name: str) -> dict:
+    """The package's checks scored in each runtime of its format that can run here."""
+    from crossform.checks import compare
+    from crossform.runtime import get_runtime, unavailable
+
+    fmt = get_format(fmt_name)
+    checks = package.checks
+    data = checks.data()
+    content = None
+    ran, not_run = [], []
+    for name in _runtimes_of(fmt_name):
+        reason = unavailable(name)
+        if reason is not None:
+            not_run.append({"name": name, "installed": False, "reason": reason})
+            continue
+        engine = get_runtime(name)
+        if name == "reference":
+            scores = crossform.scorer(package)(data)
+        else:
+            if content is None:  # the file as it is; a directory package as its format writes it
+                content = Path(path).read_bytes() if Path(path).is_file() else fmt.dumps(package)
+            cannot = getattr(engine, "unsupported", None)
+            reason = cannot(content) if cannot is not None else None
+            if reason is not None:  # a known defect of that runtime on this very file
+                not_run.append({"name": name, "installed": True, "reason": f"cannot run this file: {reason}"})
+                continue
+            scores = engine.prepare(content, fmt)(data)
+        comparison = compare(checks, scores, package.model)
+        ran.append({
+            "name": name,
+            "version": engine.version(),
+            "ok": comparison.ok,
+            "rows": comparison.rows,
+            "differences": dict(comparison.counts),
+            "mismatches": [m.to_json() for m in comparison.mismatches],
+            "summary": comparison.summary(),
+            "lines": [m.describe() for m in comparison.mismatches],
+        })
+    return {
+        "rows": len(checks),
+        "ok": all(r["ok"] for r in ran),
+        "expected_by": checks.expected_by,
+        "absolute": checks.absolute,
+        "runtimes": ran,
+        "not_run": not_run,
+    }
+
+
 def _check(path: str) -> dict:
     result = {"path": path, "ok": False, "format": None, "id": None, "error": None, "checks": None}
     try:
@@ -644,24 +700,16 @@ def _check(path: str) -> dict:
         result["error"] = {"type": type(exc).__name__, "message": _one_line(exc)}
         return result
     if package.checks is not None:
-        from crossform.checks import compare
-        from crossform.reference import score as evaluate
-
-        comparison = compare(package.checks, evaluate(package, package.checks.data()), package.model)
-        result["checks"] = {
-            "rows": comparison.rows,
-            "ok": comparison.ok,
-            "expectedBy": package.checks.expected_by,
-            "absolute": package.checks.absolute,
-            "differences": dict(comparison.counts),
-            "mismatches": [m.to_json() for m in comparison.mismatches],
-            "summary": comparison.summary(),
-            "lines": [m.describe() for m in comparison.mismatches],
-        }
+        result["checks"] = _score_checks(package, path, result["format"])
     if result["error"] is None:
         result["id"] = package.id
     result["ok"] = result["error"] is None and (result["checks"] is None or result["checks"]["ok"])
     return result
+
+
+def _not_run_text(checks: dict) -> str:
+    return "".join(f"; {'not installed' if not r['installed'] else 'not run'}: {r['name']} ({r['reason']})"
+                   for r in checks["not_run"])
 
 
 def run_validate(args: argparse.Namespace) -> int:
@@ -669,15 +717,17 @@ def run_validate(args: argparse.Namespace) -> int:
     ok = all(r["ok"] for r in results)
     if args.json:
         for r in results:
-            if r["checks"] is not None:
-                del r["checks"]["lines"]
+            for entry in (r["checks"] or {}).get("runtimes", ()):
+                del entry["lines"]
         _print_json({"packages": results, "ok": ok})
         return EXIT_OK if ok else EXIT_FAILED
     for r in results:
         checks = r["checks"]
         if r["ok"]:
             carried = (f"  checks: {checks['rows']} rows " + (f"within the declared {checks['absolute']:g} of "
-                       if checks["absolute"] else "identical to ") + checks["expectedBy"]) if checks else ""
+                       if checks["absolute"] else "identical to ") + checks["expected_by"]
+                       + f" in {', '.join(e['name'] for e in checks['runtimes'])}" + _not_run_text(checks)
+                       ) if checks else ""
             _out(f"ok   {r['path']}  {r['format']}  {r['id']}{carried}")
             continue
         if r["error"] is not None:
@@ -685,9 +735,14 @@ def run_validate(args: argparse.Namespace) -> int:
         else:
             _out(f"FAIL {r['path']}  {r['format']}  {r['id']}")
         if checks is not None and not checks["ok"]:
-            _out(f"     checks (outputs from {checks['expectedBy']}): {checks['summary']}")
-            for line in checks["lines"]:
-                _out(f"       {line}")
+            _out(f"     checks (outputs from {checks['expected_by']}), {checks['rows']} rows{_not_run_text(checks)}:")
+            for entry in checks["runtimes"]:
+                if entry["ok"]:
+                    _out(f"       {entry['name']}: ok")
+                    continue
+                _out(f"       {entry['name']}: {entry['summary']}")
+                for line in entry["lines"]:
+                    _out(f"         {line}")
     return EXIT_OK if ok else EXIT_FAILED
 
 
@@ -1103,8 +1158,11 @@ COMMANDS: dict[str, tuple[Callable, Callable, str, str, str]] = {
         "Read each package as scoring would: check every file against its JSON Schema, build "
         "and check the model, and recompute the id from the content, which must equal the "
         "recorded one (so an edited file is caught). Then score the checks the package "
-        "carries (rows with the outputs scikit-learn gave at export) and name every row that "
-        "differs. Exits 1 if any package fails.",
+        "carries (rows with the outputs scikit-learn gave at export) in the reference evaluator "
+        "and in every runtime of the package's format that is installed (onnxruntime and onnx's "
+        "ReferenceEvaluator for .onnx, JPMML for .pmml), which score the file itself, and name "
+        "every row that differs. The line says which runtimes ran and names those that are not "
+        "installed. Exits 1 if any package fails.",
         "crossform validate fraud-pkg churn-pkg",
     ),
     "conform": (
