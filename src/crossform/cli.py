@@ -1026,6 +1026,21 @@ def describe(package: ir.Package, path: str, fmt: str) -> dict:
     }
 
 
+INFO_INPUT_LINES = 12  # more inputs than this are summarized per kind
+
+
+def _name_list(names: Sequence[str], room: int) -> str:
+    """As many of ``names`` as fit in ``room`` characters, then "and N more" (always at least one name)."""
+    shown: list = []
+    for i, name in enumerate(names):
+        rest = len(names) - i - 1
+        if shown and len(", ".join(shown + [name]) + (f" and {rest} more" if rest else "")) > room:
+            break
+        shown.append(name)
+    more = len(names) - len(shown)
+    return ", ".join(shown) + (f" and {more} more" if more else "")
+
+
 def run_info(args: argparse.Namespace) -> int:
     _require_path(args.package, "package")
     package, fmt = _load(args.package)
@@ -1047,11 +1062,25 @@ def run_info(args: argparse.Namespace) -> int:
     _out(f"tags      {', '.join(doc['tags']) or '-'}")
     _out(f"metadata  {', '.join(f'{k}={v}' for k, v in doc['metadata'].items()) or '-'}")
     _out(f"inputs    {len(doc['inputs'])}")
-    for f in doc["inputs"]:
-        _out(f"  {f['name']}: {f['kind']}")
+    if len(doc["inputs"]) <= INFO_INPUT_LINES:
+        for f in doc["inputs"]:
+            _out(f"  {f['name']}: {f['kind']}")
+    else:  # a wide model: one line per kind (--json lists them all)
+        kinds: dict = {}
+        for f in doc["inputs"]:
+            kinds.setdefault(f["kind"], []).append(f["name"])
+        for kind, names in kinds.items():
+            prefix = f"  {kind} ({len(names)}): "
+            _out(prefix + _name_list(names, WIDTH - len(prefix)))
     _out(f"encoders  {len(doc['encoders'])}")
     for i, e in enumerate(doc["encoders"], start=1):
-        _out(f"  {i}. {e['type']}: {', '.join(e['features'])} -> {', '.join(e['outputs'])}")
+        prefix = f"  {i}. {e['type']}: "
+        if e["outputs"] == e["features"]:
+            same = " -> same names"
+            _out(prefix + _name_list(e["features"], WIDTH - len(prefix) - len(same)) + same)
+        else:
+            room = (WIDTH - len(prefix) - len(" -> ")) // 2
+            _out(f"{prefix}{_name_list(e['features'], room)} -> {_name_list(e['outputs'], room)}")
     _out(f"model     {model['model_type']}")
     if model["max_depth"] is None:
         _out(f"  {model['features']} features, {model['scores']} linear score{'s' if model['scores'] > 1 else ''}, "
@@ -1060,9 +1089,9 @@ def run_info(args: argparse.Namespace) -> int:
         _out(f"  {model['features']} features, {model['trees']} trees, {model['nodes']} nodes, "
              f"max depth {model['max_depth']}, post transform {model['post_transform']}")
     if model["classes"] is not None:
-        _out(f"  classes: {', '.join(map(str, model['classes']))}")
+        _out(f"  classes: {_name_list([str(c) for c in model['classes']], WIDTH - 11)}")
     else:
-        _out(f"  outputs: {', '.join(model['outputs'])}")
+        _out(f"  outputs: {_name_list(model['outputs'], WIDTH - 11)}")
     _out(f"producer  {' '.join(f'{k}={v}' for k, v in doc['producer'].items()) or '-'}")
     checks = doc["checks"]
     _out(f"checks    {checks['rows']} rows ({checks['rowErrors']} row errors), outputs from {checks['expectedBy']}"
