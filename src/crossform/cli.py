@@ -1125,6 +1125,8 @@ def run_compat(args: argparse.Namespace) -> int:
 
     ranges, text = doc["readers"]["ranges"], doc["readers"]["text"]
     read_by = text if ranges is None else f"crossform {text}" if ranges else "no crossform release"
+    if doc["readers"]["needs"]:
+        read_by += f" (for {doc['readers']['needs']}; older releases refuse it)"
     rows = [
         ("package", doc["path"]),
         ("format", doc["format"]),
