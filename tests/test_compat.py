@@ -102,7 +102,7 @@ def test_reader_ranges_are_machine_readable(long_history):
 def test_report_of_a_current_package(saved, package):
     doc = compat.report(saved)
     # a package of 2.0's kinds records 2.0 (stripe-json 2.1 is a strict minor)
-    assert doc["format"] == "stripe-json" and doc["formatVersion"] == "2.0"
+    assert doc["format"] == "stripe-json" and doc["format_version"] == "2.0"
     assert doc["reads"] == "reads" and doc["ok"] is True
     assert doc["id"] == package.id and doc["error"] is None and doc["warnings"] == []
     assert doc["crossform"] == crossform.__version__
@@ -113,7 +113,7 @@ def test_report_of_a_current_package(saved, package):
 def test_version_is_read_from_the_manifest_alone(saved):
     (saved / "model.json").unlink()
     doc = compat.report(saved)
-    assert doc["formatVersion"] == "2.0" and doc["reads"] == "reads"
+    assert doc["format_version"] == "2.0" and doc["reads"] == "reads"
     assert doc["ok"] is False and "model.json" in doc["error"]
 
 
@@ -128,7 +128,7 @@ def test_foreign_runtimes_are_not_recorded_without_the_hook(monkeypatch, saved):
 def test_a_format_without_read_version_is_judged_by_loading(monkeypatch, saved, package):
     monkeypatch.delattr(stripe_json, "read_version")
     doc = compat.report(saved)
-    assert doc["formatVersion"] is None and doc["reads"] == "reads" and doc["id"] == package.id
+    assert doc["format_version"] is None and doc["reads"] == "reads" and doc["id"] == package.id
     assert doc["readers"] == {"text": "not recorded", "ranges": None, "needs": None}
 
 
@@ -172,7 +172,7 @@ def test_compat_malformed_version(capsys, saved, written, shown):
     code, out, _ = run(capsys, "compat", saved, "--json")
     doc = json.loads(out)
     assert code == 1
-    assert doc["format"] == "stripe-json" and doc["formatVersion"] == shown
+    assert doc["format"] == "stripe-json" and doc["format_version"] == shown
     assert doc["readers"] == {"text": "none", "ranges": [], "needs": None}
     assert doc["reads"] == "cannot read: no valid format version" and "major.minor" in doc["error"]
 
@@ -191,7 +191,7 @@ def test_compat_json(capsys, saved, package):
     code, out, _ = run(capsys, "compat", saved, "--json")
     assert code == 0
     doc = json.loads(out)
-    assert set(doc) == {"path", "format", "formatVersion", "crossform", "reads", "ok", "id", "error", "warnings",
+    assert set(doc) == {"path", "format", "format_version", "crossform", "reads", "ok", "id", "error", "warnings",
                         "readers", "runtimes"}
     assert doc["id"] == package.id and doc["ok"] is True
     assert doc["readers"]["ranges"] == [{"from": "0.2.0", "before": None, "specifier": ">=0.2.0", "warning": False}]
@@ -203,14 +203,14 @@ def test_compat_json_other_major(capsys, saved):
     code, out, _ = run(capsys, "compat", saved, "--json")
     doc = json.loads(out)
     assert code == 1
-    assert (doc["format"], doc["formatVersion"], doc["ok"], doc["id"]) == ("stripe-json", "3.0", False, None)
+    assert (doc["format"], doc["format_version"], doc["ok"], doc["id"]) == ("stripe-json", "3.0", False, None)
     assert doc["readers"] == {"text": "none", "ranges": [], "needs": None}
 
 
 def test_compat_help(capsys):
     code, out, _ = run(capsys, "compat", "--help")
     assert code == 0
-    assert "usage: crossform compat" in out and "formatVersion" in out and "crossform compat fraud-pkg" in out
+    assert "usage: crossform compat" in out and "format_version" in out and "crossform compat fraud-pkg" in out
     code, out, _ = run(capsys, "--help")
     assert "compat" in out
 

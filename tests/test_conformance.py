@@ -225,7 +225,7 @@ def test_skips_are_named_in_every_report(tmp_path, capsys, monkeypatch):
     assert skipped and all("jvm-scorer" in s.get("message") for s in skipped)
     code, out, _ = run_cli(capsys, "conform", SUITE / "cases" / "encoders.json", "--json")
     cell = [m for m in json.loads(out)["matrix"] if m["runtime"] == "jvm-scorer"][0]
-    assert cell["skipped"] > 0 and "not registered" in cell["skipReasons"][0]
+    assert cell["skipped"] > 0 and "not registered" in cell["skip_reasons"][0]
 
 
 # ---------------------------------------------------------------- a changed package is caught
@@ -475,7 +475,7 @@ def test_a_runtime_registered_by_entry_point_is_judged(tmp_path, monkeypatch, ca
     doc = json.loads(out)
     assert (code == 0) is ok and doc["ok"] is ok
     assert {r["runtime"] for r in doc["results"]} == {name}
-    assert all(not r["leavesCompared"] for r in doc["results"])
+    assert all(not r["leaves_compared"] for r in doc["results"])
     if not ok:
         assert all(r["differences"]["value"] > 0 for r in doc["results"])
         assert doc["results"][0]["mismatches"][0]["kind"] == "value"

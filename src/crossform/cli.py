@@ -398,7 +398,7 @@ def run_export(args: argparse.Namespace) -> int:
             "leaves": args.leaves,
             "sets": args.sets,
             "id": held.id,
-            "sourceId": package.id,
+            "source_id": package.id,
             "tolerance": held_checks.absolute if held_checks is not None else None,
             "inputs": [{"name": f.name, "kind": f.kind} for f in package.inputs],
             "encoders": [e.encoder_type for e in package.encoders],
@@ -907,7 +907,7 @@ def conform_arguments(parser: argparse.ArgumentParser) -> None:
                         help="rows generated at a package's splits (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the generated rows (default: 0)")
     parser.add_argument("--json", action="store_true",
-                        help="print the report as JSON (schemas/conform-report-1.schema.json)")
+                        help="print the report as JSON (schemas/conform-report-2.schema.json)")
     parser.add_argument("--junit", metavar="FILE", help="also write the report as JUnit XML, one testcase per "
                         "case x format x runtime")
     parser.add_argument("--no-progress", action="store_true", help="never show the progress bar")
@@ -1020,8 +1020,8 @@ def describe(package: ir.Package, path: str, fmt: str) -> dict:
         },
         "producer": dict(package.producer),
         "checks": None if package.checks is None else {
-            "rows": len(package.checks), "expectedBy": package.checks.expected_by,
-            "rowErrors": int(package.checks.errors.sum()),
+            "rows": len(package.checks), "expected_by": package.checks.expected_by,
+            "row_errors": int(package.checks.errors.sum()),
             "tolerance": {"relative": package.checks.tolerance, "absolute": package.checks.absolute}},
     }
 
@@ -1047,7 +1047,9 @@ def run_info(args: argparse.Namespace) -> int:
     doc = describe(package, args.package, fmt)
     properties = getattr(get_format(fmt), "properties", None)
     if properties is not None and Path(args.package).is_file():
-        doc["properties"] = properties(Path(args.package).read_bytes())
+        # a format names its properties for people ("source id"); --json keys are snake_case
+        doc["properties"] = {key.replace(" ", "_"): value
+                             for key, value in properties(Path(args.package).read_bytes()).items()}
     if args.json:
         _print_json(doc)
         return EXIT_OK
@@ -1057,7 +1059,7 @@ def run_info(args: argparse.Namespace) -> int:
     _out(f"id        {doc['id']}")
     for key, value in doc.get("properties", {}).items():
         text = ", ".join(f"{k} {v:g}" for k, v in value.items()) if isinstance(value, dict) else value
-        _out(f"{key:<9s} {text}")
+        _out(f"{key.replace('_', ' '):<9s} {text}")
     _out(f"owner     {doc['owner'] if doc['owner'] is not None else '-'}")
     _out(f"tags      {', '.join(doc['tags']) or '-'}")
     _out(f"metadata  {', '.join(f'{k}={v}' for k, v in doc['metadata'].items()) or '-'}")
@@ -1094,7 +1096,7 @@ def run_info(args: argparse.Namespace) -> int:
         _out(f"  outputs: {_name_list(model['outputs'], WIDTH - 11)}")
     _out(f"producer  {' '.join(f'{k}={v}' for k, v in doc['producer'].items()) or '-'}")
     checks = doc["checks"]
-    _out(f"checks    {checks['rows']} rows ({checks['rowErrors']} row errors), outputs from {checks['expectedBy']}"
+    _out(f"checks    {checks['rows']} rows ({checks['row_errors']} row errors), outputs from {checks['expected_by']}"
          + (f", within {checks['tolerance']['absolute']:.2g} (declared)" if checks["tolerance"]["absolute"] else "")
          if checks else "checks    -")
     return EXIT_OK
@@ -1130,7 +1132,7 @@ def run_compat(args: argparse.Namespace) -> int:
     rows = [
         ("package", doc["path"]),
         ("format", doc["format"]),
-        ("format version", doc["formatVersion"] or "-"),
+        ("format version", doc["format_version"] or "-"),
         ("this crossform", f"{doc['crossform']}: {doc['reads']}"),
         ("id", doc["id"] or "-"),
         *([("error", doc["error"])] if doc["error"] else []),
@@ -1250,10 +1252,11 @@ COMMANDS: dict[str, tuple[Callable, Callable, str, str, str]] = {
         "read the package), whether this crossform reads it, its id when it loads (the error "
         "when not), the crossform releases that read it (docs/FORMATS.md) and, per runtime "
         "of the format, the versions that run it. Exits 0 when this crossform reads the "
-        "package, 1 when it cannot. --json prints one object: path, format, formatVersion, "
+        "package, 1 when it cannot. --json prints one object: path, format, format_version, "
         "crossform (this version), reads (\"reads\", \"reads with a warning: newer minor\", or "
         "\"cannot read: ...\"), ok, id, error, warnings, readers {text, ranges: [{from, before, "
-        "specifier, warning}]} (ranges null: not recorded) and runtimes [{name, versions}] "
+        "specifier, warning}], needs} (ranges null: not recorded; needs: what makes older releases "
+        "refuse it, or null) and runtimes [{name, versions}] "
         "(versions null: not recorded).",
         "crossform compat fraud-pkg --json",
     ),

@@ -142,7 +142,7 @@ def report(path: str | Path) -> dict:
     name = sniff(path)
     fmt = get_format(name)
     doc: dict[str, Any] = {
-        "path": str(path), "format": name, "formatVersion": None, "crossform": __version__,
+        "path": str(path), "format": name, "format_version": None, "crossform": __version__,
         "reads": None, "ok": False, "id": None, "error": None, "warnings": [],
     }
     read_version = getattr(fmt, "read_version", None)
@@ -150,9 +150,9 @@ def report(path: str | Path) -> dict:
         try:
             source = _source(Path(path))
             if not isinstance(source, Files) and "where" in inspect.signature(read_version).parameters:
-                doc["formatVersion"] = read_version(source, where=str(path))  # bytes cannot name their file
+                doc["format_version"] = read_version(source, where=str(path))  # bytes cannot name their file
             else:
-                doc["formatVersion"] = read_version(source)
+                doc["format_version"] = read_version(source)
         except (CrossformError, OSError) as exc:
             doc["error"] = _one_line(exc)
 
@@ -168,7 +168,7 @@ def report(path: str | Path) -> dict:
             doc.update(ok=True, id=package.id, error=None)
     doc["warnings"] = [str(w.message) for w in caught]
 
-    version = doc["formatVersion"]
+    version = doc["format_version"]
     if read_version is not None:
         doc["reads"] = _verdict(version, fmt)
     else:  # the format cannot tell its version without loading: judge by the load
