@@ -16,13 +16,12 @@ import math
 import os
 import sys
 import textwrap
-import time
 import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 import crossform
-from crossform import ir
+from crossform import ir, progress
 from crossform.conformance import DEFAULT_MAX_ROWS
 from crossform.errors import CrossformError, FormatExtensionError, PackageExistsError, UnknownFormatError
 from crossform.exporters import check_options, format_for_path, get_format, sniff
@@ -263,8 +262,9 @@ def run_demo(args: argparse.Namespace) -> int:
         raise CommandError(f"{args.out} already exists and is not a crossform demo output; "
                            "pass --out DIR for another place, or --overwrite to replace the package there")
     _needs_sklearn("the demo")
-    pipe, train, samples = demo_pipeline()
-    package = crossform.from_sklearn(pipe, owner=DEMO_OWNER, tags=list(DEMO_TAGS), metadata={"dataset": "birds"})
+    with progress.phase("demo: fitting the example pipeline and computing its check rows", enabled=not args.quiet):
+        pipe, train, samples = demo_pipeline()
+        package = crossform.from_sklearn(pipe, owner=DEMO_OWNER, tags=list(DEMO_TAGS), metadata={"dataset": "birds"})
     path = _save(package, args.out, "stripe-json", args.overwrite or replacing)
     if replacing:
         _err(f"{PROG}: replaced the demo's previous output {args.out}")
@@ -277,7 +277,7 @@ def run_demo(args: argparse.Namespace) -> int:
         rows.append({"inputs": row, "crossform": ours, "sklearn": _sklearn_row(pipe, row), "error": scores.errors[i]})
     same_refusals = all((r["crossform"] is None) == (r["sklearn"] is None) for r in rows)
     same_values = all(r["crossform"] == r["sklearn"] for r in rows if r["crossform"] is not None)
-    checked = _check(str(path))["checks"]
+    checked = _check(str(path), args.quiet)["checks"]
     agree = same_refusals and same_values and loaded.id == package.id and checked["ok"]
     files = _package_files(Path(path))
 
@@ -379,14 +379,21 @@ def run_export(args: argparse.Namespace) -> int:
     # Said only now, when the load is about to run code, not when a usage mistake stops the export first.
     _err(JOBLIB_WARNING)
     try:
-        estimator = joblib.load(args.model)
+        with progress.phase(f"export: loading {args.model}", enabled=not args.quiet):
+            estimator = joblib.load(args.model)
     except OSError:
         raise  # unreadable file: main reports it like any other
     except Exception as exc:  # a pickle can fail in any way; none of them is our bug
         raise CommandError(f"cannot load {args.model}: {type(exc).__name__}: {exc}") from None
-    package = crossform.from_sklearn(estimator, owner=args.owner, tags=args.tag or [], metadata=metadata,
-                                     checks=args.checks)
-    path = _save(package, args.out, args.format, args.overwrite, **options)
+    from crossform.sklearn.expect import DEFAULT_ROWS
+
+    rows = DEFAULT_ROWS if args.checks is None else args.checks
+    with progress.phase(f"export: converting, with up to {rows} check rows scored by scikit-learn",
+                        enabled=not args.quiet):
+        package = crossform.from_sklearn(estimator, owner=args.owner, tags=args.tag or [], metadata=metadata,
+                                         checks=args.checks)
+    with progress.phase(f"export: writing {args.out} ({args.format})", enabled=not args.quiet):
+        path = _save(package, args.out, args.format, args.overwrite, **options)
     model = package.model
     held, held_checks = get_format(args.format).stored(package, package.checks, **options) if options \
         else (package, package.checks)
@@ -635,7 +642,7 @@ def _runtimes_of(fmt_name: str) -> list:
     return list(dict.fromkeys(("reference",) + tuple(get_format(fmt_name).RUNTIMES)))
 
 
-def _score_checks(package: ir.Package, path: str, fmt_name: str) -> dict:
+def _score_checks(package: ir.Package, path: str, fmt_name: str, quiet: bool) -> dict:
     """The package's checks scored in each runtime of its format that can run here."""
     from crossform.checks import compare
     from crossform.runtime import get_runtime, unavailable
@@ -661,7 +668,8 @@ def _score_checks(package: ir.Package, path: str, fmt_name: str) -> dict:
             if reason is not None:  # a known defect of that runtime on this very file
                 not_run.append({"name": name, "installed": True, "reason": f"cannot run this file: {reason}"})
                 continue
-            scores = engine.prepare(content, fmt)(data)
+            with progress.phase(f"validate: scoring {len(checks)} check rows of {path} in {name}", enabled=not quiet):
+                scores = engine.prepare(content, fmt)(data)
         comparison = compare(checks, scores, package.model)
         ran.append({
             "name": name,
@@ -683,7 +691,7 @@ def _score_checks(package: ir.Package, path: str, fmt_name: str) -> dict:
     }
 
 
-def _check(path: str) -> dict:
+def _check(path: str, quiet: bool = False) -> dict:
     result = {"path": path, "ok": False, "format": None, "id": None, "error": None, "checks": None}
     try:
         package, result["format"] = _load(path)
@@ -700,7 +708,7 @@ def _check(path: str) -> dict:
         result["error"] = {"type": type(exc).__name__, "message": _one_line(exc)}
         return result
     if package.checks is not None:
-        result["checks"] = _score_checks(package, path, result["format"])
+        result["checks"] = _score_checks(package, path, result["format"], quiet)
     if result["error"] is None:
         result["id"] = package.id
     result["ok"] = result["error"] is None and (result["checks"] is None or result["checks"]["ok"])
@@ -713,7 +721,7 @@ def _not_run_text(checks: dict) -> str:
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    results = [_check(path) for path in args.packages]
+    results = [_check(path, args.quiet) for path in args.packages]
     ok = all(r["ok"] for r in results)
     if args.json:
         for r in results:
@@ -752,33 +760,6 @@ def validate_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 # ---------------------------------------------------------------- conform
-
-
-class _Progress:
-    """A one-line progress bar on stderr, shown only on a terminal and only
-    once the work has taken a few seconds."""
-
-    DELAY = 2.0
-
-    def __init__(self, enabled: bool):
-        self.enabled = enabled and sys.stderr.isatty()
-        self.start = time.monotonic()
-        self.shown = False
-
-    def __call__(self, done: int, total: int, what: str) -> None:
-        if not self.enabled or (not self.shown and time.monotonic() - self.start < self.DELAY):
-            return
-        if done >= total:
-            if self.shown:
-                sys.stderr.write("\r" + " " * WIDTH + "\r")
-                sys.stderr.flush()
-            return
-        width = 24
-        filled = width * done // max(total, 1)
-        line = f"conform [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {what}"
-        sys.stderr.write("\r" + line[:WIDTH].ljust(WIDTH))
-        sys.stderr.flush()
-        self.shown = True
 
 
 def _conform_cases(args: argparse.Namespace) -> list:
@@ -882,7 +863,8 @@ def run_conform(args: argparse.Namespace) -> int:
     if args.rows and args.rows != "-":
         _require_path(args.rows, "rows file")
     cases = _conform_cases(args)
-    report = conformance.run(cases, args.format, args.runtime, progress=_Progress(not args.no_progress))
+    report = conformance.run(cases, args.format, args.runtime,
+                             progress=progress.Progress("conform", enabled=not (args.quiet or args.no_progress)))
     if args.junit:
         with open(args.junit, "wb") as fh:
             fh.write(report.junit())
@@ -910,7 +892,7 @@ def conform_arguments(parser: argparse.ArgumentParser) -> None:
                         help="print the report as JSON (schemas/conform-report-2.schema.json)")
     parser.add_argument("--junit", metavar="FILE", help="also write the report as JUnit XML, one testcase per "
                         "case x format x runtime")
-    parser.add_argument("--no-progress", action="store_true", help="never show the progress bar")
+    parser.add_argument("--no-progress", action="store_true", help="the same as --quiet")
 
 
 # ---------------------------------------------------------------- suite
@@ -1279,6 +1261,9 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         add_arguments(sub)
+        # one flag for every command, so that any long step can report progress (crossform.progress)
+        sub.add_argument("-q", "--quiet", action="store_true",
+                         help="no progress on stderr for long work (warnings and errors still show)")
     return parser
 
 
