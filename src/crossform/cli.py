@@ -720,8 +720,29 @@ def _not_run_text(checks: dict) -> str:
                    for r in checks["not_run"])
 
 
+def _package_of(path: str) -> str:
+    """The package ``path`` names: itself, or, for a file inside a directory package (its
+    manifest or a tree file, as pre-commit passes changed files), that directory."""
+    if not Path(path).is_file():
+        return path
+    try:
+        sniff(path)
+        return path  # a package of a file format
+    except (CrossformError, OSError):
+        pass
+    from crossform.exporters import registry
+
+    manifests = [fmt.MANIFEST for fmt in registry().values() if fmt.LAYOUT == "directory" and hasattr(fmt, "MANIFEST")]
+    for parent in Path(path).parents:
+        if any((parent / name).is_file() for name in manifests):
+            return str(parent)
+    return path  # not inside a package: reading it says why
+
+
 def run_validate(args: argparse.Namespace) -> int:
-    results = [_check(path, args.quiet) for path in args.packages]
+    # several changed files of one package validate it once
+    packages = list(dict.fromkeys(_package_of(path) for path in args.packages))
+    results = [_check(path, args.quiet) for path in packages]
     ok = all(r["ok"] for r in results)
     if args.json:
         for r in results:
@@ -755,7 +776,9 @@ def run_validate(args: argparse.Namespace) -> int:
 
 
 def validate_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("packages", nargs="+", metavar="PACKAGE", help="packages to check")
+    parser.add_argument("packages", nargs="+", metavar="PACKAGE",
+                        help="packages to check; a file inside a directory package (its MODEL manifest, as "
+                        "pre-commit passes it) checks that package")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
