@@ -1177,7 +1177,8 @@ COMMANDS: dict[str, tuple[Callable, Callable, str, str, str]] = {
         "save it as a package. Loading a joblib file runs code from it, so export only files "
         "you trust. Owner, tags and metadata are recorded in the package and change its id. "
         "Needs scikit-learn, pandas and joblib.",
-        "crossform export model.joblib fraud-pkg --owner fraud-team --tag prod --meta ticket=FR-12",
+        "crossform export model.joblib fraud-pkg --owner fraud-team --tag prod --meta ticket=FR-12\n"
+        "  crossform export model.joblib fraud.onnx --precision float32   # the format from the extension",
     ),
     "score": (
         run_score, score_arguments,
