@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sys
 import time
 
 import joblib
@@ -88,3 +89,25 @@ def test_a_phase_that_lasts_is_announced_while_it_runs(monkeypatch, capsys):
         time.sleep(0.3)
         assert capsys.readouterr().err == "crossform: slow work ...\n"
     assert capsys.readouterr().err.startswith("crossform: slow work: done in ")
+
+
+def test_progress_bar_shows_on_a_terminal_only_after_a_delay(monkeypatch):
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    early = progress.Progress("conform")
+    early(1, 10, "splits/rf-binary stripe-json x reference")
+    assert screen.getvalue() == ""  # the first seconds stay quiet
+    monkeypatch.setattr(progress, "DELAY", 0.0)
+    bar = progress.Progress("conform")
+    bar(5, 10, "splits/rf-binary stripe-json x reference")
+    assert "[############............] 5/10 splits/rf-binary" in screen.getvalue()
+    bar(10, 10, "")
+    assert screen.getvalue().endswith("\r")  # the line is cleared at the end
+    off = progress.Progress("conform", enabled=False)
+    before = screen.getvalue()
+    off(5, 10, "x")
+    assert screen.getvalue() == before

@@ -393,32 +393,6 @@ def test_export_checks_option(tmp_path, capsys):
     assert run_cli(capsys, "export", path, tmp_path / "c", "--checks", "many")[0] == 2
 
 
-def test_progress_bar_shows_on_a_terminal_after_a_delay(monkeypatch):
-    import io
-
-    from crossform import cli
-
-    class Terminal(io.StringIO):
-        def isatty(self):
-            return True
-
-    screen = Terminal()
-    monkeypatch.setattr(sys, "stderr", screen)
-    quiet = cli._Progress(enabled=True)
-    quiet(1, 10, "splits/rf-binary stripe-json x reference")
-    assert screen.getvalue() == ""  # the first seconds stay quiet
-    monkeypatch.setattr(cli._Progress, "DELAY", 0.0)
-    bar = cli._Progress(enabled=True)
-    bar(5, 10, "splits/rf-binary stripe-json x reference")
-    assert "[############............] 5/10 splits/rf-binary" in screen.getvalue()
-    bar(10, 10, "")
-    assert screen.getvalue().endswith("\r")  # the line is cleared at the end
-    off = cli._Progress(enabled=False)
-    before = screen.getvalue()
-    off(5, 10, "x")
-    assert screen.getvalue() == before
-
-
 def test_report_names_the_runtime_versions(suite_report):
     doc = suite_report.to_json()
     assert doc["runtimes"][0] == {"name": "reference", "version": f"crossform {crossform.__version__}",
