@@ -97,3 +97,19 @@ def test_validate_names_a_runtime_that_is_not_installed(capsys, saved, monkeypat
     checks = json.loads(out)["packages"][0]["checks"]
     assert checks["not_run"] == [{"name": "jpmml", "installed": False, "reason": "no Java here (test)"}]
     assert [r["name"] for r in checks["runtimes"]] == ["reference"]
+
+
+def test_validate_runtime_narrows_the_runtimes_and_names_the_others(capsys, saved):
+    code, out, err = run(capsys, "validate", saved["onnx"], "--runtime", "onnxruntime", "--json")
+    assert code == 0, err
+    checks = json.loads(out)["packages"][0]["checks"]
+    assert [r["name"] for r in checks["runtimes"]] == ["onnxruntime"]
+    assert [(r["name"], r["reason"]) for r in checks["not_run"]] == [
+        ("reference", "left out by --runtime"), ("onnx-reference", "left out by --runtime")]
+    code, out, err = run(capsys, "validate", saved["onnx"], "--runtime", "onnxruntime")
+    assert "in onnxruntime; not run: reference (left out by --runtime); not run: onnx-reference" in out
+
+
+def test_validate_unknown_runtime_is_usage(capsys, saved):
+    code, out, err = run(capsys, "validate", saved["onnx"], "--runtime", "nope")
+    assert code == 2 and "unknown runtime 'nope'" in err

@@ -642,8 +642,8 @@ def _runtimes_of(fmt_name: str) -> list:
     return list(dict.fromkeys(("reference",) + tuple(get_format(fmt_name).RUNTIMES)))
 
 
-def _score_checks(package: ir.Package, path: str, fmt_name: str, quiet: bool) -> dict:
-    """The package's checks scored in each runtime of its format that can run here."""
+def _score_checks(package: ir.Package, path: str, fmt_name: str, quiet: bool, only: Sequence[str] | None) -> dict:
+    """The package's checks scored in each runtime of its format that can run here (of ``only``, when given)."""
     from crossform.checks import compare
     from crossform.runtime import get_runtime, unavailable
 
@@ -654,6 +654,9 @@ def _score_checks(package: ir.Package, path: str, fmt_name: str, quiet: bool) ->
     ran, not_run = [], []
     for name in _runtimes_of(fmt_name):
         reason = unavailable(name)
+        if only is not None and name not in only:
+            not_run.append({"name": name, "installed": reason is None, "reason": "left out by --runtime"})
+            continue
         if reason is not None:
             not_run.append({"name": name, "installed": False, "reason": reason})
             continue
@@ -691,7 +694,7 @@ def _score_checks(package: ir.Package, path: str, fmt_name: str, quiet: bool) ->
     }
 
 
-def _check(path: str, quiet: bool = False) -> dict:
+def _check(path: str, quiet: bool = False, only: Sequence[str] | None = None) -> dict:
     result = {"path": path, "ok": False, "format": None, "id": None, "error": None, "checks": None}
     try:
         package, result["format"] = _load(path)
@@ -708,7 +711,7 @@ def _check(path: str, quiet: bool = False) -> dict:
         result["error"] = {"type": type(exc).__name__, "message": _one_line(exc)}
         return result
     if package.checks is not None:
-        result["checks"] = _score_checks(package, path, result["format"], quiet)
+        result["checks"] = _score_checks(package, path, result["format"], quiet, only)
     if result["error"] is None:
         result["id"] = package.id
     result["ok"] = result["error"] is None and (result["checks"] is None or result["checks"]["ok"])
@@ -740,9 +743,12 @@ def _package_of(path: str) -> str:
 
 
 def run_validate(args: argparse.Namespace) -> int:
+    for name in args.runtime or []:
+        if name not in crossform.runtimes():
+            raise UsageError(f"unknown runtime {name!r}; runtimes: {', '.join(crossform.runtimes())}")
     # several changed files of one package validate it once
     packages = list(dict.fromkeys(_package_of(path) for path in args.packages))
-    results = [_check(path, args.quiet) for path in packages]
+    results = [_check(path, args.quiet, args.runtime) for path in packages]
     ok = all(r["ok"] for r in results)
     if args.json:
         for r in results:
@@ -779,6 +785,9 @@ def validate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("packages", nargs="+", metavar="PACKAGE",
                         help="packages to check; a file inside a directory package (its MODEL manifest, as "
                         "pre-commit passes it) checks that package")
+    parser.add_argument("--runtime", action="append", metavar="NAME",
+                        help="score the checks only in this runtime (repeat for several; default: the reference "
+                        "and every installed runtime of each package's format); the others are named as left out")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
