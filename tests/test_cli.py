@@ -316,7 +316,7 @@ def _copy(package_path, tmp_path, name="copy"):
 def test_validate_good_package(capsys, package_path, package):
     code, out, err = run(capsys, "validate", package_path)
     assert code == 0
-    carried = f"  checks: {len(package.checks)} rows identical to {package.checks.expected_by}"
+    carried = f"  checks: {len(package.checks)} rows identical to {package.checks.expected_by} in reference"
     assert out.strip() == f"ok   {package_path}  stripe-json  {package.id}{carried}"
 
 
@@ -363,8 +363,9 @@ def test_validate_json_all_good(capsys, package_path, package):
     checks = doc["packages"][0].pop("checks")
     assert doc == {"packages": [{"path": package_path, "ok": True, "format": "stripe-json",
                                  "id": package.id, "error": None}], "ok": True}
-    assert checks["ok"] and checks["rows"] == len(package.checks) and not checks["mismatches"]
-    assert checks["expectedBy"].startswith("scikit-learn ")
+    assert checks["ok"] and checks["rows"] == len(package.checks) and checks["not_run"] == []
+    assert [(r["name"], r["ok"], r["mismatches"]) for r in checks["runtimes"]] == [("reference", True, [])]
+    assert checks["expected_by"].startswith("scikit-learn ")
 
 
 def test_id(tmp_path, capsys, package_path, package):

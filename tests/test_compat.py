@@ -59,7 +59,7 @@ def long_history(monkeypatch):
                         [("1.0", "0.1.0"), ("1.1", "0.2.0"), ("1.3", "0.4.0"), ("2.0", "1.0.0"), ("2.1", "1.2.0")])
     # a release that drops major 1's frozen reader ends its range
     monkeypatch.setitem(compat.DROPPED, "stripe-json", {1: "1.0.0"})
-    monkeypatch.setitem(compat.STRICT, "stripe-json", set())  # this made-up history has no strict minor
+    monkeypatch.setitem(compat.STRICT, "stripe-json", {})  # this made-up history has no strict minor
 
 
 @pytest.mark.parametrize("version, expected", [
@@ -102,7 +102,7 @@ def test_reader_ranges_are_machine_readable(long_history):
 def test_report_of_a_current_package(saved, package):
     doc = compat.report(saved)
     # a package of 2.0's kinds records 2.0 (stripe-json 2.1 is a strict minor)
-    assert doc["format"] == "stripe-json" and doc["formatVersion"] == "2.0"
+    assert doc["format"] == "stripe-json" and doc["format_version"] == "2.0"
     assert doc["reads"] == "reads" and doc["ok"] is True
     assert doc["id"] == package.id and doc["error"] is None and doc["warnings"] == []
     assert doc["crossform"] == crossform.__version__
@@ -113,7 +113,7 @@ def test_report_of_a_current_package(saved, package):
 def test_version_is_read_from_the_manifest_alone(saved):
     (saved / "model.json").unlink()
     doc = compat.report(saved)
-    assert doc["formatVersion"] == "2.0" and doc["reads"] == "reads"
+    assert doc["format_version"] == "2.0" and doc["reads"] == "reads"
     assert doc["ok"] is False and "model.json" in doc["error"]
 
 
@@ -128,8 +128,8 @@ def test_foreign_runtimes_are_not_recorded_without_the_hook(monkeypatch, saved):
 def test_a_format_without_read_version_is_judged_by_loading(monkeypatch, saved, package):
     monkeypatch.delattr(stripe_json, "read_version")
     doc = compat.report(saved)
-    assert doc["formatVersion"] is None and doc["reads"] == "reads" and doc["id"] == package.id
-    assert doc["readers"] == {"text": "not recorded", "ranges": None}
+    assert doc["format_version"] is None and doc["reads"] == "reads" and doc["id"] == package.id
+    assert doc["readers"] == {"text": "not recorded", "ranges": None, "needs": None}
 
 
 # ---------------------------------------------------------------- the command
@@ -172,8 +172,8 @@ def test_compat_malformed_version(capsys, saved, written, shown):
     code, out, _ = run(capsys, "compat", saved, "--json")
     doc = json.loads(out)
     assert code == 1
-    assert doc["format"] == "stripe-json" and doc["formatVersion"] == shown
-    assert doc["readers"] == {"text": "none", "ranges": []}
+    assert doc["format"] == "stripe-json" and doc["format_version"] == shown
+    assert doc["readers"] == {"text": "none", "ranges": [], "needs": None}
     assert doc["reads"] == "cannot read: no valid format version" and "major.minor" in doc["error"]
 
 
@@ -191,7 +191,7 @@ def test_compat_json(capsys, saved, package):
     code, out, _ = run(capsys, "compat", saved, "--json")
     assert code == 0
     doc = json.loads(out)
-    assert set(doc) == {"path", "format", "formatVersion", "crossform", "reads", "ok", "id", "error", "warnings",
+    assert set(doc) == {"path", "format", "format_version", "crossform", "reads", "ok", "id", "error", "warnings",
                         "readers", "runtimes"}
     assert doc["id"] == package.id and doc["ok"] is True
     assert doc["readers"]["ranges"] == [{"from": "0.2.0", "before": None, "specifier": ">=0.2.0", "warning": False}]
@@ -203,13 +203,54 @@ def test_compat_json_other_major(capsys, saved):
     code, out, _ = run(capsys, "compat", saved, "--json")
     doc = json.loads(out)
     assert code == 1
-    assert (doc["format"], doc["formatVersion"], doc["ok"], doc["id"]) == ("stripe-json", "3.0", False, None)
-    assert doc["readers"] == {"text": "none", "ranges": []}
+    assert (doc["format"], doc["format_version"], doc["ok"], doc["id"]) == ("stripe-json", "3.0", False, None)
+    assert doc["readers"] == {"text": "none", "ranges": [], "needs": None}
 
 
 def test_compat_help(capsys):
     code, out, _ = run(capsys, "compat", "--help")
     assert code == 0
-    assert "usage: crossform compat" in out and "formatVersion" in out and "crossform compat fraud-pkg" in out
+    assert "usage: crossform compat" in out and "format_version" in out and "crossform compat fraud-pkg" in out
     code, out, _ = run(capsys, "--help")
     assert "compat" in out
+
+
+# ---------------------------------------------------------------- what in a package needs its version
+
+
+@pytest.fixture(scope="module")
+def linear_package():
+    import numpy as np
+    import pandas as pd
+    from sklearn.linear_model import LinearRegression
+
+    X = pd.DataFrame(np.random.default_rng(0).normal(size=(50, 2)), columns=["a", "b"])
+    return crossform.from_sklearn(LinearRegression().fit(X, X.a * 2 - X.b), checks=0)
+
+
+@pytest.mark.parametrize("name", ["pkg", "m.pb", "m.onnx", "m.pmml"])
+def test_compat_names_what_needs_a_newer_release(capsys, tmp_path, linear_package, name):
+    path = crossform.save(linear_package, tmp_path / name)
+    code, out, err = run(capsys, "compat", path)
+    assert code == 0, err
+    read_by = next(line for line in out.splitlines() if line.startswith("read by"))
+    assert read_by == "read by         crossform >=0.5.0 (for a linear model; older releases refuse it)"
+    doc = json.loads(run(capsys, "compat", path, "--json")[1])
+    assert doc["readers"]["needs"] == "a linear model"
+
+
+@pytest.mark.parametrize("name, options, read_by", [
+    ("m.pmml", {"leaves": "off"}, "crossform >=0.4.0 (for no leaf outputs (--leaves off); older releases refuse it)"),
+    ("m.onnx", {}, "crossform >=0.4.0 (for one TreeEnsemble per tree; older releases refuse it)"),
+])
+def test_compat_names_the_layout_that_needs_a_newer_release(capsys, tmp_path, package, name, options, read_by):
+    path = crossform.save(package, tmp_path / name, **options)
+    code, out, err = run(capsys, "compat", path)
+    assert code == 0, err
+    assert f"read by         {read_by}\n" in out
+
+
+def test_compat_names_nothing_when_every_release_of_the_major_reads_it(capsys, saved):
+    code, out, err = run(capsys, "compat", saved)
+    assert "read by         crossform >=0.2.0\n" in out
+    assert json.loads(run(capsys, "compat", saved, "--json")[1])["readers"]["needs"] is None

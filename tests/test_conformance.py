@@ -225,7 +225,7 @@ def test_skips_are_named_in_every_report(tmp_path, capsys, monkeypatch):
     assert skipped and all("jvm-scorer" in s.get("message") for s in skipped)
     code, out, _ = run_cli(capsys, "conform", SUITE / "cases" / "encoders.json", "--json")
     cell = [m for m in json.loads(out)["matrix"] if m["runtime"] == "jvm-scorer"][0]
-    assert cell["skipped"] > 0 and "not registered" in cell["skipReasons"][0]
+    assert cell["skipped"] > 0 and "not registered" in cell["skip_reasons"][0]
 
 
 # ---------------------------------------------------------------- a changed package is caught
@@ -393,32 +393,6 @@ def test_export_checks_option(tmp_path, capsys):
     assert run_cli(capsys, "export", path, tmp_path / "c", "--checks", "many")[0] == 2
 
 
-def test_progress_bar_shows_on_a_terminal_after_a_delay(monkeypatch):
-    import io
-
-    from crossform import cli
-
-    class Terminal(io.StringIO):
-        def isatty(self):
-            return True
-
-    screen = Terminal()
-    monkeypatch.setattr(sys, "stderr", screen)
-    quiet = cli._Progress(enabled=True)
-    quiet(1, 10, "splits/rf-binary stripe-json x reference")
-    assert screen.getvalue() == ""  # the first seconds stay quiet
-    monkeypatch.setattr(cli._Progress, "DELAY", 0.0)
-    bar = cli._Progress(enabled=True)
-    bar(5, 10, "splits/rf-binary stripe-json x reference")
-    assert "[############............] 5/10 splits/rf-binary" in screen.getvalue()
-    bar(10, 10, "")
-    assert screen.getvalue().endswith("\r")  # the line is cleared at the end
-    off = cli._Progress(enabled=False)
-    before = screen.getvalue()
-    off(5, 10, "x")
-    assert screen.getvalue() == before
-
-
 def test_report_names_the_runtime_versions(suite_report):
     doc = suite_report.to_json()
     assert doc["runtimes"][0] == {"name": "reference", "version": f"crossform {crossform.__version__}",
@@ -475,7 +449,7 @@ def test_a_runtime_registered_by_entry_point_is_judged(tmp_path, monkeypatch, ca
     doc = json.loads(out)
     assert (code == 0) is ok and doc["ok"] is ok
     assert {r["runtime"] for r in doc["results"]} == {name}
-    assert all(not r["leavesCompared"] for r in doc["results"])
+    assert all(not r["leaves_compared"] for r in doc["results"])
     if not ok:
         assert all(r["differences"]["value"] > 0 for r in doc["results"])
         assert doc["results"][0]["mismatches"][0]["kind"] == "value"

@@ -525,7 +525,7 @@ def test_export_cli_takes_leaves_for_pmml_only(tmp_path, capsys):
     code = main(["export", str(tmp_path / "m.joblib"), str(tmp_path / "m.pmml"), "--format", "pmml",
                  "--leaves", "off", "--checks", "100", "--json"])
     doc = json.loads(capsys.readouterr().out)
-    assert code == 0 and doc["leaves"] == "off" and doc["id"] == doc["sourceId"]
+    assert code == 0 and doc["leaves"] == "off" and doc["id"] == doc["source_id"]
     assert main(["info", str(tmp_path / "m.pmml")]) == 0
     assert re.search(r"^leaves +off$", capsys.readouterr().out, re.M)
     assert main(["validate", str(tmp_path / "m.pmml")]) == 0

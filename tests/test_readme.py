@@ -22,3 +22,15 @@ def test_readme_names_the_two_commands_ci_runs():
     ci = (README.parent / ".ci" / "run").read_text(encoding="utf-8")
     assert "./dev demo" in text and "./dev test" in text
     assert "./dev test" in ci
+
+
+def test_readme_prose_names_every_estimator_of_the_coverage_table():
+    text = README.read_text(encoding="utf-8")
+    prose, table = text.split("<!-- coverage:start", 1)
+    prose = prose.split("What is here today:", 1)[1]
+    classes = re.findall(r"^\| `sklearn\.[a-z_.]+\.(\w+)`", table, re.M)
+    assert len(classes) > 20, "the coverage table moved"
+    # The prose names a family once for both estimators ("`RandomForest` classifiers and regressors").
+    stems = {re.sub(r"(Classifier|Regressor)$", "", name) for name in classes}
+    missing = sorted(stem for stem in stems if f"`{stem}" not in prose)
+    assert not missing, f"the README's 'What is here today' omits {missing}"

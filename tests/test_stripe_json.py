@@ -287,7 +287,7 @@ def test_save_never_replaces_a_folder_that_is_not_a_package(tmp_path, package):
 
 
 def test_load_sniffs_content_not_names(tmp_path, package):
-    path = crossform.save(package, tmp_path / "model.onnx")  # a misleading name
+    path = crossform.save(package, tmp_path / "model").rename(tmp_path / "model.onnx")  # a misleading name
     assert crossform.load(path).id == package.id
     (tmp_path / "empty").mkdir()
     with pytest.raises(errors.UnknownFormatError, match="no registered format"):

@@ -16,16 +16,15 @@ import math
 import os
 import sys
 import textwrap
-import time
 import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 import crossform
-from crossform import ir
+from crossform import ir, progress
 from crossform.conformance import DEFAULT_MAX_ROWS
-from crossform.errors import CrossformError, PackageExistsError, UnknownFormatError
-from crossform.exporters import check_options, get_format, sniff
+from crossform.errors import CrossformError, FormatExtensionError, PackageExistsError, UnknownFormatError
+from crossform.exporters import check_options, format_for_path, get_format, sniff
 
 PROG = "crossform"
 WIDTH = 78  # help text is wrapped here; the raw formatter keeps examples as written
@@ -156,6 +155,10 @@ DEMO_NUMERIC = ["wingspan", "weight", "altitude"]
 DEMO_TARGET = "migrates"
 DEMO_ROWS = 2000
 DEMO_MISSING = 0.08
+DEMO_OUT = "./crossform-demo"
+# What marks a package as the demo's own output, which a later run may replace without --overwrite.
+DEMO_OWNER = "crossform-demo"
+DEMO_TAGS = ("demo",)
 
 
 def _demo_frame(rng, n: int):
@@ -192,7 +195,7 @@ DEMO_SAMPLES = [
 
 
 def demo_pipeline():
-    """Fit the seed's example pipeline: (fitted pipeline, training frame, sample rows).
+    """Fit the demo's example pipeline: (fitted pipeline, training frame, sample rows).
 
     The sample rows are plain dicts (None for missing): three ordinary rows,
     one with a missing bird and wingspan, one with the unknown planet
@@ -237,14 +240,34 @@ def _sklearn_row(pipe, row: dict):
         return None
 
 
+def _is_demo_output(path: str) -> bool:
+    """True when ``path`` is a stripe-json package the demo wrote (its owner and tags), even one
+    edited since (an id mismatch); anything else, readable or not, is somebody else's."""
+    try:
+        if sniff(path) != "stripe-json":
+            return False
+        package = crossform.load(path, format="stripe-json")
+    except crossform.IdMismatchError as exc:
+        package = exc.package
+    except (CrossformError, OSError):
+        return False
+    return package.owner == DEMO_OWNER and package.tags == DEMO_TAGS
+
+
 def run_demo(args: argparse.Namespace) -> int:
-    if os.path.lexists(args.out) and not args.overwrite:
-        # refuse before fitting, not after seconds of work
-        raise CommandError(f"{args.out} already exists; pass --overwrite to replace it")
+    # The README's first command must work every time it is run: the demo replaces its own
+    # previous output, and refuses (before fitting, not after seconds of work) anything else.
+    replacing = os.path.lexists(args.out) and not args.overwrite
+    if replacing and not _is_demo_output(args.out):
+        raise CommandError(f"{args.out} already exists and is not a crossform demo output; "
+                           "pass --out DIR for another place, or --overwrite to replace the package there")
     _needs_sklearn("the demo")
-    pipe, train, samples = demo_pipeline()
-    package = crossform.from_sklearn(pipe, owner="crossform-demo", tags=["demo"], metadata={"dataset": "birds"})
-    path = _save(package, args.out, "stripe-json", args.overwrite)
+    with progress.phase("demo: fitting the example pipeline and computing its check rows", enabled=not args.quiet):
+        pipe, train, samples = demo_pipeline()
+        package = crossform.from_sklearn(pipe, owner=DEMO_OWNER, tags=list(DEMO_TAGS), metadata={"dataset": "birds"})
+    path = _save(package, args.out, "stripe-json", args.overwrite or replacing)
+    if replacing:
+        _err(f"{PROG}: replaced the demo's previous output {args.out}")
     loaded, fmt = _load(str(path))
     scores = crossform.score(loaded, samples)
 
@@ -254,7 +277,7 @@ def run_demo(args: argparse.Namespace) -> int:
         rows.append({"inputs": row, "crossform": ours, "sklearn": _sklearn_row(pipe, row), "error": scores.errors[i]})
     same_refusals = all((r["crossform"] is None) == (r["sklearn"] is None) for r in rows)
     same_values = all(r["crossform"] == r["sklearn"] for r in rows if r["crossform"] is not None)
-    checked = _check(str(path))["checks"]
+    checked = _check(str(path), args.quiet)["checks"]
     agree = same_refusals and same_values and loaded.id == package.id and checked["ok"]
     files = _package_files(Path(path))
 
@@ -264,7 +287,8 @@ def run_demo(args: argparse.Namespace) -> int:
             "id": loaded.id,
             "files": [{"name": name, "bytes": size} for name, size in files],
             "rows": [{**r, "inputs": {k: _json_float(v) for k, v in r["inputs"].items()}} for r in rows],
-            "checks": {k: checked[k] for k in ("rows", "ok", "expectedBy", "differences")},
+            "checks": {**{k: checked[k] for k in ("rows", "ok", "expected_by")},
+                       "differences": checked["runtimes"][0]["differences"]},
             "agree": agree,
         })
         return EXIT_OK if agree else EXIT_FAILED
@@ -292,8 +316,8 @@ def run_demo(args: argparse.Namespace) -> int:
     accepted = sum(r["crossform"] is not None for r in rows)
     refused = len(rows) - accepted
     _out(textwrap.fill(f"checks: the package carries {checked['rows']} rows (at every split and leaf of the "
-                       f"forest, special values, random rows) with {checked['expectedBy']}'s outputs; the "
-                       f"reference evaluator: {checked['summary']}.", WIDTH))
+                       f"forest, special values, random rows) with {checked['expected_by']}'s outputs; the "
+                       f"reference evaluator: {checked['runtimes'][0]['summary']}.", WIDTH))
     if agree:
         _out(f"agree: all {accepted} accepted rows score exactly as in scikit-learn, and the reference "
              f"evaluator refused exactly the {refused} rows scikit-learn refuses.")
@@ -310,9 +334,11 @@ def _show_cell(value: Any) -> str:
 
 
 def demo_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", default="./crossform-demo", metavar="DIR",
-                        help="where to write the package (default: %(default)s)")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing package at --out")
+    parser.add_argument("--out", default=DEMO_OUT, metavar="DIR",
+                        help="where to write the package (default: %(default)s); the demo's own earlier output "
+                        "there is replaced, anything else is refused")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing package at --out even when the demo did not write it")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
 
 
@@ -327,10 +353,15 @@ def _key_value(text: str) -> tuple:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    _err(JOBLIB_WARNING)
     _require_path(args.model, "model file")
-    if args.format not in crossform.formats():
+    if args.format is not None and args.format not in crossform.formats():
         raise UsageError(f"unknown format {args.format!r}; formats: {', '.join(crossform.formats())}")
+    try:
+        args.format = format_for_path(args.out, args.format)
+    except FormatExtensionError:
+        suffix = Path(args.out).suffix
+        raise UsageError(f"--format {args.format} contradicts OUT {args.out}, whose extension {suffix} names "
+                         f"{format_for_path(args.out)}; drop --format or rename OUT") from None
     options = {key: value for key, value in (("precision", args.precision), ("leaves", args.leaves),
                                                        ("sets", args.sets)) if value}
     try:
@@ -345,15 +376,24 @@ def run_export(args: argparse.Namespace) -> int:
     _needs_sklearn("export")
     import joblib
 
+    # Said only now, when the load is about to run code, not when a usage mistake stops the export first.
+    _err(JOBLIB_WARNING)
     try:
-        estimator = joblib.load(args.model)
+        with progress.phase(f"export: loading {args.model}", enabled=not args.quiet):
+            estimator = joblib.load(args.model)
     except OSError:
         raise  # unreadable file: main reports it like any other
     except Exception as exc:  # a pickle can fail in any way; none of them is our bug
         raise CommandError(f"cannot load {args.model}: {type(exc).__name__}: {exc}") from None
-    package = crossform.from_sklearn(estimator, owner=args.owner, tags=args.tag or [], metadata=metadata,
-                                     checks=args.checks)
-    path = _save(package, args.out, args.format, args.overwrite, **options)
+    from crossform.sklearn.expect import DEFAULT_ROWS
+
+    rows = DEFAULT_ROWS if args.checks is None else args.checks
+    with progress.phase(f"export: converting, with up to {rows} check rows scored by scikit-learn",
+                        enabled=not args.quiet):
+        package = crossform.from_sklearn(estimator, owner=args.owner, tags=args.tag or [], metadata=metadata,
+                                         checks=args.checks)
+    with progress.phase(f"export: writing {args.out} ({args.format})", enabled=not args.quiet):
+        path = _save(package, args.out, args.format, args.overwrite, **options)
     model = package.model
     held, held_checks = get_format(args.format).stored(package, package.checks, **options) if options \
         else (package, package.checks)
@@ -365,7 +405,7 @@ def run_export(args: argparse.Namespace) -> int:
             "leaves": args.leaves,
             "sets": args.sets,
             "id": held.id,
-            "sourceId": package.id,
+            "source_id": package.id,
             "tolerance": held_checks.absolute if held_checks is not None else None,
             "inputs": [{"name": f.name, "kind": f.kind} for f in package.inputs],
             "encoders": [e.encoder_type for e in package.encoders],
@@ -395,8 +435,9 @@ def run_export(args: argparse.Namespace) -> int:
 def export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", metavar="MODEL.joblib", help="a fitted estimator or pipeline saved with joblib.dump")
     parser.add_argument("out", metavar="OUT", help="where to write the package")
-    parser.add_argument("--format", default="stripe-json", metavar="NAME",
-                        help="package format (default: %(default)s; see 'crossform formats')")
+    parser.add_argument("--format", metavar="NAME",
+                        help="package format (default: from OUT's extension: .onnx onnx, .pmml pmml, .pb protobuf, "
+                        "anything else a stripe-json directory; see 'crossform formats')")
     parser.add_argument("--owner", metavar="O", help="the package owner, recorded in the package and its id")
     parser.add_argument("--tag", action="append", metavar="T", help="a tag (repeat for several)")
     parser.add_argument("--meta", action="append", type=_key_value, metavar="KEY=VALUE",
@@ -594,7 +635,66 @@ def score_arguments(parser: argparse.ArgumentParser) -> None:
 # ---------------------------------------------------------------- validate
 
 
-def _check(path: str) -> dict:
+def _runtimes_of(fmt_name: str) -> list:
+    """The runtimes that score a package read from ``fmt_name``: the reference evaluator on the
+    package as read, then every runtime the format lists (JPMML for pmml, onnxruntime and onnx's
+    ReferenceEvaluator for onnx), which run the file itself."""
+    return list(dict.fromkeys(("reference",) + tuple(get_format(fmt_name).RUNTIMES)))
+
+
+def _score_checks(package: ir.Package, path: str, fmt_name: str, quiet: bool, only: Sequence[str] | None) -> dict:
+    """The package's checks scored in each runtime of its format that can run here (of ``only``, when given)."""
+    from crossform.checks import compare
+    from crossform.runtime import get_runtime, unavailable
+
+    fmt = get_format(fmt_name)
+    checks = package.checks
+    data = checks.data()
+    content = None
+    ran, not_run = [], []
+    for name in _runtimes_of(fmt_name):
+        reason = unavailable(name)
+        if only is not None and name not in only:
+            not_run.append({"name": name, "installed": reason is None, "reason": "left out by --runtime"})
+            continue
+        if reason is not None:
+            not_run.append({"name": name, "installed": False, "reason": reason})
+            continue
+        engine = get_runtime(name)
+        if name == "reference":
+            scores = crossform.scorer(package)(data)
+        else:
+            if content is None:  # the file as it is; a directory package as its format writes it
+                content = Path(path).read_bytes() if Path(path).is_file() else fmt.dumps(package)
+            cannot = getattr(engine, "unsupported", None)
+            reason = cannot(content) if cannot is not None else None
+            if reason is not None:  # a known defect of that runtime on this very file
+                not_run.append({"name": name, "installed": True, "reason": f"cannot run this file: {reason}"})
+                continue
+            with progress.phase(f"validate: scoring {len(checks)} check rows of {path} in {name}", enabled=not quiet):
+                scores = engine.prepare(content, fmt)(data)
+        comparison = compare(checks, scores, package.model)
+        ran.append({
+            "name": name,
+            "version": engine.version(),
+            "ok": comparison.ok,
+            "rows": comparison.rows,
+            "differences": dict(comparison.counts),
+            "mismatches": [m.to_json() for m in comparison.mismatches],
+            "summary": comparison.summary(),
+            "lines": [m.describe() for m in comparison.mismatches],
+        })
+    return {
+        "rows": len(checks),
+        "ok": all(r["ok"] for r in ran),
+        "expected_by": checks.expected_by,
+        "absolute": checks.absolute,
+        "runtimes": ran,
+        "not_run": not_run,
+    }
+
+
+def _check(path: str, quiet: bool = False, only: Sequence[str] | None = None) -> dict:
     result = {"path": path, "ok": False, "format": None, "id": None, "error": None, "checks": None}
     try:
         package, result["format"] = _load(path)
@@ -611,40 +711,58 @@ def _check(path: str) -> dict:
         result["error"] = {"type": type(exc).__name__, "message": _one_line(exc)}
         return result
     if package.checks is not None:
-        from crossform.checks import compare
-        from crossform.reference import score as evaluate
-
-        comparison = compare(package.checks, evaluate(package, package.checks.data()), package.model)
-        result["checks"] = {
-            "rows": comparison.rows,
-            "ok": comparison.ok,
-            "expectedBy": package.checks.expected_by,
-            "absolute": package.checks.absolute,
-            "differences": dict(comparison.counts),
-            "mismatches": [m.to_json() for m in comparison.mismatches],
-            "summary": comparison.summary(),
-            "lines": [m.describe() for m in comparison.mismatches],
-        }
+        result["checks"] = _score_checks(package, path, result["format"], quiet, only)
     if result["error"] is None:
         result["id"] = package.id
     result["ok"] = result["error"] is None and (result["checks"] is None or result["checks"]["ok"])
     return result
 
 
+def _not_run_text(checks: dict) -> str:
+    return "".join(f"; {'not installed' if not r['installed'] else 'not run'}: {r['name']} ({r['reason']})"
+                   for r in checks["not_run"])
+
+
+def _package_of(path: str) -> str:
+    """The package ``path`` names: itself, or, for a file inside a directory package (its
+    manifest or a tree file, as pre-commit passes changed files), that directory."""
+    if not Path(path).is_file():
+        return path
+    try:
+        sniff(path)
+        return path  # a package of a file format
+    except (CrossformError, OSError):
+        pass
+    from crossform.exporters import registry
+
+    manifests = [fmt.MANIFEST for fmt in registry().values() if fmt.LAYOUT == "directory" and hasattr(fmt, "MANIFEST")]
+    for parent in Path(path).parents:
+        if any((parent / name).is_file() for name in manifests):
+            return str(parent)
+    return path  # not inside a package: reading it says why
+
+
 def run_validate(args: argparse.Namespace) -> int:
-    results = [_check(path) for path in args.packages]
+    for name in args.runtime or []:
+        if name not in crossform.runtimes():
+            raise UsageError(f"unknown runtime {name!r}; runtimes: {', '.join(crossform.runtimes())}")
+    # several changed files of one package validate it once
+    packages = list(dict.fromkeys(_package_of(path) for path in args.packages))
+    results = [_check(path, args.quiet, args.runtime) for path in packages]
     ok = all(r["ok"] for r in results)
     if args.json:
         for r in results:
-            if r["checks"] is not None:
-                del r["checks"]["lines"]
+            for entry in (r["checks"] or {}).get("runtimes", ()):
+                del entry["lines"]
         _print_json({"packages": results, "ok": ok})
         return EXIT_OK if ok else EXIT_FAILED
     for r in results:
         checks = r["checks"]
         if r["ok"]:
             carried = (f"  checks: {checks['rows']} rows " + (f"within the declared {checks['absolute']:g} of "
-                       if checks["absolute"] else "identical to ") + checks["expectedBy"]) if checks else ""
+                       if checks["absolute"] else "identical to ") + checks["expected_by"]
+                       + f" in {', '.join(e['name'] for e in checks['runtimes'])}" + _not_run_text(checks)
+                       ) if checks else ""
             _out(f"ok   {r['path']}  {r['format']}  {r['id']}{carried}")
             continue
         if r["error"] is not None:
@@ -652,45 +770,28 @@ def run_validate(args: argparse.Namespace) -> int:
         else:
             _out(f"FAIL {r['path']}  {r['format']}  {r['id']}")
         if checks is not None and not checks["ok"]:
-            _out(f"     checks (outputs from {checks['expectedBy']}): {checks['summary']}")
-            for line in checks["lines"]:
-                _out(f"       {line}")
+            _out(f"     checks (outputs from {checks['expected_by']}), {checks['rows']} rows{_not_run_text(checks)}:")
+            for entry in checks["runtimes"]:
+                if entry["ok"]:
+                    _out(f"       {entry['name']}: ok")
+                    continue
+                _out(f"       {entry['name']}: {entry['summary']}")
+                for line in entry["lines"]:
+                    _out(f"         {line}")
     return EXIT_OK if ok else EXIT_FAILED
 
 
 def validate_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("packages", nargs="+", metavar="PACKAGE", help="packages to check")
+    parser.add_argument("packages", nargs="+", metavar="PACKAGE",
+                        help="packages to check; a file inside a directory package (its MODEL manifest, as "
+                        "pre-commit passes it) checks that package")
+    parser.add_argument("--runtime", action="append", metavar="NAME",
+                        help="score the checks only in this runtime (repeat for several; default: the reference "
+                        "and every installed runtime of each package's format); the others are named as left out")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 # ---------------------------------------------------------------- conform
-
-
-class _Progress:
-    """A one-line progress bar on stderr, shown only on a terminal and only
-    once the work has taken a few seconds."""
-
-    DELAY = 2.0
-
-    def __init__(self, enabled: bool):
-        self.enabled = enabled and sys.stderr.isatty()
-        self.start = time.monotonic()
-        self.shown = False
-
-    def __call__(self, done: int, total: int, what: str) -> None:
-        if not self.enabled or (not self.shown and time.monotonic() - self.start < self.DELAY):
-            return
-        if done >= total:
-            if self.shown:
-                sys.stderr.write("\r" + " " * WIDTH + "\r")
-                sys.stderr.flush()
-            return
-        width = 24
-        filled = width * done // max(total, 1)
-        line = f"conform [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {what}"
-        sys.stderr.write("\r" + line[:WIDTH].ljust(WIDTH))
-        sys.stderr.flush()
-        self.shown = True
 
 
 def _conform_cases(args: argparse.Namespace) -> list:
@@ -794,7 +895,8 @@ def run_conform(args: argparse.Namespace) -> int:
     if args.rows and args.rows != "-":
         _require_path(args.rows, "rows file")
     cases = _conform_cases(args)
-    report = conformance.run(cases, args.format, args.runtime, progress=_Progress(not args.no_progress))
+    report = conformance.run(cases, args.format, args.runtime,
+                             progress=progress.Progress("conform", enabled=not (args.quiet or args.no_progress)))
     if args.junit:
         with open(args.junit, "wb") as fh:
             fh.write(report.junit())
@@ -819,10 +921,10 @@ def conform_arguments(parser: argparse.ArgumentParser) -> None:
                         help="rows generated at a package's splits (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the generated rows (default: 0)")
     parser.add_argument("--json", action="store_true",
-                        help="print the report as JSON (schemas/conform-report-1.schema.json)")
+                        help="print the report as JSON (schemas/conform-report-2.schema.json)")
     parser.add_argument("--junit", metavar="FILE", help="also write the report as JUnit XML, one testcase per "
                         "case x format x runtime")
-    parser.add_argument("--no-progress", action="store_true", help="never show the progress bar")
+    parser.add_argument("--no-progress", action="store_true", help="the same as --quiet")
 
 
 # ---------------------------------------------------------------- suite
@@ -932,10 +1034,25 @@ def describe(package: ir.Package, path: str, fmt: str) -> dict:
         },
         "producer": dict(package.producer),
         "checks": None if package.checks is None else {
-            "rows": len(package.checks), "expectedBy": package.checks.expected_by,
-            "rowErrors": int(package.checks.errors.sum()),
+            "rows": len(package.checks), "expected_by": package.checks.expected_by,
+            "row_errors": int(package.checks.errors.sum()),
             "tolerance": {"relative": package.checks.tolerance, "absolute": package.checks.absolute}},
     }
+
+
+INFO_INPUT_LINES = 12  # more inputs than this are summarized per kind
+
+
+def _name_list(names: Sequence[str], room: int) -> str:
+    """As many of ``names`` as fit in ``room`` characters, then "and N more" (always at least one name)."""
+    shown: list = []
+    for i, name in enumerate(names):
+        rest = len(names) - i - 1
+        if shown and len(", ".join(shown + [name]) + (f" and {rest} more" if rest else "")) > room:
+            break
+        shown.append(name)
+    more = len(names) - len(shown)
+    return ", ".join(shown) + (f" and {more} more" if more else "")
 
 
 def run_info(args: argparse.Namespace) -> int:
@@ -944,7 +1061,9 @@ def run_info(args: argparse.Namespace) -> int:
     doc = describe(package, args.package, fmt)
     properties = getattr(get_format(fmt), "properties", None)
     if properties is not None and Path(args.package).is_file():
-        doc["properties"] = properties(Path(args.package).read_bytes())
+        # a format names its properties for people ("source id"); --json keys are snake_case
+        doc["properties"] = {key.replace(" ", "_"): value
+                             for key, value in properties(Path(args.package).read_bytes()).items()}
     if args.json:
         _print_json(doc)
         return EXIT_OK
@@ -954,16 +1073,30 @@ def run_info(args: argparse.Namespace) -> int:
     _out(f"id        {doc['id']}")
     for key, value in doc.get("properties", {}).items():
         text = ", ".join(f"{k} {v:g}" for k, v in value.items()) if isinstance(value, dict) else value
-        _out(f"{key:<9s} {text}")
+        _out(f"{key.replace('_', ' '):<9s} {text}")
     _out(f"owner     {doc['owner'] if doc['owner'] is not None else '-'}")
     _out(f"tags      {', '.join(doc['tags']) or '-'}")
     _out(f"metadata  {', '.join(f'{k}={v}' for k, v in doc['metadata'].items()) or '-'}")
     _out(f"inputs    {len(doc['inputs'])}")
-    for f in doc["inputs"]:
-        _out(f"  {f['name']}: {f['kind']}")
+    if len(doc["inputs"]) <= INFO_INPUT_LINES:
+        for f in doc["inputs"]:
+            _out(f"  {f['name']}: {f['kind']}")
+    else:  # a wide model: one line per kind (--json lists them all)
+        kinds: dict = {}
+        for f in doc["inputs"]:
+            kinds.setdefault(f["kind"], []).append(f["name"])
+        for kind, names in kinds.items():
+            prefix = f"  {kind} ({len(names)}): "
+            _out(prefix + _name_list(names, WIDTH - len(prefix)))
     _out(f"encoders  {len(doc['encoders'])}")
     for i, e in enumerate(doc["encoders"], start=1):
-        _out(f"  {i}. {e['type']}: {', '.join(e['features'])} -> {', '.join(e['outputs'])}")
+        prefix = f"  {i}. {e['type']}: "
+        if e["outputs"] == e["features"]:
+            same = " -> same names"
+            _out(prefix + _name_list(e["features"], WIDTH - len(prefix) - len(same)) + same)
+        else:
+            room = (WIDTH - len(prefix) - len(" -> ")) // 2
+            _out(f"{prefix}{_name_list(e['features'], room)} -> {_name_list(e['outputs'], room)}")
     _out(f"model     {model['model_type']}")
     if model["max_depth"] is None:
         _out(f"  {model['features']} features, {model['scores']} linear score{'s' if model['scores'] > 1 else ''}, "
@@ -972,12 +1105,12 @@ def run_info(args: argparse.Namespace) -> int:
         _out(f"  {model['features']} features, {model['trees']} trees, {model['nodes']} nodes, "
              f"max depth {model['max_depth']}, post transform {model['post_transform']}")
     if model["classes"] is not None:
-        _out(f"  classes: {', '.join(map(str, model['classes']))}")
+        _out(f"  classes: {_name_list([str(c) for c in model['classes']], WIDTH - 11)}")
     else:
-        _out(f"  outputs: {', '.join(model['outputs'])}")
+        _out(f"  outputs: {_name_list(model['outputs'], WIDTH - 11)}")
     _out(f"producer  {' '.join(f'{k}={v}' for k, v in doc['producer'].items()) or '-'}")
     checks = doc["checks"]
-    _out(f"checks    {checks['rows']} rows ({checks['rowErrors']} row errors), outputs from {checks['expectedBy']}"
+    _out(f"checks    {checks['rows']} rows ({checks['row_errors']} row errors), outputs from {checks['expected_by']}"
          + (f", within {checks['tolerance']['absolute']:.2g} (declared)" if checks["tolerance"]["absolute"] else "")
          if checks else "checks    -")
     return EXIT_OK
@@ -1008,10 +1141,12 @@ def run_compat(args: argparse.Namespace) -> int:
 
     ranges, text = doc["readers"]["ranges"], doc["readers"]["text"]
     read_by = text if ranges is None else f"crossform {text}" if ranges else "no crossform release"
+    if doc["readers"]["needs"]:
+        read_by += f" (for {doc['readers']['needs']}; older releases refuse it)"
     rows = [
         ("package", doc["path"]),
         ("format", doc["format"]),
-        ("format version", doc["formatVersion"] or "-"),
+        ("format version", doc["format_version"] or "-"),
         ("this crossform", f"{doc['crossform']}: {doc['reads']}"),
         ("id", doc["id"] or "-"),
         *([("error", doc["error"])] if doc["error"] else []),
@@ -1036,7 +1171,7 @@ COMMANDS: dict[str, tuple[Callable, Callable, str, str, str]] = {
     "demo": (
         run_demo, demo_arguments,
         "fit and export an example; compare it with scikit-learn",
-        "Fit the seed's example pipeline (imputers, an ordinal encoder and a random forest on "
+        "Fit an example pipeline (imputers, an ordinal encoder and a random forest on "
         "2000 rows of bird data), export it as a package, load it back and score six sample "
         "rows with both crossform and scikit-learn, including a missing bird, an unknown "
         "planet and an infinite wingspan. Exits 1 if the two disagree on any row. Needs "
@@ -1051,7 +1186,8 @@ COMMANDS: dict[str, tuple[Callable, Callable, str, str, str]] = {
         "save it as a package. Loading a joblib file runs code from it, so export only files "
         "you trust. Owner, tags and metadata are recorded in the package and change its id. "
         "Needs scikit-learn, pandas and joblib.",
-        "crossform export model.joblib fraud-pkg --owner fraud-team --tag prod --meta ticket=FR-12",
+        "crossform export model.joblib fraud-pkg --owner fraud-team --tag prod --meta ticket=FR-12\n"
+        "  crossform export model.joblib fraud.onnx --precision float32   # the format from the extension",
     ),
     "score": (
         run_score, score_arguments,
@@ -1070,8 +1206,11 @@ COMMANDS: dict[str, tuple[Callable, Callable, str, str, str]] = {
         "Read each package as scoring would: check every file against its JSON Schema, build "
         "and check the model, and recompute the id from the content, which must equal the "
         "recorded one (so an edited file is caught). Then score the checks the package "
-        "carries (rows with the outputs scikit-learn gave at export) and name every row that "
-        "differs. Exits 1 if any package fails.",
+        "carries (rows with the outputs scikit-learn gave at export) in the reference evaluator "
+        "and in every runtime of the package's format that is installed (onnxruntime and onnx's "
+        "ReferenceEvaluator for .onnx, JPMML for .pmml), which score the file itself, and name "
+        "every row that differs. The line says which runtimes ran and names those that are not "
+        "installed. Exits 1 if any package fails.",
         "crossform validate fraud-pkg churn-pkg",
     ),
     "conform": (
@@ -1128,10 +1267,11 @@ COMMANDS: dict[str, tuple[Callable, Callable, str, str, str]] = {
         "read the package), whether this crossform reads it, its id when it loads (the error "
         "when not), the crossform releases that read it (docs/FORMATS.md) and, per runtime "
         "of the format, the versions that run it. Exits 0 when this crossform reads the "
-        "package, 1 when it cannot. --json prints one object: path, format, formatVersion, "
+        "package, 1 when it cannot. --json prints one object: path, format, format_version, "
         "crossform (this version), reads (\"reads\", \"reads with a warning: newer minor\", or "
         "\"cannot read: ...\"), ok, id, error, warnings, readers {text, ranges: [{from, before, "
-        "specifier, warning}]} (ranges null: not recorded) and runtimes [{name, versions}] "
+        "specifier, warning}], needs} (ranges null: not recorded; needs: what makes older releases "
+        "refuse it, or null) and runtimes [{name, versions}] "
         "(versions null: not recorded).",
         "crossform compat fraud-pkg --json",
     ),
@@ -1154,6 +1294,9 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         add_arguments(sub)
+        # one flag for every command, so that any long step can report progress (crossform.progress)
+        sub.add_argument("-q", "--quiet", action="store_true",
+                         help="no progress on stderr for long work (warnings and errors still show)")
     return parser
 
 

@@ -33,16 +33,23 @@ HISTORY: dict[str, list[tuple[str, str]]] = {
     "onnx": [("1.0", "0.2.0"), ("1.1", "0.3.0"), ("1.2", "0.4.0"), ("1.3", "0.5.0")],
     "pmml": [("1.0", "0.3.0"), ("1.1", "0.4.0"), ("1.2", "0.5.0")],
 }
-# format -> minor versions that older releases of the same major cannot read (they refuse
-# such a file with a named error rather than score it): onnx 1.1 is the float32 variant,
-# whose float inputs a 1.0 reader refuses; onnx 1.2 has a TreeEnsemble per tree, a graph
-# that 1.0 and 1.1 readers refuse; pmml 1.1 is a file without leaf outputs, which a 1.0
-# reader refuses. The 0.5.0 minors (stripe-json 2.1, protobuf 1.1, onnx 1.3, pmml 1.2)
-# add linear models, the affine, missing-indicator, one-hot and refuse-missing encoders, binary logistic
-# scores and the models' missing/infinite rules, which older readers refuse. Only
-# releases from the one that writes it read it.
-STRICT: dict[str, set[str]] = {"stripe-json": {"2.1"}, "protobuf": {"1.1"}, "onnx": {"1.1", "1.2", "1.3"},
-                               "pmml": {"1.1", "1.2"}}
+# format -> {minor version: what it added} for the minors that older releases of the same major
+# cannot read (they refuse such a file with a named error rather than score it); only releases
+# from the one that writes it read it, and compat says why with the text here. onnx 1.1 is the
+# float32 variant, whose float inputs a 1.0 reader refuses; onnx 1.2 has a TreeEnsemble per tree,
+# a graph that 1.0 and 1.1 readers refuse; pmml 1.1 is a file without leaf outputs, which a 1.0
+# reader refuses. The 0.5.0 minors add linear models, the affine, missing-indicator, one-hot and
+# refuse-missing encoders, binary logistic scores, isolation forests, set splits, +inf thresholds
+# and the models' missing/infinite rules; for those the format's ``new_kind(package)``, when it
+# has one, names the very kind the package holds.
+ADDED_KINDS = ("kinds added in crossform 0.5.0 (linear models, new encoders, binary logistic scores, "
+               "isolation, set splits, missing/infinite rules)")
+STRICT: dict[str, dict[str, str]] = {
+    "stripe-json": {"2.1": ADDED_KINDS},
+    "protobuf": {"1.1": ADDED_KINDS},
+    "onnx": {"1.1": "float32 inputs (--precision float32)", "1.2": "one TreeEnsemble per tree", "1.3": ADDED_KINDS},
+    "pmml": {"1.1": "no leaf outputs (--leaves off)", "1.2": ADDED_KINDS},
+}
 # format -> {major: the first crossform release that no longer reads it}. A
 # new major does not end the old one: its frozen reader stays (docs/FORMATS.md).
 DROPPED: dict[str, dict[int, str]] = {}
@@ -74,7 +81,7 @@ def readers(format_name: str, version: str) -> list | None:
     end = DROPPED.get(format_name, {}).get(major)
     silent = next((i for i in same if rows[i][0][1] >= minor), None)
     spans = []
-    if silent is not None and version in STRICT.get(format_name, set()) and rows[silent][0] == (major, minor):
+    if silent is not None and version in STRICT.get(format_name, {}) and rows[silent][0] == (major, minor):
         pass  # older releases of the major refuse this version outright: no warning span
     elif silent != same[0]:
         spans.append((rows[same[0]][1], rows[silent][1] if silent is not None else end, True))
@@ -82,6 +89,19 @@ def readers(format_name: str, version: str) -> list | None:
         spans.append((rows[silent][1], end, False))
     return [{"from": start, "before": before, "specifier": _specifier(start, before), "warning": warning}
             for start, before, warning in spans]
+
+
+def needs(format_name: str, version: Any, fmt: Any, package: Any) -> str | None:
+    """What makes older releases of the major refuse this package (a few words), or None when
+    every release of the major reads its version: the kind the package holds when the format
+    can name it (``new_kind``), else what its version added."""
+    added = STRICT.get(format_name, {}).get(version) if isinstance(version, str) else None
+    if added is None:
+        return None
+    new_kind = getattr(fmt, "new_kind", None)
+    if new_kind is not None and package is not None and version == fmt.VERSION:
+        return new_kind(package) or added
+    return added
 
 
 def readers_text(ranges: list | None) -> str:
@@ -122,7 +142,7 @@ def report(path: str | Path) -> dict:
     name = sniff(path)
     fmt = get_format(name)
     doc: dict[str, Any] = {
-        "path": str(path), "format": name, "formatVersion": None, "crossform": __version__,
+        "path": str(path), "format": name, "format_version": None, "crossform": __version__,
         "reads": None, "ok": False, "id": None, "error": None, "warnings": [],
     }
     read_version = getattr(fmt, "read_version", None)
@@ -130,15 +150,16 @@ def report(path: str | Path) -> dict:
         try:
             source = _source(Path(path))
             if not isinstance(source, Files) and "where" in inspect.signature(read_version).parameters:
-                doc["formatVersion"] = read_version(source, where=str(path))  # bytes cannot name their file
+                doc["format_version"] = read_version(source, where=str(path))  # bytes cannot name their file
             else:
-                doc["formatVersion"] = read_version(source)
+                doc["format_version"] = read_version(source)
         except (CrossformError, OSError) as exc:
             doc["error"] = _one_line(exc)
 
     with warnings.catch_warnings(record=True) as caught:
         # a report must list every warning, not only the first one per place
         warnings.simplefilter("always", UserWarning)
+        package = None
         try:
             package = load(path, format=name)
         except (CrossformError, OSError) as exc:
@@ -147,7 +168,7 @@ def report(path: str | Path) -> dict:
             doc.update(ok=True, id=package.id, error=None)
     doc["warnings"] = [str(w.message) for w in caught]
 
-    version = doc["formatVersion"]
+    version = doc["format_version"]
     if read_version is not None:
         doc["reads"] = _verdict(version, fmt)
     else:  # the format cannot tell its version without loading: judge by the load
@@ -161,7 +182,8 @@ def report(path: str | Path) -> dict:
         ranges = []  # no release reads a malformed or missing version
     else:
         ranges = None
-    doc["readers"] = {"text": readers_text(ranges), "ranges": ranges}
+    doc["readers"] = {"text": readers_text(ranges), "ranges": ranges,
+                      "needs": needs(name, version, fmt, package) if ranges else None}
 
     foreign = getattr(fmt, "runtime_versions", None)
     recorded = dict(foreign(version)) if foreign is not None and known else {}

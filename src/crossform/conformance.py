@@ -33,7 +33,7 @@ from .exporters import load as load_package
 from .runtime import get_runtime, unavailable
 
 CASES_SCHEMA = "conformance-cases-1.schema.json"
-REPORT_SCHEMA = "conform-report-1.schema.json"
+REPORT_SCHEMA = "conform-report-2.schema.json"  # 1: the same report with camelCase keys (crossform <= 0.5.0)
 DEFAULT_MAX_ROWS = 2000
 MAX_DESCRIPTION = 120
 
@@ -80,11 +80,11 @@ class Result:
             "reason": self.reason,
             "rows": comparison.rows if comparison else 0,
             "differences": dict(comparison.counts) if comparison else {},
-            "maxRelativeDifference": comparison.max_relative_difference if comparison else None,
-            "leavesCompared": comparison.leaves_compared if comparison else False,
+            "max_relative_difference": comparison.max_relative_difference if comparison else None,
+            "leaves_compared": comparison.leaves_compared if comparison else False,
             "mismatches": [m.to_json() for m in comparison.mismatches] if comparison else [],
-            "idExpected": self.id_expected,
-            "idGot": self.id_got,
+            "id_expected": self.id_expected,
+            "id_got": self.id_got,
             "seconds": round(self.seconds, 6),
         }
 
@@ -118,7 +118,7 @@ class Report:
                 "passed": sum(r.status == PASSED for r in cell),
                 "failed": sum(r.status == FAILED for r in cell),
                 "skipped": sum(r.status == SKIPPED for r in cell),
-                "skipReasons": reasons,
+                "skip_reasons": reasons,
             })
         return {
             "schema": f"urn:crossform:schemas:{REPORT_SCHEMA.removesuffix('.schema.json')}",

@@ -36,6 +36,10 @@ class UnknownFormatError(CrossformError, ValueError):
     """A format name that is not registered, or a path no format recognises."""
 
 
+class FormatExtensionError(CrossformError, ValueError):
+    """A format asked for that contradicts the format the path's extension names (``m.onnx`` as pmml)."""
+
+
 class UnknownRuntimeError(CrossformError, ValueError):
     """A runtime name that is not available."""
 

@@ -5,6 +5,8 @@ A format module defines:
 ``NAME``      the format's name, e.g. "stripe-json"
 ``VERSION``   its format version, "major.minor" (see docs/FORMATS.md)
 ``LAYOUT``    "directory" (a folder of files) or "file" (one file)
+``EXTENSIONS`` optional: the file name endings that name the format (".onnx"), lower case;
+              ``save`` picks the format by them when none is given
 ``RUNTIMES``  names of the runtimes that execute the format
 ``dumps(package)``  -> ``{relative path: bytes}`` for a directory, ``bytes`` for a file
 ``loads(source)``   -> ``Package``, from a :class:`Files` (directory) or ``bytes`` (file);
@@ -43,6 +45,7 @@ from typing import Mapping, Union
 from .. import ir
 from .._registry import load_modules
 from ..errors import (
+    FormatExtensionError,
     LimitExceededError,
     PackageExistsError,
     PackageNotFoundError,
@@ -72,6 +75,23 @@ def get_format(name: str) -> ModuleType:
         return registry()[name]
     except KeyError:
         raise UnknownFormatError(f"Unknown format {name!r}. Registered formats: {', '.join(formats())}.") from None
+
+
+DEFAULT_FORMAT = "stripe-json"  # what a path with no format extension is written as
+
+
+def format_for_path(path: Union[str, Path], format: Union[str, None] = None) -> str:
+    """The format to write ``path`` in: ``format`` when given, else the one its extension names
+    (``.onnx``, ``.pmml``, ``.pb``), else stripe-json. A format contradicting the extension is
+    refused: ``model.onnx`` holding a pmml document would mislead every tool that trusts names."""
+    suffix = Path(path).suffix.lower()
+    named = next((name for name, fmt in registry().items() if suffix in getattr(fmt, "EXTENSIONS", ())), None)
+    if format is None:
+        return named or DEFAULT_FORMAT
+    if named is not None and named != format:
+        raise FormatExtensionError(f"{path}: format {format} asked for, but the extension {suffix} names {named}; "
+                                   f"give a path ending as {format} is written, or no format")
+    return format
 
 
 def variant_label(name: str, variant: Union[str, None]) -> str:
@@ -234,9 +254,13 @@ def _replace(new: Path, target: Path) -> None:
         old.unlink()
 
 
-def save(package: ir.Package, path: Union[str, Path], format: str = "stripe-json", overwrite: bool = False,
+def save(package: ir.Package, path: Union[str, Path], format: Union[str, None] = None, overwrite: bool = False,
          **options: str) -> Path:
     """Write ``package`` to ``path`` in ``format``; return the path written.
+
+    Without ``format`` the path's extension decides (``.onnx``, ``.pmml``, ``.pb``; anything
+    else is a stripe-json directory); a ``format`` the extension contradicts raises
+    FormatExtensionError.
 
     ``options`` are the format's OPTIONS, e.g. ``precision="float32"`` for onnx.
 
@@ -244,7 +268,7 @@ def save(package: ir.Package, path: Union[str, Path], format: str = "stripe-json
     path is replaced only with ``overwrite=True``, and only when it holds a
     package crossform recognises (so a typo never deletes a folder).
     """
-    fmt = get_format(format)
+    fmt = get_format(format_for_path(path, format))
     check_options(fmt, options)
     target = Path(path)
     if os.path.lexists(target):

@@ -13,6 +13,8 @@ import warnings
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
 from ..errors import FormatVersionError
 
 # fullmatch, not match with "$": "$" also matches before a trailing newline.
@@ -70,3 +72,23 @@ def check_version(format_name: str, ours: str, found: Any, where: str, ignored: 
     warnings.warn(f"{where}: written in {format_name} {found}, newer than the {latest} this crossform reads{dropped}",
                   FormatVersionWarning, stacklevel=3)
     return True
+
+
+def tree_rules_used(model) -> "str | None":
+    """What a tree ensemble uses beyond the first tree layouts (stripe-json 2.0, protobuf 1.0),
+    in a few words, or None. Those layouts hold a leaf value per class (one for a regressor),
+    missing "route", infinite "error", finite thresholds, no set split and no isolation
+    transform; anything else needs the strict minor that added it, which older readers refuse."""
+    if model.is_binary:
+        return "two classes from one logistic score"
+    if model.isolation is not None:
+        return "the isolation transform"
+    if model.has_sets:
+        return "a category-set split"
+    if any(np.isinf(t.threshold).any() for t in model.trees):
+        return "a +inf threshold"
+    if model.missing != "route":
+        return f"missing={model.missing!r}"
+    if model.infinite != "error":
+        return f"infinite={model.infinite!r}"
+    return None

@@ -92,6 +92,7 @@ OPTIONS = {"precision": (FLOAT64, FLOAT32), "sets": (COLUMNS, MEMBER)}  # dumps(
 # run by the conformance suite besides the default
 VARIANTS = {FLOAT32: {"precision": FLOAT32}, MEMBER: {"sets": MEMBER}}
 LAYOUT = "file"
+EXTENSIONS = (".onnx",)  # the file name ending that names this format (save picks it)
 RUNTIMES = ("onnxruntime", "onnx-reference")
 WHERE = f"<{NAME}>"
 

@@ -84,6 +84,7 @@ from . import MAX_FILE_BYTES, _json, _pmml_accepts, _versions
 NAME = "pmml"
 VERSION = "1.2"  # 1.2: the kinds new_kind() names; other files record 1.1 without leaf outputs, 1.0 with them
 LAYOUT = "file"
+EXTENSIONS = (".pmml",)  # the file name ending that names this format (save picks it)
 RUNTIMES = ("jpmml",)
 ON, OFF = "on", "off"
 # leaves="off" leaves out the leaf(<t>) outputs: JPMML computes them for every row, which

@@ -42,6 +42,7 @@ NAME = "protobuf"
 VERSION = "1.1"
 FIRST = "1.0"  # what a package using no member of SINCE records, as 1.0 wrote it
 LAYOUT = "file"
+EXTENSIONS = (".pb",)  # the file name ending that names this format (save picks it)
 RUNTIMES = ("reference",)
 
 MAGIC = "crossform.package"
@@ -235,9 +236,21 @@ def _plain(model: ir.TreeEnsemble) -> bool:
     """Whether 1.0's tree_ensemble states ``model``: a leaf value per class (one for a
     regressor), missing "route", infinite "error", finite thresholds, no set splits and no
     isolation. Any other ensemble needs the 1.1 member, which 1.0 readers refuse."""
-    return (not model.is_binary and (model.missing, model.infinite) == ("route", "error")
-            and not model.has_sets and model.isolation is None
-            and all(np.isfinite(t.threshold).all() for t in model.trees))
+    return _versions.tree_rules_used(model) is None
+
+
+def new_kind(package: ir.Package) -> "str | None":
+    """What in ``package`` needs format version 1.1 (a few words), or None (crossform compat says it):
+    the first oneof member of SINCE it sets."""
+    msg = pb.Package.FromString(dumps(package.replace(checks=None)))
+    for name in _members(msg):
+        if SINCE.get(name, FIRST) != FIRST:
+            member = name.rsplit(".", 1)[1]
+            if name.startswith("crossform.v1.Encoder."):
+                kind = member.replace("_", "-")
+                return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} encoder"
+            return "a linear model" if member == "linear_model" else _versions.tree_rules_used(package.model)
+    return None
 
 
 def _tree_sets(tree: ir.Tree, msg: pb.TreeSets) -> None:

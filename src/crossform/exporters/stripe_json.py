@@ -235,10 +235,18 @@ def _tree_model_doc(model: ir.TreeEnsemble) -> dict:
 
 def _tree_since(model: ir.TreeEnsemble) -> str:
     """2.1 for anything a 2.0 reader would refuse: its new keys, and bonsai 1.1 trees (set splits, +inf)."""
-    new = (model.is_binary or model.isolation is not None or model.has_sets
-           or any(getattr(model, f) != default for f, default in TREE_RULES.values())
-           or any(np.isinf(t.threshold).any() for t in model.trees))
-    return "2.1" if new else "1.0"
+    return "2.1" if _versions.tree_rules_used(model) is not None else "1.0"
+
+
+def new_kind(package: ir.Package) -> "str | None":
+    """What in ``package`` needs format version 2.1 (a few words), or None (crossform compat says it)."""
+    for enc in package.encoders:
+        if ENCODERS[enc.encoder_type].since != "1.0":
+            return f"{'an' if enc.encoder_type[0] in 'aeiou' else 'a'} {enc.encoder_type} encoder"
+    model = package.model
+    if isinstance(model, ir.LinearModel):
+        return "a linear model"
+    return _versions.tree_rules_used(model)
 
 
 def _trees(files: Files, doc: dict, major: int, width: int, where: str) -> tuple:
