@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
 import io
+import itertools
 import json
 import math
 import os
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 import crossform
-from crossform import ir
+from crossform import ir, tabular
 from crossform.conformance import DEFAULT_MAX_ROWS
 from crossform.errors import CrossformError, PackageExistsError, UnknownFormatError
 from crossform.exporters import check_options, get_format, sniff
@@ -468,85 +468,94 @@ def _open_input(path: str):
         stream.detach()  # closing the wrapper would close the process's stdin
 
 
-def _parse_number(cell: str) -> Any:
-    if cell == "":
-        return None
+@contextlib.contextmanager
+def _open_output(path: str):
+    # A file appears only once every row is written: an input error at the last
+    # line leaves no half-written scores behind. stdout streams as it goes.
+    if path == "-":
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    target = Path(path)
+    partial = target.with_name(f".{target.name}.partial")
     try:
-        return float(cell)
-    except ValueError:
-        return cell  # the evaluator makes this a row error naming the value
+        with open(partial, "w", encoding="utf-8", newline="") as out:
+            yield out
+        os.replace(partial, target)
+    finally:
+        if partial.exists():
+            partial.unlink()
 
 
-def read_csv(stream, fields: Sequence[ir.Field], keep: Sequence[str]) -> tuple:
-    """(rows for the evaluator, kept cells per row) from CSV text."""
-    reader = csv.reader(stream)
-    header = next(reader, None)
-    if header is None:
-        raise CommandError("the CSV input is empty: expected a header row naming the columns")
-    needed = [f.name for f in fields] + [k for k in keep if k not in {f.name for f in fields}]
-    absent = [name for name in needed if name not in header]
-    if absent:
-        raise CommandError(f"the CSV input has no column {', '.join(repr(a) for a in absent)} "
-                           f"(the package needs {[f.name for f in fields]}"
-                           + (f", --keep asks for {list(keep)})" if keep else ")"))
-    doubled = sorted({name for name in needed if header.count(name) > 1})
-    if doubled:
-        raise CommandError(f"the CSV header names column {', '.join(map(repr, doubled))} more than once")
-    position = {name: header.index(name) for name in needed}
-    rows, kept = [], []
-    for cells in reader:
-        if not cells:
-            continue
-        if len(cells) != len(header):
-            raise CommandError(f"CSV line {reader.line_num} has {len(cells)} cells, the header has {len(header)}")
-        row = {}
-        for f in fields:
-            cell = cells[position[f.name]]
-            row[f.name] = _parse_number(cell) if f.kind == ir.NUMERIC else (cell if cell != "" else None)
-        rows.append(row)
-        kept.append([cells[position[k]] for k in keep])
-    return rows, kept
+def _source(path: str) -> str:
+    return "<stdin>" if path == "-" else path
 
 
-def read_jsonl(stream, fields: Sequence[ir.Field], keep: Sequence[str]) -> tuple:
-    rows, kept = [], []
-    for number, line in enumerate(stream, start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except ValueError as exc:
-            raise CommandError(f"JSON Lines line {number} is not JSON: {exc}") from None
-        if not isinstance(obj, dict):
-            raise CommandError(f"JSON Lines line {number} must be a JSON object, got {type(obj).__name__}")
-        rows.append({f.name: obj.get(f.name) for f in fields})
-        kept.append([obj.get(k) for k in keep])
-    return rows, kept
+def _read_rows(path: str, in_format: str, fields: Sequence[ir.Field], keep: Sequence[str], chunk_rows: int):
+    """The chunks of the rows file ``path`` (tabular.Chunk), read as the stream goes."""
+    with _open_input(path) as stream:
+        yield from tabular.READERS[in_format](stream, fields, keep, _source(path), chunk_rows)
 
 
-READERS = {"csv": read_csv, "jsonl": read_jsonl}
+def _row_dicts(path: str, in_format: str, fields: Sequence[ir.Field]) -> list:
+    """Every row of the rows file ``path`` as a mapping (conform's --rows: rows a person wrote)."""
+    rows = []
+    for chunk in _read_rows(path, in_format, fields, [], crossform.CHUNK_ROWS):
+        if chunk.errors is not None:
+            unread = next(e for e in chunk.errors if e is not None)
+            raise crossform.InputError(f"{_source(path)}: {unread}")
+        columns = [(name, column.tolist() if hasattr(column, "tolist") else column)
+                   for name, column in chunk.columns.items()]
+        rows += [{name: column[i] for name, column in columns} for i in range(chunk.n_rows)]
+    return rows
 
 
-def write_csv(stream, keep: Sequence[str], scores, kept: list) -> None:
-    writer = csv.writer(stream, lineterminator="\n")
-    writer.writerow(list(keep) + list(scores.outputs) + ["error"])
-    for values, cells, error in zip(scores.values, kept, scores.errors):
-        numbers = ["" if math.isnan(v) else _float_text(v) for v in values]
-        writer.writerow(list(cells) + numbers + [error or ""])
+class _ScoreProgress:
+    """Rows scored so far on stderr once scoring has lasted DELAY seconds: one line
+    redrawn in place on a terminal, else a line every EVERY seconds (CI logs)."""
 
+    DELAY = 2.0
+    EVERY = 10.0
 
-def write_jsonl(stream, keep: Sequence[str], scores, kept: list) -> None:
-    for values, cells, error in zip(scores.values, kept, scores.errors):
-        record = dict(zip(keep, cells))
-        record.update((name, None if math.isnan(v) else float(v)) for name, v in zip(scores.outputs, values))
-        record["error"] = error
-        stream.write(json.dumps(record) + "\n")
+    def __init__(self, enabled: bool, stream):
+        self.enabled = enabled
+        self.terminal = sys.stderr.isatty()
+        self.start = self.last = time.monotonic()
+        self.shown = False
+        self.size = self.stream = None
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            self.size = os.fstat(stream.fileno()).st_size or None
+            self.stream = stream.buffer  # bytes consumed so far, for the share of a regular file
+            if not Path(f"/proc/self/fd/{stream.fileno()}").resolve().is_file():
+                self.size = None
 
+    def __call__(self, rows: int) -> None:
+        now = time.monotonic()
+        if not self.enabled or now - self.start < self.DELAY or (not self.terminal and now - self.last < self.EVERY):
+            return
+        share = ""
+        if self.size:
+            with contextlib.suppress(OSError, ValueError):
+                share = f", {min(100, 100 * self.stream.tell() // self.size)}% of the input"
+        line = f"scoring: {rows:,} rows{share}, {now - self.start:.0f} s"
+        self.last = now
+        if self.terminal:
+            sys.stderr.write("\r" + line[:WIDTH].ljust(WIDTH))
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+        self.shown = True
 
-WRITERS = {"csv": write_csv, "jsonl": write_jsonl}
+    def done(self) -> None:
+        if self.shown and self.terminal:
+            sys.stderr.write("\r" + " " * WIDTH + "\r")
+            sys.stderr.flush()
 
 
 def run_score(args: argparse.Namespace) -> int:
+    from crossform.chunks import with_row_errors
+    from crossform.runtime import get_runtime
+
     in_format = _io_format(args.input, args.input_format, "--input-format")
     out_format = _io_format(args.output, args.output_format, "--output-format", default="csv")
     _require_path(args.package, "package")
@@ -557,26 +566,55 @@ def run_score(args: argparse.Namespace) -> int:
     clash = sorted(set(keep) & (set(package.outputs) | {"error"}))
     if clash:
         raise UsageError(f"--keep {', '.join(clash)} would clash with an output column of the same name")
-    try:
-        with _open_input(args.input) as stream:
-            rows, kept = READERS[in_format](stream, package.inputs, keep)
-    except UnicodeDecodeError as exc:
-        raise CommandError(f"{args.input} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except csv.Error as exc:
-        raise CommandError(f"{args.input}: malformed CSV: {exc}") from None
-    scores = crossform.score(package, rows, runtime=args.runtime)
-    if args.output == "-":
-        WRITERS[out_format](sys.stdout, keep, scores, kept)
-        sys.stdout.flush()
-    else:
-        with open(args.output, "w", encoding="utf-8", newline="") as out:
-            WRITERS[out_format](out, keep, scores, kept)
-    failures = sum(e is not None for e in scores.errors)
-    _err(f"scored {len(scores)} rows: {failures} row errors")
+    score = crossform.scorer(package, args.runtime, chunk_rows=None)  # the reader's chunks are bounded already
+    rows = failures = 0
+    with _open_input(args.input) as stream:
+        progress = _ScoreProgress(not args.quiet, stream)
+        chunks = tabular.READERS[in_format](stream, package.inputs, keep, _source(args.input), args.chunk_rows)
+        first = next(chunks, None)  # the header is checked before anything is written
+        with _open_output(args.output) as out:
+            write = tabular.WRITERS[out_format](out, keep, package.outputs)
+            for chunk in itertools.chain([first] if first is not None else [], chunks):
+                scores = score(chunk.columns)
+                if chunk.errors is not None:
+                    scores = with_row_errors(scores, chunk.errors)
+                write(scores, chunk.kept)
+                rows += len(scores)
+                failures += sum(e is not None for e in scores.errors)
+                progress(rows)
+        progress.done()
+    if not args.quiet:
+        _err(f"scored {rows} rows in {args.runtime} ({get_runtime(args.runtime).version()}): {failures} row errors")
     return EXIT_FAILED if args.fail_on_row_error and failures else EXIT_OK
 
 
+SCORE_INPUT_HELP = """\
+input:
+  CSV: a header row naming the columns, then one row per line (quoted cells may
+  span lines), UTF-8. As pandas.read_csv reads it by default: these cells are
+  missing in every column: "" #N/A #N/A N/A #NA -1.#IND -1.#QNAN -NaN -nan
+  1.#IND 1.#QNAN <NA> N/A NA NULL NaN None n/a nan null. In a numeric column,
+  True/TRUE/true is 1 and False/FALSE/false is 0, a number is plain decimal or
+  scientific notation (1.5, -2e-3, .5) or inf/infinity in any case with an
+  optional sign, spaces around it ignored; any other cell (1_000, 0x10, 1,5) is
+  a row error naming it. A categorical cell is its text as written.
+  JSON Lines: one JSON object per line; null or an absent key is missing, true
+  and false are 1 and 0 in a numeric column, a string in a numeric column or a
+  number in a categorical one is a row error, and so is an integer beyond the
+  float64 range. Rows are read and scored --chunk-rows at a time, so memory
+  stays bounded whatever the input's size; an input error names the file and
+  line (stdout may already hold the rows before it; an -o file is written only
+  when every row was).
+output:
+  the --keep columns, one column per model output, then "error" (empty, or
+  null, when the row scored); numbers read back exactly. Progress goes to stderr
+  once scoring lasts 2 s, then the summary line: the rows, the runtime that
+  scored and the row errors. --quiet prints neither.
+"""
+
+
 def score_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = SCORE_INPUT_HELP + "\n" + (parser.epilog or "")
     parser.add_argument("package", metavar="PACKAGE", help="a saved package")
     parser.add_argument("input", metavar="INPUT", help='rows to score (.csv, .jsonl, .ndjson), or "-" for stdin')
     parser.add_argument("-o", "--output", default="-", metavar="OUTPUT",
@@ -588,7 +626,18 @@ def score_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the runtime that scores (default: %(default)s)")
     parser.add_argument("--keep", action="append", metavar="COLUMN",
                         help="copy this input column to the output, e.g. an id (repeat for several)")
-    parser.add_argument("--fail-on-row-error", action="store_true", help="exit 1 when any row could not be scored")
+    parser.add_argument("--fail-on-row-error", action="store_true",
+                        help="exit 1 when any row could not be scored (the scores are still written): for CI")
+    parser.add_argument("--chunk-rows", type=_positive, default=crossform.CHUNK_ROWS, metavar="N",
+                        help="rows read and scored at a time; memory grows with it (default: %(default)s)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print no progress and no summary line")
+
+
+def _positive(text: str) -> int:
+    value = _row_count(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {text!r}")
+    return value
 
 
 # ---------------------------------------------------------------- validate
@@ -715,13 +764,7 @@ def _conform_cases(args: argparse.Namespace) -> list:
             except crossform.IdMismatchError as exc:
                 package = exc.package
             in_format = _io_format(args.rows, args.input_format, "--input-format")
-            try:
-                with _open_input(args.rows) as stream:
-                    rows, _ = READERS[in_format](stream, package.inputs, [])
-            except UnicodeDecodeError as exc:
-                raise CommandError(f"{args.rows} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-            except csv.Error as exc:
-                raise CommandError(f"{args.rows}: malformed CSV: {exc}") from None
+            rows = _row_dicts(args.rows, in_format, package.inputs)
         cases += conformance.package_cases(path, rows, rows_name=Path(args.rows).name if args.rows else "rows",
                                            max_rows=args.max_rows, seed=args.seed)
     return cases
