@@ -20,9 +20,11 @@ Every error about the input names the file and the line.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 import math
+import os
 import re
 from dataclasses import dataclass
 from itertools import islice
@@ -38,15 +40,15 @@ NA_CELLS = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan"
             "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null")  # pandas' STR_NA_VALUES
 TRUE_CELLS = ("True", "TRUE", "true")  # pandas' default true_values
 FALSE_CELLS = ("False", "FALSE", "false")
-NUMBER = re.compile(r" *[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:e[+-]?[0-9]+)?|inf|infinity) *",
+NUMBER = re.compile(r"\s*[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:e[+-]?[0-9]+)?|inf|infinity)\s*",
                     re.ASCII | re.IGNORECASE)
 
 # Characters of every NUMBER, plus numpy's string padding. float() (which numpy's cast
-# uses) also reads "1_000", "nan", non-ASCII digits and surrounding tabs or newlines;
+# uses) also reads "1_000", "nan", non-ASCII digits and other whitespace around a number;
 # a cell made only of these characters that float() reads is a NUMBER, so the cast
 # alone decides it and only a column holding other characters is checked cell by cell.
 _NUMBER_CHARACTERS = np.zeros(128, dtype=bool)
-_NUMBER_CHARACTERS[[0] + [ord(c) for c in "0123456789.+- eEiInNfFtTyY"]] = True
+_NUMBER_CHARACTERS[[0] + [ord(c) for c in "0123456789.+-eEiInNfFtTyY \t\n\r\v\f"]] = True
 
 
 @dataclass
@@ -66,7 +68,7 @@ def read_csv(stream, fields: Sequence[ir.Field], keep: Sequence[str], source: st
              chunk_rows: int = CHUNK_ROWS) -> Iterator[Chunk]:
     """Chunks of the CSV text ``stream`` (named ``source`` in errors)."""
     reader = csv.reader(stream, strict=True)
-    header = _records(reader, source, 0, 1)
+    header = _records(reader, stream, source, 0, 1)
     if not header:
         raise TabularInputError(source, None, "the CSV input is empty: expected a header row naming the columns")
     header = header[0]
@@ -83,7 +85,7 @@ def read_csv(stream, fields: Sequence[ir.Field], keep: Sequence[str], source: st
     width = len(header)
     line = reader.line_num  # lines read so far
     while True:
-        records = _records(reader, source, line, chunk_rows)
+        records = _records(reader, stream, source, line, chunk_rows)
         if not records:
             return
         lengths = set(map(len, records))
@@ -101,7 +103,7 @@ def read_csv(stream, fields: Sequence[ir.Field], keep: Sequence[str], source: st
         yield Chunk(len(body), columns, [list(cells[position[k]]) for k in keep])
 
 
-def _records(reader, source: str, line: int, count: int) -> list:
+def _records(reader, stream, source: str, line: int, count: int) -> list:
     """The next ``count`` records (blank lines as []); ``line``: lines read before them."""
     records = []
     try:
@@ -114,9 +116,23 @@ def _records(reader, source: str, line: int, count: int) -> list:
                                     "(the file ends inside it)") from None
         raise TabularInputError(source, reader.line_num, f"malformed CSV: {exc}") from None
     except UnicodeDecodeError as exc:
-        raise TabularInputError(source, line + 1 + _lines_spanned(records),
-                                f"not UTF-8 text ({exc.reason}) at this line or soon after") from None
+        raise _not_utf8(stream, source, line + 1 + _lines_spanned(records), exc) from None
     return records
+
+
+def _not_utf8(stream, source: str, near: int, exc: UnicodeDecodeError) -> TabularInputError:
+    """The error for undecodable input: at its exact line when the input is a file that
+    can be read again (text is decoded in blocks, ahead of the line being parsed)."""
+    name = getattr(stream, "name", None)
+    if isinstance(name, str) and os.path.isfile(name):
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        with open(name, "rb") as fh:
+            for number, raw in enumerate(fh, start=1):
+                try:
+                    decoder.decode(raw)
+                except UnicodeDecodeError as found:
+                    return TabularInputError(source, number, f"not UTF-8 text ({found.reason})")
+    return TabularInputError(source, near, f"not UTF-8 text ({exc.reason}) at this line or after it")
 
 
 def _lines_spanned(records: Sequence[list]) -> int:
@@ -221,8 +237,7 @@ def read_jsonl(stream, fields: Sequence[ir.Field], keep: Sequence[str], source: 
                 if count == chunk_rows:
                     break
         except UnicodeDecodeError as exc:
-            raise TabularInputError(source, number + 1,
-                                    f"not UTF-8 text ({exc.reason}) at this line or soon after") from None
+            raise _not_utf8(stream, source, number + 1, exc) from None
         if not count:
             return
         has_errors = any(e is not None for e in errors)
