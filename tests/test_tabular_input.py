@@ -315,3 +315,16 @@ def test_a_large_csv_scores_in_bounded_memory(tmp_path, package_path):
     assert done.returncode == 0, done.stderr[-2000:]
     with open(dst) as fh:
         assert sum(1 for _ in fh) == n + 1
+
+
+def test_missing_cells_are_pandas_defaults_and_score_help_lists_them(capsys):
+    from pandas._libs.parsers import STR_NA_VALUES
+
+    from crossform import tabular
+
+    assert set(tabular.NA_CELLS) == set(STR_NA_VALUES)
+    code, out, err = run(capsys, "score", "--help")
+    assert code == 0
+    text = " ".join(out.split())
+    assert all(f'"{cell}"' in text for cell in tabular.NA_CELLS)
+    assert "--fail-on-row-error" in text and "--quiet" in text and "--chunk-rows" in text

@@ -588,33 +588,30 @@ def run_score(args: argparse.Namespace) -> int:
     return EXIT_FAILED if args.fail_on_row_error and failures else EXIT_OK
 
 
-SCORE_INPUT_HELP = """\
-input:
-  CSV: a header row naming the columns, then one row per line (quoted cells may
-  span lines), UTF-8. As pandas.read_csv reads it by default: these cells are
-  missing in every column: "" #N/A #N/A N/A #NA -1.#IND -1.#QNAN -NaN -nan
-  1.#IND 1.#QNAN <NA> N/A NA NULL NaN None n/a nan null. In a numeric column,
-  True/TRUE/true is 1 and False/FALSE/false is 0, a number is plain decimal or
-  scientific notation (1.5, -2e-3, .5) or inf/infinity in any case with an
-  optional sign, spaces around it ignored; any other cell (1_000, 0x10, 1,5) is
-  a row error naming it. A categorical cell is its text as written.
-  JSON Lines: one JSON object per line; null or an absent key is missing, true
-  and false are 1 and 0 in a numeric column, a string in a numeric column or a
-  number in a categorical one is a row error, and so is an integer beyond the
-  float64 range. Rows are read and scored --chunk-rows at a time, so memory
-  stays bounded whatever the input's size; an input error names the file and
-  line (stdout may already hold the rows before it; an -o file is written only
-  when every row was).
-output:
-  the --keep columns, one column per model output, then "error" (empty, or
-  null, when the row scored); numbers read back exactly. Progress goes to stderr
-  once scoring lasts 2 s, then the summary line: the rows, the runtime that
-  scored and the row errors. --quiet prints neither.
-"""
+def _score_input_help() -> str:
+    na = ", ".join(f'"{cell}"' for cell in tabular.NA_CELLS)
+    paragraphs = [
+        ("input", "CSV: a header row naming the columns, then one row per line (quoted cells may span "
+         f"lines), UTF-8, read as pandas.read_csv reads it by default. Missing in every column: {na}. In a "
+         "numeric column, True/TRUE/true is 1 and False/FALSE/false is 0; a number is plain decimal or "
+         "scientific notation (1.5, -2e-3, .5) or inf/infinity in any case with an optional sign, whitespace "
+         "around it ignored; any other cell (1_000, 0x10, 1,5) is a row error naming it. A categorical cell is "
+         "its text as written. JSON Lines: one JSON object per line; null or an absent key is missing, true "
+         "and false are 1 and 0 in a numeric column, a string in a numeric column or a number in a "
+         "categorical one is a row error, and so is an integer beyond the float64 range. Rows are read and "
+         "scored --chunk-rows at a time, so memory stays bounded whatever the input's size. An input error "
+         "names the file and the line (stdout may already hold the rows before it; an -o file is written "
+         "only when every row was)."),
+        ("output", "the --keep columns, one column per model output, then \"error\" (empty, or null, when the "
+         "row scored); numbers read back exactly. Progress goes to stderr once scoring lasts 2 s, then the "
+         "summary line: the rows, the runtime that scored and the row errors. --quiet prints neither."),
+    ]
+    return "".join(f"{title}:\n" + textwrap.fill(text, WIDTH, initial_indent="  ", subsequent_indent="  ") + "\n"
+                   for title, text in paragraphs)
 
 
 def score_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.epilog = SCORE_INPUT_HELP + "\n" + (parser.epilog or "")
+    parser.epilog = _score_input_help() + "\n" + (parser.epilog or "")
     parser.add_argument("package", metavar="PACKAGE", help="a saved package")
     parser.add_argument("input", metavar="INPUT", help='rows to score (.csv, .jsonl, .ndjson), or "-" for stdin')
     parser.add_argument("-o", "--output", default="-", metavar="OUTPUT",
@@ -1101,9 +1098,10 @@ COMMANDS: dict[str, tuple[Callable, Callable, str, str, str]] = {
         "score CSV or JSON Lines rows with a package",
         "Score every row of INPUT with the package and write one output row per input row: "
         "the --keep columns, one column per model output, then \"error\" (empty, or null, when "
-        "the row scored). In CSV an empty cell is missing, and a numeric cell that is not a "
-        "number makes a row error; in JSON Lines null or an absent key is missing. Numbers "
-        "are written so that they read back exactly. A summary goes to stderr.",
+        "the row scored). Cells are read as pandas.read_csv reads them (below; "
+        "docs/tabular-input.md). A row that cannot be scored is a row error and the others "
+        "still score; --fail-on-row-error makes any row error exit 1. A summary naming the "
+        "runtime goes to stderr.",
         "crossform score fraud-pkg transactions.csv -o scores.csv --keep id\n"
         "  cat rows.jsonl | crossform score fraud-pkg - --input-format jsonl --output-format jsonl",
     ),
