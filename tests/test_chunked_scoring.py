@@ -148,3 +148,48 @@ def test_memory_stays_bounded_whatever_the_batch_size():
     # the same batch in one pass does not fit: the limit is what the chunks keep us under
     whole = _run_limited("none")
     assert whole.returncode == 3 and whole.stdout.strip() == "MemoryError", whole.stderr[-2000:]
+
+
+@pytest.mark.parametrize("runtime", ["onnxruntime", "jpmml"])
+def test_chunks_in_every_runtime(package, fitted, frame, runtime):
+    from crossform.runtime import unavailable
+
+    reason = unavailable(runtime)
+    if reason is not None:
+        pytest.skip(f"{runtime}: {reason}")
+    clean = frame.drop(index=[5, 6, 7, 700, 701])
+    scores = crossform.scorer(package, runtime, chunk_rows=300)(clean)
+    assert scores.errors == [None] * len(clean)
+    np.testing.assert_array_equal(scores.values, fitted.predict_proba(clean))
+    with_errors = crossform.scorer(package, runtime, chunk_rows=300)(frame)
+    reference = crossform.score(package, frame, chunk_rows=None)
+    assert [e is None for e in with_errors.errors] == [e is None for e in reference.errors]
+
+
+def test_the_jpmml_runtime_chunks_when_called_directly(package, fitted, frame):
+    from crossform.chunks import CHUNK_ROWS
+    from crossform.exporters import get_format
+    from crossform.runtime import get_runtime, unavailable
+
+    reason = unavailable("jpmml")
+    if reason is not None:
+        pytest.skip(f"jpmml: {reason}")
+    clean = frame.drop(index=[5, 6, 7, 700, 701])
+    rows = pd.concat([clean] * (CHUNK_ROWS // len(clean) + 1), ignore_index=True)  # more rows than one chunk
+    pmml = get_format("pmml")
+    calls = []
+    engine = get_runtime("jpmml")
+    score = engine.prepare(pmml.dumps(package), pmml)
+    original = engine.read_batch
+
+    def counting(fields, data):
+        calls.append(1)
+        return original(fields, data)
+
+    engine.read_batch = counting
+    try:
+        scores = score(rows)
+    finally:
+        engine.read_batch = original
+    assert len(calls) == -(-len(rows) // CHUNK_ROWS)  # one Java pass per chunk
+    np.testing.assert_array_equal(scores.values, fitted.predict_proba(rows))
