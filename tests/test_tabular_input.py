@@ -14,9 +14,12 @@ import csv
 import io
 import json
 import math
+import os
+import stat
 import subprocess
 import sys
 import textwrap
+import threading
 
 import numpy as np
 import pandas as pd
@@ -292,7 +295,7 @@ MEMORY_SCRIPT = textwrap.dedent("""
     # A package file is read with read(MAX_FILE_BYTES + 1), which reserves 2 GiB of address
     # space up front; that is the package reader's limit, not what this test measures.
     exporters.MAX_FILE_BYTES = 2**20
-    cli.main(["score", sys.argv[1], sys.argv[2], "-o", "/dev/null", "--output-format", "csv", "--quiet", "--chunk-rows", "20"])
+    cli.main(["score", sys.argv[1], sys.argv[2], "-o", sys.argv[4], "--quiet", "--chunk-rows", "20"])
     with open("/proc/self/status") as fh:
         size = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmSize:"))
     resource.setrlimit(resource.RLIMIT_AS, (size + 80 * 2**20, resource.RLIM_INFINITY))
@@ -315,6 +318,27 @@ def test_a_large_csv_scores_in_bounded_memory(tmp_path, package_path):
     assert done.returncode == 0, done.stderr[-2000:]
     with open(dst) as fh:
         assert sum(1 for _ in fh) == n + 1
+
+
+def test_output_that_is_not_a_regular_file_is_written_in_place(tmp_path, capsys, package_path):
+    src = tmp_path / "rows.csv"
+    src.write_text("color,x1,x2,flag\nred,1,1,1\n")
+    real = tmp_path / "real.csv"
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    code, out, err = run(capsys, "score", package_path, src, "-o", link)
+    assert code == 0, err
+    assert link.is_symlink() and len(read_scores(real.read_text())[1]) == 1  # the link still leads to the file
+    fifo = tmp_path / "scores.fifo"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()))
+    reader.start()
+    code, out, err = run(capsys, "score", package_path, src, "-o", fifo, "--output-format", "csv")
+    reader.join(timeout=60)
+    assert code == 0, err
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)  # not replaced by a regular file
+    assert len(read_scores(got[0])[1]) == 1
 
 
 def test_missing_cells_are_pandas_defaults_and_score_help_lists_them(capsys):

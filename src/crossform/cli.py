@@ -14,6 +14,7 @@ import itertools
 import json
 import math
 import os
+import stat
 import sys
 import textwrap
 import time
@@ -470,13 +471,18 @@ def _open_input(path: str):
 
 @contextlib.contextmanager
 def _open_output(path: str):
-    # A file appears only once every row is written: an input error at the last
-    # line leaves no half-written scores behind. stdout streams as it goes.
+    # A regular file appears only once every row is written: an input error at the
+    # last line leaves no half-written scores behind. stdout, a device (/dev/null), a
+    # FIFO or a link is written in place as the rows go: replacing one would destroy it.
     if path == "-":
         yield sys.stdout
         sys.stdout.flush()
         return
     target = Path(path)
+    if os.path.lexists(target) and not stat.S_ISREG(os.lstat(target).st_mode):
+        with open(target, "w", encoding="utf-8", newline="") as out:
+            yield out
+        return
     partial = target.with_name(f".{target.name}.partial")
     try:
         with open(partial, "w", encoding="utf-8", newline="") as out:
@@ -491,22 +497,17 @@ def _source(path: str) -> str:
     return "<stdin>" if path == "-" else path
 
 
-def _read_rows(path: str, in_format: str, fields: Sequence[ir.Field], keep: Sequence[str], chunk_rows: int):
-    """The chunks of the rows file ``path`` (tabular.Chunk), read as the stream goes."""
-    with _open_input(path) as stream:
-        yield from tabular.READERS[in_format](stream, fields, keep, _source(path), chunk_rows)
-
-
 def _row_dicts(path: str, in_format: str, fields: Sequence[ir.Field]) -> list:
     """Every row of the rows file ``path`` as a mapping (conform's --rows: rows a person wrote)."""
     rows = []
-    for chunk in _read_rows(path, in_format, fields, [], crossform.CHUNK_ROWS):
-        if chunk.errors is not None:
-            unread = next(e for e in chunk.errors if e is not None)
-            raise crossform.InputError(f"{_source(path)}: {unread}")
-        columns = [(name, column.tolist() if hasattr(column, "tolist") else column)
-                   for name, column in chunk.columns.items()]
-        rows += [{name: column[i] for name, column in columns} for i in range(chunk.n_rows)]
+    with _open_input(path) as stream:
+        for chunk in tabular.READERS[in_format](stream, fields, [], _source(path), crossform.CHUNK_ROWS):
+            if chunk.errors is not None:
+                unread = next(e for e in chunk.errors if e is not None)
+                raise crossform.InputError(f"{_source(path)}: {unread}")
+            columns = [(name, column.tolist() if hasattr(column, "tolist") else column)
+                       for name, column in chunk.columns.items()]
+            rows += [{name: column[i] for name, column in columns} for i in range(chunk.n_rows)]
     return rows
 
 
@@ -522,12 +523,11 @@ class _ScoreProgress:
         self.terminal = sys.stderr.isatty()
         self.start = self.last = time.monotonic()
         self.shown = False
-        self.size = self.stream = None
-        with contextlib.suppress(AttributeError, OSError, ValueError):
-            self.size = os.fstat(stream.fileno()).st_size or None
-            self.stream = stream.buffer  # bytes consumed so far, for the share of a regular file
-            if not Path(f"/proc/self/fd/{stream.fileno()}").resolve().is_file():
-                self.size = None
+        self.size = self.stream = None  # a regular file's size and its bytes read so far give the share done
+        with contextlib.suppress(AttributeError, OSError, ValueError, io.UnsupportedOperation):
+            info = os.fstat(stream.fileno())
+            if stat.S_ISREG(info.st_mode) and info.st_size:
+                self.size, self.stream = info.st_size, stream.buffer
 
     def __call__(self, rows: int) -> None:
         now = time.monotonic()
