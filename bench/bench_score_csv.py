@@ -29,7 +29,8 @@ import crossform
 
 # Each child prints its own in-process seconds and peak resident set (VmHWM: reset by
 # exec, unlike ru_maxrss, which keeps the forking parent's size).
-PEAK = "print(time.perf_counter() - start, next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM')))"
+PEAK = ("print(time.perf_counter() - start, "
+        "next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM')))")
 ANCHOR = f"""
 import sys, time
 import pandas as pd
@@ -121,10 +122,11 @@ def main() -> int:
           f"start-up (goal <= 1.5x); peak memory {cli_peak / api_peak:.2f}x")
     print(f"ratio command / API writing its scores too: time {cli_seconds / out_seconds:.2f}x in-process, "
           f"{cli_wall / out_wall:.2f}x with start-up; peak memory {cli_peak / out_peak:.2f}x")
-    print(json.dumps({"rows": args.rows, "input_mb": size_mb, "api_seconds": api_seconds, "api_peak_mb": api_peak,
-                      "api_wall": api_wall, "cli_seconds": cli_seconds, "cli_wall": cli_wall, "cli_peak_mb": cli_peak, "cli_quarter_peak_mb": quarter_peak,
-                      "api_to_csv_seconds": out_seconds, "api_to_csv_peak_mb": out_peak,
-                      "time_ratio": cli_seconds / api_seconds, "time_ratio_with_writing": cli_seconds / out_seconds, "identical": same}))
+    print(json.dumps({"rows": args.rows, "input_mb": size_mb, "api_seconds": api_seconds, "api_wall": api_wall,
+                      "api_peak_mb": api_peak, "api_to_csv_seconds": out_seconds, "api_to_csv_peak_mb": out_peak,
+                      "cli_seconds": cli_seconds, "cli_wall": cli_wall, "cli_peak_mb": cli_peak,
+                      "cli_quarter_peak_mb": quarter_peak, "time_ratio": cli_seconds / api_seconds,
+                      "time_ratio_with_writing": cli_seconds / out_seconds, "identical": same}))
     return 0
 
 

@@ -352,3 +352,14 @@ def test_missing_cells_are_pandas_defaults_and_score_help_lists_them(capsys):
     text = " ".join(out.split())
     assert all(f'"{cell}"' in text for cell in tabular.NA_CELLS)
     assert "--fail-on-row-error" in text and "--quiet" in text and "--chunk-rows" in text
+
+
+def test_blank_lines_before_the_header_are_skipped_as_pandas_does(tmp_path, capsys, fitted, package_path):
+    src = tmp_path / "rows.csv"
+    src.write_text("\n\ncolor,x1,x2,flag\nred,1,1,1\n")
+    code, out, err = run(capsys, "score", package_path, src)
+    assert code == 0, err
+    np.testing.assert_array_equal(read_scores(out)[2], fitted.predict_proba(pd.read_csv(src)[CATS + NUMS]))
+    src.write_text("\n\ncolor,x1,x2\nred,1,1\n")
+    code, out, err = run(capsys, "score", package_path, src)
+    assert code == 1 and f"{src}, line 3: the CSV header has no column 'flag'" in err

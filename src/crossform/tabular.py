@@ -48,6 +48,7 @@ NUMBER = re.compile(r"\s*[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:e[+-]?[0-9]+)?|i
 # is a NUMBER, so a column of such cells needs no check cell by cell.
 _NUMBER_BYTES = b"0123456789.+-eEiInNfFtTyY \t\n\r\v\f"
 
+
 @dataclass
 class Chunk:
     """Rows of the input: what the scorer takes, and what the writer copies."""
@@ -65,19 +66,23 @@ def read_csv(stream, fields: Sequence[ir.Field], keep: Sequence[str], source: st
              chunk_rows: int = CHUNK_ROWS) -> Iterator[Chunk]:
     """Chunks of the CSV text ``stream`` (named ``source`` in errors)."""
     reader = csv.reader(stream, strict=True)
-    header = _records(reader, stream, source, 0, 1)
-    if not header:
-        raise TabularInputError(source, None, "the CSV input is empty: expected a header row naming the columns")
-    header = header[0]
+    header: list = []
+    while not header:  # blank lines before the header are skipped, as pandas does
+        first = _records(reader, stream, source, reader.line_num, 1)
+        if not first:
+            raise TabularInputError(source, None, "the CSV input is empty: expected a header row naming the columns")
+        header = first[0]
+    header_line = reader.line_num
     names = [f.name for f in fields]
     needed = names + [k for k in keep if k not in names]
     absent = [name for name in needed if name not in header]
     if absent:
-        raise TabularInputError(source, 1, f"the CSV header has no column {', '.join(map(repr, absent))} "
+        raise TabularInputError(source, header_line, f"the CSV header has no column {', '.join(map(repr, absent))} "
                                 f"(the package needs {names}" + (f", --keep asks for {list(keep)})" if keep else ")"))
     doubled = sorted({name for name in needed if header.count(name) > 1})
     if doubled:
-        raise TabularInputError(source, 1, f"the CSV header names column {', '.join(map(repr, doubled))} more than once")
+        raise TabularInputError(source, header_line,
+                                f"the CSV header names column {', '.join(map(repr, doubled))} more than once")
     position = {name: header.index(name) for name in needed}
     width = len(header)
     line = reader.line_num  # lines read so far
@@ -88,8 +93,9 @@ def read_csv(stream, fields: Sequence[ir.Field], keep: Sequence[str], source: st
         lengths = set(map(len, records))
         if not lengths <= {0, width}:  # 0: a blank line, which is skipped
             k = next(k for k, r in enumerate(records) if len(r) not in (0, width))
+            cells = f"{len(records[k])} cell" + ("s" if len(records[k]) != 1 else "")
             raise TabularInputError(source, line + 1 + _lines_spanned(records[:k]),
-                                    f"this row has {len(records[k])} cell{'s' if len(records[k]) != 1 else ''}, the header has {width}")
+                                    f"this row has {cells}, the header has {width}")
         line = reader.line_num
         body = records if 0 not in lengths else [r for r in records if r]
         if not body:
