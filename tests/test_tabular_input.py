@@ -363,3 +363,12 @@ def test_blank_lines_before_the_header_are_skipped_as_pandas_does(tmp_path, caps
     src.write_text("\n\ncolor,x1,x2\nred,1,1\n")
     code, out, err = run(capsys, "score", package_path, src)
     assert code == 1 and f"{src}, line 3: the CSV header has no column 'flag'" in err
+
+
+def test_an_output_in_a_missing_directory_is_named(tmp_path, capsys, package_path):
+    src = tmp_path / "rows.csv"
+    src.write_text("color,x1,x2,flag\nred,1,1,1\n")
+    dst = tmp_path / "nowhere" / "scores.csv"
+    code, out, err = run(capsys, "score", package_path, src, "-o", dst)
+    assert code == 2
+    assert err == f"crossform: error: {dst}: No such file or directory\n"

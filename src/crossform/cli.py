@@ -485,7 +485,11 @@ def _open_output(path: str):
         return
     partial = target.with_name(f".{target.name}.partial")
     try:
-        with open(partial, "w", encoding="utf-8", newline="") as out:
+        out = open(partial, "w", encoding="utf-8", newline="")
+    except OSError as exc:  # name the file asked for, not the partial one
+        raise type(exc)(exc.errno, exc.strerror, path) from None
+    try:
+        with out:
             yield out
         os.replace(partial, target)
     finally:
