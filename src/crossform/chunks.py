@@ -12,7 +12,7 @@ no row positions, so chunks concatenate to exactly what one batch gives.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -29,10 +29,10 @@ def row_count(data: Any) -> "int | None":
     """The number of rows of ``data`` when it is cheap to tell, else None."""
     if _is_dataframe(data):
         return len(data)
-    if isinstance(data, dict):
+    if isinstance(data, Mapping):
         lengths = {len(v) for v in data.values() if hasattr(v, "__len__") and not isinstance(v, (str, bytes))}
         return lengths.pop() if len(lengths) == 1 else None
-    if isinstance(data, (list, tuple)):
+    if isinstance(data, Sequence) and not isinstance(data, (str, bytes)):
         return len(data)
     return None
 
