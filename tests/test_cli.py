@@ -217,7 +217,8 @@ def test_score_csv_matches_reference(tmp_path, capsys, package, package_path, re
     want = expected_scores(package, records)
     n_errors = sum(e is not None for e in want.errors)
     assert n_errors == 3
-    assert err.strip() == f"scored {len(records)} rows: {n_errors} row errors"
+    assert err.strip() == (f"scored {len(records)} rows in reference (crossform {crossform.__version__}): "
+                           f"{n_errors} row errors")
 
     with open(dst, newline="", encoding="utf-8") as fh:
         table = list(csv.reader(fh))
@@ -278,7 +279,7 @@ def test_fail_on_row_error(tmp_path, capsys, package_path, records):
     assert "3 row errors" in err
     clean = write_csv(tmp_path / "clean.csv", records[:5])
     code, out, err = run(capsys, "score", package_path, clean, "--fail-on-row-error")
-    assert code == 0 and "scored 5 rows: 0 row errors" in err
+    assert code == 0 and "scored 5 rows in reference" in err and ": 0 row errors" in err
 
 
 def test_score_csv_missing_column(tmp_path, capsys, package_path, records):

@@ -26,6 +26,7 @@ from .errors import (
     UnknownRuntimeError,
     UnsupportedEstimatorError,
 )
+from .chunks import CHUNK_ROWS
 from .exporters import formats, load, save
 from .ir import Package
 from .reference import Scores
@@ -40,6 +41,7 @@ __all__ = [
     "scorer",
     "formats",
     "runtimes",
+    "CHUNK_ROWS",
     "Package",
     "Scores",
     "CrossformError",
@@ -95,15 +97,32 @@ def runtimes() -> list:
     return names()
 
 
-def scorer(package: Union[Package, str, Path], runtime: str = "reference", **options: str):
+def scorer(package: Union[Package, str, Path], runtime: str = "reference",
+           chunk_rows: Union[int, None] = CHUNK_ROWS, **options: str):
     """A function ``data -> Scores`` that scores with ``package`` in ``runtime``.
 
     The package is read and the runtime prepared once, so the function can
     score any number of batches. A foreign runtime runs a saved file of its
     own format as it is (a float32 ONNX file stays float32); otherwise the
     package written in the first format it executes, with ``options`` (e.g.
-    ``precision="float32"``).
+    ``precision="float32"``). A batch longer than ``chunk_rows`` (default
+    ``CHUNK_ROWS``, None for no limit) is scored that many rows at a time, so
+    memory stays bounded; the scores are those of one batch.
     """
+    from .chunks import chunked
+    from .runtime import get_runtime
+
+    get_runtime(runtime)  # an unknown name is refused before any file is read
+    if not isinstance(package, Package):
+        path = Path(package)
+        package = load(path)
+    else:
+        path = None
+    return chunked(package.inputs, _prepare(package, path, runtime, options), chunk_rows)
+
+
+def _prepare(package: Package, path: Union[Path, None], runtime: str, options: dict):
+    """The runtime's function ``data -> Scores`` for ``package`` (read from ``path``, if given)."""
     from .exporters import check_options, get_format
     from .exporters import registry as format_registry
     from .exporters import sniff
@@ -111,10 +130,6 @@ def scorer(package: Union[Package, str, Path], runtime: str = "reference", **opt
     from .runtime import get_runtime, unavailable
 
     engine = get_runtime(runtime)
-    path = None
-    if not isinstance(package, Package):
-        path = Path(package)
-        package = load(path)
     if runtime == "reference":
         return lambda data: evaluate(package, data)
     reason = unavailable(runtime)
@@ -132,13 +147,15 @@ def scorer(package: Union[Package, str, Path], runtime: str = "reference", **opt
     raise UnknownRuntimeError(f"No registered format is executed by runtime {runtime!r}.")
 
 
-def score(package: Union[Package, str, Path], data: Any, runtime: str = "reference") -> Scores:
+def score(package: Union[Package, str, Path], data: Any, runtime: str = "reference",
+          chunk_rows: Union[int, None] = CHUNK_ROWS) -> Scores:
     """Score ``data`` (a DataFrame, a mapping of columns, or a list of row dicts).
 
     ``package`` is a Package or the path of a saved one. Rows that cannot be
     scored get NaN values and an error message; the other rows still score.
     A runtime other than "reference" scores the package as written in the
     first format that runtime executes; to score many batches, prepare once
-    with :func:`scorer`.
+    with :func:`scorer`. More than ``chunk_rows`` rows are scored in chunks
+    of that size (see :func:`scorer`).
     """
-    return scorer(package, runtime)(data)
+    return scorer(package, runtime, chunk_rows=chunk_rows)(data)

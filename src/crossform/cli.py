@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
 import io
+import itertools
 import json
 import math
 import os
+import stat
 import sys
 import textwrap
 import warnings
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 import crossform
-from crossform import ir, progress
+from crossform import ir, progress, tabular
 from crossform.conformance import DEFAULT_MAX_ROWS
 from crossform.errors import CrossformError, FormatExtensionError, PackageExistsError, UnknownFormatError
 from crossform.exporters import check_options, format_for_path, get_format, sniff
@@ -509,85 +510,72 @@ def _open_input(path: str):
         stream.detach()  # closing the wrapper would close the process's stdin
 
 
-def _parse_number(cell: str) -> Any:
-    if cell == "":
-        return None
+@contextlib.contextmanager
+def _open_output(path: str):
+    # A regular file appears only once every row is written: an input error at the
+    # last line leaves no half-written scores behind. stdout, a device (/dev/null), a
+    # FIFO or a link is written in place as the rows go: replacing one would destroy it.
+    if path == "-":
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    target = Path(path)
+    if os.path.lexists(target) and not stat.S_ISREG(os.lstat(target).st_mode):
+        with open(target, "w", encoding="utf-8", newline="") as out:
+            yield out
+        return
+    partial = target.with_name(f".{target.name}.partial")
     try:
-        return float(cell)
-    except ValueError:
-        return cell  # the evaluator makes this a row error naming the value
+        out = open(partial, "w", encoding="utf-8", newline="")
+    except OSError as exc:  # name the file asked for, not the partial one
+        raise type(exc)(exc.errno, exc.strerror, path) from None
+    try:
+        with out:
+            yield out
+        os.replace(partial, target)
+    finally:
+        if partial.exists():
+            partial.unlink()
 
 
-def read_csv(stream, fields: Sequence[ir.Field], keep: Sequence[str]) -> tuple:
-    """(rows for the evaluator, kept cells per row) from CSV text."""
-    reader = csv.reader(stream)
-    header = next(reader, None)
-    if header is None:
-        raise CommandError("the CSV input is empty: expected a header row naming the columns")
-    needed = [f.name for f in fields] + [k for k in keep if k not in {f.name for f in fields}]
-    absent = [name for name in needed if name not in header]
-    if absent:
-        raise CommandError(f"the CSV input has no column {', '.join(repr(a) for a in absent)} "
-                           f"(the package needs {[f.name for f in fields]}"
-                           + (f", --keep asks for {list(keep)})" if keep else ")"))
-    doubled = sorted({name for name in needed if header.count(name) > 1})
-    if doubled:
-        raise CommandError(f"the CSV header names column {', '.join(map(repr, doubled))} more than once")
-    position = {name: header.index(name) for name in needed}
-    rows, kept = [], []
-    for cells in reader:
-        if not cells:
-            continue
-        if len(cells) != len(header):
-            raise CommandError(f"CSV line {reader.line_num} has {len(cells)} cells, the header has {len(header)}")
-        row = {}
-        for f in fields:
-            cell = cells[position[f.name]]
-            row[f.name] = _parse_number(cell) if f.kind == ir.NUMERIC else (cell if cell != "" else None)
-        rows.append(row)
-        kept.append([cells[position[k]] for k in keep])
-    return rows, kept
+def _source(path: str) -> str:
+    return "<stdin>" if path == "-" else path
 
 
-def read_jsonl(stream, fields: Sequence[ir.Field], keep: Sequence[str]) -> tuple:
-    rows, kept = [], []
-    for number, line in enumerate(stream, start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except ValueError as exc:
-            raise CommandError(f"JSON Lines line {number} is not JSON: {exc}") from None
-        if not isinstance(obj, dict):
-            raise CommandError(f"JSON Lines line {number} must be a JSON object, got {type(obj).__name__}")
-        rows.append({f.name: obj.get(f.name) for f in fields})
-        kept.append([obj.get(k) for k in keep])
-    return rows, kept
+def _row_dicts(path: str, in_format: str, fields: Sequence[ir.Field]) -> list:
+    """Every row of the rows file ``path`` as a mapping (conform's --rows: rows a person wrote)."""
+    rows = []
+    with _open_input(path) as stream:
+        for chunk in tabular.READERS[in_format](stream, fields, [], _source(path), crossform.CHUNK_ROWS):
+            if chunk.errors is not None:
+                unread = next(e for e in chunk.errors if e is not None)
+                raise crossform.InputError(f"{_source(path)}: {unread}")
+            columns = [(name, column.tolist() if hasattr(column, "tolist") else column)
+                       for name, column in chunk.columns.items()]
+            rows += [{name: column[i] for name, column in columns} for i in range(chunk.n_rows)]
+    return rows
 
 
-READERS = {"csv": read_csv, "jsonl": read_jsonl}
+def _input_share(stream) -> Callable[[], str]:
+    """How much of a regular input file has been read, as text for the progress line
+    ("" for stdin, a pipe or a device, whose size is unknown)."""
+    with contextlib.suppress(AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        info = os.fstat(stream.fileno())
+        if stat.S_ISREG(info.st_mode) and info.st_size:
+            raw = stream.buffer
 
-
-def write_csv(stream, keep: Sequence[str], scores, kept: list) -> None:
-    writer = csv.writer(stream, lineterminator="\n")
-    writer.writerow(list(keep) + list(scores.outputs) + ["error"])
-    for values, cells, error in zip(scores.values, kept, scores.errors):
-        numbers = ["" if math.isnan(v) else _float_text(v) for v in values]
-        writer.writerow(list(cells) + numbers + [error or ""])
-
-
-def write_jsonl(stream, keep: Sequence[str], scores, kept: list) -> None:
-    for values, cells, error in zip(scores.values, kept, scores.errors):
-        record = dict(zip(keep, cells))
-        record.update((name, None if math.isnan(v) else float(v)) for name, v in zip(scores.outputs, values))
-        record["error"] = error
-        stream.write(json.dumps(record) + "\n")
-
-
-WRITERS = {"csv": write_csv, "jsonl": write_jsonl}
+            def share() -> str:
+                with contextlib.suppress(OSError, ValueError):
+                    return f", {min(100, 100 * raw.tell() // info.st_size)}% of the input"
+                return ""
+            return share
+    return lambda: ""
 
 
 def run_score(args: argparse.Namespace) -> int:
+    from crossform.chunks import with_row_errors
+    from crossform.runtime import get_runtime
+
     in_format = _io_format(args.input, args.input_format, "--input-format")
     out_format = _io_format(args.output, args.output_format, "--output-format", default="csv")
     _require_path(args.package, "package")
@@ -598,26 +586,52 @@ def run_score(args: argparse.Namespace) -> int:
     clash = sorted(set(keep) & (set(package.outputs) | {"error"}))
     if clash:
         raise UsageError(f"--keep {', '.join(clash)} would clash with an output column of the same name")
-    try:
-        with _open_input(args.input) as stream:
-            rows, kept = READERS[in_format](stream, package.inputs, keep)
-    except UnicodeDecodeError as exc:
-        raise CommandError(f"{args.input} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except csv.Error as exc:
-        raise CommandError(f"{args.input}: malformed CSV: {exc}") from None
-    scores = crossform.score(package, rows, runtime=args.runtime)
-    if args.output == "-":
-        WRITERS[out_format](sys.stdout, keep, scores, kept)
-        sys.stdout.flush()
-    else:
-        with open(args.output, "w", encoding="utf-8", newline="") as out:
-            WRITERS[out_format](out, keep, scores, kept)
-    failures = sum(e is not None for e in scores.errors)
-    _err(f"scored {len(scores)} rows: {failures} row errors")
+    score = crossform.scorer(package, args.runtime, chunk_rows=None)  # the reader's chunks are bounded already
+    rows = failures = 0
+    with _open_input(args.input) as stream:
+        tracker, share = progress.Progress("score", enabled=not args.quiet), _input_share(stream)
+        chunks = tabular.READERS[in_format](stream, package.inputs, keep, _source(args.input), args.chunk_rows)
+        first = next(chunks, None)  # the header is checked before anything is written
+        with _open_output(args.output) as out:
+            write = tabular.WRITERS[out_format](out, keep, package.outputs)
+            for chunk in itertools.chain([first] if first is not None else [], chunks):
+                scores = score(chunk.columns)
+                if chunk.errors is not None:
+                    scores = with_row_errors(scores, chunk.errors)
+                write(scores, chunk.kept)
+                rows += len(scores)
+                failures += sum(e is not None for e in scores.errors)
+                tracker(rows, None, f"{rows:,} rows scored{share()}")
+        tracker.close()
+    if not args.quiet:
+        _err(f"scored {rows} rows in {args.runtime} ({get_runtime(args.runtime).version()}): {failures} row errors")
     return EXIT_FAILED if args.fail_on_row_error and failures else EXIT_OK
 
 
+def _score_input_help() -> str:
+    na = ", ".join(f'"{cell}"' for cell in tabular.NA_CELLS)
+    paragraphs = [
+        ("input", "CSV: a header row naming the columns, then one row per line (quoted cells may span "
+         f"lines), UTF-8, read as pandas.read_csv reads it by default. Missing in every column: {na}. In a "
+         "numeric column, True/TRUE/true is 1 and False/FALSE/false is 0; a number is plain decimal or "
+         "scientific notation (1.5, -2e-3, .5) or inf/infinity in any case with an optional sign, whitespace "
+         "around it ignored; any other cell (1_000, 0x10, 1,5) is a row error naming it. A categorical cell is "
+         "its text as written. JSON Lines: one JSON object per line; null or an absent key is missing, true "
+         "and false are 1 and 0 in a numeric column, a string in a numeric column or a number in a "
+         "categorical one is a row error, and so is an integer beyond the float64 range. Rows are read and "
+         "scored --chunk-rows at a time, so memory stays bounded whatever the input's size. An input error "
+         "names the file and the line (stdout may already hold the rows before it; an -o file is written "
+         "only when every row was)."),
+        ("output", "the --keep columns, one column per model output, then \"error\" (empty, or null, when the "
+         "row scored); numbers read back exactly. Progress goes to stderr once scoring lasts 2 s, then the "
+         "summary line: the rows, the runtime that scored and the row errors. --quiet prints neither."),
+    ]
+    return "".join(f"{title}:\n" + textwrap.fill(text, WIDTH, initial_indent="  ", subsequent_indent="  ") + "\n"
+                   for title, text in paragraphs)
+
+
 def score_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = _score_input_help() + "\n" + (parser.epilog or "")
     parser.add_argument("package", metavar="PACKAGE", help="a saved package")
     parser.add_argument("input", metavar="INPUT", help='rows to score (.csv, .jsonl, .ndjson), or "-" for stdin')
     parser.add_argument("-o", "--output", default="-", metavar="OUTPUT",
@@ -629,7 +643,17 @@ def score_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the runtime that scores (default: %(default)s)")
     parser.add_argument("--keep", action="append", metavar="COLUMN",
                         help="copy this input column to the output, e.g. an id (repeat for several)")
-    parser.add_argument("--fail-on-row-error", action="store_true", help="exit 1 when any row could not be scored")
+    parser.add_argument("--fail-on-row-error", action="store_true",
+                        help="exit 1 when any row could not be scored (the scores are still written): for CI")
+    parser.add_argument("--chunk-rows", type=_positive, default=crossform.CHUNK_ROWS, metavar="N",
+                        help="rows read and scored at a time; memory grows with it (default: %(default)s)")
+
+
+def _positive(text: str) -> int:
+    value = _row_count(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {text!r}")
+    return value
 
 
 # ---------------------------------------------------------------- validate
@@ -816,13 +840,7 @@ def _conform_cases(args: argparse.Namespace) -> list:
             except crossform.IdMismatchError as exc:
                 package = exc.package
             in_format = _io_format(args.rows, args.input_format, "--input-format")
-            try:
-                with _open_input(args.rows) as stream:
-                    rows, _ = READERS[in_format](stream, package.inputs, [])
-            except UnicodeDecodeError as exc:
-                raise CommandError(f"{args.rows} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-            except csv.Error as exc:
-                raise CommandError(f"{args.rows}: malformed CSV: {exc}") from None
+            rows = _row_dicts(args.rows, in_format, package.inputs)
         cases += conformance.package_cases(path, rows, rows_name=Path(args.rows).name if args.rows else "rows",
                                            max_rows=args.max_rows, seed=args.seed)
     return cases
@@ -1194,9 +1212,10 @@ COMMANDS: dict[str, tuple[Callable, Callable, str, str, str]] = {
         "score CSV or JSON Lines rows with a package",
         "Score every row of INPUT with the package and write one output row per input row: "
         "the --keep columns, one column per model output, then \"error\" (empty, or null, when "
-        "the row scored). In CSV an empty cell is missing, and a numeric cell that is not a "
-        "number makes a row error; in JSON Lines null or an absent key is missing. Numbers "
-        "are written so that they read back exactly. A summary goes to stderr.",
+        "the row scored). Cells are read as pandas.read_csv reads them (below; "
+        "docs/tabular-input.md). A row that cannot be scored is a row error and the others "
+        "still score; --fail-on-row-error makes any row error exit 1. A summary naming the "
+        "runtime goes to stderr.",
         "crossform score fraud-pkg transactions.csv -o scores.csv --keep id\n"
         "  cat rows.jsonl | crossform score fraud-pkg - --input-format jsonl --output-format jsonl",
     ),

@@ -131,3 +131,17 @@ class PackageExistsError(PackageError, FileExistsError):
 
 class UnsupportedModelError(CrossformError, ValueError):
     """A model that uses something a reader does not support (an ONNX op it never writes)."""
+
+
+class TabularInputError(InputError):
+    """CSV or JSON Lines scoring rows that cannot be read.
+
+    ``source`` names the file ("<stdin>" for standard input) and ``line`` the
+    line where the problem starts (None when it concerns the whole file).
+    """
+
+    def __init__(self, source: str, line, reason: str):
+        self.source = str(source)
+        self.line = line
+        self.reason = reason
+        super().__init__(f"{self.source}: {reason}" if line is None else f"{self.source}, line {line}: {reason}")

@@ -50,27 +50,37 @@ class Progress:
         self.shown = False
         self.last = -float("inf")
 
-    def __call__(self, done: int, total: int, what: str) -> None:
+    def __call__(self, done: int, total: Union[int, None], what: str) -> None:
+        """``total`` None: work of unknown size (rows streamed from stdin): no bar, the
+        count in ``what``."""
         now = time.monotonic()
         if not self.enabled or now - self.start < DELAY:
             return
-        if done >= total:
-            if self.shown and self.terminal:
-                self.stream.write("\r" + " " * WIDTH + "\r")
-                self.stream.flush()
-            return
+        if total is not None and done >= total:
+            return self.close()
         if self.terminal:
-            width = 24
-            filled = width * done // max(total, 1)
-            line = f"{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {what}"
+            if total is None:
+                line = f"{self.label}: {what}, {now - self.start:.0f} s"
+            else:
+                width = 24
+                filled = width * done // max(total, 1)
+                line = f"{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {what}"
             self.stream.write("\r" + line[:WIDTH].ljust(WIDTH))
         elif now - self.last >= INTERVAL:
-            self.stream.write(f"{PREFIX}: {self.label}: {done}/{total} {what} ({now - self.start:.0f} s)\n")
+            count = what if total is None else f"{done}/{total} {what}"
+            self.stream.write(f"{PREFIX}: {self.label}: {count} ({now - self.start:.0f} s)\n")
             self.last = now
         else:
             return
         self.stream.flush()
         self.shown = True
+
+    def close(self) -> None:
+        """Erase the bar from a terminal (a log keeps its lines)."""
+        if self.shown and self.terminal:
+            self.stream.write("\r" + " " * WIDTH + "\r")
+            self.stream.flush()
+            self.shown = False
 
 
 @contextlib.contextmanager

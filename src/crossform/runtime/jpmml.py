@@ -10,7 +10,10 @@ port on loopback so nothing it loads can reach out. Rows go to the Java
 ``Evaluator`` one at a time as Java maps (jpmml_evaluator's own batch helpers
 move data with pickle, which crossform does not load); a row JPMML refuses
 (an invalid value under ``returnInvalid``, any EvaluationException) is a row
-error for that row alone.
+error for that row alone. A long batch is scored CHUNK_ROWS rows at a time
+(``chunks.chunked``), whoever calls: the rows' Java maps and results are
+garbage the JVM collects lazily, and 50,000 rows of the bench forest in one
+pass grew the process by 0.7 GB over the loaded model (0.35 GB in chunks).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..chunks import CHUNK_ROWS, chunked
 from ..errors import CrossformError
 from ..reference import Scores
 from ..rows import read_batch
@@ -172,4 +176,4 @@ def prepare(content: Any, fmt: ModuleType) -> Callable[[Any], Scores]:
         leaves[bad] = -1
         return Scores(values, outputs, errors.tolist(), classes, leaves if has_leaves else None)
 
-    return score
+    return chunked(fields, score, CHUNK_ROWS)
