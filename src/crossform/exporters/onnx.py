@@ -68,6 +68,8 @@ from ..errors import (
     MalformedPackageError,
     UnsafePackageError,
     UnsupportedModelError,
+    cut,
+    shown,
 )
 from ..floats import FLOAT32_OVERFLOW, float32_threshold
 from . import MAX_FILE_BYTES, _json, _versions
@@ -1101,7 +1103,7 @@ def _node_doc(node, where: str) -> dict:
         doc = None
     if not isinstance(doc, dict) or "crossform" not in doc:
         raise OnnxStructureError(where, f"expected node {node.name!r} to describe its step in doc_string, "
-                                        f"found {node.doc_string[:80]!r}")
+                                        f"found {shown(node.doc_string)}")
     return doc
 
 
@@ -1172,9 +1174,9 @@ class _EncoderNodes:
         """doc[key]: a list of ``n`` entries each passing ``ok`` (``what`` says what they must be)."""
         value = doc.get(key)
         if not isinstance(value, list) or len(value) != n or not all(ok(v) for v in value):
-            shown = json.dumps(value)[:80] if value is not None else "none"
+            found = cut(json.dumps(value)) if value is not None else "none"
             raise OnnxStructureError(self.where, f"expected doc_string key {key!r} of encoder {self.index} "
-                                                 f"({self.kind}) to be a list of {n} {what}, found {shown}")
+                                                 f"({self.kind}) to be a list of {n} {what}, found {found}")
         return value
 
 
@@ -1280,7 +1282,7 @@ def _read_encoders(proto, inits: dict, where: str) -> tuple:
         outputs = doc.get("outputs", [])
         if not _is_names(outputs):
             raise OnnxStructureError(where, f"expected doc_string key 'outputs' of encoder {index} ({kind}) to be "
-                                            f"a list of names, found {json.dumps(outputs)[:80]}")
+                                            f"a list of names, found {cut(json.dumps(outputs))}")
         encoders.append(reader(nodes, doc, features, tuple(outputs)))
         index += 1
 
@@ -1377,7 +1379,7 @@ def _read_membership(node, attrs: dict, modes: np.ndarray, arr, where: str) -> l
     if not isinstance(sides, list) or len(sides) != n_sets or not all(isinstance(v, bool) for v in sides):
         raise OnnxStructureError(where, f"expected doc_string key 'sets_missing_left' of node {node.name!r} to be "
                                         f"{n_sets} booleans, one per BRANCH_MEMBER node, found "
-                                        f"{json.dumps(sides)[:80]}")
+                                        f"{cut(json.dumps(sides))}")
     cuts = np.flatnonzero(np.isnan(values))
     if len(cuts) != n_sets or (len(values) and not np.isnan(values[-1])):
         raise OnnxStructureError(where, f"expected membership_values to hold {n_sets} sets, each ended by NaN, "
@@ -1483,7 +1485,7 @@ def _read_set_columns(proto, inits: dict, width: int, where: str) -> list:
         feature, missing_left = doc.get("feature"), doc.get("missing_left")
         if not _is_int(feature) or not 0 <= feature < width or not isinstance(missing_left, bool):
             raise OnnxStructureError(where, f"expected set split {k} to name a feature below {width} and its "
-                                            f"missing side (true or false), found {json.dumps(doc)[:80]}")
+                                            f"missing side (true or false), found {cut(json.dumps(doc))}")
         values = _const_of(node, 1, inits, where)
         if values.dtype != np.float64 or values.ndim != 1:
             raise OnnxStructureError(where, f"expected the values of set split {k} as a 1-D double tensor, found "
@@ -1504,7 +1506,7 @@ def _doc_choice(doc: dict, key: str, choices: tuple, default: str, where: str) -
     value = doc.get(key, default)
     if value not in choices or (key in doc and value == default):
         raise OnnxStructureError(where, f"expected the model's {key!r} rule to be one of {', '.join(choices)} "
-                                        f"(absent for {default!r}), found {json.dumps(doc.get(key))[:80]}")
+                                        f"(absent for {default!r}), found {cut(json.dumps(doc.get(key)))}")
     return value
 
 

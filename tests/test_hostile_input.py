@@ -1,0 +1,264 @@
+"""Hostile input: crafted files, special files and odd scoring input never give a traceback,
+a hang or memory far beyond the input, only a named crossform error.
+
+Whatever needs a resource limit runs in a subprocess under RLIMIT_AS; whatever could hang
+runs with a timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import subprocess
+import sys
+import textwrap
+import zlib
+from fractions import Fraction
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import crossform
+from conftest import small_package
+from crossform import errors, ir
+from crossform.exporters import bonsai
+
+ADDRESS_SPACE = 2 << 30  # 2 GiB: python, numpy, onnx and protobuf fit, an 8-byte-per-node array of 2^28 does not
+TIMEOUT = 120
+
+
+def run_limited(code: str, *args: str, timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh python under an address-space limit; it reads ``sys.argv[1:]``."""
+    prelude = textwrap.dedent(f"""
+        import resource
+        resource.setrlimit(resource.RLIMIT_AS, ({ADDRESS_SPACE}, {ADDRESS_SPACE}))
+    """)
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    return subprocess.run([sys.executable, "-c", prelude + textwrap.dedent(code), *args], capture_output=True,
+                          text=True, timeout=timeout, env=env)
+
+
+CLI = """
+    import sys
+    from crossform.cli import main
+    sys.exit(main(sys.argv[1:]))
+"""
+
+
+def cli_limited(*args: str, timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
+    return run_limited(CLI, *args, timeout=timeout)
+
+
+def assert_refused(result: subprocess.CompletedProcess, *words: str) -> None:
+    """A crossform error message naming ``words``, no traceback, a failing exit code."""
+    output = result.stdout + result.stderr
+    assert result.returncode not in (0, None), output[-3000:]
+    assert "Traceback" not in output and "MemoryError" not in output, output[-3000:]
+    for word in words:
+        assert word in output, output[-3000:]
+
+
+# ---------------------------------------------------------------- declared counts beyond the file
+
+
+def complete_tree_bonsai(n_nodes: int) -> bytes:
+    """One complete tree of ``n_nodes`` (odd) nodes: header, tree offsets, a valid structure
+    bitset and rank directory, then no columns at all; the checksum is right."""
+    n_splits = (n_nodes - 1) // 2
+    words = np.zeros((n_nodes + 63) // 64, dtype=">u8")
+    words[: n_splits // 64] = np.uint64(2**64 - 1)
+    if n_splits % 64:
+        words[n_splits // 64] = np.uint64((1 << (n_splits % 64)) - 1)
+    blocks = (len(words) + 7) // 8
+    ranks = np.minimum(np.arange(blocks, dtype=np.int64) * 512, n_splits).astype(">u4")
+    body = (struct.pack(">8sHHIIIQ", bonsai.MAGIC, 1, 0, 0, 1, 1, n_nodes) + struct.pack(">II", 0, n_nodes)
+            + words.tobytes() + ranks.tobytes())
+    return body + struct.pack(">I", zlib.crc32(body))
+
+
+def stripe_json_with_trees(tmp_path: Path, trees: bytes) -> Path:
+    path = crossform.save(small_package(), tmp_path / "pkg")
+    model_doc = json.loads((path / "model.json").read_text())
+    (path / model_doc["trees"]["path"]).write_bytes(trees)
+    return path
+
+
+def test_small_complete_tree_bonsai_is_what_the_crafted_file_claims_to_be():
+    # the crafted bytes are a real bonsai prefix: with no columns they fail only for truncation
+    with pytest.raises(errors.BonsaiTruncatedError):
+        bonsai.loads(complete_tree_bonsai(7), "t.bonsai", 2)
+
+
+@pytest.mark.parametrize("n_nodes", [2**28 - 1, 2**27 + 1])
+def test_bonsai_declaring_more_nodes_than_its_bytes_is_refused_before_allocating(tmp_path, n_nodes):
+    trees = tmp_path / "trees.bonsai"
+    trees.write_bytes(complete_tree_bonsai(n_nodes))
+    result = run_limited("""
+        import sys
+        from crossform import errors
+        from crossform.exporters import bonsai
+        try:
+            bonsai.loads(open(sys.argv[1], "rb").read(), sys.argv[1], 2)
+        except errors.BonsaiTruncatedError as exc:
+            print("refused:", exc)
+    """, str(trees))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "refused:" in result.stdout and "split feature" in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize("command", ["validate", "info", "id", "compat", "score"])
+def test_cli_refuses_the_crafted_bonsai_by_name_under_a_memory_limit(tmp_path, command):
+    path = stripe_json_with_trees(tmp_path, complete_tree_bonsai(2**28 - 1))
+    args = [command, str(path)]
+    if command == "score":
+        rows = tmp_path / "rows.csv"
+        rows.write_text("colour,size\nred,1.0\n")
+        args.append(str(rows))
+    assert_refused(cli_limited(*args), "trees.bonsai")
+
+
+def test_load_refuses_the_crafted_bonsai_under_a_memory_limit(tmp_path):
+    path = stripe_json_with_trees(tmp_path, complete_tree_bonsai(2**28 - 1))
+    result = run_limited("""
+        import sys, crossform
+        from crossform import errors
+        try:
+            crossform.load(sys.argv[1])
+        except errors.BonsaiTruncatedError as exc:
+            print("refused:", exc)
+    """, str(path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "refused:" in result.stdout
+
+
+# ---------------------------------------------------------------- special files as packages
+
+
+def test_character_device_is_refused_before_reading(tmp_path):
+    result = cli_limited("validate", "/dev/zero", timeout=60)
+    assert_refused(result, "/dev/zero", "regular file")
+    with pytest.raises(errors.SpecialFileError, match="regular file or a directory"):
+        crossform.load("/dev/zero")
+
+
+@pytest.mark.parametrize("command", ["validate", "score", "info"])
+def test_fifo_is_refused_without_blocking(tmp_path, command):
+    fifo = tmp_path / "model.onnx"
+    os.mkfifo(fifo)
+    args = [command, str(fifo)]
+    if command == "score":
+        rows = tmp_path / "rows.csv"
+        rows.write_text("colour,size\nred,1.0\n")
+        args.append(str(rows))
+    assert_refused(cli_limited(*args, timeout=60), str(fifo), "FIFO")
+
+
+def test_fifo_is_refused_by_load_and_sniff(tmp_path):
+    fifo = tmp_path / "pkg"
+    os.mkfifo(fifo)
+    for call in (crossform.load, crossform.exporters.sniff):
+        with pytest.raises(errors.SpecialFileError, match="FIFO"):
+            call(fifo)
+
+
+def test_fifo_inside_a_package_directory_is_refused(tmp_path):
+    path = crossform.save(small_package(), tmp_path / "pkg")
+    model_doc = json.loads((path / "model.json").read_text())
+    trees = path / model_doc["trees"]["path"]
+    trees.unlink()
+    os.mkfifo(trees)
+    with pytest.raises(errors.SpecialFileError, match="trees"):
+        crossform.load(path)
+
+
+def test_a_file_is_read_once_and_in_bounded_memory(tmp_path):
+    # a real package read under the limit: reading never asks for the 2 GiB cap up front
+    path = crossform.save(small_package(), tmp_path / "m.pb", format="protobuf")
+    result = run_limited("""
+        import sys, crossform
+        print(crossform.load(sys.argv[1]).id)
+    """, str(path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == small_package().id
+
+
+def test_save_refuses_a_nul_in_the_path(tmp_path):
+    with pytest.raises(errors.UnsafePackageError, match="NUL"):
+        crossform.save(small_package(), str(tmp_path / "a\x00b"))
+    with pytest.raises(errors.UnsafePackageError, match="NUL"):
+        crossform.load(str(tmp_path / "a\x00b"))
+
+
+# ---------------------------------------------------------------- scoring input
+
+
+def test_a_duplicated_input_column_is_an_input_error_naming_it():
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame([["red", 1.0, 2.0]], columns=["colour", "size", "size"])
+    with pytest.raises(errors.InputError, match="'size'.*2 columns|2 columns.*'size'"):
+        crossform.score(small_package(), frame)
+
+
+def test_a_duplicated_column_the_package_does_not_read_is_harmless():
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame([["red", 1.0, 2.0, 3.0]], columns=["colour", "size", "extra", "extra"])
+    plain = pd.DataFrame([["red", 1.0]], columns=["colour", "size"])
+    np.testing.assert_array_equal(crossform.score(small_package(), frame).values,
+                                  crossform.score(small_package(), plain).values)
+
+
+@pytest.mark.parametrize("value, kind", [
+    (np.complex128(1.5 + 2j), "complex128"), (1.5 + 2j, "complex"), (np.timedelta64(7, "s"), "timedelta64"),
+    (np.datetime64("2026-01-01"), "datetime64"), (b"7", "bytes"), (np.bytes_(b"7"), "bytes_"),
+])
+def test_only_real_numbers_are_numbers(value, kind):
+    scores = crossform.score(small_package(), [{"colour": "red", "size": value}, {"colour": "red", "size": 7.0}])
+    assert scores.errors[0] is not None and "expected a number" in scores.errors[0] and kind in scores.errors[0]
+    assert scores.errors[1] is None
+
+
+@pytest.mark.parametrize("column", [np.array([1.5 + 2j, 7.0]), np.array([7, 8], dtype="timedelta64[s]"),
+                                    np.array(["2026-01-01", "2026-01-02"], dtype="datetime64[D]")])
+def test_complex_and_time_arrays_are_row_errors(column):
+    scores = crossform.score(small_package(), {"colour": ["red", "red"], "size": column})
+    assert all(e is not None and "expected a number" in e for e in scores.errors), scores.errors
+
+
+@pytest.mark.parametrize("value", [Decimal("2.5"), Fraction(5, 2)])
+def test_decimal_and_fraction_are_real_numbers(value):
+    pkg = small_package()
+    got = crossform.score(pkg, [{"colour": "red", "size": value}])
+    same = crossform.score(pkg, [{"colour": "red", "size": 2.5}])
+    assert got.errors == [None]
+    np.testing.assert_array_equal(got.values, same.values)
+
+
+def test_a_decimal_float64_cannot_hold_is_a_row_error():
+    scores = crossform.score(small_package(), [{"colour": "red", "size": Decimal("sNaN")},
+                                               {"colour": "red", "size": 1.0}])
+    assert scores.errors[0] is not None and "size" in scores.errors[0] and scores.errors[1] is None
+
+
+@pytest.mark.parametrize("data, found", [
+    ({"colour": "red", "size": 3.0}, "str"),
+    ({"colour": ["red"], "size": 3.0}, "float"),
+    ({"colour": ["red"], "size": (x for x in [3.0])}, "generator"),
+    ({"colour": ["red"], "size": np.float64(3.0)}, "float64"),
+    ({"colour": ["red"], "size": np.array(3.0)}, "array"),
+])
+def test_scalars_or_generators_instead_of_columns_are_input_errors(data, found):
+    with pytest.raises(errors.InputError, match=f"expected a column.*{found}"):
+        crossform.score(small_package(), data)
+
+
+def test_error_messages_cut_a_huge_value():
+    huge = "x" * 100_000
+    scores = crossform.score(small_package(), [{"colour": huge, "size": 1.0}, {"colour": "red", "size": huge}])
+    for error in scores.errors:
+        assert error is not None and len(error) < 300 and "xxx" in error
+    with pytest.raises(errors.InputError) as info:
+        crossform.score(small_package(), {huge: [1.0], "colour": ["red"]})
+    assert len(str(info.value)) < 500
