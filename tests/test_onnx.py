@@ -185,6 +185,46 @@ def external_data(model):
     entry.key, entry.value = "location", "../../etc/passwd"
 
 
+def outside(tensor):
+    """Point ``tensor`` at a file outside the package."""
+    tensor.data_location = onnx.TensorProto.EXTERNAL
+    entry = tensor.external_data.add()
+    entry.key, entry.value = "location", "../../etc/passwd"
+
+
+def external_data_in_if_branch(model):
+    """An If node whose then-branch holds an initializer kept outside the file."""
+    branch_init = onnx.numpy_helper.from_array(np.zeros(1), "branch.value")
+    outside(branch_init)
+    branch = onnx.helper.make_graph([onnx.helper.make_node("Identity", ["branch.value"], ["branch.out"])], "branch",
+                                    [], [onnx.helper.make_tensor_value_info("branch.out", onnx.TensorProto.DOUBLE,
+                                                                            [1])], [branch_init])
+    cond = onnx.numpy_helper.from_array(np.array(True), "if.cond")
+    model.graph.initializer.append(cond)
+    model.graph.node.append(onnx.helper.make_node("If", ["if.cond"], ["if.out"], name="if",
+                                                  then_branch=branch, else_branch=branch))
+
+
+def external_data_in_sparse_initializer(model):
+    values = onnx.numpy_helper.from_array(np.ones(1), "sparse.values")
+    outside(values)
+    sparse = onnx.helper.make_sparse_tensor(values, onnx.numpy_helper.from_array(np.array([0], np.int64),
+                                                                                 "sparse.indices"), [4])
+    model.graph.sparse_initializer.append(sparse)
+
+
+def external_data_in_sparse_indices(model):
+    indices = onnx.numpy_helper.from_array(np.array([0], np.int64), "sparse.indices")
+    outside(indices)
+    model.graph.sparse_initializer.append(
+        onnx.helper.make_sparse_tensor(onnx.numpy_helper.from_array(np.ones(1), "sparse.values"), indices, [4]))
+
+
+def external_data_in_attribute(model):
+    attr = next(a for a in tree_node(model).attribute if a.name == "nodes_splits")
+    outside(attr.t)
+
+
 def dangling_input(model):
     model.graph.node[0].input[0] = "nowhere"
 
@@ -210,6 +250,10 @@ BAD = {
     "not onnx": (b"\x08\x0acrossform.format_version\xff\xff", O.OnnxDecodeError),
     "checker": (edited(dangling_input), O.OnnxCheckerError),
     "external data": (edited(external_data), O.OnnxExternalDataError),
+    "external data in an If branch": (edited(external_data_in_if_branch), O.OnnxExternalDataError),
+    "external data in a sparse initializer": (edited(external_data_in_sparse_initializer), O.OnnxExternalDataError),
+    "external sparse indices": (edited(external_data_in_sparse_indices), O.OnnxExternalDataError),
+    "external data in an attribute": (edited(external_data_in_attribute), O.OnnxExternalDataError),
     "unknown op": (edited(add_relu), UnsupportedModelError),
     "threshold": (edited(change_threshold), IdMismatchError),
     "leaf value": (edited(change_leaf_value), IdMismatchError),

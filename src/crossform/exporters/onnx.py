@@ -1070,16 +1070,32 @@ def read_version(source: bytes, where: str = WHERE) -> str:
     return found
 
 
+def _tensors(proto) -> Any:
+    """Every tensor a model holds: initializers, sparse initializers (values and
+    indices) and attribute tensors, in the main graph, in every subgraph an
+    attribute holds (If, Loop, Scan bodies) and in local functions."""
+    graphs, nodes = [proto.graph], [n for f in proto.functions for n in f.node]
+    while graphs or nodes:
+        if graphs:
+            graph = graphs.pop()
+            yield from graph.initializer
+            for sparse in graph.sparse_initializer:
+                yield from (sparse.values, sparse.indices)
+            nodes.extend(graph.node)
+            continue
+        for attr in nodes.pop().attribute:
+            if attr.HasField("t"):
+                yield attr.t
+            yield from attr.tensors
+            for sparse in ([attr.sparse_tensor] if attr.HasField("sparse_tensor") else []) + list(attr.sparse_tensors):
+                yield from (sparse.values, sparse.indices)
+            graphs.extend(([attr.g] if attr.HasField("g") else []) + list(attr.graphs))
+
+
 def _external(proto) -> Any:
     """The first tensor that keeps its data outside the file, or None."""
     onnx = _onnx()
-    tensors = list(proto.graph.initializer)
-    for node in proto.graph.node:
-        for attr in node.attribute:
-            if attr.HasField("t"):
-                tensors.append(attr.t)
-            tensors.extend(attr.tensors)
-    for t in tensors:
+    for t in _tensors(proto):
         if t.data_location == onnx.TensorProto.EXTERNAL or len(t.external_data):
             return t
     return None
