@@ -262,3 +262,138 @@ def test_error_messages_cut_a_huge_value():
     with pytest.raises(errors.InputError) as info:
         crossform.score(small_package(), {huge: [1.0], "colour": ["red"]})
     assert len(str(info.value)) < 500
+
+
+# ---------------------------------------------------------------- fuzzing every reader
+
+FUZZ_SECONDS = 4.0  # per reader; seeded, so a failure names the case that reproduces it
+FUZZ = """
+    import json, random, re, struct, sys, time, warnings, zlib
+    sys.path.insert(0, sys.argv[4])
+    from conftest import small_package
+    from crossform import errors, ir
+    from crossform.exporters import Files, bonsai, get_format
+
+    name, seed, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+    warnings.simplefilter("ignore")
+    fmt = get_format(name)
+    import crossform
+    packages = [small_package()] + [crossform.load(f"{sys.argv[5]}/{case}") for case in sys.argv[6:]]
+    unsupported = getattr(fmt, "unsupported", lambda package: None)
+    originals = [fmt.dumps(p) for p in packages if unsupported(p) is None]
+    rng = random.Random(seed)
+    BIG = [2**31 - 1, 2**32 - 1, 2**28 - 1, 2**63 - 1, 2**17, 2**16, 10**9, 10**18, 0, 1]
+    NUMBER = re.compile(rb"-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?")
+
+    def declared_count(data):
+        # a count, length or size field claiming more than the file holds
+        if data.startswith(bonsai.MAGIC):
+            at = rng.choice([20, 24, 28, 32, rng.randrange(32, len(data) - 4)])
+            width = 8 if at == 28 else 4
+            body = bytearray(data[:-4])
+            body[at:at + width] = rng.choice(BIG).to_bytes(8, "big")[-width:]
+            return bytes(body[:len(data) - 4]) + struct.pack(">I", zlib.crc32(bytes(body[:len(data) - 4])))
+        numbers = list(NUMBER.finditer(data)) if data[:1] in (b"{", b"[", b"<") else []
+        if numbers:
+            m = rng.choice(numbers)
+            return data[:m.start()] + str(rng.choice(BIG + [-1, "1e999", "-1e999"])).encode() + data[m.end():]
+        at = rng.randrange(len(data))
+        value, varint = rng.choice(BIG), bytearray()
+        while True:  # protobuf lengths and counts are varints
+            varint.append((value & 0x7F) | (0x80 if value > 0x7F else 0))
+            value >>= 7
+            if not value:
+                break
+        return data[:at] + bytes(varint) + data[at + len(varint):]
+
+    def flipped(data):
+        data = bytearray(data)
+        for _ in range(rng.randint(1, 4)):
+            data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
+        if data.startswith(bonsai.MAGIC) and rng.random() < 0.5:  # past the checksum, into the structure
+            data[-4:] = struct.pack(">I", zlib.crc32(bytes(data[:-4])))
+        return bytes(data)
+
+    def truncated(data):
+        return data[:rng.randrange(len(data))]
+
+    MUTATIONS = (truncated, flipped, declared_count)
+    cases, loaded, failures = 0, 0, []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and len(failures) < 5:
+        mutation, original = rng.choice(MUTATIONS), rng.choice(originals)
+        if isinstance(original, dict):
+            files = dict(original)
+            target = rng.choice([p for p in files if p.endswith(".bonsai")] + list(files))
+            files[target] = mutation(files[target])
+            source, what = Files.from_mapping(files, "pkg"), f"{target} {mutation.__name__}"
+        else:
+            source, what = mutation(original), mutation.__name__
+        print(cases, what, file=sys.stderr, flush=True)  # the last line names a case that hangs
+        try:
+            fmt.loads(source)
+            loaded += 1
+        except errors.CrossformError:
+            pass
+        except BaseException as exc:
+            failures.append(f"case {cases} ({what}): {type(exc).__name__}: {str(exc)[:300]}")
+        cases += 1
+    print(json.dumps({"cases": cases, "loaded": loaded, "failures": failures}))
+"""
+
+
+# besides the hand-built package: set splits, one-hot blocks, linear models, boosting, many classes
+FUZZ_CASES = ("hgb-string-categories", "one-hot-infrequent", "logistic-multinomial", "gb-multiclass",
+              "isolation-forest", "rf-trained-with-nan")
+CONFORMANCE_PACKAGES = Path(__file__).parent.parent / "conformance" / "packages"
+
+
+@pytest.mark.parametrize("name", ["stripe-json", "protobuf", "onnx", "pmml"])
+def test_fuzzed_packages_load_or_fail_by_name(name):
+    if name == "onnx":
+        pytest.importorskip("onnx")
+    result = run_limited(FUZZ, name, "14", str(FUZZ_SECONDS), str(Path(__file__).parent), str(CONFORMANCE_PACKAGES),
+                         *FUZZ_CASES, timeout=FUZZ_SECONDS + 90)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.splitlines()[-1])
+    assert report["cases"] > 50, report
+    assert report["failures"] == [], report["failures"]
+
+
+def leafless_protobuf(n_nodes: int, n_classes: int) -> bytes:
+    """A protobuf tree_ensemble of n_classes classes whose first tree is n_nodes splits and
+    no leaf (every child is node 1): no leaf values are stored, yet a reader that sized its
+    leaf-value array by nodes x classes before checking the tree's shape would ask for
+    n_nodes x n_classes doubles."""
+    from crossform.exporters import protobuf
+    from crossform.v1 import package_pb2 as pb
+    msg = pb.Package()
+    msg.ParseFromString(protobuf.dumps(small_package()))
+    ens = msg.model.tree_ensemble
+    del ens.classes[:]
+    for k in range(n_classes):
+        ens.classes.add().text = f"c{k}"
+    tree = ens.trees[0]
+    for field in ("feature", "left", "right", "threshold", "missing_left", "leaf_value"):
+        del getattr(tree, field)[:]
+    tree.feature.extend([0] * n_nodes)
+    tree.left.extend([1] * n_nodes)
+    tree.right.extend([1] * n_nodes)
+    tree.threshold.extend([0.5] * n_nodes)
+    tree.missing_left.extend([False] * n_nodes)
+    return msg.SerializeToString()
+
+
+def test_protobuf_tree_without_leaves_is_refused_before_allocating(tmp_path):
+    path = tmp_path / "m.pb"
+    path.write_bytes(leafless_protobuf(20_000, 2**16))  # 0.8 MB claiming 10 GB of leaf values
+    result = run_limited("""
+        import sys, crossform
+        from crossform import errors
+        try:
+            crossform.load(sys.argv[1])
+        except errors.CrossformError as exc:
+            print("refused:", type(exc).__name__, exc)
+    """, str(path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "refused: ProtobufCountError" in result.stdout and "trees[0]" in result.stdout, result.stdout

@@ -556,6 +556,11 @@ def _read_tree(msg: pb.Tree, width: int, n_features: int, path: str, plain: bool
             kind = "split node" if split[i] else "leaf"
             wanted = f"in [{lo}, {hi})" if split[i] else f"{expected_leaf}"
             raise ProtobufIndexError(path, f"expected {name} {wanted} at {kind} {i}, found {int(arr[i])}")
+    if n_leaves != n_splits + 1:
+        # checked before the (nodes x outputs) leaf values are allocated: without leaves a
+        # small file could ask for gigabytes of them
+        raise ProtobufCountError(path, f"expected {n_splits + 1} leaves (left -1) for {n_splits} split nodes, as "
+                                       f"every binary tree has, found {n_leaves}")
     for name, count, want in (("threshold", len(msg.threshold), n_splits),
                               ("missing_left", len(msg.missing_left), n_splits),
                               ("leaf_value", len(msg.leaf_value), n_leaves * width)):
