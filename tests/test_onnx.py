@@ -1327,3 +1327,26 @@ def test_export_cli_takes_sets_for_onnx(tmp_path, capsys):
     data = (tmp_path / "m.onnx").read_bytes()
     assert O.BRANCH_MEMBER in _modes(data) and O.read_version(data) == "1.3"
     assert main(["validate", str(tmp_path / "m.onnx")]) == 0
+
+
+def test_a_tree_with_fewer_leaves_than_splits_is_refused_before_its_leaf_values():
+    """1000 splits (each to node 1 or leaf 0) over 3 leaves: were its leaf-value table
+    sized by node count x outputs first, a wide table would ask for gigabytes."""
+    model = onnx.load_from_string(O.dumps(small_package()))
+    node = tree_node(model)
+    s = 1000
+    attrs = {"nodes_featureids": [0] * s, "nodes_modes": [0] * s, "nodes_truenodeids": [1] * s,
+             "nodes_trueleafs": [0] * s, "nodes_falsenodeids": [0] * s, "nodes_falseleafs": [1] * s}
+    for attr in node.attribute:
+        if attr.name in attrs:
+            if attr.type == onnx.AttributeProto.TENSOR:
+                attr.t.CopyFrom(onnx.numpy_helper.from_array(np.array(attrs[attr.name], np.int64)))
+            else:
+                del attr.ints[:]
+                attr.ints.extend(attrs[attr.name])
+        elif attr.name == "nodes_splits":
+            attr.t.CopyFrom(onnx.numpy_helper.from_array(np.full(s, 0.5)))
+        elif attr.name == "leaf_weights":
+            attr.t.CopyFrom(onnx.numpy_helper.from_array(np.array([s, s + 1, s + 2], np.float64)))
+    with pytest.raises(O.OnnxStructureError, match="one leaf more than its 1000 splits, found 3"):
+        O.loads(model.SerializeToString(), where="model.onnx")

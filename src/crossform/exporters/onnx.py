@@ -1356,6 +1356,10 @@ def _read_trees(node, inits: dict, where: str) -> tuple:
         if s == 1 and true_leaf[lo] and false_leaf[lo] and true_id[lo] == false_id[lo] == llo and k == 1:
             trees.append((np.array([-1]), np.zeros(1), np.array([-1]), np.array([-1]), np.zeros(1, bool), [llo], ()))
             continue
+        if k != s + 1:
+            # before any per-node work: the caller sizes each tree's leaf values by nodes x outputs
+            raise OnnxStructureError(where, f"expected tree {t} to have one leaf more than its {s} splits, found "
+                                            f"{k} leaves")
 
         def local(ids, leafs, what):
             ids, leafs = ids[lo:hi], leafs[lo:hi].astype(bool)
