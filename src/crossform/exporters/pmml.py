@@ -78,6 +78,7 @@ from ..errors import (
     MalformedPackageError,
     UnsafePackageError,
     UnsupportedModelError,
+    shown,
 )
 from . import MAX_FILE_BYTES, _json, _pmml_accepts, _versions
 
@@ -1471,14 +1472,15 @@ def _lines_tree(text: str, index: dict, labels: Union[dict, None], width: int, w
         raise _Slow() from None
     missing_left = np.zeros(n, dtype=bool)
     missing_left[splits] = defaults == first
-    values = np.zeros((n, width))
     leaves = np.flatnonzero(~split)
-    if labels is None:
-        values[leaves, 0] = _floats([score[i] for i in leaves.tolist()], "a leaf score", where)
-    else:
+    if labels is not None:  # before the (nodes x classes) values: each leaf brings a value per class
         found = _DIST.findall("".join(dist[i] for i in leaves.tolist()))
         if len(found) != len(leaves) * width:
             raise _Slow()
+    values = np.zeros((n, width))
+    if labels is None:
+        values[leaves, 0] = _floats([score[i] for i in leaves.tolist()], "a leaf score", where)
+    else:
         values[leaves] = leaf_values(_floats([v for _, v in found], "a recordCount", where)
                                      .reshape(len(leaves), width))
     return ir.Tree(feature, threshold, left, right, missing_left, values, sets)
@@ -1759,20 +1761,27 @@ def _read_tree(tree: _Tree, index: dict, labels: Union[dict, None], width: int, 
             kids[p].append(i)
     feature, threshold, sets = [-1] * n, [0.0] * n, [None] * n
     left, right, missing_left = [-1] * n, [-1] * n, [False] * n
-    value = np.zeros((n, width))
+    # a leaf's values are made only from the ScoreDistributions it holds, one per class, and
+    # the (nodes x classes) table only once every node is read: a few bytes of Nodes under
+    # many classes cannot ask for gigabytes
+    leaf_rows: dict = {}
     ids, field, raw, default, dist, score = tree.ids, tree.field, tree.value, tree.default, tree.dist, tree.score
     for p in range(n):
         k = kids[p]
         if not k:
             if labels is None:
-                value[p, 0] = _number(score[p], f"the score of node {ids[p]!r}", where)
-            else:
-                for label, probability in dist[p] or ():
-                    if label not in labels:
-                        raise PmmlStructureError(where, f"expected a class label in ScoreDistribution of node "
-                                                        f"{ids[p]!r}, found {label!r}")
-                    value[p, labels[label]] = _number(probability, f"a recordCount of node {ids[p]!r}", where)
-                value[p] = leaf_values(value[p:p + 1])[0]
+                leaf_rows[p] = _number(score[p], f"the score of node {ids[p]!r}", where)
+                continue
+            if len(dist[p] or ()) != width:
+                raise PmmlStructureError(where, f"expected {width} ScoreDistributions (one per class) in leaf node "
+                                                f"{shown(ids[p])}, found {len(dist[p] or ())}")
+            row = np.zeros((1, width))
+            for label, probability in dist[p]:
+                if label not in labels:
+                    raise PmmlStructureError(where, f"expected a class label in ScoreDistribution of node "
+                                                    f"{ids[p]!r}, found {label!r}")
+                row[0, labels[label]] = _number(probability, f"a recordCount of node {ids[p]!r}", where)
+            leaf_rows[p] = leaf_values(row)[0]
             continue
         if len(k) != 2:
             raise PmmlStructureError(where, f"expected two child Nodes under node {ids[p]!r}, found {len(k)}")
@@ -1787,6 +1796,8 @@ def _read_tree(tree: _Tree, index: dict, labels: Union[dict, None], width: int, 
         else:
             threshold[p] = _floats([raw[a]], f"the threshold of node {ids[a]!r}", where, infinity=INF)[0]
         missing_left[p] = default[p] == ids[a]
+    value = np.zeros((n, width))
+    value[list(leaf_rows)] = np.array(list(leaf_rows.values())).reshape(len(leaf_rows), width)
     return ir.Tree(feature, threshold, left, right, missing_left, value,
                    sets if any(v is not None for v in sets) else ())
 
