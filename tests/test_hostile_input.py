@@ -174,8 +174,8 @@ def test_fifo_inside_a_package_directory_is_refused(tmp_path):
         crossform.load(path)
 
 
-def test_a_file_is_read_once_and_in_bounded_memory(tmp_path):
-    # a real package read under the limit: reading never asks for the 2 GiB cap up front
+def test_a_package_file_reads_under_an_address_space_limit(tmp_path):
+    # reading never asks for the 2 GiB cap up front, which no 2 GiB address space can give
     path = crossform.save(small_package(), tmp_path / "m.pb", format="protobuf")
     result = run_limited("""
         import sys, crossform

@@ -58,7 +58,7 @@ MAX_FILE_BYTES = 2 << 30  # 2 GiB, per file
 MAX_FILES = 10_000
 _READ_CHUNK = 1 << 20  # once past the size a file reported, read on in chunks of this size
 _KINDS = {stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device", stat.S_IFIFO: "a FIFO",
-          stat.S_IFSOCK: "a socket", stat.S_IFLNK: "a link"}
+          stat.S_IFSOCK: "a socket", stat.S_IFLNK: "a link", stat.S_IFDIR: "a directory"}
 
 
 @lru_cache(maxsize=None)
@@ -185,7 +185,7 @@ def _refuse_special(info: os.stat_result, where: str, directory_too: bool = Fals
     """SpecialFileError unless ``info`` is a regular file (or, with ``directory_too``, a directory)."""
     if stat.S_ISREG(info.st_mode) or (directory_too and stat.S_ISDIR(info.st_mode)):
         return
-    kind = _KINDS.get(stat.S_IFMT(info.st_mode), "a directory" if stat.S_ISDIR(info.st_mode) else "a special file")
+    kind = _KINDS.get(stat.S_IFMT(info.st_mode), "a special file")
     raise SpecialFileError(where, f"expected a regular file{' or a directory' if directory_too else ''}, found {kind}")
 
 
@@ -203,10 +203,10 @@ def read_regular_file(path: Union[str, Path], where: str, follow_links: bool = T
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | (0 if follow_links else os.O_NOFOLLOW)
     try:
         fd = os.open(path, flags)
-    except OSError as exc:
-        if not follow_links and os.path.islink(path):
+    except OSError:
+        if not follow_links and os.path.islink(path):  # a link swapped in after the check
             raise UnsafePackageError(where, "expected a regular file, found a link") from None
-        raise exc
+        raise
     with os.fdopen(fd, "rb", buffering=0) as fh:
         info = os.fstat(fd)
         _refuse_special(info, where)
