@@ -49,6 +49,7 @@ from ..errors import (
     SpecialFileError,
     UnknownFormatError,
     UnsafePackageError,
+    shown,
 )
 
 BUILTIN = ("crossform.exporters.stripe_json", "crossform.exporters.protobuf", "crossform.exporters.onnx", "crossform.exporters.pmml")
@@ -111,7 +112,7 @@ def check_options(fmt: ModuleType, options: Mapping[str, str]) -> None:
             raise UnknownFormatError(f"format {fmt.NAME} has no option {key!r} (it takes {takes})")
         if value not in allowed[key]:
             raise UnknownFormatError(f"format {fmt.NAME}: expected {key} to be one of {', '.join(allowed[key])}, "
-                                     f"got {value!r}")
+                                     f"got {shown(value)}")
 
 
 # ---------------------------------------------------------------- files

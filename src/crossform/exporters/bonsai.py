@@ -34,6 +34,7 @@ from ..errors import (
     BonsaiTruncatedError,
     FormatVersionError,
     LimitExceededError,
+    shown,
 )
 from ..floats import float32_threshold
 from ._versions import FormatVersionWarning
@@ -302,7 +303,7 @@ def loads(data: bytes, where: str, n_features: int) -> tuple:
                                    f"found {len(data)}")
     magic, major, minor, flags, n_trees, n_outputs, n_nodes = _HEADER.unpack_from(data)
     if magic != MAGIC:
-        raise BonsaiMagicError(where, f"expected the bonsai magic {MAGIC!r}, found {magic!r}")
+        raise BonsaiMagicError(where, f"expected the bonsai magic {MAGIC!r}, found {shown(magic)}")
     ours_major, ours_minor = (int(p) for p in VERSION.split("."))
     if major != ours_major:
         raise FormatVersionError(where, f"written in bonsai {major}.{minor}; this crossform reads bonsai {ours_major}.x")

@@ -837,13 +837,13 @@ def _per_tree(version: str) -> bool:
 
 def _option(key: str, value: str) -> str:
     if value not in OPTIONS[key]:
-        raise CrossformError(f"onnx: expected {key} {' or '.join(OPTIONS[key])}, got {value!r}")
+        raise CrossformError(f"onnx: expected {key} {' or '.join(OPTIONS[key])}, got {shown(value)}")
     return value
 
 
 def _precision(precision: str) -> str:
     if precision not in OPTIONS["precision"]:
-        raise CrossformError(f"onnx: expected precision {' or '.join(OPTIONS['precision'])}, got {precision!r}")
+        raise CrossformError(f"onnx: expected precision {' or '.join(OPTIONS['precision'])}, got {shown(precision)}")
     return precision
 
 
@@ -1045,7 +1045,7 @@ def _props(proto, where: str) -> dict:
     props: dict = {}
     for entry in proto.metadata_props:
         if entry.key in props:
-            raise OnnxMetadataError(where, f"expected each metadata key once, found {entry.key!r} twice")
+            raise OnnxMetadataError(where, f"expected each metadata key once, found {shown(entry.key)} twice")
         props[entry.key] = entry.value
     return props
 
@@ -1291,7 +1291,7 @@ def _read_encoders(proto, inits: dict, where: str) -> tuple:
         kind = doc["crossform"]
         reader = ENCODER_READERS.get(kind) if isinstance(kind, str) else None
         if reader is None:
-            raise OnnxStructureError(where, f"expected an encoder kind crossform writes, found {kind!r}")
+            raise OnnxStructureError(where, f"expected an encoder kind crossform writes, found {shown(kind)}")
         nodes = _EncoderNodes(by_tag, index, kind, inits, where)
         features = tuple(nodes.entries(doc, "features", len(doc.get("features") or ()), "feature names",
                                        lambda f: isinstance(f, str)))
@@ -1570,7 +1570,8 @@ def _output_column(proto, node, tensor, where) -> str:
     tag = _tag(node)  # e{i}.{j}.<step>
     parts = tag.split(".")
     if len(parts) < 3 or not parts[0].startswith("e"):
-        raise OnnxStructureError(where, f"expected the model to read graph inputs or encoder outputs, found {tensor!r}")
+        raise OnnxStructureError(where, f"expected the model to read graph inputs or encoder outputs, "
+                                        f"found {shown(tensor)}")
     i, j = parts[0][1:], parts[1]
     for n in proto.graph.node:
         if _tag(n).startswith(f"e{i}.{j}.") and n.doc_string:
@@ -1614,7 +1615,7 @@ def loads(source: bytes, where: str = WHERE) -> ir.Package:
     precision = props.get(PRECISION, FLOAT64)
     if precision not in OPTIONS["precision"]:
         raise OnnxMetadataError(where, f"expected metadata {PRECISION!r} to be one of "
-                                       f"{', '.join(OPTIONS['precision'])}, found {precision!r}")
+                                       f"{', '.join(OPTIONS['precision'])}, found {shown(precision)}")
     external = _external(proto)
     if external is not None:
         raise OnnxExternalDataError(where, f"tensor {external.name!r} keeps its data outside the file; "

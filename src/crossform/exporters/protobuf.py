@@ -34,6 +34,7 @@ from ..errors import (
     LimitExceededError,
     MalformedPackageError,
     SchemaError,
+    shown,
 )
 from ..v1 import package_pb2 as pb
 from . import MAX_FILE_BYTES, _json, _versions
@@ -341,7 +342,7 @@ def _check_size(data: bytes, where: str) -> None:
 def _check_magic(data: bytes, where: str) -> None:
     if not data.startswith(PREFIX):
         raise ProtobufMagicError(where, f"expected a crossform protobuf package, starting with {PREFIX!r}; "
-                                        f"found {bytes(data[:len(PREFIX)])!r}")
+                                        f"found {shown(bytes(data[:len(PREFIX)]))}")
 
 
 def _varint(data: bytes, pos: int) -> tuple:
@@ -761,7 +762,7 @@ def loads(source: bytes, where: str = WHERE) -> ir.Package:
     _check_magic(source, where)
     msg = _parse(source, where)
     if msg.magic != MAGIC:  # a later duplicate field 1 overrides the first
-        raise ProtobufMagicError(where, f"expected magic {MAGIC!r}, found {msg.magic!r}")
+        raise ProtobufMagicError(where, f"expected magic {MAGIC!r}, found {shown(msg.magic)}")
     root = f"{where}#Package"  # errors name the file, then the message path inside it
     recorded = _versions.parse_version(msg.format_version, where)
     unknown: list = []
