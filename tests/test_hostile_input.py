@@ -397,3 +397,21 @@ def test_protobuf_tree_without_leaves_is_refused_before_allocating(tmp_path):
     """, str(path))
     assert result.returncode == 0, result.stderr[-3000:]
     assert "refused: ProtobufCountError" in result.stdout and "trees[0]" in result.stdout, result.stdout
+
+
+def test_readers_cut_a_huge_value_they_echo(tmp_path):
+    huge = "x" * 100_000
+    path = crossform.save(small_package(), tmp_path / "pkg")
+    manifest = json.loads((path / "MODEL").read_text())
+    manifest["formatVersion"] = "1." + huge
+    (path / "MODEL").write_text(json.dumps(manifest))
+    with pytest.raises(errors.FormatVersionError) as info:
+        crossform.load(path)
+    assert len(str(info.value)) < 500 and "xxx" in str(info.value)
+
+    from crossform.exporters import pmml
+    text = pmml.dumps(small_package()).decode().replace('<ScoreDistribution value="no"',
+                                                         f'<ScoreDistribution value="{huge}"', 1)
+    with pytest.raises(errors.CrossformError) as info:
+        pmml.loads(text.encode(), where="model.pmml")
+    assert len(str(info.value)) < 500 and "xxx" in str(info.value)
