@@ -185,6 +185,46 @@ def external_data(model):
     entry.key, entry.value = "location", "../../etc/passwd"
 
 
+def outside(tensor):
+    """Point ``tensor`` at a file outside the package."""
+    tensor.data_location = onnx.TensorProto.EXTERNAL
+    entry = tensor.external_data.add()
+    entry.key, entry.value = "location", "../../etc/passwd"
+
+
+def external_data_in_if_branch(model):
+    """An If node whose then-branch holds an initializer kept outside the file."""
+    branch_init = onnx.numpy_helper.from_array(np.zeros(1), "branch.value")
+    outside(branch_init)
+    branch = onnx.helper.make_graph([onnx.helper.make_node("Identity", ["branch.value"], ["branch.out"])], "branch",
+                                    [], [onnx.helper.make_tensor_value_info("branch.out", onnx.TensorProto.DOUBLE,
+                                                                            [1])], [branch_init])
+    cond = onnx.numpy_helper.from_array(np.array(True), "if.cond")
+    model.graph.initializer.append(cond)
+    model.graph.node.append(onnx.helper.make_node("If", ["if.cond"], ["if.out"], name="if",
+                                                  then_branch=branch, else_branch=branch))
+
+
+def external_data_in_sparse_initializer(model):
+    values = onnx.numpy_helper.from_array(np.ones(1), "sparse.values")
+    outside(values)
+    sparse = onnx.helper.make_sparse_tensor(values, onnx.numpy_helper.from_array(np.array([0], np.int64),
+                                                                                 "sparse.indices"), [4])
+    model.graph.sparse_initializer.append(sparse)
+
+
+def external_data_in_sparse_indices(model):
+    indices = onnx.numpy_helper.from_array(np.array([0], np.int64), "sparse.indices")
+    outside(indices)
+    model.graph.sparse_initializer.append(
+        onnx.helper.make_sparse_tensor(onnx.numpy_helper.from_array(np.ones(1), "sparse.values"), indices, [4]))
+
+
+def external_data_in_attribute(model):
+    attr = next(a for a in tree_node(model).attribute if a.name == "nodes_splits")
+    outside(attr.t)
+
+
 def dangling_input(model):
     model.graph.node[0].input[0] = "nowhere"
 
@@ -210,6 +250,10 @@ BAD = {
     "not onnx": (b"\x08\x0acrossform.format_version\xff\xff", O.OnnxDecodeError),
     "checker": (edited(dangling_input), O.OnnxCheckerError),
     "external data": (edited(external_data), O.OnnxExternalDataError),
+    "external data in an If branch": (edited(external_data_in_if_branch), O.OnnxExternalDataError),
+    "external data in a sparse initializer": (edited(external_data_in_sparse_initializer), O.OnnxExternalDataError),
+    "external sparse indices": (edited(external_data_in_sparse_indices), O.OnnxExternalDataError),
+    "external data in an attribute": (edited(external_data_in_attribute), O.OnnxExternalDataError),
     "unknown op": (edited(add_relu), UnsupportedModelError),
     "threshold": (edited(change_threshold), IdMismatchError),
     "leaf value": (edited(change_leaf_value), IdMismatchError),
@@ -1283,3 +1327,26 @@ def test_export_cli_takes_sets_for_onnx(tmp_path, capsys):
     data = (tmp_path / "m.onnx").read_bytes()
     assert O.BRANCH_MEMBER in _modes(data) and O.read_version(data) == "1.3"
     assert main(["validate", str(tmp_path / "m.onnx")]) == 0
+
+
+def test_a_tree_with_fewer_leaves_than_splits_is_refused_before_its_leaf_values():
+    """1000 splits (each to node 1 or leaf 0) over 3 leaves: were its leaf-value table
+    sized by node count x outputs first, a wide table would ask for gigabytes."""
+    model = onnx.load_from_string(O.dumps(small_package()))
+    node = tree_node(model)
+    s = 1000
+    attrs = {"nodes_featureids": [0] * s, "nodes_modes": [0] * s, "nodes_truenodeids": [1] * s,
+             "nodes_trueleafs": [0] * s, "nodes_falsenodeids": [0] * s, "nodes_falseleafs": [1] * s}
+    for attr in node.attribute:
+        if attr.name in attrs:
+            if attr.type == onnx.AttributeProto.TENSOR:
+                attr.t.CopyFrom(onnx.numpy_helper.from_array(np.array(attrs[attr.name], np.int64)))
+            else:
+                del attr.ints[:]
+                attr.ints.extend(attrs[attr.name])
+        elif attr.name == "nodes_splits":
+            attr.t.CopyFrom(onnx.numpy_helper.from_array(np.full(s, 0.5)))
+        elif attr.name == "leaf_weights":
+            attr.t.CopyFrom(onnx.numpy_helper.from_array(np.array([s, s + 1, s + 2], np.float64)))
+    with pytest.raises(O.OnnxStructureError, match="one leaf more than its 1000 splits, found 3"):
+        O.loads(model.SerializeToString(), where="model.onnx")

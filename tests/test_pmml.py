@@ -1128,3 +1128,13 @@ def test_random_packages_round_trip_and_score_in_jpmml_as_in_the_reference(seed)
         back = P.loads(data)
         assert back.id == package.id and P.dumps(back, leaves=leaves) == data
         assert_jpmml_scores_like_the_reference(package, data, RANDOM_ROWS)
+
+
+def test_a_classifier_leaf_without_a_distribution_per_class_is_refused():
+    """Leaf values are sized nodes x classes before they are filled: each leaf must bring its
+    classes' ScoreDistributions, so a few bytes of Nodes cannot ask for gigabytes of values."""
+    text = P.dumps(small_package()).decode()
+    dist = '<ScoreDistribution value="no" recordCount="0.25"/><ScoreDistribution value="yes" recordCount="0.75"/>'
+    assert dist in text
+    with pytest.raises(P.PmmlStructureError, match="2 ScoreDistributions.*one per class.*found 0"):
+        P.loads(text.replace(dist, "", 1).encode(), where="model.pmml")

@@ -22,7 +22,7 @@ from typing import Any, Union
 import numpy as np
 
 from . import ir
-from .errors import MalformedPackageError
+from .errors import MalformedPackageError, shown
 from .reference import Scores
 
 TOLERANCE = 1e-12
@@ -140,10 +140,10 @@ def from_document(doc: dict, where: str) -> Checks:
         for value, f in zip(row, columns):
             if f.kind == ir.CATEGORICAL and not (value is None or isinstance(value, str)):
                 raise MalformedPackageError(where, f"row {i}: column {f.name!r} is categorical; expected a string or "
-                                            f"null, found {value!r}")
+                                            f"null, found {shown(value)}")
             if f.kind == ir.NUMERIC and isinstance(value, (str, bool)) and value not in _SPECIAL:
                 raise MalformedPackageError(where, f"row {i}: column {f.name!r} is numeric; expected a number, null, "
-                                            f"\"NaN\", \"Infinity\" or \"-Infinity\", found {value!r}")
+                                            f"\"NaN\", \"Infinity\" or \"-Infinity\", found {shown(value)}")
     errors = np.array([v is None for v in expected["values"]], dtype=bool)
     values = np.full((n, width), np.nan)
     for i, vals in enumerate(expected["values"]):
@@ -235,7 +235,7 @@ class Mismatch:
         where = f"row {self.row}" + (f" ({self.label})" if self.label else "")
         if self.kind == "error":
             return f"{where}: expected {self.expected}, got {self.got}"
-        return f"{where}: {self.what} expected {self.expected!r}, got {self.got!r}"
+        return f"{where}: {self.what} expected {self.expected!r}, got {shown(self.got)}"
 
     def to_json(self) -> dict:
         return {"row": self.row, "label": self.label, "kind": self.kind, "what": self.what,

@@ -7,6 +7,20 @@ their text says what was expected and what was found.
 
 from __future__ import annotations
 
+from typing import Any
+
+MAX_SHOWN = 80  # characters of a value an error message echoes
+
+
+def cut(text: str, limit: int = MAX_SHOWN) -> str:
+    """``text`` cut to ``limit`` characters: an error names a value, it never echoes a huge one whole."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def shown(value: Any, limit: int = MAX_SHOWN) -> str:
+    """The repr of ``value`` as an error message echoes it, cut to ``limit`` characters."""
+    return cut(repr(value), limit)
+
 
 class CrossformError(Exception):
     """Base class of every error crossform raises on purpose."""
@@ -71,6 +85,11 @@ class SchemaError(PackageError):
 
 class UnsafePackageError(PackageError):
     """A package that tries to reach outside itself (absolute paths, '..', links)."""
+
+
+class SpecialFileError(UnsafePackageError):
+    """A device, FIFO or socket where a package file or directory was expected: refused
+    before it is opened, since reading one may never end."""
 
 
 class LimitExceededError(PackageError):

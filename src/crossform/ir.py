@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Mapping, Sequence, Union
 
 import numpy as np
 
-from .errors import IRValidationError
+from .errors import IRValidationError, shown
 
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
@@ -45,8 +45,7 @@ def invalid(owner: str, name: str, expected: str, got: Any) -> IRValidationError
 def _describe(value: Any) -> str:
     if isinstance(value, np.ndarray):
         return f"an array of dtype {value.dtype} and shape {value.shape}"
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return shown(value)
 
 
 def _is_text(value: Any) -> bool:

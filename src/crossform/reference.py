@@ -14,6 +14,7 @@ from typing import Any, Callable, Union
 import numpy as np
 
 from . import ir
+from .errors import shown
 from .floats import float32_overflows
 from .rows import Batch, read_batch
 
@@ -96,7 +97,7 @@ def _categorical_encoding(enc: ir.CategoricalEncoding, batch: Batch, cols: dict)
         if enc.unknown_code is None:
             batch.refuse(unknown, lambda i, col=col, name=name: (
                 f"feature {name!r}: missing value, and the encoder knows no missing category" if col[i] is None
-                else f"feature {name!r}: unknown category {col[i]!r}"))
+                else f"feature {name!r}: unknown category {shown(col[i])}"))
         else:
             code[unknown] = enc.unknown_code
         out.append(code)
@@ -163,7 +164,7 @@ def _one_hot(enc: ir.OneHot, batch: Batch, cols: dict) -> list:
         if unknown == "error":
             batch.refuse(unknown_rows, lambda i, col=col, name=name: (
                 f"feature {name!r}: missing value, and the encoder knows no missing category" if col[i] is None
-                else f"feature {name!r}: unknown category {col[i]!r}"))
+                else f"feature {name!r}: unknown category {shown(col[i])}"))
         elif unknown != "zeros":
             column[unknown_rows] = unknown
         block = np.zeros((n, width))

@@ -2,8 +2,10 @@
 
 Accepted input: a pandas DataFrame, a mapping of column name to a sequence
 of values, or a sequence of row mappings (field name -> value). A numeric
-field holds numbers (bool counts as 0/1) or missing (None, NaN, pandas NA);
-a categorical field holds strings or missing. A value of the wrong type is
+field holds real numbers (int, float, numpy reals, Decimal, Fraction; bool
+counts as 0/1) or missing (None, NaN, pandas NA): complex numbers, bytes,
+timedeltas and datetimes are not numbers; a categorical field holds strings
+or missing. A value of the wrong type is
 a row error, decided here before any encoder runs. A field absent from a
 row mapping is missing; a column absent from a DataFrame or a column
 mapping is a batch error (InputError), since that is a schema mistake and
@@ -12,13 +14,16 @@ not a property of one row.
 
 from __future__ import annotations
 
+import numbers
+from collections import Counter
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from . import ir
-from .errors import InputError
+from .errors import InputError, shown
 
 
 @dataclass
@@ -40,10 +45,17 @@ def _is_dataframe(obj: Any) -> bool:
 
 def read_batch(fields: Sequence[ir.Field], data: Any) -> Batch:
     if _is_dataframe(data):
-        return _from_columns(fields, {name: data[name] for name in data.columns if isinstance(name, str)},
-                             len(data), "DataFrame")
+        counts = Counter(data.columns)
+        for f in fields:
+            if counts[f.name] > 1:
+                raise InputError(f"The input DataFrame must have one column per package input. Got "
+                                 f"{counts[f.name]} columns named {shown(f.name)} instead.")
+        return _from_columns(fields, {f.name: data[f.name] for f in fields if f.name in counts}, len(data),
+                             "DataFrame")
     if isinstance(data, Mapping):
-        lengths = {len(v) for v in data.values() if not isinstance(v, (str, bytes))}
+        for name, values in data.items():
+            _check_column(name, values)
+        lengths = {len(v) for v in data.values()}
         if len(lengths) > 1:
             raise InputError(f"Columns of the input mapping must have one length. Got lengths {sorted(lengths)} instead.")
         return _from_columns(fields, data, lengths.pop() if lengths else 0, "mapping")
@@ -62,19 +74,29 @@ def read_batch(fields: Sequence[ir.Field], data: Any) -> Batch:
 def _from_columns(fields: Sequence[ir.Field], columns: Mapping, n: int, what: str) -> Batch:
     missing = [f.name for f in fields if f.name not in columns]
     if missing:
-        raise InputError(f"The input {what} must have a column for every package input. Missing: {missing}.")
+        raise InputError(f"The input {what} must have a column for every package input. Missing: "
+                         f"{shown(missing, 200)}.")
     batch = Batch(n, {}, np.full(n, None, dtype=object))
     for f in fields:
         values = columns[f.name]
-        if isinstance(values, (str, bytes)) or len(values) != n:
-            raise InputError(f"Column {f.name!r} must hold {n} values. Got {_count(values)} instead.")
+        if len(values) != n:
+            raise InputError(f"Column {shown(f.name)} must hold {n} values. Got {len(values)} values instead.")
         reader = _numeric if f.kind == ir.NUMERIC else _categorical
         batch.columns[f.name] = reader(f.name, values, batch)
     return batch
 
 
-def _count(values: Any) -> str:
-    return "a string" if isinstance(values, (str, bytes)) else f"{len(values)} values"
+def _check_column(name: Any, values: Any) -> None:
+    """A column is a sequence or a one-dimensional array of values: a scalar, a string
+    or a generator (which has no length, and which reading would use up) is not."""
+    if isinstance(values, (str, bytes)) or not (isinstance(values, Sequence) or hasattr(values, "__array__")):
+        found = type(values).__name__
+    elif getattr(values, "ndim", 1) != 1:
+        found = f"{type(values).__name__} of {values.ndim} dimensions"
+    else:
+        return
+    raise InputError(f"Column {shown(name)} of the input mapping: expected a column (a list, array or Series of "
+                     f"values). Got a {found} instead.")
 
 
 def _as_object(values: Any) -> np.ndarray:
@@ -104,27 +126,32 @@ def _numeric(name: str, values: Any, batch: Batch) -> np.ndarray:
         return np.asarray(values, dtype=np.float64)
     obj = _as_object(values)
     missing = _missing_mask(obj)
-    is_number = np.frompyfunc(lambda v: isinstance(v, (int, float, np.number)), 1, 1)(obj).astype(bool) \
-        if len(obj) else np.zeros(0, bool)
+    is_number = np.frompyfunc(_is_real, 1, 1)(obj).astype(bool) if len(obj) else np.zeros(0, bool)
     bad = ~missing & ~is_number
     batch.refuse(bad, lambda i: f"feature {name!r}: expected a number or missing, got {_show(obj[i])}")
     out = np.full(len(obj), np.nan)
     good = is_number & ~missing
     try:
         out[good] = obj[good].astype(np.float64)
-    except OverflowError:  # a Python int beyond float64; rare, so find it element by element
-        too_big = np.zeros(len(obj), dtype=bool)
-        too_big[good] = np.frompyfunc(_overflows, 1, 1)(obj[good]).astype(bool)
-        batch.refuse(too_big, lambda i: f"feature {name!r}: value {_show(obj[i])} is beyond the float64 range")
-        good &= ~too_big
+    except (OverflowError, ValueError):  # an int beyond float64, a signalling Decimal NaN: rare, so find them
+        unheld = np.zeros(len(obj), dtype=bool)
+        unheld[good] = np.frompyfunc(_unheld, 1, 1)(obj[good]).astype(bool)
+        batch.refuse(unheld, lambda i: f"feature {name!r}: value {_show(obj[i])} is beyond the float64 range "
+                                       "(or a signalling NaN)")
+        good &= ~unheld
         out[good] = obj[good].astype(np.float64)
     return out
 
 
-def _overflows(value: Any) -> bool:
+def _is_real(value: Any) -> bool:
+    """Real numbers only. numpy registers timedelta64 as an integer; it is a duration, not a number."""
+    return isinstance(value, (numbers.Real, Decimal)) and not isinstance(value, np.timedelta64)
+
+
+def _unheld(value: Any) -> bool:
     try:
         float(value)
-    except OverflowError:
+    except (OverflowError, ValueError):
         return True
     return False
 
@@ -141,7 +168,4 @@ def _categorical(name: str, values: Any, batch: Batch) -> np.ndarray:
 
 
 def _show(value: Any) -> str:
-    text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"{text} ({type(value).__name__})"
+    return f"{shown(value, 60)} ({type(value).__name__})"

@@ -49,8 +49,10 @@ from ..errors import (
     LimitExceededError,
     PackageExistsError,
     PackageNotFoundError,
+    SpecialFileError,
     UnknownFormatError,
     UnsafePackageError,
+    shown,
 )
 
 BUILTIN = ("crossform.exporters.stripe_json", "crossform.exporters.protobuf", "crossform.exporters.onnx", "crossform.exporters.pmml")
@@ -58,6 +60,9 @@ ENTRY_POINT_GROUP = "crossform.formats"
 
 MAX_FILE_BYTES = 2 << 30  # 2 GiB, per file
 MAX_FILES = 10_000
+_READ_CHUNK = 1 << 20  # once past the size a file reported, read on in chunks of this size
+_KINDS = {stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device", stat.S_IFIFO: "a FIFO",
+          stat.S_IFSOCK: "a socket", stat.S_IFLNK: "a link", stat.S_IFDIR: "a directory"}
 
 
 @lru_cache(maxsize=None)
@@ -127,7 +132,7 @@ def check_options(fmt: ModuleType, options: Mapping[str, str]) -> None:
             raise UnknownFormatError(f"format {fmt.NAME} has no option {key!r} (it takes {takes})")
         if value not in allowed[key]:
             raise UnknownFormatError(f"format {fmt.NAME}: expected {key} to be one of {', '.join(allowed[key])}, "
-                                     f"got {value!r}")
+                                     f"got {shown(value)}")
 
 
 # ---------------------------------------------------------------- files
@@ -190,14 +195,62 @@ class Files:
             info = os.lstat(full)
         except FileNotFoundError:
             raise PackageNotFoundError(where, "the package has no such file") from None
-        if not stat.S_ISREG(info.st_mode):
-            raise UnsafePackageError(where, "expected a regular file, found a link or special file")
+        if stat.S_ISLNK(info.st_mode):
+            raise UnsafePackageError(where, "expected a regular file, found a link")
         if not os.path.realpath(full).startswith(os.path.realpath(self._root) + os.sep):
             raise UnsafePackageError(where, "the path leads outside the package")
+        return read_regular_file(full, where, follow_links=False)
+
+
+def _refuse_special(info: os.stat_result, where: str, directory_too: bool = False) -> None:
+    """SpecialFileError unless ``info`` is a regular file (or, with ``directory_too``, a directory)."""
+    if stat.S_ISREG(info.st_mode) or (directory_too and stat.S_ISDIR(info.st_mode)):
+        return
+    kind = _KINDS.get(stat.S_IFMT(info.st_mode), "a special file")
+    raise SpecialFileError(where, f"expected a regular file{' or a directory' if directory_too else ''}, found {kind}")
+
+
+def read_regular_file(path: Union[str, Path], where: str, follow_links: bool = True) -> bytes:
+    """The bytes of the regular file at ``path``, at most MAX_FILE_BYTES.
+
+    Anything else (a device, FIFO or socket) is refused before it is opened:
+    /dev/zero reports size 0 and never ends, a FIFO blocks the open. The read
+    asks for the size the file reports plus one byte, then reads on in chunks
+    up to the cap, so memory follows the bytes actually there, never the cap.
+    """
+    info = os.stat(path) if follow_links else os.lstat(path)
+    _refuse_special(info, where)
+    # O_NONBLOCK: should a FIFO be swapped in after the check, the open still returns
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | (0 if follow_links else os.O_NOFOLLOW)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        if not follow_links and os.path.islink(path):  # a link swapped in after the check
+            raise UnsafePackageError(where, "expected a regular file, found a link") from None
+        raise
+    with os.fdopen(fd, "rb", buffering=0) as fh:
+        info = os.fstat(fd)
+        _refuse_special(info, where)
         if info.st_size > MAX_FILE_BYTES:
             raise LimitExceededError(where, f"expected at most {MAX_FILE_BYTES} bytes, found {info.st_size}")
-        with open(full, "rb") as fh:
-            return fh.read(MAX_FILE_BYTES + 1)
+        chunks, total, want = [], 0, info.st_size + 1
+        while True:
+            chunk = fh.read(min(want, MAX_FILE_BYTES + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > MAX_FILE_BYTES:
+                raise LimitExceededError(where, f"expected at most {MAX_FILE_BYTES} bytes, found more")
+            want = _READ_CHUNK
+    return b"".join(chunks)
+
+
+def package_path(path: Union[str, Path]) -> Path:
+    """``path`` as a Path; a NUL character, which no file system allows, is refused by name."""
+    if "\x00" in os.fspath(path):
+        raise UnsafePackageError(repr(os.fspath(path)), "expected a path without NUL characters, found one")
+    return Path(path)
 
 
 # ---------------------------------------------------------------- save / load
@@ -270,7 +323,7 @@ def save(package: ir.Package, path: Union[str, Path], format: Union[str, None] =
     """
     fmt = get_format(format_for_path(path, format))
     check_options(fmt, options)
-    target = Path(path)
+    target = package_path(path)
     if os.path.lexists(target):
         if not overwrite:
             raise PackageExistsError(str(target), "already exists; pass overwrite=True to replace it")
@@ -288,22 +341,25 @@ def save(package: ir.Package, path: Union[str, Path], format: Union[str, None] =
 
 
 def _source(path: Path):
-    if path.is_dir():
+    """The package at ``path``: :class:`Files` for a directory, the bytes of a
+    regular file; anything else is refused before it is opened."""
+    path = package_path(path)
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise PackageNotFoundError(str(path), "no such file or directory") from None
+    _refuse_special(info, str(path), directory_too=True)
+    if stat.S_ISDIR(info.st_mode):
         return Files.from_directory(path)
-    info = os.stat(path)
-    if info.st_size > MAX_FILE_BYTES:
-        raise LimitExceededError(str(path), f"expected at most {MAX_FILE_BYTES} bytes, found {info.st_size}")
-    with open(path, "rb") as fh:
-        return fh.read(MAX_FILE_BYTES + 1)
+    return read_regular_file(path, str(path))
 
 
-def sniff(path: Union[str, Path]) -> str:
-    """The name of the format of the package at ``path``, judged by content."""
-    path = Path(path)
-    if not os.path.lexists(path):
-        raise PackageNotFoundError(str(path), "no such file or directory")
-    source = _source(path)
-    layout = "directory" if isinstance(source, Files) else "file"
+def _layout(source) -> str:
+    return "directory" if isinstance(source, Files) else "file"
+
+
+def _sniffed(source, path: Path) -> str:
+    layout = _layout(source)
     for name, fmt in registry().items():
         if fmt.LAYOUT == layout and fmt.sniff(source):
             return name
@@ -311,15 +367,21 @@ def sniff(path: Union[str, Path]) -> str:
                              f"(formats: {', '.join(formats())}).")
 
 
+def sniff(path: Union[str, Path]) -> str:
+    """The name of the format of the package at ``path``, judged by content."""
+    path = package_path(path)
+    return _sniffed(_source(path), path)
+
+
 def load(path: Union[str, Path], format: Union[str, None] = None) -> ir.Package:
     """Read the package at ``path``; the format is sniffed from the content unless given."""
-    path = Path(path)
-    name = format or sniff(path)
+    path = package_path(path)
+    if format is not None:
+        get_format(format)
+    source = _source(path)  # read once: sniffing and loading see the same bytes
+    name = format or _sniffed(source, path)
     fmt = get_format(name)
-    if not os.path.lexists(path):
-        raise PackageNotFoundError(str(path), "no such file or directory")
-    source = _source(path)
-    layout = "directory" if isinstance(source, Files) else "file"
+    layout = _layout(source)
     if fmt.LAYOUT != layout:
         raise UnknownFormatError(f"{path}: {name} packages are a {fmt.LAYOUT}, this is a {layout}.")
     if layout == "file" and "where" in inspect.signature(fmt.loads).parameters:

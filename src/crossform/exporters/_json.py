@@ -14,7 +14,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from ..errors import LimitExceededError, MalformedPackageError, SchemaError
+from ..errors import LimitExceededError, MalformedPackageError, SchemaError, cut
 
 SPECIAL_FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
@@ -209,5 +209,4 @@ def validate(document: Any, schema: str, path: str) -> None:
 
     error = best_match(_validator(schema).iter_errors(document))
     if error is not None:
-        message = error.message if len(error.message) <= 200 else error.message[:197] + "..."
-        raise SchemaError(path, f"violates {schema}: {message} (at {error.json_path})")
+        raise SchemaError(path, f"violates {schema}: {cut(error.message, 200)} (at {cut(error.json_path)})")

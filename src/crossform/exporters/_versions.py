@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import FormatVersionError
+from ..errors import FormatVersionError, cut, shown
 
 # fullmatch, not match with "$": "$" also matches before a trailing newline.
 # Nine digits at most keep both parts plain machine integers in every language.
@@ -31,9 +31,9 @@ def _shown(found: Any) -> str:
     if found is None:
         return "none"
     try:
-        return json.dumps(found)
+        return cut(json.dumps(found))
     except (TypeError, ValueError):
-        return repr(found)
+        return shown(found)
 
 
 def parse_version(found: Any, where: str) -> tuple:

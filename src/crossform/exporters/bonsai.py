@@ -34,6 +34,7 @@ from ..errors import (
     BonsaiTruncatedError,
     FormatVersionError,
     LimitExceededError,
+    shown,
 )
 from ..floats import float32_threshold
 from ._versions import FormatVersionWarning
@@ -138,15 +139,22 @@ def _bitset(bits: np.ndarray) -> np.ndarray:
     return np.packbits(padded, bitorder="little").view("<u8").astype(np.uint64)
 
 
-def _rank_directory(words: np.ndarray) -> np.ndarray:
-    counts = _popcount(words)
+def _bits_before(words: np.ndarray) -> np.ndarray:
+    """The 1 bits before each word of a bitset, and in all of it (the last entry)."""
+    return np.concatenate([[0], np.cumsum(_popcount(words))])
+
+
+def _rank_directory(words: np.ndarray, before: np.ndarray = None) -> np.ndarray:
+    before = _bits_before(words) if before is None else before
     blocks = (len(words) + _BLOCK_WORDS - 1) // _BLOCK_WORDS
-    before = np.concatenate([[0], np.cumsum(counts)])
     return before[np.arange(blocks) * _BLOCK_WORDS].astype(np.uint32)
 
 
+_BYTE_COUNTS = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1).sum(axis=1).astype(np.uint8)
+
+
 def _popcount(words: np.ndarray) -> np.ndarray:
-    return np.unpackbits(words.astype("<u8").view(np.uint8).reshape(-1, 8), axis=1).sum(axis=1).astype(np.int64)
+    return _BYTE_COUNTS[words.astype("<u8").view(np.uint8)].reshape(-1, 8).sum(axis=1, dtype=np.int64)
 
 
 def _set_sections(trees: Sequence[ir.Tree], order: np.ndarray, split: np.ndarray) -> list:
@@ -259,14 +267,32 @@ def _read_column(reader: _Reader, n: int, element: np.dtype, width: int, what: s
     return np.asarray(flat).reshape(n, width)
 
 
-def _read_bitset(reader: _Reader, n: int, what: str) -> np.ndarray:
+def _splits_before(words: np.ndarray, before: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """How many bits of the bitset ``words`` come before each of ``positions``, from the
+    counts before each word (``before``): nothing is allocated per node."""
+    whole, rest = positions // 64, (positions % 64).astype(np.uint64)
+    partial = words[np.minimum(whole, len(words) - 1)] & ((np.uint64(1) << rest) - np.uint64(1))
+    return before[whole] + _popcount(partial)
+
+
+def _read_packed(reader: _Reader, n: int, what: str) -> np.ndarray:
+    """A bitset of n elements as bytes in little bit order (element 8i + j at bit j of
+    byte i), its padding bits checked; 1/8 byte per element, as in the file."""
     words = (n + 63) // 64
-    raw = reader.array(np.dtype(">u8"), words, what)
-    bits = np.unpackbits(raw.astype("<u8").view(np.uint8), bitorder="little").astype(bool)
-    if bits[n:].any():
+    packed = reader.array(np.dtype(">u8"), words, what).astype("<u8").view(np.uint8)
+    tail = np.unpackbits(packed[len(packed) - 8:], bitorder="little")[n - (words - 1) * 64:] if words else packed
+    if tail.any():
         raise BonsaiEncodingError(reader.where, f"{what}: the {words * 64 - n} padding bits after the last "
-                                  f"element must be 0, found bit {n + int(np.argmax(bits[n:]))} set")
-    return bits[:n]
+                                  f"element must be 0, found bit {n + int(np.argmax(tail))} set")
+    return packed
+
+
+def _unpacked(packed: np.ndarray, n: int) -> np.ndarray:
+    return np.unpackbits(packed, bitorder="little")[:n].view(bool)
+
+
+def _read_bitset(reader: _Reader, n: int, what: str) -> np.ndarray:
+    return _unpacked(_read_packed(reader, n, what), n)
 
 
 def loads(data: bytes, where: str, n_features: int) -> tuple:
@@ -277,7 +303,7 @@ def loads(data: bytes, where: str, n_features: int) -> tuple:
                                    f"found {len(data)}")
     magic, major, minor, flags, n_trees, n_outputs, n_nodes = _HEADER.unpack_from(data)
     if magic != MAGIC:
-        raise BonsaiMagicError(where, f"expected the bonsai magic {MAGIC!r}, found {magic!r}")
+        raise BonsaiMagicError(where, f"expected the bonsai magic {MAGIC!r}, found {shown(magic)}")
     ours_major, ours_minor = (int(p) for p in VERSION.split("."))
     if major != ours_major:
         raise FormatVersionError(where, f"written in bonsai {major}.{minor}; this crossform reads bonsai {ours_major}.x")
@@ -285,8 +311,9 @@ def loads(data: bytes, where: str, n_features: int) -> tuple:
         warnings.warn(f"{where}: written in bonsai {major}.{minor}, newer than {VERSION}", FormatVersionWarning,
                       stacklevel=2)
     stored = struct.unpack(">I", data[-4:])[0]
-    if zlib.crc32(data[:-4]) != stored:
-        raise BonsaiChecksumError(where, f"the CRC-32 of the content is {zlib.crc32(data[:-4]):08x}, the file "
+    content = memoryview(data)[:-4]  # a view, not a second copy of the file
+    if zlib.crc32(content) != stored:
+        raise BonsaiChecksumError(where, f"the CRC-32 of the content is {zlib.crc32(content):08x}, the file "
                                   f"records {stored:08x}: the bytes changed after they were written")
     # the rules of the file's minor, or of ours when it is newer (its additions are not ours to read)
     rules = min(minor, ours_minor)
@@ -306,7 +333,7 @@ def loads(data: bytes, where: str, n_features: int) -> tuple:
                                  f"{n_nodes} x {n_outputs}")
     if n_nodes < n_trees:
         raise BonsaiStructureError(where, f"{n_trees} trees need at least {n_trees} nodes, found {n_nodes}")
-    reader = _Reader(data[:-4], where)
+    reader = _Reader(content, where)
     reader.take(_HEADER.size, "the header")
 
     base = reader.array(np.dtype(">u4"), n_trees + 1, "the tree offsets").astype(np.int64)
@@ -314,32 +341,27 @@ def loads(data: bytes, where: str, n_features: int) -> tuple:
     if base[0] != 0 or base[-1] != n_nodes or (sizes <= 0).any():
         raise BonsaiStructureError(where, f"tree offsets must rise from 0 to the node count {n_nodes}, found "
                                    f"{base[:3].tolist()}...{base[-2:].tolist()}")
-    split = _read_bitset(reader, n_nodes, "the structure bitset")
+    # the header's node count is only a claim: the structure stays packed, as in the file,
+    # until the columns have proved that the file holds a byte per node or more
+    structure = _read_packed(reader, n_nodes, "the structure bitset")
     ranks = reader.array(np.dtype(">u4"), ((n_nodes + 63) // 64 + _BLOCK_WORDS - 1) // _BLOCK_WORDS,
                          "the rank directory")
-    counted = _rank_directory(_bitset(split))
+    words = structure.view("<u8")
+    before = _bits_before(words)
+    counted = _rank_directory(words, before)
     if not np.array_equal(ranks, counted):
         block = int(np.argmax(ranks != counted))
         raise BonsaiStructureError(where, f"the rank directory does not count the structure bitset's 1 bits: "
                                    f"block {block} expected {int(counted[block])}, found {int(ranks[block])}")
 
-    tree_of = np.repeat(np.arange(n_trees), sizes)
-    rank = np.cumsum(split) - split  # splits before each node, over the whole forest
-    local_rank = rank - rank[base[:-1]][tree_of]
-    n_splits_tree = np.add.reduceat(split.astype(np.int64), base[:-1])
+    n_splits_tree = np.diff(_splits_before(words, before, base))
     if (sizes != 2 * n_splits_tree + 1).any():
         t = int(np.argmax(sizes != 2 * n_splits_tree + 1))
         splits = int(n_splits_tree[t])
         raise BonsaiStructureError(where, f"tree {t}: {splits} {'split needs' if splits == 1 else 'splits need'} "
                                    f"{2 * splits + 1} nodes, the tree has {sizes[t]}")
-    position = np.arange(n_nodes) - base[:-1][tree_of]
-    orphan = split & (position >= 2 * local_rank + 1)
-    if orphan.any():
-        node = int(np.argmax(orphan))
-        raise BonsaiStructureError(where, f"tree {int(tree_of[node])}: node {int(position[node])} comes after the "
-                                   "children the level order gives it, so some node is unreachable")
 
-    n_splits = int(split.sum())
+    n_splits = int(n_splits_tree.sum())
     n_leaves = n_nodes - n_splits
     allowed = VALUES_BASE + VALUES_PER_BYTE * len(data)
     if n_nodes * n_outputs > allowed:
@@ -357,6 +379,19 @@ def loads(data: bytes, where: str, n_features: int) -> tuple:
     if reader.at != len(reader.data):
         raise BonsaiTrailingBytesError(where, f"expected the checksum at offset {reader.at}, found "
                                        f"{len(reader.data) - reader.at} more bytes first")
+    # every column spends a byte or more per element, so the file holds a byte per node:
+    # the per-node arrays below are now a bounded multiple of its size
+    split = _unpacked(structure, n_nodes)
+    tree_of = np.repeat(np.arange(n_trees), sizes)
+    rank = np.cumsum(split) - split  # splits before each node, over the whole forest
+    local_rank = rank - rank[base[:-1]][tree_of]
+    position = np.arange(n_nodes) - base[:-1][tree_of]
+    orphan = split & (position >= 2 * local_rank + 1)
+    if orphan.any():
+        node = int(np.argmax(orphan))
+        raise BonsaiStructureError(where, f"tree {int(tree_of[node])}: node {int(position[node])} comes after the "
+                                   "children the level order gives it, so some node is unreachable")
+    del tree_of, rank, position, orphan
     if rules >= 1:  # +inf is a threshold since 1.1: every number goes left, NaN by its missing direction
         checks = [("threshold", ~np.isnan(threshold) & (threshold != -np.inf), threshold, "a number or +inf")]
     else:

@@ -68,6 +68,8 @@ from ..errors import (
     MalformedPackageError,
     UnsafePackageError,
     UnsupportedModelError,
+    cut,
+    shown,
 )
 from ..floats import FLOAT32_OVERFLOW, float32_threshold
 from . import MAX_FILE_BYTES, _json, _versions
@@ -836,13 +838,13 @@ def _per_tree(version: str) -> bool:
 
 def _option(key: str, value: str) -> str:
     if value not in OPTIONS[key]:
-        raise CrossformError(f"onnx: expected {key} {' or '.join(OPTIONS[key])}, got {value!r}")
+        raise CrossformError(f"onnx: expected {key} {' or '.join(OPTIONS[key])}, got {shown(value)}")
     return value
 
 
 def _precision(precision: str) -> str:
     if precision not in OPTIONS["precision"]:
-        raise CrossformError(f"onnx: expected precision {' or '.join(OPTIONS['precision'])}, got {precision!r}")
+        raise CrossformError(f"onnx: expected precision {' or '.join(OPTIONS['precision'])}, got {shown(precision)}")
     return precision
 
 
@@ -1044,7 +1046,7 @@ def _props(proto, where: str) -> dict:
     props: dict = {}
     for entry in proto.metadata_props:
         if entry.key in props:
-            raise OnnxMetadataError(where, f"expected each metadata key once, found {entry.key!r} twice")
+            raise OnnxMetadataError(where, f"expected each metadata key once, found {shown(entry.key)} twice")
         props[entry.key] = entry.value
     return props
 
@@ -1069,16 +1071,32 @@ def read_version(source: bytes, where: str = WHERE) -> str:
     return found
 
 
+def _tensors(proto) -> Any:
+    """Every tensor a model holds: initializers, sparse initializers (values and
+    indices) and attribute tensors, in the main graph, in every subgraph an
+    attribute holds (If, Loop, Scan bodies) and in local functions."""
+    graphs, nodes = [proto.graph], [n for f in proto.functions for n in f.node]
+    while graphs or nodes:
+        if graphs:
+            graph = graphs.pop()
+            yield from graph.initializer
+            for sparse in graph.sparse_initializer:
+                yield from (sparse.values, sparse.indices)
+            nodes.extend(graph.node)
+            continue
+        for attr in nodes.pop().attribute:
+            if attr.HasField("t"):
+                yield attr.t
+            yield from attr.tensors
+            for sparse in ([attr.sparse_tensor] if attr.HasField("sparse_tensor") else []) + list(attr.sparse_tensors):
+                yield from (sparse.values, sparse.indices)
+            graphs.extend(([attr.g] if attr.HasField("g") else []) + list(attr.graphs))
+
+
 def _external(proto) -> Any:
     """The first tensor that keeps its data outside the file, or None."""
     onnx = _onnx()
-    tensors = list(proto.graph.initializer)
-    for node in proto.graph.node:
-        for attr in node.attribute:
-            if attr.HasField("t"):
-                tensors.append(attr.t)
-            tensors.extend(attr.tensors)
-    for t in tensors:
+    for t in _tensors(proto):
         if t.data_location == onnx.TensorProto.EXTERNAL or len(t.external_data):
             return t
     return None
@@ -1102,7 +1120,7 @@ def _node_doc(node, where: str) -> dict:
         doc = None
     if not isinstance(doc, dict) or "crossform" not in doc:
         raise OnnxStructureError(where, f"expected node {node.name!r} to describe its step in doc_string, "
-                                        f"found {node.doc_string[:80]!r}")
+                                        f"found {shown(node.doc_string)}")
     return doc
 
 
@@ -1173,9 +1191,9 @@ class _EncoderNodes:
         """doc[key]: a list of ``n`` entries each passing ``ok`` (``what`` says what they must be)."""
         value = doc.get(key)
         if not isinstance(value, list) or len(value) != n or not all(ok(v) for v in value):
-            shown = json.dumps(value)[:80] if value is not None else "none"
+            found = cut(json.dumps(value)) if value is not None else "none"
             raise OnnxStructureError(self.where, f"expected doc_string key {key!r} of encoder {self.index} "
-                                                 f"({self.kind}) to be a list of {n} {what}, found {shown}")
+                                                 f"({self.kind}) to be a list of {n} {what}, found {found}")
         return value
 
 
@@ -1274,14 +1292,14 @@ def _read_encoders(proto, inits: dict, where: str) -> tuple:
         kind = doc["crossform"]
         reader = ENCODER_READERS.get(kind) if isinstance(kind, str) else None
         if reader is None:
-            raise OnnxStructureError(where, f"expected an encoder kind crossform writes, found {kind!r}")
+            raise OnnxStructureError(where, f"expected an encoder kind crossform writes, found {shown(kind)}")
         nodes = _EncoderNodes(by_tag, index, kind, inits, where)
         features = tuple(nodes.entries(doc, "features", len(doc.get("features") or ()), "feature names",
                                        lambda f: isinstance(f, str)))
         outputs = doc.get("outputs", [])
         if not _is_names(outputs):
             raise OnnxStructureError(where, f"expected doc_string key 'outputs' of encoder {index} ({kind}) to be "
-                                            f"a list of names, found {json.dumps(outputs)[:80]}")
+                                            f"a list of names, found {cut(json.dumps(outputs))}")
         encoders.append(reader(nodes, doc, features, tuple(outputs)))
         index += 1
 
@@ -1339,6 +1357,10 @@ def _read_trees(node, inits: dict, where: str) -> tuple:
         if s == 1 and true_leaf[lo] and false_leaf[lo] and true_id[lo] == false_id[lo] == llo and k == 1:
             trees.append((np.array([-1]), np.zeros(1), np.array([-1]), np.array([-1]), np.zeros(1, bool), [llo], ()))
             continue
+        if k != s + 1:
+            # before any per-node work: the caller sizes each tree's leaf values by nodes x outputs
+            raise OnnxStructureError(where, f"expected tree {t} to have one leaf more than its {s} splits, found "
+                                            f"{k} leaves")
 
         def local(ids, leafs, what):
             ids, leafs = ids[lo:hi], leafs[lo:hi].astype(bool)
@@ -1378,7 +1400,7 @@ def _read_membership(node, attrs: dict, modes: np.ndarray, arr, where: str) -> l
     if not isinstance(sides, list) or len(sides) != n_sets or not all(isinstance(v, bool) for v in sides):
         raise OnnxStructureError(where, f"expected doc_string key 'sets_missing_left' of node {node.name!r} to be "
                                         f"{n_sets} booleans, one per BRANCH_MEMBER node, found "
-                                        f"{json.dumps(sides)[:80]}")
+                                        f"{cut(json.dumps(sides))}")
     cuts = np.flatnonzero(np.isnan(values))
     if len(cuts) != n_sets or (len(values) and not np.isnan(values[-1])):
         raise OnnxStructureError(where, f"expected membership_values to hold {n_sets} sets, each ended by NaN, "
@@ -1484,7 +1506,7 @@ def _read_set_columns(proto, inits: dict, width: int, where: str) -> list:
         feature, missing_left = doc.get("feature"), doc.get("missing_left")
         if not _is_int(feature) or not 0 <= feature < width or not isinstance(missing_left, bool):
             raise OnnxStructureError(where, f"expected set split {k} to name a feature below {width} and its "
-                                            f"missing side (true or false), found {json.dumps(doc)[:80]}")
+                                            f"missing side (true or false), found {cut(json.dumps(doc))}")
         values = _const_of(node, 1, inits, where)
         if values.dtype != np.float64 or values.ndim != 1:
             raise OnnxStructureError(where, f"expected the values of set split {k} as a 1-D double tensor, found "
@@ -1505,7 +1527,7 @@ def _doc_choice(doc: dict, key: str, choices: tuple, default: str, where: str) -
     value = doc.get(key, default)
     if value not in choices or (key in doc and value == default):
         raise OnnxStructureError(where, f"expected the model's {key!r} rule to be one of {', '.join(choices)} "
-                                        f"(absent for {default!r}), found {json.dumps(doc.get(key))[:80]}")
+                                        f"(absent for {default!r}), found {cut(json.dumps(doc.get(key)))}")
     return value
 
 
@@ -1549,7 +1571,8 @@ def _output_column(proto, node, tensor, where) -> str:
     tag = _tag(node)  # e{i}.{j}.<step>
     parts = tag.split(".")
     if len(parts) < 3 or not parts[0].startswith("e"):
-        raise OnnxStructureError(where, f"expected the model to read graph inputs or encoder outputs, found {tensor!r}")
+        raise OnnxStructureError(where, f"expected the model to read graph inputs or encoder outputs, "
+                                        f"found {shown(tensor)}")
     i, j = parts[0][1:], parts[1]
     for n in proto.graph.node:
         if _tag(n).startswith(f"e{i}.{j}.") and n.doc_string:
@@ -1593,7 +1616,7 @@ def loads(source: bytes, where: str = WHERE) -> ir.Package:
     precision = props.get(PRECISION, FLOAT64)
     if precision not in OPTIONS["precision"]:
         raise OnnxMetadataError(where, f"expected metadata {PRECISION!r} to be one of "
-                                       f"{', '.join(OPTIONS['precision'])}, found {precision!r}")
+                                       f"{', '.join(OPTIONS['precision'])}, found {shown(precision)}")
     external = _external(proto)
     if external is not None:
         raise OnnxExternalDataError(where, f"tensor {external.name!r} keeps its data outside the file; "

@@ -78,6 +78,7 @@ from ..errors import (
     MalformedPackageError,
     UnsafePackageError,
     UnsupportedModelError,
+    shown,
 )
 from . import MAX_FILE_BYTES, _json, _pmml_accepts, _versions
 
@@ -354,15 +355,15 @@ def unsupported(package: ir.Package) -> Union[str, None]:
     names = [f.name for f in package.inputs] + [out for enc in package.encoders for out in enc.outputs]
     for name in names:
         if name.startswith(PREFIX):
-            return f"the name {name!r} uses the prefix {PREFIX!r}, which the PMML writer keeps for its own fields"
+            return f"the name {shown(name)} uses the prefix {PREFIX!r}, which the PMML writer keeps for its own fields"
         if not _xml_safe(name):
-            return f"the name {name!r} holds a character XML 1.0 cannot carry"
+            return f"the name {shown(name)} holds a character XML 1.0 cannot carry"
     for f in package.inputs:
         if f.name in reserved:
             return f"input {f.name!r} collides with an output field of the PMML document"
     for text in _strings(package):
         if not _xml_safe(text):
-            return f"the category {text!r} holds a character XML 1.0 cannot carry"
+            return f"the category {shown(text)} holds a character XML 1.0 cannot carry"
     for enc in package.encoders:
         if isinstance(enc, ir.CategoricalEncoding) and any(len(c) == 0 for c in enc.categories):
             return "a label-encoder feature with no categories (PMML's InlineTable needs a row)"
@@ -371,7 +372,7 @@ def unsupported(package: ir.Package) -> Union[str, None]:
     if model.is_classifier:
         for label in model.classes:
             if not _xml_safe(str(label)):
-                return f"the class label {label!r} holds a character XML 1.0 cannot carry"
+                return f"the class label {shown(label)} holds a character XML 1.0 cannot carry"
     reason = _model_reason(model)
     if reason is not None:
         return reason
@@ -845,7 +846,7 @@ def written_version(leaves: str = ON, package: Union[ir.Package, None] = None) -
 
 def _leaves(leaves: str) -> str:
     if leaves not in OPTIONS["leaves"]:
-        raise CrossformError(f"pmml: expected leaves {' or '.join(OPTIONS['leaves'])}, got {leaves!r}")
+        raise CrossformError(f"pmml: expected leaves {' or '.join(OPTIONS['leaves'])}, got {shown(leaves)}")
     return leaves
 
 
@@ -1056,7 +1057,7 @@ def _refuse_doctype(where: str, parser) -> None:
                                       "PMML without DTDs or entities and refuses the file before reading it")
 
     def entity(name, *_):
-        raise PmmlDoctypeError(where, f"line {parser.CurrentLineNumber}: an entity declaration ({name!r}); "
+        raise PmmlDoctypeError(where, f"line {parser.CurrentLineNumber}: an entity declaration ({shown(name)}); "
                                       "crossform never expands entities")
 
     def external(context, base, system_id, public_id):
@@ -1189,7 +1190,8 @@ class _Reader:
             if attrs.get("extender") != EXTENDER or name is None:
                 raise self.structure(f"expected Header Extensions with extender {EXTENDER!r} and a name")
             if name in self.header:
-                raise PmmlHeaderError(self.where, f"{self.at()}: expected the Extension {name!r} once, found it twice")
+                raise PmmlHeaderError(self.where, f"{self.at()}: expected the Extension {shown(name)} once, "
+                                                  f"found it twice")
             self.header[name] = self.taken() if name == CHECKS else attrs.get("value")
         elif parent == "DerivedField":
             key = {CODES: "codes", ONE_HOT: "policy"}.get(attrs.get("name"))
@@ -1456,7 +1458,7 @@ def _lines_tree(text: str, index: dict, labels: Union[dict, None], width: int, w
         feature = np.full(n, -1, dtype=np.int64)
         feature[splits] = [index[_unescape(field[i] or set_field[i])] for i in first.tolist()]
     except KeyError as exc:
-        raise PmmlStructureError(where, f"expected Nodes to test model features, found {exc.args[0]!r}") from None
+        raise PmmlStructureError(where, f"expected Nodes to test model features, found {shown(exc.args[0])}") from None
     threshold = np.zeros(n)
     sets: Any = ()
     if any(set_field):  # a field name is never empty: these are set splits
@@ -1472,14 +1474,15 @@ def _lines_tree(text: str, index: dict, labels: Union[dict, None], width: int, w
         raise _Slow() from None
     missing_left = np.zeros(n, dtype=bool)
     missing_left[splits] = defaults == first
-    values = np.zeros((n, width))
     leaves = np.flatnonzero(~split)
-    if labels is None:
-        values[leaves, 0] = _floats([score[i] for i in leaves.tolist()], "a leaf score", where)
-    else:
+    if labels is not None:  # before the (nodes x classes) values: each leaf brings a value per class
         found = _DIST.findall("".join(dist[i] for i in leaves.tolist()))
         if len(found) != len(leaves) * width:
             raise _Slow()
+    values = np.zeros((n, width))
+    if labels is None:
+        values[leaves, 0] = _floats([score[i] for i in leaves.tolist()], "a leaf score", where)
+    else:
         values[leaves] = leaf_values(_floats([v for _, v in found], "a recordCount", where)
                                      .reshape(len(leaves), width))
     return ir.Tree(feature, threshold, left, right, missing_left, values, sets)
@@ -1565,9 +1568,9 @@ def _number(text: Any, what: str, where: str) -> float:
     try:
         value = float(text)
     except (TypeError, ValueError):
-        raise PmmlNumberError(where, f"expected a number for {what}, found {text!r}") from None
+        raise PmmlNumberError(where, f"expected a number for {what}, found {shown(text)}") from None
     if not math.isfinite(value):
-        raise PmmlNumberError(where, f"expected a finite number for {what}, found {text!r}")
+        raise PmmlNumberError(where, f"expected a finite number for {what}, found {shown(text)}")
     return value
 
 
@@ -1575,11 +1578,11 @@ def _header_json(header: dict, key: str, where: str, default: Any = None) -> Any
     if key not in header:
         if default is not None:
             return default
-        raise PmmlHeaderError(where, f"expected the Header Extension {key!r}, found none")
+        raise PmmlHeaderError(where, f"expected the Header Extension {shown(key)}, found none")
     label = f"{where}#Header/Extension[{key}]"
     text = header[key]
     if text is None:
-        raise PmmlHeaderError(where, f"expected a value in the Header Extension {key!r}, found none")
+        raise PmmlHeaderError(where, f"expected a value in the Header Extension {shown(key)}, found none")
     return _json.parse(text.encode("utf-8"), label)
 
 
@@ -1590,7 +1593,7 @@ def _codes(value: Any, where: str) -> Union[float, None]:
         return math.nan
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
-    raise PmmlStructureError(where, f"expected a code (a number, \"NaN\" or null), found {value!r}")
+    raise PmmlStructureError(where, f"expected a code (a number, \"NaN\" or null), found {shown(value)}")
 
 
 _DERIVED_NAME = re.compile(re.escape(PREFIX) + r"e(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*))?")
@@ -1600,7 +1603,7 @@ KINDS_OF = {"continuous": ir.NUMERIC, "categorical": ir.CATEGORICAL}
 
 def _integer(text: Any, what: str, where: str) -> int:
     if not isinstance(text, str) or _INTEGER.fullmatch(text) is None:
-        raise PmmlNumberError(where, f"expected an integer for {what}, found {text!r}")
+        raise PmmlNumberError(where, f"expected an integer for {what}, found {shown(text)}")
     return int(text)
 
 
@@ -1613,19 +1616,19 @@ def _read_encoders(reader: _Reader, where: str) -> tuple:
     for d in reader.derived:
         match = _DERIVED_NAME.fullmatch(d["name"] or "")
         if match is None:
-            raise PmmlStructureError(where, f"expected DerivedFields named {PREFIX}e<i>.<j>, found {d['name']!r}")
+            raise PmmlStructureError(where, f"expected DerivedFields named {PREFIX}e<i>.<j>, found {shown(d['name'])}")
         i, j = int(match.group(1)), int(match.group(2))
         if match.group(3) is None:
             if i == len(groups) and j == 0:
                 groups.append([])
             if i != len(groups) - 1 or j != len(groups[-1]):
-                raise PmmlStructureError(where, f"expected DerivedFields in encoder order, found {d['name']!r}")
+                raise PmmlStructureError(where, f"expected DerivedFields in encoder order, found {shown(d['name'])}")
             groups[-1].append((d, []))
         else:
             if (not groups or i != len(groups) - 1 or j != len(groups[-1]) - 1
                     or int(match.group(3)) != len(groups[-1][-1][1])):
                 raise PmmlStructureError(where, f"expected one-hot columns in order after their feature's field, "
-                                                f"found {d['name']!r}")
+                                                f"found {shown(d['name'])}")
             groups[-1][-1][1].append(d)
         optype[d["name"]] = d["optype"]
     encoders = []
@@ -1641,7 +1644,7 @@ def _read_encoders(reader: _Reader, where: str) -> tuple:
         for d in fields:
             if d["source"] not in ir_name:
                 raise PmmlStructureError(label, f"expected DerivedField {d['name']!r} to read an earlier field, "
-                                                f"found {d['source']!r}")
+                                                f"found {shown(d['source'])}")
         features = tuple(ir_name[d["source"]] for d in fields)
         try:
             encoder = _read_encoder(group, fields, features, [optype.get(d["source"]) for d in fields], label)
@@ -1693,7 +1696,7 @@ def _read_encoder(group: list, fields: list, features: tuple, sources: list, lab
                 raise PmmlStructureError(label, f"expected a missing indicator of continuous or categorical fields, "
                                                 f"found optypes {sources}")
             return ir.MissingIndicator(features, tuple(KINDS_OF[kind] for kind in sources), outputs)
-        raise PmmlStructureError(label, f"expected an Apply of \"/\", \"+\" or \"if\", found {function!r}")
+        raise PmmlStructureError(label, f"expected an Apply of \"/\", \"+\" or \"if\", found {shown(function)}")
     if kinds == {"MapValues"}:
         docs = [_json.parse((d["codes"] or "").encode("utf-8"), f"{label}/Extension[{CODES}]") for d in fields]
         if any(not isinstance(doc, dict) for doc in docs):
@@ -1714,7 +1717,7 @@ def _column(value: Any, what: str, label: str) -> Any:
     """A one-hot column (an int >= -1; the IR checks the width) or None."""
     if value is None or (isinstance(value, int) and not isinstance(value, bool)):
         return value
-    raise PmmlStructureError(label, f"expected {what} to be a column number or null, found {value!r}")
+    raise PmmlStructureError(label, f"expected {what} to be a column number or null, found {shown(value)}")
 
 
 def _read_one_hot(group: list, features: tuple, label: str) -> ir.OneHot:
@@ -1729,7 +1732,7 @@ def _read_one_hot(group: list, features: tuple, label: str) -> ir.OneHot:
         doc = _json.parse(field["policy"].encode("utf-8"), f"{where}/Extension[{ONE_HOT}]")
         if not isinstance(doc, dict) or set(doc) != {"missing", "unknown"}:
             raise PmmlStructureError(where, f"expected a JSON object with \"missing\" and \"unknown\" in Extension "
-                                            f"{ONE_HOT!r}, found {doc!r}")
+                                            f"{ONE_HOT!r}, found {shown(doc)}")
         policy = doc["unknown"]
         if not (isinstance(policy, str) and policy in ir.UNKNOWN_POLICIES):
             policy = _column(policy, "the unknown policy", where)
@@ -1743,7 +1746,7 @@ def _read_one_hot(group: list, features: tuple, label: str) -> ir.OneHot:
         for c, d in enumerate(fields):
             if d["kind"] != "NormDiscrete" or d["source"] != field["name"] or d["norm"] != str(c):
                 raise PmmlStructureError(where, f"expected column {c} to be NormDiscrete field="
-                                                f"{field['name']!r} value=\"{c}\", found {d['name']!r}")
+                                                f"{field['name']!r} value=\"{c}\", found {shown(d['name'])}")
             outputs.append(d["display"])
         widths.append(len(fields))
     return ir.OneHot(features, tuple(categories), tuple(columns), tuple(widths), tuple(missing), tuple(unknown),
@@ -1760,34 +1763,43 @@ def _read_tree(tree: _Tree, index: dict, labels: Union[dict, None], width: int, 
             kids[p].append(i)
     feature, threshold, sets = [-1] * n, [0.0] * n, [None] * n
     left, right, missing_left = [-1] * n, [-1] * n, [False] * n
-    value = np.zeros((n, width))
+    # a leaf's values are made only from the ScoreDistributions it holds, one per class, and
+    # the (nodes x classes) table only once every node is read: a few bytes of Nodes under
+    # many classes cannot ask for gigabytes
+    leaf_rows: dict = {}
     ids, field, raw, default, dist, score = tree.ids, tree.field, tree.value, tree.default, tree.dist, tree.score
     for p in range(n):
         k = kids[p]
         if not k:
             if labels is None:
-                value[p, 0] = _number(score[p], f"the score of node {ids[p]!r}", where)
-            else:
-                for label, probability in dist[p] or ():
-                    if label not in labels:
-                        raise PmmlStructureError(where, f"expected a class label in ScoreDistribution of node "
-                                                        f"{ids[p]!r}, found {label!r}")
-                    value[p, labels[label]] = _number(probability, f"a recordCount of node {ids[p]!r}", where)
-                value[p] = leaf_values(value[p:p + 1])[0]
+                leaf_rows[p] = _number(score[p], f"the score of node {shown(ids[p])}", where)
+                continue
+            if len(dist[p] or ()) != width:
+                raise PmmlStructureError(where, f"expected {width} ScoreDistributions (one per class) in leaf node "
+                                                f"{shown(ids[p])}, found {len(dist[p] or ())}")
+            row = np.zeros((1, width))
+            for label, probability in dist[p]:
+                if label not in labels:
+                    raise PmmlStructureError(where, f"expected a class label in ScoreDistribution of node "
+                                                    f"{shown(ids[p])}, found {shown(label)}")
+                row[0, labels[label]] = _number(probability, f"a recordCount of node {shown(ids[p])}", where)
+            leaf_rows[p] = leaf_values(row)[0]
             continue
         if len(k) != 2:
-            raise PmmlStructureError(where, f"expected two child Nodes under node {ids[p]!r}, found {len(k)}")
+            raise PmmlStructureError(where, f"expected two child Nodes under node {shown(ids[p])}, found {len(k)}")
         a, b = k
         if field[a] not in index:
-            raise PmmlStructureError(where, f"expected node {ids[a]!r} to test a model feature, found "
-                                            f"{field[a]!r}")
+            raise PmmlStructureError(where, f"expected node {shown(ids[a])} to test a model feature, found "
+                                            f"{shown(field[a])}")
         left[p], right[p] = a, b
         feature[p] = index[field[a]]
         if tree.op[a] in ("isIn", "isNotIn"):
-            sets[p] = tuple(_floats((raw[a] or "").split(" "), f"a set value of node {ids[a]!r}", where).tolist())
+            sets[p] = tuple(_floats((raw[a] or "").split(" "), f"a set value of node {shown(ids[a])}", where).tolist())
         else:
-            threshold[p] = _floats([raw[a]], f"the threshold of node {ids[a]!r}", where, infinity=INF)[0]
+            threshold[p] = _floats([raw[a]], f"the threshold of node {shown(ids[a])}", where, infinity=INF)[0]
         missing_left[p] = default[p] == ids[a]
+    value = np.zeros((n, width))
+    value[list(leaf_rows)] = np.array(list(leaf_rows.values())).reshape(len(leaf_rows), width)
     return ir.Tree(feature, threshold, left, right, missing_left, value,
                    sets if any(v is not None for v in sets) else ())
 
@@ -1804,7 +1816,7 @@ def _read_model(reader: _Reader, ir_name: dict, where: str) -> ir.Model:
     index = {}
     for k, name in enumerate(features):
         if not isinstance(name, str) or name not in final:
-            raise PmmlHeaderError(where, f"expected model features naming columns, found {name!r}")
+            raise PmmlHeaderError(where, f"expected model features naming columns, found {shown(name)}")
         index[final[name]] = k
     classes = _header_json(header, CLASSES, where) if CLASSES in header else None
     if classes is not None and not isinstance(classes, list):
@@ -1814,7 +1826,7 @@ def _read_model(reader: _Reader, ir_name: dict, where: str) -> ir.Model:
     kind = spec.get("type", "trees")
     if kind not in MODEL_READERS:
         raise PmmlHeaderError(where, f"expected a model type {' or '.join(map(repr, MODEL_READERS))} in Extension "
-                                     f"{MODEL!r}, found {kind!r}")
+                                     f"{MODEL!r}, found {shown(kind)}")
     return MODEL_READERS[kind](reader, spec, features, index, tuple(classes) if classes is not None else None, where)
 
 
@@ -1835,7 +1847,7 @@ def _read_trees(reader: _Reader, spec: dict, features: tuple, index: dict, class
     if "isolation" in spec:
         if not isinstance(spec["isolation"], list):
             raise PmmlHeaderError(where, f"expected a JSON list [denominator, offset] as \"isolation\" in "
-                                         f"Extension {MODEL!r}, found {spec['isolation']!r}")
+                                         f"Extension {MODEL!r}, found {shown(spec['isolation'])}")
         rules["isolation"] = tuple(spec["isolation"])
     paths: dict = {}
     for path, sid, tree in reader.segments:
@@ -1867,7 +1879,7 @@ def _read_trees(reader: _Reader, spec: dict, features: tuple, index: dict, class
                 segments = segments[1:]
             for sid, tree in segments:
                 if not isinstance(sid, str) or re.fullmatch("0|[1-9][0-9]{0,8}", sid) is None:
-                    raise PmmlStructureError(label, f"expected Segments with tree indices as ids, found {sid!r}")
+                    raise PmmlStructureError(label, f"expected Segments with tree indices as ids, found {shown(sid)}")
                 copies.setdefault(int(sid), {})[k] = _read_one(tree, index, None, 1, f"{label}/Segment[{sid}]")
         if len(copies) > MAX_TREES:
             raise LimitExceededError(where, f"expected at most {MAX_TREES} trees, found {len(copies)}")
@@ -1917,8 +1929,8 @@ def _read_linear(reader: _Reader, spec: dict, features: tuple, index: dict, clas
             k = index.get(name)
             if k is None or not math.isnan(row[k]):
                 raise PmmlStructureError(label, f"expected NumericPredictors naming each model feature once, found "
-                                                f"{name!r}")
-            row[k] = _number(coefficient, f"the coefficient of {name!r}", label)
+                                                f"{shown(name)}")
+            row[k] = _number(coefficient, f"the coefficient of {shown(name)}", label)
         if np.isnan(row).any():
             raise PmmlStructureError(label, f"expected a NumericPredictor for each of the {len(features)} model "
                                             f"features, found {len(predictors)}")
@@ -1945,7 +1957,7 @@ def _checks(header: dict, where: str):
 
 def _string_map(value: Any, key: str, where: str) -> dict:
     if not isinstance(value, dict):
-        raise PmmlHeaderError(where, f"expected a JSON object in Extension {key!r}, found {type(value).__name__}")
+        raise PmmlHeaderError(where, f"expected a JSON object in Extension {shown(key)}, found {type(value).__name__}")
     return value
 
 
@@ -1983,7 +1995,8 @@ def _differs(source: bytes, at: int, expected: bytes, where: str) -> None:
     column = at - (source.rfind(b"\n", 0, at) + 1) + 1
     found = source[at:at + 60]
     raise PmmlStructureError(where, f"expected the document crossform writes for the package it describes; it "
-                                    f"differs at line {line}, column {column}: found {found!r}, expected {expected!r}")
+                                    f"differs at line {line}, column {column}: found {shown(found)}, "
+                                    f"expected {expected!r}")
 
 
 def loads(source: bytes, where: str = WHERE) -> ir.Package:
@@ -2005,14 +2018,14 @@ def _load(reader: _Reader, source: bytes, where: str) -> ir.Package:
         raise PmmlHeaderError(where, f"expected the Header Extension {ID!r} with the package id, found none")
     if reader.multiple not in ("average", "sum", "modelChain"):
         raise PmmlStructureError(where, f"expected Segmentation multipleModelMethod \"average\", \"sum\" or "
-                                        f"\"modelChain\", found {reader.multiple!r}")
+                                        f"\"modelChain\", found {shown(reader.multiple)}")
     try:
         inputs = []
         for name, optype in reader.fields:
             kind = {"continuous": ir.NUMERIC, "categorical": ir.CATEGORICAL}.get(optype)
             if kind is None or name is None:
                 raise PmmlStructureError(where, f"expected DataFields of optype continuous or categorical, found "
-                                                f"{name!r} of optype {optype!r}")
+                                                f"{shown(name)} of optype {optype!r}")
             inputs.append(ir.Field(name, kind))
         encoders, ir_name = _read_encoders(reader, where)
         model = _read_model(reader, ir_name, where)

@@ -34,6 +34,7 @@ from ..errors import (
     LimitExceededError,
     MalformedPackageError,
     SchemaError,
+    shown,
 )
 from ..v1 import package_pb2 as pb
 from . import MAX_FILE_BYTES, _json, _versions
@@ -354,7 +355,7 @@ def _check_size(data: bytes, where: str) -> None:
 def _check_magic(data: bytes, where: str) -> None:
     if not data.startswith(PREFIX):
         raise ProtobufMagicError(where, f"expected a crossform protobuf package, starting with {PREFIX!r}; "
-                                        f"found {bytes(data[:len(PREFIX)])!r}")
+                                        f"found {shown(bytes(data[:len(PREFIX)]))}")
 
 
 def _varint(data: bytes, pos: int) -> tuple:
@@ -569,6 +570,11 @@ def _read_tree(msg: pb.Tree, width: int, n_features: int, path: str, plain: bool
             kind = "split node" if split[i] else "leaf"
             wanted = f"in [{lo}, {hi})" if split[i] else f"{expected_leaf}"
             raise ProtobufIndexError(path, f"expected {name} {wanted} at {kind} {i}, found {int(arr[i])}")
+    if n_leaves != n_splits + 1:
+        # checked before the (nodes x outputs) leaf values are allocated: without leaves a
+        # small file could ask for gigabytes of them
+        raise ProtobufCountError(path, f"expected {n_splits + 1} leaves (left -1) for {n_splits} split nodes, as "
+                                       f"every binary tree has, found {n_leaves}")
     for name, count, want in (("threshold", len(msg.threshold), n_splits),
                               ("missing_left", len(msg.missing_left), n_splits),
                               ("leaf_value", len(msg.leaf_value), n_leaves * width)):
@@ -769,7 +775,7 @@ def loads(source: bytes, where: str = WHERE) -> ir.Package:
     _check_magic(source, where)
     msg = _parse(source, where)
     if msg.magic != MAGIC:  # a later duplicate field 1 overrides the first
-        raise ProtobufMagicError(where, f"expected magic {MAGIC!r}, found {msg.magic!r}")
+        raise ProtobufMagicError(where, f"expected magic {MAGIC!r}, found {shown(msg.magic)}")
     root = f"{where}#Package"  # errors name the file, then the message path inside it
     recorded = _versions.parse_version(msg.format_version, where)
     unknown: list = []

@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import checks as checks_module
 from .. import ir
-from ..errors import IdMismatchError, IRValidationError, MalformedPackageError
+from ..errors import IdMismatchError, IRValidationError, MalformedPackageError, shown
 from . import Files, _json, _stripe_json_v1, _versions, bonsai
 
 NAME = "stripe-json"
@@ -420,12 +420,12 @@ def loads(files: Files) -> ir.Package:
     model_doc = _document(files, model_path, schemas[reader.family])
     if model_doc["modelType"] != kind:
         raise MalformedPackageError(files.where(model_path), f"expected modelType {kind!r} "
-                                    f"as the manifest says, found {model_doc['modelType']!r}")
+                                    f"as the manifest says, found {shown(model_doc['modelType'])}")
     model = reader.read(files, model_doc, major, files.where(model_path))
     expected = model_type(model, major)
     if kind != expected:
         raise MalformedPackageError(files.where(model_path), f"expected modelType {expected!r} for this model, "
-                                    f"found {kind!r}")
+                                    f"found {shown(kind)}")
     checks = None
     if "checks" in manifest:
         checks_path = manifest["checks"]["path"]
