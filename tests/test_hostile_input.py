@@ -164,6 +164,24 @@ def test_fifo_is_refused_by_load_and_sniff(tmp_path):
             call(fifo)
 
 
+def test_a_foreign_runtime_scores_the_bytes_that_were_checked(tmp_path, monkeypatch):
+    """A package file is read once: the runtime gets the bytes whose id was checked, not a
+    second read that a file swapped in meanwhile (or a FIFO) would answer."""
+    from crossform.runtime import unavailable
+
+    if unavailable("onnxruntime") is not None:
+        pytest.skip(f"onnxruntime: {unavailable('onnxruntime')}")
+    path = crossform.save(small_package(), tmp_path / "model.onnx")
+    reads = []
+    real = crossform.exporters.read_regular_file
+    monkeypatch.setattr(crossform.exporters, "read_regular_file", lambda *a, **k: reads.append(a) or real(*a, **k))
+    monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail(f"{self} read a second time"))
+    score = crossform.scorer(path, "onnxruntime")
+    assert len(reads) == 1
+    rows = {"colour": ["red", "blue", None], "size": [1.0, 20.0, 3.0]}
+    assert score(rows).values.tolist() == crossform.score(small_package(), rows).values.tolist()
+
+
 def test_fifo_inside_a_package_directory_is_refused(tmp_path):
     path = crossform.save(small_package(), tmp_path / "pkg")
     model_doc = json.loads((path / "model.json").read_text())

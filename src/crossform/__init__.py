@@ -27,7 +27,7 @@ from .errors import (
     UnsupportedEstimatorError,
 )
 from .chunks import CHUNK_ROWS
-from .exporters import formats, load, save
+from .exporters import formats, load, read_package, save
 from .ir import Package
 from .reference import Scores
 
@@ -113,19 +113,18 @@ def scorer(package: Union[Package, str, Path], runtime: str = "reference",
     from .runtime import get_runtime
 
     get_runtime(runtime)  # an unknown name is refused before any file is read
+    saved = None
     if not isinstance(package, Package):
-        path = Path(package)
-        package = load(path)
-    else:
-        path = None
-    return chunked(package.inputs, _prepare(package, path, runtime, options), chunk_rows)
+        package, fmt, source = read_package(package)
+        saved = (fmt, source) if isinstance(source, bytes) else None
+    return chunked(package.inputs, _prepare(package, saved, runtime, options), chunk_rows)
 
 
-def _prepare(package: Package, path: Union[Path, None], runtime: str, options: dict):
-    """The runtime's function ``data -> Scores`` for ``package`` (read from ``path``, if given)."""
+def _prepare(package: Package, saved: Union[tuple, None], runtime: str, options: dict):
+    """The runtime's function ``data -> Scores`` for ``package`` (``saved``: the format
+    name and bytes of the file it was read from, if any)."""
     from .exporters import check_options, get_format
     from .exporters import registry as format_registry
-    from .exporters import sniff
     from .reference import score as evaluate
     from .runtime import get_runtime, unavailable
 
@@ -135,10 +134,10 @@ def _prepare(package: Package, path: Union[Path, None], runtime: str, options: d
     reason = unavailable(runtime)
     if reason is not None:
         raise UnknownRuntimeError(f"Runtime {runtime!r} cannot run here: {reason}.")
-    if path is not None and not options and path.is_file():
-        fmt = get_format(sniff(path))
+    if saved is not None and not options:
+        fmt = get_format(saved[0])
         if runtime in fmt.RUNTIMES:
-            return engine.prepare(path.read_bytes(), fmt)  # the bytes load() just checked
+            return engine.prepare(saved[1], fmt)  # the very bytes the package was read and checked from
     for name, fmt in format_registry().items():
         if runtime in fmt.RUNTIMES:
             fmt = get_format(name)

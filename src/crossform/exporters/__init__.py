@@ -375,6 +375,14 @@ def sniff(path: Union[str, Path]) -> str:
 
 def load(path: Union[str, Path], format: Union[str, None] = None) -> ir.Package:
     """Read the package at ``path``; the format is sniffed from the content unless given."""
+    return read_package(path, format)[0]
+
+
+def read_package(path: Union[str, Path], format: Union[str, None] = None) -> tuple:
+    """(package, format name, source) for the package at ``path``, reading it once: the
+    source (a file's bytes, or a directory's :class:`Files`) is what the package was
+    checked from, so a runtime given it scores those very bytes, even should the file
+    be replaced meanwhile."""
     path = package_path(path)
     if format is not None:
         get_format(format)
@@ -385,5 +393,5 @@ def load(path: Union[str, Path], format: Union[str, None] = None) -> ir.Package:
     if fmt.LAYOUT != layout:
         raise UnknownFormatError(f"{path}: {name} packages are a {fmt.LAYOUT}, this is a {layout}.")
     if layout == "file" and "where" in inspect.signature(fmt.loads).parameters:
-        return fmt.loads(source, where=str(path))  # bytes alone cannot say which file they came from
-    return fmt.loads(source)
+        return fmt.loads(source, where=str(path)), name, source  # bytes alone cannot say which file they came from
+    return fmt.loads(source), name, source
