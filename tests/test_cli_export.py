@@ -84,3 +84,19 @@ def test_save_refuses_a_format_contradicting_the_extension(tmp_path, fitted):
         crossform.save(package, tmp_path / "m.onnx", format="stripe-json")
     assert "stripe-json" in str(info.value) and "m.onnx" in str(info.value) and "onnx" in str(info.value)
     assert not os.path.lexists(tmp_path / "m.onnx")
+
+
+def test_export_names_the_inputs_of_an_array_fit(tmp_path, capsys, fitted, model_file):
+    code, _, err = run(capsys, "export", model_file, tmp_path / "named", "--input-names", "age, income,score")
+    assert code == 0, err
+    package = crossform.load(tmp_path / "named")
+    assert [f.name for f in package.inputs] == ["age", "income", "score"]
+    X = np.random.default_rng(4).normal(size=(50, 3))
+    scores = crossform.score(package, {"age": X[:, 0], "income": X[:, 1], "score": X[:, 2]})
+    np.testing.assert_array_equal(scores.values, fitted.predict_proba(X))
+
+
+def test_export_refuses_input_names_of_the_wrong_count(tmp_path, capsys, model_file):
+    code, _, err = run(capsys, "export", model_file, tmp_path / "named", "--input-names", "a,b")
+    assert code != 0 and "input_names must give 3 names" in err and "Got 2" in err
+    assert not (tmp_path / "named").exists()

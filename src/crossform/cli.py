@@ -392,7 +392,7 @@ def run_export(args: argparse.Namespace) -> int:
     with progress.phase(f"export: converting, with up to {rows} check rows scored by scikit-learn",
                         enabled=not args.quiet):
         package = crossform.from_sklearn(estimator, owner=args.owner, tags=args.tag or [], metadata=metadata,
-                                         checks=args.checks)
+                                         checks=args.checks, input_names=args.input_names)
     with progress.phase(f"export: writing {args.out} ({args.format})", enabled=not args.quiet):
         path = _save(package, args.out, args.format, args.overwrite, **options)
     model = package.model
@@ -433,6 +433,10 @@ def run_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _names(text: str) -> list:
+    return [name.strip() for name in text.split(",")]
+
+
 def export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", metavar="MODEL.joblib", help="a fitted estimator or pipeline saved with joblib.dump")
     parser.add_argument("out", metavar="OUT", help="where to write the package")
@@ -443,6 +447,9 @@ def export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tag", action="append", metavar="T", help="a tag (repeat for several)")
     parser.add_argument("--meta", action="append", type=_key_value, metavar="KEY=VALUE",
                         help="a metadata entry (repeat for several)")
+    parser.add_argument("--input-names", type=_names, metavar="A,B,...",
+                        help="the package's input names, one per column the model was fitted on, in order: for "
+                        "a model fitted on a numpy array (whose columns are otherwise x0, x1, ...)")
     parser.add_argument("--checks", type=_row_count, default=None, metavar="N",
                         help="rows of checks to carry: rows at the model's splits and leaves, special values "
                         "and random rows, with scikit-learn's outputs (default: 1000; 0 for none)")
