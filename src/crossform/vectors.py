@@ -881,6 +881,8 @@ def generate(package: ir.Package, *, seed: int = 0, max_rows: int | None = None,
         raise ValueError(f"random_rows must be >= 0. Got {random_rows} instead.")
     rng = np.random.default_rng(seed)
     plan = _Plan(package)
+    if not plan.trees:  # a linear model: no paths to follow, so more random rows
+        random_rows *= 4
     n_specials = sum(len(inp.specials()) for inp in plan.inputs)
     unreachable = []
     if max_rows is None or plan.total_bound() + n_specials + random_rows <= max_rows:
@@ -922,8 +924,6 @@ def generate(package: ir.Package, *, seed: int = 0, max_rows: int | None = None,
     rows.extend(specials)
     labels.extend(special_labels)
 
-    if not plan.trees:  # a linear model: no paths to follow, so more random rows
-        random_rows *= 4
     n_random = random_rows if room is None else max(0, min(random_rows, max_rows - len(rows)))
     draws = rng.random((n_random, len(plan.inputs), 2)).tolist()
     for draw in draws:
@@ -935,6 +935,8 @@ def generate(package: ir.Package, *, seed: int = 0, max_rows: int | None = None,
 def _sample(plan: _Plan, rng: np.random.Generator, budget: int) -> tuple:
     """Groups taken round-robin over the trees, each tree's nodes in random
     order, until ``budget`` rows are used; only those groups are built."""
+    if not plan.trees:
+        return [], []
     sizes = [tree.n_nodes for tree in plan.trees]
     tree_of = np.repeat(np.arange(len(sizes)), sizes)
     rank = np.concatenate([np.arange(n) for n in sizes])
