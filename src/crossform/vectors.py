@@ -378,15 +378,22 @@ _UNSAT = object()
 
 def _float32_in(x: float, lo: float, hi: float) -> float:
     """The float32 value nearest x inside [lo, hi] when there is one, else x."""
-    if not math.isfinite(x):
-        return x
-    with np.errstate(over="ignore"):
-        f = np.float32(x)
+    return float(_float32_in_many(np.array([x]), lo, hi)[0])
+
+
+def _float32_in_many(x: np.ndarray, lo, hi) -> np.ndarray:
+    """``_float32_in`` over arrays: per value, the first of float32(x) and the
+    float32 values below and above it that is finite and inside [lo, hi]."""
+    out = np.array(x, dtype=np.float64)
+    done = ~np.isfinite(out)
+    with np.errstate(over="ignore", invalid="ignore"):
+        f = out.astype(np.float32)
         for candidate in (f, np.nextafter(f, np.float32(-np.inf)), np.nextafter(f, np.float32(np.inf))):
-            c = float(candidate)
-            if math.isfinite(c) and lo <= c <= hi:
-                return c
-    return x
+            c = candidate.astype(np.float64)
+            take = ~done & np.isfinite(c) & (lo <= c) & (c <= hi)
+            out[take] = c[take]
+            done |= take
+    return out
 
 
 def _float32_sides(x: float) -> list:
@@ -447,9 +454,7 @@ class _NumericInput:
             values = np.concatenate([[u[0] - pad], u[:-1] / 2 + u[1:] / 2, [u[-1] + pad]])
             # float32 values where one fits strictly inside the same cell
             bounds = np.concatenate([[-_INF], u, [_INF]])
-            values = np.array([_float32_in(v, math.nextafter(float(bounds[i]), _INF),
-                                           math.nextafter(float(bounds[i + 1]), -_INF))
-                               for i, v in enumerate(values.tolist())])
+            values = _float32_in_many(values, np.nextafter(bounds[:-1], _INF), np.nextafter(bounds[1:], -_INF))
         keep = np.isfinite(values)
         for chain in self.chains.values():
             z, ok = _apply_many(chain.steps, values)
