@@ -702,6 +702,28 @@ class _CategoricalInput:
 # ---------------------------------------------------------------- the plan
 
 
+class _Items:
+    """An array read one item at a time, as Python scalars (what ``tolist`` holds)."""
+
+    __slots__ = ("_item",)
+
+    def __init__(self, array: np.ndarray):
+        self._item = array.item
+
+    def __getitem__(self, i: int):
+        return self._item(i)
+
+
+class _NoSets:
+    """The sets of a tree without set splits: None at every node."""
+
+    def __getitem__(self, node: int) -> None:
+        return None
+
+
+_NO_SETS = _NoSets()
+
+
 @dataclass
 class _Group:
     tree: int
@@ -746,23 +768,25 @@ class _Plan:
             features.append(tree.feature[split])
             values.append(tree.threshold[split])
         features, values = np.concatenate(features), np.concatenate(values)
-        order = np.lexsort((values, features))
+        order = np.argsort(features, kind="stable")  # np.unique sorts each feature's values
         features, values = features[order], values[order]
         starts = np.flatnonzero(np.r_[True, features[1:] != features[:-1]]) if len(features) else []
         ends = list(starts[1:]) + [len(features)]
         return {int(features[a]): np.unique(values[a:b]) for a, b in zip(starts, ends)}
 
     def tree_lists(self, ti: int) -> tuple:
-        """Plain lists for node-by-node walks (numpy indexing is slow one item at a time)."""
+        """The tree's arrays for node-by-node walks, giving Python scalars (numpy
+        scalars are slow one at a time, and whole lists are slow to make when a
+        sample touches a few nodes of each of many large trees)."""
         if ti not in self._lists:
             tree = self.trees[ti]
             parent = np.full(tree.n_nodes, -1, dtype=np.int64)
             split = np.flatnonzero(tree.left >= 0)
             parent[tree.left[split]] = split
             parent[tree.right[split]] = split
-            self._lists[ti] = (tree.feature.tolist(), tree.threshold.tolist(), tree.left.tolist(),
-                               tree.missing_left.tolist(), parent.tolist())
-            self._sets[ti] = list(tree.sets) if tree.sets else [None] * tree.n_nodes
+            self._lists[ti] = tuple(_Items(a) for a in (tree.feature, tree.threshold, tree.left, tree.missing_left,
+                                                        parent))
+            self._sets[ti] = tree.sets or _NO_SETS
         return self._lists[ti]
 
     def state(self, ti: int, node: int) -> dict:
@@ -942,16 +966,11 @@ def _sample(plan: _Plan, rng: np.random.Generator, budget: int) -> tuple:
     order, until ``budget`` rows are used; only those groups are built."""
     if not plan.trees:
         return [], []
-    sizes = [tree.n_nodes for tree in plan.trees]
-    tree_of = np.repeat(np.arange(len(sizes)), sizes)
-    rank = np.concatenate([np.arange(n) for n in sizes])
-    node_of = np.concatenate([rng.permutation(n) for n in sizes])
-    order = np.lexsort((tree_of, rank))
+    permutations = [rng.permutation(tree.n_nodes) for tree in plan.trees]
     built, unreachable = [], []
-    for k in order.tolist():
+    for ti, node in _round_robin(permutations):
         if budget <= 0:
             break
-        ti, node = int(tree_of[k]), int(node_of[k])
         if plan.bound(ti, node) > budget:
             continue
         g = plan.group(ti, node, rng)
@@ -961,3 +980,13 @@ def _sample(plan: _Plan, rng: np.random.Generator, budget: int) -> tuple:
             built.append(g)
             budget -= len(g.rows)
     return built, unreachable
+
+
+def _round_robin(permutations: list):
+    """(tree, node): the first node of every tree, then the second of every tree
+    that has one, and so on; lazily, since sampling stops long before the end."""
+    trees = list(range(len(permutations)))
+    for rank in range(max((len(p) for p in permutations), default=0)):
+        trees = [ti for ti in trees if rank < len(permutations[ti])]
+        for ti in trees:
+            yield ti, int(permutations[ti][rank])

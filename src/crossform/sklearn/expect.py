@@ -4,14 +4,16 @@ The verdicts here are scikit-learn's alone: which rows it refuses (scored
 alone, since scikit-learn refuses a whole batch for one bad row), the values
 of ``predict_proba`` or ``predict``, the predicted class, and the leaf of
 every tree from ``apply``, renumbered in preorder from scikit-learn's own
-child arrays. Nothing here asks crossform's evaluator.
+child arrays. crossform's evaluator is asked one thing only: which rows the
+package makes errors, so that scikit-learn tries those alone first; it never
+decides a verdict.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
@@ -19,9 +21,6 @@ from .. import ir
 from ..checks import ISOLATION_ABSOLUTE, TOLERANCE, Checks
 
 DEFAULT_ROWS = 1000
-# A numeric value this large (or infinite) is very likely refused; such rows
-# are tried alone straight away instead of by bisection.
-_SUSPECT = 1e30
 
 
 def _steps(estimator):
@@ -79,17 +78,16 @@ def _take(X, index: np.ndarray):
     return X.iloc[index] if hasattr(X, "iloc") else X[index]
 
 
-def refused_rows(estimator, X) -> np.ndarray:
+def refused_rows(estimator, X, likely: Optional[Callable[[], np.ndarray]] = None) -> np.ndarray:
     """Which rows scikit-learn refuses (ValueError) when each is scored alone.
 
     A batch scikit-learn accepts has no row it would refuse alone, so one call
-    on every row settles the usual case. Otherwise rows with an infinite or
-    huge number are grouped by those values (a value refused in one column is
-    usually refused in every column): a group is one call when accepted, its
-    rows are tried alone when not. The other rows go by bisection, which finds
-    k refused rows among n in about k*log2(n) calls. A refused batch costs
-    little (scikit-learn checks its input before scoring); an accepted one
-    costs a prediction, so few accepted calls is what keeps this fast.
+    on every row settles the usual case. Otherwise the rows ``likely()`` marks
+    are tried alone, and the rest by bisection, which finds k refused rows
+    among n in about k*log2(n) calls. A refused call costs little
+    (scikit-learn checks its input before scoring), an accepted one costs a
+    prediction: a good guess of the refused rows saves nearly every accepted
+    call. The guess only orders the calls; every verdict is scikit-learn's.
     """
     n = len(X)
     refused = np.zeros(n, dtype=bool)
@@ -113,21 +111,10 @@ def refused_rows(estimator, X) -> np.ndarray:
 
     if n == 0 or accepts(np.arange(n)):
         return refused
-    numeric = X.select_dtypes(include="number").to_numpy(dtype=np.float64) if hasattr(X, "iloc") else X
-    huge = np.zeros((n, 0), dtype=bool)
-    if numeric.size:
-        with np.errstate(invalid="ignore"):
-            huge = np.abs(numeric) >= _SUSPECT
-    suspect = huge.any(axis=1)
-    groups: dict = {}
-    for i in np.flatnonzero(suspect).tolist():
-        groups.setdefault(frozenset(numeric[i, huge[i]].tolist()), []).append(i)
-    for members in groups.values():
-        index = np.array(members)
-        if not accepts(index):
-            for i in members:
-                refused[i] = not accepts(np.array([i]))
-    bisect(np.flatnonzero(~suspect))
+    alone = np.zeros(n, dtype=bool) if likely is None else np.asarray(likely(), dtype=bool)
+    for i in np.flatnonzero(alone).tolist():
+        refused[i] = not accepts(np.array([i]))
+    bisect(np.flatnonzero(~alone))
     return refused
 
 
@@ -227,9 +214,21 @@ def _apply(model, X) -> np.ndarray:
 
 def sklearn_preorder(tree) -> np.ndarray:
     """Each node's preorder position, from scikit-learn's own child arrays."""
-    left = np.asarray(tree.children_left, dtype=np.int64)
-    right = np.asarray(tree.children_right, dtype=np.int64)
-    return ir.preorder_positions(left, right, np.zeros(1, dtype=np.int64))
+    return _preorders([tree])[0]
+
+
+def _preorders(trees: list) -> list:
+    """``sklearn_preorder`` of every tree, in one pass per level over all of them."""
+    if not trees:
+        return []
+    offsets = np.cumsum([0] + [tree.node_count for tree in trees])
+
+    def joined(children: str) -> np.ndarray:  # child indices into the concatenation, -1 for none
+        return np.concatenate([np.where(c >= 0, c + o, -1) for c, o in
+                               zip((np.asarray(getattr(t, children), dtype=np.int64) for t in trees), offsets)])
+
+    position = ir.preorder_positions(joined("children_left"), joined("children_right"), offsets[:-1])
+    return np.split(position, offsets[1:-1])
 
 
 def _plain(label: Any) -> Any:
@@ -241,11 +240,36 @@ def _plain(label: Any) -> Any:
 def expect(estimator, package: ir.Package, columns: Sequence[ir.Field], rows: Sequence[Sequence],
            labels: Sequence[str], description: str, tolerance: float = TOLERANCE) -> Checks:
     """Score ``rows`` with scikit-learn and record the outputs as Checks."""
+    from joblib import parallel_config
+    from threadpoolctl import threadpool_limits
+
+    # Checks are a few thousand rows at most, scored in batches of a few rows to
+    # find the refused ones, where threads cost more than they save. A forest
+    # fitted with n_jobs starts a thread pool per call (20 ms against 3.5 ms for
+    # one row of the bench forest); in one thread it adds the trees' outputs in
+    # tree order, the order of docs/SEMANTICS.md, not as threads finish. Histogram
+    # boosting runs an OpenMP region per tree, whose threads wait for each other:
+    # on a busy machine 17 ms a tree instead of 0.1 ms. Per-row results do not
+    # depend on the thread count; BLAS threads are left alone, since the
+    # summation order of a linear model's dot products does.
+    with parallel_config(backend="sequential"), threadpool_limits(limits=1, user_api="openmp"):
+        return _expect(estimator, package, columns, rows, labels, description, tolerance)
+
+
+def _expect(estimator, package: ir.Package, columns: Sequence[ir.Field], rows: Sequence[Sequence],
+            labels: Sequence[str], description: str, tolerance: float) -> Checks:
     import sklearn
     from sklearn.base import is_classifier
 
     X = _frame(estimator, package, columns, rows)
-    refused = refused_rows(estimator, X)
+
+    def package_refuses() -> np.ndarray:
+        # the rows the package makes row errors: which rows to try alone first, not a verdict
+        from ..reference import score
+
+        return ~score(package, {f.name: [row[c] for row in rows] for c, f in enumerate(columns)}).ok
+
+    refused = refused_rows(estimator, X, likely=package_refuses)
     ok = np.flatnonzero(~refused)
     X_ok = _take(X, ok)
     width = len(package.outputs)
@@ -261,8 +285,8 @@ def expect(estimator, package: ir.Package, columns: Sequence[ir.Field], rows: Se
             X_model = transform.transform(X_ok) if transform is not None else X_ok
             if trees:
                 node = _apply(model, X_model).reshape(ok.size, -1).astype(np.int64)  # GB gives floats
-        for t, tree in enumerate(trees):
-            leaves[ok, t] = sklearn_preorder(tree)[node[:, t]]
+        for t, position in enumerate(_preorders(trees)):
+            leaves[ok, t] = position[node[:, t]]
     if is_classifier(estimator):
         predicted = [None] * len(rows)
         if ok.size:
