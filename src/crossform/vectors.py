@@ -756,7 +756,7 @@ class _Plan:
             else:
                 steps = {j: model_versions[j][1] for j in mine}
                 self.inputs.append(_CategoricalInput(k, f.name, names, steps, others))
-        self._lists: dict = {}
+        self._items: dict = {}
         self._sets: dict = {}  # tree -> per node: None, or the set of a set split
 
     def _thresholds(self) -> dict:
@@ -774,24 +774,24 @@ class _Plan:
         ends = list(starts[1:]) + [len(features)]
         return {int(features[a]): np.unique(values[a:b]) for a, b in zip(starts, ends)}
 
-    def tree_lists(self, ti: int) -> tuple:
+    def tree_items(self, ti: int) -> tuple:
         """The tree's arrays for node-by-node walks, giving Python scalars (numpy
         scalars are slow one at a time, and whole lists are slow to make when a
         sample touches a few nodes of each of many large trees)."""
-        if ti not in self._lists:
+        if ti not in self._items:
             tree = self.trees[ti]
             parent = np.full(tree.n_nodes, -1, dtype=np.int64)
             split = np.flatnonzero(tree.left >= 0)
             parent[tree.left[split]] = split
             parent[tree.right[split]] = split
-            self._lists[ti] = tuple(_Items(a) for a in (tree.feature, tree.threshold, tree.left, tree.missing_left,
+            self._items[ti] = tuple(_Items(a) for a in (tree.feature, tree.threshold, tree.left, tree.missing_left,
                                                         parent))
             self._sets[ti] = tree.sets or _NO_SETS
-        return self._lists[ti]
+        return self._items[ti]
 
     def state(self, ti: int, node: int) -> dict:
         """Per model feature on the path to ``node``: (lo, hi, NaN allowed), lo and hi inclusive."""
-        feature, threshold, left, missing_left, parent = self.tree_lists(ti)
+        feature, threshold, left, missing_left, parent = self.tree_items(ti)
         state: dict = {}
         sets = self._sets[ti]
         child, p = node, parent[node]
@@ -823,7 +823,7 @@ class _Plan:
         return row
 
     def group(self, ti: int, node: int, rng: np.random.Generator) -> _Group | None:
-        feature, threshold, left, missing_left, _ = self.tree_lists(ti)
+        feature, threshold, left, missing_left, _ = self.tree_items(ti)
         state = self.state(ti, node)
         base = self.solve(state, rng)
         if base is None:
@@ -849,7 +849,7 @@ class _Plan:
 
     def bound(self, ti: int, node: int) -> int:
         """At most how many rows the node's group has."""
-        feature, _, left, _, _ = self.tree_lists(ti)
+        feature, _, left, _, _ = self.tree_items(ti)
         if left[node] < 0:
             return 1
         if self._sets[ti][node] is not None:
@@ -877,7 +877,7 @@ class _Plan:
         leaves = score(self.package, columns).leaves
         kept, failed = [], []
         for r, g in enumerate(groups):
-            parent = self.tree_lists(g.tree)[4]
+            parent = self.tree_items(g.tree)[4]
             p = int(leaves[r, g.tree])
             while p >= 0 and p != g.node:
                 p = parent[p]
