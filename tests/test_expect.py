@@ -27,7 +27,7 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
 import crossform
-from crossform import reference
+from crossform import conformance, reference
 from crossform.checks import compare
 from crossform.sklearn.expect import _hist_leaves, _sklearn_trees, refused_rows, sklearn_preorder
 
@@ -109,6 +109,19 @@ def test_any_count_of_checks_works(kind, rows, fitted):
     assert 0 < len(checks) <= rows
     comparison = compare(checks, reference.score(package, checks.data()), package.model)
     assert comparison.ok, comparison.summary()
+
+
+@pytest.mark.parametrize("rows", [0, 1, 27, 50, 400])
+@pytest.mark.parametrize("kind", sorted(COUNT_MODELS))
+def test_conform_generates_any_count_of_rows(kind, rows, fitted, tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        crossform.save(crossform.from_sklearn(fitted[kind], checks=10), tmp_path / "pkg")
+    cases = conformance.package_cases(tmp_path / "pkg", max_rows=rows)
+    generated = [case for case in cases if case.name.endswith(": vectors")]
+    assert len(generated) == 1 and len(generated[0].checks) <= rows
+    report = conformance.run(cases, formats=["stripe-json"], runtimes=["reference"])
+    assert report.ok, report
 
 
 def scored_alone(estimator, X: pd.DataFrame) -> np.ndarray:
