@@ -583,3 +583,53 @@ def test_vectors_import_neither_sklearn_nor_pandas():
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False,
                             cwd=Path(__file__).parent.parent)
     assert result.returncode == 0, result.stderr
+
+
+# ---------------------------------------------------------------- any row budget
+
+
+def _row_budget_models() -> dict:
+    """A linear model (no trees: special and random rows only), a tree and a boosting model, each small."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import OneHotEncoder
+    from sklearn.tree import DecisionTreeClassifier
+
+    frame, y = birds()
+    y = y > np.median(y)
+    linear = Pipeline([
+        ("columns", ColumnTransformer([
+            ("cat", Pipeline([("impute", SimpleImputer(strategy="most_frequent")),
+                              ("encode", OneHotEncoder(handle_unknown="ignore"))]), ["bird", "food"]),
+            ("num", Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]),
+             ["wingspan", "weight"]),
+        ])),
+        ("model", LogisticRegression()),
+    ])
+    numeric = frame[["wingspan", "weight"]]
+    return {
+        "linear": (linear, frame, y),
+        "tree": (DecisionTreeClassifier(max_depth=3, random_state=0), numeric, y),
+        "boosting": (HistGradientBoostingClassifier(max_iter=3, max_leaf_nodes=4, random_state=0), numeric, y),
+    }
+
+
+@pytest.fixture(scope="module")
+def budget_packages() -> dict:
+    return {name: (crossform.from_sklearn(model.fit(X, y), checks=0), model, X)
+            for name, (model, X, y) in _row_budget_models().items()}
+
+
+@pytest.mark.parametrize("kind", ["linear", "tree", "boosting"])
+def test_every_row_budget_from_zero_gives_at_most_that_many_rows(kind, budget_packages):
+    package = budget_packages[kind][0]
+    full = vectors.generate(package)
+    n_specials = sum(label.startswith("feature ") for label in full.labels)
+    for max_rows in range(len(full) + 30):
+        vecs = vectors.generate(package, max_rows=max_rows)
+        assert len(vecs) <= max_rows, (max_rows, len(vecs))
+        specials = sum(label.startswith("feature ") for label in vecs.labels)
+        assert specials == min(n_specials, max_rows), max_rows
+    # a budget the full set fits in changes nothing
+    vecs = vectors.generate(package, max_rows=len(full) + 500)
+    assert row_keys(vecs) == row_keys(full) and vecs.labels == full.labels

@@ -277,8 +277,11 @@ class Comparison:
 ISOLATION_ABSOLUTE = 1e-12
 
 
-def leaf_positions(model: ir.TreeEnsemble, leaves: np.ndarray) -> np.ndarray:
-    """Node indices (per tree, -1 for none) as preorder positions."""
+def leaf_positions(model: ir.Model, leaves: Union[np.ndarray, None]) -> Union[np.ndarray, None]:
+    """Node indices (per tree, -1 for none) as preorder positions; None where
+    there are no leaves (a linear model, a runtime that does not report them)."""
+    if leaves is None:
+        return None
     out = np.full(leaves.shape, -1, dtype=np.int64)
     for t, tree in enumerate(model.trees):
         position = np.empty(tree.n_nodes, dtype=np.int64)

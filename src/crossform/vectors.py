@@ -378,15 +378,22 @@ _UNSAT = object()
 
 def _float32_in(x: float, lo: float, hi: float) -> float:
     """The float32 value nearest x inside [lo, hi] when there is one, else x."""
-    if not math.isfinite(x):
-        return x
-    with np.errstate(over="ignore"):
-        f = np.float32(x)
+    return float(_float32_in_many(np.array([x]), lo, hi)[0])
+
+
+def _float32_in_many(x: np.ndarray, lo, hi) -> np.ndarray:
+    """``_float32_in`` over arrays: per value, the first of float32(x) and the
+    float32 values below and above it that is finite and inside [lo, hi]."""
+    out = np.array(x, dtype=np.float64)
+    done = ~np.isfinite(out)
+    with np.errstate(over="ignore", invalid="ignore"):
+        f = out.astype(np.float32)
         for candidate in (f, np.nextafter(f, np.float32(-np.inf)), np.nextafter(f, np.float32(np.inf))):
-            c = float(candidate)
-            if math.isfinite(c) and lo <= c <= hi:
-                return c
-    return x
+            c = candidate.astype(np.float64)
+            take = ~done & np.isfinite(c) & (lo <= c) & (c <= hi)
+            out[take] = c[take]
+            done |= take
+    return out
 
 
 def _float32_sides(x: float) -> list:
@@ -447,9 +454,7 @@ class _NumericInput:
             values = np.concatenate([[u[0] - pad], u[:-1] / 2 + u[1:] / 2, [u[-1] + pad]])
             # float32 values where one fits strictly inside the same cell
             bounds = np.concatenate([[-_INF], u, [_INF]])
-            values = np.array([_float32_in(v, math.nextafter(float(bounds[i]), _INF),
-                                           math.nextafter(float(bounds[i + 1]), -_INF))
-                               for i, v in enumerate(values.tolist())])
+            values = _float32_in_many(values, np.nextafter(bounds[:-1], _INF), np.nextafter(bounds[1:], -_INF))
         keep = np.isfinite(values)
         for chain in self.chains.values():
             z, ok = _apply_many(chain.steps, values)
@@ -697,6 +702,28 @@ class _CategoricalInput:
 # ---------------------------------------------------------------- the plan
 
 
+class _Items:
+    """An array read one item at a time, as Python scalars (what ``tolist`` holds)."""
+
+    __slots__ = ("_item",)
+
+    def __init__(self, array: np.ndarray):
+        self._item = array.item
+
+    def __getitem__(self, i: int):
+        return self._item(i)
+
+
+class _NoSets:
+    """The sets of a tree without set splits: None at every node."""
+
+    def __getitem__(self, node: int) -> None:
+        return None
+
+
+_NO_SETS = _NoSets()
+
+
 @dataclass
 class _Group:
     tree: int
@@ -729,7 +756,7 @@ class _Plan:
             else:
                 steps = {j: model_versions[j][1] for j in mine}
                 self.inputs.append(_CategoricalInput(k, f.name, names, steps, others))
-        self._lists: dict = {}
+        self._items: dict = {}
         self._sets: dict = {}  # tree -> per node: None, or the set of a set split
 
     def _thresholds(self) -> dict:
@@ -741,28 +768,30 @@ class _Plan:
             features.append(tree.feature[split])
             values.append(tree.threshold[split])
         features, values = np.concatenate(features), np.concatenate(values)
-        order = np.lexsort((values, features))
+        order = np.argsort(features, kind="stable")  # np.unique sorts each feature's values
         features, values = features[order], values[order]
         starts = np.flatnonzero(np.r_[True, features[1:] != features[:-1]]) if len(features) else []
         ends = list(starts[1:]) + [len(features)]
         return {int(features[a]): np.unique(values[a:b]) for a, b in zip(starts, ends)}
 
-    def tree_lists(self, ti: int) -> tuple:
-        """Plain lists for node-by-node walks (numpy indexing is slow one item at a time)."""
-        if ti not in self._lists:
+    def tree_items(self, ti: int) -> tuple:
+        """The tree's arrays for node-by-node walks, giving Python scalars (numpy
+        scalars are slow one at a time, and whole lists are slow to make when a
+        sample touches a few nodes of each of many large trees)."""
+        if ti not in self._items:
             tree = self.trees[ti]
             parent = np.full(tree.n_nodes, -1, dtype=np.int64)
             split = np.flatnonzero(tree.left >= 0)
             parent[tree.left[split]] = split
             parent[tree.right[split]] = split
-            self._lists[ti] = (tree.feature.tolist(), tree.threshold.tolist(), tree.left.tolist(),
-                               tree.missing_left.tolist(), parent.tolist())
-            self._sets[ti] = list(tree.sets) if tree.sets else [None] * tree.n_nodes
-        return self._lists[ti]
+            self._items[ti] = tuple(_Items(a) for a in (tree.feature, tree.threshold, tree.left, tree.missing_left,
+                                                        parent))
+            self._sets[ti] = tree.sets or _NO_SETS
+        return self._items[ti]
 
     def state(self, ti: int, node: int) -> dict:
         """Per model feature on the path to ``node``: (lo, hi, NaN allowed), lo and hi inclusive."""
-        feature, threshold, left, missing_left, parent = self.tree_lists(ti)
+        feature, threshold, left, missing_left, parent = self.tree_items(ti)
         state: dict = {}
         sets = self._sets[ti]
         child, p = node, parent[node]
@@ -794,7 +823,7 @@ class _Plan:
         return row
 
     def group(self, ti: int, node: int, rng: np.random.Generator) -> _Group | None:
-        feature, threshold, left, missing_left, _ = self.tree_lists(ti)
+        feature, threshold, left, missing_left, _ = self.tree_items(ti)
         state = self.state(ti, node)
         base = self.solve(state, rng)
         if base is None:
@@ -820,7 +849,7 @@ class _Plan:
 
     def bound(self, ti: int, node: int) -> int:
         """At most how many rows the node's group has."""
-        feature, _, left, _, _ = self.tree_lists(ti)
+        feature, _, left, _, _ = self.tree_items(ti)
         if left[node] < 0:
             return 1
         if self._sets[ti][node] is not None:
@@ -848,7 +877,7 @@ class _Plan:
         leaves = score(self.package, columns).leaves
         kept, failed = [], []
         for r, g in enumerate(groups):
-            parent = self.tree_lists(g.tree)[4]
+            parent = self.tree_items(g.tree)[4]
             p = int(leaves[r, g.tree])
             while p >= 0 and p != g.node:
                 p = parent[p]
@@ -881,6 +910,8 @@ def generate(package: ir.Package, *, seed: int = 0, max_rows: int | None = None,
         raise ValueError(f"random_rows must be >= 0. Got {random_rows} instead.")
     rng = np.random.default_rng(seed)
     plan = _Plan(package)
+    if not plan.trees:  # a linear model: no paths to follow, so more random rows
+        random_rows *= 4
     n_specials = sum(len(inp.specials()) for inp in plan.inputs)
     unreachable = []
     if max_rows is None or plan.total_bound() + n_specials + random_rows <= max_rows:
@@ -922,8 +953,6 @@ def generate(package: ir.Package, *, seed: int = 0, max_rows: int | None = None,
     rows.extend(specials)
     labels.extend(special_labels)
 
-    if not plan.trees:  # a linear model: no paths to follow, so more random rows
-        random_rows *= 4
     n_random = random_rows if room is None else max(0, min(random_rows, max_rows - len(rows)))
     draws = rng.random((n_random, len(plan.inputs), 2)).tolist()
     for draw in draws:
@@ -935,16 +964,13 @@ def generate(package: ir.Package, *, seed: int = 0, max_rows: int | None = None,
 def _sample(plan: _Plan, rng: np.random.Generator, budget: int) -> tuple:
     """Groups taken round-robin over the trees, each tree's nodes in random
     order, until ``budget`` rows are used; only those groups are built."""
-    sizes = [tree.n_nodes for tree in plan.trees]
-    tree_of = np.repeat(np.arange(len(sizes)), sizes)
-    rank = np.concatenate([np.arange(n) for n in sizes])
-    node_of = np.concatenate([rng.permutation(n) for n in sizes])
-    order = np.lexsort((tree_of, rank))
+    if not plan.trees:
+        return [], []
+    permutations = [rng.permutation(tree.n_nodes) for tree in plan.trees]
     built, unreachable = [], []
-    for k in order.tolist():
+    for ti, node in _round_robin(permutations):
         if budget <= 0:
             break
-        ti, node = int(tree_of[k]), int(node_of[k])
         if plan.bound(ti, node) > budget:
             continue
         g = plan.group(ti, node, rng)
@@ -954,3 +980,13 @@ def _sample(plan: _Plan, rng: np.random.Generator, budget: int) -> tuple:
             built.append(g)
             budget -= len(g.rows)
     return built, unreachable
+
+
+def _round_robin(permutations: list):
+    """(tree, node): the first node of every tree, then the second of every tree
+    that has one, and so on; lazily, since sampling stops long before the end."""
+    trees = list(range(len(permutations)))
+    for rank in range(max((len(p) for p in permutations), default=0)):
+        trees = [ti for ti in trees if rank < len(permutations[ti])]
+        for ti in trees:
+            yield ti, int(permutations[ti][rank])

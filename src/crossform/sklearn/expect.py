@@ -3,15 +3,17 @@
 The verdicts here are scikit-learn's alone: which rows it refuses (scored
 alone, since scikit-learn refuses a whole batch for one bad row), the values
 of ``predict_proba`` or ``predict``, the predicted class, and the leaf of
-every tree from ``apply``, renumbered in preorder by a walk over
-scikit-learn's own child arrays. Nothing here asks crossform's evaluator.
+every tree from ``apply``, renumbered in preorder from scikit-learn's own
+child arrays. crossform's evaluator is asked one thing only: which rows the
+package makes errors, so that scikit-learn tries those alone first; it never
+decides a verdict.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
@@ -19,9 +21,6 @@ from .. import ir
 from ..checks import ISOLATION_ABSOLUTE, TOLERANCE, Checks
 
 DEFAULT_ROWS = 1000
-# A numeric value this large (or infinite) is very likely refused; such rows
-# are tried alone straight away instead of by bisection.
-_SUSPECT = 1e30
 
 
 def _steps(estimator):
@@ -92,11 +91,16 @@ def _take(X, index: np.ndarray):
     return X.iloc[index] if hasattr(X, "iloc") else X[index]
 
 
-def refused_rows(estimator, X) -> np.ndarray:
+def refused_rows(estimator, X, likely: Optional[Callable[[], np.ndarray]] = None) -> np.ndarray:
     """Which rows scikit-learn refuses (ValueError) when each is scored alone.
 
-    Rows with an infinite or huge number are tried alone; the rest by
-    bisection, which finds k refused rows among n in about k*log2(n) calls.
+    A batch scikit-learn accepts has no row it would refuse alone, so one call
+    on every row settles the usual case. Otherwise the rows ``likely()`` marks
+    are tried alone, and the rest by bisection, which finds k refused rows
+    among n in about k*log2(n) calls. A refused call costs little
+    (scikit-learn checks its input before scoring), an accepted one costs a
+    prediction: a good guess of the refused rows saves nearly every accepted
+    call. The guess only orders the calls; every verdict is scikit-learn's.
     """
     n = len(X)
     refused = np.zeros(n, dtype=bool)
@@ -118,19 +122,17 @@ def refused_rows(estimator, X) -> np.ndarray:
         bisect(index[:half])
         bisect(index[half:])
 
-    suspect = np.zeros(n, dtype=bool)
-    numeric = X.select_dtypes(include="number").to_numpy(dtype=np.float64) if hasattr(X, "iloc") else X
-    if numeric.size:
-        with np.errstate(invalid="ignore"):
-            suspect = (np.abs(numeric) >= _SUSPECT).any(axis=1)
-    for i in np.flatnonzero(suspect):
+    if n == 0 or accepts(np.arange(n)):
+        return refused
+    alone = np.zeros(n, dtype=bool) if likely is None else np.asarray(likely(), dtype=bool)
+    for i in np.flatnonzero(alone).tolist():
         refused[i] = not accepts(np.array([i]))
-    bisect(np.flatnonzero(~suspect))
+    bisect(np.flatnonzero(~alone))
     return refused
 
 
 class _HistTree:
-    """A histogram-boosting predictor seen as a tree: its child arrays, for the preorder walk."""
+    """A histogram-boosting predictor seen as a tree: its child arrays, for the preorder positions."""
 
     def __init__(self, predictor):
         nodes = predictor.nodes
@@ -145,41 +147,54 @@ def _hist_leaves(model, X) -> np.ndarray:
     scikit-learn's _predictor.pyx walks raw data (it has no ``apply``): NaN the
     missing way; at a categorical node a negative value the missing way, the left
     bitset left, other known categories right, unknown ones the missing way;
-    else ``x <= num_threshold`` left."""
+    else ``x <= num_threshold`` left. All rows step down one level at a time."""
     Xp = np.asarray(model._preprocess_X(X, reset=False), dtype=np.float64)
     known, f_idx_map = model._bin_mapper.make_known_categories_bitsets()
+    out = [_hist_predictor_leaves(predictor, Xp, known, f_idx_map)
+           for iteration in model._predictors for predictor in iteration]
+    return np.stack(out, axis=1) if out else np.zeros((len(Xp), 0), dtype=np.int64)
 
-    def in_bitset(bitset, value: float) -> bool:
-        v = int(np.uint8(int(value) & 0xFF))  # scikit-learn casts to its uint8 bin type
-        return bool((int(bitset[v // 32]) >> (v % 32)) & 1)
 
-    out = []
-    for iteration in model._predictors:
-        for predictor in iteration:
-            nodes = predictor.nodes
-            column = np.empty(len(Xp), dtype=np.int64)
-            for r, row in enumerate(Xp):
-                i = 0
-                while not nodes["is_leaf"][i]:
-                    node = nodes[i]
-                    x = row[node["feature_idx"]]
-                    missing_way = node["left"] if node["missing_go_to_left"] else node["right"]
-                    if np.isnan(x):
-                        i = missing_way
-                    elif node["is_categorical"]:
-                        if x < 0:
-                            i = missing_way
-                        elif in_bitset(predictor.raw_left_cat_bitsets[node["bitset_idx"]], x):
-                            i = node["left"]
-                        elif in_bitset(known[f_idx_map[node["feature_idx"]]], x):
-                            i = node["right"]
-                        else:
-                            i = missing_way
-                    else:
-                        i = node["left"] if x <= node["num_threshold"] else node["right"]
-                column[r] = i
-            out.append(column)
-    return np.stack(out, axis=1)
+def _in_bitsets(bitsets: np.ndarray, which: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Whether category x (a non-negative float) is in bitset ``bitsets[which]``, as
+    scikit-learn casts it: to its uint8 bin type, i.e. the low byte of int(x)."""
+    # a double of 2**63 or more is a multiple of 2**11, so its low byte is 0
+    # (infinities never get here: scikit-learn refuses them)
+    small = x < 2.0 ** 63
+    v = np.where(small, np.trunc(np.where(small, x, 0.0)).astype(np.int64) & 0xFF, 0)
+    words = bitsets[which, v >> 5].astype(np.int64)
+    return ((words >> (v & 31)) & 1).astype(bool)
+
+
+def _hist_predictor_leaves(predictor, Xp: np.ndarray, known: np.ndarray, f_idx_map: np.ndarray) -> np.ndarray:
+    nodes = predictor.nodes
+    is_leaf = nodes["is_leaf"].astype(bool)
+    feature = nodes["feature_idx"].astype(np.int64)
+    threshold = nodes["num_threshold"].astype(np.float64)
+    left, right = nodes["left"].astype(np.int64), nodes["right"].astype(np.int64)
+    missing_way = np.where(nodes["missing_go_to_left"].astype(bool), left, right)
+    categorical = nodes["is_categorical"].astype(bool)
+    bitset = nodes["bitset_idx"].astype(np.int64)
+    node = np.zeros(len(Xp), dtype=np.int64)
+    active = np.flatnonzero(~is_leaf[node])
+    while active.size:
+        i = node[active]
+        x = Xp[active, feature[i]]
+        with np.errstate(invalid="ignore"):
+            step = np.where(x <= threshold[i], left[i], right[i])
+        cat = np.flatnonzero(categorical[i] & ~np.isnan(x))
+        if cat.size:
+            ic, xc = i[cat], x[cat]
+            wanted = ~(xc < 0)
+            in_left = np.zeros(cat.size, dtype=bool)
+            in_known = np.zeros(cat.size, dtype=bool)
+            in_left[wanted] = _in_bitsets(predictor.raw_left_cat_bitsets, bitset[ic[wanted]], xc[wanted])
+            in_known[wanted] = _in_bitsets(known, f_idx_map[feature[ic[wanted]]], xc[wanted])
+            step[cat] = np.where(in_left & wanted, left[ic], np.where(in_known & wanted, right[ic], missing_way[ic]))
+        step = np.where(np.isnan(x), missing_way[i], step)
+        node[active] = step
+        active = active[~is_leaf[step]]
+    return node
 
 
 def _sklearn_trees(model) -> list:
@@ -211,18 +226,22 @@ def _apply(model, X) -> np.ndarray:
 
 
 def sklearn_preorder(tree) -> np.ndarray:
-    """Each node's preorder position, by an explicit walk over scikit-learn's arrays."""
-    left, right = tree.children_left, tree.children_right
-    position = np.full(tree.node_count, -1, dtype=np.int64)
-    stack, counter = [0], 0
-    while stack:
-        node = stack.pop()
-        position[node] = counter
-        counter += 1
-        if left[node] >= 0:
-            stack.append(int(right[node]))
-            stack.append(int(left[node]))
-    return position
+    """Each node's preorder position, from scikit-learn's own child arrays."""
+    return _preorders([tree])[0]
+
+
+def _preorders(trees: list) -> list:
+    """``sklearn_preorder`` of every tree, in one pass per level over all of them."""
+    if not trees:
+        return []
+    offsets = np.cumsum([0] + [tree.node_count for tree in trees])
+
+    def joined(children: str) -> np.ndarray:  # child indices into the concatenation, -1 for none
+        return np.concatenate([np.where(c >= 0, c + o, -1) for c, o in
+                               zip((np.asarray(getattr(t, children), dtype=np.int64) for t in trees), offsets)])
+
+    position = ir.preorder_positions(joined("children_left"), joined("children_right"), offsets[:-1])
+    return np.split(position, offsets[1:-1])
 
 
 def _plain(label: Any) -> Any:
@@ -236,11 +255,36 @@ def expect(estimator, package: ir.Package, columns: Sequence[ir.Field], rows: Se
            input_names: Sequence[str] = None) -> Checks:
     """Score ``rows`` with scikit-learn and record the outputs as Checks
     (``input_names``: as given to from_sklearn)."""
+    from joblib import parallel_config
+    from threadpoolctl import threadpool_limits
+
+    # Checks are a few thousand rows at most, scored in batches of a few rows to
+    # find the refused ones, where threads cost more than they save. A forest
+    # fitted with n_jobs starts a thread pool per call (20 ms against 3.5 ms for
+    # one row of the bench forest); in one thread it adds the trees' outputs in
+    # tree order, the order of docs/SEMANTICS.md, not as threads finish. Histogram
+    # boosting runs an OpenMP region per tree, whose threads wait for each other:
+    # on a busy machine 17 ms a tree instead of 0.1 ms. Per-row results do not
+    # depend on the thread count; BLAS threads are left alone, since the
+    # summation order of a linear model's dot products does.
+    with parallel_config(backend="sequential"), threadpool_limits(limits=1, user_api="openmp"):
+        return _expect(estimator, package, columns, rows, labels, description, tolerance, input_names)
+
+
+def _expect(estimator, package: ir.Package, columns: Sequence[ir.Field], rows: Sequence[Sequence],
+            labels: Sequence[str], description: str, tolerance: float, input_names: Sequence[str]) -> Checks:
     import sklearn
     from sklearn.base import is_classifier
 
     X = _frame(estimator, package, columns, rows, input_names)
-    refused = refused_rows(estimator, X)
+
+    def package_refuses() -> np.ndarray:
+        # the rows the package makes row errors: which rows to try alone first, not a verdict
+        from ..reference import score
+
+        return ~score(package, {f.name: [row[c] for row in rows] for c, f in enumerate(columns)}).ok
+
+    refused = refused_rows(estimator, X, likely=package_refuses)
     ok = np.flatnonzero(~refused)
     X_ok = _take(X, ok)
     width = len(package.outputs)
@@ -256,8 +300,8 @@ def expect(estimator, package: ir.Package, columns: Sequence[ir.Field], rows: Se
             X_model = _transform(transform, X_ok)
             if trees:
                 node = _apply(model, X_model).reshape(ok.size, -1).astype(np.int64)  # GB gives floats
-        for t, tree in enumerate(trees):
-            leaves[ok, t] = sklearn_preorder(tree)[node[:, t]]
+        for t, position in enumerate(_preorders(trees)):
+            leaves[ok, t] = position[node[:, t]]
     if is_classifier(estimator):
         predicted = [None] * len(rows)
         if ok.size:
