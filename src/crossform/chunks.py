@@ -30,7 +30,14 @@ def row_count(data: Any) -> "int | None":
     if _is_dataframe(data):
         return len(data)
     if isinstance(data, Mapping):
-        lengths = {len(v) for v in data.values() if hasattr(v, "__len__") and not isinstance(v, (str, bytes))}
+        lengths = set()
+        for values in data.values():
+            if isinstance(values, (str, bytes)):
+                continue
+            try:
+                lengths.add(len(values))
+            except TypeError:  # a scalar (a 0-d array has __len__ too) where a column belongs: the reader names it
+                return None
         return lengths.pop() if len(lengths) == 1 else None
     if isinstance(data, Sequence) and not isinstance(data, (str, bytes)):
         return len(data)
