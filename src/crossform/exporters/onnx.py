@@ -204,22 +204,9 @@ def new_kind(package: ir.Package):
     for enc in package.encoders:
         if isinstance(enc, NEW_ENCODERS):
             return f"a {enc.encoder_type} encoder"
-    model = package.model
-    if isinstance(model, ir.LinearModel):
+    if isinstance(package.model, ir.LinearModel):
         return "a linear model"
-    if model.is_binary:
-        return "two classes from one logistic score"
-    if model.post_transform == "isolation":
-        return "the isolation transform"
-    if any(t.sets for t in model.trees):
-        return "a category-set split"
-    if any(np.isinf(t.threshold).any() for t in model.trees):
-        return "a +inf threshold"
-    if model.missing != "route":
-        return f"missing={model.missing!r}"
-    if model.infinite != "error":
-        return f"infinite={model.infinite!r}"
-    return None
+    return _versions.tree_rules_used(package.model)
 
 
 def _score_output(model: ir.Model) -> str:

@@ -249,21 +249,10 @@ def new_kind(package: ir.Package) -> Union[str, None]:
     model = package.model
     if isinstance(model, ir.LinearModel):
         return "a linear model"
-    if model.is_binary:
-        return "two classes from one logistic score"
-    if model.is_classifier and (model.aggregation, model.post_transform) != ("average", "none"):
+    # pmml's own rule; a binary logistic classifier is named by the shared rules
+    if not model.is_binary and model.is_classifier and (model.aggregation, model.post_transform) != ("average", "none"):
         return f"a classifier with aggregation {model.aggregation!r} and post transform {model.post_transform!r}"
-    if model.missing != "route":
-        return f"missing={model.missing!r}"
-    if model.infinite != "error":
-        return f"infinite={model.infinite!r}"
-    if model.post_transform == "isolation":
-        return "an isolation forest"
-    if any(tree.has_sets for tree in model.trees):
-        return "a set split"
-    if any((tree.threshold == math.inf).any() for tree in model.trees):
-        return "a +inf threshold"
-    return None
+    return _versions.tree_rules_used(model)
 
 
 # How the model is laid out (docs/formats/pmml.md):
