@@ -372,3 +372,67 @@ def test_an_output_in_a_missing_directory_is_named(tmp_path, capsys, package_pat
     code, out, err = run(capsys, "score", package_path, src, "-o", dst)
     assert code == 2
     assert err == f"crossform: error: {dst}: No such file or directory\n"
+
+
+PLAIN_BODIES = [
+    "red,1,2,1\nblue,3,4,0\n",
+    "red,1,2,1\r\nblue,3,4,0\r\n",  # CRLF
+    "red,1,2,1\n\n\nblue,3,4,0\n\n",  # blank lines between and after rows
+    "red,1,2,1\nblue,3,4,0",  # no line break after the last row
+    " red , 1 ,2 , 1\n,,,\nNA,nan,,True\n",  # spaces and empty cells kept as written
+    "red,1,2,1\nblue,3,4\n",  # a short row: the same error, at the same line
+    "red,1,2,1\nblue,3,4,0,5\n",
+    "red,1,2,1\rblue,3,4,0\r",  # lone CRs: the csv module's line breaks
+    "red,1,2,1\nbl\x00ue,3,4,0\n",  # a NUL
+]
+
+
+@pytest.mark.parametrize("body", PLAIN_BODIES)
+@pytest.mark.parametrize("chunk_rows", [1, 2, 1000])
+def test_rows_without_quotes_split_as_the_csv_module_reads_them(monkeypatch, body, chunk_rows):
+    """Lines without a quote are split at C speed; what comes out, rows or an error naming
+    the line, is what the csv module makes of the same lines."""
+    from crossform import ir, tabular
+    from crossform.errors import TabularInputError
+
+    fields = [ir.Field("color", ir.CATEGORICAL)] + [ir.Field(n, ir.NUMERIC) for n in ("x1", "x2", "flag")]
+
+    def read() -> list:
+        stream = io.StringIO("color,x1,x2,flag\n" + body, newline="")
+        try:
+            return [(c.n_rows, {k: [None if isinstance(v, float) and math.isnan(v) else v for v in col.tolist()]
+                                for k, col in c.columns.items()}, c.kept)
+                    for c in tabular.read_csv(stream, fields, ["x1"], "rows.csv", chunk_rows)]
+        except TabularInputError as exc:
+            return [str(exc)]
+
+    split = read()
+    monkeypatch.setattr(tabular, "_plain_rows", lambda block, width: (0, None))
+    assert split == read()
+
+
+@pytest.mark.parametrize("kept, errors", [
+    ([], [None, None, None]),
+    ([["a", " b ", ""]], [None, "x1: 'y' is not a number", None]),
+    ([["a", "b,c", 'q"q']], [None, None, None]),  # cells to quote
+    ([["a", "b", "c"]], [None, 'feature "color": unknown category, "mauve"', "two\nlines"]),
+    ([[1, None, 2.5]], [None, None, None]),  # kept JSON values that are not text
+])
+def test_scores_are_joined_as_the_csv_module_writes_them(monkeypatch, kept, errors):
+    from crossform import tabular
+    from crossform.reference import Scores
+
+    values = np.array([[0.1, 0.9], [np.nan, np.nan], [-0.0, 1 / 3]])
+    scores = Scores(values, ["p0", "p1"], errors, None, None)
+
+    def written() -> str:
+        out = io.StringIO()
+        write = tabular.csv_writer(out, ["id"] * len(kept), scores.outputs)
+        write(scores, kept)
+        write(scores, kept)  # a second chunk, with texts kept from the first
+        return out.getvalue()
+
+    joined = written()
+    monkeypatch.setattr(tabular, "_CSV_SPECIAL", type("Always", (), {"search": staticmethod(lambda text: True)}))
+    assert joined == written()
+    assert "-0.0" in joined and "0.3333333333333333" in joined

@@ -607,7 +607,7 @@ def run_score(args: argparse.Namespace) -> int:
                     scores = with_row_errors(scores, chunk.errors)
                 write(scores, chunk.kept)
                 rows += len(scores)
-                failures += sum(e is not None for e in scores.errors)
+                failures += len(scores.errors) - list(scores.errors).count(None)
                 tracker(rows, None, f"{rows:,} rows scored{share()}")
         tracker.close()
     if not args.quiet:

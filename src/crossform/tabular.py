@@ -65,7 +65,8 @@ class Chunk:
 def read_csv(stream, fields: Sequence[ir.Field], keep: Sequence[str], source: str,
              chunk_rows: int = CHUNK_ROWS) -> Iterator[Chunk]:
     """Chunks of the CSV text ``stream`` (named ``source`` in errors)."""
-    reader = csv.reader(stream, strict=True)
+    lines = iter(stream)  # the header's reader and every chunk after it take lines from here
+    reader = csv.reader(lines, strict=True)
     header: list = []
     while not header:  # blank lines before the header are skipped, as pandas does
         first = _records(reader, stream, source, reader.line_num, 1)
@@ -85,33 +86,68 @@ def read_csv(stream, fields: Sequence[ir.Field], keep: Sequence[str], source: st
                                 f"the CSV header names column {', '.join(map(repr, doubled))} more than once")
     position = {name: header.index(name) for name in needed}
     width = len(header)
-    line = reader.line_num  # lines read so far
+    line = header_line  # lines read so far
     while True:
-        records = _records(reader, stream, source, line, chunk_rows)
-        if not records:
+        try:
+            block = list(islice(lines, chunk_rows))
+        except UnicodeDecodeError as exc:
+            raise _not_utf8(stream, source, line + 1, exc) from None
+        if not block:
             return
-        lengths = set(map(len, records))
-        if not lengths <= {0, width}:  # 0: a blank line, which is skipped
-            k = next(k for k, r in enumerate(records) if len(r) not in (0, width))
-            cells = f"{len(records[k])} cell" + ("s" if len(records[k]) != 1 else "")
-            raise TabularInputError(source, line + 1 + _lines_spanned(records[:k]),
-                                    f"this row has {cells}, the header has {width}")
-        line = reader.line_num
-        body = records if 0 not in lengths else [r for r in records if r]
-        if not body:
+        n_rows, flat = _plain_rows(block, width)
+        if flat is None:  # quotes, or a row of another width: the csv module, for the record and the error
+            n_rows, flat, consumed = _parsed_rows(block, lines, width, stream, source, line)
+            line += consumed
+        else:
+            line += len(block)
+        if not n_rows:
             continue
-        flat = list(chain.from_iterable(body))  # column j is flat[j::width], sliced at C speed
 
         def column(name: str) -> list:
-            return flat[position[name]::width]
+            return flat[position[name]::width]  # column j of the rows, sliced at C speed
 
         columns = {f.name: (_numeric_cells if f.kind == ir.NUMERIC else _categorical_cells)(column(f.name))
                    for f in fields}
-        yield Chunk(len(body), columns, [column(k) for k in keep])
+        yield Chunk(n_rows, columns, [column(k) for k in keep])
 
 
-def _records(reader, stream, source: str, line: int, count: int) -> list:
-    """The next ``count`` records (blank lines as []); ``line``: lines read before them."""
+def _plain_rows(block: list, width: int) -> tuple:
+    """(rows, their cells in one flat list) of lines holding no quote, CR or NUL, split at
+    C speed: what the csv module makes of them, blank lines skipped; (0, None) when the
+    block needs the csv module (a quote, a lone CR, a NUL, or a row of another width)."""
+    text = "".join(block)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    if '"' in text or "\r" in text or "\0" in text:
+        return 0, None
+    rows = text.split("\n")
+    if rows[-1] == "":  # the last line's line break
+        rows.pop()
+    if "" in rows:
+        rows = [row for row in rows if row]
+    flat = ",".join(rows).split(",")
+    return (len(rows), flat) if len(flat) == width * len(rows) else (0, None)
+
+
+def _parsed_rows(block: list, lines: Iterator[str], width: int, stream, source: str, line: int) -> tuple:
+    """(rows, flat cells, lines read) of the records starting at ``block``: the csv module
+    reads them, and reads on from ``lines`` where a quoted cell spans past the block."""
+    reader = csv.reader(chain(block, lines), strict=True)
+    # each record takes at least one line, so len(block) records read all of the block
+    records = _records(reader, stream, source, line, len(block), offset=line)
+    lengths = set(map(len, records))
+    if not lengths <= {0, width}:  # 0: a blank line, which is skipped
+        k = next(k for k, r in enumerate(records) if len(r) not in (0, width))
+        cells = f"{len(records[k])} cell" + ("s" if len(records[k]) != 1 else "")
+        raise TabularInputError(source, line + 1 + _lines_spanned(records[:k]),
+                                f"this row has {cells}, the header has {width}")
+    body = records if 0 not in lengths else [r for r in records if r]
+    return len(body), list(chain.from_iterable(body)), reader.line_num
+
+
+def _records(reader, stream, source: str, line: int, count: int, offset: int = 0) -> list:
+    """The next ``count`` records (blank lines as []); ``line``: lines read before them;
+    ``offset``: lines read before ``reader`` started (its line_num counts from there)."""
     records = []
     try:
         for cells in islice(reader, count):
@@ -121,7 +157,7 @@ def _records(reader, stream, source: str, line: int, count: int) -> list:
         if "unexpected end of data" in str(exc):
             raise TabularInputError(source, start, "a quoted cell opened in this row is never closed "
                                     "(the file ends inside it)") from None
-        raise TabularInputError(source, reader.line_num, f"malformed CSV: {exc}") from None
+        raise TabularInputError(source, offset + reader.line_num, f"malformed CSV: {exc}") from None
     except UnicodeDecodeError as exc:
         raise _not_utf8(stream, source, line + 1 + _lines_spanned(records), exc) from None
     return records
@@ -189,22 +225,53 @@ def csv_writer(stream, keep: Sequence[str], outputs: Sequence[str]) -> Callable:
     """Write the header now; return ``write(scores, kept)`` for each chunk."""
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(list(keep) + list(outputs) + ["error"])
+    texts = FloatTexts()
 
     def write(scores, kept: list) -> None:
-        writer.writerows(zip(*kept, *_float_texts(scores.values), ["" if e is None else e for e in scores.errors]))
+        columns = [*kept, *texts(scores.values), ["" if e is None else e for e in scores.errors]]
+        try:
+            special = _CSV_SPECIAL.search("".join(chain.from_iterable(kept)) + "".join(columns[-1]))
+        except TypeError:  # a kept JSON value that is not text: the csv module writes it
+            special = True
+        if special:  # a cell to quote: the csv module decides how
+            writer.writerows(zip(*columns))
+        else:  # no cell needs quotes, and no cell is the only one of its row: joined at C speed
+            stream.write("".join(map("%s\n".__mod__, map(",".join, zip(*columns)))))
 
     return write
 
 
-def _float_texts(values: np.ndarray) -> list:
+# what makes the csv module quote a cell (QUOTE_MINIMAL, delimiter ",", quote '"')
+_CSV_SPECIAL = re.compile(r'[,"\r\n\0]')
+
+
+class FloatTexts:
     """Per column, the text of each float64: repr (it reads back exactly), "" for NaN.
-    Each distinct value (by its bits, so -0.0 stays -0.0) is formatted once: repr costs
-    ~0.5 us and scores repeat, a forest's probabilities above all."""
-    bits, inverse = np.unique(np.ascontiguousarray(values).view(np.int64), return_inverse=True)
-    distinct = bits.view(np.float64)
-    text = np.array([repr(v) for v in distinct.tolist()] or [""], dtype=object)
-    text[:len(distinct)][np.isnan(distinct)] = ""
-    return text[inverse.reshape(values.shape)].T.tolist()
+
+    Each distinct value (by its bits, so -0.0 stays -0.0) is formatted once per stream,
+    not once per row: repr costs ~0.4 us, and scores repeat across the whole input (a
+    forest's probabilities take a few thousand values). The texts are kept across
+    chunks up to MAX_KEPT of them, so memory stays bounded."""
+
+    MAX_KEPT = 1 << 17  # about 20 MB of texts
+
+    def __init__(self) -> None:
+        self.known: dict = {}  # float64 bits -> text
+
+    def __call__(self, values: np.ndarray) -> list:
+        bits, inverse = np.unique(np.ascontiguousarray(values).view(np.int64), return_inverse=True)
+        if len(self.known) > self.MAX_KEPT:
+            self.known.clear()
+        known = self.known
+        keys = bits.tolist()
+        text = [known.get(b) for b in keys]
+        fresh = [i for i, t in enumerate(text) if t is None]
+        if fresh:
+            numbers = bits[fresh].view(np.float64).tolist()
+            for i, number in zip(fresh, numbers):
+                text[i] = known[keys[i]] = "" if number != number else repr(number)
+        table = np.array(text or [""], dtype=object)
+        return table[inverse.reshape(values.shape)].T.tolist()
 
 
 # ---------------------------------------------------------------- JSON Lines
