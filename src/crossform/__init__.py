@@ -29,7 +29,7 @@ from .errors import (
 from .chunks import CHUNK_ROWS
 from .exporters import formats, load, read_package, save
 from .ir import Package
-from .reference import Scores
+from .scores import Scores
 
 __all__ = [
     "__version__",

@@ -23,7 +23,7 @@ import numpy as np
 
 from . import ir
 from .errors import MalformedPackageError, shown
-from .reference import Scores
+from .scores import Scores
 
 TOLERANCE = 1e-12
 SCHEMA = "conformance-vectors-1.schema.json"

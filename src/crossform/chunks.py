@@ -17,8 +17,8 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from . import ir
-from .reference import Scores
 from .rows import _is_dataframe, read_batch
+from .scores import Scores
 
 # 10,000 rows through the 100-tree bench forest peak near 70 MB in the reference
 # evaluator; per-chunk overhead is a few Python calls per tree, under 1% there.

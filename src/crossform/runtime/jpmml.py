@@ -28,8 +28,8 @@ import numpy as np
 
 from ..chunks import CHUNK_ROWS, chunked
 from ..errors import CrossformError
-from ..reference import Scores
 from ..rows import read_batch
+from ..scores import Scores
 
 NAME = "jpmml"
 INSTALL = "pip install 'crossform[pmml]'"

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..reference import Scores
+from ..scores import Scores
 from . import onnxruntime as ort_runtime
 
 NAME = "onnx-reference"

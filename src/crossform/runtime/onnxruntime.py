@@ -13,8 +13,8 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import ir
-from ..reference import Scores
 from ..rows import read_batch
+from ..scores import Scores
 
 NAME = "onnxruntime"
 INSTALL = "pip install 'crossform[onnx]'"

@@ -7,7 +7,8 @@ from typing import Any, Callable
 
 from .._version import __version__
 from ..exporters import Files
-from ..reference import Scores, score as evaluate
+from ..reference import score as evaluate
+from ..scores import Scores
 
 NAME = "reference"
 
