@@ -26,10 +26,15 @@ from .errors import (
     UnknownRuntimeError,
     UnsupportedEstimatorError,
 )
+from . import identity, ir
 from .chunks import CHUNK_ROWS
 from .exporters import formats, load, read_package, save
 from .ir import Package
 from .scores import Scores
+
+# The IR sits below identity and cannot import it: hand it the id function here, which runs
+# before any crossform module does (docs/ARCHITECTURE.md).
+ir.identify_packages_with(identity.package_id)
 
 __all__ = [
     "__version__",

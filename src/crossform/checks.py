@@ -31,7 +31,7 @@ _SPECIAL = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
 @dataclass(frozen=True, eq=False)
-class Checks:
+class Checks(ir.ChecksBase):
     """Rows and what a package must score for them.
 
     ``values[i]`` holds the expected outputs of row i; ``errors[i]`` says the

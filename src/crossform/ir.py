@@ -18,7 +18,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any, ClassVar, Mapping, Sequence, Union
+from typing import Any, Callable, ClassVar, Mapping, Sequence, Union
 
 import numpy as np
 
@@ -965,6 +965,30 @@ def _string_map(owner: str, name: str, value: Any) -> Mapping[str, str]:
     return MappingProxyType(dict(sorted(value.items())))
 
 
+class ChecksBase:
+    """The base of :class:`crossform.checks.Checks`, what ``Package.checks`` holds.
+
+    The checks (rows and outputs, their JSON, the comparison rule) live in a
+    layer above the IR; this base lets Package check the field's type without
+    importing that layer (docs/ARCHITECTURE.md).
+    """
+
+    __slots__ = ()
+
+
+# Package.id is the hash of docs/IDENTITY.md, computed by crossform.identity, a layer above
+# the IR: identity reads every IR type, and the IR knows nothing of how it is hashed.
+# crossform/__init__.py hands identity's function over through identify_packages_with; it runs
+# before any crossform module, so every Package sees it.
+_package_id: Union[Callable[["Package"], str], None] = None
+
+
+def identify_packages_with(package_id: Callable[["Package"], str]) -> None:
+    """Make ``package_id`` compute ``Package.id`` (crossform/__init__.py passes crossform.identity's)."""
+    global _package_id
+    _package_id = package_id
+
+
 @dataclass(frozen=True, eq=False)
 class Package:
     """A whole model: inputs, encoders, one model, and what its author declared.
@@ -1012,18 +1036,14 @@ class Package:
         object.__setattr__(self, "tags", tuple(sorted(set(tags))))
         object.__setattr__(self, "metadata", _string_map(owner, "metadata", self.metadata))
         object.__setattr__(self, "producer", _string_map(owner, "producer", self.producer))
-        if self.checks is not None:
-            from .checks import Checks
-
-            if not isinstance(self.checks, Checks):
-                raise invalid(owner, "checks", "a crossform.checks.Checks or None", _describe(self.checks))
+        if self.checks is not None and not isinstance(self.checks, ChecksBase):
+            raise invalid(owner, "checks", "a crossform.checks.Checks or None", _describe(self.checks))
         _check_dataflow(self)
 
     @cached_property
     def id(self) -> str:
-        from .identity import package_id
-
-        return package_id(self)
+        """``sha256.`` + base32 of the canonical bytes (docs/IDENTITY.md), from crossform.identity."""
+        return _package_id(self)
 
     def to_content_hash(self) -> str:
         """The package id (the seed's name for it)."""
