@@ -11,13 +11,11 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
-import crossform
 from crossform import ir, tabular
 
 from ._common import UsageError
 
-EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
-IO_FORMATS = ("csv", "jsonl")
+IO_FORMATS = tuple(tabular.READERS)
 
 
 def _io_format(path: str, given: str | None, flag: str, default: str | None = None) -> str:
@@ -27,7 +25,7 @@ def _io_format(path: str, given: str | None, flag: str, default: str | None = No
         if default:
             return default
         raise UsageError(f"reading stdin needs {flag} csv|jsonl")
-    fmt = EXTENSIONS.get(Path(path).suffix.lower())
+    fmt = tabular.format_of(path)
     if fmt is None:
         raise UsageError(f"cannot tell the format of {path} from its extension; give {flag} csv|jsonl")
     return fmt
@@ -85,16 +83,8 @@ def _source(path: str) -> str:
 
 def _row_dicts(path: str, in_format: str, fields: Sequence[ir.Field]) -> list:
     """Every row of the rows file ``path`` as a mapping (conform's --rows: rows a person wrote)."""
-    rows = []
     with _open_input(path) as stream:
-        for chunk in tabular.READERS[in_format](stream, fields, [], _source(path), crossform.CHUNK_ROWS):
-            if chunk.errors is not None:
-                unread = next(e for e in chunk.errors if e is not None)
-                raise crossform.InputError(f"{_source(path)}: {unread}")
-            columns = [(name, column.tolist() if hasattr(column, "tolist") else column)
-                       for name, column in chunk.columns.items()]
-            rows += [{name: column[i] for name, column in columns} for i in range(chunk.n_rows)]
-    return rows
+        return tabular.read_rows(stream, in_format, fields, _source(path))
 
 
 def _input_share(stream) -> Callable[[], str]:
