@@ -41,9 +41,6 @@ class CommandError(Exception):
     """A refusal that is not a CrossformError, e.g. a malformed input file (exit 1)."""
 
 
-# ---------------------------------------------------------------- helpers
-
-
 def _out(line: str = "") -> None:
     print(line, file=sys.stdout)
 
