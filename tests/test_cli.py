@@ -27,7 +27,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
 
 import crossform
-from crossform import cli
+from crossform import cli, demo
 from conftest import changed_tree, edit_saved_trees
 from crossform.exporters import get_format
 
@@ -49,12 +49,12 @@ def small_pipeline(n_estimators: int = 4):
 
 @pytest.fixture(scope="module")
 def train():
-    return cli._demo_frame(np.random.default_rng(7), 300)
+    return demo.frame(np.random.default_rng(7), 300)
 
 
 @pytest.fixture(scope="module")
 def fitted(train):
-    return small_pipeline().fit(train[COLUMNS], train[cli.DEMO_TARGET])
+    return small_pipeline().fit(train[COLUMNS], train[demo.TARGET])
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +162,7 @@ def test_demo_refuses_existing_out_without_overwrite(tmp_path, capsys):
 
 
 def test_demo_pipeline_is_reusable():
-    pipe, train, samples = cli.demo_pipeline()
+    pipe, train, samples = demo.pipeline()
     assert len(train) == 2000 and len(samples) == 6
     assert train["bird"].dtype == object and train["bird"].isna().mean() > 0.03
     assert pipe[-1].n_estimators == 50

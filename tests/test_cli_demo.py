@@ -21,7 +21,7 @@ def test_demo_runs_twice_in_the_same_directory(tmp_path, monkeypatch, capsys):
     code, out, err = run(capsys, "demo")
     assert code == 0, err
     assert "agree: all 4 accepted rows" in out
-    assert f"replaced the demo's previous output {cli.DEMO_OUT}" in err
+    assert f"replaced the demo's previous output {cli.demo.DEFAULT_OUT}" in err
     assert crossform.load(tmp_path / "crossform-demo").id == first
     assert sorted(p.name for p in tmp_path.iterdir()) == ["crossform-demo"]  # nothing left behind
 

@@ -14,10 +14,11 @@ def test_core_paths_import_neither_sklearn_nor_pandas(tmp_path, package):
     script = textwrap.dedent(f"""
         import sys
         import crossform
-        from crossform import cli
+        from crossform import cli, demo, validation
         scores = crossform.score({str(path)!r}, [{{"colour": "red", "size": 3.0}}, {{"colour": "mauve", "size": 1.0}}])
         assert scores.errors[0] is None and scores.errors[1] is not None
         assert cli.main(["validate", {str(path)!r}]) == 0
+        assert validation.check({str(path)!r})["ok"] and demo.TARGET == "migrates"
         heavy = sorted(m for m in ("sklearn", "pandas", "joblib", "scipy") if m in sys.modules)
         assert not heavy, heavy
     """)

@@ -436,3 +436,22 @@ def test_scores_are_joined_as_the_csv_module_writes_them(monkeypatch, kept, erro
     monkeypatch.setattr(tabular, "_CSV_SPECIAL", type("Always", (), {"search": staticmethod(lambda text: True)}))
     assert joined == written()
     assert "-0.0" in joined and "0.3333333333333333" in joined
+
+
+def test_read_rows_gives_every_row_as_pandas_reads_it():
+    """conform --rows reads a rows file whole through tabular.read_rows: one mapping per row, cells as
+    pandas.read_csv reads them (NaN for a missing number, None for a missing category), a row
+    that cannot be read named with its line."""
+    from crossform import ir, tabular
+
+    fields = (ir.Field("colour", ir.CATEGORICAL), ir.Field("size", ir.NUMERIC))
+    text = "colour,size\nred,1.5\n,NA\nblue,2e3\n"
+    rows = tabular.read_rows(io.StringIO(text), "csv", fields, "rows.csv")
+    expected = pd.read_csv(io.StringIO(text))
+    assert [r["colour"] for r in rows] == [None if pd.isna(c) else c for c in expected["colour"]]
+    np.testing.assert_array_equal([r["size"] for r in rows], expected["size"].to_numpy())
+    too_long = '{"colour": "red", "size": 1%s}' % ("0" * 5000)  # more digits than Python converts
+    with pytest.raises(crossform.InputError, match=r"rows\.jsonl: line 2: feature 'size'"):
+        tabular.read_rows(io.StringIO('{"colour": "red", "size": 1}\n' + too_long), "jsonl", fields, "rows.jsonl")
+    assert tabular.format_of("a/B.NDJSON") == "jsonl" and tabular.format_of("rows.csv") == "csv"
+    assert tabular.format_of("rows.txt") is None

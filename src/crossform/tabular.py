@@ -28,13 +28,14 @@ import os
 import re
 from dataclasses import dataclass
 from itertools import chain, islice
+from pathlib import PurePath
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
 from . import ir
 from .chunks import CHUNK_ROWS
-from .errors import TabularInputError
+from .errors import InputError, TabularInputError
 
 NA_CELLS = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>",
             "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null")  # pandas' STR_NA_VALUES
@@ -361,3 +362,24 @@ def jsonl_writer(stream, keep: Sequence[str], outputs: Sequence[str]) -> Callabl
 
 READERS = {"csv": read_csv, "jsonl": read_jsonl}
 WRITERS = {"csv": csv_writer, "jsonl": jsonl_writer}
+# A rows file's format from its name (any case); anything else must be named by the caller.
+EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+
+
+def format_of(path: str) -> "str | None":
+    """The format ("csv" or "jsonl") ``path``'s extension names, or None."""
+    return EXTENSIONS.get(PurePath(path).suffix.lower())
+
+
+def read_rows(stream, fmt: str, fields: Sequence[ir.Field], source: str) -> list:
+    """Every row of ``stream`` as a mapping of the ``fields`` (rows a person wrote, e.g. conform's
+    --rows), read by the rules above; the first row error is an InputError naming ``source``."""
+    rows = []
+    for chunk in READERS[fmt](stream, fields, [], source, CHUNK_ROWS):
+        if chunk.errors is not None:
+            unread = next(e for e in chunk.errors if e is not None)
+            raise InputError(f"{source}: {unread}")
+        columns = [(name, column.tolist() if hasattr(column, "tolist") else column)
+                   for name, column in chunk.columns.items()]
+        rows += [{name: column[i] for name, column in columns} for i in range(chunk.n_rows)]
+    return rows
