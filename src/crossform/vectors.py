@@ -22,7 +22,7 @@ When nothing is sampled, the rows are built so that changing one threshold
 to a neighbouring double, one leaf value, one missing direction, or one
 category code across the nearest threshold changes the score or the leaves
 of some row whenever some input row could tell the two packages apart
-(tests/test_vectors.py checks this by mutating packages).
+(tests/semantics/test_vectors.py checks this by mutating packages).
 
 Probes are chosen in the model's feature space and pulled back through the
 encoders to the package inputs. Every candidate is checked with the same

@@ -2,5 +2,5 @@
 
 package_pb2.py and package_pb2.pyi are protoc's output, committed and never
 edited by hand: regenerate them with the command in proto/README.md
-(tests/test_protobuf_schema.py fails when they drift from the .proto).
+(tests/formats/protobuf/test_protobuf_schema.py fails when they drift from the .proto).
 """

@@ -1,0 +1,111 @@
+"""One key convention, snake_case, in every --json output of the command and in the schemas describing them."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.ensemble import RandomForestClassifier
+
+from helpers.paths import CONFORMANCE
+
+import crossform.schemas
+from crossform import cli, conformance
+from crossform.exporters import _json
+
+SNAKE = re.compile(r"[a-z][a-z0-9_]*")
+# maps whose keys are the user's or a library's names, not ours
+SCHEMAS = Path(crossform.schemas.__file__).parent
+USER_KEYS = {"metadata", "producer", "inputs"}
+
+
+def run(capsys, *argv):
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def keys_not_snake(doc, where="$") -> list:
+    found = []
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            if not SNAKE.fullmatch(key):
+                found.append(f"{where}.{key}")
+            if key not in USER_KEYS or not isinstance(value, dict):
+                found += keys_not_snake(value, f"{where}.{key}")
+    elif isinstance(doc, list):
+        for i, value in enumerate(doc):
+            found += keys_not_snake(value, f"{where}[{i}]")
+    return found
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    rng = np.random.default_rng(2)
+    X = pd.DataFrame(rng.normal(size=(200, 3)), columns=["a", "b", "c"])
+    path = tmp_path_factory.mktemp("json") / "m.joblib"
+    joblib.dump(RandomForestClassifier(n_estimators=3, max_depth=4, random_state=0).fit(X, X.a > 0), path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def onnx_file(model_file):
+    path = model_file.parent / "m.onnx"
+    assert cli.main(["export", str(model_file), str(path), "--precision", "float32", "--checks", "100"]) == 0
+    return path
+
+
+def outputs(capsys, model_file, onnx_file, tmp_path):
+    yield "export", run(capsys, "export", model_file, tmp_path / "e", "--checks", "50", "--json")
+    for command in ("validate", "info", "compat", "id"):
+        yield command, run(capsys, command, onnx_file, "--json")
+    yield "formats", run(capsys, "formats", "--json")
+    yield "conform", run(capsys, "conform", tmp_path / "e", "--format", "stripe-json", "--max-rows", "20", "--json")
+    yield "demo", run(capsys, "demo", "--out", tmp_path / "demo", "--json")
+
+
+def test_every_json_output_is_snake_case(capsys, tmp_path, model_file, onnx_file):
+    seen = set()
+    for command, (code, out, err) in outputs(capsys, model_file, onnx_file, tmp_path):
+        assert code == 0, (command, err)
+        assert keys_not_snake(json.loads(out)) == [], command
+        seen.add(command)
+    assert seen | {"score", "suite"} >= set(cli.COMMANDS)  # score writes rows, suite is checked below
+
+
+def test_suite_json_is_snake_case(capsys):
+    code, out, err = run(capsys, "suite", CONFORMANCE, "--json")
+    assert keys_not_snake(json.loads(out)) == []
+
+
+def test_the_conform_report_names_its_current_schema_and_validates(capsys, tmp_path, model_file):
+    assert run(capsys, "export", model_file, tmp_path / "e", "--checks", "20")[0] == 0
+    code, out, err = run(capsys, "conform", tmp_path / "e", "--format", "stripe-json", "--max-rows", "20", "--json")
+    doc = json.loads(out)
+    assert doc["schema"] == "urn:crossform:schemas:conform-report-2"
+    _json.validate(doc, conformance.REPORT_SCHEMA, "report")
+
+
+def property_names(schema) -> list:
+    names = []
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            if key == "properties":
+                names += list(value)
+            names += property_names(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            names += property_names(value)
+    return names
+
+
+def test_the_current_report_schema_is_snake_case_and_the_old_one_is_kept():
+    current = json.loads((SCHEMAS / conformance.REPORT_SCHEMA).read_text())
+    assert [n for n in property_names(current) if not SNAKE.fullmatch(n)] == []
+    # reports written by earlier releases still validate against the schema they name
+    assert (SCHEMAS / "conform-report-1.schema.json").is_file()

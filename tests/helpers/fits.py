@@ -1,0 +1,33 @@
+"""Small scikit-learn pipelines fitted on seeded data, shared by the format tests."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def fit_pipeline(task: str):
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OrdinalEncoder, StandardScaler
+
+    rng = np.random.default_rng(0)
+    n = 300
+
+    X = pd.DataFrame({"colour": pd.Series(rng.choice(["red", "blue", "green"], n), dtype=object),
+                      "size": rng.normal(10, 4, n), "weight": rng.normal(0, 1, n)})
+    X.loc[rng.random(n) < 0.1, "size"] = np.nan
+    y = X["size"].fillna(10).to_numpy() + (X["colour"] == "red") * 3 + rng.normal(0, 1, n)
+    prep = ColumnTransformer([
+        ("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1), ["colour"]),
+        ("num", Pipeline([("fill", SimpleImputer(strategy="median")), ("scale", StandardScaler())]),
+         ["size", "weight"]),
+    ])
+    if task == "classifier":
+        model = RandomForestClassifier(n_estimators=5, max_depth=5, random_state=0)
+        y = np.array(["low", "mid", "high"])[np.digitize(y, np.quantile(y, [0.33, 0.66]))]
+    else:
+        model = RandomForestRegressor(n_estimators=5, max_depth=5, random_state=0)
+    return Pipeline([("prep", prep), ("model", model)]).fit(X, y)

@@ -1,0 +1,203 @@
+"""IR construction: every broken contract is refused with the one error template."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from helpers.packages import small_package, small_tree
+
+from crossform import ir
+from crossform.errors import IRValidationError
+
+TEMPLATE = re.compile(r"^The '\w+' field of [\w ()]+ must be .+\. Got .+ instead\.$", re.S)
+
+
+def tree_parts(**changes):
+    t = small_tree()
+    parts = dict(feature=t.feature, threshold=t.threshold, left=t.left, right=t.right,
+                 missing_left=t.missing_left, value=t.value)
+    parts.update(changes)
+    return parts
+
+
+BROKEN_TREES = {
+    "empty": dict(feature=[], threshold=[], left=[], right=[], missing_left=[], value=np.zeros((0, 2))),
+    "length mismatch": dict(threshold=[0.5, 0.0, 2.0, 0.0]),
+    "child out of range": dict(left=[1, -1, 9, -1, -1]),
+    "child is the root": dict(right=[0, -1, 4, -1, -1]),
+    "half a leaf": dict(right=[2, -1, -1, -1, -1]),
+    "shared child": dict(left=[1, -1, 1, -1, -1]),
+    "cycle": dict(feature=[0, -1, 1, 0, -1], threshold=[0.5, 0, 2.0, 1.0, 0], left=[1, -1, 3, 2, -1],
+                  right=[2, -1, 4, 4, -1]),
+    "negative feature at split": dict(feature=[-1, -1, 1, -1, -1]),
+    "feature at leaf": dict(feature=[0, 3, 1, -1, -1]),
+    "-inf threshold": dict(threshold=[-np.inf, 0.0, 2.0, 0.0, 0.0]),
+    "NaN threshold": dict(threshold=[np.nan, 0.0, 2.0, 0.0, 0.0]),
+    "set at a leaf": dict(sets=(None, (1.0,), None, None, None)),
+    "set at a threshold node": dict(sets=((1.0,), None, None, None, None)),
+    "set of the wrong length": dict(sets=(None, None)),
+    "repeated set value": dict(threshold=[0.0, 0.0, 2.0, 0.0, 0.0], sets=((1.0, 1.0), None, None, None, None)),
+    "NaN in a set": dict(threshold=[0.0, 0.0, 2.0, 0.0, 0.0], sets=((np.nan,), None, None, None, None)),
+    "NaN value": dict(value=np.full((5, 2), np.nan)),
+    "value at split node": dict(value=np.ones((5, 2))),
+    "float children": dict(left=[1.5, -1, 3, -1, -1]),
+    "huge feature": dict(feature=[2**40, -1, 1, -1, -1]),
+    "missing_left at leaf": dict(missing_left=[True, True, False, False, False]),
+    "one-dimensional value": dict(value=np.zeros(5)),
+}
+
+
+@pytest.mark.parametrize("name", BROKEN_TREES)
+def test_broken_trees_are_refused(name):
+    with pytest.raises(IRValidationError) as info:
+        ir.Tree(**tree_parts(**BROKEN_TREES[name]))
+    assert TEMPLATE.match(str(info.value)), str(info.value)
+
+
+def test_tree_arrays_are_read_only_copies():
+    threshold = np.array([0.5, 0.0, 2.0, 0.0, 0.0])
+    tree = ir.Tree(**tree_parts(threshold=threshold))
+    threshold[0] = 99.0
+    assert tree.threshold[0] == 0.5
+    with pytest.raises(ValueError):
+        tree.threshold[0] = 1.0
+
+
+def test_tree_depth_and_preorder():
+    tree = small_tree()
+    assert tree.depth == 2 and tree.n_leaves == 3
+    assert tree.preorder.tolist() == [0, 1, 2, 3, 4]
+
+
+BROKEN_ENSEMBLES = {
+    "no trees": dict(trees=()),
+    "feature beyond features": dict(features=("a",)),
+    "unknown aggregation": dict(aggregation="median"),
+    "unknown post transform": dict(post_transform="tanh"),
+    "base value with average": dict(base_value=[0.0, 0.0]),
+    "class count": dict(classes=("a", "b", "c")),
+    "duplicate classes": dict(classes=("a", "a")),
+    "classes equal as text": dict(classes=(1, "1")),
+    "regressor with two outputs": dict(classes=None),
+    "NaN class": dict(classes=(float("nan"), 1.0)),
+}
+
+
+@pytest.mark.parametrize("name", BROKEN_ENSEMBLES)
+def test_broken_ensembles_are_refused(name):
+    parts = dict(features=("a", "b"), trees=(small_tree(),), classes=("no", "yes"))
+    parts.update(BROKEN_ENSEMBLES[name])
+    with pytest.raises(IRValidationError) as info:
+        ir.TreeEnsemble(**parts)
+    assert TEMPLATE.match(str(info.value)), str(info.value)
+
+
+def test_sum_aggregation_defaults_base_value_to_zero():
+    model = ir.TreeEnsemble(("a", "b"), (small_tree(),), aggregation="sum", classes=("no", "yes"))
+    assert model.base_value.tolist() == [0.0, 0.0]
+    assert model.model_type == "classification-boosted-trees"
+
+
+BROKEN_ENCODERS = {
+    "fill value NaN": lambda: ir.FillMissing(("a",), (float("nan"),)),
+    "fill value count": lambda: ir.FillMissing(("a", "b"), (1.0,)),
+    "fill value type": lambda: ir.FillMissing(("a",), (b"x",)),
+    "duplicate features": lambda: ir.FillMissing(("a", "a"), (1.0, 2.0)),
+    "output overwrites another input": lambda: ir.FillMissing(("a", "b"), (1.0, 2.0), ("b", "c")),
+    "empty name": lambda: ir.Scale(("",), [0.0], [1.0]),
+    "zero scale": lambda: ir.Scale(("a",), [0.0], [0.0]),
+    "infinite offset": lambda: ir.Scale(("a",), [np.inf], [1.0]),
+    "category not a string": lambda: ir.CategoricalEncoding(("a",), ((1,),), ((0.0,),), (None,)),
+    "repeated category": lambda: ir.CategoricalEncoding(("a",), (("x", "x"),), ((0.0, 1.0),), (None,)),
+    "code count": lambda: ir.CategoricalEncoding(("a",), (("x", "y"),), ((0.0,),), (None,)),
+    "infinite code": lambda: ir.CategoricalEncoding(("a",), (("x",),), ((np.inf,),), (None,)),
+    "lone surrogate": lambda: ir.CategoricalEncoding(("a",), (("\ud800",),), ((0.0,),), (None,)),
+    "missing codes count": lambda: ir.CategoricalEncoding(("a",), (("x",),), ((0.0,),), (None, None)),
+}
+
+
+@pytest.mark.parametrize("name", BROKEN_ENCODERS)
+def test_broken_encoders_are_refused(name):
+    with pytest.raises(IRValidationError) as info:
+        BROKEN_ENCODERS[name]()
+    assert TEMPLATE.match(str(info.value)), str(info.value)
+
+
+def test_categories_are_kept_sorted_with_their_codes():
+    enc = ir.CategoricalEncoding(("a",), (("zeta", "alpha", "mu"),), ((2.0, 0.0, 1.0),), (None,))
+    assert enc.categories == (("alpha", "mu", "zeta"),)
+    assert enc.codes[0].tolist() == [0.0, 1.0, 2.0]
+
+
+BROKEN_PACKAGES = {
+    "unknown column": dict(encoders=(ir.Scale(("nope",), [0.0], [1.0]),)),
+    "kind mismatch": dict(encoders=(ir.Scale(("colour",), [0.0], [1.0]),)),
+    "categorical into the model": dict(encoders=()),
+    "duplicate inputs": dict(inputs=(ir.Field("size", ir.NUMERIC), ir.Field("size", ir.NUMERIC))),
+    "no inputs": dict(inputs=()),
+    "metadata not text": dict(metadata={"n": 1}),
+    "owner not text": dict(owner=3),
+    "tag empty": dict(tags=("",)),
+}
+
+
+@pytest.mark.parametrize("name", BROKEN_PACKAGES)
+def test_broken_packages_are_refused(name):
+    with pytest.raises(IRValidationError) as info:
+        small_package(**BROKEN_PACKAGES[name])
+    assert TEMPLATE.match(str(info.value)), str(info.value)
+
+
+def test_error_message_says_what_and_where():
+    with pytest.raises(IRValidationError, match=r"The 'left' field of Tree must be child indices in \[1, 5\) "
+                                                r"at split nodes\. Got left=9, right=4 at node 2 instead\."):
+        ir.Tree(**tree_parts(left=[1, -1, 9, -1, -1]))
+
+
+def test_field_kind():
+    with pytest.raises(IRValidationError, match="The 'kind' field of Field must be one of"):
+        ir.Field("a", "text")
+
+
+def test_set_splits_are_kept_sorted_and_plain_trees_have_none():
+    tree = ir.Tree(**tree_parts(threshold=[0.0, 0.0, 2.0, 0.0, 0.0], sets=((3.0, 1.0), None, None, None, None)))
+    assert tree.sets[0] == (1.0, 3.0) and tree.has_sets and tree.is_set.tolist() == [True] + [False] * 4
+    assert ir.Tree(**tree_parts(sets=(None,) * 5)).sets == ()
+
+
+def test_isolation_needs_its_parameters():
+    tree = ir.Tree(**tree_parts(value=np.array([[0.0], [1.0], [0.0], [2.0], [3.0]])))
+    with pytest.raises(IRValidationError, match="denominator, offset"):
+        ir.TreeEnsemble(("a", "b"), (tree,), "sum", "isolation")
+    with pytest.raises(IRValidationError, match="denominator > 0"):
+        ir.TreeEnsemble(("a", "b"), (tree,), "sum", "isolation", isolation=(0.0, 0.5))
+    model = ir.TreeEnsemble(("a", "b"), (tree,), "sum", "isolation", isolation=(4.0, -0.5), infinite="compare")
+    assert model.outputs == ("score", "decision") and model.model_type == "isolation-forest"
+
+
+def test_binary_logistic_and_linear_models():
+    tree = ir.Tree(**tree_parts(value=np.array([[0.0], [1.0], [0.0], [2.0], [3.0]])))
+    model = ir.TreeEnsemble(("a", "b"), (tree,), "sum", "logistic", classes=("n", "y"))
+    assert model.is_binary and model.outputs == ("probability(n)", "probability(y)")
+    with pytest.raises(IRValidationError, match="post_transform"):
+        ir.TreeEnsemble(("a", "b"), (tree,), "sum", "none", classes=("n", "y"))
+    linear = ir.LinearModel(("a", "b"), [[1.0, 2.0]], [0.5], "none", classes=(0, 1))
+    assert linear.outputs == ("decision",) and linear.model_type == "classification-linear"
+    with pytest.raises(IRValidationError, match="coefficients"):
+        ir.LinearModel(("a", "b"), [[1.0]], [0.5])
+    with pytest.raises(IRValidationError, match="finite"):
+        ir.LinearModel(("a",), [[np.inf]], [0.5])
+
+
+def test_one_hot_checks_its_columns():
+    with pytest.raises(IRValidationError, match="column index from -1 to 1"):
+        ir.OneHot(("c",), (("a", "b"),), ((0, 2),), (2,), (None,), ("error",), ("c_a", "c_b"))
+    with pytest.raises(IRValidationError, match="2 names"):
+        ir.OneHot(("c",), (("a", "b"),), ((0, 1),), (2,), (None,), ("error",), ("c_a",))
+    with pytest.raises(IRValidationError, match="error', 'zeros'"):
+        ir.OneHot(("c",), (("a", "b"),), ((0, 1),), (2,), (None,), ("drop",), ("c_a", "c_b"))
+    enc = ir.OneHot(("c",), (("b", "a"),), ((1, 0),), (2,), (1,), (0,), ("c_a", "c_b"))
+    assert enc.categories == (("a", "b"),) and enc.columns[0].tolist() == [0, 1]
