@@ -18,11 +18,41 @@ import numpy as np
 
 AUDIT_CATEGORIES = {
     "Employment": ["Private", "Consultant", "SelfEmp", "PSLocal", "PSState", "PSFederal", "Volunteer"],
-    "Education": ["College", "HSgrad", "Bachelor", "Yr10", "Yr11", "Associate", "Master", "Vocational",
-                  "Yr9", "Professional", "Yr12", "Yr7t8", "Doctorate", "Yr5t6", "Yr1t4", "Preschool"],
+    "Education": [
+        "College",
+        "HSgrad",
+        "Bachelor",
+        "Yr10",
+        "Yr11",
+        "Associate",
+        "Master",
+        "Vocational",
+        "Yr9",
+        "Professional",
+        "Yr12",
+        "Yr7t8",
+        "Doctorate",
+        "Yr5t6",
+        "Yr1t4",
+        "Preschool",
+    ],
     "Marital": ["Married", "Absent", "Divorced", "Unmarried", "Widowed", "Married-spouse-absent"],
-    "Occupation": ["Executive", "Professional", "Clerical", "Sales", "Repair", "Service", "Machinist",
-                   "Cleaner", "Transport", "Farming", "Support", "Protective", "Home", "Military"],
+    "Occupation": [
+        "Executive",
+        "Professional",
+        "Clerical",
+        "Sales",
+        "Repair",
+        "Service",
+        "Machinist",
+        "Cleaner",
+        "Transport",
+        "Farming",
+        "Support",
+        "Protective",
+        "Home",
+        "Military",
+    ],
     "Gender": ["Male", "Female"],
 }
 AUDIT_NUMERIC = ["Age", "Income", "Deductions", "Hours"]
@@ -44,11 +74,17 @@ def audit_frame(n: int = 1899, seed: int = 0):
         data[name] = np.array(values, dtype=object)[rng.choice(len(values), n, p=p / p.sum())]
     for name in ("Employment", "Occupation"):
         data[name][rng.random(n) < 0.05] = np.nan
-    frame = pd.DataFrame(data)[["Age", "Employment", "Education", "Marital", "Occupation", "Income", "Gender",
-                                "Deductions", "Hours"]]
-    score = (frame["Age"] / 30 + np.log(frame["Income"]) / 4 + (frame["Marital"] == "Married")
-             + frame["Education"].isin(["Bachelor", "Master", "Doctorate", "Professional"]) * 0.8
-             + frame["Deductions"] / 2000 + rng.normal(0, 0.7, n))
+    frame = pd.DataFrame(data)[
+        ["Age", "Employment", "Education", "Marital", "Occupation", "Income", "Gender", "Deductions", "Hours"]
+    ]
+    score = (
+        frame["Age"] / 30
+        + np.log(frame["Income"]) / 4
+        + (frame["Marital"] == "Married")
+        + frame["Education"].isin(["Bachelor", "Master", "Doctorate", "Professional"]) * 0.8
+        + frame["Deductions"] / 2000
+        + rng.normal(0, 0.7, n)
+    )
     return frame, (score > np.quantile(score, 0.77)).astype(int).to_numpy()
 
 
@@ -61,12 +97,19 @@ def audit_classifier():
 
     frame, y = audit_frame()
     strings = list(AUDIT_CATEGORIES)
-    columns = ColumnTransformer([
-        ("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-2),
-         strings),
-        ("num", "passthrough", AUDIT_NUMERIC)])
-    model = HistGradientBoostingClassifier(max_iter=60, random_state=0,
-                                           categorical_features=[True] * len(strings) + [False] * len(AUDIT_NUMERIC))
+    columns = ColumnTransformer(
+        [
+            (
+                "cat",
+                OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-2),
+                strings,
+            ),
+            ("num", "passthrough", AUDIT_NUMERIC),
+        ]
+    )
+    model = HistGradientBoostingClassifier(
+        max_iter=60, random_state=0, categorical_features=[True] * len(strings) + [False] * len(AUDIT_NUMERIC)
+    )
     return Pipeline([("columns", columns), ("model", model)]).fit(frame, y)
 
 
@@ -82,8 +125,17 @@ def mpg_frame(n: int = 392, seed: int = 0):
     acceleration = np.round(rng.normal(15.5, 2.7, n), 1)
     year = rng.integers(70, 83, n).astype(np.float64)
     origin = rng.choice([1, 2, 3], n, p=[0.62, 0.18, 0.2]).astype(np.float64)
-    frame = pd.DataFrame({"cylinders": cylinders, "displacement": displacement, "horsepower": horsepower,
-                          "weight": weight, "acceleration": acceleration, "model_year": year, "origin": origin})
+    frame = pd.DataFrame(
+        {
+            "cylinders": cylinders,
+            "displacement": displacement,
+            "horsepower": horsepower,
+            "weight": weight,
+            "acceleration": acceleration,
+            "model_year": year,
+            "origin": origin,
+        }
+    )
     mpg = 60 - weight / 150 + (year - 70) * 0.8 + (origin - 1) * 1.5 + rng.normal(0, 2.5, n)
     return frame, np.clip(mpg, 9, 47)
 

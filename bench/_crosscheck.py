@@ -12,8 +12,8 @@ import argparse
 import json
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -56,8 +56,9 @@ def ours(package, checks, format_name: str, runtime: str) -> int:
 def crosscheck(anchor: str, format_name: str, runtime: str, measure: Callable, names=None) -> list:
     """One dict per fit: name, rows, refused (by scikit-learn), ``anchor`` (what ``measure(estimator,
     package, checks)`` returns, or None with ``reason`` when it raises Unconverted), ours."""
-    import crossform
     from generators import GENERATORS
+
+    import crossform
 
     by_name = cases()
     rows = []
@@ -67,8 +68,14 @@ def crosscheck(anchor: str, format_name: str, runtime: str, measure: Callable, n
         checks = by_name[name]
         estimator = fit()
         package = crossform.from_sklearn(estimator, checks=0).replace(producer={})
-        row = {"name": name, "rows": len(checks), "refused": int(checks.errors.sum()), anchor: None,
-               "reason": None, "ours": ours(package, checks, format_name, runtime)}
+        row = {
+            "name": name,
+            "rows": len(checks),
+            "refused": int(checks.errors.sum()),
+            anchor: None,
+            "reason": None,
+            "ours": ours(package, checks, format_name, runtime),
+        }
         try:
             row.update(measure(estimator, package, checks))
         except Unconverted as exc:
@@ -78,8 +85,9 @@ def crosscheck(anchor: str, format_name: str, runtime: str, measure: Callable, n
     return rows
 
 
-def main(argv, doc: str, crosscheck_fn: Callable, anchor: str, format_name: str, heading: str,
-         described: Callable) -> int:
+def main(
+    argv, doc: str, crosscheck_fn: Callable, anchor: str, format_name: str, heading: str, described: Callable
+) -> int:
     """The command line of a cross-check: ``[--markdown] [CASE...]``, one line (or table row) per
     fit; ``described(row)`` is the anchor's cell for a fit it converted."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -93,8 +101,11 @@ def main(argv, doc: str, crosscheck_fn: Callable, anchor: str, format_name: str,
         print(f"| case | rows | refused by scikit-learn | {heading} | crossform {format_name} |")
         print("|---|---|---|---|---|")
     for r in rows:
-        got = described(r) if r[anchor] is not None else (
-            f"not compared ({r['reason']})" if r.get("uncompared") else f"not converted ({r['reason']})")
+        got = (
+            described(r)
+            if r[anchor] is not None
+            else (f"not compared ({r['reason']})" if r.get("uncompared") else f"not converted ({r['reason']})")
+        )
         if args.markdown:
             print(f"| {r['name']} | {r['rows']} | {r['refused']} | {got} | {r['ours']} |")
         else:

@@ -36,9 +36,12 @@ from typing import NamedTuple, Optional
 HERE = Path(__file__).resolve().parent
 SIDE_VENV = Path(os.environ.get("CROSSFORM_BENCH_CACHE", HERE / ".cache")) / "sklearn2pmml-venv"
 NO_PHONE_HOME = [
-    "-DsocksProxyHost=127.0.0.1", "-DsocksProxyPort=9",
-    "-Dhttp.proxyHost=127.0.0.1", "-Dhttp.proxyPort=9",
-    "-Dhttps.proxyHost=127.0.0.1", "-Dhttps.proxyPort=9",
+    "-DsocksProxyHost=127.0.0.1",
+    "-DsocksProxyPort=9",
+    "-Dhttp.proxyHost=127.0.0.1",
+    "-Dhttp.proxyPort=9",
+    "-Dhttps.proxyHost=127.0.0.1",
+    "-Dhttps.proxyPort=9",
 ]
 TARGET = "y"
 # sklearn2pmml's refusal of the installed scikit-learn: the one refusal a side interpreter mends
@@ -60,7 +63,7 @@ def java_reason(output: str) -> Optional[str]:
     lines = output.splitlines()
     for i, line in enumerate(lines):
         if re.match(r"^[\w.$]+(Exception|Error): ", line):
-            after = lines[i + 1:i + 3]
+            after = lines[i + 1 : i + 3]
             if after and after[0].strip() == "Solution:" and len(after) > 1:
                 return f"{line.strip()} ({after[1].strip()})"
             return line.strip()
@@ -95,14 +98,20 @@ def _convert_side(python: str, estimator, out: Path, fields: list) -> Conversion
     with tempfile.TemporaryDirectory(prefix="crossform-sklearn2pmml-") as tmp:
         dumped = Path(tmp) / "estimator.joblib"
         joblib.dump(estimator, dumped)
-        done = subprocess.run([python, str(Path(__file__).resolve()), str(dumped), str(out), *fields],
-                              capture_output=True, text=True, timeout=SIDE_TIMEOUT_S)
+        done = subprocess.run(
+            [python, str(Path(__file__).resolve()), str(dumped), str(out), *fields],
+            capture_output=True,
+            text=True,
+            timeout=SIDE_TIMEOUT_S,
+        )
     last = (done.stdout.strip().splitlines() or [""])[-1]
     try:
         answer = json.loads(last)
     except ValueError:
-        raise Refused(f"the side interpreter {python} failed (exit {done.returncode}): "
-                      f"{(done.stderr.strip().splitlines() or ['no output'])[-1]}") from None
+        raise Refused(
+            f"the side interpreter {python} failed (exit {done.returncode}): "
+            f"{(done.stderr.strip().splitlines() or ['no output'])[-1]}"
+        ) from None
     if "refused" in answer:
         raise Refused(f"{answer['refused']} (also under scikit-learn {answer['sklearn']} in {python})")
     return Conversion(answer["seconds"], f"scikit-learn {answer['sklearn']} ({python})")
@@ -124,8 +133,10 @@ def convert(estimator, out: Path, fields: list) -> Conversion:
             _refusal_here = str(exc)
     python = side_python()
     if python is None:
-        raise Refused(f"{_refusal_here}; no side interpreter with a scikit-learn it accepts "
-                      f"(./dev bench makes {SIDE_VENV}, or set CROSSFORM_SKLEARN2PMML_PYTHON)")
+        raise Refused(
+            f"{_refusal_here}; no side interpreter with a scikit-learn it accepts "
+            f"(./dev bench makes {SIDE_VENV}, or set CROSSFORM_SKLEARN2PMML_PYTHON)"
+        )
     done = _convert_side(python, estimator, out, fields)
     return done._replace(where=f"converted under {done.where}: here it refuses: {_refusal_here}")
 
@@ -152,8 +163,7 @@ def jpmml_score(evaluator, names: list, numeric: list, rows, classes) -> tuple:
     decode = jpype.JClass("org.jpmml.evaluator.EvaluatorUtil").decode
     HashMap, JDouble, JString = jpype.JClass("java.util.HashMap"), jpype.JDouble, jpype.JString
     if classes is not None:
-        outputs = [str(f.getName()) for f in evaluator.getOutputFields()
-                   if str(f.getName()).startswith("probability(")]
+        outputs = [str(f.getName()) for f in evaluator.getOutputFields() if str(f.getName()).startswith("probability(")]
     else:
         outputs = [str(f.getName()) for f in evaluator.getTargetFields()]
     keys, out_keys = [JString(n) for n in names], [JString(n) for n in outputs]

@@ -45,12 +45,14 @@ def skl2onnx_export(forest, X, out: Path):
 
     def run():
         out.write_bytes(to_onnx(forest, X[:1].astype("float32")).SerializeToString())
+
     return run
 
 
 def crossform_export(estimator, out: Path, fmt: str = "stripe-json", checks=None):
     def run():
         crossform.save(crossform.from_sklearn(estimator, checks=checks), out, format=fmt, overwrite=True)
+
     return run
 
 
@@ -61,28 +63,42 @@ def goals(forest, X, work: Path) -> dict:
     default = best_of(crossform_export(forest, work / "forest-default"))
     no_checks = best_of(crossform_export(forest, work / "forest-no-checks", checks=0))
     result["forest"] = {"crossform_default_s": default, "crossform_no_checks_s": no_checks}
-    print(f"bench forest   crossform default export (1000 rows of checks) {default:8.3f} s"
-          f"   (without checks {no_checks:.3f} s)")
+    print(
+        f"bench forest   crossform default export (1000 rows of checks) {default:8.3f} s"
+        f"   (without checks {no_checks:.3f} s)"
+    )
     onnx = skl2onnx_export(forest, X, work / "forest.onnx")
     if onnx is not None:
         anchor = best_of(onnx, repeat=1)  # several seconds: timed once
         ratio = default / anchor
-        result["forest"].update({"skl2onnx_s": anchor, "ratio": ratio, "goal": FOREST_GOAL,
-                                 "met": ratio <= FOREST_GOAL})
+        result["forest"].update(
+            {"skl2onnx_s": anchor, "ratio": ratio, "goal": FOREST_GOAL, "met": ratio <= FOREST_GOAL}
+        )
         print(f"bench forest   skl2onnx conversion                           {anchor:8.3f} s")
-        print(f"bench forest   ratio crossform default / skl2onnx            {ratio:8.3f}x"
-              f"   goal <= {FOREST_GOAL}x: {'met' if ratio <= FOREST_GOAL else 'NOT MET'}")
-    for name, build in (("audit-like hgb classifier (60 iterations, 1899x9)", audit_classifier),
-                        ("auto-mpg-like hgb regressor (80 iterations, 392x7)", mpg_regressor)):
+        print(
+            f"bench forest   ratio crossform default / skl2onnx            {ratio:8.3f}x"
+            f"   goal <= {FOREST_GOAL}x: {'met' if ratio <= FOREST_GOAL else 'NOT MET'}"
+        )
+    for name, build in (
+        ("audit-like hgb classifier (60 iterations, 1899x9)", audit_classifier),
+        ("auto-mpg-like hgb regressor (80 iterations, 392x7)", mpg_regressor),
+    ):
         model = build()
         out = work / "boosting"
         default = best_of(crossform_export(model, out))
         rows = len(crossform.load(out).checks)
         no_checks = best_of(crossform_export(model, out, checks=0))
-        result[name] = {"crossform_default_s": default, "crossform_no_checks_s": no_checks, "check_rows": rows,
-                        "goal_s": BOOSTING_GOAL, "met": default < BOOSTING_GOAL}
-        print(f"{name:52} default export {default:6.3f} s ({rows} rows of checks; without checks "
-              f"{no_checks:.3f} s)   goal < {BOOSTING_GOAL} s: {'met' if default < BOOSTING_GOAL else 'NOT MET'}")
+        result[name] = {
+            "crossform_default_s": default,
+            "crossform_no_checks_s": no_checks,
+            "check_rows": rows,
+            "goal_s": BOOSTING_GOAL,
+            "met": default < BOOSTING_GOAL,
+        }
+        print(
+            f"{name:52} default export {default:6.3f} s ({rows} rows of checks; without checks "
+            f"{no_checks:.3f} s)   goal < {BOOSTING_GOAL} s: {'met' if default < BOOSTING_GOAL else 'NOT MET'}"
+        )
     return result
 
 
@@ -92,8 +108,7 @@ def formats_table(forest, X, work: Path) -> list:
         # with the default 1000 rows of checks (scored by scikit-learn), and without
         for checks, label in ((None, ""), (0, " no checks")):
             out = work / f"crossform-{fmt}"
-            rows.append((f"crossform {fmt}{label}", best_of(crossform_export(forest, out, fmt, checks)),
-                         size_of(out)))
+            rows.append((f"crossform {fmt}{label}", best_of(crossform_export(forest, out, fmt, checks)), size_of(out)))
 
     import joblib
 

@@ -51,8 +51,13 @@ print(time.perf_counter() - start, hwm * 1024, outcome)
 
 
 def measure(mode: str, path: Path) -> tuple:
-    out = subprocess.run([sys.executable, "-c", READ, mode, str(path)], capture_output=True, text=True,
-                         timeout=600, env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
+    out = subprocess.run(
+        [sys.executable, "-c", READ, mode, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ, OPENBLAS_NUM_THREADS="1"),
+    )
     if out.returncode:
         return float("nan"), float("nan"), out.stderr.strip().splitlines()[-1]
     seconds, peak, outcome = out.stdout.split()
@@ -71,14 +76,17 @@ def row(label: str, path: Path) -> None:
     n = size(path)
     extra = peak - anchor
     ratio = f"{extra / n:6.1f}x" if n else "     -"
-    print(f"{label:34} {n / 2**20:9.1f} MB {seconds:7.2f} s {peak / 2**20:8.0f} MB peak "
-          f"{extra / 2**20:8.0f} MB over the anchor {ratio} the file  {outcome}")
+    print(
+        f"{label:34} {n / 2**20:9.1f} MB {seconds:7.2f} s {peak / 2**20:8.0f} MB peak "
+        f"{extra / 2**20:8.0f} MB over the anchor {ratio} the file  {outcome}"
+    )
 
 
 def main() -> int:
-    import crossform
     from conftest import small_package
     from test_hostile_input import complete_tree_bonsai, stripe_json_with_trees
+
+    import crossform
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -89,6 +97,7 @@ def main() -> int:
         row("FIFO", fifo)
         if "--no-forest" not in sys.argv:
             from _forest import bench_forest
+
             package = crossform.from_sklearn(bench_forest()[0], checks=0)
             for name, fmt in (("forest", "stripe-json"), ("forest.pb", "protobuf"), ("forest.onnx", "onnx")):
                 path = crossform.save(package, tmp / name, format=fmt)

@@ -35,8 +35,17 @@ def main() -> int:
     print(f"convert from scikit-learn   {convert:6.3f} s")
     print(f"hash to package id          {hashing:6.3f} s")
     print(f"load stripe-json (+ verify) {read:6.3f} s   {read / joblib_read:.1f}x joblib.load ({joblib_read:.3f} s)")
-    print(json.dumps({"nodes": package.model.n_nodes, "convert_s": convert, "hash_s": hashing,
-                      "load_stripe_json_s": read, "joblib_load_s": joblib_read}))
+    print(
+        json.dumps(
+            {
+                "nodes": package.model.n_nodes,
+                "convert_s": convert,
+                "hash_s": hashing,
+                "load_stripe_json_s": read,
+                "joblib_load_s": joblib_read,
+            }
+        )
+    )
     return 0
 
 

@@ -43,7 +43,9 @@ def main() -> int:
         feed = {name: rows.astype(np.float32)}
         results["onnxruntime (skl2onnx, float32)"] = best_of(lambda: session.run(None, feed), repeat=2)
     base = results["sklearn predict_proba"]
-    print(f"bench forest ({package.model.n_nodes} nodes), {len(rows)} rows; reference equals scikit-learn bit for bit: {same}")
+    print(
+        f"bench forest ({package.model.n_nodes} nodes), {len(rows)} rows; reference equals scikit-learn bit for bit: {same}"
+    )
     for name, seconds in results.items():
         print(f"{name:34} {seconds:7.3f} s  {len(rows) / seconds / 1e3:8.1f} k rows/s  {seconds / base:6.2f}x sklearn")
     print(json.dumps({"rows": len(rows), "seconds": results, "identical_to_sklearn": same}))

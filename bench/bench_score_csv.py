@@ -29,8 +29,10 @@ import crossform
 
 # Each child prints its own in-process seconds and peak resident set (VmHWM: reset by
 # exec, unlike ru_maxrss, which keeps the forking parent's size).
-PEAK = ("print(time.perf_counter() - start, "
-        "next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM')))")
+PEAK = (
+    "print(time.perf_counter() - start, "
+    "next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM')))"
+)
 ANCHOR = f"""
 import sys, time
 import pandas as pd
@@ -97,8 +99,9 @@ def main() -> int:
         size_mb = big.stat().st_size / 2**20
 
         api_wall, api_seconds, api_peak = measured([sys.executable, "-c", ANCHOR, str(package), str(big)])
-        out_wall, out_seconds, out_peak = measured([sys.executable, "-c", ANCHOR_WRITING, str(package), str(big),
-                                                    str(tmp / "api-scores.csv")])
+        out_wall, out_seconds, out_peak = measured(
+            [sys.executable, "-c", ANCHOR_WRITING, str(package), str(big), str(tmp / "api-scores.csv")]
+        )
         cli = [sys.executable, "-c", COMMAND, "score", str(package)]
         cli_wall, cli_seconds, cli_peak = measured(cli + [str(big), "-o", str(tmp / "scores.csv"), "--quiet"])
         _, _, quarter_peak = measured(cli + [str(small), "-o", str(tmp / "quarter-scores.csv"), "--quiet"])
@@ -109,24 +112,48 @@ def main() -> int:
         want = crossform.score(package, pd.read_csv(big))
         same = bool(np.array_equal(got[list(want.outputs)].to_numpy(), want.values))
 
-    print(f"{args.rows:,} rows, {size_mb:.0f} MB of CSV, a forest of 10 trees; "
-          f"command output equals the API's: {same}")
-    print(f"python API (read_csv + score):   {api_seconds:6.2f} s in-process, {api_wall:6.2f} s with start-up, "
-          f"peak {api_peak:6.0f} MB")
-    print(f"python API, scores to_csv:       {out_seconds:6.2f} s in-process, {out_wall:6.2f} s with start-up, "
-          f"peak {out_peak:6.0f} MB")
-    print(f"crossform score (read, score, write): {cli_seconds:6.2f} s in-process, {cli_wall:6.2f} s with start-up, "
-          f"peak {cli_peak:6.0f} MB ({cli_peak / size_mb:.1f}x the input); a quarter of the rows: peak "
-          f"{quarter_peak:.0f} MB")
-    print(f"ratio command / API: time {cli_seconds / api_seconds:.2f}x in-process, {cli_wall / api_wall:.2f}x with "
-          f"start-up (goal <= 1.5x); peak memory {cli_peak / api_peak:.2f}x")
-    print(f"ratio command / API writing its scores too: time {cli_seconds / out_seconds:.2f}x in-process, "
-          f"{cli_wall / out_wall:.2f}x with start-up; peak memory {cli_peak / out_peak:.2f}x")
-    print(json.dumps({"rows": args.rows, "input_mb": size_mb, "api_seconds": api_seconds, "api_wall": api_wall,
-                      "api_peak_mb": api_peak, "api_to_csv_seconds": out_seconds, "api_to_csv_peak_mb": out_peak,
-                      "cli_seconds": cli_seconds, "cli_wall": cli_wall, "cli_peak_mb": cli_peak,
-                      "cli_quarter_peak_mb": quarter_peak, "time_ratio": cli_seconds / api_seconds,
-                      "time_ratio_with_writing": cli_seconds / out_seconds, "identical": same}))
+    print(f"{args.rows:,} rows, {size_mb:.0f} MB of CSV, a forest of 10 trees; command output equals the API's: {same}")
+    print(
+        f"python API (read_csv + score):   {api_seconds:6.2f} s in-process, {api_wall:6.2f} s with start-up, "
+        f"peak {api_peak:6.0f} MB"
+    )
+    print(
+        f"python API, scores to_csv:       {out_seconds:6.2f} s in-process, {out_wall:6.2f} s with start-up, "
+        f"peak {out_peak:6.0f} MB"
+    )
+    print(
+        f"crossform score (read, score, write): {cli_seconds:6.2f} s in-process, {cli_wall:6.2f} s with start-up, "
+        f"peak {cli_peak:6.0f} MB ({cli_peak / size_mb:.1f}x the input); a quarter of the rows: peak "
+        f"{quarter_peak:.0f} MB"
+    )
+    print(
+        f"ratio command / API: time {cli_seconds / api_seconds:.2f}x in-process, {cli_wall / api_wall:.2f}x with "
+        f"start-up (goal <= 1.5x); peak memory {cli_peak / api_peak:.2f}x"
+    )
+    print(
+        f"ratio command / API writing its scores too: time {cli_seconds / out_seconds:.2f}x in-process, "
+        f"{cli_wall / out_wall:.2f}x with start-up; peak memory {cli_peak / out_peak:.2f}x"
+    )
+    print(
+        json.dumps(
+            {
+                "rows": args.rows,
+                "input_mb": size_mb,
+                "api_seconds": api_seconds,
+                "api_wall": api_wall,
+                "api_peak_mb": api_peak,
+                "api_to_csv_seconds": out_seconds,
+                "api_to_csv_peak_mb": out_peak,
+                "cli_seconds": cli_seconds,
+                "cli_wall": cli_wall,
+                "cli_peak_mb": cli_peak,
+                "cli_quarter_peak_mb": quarter_peak,
+                "time_ratio": cli_seconds / api_seconds,
+                "time_ratio_with_writing": cli_seconds / out_seconds,
+                "identical": same,
+            }
+        )
+    )
     return 0
 
 

@@ -37,12 +37,17 @@ def _skl2onnx_scores(estimator, checks):
 
     data = checks.data()
     is_frame = hasattr(estimator, "feature_names_in_") and not all(
-        str(n).startswith("x") for n in getattr(estimator, "feature_names_in_", []))
+        str(n).startswith("x") for n in getattr(estimator, "feature_names_in_", [])
+    )
     classifier = hasattr(estimator, "predict_proba")
     options = {id(estimator): {"zipmap": False}} if classifier else None
     if is_frame:
-        frame = pd.DataFrame({c.name: pd.Series(data[c.name], dtype=object if c.kind == ir.CATEGORICAL else float)
-                              for c in checks.columns})
+        frame = pd.DataFrame(
+            {
+                c.name: pd.Series(data[c.name], dtype=object if c.kind == ir.CATEGORICAL else float)
+                for c in checks.columns
+            }
+        )
         for name in estimator.feature_names_in_:  # a column the pipeline drops is not in the rows
             if name not in frame:
                 frame[name] = np.nan
@@ -99,8 +104,10 @@ def crosscheck(names=None) -> list:
 
 
 def main(argv=None) -> int:
-    return _crosscheck.main(argv, __doc__, crosscheck, "skl2onnx", "onnx", "skl2onnx: rows differing",
-                            lambda r: str(r["skl2onnx"]))
+    return _crosscheck.main(
+        argv, __doc__, crosscheck, "skl2onnx", "onnx", "skl2onnx: rows differing", lambda r: str(r["skl2onnx"])
+    )
+
 
 if __name__ == "__main__":
     sys.exit(main())

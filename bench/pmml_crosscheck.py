@@ -44,8 +44,11 @@ def _differs(values, refused, classes, checks) -> dict:
     if classes is not None and checks.predicted is not None:
         got = [classes[k] for k in np.argmax(np.nan_to_num(values, nan=-1.0), axis=1)]
         bad |= scored & np.array([g != p for g, p in zip(got, checks.predicted)])
-    return {"value": int(bad.sum()), "scored": int((checks.errors & ~refused).sum()),
-            "refused": int((~checks.errors & refused).sum())}
+    return {
+        "value": int(bad.sum()),
+        "scored": int((checks.errors & ~refused).sum()),
+        "refused": int((~checks.errors & refused).sum()),
+    }
 
 
 def _measure(estimator, package, checks) -> dict:
@@ -56,14 +59,23 @@ def _measure(estimator, package, checks) -> dict:
         except _sklearn2pmml.Refused as exc:  # a refusal of the converter is a result, with its reason
             raise Unconverted(str(exc).splitlines()[0][:300]) from None
         classes = package.model.classes
-        if classes is None and len(package.outputs) != 1 or classes is not None and \
-                not all(o.startswith("probability(") for o in package.outputs):
+        if (
+            classes is None
+            and len(package.outputs) != 1
+            or classes is not None
+            and not all(o.startswith("probability(") for o in package.outputs)
+        ):
             # decision scores, isolation scores: sklearn2pmml names its outputs its own way
-            raise Uncompared(f"crossform's outputs {list(package.outputs)} have no counterpart named in "
-                             "sklearn2pmml's file")
+            raise Uncompared(
+                f"crossform's outputs {list(package.outputs)} have no counterpart named in sklearn2pmml's file"
+            )
         values, refused, _ = _sklearn2pmml.jpmml_score(
-            _sklearn2pmml.jpmml_evaluator(out.read_bytes()), [c.name for c in checks.columns],
-            [c.kind == "numeric" for c in checks.columns], checks.rows, classes)
+            _sklearn2pmml.jpmml_evaluator(out.read_bytes()),
+            [c.name for c in checks.columns],
+            [c.kind == "numeric" for c in checks.columns],
+            checks.rows,
+            classes,
+        )
     by = _differs(values, refused, classes, checks)
     return {"by": by, "sklearn2pmml": sum(by.values()), "where": done.where}
 
@@ -75,9 +87,15 @@ def crosscheck(names=None) -> list:
 
 def main(argv=None) -> int:
     return _crosscheck.main(
-        argv, __doc__, crosscheck, "sklearn2pmml", "pmml",
+        argv,
+        __doc__,
+        crosscheck,
+        "sklearn2pmml",
+        "pmml",
         "sklearn2pmml: rows differing (value or class / scores a refused row / refuses a scored row)",
-        lambda r: f"{r['sklearn2pmml']} ({r['by']['value']}/{r['by']['scored']}/{r['by']['refused']})")
+        lambda r: f"{r['sklearn2pmml']} ({r['by']['value']}/{r['by']['scored']}/{r['by']['refused']})",
+    )
+
 
 if __name__ == "__main__":
     sys.exit(main())

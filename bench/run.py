@@ -30,10 +30,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, Callable, NamedTuple, Optional
+from typing import Any, NamedTuple, Optional
 
 import numpy as np
 
@@ -93,8 +94,10 @@ def crossform_exporter(label: str) -> Exporter:
 
     def export(checks):
         def run(forest, out):
-            crossform.save(crossform.from_sklearn(forest, checks=checks), out, format=fmt.NAME, overwrite=True,
-                           **options)
+            crossform.save(
+                crossform.from_sklearn(forest, checks=checks), out, format=fmt.NAME, overwrite=True, **options
+            )
+
         return run
 
     def scorer(runtime, forest, package):
@@ -110,9 +113,15 @@ def crossform_exporter(label: str) -> Exporter:
         )
 
     return Exporter(
-        name=f"crossform {label}", format=label, anchor=False, unavailable=lambda: None,
-        runtimes=tuple(fmt.RUNTIMES), scorer=scorer,
-        export=export(0), export_checks=export(None), load=crossform.load,
+        name=f"crossform {label}",
+        format=label,
+        anchor=False,
+        unavailable=lambda: None,
+        runtimes=tuple(fmt.RUNTIMES),
+        scorer=scorer,
+        export=export(0),
+        export_checks=export(None),
+        load=crossform.load,
     )
 
 
@@ -202,18 +211,46 @@ def joblib_load(path):
 
 
 ANCHORS = (
-    Exporter(name="skl2onnx", format="ONNX", anchor=True,
-             unavailable=lambda: missing("skl2onnx", "onnx", "onnxruntime"),
-             runtimes=("onnxruntime",), scorer=onnxruntime_scorer,
-             export=skl2onnx_export, load=onnxruntime_session),
+    Exporter(
+        name="skl2onnx",
+        format="ONNX",
+        anchor=True,
+        unavailable=lambda: missing("skl2onnx", "onnx", "onnxruntime"),
+        runtimes=("onnxruntime",),
+        scorer=onnxruntime_scorer,
+        export=skl2onnx_export,
+        load=onnxruntime_session,
+    ),
     # converted here or, when it refuses this scikit-learn, by a side interpreter (_sklearn2pmml)
-    Exporter(name="sklearn2pmml", format="PMML", anchor=True, unavailable=sklearn2pmml_unavailable,
-             runtimes=("jpmml",), scorer=jpmml_scorer, export=sklearn2pmml_export, load=jpmml_load),
-    Exporter(name="joblib", format="pickle", anchor=True, unavailable=lambda: missing("joblib"),
-             runtimes=("scikit-learn",), scorer=sklearn_scorer, export=joblib_dump, load=joblib_load),
+    Exporter(
+        name="sklearn2pmml",
+        format="PMML",
+        anchor=True,
+        unavailable=sklearn2pmml_unavailable,
+        runtimes=("jpmml",),
+        scorer=jpmml_scorer,
+        export=sklearn2pmml_export,
+        load=jpmml_load,
+    ),
+    Exporter(
+        name="joblib",
+        format="pickle",
+        anchor=True,
+        unavailable=lambda: missing("joblib"),
+        runtimes=("scikit-learn",),
+        scorer=sklearn_scorer,
+        export=joblib_dump,
+        load=joblib_load,
+    ),
     # the scoring baseline: nothing written or read, predict_proba on the fitted forest
-    Exporter(name="scikit-learn", format="(in memory)", anchor=True, unavailable=lambda: None,
-             runtimes=("scikit-learn",), scorer=sklearn_scorer),
+    Exporter(
+        name="scikit-learn",
+        format="(in memory)",
+        anchor=True,
+        unavailable=lambda: None,
+        runtimes=("scikit-learn",),
+        scorer=sklearn_scorer,
+    ),
 )
 
 
@@ -243,10 +280,18 @@ def large_forest():
 
 
 FORESTS = {
-    "small": ("small forest", "RandomForestClassifier(n_estimators=10, max_depth=8) on "
-              "make_classification(5000, 20 features, random_state=0)", small_forest),
-    "bench": ("bench forest", "RandomForestClassifier(n_estimators=100) on make_classification(50000, "
-              "20 features, n_informative=10, flip_y=0.1, random_state=0)", large_forest),
+    "small": (
+        "small forest",
+        "RandomForestClassifier(n_estimators=10, max_depth=8) on "
+        "make_classification(5000, 20 features, random_state=0)",
+        small_forest,
+    ),
+    "bench": (
+        "bench forest",
+        "RandomForestClassifier(n_estimators=100) on make_classification(50000, "
+        "20 features, n_informative=10, flip_y=0.1, random_state=0)",
+        large_forest,
+    ),
 }
 
 
@@ -303,12 +348,14 @@ def scoring(scorer: Scorer, rows: np.ndarray, expected: np.ndarray) -> dict:
     if SCORING_BUDGET_S < projected < 10 * SCORING_BUDGET_S:
         projected = projected_s()  # warm: a JIT (JPMML's JVM) makes the cold run several times slower
     if projected > SCORING_BUDGET_S:
-        raise Skip(f"too slow to measure here: {PROBE_ROWS} rows took {projected * PROBE_ROWS / len(rows):.1f} s, "
-                   f"so {len(rows):,} rows would take about {projected / 60:.0f} min")
+        raise Skip(
+            f"too slow to measure here: {PROBE_ROWS} rows took {projected * PROBE_ROWS / len(rows):.1f} s, "
+            f"so {len(rows):,} rows would take about {projected / 60:.0f} min"
+        )
     feed = scorer.feed(rows)
     batch = timed(lambda: scorer.run(feed))
     got = np.asarray(batch.result, dtype=np.float64)
-    singles = [scorer.feed(rows[i:i + 1]) for i in range(LATENCY_CALLS)]
+    singles = [scorer.feed(rows[i : i + 1]) for i in range(LATENCY_CALLS)]
     for one in singles[:WARM_UP_CALLS]:
         scorer.run(one)
     latencies = []
@@ -319,8 +366,11 @@ def scoring(scorer: Scorer, rows: np.ndarray, expected: np.ndarray) -> dict:
         if len(latencies) >= MIN_LATENCY_CALLS and sum(latencies) > LATENCY_BUDGET_S:
             break
     return {
-        "score_s": batch.seconds, "score_runs": batch.runs, "rows_per_s": len(rows) / batch.seconds,
-        "latency_ms": statistics.median(latencies) * 1e3, "latency_calls": len(latencies),
+        "score_s": batch.seconds,
+        "score_runs": batch.runs,
+        "rows_per_s": len(rows) / batch.seconds,
+        "latency_ms": statistics.median(latencies) * 1e3,
+        "latency_calls": len(latencies),
         "identical_to_sklearn": bool(np.array_equal(got, expected, equal_nan=True)),
         # rows a runtime refuses (NaN) are not a difference in value; strict JSON has no NaN
         "max_abs_diff": float(np.nanmax(np.abs(got - expected), initial=0.0)),
@@ -368,14 +418,16 @@ def measure(exporter: Exporter, forest, rows, expected, work: Path, skip: Callab
         export = attempt(exporter.name, skip, timed, lambda: exporter.export(forest, out))
         if export is None:
             return []
-        base.update(export_s=export.seconds, export_runs=export.runs,
-                    bytes=size_of(out), tree_file_bytes=tree_file_bytes(out))
+        base.update(
+            export_s=export.seconds, export_runs=export.runs, bytes=size_of(out), tree_file_bytes=tree_file_bytes(out)
+        )
         if isinstance(export.result, Measured) and export.result.note:
             base["note"] = export.result.note
         if exporter.export_checks:
             checked = out.with_name(out.name + "-checks")
-            export = attempt(f"{exporter.name} with checks", skip, timed,
-                             lambda: exporter.export_checks(forest, checked))
+            export = attempt(
+                f"{exporter.name} with checks", skip, timed, lambda: exporter.export_checks(forest, checked)
+            )
             if export is not None:
                 base.update(export_checks_s=export.seconds, bytes_with_checks=size_of(checked))
     if exporter.load:
@@ -424,8 +476,11 @@ def ratios(rows: list) -> dict:
         for row in rows:
             if row["exporter"] == anchor["exporter"]:
                 continue
-            pairs = {label: row[key] / anchor[base] for label, key, base in RATIOS
-                     if row.get(key) is not None and anchor.get(base)}
+            pairs = {
+                label: row[key] / anchor[base]
+                for label, key, base in RATIOS
+                if row.get(key) is not None and anchor.get(base)
+            }
             if pairs:
                 against.append({"exporter": row["exporter"], "runtime": row["runtime"], **pairs})
         if against:
@@ -482,15 +537,18 @@ def render(header: list, body: list, markdown: bool, left: int) -> str:
     widths = [max(len(cells[i]) for cells in [header, *body]) for i in range(len(header))]
     lines = []
     for cells in [header, *body]:
-        lines.append("  ".join(c.ljust(w) if i < left else c.rjust(w)
-                               for i, (c, w) in enumerate(zip(cells, widths))).rstrip())
+        lines.append(
+            "  ".join(c.ljust(w) if i < left else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+        )
     return "\n".join(lines)
 
 
 def print_forest(result: dict, markdown: bool) -> None:
     print(f"\n{result['title']}: {result['model']}")
-    print(f"{result['trees']} trees, {result['nodes']:,} nodes; rows/s on {result['score_rows']:,} rows, "
-          f"1-row = median of up to {LATENCY_CALLS} single-row calls; best of 3 (once when over {SLOW_S:g} s)\n")
+    print(
+        f"{result['trees']} trees, {result['nodes']:,} nodes; rows/s on {result['score_rows']:,} rows, "
+        f"1-row = median of up to {LATENCY_CALLS} single-row calls; best of 3 (once when over {SLOW_S:g} s)\n"
+    )
     print(render([h for h, _ in COLUMNS], [[f(r) for _, f in COLUMNS] for r in result["rows"]], markdown, left=3))
     notes = {r["exporter"]: r["note"] for r in result["rows"] if r.get("note")}
     for name, note in notes.items():
@@ -498,8 +556,10 @@ def print_forest(result: dict, markdown: bool) -> None:
     for anchor, against in result["ratios"].items():
         labels = [label for label, _, _ in RATIOS if any(label in r for r in against)]
         print(f"\nvs {anchor} (this row / {anchor}; for rows/s higher is better, for the rest lower)\n")
-        body = [[r["exporter"], r["runtime"] or "-", *(f"{sig(r[label], 2)}x" if label in r else "-" for label in labels)]
-                for r in against]
+        body = [
+            [r["exporter"], r["runtime"] or "-", *(f"{sig(r[label], 2)}x" if label in r else "-" for label in labels)]
+            for r in against
+        ]
         print(render(["exporter", "runtime", *labels], body, markdown, left=2))
 
 
@@ -522,10 +582,15 @@ def run_forest(key: str) -> dict:
         for exporter in exporters():
             results.extend(measure(exporter, forest, rows, expected, Path(tmp), skip))
     return {
-        "title": title, "model": model, "trees": len(forest.estimators_),
+        "title": title,
+        "model": model,
+        "trees": len(forest.estimators_),
         "nodes": int(sum(tree.tree_.node_count for tree in forest.estimators_)),
-        "sklearn_n_jobs": forest.n_jobs, "score_rows": SCORE_ROWS,
-        "rows": results, "skipped": skips, "ratios": ratios(results),
+        "sklearn_n_jobs": forest.n_jobs,
+        "score_rows": SCORE_ROWS,
+        "rows": results,
+        "skipped": skips,
+        "ratios": ratios(results),
     }
 
 
@@ -561,12 +626,21 @@ def environment() -> dict:
 
     cpu = None
     if Path("/proc/cpuinfo").exists():
-        cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                    if line.startswith("model name")), None)
+        cpu = next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            None,
+        )
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "python": platform.python_version(), "platform": platform.platform(terse=True),
-        "cpu_count": os.cpu_count(), "cpu": cpu, "java": java_version(),
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+        "cpu_count": os.cpu_count(),
+        "cpu": cpu,
+        "java": java_version(),
         # other work on the machine shows in every timing; this says how busy it was
         "load_average_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
         # crossform's from the code imported: an editable install's metadata lags its source
@@ -593,9 +667,11 @@ def warm_up() -> None:
 
 
 def print_header(report: dict) -> None:
-    print(f"{report['date']}  Python {report['python']}  {report['cpu_count']} CPUs "
-          f"(load {report.get('load_average_1m') or 0:.1f})  "
-          + "  ".join(f"{k} {v}" for k, v in report["versions"].items() if v))
+    print(
+        f"{report['date']}  Python {report['python']}  {report['cpu_count']} CPUs "
+        f"(load {report.get('load_average_1m') or 0:.1f})  "
+        + "  ".join(f"{k} {v}" for k, v in report["versions"].items() if v)
+    )
     origin = report["crossform_source"]
     if origin["modified"]:
         print(f"crossform is {origin['commit'][:10]} with uncommitted changes to {', '.join(origin['modified'])}")
@@ -612,8 +688,9 @@ def main(argv=None) -> int:
     parser.add_argument("--forest", choices=[*FORESTS, "all"], default="all")
     parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
     parser.add_argument("--json", type=Path, default=RESULTS, help=f"where the figures go (default {RESULTS})")
-    parser.add_argument("--show", type=Path, metavar="JSON",
-                        help="print the tables of an earlier results file instead of measuring")
+    parser.add_argument(
+        "--show", type=Path, metavar="JSON", help="print the tables of an earlier results file instead of measuring"
+    )
     args = parser.parse_args(argv)
 
     if args.show:

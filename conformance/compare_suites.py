@@ -23,8 +23,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -148,8 +149,12 @@ def compare(committed: Path, regenerated: Path, relative: float = FIT_TOLERANCE)
             identical += len(names)
             continue
         walk = _Walk(relative)
-        walk.value(f"packages/{name}", crossform.load(committed / "packages" / name),
-                   crossform.load(regenerated / "packages" / name), skip=frozenset({"checks", "producer"}))
+        walk.value(
+            f"packages/{name}",
+            crossform.load(committed / "packages" / name),
+            crossform.load(regenerated / "packages" / name),
+            skip=frozenset({"checks", "producer"}),
+        )
         differences += walk.found
         drifted.append((f"packages/{name}", *walk.largest))
         drifted_packages.add(f"packages/{name}")

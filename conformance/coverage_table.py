@@ -79,8 +79,10 @@ def skip_notes(report) -> list:
         if r.status == "skipped":
             reason = re.split(r"(?<=\)), ", r.reason or "no reason given")[0]
             grouped.setdefault((r.format, r.runtime, reason), []).append(r.case.rsplit("/", 1)[-1])
-    return [f"- {fmt} in {runtime}, {len(cases)} case{'s' if len(cases) > 1 else ''} "
-            f"({', '.join(sorted(cases))}): {reason}" for (fmt, runtime, reason), cases in sorted(grouped.items())]
+    return [
+        f"- {fmt} in {runtime}, {len(cases)} case{'s' if len(cases) > 1 else ''} ({', '.join(sorted(cases))}): {reason}"
+        for (fmt, runtime, reason), cases in sorted(grouped.items())
+    ]
 
 
 def _cell_text(cell) -> str:
@@ -101,16 +103,24 @@ def table(report, uses: dict) -> str:
     names = formats()
     data = cells(report, uses)
     lines = ["| estimator | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
-    for module, classes in builtin_table().items():
+    for classes in builtin_table().values():
         for cls in classes:
             name = qualified(cls)
             row = data.get(name, {})
             lines.append(f"| `{name}` | " + " | ".join(_cell_text(row.get(f)) for f in names) + " |")
-    counts = (f"{report.count('passed')} passed, {report.count('failed')} failed, {report.count('skipped')} skipped "
-              f"over {len(report.cases)} cases")
-    text = [START, "", *lines, "",
-            f"A cell counts the conformance cases using the estimator; \"yes\" means every one passed in every "
-            f"runtime and variant of the format ({counts}). \"*\" marks a cell with a named skip:", ""]
+    counts = (
+        f"{report.count('passed')} passed, {report.count('failed')} failed, {report.count('skipped')} skipped "
+        f"over {len(report.cases)} cases"
+    )
+    text = [
+        START,
+        "",
+        *lines,
+        "",
+        f'A cell counts the conformance cases using the estimator; "yes" means every one passed in every '
+        f'runtime and variant of the format ({counts}). "*" marks a cell with a named skip:',
+        "",
+    ]
     text += skip_notes(report) or ["- none"]
     text += ["", END]
     return "\n".join(text)
@@ -129,7 +139,7 @@ def readme_table() -> str:
     text = README.read_text(encoding="utf-8")
     if START not in text or END not in text:
         raise SystemExit(f"{README} has no coverage markers ({START!r} ... {END!r})")
-    return text[text.index(START):text.index(END) + len(END)]
+    return text[text.index(START) : text.index(END) + len(END)]
 
 
 def main(argv=None) -> int:
@@ -139,8 +149,11 @@ def main(argv=None) -> int:
     new = current_table()
     if args.check:
         if readme_table() != new:
-            print("README.md's coverage table is not what the conformance suite gives; "
-                  "run: python conformance/coverage_table.py", file=sys.stderr)
+            print(
+                "README.md's coverage table is not what the conformance suite gives; "
+                "run: python conformance/coverage_table.py",
+                file=sys.stderr,
+            )
             return 1
         return 0
     text = README.read_text(encoding="utf-8")

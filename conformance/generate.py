@@ -22,14 +22,15 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from compare_suites import compare  # noqa: E402
+from coverage_table import builtin_table, estimator_classes, qualified  # noqa: E402
+from generators import FEATURES, GENERATORS  # noqa: E402
+
 import crossform  # noqa: E402
 from crossform.checks import to_document  # noqa: E402
 from crossform.exporters import get_format, labels, parse_label  # noqa: E402
 from crossform.sklearn.expect import expect  # noqa: E402
 from crossform.vectors import generate  # noqa: E402
-from compare_suites import compare  # noqa: E402
-from coverage_table import builtin_table, estimator_classes, qualified  # noqa: E402
-from generators import FEATURES, GENERATORS  # noqa: E402
 
 MAX_ROWS = 1000
 SEED = 0
@@ -37,9 +38,19 @@ SEED = 0
 # list uses every kind added in crossform 0.5.0 (boosting, linear models, new encoders, set
 # splits, isolation scores). A golden directory holds only the packages recording its version.
 GOLDEN = ("rf-binary", "unknown-is-error", "encoded-missing", "rf-string-classes", "impute-then-scale")
-GOLDEN_NEW = ("gb-binary", "gb-multiclass", "one-hot-infrequent", "missing-indicators", "min-max-robust-max-abs",
-              "logistic-binary", "sgd-hinge-binary", "hgb-binary-categorical", "hgb-regression", "isolation-forest",
-              "missing-indicator-strict")
+GOLDEN_NEW = (
+    "gb-binary",
+    "gb-multiclass",
+    "one-hot-infrequent",
+    "missing-indicators",
+    "min-max-robust-max-abs",
+    "logistic-binary",
+    "sgd-hinge-binary",
+    "hgb-binary-categorical",
+    "hgb-regression",
+    "isolation-forest",
+    "missing-indicator-strict",
+)
 GOLDEN_CHECKS = 200
 
 
@@ -49,7 +60,7 @@ def pretty(value, indent: int = 0) -> str:
     if isinstance(value, dict):
         if not value:
             return "{}"
-        items = [f'{pad}  {json.dumps(k)}: {pretty(v, indent + 1)}' for k, v in value.items()]
+        items = [f"{pad}  {json.dumps(k)}: {pretty(v, indent + 1)}" for k, v in value.items()]
         return "{\n" + ",\n".join(items) + f"\n{pad}}}"
     if isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value):
         items = [f"{pad}  {pretty(v, indent + 1)}" for v in value]
@@ -84,19 +95,27 @@ def build(root: Path, names=None, fmt: str = "stripe-json", checks: int = 0, opt
             _remove(root / relative)  # a golden directory keeps only packages of its own version
             continue
         vectors = generate(package, seed=SEED, max_rows=MAX_ROWS)
-        expected = expect(estimator, package, package.inputs, vectors.rows, vectors.labels,
-                          f"{len(vectors)} rows: splits, leaves, special values, random rows",
-                          input_names=input_names)
+        expected = expect(
+            estimator,
+            package,
+            package.inputs,
+            vectors.rows,
+            vectors.labels,
+            f"{len(vectors)} rows: splits, leaves, special values, random rows",
+            input_names=input_names,
+        )
         if options:
             package, expected = get_format(fmt).stored(package, expected, **options)
-        by_feature.setdefault(feature, []).append({
-            "name": name,
-            "description": description,
-            "package": relative,
-            "generator": f"generators.py:{fit.__name__}",
-            "id": package.id,
-            "vectors": to_document(expected),
-        })
+        by_feature.setdefault(feature, []).append(
+            {
+                "name": name,
+                "description": description,
+                "package": relative,
+                "generator": f"generators.py:{fit.__name__}",
+                "id": package.id,
+                "vectors": to_document(expected),
+            }
+        )
         written.append(root / relative)
         print(f"  {feature}/{name}: {len(vectors)} rows, {int(expected.errors.sum())} row errors", file=sys.stderr)
     (root / "cases").mkdir(parents=True, exist_ok=True)
@@ -150,8 +169,11 @@ def main(argv=None) -> int:
             build(Path(tmp))
             differ, report = compare(HERE, Path(tmp))
         if differ:
-            print("the conformance suite is not what its generators produce (beyond what machines differ by; "
-                  "conformance/README.md, 'Changing the suite'):", file=sys.stderr)
+            print(
+                "the conformance suite is not what its generators produce (beyond what machines differ by; "
+                "conformance/README.md, 'Changing the suite'):",
+                file=sys.stderr,
+            )
             for line in differ:
                 print(f"  {line}", file=sys.stderr)
             print("run: python conformance/generate.py (and review the diff)", file=sys.stderr)

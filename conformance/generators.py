@@ -13,7 +13,7 @@ that every kind of decision appears, not how many.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -60,10 +60,12 @@ GENERATORS: list = []
 def case(feature: str, name: str, description: str, input_names=None) -> Callable:
     """Register a generator. ``input_names``: the names the package gives the
     columns of a model fitted on an array (crossform.from_sklearn's argument)."""
+
     def register(fit: Callable) -> Callable:
         fit.input_names = input_names
         GENERATORS.append((feature, name, description, fit))
         return fit
+
     return register
 
 
@@ -90,14 +92,16 @@ def _machine_independent(values: np.ndarray) -> np.ndarray:
 def birds(n: int, seed: int, missing: float = 0.0) -> pd.DataFrame:
     """Three categorical and three numeric columns; NaN in a share of cells."""
     rng = np.random.default_rng(seed)
-    df = pd.DataFrame({
-        "bird": pd.Series(rng.choice(BIRDS, n), dtype=object),
-        "food": pd.Series(rng.choice(FOODS, n), dtype=object),
-        "planet": pd.Series(rng.choice(PLANETS, n), dtype=object),
-        "wingspan": rng.normal(1.2, 0.5, n),
-        "weight": rng.lognormal(0, 1, n),
-        "altitude": rng.normal(500, 300, n).round(),
-    })
+    df = pd.DataFrame(
+        {
+            "bird": pd.Series(rng.choice(BIRDS, n), dtype=object),
+            "food": pd.Series(rng.choice(FOODS, n), dtype=object),
+            "planet": pd.Series(rng.choice(PLANETS, n), dtype=object),
+            "wingspan": rng.normal(1.2, 0.5, n),
+            "weight": rng.lognormal(0, 1, n),
+            "altitude": rng.normal(500, 300, n).round(),
+        }
+    )
     for col in df.columns:
         df.loc[rng.random(n) < missing, col] = np.nan
     return df
@@ -105,8 +109,14 @@ def birds(n: int, seed: int, missing: float = 0.0) -> pd.DataFrame:
 
 def bird_target(df: pd.DataFrame, task: str, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    signal = (df.wingspan.fillna(1.0) * 2 + np.log(df.weight.fillna(1.0)) + (df.bird == "owl") * 1.5
-              - (df.food == "fish") + (df.planet == "mars") * 0.7 + rng.normal(0, 0.3, len(df)))
+    signal = (
+        df.wingspan.fillna(1.0) * 2
+        + np.log(df.weight.fillna(1.0))
+        + (df.bird == "owl") * 1.5
+        - (df.food == "fish")
+        + (df.planet == "mars") * 0.7
+        + rng.normal(0, 0.3, len(df))
+    )
     if task == "regression":
         return _machine_independent(signal.to_numpy())
     if task == "multiclass":
@@ -117,13 +127,21 @@ def bird_target(df: pd.DataFrame, task: str, seed: int = 0) -> np.ndarray:
 def numbers(n: int, features: int, seed: int, task: str = "binary", nan: float = 0.0, classes: int = 2):
     """make_classification / make_regression data, with NaN holes if asked."""
     if task == "regression":
-        X, y = make_regression(n_samples=n, n_features=features, n_informative=min(4, features), noise=5.0,
-                               random_state=seed)
+        X, y = make_regression(
+            n_samples=n, n_features=features, n_informative=min(4, features), noise=5.0, random_state=seed
+        )
         y = _machine_independent(y)
     else:
-        X, y = make_classification(n_samples=n, n_features=features, n_informative=min(4, features),
-                                   n_redundant=0, n_classes=classes, n_clusters_per_class=1, flip_y=0.05,
-                                   random_state=seed)
+        X, y = make_classification(
+            n_samples=n,
+            n_features=features,
+            n_informative=min(4, features),
+            n_redundant=0,
+            n_classes=classes,
+            n_clusters_per_class=1,
+            flip_y=0.05,
+            random_state=seed,
+        )
     if nan:
         rng = np.random.default_rng(seed)
         X[rng.random(X.shape) < nan] = np.nan
@@ -190,13 +208,16 @@ def et_nan_unseen():
 @case("missing", "imputers", "mean, median and constant imputers before a random forest")
 def imputers():
     df = birds(800, seed=9, missing=0.15)
-    columns = ColumnTransformer([
-        ("mean", SimpleImputer(strategy="mean"), ["wingspan"]),
-        ("median", SimpleImputer(strategy="median"), ["weight"]),
-        ("constant", SimpleImputer(strategy="constant", fill_value=-7.5), ["altitude"]),
-    ])
-    model = Pipeline([("columns", columns),
-                      ("model", RandomForestRegressor(n_estimators=3, max_depth=5, random_state=0))])
+    columns = ColumnTransformer(
+        [
+            ("mean", SimpleImputer(strategy="mean"), ["wingspan"]),
+            ("median", SimpleImputer(strategy="median"), ["weight"]),
+            ("constant", SimpleImputer(strategy="constant", fill_value=-7.5), ["altitude"]),
+        ]
+    )
+    model = Pipeline(
+        [("columns", columns), ("model", RandomForestRegressor(n_estimators=3, max_depth=5, random_state=0))]
+    )
     return model.fit(df[NUMERIC], bird_target(df, "regression"))
 
 
@@ -207,20 +228,23 @@ def imputers():
 def unknown_is_error():
     df = birds(800, seed=10, missing=0.0)
     columns = ColumnTransformer([("cat", OrdinalEncoder(), CATEGORICAL)], remainder="passthrough")
-    model = Pipeline([("columns", columns),
-                      ("model", RandomForestClassifier(n_estimators=3, max_depth=5, random_state=0))])
+    model = Pipeline(
+        [("columns", columns), ("model", RandomForestClassifier(n_estimators=3, max_depth=5, random_state=0))]
+    )
     return model.fit(df, bird_target(df, "binary"))
 
 
 @case("categories", "unknown-as-value", "ordinal encoder: unknown categories coded -1, missing ones imputed")
 def unknown_as_value():
     df = birds(800, seed=11, missing=0.1)
-    categorical = Pipeline([("impute", SimpleImputer(strategy="most_frequent")),
-                            ("encode", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1))])
-    columns = ColumnTransformer([("cat", categorical, CATEGORICAL),
-                                 ("num", SimpleImputer(strategy="median"), NUMERIC)])
-    model = Pipeline([("columns", columns),
-                      ("model", DecisionTreeClassifier(max_depth=6, random_state=0))])
+    categorical = Pipeline(
+        [
+            ("impute", SimpleImputer(strategy="most_frequent")),
+            ("encode", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)),
+        ]
+    )
+    columns = ColumnTransformer([("cat", categorical, CATEGORICAL), ("num", SimpleImputer(strategy="median"), NUMERIC)])
+    model = Pipeline([("columns", columns), ("model", DecisionTreeClassifier(max_depth=6, random_state=0))])
     return model.fit(df, bird_target(df, "binary"))
 
 
@@ -229,20 +253,24 @@ def encoded_missing():
     df = birds(800, seed=12, missing=0.1)
     encoder = OrdinalEncoder(encoded_missing_value=-2, handle_unknown="use_encoded_value", unknown_value=-1)
     columns = ColumnTransformer([("cat", encoder, CATEGORICAL)], remainder="passthrough")
-    model = Pipeline([("columns", columns),
-                      ("model", RandomForestRegressor(n_estimators=3, max_depth=5, random_state=0))])
+    model = Pipeline(
+        [("columns", columns), ("model", RandomForestRegressor(n_estimators=3, max_depth=5, random_state=0))]
+    )
     return model.fit(df, bird_target(df, "regression"))
 
 
 @case("categories", "missing-category-kept", "ordinal encoder keeping NaN as a category the trees route")
 def missing_category_kept():
     df = birds(800, seed=13, missing=0.1)
-    columns = ColumnTransformer([
-        ("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan), CATEGORICAL),
-        ("num", "passthrough", NUMERIC),
-    ])
-    model = Pipeline([("columns", columns),
-                      ("model", RandomForestClassifier(n_estimators=3, max_depth=5, random_state=0))])
+    columns = ColumnTransformer(
+        [
+            ("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan), CATEGORICAL),
+            ("num", "passthrough", NUMERIC),
+        ]
+    )
+    model = Pipeline(
+        [("columns", columns), ("model", RandomForestClassifier(n_estimators=3, max_depth=5, random_state=0))]
+    )
     return model.fit(df, bird_target(df, "binary"))
 
 
@@ -253,10 +281,10 @@ def missing_category_kept():
 def rf_string_classes():
     df = birds(900, seed=14, missing=0.1)
     categorical = Pipeline([("impute", SimpleImputer(strategy="most_frequent")), ("encode", OrdinalEncoder())])
-    columns = ColumnTransformer([("cat", categorical, CATEGORICAL),
-                                 ("num", SimpleImputer(strategy="median"), NUMERIC)])
-    model = Pipeline([("columns", columns),
-                      ("model", RandomForestClassifier(n_estimators=4, max_depth=5, random_state=0))])
+    columns = ColumnTransformer([("cat", categorical, CATEGORICAL), ("num", SimpleImputer(strategy="median"), NUMERIC)])
+    model = Pipeline(
+        [("columns", columns), ("model", RandomForestClassifier(n_estimators=4, max_depth=5, random_state=0))]
+    )
     return model.fit(df, bird_target(df, "multiclass"))
 
 
@@ -292,107 +320,158 @@ def scaled():
 @case("encoders", "impute-then-scale", "median imputer then standard scaler, with_mean off for one column")
 def impute_then_scale():
     df = birds(700, seed=19, missing=0.15)
-    columns = ColumnTransformer([
-        ("a", Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]),
-         ["wingspan", "altitude"]),
-        ("b", Pipeline([("impute", SimpleImputer(strategy="mean")), ("scale", StandardScaler(with_mean=False))]),
-         ["weight"]),
-    ])
-    model = Pipeline([("columns", columns),
-                      ("model", RandomForestClassifier(n_estimators=3, max_depth=5, random_state=0))])
+    columns = ColumnTransformer(
+        [
+            (
+                "a",
+                Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]),
+                ["wingspan", "altitude"],
+            ),
+            (
+                "b",
+                Pipeline([("impute", SimpleImputer(strategy="mean")), ("scale", StandardScaler(with_mean=False))]),
+                ["weight"],
+            ),
+        ]
+    )
+    model = Pipeline(
+        [("columns", columns), ("model", RandomForestClassifier(n_estimators=3, max_depth=5, random_state=0))]
+    )
     return model.fit(df[NUMERIC], bird_target(df, "binary"))
 
 
 @case("encoders", "passthrough-chain", "identity FunctionTransformer, passthrough and a dropped column")
 def passthrough_chain():
     df = birds(700, seed=20, missing=0.05)
-    columns = ColumnTransformer([
-        ("cat", Pipeline([("impute", SimpleImputer(strategy="constant", fill_value="crow")),
-                          ("encode", OrdinalEncoder())]), ["bird"]),
-        ("same", FunctionTransformer(), ["wingspan"]),
-        ("keep", "passthrough", ["weight"]),
-        ("gone", "drop", ["altitude"]),
-    ])
-    model = Pipeline([("columns", columns),
-                      ("model", ExtraTreesRegressor(n_estimators=3, max_depth=5, random_state=0))])
+    columns = ColumnTransformer(
+        [
+            (
+                "cat",
+                Pipeline(
+                    [("impute", SimpleImputer(strategy="constant", fill_value="crow")), ("encode", OrdinalEncoder())]
+                ),
+                ["bird"],
+            ),
+            ("same", FunctionTransformer(), ["wingspan"]),
+            ("keep", "passthrough", ["weight"]),
+            ("gone", "drop", ["altitude"]),
+        ]
+    )
+    model = Pipeline(
+        [("columns", columns), ("model", ExtraTreesRegressor(n_estimators=3, max_depth=5, random_state=0))]
+    )
     return model.fit(df[["bird", "wingspan", "weight", "altitude"]], bird_target(df, "regression"))
 
 
-@case("encoders", "min-max-robust-max-abs", "min-max, robust and max-abs scalers after imputers, before a random forest")
+@case(
+    "encoders", "min-max-robust-max-abs", "min-max, robust and max-abs scalers after imputers, before a random forest"
+)
 def min_max_robust_max_abs():
     df = birds(700, seed=21, missing=0.1)
-    columns = ColumnTransformer([
-        ("minmax", Pipeline([("impute", SimpleImputer()), ("scale", MinMaxScaler(feature_range=(-1, 3)))]),
-         ["wingspan"]),
-        ("robust", Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", RobustScaler())]), ["weight"]),
-        ("maxabs", Pipeline([("impute", SimpleImputer()), ("scale", MaxAbsScaler())]), ["altitude"]),
-    ])
-    model = Pipeline([("columns", columns),
-                      ("model", RandomForestRegressor(n_estimators=3, max_depth=5, random_state=0))])
+    columns = ColumnTransformer(
+        [
+            (
+                "minmax",
+                Pipeline([("impute", SimpleImputer()), ("scale", MinMaxScaler(feature_range=(-1, 3)))]),
+                ["wingspan"],
+            ),
+            ("robust", Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", RobustScaler())]), ["weight"]),
+            ("maxabs", Pipeline([("impute", SimpleImputer()), ("scale", MaxAbsScaler())]), ["altitude"]),
+        ]
+    )
+    model = Pipeline(
+        [("columns", columns), ("model", RandomForestRegressor(n_estimators=3, max_depth=5, random_state=0))]
+    )
     return model.fit(df[NUMERIC], bird_target(df, "regression"))
 
 
-@case("encoders", "missing-indicators", "MissingIndicator and SimpleImputer(add_indicator=True): trees split on missingness")
+@case(
+    "encoders",
+    "missing-indicators",
+    "MissingIndicator and SimpleImputer(add_indicator=True): trees split on missingness",
+)
 def missing_indicators():
     df = birds(800, seed=22, missing=0.2)
-    columns = ColumnTransformer([
-        ("indicate", MissingIndicator(features="all"), ["wingspan", "weight"]),
-        ("fill", SimpleImputer(strategy="mean", add_indicator=True), NUMERIC),
-    ])
-    model = Pipeline([("columns", columns),
-                      ("model", DecisionTreeClassifier(max_depth=6, random_state=0))])
+    columns = ColumnTransformer(
+        [
+            ("indicate", MissingIndicator(features="all"), ["wingspan", "weight"]),
+            ("fill", SimpleImputer(strategy="mean", add_indicator=True), NUMERIC),
+        ]
+    )
+    model = Pipeline([("columns", columns), ("model", DecisionTreeClassifier(max_depth=6, random_state=0))])
     return model.fit(df[NUMERIC], bird_target(df, "binary"))
 
 
-@case("encoders", "missing-indicator-strict", "MissingIndicator as fitted by default: a column never missing at fit refuses NaN")
+@case(
+    "encoders",
+    "missing-indicator-strict",
+    "MissingIndicator as fitted by default: a column never missing at fit refuses NaN",
+)
 def missing_indicator_strict():
     df = birds(800, seed=51, missing=0.0)
     df.loc[np.random.default_rng(51).random(800) < 0.2, "weight"] = np.nan  # only weight has missing values
-    columns = ColumnTransformer([
-        ("indicate", MissingIndicator(), NUMERIC),
-        ("fill", SimpleImputer(strategy="median"), NUMERIC),
-    ])
-    model = Pipeline([("columns", columns),
-                      ("model", RandomForestClassifier(n_estimators=3, max_depth=5, random_state=0))])
+    columns = ColumnTransformer(
+        [
+            ("indicate", MissingIndicator(), NUMERIC),
+            ("fill", SimpleImputer(strategy="median"), NUMERIC),
+        ]
+    )
+    model = Pipeline(
+        [("columns", columns), ("model", RandomForestClassifier(n_estimators=3, max_depth=5, random_state=0))]
+    )
     return model.fit(df[NUMERIC], bird_target(df, "binary"))
 
 
 # ---------------------------------------------------------------- one-hot
 
 
-@case("one-hot", "one-hot-error", "one-hot encoder with handle_unknown=error: unknown and unseen missing categories are row errors")
+@case(
+    "one-hot",
+    "one-hot-error",
+    "one-hot encoder with handle_unknown=error: unknown and unseen missing categories are row errors",
+)
 def one_hot_error():
     df = birds(800, seed=23)
     columns = ColumnTransformer([("cat", OneHotEncoder(sparse_output=False), CATEGORICAL)], remainder="passthrough")
-    model = Pipeline([("columns", columns),
-                      ("model", RandomForestClassifier(n_estimators=3, max_depth=6, random_state=0))])
+    model = Pipeline(
+        [("columns", columns), ("model", RandomForestClassifier(n_estimators=3, max_depth=6, random_state=0))]
+    )
     return model.fit(df, bird_target(df, "binary"))
 
 
-@case("one-hot", "one-hot-ignore-drop", "one-hot with handle_unknown=ignore, drop='first' and a learned missing category")
+@case(
+    "one-hot", "one-hot-ignore-drop", "one-hot with handle_unknown=ignore, drop='first' and a learned missing category"
+)
 def one_hot_ignore_drop():
     df = birds(800, seed=24, missing=0.1)
-    columns = ColumnTransformer([
-        ("cat", OneHotEncoder(handle_unknown="ignore", drop="first"), CATEGORICAL),
-        ("num", SimpleImputer(strategy="median"), NUMERIC),
-    ])
-    model = Pipeline([("columns", columns),
-                      ("model", GradientBoostingRegressor(n_estimators=8, max_depth=3, random_state=0))])
+    columns = ColumnTransformer(
+        [
+            ("cat", OneHotEncoder(handle_unknown="ignore", drop="first"), CATEGORICAL),
+            ("num", SimpleImputer(strategy="median"), NUMERIC),
+        ]
+    )
+    model = Pipeline(
+        [("columns", columns), ("model", GradientBoostingRegressor(n_estimators=8, max_depth=3, random_state=0))]
+    )
     return model.fit(df, bird_target(df, "regression"))
 
 
 @case("one-hot", "one-hot-infrequent", "one-hot with infrequent_if_exist: rare and unknown categories share a column")
 def one_hot_infrequent():
     df = birds(900, seed=25, missing=0.05)
-    columns = ColumnTransformer([
-        ("cat", OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=140, sparse_output=False),
-         CATEGORICAL),
-        # scaled, so that lbfgs converges to one optimum: on raw altitudes (hundreds) it stops
-        # early, at a point that differs from one BLAS kernel to another in the third digit
-        ("num", Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]), NUMERIC),
-    ])
-    model = Pipeline([("columns", columns),
-                      ("model", LogisticRegression(max_iter=1000))])
+    columns = ColumnTransformer(
+        [
+            (
+                "cat",
+                OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=140, sparse_output=False),
+                CATEGORICAL,
+            ),
+            # scaled, so that lbfgs converges to one optimum: on raw altitudes (hundreds) it stops
+            # early, at a point that differs from one BLAS kernel to another in the third digit
+            ("num", Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]), NUMERIC),
+        ]
+    )
+    model = Pipeline([("columns", columns), ("model", LogisticRegression(max_iter=1000))])
     return model.fit(df, bird_target(df, "multiclass"))
 
 
@@ -432,19 +511,22 @@ def gb_huber():
 @case("boosting", "gb-quantile", "gradient boosting regressor, quantile loss at alpha 0.8 (quantile init)")
 def gb_quantile():
     X, y = numbers(700, 5, seed=31, task="regression")
-    return GradientBoostingRegressor(loss="quantile", alpha=0.8, n_estimators=10, max_depth=3,
-                                     random_state=0).fit(X, y)
+    return GradientBoostingRegressor(loss="quantile", alpha=0.8, n_estimators=10, max_depth=3, random_state=0).fit(X, y)
 
 
 @case("boosting", "gb-pipeline", "gradient boosting classifier on the imputed, ordinal-encoded bird pipeline")
 def gb_pipeline():
     df = birds(900, seed=32, missing=0.1)
-    categorical = Pipeline([("impute", SimpleImputer(strategy="most_frequent")),
-                            ("encode", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1))])
-    columns = ColumnTransformer([("cat", categorical, CATEGORICAL),
-                                 ("num", SimpleImputer(strategy="median"), NUMERIC)])
-    model = Pipeline([("columns", columns),
-                      ("model", GradientBoostingClassifier(n_estimators=8, max_depth=3, random_state=0))])
+    categorical = Pipeline(
+        [
+            ("impute", SimpleImputer(strategy="most_frequent")),
+            ("encode", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)),
+        ]
+    )
+    columns = ColumnTransformer([("cat", categorical, CATEGORICAL), ("num", SimpleImputer(strategy="median"), NUMERIC)])
+    model = Pipeline(
+        [("columns", columns), ("model", GradientBoostingClassifier(n_estimators=8, max_depth=3, random_state=0))]
+    )
     return model.fit(df, bird_target(df, "binary"))
 
 
@@ -460,19 +542,25 @@ def coded(n: int, seed: int, nan: float = 0.1):
     return X, signal
 
 
-@case("hist-boosting", "hgb-binary-categorical", "histogram boosting, binary, NaN in training, two integer-coded categorical features")
+@case(
+    "hist-boosting",
+    "hgb-binary-categorical",
+    "histogram boosting, binary, NaN in training, two integer-coded categorical features",
+)
 def hgb_binary_categorical():
     X, signal = coded(900, seed=43)
-    return HistGradientBoostingClassifier(max_iter=10, max_leaf_nodes=8, categorical_features=[3, 4],
-                                          random_state=0).fit(X, signal > np.median(signal))
+    return HistGradientBoostingClassifier(
+        max_iter=10, max_leaf_nodes=8, categorical_features=[3, 4], random_state=0
+    ).fit(X, signal > np.median(signal))
 
 
 @case("hist-boosting", "hgb-multiclass", "histogram boosting, three classes, NaN in training, one categorical feature")
 def hgb_multiclass():
     X, signal = coded(900, seed=44)
     y = np.digitize(signal, np.quantile(signal, [0.33, 0.66]))
-    return HistGradientBoostingClassifier(max_iter=5, max_leaf_nodes=6, categorical_features=[3],
-                                          random_state=0).fit(X, y)
+    return HistGradientBoostingClassifier(max_iter=5, max_leaf_nodes=6, categorical_features=[3], random_state=0).fit(
+        X, y
+    )
 
 
 @case("hist-boosting", "hgb-regression", "histogram boosting regressor, numeric features with NaN")
@@ -484,19 +572,29 @@ def hgb_regression():
 @case("hist-boosting", "hgb-quantile-categorical", "histogram boosting, quantile loss, categorical features")
 def hgb_quantile_categorical():
     X, signal = coded(800, seed=46)
-    return HistGradientBoostingRegressor(loss="quantile", quantile=0.7, max_iter=8, max_leaf_nodes=8,
-                                         categorical_features=[3, 4], random_state=0).fit(X, signal)
+    return HistGradientBoostingRegressor(
+        loss="quantile", quantile=0.7, max_iter=8, max_leaf_nodes=8, categorical_features=[3, 4], random_state=0
+    ).fit(X, signal)
 
 
-@case("hist-boosting", "hgb-string-categories", "histogram boosting on ordinal-encoded bird strings, categorical by mask")
+@case(
+    "hist-boosting", "hgb-string-categories", "histogram boosting on ordinal-encoded bird strings, categorical by mask"
+)
 def hgb_string_categories():
     df = birds(900, seed=47, missing=0.1)
-    columns = ColumnTransformer([
-        ("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-2),
-         CATEGORICAL),
-        ("num", "passthrough", NUMERIC)])
-    model = HistGradientBoostingClassifier(max_iter=8, max_leaf_nodes=8, random_state=0,
-                                           categorical_features=[True, True, True, False, False, False])
+    columns = ColumnTransformer(
+        [
+            (
+                "cat",
+                OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-2),
+                CATEGORICAL,
+            ),
+            ("num", "passthrough", NUMERIC),
+        ]
+    )
+    model = HistGradientBoostingClassifier(
+        max_iter=8, max_leaf_nodes=8, random_state=0, categorical_features=[True, True, True, False, False, False]
+    )
     return Pipeline([("columns", columns), ("model", model)]).fit(df, bird_target(df, "binary"))
 
 
@@ -520,11 +618,21 @@ def isolation_forest_subsampled():
 
 
 def _linear_pipeline(df: pd.DataFrame, model) -> Pipeline:
-    columns = ColumnTransformer([
-        ("cat", Pipeline([("impute", SimpleImputer(strategy="most_frequent")),
-                          ("encode", OneHotEncoder(handle_unknown="ignore"))]), CATEGORICAL),
-        ("num", Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]), NUMERIC),
-    ])
+    columns = ColumnTransformer(
+        [
+            (
+                "cat",
+                Pipeline(
+                    [
+                        ("impute", SimpleImputer(strategy="most_frequent")),
+                        ("encode", OneHotEncoder(handle_unknown="ignore")),
+                    ]
+                ),
+                CATEGORICAL,
+            ),
+            ("num", Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]), NUMERIC),
+        ]
+    )
     return Pipeline([("columns", columns), ("model", model)])
 
 
@@ -599,9 +707,14 @@ def ridge_classifier():
 
 def _bird_columns():
     """An ordinal-encoded bird and food, imputed wingspan and weight (planet and altitude are the remainder)."""
-    return [("cat", Pipeline([("impute", SimpleImputer(strategy="most_frequent")), ("encode", OrdinalEncoder())]),
-             ["bird", "food"]),
-            ("num", SimpleImputer(strategy="median"), ["wingspan", "weight"])]
+    return [
+        (
+            "cat",
+            Pipeline([("impute", SimpleImputer(strategy="most_frequent")), ("encode", OrdinalEncoder())]),
+            ["bird", "food"],
+        ),
+        ("num", SimpleImputer(strategy="median"), ["wingspan", "weight"]),
+    ]
 
 
 @case("pipeline-shapes", "one-step-pipeline", "a pipeline of one step: the model alone")
@@ -613,17 +726,26 @@ def one_step_pipeline():
 @case("pipeline-shapes", "nested-pipelines", "pipelines inside pipelines, the model in one of its own")
 def nested_pipelines():
     df = birds(700, seed=53, missing=0.1)
-    prepare = Pipeline([("columns", ColumnTransformer(_bird_columns())),
-                        ("scale", Pipeline([("scale", StandardScaler())]))])
+    prepare = Pipeline(
+        [("columns", ColumnTransformer(_bird_columns())), ("scale", Pipeline([("scale", StandardScaler())]))]
+    )
     model = Pipeline([("model", RandomForestRegressor(n_estimators=3, max_depth=5, random_state=0))])
-    return Pipeline([("prepare", prepare), ("model", model)]).fit(df[CATEGORICAL + NUMERIC], bird_target(df, "regression"))
+    return Pipeline([("prepare", prepare), ("model", model)]).fit(
+        df[CATEGORICAL + NUMERIC], bird_target(df, "regression")
+    )
 
 
-@case("pipeline-shapes", "passthrough-and-none-steps", "\"passthrough\" and None steps, the first step among them")
+@case("pipeline-shapes", "passthrough-and-none-steps", '"passthrough" and None steps, the first step among them')
 def passthrough_and_none_steps():
     df = birds(700, seed=54, missing=0.1)
-    model = Pipeline([("first", "passthrough"), ("columns", ColumnTransformer(_bird_columns())), ("nothing", None),
-                      ("model", DecisionTreeClassifier(max_depth=6, random_state=0))])
+    model = Pipeline(
+        [
+            ("first", "passthrough"),
+            ("columns", ColumnTransformer(_bird_columns())),
+            ("nothing", None),
+            ("model", DecisionTreeClassifier(max_depth=6, random_state=0)),
+        ]
+    )
     return model.fit(df, bird_target(df, "binary"))
 
 
@@ -631,22 +753,30 @@ def _remainder_case(seed: int, remainder: str, verbose: bool, task: str, model):
     df = birds(700, seed=seed, missing=0.1)
     columns = ColumnTransformer(_bird_columns(), remainder=remainder, verbose_feature_names_out=verbose)
     if remainder == "passthrough":  # the remainder must be numeric: encode planet, leave altitude as it is
-        columns = ColumnTransformer([*_bird_columns(), ("planet", OrdinalEncoder(), ["planet"])],
-                                    remainder=remainder, verbose_feature_names_out=verbose)
+        columns = ColumnTransformer(
+            [*_bird_columns(), ("planet", OrdinalEncoder(), ["planet"])],
+            remainder=remainder,
+            verbose_feature_names_out=verbose,
+        )
     return Pipeline([("columns", columns), ("model", model)]).fit(df, bird_target(df, task))
 
 
 @case("pipeline-shapes", "remainder-passthrough", "ColumnTransformer(remainder='passthrough'), verbose feature names")
 def remainder_passthrough():
-    return _remainder_case(55, "passthrough", True, "binary",
-                           RandomForestClassifier(n_estimators=3, max_depth=5, random_state=0))
+    return _remainder_case(
+        55, "passthrough", True, "binary", RandomForestClassifier(n_estimators=3, max_depth=5, random_state=0)
+    )
 
 
-@case("pipeline-shapes", "remainder-passthrough-short-names",
-      "ColumnTransformer(remainder='passthrough', verbose_feature_names_out=False)")
+@case(
+    "pipeline-shapes",
+    "remainder-passthrough-short-names",
+    "ColumnTransformer(remainder='passthrough', verbose_feature_names_out=False)",
+)
 def remainder_passthrough_short_names():
-    return _remainder_case(56, "passthrough", False, "regression",
-                           ExtraTreesRegressor(n_estimators=3, max_depth=5, random_state=0))
+    return _remainder_case(
+        56, "passthrough", False, "regression", ExtraTreesRegressor(n_estimators=3, max_depth=5, random_state=0)
+    )
 
 
 @case("pipeline-shapes", "remainder-drop", "ColumnTransformer(remainder='drop'): planet and altitude never read")
@@ -654,11 +784,15 @@ def remainder_drop():
     return _remainder_case(57, "drop", True, "multiclass", DecisionTreeClassifier(max_depth=6, random_state=0))
 
 
-@case("pipeline-shapes", "remainder-drop-short-names",
-      "ColumnTransformer(remainder='drop', verbose_feature_names_out=False)")
+@case(
+    "pipeline-shapes",
+    "remainder-drop-short-names",
+    "ColumnTransformer(remainder='drop', verbose_feature_names_out=False)",
+)
 def remainder_drop_short_names():
-    return _remainder_case(58, "drop", False, "binary",
-                           GradientBoostingClassifier(n_estimators=5, max_depth=3, random_state=0))
+    return _remainder_case(
+        58, "drop", False, "binary", GradientBoostingClassifier(n_estimators=5, max_depth=3, random_state=0)
+    )
 
 
 @case("pipeline-shapes", "make-pipeline-names", "make_pipeline and make_column_transformer: generated step names")
@@ -666,8 +800,11 @@ def make_pipeline_names():
     df = birds(700, seed=59, missing=0.1)
     columns = make_column_transformer(
         (Pipeline([("impute", SimpleImputer(strategy="most_frequent")), ("encode", OrdinalEncoder())]), CATEGORICAL),
-        (SimpleImputer(strategy="median"), NUMERIC))
-    model = make_pipeline(columns, StandardScaler(), RandomForestClassifier(n_estimators=3, max_depth=5, random_state=0))
+        (SimpleImputer(strategy="median"), NUMERIC),
+    )
+    model = make_pipeline(
+        columns, StandardScaler(), RandomForestClassifier(n_estimators=3, max_depth=5, random_state=0)
+    )
     return model.fit(df, bird_target(df, "multiclass"))
 
 
@@ -675,18 +812,26 @@ def make_pipeline_names():
 def pandas_output():
     df = birds(700, seed=60, missing=0.1)
     columns = ColumnTransformer(_bird_columns(), remainder="drop")
-    model = Pipeline([("columns", columns), ("scale", MinMaxScaler()),
-                      ("model", DecisionTreeRegressor(max_depth=6, random_state=0))])
+    model = Pipeline(
+        [("columns", columns), ("scale", MinMaxScaler()), ("model", DecisionTreeRegressor(max_depth=6, random_state=0))]
+    )
     return model.set_output(transform="pandas").fit(df, bird_target(df, "regression"))
 
 
-@case("pipeline-shapes", "array-fit-named-inputs",
-      "fitted on a numpy array, exported with input_names: the package reads wingspan, weight, altitude",
-      input_names=NUMERIC)
+@case(
+    "pipeline-shapes",
+    "array-fit-named-inputs",
+    "fitted on a numpy array, exported with input_names: the package reads wingspan, weight, altitude",
+    input_names=NUMERIC,
+)
 def array_fit_named_inputs():
     df = birds(700, seed=61, missing=0.1)
-    model = Pipeline([("impute", SimpleImputer(strategy="median")),
-                      ("model", RandomForestClassifier(n_estimators=3, max_depth=5, random_state=0))])
+    model = Pipeline(
+        [
+            ("impute", SimpleImputer(strategy="median")),
+            ("model", RandomForestClassifier(n_estimators=3, max_depth=5, random_state=0)),
+        ]
+    )
     return model.fit(df[NUMERIC].to_numpy(dtype=np.float64), bird_target(df, "binary"))
 
 
@@ -702,5 +847,5 @@ FEATURES = {
     "hist-boosting": "Histogram gradient boosting: float64 thresholds, NaN routing, category-in-set splits.",
     "anomaly": "Isolation forests: score_samples and decision_function, with feature subsampling.",
     "pipeline-shapes": "The shapes a pipeline takes around its steps: one step, nesting, skipped steps, "
-                       "ColumnTransformer remainders and names, pandas output, names given to an array's columns.",
+    "ColumnTransformer remainders and names, pandas output, names given to an array's columns.",
 }

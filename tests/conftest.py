@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from helpers.packages import small_package
-
 from crossform import ir
+from helpers.packages import small_package
 
 
 @pytest.fixture

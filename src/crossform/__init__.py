@@ -14,7 +14,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Union
 
+from . import identity, ir
 from ._version import __version__
+from .chunks import CHUNK_ROWS
 from .errors import (
     CrossformError,
     IdMismatchError,
@@ -26,8 +28,6 @@ from .errors import (
     UnknownRuntimeError,
     UnsupportedEstimatorError,
 )
-from . import identity, ir
-from .chunks import CHUNK_ROWS
 from .exporters import formats, load, read_package, save
 from .ir import Package
 from .scores import Scores
@@ -61,8 +61,14 @@ __all__ = [
 ]
 
 
-def from_sklearn(estimator: Any, owner: Union[str, None] = None, tags=None, metadata=None,
-                 checks: Union[int, None] = None, input_names=None) -> Package:
+def from_sklearn(
+    estimator: Any,
+    owner: Union[str, None] = None,
+    tags=None,
+    metadata=None,
+    checks: Union[int, None] = None,
+    input_names=None,
+) -> Package:
     """Convert a fitted scikit-learn estimator or pipeline into a Package.
 
     ``owner``, ``tags`` (strings) and ``metadata`` (string to string) are
@@ -102,8 +108,12 @@ def runtimes() -> list:
     return names()
 
 
-def scorer(package: Union[Package, str, Path], runtime: str = "reference",
-           chunk_rows: Union[int, None] = CHUNK_ROWS, **options: str):
+def scorer(
+    package: Union[Package, str, Path],
+    runtime: str = "reference",
+    chunk_rows: Union[int, None] = CHUNK_ROWS,
+    **options: str,
+):
     """A function ``data -> Scores`` that scores with ``package`` in ``runtime``.
 
     The package is read and the runtime prepared once, so the function can
@@ -151,8 +161,9 @@ def _prepare(package: Package, saved: Union[tuple, None], runtime: str, options:
     raise UnknownRuntimeError(f"No registered format is executed by runtime {runtime!r}.")
 
 
-def score(package: Union[Package, str, Path], data: Any, runtime: str = "reference",
-          chunk_rows: Union[int, None] = CHUNK_ROWS) -> Scores:
+def score(
+    package: Union[Package, str, Path], data: Any, runtime: str = "reference", chunk_rows: Union[int, None] = CHUNK_ROWS
+) -> Scores:
     """Score ``data`` (a DataFrame, a mapping of columns, or a list of row dicts).
 
     ``package`` is a Package or the path of a saved one. Rows that cannot be

@@ -8,9 +8,9 @@ installing a package never replaces what crossform ships.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping, Sequence
 from importlib.metadata import entry_points
 from types import ModuleType
-from typing import Mapping, Sequence
 
 
 def load_modules(builtin: Sequence[str], group: str) -> Mapping[str, ModuleType]:

@@ -58,8 +58,10 @@ class Checks(ir.ChecksBase):
     def __post_init__(self) -> None:
         n = len(self.rows)
         if not (len(self.labels) == n == len(self.values) == len(self.errors)):
-            raise ValueError(f"Checks need one label, value row and error flag per row ({n} rows); got "
-                             f"{len(self.labels)} labels, {len(self.values)} value rows, {len(self.errors)} flags")
+            raise ValueError(
+                f"Checks need one label, value row and error flag per row ({n} rows); got "
+                f"{len(self.labels)} labels, {len(self.values)} value rows, {len(self.errors)} flags"
+            )
         if self.predicted is not None and len(self.predicted) != n:
             raise ValueError(f"Checks need one predicted class per row ({n}); got {len(self.predicted)}")
         if self.leaves is not None and len(self.leaves) != n:
@@ -104,8 +106,11 @@ def to_document(checks: Checks) -> dict:
         "columns": [{"name": f.name, "type": f.kind} for f in checks.columns],
         "rows": [[_cell(v, k) for v, k in zip(row, kinds)] for row in checks.rows],
         "rowLabels": list(checks.labels),
-        "tolerance": ({"relative": checks.tolerance, "absolute": checks.absolute} if checks.absolute
-                      else {"relative": checks.tolerance}),
+        "tolerance": (
+            {"relative": checks.tolerance, "absolute": checks.absolute}
+            if checks.absolute
+            else {"relative": checks.tolerance}
+        ),
         "expectedBy": checks.expected_by,
         "expected": {
             "outputs": list(checks.outputs),
@@ -115,8 +120,9 @@ def to_document(checks: Checks) -> dict:
     if checks.predicted is not None:
         doc["expected"]["classes"] = list(checks.predicted)
     if checks.leaves is not None:
-        doc["expected"]["leaves"] = [None if err else [int(v) for v in leaf]
-                                     for leaf, err in zip(checks.leaves, checks.errors)]
+        doc["expected"]["leaves"] = [
+            None if err else [int(v) for v in leaf] for leaf, err in zip(checks.leaves, checks.errors)
+        ]
     return doc
 
 
@@ -135,22 +141,28 @@ def from_document(doc: dict, where: str) -> Checks:
     need(len(expected["values"]), "expected value entry")
     for i, row in enumerate(doc["rows"]):
         if len(row) != len(columns):
-            raise MalformedPackageError(where, f"row {i}: expected {len(columns)} values (one per column), "
-                                        f"found {len(row)}")
+            raise MalformedPackageError(
+                where, f"row {i}: expected {len(columns)} values (one per column), found {len(row)}"
+            )
         for value, f in zip(row, columns):
             if f.kind == ir.CATEGORICAL and not (value is None or isinstance(value, str)):
-                raise MalformedPackageError(where, f"row {i}: column {f.name!r} is categorical; expected a string or "
-                                            f"null, found {shown(value)}")
+                raise MalformedPackageError(
+                    where, f"row {i}: column {f.name!r} is categorical; expected a string or null, found {shown(value)}"
+                )
             if f.kind == ir.NUMERIC and isinstance(value, (str, bool)) and value not in _SPECIAL:
-                raise MalformedPackageError(where, f"row {i}: column {f.name!r} is numeric; expected a number, null, "
-                                            f"\"NaN\", \"Infinity\" or \"-Infinity\", found {shown(value)}")
+                raise MalformedPackageError(
+                    where,
+                    f"row {i}: column {f.name!r} is numeric; expected a number, null, "
+                    f'"NaN", "Infinity" or "-Infinity", found {shown(value)}',
+                )
     errors = np.array([v is None for v in expected["values"]], dtype=bool)
     values = np.full((n, width), np.nan)
     for i, vals in enumerate(expected["values"]):
         if vals is not None:
             if len(vals) != width:
-                raise MalformedPackageError(where, f"expected values of row {i}: expected {width} numbers (one per "
-                                            f"output), found {len(vals)}")
+                raise MalformedPackageError(
+                    where, f"expected values of row {i}: expected {width} numbers (one per output), found {len(vals)}"
+                )
             values[i] = vals
     predicted = expected.get("classes")
     if predicted is not None:
@@ -161,8 +173,9 @@ def from_document(doc: dict, where: str) -> Checks:
         need(len(leaves), "expected leaf entry")
         widths = {len(leaf) for leaf in leaves if leaf is not None}
         if len(widths) > 1:
-            raise MalformedPackageError(where, f"expected leaves: every row needs one leaf per tree, found rows of "
-                                        f"{sorted(widths)} leaves")
+            raise MalformedPackageError(
+                where, f"expected leaves: every row needs one leaf per tree, found rows of {sorted(widths)} leaves"
+            )
         trees = widths.pop() if widths else 0
         leaves = np.array([[-1] * trees if leaf is None else leaf for leaf in leaves], dtype=np.int64).reshape(n, trees)
     return Checks(
@@ -238,8 +251,14 @@ class Mismatch:
         return f"{where}: {self.what} expected {self.expected!r}, got {shown(self.got)}"
 
     def to_json(self) -> dict:
-        return {"row": self.row, "label": self.label, "kind": self.kind, "what": self.what,
-                "expected": _plain(self.expected), "got": _plain(self.got)}
+        return {
+            "row": self.row,
+            "label": self.label,
+            "kind": self.kind,
+            "what": self.what,
+            "expected": _plain(self.expected),
+            "got": _plain(self.got),
+        }
 
 
 def _plain(value: Any) -> Any:
@@ -266,8 +285,11 @@ class Comparison:
             return f"{self.rows} rows agree within the declared tolerance {self.absolute:g}"
         if self.ok:
             return f"{self.rows} rows identical"
-        parts = [f"{count} {'row differs' if count == 1 else 'rows differ'} in {kind}"
-                 for kind, count in self.counts.items() if count]
+        parts = [
+            f"{count} {'row differs' if count == 1 else 'rows differ'} in {kind}"
+            for kind, count in self.counts.items()
+            if count
+        ]
         return ", ".join(parts)
 
 
@@ -328,8 +350,11 @@ def compare(checks: Checks, scores: Scores, model: ir.TreeEnsemble, limit: int =
 
     if checks.predicted is not None and scores.classes is not None:
         got_class = scores.labels()
-        wrong = [i for i in np.flatnonzero(both) if got_class[i] != checks.predicted[i]
-                 or type(got_class[i]) is not type(checks.predicted[i])]
+        wrong = [
+            i
+            for i in np.flatnonzero(both)
+            if got_class[i] != checks.predicted[i] or type(got_class[i]) is not type(checks.predicted[i])
+        ]
         if checks.absolute:
             # within a declared bound, two classes whose expected probabilities are
             # closer than twice the bound may swap places: not a difference
@@ -353,8 +378,11 @@ def compare(checks: Checks, scores: Scores, model: ir.TreeEnsemble, limit: int =
             result.counts["leaf"] = len(rows)
             for i in rows[:limit]:
                 t = int(np.flatnonzero(wrong_leaf[i])[0])
-                found.append(Mismatch(int(i), label[i], "leaf", f"tree {t} leaf", int(checks.leaves[i, t]),
-                                      int(got_leaves[i, t])))
+                found.append(
+                    Mismatch(
+                        int(i), label[i], "leaf", f"tree {t} leaf", int(checks.leaves[i, t]), int(got_leaves[i, t])
+                    )
+                )
     found.sort(key=lambda m: (m.row, m.kind))
     result.mismatches = found[:limit]
     return result

@@ -12,7 +12,8 @@ no row positions, so chunks concatenate to exactly what one batch gives.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -25,7 +26,7 @@ from .scores import Scores
 CHUNK_ROWS = 10_000
 
 
-def row_count(data: Any) -> "int | None":
+def row_count(data: Any) -> int | None:
     """The number of rows of ``data`` when it is cheap to tell, else None."""
     if _is_dataframe(data):
         return len(data)
@@ -44,8 +45,9 @@ def row_count(data: Any) -> "int | None":
     return None
 
 
-def chunked(fields: Sequence[ir.Field], score: Callable[[Any], Scores],
-            chunk_rows: "int | None" = CHUNK_ROWS) -> Callable[[Any], Scores]:
+def chunked(
+    fields: Sequence[ir.Field], score: Callable[[Any], Scores], chunk_rows: int | None = CHUNK_ROWS
+) -> Callable[[Any], Scores]:
     """``score`` applied ``chunk_rows`` rows at a time (None: all at once)."""
     if chunk_rows is not None and (not isinstance(chunk_rows, int) or chunk_rows < 1):
         raise ValueError(f"chunk_rows must be a positive integer or None. Got {chunk_rows!r} instead.")
@@ -86,5 +88,10 @@ def with_row_errors(scores: Scores, errors: Sequence) -> Scores:
 def concatenate(parts: Sequence[Scores]) -> Scores:
     first = parts[0]
     leaves = None if first.leaves is None else np.concatenate([p.leaves for p in parts])
-    return Scores(np.concatenate([p.values for p in parts]), first.outputs,
-                  [e for p in parts for e in p.errors], first.classes, leaves)
+    return Scores(
+        np.concatenate([p.values for p in parts]),
+        first.outputs,
+        [e for p in parts for e in p.errors],
+        first.classes,
+        leaves,
+    )

@@ -42,8 +42,10 @@ HISTORY: dict[str, list[tuple[str, str]]] = {
 # refuse-missing encoders, binary logistic scores, isolation forests, set splits, +inf thresholds
 # and the models' missing/infinite rules; for those the format's ``new_kind(package)``, when it
 # has one, names the very kind the package holds.
-ADDED_KINDS = ("kinds added in crossform 0.5.0 (linear models, new encoders, binary logistic scores, "
-               "isolation, set splits, missing/infinite rules)")
+ADDED_KINDS = (
+    "kinds added in crossform 0.5.0 (linear models, new encoders, binary logistic scores, "
+    "isolation, set splits, missing/infinite rules)"
+)
 STRICT: dict[str, dict[str, str]] = {
     "stripe-json": {"2.1": ADDED_KINDS},
     "protobuf": {"1.1": ADDED_KINDS},
@@ -87,8 +89,10 @@ def readers(format_name: str, version: str) -> list | None:
         spans.append((rows[same[0]][1], rows[silent][1] if silent is not None else end, True))
     if silent is not None:
         spans.append((rows[silent][1], end, False))
-    return [{"from": start, "before": before, "specifier": _specifier(start, before), "warning": warning}
-            for start, before, warning in spans]
+    return [
+        {"from": start, "before": before, "specifier": _specifier(start, before), "warning": warning}
+        for start, before, warning in spans
+    ]
 
 
 def needs(format_name: str, version: Any, fmt: Any, package: Any) -> str | None:
@@ -142,8 +146,15 @@ def report(path: str | Path) -> dict:
     name = sniff(path)
     fmt = get_format(name)
     doc: dict[str, Any] = {
-        "path": str(path), "format": name, "format_version": None, "crossform": __version__,
-        "reads": None, "ok": False, "id": None, "error": None, "warnings": [],
+        "path": str(path),
+        "format": name,
+        "format_version": None,
+        "crossform": __version__,
+        "reads": None,
+        "ok": False,
+        "id": None,
+        "error": None,
+        "warnings": [],
     }
     read_version = getattr(fmt, "read_version", None)
     if read_version is not None:
@@ -182,15 +193,21 @@ def report(path: str | Path) -> dict:
         ranges = []  # no release reads a malformed or missing version
     else:
         ranges = None
-    doc["readers"] = {"text": readers_text(ranges), "ranges": ranges,
-                      "needs": needs(name, version, fmt, package) if ranges else None}
+    doc["readers"] = {
+        "text": readers_text(ranges),
+        "ranges": ranges,
+        "needs": needs(name, version, fmt, package) if ranges else None,
+    }
 
     foreign = getattr(fmt, "runtime_versions", None)
     recorded = dict(foreign(version)) if foreign is not None and known else {}
     doc["runtimes"] = [
-        {"name": runtime,
-         "versions": (None if ranges is None else readers_text(ranges)) if runtime == "reference"
-         else recorded.get(runtime)}
+        {
+            "name": runtime,
+            "versions": (None if ranges is None else readers_text(ranges))
+            if runtime == "reference"
+            else recorded.get(runtime),
+        }
         for runtime in fmt.RUNTIMES
     ]
     return doc

@@ -19,17 +19,20 @@ from __future__ import annotations
 import json
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence, Union
+from typing import Any, Union
 
 from . import checks as checks_module
 from . import ir
 from ._version import __version__
 from .checks import Checks, Comparison, compare
 from .errors import CrossformError, IdMismatchError, MalformedPackageError, PackageError
-from .exporters import Files, _json, labels as format_labels, parse_label, registry as format_registry, sniff
+from .exporters import Files, _json, parse_label, sniff
+from .exporters import labels as format_labels
 from .exporters import load as load_package
+from .exporters import registry as format_registry
 from .runtime import get_runtime, unavailable
 
 CASES_SCHEMA = "conformance-cases-1.schema.json"
@@ -113,19 +116,26 @@ class Report:
         for fmt, runtime in self.pairs():
             cell = [r for r in self.results if (r.format, r.runtime) == (fmt, runtime)]
             reasons = sorted({r.reason for r in cell if r.status == SKIPPED and r.reason})
-            matrix.append({
-                "format": fmt, "runtime": runtime,
-                "passed": sum(r.status == PASSED for r in cell),
-                "failed": sum(r.status == FAILED for r in cell),
-                "skipped": sum(r.status == SKIPPED for r in cell),
-                "skip_reasons": reasons,
-            })
+            matrix.append(
+                {
+                    "format": fmt,
+                    "runtime": runtime,
+                    "passed": sum(r.status == PASSED for r in cell),
+                    "failed": sum(r.status == FAILED for r in cell),
+                    "skipped": sum(r.status == SKIPPED for r in cell),
+                    "skip_reasons": reasons,
+                }
+            )
         return {
             "schema": f"urn:crossform:schemas:{REPORT_SCHEMA.removesuffix('.schema.json')}",
             "crossform": __version__,
             "ok": self.ok,
-            "summary": {"cases": len(self.cases), "passed": self.count(PASSED), "failed": self.count(FAILED),
-                        "skipped": self.count(SKIPPED)},
+            "summary": {
+                "cases": len(self.cases),
+                "passed": self.count(PASSED),
+                "failed": self.count(FAILED),
+                "skipped": self.count(SKIPPED),
+            },
             "cases": [{"name": n, "description": d} for n, d in self.cases],
             "runtimes": [_runtime_entry(name) for name in dict.fromkeys(r for _, r in self.pairs())],
             "matrix": matrix,
@@ -135,17 +145,29 @@ class Report:
     # ---- JUnit XML: one testcase per case x format x runtime
 
     def junit(self) -> bytes:
-        suites = ET.Element("testsuites", name="crossform conform", tests=str(len(self.results)),
-                            failures=str(self.count(FAILED)), skipped=str(self.count(SKIPPED)))
+        suites = ET.Element(
+            "testsuites",
+            name="crossform conform",
+            tests=str(len(self.results)),
+            failures=str(self.count(FAILED)),
+            skipped=str(self.count(SKIPPED)),
+        )
         for fmt, runtime in self.pairs():
             cell = [r for r in self.results if (r.format, r.runtime) == (fmt, runtime)]
-            suite = ET.SubElement(suites, "testsuite", name=f"{fmt} x {runtime}", tests=str(len(cell)),
-                                  failures=str(sum(r.status == FAILED for r in cell)), errors="0",
-                                  skipped=str(sum(r.status == SKIPPED for r in cell)),
-                                  time=f"{sum(r.seconds for r in cell):.6f}")
+            suite = ET.SubElement(
+                suites,
+                "testsuite",
+                name=f"{fmt} x {runtime}",
+                tests=str(len(cell)),
+                failures=str(sum(r.status == FAILED for r in cell)),
+                errors="0",
+                skipped=str(sum(r.status == SKIPPED for r in cell)),
+                time=f"{sum(r.seconds for r in cell):.6f}",
+            )
             for r in cell:
-                case = ET.SubElement(suite, "testcase", classname=f"conform.{fmt}.{runtime}", name=r.case,
-                                     time=f"{r.seconds:.6f}")
+                case = ET.SubElement(
+                    suite, "testcase", classname=f"conform.{fmt}.{runtime}", name=r.case, time=f"{r.seconds:.6f}"
+                )
                 if r.status == FAILED:
                     failure = ET.SubElement(case, "failure", message=_xml_text(r.reason or "failed"), type="mismatch")
                     failure.text = _xml_text("\n".join(failure_lines(r)))
@@ -238,14 +260,17 @@ def load_suite(path: Union[str, Path]) -> list:
                 cases.append(Case(name, entry["description"], checks, None, f"package {entry['package']}: {exc}"))
                 continue
             if problem is None and package.id != entry["id"]:
-                problem = (f"package {entry['package']} hashes to {package.id}, but the case expects "
-                           f"{entry['id']}: the package is not the one the case was generated for")
+                problem = (
+                    f"package {entry['package']} hashes to {package.id}, but the case expects "
+                    f"{entry['id']}: the package is not the one the case was generated for"
+                )
             cases.append(Case(name, entry["description"], checks, package, problem))
     return cases
 
 
-def reference_checks(package: ir.Package, columns: Sequence[ir.Field], rows: Sequence[Sequence], labels: Sequence[str],
-                     description: str) -> Checks:
+def reference_checks(
+    package: ir.Package, columns: Sequence[ir.Field], rows: Sequence[Sequence], labels: Sequence[str], description: str
+) -> Checks:
     """Checks whose expected outputs are the reference evaluator's on ``package``."""
     from .reference import score as evaluate
 
@@ -253,13 +278,28 @@ def reference_checks(package: ir.Package, columns: Sequence[ir.Field], rows: Seq
     scores = evaluate(package, data)
     errors = ~scores.ok
     predicted = tuple(scores.labels()) if package.model.is_classifier else None
-    return Checks(description, tuple(columns), tuple(tuple(r) for r in rows), tuple(labels), package.outputs,
-                  scores.values, errors, predicted, checks_module.leaf_positions(package.model, scores.leaves),
-                  checks_module.TOLERANCE, f"crossform reference {__version__} on the package as stored")
+    return Checks(
+        description,
+        tuple(columns),
+        tuple(tuple(r) for r in rows),
+        tuple(labels),
+        package.outputs,
+        scores.values,
+        errors,
+        predicted,
+        checks_module.leaf_positions(package.model, scores.leaves),
+        checks_module.TOLERANCE,
+        f"crossform reference {__version__} on the package as stored",
+    )
 
 
-def package_cases(path: Union[str, Path], rows: Union[Sequence[dict], None] = None, rows_name: str = "rows",
-                  max_rows: int = DEFAULT_MAX_ROWS, seed: int = 0) -> list:
+def package_cases(
+    path: Union[str, Path],
+    rows: Union[Sequence[dict], None] = None,
+    rows_name: str = "rows",
+    max_rows: int = DEFAULT_MAX_ROWS,
+    seed: int = 0,
+) -> list:
     """Cases for a user's package: the checks it carries (scikit-learn's outputs
     at export), rows generated at its own splits, and ``rows`` if given, the
     last two with the reference's outputs on the package as stored."""
@@ -274,18 +314,30 @@ def package_cases(path: Union[str, Path], rows: Union[Sequence[dict], None] = No
     if package.checks is not None:
         cases.append(Case(f"{label}: checks", package.checks.description, package.checks, package, problem))
     vectors = generate(package, seed=seed, max_rows=max_rows)
-    cases.append(Case(f"{label}: vectors", f"{len(vectors)} rows at the model's splits and leaves, special values "
-                      "and random rows; expected: the reference on the package as stored",
-                      reference_checks(package, package.inputs, vectors.rows, vectors.labels, "generated rows"),
-                      package, problem))
+    cases.append(
+        Case(
+            f"{label}: vectors",
+            f"{len(vectors)} rows at the model's splits and leaves, special values "
+            "and random rows; expected: the reference on the package as stored",
+            reference_checks(package, package.inputs, vectors.rows, vectors.labels, "generated rows"),
+            package,
+            problem,
+        )
+    )
     if rows is not None:
         names = [f.name for f in package.inputs]
         table = [[row.get(n) for n in names] for row in rows]
-        cases.append(Case(f"{label}: {rows_name}", f"{len(table)} rows from {rows_name}; expected: the reference "
-                          "on the package as stored",
-                          reference_checks(package, package.inputs, table, [f"{rows_name} row {i + 1}"
-                                                                            for i in range(len(table))], rows_name),
-                          package, problem))
+        cases.append(
+            Case(
+                f"{label}: {rows_name}",
+                f"{len(table)} rows from {rows_name}; expected: the reference on the package as stored",
+                reference_checks(
+                    package, package.inputs, table, [f"{rows_name} row {i + 1}" for i in range(len(table))], rows_name
+                ),
+                package,
+                problem,
+            )
+        )
     return cases
 
 
@@ -351,19 +403,22 @@ def plan(formats: Union[Sequence[str], None] = None, runtimes: Union[Sequence[st
     """The (format, runtime) pairs to run: every registered format and every
     runtime it lists, narrowed by ``formats`` / ``runtimes`` when given."""
     pairs = []
-    for name in (formats or list(format_registry())):
+    for name in formats or list(format_registry()):
         # a bare name runs the format and its variants; "onnx[float32]" one variant
         fmt, _, _ = parse_label(name)
-        for label in (format_labels(name) if "[" not in name else [name]):
+        for label in format_labels(name) if "[" not in name else [name]:
             for runtime in fmt.RUNTIMES:
                 if runtimes is None or runtime in runtimes:
                     pairs.append((label, runtime))
     return pairs
 
 
-def run(cases: Iterable[Case], formats: Union[Sequence[str], None] = None,
-        runtimes: Union[Sequence[str], None] = None,
-        progress: Union[Callable[[int, int, str], None], None] = None) -> Report:
+def run(
+    cases: Iterable[Case],
+    formats: Union[Sequence[str], None] = None,
+    runtimes: Union[Sequence[str], None] = None,
+    progress: Union[Callable[[int, int, str], None], None] = None,
+) -> Report:
     cases = list(cases)
     pairs = plan(formats, runtimes)
     report = Report(cases=[(c.name, c.description) for c in cases])
@@ -460,9 +515,13 @@ def report_json_text(report: Report) -> str:
     return json.dumps(report.to_json(), indent=2, allow_nan=False)
 
 
-def assert_conforms(target: Union[str, Path, ir.Package], rows: Union[Sequence[dict], None] = None,
-                    formats: Union[Sequence[str], None] = None, runtimes: Union[Sequence[str], None] = None,
-                    max_rows: int = DEFAULT_MAX_ROWS) -> Report:
+def assert_conforms(
+    target: Union[str, Path, ir.Package],
+    rows: Union[Sequence[dict], None] = None,
+    formats: Union[Sequence[str], None] = None,
+    runtimes: Union[Sequence[str], None] = None,
+    max_rows: int = DEFAULT_MAX_ROWS,
+) -> Report:
     """Run conformance for a package path, a Package, or a suite; raise
     AssertionError naming every failing case, format, runtime and row."""
     if isinstance(target, ir.Package):
@@ -488,5 +547,18 @@ def assert_conforms(target: Union[str, Path, ir.Package], rows: Union[Sequence[d
     return report
 
 
-__all__ = ["Case", "Result", "Report", "load_suite", "package_cases", "reference_checks", "run", "run_one", "plan",
-           "check_suite", "assert_conforms", "failure_lines", "is_suite"]
+__all__ = [
+    "Case",
+    "Result",
+    "Report",
+    "load_suite",
+    "package_cases",
+    "reference_checks",
+    "run",
+    "run_one",
+    "plan",
+    "check_suite",
+    "assert_conforms",
+    "failure_lines",
+    "is_suite",
+]

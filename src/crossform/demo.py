@@ -32,17 +32,23 @@ def frame(rng, n: int):
     import numpy as np
     import pandas as pd
 
-    birds = pd.DataFrame({
-        **{name: pd.Series(rng.choice(values, n), dtype=object) for name, values in CATEGORIES.items()},
-        "wingspan": rng.normal(1.2, 0.5, n),
-        "weight": rng.lognormal(0.0, 1.0, n),
-        "altitude": rng.normal(500.0, 300.0, n).round(),
-    })
+    birds = pd.DataFrame(
+        {
+            **{name: pd.Series(rng.choice(values, n), dtype=object) for name, values in CATEGORIES.items()},
+            "wingspan": rng.normal(1.2, 0.5, n),
+            "weight": rng.lognormal(0.0, 1.0, n),
+            "altitude": rng.normal(500.0, 300.0, n).round(),
+        }
+    )
     # Long-winged seabirds migrate, heavy ones and those on venus less so.
-    signal = (birds.wingspan.fillna(1.2) * 2.0 - np.log(birds.weight.fillna(1.0))
-              + birds.bird.isin(["albatross", "puffin", "heron"]) * 1.0
-              - (birds.planet == "venus") * 0.8 + birds.altitude.fillna(500.0) / 1000.0
-              + rng.normal(0.0, 0.5, n))
+    signal = (
+        birds.wingspan.fillna(1.2) * 2.0
+        - np.log(birds.weight.fillna(1.0))
+        + birds.bird.isin(["albatross", "puffin", "heron"]) * 1.0
+        - (birds.planet == "venus") * 0.8
+        + birds.altitude.fillna(500.0) / 1000.0
+        + rng.normal(0.0, 0.5, n)
+    )
     target = (signal > signal.median()).to_numpy()
     # Holes go in after the target so that missing values are not informative.
     for name in birds.columns:
@@ -77,14 +83,26 @@ def pipeline():
 
     train = frame(np.random.default_rng(0), ROWS)
     cats = list(CATEGORIES)
-    pipe = Pipeline([
-        ("columns", ColumnTransformer([
-            ("cat", Pipeline([("impute", SimpleImputer(strategy="most_frequent")),
-                              ("encode", OrdinalEncoder())]), cats),
-            ("num", SimpleImputer(strategy="median"), NUMERIC),
-        ])),
-        ("model", RandomForestClassifier(n_estimators=50, max_depth=10, random_state=0)),
-    ])
+    pipe = Pipeline(
+        [
+            (
+                "columns",
+                ColumnTransformer(
+                    [
+                        (
+                            "cat",
+                            Pipeline(
+                                [("impute", SimpleImputer(strategy="most_frequent")), ("encode", OrdinalEncoder())]
+                            ),
+                            cats,
+                        ),
+                        ("num", SimpleImputer(strategy="median"), NUMERIC),
+                    ]
+                ),
+            ),
+            ("model", RandomForestClassifier(n_estimators=50, max_depth=10, random_state=0)),
+        ]
+    )
     pipe.fit(train[cats + NUMERIC], train[TARGET])
     return pipe, train, [dict(row) for row in SAMPLES]
 
@@ -94,13 +112,13 @@ def sklearn_row(pipe, row: dict):
     import numpy as np
     import pandas as pd
 
-    frame = pd.DataFrame({
-        # scikit-learn's imputers take NaN, not None, as missing in object columns
-        **{name: pd.Series([np.nan if row.get(name) is None else row[name]], dtype=object)
-           for name in CATEGORIES},
-        **{name: pd.Series([np.nan if row.get(name) is None else row[name]], dtype=np.float64)
-           for name in NUMERIC},
-    })
+    frame = pd.DataFrame(
+        {
+            # scikit-learn's imputers take NaN, not None, as missing in object columns
+            **{name: pd.Series([np.nan if row.get(name) is None else row[name]], dtype=object) for name in CATEGORIES},
+            **{name: pd.Series([np.nan if row.get(name) is None else row[name]], dtype=np.float64) for name in NUMERIC},
+        }
+    )
     try:
         return [float(v) for v in pipe.predict_proba(frame)[0]]
     except ValueError:  # how scikit-learn refuses unknown categories and infinities

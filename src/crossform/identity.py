@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import struct
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -115,8 +115,9 @@ def _column(w: _Writer, column) -> None:
 
 
 def _one_hot(w: _Writer, encoder: ir.OneHot) -> None:
-    for categories, columns, width, missing, unknown in zip(encoder.categories, encoder.columns, encoder.widths,
-                                                             encoder.missing_columns, encoder.unknown):
+    for categories, columns, width, missing, unknown in zip(
+        encoder.categories, encoder.columns, encoder.widths, encoder.missing_columns, encoder.unknown
+    ):
         w.texts(categories)
         w.array(columns, ">i4")
         w.u32(width)
@@ -124,9 +125,15 @@ def _one_hot(w: _Writer, encoder: ir.OneHot) -> None:
         _column(w, unknown)
 
 
-ENCODERS = {ir.FillMissing: _fill_missing, ir.CategoricalEncoding: _label_encoder, ir.Scale: _scale,
-            ir.Affine: _affine, ir.MissingIndicator: _missing_indicator, ir.OneHot: _one_hot,
-            ir.RefuseMissing: _missing_indicator}  # the same parameters: one kind per feature
+ENCODERS = {
+    ir.FillMissing: _fill_missing,
+    ir.CategoricalEncoding: _label_encoder,
+    ir.Scale: _scale,
+    ir.Affine: _affine,
+    ir.MissingIndicator: _missing_indicator,
+    ir.OneHot: _one_hot,
+    ir.RefuseMissing: _missing_indicator,
+}  # the same parameters: one kind per feature
 
 
 def _encoder(w: _Writer, encoder: ir.Encoder) -> None:
@@ -274,5 +281,5 @@ def package_id(package: ir.Package) -> str:
 
 
 def is_package_id(text: str) -> bool:
-    body = text[len(PREFIX):] if isinstance(text, str) and text.startswith(PREFIX) else ""
+    body = text[len(PREFIX) :] if isinstance(text, str) and text.startswith(PREFIX) else ""
     return len(body) == 52 and set(body) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")

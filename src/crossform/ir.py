@@ -15,10 +15,11 @@ the model the columns named by ``model.features``, in that order.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any, Callable, ClassVar, Mapping, Sequence, Union
+from typing import Any, ClassVar, Union
 
 import numpy as np
 
@@ -37,9 +38,7 @@ _INT32 = np.iinfo(np.int32)
 
 def invalid(owner: str, name: str, expected: str, got: Any) -> IRValidationError:
     """The one error template of the IR: what was expected, what was found."""
-    return IRValidationError(
-        f"The {name!r} field of {owner} must be {expected}. Got {got} instead."
-    )
+    return IRValidationError(f"The {name!r} field of {owner} must be {expected}. Got {got} instead.")
 
 
 def _describe(value: Any) -> str:
@@ -148,7 +147,9 @@ def _outputs(owner: str, features: tuple, outputs: Any) -> tuple:
     position = {name: i for i, name in enumerate(features)}
     for i, out in enumerate(outs):
         if position.get(out, i) != i:
-            raise invalid(owner, "outputs", f"names that overwrite no other input than their own (output {i})", repr(out))
+            raise invalid(
+                owner, "outputs", f"names that overwrite no other input than their own (output {i})", repr(out)
+            )
     return outs
 
 
@@ -227,7 +228,9 @@ class CategoricalEncoding:
         missing = tuple(
             None if m is None else _number(owner, "missing_codes", m, allow_nan=True) for m in self.missing_codes
         )
-        unknown = None if self.unknown_code is None else _number(owner, "unknown_code", self.unknown_code, allow_nan=True)
+        unknown = (
+            None if self.unknown_code is None else _number(owner, "unknown_code", self.unknown_code, allow_nan=True)
+        )
         object.__setattr__(self, "features", features)
         object.__setattr__(self, "categories", tuple(categories))
         object.__setattr__(self, "codes", tuple(codes))
@@ -289,7 +292,9 @@ class Scale:
         features, arrays = _numeric_step(self, "Scale", ("offset", "scale"))
         scale = arrays["scale"]
         if (scale == 0).any():
-            raise invalid("Scale", "scale", "non-zero numbers", f"0.0 for feature {features[int(np.argmax(scale == 0))]!r}")
+            raise invalid(
+                "Scale", "scale", "non-zero numbers", f"0.0 for feature {features[int(np.argmax(scale == 0))]!r}"
+            )
 
     kinds = _numeric_kinds
 
@@ -330,14 +335,22 @@ class MissingIndicator:
     def __post_init__(self) -> None:
         owner = "MissingIndicator"
         features = _name_tuple(owner, "features", self.features)
-        kinds = tuple(self.kinds_in) if isinstance(self.kinds_in, Sequence) and not isinstance(self.kinds_in, str) else None
+        kinds = (
+            tuple(self.kinds_in) if isinstance(self.kinds_in, Sequence) and not isinstance(self.kinds_in, str) else None
+        )
         if kinds is None or len(kinds) != len(features) or any(k not in KINDS for k in kinds):
-            raise invalid(owner, "kinds_in", f"{len(features)} kinds from {KINDS}, one per feature", _describe(self.kinds_in))
+            raise invalid(
+                owner, "kinds_in", f"{len(features)} kinds from {KINDS}, one per feature", _describe(self.kinds_in)
+            )
         outputs = _outputs(owner, features, self.outputs)
         for i, (name, out) in enumerate(zip(features, outputs)):
             if out == name and kinds[i] == CATEGORICAL:
-                raise invalid(owner, "outputs", "new names for categorical features (a numeric indicator cannot "
-                              "overwrite a categorical column)", repr(out))
+                raise invalid(
+                    owner,
+                    "outputs",
+                    "new names for categorical features (a numeric indicator cannot overwrite a categorical column)",
+                    repr(out),
+                )
         object.__setattr__(self, "features", features)
         object.__setattr__(self, "kinds_in", kinds)
         object.__setattr__(self, "outputs", outputs)
@@ -364,9 +377,13 @@ class RefuseMissing:
     def __post_init__(self) -> None:
         owner = "RefuseMissing"
         features = _name_tuple(owner, "features", self.features)
-        kinds = tuple(self.kinds_in) if isinstance(self.kinds_in, Sequence) and not isinstance(self.kinds_in, str) else None
+        kinds = (
+            tuple(self.kinds_in) if isinstance(self.kinds_in, Sequence) and not isinstance(self.kinds_in, str) else None
+        )
         if kinds is None or len(kinds) != len(features) or any(k not in KINDS for k in kinds):
-            raise invalid(owner, "kinds_in", f"{len(features)} kinds from {KINDS}, one per feature", _describe(self.kinds_in))
+            raise invalid(
+                owner, "kinds_in", f"{len(features)} kinds from {KINDS}, one per feature", _describe(self.kinds_in)
+            )
         object.__setattr__(self, "features", features)
         object.__setattr__(self, "kinds_in", kinds)
         object.__setattr__(self, "outputs", _outputs(owner, features, self.outputs))
@@ -413,14 +430,23 @@ class OneHot:
         widths = []
         for i, w in enumerate(self.widths):
             if isinstance(w, (bool, np.bool_)) or not isinstance(w, (int, np.integer)) or not 0 <= int(w) <= 1_000_000:
-                raise invalid(owner, "widths", f"a number of columns from 0 to 1000000 (feature {features[i]!r})", _describe(w))
+                raise invalid(
+                    owner, "widths", f"a number of columns from 0 to 1000000 (feature {features[i]!r})", _describe(w)
+                )
             widths.append(int(w))
 
         def column(i: int, name: str, value: Any) -> int:
-            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) \
-                    or not -1 <= int(value) < widths[i]:
-                raise invalid(owner, name, f"a column index from -1 to {widths[i] - 1} (feature {features[i]!r})",
-                              _describe(value))
+            if (
+                isinstance(value, (bool, np.bool_))
+                or not isinstance(value, (int, np.integer))
+                or not -1 <= int(value) < widths[i]
+            ):
+                raise invalid(
+                    owner,
+                    name,
+                    f"a column index from -1 to {widths[i] - 1} (feature {features[i]!r})",
+                    _describe(value),
+                )
             return int(value)
 
         categories, columns, missing, unknown = [], [], [], []
@@ -428,7 +454,9 @@ class OneHot:
             cats = _categories(owner, self.categories[i], i)
             cols = _array(owner, "columns", self.columns[i], np.int32, 1)
             if len(cols) != len(cats):
-                raise invalid(owner, "columns", f"{len(cats)} column indices for feature {features[i]!r}", f"{len(cols)}")
+                raise invalid(
+                    owner, "columns", f"{len(cats)} column indices for feature {features[i]!r}", f"{len(cols)}"
+                )
             cols = [column(i, "columns", c) for c in cols.tolist()]
             order = sorted(range(len(cats)), key=cats.__getitem__)
             categories.append(tuple(cats[j] for j in order))
@@ -463,7 +491,7 @@ class OneHot:
     def blocks(self) -> tuple:
         """The output names of each feature's block."""
         ends = np.cumsum(self.widths).tolist()
-        return tuple(self.outputs[e - w:e] for e, w in zip(ends, self.widths))
+        return tuple(self.outputs[e - w : e] for e, w in zip(ends, self.widths))
 
     def kinds(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         return (CATEGORICAL,) * len(self.features), (NUMERIC,) * len(self.outputs)
@@ -591,7 +619,11 @@ def _sets(value: Any, leaf: np.ndarray, threshold: np.ndarray) -> tuple:
             raise invalid(owner, "sets", "None at leaves (only split nodes test a set)", f"a set at leaf {n}")
         if threshold[n] != 0.0:
             raise invalid(owner, "threshold", "0.0 at set nodes", f"{threshold[n]} at node {n}")
-        if isinstance(entry, (str, bytes)) or not isinstance(entry, (Sequence, np.ndarray)) or len(entry) > MAX_SET_SIZE:
+        if (
+            isinstance(entry, (str, bytes))
+            or not isinstance(entry, (Sequence, np.ndarray))
+            or len(entry) > MAX_SET_SIZE
+        ):
             raise invalid(owner, "sets", f"a sequence of at most {MAX_SET_SIZE} numbers per set node", _describe(entry))
         values = [_number(owner, "sets", v, allow_nan=False) for v in entry]
         if len(set(values)) != len(values):
@@ -629,7 +661,9 @@ def _check_structure(feature, threshold, left, right, missing_left, value) -> No
     bad = leaf != (right < 0)
     if bad.any():
         i = first(bad)
-        raise invalid(owner, "right", "-1 exactly where 'left' is -1 (leaves)", f"left={left[i]}, right={right[i]} at node {i}")
+        raise invalid(
+            owner, "right", "-1 exactly where 'left' is -1 (leaves)", f"left={left[i]}, right={right[i]} at node {i}"
+        )
     bad = leaf & ((left != -1) | (right != -1))
     if bad.any():
         i = first(bad)
@@ -637,15 +671,23 @@ def _check_structure(feature, threshold, left, right, missing_left, value) -> No
     bad = ~leaf & ((left >= n) | (right >= n) | (left == 0) | (right == 0))
     if bad.any():
         i = first(bad)
-        raise invalid(owner, "left", f"child indices in [1, {n}) at split nodes", f"left={left[i]}, right={right[i]} at node {i}")
+        raise invalid(
+            owner, "left", f"child indices in [1, {n}) at split nodes", f"left={left[i]}, right={right[i]} at node {i}"
+        )
     bad = ~leaf & (feature < 0)
     if bad.any():
-        raise invalid(owner, "feature", "a feature index >= 0 at split nodes", f"{feature[first(bad)]} at node {first(bad)}")
+        raise invalid(
+            owner, "feature", "a feature index >= 0 at split nodes", f"{feature[first(bad)]} at node {first(bad)}"
+        )
     bad = leaf & ((feature != -1) | (threshold != 0.0) | missing_left)
     if bad.any():
         i = first(bad)
-        raise invalid(owner, "feature", "-1, with threshold 0.0 and missing_left False, at leaves",
-                      f"feature={feature[i]}, threshold={threshold[i]}, missing_left={missing_left[i]} at leaf {i}")
+        raise invalid(
+            owner,
+            "feature",
+            "-1, with threshold 0.0 and missing_left False, at leaves",
+            f"feature={feature[i]}, threshold={threshold[i]}, missing_left={missing_left[i]} at leaf {i}",
+        )
     # +inf is a threshold (histogram boosting's "every number left, NaN right"), NaN and -inf are not
     bad = np.isnan(threshold) | (threshold == -np.inf)
     if bad.any():
@@ -653,18 +695,31 @@ def _check_structure(feature, threshold, left, right, missing_left, value) -> No
     _finite(owner, "value", value)
     bad = ~leaf & (value != 0.0).any(axis=1)
     if bad.any():
-        raise invalid(owner, "value", "0.0 at split nodes (only leaves carry values)", f"{value[first(bad)].tolist()} at node {first(bad)}")
+        raise invalid(
+            owner,
+            "value",
+            "0.0 at split nodes (only leaves carry values)",
+            f"{value[first(bad)].tolist()} at node {first(bad)}",
+        )
     # Every node but the root has exactly one parent, and all are reachable
     # from the root: a tree, with no cycles and no orphans.
     parents = np.bincount(np.concatenate([left[~leaf], right[~leaf]]), minlength=n)
     if parents[0] != 0 or (parents[1:] != 1).any():
         i = first(np.concatenate([[parents[0] != 0], parents[1:] != 1]))
-        raise invalid(owner, "left", "child links forming one tree (each node but the root has one parent)",
-                      f"node {i} with {parents[i]} parents")
+        raise invalid(
+            owner,
+            "left",
+            "child links forming one tree (each node but the root has one parent)",
+            f"node {i} with {parents[i]} parents",
+        )
     reached, _ = _levels(left, right)
     if reached != n:
-        raise invalid(owner, "left", "child links forming one tree (every node reachable from the root)",
-                      f"{n - reached} unreachable nodes" if reached < n else "a cycle")
+        raise invalid(
+            owner,
+            "left",
+            "child links forming one tree (every node reachable from the root)",
+            f"{n - reached} unreachable nodes" if reached < n else "a cycle",
+        )
 
 
 def preorder_positions(left: np.ndarray, right: np.ndarray, roots: np.ndarray) -> np.ndarray:
@@ -753,17 +808,30 @@ class TreeEnsemble(_Model):
         owner = "TreeEnsemble"
         isolation = None
         if self.post_transform == "isolation":
-            if isinstance(self.isolation, (str, bytes)) or not isinstance(self.isolation, Sequence) \
-                    or len(self.isolation) != 2:
-                raise invalid(owner, "isolation", "(denominator, offset) for post transform 'isolation'",
-                              _describe(self.isolation))
-            isolation = (_number(owner, "isolation", self.isolation[0], allow_nan=False),
-                         _number(owner, "isolation", self.isolation[1], allow_nan=False))
+            if (
+                isinstance(self.isolation, (str, bytes))
+                or not isinstance(self.isolation, Sequence)
+                or len(self.isolation) != 2
+            ):
+                raise invalid(
+                    owner,
+                    "isolation",
+                    "(denominator, offset) for post transform 'isolation'",
+                    _describe(self.isolation),
+                )
+            isolation = (
+                _number(owner, "isolation", self.isolation[0], allow_nan=False),
+                _number(owner, "isolation", self.isolation[1], allow_nan=False),
+            )
             if isolation[0] <= 0:
                 raise invalid(owner, "isolation", "a denominator > 0", isolation[0])
             if self.classes is not None or self.aggregation != "sum":
-                raise invalid(owner, "post_transform", "'isolation' only for a regressor with aggregation 'sum'",
-                              f"classes={self.classes!r}, aggregation={self.aggregation!r}")
+                raise invalid(
+                    owner,
+                    "post_transform",
+                    "'isolation' only for a regressor with aggregation 'sum'",
+                    f"classes={self.classes!r}, aggregation={self.aggregation!r}",
+                )
         elif self.isolation is not None:
             raise invalid(owner, "isolation", "None unless post transform is 'isolation'", _describe(self.isolation))
         object.__setattr__(self, "isolation", isolation)
@@ -784,8 +852,12 @@ class TreeEnsemble(_Model):
                 raise invalid(owner, "trees", f"trees with {width} outputs each", f"{tree.n_outputs} in tree {i}")
             top = int(tree.feature.max())
             if top >= len(features):
-                raise invalid(owner, "trees", f"feature indices below {len(features)} (the number of features)",
-                              f"feature {top} in tree {i}")
+                raise invalid(
+                    owner,
+                    "trees",
+                    f"feature indices below {len(features)} (the number of features)",
+                    f"feature {top} in tree {i}",
+                )
         if self.aggregation not in AGGREGATIONS:
             raise invalid(owner, "aggregation", f"one of {AGGREGATIONS}", _describe(self.aggregation))
         if self.post_transform not in POST_TRANSFORMS:
@@ -794,7 +866,11 @@ class TreeEnsemble(_Model):
             raise invalid(owner, "post_transform", "'softmax' only with two or more outputs", "'softmax' with 1 output")
         base = None
         if self.aggregation == "sum":
-            base = np.zeros(width) if self.base_value is None else _array(owner, "base_value", self.base_value, np.float64, 1)
+            base = (
+                np.zeros(width)
+                if self.base_value is None
+                else _array(owner, "base_value", self.base_value, np.float64, 1)
+            )
             if base.shape != (width,):
                 raise invalid(owner, "base_value", f"{width} numbers, one per output", _describe(base))
             _finite(owner, "base_value", base)
@@ -840,8 +916,9 @@ class TreeEnsemble(_Model):
 ISOLATION_OUTPUTS = ("score", "decision")
 
 
-def _classes(owner: str, value: Any, width: int, post_transform: str, binary_transforms: tuple,
-             what: str) -> Union[tuple, None]:
+def _classes(
+    owner: str, value: Any, width: int, post_transform: str, binary_transforms: tuple, what: str
+) -> Union[tuple, None]:
     """Validated class labels: one per output, or two for one output (a binary
     model) under one of ``binary_transforms``; None (a regressor) needs one output."""
     if value is None:
@@ -857,8 +934,12 @@ def _classes(owner: str, value: Any, width: int, post_transform: str, binary_tra
         raise invalid(owner, "classes", "two or more labels", list(classes))
     if width == 1 and len(classes) == 2:
         if post_transform not in binary_transforms:
-            raise invalid(owner, "post_transform", f"one of {binary_transforms} for two classes from one {what}",
-                          _describe(post_transform))
+            raise invalid(
+                owner,
+                "post_transform",
+                f"one of {binary_transforms} for two classes from one {what}",
+                _describe(post_transform),
+            )
     elif len(classes) != width:
         raise invalid(owner, "classes", f"{width} labels, one per {what}", f"{len(classes)} labels")
     return classes
@@ -913,9 +994,13 @@ class LinearModel(_Model):
         coefficients = _array(owner, "coefficients", self.coefficients, np.float64, 2)
         intercepts = _array(owner, "intercepts", self.intercepts, np.float64, 1)
         if coefficients.shape[1] != len(features) or coefficients.shape[0] == 0:
-            raise invalid(owner, "coefficients", f"an array of shape (outputs, {len(features)})", _describe(coefficients))
+            raise invalid(
+                owner, "coefficients", f"an array of shape (outputs, {len(features)})", _describe(coefficients)
+            )
         if intercepts.shape != (coefficients.shape[0],):
-            raise invalid(owner, "intercepts", f"{coefficients.shape[0]} numbers, one per output", _describe(intercepts))
+            raise invalid(
+                owner, "intercepts", f"{coefficients.shape[0]} numbers, one per output", _describe(intercepts)
+            )
         _finite(owner, "coefficients", coefficients)
         _finite(owner, "intercepts", intercepts)
         if self.post_transform not in LINEAR_POST_TRANSFORMS:
@@ -980,10 +1065,10 @@ class ChecksBase:
 # the IR: identity reads every IR type, and the IR knows nothing of how it is hashed.
 # crossform/__init__.py hands identity's function over through identify_packages_with; it runs
 # before any crossform module, so every Package sees it.
-_package_id: Union[Callable[["Package"], str], None] = None
+_package_id: Union[Callable[[Package], str], None] = None
 
 
-def identify_packages_with(package_id: Callable[["Package"], str]) -> None:
+def identify_packages_with(package_id: Callable[[Package], str]) -> None:
     """Make ``package_id`` compute ``Package.id`` (crossform/__init__.py passes crossform.identity's)."""
     global _package_id
     _package_id = package_id
@@ -1025,7 +1110,9 @@ class Package:
         encoders = tuple(self.encoders)
         for e in encoders:
             if not isinstance(e, ENCODER_TYPES):
-                raise invalid(owner, "encoders", f"encoders ({', '.join(t.__name__ for t in ENCODER_TYPES)})", _describe(e))
+                raise invalid(
+                    owner, "encoders", f"encoders ({', '.join(t.__name__ for t in ENCODER_TYPES)})", _describe(e)
+                )
         if not isinstance(self.model, MODEL_TYPES):
             raise invalid(owner, "model", "a TreeEnsemble or LinearModel", _describe(self.model))
         if self.owner is not None and not _is_text(self.owner):
@@ -1057,7 +1144,7 @@ class Package:
     def model_type(self) -> str:
         return self.model.model_type
 
-    def replace(self, **changes: Any) -> "Package":
+    def replace(self, **changes: Any) -> Package:
         """A copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
 
@@ -1078,4 +1165,9 @@ def _check_dataflow(package: Package) -> None:
         if name not in kinds:
             raise invalid(type(package.model).__name__, "features", "names of inputs or encoder outputs", repr(name))
         if kinds[name] != NUMERIC:
-            raise invalid(type(package.model).__name__, "features", f"numeric columns (encode {name!r} first)", "a categorical column")
+            raise invalid(
+                type(package.model).__name__,
+                "features",
+                f"numeric columns (encode {name!r} first)",
+                "a categorical column",
+            )

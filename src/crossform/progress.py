@@ -15,7 +15,8 @@ import contextlib
 import sys
 import threading
 import time
-from typing import Iterator, TextIO, Union
+from collections.abc import Iterator
+from typing import TextIO, Union
 
 PREFIX = "crossform"
 DELAY = 2.0  # seconds of work before anything shows

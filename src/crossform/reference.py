@@ -8,8 +8,9 @@ features, trees and tree depth, never over rows or nodes.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Union
+from typing import Any, Union
 
 import numpy as np
 
@@ -18,7 +19,6 @@ from .errors import shown
 from .floats import float32_overflows
 from .rows import Batch, read_batch
 from .scores import Scores  # re-exported: crossform.reference.Scores as before
-
 
 # ---------------------------------------------------------------- encoders
 
@@ -62,9 +62,14 @@ def _categorical_encoding(enc: ir.CategoricalEncoding, batch: Batch, cols: dict)
         else:
             unknown = ~known
         if enc.unknown_code is None:
-            batch.refuse(unknown, lambda i, col=col, name=name: (
-                f"feature {name!r}: missing value, and the encoder knows no missing category" if col[i] is None
-                else f"feature {name!r}: unknown category {shown(col[i])}"))
+            batch.refuse(
+                unknown,
+                lambda i, col=col, name=name: (
+                    f"feature {name!r}: missing value, and the encoder knows no missing category"
+                    if col[i] is None
+                    else f"feature {name!r}: unknown category {shown(col[i])}"
+                ),
+            )
         else:
             code[unknown] = enc.unknown_code
         out.append(code)
@@ -98,20 +103,25 @@ def _missing(batch: Batch, name: str, kind: str, col: np.ndarray) -> np.ndarray:
 
 
 def _missing_indicator(enc: ir.MissingIndicator, batch: Batch, cols: dict) -> list:
-    return [_missing(batch, name, kind, cols[name]).astype(np.float64) for name, kind in zip(enc.features, enc.kinds_in)]
+    return [
+        _missing(batch, name, kind, cols[name]).astype(np.float64) for name, kind in zip(enc.features, enc.kinds_in)
+    ]
 
 
 def _refuse_missing(enc: ir.RefuseMissing, batch: Batch, cols: dict) -> list:
     for name, kind in zip(enc.features, enc.kinds_in):
-        batch.refuse(_missing(batch, name, kind, cols[name]),
-                     lambda i, name=name: f"feature {name!r}: missing value, which it had none of at fit")
+        batch.refuse(
+            _missing(batch, name, kind, cols[name]),
+            lambda i, name=name: f"feature {name!r}: missing value, which it had none of at fit",
+        )
     return [cols[name] for name in enc.features]
 
 
 def _one_hot(enc: ir.OneHot, batch: Batch, cols: dict) -> list:
     out = []
     for name, categories, columns, width, missing_column, unknown in zip(
-            enc.features, enc.categories, enc.columns, enc.widths, enc.missing_columns, enc.unknown):
+        enc.features, enc.categories, enc.columns, enc.widths, enc.missing_columns, enc.unknown
+    ):
         col = cols[name]
         n = len(col)
         missing = np.equal(col, None)
@@ -129,9 +139,14 @@ def _one_hot(enc: ir.OneHot, batch: Batch, cols: dict) -> list:
         else:
             unknown_rows = ~known
         if unknown == "error":
-            batch.refuse(unknown_rows, lambda i, col=col, name=name: (
-                f"feature {name!r}: missing value, and the encoder knows no missing category" if col[i] is None
-                else f"feature {name!r}: unknown category {shown(col[i])}"))
+            batch.refuse(
+                unknown_rows,
+                lambda i, col=col, name=name: (
+                    f"feature {name!r}: missing value, and the encoder knows no missing category"
+                    if col[i] is None
+                    else f"feature {name!r}: unknown category {shown(col[i])}"
+                ),
+            )
         elif unknown != "zeros":
             column[unknown_rows] = unknown
         block = np.zeros((n, width))
@@ -171,7 +186,7 @@ class _Forest:
     set_nodes: np.ndarray  # the keys of sets, sorted
 
 
-_FORESTS: "weakref.WeakKeyDictionary[ir.TreeEnsemble, _Forest]" = weakref.WeakKeyDictionary()
+_FORESTS: weakref.WeakKeyDictionary[ir.TreeEnsemble, _Forest] = weakref.WeakKeyDictionary()
 
 
 def _forest(model: ir.TreeEnsemble) -> _Forest:
@@ -182,11 +197,17 @@ def _forest(model: ir.TreeEnsemble) -> _Forest:
         roots = np.concatenate([[0], np.cumsum(sizes)[:-1]])
 
         def children(name: str) -> np.ndarray:
-            return np.concatenate([np.where(getattr(t, name) >= 0, getattr(t, name) + r, -1)
-                                   for t, r in zip(trees, roots)])
+            return np.concatenate(
+                [np.where(getattr(t, name) >= 0, getattr(t, name) + r, -1) for t, r in zip(trees, roots)]
+            )
 
-        sets = {int(r) + n: np.array(values) for t, r in zip(trees, roots) if t.sets
-                for n, values in enumerate(t.sets) if values is not None}
+        sets = {
+            int(r) + n: np.array(values)
+            for t, r in zip(trees, roots)
+            if t.sets
+            for n, values in enumerate(t.sets)
+            if values is not None
+        }
         forest = _Forest(
             feature=np.concatenate([t.feature for t in trees]),
             threshold=np.concatenate([t.threshold for t in trees]),
@@ -228,7 +249,9 @@ def forest_leaves(model: ir.TreeEnsemble, X: np.ndarray) -> np.ndarray:
     return node.reshape(len(X), n_trees)
 
 
-def _post_transform(kind: str, raw: np.ndarray, binary: bool = False, isolation: Union[tuple, None] = None) -> np.ndarray:
+def _post_transform(
+    kind: str, raw: np.ndarray, binary: bool = False, isolation: Union[tuple, None] = None
+) -> np.ndarray:
     """``binary``: one raw score for two classes, so "logistic" gives ``[1 - p, p]``;
     ``isolation``: (denominator, offset) of post transform "isolation"."""
     if kind == "none":
@@ -255,8 +278,12 @@ def _tree_ensemble(model: ir.TreeEnsemble, batch: Batch, cols: dict) -> tuple[np
             batch.refuse(np.isnan(x), lambda i, name=name: f"feature {name!r}: missing value, which this model refuses")
         if model.infinite == "error":
             batch.refuse(np.isinf(x), lambda i, x=x, name=name: f"feature {name!r}: value {x[i]} is not finite")
-            batch.refuse(float32_overflows(x), lambda i, x=x, name=name: (
-                f"feature {name!r}: value {x[i]!r} is too large for float32, which trees compare"))
+            batch.refuse(
+                float32_overflows(x),
+                lambda i, x=x, name=name: (
+                    f"feature {name!r}: value {x[i]!r} is too large for float32, which trees compare"
+                ),
+            )
     ok = np.flatnonzero(np.equal(batch.errors, None))
     Xok = X[ok]
     leaf_ids = np.full((n, len(model.trees)), -1, dtype=np.int64)
@@ -288,14 +315,16 @@ def _linear(model: ir.LinearModel, batch: Batch, cols: dict) -> tuple[np.ndarray
     X = _features(model, batch, cols)
     for j, name in enumerate(model.features):
         x = X[:, j]
-        batch.refuse(np.isnan(x), lambda i, name=name: f"feature {name!r}: missing value, which a linear model cannot score")
+        batch.refuse(
+            np.isnan(x), lambda i, name=name: f"feature {name!r}: missing value, which a linear model cannot score"
+        )
         batch.refuse(np.isinf(x), lambda i, x=x, name=name: f"feature {name!r}: value {x[i]} is not finite")
     ok = np.flatnonzero(np.equal(batch.errors, None))
     Xok = X[ok]
     acc = np.zeros((len(ok), model.n_outputs))
     with np.errstate(over="ignore", invalid="ignore"):
         for j in range(len(model.features)):  # a left fold in feature order, then the intercept
-            acc = acc + Xok[:, j:j + 1] * model.coefficients[:, j]
+            acc = acc + Xok[:, j : j + 1] * model.coefficients[:, j]
         acc = acc + model.intercepts
         values = np.full((batch.n_rows, len(model.outputs)), np.nan)
         values[ok] = _post_transform(model.post_transform, acc, model.is_binary)

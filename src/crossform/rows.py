@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import numbers
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -48,21 +49,26 @@ def read_batch(fields: Sequence[ir.Field], data: Any) -> Batch:
         counts = Counter(data.columns)
         for f in fields:
             if counts[f.name] > 1:
-                raise InputError(f"The input DataFrame must have one column per package input. Got "
-                                 f"{counts[f.name]} columns named {shown(f.name)} instead.")
-        return _from_columns(fields, {f.name: data[f.name] for f in fields if f.name in counts}, len(data),
-                             "DataFrame")
+                raise InputError(
+                    f"The input DataFrame must have one column per package input. Got "
+                    f"{counts[f.name]} columns named {shown(f.name)} instead."
+                )
+        return _from_columns(fields, {f.name: data[f.name] for f in fields if f.name in counts}, len(data), "DataFrame")
     if isinstance(data, Mapping):
         for name, values in data.items():
             _check_column(name, values)
         lengths = {len(v) for v in data.values()}
         if len(lengths) > 1:
-            raise InputError(f"Columns of the input mapping must have one length. Got lengths {sorted(lengths)} instead.")
+            raise InputError(
+                f"Columns of the input mapping must have one length. Got lengths {sorted(lengths)} instead."
+            )
         return _from_columns(fields, data, lengths.pop() if lengths else 0, "mapping")
     if isinstance(data, Sequence) and not isinstance(data, (str, bytes)):
         for i, row in enumerate(data):
             if not isinstance(row, Mapping):
-                raise InputError(f"Rows must be mappings of field name to value. Got {type(row).__name__} at row {i} instead.")
+                raise InputError(
+                    f"Rows must be mappings of field name to value. Got {type(row).__name__} at row {i} instead."
+                )
         columns = {f.name: [row.get(f.name) for row in data] for f in fields}
         return _from_columns(fields, columns, len(data), "rows")
     raise InputError(
@@ -74,8 +80,9 @@ def read_batch(fields: Sequence[ir.Field], data: Any) -> Batch:
 def _from_columns(fields: Sequence[ir.Field], columns: Mapping, n: int, what: str) -> Batch:
     missing = [f.name for f in fields if f.name not in columns]
     if missing:
-        raise InputError(f"The input {what} must have a column for every package input. Missing: "
-                         f"{shown(missing, 200)}.")
+        raise InputError(
+            f"The input {what} must have a column for every package input. Missing: {shown(missing, 200)}."
+        )
     batch = Batch(n, {}, np.full(n, None, dtype=object))
     for f in fields:
         values = columns[f.name]
@@ -95,8 +102,10 @@ def _check_column(name: Any, values: Any) -> None:
         found = f"{type(values).__name__} of {values.ndim} dimensions"
     else:
         return
-    raise InputError(f"Column {shown(name)} of the input mapping: expected a column (a list, array or Series of "
-                     f"values). Got a {found} instead.")
+    raise InputError(
+        f"Column {shown(name)} of the input mapping: expected a column (a list, array or Series of "
+        f"values). Got a {found} instead."
+    )
 
 
 def _as_object(values: Any) -> np.ndarray:
@@ -110,6 +119,7 @@ def _as_object(values: Any) -> np.ndarray:
 
 def _missing_mask(values: np.ndarray) -> np.ndarray:
     """None, float NaN, numpy NaN/NaT and pandas NA, on an object array."""
+
     def missing(v: Any) -> bool:
         if v is None:
             return True
@@ -136,8 +146,10 @@ def _numeric(name: str, values: Any, batch: Batch) -> np.ndarray:
     except (OverflowError, ValueError):  # an int beyond float64, a signalling Decimal NaN: rare, so find them
         unheld = np.zeros(len(obj), dtype=bool)
         unheld[good] = np.frompyfunc(_unheld, 1, 1)(obj[good]).astype(bool)
-        batch.refuse(unheld, lambda i: f"feature {name!r}: value {_show(obj[i])} is beyond the float64 range "
-                                       "(or a signalling NaN)")
+        batch.refuse(
+            unheld,
+            lambda i: f"feature {name!r}: value {_show(obj[i])} is beyond the float64 range (or a signalling NaN)",
+        )
         good &= ~unheld
         out[good] = obj[good].astype(np.float64)
     return out

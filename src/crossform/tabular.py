@@ -26,10 +26,11 @@ import json
 import math
 import os
 import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain, islice
 from pathlib import PurePath
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -37,12 +38,32 @@ from . import ir
 from .chunks import CHUNK_ROWS
 from .errors import InputError, TabularInputError
 
-NA_CELLS = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>",
-            "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null")  # pandas' STR_NA_VALUES
+NA_CELLS = (
+    "",
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "-1.#IND",
+    "-1.#QNAN",
+    "-NaN",
+    "-nan",
+    "1.#IND",
+    "1.#QNAN",
+    "<NA>",
+    "N/A",
+    "NA",
+    "NULL",
+    "NaN",
+    "None",
+    "n/a",
+    "nan",
+    "null",
+)  # pandas' STR_NA_VALUES
 TRUE_CELLS = ("True", "TRUE", "true")  # pandas' default true_values
 FALSE_CELLS = ("False", "FALSE", "false")
-NUMBER = re.compile(r"\s*[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:e[+-]?[0-9]+)?|inf|infinity)\s*",
-                    re.ASCII | re.IGNORECASE)
+NUMBER = re.compile(
+    r"\s*[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:e[+-]?[0-9]+)?|inf|infinity)\s*", re.ASCII | re.IGNORECASE
+)
 
 # The bytes of every NUMBER. float() also reads "1_000", "nan", non-ASCII digits and
 # other whitespace around a number; a cell made only of these bytes that float() reads
@@ -57,14 +78,15 @@ class Chunk:
     n_rows: int
     columns: dict  # input name -> float64 array (numeric) or object array of str/None
     kept: list  # per --keep column, the cells as read
-    errors: "list | None" = None  # per row None or an error found while reading; None when no row has one
+    errors: list | None = None  # per row None or an error found while reading; None when no row has one
 
 
 # ---------------------------------------------------------------- CSV
 
 
-def read_csv(stream, fields: Sequence[ir.Field], keep: Sequence[str], source: str,
-             chunk_rows: int = CHUNK_ROWS) -> Iterator[Chunk]:
+def read_csv(
+    stream, fields: Sequence[ir.Field], keep: Sequence[str], source: str, chunk_rows: int = CHUNK_ROWS
+) -> Iterator[Chunk]:
     """Chunks of the CSV text ``stream`` (named ``source`` in errors)."""
     lines = iter(stream)  # the header's reader and every chunk after it take lines from here
     reader = csv.reader(lines, strict=True)
@@ -79,12 +101,17 @@ def read_csv(stream, fields: Sequence[ir.Field], keep: Sequence[str], source: st
     needed = names + [k for k in keep if k not in names]
     absent = [name for name in needed if name not in header]
     if absent:
-        raise TabularInputError(source, header_line, f"the CSV header has no column {', '.join(map(repr, absent))} "
-                                f"(the package needs {names}" + (f", --keep asks for {list(keep)})" if keep else ")"))
+        raise TabularInputError(
+            source,
+            header_line,
+            f"the CSV header has no column {', '.join(map(repr, absent))} "
+            f"(the package needs {names}" + (f", --keep asks for {list(keep)})" if keep else ")"),
+        )
     doubled = sorted({name for name in needed if header.count(name) > 1})
     if doubled:
-        raise TabularInputError(source, header_line,
-                                f"the CSV header names column {', '.join(map(repr, doubled))} more than once")
+        raise TabularInputError(
+            source, header_line, f"the CSV header names column {', '.join(map(repr, doubled))} more than once"
+        )
     position = {name: header.index(name) for name in needed}
     width = len(header)
     line = header_line  # lines read so far
@@ -105,10 +132,11 @@ def read_csv(stream, fields: Sequence[ir.Field], keep: Sequence[str], source: st
             continue
 
         def column(name: str) -> list:
-            return flat[position[name]::width]  # column j of the rows, sliced at C speed
+            return flat[position[name] :: width]  # column j of the rows, sliced at C speed
 
-        columns = {f.name: (_numeric_cells if f.kind == ir.NUMERIC else _categorical_cells)(column(f.name))
-                   for f in fields}
+        columns = {
+            f.name: (_numeric_cells if f.kind == ir.NUMERIC else _categorical_cells)(column(f.name)) for f in fields
+        }
         yield Chunk(n_rows, columns, [column(k) for k in keep])
 
 
@@ -140,8 +168,9 @@ def _parsed_rows(block: list, lines: Iterator[str], width: int, stream, source: 
     if not lengths <= {0, width}:  # 0: a blank line, which is skipped
         k = next(k for k, r in enumerate(records) if len(r) not in (0, width))
         cells = f"{len(records[k])} cell" + ("s" if len(records[k]) != 1 else "")
-        raise TabularInputError(source, line + 1 + _lines_spanned(records[:k]),
-                                f"this row has {cells}, the header has {width}")
+        raise TabularInputError(
+            source, line + 1 + _lines_spanned(records[:k]), f"this row has {cells}, the header has {width}"
+        )
     body = records if 0 not in lengths else [r for r in records if r]
     return len(body), list(chain.from_iterable(body)), reader.line_num
 
@@ -156,8 +185,9 @@ def _records(reader, stream, source: str, line: int, count: int, offset: int = 0
     except csv.Error as exc:
         start = line + 1 + _lines_spanned(records)
         if "unexpected end of data" in str(exc):
-            raise TabularInputError(source, start, "a quoted cell opened in this row is never closed "
-                                    "(the file ends inside it)") from None
+            raise TabularInputError(
+                source, start, "a quoted cell opened in this row is never closed (the file ends inside it)"
+            ) from None
         raise TabularInputError(source, offset + reader.line_num, f"malformed CSV: {exc}") from None
     except UnicodeDecodeError as exc:
         raise _not_utf8(stream, source, line + 1 + _lines_spanned(records), exc) from None
@@ -206,7 +236,7 @@ def _numeric_cells(cells: list) -> np.ndarray:
     return out
 
 
-def _plain_numbers(cells: Sequence[str]) -> "np.ndarray | None":
+def _plain_numbers(cells: Sequence[str]) -> np.ndarray | None:
     """The cells as float64 when every one is a NUMBER, else None; at C speed."""
     try:
         values = np.fromiter(map(float, cells), np.float64, len(cells))
@@ -292,8 +322,9 @@ def _json_integer(text: str) -> Any:
         return _LongInteger(text)
 
 
-def read_jsonl(stream, fields: Sequence[ir.Field], keep: Sequence[str], source: str,
-               chunk_rows: int = CHUNK_ROWS) -> Iterator[Chunk]:
+def read_jsonl(
+    stream, fields: Sequence[ir.Field], keep: Sequence[str], source: str, chunk_rows: int = CHUNK_ROWS
+) -> Iterator[Chunk]:
     """Chunks of the JSON Lines text ``stream``: one JSON object per line, blank lines skipped."""
     decode = json.JSONDecoder(parse_int=_json_integer).decode
     names = [f.name for f in fields]
@@ -313,8 +344,10 @@ def read_jsonl(stream, fields: Sequence[ir.Field], keep: Sequence[str], source: 
                 for name, column in zip(names, values):
                     value = obj.get(name)
                     if isinstance(value, _LongInteger):
-                        row_error = row_error or (f"line {number}: feature {name!r}: the JSON integer of "
-                                                  f"{len(value.text)} digits is beyond the float64 range")
+                        row_error = row_error or (
+                            f"line {number}: feature {name!r}: the JSON integer of "
+                            f"{len(value.text)} digits is beyond the float64 range"
+                        )
                         value = None
                     column.append(value)
                 for name, column in zip(keep, kept):
@@ -336,8 +369,9 @@ def _json_object(decode: Callable, line: str, source: str, number: int) -> dict:
     try:
         obj = decode(line)
     except RecursionError:
-        raise TabularInputError(source, number, "JSON nested too deeply to read (a row is one flat "
-                                "JSON object)") from None
+        raise TabularInputError(
+            source, number, "JSON nested too deeply to read (a row is one flat JSON object)"
+        ) from None
     except ValueError as exc:
         raise TabularInputError(source, number, f"not JSON: {exc}") from None
     if not isinstance(obj, dict):
@@ -353,9 +387,10 @@ def jsonl_writer(stream, keep: Sequence[str], outputs: Sequence[str]) -> Callabl
         rows = scores.values.tolist()
         for i in np.flatnonzero(np.isnan(scores.values).any(axis=1)).tolist():
             rows[i] = [None if math.isnan(v) else v for v in rows[i]]  # JSON has no NaN: null
-        stream.writelines(json.dumps(dict(zip(names, (*cells, *values, error)))) + "\n"
-                          for cells, values, error in zip(zip(*kept) if keep else iter(tuple, None),
-                                                          rows, scores.errors))
+        stream.writelines(
+            json.dumps(dict(zip(names, (*cells, *values, error)))) + "\n"
+            for cells, values, error in zip(zip(*kept) if keep else iter(tuple, None), rows, scores.errors)
+        )
 
     return write
 
@@ -366,7 +401,7 @@ WRITERS = {"csv": csv_writer, "jsonl": jsonl_writer}
 EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 
-def format_of(path: str) -> "str | None":
+def format_of(path: str) -> str | None:
     """The format ("csv" or "jsonl") ``path``'s extension names, or None."""
     return EXTENSIONS.get(PurePath(path).suffix.lower())
 
@@ -379,7 +414,8 @@ def read_rows(stream, fmt: str, fields: Sequence[ir.Field], source: str) -> list
         if chunk.errors is not None:
             unread = next(e for e in chunk.errors if e is not None)
             raise InputError(f"{source}: {unread}")
-        columns = [(name, column.tolist() if hasattr(column, "tolist") else column)
-                   for name, column in chunk.columns.items()]
+        columns = [
+            (name, column.tolist() if hasattr(column, "tolist") else column) for name, column in chunk.columns.items()
+        ]
         rows += [{name: column[i] for name, column in columns} for i in range(chunk.n_rows)]
     return rows

@@ -7,8 +7,9 @@ cannot be read is a result with an error, never an exception.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence, Union
+from typing import Union
 
 import crossform
 from crossform import ir, progress
@@ -37,8 +38,9 @@ def runtimes_of(fmt_name: str) -> list:
     return list(dict.fromkeys(("reference",) + tuple(get_format(fmt_name).RUNTIMES)))
 
 
-def score_checks(package: ir.Package, path: str, fmt_name: str, only: Union[Sequence[str], None] = None,
-                 quiet: bool = False) -> dict:
+def score_checks(
+    package: ir.Package, path: str, fmt_name: str, only: Union[Sequence[str], None] = None, quiet: bool = False
+) -> dict:
     """The package's checks scored in each runtime of its format that can run here (of ``only``, when given)."""
     from crossform.checks import compare
     from crossform.runtime import get_runtime, unavailable
@@ -70,16 +72,18 @@ def score_checks(package: ir.Package, path: str, fmt_name: str, only: Union[Sequ
             with progress.phase(f"validate: scoring {len(checks)} check rows of {path} in {name}", enabled=not quiet):
                 scores = engine.prepare(content, fmt)(data)
         comparison = compare(checks, scores, package.model)
-        ran.append({
-            "name": name,
-            "version": engine.version(),
-            "ok": comparison.ok,
-            "rows": comparison.rows,
-            "differences": dict(comparison.counts),
-            "mismatches": [m.to_json() for m in comparison.mismatches],
-            "summary": comparison.summary(),
-            "lines": [m.describe() for m in comparison.mismatches],
-        })
+        ran.append(
+            {
+                "name": name,
+                "version": engine.version(),
+                "ok": comparison.ok,
+                "rows": comparison.rows,
+                "differences": dict(comparison.counts),
+                "mismatches": [m.to_json() for m in comparison.mismatches],
+                "summary": comparison.summary(),
+                "lines": [m.describe() for m in comparison.mismatches],
+            }
+        )
     return {
         "rows": len(checks),
         "ok": all(r["ok"] for r in ran),
@@ -90,8 +94,9 @@ def score_checks(package: ir.Package, path: str, fmt_name: str, only: Union[Sequ
     }
 
 
-def check(path: str, only: Union[Sequence[str], None] = None, quiet: bool = False,
-          load: Callable[[str], tuple] = _load) -> dict:
+def check(
+    path: str, only: Union[Sequence[str], None] = None, quiet: bool = False, load: Callable[[str], tuple] = _load
+) -> dict:
     """Validate the package at ``path``: {path, ok, format, id, error, checks}.
 
     ``load(path) -> (package, format name)`` reads it (the CLI passes one that prints format

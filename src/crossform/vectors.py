@@ -71,8 +71,10 @@ NUMERIC_SPECIALS = (
     (F32_MAX, f"{F32_MAX!r} (float32 max)"),
     (-F32_MAX, f"{-F32_MAX!r} (minus float32 max)"),
     (FLOAT32_OVERFLOW, f"{FLOAT32_OVERFLOW!r} (float32 overflow boundary)"),
-    (math.nextafter(FLOAT32_OVERFLOW, 0.0),
-     f"{math.nextafter(FLOAT32_OVERFLOW, 0.0)!r} (just below the float32 overflow boundary)"),
+    (
+        math.nextafter(FLOAT32_OVERFLOW, 0.0),
+        f"{math.nextafter(FLOAT32_OVERFLOW, 0.0)!r} (just below the float32 overflow boundary)",
+    ),
 )
 
 
@@ -330,8 +332,7 @@ class _Chain:
         """The smallest input x whose feature value satisfies ``op v``."""
         key = (op, v)
         if key not in self._bounds:
-            test = {">=": lambda z: z >= v, ">": lambda z: z > v,
-                    "<=": lambda z: z <= v, "<": lambda z: z < v}[op]
+            test = {">=": lambda z: z >= v, ">": lambda z: z > v, "<=": lambda z: z <= v, "<": lambda z: z < v}[op]
             self._bounds[key] = _least(lambda x: test(self.z(x)), self.guess(v))
         return self._bounds[key]
 
@@ -414,14 +415,20 @@ def _probe_values(t: float) -> list:
             f = np.nextafter(f, np.float32(-np.inf))
         g = np.nextafter(f, np.float32(np.inf))
     f, g = float(f), float(g)
-    out = [(t, "at threshold"), (math.nextafter(t, _INF), "one float64 above threshold"),
-           (math.nextafter(t, -_INF), "one float64 below threshold"),
-           (f, "float32 at or below threshold"), (g, "float32 above threshold")]
+    out = [
+        (t, "at threshold"),
+        (math.nextafter(t, _INF), "one float64 above threshold"),
+        (math.nextafter(t, -_INF), "one float64 below threshold"),
+        (f, "float32 at or below threshold"),
+        (g, "float32 above threshold"),
+    ]
     mid = (f + g) / 2.0
     if math.isfinite(mid):
-        out += [(mid, "at float32 midpoint around threshold"),
-                (math.nextafter(mid, _INF), "just above float32 midpoint around threshold"),
-                (math.nextafter(mid, -_INF), "just below float32 midpoint around threshold")]
+        out += [
+            (mid, "at float32 midpoint around threshold"),
+            (math.nextafter(mid, _INF), "just above float32 midpoint around threshold"),
+            (math.nextafter(mid, -_INF), "just below float32 midpoint around threshold"),
+        ]
     return [(v, kind) for v, kind in out if math.isfinite(v)]
 
 
@@ -432,8 +439,11 @@ class _NumericInput:
         self.chains = chains  # model feature index -> _Chain
         self.others = others  # steps of columns the model does not read
         self.plausible = self._plausible(thresholds)
-        self.random_span = (self.plausible[0], self.plausible[-1]) if self.plausible[0] < self.plausible[-1] \
+        self.random_span = (
+            (self.plausible[0], self.plausible[-1])
+            if self.plausible[0] < self.plausible[-1]
             else (self.plausible[0] - 1.0, self.plausible[0] + 1.0)
+        )
 
     def _plausible(self, thresholds: dict) -> list:
         """Values strictly between the input-space images of the thresholds
@@ -476,8 +486,11 @@ class _NumericInput:
         return _float32_in(lo + b * (hi - lo), lo, hi)
 
     def _constraints(self, state: dict) -> list:
-        return [(j, max(lo, -_LIMIT), min(hi, _LIMIT), nan_ok)
-                for j in self.chains for lo, hi, nan_ok in [state.get(j, _FREE)]]
+        return [
+            (j, max(lo, -_LIMIT), min(hi, _LIMIT), nan_ok)
+            for j in self.chains
+            for lo, hi, nan_ok in [state.get(j, _FREE)]
+        ]
 
     def fits(self, x: float, constraints: list) -> bool:
         for steps in self.others:
@@ -546,8 +559,13 @@ class _NumericInput:
                         side32 = "left" if chain.z(x32) <= t else "right"
                         if self.fits(x32, constraints):
                             sides.add(side32)
-                        out.append((x32, f"{fname!r} from a float32 input near threshold {t!r} "
-                                         f"({side32} side; input {self.name!r} = {x32!r})"))
+                        out.append(
+                            (
+                                x32,
+                                f"{fname!r} from a float32 input near threshold {t!r} "
+                                f"({side32} side; input {self.name!r} = {x32!r})",
+                            )
+                        )
         # The values around t can all miss the inputs that reach this node
         # (beyond the float32 range; t beyond the path's interval when only
         # missing values go one way; another feature of the same input
@@ -563,8 +581,10 @@ class _NumericInput:
             x = min((a, b), key=lambda x: abs(chain.z(x) - t))
             if self.fits(x, constraints):
                 where = "below" if side == "left" else "above"
-                label = (f"{fname!r} nearest value reaching the node {where} threshold {t!r} "
-                         f"({side} side{via.format(name=self.name, x=x)})")
+                label = (
+                    f"{fname!r} nearest value reaching the node {where} threshold {t!r} "
+                    f"({side} side{via.format(name=self.name, x=x)})"
+                )
                 out.append((x, label))
         z = chain.z(math.nan)
         side = ("left" if missing_left else "right") if math.isnan(z) else ("left" if z <= t else "right")
@@ -575,8 +595,9 @@ class _NumericInput:
         """For a set split: each member (up to a few dozen), values beside them, and missing."""
         chain, fname = self.chains[j], self.features[j]
         wanted = [(v, "member") for v in members[:48]]
-        outside = sorted({members[0] - 1.0, members[-1] + 1.0, -1.0, 0.5 * (members[0] + members[-1]) + 0.25}
-                         - set(members))
+        outside = sorted(
+            {members[0] - 1.0, members[-1] + 1.0, -1.0, 0.5 * (members[0] + members[-1]) + 0.25} - set(members)
+        )
         wanted += [(v, "not a member") for v in outside]
         out = []
         for v, what in wanted:
@@ -670,8 +691,10 @@ class _CategoricalInput:
             edge = z[chosen].max() if side == "left" else z[chosen].min()
             for k in np.flatnonzero(chosen & (z == edge))[:_TIES]:
                 op = "<=" if side == "left" else ">"
-                label = (f"{fname!r} code {float(edge)!r} {op} threshold {t!r} "
-                         f"({side} side; input {self.name!r} = {self.candidates[k]!r})")
+                label = (
+                    f"{fname!r} code {float(edge)!r} {op} threshold {t!r} "
+                    f"({side} side; input {self.name!r} = {self.candidates[k]!r})"
+                )
                 out.append((self.candidates[k], label))
         nan_ok = mask & np.isnan(z)
         for k in [len(self.known)] + [int(k) for k in np.flatnonzero(nan_ok)[:1]]:
@@ -680,8 +703,10 @@ class _CategoricalInput:
                 continue
             side = ("left" if missing_left else "right") if np.isnan(code) else ("left" if code <= t else "right")
             what = "missing" if value is None else "unknown"
-            label = (f"{fname!r} {what} (code {float(code)!r}), threshold {t!r} "
-                     f"({side} side; input {self.name!r} = {value!r})")
+            label = (
+                f"{fname!r} {what} (code {float(code)!r}), threshold {t!r} "
+                f"({side} side; input {self.name!r} = {value!r})"
+            )
             out.append((value, label))
         return out
 
@@ -690,10 +715,16 @@ class _CategoricalInput:
         z = self.codes[:, self.column[j]]
         fname = self.features[j]
         inside = np.isin(z, members) & self.ok
-        chosen = np.flatnonzero(inside)[:4 * _TIES].tolist() + np.flatnonzero(~inside & self.ok)[:_TIES].tolist()
+        chosen = np.flatnonzero(inside)[: 4 * _TIES].tolist() + np.flatnonzero(~inside & self.ok)[:_TIES].tolist()
         chosen += [len(self.known), len(self.known) + 1]  # missing, unknown
-        return [(self.candidates[k], f"{fname!r} code {float(z[k])!r} {'in' if inside[k] else 'not in'} the "
-                                     f"node's set (input {self.name!r} = {self.candidates[k]!r})") for k in chosen]
+        return [
+            (
+                self.candidates[k],
+                f"{fname!r} code {float(z[k])!r} {'in' if inside[k] else 'not in'} the "
+                f"node's set (input {self.name!r} = {self.candidates[k]!r})",
+            )
+            for k in chosen
+        ]
 
     def specials(self) -> list:
         return [(self.unknown, f"{self.unknown!r} (unknown category)"), (None, "None (missing)")]
@@ -784,8 +815,9 @@ class _Plan:
             split = np.flatnonzero(tree.left >= 0)
             parent[tree.left[split]] = split
             parent[tree.right[split]] = split
-            self._items[ti] = tuple(_Items(a) for a in (tree.feature, tree.threshold, tree.left, tree.missing_left,
-                                                        parent))
+            self._items[ti] = tuple(
+                _Items(a) for a in (tree.feature, tree.threshold, tree.left, tree.missing_left, parent)
+            )
             self._sets[ti] = tree.sets or _NO_SETS
         return self._items[ti]
 
@@ -834,8 +866,11 @@ class _Plan:
         k = self.source[j]
         rows, labels, seen = [], [], set()
         members = self._sets[ti][node]
-        probes = self.inputs[k].probes(j, threshold[node], missing_left[node], state) if members is None \
+        probes = (
+            self.inputs[k].probes(j, threshold[node], missing_left[node], state)
+            if members is None
             else self.inputs[k].set_probes(j, members)
+        )
         for value, text in probes:
             key = _value_key(value)
             if key in seen:
@@ -893,8 +928,7 @@ def _value_key(value: Any) -> tuple:
 # ---------------------------------------------------------------- generate
 
 
-def generate(package: ir.Package, *, seed: int = 0, max_rows: int | None = None,
-             random_rows: int = 50) -> Vectors:
+def generate(package: ir.Package, *, seed: int = 0, max_rows: int | None = None, random_rows: int = 50) -> Vectors:
     """Probe rows for ``package``: path rows at every split and leaf, special
     values per input, and ``random_rows`` random rows.
 

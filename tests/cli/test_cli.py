@@ -26,11 +26,10 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
 
-from helpers.edit import changed_tree, edit_saved_trees
-
 import crossform
 from crossform import cli, demo
 from crossform.exporters import get_format
+from helpers.edit import changed_tree, edit_saved_trees
 
 CATS = ["bird", "food", "planet"]
 NUMS = ["wingspan", "weight", "altitude"]
@@ -38,14 +37,26 @@ COLUMNS = CATS + NUMS
 
 
 def small_pipeline(n_estimators: int = 4):
-    return Pipeline([
-        ("columns", ColumnTransformer([
-            ("cat", Pipeline([("impute", SimpleImputer(strategy="most_frequent")),
-                              ("encode", OrdinalEncoder())]), CATS),
-            ("num", SimpleImputer(strategy="median"), NUMS),
-        ])),
-        ("model", RandomForestClassifier(n_estimators=n_estimators, max_depth=6, random_state=0)),
-    ])
+    return Pipeline(
+        [
+            (
+                "columns",
+                ColumnTransformer(
+                    [
+                        (
+                            "cat",
+                            Pipeline(
+                                [("impute", SimpleImputer(strategy="most_frequent")), ("encode", OrdinalEncoder())]
+                            ),
+                            CATS,
+                        ),
+                        ("num", SimpleImputer(strategy="median"), NUMS),
+                    ]
+                ),
+            ),
+            ("model", RandomForestClassifier(n_estimators=n_estimators, max_depth=6, random_state=0)),
+        ]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -75,10 +86,10 @@ def records(train):
     base = train[COLUMNS].head(25).astype(object).where(train[COLUMNS].head(25).notna(), None)
     rows = base.to_dict("records")
     rows += [
-        {**rows[0], "bird": "zebra"},        # unknown category: a row error
+        {**rows[0], "bird": "zebra"},  # unknown category: a row error
         {**rows[1], "wingspan": None, "food": None},  # missing: filled, scores
-        {**rows[2], "wingspan": math.inf},   # scikit-learn refuses it: a row error
-        {**rows[3], "weight": "heavy"},      # not a number: a row error
+        {**rows[2], "wingspan": math.inf},  # scikit-learn refuses it: a row error
+        {**rows[3], "weight": "heavy"},  # not a number: a row error
         {**rows[4], "altitude": float("nan")},  # NaN is missing
     ]
     for i, row in enumerate(rows):
@@ -176,8 +187,23 @@ def test_export_joblib(tmp_path, capsys, fitted):
     model_file = tmp_path / "model.joblib"
     joblib.dump(fitted, model_file)
     out_dir = tmp_path / "exported"
-    code, out, err = run(capsys, "export", model_file, out_dir, "--owner", "team", "--tag", "b", "--tag", "a",
-                         "--meta", "ticket=FR-1", "--meta", "note=x=y", "--json")
+    code, out, err = run(
+        capsys,
+        "export",
+        model_file,
+        out_dir,
+        "--owner",
+        "team",
+        "--tag",
+        "b",
+        "--tag",
+        "a",
+        "--meta",
+        "ticket=FR-1",
+        "--meta",
+        "note=x=y",
+        "--json",
+    )
     assert code == 0, err
     assert "joblib files can run arbitrary code" in err
     doc = json.loads(out)
@@ -218,8 +244,9 @@ def test_score_csv_matches_reference(tmp_path, capsys, package, package_path, re
     want = expected_scores(package, records)
     n_errors = sum(e is not None for e in want.errors)
     assert n_errors == 3
-    assert err.strip() == (f"scored {len(records)} rows in reference (crossform {crossform.__version__}): "
-                           f"{n_errors} row errors")
+    assert err.strip() == (
+        f"scored {len(records)} rows in reference (crossform {crossform.__version__}): {n_errors} row errors"
+    )
 
     with open(dst, newline="", encoding="utf-8") as fh:
         table = list(csv.reader(fh))
@@ -363,8 +390,10 @@ def test_validate_json_all_good(capsys, package_path, package):
     assert code == 0
     doc = json.loads(out)
     checks = doc["packages"][0].pop("checks")
-    assert doc == {"packages": [{"path": package_path, "ok": True, "format": "stripe-json",
-                                 "id": package.id, "error": None}], "ok": True}
+    assert doc == {
+        "packages": [{"path": package_path, "ok": True, "format": "stripe-json", "id": package.id, "error": None}],
+        "ok": True,
+    }
     assert checks["ok"] and checks["rows"] == len(package.checks) and checks["not_run"] == []
     assert [(r["name"], r["ok"], r["mismatches"]) for r in checks["runtimes"]] == [("reference", True, [])]
     assert checks["expected_by"].startswith("scikit-learn ")
@@ -387,11 +416,19 @@ def test_formats_json(capsys):
     assert code == 0
     entries = {f["name"]: f for f in json.loads(out)}
     fmt = get_format("stripe-json")
-    assert entries["stripe-json"] == {"name": "stripe-json", "version": fmt.VERSION, "layout": fmt.LAYOUT,
-                                      "runtimes": list(fmt.RUNTIMES), "options": {}, "variants": []}
+    assert entries["stripe-json"] == {
+        "name": "stripe-json",
+        "version": fmt.VERSION,
+        "layout": fmt.LAYOUT,
+        "runtimes": list(fmt.RUNTIMES),
+        "options": {},
+        "variants": [],
+    }
     assert entries["onnx"]["options"] == {"precision": ["float64", "float32"], "sets": ["columns", "member"]}
     assert entries["onnx"]["variants"] == ["onnx[float32]", "onnx[member]"]
-    assert entries["pmml"]["options"] == {"leaves": ["on", "off"]} and entries["pmml"]["variants"] == ["pmml[no-leaves]"]
+    assert entries["pmml"]["options"] == {"leaves": ["on", "off"]} and entries["pmml"]["variants"] == [
+        "pmml[no-leaves]"
+    ]
     code, out, err = run(capsys, "formats")
     assert code == 0 and "stripe-json" in out.splitlines()[1]
 
@@ -434,8 +471,7 @@ def test_version(capsys):
 
 
 def test_help_in_a_subprocess():
-    done = subprocess.run([sys.executable, "-m", "crossform.cli", "--help"], capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run([sys.executable, "-m", "crossform.cli", "--help"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     for name in cli.COMMANDS:
         assert f"    {name}" in done.stdout

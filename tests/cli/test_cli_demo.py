@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from helpers.packages import small_package
-
 import crossform
 from crossform import cli
+from helpers.packages import small_package
 
 
 def run(capsys, *argv):

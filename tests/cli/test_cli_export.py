@@ -36,8 +36,17 @@ def model_file(fitted, tmp_path_factory):
     return path
 
 
-@pytest.mark.parametrize("name, fmt", [("model.onnx", "onnx"), ("model.pmml", "pmml"), ("model.pb", "protobuf"),
-                                       ("MODEL.ONNX", "onnx"), ("model", "stripe-json"), ("model.v2", "stripe-json")])
+@pytest.mark.parametrize(
+    "name, fmt",
+    [
+        ("model.onnx", "onnx"),
+        ("model.pmml", "pmml"),
+        ("model.pb", "protobuf"),
+        ("MODEL.ONNX", "onnx"),
+        ("model", "stripe-json"),
+        ("model.v2", "stripe-json"),
+    ],
+)
 def test_export_infers_the_format_from_the_extension(tmp_path, capsys, fitted, model_file, name, fmt):
     out = tmp_path / name
     code, stdout, err = run(capsys, "export", model_file, out, "--checks", "0")
@@ -70,7 +79,9 @@ def test_export_refuses_a_format_contradicting_the_extension(tmp_path, capsys, m
     assert not os.path.lexists(tmp_path / name)
 
 
-@pytest.mark.parametrize("name, fmt", [("m.onnx", "onnx"), ("m.pmml", "pmml"), ("m.pb", "protobuf"), ("m", "stripe-json")])
+@pytest.mark.parametrize(
+    "name, fmt", [("m.onnx", "onnx"), ("m.pmml", "pmml"), ("m.pb", "protobuf"), ("m", "stripe-json")]
+)
 def test_save_infers_the_format_from_the_extension(tmp_path, fitted, name, fmt):
     package = crossform.from_sklearn(fitted, checks=0)
     path = crossform.save(package, tmp_path / name)

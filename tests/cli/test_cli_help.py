@@ -21,7 +21,9 @@ def test_demo_help_speaks_to_a_user(capsys):
     assert "example pipeline" in out
 
 
-@pytest.mark.parametrize("extra", [["--format", "nope"], ["--precision", "float32"], ["--meta", "a=1", "--meta", "a=2"]])
+@pytest.mark.parametrize(
+    "extra", [["--format", "nope"], ["--precision", "float32"], ["--meta", "a=1", "--meta", "a=2"]]
+)
 def test_joblib_warning_not_printed_when_export_fails_before_loading(tmp_path, capsys, extra):
     model = tmp_path / "m.joblib"
     joblib.dump({"not": "an estimator"}, model)

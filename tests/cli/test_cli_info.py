@@ -30,8 +30,13 @@ def wide(tmp_path_factory):
     rng = np.random.default_rng(1)
     X = pd.DataFrame(rng.normal(size=(200, 30)), columns=COLUMNS)
     y = X.column_00 + X.column_29 > 0
-    pipe = Pipeline([("fill", SimpleImputer()), ("scale", StandardScaler()),
-                     ("model", RandomForestClassifier(n_estimators=2, max_depth=3, random_state=0))]).fit(X, y)
+    pipe = Pipeline(
+        [
+            ("fill", SimpleImputer()),
+            ("scale", StandardScaler()),
+            ("model", RandomForestClassifier(n_estimators=2, max_depth=3, random_state=0)),
+        ]
+    ).fit(X, y)
     return str(crossform.save(crossform.from_sklearn(pipe, checks=0), tmp_path_factory.mktemp("wide") / "pkg"))
 
 
@@ -45,7 +50,7 @@ def test_info_summarizes_wide_name_lists(capsys, wide):
         assert len(line) <= cli.WIDTH, line
         shown = re.findall(r"column_\d\d", line)
         more = re.search(r" and (\d+) more", line)
-        assert shown == COLUMNS[:len(shown)] and more and len(shown) + int(more.group(1)) == 30, line
+        assert shown == COLUMNS[: len(shown)] and more and len(shown) + int(more.group(1)) == 30, line
     assert out.count("column_29") <= 1  # not once per encoder, twice each
     assert all(len(line) <= cli.WIDTH for line in lines if "sha256." not in line), out
 

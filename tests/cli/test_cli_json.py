@@ -12,11 +12,10 @@ import pandas as pd
 import pytest
 from sklearn.ensemble import RandomForestClassifier
 
-from helpers.paths import CONFORMANCE
-
 import crossform.schemas
 from crossform import cli, conformance
 from crossform.exporters import _json
+from helpers.paths import CONFORMANCE
 
 SNAKE = re.compile(r"[a-z][a-z0-9_]*")
 # maps whose keys are the user's or a library's names, not ours

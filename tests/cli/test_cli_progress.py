@@ -41,8 +41,9 @@ def test_export_says_what_it_is_doing_when_it_lasts(immediate, capsys, tmp_path,
     code, out, err = run(capsys, "export", model_file, tmp_path / "pkg", "--checks", "100")
     assert code == 0, err
     lines = err.splitlines()
-    assert any(line.startswith("crossform: export: ") and "check rows" in line and "done in" in line
-               for line in lines), err
+    assert any(
+        line.startswith("crossform: export: ") and "check rows" in line and "done in" in line for line in lines
+    ), err
     assert not any(line.startswith("crossform: export: ") for line in out.splitlines())  # stdout stays data
 
 

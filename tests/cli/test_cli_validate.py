@@ -33,8 +33,10 @@ def package():
 @pytest.fixture(scope="module")
 def saved(package, tmp_path_factory):
     root = tmp_path_factory.mktemp("validate")
-    return {name: str(crossform.save(package, root / f"m{suffix}"))
-            for name, suffix in [("stripe-json", ""), ("onnx", ".onnx"), ("pmml", ".pmml"), ("protobuf", ".pb")]}
+    return {
+        name: str(crossform.save(package, root / f"m{suffix}"))
+        for name, suffix in [("stripe-json", ""), ("onnx", ".onnx"), ("pmml", ".pmml"), ("protobuf", ".pb")]
+    }
 
 
 def runtimes_of(fmt: str) -> list:
@@ -51,8 +53,9 @@ def test_validate_scores_the_checks_in_every_runtime_of_the_format(capsys, saved
     for entry in checks["runtimes"]:
         assert entry["ok"] and entry["rows"] == len(package.checks)
         assert entry["version"] == get_runtime(entry["name"]).version()
-    assert checks["not_run"] == [{"name": r, "installed": False, "reason": unavailable(r)}
-                                 for r in runtimes_of(fmt) if r not in installed]
+    assert checks["not_run"] == [
+        {"name": r, "installed": False, "reason": unavailable(r)} for r in runtimes_of(fmt) if r not in installed
+    ]
 
     code, out, err = run(capsys, "validate", saved[fmt])
     assert code == 0
@@ -71,6 +74,7 @@ def test_validate_fails_when_a_foreign_runtime_scores_differently(capsys, saved,
             scores = score(data)
             scores.values[0, 0] += 0.125  # one value off in one row
             return scores
+
         return scored
 
     monkeypatch.setattr(engine, "prepare", wrong)
@@ -105,7 +109,9 @@ def test_validate_runtime_narrows_the_runtimes_and_names_the_others(capsys, save
     checks = json.loads(out)["packages"][0]["checks"]
     assert [r["name"] for r in checks["runtimes"]] == ["onnxruntime"]
     assert [(r["name"], r["reason"]) for r in checks["not_run"]] == [
-        ("reference", "left out by --runtime"), ("onnx-reference", "left out by --runtime")]
+        ("reference", "left out by --runtime"),
+        ("onnx-reference", "left out by --runtime"),
+    ]
     code, out, err = run(capsys, "validate", saved["onnx"], "--runtime", "onnxruntime")
     assert "in onnxruntime; not run: reference (left out by --runtime); not run: onnx-reference" in out
 

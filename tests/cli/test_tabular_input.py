@@ -42,20 +42,37 @@ OUTPUTS = ["probability(False)", "probability(True)"]
 def fitted():
     rng = np.random.default_rng(11)
     n = 500
-    frame = pd.DataFrame({"color": rng.choice(["red", "green", "blue"], n).astype(object),
-                          "x1": rng.normal(size=n).round(3), "x2": rng.normal(size=n).round(3),
-                          "flag": rng.integers(0, 2, n).astype(float)})
+    frame = pd.DataFrame(
+        {
+            "color": rng.choice(["red", "green", "blue"], n).astype(object),
+            "x1": rng.normal(size=n).round(3),
+            "x2": rng.normal(size=n).round(3),
+            "flag": rng.integers(0, 2, n).astype(float),
+        }
+    )
     frame.loc[rng.random(n) < 0.1, "x1"] = np.nan
     frame.loc[rng.random(n) < 0.1, "color"] = np.nan
     y = (frame.x2 + frame.flag - (frame.color == "red") > 0.2).to_numpy()
-    pipe = Pipeline([
-        ("columns", ColumnTransformer([
-            ("cat", Pipeline([("impute", SimpleImputer(strategy="most_frequent")), ("encode", OrdinalEncoder())]),
-             CATS),
-            ("num", SimpleImputer(strategy="median"), NUMS),
-        ])),
-        ("model", RandomForestClassifier(n_estimators=6, max_depth=7, random_state=0)),
-    ])
+    pipe = Pipeline(
+        [
+            (
+                "columns",
+                ColumnTransformer(
+                    [
+                        (
+                            "cat",
+                            Pipeline(
+                                [("impute", SimpleImputer(strategy="most_frequent")), ("encode", OrdinalEncoder())]
+                            ),
+                            CATS,
+                        ),
+                        ("num", SimpleImputer(strategy="median"), NUMS),
+                    ]
+                ),
+            ),
+            ("model", RandomForestClassifier(n_estimators=6, max_depth=7, random_state=0)),
+        ]
+    )
     return pipe.fit(frame[CATS + NUMS], y)
 
 
@@ -131,8 +148,9 @@ def test_a_cell_pandas_does_not_read_as_a_number_is_a_row_error(tmp_path, capsys
     src = tmp_path / "rows.csv"
     with open(src, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerows([["color", "x1", "x2", "flag"], ["red", "0.5", "1", "1"], ["red", cell, "1", "1"],
-                          ["blue", "2", "0", "0"]])
+        writer.writerows(
+            [["color", "x1", "x2", "flag"], ["red", "0.5", "1", "1"], ["red", cell, "1", "1"], ["blue", "2", "0", "0"]]
+        )
     assert not pd.api.types.is_numeric_dtype(pd.read_csv(src).x1)  # pandas does not read it as a number either
     code, out, err = run(capsys, "score", package_path, src)
     assert code == 0, err
@@ -154,15 +172,16 @@ def test_a_number_in_a_categorical_column_is_its_text(tmp_path, capsys, package_
 
 
 def test_jsonl_true_false_are_numbers_and_a_long_integer_fails_only_its_row(tmp_path, capsys, fitted, package_path):
-    rows = [{"color": "red", "x1": 0.5, "x2": 1.0, "flag": True},
-            {"color": "blue", "x1": None, "x2": -1.0, "flag": False},
-            {"color": "green", "x2": 2.0, "flag": 1}]
+    rows = [
+        {"color": "red", "x1": 0.5, "x2": 1.0, "flag": True},
+        {"color": "blue", "x1": None, "x2": -1.0, "flag": False},
+        {"color": "green", "x2": 2.0, "flag": 1},
+    ]
     src = tmp_path / "rows.jsonl"
     lines = [json.dumps(r) for r in rows]
     lines.insert(1, '{"color": "red", "x1": ' + "7" * 5000 + ', "x2": 1, "flag": 0, "id": ' + "8" * 5000 + "}")
     src.write_text("\n".join(lines) + "\n")
-    code, out, err = run(capsys, "score", package_path, src, "--output-format", "jsonl",
-                         "--keep", "id")
+    code, out, err = run(capsys, "score", package_path, src, "--output-format", "jsonl", "--keep", "id")
     assert code == 0, err
     got = [json.loads(line) for line in out.splitlines()]
     assert [d["error"] is None for d in got] == [True, False, True, True]
@@ -176,13 +195,20 @@ def test_jsonl_true_false_are_numbers_and_a_long_integer_fails_only_its_row(tmp_
 # ---------------------------------------------------------------- errors name the file and line
 
 
-@pytest.mark.parametrize("text, line, reason", [
-    ('color,x1,x2,flag\nred,1,1,1\n"two\nlines",1,1,1\nred,1,1\n', 5, "this row has 3 cells, the header has 4"),
-    ('color,x1,x2,flag\nred,1,1,1\n"red,1,1,1\nblue,2,2,2\n', 3, "a quoted cell opened in this row is never closed"),
-    ('color,x1,x2,flag\nred,1,1,1\n"red"x,1,1,1\n', 3, "malformed CSV"),
-    ('color,x1,x2\nred,1,1\n', 1, "the CSV header has no column 'flag'"),
-    (b'color,x1,x2,flag\nred,1,1,1\n\xff\xfe,1,1,1\n', 3, "not UTF-8 text"),
-])
+@pytest.mark.parametrize(
+    "text, line, reason",
+    [
+        ('color,x1,x2,flag\nred,1,1,1\n"two\nlines",1,1,1\nred,1,1\n', 5, "this row has 3 cells, the header has 4"),
+        (
+            'color,x1,x2,flag\nred,1,1,1\n"red,1,1,1\nblue,2,2,2\n',
+            3,
+            "a quoted cell opened in this row is never closed",
+        ),
+        ('color,x1,x2,flag\nred,1,1,1\n"red"x,1,1,1\n', 3, "malformed CSV"),
+        ("color,x1,x2\nred,1,1\n", 1, "the CSV header has no column 'flag'"),
+        (b"color,x1,x2,flag\nred,1,1,1\n\xff\xfe,1,1,1\n", 3, "not UTF-8 text"),
+    ],
+)
 def test_csv_errors_name_the_file_and_the_line(tmp_path, capsys, package_path, text, line, reason):
     src = tmp_path / "odd rows.csv"
     src.write_bytes(text if isinstance(text, bytes) else text.encode())
@@ -222,8 +248,9 @@ def test_deeply_nested_jsonl_is_a_named_error_in_conform_rows(tmp_path, capsys, 
 def test_conform_rows_reads_csv_as_score_does(tmp_path, capsys, package_path):
     src = tmp_path / "rows.csv"
     src.write_text(PANDAS_CSV)
-    code, out, err = run(capsys, "conform", package_path, "--rows", src, "--max-rows", "5", "--format",
-                         "stripe-json", "--json")
+    code, out, err = run(
+        capsys, "conform", package_path, "--rows", src, "--max-rows", "5", "--format", "stripe-json", "--json"
+    )
     assert code == 0, err
     report = json.loads(out)
     assert any(case["name"].endswith("rows.csv") for case in report["cases"])
@@ -313,8 +340,13 @@ def test_a_large_csv_scores_in_bounded_memory(tmp_path, package_path):
         fh.write("color,x1,x2,flag\n")
         fh.writelines(f"blue,{a},{b},1\n" for a, b in numbers.tolist())
     env = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
-    done = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, package_path, str(small), str(large), str(dst)],
-                          capture_output=True, text=True, env=env, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-c", MEMORY_SCRIPT, package_path, str(small), str(large), str(dst)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     with open(dst) as fh:
         assert sum(1 for _ in fh) == n + 1
@@ -400,9 +432,17 @@ def test_rows_without_quotes_split_as_the_csv_module_reads_them(monkeypatch, bod
     def read() -> list:
         stream = io.StringIO("color,x1,x2,flag\n" + body, newline="")
         try:
-            return [(c.n_rows, {k: [None if isinstance(v, float) and math.isnan(v) else v for v in col.tolist()]
-                                for k, col in c.columns.items()}, c.kept)
-                    for c in tabular.read_csv(stream, fields, ["x1"], "rows.csv", chunk_rows)]
+            return [
+                (
+                    c.n_rows,
+                    {
+                        k: [None if isinstance(v, float) and math.isnan(v) else v for v in col.tolist()]
+                        for k, col in c.columns.items()
+                    },
+                    c.kept,
+                )
+                for c in tabular.read_csv(stream, fields, ["x1"], "rows.csv", chunk_rows)
+            ]
         except TabularInputError as exc:
             return [str(exc)]
 
@@ -411,13 +451,16 @@ def test_rows_without_quotes_split_as_the_csv_module_reads_them(monkeypatch, bod
     assert split == read()
 
 
-@pytest.mark.parametrize("kept, errors", [
-    ([], [None, None, None]),
-    ([["a", " b ", ""]], [None, "x1: 'y' is not a number", None]),
-    ([["a", "b,c", 'q"q']], [None, None, None]),  # cells to quote
-    ([["a", "b", "c"]], [None, 'feature "color": unknown category, "mauve"', "two\nlines"]),
-    ([[1, None, 2.5]], [None, None, None]),  # kept JSON values that are not text
-])
+@pytest.mark.parametrize(
+    "kept, errors",
+    [
+        ([], [None, None, None]),
+        ([["a", " b ", ""]], [None, "x1: 'y' is not a number", None]),
+        ([["a", "b,c", 'q"q']], [None, None, None]),  # cells to quote
+        ([["a", "b", "c"]], [None, 'feature "color": unknown category, "mauve"', "two\nlines"]),
+        ([[1, None, 2.5]], [None, None, None]),  # kept JSON values that are not text
+    ],
+)
 def test_scores_are_joined_as_the_csv_module_writes_them(monkeypatch, kept, errors):
     from crossform import tabular
     from crossform.reference import Scores

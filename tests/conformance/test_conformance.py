@@ -16,15 +16,13 @@ import numpy as np
 import pytest
 from sklearn.ensemble import RandomForestClassifier
 
-from helpers.edit import changed_tree, edit_saved_trees
-from helpers.paths import REPO
-
 import crossform
 from crossform import checks as checks_module
 from crossform import conformance
 from crossform.cli import main
-from crossform.exporters import _json
-from crossform.exporters import stripe_json
+from crossform.exporters import _json, stripe_json
+from helpers.edit import changed_tree, edit_saved_trees
+from helpers.paths import REPO
 
 ROOT = REPO
 SUITE = ROOT / "conformance"
@@ -47,8 +45,9 @@ def suite_report():
 
 def test_suite_is_current_with_its_generators():
     """CI regenerates every expected output from scikit-learn and fails on any difference."""
-    done = subprocess.run([sys.executable, str(SUITE / "generate.py"), "--check"], capture_output=True, text=True,
-                          timeout=600)
+    done = subprocess.run(
+        [sys.executable, str(SUITE / "generate.py"), "--check"], capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stderr[-3000:]
 
 
@@ -85,15 +84,18 @@ def _edit_case_file(suite: Path, feature: str, edit) -> None:
     path.write_text(json.dumps(doc))
 
 
-@pytest.mark.parametrize("edit, problem", [
-    (lambda d: d["cases"][1].update(name=d["cases"][0]["name"]), "is also used"),
-    (lambda d: d["cases"][1].update(description=d["cases"][0]["description"]), "is also used by case"),
-    (lambda d: d["cases"][0].update(description="x" * 121), "violates"),
-    (lambda d: d["cases"][0].update(package="packages/nowhere"), "no such file"),
-    (lambda d: d["cases"][0].update(id="sha256." + "A" * 52), "hashes to"),
-    (lambda d: d.update(feature="other"), "differs from the file name"),
-    (lambda d: d["cases"][0]["vectors"]["rows"][0].append(1.0), "values (one per column)"),
-])
+@pytest.mark.parametrize(
+    "edit, problem",
+    [
+        (lambda d: d["cases"][1].update(name=d["cases"][0]["name"]), "is also used"),
+        (lambda d: d["cases"][1].update(description=d["cases"][0]["description"]), "is also used by case"),
+        (lambda d: d["cases"][0].update(description="x" * 121), "violates"),
+        (lambda d: d["cases"][0].update(package="packages/nowhere"), "no such file"),
+        (lambda d: d["cases"][0].update(id="sha256." + "A" * 52), "hashes to"),
+        (lambda d: d.update(feature="other"), "differs from the file name"),
+        (lambda d: d["cases"][0]["vectors"]["rows"][0].append(1.0), "values (one per column)"),
+    ],
+)
 def test_suite_check_names_each_problem(tmp_path, capsys, edit, problem):
     suite = _copy_suite(tmp_path)
     _edit_case_file(suite, "splits", edit)
@@ -109,15 +111,18 @@ def test_suite_check_names_each_problem(tmp_path, capsys, edit, problem):
 # Each is a named skip in every report and listed in the README's coverage table.
 # onnx's ReferenceEvaluator (onnx 1.23.2, op_tree_ensemble.py) ends a BRANCH_MEMBER set at a member
 # 0.0, and category code 0 is in these cases' sets: the native-set variant is a named skip there.
-KNOWN_SKIPS: dict = {(f"hist-boosting/{case}", "onnx[member]", "onnx-reference"):
-                     "ends a BRANCH_MEMBER set at a member 0.0"
-                     for case in ("hgb-binary-categorical", "hgb-multiclass", "hgb-quantile-categorical",
-                                  "hgb-string-categories")}
+KNOWN_SKIPS: dict = {
+    (f"hist-boosting/{case}", "onnx[member]", "onnx-reference"): "ends a BRANCH_MEMBER set at a member 0.0"
+    for case in ("hgb-binary-categorical", "hgb-multiclass", "hgb-quantile-categorical", "hgb-string-categories")
+}
 
 
 def test_conform_passes_over_the_corpus(suite_report):
-    failed = [(r.case, r.format, r.runtime, conformance.failure_lines(r)) for r in suite_report.results
-              if r.status == "failed"]
+    failed = [
+        (r.case, r.format, r.runtime, conformance.failure_lines(r))
+        for r in suite_report.results
+        if r.status == "failed"
+    ]
     assert not failed
     skipped = {(r.case, r.format, r.runtime): r.reason for r in suite_report.results if r.status == "skipped"}
     unexpected = {k: v for k, v in skipped.items() if k not in KNOWN_SKIPS or KNOWN_SKIPS[k] not in (v or "")}
@@ -163,8 +168,9 @@ def test_readme_coverage_table_is_generated_from_this_run(suite_report):
         import coverage_table
     finally:
         sys.path.remove(str(SUITE))
-    assert coverage_table.readme_table() == coverage_table.current_table(suite_report), \
+    assert coverage_table.readme_table() == coverage_table.current_table(suite_report), (
         "README.md's coverage table is out of date: run python conformance/coverage_table.py"
+    )
     text = coverage_table.readme_table()
     assert "no case" not in text and "FAILS" not in text, "every built-in converter has a passing case"
     for classes in coverage_table.builtin_table().values():
@@ -206,8 +212,9 @@ def test_json_report_matches_its_schema(capsys):
 def test_junit_has_one_testcase_per_case_format_runtime(tmp_path, capsys, suite_report):
     out = tmp_path / "conform.xml"
     formats = ["stripe-json", "onnx"]  # one runtime and two, so the case x format x runtime product is seen
-    code, _, _ = run_cli(capsys, "conform", SUITE, "--junit", out, "--no-progress",
-                         *[a for f in formats for a in ("--format", f)])
+    code, _, _ = run_cli(
+        capsys, "conform", SUITE, "--junit", out, "--no-progress", *[a for f in formats for a in ("--format", f)]
+    )
     assert code == 0
     root = ET.parse(out).getroot()
     testcases = root.findall("./testsuite/testcase")
@@ -235,23 +242,27 @@ def test_skips_are_named_in_every_report(tmp_path, capsys, monkeypatch):
 
 def _change_threshold(package_dir: Path) -> None:
     """One ulp up, at a deep split of the last tree."""
+
     def edit(trees):
         tree = trees[-1]
         node = int(np.flatnonzero(tree.left >= 0)[-1])
         threshold = tree.threshold.copy()
         threshold[node] = np.nextafter(threshold[node], np.inf)
         trees[-1] = changed_tree(tree, threshold=threshold)
+
     edit_saved_trees(package_dir, edit)
 
 
 def _change_leaf(package_dir: Path) -> None:
     """+0.125 on the first output of the last leaf of the first tree."""
+
     def edit(trees):
         tree = trees[0]
         leaf = int(np.flatnonzero(tree.left < 0)[-1])
         value = tree.value.copy()
         value[leaf, 0] += 0.125
         trees[0] = changed_tree(tree, value=value)
+
     edit_saved_trees(package_dir, edit)
 
 
@@ -265,20 +276,23 @@ def _change_encoding(package_dir: Path) -> None:
     path.write_text(json.dumps(doc))
 
 
-@pytest.mark.parametrize("case, change", [
-    ("rf-binary", _change_threshold),
-    ("wide-scales", _change_threshold),
-    ("rf-string-classes", _change_leaf),
-    ("dt-regression", _change_leaf),
-    ("unknown-is-error", _change_encoding),
-])
+@pytest.mark.parametrize(
+    "case, change",
+    [
+        ("rf-binary", _change_threshold),
+        ("wide-scales", _change_threshold),
+        ("rf-string-classes", _change_leaf),
+        ("dt-regression", _change_leaf),
+        ("unknown-is-error", _change_encoding),
+    ],
+)
 def test_a_changed_corpus_package_fails_naming_case_row_and_difference(tmp_path, capsys, case, change):
     suite = _copy_suite(tmp_path)
     change(suite / "packages" / case)
     # the reference reads the stripe-json packages themselves; other formats rewrite them first
     code, out, _ = run_cli(capsys, "conform", suite, "--format", "stripe-json", "--no-progress")
     assert code == 1, out
-    failed = out[out.index("failed:"):]
+    failed = out[out.index("failed:") :]
     assert f"/{case}  [stripe-json x reference]" in failed
     assert "IdMismatchError" not in failed or "hashes to" in failed
     # the change is seen in the scores, not only in the id
@@ -397,13 +411,16 @@ def test_export_checks_option(tmp_path, capsys):
 
 def test_report_names_the_runtime_versions(suite_report):
     doc = suite_report.to_json()
-    assert doc["runtimes"][0] == {"name": "reference", "version": f"crossform {crossform.__version__}",
-                                  "unavailable": None}
+    assert doc["runtimes"][0] == {
+        "name": "reference",
+        "version": f"crossform {crossform.__version__}",
+        "unavailable": None,
+    }
     for runtime in doc["runtimes"]:  # every runtime a format lists: installed with a version, or why not
         assert (runtime["version"] is None) != (runtime["unavailable"] is None), runtime
 
 
-PLUGIN_RUNTIME = '''
+PLUGIN_RUNTIME = """
 import numpy as np
 from crossform.reference import Scores
 from crossform.runtime import reference
@@ -424,7 +441,7 @@ def prepare(content, fmt):
         values = good.values * (1.0 + {error})  # a runtime that rounds differently
         return Scores(values, good.outputs, good.errors, good.classes, None)
     return score
-'''
+"""
 
 
 @pytest.mark.parametrize("error, ok", [(0.0, True), (1e-9, False)], ids=["exact", "off-by-1e-9"])

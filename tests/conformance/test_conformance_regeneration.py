@@ -15,9 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers.paths import CONFORMANCE
-
 import crossform
+from helpers.paths import CONFORMANCE
 
 SUITE = CONFORMANCE
 
@@ -124,13 +123,16 @@ def test_an_id_follows_its_package(suites):
     assert len(differences) == 1 and differences[0].startswith("cases/linear.json") and ".id:" in differences[0]
 
 
-@pytest.mark.parametrize("edit, where", [
-    (lambda case: case["vectors"]["expected"]["leaves"][0].__setitem__(0, 99), "leaves[0][0]"),
-    (lambda case: case["vectors"]["rowLabels"].__setitem__(1, "another row"), "rowLabels[1]"),
-    (lambda case: case["vectors"]["expected"]["values"].__setitem__(2, None), "values[2]"),  # a row error
-    (lambda case: case["vectors"]["rows"].pop(), "rows length"),
-    (lambda case: case["vectors"]["rows"][0].__setitem__(0, "NaN"), "rows[0][0]"),
-])
+@pytest.mark.parametrize(
+    "edit, where",
+    [
+        (lambda case: case["vectors"]["expected"]["leaves"][0].__setitem__(0, 99), "leaves[0][0]"),
+        (lambda case: case["vectors"]["rowLabels"].__setitem__(1, "another row"), "rowLabels[1]"),
+        (lambda case: case["vectors"]["expected"]["values"].__setitem__(2, None), "values[2]"),  # a row error
+        (lambda case: case["vectors"]["rows"].pop(), "rows length"),
+        (lambda case: case["vectors"]["rows"][0].__setitem__(0, "NaN"), "rows[0][0]"),
+    ],
+)
 def test_exact_parts_of_a_case_are_compared_exactly(suites, edit, where):
     committed, regenerated = suites
     _edit_case(regenerated, "splits", TREE, edit)
@@ -158,8 +160,10 @@ def test_a_tree_with_another_split_is_reported(suites):
     feature[split] = (feature[split] + 1) % 5
     _edit_model(regenerated, TREE, trees=(dataclasses.replace(tree, feature=feature),))
     differences, _ = compare_suites.compare(committed, regenerated)
-    assert differences == [f"packages/{TREE}.model.trees[0].feature[{split}]: {tree.feature[split]} committed, "
-                           f"{feature[split]} regenerated"]
+    assert differences == [
+        f"packages/{TREE}.model.trees[0].feature[{split}]: {tree.feature[split]} committed, "
+        f"{feature[split]} regenerated"
+    ]
 
 
 def test_missing_and_extra_files_are_reported(suites):

@@ -16,10 +16,9 @@ import pandas as pd
 import pytest
 from sklearn.ensemble import RandomForestClassifier
 
+import crossform
 from helpers.edit import changed_tree, edit_saved_trees
 from helpers.paths import REPO
-
-import crossform
 
 ROOT = REPO
 BIN = Path(sys.executable).parent  # where this environment's `crossform` script is
@@ -51,8 +50,9 @@ def repo(tmp_path_factory):
     root = tmp_path_factory.mktemp("repo")
     rng = np.random.default_rng(8)
     X = pd.DataFrame(rng.normal(size=(200, 3)), columns=["a", "b", "c"])
-    package = crossform.from_sklearn(RandomForestClassifier(n_estimators=3, max_depth=4, random_state=0)
-                                     .fit(X, X.a > X.c), checks=100)
+    package = crossform.from_sklearn(
+        RandomForestClassifier(n_estimators=3, max_depth=4, random_state=0).fit(X, X.a > X.c), checks=100
+    )
     for name in ("models/fraud", "models/fraud.onnx", "models/fraud.pmml", "models/fraud.pb"):
         crossform.save(package, root / name)
     (root / "README.md").write_text("notes\n")
@@ -76,16 +76,21 @@ def test_the_hook_selects_the_package_files_only(repo):
 def run_hook(root: Path) -> subprocess.CompletedProcess:
     (hook,) = hooks()
     files = [f for f in staged(root) if re.search(hook["files"], f)]
-    return subprocess.run(shlex.split(hook["entry"]) + files, cwd=root, env=env(), capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        shlex.split(hook["entry"]) + files, cwd=root, env=env(), capture_output=True, text=True, timeout=300
+    )
 
 
 def test_the_hook_entry_validates_each_package_once(repo):
     done = run_hook(repo)
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
-    assert sorted(line.split()[1] for line in lines) == ["models/fraud", "models/fraud.onnx", "models/fraud.pb",
-                                                         "models/fraud.pmml"]
+    assert sorted(line.split()[1] for line in lines) == [
+        "models/fraud",
+        "models/fraud.onnx",
+        "models/fraud.pb",
+        "models/fraud.pmml",
+    ]
     assert all(line.startswith("ok   ") for line in lines)
 
 
@@ -113,8 +118,7 @@ def test_the_documented_ci_job_runs(repo, tmp_path):
     commands = workflow_commands()
     assert [c.split()[1] for c in commands] == ["validate", "conform"]
     for command in commands:
-        done = subprocess.run(command, shell=True, cwd=repo, env=env(), capture_output=True, text=True,
-                              timeout=600)
+        done = subprocess.run(command, shell=True, cwd=repo, env=env(), capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, (command, done.stdout[-3000:], done.stderr[-3000:])
     report = (repo / "conform.xml").read_text()
     assert report.startswith("<?xml") and "<testcase" in report

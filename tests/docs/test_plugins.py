@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import re
 import sys
-import tomllib
 
 import pytest
-
-from helpers.paths import REPO
+import tomllib
 
 import crossform
 from crossform import exporters
 from crossform.errors import MalformedPackageError, UnsupportedEstimatorError
 from crossform.sklearn import converters
+from helpers.paths import REPO
 
 PAGE = REPO / "docs" / "plugins.md"
 
@@ -62,8 +61,13 @@ def plugin(tmp_path, monkeypatch):
 
 
 def test_the_page_has_every_part():
-    assert {"birdplugin/scaler.py", "birdplugin/converters.py", "birdplugin/bundle.py", "pyproject.toml",
-            "example.py"} <= set(blocks())
+    assert {
+        "birdplugin/scaler.py",
+        "birdplugin/converters.py",
+        "birdplugin/bundle.py",
+        "pyproject.toml",
+        "example.py",
+    } <= set(blocks())
 
 
 def test_the_worked_example_runs(plugin):
@@ -74,10 +78,10 @@ def test_the_worked_example_runs(plugin):
 
 def test_without_the_plugin_the_scaler_is_refused(plugin):
     root, files = plugin
-    from birdplugin.scaler import PriceScaler
-    from sklearn.tree import DecisionTreeRegressor
-    from sklearn.pipeline import Pipeline
     import numpy as np
+    from birdplugin.scaler import PriceScaler
+    from sklearn.pipeline import Pipeline
+    from sklearn.tree import DecisionTreeRegressor
 
     X = np.arange(20.0).reshape(10, 2)
     model = Pipeline([("p", PriceScaler()), ("t", DecisionTreeRegressor(max_depth=2))]).fit(X, X[:, 0])

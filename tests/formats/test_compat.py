@@ -7,11 +7,10 @@ import re
 
 import pytest
 
-from helpers.packages import small_package
-
 import crossform
 from crossform import cli, compat
 from crossform.exporters import BUILTIN, get_format, stripe_json
+from helpers.packages import small_package
 
 
 def run(capsys, *argv):
@@ -56,22 +55,28 @@ def test_history_records_every_builtin_format_up_to_its_current_version(module):
 
 @pytest.fixture
 def long_history(monkeypatch):
-    monkeypatch.setitem(compat.HISTORY, "stripe-json",
-                        [("1.0", "0.1.0"), ("1.1", "0.2.0"), ("1.3", "0.4.0"), ("2.0", "1.0.0"), ("2.1", "1.2.0")])
+    monkeypatch.setitem(
+        compat.HISTORY,
+        "stripe-json",
+        [("1.0", "0.1.0"), ("1.1", "0.2.0"), ("1.3", "0.4.0"), ("2.0", "1.0.0"), ("2.1", "1.2.0")],
+    )
     # a release that drops major 1's frozen reader ends its range
     monkeypatch.setitem(compat.DROPPED, "stripe-json", {1: "1.0.0"})
     monkeypatch.setitem(compat.STRICT, "stripe-json", {})  # this made-up history has no strict minor
 
 
-@pytest.mark.parametrize("version, expected", [
-    ("1.0", ">=0.1.0,<1.0.0"),
-    ("1.1", ">=0.1.0,<0.2.0 with a warning (newer minor); >=0.2.0,<1.0.0"),
-    ("1.2", ">=0.1.0,<0.4.0 with a warning (newer minor); >=0.4.0,<1.0.0"),  # never written: first reader is 1.3's
-    ("1.4", ">=0.1.0,<1.0.0 with a warning (newer minor)"),
-    ("2.0", ">=1.0.0"),
-    ("2.1", ">=1.0.0,<1.2.0 with a warning (newer minor); >=1.2.0"),
-    ("3.0", "none"),
-])
+@pytest.mark.parametrize(
+    "version, expected",
+    [
+        ("1.0", ">=0.1.0,<1.0.0"),
+        ("1.1", ">=0.1.0,<0.2.0 with a warning (newer minor); >=0.2.0,<1.0.0"),
+        ("1.2", ">=0.1.0,<0.4.0 with a warning (newer minor); >=0.4.0,<1.0.0"),  # never written: first reader is 1.3's
+        ("1.4", ">=0.1.0,<1.0.0 with a warning (newer minor)"),
+        ("2.0", ">=1.0.0"),
+        ("2.1", ">=1.0.0,<1.2.0 with a warning (newer minor); >=1.2.0"),
+        ("3.0", "none"),
+    ],
+)
 def test_readers_follow_the_policy(long_history, version, expected):
     assert compat.readers_text(compat.readers("stripe-json", version)) == expected
 
@@ -121,8 +126,9 @@ def test_version_is_read_from_the_manifest_alone(saved):
 def test_foreign_runtimes_are_not_recorded_without_the_hook(monkeypatch, saved):
     monkeypatch.setattr(stripe_json, "RUNTIMES", ("reference", "onnxruntime"))
     assert compat.report(saved)["runtimes"][1] == {"name": "onnxruntime", "versions": None}
-    monkeypatch.setattr(stripe_json, "runtime_versions", lambda version: {"onnxruntime": f">=1.16 for {version}"},
-                        raising=False)
+    monkeypatch.setattr(
+        stripe_json, "runtime_versions", lambda version: {"onnxruntime": f">=1.16 for {version}"}, raising=False
+    )
     assert compat.report(saved)["runtimes"][1] == {"name": "onnxruntime", "versions": ">=1.16 for 2.0"}
 
 
@@ -162,7 +168,9 @@ def test_compat_other_major_prints_format_and_version_and_fails(capsys, saved):
     assert re.search(r"^format\s+stripe-json$", out, re.MULTILINE)
     assert re.search(r"^format version\s+3\.0$", out, re.MULTILINE)
     assert "cannot read: major version 3" in out
-    refusal = r"^error\s+.*MODEL: written in stripe-json 3\.0; this crossform reads stripe-json 1\.x and stripe-json 2\.x$"
+    refusal = (
+        r"^error\s+.*MODEL: written in stripe-json 3\.0; this crossform reads stripe-json 1\.x and stripe-json 2\.x$"
+    )
     assert re.search(refusal, out, re.MULTILINE)
     assert re.search(r"^read by\s+no crossform release$", out, re.MULTILINE)
 
@@ -192,8 +200,19 @@ def test_compat_json(capsys, saved, package):
     code, out, _ = run(capsys, "compat", saved, "--json")
     assert code == 0
     doc = json.loads(out)
-    assert set(doc) == {"path", "format", "format_version", "crossform", "reads", "ok", "id", "error", "warnings",
-                        "readers", "runtimes"}
+    assert set(doc) == {
+        "path",
+        "format",
+        "format_version",
+        "crossform",
+        "reads",
+        "ok",
+        "id",
+        "error",
+        "warnings",
+        "readers",
+        "runtimes",
+    }
     assert doc["id"] == package.id and doc["ok"] is True
     assert doc["readers"]["ranges"] == [{"from": "0.2.0", "before": None, "specifier": ">=0.2.0", "warning": False}]
     assert doc["runtimes"] == [{"name": "reference", "versions": ">=0.2.0"}]
@@ -240,10 +259,17 @@ def test_compat_names_what_needs_a_newer_release(capsys, tmp_path, linear_packag
     assert doc["readers"]["needs"] == "a linear model"
 
 
-@pytest.mark.parametrize("name, options, read_by", [
-    ("m.pmml", {"leaves": "off"}, "crossform >=0.4.0 (for no leaf outputs (--leaves off); older releases refuse it)"),
-    ("m.onnx", {}, "crossform >=0.4.0 (for one TreeEnsemble per tree; older releases refuse it)"),
-])
+@pytest.mark.parametrize(
+    "name, options, read_by",
+    [
+        (
+            "m.pmml",
+            {"leaves": "off"},
+            "crossform >=0.4.0 (for no leaf outputs (--leaves off); older releases refuse it)",
+        ),
+        ("m.onnx", {}, "crossform >=0.4.0 (for one TreeEnsemble per tree; older releases refuse it)"),
+    ],
+)
 def test_compat_names_the_layout_that_needs_a_newer_release(capsys, tmp_path, package, name, options, read_by):
     path = crossform.save(package, tmp_path / name, **options)
     code, out, err = run(capsys, "compat", path)

@@ -8,11 +8,10 @@ import warnings
 import numpy as np
 import pytest
 
-from helpers.packages import small_package
-
 import crossform
 from crossform import errors
 from crossform.exporters import Files, _versions, stripe_json
+from helpers.packages import small_package
 
 ROWS = [{"colour": c, "size": s} for c in ("red", "blue", "green", None) for s in (2.0, 10.0, 17.5, None)]
 
@@ -33,6 +32,7 @@ def with_version(version, **extra):
     def edit(manifest):
         manifest["formatVersion"] = version
         manifest.update(extra)
+
     return edit
 
 

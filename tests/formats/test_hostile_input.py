@@ -14,19 +14,18 @@ import subprocess
 import sys
 import textwrap
 import zlib
-from fractions import Fraction
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import crossform
+from crossform import errors
+from crossform.exporters import bonsai
 from helpers.packages import small_package
 from helpers.paths import CONFORMANCE, REPO
-
-import crossform
-from crossform import errors, ir
-from crossform.exporters import bonsai
 
 ADDRESS_SPACE = 2 << 30  # 2 GiB: python, numpy, onnx and protobuf fit, an 8-byte-per-node array of 2^28 does not
 TIMEOUT = 120
@@ -39,8 +38,13 @@ def run_limited(code: str, *args: str, timeout: float = TIMEOUT) -> subprocess.C
         resource.setrlimit(resource.RLIMIT_AS, ({ADDRESS_SPACE}, {ADDRESS_SPACE}))
     """)
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
-    return subprocess.run([sys.executable, "-c", prelude + textwrap.dedent(code), *args], capture_output=True,
-                          text=True, timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, "-c", prelude + textwrap.dedent(code), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
 
 
 CLI = """
@@ -76,8 +80,12 @@ def complete_tree_bonsai(n_nodes: int) -> bytes:
         words[n_splits // 64] = np.uint64((1 << (n_splits % 64)) - 1)
     blocks = (len(words) + 7) // 8
     ranks = np.minimum(np.arange(blocks, dtype=np.int64) * 512, n_splits).astype(">u4")
-    body = (struct.pack(">8sHHIIIQ", bonsai.MAGIC, 1, 0, 0, 1, 1, n_nodes) + struct.pack(">II", 0, n_nodes)
-            + words.tobytes() + ranks.tobytes())
+    body = (
+        struct.pack(">8sHHIIIQ", bonsai.MAGIC, 1, 0, 0, 1, 1, n_nodes)
+        + struct.pack(">II", 0, n_nodes)
+        + words.tobytes()
+        + ranks.tobytes()
+    )
     return body + struct.pack(">I", zlib.crc32(body))
 
 
@@ -98,7 +106,8 @@ def test_small_complete_tree_bonsai_is_what_the_crafted_file_claims_to_be():
 def test_bonsai_declaring_more_nodes_than_its_bytes_is_refused_before_allocating(tmp_path, n_nodes):
     trees = tmp_path / "trees.bonsai"
     trees.write_bytes(complete_tree_bonsai(n_nodes))
-    result = run_limited("""
+    result = run_limited(
+        """
         import sys
         from crossform import errors
         from crossform.exporters import bonsai
@@ -106,7 +115,9 @@ def test_bonsai_declaring_more_nodes_than_its_bytes_is_refused_before_allocating
             bonsai.loads(open(sys.argv[1], "rb").read(), sys.argv[1], 2)
         except errors.BonsaiTruncatedError as exc:
             print("refused:", exc)
-    """, str(trees))
+    """,
+        str(trees),
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "refused:" in result.stdout and "split feature" in result.stdout, result.stdout
 
@@ -124,14 +135,17 @@ def test_cli_refuses_the_crafted_bonsai_by_name_under_a_memory_limit(tmp_path, c
 
 def test_load_refuses_the_crafted_bonsai_under_a_memory_limit(tmp_path):
     path = stripe_json_with_trees(tmp_path, complete_tree_bonsai(2**28 - 1))
-    result = run_limited("""
+    result = run_limited(
+        """
         import sys, crossform
         from crossform import errors
         try:
             crossform.load(sys.argv[1])
         except errors.BonsaiTruncatedError as exc:
             print("refused:", exc)
-    """, str(path))
+    """,
+        str(path),
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "refused:" in result.stdout
 
@@ -197,10 +211,13 @@ def test_fifo_inside_a_package_directory_is_refused(tmp_path):
 def test_a_package_file_reads_under_an_address_space_limit(tmp_path):
     # reading never asks for the 2 GiB cap up front, which no 2 GiB address space can give
     path = crossform.save(small_package(), tmp_path / "m.pb", format="protobuf")
-    result = run_limited("""
+    result = run_limited(
+        """
         import sys, crossform
         print(crossform.load(sys.argv[1]).id)
-    """, str(path))
+    """,
+        str(path),
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip() == small_package().id
 
@@ -226,22 +243,36 @@ def test_a_duplicated_column_the_package_does_not_read_is_harmless():
     pd = pytest.importorskip("pandas")
     frame = pd.DataFrame([["red", 1.0, 2.0, 3.0]], columns=["colour", "size", "extra", "extra"])
     plain = pd.DataFrame([["red", 1.0]], columns=["colour", "size"])
-    np.testing.assert_array_equal(crossform.score(small_package(), frame).values,
-                                  crossform.score(small_package(), plain).values)
+    np.testing.assert_array_equal(
+        crossform.score(small_package(), frame).values, crossform.score(small_package(), plain).values
+    )
 
 
-@pytest.mark.parametrize("value, kind", [
-    (np.complex128(1.5 + 2j), "complex128"), (1.5 + 2j, "complex"), (np.timedelta64(7, "s"), "timedelta64"),
-    (np.datetime64("2026-01-01"), "datetime64"), (b"7", "bytes"), (np.bytes_(b"7"), "bytes_"),
-])
+@pytest.mark.parametrize(
+    "value, kind",
+    [
+        (np.complex128(1.5 + 2j), "complex128"),
+        (1.5 + 2j, "complex"),
+        (np.timedelta64(7, "s"), "timedelta64"),
+        (np.datetime64("2026-01-01"), "datetime64"),
+        (b"7", "bytes"),
+        (np.bytes_(b"7"), "bytes_"),
+    ],
+)
 def test_only_real_numbers_are_numbers(value, kind):
     scores = crossform.score(small_package(), [{"colour": "red", "size": value}, {"colour": "red", "size": 7.0}])
     assert scores.errors[0] is not None and "expected a number" in scores.errors[0] and kind in scores.errors[0]
     assert scores.errors[1] is None
 
 
-@pytest.mark.parametrize("column", [np.array([1.5 + 2j, 7.0]), np.array([7, 8], dtype="timedelta64[s]"),
-                                    np.array(["2026-01-01", "2026-01-02"], dtype="datetime64[D]")])
+@pytest.mark.parametrize(
+    "column",
+    [
+        np.array([1.5 + 2j, 7.0]),
+        np.array([7, 8], dtype="timedelta64[s]"),
+        np.array(["2026-01-01", "2026-01-02"], dtype="datetime64[D]"),
+    ],
+)
 def test_complex_and_time_arrays_are_row_errors(column):
     scores = crossform.score(small_package(), {"colour": ["red", "red"], "size": column})
     assert all(e is not None and "expected a number" in e for e in scores.errors), scores.errors
@@ -257,18 +288,22 @@ def test_decimal_and_fraction_are_real_numbers(value):
 
 
 def test_a_decimal_float64_cannot_hold_is_a_row_error():
-    scores = crossform.score(small_package(), [{"colour": "red", "size": Decimal("sNaN")},
-                                               {"colour": "red", "size": 1.0}])
+    scores = crossform.score(
+        small_package(), [{"colour": "red", "size": Decimal("sNaN")}, {"colour": "red", "size": 1.0}]
+    )
     assert scores.errors[0] is not None and "size" in scores.errors[0] and scores.errors[1] is None
 
 
-@pytest.mark.parametrize("data, found", [
-    ({"colour": "red", "size": 3.0}, "str"),
-    ({"colour": ["red"], "size": 3.0}, "float"),
-    ({"colour": ["red"], "size": (x for x in [3.0])}, "generator"),
-    ({"colour": ["red"], "size": np.float64(3.0)}, "float64"),
-    ({"colour": ["red"], "size": np.array(3.0)}, "array"),
-])
+@pytest.mark.parametrize(
+    "data, found",
+    [
+        ({"colour": "red", "size": 3.0}, "str"),
+        ({"colour": ["red"], "size": 3.0}, "float"),
+        ({"colour": ["red"], "size": (x for x in [3.0])}, "generator"),
+        ({"colour": ["red"], "size": np.float64(3.0)}, "float64"),
+        ({"colour": ["red"], "size": np.array(3.0)}, "array"),
+    ],
+)
 def test_scalars_or_generators_instead_of_columns_are_input_errors(data, found):
     with pytest.raises(errors.InputError, match=f"expected a column.*{found}"):
         crossform.score(small_package(), data)
@@ -363,8 +398,14 @@ FUZZ = """
 
 
 # besides the hand-built package: set splits, one-hot blocks, linear models, boosting, many classes
-FUZZ_CASES = ("hgb-string-categories", "one-hot-infrequent", "logistic-multinomial", "gb-multiclass",
-              "isolation-forest", "rf-trained-with-nan")
+FUZZ_CASES = (
+    "hgb-string-categories",
+    "one-hot-infrequent",
+    "logistic-multinomial",
+    "gb-multiclass",
+    "isolation-forest",
+    "rf-trained-with-nan",
+)
 CONFORMANCE_PACKAGES = CONFORMANCE / "packages"
 
 
@@ -372,8 +413,16 @@ CONFORMANCE_PACKAGES = CONFORMANCE / "packages"
 def test_fuzzed_packages_load_or_fail_by_name(name):
     if name == "onnx":
         pytest.importorskip("onnx")
-    result = run_limited(FUZZ, name, "14", str(FUZZ_SECONDS), str(REPO / "tests"), str(CONFORMANCE_PACKAGES),
-                         *FUZZ_CASES, timeout=FUZZ_SECONDS + 90)
+    result = run_limited(
+        FUZZ,
+        name,
+        "14",
+        str(FUZZ_SECONDS),
+        str(REPO / "tests"),
+        str(CONFORMANCE_PACKAGES),
+        *FUZZ_CASES,
+        timeout=FUZZ_SECONDS + 90,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.splitlines()[-1])
     assert report["cases"] > 50, report
@@ -387,6 +436,7 @@ def leafless_protobuf(n_nodes: int, n_classes: int) -> bytes:
     n_nodes x n_classes doubles."""
     from crossform.exporters import protobuf
     from crossform.v1 import package_pb2 as pb
+
     msg = pb.Package()
     msg.ParseFromString(protobuf.dumps(small_package()))
     ens = msg.model.tree_ensemble
@@ -407,14 +457,17 @@ def leafless_protobuf(n_nodes: int, n_classes: int) -> bytes:
 def test_protobuf_tree_without_leaves_is_refused_before_allocating(tmp_path):
     path = tmp_path / "m.pb"
     path.write_bytes(leafless_protobuf(20_000, 2**16))  # 0.8 MB claiming 10 GB of leaf values
-    result = run_limited("""
+    result = run_limited(
+        """
         import sys, crossform
         from crossform import errors
         try:
             crossform.load(sys.argv[1])
         except errors.CrossformError as exc:
             print("refused:", type(exc).__name__, exc)
-    """, str(path))
+    """,
+        str(path),
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "refused: ProtobufCountError" in result.stdout and "trees[0]" in result.stdout, result.stdout
 
@@ -430,8 +483,12 @@ def test_readers_cut_a_huge_value_they_echo(tmp_path):
     assert len(str(info.value)) < 500 and "xxx" in str(info.value)
 
     from crossform.exporters import pmml
-    text = pmml.dumps(small_package()).decode().replace('<ScoreDistribution value="no"',
-                                                         f'<ScoreDistribution value="{huge}"', 1)
+
+    text = (
+        pmml.dumps(small_package())
+        .decode()
+        .replace('<ScoreDistribution value="no"', f'<ScoreDistribution value="{huge}"', 1)
+    )
     with pytest.raises(errors.CrossformError) as info:
         pmml.loads(text.encode(), where="model.pmml")
     assert len(str(info.value)) < 500 and "xxx" in str(info.value)

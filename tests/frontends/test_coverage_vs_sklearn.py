@@ -44,8 +44,9 @@ rng = np.random.default_rng(8)
 def _numbers(task: str, classes: int = 2, seed: int = 0):
     if task == "regression":
         return make_regression(500, 5, n_informative=3, noise=3.0, random_state=seed)
-    return make_classification(500, 5, n_informative=3, n_redundant=0, n_classes=classes, n_clusters_per_class=1,
-                               random_state=seed)
+    return make_classification(
+        500, 5, n_informative=3, n_redundant=0, n_classes=classes, n_clusters_per_class=1, random_state=seed
+    )
 
 
 def _holes(task: str, classes: int = 2, categorical: bool = False):
@@ -69,12 +70,16 @@ def _categorical_frame():
 
 def _birds(n: int = 600, seed: int = 3) -> pd.DataFrame:
     r = np.random.default_rng(seed)
-    df = pd.DataFrame({
-        "bird": pd.Series(r.choice(["crow", "owl", "kiwi", "heron", "auk"], n, p=[.4, .3, .2, .07, .03]), dtype=object),
-        "food": pd.Series(r.choice(["fish", "seeds", "nectar"], n), dtype=object),
-        "wingspan": r.normal(1.2, 0.5, n),
-        "weight": r.lognormal(0, 1, n),
-    })
+    df = pd.DataFrame(
+        {
+            "bird": pd.Series(
+                r.choice(["crow", "owl", "kiwi", "heron", "auk"], n, p=[0.4, 0.3, 0.2, 0.07, 0.03]), dtype=object
+            ),
+            "food": pd.Series(r.choice(["fish", "seeds", "nectar"], n), dtype=object),
+            "wingspan": r.normal(1.2, 0.5, n),
+            "weight": r.lognormal(0, 1, n),
+        }
+    )
     for col in df.columns:
         df.loc[r.random(n) < 0.1, col] = np.nan
     return df
@@ -90,20 +95,25 @@ def _bird_target(df: pd.DataFrame, task: str):
 
 
 def _encoders(handle_unknown: str, **one_hot) -> ColumnTransformer:
-    return ColumnTransformer([
-        ("cat", OneHotEncoder(handle_unknown=handle_unknown, **one_hot), ["bird", "food"]),
-        ("mm", make_pipeline(SimpleImputer(add_indicator=True), MinMaxScaler((-2, 2))), ["wingspan"]),
-        ("ra", make_pipeline(SimpleImputer(strategy="median"), RobustScaler()), ["weight"]),
-        ("mx", make_pipeline(SimpleImputer(), MaxAbsScaler()), ["wingspan"]),
-        ("mi", MissingIndicator(features="all"), ["weight"]),
-    ])
+    return ColumnTransformer(
+        [
+            ("cat", OneHotEncoder(handle_unknown=handle_unknown, **one_hot), ["bird", "food"]),
+            ("mm", make_pipeline(SimpleImputer(add_indicator=True), MinMaxScaler((-2, 2))), ["wingspan"]),
+            ("ra", make_pipeline(SimpleImputer(strategy="median"), RobustScaler()), ["weight"]),
+            ("mx", make_pipeline(SimpleImputer(), MaxAbsScaler()), ["wingspan"]),
+            ("mi", MissingIndicator(features="all"), ["weight"]),
+        ]
+    )
 
 
 FITS = {
-    "gb-binary": lambda: GradientBoostingClassifier(n_estimators=8, max_depth=3, random_state=0).fit(*_numbers("binary")),
+    "gb-binary": lambda: GradientBoostingClassifier(n_estimators=8, max_depth=3, random_state=0).fit(
+        *_numbers("binary")
+    ),
     "gb-multiclass": lambda: GradientBoostingClassifier(n_estimators=4, random_state=0).fit(*_numbers("c", 3)),
     "gb-zero-init": lambda: GradientBoostingRegressor(n_estimators=5, init="zero", random_state=0).fit(
-        *_numbers("regression")),
+        *_numbers("regression")
+    ),
     "lr-binary": lambda: LogisticRegression().fit(*_numbers("binary")),
     "lr-multinomial": lambda: LogisticRegression(max_iter=500).fit(*_numbers("c", 4)),
     "linear": lambda: LinearRegression().fit(*_numbers("regression")),
@@ -117,25 +127,29 @@ FITS = {
     "ridge-classifier": lambda: RidgeClassifier().fit(*_numbers("c", 3)),
     "hgb-binary-nan": lambda: HistGradientBoostingClassifier(max_iter=6, random_state=0).fit(*_holes("binary")),
     "hgb-multiclass-categorical": lambda: HistGradientBoostingClassifier(
-        max_iter=3, categorical_features=[4], random_state=0).fit(*_holes("c", 3, categorical=True)),
+        max_iter=3, categorical_features=[4], random_state=0
+    ).fit(*_holes("c", 3, categorical=True)),
     "hgb-absolute-error-categorical": lambda: HistGradientBoostingRegressor(
-        loss="absolute_error", max_iter=5, categorical_features=[4], random_state=0).fit(
-            *_holes("regression", categorical=True)),
+        loss="absolute_error", max_iter=5, categorical_features=[4], random_state=0
+    ).fit(*_holes("regression", categorical=True)),
     "hgb-pandas-categories": lambda: HistGradientBoostingClassifier(max_iter=4, random_state=0).fit(
-        *_categorical_frame()),
+        *_categorical_frame()
+    ),
     "isolation-forest": lambda: IsolationForest(n_estimators=4, random_state=0).fit(_numbers("binary")[0]),
     "isolation-forest-features": lambda: IsolationForest(n_estimators=4, max_features=3, random_state=0).fit(
-        _numbers("binary")[0]),
+        _numbers("binary")[0]
+    ),
 }
 for _policy, _extra in (("error", {}), ("ignore", {"drop": "first"}), ("infrequent_if_exist", {"min_frequency": 40})):
-    FITS[f"encoders-{_policy}-logistic"] = (lambda p=_policy, e=_extra: Pipeline([
-        ("enc", _encoders(p, **e)), ("m", LogisticRegression(max_iter=1000))]).fit(_birds(), _bird_target(_birds(), "binary")))
-    FITS[f"encoders-{_policy}-forest"] = (lambda p=_policy, e=_extra: Pipeline([
-        ("enc", _encoders(p, **e)), ("m", RandomForestClassifier(n_estimators=3, max_depth=5, random_state=0))]).fit(
-            _birds(), _bird_target(_birds(), "multiclass")))
-    FITS[f"encoders-{_policy}-boosting"] = (lambda p=_policy, e=_extra: Pipeline([
-        ("enc", _encoders(p, **e)), ("m", GradientBoostingRegressor(n_estimators=5, random_state=0))]).fit(
-            _birds(), _bird_target(_birds(), "regression")))
+    FITS[f"encoders-{_policy}-logistic"] = lambda p=_policy, e=_extra: Pipeline(
+        [("enc", _encoders(p, **e)), ("m", LogisticRegression(max_iter=1000))]
+    ).fit(_birds(), _bird_target(_birds(), "binary"))
+    FITS[f"encoders-{_policy}-forest"] = lambda p=_policy, e=_extra: Pipeline(
+        [("enc", _encoders(p, **e)), ("m", RandomForestClassifier(n_estimators=3, max_depth=5, random_state=0))]
+    ).fit(_birds(), _bird_target(_birds(), "multiclass"))
+    FITS[f"encoders-{_policy}-boosting"] = lambda p=_policy, e=_extra: Pipeline(
+        [("enc", _encoders(p, **e)), ("m", GradientBoostingRegressor(n_estimators=5, random_state=0))]
+    ).fit(_birds(), _bird_target(_birds(), "regression"))
 
 
 @pytest.mark.parametrize("name", FITS)

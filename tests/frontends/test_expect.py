@@ -39,12 +39,14 @@ HUGE = [np.inf, -np.inf, 1e39, -1e39, F32_MAX, -F32_MAX, 1e30, -1e31]
 
 def birds(n: int = 400, seed: int = 0) -> tuple:
     rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({
-        "bird": pd.Series(rng.choice(BIRDS, n), dtype=object),
-        "food": pd.Series(rng.choice(FOODS, n), dtype=object),
-        "wingspan": rng.normal(1.2, 0.5, n),
-        "weight": rng.lognormal(0, 1, n),
-    })
+    frame = pd.DataFrame(
+        {
+            "bird": pd.Series(rng.choice(BIRDS, n), dtype=object),
+            "food": pd.Series(rng.choice(FOODS, n), dtype=object),
+            "wingspan": rng.normal(1.2, 0.5, n),
+            "weight": rng.lognormal(0, 1, n),
+        }
+    )
     for col in ("bird", "wingspan"):
         frame.loc[rng.random(n) < 0.1, col] = np.nan
     y = frame.wingspan.fillna(1.0) * 2 + np.log(frame.weight) + (frame.bird == "owl") * 1.5 + rng.normal(0, 0.3, n)
@@ -52,39 +54,81 @@ def birds(n: int = 400, seed: int = 0) -> tuple:
 
 
 def linear() -> Pipeline:
-    return Pipeline([
-        ("columns", ColumnTransformer([
-            ("cat", Pipeline([("impute", SimpleImputer(strategy="most_frequent")),
-                              ("encode", OneHotEncoder(handle_unknown="ignore"))]), ["bird", "food"]),
-            ("num", Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]),
-             ["wingspan", "weight"]),
-        ])),
-        ("model", LogisticRegression()),
-    ])
+    return Pipeline(
+        [
+            (
+                "columns",
+                ColumnTransformer(
+                    [
+                        (
+                            "cat",
+                            Pipeline(
+                                [
+                                    ("impute", SimpleImputer(strategy="most_frequent")),
+                                    ("encode", OneHotEncoder(handle_unknown="ignore")),
+                                ]
+                            ),
+                            ["bird", "food"],
+                        ),
+                        (
+                            "num",
+                            Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]),
+                            ["wingspan", "weight"],
+                        ),
+                    ]
+                ),
+            ),
+            ("model", LogisticRegression()),
+        ]
+    )
 
 
 def strict_forest() -> Pipeline:
     """Refuses rows several ways: an unknown category (the encoder), an infinity
     (the scaler), a number beyond float32 (the forest), a missing weight (the
     indicator never saw one)."""
-    return Pipeline([
-        ("columns", ColumnTransformer([
-            ("cat", Pipeline([("impute", SimpleImputer(strategy="most_frequent")), ("encode", OrdinalEncoder())]),
-             ["bird", "food"]),
-            ("num", FeatureUnion([("scale", Pipeline([("impute", SimpleImputer(strategy="median")),
-                                                      ("scale", StandardScaler())])),
-                                  ("seen", MissingIndicator(features="all", error_on_new=True))]),
-             ["wingspan", "weight"]),
-            ("raw", SimpleImputer(strategy="mean"), ["wingspan"]),
-        ])),
-        ("model", RandomForestClassifier(n_estimators=4, max_depth=4, random_state=0)),
-    ])
+    return Pipeline(
+        [
+            (
+                "columns",
+                ColumnTransformer(
+                    [
+                        (
+                            "cat",
+                            Pipeline(
+                                [("impute", SimpleImputer(strategy="most_frequent")), ("encode", OrdinalEncoder())]
+                            ),
+                            ["bird", "food"],
+                        ),
+                        (
+                            "num",
+                            FeatureUnion(
+                                [
+                                    (
+                                        "scale",
+                                        Pipeline(
+                                            [("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]
+                                        ),
+                                    ),
+                                    ("seen", MissingIndicator(features="all", error_on_new=True)),
+                                ]
+                            ),
+                            ["wingspan", "weight"],
+                        ),
+                        ("raw", SimpleImputer(strategy="mean"), ["wingspan"]),
+                    ]
+                ),
+            ),
+            ("model", RandomForestClassifier(n_estimators=4, max_depth=4, random_state=0)),
+        ]
+    )
 
 
 COUNT_MODELS = {
     "linear": linear,
-    "tree": lambda: Pipeline([("impute", SimpleImputer()),
-                              ("model", DecisionTreeClassifier(max_depth=3, random_state=0))]),
+    "tree": lambda: Pipeline(
+        [("impute", SimpleImputer()), ("model", DecisionTreeClassifier(max_depth=3, random_state=0))]
+    ),
     "boosting": lambda: HistGradientBoostingClassifier(max_iter=3, max_leaf_nodes=4, random_state=0),
 }
 
@@ -148,8 +192,11 @@ def hostile_rows(frame: pd.DataFrame, seed: int = 1) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("guess", ["none", "right", "wrong"])
-@pytest.mark.parametrize("build", [strict_forest, lambda: HistGradientBoostingClassifier(max_iter=3)],
-                         ids=["refusing-pipeline", "hist-boosting"])
+@pytest.mark.parametrize(
+    "build",
+    [strict_forest, lambda: HistGradientBoostingClassifier(max_iter=3)],
+    ids=["refusing-pipeline", "hist-boosting"],
+)
 def test_refused_rows_are_those_scikit_learn_refuses_alone(build, guess):
     frame, y = birds()
     numeric = ["wingspan", "weight"]
@@ -179,12 +226,22 @@ def hist_models() -> list:
     X[rng.random(X.shape) < 0.1] = np.nan
     signal = np.nan_to_num(X[:, 0]) + np.isin(X[:, 1], [1, 4, 6]) - (X[:, 3] % 7 == 2) + rng.normal(0, 0.3, n)
     return [
-        (HistGradientBoostingClassifier(max_iter=6, max_leaf_nodes=9, categorical_features=[1, 3], random_state=0)
-         .fit(X, signal > np.median(signal)), X),
-        (HistGradientBoostingClassifier(max_iter=3, max_leaf_nodes=5, categorical_features=[1], random_state=0)
-         .fit(X, np.digitize(signal, [-0.5, 0.5])), X),
-        (HistGradientBoostingRegressor(max_iter=5, max_depth=4, random_state=0).fit(X[:, [0, 2]], signal),
-         X[:, [0, 2]]),
+        (
+            HistGradientBoostingClassifier(
+                max_iter=6, max_leaf_nodes=9, categorical_features=[1, 3], random_state=0
+            ).fit(X, signal > np.median(signal)),
+            X,
+        ),
+        (
+            HistGradientBoostingClassifier(max_iter=3, max_leaf_nodes=5, categorical_features=[1], random_state=0).fit(
+                X, np.digitize(signal, [-0.5, 0.5])
+            ),
+            X,
+        ),
+        (
+            HistGradientBoostingRegressor(max_iter=5, max_depth=4, random_state=0).fit(X[:, [0, 2]], signal),
+            X[:, [0, 2]],
+        ),
     ]
 
 
@@ -233,5 +290,6 @@ def test_preorder_positions_of_scikit_learn_trees():
     model = hist_models()[0][0]
     trees = _sklearn_trees(forest) + _sklearn_trees(model)
     for tree in trees:
-        np.testing.assert_array_equal(sklearn_preorder(tree),
-                                      recursive_preorder(tree.children_left.tolist(), tree.children_right.tolist()))
+        np.testing.assert_array_equal(
+            sklearn_preorder(tree), recursive_preorder(tree.children_left.tolist(), tree.children_right.tolist())
+        )

@@ -19,9 +19,8 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OrdinalEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
-from helpers.oracle import SPECIALS, assert_checks_pass, assert_identical, compare
-
 import crossform
+from helpers.oracle import SPECIALS, assert_checks_pass, assert_identical, compare
 
 BIRDS = ["albatross", "crow", "heron", "kiwi", "owl", "puffin"]
 FOODS = ["fish", "insects", "nectar", "seeds"]
@@ -34,14 +33,16 @@ def frame(n: int, seed: int, missing: float = 0.1, rare_food: bool = True) -> pd
     rng = np.random.default_rng(seed)
     foods = FOODS + (["worms"] if rare_food else [])
     p_food = [0.3, 0.3, 0.2, 0.19, 0.01] if rare_food else None
-    df = pd.DataFrame({
-        "bird": pd.Series(rng.choice(BIRDS, n), dtype=object),
-        "food": pd.Series(rng.choice(foods, n, p=p_food), dtype=object),
-        "planet": pd.Series(rng.choice(PLANETS, n), dtype=object),
-        "wingspan": rng.normal(1.2, 0.5, n),
-        "weight": rng.lognormal(0, 1, n),
-        "altitude": rng.normal(500, 300, n).round(),
-    })
+    df = pd.DataFrame(
+        {
+            "bird": pd.Series(rng.choice(BIRDS, n), dtype=object),
+            "food": pd.Series(rng.choice(foods, n, p=p_food), dtype=object),
+            "planet": pd.Series(rng.choice(PLANETS, n), dtype=object),
+            "wingspan": rng.normal(1.2, 0.5, n),
+            "weight": rng.lognormal(0, 1, n),
+            "altitude": rng.normal(500, 300, n).round(),
+        }
+    )
     for col in df.columns:
         df.loc[rng.random(n) < missing, col] = np.nan
     return df
@@ -49,8 +50,14 @@ def frame(n: int, seed: int, missing: float = 0.1, rare_food: bool = True) -> pd
 
 def target(df: pd.DataFrame, task: str, seed: int = 0):
     rng = np.random.default_rng(seed)
-    signal = (df.wingspan.fillna(1.0) * 2 + np.log(df.weight.fillna(1.0)) + (df.bird == "owl") * 1.5
-              - (df.food == "fish") + (df.planet == "mars") * 0.7 + rng.normal(0, 0.3, len(df)))
+    signal = (
+        df.wingspan.fillna(1.0) * 2
+        + np.log(df.weight.fillna(1.0))
+        + (df.bird == "owl") * 1.5
+        - (df.food == "fish")
+        + (df.planet == "mars") * 0.7
+        + rng.normal(0, 0.3, len(df))
+    )
     if task == "regression":
         return signal.to_numpy()
     if task == "multiclass":
@@ -91,91 +98,190 @@ def cat_pipeline(**encoder):
 
 PIPELINES = {
     # the seed's example: fill missing, encode categories, random forest
-    "seed": lambda model: Pipeline([
-        ("columns", ColumnTransformer([
-            ("cat", cat_pipeline(), CATS),
-            ("num", SimpleImputer(strategy="median"), NUMS),
-        ])),
-        ("model", model),
-    ]),
-    "unknown-as-value": lambda model: Pipeline([
-        ("columns", ColumnTransformer([
-            ("cat", cat_pipeline(handle_unknown="use_encoded_value", unknown_value=-1), CATS),
-            ("num", SimpleImputer(strategy="mean"), NUMS),
-        ])),
-        ("model", model),
-    ]),
-    "unknown-as-nan-missing-kept": lambda model: Pipeline([
-        ("columns", ColumnTransformer([
-            ("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan), CATS),
-            ("num", "passthrough", NUMS),
-        ])),
-        ("model", model),
-    ]),
-    "encoded-missing-value": lambda model: Pipeline([
-        ("columns", ColumnTransformer([
-            ("cat", OrdinalEncoder(encoded_missing_value=-2, handle_unknown="use_encoded_value",
-                                   unknown_value=-1), CATS),
-        ], remainder="passthrough")),
-        ("model", model),
-    ]),
-    "missing-is-unknown-error": lambda model: Pipeline([
-        # no NaN in the categorical training data: a missing category is unknown, a row error
-        ("columns", ColumnTransformer([
-            ("cat", OrdinalEncoder(), ["planet"]),
-            ("num", SimpleImputer(strategy="constant", fill_value=-999.0), NUMS),
-        ])),
-        ("model", model),
-    ]),
-    "infrequent-categories": lambda model: Pipeline([
-        ("columns", ColumnTransformer([
-            ("cat", cat_pipeline(min_frequency=0.05, handle_unknown="use_encoded_value", unknown_value=-1), CATS),
-            ("num", SimpleImputer(strategy="constant"), NUMS),
-        ], verbose_feature_names_out=False)),
-        ("model", model),
-    ]),
-    "max-categories": lambda model: Pipeline([
-        ("columns", ColumnTransformer([
-            ("cat", cat_pipeline(max_categories=3), ["bird"]),
-            ("num", SimpleImputer(strategy=lambda x: float(np.nanmax(x))), NUMS),
-        ])),
-        ("model", model),
-    ]),
-    "scaled-and-shared-columns": lambda model: Pipeline([
-        ("columns", ColumnTransformer([
-            ("cat", cat_pipeline(), CATS),
-            ("num", Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]), NUMS),
-            ("raw", SimpleImputer(strategy="mean"), ["wingspan"]),  # wingspan feeds two branches
-        ])),
-        ("model", model),
-    ]),
-    "scaler-options": lambda model: Pipeline([
-        ("columns", ColumnTransformer([
-            ("cat", cat_pipeline(), ["bird"]),
-            ("mean-only", StandardScaler(with_std=False), ["weight"]),
-            ("std-only", StandardScaler(with_mean=False), ["altitude"]),
-            ("both", StandardScaler(), ["wingspan"]),
-        ])),
-        ("model", model),
-    ]),
-    "pipeline-after-columns": lambda model: Pipeline([
-        ("columns", ColumnTransformer([
-            ("cat", cat_pipeline(), CATS),
-            ("num", SimpleImputer(strategy="median"), NUMS),
-        ])),
-        ("scale", StandardScaler()),
-        ("model", model),
-    ]),
-    "nested-column-transformers": lambda model: Pipeline([
-        ("outer", ColumnTransformer([
-            ("inner", ColumnTransformer([
-                ("cat", cat_pipeline(), ["bird", "food"]),
-                ("num", SimpleImputer(), ["weight"]),
-            ]), ["bird", "food", "weight"]),
-            ("planet", cat_pipeline(), ["planet"]),
-        ], remainder=SimpleImputer(strategy="median"))),
-        ("model", model),
-    ]),
+    "seed": lambda model: Pipeline(
+        [
+            (
+                "columns",
+                ColumnTransformer(
+                    [
+                        ("cat", cat_pipeline(), CATS),
+                        ("num", SimpleImputer(strategy="median"), NUMS),
+                    ]
+                ),
+            ),
+            ("model", model),
+        ]
+    ),
+    "unknown-as-value": lambda model: Pipeline(
+        [
+            (
+                "columns",
+                ColumnTransformer(
+                    [
+                        ("cat", cat_pipeline(handle_unknown="use_encoded_value", unknown_value=-1), CATS),
+                        ("num", SimpleImputer(strategy="mean"), NUMS),
+                    ]
+                ),
+            ),
+            ("model", model),
+        ]
+    ),
+    "unknown-as-nan-missing-kept": lambda model: Pipeline(
+        [
+            (
+                "columns",
+                ColumnTransformer(
+                    [
+                        ("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan), CATS),
+                        ("num", "passthrough", NUMS),
+                    ]
+                ),
+            ),
+            ("model", model),
+        ]
+    ),
+    "encoded-missing-value": lambda model: Pipeline(
+        [
+            (
+                "columns",
+                ColumnTransformer(
+                    [
+                        (
+                            "cat",
+                            OrdinalEncoder(
+                                encoded_missing_value=-2, handle_unknown="use_encoded_value", unknown_value=-1
+                            ),
+                            CATS,
+                        ),
+                    ],
+                    remainder="passthrough",
+                ),
+            ),
+            ("model", model),
+        ]
+    ),
+    "missing-is-unknown-error": lambda model: Pipeline(
+        [
+            # no NaN in the categorical training data: a missing category is unknown, a row error
+            (
+                "columns",
+                ColumnTransformer(
+                    [
+                        ("cat", OrdinalEncoder(), ["planet"]),
+                        ("num", SimpleImputer(strategy="constant", fill_value=-999.0), NUMS),
+                    ]
+                ),
+            ),
+            ("model", model),
+        ]
+    ),
+    "infrequent-categories": lambda model: Pipeline(
+        [
+            (
+                "columns",
+                ColumnTransformer(
+                    [
+                        (
+                            "cat",
+                            cat_pipeline(min_frequency=0.05, handle_unknown="use_encoded_value", unknown_value=-1),
+                            CATS,
+                        ),
+                        ("num", SimpleImputer(strategy="constant"), NUMS),
+                    ],
+                    verbose_feature_names_out=False,
+                ),
+            ),
+            ("model", model),
+        ]
+    ),
+    "max-categories": lambda model: Pipeline(
+        [
+            (
+                "columns",
+                ColumnTransformer(
+                    [
+                        ("cat", cat_pipeline(max_categories=3), ["bird"]),
+                        ("num", SimpleImputer(strategy=lambda x: float(np.nanmax(x))), NUMS),
+                    ]
+                ),
+            ),
+            ("model", model),
+        ]
+    ),
+    "scaled-and-shared-columns": lambda model: Pipeline(
+        [
+            (
+                "columns",
+                ColumnTransformer(
+                    [
+                        ("cat", cat_pipeline(), CATS),
+                        (
+                            "num",
+                            Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]),
+                            NUMS,
+                        ),
+                        ("raw", SimpleImputer(strategy="mean"), ["wingspan"]),  # wingspan feeds two branches
+                    ]
+                ),
+            ),
+            ("model", model),
+        ]
+    ),
+    "scaler-options": lambda model: Pipeline(
+        [
+            (
+                "columns",
+                ColumnTransformer(
+                    [
+                        ("cat", cat_pipeline(), ["bird"]),
+                        ("mean-only", StandardScaler(with_std=False), ["weight"]),
+                        ("std-only", StandardScaler(with_mean=False), ["altitude"]),
+                        ("both", StandardScaler(), ["wingspan"]),
+                    ]
+                ),
+            ),
+            ("model", model),
+        ]
+    ),
+    "pipeline-after-columns": lambda model: Pipeline(
+        [
+            (
+                "columns",
+                ColumnTransformer(
+                    [
+                        ("cat", cat_pipeline(), CATS),
+                        ("num", SimpleImputer(strategy="median"), NUMS),
+                    ]
+                ),
+            ),
+            ("scale", StandardScaler()),
+            ("model", model),
+        ]
+    ),
+    "nested-column-transformers": lambda model: Pipeline(
+        [
+            (
+                "outer",
+                ColumnTransformer(
+                    [
+                        (
+                            "inner",
+                            ColumnTransformer(
+                                [
+                                    ("cat", cat_pipeline(), ["bird", "food"]),
+                                    ("num", SimpleImputer(), ["weight"]),
+                                ]
+                            ),
+                            ["bird", "food", "weight"],
+                        ),
+                        ("planet", cat_pipeline(), ["planet"]),
+                    ],
+                    remainder=SimpleImputer(strategy="median"),
+                ),
+            ),
+            ("model", model),
+        ]
+    ),
 }
 
 MODELS = {
@@ -213,54 +319,137 @@ def test_pipeline_matches_sklearn(pipeline, task, train, rows):
 # whether it is fitted on a numpy array and exported with input_names, builder, task).
 SHAPES = {
     "one-step-pipeline": (NUMS, False, lambda model: Pipeline([("model", model)]), "binary"),
-    "nested-pipelines": (CATS + NUMS, False, lambda model: Pipeline([
-        ("prepare", Pipeline([
-            ("columns", ColumnTransformer([("cat", cat_pipeline(), CATS), ("num", SimpleImputer(), NUMS)])),
-            ("scale", Pipeline([("scale", StandardScaler())])),
-        ])),
-        ("model", Pipeline([("model", model)])),
-    ]), "multiclass"),
-    "passthrough-and-none-steps": (CATS + NUMS, False, lambda model: Pipeline([
-        ("nothing-first", "passthrough"),
-        ("columns", ColumnTransformer([("cat", cat_pipeline(), CATS), ("num", SimpleImputer(), NUMS)])),
-        ("nothing", None),
-        ("nothing-either", "passthrough"),
-        ("model", model),
-    ]), "regression"),
-    "remainder-passthrough": (CATS + NUMS, False, lambda model: Pipeline([
-        ("columns", ColumnTransformer([("cat", cat_pipeline(), CATS)], remainder="passthrough")),
-        ("model", model),
-    ]), "binary"),
-    "remainder-passthrough-short-names": (CATS + NUMS, False, lambda model: Pipeline([
-        ("columns", ColumnTransformer([("cat", cat_pipeline(), CATS)], remainder="passthrough",
-                                      verbose_feature_names_out=False)),
-        ("model", model),
-    ]), "multiclass"),
-    "remainder-drop": (CATS + NUMS, False, lambda model: Pipeline([
-        ("columns", ColumnTransformer([("cat", cat_pipeline(), ["bird", "planet"]),
-                                       ("num", SimpleImputer(), ["wingspan", "weight"])], remainder="drop")),
-        ("model", model),
-    ]), "regression"),
-    "remainder-drop-short-names": (CATS + NUMS, False, lambda model: Pipeline([
-        ("columns", ColumnTransformer([("cat", cat_pipeline(), ["food"]),
-                                       ("num", SimpleImputer(), ["wingspan", "altitude"])], remainder="drop",
-                                      verbose_feature_names_out=False)),
-        ("model", model),
-    ]), "binary"),
-    "make-pipeline-names": (CATS + NUMS, False, lambda model: make_pipeline(
-        make_column_transformer((cat_pipeline(), CATS), (SimpleImputer(strategy="median"), NUMS)),
-        StandardScaler(),
-        model,
-    ), "multiclass"),
-    "pandas-output": (CATS + NUMS, False, lambda model: Pipeline([
-        ("columns", ColumnTransformer([("cat", cat_pipeline(), CATS)], remainder=SimpleImputer())),
-        ("scale", StandardScaler()),
-        ("model", model),
-    ]).set_output(transform="pandas"), "regression"),
-    "numpy-fit-named-inputs": (NUMS, True, lambda model: Pipeline([
-        ("impute", SimpleImputer(strategy="median")),
-        ("model", model),
-    ]), "binary"),
+    "nested-pipelines": (
+        CATS + NUMS,
+        False,
+        lambda model: Pipeline(
+            [
+                (
+                    "prepare",
+                    Pipeline(
+                        [
+                            (
+                                "columns",
+                                ColumnTransformer([("cat", cat_pipeline(), CATS), ("num", SimpleImputer(), NUMS)]),
+                            ),
+                            ("scale", Pipeline([("scale", StandardScaler())])),
+                        ]
+                    ),
+                ),
+                ("model", Pipeline([("model", model)])),
+            ]
+        ),
+        "multiclass",
+    ),
+    "passthrough-and-none-steps": (
+        CATS + NUMS,
+        False,
+        lambda model: Pipeline(
+            [
+                ("nothing-first", "passthrough"),
+                ("columns", ColumnTransformer([("cat", cat_pipeline(), CATS), ("num", SimpleImputer(), NUMS)])),
+                ("nothing", None),
+                ("nothing-either", "passthrough"),
+                ("model", model),
+            ]
+        ),
+        "regression",
+    ),
+    "remainder-passthrough": (
+        CATS + NUMS,
+        False,
+        lambda model: Pipeline(
+            [
+                ("columns", ColumnTransformer([("cat", cat_pipeline(), CATS)], remainder="passthrough")),
+                ("model", model),
+            ]
+        ),
+        "binary",
+    ),
+    "remainder-passthrough-short-names": (
+        CATS + NUMS,
+        False,
+        lambda model: Pipeline(
+            [
+                (
+                    "columns",
+                    ColumnTransformer(
+                        [("cat", cat_pipeline(), CATS)], remainder="passthrough", verbose_feature_names_out=False
+                    ),
+                ),
+                ("model", model),
+            ]
+        ),
+        "multiclass",
+    ),
+    "remainder-drop": (
+        CATS + NUMS,
+        False,
+        lambda model: Pipeline(
+            [
+                (
+                    "columns",
+                    ColumnTransformer(
+                        [("cat", cat_pipeline(), ["bird", "planet"]), ("num", SimpleImputer(), ["wingspan", "weight"])],
+                        remainder="drop",
+                    ),
+                ),
+                ("model", model),
+            ]
+        ),
+        "regression",
+    ),
+    "remainder-drop-short-names": (
+        CATS + NUMS,
+        False,
+        lambda model: Pipeline(
+            [
+                (
+                    "columns",
+                    ColumnTransformer(
+                        [("cat", cat_pipeline(), ["food"]), ("num", SimpleImputer(), ["wingspan", "altitude"])],
+                        remainder="drop",
+                        verbose_feature_names_out=False,
+                    ),
+                ),
+                ("model", model),
+            ]
+        ),
+        "binary",
+    ),
+    "make-pipeline-names": (
+        CATS + NUMS,
+        False,
+        lambda model: make_pipeline(
+            make_column_transformer((cat_pipeline(), CATS), (SimpleImputer(strategy="median"), NUMS)),
+            StandardScaler(),
+            model,
+        ),
+        "multiclass",
+    ),
+    "pandas-output": (
+        CATS + NUMS,
+        False,
+        lambda model: Pipeline(
+            [
+                ("columns", ColumnTransformer([("cat", cat_pipeline(), CATS)], remainder=SimpleImputer())),
+                ("scale", StandardScaler()),
+                ("model", model),
+            ]
+        ).set_output(transform="pandas"),
+        "regression",
+    ),
+    "numpy-fit-named-inputs": (
+        NUMS,
+        True,
+        lambda model: Pipeline(
+            [
+                ("impute", SimpleImputer(strategy="median")),
+                ("model", model),
+            ]
+        ),
+        "binary",
+    ),
 }
 
 
@@ -275,8 +464,9 @@ def test_pipeline_shape_matches_sklearn(shape, train, rows):
         assert [f.name for f in package.inputs] == columns
         # crossform takes the columns by the names given at export, whatever their order
         shuffled = rows[columns[::-1]]
-        np.testing.assert_array_equal(crossform.score(package, shuffled).values,
-                                      crossform.score(package, rows[columns]).values)
+        np.testing.assert_array_equal(
+            crossform.score(package, shuffled).values, crossform.score(package, rows[columns]).values
+        )
     else:
         est.fit(data, target(train, task))
         package = crossform.from_sklearn(est)
@@ -289,7 +479,9 @@ def test_pipeline_shape_matches_sklearn(shape, train, rows):
 
 
 def test_seed_pipeline_round_trips_through_stripe_json(tmp_path, train, rows):
-    est = PIPELINES["seed"](RandomForestRegressor(n_estimators=8, random_state=0)).fit(train, target(train, "regression"))
+    est = PIPELINES["seed"](RandomForestRegressor(n_estimators=8, random_state=0)).fit(
+        train, target(train, "regression")
+    )
     package = crossform.from_sklearn(est, owner="birds", tags=["demo"], metadata={"purpose": "test"}, checks=0)
     path = crossform.save(package, tmp_path / "pkg")
     loaded = crossform.load(path)

@@ -12,53 +12,68 @@ import pytest
 from sklearn.base import is_classifier
 from sklearn.compose import ColumnTransformer, make_column_selector
 from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier, RandomForestRegressor
-from sklearn.impute import SimpleImputer
-from sklearn.pipeline import Pipeline
-from sklearn.impute import MissingIndicator
+from sklearn.impute import MissingIndicator, SimpleImputer
 from sklearn.linear_model import SGDClassifier
 from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, OrdinalEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
-
-from helpers.estimators import HalfScaler
-from helpers.oracle import assert_checks_pass, assert_identical, compare
 
 import crossform
 from crossform import ir
 from crossform.errors import InputError, InputNamesError, NotFittedError, UnsupportedEstimatorError
 from crossform.sklearn import converters
+from helpers.estimators import HalfScaler
+from helpers.oracle import assert_checks_pass, assert_identical, compare
 
 
 @pytest.fixture(scope="module")
 def data():
     rng = np.random.default_rng(0)
     n = 400
-    df = pd.DataFrame({
-        "bird": pd.Series(rng.choice(["crow", "owl", "kiwi"], n), dtype=object),
-        "weight": rng.normal(size=n),
-        "age": rng.normal(size=n),
-    })
+    df = pd.DataFrame(
+        {
+            "bird": pd.Series(rng.choice(["crow", "owl", "kiwi"], n), dtype=object),
+            "weight": rng.normal(size=n),
+            "age": rng.normal(size=n),
+        }
+    )
     df.loc[rng.random(n) < 0.1, "weight"] = np.nan
     y = (df.weight.fillna(0) + (df.bird == "owl") > 0.5).to_numpy()
     return df, y
 
 
 def seed_pipeline(model=None):
-    return Pipeline([
-        ("columns", ColumnTransformer([
-            ("cat", Pipeline([("impute", SimpleImputer(strategy="most_frequent")), ("encode", OrdinalEncoder())]),
-             ["bird"]),
-            ("num", SimpleImputer(strategy="median"), ["weight", "age"]),
-        ])),
-        ("model", model or RandomForestClassifier(n_estimators=5, random_state=0)),
-    ])
+    return Pipeline(
+        [
+            (
+                "columns",
+                ColumnTransformer(
+                    [
+                        (
+                            "cat",
+                            Pipeline(
+                                [("impute", SimpleImputer(strategy="most_frequent")), ("encode", OrdinalEncoder())]
+                            ),
+                            ["bird"],
+                        ),
+                        ("num", SimpleImputer(strategy="median"), ["weight", "age"]),
+                    ]
+                ),
+            ),
+            ("model", model or RandomForestClassifier(n_estimators=5, random_state=0)),
+        ]
+    )
 
 
 def test_seed_pipeline_structure(data):
     df, y = data
     package = crossform.from_sklearn(seed_pipeline().fit(df, y), owner="birds")
-    assert [(f.name, f.kind) for f in package.inputs] == [("bird", "categorical"), ("weight", "numeric"),
-                                                          ("age", "numeric")]
+    assert [(f.name, f.kind) for f in package.inputs] == [
+        ("bird", "categorical"),
+        ("weight", "numeric"),
+        ("age", "numeric"),
+    ]
     assert [e.encoder_type for e in package.encoders] == ["fill-missing", "label-encoder", "fill-missing"]
     assert package.encoders[1].features == ("bird",) and package.encoders[1].outputs == ("bird",)
     assert package.model.features == ("bird", "weight", "age")
@@ -68,13 +83,20 @@ def test_seed_pipeline_structure(data):
 
 def test_column_read_by_two_branches_is_not_overwritten(data):
     df, y = data
-    est = Pipeline([
-        ("columns", ColumnTransformer([
-            ("fill", SimpleImputer(strategy="median"), ["weight"]),
-            ("scale", StandardScaler(), ["weight", "age"]),
-        ])),
-        ("model", DecisionTreeClassifier(random_state=0)),
-    ]).fit(df, y)
+    est = Pipeline(
+        [
+            (
+                "columns",
+                ColumnTransformer(
+                    [
+                        ("fill", SimpleImputer(strategy="median"), ["weight"]),
+                        ("scale", StandardScaler(), ["weight", "age"]),
+                    ]
+                ),
+            ),
+            ("model", DecisionTreeClassifier(random_state=0)),
+        ]
+    ).fit(df, y)
     package = crossform.from_sklearn(est)
     fill, scale = package.encoders
     assert fill.features == ("weight",) and fill.outputs == ("fill__weight",)
@@ -88,8 +110,9 @@ def test_imputer_with_a_feature_never_seen(keep):
     rng = np.random.default_rng(1)
     df = pd.DataFrame({"a": rng.normal(size=200), "empty": np.nan, "b": rng.normal(size=200)})
     y = df.a > 0
-    est = Pipeline([("impute", SimpleImputer(keep_empty_features=keep)),
-                    ("model", DecisionTreeClassifier(random_state=0))]).fit(df, y)
+    est = Pipeline(
+        [("impute", SimpleImputer(keep_empty_features=keep)), ("model", DecisionTreeClassifier(random_state=0))]
+    ).fit(df, y)
     package = crossform.from_sklearn(est)
     assert ("empty" in package.model.features) == keep
     probe = pd.DataFrame({"a": rng.normal(size=50), "empty": rng.choice([np.nan, 3.0], 50), "b": np.nan})
@@ -100,12 +123,18 @@ UNSUPPORTED = {
     "model class": (lambda: KNeighborsClassifier(n_neighbors=2), "cannot convert sklearn.neighbors.KNeighbors"),
     "clipping": (lambda: Pipeline([("s", MinMaxScaler(clip=True)), ("m", DecisionTreeClassifier())]), "clip=True"),
     "ovr probabilities": (lambda: SGDClassifier(loss="modified_huber"), "modified_huber"),
-    "custom init": (lambda: GradientBoostingClassifier(n_estimators=2, init=DecisionTreeClassifier(max_depth=1)),
-                    "init estimator"),
-    "missing marker": (lambda: Pipeline([("i", SimpleImputer(missing_values=-1.0)), ("m", DecisionTreeClassifier())]),
-                       "missing_values=-1.0"),
-    "code": (lambda: Pipeline([("f", FunctionTransformer(np.log1p)), ("m", DecisionTreeClassifier())]),
-             "runs arbitrary code.*docs/plugins.md"),
+    "custom init": (
+        lambda: GradientBoostingClassifier(n_estimators=2, init=DecisionTreeClassifier(max_depth=1)),
+        "init estimator",
+    ),
+    "missing marker": (
+        lambda: Pipeline([("i", SimpleImputer(missing_values=-1.0)), ("m", DecisionTreeClassifier())]),
+        "missing_values=-1.0",
+    ),
+    "code": (
+        lambda: Pipeline([("f", FunctionTransformer(np.log1p)), ("m", DecisionTreeClassifier())]),
+        "runs arbitrary code.*docs/plugins.md",
+    ),
     "transformer only": (lambda: Pipeline([("s", StandardScaler())]), "ends in a transformer"),
 }
 
@@ -150,16 +179,26 @@ def test_numeric_categories_are_refused():
 
 def test_one_column_read_as_two_kinds_is_refused(data):
     df, y = data
-    est = Pipeline([
-        ("columns", ColumnTransformer([
-            ("encode", OrdinalEncoder(), ["bird"]),
-            ("scale", "passthrough", ["bird"]),
-        ])),
-        ("model", DecisionTreeClassifier()),
-    ])
+    est = Pipeline(
+        [
+            (
+                "columns",
+                ColumnTransformer(
+                    [
+                        ("encode", OrdinalEncoder(), ["bird"]),
+                        ("scale", "passthrough", ["bird"]),
+                    ]
+                ),
+            ),
+            ("model", DecisionTreeClassifier()),
+        ]
+    )
     df2 = df.assign(bird=df.bird.map({"crow": "1", "owl": "2", "kiwi": "3"}))
     est.fit(df2, y)
-    with pytest.raises(UnsupportedEstimatorError, match="DecisionTreeClassifier reads column 'scale__bird' as numeric, but it is categorical"):
+    with pytest.raises(
+        UnsupportedEstimatorError,
+        match="DecisionTreeClassifier reads column 'scale__bird' as numeric, but it is categorical",
+    ):
         crossform.from_sklearn(est)
 
 
@@ -243,8 +282,10 @@ def test_make_serializable(data):
     package = model.model_package
     assert [e.encoder_type for e in package.encoders] == ["fill-missing", "label-encoder", "fill-missing"]
     assert package.model.model_type == "classification-forest"
-    assert model.to_content_hash() == crossform.from_sklearn(model.estimator_, owner="birds", tags=["t"],
-                                                             metadata={"m": "1"}).id
+    assert (
+        model.to_content_hash()
+        == crossform.from_sklearn(model.estimator_, owner="birds", tags=["t"], metadata={"m": "1"}).id
+    )
     np.testing.assert_array_equal(model.predict_proba(df), model.estimator_.predict_proba(df))
     np.testing.assert_array_equal(crossform.score(package, df).values, model.predict_proba(df))
 
@@ -267,10 +308,12 @@ def test_identity_function_transformer_inside_column_transformer(data):
     """Such a branch cannot name its columns (get_feature_names_out raises); the
     columns keep their own names instead of the conversion failing."""
     df, y = data
-    columns = ColumnTransformer([
-        ("same", FunctionTransformer(), ["weight"]),
-        ("keep", "passthrough", ["age"]),
-    ])
+    columns = ColumnTransformer(
+        [
+            ("same", FunctionTransformer(), ["weight"]),
+            ("keep", "passthrough", ["age"]),
+        ]
+    )
     est = Pipeline([("columns", columns), ("model", DecisionTreeClassifier(max_depth=4, random_state=0))]).fit(df, y)
     with pytest.raises(AttributeError):
         columns.get_feature_names_out()
@@ -299,8 +342,14 @@ def test_one_step_pipeline_is_its_model(data):
 def test_passthrough_and_none_steps_are_skipped(data, skip):
     X, y = numeric(data)
     plain = Pipeline([("impute", SimpleImputer()), ("model", DecisionTreeClassifier(max_depth=4, random_state=0))])
-    skipping = Pipeline([("first", skip), ("impute", SimpleImputer()), ("middle", skip),
-                         ("model", DecisionTreeClassifier(max_depth=4, random_state=0))])
+    skipping = Pipeline(
+        [
+            ("first", skip),
+            ("impute", SimpleImputer()),
+            ("middle", skip),
+            ("model", DecisionTreeClassifier(max_depth=4, random_state=0)),
+        ]
+    )
     package = crossform.from_sklearn(skipping.fit(X, y))
     assert package.id == crossform.from_sklearn(plain.fit(X, y)).id
     assert [f.name for f in package.inputs] == ["weight", "age"]
@@ -309,10 +358,22 @@ def test_passthrough_and_none_steps_are_skipped(data, skip):
 
 def test_nested_pipelines_are_flattened(data):
     X, y = numeric(data)
-    flat = Pipeline([("impute", SimpleImputer()), ("scale", StandardScaler()),
-                     ("model", DecisionTreeClassifier(max_depth=4, random_state=0))])
-    nested = Pipeline([("prep", Pipeline([("impute", SimpleImputer()), ("inner", Pipeline([("scale", StandardScaler())]))])),
-                       ("model", Pipeline([("skip", "passthrough"), ("tree", DecisionTreeClassifier(max_depth=4, random_state=0))]))])
+    flat = Pipeline(
+        [
+            ("impute", SimpleImputer()),
+            ("scale", StandardScaler()),
+            ("model", DecisionTreeClassifier(max_depth=4, random_state=0)),
+        ]
+    )
+    nested = Pipeline(
+        [
+            ("prep", Pipeline([("impute", SimpleImputer()), ("inner", Pipeline([("scale", StandardScaler())]))])),
+            (
+                "model",
+                Pipeline([("skip", "passthrough"), ("tree", DecisionTreeClassifier(max_depth=4, random_state=0))]),
+            ),
+        ]
+    )
     package = crossform.from_sklearn(nested.fit(X, y))
     assert package.id == crossform.from_sklearn(flat.fit(X, y)).id
     assert_checks_pass(package)  # with the leaf of every row: the model inside the nested pipeline is found
@@ -347,15 +408,18 @@ def test_input_names_rename_a_model_fitted_on_a_dataframe(data):
     np.testing.assert_array_equal(scores.values, est.predict_proba(X))
 
 
-@pytest.mark.parametrize("names,message", [
-    (["weight"], r"must give 2 names, one per column the estimator was fitted on\. Got 1 instead"),
-    (["weight", "age", "extra"], r"must give 2 names, one per column the estimator was fitted on\. Got 3 instead"),
-    (["weight", "weight"], r"unique names\. Got 'weight' twice"),
-    (["weight", 3], r"strings\. Got 3 \(int\) at position 1"),
-    (["weight", ""], r"non-empty strings\. Got '' at position 1"),
-    ("wa", r"a sequence of strings, not one string\. Got the string 'wa' instead"),
-    (7, r"a sequence of strings\. Got int instead"),
-])
+@pytest.mark.parametrize(
+    "names,message",
+    [
+        (["weight"], r"must give 2 names, one per column the estimator was fitted on\. Got 1 instead"),
+        (["weight", "age", "extra"], r"must give 2 names, one per column the estimator was fitted on\. Got 3 instead"),
+        (["weight", "weight"], r"unique names\. Got 'weight' twice"),
+        (["weight", 3], r"strings\. Got 3 \(int\) at position 1"),
+        (["weight", ""], r"non-empty strings\. Got '' at position 1"),
+        ("wa", r"a sequence of strings, not one string\. Got the string 'wa' instead"),
+        (7, r"a sequence of strings\. Got int instead"),
+    ],
+)
 def test_bad_input_names_are_refused(data, names, message):
     X, y = numeric(data)
     est = DecisionTreeClassifier(max_depth=3, random_state=0).fit(X.to_numpy(), y)
@@ -363,9 +427,11 @@ def test_bad_input_names_are_refused(data, names, message):
         crossform.from_sklearn(est, input_names=names)
 
 
-@pytest.mark.parametrize("select", [["weight", "age"], [1, 2], slice(1, 3), [False, True, True],
-                                    make_column_selector(dtype_include=np.number)],
-                         ids=["names", "positions", "slice", "mask", "selector"])
+@pytest.mark.parametrize(
+    "select",
+    [["weight", "age"], [1, 2], slice(1, 3), [False, True, True], make_column_selector(dtype_include=np.number)],
+    ids=["names", "positions", "slice", "mask", "selector"],
+)
 def test_column_transformer_columns_chosen_every_way(data, select):
     df, y = data
     columns = ColumnTransformer([("cat", OrdinalEncoder(), ["bird"]), ("num", SimpleImputer(), select)])

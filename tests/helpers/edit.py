@@ -20,8 +20,14 @@ def edit_saved_trees(package_dir, edit) -> None:
     trees = list(bonsai.loads(trees_file.read_bytes(), str(trees_file), len(model_doc["features"])))
     edit(trees)
     classes = model_doc.get("classes")
-    model = ir.TreeEnsemble(model_doc["features"], tuple(trees), model_doc["aggregation"], model_doc["postTransform"],
-                            None if classes is None else tuple(classes), model_doc.get("baseValue"))
+    model = ir.TreeEnsemble(
+        model_doc["features"],
+        tuple(trees),
+        model_doc["aggregation"],
+        model_doc["postTransform"],
+        None if classes is None else tuple(classes),
+        model_doc.get("baseValue"),
+    )
     trees_file.write_bytes(bonsai.dumps(model))
 
 

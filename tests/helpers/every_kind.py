@@ -12,15 +12,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from helpers.packages import small_tree
-
 from crossform import ir
-
+from helpers.packages import small_tree
 
 
 def regression_stump(feature: int = 0) -> ir.Tree:
-    return ir.Tree(feature=[feature, -1, -1], threshold=[0.5, 0.0, 0.0], left=[1, -1, -1], right=[2, -1, -1],
-                   missing_left=[True, False, False], value=[[0.0], [-1.25], [2.5]])
+    return ir.Tree(
+        feature=[feature, -1, -1],
+        threshold=[0.5, 0.0, 0.0],
+        left=[1, -1, -1],
+        right=[2, -1, -1],
+        missing_left=[True, False, False],
+        value=[[0.0], [-1.25], [2.5]],
+    )
 
 
 def fields():
@@ -45,56 +49,107 @@ def packages() -> dict:
     oh, oh_names = _one_hot()
     # binary logistic boosting over one-hot columns and an affine-scaled number
     boost_trees = tuple(
-        ir.Tree(feature=[j, -1, -1], threshold=[0.5, 0.0, 0.0], left=[1, -1, -1], right=[2, -1, -1],
-                missing_left=[False, False, False], value=[[0.0], [-0.75 + j], [1.5 - j / 3]])
-        for j in range(4))
+        ir.Tree(
+            feature=[j, -1, -1],
+            threshold=[0.5, 0.0, 0.0],
+            left=[1, -1, -1],
+            right=[2, -1, -1],
+            missing_left=[False, False, False],
+            value=[[0.0], [-0.75 + j], [1.5 - j / 3]],
+        )
+        for j in range(4)
+    )
     out["boost-binary-one-hot"] = ir.Package(
         inputs=fields(),
         encoders=(oh, ir.Affine(("size",), [0.125], [-1.0], ("size_mm",))),
-        model=ir.TreeEnsemble(oh_names + ("size_mm",), boost_trees, "sum", "logistic", classes=("no", "yes"),
-                              base_value=[0.3], missing="error"))
+        model=ir.TreeEnsemble(
+            oh_names + ("size_mm",),
+            boost_trees,
+            "sum",
+            "logistic",
+            classes=("no", "yes"),
+            base_value=[0.3],
+            missing="error",
+        ),
+    )
     # multiclass softmax boosting, one-hot with ignore and a missing category
     oh2, names2 = _one_hot(unknown="zeros", missing=1)
     vec = []
     for k in range(3):
         v = np.zeros((3, 3))
         v[1, k], v[2, k] = -0.5 * (k + 1), 0.25 * (k + 2)
-        vec.append(ir.Tree(feature=[k, -1, -1], threshold=[0.5, 0.0, 0.0], left=[1, -1, -1], right=[2, -1, -1],
-                           missing_left=[True, False, False], value=v))
+        vec.append(
+            ir.Tree(
+                feature=[k, -1, -1],
+                threshold=[0.5, 0.0, 0.0],
+                left=[1, -1, -1],
+                right=[2, -1, -1],
+                missing_left=[True, False, False],
+                value=v,
+            )
+        )
     out["boost-multiclass-ignore"] = ir.Package(
-        inputs=fields(), encoders=(oh2,),
-        model=ir.TreeEnsemble(names2, tuple(vec), "sum", "softmax", classes=(0, 1, 2), base_value=[0.1, -0.2, 0.3],
-                              missing="error"))
+        inputs=fields(),
+        encoders=(oh2,),
+        model=ir.TreeEnsemble(
+            names2, tuple(vec), "sum", "softmax", classes=(0, 1, 2), base_value=[0.1, -0.2, 0.3], missing="error"
+        ),
+    )
     # regression boosting that compares infinities (histogram boosting's rule)
     out["boost-regression-compare"] = ir.Package(
-        inputs=fields()[1:], encoders=(),
-        model=ir.TreeEnsemble(("size", "weight"), (regression_stump(0), regression_stump(1)), "sum",
-                              base_value=[10.0], infinite="compare"))
+        inputs=fields()[1:],
+        encoders=(),
+        model=ir.TreeEnsemble(
+            ("size", "weight"), (regression_stump(0), regression_stump(1)), "sum", base_value=[10.0], infinite="compare"
+        ),
+    )
     # linear models
     mi = ir.MissingIndicator(("size", "colour"), (ir.NUMERIC, ir.CATEGORICAL), ("size_missing", "colour_missing"))
     fill = ir.FillMissing(("size",), (3.0,))
     out["linear-regression"] = ir.Package(
-        inputs=fields(), encoders=(mi, fill, ir.Affine(("weight",), [2.0], [0.5])),
-        model=ir.LinearModel(("size", "weight", "size_missing", "colour_missing"), [[0.5, -1.5, 2.0, 0.25]], [3.0]))
+        inputs=fields(),
+        encoders=(mi, fill, ir.Affine(("weight",), [2.0], [0.5])),
+        model=ir.LinearModel(("size", "weight", "size_missing", "colour_missing"), [[0.5, -1.5, 2.0, 0.25]], [3.0]),
+    )
     oh3, names3 = _one_hot(drop=True, infrequent=True)
     out["linear-binary-logistic"] = ir.Package(
-        inputs=fields(), encoders=(oh3, ir.Scale(("size",), [1.0], [2.0])),
-        model=ir.LinearModel(names3 + ("size",), [[0.7, -0.4, 1.1, 0.9]], [-0.2], "logistic", classes=(False, True)))
+        inputs=fields(),
+        encoders=(oh3, ir.Scale(("size",), [1.0], [2.0])),
+        model=ir.LinearModel(names3 + ("size",), [[0.7, -0.4, 1.1, 0.9]], [-0.2], "logistic", classes=(False, True)),
+    )
     out["linear-multinomial"] = ir.Package(
-        inputs=fields()[1:], encoders=(),
-        model=ir.LinearModel(("size", "weight"), [[0.5, -1.0], [0.0, 0.25], [-0.75, 1.5]], [0.1, 0.2, -0.3],
-                             "softmax", classes=("a", "b", "c")))
+        inputs=fields()[1:],
+        encoders=(),
+        model=ir.LinearModel(
+            ("size", "weight"),
+            [[0.5, -1.0], [0.0, 0.25], [-0.75, 1.5]],
+            [0.1, 0.2, -0.3],
+            "softmax",
+            classes=("a", "b", "c"),
+        ),
+    )
     out["linear-decision-binary"] = ir.Package(
-        inputs=fields()[1:], encoders=(),
-        model=ir.LinearModel(("size", "weight"), [[1.5, -2.0]], [0.25], "none", classes=(-1, 1)))
+        inputs=fields()[1:],
+        encoders=(),
+        model=ir.LinearModel(("size", "weight"), [[1.5, -2.0]], [0.25], "none", classes=(-1, 1)),
+    )
     out["linear-decision-multiclass"] = ir.Package(
-        inputs=fields()[1:], encoders=(),
-        model=ir.LinearModel(("size", "weight"), [[1.5, -2.0], [0.5, 0.5], [-1.0, 0.0]], [0.25, 0.0, -0.5],
-                             "none", classes=("x", "y", "z")))
+        inputs=fields()[1:],
+        encoders=(),
+        model=ir.LinearModel(
+            ("size", "weight"),
+            [[1.5, -2.0], [0.5, 0.5], [-1.0, 0.0]],
+            [0.25, 0.0, -0.5],
+            "none",
+            classes=("x", "y", "z"),
+        ),
+    )
     # a forest (average) with a one-hot input, the old model with a new encoder
     out["forest-one-hot"] = ir.Package(
-        inputs=fields(), encoders=(oh,),
-        model=ir.TreeEnsemble(oh_names[:2], (small_tree(), small_tree(0.25)), classes=("no", "yes")))
+        inputs=fields(),
+        encoders=(oh,),
+        model=ir.TreeEnsemble(oh_names[:2], (small_tree(), small_tree(0.25)), classes=("no", "yes")),
+    )
     return out
 
 

@@ -16,15 +16,25 @@ def fit_pipeline(task: str):
     rng = np.random.default_rng(0)
     n = 300
 
-    X = pd.DataFrame({"colour": pd.Series(rng.choice(["red", "blue", "green"], n), dtype=object),
-                      "size": rng.normal(10, 4, n), "weight": rng.normal(0, 1, n)})
+    X = pd.DataFrame(
+        {
+            "colour": pd.Series(rng.choice(["red", "blue", "green"], n), dtype=object),
+            "size": rng.normal(10, 4, n),
+            "weight": rng.normal(0, 1, n),
+        }
+    )
     X.loc[rng.random(n) < 0.1, "size"] = np.nan
     y = X["size"].fillna(10).to_numpy() + (X["colour"] == "red") * 3 + rng.normal(0, 1, n)
-    prep = ColumnTransformer([
-        ("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1), ["colour"]),
-        ("num", Pipeline([("fill", SimpleImputer(strategy="median")), ("scale", StandardScaler())]),
-         ["size", "weight"]),
-    ])
+    prep = ColumnTransformer(
+        [
+            ("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1), ["colour"]),
+            (
+                "num",
+                Pipeline([("fill", SimpleImputer(strategy="median")), ("scale", StandardScaler())]),
+                ["size", "weight"],
+            ),
+        ]
+    )
     if task == "classifier":
         model = RandomForestClassifier(n_estimators=5, max_depth=5, random_state=0)
         y = np.array(["low", "mid", "high"])[np.digitize(y, np.quantile(y, [0.33, 0.66]))]

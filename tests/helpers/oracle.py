@@ -34,9 +34,17 @@ def probe_values(threshold: float) -> list:
         f = np.nextafter(f, np.float32(-np.inf))
     g = np.nextafter(f, np.float32(np.inf))
     mid = (float(f) + float(g)) / 2.0
-    values = [t, np.nextafter(t, np.inf), np.nextafter(t, -np.inf), float(f), float(g), mid,
-              np.nextafter(mid, np.inf), np.nextafter(mid, -np.inf),
-              float(np.nextafter(f, np.float32(-np.inf)))]
+    values = [
+        t,
+        np.nextafter(t, np.inf),
+        np.nextafter(t, -np.inf),
+        float(f),
+        float(g),
+        mid,
+        np.nextafter(mid, np.inf),
+        np.nextafter(mid, -np.inf),
+        float(np.nextafter(f, np.float32(-np.inf))),
+    ]
     return [v for v in values if np.isfinite(v)]
 
 
@@ -153,7 +161,9 @@ def _predict(est, frame):
     return est.predict(frame).reshape(-1, 1)
 
 
-def compare(package: crossform.Package, est, frame: pd.DataFrame, known: dict = None, runtime: str = "reference") -> dict:
+def compare(
+    package: crossform.Package, est, frame: pd.DataFrame, known: dict = None, runtime: str = "reference"
+) -> dict:
     """Score with crossform and scikit-learn; return counts of every kind of mismatch."""
     want = expected(est, frame, known or {})
     got = crossform.score(package, frame, runtime=runtime)
@@ -167,13 +177,13 @@ def compare(package: crossform.Package, est, frame: pd.DataFrame, known: dict = 
         "error_rows_differ": int((want.refused != got_refused).sum()),
         "value_rows_differ": int((np.abs(a - b) > 1e-12 * scale).any(axis=1).sum()),
         "max_rel_diff": float((np.abs(a - b) / scale).max()) if a.size else 0.0,
-        "leaf_rows_differ": int((want.leaves[both] != leaf_positions(package.model, got.leaves)[both]).any(axis=1).sum()),
+        "leaf_rows_differ": int(
+            (want.leaves[both] != leaf_positions(package.model, got.leaves)[both]).any(axis=1).sum()
+        ),
     }
     if package.model.is_classifier:
         got_labels = got.labels()
-        report["label_rows_differ"] = sum(
-            1 for i in np.flatnonzero(both) if got_labels[i] != want.labels[i]
-        )
+        report["label_rows_differ"] = sum(1 for i in np.flatnonzero(both) if got_labels[i] != want.labels[i])
     return report
 
 

@@ -44,7 +44,6 @@ def small_package(**changes) -> ir.Package:
     return ir.Package(**parts)
 
 
-
 def leaf_only_tree(values=(3.5,)) -> ir.Tree:
     return ir.Tree([-1], [0.0], [-1], [-1], [False], [list(values)])
 
@@ -66,22 +65,33 @@ def with_model(model: ir.TreeEnsemble, **changes) -> ir.Package:
 FEATURES = ("colour", "size_scaled")
 TREE_VARIANTS = {
     "small": small_package(),
-    "nan codes": small_package(encoders=(
-        ir.FillMissing(("size",), (1.25,)),
-        ir.CategoricalEncoding(("colour",), (("blue", "red"),), ((0.0, 2.0),), (math.nan,), math.nan),
-        ir.Scale(("size",), [10.0], [4.0], ("size_scaled",)),
-    )),
-    "missing code and unknown code": small_package(encoders=(
-        ir.CategoricalEncoding(("colour",), (("blue", "red"),), ((0.0, 2.0),), (-1.0,), -2.0),
-        ir.Scale(("size",), [10.0], [-4.0], ("size_scaled",)),
-    ), owner=None, tags=(), metadata={}),
+    "nan codes": small_package(
+        encoders=(
+            ir.FillMissing(("size",), (1.25,)),
+            ir.CategoricalEncoding(("colour",), (("blue", "red"),), ((0.0, 2.0),), (math.nan,), math.nan),
+            ir.Scale(("size",), [10.0], [4.0], ("size_scaled",)),
+        )
+    ),
+    "missing code and unknown code": small_package(
+        encoders=(
+            ir.CategoricalEncoding(("colour",), (("blue", "red"),), ((0.0, 2.0),), (-1.0,), -2.0),
+            ir.Scale(("size",), [10.0], [-4.0], ("size_scaled",)),
+        ),
+        owner=None,
+        tags=(),
+        metadata={},
+    ),
     "int labels": with_model(ir.TreeEnsemble(FEATURES, (small_tree(),), classes=(0, -(2**63)))),
     "float labels": with_model(ir.TreeEnsemble(FEATURES, (small_tree(),), classes=(0.5, 2.0))),
     "bool labels": with_model(ir.TreeEnsemble(FEATURES, (small_tree(),), classes=(False, True))),
-    "sum logistic": with_model(ir.TreeEnsemble(FEATURES, (regression_tree(), regression_tree()), "sum", "logistic",
-                                               None, [0.25])),
-    "softmax": with_model(ir.TreeEnsemble(FEATURES, (changed_value(small_tree(), 3),), "sum", "softmax",
-                                          ("a", "b", "c"), [0.5, -0.5, 0.0])),
+    "sum logistic": with_model(
+        ir.TreeEnsemble(FEATURES, (regression_tree(), regression_tree()), "sum", "logistic", None, [0.25])
+    ),
+    "softmax": with_model(
+        ir.TreeEnsemble(
+            FEATURES, (changed_value(small_tree(), 3),), "sum", "softmax", ("a", "b", "c"), [0.5, -0.5, 0.0]
+        )
+    ),
     "single leaf": with_model(ir.TreeEnsemble(FEATURES, (leaf_only_tree(), regression_tree()))),
     "producer": small_package(producer={"scikit-learn": "1.9.1", "crossform": "0.2.0"}),
 }

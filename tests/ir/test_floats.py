@@ -47,8 +47,23 @@ def test_rewrite_on_a_million_thresholds_from_1e_minus_30_to_1e30():
 
 def test_rewrite_at_the_edges():
     f32 = np.finfo(np.float32)
-    t = np.array([0.0, -0.0, 5e-324, -5e-324, 1e-45, -1e-45, float(f32.tiny), float(f32.max), -float(f32.max),
-                  np.inf, -np.inf, 1e300, -1e300])
+    t = np.array(
+        [
+            0.0,
+            -0.0,
+            5e-324,
+            -5e-324,
+            1e-45,
+            -1e-45,
+            float(f32.tiny),
+            float(f32.max),
+            -float(f32.max),
+            np.inf,
+            -np.inf,
+            1e300,
+            -1e300,
+        ]
+    )
     tp = float32_threshold(t)
     assert np.isfinite(tp).all()
     assert mismatches(t) == 0

@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers.packages import small_package, small_tree
-
 from crossform import identity, ir
+from helpers.packages import small_package, small_tree
 
 # The id of helpers.packages.small_package(). If this changes, every id in the field
 # changes: that needs a new CANONICAL_VERSION and a note in docs/IDENTITY.md.
@@ -18,37 +17,86 @@ def spec_bytes() -> bytes:
     """helpers.packages.small_package() encoded by hand from docs/IDENTITY.md, not by crossform."""
     import struct
 
-    def u8(v): return struct.pack(">B", v)
-    def u32(v): return struct.pack(">I", v)
-    def f64(v): return struct.pack(">d", v)
-    def text(s): return u32(len(s.encode())) + s.encode()
-    def texts(xs): return u32(len(xs)) + b"".join(text(x) for x in xs)
-    def arr(fmt, xs): return u32(len(xs)) + b"".join(struct.pack(">" + fmt, x) for x in xs)
+    def u8(v):
+        return struct.pack(">B", v)
+
+    def u32(v):
+        return struct.pack(">I", v)
+
+    def f64(v):
+        return struct.pack(">d", v)
+
+    def text(s):
+        return u32(len(s.encode())) + s.encode()
+
+    def texts(xs):
+        return u32(len(xs)) + b"".join(text(x) for x in xs)
+
+    def arr(fmt, xs):
+        return u32(len(xs)) + b"".join(struct.pack(">" + fmt, x) for x in xs)
 
     def tree(threshold, leaves):
         # preorder already: 0 split x0, 1 leaf, 2 split x1, 3 leaf, 4 leaf
         values = [0.0, 0.0, *leaves[0], 0.0, 0.0, *leaves[1], *leaves[2]]
-        return (u32(5) + arr("i", [0, -1, 1, -1, -1]) + arr("d", [threshold, 0.0, 2.0, 0.0, 0.0])
-                + arr("i", [1, -1, 3, -1, -1]) + arr("i", [2, -1, 4, -1, -1]) + arr("B", [1, 0, 0, 0, 0])
-                + arr("d", values))
+        return (
+            u32(5)
+            + arr("i", [0, -1, 1, -1, -1])
+            + arr("d", [threshold, 0.0, 2.0, 0.0, 0.0])
+            + arr("i", [1, -1, 3, -1, -1])
+            + arr("i", [2, -1, 4, -1, -1])
+            + arr("B", [1, 0, 0, 0, 0])
+            + arr("d", values)
+        )
 
-    return b"".join([
-        b"crossform-ir/1\n",
-        u32(2), text("colour"), u8(1), text("size"), u8(0),
-        u32(3),
-        text("fill-missing"), texts(["colour"]), texts(["colour"]), u8(1), text("red"),
-        text("label-encoder"), texts(["colour"]), texts(["colour"]),
-        texts(["blue", "green", "red"]), arr("d", [0.0, 1.0, 2.0]), u8(0), u8(0),
-        text("standard-scaler"), texts(["size"]), texts(["size_scaled"]), arr("d", [10.0]), arr("d", [4.0]),
-        text("tree-ensemble"), texts(["colour", "size_scaled"]), text("average"), text("none"), u8(0),
-        u8(1), u32(2), u8(0), text("no"), u8(0), text("yes"),
-        u32(2), u32(2),
-        tree(0.5, [(0.25, 0.75), (0.9, 0.1), (0.5, 0.5)]),
-        tree(1.5, [(1.0, 0.0), (0.0, 1.0), (0.5, 0.5)]),
-        u8(1), text("tests"),
-        texts(["golden"]),
-        u32(1), text("purpose"), text("pin the package id"),
-    ])
+    return b"".join(
+        [
+            b"crossform-ir/1\n",
+            u32(2),
+            text("colour"),
+            u8(1),
+            text("size"),
+            u8(0),
+            u32(3),
+            text("fill-missing"),
+            texts(["colour"]),
+            texts(["colour"]),
+            u8(1),
+            text("red"),
+            text("label-encoder"),
+            texts(["colour"]),
+            texts(["colour"]),
+            texts(["blue", "green", "red"]),
+            arr("d", [0.0, 1.0, 2.0]),
+            u8(0),
+            u8(0),
+            text("standard-scaler"),
+            texts(["size"]),
+            texts(["size_scaled"]),
+            arr("d", [10.0]),
+            arr("d", [4.0]),
+            text("tree-ensemble"),
+            texts(["colour", "size_scaled"]),
+            text("average"),
+            text("none"),
+            u8(0),
+            u8(1),
+            u32(2),
+            u8(0),
+            text("no"),
+            u8(0),
+            text("yes"),
+            u32(2),
+            u32(2),
+            tree(0.5, [(0.25, 0.75), (0.9, 0.1), (0.5, 0.5)]),
+            tree(1.5, [(1.0, 0.0), (0.0, 1.0), (0.5, 0.5)]),
+            u8(1),
+            text("tests"),
+            texts(["golden"]),
+            u32(1),
+            text("purpose"),
+            text("pin the package id"),
+        ]
+    )
 
 
 def test_canonical_bytes_follow_the_written_spec(package):
@@ -70,12 +118,15 @@ def test_producer_versions_do_not_change_the_id(package):
     assert package.replace(producer={"crossform": "99.0", "scikit-learn": "0.1"}).id == package.id
 
 
-@pytest.mark.parametrize("change", [
-    {"owner": "someone else"},
-    {"owner": None},
-    {"tags": ("golden", "extra")},
-    {"metadata": {"purpose": "other"}},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"owner": "someone else"},
+        {"owner": None},
+        {"tags": ("golden", "extra")},
+        {"metadata": {"purpose": "other"}},
+    ],
+)
 def test_declared_fields_change_the_id(package, change):
     assert package.replace(**change).id != package.id
 
@@ -105,8 +156,14 @@ def _renumber(tree: ir.Tree, perm: np.ndarray) -> ir.Tree:
     def relink(children):
         return np.where(children < 0, -1, perm[np.maximum(children, 0)])
 
-    return ir.Tree(move(tree.feature), move(tree.threshold), relink(move(tree.left)), relink(move(tree.right)),
-                   move(tree.missing_left), move(tree.value))
+    return ir.Tree(
+        move(tree.feature),
+        move(tree.threshold),
+        relink(move(tree.left)),
+        relink(move(tree.right)),
+        move(tree.missing_left),
+        move(tree.value),
+    )
 
 
 def test_node_numbering_does_not_change_the_id():

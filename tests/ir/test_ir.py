@@ -7,18 +7,18 @@ import re
 import numpy as np
 import pytest
 
-from helpers.packages import small_package, small_tree
-
 from crossform import ir
 from crossform.errors import IRValidationError
+from helpers.packages import small_package, small_tree
 
 TEMPLATE = re.compile(r"^The '\w+' field of [\w ()]+ must be .+\. Got .+ instead\.$", re.S)
 
 
 def tree_parts(**changes):
     t = small_tree()
-    parts = dict(feature=t.feature, threshold=t.threshold, left=t.left, right=t.right,
-                 missing_left=t.missing_left, value=t.value)
+    parts = dict(
+        feature=t.feature, threshold=t.threshold, left=t.left, right=t.right, missing_left=t.missing_left, value=t.value
+    )
     parts.update(changes)
     return parts
 
@@ -30,8 +30,9 @@ BROKEN_TREES = {
     "child is the root": dict(right=[0, -1, 4, -1, -1]),
     "half a leaf": dict(right=[2, -1, -1, -1, -1]),
     "shared child": dict(left=[1, -1, 1, -1, -1]),
-    "cycle": dict(feature=[0, -1, 1, 0, -1], threshold=[0.5, 0, 2.0, 1.0, 0], left=[1, -1, 3, 2, -1],
-                  right=[2, -1, 4, 4, -1]),
+    "cycle": dict(
+        feature=[0, -1, 1, 0, -1], threshold=[0.5, 0, 2.0, 1.0, 0], left=[1, -1, 3, 2, -1], right=[2, -1, 4, 4, -1]
+    ),
     "negative feature at split": dict(feature=[-1, -1, 1, -1, -1]),
     "feature at leaf": dict(feature=[0, 3, 1, -1, -1]),
     "-inf threshold": dict(threshold=[-np.inf, 0.0, 2.0, 0.0, 0.0]),
@@ -152,8 +153,11 @@ def test_broken_packages_are_refused(name):
 
 
 def test_error_message_says_what_and_where():
-    with pytest.raises(IRValidationError, match=r"The 'left' field of Tree must be child indices in \[1, 5\) "
-                                                r"at split nodes\. Got left=9, right=4 at node 2 instead\."):
+    with pytest.raises(
+        IRValidationError,
+        match=r"The 'left' field of Tree must be child indices in \[1, 5\) "
+        r"at split nodes\. Got left=9, right=4 at node 2 instead\.",
+    ):
         ir.Tree(**tree_parts(left=[1, -1, 9, -1, -1]))
 
 

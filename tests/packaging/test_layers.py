@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from helpers.paths import REPO as ROOT
 
 CONFIG = ROOT / "pyproject.toml"
@@ -21,8 +22,15 @@ FORMATS = "Formats never import the evaluator or a runtime"
 def lint_imports(src: Path) -> subprocess.CompletedProcess:
     """lint-imports with the repository's contracts on the crossform found first in ``src``."""
     env = dict(os.environ, PYTHONPATH=str(src))
-    command = [sys.executable, "-c", "from importlinter.cli import lint_imports_command; lint_imports_command()",
-               "--config", str(CONFIG), "--no-cache", "--no-logo"]
+    command = [
+        sys.executable,
+        "-c",
+        "from importlinter.cli import lint_imports_command; lint_imports_command()",
+        "--config",
+        str(CONFIG),
+        "--no-cache",
+        "--no-logo",
+    ]
     return subprocess.run(command, capture_output=True, text=True, env=env, cwd=src)
 
 
@@ -41,16 +49,26 @@ FORBIDDEN = [
     # checks and the evaluator are siblings: neither imports the other
     ("checks.py", "from .reference import score", LAYERS, "crossform.checks -> crossform.reference"),
     # a format reaching the evaluator, directly or through a module that imports it
-    ("exporters/protobuf.py", "from ..reference import score", FORMATS,
-     "crossform.exporters.protobuf -> crossform.reference"),
-    ("exporters/stripe_json.py", "from .. import vectors", FORMATS,
-     "crossform.exporters.stripe_json -> crossform.vectors"),
+    (
+        "exporters/protobuf.py",
+        "from ..reference import score",
+        FORMATS,
+        "crossform.exporters.protobuf -> crossform.reference",
+    ),
+    (
+        "exporters/stripe_json.py",
+        "from .. import vectors",
+        FORMATS,
+        "crossform.exporters.stripe_json -> crossform.vectors",
+    ),
     # a module no layer names is refused, so it cannot sit outside the rules
     ("unplaced.py", "from . import ir", LAYERS, "crossform.unplaced"),
 ]
 
 
-@pytest.mark.parametrize("module, line, contract, shown", FORBIDDEN, ids=[f"{m}: {l}" for m, l, _, _ in FORBIDDEN])
+@pytest.mark.parametrize(
+    "module, line, contract, shown", FORBIDDEN, ids=[f"{module}: {line}" for module, line, _, _ in FORBIDDEN]
+)
 def test_a_forbidden_import_breaks_a_contract(tmp_path, module, line, contract, shown):
     copy = tmp_path / "src" / "crossform"
     shutil.copytree(ROOT / "src" / "crossform", copy, ignore=shutil.ignore_patterns("__pycache__"))

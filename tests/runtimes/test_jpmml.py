@@ -38,8 +38,9 @@ def test_without_java_it_says_how_to_get_it(monkeypatch):
 
     monkeypatch.setattr(jpype, "getDefaultJVMPath", no_java)
     reason = jpmml.unavailable()
-    assert reason.startswith("no Java runtime found (JVMNotFoundException); install a JDK (Debian: apt-get install "
-                             "default-jdk-headless")
+    assert reason.startswith(
+        "no Java runtime found (JVMNotFoundException); install a JDK (Debian: apt-get install default-jdk-headless"
+    )
 
 
 def test_the_jvm_cannot_reach_the_network_and_reports_its_versions():

@@ -17,9 +17,14 @@ OUTPUTS = ("probability(no)", "probability(yes)")
 
 # root 0 sends x0 <= 0.5 to node 2 (a split on x1) and the rest to leaf 1; node 2 has leaves 3 and 4.
 # Preorder visits 0, 2, 3, 4, 1: the leaf numbered 1 is the last position, 4.
-TREE = ir.Tree(feature=[0, -1, 1, -1, -1], threshold=[0.5, 0.0, 2.0, 0.0, 0.0], left=[2, -1, 3, -1, -1],
-               right=[1, -1, 4, -1, -1], missing_left=[True, False, False, False, False],
-               value=[[0.0, 0.0], [0.1, 0.9], [0.0, 0.0], [0.6, 0.4], [0.3, 0.7]])
+TREE = ir.Tree(
+    feature=[0, -1, 1, -1, -1],
+    threshold=[0.5, 0.0, 2.0, 0.0, 0.0],
+    left=[2, -1, 3, -1, -1],
+    right=[1, -1, 4, -1, -1],
+    missing_left=[True, False, False, False, False],
+    value=[[0.0, 0.0], [0.1, 0.9], [0.0, 0.0], [0.6, 0.4], [0.3, 0.7]],
+)
 MODEL = ir.TreeEnsemble(("colour", "size"), (TREE,), classes=("no", "yes"))
 
 
@@ -42,16 +47,26 @@ def sample(**changes) -> checks.Checks:
 
 def scores_for(expected: checks.Checks, **changes) -> Scores:
     """What a runtime that agrees with ``expected`` reports (leaves as node numbers)."""
-    parts = dict(values=expected.values.copy(), outputs=expected.outputs,
-                 errors=["unknown category 'mauve'" if e else None for e in expected.errors],
-                 classes=("no", "yes"), leaves=np.array([[3], [4], [1], [-1]]))
+    parts = dict(
+        values=expected.values.copy(),
+        outputs=expected.outputs,
+        errors=["unknown category 'mauve'" if e else None for e in expected.errors],
+        classes=("no", "yes"),
+        leaves=np.array([[3], [4], [1], [-1]]),
+    )
     parts.update(changes)
     return Scores(**parts)
 
 
 def assert_same_checks(a: checks.Checks, b: checks.Checks) -> None:
-    assert (a.description, a.columns, a.labels, a.outputs, a.predicted, a.expected_by) == \
-           (b.description, b.columns, b.labels, b.outputs, b.predicted, b.expected_by)
+    assert (a.description, a.columns, a.labels, a.outputs, a.predicted, a.expected_by) == (
+        b.description,
+        b.columns,
+        b.labels,
+        b.outputs,
+        b.predicted,
+        b.expected_by,
+    )
     assert (a.tolerance, a.absolute) == (b.tolerance, b.absolute)
     assert len(a.rows) == len(b.rows)
     for ra, rb in zip(a.rows, b.rows):  # NaN cells compare equal to NaN, and keep their type
@@ -65,8 +80,11 @@ def assert_same_checks(a: checks.Checks, b: checks.Checks) -> None:
 # ---------------------------------------------------------------- the JSON document
 
 
-@pytest.mark.parametrize("changes", [{}, {"predicted": None, "leaves": None}, {"absolute": 1e-12}],
-                         ids=["classes and leaves", "values only", "absolute bound"])
+@pytest.mark.parametrize(
+    "changes",
+    [{}, {"predicted": None, "leaves": None}, {"absolute": 1e-12}],
+    ids=["classes and leaves", "values only", "absolute bound"],
+)
 def test_checks_survive_the_json_document_round_trip(changes):
     original = sample(**changes)
     doc = json.loads(json.dumps(checks.to_document(original), allow_nan=False))  # strict JSON: no bare NaN
@@ -102,8 +120,14 @@ def test_a_value_beyond_the_tolerance_is_reported_with_its_row_and_output():
     result = checks.compare(expected, scores_for(expected, values=values), MODEL)
     assert not result.ok and result.counts["value"] == 1
     [m] = result.mismatches
-    assert (m.row, m.label, m.kind, m.what, m.expected, m.got) == (1, "missing", "value", "probability(yes)", 0.7,
-                                                                   values[1, 1])
+    assert (m.row, m.label, m.kind, m.what, m.expected, m.got) == (
+        1,
+        "missing",
+        "value",
+        "probability(yes)",
+        0.7,
+        values[1, 1],
+    )
     assert result.summary() == "1 row differs in value"
 
 
@@ -137,11 +161,14 @@ def test_a_row_error_where_scores_were_expected_is_reported_and_the_reverse_too(
     values = expected.values.copy()
     values[0] = math.nan
     values[3] = [0.5, 0.5]
-    result = checks.compare(expected, scores_for(expected, errors=errors, values=values,
-                                                 leaves=np.array([[-1], [4], [1], [3]])), MODEL)
+    result = checks.compare(
+        expected, scores_for(expected, errors=errors, values=values, leaves=np.array([[-1], [4], [1], [3]])), MODEL
+    )
     assert result.counts["error"] == 2
-    assert [(m.row, m.kind, m.expected) for m in result.mismatches] == [(0, "error", "scores"),
-                                                                         (3, "error", "a row error")]
+    assert [(m.row, m.kind, m.expected) for m in result.mismatches] == [
+        (0, "error", "scores"),
+        (3, "error", "a row error"),
+    ]
     assert "is not finite" in result.mismatches[0].got
     assert result.counts["value"] == 0 and result.counts["leaf"] == 0  # rows in error on either side
 
@@ -168,8 +195,14 @@ def test_leaf_positions_turn_node_numbers_into_preorder_positions():
 
 
 def test_leaf_positions_of_a_tree_numbered_in_preorder_are_its_node_numbers():
-    preorder = ir.Tree(feature=[0, -1, 1, -1, -1], threshold=[0.5, 0.0, 2.0, 0.0, 0.0], left=[1, -1, 3, -1, -1],
-                       right=[2, -1, 4, -1, -1], missing_left=[True] + [False] * 4, value=TREE.value)
+    preorder = ir.Tree(
+        feature=[0, -1, 1, -1, -1],
+        threshold=[0.5, 0.0, 2.0, 0.0, 0.0],
+        left=[1, -1, 3, -1, -1],
+        right=[2, -1, 4, -1, -1],
+        missing_left=[True] + [False] * 4,
+        value=TREE.value,
+    )
     model = ir.TreeEnsemble(("colour", "size"), (preorder, TREE), classes=("no", "yes"))
     got = checks.leaf_positions(model, np.array([[1, 1], [3, 3], [4, 4]]))
     assert got.tolist() == [[1, 4], [3, 2], [4, 3]]

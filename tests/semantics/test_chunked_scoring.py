@@ -32,15 +32,24 @@ NUMS = ["x1", "x2"]
 def fitted():
     rng = np.random.default_rng(3)
     n = 400
-    frame = pd.DataFrame({"color": rng.choice(["red", "green", "blue"], n).astype(object),
-                          "x1": rng.normal(size=n), "x2": rng.normal(size=n)})
+    frame = pd.DataFrame(
+        {
+            "color": rng.choice(["red", "green", "blue"], n).astype(object),
+            "x1": rng.normal(size=n),
+            "x2": rng.normal(size=n),
+        }
+    )
     frame.loc[rng.random(n) < 0.1, "x1"] = np.nan
     y = (frame.x2 + (frame.color == "red") > 0.3).to_numpy()
-    pipe = Pipeline([
-        ("columns", ColumnTransformer([("cat", OrdinalEncoder(), CATS),
-                                       ("num", SimpleImputer(strategy="median"), NUMS)])),
-        ("model", RandomForestClassifier(n_estimators=5, max_depth=6, random_state=0)),
-    ])
+    pipe = Pipeline(
+        [
+            (
+                "columns",
+                ColumnTransformer([("cat", OrdinalEncoder(), CATS), ("num", SimpleImputer(strategy="median"), NUMS)]),
+            ),
+            ("model", RandomForestClassifier(n_estimators=5, max_depth=6, random_state=0)),
+        ]
+    )
     return pipe.fit(frame, y)
 
 
@@ -53,8 +62,13 @@ def package(fitted):
 def frame():
     rng = np.random.default_rng(4)
     n = 1000
-    frame = pd.DataFrame({"color": rng.choice(["red", "green", "blue"], n).astype(object),
-                          "x1": rng.normal(size=n), "x2": rng.normal(size=n)})
+    frame = pd.DataFrame(
+        {
+            "color": rng.choice(["red", "green", "blue"], n).astype(object),
+            "x1": rng.normal(size=n),
+            "x2": rng.normal(size=n),
+        }
+    )
     frame.loc[rng.random(n) < 0.1, "x2"] = np.nan
     frame.loc[[5, 6, 700], "color"] = "mauve"  # unknown categories: row errors
     frame.loc[[7, 701], "x1"] = np.inf  # scikit-learn refuses infinity: row errors
@@ -76,8 +90,11 @@ def test_chunks_score_as_scikit_learn_and_as_one_batch(package, fitted, frame):
 @pytest.mark.parametrize("form", ["mapping", "rows"])
 def test_chunks_of_every_input_form(package, fitted, frame, form):
     clean = frame.drop(index=[5, 6, 7, 700, 701])
-    data = ({name: clean[name].tolist() for name in clean.columns} if form == "mapping"
-            else clean.astype(object).where(clean.notna(), None).to_dict("records"))
+    data = (
+        {name: clean[name].tolist() for name in clean.columns}
+        if form == "mapping"
+        else clean.astype(object).where(clean.notna(), None).to_dict("records")
+    )
     scores = crossform.scorer(package, chunk_rows=64)(data)
     assert scores.errors == [None] * len(clean)
     np.testing.assert_array_equal(scores.values, fitted.predict_proba(clean))
@@ -138,8 +155,9 @@ MEMORY_SCRIPT = textwrap.dedent("""
 
 def _run_limited(chunk: str) -> subprocess.CompletedProcess:
     env = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
-    return subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, chunk], capture_output=True, text=True,
-                          env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-c", MEMORY_SCRIPT, chunk], capture_output=True, text=True, env=env, timeout=300
+    )
 
 
 def test_memory_stays_bounded_whatever_the_batch_size():

@@ -11,9 +11,9 @@ from functools import reduce
 
 import numpy as np
 import pytest
-from helpers.packages import leaf_only_tree, small_package, small_tree
 
 from crossform import ir, reference
+from helpers.packages import leaf_only_tree, small_package, small_tree
 
 NUMBERS = (ir.Field("x0", ir.NUMERIC), ir.Field("x1", ir.NUMERIC))
 
@@ -76,10 +76,12 @@ def test_a_row_reaches_the_leaf_the_splits_and_missing_sides_give(label):
 
 def test_missing_goes_to_the_recorded_side_whichever_it_is():
     tree = small_tree()
-    right_first = ir.Tree(tree.feature, tree.threshold, tree.left, tree.right, [False, False, True, False, False],
-                          tree.value)
-    scores = reference.score(trees_package([right_first], classes=("no", "yes")), [{"x0": math.nan, "x1": 9.0},
-                                                                              {"x0": 1.0, "x1": math.nan}])
+    right_first = ir.Tree(
+        tree.feature, tree.threshold, tree.left, tree.right, [False, False, True, False, False], tree.value
+    )
+    scores = reference.score(
+        trees_package([right_first], classes=("no", "yes")), [{"x0": math.nan, "x1": 9.0}, {"x0": 1.0, "x1": math.nan}]
+    )
     assert scores.leaves.tolist() == [[4], [3]]  # x0 NaN: right, then x1 = 9.0 > 2.0; x1 NaN: left
 
 

@@ -18,9 +18,8 @@ from sklearn.ensemble import (
 )
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
-from helpers.oracle import assert_checks_pass, assert_identical, compare, nan_rows, special_rows, split_rows
-
 import crossform
+from helpers.oracle import assert_checks_pass, assert_identical, compare, nan_rows, special_rows, split_rows
 
 N_FEATURES = 5
 
@@ -62,8 +61,9 @@ def probe_frame(model, X: np.ndarray, columns) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-@pytest.mark.parametrize("family,task,n_classes,with_nan", CASES,
-                         ids=[f"{f}-{t}-{'nan' if n else 'dense'}" for f, t, _, n in CASES])
+@pytest.mark.parametrize(
+    "family,task,n_classes,with_nan", CASES, ids=[f"{f}-{t}-{'nan' if n else 'dense'}" for f, t, _, n in CASES]
+)
 def test_model_matches_sklearn(family, task, n_classes, with_nan):
     classifier, regressor, params = ESTIMATORS[family]
     cls = regressor if task == "regression" else classifier

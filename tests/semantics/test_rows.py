@@ -6,10 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.packages import small_package
-
 import crossform
 from crossform.errors import InputError
+from helpers.packages import small_package
 
 
 @pytest.fixture
@@ -64,8 +63,9 @@ def test_wrong_types_are_row_errors(pkg):
 
 
 def test_nullable_pandas_dtypes(pkg):
-    frame = pd.DataFrame({"colour": pd.array(["red", None], dtype="string"),
-                          "size": pd.array([1.0, None], dtype="Float64")})
+    frame = pd.DataFrame(
+        {"colour": pd.array(["red", None], dtype="string"), "size": pd.array([1.0, None], dtype="Float64")}
+    )
     rows = [{"colour": "red", "size": 1.0}, {"colour": None, "size": None}]
     np.testing.assert_array_equal(crossform.score(pkg, frame).values, crossform.score(pkg, rows).values)
 

@@ -27,11 +27,10 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder, StandardScaler
 
-from helpers.packages import small_package
-from helpers.paths import REPO
-
 import crossform
 from crossform import ir, reference, vectors
+from helpers.packages import small_package
+from helpers.paths import REPO
 
 SPLIT_LABEL = re.compile(r"^tree (\d+) node (\d+): ")
 LEAF_LABEL = re.compile(r"^tree (\d+) leaf (\d+)$")
@@ -57,16 +56,23 @@ FOODS = ["fish", "insects", "nectar", "seeds", "worms"]
 
 def birds(n: int = 400, seed: int = 0) -> tuple:
     rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({
-        "bird": pd.Series(rng.choice(BIRDS, n), dtype=object),
-        "food": pd.Series(rng.choice(FOODS, n, p=[0.3, 0.3, 0.2, 0.17, 0.03]), dtype=object),
-        "wingspan": rng.normal(1.2, 0.5, n),
-        "weight": rng.lognormal(0, 1, n),
-    })
+    frame = pd.DataFrame(
+        {
+            "bird": pd.Series(rng.choice(BIRDS, n), dtype=object),
+            "food": pd.Series(rng.choice(FOODS, n, p=[0.3, 0.3, 0.2, 0.17, 0.03]), dtype=object),
+            "wingspan": rng.normal(1.2, 0.5, n),
+            "weight": rng.lognormal(0, 1, n),
+        }
+    )
     for col in frame.columns:
         frame.loc[rng.random(n) < 0.1, col] = np.nan
-    y = (frame.wingspan.fillna(1.0) * 2 + np.log(frame.weight.fillna(1.0)) + (frame.bird == "owl") * 1.5
-         - (frame.food == "fish") + rng.normal(0, 0.3, n))
+    y = (
+        frame.wingspan.fillna(1.0) * 2
+        + np.log(frame.weight.fillna(1.0))
+        + (frame.bird == "owl") * 1.5
+        - (frame.food == "fish")
+        + rng.normal(0, 0.3, n)
+    )
     return frame, y.to_numpy()
 
 
@@ -76,32 +82,66 @@ def cat_pipeline(**encoder) -> Pipeline:
 
 PIPELINES = {
     # imputed, encoded, scaled twice; wingspan feeds a scaled and a raw column
-    "scaled": lambda: Pipeline([
-        ("columns", ColumnTransformer([
-            ("cat", cat_pipeline(), ["bird", "food"]),
-            ("num", Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]),
-             ["wingspan", "weight"]),
-            ("raw", SimpleImputer(strategy="mean"), ["wingspan"]),
-        ])),
-        ("scale", StandardScaler()),
-        ("model", RandomForestRegressor(n_estimators=5, max_depth=6, random_state=0)),
-    ]),
+    "scaled": lambda: Pipeline(
+        [
+            (
+                "columns",
+                ColumnTransformer(
+                    [
+                        ("cat", cat_pipeline(), ["bird", "food"]),
+                        (
+                            "num",
+                            Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]),
+                            ["wingspan", "weight"],
+                        ),
+                        ("raw", SimpleImputer(strategy="mean"), ["wingspan"]),
+                    ]
+                ),
+            ),
+            ("scale", StandardScaler()),
+            ("model", RandomForestRegressor(n_estimators=5, max_depth=6, random_state=0)),
+        ]
+    ),
     # missing and unknown categories have codes of their own
-    "encoded-missing": lambda: Pipeline([
-        ("columns", ColumnTransformer([
-            ("cat", OrdinalEncoder(encoded_missing_value=-2, handle_unknown="use_encoded_value", unknown_value=-1),
-             ["bird", "food"]),
-        ], remainder="passthrough")),
-        ("model", RandomForestClassifier(n_estimators=5, max_depth=6, random_state=0)),
-    ]),
+    "encoded-missing": lambda: Pipeline(
+        [
+            (
+                "columns",
+                ColumnTransformer(
+                    [
+                        (
+                            "cat",
+                            OrdinalEncoder(
+                                encoded_missing_value=-2, handle_unknown="use_encoded_value", unknown_value=-1
+                            ),
+                            ["bird", "food"],
+                        ),
+                    ],
+                    remainder="passthrough",
+                ),
+            ),
+            ("model", RandomForestClassifier(n_estimators=5, max_depth=6, random_state=0)),
+        ]
+    ),
     # an unknown category becomes NaN, which the trees route by missing direction
-    "unknown-nan": lambda: Pipeline([
-        ("columns", ColumnTransformer([
-            ("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan), ["bird", "food"]),
-            ("num", "passthrough", ["wingspan", "weight"]),
-        ])),
-        ("model", ExtraTreesClassifier(n_estimators=5, max_depth=6, random_state=0)),
-    ]),
+    "unknown-nan": lambda: Pipeline(
+        [
+            (
+                "columns",
+                ColumnTransformer(
+                    [
+                        (
+                            "cat",
+                            OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan),
+                            ["bird", "food"],
+                        ),
+                        ("num", "passthrough", ["wingspan", "weight"]),
+                    ]
+                ),
+            ),
+            ("model", ExtraTreesClassifier(n_estimators=5, max_depth=6, random_state=0)),
+        ]
+    ),
 }
 
 
@@ -118,8 +158,16 @@ def hand_scaled() -> ir.Package:
         tree = random_tree(rng, 60, 2)
         # some zu splits become raw u splits, in u's units, so the two stay consistent
         raw = (tree.feature == 0) & (rng.random(tree.n_nodes) < 0.4)
-        trees.append(ir.Tree(np.where(raw, 2, tree.feature), np.where(raw, tree.threshold * 0.37 + 3.7, tree.threshold),
-                             tree.left, tree.right, tree.missing_left, tree.value))
+        trees.append(
+            ir.Tree(
+                np.where(raw, 2, tree.feature),
+                np.where(raw, tree.threshold * 0.37 + 3.7, tree.threshold),
+                tree.left,
+                tree.right,
+                tree.missing_left,
+                tree.value,
+            )
+        )
     model = ir.TreeEnsemble(("zu", "zv", "u"), tuple(trees))
     return ir.Package((ir.Field("u", ir.NUMERIC), ir.Field("v", ir.NUMERIC)), encoders, model)
 
@@ -339,8 +387,14 @@ def test_dead_branches_are_reported_not_probed():
     x > 1 and x <= 0, and a missing x goes right at the first split."""
     value = np.zeros((5, 1))
     value[[2, 3, 4], 0] = [1.0, 2.0, 3.0]
-    tree = ir.Tree([0, 0, -1, -1, -1], [0.0, 1.0, 0.0, 0.0, 0.0], [1, 3, -1, -1, -1], [2, 4, -1, -1, -1],
-                   [False, True, False, False, False], value)
+    tree = ir.Tree(
+        [0, 0, -1, -1, -1],
+        [0.0, 1.0, 0.0, 0.0, 0.0],
+        [1, 3, -1, -1, -1],
+        [2, 4, -1, -1, -1],
+        [False, True, False, False, False],
+        value,
+    )
     package = ir.Package((ir.Field("x", ir.NUMERIC),), (), ir.TreeEnsemble(("x",), (tree,)))
     vecs = vectors.generate(package)
     assert vecs.unreachable == ((0, 4),)
@@ -358,8 +412,10 @@ def test_an_encoder_the_model_ignores_still_decides_which_categories_a_row_may_h
     tree = ir.Tree([0, -1, -1], [0.5, 0.0, 0.0], [1, -1, -1], [2, -1, -1], [False, False, False], value)
     package = ir.Package(
         (ir.Field("colour", ir.CATEGORICAL),),
-        (ir.CategoricalEncoding(("colour",), (("red",),), ((0.0,),), (None,), None, ("strict",)),
-         ir.CategoricalEncoding(("colour",), (("blue", "red"),), ((0.0, 1.0),), (None,), 5.0, ("code",))),
+        (
+            ir.CategoricalEncoding(("colour",), (("red",),), ((0.0,),), (None,), None, ("strict",)),
+            ir.CategoricalEncoding(("colour",), (("blue", "red"),), ((0.0, 1.0),), (None,), 5.0, ("code",)),
+        ),
         ir.TreeEnsemble(("code",), (tree,)),
     )
     vecs = vectors.generate(package, random_rows=0)
@@ -396,18 +452,30 @@ def test_specials_per_input(packages, generated):
     assert bird[position["bird"]] is None
     unknown = specials[f"feature 'bird' = {vectors.UNKNOWN_CATEGORY!r} (unknown category)"]
     assert unknown[position["bird"]] == vectors.UNKNOWN_CATEGORY
-    wing = {label: row[position["wingspan"]] for label, row in specials.items() if label.startswith("feature 'wingspan'")}
+    wing = {
+        label: row[position["wingspan"]] for label, row in specials.items() if label.startswith("feature 'wingspan'")
+    }
     values = list(wing.values())
     assert len(values) == 12 and np.isnan(values[0])
-    for want in (np.inf, -np.inf, 5e-324, 1e39, -1e39, 2.0**128 - 2.0**103, np.nextafter(2.0**128 - 2.0**103, 0),
-                 float(np.finfo(np.float32).max)):
+    for want in (
+        np.inf,
+        -np.inf,
+        5e-324,
+        1e39,
+        -1e39,
+        2.0**128 - 2.0**103,
+        np.nextafter(2.0**128 - 2.0**103, 0),
+        float(np.finfo(np.float32).max),
+    ):
         assert want in values
     assert any(v == 0 and np.copysign(1, v) < 0 for v in values)
     # an unknown name never collides with a real category
-    pkg = small_package(encoders=(
-        ir.CategoricalEncoding(("colour",), ((vectors.UNKNOWN_CATEGORY, "red"),), ((0.0, 1.0),), (None,), 5.0),
-        ir.Scale(("size",), [10.0], [4.0], ("size_scaled",)),
-    ))
+    pkg = small_package(
+        encoders=(
+            ir.CategoricalEncoding(("colour",), ((vectors.UNKNOWN_CATEGORY, "red"),), ((0.0, 1.0),), (None,), 5.0),
+            ir.Scale(("size",), [10.0], [4.0], ("size_scaled",)),
+        )
+    )
     vecs = vectors.generate(pkg)
     odd = [row[0] for label, row in zip(vecs.labels, vecs.rows) if label.endswith("(unknown category)")]
     assert odd and odd[0] != vectors.UNKNOWN_CATEGORY
@@ -482,8 +550,9 @@ def test_category_code_changes_are_caught(packages, generated):
                 codes = list(enc.codes)
                 codes[i] = codes[i].copy()
                 codes[i][c] += step
-                mutant_enc = ir.CategoricalEncoding(enc.features, enc.categories, tuple(codes), enc.missing_codes,
-                                                    enc.unknown_code, enc.outputs)
+                mutant_enc = ir.CategoricalEncoding(
+                    enc.features, enc.categories, tuple(codes), enc.missing_codes, enc.unknown_code, enc.outputs
+                )
                 encoders = list(package.encoders)
                 encoders[position] = mutant_enc
                 mutant = package.replace(encoders=tuple(encoders))
@@ -581,8 +650,7 @@ def test_vectors_import_neither_sklearn_nor_pandas():
         heavy = sorted(m for m in ("sklearn", "pandas", "scipy") if m in sys.modules)
         assert not heavy, heavy
     """)
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False,
-                            cwd=REPO)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False, cwd=REPO)
     assert result.returncode == 0, result.stderr
 
 
@@ -598,15 +666,33 @@ def _row_budget_models() -> dict:
 
     frame, y = birds()
     y = y > np.median(y)
-    linear = Pipeline([
-        ("columns", ColumnTransformer([
-            ("cat", Pipeline([("impute", SimpleImputer(strategy="most_frequent")),
-                              ("encode", OneHotEncoder(handle_unknown="ignore"))]), ["bird", "food"]),
-            ("num", Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]),
-             ["wingspan", "weight"]),
-        ])),
-        ("model", LogisticRegression()),
-    ])
+    linear = Pipeline(
+        [
+            (
+                "columns",
+                ColumnTransformer(
+                    [
+                        (
+                            "cat",
+                            Pipeline(
+                                [
+                                    ("impute", SimpleImputer(strategy="most_frequent")),
+                                    ("encode", OneHotEncoder(handle_unknown="ignore")),
+                                ]
+                            ),
+                            ["bird", "food"],
+                        ),
+                        (
+                            "num",
+                            Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]),
+                            ["wingspan", "weight"],
+                        ),
+                    ]
+                ),
+            ),
+            ("model", LogisticRegression()),
+        ]
+    )
     numeric = frame[["wingspan", "weight"]]
     return {
         "linear": (linear, frame, y),
@@ -617,8 +703,10 @@ def _row_budget_models() -> dict:
 
 @pytest.fixture(scope="module")
 def budget_packages() -> dict:
-    return {name: (crossform.from_sklearn(model.fit(X, y), checks=0), model, X)
-            for name, (model, X, y) in _row_budget_models().items()}
+    return {
+        name: (crossform.from_sklearn(model.fit(X, y), checks=0), model, X)
+        for name, (model, X, y) in _row_budget_models().items()
+    }
 
 
 @pytest.mark.parametrize("kind", ["linear", "tree", "boosting"])

@@ -14,7 +14,7 @@ import io
 import os
 import sys
 import textwrap
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import crossform
 from crossform.errors import CrossformError
@@ -26,13 +26,22 @@ from .demo import demo_arguments, run_demo
 from .export import export_arguments, run_export
 from .formats import formats_arguments, run_formats
 from .score import run_score, score_arguments
-from .validate import (compat_arguments, id_arguments, info_arguments, run_compat, run_id, run_info, run_validate,
-                       validate_arguments)
+from .validate import (
+    compat_arguments,
+    id_arguments,
+    info_arguments,
+    run_compat,
+    run_id,
+    run_info,
+    run_validate,
+    validate_arguments,
+)
 
 # name -> (function, argument builder, one-line summary, description, example)
 COMMANDS: dict[str, tuple[Callable, Callable, str, str, str]] = {
     "demo": (
-        run_demo, demo_arguments,
+        run_demo,
+        demo_arguments,
         "fit and export an example; compare it with scikit-learn",
         "Fit an example pipeline (imputers, an ordinal encoder and a random forest on "
         "2000 rows of bird data), export it as a package, load it back and score six sample "
@@ -43,7 +52,8 @@ COMMANDS: dict[str, tuple[Callable, Callable, str, str, str]] = {
         "crossform demo --out /tmp/birds --overwrite",
     ),
     "export": (
-        run_export, export_arguments,
+        run_export,
+        export_arguments,
         "convert a joblib-saved scikit-learn estimator into a package",
         "Load a fitted scikit-learn estimator or pipeline with joblib.load, convert it and "
         "save it as a package. Loading a joblib file runs code from it, so export only files "
@@ -53,10 +63,11 @@ COMMANDS: dict[str, tuple[Callable, Callable, str, str, str]] = {
         "  crossform export model.joblib fraud.onnx --precision float32   # the format from the extension",
     ),
     "score": (
-        run_score, score_arguments,
+        run_score,
+        score_arguments,
         "score CSV or JSON Lines rows with a package",
         "Score every row of INPUT with the package and write one output row per input row: "
-        "the --keep columns, one column per model output, then \"error\" (empty, or null, when "
+        'the --keep columns, one column per model output, then "error" (empty, or null, when '
         "the row scored). Cells are read as pandas.read_csv reads them (below; "
         "docs/tabular-input.md). A row that cannot be scored is a row error and the others "
         "still score; --fail-on-row-error makes any row error exit 1. A summary naming the "
@@ -65,7 +76,8 @@ COMMANDS: dict[str, tuple[Callable, Callable, str, str, str]] = {
         "  cat rows.jsonl | crossform score fraud-pkg - --input-format jsonl --output-format jsonl",
     ),
     "validate": (
-        run_validate, validate_arguments,
+        run_validate,
+        validate_arguments,
         "check packages: schemas, structure and id",
         "Read each package as scoring would: check every file against its JSON Schema, build "
         "and check the model, and recompute the id from the content, which must equal the "
@@ -78,7 +90,8 @@ COMMANDS: dict[str, tuple[Callable, Callable, str, str, str]] = {
         "crossform validate fraud-pkg churn-pkg",
     ),
     "conform": (
-        run_conform, conform_arguments,
+        run_conform,
+        conform_arguments,
         "check that every format and runtime scores a package or the suite identically",
         "For each package: write it in every registered format, read it back (the id must "
         "not change), and score rows in every runtime that executes the format: the checks "
@@ -89,11 +102,11 @@ COMMANDS: dict[str, tuple[Callable, Callable, str, str, str]] = {
         "outputs. Runtimes that are not installed are skipped, with the reason, never "
         "silently. Exits 0 when nothing failed, 1 on any difference (naming the case, the "
         "row and the difference), 2 on bad usage.",
-        "crossform conform fraud-pkg --junit conform.xml\n"
-        "  crossform conform conformance/ --json > report.json",
+        "crossform conform fraud-pkg --junit conform.xml\n  crossform conform conformance/ --json > report.json",
     ),
     "suite": (
-        run_suite, suite_arguments,
+        run_suite,
+        suite_arguments,
         "check the conformance suite itself",
         "Check a conformance suite: every case file valid against "
         "schemas/conformance-cases-1.schema.json and named after its feature, case names and "
@@ -103,21 +116,24 @@ COMMANDS: dict[str, tuple[Callable, Callable, str, str, str]] = {
         "crossform suite conformance",
     ),
     "id": (
-        run_id, id_arguments,
+        run_id,
+        id_arguments,
         "print the id of packages",
         "Print the id of each package, recomputed from its content and checked against the "
         "recorded one. Packages with equal ids score identically.",
         "crossform id fraud-pkg",
     ),
     "formats": (
-        run_formats, formats_arguments,
+        run_formats,
+        formats_arguments,
         "list the package formats this crossform reads and writes",
         "List the registered package formats with their format version, layout (a directory "
         "or a single file) and the runtimes that execute them.",
         "crossform formats --json",
     ),
     "info": (
-        run_info, info_arguments,
+        run_info,
+        info_arguments,
         "describe a package: inputs, encoders, model, owner",
         "Describe a package: its format, id, owner, tags and metadata, its inputs, its "
         "encoders in the order they apply, the model (type, trees, nodes, depth, classes) "
@@ -125,15 +141,16 @@ COMMANDS: dict[str, tuple[Callable, Callable, str, str, str]] = {
         "crossform info fraud-pkg",
     ),
     "compat": (
-        run_compat, compat_arguments,
+        run_compat,
+        compat_arguments,
         "which crossform releases and runtimes read a package",
         "Report a package's format and format version (read even when this crossform cannot "
         "read the package), whether this crossform reads it, its id when it loads (the error "
         "when not), the crossform releases that read it (docs/FORMATS.md) and, per runtime "
         "of the format, the versions that run it. Exits 0 when this crossform reads the "
         "package, 1 when it cannot. --json prints one object: path, format, format_version, "
-        "crossform (this version), reads (\"reads\", \"reads with a warning: newer minor\", or "
-        "\"cannot read: ...\"), ok, id, error, warnings, readers {text, ranges: [{from, before, "
+        'crossform (this version), reads ("reads", "reads with a warning: newer minor", or '
+        '"cannot read: ..."), ok, id, error, warnings, readers {text, ranges: [{from, before, '
         "specifier, warning}], needs} (ranges null: not recorded; needs: what makes older releases "
         "refuse it, or null) and runtimes [{name, versions}] "
         "(versions null: not recorded).",
@@ -145,8 +162,11 @@ COMMANDS: dict[str, tuple[Callable, Callable, str, str, str]] = {
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description=textwrap.fill("Export fitted scikit-learn pipelines to portable model packages, and "
-                                  "score, check and describe those packages.", WIDTH),
+        description=textwrap.fill(
+            "Export fitted scikit-learn pipelines to portable model packages, and "
+            "score, check and describe those packages.",
+            WIDTH,
+        ),
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -154,16 +174,21 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands", required=True)
     for name, (_, add_arguments, summary, description, example) in COMMANDS.items():
         sub = commands.add_parser(
-            name, help=summary, description=textwrap.fill(description, WIDTH), epilog=f"examples:\n  {example}",
+            name,
+            help=summary,
+            description=textwrap.fill(description, WIDTH),
+            epilog=f"examples:\n  {example}",
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         add_arguments(sub)
         # one flag for every command, so that any long step can report progress (crossform.progress)
-        sub.add_argument("-q", "--quiet", action="store_true",
-                         help="no progress on stderr for long work (warnings and errors still show)")
+        sub.add_argument(
+            "-q",
+            "--quiet",
+            action="store_true",
+            help="no progress on stderr for long work (warnings and errors still show)",
+        )
     return parser
-
-
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -199,5 +224,3 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError, io.UnsupportedOperation):
         pass
-
-

@@ -8,8 +8,9 @@ import json
 import os
 import sys
 import warnings
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import crossform
 from crossform import ir
@@ -91,8 +92,9 @@ def _needs_sklearn(what: str) -> None:
         import pandas  # noqa: F401
         import sklearn  # noqa: F401
     except ImportError as exc:
-        raise CommandError(f"{what} needs scikit-learn, pandas and joblib ({exc}); "
-                           "install them with: pip install 'crossform[sklearn]'") from None
+        raise CommandError(
+            f"{what} needs scikit-learn, pandas and joblib ({exc}); install them with: pip install 'crossform[sklearn]'"
+        ) from None
 
 
 def _save(package: ir.Package, path: str, format: str, overwrite: bool, **options: str) -> Path:
@@ -113,4 +115,3 @@ def _row_count(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a number of rows >= 0, got {text!r}")
     return value
-

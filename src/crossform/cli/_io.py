@@ -8,8 +8,8 @@ import io
 import os
 import stat
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 from crossform import ir, tabular
 
@@ -99,6 +99,6 @@ def _input_share(stream) -> Callable[[], str]:
                 with contextlib.suppress(OSError, ValueError):
                     return f", {min(100, 100 * raw.tell() // info.st_size)}% of the input"
                 return ""
+
             return share
     return lambda: ""
-

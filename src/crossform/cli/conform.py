@@ -37,8 +37,9 @@ def _conform_cases(args: argparse.Namespace) -> list:
                 package = exc.package
             in_format = _io_format(args.rows, args.input_format, "--input-format")
             rows = _row_dicts(args.rows, in_format, package.inputs)
-        cases += conformance.package_cases(path, rows, rows_name=Path(args.rows).name if args.rows else "rows",
-                                           max_rows=args.max_rows, seed=args.seed)
+        cases += conformance.package_cases(
+            path, rows, rows_name=Path(args.rows).name if args.rows else "rows", max_rows=args.max_rows, seed=args.seed
+        )
     return cases
 
 
@@ -90,13 +91,14 @@ def print_matrix(report) -> None:
             _out(f"  {fmt} x {runtime}: {reason} ({len(cases)} cases)")
     _out("")
     verdict = "ok" if report.ok else "FAILED"
-    _out(f"{verdict}: {report.count('passed')} passed, {report.count('failed')} failed, "
-         f"{report.count('skipped')} skipped")
+    _out(
+        f"{verdict}: {report.count('passed')} passed, {report.count('failed')} failed, "
+        f"{report.count('skipped')} skipped"
+    )
 
 
 def run_conform(args: argparse.Namespace) -> int:
     from crossform import conformance
-
     from crossform.exporters import labels as format_labels
 
     known = [label for name in crossform.formats() for label in format_labels(name)]
@@ -109,8 +111,12 @@ def run_conform(args: argparse.Namespace) -> int:
     if args.rows and args.rows != "-":
         _require_path(args.rows, "rows file")
     cases = _conform_cases(args)
-    report = conformance.run(cases, args.format, args.runtime,
-                             progress=progress.Progress("conform", enabled=not (args.quiet or args.no_progress)))
+    report = conformance.run(
+        cases,
+        args.format,
+        args.runtime,
+        progress=progress.Progress("conform", enabled=not (args.quiet or args.no_progress)),
+    )
     if args.junit:
         with open(args.junit, "wb") as fh:
             fh.write(report.junit())
@@ -122,22 +128,41 @@ def run_conform(args: argparse.Namespace) -> int:
 
 
 def conform_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="+", metavar="PATH",
-                        help="a package, a conformance suite directory (holding cases/), or a case file")
+    parser.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="a package, a conformance suite directory (holding cases/), or a case file",
+    )
     parser.add_argument("--rows", metavar="FILE", help="also check these rows (.csv or .jsonl) against the reference")
     parser.add_argument("--input-format", choices=IO_FORMATS, help="format of --rows (default: from its extension)")
-    parser.add_argument("--format", action="append", metavar="NAME",
-                        help="check only this format and its variants, or one variant such as onnx[float32] "
-                        "(repeat for several; default: every registered format and variant)")
-    parser.add_argument("--runtime", action="append", metavar="NAME",
-                        help="check only this runtime (repeat for several; default: every runtime of each format)")
-    parser.add_argument("--max-rows", type=_row_count, default=DEFAULT_MAX_ROWS, metavar="N",
-                        help="rows generated at a package's splits (default: %(default)s)")
+    parser.add_argument(
+        "--format",
+        action="append",
+        metavar="NAME",
+        help="check only this format and its variants, or one variant such as onnx[float32] "
+        "(repeat for several; default: every registered format and variant)",
+    )
+    parser.add_argument(
+        "--runtime",
+        action="append",
+        metavar="NAME",
+        help="check only this runtime (repeat for several; default: every runtime of each format)",
+    )
+    parser.add_argument(
+        "--max-rows",
+        type=_row_count,
+        default=DEFAULT_MAX_ROWS,
+        metavar="N",
+        help="rows generated at a package's splits (default: %(default)s)",
+    )
     parser.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the generated rows (default: 0)")
-    parser.add_argument("--json", action="store_true",
-                        help="print the report as JSON (schemas/conform-report-2.schema.json)")
-    parser.add_argument("--junit", metavar="FILE", help="also write the report as JUnit XML, one testcase per "
-                        "case x format x runtime")
+    parser.add_argument(
+        "--json", action="store_true", help="print the report as JSON (schemas/conform-report-2.schema.json)"
+    )
+    parser.add_argument(
+        "--junit", metavar="FILE", help="also write the report as JUnit XML, one testcase per case x format x runtime"
+    )
     parser.add_argument("--no-progress", action="store_true", help="the same as --quiet")
 
 
@@ -150,8 +175,9 @@ def run_suite(args: argparse.Namespace) -> int:
     _require_path(args.path, "suite")
     count, problems = check_suite(args.path)
     if args.json:
-        _print_json({"path": args.path, "cases": count, "ok": not problems,
-                     "problems": [p.to_json() for p in problems]})
+        _print_json(
+            {"path": args.path, "cases": count, "ok": not problems, "problems": [p.to_json() for p in problems]}
+        )
     else:
         for p in problems:
             _out(f"FAIL {p.file}" + (f" [{p.case}]" if p.case else "") + f": {p.problem}")
@@ -161,6 +187,11 @@ def run_suite(args: argparse.Namespace) -> int:
 
 
 def suite_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", nargs="?", default="conformance", metavar="DIR",
-                        help="the suite directory, or one case file (default: %(default)s)")
+    parser.add_argument(
+        "path",
+        nargs="?",
+        default="conformance",
+        metavar="DIR",
+        help="the suite directory, or one case file (default: %(default)s)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")

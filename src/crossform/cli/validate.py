@@ -4,8 +4,8 @@ and ``compat``. The validating itself is crossform.validation's; this module pri
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import crossform
 from crossform import ir
@@ -17,8 +17,10 @@ from ._common import EXIT_FAILED, EXIT_OK, PROG, WIDTH, UsageError, _err, _load,
 
 
 def _not_run_text(checks: dict) -> str:
-    return "".join(f"; {'not installed' if not r['installed'] else 'not run'}: {r['name']} ({r['reason']})"
-                   for r in checks["not_run"])
+    return "".join(
+        f"; {'not installed' if not r['installed'] else 'not run'}: {r['name']} ({r['reason']})"
+        for r in checks["not_run"]
+    )
 
 
 def run_validate(args: argparse.Namespace) -> int:
@@ -38,10 +40,17 @@ def run_validate(args: argparse.Namespace) -> int:
     for r in results:
         checks = r["checks"]
         if r["ok"]:
-            carried = (f"  checks: {checks['rows']} rows " + (f"within the declared {checks['absolute']:g} of "
-                       if checks["absolute"] else "identical to ") + checks["expected_by"]
-                       + f" in {', '.join(e['name'] for e in checks['runtimes'])}" + _not_run_text(checks)
-                       ) if checks else ""
+            carried = (
+                (
+                    f"  checks: {checks['rows']} rows "
+                    + (f"within the declared {checks['absolute']:g} of " if checks["absolute"] else "identical to ")
+                    + checks["expected_by"]
+                    + f" in {', '.join(e['name'] for e in checks['runtimes'])}"
+                    + _not_run_text(checks)
+                )
+                if checks
+                else ""
+            )
             _out(f"ok   {r['path']}  {r['format']}  {r['id']}{carried}")
             continue
         if r["error"] is not None:
@@ -61,15 +70,21 @@ def run_validate(args: argparse.Namespace) -> int:
 
 
 def validate_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("packages", nargs="+", metavar="PACKAGE",
-                        help="packages to check; a file inside a directory package (its MODEL manifest, as "
-                        "pre-commit passes it) checks that package")
-    parser.add_argument("--runtime", action="append", metavar="NAME",
-                        help="score the checks only in this runtime (repeat for several; default: the reference "
-                        "and every installed runtime of each package's format); the others are named as left out")
+    parser.add_argument(
+        "packages",
+        nargs="+",
+        metavar="PACKAGE",
+        help="packages to check; a file inside a directory package (its MODEL manifest, as "
+        "pre-commit passes it) checks that package",
+    )
+    parser.add_argument(
+        "--runtime",
+        action="append",
+        metavar="NAME",
+        help="score the checks only in this runtime (repeat for several; default: the reference "
+        "and every installed runtime of each package's format); the others are named as left out",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-
-
 
 
 # ---------------------------------------------------------------- id
@@ -102,7 +117,6 @@ def id_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON list")
 
 
-
 # ---------------------------------------------------------------- info
 
 
@@ -116,8 +130,9 @@ def describe(package: ir.Package, path: str, fmt: str) -> dict:
         "tags": list(package.tags),
         "metadata": dict(package.metadata),
         "inputs": [{"name": f.name, "kind": f.kind} for f in package.inputs],
-        "encoders": [{"type": e.encoder_type, "features": list(e.features), "outputs": list(e.outputs)}
-                     for e in package.encoders],
+        "encoders": [
+            {"type": e.encoder_type, "features": list(e.features), "outputs": list(e.outputs)} for e in package.encoders
+        ],
         "model": {
             "model_type": model.model_type,
             "features": len(model.features),
@@ -130,10 +145,14 @@ def describe(package: ir.Package, path: str, fmt: str) -> dict:
             "outputs": list(model.outputs),
         },
         "producer": dict(package.producer),
-        "checks": None if package.checks is None else {
-            "rows": len(package.checks), "expected_by": package.checks.expected_by,
+        "checks": None
+        if package.checks is None
+        else {
+            "rows": len(package.checks),
+            "expected_by": package.checks.expected_by,
             "row_errors": int(package.checks.errors.sum()),
-            "tolerance": {"relative": package.checks.tolerance, "absolute": package.checks.absolute}},
+            "tolerance": {"relative": package.checks.tolerance, "absolute": package.checks.absolute},
+        },
     }
 
 
@@ -159,8 +178,9 @@ def run_info(args: argparse.Namespace) -> int:
     properties = getattr(get_format(fmt), "properties", None)
     if properties is not None and Path(args.package).is_file():
         # a format names its properties for people ("source id"); --json keys are snake_case
-        doc["properties"] = {key.replace(" ", "_"): value
-                             for key, value in properties(Path(args.package).read_bytes()).items()}
+        doc["properties"] = {
+            key.replace(" ", "_"): value for key, value in properties(Path(args.package).read_bytes()).items()
+        }
     if args.json:
         _print_json(doc)
         return EXIT_OK
@@ -196,20 +216,27 @@ def run_info(args: argparse.Namespace) -> int:
             _out(f"{prefix}{_name_list(e['features'], room)} -> {_name_list(e['outputs'], room)}")
     _out(f"model     {model['model_type']}")
     if model["max_depth"] is None:
-        _out(f"  {model['features']} features, {model['scores']} linear score{'s' if model['scores'] > 1 else ''}, "
-             f"post transform {model['post_transform']}")
+        _out(
+            f"  {model['features']} features, {model['scores']} linear score{'s' if model['scores'] > 1 else ''}, "
+            f"post transform {model['post_transform']}"
+        )
     else:
-        _out(f"  {model['features']} features, {model['trees']} trees, {model['nodes']} nodes, "
-             f"max depth {model['max_depth']}, post transform {model['post_transform']}")
+        _out(
+            f"  {model['features']} features, {model['trees']} trees, {model['nodes']} nodes, "
+            f"max depth {model['max_depth']}, post transform {model['post_transform']}"
+        )
     if model["classes"] is not None:
         _out(f"  classes: {_name_list([str(c) for c in model['classes']], WIDTH - 11)}")
     else:
         _out(f"  outputs: {_name_list(model['outputs'], WIDTH - 11)}")
     _out(f"producer  {' '.join(f'{k}={v}' for k, v in doc['producer'].items()) or '-'}")
     checks = doc["checks"]
-    _out(f"checks    {checks['rows']} rows ({checks['row_errors']} row errors), outputs from {checks['expected_by']}"
-         + (f", within {checks['tolerance']['absolute']:.2g} (declared)" if checks["tolerance"]["absolute"] else "")
-         if checks else "checks    -")
+    _out(
+        f"checks    {checks['rows']} rows ({checks['row_errors']} row errors), outputs from {checks['expected_by']}"
+        + (f", within {checks['tolerance']['absolute']:.2g} (declared)" if checks["tolerance"]["absolute"] else "")
+        if checks
+        else "checks    -"
+    )
     return EXIT_OK
 
 

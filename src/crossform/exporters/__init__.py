@@ -37,10 +37,11 @@ import os
 import shutil
 import stat
 import tempfile
-from functools import lru_cache
+from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
 from types import ModuleType
-from typing import Mapping, Union
+from typing import Union
 
 from .. import ir
 from .._registry import load_modules
@@ -55,17 +56,28 @@ from ..errors import (
     shown,
 )
 
-BUILTIN = ("crossform.exporters.stripe_json", "crossform.exporters.protobuf", "crossform.exporters.onnx", "crossform.exporters.pmml")
+BUILTIN = (
+    "crossform.exporters.stripe_json",
+    "crossform.exporters.protobuf",
+    "crossform.exporters.onnx",
+    "crossform.exporters.pmml",
+)
 ENTRY_POINT_GROUP = "crossform.formats"
 
 MAX_FILE_BYTES = 2 << 30  # 2 GiB, per file
 MAX_FILES = 10_000
 _READ_CHUNK = 1 << 20  # once past the size a file reported, read on in chunks of this size
-_KINDS = {stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device", stat.S_IFIFO: "a FIFO",
-          stat.S_IFSOCK: "a socket", stat.S_IFLNK: "a link", stat.S_IFDIR: "a directory"}
+_KINDS = {
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFLNK: "a link",
+    stat.S_IFDIR: "a directory",
+}
 
 
-@lru_cache(maxsize=None)
+@cache
 def registry() -> Mapping[str, ModuleType]:
     return load_modules(BUILTIN, ENTRY_POINT_GROUP)
 
@@ -94,8 +106,10 @@ def format_for_path(path: Union[str, Path], format: Union[str, None] = None) -> 
     if format is None:
         return named or DEFAULT_FORMAT
     if named is not None and named != format:
-        raise FormatExtensionError(f"{path}: format {format} asked for, but the extension {suffix} names {named}; "
-                                   f"give a path ending as {format} is written, or no format")
+        raise FormatExtensionError(
+            f"{path}: format {format} asked for, but the extension {suffix} names {named}; "
+            f"give a path ending as {format} is written, or no format"
+        )
     return format
 
 
@@ -131,8 +145,9 @@ def check_options(fmt: ModuleType, options: Mapping[str, str]) -> None:
             takes = "; ".join(f"{k}: {', '.join(v)}" for k, v in allowed.items()) or "no options"
             raise UnknownFormatError(f"format {fmt.NAME} has no option {key!r} (it takes {takes})")
         if value not in allowed[key]:
-            raise UnknownFormatError(f"format {fmt.NAME}: expected {key} to be one of {', '.join(allowed[key])}, "
-                                     f"got {shown(value)}")
+            raise UnknownFormatError(
+                f"format {fmt.NAME}: expected {key} to be one of {', '.join(allowed[key])}, got {shown(value)}"
+            )
 
 
 # ---------------------------------------------------------------- files
@@ -142,8 +157,7 @@ def check_relative_path(name: str, where: str) -> None:
     """Refuse anything but a plain relative path: no absolute paths, no "." or
     ".." parts, no empty parts, no backslashes or NUL bytes."""
     parts = name.split("/") if isinstance(name, str) else []
-    if (not parts or name.startswith("/") or "\\" in name or "\x00" in name
-            or any(p in ("", ".", "..") for p in parts)):
+    if not parts or name.startswith("/") or "\\" in name or "\x00" in name or any(p in ("", ".", "..") for p in parts):
         raise UnsafePackageError(where, "expected a plain relative path inside the package")
 
 
@@ -161,11 +175,11 @@ class Files:
         self._contents = contents
 
     @classmethod
-    def from_directory(cls, root: Union[str, Path]) -> "Files":
+    def from_directory(cls, root: Union[str, Path]) -> Files:
         return cls(str(root), root=Path(root))
 
     @classmethod
-    def from_mapping(cls, contents: Mapping[str, bytes], label: str = "<memory>") -> "Files":
+    def from_mapping(cls, contents: Mapping[str, bytes], label: str = "<memory>") -> Files:
         return cls(label, contents=dict(contents))
 
     def where(self, name: str) -> str:
@@ -307,8 +321,13 @@ def _replace(new: Path, target: Path) -> None:
         old.unlink()
 
 
-def save(package: ir.Package, path: Union[str, Path], format: Union[str, None] = None, overwrite: bool = False,
-         **options: str) -> Path:
+def save(
+    package: ir.Package,
+    path: Union[str, Path],
+    format: Union[str, None] = None,
+    overwrite: bool = False,
+    **options: str,
+) -> Path:
     """Write ``package`` to ``path`` in ``format``; return the path written.
 
     Without ``format`` the path's extension decides (``.onnx``, ``.pmml``, ``.pb``; anything
@@ -363,8 +382,9 @@ def _sniffed(source, path: Path) -> str:
     for name, fmt in registry().items():
         if fmt.LAYOUT == layout and fmt.sniff(source):
             return name
-    raise UnknownFormatError(f"{path}: no registered format recognises this {layout} "
-                             f"(formats: {', '.join(formats())}).")
+    raise UnknownFormatError(
+        f"{path}: no registered format recognises this {layout} (formats: {', '.join(formats())})."
+    )
 
 
 def sniff(path: Union[str, Path]) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -35,7 +35,7 @@ def _pairs(pairs: list) -> dict:
 
 
 def _constant(name: str) -> Any:
-    raise _Refused(f"the literal {name} is not JSON (write the string \"{name}\" where a format allows it)")
+    raise _Refused(f'the literal {name} is not JSON (write the string "{name}" where a format allows it)')
 
 
 def _float(text: str) -> float:
@@ -50,7 +50,9 @@ def parse(data: bytes, path: str) -> Any:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise MalformedPackageError(path, f"expected UTF-8 JSON, found byte 0x{data[exc.start]:02x} at offset {exc.start}") from None
+        raise MalformedPackageError(
+            path, f"expected UTF-8 JSON, found byte 0x{data[exc.start]:02x} at offset {exc.start}"
+        ) from None
     try:
         return json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant, parse_float=_float)
     except json.JSONDecodeError as exc:
@@ -93,7 +95,7 @@ def decode_float(value: Any) -> float:
 # ---------------------------------------------------------------- schemas
 
 
-@lru_cache(maxsize=None)
+@cache
 def schema_text(name: str) -> dict:
     return json.loads(resources.files("crossform.schemas").joinpath(name).read_text(encoding="utf-8"))
 
@@ -172,7 +174,7 @@ def _compile(schema: Any):
     return lambda v: all(t(v) for t in tests)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(name: str):
     from jsonschema import Draft202012Validator, validators
     from referencing import Registry

@@ -291,9 +291,12 @@ def interval(package: ir.Package, field: str) -> Union[tuple, None, bool]:
         return False
     low, high = _unkey(lo), _unkey(hi)
     # the concrete rules agree at both ends and just beyond them
-    if not (accepts(package, field, low) and accepts(package, field, high)
-            and (low == -math.inf or not accepts(package, field, math.nextafter(low, -math.inf)))
-            and (high == math.inf or not accepts(package, field, math.nextafter(high, math.inf)))):
+    if not (
+        accepts(package, field, low)
+        and accepts(package, field, high)
+        and (low == -math.inf or not accepts(package, field, math.nextafter(low, -math.inf)))
+        and (high == math.inf or not accepts(package, field, math.nextafter(high, math.inf)))
+    ):
         raise CrossformError(f"pmml: the accepted values of {field!r} are not [{low!r}, {high!r}]")  # pragma: no cover
     return low, high
 
@@ -339,7 +342,8 @@ def validity(package: ir.Package, field: ir.Field, names: list, other: str) -> V
         return Validity(interval=found, missing_invalid=missing_invalid)
     missing_invalid = not accepts(package, field.name, None)
     if accepts(package, field.name, other):
-        return Validity(invalid=tuple(s for s in names if not accepts(package, field.name, s)),
-                        missing_invalid=missing_invalid)
+        return Validity(
+            invalid=tuple(s for s in names if not accepts(package, field.name, s)), missing_invalid=missing_invalid
+        )
     valid = tuple(s for s in names if accepts(package, field.name, s))
     return Validity(valid=valid, missing_invalid=missing_invalid, empty=not valid)

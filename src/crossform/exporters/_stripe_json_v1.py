@@ -16,8 +16,10 @@ def tree(doc: dict, width: int, index: int) -> ir.Tree:
     n = len(doc["feature"])
     value = np.asarray(doc["value"], dtype=np.float64)
     if value.size != n * width:
-        raise IRValidationError(f"The 'value' array of tree {index} must hold {n} nodes x {width} outputs = "
-                                f"{n * width} numbers. Got {value.size} instead.")
+        raise IRValidationError(
+            f"The 'value' array of tree {index} must hold {n} nodes x {width} outputs = "
+            f"{n * width} numbers. Got {value.size} instead."
+        )
     return ir.Tree(
         feature=np.asarray(doc["feature"], dtype=np.int64),
         threshold=np.asarray(doc["threshold"], dtype=np.float64),

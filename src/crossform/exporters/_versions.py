@@ -40,13 +40,13 @@ def parse_version(found: Any, where: str) -> tuple:
     """``(major, minor)`` of a "major.minor" string; FormatVersionError for anything else."""
     match = _VERSION.fullmatch(found) if isinstance(found, str) else None
     if match is None:
-        raise FormatVersionError(where, f"expected a format version \"major.minor\" such as \"1.0\", "
-                                        f"found {_shown(found)}")
+        raise FormatVersionError(where, f'expected a format version "major.minor" such as "1.0", found {_shown(found)}')
     return int(match.group(1)), int(match.group(2))
 
 
-def check_version(format_name: str, ours: str, found: Any, where: str, ignored: Iterable[str] = (),
-                  older: Iterable[str] = ()) -> bool:
+def check_version(
+    format_name: str, ours: str, found: Any, where: str, ignored: Iterable[str] = (), older: Iterable[str] = ()
+) -> bool:
     """Whether ``found`` is a newer minor of a major this reader reads.
 
     The reader reads the major of ``ours`` and the majors of ``older`` (the
@@ -69,12 +69,15 @@ def check_version(format_name: str, ours: str, found: Any, where: str, ignored: 
     ignored = sorted(ignored)
     dropped = f"; ignored what this reader does not know: {', '.join(map(repr, ignored))}" if ignored else ""
     # stacklevel 3 points at whoever called the format's loads, not at loads itself
-    warnings.warn(f"{where}: written in {format_name} {found}, newer than the {latest} this crossform reads{dropped}",
-                  FormatVersionWarning, stacklevel=3)
+    warnings.warn(
+        f"{where}: written in {format_name} {found}, newer than the {latest} this crossform reads{dropped}",
+        FormatVersionWarning,
+        stacklevel=3,
+    )
     return True
 
 
-def tree_rules_used(model) -> "str | None":
+def tree_rules_used(model) -> str | None:
     """What a tree ensemble uses beyond the first tree layouts (stripe-json 2.0, protobuf 1.0),
     in a few words, or None. Those layouts hold a leaf value per class (one for a regressor),
     missing "route", infinite "error", finite thresholds, no set split and no isolation

@@ -19,7 +19,7 @@ from __future__ import annotations
 import struct
 import warnings
 import zlib
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -116,8 +116,13 @@ def _column(values: np.ndarray, element: np.dtype, rewrite: bool = False) -> byt
     if tag == FLOAT32_REWRITE:
         return bytes([FLOAT32_REWRITE]) + f32.astype(">f4").tobytes()
     w = _dictionary_width(k)
-    return (bytes([DICTIONARY]) + struct.pack(">I", k) + keys.tobytes()
-            + bytes([w]) + index.reshape(-1).astype(_INDEX_TYPES[w]).tobytes())
+    return (
+        bytes([DICTIONARY])
+        + struct.pack(">I", k)
+        + keys.tobytes()
+        + bytes([w])
+        + index.reshape(-1).astype(_INDEX_TYPES[w]).tobytes()
+    )
 
 
 def _float32_below(t: np.ndarray) -> np.ndarray:
@@ -214,10 +219,11 @@ class _Reader:
 
     def take(self, count: int, what: str) -> bytes:
         if count < 0 or count > len(self.data) - self.at:
-            raise BonsaiTruncatedError(self.where, f"expected {count} bytes of {what} at offset {self.at}, "
-                                       f"found {len(self.data) - self.at}")
+            raise BonsaiTruncatedError(
+                self.where, f"expected {count} bytes of {what} at offset {self.at}, found {len(self.data) - self.at}"
+            )
         start, self.at = self.at, self.at + count
-        return self.data[start:self.at]
+        return self.data[start : self.at]
 
     def array(self, dtype: np.dtype, count: int, what: str) -> np.ndarray:
         return np.frombuffer(self.take(count * dtype.itemsize, what), dtype=dtype)
@@ -229,8 +235,9 @@ class _Reader:
         return struct.unpack(">I", self.take(4, what))[0]
 
 
-def _read_column(reader: _Reader, n: int, element: np.dtype, width: int, what: str,
-                 rewrite: bool = False) -> np.ndarray:
+def _read_column(
+    reader: _Reader, n: int, element: np.dtype, width: int, what: str, rewrite: bool = False
+) -> np.ndarray:
     """n elements of ``width`` values of ``element``, shape (n, width); ``rewrite``:
     the float32-rewrite encoding is allowed (the threshold column only)."""
     tag = reader.byte(f"the {what} column's encoding")
@@ -239,21 +246,26 @@ def _read_column(reader: _Reader, n: int, element: np.dtype, width: int, what: s
     elif tag == DICTIONARY:
         k = reader.u32(f"the {what} dictionary size")
         if n == 0:
-            raise BonsaiEncodingError(reader.where, f"the {what} column has no elements, so it must be raw; found a "
-                                      f"dictionary of {k} entries")
+            raise BonsaiEncodingError(
+                reader.where, f"the {what} column has no elements, so it must be raw; found a dictionary of {k} entries"
+            )
         if not 1 <= k <= n:
-            raise BonsaiEncodingError(reader.where, f"the {what} dictionary must hold 1 to {n} entries (one per "
-                                      f"{what} at most), found {k}")
+            raise BonsaiEncodingError(
+                reader.where, f"the {what} dictionary must hold 1 to {n} entries (one per {what} at most), found {k}"
+            )
         keys = reader.array(element, k * width, f"the {what} dictionary").reshape(k, width)
         w = reader.byte(f"the {what} index width")
         if w != _dictionary_width(k):
-            raise BonsaiEncodingError(reader.where, f"the {what} dictionary of {k} entries needs indexes of "
-                                      f"{_dictionary_width(k)} bytes, found width {w}")
+            raise BonsaiEncodingError(
+                reader.where,
+                f"the {what} dictionary of {k} entries needs indexes of {_dictionary_width(k)} bytes, found width {w}",
+            )
         index = reader.array(_INDEX_TYPES[w], n, f"the {what} indexes").astype(np.int64)
         if n and index.max() >= k:
             bad = int(np.argmax(index >= k))
-            raise BonsaiIndexError(reader.where, f"{what} {bad}: dictionary index {int(index[bad])} is beyond "
-                                   f"the dictionary's {k} entries")
+            raise BonsaiIndexError(
+                reader.where, f"{what} {bad}: dictionary index {int(index[bad])} is beyond the dictionary's {k} entries"
+            )
         flat = keys[index]
     elif tag == FLOAT32_REWRITE and rewrite:
         f32 = reader.array(np.dtype(">f4"), n, f"the {what} column").astype(np.float64)
@@ -262,8 +274,11 @@ def _read_column(reader: _Reader, n: int, element: np.dtype, width: int, what: s
             raise BonsaiEncodingError(reader.where, f"{what} {bad}: expected a finite float32, found {f32[bad]}")
         flat = float32_threshold(f32)
     else:
-        raise BonsaiEncodingError(reader.where, f"unknown encoding {tag} for the {what} column (expected "
-                                  f"{', '.join(f'{t} {name}' for t, name in _TAG_NAMES.items())})")
+        raise BonsaiEncodingError(
+            reader.where,
+            f"unknown encoding {tag} for the {what} column (expected "
+            f"{', '.join(f'{t} {name}' for t, name in _TAG_NAMES.items())})",
+        )
     return np.asarray(flat).reshape(n, width)
 
 
@@ -280,10 +295,13 @@ def _read_packed(reader: _Reader, n: int, what: str) -> np.ndarray:
     byte i), its padding bits checked; 1/8 byte per element, as in the file."""
     words = (n + 63) // 64
     packed = reader.array(np.dtype(">u8"), words, what).astype("<u8").view(np.uint8)
-    tail = np.unpackbits(packed[len(packed) - 8:], bitorder="little")[n - (words - 1) * 64:] if words else packed
+    tail = np.unpackbits(packed[len(packed) - 8 :], bitorder="little")[n - (words - 1) * 64 :] if words else packed
     if tail.any():
-        raise BonsaiEncodingError(reader.where, f"{what}: the {words * 64 - n} padding bits after the last "
-                                  f"element must be 0, found bit {n + int(np.argmax(tail))} set")
+        raise BonsaiEncodingError(
+            reader.where,
+            f"{what}: the {words * 64 - n} padding bits after the last "
+            f"element must be 0, found bit {n + int(np.argmax(tail))} set",
+        )
     return packed
 
 
@@ -299,38 +317,50 @@ def loads(data: bytes, where: str, n_features: int) -> tuple:
     """The trees of a bonsai file, each an ir.Tree with nodes in level order."""
     data = bytes(data)
     if len(data) < _HEADER.size + 4:
-        raise BonsaiTruncatedError(where, f"expected at least {_HEADER.size + 4} bytes (header and checksum), "
-                                   f"found {len(data)}")
+        raise BonsaiTruncatedError(
+            where, f"expected at least {_HEADER.size + 4} bytes (header and checksum), found {len(data)}"
+        )
     magic, major, minor, flags, n_trees, n_outputs, n_nodes = _HEADER.unpack_from(data)
     if magic != MAGIC:
         raise BonsaiMagicError(where, f"expected the bonsai magic {MAGIC!r}, found {shown(magic)}")
     ours_major, ours_minor = (int(p) for p in VERSION.split("."))
     if major != ours_major:
-        raise FormatVersionError(where, f"written in bonsai {major}.{minor}; this crossform reads bonsai {ours_major}.x")
+        raise FormatVersionError(
+            where, f"written in bonsai {major}.{minor}; this crossform reads bonsai {ours_major}.x"
+        )
     if minor > ours_minor:
-        warnings.warn(f"{where}: written in bonsai {major}.{minor}, newer than {VERSION}", FormatVersionWarning,
-                      stacklevel=2)
+        warnings.warn(
+            f"{where}: written in bonsai {major}.{minor}, newer than {VERSION}", FormatVersionWarning, stacklevel=2
+        )
     stored = struct.unpack(">I", data[-4:])[0]
     content = memoryview(data)[:-4]  # a view, not a second copy of the file
     if zlib.crc32(content) != stored:
-        raise BonsaiChecksumError(where, f"the CRC-32 of the content is {zlib.crc32(content):08x}, the file "
-                                  f"records {stored:08x}: the bytes changed after they were written")
+        raise BonsaiChecksumError(
+            where,
+            f"the CRC-32 of the content is {zlib.crc32(content):08x}, the file "
+            f"records {stored:08x}: the bytes changed after they were written",
+        )
     # the rules of the file's minor, or of ours when it is newer (its additions are not ours to read)
     rules = min(minor, ours_minor)
     defined = [flag for flag, (since, _) in FLAGS.items() if rules >= since]
     if flags & ~sum(defined):
         allowed = " or ".join(["0"] + [FLAGS[f][1] for f in defined])
         what = ", ".join(FLAGS[f][1] for f in defined) or "none"
-        raise BonsaiEncodingError(where, f"expected flags {allowed} (bonsai {major}.{rules} defines {what}), "
-                                  f"found {flags}")
-    for count, limit, what in ((n_trees, MAX_TREES, "trees"), (n_outputs, MAX_OUTPUTS, "outputs per leaf"),
-                               (n_nodes, MAX_NODES, "nodes")):
+        raise BonsaiEncodingError(
+            where, f"expected flags {allowed} (bonsai {major}.{rules} defines {what}), found {flags}"
+        )
+    for count, limit, what in (
+        (n_trees, MAX_TREES, "trees"),
+        (n_outputs, MAX_OUTPUTS, "outputs per leaf"),
+        (n_nodes, MAX_NODES, "nodes"),
+    ):
         if not 1 <= count <= limit:
             raise LimitExceededError(where, f"expected 1 to {limit} {what}, found {count}")
     if n_nodes * n_outputs > MAX_VALUES:
         # a one-entry dictionary could otherwise ask a small file for gigabytes of leaf values
-        raise LimitExceededError(where, f"expected at most {MAX_VALUES} node values (nodes x outputs), found "
-                                 f"{n_nodes} x {n_outputs}")
+        raise LimitExceededError(
+            where, f"expected at most {MAX_VALUES} node values (nodes x outputs), found {n_nodes} x {n_outputs}"
+        )
     if n_nodes < n_trees:
         raise BonsaiStructureError(where, f"{n_trees} trees need at least {n_trees} nodes, found {n_nodes}")
     reader = _Reader(content, where)
@@ -339,46 +369,61 @@ def loads(data: bytes, where: str, n_features: int) -> tuple:
     base = reader.array(np.dtype(">u4"), n_trees + 1, "the tree offsets").astype(np.int64)
     sizes = np.diff(base)
     if base[0] != 0 or base[-1] != n_nodes or (sizes <= 0).any():
-        raise BonsaiStructureError(where, f"tree offsets must rise from 0 to the node count {n_nodes}, found "
-                                   f"{base[:3].tolist()}...{base[-2:].tolist()}")
+        raise BonsaiStructureError(
+            where,
+            f"tree offsets must rise from 0 to the node count {n_nodes}, found "
+            f"{base[:3].tolist()}...{base[-2:].tolist()}",
+        )
     # the header's node count is only a claim: the structure stays packed, as in the file,
     # until the columns have proved that the file holds a byte per node or more
     structure = _read_packed(reader, n_nodes, "the structure bitset")
-    ranks = reader.array(np.dtype(">u4"), ((n_nodes + 63) // 64 + _BLOCK_WORDS - 1) // _BLOCK_WORDS,
-                         "the rank directory")
+    ranks = reader.array(
+        np.dtype(">u4"), ((n_nodes + 63) // 64 + _BLOCK_WORDS - 1) // _BLOCK_WORDS, "the rank directory"
+    )
     words = structure.view("<u8")
     before = _bits_before(words)
     counted = _rank_directory(words, before)
     if not np.array_equal(ranks, counted):
         block = int(np.argmax(ranks != counted))
-        raise BonsaiStructureError(where, f"the rank directory does not count the structure bitset's 1 bits: "
-                                   f"block {block} expected {int(counted[block])}, found {int(ranks[block])}")
+        raise BonsaiStructureError(
+            where,
+            f"the rank directory does not count the structure bitset's 1 bits: "
+            f"block {block} expected {int(counted[block])}, found {int(ranks[block])}",
+        )
 
     n_splits_tree = np.diff(_splits_before(words, before, base))
     if (sizes != 2 * n_splits_tree + 1).any():
         t = int(np.argmax(sizes != 2 * n_splits_tree + 1))
         splits = int(n_splits_tree[t])
-        raise BonsaiStructureError(where, f"tree {t}: {splits} {'split needs' if splits == 1 else 'splits need'} "
-                                   f"{2 * splits + 1} nodes, the tree has {sizes[t]}")
+        raise BonsaiStructureError(
+            where,
+            f"tree {t}: {splits} {'split needs' if splits == 1 else 'splits need'} "
+            f"{2 * splits + 1} nodes, the tree has {sizes[t]}",
+        )
 
     n_splits = int(n_splits_tree.sum())
     n_leaves = n_nodes - n_splits
     allowed = VALUES_BASE + VALUES_PER_BYTE * len(data)
     if n_nodes * n_outputs > allowed:
-        raise LimitExceededError(where, f"expected at most {allowed} node values (nodes x outputs) for a file of "
-                                 f"{len(data)} bytes, found {n_nodes} x {n_outputs}")
+        raise LimitExceededError(
+            where,
+            f"expected at most {allowed} node values (nodes x outputs) for a file of "
+            f"{len(data)} bytes, found {n_nodes} x {n_outputs}",
+        )
     feature = _read_column(reader, n_splits, np.dtype(">i4"), 1, "split feature")[:, 0].astype(np.int64)
     if n_splits and (feature.min() < 0 or feature.max() >= n_features):
         bad = int(np.argmax((feature < 0) | (feature >= n_features)))
-        raise BonsaiIndexError(where, f"split {bad}: feature {int(feature[bad])} is not one of the model's "
-                               f"{n_features} features")
+        raise BonsaiIndexError(
+            where, f"split {bad}: feature {int(feature[bad])} is not one of the model's {n_features} features"
+        )
     threshold = _read_column(reader, n_splits, np.dtype(">f8"), 1, "split threshold", rewrite=True)[:, 0]
     missing = _read_bitset(reader, n_splits, "the missing-direction bitset")
     sets = _read_sets(reader, n_splits, threshold) if flags & SETS else None
     value = _read_column(reader, n_leaves, np.dtype(">f8"), n_outputs, "leaf")
     if reader.at != len(reader.data):
-        raise BonsaiTrailingBytesError(where, f"expected the checksum at offset {reader.at}, found "
-                                       f"{len(reader.data) - reader.at} more bytes first")
+        raise BonsaiTrailingBytesError(
+            where, f"expected the checksum at offset {reader.at}, found {len(reader.data) - reader.at} more bytes first"
+        )
     # every column spends a byte or more per element, so the file holds a byte per node:
     # the per-node arrays below are now a bounded multiple of its size
     split = _unpacked(structure, n_nodes)
@@ -389,8 +434,11 @@ def loads(data: bytes, where: str, n_features: int) -> tuple:
     orphan = split & (position >= 2 * local_rank + 1)
     if orphan.any():
         node = int(np.argmax(orphan))
-        raise BonsaiStructureError(where, f"tree {int(tree_of[node])}: node {int(position[node])} comes after the "
-                                   "children the level order gives it, so some node is unreachable")
+        raise BonsaiStructureError(
+            where,
+            f"tree {int(tree_of[node])}: node {int(position[node])} comes after the "
+            "children the level order gives it, so some node is unreachable",
+        )
     del tree_of, rank, position, orphan
     if rules >= 1:  # +inf is a threshold since 1.1: every number goes left, NaN by its missing direction
         checks = [("threshold", ~np.isnan(threshold) & (threshold != -np.inf), threshold, "a number or +inf")]
@@ -430,17 +478,20 @@ def _read_sets(reader: _Reader, n_splits: int, threshold: np.ndarray) -> list:
     if not rising.all():
         at = int(np.argmax(~rising))
         k = int(np.searchsorted(offsets, at, side="right")) - 1
-        raise BonsaiEncodingError(where, f"set {k}: expected strictly rising values, found {values[at - 1]} "
-                                  f"then {values[at]}")
+        raise BonsaiEncodingError(
+            where, f"set {k}: expected strictly rising values, found {values[at - 1]} then {values[at]}"
+        )
     split_of_set = np.flatnonzero(is_set)
     nonzero = threshold[split_of_set] != 0.0
     if nonzero.any():
         k = int(np.argmax(nonzero))
-        raise BonsaiEncodingError(where, f"split {int(split_of_set[k])}: a set split's threshold must be 0.0, "
-                                  f"found {threshold[split_of_set[k]]}")
+        raise BonsaiEncodingError(
+            where,
+            f"split {int(split_of_set[k])}: a set split's threshold must be 0.0, found {threshold[split_of_set[k]]}",
+        )
     out: list = [None] * n_splits
     for k, s in enumerate(split_of_set.tolist()):
-        out[s] = tuple(values[offsets[k]:offsets[k + 1]].tolist())
+        out[s] = tuple(values[offsets[k] : offsets[k + 1]].tolist())
     return out
 
 
@@ -465,6 +516,15 @@ def _trees(split, base, local_rank, feature, threshold, missing, value, n_output
     for t in range(len(base) - 1):
         a, b = base[t], base[t + 1]
         tree_sets = tuple(node_sets[a:b]) if node_sets and any(e is not None for e in node_sets[a:b]) else ()
-        trees.append(ir.Tree(node_feature[a:b], node_threshold[a:b], left[a:b], right[a:b], node_missing[a:b],
-                             node_value[a:b], tree_sets))
+        trees.append(
+            ir.Tree(
+                node_feature[a:b],
+                node_threshold[a:b],
+                left[a:b],
+                right[a:b],
+                node_missing[a:b],
+                node_value[a:b],
+                tree_sets,
+            )
+        )
     return tuple(trees)

@@ -129,12 +129,36 @@ SOURCE_ID = META + "source_id"
 
 # every op the writer uses; the reader names any other as unsupported
 OPS = {
-    ("", "Where"), ("", "IsNaN"), ("", "IsInf"), ("", "Or"), ("", "And"), ("", "Not"), ("", "Sub"),
-    ("", "Div"), ("", "Gather"), ("", "GreaterOrEqual"), ("", "Concat"), ("", "Abs"), ("", "Cast"),
-    ("", "ReduceMax"), ("", "Transpose"), ("", "ReduceSum"), ("", "Sigmoid"), ("", "Softmax"),
-    ("", "Squeeze"), ("", "Identity"), ("", "Add"), ("", "Mul"),
-    ("", "Equal"), ("", "Split"), ("", "Unsqueeze"), ("", "Neg"), ("", "Exp"), ("", "Pow"),  # from 1.3
-    ("ai.onnx.ml", "LabelEncoder"), ("ai.onnx.ml", "TreeEnsemble"),
+    ("", "Where"),
+    ("", "IsNaN"),
+    ("", "IsInf"),
+    ("", "Or"),
+    ("", "And"),
+    ("", "Not"),
+    ("", "Sub"),
+    ("", "Div"),
+    ("", "Gather"),
+    ("", "GreaterOrEqual"),
+    ("", "Concat"),
+    ("", "Abs"),
+    ("", "Cast"),
+    ("", "ReduceMax"),
+    ("", "Transpose"),
+    ("", "ReduceSum"),
+    ("", "Sigmoid"),
+    ("", "Softmax"),
+    ("", "Squeeze"),
+    ("", "Identity"),
+    ("", "Add"),
+    ("", "Mul"),
+    ("", "Equal"),
+    ("", "Split"),
+    ("", "Unsqueeze"),
+    ("", "Neg"),
+    ("", "Exp"),
+    ("", "Pow"),  # from 1.3
+    ("ai.onnx.ml", "LabelEncoder"),
+    ("ai.onnx.ml", "TreeEnsemble"),
 }
 
 FormatVersionWarning = _versions.FormatVersionWarning
@@ -181,8 +205,10 @@ def unsupported(package: ir.Package):
     names = {f.name for f in package.inputs}
     for f in package.inputs:
         if f.name.startswith(INTERNAL) or f.name in OUTPUT_NAMES or f.name + MISSING_SUFFIX in names:
-            return (f"input {f.name!r} collides with a name the graph uses ({INTERNAL}*, "
-                    f"{', '.join(OUTPUT_NAMES)}, or <field>{MISSING_SUFFIX})")
+            return (
+                f"input {f.name!r} collides with a name the graph uses ({INTERNAL}*, "
+                f"{', '.join(OUTPUT_NAMES)}, or <field>{MISSING_SUFFIX})"
+            )
     for enc in package.encoders:
         for out in enc.outputs:
             if out.startswith(INTERNAL):
@@ -243,8 +269,9 @@ class _Graph:
 
     def text(self, hint: str, values: list) -> str:
         name = self.name(hint)
-        self.inits.append(self.h.make_tensor(name, self.onnx.TensorProto.STRING, [len(values)],
-                                             [v.encode("utf-8") for v in values]))
+        self.inits.append(
+            self.h.make_tensor(name, self.onnx.TensorProto.STRING, [len(values)], [v.encode("utf-8") for v in values])
+        )
         return name
 
     def op(self, op_type: str, inputs: list, hint: str, domain: str = "", doc: str = "", **attrs) -> str:
@@ -269,8 +296,14 @@ class _Graph:
         """Refuse each row of a [N, F] mask with any true entry."""
         as_int = self.op("Cast", [mask], f"{hint}.int", to=self.onnx.TensorProto.INT32)
         axis = self.const("axis1", np.array([1], dtype=np.int64))
-        self.refuse(self.op("Cast", [self.op("ReduceMax", [as_int, axis], f"{hint}.any", keepdims=1)], f"{hint}.row",
-                            to=self.onnx.TensorProto.BOOL))
+        self.refuse(
+            self.op(
+                "Cast",
+                [self.op("ReduceMax", [as_int, axis], f"{hint}.any", keepdims=1)],
+                f"{hint}.row",
+                to=self.onnx.TensorProto.BOOL,
+            )
+        )
 
 
 def _doc(kind: str, **fields) -> str:
@@ -278,8 +311,12 @@ def _doc(kind: str, **fields) -> str:
 
 
 def _fill_missing(g: _Graph, enc: ir.FillMissing, cols: dict, index: int) -> None:
-    doc = _doc("fill-missing", features=list(enc.features), outputs=list(enc.outputs),
-               values=[v if isinstance(v, str) else None for v in enc.values])
+    doc = _doc(
+        "fill-missing",
+        features=list(enc.features),
+        outputs=list(enc.outputs),
+        values=[v if isinstance(v, str) else None for v in enc.values],
+    )
     new = {}
     for j, (name, value) in enumerate(zip(enc.features, enc.values)):
         tag = f"e{index}.{j}"
@@ -298,19 +335,32 @@ def _fill_missing(g: _Graph, enc: ir.FillMissing, cols: dict, index: int) -> Non
 
 
 def _categorical(g: _Graph, enc: ir.CategoricalEncoding, cols: dict, index: int) -> None:
-    doc = _doc("label-encoder", features=list(enc.features), outputs=list(enc.outputs),
-               categories=[list(c) for c in enc.categories],
-               missing=[m is not None for m in enc.missing_codes], unknown=enc.unknown_code is not None)
+    doc = _doc(
+        "label-encoder",
+        features=list(enc.features),
+        outputs=list(enc.outputs),
+        categories=[list(c) for c in enc.categories],
+        missing=[m is not None for m in enc.missing_codes],
+        unknown=enc.unknown_code is not None,
+    )
     new = {}
     for j, (name, categories, codes, missing_code) in enumerate(
-            zip(enc.features, enc.categories, enc.codes, enc.missing_codes)):
+        zip(enc.features, enc.categories, enc.codes, enc.missing_codes)
+    ):
         tag = f"e{index}.{j}"
         text, missing = cols[name]
         first = doc if j == 0 else ""
         if categories:
-            position = g.op("LabelEncoder", [text], f"{tag}.position", domain="ai.onnx.ml", doc=first,
-                            keys_strings=list(categories), values_int64s=list(range(len(categories))),
-                            default_int64=-1)
+            position = g.op(
+                "LabelEncoder",
+                [text],
+                f"{tag}.position",
+                domain="ai.onnx.ml",
+                doc=first,
+                keys_strings=list(categories),
+                values_int64s=list(range(len(categories))),
+                default_int64=-1,
+            )
         else:
             minus = g.const(f"{tag}.none", np.array([-1], dtype=np.int64))
             position = g.op("Where", [missing, minus, minus], f"{tag}.position", doc=first)
@@ -318,8 +368,9 @@ def _categorical(g: _Graph, enc: ir.CategoricalEncoding, cols: dict, index: int)
         fallback = np.nan if enc.unknown_code is None else enc.unknown_code
         table = g.const(f"{tag}.codes", np.append(np.asarray(codes, dtype=np.float64), fallback))
         code = g.op("Gather", [table, position], f"{tag}.code", axis=0)
-        found = g.op("GreaterOrEqual", [position, g.const(f"{tag}.zero", np.array([0], dtype=np.int64))],
-                     f"{tag}.found")
+        found = g.op(
+            "GreaterOrEqual", [position, g.const(f"{tag}.zero", np.array([0], dtype=np.int64))], f"{tag}.found"
+        )
         present = g.op("Not", [missing], f"{tag}.present")
         known = g.op("And", [found, present], f"{tag}.known")
         unknown = g.op("Not", [known], f"{tag}.unknown")
@@ -328,11 +379,15 @@ def _categorical(g: _Graph, enc: ir.CategoricalEncoding, cols: dict, index: int)
         if enc.unknown_code is None:
             g.refuse(unknown)
         else:
-            code = g.op("Where", [unknown, g.const(f"{tag}.unknown.code", np.array([enc.unknown_code])), code],
-                        f"{tag}.coded")
+            code = g.op(
+                "Where", [unknown, g.const(f"{tag}.unknown.code", np.array([enc.unknown_code])), code], f"{tag}.coded"
+            )
         if missing_code is not None:
-            code = g.op("Where", [missing, g.const(f"{tag}.missing.code", np.array([missing_code])), code],
-                        f"{tag}.coded.missing")
+            code = g.op(
+                "Where",
+                [missing, g.const(f"{tag}.missing.code", np.array([missing_code])), code],
+                f"{tag}.coded.missing",
+            )
         new[enc.outputs[j]] = code
     cols.update(new)
 
@@ -374,8 +429,9 @@ def _missing_indicator(g: _Graph, enc: ir.MissingIndicator, cols: dict, index: i
             missing = g.op("IsNaN", [x], f"{tag}.nan")
         else:
             missing = cols[name][1]
-        new[enc.outputs[j]] = g.op("Cast", [missing], f"{tag}.indicator", doc=first if kind != ir.NUMERIC else "",
-                                   to=g.onnx.TensorProto.DOUBLE)
+        new[enc.outputs[j]] = g.op(
+            "Cast", [missing], f"{tag}.indicator", doc=first if kind != ir.NUMERIC else "", to=g.onnx.TensorProto.DOUBLE
+        )
     cols.update(new)
 
 
@@ -406,23 +462,40 @@ def _one_hot(g: _Graph, enc: ir.OneHot, cols: dict, index: int) -> None:
     """Per feature: LabelEncoder(category -> its column, unknown -> -2), Where for missing
     and unknown values, then Equal against 0..width-1: exactly one 1.0 where a column is
     set, none for -1 (dropped) or an unknown under "zeros"."""
-    doc = _doc("one-hot", features=list(enc.features), outputs=list(enc.outputs),
-               categories=[list(c) for c in enc.categories], columns=[c.tolist() for c in enc.columns],
-               widths=list(enc.widths), missing=list(enc.missing_columns), unknown=list(enc.unknown))
+    doc = _doc(
+        "one-hot",
+        features=list(enc.features),
+        outputs=list(enc.outputs),
+        categories=[list(c) for c in enc.categories],
+        columns=[c.tolist() for c in enc.columns],
+        widths=list(enc.widths),
+        missing=list(enc.missing_columns),
+        unknown=list(enc.unknown),
+    )
     new = {}
-    for j, (name, categories, columns, width, missing_column, unknown, block) in enumerate(zip(
-            enc.features, enc.categories, enc.columns, enc.widths, enc.missing_columns, enc.unknown, enc.blocks())):
+    for j, (name, categories, columns, width, missing_column, unknown, block) in enumerate(
+        zip(enc.features, enc.categories, enc.columns, enc.widths, enc.missing_columns, enc.unknown, enc.blocks())
+    ):
         tag = f"e{index}.{j}"
         text, missing = cols[name]
         first = doc if j == 0 else ""
         if categories:
-            column = g.op("LabelEncoder", [text], f"{tag}.column", domain="ai.onnx.ml", doc=first,
-                          keys_strings=list(categories), values_int64s=columns.tolist(), default_int64=UNKNOWN_COLUMN)
+            column = g.op(
+                "LabelEncoder",
+                [text],
+                f"{tag}.column",
+                domain="ai.onnx.ml",
+                doc=first,
+                keys_strings=list(categories),
+                values_int64s=columns.tolist(),
+                default_int64=UNKNOWN_COLUMN,
+            )
         else:
             none = g.const(f"{tag}.none", np.array([UNKNOWN_COLUMN], dtype=np.int64))
             column = g.op("Where", [missing, none, none], f"{tag}.column", doc=first)
-        found = g.op("GreaterOrEqual", [column, g.const(f"{tag}.dropped", np.array([NO_COLUMN], dtype=np.int64))],
-                     f"{tag}.found")
+        found = g.op(
+            "GreaterOrEqual", [column, g.const(f"{tag}.dropped", np.array([NO_COLUMN], dtype=np.int64))], f"{tag}.found"
+        )
         present = g.op("Not", [missing], f"{tag}.present")
         unknown_rows = g.op("Not", [g.op("And", [found, present], f"{tag}.known")], f"{tag}.unknown")
         if missing_column is not None:
@@ -432,11 +505,17 @@ def _one_hot(g: _Graph, enc: ir.OneHot, cols: dict, index: int) -> None:
         else:
             # a missing value's placeholder "" may be a known category: never trust its column
             target = NO_COLUMN if unknown == "zeros" else unknown
-            column = g.op("Where", [unknown_rows, g.const(f"{tag}.unknown.column", np.array([target], dtype=np.int64)),
-                                    column], f"{tag}.column.unknown")
+            column = g.op(
+                "Where",
+                [unknown_rows, g.const(f"{tag}.unknown.column", np.array([target], dtype=np.int64)), column],
+                f"{tag}.column.unknown",
+            )
         if missing_column is not None:
-            column = g.op("Where", [missing, g.const(f"{tag}.missing.column", np.array([missing_column], dtype=np.int64)),
-                                    column], f"{tag}.column.missing")
+            column = g.op(
+                "Where",
+                [missing, g.const(f"{tag}.missing.column", np.array([missing_column], dtype=np.int64)), column],
+                f"{tag}.column.missing",
+            )
         if width == 0:
             continue
         hot = g.op("Equal", [column, g.const(f"{tag}.columns", np.arange(width, dtype=np.int64))], f"{tag}.hot")
@@ -446,9 +525,15 @@ def _one_hot(g: _Graph, enc: ir.OneHot, cols: dict, index: int) -> None:
     cols.update(new)
 
 
-ENCODERS = {ir.FillMissing: _fill_missing, ir.CategoricalEncoding: _categorical, ir.Scale: _scale,
-            ir.Affine: _affine, ir.MissingIndicator: _missing_indicator, ir.OneHot: _one_hot,
-            ir.RefuseMissing: _refuse_missing}
+ENCODERS = {
+    ir.FillMissing: _fill_missing,
+    ir.CategoricalEncoding: _categorical,
+    ir.Scale: _scale,
+    ir.Affine: _affine,
+    ir.MissingIndicator: _missing_indicator,
+    ir.OneHot: _one_hot,
+    ir.RefuseMissing: _refuse_missing,
+}
 NEW_ENCODERS = (ir.Affine, ir.MissingIndicator, ir.OneHot, ir.RefuseMissing)  # 1.3 kinds
 
 
@@ -462,8 +547,7 @@ NATIVE_SET_SIZE, NATIVE_SET_MAX = 30, 30.0
 
 def _native_set(values: tuple) -> bool:
     """Whether the "member" option writes this set as BRANCH_MEMBER (else as a column)."""
-    return len(values) <= NATIVE_SET_SIZE and all(float(v).is_integer() and 0.0 <= v <= NATIVE_SET_MAX
-                                                  for v in values)
+    return len(values) <= NATIVE_SET_SIZE and all(float(v).is_integer() and 0.0 <= v <= NATIVE_SET_MAX for v in values)
 
 
 def _preorder(tree: ir.Tree) -> np.ndarray:
@@ -509,8 +593,13 @@ def _tree_arrays(trees: tuple, member: bool = False) -> dict:
         if len(split_nodes) == 0:
             feature.append(np.zeros(1, dtype=np.int64))
             split.append(np.zeros(1))
-            for out, val in ((true_id, n_leaves), (false_id, n_leaves), (true_leaf, 1), (false_leaf, 1),
-                             (modes, BRANCH_LEQ)):
+            for out, val in (
+                (true_id, n_leaves),
+                (false_id, n_leaves),
+                (true_leaf, 1),
+                (false_leaf, 1),
+                (modes, BRANCH_LEQ),
+            ):
                 out.append(np.array([val], dtype=np.int64))
             n_splits += 1
         else:
@@ -539,12 +628,25 @@ def _tree_arrays(trees: tuple, member: bool = False) -> dict:
         n_leaves += len(leaf_nodes)
     cat = np.concatenate
     leaf_start = np.cumsum([0] + [len(v) for v in values])
-    return dict(feature=cat(feature), split=cat(split), true_id=cat(true_id), true_leaf=cat(true_leaf),
-                false_id=cat(false_id), false_leaf=cat(false_leaf), modes=cat(modes),
-                roots=np.array(roots, dtype=np.int64), split_start=np.append(roots, n_splits).astype(np.int64),
-                leaf_start=leaf_start.astype(np.int64), targets=cat(targets), node_of_leaf=cat(node_of_leaf),
-                offsets=np.array(offsets, dtype=np.int64).reshape(-1, 1),
-                values=cat(values), n_leaves=n_leaves, members=np.array(members, dtype=np.float64), sides=sides)
+    return dict(
+        feature=cat(feature),
+        split=cat(split),
+        true_id=cat(true_id),
+        true_leaf=cat(true_leaf),
+        false_id=cat(false_id),
+        false_leaf=cat(false_leaf),
+        modes=cat(modes),
+        roots=np.array(roots, dtype=np.int64),
+        split_start=np.append(roots, n_splits).astype(np.int64),
+        leaf_start=leaf_start.astype(np.int64),
+        targets=cat(targets),
+        node_of_leaf=cat(node_of_leaf),
+        offsets=np.array(offsets, dtype=np.int64).reshape(-1, 1),
+        values=cat(values),
+        n_leaves=n_leaves,
+        members=np.array(members, dtype=np.float64),
+        sides=sides,
+    )
 
 
 def _float32_floor(t: np.ndarray) -> np.ndarray:
@@ -631,17 +733,43 @@ def _set_columns(g: _Graph, model: ir.TreeEnsemble, cols: dict, sets: str = COLU
             kept[n] = None
             k, j = len(columns), int(tree.feature[n])
             doc = _doc("set-split", feature=j, missing_left=bool(tree.missing_left[n]))
-            hit = g.op("Equal", [cols[model.features[j]], g.const(f"set.{k}.values", np.array(values, dtype=np.float64))],
-                       f"set.{k}.equal", doc=doc)
-            member = g.op("Cast", [g.op("ReduceMax", [g.op("Cast", [hit], f"set.{k}.int", to=g.onnx.TensorProto.INT32),
-                                                      g.const("axis1", np.array([1], dtype=np.int64))],
-                                        f"set.{k}.any", keepdims=1)], f"set.{k}.member", to=g.onnx.TensorProto.DOUBLE)
+            hit = g.op(
+                "Equal",
+                [cols[model.features[j]], g.const(f"set.{k}.values", np.array(values, dtype=np.float64))],
+                f"set.{k}.equal",
+                doc=doc,
+            )
+            member = g.op(
+                "Cast",
+                [
+                    g.op(
+                        "ReduceMax",
+                        [
+                            g.op("Cast", [hit], f"set.{k}.int", to=g.onnx.TensorProto.INT32),
+                            g.const("axis1", np.array([1], dtype=np.int64)),
+                        ],
+                        f"set.{k}.any",
+                        keepdims=1,
+                    )
+                ],
+                f"set.{k}.member",
+                to=g.onnx.TensorProto.DOUBLE,
+            )
             if not tree.missing_left[n]:
                 member = g.op("Sub", [g.const("one", np.array([1.0])), member], f"set.{k}.outside")
             columns.append(member)
             feature[n], threshold[n], missing_left[n] = width + k, SET_THRESHOLD, False
-        trees.append(ir.Tree(feature, threshold, tree.left, tree.right, missing_left, tree.value,
-                             tuple(kept) if any(v is not None for v in kept) else ()))
+        trees.append(
+            ir.Tree(
+                feature,
+                threshold,
+                tree.left,
+                tree.right,
+                missing_left,
+                tree.value,
+                tuple(kept) if any(v is not None for v in kept) else (),
+            )
+        )
     return tuple(trees), columns
 
 
@@ -653,8 +781,9 @@ def _isolation(g: _Graph, model: ir.TreeEnsemble, raw: str, real: type) -> str:
         raw = g.op("Cast", [raw], "isolation.in", to=onnx.TensorProto.DOUBLE)
     denominator, offset = model.isolation
     depth = g.op("Div", [raw, g.const("isolation.denominator", np.array([denominator]))], "isolation.depth")
-    power = g.op("Pow", [g.const("two", np.array([2.0])), g.op("Neg", [depth], "isolation.exponent")],
-                 "isolation.power")
+    power = g.op(
+        "Pow", [g.const("two", np.array([2.0])), g.op("Neg", [depth], "isolation.exponent")], "isolation.power"
+    )
     score = g.op("Neg", [power], "isolation.score")
     decision = g.op("Sub", [score, g.const("isolation.offset", np.array([offset]))], "isolation.decision")
     out = g.op("Concat", [score, decision], "isolation", axis=1)
@@ -673,13 +802,17 @@ def _splits_in_float32(model: ir.TreeEnsemble, splits: np.ndarray, n_leaves: int
     return model.infinite == "error" or bool((np.abs(splits) < FLOAT32_OVERFLOW).all())
 
 
-def _trees(g: _Graph, model: ir.TreeEnsemble, cols: dict, precision: str, per_tree: bool, exact: bool,
-           sets: str = COLUMNS) -> tuple:
+def _trees(
+    g: _Graph, model: ir.TreeEnsemble, cols: dict, precision: str, per_tree: bool, exact: bool, sets: str = COLUMNS
+) -> tuple:
     onnx = g.onnx
     X = g.op("Concat", [cols[name] for name in model.features], "X", axis=1)
     if model.infinite == "error":
-        too_big = g.op("GreaterOrEqual", [g.op("Abs", [X], "abs"), g.const("float32.overflow",
-                                                                           np.array([FLOAT32_OVERFLOW]))], "too.big")
+        too_big = g.op(
+            "GreaterOrEqual",
+            [g.op("Abs", [X], "abs"), g.const("float32.overflow", np.array([FLOAT32_OVERFLOW]))],
+            "too.big",
+        )
         g.refuse_rows(too_big, "too.big")
     if model.missing == "error":
         g.refuse_rows(g.op("IsNaN", [X], "nan"), "nan")
@@ -721,39 +854,55 @@ def _trees(g: _Graph, model: ir.TreeEnsemble, cols: dict, precision: str, per_tr
             # NaN ends each set; a set's members in increasing order, its node's missing side in the doc
             cuts = np.flatnonzero(np.isnan(a["members"]))
             lo = cuts[m0 - 1] + 1 if m0 else 0
-            extra["membership_values"] = tensor(a["members"][lo:cuts[m1 - 1] + 1])
-            node_doc = _doc("tree-ensemble", aggregation=model.aggregation, post_transform=model.post_transform,
-                            sets_missing_left=a["sides"][m0:m1], **rules)
+            extra["membership_values"] = tensor(a["members"][lo : cuts[m1 - 1] + 1])
+            node_doc = _doc(
+                "tree-ensemble",
+                aggregation=model.aggregation,
+                post_transform=model.post_transform,
+                sets_missing_left=a["sides"][m0:m1],
+                **rules,
+            )
 
         def ids(kind):
             local = a[f"{kind}_id"][s0:s1]
             return _ints(np.where(a[f"{kind}_leaf"][s0:s1] == 1, local - l0, local - s0))
 
         return g.op(
-            "TreeEnsemble", [X], hint, domain="ai.onnx.ml", doc=node_doc,
-            aggregate_function=1, post_transform=0, n_targets=end - first,
+            "TreeEnsemble",
+            [X],
+            hint,
+            domain="ai.onnx.ml",
+            doc=node_doc,
+            aggregate_function=1,
+            post_transform=0,
+            n_targets=end - first,
             tree_roots=_ints(a["roots"][first:end] - s0),
             nodes_modes=tensor(a["modes"][s0:s1].astype(np.uint8)),
             nodes_featureids=_ints(a["feature"][s0:s1]),
             nodes_splits=tensor(splits[s0:s1]),
-            nodes_truenodeids=ids("true"), nodes_trueleafs=_ints(a["true_leaf"][s0:s1]),
-            nodes_falsenodeids=ids("false"), nodes_falseleafs=_ints(a["false_leaf"][s0:s1]),
+            nodes_truenodeids=ids("true"),
+            nodes_trueleafs=_ints(a["true_leaf"][s0:s1]),
+            nodes_falsenodeids=ids("false"),
+            nodes_falseleafs=_ints(a["false_leaf"][s0:s1]),
             leaf_targetids=_ints(a["targets"][l0:l1] - first),
-            leaf_weights=tensor(weights[l0:l1]), **extra,
+            leaf_weights=tensor(weights[l0:l1]),
+            **extra,
         )
 
     if per_tree:
         # one target each: onnxruntime then walks blocks of rows through one tree at a time
         # (its multi-target loop walks every tree per row), and a one-term sum is exact
-        reached = g.op("Concat", [ensemble(f"reached.{t}", slice(t, t + 1)) for t in range(n_trees)],
-                       "reached", axis=1)
+        reached = g.op("Concat", [ensemble(f"reached.{t}", slice(t, t + 1)) for t in range(n_trees)], "reached", axis=1)
     else:
         reached = ensemble("reached", slice(0, n_trees))
     # leaf indices are exact in the weight type: below 2**53 (double) or 2**24 (float)
     index = g.op("Cast", [reached], "leaf.index", to=onnx.TensorProto.INT64)
     leaves = index
-    by_tree = g.op("Add", [g.op("Transpose", [index], "leaf.node.by.tree", perm=[1, 0]),
-                           g.const("leaf.offset", a["offsets"])], "leaf.index.by.tree")
+    by_tree = g.op(
+        "Add",
+        [g.op("Transpose", [index], "leaf.node.by.tree", perm=[1, 0]), g.const("leaf.offset", a["offsets"])],
+        "leaf.index.by.tree",
+    )
     real = np.float32 if precision == FLOAT32 else np.float64
     if model.aggregation == "average" or not exact:
         # 1.2 and before also wrote this table, unused, beside the one with the base value
@@ -761,9 +910,14 @@ def _trees(g: _Graph, model: ir.TreeEnsemble, cols: dict, precision: str, per_tr
     if model.aggregation == "sum":
         # the base value is the first term of the fold: a leaf row of its own, reached by every row
         base_row = g.const("base.index", np.array([[a["n_leaves"]]], dtype=np.int64))
-        first = g.op("Mul", [g.op("Gather", [by_tree, g.const("zero", np.array([0], dtype=np.int64))],
-                                  "first.tree", axis=0), g.const("zero.int", np.array(0, dtype=np.int64))],
-                     "zeros.row")
+        first = g.op(
+            "Mul",
+            [
+                g.op("Gather", [by_tree, g.const("zero", np.array([0], dtype=np.int64))], "first.tree", axis=0),
+                g.const("zero.int", np.array(0, dtype=np.int64)),
+            ],
+            "zeros.row",
+        )
         by_tree = g.op("Concat", [g.op("Add", [first, base_row], "base.row"), by_tree], "with.base", axis=0)
         table = g.const("leaf.values.base", np.vstack([a["values"], model.base_value[None, :]]).astype(real))
     gathered = g.op("Gather", [table, by_tree], "leaf.values.reached", axis=0)
@@ -784,8 +938,11 @@ def _linear(g: _Graph, model: ir.LinearModel, cols: dict, precision: str, per_tr
     """
     X = g.op("Concat", [cols[name] for name in model.features], "X", axis=1)
     g.refuse_rows(g.op("Or", [g.op("IsNaN", [X], "nan"), g.op("IsInf", [X], "inf")], "not.finite"), "not.finite")
-    by_feature = g.op("Unsqueeze", [g.op("Transpose", [X], "X.by.feature", perm=[1, 0]),
-                                    g.const("axis2", np.array([2], dtype=np.int64))], "X.by.feature.3d")
+    by_feature = g.op(
+        "Unsqueeze",
+        [g.op("Transpose", [X], "X.by.feature", perm=[1, 0]), g.const("axis2", np.array([2], dtype=np.int64))],
+        "X.by.feature.3d",
+    )
     weights = np.ascontiguousarray(model.coefficients.T[:, None, :], dtype=np.float64)  # [features, 1, outputs]
     doc = _doc("linear-model", post_transform=model.post_transform)
     products = g.op("Mul", [by_feature, g.const("coefficients", weights)], "linear.products", doc=doc)
@@ -838,6 +995,7 @@ def _precision(precision: str) -> str:
 def float32_package(package: ir.Package) -> ir.Package:
     """``package`` with its leaf and base values rounded to float32: what the
     float32 variant stores (rounding twice changes nothing)."""
+
     def rounded(a):
         return None if a is None else np.asarray(a, dtype=np.float32).astype(np.float64)
 
@@ -848,7 +1006,7 @@ def float32_package(package: ir.Package) -> ir.Package:
     return package.replace(model=dataclasses.replace(model, trees=trees, base_value=rounded(model.base_value)))
 
 
-UNIT = 2.0 ** -24  # float32 unit roundoff
+UNIT = 2.0**-24  # float32 unit roundoff
 
 
 def float32_tolerance(package: ir.Package) -> float:
@@ -882,15 +1040,15 @@ def float32_tolerance(package: ir.Package) -> float:
     if model.aggregation == "average":
         bound = (bound + UNIT * total) / len(model.trees)  # the division rounds once more
     if model.post_transform == "logistic":
-        bound = bound / 4 + 2.0 ** -20 + (UNIT if model.is_binary else 0.0)
+        bound = bound / 4 + 2.0**-20 + (UNIT if model.is_binary else 0.0)
     elif model.post_transform == "softmax":
-        bound = 2 * bound + 2.0 ** -20
+        bound = 2 * bound + 2.0**-20
     elif model.post_transform == "isolation":
         bound = _isolation_bound(model, bound)
     # two significant digits, rounded up: a number a person can read in the metadata
     exponent = math.floor(math.log10(bound)) - 1
-    up = float(f"{math.ceil(bound / 10.0 ** exponent)}e{exponent}")
-    return up if up >= bound else float(f"{math.ceil(bound / 10.0 ** exponent) + 1}e{exponent}")
+    up = float(f"{math.ceil(bound / 10.0**exponent)}e{exponent}")
+    return up if up >= bound else float(f"{math.ceil(bound / 10.0**exponent) + 1}e{exponent}")
 
 
 def _isolation_bound(model: ir.TreeEnsemble, bound: float) -> float:
@@ -912,8 +1070,9 @@ def float32_checks(checks, package: ir.Package):
     float32 (the only rows its inputs take as written), within the bound."""
     if checks is None:
         return None
-    return checks_module.restrict(checks, checks_module.float32_rows(checks), float32_tolerance(package),
-                                  "float32 rows")
+    return checks_module.restrict(
+        checks, checks_module.float32_rows(checks), float32_tolerance(package), "float32 rows"
+    )
 
 
 def stored(package: ir.Package, checks: Any, precision: str = FLOAT64, sets: str = COLUMNS) -> tuple:
@@ -939,8 +1098,9 @@ def build(package: ir.Package, precision: str = FLOAT64, per_tree: bool = True, 
     _precision(precision)
     _option("sets", sets)
     if not per_tree and new_kind(package) is not None:
-        raise UnsupportedModelError(f"the 1.0/1.1 layout (one TreeEnsemble) cannot hold {new_kind(package)}; "
-                                    f"it needs onnx {VERSION}")
+        raise UnsupportedModelError(
+            f"the 1.0/1.1 layout (one TreeEnsemble) cannot hold {new_kind(package)}; it needs onnx {VERSION}"
+        )
     version = written_version(precision, per_tree, package)
     h = onnx.helper
     g = _Graph(onnx)
@@ -960,17 +1120,28 @@ def build(package: ir.Package, precision: str = FLOAT64, per_tree: bool = True, 
     for i, enc in enumerate(package.encoders):
         ENCODERS[type(enc)](g, enc, cols, i)
     model = package.model
-    scores, leaves = MODELS[type(model)](g, model, cols, precision, per_tree, _exact_logistic(version),
-                                         **({"sets": sets} if isinstance(model, ir.TreeEnsemble) else {}))
+    scores, leaves = MODELS[type(model)](
+        g,
+        model,
+        cols,
+        precision,
+        per_tree,
+        _exact_logistic(version),
+        **({"sets": sets} if isinstance(model, ir.TreeEnsemble) else {}),
+    )
     error = g.errors[0]
     for more in g.errors[1:]:
         error = g.op("Or", [error, more], "error.any")
     score_name = _score_output(model)
     g.nodes.append(h.make_node("Identity", [scores], [score_name], name=score_name))
-    g.nodes.append(h.make_node("Squeeze", [error, g.const("axis1.out", np.array([1], dtype=np.int64))], [ERROR],
-                               name=ERROR))
-    real = onnx.TensorProto.FLOAT if precision == FLOAT32 and isinstance(model, ir.TreeEnsemble) \
+    g.nodes.append(
+        h.make_node("Squeeze", [error, g.const("axis1.out", np.array([1], dtype=np.int64))], [ERROR], name=ERROR)
+    )
+    real = (
+        onnx.TensorProto.FLOAT
+        if precision == FLOAT32 and isinstance(model, ir.TreeEnsemble)
         else onnx.TensorProto.DOUBLE
+    )
     outputs = [
         h.make_tensor_value_info(score_name, real, ["N", len(model.outputs)]),
         h.make_tensor_value_info(ERROR, onnx.TensorProto.BOOL, ["N"]),
@@ -979,10 +1150,19 @@ def build(package: ir.Package, precision: str = FLOAT64, per_tree: bool = True, 
         g.nodes.append(h.make_node("Identity", [leaves], [LEAVES], name=LEAVES))
         outputs.append(h.make_tensor_value_info(LEAVES, onnx.TensorProto.INT64, ["N", len(model.trees)]))
     graph = h.make_graph(g.nodes, GRAPH, inputs, outputs, g.inits)
-    proto = h.make_model(graph, producer_name=PRODUCER, ir_version=IR_VERSION,
-                         opset_imports=[h.make_opsetid("", OPSET), h.make_opsetid("ai.onnx.ml", ML_OPSET)])
-    props = {FORMAT_VERSION: version, ID: package.id, TAGS: _json_text(list(package.tags)),
-             METADATA: _json_text(dict(package.metadata)), PRODUCER_KEY: _json_text(dict(package.producer))}
+    proto = h.make_model(
+        graph,
+        producer_name=PRODUCER,
+        ir_version=IR_VERSION,
+        opset_imports=[h.make_opsetid("", OPSET), h.make_opsetid("ai.onnx.ml", ML_OPSET)],
+    )
+    props = {
+        FORMAT_VERSION: version,
+        ID: package.id,
+        TAGS: _json_text(list(package.tags)),
+        METADATA: _json_text(dict(package.metadata)),
+        PRODUCER_KEY: _json_text(dict(package.producer)),
+    }
     if package.owner is not None:
         props[OWNER] = package.owner
     if model.is_classifier:
@@ -1106,8 +1286,9 @@ def _node_doc(node, where: str) -> dict:
     except ValueError:
         doc = None
     if not isinstance(doc, dict) or "crossform" not in doc:
-        raise OnnxStructureError(where, f"expected node {node.name!r} to describe its step in doc_string, "
-                                        f"found {shown(node.doc_string)}")
+        raise OnnxStructureError(
+            where, f"expected node {node.name!r} to describe its step in doc_string, found {shown(node.doc_string)}"
+        )
     return doc
 
 
@@ -1139,16 +1320,19 @@ def _read_inputs(proto, where: str, precision: str) -> tuple:
     real = onnx.TensorProto.FLOAT if precision == FLOAT32 else onnx.TensorProto.DOUBLE
     for value in proto.graph.input:
         elem = value.type.tensor_type.elem_type
-        if value.name.endswith(MISSING_SUFFIX) and value.name[:-len(MISSING_SUFFIX)] in names:
+        if value.name.endswith(MISSING_SUFFIX) and value.name[: -len(MISSING_SUFFIX)] in names:
             continue
         if elem == real:
             fields.append(ir.Field(value.name, ir.NUMERIC))
         elif elem == onnx.TensorProto.STRING:
             fields.append(ir.Field(value.name, ir.CATEGORICAL))
         else:
-            raise OnnxStructureError(where, f"expected {'float' if real == onnx.TensorProto.FLOAT else 'double'} or "
-                                            f"string graph inputs ({precision} precision), found input "
-                                            f"{value.name!r} of type {onnx.TensorProto.DataType.Name(elem)}")
+            raise OnnxStructureError(
+                where,
+                f"expected {'float' if real == onnx.TensorProto.FLOAT else 'double'} or "
+                f"string graph inputs ({precision} precision), found input "
+                f"{value.name!r} of type {onnx.TensorProto.DataType.Name(elem)}",
+            )
     return tuple(fields)
 
 
@@ -1161,8 +1345,9 @@ class _EncoderNodes:
     def node(self, j: int, part: str):
         found = self.by_tag.get(f"e{self.index}.{j}.{part}")
         if found is None:
-            raise OnnxStructureError(self.where, f"expected a node e{self.index}.{j}.{part} for encoder "
-                                                 f"{self.index}, found none")
+            raise OnnxStructureError(
+                self.where, f"expected a node e{self.index}.{j}.{part} for encoder {self.index}, found none"
+            )
         return found
 
     def number(self, j: int, part: str, k: int = 1) -> float:
@@ -1170,8 +1355,11 @@ class _EncoderNodes:
         node = self.node(j, part)
         value = _const_of(node, k, self.inits, self.where)
         if value.size != 1 or value.dtype.kind != "f":
-            raise OnnxStructureError(self.where, f"expected input {k} of node {node.name!r} to be one float, "
-                                                 f"found {value.dtype} of shape {list(value.shape)}")
+            raise OnnxStructureError(
+                self.where,
+                f"expected input {k} of node {node.name!r} to be one float, "
+                f"found {value.dtype} of shape {list(value.shape)}",
+            )
         return float(value.reshape(-1)[0])
 
     def entries(self, doc: dict, key: str, n: int, what: str, ok) -> list:
@@ -1179,8 +1367,11 @@ class _EncoderNodes:
         value = doc.get(key)
         if not isinstance(value, list) or len(value) != n or not all(ok(v) for v in value):
             found = cut(json.dumps(value)) if value is not None else "none"
-            raise OnnxStructureError(self.where, f"expected doc_string key {key!r} of encoder {self.index} "
-                                                 f"({self.kind}) to be a list of {n} {what}, found {found}")
+            raise OnnxStructureError(
+                self.where,
+                f"expected doc_string key {key!r} of encoder {self.index} "
+                f"({self.kind}) to be a list of {n} {what}, found {found}",
+            )
         return value
 
 
@@ -1222,8 +1413,9 @@ def _read_label_encoder(nodes: _EncoderNodes, doc: dict, features: tuple, output
     unknown = None
     if doc.get("unknown"):
         unknown = nodes.number(0, "coded") if n else 0.0
-    return ir.CategoricalEncoding(features, tuple(tuple(c) for c in categories), tuple(codes), tuple(missing),
-                                  unknown, outputs)
+    return ir.CategoricalEncoding(
+        features, tuple(tuple(c) for c in categories), tuple(codes), tuple(missing), unknown, outputs
+    )
 
 
 def _read_affine(nodes: _EncoderNodes, doc: dict, features: tuple, outputs: tuple):
@@ -1246,14 +1438,21 @@ def _read_one_hot(nodes: _EncoderNodes, doc: dict, features: tuple, outputs: tup
     """Everything is in the doc_string; the rebuilt graph must then match the file's nodes."""
     n = len(features)
     categories = nodes.entries(doc, "categories", n, "lists of category strings", _is_names)
-    columns = nodes.entries(doc, "columns", n, "lists of column indices",
-                            lambda c: isinstance(c, list) and all(_is_int(v) for v in c))
+    columns = nodes.entries(
+        doc, "columns", n, "lists of column indices", lambda c: isinstance(c, list) and all(_is_int(v) for v in c)
+    )
     widths = nodes.entries(doc, "widths", n, "column counts", lambda w: _is_int(w) and w >= 0)
     missing = nodes.entries(doc, "missing", n, "column indices or null", lambda m: m is None or _is_int(m))
-    unknown = nodes.entries(doc, "unknown", n, f"column indices or one of {', '.join(ir.UNKNOWN_POLICIES)}",
-                            lambda u: _is_int(u) or u in ir.UNKNOWN_POLICIES)
-    return ir.OneHot(features, tuple(map(tuple, categories)), tuple(columns), tuple(widths), tuple(missing),
-                     tuple(unknown), outputs)
+    unknown = nodes.entries(
+        doc,
+        "unknown",
+        n,
+        f"column indices or one of {', '.join(ir.UNKNOWN_POLICIES)}",
+        lambda u: _is_int(u) or u in ir.UNKNOWN_POLICIES,
+    )
+    return ir.OneHot(
+        features, tuple(map(tuple, categories)), tuple(columns), tuple(widths), tuple(missing), tuple(unknown), outputs
+    )
 
 
 ENCODER_READERS = {
@@ -1281,12 +1480,18 @@ def _read_encoders(proto, inits: dict, where: str) -> tuple:
         if reader is None:
             raise OnnxStructureError(where, f"expected an encoder kind crossform writes, found {shown(kind)}")
         nodes = _EncoderNodes(by_tag, index, kind, inits, where)
-        features = tuple(nodes.entries(doc, "features", len(doc.get("features") or ()), "feature names",
-                                       lambda f: isinstance(f, str)))
+        features = tuple(
+            nodes.entries(
+                doc, "features", len(doc.get("features") or ()), "feature names", lambda f: isinstance(f, str)
+            )
+        )
         outputs = doc.get("outputs", [])
         if not _is_names(outputs):
-            raise OnnxStructureError(where, f"expected doc_string key 'outputs' of encoder {index} ({kind}) to be "
-                                            f"a list of names, found {cut(json.dumps(outputs))}")
+            raise OnnxStructureError(
+                where,
+                f"expected doc_string key 'outputs' of encoder {index} ({kind}) to be "
+                f"a list of names, found {cut(json.dumps(outputs))}",
+            )
         encoders.append(reader(nodes, doc, features, tuple(outputs)))
         index += 1
 
@@ -1315,19 +1520,30 @@ def _read_trees(node, inits: dict, where: str) -> tuple:
     targets = arr("leaf_targetids", np.int64)
     weights = arr("leaf_weights", np.float64)
     n_nodes, n_leaves = len(feature), len(targets)
-    for name, a in (("nodes_splits", split), ("nodes_truenodeids", true_id), ("nodes_trueleafs", true_leaf),
-                    ("nodes_falsenodeids", false_id), ("nodes_falseleafs", false_leaf),
-                    ("nodes_modes", modes)):
+    for name, a in (
+        ("nodes_splits", split),
+        ("nodes_truenodeids", true_id),
+        ("nodes_trueleafs", true_leaf),
+        ("nodes_falsenodeids", false_id),
+        ("nodes_falseleafs", false_leaf),
+        ("nodes_modes", modes),
+    ):
         if len(a) != n_nodes:
             raise OnnxStructureError(where, f"expected {n_nodes} entries in {name}, found {len(a)}")
     if ((modes != BRANCH_LEQ) & (modes != BRANCH_GT) & (modes != BRANCH_MEMBER)).any():
-        raise OnnxStructureError(where, "expected every node in mode BRANCH_LEQ (0), BRANCH_GT (3) or BRANCH_MEMBER (6)")
+        raise OnnxStructureError(
+            where, "expected every node in mode BRANCH_LEQ (0), BRANCH_GT (3) or BRANCH_MEMBER (6)"
+        )
     node_sets = _read_membership(node, attrs, modes, arr, where)
     n_trees = len(roots)
     if n_trees == 0 or roots[0] != 0 or (np.diff(roots) <= 0).any() or roots[-1] >= max(n_nodes, 1):
         raise OnnxStructureError(where, "expected tree_roots increasing from 0, one per tree, inside nodes_*")
-    if len(targets) and ((np.diff(targets) < 0).any() or targets[0] != 0 or targets[-1] != n_trees - 1
-                         or len(np.unique(targets)) != n_trees):
+    if len(targets) and (
+        (np.diff(targets) < 0).any()
+        or targets[0] != 0
+        or targets[-1] != n_trees - 1
+        or len(np.unique(targets)) != n_trees
+    ):
         raise OnnxStructureError(where, "expected the leaves of tree t to target t, in tree order")
     split_end = np.append(roots[1:], n_nodes)
     leaf_start = np.searchsorted(targets, np.arange(n_trees))
@@ -1335,8 +1551,10 @@ def _read_trees(node, inits: dict, where: str) -> tuple:
     node_of_leaf = np.arange(n_leaves) - np.repeat(leaf_start - (split_end - roots), leaf_end - leaf_start)
     node_of_leaf[np.repeat((split_end - roots == 1) & (leaf_end - leaf_start == 1), leaf_end - leaf_start)] = 0
     if len(weights) != n_leaves or not np.array_equal(weights, node_of_leaf):
-        raise OnnxStructureError(where, "expected each leaf's weight to be its node index in its tree "
-                                        "(the tree's splits first, then its leaves)")
+        raise OnnxStructureError(
+            where,
+            "expected each leaf's weight to be its node index in its tree (the tree's splits first, then its leaves)",
+        )
     trees = []
     for t in range(n_trees):
         lo, hi, llo, lhi = int(roots[t]), int(split_end[t]), int(leaf_start[t]), int(leaf_end[t])
@@ -1346,30 +1564,40 @@ def _read_trees(node, inits: dict, where: str) -> tuple:
             continue
         if k != s + 1:
             # before any per-node work: the caller sizes each tree's leaf values by nodes x outputs
-            raise OnnxStructureError(where, f"expected tree {t} to have one leaf more than its {s} splits, found "
-                                            f"{k} leaves")
+            raise OnnxStructureError(
+                where, f"expected tree {t} to have one leaf more than its {s} splits, found {k} leaves"
+            )
 
         def local(ids, leafs, what):
             ids, leafs = ids[lo:hi], leafs[lo:hi].astype(bool)
             bad = (leafs & ((ids < llo) | (ids >= lhi))) | (~leafs & ((ids <= lo) | (ids >= hi)))
             if bad.any():
-                raise OnnxStructureError(where, f"expected {what} of tree {t} inside that tree, found "
-                                                f"{int(ids[bad][0])} at node {lo + int(np.argmax(bad))}")
+                raise OnnxStructureError(
+                    where,
+                    f"expected {what} of tree {t} inside that tree, found "
+                    f"{int(ids[bad][0])} at node {lo + int(np.argmax(bad))}",
+                )
             return np.where(leafs, s + ids - llo, ids - lo)
 
         true = local(true_id, true_leaf, "nodes_truenodeids")
         false = local(false_id, false_leaf, "nodes_falsenodeids")
         # x > t: true goes right, NaN (false) left; a set: true (in it) goes away from the missing side
-        nan_left = (modes[lo:hi] == BRANCH_GT) | np.array([node_sets[n] is not None and node_sets[n][0]
-                                                           for n in range(lo, hi)], dtype=bool)
-        trees.append((np.concatenate([feature[lo:hi], np.full(k, -1)]),
-                      np.concatenate([split[lo:hi], np.zeros(k)]),
-                      np.concatenate([np.where(nan_left, false, true), np.full(k, -1)]),
-                      np.concatenate([np.where(nan_left, true, false), np.full(k, -1)]),
-                      np.concatenate([nan_left, np.zeros(k, bool)]),
-                      list(range(llo, lhi)),
-                      tuple(None if v is None else v[1] for v in node_sets[lo:hi]) + (None,) * k
-                      if any(v is not None for v in node_sets[lo:hi]) else ()))
+        nan_left = (modes[lo:hi] == BRANCH_GT) | np.array(
+            [node_sets[n] is not None and node_sets[n][0] for n in range(lo, hi)], dtype=bool
+        )
+        trees.append(
+            (
+                np.concatenate([feature[lo:hi], np.full(k, -1)]),
+                np.concatenate([split[lo:hi], np.zeros(k)]),
+                np.concatenate([np.where(nan_left, false, true), np.full(k, -1)]),
+                np.concatenate([np.where(nan_left, true, false), np.full(k, -1)]),
+                np.concatenate([nan_left, np.zeros(k, bool)]),
+                list(range(llo, lhi)),
+                tuple(None if v is None else v[1] for v in node_sets[lo:hi]) + (None,) * k
+                if any(v is not None for v in node_sets[lo:hi])
+                else (),
+            )
+        )
     return trees, n_leaves
 
 
@@ -1385,19 +1613,28 @@ def _read_membership(node, attrs: dict, modes: np.ndarray, arr, where: str) -> l
     values = arr("membership_values", np.float64)
     sides = _node_doc(node, where).get("sets_missing_left")
     if not isinstance(sides, list) or len(sides) != n_sets or not all(isinstance(v, bool) for v in sides):
-        raise OnnxStructureError(where, f"expected doc_string key 'sets_missing_left' of node {node.name!r} to be "
-                                        f"{n_sets} booleans, one per BRANCH_MEMBER node, found "
-                                        f"{cut(json.dumps(sides))}")
+        raise OnnxStructureError(
+            where,
+            f"expected doc_string key 'sets_missing_left' of node {node.name!r} to be "
+            f"{n_sets} booleans, one per BRANCH_MEMBER node, found "
+            f"{cut(json.dumps(sides))}",
+        )
     cuts = np.flatnonzero(np.isnan(values))
     if len(cuts) != n_sets or (len(values) and not np.isnan(values[-1])):
-        raise OnnxStructureError(where, f"expected membership_values to hold {n_sets} sets, each ended by NaN, "
-                                        f"found {len(cuts)} NaN separators in {len(values)} values")
+        raise OnnxStructureError(
+            where,
+            f"expected membership_values to hold {n_sets} sets, each ended by NaN, "
+            f"found {len(cuts)} NaN separators in {len(values)} values",
+        )
     starts = np.concatenate([[0], cuts[:-1] + 1])
     for k, (n, lo, hi) in enumerate(zip(np.flatnonzero(modes == BRANCH_MEMBER).tolist(), starts, cuts)):
         members = values[lo:hi]
         if not len(members) or (np.diff(members) <= 0).any():
-            raise OnnxStructureError(where, f"expected set {k} of membership_values (node {n}) to be non-empty and "
-                                            f"strictly increasing, found {members.tolist()[:8]}")
+            raise OnnxStructureError(
+                where,
+                f"expected set {k} of membership_values (node {n}) to be non-empty and "
+                f"strictly increasing, found {members.tolist()[:8]}",
+            )
         out[n] = (sides[k], tuple(members.tolist()))
     return out
 
@@ -1417,8 +1654,11 @@ def _read_model(proto, inits: dict, props: dict, where: str, per_tree: bool) -> 
         return _read_linear(proto, linear, inits, props, where)
     concats = [n for n in proto.graph.node if _tag(n) == "X"]
     if (len(ensembles) == 0 if per_tree else len(ensembles) != 1) or len(concats) != 1:
-        raise OnnxStructureError(where, f"expected {'a TreeEnsemble per tree' if per_tree else 'one TreeEnsemble'} "
-                                        f"reading one Concat 'X', found {len(ensembles)} and {len(concats)}")
+        raise OnnxStructureError(
+            where,
+            f"expected {'a TreeEnsemble per tree' if per_tree else 'one TreeEnsemble'} "
+            f"reading one Concat 'X', found {len(ensembles)} and {len(concats)}",
+        )
     doc = _node_doc(ensembles[0], where)
     features = _model_features(proto, concats[0], where)
     trees, n_leaves = [], 0
@@ -1446,21 +1686,35 @@ def _read_model(proto, inits: dict, props: dict, where: str, per_tree: bool) -> 
         for n in np.flatnonzero(feature >= len(features)).tolist():
             k = int(feature[n]) - len(features)
             if k >= len(set_splits) or threshold[n] != SET_THRESHOLD or missing_left[n]:
-                raise OnnxStructureError(where, f"expected node {n} of a tree to split a set column (one of "
-                                                f"{len(set_splits)}) at {SET_THRESHOLD!r} in mode BRANCH_LEQ, found "
-                                                f"column {int(feature[n])}, threshold {threshold[n]!r}")
+                raise OnnxStructureError(
+                    where,
+                    f"expected node {n} of a tree to split a set column (one of "
+                    f"{len(set_splits)}) at {SET_THRESHOLD!r} in mode BRANCH_LEQ, found "
+                    f"column {int(feature[n])}, threshold {threshold[n]!r}",
+                )
             feature[n], (missing_left[n], sets[n]) = set_splits[k][0], set_splits[k][1:]
             threshold[n] = 0.0
             used += 1
-        built.append(ir.Tree(feature, threshold, left, right, missing_left, value,
-                             tuple(sets) if any(v is not None for v in sets) else ()))
+        built.append(
+            ir.Tree(
+                feature,
+                threshold,
+                left,
+                right,
+                missing_left,
+                value,
+                tuple(sets) if any(v is not None for v in sets) else (),
+            )
+        )
     if used != len(set_splits):
-        raise OnnxStructureError(where, f"expected each of the {len(set_splits)} set columns to be split once, "
-                                        f"found {used} set splits")
+        raise OnnxStructureError(
+            where, f"expected each of the {len(set_splits)} set columns to be split once, found {used} set splits"
+        )
     classes = _classes(props, where)
-    rules = {key: _doc_choice(doc, key, choices, default, where)
-             for key, choices, default in (("missing", ir.MISSING_RULES, "route"),
-                                           ("infinite", ir.INFINITE_RULES, "error"))}
+    rules = {
+        key: _doc_choice(doc, key, choices, default, where)
+        for key, choices, default in (("missing", ir.MISSING_RULES, "route"), ("infinite", ir.INFINITE_RULES, "error"))
+    }
     post = doc.get("post_transform")
     isolation = None
     if post == "isolation":
@@ -1471,8 +1725,9 @@ def _read_model(proto, inits: dict, props: dict, where: str, per_tree: bool) -> 
 def _scalar_of_name(inits: dict, hint: str, where: str) -> float:
     value = _const_of_name(inits, hint, where)
     if value.dtype != np.float64 or value.size != 1:
-        raise OnnxStructureError(where, f"expected initializer {hint!r} to be one double, found {value.dtype} "
-                                        f"of shape {list(value.shape)}")
+        raise OnnxStructureError(
+            where, f"expected initializer {hint!r} to be one double, found {value.dtype} of shape {list(value.shape)}"
+        )
     return float(value.reshape(-1)[0])
 
 
@@ -1492,12 +1747,18 @@ def _read_set_columns(proto, inits: dict, width: int, where: str) -> list:
         doc = _node_doc(node, where)
         feature, missing_left = doc.get("feature"), doc.get("missing_left")
         if not _is_int(feature) or not 0 <= feature < width or not isinstance(missing_left, bool):
-            raise OnnxStructureError(where, f"expected set split {k} to name a feature below {width} and its "
-                                            f"missing side (true or false), found {cut(json.dumps(doc))}")
+            raise OnnxStructureError(
+                where,
+                f"expected set split {k} to name a feature below {width} and its "
+                f"missing side (true or false), found {cut(json.dumps(doc))}",
+            )
         values = _const_of(node, 1, inits, where)
         if values.dtype != np.float64 or values.ndim != 1:
-            raise OnnxStructureError(where, f"expected the values of set split {k} as a 1-D double tensor, found "
-                                            f"{values.dtype} of shape {list(values.shape)}")
+            raise OnnxStructureError(
+                where,
+                f"expected the values of set split {k} as a 1-D double tensor, found "
+                f"{values.dtype} of shape {list(values.shape)}",
+            )
         out.append((feature, missing_left, tuple(values.tolist())))
     return out
 
@@ -1513,8 +1774,11 @@ def _doc_choice(doc: dict, key: str, choices: tuple, default: str, where: str) -
     """doc[key], one of ``choices``; absent means ``default`` (the writer leaves defaults out)."""
     value = doc.get(key, default)
     if value not in choices or (key in doc and value == default):
-        raise OnnxStructureError(where, f"expected the model's {key!r} rule to be one of {', '.join(choices)} "
-                                        f"(absent for {default!r}), found {cut(json.dumps(doc.get(key)))}")
+        raise OnnxStructureError(
+            where,
+            f"expected the model's {key!r} rule to be one of {', '.join(choices)} "
+            f"(absent for {default!r}), found {cut(json.dumps(doc.get(key)))}",
+        )
     return value
 
 
@@ -1523,18 +1787,27 @@ def _read_linear(proto, linear: list, inits: dict, props: dict, where: str) -> i
     concats = [n for n in proto.graph.node if _tag(n) == "X"]
     raws = [n for n in proto.graph.node if _tag(n) == "linear.raw"]
     if len(linear) != 1 or len(concats) != 1 or len(raws) != 1:
-        raise OnnxStructureError(where, f"expected one linear model (nodes 'X', 'linear.products', 'linear.raw'), "
-                                        f"found {len(concats)}, {len(linear)} and {len(raws)}")
+        raise OnnxStructureError(
+            where,
+            f"expected one linear model (nodes 'X', 'linear.products', 'linear.raw'), "
+            f"found {len(concats)}, {len(linear)} and {len(raws)}",
+        )
     doc = _node_doc(linear[0], where)
     features = _model_features(proto, concats[0], where)
     weights = _const_of(linear[0], 1, inits, where)
     if weights.dtype != np.float64 or weights.ndim != 3 or weights.shape[:2] != (len(features), 1):
-        raise OnnxStructureError(where, f"expected coefficients of type double and shape [{len(features)}, 1, "
-                                        f"outputs], found {weights.dtype} of shape {list(weights.shape)}")
+        raise OnnxStructureError(
+            where,
+            f"expected coefficients of type double and shape [{len(features)}, 1, "
+            f"outputs], found {weights.dtype} of shape {list(weights.shape)}",
+        )
     intercepts = _const_of(raws[0], 1, inits, where)
     if intercepts.dtype != np.float64 or intercepts.shape != (weights.shape[2],):
-        raise OnnxStructureError(where, f"expected intercepts of type double and shape [{weights.shape[2]}], "
-                                        f"found {intercepts.dtype} of shape {list(intercepts.shape)}")
+        raise OnnxStructureError(
+            where,
+            f"expected intercepts of type double and shape [{weights.shape[2]}], "
+            f"found {intercepts.dtype} of shape {list(intercepts.shape)}",
+        )
     post = _doc_choice(doc, "post_transform", ir.LINEAR_POST_TRANSFORMS, None, where)
     return ir.LinearModel(features, weights[:, 0, :].T, intercepts, post, _classes(props, where))
 
@@ -1558,8 +1831,9 @@ def _output_column(proto, node, tensor, where) -> str:
     tag = _tag(node)  # e{i}.{j}.<step>
     parts = tag.split(".")
     if len(parts) < 3 or not parts[0].startswith("e"):
-        raise OnnxStructureError(where, f"expected the model to read graph inputs or encoder outputs, "
-                                        f"found {shown(tensor)}")
+        raise OnnxStructureError(
+            where, f"expected the model to read graph inputs or encoder outputs, found {shown(tensor)}"
+        )
     i, j = parts[0][1:], parts[1]
     for n in proto.graph.node:
         if _tag(n).startswith(f"e{i}.{j}.") and n.doc_string:
@@ -1602,21 +1876,28 @@ def loads(source: bytes, where: str = WHERE) -> ir.Package:
     per_tree = _per_tree(props[FORMAT_VERSION])
     precision = props.get(PRECISION, FLOAT64)
     if precision not in OPTIONS["precision"]:
-        raise OnnxMetadataError(where, f"expected metadata {PRECISION!r} to be one of "
-                                       f"{', '.join(OPTIONS['precision'])}, found {shown(precision)}")
+        raise OnnxMetadataError(
+            where,
+            f"expected metadata {PRECISION!r} to be one of {', '.join(OPTIONS['precision'])}, found {shown(precision)}",
+        )
     external = _external(proto)
     if external is not None:
-        raise OnnxExternalDataError(where, f"tensor {external.name!r} keeps its data outside the file; "
-                                           "crossform reads only self-contained models")
+        raise OnnxExternalDataError(
+            where,
+            f"tensor {external.name!r} keeps its data outside the file; crossform reads only self-contained models",
+        )
     try:
         onnx.checker.check_model(proto)
     except Exception as exc:  # onnx.checker.ValidationError, and C++ errors it surfaces as others
-        raise OnnxCheckerError(where, f"onnx.checker refuses the model: {str(exc).splitlines()[0] if str(exc) else exc}") \
-            from None
+        raise OnnxCheckerError(
+            where, f"onnx.checker refuses the model: {str(exc).splitlines()[0] if str(exc) else exc}"
+        ) from None
     for node in proto.graph.node:
         if (node.domain, node.op_type) not in OPS:
-            raise UnsupportedModelError(f"{where}: op {node.domain + '.' if node.domain else ''}{node.op_type} "
-                                        f"(node {node.name!r}) is not one crossform writes")
+            raise UnsupportedModelError(
+                f"{where}: op {node.domain + '.' if node.domain else ''}{node.op_type} "
+                f"(node {node.name!r}) is not one crossform writes"
+            )
     try:
         inits = _initializers(proto)
         package = ir.Package(
@@ -1632,26 +1913,36 @@ def loads(source: bytes, where: str = WHERE) -> ir.Package:
     except IRValidationError as exc:
         raise OnnxStructureError(where, str(exc)) from None
     except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
-        raise OnnxStructureError(where, f"expected the graph crossform writes; {type(exc).__name__}: {exc}") \
-            from None
+        raise OnnxStructureError(where, f"expected the graph crossform writes; {type(exc).__name__}: {exc}") from None
     recorded, expected = props[FORMAT_VERSION], written_version(precision, per_tree, package)
     if not newer and recorded != expected:
         # a writer records 1.3 exactly when the package uses a kind 1.3 added, so that
         # 0.4.0 refuses those files and still reads the rest
         uses = new_kind(package)
-        raise OnnxStructureError(where, f"expected format version {expected} for this package "
-                                        f"({'it uses ' + uses if uses else 'it uses nothing 1.3 added'}), "
-                                        f"found {recorded}")
-    member = any(n.op_type == "TreeEnsemble" and any(a.name == "membership_values" for a in n.attribute)
-                 for n in proto.graph.node)
+        raise OnnxStructureError(
+            where,
+            f"expected format version {expected} for this package "
+            f"({'it uses ' + uses if uses else 'it uses nothing 1.3 added'}), "
+            f"found {recorded}",
+        )
+    member = any(
+        n.op_type == "TreeEnsemble" and any(a.name == "membership_values" for a in n.attribute)
+        for n in proto.graph.node
+    )
     again = build(package, precision, per_tree, sets=MEMBER if member else COLUMNS)
     if again.graph.SerializeToString(deterministic=True) != proto.graph.SerializeToString(deterministic=True):
-        raise OnnxStructureError(where, f"expected the graph crossform writes for the package it describes; "
-                                        f"the graph differs ({_first_difference(again.graph, proto.graph)})")
+        raise OnnxStructureError(
+            where,
+            f"expected the graph crossform writes for the package it describes; "
+            f"the graph differs ({_first_difference(again.graph, proto.graph)})",
+        )
     if props.get(ID) != package.id:
-        raise IdMismatchError(where, f"the file records id {props.get(ID) or 'none'} but the content hashes to "
-                                     f"{package.id}: the content changed after the package was written",
-                              package=package)
+        raise IdMismatchError(
+            where,
+            f"the file records id {props.get(ID) or 'none'} but the content hashes to "
+            f"{package.id}: the content changed after the package was written",
+            package=package,
+        )
     return package
 
 

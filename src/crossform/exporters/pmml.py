@@ -63,7 +63,8 @@ import json
 import math
 import re
 import warnings
-from typing import Any, Iterator, Union
+from collections.abc import Iterator
+from typing import Any, Union
 from xml.parsers import expat
 
 import numpy as np
@@ -171,8 +172,9 @@ class PmmlStructureError(MalformedPackageError):
 _XML_BAD = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _ATTR_SPECIAL = re.compile('[&<>"\t\n\r]')
 _TEXT_SPECIAL = re.compile("[&<>\r]")
-_ATTR_TABLE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\t": "&#9;", "\n": "&#10;",
-                             "\r": "&#13;"})
+_ATTR_TABLE = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\t": "&#9;", "\n": "&#10;", "\r": "&#13;"}
+)
 _TEXT_TABLE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
 
 
@@ -231,8 +233,10 @@ def _classifier_leaves_reason(model: ir.TreeEnsemble) -> Union[str, None]:
         for k in range(values.shape[1]):
             total = total + values[:, k]  # JPMML adds them in class order
         if (np.abs(total - 1.0) > PROBABILITY_SLACK).any():
-            return (f"tree {t} has a leaf whose class values sum to {float(total[np.argmax(np.abs(total - 1))])!r}, "
-                    f"not 1: JPMML would rescale them")
+            return (
+                f"tree {t} has a leaf whose class values sum to {float(total[np.argmax(np.abs(total - 1))])!r}, "
+                f"not 1: JPMML would rescale them"
+            )
     return None
 
 
@@ -266,8 +270,11 @@ LINKS = {"logistic": "logit", "softmax": "softmax"}  # post transform -> a class
 def _shape(model: ir.Model) -> str:
     if isinstance(model, ir.LinearModel):
         return LINEAR
-    if not model.is_classifier or (model.aggregation, model.post_transform, model.is_binary) == ("average", "none",
-                                                                                                  False):
+    if not model.is_classifier or (model.aggregation, model.post_transform, model.is_binary) == (
+        "average",
+        "none",
+        False,
+    ):
         return FLAT
     return CHAIN
 
@@ -461,20 +468,31 @@ def _data_dictionary(plan: _Plan) -> str:
                 parts.append(f'<DataField name="{name}" optype="continuous" dataType="double"/>\n')
             else:
                 low, high = v.interval
-                parts.append(f'<DataField name="{name}" optype="continuous" dataType="double">'
-                             f'<Interval closure="closedClosed" leftMargin="{_num(low)}" rightMargin="{_num(high)}"/>'
-                             f'</DataField>\n')
+                parts.append(
+                    f'<DataField name="{name}" optype="continuous" dataType="double">'
+                    f'<Interval closure="closedClosed" leftMargin="{_num(low)}" rightMargin="{_num(high)}"/>'
+                    f"</DataField>\n"
+                )
         else:
-            values = ([f'<Value value="{_attr(s)}"/>' for s in v.valid] if v.valid is not None
-                      else [f'<Value value="{_attr(s)}" property="invalid"/>' for s in v.invalid])
+            values = (
+                [f'<Value value="{_attr(s)}"/>' for s in v.valid]
+                if v.valid is not None
+                else [f'<Value value="{_attr(s)}" property="invalid"/>' for s in v.invalid]
+            )
             if values:
-                parts.append(f'<DataField name="{name}" optype="categorical" dataType="string">'
-                             + "".join(values) + "</DataField>\n")
+                parts.append(
+                    f'<DataField name="{name}" optype="categorical" dataType="string">'
+                    + "".join(values)
+                    + "</DataField>\n"
+                )
             else:
                 parts.append(f'<DataField name="{name}" optype="categorical" dataType="string"/>\n')
     if plan.function == "classification":
-        parts.append(f'<DataField name="{TARGET}" optype="categorical" dataType="string">'
-                     + "".join(f'<Value value="{_attr(str(c))}"/>' for c in model.classes) + "</DataField>\n")
+        parts.append(
+            f'<DataField name="{TARGET}" optype="categorical" dataType="string">'
+            + "".join(f'<Value value="{_attr(str(c))}"/>' for c in model.classes)
+            + "</DataField>\n"
+        )
     else:
         parts.append(f'<DataField name="{TARGET}" optype="continuous" dataType="double"/>\n')
     parts.append("</DataDictionary>\n")
@@ -498,8 +516,10 @@ def _head(name: str, out: Union[str, None], optype: str = "continuous", data_typ
 def _fill_field(name: str, outs: tuple, enc: ir.FillMissing, j: int, source: str) -> tuple:
     value, src = enc.values[j], _attr(source)
     if isinstance(value, str):
-        text = (_head(name, outs[0], "categorical", "string") + f'<FieldRef field="{src}" '
-                f'mapMissingTo="{_attr(value)}"/></DerivedField>\n')
+        text = (
+            _head(name, outs[0], "categorical", "string") + f'<FieldRef field="{src}" '
+            f'mapMissingTo="{_attr(value)}"/></DerivedField>\n'
+        )
     else:
         text = _head(name, outs[0]) + f'<FieldRef field="{src}" mapMissingTo="{_num(value)}"/></DerivedField>\n'
     return [text], [name]
@@ -515,12 +535,15 @@ def _codes_field(name: str, outs: tuple, enc: ir.CategoricalEncoding, j: int, so
         attrs += f' mapMissingTo="{_num(for_missing)}"'
     if unknown is not None and not math.isnan(unknown):
         attrs += f' defaultValue="{_num(unknown)}"'
-    rows = "".join(f"<row><in>{_text(c)}</in><out>{_num(v)}</out></row>"
-                   for c, v in zip(enc.categories[j], enc.codes[j].tolist()))
-    return [_head(name, outs[0]) + f'<Extension extender="{EXTENDER}" name="{CODES}" '
-            f'value="{_attr(codes)}"/><MapValues outputColumn="out" dataType="double"{attrs}>'
-            f'<FieldColumnPair field="{_attr(source)}" column="in"/><InlineTable>{rows}</InlineTable></MapValues>'
-            f'</DerivedField>\n'], [name]
+    rows = "".join(
+        f"<row><in>{_text(c)}</in><out>{_num(v)}</out></row>" for c, v in zip(enc.categories[j], enc.codes[j].tolist())
+    )
+    return [
+        _head(name, outs[0]) + f'<Extension extender="{EXTENDER}" name="{CODES}" '
+        f'value="{_attr(codes)}"/><MapValues outputColumn="out" dataType="double"{attrs}>'
+        f'<FieldColumnPair field="{_attr(source)}" column="in"/><InlineTable>{rows}</InlineTable></MapValues>'
+        f"</DerivedField>\n"
+    ], [name]
 
 
 def _constant(value: float) -> str:
@@ -528,19 +551,25 @@ def _constant(value: float) -> str:
 
 
 def _scale_field(name: str, outs: tuple, enc: ir.Scale, j: int, source: str) -> tuple:
-    return [_head(name, outs[0]) + f'<Apply function="/"><Apply function="-"><FieldRef field="{_attr(source)}"/>'
-            f'{_constant(enc.offset[j])}</Apply>{_constant(enc.scale[j])}</Apply></DerivedField>\n'], [name]
+    return [
+        _head(name, outs[0]) + f'<Apply function="/"><Apply function="-"><FieldRef field="{_attr(source)}"/>'
+        f"{_constant(enc.offset[j])}</Apply>{_constant(enc.scale[j])}</Apply></DerivedField>\n"
+    ], [name]
 
 
 def _affine_field(name: str, outs: tuple, enc: ir.Affine, j: int, source: str) -> tuple:
     # x * scale + offset, multiply first, in double: Java's * and + round as numpy's do
-    return [_head(name, outs[0]) + f'<Apply function="+"><Apply function="*"><FieldRef field="{_attr(source)}"/>'
-            f'{_constant(enc.scale[j])}</Apply>{_constant(enc.offset[j])}</Apply></DerivedField>\n'], [name]
+    return [
+        _head(name, outs[0]) + f'<Apply function="+"><Apply function="*"><FieldRef field="{_attr(source)}"/>'
+        f"{_constant(enc.scale[j])}</Apply>{_constant(enc.offset[j])}</Apply></DerivedField>\n"
+    ], [name]
 
 
 def _indicator_field(name: str, outs: tuple, enc: ir.MissingIndicator, j: int, source: str) -> tuple:
-    return [_head(name, outs[0]) + f'<Apply function="if"><Apply function="isMissing"><FieldRef '
-            f'field="{_attr(source)}"/></Apply>{_constant(1.0)}{_constant(0.0)}</Apply></DerivedField>\n'], [name]
+    return [
+        _head(name, outs[0]) + f'<Apply function="if"><Apply function="isMissing"><FieldRef '
+        f'field="{_attr(source)}"/></Apply>{_constant(1.0)}{_constant(0.0)}</Apply></DerivedField>\n'
+    ], [name]
 
 
 def _refuse_field(name: str, outs: tuple, enc: ir.RefuseMissing, j: int, source: str) -> tuple:
@@ -563,15 +592,21 @@ def _one_hot_fields(name: str, outs: tuple, enc: ir.OneHot, j: int, source: str)
     for_missing = missing if missing is not None else to_unknown
     attrs = "" if for_missing is None else f' mapMissingTo="{for_missing}"'
     attrs += "" if to_unknown is None else f' defaultValue="{to_unknown}"'
-    rows = "".join(f"<row><in>{_text(c)}</in><out>{column}</out></row>"
-                   for c, column in zip(enc.categories[j], enc.columns[j].tolist()))
-    texts = [_head(name, None, "categorical", "integer") + f'<Extension extender="{EXTENDER}" name="{ONE_HOT}" '
-             f'value="{_attr(policy)}"/><MapValues outputColumn="out" dataType="integer"{attrs}>'
-             f'<FieldColumnPair field="{_attr(source)}" column="in"/><InlineTable>{rows}</InlineTable></MapValues>'
-             f'</DerivedField>\n']
+    rows = "".join(
+        f"<row><in>{_text(c)}</in><out>{column}</out></row>"
+        for c, column in zip(enc.categories[j], enc.columns[j].tolist())
+    )
+    texts = [
+        _head(name, None, "categorical", "integer") + f'<Extension extender="{EXTENDER}" name="{ONE_HOT}" '
+        f'value="{_attr(policy)}"/><MapValues outputColumn="out" dataType="integer"{attrs}>'
+        f'<FieldColumnPair field="{_attr(source)}" column="in"/><InlineTable>{rows}</InlineTable></MapValues>'
+        f"</DerivedField>\n"
+    ]
     names = [f"{name}.{c}" for c in range(len(outs))]
-    texts += [_head(column, out) + f'<NormDiscrete field="{name}" value="{c}"/></DerivedField>\n'
-              for c, (column, out) in enumerate(zip(names, outs))]
+    texts += [
+        _head(column, out) + f'<NormDiscrete field="{name}" value="{c}"/></DerivedField>\n'
+        for c, (column, out) in enumerate(zip(names, outs))
+    ]
     return texts, names
 
 
@@ -604,9 +639,11 @@ def _mining_schema(plan: _Plan) -> str:
 
 def _logistic(field: str) -> str:
     """1 / (1 + exp(0 - x)): the reference's logistic, in double (0 - x is -x, and exp(+-0) is 1)."""
-    return ('<Apply function="/"><Constant dataType="double">1.0</Constant><Apply function="+">'
-            '<Constant dataType="double">1.0</Constant><Apply function="exp"><Apply function="-">'
-            f'<Constant dataType="double">0.0</Constant><FieldRef field="{field}"/></Apply></Apply></Apply></Apply>')
+    return (
+        '<Apply function="/"><Constant dataType="double">1.0</Constant><Apply function="+">'
+        '<Constant dataType="double">1.0</Constant><Apply function="exp"><Apply function="-">'
+        f'<Constant dataType="double">0.0</Constant><FieldRef field="{field}"/></Apply></Apply></Apply></Apply>'
+    )
 
 
 def _output(plan: _Plan, leaves: str) -> str:
@@ -614,32 +651,45 @@ def _output(plan: _Plan, leaves: str) -> str:
     parts = ["<Output>\n"]
     if plan.function == "classification":
         for c in model.classes:
-            parts.append(f'<OutputField name="{_attr(probability_output(c))}" optype="continuous" dataType="double" '
-                         f'feature="probability" value="{_attr(str(c))}"/>\n')
+            parts.append(
+                f'<OutputField name="{_attr(probability_output(c))}" optype="continuous" dataType="double" '
+                f'feature="probability" value="{_attr(str(c))}"/>\n'
+            )
     elif model.post_transform == "isolation":
         parts.append(_isolation_outputs(model))
     elif len(model.outputs) > 1:  # scores, or their logistic, from the chain's fields
         for k, name in enumerate(model.outputs):
             field = _score_name(model, k)
             value = f'<FieldRef field="{field}"/>' if model.post_transform == "none" else _logistic(field)
-            parts.append(f'<OutputField name="{_attr(name)}" optype="continuous" dataType="double" '
-                         f'feature="transformedValue">{value}</OutputField>\n')
+            parts.append(
+                f'<OutputField name="{_attr(name)}" optype="continuous" dataType="double" '
+                f'feature="transformedValue">{value}</OutputField>\n'
+            )
     elif model.post_transform == "logistic":
-        parts.append(f'<OutputField name="{RAW}" optype="continuous" dataType="double" feature="predictedValue" '
-                     f'isFinalResult="false"/>\n')
-        parts.append(f'<OutputField name="{model.outputs[0]}" optype="continuous" dataType="double" '
-                     f'feature="transformedValue">{_logistic(RAW)}</OutputField>\n')
+        parts.append(
+            f'<OutputField name="{RAW}" optype="continuous" dataType="double" feature="predictedValue" '
+            f'isFinalResult="false"/>\n'
+        )
+        parts.append(
+            f'<OutputField name="{model.outputs[0]}" optype="continuous" dataType="double" '
+            f'feature="transformedValue">{_logistic(RAW)}</OutputField>\n'
+        )
     else:  # a regressor's prediction, or a linear two-class decision
-        parts.append(f'<OutputField name="{model.outputs[0]}" optype="continuous" dataType="double" '
-                     f'feature="predictedValue"/>\n')
+        parts.append(
+            f'<OutputField name="{model.outputs[0]}" optype="continuous" dataType="double" feature="predictedValue"/>\n'
+        )
     n_trees = len(model.trees) if leaves == ON and plan.shape != LINEAR else 0
     for t in range(n_trees):
         if plan.shape == FLAT:
-            parts.append(f'<OutputField name="{leaf_output(t)}" optype="categorical" dataType="string" '
-                         f'feature="entityId" segmentId="{t}"/>\n')
+            parts.append(
+                f'<OutputField name="{leaf_output(t)}" optype="categorical" dataType="string" '
+                f'feature="entityId" segmentId="{t}"/>\n'
+            )
         else:  # reported by the score's MiningModel that holds tree t first
-            parts.append(f'<OutputField name="{leaf_output(t)}" optype="categorical" dataType="string" '
-                         f'feature="transformedValue"><FieldRef field="{_leaf_field(t)}"/></OutputField>\n')
+            parts.append(
+                f'<OutputField name="{leaf_output(t)}" optype="categorical" dataType="string" '
+                f'feature="transformedValue"><FieldRef field="{_leaf_field(t)}"/></OutputField>\n'
+            )
     parts.append("</Output>\n")
     return "".join(parts)
 
@@ -649,14 +699,18 @@ def _isolation_outputs(model: ir.TreeEnsemble) -> str:
     -x as -1.0 * x (exact, zeros too) and Java's Math.pow."""
     denominator, offset = model.isolation
     score, decision = ir.ISOLATION_OUTPUTS
-    power = (f'<Apply function="pow">{_constant(2.0)}<Apply function="*">{_constant(-1.0)}<Apply function="/">'
-             f'<FieldRef field="{RAW}"/>{_constant(denominator)}</Apply></Apply></Apply>')
-    return (f'<OutputField name="{RAW}" optype="continuous" dataType="double" feature="predictedValue" '
-            f'isFinalResult="false"/>\n'
-            f'<OutputField name="{score}" optype="continuous" dataType="double" feature="transformedValue">'
-            f'<Apply function="*">{_constant(-1.0)}{power}</Apply></OutputField>\n'
-            f'<OutputField name="{decision}" optype="continuous" dataType="double" feature="transformedValue">'
-            f'<Apply function="-"><FieldRef field="{score}"/>{_constant(offset)}</Apply></OutputField>\n')
+    power = (
+        f'<Apply function="pow">{_constant(2.0)}<Apply function="*">{_constant(-1.0)}<Apply function="/">'
+        f'<FieldRef field="{RAW}"/>{_constant(denominator)}</Apply></Apply></Apply>'
+    )
+    return (
+        f'<OutputField name="{RAW}" optype="continuous" dataType="double" feature="predictedValue" '
+        f'isFinalResult="false"/>\n'
+        f'<OutputField name="{score}" optype="continuous" dataType="double" feature="transformedValue">'
+        f'<Apply function="*">{_constant(-1.0)}{power}</Apply></OutputField>\n'
+        f'<OutputField name="{decision}" optype="continuous" dataType="double" feature="transformedValue">'
+        f'<Apply function="-"><FieldRef field="{score}"/>{_constant(offset)}</Apply></OutputField>\n'
+    )
 
 
 def _leaf_field(t: int) -> str:
@@ -669,26 +723,32 @@ def _reads_every_checked_field(plan: _Plan) -> str:
     checked = [f.name for f in plan.package.inputs if plan.validity[f.name].checked]
     if not checked:
         return "<True/>"
-    reads = [f'<CompoundPredicate booleanOperator="or"><SimplePredicate field="{_attr(n)}" operator="isMissing"/>'
-             f'<SimplePredicate field="{_attr(n)}" operator="isNotMissing"/></CompoundPredicate>' for n in checked]
+    reads = [
+        f'<CompoundPredicate booleanOperator="or"><SimplePredicate field="{_attr(n)}" operator="isMissing"/>'
+        f'<SimplePredicate field="{_attr(n)}" operator="isNotMissing"/></CompoundPredicate>'
+        for n in checked
+    ]
     if len(reads) == 1:
         return reads[0]
     return '<CompoundPredicate booleanOperator="and">' + "".join(reads) + "</CompoundPredicate>"
 
 
-TREE_MODEL = ('<TreeModel functionName="{function}" missingValueStrategy="defaultChild" '
-              'noTrueChildStrategy="returnNullPrediction" splitCharacteristic="binarySplit">'
-              '<MiningSchema>{target}{fields}</MiningSchema>\n')
+TREE_MODEL = (
+    '<TreeModel functionName="{function}" missingValueStrategy="defaultChild" '
+    'noTrueChildStrategy="returnNullPrediction" splitCharacteristic="binarySplit">'
+    "<MiningSchema>{target}{fields}</MiningSchema>\n"
+)
 TARGET_FIELD = f'<MiningField name="{TARGET}" usageType="target"/>'
 
 
-def _tree_model(plan: "_Plan", function: str, target: bool = True) -> str:
+def _tree_model(plan: _Plan, function: str, target: bool = True) -> str:
     """A TreeModel's opening; a score's trees in a chain name no target (theirs is not the package's)."""
     return TREE_MODEL.format(function=function, target=TARGET_FIELD if target else "", fields=plan.input_fields())
 
 
-def _tree_text(tree: ir.Tree, fields: list, labels: Union[list, None], leaf_cache: dict,
-               values: Union[np.ndarray, None] = None) -> str:
+def _tree_text(
+    tree: ir.Tree, fields: list, labels: Union[list, None], leaf_cache: dict, values: Union[np.ndarray, None] = None
+) -> str:
     """One TreeModel's nodes in preorder: ``<Node id="<position>">`` with the
     predicate its parent's split gives it. Built as a list of strings per node,
     from arrays: no element objects. ``values`` replaces the leaf values (a
@@ -716,8 +776,10 @@ def _tree_text(tree: ir.Tree, fields: list, labels: Union[list, None], leaf_cach
     # per split node: the two predicates its children carry
     feature, threshold = tree.feature.tolist(), tree.threshold.tolist()
     sets, missing_left = getattr(tree, "sets", ()), tree.missing_left.tolist()
-    le = {q: _left_predicate(fields[feature[q]], threshold[q], sets[q] if sets else None, missing_left[q])
-          for q in split.tolist()}
+    le = {
+        q: _left_predicate(fields[feature[q]], threshold[q], sets[q] if sets else None, missing_left[q])
+        for q in split.tolist()
+    }
     default = np.where(tree.missing_left, position[np.maximum(left, 0)], position[np.maximum(right, 0)]).tolist()
     values = tree.value if values is None else values
     parent_l, is_left_l, leaf_l = parent.tolist(), is_left.tolist(), leaf.tolist()
@@ -752,8 +814,10 @@ def _left_predicate(field: str, threshold: float, values: Union[tuple, None], mi
     A missing x makes either unknown, and defaultChild takes the missing side."""
     if values is None:
         return f'<SimplePredicate field="{field}" operator="lessOrEqual" value="{_threshold(threshold)}"/>'
-    return (f'<SimpleSetPredicate field="{field}" booleanOperator="{"isNotIn" if missing_left else "isIn"}">'
-            f'<Array type="real" n="{len(values)}">{" ".join(map(repr, values))}</Array></SimpleSetPredicate>')
+    return (
+        f'<SimpleSetPredicate field="{field}" booleanOperator="{"isNotIn" if missing_left else "isIn"}">'
+        f'<Array type="real" n="{len(values)}">{" ".join(map(repr, values))}</Array></SimpleSetPredicate>'
+    )
 
 
 def _fold(values) -> float:
@@ -818,8 +882,9 @@ def _leaf_body(row: tuple, labels: Union[list, None]) -> tuple:
     if labels is None:
         return repr(row[0]), ""
     best = max(range(len(row)), key=lambda k: (row[k], -k))  # the first of equal maxima
-    dist = "".join(f'<ScoreDistribution value="{label}" recordCount="{v!r}"/>'
-                   for label, v in zip(labels, leaf_record_counts(row)))
+    dist = "".join(
+        f'<ScoreDistribution value="{label}" recordCount="{v!r}"/>' for label, v in zip(labels, leaf_record_counts(row))
+    )
     return labels[best], dist
 
 
@@ -846,8 +911,9 @@ def stored(package: ir.Package, checks: Any, leaves: str = ON) -> tuple:
     return package, checks
 
 
-def iter_chunks(package: ir.Package, *, leaves: str = ON, version: Union[str, None] = None,
-                recorded_id: Union[str, None] = None) -> Iterator[bytes]:
+def iter_chunks(
+    package: ir.Package, *, leaves: str = ON, version: Union[str, None] = None, recorded_id: Union[str, None] = None
+) -> Iterator[bytes]:
     """The document as UTF-8 chunks: the head, then one chunk per tree (per
     tree and score in a chain), then the end.
 
@@ -859,12 +925,18 @@ def iter_chunks(package: ir.Package, *, leaves: str = ON, version: Union[str, No
     if reason is not None:
         raise UnsupportedModelError(f"pmml: this package has no PMML form: {reason}")
     plan = _Plan(package)
-    head = "".join(['<?xml version="1.0" encoding="UTF-8"?>\n',
-                    f'<PMML xmlns="{NAMESPACE}" version="{PMML_VERSION}">\n',
-                    _header(package, version, package.id if recorded_id is None else recorded_id),
-                    _data_dictionary(plan), _transformations(plan),
-                    f'<MiningModel functionName="{plan.function}">\n', _mining_schema(plan),
-                    _output(plan, leaves)]).encode("utf-8")
+    head = "".join(
+        [
+            '<?xml version="1.0" encoding="UTF-8"?>\n',
+            f'<PMML xmlns="{NAMESPACE}" version="{PMML_VERSION}">\n',
+            _header(package, version, package.id if recorded_id is None else recorded_id),
+            _data_dictionary(plan),
+            _transformations(plan),
+            f'<MiningModel functionName="{plan.function}">\n',
+            _mining_schema(plan),
+            _output(plan, leaves),
+        ]
+    ).encode("utf-8")
     chunks = MODEL_WRITERS[plan.shape](plan, leaves)
     previous = head + next(chunks)  # the head goes with the model's first chunk, the end with its last
     for chunk in chunks:
@@ -880,8 +952,11 @@ def _flat(plan: _Plan, leaves: str) -> Iterator[bytes]:
     first = _reads_every_checked_field(plan)
     tree_model = _tree_model(plan, plan.function)
     if model.aggregation == "sum":
-        head.append(f'<Segment id="{BASE_SEGMENT}">{first}\n' + tree_model
-                    + f'<Node id="0" score="{_num(model.base_value[0])}"><True/></Node>\n</TreeModel>\n</Segment>\n')
+        head.append(
+            f'<Segment id="{BASE_SEGMENT}">{first}\n'
+            + tree_model
+            + f'<Node id="0" score="{_num(model.base_value[0])}"><True/></Node>\n</TreeModel>\n</Segment>\n'
+        )
         first = "<True/>"
     yield "".join(head).encode("utf-8")
     fields = [_attr(name) for name in plan.features]
@@ -889,8 +964,11 @@ def _flat(plan: _Plan, leaves: str) -> Iterator[bytes]:
     leaf_cache: dict = {}
     for t, tree in enumerate(model.trees):
         predicate = first if t == 0 else "<True/>"
-        yield (f'<Segment id="{t}">{predicate}\n{tree_model}' + _tree_text(tree, fields, labels, leaf_cache)
-               + "</TreeModel>\n</Segment>\n").encode("utf-8")
+        yield (
+            f'<Segment id="{t}">{predicate}\n{tree_model}'
+            + _tree_text(tree, fields, labels, leaf_cache)
+            + "</TreeModel>\n</Segment>\n"
+        ).encode("utf-8")
     yield b"</Segmentation>\n"
 
 
@@ -911,26 +989,36 @@ def _chain(plan: _Plan, leaves: str) -> Iterator[bytes]:
     first = _reads_every_checked_field(plan)
     yield b'<Segmentation multipleModelMethod="modelChain">\n'
     for k, trees in enumerate(_chain_trees(model)):
-        head = [(f'<Segment id="{_score_segment(k, width)}">{first if k == 0 else "<True/>"}\n'
-                 f'<MiningModel functionName="regression"><MiningSchema>{plan.input_fields()}</MiningSchema>\n'
-                 f'<Output>\n<OutputField name="{_score_name(model, k)}" optype="continuous" dataType="double" '
-                 f'feature="predictedValue"/>\n')]
+        head = [
+            (
+                f'<Segment id="{_score_segment(k, width)}">{first if k == 0 else "<True/>"}\n'
+                f'<MiningModel functionName="regression"><MiningSchema>{plan.input_fields()}</MiningSchema>\n'
+                f'<Output>\n<OutputField name="{_score_name(model, k)}" optype="continuous" dataType="double" '
+                f'feature="predictedValue"/>\n'
+            )
+        ]
         for t in trees if leaves == ON else ():
             if t not in reported:
                 reported.add(t)
-                head.append(f'<OutputField name="{_leaf_field(t)}" optype="categorical" dataType="string" '
-                            f'feature="entityId" segmentId="{t}"/>\n')
+                head.append(
+                    f'<OutputField name="{_leaf_field(t)}" optype="categorical" dataType="string" '
+                    f'feature="entityId" segmentId="{t}"/>\n'
+                )
         head.append(f'</Output>\n<Segmentation multipleModelMethod="{model.aggregation}">\n')
         if model.aggregation == "sum":
-            head.append(f'<Segment id="{BASE_SEGMENT}"><True/>\n{tree_model}<Node id="0" '
-                        f'score="{_num(model.base_value[k])}"><True/></Node>\n</TreeModel>\n</Segment>\n')
+            head.append(
+                f'<Segment id="{BASE_SEGMENT}"><True/>\n{tree_model}<Node id="0" '
+                f'score="{_num(model.base_value[k])}"><True/></Node>\n</TreeModel>\n</Segment>\n'
+            )
         yield "".join(head).encode("utf-8")
         leaf_cache: dict = {}
         for t in trees:
             tree = model.trees[t]
-            yield (f'<Segment id="{t}"><True/>\n{tree_model}'
-                   + _tree_text(tree, fields, None, leaf_cache, tree.value[:, k:k + 1])
-                   + "</TreeModel>\n</Segment>\n").encode("utf-8")
+            yield (
+                f'<Segment id="{t}"><True/>\n{tree_model}'
+                + _tree_text(tree, fields, None, leaf_cache, tree.value[:, k : k + 1])
+                + "</TreeModel>\n</Segment>\n"
+            ).encode("utf-8")
         yield b"</Segmentation>\n</MiningModel>\n</Segment>\n"
     if plan.link is not None:
         scores = [_score_name(model, k) for k in range(width)]
@@ -942,9 +1030,11 @@ def _table(intercept: float, label: Union[str, None], names: list, coefficients:
     target = "" if label is None else f' targetCategory="{_attr(label)}"'
     if not names:
         return f'<RegressionTable intercept="{_num(intercept)}"{target}/>\n'
-    return (f'<RegressionTable intercept="{_num(intercept)}"{target}>'
-            + "".join(f'<NumericPredictor name="{name}" coefficient="{_num(c)}"/>' for name, c in zip(names, coefficients))
-            + "</RegressionTable>\n")
+    return (
+        f'<RegressionTable intercept="{_num(intercept)}"{target}>'
+        + "".join(f'<NumericPredictor name="{name}" coefficient="{_num(c)}"/>' for name, c in zip(names, coefficients))
+        + "</RegressionTable>\n"
+    )
 
 
 def _classification_tables(plan: _Plan, rows: list) -> str:
@@ -964,8 +1054,10 @@ def _link_model(plan: _Plan, scores: list) -> str:
     (x * 1.0 + 0.0 is x) into PMML's probabilities."""
     tables = _classification_tables(plan, [(0.0, [score], [1.0]) for score in scores])
     fields = "".join(f'<MiningField name="{name}"/>' for name in scores)
-    return (f'<RegressionModel functionName="classification" normalizationMethod="{plan.link}">'
-            f'<MiningSchema>{fields}{TARGET_FIELD}</MiningSchema>\n{tables}</RegressionModel>\n')
+    return (
+        f'<RegressionModel functionName="classification" normalizationMethod="{plan.link}">'
+        f"<MiningSchema>{fields}{TARGET_FIELD}</MiningSchema>\n{tables}</RegressionModel>\n"
+    )
 
 
 def _linear(plan: _Plan, leaves: str) -> Iterator[bytes]:
@@ -980,22 +1072,30 @@ def _linear(plan: _Plan, leaves: str) -> Iterator[bytes]:
     first = _reads_every_checked_field(plan)
     parts = ['<Segmentation multipleModelMethod="modelChain">\n']
     if plan.link is not None:
-        parts.append(f'<Segment id="linear">{first}\n<RegressionModel functionName="classification" '
-                     f'normalizationMethod="{plan.link}"><MiningSchema>{plan.input_fields()}{TARGET_FIELD}'
-                     f'</MiningSchema>\n'
-                     + _classification_tables(plan, [(b, names, row) for b, row in zip(intercepts, coefficients)])
-                     + "</RegressionModel>\n</Segment>\n")
+        parts.append(
+            f'<Segment id="linear">{first}\n<RegressionModel functionName="classification" '
+            f'normalizationMethod="{plan.link}"><MiningSchema>{plan.input_fields()}{TARGET_FIELD}'
+            f"</MiningSchema>\n"
+            + _classification_tables(plan, [(b, names, row) for b, row in zip(intercepts, coefficients)])
+            + "</RegressionModel>\n</Segment>\n"
+        )
     elif model.n_outputs == 1:
-        parts.append(f'<Segment id="linear">{first}\n<RegressionModel functionName="regression"><MiningSchema>'
-                     f'{plan.input_fields()}</MiningSchema>\n' + _table(intercepts[0], None, names, coefficients[0])
-                     + "</RegressionModel>\n</Segment>\n")
+        parts.append(
+            f'<Segment id="linear">{first}\n<RegressionModel functionName="regression"><MiningSchema>'
+            f"{plan.input_fields()}</MiningSchema>\n"
+            + _table(intercepts[0], None, names, coefficients[0])
+            + "</RegressionModel>\n</Segment>\n"
+        )
     else:
         for k in range(model.n_outputs):
-            parts.append(f'<Segment id="{_score_segment(k, model.n_outputs)}">{first if k == 0 else "<True/>"}\n'
-                         f'<RegressionModel functionName="regression"><MiningSchema>{plan.input_fields()}'
-                         f'</MiningSchema>\n<Output>\n<OutputField name="{_score_name(model, k)}" optype="continuous" '
-                         f'dataType="double" feature="predictedValue"/>\n</Output>\n'
-                         + _table(intercepts[k], None, names, coefficients[k]) + "</RegressionModel>\n</Segment>\n")
+            parts.append(
+                f'<Segment id="{_score_segment(k, model.n_outputs)}">{first if k == 0 else "<True/>"}\n'
+                f'<RegressionModel functionName="regression"><MiningSchema>{plan.input_fields()}'
+                f'</MiningSchema>\n<Output>\n<OutputField name="{_score_name(model, k)}" optype="continuous" '
+                f'dataType="double" feature="predictedValue"/>\n</Output>\n'
+                + _table(intercepts[k], None, names, coefficients[k])
+                + "</RegressionModel>\n</Segment>\n"
+            )
     parts.append("</Segmentation>\n")
     yield "".join(parts).encode("utf-8")
 
@@ -1021,18 +1121,55 @@ def write(package: ir.Package, fh, leaves: str = ON) -> int:
 
 def sniff(source: Any) -> bool:
     """An XML document whose first bytes name our Header Extension (the writer puts it first)."""
-    return (isinstance(source, bytes) and (source.startswith(b"<?xml") or source.startswith(b"<PMML"))
-            and f'name="{FORMAT_VERSION}"'.encode("ascii") in source[:4096])
+    return (
+        isinstance(source, bytes)
+        and (source.startswith(b"<?xml") or source.startswith(b"<PMML"))
+        and f'name="{FORMAT_VERSION}"'.encode("ascii") in source[:4096]
+    )
 
 
-ELEMENTS = frozenset((
-    "PMML", "Header", "Extension", "DataDictionary", "DataField", "Value", "Interval", "TransformationDictionary",
-    "DerivedField", "FieldRef", "MapValues", "FieldColumnPair", "InlineTable", "row", "in", "out", "Apply",
-    "Constant", "MiningModel", "MiningSchema", "MiningField", "Output", "OutputField", "Segmentation", "Segment",
-    "True", "CompoundPredicate", "SimplePredicate", "TreeModel", "Node", "ScoreDistribution",
-    # 1.2
-    "NormDiscrete", "RegressionModel", "RegressionTable", "NumericPredictor", "SimpleSetPredicate", "Array",
-))
+ELEMENTS = frozenset(
+    (
+        "PMML",
+        "Header",
+        "Extension",
+        "DataDictionary",
+        "DataField",
+        "Value",
+        "Interval",
+        "TransformationDictionary",
+        "DerivedField",
+        "FieldRef",
+        "MapValues",
+        "FieldColumnPair",
+        "InlineTable",
+        "row",
+        "in",
+        "out",
+        "Apply",
+        "Constant",
+        "MiningModel",
+        "MiningSchema",
+        "MiningField",
+        "Output",
+        "OutputField",
+        "Segmentation",
+        "Segment",
+        "True",
+        "CompoundPredicate",
+        "SimplePredicate",
+        "TreeModel",
+        "Node",
+        "ScoreDistribution",
+        # 1.2
+        "NormDiscrete",
+        "RegressionModel",
+        "RegressionTable",
+        "NumericPredictor",
+        "SimpleSetPredicate",
+        "Array",
+    )
+)
 TEXT_ELEMENTS = frozenset(("Extension", "Constant", "in", "out", "Array"))
 
 
@@ -1042,16 +1179,24 @@ class _Stop(Exception):
 
 def _refuse_doctype(where: str, parser) -> None:
     def doctype(*_):
-        raise PmmlDoctypeError(where, f"line {parser.CurrentLineNumber}: a DOCTYPE declaration; crossform reads "
-                                      "PMML without DTDs or entities and refuses the file before reading it")
+        raise PmmlDoctypeError(
+            where,
+            f"line {parser.CurrentLineNumber}: a DOCTYPE declaration; crossform reads "
+            "PMML without DTDs or entities and refuses the file before reading it",
+        )
 
     def entity(name, *_):
-        raise PmmlDoctypeError(where, f"line {parser.CurrentLineNumber}: an entity declaration ({shown(name)}); "
-                                      "crossform never expands entities")
+        raise PmmlDoctypeError(
+            where,
+            f"line {parser.CurrentLineNumber}: an entity declaration ({shown(name)}); crossform never expands entities",
+        )
 
     def external(context, base, system_id, public_id):
-        raise PmmlDoctypeError(where, f"line {parser.CurrentLineNumber}: a reference to the external entity "
-                                      f"{system_id!r}; crossform never reads outside the file")
+        raise PmmlDoctypeError(
+            where,
+            f"line {parser.CurrentLineNumber}: a reference to the external entity "
+            f"{system_id!r}; crossform never reads outside the file",
+        )
 
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     parser.StartDoctypeDeclHandler = doctype
@@ -1069,8 +1214,10 @@ def _parser(where: str):
 
 
 def _expat_error(exc: expat.ExpatError, where: str) -> PmmlDecodeError:
-    return PmmlDecodeError(where, f"expected well-formed XML; expat says {expat.ErrorString(exc.code)} "
-                                  f"at line {exc.lineno}, column {exc.offset}")
+    return PmmlDecodeError(
+        where,
+        f"expected well-formed XML; expat says {expat.ErrorString(exc.code)} at line {exc.lineno}, column {exc.offset}",
+    )
 
 
 def _check_size(source: Any, where: str) -> None:
@@ -1133,14 +1280,20 @@ class _Reader:
         if not self.root_seen:
             self.root_seen = True
             if local != "PMML" or uri != NAMESPACE:
-                raise PmmlNamespaceError(self.where, f"expected the root <PMML> in namespace {NAMESPACE!r}, found "
-                                                     f"<{local}> in {uri or 'no namespace'!r}")
+                raise PmmlNamespaceError(
+                    self.where,
+                    f"expected the root <PMML> in namespace {NAMESPACE!r}, found "
+                    f"<{local}> in {uri or 'no namespace'!r}",
+                )
             if attrs.get("version") != PMML_VERSION:
-                raise PmmlNamespaceError(self.where, f"expected PMML version {PMML_VERSION!r}, found "
-                                                     f"{attrs.get('version')!r}")
+                raise PmmlNamespaceError(
+                    self.where, f"expected PMML version {PMML_VERSION!r}, found {attrs.get('version')!r}"
+                )
         elif uri != NAMESPACE:
-            raise UnsupportedModelError(f"{self.where}: {self.at()}: element <{local}> in namespace "
-                                        f"{uri or 'none'!r} is not one crossform writes")
+            raise UnsupportedModelError(
+                f"{self.where}: {self.at()}: element <{local}> in namespace "
+                f"{uri or 'none'!r} is not one crossform writes"
+            )
         if local not in ELEMENTS:
             raise UnsupportedModelError(f"{self.where}: {self.at()}: element <{local}> is not one crossform writes")
         if len(self.stack) >= MAX_NESTING:
@@ -1179,8 +1332,9 @@ class _Reader:
             if attrs.get("extender") != EXTENDER or name is None:
                 raise self.structure(f"expected Header Extensions with extender {EXTENDER!r} and a name")
             if name in self.header:
-                raise PmmlHeaderError(self.where, f"{self.at()}: expected the Extension {shown(name)} once, "
-                                                  f"found it twice")
+                raise PmmlHeaderError(
+                    self.where, f"{self.at()}: expected the Extension {shown(name)} once, found it twice"
+                )
             self.header[name] = self.taken() if name == CHECKS else attrs.get("value")
         elif parent == "DerivedField":
             key = {CODES: "codes", ONE_HOT: "policy"}.get(attrs.get("name"))
@@ -1200,8 +1354,10 @@ class _Reader:
         self.version = found
         self.newer = _versions.check_version(NAME, VERSION, found, self.where, unknown)
         if unknown and not self.newer:
-            raise PmmlHeaderError(self.where, f"expected only the Header Extensions of {NAME} {found}, found "
-                                              f"unknown {', '.join(map(repr, unknown))}")
+            raise PmmlHeaderError(
+                self.where,
+                f"expected only the Header Extensions of {NAME} {found}, found unknown {', '.join(map(repr, unknown))}",
+            )
         self.unknown_header = unknown
 
     # -- fields and transformations
@@ -1211,10 +1367,24 @@ class _Reader:
             self.fields.append((attrs.get("name"), attrs.get("optype")))
 
     def on_DerivedField(self, attrs: dict) -> None:
-        self.derived.append({"name": attrs.get("name"), "display": attrs.get("displayName"),
-                             "type": attrs.get("dataType"), "optype": attrs.get("optype"), "kind": None,
-                             "function": None, "source": None, "missing": None, "default": None, "constants": [],
-                             "rows": [], "codes": None, "policy": None, "norm": None})
+        self.derived.append(
+            {
+                "name": attrs.get("name"),
+                "display": attrs.get("displayName"),
+                "type": attrs.get("dataType"),
+                "optype": attrs.get("optype"),
+                "kind": None,
+                "function": None,
+                "source": None,
+                "missing": None,
+                "default": None,
+                "constants": [],
+                "rows": [],
+                "codes": None,
+                "policy": None,
+                "norm": None,
+            }
+        )
 
     def _expression(self, kind: str) -> Union[dict, None]:
         if "DerivedField" not in self.stack:
@@ -1370,18 +1540,21 @@ def _expat_parse(source: bytes, where: str, final: bool = True, bodies: Union[It
     except (CrossformError, _Slow):
         raise
     except Exception as exc:  # a handler meeting something it did not expect
-        raise PmmlStructureError(where, f"{reader.at()}: expected the PMML crossform writes; "
-                                        f"{type(exc).__name__}: {exc}") from None
+        raise PmmlStructureError(
+            where, f"{reader.at()}: expected the PMML crossform writes; {type(exc).__name__}: {exc}"
+        ) from None
     if not reader.header_done:
         reader.off_Header()
     return reader
 
 
-_NODE = re.compile(r'<Node id="([0-9]+)" (?:defaultChild="([0-9]+)"|score="([^"]*)")>'
-                   r'(?:<True/>|<SimplePredicate field="([^"]*)" operator="lessOrEqual" value="([^"]*)"/>'
-                   r'|<SimpleSetPredicate field="([^"]*)" booleanOperator="is(?:Not)?In"><Array type="real" '
-                   r'n="[0-9]+">([^<]*)</Array></SimpleSetPredicate>)'
-                   r'((?:<ScoreDistribution value="[^"]*" recordCount="[^"]*"/>)*)((?:</Node>)*)')
+_NODE = re.compile(
+    r'<Node id="([0-9]+)" (?:defaultChild="([0-9]+)"|score="([^"]*)")>'
+    r'(?:<True/>|<SimplePredicate field="([^"]*)" operator="lessOrEqual" value="([^"]*)"/>'
+    r'|<SimpleSetPredicate field="([^"]*)" booleanOperator="is(?:Not)?In"><Array type="real" '
+    r'n="[0-9]+">([^<]*)</Array></SimpleSetPredicate>)'
+    r'((?:<ScoreDistribution value="[^"]*" recordCount="[^"]*"/>)*)((?:</Node>)*)'
+)
 INF = "INF"  # a +inf threshold, as XML Schema spells it
 _DIST = re.compile(r'<ScoreDistribution value="([^"]*)" recordCount="([^"]*)"/>')
 _UNESCAPE = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#9;": "\t", "&#10;": "\n", "&#13;": "\r"}
@@ -1472,8 +1645,7 @@ def _lines_tree(text: str, index: dict, labels: Union[dict, None], width: int, w
     if labels is None:
         values[leaves, 0] = _floats([score[i] for i in leaves.tolist()], "a leaf score", where)
     else:
-        values[leaves] = leaf_values(_floats([v for _, v in found], "a recordCount", where)
-                                     .reshape(len(leaves), width))
+        values[leaves] = leaf_values(_floats([v for _, v in found], "a recordCount", where).reshape(len(leaves), width))
     return ir.Tree(feature, threshold, left, right, missing_left, values, sets)
 
 
@@ -1543,7 +1715,7 @@ def read_version(source: bytes, where: str = WHERE) -> str:
     parser.StartElementHandler = start
     try:
         for offset in range(0, max(len(source), 1), 1 << 16):
-            parser.Parse(source[offset:offset + (1 << 16)], offset + (1 << 16) >= len(source))
+            parser.Parse(source[offset : offset + (1 << 16)], offset + (1 << 16) >= len(source))
     except _Stop:
         pass
     except expat.ExpatError as exc:
@@ -1582,7 +1754,7 @@ def _codes(value: Any, where: str) -> Union[float, None]:
         return math.nan
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
-    raise PmmlStructureError(where, f"expected a code (a number, \"NaN\" or null), found {shown(value)}")
+    raise PmmlStructureError(where, f'expected a code (a number, "NaN" or null), found {shown(value)}')
 
 
 _DERIVED_NAME = re.compile(re.escape(PREFIX) + r"e(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*))?")
@@ -1614,10 +1786,15 @@ def _read_encoders(reader: _Reader, where: str) -> tuple:
                 raise PmmlStructureError(where, f"expected DerivedFields in encoder order, found {shown(d['name'])}")
             groups[-1].append((d, []))
         else:
-            if (not groups or i != len(groups) - 1 or j != len(groups[-1]) - 1
-                    or int(match.group(3)) != len(groups[-1][-1][1])):
-                raise PmmlStructureError(where, f"expected one-hot columns in order after their feature's field, "
-                                                f"found {shown(d['name'])}")
+            if (
+                not groups
+                or i != len(groups) - 1
+                or j != len(groups[-1]) - 1
+                or int(match.group(3)) != len(groups[-1][-1][1])
+            ):
+                raise PmmlStructureError(
+                    where, f"expected one-hot columns in order after their feature's field, found {shown(d['name'])}"
+                )
             groups[-1][-1][1].append(d)
         optype[d["name"]] = d["optype"]
     encoders = []
@@ -1627,13 +1804,15 @@ def _read_encoders(reader: _Reader, where: str) -> tuple:
         named = [d for field, columns in group for d in (columns if one_hot else [field])]
         for d in named:
             if d["display"] is None:
-                raise PmmlStructureError(label, f"expected DerivedField {d['name']!r} to name its column in "
-                                                f"displayName")
+                raise PmmlStructureError(
+                    label, f"expected DerivedField {d['name']!r} to name its column in displayName"
+                )
         fields = [field for field, _ in group]
         for d in fields:
             if d["source"] not in ir_name:
-                raise PmmlStructureError(label, f"expected DerivedField {d['name']!r} to read an earlier field, "
-                                                f"found {shown(d['source'])}")
+                raise PmmlStructureError(
+                    label, f"expected DerivedField {d['name']!r} to read an earlier field, found {shown(d['source'])}"
+                )
         features = tuple(ir_name[d["source"]] for d in fields)
         try:
             encoder = _read_encoder(group, fields, features, [optype.get(d["source"]) for d in fields], label)
@@ -1661,14 +1840,20 @@ def _read_encoder(group: list, fields: list, features: tuple, sources: list, lab
         filled = {d["missing"] is not None for d in fields}
         if filled == {False}:  # refuse-missing (1.2): the value unchanged
             if any(kind not in KINDS_OF for kind in sources):
-                raise PmmlStructureError(label, f"expected a refuse-missing encoder of continuous or categorical "
-                                                f"fields, found optypes {sources}")
+                raise PmmlStructureError(
+                    label,
+                    f"expected a refuse-missing encoder of continuous or categorical fields, found optypes {sources}",
+                )
             return ir.RefuseMissing(features, tuple(KINDS_OF[kind] for kind in sources), outputs)
         if len(filled) != 1:
-            raise PmmlStructureError(label, "expected FieldRef@mapMissingTo on every feature (fill-missing) or on "
-                                            "none (refuse-missing), found it on some")
-        values = tuple(_number(d["missing"], "a fill value", label) if d["type"] == "double" else d["missing"]
-                       for d in fields)
+            raise PmmlStructureError(
+                label,
+                "expected FieldRef@mapMissingTo on every feature (fill-missing) or on "
+                "none (refuse-missing), found it on some",
+            )
+        values = tuple(
+            _number(d["missing"], "a fill value", label) if d["type"] == "double" else d["missing"] for d in fields
+        )
         return ir.FillMissing(features, values, outputs)
     if kinds == {"Apply"} and len(functions) == 1:
         function = functions.pop()
@@ -1682,10 +1867,11 @@ def _read_encoder(group: list, fields: list, features: tuple, sources: list, lab
             return ir.Affine(features, first, second, outputs)
         if function == "if":  # if isMissing(x) then 1.0 else 0.0
             if any(kind not in KINDS_OF for kind in sources):
-                raise PmmlStructureError(label, f"expected a missing indicator of continuous or categorical fields, "
-                                                f"found optypes {sources}")
+                raise PmmlStructureError(
+                    label, f"expected a missing indicator of continuous or categorical fields, found optypes {sources}"
+                )
             return ir.MissingIndicator(features, tuple(KINDS_OF[kind] for kind in sources), outputs)
-        raise PmmlStructureError(label, f"expected an Apply of \"/\", \"+\" or \"if\", found {shown(function)}")
+        raise PmmlStructureError(label, f'expected an Apply of "/", "+" or "if", found {shown(function)}')
     if kinds == {"MapValues"}:
         docs = [_json.parse((d["codes"] or "").encode("utf-8"), f"{label}/Extension[{CODES}]") for d in fields]
         if any(not isinstance(doc, dict) for doc in docs):
@@ -1694,11 +1880,11 @@ def _read_encoder(group: list, fields: list, features: tuple, sources: list, lab
         if len(unknown) != 1:
             raise PmmlStructureError(label, "expected one unknown code for every feature of the encoder")
         categories = tuple(tuple(c for c, _ in d["rows"]) for d in fields)
-        codes = tuple(np.array([_number(v, "a code", label) for _, v in d["rows"]], dtype=np.float64)
-                      for d in fields)
+        codes = tuple(np.array([_number(v, "a code", label) for _, v in d["rows"]], dtype=np.float64) for d in fields)
         missing = tuple(_codes(doc.get("missing"), label) for doc in docs)
-        return ir.CategoricalEncoding(features, categories, codes, missing, _codes(docs[0].get("unknown"), label),
-                                      outputs)
+        return ir.CategoricalEncoding(
+            features, categories, codes, missing, _codes(docs[0].get("unknown"), label), outputs
+        )
     raise PmmlStructureError(label, f"expected a FieldRef, an Apply or a MapValues, found {sorted(map(str, kinds))}")
 
 
@@ -1716,30 +1902,39 @@ def _read_one_hot(group: list, features: tuple, label: str) -> ir.OneHot:
     for field, fields in group:
         where = f"{label}.{len(categories)}"
         if field["kind"] != "MapValues" or field["policy"] is None:
-            raise PmmlStructureError(where, f"expected every feature of a one-hot encoder to have a MapValues and "
-                                            f"an Extension {ONE_HOT!r}")
+            raise PmmlStructureError(
+                where, f"expected every feature of a one-hot encoder to have a MapValues and an Extension {ONE_HOT!r}"
+            )
         doc = _json.parse(field["policy"].encode("utf-8"), f"{where}/Extension[{ONE_HOT}]")
         if not isinstance(doc, dict) or set(doc) != {"missing", "unknown"}:
-            raise PmmlStructureError(where, f"expected a JSON object with \"missing\" and \"unknown\" in Extension "
-                                            f"{ONE_HOT!r}, found {shown(doc)}")
+            raise PmmlStructureError(
+                where,
+                f'expected a JSON object with "missing" and "unknown" in Extension {ONE_HOT!r}, found {shown(doc)}',
+            )
         policy = doc["unknown"]
         if not (isinstance(policy, str) and policy in ir.UNKNOWN_POLICIES):
             policy = _column(policy, "the unknown policy", where)
             if policy is None:
-                raise PmmlStructureError(where, f"expected the unknown policy to be one of {ir.UNKNOWN_POLICIES} "
-                                                f"or a column number, found null")
+                raise PmmlStructureError(
+                    where,
+                    f"expected the unknown policy to be one of {ir.UNKNOWN_POLICIES} or a column number, found null",
+                )
         categories.append(tuple(c for c, _ in field["rows"]))
         columns.append([_integer(v, "a column", where) for _, v in field["rows"]])
         missing.append(_column(doc["missing"], "the missing column", where))
         unknown.append(policy)
         for c, d in enumerate(fields):
             if d["kind"] != "NormDiscrete" or d["source"] != field["name"] or d["norm"] != str(c):
-                raise PmmlStructureError(where, f"expected column {c} to be NormDiscrete field="
-                                                f"{field['name']!r} value=\"{c}\", found {shown(d['name'])}")
+                raise PmmlStructureError(
+                    where,
+                    f"expected column {c} to be NormDiscrete field="
+                    f'{field["name"]!r} value="{c}", found {shown(d["name"])}',
+                )
             outputs.append(d["display"])
         widths.append(len(fields))
-    return ir.OneHot(features, tuple(categories), tuple(columns), tuple(widths), tuple(missing), tuple(unknown),
-                     tuple(outputs))
+    return ir.OneHot(
+        features, tuple(categories), tuple(columns), tuple(widths), tuple(missing), tuple(unknown), tuple(outputs)
+    )
 
 
 def _read_tree(tree: _Tree, index: dict, labels: Union[dict, None], width: int, where: str) -> ir.Tree:
@@ -1764,13 +1959,18 @@ def _read_tree(tree: _Tree, index: dict, labels: Union[dict, None], width: int, 
                 leaf_rows[p] = _number(score[p], f"the score of node {shown(ids[p])}", where)
                 continue
             if len(dist[p] or ()) != width:
-                raise PmmlStructureError(where, f"expected {width} ScoreDistributions (one per class) in leaf node "
-                                                f"{shown(ids[p])}, found {len(dist[p] or ())}")
+                raise PmmlStructureError(
+                    where,
+                    f"expected {width} ScoreDistributions (one per class) in leaf node "
+                    f"{shown(ids[p])}, found {len(dist[p] or ())}",
+                )
             row = np.zeros((1, width))
             for label, probability in dist[p]:
                 if label not in labels:
-                    raise PmmlStructureError(where, f"expected a class label in ScoreDistribution of node "
-                                                    f"{shown(ids[p])}, found {shown(label)}")
+                    raise PmmlStructureError(
+                        where,
+                        f"expected a class label in ScoreDistribution of node {shown(ids[p])}, found {shown(label)}",
+                    )
                 row[0, labels[label]] = _number(probability, f"a recordCount of node {shown(ids[p])}", where)
             leaf_rows[p] = leaf_values(row)[0]
             continue
@@ -1778,8 +1978,9 @@ def _read_tree(tree: _Tree, index: dict, labels: Union[dict, None], width: int, 
             raise PmmlStructureError(where, f"expected two child Nodes under node {shown(ids[p])}, found {len(k)}")
         a, b = k
         if field[a] not in index:
-            raise PmmlStructureError(where, f"expected node {shown(ids[a])} to test a model feature, found "
-                                            f"{shown(field[a])}")
+            raise PmmlStructureError(
+                where, f"expected node {shown(ids[a])} to test a model feature, found {shown(field[a])}"
+            )
         left[p], right[p] = a, b
         feature[p] = index[field[a]]
         if tree.op[a] in ("isIn", "isNotIn"):
@@ -1789,15 +1990,16 @@ def _read_tree(tree: _Tree, index: dict, labels: Union[dict, None], width: int, 
         missing_left[p] = default[p] == ids[a]
     value = np.zeros((n, width))
     value[list(leaf_rows)] = np.array(list(leaf_rows.values())).reshape(len(leaf_rows), width)
-    return ir.Tree(feature, threshold, left, right, missing_left, value,
-                   sets if any(v is not None for v in sets) else ())
+    return ir.Tree(
+        feature, threshold, left, right, missing_left, value, sets if any(v is not None for v in sets) else ()
+    )
 
 
 def _read_model(reader: _Reader, ir_name: dict, where: str) -> ir.Model:
     header = reader.header
     spec = _header_json(header, MODEL, where)
     if not isinstance(spec, dict) or not isinstance(spec.get("features"), list):
-        raise PmmlHeaderError(where, f"expected a JSON object with \"features\" in Extension {MODEL!r}")
+        raise PmmlHeaderError(where, f'expected a JSON object with "features" in Extension {MODEL!r}')
     features = tuple(spec["features"])
     final = {}
     for pmml, name in ir_name.items():
@@ -1814,8 +2016,11 @@ def _read_model(reader: _Reader, ir_name: dict, where: str) -> ir.Model:
         raise LimitExceededError(where, f"expected at most {MAX_OUTPUTS} classes, found {len(classes)}")
     kind = spec.get("type", "trees")
     if kind not in MODEL_READERS:
-        raise PmmlHeaderError(where, f"expected a model type {' or '.join(map(repr, MODEL_READERS))} in Extension "
-                                     f"{MODEL!r}, found {shown(kind)}")
+        raise PmmlHeaderError(
+            where,
+            f"expected a model type {' or '.join(map(repr, MODEL_READERS))} in Extension "
+            f"{MODEL!r}, found {shown(kind)}",
+        )
     return MODEL_READERS[kind](reader, spec, features, index, tuple(classes) if classes is not None else None, where)
 
 
@@ -1825,8 +2030,9 @@ def _read_one(tree: Any, index: dict, labels: Union[dict, None], width: int, whe
     return _read_tree(tree, index, labels, width, where)
 
 
-def _read_trees(reader: _Reader, spec: dict, features: tuple, index: dict, classes: Union[tuple, None],
-                where: str) -> ir.TreeEnsemble:
+def _read_trees(
+    reader: _Reader, spec: dict, features: tuple, index: dict, classes: Union[tuple, None], where: str
+) -> ir.TreeEnsemble:
     """Flat: the Segments are the trees (a sum's base first). Chained: per score a
     MiningModel (Segment raw or raw(k)) whose Segments are its base and the trees
     it adds, each with its tree index as id; tree t's k-th values come from score
@@ -1835,14 +2041,20 @@ def _read_trees(reader: _Reader, spec: dict, features: tuple, index: dict, class
     rules = {key: spec[key] for key in ("missing", "infinite") if key in spec}
     if "isolation" in spec:
         if not isinstance(spec["isolation"], list):
-            raise PmmlHeaderError(where, f"expected a JSON list [denominator, offset] as \"isolation\" in "
-                                         f"Extension {MODEL!r}, found {shown(spec['isolation'])}")
+            raise PmmlHeaderError(
+                where,
+                f'expected a JSON list [denominator, offset] as "isolation" in '
+                f"Extension {MODEL!r}, found {shown(spec['isolation'])}",
+            )
         rules["isolation"] = tuple(spec["isolation"])
     paths: dict = {}
     for path, sid, tree in reader.segments:
         if len(path) > 1:
-            raise PmmlStructureError(where, f"expected TreeModels at most two Segments deep, found one in "
-                                            f"Segment {'/'.join(map(str, path + (sid,)))!r}")
+            raise PmmlStructureError(
+                where,
+                f"expected TreeModels at most two Segments deep, found one in "
+                f"Segment {'/'.join(map(str, path + (sid,)))!r}",
+            )
         paths.setdefault(path, []).append((sid, tree))
     if not paths:
         raise PmmlStructureError(where, "expected Segments holding TreeModels, found none")
@@ -1873,11 +2085,19 @@ def _read_trees(reader: _Reader, spec: dict, features: tuple, index: dict, class
         if len(copies) > MAX_TREES:
             raise LimitExceededError(where, f"expected at most {MAX_TREES} trees, found {len(copies)}")
         if sorted(copies) != list(range(len(copies))):
-            raise PmmlStructureError(where, f"expected Segments for trees 0 to {len(copies) - 1}, found ids "
-                                            f"{sorted(copies)[:10]}")
+            raise PmmlStructureError(
+                where, f"expected Segments for trees 0 to {len(copies) - 1}, found ids {sorted(copies)[:10]}"
+            )
         trees = tuple(_combined(copies[t], len(paths), f"{where}#tree {t}") for t in range(len(copies)))
-    return ir.TreeEnsemble(features, trees, aggregation, spec.get("post_transform"), classes,
-                           base if aggregation == "sum" else None, **rules)
+    return ir.TreeEnsemble(
+        features,
+        trees,
+        aggregation,
+        spec.get("post_transform"),
+        classes,
+        base if aggregation == "sum" else None,
+        **rules,
+    )
 
 
 def _base_value(tree: Any, index: dict, where: str) -> float:
@@ -1891,25 +2111,32 @@ def _combined(copies: dict, width: int, where: str) -> ir.Tree:
     first = copies[min(copies)]
     value = np.zeros((first.n_nodes, width))
     for k, tree in copies.items():
-        same = tree.n_nodes == first.n_nodes and tree.sets == first.sets and all(
-            np.array_equal(getattr(tree, a), getattr(first, a)) for a in
-            ("feature", "threshold", "left", "right", "missing_left"))
+        same = (
+            tree.n_nodes == first.n_nodes
+            and tree.sets == first.sets
+            and all(
+                np.array_equal(getattr(tree, a), getattr(first, a))
+                for a in ("feature", "threshold", "left", "right", "missing_left")
+            )
+        )
         if not same:
-            raise PmmlStructureError(where, f"expected the same splits in every score's copy of the tree, found "
-                                            f"other splits in score {k}")
+            raise PmmlStructureError(
+                where, f"expected the same splits in every score's copy of the tree, found other splits in score {k}"
+            )
         value[:, k] = tree.value[:, 0]
     return ir.Tree(first.feature, first.threshold, first.left, first.right, first.missing_left, value, first.sets)
 
 
-def _read_linear(reader: _Reader, spec: dict, features: tuple, index: dict, classes: Union[tuple, None],
-                 where: str) -> ir.LinearModel:
+def _read_linear(
+    reader: _Reader, spec: dict, features: tuple, index: dict, classes: Union[tuple, None], where: str
+) -> ir.LinearModel:
     """The scores are the RegressionTables with predictors, in document order (a
     logit link's second table, class 0's, has none); each names every model
     feature once."""
     if reader.segments:
         raise PmmlStructureError(where, "expected no TreeModel in a linear model's document")
     rows, intercepts = [], []
-    for path, category, intercept, predictors in reader.tables:
+    for _path, _category, intercept, predictors in reader.tables:
         if not predictors:
             continue
         label = f"{where}#RegressionTable[{len(rows)}]"
@@ -1917,12 +2144,15 @@ def _read_linear(reader: _Reader, spec: dict, features: tuple, index: dict, clas
         for name, coefficient in predictors:
             k = index.get(name)
             if k is None or not math.isnan(row[k]):
-                raise PmmlStructureError(label, f"expected NumericPredictors naming each model feature once, found "
-                                                f"{shown(name)}")
+                raise PmmlStructureError(
+                    label, f"expected NumericPredictors naming each model feature once, found {shown(name)}"
+                )
             row[k] = _number(coefficient, f"the coefficient of {shown(name)}", label)
         if np.isnan(row).any():
-            raise PmmlStructureError(label, f"expected a NumericPredictor for each of the {len(features)} model "
-                                            f"features, found {len(predictors)}")
+            raise PmmlStructureError(
+                label,
+                f"expected a NumericPredictor for each of the {len(features)} model features, found {len(predictors)}",
+            )
         rows.append(row)
         intercepts.append(_number(intercept, "an intercept", label))
         if len(rows) > MAX_OUTPUTS:
@@ -1953,8 +2183,13 @@ def _string_map(value: Any, key: str, where: str) -> dict:
 def _without_unknown(source: bytes, names: list) -> bytes:
     """A newer minor's Header Extensions this reader does not know, cut out for the comparison."""
     for name in names:
-        pattern = (rb'<Extension extender="' + EXTENDER.encode() + rb'" name="' + re.escape(_attr(name).encode())
-                   + rb'"(?:[^>]*/>|[^>]*>.*?</Extension>)\n')
+        pattern = (
+            rb'<Extension extender="'
+            + EXTENDER.encode()
+            + rb'" name="'
+            + re.escape(_attr(name).encode())
+            + rb'"(?:[^>]*/>|[^>]*>.*?</Extension>)\n'
+        )
         source = re.sub(pattern, b"", source, count=1, flags=re.S)
     return source
 
@@ -1969,9 +2204,11 @@ def _compare(package: ir.Package, source: bytes, version: str, recorded_id: str,
         for chunk in chunks:
             end = offset + len(chunk)
             if view[offset:end] != chunk:
-                k = next((i for i in range(min(len(chunk), len(source) - offset)) if chunk[i] != source[offset + i]),
-                         min(len(chunk), len(source) - offset))
-                _differs(source, offset + k, chunk[k:k + 60], where)
+                k = next(
+                    (i for i in range(min(len(chunk), len(source) - offset)) if chunk[i] != source[offset + i]),
+                    min(len(chunk), len(source) - offset),
+                )
+                _differs(source, offset + k, chunk[k : k + 60], where)
             offset = end
         if offset != len(source):
             _differs(source, offset, b"", where)
@@ -1982,10 +2219,13 @@ def _compare(package: ir.Package, source: bytes, version: str, recorded_id: str,
 def _differs(source: bytes, at: int, expected: bytes, where: str) -> None:
     line = source.count(b"\n", 0, at) + 1
     column = at - (source.rfind(b"\n", 0, at) + 1) + 1
-    found = source[at:at + 60]
-    raise PmmlStructureError(where, f"expected the document crossform writes for the package it describes; it "
-                                    f"differs at line {line}, column {column}: found {shown(found)}, "
-                                    f"expected {expected!r}")
+    found = source[at : at + 60]
+    raise PmmlStructureError(
+        where,
+        f"expected the document crossform writes for the package it describes; it "
+        f"differs at line {line}, column {column}: found {shown(found)}, "
+        f"expected {expected!r}",
+    )
 
 
 def loads(source: bytes, where: str = WHERE) -> ir.Package:
@@ -2006,15 +2246,21 @@ def _load(reader: _Reader, source: bytes, where: str) -> ir.Package:
     if not recorded:
         raise PmmlHeaderError(where, f"expected the Header Extension {ID!r} with the package id, found none")
     if reader.multiple not in ("average", "sum", "modelChain"):
-        raise PmmlStructureError(where, f"expected Segmentation multipleModelMethod \"average\", \"sum\" or "
-                                        f"\"modelChain\", found {shown(reader.multiple)}")
+        raise PmmlStructureError(
+            where,
+            f'expected Segmentation multipleModelMethod "average", "sum" or '
+            f'"modelChain", found {shown(reader.multiple)}',
+        )
     try:
         inputs = []
         for name, optype in reader.fields:
             kind = {"continuous": ir.NUMERIC, "categorical": ir.CATEGORICAL}.get(optype)
             if kind is None or name is None:
-                raise PmmlStructureError(where, f"expected DataFields of optype continuous or categorical, found "
-                                                f"{shown(name)} of optype {optype!r}")
+                raise PmmlStructureError(
+                    where,
+                    f"expected DataFields of optype continuous or categorical, found "
+                    f"{shown(name)} of optype {optype!r}",
+                )
             inputs.append(ir.Field(name, kind))
         encoders, ir_name = _read_encoders(reader, where)
         model = _read_model(reader, ir_name, where)
@@ -2023,7 +2269,11 @@ def _load(reader: _Reader, source: bytes, where: str) -> ir.Package:
         if not isinstance(tags, list):
             raise PmmlHeaderError(where, f"expected a JSON list in Extension {TAGS!r}")
         package = ir.Package(
-            inputs=tuple(inputs), encoders=encoders, model=model, owner=owner, tags=tuple(tags),
+            inputs=tuple(inputs),
+            encoders=encoders,
+            model=model,
+            owner=owner,
+            tags=tuple(tags),
             metadata=_string_map(_header_json(header, METADATA, where, default={}), METADATA, where),
             producer=_string_map(_header_json(header, PRODUCER_KEY, where, default={}), PRODUCER_KEY, where),
             checks=_checks(header, where),
@@ -2033,20 +2283,24 @@ def _load(reader: _Reader, source: bytes, where: str) -> ir.Package:
     except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
         if isinstance(exc, CrossformError):
             raise
-        raise PmmlStructureError(where, f"expected the PMML crossform writes; {type(exc).__name__}: {exc}") \
-            from None
+        raise PmmlStructureError(where, f"expected the PMML crossform writes; {type(exc).__name__}: {exc}") from None
     leaves = ON if reader.leaf_outputs else OFF
     expected = written_version(leaves, package)
     if not reader.newer and reader.version != expected:
         kind = new_kind(package)
         what = f"with {kind}" if kind is not None else f"{'with' if leaves == ON else 'without'} leaf outputs"
-        raise PmmlStructureError(where, f"expected a {NAME} file {what} to record version {expected}, found "
-                                        f"{reader.version}")
+        raise PmmlStructureError(
+            where, f"expected a {NAME} file {what} to record version {expected}, found {reader.version}"
+        )
     compared = _without_unknown(source, reader.unknown_header) if reader.unknown_header else source
     _compare(package, compared, reader.version, recorded, leaves, where)
     if recorded != package.id:
-        raise IdMismatchError(where, f"the file records id {recorded} but the content hashes to {package.id}: "
-                                     f"the content changed after the package was written", package=package)
+        raise IdMismatchError(
+            where,
+            f"the file records id {recorded} but the content hashes to {package.id}: "
+            f"the content changed after the package was written",
+            package=package,
+        )
     return package
 
 

@@ -20,7 +20,8 @@ so a tree_ensemble is always exactly what 1.0 could state.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from google.protobuf import unknown_fields
@@ -114,8 +115,10 @@ POST_TRANSFORMS = {
 PLAIN_POST_TRANSFORMS = {k: v for k, v in POST_TRANSFORMS.items() if k != "isolation"}
 UNKNOWN_POLICIES = {"error": pb.OneHotBlock.UNKNOWN_POLICY_ERROR, "zeros": pb.OneHotBlock.UNKNOWN_POLICY_ZEROS}
 MISSING_RULES = {"route": pb.TreeEnsembleWithRules.MISSING_ROUTE, "error": pb.TreeEnsembleWithRules.MISSING_ERROR}
-INFINITE_RULES = {"error": pb.TreeEnsembleWithRules.INFINITE_ERROR,
-                  "compare": pb.TreeEnsembleWithRules.INFINITE_COMPARE}
+INFINITE_RULES = {
+    "error": pb.TreeEnsembleWithRules.INFINITE_ERROR,
+    "compare": pb.TreeEnsembleWithRules.INFINITE_COMPARE,
+}
 
 # The oneof members added after 1.0, by full field name -> the version that added them. Only
 # members of Encoder's and Model's oneofs: whatever a 1.x reader does not know must sit where
@@ -188,8 +191,9 @@ def _one_hot(enc: ir.OneHot, msg: pb.Encoder) -> None:
     out = msg.one_hot
     out.features.extend(enc.features)
     out.outputs.extend(enc.outputs)
-    for categories, columns, width, missing, unknown in zip(enc.categories, enc.columns, enc.widths,
-                                                             enc.missing_columns, enc.unknown):
+    for categories, columns, width, missing, unknown in zip(
+        enc.categories, enc.columns, enc.widths, enc.missing_columns, enc.unknown
+    ):
         block = out.blocks.add(categories=categories, columns=columns.tolist(), width=width)
         if missing is not None:
             block.missing_column = missing
@@ -240,7 +244,7 @@ def _plain(model: ir.TreeEnsemble) -> bool:
     return _versions.tree_rules_used(model) is None
 
 
-def new_kind(package: ir.Package) -> "str | None":
+def new_kind(package: ir.Package) -> str | None:
     """What in ``package`` needs format version 1.1 (a few words), or None (crossform compat says it):
     the first oneof member of SINCE it sets."""
     msg = pb.Package.FromString(dumps(package.replace(checks=None)))
@@ -323,8 +327,9 @@ def _versions_key(version: str) -> tuple:
 
 
 def dumps(package: ir.Package) -> bytes:
-    msg = pb.Package(magic=MAGIC, id=package.id, tags=package.tags,
-                     metadata=dict(package.metadata), producer=dict(package.producer))
+    msg = pb.Package(
+        magic=MAGIC, id=package.id, tags=package.tags, metadata=dict(package.metadata), producer=dict(package.producer)
+    )
     if package.owner is not None:
         msg.owner = package.owner
     for field in package.inputs:
@@ -354,8 +359,11 @@ def _check_size(data: bytes, where: str) -> None:
 
 def _check_magic(data: bytes, where: str) -> None:
     if not data.startswith(PREFIX):
-        raise ProtobufMagicError(where, f"expected a crossform protobuf package, starting with {PREFIX!r}; "
-                                        f"found {shown(bytes(data[:len(PREFIX)]))}")
+        raise ProtobufMagicError(
+            where,
+            f"expected a crossform protobuf package, starting with {PREFIX!r}; "
+            f"found {shown(bytes(data[: len(PREFIX)]))}",
+        )
 
 
 def _varint(data: bytes, pos: int) -> tuple:
@@ -376,11 +384,11 @@ def read_version(source: bytes, where: str = WHERE) -> str:
     _check_size(source, where)
     _check_magic(source, where)
     pos = len(PREFIX)
-    if source[pos:pos + 1] == b"\x12":
+    if source[pos : pos + 1] == b"\x12":
         length, start = _varint(source, pos + 1)
         if length is not None and start + length <= len(source):
             try:
-                found = bytes(source[start:start + length]).decode("utf-8")
+                found = bytes(source[start : start + length]).decode("utf-8")
             except UnicodeDecodeError:
                 found = None
             _versions.parse_version(found, where)
@@ -452,12 +460,15 @@ def _read_fill_missing(msg: pb.FillMissing, path: str) -> ir.FillMissing:
 
 def _read_categorical(msg: pb.CategoricalEncoding, path: str) -> ir.CategoricalEncoding:
     if len(msg.encodings) != len(msg.features):
-        raise ProtobufCountError(path, f"expected {len(msg.features)} encodings, one per feature, "
-                                       f"found {len(msg.encodings)}")
+        raise ProtobufCountError(
+            path, f"expected {len(msg.features)} encodings, one per feature, found {len(msg.encodings)}"
+        )
     for i, entry in enumerate(msg.encodings):
         if len(entry.codes) != len(entry.categories):
-            raise ProtobufCountError(f"{path}.encodings[{i}]", f"expected {len(entry.categories)} codes, one per "
-                                                               f"category, found {len(entry.codes)}")
+            raise ProtobufCountError(
+                f"{path}.encodings[{i}]",
+                f"expected {len(entry.categories)} codes, one per category, found {len(entry.codes)}",
+            )
     return ir.CategoricalEncoding(
         tuple(msg.features),
         tuple(tuple(e.categories) for e in msg.encodings),
@@ -508,15 +519,19 @@ def _read_block(block: pb.OneHotBlock, path: str) -> tuple:
     if width > MAX_BLOCK_WIDTH:
         raise LimitExceededError(path, f"expected at most {MAX_BLOCK_WIDTH} columns in a block, found {width}")
     if len(block.columns) != len(block.categories):
-        raise ProtobufCountError(path, f"expected {len(block.categories)} columns, one per category, "
-                                       f"found {len(block.columns)}")
+        raise ProtobufCountError(
+            path, f"expected {len(block.categories)} columns, one per category, found {len(block.columns)}"
+        )
     columns = _array(block.columns, np.int64)
     bad = np.flatnonzero((columns < -1) | (columns >= width))
     if bad.size:
         j = int(bad[0])
         _column(int(columns[j]), width, f"{path}.columns[{j}]", "a column")
-    missing = _column(block.missing_column, width, f"{path}.missing_column", "a column") \
-        if block.HasField("missing_column") else None
+    missing = (
+        _column(block.missing_column, width, f"{path}.missing_column", "a column")
+        if block.HasField("missing_column")
+        else None
+    )
     member, value = _which(block, "unknown", path)
     if member == "unknown_policy":
         unknown = _enum(value, UNKNOWN_POLICIES, pb.OneHotBlock.UnknownPolicy, f"{path}.unknown_policy")
@@ -530,8 +545,11 @@ def _read_one_hot(msg: pb.OneHot, path: str) -> ir.OneHot:
     blocks = [_read_block(b, f"{path}.blocks[{i}]") for i, b in enumerate(msg.blocks)]
     categories, columns, widths, missing, unknown = (tuple(part) for part in zip(*blocks)) if blocks else ((),) * 5
     if len(msg.outputs) != sum(widths):
-        raise ProtobufCountError(path, f"expected {sum(widths)} outputs, one per column of the blocks "
-                                       f"(widths {list(widths)}), found {len(msg.outputs)}")
+        raise ProtobufCountError(
+            path,
+            f"expected {sum(widths)} outputs, one per column of the blocks "
+            f"(widths {list(widths)}), found {len(msg.outputs)}",
+        )
     return ir.OneHot(tuple(msg.features), categories, columns, widths, missing, unknown, tuple(msg.outputs))
 
 
@@ -546,24 +564,31 @@ READERS: dict[str, Callable] = {
 }
 
 
-def _read_tree(msg: pb.Tree, width: int, n_features: int, path: str, plain: bool = True, sets: Any = None,
-               sets_path: str = "") -> ir.Tree:
+def _read_tree(
+    msg: pb.Tree, width: int, n_features: int, path: str, plain: bool = True, sets: Any = None, sets_path: str = ""
+) -> ir.Tree:
     """One tree; ``plain`` in a tree_ensemble (finite thresholds only); ``sets`` is its
     TreeSets, None when the ensemble has no set splits."""
     n = len(msg.feature)
     if n == 0:
         raise ProtobufCountError(path, "expected at least one node, found none")
     if len(msg.left) != n or len(msg.right) != n:
-        raise ProtobufCountError(path, f"expected feature, left and right of one length (one per node), "
-                                       f"found {n}, {len(msg.left)} and {len(msg.right)}")
+        raise ProtobufCountError(
+            path,
+            f"expected feature, left and right of one length (one per node), "
+            f"found {n}, {len(msg.left)} and {len(msg.right)}",
+        )
     feature, left, right = (_array(a, np.int64) for a in (msg.feature, msg.left, msg.right))
     leaf = left == -1
     split = ~leaf
     n_leaves = int(leaf.sum())
     n_splits = n - n_leaves
     nodes = np.arange(n)
-    for name, arr, lo, hi, expected_leaf in (("left", left, 1, n, -1), ("right", right, 1, n, -1),
-                                             ("feature", feature, 0, n_features, -1)):
+    for name, arr, lo, hi, expected_leaf in (
+        ("left", left, 1, n, -1),
+        ("right", right, 1, n, -1),
+        ("feature", feature, 0, n_features, -1),
+    ):
         bad = (split & ((arr < lo) | (arr >= hi))) | (leaf & (arr != expected_leaf))
         if bad.any():
             i = int(nodes[bad][0])
@@ -573,14 +598,22 @@ def _read_tree(msg: pb.Tree, width: int, n_features: int, path: str, plain: bool
     if n_leaves != n_splits + 1:
         # checked before the (nodes x outputs) leaf values are allocated: without leaves a
         # small file could ask for gigabytes of them
-        raise ProtobufCountError(path, f"expected {n_splits + 1} leaves (left -1) for {n_splits} split nodes, as "
-                                       f"every binary tree has, found {n_leaves}")
-    for name, count, want in (("threshold", len(msg.threshold), n_splits),
-                              ("missing_left", len(msg.missing_left), n_splits),
-                              ("leaf_value", len(msg.leaf_value), n_leaves * width)):
+        raise ProtobufCountError(
+            path,
+            f"expected {n_splits + 1} leaves (left -1) for {n_splits} split nodes, as "
+            f"every binary tree has, found {n_leaves}",
+        )
+    for name, count, want in (
+        ("threshold", len(msg.threshold), n_splits),
+        ("missing_left", len(msg.missing_left), n_splits),
+        ("leaf_value", len(msg.leaf_value), n_leaves * width),
+    ):
         if count != want:
-            raise ProtobufCountError(path, f"expected {want} {name} entries for {n_splits} split nodes, "
-                                           f"{n_leaves} leaves and {width} outputs; found {count}")
+            raise ProtobufCountError(
+                path,
+                f"expected {want} {name} entries for {n_splits} split nodes, "
+                f"{n_leaves} leaves and {width} outputs; found {count}",
+            )
     threshold = np.zeros(n)
     threshold[split] = _numbers(msg.threshold)
     missing_left = np.zeros(n, dtype=bool)
@@ -599,8 +632,7 @@ def _check_thresholds(threshold: np.ndarray, split: np.ndarray, sets: tuple, pat
         i = int(np.flatnonzero(bad)[0])
         allowed = "finite" if plain else "finite or +inf"
         where = " (+inf only in tree_ensemble_with_rules, since 1.1)" if plain and threshold[i] == np.inf else ""
-        raise ProtobufValueError(path, f"expected a {allowed} threshold at split node {i}{where}, "
-                                       f"found {threshold[i]}")
+        raise ProtobufValueError(path, f"expected a {allowed} threshold at split node {i}{where}, found {threshold[i]}")
     for i, entry in enumerate(sets):
         if entry is not None and threshold[i] != 0.0:
             raise ProtobufValueError(path, f"expected threshold 0.0 at set node {i}, found {threshold[i]}")
@@ -618,21 +650,25 @@ def _read_sets(msg: pb.TreeSets, leaf: np.ndarray, path: str) -> tuple:
             raise ProtobufIndexError(f"{path}.nodes[{bad[0]}]", f"expected a node in [0, {n}), found {nodes[bad[0]]}")
         bad = np.flatnonzero(leaf[nodes])
         if bad.size:
-            raise ProtobufIndexError(f"{path}.nodes[{bad[0]}]",
-                                     f"expected a split node (a set is tested at split nodes only), "
-                                     f"found leaf {nodes[bad[0]]}")
+            raise ProtobufIndexError(
+                f"{path}.nodes[{bad[0]}]",
+                f"expected a split node (a set is tested at split nodes only), found leaf {nodes[bad[0]]}",
+            )
         bad = np.flatnonzero(np.diff(nodes) <= 0)
         if bad.size:
-            raise ProtobufOrderError(f"{path}.nodes[{bad[0] + 1}]",
-                                     f"expected set nodes strictly ascending, found {nodes[bad[0] + 1]} "
-                                     f"after {nodes[bad[0]]}")
+            raise ProtobufOrderError(
+                f"{path}.nodes[{bad[0] + 1}]",
+                f"expected set nodes strictly ascending, found {nodes[bad[0] + 1]} after {nodes[bad[0]]}",
+            )
         bad = np.flatnonzero(sizes > ir.MAX_SET_SIZE)
         if bad.size:
-            raise LimitExceededError(f"{path}.sizes[{bad[0]}]",
-                                     f"expected at most {ir.MAX_SET_SIZE} values in a set, found {sizes[bad[0]]}")
+            raise LimitExceededError(
+                f"{path}.sizes[{bad[0]}]", f"expected at most {ir.MAX_SET_SIZE} values in a set, found {sizes[bad[0]]}"
+            )
     if len(msg.values) != int(sizes.sum()):
-        raise ProtobufCountError(path, f"expected {int(sizes.sum())} values (the sum of sizes), "
-                                       f"found {len(msg.values)}")
+        raise ProtobufCountError(
+            path, f"expected {int(sizes.sum())} values (the sum of sizes), found {len(msg.values)}"
+        )
     values = _numbers(msg.values)
     bad = np.flatnonzero(~np.isfinite(values))
     if bad.size:
@@ -646,8 +682,10 @@ def _read_sets(msg: pb.TreeSets, leaf: np.ndarray, path: str) -> tuple:
     bad = np.flatnonzero(~rising)
     if bad.size:
         j = int(bad[0])
-        raise ProtobufOrderError(f"{path}.values[{j}]", f"expected each set's values strictly ascending (distinct), "
-                                                       f"found {values[j]} after {values[j - 1]}")
+        raise ProtobufOrderError(
+            f"{path}.values[{j}]",
+            f"expected each set's values strictly ascending (distinct), found {values[j]} after {values[j - 1]}",
+        )
     if not nodes.size:
         return ()
     out = [None] * n
@@ -668,8 +706,11 @@ def _check_width(classes: tuple, width: int, path: str, what: str) -> None:
         raise LimitExceededError(path, f"expected at most {MAX_OUTPUTS} outputs, found {width}")
     if (width == 1 and len(classes) in (0, 2)) or (classes and width == len(classes)):
         return
-    wanted = f"{len(classes)} (one per class)" + (" or 1 (two classes from one score)" if len(classes) == 2 else "") \
-        if classes else "1 (a regressor, no classes)"
+    wanted = (
+        f"{len(classes)} (one per class)" + (" or 1 (two classes from one score)" if len(classes) == 2 else "")
+        if classes
+        else "1 (a regressor, no classes)"
+    )
     raise ProtobufCountError(path, f"expected {what} to be {wanted}, found {width}")
 
 
@@ -696,22 +737,34 @@ def _read_ensemble(msg: pb.TreeEnsemble, path: str, rules: Any = None, rules_pat
     nodes = sum(len(t.feature) for t in msg.trees)
     if nodes > MAX_NODES:
         raise LimitExceededError(path, f"expected at most {MAX_NODES} nodes over all trees, found {nodes}")
-    trees = tuple(_read_tree(t, width, len(msg.features), f"{path}.trees[{i}]", rules is None,
-                             None if tree_sets is None else tree_sets[i], f"{rules_path}.tree_sets[{i}]")
-                  for i, t in enumerate(msg.trees))
+    trees = tuple(
+        _read_tree(
+            t,
+            width,
+            len(msg.features),
+            f"{path}.trees[{i}]",
+            rules is None,
+            None if tree_sets is None else tree_sets[i],
+            f"{rules_path}.tree_sets[{i}]",
+        )
+        for i, t in enumerate(msg.trees)
+    )
     if tree_sets is not None and not any(t.has_sets for t in trees):
-        raise ProtobufUnexpectedError(f"{rules_path}.tree_sets", "expected tree_sets only when a tree has a set "
-                                                                 "node, found no set node in any")
+        raise ProtobufUnexpectedError(
+            f"{rules_path}.tree_sets", "expected tree_sets only when a tree has a set node, found no set node in any"
+        )
     base = _numbers(msg.base_value) if aggregation == "sum" or len(msg.base_value) else None
-    return ir.TreeEnsemble(tuple(msg.features), trees, aggregation, post, classes or None, base, missing, infinite,
-                           isolation)
+    return ir.TreeEnsemble(
+        tuple(msg.features), trees, aggregation, post, classes or None, base, missing, infinite, isolation
+    )
 
 
 def _read_isolation(rules: pb.TreeEnsembleWithRules, post: str, path: str) -> tuple | None:
     if post != "isolation":
         if rules.HasField("isolation"):
-            raise ProtobufUnexpectedError(f"{path}.isolation", f"expected no isolation with post transform "
-                                                               f"{post!r}, found one")
+            raise ProtobufUnexpectedError(
+                f"{path}.isolation", f"expected no isolation with post transform {post!r}, found one"
+            )
         return None
     if not rules.HasField("isolation"):
         raise ProtobufMissingError(f"{path}.isolation", "expected isolation with POST_TRANSFORM_ISOLATION, found none")
@@ -720,7 +773,9 @@ def _read_isolation(rules: pb.TreeEnsembleWithRules, post: str, path: str) -> tu
         if not msg.HasField(name):
             raise ProtobufMissingError(f"{path}.isolation", f"expected the field {name!r} to be set, found none")
     if not (math.isfinite(msg.denominator) and msg.denominator > 0):
-        raise ProtobufValueError(f"{path}.isolation.denominator", f"expected a finite number > 0, found {msg.denominator}")
+        raise ProtobufValueError(
+            f"{path}.isolation.denominator", f"expected a finite number > 0, found {msg.denominator}"
+        )
     if not math.isfinite(msg.offset):
         raise ProtobufValueError(f"{path}.isolation.offset", f"expected a finite number, found {msg.offset}")
     return msg.denominator, msg.offset
@@ -731,8 +786,9 @@ def _read_tree_sets(rules: pb.TreeEnsembleWithRules, n_trees: int, path: str) ->
     if not len(rules.tree_sets):
         return None
     if len(rules.tree_sets) != n_trees:
-        raise ProtobufCountError(path, f"expected {n_trees} tree_sets, one per tree (or none), "
-                                       f"found {len(rules.tree_sets)}")
+        raise ProtobufCountError(
+            path, f"expected {n_trees} tree_sets, one per tree (or none), found {len(rules.tree_sets)}"
+        )
     return rules.tree_sets
 
 
@@ -750,8 +806,9 @@ def _read_linear(msg: pb.LinearModel, path: str) -> ir.LinearModel:
         raise ProtobufCountError(path, "expected at least one intercept (one per output), found none")
     _check_width(classes, k, path, "the number of intercepts (outputs)")
     if len(msg.coefficients) != k * n:
-        raise ProtobufCountError(path, f"expected {k * n} coefficients ({k} outputs x {n} features), "
-                                       f"found {len(msg.coefficients)}")
+        raise ProtobufCountError(
+            path, f"expected {k * n} coefficients ({k} outputs x {n} features), found {len(msg.coefficients)}"
+        )
     coefficients = _numbers(msg.coefficients).reshape(k, n)
     return ir.LinearModel(tuple(msg.features), coefficients, _numbers(msg.intercepts), post, classes or None)
 
@@ -783,8 +840,9 @@ def loads(source: bytes, where: str = WHERE) -> ir.Package:
     if _versions.check_version(NAME, VERSION, msg.format_version, where, unknown):
         msg.DiscardUnknownFields()  # a newer minor only adds fields an older reader may drop
     elif unknown:
-        raise ProtobufUnknownFieldError(where, f"expected only the fields of {NAME} {msg.format_version}, "
-                                               f"found unknown {', '.join(unknown)}")
+        raise ProtobufUnknownFieldError(
+            where, f"expected only the fields of {NAME} {msg.format_version}, found unknown {', '.join(unknown)}"
+        )
     inputs = []
     for i, field in enumerate(msg.inputs):
         path = f"{root}.inputs[{i}]"
@@ -803,18 +861,25 @@ def loads(source: bytes, where: str = WHERE) -> ir.Package:
         doc = _json.parse(msg.checks_json, label)
         _json.validate(doc, checks_module.SCHEMA, label)
         checks = checks_module.from_document(doc, label)
-    package = _construct(lambda m, _: ir.Package(
-        inputs=tuple(inputs),
-        encoders=tuple(encoders),
-        model=model,
-        owner=m.owner if m.HasField("owner") else None,
-        tags=tuple(m.tags),
-        metadata=dict(m.metadata),
-        producer=dict(m.producer),
-        checks=checks,
-    ), msg, root)
+    package = _construct(
+        lambda m, _: ir.Package(
+            inputs=tuple(inputs),
+            encoders=tuple(encoders),
+            model=model,
+            owner=m.owner if m.HasField("owner") else None,
+            tags=tuple(m.tags),
+            metadata=dict(m.metadata),
+            producer=dict(m.producer),
+            checks=checks,
+        ),
+        msg,
+        root,
+    )
     if msg.id != package.id:
-        raise IdMismatchError(where, f"the file records id {msg.id or 'none'} but the content hashes to "
-                                     f"{package.id}: the content changed after the package was written",
-                              package=package)
+        raise IdMismatchError(
+            where,
+            f"the file records id {msg.id or 'none'} but the content hashes to "
+            f"{package.id}: the content changed after the package was written",
+            package=package,
+        )
     return package

@@ -10,9 +10,8 @@ not hash to the id its manifest records. The spec is docs/formats/stripe-json.md
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Callable, NamedTuple
-
-import numpy as np
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from .. import checks as checks_module
 from .. import ir
@@ -42,8 +41,11 @@ CHECKS_SCHEMA = checks_module.SCHEMA
 VERSION_SCHEMAS = {
     "1.0": {"manifest": "stripe-json-manifest-1.schema.json", "trees": "stripe-json-model-1.schema.json"},
     "2.0": {"manifest": "stripe-json-manifest-2.schema.json", "trees": "stripe-json-model-2.schema.json"},
-    "2.1": {"manifest": "stripe-json-manifest-2.1.schema.json", "trees": "stripe-json-model-2.1.schema.json",
-            "linear": "stripe-json-linear-model-2.schema.json"},
+    "2.1": {
+        "manifest": "stripe-json-manifest-2.1.schema.json",
+        "trees": "stripe-json-model-2.1.schema.json",
+        "linear": "stripe-json-linear-model-2.schema.json",
+    },
 }
 LINEAR_MODEL_TYPES = {"regression-linear": "linear-regression", "classification-linear": "linear-classification"}
 
@@ -116,8 +118,12 @@ def _label_encoder(doc: dict) -> ir.CategoricalEncoding:
 
 
 def _scaler_doc(enc: ir.Scale) -> dict:
-    return {"features": list(enc.features), "outputs": list(enc.outputs),
-            "mean": enc.offset.tolist(), "scale": enc.scale.tolist()}
+    return {
+        "features": list(enc.features),
+        "outputs": list(enc.outputs),
+        "mean": enc.offset.tolist(),
+        "scale": enc.scale.tolist(),
+    }
 
 
 def _scaler(doc: dict) -> ir.Scale:
@@ -125,8 +131,12 @@ def _scaler(doc: dict) -> ir.Scale:
 
 
 def _affine_doc(enc: ir.Affine) -> dict:
-    return {"features": list(enc.features), "outputs": list(enc.outputs),
-            "scale": enc.scale.tolist(), "offset": enc.offset.tolist()}
+    return {
+        "features": list(enc.features),
+        "outputs": list(enc.outputs),
+        "scale": enc.scale.tolist(),
+        "offset": enc.offset.tolist(),
+    }
 
 
 def _affine(doc: dict) -> ir.Affine:
@@ -154,10 +164,13 @@ def _one_hot_doc(enc: ir.OneHot) -> dict:
         "features": list(enc.features),
         "outputs": list(enc.outputs),
         "widths": dict(zip(enc.features, enc.widths)),
-        "columns": {name: dict(zip(categories, columns.tolist()))
-                    for name, categories, columns in zip(enc.features, enc.categories, enc.columns)},
-        "missing": {name: "unknown" if column is None else column
-                    for name, column in zip(enc.features, enc.missing_columns)},
+        "columns": {
+            name: dict(zip(categories, columns.tolist()))
+            for name, categories, columns in zip(enc.features, enc.categories, enc.columns)
+        },
+        "missing": {
+            name: "unknown" if column is None else column for name, column in zip(enc.features, enc.missing_columns)
+        },
         "unknown": dict(zip(enc.features, enc.unknown)),
     }
 
@@ -179,8 +192,10 @@ def _one_hot(doc: dict) -> ir.OneHot:
 
 def _per_feature(doc: dict, key: str, features: list) -> None:
     if sorted(doc[key]) != sorted(features):
-        raise IRValidationError(f"The {key!r} object must have one entry per feature {features}. "
-                                f"Got entries for {sorted(doc[key])} instead.")
+        raise IRValidationError(
+            f"The {key!r} object must have one entry per feature {features}. "
+            f"Got entries for {sorted(doc[key])} instead."
+        )
 
 
 class _Encoder(NamedTuple):
@@ -195,11 +210,11 @@ ENCODERS: dict[str, _Encoder] = {
     "label-encoder": _Encoder("1.0", "stripe-json-label-encoder-1.schema.json", _label_encoder_doc, _label_encoder),
     "standard-scaler": _Encoder("1.0", "stripe-json-standard-scaler-1.schema.json", _scaler_doc, _scaler),
     "affine": _Encoder("2.1", "stripe-json-affine-2.schema.json", _affine_doc, _affine),
-    "missing-indicator": _Encoder("2.1", "stripe-json-missing-indicator-2.schema.json", _missing_indicator_doc,
-                                  _missing_indicator),
+    "missing-indicator": _Encoder(
+        "2.1", "stripe-json-missing-indicator-2.schema.json", _missing_indicator_doc, _missing_indicator
+    ),
     "one-hot": _Encoder("2.1", "stripe-json-one-hot-2.schema.json", _one_hot_doc, _one_hot),
-    "refuse-missing": _Encoder("2.1", "stripe-json-refuse-missing-2.schema.json", _refuse_missing_doc,
-                               _refuse_missing),
+    "refuse-missing": _Encoder("2.1", "stripe-json-refuse-missing-2.schema.json", _refuse_missing_doc, _refuse_missing),
 }
 
 
@@ -238,7 +253,7 @@ def _tree_since(model: ir.TreeEnsemble) -> str:
     return "2.1" if _versions.tree_rules_used(model) is not None else "1.0"
 
 
-def new_kind(package: ir.Package) -> "str | None":
+def new_kind(package: ir.Package) -> str | None:
     """What in ``package`` needs format version 2.1 (a few words), or None (crossform compat says it)."""
     for enc in package.encoders:
         if ENCODERS[enc.encoder_type].since != "1.0":
@@ -255,24 +270,38 @@ def _trees(files: Files, doc: dict, major: int, width: int, where: str) -> tuple
     path = doc["trees"]["path"]
     trees = bonsai.loads(files.read(path), files.where(path), len(doc["features"]))
     if trees[0].n_outputs != width:
-        raise MalformedPackageError(files.where(path), f"expected leaves of {width} outputs as {where} says, "
-                                    f"found {trees[0].n_outputs}")
+        raise MalformedPackageError(
+            files.where(path), f"expected leaves of {width} outputs as {where} says, found {trees[0].n_outputs}"
+        )
     return trees
 
 
 def _tree_model(files: Files, doc: dict, major: int, where: str) -> ir.TreeEnsemble:
     classes = doc.get("classes")
     if "leafWidth" in doc and classes is None:
-        raise MalformedPackageError(where, f"expected leafWidth only in a classifier (two classes from one score), "
-                                    f"found leafWidth {doc['leafWidth']} and no classes")
+        raise MalformedPackageError(
+            where,
+            f"expected leafWidth only in a classifier (two classes from one score), "
+            f"found leafWidth {doc['leafWidth']} and no classes",
+        )
     width = doc.get("leafWidth", len(classes) if classes is not None else 1)
     trees = _construct(lambda d: _trees(files, d, major, width, where), doc, where)
     rules = {field: doc.get(key, default) for key, (field, default) in TREE_RULES.items()}
     isolation = tuple(doc["isolation"][k] for k in ISOLATION_KEYS) if "isolation" in doc else None
-    return _construct(lambda d: ir.TreeEnsemble(
-        d["features"], trees, d["aggregation"], d["postTransform"],
-        None if classes is None else tuple(classes), d.get("baseValue"), **rules, isolation=isolation,
-    ), doc, where)
+    return _construct(
+        lambda d: ir.TreeEnsemble(
+            d["features"],
+            trees,
+            d["aggregation"],
+            d["postTransform"],
+            None if classes is None else tuple(classes),
+            d.get("baseValue"),
+            **rules,
+            isolation=isolation,
+        ),
+        doc,
+        where,
+    )
 
 
 def _linear_model_doc(model: ir.LinearModel) -> dict:
@@ -292,13 +321,21 @@ def _linear_model(files: Files, doc: dict, major: int, where: str) -> ir.LinearM
     n = len(doc["features"])
     for k, row in enumerate(doc["coefficients"]):
         if len(row) != n:  # a ragged matrix is no array at all: say so before numpy is asked
-            raise MalformedPackageError(where, f"expected {n} coefficients in row {k}, one per feature, "
-                                        f"found {len(row)}")
+            raise MalformedPackageError(
+                where, f"expected {n} coefficients in row {k}, one per feature, found {len(row)}"
+            )
     classes = doc.get("classes")
-    return _construct(lambda d: ir.LinearModel(
-        d["features"], d["coefficients"], d["intercepts"], d["postTransform"],
-        None if classes is None else tuple(classes),
-    ), doc, where)
+    return _construct(
+        lambda d: ir.LinearModel(
+            d["features"],
+            d["coefficients"],
+            d["intercepts"],
+            d["postTransform"],
+            None if classes is None else tuple(classes),
+        ),
+        doc,
+        where,
+    )
 
 
 class _Model(NamedTuple):
@@ -310,8 +347,9 @@ class _Model(NamedTuple):
 
 
 MODELS: dict[type, _Model] = {
-    ir.TreeEnsemble: _Model("trees", _tree_model_doc, _tree_model, _tree_since,
-                            lambda model: {TREES_FILE: bonsai.dumps(model)}),
+    ir.TreeEnsemble: _Model(
+        "trees", _tree_model_doc, _tree_model, _tree_since, lambda model: {TREES_FILE: bonsai.dumps(model)}
+    ),
     ir.LinearModel: _Model("linear", _linear_model_doc, _linear_model, lambda model: "2.1", lambda model: {}),
 }
 FAMILIES = {kind.family: kind for kind in MODELS.values()}
@@ -419,32 +457,44 @@ def loads(files: Files) -> ir.Package:
     reader = FAMILIES[_family(kind)]
     model_doc = _document(files, model_path, schemas[reader.family])
     if model_doc["modelType"] != kind:
-        raise MalformedPackageError(files.where(model_path), f"expected modelType {kind!r} "
-                                    f"as the manifest says, found {shown(model_doc['modelType'])}")
+        raise MalformedPackageError(
+            files.where(model_path),
+            f"expected modelType {kind!r} as the manifest says, found {shown(model_doc['modelType'])}",
+        )
     model = reader.read(files, model_doc, major, files.where(model_path))
     expected = model_type(model, major)
     if kind != expected:
-        raise MalformedPackageError(files.where(model_path), f"expected modelType {expected!r} for this model, "
-                                    f"found {shown(kind)}")
+        raise MalformedPackageError(
+            files.where(model_path), f"expected modelType {expected!r} for this model, found {shown(kind)}"
+        )
     checks = None
     if "checks" in manifest:
         checks_path = manifest["checks"]["path"]
         doc = _document(files, checks_path, CHECKS_SCHEMA)
         checks = checks_module.from_document(doc, files.where(checks_path))
-    package = _construct(lambda m: ir.Package(
-        inputs=tuple(ir.Field(f["name"], f["type"]) for f in m["inputs"]),
-        encoders=tuple(encoders),
-        model=model,
-        owner=m.get("owner"),
-        tags=tuple(m["tags"]),
-        metadata=m["metadata"],
-        producer=m.get("producer", {}),
-        checks=checks,
-    ), manifest, where)
+    package = _construct(
+        lambda m: ir.Package(
+            inputs=tuple(ir.Field(f["name"], f["type"]) for f in m["inputs"]),
+            encoders=tuple(encoders),
+            model=model,
+            owner=m.get("owner"),
+            tags=tuple(m["tags"]),
+            metadata=m["metadata"],
+            producer=m.get("producer", {}),
+            checks=checks,
+        ),
+        manifest,
+        where,
+    )
     if "outputs" in manifest and tuple(manifest["outputs"]) != package.outputs:
-        raise MalformedPackageError(where, f"expected outputs {list(package.outputs)} for this model, "
-                                    f"found {manifest['outputs']}")
+        raise MalformedPackageError(
+            where, f"expected outputs {list(package.outputs)} for this model, found {manifest['outputs']}"
+        )
     if manifest["id"] != package.id:
-        raise IdMismatchError(where, f"the manifest records id {manifest['id']} but the content hashes to "
-                              f"{package.id}: a file changed after the package was written", package=package)
+        raise IdMismatchError(
+            where,
+            f"the manifest records id {manifest['id']} but the content hashes to "
+            f"{package.id}: a file changed after the package was written",
+            package=package,
+        )
     return package

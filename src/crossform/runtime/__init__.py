@@ -22,19 +22,23 @@ group ``crossform.runtimes``, like formats.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Mapping
+from functools import cache
 from types import ModuleType
-from typing import Mapping
 
 from .._registry import load_modules
 from ..errors import UnknownRuntimeError
 
-BUILTIN = ("crossform.runtime.reference", "crossform.runtime.onnxruntime", "crossform.runtime.onnx_reference",
-           "crossform.runtime.jpmml")
+BUILTIN = (
+    "crossform.runtime.reference",
+    "crossform.runtime.onnxruntime",
+    "crossform.runtime.onnx_reference",
+    "crossform.runtime.jpmml",
+)
 ENTRY_POINT_GROUP = "crossform.runtimes"
 
 
-@lru_cache(maxsize=None)
+@cache
 def registry() -> Mapping[str, ModuleType]:
     return load_modules(BUILTIN, ENTRY_POINT_GROUP)
 
@@ -51,7 +55,7 @@ def get_runtime(name: str) -> ModuleType:
         raise UnknownRuntimeError(f"Unknown runtime {name!r}. Registered runtimes: {', '.join(runtimes())}.") from None
 
 
-def unavailable(name: str) -> "str | None":
+def unavailable(name: str) -> str | None:
     """Why runtime ``name`` cannot run here, or None when it can."""
     if name not in registry():
         return f"runtime {name!r} is not registered in this crossform ({', '.join(runtimes())})"

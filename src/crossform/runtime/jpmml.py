@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -36,9 +37,12 @@ INSTALL = "pip install 'crossform[pmml]'"
 # Every proxy setting points at the discard port on loopback, where nothing listens.
 JVM_OPTIONS = (
     "-Djava.awt.headless=true",
-    "-DsocksProxyHost=127.0.0.1", "-DsocksProxyPort=9",
-    "-Dhttp.proxyHost=127.0.0.1", "-Dhttp.proxyPort=9",
-    "-Dhttps.proxyHost=127.0.0.1", "-Dhttps.proxyPort=9",
+    "-DsocksProxyHost=127.0.0.1",
+    "-DsocksProxyPort=9",
+    "-Dhttp.proxyHost=127.0.0.1",
+    "-Dhttp.proxyPort=9",
+    "-Dhttps.proxyHost=127.0.0.1",
+    "-Dhttps.proxyPort=9",
 )
 LEAF_OUTPUT = "leaf({})"  # the pmml writer's entityId output of tree t
 
@@ -59,8 +63,8 @@ def _jars() -> list:
 def _evaluator_version() -> str:
     for jar in _jars():
         name = Path(jar).name
-        if name.startswith("pmml-evaluator-") and name[len("pmml-evaluator-"):-4][:1].isdigit():
-            return name[len("pmml-evaluator-"):-4]
+        if name.startswith("pmml-evaluator-") and name[len("pmml-evaluator-") : -4][:1].isdigit():
+            return name[len("pmml-evaluator-") : -4]
     return "unknown"
 
 
@@ -74,8 +78,10 @@ def unavailable():
     try:
         jvm = jpype.getDefaultJVMPath()
     except Exception as exc:  # jpype.JVMNotFoundException, and platform-specific others
-        return (f"no Java runtime found ({type(exc).__name__}); install a JDK (Debian: apt-get install "
-                "default-jdk-headless; ./dev setup does this) or set JAVA_HOME")
+        return (
+            f"no Java runtime found ({type(exc).__name__}); install a JDK (Debian: apt-get install "
+            "default-jdk-headless; ./dev setup does this) or set JAVA_HOME"
+        )
     if not os.path.exists(jvm):
         return f"the Java runtime at {jvm} is missing; set JAVA_HOME to a JDK"
     return None

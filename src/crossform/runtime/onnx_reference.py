@@ -7,8 +7,9 @@ runtime. It cannot run every file: see ``unsupported``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -29,10 +30,12 @@ def unavailable():
 # onnx 1.23.2, onnx/reference/ops/aionnxml/op_tree_ensemble.py, TreeEnsemble._run (line 179):
 # ``while (set_member := next(set_membership_iter)) and not np.isnan(set_member)`` ends a set at
 # a member 0.0 (falsy), and the members after it shift into the next BRANCH_MEMBER node's set.
-ZERO_MEMBER = ("onnx's ReferenceEvaluator ends a BRANCH_MEMBER set at a member 0.0 "
-               "(onnx/reference/ops/aionnxml/op_tree_ensemble.py, TreeEnsemble._run, line 179 in onnx 1.23.2: "
-               "'while (set_member := next(it)) and not np.isnan(set_member)'), so it misroutes this file's "
-               "set {set} (node {node} of {tree})")
+ZERO_MEMBER = (
+    "onnx's ReferenceEvaluator ends a BRANCH_MEMBER set at a member 0.0 "
+    "(onnx/reference/ops/aionnxml/op_tree_ensemble.py, TreeEnsemble._run, line 179 in onnx 1.23.2: "
+    "'while (set_member := next(it)) and not np.isnan(set_member)'), so it misroutes this file's "
+    "set {set} (node {node} of {tree})"
+)
 
 
 def unsupported(content: bytes):

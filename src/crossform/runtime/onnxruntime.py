@@ -7,8 +7,9 @@ engine differs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -18,8 +19,10 @@ from ..scores import Scores
 
 NAME = "onnxruntime"
 INSTALL = "pip install 'crossform[onnx]'"
-REFUSED = ("onnx: row refused (an unknown category, an infinite value, a value too large for float32, "
-           "or a missing value the model refuses)")
+REFUSED = (
+    "onnx: row refused (an unknown category, an infinite value, a value too large for float32, "
+    "or a missing value the model refuses)"
+)
 
 
 def unavailable():
@@ -51,7 +54,7 @@ def signature(content: bytes) -> tuple:
     names = [i.name for i in proto.graph.input]
     fields, reals = [], {}
     for value in proto.graph.input:
-        if value.name.endswith(fmt.MISSING_SUFFIX) and value.name[:-len(fmt.MISSING_SUFFIX)] in names:
+        if value.name.endswith(fmt.MISSING_SUFFIX) and value.name[: -len(fmt.MISSING_SUFFIX)] in names:
             continue
         elem = value.type.tensor_type.elem_type
         kind = ir.CATEGORICAL if elem == onnx.TensorProto.STRING else ir.NUMERIC
@@ -114,8 +117,13 @@ def make_scorer(run: Callable, content: bytes) -> Callable[[Any], Scores]:
     def score_batch(data: Any) -> Scores:
         feed, batch = feeds(fields, data, reals)
         if batch.n_rows == 0:
-            return Scores(np.zeros((0, len(outputs))), outputs, [], classes,
-                          np.zeros((0, 0), dtype=np.int64) if has_leaves else None)
+            return Scores(
+                np.zeros((0, len(outputs))),
+                outputs,
+                [],
+                classes,
+                np.zeros((0, 0), dtype=np.int64) if has_leaves else None,
+            )
         values, error, *leaves = run(names, feed)
         return scores(batch, values, error, leaves[0] if has_leaves else None, outputs, classes)
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 import importlib
 import platform
 import warnings
-from functools import lru_cache
+from collections.abc import Callable, Mapping
+from functools import cache
 from importlib.metadata import entry_points
-from typing import Callable, Mapping
 
 import numpy as np
 
@@ -40,7 +40,7 @@ FAMILIES = (
 ENTRY_POINT_GROUP = "crossform.converters"
 
 
-@lru_cache(maxsize=None)
+@cache
 def converters() -> Mapping[type, Callable]:
     """Built-in converters, then those of installed plugins (which may not replace built-ins)."""
     table: dict = {}
@@ -55,8 +55,11 @@ def converters() -> Mapping[type, Callable]:
             )
         for cls, fn in extra.items():
             if cls in table and table[cls] is not fn:
-                warnings.warn(f"Entry point {ep.name!r} tries to replace the built-in converter for "
-                              f"{qualified_name(cls)}; keeping the built-in one.", stacklevel=2)
+                warnings.warn(
+                    f"Entry point {ep.name!r} tries to replace the built-in converter for "
+                    f"{qualified_name(cls)}; keeping the built-in one.",
+                    stacklevel=2,
+                )
                 continue
             table[cls] = fn
     return table
@@ -97,18 +100,25 @@ def resolve_input_names(estimator, given=None) -> tuple:
     if given is None:
         return tuple(fitted) if fitted is not None else tuple(f"x{i}" for i in range(count))
     if isinstance(given, (str, bytes)):
-        raise InputNamesError(f"input_names must be a sequence of strings, not one string. Got the string {given!r} instead.")
+        raise InputNamesError(
+            f"input_names must be a sequence of strings, not one string. Got the string {given!r} instead."
+        )
     try:
         given = list(given)
     except TypeError:
-        raise InputNamesError(f"input_names must be a sequence of strings. Got {type(given).__name__} instead.") from None
+        raise InputNamesError(
+            f"input_names must be a sequence of strings. Got {type(given).__name__} instead."
+        ) from None
     if len(given) != count:
-        raise InputNamesError(f"input_names must give {count} names, one per column the estimator was fitted on. "
-                              f"Got {len(given)} instead.")
+        raise InputNamesError(
+            f"input_names must give {count} names, one per column the estimator was fitted on. "
+            f"Got {len(given)} instead."
+        )
     for position, name in enumerate(given):
         if not isinstance(name, str):
-            raise InputNamesError(f"input_names must be strings. Got {name!r} ({type(name).__name__}) at position "
-                                  f"{position} instead.")
+            raise InputNamesError(
+                f"input_names must be strings. Got {name!r} ({type(name).__name__}) at position {position} instead."
+            )
         if not name:
             raise InputNamesError(f"input_names must be non-empty strings. Got '' at position {position} instead.")
     seen: set = set()

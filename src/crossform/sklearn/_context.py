@@ -12,8 +12,9 @@ column used by two branches of a ColumnTransformer stays intact.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence, Union
+from typing import Union
 
 from .. import ir
 from ..errors import UnsupportedEstimatorError
@@ -99,8 +100,13 @@ class Context:
 
     # -- steps
 
-    def add_step(self, build: Callable[[tuple, tuple], ir.Encoder], inputs: Sequence[Column],
-                 names: Sequence[str], kinds: Sequence[str]) -> list:
+    def add_step(
+        self,
+        build: Callable[[tuple, tuple], ir.Encoder],
+        inputs: Sequence[Column],
+        names: Sequence[str],
+        kinds: Sequence[str],
+    ) -> list:
         outputs = [Column(self._new(name, kind), name) for name, kind in zip(names, kinds)]
         self._steps.append(_Step(build, tuple(c.value for c in inputs), tuple(c.value for c in outputs)))
         return outputs
@@ -163,8 +169,6 @@ class Context:
             encoders.append(step.build(in_names, tuple(out_names)))
 
         read = set(last_read)
-        inputs = tuple(
-            ir.Field(self._names[v], self._kinds[v] or ir.NUMERIC) for v in self._raw if v in read
-        )
+        inputs = tuple(ir.Field(self._names[v], self._kinds[v] or ir.NUMERIC) for v in self._raw if v in read)
         model = spec.build(tuple(name_of[c.value] for c in spec.columns))
         return inputs, tuple(encoders), model

@@ -25,15 +25,18 @@ from .tree import tree_from_sklearn
 def convert_isolation_forest(est: IsolationForest, ctx: Context, cols: list) -> ModelSpec:
     name = type(est).__name__
     if est.n_features_in_ != len(cols):
-        raise UnsupportedEstimatorError(f"{name} expects {est.n_features_in_} features but the pipeline gives it {len(cols)}.")
+        raise UnsupportedEstimatorError(
+            f"{name} expects {est.n_features_in_} features but the pipeline gives it {len(cols)}."
+        )
     ctx.require(cols, ir.NUMERIC, name)
     denominator = len(est.estimators_) * float(_average_path_length([est._max_samples])[0])
     if not denominator > 0:
         raise UnsupportedEstimatorError(f"{name} was fitted on a single sample; every score is the same constant.")
     subsample = est._max_features != est.n_features_in_  # as score_samples decides it
     trees = []
-    for tree, features, depths, averages in zip(est.estimators_, est.estimators_features_,
-                                                est._decision_path_lengths, est._average_path_length_per_tree):
+    for tree, features, depths, averages in zip(
+        est.estimators_, est.estimators_features_, est._decision_path_lengths, est._average_path_length_per_tree
+    ):
         t = tree_from_sklearn(tree.tree_)
         leaf = t.is_leaf
         value = np.zeros((t.n_nodes, 1))
@@ -42,9 +45,12 @@ def convert_isolation_forest(est: IsolationForest, ctx: Context, cols: list) -> 
         trees.append(ir.Tree(np.where(leaf, -1, mapped), t.threshold, t.left, t.right, t.missing_left, value))
     trees = tuple(trees)
     offset = float(est.offset_)
-    return ModelSpec(tuple(cols), lambda features: ir.TreeEnsemble(
-        features, trees, "sum", "isolation", base_value=[0.0], infinite="compare",
-        isolation=(denominator, offset)))
+    return ModelSpec(
+        tuple(cols),
+        lambda features: ir.TreeEnsemble(
+            features, trees, "sum", "isolation", base_value=[0.0], infinite="compare", isolation=(denominator, offset)
+        ),
+    )
 
 
 CONVERTERS = {IsolationForest: convert_isolation_forest}

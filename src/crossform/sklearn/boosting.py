@@ -36,8 +36,10 @@ from ._context import Context, ModelSpec
 from .tree import tree_from_sklearn
 
 # Init estimators whose prediction is the same for every row, so it is one base value.
-_CONSTANT_INIT = {DummyRegressor: ("mean", "median", "quantile", "constant"),
-                  DummyClassifier: ("prior", "most_frequent", "constant")}
+_CONSTANT_INIT = {
+    DummyRegressor: ("mean", "median", "quantile", "constant"),
+    DummyClassifier: ("prior", "most_frequent", "constant"),
+}
 
 
 def _base_value(est, name: str) -> np.ndarray:
@@ -49,7 +51,8 @@ def _base_value(est, name: str) -> np.ndarray:
         raise UnsupportedEstimatorError(
             f"{name} starts from init estimator {init!r}, whose prediction may differ by row; crossform exports "
             "the default init (a DummyRegressor or DummyClassifier predicting a constant) or init='zero'. "
-            "A converter for another init can be added through the plugin API (docs/plugins.md).")
+            "A converter for another init can be added through the plugin API (docs/plugins.md)."
+        )
     # scikit-learn's own computation of the starting raw score, on a row the
     # constant init cannot tell from any other
     return np.asarray(est._raw_predict_init(np.zeros((1, est.n_features_in_), dtype=np.float32))[0], dtype=np.float64)
@@ -58,7 +61,9 @@ def _base_value(est, name: str) -> np.ndarray:
 def convert_gradient_boosting(est, ctx: Context, cols: list) -> ModelSpec:
     name = type(est).__name__
     if est.n_features_in_ != len(cols):
-        raise UnsupportedEstimatorError(f"{name} expects {est.n_features_in_} features but the pipeline gives it {len(cols)}.")
+        raise UnsupportedEstimatorError(
+            f"{name} expects {est.n_features_in_} features but the pipeline gives it {len(cols)}."
+        )
     ctx.require(cols, ir.NUMERIC, name)
     base = _base_value(est, name)
     stages = np.asarray(est.estimators_)  # (n_stages, K), K = 1 but for multiclass
@@ -79,8 +84,12 @@ def convert_gradient_boosting(est, ctx: Context, cols: list) -> ModelSpec:
             raise UnsupportedEstimatorError(f"{name} has class labels crossform cannot export: {exc}") from None
         post = "logistic" if width == 1 else "softmax"
     trees = tuple(trees)
-    return ModelSpec(tuple(cols), lambda features: ir.TreeEnsemble(
-        features, trees, "sum", post, classes=classes, base_value=base, missing="error"))
+    return ModelSpec(
+        tuple(cols),
+        lambda features: ir.TreeEnsemble(
+            features, trees, "sum", post, classes=classes, base_value=base, missing="error"
+        ),
+    )
 
 
 def _bits(words: np.ndarray) -> set:
@@ -137,14 +146,16 @@ def _hist_inputs(est, ctx: Context, cols: list, name: str) -> tuple:
         if known and all(isinstance(c, (str, np.str_)) for c in known):
             strings.append((position, i, [str(c) for c in known]))
             model_cols.append(None)
-        elif all(isinstance(c, (int, float, np.integer, np.floating)) and not isinstance(c, (bool, np.bool_))
-                 for c in known):
+        elif all(
+            isinstance(c, (int, float, np.integer, np.floating)) and not isinstance(c, (bool, np.bool_)) for c in known
+        ):
             ctx.require([cols[i]], ir.NUMERIC, name)
             values[position] = [float(c) for c in known]
             # scikit-learn's category encoder refuses infinities; (x - 0) / 1 is x, bit for bit, and
             # refuses them as every numeric encoder does
-            model_cols.append(ctx.add_step(lambda f, o: ir.Scale(f, [0.0], [1.0], o), [cols[i]], [cols[i].name],
-                                           [ir.NUMERIC])[0])
+            model_cols.append(
+                ctx.add_step(lambda f, o: ir.Scale(f, [0.0], [1.0], o), [cols[i]], [cols[i].name], [ir.NUMERIC])[0]
+            )
         else:
             raise UnsupportedEstimatorError(f"{name} learned categories of mixed types for {cols[i].name!r}.")
     if strings:
@@ -152,10 +163,18 @@ def _hist_inputs(est, ctx: Context, cols: list, name: str) -> tuple:
         ctx.require(feats, ir.CATEGORICAL, name)
         tables = [known for _, _, known in strings]
         encoded = ctx.add_step(
-            lambda f, o: ir.CategoricalEncoding(f, tuple(tuple(t) for t in tables),
-                                                tuple(np.arange(len(t), dtype=np.float64) for t in tables),
-                                                (np.nan,) * len(tables), np.nan, o),
-            feats, [c.name for c in feats], [ir.NUMERIC] * len(feats))
+            lambda f, o: ir.CategoricalEncoding(
+                f,
+                tuple(tuple(t) for t in tables),
+                tuple(np.arange(len(t), dtype=np.float64) for t in tables),
+                (np.nan,) * len(tables),
+                np.nan,
+                o,
+            ),
+            feats,
+            [c.name for c in feats],
+            [ir.NUMERIC] * len(feats),
+        )
         for (position, _, _), col in zip(strings, encoded):
             model_cols[position] = col
     return model_cols + [cols[i] for i in num_idx], values
@@ -164,7 +183,9 @@ def _hist_inputs(est, ctx: Context, cols: list, name: str) -> tuple:
 def convert_hist_gradient_boosting(est, ctx: Context, cols: list) -> ModelSpec:
     name = type(est).__name__
     if est.n_features_in_ != len(cols):
-        raise UnsupportedEstimatorError(f"{name} expects {est.n_features_in_} features but the pipeline gives it {len(cols)}.")
+        raise UnsupportedEstimatorError(
+            f"{name} expects {est.n_features_in_} features but the pipeline gives it {len(cols)}."
+        )
     cols, values = _hist_inputs(est, ctx, cols, name)
     link = type(est._loss.link).__name__
     if is_classifier(est):
@@ -173,11 +194,15 @@ def convert_hist_gradient_boosting(est, ctx: Context, cols: list) -> ModelSpec:
     elif link != "IdentityLink":
         raise UnsupportedEstimatorError(
             f"{name}(loss={est.loss!r}) predicts through the {link} (an exp of the raw score), which crossform does "
-            "not export yet; the squared_error, absolute_error and quantile losses export.")
+            "not export yet; the squared_error, absolute_error and quantile losses export."
+        )
     known, f_idx_map = est._bin_mapper.make_known_categories_bitsets()
     width = est.n_trees_per_iteration_
-    trees = tuple(_hist_tree(predictor, known, f_idx_map, k, width, values)
-                  for iteration in est._predictors for k, predictor in enumerate(iteration))
+    trees = tuple(
+        _hist_tree(predictor, known, f_idx_map, k, width, values)
+        for iteration in est._predictors
+        for k, predictor in enumerate(iteration)
+    )
     base = np.asarray(est._baseline_prediction, dtype=np.float64).reshape(-1)
     classes, post = None, "none"
     if is_classifier(est):
@@ -186,8 +211,12 @@ def convert_hist_gradient_boosting(est, ctx: Context, cols: list) -> ModelSpec:
         except IRValidationError as exc:
             raise UnsupportedEstimatorError(f"{name} has class labels crossform cannot export: {exc}") from None
         post = "logistic" if width == 1 else "softmax"
-    return ModelSpec(tuple(cols), lambda features: ir.TreeEnsemble(
-        features, trees, "sum", post, classes=classes, base_value=base, infinite="compare"))
+    return ModelSpec(
+        tuple(cols),
+        lambda features: ir.TreeEnsemble(
+            features, trees, "sum", post, classes=classes, base_value=base, infinite="compare"
+        ),
+    )
 
 
 CONVERTERS = {

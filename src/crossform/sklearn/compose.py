@@ -34,7 +34,8 @@ def fitted_inputs(estimator) -> tuple:
     if not steps:
         raise UnsupportedEstimatorError(
             "This Pipeline has no step that does something (every step is None or 'passthrough'); "
-            "crossform exports pipelines that end in a model.")
+            "crossform exports pipelines that end in a model."
+        )
     first = steps[0]
     names = getattr(first, "feature_names_in_", None)
     return (None if names is None else [str(n) for n in names]), int(first.n_features_in_)
@@ -54,7 +55,9 @@ def convert_column_transformer(ct: ColumnTransformer, ctx: Context, cols: list) 
     if ct.transformer_weights:
         raise UnsupportedEstimatorError("ColumnTransformer(transformer_weights=...) is not supported.")
     if ct.n_features_in_ != len(cols):
-        raise UnsupportedEstimatorError(f"ColumnTransformer was fitted on {ct.n_features_in_} columns but receives {len(cols)}.")
+        raise UnsupportedEstimatorError(
+            f"ColumnTransformer was fitted on {ct.n_features_in_} columns but receives {len(cols)}."
+        )
     indices = getattr(ct, "_transformer_to_input_indices", None)
     if indices is None:  # pragma: no cover - present since scikit-learn 1.2
         raise UnsupportedEstimatorError("This scikit-learn version does not record ColumnTransformer input columns.")

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, Optional
 
 import numpy as np
 
@@ -39,8 +40,13 @@ def _transform(transformers, X):
     return X
 
 
-def _frame(estimator, package: ir.Package, columns: Sequence[ir.Field], rows: Sequence[Sequence],
-           input_names: Sequence[str] = None) -> Any:
+def _frame(
+    estimator,
+    package: ir.Package,
+    columns: Sequence[ir.Field],
+    rows: Sequence[Sequence],
+    input_names: Sequence[str] = None,
+) -> Any:
     """The rows as scikit-learn takes them: a DataFrame with the fitted column
     names, or an array for estimators fitted without names. The package calls
     the estimator's k-th column ``input_names[k]`` (the default of
@@ -56,7 +62,7 @@ def _frame(estimator, package: ir.Package, columns: Sequence[ir.Field], rows: Se
     position = {f.name: j for j, f in enumerate(columns)}
     kinds = {f.name: f.kind for f in columns}
     data = {}
-    for k, name in enumerate(package_names):
+    for name in package_names:
         if name not in position:  # a column the package does not read
             data[name] = np.zeros(len(rows))
             continue
@@ -150,8 +156,11 @@ def _hist_leaves(model, X) -> np.ndarray:
     else ``x <= num_threshold`` left. All rows step down one level at a time."""
     Xp = np.asarray(model._preprocess_X(X, reset=False), dtype=np.float64)
     known, f_idx_map = model._bin_mapper.make_known_categories_bitsets()
-    out = [_hist_predictor_leaves(predictor, Xp, known, f_idx_map)
-           for iteration in model._predictors for predictor in iteration]
+    out = [
+        _hist_predictor_leaves(predictor, Xp, known, f_idx_map)
+        for iteration in model._predictors
+        for predictor in iteration
+    ]
     return np.stack(out, axis=1) if out else np.zeros((len(Xp), 0), dtype=np.int64)
 
 
@@ -160,7 +169,7 @@ def _in_bitsets(bitsets: np.ndarray, which: np.ndarray, x: np.ndarray) -> np.nda
     scikit-learn casts it: to its uint8 bin type, i.e. the low byte of int(x)."""
     # a double of 2**63 or more is a multiple of 2**11, so its low byte is 0
     # (infinities never get here: scikit-learn refuses them)
-    small = x < 2.0 ** 63
+    small = x < 2.0**63
     v = np.where(small, np.trunc(np.where(small, x, 0.0)).astype(np.int64) & 0xFF, 0)
     words = bitsets[which, v >> 5].astype(np.int64)
     return ((words >> (v & 31)) & 1).astype(bool)
@@ -220,8 +229,13 @@ def _apply(model, X) -> np.ndarray:
         # and walks each tree over its feature subset when max_features subsamples, as here
         X32 = np.ascontiguousarray(np.asarray(X, dtype=np.float64).astype(np.float32))
         subsample = model._max_features != X32.shape[1]
-        return np.stack([e.apply(np.ascontiguousarray(X32[:, f]) if subsample else X32, check_input=False)
-                         for e, f in zip(model.estimators_, model.estimators_features_)], axis=1)
+        return np.stack(
+            [
+                e.apply(np.ascontiguousarray(X32[:, f]) if subsample else X32, check_input=False)
+                for e, f in zip(model.estimators_, model.estimators_features_)
+            ],
+            axis=1,
+        )
     return np.asarray(model.apply(X))
 
 
@@ -237,8 +251,12 @@ def _preorders(trees: list) -> list:
     offsets = np.cumsum([0] + [tree.node_count for tree in trees])
 
     def joined(children: str) -> np.ndarray:  # child indices into the concatenation, -1 for none
-        return np.concatenate([np.where(c >= 0, c + o, -1) for c, o in
-                               zip((np.asarray(getattr(t, children), dtype=np.int64) for t in trees), offsets)])
+        return np.concatenate(
+            [
+                np.where(c >= 0, c + o, -1)
+                for c, o in zip((np.asarray(getattr(t, children), dtype=np.int64) for t in trees), offsets)
+            ]
+        )
 
     position = ir.preorder_positions(joined("children_left"), joined("children_right"), offsets[:-1])
     return np.split(position, offsets[1:-1])
@@ -250,9 +268,16 @@ def _plain(label: Any) -> Any:
     return label
 
 
-def expect(estimator, package: ir.Package, columns: Sequence[ir.Field], rows: Sequence[Sequence],
-           labels: Sequence[str], description: str, tolerance: float = TOLERANCE,
-           input_names: Sequence[str] = None) -> Checks:
+def expect(
+    estimator,
+    package: ir.Package,
+    columns: Sequence[ir.Field],
+    rows: Sequence[Sequence],
+    labels: Sequence[str],
+    description: str,
+    tolerance: float = TOLERANCE,
+    input_names: Sequence[str] = None,
+) -> Checks:
     """Score ``rows`` with scikit-learn and record the outputs as Checks
     (``input_names``: as given to from_sklearn)."""
     from joblib import parallel_config
@@ -271,8 +296,16 @@ def expect(estimator, package: ir.Package, columns: Sequence[ir.Field], rows: Se
         return _expect(estimator, package, columns, rows, labels, description, tolerance, input_names)
 
 
-def _expect(estimator, package: ir.Package, columns: Sequence[ir.Field], rows: Sequence[Sequence],
-            labels: Sequence[str], description: str, tolerance: float, input_names: Sequence[str]) -> Checks:
+def _expect(
+    estimator,
+    package: ir.Package,
+    columns: Sequence[ir.Field],
+    rows: Sequence[Sequence],
+    labels: Sequence[str],
+    description: str,
+    tolerance: float,
+    input_names: Sequence[str],
+) -> Checks:
     import sklearn
     from sklearn.base import is_classifier
 
@@ -326,14 +359,22 @@ def _expect(estimator, package: ir.Package, columns: Sequence[ir.Field], rows: S
     )
 
 
-def checks_for(estimator, package: ir.Package, max_rows: int = DEFAULT_ROWS, seed: int = 0,
-               input_names: Sequence[str] = None) -> Checks:
+def checks_for(
+    estimator, package: ir.Package, max_rows: int = DEFAULT_ROWS, seed: int = 0, input_names: Sequence[str] = None
+) -> Checks:
     """Checks for a package converted from ``estimator``: rows at its splits,
     leaves, special values and random rows (crossform.vectors), expected
     outputs from scikit-learn."""
     from ..vectors import generate
 
     vectors = generate(package, seed=seed, max_rows=max_rows)
-    return expect(estimator, package, package.inputs, vectors.rows, vectors.labels,
-                  f"{len(vectors)} rows at the splits and leaves of the model, special values and random rows; "
-                  "outputs from scikit-learn at export", input_names=input_names)
+    return expect(
+        estimator,
+        package,
+        package.inputs,
+        vectors.rows,
+        vectors.labels,
+        f"{len(vectors)} rows at the splits and leaves of the model, special values and random rows; "
+        "outputs from scikit-learn at export",
+        input_names=input_names,
+    )

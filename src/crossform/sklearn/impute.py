@@ -25,7 +25,8 @@ def _check_nan_marker(est) -> None:
     if not _is_nan_marker(est.missing_values):
         raise UnsupportedEstimatorError(
             f"{type(est).__name__}(missing_values={est.missing_values!r}) is not supported; crossform treats NaN "
-            "and None as missing (missing_values=np.nan).")
+            "and None as missing (missing_values=np.nan)."
+        )
 
 
 def _indicator(ind: MissingIndicator, ctx: Context, cols: list, by: str, kinds: list | None = None) -> list:
@@ -39,8 +40,9 @@ def _indicator(ind: MissingIndicator, ctx: Context, cols: list, by: str, kinds: 
         strict = [c for i, c in enumerate(cols) if i not in set(index)]
         strict_kinds = [kinds[cols.index(c)] if kinds else (ctx.kind(c) or ir.NUMERIC) for c in strict]
         ctx.require(strict, strict_kinds, by)
-        ctx.add_step(lambda f, o: ir.RefuseMissing(f, tuple(strict_kinds), o), strict, [c.name for c in strict],
-                     strict_kinds)
+        ctx.add_step(
+            lambda f, o: ir.RefuseMissing(f, tuple(strict_kinds), o), strict, [c.name for c in strict], strict_kinds
+        )
     chosen = [cols[i] for i in index]
     if not chosen:
         return []
@@ -58,8 +60,10 @@ def convert_simple_imputer(imp: SimpleImputer, ctx: Context, cols: list) -> list
     indicators = []
     if imp.add_indicator:
         # computed on the columns before filling; error_on_new is False inside SimpleImputer
-        kinds = [ir.CATEGORICAL if isinstance(v, (str, np.str_)) else ir.NUMERIC
-                 for v in np.asarray(imp.statistics_, dtype=object)]
+        kinds = [
+            ir.CATEGORICAL if isinstance(v, (str, np.str_)) else ir.NUMERIC
+            for v in np.asarray(imp.statistics_, dtype=object)
+        ]
         indicators = _indicator(imp.indicator_, ctx, cols, "SimpleImputer(add_indicator=True)", kinds)
     if not _is_nan_marker(imp.missing_values):
         raise UnsupportedEstimatorError(
@@ -83,7 +87,9 @@ def convert_simple_imputer(imp: SimpleImputer, ctx: Context, cols: list) -> list
             kept.append(col)
             values.append(float(stat))
         else:
-            raise UnsupportedEstimatorError(f"SimpleImputer fill value {stat!r} for {col.name!r} is neither a number nor a string.")
+            raise UnsupportedEstimatorError(
+                f"SimpleImputer fill value {stat!r} for {col.name!r} is neither a number nor a string."
+            )
     kinds = [ir.CATEGORICAL if isinstance(v, str) else ir.NUMERIC for v in values]
     ctx.require(kept, kinds, "SimpleImputer")
     ctx.require(passthrough, ir.NUMERIC, "SimpleImputer")
@@ -91,7 +97,9 @@ def convert_simple_imputer(imp: SimpleImputer, ctx: Context, cols: list) -> list
     if kept:
         step = ctx.add_step(
             lambda features, outputs: ir.FillMissing(features, tuple(values), outputs),
-            kept, [c.name for c in kept], kinds,
+            kept,
+            [c.name for c in kept],
+            kinds,
         )
         filled = {c.value: out for c, out in zip(kept, step)}
     return [filled.get(c.value, c) for c in cols if c.value in filled or c in passthrough] + indicators

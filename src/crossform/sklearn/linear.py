@@ -32,7 +32,9 @@ from ._context import Context, ModelSpec
 def _checked(est, cols: list, ctx: Context) -> tuple:
     name = type(est).__name__
     if est.n_features_in_ != len(cols):
-        raise UnsupportedEstimatorError(f"{name} expects {est.n_features_in_} features but the pipeline gives it {len(cols)}.")
+        raise UnsupportedEstimatorError(
+            f"{name} expects {est.n_features_in_} features but the pipeline gives it {len(cols)}."
+        )
     ctx.require(cols, ir.NUMERIC, name)
     coef = np.asarray(est.coef_, dtype=np.float64)
     if coef.ndim == 1:
@@ -44,7 +46,9 @@ def _checked(est, cols: list, ctx: Context) -> tuple:
 def convert_linear_regressor(est, ctx: Context, cols: list) -> ModelSpec:
     name, coef, intercept = _checked(est, cols, ctx)
     if coef.shape[0] != 1:
-        raise UnsupportedEstimatorError(f"{name} was fitted on {coef.shape[0]} targets; crossform exports single-target models.")
+        raise UnsupportedEstimatorError(
+            f"{name} was fitted on {coef.shape[0]} targets; crossform exports single-target models."
+        )
     return ModelSpec(tuple(cols), lambda features: ir.LinearModel(features, coef, intercept))
 
 
@@ -70,7 +74,8 @@ def convert_sgd_classifier(est, ctx: Context, cols: list) -> ModelSpec:
             raise UnsupportedEstimatorError(
                 f"{name}(loss={est.loss!r}) with {len(classes)} classes computes probabilities crossform does not "
                 "export yet (one-vs-rest normalised or modified-Huber ones); crossform exports the binary log_loss "
-                "model, and every margin loss (hinge, squared_hinge, perceptron, ...) as decision scores.")
+                "model, and every margin loss (hinge, squared_hinge, perceptron, ...) as decision scores."
+            )
         post = "logistic"
     else:
         post = "none"

@@ -42,9 +42,13 @@ def _codes(enc: OrdinalEncoder, columns: list) -> np.ndarray:
 
 def convert_ordinal_encoder(enc: OrdinalEncoder, ctx: Context, cols: list) -> list:
     if np.dtype(enc.dtype) != np.float64:
-        raise UnsupportedEstimatorError(f"OrdinalEncoder(dtype={np.dtype(enc.dtype).name}) is not supported; use the default float64.")
+        raise UnsupportedEstimatorError(
+            f"OrdinalEncoder(dtype={np.dtype(enc.dtype).name}) is not supported; use the default float64."
+        )
     if len(enc.categories_) != len(cols):
-        raise UnsupportedEstimatorError(f"OrdinalEncoder was fitted on {len(enc.categories_)} features but receives {len(cols)}.")
+        raise UnsupportedEstimatorError(
+            f"OrdinalEncoder was fitted on {len(enc.categories_)} features but receives {len(cols)}."
+        )
     ctx.require(cols, ir.CATEGORICAL, "OrdinalEncoder")
     probes, strings, has_missing = [], [], []
     for col, cats in zip(cols, enc.categories_):
@@ -68,7 +72,9 @@ def convert_ordinal_encoder(enc: OrdinalEncoder, ctx: Context, cols: list) -> li
     unknown = None if enc.handle_unknown == "error" else float(enc.unknown_value)
 
     def build(features, outputs):
-        return ir.CategoricalEncoding(features, tuple(categories), tuple(code_lists), tuple(missing_codes), unknown, outputs)
+        return ir.CategoricalEncoding(
+            features, tuple(categories), tuple(code_lists), tuple(missing_codes), unknown, outputs
+        )
 
     return ctx.add_step(build, cols, [c.name for c in cols], [ir.NUMERIC] * len(cols))
 
@@ -76,7 +82,9 @@ def convert_ordinal_encoder(enc: OrdinalEncoder, ctx: Context, cols: list) -> li
 def convert_standard_scaler(scaler: StandardScaler, ctx: Context, cols: list) -> list:
     n = len(cols)
     if scaler.n_features_in_ != n:
-        raise UnsupportedEstimatorError(f"StandardScaler was fitted on {scaler.n_features_in_} features but receives {n}.")
+        raise UnsupportedEstimatorError(
+            f"StandardScaler was fitted on {scaler.n_features_in_} features but receives {n}."
+        )
     ctx.require(cols, ir.NUMERIC, "StandardScaler")
     # mean_ is learned even with with_mean=False; only the flags say what transform() does
     offset = np.asarray(scaler.mean_, dtype=np.float64) if scaler.with_mean else np.zeros(n)
@@ -93,7 +101,9 @@ def _numeric(scaler, ctx: Context, cols: list) -> int:
 
 
 def _scale_step(ctx: Context, cols: list, offset: np.ndarray, scale: np.ndarray) -> list:
-    return ctx.add_step(lambda f, o: ir.Scale(f, offset, scale, o), cols, [c.name for c in cols], [ir.NUMERIC] * len(cols))
+    return ctx.add_step(
+        lambda f, o: ir.Scale(f, offset, scale, o), cols, [c.name for c in cols], [ir.NUMERIC] * len(cols)
+    )
 
 
 def convert_robust_scaler(scaler: RobustScaler, ctx: Context, cols: list) -> list:
@@ -116,7 +126,8 @@ def convert_min_max_scaler(scaler: MinMaxScaler, ctx: Context, cols: list) -> li
     if scaler.clip:
         raise UnsupportedEstimatorError(
             "MinMaxScaler(clip=True) is not supported yet: crossform has no clipping encoder; use clip=False, or "
-            "add a converter through the plugin API (docs/plugins.md).")
+            "add a converter through the plugin API (docs/plugins.md)."
+        )
     scale = np.asarray(scaler.scale_, dtype=np.float64)
     offset = np.asarray(scaler.min_, dtype=np.float64)
     return ctx.add_step(lambda f, o: ir.Affine(f, scale, offset, o), cols, [c.name for c in cols], [ir.NUMERIC] * n)
@@ -128,7 +139,8 @@ def _string_categories(name: str, col, cats) -> tuple:
         if not isinstance(c, (str, np.str_)):
             raise UnsupportedEstimatorError(
                 f"{name} learned the non-string category {_plain(c)!r} for {col.name!r}; crossform encodes "
-                "string categories (convert the column to strings before fitting).")
+                "string categories (convert the column to strings before fitting)."
+            )
     return [str(c) for c in known], len(known) < len(cats)
 
 
@@ -137,21 +149,29 @@ def convert_one_hot_encoder(enc: OneHotEncoder, ctx: Context, cols: list) -> lis
     unknown category set, so dropping and infrequent grouping come out as
     scikit-learn does them."""
     if np.dtype(enc.dtype) != np.float64:
-        raise UnsupportedEstimatorError(f"OneHotEncoder(dtype={np.dtype(enc.dtype).name}) is not supported; use the default float64.")
+        raise UnsupportedEstimatorError(
+            f"OneHotEncoder(dtype={np.dtype(enc.dtype).name}) is not supported; use the default float64."
+        )
     if len(enc.categories_) != len(cols):
-        raise UnsupportedEstimatorError(f"OneHotEncoder was fitted on {len(enc.categories_)} features but receives {len(cols)}.")
+        raise UnsupportedEstimatorError(
+            f"OneHotEncoder was fitted on {len(enc.categories_)} features but receives {len(cols)}."
+        )
     ctx.require(cols, ir.CATEGORICAL, "OneHotEncoder")
     names = [str(n) for n in enc.get_feature_names_out([c.name for c in cols])]
     widths = [int(w) for w in enc._n_features_outs]  # scikit-learn's own per-feature block sizes
     if sum(widths) != len(names):  # pragma: no cover - a scikit-learn internals change
         raise UnsupportedEstimatorError("OneHotEncoder's output blocks do not add up to its output names.")
-    strings, has_missing = zip(*(_string_categories("OneHotEncoder", col, cats) for col, cats in zip(cols, enc.categories_)))
+    strings, has_missing = zip(
+        *(_string_categories("OneHotEncoder", col, cats) for col, cats in zip(cols, enc.categories_))
+    )
     unknown_token = "\u00abcrossform unknown\u00bb"
     while any(unknown_token in s for s in strings):
         unknown_token += "?"
     # per feature: its known categories, NaN when it learned one, an unknown category unless that is an error
-    probes = [list(known) + ([np.nan] if missing else []) + ([unknown_token] if enc.handle_unknown != "error" else [])
-              for known, missing in zip(strings, has_missing)]
+    probes = [
+        list(known) + ([np.nan] if missing else []) + ([unknown_token] if enc.handle_unknown != "error" else [])
+        for known, missing in zip(strings, has_missing)
+    ]
     ends = np.cumsum(widths)
     categories, columns, missing_columns, unknown = [], [], [], []
     rows = max(len(p) for p in probes)
@@ -179,8 +199,9 @@ def convert_one_hot_encoder(enc: OneHotEncoder, ctx: Context, cols: list) -> lis
             unknown.append("zeros" if c < 0 else c)
 
     def build(features, outputs):
-        return ir.OneHot(features, tuple(categories), tuple(columns), tuple(widths), tuple(missing_columns),
-                         tuple(unknown), outputs)
+        return ir.OneHot(
+            features, tuple(categories), tuple(columns), tuple(widths), tuple(missing_columns), tuple(unknown), outputs
+        )
 
     return ctx.add_step(build, cols, names, [ir.NUMERIC] * len(names))
 

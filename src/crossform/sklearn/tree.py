@@ -44,9 +44,13 @@ def tree_from_sklearn(tree, n_classes: int = 0) -> ir.Tree:
 def convert_trees(est, ctx: Context, cols: list) -> ModelSpec:
     name = type(est).__name__
     if getattr(est, "n_outputs_", 1) != 1:
-        raise UnsupportedEstimatorError(f"{name} was fitted on {est.n_outputs_} targets; crossform exports single-target models.")
+        raise UnsupportedEstimatorError(
+            f"{name} was fitted on {est.n_outputs_} targets; crossform exports single-target models."
+        )
     if est.n_features_in_ != len(cols):
-        raise UnsupportedEstimatorError(f"{name} expects {est.n_features_in_} features but the pipeline gives it {len(cols)}.")
+        raise UnsupportedEstimatorError(
+            f"{name} expects {est.n_features_in_} features but the pipeline gives it {len(cols)}."
+        )
     ctx.require(cols, ir.NUMERIC, name)
     sk_trees = [est.tree_] if hasattr(est, "tree_") else [e.tree_ for e in est.estimators_]
     classes = None

@@ -16,10 +16,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers.fits import fit_pipeline
-from helpers.packages import TREE_VARIANTS, small_package, small_tree
-from helpers.paths import REPO
-
 import crossform
 from crossform import checks as checks_module
 from crossform import ir
@@ -35,12 +31,18 @@ from crossform.exporters import onnx as O
 from crossform.floats import float32_threshold
 from crossform.runtime import onnx_reference
 from crossform.runtime import onnxruntime as ort_runtime
+from helpers.fits import fit_pipeline
+from helpers.packages import TREE_VARIANTS, small_package, small_tree
+from helpers.paths import REPO
 
 onnx = pytest.importorskip("onnx")
 RUNTIMES = (ort_runtime, onnx_reference)
 
-ROWS = [{"colour": c, "size": s} for c in ("red", "blue", "green", None, "")
-        for s in (-30.0, 9.0, 14.0, 30.0, math.nan, math.inf, -math.inf, 1e39, -3.5e38, None)]
+ROWS = [
+    {"colour": c, "size": s}
+    for c in ("red", "blue", "green", None, "")
+    for s in (-30.0, 9.0, 14.0, 30.0, math.nan, math.inf, -math.inf, 1e39, -3.5e38, None)
+]
 ROWS += [{"colour": 3, "size": 9.0}, {"colour": "red", "size": "big"}]  # wrong types: row errors before the graph
 
 
@@ -52,7 +54,9 @@ def assert_scores_like_the_reference(package: ir.Package, content: bytes, rows=R
         assert got.outputs == want.outputs and got.classes == want.classes
         assert [e is None for e in got.errors] == [e is None for e in want.errors], runtime.NAME
         np.testing.assert_array_equal(got.values, want.values)  # exact, NaN in the same rows
-        np.testing.assert_array_equal(leaf_positions(back.model, got.leaves), leaf_positions(package.model, want.leaves))
+        np.testing.assert_array_equal(
+            leaf_positions(back.model, got.leaves), leaf_positions(package.model, want.leaves)
+        )
 
 
 @pytest.mark.parametrize("name", sorted(TREE_VARIANTS))
@@ -68,10 +72,12 @@ def test_hand_built_packages_round_trip_and_score_exactly(name):
 
 
 def test_empty_category_list_and_missing_code_without_unknown_code():
-    package = small_package(encoders=(
-        ir.CategoricalEncoding(("colour",), ((),), ((),), (4.0,), None),
-        ir.Scale(("size",), [10.0], [4.0], ("size_scaled",)),
-    ))
+    package = small_package(
+        encoders=(
+            ir.CategoricalEncoding(("colour",), ((),), ((),), (4.0,), None),
+            ir.Scale(("size",), [10.0], [4.0], ("size_scaled",)),
+        )
+    )
     assert_scores_like_the_reference(package, O.dumps(package))
 
 
@@ -91,6 +97,7 @@ def test_sklearn_pipelines_round_trip_with_their_checks_in_both_runtimes(task, t
 
 def test_sklearn_trees_compare_in_float32_hand_built_ones_in_double():
     """Float32 splits only where they decide exactly as the IR's doubles (the rewritten thresholds)."""
+
     def split_type(package):
         node = next(n for n in O.build(package).graph.node if n.op_type == "TreeEnsemble")
         return next(a.t.data_type for a in node.attribute if a.name == "nodes_splits")
@@ -102,8 +109,10 @@ def test_sklearn_trees_compare_in_float32_hand_built_ones_in_double():
 def test_the_graph_has_named_inputs_outputs_and_metadata():
     model = O.build(small_package())
     assert [(i.name, i.type.tensor_type.elem_type) for i in model.graph.input] == [
-        ("colour", onnx.TensorProto.STRING), ("colour#missing", onnx.TensorProto.BOOL),
-        ("size", onnx.TensorProto.DOUBLE)]
+        ("colour", onnx.TensorProto.STRING),
+        ("colour#missing", onnx.TensorProto.BOOL),
+        ("size", onnx.TensorProto.DOUBLE),
+    ]
     assert [o.name for o in model.graph.output] == ["probabilities", "error", "leaves"]
     props = {p.key: p.value for p in model.metadata_props}
     assert props["crossform.format_version"] == "1.2" and props["crossform.id"] == small_package().id
@@ -128,8 +137,10 @@ def test_a_file_is_read_in_the_layout_of_the_version_it_records():
     old = O.build(package, per_tree=False)
     assert {p.value for p in old.metadata_props if p.key == "crossform.format_version"} == {"1.0"}
     assert O.loads(old.SerializeToString()).id == package.id
-    for proto, version, expected in ((old, "1.2", "expected one tree in TreeEnsemble 0"),
-                                     (O.build(package), "1.0", "one TreeEnsemble")):
+    for proto, version, expected in (
+        (old, "1.2", "expected one tree in TreeEnsemble 0"),
+        (O.build(package), "1.0", "one TreeEnsemble"),
+    ):
         for p in proto.metadata_props:
             if p.key == "crossform.format_version":
                 p.value = version
@@ -155,6 +166,7 @@ def set_prop(key, value):
         for p in model.metadata_props:
             if p.key == key:
                 p.value = value
+
     return edit
 
 
@@ -198,20 +210,26 @@ def external_data_in_if_branch(model):
     """An If node whose then-branch holds an initializer kept outside the file."""
     branch_init = onnx.numpy_helper.from_array(np.zeros(1), "branch.value")
     outside(branch_init)
-    branch = onnx.helper.make_graph([onnx.helper.make_node("Identity", ["branch.value"], ["branch.out"])], "branch",
-                                    [], [onnx.helper.make_tensor_value_info("branch.out", onnx.TensorProto.DOUBLE,
-                                                                            [1])], [branch_init])
+    branch = onnx.helper.make_graph(
+        [onnx.helper.make_node("Identity", ["branch.value"], ["branch.out"])],
+        "branch",
+        [],
+        [onnx.helper.make_tensor_value_info("branch.out", onnx.TensorProto.DOUBLE, [1])],
+        [branch_init],
+    )
     cond = onnx.numpy_helper.from_array(np.array(True), "if.cond")
     model.graph.initializer.append(cond)
-    model.graph.node.append(onnx.helper.make_node("If", ["if.cond"], ["if.out"], name="if",
-                                                  then_branch=branch, else_branch=branch))
+    model.graph.node.append(
+        onnx.helper.make_node("If", ["if.cond"], ["if.out"], name="if", then_branch=branch, else_branch=branch)
+    )
 
 
 def external_data_in_sparse_initializer(model):
     values = onnx.numpy_helper.from_array(np.ones(1), "sparse.values")
     outside(values)
-    sparse = onnx.helper.make_sparse_tensor(values, onnx.numpy_helper.from_array(np.array([0], np.int64),
-                                                                                 "sparse.indices"), [4])
+    sparse = onnx.helper.make_sparse_tensor(
+        values, onnx.numpy_helper.from_array(np.array([0], np.int64), "sparse.indices"), [4]
+    )
     model.graph.sparse_initializer.append(sparse)
 
 
@@ -219,7 +237,8 @@ def external_data_in_sparse_indices(model):
     indices = onnx.numpy_helper.from_array(np.array([0], np.int64), "sparse.indices")
     outside(indices)
     model.graph.sparse_initializer.append(
-        onnx.helper.make_sparse_tensor(onnx.numpy_helper.from_array(np.ones(1), "sparse.values"), indices, [4]))
+        onnx.helper.make_sparse_tensor(onnx.numpy_helper.from_array(np.ones(1), "sparse.values"), indices, [4])
+    )
 
 
 def external_data_in_attribute(model):
@@ -321,7 +340,7 @@ def test_flipped_or_truncated_bytes_raise_only_crossform_errors(data):
     for _ in range(data.draw(st.integers(1, 3))):
         pos = data.draw(st.integers(0, len(raw) - 1))
         raw[pos] = data.draw(st.integers(0, 255))
-    candidate = bytes(raw[:data.draw(st.integers(len(raw) // 2, len(raw)))])
+    candidate = bytes(raw[: data.draw(st.integers(len(raw) // 2, len(raw)))])
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -359,9 +378,11 @@ def test_without_onnx_the_format_is_listed_and_says_what_to_install():
 
 
 def test_colliding_names_are_a_named_skip():
-    package = small_package(inputs=(ir.Field("colour", ir.CATEGORICAL), ir.Field("error", ir.NUMERIC)),
-                            encoders=(ir.CategoricalEncoding(("colour",), (("red",),), ((1.0,),), (None,), None),),
-                            model=ir.TreeEnsemble(("colour", "error"), (small_tree(),), classes=("no", "yes")))
+    package = small_package(
+        inputs=(ir.Field("colour", ir.CATEGORICAL), ir.Field("error", ir.NUMERIC)),
+        encoders=(ir.CategoricalEncoding(("colour",), (("red",),), ((1.0,),), (None,), None),),
+        model=ir.TreeEnsemble(("colour", "error"), (small_tree(),), classes=("no", "yes")),
+    )
     assert "collides" in O.unsupported(package)
     with pytest.raises(UnsupportedModelError):
         O.dumps(package)
@@ -379,8 +400,9 @@ def float32_forest(n_trees: int = 60, scale: float = 1e4):
     rng = np.random.default_rng(3)
     X = rng.normal(0, 3, (2000, 4)).astype(np.float32).astype(np.float64)
     y = scale * (X[:, 0] + np.sin(X[:, 1]) * X[:, 2]) + rng.normal(0, scale / 10, 2000)
-    model = Pipeline([("scale", StandardScaler()),
-                      ("forest", RandomForestRegressor(n_trees, max_depth=9, random_state=0))])
+    model = Pipeline(
+        [("scale", StandardScaler()), ("forest", RandomForestRegressor(n_trees, max_depth=9, random_state=0))]
+    )
     return model.fit(X, y), rng
 
 
@@ -400,16 +422,18 @@ def test_float32_file_records_its_precision_tolerance_and_source():
     tolerance = float(json_loads(props["crossform.tolerance"])["absolute"])
     assert 0 < tolerance < 1e-5 and checks.absolute == tolerance
     back = O.loads(data)
-    assert back.id == rounded.id and O.dumps(back, precision="float32") == data.replace(
-        package.id.encode(), rounded.id.encode()) or back.id == rounded.id
+    assert (
+        back.id == rounded.id
+        and O.dumps(back, precision="float32") == data.replace(package.id.encode(), rounded.id.encode())
+        or back.id == rounded.id
+    )
     # the file carries the float32 rows of the checks, and they pass in both runtimes
     keep = checks_module.float32_rows(package.checks)
     assert len(back.checks) == int(keep.sum()) > len(package.checks) // 3 and back.checks.absolute == tolerance
     for runtime in RUNTIMES:
         comparison = checks_module.compare(back.checks, runtime.prepare(data, O)(back.checks.data()), back.model)
         assert comparison.ok and comparison.leaves_compared, (runtime.NAME, comparison.summary())
-    assert O.properties(data) == {"precision": "float32", "tolerance": {"absolute": tolerance},
-                                  "source id": package.id}
+    assert O.properties(data) == {"precision": "float32", "tolerance": {"absolute": tolerance}, "source id": package.id}
     assert O.properties(O.dumps(package)) == {"precision": "float64"}
 
 
@@ -437,7 +461,7 @@ def test_float32_decisions_are_exact_and_scores_keep_the_declared_bound():
         for f, t in zip(tree.tree_.feature[split], tree.tree_.threshold[split]):
             x = t * scaler.scale_[f] + scaler.mean_[f]  # about where the scaled value crosses t
             edges += [(f, np.nextafter(np.float32(x), np.float32(d))) for d in (-np.inf, np.inf)] + [(f, np.float32(x))]
-    for i, (f, x) in enumerate(edges[:len(X)]):
+    for i, (f, x) in enumerate(edges[: len(X)]):
         X[i, f] = x
     rows = X.astype(np.float64).tolist()
     checks = expect(estimator, package, package.inputs, rows, ["row"] * len(rows), "float32 rows")
@@ -456,7 +480,7 @@ def test_the_float32_bound_is_not_loose_by_orders_of_magnitude():
     rounded = O.float32_package(package)
     largest = sum(float(np.abs(t.value[t.is_leaf]).max()) for t in rounded.model.trees)
     # (trees + 2) unit roundoffs of the summed magnitudes, averaged, rounded up to two digits
-    assert O.float32_tolerance(rounded) <= 1.1 * (20 + 3) * 2.0 ** -24 * largest / 20
+    assert O.float32_tolerance(rounded) <= 1.1 * (20 + 3) * 2.0**-24 * largest / 20
 
 
 def test_float32_reader_refuses_an_unknown_precision_and_mismatched_inputs():
@@ -475,8 +499,11 @@ def test_float32_reader_refuses_an_unknown_precision_and_mismatched_inputs():
 
     with pytest.raises(O.OnnxMetadataError, match="expected metadata 'crossform.precision' to be one of"):
         O.loads(edit(lambda m: precision(m, "float16")))
-    with pytest.raises(O.OnnxStructureError, match=r"expected double or string graph inputs \(float64 precision\), "
-                                                   r"found input 'size' of type FLOAT"):
+    with pytest.raises(
+        O.OnnxStructureError,
+        match=r"expected double or string graph inputs \(float64 precision\), "
+        r"found input 'size' of type FLOAT",
+    ):
         O.loads(edit(lambda m: precision(m, "float64")))
     with pytest.raises(CrossformError, match="expected precision float64 or float32, got 'half'"):
         O.dumps(small_package(), precision="half")
@@ -487,9 +514,13 @@ def test_float32_variant_runs_in_the_conformance_plan_and_by_name():
     from crossform.errors import UnknownFormatError
 
     assert ("onnx[float32]", "onnxruntime") in conformance.plan(["onnx"])
-    assert conformance.plan(["onnx[float32]"]) == [("onnx[float32]", "onnxruntime"),
-                                                   ("onnx[float32]", "onnx-reference")]
-    with pytest.raises(UnknownFormatError, match=r"Unknown variant 'onnx\[float16\]'; variants of onnx: onnx\[float32\]"):
+    assert conformance.plan(["onnx[float32]"]) == [
+        ("onnx[float32]", "onnxruntime"),
+        ("onnx[float32]", "onnx-reference"),
+    ]
+    with pytest.raises(
+        UnknownFormatError, match=r"Unknown variant 'onnx\[float16\]'; variants of onnx: onnx\[float32\]"
+    ):
         conformance.plan(["onnx[float16]"])
 
 
@@ -502,8 +533,19 @@ def test_export_cli_takes_precision_for_onnx_only(tmp_path, capsys):
     code = main(["export", str(tmp_path / "m.joblib"), str(tmp_path / "m"), "--precision", "float32"])
     err = capsys.readouterr().err
     assert code == 2 and "format stripe-json has no option 'precision'" in err
-    code = main(["export", str(tmp_path / "m.joblib"), str(tmp_path / "m.onnx"), "--format", "onnx",
-                 "--precision", "float32", "--checks", "200"])
+    code = main(
+        [
+            "export",
+            str(tmp_path / "m.joblib"),
+            str(tmp_path / "m.onnx"),
+            "--format",
+            "onnx",
+            "--precision",
+            "float32",
+            "--checks",
+            "200",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0 and "format  onnx, float32" in out and "source  sha256." in out
     assert main(["info", str(tmp_path / "m.onnx")]) == 0
@@ -534,69 +576,151 @@ def _every_kind_packages():
     out = dict(every_kind.packages())
     fields, tree = every_kind.fields(), every_kind.regression_stump
     # each new kind alone, so each is what makes its file 1.3
-    out["binary-alone"] = ir.Package(inputs=fields[1:], encoders=(), model=ir.TreeEnsemble(
-        ("size", "weight"), (tree(0), tree(1)), "sum", "logistic", classes=("a", "b"), base_value=[0.5]))
-    out["missing-error-alone"] = ir.Package(inputs=fields[1:], encoders=(), model=ir.TreeEnsemble(
-        ("size", "weight"), (tree(0), tree(1)), "sum", base_value=[0.5], missing="error"))
-    out["compare-alone-average"] = ir.Package(inputs=fields[1:], encoders=(), model=ir.TreeEnsemble(
-        ("size", "weight"), (tree(0), tree(1)), infinite="compare"))
-    out["affine-alone"] = ir.Package(inputs=fields[1:], encoders=(ir.Affine(("size",), [0.5], [1.0]),),
-                                     model=ir.TreeEnsemble(("size", "weight"), (tree(0), tree(1))))
+    out["binary-alone"] = ir.Package(
+        inputs=fields[1:],
+        encoders=(),
+        model=ir.TreeEnsemble(
+            ("size", "weight"), (tree(0), tree(1)), "sum", "logistic", classes=("a", "b"), base_value=[0.5]
+        ),
+    )
+    out["missing-error-alone"] = ir.Package(
+        inputs=fields[1:],
+        encoders=(),
+        model=ir.TreeEnsemble(("size", "weight"), (tree(0), tree(1)), "sum", base_value=[0.5], missing="error"),
+    )
+    out["compare-alone-average"] = ir.Package(
+        inputs=fields[1:],
+        encoders=(),
+        model=ir.TreeEnsemble(("size", "weight"), (tree(0), tree(1)), infinite="compare"),
+    )
+    out["affine-alone"] = ir.Package(
+        inputs=fields[1:],
+        encoders=(ir.Affine(("size",), [0.5], [1.0]),),
+        model=ir.TreeEnsemble(("size", "weight"), (tree(0), tree(1))),
+    )
     out["indicator-alone"] = ir.Package(
-        inputs=fields, encoders=(ir.MissingIndicator(("colour", "weight"), (ir.CATEGORICAL, ir.NUMERIC),
-                                                     ("colour_missing", "weight_missing")),),
-        model=ir.TreeEnsemble(("colour_missing", "weight_missing"), (tree(0), tree(1))))
+        inputs=fields,
+        encoders=(
+            ir.MissingIndicator(
+                ("colour", "weight"), (ir.CATEGORICAL, ir.NUMERIC), ("colour_missing", "weight_missing")
+            ),
+        ),
+        model=ir.TreeEnsemble(("colour_missing", "weight_missing"), (tree(0), tree(1))),
+    )
     # one-hot after fill-missing (the missing mask is then never set), zero-width and empty blocks,
     # "" as a known category (the placeholder of a missing string), several features in one encoder
-    one_hot = ir.OneHot(("colour", "shade"), (("", "blue", "red"), ()), ((0, 1, -1), ()), (2, 1), (None, 0),
-                        ("zeros", "error"), ("c_empty", "c_blue", "s_missing"))
+    one_hot = ir.OneHot(
+        ("colour", "shade"),
+        (("", "blue", "red"), ()),
+        ((0, 1, -1), ()),
+        (2, 1),
+        (None, 0),
+        ("zeros", "error"),
+        ("c_empty", "c_blue", "s_missing"),
+    )
     out["one-hot-edges"] = ir.Package(
         inputs=fields + (ir.Field("shade", ir.CATEGORICAL),),
-        encoders=(ir.FillMissing(("weight",), (0.0,)), one_hot,
-                  ir.OneHot(("colour",), (("green",),), ((0,),), (1,), (-1,), (0,), ("c_green",))),
-        model=ir.LinearModel(("c_empty", "c_blue", "s_missing", "c_green", "weight"),
-                             [[1.0, 2.0, 4.0, 8.0, 0.5], [-1.0, 0.0, 0.25, 3.0, -2.0]], [0.0, 1.0], "softmax",
-                             classes=("p", "q")))
+        encoders=(
+            ir.FillMissing(("weight",), (0.0,)),
+            one_hot,
+            ir.OneHot(("colour",), (("green",),), ((0,),), (1,), (-1,), (0,), ("c_green",)),
+        ),
+        model=ir.LinearModel(
+            ("c_empty", "c_blue", "s_missing", "c_green", "weight"),
+            [[1.0, 2.0, 4.0, 8.0, 0.5], [-1.0, 0.0, 0.25, 3.0, -2.0]],
+            [0.0, 1.0],
+            "softmax",
+            classes=("p", "q"),
+        ),
+    )
     # a linear regressor over huge finite values, and a one-output logistic regressor (no classes)
-    out["linear-huge"] = ir.Package(inputs=fields[1:], encoders=(), model=ir.LinearModel(
-        ("size", "weight"), [[1e5, -3.0]], [1e-300]))  # 1e305 at most: overflow to inf would not compare
-    out["linear-multi-logistic"] = ir.Package(inputs=fields[1:], encoders=(), model=ir.LinearModel(
-        ("size", "weight"), [[1.0, -3.0], [0.5, 0.5]], [0.0, -40.0], "logistic", classes=(3, 7)))
+    out["linear-huge"] = ir.Package(
+        inputs=fields[1:], encoders=(), model=ir.LinearModel(("size", "weight"), [[1e5, -3.0]], [1e-300])
+    )  # 1e305 at most: overflow to inf would not compare
+    out["linear-multi-logistic"] = ir.Package(
+        inputs=fields[1:],
+        encoders=(),
+        model=ir.LinearModel(("size", "weight"), [[1.0, -3.0], [0.5, 0.5]], [0.0, -40.0], "logistic", classes=(3, 7)),
+    )
     # set splits (histogram boosting's categories): members away from the missing side, 0.0 a member
     # (-0.0 too), a set on a label-encoded column, a threshold split beside them, a +inf threshold
-    set_tree = ir.Tree(feature=[0, 2, -1, -1, 1, -1, -1], threshold=[0.0, 0.0, 0.0, 0.0, np.inf, 0.0, 0.0],
-                       left=[1, 2, -1, -1, 5, -1, -1], right=[4, 3, -1, -1, 6, -1, -1],
-                       missing_left=[True, False, False, False, False, False, False],
-                       value=[[0.0], [0.0], [-1.0], [0.5], [0.0], [2.0], [4.0]],
-                       sets=((0.0, 3.0, 8.0), (0.0, 2.0), None, None, None, None, None))
-    colour_code = ir.CategoricalEncoding(("colour",), (("blue", "green", "red"),), ((0.0, 1.0, 2.0),), (None,), np.nan,
-                                         ("colour_code",))
-    out["set-splits"] = ir.Package(inputs=fields, encoders=(colour_code,), model=ir.TreeEnsemble(
-        ("size", "weight", "colour_code"), (set_tree, tree(1)), "sum", "logistic", classes=("no", "yes"),
-        base_value=[-0.25], infinite="compare"))
+    set_tree = ir.Tree(
+        feature=[0, 2, -1, -1, 1, -1, -1],
+        threshold=[0.0, 0.0, 0.0, 0.0, np.inf, 0.0, 0.0],
+        left=[1, 2, -1, -1, 5, -1, -1],
+        right=[4, 3, -1, -1, 6, -1, -1],
+        missing_left=[True, False, False, False, False, False, False],
+        value=[[0.0], [0.0], [-1.0], [0.5], [0.0], [2.0], [4.0]],
+        sets=((0.0, 3.0, 8.0), (0.0, 2.0), None, None, None, None, None),
+    )
+    colour_code = ir.CategoricalEncoding(
+        ("colour",), (("blue", "green", "red"),), ((0.0, 1.0, 2.0),), (None,), np.nan, ("colour_code",)
+    )
+    out["set-splits"] = ir.Package(
+        inputs=fields,
+        encoders=(colour_code,),
+        model=ir.TreeEnsemble(
+            ("size", "weight", "colour_code"),
+            (set_tree, tree(1)),
+            "sum",
+            "logistic",
+            classes=("no", "yes"),
+            base_value=[-0.25],
+            infinite="compare",
+        ),
+    )
     # an isolation forest: score = -(2 ** -(s / d)), decision = score - offset
-    depth = ir.Tree(feature=[0, -1, 1, -1, -1], threshold=[0.5, 0.0, 2.0, 0.0, 0.0], left=[1, -1, 3, -1, -1],
-                    right=[2, -1, 4, -1, -1], missing_left=[False] * 5, value=[[0.0], [1.0], [0.0], [2.5], [3.25]])
-    out["isolation"] = ir.Package(inputs=fields[1:], encoders=(), model=ir.TreeEnsemble(
-        ("size", "weight"), (depth, depth), "sum", "isolation", base_value=[0.0], infinite="compare",
-        isolation=(2.75, -0.5)))
+    depth = ir.Tree(
+        feature=[0, -1, 1, -1, -1],
+        threshold=[0.5, 0.0, 2.0, 0.0, 0.0],
+        left=[1, -1, 3, -1, -1],
+        right=[2, -1, 4, -1, -1],
+        missing_left=[False] * 5,
+        value=[[0.0], [1.0], [0.0], [2.5], [3.25]],
+    )
+    out["isolation"] = ir.Package(
+        inputs=fields[1:],
+        encoders=(),
+        model=ir.TreeEnsemble(
+            ("size", "weight"),
+            (depth, depth),
+            "sum",
+            "isolation",
+            base_value=[0.0],
+            infinite="compare",
+            isolation=(2.75, -0.5),
+        ),
+    )
     # refuse-missing: a numeric and a categorical feature in place before a label encoder and set
     # splits (no member 0.0, so both runtimes run the member variant), and under new names after a
     # categorical fill (its mask then never set) before a one-hot and a linear model
     checked_tree = dataclasses.replace(set_tree, sets=((1.0, 3.0, 8.0), (2.0,), None, None, None, None, None))
     out["refuse-missing"] = ir.Package(
-        inputs=fields, encoders=(ir.RefuseMissing(("colour", "size"), (ir.CATEGORICAL, ir.NUMERIC)), colour_code),
-        model=ir.TreeEnsemble(("size", "weight", "colour_code"), (checked_tree, tree(1)), "sum", "logistic",
-                              classes=("no", "yes"), base_value=[-0.25]))
+        inputs=fields,
+        encoders=(ir.RefuseMissing(("colour", "size"), (ir.CATEGORICAL, ir.NUMERIC)), colour_code),
+        model=ir.TreeEnsemble(
+            ("size", "weight", "colour_code"),
+            (checked_tree, tree(1)),
+            "sum",
+            "logistic",
+            classes=("no", "yes"),
+            base_value=[-0.25],
+        ),
+    )
     out["refuse-missing-renamed"] = ir.Package(
-        inputs=fields, encoders=(
+        inputs=fields,
+        encoders=(
             ir.FillMissing(("colour",), ("red",)),
             ir.RefuseMissing(("weight", "colour"), (ir.NUMERIC, ir.CATEGORICAL), ("weight_ok", "colour_ok")),
-            ir.OneHot(("colour_ok",), (("blue", "red"),), ((0, 1),), (2,), (None,), ("zeros",), ("c_blue", "c_red"))),
-        model=ir.LinearModel(("c_blue", "c_red", "weight_ok", "weight"), [[1.0, -2.0, 0.5, 0.25]], [0.125]))
+            ir.OneHot(("colour_ok",), (("blue", "red"),), ((0, 1),), (2,), (None,), ("zeros",), ("c_blue", "c_red")),
+        ),
+        model=ir.LinearModel(("c_blue", "c_red", "weight_ok", "weight"), [[1.0, -2.0, 0.5, 0.25]], [0.125]),
+    )
     out["refuse-missing-alone"] = ir.Package(
-        inputs=fields, encoders=(ir.RefuseMissing(("colour", "size"), (ir.CATEGORICAL, ir.NUMERIC), ("c", "s")),),
-        model=ir.TreeEnsemble(("s", "weight"), (tree(0), tree(1))))
+        inputs=fields,
+        encoders=(ir.RefuseMissing(("colour", "size"), (ir.CATEGORICAL, ir.NUMERIC), ("c", "s")),),
+        model=ir.TreeEnsemble(("s", "weight"), (tree(0), tree(1))),
+    )
     return out
 
 
@@ -609,8 +733,14 @@ def _rows():
     frame = every_kind.rows()
     shade = ["dark", None, "light", None, "", "dark", None, None, "x", None, None, None]
     frame["shade"] = pd.Series(shade, dtype=object)
-    more = pd.DataFrame({"colour": ["", None, "blue", "green", "red"], "size": [-40.0, -1e300, 2.0**128, -7.5, 0.5],
-                         "weight": [20.0, 3.0, -1e39, 1e38, 0.0], "shade": [None, None, "dark", None, None]})
+    more = pd.DataFrame(
+        {
+            "colour": ["", None, "blue", "green", "red"],
+            "size": [-40.0, -1e300, 2.0**128, -7.5, 0.5],
+            "weight": [20.0, 3.0, -1e39, 1e38, 0.0],
+            "shade": [None, None, "dark", None, None],
+        }
+    )
     return pd.concat([frame, more], ignore_index=True)
 
 
@@ -631,9 +761,18 @@ def reference_checks(package: ir.Package, frame) -> checks_module.Checks:
     want = crossform.score(package, data)
     leaves = leaf_positions(package.model, want.leaves) if want.leaves is not None else None
     predicted = tuple(want.labels()) if package.model.is_classifier else None
-    return checks_module.Checks("crossform.reference", columns, rows, tuple(f"row {i}" for i in range(len(rows))),
-                                package.outputs, want.values, ~want.ok, predicted, leaves,
-                                expected_by="crossform.reference")
+    return checks_module.Checks(
+        "crossform.reference",
+        columns,
+        rows,
+        tuple(f"row {i}" for i in range(len(rows))),
+        package.outputs,
+        want.values,
+        ~want.ok,
+        predicted,
+        leaves,
+        expected_by="crossform.reference",
+    )
 
 
 @pytest.mark.parametrize("name", sorted(NEW))
@@ -689,8 +828,9 @@ def test_golden_1_2_files_are_still_written_byte_for_byte():
         back = O.loads(data)
         proto = O.build(back, precision)
         if precision == "float32":
-            proto.metadata_props.add(key="crossform.source_id", value={p.key: p.value for p in model.metadata_props}[
-                "crossform.source_id"])
+            proto.metadata_props.add(
+                key="crossform.source_id", value={p.key: p.value for p in model.metadata_props}["crossform.source_id"]
+            )
         assert proto.SerializeToString(deterministic=True) == data, path.name
 
 
@@ -707,7 +847,8 @@ def test_gradient_boosting_from_sklearn_scores_as_scikit_learn_in_both_runtimes(
     fits = {
         "binary": GradientBoostingClassifier(n_estimators=15, max_depth=3, random_state=0).fit(X, X[:, 0] > X[:, 1]),
         "multiclass": GradientBoostingClassifier(n_estimators=8, max_depth=2, random_state=0).fit(
-            X, np.digitize(X[:, 2], [-1, 1])),
+            X, np.digitize(X[:, 2], [-1, 1])
+        ),
         "regressor": GradientBoostingRegressor(n_estimators=20, max_depth=3, random_state=0).fit(X, X @ [1, -2, 0.5]),
     }
     for name, estimator in fits.items():
@@ -718,20 +859,34 @@ def test_gradient_boosting_from_sklearn_scores_as_scikit_learn_in_both_runtimes(
             back = O.loads(data)
             assert O.read_version(data) == "1.3" and back.checks.errors.any()
             for runtime in RUNTIMES:
-                comparison = checks_module.compare(back.checks, runtime.prepare(data, O)(back.checks.data()),
-                                                   back.model)
-                assert comparison.ok and comparison.leaves_compared, (name, precision, runtime.NAME,
-                                                                      comparison.summary())
+                comparison = checks_module.compare(
+                    back.checks, runtime.prepare(data, O)(back.checks.data()), back.model
+                )
+                assert comparison.ok and comparison.leaves_compared, (
+                    name,
+                    precision,
+                    runtime.NAME,
+                    comparison.summary(),
+                )
                 if precision == "float64":
                     assert comparison.max_relative_difference <= 1e-12
 
 
 def test_binary_logistic_is_exact_where_sigmoid_is_not():
     """1 / (1 + exp(-x)) as written: onnxruntime's double Sigmoid gives 0.0 for 4.2e-18 at x = -40."""
-    tree = ir.Tree(feature=[0, -1, -1], threshold=[0.0, 0.0, 0.0], left=[1, -1, -1], right=[2, -1, -1],
-                   missing_left=[False, False, False], value=[[0.0], [-40.0], [-10.0]])
-    package = ir.Package(inputs=(ir.Field("x", ir.NUMERIC),), encoders=(),
-                         model=ir.TreeEnsemble(("x",), (tree,), "sum", "logistic", classes=(0, 1), base_value=[0.0]))
+    tree = ir.Tree(
+        feature=[0, -1, -1],
+        threshold=[0.0, 0.0, 0.0],
+        left=[1, -1, -1],
+        right=[2, -1, -1],
+        missing_left=[False, False, False],
+        value=[[0.0], [-40.0], [-10.0]],
+    )
+    package = ir.Package(
+        inputs=(ir.Field("x", ir.NUMERIC),),
+        encoders=(),
+        model=ir.TreeEnsemble(("x",), (tree,), "sum", "logistic", classes=(0, 1), base_value=[0.0]),
+    )
     data = O.dumps(package)
     for runtime in RUNTIMES:
         got = runtime.prepare(data, O)({"x": [-1.0, 1.0]})
@@ -750,25 +905,39 @@ def test_a_decision_model_outputs_decision_scores_and_no_leaves():
     assert got.outputs == ("decision",) and got.leaves is None and got.labels() == [1, -1]
     multi = ort_runtime.prepare(O.dumps(NEW["linear-decision-multiclass"]), O)({"size": [1.0], "weight": [0.0]})
     assert multi.outputs == ("decision(x)", "decision(y)", "decision(z)") and multi.labels() == ["x"]
-    clash = package.replace(inputs=(ir.Field("decision", ir.NUMERIC), ir.Field("weight", ir.NUMERIC)),
-                            model=ir.LinearModel(("decision", "weight"), [[1.0, 1.0]], [0.0], classes=(0, 1)))
+    clash = package.replace(
+        inputs=(ir.Field("decision", ir.NUMERIC), ir.Field("weight", ir.NUMERIC)),
+        model=ir.LinearModel(("decision", "weight"), [[1.0, 1.0]], [0.0], classes=(0, 1)),
+    )
     assert "collides" in O.unsupported(clash)
-    assert O.unsupported(clash.replace(model=NEW["linear-regression"].model.__class__(
-        ("decision", "weight"), [[1.0, 1.0]], [0.0]))) is None  # a regressor's output is "prediction"
+    assert (
+        O.unsupported(
+            clash.replace(model=NEW["linear-regression"].model.__class__(("decision", "weight"), [[1.0, 1.0]], [0.0]))
+        )
+        is None
+    )  # a regressor's output is "prediction"
 
 
 def test_compare_trees_split_in_float32_only_when_that_decides_as_double():
     """Under infinite="compare" a value too large for float32 reaches float32 splits as inf: exact only
     while every threshold is inside the float32 range."""
+
     def split_type(package):
         node = next(n for n in O.build(package).graph.node if n.op_type == "TreeEnsemble")
         return next(a.t.data_type for a in node.attribute if a.name == "nodes_splits")
 
     def forest(threshold):
-        tree = ir.Tree(feature=[0, -1, -1], threshold=[threshold, 0.0, 0.0], left=[1, -1, -1], right=[2, -1, -1],
-                       missing_left=[False, False, False], value=[[0.0], [2.0], [3.0]])
-        return ir.Package(inputs=(ir.Field("x", ir.NUMERIC),), encoders=(),
-                          model=ir.TreeEnsemble(("x",), (tree,), infinite="compare"))
+        tree = ir.Tree(
+            feature=[0, -1, -1],
+            threshold=[threshold, 0.0, 0.0],
+            left=[1, -1, -1],
+            right=[2, -1, -1],
+            missing_left=[False, False, False],
+            value=[[0.0], [2.0], [3.0]],
+        )
+        return ir.Package(
+            inputs=(ir.Field("x", ir.NUMERIC),), encoders=(), model=ir.TreeEnsemble(("x",), (tree,), infinite="compare")
+        )
 
     inside, beyond = forest(float(float32_threshold(np.array([0.3]))[0])), forest(np.finfo(np.float64).max)
     assert split_type(inside) == onnx.TensorProto.FLOAT and split_type(beyond) == onnx.TensorProto.DOUBLE
@@ -791,8 +960,9 @@ REFUSE_ROWS = {  # per row: ordinary, then NaN, None, +inf, -inf, each alone, th
 }
 
 
-@pytest.mark.parametrize("options", [{}, {"precision": "float32"}, {"sets": "member"}],
-                         ids=["onnx", "onnx[float32]", "onnx[member]"])
+@pytest.mark.parametrize(
+    "options", [{}, {"precision": "float32"}, {"sets": "member"}], ids=["onnx", "onnx[float32]", "onnx[member]"]
+)
 def test_refuse_missing_refuses_nan_none_and_inf_rows_and_passes_values_unchanged(options):
     package = NEW["refuse-missing"]
     data = O.dumps(package, **options)
@@ -818,18 +988,28 @@ def test_refuse_missing_refuses_nan_none_and_inf_rows_and_passes_values_unchange
 def test_refuse_missing_writes_no_node_for_the_values_it_passes():
     model = O.build(NEW["refuse-missing-alone"])
     encoder = [n for n in model.graph.node if O._tag(n).startswith("e0.")]
-    assert [(O._tag(n), n.op_type) for n in encoder] == [("e0.0.missing", "Identity"), ("e0.1.inf", "IsInf"),
-                                                          ("e0.1.nan", "IsNaN"), ("e0.1.value", "Identity")]
+    assert [(O._tag(n), n.op_type) for n in encoder] == [
+        ("e0.0.missing", "Identity"),
+        ("e0.1.inf", "IsInf"),
+        ("e0.1.nan", "IsNaN"),
+        ("e0.1.value", "Identity"),
+    ]
     in_place = O.build(NEW["refuse-missing"])  # the same names: the model reads the input itself
     assert not [n for n in in_place.graph.node if O._tag(n).endswith(".value")]
     assert next(n for n in in_place.graph.node if O._tag(n) == "X").input[0] == "size"
-    assert json.loads(encoder[0].doc_string) == {"crossform": "refuse-missing", "features": ["colour", "size"],
-                                                 "kinds": ["categorical", "numeric"], "outputs": ["c", "s"]}
+    assert json.loads(encoder[0].doc_string) == {
+        "crossform": "refuse-missing",
+        "features": ["colour", "size"],
+        "kinds": ["categorical", "numeric"],
+        "outputs": ["c", "s"],
+    }
     assert encoder[0].input == ["colour#missing"]
     # the file without refuse-missing is the 1.2 file it was
-    plain = NEW["refuse-missing-alone"].replace(inputs=NEW["refuse-missing-alone"].inputs[1:], encoders=(),
-                                                model=ir.TreeEnsemble(("size", "weight"), NEW["refuse-missing-alone"]
-                                                                      .model.trees))
+    plain = NEW["refuse-missing-alone"].replace(
+        inputs=NEW["refuse-missing-alone"].inputs[1:],
+        encoders=(),
+        model=ir.TreeEnsemble(("size", "weight"), NEW["refuse-missing-alone"].model.trees),
+    )
     assert O.new_kind(plain) is None and O.read_version(O.dumps(plain)) == "1.2"
 
 
@@ -845,8 +1025,9 @@ def _missing_indicator_pipeline():
     return Pipeline([("u", union), ("m", DecisionTreeClassifier(max_depth=4, random_state=0))]).fit(X, X[:, 0] > 0)
 
 
-@pytest.mark.parametrize("options", [{}, {"precision": "float32"}, {"sets": "member"}],
-                         ids=["onnx", "onnx[float32]", "onnx[member]"])
+@pytest.mark.parametrize(
+    "options", [{}, {"precision": "float32"}, {"sets": "member"}], ids=["onnx", "onnx[float32]", "onnx[member]"]
+)
 def test_missing_indicator_error_on_new_scores_as_scikit_learn_in_both_runtimes(options):
     package = crossform.from_sklearn(_missing_indicator_pipeline())
     assert [type(e) for e in package.encoders] == [ir.RefuseMissing, ir.MissingIndicator, ir.FillMissing]
@@ -874,8 +1055,11 @@ def _with_version(data: bytes, version: str) -> bytes:
 
 
 def test_the_recorded_version_must_be_the_one_the_writer_records():
-    with pytest.raises(O.OnnxStructureError, match=r"expected format version 1\.3 for this package \(it uses a "
-                                                   r"one-hot encoder\), found 1\.2"):
+    with pytest.raises(
+        O.OnnxStructureError,
+        match=r"expected format version 1\.3 for this package \(it uses a "
+        r"one-hot encoder\), found 1\.2",
+    ):
         O.loads(_with_version(O.dumps(NEW["forest-one-hot"]), "1.2"))
     with pytest.raises(O.OnnxStructureError, match=r"expected format version 1\.2 .*nothing 1\.3 added\), found 1\.3"):
         O.loads(_with_version(GOOD, "1.3"))
@@ -886,10 +1070,16 @@ def test_the_recorded_version_must_be_the_one_the_writer_records():
 def _released_reader():
     """crossform 0.4.0's onnx module (format 1.2), from this repository's history, or None."""
     import importlib.util
+
     root = REPO
     try:
-        done = subprocess.run(["git", "-C", str(root), "show", f"{RELEASED_0_4_0}:src/crossform/exporters/onnx.py"],
-                              capture_output=True, text=True, timeout=30, check=False)
+        done = subprocess.run(
+            ["git", "-C", str(root), "show", f"{RELEASED_0_4_0}:src/crossform/exporters/onnx.py"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     if done.returncode != 0:
@@ -948,6 +1138,7 @@ def edit_doc(tag, change):
         doc = json_loads(node.doc_string)
         change(doc)
         node.doc_string = json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
     return edit
 
 
@@ -956,6 +1147,7 @@ def set_init(input_of_tag, k, transform):
         name = by_tag(model, input_of_tag).input[k]
         init = next(t for t in model.graph.initializer if t.name == name)
         init.CopyFrom(onnx.numpy_helper.from_array(transform(onnx.numpy_helper.to_array(init).copy()), name))
+
     return edit
 
 
@@ -963,6 +1155,7 @@ def set_attr(tag, name, value):
     def edit(model):
         attr = next(a for a in by_tag(model, tag).attribute if a.name == name)
         attr.CopyFrom(onnx.helper.make_attribute(name, value))
+
     return edit
 
 
@@ -970,12 +1163,14 @@ def both(*edits):
     def edit(model):
         for e in edits:
             e(model)
+
     return edit
 
 
 def remove_node(tag):
     def edit(model):
         model.graph.node.remove(by_tag(model, tag))
+
     return edit
 
 
@@ -999,101 +1194,251 @@ def nudge_first_split(model):
     splits[0] = np.nextafter(splits[0], np.inf)
     attr.t.CopyFrom(onnx.numpy_helper.from_array(splits))
 
+
 def refuse_doc(key, value):
     """Set ``key`` in the doc_string of REFUSE's refuse-missing encoder."""
     return edit_doc("e0.0.missing", lambda d: d.__setitem__(key, value))
 
 
 NEW_BAD = {
-    "one-hot unknown policy": (ONE_HOT, edit_doc("e1.0.column", lambda d: d.__setitem__("unknown", ["maybe", "error"])),
-                               O.OnnxStructureError, (r"'unknown' of encoder 1 \(one-hot\) to be a list of 2 column "
-                                                      r"indices or one of error, zeros")),
-    "one-hot widths": (ONE_HOT, edit_doc("e1.0.column", lambda d: d.__setitem__("widths", ["2", 1])),
-                       O.OnnxStructureError, "'widths' of encoder 1 .* column counts"),
-    "one-hot missing": (ONE_HOT, edit_doc("e1.0.column", lambda d: d.__setitem__("missing", [None])),
-                        O.OnnxStructureError, "'missing' of encoder 1 .* a list of 2 column indices or null"),
-    "one-hot categories": (ONE_HOT, edit_doc("e1.0.column", lambda d: d.__setitem__("categories", [[1], []])),
-                           O.OnnxStructureError, "'categories' of encoder 1 .* lists of category strings"),
-    "one-hot column range": (ONE_HOT, edit_doc("e1.0.column", lambda d: d.__setitem__("columns", [[0, 5, -1], []])),
-                             O.OnnxStructureError, "column index from -1 to 1"),
-    "one-hot label encoder": (ONE_HOT, set_attr("e1.0.column", "values_int64s", [1, 0, -1]),
-                              O.OnnxStructureError, "the graph differs"),
-    "one-hot both edited": (ONE_HOT, both(set_attr("e1.0.column", "values_int64s", [1, 0, -1]),
-                                          edit_doc("e1.0.column", lambda d: d.__setitem__("columns", [[1, 0, -1], []]))),
-                            IdMismatchError, "content changed"),
-    "one-hot outputs": (ONE_HOT, edit_doc("e1.0.column", lambda d: d.__setitem__("outputs", "c_empty")),
-                        O.OnnxStructureError, "'outputs' of encoder 1 .* a list of names"),
-    "indicator kinds": (INDICATOR, edit_doc("e0.0.inf", lambda d: d.__setitem__("kinds", ["numeric", "text"])),
-                        O.OnnxStructureError, r"'kinds' of encoder 0 \(missing-indicator\) to be a list of 2 kinds"),
-    "indicator kind swapped": (INDICATOR, edit_doc("e0.0.inf", lambda d: d.__setitem__("kinds", ["numeric"] * 2)),
-                               O.OnnxStructureError, "must be a numeric column for 'colour'"),
-    "refuse-missing kinds": (REFUSE, refuse_doc("kinds", ["categorical"]), O.OnnxStructureError,
-                             r"'kinds' of encoder 0 \(refuse-missing\) to be a list of 2 kinds"),
-    "refuse-missing kind unknown": (REFUSE, refuse_doc("kinds", ["text", "numeric"]), O.OnnxStructureError,
-                                    r"'kinds' of encoder 0 \(refuse-missing\)"),
-    "refuse-missing kind swapped": (REFUSE, refuse_doc("kinds", ["numeric"] * 2), O.OnnxStructureError,
-                                    "must be a numeric column for 'colour'"),
-    "refuse-missing features": (REFUSE, refuse_doc("features", ["colour", 1]), O.OnnxStructureError,
-                                r"'features' of encoder 0 \(refuse-missing\) to be a list of 2 feature names"),
-    "refuse-missing outputs": (REFUSE, refuse_doc("outputs", "c"), O.OnnxStructureError,
-                               r"'outputs' of encoder 0 \(refuse-missing\) to be a list of names"),
-    "refuse-missing renamed": (REFUSE, refuse_doc("outputs", ["c", "size"]), O.OnnxStructureError,
-                               "the graph differs"),
-    "refuse-missing feature dropped": (REFUSE, refuse_doc("features", ["colour"]), O.OnnxStructureError,
-                                       r"'kinds' of encoder 0 \(refuse-missing\) to be a list of 1"),
+    "one-hot unknown policy": (
+        ONE_HOT,
+        edit_doc("e1.0.column", lambda d: d.__setitem__("unknown", ["maybe", "error"])),
+        O.OnnxStructureError,
+        (
+            r"'unknown' of encoder 1 \(one-hot\) to be a list of 2 column "
+            r"indices or one of error, zeros"
+        ),
+    ),
+    "one-hot widths": (
+        ONE_HOT,
+        edit_doc("e1.0.column", lambda d: d.__setitem__("widths", ["2", 1])),
+        O.OnnxStructureError,
+        "'widths' of encoder 1 .* column counts",
+    ),
+    "one-hot missing": (
+        ONE_HOT,
+        edit_doc("e1.0.column", lambda d: d.__setitem__("missing", [None])),
+        O.OnnxStructureError,
+        "'missing' of encoder 1 .* a list of 2 column indices or null",
+    ),
+    "one-hot categories": (
+        ONE_HOT,
+        edit_doc("e1.0.column", lambda d: d.__setitem__("categories", [[1], []])),
+        O.OnnxStructureError,
+        "'categories' of encoder 1 .* lists of category strings",
+    ),
+    "one-hot column range": (
+        ONE_HOT,
+        edit_doc("e1.0.column", lambda d: d.__setitem__("columns", [[0, 5, -1], []])),
+        O.OnnxStructureError,
+        "column index from -1 to 1",
+    ),
+    "one-hot label encoder": (
+        ONE_HOT,
+        set_attr("e1.0.column", "values_int64s", [1, 0, -1]),
+        O.OnnxStructureError,
+        "the graph differs",
+    ),
+    "one-hot both edited": (
+        ONE_HOT,
+        both(
+            set_attr("e1.0.column", "values_int64s", [1, 0, -1]),
+            edit_doc("e1.0.column", lambda d: d.__setitem__("columns", [[1, 0, -1], []])),
+        ),
+        IdMismatchError,
+        "content changed",
+    ),
+    "one-hot outputs": (
+        ONE_HOT,
+        edit_doc("e1.0.column", lambda d: d.__setitem__("outputs", "c_empty")),
+        O.OnnxStructureError,
+        "'outputs' of encoder 1 .* a list of names",
+    ),
+    "indicator kinds": (
+        INDICATOR,
+        edit_doc("e0.0.inf", lambda d: d.__setitem__("kinds", ["numeric", "text"])),
+        O.OnnxStructureError,
+        r"'kinds' of encoder 0 \(missing-indicator\) to be a list of 2 kinds",
+    ),
+    "indicator kind swapped": (
+        INDICATOR,
+        edit_doc("e0.0.inf", lambda d: d.__setitem__("kinds", ["numeric"] * 2)),
+        O.OnnxStructureError,
+        "must be a numeric column for 'colour'",
+    ),
+    "refuse-missing kinds": (
+        REFUSE,
+        refuse_doc("kinds", ["categorical"]),
+        O.OnnxStructureError,
+        r"'kinds' of encoder 0 \(refuse-missing\) to be a list of 2 kinds",
+    ),
+    "refuse-missing kind unknown": (
+        REFUSE,
+        refuse_doc("kinds", ["text", "numeric"]),
+        O.OnnxStructureError,
+        r"'kinds' of encoder 0 \(refuse-missing\)",
+    ),
+    "refuse-missing kind swapped": (
+        REFUSE,
+        refuse_doc("kinds", ["numeric"] * 2),
+        O.OnnxStructureError,
+        "must be a numeric column for 'colour'",
+    ),
+    "refuse-missing features": (
+        REFUSE,
+        refuse_doc("features", ["colour", 1]),
+        O.OnnxStructureError,
+        r"'features' of encoder 0 \(refuse-missing\) to be a list of 2 feature names",
+    ),
+    "refuse-missing outputs": (
+        REFUSE,
+        refuse_doc("outputs", "c"),
+        O.OnnxStructureError,
+        r"'outputs' of encoder 0 \(refuse-missing\) to be a list of names",
+    ),
+    "refuse-missing renamed": (REFUSE, refuse_doc("outputs", ["c", "size"]), O.OnnxStructureError, "the graph differs"),
+    "refuse-missing feature dropped": (
+        REFUSE,
+        refuse_doc("features", ["colour"]),
+        O.OnnxStructureError,
+        r"'kinds' of encoder 0 \(refuse-missing\) to be a list of 1",
+    ),
     "refuse-missing check dropped": (REFUSE, remove_node("e0.1.nan"), O.OnnxCheckerError, "onnx.checker refuses"),
     "refuse-missing value dropped": (REFUSE, remove_node("e0.1.value"), O.OnnxCheckerError, "onnx.checker refuses"),
-    "refuse-missing check swapped": (REFUSE, lambda m: setattr(by_tag(m, "e0.1.nan"), "op_type", "IsInf"),
-                                     O.OnnxStructureError, r"the graph differs \(node 2 'crossform:3:e0.1.nan'"),
-    "refuse-missing as indicator": (REFUSE, refuse_doc("crossform", "missing-indicator"), O.OnnxStructureError,
-                                    "the graph differs"),
-    "refuse-missing version": (REFUSE, set_prop("crossform.format_version", "1.2"), O.OnnxStructureError,
-                               r"expected format version 1\.3 for this package \(it uses a refuse-missing encoder\)"),
-    "affine scale shape": (AFFINE, set_init("e1.0.scaled", 1, lambda a: np.array([0.125, 1.0])),
-                           O.OnnxStructureError, "to be one float, found float64 of shape \\[2\\]"),
+    "refuse-missing check swapped": (
+        REFUSE,
+        lambda m: setattr(by_tag(m, "e0.1.nan"), "op_type", "IsInf"),
+        O.OnnxStructureError,
+        r"the graph differs \(node 2 'crossform:3:e0.1.nan'",
+    ),
+    "refuse-missing as indicator": (
+        REFUSE,
+        refuse_doc("crossform", "missing-indicator"),
+        O.OnnxStructureError,
+        "the graph differs",
+    ),
+    "refuse-missing version": (
+        REFUSE,
+        set_prop("crossform.format_version", "1.2"),
+        O.OnnxStructureError,
+        r"expected format version 1\.3 for this package \(it uses a refuse-missing encoder\)",
+    ),
+    "affine scale shape": (
+        AFFINE,
+        set_init("e1.0.scaled", 1, lambda a: np.array([0.125, 1.0])),
+        O.OnnxStructureError,
+        "to be one float, found float64 of shape \\[2\\]",
+    ),
     "affine scale": (AFFINE, set_init("e1.0.scaled", 1, plus_one), IdMismatchError, "content changed"),
     "affine offset": (AFFINE, set_init("e1.0.affine", 1, plus_one), IdMismatchError, "content changed"),
-    "coefficient shape": (ONE_HOT, set_init("linear.products", 1, lambda a: a[:, 0, :]),
-                          O.OnnxStructureError, r"expected coefficients of type double and shape \[5, 1, outputs\]"),
-    "coefficient type": (ONE_HOT, set_init("linear.products", 1, lambda a: a.astype(np.float32)),
-                         O.OnnxStructureError, "found float32 of shape"),
+    "coefficient shape": (
+        ONE_HOT,
+        set_init("linear.products", 1, lambda a: a[:, 0, :]),
+        O.OnnxStructureError,
+        r"expected coefficients of type double and shape \[5, 1, outputs\]",
+    ),
+    "coefficient type": (
+        ONE_HOT,
+        set_init("linear.products", 1, lambda a: a.astype(np.float32)),
+        O.OnnxStructureError,
+        "found float32 of shape",
+    ),
     "coefficient": (ONE_HOT, set_init("linear.products", 1, plus_one), IdMismatchError, "content changed"),
     "intercept": (ONE_HOT, set_init("linear.raw", 1, plus_one), IdMismatchError, "content changed"),
-    "intercept shape": (ONE_HOT, set_init("linear.raw", 1, lambda a: a[:1]),
-                        O.OnnxStructureError, r"expected intercepts of type double and shape \[2\]"),
-    "linear post transform": (ONE_HOT, edit_doc("linear.products", lambda d: d.__setitem__("post_transform", "probit")),
-                              O.OnnxStructureError, "'post_transform' rule to be one of none, logistic, softmax"),
-    "missing rule": (MISSING_ERROR, edit_doc("reached.0", lambda d: d.__setitem__("missing", "sometimes")),
-                     O.OnnxStructureError, ("'missing' rule to be one of route, error .absent for 'route'., "
-                                            "found \"sometimes\"")),
-    "default rule written": (MISSING_ERROR, edit_doc("reached.0", lambda d: d.__setitem__("infinite", "error")),
-                             O.OnnxStructureError, "'infinite' rule .* found \"error\""),
-    "rule dropped": (MISSING_ERROR, edit_doc("reached.0", lambda d: d.pop("missing")),
-                     O.OnnxStructureError, r"expected format version 1\.2 .* found 1\.3"),
+    "intercept shape": (
+        ONE_HOT,
+        set_init("linear.raw", 1, lambda a: a[:1]),
+        O.OnnxStructureError,
+        r"expected intercepts of type double and shape \[2\]",
+    ),
+    "linear post transform": (
+        ONE_HOT,
+        edit_doc("linear.products", lambda d: d.__setitem__("post_transform", "probit")),
+        O.OnnxStructureError,
+        "'post_transform' rule to be one of none, logistic, softmax",
+    ),
+    "missing rule": (
+        MISSING_ERROR,
+        edit_doc("reached.0", lambda d: d.__setitem__("missing", "sometimes")),
+        O.OnnxStructureError,
+        ("'missing' rule to be one of route, error .absent for 'route'., found \"sometimes\""),
+    ),
+    "default rule written": (
+        MISSING_ERROR,
+        edit_doc("reached.0", lambda d: d.__setitem__("infinite", "error")),
+        O.OnnxStructureError,
+        "'infinite' rule .* found \"error\"",
+    ),
+    "rule dropped": (
+        MISSING_ERROR,
+        edit_doc("reached.0", lambda d: d.pop("missing")),
+        O.OnnxStructureError,
+        r"expected format version 1\.2 .* found 1\.3",
+    ),
     "missing check removed": (MISSING_ERROR, remove_node("nan"), O.OnnxCheckerError, "onnx.checker refuses"),
-    "binary complement": (AFFINE, set_init("complement", 0, lambda a: a * 2), O.OnnxStructureError,
-                          "the graph differs"),
-    "classes": (AFFINE, set_prop("crossform.classes", '{"no": 1}'), O.OnnxMetadataError,
-                "expected a JSON list in metadata 'crossform.classes'"),
-    "set feature": (SETS, edit_doc("set.0.equal", lambda d: d.__setitem__("feature", 3)), O.OnnxStructureError,
-                    "expected set split 0 to name a feature below 3 and its missing side"),
-    "set side": (SETS, edit_doc("set.1.equal", lambda d: d.__setitem__("missing_left", 0)), O.OnnxStructureError,
-                 "expected set split 1 to name a feature below 3"),
-    "set side flipped": (SETS, edit_doc("set.1.equal", lambda d: d.__setitem__("missing_left", True)),
-                         O.OnnxStructureError, "the graph differs"),
-    "set values type": (SETS, set_init("set.0.equal", 1, lambda a: a.astype(np.float32)), O.OnnxStructureError,
-                        "values of set split 0 as a 1-D double tensor, found float32"),
+    "binary complement": (
+        AFFINE,
+        set_init("complement", 0, lambda a: a * 2),
+        O.OnnxStructureError,
+        "the graph differs",
+    ),
+    "classes": (
+        AFFINE,
+        set_prop("crossform.classes", '{"no": 1}'),
+        O.OnnxMetadataError,
+        "expected a JSON list in metadata 'crossform.classes'",
+    ),
+    "set feature": (
+        SETS,
+        edit_doc("set.0.equal", lambda d: d.__setitem__("feature", 3)),
+        O.OnnxStructureError,
+        "expected set split 0 to name a feature below 3 and its missing side",
+    ),
+    "set side": (
+        SETS,
+        edit_doc("set.1.equal", lambda d: d.__setitem__("missing_left", 0)),
+        O.OnnxStructureError,
+        "expected set split 1 to name a feature below 3",
+    ),
+    "set side flipped": (
+        SETS,
+        edit_doc("set.1.equal", lambda d: d.__setitem__("missing_left", True)),
+        O.OnnxStructureError,
+        "the graph differs",
+    ),
+    "set values type": (
+        SETS,
+        set_init("set.0.equal", 1, lambda a: a.astype(np.float32)),
+        O.OnnxStructureError,
+        "values of set split 0 as a 1-D double tensor, found float32",
+    ),
     "set value": (SETS, set_init("set.0.equal", 1, plus_one), IdMismatchError, "content changed"),
-    "set values unsorted": (SETS, set_init("set.0.equal", 1, lambda a: a[::-1].copy()), O.OnnxStructureError,
-                            "the graph differs .initializer 'crossform:17:set.0.values'"),
-    "set threshold": (SETS, nudge_first_split, O.OnnxStructureError,
-                      "expected node 0 of a tree to split a set column .* at 0.50000002"),
-    "isolation denominator": (ISOLATION, set_init("isolation.depth", 1, plus_one), IdMismatchError,
-                              "content changed"),
-    "isolation offset type": (ISOLATION, set_init("isolation.decision", 1, lambda a: a.astype(np.float32)),
-                              O.OnnxStructureError, "expected initializer 'isolation.offset' to be one double"),
-    "encoder kind": (INDICATOR, edit_doc("e0.0.inf", lambda d: d.__setitem__("crossform", ["affine"])),
-                     O.OnnxStructureError, r"expected an encoder kind crossform writes, found \['affine'\]"),
+    "set values unsorted": (
+        SETS,
+        set_init("set.0.equal", 1, lambda a: a[::-1].copy()),
+        O.OnnxStructureError,
+        "the graph differs .initializer 'crossform:17:set.0.values'",
+    ),
+    "set threshold": (
+        SETS,
+        nudge_first_split,
+        O.OnnxStructureError,
+        "expected node 0 of a tree to split a set column .* at 0.50000002",
+    ),
+    "isolation denominator": (ISOLATION, set_init("isolation.depth", 1, plus_one), IdMismatchError, "content changed"),
+    "isolation offset type": (
+        ISOLATION,
+        set_init("isolation.decision", 1, lambda a: a.astype(np.float32)),
+        O.OnnxStructureError,
+        "expected initializer 'isolation.offset' to be one double",
+    ),
+    "encoder kind": (
+        INDICATOR,
+        edit_doc("e0.0.inf", lambda d: d.__setitem__("crossform", ["affine"])),
+        O.OnnxStructureError,
+        r"expected an encoder kind crossform writes, found \['affine'\]",
+    ),
 }
 
 
@@ -1125,11 +1470,21 @@ def test_flipped_bytes_of_1_3_files_raise_only_crossform_errors(data):
 
 def test_a_plus_inf_threshold_sends_every_number_left_and_nan_by_its_node():
     """Histogram boosting's "numbers left, NaN right": x <= +inf for x = +inf too (double splits)."""
+
     def package(missing_left):
-        tree = ir.Tree(feature=[0, -1, -1], threshold=[np.inf, 0.0, 0.0], left=[1, -1, -1], right=[2, -1, -1],
-                       missing_left=[missing_left, False, False], value=[[0.0], [2.0], [3.0]])
-        return ir.Package(inputs=(ir.Field("x", ir.NUMERIC),), encoders=(),
-                          model=ir.TreeEnsemble(("x",), (tree,), "sum", base_value=[0.5], infinite="compare"))
+        tree = ir.Tree(
+            feature=[0, -1, -1],
+            threshold=[np.inf, 0.0, 0.0],
+            left=[1, -1, -1],
+            right=[2, -1, -1],
+            missing_left=[missing_left, False, False],
+            value=[[0.0], [2.0], [3.0]],
+        )
+        return ir.Package(
+            inputs=(ir.Field("x", ir.NUMERIC),),
+            encoders=(),
+            model=ir.TreeEnsemble(("x",), (tree,), "sum", base_value=[0.5], infinite="compare"),
+        )
 
     rows = {"x": [np.inf, -np.inf, np.nan, 1e39, -1e308, 0.0]}
     for missing_left in (False, True):
@@ -1161,7 +1516,8 @@ def test_histogram_boosting_with_categories_and_isolation_forests_score_as_sciki
     fits = {
         "codes": HistGradientBoostingClassifier(max_iter=8, categorical_features=[2]).fit(np.c_[X, code], y),
         "strings": HistGradientBoostingRegressor(max_iter=8, categorical_features=["colour"]).fit(
-            frame, (colour == "red") * 2.0 + np.nan_to_num(X[:, 0])),
+            frame, (colour == "red") * 2.0 + np.nan_to_num(X[:, 0])
+        ),
         "isolation": IsolationForest(n_estimators=15, random_state=0).fit(np.nan_to_num(X)),
     }
     for name, estimator in fits.items():
@@ -1172,10 +1528,15 @@ def test_histogram_boosting_with_categories_and_isolation_forests_score_as_sciki
             data = O.dumps(package, precision=precision)
             back = O.loads(data)
             for runtime in RUNTIMES:
-                comparison = checks_module.compare(back.checks, runtime.prepare(data, O)(back.checks.data()),
-                                                   back.model)
-                assert comparison.ok and comparison.leaves_compared, (name, precision, runtime.NAME,
-                                                                      comparison.summary())
+                comparison = checks_module.compare(
+                    back.checks, runtime.prepare(data, O)(back.checks.data()), back.model
+                )
+                assert comparison.ok and comparison.leaves_compared, (
+                    name,
+                    precision,
+                    runtime.NAME,
+                    comparison.summary(),
+                )
 
 
 def test_a_set_split_is_a_threshold_split_on_a_membership_column():
@@ -1183,8 +1544,11 @@ def test_a_set_split_is_a_threshold_split_on_a_membership_column():
     ops = [n.op_type for n in model.graph.node]
     assert "TreeEnsemble" in ops and all(a.name != "membership_values" for n in model.graph.node for a in n.attribute)
     equal = [n for n in model.graph.node if n.name.endswith(":set.0.equal")]
-    assert len(equal) == 1 and json_loads(equal[0].doc_string) == {"crossform": "set-split", "feature": 0,
-                                                                   "missing_left": True}
+    assert len(equal) == 1 and json_loads(equal[0].doc_string) == {
+        "crossform": "set-split",
+        "feature": 0,
+        "missing_left": True,
+    }
     assert [n for n in model.graph.node if n.name.endswith(":set.1.outside")]  # members go left: 1 - member
     assert O.SET_THRESHOLD == float(float32_threshold(np.array([O.SET_THRESHOLD]))[0])
     assert 0.5 < O.SET_THRESHOLD < 0.5 + 1e-7
@@ -1198,9 +1562,13 @@ def test_an_isolation_forest_outputs_score_and_decision():
     want = crossform.score(package, {"size": [0.0, 9.0], "weight": [0.0, 9.0]})
     assert got.outputs == ("score", "decision") == want.outputs
     np.testing.assert_array_equal(got.values, want.values)
-    clash = ir.Package(inputs=(ir.Field("scores", ir.NUMERIC), ir.Field("weight", ir.NUMERIC)), encoders=(),
-                       model=ir.TreeEnsemble(("scores", "weight"), package.model.trees, "sum", "isolation",
-                                             base_value=[0.0], isolation=(2.0, 0.0)))
+    clash = ir.Package(
+        inputs=(ir.Field("scores", ir.NUMERIC), ir.Field("weight", ir.NUMERIC)),
+        encoders=(),
+        model=ir.TreeEnsemble(
+            ("scores", "weight"), package.model.trees, "sum", "isolation", base_value=[0.0], isolation=(2.0, 0.0)
+        ),
+    )
     assert "collides" in O.unsupported(clash)
 
 
@@ -1215,16 +1583,31 @@ def _member_package(sets: tuple) -> ir.Package:
     return package.replace(model=dataclasses.replace(package.model, trees=(tree,) + rest))
 
 
-MEMBER_ROWS = pd.concat([NEW_ROWS, pd.DataFrame({
-    # -0.0 equals the member 0.0; 0.5 and 2.5 are no member (onnxruntime's big sets truncate them)
-    "colour": ["blue", "red", "green", None, "purple", "blue"], "size": [-0.0, 0.5, 3.0, 2.5, 8.0, math.nan],
-    "weight": [1.0, -0.0, 2.0, math.nan, 0.0, 1.0], "shade": [None] * 6})], ignore_index=True)
+MEMBER_ROWS = pd.concat(
+    [
+        NEW_ROWS,
+        pd.DataFrame(
+            {
+                # -0.0 equals the member 0.0; 0.5 and 2.5 are no member (onnxruntime's big sets truncate them)
+                "colour": ["blue", "red", "green", None, "purple", "blue"],
+                "size": [-0.0, 0.5, 3.0, 2.5, 8.0, math.nan],
+                "weight": [1.0, -0.0, 2.0, math.nan, 0.0, 1.0],
+                "shade": [None] * 6,
+            }
+        ),
+    ],
+    ignore_index=True,
+)
 
 
 def _modes(data: bytes) -> list:
     proto = onnx.load_from_string(data)
-    return [int(m) for n in proto.graph.node if n.op_type == "TreeEnsemble"
-            for m in onnx.numpy_helper.to_array(next(a.t for a in n.attribute if a.name == "nodes_modes"))]
+    return [
+        int(m)
+        for n in proto.graph.node
+        if n.op_type == "TreeEnsemble"
+        for m in onnx.numpy_helper.to_array(next(a.t for a in n.attribute if a.name == "nodes_modes"))
+    ]
 
 
 def test_member_sets_are_branch_member_nodes_read_back_to_the_same_package():
@@ -1241,13 +1624,16 @@ def test_member_sets_are_branch_member_nodes_read_back_to_the_same_package():
     assert O.dumps(plain, sets="member") == O.dumps(plain)
 
 
-@pytest.mark.parametrize("sets, native", [
-    (((0.0, 3.0, 8.0), (0.0, 2.0)), True),  # codes 0..30: BRANCH_MEMBER
-    (((1.0, 3.0, 8.0), (2.0,)), True),  # no 0.0: the ReferenceEvaluator runs it too
-    (((0.5, 3.0), (-1.0, 2.0)), False),  # not an integer, below 0: columns (ORT's big sets truncate x)
-    (((3.0, 31.0), (0.0, 2.0)), True),  # beyond 30: a column, beside a BRANCH_MEMBER
-    ((tuple(float(v) for v in range(31)), (2.0**40,)), False),  # 31 members; beyond int32
-])
+@pytest.mark.parametrize(
+    "sets, native",
+    [
+        (((0.0, 3.0, 8.0), (0.0, 2.0)), True),  # codes 0..30: BRANCH_MEMBER
+        (((1.0, 3.0, 8.0), (2.0,)), True),  # no 0.0: the ReferenceEvaluator runs it too
+        (((0.5, 3.0), (-1.0, 2.0)), False),  # not an integer, below 0: columns (ORT's big sets truncate x)
+        (((3.0, 31.0), (0.0, 2.0)), True),  # beyond 30: a column, beside a BRANCH_MEMBER
+        ((tuple(float(v) for v in range(31)), (2.0**40,)), False),  # 31 members; beyond int32
+    ],
+)
 def test_member_sets_score_exactly_in_onnxruntime_or_fall_back_to_columns(sets, native):
     package = _member_package(sets)
     data = O.dumps(package, sets="member")
@@ -1287,13 +1673,16 @@ def _edit_members(data: bytes, edit) -> bytes:
     raise AssertionError("no membership_values")
 
 
-@pytest.mark.parametrize("edit, problem", [
-    (lambda v: v[:-1], "NaN separators"),  # the last set's separator dropped
-    (lambda v: np.append(v, np.nan), "NaN separators"),  # one separator too many
-    (lambda v: np.insert(v, 1, np.nan), "NaN separators"),  # NaN inside a set
-    (lambda v: np.concatenate([v[:3][::-1], v[3:]]), "strictly increasing"),  # unsorted
-    (lambda v: np.concatenate([[3.0, 3.0], v[2:]]), "strictly increasing"),  # a repeated member
-])
+@pytest.mark.parametrize(
+    "edit, problem",
+    [
+        (lambda v: v[:-1], "NaN separators"),  # the last set's separator dropped
+        (lambda v: np.append(v, np.nan), "NaN separators"),  # one separator too many
+        (lambda v: np.insert(v, 1, np.nan), "NaN separators"),  # NaN inside a set
+        (lambda v: np.concatenate([v[:3][::-1], v[3:]]), "strictly increasing"),  # unsorted
+        (lambda v: np.concatenate([[3.0, 3.0], v[2:]]), "strictly increasing"),  # a repeated member
+    ],
+)
 def test_bad_membership_values_are_refused_by_name(edit, problem):
     data = _edit_members(O.dumps(NEW["set-splits"], sets="member"), edit)
     with pytest.raises(O.OnnxStructureError, match=problem):
@@ -1317,10 +1706,22 @@ def test_export_cli_takes_sets_for_onnx(tmp_path, capsys):
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"code": rng.integers(0, 6, 300).astype(float), "x": rng.normal(size=300)})
     target = (frame["code"].isin([0.0, 2.0, 5.0]) * 3.0 + frame["x"]).to_numpy()
-    joblib.dump(HistGradientBoostingRegressor(max_iter=5, categorical_features=[0]).fit(frame, target),
-                tmp_path / "m.joblib")
-    code = main(["export", str(tmp_path / "m.joblib"), str(tmp_path / "m.onnx"), "--format", "onnx",
-                 "--sets", "member", "--checks", "100"])
+    joblib.dump(
+        HistGradientBoostingRegressor(max_iter=5, categorical_features=[0]).fit(frame, target), tmp_path / "m.joblib"
+    )
+    code = main(
+        [
+            "export",
+            str(tmp_path / "m.joblib"),
+            str(tmp_path / "m.onnx"),
+            "--format",
+            "onnx",
+            "--sets",
+            "member",
+            "--checks",
+            "100",
+        ]
+    )
     assert code == 0 and "format  onnx, sets member" in capsys.readouterr().out
     data = (tmp_path / "m.onnx").read_bytes()
     assert O.BRANCH_MEMBER in _modes(data) and O.read_version(data) == "1.3"
@@ -1333,8 +1734,14 @@ def test_a_tree_with_fewer_leaves_than_splits_is_refused_before_its_leaf_values(
     model = onnx.load_from_string(O.dumps(small_package()))
     node = tree_node(model)
     s = 1000
-    attrs = {"nodes_featureids": [0] * s, "nodes_modes": [0] * s, "nodes_truenodeids": [1] * s,
-             "nodes_trueleafs": [0] * s, "nodes_falsenodeids": [0] * s, "nodes_falseleafs": [1] * s}
+    attrs = {
+        "nodes_featureids": [0] * s,
+        "nodes_modes": [0] * s,
+        "nodes_truenodeids": [1] * s,
+        "nodes_trueleafs": [0] * s,
+        "nodes_falsenodeids": [0] * s,
+        "nodes_falseleafs": [1] * s,
+    }
     for attr in node.attribute:
         if attr.name in attrs:
             if attr.type == onnx.AttributeProto.TENSOR:

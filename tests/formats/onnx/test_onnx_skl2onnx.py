@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
+
 from helpers.paths import REPO
 
 pytest.importorskip("skl2onnx")

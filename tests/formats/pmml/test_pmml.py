@@ -15,11 +15,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import every_kind
-from helpers.fits import fit_pipeline
-from helpers.packages import TREE_VARIANTS, changed_value, leaf_only_tree, small_package, small_tree
-from helpers.paths import CONFORMANCE, REPO
-
 import crossform
 from crossform import checks as checks_module
 from crossform import ir
@@ -34,9 +29,16 @@ from crossform.errors import (
 from crossform.exporters import pmml as P
 from crossform.floats import FLOAT32_OVERFLOW
 from crossform.runtime import unavailable
+from helpers import every_kind
+from helpers.fits import fit_pipeline
+from helpers.packages import TREE_VARIANTS, changed_value, leaf_only_tree, small_package, small_tree
+from helpers.paths import CONFORMANCE, REPO
 
-ROWS = [{"colour": c, "size": s} for c in ("red", "blue", "green", None, "", "purple")
-        for s in (-30.0, 9.0, 14.0, 30.0, math.nan, math.inf, -math.inf, 1e39, -3.5e38, None)]
+ROWS = [
+    {"colour": c, "size": s}
+    for c in ("red", "blue", "green", None, "", "purple")
+    for s in (-30.0, 9.0, 14.0, 30.0, math.nan, math.inf, -math.inf, 1e39, -3.5e38, None)
+]
 ROWS += [{"colour": 3, "size": 9.0}, {"colour": "red", "size": "big"}]  # wrong types: row errors before JPMML
 
 
@@ -58,15 +60,17 @@ def assert_jpmml_scores_like_the_reference(package: ir.Package, content: bytes, 
     got = jpmml.prepare(content, P)(rows)
     assert got.outputs == want.outputs and got.classes == want.classes
     listed = rows.to_dict("records") if hasattr(rows, "to_dict") else rows
-    assert [e is None for e in got.errors] == [e is None for e in want.errors], list(zip(listed, got.errors,
-                                                                                          want.errors))
+    assert [e is None for e in got.errors] == [e is None for e in want.errors], list(
+        zip(listed, got.errors, want.errors)
+    )
     ok = np.equal(want.errors, None)
     np.testing.assert_allclose(got.values[ok], want.values[ok], rtol=1e-12, atol=0)
     if P.properties(content)["leaves"] == P.OFF or isinstance(package.model, ir.LinearModel):
         assert got.leaves is None
         return
-    np.testing.assert_array_equal(checks_module.leaf_positions(back.model, got.leaves),
-                                  checks_module.leaf_positions(package.model, want.leaves))
+    np.testing.assert_array_equal(
+        checks_module.leaf_positions(back.model, got.leaves), checks_module.leaf_positions(package.model, want.leaves)
+    )
 
 
 def assert_same(a: ir.Package, b: ir.Package, rows=ROWS) -> None:
@@ -77,8 +81,9 @@ def assert_same(a: ir.Package, b: ir.Package, rows=ROWS) -> None:
     np.testing.assert_array_equal(sa.values, sb.values)
     assert sa.errors == sb.errors
     if sa.leaves is not None:
-        np.testing.assert_array_equal(checks_module.leaf_positions(a.model, sa.leaves),
-                                      checks_module.leaf_positions(b.model, sb.leaves))
+        np.testing.assert_array_equal(
+            checks_module.leaf_positions(a.model, sa.leaves), checks_module.leaf_positions(b.model, sb.leaves)
+        )
 
 
 # ---------------------------------------------------------------- round trips
@@ -133,13 +138,22 @@ def odd_package() -> ir.Package:
         inputs=(ir.Field("colour & <shade>", ir.CATEGORICAL), ir.Field('size "cm"\t', ir.NUMERIC)),
         encoders=(
             ir.FillMissing(("colour & <shade>",), ("line\nbreak",)),
-            ir.CategoricalEncoding(("colour & <shade>",), (cats,), (tuple(float(i) for i in range(len(cats))),),
-                                   (None,), None, ("code\n<1>",)),
+            ir.CategoricalEncoding(
+                ("colour & <shade>",),
+                (cats,),
+                (tuple(float(i) for i in range(len(cats))),),
+                (None,),
+                None,
+                ("code\n<1>",),
+            ),
             ir.Scale(('size "cm"\t',), [0.1], [1e-300], ("scaled & co",)),
         ),
-        model=ir.TreeEnsemble(("code\n<1>", "scaled & co"), (small_tree(4.5), small_tree(1.5)),
-                              classes=("<no>", 'y"es')),
-        owner="owner\x01with a control character", tags=("t\x02",), metadata={"k\n": "v\x7f"},
+        model=ir.TreeEnsemble(
+            ("code\n<1>", "scaled & co"), (small_tree(4.5), small_tree(1.5)), classes=("<no>", 'y"es')
+        ),
+        owner="owner\x01with a control character",
+        tags=("t\x02",),
+        metadata={"k\n": "v\x7f"},
     )
 
 
@@ -149,8 +163,11 @@ def test_names_and_categories_are_escaped_and_kept():
     back = P.loads(data)
     assert back.id == package.id and back.owner == package.owner
     assert back.encoders[1].categories == package.encoders[1].categories
-    rows = [{"colour & <shade>": c, 'size "cm"\t': s} for c in ODD + ("other", None)
-            for s in (0.1, 1e-290, -1e-290, 0.1 + 1e-262, math.nan, 3.4e-262)]
+    rows = [
+        {"colour & <shade>": c, 'size "cm"\t': s}
+        for c in ODD + ("other", None)
+        for s in (0.1, 1e-290, -1e-290, 0.1 + 1e-262, math.nan, 3.4e-262)
+    ]
     assert_same(package, back, rows)
     assert_jpmml_scores_like_the_reference(package, data, rows)
 
@@ -168,15 +185,22 @@ def test_interval_ends_are_the_last_values_the_reference_accepts():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.floats(-1e300, 1e300), st.floats(1e-300, 1e300), st.booleans(), st.floats(-1e300, 1e300),
-       st.floats(1e-300, 1e300))
+@given(
+    st.floats(-1e300, 1e300),
+    st.floats(1e-300, 1e300),
+    st.booleans(),
+    st.floats(-1e300, 1e300),
+    st.floats(1e-300, 1e300),
+)
 def test_intervals_through_two_scalers_match_the_reference(m1, s1, negative, m2, s2):
-    package = small_package(encoders=(
-        ir.FillMissing(("colour",), ("red",)),
-        ir.CategoricalEncoding(("colour",), (("blue", "red"),), ((0.0, 2.0),), (None,), None),
-        ir.Scale(("size",), [m1], [-s1 if negative else s1], ("size_scaled",)),
-        ir.Scale(("size_scaled",), [m2], [s2]),
-    ))
+    package = small_package(
+        encoders=(
+            ir.FillMissing(("colour",), ("red",)),
+            ir.CategoricalEncoding(("colour",), (("blue", "red"),), ((0.0, 2.0),), (None,), None),
+            ir.Scale(("size",), [m1], [-s1 if negative else s1], ("size_scaled",)),
+            ir.Scale(("size_scaled",), [m2], [s2]),
+        )
+    )
     interval = P._interval(package, "size")  # raises when the ends disagree with the reference
     if interval:
         low, high = interval
@@ -190,13 +214,19 @@ def test_what_a_field_accepts_is_declared_in_the_data_dictionary():
     assert 'missingValueTreatment="returnInvalid"' not in text
     text = P.dumps(small_package(encoders=small_package().encoders[1:])).decode()
     # no fill and the error policy: the known categories only, and a missing value is refused
-    assert ('<DataField name="colour" optype="categorical" dataType="string"><Value value="blue"/>'
-            '<Value value="green"/><Value value="red"/></DataField>') in text
-    assert '<MiningField name="colour" invalidValueTreatment="returnInvalid" missingValueTreatment="returnInvalid"/>' \
+    assert (
+        '<DataField name="colour" optype="categorical" dataType="string"><Value value="blue"/>'
+        '<Value value="green"/><Value value="red"/></DataField>'
+    ) in text
+    assert (
+        '<MiningField name="colour" invalidValueTreatment="returnInvalid" missingValueTreatment="returnInvalid"/>'
         in text
+    )
     # JPMML reads fields lazily: the first segment reads each field that refuses something
-    assert '<Segment id="0"><CompoundPredicate booleanOperator="and"><CompoundPredicate booleanOperator="or">' \
-           '<SimplePredicate field="colour" operator="isMissing"/>' in text
+    assert (
+        '<Segment id="0"><CompoundPredicate booleanOperator="and"><CompoundPredicate booleanOperator="or">'
+        '<SimplePredicate field="colour" operator="isMissing"/>' in text
+    )
 
 
 def test_sum_writes_its_base_value_as_the_first_segment():
@@ -213,31 +243,59 @@ def classifier_with(values) -> ir.Package:
     tree = changed_value(small_tree(), width=2)
     value = tree.value.copy()
     value[tree.is_leaf] = values
-    return small_package(model=ir.TreeEnsemble(("colour", "size_scaled"),
-                                               (ir.Tree(tree.feature, tree.threshold, tree.left, tree.right,
-                                                        tree.missing_left, value),), classes=("no", "yes")))
+    return small_package(
+        model=ir.TreeEnsemble(
+            ("colour", "size_scaled"),
+            (ir.Tree(tree.feature, tree.threshold, tree.left, tree.right, tree.missing_left, value),),
+            classes=("no", "yes"),
+        )
+    )
 
 
 UNSUPPORTED_PACKAGES = {
     "not probabilities": (classifier_with([[0.5, 0.6], [0.1, 0.9], [0.5, 0.5]]), "sum to 1.1"),
     "negative": (classifier_with([[-0.5, 1.5], [0.1, 0.9], [0.5, 0.5]]), "outside [0, 1]"),
-    "reserved prefix": (small_package(encoders=(
-        ir.FillMissing(("colour",), ("red",)),
-        ir.CategoricalEncoding(("colour",), (("blue", "red", "green"),), ((0.0, 2.0, 1.0),), (None,), None),
-        ir.Scale(("size",), [10.0], [4.0], ("crossform:x",)),
-    ), model=ir.TreeEnsemble(("colour", "crossform:x"), (small_tree(),), classes=("no", "yes"))), "prefix"),
-    "output name": (small_package(inputs=(ir.Field("colour", ir.CATEGORICAL), ir.Field("leaf(0)", ir.NUMERIC)),
-                                  encoders=small_package().encoders[:2],
-                                  model=ir.TreeEnsemble(("colour", "leaf(0)"), (small_tree(),),
-                                                        classes=("no", "yes"))), "collides"),
-    "control character": (small_package(encoders=(
-        ir.CategoricalEncoding(("colour",), (("blue", "r\x00d"),), ((0.0, 2.0),), (None,), None),
-        ir.Scale(("size",), [10.0], [4.0], ("size_scaled",)))), "XML 1.0"),
-    "no categories": (small_package(encoders=(
-        ir.CategoricalEncoding(("colour",), ((),), ((),), (4.0,), None),
-        ir.Scale(("size",), [10.0], [4.0], ("size_scaled",)))), "no categories"),
-    "one column twice": (small_package(model=ir.TreeEnsemble(("colour", "colour"), (small_tree(),),
-                                                             classes=("no", "yes"))), "twice"),
+    "reserved prefix": (
+        small_package(
+            encoders=(
+                ir.FillMissing(("colour",), ("red",)),
+                ir.CategoricalEncoding(("colour",), (("blue", "red", "green"),), ((0.0, 2.0, 1.0),), (None,), None),
+                ir.Scale(("size",), [10.0], [4.0], ("crossform:x",)),
+            ),
+            model=ir.TreeEnsemble(("colour", "crossform:x"), (small_tree(),), classes=("no", "yes")),
+        ),
+        "prefix",
+    ),
+    "output name": (
+        small_package(
+            inputs=(ir.Field("colour", ir.CATEGORICAL), ir.Field("leaf(0)", ir.NUMERIC)),
+            encoders=small_package().encoders[:2],
+            model=ir.TreeEnsemble(("colour", "leaf(0)"), (small_tree(),), classes=("no", "yes")),
+        ),
+        "collides",
+    ),
+    "control character": (
+        small_package(
+            encoders=(
+                ir.CategoricalEncoding(("colour",), (("blue", "r\x00d"),), ((0.0, 2.0),), (None,), None),
+                ir.Scale(("size",), [10.0], [4.0], ("size_scaled",)),
+            )
+        ),
+        "XML 1.0",
+    ),
+    "no categories": (
+        small_package(
+            encoders=(
+                ir.CategoricalEncoding(("colour",), ((),), ((),), (4.0,), None),
+                ir.Scale(("size",), [10.0], [4.0], ("size_scaled",)),
+            )
+        ),
+        "no categories",
+    ),
+    "one column twice": (
+        small_package(model=ir.TreeEnsemble(("colour", "colour"), (small_tree(),), classes=("no", "yes"))),
+        "twice",
+    ),
 }
 
 
@@ -309,53 +367,105 @@ def edited(old: str, new: str, count: int = 1) -> bytes:
 
 DECL = '<?xml version="1.0" encoding="UTF-8"?>\n'
 BAD = {
-    "doctype": (edited(DECL, DECL + '<!DOCTYPE PMML SYSTEM "http://example.invalid/pmml.dtd">\n'),
-                P.PmmlDoctypeError, "DOCTYPE"),
+    "doctype": (
+        edited(DECL, DECL + '<!DOCTYPE PMML SYSTEM "http://example.invalid/pmml.dtd">\n'),
+        P.PmmlDoctypeError,
+        "DOCTYPE",
+    ),
     "entity": (edited(DECL, DECL + '<!DOCTYPE PMML [<!ENTITY lol "lol">]>\n'), P.PmmlDoctypeError, "DOCTYPE"),
     "undefined entity": (edited('value="0.5"', 'value="&lol;"'), P.PmmlDecodeError, "undefined entity"),
     "not xml": (b"<?xml version='1.0'?><PMML", P.PmmlDecodeError, "expected well-formed XML"),
     "truncated": (GOOD[:-40], P.PmmlDecodeError, "expected well-formed XML"),
-    "wrong namespace": (edited("http://www.dmg.org/PMML-4_4", "http://www.dmg.org/PMML-4_3"), P.PmmlNamespaceError,
-                        "namespace"),
+    "wrong namespace": (
+        edited("http://www.dmg.org/PMML-4_4", "http://www.dmg.org/PMML-4_3"),
+        P.PmmlNamespaceError,
+        "namespace",
+    ),
     "wrong pmml version": (edited('version="4.4"', 'version="4.3"'), P.PmmlNamespaceError, "version '4.4'"),
-    "unknown element": (edited("<True/>", "<True/><Extension/><Surprise/>"), UnsupportedModelError,
-                        "element <Surprise>"),
-    "unknown element in a tree": (edited('<Node id="3" score="no">', '<Node id="3" score="no"><SimpleRule/>'),
-                                  UnsupportedModelError, "element <SimpleRule>"),
+    "unknown element": (
+        edited("<True/>", "<True/><Extension/><Surprise/>"),
+        UnsupportedModelError,
+        "element <Surprise>",
+    ),
+    "unknown element in a tree": (
+        edited('<Node id="3" score="no">', '<Node id="3" score="no"><SimpleRule/>'),
+        UnsupportedModelError,
+        "element <SimpleRule>",
+    ),
     "foreign namespace": (edited("<True/>", '<x:True xmlns:x="urn:x"/>'), UnsupportedModelError, "urn:x"),
     "bad number": (edited('value="0.5"', 'value="half"'), P.PmmlNumberError, "'half'"),
     "infinite number": (edited('value="0.5"', 'value="-INF"'), P.PmmlNumberError, "finite"),
-    "no id": (edited(f'<Extension extender="crossform" name="crossform.id" value="{small_package().id}"/>\n', ""),
-              P.PmmlHeaderError, "crossform.id"),
+    "no id": (
+        edited(f'<Extension extender="crossform" name="crossform.id" value="{small_package().id}"/>\n', ""),
+        P.PmmlHeaderError,
+        "crossform.id",
+    ),
     "recorded id": (edited(small_package().id, "sha256.X"), IdMismatchError, "records id sha256.X"),
     "threshold": (edited('value="0.5"', 'value="0.625"'), IdMismatchError, "content hashes to"),
-    "leaf value": (edited('recordCount="0.9"/><ScoreDistribution value="yes" recordCount="0.1"',
-                          'recordCount="0.875"/><ScoreDistribution value="yes" recordCount="0.125"'), IdMismatchError,
-                   "content changed"),
-    "leaf score": (edited('<Node id="3" score="no">', '<Node id="3" score="yes">'), P.PmmlStructureError,
-                   "differs at line"),
-    "missing routing": (edited('<Node id="0" defaultChild="1">', '<Node id="0" defaultChild="2">'), IdMismatchError,
-                        "content changed"),
-    "other major": (edited('name="crossform.format_version" value="1.0"', 'name="crossform.format_version" '
-                                                                          'value="2.0"'), FormatVersionError,
-                    "pmml 2.0"),
-    "bad version": (edited('name="crossform.format_version" value="1.0"', 'name="crossform.format_version" '
-                                                                          'value="1"'), FormatVersionError, "major"),
-    "no version": (edited('<Extension extender="crossform" name="crossform.format_version" value="1.0"/>\n', ""),
-                   FormatVersionError, "found none"),
-    "twice": (edited("<Header>\n", '<Header>\n<Extension extender="crossform" name="crossform.tags" value="[]"/>\n'),
-              P.PmmlHeaderError, "twice"),
-    "unknown header key": (edited("<Header>\n", '<Header>\n<Extension extender="crossform" name="crossform.x" '
-                                                'value="1"/>\n'), P.PmmlHeaderError, "'crossform.x'"),
+    "leaf value": (
+        edited(
+            'recordCount="0.9"/><ScoreDistribution value="yes" recordCount="0.1"',
+            'recordCount="0.875"/><ScoreDistribution value="yes" recordCount="0.125"',
+        ),
+        IdMismatchError,
+        "content changed",
+    ),
+    "leaf score": (
+        edited('<Node id="3" score="no">', '<Node id="3" score="yes">'),
+        P.PmmlStructureError,
+        "differs at line",
+    ),
+    "missing routing": (
+        edited('<Node id="0" defaultChild="1">', '<Node id="0" defaultChild="2">'),
+        IdMismatchError,
+        "content changed",
+    ),
+    "other major": (
+        edited('name="crossform.format_version" value="1.0"', 'name="crossform.format_version" value="2.0"'),
+        FormatVersionError,
+        "pmml 2.0",
+    ),
+    "bad version": (
+        edited('name="crossform.format_version" value="1.0"', 'name="crossform.format_version" value="1"'),
+        FormatVersionError,
+        "major",
+    ),
+    "no version": (
+        edited('<Extension extender="crossform" name="crossform.format_version" value="1.0"/>\n', ""),
+        FormatVersionError,
+        "found none",
+    ),
+    "twice": (
+        edited("<Header>\n", '<Header>\n<Extension extender="crossform" name="crossform.tags" value="[]"/>\n'),
+        P.PmmlHeaderError,
+        "twice",
+    ),
+    "unknown header key": (
+        edited("<Header>\n", '<Header>\n<Extension extender="crossform" name="crossform.x" value="1"/>\n'),
+        P.PmmlHeaderError,
+        "'crossform.x'",
+    ),
     "bad json": (edited('value="[&quot;golden&quot;]"', 'value="[golden"'), MalformedPackageError, "JSON"),
-    "not the layout": (edited("</Node></Node></Node>\n</TreeModel>", "</Node></Node></Node></TreeModel>"),
-                       P.PmmlStructureError, "differs at line"),
-    "an extra attribute": (edited('<Node id="1" score="yes">', '<Node id="1" score="yes" recordCount="3">'),
-                           P.PmmlStructureError, "differs at line"),
-    "three children": (edited('<Node id="4" score="no">', '<Node id="5" score="no"><True/></Node><Node id="4" '
-                                                          'score="no">'), P.PmmlStructureError, "two child Nodes"),
-    "wrong method": (edited('multipleModelMethod="average"', 'multipleModelMethod="median"'), P.PmmlStructureError,
-                     "median"),
+    "not the layout": (
+        edited("</Node></Node></Node>\n</TreeModel>", "</Node></Node></Node></TreeModel>"),
+        P.PmmlStructureError,
+        "differs at line",
+    ),
+    "an extra attribute": (
+        edited('<Node id="1" score="yes">', '<Node id="1" score="yes" recordCount="3">'),
+        P.PmmlStructureError,
+        "differs at line",
+    ),
+    "three children": (
+        edited('<Node id="4" score="no">', '<Node id="5" score="no"><True/></Node><Node id="4" score="no">'),
+        P.PmmlStructureError,
+        "two child Nodes",
+    ),
+    "wrong method": (
+        edited('multipleModelMethod="average"', 'multipleModelMethod="median"'),
+        P.PmmlStructureError,
+        "median",
+    ),
 }
 
 
@@ -403,9 +513,11 @@ def test_too_many_trees_are_refused(monkeypatch):
 
 
 def test_a_newer_minor_warns_drops_what_it_does_not_know_and_reads():
-    data = edited('name="crossform.format_version" value="1.0"/>\n',
-                  'name="crossform.format_version" value="1.3"/>\n<Extension extender="crossform" '
-                  'name="crossform.future" value="{}"/>\n')
+    data = edited(
+        'name="crossform.format_version" value="1.0"/>\n',
+        'name="crossform.format_version" value="1.3"/>\n<Extension extender="crossform" '
+        'name="crossform.future" value="{}"/>\n',
+    )
     with pytest.warns(P.FormatVersionWarning, match="newer than.*'crossform.future'"):
         assert P.loads(data).id == small_package().id
 
@@ -433,7 +545,7 @@ def test_flipped_or_truncated_bytes_raise_only_crossform_errors(data):
     for _ in range(data.draw(st.integers(1, 3))):
         pos = data.draw(st.integers(0, len(raw) - 1))
         raw[pos] = data.draw(st.integers(0, 255))
-    candidate = bytes(raw[:data.draw(st.integers(len(raw) // 2, len(raw)))])
+    candidate = bytes(raw[: data.draw(st.integers(len(raw) // 2, len(raw)))])
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -443,22 +555,27 @@ def test_flipped_or_truncated_bytes_raise_only_crossform_errors(data):
 
 
 def test_single_leaf_trees_and_the_base_segment_read_back():
-    package = small_package(model=ir.TreeEnsemble(("colour", "size_scaled"), (leaf_only_tree((2.5,)),
-                                                                              leaf_only_tree((-1.0,))),
-                                                  "sum", "none", None, [0.125]))
+    package = small_package(
+        model=ir.TreeEnsemble(
+            ("colour", "size_scaled"), (leaf_only_tree((2.5,)), leaf_only_tree((-1.0,))), "sum", "none", None, [0.125]
+        )
+    )
     data = P.dumps(package)
     assert P.loads(data).id == package.id
     assert_jpmml_scores_like_the_reference(package, data)
 
 
-@pytest.mark.parametrize("row, written", [
-    ((0.25, 0.75), (0.25, 0.75)),  # sums to exactly 1: the values themselves
-    ((1.0, 0.0, 0.0), (1.0, 0.0, 0.0)),
-    ((1 / 3, 1 / 3, 1 / 3), (1 / 3, 1 / 3, 1 / 3)),
-    ((1 / 6, 4 / 6, 1 / 6), (1.0, 4.0, 1.0)),  # sums to 0.9999999999999999: counts that divide to it
-    ((1 / 7, 4 / 7, 2 / 7), (1.0, 4.0, 2.0)),
-    ((3 / 59, 17 / 59, 39 / 59), None),
-])
+@pytest.mark.parametrize(
+    "row, written",
+    [
+        ((0.25, 0.75), (0.25, 0.75)),  # sums to exactly 1: the values themselves
+        ((1.0, 0.0, 0.0), (1.0, 0.0, 0.0)),
+        ((1 / 3, 1 / 3, 1 / 3), (1 / 3, 1 / 3, 1 / 3)),
+        ((1 / 6, 4 / 6, 1 / 6), (1.0, 4.0, 1.0)),  # sums to 0.9999999999999999: counts that divide to it
+        ((1 / 7, 4 / 7, 2 / 7), (1.0, 4.0, 2.0)),
+        ((3 / 59, 17 / 59, 39 / 59), None),
+    ],
+)
 def test_leaf_record_counts_divide_to_the_leaf_values_exactly(row, written):
     counts = P.leaf_record_counts(row)
     if written is not None:
@@ -502,7 +619,9 @@ def test_without_leaf_outputs_the_file_records_1_1_and_scores_the_same_in_jpmml(
 
 def test_the_leaf_outputs_and_the_recorded_version_must_agree():
     without = P.dumps(small_package(), leaves="off")
-    as_10 = without.replace(b'name="crossform.format_version" value="1.1"', b'name="crossform.format_version" value="1.0"')
+    as_10 = without.replace(
+        b'name="crossform.format_version" value="1.1"', b'name="crossform.format_version" value="1.0"'
+    )
     with pytest.raises(P.PmmlStructureError, match="without leaf outputs to record version 1.1, found 1.0"):
         P.loads(as_10)
     as_11 = GOOD.replace(b'name="crossform.format_version" value="1.0"', b'name="crossform.format_version" value="1.1"')
@@ -523,8 +642,20 @@ def test_export_cli_takes_leaves_for_pmml_only(tmp_path, capsys):
     joblib.dump(fit_pipeline("classifier"), tmp_path / "m.joblib")
     code = main(["export", str(tmp_path / "m.joblib"), str(tmp_path / "m.onnx"), "--format", "onnx", "--leaves", "off"])
     assert code == 2 and "--leaves: format onnx has no option 'leaves'" in capsys.readouterr().err
-    code = main(["export", str(tmp_path / "m.joblib"), str(tmp_path / "m.pmml"), "--format", "pmml",
-                 "--leaves", "off", "--checks", "100", "--json"])
+    code = main(
+        [
+            "export",
+            str(tmp_path / "m.joblib"),
+            str(tmp_path / "m.pmml"),
+            "--format",
+            "pmml",
+            "--leaves",
+            "off",
+            "--checks",
+            "100",
+            "--json",
+        ]
+    )
     doc = json.loads(capsys.readouterr().out)
     assert code == 0 and doc["leaves"] == "off" and doc["id"] == doc["source_id"]
     assert main(["info", str(tmp_path / "m.pmml")]) == 0
@@ -541,8 +672,15 @@ def _tree(feature, threshold, values, missing_left=(True, False, False), sets=()
     """feature <= threshold ? leaf 1 : leaf 2, with the leaves' value vectors."""
     v = np.zeros((3, len(values[0])))
     v[1], v[2] = values
-    return ir.Tree(feature=[feature, -1, -1], threshold=[threshold, 0.0, 0.0], left=[1, -1, -1], right=[2, -1, -1],
-                   missing_left=list(missing_left), value=v, sets=sets)
+    return ir.Tree(
+        feature=[feature, -1, -1],
+        threshold=[threshold, 0.0, 0.0],
+        left=[1, -1, -1],
+        right=[2, -1, -1],
+        missing_left=list(missing_left),
+        value=v,
+        sets=sets,
+    )
 
 
 def more_packages() -> dict:
@@ -557,46 +695,87 @@ def more_packages() -> dict:
         return tuple(_tree(t % 2, 0.5 * t, ((0.25 * (t + 1),) * width, (-0.5 + t / 8,) * width)) for t in range(k))
 
     out = {}
-    probabilities = (_tree(0, 1.0, ((0.2, 0.3, 0.5), (0.6, 0.3, 0.1))), _tree(1, 0.0, ((1.0, 0.0, 0.0), (0.0, 0.5, 0.5))))
-    out["average-softmax"] = ir.Package(fields[1:], (), ir.TreeEnsemble(numeric, probabilities, "average", "softmax",
-                                                                         classes=("a", "b", "c")))
-    out["average-logistic-binary"] = ir.Package(fields[1:], (), ir.TreeEnsemble(numeric, trees(1), "average",
-                                                                                 "logistic", classes=(0, 1)))
-    out["sum-none-classifier"] = ir.Package(fields[1:], (), ir.TreeEnsemble(
-        numeric, trees(3), "sum", "none", classes=("x", "y", "z"), base_value=[0.5, -0.5, 0.0]))
-    out["average-logistic-multi"] = ir.Package(fields[1:], (), ir.TreeEnsemble(numeric, trees(2), "average", "logistic",
-                                                                                classes=(True, False)))
+    probabilities = (
+        _tree(0, 1.0, ((0.2, 0.3, 0.5), (0.6, 0.3, 0.1))),
+        _tree(1, 0.0, ((1.0, 0.0, 0.0), (0.0, 0.5, 0.5))),
+    )
+    out["average-softmax"] = ir.Package(
+        fields[1:], (), ir.TreeEnsemble(numeric, probabilities, "average", "softmax", classes=("a", "b", "c"))
+    )
+    out["average-logistic-binary"] = ir.Package(
+        fields[1:], (), ir.TreeEnsemble(numeric, trees(1), "average", "logistic", classes=(0, 1))
+    )
+    out["sum-none-classifier"] = ir.Package(
+        fields[1:],
+        (),
+        ir.TreeEnsemble(numeric, trees(3), "sum", "none", classes=("x", "y", "z"), base_value=[0.5, -0.5, 0.0]),
+    )
+    out["average-logistic-multi"] = ir.Package(
+        fields[1:], (), ir.TreeEnsemble(numeric, trees(2), "average", "logistic", classes=(True, False))
+    )
     # tree 0 is zero in every class (kept in class 0's sum for its leaf), tree 1 has -0.0 in class 1 (kept),
     # tree 2 adds to classes 0 and 2
-    zeros = (_tree(0, 0.0, ((0.0, 0.0, 0.0), (0.0, 0.0, 0.0))), _tree(1, 1.0, ((0.0, -0.0, 0.0), (0.0, -0.0, 0.0))),
-             _tree(0, 2.0, ((0.5, 0.0, -1.5), (0.25, 0.0, 2.0))))
-    out["sum-softmax-zeros"] = ir.Package(fields[1:], (), ir.TreeEnsemble(
-        numeric, zeros, "sum", "softmax", classes=(1, 2, 3), base_value=[0.0, 0.1, -0.1], missing="error"))
-    out["linear-logistic-multi"] = ir.Package(fields[1:], (), ir.LinearModel(
-        numeric, [[0.5, -1.0], [0.0, 0.25], [-0.75, 1.5]], [0.1, 0.2, -0.3], "logistic", classes=("p", "q", "r")))
-    out["linear-regression-logistic"] = ir.Package(fields[1:], (), ir.LinearModel(numeric, [[1e-3, -2.0]], [0.5],
-                                                                                   "logistic"))
-    sets = (_tree(0, 0.0, ((1.0,), (2.0,)), (True, False, False), sets=((0.0, 3.0, 8.0), None, None)),
-            _tree(1, 0.0, ((-1.0,), (4.0,)), (False, False, False), sets=((-1.0, 0.5, 2.0), None, None)),
-            _tree(0, math.inf, ((0.125,), (-0.25,)), (False, False, False)))
-    out["sets-and-inf"] = ir.Package(fields[1:], (), ir.TreeEnsemble(numeric, sets, "sum", base_value=[1.0],
-                                                                      infinite="compare"))
-    out["isolation"] = ir.Package(fields[1:], (ir.FillMissing(("size",), (0.0,)),), ir.TreeEnsemble(
-        numeric, trees(1), "sum", "isolation", base_value=[0.5], isolation=(7.25, -0.5)))
+    zeros = (
+        _tree(0, 0.0, ((0.0, 0.0, 0.0), (0.0, 0.0, 0.0))),
+        _tree(1, 1.0, ((0.0, -0.0, 0.0), (0.0, -0.0, 0.0))),
+        _tree(0, 2.0, ((0.5, 0.0, -1.5), (0.25, 0.0, 2.0))),
+    )
+    out["sum-softmax-zeros"] = ir.Package(
+        fields[1:],
+        (),
+        ir.TreeEnsemble(
+            numeric, zeros, "sum", "softmax", classes=(1, 2, 3), base_value=[0.0, 0.1, -0.1], missing="error"
+        ),
+    )
+    out["linear-logistic-multi"] = ir.Package(
+        fields[1:],
+        (),
+        ir.LinearModel(
+            numeric, [[0.5, -1.0], [0.0, 0.25], [-0.75, 1.5]], [0.1, 0.2, -0.3], "logistic", classes=("p", "q", "r")
+        ),
+    )
+    out["linear-regression-logistic"] = ir.Package(
+        fields[1:], (), ir.LinearModel(numeric, [[1e-3, -2.0]], [0.5], "logistic")
+    )
+    sets = (
+        _tree(0, 0.0, ((1.0,), (2.0,)), (True, False, False), sets=((0.0, 3.0, 8.0), None, None)),
+        _tree(1, 0.0, ((-1.0,), (4.0,)), (False, False, False), sets=((-1.0, 0.5, 2.0), None, None)),
+        _tree(0, math.inf, ((0.125,), (-0.25,)), (False, False, False)),
+    )
+    out["sets-and-inf"] = ir.Package(
+        fields[1:], (), ir.TreeEnsemble(numeric, sets, "sum", base_value=[1.0], infinite="compare")
+    )
+    out["isolation"] = ir.Package(
+        fields[1:],
+        (ir.FillMissing(("size",), (0.0,)),),
+        ir.TreeEnsemble(numeric, trees(1), "sum", "isolation", base_value=[0.5], isolation=(7.25, -0.5)),
+    )
     fill = ir.FillMissing(("colour",), ("red",), ("colour_filled",))
-    two = ir.OneHot(("colour", "colour_filled"), (("blue", "green", "red"), ("blue", "red")), ((-1, -1, -1), (0, 1)),
-                    (0, 3), (None, -1), ("zeros", 2), ("c0", "c1", "c2"))
-    out["one-hot-two-blocks"] = ir.Package(fields, (fill, two, ir.MissingIndicator(("weight",), (ir.NUMERIC,),
-                                                                                   ("weight_missing",))),
-                                           ir.LinearModel(("c0", "c1", "c2", "weight_missing"),
-                                                          [[1.0, -2.0, 0.5, 4.0]], [0.0]))
+    two = ir.OneHot(
+        ("colour", "colour_filled"),
+        (("blue", "green", "red"), ("blue", "red")),
+        ((-1, -1, -1), (0, 1)),
+        (0, 3),
+        (None, -1),
+        ("zeros", 2),
+        ("c0", "c1", "c2"),
+    )
+    out["one-hot-two-blocks"] = ir.Package(
+        fields,
+        (fill, two, ir.MissingIndicator(("weight",), (ir.NUMERIC,), ("weight_missing",))),
+        ir.LinearModel(("c0", "c1", "c2", "weight_missing"), [[1.0, -2.0, 0.5, 4.0]], [0.0]),
+    )
     # a scale of 0.0 makes the number constant; an indicator scaled by 1e-320 overflows where the value is missing
-    out["constant-steps"] = ir.Package(fields[1:], (
-        ir.Affine(("size",), [0.0], [5.0], ("five",)),
-        ir.MissingIndicator(("weight",), (ir.NUMERIC,)),
-        ir.Scale(("weight",), [0.0], [1e-320]),
-        ir.Affine(("weight",), [1.0], [0.0]),
-    ), ir.TreeEnsemble(("five", "weight"), (_tree(0, 5.0, ((1.0,), (2.0,))), _tree(1, 0.5, ((3.0,), (4.0,))))))
+    out["constant-steps"] = ir.Package(
+        fields[1:],
+        (
+            ir.Affine(("size",), [0.0], [5.0], ("five",)),
+            ir.MissingIndicator(("weight",), (ir.NUMERIC,)),
+            ir.Scale(("weight",), [0.0], [1e-320]),
+            ir.Affine(("weight",), [1.0], [0.0]),
+        ),
+        ir.TreeEnsemble(("five", "weight"), (_tree(0, 5.0, ((1.0,), (2.0,))), _tree(1, 0.5, ((3.0,), (4.0,))))),
+    )
     out.update(refuse_missing_packages())
     return out
 
@@ -606,26 +785,47 @@ def refuse_missing_packages() -> dict:
     fields = every_kind.fields()
     out = {}
     # size in place, colour under a new name read by a label encoder (an unknown colour takes code 7.0)
-    out["refuse-missing"] = ir.Package(fields, (
-        ir.RefuseMissing(("size", "colour"), (ir.NUMERIC, ir.CATEGORICAL), ("size", "colour_checked")),
-        ir.CategoricalEncoding(("colour_checked",), (("blue", "red"),), ((0.0, 1.0),), (None,), 7.0, ("code",)),
-        ir.Scale(("size",), [1.0], [2.0]),
-    ), ir.TreeEnsemble(("size", "code", "weight"), (_tree(0, 1.0, ((1.0,), (2.0,))), _tree(1, 0.5, ((3.0,), (4.0,))),
-                                                    _tree(2, 0.5, ((-1.0,), (0.5,)), (False, False, False))),
-                       "sum", base_value=[0.25]))
+    out["refuse-missing"] = ir.Package(
+        fields,
+        (
+            ir.RefuseMissing(("size", "colour"), (ir.NUMERIC, ir.CATEGORICAL), ("size", "colour_checked")),
+            ir.CategoricalEncoding(("colour_checked",), (("blue", "red"),), ((0.0, 1.0),), (None,), 7.0, ("code",)),
+            ir.Scale(("size",), [1.0], [2.0]),
+        ),
+        ir.TreeEnsemble(
+            ("size", "code", "weight"),
+            (
+                _tree(0, 1.0, ((1.0,), (2.0,))),
+                _tree(1, 0.5, ((3.0,), (4.0,))),
+                _tree(2, 0.5, ((-1.0,), (0.5,)), (False, False, False)),
+            ),
+            "sum",
+            base_value=[0.25],
+        ),
+    )
     # after other steps, in place: a missing colour's NaN code is refused as a number, a filled weight only as
     # +-inf; the trees (missing "route") would have scored both; a flat regressor otherwise 1.1's layout
-    out["refuse-missing-derived"] = ir.Package(fields, (
-        ir.CategoricalEncoding(("colour",), (("blue", "green", "red"),), ((0.0, 1.0, 2.0),), (math.nan,), 5.0,
-                               ("code",)),
-        ir.FillMissing(("weight",), (0.5,), ("weight_filled",)),
-        ir.RefuseMissing(("code", "weight_filled"), (ir.NUMERIC, ir.NUMERIC)),
-    ), ir.TreeEnsemble(("code", "weight_filled", "size"), (_tree(0, 1.5, ((1.0,), (2.0,))),
-                                                         _tree(2, 0.0, ((3.0,), (-4.0,)), (False, False, False)))))
+    out["refuse-missing-derived"] = ir.Package(
+        fields,
+        (
+            ir.CategoricalEncoding(
+                ("colour",), (("blue", "green", "red"),), ((0.0, 1.0, 2.0),), (math.nan,), 5.0, ("code",)
+            ),
+            ir.FillMissing(("weight",), (0.5,), ("weight_filled",)),
+            ir.RefuseMissing(("code", "weight_filled"), (ir.NUMERIC, ir.NUMERIC)),
+        ),
+        ir.TreeEnsemble(
+            ("code", "weight_filled", "size"),
+            (_tree(0, 1.5, ((1.0,), (2.0,))), _tree(2, 0.0, ((3.0,), (-4.0,)), (False, False, False))),
+        ),
+    )
     # a categorical feature in place before a one-hot whose missing column it makes unreachable, under a linear model
     oh, names = every_kind._one_hot(unknown="zeros", missing=1)
-    out["refuse-missing-linear"] = ir.Package(fields, (ir.RefuseMissing(("colour",), (ir.CATEGORICAL,)), oh),
-                                              ir.LinearModel(names + ("size",), [[1.0, -2.0, 0.5, 0.25]], [0.125]))
+    out["refuse-missing-linear"] = ir.Package(
+        fields,
+        (ir.RefuseMissing(("colour",), (ir.CATEGORICAL,)), oh),
+        ir.LinearModel(names + ("size",), [[1.0, -2.0, 0.5, 0.25]], [0.125]),
+    )
     return out
 
 
@@ -659,8 +859,10 @@ def test_new_kinds_score_in_jpmml_as_in_the_reference(name, leaves):
 def test_the_rows_jpmml_must_refuse_or_score_are_the_reference_s():
     """Infinities compared (histogram boosting) or refused, NaN refused by gradient boosting and linear models,
     1e300 scored by a linear model and refused by a float32 tree (even scaled by 0.125): the reference's rows."""
-    refused = {name: [e is not None for e in crossform.score(NEW[name], NEW_ROWS).errors]
-               for name in ("boost-regression-compare", "boost-binary-one-hot", "linear-multinomial")}
+    refused = {
+        name: [e is not None for e in crossform.score(NEW[name], NEW_ROWS).errors]
+        for name in ("boost-regression-compare", "boost-binary-one-hot", "linear-multinomial")
+    }
     size = NEW_ROWS["size"].tolist()
     at = {repr(v): i for i, v in enumerate(size)}
     assert not refused["boost-regression-compare"][at["inf"]] and not refused["boost-regression-compare"][at["-inf"]]
@@ -688,8 +890,10 @@ def test_a_binary_logit_gives_class_0_one_minus_class_1_in_jpmml():
 def test_how_each_layout_is_written():
     text = {name: P.dumps(package).decode() for name, package in NEW.items()}
     # one-hot: the column a category sets as an integer field, then a NormDiscrete per column
-    assert ('<MapValues outputColumn="out" dataType="integer" mapMissingTo="1" defaultValue="-1">'
-            in text["boost-multiclass-ignore"])
+    assert (
+        '<MapValues outputColumn="out" dataType="integer" mapMissingTo="1" defaultValue="-1">'
+        in text["boost-multiclass-ignore"]
+    )
     assert '<NormDiscrete field="crossform:e0.0" value="2"/>' in text["boost-multiclass-ignore"]
     assert '<Apply function="+"><Apply function="*"><FieldRef field="size"/>' in text["boost-binary-one-hot"]
     assert '<Apply function="if"><Apply function="isMissing"><FieldRef field="colour"/>' in text["linear-regression"]
@@ -697,17 +901,23 @@ def test_how_each_layout_is_written():
     multi = text["sum-softmax-zeros"]
     assert multi.count('<Segment id="0">') == 1 and multi.count('<Segment id="1">') == 1
     assert multi.count('<Segment id="2">') == 2
-    assert '<Segment id="link"><True/>\n<RegressionModel functionName="classification" normalizationMethod="softmax">' \
+    assert (
+        '<Segment id="link"><True/>\n<RegressionModel functionName="classification" normalizationMethod="softmax">'
         in multi
+    )
     assert text["sum-none-classifier"].count('feature="transformedValue"><FieldRef field="crossform:raw(') == 3
     assert '<MiningModel functionName="regression">' in text["sum-none-classifier"]
     # an average keeps every tree in every score's MiningModel
     assert text["average-softmax"].count('<Segment id="1">') == 3
     # linear: the products in feature order, then the intercept (JPMML's order and the reference's)
-    assert ('<RegressionTable intercept="0.25"><NumericPredictor name="size" coefficient="1.5"/><NumericPredictor '
-            'name="weight" coefficient="-2.0"/></RegressionTable>') in text["linear-decision-binary"]
-    assert '<SimpleSetPredicate field="size" booleanOperator="isNotIn"><Array type="real" n="3">0.0 3.0 8.0</Array>' \
+    assert (
+        '<RegressionTable intercept="0.25"><NumericPredictor name="size" coefficient="1.5"/><NumericPredictor '
+        'name="weight" coefficient="-2.0"/></RegressionTable>'
+    ) in text["linear-decision-binary"]
+    assert (
+        '<SimpleSetPredicate field="size" booleanOperator="isNotIn"><Array type="real" n="3">0.0 3.0 8.0</Array>'
         in text["sets-and-inf"]
+    )
     assert 'operator="lessOrEqual" value="INF"/>' in text["sets-and-inf"]
 
 
@@ -717,18 +927,26 @@ def test_intervals_follow_constant_and_overflowing_steps():
     # size: any finite number gives 5.0 (refused only as +-inf); weight: finite, but missing overflows to inf
     assert plan.validity["size"].interval == (-P._pmml_accepts.DOUBLE_MAX, P._pmml_accepts.DOUBLE_MAX)
     assert not plan.validity["size"].missing_invalid and plan.validity["weight"].missing_invalid
-    assert [e is None for e in crossform.score(package, [{"size": math.nan, "weight": 1.0},
-                                                         {"size": 1.0, "weight": math.nan}]).errors] == [True, False]
+    assert [
+        e is None
+        for e in crossform.score(package, [{"size": math.nan, "weight": 1.0}, {"size": 1.0, "weight": math.nan}]).errors
+    ] == [True, False]
 
 
 def test_refuse_missing_is_a_bare_field_ref_and_its_fields_declare_what_it_refuses():
     text = new_text("refuse-missing")
-    assert ('<DerivedField name="crossform:e0.0" displayName="size" optype="continuous" dataType="double">'
-            '<FieldRef field="size"/></DerivedField>') in text
-    assert ('<DerivedField name="crossform:e0.1" displayName="colour_checked" optype="categorical" dataType="string">'
-            '<FieldRef field="colour"/></DerivedField>') in text
-    assert '<MiningField name="colour" invalidValueTreatment="returnInvalid" missingValueTreatment="returnInvalid"/>' \
+    assert (
+        '<DerivedField name="crossform:e0.0" displayName="size" optype="continuous" dataType="double">'
+        '<FieldRef field="size"/></DerivedField>'
+    ) in text
+    assert (
+        '<DerivedField name="crossform:e0.1" displayName="colour_checked" optype="categorical" dataType="string">'
+        '<FieldRef field="colour"/></DerivedField>'
+    ) in text
+    assert (
+        '<MiningField name="colour" invalidValueTreatment="returnInvalid" missingValueTreatment="returnInvalid"/>'
         in text
+    )
     plan = P._Plan(NEW["refuse-missing"])
     colour, size, weight = (plan.validity[name] for name in ("colour", "size", "weight"))
     assert colour.missing_invalid and colour.valid is None and colour.invalid == ()  # any category but None
@@ -739,10 +957,18 @@ def test_refuse_missing_is_a_bare_field_ref_and_its_fields_declare_what_it_refus
     assert derived["colour"].missing_invalid and not derived["weight"].missing_invalid
     assert derived["weight"].interval == (-P._pmml_accepts.BELOW_OVERFLOW, P._pmml_accepts.BELOW_OVERFLOW)  # a tree's
     assert not derived["size"].missing_invalid
-    rows = [{"colour": None, "size": 1.0, "weight": 1.0}, {"colour": "teal", "size": 1.0, "weight": math.nan},
-            {"colour": "red", "size": math.nan, "weight": math.inf}, {"colour": "red", "size": math.nan, "weight": 2.0}]
-    assert [e is None for e in crossform.score(NEW["refuse-missing-derived"], rows).errors] == [False, True, False,
-                                                                                               True]
+    rows = [
+        {"colour": None, "size": 1.0, "weight": 1.0},
+        {"colour": "teal", "size": 1.0, "weight": math.nan},
+        {"colour": "red", "size": math.nan, "weight": math.inf},
+        {"colour": "red", "size": math.nan, "weight": 2.0},
+    ]
+    assert [e is None for e in crossform.score(NEW["refuse-missing-derived"], rows).errors] == [
+        False,
+        True,
+        False,
+        True,
+    ]
     assert_jpmml_scores_like_the_reference(NEW["refuse-missing-derived"], P.dumps(NEW["refuse-missing-derived"]), rows)
 
 
@@ -791,16 +1017,22 @@ def _fit(name: str):
     if name == "hgb-categorical-multiclass":
         X[:, 3] = np.round(np.abs(X[:, 3]) * 3)
         X[::7, 2] = np.nan
-        return HistGradientBoostingClassifier(max_iter=4, max_leaf_nodes=6, categorical_features=[3],
-                                              random_state=0).fit(X, y)
+        return HistGradientBoostingClassifier(
+            max_iter=4, max_leaf_nodes=6, categorical_features=[3], random_state=0
+        ).fit(X, y)
     if name == "isolation-forest":
         return IsolationForest(n_estimators=4, max_samples=64, random_state=0).fit(X)
     if name == "sgd-hinge-multiclass":
         return SGDClassifier(random_state=0).fit(X, y)
     if name == "scaled-linear-regression":
         X[::5, 1] = np.nan
-        features = ColumnTransformer([("scaled", Pipeline([("fill", SimpleImputer()), ("scale", MinMaxScaler())]), [0, 1]),
-                                      ("missing", MissingIndicator(), [1]), ("rest", "passthrough", [2, 3])])
+        features = ColumnTransformer(
+            [
+                ("scaled", Pipeline([("fill", SimpleImputer()), ("scale", MinMaxScaler())]), [0, 1]),
+                ("missing", MissingIndicator(), [1]),
+                ("rest", "passthrough", [2, 3]),
+            ]
+        )
         return Pipeline([("features", features), ("model", LinearRegression())]).fit(X, X[:, 0])
     if name == "refuse-missing-tree":  # MissingIndicator(error_on_new=True) refuses NaN in x0 and x2: none at fit
         X = np.random.default_rng(0).normal(size=(300, 3))
@@ -809,15 +1041,33 @@ def _fit(name: str):
         model = DecisionTreeClassifier(max_depth=4, random_state=0)
         return Pipeline([("u", features), ("m", model)]).fit(X, X[:, 0] > 0)
     rng = np.random.default_rng(1)
-    frame = pd.DataFrame({"colour": pd.Series(rng.choice(["red", "blue", "green", "teal"], len(X)), dtype=object),
-                          "size": X[:, 0], "weight": X[:, 1]})
-    columns = ColumnTransformer([("cat", OneHotEncoder(handle_unknown="ignore", drop="first"), ["colour"]),
-                                 ("num", "passthrough", ["size", "weight"])])
+    frame = pd.DataFrame(
+        {
+            "colour": pd.Series(rng.choice(["red", "blue", "green", "teal"], len(X)), dtype=object),
+            "size": X[:, 0],
+            "weight": X[:, 1],
+        }
+    )
+    columns = ColumnTransformer(
+        [
+            ("cat", OneHotEncoder(handle_unknown="ignore", drop="first"), ["colour"]),
+            ("num", "passthrough", ["size", "weight"]),
+        ]
+    )
     return Pipeline([("columns", columns), ("model", LogisticRegression())]).fit(frame, y)  # "logistic-one-hot"
 
 
-FITS = ["gb-binary", "gb-multiclass", "gb-regressor", "hgb-categorical-multiclass", "isolation-forest",
-        "sgd-hinge-multiclass", "scaled-linear-regression", "logistic-one-hot", "refuse-missing-tree"]
+FITS = [
+    "gb-binary",
+    "gb-multiclass",
+    "gb-regressor",
+    "hgb-categorical-multiclass",
+    "isolation-forest",
+    "sgd-hinge-multiclass",
+    "scaled-linear-regression",
+    "logistic-one-hot",
+    "refuse-missing-tree",
+]
 
 
 @pytest.mark.parametrize("name", FITS)
@@ -848,8 +1098,12 @@ def _released_module():
 
     root = REPO
     try:
-        done = subprocess.run(["git", "-C", str(root), "show", f"{RELEASED_0_4_0}:src/crossform/exporters/pmml.py"],
-                              capture_output=True, text=True, timeout=30)
+        done = subprocess.run(
+            ["git", "-C", str(root), "show", f"{RELEASED_0_4_0}:src/crossform/exporters/pmml.py"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     if done.returncode != 0:
@@ -910,8 +1164,9 @@ def test_the_recorded_version_must_be_the_one_the_writer_records():
         P.loads(as_10.encode())
     for leaves, old in ((P.ON, "1.0"), (P.OFF, "1.1")):
         data = P.dumps(small_package(), leaves=leaves).decode()
-        as_12 = data.replace(f'name="crossform.format_version" value="{old}"',
-                             'name="crossform.format_version" value="1.2"')
+        as_12 = data.replace(
+            f'name="crossform.format_version" value="{old}"', 'name="crossform.format_version" value="1.2"'
+        )
         with pytest.raises(P.PmmlStructureError, match=f"leaf outputs to record version {old}, found 1.2"):
             P.loads(as_12.encode())
     # a fill that lost its mapMissingTo reads as refuse-missing, a 1.2 kind: refused, not read as 1.0
@@ -937,66 +1192,154 @@ def new_edited(name: str, old: str, new: str, count: int = 1) -> bytes:
 
 LINEAR = "linear-binary-logistic"
 NEW_BAD = {
-    "predictor missing": (new_edited(LINEAR, '<NumericPredictor name="crossform:e1.0" coefficient="0.9"/>', ""),
-                          P.PmmlStructureError, "a NumericPredictor for each of the 4 model features, found 3"),
-    "predictor twice": (new_edited(LINEAR, '<NumericPredictor name="crossform:e1.0" coefficient="0.9"/>',
-                                   '<NumericPredictor name="crossform:e0.0.0" coefficient="0.9"/>'),
-                        P.PmmlStructureError, "naming each model feature once, found 'crossform:e0.0.0'"),
-    "predictor unknown": (new_edited(LINEAR, 'NumericPredictor name="crossform:e1.0"', 'NumericPredictor name="size"'),
-                          P.PmmlStructureError, "naming each model feature once, found 'size'"),
+    "predictor missing": (
+        new_edited(LINEAR, '<NumericPredictor name="crossform:e1.0" coefficient="0.9"/>', ""),
+        P.PmmlStructureError,
+        "a NumericPredictor for each of the 4 model features, found 3",
+    ),
+    "predictor twice": (
+        new_edited(
+            LINEAR,
+            '<NumericPredictor name="crossform:e1.0" coefficient="0.9"/>',
+            '<NumericPredictor name="crossform:e0.0.0" coefficient="0.9"/>',
+        ),
+        P.PmmlStructureError,
+        "naming each model feature once, found 'crossform:e0.0.0'",
+    ),
+    "predictor unknown": (
+        new_edited(LINEAR, 'NumericPredictor name="crossform:e1.0"', 'NumericPredictor name="size"'),
+        P.PmmlStructureError,
+        "naming each model feature once, found 'size'",
+    ),
     "bad coefficient": (new_edited(LINEAR, 'coefficient="0.9"', 'coefficient="0.9x"'), P.PmmlNumberError, "'0.9x'"),
     "infinite intercept": (new_edited(LINEAR, 'intercept="-0.2"', 'intercept="INF"'), P.PmmlNumberError, "finite"),
-    "no scoring table": (re.sub(rb"<NumericPredictor [^>]*/>", b"", new_edited(LINEAR, "", "")), P.PmmlStructureError,
-                         "RegressionTables with NumericPredictors, found none"),
-    "model type": (new_edited(LINEAR, "&quot;type&quot;:&quot;linear&quot;", "&quot;type&quot;:&quot;quadratic&quot;"),
-                   P.PmmlHeaderError, "model type 'trees' or 'linear'"),
-    "one-hot policy": (new_edited(LINEAR, "&quot;unknown&quot;:2}", "&quot;unknown&quot;:&quot;maybe&quot;}"),
-                       P.PmmlStructureError, "expected the unknown policy to be a column number or null, found 'maybe'"),
-    "one-hot policy keys": (new_edited(LINEAR, "{&quot;missing&quot;:null,", "{"), P.PmmlStructureError,
-                            'with "missing" and "unknown"'),
-    "one-hot column": (new_edited(LINEAR, "<in>red</in><out>1</out>", "<in>red</in><out>one</out>"),
-                       P.PmmlNumberError, "an integer for a column, found 'one'"),
-    "one-hot column range": (new_edited(LINEAR, "<in>red</in><out>1</out>", "<in>red</in><out>7</out>"),
-                             P.PmmlStructureError, "a column index from -1 to 2"),
-    "one-hot missing column": (new_edited(LINEAR, "{&quot;missing&quot;:null,", "{&quot;missing&quot;:9,"),
-                               P.PmmlStructureError, "missing_columns"),
-    "one-hot norm value": (new_edited(LINEAR, '<NormDiscrete field="crossform:e0.0" value="1"/>',
-                                      '<NormDiscrete field="crossform:e0.0" value="2"/>'), P.PmmlStructureError,
-                           "expected column 1 to be NormDiscrete"),
-    "one-hot columns out of order": (new_edited(LINEAR, 'name="crossform:e0.0.1"', 'name="crossform:e0.0.7"'),
-                                     P.PmmlStructureError, "one-hot columns in order"),
-    "apply function": (new_edited("boost-binary-one-hot", '<Apply function="+"><Apply function="*">',
-                                  '<Apply function="max"><Apply function="*">'), P.PmmlStructureError,
-                       "an Apply of \"/\", \"+\" or \"if\", found 'max'"),
-    "indicator constant": (new_edited("linear-regression", '<Constant dataType="double">1.0</Constant><Constant',
-                                      '<Constant dataType="double">2.0</Constant><Constant'), P.PmmlStructureError,
-                           "differs at line"),
-    "tree ids": (new_edited("boost-multiclass-ignore", '<Segment id="2">', '<Segment id="5">'), P.PmmlStructureError,
-                 "Segments for trees 0 to 2, found ids [0, 1, 5]"),
-    "tree id not a number": (new_edited("boost-multiclass-ignore", '<Segment id="2">', '<Segment id="two">'),
-                             P.PmmlStructureError, "tree indices as ids, found 'two'"),
-    "other splits in a copy": (new_edited("average-softmax", 'operator="lessOrEqual" value="1.0"',
-                                          'operator="lessOrEqual" value="1.5"', 2), P.PmmlStructureError,
-                               "the same splits in every score's copy"),
+    "no scoring table": (
+        re.sub(rb"<NumericPredictor [^>]*/>", b"", new_edited(LINEAR, "", "")),
+        P.PmmlStructureError,
+        "RegressionTables with NumericPredictors, found none",
+    ),
+    "model type": (
+        new_edited(LINEAR, "&quot;type&quot;:&quot;linear&quot;", "&quot;type&quot;:&quot;quadratic&quot;"),
+        P.PmmlHeaderError,
+        "model type 'trees' or 'linear'",
+    ),
+    "one-hot policy": (
+        new_edited(LINEAR, "&quot;unknown&quot;:2}", "&quot;unknown&quot;:&quot;maybe&quot;}"),
+        P.PmmlStructureError,
+        "expected the unknown policy to be a column number or null, found 'maybe'",
+    ),
+    "one-hot policy keys": (
+        new_edited(LINEAR, "{&quot;missing&quot;:null,", "{"),
+        P.PmmlStructureError,
+        'with "missing" and "unknown"',
+    ),
+    "one-hot column": (
+        new_edited(LINEAR, "<in>red</in><out>1</out>", "<in>red</in><out>one</out>"),
+        P.PmmlNumberError,
+        "an integer for a column, found 'one'",
+    ),
+    "one-hot column range": (
+        new_edited(LINEAR, "<in>red</in><out>1</out>", "<in>red</in><out>7</out>"),
+        P.PmmlStructureError,
+        "a column index from -1 to 2",
+    ),
+    "one-hot missing column": (
+        new_edited(LINEAR, "{&quot;missing&quot;:null,", "{&quot;missing&quot;:9,"),
+        P.PmmlStructureError,
+        "missing_columns",
+    ),
+    "one-hot norm value": (
+        new_edited(
+            LINEAR,
+            '<NormDiscrete field="crossform:e0.0" value="1"/>',
+            '<NormDiscrete field="crossform:e0.0" value="2"/>',
+        ),
+        P.PmmlStructureError,
+        "expected column 1 to be NormDiscrete",
+    ),
+    "one-hot columns out of order": (
+        new_edited(LINEAR, 'name="crossform:e0.0.1"', 'name="crossform:e0.0.7"'),
+        P.PmmlStructureError,
+        "one-hot columns in order",
+    ),
+    "apply function": (
+        new_edited(
+            "boost-binary-one-hot",
+            '<Apply function="+"><Apply function="*">',
+            '<Apply function="max"><Apply function="*">',
+        ),
+        P.PmmlStructureError,
+        'an Apply of "/", "+" or "if", found \'max\'',
+    ),
+    "indicator constant": (
+        new_edited(
+            "linear-regression",
+            '<Constant dataType="double">1.0</Constant><Constant',
+            '<Constant dataType="double">2.0</Constant><Constant',
+        ),
+        P.PmmlStructureError,
+        "differs at line",
+    ),
+    "tree ids": (
+        new_edited("boost-multiclass-ignore", '<Segment id="2">', '<Segment id="5">'),
+        P.PmmlStructureError,
+        "Segments for trees 0 to 2, found ids [0, 1, 5]",
+    ),
+    "tree id not a number": (
+        new_edited("boost-multiclass-ignore", '<Segment id="2">', '<Segment id="two">'),
+        P.PmmlStructureError,
+        "tree indices as ids, found 'two'",
+    ),
+    "other splits in a copy": (
+        new_edited("average-softmax", 'operator="lessOrEqual" value="1.0"', 'operator="lessOrEqual" value="1.5"', 2),
+        P.PmmlStructureError,
+        "the same splits in every score's copy",
+    ),
     "set value": (new_edited("sets-and-inf", ">0.0 3.0 8.0<", ">0.0 x 8.0<"), P.PmmlNumberError, "'x'"),
     "set twice": (new_edited("sets-and-inf", ">0.0 3.0 8.0<", ">0.0 8.0 8.0<"), P.PmmlStructureError, "distinct"),
-    "isolation spec": (new_edited("isolation", "&quot;isolation&quot;:[7.25,-0.5]", "&quot;isolation&quot;:7.25"),
-                       P.PmmlHeaderError, "[denominator, offset]"),
-    "missing rule": (new_edited("boost-binary-one-hot", "&quot;missing&quot;:&quot;error&quot;",
-                                "&quot;missing&quot;:&quot;sometimes&quot;"), P.PmmlStructureError, "'missing'"),
-    "link method": (new_edited("boost-multiclass-ignore", 'normalizationMethod="softmax"',
-                               'normalizationMethod="simplemax"'), P.PmmlStructureError, "differs at line"),
-    "refuse-missing half filled": (new_edited("refuse-missing", '<FieldRef field="colour"/>',
-                                              '<FieldRef field="colour" mapMissingTo="red"/>'), P.PmmlStructureError,
-                                   "mapMissingTo on every feature (fill-missing) or on none (refuse-missing)"),
-    "refuse-missing optype": (new_edited("refuse-missing-derived", 'displayName="code" optype="continuous"',
-                                         'displayName="code" optype="ordinal"'), P.PmmlStructureError,
-                              "a refuse-missing encoder of continuous or categorical fields, found optypes"),
-    "refuse-missing type": (new_edited("refuse-missing", 'displayName="size" optype="continuous" dataType="double"',
-                                       'displayName="size" optype="continuous" dataType="float"'),
-                            P.PmmlStructureError, "differs at line"),
-    "top method": (new_edited("linear-multinomial", 'multipleModelMethod="modelChain"',
-                              'multipleModelMethod="selectFirst"'), P.PmmlStructureError, "selectFirst"),
+    "isolation spec": (
+        new_edited("isolation", "&quot;isolation&quot;:[7.25,-0.5]", "&quot;isolation&quot;:7.25"),
+        P.PmmlHeaderError,
+        "[denominator, offset]",
+    ),
+    "missing rule": (
+        new_edited(
+            "boost-binary-one-hot", "&quot;missing&quot;:&quot;error&quot;", "&quot;missing&quot;:&quot;sometimes&quot;"
+        ),
+        P.PmmlStructureError,
+        "'missing'",
+    ),
+    "link method": (
+        new_edited("boost-multiclass-ignore", 'normalizationMethod="softmax"', 'normalizationMethod="simplemax"'),
+        P.PmmlStructureError,
+        "differs at line",
+    ),
+    "refuse-missing half filled": (
+        new_edited("refuse-missing", '<FieldRef field="colour"/>', '<FieldRef field="colour" mapMissingTo="red"/>'),
+        P.PmmlStructureError,
+        "mapMissingTo on every feature (fill-missing) or on none (refuse-missing)",
+    ),
+    "refuse-missing optype": (
+        new_edited(
+            "refuse-missing-derived", 'displayName="code" optype="continuous"', 'displayName="code" optype="ordinal"'
+        ),
+        P.PmmlStructureError,
+        "a refuse-missing encoder of continuous or categorical fields, found optypes",
+    ),
+    "refuse-missing type": (
+        new_edited(
+            "refuse-missing",
+            'displayName="size" optype="continuous" dataType="double"',
+            'displayName="size" optype="continuous" dataType="float"',
+        ),
+        P.PmmlStructureError,
+        "differs at line",
+    ),
+    "top method": (
+        new_edited("linear-multinomial", 'multipleModelMethod="modelChain"', 'multipleModelMethod="selectFirst"'),
+        P.PmmlStructureError,
+        "selectFirst",
+    ),
 }
 
 
@@ -1008,8 +1351,10 @@ def test_crafted_1_2_files_are_refused_with_their_named_error(name):
     assert "model.pmml" in str(caught.value) and text in str(caught.value), str(caught.value)
 
 
-NEW_FUZZ = [P.dumps(NEW[name]) for name in ("boost-multiclass-ignore", "linear-binary-logistic", "sets-and-inf",
-                                            "refuse-missing")]
+NEW_FUZZ = [
+    P.dumps(NEW[name])
+    for name in ("boost-multiclass-ignore", "linear-binary-logistic", "sets-and-inf", "refuse-missing")
+]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -1019,7 +1364,7 @@ def test_flipped_or_truncated_1_2_bytes_raise_only_crossform_errors(data):
     for _ in range(data.draw(st.integers(1, 3))):
         pos = data.draw(st.integers(0, len(raw) - 1))
         raw[pos] = data.draw(st.integers(0, 255))
-    candidate = bytes(raw[:data.draw(st.integers(len(raw) // 2, len(raw)))])
+    candidate = bytes(raw[: data.draw(st.integers(len(raw) // 2, len(raw)))])
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -1074,12 +1419,28 @@ def random_package(seed: int) -> ir.Package:
         numeric += ["size_m", "colour_m"]
     pick = rng.random()
     if pick < 0.4:
-        encoders.append(ir.OneHot(("colour",), (("blue", "green", "red"),), ((0, -1, 1),), (3,),
-                                  (one_of(None, 2, -1),), (one_of("error", "zeros", 2),), ("o0", "o1", "o2")))
+        encoders.append(
+            ir.OneHot(
+                ("colour",),
+                (("blue", "green", "red"),),
+                ((0, -1, 1),),
+                (3,),
+                (one_of(None, 2, -1),),
+                (one_of("error", "zeros", 2),),
+                ("o0", "o1", "o2"),
+            )
+        )
         numeric += ["o0", "o1", "o2"]
     elif pick < 0.7:
-        encoders.append(ir.CategoricalEncoding(("colour",), (("blue", "red"),), ((0.0, 3.0),),
-                                               (one_of(None, -1.0, math.nan),), one_of(None, 7.0, math.nan)))
+        encoders.append(
+            ir.CategoricalEncoding(
+                ("colour",),
+                (("blue", "red"),),
+                ((0.0, 3.0),),
+                (one_of(None, -1.0, math.nan),),
+                one_of(None, 7.0, math.nan),
+            )
+        )
         numeric.append("colour")
     if rng.random() < 0.5:
         encoders.append(ir.Affine(("size",), [one_of(0.5, -2.0, 0.0, 1e-300)], [float(rng.normal())]))
@@ -1095,8 +1456,9 @@ def random_package(seed: int) -> ir.Package:
             classes, post = (None if rng.random() < 0.4 else ("no", "yes")), one_of("none", "logistic")
         else:
             classes, post = tuple(f"k{i}" for i in range(k)), one_of("none", "softmax", "logistic")
-        model = ir.LinearModel(features, np.round(rng.normal(size=(k, n)), 3), np.round(rng.normal(size=k), 3), post,
-                               classes)
+        model = ir.LinearModel(
+            features, np.round(rng.normal(size=(k, n)), 3), np.round(rng.normal(size=k), 3), post, classes
+        )
     else:
         width = int(rng.integers(1, 4))
         aggregation = one_of("sum", "average")
@@ -1107,16 +1469,26 @@ def random_package(seed: int) -> ir.Package:
             if (aggregation, post) == ("average", "none"):
                 aggregation = "sum"
         trees = tuple(random_tree(rng, n, width) for _ in range(int(rng.integers(1, 4))))
-        model = ir.TreeEnsemble(features, trees, aggregation, post, classes,
-                                np.round(rng.normal(size=width), 2) if aggregation == "sum" else None,
-                                missing=one_of("route", "error"), infinite=one_of("error", "compare"))
+        model = ir.TreeEnsemble(
+            features,
+            trees,
+            aggregation,
+            post,
+            classes,
+            np.round(rng.normal(size=width), 2) if aggregation == "sum" else None,
+            missing=one_of("route", "error"),
+            infinite=one_of("error", "compare"),
+        )
     return ir.Package(inputs, tuple(encoders), model)
 
 
-RANDOM_ROWS = pd.DataFrame({
-    "colour": pd.Series(["blue", "green", "red", "teal", None, "blue", "green", None, "red", "blue"], dtype=object),
-    "size": [0.0, 1.5, -2.0, np.inf, np.nan, 1e39, -1e300, 3.0, -0.0, 2.0],
-    "weight": [1.0, np.nan, 0.5, -1.0, 2.0, np.inf, 0.0, -np.inf, 1e300, 0.25]})
+RANDOM_ROWS = pd.DataFrame(
+    {
+        "colour": pd.Series(["blue", "green", "red", "teal", None, "blue", "green", None, "red", "blue"], dtype=object),
+        "size": [0.0, 1.5, -2.0, np.inf, np.nan, 1e39, -1e300, 3.0, -0.0, 2.0],
+        "weight": [1.0, np.nan, 0.5, -1.0, 2.0, np.inf, 0.0, -np.inf, 1e300, 0.25],
+    }
+)
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the reference's inf * 0 and overflowing scales

@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
+
 from helpers.paths import REPO
 
 pytest.importorskip("sklearn2pmml")

@@ -16,23 +16,25 @@ from pathlib import Path
 import pytest
 from google.protobuf import descriptor_pb2
 
-from helpers.paths import REPO
-
 from crossform.exporters import protobuf as P
 from crossform.v1 import package_pb2
+from helpers.paths import REPO
 
 ROOT = REPO
 PROTO_ROOT = ROOT / "proto"
 PROTO = "crossform/v1/package.proto"
 RELEASED = sorted((PROTO_ROOT / "descriptors").glob("crossform-v1-*.binpb"))
 
-needs_protoc = pytest.mark.skipif(importlib.util.find_spec("grpc_tools") is None,
-                                  reason="grpc_tools (the pinned protoc, crossform[dev]) is not installed")
+needs_protoc = pytest.mark.skipif(
+    importlib.util.find_spec("grpc_tools") is None,
+    reason="grpc_tools (the pinned protoc, crossform[dev]) is not installed",
+)
 
 
 def protoc(*args, cwd=None) -> None:
-    result = subprocess.run([sys.executable, "-m", "grpc_tools.protoc", *map(str, args)], capture_output=True,
-                            text=True, cwd=cwd)
+    result = subprocess.run(
+        [sys.executable, "-m", "grpc_tools.protoc", *map(str, args)], capture_output=True, text=True, cwd=cwd
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -46,7 +48,8 @@ def test_generated_code_is_what_the_pinned_protoc_makes(tmp_path):
         committed = ROOT / "src" / "crossform" / "v1" / name
         fresh = tmp_path / "crossform" / "v1" / name
         assert fresh.read_bytes() == committed.read_bytes(), (
-            f"{committed} is not what protoc makes from {PROTO}; regenerate it (proto/README.md)")
+            f"{committed} is not what protoc makes from {PROTO}; regenerate it (proto/README.md)"
+        )
 
 
 # ---------------------------------------------------------------- breaking changes
@@ -98,8 +101,7 @@ def breaking_changes(old_files, new_files) -> list:
                 if field.number not in reserved:
                     found.append(f"{name}.{field.name} = {field.number} removed without reserving its number")
             elif (now.type, now.type_name, now.label) != (field.type, field.type_name, field.label):
-                found.append(f"{name}.{field.name} = {field.number} changed from "
-                             f"{_shown(field)} to {_shown(now)}")
+                found.append(f"{name}.{field.name} = {field.number} changed from {_shown(field)} to {_shown(now)}")
             elif now.HasField("oneof_index") != field.HasField("oneof_index"):
                 found.append(f"{name}.{field.name} = {field.number} moved into or out of a oneof")
         for number in sorted(_reserved(old.reserved_range) & set(fields)):
@@ -151,19 +153,31 @@ def test_the_current_schema_breaks_no_released_one(released):
 
 
 BROKEN = {
-    "type changed": ("  repeated double threshold = 4;", "  repeated float threshold = 4;",
-                     ".crossform.v1.Tree.threshold = 4 changed from LABEL_REPEATED TYPE_DOUBLE to "
-                     "LABEL_REPEATED TYPE_FLOAT"),
-    "number reused": ("  repeated double leaf_value = 6;", "  repeated double leaf_value = 7;\n"
-                      "  repeated string notes = 6;",
-                      ".crossform.v1.Tree.leaf_value = 6 changed from LABEL_REPEATED TYPE_DOUBLE to "
-                      "LABEL_REPEATED TYPE_STRING"),
-    "removed without reserved": ("  optional string owner = 4;\n", "",
-                                 ".crossform.v1.Package.owner = 4 removed without reserving its number"),
-    "enum value removed": ("    POST_TRANSFORM_SOFTMAX = 3;      // only with two or more outputs\n", "",
-                           ".crossform.v1.TreeEnsemble.PostTransform.POST_TRANSFORM_SOFTMAX = 3 removed"),
-    "label changed": ("  optional string owner = 4;", "  repeated string owner = 4;",
-                      ".crossform.v1.Package.owner = 4 changed from LABEL_OPTIONAL TYPE_STRING to LABEL_REPEATED"),
+    "type changed": (
+        "  repeated double threshold = 4;",
+        "  repeated float threshold = 4;",
+        ".crossform.v1.Tree.threshold = 4 changed from LABEL_REPEATED TYPE_DOUBLE to LABEL_REPEATED TYPE_FLOAT",
+    ),
+    "number reused": (
+        "  repeated double leaf_value = 6;",
+        "  repeated double leaf_value = 7;\n  repeated string notes = 6;",
+        ".crossform.v1.Tree.leaf_value = 6 changed from LABEL_REPEATED TYPE_DOUBLE to LABEL_REPEATED TYPE_STRING",
+    ),
+    "removed without reserved": (
+        "  optional string owner = 4;\n",
+        "",
+        ".crossform.v1.Package.owner = 4 removed without reserving its number",
+    ),
+    "enum value removed": (
+        "    POST_TRANSFORM_SOFTMAX = 3;      // only with two or more outputs\n",
+        "",
+        ".crossform.v1.TreeEnsemble.PostTransform.POST_TRANSFORM_SOFTMAX = 3 removed",
+    ),
+    "label changed": (
+        "  optional string owner = 4;",
+        "  repeated string owner = 4;",
+        ".crossform.v1.Package.owner = 4 changed from LABEL_OPTIONAL TYPE_STRING to LABEL_REPEATED",
+    ),
 }
 
 
@@ -187,8 +201,12 @@ def test_the_check_accepts_a_removal_with_its_number_reserved(tmp_path):
     text = (PROTO_ROOT / PROTO).read_text(encoding="utf-8")
     target = tmp_path / "proto" / PROTO
     target.parent.mkdir(parents=True)
-    target.write_text(text.replace("  optional string owner = 4;", '  reserved 4;\n  reserved "owner";\n'
-                                   "  repeated string labels = 12;"), encoding="utf-8")
+    target.write_text(
+        text.replace(
+            "  optional string owner = 4;", '  reserved 4;\n  reserved "owner";\n  repeated string labels = 12;'
+        ),
+        encoding="utf-8",
+    )
     out = tmp_path / "ok.binpb"
     protoc(f"-I{tmp_path / 'proto'}", f"--descriptor_set_out={out}", "--include_imports", target)
     assert breaking_changes(descriptor_set(RELEASED[0]), descriptor_set(out)) == []
@@ -209,7 +227,8 @@ def test_the_current_version_is_the_current_schema(tmp_path):
     protoc(f"-I{PROTO_ROOT}", f"--descriptor_set_out={out}", "--include_imports", PROTO_ROOT / PROTO)
     snapshot = PROTO_ROOT / "descriptors" / f"crossform-v1-{P.VERSION}.binpb"
     assert out.read_bytes() == snapshot.read_bytes(), (
-        f"{PROTO} is not the schema of protobuf {P.VERSION}; a changed schema is a new version (proto/README.md)")
+        f"{PROTO} is not the schema of protobuf {P.VERSION}; a changed schema is a new version (proto/README.md)"
+    )
 
 
 # Where a 1.x reader requires one member to be set: a field 1.0 lacks may only be a new member
@@ -226,8 +245,9 @@ def _through_old_fields(old_messages: dict, new_messages: dict) -> set:
             continue
         seen.add(name)
         old_numbers = {f.number for f in old_messages[name].field} if name in old_messages else set()
-        todo.extend(f.type_name for f in new_messages[name].field
-                    if f.number in old_numbers and f.type_name in new_messages)
+        todo.extend(
+            f.type_name for f in new_messages[name].field if f.number in old_numbers and f.type_name in new_messages
+        )
     return seen
 
 

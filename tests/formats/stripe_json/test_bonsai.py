@@ -21,8 +21,6 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from helpers.packages import small_package, small_tree
-
 import crossform
 from crossform import errors, ir
 from crossform.checks import leaf_positions
@@ -30,6 +28,7 @@ from crossform.exporters import bonsai
 from crossform.exporters._versions import FormatVersionWarning
 from crossform.floats import float32_threshold
 from crossform.reference import score
+from helpers.packages import small_package, small_tree
 
 WHERE = "pkg/trees.bonsai"
 HEADER = struct.Struct(">8sHHIIIQ")
@@ -71,8 +70,14 @@ def grow(rng, n_splits, pick, n_outputs=1, n_features=4, thresholds=None, values
         return out
 
     children = [np.where(np.array(c) >= 0, new[np.maximum(c, 0)], -1) for c in (left, right)]
-    return ir.Tree(renumber(feature), renumber(threshold), renumber(children[0]), renumber(children[1]),
-                   renumber(missing), renumber(value))
+    return ir.Tree(
+        renumber(feature),
+        renumber(threshold),
+        renumber(children[0]),
+        renumber(children[1]),
+        renumber(missing),
+        renumber(value),
+    )
 
 
 def changed_threshold(tree: ir.Tree, threshold: float) -> ir.Tree:
@@ -96,8 +101,14 @@ def renumbered(tree: ir.Tree, rng) -> ir.Tree:
     def child(c):
         return np.where(c >= 0, new[np.maximum(c, 0)], -1)[order]
 
-    return ir.Tree(tree.feature[order], tree.threshold[order], child(tree.left), child(tree.right),
-                   tree.missing_left[order], tree.value[order])
+    return ir.Tree(
+        tree.feature[order],
+        tree.threshold[order],
+        child(tree.left),
+        child(tree.right),
+        tree.missing_left[order],
+        tree.value[order],
+    )
 
 
 def level_order(tree: ir.Tree) -> ir.Tree:
@@ -117,14 +128,22 @@ def level_order(tree: ir.Tree) -> ir.Tree:
         return [position[int(c[n])] if c[n] >= 0 else -1 for n in order]
 
     sets = tuple(tree.sets[n] for n in order) if tree.sets else ()
-    return ir.Tree(tree.feature[order], tree.threshold[order], child(tree.left), child(tree.right),
-                   tree.missing_left[order], tree.value[order], sets)
+    return ir.Tree(
+        tree.feature[order],
+        tree.threshold[order],
+        child(tree.left),
+        child(tree.right),
+        tree.missing_left[order],
+        tree.value[order],
+        sets,
+    )
 
 
 def assert_same_tree(a: ir.Tree, b: ir.Tree) -> None:
     # bit patterns, so that -0.0 and 0.0 (and the last bit of a threshold) count
-    assert [None if s is None else np.array(s).view(np.uint64).tolist() for s in a.sets] == \
-        [None if s is None else np.array(s).view(np.uint64).tolist() for s in b.sets]
+    assert [None if s is None else np.array(s).view(np.uint64).tolist() for s in a.sets] == [
+        None if s is None else np.array(s).view(np.uint64).tolist() for s in b.sets
+    ]
     for name in ("feature", "left", "right", "missing_left"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
     assert a.threshold.view(np.uint64).tolist() == b.threshold.view(np.uint64).tolist()
@@ -195,7 +214,7 @@ def bits_of(section: bytes, n: int) -> list:
 
 def bitset(bits) -> bytes:
     bits = [int(b) for b in bits]
-    words = [sum(b << j for j, b in enumerate(bits[64 * w: 64 * w + 64])) for w in range(n_words(len(bits)))]
+    words = [sum(b << j for j, b in enumerate(bits[64 * w : 64 * w + 64])) for w in range(n_words(len(bits)))]
     return struct.pack(f">{len(words)}Q", *words)
 
 
@@ -220,25 +239,32 @@ def column_length(data: bytes, at: int, n: int, width: int, itemsize: int) -> in
 def sections(data: bytes) -> dict:
     """A valid file as {section name: bytes}, in file order, plus "crc"."""
     _, _, _, flags, n_trees, n_outputs, n_nodes = HEADER.unpack_from(data)
-    fixed = {"header": HEADER.size, "offsets": 4 * (n_trees + 1), "structure": 8 * n_words(n_nodes),
-             "ranks": 4 * ((n_words(n_nodes) + 7) // 8)}
+    fixed = {
+        "header": HEADER.size,
+        "offsets": 4 * (n_trees + 1),
+        "structure": 8 * n_words(n_nodes),
+        "ranks": 4 * ((n_words(n_nodes) + 7) // 8),
+    }
     parts, at = {}, 0
     for name, size in fixed.items():
-        parts[name], at = data[at: at + size], at + size
+        parts[name], at = data[at : at + size], at + size
     n_splits = sum(bits_of(parts["structure"], n_nodes))
-    for name, n, width, itemsize in (("feature", n_splits, 1, 4), ("threshold", n_splits, 1, 8),
-                                     ("missing", None, None, None)):
+    for name, n, width, itemsize in (
+        ("feature", n_splits, 1, 4),
+        ("threshold", n_splits, 1, 8),
+        ("missing", None, None, None),
+    ):
         size = 8 * n_words(n_splits) if n is None else column_length(data, at, n, width, itemsize)
-        parts[name], at = data[at: at + size], at + size
+        parts[name], at = data[at : at + size], at + size
     if flags & bonsai.SETS:
-        parts["sets"], at = data[at: at + 8 * n_words(n_splits)], at + 8 * n_words(n_splits)
+        parts["sets"], at = data[at : at + 8 * n_words(n_splits)], at + 8 * n_words(n_splits)
         n_sets = sum(bits_of(parts["sets"], n_splits))
-        parts["set offsets"], at = data[at: at + 4 * (n_sets + 1)], at + 4 * (n_sets + 1)
+        parts["set offsets"], at = data[at : at + 4 * (n_sets + 1)], at + 4 * (n_sets + 1)
         n_values = struct.unpack(f">{n_sets + 1}I", parts["set offsets"])[-1]
         size = column_length(data, at, n_values, 1, 8)
-        parts["set values"], at = data[at: at + size], at + size
+        parts["set values"], at = data[at : at + size], at + size
     size = column_length(data, at, n_nodes - n_splits, n_outputs, 8)
-    parts["leaf"], at = data[at: at + size], at + size
+    parts["leaf"], at = data[at : at + size], at + size
     assert at == len(data) - 4
     parts["crc"] = data[at:]
     assert b"".join(parts.values()) == data
@@ -255,8 +281,13 @@ def assemble(parts: dict, **changes) -> bytes:
 
 
 def header(parts: dict, **changes) -> bytes:
-    fields = dict(zip(("magic", "major", "minor", "flags", "trees", "outputs", "nodes"),
-                      HEADER.unpack(parts["header"]), strict=True))
+    fields = dict(
+        zip(
+            ("magic", "major", "minor", "flags", "trees", "outputs", "nodes"),
+            HEADER.unpack(parts["header"]),
+            strict=True,
+        )
+    )
     fields.update(changes)
     return HEADER.pack(*fields.values())
 
@@ -270,8 +301,13 @@ def dictionary(keys, index, dtype, width=None, size=None) -> bytes:
     k = len(keys) if size is None else size
     width = (1 if k <= 256 else 2 if k <= 65536 else 4) if width is None else width
     index_type = {1: ">u1", 2: ">u2", 4: ">u4"}.get(width, ">u1")
-    return (bytes([bonsai.DICTIONARY]) + struct.pack(">I", k) + keys.tobytes() + bytes([width])
-            + np.asarray(index, dtype=index_type).tobytes())
+    return (
+        bytes([bonsai.DICTIONARY])
+        + struct.pack(">I", k)
+        + keys.tobytes()
+        + bytes([width])
+        + np.asarray(index, dtype=index_type).tobytes()
+    )
 
 
 def rewrite(values) -> bytes:
@@ -302,8 +338,14 @@ def refused(data: bytes, error: type, *fragments: str, n_features: int = 2) -> e
 
 
 def test_the_section_parser_reads_what_the_writer_wrote():
-    assert [len(PARTS[name]) for name in ("header", "offsets", "structure", "ranks", "missing", "crc")] == \
-        [32, 12, 8, 4, 8, 4]
+    assert [len(PARTS[name]) for name in ("header", "offsets", "structure", "ranks", "missing", "crc")] == [
+        32,
+        12,
+        8,
+        4,
+        8,
+        4,
+    ]
     assert bits_of(PARTS["structure"], 10) == STRUCTURE
     assert PARTS["structure"] == bitset(STRUCTURE) and PARTS["ranks"] == rank_directory(STRUCTURE)
     assert BIG_PARTS["ranks"] == rank_directory(bits_of(BIG_PARTS["structure"], 750))
@@ -340,13 +382,17 @@ HAND_BUILT = {
     "zigzag": lambda rng: regressor([_chain(45, "zigzag"), _chain(3, "left")]),
     "deep and shallow": lambda rng: regressor([_chain(100, "left"), leaf(2.0), _chain(1, "right")]),
     "three classes": lambda rng: classifier([random_tree(rng, 6, n_outputs=3) for _ in range(4)]),
-    "many trees": lambda rng: classifier([random_tree(rng, int(rng.integers(0, 12)), n_outputs=2)
-                                          for _ in range(300)]),
+    "many trees": lambda rng: classifier([random_tree(rng, int(rng.integers(0, 12)), n_outputs=2) for _ in range(300)]),
     "big trees": lambda rng: regressor([random_tree(rng, 700, values=rng.normal(size=900)) for _ in range(2)]),
-    "boosted": lambda rng: regressor([random_tree(rng, 5) for _ in range(5)], aggregation="sum",
-                                     post_transform="logistic", base_value=[-0.25]),
-    "softmax": lambda rng: classifier([random_tree(rng, 4, n_outputs=3) for _ in range(3)], aggregation="sum",
-                                      post_transform="softmax", base_value=[0.1, -0.0, 2.0]),
+    "boosted": lambda rng: regressor(
+        [random_tree(rng, 5) for _ in range(5)], aggregation="sum", post_transform="logistic", base_value=[-0.25]
+    ),
+    "softmax": lambda rng: classifier(
+        [random_tree(rng, 4, n_outputs=3) for _ in range(3)],
+        aggregation="sum",
+        post_transform="softmax",
+        base_value=[0.1, -0.0, 2.0],
+    ),
 }
 
 
@@ -357,12 +403,16 @@ def test_hand_built_round_trips(name):
 
 
 def test_signed_zero_leaves_survive_raw_and_dictionary():
-    few = regressor([ir.Tree([0, -1, -1], [0.5, 0, 0], [1, -1, -1], [2, -1, -1], [False] * 3,
-                             [[0.0], [-0.0], [0.0]])])
-    many = regressor([ir.Tree([0, -1, -1], [0.5, 0, 0], [1, -1, -1], [2, -1, -1], [False] * 3,
-                              [[0.0], [v], [0.0]]) for v in [-0.0, 0.0] * 20])
-    flipped = regressor([ir.Tree([0, -1, -1], [0.5, 0, 0], [1, -1, -1], [2, -1, -1], [False] * 3,
-                                 [[0.0], [0.0], [-0.0]])])
+    few = regressor([ir.Tree([0, -1, -1], [0.5, 0, 0], [1, -1, -1], [2, -1, -1], [False] * 3, [[0.0], [-0.0], [0.0]])])
+    many = regressor(
+        [
+            ir.Tree([0, -1, -1], [0.5, 0, 0], [1, -1, -1], [2, -1, -1], [False] * 3, [[0.0], [v], [0.0]])
+            for v in [-0.0, 0.0] * 20
+        ]
+    )
+    flipped = regressor(
+        [ir.Tree([0, -1, -1], [0.5, 0, 0], [1, -1, -1], [2, -1, -1], [False] * 3, [[0.0], [0.0], [-0.0]])]
+    )
     assert numeric_package(few).id != numeric_package(flipped).id  # so a lost sign would show in the id
     for model, tag in ((few, bonsai.RAW), (many, bonsai.DICTIONARY), (flipped, bonsai.RAW)):
         assert sections(bonsai.dumps(model))["leaf"][0] == tag
@@ -380,12 +430,15 @@ ODD_THRESHOLDS = [0.1, 1e300, -1e300, 5e-324, -0.0, 1 / 3, float(np.finfo(np.flo
 MANY_REWRITTEN = float32_threshold(np.random.default_rng(1).normal(size=100_000).astype(np.float32))
 
 
-@pytest.mark.parametrize("pool, odd_one, tag", [
-    (list(MANY_REWRITTEN) + [float(np.finfo(np.float64).max)], None, bonsai.FLOAT32_REWRITE),
-    (ODD_THRESHOLDS, None, None),
-    (MANY_REWRITTEN, 0.1, None),  # one threshold that is not a rewrite keeps the whole column exact
-    (list(np.random.default_rng(1).normal(size=100_000)), None, bonsai.RAW),
-])
+@pytest.mark.parametrize(
+    "pool, odd_one, tag",
+    [
+        (list(MANY_REWRITTEN) + [float(np.finfo(np.float64).max)], None, bonsai.FLOAT32_REWRITE),
+        (ODD_THRESHOLDS, None, None),
+        (MANY_REWRITTEN, 0.1, None),  # one threshold that is not a rewrite keeps the whole column exact
+        (list(np.random.default_rng(1).normal(size=100_000)), None, bonsai.RAW),
+    ],
+)
 def test_thresholds_round_trip_bit_for_bit(pool, odd_one, tag):
     rng = np.random.default_rng(2)
     trees = [random_tree(rng, 40, thresholds=pool) for _ in range(6)]
@@ -417,8 +470,9 @@ def test_bitset_word_and_rank_block_boundaries(n_nodes):
 
 def test_bytes_are_deterministic_and_ignore_node_numbering():
     rng = np.random.default_rng(3)
-    trees = [random_tree(rng, int(rng.integers(0, 30)), n_outputs=3, values=[0.0, -0.0, 0.5, 1e-300])
-             for _ in range(20)]
+    trees = [
+        random_tree(rng, int(rng.integers(0, 30)), n_outputs=3, values=[0.0, -0.0, 0.5, 1e-300]) for _ in range(20)
+    ]
     model = classifier(trees)
     data = bonsai.dumps(model)
     assert bonsai.dumps(model) == data
@@ -429,8 +483,12 @@ def test_bytes_are_deterministic_and_ignore_node_numbering():
 
 def _sklearn_models():
     pytest.importorskip("sklearn")
-    from sklearn.ensemble import (ExtraTreesClassifier, ExtraTreesRegressor, RandomForestClassifier,
-                                  RandomForestRegressor)
+    from sklearn.ensemble import (
+        ExtraTreesClassifier,
+        ExtraTreesRegressor,
+        RandomForestClassifier,
+        RandomForestRegressor,
+    )
     from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
     return {
@@ -453,8 +511,9 @@ def _training_data(n=300, classes=3, nan=True, seed=0):
     return X, y_class, y_value
 
 
-@pytest.mark.parametrize("name", ["rf-classifier", "rf-regressor", "et-classifier", "et-regressor",
-                                  "dt-classifier", "dt-regressor"])
+@pytest.mark.parametrize(
+    "name", ["rf-classifier", "rf-regressor", "et-classifier", "et-regressor", "dt-classifier", "dt-regressor"]
+)
 @pytest.mark.parametrize("nan", [False, True], ids=["dense", "with-nan"])
 def test_sklearn_models_round_trip(name, nan):
     estimator = _sklearn_models()[name]()
@@ -468,12 +527,20 @@ def test_bonsai_is_much_smaller_than_json_trees():
     RandomForestClassifier = pytest.importorskip("sklearn.ensemble").RandomForestClassifier
 
     X, y, _ = _training_data(n=400, nan=False, seed=5)
-    model = crossform.from_sklearn(RandomForestClassifier(n_estimators=10, random_state=0).fit(X, y),
-                                   checks=0).model
-    as_json = json.dumps([{"feature": t.feature.tolist(), "threshold": t.threshold.tolist(),
-                           "left": t.left.tolist(), "right": t.right.tolist(),
-                           "missing_left": t.missing_left.tolist(), "value": t.value.tolist()}
-                          for t in model.trees]).encode()
+    model = crossform.from_sklearn(RandomForestClassifier(n_estimators=10, random_state=0).fit(X, y), checks=0).model
+    as_json = json.dumps(
+        [
+            {
+                "feature": t.feature.tolist(),
+                "threshold": t.threshold.tolist(),
+                "left": t.left.tolist(),
+                "right": t.right.tolist(),
+                "missing_left": t.missing_left.tolist(),
+                "value": t.value.tolist(),
+            }
+            for t in model.trees
+        ]
+    ).encode()
     assert len(bonsai.dumps(model)) * 4 < len(as_json)
 
 
@@ -493,14 +560,22 @@ def test_empty_and_tiny_files_are_truncated():
 
 @pytest.mark.parametrize("magic", [b"\x89BONSAI\r", b"\x89PNG\r\n\x1a\n", b'{"modelT'])
 def test_bad_magic(magic):
-    refused(assemble(PARTS, header=header(PARTS, magic=magic)), errors.BonsaiMagicError,
-            "expected the bonsai magic", f"found {magic!r}")
+    refused(
+        assemble(PARTS, header=header(PARTS, magic=magic)),
+        errors.BonsaiMagicError,
+        "expected the bonsai magic",
+        f"found {magic!r}",
+    )
 
 
 @pytest.mark.parametrize("major", [0, 2, 65535])
 def test_other_major_version(major):
-    refused(assemble(PARTS, header=header(PARTS, major=major)), errors.FormatVersionError,
-            f"written in bonsai {major}.0", "reads bonsai 1.x")
+    refused(
+        assemble(PARTS, header=header(PARTS, major=major)),
+        errors.FormatVersionError,
+        f"written in bonsai {major}.0",
+        "reads bonsai 1.x",
+    )
 
 
 def test_newer_minor_version_warns_and_loads():
@@ -512,36 +587,62 @@ def test_newer_minor_version_warns_and_loads():
 
 @pytest.mark.parametrize("flags", [1, 0x80000000])
 def test_flags_must_be_zero(flags):
-    refused(assemble(PARTS, header=header(PARTS, flags=flags)), errors.BonsaiEncodingError,
-            "expected flags 0", f"found {flags}")
+    refused(
+        assemble(PARTS, header=header(PARTS, flags=flags)),
+        errors.BonsaiEncodingError,
+        "expected flags 0",
+        f"found {flags}",
+    )
 
 
-@pytest.mark.parametrize("field, value, limit", [
-    ("trees", 0, bonsai.MAX_TREES), ("trees", bonsai.MAX_TREES + 1, bonsai.MAX_TREES),
-    ("trees", 2**32 - 1, bonsai.MAX_TREES), ("outputs", 0, bonsai.MAX_OUTPUTS),
-    ("outputs", bonsai.MAX_OUTPUTS + 1, bonsai.MAX_OUTPUTS), ("nodes", 0, bonsai.MAX_NODES),
-    ("nodes", bonsai.MAX_NODES + 1, bonsai.MAX_NODES), ("nodes", 2**64 - 1, bonsai.MAX_NODES),
-])
+@pytest.mark.parametrize(
+    "field, value, limit",
+    [
+        ("trees", 0, bonsai.MAX_TREES),
+        ("trees", bonsai.MAX_TREES + 1, bonsai.MAX_TREES),
+        ("trees", 2**32 - 1, bonsai.MAX_TREES),
+        ("outputs", 0, bonsai.MAX_OUTPUTS),
+        ("outputs", bonsai.MAX_OUTPUTS + 1, bonsai.MAX_OUTPUTS),
+        ("nodes", 0, bonsai.MAX_NODES),
+        ("nodes", bonsai.MAX_NODES + 1, bonsai.MAX_NODES),
+        ("nodes", 2**64 - 1, bonsai.MAX_NODES),
+    ],
+)
 def test_counts_beyond_the_limits(field, value, limit):
-    refused(assemble(PARTS, header=header(PARTS, **{field: value})), errors.LimitExceededError,
-            f"expected 1 to {limit}", f"found {value}")
+    refused(
+        assemble(PARTS, header=header(PARTS, **{field: value})),
+        errors.LimitExceededError,
+        f"expected 1 to {limit}",
+        f"found {value}",
+    )
 
 
 def test_counts_at_the_limits_allocate_nothing_before_the_bytes_are_there():
     data = assemble(PARTS, header=header(PARTS, trees=bonsai.MAX_TREES, outputs=1, nodes=bonsai.MAX_VALUES))
     refused(data, errors.BonsaiTruncatedError, f"expected {4 * (bonsai.MAX_TREES + 1)} bytes of the tree offsets")
-    data = assemble(PARTS, header=header(PARTS, trees=1, outputs=bonsai.MAX_OUTPUTS,
-                                         nodes=bonsai.MAX_VALUES // bonsai.MAX_OUTPUTS),
-                    offsets=struct.pack(">2I", 0, bonsai.MAX_VALUES // bonsai.MAX_OUTPUTS))
+    data = assemble(
+        PARTS,
+        header=header(PARTS, trees=1, outputs=bonsai.MAX_OUTPUTS, nodes=bonsai.MAX_VALUES // bonsai.MAX_OUTPUTS),
+        offsets=struct.pack(">2I", 0, bonsai.MAX_VALUES // bonsai.MAX_OUTPUTS),
+    )
     refused(data, errors.BonsaiTruncatedError, "the structure bitset")
 
 
-@pytest.mark.parametrize("nodes, outputs", [
-    (bonsai.MAX_NODES, bonsai.MAX_OUTPUTS), (bonsai.MAX_VALUES + 1, 1), (bonsai.MAX_VALUES // 2 + 1, 2),
-])
+@pytest.mark.parametrize(
+    "nodes, outputs",
+    [
+        (bonsai.MAX_NODES, bonsai.MAX_OUTPUTS),
+        (bonsai.MAX_VALUES + 1, 1),
+        (bonsai.MAX_VALUES // 2 + 1, 2),
+    ],
+)
 def test_node_values_beyond_the_limit(nodes, outputs):
-    refused(assemble(PARTS, header=header(PARTS, nodes=nodes, outputs=outputs)), errors.LimitExceededError,
-            f"expected at most {bonsai.MAX_VALUES} node values", f"found {nodes} x {outputs}")
+    refused(
+        assemble(PARTS, header=header(PARTS, nodes=nodes, outputs=outputs)),
+        errors.LimitExceededError,
+        f"expected at most {bonsai.MAX_VALUES} node values",
+        f"found {nodes} x {outputs}",
+    )
 
 
 def test_node_values_beyond_what_the_file_size_allows():
@@ -551,13 +652,20 @@ def test_node_values_beyond_what_the_file_size_allows():
     nodes = 750
     assert nodes * bonsai.MAX_OUTPUTS <= bonsai.MAX_VALUES
     assert nodes * bonsai.MAX_OUTPUTS > bonsai.VALUES_BASE + bonsai.VALUES_PER_BYTE * len(data)
-    refused(data, errors.LimitExceededError, f"node values (nodes x outputs) for a file of {len(data)} bytes",
-            f"found {nodes} x {bonsai.MAX_OUTPUTS}")
+    refused(
+        data,
+        errors.LimitExceededError,
+        f"node values (nodes x outputs) for a file of {len(data)} bytes",
+        f"found {nodes} x {bonsai.MAX_OUTPUTS}",
+    )
 
 
 def test_fewer_nodes_than_trees():
-    refused(assemble(PARTS, header=header(PARTS, trees=3, nodes=2)), errors.BonsaiStructureError,
-            "3 trees need at least 3 nodes, found 2")
+    refused(
+        assemble(PARTS, header=header(PARTS, trees=3, nodes=2)),
+        errors.BonsaiStructureError,
+        "3 trees need at least 3 nodes, found 2",
+    )
 
 
 # ---------------------------------------------------------------- checksum, truncation, trailing bytes
@@ -568,16 +676,23 @@ def test_checksum_mismatch(at):
     data = bytearray(SMALL)
     data[at] ^= 0x10
     stored = struct.unpack(">I", bytes(data[-4:]))[0]
-    refused(bytes(data), errors.BonsaiChecksumError, f"{zlib.crc32(bytes(data[:-4])):08x}",
-            f"the file records {stored:08x}")
+    refused(
+        bytes(data), errors.BonsaiChecksumError, f"{zlib.crc32(bytes(data[:-4])):08x}", f"the file records {stored:08x}"
+    )
 
 
 @pytest.mark.parametrize("section", ORDER[1:])
 @pytest.mark.parametrize("cut", ["before", "inside"])
 def test_truncated_at_each_section(section, cut):
-    what = {"offsets": "the tree offsets", "structure": "the structure bitset", "ranks": "the rank directory",
-            "feature": "split feature", "threshold": "split threshold", "missing": "the missing-direction bitset",
-            "leaf": "leaf"}[section]
+    what = {
+        "offsets": "the tree offsets",
+        "structure": "the structure bitset",
+        "ranks": "the rank directory",
+        "feature": "split feature",
+        "threshold": "split threshold",
+        "missing": "the missing-direction bitset",
+        "leaf": "leaf",
+    }[section]
     before = b"".join(PARTS[name] for name in ORDER[: ORDER.index(section)])
     kept = before + (PARTS[section][: len(PARTS[section]) // 2] if cut == "inside" else b"")
     refused(with_crc(kept), errors.BonsaiTruncatedError, what, "expected", "found")
@@ -599,8 +714,12 @@ def test_truncated_inside_a_dictionary():
 @pytest.mark.parametrize("extra", [b"\x00", bytes(16), b"\x01\x00\x00\x00"])
 def test_trailing_bytes_before_the_checksum(extra):
     body = b"".join(PARTS[name] for name in ORDER)
-    refused(with_crc(body + extra), errors.BonsaiTrailingBytesError, f"expected the checksum at offset {len(body)}",
-            f"found {len(extra)} more bytes")
+    refused(
+        with_crc(body + extra),
+        errors.BonsaiTrailingBytesError,
+        f"expected the checksum at offset {len(body)}",
+        f"found {len(extra)} more bytes",
+    )
 
 
 def test_bytes_after_the_checksum():
@@ -612,24 +731,34 @@ def test_bytes_after_the_checksum():
 
 @pytest.mark.parametrize("offsets", [(0, 0, 10), (0, 5, 9), (1, 5, 10), (0, 11, 10), (0, 5, 11), (0, 10, 10)])
 def test_tree_offsets_must_rise_to_the_node_count(offsets):
-    refused(assemble(PARTS, offsets=struct.pack(">3I", *offsets)), errors.BonsaiStructureError,
-            "tree offsets must rise from 0 to the node count 10", f"found {list(offsets[:3])}")
+    refused(
+        assemble(PARTS, offsets=struct.pack(">3I", *offsets)),
+        errors.BonsaiStructureError,
+        "tree offsets must rise from 0 to the node count 10",
+        f"found {list(offsets[:3])}",
+    )
 
 
-@pytest.mark.parametrize("bits, message", [
-    ([1, 0, 0, 0, 0] + STRUCTURE[5:], "tree 0: 1 split needs 3 nodes, the tree has 5"),
-    (STRUCTURE[:5] + [1, 1, 1, 0, 0], "tree 1: 3 splits need 7 nodes, the tree has 5"),
-    (STRUCTURE[:5] + [0, 0, 0, 0, 0], "tree 1: 0 splits need 1 nodes, the tree has 5"),
-])
+@pytest.mark.parametrize(
+    "bits, message",
+    [
+        ([1, 0, 0, 0, 0] + STRUCTURE[5:], "tree 0: 1 split needs 3 nodes, the tree has 5"),
+        (STRUCTURE[:5] + [1, 1, 1, 0, 0], "tree 1: 3 splits need 7 nodes, the tree has 5"),
+        (STRUCTURE[:5] + [0, 0, 0, 0, 0], "tree 1: 0 splits need 1 nodes, the tree has 5"),
+    ],
+)
 def test_split_count_must_match_the_tree_size(bits, message):
     refused(assemble(PARTS, **structure(bits)), errors.BonsaiStructureError, message)
 
 
-@pytest.mark.parametrize("bits, node", [
-    ([1, 0, 0, 1, 0] + STRUCTURE[5:], "tree 0: node 3"),  # node 3 would be its own first child
-    ([0, 1, 1, 0, 0] + STRUCTURE[5:], "tree 0: node 1"),  # a leaf root with splits below it
-    (STRUCTURE[:5] + [1, 0, 0, 0, 1], "tree 1: node 4"),
-])
+@pytest.mark.parametrize(
+    "bits, node",
+    [
+        ([1, 0, 0, 1, 0] + STRUCTURE[5:], "tree 0: node 3"),  # node 3 would be its own first child
+        ([0, 1, 1, 0, 0] + STRUCTURE[5:], "tree 0: node 1"),  # a leaf root with splits below it
+        (STRUCTURE[:5] + [1, 0, 0, 0, 1], "tree 1: node 4"),
+    ],
+)
 def test_unreachable_nodes(bits, node):
     refused(assemble(PARTS, **structure(bits)), errors.BonsaiStructureError, node, "unreachable")
 
@@ -638,42 +767,66 @@ def test_wrong_rank_directory():
     refused(assemble(PARTS, ranks=struct.pack(">I", 1)), errors.BonsaiStructureError, "rank directory")
     first, second = struct.unpack(">2I", BIG_PARTS["ranks"])
     for ranks in ((first, second + 1), (first, second - 1), (first + 1, second)):
-        refused(assemble(BIG_PARTS, ranks=struct.pack(">2I", *ranks)), errors.BonsaiStructureError,
-                "rank directory", n_features=2)
+        refused(
+            assemble(BIG_PARTS, ranks=struct.pack(">2I", *ranks)),
+            errors.BonsaiStructureError,
+            "rank directory",
+            n_features=2,
+        )
 
 
-@pytest.mark.parametrize("section, bit, what, padding", [
-    ("structure", 10, "the structure bitset", 54),
-    ("structure", 63, "the structure bitset", 54),
-    ("missing", 4, "the missing-direction bitset", 60),
-    ("missing", 63, "the missing-direction bitset", 60),
-])
+@pytest.mark.parametrize(
+    "section, bit, what, padding",
+    [
+        ("structure", 10, "the structure bitset", 54),
+        ("structure", 63, "the structure bitset", 54),
+        ("missing", 4, "the missing-direction bitset", 60),
+        ("missing", 63, "the missing-direction bitset", 60),
+    ],
+)
 def test_padding_bits_must_be_zero(section, bit, what, padding):
     word = struct.unpack(">Q", PARTS[section])[0] | (1 << bit)
-    refused(assemble(PARTS, **{section: struct.pack(">Q", word)}), errors.BonsaiEncodingError, what,
-            f"the {padding} padding bits")
+    refused(
+        assemble(PARTS, **{section: struct.pack(">Q", word)}),
+        errors.BonsaiEncodingError,
+        what,
+        f"the {padding} padding bits",
+    )
 
 
 # ---------------------------------------------------------------- columns
 
 
-@pytest.mark.parametrize("section, tag, what", [
-    ("feature", 3, "split feature"), ("feature", 255, "split feature"),
-    ("feature", bonsai.FLOAT32_REWRITE, "split feature"),  # float32-rewrite is for float64 thresholds only
-    ("threshold", 3, "split threshold"), ("leaf", 7, "leaf"),
-    ("leaf", bonsai.FLOAT32_REWRITE, "leaf"),  # two outputs per leaf: never a float32-rewrite column
-])
+@pytest.mark.parametrize(
+    "section, tag, what",
+    [
+        ("feature", 3, "split feature"),
+        ("feature", 255, "split feature"),
+        ("feature", bonsai.FLOAT32_REWRITE, "split feature"),  # float32-rewrite is for float64 thresholds only
+        ("threshold", 3, "split threshold"),
+        ("leaf", 7, "leaf"),
+        ("leaf", bonsai.FLOAT32_REWRITE, "leaf"),  # two outputs per leaf: never a float32-rewrite column
+    ],
+)
 def test_unknown_column_encoding(section, tag, what):
     column = bytes([tag]) + PARTS[section][1:]
-    refused(assemble(PARTS, **{section: column}), errors.BonsaiEncodingError,
-            f"unknown encoding {tag} for the {what} column", "expected 0 raw, 1 dictionary, 2 float32-rewrite")
+    refused(
+        assemble(PARTS, **{section: column}),
+        errors.BonsaiEncodingError,
+        f"unknown encoding {tag} for the {what} column",
+        "expected 0 raw, 1 dictionary, 2 float32-rewrite",
+    )
 
 
 @pytest.mark.parametrize("width", [0, 2, 3, 4, 8])
 def test_dictionary_index_width_must_fit_the_dictionary(width):
     column = dictionary([0, 1], [0, 1, 0, 1], ">i4", width=width)
-    refused(assemble(PARTS, feature=column), errors.BonsaiEncodingError,
-            "split feature dictionary of 2 entries needs indexes of 1 bytes", f"found width {width}")
+    refused(
+        assemble(PARTS, feature=column),
+        errors.BonsaiEncodingError,
+        "split feature dictionary of 2 entries needs indexes of 1 bytes",
+        f"found width {width}",
+    )
 
 
 def test_a_257_entry_dictionary_needs_two_byte_indexes():
@@ -684,8 +837,10 @@ def test_a_257_entry_dictionary_needs_two_byte_indexes():
         data = assemble(BIG_PARTS, feature=column)
         if error is None:
             trees = bonsai.loads(data, WHERE, 2)
-            assert np.concatenate([t.feature[t.feature >= 0] for t in trees]).tolist() == \
-                (np.arange(n_splits) % 257 % 2).tolist()
+            assert (
+                np.concatenate([t.feature[t.feature >= 0] for t in trees]).tolist()
+                == (np.arange(n_splits) % 257 % 2).tolist()
+            )
         else:
             refused(data, error, "of 257 entries needs indexes of 2 bytes", "found width 1")
 
@@ -693,33 +848,48 @@ def test_a_257_entry_dictionary_needs_two_byte_indexes():
 @pytest.mark.parametrize("size", [0, 5, 2**32 - 1])
 def test_dictionary_size_must_be_1_to_n(size):
     column = dictionary([0, 1], [0, 1, 0, 1], ">i4", size=size)
-    refused(assemble(PARTS, feature=column), errors.BonsaiEncodingError, "must hold 1 to 4 entries",
-            f"found {size}")
+    refused(assemble(PARTS, feature=column), errors.BonsaiEncodingError, "must hold 1 to 4 entries", f"found {size}")
 
 
 def test_leaf_dictionary_larger_than_the_leaves():
     keys = np.arange(14, dtype=np.float64).reshape(7, 2)
-    refused(assemble(PARTS, leaf=dictionary(keys, [0, 1, 2, 3, 4, 5], ">f8")), errors.BonsaiEncodingError,
-            "leaf dictionary must hold 1 to 6 entries", "found 7")
+    refused(
+        assemble(PARTS, leaf=dictionary(keys, [0, 1, 2, 3, 4, 5], ">f8")),
+        errors.BonsaiEncodingError,
+        "leaf dictionary must hold 1 to 6 entries",
+        "found 7",
+    )
 
 
-@pytest.mark.parametrize("section, column, message", [
-    ("feature", dictionary([0, 1], [0, 1, 2, 1], ">i4"), "split feature 2: dictionary index 2 is beyond the "
-                                                          "dictionary's 2 entries"),
-    ("threshold", dictionary([0.5, 2.0], [0, 1, 0, 255], ">f8"), "split threshold 3: dictionary index 255"),
-    ("leaf", dictionary([[0.0, 1.0]], [0, 0, 0, 0, 1, 0], ">f8"), "leaf 4: dictionary index 1 is beyond the "
-                                                                  "dictionary's 1 entries"),
-])
+@pytest.mark.parametrize(
+    "section, column, message",
+    [
+        (
+            "feature",
+            dictionary([0, 1], [0, 1, 2, 1], ">i4"),
+            "split feature 2: dictionary index 2 is beyond the dictionary's 2 entries",
+        ),
+        ("threshold", dictionary([0.5, 2.0], [0, 1, 0, 255], ">f8"), "split threshold 3: dictionary index 255"),
+        (
+            "leaf",
+            dictionary([[0.0, 1.0]], [0, 0, 0, 0, 1, 0], ">f8"),
+            "leaf 4: dictionary index 1 is beyond the dictionary's 1 entries",
+        ),
+    ],
+)
 def test_dictionary_index_beyond_the_dictionary(section, column, message):
     refused(assemble(PARTS, **{section: column}), errors.BonsaiIndexError, message)
 
 
-@pytest.mark.parametrize("column, found", [
-    (raw([0, 1, 2, 1], ">i4"), "split 2: feature 2 is not one of the model's 2 features"),
-    (raw([0, -1, 0, 1], ">i4"), "split 1: feature -1"),
-    (raw([0, 1, 0, -(2**31)], ">i4"), f"split 3: feature {-(2**31)}"),
-    (dictionary([0, 1, 9], [0, 2, 1, 1], ">i4"), "split 1: feature 9"),
-])
+@pytest.mark.parametrize(
+    "column, found",
+    [
+        (raw([0, 1, 2, 1], ">i4"), "split 2: feature 2 is not one of the model's 2 features"),
+        (raw([0, -1, 0, 1], ">i4"), "split 1: feature -1"),
+        (raw([0, 1, 0, -(2**31)], ">i4"), f"split 3: feature {-(2**31)}"),
+        (dictionary([0, 1, 9], [0, 2, 1, 1], ">i4"), "split 1: feature 9"),
+    ],
+)
 def test_feature_index_beyond_the_features(column, found):
     refused(assemble(PARTS, feature=column), errors.BonsaiIndexError, found)
 
@@ -738,26 +908,47 @@ def test_unused_dictionary_entries_are_not_checked():
 
 @pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
 def test_non_finite_threshold(bad):
-    refused(assemble(PARTS, threshold=raw([0.5, bad, 1.5, 2.0], ">f8")), errors.BonsaiEncodingError,
-            "threshold 1: expected finite numbers", f"found {bad}")
-    refused(assemble(PARTS, threshold=dictionary([0.5, bad], [0, 0, 0, 1], ">f8")), errors.BonsaiEncodingError,
-            "threshold 3: expected finite numbers", f"found {bad}")
+    refused(
+        assemble(PARTS, threshold=raw([0.5, bad, 1.5, 2.0], ">f8")),
+        errors.BonsaiEncodingError,
+        "threshold 1: expected finite numbers",
+        f"found {bad}",
+    )
+    refused(
+        assemble(PARTS, threshold=dictionary([0.5, bad], [0, 0, 0, 1], ">f8")),
+        errors.BonsaiEncodingError,
+        "threshold 3: expected finite numbers",
+        f"found {bad}",
+    )
 
 
 @pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
 def test_non_finite_leaf_value(bad):
     values = np.full((6, 2), 0.5)
     values[4, 1] = bad
-    refused(assemble(PARTS, leaf=raw(values, ">f8")), errors.BonsaiEncodingError,
-            "leaf value 4: expected finite numbers", "found [", str(bad))
-    refused(assemble(PARTS, leaf=dictionary([[0.5, 0.5], [bad, 0.0]], [0, 0, 1, 0, 0, 0], ">f8")),
-            errors.BonsaiEncodingError, "leaf value 2", "expected finite numbers")
+    refused(
+        assemble(PARTS, leaf=raw(values, ">f8")),
+        errors.BonsaiEncodingError,
+        "leaf value 4: expected finite numbers",
+        "found [",
+        str(bad),
+    )
+    refused(
+        assemble(PARTS, leaf=dictionary([[0.5, 0.5], [bad, 0.0]], [0, 0, 1, 0, 0, 0], ">f8")),
+        errors.BonsaiEncodingError,
+        "leaf value 2",
+        "expected finite numbers",
+    )
 
 
 @pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
 def test_float32_rewrite_column_must_be_finite(bad):
-    refused(assemble(PARTS, threshold=rewrite([0.5, 2.0, bad, 1.5])), errors.BonsaiEncodingError,
-            "split threshold 2: expected a finite float32", f"found {bad}")
+    refused(
+        assemble(PARTS, threshold=rewrite([0.5, 2.0, bad, 1.5])),
+        errors.BonsaiEncodingError,
+        "split threshold 2: expected a finite float32",
+        f"found {bad}",
+    )
 
 
 def test_float32_rewrite_column_decodes_to_the_rewritten_thresholds():
@@ -771,8 +962,12 @@ def test_leaf_column_is_never_a_float32_rewrite():
     model = regressor([random_tree(np.random.default_rng(6), 2)])
     parts = sections(bonsai.dumps(model))
     # the writer never uses it there, and it would turn leaf values into threshold rewrites
-    refused(assemble(parts, leaf=rewrite([0.5, 1.0, 1.5])), errors.BonsaiEncodingError,
-            "unknown encoding 2 for the leaf column", n_features=4)
+    refused(
+        assemble(parts, leaf=rewrite([0.5, 1.0, 1.5])),
+        errors.BonsaiEncodingError,
+        "unknown encoding 2 for the leaf column",
+        n_features=4,
+    )
 
 
 _AMPLIFY = """
@@ -812,8 +1007,7 @@ else:
 def test_a_leaf_dictionary_cannot_demand_a_huge_allocation():
     # 750 kB that decode to 65537 leaves x 65536 outputs (32 GiB) with a one-entry dictionary; in a
     # subprocess under an address-space limit, so that a regression fails the test and spares the machine
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(_AMPLIFY)], capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(_AMPLIFY)], capture_output=True, text=True, timeout=60)
     assert done.stdout.startswith("refused 746583 LimitExceededError"), done.stdout + done.stderr
 
 
@@ -822,10 +1016,17 @@ def test_a_leaf_dictionary_cannot_demand_a_huge_allocation():
 
 FUZZ_FEATURES = 4
 FUZZ_BASES = (
-    bonsai.dumps(classifier([random_tree(np.random.default_rng(i), 5, n_outputs=3, thresholds=np.arange(1000) / 7)
-                             for i in range(3)])),
-    bonsai.dumps(regressor([random_tree(np.random.default_rng(i), 4, thresholds=F32_REWRITTEN,
-                                        values=[1.0, -0.0]) for i in range(3)] + [leaf(2.0)])),
+    bonsai.dumps(
+        classifier(
+            [random_tree(np.random.default_rng(i), 5, n_outputs=3, thresholds=np.arange(1000) / 7) for i in range(3)]
+        )
+    ),
+    bonsai.dumps(
+        regressor(
+            [random_tree(np.random.default_rng(i), 4, thresholds=F32_REWRITTEN, values=[1.0, -0.0]) for i in range(3)]
+            + [leaf(2.0)]
+        )
+    ),
 )
 
 
@@ -868,10 +1069,10 @@ def mutations(draw, data: bytes) -> bytes:
     elif kind == "insert":
         data[at:at] = draw(st.binary(min_size=1, max_size=16))
     elif kind == "delete":
-        del data[at: at + draw(st.integers(1, 16))]
+        del data[at : at + draw(st.integers(1, 16))]
     elif kind == "overwrite":
         chunk = draw(st.binary(min_size=1, max_size=8))
-        data[at: at + len(chunk)] = chunk
+        data[at : at + len(chunk)] = chunk
     return bytes(data)
 
 
@@ -892,8 +1093,13 @@ def test_mutations_with_a_fresh_checksum_load_or_are_refused(mutated):
 
 
 @FUZZ
-@given(st.one_of(st.binary(max_size=400), st.binary(min_size=26, max_size=400).map(lambda b: bonsai.MAGIC + b),
-                 st.binary(min_size=22, max_size=400).map(lambda b: bonsai.MAGIC + b"\x00\x01\x00\x00" + b)))
+@given(
+    st.one_of(
+        st.binary(max_size=400),
+        st.binary(min_size=26, max_size=400).map(lambda b: bonsai.MAGIC + b),
+        st.binary(min_size=22, max_size=400).map(lambda b: bonsai.MAGIC + b"\x00\x01\x00\x00" + b),
+    )
+)
 def test_random_bytes_are_refused(data):
     assert load_or_refuse(data) is None
 
@@ -912,9 +1118,14 @@ def random_sections(draw) -> bytes:
 
 
 @FUZZ
-@given(st.one_of(random_sections(),
-                 st.tuples(st.integers(1, 40), st.integers(1, 4), st.integers(1, 80), st.binary(max_size=300))
-                 .map(lambda c: with_crc(HEADER.pack(bonsai.MAGIC, 1, 0, 0, *c[:3]) + c[3]))))
+@given(
+    st.one_of(
+        random_sections(),
+        st.tuples(st.integers(1, 40), st.integers(1, 4), st.integers(1, 80), st.binary(max_size=300)).map(
+            lambda c: with_crc(HEADER.pack(bonsai.MAGIC, 1, 0, 0, *c[:3]) + c[3])
+        ),
+    )
+)
 def test_random_sections_after_a_valid_header(data):
     load_or_refuse(data)
 
@@ -924,8 +1135,12 @@ def test_random_sections_after_a_valid_header(data):
 def test_random_forests_round_trip(seed, n_trees, n_outputs):
     rng = np.random.default_rng(seed)
     pool = ODD_THRESHOLDS if seed % 3 == 0 else list(F32_REWRITTEN) if seed % 3 == 1 else None
-    trees = [random_tree(rng, int(rng.integers(0, 25)), n_outputs=n_outputs, thresholds=pool,
-                         values=[0.0, -0.0, 1e-300, 0.1, 7.0]) for _ in range(n_trees)]
+    trees = [
+        random_tree(
+            rng, int(rng.integers(0, 25)), n_outputs=n_outputs, thresholds=pool, values=[0.0, -0.0, 1e-300, 0.1, 7.0]
+        )
+        for _ in range(n_trees)
+    ]
     model = classifier(trees) if n_outputs > 1 else regressor(trees)
     assert_round_trip(numeric_package(model), rng)
 
@@ -935,21 +1150,35 @@ def test_random_forests_round_trip(seed, n_trees, n_outputs):
 
 def set_tree(values=(1.0, 3.0, 4.0), missing_left=True, inf=True) -> ir.Tree:
     """x0 in values ? (away from the missing side) : (missing side); then x1 <= +inf (or 2.0)."""
-    return ir.Tree(feature=[0, -1, 1, -1, -1], threshold=[0.0, 0.0, np.inf if inf else 2.0, 0.0, 0.0],
-                   left=[1, -1, 3, -1, -1], right=[2, -1, 4, -1, -1],
-                   missing_left=[missing_left, False, True, False, False],
-                   value=[[0.0], [1.5], [0.0], [-0.5], [2.0]], sets=(tuple(values), None, None, None, None))
+    return ir.Tree(
+        feature=[0, -1, 1, -1, -1],
+        threshold=[0.0, 0.0, np.inf if inf else 2.0, 0.0, 0.0],
+        left=[1, -1, 3, -1, -1],
+        right=[2, -1, 4, -1, -1],
+        missing_left=[missing_left, False, True, False, False],
+        value=[[0.0], [1.5], [0.0], [-0.5], [2.0]],
+        sets=(tuple(values), None, None, None, None),
+    )
 
 
 def set_forest() -> ir.TreeEnsemble:
     inf_leaf = ir.Tree([1, -1, -1], [np.inf, 0.0, 0.0], [1, -1, -1], [2, -1, -1], [False] * 3, [[0.0], [1.0], [-1.0]])
-    return regressor([set_tree(), small_tree_1d(), set_tree((-2.5, 0.0, 7.0), missing_left=False, inf=False),
-                      inf_leaf], n_features=2, aggregation="sum")
+    return regressor(
+        [set_tree(), small_tree_1d(), set_tree((-2.5, 0.0, 7.0), missing_left=False, inf=False), inf_leaf],
+        n_features=2,
+        aggregation="sum",
+    )
 
 
 def small_tree_1d() -> ir.Tree:
-    return ir.Tree([0, -1, 1, -1, -1], [0.5, 0.0, 2.0, 0.0, 0.0], [1, -1, 3, -1, -1], [2, -1, 4, -1, -1],
-                   [True, False, False, False, False], [[0.0], [0.25], [0.0], [0.9], [0.5]])
+    return ir.Tree(
+        [0, -1, 1, -1, -1],
+        [0.5, 0.0, 2.0, 0.0, 0.0],
+        [1, -1, 3, -1, -1],
+        [2, -1, 4, -1, -1],
+        [True, False, False, False, False],
+        [[0.0], [0.25], [0.0], [0.9], [0.5]],
+    )
 
 
 SETS_FILE = bonsai.dumps(set_forest())
@@ -1012,43 +1241,91 @@ def set_values(values) -> bytes:
 
 
 SET_BREAKS = {
-    "flag in a 1.0 file": (dict(header=header(SETS_PARTS, minor=0)), errors.BonsaiEncodingError,
-                           ("expected flags 0 (bonsai 1.0 defines none)", "found 1")),
-    "unknown flag": (dict(header=header(SETS_PARTS, flags=3)), errors.BonsaiEncodingError,
-                     ("expected flags 0 or 1 (set splits) (bonsai 1.1 defines 1 (set splits))", "found 3")),
-    "flag without sets": (dict(sets=bitset([0] * 7), **{"set offsets": struct.pack(">I", 0),
-                                                          "set values": raw([], ">f8")}),
-                          errors.BonsaiEncodingError, ("flag 1 (set splits) is set", "marks no split")),
-    "offsets not from 0": ({"set offsets": struct.pack(">3I", 1, 3, 6)}, errors.BonsaiStructureError,
-                           ("set offsets must rise from 0",)),
-    "offsets falling": ({"set offsets": struct.pack(">3I", 0, 4, 3)}, errors.BonsaiStructureError,
-                        ("set offsets must rise from 0",)),
-    "set too large": ({"set offsets": struct.pack(">3I", 0, 3, 3 + bonsai.MAX_SET_SIZE + 1)},
-                      errors.LimitExceededError, ("set 1: expected at most 65536 values", "found 65537")),
-    "set value not finite": ({"set values": set_values([1.0, 3.0, np.inf, -2.5, 0.0, 7.0])},
-                             errors.BonsaiEncodingError, ("set value 2: expected a finite number", "found inf")),
-    "set value NaN": ({"set values": set_values([1.0, 3.0, 4.0, -2.5, np.nan, 7.0])},
-                      errors.BonsaiEncodingError, ("set value 4: expected a finite number", "found nan")),
-    "set not sorted": ({"set values": set_values([1.0, 4.0, 3.0, -2.5, 0.0, 7.0])}, errors.BonsaiEncodingError,
-                       ("set 0: expected strictly rising values", "found 4.0 then 3.0")),
-    "set value repeated": ({"set values": set_values([1.0, 3.0, 4.0, -2.5, 7.0, 7.0])}, errors.BonsaiEncodingError,
-                           ("set 1: expected strictly rising values", "found 7.0 then 7.0")),
-    "signed zeros in one set": ({"set values": set_values([1.0, 3.0, 4.0, -0.0, 0.0, 7.0])},
-                                errors.BonsaiEncodingError, ("set 1: expected strictly rising values",
-                                                             "found -0.0 then 0.0")),
-    "set index beyond its dictionary": ({"set values": dictionary([1.0, 2.0], [0, 1, 2, 0, 1, 0], ">f8")},
-                                        errors.BonsaiIndexError, ("set value 2: dictionary index 2",)),
-    "set values as float32 rewrites": ({"set values": rewrite([1.0] * 6)}, errors.BonsaiEncodingError,
-                                       ("unknown encoding 2 for the set value column",)),
-    "set split with a threshold": (dict(threshold=raw([0.5, 0.5, np.inf, 2.0, 0.0, 2.0, np.inf], ">f8")),
-                                   errors.BonsaiEncodingError, ("split 0: a set split's threshold must be 0.0",
-                                                                "found 0.5")),
-    "set bitset padding": (dict(sets=struct.pack(">Q", 0b10001 | 1 << 9)), errors.BonsaiEncodingError,
-                           ("the set bitset", "padding bits")),
-    "-inf threshold": (dict(threshold=raw([0.0, 0.5, -np.inf, 2.0, 0.0, 2.0, np.inf], ">f8")),
-                       errors.BonsaiEncodingError, ("threshold 2: expected a number or +inf", "found -inf")),
-    "NaN threshold": (dict(threshold=raw([0.0, 0.5, np.nan, 2.0, 0.0, 2.0, np.inf], ">f8")),
-                      errors.BonsaiEncodingError, ("threshold 2: expected a number or +inf", "found nan")),
+    "flag in a 1.0 file": (
+        dict(header=header(SETS_PARTS, minor=0)),
+        errors.BonsaiEncodingError,
+        ("expected flags 0 (bonsai 1.0 defines none)", "found 1"),
+    ),
+    "unknown flag": (
+        dict(header=header(SETS_PARTS, flags=3)),
+        errors.BonsaiEncodingError,
+        ("expected flags 0 or 1 (set splits) (bonsai 1.1 defines 1 (set splits))", "found 3"),
+    ),
+    "flag without sets": (
+        dict(sets=bitset([0] * 7), **{"set offsets": struct.pack(">I", 0), "set values": raw([], ">f8")}),
+        errors.BonsaiEncodingError,
+        ("flag 1 (set splits) is set", "marks no split"),
+    ),
+    "offsets not from 0": (
+        {"set offsets": struct.pack(">3I", 1, 3, 6)},
+        errors.BonsaiStructureError,
+        ("set offsets must rise from 0",),
+    ),
+    "offsets falling": (
+        {"set offsets": struct.pack(">3I", 0, 4, 3)},
+        errors.BonsaiStructureError,
+        ("set offsets must rise from 0",),
+    ),
+    "set too large": (
+        {"set offsets": struct.pack(">3I", 0, 3, 3 + bonsai.MAX_SET_SIZE + 1)},
+        errors.LimitExceededError,
+        ("set 1: expected at most 65536 values", "found 65537"),
+    ),
+    "set value not finite": (
+        {"set values": set_values([1.0, 3.0, np.inf, -2.5, 0.0, 7.0])},
+        errors.BonsaiEncodingError,
+        ("set value 2: expected a finite number", "found inf"),
+    ),
+    "set value NaN": (
+        {"set values": set_values([1.0, 3.0, 4.0, -2.5, np.nan, 7.0])},
+        errors.BonsaiEncodingError,
+        ("set value 4: expected a finite number", "found nan"),
+    ),
+    "set not sorted": (
+        {"set values": set_values([1.0, 4.0, 3.0, -2.5, 0.0, 7.0])},
+        errors.BonsaiEncodingError,
+        ("set 0: expected strictly rising values", "found 4.0 then 3.0"),
+    ),
+    "set value repeated": (
+        {"set values": set_values([1.0, 3.0, 4.0, -2.5, 7.0, 7.0])},
+        errors.BonsaiEncodingError,
+        ("set 1: expected strictly rising values", "found 7.0 then 7.0"),
+    ),
+    "signed zeros in one set": (
+        {"set values": set_values([1.0, 3.0, 4.0, -0.0, 0.0, 7.0])},
+        errors.BonsaiEncodingError,
+        ("set 1: expected strictly rising values", "found -0.0 then 0.0"),
+    ),
+    "set index beyond its dictionary": (
+        {"set values": dictionary([1.0, 2.0], [0, 1, 2, 0, 1, 0], ">f8")},
+        errors.BonsaiIndexError,
+        ("set value 2: dictionary index 2",),
+    ),
+    "set values as float32 rewrites": (
+        {"set values": rewrite([1.0] * 6)},
+        errors.BonsaiEncodingError,
+        ("unknown encoding 2 for the set value column",),
+    ),
+    "set split with a threshold": (
+        dict(threshold=raw([0.5, 0.5, np.inf, 2.0, 0.0, 2.0, np.inf], ">f8")),
+        errors.BonsaiEncodingError,
+        ("split 0: a set split's threshold must be 0.0", "found 0.5"),
+    ),
+    "set bitset padding": (
+        dict(sets=struct.pack(">Q", 0b10001 | 1 << 9)),
+        errors.BonsaiEncodingError,
+        ("the set bitset", "padding bits"),
+    ),
+    "-inf threshold": (
+        dict(threshold=raw([0.0, 0.5, -np.inf, 2.0, 0.0, 2.0, np.inf], ">f8")),
+        errors.BonsaiEncodingError,
+        ("threshold 2: expected a number or +inf", "found -inf"),
+    ),
+    "NaN threshold": (
+        dict(threshold=raw([0.0, 0.5, np.nan, 2.0, 0.0, 2.0, np.inf], ">f8")),
+        errors.BonsaiEncodingError,
+        ("threshold 2: expected a number or +inf", "found nan"),
+    ),
 }
 
 

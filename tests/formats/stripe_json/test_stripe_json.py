@@ -9,16 +9,15 @@ import warnings
 import numpy as np
 import pytest
 
-from helpers import every_kind
-from helpers.packages import small_package
-from helpers.paths import CONFORMANCE
-from helpers.stripe_json_1 import v1_files
-
 import crossform
 from crossform import checks as checks_module
 from crossform import errors, ir
 from crossform.exporters import Files, bonsai, stripe_json
 from crossform.runtime import reference as reference_runtime
+from helpers import every_kind
+from helpers.packages import small_package
+from helpers.paths import CONFORMANCE
+from helpers.stripe_json_1 import v1_files
 
 
 def files_of(package) -> dict:
@@ -37,8 +36,14 @@ def edit_json(files: dict, name: str, edit) -> dict:
 
 def test_layout_and_manifest(package):
     files = files_of(package)
-    assert sorted(files) == ["MODEL", "fill-missing.json", "label-encoder.json", "model.json", "standard-scaler.json",
-                             "trees.bonsai"]
+    assert sorted(files) == [
+        "MODEL",
+        "fill-missing.json",
+        "label-encoder.json",
+        "model.json",
+        "standard-scaler.json",
+        "trees.bonsai",
+    ]
     manifest = json.loads(files["MODEL"])
     assert manifest["id"] == package.id
     assert manifest["formatVersion"] == "2.0"  # none of 2.1's kinds: the strict minor keeps 2.0
@@ -74,8 +79,9 @@ def edit_trees(files: dict, edit) -> dict:
     model = stripe_json.loads(Files.from_mapping(files, "pkg")).model
     trees = list(model.trees)
     edit(trees)
-    changed = ir.TreeEnsemble(model.features, tuple(trees), model.aggregation, model.post_transform, model.classes,
-                              model.base_value)
+    changed = ir.TreeEnsemble(
+        model.features, tuple(trees), model.aggregation, model.post_transform, model.classes, model.base_value
+    )
     return {**files, "trees.bonsai": bonsai.dumps(changed)}
 
 
@@ -110,8 +116,9 @@ def test_bonsai_trees_are_smaller_than_json_trees(package):
 
 
 def test_edited_encoding_is_refused(package):
-    files = edit_json(files_of(package), "label-encoder.json",
-                      lambda d: d["encodings"]["colour"].__setitem__("red", 7.0))
+    files = edit_json(
+        files_of(package), "label-encoder.json", lambda d: d["encodings"]["colour"].__setitem__("red", 7.0)
+    )
     with pytest.raises(errors.IdMismatchError):
         load_files(files)
 
@@ -135,8 +142,10 @@ SCHEMA_BREAKS = {
 V1_SCHEMA_BREAKS = {
     "string threshold": ("model.json", lambda d: d["trees"][0]["threshold"].__setitem__(0, "0.5")),
     "no trees": ("model.json", lambda d: d.__setitem__("trees", [])),
-    "bonsai model type in 1.0": ("MODEL", lambda d: d["model"].__setitem__("modelType",
-                                                                            "simple-bonsai-classification-forest")),
+    "bonsai model type in 1.0": (
+        "MODEL",
+        lambda d: d["model"].__setitem__("modelType", "simple-bonsai-classification-forest"),
+    ),
 }
 
 
@@ -180,10 +189,16 @@ BYTE_BREAKS = {
     "empty": (lambda b: b"", errors.MalformedPackageError, "truncated"),
     "not utf-8": (lambda b: b"\xff" + b, errors.MalformedPackageError, "UTF-8"),
     "NaN literal": (lambda b: b.replace(b'"threshold":[0.5', b'"threshold":[NaN'), errors.MalformedPackageError, "NaN"),
-    "beyond float64": (lambda b: b.replace(b'"threshold":[0.5', b'"threshold":[1e999'), errors.MalformedPackageError,
-                       "float64"),
-    "duplicate key": (lambda b: b.replace(b'{"modelType"', b'{"trees":[],"modelType"'), errors.MalformedPackageError,
-                      "twice"),
+    "beyond float64": (
+        lambda b: b.replace(b'"threshold":[0.5', b'"threshold":[1e999'),
+        errors.MalformedPackageError,
+        "float64",
+    ),
+    "duplicate key": (
+        lambda b: b.replace(b'{"modelType"', b'{"trees":[],"modelType"'),
+        errors.MalformedPackageError,
+        "twice",
+    ),
     "deep nesting": (lambda b: b"[" * 100_000 + b"]" * 100_000, errors.LimitExceededError, "deeply"),
 }
 
@@ -238,7 +253,7 @@ def test_mutations_only_raise_named_errors(package):
         elif kind == 1:
             data[at] = int(rng.integers(256))
         else:
-            del data[at: at + int(rng.integers(1, 20))]
+            del data[at : at + int(rng.integers(1, 20))]
         files[name] = bytes(data)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", stripe_json.FormatVersionWarning)
@@ -316,19 +331,37 @@ def test_saved_packages_get_the_usual_permissions(tmp_path, package, fmt):
 
 # ---------------------------------------------------------------- 2.1: one-hot, linear and boosting kinds
 
+
 def later_packages() -> dict:
     """The kinds added after helpers.every_kind: set splits, +inf thresholds, isolation scores (bonsai 1.1)."""
     fields = every_kind.fields()[1:]  # size, weight
-    sets = ir.Tree(feature=[0, -1, 1, -1, -1], threshold=[0.0, 0.0, np.inf, 0.0, 0.0], left=[1, -1, 3, -1, -1],
-                   right=[2, -1, 4, -1, -1], missing_left=[True, False, True, False, False],
-                   value=[[0.0], [1.5], [0.0], [-0.5], [2.0]], sets=((-2.5, 0.0, 3.0, 8.0), None, None, None, None))
-    inf = ir.Tree(feature=[1, -1, -1], threshold=[np.inf, 0.0, 0.0], left=[1, -1, -1], right=[2, -1, -1],
-                  missing_left=[False, False, False], value=[[0.0], [1.0], [-1.0]])
+    sets = ir.Tree(
+        feature=[0, -1, 1, -1, -1],
+        threshold=[0.0, 0.0, np.inf, 0.0, 0.0],
+        left=[1, -1, 3, -1, -1],
+        right=[2, -1, 4, -1, -1],
+        missing_left=[True, False, True, False, False],
+        value=[[0.0], [1.5], [0.0], [-0.5], [2.0]],
+        sets=((-2.5, 0.0, 3.0, 8.0), None, None, None, None),
+    )
+    inf = ir.Tree(
+        feature=[1, -1, -1],
+        threshold=[np.inf, 0.0, 0.0],
+        left=[1, -1, -1],
+        right=[2, -1, -1],
+        missing_left=[False, False, False],
+        value=[[0.0], [1.0], [-1.0]],
+    )
     return {
         "set-splits": ir.Package(fields, (), ir.TreeEnsemble(("size", "weight"), (sets,), "sum", base_value=[0.5])),
         "infinite-threshold": ir.Package(fields, (), ir.TreeEnsemble(("size", "weight"), (inf,))),
-        "isolation": ir.Package(fields, (), ir.TreeEnsemble(("size", "weight"), (inf, sets), "sum", "isolation",
-                                                            isolation=(3.5, -0.25), infinite="compare")),
+        "isolation": ir.Package(
+            fields,
+            (),
+            ir.TreeEnsemble(
+                ("size", "weight"), (inf, sets), "sum", "isolation", isolation=(3.5, -0.25), infinite="compare"
+            ),
+        ),
     }
 
 
@@ -339,18 +372,28 @@ def refuse_missing_packages() -> dict:
     def codes(name, out):
         return ir.CategoricalEncoding((name,), (("blue", "green", "red"),), ((0.0, 1.0, 2.0),), (None,), -1.0, (out,))
 
-    tree = ir.Tree(feature=[0, 1, -1, -1, 2, -1, -1], threshold=[1.5, 0.25, 0.0, 0.0, 0.5, 0.0, 0.0],
-                   left=[1, 2, -1, -1, 5, -1, -1], right=[4, 3, -1, -1, 6, -1, -1],
-                   missing_left=[True, False, False, False, True, False, False],
-                   value=[[0.0], [0.0], [-1.0], [0.5], [0.0], [2.0], [3.25]])
+    tree = ir.Tree(
+        feature=[0, 1, -1, -1, 2, -1, -1],
+        threshold=[1.5, 0.25, 0.0, 0.0, 0.5, 0.0, 0.0],
+        left=[1, 2, -1, -1, 5, -1, -1],
+        right=[4, 3, -1, -1, 6, -1, -1],
+        missing_left=[True, False, False, False, True, False, False],
+        value=[[0.0], [0.0], [-1.0], [0.5], [0.0], [2.0], [3.25]],
+    )
     return {
         "refuse-missing-in-place": ir.Package(
-            fields, (ir.RefuseMissing(("size", "colour"), (ir.NUMERIC, ir.CATEGORICAL)), codes("colour", "colour_code")),
-            ir.LinearModel(("size", "weight", "colour_code"), [[0.5, -1.5, 2.0]], [3.0])),
+            fields,
+            (ir.RefuseMissing(("size", "colour"), (ir.NUMERIC, ir.CATEGORICAL)), codes("colour", "colour_code")),
+            ir.LinearModel(("size", "weight", "colour_code"), [[0.5, -1.5, 2.0]], [3.0]),
+        ),
         "refuse-missing-renamed": ir.Package(
-            fields, (ir.RefuseMissing(("weight", "colour"), (ir.NUMERIC, ir.CATEGORICAL), ("weight_ok", "colour_ok")),
-                     codes("colour_ok", "colour_code")),
-            ir.TreeEnsemble(("size", "weight_ok", "colour_code"), (tree,), "sum", base_value=[0.5])),
+            fields,
+            (
+                ir.RefuseMissing(("weight", "colour"), (ir.NUMERIC, ir.CATEGORICAL), ("weight_ok", "colour_ok")),
+                codes("colour_ok", "colour_code"),
+            ),
+            ir.TreeEnsemble(("size", "weight_ok", "colour_code"), (tree,), "sum", base_value=[0.5]),
+        ),
     }
 
 
@@ -366,13 +409,24 @@ def reference_checks(package) -> checks_module.Checks:
     """The reference evaluator's scores for the every-kind rows, on the package as built (not as read back)."""
     frame = every_kind.rows()
     names = [f.name for f in package.inputs]
-    rows = [tuple(None if (isinstance(v, float) and f.kind == ir.CATEGORICAL) else v
-                  for v, f in zip(r, package.inputs)) for r in frame[names].itertuples(index=False)]
+    rows = [
+        tuple(None if (isinstance(v, float) and f.kind == ir.CATEGORICAL) else v for v, f in zip(r, package.inputs))
+        for r in frame[names].itertuples(index=False)
+    ]
     scores = crossform.reference.score(package, frame[names])
     leaves = None if scores.leaves is None else checks_module.leaf_positions(package.model, scores.leaves)
     predicted = tuple(scores.labels()) if package.model.is_classifier else None
-    return checks_module.Checks("every-kind rows", package.inputs, tuple(rows), tuple(f"row {i}" for i in range(len(rows))),
-                                package.outputs, scores.values, ~scores.ok, predicted, leaves)
+    return checks_module.Checks(
+        "every-kind rows",
+        package.inputs,
+        tuple(rows),
+        tuple(f"row {i}" for i in range(len(rows))),
+        package.outputs,
+        scores.values,
+        ~scores.ok,
+        predicted,
+        leaves,
+    )
 
 
 @pytest.mark.parametrize("name", NEW)
@@ -426,13 +480,16 @@ def test_the_newest_kind_is_this_version():
 
 def test_each_new_kind_alone_makes_a_2_1_file(package):
     model = package.model
-    binary = ir.TreeEnsemble(("size_scaled",), (every_kind.regression_stump(),), "sum", "logistic",
-                             classes=("no", "yes"))
+    binary = ir.TreeEnsemble(
+        ("size_scaled",), (every_kind.regression_stump(),), "sum", "logistic", classes=("no", "yes")
+    )
     cases = {
-        "missing error": package.replace(model=ir.TreeEnsemble(model.features, model.trees, classes=model.classes,
-                                                               missing="error")),
-        "infinite compare": package.replace(model=ir.TreeEnsemble(model.features, model.trees, classes=model.classes,
-                                                                  infinite="compare")),
+        "missing error": package.replace(
+            model=ir.TreeEnsemble(model.features, model.trees, classes=model.classes, missing="error")
+        ),
+        "infinite compare": package.replace(
+            model=ir.TreeEnsemble(model.features, model.trees, classes=model.classes, infinite="compare")
+        ),
         "binary logistic": package.replace(model=binary),
         "affine": package.replace(encoders=package.encoders + (ir.Affine(("size",), [2.0], [1.0], ("size_a",)),)),
         "refuse-missing": package.replace(encoders=(ir.RefuseMissing(("size",), (ir.NUMERIC,)),) + package.encoders),
@@ -450,8 +507,11 @@ def as_reader_of(monkeypatch, version: str, bonsai_version: str) -> None:
     known = _versions_key(version)
     monkeypatch.setattr(stripe_json, "VERSION", version)
     monkeypatch.setattr(bonsai, "VERSION", bonsai_version)
-    monkeypatch.setattr(stripe_json, "VERSION_SCHEMAS", {v: s for v, s in stripe_json.VERSION_SCHEMAS.items()
-                                                         if _versions_key(v) <= known})
+    monkeypatch.setattr(
+        stripe_json,
+        "VERSION_SCHEMAS",
+        {v: s for v, s in stripe_json.VERSION_SCHEMAS.items() if _versions_key(v) <= known},
+    )
 
 
 def _versions_key(version: str) -> tuple:
@@ -476,8 +536,9 @@ def test_a_2_0_reader_refuses_2_1_files_by_name(monkeypatch, name):
 
 
 def test_a_2_0_reader_refuses_a_binary_logistic_forest_by_name(monkeypatch, package):
-    binary = ir.TreeEnsemble(("size_scaled",), (every_kind.regression_stump(),), "sum", "logistic",
-                             classes=("no", "yes"))
+    binary = ir.TreeEnsemble(
+        ("size_scaled",), (every_kind.regression_stump(),), "sum", "logistic", classes=("no", "yes")
+    )
     files = files_of(package.replace(model=binary))
     as_reader_of(monkeypatch, "2.0", "1.0")
     with pytest.warns(stripe_json.FormatVersionWarning):
@@ -523,6 +584,7 @@ def set_in(*keys, value):
         for key in keys[:-1]:
             doc = doc[key]
         doc[keys[-1]] = value
+
     return edit
 
 
@@ -531,156 +593,455 @@ def drop(*keys):
         for key in keys[:-1]:
             doc = doc[key]
         del doc[keys[-1]]
+
     return edit
 
 
 # case -> (package, file, edit, error, words in the message): each new structure's failure modes
 NEW_BREAKS = {
     # one-hot
-    "one-hot widths per feature": ("boost-binary-one-hot", "one-hot.json", set_in("widths", "shade", value=3),
-                                   errors.MalformedPackageError, "one entry per feature"),
-    "one-hot columns per feature": ("boost-binary-one-hot", "one-hot.json", drop("columns", "colour"),
-                                    errors.MalformedPackageError, "'columns' object must have one entry per feature"),
-    "one-hot column beyond width": ("boost-binary-one-hot", "one-hot.json", set_in("columns", "colour", "red", value=3),
-                                    errors.MalformedPackageError, "column index from -1 to 2"),
-    "one-hot column below -1": ("boost-binary-one-hot", "one-hot.json", set_in("columns", "colour", "red", value=-2),
-                                errors.SchemaError, "less than the minimum of -1"),
-    "one-hot column a fraction": ("boost-binary-one-hot", "one-hot.json", set_in("columns", "colour", "red", value=1.5),
-                                  errors.SchemaError, "not of type 'integer'"),
-    "one-hot column a float": ("boost-binary-one-hot", "one-hot.json", set_in("columns", "colour", "red", value=1.0),
-                               errors.MalformedPackageError, "int32 values"),
-    "one-hot negative width": ("boost-binary-one-hot", "one-hot.json", set_in("widths", "colour", value=-1),
-                               errors.SchemaError, "minimum"),
-    "one-hot huge width": ("boost-binary-one-hot", "one-hot.json", set_in("widths", "colour", value=10**7),
-                           errors.MalformedPackageError, "from 0 to 1000000"),
-    "one-hot outputs count": ("boost-binary-one-hot", "one-hot.json", lambda d: d["outputs"].pop(),
-                              errors.MalformedPackageError, "3 names, one per column"),
-    "one-hot missing column": ("boost-multiclass-ignore", "one-hot.json", set_in("missing", "colour", value=5),
-                               errors.MalformedPackageError, "missing_columns"),
-    "one-hot missing policy": ("boost-multiclass-ignore", "one-hot.json", set_in("missing", "colour", value="zeros"),
-                               errors.SchemaError, "one-hot-2.schema.json"),
-    "one-hot unknown policy": ("boost-binary-one-hot", "one-hot.json", set_in("unknown", "colour", value="ignore"),
-                               errors.SchemaError, "one-hot-2.schema.json"),
-    "one-hot unknown column": ("linear-binary-logistic", "one-hot.json", set_in("unknown", "colour", value=9),
-                               errors.MalformedPackageError, "'unknown'"),
-    "one-hot output over input": ("boost-binary-one-hot", "one-hot.json", set_in("outputs", 0, value="colour"),
-                                  errors.MalformedPackageError, "overwrite no input"),
-    "one-hot extra key": ("boost-binary-one-hot", "one-hot.json", set_in("drop", value="first"),
-                          errors.SchemaError, "'drop' was unexpected"),
+    "one-hot widths per feature": (
+        "boost-binary-one-hot",
+        "one-hot.json",
+        set_in("widths", "shade", value=3),
+        errors.MalformedPackageError,
+        "one entry per feature",
+    ),
+    "one-hot columns per feature": (
+        "boost-binary-one-hot",
+        "one-hot.json",
+        drop("columns", "colour"),
+        errors.MalformedPackageError,
+        "'columns' object must have one entry per feature",
+    ),
+    "one-hot column beyond width": (
+        "boost-binary-one-hot",
+        "one-hot.json",
+        set_in("columns", "colour", "red", value=3),
+        errors.MalformedPackageError,
+        "column index from -1 to 2",
+    ),
+    "one-hot column below -1": (
+        "boost-binary-one-hot",
+        "one-hot.json",
+        set_in("columns", "colour", "red", value=-2),
+        errors.SchemaError,
+        "less than the minimum of -1",
+    ),
+    "one-hot column a fraction": (
+        "boost-binary-one-hot",
+        "one-hot.json",
+        set_in("columns", "colour", "red", value=1.5),
+        errors.SchemaError,
+        "not of type 'integer'",
+    ),
+    "one-hot column a float": (
+        "boost-binary-one-hot",
+        "one-hot.json",
+        set_in("columns", "colour", "red", value=1.0),
+        errors.MalformedPackageError,
+        "int32 values",
+    ),
+    "one-hot negative width": (
+        "boost-binary-one-hot",
+        "one-hot.json",
+        set_in("widths", "colour", value=-1),
+        errors.SchemaError,
+        "minimum",
+    ),
+    "one-hot huge width": (
+        "boost-binary-one-hot",
+        "one-hot.json",
+        set_in("widths", "colour", value=10**7),
+        errors.MalformedPackageError,
+        "from 0 to 1000000",
+    ),
+    "one-hot outputs count": (
+        "boost-binary-one-hot",
+        "one-hot.json",
+        lambda d: d["outputs"].pop(),
+        errors.MalformedPackageError,
+        "3 names, one per column",
+    ),
+    "one-hot missing column": (
+        "boost-multiclass-ignore",
+        "one-hot.json",
+        set_in("missing", "colour", value=5),
+        errors.MalformedPackageError,
+        "missing_columns",
+    ),
+    "one-hot missing policy": (
+        "boost-multiclass-ignore",
+        "one-hot.json",
+        set_in("missing", "colour", value="zeros"),
+        errors.SchemaError,
+        "one-hot-2.schema.json",
+    ),
+    "one-hot unknown policy": (
+        "boost-binary-one-hot",
+        "one-hot.json",
+        set_in("unknown", "colour", value="ignore"),
+        errors.SchemaError,
+        "one-hot-2.schema.json",
+    ),
+    "one-hot unknown column": (
+        "linear-binary-logistic",
+        "one-hot.json",
+        set_in("unknown", "colour", value=9),
+        errors.MalformedPackageError,
+        "'unknown'",
+    ),
+    "one-hot output over input": (
+        "boost-binary-one-hot",
+        "one-hot.json",
+        set_in("outputs", 0, value="colour"),
+        errors.MalformedPackageError,
+        "overwrite no input",
+    ),
+    "one-hot extra key": (
+        "boost-binary-one-hot",
+        "one-hot.json",
+        set_in("drop", value="first"),
+        errors.SchemaError,
+        "'drop' was unexpected",
+    ),
     # affine
-    "affine lengths": ("boost-binary-one-hot", "affine.json", lambda d: d["scale"].append(1.0),
-                       errors.MalformedPackageError, "1 numbers, one per feature"),
-    "affine special float": ("boost-binary-one-hot", "affine.json", set_in("offset", 0, value="NaN"),
-                             errors.SchemaError, "affine-2.schema.json"),
+    "affine lengths": (
+        "boost-binary-one-hot",
+        "affine.json",
+        lambda d: d["scale"].append(1.0),
+        errors.MalformedPackageError,
+        "1 numbers, one per feature",
+    ),
+    "affine special float": (
+        "boost-binary-one-hot",
+        "affine.json",
+        set_in("offset", 0, value="NaN"),
+        errors.SchemaError,
+        "affine-2.schema.json",
+    ),
     "affine no scale": ("boost-binary-one-hot", "affine.json", drop("scale"), errors.SchemaError, "'scale'"),
     # missing-indicator
-    "indicator type": ("linear-regression", "missing-indicator.json", set_in("types", 0, value="text"),
-                       errors.SchemaError, "missing-indicator-2.schema.json"),
-    "indicator types count": ("linear-regression", "missing-indicator.json", lambda d: d["types"].pop(),
-                              errors.MalformedPackageError, "kinds_in"),
-    "indicator wrong type": ("linear-regression", "missing-indicator.json", set_in("types", 0, value="categorical"),
-                             errors.MalformedPackageError, "a categorical column for 'size'"),
-    "indicator over a categorical": ("linear-regression", "missing-indicator.json",
-                                     set_in("outputs", 1, value="colour"), errors.MalformedPackageError,
-                                     "cannot overwrite a categorical column"),
+    "indicator type": (
+        "linear-regression",
+        "missing-indicator.json",
+        set_in("types", 0, value="text"),
+        errors.SchemaError,
+        "missing-indicator-2.schema.json",
+    ),
+    "indicator types count": (
+        "linear-regression",
+        "missing-indicator.json",
+        lambda d: d["types"].pop(),
+        errors.MalformedPackageError,
+        "kinds_in",
+    ),
+    "indicator wrong type": (
+        "linear-regression",
+        "missing-indicator.json",
+        set_in("types", 0, value="categorical"),
+        errors.MalformedPackageError,
+        "a categorical column for 'size'",
+    ),
+    "indicator over a categorical": (
+        "linear-regression",
+        "missing-indicator.json",
+        set_in("outputs", 1, value="colour"),
+        errors.MalformedPackageError,
+        "cannot overwrite a categorical column",
+    ),
     # refuse-missing
-    "refuse type": ("refuse-missing-in-place", "refuse-missing.json", set_in("types", 0, value="text"),
-                    errors.SchemaError, "refuse-missing-2.schema.json"),
-    "refuse no types": ("refuse-missing-in-place", "refuse-missing.json", set_in("types", value=[]),
-                        errors.SchemaError, "refuse-missing-2.schema.json"),
-    "refuse types count": ("refuse-missing-in-place", "refuse-missing.json", lambda d: d["types"].pop(),
-                           errors.MalformedPackageError, "kinds_in"),
-    "refuse wrong type": ("refuse-missing-in-place", "refuse-missing.json", set_in("types", 0, value="categorical"),
-                          errors.MalformedPackageError, "a categorical column for 'size'"),
-    "refuse outputs count": ("refuse-missing-renamed", "refuse-missing.json", lambda d: d["outputs"].pop(),
-                             errors.MalformedPackageError, "2 names, one per feature"),
-    "refuse output over another input": ("refuse-missing-renamed", "refuse-missing.json",
-                                         set_in("outputs", 0, value="colour"), errors.MalformedPackageError,
-                                         "overwrite no other input"),
-    "refuse no outputs key": ("refuse-missing-in-place", "refuse-missing.json", drop("outputs"),
-                              errors.SchemaError, "'outputs' is a required property"),
-    "refuse extra key": ("refuse-missing-in-place", "refuse-missing.json", set_in("error_on_new", value=True),
-                         errors.SchemaError, "'error_on_new' was unexpected"),
-    "refuse read as an indicator": ("refuse-missing-in-place", "MODEL",
-                                    set_in("encoders", "apply", 0, "encoderType", value="missing-indicator"),
-                                    errors.MalformedPackageError, "cannot overwrite a categorical column"),
-    "indicator read as a refusal": ("linear-regression", "MODEL",
-                                    set_in("encoders", "apply", 0, "encoderType", value="refuse-missing"),
-                                    errors.MalformedPackageError, "encode 'colour_missing' first"),
+    "refuse type": (
+        "refuse-missing-in-place",
+        "refuse-missing.json",
+        set_in("types", 0, value="text"),
+        errors.SchemaError,
+        "refuse-missing-2.schema.json",
+    ),
+    "refuse no types": (
+        "refuse-missing-in-place",
+        "refuse-missing.json",
+        set_in("types", value=[]),
+        errors.SchemaError,
+        "refuse-missing-2.schema.json",
+    ),
+    "refuse types count": (
+        "refuse-missing-in-place",
+        "refuse-missing.json",
+        lambda d: d["types"].pop(),
+        errors.MalformedPackageError,
+        "kinds_in",
+    ),
+    "refuse wrong type": (
+        "refuse-missing-in-place",
+        "refuse-missing.json",
+        set_in("types", 0, value="categorical"),
+        errors.MalformedPackageError,
+        "a categorical column for 'size'",
+    ),
+    "refuse outputs count": (
+        "refuse-missing-renamed",
+        "refuse-missing.json",
+        lambda d: d["outputs"].pop(),
+        errors.MalformedPackageError,
+        "2 names, one per feature",
+    ),
+    "refuse output over another input": (
+        "refuse-missing-renamed",
+        "refuse-missing.json",
+        set_in("outputs", 0, value="colour"),
+        errors.MalformedPackageError,
+        "overwrite no other input",
+    ),
+    "refuse no outputs key": (
+        "refuse-missing-in-place",
+        "refuse-missing.json",
+        drop("outputs"),
+        errors.SchemaError,
+        "'outputs' is a required property",
+    ),
+    "refuse extra key": (
+        "refuse-missing-in-place",
+        "refuse-missing.json",
+        set_in("error_on_new", value=True),
+        errors.SchemaError,
+        "'error_on_new' was unexpected",
+    ),
+    "refuse read as an indicator": (
+        "refuse-missing-in-place",
+        "MODEL",
+        set_in("encoders", "apply", 0, "encoderType", value="missing-indicator"),
+        errors.MalformedPackageError,
+        "cannot overwrite a categorical column",
+    ),
+    "indicator read as a refusal": (
+        "linear-regression",
+        "MODEL",
+        set_in("encoders", "apply", 0, "encoderType", value="refuse-missing"),
+        errors.MalformedPackageError,
+        "encode 'colour_missing' first",
+    ),
     # linear model
-    "linear ragged row": ("linear-multinomial", "model.json", lambda d: d["coefficients"][1].pop(),
-                          errors.MalformedPackageError, "expected 2 coefficients in row 1"),
-    "linear long row": ("linear-multinomial", "model.json", lambda d: d["coefficients"][0].append(1.0),
-                        errors.MalformedPackageError, "expected 2 coefficients in row 0"),
-    "linear intercepts": ("linear-multinomial", "model.json", lambda d: d["intercepts"].pop(),
-                          errors.MalformedPackageError, "3 numbers, one per output"),
-    "linear classes": ("linear-multinomial", "model.json", lambda d: d["classes"].append("d"),
-                       errors.MalformedPackageError, "3 labels, one per output"),
-    "linear softmax of one": ("linear-decision-binary", "model.json", set_in("postTransform", value="softmax"),
-                              errors.MalformedPackageError, "'softmax' only with two or more outputs"),
-    "linear binary softmax": ("linear-binary-logistic", "model.json", set_in("postTransform", value="softmax"),
-                              errors.MalformedPackageError, "softmax"),
-    "linear no coefficients": ("linear-regression", "model.json", set_in("coefficients", value=[]),
-                               errors.SchemaError, "linear-model-2.schema.json"),
-    "linear string coefficient": ("linear-regression", "model.json", set_in("coefficients", 0, 0, value="NaN"),
-                                  errors.SchemaError, "linear-model-2.schema.json"),
-    "linear post transform": ("linear-regression", "model.json", set_in("postTransform", value="probit"),
-                              errors.SchemaError, "'probit' is not one of"),
-    "linear trees key": ("linear-regression", "model.json", set_in("trees", value={"path": "trees.bonsai",
-                                                                                   "encoding": "bonsai"}),
-                         errors.SchemaError, "'trees' was unexpected"),
-    "linear regressor named a classifier": ("linear-regression", "model.json",
-                                            set_in("modelType", value="linear-classification"),
-                                            errors.MalformedPackageError, "as the manifest says"),
-    "linear classifier without classes": ("linear-multinomial", "model.json", drop("classes"),
-                                          errors.MalformedPackageError, "class labels for 3 outputs"),
+    "linear ragged row": (
+        "linear-multinomial",
+        "model.json",
+        lambda d: d["coefficients"][1].pop(),
+        errors.MalformedPackageError,
+        "expected 2 coefficients in row 1",
+    ),
+    "linear long row": (
+        "linear-multinomial",
+        "model.json",
+        lambda d: d["coefficients"][0].append(1.0),
+        errors.MalformedPackageError,
+        "expected 2 coefficients in row 0",
+    ),
+    "linear intercepts": (
+        "linear-multinomial",
+        "model.json",
+        lambda d: d["intercepts"].pop(),
+        errors.MalformedPackageError,
+        "3 numbers, one per output",
+    ),
+    "linear classes": (
+        "linear-multinomial",
+        "model.json",
+        lambda d: d["classes"].append("d"),
+        errors.MalformedPackageError,
+        "3 labels, one per output",
+    ),
+    "linear softmax of one": (
+        "linear-decision-binary",
+        "model.json",
+        set_in("postTransform", value="softmax"),
+        errors.MalformedPackageError,
+        "'softmax' only with two or more outputs",
+    ),
+    "linear binary softmax": (
+        "linear-binary-logistic",
+        "model.json",
+        set_in("postTransform", value="softmax"),
+        errors.MalformedPackageError,
+        "softmax",
+    ),
+    "linear no coefficients": (
+        "linear-regression",
+        "model.json",
+        set_in("coefficients", value=[]),
+        errors.SchemaError,
+        "linear-model-2.schema.json",
+    ),
+    "linear string coefficient": (
+        "linear-regression",
+        "model.json",
+        set_in("coefficients", 0, 0, value="NaN"),
+        errors.SchemaError,
+        "linear-model-2.schema.json",
+    ),
+    "linear post transform": (
+        "linear-regression",
+        "model.json",
+        set_in("postTransform", value="probit"),
+        errors.SchemaError,
+        "'probit' is not one of",
+    ),
+    "linear trees key": (
+        "linear-regression",
+        "model.json",
+        set_in("trees", value={"path": "trees.bonsai", "encoding": "bonsai"}),
+        errors.SchemaError,
+        "'trees' was unexpected",
+    ),
+    "linear regressor named a classifier": (
+        "linear-regression",
+        "model.json",
+        set_in("modelType", value="linear-classification"),
+        errors.MalformedPackageError,
+        "as the manifest says",
+    ),
+    "linear classifier without classes": (
+        "linear-multinomial",
+        "model.json",
+        drop("classes"),
+        errors.MalformedPackageError,
+        "class labels for 3 outputs",
+    ),
     # trees
-    "tree leaf width 2": ("boost-binary-one-hot", "model.json", set_in("leafWidth", value=2),
-                          errors.SchemaError, "1 was expected"),
-    "tree leaf width without classes": ("boost-regression-compare", "model.json", set_in("leafWidth", value=1),
-                                        errors.MalformedPackageError, "leafWidth only in a classifier"),
-    "tree leaf width against bonsai": ("boost-multiclass-ignore", "model.json", set_in("leafWidth", value=1),
-                                       errors.MalformedPackageError, "expected leaves of 1 outputs"),
-    "tree binary without leaf width": ("boost-binary-one-hot", "model.json", drop("leafWidth"),
-                                       errors.MalformedPackageError, "expected leaves of 2 outputs"),
-    "tree binary softmax": ("boost-binary-one-hot", "model.json", set_in("postTransform", value="softmax"),
-                            errors.MalformedPackageError, "softmax"),
-    "tree missing route spelled out": ("boost-regression-compare", "model.json", set_in("missing", value="route"),
-                                       errors.SchemaError, "'error' was expected"),
-    "tree infinite error spelled out": ("boost-binary-one-hot", "model.json", set_in("infinite", value="error"),
-                                        errors.SchemaError, "'compare' was expected"),
-    "tree unknown rule": ("boost-regression-compare", "model.json", set_in("infinite", value="clip"),
-                          errors.SchemaError, "'compare' was expected"),
+    "tree leaf width 2": (
+        "boost-binary-one-hot",
+        "model.json",
+        set_in("leafWidth", value=2),
+        errors.SchemaError,
+        "1 was expected",
+    ),
+    "tree leaf width without classes": (
+        "boost-regression-compare",
+        "model.json",
+        set_in("leafWidth", value=1),
+        errors.MalformedPackageError,
+        "leafWidth only in a classifier",
+    ),
+    "tree leaf width against bonsai": (
+        "boost-multiclass-ignore",
+        "model.json",
+        set_in("leafWidth", value=1),
+        errors.MalformedPackageError,
+        "expected leaves of 1 outputs",
+    ),
+    "tree binary without leaf width": (
+        "boost-binary-one-hot",
+        "model.json",
+        drop("leafWidth"),
+        errors.MalformedPackageError,
+        "expected leaves of 2 outputs",
+    ),
+    "tree binary softmax": (
+        "boost-binary-one-hot",
+        "model.json",
+        set_in("postTransform", value="softmax"),
+        errors.MalformedPackageError,
+        "softmax",
+    ),
+    "tree missing route spelled out": (
+        "boost-regression-compare",
+        "model.json",
+        set_in("missing", value="route"),
+        errors.SchemaError,
+        "'error' was expected",
+    ),
+    "tree infinite error spelled out": (
+        "boost-binary-one-hot",
+        "model.json",
+        set_in("infinite", value="error"),
+        errors.SchemaError,
+        "'compare' was expected",
+    ),
+    "tree unknown rule": (
+        "boost-regression-compare",
+        "model.json",
+        set_in("infinite", value="clip"),
+        errors.SchemaError,
+        "'compare' was expected",
+    ),
     # isolation forests
-    "isolation without its parameters": ("isolation", "model.json", drop("isolation"),
-                                         errors.MalformedPackageError, "denominator, offset"),
-    "isolation parameters elsewhere": ("boost-regression-compare", "model.json",
-                                       set_in("isolation", value={"denominator": 2.0, "offset": 0.5}),
-                                       errors.MalformedPackageError, "None unless post transform is 'isolation'"),
-    "isolation denominator 0": ("isolation", "model.json", set_in("isolation", "denominator", value=0),
-                                errors.SchemaError, "less than or equal to the minimum of 0"),
-    "isolation extra key": ("isolation", "model.json", set_in("isolation", "scale", value=1.0),
-                            errors.SchemaError, "'scale' was unexpected"),
-    "isolation as a classifier": ("isolation", "model.json", set_in("classes", value=["a"]),
-                                  errors.MalformedPackageError, "'isolation' only for a regressor"),
-    "isolation named a forest": ("isolation", "model.json",
-                                 set_in("modelType", value="simple-bonsai-regression-forest"),
-                                 errors.MalformedPackageError, "as the manifest says"),
+    "isolation without its parameters": (
+        "isolation",
+        "model.json",
+        drop("isolation"),
+        errors.MalformedPackageError,
+        "denominator, offset",
+    ),
+    "isolation parameters elsewhere": (
+        "boost-regression-compare",
+        "model.json",
+        set_in("isolation", value={"denominator": 2.0, "offset": 0.5}),
+        errors.MalformedPackageError,
+        "None unless post transform is 'isolation'",
+    ),
+    "isolation denominator 0": (
+        "isolation",
+        "model.json",
+        set_in("isolation", "denominator", value=0),
+        errors.SchemaError,
+        "less than or equal to the minimum of 0",
+    ),
+    "isolation extra key": (
+        "isolation",
+        "model.json",
+        set_in("isolation", "scale", value=1.0),
+        errors.SchemaError,
+        "'scale' was unexpected",
+    ),
+    "isolation as a classifier": (
+        "isolation",
+        "model.json",
+        set_in("classes", value=["a"]),
+        errors.MalformedPackageError,
+        "'isolation' only for a regressor",
+    ),
+    "isolation named a forest": (
+        "isolation",
+        "model.json",
+        set_in("modelType", value="simple-bonsai-regression-forest"),
+        errors.MalformedPackageError,
+        "as the manifest says",
+    ),
     # manifest
-    "manifest encoder type": ("linear-regression", "MODEL", set_in("encoders", "apply", 0, "encoderType",
-                                                                   value="min-max-scaler"),
-                              errors.SchemaError, "manifest-2.1.schema.json"),
-    "manifest wrong encoder file": ("linear-regression", "MODEL", set_in("encoders", "apply", 0, "encoderType",
-                                                                         value="affine"),
-                                    errors.SchemaError, "affine-2.schema.json"),
-    "manifest model type": ("linear-regression", "MODEL", set_in("model", "modelType", value="linear-classification"),
-                            errors.MalformedPackageError, "as the manifest says"),
-    "manifest linear names trees": ("linear-regression", "MODEL",
-                                    set_in("model", "modelType", value="simple-bonsai-regression-forest"),
-                                    errors.SchemaError, "model-2.1.schema.json"),
-    "manifest outputs": ("linear-decision-binary", "MODEL", set_in("outputs", value=["probability(-1)",
-                                                                                    "probability(1)"]),
-                         errors.MalformedPackageError, "expected outputs \\['decision'\\]"),
+    "manifest encoder type": (
+        "linear-regression",
+        "MODEL",
+        set_in("encoders", "apply", 0, "encoderType", value="min-max-scaler"),
+        errors.SchemaError,
+        "manifest-2.1.schema.json",
+    ),
+    "manifest wrong encoder file": (
+        "linear-regression",
+        "MODEL",
+        set_in("encoders", "apply", 0, "encoderType", value="affine"),
+        errors.SchemaError,
+        "affine-2.schema.json",
+    ),
+    "manifest model type": (
+        "linear-regression",
+        "MODEL",
+        set_in("model", "modelType", value="linear-classification"),
+        errors.MalformedPackageError,
+        "as the manifest says",
+    ),
+    "manifest linear names trees": (
+        "linear-regression",
+        "MODEL",
+        set_in("model", "modelType", value="simple-bonsai-regression-forest"),
+        errors.SchemaError,
+        "model-2.1.schema.json",
+    ),
+    "manifest outputs": (
+        "linear-decision-binary",
+        "MODEL",
+        set_in("outputs", value=["probability(-1)", "probability(1)"]),
+        errors.MalformedPackageError,
+        "expected outputs \\['decision'\\]",
+    ),
 }
 
 
@@ -707,8 +1068,9 @@ def test_a_binary_logistic_forest_keeps_its_one_output_leaves_in_bonsai():
     assert {t.n_outputs for t in trees} == {1}
 
 
-@pytest.mark.parametrize("name", ["boost-binary-one-hot", "linear-regression", "linear-binary-logistic",
-                                  "refuse-missing-renamed"])
+@pytest.mark.parametrize(
+    "name", ["boost-binary-one-hot", "linear-regression", "linear-binary-logistic", "refuse-missing-renamed"]
+)
 def test_mutations_of_2_1_files_only_raise_named_errors(name):
     package = NEW[name]
     rng = np.random.default_rng(1)
@@ -724,7 +1086,7 @@ def test_mutations_of_2_1_files_only_raise_named_errors(name):
         elif i % 3 == 1:
             data[at] = int(rng.integers(256))
         else:
-            del data[at: at + int(rng.integers(1, 20))]
+            del data[at : at + int(rng.integers(1, 20))]
         files[target] = bytes(data)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", stripe_json.FormatVersionWarning)
@@ -740,8 +1102,11 @@ def test_mutations_of_2_1_files_only_raise_named_errors(name):
 def test_a_linear_regressor_named_a_classifier_everywhere_is_refused():
     files = files_of(NEW["linear-regression"])
     for name in ("MODEL", "model.json"):
-        edit = set_in("model", "modelType", value="linear-classification") if name == "MODEL" else \
-            set_in("modelType", value="linear-classification")
+        edit = (
+            set_in("model", "modelType", value="linear-classification")
+            if name == "MODEL"
+            else set_in("modelType", value="linear-classification")
+        )
         files = edit_json(files, name, edit)
     with pytest.raises(errors.MalformedPackageError, match="expected modelType 'linear-regression' for this model"):
         load_files(files)
@@ -759,22 +1124,32 @@ def fit_new_kind(name: str):
 
     rng = np.random.default_rng(0)
     n = 300
-    X = pd.DataFrame({"colour": pd.Series(rng.choice(["red", "blue", "green", "teal"], n), dtype=object),
-                      "size": rng.normal(10, 4, n), "weight": rng.normal(0, 1, n)})
+    X = pd.DataFrame(
+        {
+            "colour": pd.Series(rng.choice(["red", "blue", "green", "teal"], n), dtype=object),
+            "size": rng.normal(10, 4, n),
+            "weight": rng.normal(0, 1, n),
+        }
+    )
     y = X["size"].to_numpy() + (X["colour"] == "red") * 3 + rng.normal(0, 1, n)
     binary = (y > np.median(y)).astype(int)
     three = np.array(["low", "mid", "high"])[np.digitize(y, np.quantile(y, [0.33, 0.66]))]
-    prep = ColumnTransformer([
-        ("cat", OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=40), ["colour"]),
-        ("num", MinMaxScaler(), ["size", "weight"])])
+    prep = ColumnTransformer(
+        [
+            ("cat", OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=40), ["colour"]),
+            ("num", MinMaxScaler(), ["size", "weight"]),
+        ]
+    )
     if name == "boosting-binary":
         return Pipeline([("prep", prep), ("model", GradientBoostingClassifier(n_estimators=8, random_state=0))]).fit(
-            X, binary)
+            X, binary
+        )
     if name == "logistic-multinomial":
         return Pipeline([("prep", prep), ("model", LogisticRegression())]).fit(X, three)
     if name == "indicator-refusing-new":  # the refuse-missing encoder: MissingIndicator(error_on_new=True)
         from sklearn.impute import MissingIndicator
         from sklearn.tree import DecisionTreeClassifier
+
         X = np.random.default_rng(0).normal(size=(300, 3))
         X[::7, 1] = np.nan
         union = ColumnTransformer([("i", MissingIndicator(), [0, 1, 2]), ("f", SimpleImputer(), [0, 1, 2])])
@@ -789,8 +1164,17 @@ def fit_new_kind(name: str):
     return Pipeline([("prep", impute), ("model", Ridge())]).fit(X, y)
 
 
-@pytest.mark.parametrize("name", ["boosting-binary", "logistic-multinomial", "ridge-with-indicator",
-                                  "hist-boosting-categorical", "isolation-forest", "indicator-refusing-new"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "boosting-binary",
+        "logistic-multinomial",
+        "ridge-with-indicator",
+        "hist-boosting-categorical",
+        "isolation-forest",
+        "indicator-refusing-new",
+    ],
+)
 def test_scikit_learn_fits_of_new_kinds_round_trip_with_their_checks(tmp_path, name):
     package = crossform.from_sklearn(fit_new_kind(name), checks=300)
     path = crossform.save(package, tmp_path / "pkg")
@@ -812,8 +1196,7 @@ def test_missing_indicator_refusing_new_scores_as_scikit_learn_in_every_runtime(
     assert json.loads(files["MODEL"])["formatVersion"] == "2.1" and "refuse-missing.json" in files
     back = load_files(files)
     assert back.id == package.id
-    rows = np.array([[0.5, np.nan, -1.0], [np.nan, 0.0, 1.0], [0.1, 0.2, np.nan], [np.inf, 0.0, 0.0],
-                     [-0.3, 1.5, 2.0]])
+    rows = np.array([[0.5, np.nan, -1.0], [np.nan, 0.0, 1.0], [0.1, 0.2, np.nan], [np.inf, 0.0, 0.0], [-0.3, 1.5, 2.0]])
     for runtime in stripe_json.RUNTIMES:
         scorer = reference_runtime.prepare(files, stripe_json)
         comparison = checks_module.compare(back.checks, scorer(back.checks.data()), back.model)
