@@ -21,15 +21,15 @@ from sklearn.ensemble import (
     RandomForestClassifier,
 )
 from sklearn.impute import MissingIndicator, SimpleImputer
-from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
-from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+from sklearn.preprocessing import OrdinalEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
 import crossform
 from crossform import conformance, reference
 from crossform.checks import compare
 from crossform.sklearn.expect import _hist_leaves, _sklearn_trees, refused_rows, sklearn_preorder
+from helpers.fits import linear_bird_pipeline
 
 BIRDS = ["albatross", "crow", "heron", "kiwi", "owl", "puffin"]
 FOODS = ["fish", "insects", "nectar", "seeds", "worms"]
@@ -54,33 +54,7 @@ def birds(n: int = 400, seed: int = 0) -> tuple:
 
 
 def linear() -> Pipeline:
-    return Pipeline(
-        [
-            (
-                "columns",
-                ColumnTransformer(
-                    [
-                        (
-                            "cat",
-                            Pipeline(
-                                [
-                                    ("impute", SimpleImputer(strategy="most_frequent")),
-                                    ("encode", OneHotEncoder(handle_unknown="ignore")),
-                                ]
-                            ),
-                            ["bird", "food"],
-                        ),
-                        (
-                            "num",
-                            Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]),
-                            ["wingspan", "weight"],
-                        ),
-                    ]
-                ),
-            ),
-            ("model", LogisticRegression()),
-        ]
-    )
+    return linear_bird_pipeline()
 
 
 def strict_forest() -> Pipeline:

@@ -41,3 +41,19 @@ def fit_pipeline(task: str):
     else:
         model = RandomForestRegressor(n_estimators=5, max_depth=5, random_state=0)
     return Pipeline([("prep", prep), ("model", model)]).fit(X, y)
+
+
+def linear_bird_pipeline():
+    """A logistic regression on the bird columns: imputed, one-hot encoded, scaled (unfitted)."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    categories = Pipeline(
+        [("impute", SimpleImputer(strategy="most_frequent")), ("encode", OneHotEncoder(handle_unknown="ignore"))]
+    )
+    numbers = Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())])
+    columns = ColumnTransformer([("cat", categories, ["bird", "food"]), ("num", numbers, ["wingspan", "weight"])])
+    return Pipeline([("columns", columns), ("model", LogisticRegression())])

@@ -29,6 +29,7 @@ from sklearn.preprocessing import OrdinalEncoder, StandardScaler
 
 import crossform
 from crossform import ir, reference, vectors
+from helpers.fits import linear_bird_pipeline
 from helpers.packages import small_package
 from helpers.paths import REPO
 
@@ -660,39 +661,11 @@ def test_vectors_import_neither_sklearn_nor_pandas():
 def _row_budget_models() -> dict:
     """A linear model (no trees: special and random rows only), a tree and a boosting model, each small."""
     from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import OneHotEncoder
     from sklearn.tree import DecisionTreeClassifier
 
     frame, y = birds()
     y = y > np.median(y)
-    linear = Pipeline(
-        [
-            (
-                "columns",
-                ColumnTransformer(
-                    [
-                        (
-                            "cat",
-                            Pipeline(
-                                [
-                                    ("impute", SimpleImputer(strategy="most_frequent")),
-                                    ("encode", OneHotEncoder(handle_unknown="ignore")),
-                                ]
-                            ),
-                            ["bird", "food"],
-                        ),
-                        (
-                            "num",
-                            Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]),
-                            ["wingspan", "weight"],
-                        ),
-                    ]
-                ),
-            ),
-            ("model", LogisticRegression()),
-        ]
-    )
+    linear = linear_bird_pipeline()
     numeric = frame[["wingspan", "weight"]]
     return {
         "linear": (linear, frame, y),
