@@ -7,7 +7,7 @@ it silently, earlier releases of the same major read it with a warning, and
 a later major keeps reading it through a frozen reader unless DROPPED says
 from which release on it no longer does.
 
-A format module may define ``runtime_versions(version) -> {runtime: text}``
+A format may define ``runtime_versions(version) -> {runtime: text}``
 saying which versions of its foreign runtimes (onnxruntime, JPMML) run a
 package of that format version; without it those runtimes are "not recorded".
 The reference runtime is crossform itself, so it runs what crossform reads.
@@ -15,7 +15,6 @@ The reference runtime is crossform itself, so it runs what crossform reads.
 
 from __future__ import annotations
 
-import inspect
 import warnings
 from pathlib import Path
 from typing import Any
@@ -98,13 +97,12 @@ def readers(format_name: str, version: str) -> list | None:
 def needs(format_name: str, version: Any, fmt: Any, package: Any) -> str | None:
     """What makes older releases of the major refuse this package (a few words), or None when
     every release of the major reads its version: the kind the package holds when the format
-    can name it (``new_kind``), else what its version added."""
+    can name it (``Format.needs``), else what its version added."""
     added = STRICT.get(format_name, {}).get(version) if isinstance(version, str) else None
     if added is None:
         return None
-    new_kind = getattr(fmt, "new_kind", None)
-    if new_kind is not None and package is not None and version == fmt.VERSION:
-        return new_kind(package) or added
+    if package is not None and version == fmt.VERSION:
+        return fmt.needs(package) or added
     return added
 
 
@@ -131,7 +129,7 @@ def _verdict(version: Any, fmt: Any) -> str:
     parsed = _parsed(version)
     if parsed is None:
         return "cannot read: no valid format version"  # missing, not a string, or not major.minor
-    known = dict(parse_version(v, "VERSION") for v in (*getattr(fmt, "OLDER", ()), fmt.VERSION))
+    known = dict(parse_version(v, "VERSION") for v in (*fmt.OLDER, fmt.VERSION))
     if parsed[0] not in known:
         return f"cannot read: major version {parsed[0]}"
     return READS_NEWER if parsed[1] > known[parsed[0]] else READS
@@ -156,14 +154,11 @@ def report(path: str | Path) -> dict:
         "error": None,
         "warnings": [],
     }
-    read_version = getattr(fmt, "read_version", None)
-    if read_version is not None:
+    if fmt.TELLS_VERSION:
         try:
             source = _source(Path(path))
-            if not isinstance(source, Files) and "where" in inspect.signature(read_version).parameters:
-                doc["format_version"] = read_version(source, where=str(path))  # bytes cannot name their file
-            else:
-                doc["format_version"] = read_version(source)
+            # bytes cannot name their file
+            doc["format_version"] = fmt.read_version(source, where=None if isinstance(source, Files) else str(path))
         except (CrossformError, OSError) as exc:
             doc["error"] = _one_line(exc)
 
@@ -180,7 +175,7 @@ def report(path: str | Path) -> dict:
     doc["warnings"] = [str(w.message) for w in caught]
 
     version = doc["format_version"]
-    if read_version is not None:
+    if fmt.TELLS_VERSION:
         doc["reads"] = _verdict(version, fmt)
     else:  # the format cannot tell its version without loading: judge by the load
         newer = any(issubclass(w.category, FormatVersionWarning) for w in caught)
@@ -189,7 +184,7 @@ def report(path: str | Path) -> dict:
     known = _parsed(version) is not None
     if known:
         ranges = readers(name, version)
-    elif read_version is not None and name in HISTORY:
+    elif fmt.TELLS_VERSION and name in HISTORY:
         ranges = []  # no release reads a malformed or missing version
     else:
         ranges = None
@@ -199,8 +194,7 @@ def report(path: str | Path) -> dict:
         "needs": needs(name, version, fmt, package) if ranges else None,
     }
 
-    foreign = getattr(fmt, "runtime_versions", None)
-    recorded = dict(foreign(version)) if foreign is not None and known else {}
+    recorded = dict(fmt.runtime_versions(version)) if known else {}
     doc["runtimes"] = [
         {
             "name": runtime,

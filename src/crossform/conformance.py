@@ -368,8 +368,7 @@ def _run_one(case: Case, fmt_name: str, runtime_name: str, result: Result) -> No
     if reason is not None:
         result.status, result.reason = SKIPPED, reason
         return
-    unsupported = getattr(fmt, "unsupported", None)
-    reason = unsupported(case.package) if unsupported is not None else None
+    reason = fmt.unsupported(case.package)
     if reason is not None:
         result.status, result.reason = SKIPPED, f"{fmt_name} cannot express this package: {reason}"
         return

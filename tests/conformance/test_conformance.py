@@ -20,7 +20,7 @@ import crossform
 from crossform import checks as checks_module
 from crossform import conformance
 from crossform.cli import main
-from crossform.exporters import _json, stripe_json
+from crossform.exporters import _json, get_format
 from helpers.edit import changed_tree, edit_saved_trees
 from helpers.paths import REPO
 
@@ -225,7 +225,7 @@ def test_junit_has_one_testcase_per_case_format_runtime(tmp_path, capsys, suite_
 
 
 def test_skips_are_named_in_every_report(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(stripe_json, "RUNTIMES", ("reference", "jvm-scorer"))
+    monkeypatch.setattr(get_format("stripe-json"), "RUNTIMES", ("reference", "jvm-scorer"))
     junit = tmp_path / "out.xml"
     code, out, _ = run_cli(capsys, "conform", SUITE / "cases" / "encoders.json", "--junit", junit)
     assert code == 0, out
@@ -457,7 +457,7 @@ def test_a_runtime_registered_by_entry_point_is_judged(tmp_path, monkeypatch, ca
     (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text(f"[crossform.runtimes]\n{name} = {name}\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(stripe_json, "RUNTIMES", ("reference", name))
+    monkeypatch.setattr(get_format("stripe-json"), "RUNTIMES", ("reference", name))
     runtime.registry.cache_clear()
     try:
         assert name in crossform.runtimes()

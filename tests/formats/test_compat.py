@@ -9,7 +9,7 @@ import pytest
 
 import crossform
 from crossform import cli, compat
-from crossform.exporters import BUILTIN, get_format, stripe_json
+from crossform.exporters import BUILTIN, get_format
 from helpers.packages import small_package
 
 
@@ -124,16 +124,15 @@ def test_version_is_read_from_the_manifest_alone(saved):
 
 
 def test_foreign_runtimes_are_not_recorded_without_the_hook(monkeypatch, saved):
-    monkeypatch.setattr(stripe_json, "RUNTIMES", ("reference", "onnxruntime"))
+    fmt = get_format("stripe-json")
+    monkeypatch.setattr(fmt, "RUNTIMES", ("reference", "onnxruntime"))
     assert compat.report(saved)["runtimes"][1] == {"name": "onnxruntime", "versions": None}
-    monkeypatch.setattr(
-        stripe_json, "runtime_versions", lambda version: {"onnxruntime": f">=1.16 for {version}"}, raising=False
-    )
+    monkeypatch.setattr(fmt, "runtime_versions", lambda version: {"onnxruntime": f">=1.16 for {version}"})
     assert compat.report(saved)["runtimes"][1] == {"name": "onnxruntime", "versions": ">=1.16 for 2.0"}
 
 
 def test_a_format_without_read_version_is_judged_by_loading(monkeypatch, saved, package):
-    monkeypatch.delattr(stripe_json, "read_version")
+    monkeypatch.setattr(get_format("stripe-json"), "TELLS_VERSION", False)
     doc = compat.report(saved)
     assert doc["format_version"] is None and doc["reads"] == "reads" and doc["id"] == package.id
     assert doc["readers"] == {"text": "not recorded", "ranges": None, "needs": None}

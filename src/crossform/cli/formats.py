@@ -20,8 +20,8 @@ def run_formats(args: argparse.Namespace) -> int:
                 "version": fmt.VERSION,
                 "layout": fmt.LAYOUT,
                 "runtimes": list(fmt.RUNTIMES),
-                "options": {k: list(v) for k, v in getattr(fmt, "OPTIONS", {}).items()},
-                "variants": [f"{name}[{v}]" for v in getattr(fmt, "VARIANTS", {})],
+                "options": {k: list(v) for k, v in fmt.OPTIONS.items()},
+                "variants": [f"{name}[{v}]" for v in fmt.VARIANTS],
             }
         )
     if args.json:

@@ -175,12 +175,11 @@ def run_info(args: argparse.Namespace) -> int:
     _require_path(args.package, "package")
     package, fmt = _load(args.package)
     doc = describe(package, args.package, fmt)
-    properties = getattr(get_format(fmt), "properties", None)
-    if properties is not None and Path(args.package).is_file():
+    if Path(args.package).is_file():
         # a format names its properties for people ("source id"); --json keys are snake_case
-        doc["properties"] = {
-            key.replace(" ", "_"): value for key, value in properties(Path(args.package).read_bytes()).items()
-        }
+        properties = get_format(fmt).properties(Path(args.package).read_bytes())
+        if properties:
+            doc["properties"] = {key.replace(" ", "_"): value for key, value in properties.items()}
     if args.json:
         _print_json(doc)
         return EXIT_OK

@@ -1,38 +1,13 @@
-"""Formats: one module per format, the same few names in each, file handling here.
+"""Formats: the registry, file handling, save and load; one subpackage per format.
 
-A format module defines:
-
-``NAME``      the format's name, e.g. "stripe-json"
-``VERSION``   its format version, "major.minor" (see docs/FORMATS.md)
-``LAYOUT``    "directory" (a folder of files) or "file" (one file)
-``EXTENSIONS`` optional: the file name endings that name the format (".onnx"), lower case;
-              ``save`` picks the format by them when none is given
-``RUNTIMES``  names of the runtimes that execute the format
-``dumps(package)``  -> ``{relative path: bytes}`` for a directory, ``bytes`` for a file
-``loads(source)``   -> ``Package``, from a :class:`Files` (directory) or ``bytes`` (file);
-              a file format's ``loads`` may take ``where=``, the path its errors name
-``sniff(source)``   -> bool: does this content look like this format?
-``read_version(source)`` -> str, optional: the recorded format version, without reading the rest
-``unsupported(package)`` -> str or None, optional: why this format cannot express the package
-              (the conformance runner reports it as a named skip)
-``OPTIONS``   optional: ``{option: (allowed values, the default first)}`` that ``dumps``
-              takes as keyword arguments, e.g. onnx's ``{"precision": ("float64", "float32")}``
-``VARIANTS``  optional: ``{name: options}`` the conformance suite runs besides the
-              default, reported as ``format[name]``, e.g. ``onnx[float32]``
-``stored(package, checks, **options)`` -> (package, checks), for a format with OPTIONS: the
-              package a file written with those options holds (a lossy variant rounds) and
-              the checks it can be held to (its rows, its declared tolerance)
-``written_version(**options)`` -> str, optional: the format version a file written with those
-              options records, when it is not VERSION (onnx float64 files still record 1.0)
-
-Formats are registered from the explicit list BUILTIN plus the entry-point
-group ``crossform.formats`` (each entry point names such a module).
-Readers never import or execute anything a file names.
+A format is a :class:`~crossform.exporters._format.Format` (its name, version, layout,
+runtimes, options; dumps, loads, sniff, read_version, ...). Formats are registered from the
+explicit list BUILTIN (modules whose ``FORMAT`` is the format) plus the entry-point group
+``crossform.formats``. Readers never import or execute anything a file names.
 """
 
 from __future__ import annotations
 
-import inspect
 import os
 import shutil
 import stat
@@ -40,7 +15,6 @@ import tempfile
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-from types import ModuleType
 from typing import Union
 
 from .. import ir
@@ -55,6 +29,8 @@ from ..errors import (
     UnsafePackageError,
     shown,
 )
+from ._format import Format, as_format
+from ._limits import MAX_FILE_BYTES, MAX_FILES
 
 BUILTIN = (
     "crossform.exporters.stripe_json",
@@ -64,8 +40,6 @@ BUILTIN = (
 )
 ENTRY_POINT_GROUP = "crossform.formats"
 
-MAX_FILE_BYTES = 2 << 30  # 2 GiB, per file
-MAX_FILES = 10_000
 _READ_CHUNK = 1 << 20  # once past the size a file reported, read on in chunks of this size
 _KINDS = {
     stat.S_IFCHR: "a character device",
@@ -78,8 +52,8 @@ _KINDS = {
 
 
 @cache
-def registry() -> Mapping[str, ModuleType]:
-    return load_modules(BUILTIN, ENTRY_POINT_GROUP)
+def registry() -> Mapping[str, Format]:
+    return {name: as_format(entry) for name, entry in load_modules(BUILTIN, ENTRY_POINT_GROUP).items()}
 
 
 def formats() -> list:
@@ -87,7 +61,7 @@ def formats() -> list:
     return list(registry())
 
 
-def get_format(name: str) -> ModuleType:
+def get_format(name: str) -> Format:
     try:
         return registry()[name]
     except KeyError:
@@ -102,7 +76,7 @@ def format_for_path(path: Union[str, Path], format: Union[str, None] = None) -> 
     (``.onnx``, ``.pmml``, ``.pb``), else stripe-json. A format contradicting the extension is
     refused: ``model.onnx`` holding a pmml document would mislead every tool that trusts names."""
     suffix = Path(path).suffix.lower()
-    named = next((name for name, fmt in registry().items() if suffix in getattr(fmt, "EXTENSIONS", ())), None)
+    named = next((name for name, fmt in registry().items() if suffix in fmt.EXTENSIONS), None)
     if format is None:
         return named or DEFAULT_FORMAT
     if named is not None and named != format:
@@ -120,7 +94,7 @@ def variant_label(name: str, variant: Union[str, None]) -> str:
 def labels(name: str) -> list:
     """A format's default and its variants, as the conformance report names them."""
     fmt = get_format(name)
-    return [name] + [variant_label(name, v) for v in getattr(fmt, "VARIANTS", {})]
+    return [name] + [variant_label(name, v) for v in fmt.VARIANTS]
 
 
 def parse_label(label: str) -> tuple:
@@ -130,16 +104,16 @@ def parse_label(label: str) -> tuple:
     if not bracket:
         return fmt, None, {}
     variant = rest[:-1] if rest.endswith("]") else None
-    variants = getattr(fmt, "VARIANTS", {})
+    variants = fmt.VARIANTS
     if variant not in variants:
         known = ", ".join(variant_label(name, v) for v in variants) or "none"
         raise UnknownFormatError(f"Unknown variant {label!r}; variants of {name}: {known}.")
     return fmt, variant, dict(variants[variant])
 
 
-def check_options(fmt: ModuleType, options: Mapping[str, str]) -> None:
+def check_options(fmt: Format, options: Mapping[str, str]) -> None:
     """Refuse an option the format does not take, or a value it does not allow."""
-    allowed = getattr(fmt, "OPTIONS", {})
+    allowed = fmt.OPTIONS
     for key, value in options.items():
         if key not in allowed:
             takes = "; ".join(f"{k}: {', '.join(v)}" for k, v in allowed.items()) or "no options"
@@ -412,6 +386,5 @@ def read_package(path: Union[str, Path], format: Union[str, None] = None) -> tup
     layout = _layout(source)
     if fmt.LAYOUT != layout:
         raise UnknownFormatError(f"{path}: {name} packages are a {fmt.LAYOUT}, this is a {layout}.")
-    if layout == "file" and "where" in inspect.signature(fmt.loads).parameters:
-        return fmt.loads(source, where=str(path)), name, source  # bytes alone cannot say which file they came from
-    return fmt.loads(source), name, source
+    # bytes alone cannot say which file they came from
+    return fmt.loads(source, where=str(path) if layout == "file" else None), name, source

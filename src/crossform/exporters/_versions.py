@@ -77,21 +77,102 @@ def check_version(
     return True
 
 
-def tree_rules_used(model) -> str | None:
-    """What a tree ensemble uses beyond the first tree layouts (stripe-json 2.0, protobuf 1.0),
-    in a few words, or None. Those layouts hold a leaf value per class (one for a regressor),
-    missing "route", infinite "error", finite thresholds, no set split and no isolation
-    transform; anything else needs the strict minor that added it, which older readers refuse."""
+# ---------------------------------------------------------------- what each version holds
+
+# The kinds and rules added after each format's first layout, added to the four formats at
+# once: stripe-json 2.1, protobuf 1.1, onnx 1.3 and pmml 1.2. A package using none of them is
+# written byte for byte as before and keeps recording the older version, so every earlier
+# release still reads it; a package using one records the version that added it, which those
+# releases refuse by name rather than misread.
+_STRICT_MINORS = {"stripe-json": "2.1", "protobuf": "1.1", "onnx": "1.3", "pmml": "1.2"}
+
+# IR feature -> {format: the first version of that format whose files hold it}. A format a
+# row leaves out holds the feature in every version; a feature missing from the table (the
+# first encoders, plain tree ensembles) is held by every version of every format. Adding a
+# kind means adding its row here: every format then computes the version it records, and
+# `crossform compat` the releases that read it, from this one table.
+FEATURES_SINCE: dict[str, dict[str, str]] = {
+    "affine encoder": _STRICT_MINORS,
+    "missing-indicator encoder": _STRICT_MINORS,
+    "one-hot encoder": _STRICT_MINORS,
+    "refuse-missing encoder": _STRICT_MINORS,
+    "linear model": _STRICT_MINORS,
+    # PMML 1.0/1.1 laid out classifiers only as averaged votes; the other formats always
+    # had the aggregation and post transform fields
+    "classifier combination": {"pmml": "1.2"},
+    "binary score": _STRICT_MINORS,
+    "isolation transform": _STRICT_MINORS,
+    "set split": _STRICT_MINORS,
+    "infinite threshold": _STRICT_MINORS,
+    "missing rule": _STRICT_MINORS,
+    "infinite rule": _STRICT_MINORS,
+}
+
+
+def _article(words: str) -> str:
+    # "a one-hot", said "won": the sound, not the letter, picks the article
+    return f"{'an' if words[0] in 'aeiou' and not words.startswith('one') else 'a'} {words}"
+
+
+def features_used(package) -> list:
+    """``[(feature, words)]``: each FEATURES_SINCE feature ``package`` uses, in the order a
+    message names them (encoders, the model kind, the model's rules), with a few words saying
+    how the package uses it."""
+    used = []
+    for enc in package.encoders:
+        feature = f"{enc.encoder_type} encoder"
+        if feature in FEATURES_SINCE:
+            used.append((feature, _article(feature)))
+    return used + model_features(package.model)
+
+
+def model_features(model) -> list:
+    """``[(feature, words)]`` for the model alone (see :func:`features_used`)."""
+    if not hasattr(model, "trees"):
+        return [("linear model", "a linear model")]
+    used = []
+    if not model.is_binary and model.is_classifier and (model.aggregation, model.post_transform) != ("average", "none"):
+        used.append(
+            (
+                "classifier combination",
+                f"a classifier with aggregation {model.aggregation!r} and post transform {model.post_transform!r}",
+            )
+        )
     if model.is_binary:
-        return "two classes from one logistic score"
+        used.append(("binary score", "two classes from one logistic score"))
     if model.isolation is not None:
-        return "the isolation transform"
+        used.append(("isolation transform", "the isolation transform"))
     if model.has_sets:
-        return "a category-set split"
+        used.append(("set split", "a category-set split"))
     if any(np.isinf(t.threshold).any() for t in model.trees):
-        return "a +inf threshold"
+        used.append(("infinite threshold", "a +inf threshold"))
     if model.missing != "route":
-        return f"missing={model.missing!r}"
+        used.append(("missing rule", f"missing={model.missing!r}"))
     if model.infinite != "error":
-        return f"infinite={model.infinite!r}"
+        used.append(("infinite rule", f"infinite={model.infinite!r}"))
+    return used
+
+
+def _since(format_name: str, feature: str, base: str) -> str:
+    return FEATURES_SINCE[feature].get(format_name, base)
+
+
+def _key(version: str) -> tuple:
+    return parse_version(version, "format version")
+
+
+def version_needed(format_name: str, used: list, base: str) -> str:
+    """The version a ``format_name`` file records for the features ``used`` (from
+    :func:`features_used`): ``base`` (what the file's layout recorded when it was first
+    written) or, when a feature was added later, the newest version any of them needs."""
+    needed = [base] + [_since(format_name, feature, base) for feature, _ in used]
+    return max(needed, key=_key)
+
+
+def first_feature_after(format_name: str, used: list, base: str) -> str | None:
+    """The words for the first of the features ``used`` that a ``format_name`` file of
+    ``base`` cannot hold, or None when every release reading ``base`` reads them all."""
+    for feature, words in used:
+        if _key(_since(format_name, feature, base)) > _key(base):
+            return words
     return None

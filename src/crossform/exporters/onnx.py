@@ -227,12 +227,7 @@ POST_TRANSFORMS = ("none", "logistic", "softmax", "isolation")  # what this writ
 def new_kind(package: ir.Package):
     """What in ``package`` needs format version 1.3 (a few words), or None: a package
     without any is written as 1.2 was, so older releases still read it."""
-    for enc in package.encoders:
-        if isinstance(enc, NEW_ENCODERS):
-            return f"a {enc.encoder_type} encoder"
-    if isinstance(package.model, ir.LinearModel):
-        return "a linear model"
-    return _versions.tree_rules_used(package.model)
+    return _versions.first_feature_after(NAME, _versions.features_used(package), PLAIN_VERSION)
 
 
 def _score_output(model: ir.Model) -> str:

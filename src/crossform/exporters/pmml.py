@@ -247,16 +247,7 @@ def new_kind(package: ir.Package) -> Union[str, None]:
     """What in ``package`` needs format version 1.2 (a few words), or None: a
     package without any is written as 1.1 wrote it (1.0 with leaf outputs), so
     older releases still read it."""
-    for enc in package.encoders:
-        if isinstance(enc, NEW_ENCODERS):
-            return f"{'an' if enc.encoder_type[0] in 'aeiou' else 'a'} {enc.encoder_type} encoder"
-    model = package.model
-    if isinstance(model, ir.LinearModel):
-        return "a linear model"
-    # pmml's own rule; a binary logistic classifier is named by the shared rules
-    if not model.is_binary and model.is_classifier and (model.aggregation, model.post_transform) != ("average", "none"):
-        return f"a classifier with aggregation {model.aggregation!r} and post transform {model.post_transform!r}"
-    return _versions.tree_rules_used(model)
+    return _versions.first_feature_after(NAME, _versions.features_used(package), VERSION_OF[OFF])
 
 
 # How the model is laid out (docs/formats/pmml.md):

@@ -241,21 +241,12 @@ def _plain(model: ir.TreeEnsemble) -> bool:
     """Whether 1.0's tree_ensemble states ``model``: a leaf value per class (one for a
     regressor), missing "route", infinite "error", finite thresholds, no set splits and no
     isolation. Any other ensemble needs the 1.1 member, which 1.0 readers refuse."""
-    return _versions.tree_rules_used(model) is None
+    return _versions.version_needed(NAME, _versions.model_features(model), FIRST) == FIRST
 
 
 def new_kind(package: ir.Package) -> str | None:
-    """What in ``package`` needs format version 1.1 (a few words), or None (crossform compat says it):
-    the first oneof member of SINCE it sets."""
-    msg = pb.Package.FromString(dumps(package.replace(checks=None)))
-    for name in _members(msg):
-        if SINCE.get(name, FIRST) != FIRST:
-            member = name.rsplit(".", 1)[1]
-            if name.startswith("crossform.v1.Encoder."):
-                kind = member.replace("_", "-")
-                return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} encoder"
-            return "a linear model" if member == "linear_model" else _versions.tree_rules_used(package.model)
-    return None
+    """What in ``package`` needs format version 1.1 (a few words), or None (crossform compat says it)."""
+    return _versions.first_feature_after(NAME, _versions.features_used(package), FIRST)
 
 
 def _tree_sets(tree: ir.Tree, msg: pb.TreeSets) -> None:

@@ -250,18 +250,12 @@ def _tree_model_doc(model: ir.TreeEnsemble) -> dict:
 
 def _tree_since(model: ir.TreeEnsemble) -> str:
     """2.1 for anything a 2.0 reader would refuse: its new keys, and bonsai 1.1 trees (set splits, +inf)."""
-    return "2.1" if _versions.tree_rules_used(model) is not None else "1.0"
+    return _versions.version_needed(NAME, _versions.model_features(model), "1.0")
 
 
 def new_kind(package: ir.Package) -> str | None:
     """What in ``package`` needs format version 2.1 (a few words), or None (crossform compat says it)."""
-    for enc in package.encoders:
-        if ENCODERS[enc.encoder_type].since != "1.0":
-            return f"{'an' if enc.encoder_type[0] in 'aeiou' else 'a'} {enc.encoder_type} encoder"
-    model = package.model
-    if isinstance(model, ir.LinearModel):
-        return "a linear model"
-    return _versions.tree_rules_used(model)
+    return _versions.first_feature_after(NAME, _versions.features_used(package), "2.0")
 
 
 def _trees(files: Files, doc: dict, major: int, width: int, where: str) -> tuple:
