@@ -80,7 +80,7 @@ def _fill_missing(w: _Writer, encoder: ir.FillMissing) -> None:
             w.f64(value)
 
 
-def _label_encoder(w: _Writer, encoder: ir.CategoricalEncoding) -> None:
+def _categorical_encoding(w: _Writer, encoder: ir.CategoricalEncoding) -> None:
     for categories, codes, missing in zip(encoder.categories, encoder.codes, encoder.missing_codes):
         w.texts(categories)
         w.array(codes, ">f8")
@@ -127,7 +127,7 @@ def _one_hot(w: _Writer, encoder: ir.OneHot) -> None:
 
 ENCODERS = {
     ir.FillMissing: _fill_missing,
-    ir.CategoricalEncoding: _label_encoder,
+    ir.CategoricalEncoding: _categorical_encoding,
     ir.Scale: _scale,
     ir.Affine: _affine,
     ir.MissingIndicator: _missing_indicator,

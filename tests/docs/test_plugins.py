@@ -104,7 +104,7 @@ def test_the_plugin_format_is_conformance_checked(plugin, capsys):
 
 
 def test_the_plugin_reader_names_bad_input(plugin):
-    from birdplugin import bundle
+    bundle = exporters.get_format("bird-bundle")
 
     with pytest.raises(MalformedPackageError, match="bad.bundle: expected a JSON document"):
         bundle.loads(b"\xff not json", where="bad.bundle")

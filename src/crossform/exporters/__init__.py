@@ -30,6 +30,7 @@ from ..errors import (
     shown,
 )
 from ._format import Format, as_format
+from ._format import ModuleFormat as ModuleFormat  # re-exported: plug-ins and tests name it here
 from ._limits import MAX_FILE_BYTES, MAX_FILES
 
 BUILTIN = (

@@ -32,8 +32,9 @@ class Format:
     OPTIONS: ClassVar[Mapping[str, tuple[str, ...]]] = {}
     # {variant: options} the conformance suite runs besides the default, reported as format[variant]
     VARIANTS: ClassVar[Mapping[str, Mapping[str, str]]] = {}
-    # whether read_version tells the recorded version without reading the rest of the package
-    TELLS_VERSION: ClassVar[bool] = True
+    # whether read_version tells the recorded version without reading the rest of the package;
+    # without it, `crossform compat` judges a package by loading it
+    TELLS_VERSION: ClassVar[bool] = False
 
     def dumps(self, package: ir.Package, **options: str) -> Any:
         """``{relative path: bytes}`` for a directory format, ``bytes`` for a file format."""
@@ -49,7 +50,8 @@ class Format:
         raise NotImplementedError
 
     def read_version(self, source: Any, where: str | None = None) -> str:
-        """The format version ``source`` records, read without trusting the rest."""
+        """The format version ``source`` records, read without trusting the rest (a format that
+        implements it sets TELLS_VERSION)."""
         raise NotImplementedError
 
     def unsupported(self, package: ir.Package) -> str | None:
