@@ -137,7 +137,7 @@ def package_of(path: str) -> str:
         pass
     from crossform.exporters import registry
 
-    manifests = [fmt.MANIFEST for fmt in registry().values() if fmt.LAYOUT == "directory" and hasattr(fmt, "MANIFEST")]
+    manifests = [fmt.MANIFEST for fmt in registry().values() if fmt.LAYOUT == "directory" and fmt.MANIFEST]
     for parent in Path(path).parents:
         if any((parent / name).is_file() for name in manifests):
             return str(parent)

@@ -26,7 +26,9 @@ class Format:
     VERSION: ClassVar[str]  # the newest format version this crossform writes, "major.minor" (docs/FORMATS.md)
     LAYOUT: ClassVar[str]  # "directory" (a folder of files) or "file" (one file)
     RUNTIMES: ClassVar[tuple[str, ...]]  # the runtimes that execute the format
-    EXTENSIONS: ClassVar[tuple[str, ...]] = ()  # file name endings that name the format (".onnx"), lower case
+    EXTENSIONS: ClassVar[tuple[str, ...]] = ()
+    # a directory format's marker file (stripe-json's MODEL): a file inside a directory holding it is in a package
+    MANIFEST: ClassVar[str | None] = None  # file name endings that name the format (".onnx"), lower case
     OLDER: ClassVar[tuple[str, ...]] = ()  # the last version of each older major a frozen reader reads
     # {option: allowed values, the default first}, taken by dumps as keyword arguments
     OPTIONS: ClassVar[Mapping[str, tuple[str, ...]]] = {}
@@ -90,7 +92,7 @@ class ModuleFormat(Format):
         self.module = module
         for name in ("NAME", "VERSION", "LAYOUT", "RUNTIMES"):
             setattr(self, name, getattr(module, name))
-        for name in ("EXTENSIONS", "OLDER", "OPTIONS", "VARIANTS"):
+        for name in ("EXTENSIONS", "MANIFEST", "OLDER", "OPTIONS", "VARIANTS"):
             if hasattr(module, name):
                 setattr(self, name, getattr(module, name))
         self.TELLS_VERSION = hasattr(module, "read_version")
