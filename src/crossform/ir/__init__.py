@@ -23,7 +23,7 @@ from typing import Any, ClassVar, Union
 
 import numpy as np
 
-from .errors import IRValidationError, shown
+from ..errors import IRValidationError, shown
 
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
