@@ -73,35 +73,6 @@ def test_tree_depth_and_preorder():
     assert tree.preorder.tolist() == [0, 1, 2, 3, 4]
 
 
-BROKEN_ENSEMBLES = {
-    "no trees": dict(trees=()),
-    "feature beyond features": dict(features=("a",)),
-    "unknown aggregation": dict(aggregation="median"),
-    "unknown post transform": dict(post_transform="tanh"),
-    "base value with average": dict(base_value=[0.0, 0.0]),
-    "class count": dict(classes=("a", "b", "c")),
-    "duplicate classes": dict(classes=("a", "a")),
-    "classes equal as text": dict(classes=(1, "1")),
-    "regressor with two outputs": dict(classes=None),
-    "NaN class": dict(classes=(float("nan"), 1.0)),
-}
-
-
-@pytest.mark.parametrize("name", BROKEN_ENSEMBLES)
-def test_broken_ensembles_are_refused(name):
-    parts = dict(features=("a", "b"), trees=(small_tree(),), classes=("no", "yes"))
-    parts.update(BROKEN_ENSEMBLES[name])
-    with pytest.raises(IRValidationError) as info:
-        ir.TreeEnsemble(**parts)
-    assert TEMPLATE.match(str(info.value)), str(info.value)
-
-
-def test_sum_aggregation_defaults_base_value_to_zero():
-    model = ir.TreeEnsemble(("a", "b"), (small_tree(),), aggregation="sum", classes=("no", "yes"))
-    assert model.base_value.tolist() == [0.0, 0.0]
-    assert model.model_type == "classification-boosted-trees"
-
-
 BROKEN_ENCODERS = {
     "fill value NaN": lambda: ir.FillMissing(("a",), (float("nan"),)),
     "fill value count": lambda: ir.FillMissing(("a", "b"), (1.0,)),
@@ -170,30 +141,6 @@ def test_set_splits_are_kept_sorted_and_plain_trees_have_none():
     tree = ir.Tree(**tree_parts(threshold=[0.0, 0.0, 2.0, 0.0, 0.0], sets=((3.0, 1.0), None, None, None, None)))
     assert tree.sets[0] == (1.0, 3.0) and tree.has_sets and tree.is_set.tolist() == [True] + [False] * 4
     assert ir.Tree(**tree_parts(sets=(None,) * 5)).sets == ()
-
-
-def test_isolation_needs_its_parameters():
-    tree = ir.Tree(**tree_parts(value=np.array([[0.0], [1.0], [0.0], [2.0], [3.0]])))
-    with pytest.raises(IRValidationError, match="denominator, offset"):
-        ir.TreeEnsemble(("a", "b"), (tree,), "sum", "isolation")
-    with pytest.raises(IRValidationError, match="denominator > 0"):
-        ir.TreeEnsemble(("a", "b"), (tree,), "sum", "isolation", isolation=(0.0, 0.5))
-    model = ir.TreeEnsemble(("a", "b"), (tree,), "sum", "isolation", isolation=(4.0, -0.5), infinite="compare")
-    assert model.outputs == ("score", "decision") and model.model_type == "isolation-forest"
-
-
-def test_binary_logistic_and_linear_models():
-    tree = ir.Tree(**tree_parts(value=np.array([[0.0], [1.0], [0.0], [2.0], [3.0]])))
-    model = ir.TreeEnsemble(("a", "b"), (tree,), "sum", "logistic", classes=("n", "y"))
-    assert model.is_binary and model.outputs == ("probability(n)", "probability(y)")
-    with pytest.raises(IRValidationError, match="post_transform"):
-        ir.TreeEnsemble(("a", "b"), (tree,), "sum", "none", classes=("n", "y"))
-    linear = ir.LinearModel(("a", "b"), [[1.0, 2.0]], [0.5], "none", classes=(0, 1))
-    assert linear.outputs == ("decision",) and linear.model_type == "classification-linear"
-    with pytest.raises(IRValidationError, match="coefficients"):
-        ir.LinearModel(("a", "b"), [[1.0]], [0.5])
-    with pytest.raises(IRValidationError, match="finite"):
-        ir.LinearModel(("a",), [[np.inf]], [0.5])
 
 
 def test_one_hot_checks_its_columns():

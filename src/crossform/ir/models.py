@@ -187,7 +187,7 @@ def _classes(
         return None
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
         raise invalid(owner, "classes", "a sequence of class labels", describe(value))
-    classes = class_labels(value)
+    classes = class_labels(value, owner)
     if len(set(classes)) != len(classes) or len({str(c) for c in classes}) != len(classes):
         raise invalid(owner, "classes", "distinct labels (also as text)", list(classes))
     if len(classes) < 2:
@@ -205,13 +205,14 @@ def _classes(
     return classes
 
 
-def class_labels(values: Sequence) -> tuple:
-    """Class labels as the IR keeps them (plain str, int, float or bool), or IRValidationError."""
-    return tuple(_label(v) for v in values)
+def class_labels(values: Sequence, owner: str = "the model") -> tuple:
+    """Class labels as the IR keeps them (plain str, int, float or bool), or IRValidationError
+    naming ``owner`` (the model kind, when a model checks its own labels)."""
+    return tuple(_label(owner, v) for v in values)
 
 
-def _label(value: Any) -> Union[str, int, float, bool]:
-    owner, expected = "TreeEnsemble", "strings, integers, finite floats or booleans"
+def _label(owner: str, value: Any) -> Union[str, int, float, bool]:
+    expected = "strings, integers, finite floats or booleans"
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     if isinstance(value, str):
