@@ -73,37 +73,6 @@ def test_tree_depth_and_preorder():
     assert tree.preorder.tolist() == [0, 1, 2, 3, 4]
 
 
-BROKEN_ENCODERS = {
-    "fill value NaN": lambda: ir.FillMissing(("a",), (float("nan"),)),
-    "fill value count": lambda: ir.FillMissing(("a", "b"), (1.0,)),
-    "fill value type": lambda: ir.FillMissing(("a",), (b"x",)),
-    "duplicate features": lambda: ir.FillMissing(("a", "a"), (1.0, 2.0)),
-    "output overwrites another input": lambda: ir.FillMissing(("a", "b"), (1.0, 2.0), ("b", "c")),
-    "empty name": lambda: ir.Scale(("",), [0.0], [1.0]),
-    "zero scale": lambda: ir.Scale(("a",), [0.0], [0.0]),
-    "infinite offset": lambda: ir.Scale(("a",), [np.inf], [1.0]),
-    "category not a string": lambda: ir.CategoricalEncoding(("a",), ((1,),), ((0.0,),), (None,)),
-    "repeated category": lambda: ir.CategoricalEncoding(("a",), (("x", "x"),), ((0.0, 1.0),), (None,)),
-    "code count": lambda: ir.CategoricalEncoding(("a",), (("x", "y"),), ((0.0,),), (None,)),
-    "infinite code": lambda: ir.CategoricalEncoding(("a",), (("x",),), ((np.inf,),), (None,)),
-    "lone surrogate": lambda: ir.CategoricalEncoding(("a",), (("\ud800",),), ((0.0,),), (None,)),
-    "missing codes count": lambda: ir.CategoricalEncoding(("a",), (("x",),), ((0.0,),), (None, None)),
-}
-
-
-@pytest.mark.parametrize("name", BROKEN_ENCODERS)
-def test_broken_encoders_are_refused(name):
-    with pytest.raises(IRValidationError) as info:
-        BROKEN_ENCODERS[name]()
-    assert TEMPLATE.match(str(info.value)), str(info.value)
-
-
-def test_categories_are_kept_sorted_with_their_codes():
-    enc = ir.CategoricalEncoding(("a",), (("zeta", "alpha", "mu"),), ((2.0, 0.0, 1.0),), (None,))
-    assert enc.categories == (("alpha", "mu", "zeta"),)
-    assert enc.codes[0].tolist() == [0.0, 1.0, 2.0]
-
-
 BROKEN_PACKAGES = {
     "unknown column": dict(encoders=(ir.Scale(("nope",), [0.0], [1.0]),)),
     "kind mismatch": dict(encoders=(ir.Scale(("colour",), [0.0], [1.0]),)),
@@ -141,14 +110,3 @@ def test_set_splits_are_kept_sorted_and_plain_trees_have_none():
     tree = ir.Tree(**tree_parts(threshold=[0.0, 0.0, 2.0, 0.0, 0.0], sets=((3.0, 1.0), None, None, None, None)))
     assert tree.sets[0] == (1.0, 3.0) and tree.has_sets and tree.is_set.tolist() == [True] + [False] * 4
     assert ir.Tree(**tree_parts(sets=(None,) * 5)).sets == ()
-
-
-def test_one_hot_checks_its_columns():
-    with pytest.raises(IRValidationError, match="column index from -1 to 1"):
-        ir.OneHot(("c",), (("a", "b"),), ((0, 2),), (2,), (None,), ("error",), ("c_a", "c_b"))
-    with pytest.raises(IRValidationError, match="2 names"):
-        ir.OneHot(("c",), (("a", "b"),), ((0, 1),), (2,), (None,), ("error",), ("c_a",))
-    with pytest.raises(IRValidationError, match="error', 'zeros'"):
-        ir.OneHot(("c",), (("a", "b"),), ((0, 1),), (2,), (None,), ("drop",), ("c_a", "c_b"))
-    enc = ir.OneHot(("c",), (("b", "a"),), ((1, 0),), (2,), (1,), (0,), ("c_a", "c_b"))
-    assert enc.categories == (("a", "b"),) and enc.columns[0].tolist() == [0, 1]
