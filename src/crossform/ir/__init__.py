@@ -12,8 +12,8 @@ A package reads named input fields, runs its encoders in order over a row
 the model the columns named by ``model.features``, in that order.
 
 The modules hold one kind of thing each (fields, encoders, trees, models,
-the package, the validation helpers); callers use the names below, as
-``crossform.ir.X``, never a module path.
+the package, the validation helpers); callers use the names below through
+``crossform.ir``, never a module path.
 """
 
 from __future__ import annotations
