@@ -1,0 +1,293 @@
+"""The model kinds: tree ensembles and linear models, and their class labels."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Union
+
+import numpy as np
+
+from ._validation import check_finite, describe, frozen_array, invalid, name_tuple, valid_number, valid_text
+from .trees import Tree
+
+AGGREGATIONS = ("average", "sum")
+POST_TRANSFORMS = ("none", "logistic", "softmax", "isolation")
+MISSING_RULES = ("route", "error")
+INFINITE_RULES = ("error", "compare")
+
+
+class _Model:
+    """What every model kind answers from its ``classes`` and ``n_outputs`` (raw scores)."""
+
+    @property
+    def is_classifier(self) -> bool:
+        return self.classes is not None
+
+    @property
+    def is_binary(self) -> bool:
+        """Two classes from one raw score (see docs/SEMANTICS.md): its probability gives
+        ``[1 - p, p]``, or its sign the class."""
+        return self.classes is not None and self.n_outputs == 1
+
+
+@dataclass(frozen=True, eq=False)
+class TreeEnsemble(_Model):
+    """Trees over a feature vector, aggregated and post-transformed.
+
+    ``aggregation`` is "average" (left fold of the tree values in tree order,
+    then divide by the tree count) or "sum" (``base_value`` first, then each
+    tree's value, in tree order). ``classes`` names the outputs of a
+    classifier (one probability per class, or two classes from one logistic
+    score); None means a regressor.
+
+    Post transform "isolation" (an isolation forest; ``isolation`` is
+    ``(denominator, offset)``) turns the summed path length s into two
+    outputs: ``score = -(2 ** -(s / denominator))`` (scikit-learn's
+    ``score_samples``) and ``decision = score - offset``.
+
+    ``missing`` and ``infinite`` say which inputs the model refuses, as the
+    scikit-learn estimator does: a missing value follows the nodes'
+    ``missing_left`` ("route") or is a row error ("error", gradient
+    boosting); an infinite or float32-overflowing value is a row error
+    ("error", scikit-learn's float32 trees) or compared like any number
+    ("compare": histogram gradient boosting, isolation forests).
+    """
+
+    features: tuple
+    trees: tuple
+    aggregation: str = "average"
+    post_transform: str = "none"
+    classes: Union[tuple, None] = None
+    base_value: Union[np.ndarray, None] = None
+    missing: str = "route"
+    infinite: str = "error"
+    isolation: Union[tuple, None] = None
+
+    def __post_init__(self) -> None:
+        owner = "TreeEnsemble"
+        isolation = None
+        if self.post_transform == "isolation":
+            if (
+                isinstance(self.isolation, (str, bytes))
+                or not isinstance(self.isolation, Sequence)
+                or len(self.isolation) != 2
+            ):
+                raise invalid(
+                    owner,
+                    "isolation",
+                    "(denominator, offset) for post transform 'isolation'",
+                    describe(self.isolation),
+                )
+            isolation = (
+                valid_number(owner, "isolation", self.isolation[0], allow_nan=False),
+                valid_number(owner, "isolation", self.isolation[1], allow_nan=False),
+            )
+            if isolation[0] <= 0:
+                raise invalid(owner, "isolation", "a denominator > 0", isolation[0])
+            if self.classes is not None or self.aggregation != "sum":
+                raise invalid(
+                    owner,
+                    "post_transform",
+                    "'isolation' only for a regressor with aggregation 'sum'",
+                    f"classes={self.classes!r}, aggregation={self.aggregation!r}",
+                )
+        elif self.isolation is not None:
+            raise invalid(owner, "isolation", "None unless post transform is 'isolation'", describe(self.isolation))
+        object.__setattr__(self, "isolation", isolation)
+        if self.missing not in MISSING_RULES:
+            raise invalid(owner, "missing", f"one of {MISSING_RULES}", describe(self.missing))
+        if self.infinite not in INFINITE_RULES:
+            raise invalid(owner, "infinite", f"one of {INFINITE_RULES}", describe(self.infinite))
+        features = name_tuple(owner, "features", self.features)
+        if isinstance(self.trees, Tree) or not isinstance(self.trees, Sequence) or not self.trees:
+            raise invalid(owner, "trees", "a non-empty sequence of Tree", describe(self.trees))
+        trees = tuple(self.trees)
+        for i, tree in enumerate(trees):
+            if not isinstance(tree, Tree):
+                raise invalid(owner, "trees", "Tree objects", f"{type(tree).__name__} at index {i}")
+        width = trees[0].n_outputs
+        for i, tree in enumerate(trees):
+            if tree.n_outputs != width:
+                raise invalid(owner, "trees", f"trees with {width} outputs each", f"{tree.n_outputs} in tree {i}")
+            top = int(tree.feature.max())
+            if top >= len(features):
+                raise invalid(
+                    owner,
+                    "trees",
+                    f"feature indices below {len(features)} (the number of features)",
+                    f"feature {top} in tree {i}",
+                )
+        if self.aggregation not in AGGREGATIONS:
+            raise invalid(owner, "aggregation", f"one of {AGGREGATIONS}", describe(self.aggregation))
+        if self.post_transform not in POST_TRANSFORMS:
+            raise invalid(owner, "post_transform", f"one of {POST_TRANSFORMS}", describe(self.post_transform))
+        if self.post_transform == "softmax" and width < 2:
+            raise invalid(owner, "post_transform", "'softmax' only with two or more outputs", "'softmax' with 1 output")
+        base = None
+        if self.aggregation == "sum":
+            base = (
+                np.zeros(width)
+                if self.base_value is None
+                else frozen_array(owner, "base_value", self.base_value, np.float64, 1)
+            )
+            if base.shape != (width,):
+                raise invalid(owner, "base_value", f"{width} numbers, one per output", describe(base))
+            check_finite(owner, "base_value", base)
+            base.setflags(write=False)
+        elif self.base_value is not None:
+            raise invalid(owner, "base_value", "None when aggregation is 'average'", describe(self.base_value))
+        classes = _classes(owner, self.classes, width, self.post_transform, ("logistic",), "tree output")
+        object.__setattr__(self, "features", features)
+        object.__setattr__(self, "trees", trees)
+        object.__setattr__(self, "base_value", base)
+        object.__setattr__(self, "classes", classes)
+
+    @property
+    def n_outputs(self) -> int:
+        """The width of the trees' leaf vectors (1 for a binary logistic model)."""
+        return self.trees[0].n_outputs
+
+    @property
+    def model_type(self) -> str:
+        if self.post_transform == "isolation":
+            return "isolation-forest"
+        task = "classification" if self.is_classifier else "regression"
+        return f"{task}-forest" if self.aggregation == "average" else f"{task}-boosted-trees"
+
+    @property
+    def outputs(self) -> tuple:
+        if self.post_transform == "isolation":
+            return ISOLATION_OUTPUTS
+        if self.classes is None:
+            return ("prediction",)
+        return tuple(f"probability({c})" for c in self.classes)
+
+    @property
+    def n_nodes(self) -> int:
+        return sum(t.n_nodes for t in self.trees)
+
+    @property
+    def has_sets(self) -> bool:
+        return any(t.has_sets for t in self.trees)
+
+
+# an isolation forest's scikit-learn score_samples and decision_function
+ISOLATION_OUTPUTS = ("score", "decision")
+
+
+def _classes(
+    owner: str, value: Any, width: int, post_transform: str, binary_transforms: tuple, what: str
+) -> Union[tuple, None]:
+    """Validated class labels: one per output, or two for one output (a binary
+    model) under one of ``binary_transforms``; None (a regressor) needs one output."""
+    if value is None:
+        if width != 1:
+            raise invalid(owner, "classes", f"class labels for {width} outputs (a regressor has one)", "None")
+        return None
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise invalid(owner, "classes", "a sequence of class labels", describe(value))
+    classes = class_labels(value, owner)
+    if len(set(classes)) != len(classes) or len({str(c) for c in classes}) != len(classes):
+        raise invalid(owner, "classes", "distinct labels (also as text)", list(classes))
+    if len(classes) < 2:
+        raise invalid(owner, "classes", "two or more labels", list(classes))
+    if width == 1 and len(classes) == 2:
+        if post_transform not in binary_transforms:
+            raise invalid(
+                owner,
+                "post_transform",
+                f"one of {binary_transforms} for two classes from one {what}",
+                describe(post_transform),
+            )
+    elif len(classes) != width:
+        raise invalid(owner, "classes", f"{width} labels, one per {what}", f"{len(classes)} labels")
+    return classes
+
+
+def class_labels(values: Sequence, owner: str = "the model") -> tuple:
+    """Class labels as the IR keeps them (plain str, int, float or bool), or IRValidationError
+    naming ``owner`` (the model kind, when a model checks its own labels)."""
+    return tuple(_label(owner, v) for v in values)
+
+
+def _label(owner: str, value: Any) -> Union[str, int, float, bool]:
+    expected = "strings, integers, finite floats or booleans"
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, str):
+        return valid_text(owner, "classes", str(value))  # str(): a numpy str_ becomes a plain str
+    if isinstance(value, (int, np.integer)):
+        if not -(2**63) <= int(value) < 2**63:
+            raise invalid(owner, "classes", "integers that fit in 64 bits", int(value))
+        return int(value)
+    if isinstance(value, (float, np.floating)) and np.isfinite(value):
+        return float(value)
+    raise invalid(owner, "classes", expected, describe(value))
+
+
+LINEAR_POST_TRANSFORMS = ("none", "logistic", "softmax")
+
+
+@dataclass(frozen=True, eq=False)
+class LinearModel(_Model):
+    """Linear scores over a feature vector, post-transformed.
+
+    Output k's raw score is ``sum_j coefficients[k, j] * x[j]`` (feature
+    order) plus ``intercepts[k]``. A regressor has one output. A classifier
+    names one class per output, or two classes for one output: then the
+    score decides class 1 (``decision``, post transform "none": class 1 iff
+    the score > 0) or gives its probability p (``logistic``: outputs
+    ``[1 - p, p]``).
+    """
+
+    features: tuple
+    coefficients: np.ndarray
+    intercepts: np.ndarray
+    post_transform: str = "none"
+    classes: Union[tuple, None] = None
+
+    def __post_init__(self) -> None:
+        owner = "LinearModel"
+        features = name_tuple(owner, "features", self.features)
+        coefficients = frozen_array(owner, "coefficients", self.coefficients, np.float64, 2)
+        intercepts = frozen_array(owner, "intercepts", self.intercepts, np.float64, 1)
+        if coefficients.shape[1] != len(features) or coefficients.shape[0] == 0:
+            raise invalid(
+                owner, "coefficients", f"an array of shape (outputs, {len(features)})", describe(coefficients)
+            )
+        if intercepts.shape != (coefficients.shape[0],):
+            raise invalid(owner, "intercepts", f"{coefficients.shape[0]} numbers, one per output", describe(intercepts))
+        check_finite(owner, "coefficients", coefficients)
+        check_finite(owner, "intercepts", intercepts)
+        if self.post_transform not in LINEAR_POST_TRANSFORMS:
+            raise invalid(owner, "post_transform", f"one of {LINEAR_POST_TRANSFORMS}", describe(self.post_transform))
+        width = coefficients.shape[0]
+        if self.post_transform == "softmax" and width < 2:
+            raise invalid(owner, "post_transform", "'softmax' only with two or more outputs", "'softmax' with 1 output")
+        classes = _classes(owner, self.classes, width, self.post_transform, ("none", "logistic"), "output")
+        object.__setattr__(self, "features", features)
+        object.__setattr__(self, "coefficients", coefficients)
+        object.__setattr__(self, "intercepts", intercepts)
+        object.__setattr__(self, "classes", classes)
+
+    @property
+    def n_outputs(self) -> int:
+        """The number of raw scores (1 for a binary classifier)."""
+        return self.coefficients.shape[0]
+
+    @property
+    def model_type(self) -> str:
+        return "classification-linear" if self.is_classifier else "regression-linear"
+
+    @property
+    def outputs(self) -> tuple:
+        if self.classes is None:
+            return ("prediction",)
+        if self.post_transform == "none":
+            return ("decision",) if self.is_binary else tuple(f"decision({c})" for c in self.classes)
+        return tuple(f"probability({c})" for c in self.classes)
+
+
+Model = Union[TreeEnsemble, LinearModel]
+MODEL_TYPES = (TreeEnsemble, LinearModel)
