@@ -29,6 +29,7 @@ from crossform.errors import (
     LimitExceededError,
     MalformedPackageError,
 )
+from crossform.exporters import _limits
 from crossform.exporters import protobuf as P
 from crossform.runtime import reference as reference_runtime
 from crossform.v1 import package_pb2 as pb
@@ -267,10 +268,12 @@ def test_an_edited_threshold_is_an_id_mismatch_with_the_package_attached():
 
 
 @pytest.mark.parametrize(
-    "limit, value", [("MAX_TREES", 1), ("MAX_OUTPUTS", 1), ("MAX_NODES", 9), ("MAX_FILE_BYTES", 100)]
+    "limits, limit, value",
+    [(_limits, "MAX_TREES", 1), (P.reader, "MAX_OUTPUTS", 1), (_limits, "MAX_NODES", 9), (_limits, "MAX_FILE_BYTES", 100)],
+    ids=["MAX_TREES", "MAX_OUTPUTS", "MAX_NODES", "MAX_FILE_BYTES"],
 )
-def test_counts_over_the_limits_are_refused(monkeypatch, limit, value):
-    monkeypatch.setattr(P, limit, value)
+def test_counts_over_the_limits_are_refused(monkeypatch, limits, limit, value):
+    monkeypatch.setattr(limits, limit, value)
     with pytest.raises(LimitExceededError, match="expected at most"):
         P.loads(P.dumps(small_package()))
 

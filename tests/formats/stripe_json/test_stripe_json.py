@@ -12,7 +12,9 @@ import pytest
 import crossform
 from crossform import checks as checks_module
 from crossform import errors, ir
-from crossform.exporters import Files, bonsai, stripe_json
+from crossform.exporters import Files, stripe_json
+from crossform.exporters._versions import FEATURES_SINCE
+from crossform.exporters.stripe_json import bonsai
 from crossform.runtime import reference as reference_runtime
 from helpers import every_kind
 from helpers.packages import small_package
@@ -474,7 +476,8 @@ def test_packages_of_2_0_kinds_are_written_byte_for_byte_as_2_0(path):
 
 
 def test_the_newest_kind_is_this_version():
-    since = [e.since for e in stripe_json.ENCODERS.values()] + [stripe_json.recorded_version(p) for p in NEW.values()]
+    since = [v[stripe_json.NAME] for v in FEATURES_SINCE.values() if stripe_json.NAME in v]
+    since += [stripe_json.recorded_version(p) for p in NEW.values()]
     assert max(since, key=lambda v: tuple(map(int, v.split(".")))) == stripe_json.VERSION
 
 
@@ -505,10 +508,10 @@ def test_each_new_kind_alone_makes_a_2_1_file(package):
 def as_reader_of(monkeypatch, version: str, bonsai_version: str) -> None:
     """Make this reader the reader of an older 2.x minor: its VERSION, the schemas it shipped, its bonsai."""
     known = _versions_key(version)
-    monkeypatch.setattr(stripe_json, "VERSION", version)
+    monkeypatch.setattr(stripe_json.rules, "VERSION", version)
     monkeypatch.setattr(bonsai, "VERSION", bonsai_version)
     monkeypatch.setattr(
-        stripe_json,
+        stripe_json.rules,
         "VERSION_SCHEMAS",
         {v: s for v, s in stripe_json.VERSION_SCHEMAS.items() if _versions_key(v) <= known},
     )
