@@ -269,7 +269,12 @@ def test_an_edited_threshold_is_an_id_mismatch_with_the_package_attached():
 
 @pytest.mark.parametrize(
     "limits, limit, value",
-    [(_limits, "MAX_TREES", 1), (P.reader, "MAX_OUTPUTS", 1), (_limits, "MAX_NODES", 9), (_limits, "MAX_FILE_BYTES", 100)],
+    [
+        (_limits, "MAX_TREES", 1),
+        (P.reader, "MAX_OUTPUTS", 1),
+        (_limits, "MAX_NODES", 9),
+        (_limits, "MAX_FILE_BYTES", 100),
+    ],
     ids=["MAX_TREES", "MAX_OUTPUTS", "MAX_NODES", "MAX_FILE_BYTES"],
 )
 def test_counts_over_the_limits_are_refused(monkeypatch, limits, limit, value):

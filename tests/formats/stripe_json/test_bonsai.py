@@ -25,8 +25,8 @@ import crossform
 from crossform import errors, ir
 from crossform.checks import leaf_positions
 from crossform.exporters import _limits
-from crossform.exporters.stripe_json import bonsai
 from crossform.exporters._versions import FormatVersionWarning
+from crossform.exporters.stripe_json import bonsai
 from crossform.floats import float32_threshold
 from crossform.reference import score
 from helpers.packages import small_package, small_tree
