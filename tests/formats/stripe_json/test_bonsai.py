@@ -93,6 +93,19 @@ def random_tree(rng, n_splits, **kw) -> ir.Tree:
     return grow(rng, n_splits, lambda leaves: int(rng.integers(len(leaves))), **kw)
 
 
+def in_order(tree: ir.Tree, order, child, sets=()) -> ir.Tree:
+    """``tree``'s nodes taken in ``order``, ``child`` renumbering a child array the same way."""
+    return ir.Tree(
+        tree.feature[order],
+        tree.threshold[order],
+        child(tree.left),
+        child(tree.right),
+        tree.missing_left[order],
+        tree.value[order],
+        sets,
+    )
+
+
 def renumbered(tree: ir.Tree, rng) -> ir.Tree:
     n = tree.n_nodes
     new = np.concatenate([[0], 1 + rng.permutation(n - 1)])
@@ -102,14 +115,7 @@ def renumbered(tree: ir.Tree, rng) -> ir.Tree:
     def child(c):
         return np.where(c >= 0, new[np.maximum(c, 0)], -1)[order]
 
-    return ir.Tree(
-        tree.feature[order],
-        tree.threshold[order],
-        child(tree.left),
-        child(tree.right),
-        tree.missing_left[order],
-        tree.value[order],
-    )
+    return in_order(tree, order, child)
 
 
 def level_order(tree: ir.Tree) -> ir.Tree:
@@ -128,16 +134,7 @@ def level_order(tree: ir.Tree) -> ir.Tree:
     def child(c):
         return [position[int(c[n])] if c[n] >= 0 else -1 for n in order]
 
-    sets = tuple(tree.sets[n] for n in order) if tree.sets else ()
-    return ir.Tree(
-        tree.feature[order],
-        tree.threshold[order],
-        child(tree.left),
-        child(tree.right),
-        tree.missing_left[order],
-        tree.value[order],
-        sets,
-    )
+    return in_order(tree, order, child, tuple(tree.sets[n] for n in order) if tree.sets else ())
 
 
 def assert_same_tree(a: ir.Tree, b: ir.Tree) -> None:
@@ -1146,7 +1143,7 @@ def test_random_forests_round_trip(seed, n_trees, n_outputs):
     assert_round_trip(numeric_package(model), rng)
 
 
-# ---------------------------------------------------------------- 1.1: set splits and +inf thresholds
+# ---------------------------------------------------------------- set splits and +inf thresholds
 
 
 def set_tree(values=(1.0, 3.0, 4.0), missing_left=True, inf=True) -> ir.Tree:
