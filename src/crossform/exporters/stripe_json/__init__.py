@@ -46,6 +46,7 @@ class StripeJsonFormat(Format):
     LAYOUT = LAYOUT
     RUNTIMES = RUNTIMES
     OLDER = OLDER
+    MANIFEST = MANIFEST  # the file that marks a directory as a package (validate finds it from a file inside)
 
     def dumps(self, package: ir.Package, **options: str) -> dict:
         return writer.dumps(package, **options)
