@@ -326,6 +326,17 @@ def uses_1_1(package: ir.Package) -> bool:
     return needs_a_1_1_member(package.model) or any(isinstance(e, ENCODERS_1_1) for e in package.encoders)
 
 
+def members_1_0_lacks(data: bytes) -> list:
+    """The oneof members of Encoder and Model that ``data`` sets and 1.0 does not have."""
+    msg = pb.Package.FromString(data)
+    members = [(e, e.WhichOneof("encoder")) for e in msg.encoders] + [(msg.model, msg.model.WhichOneof("model"))]
+    return [
+        name
+        for holder, member in members
+        if (name := holder.DESCRIPTOR.fields_by_name[member].full_name) in P.MEMBER_FEATURES
+    ]
+
+
 def assert_scores_like_the_reference(package: ir.Package, data: bytes, rows) -> None:
     want = reference.score(package, rows)
     got = reference_runtime.prepare(data, P)(rows)
@@ -404,6 +415,7 @@ def test_each_1_1_kind_alone_makes_the_file_1_1(kind):
     package = each_1_1_kind()[kind]
     data = P.dumps(package)
     assert P.read_version(data) == "1.1"
+    assert members_1_0_lacks(data), "the version comes from FEATURES_SINCE, the member from the writer: both say 1.1"
     assert P.loads(data).id == package.id
     assert_scores_like_the_reference(package, data, ROWS + [{"colour": "red", "size": math.inf}])
 
@@ -411,7 +423,8 @@ def test_each_1_1_kind_alone_makes_the_file_1_1(kind):
 @pytest.mark.parametrize("name", sorted(TREE_VARIANTS))
 def test_packages_of_1_0_kinds_still_record_1_0(name):
     assert not uses_1_1(TREE_VARIANTS[name])
-    assert P.read_version(P.dumps(TREE_VARIANTS[name])) == "1.0"
+    data = P.dumps(TREE_VARIANTS[name])
+    assert P.read_version(data) == "1.0" and not members_1_0_lacks(data)
 
 
 GOLDEN_1_0 = sorted((ROOT / "conformance" / "golden" / "protobuf" / "1.0" / "packages").glob("*.protobuf"))
