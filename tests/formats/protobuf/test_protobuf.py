@@ -29,7 +29,7 @@ from crossform.errors import (
     LimitExceededError,
     MalformedPackageError,
 )
-from crossform.exporters import _limits
+from crossform.exporters import _limits, get_format
 from crossform.exporters import protobuf as P
 from crossform.runtime import reference as reference_runtime
 from crossform.v1 import package_pb2 as pb
@@ -418,6 +418,16 @@ def test_each_1_1_kind_alone_makes_the_file_1_1(kind):
     assert members_1_0_lacks(data), "the version comes from FEATURES_SINCE, the member from the writer: both say 1.1"
     assert P.loads(data).id == package.id
     assert_scores_like_the_reference(package, data, ROWS + [{"colour": "red", "size": math.inf}])
+
+
+@pytest.mark.parametrize("kind", sorted(each_1_1_kind()))
+def test_the_format_says_what_needs_1_1_and_which_version_it_writes(kind):
+    fmt = get_format(P.NAME)
+    assert fmt is P.FORMAT
+    assert fmt.needs(small_package()) is None and fmt.written_version(small_package()) == "1.0"
+    package = each_1_1_kind()[kind]
+    assert fmt.written_version(package) == P.read_version(P.dumps(package)) == "1.1"
+    assert fmt.needs(package), "compat names what older releases refuse"
 
 
 @pytest.mark.parametrize("name", sorted(TREE_VARIANTS))

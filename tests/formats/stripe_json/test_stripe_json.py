@@ -12,7 +12,7 @@ import pytest
 import crossform
 from crossform import checks as checks_module
 from crossform import errors, ir
-from crossform.exporters import Files, stripe_json
+from crossform.exporters import Files, get_format, stripe_json
 from crossform.exporters._versions import FEATURES_SINCE
 from crossform.exporters.stripe_json import bonsai
 from crossform.runtime import reference as reference_runtime
@@ -484,6 +484,16 @@ def test_the_newest_kind_is_this_version():
     since = [v[stripe_json.NAME] for v in FEATURES_SINCE.values() if stripe_json.NAME in v]
     since += [stripe_json.recorded_version(p) for p in KINDS_2_1.values()]
     assert max(since, key=lambda v: tuple(map(int, v.split(".")))) == stripe_json.VERSION
+
+
+@pytest.mark.parametrize("name", sorted(KINDS_2_1))
+def test_the_format_says_what_needs_2_1_and_which_version_it_writes(package, name):
+    fmt = get_format(stripe_json.NAME)
+    assert fmt is stripe_json.FORMAT
+    assert fmt.needs(package) is None and fmt.written_version(package) == "2.0"
+    files = files_of(KINDS_2_1[name])
+    assert fmt.written_version(KINDS_2_1[name]) == json.loads(files["MODEL"])["formatVersion"] == "2.1"
+    assert fmt.needs(KINDS_2_1[name]), "compat names what older releases refuse"
 
 
 def test_each_2_1_kind_alone_makes_a_2_1_file(package):
