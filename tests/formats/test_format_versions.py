@@ -74,7 +74,7 @@ def test_newer_minor_without_new_keys_warns_without_naming_any(saved):
 @pytest.mark.parametrize("ours, version", [("2.0", "2.0"), ("2.3", "2.2")])
 def test_unknown_key_in_this_or_an_older_minor_is_a_schema_error(monkeypatch, saved, ours, version):
     # a writer of this version must not add keys: nothing is dropped
-    monkeypatch.setattr(stripe_json, "VERSION", ours)
+    monkeypatch.setattr(stripe_json.rules, "VERSION", ours)
     _, path = saved
     edit_manifest(path, with_version(version, newThing=1))
     with warnings.catch_warnings():
@@ -85,7 +85,7 @@ def test_unknown_key_in_this_or_an_older_minor_is_a_schema_error(monkeypatch, sa
 
 def test_older_minor_reads_silently(monkeypatch, saved):
     package, path = saved
-    monkeypatch.setattr(stripe_json, "VERSION", "2.3")
+    monkeypatch.setattr(stripe_json.rules, "VERSION", "2.3")
     edit_manifest(path, with_version("2.2"))
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -23,7 +23,7 @@ import pytest
 
 import crossform
 from crossform import errors
-from crossform.exporters import bonsai
+from crossform.exporters.stripe_json import bonsai
 from helpers.packages import small_package
 from helpers.paths import CONFORMANCE, REPO
 
@@ -110,7 +110,7 @@ def test_bonsai_declaring_more_nodes_than_its_bytes_is_refused_before_allocating
         """
         import sys
         from crossform import errors
-        from crossform.exporters import bonsai
+        from crossform.exporters.stripe_json import bonsai
         try:
             bonsai.loads(open(sys.argv[1], "rb").read(), sys.argv[1], 2)
         except errors.BonsaiTruncatedError as exc:
@@ -327,7 +327,8 @@ FUZZ = """
     sys.path.insert(0, sys.argv[4])
     from helpers.packages import small_package
     from crossform import errors, ir
-    from crossform.exporters import Files, bonsai, get_format
+    from crossform.exporters import Files, get_format
+    from crossform.exporters.stripe_json import bonsai
 
     name, seed, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
     warnings.simplefilter("ignore")

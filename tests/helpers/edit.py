@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from crossform import ir
-from crossform.exporters import bonsai
+from crossform.exporters.stripe_json import bonsai
 
 
 def edit_saved_trees(package_dir, edit) -> None:

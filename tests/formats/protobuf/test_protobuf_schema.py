@@ -17,6 +17,7 @@ import pytest
 from google.protobuf import descriptor_pb2
 
 from crossform.exporters import protobuf as P
+from crossform.exporters._versions import FEATURES_SINCE
 from crossform.v1 import package_pb2
 from helpers.paths import REPO
 
@@ -265,9 +266,24 @@ def test_what_1_0_lacks_sits_where_a_1_0_reader_refuses_it():
             oneof = msg.oneof_decl[field.oneof_index].name if field.HasField("oneof_index") else None
             assert REQUIRED_ONEOFS.get(name) == oneof, f"{name}.{field.name} is a new field a 1.0 reader would drop"
             added.append(f"{name[1:]}.{field.name}")
-    assert sorted(added) == sorted(P.SINCE), "SINCE must list every member added after 1.0"
+    assert sorted(added) == sorted(P.MEMBER_FEATURES), "MEMBER_FEATURES must list every member added after 1.0"
     # and a new message is reached only through them, never through a field 1.0 had
     assert _through_old_fields(old_messages, new_messages) <= set(old_messages)
+
+
+def test_the_members_1_0_lacks_and_features_since_name_the_same_features():
+    """A file records the version FEATURES_SINCE gives its features, and sets the members its
+    features are written through: every member 1.0 lacks stands for features FEATURES_SINCE dates
+    after 1.0 in protobuf, and every such feature has its member, so the two never disagree."""
+    dated_later = {
+        feature
+        for feature, since in FEATURES_SINCE.items()
+        if P.rules.version_key(since.get(P.NAME, P.LAYOUT_VERSION)) > P.rules.version_key(P.LAYOUT_VERSION)
+    }
+    for member, features in P.MEMBER_FEATURES.items():
+        assert features and set(features) <= dated_later, member
+        assert P.member_version(member) == P.VERSION, member
+    assert set().union(*P.MEMBER_FEATURES.values()) == dated_later
 
 
 # Values added to enums 1.0 already has. A 1.0 reader refuses any of them as a value it does not
@@ -308,4 +324,4 @@ def test_refuse_missing_is_a_1_1_member_of_encoders_oneof_and_not_in_1_0():
         messages, _ = _index(files)
         fields = {f.name: (f.number, f.type_name) for f in messages[".crossform.v1.RefuseMissing"].field}
         assert fields == {"features": (1, ""), "outputs": (2, ""), "kinds": (3, ".crossform.v1.Field.Kind")}
-    assert P.SINCE["crossform.v1.Encoder.refuse_missing"] == "1.1" == P.VERSION
+    assert P.member_version("crossform.v1.Encoder.refuse_missing") == "1.1" == P.VERSION

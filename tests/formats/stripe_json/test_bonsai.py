@@ -24,8 +24,9 @@ from hypothesis import strategies as st
 import crossform
 from crossform import errors, ir
 from crossform.checks import leaf_positions
-from crossform.exporters import bonsai
+from crossform.exporters import _limits
 from crossform.exporters._versions import FormatVersionWarning
+from crossform.exporters.stripe_json import bonsai
 from crossform.floats import float32_threshold
 from crossform.reference import score
 from helpers.packages import small_package, small_tree
@@ -92,6 +93,19 @@ def random_tree(rng, n_splits, **kw) -> ir.Tree:
     return grow(rng, n_splits, lambda leaves: int(rng.integers(len(leaves))), **kw)
 
 
+def in_order(tree: ir.Tree, order, child, sets=()) -> ir.Tree:
+    """``tree``'s nodes taken in ``order``, ``child`` renumbering a child array the same way."""
+    return ir.Tree(
+        tree.feature[order],
+        tree.threshold[order],
+        child(tree.left),
+        child(tree.right),
+        tree.missing_left[order],
+        tree.value[order],
+        sets,
+    )
+
+
 def renumbered(tree: ir.Tree, rng) -> ir.Tree:
     n = tree.n_nodes
     new = np.concatenate([[0], 1 + rng.permutation(n - 1)])
@@ -101,14 +115,7 @@ def renumbered(tree: ir.Tree, rng) -> ir.Tree:
     def child(c):
         return np.where(c >= 0, new[np.maximum(c, 0)], -1)[order]
 
-    return ir.Tree(
-        tree.feature[order],
-        tree.threshold[order],
-        child(tree.left),
-        child(tree.right),
-        tree.missing_left[order],
-        tree.value[order],
-    )
+    return in_order(tree, order, child)
 
 
 def level_order(tree: ir.Tree) -> ir.Tree:
@@ -127,16 +134,7 @@ def level_order(tree: ir.Tree) -> ir.Tree:
     def child(c):
         return [position[int(c[n])] if c[n] >= 0 else -1 for n in order]
 
-    sets = tuple(tree.sets[n] for n in order) if tree.sets else ()
-    return ir.Tree(
-        tree.feature[order],
-        tree.threshold[order],
-        child(tree.left),
-        child(tree.right),
-        tree.missing_left[order],
-        tree.value[order],
-        sets,
-    )
+    return in_order(tree, order, child, tuple(tree.sets[n] for n in order) if tree.sets else ())
 
 
 def assert_same_tree(a: ir.Tree, b: ir.Tree) -> None:
@@ -545,7 +543,7 @@ def test_bonsai_is_much_smaller_than_json_trees():
 
 
 def test_dumps_refuses_more_trees_than_the_format_holds(monkeypatch):
-    monkeypatch.setattr(bonsai, "MAX_TREES", 1)
+    monkeypatch.setattr(_limits, "MAX_TREES", 1)
     with pytest.raises(errors.LimitExceededError, match="at most 1 trees, found 2"):
         bonsai.dumps(small_package().model)
 
@@ -598,14 +596,14 @@ def test_flags_must_be_zero(flags):
 @pytest.mark.parametrize(
     "field, value, limit",
     [
-        ("trees", 0, bonsai.MAX_TREES),
-        ("trees", bonsai.MAX_TREES + 1, bonsai.MAX_TREES),
-        ("trees", 2**32 - 1, bonsai.MAX_TREES),
+        ("trees", 0, _limits.MAX_TREES),
+        ("trees", _limits.MAX_TREES + 1, _limits.MAX_TREES),
+        ("trees", 2**32 - 1, _limits.MAX_TREES),
         ("outputs", 0, bonsai.MAX_OUTPUTS),
         ("outputs", bonsai.MAX_OUTPUTS + 1, bonsai.MAX_OUTPUTS),
-        ("nodes", 0, bonsai.MAX_NODES),
-        ("nodes", bonsai.MAX_NODES + 1, bonsai.MAX_NODES),
-        ("nodes", 2**64 - 1, bonsai.MAX_NODES),
+        ("nodes", 0, _limits.MAX_NODES),
+        ("nodes", _limits.MAX_NODES + 1, _limits.MAX_NODES),
+        ("nodes", 2**64 - 1, _limits.MAX_NODES),
     ],
 )
 def test_counts_beyond_the_limits(field, value, limit):
@@ -618,8 +616,8 @@ def test_counts_beyond_the_limits(field, value, limit):
 
 
 def test_counts_at_the_limits_allocate_nothing_before_the_bytes_are_there():
-    data = assemble(PARTS, header=header(PARTS, trees=bonsai.MAX_TREES, outputs=1, nodes=bonsai.MAX_VALUES))
-    refused(data, errors.BonsaiTruncatedError, f"expected {4 * (bonsai.MAX_TREES + 1)} bytes of the tree offsets")
+    data = assemble(PARTS, header=header(PARTS, trees=_limits.MAX_TREES, outputs=1, nodes=bonsai.MAX_VALUES))
+    refused(data, errors.BonsaiTruncatedError, f"expected {4 * (_limits.MAX_TREES + 1)} bytes of the tree offsets")
     data = assemble(
         PARTS,
         header=header(PARTS, trees=1, outputs=bonsai.MAX_OUTPUTS, nodes=bonsai.MAX_VALUES // bonsai.MAX_OUTPUTS),
@@ -631,7 +629,7 @@ def test_counts_at_the_limits_allocate_nothing_before_the_bytes_are_there():
 @pytest.mark.parametrize(
     "nodes, outputs",
     [
-        (bonsai.MAX_NODES, bonsai.MAX_OUTPUTS),
+        (_limits.MAX_NODES, bonsai.MAX_OUTPUTS),
         (bonsai.MAX_VALUES + 1, 1),
         (bonsai.MAX_VALUES // 2 + 1, 2),
     ],
@@ -974,7 +972,7 @@ _AMPLIFY = """
 import resource, struct, zlib
 resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))  # the test must never be able to take the machine
 from crossform import errors
-from crossform.exporters import bonsai
+from crossform.exporters.stripe_json import bonsai
 s, outputs = 1 << 16, bonsai.MAX_OUTPUTS
 n = 2 * s + 1
 def bitset(ones, count):  # the first ``ones`` of ``count`` bits set
@@ -1145,7 +1143,7 @@ def test_random_forests_round_trip(seed, n_trees, n_outputs):
     assert_round_trip(numeric_package(model), rng)
 
 
-# ---------------------------------------------------------------- 1.1: set splits and +inf thresholds
+# ---------------------------------------------------------------- set splits and +inf thresholds
 
 
 def set_tree(values=(1.0, 3.0, 4.0), missing_left=True, inf=True) -> ir.Tree:

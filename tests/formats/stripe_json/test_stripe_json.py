@@ -12,7 +12,9 @@ import pytest
 import crossform
 from crossform import checks as checks_module
 from crossform import errors, ir
-from crossform.exporters import Files, bonsai, stripe_json
+from crossform.exporters import Files, get_format, stripe_json
+from crossform.exporters._versions import FEATURES_SINCE
+from crossform.exporters.stripe_json import bonsai
 from crossform.runtime import reference as reference_runtime
 from helpers import every_kind
 from helpers.packages import small_package
@@ -237,34 +239,39 @@ def test_manifest_not_an_object(package):
         load_files(files)
 
 
-def test_mutations_only_raise_named_errors(package):
-    """Random truncations, byte flips and deletions: a PackageError or a clean load, nothing else."""
-    rng = np.random.default_rng(0)
+def refused_mutations(package, rounds: int, seed: int) -> int:
+    """How many of ``rounds`` mutated copies of ``package``'s files (one file truncated, a byte
+    flipped or bytes deleted, in turn) are refused with a PackageError. Nothing else may be
+    raised, and a copy that loads must be ``package``: only harmless edits (whitespace, producer)."""
+    rng = np.random.default_rng(seed)
     original = files_of(package)
-    outcomes = {"refused": 0, "loaded": 0}
-    for i in range(300):
+    refused = 0
+    for i in range(rounds):
         files = dict(original)
-        name = sorted(files)[i % len(files)]
-        data = bytearray(files[name])
-        kind = i % 3
+        target = sorted(files)[i % len(files)]
+        data = bytearray(files[target])
         at = int(rng.integers(len(data)))
-        if kind == 0:
+        if i % 3 == 0:
             data = data[:at]
-        elif kind == 1:
+        elif i % 3 == 1:
             data[at] = int(rng.integers(256))
         else:
             del data[at : at + int(rng.integers(1, 20))]
-        files[name] = bytes(data)
+        files[target] = bytes(data)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", stripe_json.FormatVersionWarning)
             try:
                 loaded = load_files(files)
             except errors.PackageError:
-                outcomes["refused"] += 1
+                refused += 1
             else:
-                outcomes["loaded"] += 1
-                assert loaded.id == package.id  # only harmless edits (whitespace, producer) may load
-    assert outcomes["refused"] > 250
+                assert loaded.id == package.id
+    return refused
+
+
+def test_mutations_only_raise_named_errors(package):
+    """Random truncations, byte flips and deletions: a PackageError or a clean load, nothing else."""
+    assert refused_mutations(package, 300, seed=0) > 250
 
 
 def test_symlinked_file_is_refused(tmp_path, package):
@@ -329,7 +336,7 @@ def test_saved_packages_get_the_usual_permissions(tmp_path, package, fmt):
     assert os.stat(path).st_mode & 0o777 == expected
 
 
-# ---------------------------------------------------------------- 2.1: one-hot, linear and boosting kinds
+# ---------------------------------------------------------------- one-hot, linear and boosting kinds
 
 
 def later_packages() -> dict:
@@ -398,7 +405,7 @@ def refuse_missing_packages() -> dict:
 
 
 REFUSE = refuse_missing_packages()
-NEW = {**every_kind.packages(), **later_packages(), **REFUSE}
+KINDS_2_1 = {**every_kind.packages(), **later_packages(), **REFUSE}
 # what a 2.0 reader refuses each by, where it is not the 2.x schemas: bonsai 1.0's rules
 BONSAI_REFUSED = {"set-splits": "expected flags 0", "infinite-threshold": "expected finite numbers"}
 GOLDEN = CONFORMANCE / "golden" / "stripe-json"
@@ -429,9 +436,9 @@ def reference_checks(package) -> checks_module.Checks:
     )
 
 
-@pytest.mark.parametrize("name", NEW)
-def test_new_kinds_round_trip_as_2_1_with_the_same_id(name):
-    package = NEW[name]
+@pytest.mark.parametrize("name", KINDS_2_1)
+def test_2_1_kinds_round_trip_as_2_1_with_the_same_id(name):
+    package = KINDS_2_1[name]
     files = files_of(package)
     manifest = json.loads(files["MODEL"])
     assert manifest["formatVersion"] == "2.1" == stripe_json.recorded_version(package)
@@ -441,9 +448,9 @@ def test_new_kinds_round_trip_as_2_1_with_the_same_id(name):
     assert back.outputs == package.outputs and tuple(manifest["outputs"]) == package.outputs
 
 
-@pytest.mark.parametrize("name", NEW)
-def test_new_kinds_score_as_the_reference_in_every_runtime(name):
-    package = NEW[name]
+@pytest.mark.parametrize("name", KINDS_2_1)
+def test_2_1_kinds_score_as_the_reference_in_every_runtime(name):
+    package = KINDS_2_1[name]
     checks = reference_checks(package)
     assert not checks.errors.all()
     for runtime in stripe_json.RUNTIMES:
@@ -457,8 +464,8 @@ def test_new_kinds_score_as_the_reference_in_every_runtime(name):
         assert comparison.max_relative_difference == 0.0
 
 
-def test_new_kinds_save_and_load_through_a_directory(tmp_path):
-    for name, package in NEW.items():
+def test_2_1_kinds_save_and_load_through_a_directory(tmp_path):
+    for name, package in KINDS_2_1.items():
         path = crossform.save(package, tmp_path / name)
         assert stripe_json.read_version(Files.from_directory(path)) == "2.1"
         assert crossform.load(path).id == package.id
@@ -474,11 +481,22 @@ def test_packages_of_2_0_kinds_are_written_byte_for_byte_as_2_0(path):
 
 
 def test_the_newest_kind_is_this_version():
-    since = [e.since for e in stripe_json.ENCODERS.values()] + [stripe_json.recorded_version(p) for p in NEW.values()]
+    since = [v[stripe_json.NAME] for v in FEATURES_SINCE.values() if stripe_json.NAME in v]
+    since += [stripe_json.recorded_version(p) for p in KINDS_2_1.values()]
     assert max(since, key=lambda v: tuple(map(int, v.split(".")))) == stripe_json.VERSION
 
 
-def test_each_new_kind_alone_makes_a_2_1_file(package):
+@pytest.mark.parametrize("name", sorted(KINDS_2_1))
+def test_the_format_says_what_needs_2_1_and_which_version_it_writes(package, name):
+    fmt = get_format(stripe_json.NAME)
+    assert fmt is stripe_json.FORMAT
+    assert fmt.needs(package) is None and fmt.written_version(package) == "2.0"
+    files = files_of(KINDS_2_1[name])
+    assert fmt.written_version(KINDS_2_1[name]) == json.loads(files["MODEL"])["formatVersion"] == "2.1"
+    assert fmt.needs(KINDS_2_1[name]), "compat names what older releases refuse"
+
+
+def test_each_2_1_kind_alone_makes_a_2_1_file(package):
     model = package.model
     binary = ir.TreeEnsemble(
         ("size_scaled",), (every_kind.regression_stump(),), "sum", "logistic", classes=("no", "yes")
@@ -505,10 +523,10 @@ def test_each_new_kind_alone_makes_a_2_1_file(package):
 def as_reader_of(monkeypatch, version: str, bonsai_version: str) -> None:
     """Make this reader the reader of an older 2.x minor: its VERSION, the schemas it shipped, its bonsai."""
     known = _versions_key(version)
-    monkeypatch.setattr(stripe_json, "VERSION", version)
+    monkeypatch.setattr(stripe_json.rules, "VERSION", version)
     monkeypatch.setattr(bonsai, "VERSION", bonsai_version)
     monkeypatch.setattr(
-        stripe_json,
+        stripe_json.rules,
         "VERSION_SCHEMAS",
         {v: s for v, s in stripe_json.VERSION_SCHEMAS.items() if _versions_key(v) <= known},
     )
@@ -518,11 +536,11 @@ def _versions_key(version: str) -> tuple:
     return tuple(int(p) for p in version.split("."))
 
 
-@pytest.mark.parametrize("name", NEW)
+@pytest.mark.parametrize("name", KINDS_2_1)
 def test_a_2_0_reader_refuses_2_1_files_by_name(monkeypatch, name):
     """What crossform 0.2.0-0.4.0 do: warn about the newer minor, then refuse what their 2.x schemas do not name,
     or what bonsai 1.0 does not hold. (Checked once against the released 0.4.0 code itself: the same errors.)"""
-    files = files_of(NEW[name])
+    files = files_of(KINDS_2_1[name])
     as_reader_of(monkeypatch, "2.0", "1.0")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -553,8 +571,8 @@ def test_a_2_1_file_of_2_0_kinds_reads_silently(package):
         assert load_files(files).id == package.id
 
 
-def test_a_newer_minor_with_new_kinds_warns_and_reads():
-    package = NEW["boost-binary-one-hot"]
+def test_a_newer_minor_with_2_1_kinds_warns_and_reads():
+    package = KINDS_2_1["boost-binary-one-hot"]
     files = edit_json(files_of(package), "MODEL", lambda d: d.update(formatVersion="2.7", later={"x": 1}))
     with pytest.warns(stripe_json.FormatVersionWarning, match="newer than the 2.1.*'later'"):
         assert load_files(files).id == package.id
@@ -571,9 +589,9 @@ AS_2_0 = {
 
 
 @pytest.mark.parametrize("case", AS_2_0)
-def test_new_kinds_in_a_file_recording_2_0_are_refused(case):
+def test_2_1_kinds_in_a_file_recording_2_0_are_refused(case):
     name, target, words = AS_2_0[case]
-    files = edit_json(files_of(NEW[name]), "MODEL", lambda d: d.__setitem__("formatVersion", "2.0"))
+    files = edit_json(files_of(KINDS_2_1[name]), "MODEL", lambda d: d.__setitem__("formatVersion", "2.0"))
     with pytest.raises(errors.SchemaError, match=words) as info:
         load_files(files)
     assert info.value.path == f"pkg/{target}" and "-2.schema.json" in info.value.reason
@@ -598,7 +616,7 @@ def drop(*keys):
 
 
 # case -> (package, file, edit, error, words in the message): each new structure's failure modes
-NEW_BREAKS = {
+BREAKS_2_1 = {
     # one-hot
     "one-hot widths per feature": (
         "boost-binary-one-hot",
@@ -1045,10 +1063,10 @@ NEW_BREAKS = {
 }
 
 
-@pytest.mark.parametrize("case", NEW_BREAKS)
+@pytest.mark.parametrize("case", BREAKS_2_1)
 def test_new_structures_refuse_bad_input_by_name(case):
-    name, target, edit, error, words = NEW_BREAKS[case]
-    files = edit_json(files_of(NEW[name]), target, edit)
+    name, target, edit, error, words = BREAKS_2_1[case]
+    files = edit_json(files_of(KINDS_2_1[name]), target, edit)
     with pytest.raises(error, match=words) as info:
         load_files(files)
     assert type(info.value) is error
@@ -1056,14 +1074,14 @@ def test_new_structures_refuse_bad_input_by_name(case):
 
 
 def test_new_structures_duplicate_category_is_refused():
-    files = files_of(NEW["boost-binary-one-hot"])
+    files = files_of(KINDS_2_1["boost-binary-one-hot"])
     data = files["one-hot.json"].replace(b'"blue": 0,', b'"blue": 0, "blue": 1,')
     with pytest.raises(errors.MalformedPackageError, match="'blue' appears twice"):
         load_files({**files, "one-hot.json": data})
 
 
 def test_a_binary_logistic_forest_keeps_its_one_output_leaves_in_bonsai():
-    files = files_of(NEW["boost-binary-one-hot"])
+    files = files_of(KINDS_2_1["boost-binary-one-hot"])
     trees = bonsai.loads(files["trees.bonsai"], "pkg/trees.bonsai", 4)
     assert {t.n_outputs for t in trees} == {1}
 
@@ -1072,35 +1090,11 @@ def test_a_binary_logistic_forest_keeps_its_one_output_leaves_in_bonsai():
     "name", ["boost-binary-one-hot", "linear-regression", "linear-binary-logistic", "refuse-missing-renamed"]
 )
 def test_mutations_of_2_1_files_only_raise_named_errors(name):
-    package = NEW[name]
-    rng = np.random.default_rng(1)
-    original = files_of(package)
-    refused = 0
-    for i in range(240):
-        files = dict(original)
-        target = sorted(files)[i % len(files)]
-        data = bytearray(files[target])
-        at = int(rng.integers(len(data)))
-        if i % 3 == 0:
-            data = data[:at]
-        elif i % 3 == 1:
-            data[at] = int(rng.integers(256))
-        else:
-            del data[at : at + int(rng.integers(1, 20))]
-        files[target] = bytes(data)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", stripe_json.FormatVersionWarning)
-            try:
-                loaded = load_files(files)
-            except errors.PackageError:
-                refused += 1
-            else:
-                assert loaded.id == package.id
-    assert refused > 180
+    assert refused_mutations(KINDS_2_1[name], 240, seed=1) > 180
 
 
 def test_a_linear_regressor_named_a_classifier_everywhere_is_refused():
-    files = files_of(NEW["linear-regression"])
+    files = files_of(KINDS_2_1["linear-regression"])
     for name in ("MODEL", "model.json"):
         edit = (
             set_in("model", "modelType", value="linear-classification")
@@ -1112,7 +1106,7 @@ def test_a_linear_regressor_named_a_classifier_everywhere_is_refused():
         load_files(files)
 
 
-def fit_new_kind(name: str):
+def fit_2_1_kind(name: str):
     """Pipelines whose packages use 2.1's kinds, fitted by scikit-learn (the checks' expected outputs are its own)."""
     import pandas as pd
     from sklearn.compose import ColumnTransformer
@@ -1175,8 +1169,8 @@ def fit_new_kind(name: str):
         "indicator-refusing-new",
     ],
 )
-def test_scikit_learn_fits_of_new_kinds_round_trip_with_their_checks(tmp_path, name):
-    package = crossform.from_sklearn(fit_new_kind(name), checks=300)
+def test_scikit_learn_fits_of_2_1_kinds_round_trip_with_their_checks(tmp_path, name):
+    package = crossform.from_sklearn(fit_2_1_kind(name), checks=300)
     path = crossform.save(package, tmp_path / "pkg")
     assert stripe_json.read_version(Files.from_directory(path)) == "2.1"
     back = crossform.load(path)
@@ -1188,7 +1182,7 @@ def test_scikit_learn_fits_of_new_kinds_round_trip_with_their_checks(tmp_path, n
 
 def test_missing_indicator_refusing_new_scores_as_scikit_learn_in_every_runtime():
     """MissingIndicator(error_on_new=True): refuse-missing on the columns with no NaN at fit; the rest as before."""
-    est = fit_new_kind("indicator-refusing-new")
+    est = fit_2_1_kind("indicator-refusing-new")
     package = crossform.from_sklearn(est, checks=300)
     assert [type(e) for e in package.encoders[:2]] == [ir.RefuseMissing, ir.MissingIndicator]
     assert package.encoders[0].features == ("x0", "x2")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ir
-from ..errors import IRValidationError
+from ... import ir
+from ...errors import IRValidationError
 
 
 def tree(doc: dict, width: int, index: int) -> ir.Tree:

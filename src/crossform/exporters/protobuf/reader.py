@@ -1,20 +1,7 @@
-"""protobuf: one file, a serialized ``crossform.v1.Package`` message.
+"""protobuf's reader: a ``crossform.v1.Package`` back to the IR, trusting nothing.
 
-The schema is proto/crossform/v1/package.proto, and its comments are the
-spec (docs/formats/protobuf.md summarises it). The generated code is
-committed as crossform.v1.package_pb2; this module only converts between it
-and the IR. The reader parses, then audits every count, index and enum,
-and only then constructs the IR (STYLE.md 4): nothing is indexed by a
-number from the file before that number is checked.
-
-Version 1.1 adds oneof members (Encoder 4-7, Model 2-3, listed in SINCE);
-a file records 1.1 only when it sets one of them, so every other package
-is written byte for byte as 1.0 wrote it. A 1.0 reader drops those members
-as unknown fields of a newer minor and then refuses the encoder or model
-left with no member set (ProtobufMissingError); it never misreads them.
-Whatever else 1.1 adds to tree ensembles (set splits, +inf thresholds, the
-isolation transform) lives inside the 1.1 member tree_ensemble_with_rules,
-so a tree_ensemble is always exactly what 1.0 could state.
+The reader parses, then audits every count, index and enum, and only then constructs the
+IR (STYLE.md 4): nothing is indexed by a number from the file before that number is checked.
 """
 
 from __future__ import annotations
@@ -27,316 +14,41 @@ import numpy as np
 from google.protobuf import unknown_fields
 from google.protobuf.message import DecodeError
 
-from .. import checks as checks_module
-from .. import ir
-from ..errors import (
-    IdMismatchError,
-    IRValidationError,
-    LimitExceededError,
-    MalformedPackageError,
-    SchemaError,
-    shown,
+from ... import ir
+from ...errors import IRValidationError, LimitExceededError, MalformedPackageError, shown
+from ...v1 import package_pb2 as pb
+from .. import _envelope, _limits, _versions
+from .rules import (
+    AGGREGATIONS,
+    INFINITE_RULES,
+    KINDS,
+    MAGIC,
+    MEMBER_FEATURES,
+    MISSING_RULES,
+    NAME,
+    PLAIN_POST_TRANSFORMS,
+    POST_TRANSFORMS,
+    PREFIX,
+    UNKNOWN_POLICIES,
+    VERSION,
+    WHERE,
+    ProtobufCountError,
+    ProtobufDecodeError,
+    ProtobufEnumError,
+    ProtobufIndexError,
+    ProtobufMagicError,
+    ProtobufMissingError,
+    ProtobufOrderError,
+    ProtobufUnexpectedError,
+    ProtobufUnknownFieldError,
+    ProtobufValueError,
+    member_version,
+    version_key,
 )
-from ..v1 import package_pb2 as pb
-from . import MAX_FILE_BYTES, _json, _versions
 
-NAME = "protobuf"
-VERSION = "1.1"
-FIRST = "1.0"  # what a package using no member of SINCE records, as 1.0 wrote it
-LAYOUT = "file"
-EXTENSIONS = (".pb",)  # the file name ending that names this format (save picks it)
-RUNTIMES = ("reference",)
-
-MAGIC = "crossform.package"
-# Field 1, wire type 2, then the length: deterministic serialization writes field 1 first.
-PREFIX = b"\x0a" + bytes([len(MAGIC)]) + MAGIC.encode("ascii")
-WHERE = f"<{NAME}>"
-
-MAX_TREES = 2**17
+# protobuf's own limits beside the shared ones (_limits): what the IR allows
 MAX_OUTPUTS = 2**16
-MAX_NODES = 2**31 - 1  # over all trees of a model: node indices stay int32 everywhere
-MAX_BLOCK_WIDTH = 1_000_000  # columns of one one-hot feature, as the IR allows
-
-FormatVersionWarning = _versions.FormatVersionWarning
-
-
-class ProtobufDecodeError(MalformedPackageError):
-    """Bytes that protobuf cannot parse as a crossform.v1.Package."""
-
-
-class ProtobufMagicError(MalformedPackageError):
-    """The file does not start with the crossform.package magic."""
-
-
-class ProtobufUnknownFieldError(SchemaError):
-    """Fields this reader does not know, in a package of its own or an older minor."""
-
-
-class ProtobufMissingError(MalformedPackageError):
-    """A required field, or a oneof, that is not set."""
-
-
-class ProtobufEnumError(MalformedPackageError):
-    """An enum left UNSPECIFIED, or a value this reader does not know."""
-
-
-class ProtobufCountError(MalformedPackageError):
-    """Arrays whose lengths disagree with each other or with the model."""
-
-
-class ProtobufIndexError(MalformedPackageError):
-    """A child, feature, column or set-node index outside its range, or a set on a leaf."""
-
-
-class ProtobufOrderError(MalformedPackageError):
-    """Entries that must be strictly ascending (set nodes, a set's values) and are not."""
-
-
-class ProtobufValueError(MalformedPackageError):
-    """A number its field does not allow: a NaN or infinite set value, a threshold that is NaN,
-    -inf, +inf outside tree_ensemble_with_rules or not 0.0 at a set node."""
-
-
-class ProtobufUnexpectedError(MalformedPackageError):
-    """A field set where the rules require it absent (isolation without its post transform,
-    tree_sets that hold no set node)."""
-
-
-KINDS = {ir.NUMERIC: pb.Field.KIND_NUMERIC, ir.CATEGORICAL: pb.Field.KIND_CATEGORICAL}
-AGGREGATIONS = {"average": pb.TreeEnsemble.AGGREGATION_AVERAGE, "sum": pb.TreeEnsemble.AGGREGATION_SUM}
-POST_TRANSFORMS = {
-    "none": pb.TreeEnsemble.POST_TRANSFORM_NONE,
-    "logistic": pb.TreeEnsemble.POST_TRANSFORM_LOGISTIC,
-    "softmax": pb.TreeEnsemble.POST_TRANSFORM_SOFTMAX,
-    "isolation": pb.TreeEnsemble.POST_TRANSFORM_ISOLATION,
-}
-# tree_ensemble and linear_model: the values 1.0 has; isolation needs its parameters, which
-# only tree_ensemble_with_rules holds
-PLAIN_POST_TRANSFORMS = {k: v for k, v in POST_TRANSFORMS.items() if k != "isolation"}
-UNKNOWN_POLICIES = {"error": pb.OneHotBlock.UNKNOWN_POLICY_ERROR, "zeros": pb.OneHotBlock.UNKNOWN_POLICY_ZEROS}
-MISSING_RULES = {"route": pb.TreeEnsembleWithRules.MISSING_ROUTE, "error": pb.TreeEnsembleWithRules.MISSING_ERROR}
-INFINITE_RULES = {
-    "error": pb.TreeEnsembleWithRules.INFINITE_ERROR,
-    "compare": pb.TreeEnsembleWithRules.INFINITE_COMPARE,
-}
-
-# The oneof members added after 1.0, by full field name -> the version that added them. Only
-# members of Encoder's and Model's oneofs: whatever a 1.x reader does not know must sit where
-# dropping it leaves a oneof unset, which every 1.x reader refuses.
-SINCE = {
-    "crossform.v1.Encoder.affine": "1.1",
-    "crossform.v1.Encoder.missing_indicator": "1.1",
-    "crossform.v1.Encoder.one_hot": "1.1",
-    "crossform.v1.Encoder.refuse_missing": "1.1",
-    "crossform.v1.Model.linear_model": "1.1",
-    "crossform.v1.Model.tree_ensemble_with_rules": "1.1",
-}
-
-
-# ---------------------------------------------------------------- write
-
-
-def _fill_missing(enc: ir.FillMissing, msg: pb.Encoder) -> None:
-    out = msg.fill_missing
-    out.features.extend(enc.features)
-    out.outputs.extend(enc.outputs)
-    for value in enc.values:
-        if isinstance(value, str):
-            out.values.add(text=value)
-        else:
-            out.values.add(number=value)
-
-
-def _categorical(enc: ir.CategoricalEncoding, msg: pb.Encoder) -> None:
-    out = msg.categorical_encoding
-    out.features.extend(enc.features)
-    out.outputs.extend(enc.outputs)
-    for categories, codes, missing in zip(enc.categories, enc.codes, enc.missing_codes):
-        entry = out.encodings.add(categories=categories, codes=codes.tolist())
-        if missing is not None:
-            entry.missing_code = missing
-    if enc.unknown_code is not None:
-        out.unknown_code = enc.unknown_code
-
-
-def _scale(enc: ir.Scale, msg: pb.Encoder) -> None:
-    msg.scale.features.extend(enc.features)
-    msg.scale.outputs.extend(enc.outputs)
-    msg.scale.offset.extend(enc.offset.tolist())
-    msg.scale.scale.extend(enc.scale.tolist())
-
-
-def _affine(enc: ir.Affine, msg: pb.Encoder) -> None:
-    msg.affine.features.extend(enc.features)
-    msg.affine.outputs.extend(enc.outputs)
-    msg.affine.scale.extend(enc.scale.tolist())
-    msg.affine.offset.extend(enc.offset.tolist())
-
-
-def _missing_indicator(enc: ir.MissingIndicator, msg: pb.Encoder) -> None:
-    out = msg.missing_indicator
-    out.features.extend(enc.features)
-    out.outputs.extend(enc.outputs)
-    out.kinds.extend(KINDS[kind] for kind in enc.kinds_in)
-
-
-def _refuse_missing(enc: ir.RefuseMissing, msg: pb.Encoder) -> None:
-    out = msg.refuse_missing
-    out.features.extend(enc.features)
-    out.outputs.extend(enc.outputs)
-    out.kinds.extend(KINDS[kind] for kind in enc.kinds_in)
-
-
-def _one_hot(enc: ir.OneHot, msg: pb.Encoder) -> None:
-    out = msg.one_hot
-    out.features.extend(enc.features)
-    out.outputs.extend(enc.outputs)
-    for categories, columns, width, missing, unknown in zip(
-        enc.categories, enc.columns, enc.widths, enc.missing_columns, enc.unknown
-    ):
-        block = out.blocks.add(categories=categories, columns=columns.tolist(), width=width)
-        if missing is not None:
-            block.missing_column = missing
-        if isinstance(unknown, str):
-            block.unknown_policy = UNKNOWN_POLICIES[unknown]
-        else:
-            block.unknown_column = unknown  # a oneof member: set even when 0
-
-
-def _label(label: Any, msg: pb.ClassLabel) -> None:
-    # bool before int: True is an int to Python, and the label's type is part of the id
-    if isinstance(label, bool):
-        msg.boolean = label
-    elif isinstance(label, int):
-        msg.integer = label
-    elif isinstance(label, float):
-        msg.number = label
-    else:
-        msg.text = label
-
-
-def _tree(tree: ir.Tree, msg: pb.Tree) -> None:
-    split = ~tree.is_leaf
-    msg.feature.extend(tree.feature.tolist())
-    msg.left.extend(tree.left.tolist())
-    msg.right.extend(tree.right.tolist())
-    msg.threshold.extend(tree.threshold[split].tolist())
-    msg.missing_left.extend(tree.missing_left[split].tolist())
-    msg.leaf_value.extend(tree.value[tree.is_leaf].ravel().tolist())
-
-
-def _ensemble_body(model: ir.TreeEnsemble, out: pb.TreeEnsemble) -> None:
-    out.features.extend(model.features)
-    out.aggregation = AGGREGATIONS[model.aggregation]
-    out.post_transform = POST_TRANSFORMS[model.post_transform]
-    for label in model.classes or ():
-        _label(label, out.classes.add())
-    if model.base_value is not None:
-        out.base_value.extend(model.base_value.tolist())
-    for tree in model.trees:
-        _tree(tree, out.trees.add())
-
-
-def _plain(model: ir.TreeEnsemble) -> bool:
-    """Whether 1.0's tree_ensemble states ``model``: a leaf value per class (one for a
-    regressor), missing "route", infinite "error", finite thresholds, no set splits and no
-    isolation. Any other ensemble needs the 1.1 member, which 1.0 readers refuse."""
-    return _versions.version_needed(NAME, _versions.model_features(model), FIRST) == FIRST
-
-
-def new_kind(package: ir.Package) -> str | None:
-    """What in ``package`` needs format version 1.1 (a few words), or None (crossform compat says it)."""
-    return _versions.first_feature_after(NAME, _versions.features_used(package), FIRST)
-
-
-def _tree_sets(tree: ir.Tree, msg: pb.TreeSets) -> None:
-    nodes = np.flatnonzero(tree.is_set).tolist()
-    msg.nodes.extend(nodes)
-    msg.sizes.extend(len(tree.sets[n]) for n in nodes)
-    msg.values.extend(v for n in nodes for v in tree.sets[n])  # the IR keeps each set sorted
-
-
-def _ensemble(model: ir.TreeEnsemble, msg: pb.Model) -> None:
-    if _plain(model):
-        _ensemble_body(model, msg.tree_ensemble)
-        return
-    out = msg.tree_ensemble_with_rules
-    _ensemble_body(model, out.ensemble)
-    out.leaf_width = model.n_outputs
-    out.missing = MISSING_RULES[model.missing]
-    out.infinite = INFINITE_RULES[model.infinite]
-    if model.has_sets:
-        for tree in model.trees:
-            _tree_sets(tree, out.tree_sets.add())
-    if model.isolation is not None:
-        out.isolation.denominator, out.isolation.offset = model.isolation
-
-
-def _linear(model: ir.LinearModel, msg: pb.Model) -> None:
-    out = msg.linear_model
-    out.features.extend(model.features)
-    out.coefficients.extend(model.coefficients.ravel().tolist())  # row-major: output by output
-    out.intercepts.extend(model.intercepts.tolist())
-    out.post_transform = POST_TRANSFORMS[model.post_transform]
-    for label in model.classes or ():
-        _label(label, out.classes.add())
-
-
-WRITERS: dict[type, Callable] = {
-    ir.FillMissing: _fill_missing,
-    ir.CategoricalEncoding: _categorical,
-    ir.Scale: _scale,
-    ir.Affine: _affine,
-    ir.MissingIndicator: _missing_indicator,
-    ir.OneHot: _one_hot,
-    ir.RefuseMissing: _refuse_missing,
-}
-MODEL_WRITERS: dict[type, Callable] = {
-    ir.TreeEnsemble: _ensemble,
-    ir.LinearModel: _linear,
-}
-
-
-def _members(msg: pb.Package):
-    """The full names of the Encoder and Model oneof members that ``msg`` sets."""
-    for encoder in msg.encoders:
-        member = encoder.WhichOneof("encoder")
-        if member is not None:
-            yield encoder.DESCRIPTOR.fields_by_name[member].full_name
-    member = msg.model.WhichOneof("model")
-    if member is not None:
-        yield msg.model.DESCRIPTOR.fields_by_name[member].full_name
-
-
-def _written_version(msg: pb.Package) -> str:
-    """The oldest version that has every member ``msg`` sets (strict minor: docs/FORMATS.md)."""
-    return max((SINCE.get(name, FIRST) for name in _members(msg)), key=_versions_key, default=FIRST)
-
-
-def _versions_key(version: str) -> tuple:
-    return _versions.parse_version(version, f"{NAME} SINCE")
-
-
-def dumps(package: ir.Package) -> bytes:
-    msg = pb.Package(
-        magic=MAGIC, id=package.id, tags=package.tags, metadata=dict(package.metadata), producer=dict(package.producer)
-    )
-    if package.owner is not None:
-        msg.owner = package.owner
-    for field in package.inputs:
-        msg.inputs.add(name=field.name, kind=KINDS[field.kind])
-    for encoder in package.encoders:
-        WRITERS[type(encoder)](encoder, msg.encoders.add())
-    MODEL_WRITERS[type(package.model)](package.model, msg.model)
-    msg.format_version = _written_version(msg)  # field 2 whatever the order it is set in
-    if package.checks is not None:
-        doc = checks_module.to_document(package.checks)
-        _json.validate(doc, checks_module.SCHEMA, "checks_json")
-        msg.checks_json = _json.dumps(doc, compact=True)
-    return msg.SerializeToString(deterministic=True)
-
-
-# ---------------------------------------------------------------- read
+MAX_BLOCK_WIDTH = 1_000_000  # columns of one one-hot feature
 
 
 def sniff(source: Any) -> bool:
@@ -344,8 +56,8 @@ def sniff(source: Any) -> bool:
 
 
 def _check_size(data: bytes, where: str) -> None:
-    if len(data) > MAX_FILE_BYTES:
-        raise LimitExceededError(where, f"expected at most {MAX_FILE_BYTES} bytes, found {len(data)}")
+    if len(data) > _limits.MAX_FILE_BYTES:
+        raise LimitExceededError(where, f"expected at most {_limits.MAX_FILE_BYTES} bytes, found {len(data)}")
 
 
 def _check_magic(data: bytes, where: str) -> None:
@@ -399,14 +111,14 @@ def _parse(data: bytes, where: str) -> pb.Package:
 
 
 def _unknown(msg: Any, path: str, found: list, recorded: tuple) -> None:
-    """Every unknown field under ``msg``, as "path: field N", and every field
-    added after the ``recorded`` (major, minor) (SINCE), which no file of that
-    version holds."""
+    """Every unknown field under ``msg``, as "path: field N", and every oneof member
+    added after the ``recorded`` (major, minor) (rules.MEMBER_FEATURES), which no file of
+    that version holds."""
     numbers = sorted({f.field_number for f in unknown_fields.UnknownFieldSet(msg)})
     found.extend(f"{path}: field {n}" for n in numbers)
     for field, value in msg.ListFields():
-        since = SINCE.get(field.full_name)
-        if since is not None and _versions_key(since) > recorded:
+        since = member_version(field.full_name) if field.full_name in MEMBER_FEATURES else None
+        if since is not None and version_key(since) > recorded:
             found.append(f"{path}: field {field.number} ({field.name}, added in {NAME} {since})")
         if field.message_type is None or field.message_type.GetOptions().map_entry:
             continue
@@ -449,7 +161,7 @@ def _read_fill_missing(msg: pb.FillMissing, path: str) -> ir.FillMissing:
     return ir.FillMissing(tuple(msg.features), tuple(values), tuple(msg.outputs))
 
 
-def _read_categorical(msg: pb.CategoricalEncoding, path: str) -> ir.CategoricalEncoding:
+def _read_categorical_encoding(msg: pb.CategoricalEncoding, path: str) -> ir.CategoricalEncoding:
     if len(msg.encodings) != len(msg.features):
         raise ProtobufCountError(
             path, f"expected {len(msg.features)} encodings, one per feature, found {len(msg.encodings)}"
@@ -546,7 +258,7 @@ def _read_one_hot(msg: pb.OneHot, path: str) -> ir.OneHot:
 
 READERS: dict[str, Callable] = {
     "fill_missing": _read_fill_missing,
-    "categorical_encoding": _read_categorical,
+    "categorical_encoding": _read_categorical_encoding,
     "scale": _read_scale,
     "affine": _read_affine,
     "missing_indicator": _read_missing_indicator,
@@ -723,11 +435,11 @@ def _read_ensemble(msg: pb.TreeEnsemble, path: str, rules: Any = None, rules_pat
         infinite = _enum(rules.infinite, INFINITE_RULES, pb.TreeEnsembleWithRules.Infinite, f"{rules_path}.infinite")
         isolation = _read_isolation(rules, post, rules_path)
         tree_sets = _read_tree_sets(rules, len(msg.trees), rules_path)
-    if len(msg.trees) > MAX_TREES:
-        raise LimitExceededError(path, f"expected at most {MAX_TREES} trees, found {len(msg.trees)}")
+    if len(msg.trees) > _limits.MAX_TREES:
+        raise LimitExceededError(path, f"expected at most {_limits.MAX_TREES} trees, found {len(msg.trees)}")
     nodes = sum(len(t.feature) for t in msg.trees)
-    if nodes > MAX_NODES:
-        raise LimitExceededError(path, f"expected at most {MAX_NODES} nodes over all trees, found {nodes}")
+    if nodes > _limits.MAX_NODES:
+        raise LimitExceededError(path, f"expected at most {_limits.MAX_NODES} nodes over all trees, found {nodes}")
     trees = tuple(
         _read_tree(
             t,
@@ -846,12 +558,7 @@ def loads(source: bytes, where: str = WHERE) -> ir.Package:
         encoders.append(_construct(READERS[member], body, f"{path}.{member}"))
     member, body = _which(msg.model, "model", f"{root}.model")
     model = _construct(MODEL_READERS[member], body, f"{root}.model.{member}")
-    checks = None
-    if msg.HasField("checks_json"):
-        label = f"{where}#checks_json"
-        doc = _json.parse(msg.checks_json, label)
-        _json.validate(doc, checks_module.SCHEMA, label)
-        checks = checks_module.from_document(doc, label)
+    checks = _envelope.read_checks(msg.checks_json, f"{where}#checks_json") if msg.HasField("checks_json") else None
     package = _construct(
         lambda m, _: ir.Package(
             inputs=tuple(inputs),
@@ -866,11 +573,4 @@ def loads(source: bytes, where: str = WHERE) -> ir.Package:
         msg,
         root,
     )
-    if msg.id != package.id:
-        raise IdMismatchError(
-            where,
-            f"the file records id {msg.id or 'none'} but the content hashes to "
-            f"{package.id}: the content changed after the package was written",
-            package=package,
-        )
-    return package
+    return _envelope.verify_id(msg.id, package, where)

@@ -1,4 +1,5 @@
-"""bonsai: the trees of an ensemble as one compact, read-only binary (docs/formats/bonsai.md).
+"""bonsai: stripe-json's encoding of the trees of an ensemble as one compact, read-only binary
+(docs/formats/bonsai.md).
 
 The structure is a level-order bitset, one bit per node (1 = a split with two
 children); the children of the k-th split of a tree sit at level-order
@@ -23,8 +24,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .. import ir
-from ..errors import (
+from ... import ir
+from ...errors import (
     BonsaiChecksumError,
     BonsaiEncodingError,
     BonsaiIndexError,
@@ -36,8 +37,9 @@ from ..errors import (
     LimitExceededError,
     shown,
 )
-from ..floats import float32_threshold
-from ._versions import FormatVersionWarning
+from ...floats import float32_threshold
+from .. import _limits
+from .._versions import FormatVersionWarning
 
 MAGIC = b"\x89BONSAI\n"
 # 1.1: set splits (flag SETS and its sections) and +inf thresholds. A file
@@ -48,9 +50,8 @@ SETS = 1  # flag: the file has set splits, and the sections that hold them
 FLAGS = {SETS: (1, "1 (set splits)")}  # flag -> (the minor that defines it, its name)
 _HEADER = struct.Struct(">8sHHIIIQ")  # magic, major, minor, flags, trees, outputs, nodes
 
-MAX_TREES = 1 << 17  # building each tree costs ~0.3 ms: the worst file reads in under a minute
+# bonsai's own limits beside the shared ones (_limits.MAX_TREES, _limits.MAX_NODES)
 MAX_OUTPUTS = 1 << 16
-MAX_NODES = (1 << 31) - 1
 MAX_VALUES = 1 << 28  # nodes x outputs: 2 GiB of float64 in memory
 MAX_SET_SIZE = ir.MAX_SET_SIZE
 # A dictionary lets a few bytes stand for many leaf values; a file may ask for
@@ -175,8 +176,8 @@ def _set_sections(trees: Sequence[ir.Tree], order: np.ndarray, split: np.ndarray
 
 def dumps(model: ir.TreeEnsemble) -> bytes:
     trees = model.trees
-    if len(trees) > MAX_TREES:
-        raise LimitExceededError("<bonsai>", f"at most {MAX_TREES} trees, found {len(trees)}")
+    if len(trees) > _limits.MAX_TREES:
+        raise LimitExceededError("<bonsai>", f"at most {_limits.MAX_TREES} trees, found {len(trees)}")
     order, base = _level_order(trees)
     feature = np.concatenate([t.feature for t in trees])[order]
     threshold = np.concatenate([t.threshold for t in trees])[order]
@@ -184,8 +185,8 @@ def dumps(model: ir.TreeEnsemble) -> bytes:
     value = np.concatenate([t.value for t in trees])[order]
     split = feature >= 0
     n_nodes = len(order)
-    if n_nodes > MAX_NODES:
-        raise LimitExceededError("<bonsai>", f"at most {MAX_NODES} nodes, found {n_nodes}")
+    if n_nodes > _limits.MAX_NODES:
+        raise LimitExceededError("<bonsai>", f"at most {_limits.MAX_NODES} nodes, found {n_nodes}")
     flags = SETS if model.has_sets else 0
     major = int(VERSION.split(".")[0])
     minor = 1 if flags or np.isinf(threshold).any() else 0
@@ -350,9 +351,9 @@ def loads(data: bytes, where: str, n_features: int) -> tuple:
             where, f"expected flags {allowed} (bonsai {major}.{rules} defines {what}), found {flags}"
         )
     for count, limit, what in (
-        (n_trees, MAX_TREES, "trees"),
+        (n_trees, _limits.MAX_TREES, "trees"),
         (n_outputs, MAX_OUTPUTS, "outputs per leaf"),
-        (n_nodes, MAX_NODES, "nodes"),
+        (n_nodes, _limits.MAX_NODES, "nodes"),
     ):
         if not 1 <= count <= limit:
             raise LimitExceededError(where, f"expected 1 to {limit} {what}, found {count}")

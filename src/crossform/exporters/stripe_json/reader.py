@@ -1,0 +1,253 @@
+"""stripe-json's reader: the MODEL manifest first, then each file it names, each checked
+against the schema of the version the manifest records before anything is built from it.
+The package id is recomputed and compared with the manifest's (the envelope's verify_id)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ... import ir
+from ...errors import IRValidationError, MalformedPackageError, shown
+from .. import Files, _envelope, _json, _versions
+from . import bonsai, reader_1, rules
+from .rules import (
+    ENCODER_SCHEMAS,
+    ISOLATION_KEYS,
+    MANIFEST,
+    NAME,
+    OLDER,
+    TREE_RULES,
+    model_family,
+    model_type,
+    schemas_for,
+)
+
+# ---------------------------------------------------------------- encoders
+
+
+def _fill_missing(doc: dict) -> ir.FillMissing:
+    return ir.FillMissing(doc["features"], doc["values"], doc["outputs"])
+
+
+def _categorical_encoding(doc: dict) -> ir.CategoricalEncoding:
+    features = doc["features"]
+    for key in ("encodings", "missing"):
+        _per_feature(doc, key, features)
+    encodings = [doc["encodings"][f] for f in features]
+    missing = [None if doc["missing"][f] == "unknown" else _json.decode_float(doc["missing"][f]) for f in features]
+    unknown = None if doc["unknown"] == "error" else _json.decode_float(doc["unknown"])
+    return ir.CategoricalEncoding(
+        features,
+        tuple(tuple(e) for e in encodings),
+        tuple(list(e.values()) for e in encodings),
+        tuple(missing),
+        unknown,
+        doc["outputs"],
+    )
+
+
+def _scaler(doc: dict) -> ir.Scale:
+    return ir.Scale(doc["features"], doc["mean"], doc["scale"], doc["outputs"])
+
+
+def _affine(doc: dict) -> ir.Affine:
+    return ir.Affine(doc["features"], doc["scale"], doc["offset"], doc["outputs"])
+
+
+def _missing_indicator(doc: dict) -> ir.MissingIndicator:
+    return ir.MissingIndicator(doc["features"], doc["types"], doc["outputs"])
+
+
+def _refuse_missing(doc: dict) -> ir.RefuseMissing:
+    return ir.RefuseMissing(doc["features"], doc["types"], doc["outputs"])
+
+
+def _one_hot(doc: dict) -> ir.OneHot:
+    features = doc["features"]
+    for key in ("widths", "columns", "missing", "unknown"):
+        _per_feature(doc, key, features)
+    return ir.OneHot(
+        features,
+        tuple(tuple(doc["columns"][f]) for f in features),
+        tuple(list(doc["columns"][f].values()) for f in features),
+        tuple(doc["widths"][f] for f in features),
+        tuple(None if doc["missing"][f] == "unknown" else doc["missing"][f] for f in features),
+        tuple(doc["unknown"][f] for f in features),
+        doc["outputs"],
+    )
+
+
+def _per_feature(doc: dict, key: str, features: list) -> None:
+    if sorted(doc[key]) != sorted(features):
+        raise IRValidationError(
+            f"The {key!r} object must have one entry per feature {features}. "
+            f"Got entries for {sorted(doc[key])} instead."
+        )
+
+
+ENCODER_READERS: dict[str, Callable] = {
+    "fill-missing": _fill_missing,
+    "label-encoder": _categorical_encoding,
+    "standard-scaler": _scaler,
+    "affine": _affine,
+    "missing-indicator": _missing_indicator,
+    "one-hot": _one_hot,
+    "refuse-missing": _refuse_missing,
+}
+
+
+# ---------------------------------------------------------------- models
+
+
+def _trees(files: Files, doc: dict, major: int, width: int, where: str) -> tuple:
+    if major == 1:
+        return tuple(reader_1.tree(t, width, i) for i, t in enumerate(doc["trees"]))
+    path = doc["trees"]["path"]
+    trees = bonsai.loads(files.read(path), files.where(path), len(doc["features"]))
+    if trees[0].n_outputs != width:
+        raise MalformedPackageError(
+            files.where(path), f"expected leaves of {width} outputs as {where} says, found {trees[0].n_outputs}"
+        )
+    return trees
+
+
+def _tree_model(files: Files, doc: dict, major: int, where: str) -> ir.TreeEnsemble:
+    classes = doc.get("classes")
+    if "leafWidth" in doc and classes is None:
+        raise MalformedPackageError(
+            where,
+            f"expected leafWidth only in a classifier (two classes from one score), "
+            f"found leafWidth {doc['leafWidth']} and no classes",
+        )
+    width = doc.get("leafWidth", len(classes) if classes is not None else 1)
+    trees = _construct(lambda d: _trees(files, d, major, width, where), doc, where)
+    rules = {field: doc.get(key, default) for key, (field, default) in TREE_RULES.items()}
+    isolation = tuple(doc["isolation"][k] for k in ISOLATION_KEYS) if "isolation" in doc else None
+    return _construct(
+        lambda d: ir.TreeEnsemble(
+            d["features"],
+            trees,
+            d["aggregation"],
+            d["postTransform"],
+            None if classes is None else tuple(classes),
+            d.get("baseValue"),
+            **rules,
+            isolation=isolation,
+        ),
+        doc,
+        where,
+    )
+
+
+def _linear_model(files: Files, doc: dict, major: int, where: str) -> ir.LinearModel:
+    n = len(doc["features"])
+    for k, row in enumerate(doc["coefficients"]):
+        if len(row) != n:  # a ragged matrix is no array at all: say so before numpy is asked
+            raise MalformedPackageError(
+                where, f"expected {n} coefficients in row {k}, one per feature, found {len(row)}"
+            )
+    classes = doc.get("classes")
+    return _construct(
+        lambda d: ir.LinearModel(
+            d["features"],
+            d["coefficients"],
+            d["intercepts"],
+            d["postTransform"],
+            None if classes is None else tuple(classes),
+        ),
+        doc,
+        where,
+    )
+
+
+# the VERSION_SCHEMAS key of a model file's schema -> its reader
+MODEL_READERS: dict[str, Callable] = {"trees": _tree_model, "linear": _linear_model}
+
+
+# ---------------------------------------------------------------- package
+
+
+def sniff(files: Files) -> bool:
+    return isinstance(files, Files) and files.exists(MANIFEST)
+
+
+def read_version(files: Files) -> str:
+    """The formatVersion MODEL records, as written; reads MODEL and nothing else."""
+    where = files.where(MANIFEST)
+    manifest = _json.parse(files.read(MANIFEST), where)
+    found = manifest.get("formatVersion") if isinstance(manifest, dict) else None
+    if not isinstance(found, str):
+        _versions.parse_version(found, where)  # raises, with the message loads would give
+    return found
+
+
+def _document(files: Files, path: str, schema: str) -> Any:
+    doc = _json.parse(files.read(path), files.where(path))
+    _json.validate(doc, schema, files.where(path))
+    return doc
+
+
+def _construct(build: Callable, doc: Any, where: str):
+    try:
+        return build(doc)
+    except IRValidationError as exc:
+        raise MalformedPackageError(where, str(exc)) from None
+
+
+def loads(files: Files) -> ir.Package:
+    where = files.where(MANIFEST)
+    manifest = _json.parse(files.read(MANIFEST), where)
+    is_object = isinstance(manifest, dict)
+    found = manifest.get("formatVersion") if is_object else None
+    major, minor = _versions.parse_version(found, where)
+    schemas = schemas_for((major, minor))
+    known = _json.schema_text(schemas["manifest"])["properties"]
+    unknown = {key for key in manifest if key not in known} if is_object else set()
+    if _versions.check_version(NAME, rules.VERSION, found, where, unknown, older=OLDER):
+        # a newer minor only adds keys an older reader may ignore (docs/FORMATS.md)
+        manifest = {key: value for key, value in manifest.items() if key not in unknown}
+    _json.validate(manifest, schemas["manifest"], where)
+    encoders = []
+    for step in manifest["encoders"]["apply"]:
+        kind, path = step["encoderType"], step["path"]
+        doc = _document(files, path, ENCODER_SCHEMAS[kind])
+        encoders.append(_construct(ENCODER_READERS[kind], doc, files.where(path)))
+    model_path, kind = manifest["model"]["path"], manifest["model"]["modelType"]
+    # the manifest's schema for this version admits only the model types it knows
+    family = model_family(kind)
+    model_doc = _document(files, model_path, schemas[family])
+    if model_doc["modelType"] != kind:
+        raise MalformedPackageError(
+            files.where(model_path),
+            f"expected modelType {kind!r} as the manifest says, found {shown(model_doc['modelType'])}",
+        )
+    model = MODEL_READERS[family](files, model_doc, major, files.where(model_path))
+    expected = model_type(model, major)
+    if kind != expected:
+        raise MalformedPackageError(
+            files.where(model_path), f"expected modelType {expected!r} for this model, found {shown(kind)}"
+        )
+    checks = None
+    if "checks" in manifest:
+        checks_path = manifest["checks"]["path"]
+        checks = _envelope.read_checks(files.read(checks_path), files.where(checks_path))
+    package = _construct(
+        lambda m: ir.Package(
+            inputs=tuple(ir.Field(f["name"], f["type"]) for f in m["inputs"]),
+            encoders=tuple(encoders),
+            model=model,
+            owner=m.get("owner"),
+            tags=tuple(m["tags"]),
+            metadata=m["metadata"],
+            producer=m.get("producer", {}),
+            checks=checks,
+        ),
+        manifest,
+        where,
+    )
+    if "outputs" in manifest and tuple(manifest["outputs"]) != package.outputs:
+        raise MalformedPackageError(
+            where, f"expected outputs {list(package.outputs)} for this model, found {manifest['outputs']}"
+        )
+    return _envelope.verify_id(manifest["id"], package, where, holder="the manifest")

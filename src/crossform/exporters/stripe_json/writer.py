@@ -1,0 +1,189 @@
+"""stripe-json's writer: the MODEL manifest, one JSON file per encoder, model.json and the
+trees as bonsai, each file checked against its schema before it is written."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from ... import ir
+from .. import _envelope, _json
+from . import bonsai
+from .rules import (
+    CHECKS_FILE,
+    ENCODER_SCHEMAS,
+    ISOLATION_KEYS,
+    MANIFEST,
+    MODEL_FAMILIES,
+    MODEL_FILE,
+    TREE_RULES,
+    TREES_FILE,
+    model_type,
+    recorded_version,
+    schemas_for,
+    version_key,
+)
+
+# ---------------------------------------------------------------- encoders
+
+
+def _fill_missing_doc(enc: ir.FillMissing) -> dict:
+    return {"features": list(enc.features), "outputs": list(enc.outputs), "values": list(enc.values)}
+
+
+def _categorical_encoding_doc(enc: ir.CategoricalEncoding) -> dict:
+    return {
+        "features": list(enc.features),
+        "outputs": list(enc.outputs),
+        "encodings": {
+            name: dict(zip(categories, codes.tolist()))
+            for name, categories, codes in zip(enc.features, enc.categories, enc.codes)
+        },
+        "missing": {
+            name: "unknown" if code is None else _json.encode_float(code)
+            for name, code in zip(enc.features, enc.missing_codes)
+        },
+        "unknown": "error" if enc.unknown_code is None else _json.encode_float(enc.unknown_code),
+    }
+
+
+def _scaler_doc(enc: ir.Scale) -> dict:
+    return {
+        "features": list(enc.features),
+        "outputs": list(enc.outputs),
+        "mean": enc.offset.tolist(),
+        "scale": enc.scale.tolist(),
+    }
+
+
+def _affine_doc(enc: ir.Affine) -> dict:
+    return {
+        "features": list(enc.features),
+        "outputs": list(enc.outputs),
+        "scale": enc.scale.tolist(),
+        "offset": enc.offset.tolist(),
+    }
+
+
+def _missing_indicator_doc(enc: ir.MissingIndicator) -> dict:
+    return {"features": list(enc.features), "outputs": list(enc.outputs), "types": list(enc.kinds_in)}
+
+
+def _refuse_missing_doc(enc: ir.RefuseMissing) -> dict:
+    return {"features": list(enc.features), "outputs": list(enc.outputs), "types": list(enc.kinds_in)}
+
+
+def _one_hot_doc(enc: ir.OneHot) -> dict:
+    return {
+        "features": list(enc.features),
+        "outputs": list(enc.outputs),
+        "widths": dict(zip(enc.features, enc.widths)),
+        "columns": {
+            name: dict(zip(categories, columns.tolist()))
+            for name, categories, columns in zip(enc.features, enc.categories, enc.columns)
+        },
+        "missing": {
+            name: "unknown" if column is None else column for name, column in zip(enc.features, enc.missing_columns)
+        },
+        "unknown": dict(zip(enc.features, enc.unknown)),
+    }
+
+
+ENCODER_WRITERS: dict[str, Callable] = {
+    "fill-missing": _fill_missing_doc,
+    "label-encoder": _categorical_encoding_doc,
+    "standard-scaler": _scaler_doc,
+    "affine": _affine_doc,
+    "missing-indicator": _missing_indicator_doc,
+    "one-hot": _one_hot_doc,
+    "refuse-missing": _refuse_missing_doc,
+}
+
+
+# ---------------------------------------------------------------- models
+
+
+def _tree_model_doc(model: ir.TreeEnsemble) -> dict:
+    doc: dict[str, Any] = {
+        "modelType": model_type(model),
+        "features": list(model.features),
+        "aggregation": model.aggregation,
+        "postTransform": model.post_transform,
+    }
+    if model.classes is not None:
+        doc["classes"] = list(model.classes)
+    if model.base_value is not None:
+        doc["baseValue"] = model.base_value.tolist()
+    for key, (field, default) in TREE_RULES.items():
+        if getattr(model, field) != default:
+            doc[key] = getattr(model, field)
+    if model.is_binary:
+        doc["leafWidth"] = model.n_outputs
+    if model.isolation is not None:
+        doc["isolation"] = dict(zip(ISOLATION_KEYS, model.isolation))
+    doc["trees"] = {"path": TREES_FILE, "encoding": "bonsai"}
+    return doc
+
+
+def _linear_model_doc(model: ir.LinearModel) -> dict:
+    doc: dict[str, Any] = {
+        "modelType": model_type(model),
+        "features": list(model.features),
+        "coefficients": model.coefficients.tolist(),
+        "intercepts": model.intercepts.tolist(),
+        "postTransform": model.post_transform,
+    }
+    if model.classes is not None:
+        doc["classes"] = list(model.classes)
+    return doc
+
+
+# IR model class -> (model.json's document, the files model.json points to)
+MODEL_WRITERS: dict[type, tuple[Callable, Callable]] = {
+    ir.TreeEnsemble: (_tree_model_doc, lambda model: {TREES_FILE: bonsai.dumps(model)}),
+    ir.LinearModel: (_linear_model_doc, lambda model: {}),
+}
+
+
+# ---------------------------------------------------------------- package
+
+
+def dumps(package: ir.Package) -> dict:
+    version = recorded_version(package)
+    schemas = schemas_for(version_key(version))
+    files: dict[str, bytes] = {}
+    apply = []
+    seen: Counter = Counter()
+    for encoder in package.encoders:
+        kind = encoder.encoder_type
+        seen[kind] += 1
+        path = f"{kind}.json" if seen[kind] == 1 else f"{kind}-{seen[kind]}.json"
+        doc = ENCODER_WRITERS[kind](encoder)
+        _json.validate(doc, ENCODER_SCHEMAS[kind], path)
+        files[path] = _json.dumps(doc)
+        apply.append({"encoderType": kind, "path": path})
+    write, beside = MODEL_WRITERS[type(package.model)]
+    model = write(package.model)
+    _json.validate(model, schemas[MODEL_FAMILIES[type(package.model)]], MODEL_FILE)
+    files[MODEL_FILE] = _json.dumps(model)
+    files.update(beside(package.model))
+    manifest = {
+        "formatVersion": version,
+        "id": package.id,
+        "owner": package.owner,
+        "tags": list(package.tags),
+        "metadata": dict(package.metadata),
+        "inputs": [{"name": f.name, "type": f.kind} for f in package.inputs],
+        "encoders": {"apply": apply},
+        "model": {"modelType": model["modelType"], "path": MODEL_FILE},
+        "outputs": list(package.outputs),
+        "producer": dict(package.producer),
+    }
+    checks = _envelope.checks_document(package, CHECKS_FILE)
+    if checks is not None:
+        files[CHECKS_FILE] = _json.dumps(checks, compact=True)
+        manifest["checks"] = {"path": CHECKS_FILE}
+    _json.validate(manifest, schemas["manifest"], MANIFEST)
+    files[MANIFEST] = _json.dumps(manifest)
+    return files
