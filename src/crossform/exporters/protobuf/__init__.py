@@ -55,6 +55,7 @@ class ProtobufFormat(Format):
     LAYOUT = LAYOUT
     RUNTIMES = RUNTIMES
     EXTENSIONS = EXTENSIONS
+    TELLS_VERSION = True
 
     def dumps(self, package: ir.Package, **options: str) -> bytes:
         return writer.dumps(package, **options)

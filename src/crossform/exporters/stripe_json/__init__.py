@@ -47,6 +47,7 @@ class StripeJsonFormat(Format):
     RUNTIMES = RUNTIMES
     OLDER = OLDER
     MANIFEST = MANIFEST  # the file that marks a directory as a package (validate finds it from a file inside)
+    TELLS_VERSION = True
 
     def dumps(self, package: ir.Package, **options: str) -> dict:
         return writer.dumps(package, **options)
