@@ -35,14 +35,13 @@ from __future__ import annotations
 
 import bisect
 import math
-import struct
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from . import ir
-from .floats import FLOAT32_OVERFLOW
+from .floats import FLOAT32_OVERFLOW, first_double, from_order_key, order_key
 
 __all__ = ["UNKNOWN_CATEGORY", "Vectors", "generate"]
 
@@ -100,60 +99,6 @@ class Vectors:
     def to_columns(self) -> dict:
         """The rows as a column mapping, as crossform.score and the reference evaluator read them."""
         return {name: [row[c] for row in self.rows] for c, name in enumerate(self.columns)}
-
-
-# ---------------------------------------------------------------- doubles as ordered integers
-
-_PACK_D, _PACK_Q = struct.Struct("<d"), struct.Struct("<q")
-
-
-def _key(x: float) -> int:
-    """An integer that orders like the double (adjacent doubles differ by 1; -0.0 is 0.0)."""
-    b = _PACK_Q.unpack(_PACK_D.pack(x))[0]
-    return b if b >= 0 else -(b & 0x7FFF_FFFF_FFFF_FFFF)
-
-
-def _double(k: int) -> float:
-    if k >= 0:
-        return _PACK_D.unpack(_PACK_Q.pack(k))[0]
-    return -_PACK_D.unpack(_PACK_Q.pack(-k))[0]
-
-
-_KEY_MIN, _KEY_MAX = _key(-_INF), _key(_INF)
-
-
-def _least(pred, x0: float) -> float | None:
-    """The smallest double x with pred(x), for pred false then true along the
-    doubles; None when it is never true. Searches outwards from the guess x0,
-    which is a few ulps off, so it costs a handful of evaluations."""
-    k = _key(x0)
-    if pred(_double(k)):
-        hi, step = k, 1
-        while True:
-            lo = max(k - step, _KEY_MIN)
-            if not pred(_double(lo)):
-                break
-            hi = lo
-            if lo == _KEY_MIN:
-                return -_INF
-            step *= 2
-    else:
-        lo, step = k, 1
-        while True:
-            hi = min(k + step, _KEY_MAX)
-            if pred(_double(hi)):
-                break
-            lo = hi
-            if hi == _KEY_MAX:
-                return None
-            step *= 2
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if pred(_double(mid)):
-            hi = mid
-        else:
-            lo = mid
-    return _double(hi)
 
 
 # ---------------------------------------------------------------- encoders, one value at a time
@@ -333,7 +278,7 @@ class _Chain:
         key = (op, v)
         if key not in self._bounds:
             test = {">=": lambda z: z >= v, ">": lambda z: z > v, "<=": lambda z: z <= v, "<": lambda z: z < v}[op]
-            self._bounds[key] = _least(lambda x: test(self.z(x)), self.guess(v))
+            self._bounds[key] = first_double(lambda x: test(self.z(x)), near=self.guess(v))
         return self._bounds[key]
 
     def pullback(self, lo: float, hi: float) -> tuple:
@@ -357,8 +302,8 @@ class _Chain:
         if self.a == 0.0:
             return 0.0 if (self.b <= t) == (v <= t) else None
         left = v <= t
-        k = _key(self.guess(v))
-        candidates = [_double(k + d) for d in range(-4, 5)]
+        k = order_key(self.guess(v))
+        candidates = [from_order_key(k + d) for d in range(-4, 5)]
         # the exact edges of both sides, for when v is closer to t than one input ulp
         candidates += [*self.pullback(-_LIMIT, t), *self.pullback(math.nextafter(t, _INF), _LIMIT)]
         best, best_gap = None, _INF

@@ -21,14 +21,13 @@ holding one. This module decides what to declare:
 from __future__ import annotations
 
 import math
-import struct
 from typing import Any, Union
 
 import numpy as np
 
 from .. import ir
 from ..errors import CrossformError
-from ..floats import FLOAT32_OVERFLOW
+from ..floats import FLOAT32_OVERFLOW, first_double
 
 DOUBLE_MAX = float(np.finfo(np.float64).max)
 BELOW_OVERFLOW = math.nextafter(FLOAT32_OVERFLOW, 0.0)  # the largest |x| a float32 tree accepts
@@ -231,34 +230,6 @@ def _numeric_checks(package: ir.Package, field: str) -> list:
     return checks
 
 
-def _key(x: float) -> int:
-    """Doubles (not NaN) as integers in the same order: -inf < ... < -0.0 < 0.0 < ... < inf."""
-    bits = struct.unpack("<q", struct.pack("<d", x))[0]
-    return bits if bits >= 0 else -(bits & 0x7FFFFFFFFFFFFFFF) - 1
-
-
-def _unkey(k: int) -> float:
-    bits = k if k >= 0 else (-(k + 1)) | -0x8000000000000000
-    return struct.unpack("<d", struct.pack("<q", bits))[0]
-
-
-_LOWEST, _HIGHEST = _key(-math.inf), _key(math.inf)
-_LOWEST_FINITE, _HIGHEST_FINITE = _key(-DOUBLE_MAX), _key(DOUBLE_MAX)
-
-
-def _last_true(predicate, lo: int, hi: int) -> Union[int, None]:
-    """The largest key in [lo, hi] where ``predicate`` holds, for a predicate true on a prefix of it."""
-    if not predicate(_unkey(lo)):
-        return None
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if predicate(_unkey(mid)):
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
-
-
 def interval(package: ir.Package, field: str) -> Union[tuple, None, bool]:
     """(lowest, highest) accepted value of a numeric field, None when every
     value is accepted, False when none is. A check after a step only sees
@@ -267,29 +238,26 @@ def interval(package: ir.Package, field: str) -> Union[tuple, None, bool]:
     checks = _numeric_checks(package, field)
     if not checks:
         return None
-    lo, hi = _LOWEST, _HIGHEST
-    for steps, low, high in checks:
-        first, last = (_LOWEST_FINITE, _HIGHEST_FINITE) if steps else (_LOWEST, _HIGHEST)
+    low, high = -math.inf, math.inf
+    for steps, bottom, top in checks:
+        first, last = (-DOUBLE_MAX, DOUBLE_MAX) if steps else (-math.inf, math.inf)
 
-        def at_most(x, steps=steps, high=high):
-            return _apply(steps, x) <= high
+        def at_most(x, steps=steps, top=top):
+            return _apply(steps, x) <= top
 
-        def at_least(x, steps=steps, low=low):
-            return _apply(steps, x) >= low
+        def at_least(x, steps=steps, bottom=bottom):
+            return _apply(steps, x) >= bottom
 
-        if _rising(steps):  # x <= top keeps the value <= high; x < bottom + 1 drops it below low
-            top = _last_true(at_most, first, last)
-            bottom = _last_true(lambda x, f=at_least: not f(x), first, last)
-        else:
-            top = _last_true(at_least, first, last)
-            bottom = _last_true(lambda x, f=at_most: not f(x), first, last)
-        if top is None:
+        # rising steps keep a prefix of the doubles at most top and a suffix at least bottom; falling ones the reverse
+        prefix, suffix = (at_most, at_least) if _rising(steps) else (at_least, at_most)
+        beyond = first_double(lambda x, f=prefix: not f(x), first, last)
+        start = first_double(suffix, first, last)
+        if beyond == first or start is None:
             return False
-        hi = min(hi, top)
-        lo = max(lo, first if bottom is None else bottom + 1)
-    if lo > hi:
+        high = min(high, last if beyond is None else math.nextafter(beyond, -math.inf))
+        low = max(low, start)
+    if low > high:
         return False
-    low, high = _unkey(lo), _unkey(hi)
     # the concrete rules agree at both ends and just beyond them
     if not (
         accepts(package, field, low)
