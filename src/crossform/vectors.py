@@ -25,10 +25,10 @@ of some row whenever some input row could tell the two packages apart
 (tests/semantics/test_vectors.py checks this by mutating packages).
 
 Probes are chosen in the model's feature space and pulled back through the
-encoders to the package inputs. Every candidate is checked with the same
-float64 arithmetic as crossform.reference, so a probe lands on the intended
-side of its threshold after filling, scaling and encoding, and every path row
-is scored by crossform.reference to confirm it reaches its node.
+encoders to the package inputs. Every candidate is checked with the rules
+crossform.reference scores with (crossform.rules), so a probe lands on the
+intended side of its threshold after filling, scaling and encoding, and every
+path row is scored by crossform.reference to confirm it reaches its node.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from . import ir
+from . import ir, rules
 from .floats import FLOAT32_OVERFLOW, first_double, from_order_key, order_key
 
 __all__ = ["UNKNOWN_CATEGORY", "Vectors", "generate"]
@@ -101,144 +101,6 @@ class Vectors:
         return {name: [row[c] for row in self.rows] for c, name in enumerate(self.columns)}
 
 
-# ---------------------------------------------------------------- encoders, one value at a time
-
-
-def _one_hot_step(encoder: ir.OneHot, i: int) -> tuple:
-    f, c = _one_hot_source(encoder)[i]
-    table = dict(zip(encoder.categories[f], encoder.columns[f].tolist()))
-    return ("onehot", table, encoder.missing_columns[f], encoder.unknown[f], c)
-
-
-def _encode_step(encoder: ir.CategoricalEncoding, i: int) -> tuple:
-    table = dict(zip(encoder.categories[i], (float(c) for c in encoder.codes[i])))
-    return ("encode", table, encoder.missing_codes[i], encoder.unknown_code)
-
-
-# encoder type -> the step that computes its output i from the one input it reads
-_STEPS = {
-    ir.FillMissing: lambda e, i: ("fill", e.values[i]),
-    ir.Scale: lambda e, i: ("scale", float(e.offset[i]), float(e.scale[i])),
-    ir.Affine: lambda e, i: ("affine", float(e.scale[i]), float(e.offset[i])),
-    ir.MissingIndicator: lambda e, i: ("missing",),
-    ir.RefuseMissing: lambda e, i: ("refuse",),
-    ir.OneHot: _one_hot_step,
-    ir.CategoricalEncoding: _encode_step,
-}
-
-
-def _steps(encoder: ir.Encoder, i: int) -> tuple:
-    """The step that computes output ``i`` of ``encoder`` from the one input it reads."""
-    return _STEPS[type(encoder)](encoder, i)
-
-
-def _one_hot_source(encoder: ir.OneHot) -> list:
-    """Per output of a one-hot step: (the feature it comes from, its column in that feature's block)."""
-    return [(f, c) for f, width in enumerate(encoder.widths) for c in range(width)]
-
-
-def _source(encoder: ir.Encoder, i: int) -> int:
-    """Which input of ``encoder`` output ``i`` is computed from."""
-    return _one_hot_source(encoder)[i][0] if isinstance(encoder, ir.OneHot) else i
-
-
-def _apply(steps: tuple, value: Any) -> tuple:
-    """(value, ok) after ``steps``, as crossform.reference computes one row;
-    ok is False where an encoder would make the row an error."""
-    ok = True
-    for step in steps:
-        kind = step[0]
-        if kind == "fill":
-            if isinstance(step[1], str):
-                if value is None:
-                    value = step[1]
-            elif math.isnan(value):
-                value = step[1]
-            elif math.isinf(value):
-                ok = False
-        elif kind == "scale":
-            if math.isinf(value):
-                ok = False
-            value = (value - step[1]) / step[2]
-        elif kind == "affine":
-            if math.isinf(value):
-                ok = False
-            value = value * step[1] + step[2]
-        elif kind == "missing":
-            if isinstance(value, float):
-                if math.isinf(value):
-                    ok = False
-                value = 1.0 if math.isnan(value) else 0.0
-            else:
-                value = 1.0 if value is None else 0.0
-        elif kind == "refuse":
-            if value is None or (isinstance(value, float) and (math.isnan(value) or math.isinf(value))):
-                ok = False
-        elif kind == "onehot":
-            _, table, missing_column, unknown, column = step
-            if value is None and missing_column is not None:
-                hit = missing_column
-            elif value is not None and value in table:
-                hit = table[value]
-            elif unknown == "error":
-                ok, hit = False, -1
-            else:
-                hit = -1 if unknown == "zeros" else unknown
-            value = 1.0 if hit == column else 0.0
-        else:
-            _, table, missing_code, unknown_code = step
-            if value is None and missing_code is not None:
-                value = missing_code
-            elif value is not None and value in table:
-                value = table[value]
-            elif unknown_code is None:
-                ok, value = False, math.nan
-            else:
-                value = unknown_code
-    return value, ok
-
-
-def _apply_many(steps: tuple, x: np.ndarray) -> tuple:
-    """``_apply`` over an array of numbers (numeric chains only)."""
-    ok = np.ones(len(x), dtype=bool)
-    with np.errstate(over="ignore", invalid="ignore"):
-        for step in steps:
-            ok &= ~np.isinf(x)
-            if step[0] == "fill":
-                x = np.where(np.isnan(x), step[1], x)
-            elif step[0] == "scale":
-                x = (x - step[1]) / step[2]
-            elif step[0] == "affine":
-                x = x * step[1] + step[2]
-            elif step[0] == "refuse":
-                ok &= ~np.isnan(x)
-            else:  # a missing indicator
-                x = np.isnan(x).astype(np.float64)
-    return x, ok
-
-
-def _model_ok(z: float) -> bool:
-    return math.isnan(z) or abs(z) <= _LIMIT
-
-
-def _versions(package: ir.Package) -> tuple:
-    """Every column as (package input it derives from, encoder steps from that
-    input): the columns the model reads, and every column any encoder writes
-    (an encoder whose output the model ignores can still refuse a row)."""
-    current = {f.name: (f.name, ()) for f in package.inputs}
-    every = list(current.values())
-    for encoder in package.encoders:
-        # an encoder reads its features as they were before it ran
-        read = [current[name] for name in encoder.features]
-        written = {}
-        for i, out in enumerate(encoder.outputs):
-            source, steps = read[_source(encoder, i)]
-            written[out] = (source, steps + (_steps(encoder, i),))
-        current.update(written)
-        every.extend(written.values())
-    return [current[name] for name in package.model.features], every
-
-
 # ---------------------------------------------------------------- numeric inputs
 
 
@@ -250,22 +112,24 @@ class _Chain:
 
     def __init__(self, steps: tuple):
         self.steps = steps
-        a, b = 1.0, 0.0
-        for step in steps:
-            if step[0] == "scale":
-                a, b = a / step[2], (b - step[1]) / step[2]
-            elif step[0] == "affine":
-                a, b = a * step[1], b * step[1] + step[2]
-        self.indicator = any(step[0] == "missing" for step in steps)
+        a, b = 1.0, 0.0  # the map x -> a * x + b the steps compute, up to rounding: the guesses start from it
+        for enc, j, _ in steps:
+            if isinstance(enc, ir.Scale):
+                offset, scale = float(enc.offset[j]), float(enc.scale[j])
+                a, b = a / scale, (b - offset) / scale
+            elif isinstance(enc, ir.Affine):
+                scale, offset = float(enc.scale[j]), float(enc.offset[j])
+                a, b = a * scale, b * scale + offset
+        self.indicator = any(isinstance(enc, ir.MissingIndicator) for enc, _, _ in steps)
         if self.indicator or a == 0.0:
             a, b = 0.0, self.z(0.0)
         self.a, self.b = a, b
-        self.identity = all(step[0] == "fill" for step in steps)
+        self.identity = all(isinstance(enc, ir.FillMissing) for enc, _, _ in steps)
         self.increasing = a > 0
         self._bounds: dict = {}
 
     def z(self, x: float) -> float:
-        return _apply(self.steps, x)[0]
+        return rules.run_number(self.steps, x)[0]
 
     def guess(self, z: float) -> float:
         if self.a == 0.0:
@@ -310,7 +174,7 @@ class _Chain:
         for x in candidates:
             if not math.isfinite(x):
                 continue
-            z, ok = _apply(self.steps, x)
+            z, ok = rules.run_number(self.steps, x)
             if not ok or math.isnan(z) or abs(z) > _LIMIT or (z <= t) != left:
                 continue
             gap = abs(z - v)
@@ -412,10 +276,10 @@ class _NumericInput:
             values = _float32_in_many(values, np.nextafter(bounds[:-1], _INF), np.nextafter(bounds[1:], -_INF))
         keep = np.isfinite(values)
         for chain in self.chains.values():
-            z, ok = _apply_many(chain.steps, values)
+            z, ok = rules.run_steps(chain.steps, values)
             keep &= ok & (np.abs(z) <= _LIMIT)
         for steps in self.others:
-            keep &= _apply_many(steps, values)[1]
+            keep &= rules.run_steps(steps, values)[1]
         values = np.unique(values[keep])
         return values.tolist() if values.size else [0.0]
 
@@ -439,10 +303,10 @@ class _NumericInput:
 
     def fits(self, x: float, constraints: list) -> bool:
         for steps in self.others:
-            if not _apply(steps, x)[1]:
+            if not rules.run_number(steps, x)[1]:
                 return False
         for j, lo, hi, nan_ok in constraints:
-            z, ok = _apply(self.chains[j].steps, x)
+            z, ok = rules.run_number(self.chains[j].steps, x)
             if not ok or (not nan_ok if math.isnan(z) else not lo <= z <= hi):
                 return False
         return True
@@ -564,14 +428,14 @@ class _CategoricalInput:
     missing, and one unknown category. Each is pushed through the encoders
     once, so paths and probes are decided by table lookups."""
 
-    def __init__(self, position: int, name: str, features: dict, steps: dict, others: list):
+    def __init__(self, position: int, name: str, features: dict, steps: dict, others: list, model: ir.Model):
         self.position, self.name = position, name
         self.features = features
         known = set()
         for chain in list(steps.values()) + others:
-            for step in chain:
-                if step[0] in ("encode", "onehot"):
-                    known.update(step[1])
+            for enc, j, _ in chain:
+                if isinstance(enc, (ir.CategoricalEncoding, ir.OneHot)):
+                    known.update(enc.categories[j])
         self.known = sorted(known)
         token = UNKNOWN_CATEGORY
         while token in known:
@@ -581,13 +445,13 @@ class _CategoricalInput:
         self.column = {j: c for c, j in enumerate(steps)}
         self.codes = np.full((len(self.candidates), len(steps)), np.nan)
         self.ok = np.ones(len(self.candidates), dtype=bool)
-        for k, value in enumerate(self.candidates):
-            for j, c in self.column.items():
-                z, ok = _apply(steps[j], value)
-                self.codes[k, c] = z
-                self.ok[k] &= ok and _model_ok(z)
-            for chain in others:
-                self.ok[k] &= _apply(chain, value)[1]
+        candidates = np.array(self.candidates, dtype=object)
+        for j, c in self.column.items():
+            z, ok = rules.run_steps(steps[j], candidates)
+            self.codes[:, c] = z
+            self.ok &= ok & ~rules.model_refuses(model, self.codes[:, c])
+        for chain in others:
+            self.ok &= rules.run_steps(chain, candidates)[1]
         good = np.flatnonzero(self.ok[: len(self.known)])
         self.defaults = [self.known[k] for k in good] or [None]
 
@@ -715,7 +579,7 @@ class _Plan:
         self.package = package
         model = package.model
         self.trees = getattr(model, "trees", ())  # a linear model has none: special and random rows only
-        model_versions, every = _versions(package)
+        model_versions, every = rules.derivations(package)
         position = {f.name: k for k, f in enumerate(package.inputs)}
         self.source = [position[source] for source, _ in model_versions]
         thresholds = self._thresholds()
@@ -731,7 +595,7 @@ class _Plan:
                 self.inputs.append(_NumericInput(k, f.name, names, chains, others, thresholds))
             else:
                 steps = {j: model_versions[j][1] for j in mine}
-                self.inputs.append(_CategoricalInput(k, f.name, names, steps, others))
+                self.inputs.append(_CategoricalInput(k, f.name, names, steps, others, model))
         self._items: dict = {}
         self._sets: dict = {}  # tree -> per node: None, or the set of a set split
 
