@@ -266,3 +266,21 @@ def test_accepted_is_every_refusal_on_the_columns_of_one_input():
         False,
         False,
     ]
+
+
+def test_a_chain_of_numeric_steps_is_scikit_learns_pipeline_on_a_column_and_on_one_float():
+    x = np.concatenate([NUMBERS[:, 0], [math.nan, -0.0, 1e300]])
+    imputer = SimpleImputer(strategy="constant", fill_value=-3.5).fit(x[:, None])
+    standard = StandardScaler().fit(imputer.transform(x[:, None]))
+    min_max = MinMaxScaler().fit(standard.transform(imputer.transform(x[:, None])))
+    expected = min_max.transform(standard.transform(imputer.transform(x[:, None])))[:, 0]
+    steps = (
+        (ir.FillMissing(("x",), (-3.5,)), 0, 0),
+        (ir.Scale(("x",), standard.mean_, standard.scale_), 0, 0),
+        (ir.Affine(("x",), min_max.scale_, min_max.min_), 0, 0),
+    )
+    z, ok = rules.run_steps(steps, x)
+    assert np.array_equal(z, expected) and ok.all()
+    for value, want in zip(x.tolist(), expected.tolist()):
+        assert rules.run_number(steps, value) == (want, True)
+    assert rules.run_number(steps, math.inf)[1] is False
