@@ -285,3 +285,35 @@ def test_a_chain_of_numeric_steps_is_scikit_learns_pipeline_on_a_column_and_on_o
     for value, want in zip(x.tolist(), expected.tolist()):
         assert rules.run_number(steps, value) == (want, True)
     assert rules.run_number(steps, math.inf)[1] is False
+
+
+# ---------------------------------------------------------------- one rule, three users
+
+
+def path_inputs(vectors, column: int) -> list:
+    """The values of one input on the rows that follow a path to a node or leaf."""
+    return [row[column] for row, label in zip(vectors.rows, vectors.labels) if label.startswith("tree ")]
+
+
+def test_the_evaluator_the_probe_rows_and_the_pmml_validity_all_read_the_rules(monkeypatch):
+    """A changed scaler rule (refusing inputs above 1) shows in all three at once, so none keeps a copy."""
+    from crossform import reference
+    from crossform.exporters import _pmml_accepts
+    from crossform.vectors import generate
+
+    package = ir.Package(
+        inputs=(ir.Field("x", ir.NUMERIC), ir.Field("y", ir.NUMERIC)),
+        encoders=(ir.Scale(("x",), np.array([0.0]), np.array([1.0])),),
+        model=ir.TreeEnsemble(("x", "y"), (small_tree(),), classes=("no", "yes")),
+    )
+    assert _pmml_accepts.interval(package, "x") == (-BELOW, BELOW)
+    assert any(x > 1.0 for x in path_inputs(generate(package), 0))
+
+    def capped_scale(enc, j, col):
+        outputs, refused = rules.scale(enc, j, col)
+        return outputs, [*refused, (col > 1.0, lambda i: "above 1")]
+
+    monkeypatch.setitem(rules.ENCODERS, ir.Scale, capped_scale)
+    assert reference.score(package, {"x": [0.75, 1.5], "y": [0.0, 0.0]}).errors == [None, "feature 'x': above 1"]
+    assert _pmml_accepts.accepts(package, "x", 1.5) is False and _pmml_accepts.accepts(package, "x", 1.0)
+    assert not any(x > 1.0 for x in path_inputs(generate(package), 0))
