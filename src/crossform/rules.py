@@ -123,11 +123,11 @@ def categorical_encoding(enc: ir.CategoricalEncoding, j: int, col: np.ndarray) -
 
 
 def scale(enc: ir.Scale, j: int, col: np.ndarray) -> tuple[list, list]:
-    return [(col - float(enc.offset[j])) / float(enc.scale[j])], [_not_finite(col)]
+    return [(col - enc.offset.item(j)) / enc.scale.item(j)], [_not_finite(col)]
 
 
 def affine(enc: ir.Affine, j: int, col: np.ndarray) -> tuple[list, list]:
-    return [col * float(enc.scale[j]) + float(enc.offset[j])], [_not_finite(col)]
+    return [col * enc.scale.item(j) + enc.offset.item(j)], [_not_finite(col)]
 
 
 def missing_indicator(enc: ir.MissingIndicator, j: int, col: np.ndarray) -> tuple[list, list]:

@@ -113,22 +113,22 @@ class _Plan:
         self.package = package
         model = package.model
         self.trees = getattr(model, "trees", ())  # a linear model has none: special and random rows only
-        model_versions, every = rules.derivations(package)
+        model_chains, every = rules.derivations(package)
         position = {f.name: k for k, f in enumerate(package.inputs)}
-        self.source = [position[source] for source, _ in model_versions]
+        self.source = [position[source] for source, _ in model_chains]
         thresholds = self._thresholds()
         self.inputs = []
         for k, f in enumerate(package.inputs):
             mine = [j for j, s in enumerate(self.source) if s == k]
             names = {j: model.features[j] for j in mine}
             # columns the model does not read can still refuse a row
-            read = {id(model_versions[j]) for j in mine}
-            others = [version[1] for version in every if version[0] == f.name and id(version) not in read]
+            read = {id(model_chains[j]) for j in mine}
+            others = [chain[1] for chain in every if chain[0] == f.name and id(chain) not in read]
             if f.kind == ir.NUMERIC:
-                chains = {j: Chain(model_versions[j][1]) for j in mine}
+                chains = {j: Chain(model_chains[j][1]) for j in mine}
                 self.inputs.append(NumericInput(k, f.name, names, chains, others, thresholds))
             else:
-                steps = {j: model_versions[j][1] for j in mine}
+                steps = {j: model_chains[j][1] for j in mine}
                 self.inputs.append(CategoricalInput(k, f.name, names, steps, others, model))
         self._items: dict = {}
         self._sets: dict = {}  # tree -> per node: None, or the set of a set split
