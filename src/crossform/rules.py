@@ -81,8 +81,9 @@ def _unknown_refused(col: np.ndarray, unknown: np.ndarray) -> Refusal:
 def _lookup(categories: tuple, missing_target: Any, col: np.ndarray) -> tuple:
     """Per row: the position of its category (-1 where there is none), where
     it is missing, and where it is unknown. A missing value takes
-    ``missing_target`` when there is one, else it is unknown too. ``categories`` are sorted by code point,
-    as numpy orders unicode, so one searchsorted finds them all."""
+    ``missing_target`` when there is one, else it is unknown too.
+    ``categories`` are sorted by code point, as numpy orders unicode, so one
+    searchsorted finds them all."""
     n = len(col)
     missing = np.equal(col, None)
     found = np.full(n, -1, dtype=np.int64)
