@@ -1,4 +1,4 @@
-"""float32 facts that the frontend and the evaluator share.
+"""float32 facts that the frontend and the evaluator share, and doubles in order.
 
 scikit-learn's trees cast their input to float32 and compare it with float64
 thresholds. crossform rewrites each threshold ``t`` to the float64 value
@@ -8,6 +8,11 @@ doubles and still reproduces scikit-learn's decisions (docs/SEMANTICS.md).
 """
 
 from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Callable
+from typing import Union
 
 import numpy as np
 
@@ -50,3 +55,73 @@ def float32_overflows(x: np.ndarray) -> np.ndarray:
     """Where float32(x) would be infinite (NaN gives False)."""
     with np.errstate(invalid="ignore"):
         return np.abs(x) >= FLOAT32_OVERFLOW
+
+
+# ---------------------------------------------------------------- doubles in order
+# Searches for the first double where a rule changes its answer (the input
+# that reaches a threshold after scaling, the widest interval a field
+# accepts) bisect over the doubles in order, one double at a time, so the key
+# is a plain Python int from struct, not a numpy array. One convention:
+# -0.0 and 0.0 share the key 0 (they compare equal, and no rule here tells
+# them apart), and the key 0 gives 0.0 back.
+
+_DOUBLE, _INT64 = struct.Struct("<d"), struct.Struct("<q")
+
+
+def order_key(x: float) -> int:
+    """An integer that orders like the double ``x`` (not NaN): adjacent
+    doubles differ by 1, ``-inf`` is the smallest, ``+inf`` the largest, and
+    ``-0.0`` has the key of ``0.0``."""
+    bits = _INT64.unpack(_DOUBLE.pack(x))[0]
+    return bits if bits >= 0 else -(bits & 0x7FFF_FFFF_FFFF_FFFF)
+
+
+def from_order_key(k: int) -> float:
+    """The double whose :func:`order_key` is ``k`` (0.0 for 0)."""
+    if k >= 0:
+        return _DOUBLE.unpack(_INT64.pack(k))[0]
+    return -_DOUBLE.unpack(_INT64.pack(-k))[0]
+
+
+def first_double(
+    pred: Callable[[float], bool], lo: float = -math.inf, hi: float = math.inf, near: Union[float, None] = None
+) -> Union[float, None]:
+    """The smallest double x in [lo, hi] with ``pred(x)``, for a ``pred`` that
+    is false and then true along the doubles in order; None when it is never
+    true. ``near``, a guess a few ulps off the answer, makes the search
+    gallop out from it (a handful of calls) instead of bisecting [lo, hi]
+    (about 64)."""
+    first, last = order_key(lo), order_key(hi)
+    false_at, true_at = first - 1, None  # pred is false at false_at (or it is below the range), true at true_at
+    if near is not None:
+        k = min(max(order_key(near), first), last)
+        step = 1
+        if pred(from_order_key(k)):
+            true_at = k
+            while true_at > first:
+                j = max(k - step, first)
+                if not pred(from_order_key(j)):
+                    false_at = j
+                    break
+                true_at, step = j, step * 2
+        else:
+            false_at = k
+            while true_at is None:
+                if false_at == last:
+                    return None
+                j = min(k + step, last)
+                if pred(from_order_key(j)):
+                    true_at = j
+                else:
+                    false_at, step = j, step * 2
+    if true_at is None:
+        if not pred(hi):
+            return None
+        true_at = last
+    while true_at - false_at > 1:
+        mid = (false_at + true_at) // 2
+        if pred(from_order_key(mid)):
+            true_at = mid
+        else:
+            false_at = mid
+    return from_order_key(true_at)

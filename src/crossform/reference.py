@@ -2,7 +2,10 @@
 
 Every runtime and format is judged against this module, so it is written
 for clarity first and vectorised over rows: loops run over encoders,
-features, trees and tree depth, never over rows or nodes.
+features, trees and tree depth, never over rows or nodes. What each encoder
+computes and which values an encoder or the model refuses are
+crossform.rules, which the probe rows and the PMML writer use too; this
+module applies them to a batch and adds the trees and the linear models.
 """
 
 from __future__ import annotations
@@ -14,157 +17,26 @@ from typing import Any, Union
 
 import numpy as np
 
-from . import ir
-from .errors import shown
-from .floats import float32_overflows
+from . import ir, rules
 from .rows import Batch, read_batch
 from .scores import Scores  # re-exported: crossform.reference.Scores as before
 
 # ---------------------------------------------------------------- encoders
 
 
-def _refuse_infinite(batch: Batch, name: str, x: np.ndarray) -> None:
-    batch.refuse(np.isinf(x), lambda i: f"feature {name!r}: value {x[i]} is not finite")
+def _refuse(batch: Batch, name: str, refused: list) -> None:
+    for rows, why in refused:
+        batch.refuse(rows, lambda i, why=why: f"feature {name!r}: {why(i)}")
 
 
-def _fill_missing(enc: ir.FillMissing, batch: Batch, cols: dict) -> list:
+def _encode(encoder: ir.Encoder, batch: Batch, cols: dict) -> list:
+    """The encoder's output columns from ``cols``, refusing rows in ``batch`` (crossform.rules)."""
     out = []
-    for name, value in zip(enc.features, enc.values):
-        col = cols[name]
-        if isinstance(value, str):
-            filled = col.copy()
-            filled[np.equal(col, None)] = value
-        else:
-            _refuse_infinite(batch, name, col)
-            filled = np.where(np.isnan(col), value, col)
-        out.append(filled)
+    for j, name in enumerate(encoder.features):
+        outputs, refused = rules.apply(encoder, j, cols[name])
+        _refuse(batch, name, refused)
+        out.extend(outputs)
     return out
-
-
-def _categorical_encoding(enc: ir.CategoricalEncoding, batch: Batch, cols: dict) -> list:
-    out = []
-    for name, categories, codes, missing_code in zip(enc.features, enc.categories, enc.codes, enc.missing_codes):
-        col = cols[name]
-        missing = np.equal(col, None)
-        known = np.zeros(len(col), dtype=bool)
-        code = np.full(len(col), np.nan)
-        if categories and len(col):
-            # categories are sorted by code point, as numpy orders unicode
-            keys = np.where(missing, "", col).astype(str)
-            table = np.array(categories, dtype=str)
-            at = np.minimum(np.searchsorted(table, keys), len(categories) - 1)
-            names = np.array(categories, dtype=object)
-            known = ~missing & np.equal(names[at], col)
-            code[known] = codes[at[known]]
-        if missing_code is not None:
-            code[missing] = missing_code
-            unknown = ~known & ~missing
-        else:
-            unknown = ~known
-        if enc.unknown_code is None:
-            batch.refuse(
-                unknown,
-                lambda i, col=col, name=name: (
-                    f"feature {name!r}: missing value, and the encoder knows no missing category"
-                    if col[i] is None
-                    else f"feature {name!r}: unknown category {shown(col[i])}"
-                ),
-            )
-        else:
-            code[unknown] = enc.unknown_code
-        out.append(code)
-    return out
-
-
-def _scale(enc: ir.Scale, batch: Batch, cols: dict) -> list:
-    out = []
-    for name, offset, scale in zip(enc.features, enc.offset, enc.scale):
-        col = cols[name]
-        _refuse_infinite(batch, name, col)
-        out.append((col - offset) / scale)
-    return out
-
-
-def _affine(enc: ir.Affine, batch: Batch, cols: dict) -> list:
-    out = []
-    for name, scale, offset in zip(enc.features, enc.scale, enc.offset):
-        col = cols[name]
-        _refuse_infinite(batch, name, col)
-        out.append(col * scale + offset)
-    return out
-
-
-def _missing(batch: Batch, name: str, kind: str, col: np.ndarray) -> np.ndarray:
-    """Where a column is missing (NaN, or None for a categorical one); a numeric +-inf is a row error."""
-    if kind == ir.NUMERIC:
-        _refuse_infinite(batch, name, col)
-        return np.isnan(col)
-    return np.equal(col, None)
-
-
-def _missing_indicator(enc: ir.MissingIndicator, batch: Batch, cols: dict) -> list:
-    return [
-        _missing(batch, name, kind, cols[name]).astype(np.float64) for name, kind in zip(enc.features, enc.kinds_in)
-    ]
-
-
-def _refuse_missing(enc: ir.RefuseMissing, batch: Batch, cols: dict) -> list:
-    for name, kind in zip(enc.features, enc.kinds_in):
-        batch.refuse(
-            _missing(batch, name, kind, cols[name]),
-            lambda i, name=name: f"feature {name!r}: missing value, which it had none of at fit",
-        )
-    return [cols[name] for name in enc.features]
-
-
-def _one_hot(enc: ir.OneHot, batch: Batch, cols: dict) -> list:
-    out = []
-    for name, categories, columns, width, missing_column, unknown in zip(
-        enc.features, enc.categories, enc.columns, enc.widths, enc.missing_columns, enc.unknown
-    ):
-        col = cols[name]
-        n = len(col)
-        missing = np.equal(col, None)
-        column = np.full(n, -1, dtype=np.int64)  # -1: no column set
-        known = np.zeros(n, dtype=bool)
-        if categories and n:
-            keys = np.where(missing, "", col).astype(str)
-            table = np.array(categories, dtype=str)
-            at = np.minimum(np.searchsorted(table, keys), len(categories) - 1)
-            known = ~missing & np.equal(np.array(categories, dtype=object)[at], col)
-            column[known] = columns[at[known]]
-        if missing_column is not None:
-            column[missing] = missing_column
-            unknown_rows = ~known & ~missing
-        else:
-            unknown_rows = ~known
-        if unknown == "error":
-            batch.refuse(
-                unknown_rows,
-                lambda i, col=col, name=name: (
-                    f"feature {name!r}: missing value, and the encoder knows no missing category"
-                    if col[i] is None
-                    else f"feature {name!r}: unknown category {shown(col[i])}"
-                ),
-            )
-        elif unknown != "zeros":
-            column[unknown_rows] = unknown
-        block = np.zeros((n, width))
-        hit = np.flatnonzero(column >= 0)
-        block[hit, column[hit]] = 1.0
-        out.extend(block.T)
-    return out
-
-
-ENCODERS: dict[type, Callable[[Any, Batch, dict], list]] = {
-    ir.FillMissing: _fill_missing,
-    ir.CategoricalEncoding: _categorical_encoding,
-    ir.Scale: _scale,
-    ir.Affine: _affine,
-    ir.MissingIndicator: _missing_indicator,
-    ir.OneHot: _one_hot,
-    ir.RefuseMissing: _refuse_missing,
-}
 
 
 # ---------------------------------------------------------------- model
@@ -273,17 +145,7 @@ def _tree_ensemble(model: ir.TreeEnsemble, batch: Batch, cols: dict) -> tuple[np
     n = batch.n_rows
     X = _features(model, batch, cols)
     for j, name in enumerate(model.features):
-        x = X[:, j]
-        if model.missing == "error":
-            batch.refuse(np.isnan(x), lambda i, name=name: f"feature {name!r}: missing value, which this model refuses")
-        if model.infinite == "error":
-            batch.refuse(np.isinf(x), lambda i, x=x, name=name: f"feature {name!r}: value {x[i]} is not finite")
-            batch.refuse(
-                float32_overflows(x),
-                lambda i, x=x, name=name: (
-                    f"feature {name!r}: value {x[i]!r} is too large for float32, which trees compare"
-                ),
-            )
+        _refuse(batch, name, rules.model_refusals(model, X[:, j]))
     ok = np.flatnonzero(np.equal(batch.errors, None))
     Xok = X[ok]
     leaf_ids = np.full((n, len(model.trees)), -1, dtype=np.int64)
@@ -314,11 +176,7 @@ def _features(model: ir.Model, batch: Batch, cols: dict) -> np.ndarray:
 def _linear(model: ir.LinearModel, batch: Batch, cols: dict) -> tuple[np.ndarray, None]:
     X = _features(model, batch, cols)
     for j, name in enumerate(model.features):
-        x = X[:, j]
-        batch.refuse(
-            np.isnan(x), lambda i, name=name: f"feature {name!r}: missing value, which a linear model cannot score"
-        )
-        batch.refuse(np.isinf(x), lambda i, x=x, name=name: f"feature {name!r}: value {x[i]} is not finite")
+        _refuse(batch, name, rules.model_refusals(model, X[:, j]))
     ok = np.flatnonzero(np.equal(batch.errors, None))
     Xok = X[ok]
     acc = np.zeros((len(ok), model.n_outputs))
@@ -342,6 +200,6 @@ def score(package: ir.Package, data: Any) -> Scores:
     batch = read_batch(package.inputs, data)
     cols = dict(batch.columns)
     for encoder in package.encoders:
-        cols.update(zip(encoder.outputs, ENCODERS[type(encoder)](encoder, batch, cols)))
+        cols.update(zip(encoder.outputs, _encode(encoder, batch, cols)))
     values, leaf_ids = MODELS[type(package.model)](package.model, batch, cols)
     return Scores(values, package.outputs, batch.errors.tolist(), package.model.classes, leaf_ids)

@@ -4,10 +4,11 @@ Every column a package computes comes from one input field, so the rows in
 error are exactly the rows with a refused value in some field. The PMML
 writer declares each field's refused values on its DataField (an Interval,
 Values) and MiningField (missingValueTreatment), and JPMML refuses a row
-holding one. This module decides what to declare:
+holding one. This module decides what to declare, from the rules the
+reference scores with (crossform.rules):
 
-- :func:`accepts` runs the reference's rules on the columns that come from
-  one field, for one value of it (the concrete rules, table ``STEPS``);
+- :func:`accepts` runs the rules on the columns that come from one field,
+  for one value of it;
 - :func:`interval` finds a numeric field's accepted doubles: each check on
   the way accepts an interval of the value it sees, and every step before
   it (``(x - m) / s``, ``x * s + o``, a missing indicator's 0.0, refuse-missing's
@@ -21,242 +22,46 @@ holding one. This module decides what to declare:
 from __future__ import annotations
 
 import math
-import struct
 from typing import Any, Union
 
 import numpy as np
 
-from .. import ir
+from .. import ir, rules
 from ..errors import CrossformError
-from ..floats import FLOAT32_OVERFLOW
+from ..floats import first_double
 
-DOUBLE_MAX = float(np.finfo(np.float64).max)
-BELOW_OVERFLOW = math.nextafter(FLOAT32_OVERFLOW, 0.0)  # the largest |x| a float32 tree accepts
-
-
-class Refused(Exception):
-    """The value is a row error (raised inside :func:`accepts`)."""
+DOUBLE_MAX = rules.DOUBLE_MAX
+BELOW_OVERFLOW = rules.FLOAT32_FINITE[1]  # the largest |x| a float32 tree accepts
 
 
-def _finite(v: float) -> float:
-    if math.isinf(v):
-        raise Refused()
-    return v
-
-
-def _category(categories: tuple, value: str) -> Union[int, None]:
-    """The position of ``value`` in sorted ``categories``, or None."""
-    lo, hi = 0, len(categories)
-    while lo < hi:  # categories are sorted by code point, as str compares
-        mid = (lo + hi) // 2
-        if categories[mid] < value:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo if lo < len(categories) and categories[lo] == value else None
-
-
-# ---------------------------------------------------------------- the concrete rules, one value at a time
-# each takes (encoder, feature index, value) and returns that feature's output values, or raises Refused
-
-
-def _fill(enc: ir.FillMissing, j: int, v: Any) -> tuple:
-    fill = enc.values[j]
-    if isinstance(fill, str):
-        return (fill if v is None else v,)
-    return (fill if math.isnan(_finite(v)) else v,)
-
-
-def _codes(enc: ir.CategoricalEncoding, j: int, v: Any) -> tuple:
-    code = None
-    if v is None:
-        code = enc.missing_codes[j]
-    else:
-        at = _category(enc.categories[j], v)
-        if at is not None:
-            code = float(enc.codes[j][at])
-    if code is None:
-        code = enc.unknown_code
-        if code is None:
-            raise Refused()
-    return (float(code),)
-
-
-def _scale(enc: ir.Scale, j: int, v: float) -> tuple:
-    return ((_finite(v) - float(enc.offset[j])) / float(enc.scale[j]),)
-
-
-def _affine(enc: ir.Affine, j: int, v: float) -> tuple:
-    return (_finite(v) * float(enc.scale[j]) + float(enc.offset[j]),)
-
-
-def _indicator(enc: ir.MissingIndicator, j: int, v: Any) -> tuple:
-    if enc.kinds_in[j] == ir.CATEGORICAL:
-        return (1.0 if v is None else 0.0,)
-    return (1.0 if math.isnan(_finite(v)) else 0.0,)
-
-
-def _refuse(enc: ir.RefuseMissing, j: int, v: Any) -> tuple:
-    if v is None or (enc.kinds_in[j] == ir.NUMERIC and math.isnan(_finite(v))):
-        raise Refused()
-    return (v,)
-
-
-def _one_hot(enc: ir.OneHot, j: int, v: Any) -> tuple:
-    column = None
-    if v is None:
-        column = enc.missing_columns[j]
-    else:
-        at = _category(enc.categories[j], v)
-        if at is not None:
-            column = int(enc.columns[j][at])
-    if column is None:
-        column = enc.unknown[j]
-        if column == "error":
-            raise Refused()
-        if column == "zeros":
-            column = -1
-    return tuple(1.0 if c == column else 0.0 for c in range(enc.widths[j]))
-
-
-STEPS = {
-    ir.FillMissing: _fill,
-    ir.CategoricalEncoding: _codes,
-    ir.Scale: _scale,
-    ir.Affine: _affine,
-    ir.MissingIndicator: _indicator,
-    ir.OneHot: _one_hot,
-    ir.RefuseMissing: _refuse,
-}
-
-
-def _outputs_of(enc: Any) -> tuple:
-    """Each feature's output names (a one-hot feature has a block of them)."""
-    if isinstance(enc, ir.OneHot):
-        return enc.blocks()
-    return tuple((out,) for out in enc.outputs)
-
-
-def _model_accepts(model: ir.Model, v: float) -> bool:
-    if isinstance(model, ir.LinearModel):
-        return math.isfinite(v)
-    if math.isnan(v):
-        return model.missing == "route"
-    return model.infinite == "compare" or abs(v) < FLOAT32_OVERFLOW
+def _accepted(package: ir.Package, field: str, values: list) -> list:
+    """Per value of ``field``: whether a row holding it scores (is no row error)."""
+    numeric = all(isinstance(v, float) for v in values)
+    col = np.array(values, dtype=np.float64 if numeric else object)
+    return rules.accepted(package, field, col).tolist()
 
 
 def accepts(package: ir.Package, field: str, value: Any) -> bool:
     """Whether a row scores (is no row error) when ``field`` holds ``value``
     (a float, NaN for missing numbers, a str, or None for a missing category):
     the reference's rules on the columns that come from ``field`` alone."""
-    cols = {field: value}
-    try:
-        for enc in package.encoders:
-            new, gone = {}, []
-            for j, (name, outs) in enumerate(zip(enc.features, _outputs_of(enc))):
-                if name not in cols:
-                    gone.extend(outs)
-                    continue
-                new.update(zip(outs, STEPS[type(enc)](enc, j, cols[name])))
-            for out in gone:
-                cols.pop(out, None)
-            cols.update(new)
-    except Refused:
-        return False
-    return all(_model_accepts(package.model, cols[name]) for name in package.model.features if name in cols)
+    return _accepted(package, field, [value])[0]
 
 
 # ---------------------------------------------------------------- numeric fields: one interval
-# a step is ("scale", m, s): (x - m) / s; ("affine", s, o): x * s + o; ("constant", c)
-
-
-def _apply(steps: tuple, x: float) -> float:
-    for kind, a, b in steps:
-        if kind == "scale":
-            x = (x - a) / b
-        elif kind == "affine":
-            x = x * a + b
-        else:
-            x = a
-    return x
-
-
-def _rising(steps: tuple) -> bool:
-    """Whether the steps are non-decreasing (a constant step makes them constant: either will do)."""
-    flips = sum(1 for kind, a, b in steps if (kind == "scale" and b < 0) or (kind == "affine" and a < 0))
-    return flips % 2 == 0
 
 
 def _numeric_checks(package: ir.Package, field: str) -> list:
-    """The checks a numeric field's value meets on its way: (steps applied
-    before the check, lowest and highest value the check accepts). Every
-    numeric encoder refuses +-inf; a float32 tree also refuses |x| >=
-    FLOAT32_OVERFLOW, a linear model +-inf. Fill-missing and refuse-missing
-    leave a number alone, a missing indicator makes it 0.0; categorical
-    encoders read no numbers."""
-    cols = {field: ()}
-    checks = []
-    for enc in package.encoders:
-        new, gone = {}, []
-        for j, (name, outs) in enumerate(zip(enc.features, _outputs_of(enc))):
-            if name not in cols:
-                gone.extend(outs)
-                continue
-            steps = cols[name]
-            checks.append((steps, -DOUBLE_MAX, DOUBLE_MAX))  # every numeric encoder refuses +-inf
-            if isinstance(enc, ir.FillMissing):
-                new[outs[0]] = steps
-            elif isinstance(enc, ir.Scale):
-                new[outs[0]] = steps + (("scale", float(enc.offset[j]), float(enc.scale[j])),)
-            elif isinstance(enc, ir.Affine):
-                new[outs[0]] = steps + (("affine", float(enc.scale[j]), float(enc.offset[j])),)
-            elif isinstance(enc, ir.RefuseMissing):  # the number unchanged (NaN is accept()'s business)
-                new[outs[0]] = steps
-            else:  # a missing indicator: 0.0 for every number (NaN is accept()'s business)
-                new[outs[0]] = steps + (("constant", 0.0, None),)
-        for out in gone:
-            cols.pop(out, None)
-        cols.update(new)
-    model = package.model
-    if isinstance(model, ir.LinearModel):
-        bounds = (-DOUBLE_MAX, DOUBLE_MAX)
-    elif model.infinite == "error":
-        bounds = (-BELOW_OVERFLOW, BELOW_OVERFLOW)
-    else:
-        bounds = None  # compared like any number
+    """The checks a numeric field's value meets on its way: (the steps applied
+    before the check, the numbers the check accepts). Every numeric encoder
+    accepts the finite numbers, the model its rules.number_bounds; NaN is
+    accept()'s business."""
+    model_chains, every = rules.derivations(package)
+    checks = [(steps[:-1], rules.FINITE) for source, steps in every if source == field and steps]
+    bounds = rules.number_bounds(package.model)
     if bounds is not None:
-        for name in model.features:
-            if name in cols:
-                checks.append((cols[name], *bounds))
+        checks += [(steps, bounds) for source, steps in model_chains if source == field]
     return checks
-
-
-def _key(x: float) -> int:
-    """Doubles (not NaN) as integers in the same order: -inf < ... < -0.0 < 0.0 < ... < inf."""
-    bits = struct.unpack("<q", struct.pack("<d", x))[0]
-    return bits if bits >= 0 else -(bits & 0x7FFFFFFFFFFFFFFF) - 1
-
-
-def _unkey(k: int) -> float:
-    bits = k if k >= 0 else (-(k + 1)) | -0x8000000000000000
-    return struct.unpack("<d", struct.pack("<q", bits))[0]
-
-
-_LOWEST, _HIGHEST = _key(-math.inf), _key(math.inf)
-_LOWEST_FINITE, _HIGHEST_FINITE = _key(-DOUBLE_MAX), _key(DOUBLE_MAX)
-
-
-def _last_true(predicate, lo: int, hi: int) -> Union[int, None]:
-    """The largest key in [lo, hi] where ``predicate`` holds, for a predicate true on a prefix of it."""
-    if not predicate(_unkey(lo)):
-        return None
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if predicate(_unkey(mid)):
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
 
 
 def interval(package: ir.Package, field: str) -> Union[tuple, None, bool]:
@@ -267,36 +72,30 @@ def interval(package: ir.Package, field: str) -> Union[tuple, None, bool]:
     checks = _numeric_checks(package, field)
     if not checks:
         return None
-    lo, hi = _LOWEST, _HIGHEST
-    for steps, low, high in checks:
-        first, last = (_LOWEST_FINITE, _HIGHEST_FINITE) if steps else (_LOWEST, _HIGHEST)
+    low, high = -math.inf, math.inf
+    for steps, (bottom, top) in checks:
+        first, last = (-DOUBLE_MAX, DOUBLE_MAX) if steps else (-math.inf, math.inf)
 
-        def at_most(x, steps=steps, high=high):
-            return _apply(steps, x) <= high
+        def at_most(x, steps=steps, top=top):
+            return rules.run_number(steps, x)[0] <= top
 
-        def at_least(x, steps=steps, low=low):
-            return _apply(steps, x) >= low
+        def at_least(x, steps=steps, bottom=bottom):
+            return rules.run_number(steps, x)[0] >= bottom
 
-        if _rising(steps):  # x <= top keeps the value <= high; x < bottom + 1 drops it below low
-            top = _last_true(at_most, first, last)
-            bottom = _last_true(lambda x, f=at_least: not f(x), first, last)
-        else:
-            top = _last_true(at_least, first, last)
-            bottom = _last_true(lambda x, f=at_most: not f(x), first, last)
-        if top is None:
+        # rising steps keep a prefix of the doubles at most top and a suffix at least bottom; falling ones the
+        # reverse (a constant step, a missing indicator's, either way)
+        prefix, suffix = (at_least, at_most) if rules.reverses(steps) else (at_most, at_least)
+        beyond = first_double(lambda x, f=prefix: not f(x), first, last)
+        start = first_double(suffix, first, last)
+        if beyond == first or start is None:
             return False
-        hi = min(hi, top)
-        lo = max(lo, first if bottom is None else bottom + 1)
-    if lo > hi:
+        high = min(high, last if beyond is None else math.nextafter(beyond, -math.inf))
+        low = max(low, start)
+    if low > high:
         return False
-    low, high = _unkey(lo), _unkey(hi)
-    # the concrete rules agree at both ends and just beyond them
-    if not (
-        accepts(package, field, low)
-        and accepts(package, field, high)
-        and (low == -math.inf or not accepts(package, field, math.nextafter(low, -math.inf)))
-        and (high == math.inf or not accepts(package, field, math.nextafter(high, math.inf)))
-    ):
+    # the rules agree at both ends and just beyond them
+    ends = _accepted(package, field, [math.nextafter(low, -math.inf), low, high, math.nextafter(high, math.inf)])
+    if ends[1:3] != [True, True] or (low != -math.inf and ends[0]) or (high != math.inf and ends[3]):
         raise CrossformError(f"pmml: the accepted values of {field!r} are not [{low!r}, {high!r}]")  # pragma: no cover
     return low, high
 
@@ -340,10 +139,9 @@ def validity(package: ir.Package, field: ir.Field, names: list, other: str) -> V
         if found is False:
             return Validity(empty=True, missing_invalid=missing_invalid)
         return Validity(interval=found, missing_invalid=missing_invalid)
-    missing_invalid = not accepts(package, field.name, None)
-    if accepts(package, field.name, other):
-        return Validity(
-            invalid=tuple(s for s in names if not accepts(package, field.name, s)), missing_invalid=missing_invalid
-        )
-    valid = tuple(s for s in names if accepts(package, field.name, s))
-    return Validity(valid=valid, missing_invalid=missing_invalid, empty=not valid)
+    *named, other_ok, missing_ok = _accepted(package, field.name, [*names, other, None])
+    if other_ok:
+        invalid = tuple(s for s, ok in zip(names, named) if not ok)
+        return Validity(invalid=invalid, missing_invalid=not missing_ok)
+    valid = tuple(s for s, ok in zip(names, named) if ok)
+    return Validity(valid=valid, missing_invalid=not missing_ok, empty=not valid)

@@ -1,0 +1,282 @@
+"""The encoder and model rules of docs/SEMANTICS.md, each written once.
+
+The reference evaluator scores with them, the probe rows (crossform.vectors)
+find values on either side of a threshold with them, and the PMML writer
+declares which values a field accepts with them, so the three cannot drift.
+
+Every rule is vectorized over one column: ``rule(encoder, j, column)``
+computes the outputs of the encoder's feature ``j`` from ``column`` (float64
+for a numeric feature, objects, str or None, for a categorical one) and says
+which rows it refuses, with the reason. A single value is a column of one,
+but for one case: the probe rows search the doubles one number at a time
+through numeric steps (hundreds of thousands of calls, where numpy's cost per
+call made generating probe rows 7x slower), so the numeric rules are written
+with primitives (:func:`_isnan`, :func:`_where`, comparisons, arithmetic on
+Python floats) that take a Python float as well as a column, and
+:func:`run_number` runs the same rule functions on one float.
+
+A step is ``(encoder, j, c)``: output ``c`` of feature ``j`` of ``encoder``
+(c is 0 but for one-hot, whose feature writes a block). Every column a
+package computes comes from one input through a chain of steps
+(:func:`derivations`), so a row's errors are the refusals along the chains
+of each input it holds (:func:`run_steps`, :func:`model_refuses`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, Union
+
+import numpy as np
+
+from . import ir
+from .errors import shown
+from .floats import FLOAT32_OVERFLOW
+
+# A refusal: the rows of a column that are row errors, and why (the text
+# after "feature 'f': " for a row index).
+Refusal = tuple[np.ndarray, Callable[[int], str]]
+Rule = Callable[[Any, int, np.ndarray], tuple[list, list]]
+
+DOUBLE_MAX = float(np.finfo(np.float64).max)
+# The numbers each check accepts, both ends included (NaN is each rule's own
+# business): every numeric encoder refuses +-inf; a tree that compares in
+# float32 refuses |x| >= FLOAT32_OVERFLOW too, where float32(x) is infinite.
+FINITE = (-DOUBLE_MAX, DOUBLE_MAX)
+FLOAT32_FINITE = (-math.nextafter(FLOAT32_OVERFLOW, 0.0), math.nextafter(FLOAT32_OVERFLOW, 0.0))
+
+
+def outside(bounds: tuple, x: np.ndarray) -> np.ndarray:
+    """Where x is a number outside [low, high] (NaN is not)."""
+    return (x < bounds[0]) | (x > bounds[1])
+
+
+def _isnan(x: Any) -> Any:
+    return np.isnan(x) if isinstance(x, np.ndarray) else math.isnan(x)
+
+
+def _where(condition: Any, a: Any, b: Any) -> Any:
+    return np.where(condition, a, b) if isinstance(condition, np.ndarray) else (a if condition else b)
+
+
+def _not_finite(x: np.ndarray) -> Refusal:
+    return outside(FINITE, x), lambda i: f"value {x[i]} is not finite"
+
+
+def _missing(kind: str, col: np.ndarray) -> np.ndarray:
+    """Where a feature is missing: NaN for a numeric one, None for a categorical one."""
+    return _isnan(col) if kind == ir.NUMERIC else np.equal(col, None)
+
+
+def _unknown_refused(col: np.ndarray, unknown: np.ndarray) -> Refusal:
+    def why(i: int) -> str:
+        if col[i] is None:
+            return "missing value, and the encoder knows no missing category"
+        return f"unknown category {shown(col[i])}"
+
+    return unknown, why
+
+
+def _lookup(categories: tuple, missing_target: Any, col: np.ndarray) -> tuple:
+    """Per row: the position of its category (-1 where there is none), where
+    it is missing, and where it is unknown. A missing value takes
+    ``missing_target`` when there is one, else it is unknown too.
+    ``categories`` are sorted by code point, as numpy orders unicode, so one
+    searchsorted finds them all."""
+    n = len(col)
+    missing = np.equal(col, None)
+    found = np.full(n, -1, dtype=np.int64)
+    known = np.zeros(n, dtype=bool)
+    if categories and n:
+        keys = np.where(missing, "", col).astype(str)
+        at = np.minimum(np.searchsorted(np.array(categories, dtype=str), keys), len(categories) - 1)
+        known = ~missing & np.equal(np.array(categories, dtype=object)[at], col)
+        found[known] = at[known]
+    if missing_target is None:
+        return found, missing, ~known
+    return found, missing, ~known & ~missing
+
+
+# ---------------------------------------------------------------- encoder rules
+
+
+def fill_missing(enc: ir.FillMissing, j: int, col: np.ndarray) -> tuple[list, list]:
+    value = enc.values[j]
+    if isinstance(value, str):
+        filled = col.copy()
+        filled[np.equal(col, None)] = value
+        return [filled], []
+    return [_where(_isnan(col), value, col)], [_not_finite(col)]
+
+
+def categorical_encoding(enc: ir.CategoricalEncoding, j: int, col: np.ndarray) -> tuple[list, list]:
+    at, missing, unknown = _lookup(enc.categories[j], enc.missing_codes[j], col)
+    code = np.full(len(col), np.nan)
+    known = at >= 0
+    code[known] = enc.codes[j][at[known]]
+    if enc.missing_codes[j] is not None:
+        code[missing] = enc.missing_codes[j]
+    if enc.unknown_code is None:
+        return [code], [_unknown_refused(col, unknown)]
+    code[unknown] = enc.unknown_code
+    return [code], []
+
+
+def scale(enc: ir.Scale, j: int, col: np.ndarray) -> tuple[list, list]:
+    return [(col - enc.offset.item(j)) / enc.scale.item(j)], [_not_finite(col)]
+
+
+def affine(enc: ir.Affine, j: int, col: np.ndarray) -> tuple[list, list]:
+    return [col * enc.scale.item(j) + enc.offset.item(j)], [_not_finite(col)]
+
+
+def missing_indicator(enc: ir.MissingIndicator, j: int, col: np.ndarray) -> tuple[list, list]:
+    kind = enc.kinds_in[j]
+    refused = [_not_finite(col)] if kind == ir.NUMERIC else []
+    return [_where(_missing(kind, col), 1.0, 0.0)], refused
+
+
+def refuse_missing(enc: ir.RefuseMissing, j: int, col: np.ndarray) -> tuple[list, list]:
+    kind = enc.kinds_in[j]
+    refused = [_not_finite(col)] if kind == ir.NUMERIC else []
+    refused.append((_missing(kind, col), lambda i: "missing value, which it had none of at fit"))
+    return [col], refused
+
+
+def one_hot(enc: ir.OneHot, j: int, col: np.ndarray) -> tuple[list, list]:
+    at, missing, unknown = _lookup(enc.categories[j], enc.missing_columns[j], col)
+    column = np.full(len(col), -1, dtype=np.int64)  # -1: no column set
+    known = at >= 0
+    column[known] = enc.columns[j][at[known]]
+    if enc.missing_columns[j] is not None:
+        column[missing] = enc.missing_columns[j]
+    refused = []
+    policy = enc.unknown[j]
+    if policy == "error":
+        refused.append(_unknown_refused(col, unknown))
+    elif policy != "zeros":  # the infrequent column
+        column[unknown] = policy
+    return [(column == c).astype(np.float64) for c in range(enc.widths[j])], refused
+
+
+ENCODERS: dict[type, Rule] = {
+    ir.FillMissing: fill_missing,
+    ir.CategoricalEncoding: categorical_encoding,
+    ir.Scale: scale,
+    ir.Affine: affine,
+    ir.MissingIndicator: missing_indicator,
+    ir.OneHot: one_hot,
+    ir.RefuseMissing: refuse_missing,
+}
+
+
+def apply(enc: ir.Encoder, j: int, col: np.ndarray) -> tuple[list, list]:
+    """The outputs of feature ``j`` of ``enc`` (one column, or one-hot's block) and its refusals."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return ENCODERS[type(enc)](enc, j, col)
+
+
+# ---------------------------------------------------------------- model rules
+
+
+def number_bounds(model: ir.Model) -> Union[tuple, None]:
+    """The numbers a model accepts as input (NaN aside), or None for all."""
+    if isinstance(model, ir.LinearModel):
+        return FINITE
+    return FLOAT32_FINITE if model.infinite == "error" else None
+
+
+def model_refusals(model: ir.Model, x: np.ndarray) -> list:
+    """The rows of model input ``x`` the model refuses, in the order its errors are reported."""
+    if isinstance(model, ir.LinearModel):
+        return [(np.isnan(x), lambda i: "missing value, which a linear model cannot score"), _not_finite(x)]
+    refused = []
+    if model.missing == "error":
+        refused.append((np.isnan(x), lambda i: "missing value, which this model refuses"))
+    if model.infinite == "error":
+        refused.append(_not_finite(x))
+        refused.append(
+            (outside(FLOAT32_FINITE, x), lambda i: f"value {x[i]!r} is too large for float32, which trees compare")
+        )
+    return refused
+
+
+def model_refuses(model: ir.Model, x: np.ndarray) -> np.ndarray:
+    """Where the model refuses its input ``x``."""
+    refused = np.zeros(len(x), dtype=bool)
+    for rows, _ in model_refusals(model, x):
+        refused |= rows
+    return refused
+
+
+# ---------------------------------------------------------------- chains of steps
+
+
+def _block(enc: ir.Encoder, j: int) -> tuple:
+    """The output names feature ``j`` writes (a one-hot feature writes a block)."""
+    return enc.blocks()[j] if isinstance(enc, ir.OneHot) else (enc.outputs[j],)
+
+
+def derivations(package: ir.Package) -> tuple:
+    """Every column as (the package input it comes from, the steps from that
+    input to it): the columns the model reads, in its feature order, and
+    every column (each input with no steps, then each column an encoder
+    writes, in order: an encoder whose output the model ignores can still
+    refuse a row)."""
+    current = {f.name: (f.name, ()) for f in package.inputs}
+    every = list(current.values())
+    for enc in package.encoders:
+        read = [current[name] for name in enc.features]  # the features as they were before it ran
+        written = {}
+        for j, (source, steps) in enumerate(read):
+            for c, out in enumerate(_block(enc, j)):
+                written[out] = (source, (*steps, (enc, j, c)))
+        current.update(written)
+        every.extend(written.values())
+    return [current[name] for name in package.model.features], every
+
+
+def run_steps(steps: tuple, col: np.ndarray) -> tuple:
+    """(values, ok) after ``steps`` from an input column; ok is False where a step refuses the row."""
+    ok = np.ones(len(col), dtype=bool)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for enc, j, c in steps:
+            outputs, refused = ENCODERS[type(enc)](enc, j, col)
+            for rows, _ in refused:
+                ok &= ~rows
+            col = outputs[c]
+    return col, ok
+
+
+def run_number(steps: tuple, x: float) -> tuple:
+    """:func:`run_steps` for one number through numeric steps, as (value, ok),
+    by the same rule functions on a Python float (see the module's note)."""
+    ok = True
+    for enc, j, c in steps:
+        outputs, refused = ENCODERS[type(enc)](enc, j, x)
+        for rows, _ in refused:
+            ok = ok and not rows
+        x = outputs[c]
+    return float(x), ok
+
+
+def accepted(package: ir.Package, field: str, col: np.ndarray) -> np.ndarray:
+    """Where a row scores (is no row error) for each value of ``field`` in ``col``,
+    whatever the other fields hold: the refusals on every column that comes from it."""
+    model_chains, every = derivations(package)
+    ok = np.ones(len(col), dtype=bool)
+    for source, steps in every:
+        if source == field and steps:
+            ok &= run_steps(steps, col)[1]
+    for source, steps in model_chains:
+        if source == field:
+            ok &= ~model_refuses(package.model, run_steps(steps, col)[0])
+    return ok
+
+
+def reverses(steps: tuple) -> bool:
+    """Whether numeric steps reverse the order of the doubles (an odd count of
+    negative scales); each step is monotone, a missing indicator constant."""
+    flips = sum(isinstance(enc, (ir.Scale, ir.Affine)) and enc.scale[j] < 0 for enc, j, _ in steps)
+    return flips % 2 == 1
