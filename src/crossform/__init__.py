@@ -138,9 +138,9 @@ def scorer(
 def _prepare(package: Package, saved: Union[tuple, None], runtime: str, options: dict):
     """The runtime's function ``data -> Scores`` for ``package`` (``saved``: the format
     name and bytes of the file it was read from, if any)."""
+    from .evaluator import score as evaluate
     from .exporters import check_options, get_format
     from .exporters import registry as format_registry
-    from .reference import score as evaluate
     from .runtime import get_runtime, unavailable
 
     engine = get_runtime(runtime)

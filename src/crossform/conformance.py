@@ -272,7 +272,7 @@ def reference_checks(
     package: ir.Package, columns: Sequence[ir.Field], rows: Sequence[Sequence], labels: Sequence[str], description: str
 ) -> Checks:
     """Checks whose expected outputs are the reference evaluator's on ``package``."""
-    from .reference import score as evaluate
+    from .evaluator import score as evaluate
 
     data = {f.name: [row[j] for row in rows] for j, f in enumerate(columns)}
     scores = evaluate(package, data)

@@ -3,7 +3,7 @@
 It sits below them all (it knows nothing of packages, formats or the rules that
 compute it), so the checks compare scores and a runtime builds them without
 importing the reference evaluator. ``crossform.Scores`` and
-``crossform.reference.Scores`` name this class.
+``crossform.evaluator.Scores`` name this class.
 """
 
 from __future__ import annotations

@@ -463,7 +463,7 @@ def test_rows_without_quotes_split_as_the_csv_module_reads_them(monkeypatch, bod
 )
 def test_scores_are_joined_as_the_csv_module_writes_them(monkeypatch, kept, errors):
     from crossform import tabular
-    from crossform.reference import Scores
+    from crossform.evaluator import Scores
 
     values = np.array([[0.1, 0.9], [np.nan, np.nan], [-0.0, 1 / 3]])
     scores = Scores(values, ["p0", "p1"], errors, None, None)

@@ -422,7 +422,7 @@ def test_report_names_the_runtime_versions(suite_report):
 
 PLUGIN_RUNTIME = """
 import numpy as np
-from crossform.reference import Scores
+from crossform.evaluator import Scores
 from crossform.runtime import reference
 
 NAME = "{name}"

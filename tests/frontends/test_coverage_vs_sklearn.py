@@ -35,7 +35,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, OneHotEncoder, RobustScaler
 
 import crossform
-from crossform import ir, reference
+from crossform import evaluator, ir
 from crossform.checks import compare
 
 rng = np.random.default_rng(8)
@@ -158,7 +158,7 @@ def test_reference_matches_sklearn(name):
         warnings.simplefilter("ignore")
         estimator = FITS[name]()
         package = crossform.from_sklearn(estimator, checks=600)
-    scores = reference.score(package, package.checks.data())
+    scores = evaluator.score(package, package.checks.data())
     result = compare(package.checks, scores, package.model)
     assert result.ok, result.summary() + "\n" + "\n".join(str(m) for m in result.mismatches)
     assert len(package.checks) >= 100

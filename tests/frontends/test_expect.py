@@ -26,7 +26,7 @@ from sklearn.preprocessing import OrdinalEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
 import crossform
-from crossform import conformance, reference
+from crossform import conformance, evaluator
 from crossform.checks import compare
 from crossform.sklearn.expect import _hist_leaves, _sklearn_trees, refused_rows, sklearn_preorder
 from helpers.fits import linear_bird_pipeline
@@ -125,7 +125,7 @@ def test_any_count_of_checks_works(kind, rows, fitted):
         return
     checks = package.checks
     assert 0 < len(checks) <= rows
-    comparison = compare(checks, reference.score(package, checks.data()), package.model)
+    comparison = compare(checks, evaluator.score(package, checks.data()), package.model)
     assert comparison.ok, comparison.summary()
 
 

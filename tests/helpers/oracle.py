@@ -191,7 +191,7 @@ def assert_checks_pass(package: crossform.Package) -> None:
     """The checks export attached (scikit-learn's outputs on rows at every
     split and leaf) score identically in the reference evaluator."""
     from crossform.checks import compare as compare_checks
-    from crossform.reference import score as evaluate
+    from crossform.evaluator import score as evaluate
 
     assert package.checks is not None and len(package.checks) > 0
     result = compare_checks(package.checks, evaluate(package, package.checks.data()), package.model)

@@ -49,13 +49,13 @@ FORBIDDEN = [
     ("ir/trees.py", "from ..identity import package_id", LAYERS, "crossform.ir.trees -> crossform.identity"),
     ("ir/__init__.py", "from .. import scores", LAYERS, "crossform.ir -> crossform.scores"),
     # checks and the evaluator are siblings: neither imports the other
-    ("checks.py", "from .reference import score", LAYERS, "crossform.checks -> crossform.reference"),
+    ("checks.py", "from .evaluator import score", LAYERS, "crossform.checks -> crossform.evaluator"),
     # a format reaching the evaluator, directly or through a module that imports it
     (
         "exporters/protobuf/reader.py",
-        "from ...reference import score",
+        "from ...evaluator import score",
         FORMATS,
-        "crossform.exporters.protobuf.reader -> crossform.reference",
+        "crossform.exporters.protobuf.reader -> crossform.evaluator",
     ),
     (
         "exporters/stripe_json/writer.py",
@@ -100,7 +100,7 @@ def test_reading_a_package_loads_no_evaluator(tmp_path, package):
         import crossform
         for path in {paths!r}:
             crossform.load(path)
-        loaded = sorted(m for m in sys.modules if m.startswith(("crossform.reference", "crossform.runtime",
+        loaded = sorted(m for m in sys.modules if m.startswith(("crossform.evaluator", "crossform.runtime",
                                                                 "crossform.vectors", "crossform.sklearn")))
         assert not loaded, loaded
     """)

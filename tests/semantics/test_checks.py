@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from crossform import checks, ir
-from crossform.reference import Scores
+from crossform.evaluator import Scores
 
 COLUMNS = (ir.Field("colour", ir.CATEGORICAL), ir.Field("size", ir.NUMERIC))
 OUTPUTS = ("probability(no)", "probability(yes)")

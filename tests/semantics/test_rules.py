@@ -297,7 +297,7 @@ def path_inputs(vectors, column: int) -> list:
 
 def test_the_evaluator_the_probe_rows_and_the_pmml_validity_all_read_the_rules(monkeypatch):
     """A changed scaler rule (refusing inputs above 1) shows in all three at once, so none keeps a copy."""
-    from crossform import reference
+    from crossform import evaluator
     from crossform.exporters import _pmml_accepts
     from crossform.vectors import generate
 
@@ -314,6 +314,6 @@ def test_the_evaluator_the_probe_rows_and_the_pmml_validity_all_read_the_rules(m
         return outputs, [*refused, (col > 1.0, lambda i: "above 1")]
 
     monkeypatch.setitem(rules.ENCODERS, ir.Scale, capped_scale)
-    assert reference.score(package, {"x": [0.75, 1.5], "y": [0.0, 0.0]}).errors == [None, "feature 'x': above 1"]
+    assert evaluator.score(package, {"x": [0.75, 1.5], "y": [0.0, 0.0]}).errors == [None, "feature 'x': above 1"]
     assert _pmml_accepts.accepts(package, "x", 1.5) is False and _pmml_accepts.accepts(package, "x", 1.0)
     assert not any(x > 1.0 for x in path_inputs(generate(package), 0))

@@ -28,7 +28,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder, StandardScaler
 
 import crossform
-from crossform import ir, reference, vectors
+from crossform import evaluator, ir, vectors
 from helpers.fits import linear_bird_pipeline
 from helpers.packages import small_package
 from helpers.paths import REPO
@@ -238,7 +238,7 @@ def split_groups(vecs: vectors.Vectors) -> dict:
     return groups
 
 
-def scores_differ(a: reference.Scores, b: reference.Scores) -> bool:
+def scores_differ(a: evaluator.Scores, b: evaluator.Scores) -> bool:
     return bool((a.leaves != b.leaves).any() or not np.array_equal(a.values, b.values, equal_nan=True))
 
 
@@ -272,7 +272,7 @@ def test_every_split_is_reached_and_probed_on_both_sides(name, packages, generat
     assert vecs.columns == tuple(f.name for f in package.inputs)
     assert len(vecs.rows) == len(vecs.labels) == len(vecs)
     assert all(len(row) == len(vecs.columns) for row in vecs.rows)
-    scores = reference.score(package, vecs.to_columns())
+    scores = evaluator.score(package, vecs.to_columns())
     groups = split_groups(vecs)
     trees = package.model.trees
     unreachable = set(vecs.unreachable)
@@ -298,7 +298,7 @@ def test_every_split_is_reached_and_probed_on_both_sides(name, packages, generat
 @pytest.mark.parametrize("name", ["small", "raw", "hand-scaled", "scaled", "encoded-missing", "unknown-nan"])
 def test_every_leaf_is_reached(name, packages, generated):
     package, vecs = packages[name], generated[name]
-    scores = reference.score(package, vecs.to_columns())
+    scores = evaluator.score(package, vecs.to_columns())
     unreachable = set(vecs.unreachable)
     for ti, tree in enumerate(package.model.trees):
         leaves = set(np.flatnonzero(tree.is_leaf).tolist()) - {n for t, n in unreachable if t == ti}
@@ -316,7 +316,7 @@ def test_probes_pulled_back_through_scalers_land_on_both_sides(packages, generat
     package, vecs = packages["scaled"], generated["scaled"]
     scaled = [e for e in package.encoders if isinstance(e, ir.Scale)]
     assert len(scaled) == 2
-    scores = reference.score(package, vecs.to_columns())
+    scores = evaluator.score(package, vecs.to_columns())
     groups = split_groups(vecs)
     checked = 0
     for (ti, node), rows in groups.items():
@@ -337,7 +337,7 @@ def test_threshold_changes_behind_scalers_are_caught_when_an_input_can_show_them
     change must be caught."""
     package, vecs = packages["hand-scaled"], generated["hand-scaled"]
     cols = columns(package, vecs)
-    before = reference.score(package, cols)
+    before = evaluator.score(package, cols)
     scale = {"zu": (3.7, 0.37), "zv": (-1.3, -2.9)}
     visible = caught = 0
     for ti, tree in enumerate(package.model.trees):
@@ -363,7 +363,7 @@ def test_threshold_changes_behind_scalers_are_caught_when_an_input_can_show_them
                 visible += 1
                 threshold = tree.threshold.copy()
                 threshold[node] = np.nextafter(t, direction)
-                caught += scores_differ(before, reference.score(with_tree(package, ti, threshold=threshold), cols))
+                caught += scores_differ(before, evaluator.score(with_tree(package, ti, threshold=threshold), cols))
     assert visible > 20 and caught == visible, (caught, visible)
 
 
@@ -400,7 +400,7 @@ def test_dead_branches_are_reported_not_probed():
     vecs = vectors.generate(package)
     assert vecs.unreachable == ((0, 4),)
     assert not any(label.startswith("tree 0 leaf 4") for label in vecs.labels)
-    scores = reference.score(package, vecs.to_columns())
+    scores = evaluator.score(package, vecs.to_columns())
     assert set(scores.leaves[:, 0].tolist()) >= {2, 3}
 
 
@@ -421,7 +421,7 @@ def test_an_encoder_the_model_ignores_still_decides_which_categories_a_row_may_h
     )
     vecs = vectors.generate(package, random_rows=0)
     assert vecs.unreachable == ((0, 1),)
-    scores = reference.score(package, vecs.to_columns())
+    scores = evaluator.score(package, vecs.to_columns())
     for label, row, error in zip(vecs.labels, vecs.rows, scores.errors):
         if LEAF_LABEL.match(label):
             assert row == ["red"] and error is None
@@ -489,13 +489,13 @@ def test_mutations_of_thresholds_leaves_and_missing_directions_are_caught(packag
     """Change one number of the forest; some generated row must score differently."""
     package, vecs = packages["raw"], generated["raw"]
     cols = columns(package, vecs)
-    before = reference.score(package, cols)
+    before = evaluator.score(package, cols)
     trees = package.model.trees
     splits = [(ti, n) for ti, t in enumerate(trees) for n in np.flatnonzero(t.left >= 0).tolist()]
     leaves = [(ti, n) for ti, t in enumerate(trees) for n in np.flatnonzero(t.is_leaf).tolist()]
 
     def caught(mutant: ir.Package) -> bool:
-        return scores_differ(before, reference.score(mutant, cols))
+        return scores_differ(before, evaluator.score(mutant, cols))
 
     missed = []
     tried = 0
@@ -534,7 +534,7 @@ def test_category_code_changes_are_caught(packages, generated):
     crosses a threshold the category reaches, a row scores differently."""
     package, vecs = packages["encoded-missing"], generated["encoded-missing"]
     cols = columns(package, vecs)
-    before = reference.score(package, cols)
+    before = evaluator.score(package, cols)
     position = next(k for k, e in enumerate(package.encoders) if isinstance(e, ir.CategoricalEncoding))
     enc = package.encoders[position]
     missed, visible = [], 0
@@ -545,7 +545,7 @@ def test_category_code_changes_are_caught(packages, generated):
         values[:] = list(enc.categories[i]) + [None]
         probe = {k: np.tile(v, len(values)) for k, v in cols.items()}
         probe[feature] = np.repeat(values, len(vecs))
-        unchanged = reference.score(package, probe)
+        unchanged = evaluator.score(package, probe)
         for c, category in enumerate(enc.categories[i]):
             for step in (-1.0, 1.0):
                 codes = list(enc.codes)
@@ -557,10 +557,10 @@ def test_category_code_changes_are_caught(packages, generated):
                 encoders = list(package.encoders)
                 encoders[position] = mutant_enc
                 mutant = package.replace(encoders=tuple(encoders))
-                if not scores_differ(unchanged, reference.score(mutant, probe)):
+                if not scores_differ(unchanged, evaluator.score(mutant, probe)):
                     continue
                 visible += 1
-                if not scores_differ(before, reference.score(mutant, cols)):
+                if not scores_differ(before, evaluator.score(mutant, cols)):
                     missed.append((feature, category, step))
     assert visible >= 10
     assert not missed, missed

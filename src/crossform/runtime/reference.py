@@ -1,4 +1,4 @@
-"""The reference runtime: read the written package back, score with crossform.reference."""
+"""The reference runtime: read the written package back, score with crossform.evaluator."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from types import ModuleType
 from typing import Any
 
 from .._version import __version__
+from ..evaluator import score as evaluate
 from ..exporters import Files
-from ..reference import score as evaluate
 from ..scores import Scores
 
 NAME = "reference"

@@ -313,7 +313,7 @@ def _expect(
 
     def package_refuses() -> np.ndarray:
         # the rows the package makes row errors: which rows to try alone first, not a verdict
-        from ..reference import score
+        from ..evaluator import score
 
         return ~score(package, {f.name: [row[c] for row in rows] for c, f in enumerate(columns)}).ok
 

@@ -26,9 +26,9 @@ of some row whenever some input row could tell the two packages apart
 
 Probes are chosen in the model's feature space and pulled back through the
 encoders to the package inputs. Every candidate is checked with the rules
-crossform.reference scores with (crossform.rules), so a probe lands on the
+crossform.evaluator scores with (crossform.rules), so a probe lands on the
 intended side of its threshold after filling, scaling and encoding, and every
-path row is scored by crossform.reference to confirm it reaches its node.
+path row is scored by crossform.evaluator to confirm it reaches its node.
 """
 
 from __future__ import annotations
@@ -249,7 +249,7 @@ class _Plan:
         """Keep the groups whose path row reaches its node under the reference evaluator."""
         if not groups:
             return [], []
-        from ..reference import score
+        from ..evaluator import score
 
         columns = {f.name: [g.base[c] for g in groups] for c, f in enumerate(self.package.inputs)}
         leaves = score(self.package, columns).leaves

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 import crossform
 from crossform import checks as checks_module
-from crossform import ir, reference
+from crossform import evaluator, ir
 from crossform.checks import leaf_positions
 from crossform.errors import (
     CrossformError,
@@ -338,7 +338,7 @@ def members_1_0_lacks(data: bytes) -> list:
 
 
 def assert_scores_like_the_reference(package: ir.Package, data: bytes, rows) -> None:
-    want = reference.score(package, rows)
+    want = evaluator.score(package, rows)
     got = reference_runtime.prepare(data, P)(rows)
     assert got.outputs == want.outputs and got.classes == want.classes
     assert [type(c) for c in got.classes or ()] == [type(c) for c in want.classes or ()]
@@ -363,17 +363,17 @@ def test_every_kind_package_round_trips_record_1_1_and_score_like_the_reference(
         back = P.loads(data)
     assert back.id == package.id and P.dumps(back) == data
     assert_scores_like_the_reference(package, data, EVERY_KIND_ROWS)
-    errors = reference.score(package, EVERY_KIND_ROWS).errors
+    errors = evaluator.score(package, EVERY_KIND_ROWS).errors
     assert any(e is None for e in errors), "rows that score"
 
 
 def test_the_every_kind_rows_reach_row_errors_and_every_new_rule():
     # the rows above prove something only if they hit the new rules' error rows
     errors = {
-        name: sum(e is not None for e in reference.score(p, EVERY_KIND_ROWS).errors) for name, p in EVERY_KIND.items()
+        name: sum(e is not None for e in evaluator.score(p, EVERY_KIND_ROWS).errors) for name, p in EVERY_KIND.items()
     }
     assert errors["boost-binary-one-hot"] and errors["linear-regression"] and errors["forest-one-hot"]
-    compare = reference.score(EVERY_KIND["boost-regression-compare"], EVERY_KIND_ROWS)
+    compare = evaluator.score(EVERY_KIND["boost-regression-compare"], EVERY_KIND_ROWS)
     assert not any(compare.errors)  # inf and 1e39 compared, not refused
 
 
@@ -847,7 +847,7 @@ def test_refuse_missing_packages_round_trip_record_1_1_and_score_like_the_refere
 
 
 def test_the_refuse_missing_rows_reach_every_row_error_and_rows_that_score():
-    want = reference.score(REFUSE["refuse-in-place"], REFUSE_ROWS).errors
+    want = evaluator.score(REFUSE["refuse-in-place"], REFUSE_ROWS).errors
     for row, error in zip(REFUSE_ROWS, want):
         size, colour = row["size"], row["colour"]
         if colour is None or math.isnan(size):
@@ -858,7 +858,7 @@ def test_the_refuse_missing_rows_reach_every_row_error_and_rows_that_score():
             assert error is None, (row, error)
     # renamed, the inputs stay as they were: a missing colour is refused, however filled after, and
     # a missing size (an indicator's, then filled) scores
-    errors = reference.score(REFUSE["refuse-beside-indicator"], REFUSE_ROWS).errors
+    errors = evaluator.score(REFUSE["refuse-beside-indicator"], REFUSE_ROWS).errors
     assert [e is not None for e in errors] == [r["colour"] is None or math.isinf(r["size"]) for r in REFUSE_ROWS]
 
 
@@ -1222,7 +1222,7 @@ def test_with_rules_packages_round_trip_record_1_1_and_score_like_the_reference(
 def test_the_with_rules_rows_reach_every_leaf_and_the_inf_threshold():
     for name in ("sets-regression", "sets-binary", "isolation-sets-inf"):
         package = WITH_RULES[name]
-        leaves = reference.score(package, rows_for(package)).leaves
+        leaves = evaluator.score(package, rows_for(package)).leaves
         for t, tree in enumerate(package.model.trees):
             assert set(leaves[:, t][leaves[:, t] >= 0].tolist()) == set(np.flatnonzero(tree.is_leaf).tolist()), (
                 name,

@@ -24,11 +24,11 @@ from hypothesis import strategies as st
 import crossform
 from crossform import errors, ir
 from crossform.checks import leaf_positions
+from crossform.evaluator import score
 from crossform.exporters import _limits
 from crossform.exporters._versions import FormatVersionWarning
 from crossform.exporters.stripe_json import bonsai
 from crossform.floats import float32_threshold
-from crossform.reference import score
 from helpers.packages import small_package, small_tree
 
 WHERE = "pkg/trees.bonsai"

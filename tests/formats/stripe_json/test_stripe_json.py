@@ -420,7 +420,7 @@ def reference_checks(package) -> checks_module.Checks:
         tuple(None if (isinstance(v, float) and f.kind == ir.CATEGORICAL) else v for v, f in zip(r, package.inputs))
         for r in frame[names].itertuples(index=False)
     ]
-    scores = crossform.reference.score(package, frame[names])
+    scores = crossform.evaluator.score(package, frame[names])
     leaves = None if scores.leaves is None else checks_module.leaf_positions(package.model, scores.leaves)
     predicted = tuple(scores.labels()) if package.model.is_classifier else None
     return checks_module.Checks(

@@ -12,7 +12,7 @@ from functools import reduce
 import numpy as np
 import pytest
 
-from crossform import ir, reference
+from crossform import evaluator, ir
 from helpers.packages import leaf_only_tree, small_package, small_tree
 
 NUMBERS = (ir.Field("x0", ir.NUMERIC), ir.Field("x1", ir.NUMERIC))
@@ -39,7 +39,7 @@ def test_the_order_of_the_leaves_changes_the_sum():
 def test_average_is_a_left_fold_in_tree_order_then_a_division():
     package = trees_package([leaf_only_tree((v,)) for v in LEAVES])
     expected = reduce(lambda a, b: a + b, LEAVES, 0.0) / len(LEAVES)
-    got = reference.score(package, {"x0": [0.0], "x1": [0.0]}).values
+    got = evaluator.score(package, {"x0": [0.0], "x1": [0.0]}).values
     assert got.tolist() == [[expected]]
 
 
@@ -47,7 +47,7 @@ def test_sum_folds_the_trees_onto_the_base_value_in_tree_order():
     package = trees_package([leaf_only_tree((v,)) for v in LEAVES[1:]], "sum", base_value=[LEAVES[0]])
     expected = reduce(lambda a, b: a + b, LEAVES[1:], LEAVES[0])
     assert expected == 1.0  # each 1e-16 vanishes against the base value
-    got = reference.score(package, {"x0": [0.0], "x1": [0.0]}).values
+    got = evaluator.score(package, {"x0": [0.0], "x1": [0.0]}).values
     assert got.tolist() == [[expected]]
 
 
@@ -68,7 +68,7 @@ ROWS = {
 @pytest.mark.parametrize("label", ROWS)
 def test_a_row_reaches_the_leaf_the_splits_and_missing_sides_give(label):
     x0, x1, leaf = ROWS[label]
-    scores = reference.score(trees_package([small_tree()], classes=("no", "yes")), [{"x0": x0, "x1": x1}])
+    scores = evaluator.score(trees_package([small_tree()], classes=("no", "yes")), [{"x0": x0, "x1": x1}])
     assert scores.errors == [None]
     assert scores.leaves.tolist() == [[leaf]]
     assert scores.values.tolist() == [LEAF_VALUES[leaf]]
@@ -79,7 +79,7 @@ def test_missing_goes_to_the_recorded_side_whichever_it_is():
     right_first = ir.Tree(
         tree.feature, tree.threshold, tree.left, tree.right, [False, False, True, False, False], tree.value
     )
-    scores = reference.score(
+    scores = evaluator.score(
         trees_package([right_first], classes=("no", "yes")), [{"x0": math.nan, "x1": 9.0}, {"x0": 1.0, "x1": math.nan}]
     )
     assert scores.leaves.tolist() == [[4], [3]]  # x0 NaN: right, then x1 = 9.0 > 2.0; x1 NaN: left
@@ -91,12 +91,12 @@ def test_missing_goes_to_the_recorded_side_whichever_it_is():
 def test_an_unknown_category_is_a_row_error_and_the_other_rows_score_as_if_alone():
     package = small_package()  # its colour encoding has no unknown code: an unknown colour is an error
     rows = [{"colour": "red", "size": 3.0}, {"colour": "mauve", "size": 3.0}, {"colour": "blue", "size": 30.0}]
-    together = reference.score(package, rows)
+    together = evaluator.score(package, rows)
     assert together.errors[0] is None and together.errors[2] is None
     assert "colour" in together.errors[1] and "unknown category 'mauve'" in together.errors[1]
     assert np.isnan(together.values[1]).all() and together.leaves[1].tolist() == [-1, -1]
     for i in (0, 2):
-        alone = reference.score(package, [rows[i]])
+        alone = evaluator.score(package, [rows[i]])
         assert together.values[i].tolist() == alone.values[0].tolist()
         assert together.leaves[i].tolist() == alone.leaves[0].tolist()
 
@@ -113,14 +113,14 @@ def test_binary_logistic_gives_one_minus_p_and_p(raw):
     # base value 0.25 plus one leaf of raw - 0.25: the raw score is exactly raw for these values
     package = trees_package([leaf_only_tree((raw - 0.25,))], "sum", "logistic", ("no", "yes"), [0.25])
     p = logistic(0.25 + (raw - 0.25))
-    got = reference.score(package, {"x0": [0.0], "x1": [0.0]}).values
+    got = evaluator.score(package, {"x0": [0.0], "x1": [0.0]}).values
     # 1 - p from p as written: at raw 40, p rounds to 1.0 and 1 - p is exactly 0.0, not exp(-40)
     np.testing.assert_allclose(got, [[1.0 - p, p]], rtol=1e-15, atol=0)
 
 
 def test_logistic_of_a_hugely_negative_score_is_exactly_zero():
     package = trees_package([leaf_only_tree((-1000.0,))], "sum", "logistic", ("no", "yes"), [0.0])
-    got = reference.score(package, {"x0": [0.0], "x1": [0.0]}).values
+    got = evaluator.score(package, {"x0": [0.0], "x1": [0.0]}).values
     assert got.tolist() == [[1.0, 0.0]]
 
 
@@ -130,13 +130,13 @@ def test_softmax_subtracts_the_row_maximum_and_normalises():
     top = max(raw)
     shifted = [math.exp(r - top) for r in raw]
     total = reduce(lambda a, b: a + b, shifted, 0.0)
-    got = reference.score(package, {"x0": [0.0], "x1": [0.0]}).values[0]
+    got = evaluator.score(package, {"x0": [0.0], "x1": [0.0]}).values[0]
     np.testing.assert_allclose(got, [s / total for s in shifted], rtol=1e-15, atol=0)
-    assert reference.score(package, {"x0": [0.0], "x1": [0.0]}).labels() == ["b"]
+    assert evaluator.score(package, {"x0": [0.0], "x1": [0.0]}).labels() == ["b"]
 
 
 def test_softmax_of_scores_beyond_exp_s_range_still_sums_to_one():
     package = trees_package([leaf_only_tree((800.0, 799.0, -800.0))], "sum", "softmax", ("a", "b", "c"), [0.0] * 3)
-    got = reference.score(package, {"x0": [0.0], "x1": [0.0]}).values[0]
+    got = evaluator.score(package, {"x0": [0.0], "x1": [0.0]}).values[0]
     e = math.exp(-1.0)
     np.testing.assert_allclose(got, [1 / (1 + e + 0.0), e / (1 + e + 0.0), 0.0], rtol=1e-15, atol=0)

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import ir, rules
 from .rows import Batch, read_batch
-from .scores import Scores  # re-exported: crossform.reference.Scores as before
+from .scores import Scores  # re-exported: crossform.evaluator.Scores is crossform.Scores
 
 # ---------------------------------------------------------------- encoders
 
