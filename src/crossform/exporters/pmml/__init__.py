@@ -69,9 +69,9 @@ from xml.parsers import expat
 
 import numpy as np
 
-from .. import checks as checks_module
-from .. import ir
-from ..errors import (
+from ... import checks as checks_module
+from ... import ir
+from ...errors import (
     CrossformError,
     IdMismatchError,
     IRValidationError,
@@ -81,7 +81,7 @@ from ..errors import (
     UnsupportedModelError,
     shown,
 )
-from . import MAX_FILE_BYTES, _json, _pmml_accepts, _versions
+from .. import MAX_FILE_BYTES, _json, _pmml_accepts, _versions
 
 NAME = "pmml"
 VERSION = "1.2"  # 1.2: the kinds new_kind() names; other files record 1.1 without leaf outputs, 1.0 with them
