@@ -26,13 +26,15 @@ from crossform.errors import (
     MalformedPackageError,
     UnsupportedModelError,
 )
+from crossform.exporters import _limits, _pmml_accepts
 from crossform.exporters import pmml as P
+from crossform.exporters.pmml import parse, reader, rules, writer
 from crossform.floats import FLOAT32_OVERFLOW
-from crossform.runtime import unavailable
 from helpers import every_kind
 from helpers.fits import fit_pipeline
 from helpers.packages import TREE_VARIANTS, changed_value, leaf_only_tree, small_package, small_tree
 from helpers.paths import CONFORMANCE, REPO
+from helpers.pmml import jpmml_or_skip
 
 ROWS = [
     {"colour": c, "size": s}
@@ -40,15 +42,6 @@ ROWS = [
     for s in (-30.0, 9.0, 14.0, 30.0, math.nan, math.inf, -math.inf, 1e39, -3.5e38, None)
 ]
 ROWS += [{"colour": 3, "size": 9.0}, {"colour": "red", "size": "big"}]  # wrong types: row errors before JPMML
-
-
-def jpmml_or_skip():
-    reason = unavailable("jpmml")
-    if reason is not None:
-        pytest.skip(f"jpmml runtime unavailable: {reason}")
-    from crossform.runtime import jpmml
-
-    return jpmml
 
 
 def assert_jpmml_scores_like_the_reference(package: ir.Package, content: bytes, rows=ROWS) -> None:
@@ -175,7 +168,7 @@ def test_names_and_categories_are_escaped_and_kept():
 def test_interval_ends_are_the_last_values_the_reference_accepts():
     """Through a scaler the float32 limit moves: the declared interval is exact to the last double."""
     package = small_package()
-    low, high = P._Plan(package).validity["size"].interval
+    low, high = writer._Plan(package).validity["size"].interval
     assert high == -low and abs((high - 10.0) / 4.0 - FLOAT32_OVERFLOW) < FLOAT32_OVERFLOW * 1e-15
     edges = [low, high, np.nextafter(low, -np.inf), np.nextafter(high, np.inf), 0.0, -0.0]
     rows = [{"colour": "red", "size": float(x)} for x in edges]
@@ -201,10 +194,10 @@ def test_intervals_through_two_scalers_match_the_reference(m1, s1, negative, m2,
             ir.Scale(("size_scaled",), [m2], [s2]),
         )
     )
-    interval = P._interval(package, "size")  # raises when the ends disagree with the reference
+    interval = _pmml_accepts.interval(package, "size")  # raises when the ends disagree with the reference
     if interval:
         low, high = interval
-        assert P._accepts(package, "size", low) and P._accepts(package, "size", high)
+        assert _pmml_accepts.accepts(package, "size", low) and _pmml_accepts.accepts(package, "size", high)
 
 
 def test_what_a_field_accepts_is_declared_in_the_data_dictionary():
@@ -347,9 +340,9 @@ class _Discard:
 def test_forest_reads_back_through_the_line_reader_and_expat_alike():
     package = forest_package(5)
     data = P.dumps(package)
-    fast = P._parse(data, "f")
+    fast = parse._parse(data, "f")
     assert all(isinstance(text, str) for _, _, text in fast.segments)  # the fast path
-    slow = P._load(P._slow_parse(data, "f"), data, "f")
+    slow = reader._load(parse._slow_parse(data, "f"), data, "f")
     assert P.loads(data).id == slow.id == package.id
 
 
@@ -494,21 +487,17 @@ def test_the_doctype_is_refused_before_anything_is_read():
         P.read_version(data)
 
 
-def test_oversized_files_are_refused_before_parsing(monkeypatch):
-    monkeypatch.setattr(P, "MAX_BYTES", 100)
-    with pytest.raises(LimitExceededError, match="at most 100 bytes"):
-        P.loads(GOOD)
-
-
-def test_nesting_is_limited(monkeypatch):
-    monkeypatch.setattr(P, "MAX_NESTING", 5)
-    with pytest.raises(LimitExceededError, match="nested deeper than 5"):
-        P.loads(GOOD)
-
-
-def test_too_many_trees_are_refused(monkeypatch):
-    monkeypatch.setattr(P, "MAX_TREES", 0)
-    with pytest.raises(LimitExceededError, match="at most 0 trees"):
+@pytest.mark.parametrize(
+    "holder, limit, value, message",
+    [
+        (_limits, "MAX_FILE_BYTES", 100, "at most 100 bytes"),  # refused before parsing
+        (parse, "MAX_NESTING", 5, "nested deeper than 5"),
+        (_limits, "MAX_TREES", 0, "at most 0 trees"),
+    ],
+)
+def test_a_file_beyond_a_limit_is_refused(monkeypatch, holder, limit, value, message):
+    monkeypatch.setattr(holder, limit, value)
+    with pytest.raises(LimitExceededError, match=message):
         P.loads(GOOD)
 
 
@@ -580,7 +569,7 @@ def test_leaf_record_counts_divide_to_the_leaf_values_exactly(row, written):
     counts = P.leaf_record_counts(row)
     if written is not None:
         assert counts == written
-    total = P._fold(counts)
+    total = rules._fold(counts)
     # what JPMML computes: recordCount / their sum, unless the sum is exactly 1
     assert tuple(c if total == 1.0 else c / total for c in counts) == row
     np.testing.assert_array_equal(P.leaf_values(np.array([counts])), np.array([row]))
@@ -588,7 +577,7 @@ def test_leaf_record_counts_divide_to_the_leaf_values_exactly(row, written):
 
 def test_leaves_without_counts_are_written_as_fractions_and_read_back_as_written():
     row = (0.1 + 1e-15, 0.9)  # within PROBABILITY_SLACK of summing to 1, and no small counts
-    assert P._counts(row) is None and P.leaf_record_counts(row) == row
+    assert rules._counts(row) is None and P.leaf_record_counts(row) == row
     package = classifier_with([row, (0.5, 0.5), (1.0, 0.0)])
     assert P.unsupported(package) is None
     data = P.dumps(package)
@@ -840,9 +829,9 @@ def has_trees(package: ir.Package) -> bool:
 @pytest.mark.parametrize("name", sorted(NEW))
 def test_new_kinds_round_trip_and_record_1_2(name, leaves):
     package = NEW[name]
-    assert P.new_kind(package) is not None and P.unsupported(package) is None
+    assert P.needs(package) is not None and P.unsupported(package) is None
     data = P.dumps(package, leaves=leaves)
-    assert P.read_version(data) == "1.2" == P.written_version(leaves, package)
+    assert P.read_version(data) == "1.2" == P.written_version(package, leaves)
     assert P.properties(data) == {"leaves": leaves if has_trees(package) else P.OFF}
     back = P.loads(data)
     assert_same(package, back, NEW_ROWS)
@@ -923,9 +912,9 @@ def test_how_each_layout_is_written():
 
 def test_intervals_follow_constant_and_overflowing_steps():
     package = NEW["constant-steps"]
-    plan = P._Plan(package)
+    plan = writer._Plan(package)
     # size: any finite number gives 5.0 (refused only as +-inf); weight: finite, but missing overflows to inf
-    assert plan.validity["size"].interval == (-P._pmml_accepts.DOUBLE_MAX, P._pmml_accepts.DOUBLE_MAX)
+    assert plan.validity["size"].interval == (-_pmml_accepts.DOUBLE_MAX, _pmml_accepts.DOUBLE_MAX)
     assert not plan.validity["size"].missing_invalid and plan.validity["weight"].missing_invalid
     assert [
         e is None
@@ -947,15 +936,15 @@ def test_refuse_missing_is_a_bare_field_ref_and_its_fields_declare_what_it_refus
         '<MiningField name="colour" invalidValueTreatment="returnInvalid" missingValueTreatment="returnInvalid"/>'
         in text
     )
-    plan = P._Plan(NEW["refuse-missing"])
+    plan = writer._Plan(NEW["refuse-missing"])
     colour, size, weight = (plan.validity[name] for name in ("colour", "size", "weight"))
     assert colour.missing_invalid and colour.valid is None and colour.invalid == ()  # any category but None
     assert size.missing_invalid and size.interval is not None  # NaN and +-inf refused (and past float32 x 2)
     assert not weight.missing_invalid  # the trees route a missing weight
-    derived = P._Plan(NEW["refuse-missing-derived"]).validity
+    derived = writer._Plan(NEW["refuse-missing-derived"]).validity
     # a missing colour's NaN code and +-inf weights are refused; a missing weight is filled, a NaN size routed
     assert derived["colour"].missing_invalid and not derived["weight"].missing_invalid
-    assert derived["weight"].interval == (-P._pmml_accepts.BELOW_OVERFLOW, P._pmml_accepts.BELOW_OVERFLOW)  # a tree's
+    assert derived["weight"].interval == (-_pmml_accepts.BELOW_OVERFLOW, _pmml_accepts.BELOW_OVERFLOW)  # a tree's
     assert not derived["size"].missing_invalid
     rows = [
         {"colour": None, "size": 1.0, "weight": 1.0},
@@ -974,9 +963,9 @@ def test_refuse_missing_is_a_bare_field_ref_and_its_fields_declare_what_it_refus
 
 def test_without_refuse_missing_the_file_is_1_1_s():
     package = NEW["refuse-missing-derived"]
-    assert P.new_kind(package) == "a refuse-missing encoder"
+    assert P.needs(package) == "a refuse-missing encoder"
     old = ir.Package(package.inputs, package.encoders[:2], package.model)
-    assert P.new_kind(old) is None
+    assert P.needs(old) is None
     for leaves, version in ((P.ON, "1.0"), (P.OFF, "1.1")):
         assert P.read_version(P.dumps(package, leaves=leaves)) == "1.2"
         assert P.read_version(P.dumps(old, leaves=leaves)) == version
@@ -1073,7 +1062,7 @@ FITS = [
 @pytest.mark.parametrize("name", FITS)
 def test_scikit_learn_fits_of_the_new_kinds_score_in_jpmml_as_scikit_learn_did(name):
     package = crossform.from_sklearn(_fit(name), checks=200)
-    assert P.new_kind(package) is not None
+    assert P.needs(package) is not None
     jpmml = jpmml_or_skip()
     for leaves in (P.ON, P.OFF):
         data = P.dumps(package, leaves=leaves)
@@ -1125,12 +1114,12 @@ def released():
 
 
 def test_files_of_the_old_kinds_are_the_released_writer_s_bytes(released):
-    old = [package for package in TREE_VARIANTS.values() if P.new_kind(package) is None]
-    assert len(old) == len(TREE_VARIANTS) - 1 and "softmax" in P.new_kind(TREE_VARIANTS["softmax"])
+    old = [package for package in TREE_VARIANTS.values() if P.needs(package) is None]
+    assert len(old) == len(TREE_VARIANTS) - 1 and "softmax" in P.needs(TREE_VARIANTS["softmax"])
     for package in [*old, odd_package(), forest_package(3)]:
         for leaves in (P.ON, P.OFF):
             assert P.dumps(package, leaves=leaves) == released.dumps(package, leaves=leaves)
-            assert P.written_version(leaves, package) == released.written_version(leaves)
+            assert P.written_version(package, leaves) == released.written_version(leaves)
 
 
 @pytest.mark.parametrize("name", sorted(NEW))
@@ -1151,9 +1140,9 @@ def test_golden_files_are_written_again_byte_for_byte():
         data = path.read_bytes()
         back = P.loads(data, where=str(path))
         version = P.read_version(data)
-        assert version == P.written_version(P.properties(data)["leaves"], back), path
+        assert version == P.written_version(back, P.properties(data)["leaves"]), path
         # golden 1.0/1.1 files hold 1.1's kinds, golden 1.2 files a kind 1.2 added
-        assert (P.new_kind(back) is None) == (version in ("1.0", "1.1")), path
+        assert (P.needs(back) is None) == (version in ("1.0", "1.1")), path
         assert P.dumps(back, leaves=P.properties(data)["leaves"]) == data, path
 
 
