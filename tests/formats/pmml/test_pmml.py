@@ -654,7 +654,7 @@ def test_export_cli_takes_leaves_for_pmml_only(tmp_path, capsys):
 
 # ---------------------------------------------------------------- 1.2: one-hot, linear and boosting kinds
 
-NEW_ROWS = every_kind.rows()
+KIND_ROWS = every_kind.rows()
 
 
 def _tree(feature, threshold, values, missing_left=(True, False, False), sets=()) -> ir.Tree:
@@ -818,7 +818,8 @@ def refuse_missing_packages() -> dict:
     return out
 
 
-NEW = {**every_kind.packages(), **more_packages()}
+# a package of every kind a 1.2 file holds, and the combinations this format lays out its own way
+KINDS = {**every_kind.packages(), **more_packages()}
 
 
 def has_trees(package: ir.Package) -> bool:
@@ -826,40 +827,40 @@ def has_trees(package: ir.Package) -> bool:
 
 
 @pytest.mark.parametrize("leaves", [P.ON, P.OFF])
-@pytest.mark.parametrize("name", sorted(NEW))
-def test_new_kinds_round_trip_and_record_1_2(name, leaves):
-    package = NEW[name]
+@pytest.mark.parametrize("name", sorted(KINDS))
+def test_every_kind_round_trips_and_records_1_2(name, leaves):
+    package = KINDS[name]
     assert P.needs(package) is not None and P.unsupported(package) is None
     data = P.dumps(package, leaves=leaves)
     assert P.read_version(data) == "1.2" == P.written_version(package, leaves)
     assert P.properties(data) == {"leaves": leaves if has_trees(package) else P.OFF}
     back = P.loads(data)
-    assert_same(package, back, NEW_ROWS)
+    assert_same(package, back, KIND_ROWS)
     assert P.dumps(back, leaves=leaves) == data
 
 
 @pytest.mark.parametrize("leaves", [P.ON, P.OFF])
-@pytest.mark.parametrize("name", sorted(NEW))
-def test_new_kinds_score_in_jpmml_as_in_the_reference(name, leaves):
-    package = NEW[name]
-    assert_jpmml_scores_like_the_reference(package, P.dumps(package, leaves=leaves), NEW_ROWS)
+@pytest.mark.parametrize("name", sorted(KINDS))
+def test_every_kind_scores_in_jpmml_as_in_the_reference(name, leaves):
+    package = KINDS[name]
+    assert_jpmml_scores_like_the_reference(package, P.dumps(package, leaves=leaves), KIND_ROWS)
 
 
 def test_the_rows_jpmml_must_refuse_or_score_are_the_reference_s():
     """Infinities compared (histogram boosting) or refused, NaN refused by gradient boosting and linear models,
     1e300 scored by a linear model and refused by a float32 tree (even scaled by 0.125): the reference's rows."""
     refused = {
-        name: [e is not None for e in crossform.score(NEW[name], NEW_ROWS).errors]
+        name: [e is not None for e in crossform.score(KINDS[name], KIND_ROWS).errors]
         for name in ("boost-regression-compare", "boost-binary-one-hot", "linear-multinomial")
     }
-    size = NEW_ROWS["size"].tolist()
+    size = KIND_ROWS["size"].tolist()
     at = {repr(v): i for i, v in enumerate(size)}
     assert not refused["boost-regression-compare"][at["inf"]] and not refused["boost-regression-compare"][at["-inf"]]
     assert refused["boost-binary-one-hot"][at["nan"]] and refused["boost-binary-one-hot"][at["1e+300"]]
     assert not refused["boost-binary-one-hot"][at["1e+39"]]  # 1.25e38 after the affine: a float32
     assert refused["linear-multinomial"][at["nan"]] and not refused["linear-multinomial"][at["1e+300"]]
     for name in refused:
-        assert_jpmml_scores_like_the_reference(NEW[name], P.dumps(NEW[name]), NEW_ROWS)
+        assert_jpmml_scores_like_the_reference(KINDS[name], P.dumps(KINDS[name]), KIND_ROWS)
 
 
 def test_a_binary_logit_gives_class_0_one_minus_class_1_in_jpmml():
@@ -867,17 +868,17 @@ def test_a_binary_logit_gives_class_0_one_minus_class_1_in_jpmml():
     computed from p, as docs/SEMANTICS.md asks."""
     jpmml = jpmml_or_skip()
     for name in ("linear-binary-logistic", "boost-binary-one-hot", "average-logistic-binary"):
-        package = NEW[name]
+        package = KINDS[name]
         text = P.dumps(package).decode()
         assert 'normalizationMethod="logit"' in text
-        got = jpmml.prepare(text.encode(), P)(NEW_ROWS)
+        got = jpmml.prepare(text.encode(), P)(KIND_ROWS)
         ok = np.equal(got.errors, None)
         assert ok.sum() >= 3
         np.testing.assert_array_equal(got.values[ok, 0], 1.0 - got.values[ok, 1])
 
 
 def test_how_each_layout_is_written():
-    text = {name: P.dumps(package).decode() for name, package in NEW.items()}
+    text = {name: P.dumps(package).decode() for name, package in KINDS.items()}
     # one-hot: the column a category sets as an integer field, then a NormDiscrete per column
     assert (
         '<MapValues outputColumn="out" dataType="integer" mapMissingTo="1" defaultValue="-1">'
@@ -911,7 +912,7 @@ def test_how_each_layout_is_written():
 
 
 def test_intervals_follow_constant_and_overflowing_steps():
-    package = NEW["constant-steps"]
+    package = KINDS["constant-steps"]
     plan = writer._Plan(package)
     # size: any finite number gives 5.0 (refused only as +-inf); weight: finite, but missing overflows to inf
     assert plan.validity["size"].interval == (-_pmml_accepts.DOUBLE_MAX, _pmml_accepts.DOUBLE_MAX)
@@ -923,7 +924,7 @@ def test_intervals_follow_constant_and_overflowing_steps():
 
 
 def test_refuse_missing_is_a_bare_field_ref_and_its_fields_declare_what_it_refuses():
-    text = new_text("refuse-missing")
+    text = kind_text("refuse-missing")
     assert (
         '<DerivedField name="crossform:e0.0" displayName="size" optype="continuous" dataType="double">'
         '<FieldRef field="size"/></DerivedField>'
@@ -936,12 +937,12 @@ def test_refuse_missing_is_a_bare_field_ref_and_its_fields_declare_what_it_refus
         '<MiningField name="colour" invalidValueTreatment="returnInvalid" missingValueTreatment="returnInvalid"/>'
         in text
     )
-    plan = writer._Plan(NEW["refuse-missing"])
+    plan = writer._Plan(KINDS["refuse-missing"])
     colour, size, weight = (plan.validity[name] for name in ("colour", "size", "weight"))
     assert colour.missing_invalid and colour.valid is None and colour.invalid == ()  # any category but None
     assert size.missing_invalid and size.interval is not None  # NaN and +-inf refused (and past float32 x 2)
     assert not weight.missing_invalid  # the trees route a missing weight
-    derived = writer._Plan(NEW["refuse-missing-derived"]).validity
+    derived = writer._Plan(KINDS["refuse-missing-derived"]).validity
     # a missing colour's NaN code and +-inf weights are refused; a missing weight is filled, a NaN size routed
     assert derived["colour"].missing_invalid and not derived["weight"].missing_invalid
     assert derived["weight"].interval == (-_pmml_accepts.BELOW_OVERFLOW, _pmml_accepts.BELOW_OVERFLOW)  # a tree's
@@ -952,17 +953,19 @@ def test_refuse_missing_is_a_bare_field_ref_and_its_fields_declare_what_it_refus
         {"colour": "red", "size": math.nan, "weight": math.inf},
         {"colour": "red", "size": math.nan, "weight": 2.0},
     ]
-    assert [e is None for e in crossform.score(NEW["refuse-missing-derived"], rows).errors] == [
+    assert [e is None for e in crossform.score(KINDS["refuse-missing-derived"], rows).errors] == [
         False,
         True,
         False,
         True,
     ]
-    assert_jpmml_scores_like_the_reference(NEW["refuse-missing-derived"], P.dumps(NEW["refuse-missing-derived"]), rows)
+    assert_jpmml_scores_like_the_reference(
+        KINDS["refuse-missing-derived"], P.dumps(KINDS["refuse-missing-derived"]), rows
+    )
 
 
 def test_without_refuse_missing_the_file_is_1_1_s():
-    package = NEW["refuse-missing-derived"]
+    package = KINDS["refuse-missing-derived"]
     assert P.needs(package) == "a refuse-missing encoder"
     old = ir.Package(package.inputs, package.encoders[:2], package.model)
     assert P.needs(old) is None
@@ -1060,7 +1063,7 @@ FITS = [
 
 
 @pytest.mark.parametrize("name", FITS)
-def test_scikit_learn_fits_of_the_new_kinds_score_in_jpmml_as_scikit_learn_did(name):
+def test_scikit_learn_fits_of_every_kind_score_in_jpmml_as_scikit_learn_did(name):
     package = crossform.from_sklearn(_fit(name), checks=200)
     assert P.needs(package) is not None
     jpmml = jpmml_or_skip()
@@ -1122,7 +1125,7 @@ def test_files_of_the_old_kinds_are_the_released_writer_s_bytes(released):
             assert P.written_version(package, leaves) == released.written_version(leaves)
 
 
-@pytest.mark.parametrize("name", sorted(NEW))
+@pytest.mark.parametrize("name", sorted(KINDS))
 def test_the_released_reader_refuses_every_1_2_file_by_a_named_error(released, name):
     for leaves in (P.ON, P.OFF):
         with warnings.catch_warnings():
@@ -1130,7 +1133,7 @@ def test_the_released_reader_refuses_every_1_2_file_by_a_named_error(released, n
             # a numeric refuse-missing is a FieldRef without the fill value 0.4.0 reads as a number: PmmlNumberError
             refusals = (released.PmmlStructureError, released.PmmlNumberError, UnsupportedModelError)
             with pytest.raises(refusals) as caught:
-                released.loads(P.dumps(NEW[name], leaves=leaves))
+                released.loads(P.dumps(KINDS[name], leaves=leaves))
         assert "<pmml>" in str(caught.value)
 
 
@@ -1147,7 +1150,7 @@ def test_golden_files_are_written_again_byte_for_byte():
 
 
 def test_the_recorded_version_must_be_the_one_the_writer_records():
-    new = P.dumps(NEW["linear-multinomial"]).decode()
+    new = P.dumps(KINDS["linear-multinomial"]).decode()
     as_10 = new.replace('name="crossform.format_version" value="1.2"', 'name="crossform.format_version" value="1.0"')
     with pytest.raises(P.PmmlStructureError, match="with a linear model to record version 1.2, found 1.0"):
         P.loads(as_10.encode())
@@ -1169,25 +1172,25 @@ def test_the_recorded_version_must_be_the_one_the_writer_records():
 # ---------------------------------------------------------------- 1.2: named errors for crafted files
 
 
-def new_text(name: str, leaves: str = P.ON) -> str:
-    return P.dumps(NEW[name], leaves=leaves).decode()
+def kind_text(name: str, leaves: str = P.ON) -> str:
+    return P.dumps(KINDS[name], leaves=leaves).decode()
 
 
-def new_edited(name: str, old: str, new: str, count: int = 1) -> bytes:
-    text = new_text(name)
+def kind_edited(name: str, old: str, new: str, count: int = 1) -> bytes:
+    text = kind_text(name)
     assert old in text, (name, old)
     return text.replace(old, new, count).encode()
 
 
 LINEAR = "linear-binary-logistic"
-NEW_BAD = {
+KIND_BAD = {
     "predictor missing": (
-        new_edited(LINEAR, '<NumericPredictor name="crossform:e1.0" coefficient="0.9"/>', ""),
+        kind_edited(LINEAR, '<NumericPredictor name="crossform:e1.0" coefficient="0.9"/>', ""),
         P.PmmlStructureError,
         "a NumericPredictor for each of the 4 model features, found 3",
     ),
     "predictor twice": (
-        new_edited(
+        kind_edited(
             LINEAR,
             '<NumericPredictor name="crossform:e1.0" coefficient="0.9"/>',
             '<NumericPredictor name="crossform:e0.0.0" coefficient="0.9"/>',
@@ -1196,49 +1199,49 @@ NEW_BAD = {
         "naming each model feature once, found 'crossform:e0.0.0'",
     ),
     "predictor unknown": (
-        new_edited(LINEAR, 'NumericPredictor name="crossform:e1.0"', 'NumericPredictor name="size"'),
+        kind_edited(LINEAR, 'NumericPredictor name="crossform:e1.0"', 'NumericPredictor name="size"'),
         P.PmmlStructureError,
         "naming each model feature once, found 'size'",
     ),
-    "bad coefficient": (new_edited(LINEAR, 'coefficient="0.9"', 'coefficient="0.9x"'), P.PmmlNumberError, "'0.9x'"),
-    "infinite intercept": (new_edited(LINEAR, 'intercept="-0.2"', 'intercept="INF"'), P.PmmlNumberError, "finite"),
+    "bad coefficient": (kind_edited(LINEAR, 'coefficient="0.9"', 'coefficient="0.9x"'), P.PmmlNumberError, "'0.9x'"),
+    "infinite intercept": (kind_edited(LINEAR, 'intercept="-0.2"', 'intercept="INF"'), P.PmmlNumberError, "finite"),
     "no scoring table": (
-        re.sub(rb"<NumericPredictor [^>]*/>", b"", new_edited(LINEAR, "", "")),
+        re.sub(rb"<NumericPredictor [^>]*/>", b"", kind_edited(LINEAR, "", "")),
         P.PmmlStructureError,
         "RegressionTables with NumericPredictors, found none",
     ),
     "model type": (
-        new_edited(LINEAR, "&quot;type&quot;:&quot;linear&quot;", "&quot;type&quot;:&quot;quadratic&quot;"),
+        kind_edited(LINEAR, "&quot;type&quot;:&quot;linear&quot;", "&quot;type&quot;:&quot;quadratic&quot;"),
         P.PmmlHeaderError,
         "model type 'trees' or 'linear'",
     ),
     "one-hot policy": (
-        new_edited(LINEAR, "&quot;unknown&quot;:2}", "&quot;unknown&quot;:&quot;maybe&quot;}"),
+        kind_edited(LINEAR, "&quot;unknown&quot;:2}", "&quot;unknown&quot;:&quot;maybe&quot;}"),
         P.PmmlStructureError,
         "expected the unknown policy to be a column number or null, found 'maybe'",
     ),
     "one-hot policy keys": (
-        new_edited(LINEAR, "{&quot;missing&quot;:null,", "{"),
+        kind_edited(LINEAR, "{&quot;missing&quot;:null,", "{"),
         P.PmmlStructureError,
         'with "missing" and "unknown"',
     ),
     "one-hot column": (
-        new_edited(LINEAR, "<in>red</in><out>1</out>", "<in>red</in><out>one</out>"),
+        kind_edited(LINEAR, "<in>red</in><out>1</out>", "<in>red</in><out>one</out>"),
         P.PmmlNumberError,
         "an integer for a column, found 'one'",
     ),
     "one-hot column range": (
-        new_edited(LINEAR, "<in>red</in><out>1</out>", "<in>red</in><out>7</out>"),
+        kind_edited(LINEAR, "<in>red</in><out>1</out>", "<in>red</in><out>7</out>"),
         P.PmmlStructureError,
         "a column index from -1 to 2",
     ),
     "one-hot missing column": (
-        new_edited(LINEAR, "{&quot;missing&quot;:null,", "{&quot;missing&quot;:9,"),
+        kind_edited(LINEAR, "{&quot;missing&quot;:null,", "{&quot;missing&quot;:9,"),
         P.PmmlStructureError,
         "missing_columns",
     ),
     "one-hot norm value": (
-        new_edited(
+        kind_edited(
             LINEAR,
             '<NormDiscrete field="crossform:e0.0" value="1"/>',
             '<NormDiscrete field="crossform:e0.0" value="2"/>',
@@ -1247,12 +1250,12 @@ NEW_BAD = {
         "expected column 1 to be NormDiscrete",
     ),
     "one-hot columns out of order": (
-        new_edited(LINEAR, 'name="crossform:e0.0.1"', 'name="crossform:e0.0.7"'),
+        kind_edited(LINEAR, 'name="crossform:e0.0.1"', 'name="crossform:e0.0.7"'),
         P.PmmlStructureError,
         "one-hot columns in order",
     ),
     "apply function": (
-        new_edited(
+        kind_edited(
             "boost-binary-one-hot",
             '<Apply function="+"><Apply function="*">',
             '<Apply function="max"><Apply function="*">',
@@ -1261,7 +1264,7 @@ NEW_BAD = {
         'an Apply of "/", "+" or "if", found \'max\'',
     ),
     "indicator constant": (
-        new_edited(
+        kind_edited(
             "linear-regression",
             '<Constant dataType="double">1.0</Constant><Constant',
             '<Constant dataType="double">2.0</Constant><Constant',
@@ -1270,53 +1273,53 @@ NEW_BAD = {
         "differs at line",
     ),
     "tree ids": (
-        new_edited("boost-multiclass-ignore", '<Segment id="2">', '<Segment id="5">'),
+        kind_edited("boost-multiclass-ignore", '<Segment id="2">', '<Segment id="5">'),
         P.PmmlStructureError,
         "Segments for trees 0 to 2, found ids [0, 1, 5]",
     ),
     "tree id not a number": (
-        new_edited("boost-multiclass-ignore", '<Segment id="2">', '<Segment id="two">'),
+        kind_edited("boost-multiclass-ignore", '<Segment id="2">', '<Segment id="two">'),
         P.PmmlStructureError,
         "tree indices as ids, found 'two'",
     ),
     "other splits in a copy": (
-        new_edited("average-softmax", 'operator="lessOrEqual" value="1.0"', 'operator="lessOrEqual" value="1.5"', 2),
+        kind_edited("average-softmax", 'operator="lessOrEqual" value="1.0"', 'operator="lessOrEqual" value="1.5"', 2),
         P.PmmlStructureError,
         "the same splits in every score's copy",
     ),
-    "set value": (new_edited("sets-and-inf", ">0.0 3.0 8.0<", ">0.0 x 8.0<"), P.PmmlNumberError, "'x'"),
-    "set twice": (new_edited("sets-and-inf", ">0.0 3.0 8.0<", ">0.0 8.0 8.0<"), P.PmmlStructureError, "distinct"),
+    "set value": (kind_edited("sets-and-inf", ">0.0 3.0 8.0<", ">0.0 x 8.0<"), P.PmmlNumberError, "'x'"),
+    "set twice": (kind_edited("sets-and-inf", ">0.0 3.0 8.0<", ">0.0 8.0 8.0<"), P.PmmlStructureError, "distinct"),
     "isolation spec": (
-        new_edited("isolation", "&quot;isolation&quot;:[7.25,-0.5]", "&quot;isolation&quot;:7.25"),
+        kind_edited("isolation", "&quot;isolation&quot;:[7.25,-0.5]", "&quot;isolation&quot;:7.25"),
         P.PmmlHeaderError,
         "[denominator, offset]",
     ),
     "missing rule": (
-        new_edited(
+        kind_edited(
             "boost-binary-one-hot", "&quot;missing&quot;:&quot;error&quot;", "&quot;missing&quot;:&quot;sometimes&quot;"
         ),
         P.PmmlStructureError,
         "'missing'",
     ),
     "link method": (
-        new_edited("boost-multiclass-ignore", 'normalizationMethod="softmax"', 'normalizationMethod="simplemax"'),
+        kind_edited("boost-multiclass-ignore", 'normalizationMethod="softmax"', 'normalizationMethod="simplemax"'),
         P.PmmlStructureError,
         "differs at line",
     ),
     "refuse-missing half filled": (
-        new_edited("refuse-missing", '<FieldRef field="colour"/>', '<FieldRef field="colour" mapMissingTo="red"/>'),
+        kind_edited("refuse-missing", '<FieldRef field="colour"/>', '<FieldRef field="colour" mapMissingTo="red"/>'),
         P.PmmlStructureError,
         "mapMissingTo on every feature (fill-missing) or on none (refuse-missing)",
     ),
     "refuse-missing optype": (
-        new_edited(
+        kind_edited(
             "refuse-missing-derived", 'displayName="code" optype="continuous"', 'displayName="code" optype="ordinal"'
         ),
         P.PmmlStructureError,
         "a refuse-missing encoder of continuous or categorical fields, found optypes",
     ),
     "refuse-missing type": (
-        new_edited(
+        kind_edited(
             "refuse-missing",
             'displayName="size" optype="continuous" dataType="double"',
             'displayName="size" optype="continuous" dataType="float"',
@@ -1325,23 +1328,23 @@ NEW_BAD = {
         "differs at line",
     ),
     "top method": (
-        new_edited("linear-multinomial", 'multipleModelMethod="modelChain"', 'multipleModelMethod="selectFirst"'),
+        kind_edited("linear-multinomial", 'multipleModelMethod="modelChain"', 'multipleModelMethod="selectFirst"'),
         P.PmmlStructureError,
         "selectFirst",
     ),
 }
 
 
-@pytest.mark.parametrize("name", sorted(NEW_BAD))
+@pytest.mark.parametrize("name", sorted(KIND_BAD))
 def test_crafted_1_2_files_are_refused_with_their_named_error(name):
-    data, error, text = NEW_BAD[name]
+    data, error, text = KIND_BAD[name]
     with pytest.raises(error) as caught:
         P.loads(data, where="model.pmml")
     assert "model.pmml" in str(caught.value) and text in str(caught.value), str(caught.value)
 
 
 NEW_FUZZ = [
-    P.dumps(NEW[name])
+    P.dumps(KINDS[name])
     for name in ("boost-multiclass-ignore", "linear-binary-logistic", "sets-and-inf", "refuse-missing")
 ]
 
