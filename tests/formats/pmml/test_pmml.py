@@ -585,7 +585,7 @@ def test_leaves_without_counts_are_written_as_fractions_and_read_back_as_written
     assert_jpmml_scores_like_the_reference(package, data)  # JPMML divides by the sum: within 1e-12
 
 
-# ---------------------------------------------------------------- without leaf outputs (1.1)
+# ---------------------------------------------------------------- without leaf outputs
 
 
 def test_without_leaf_outputs_the_file_records_1_1_and_scores_the_same_in_jpmml(tmp_path):
@@ -652,7 +652,7 @@ def test_export_cli_takes_leaves_for_pmml_only(tmp_path, capsys):
     assert main(["validate", str(tmp_path / "m.pmml")]) == 0
 
 
-# ---------------------------------------------------------------- 1.2: one-hot, linear and boosting kinds
+# ---------------------------------------------------------------- every kind: encoders, linear models, boosting, rules
 
 KIND_ROWS = every_kind.rows()
 
@@ -1076,7 +1076,7 @@ def test_scikit_learn_fits_of_every_kind_score_in_jpmml_as_scikit_learn_did(name
         assert comparison.leaves_compared == (leaves == P.ON and has_trees(package))
 
 
-# ---------------------------------------------------------------- 1.2 next to the released 1.1 writer and reader
+# ---------------------------------------------------------------- compatibility with the released writer and reader
 
 
 RELEASED_0_4_0 = "9bf0aab"  # crossform 0.4.0: pmml.py writes 1.0 (with leaf outputs) and 1.1 (without)
@@ -1169,7 +1169,7 @@ def test_the_recorded_version_must_be_the_one_the_writer_records():
         P.loads(edited('value="0.5"', 'value="INF"'))
 
 
-# ---------------------------------------------------------------- 1.2: named errors for crafted files
+# ---------------------------------------------------------------- named errors for crafted files of every kind
 
 
 def kind_text(name: str, leaves: str = P.ON) -> str:
