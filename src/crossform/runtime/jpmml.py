@@ -29,6 +29,7 @@ import numpy as np
 
 from ..chunks import CHUNK_ROWS, chunked
 from ..errors import CrossformError
+from ..exporters.pmml.rules import leaf_output
 from ..rows import read_batch
 from ..scores import Scores
 
@@ -44,7 +45,6 @@ JVM_OPTIONS = (
     "-Dhttps.proxyHost=127.0.0.1",
     "-Dhttps.proxyPort=9",
 )
-LEAF_OUTPUT = "leaf({})"  # the pmml writer's entityId output of tree t
 
 
 def _modules():
@@ -139,8 +139,8 @@ def prepare(content: Any, fmt: ModuleType) -> Callable[[Any], Scores]:
     keys = [JString(f.name) for f in fields]
     output_keys = [JString(name) for name in outputs]
     # a file written with leaves="off" has no leaf outputs: its Scores carry no leaves
-    has_leaves = any(str(f.getName()) == LEAF_OUTPUT.format(0) for f in evaluator.getOutputFields())
-    leaf_keys = [JString(LEAF_OUTPUT.format(t)) for t in range(len(trees))] if has_leaves else []
+    has_leaves = any(str(f.getName()) == leaf_output(0) for f in evaluator.getOutputFields())
+    leaf_keys = [JString(leaf_output(t)) for t in range(len(trees))] if has_leaves else []
     numeric = [f.kind == "numeric" for f in fields]
     # the writer numbers nodes by preorder position; Scores name a leaf by its node index
     node_at = [np.asarray(tree.preorder, dtype=np.int64) for tree in trees]

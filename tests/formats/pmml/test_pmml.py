@@ -26,13 +26,15 @@ from crossform.errors import (
     MalformedPackageError,
     UnsupportedModelError,
 )
+from crossform.exporters import _limits, _pmml_accepts
 from crossform.exporters import pmml as P
+from crossform.exporters.pmml import parse, reader, rules, writer
 from crossform.floats import FLOAT32_OVERFLOW
-from crossform.runtime import unavailable
 from helpers import every_kind
 from helpers.fits import fit_pipeline
 from helpers.packages import TREE_VARIANTS, changed_value, leaf_only_tree, small_package, small_tree
 from helpers.paths import CONFORMANCE, REPO
+from helpers.pmml import jpmml_or_skip
 
 ROWS = [
     {"colour": c, "size": s}
@@ -40,15 +42,6 @@ ROWS = [
     for s in (-30.0, 9.0, 14.0, 30.0, math.nan, math.inf, -math.inf, 1e39, -3.5e38, None)
 ]
 ROWS += [{"colour": 3, "size": 9.0}, {"colour": "red", "size": "big"}]  # wrong types: row errors before JPMML
-
-
-def jpmml_or_skip():
-    reason = unavailable("jpmml")
-    if reason is not None:
-        pytest.skip(f"jpmml runtime unavailable: {reason}")
-    from crossform.runtime import jpmml
-
-    return jpmml
 
 
 def assert_jpmml_scores_like_the_reference(package: ir.Package, content: bytes, rows=ROWS) -> None:
@@ -175,7 +168,7 @@ def test_names_and_categories_are_escaped_and_kept():
 def test_interval_ends_are_the_last_values_the_reference_accepts():
     """Through a scaler the float32 limit moves: the declared interval is exact to the last double."""
     package = small_package()
-    low, high = P._Plan(package).validity["size"].interval
+    low, high = writer._Plan(package).validity["size"].interval
     assert high == -low and abs((high - 10.0) / 4.0 - FLOAT32_OVERFLOW) < FLOAT32_OVERFLOW * 1e-15
     edges = [low, high, np.nextafter(low, -np.inf), np.nextafter(high, np.inf), 0.0, -0.0]
     rows = [{"colour": "red", "size": float(x)} for x in edges]
@@ -201,10 +194,10 @@ def test_intervals_through_two_scalers_match_the_reference(m1, s1, negative, m2,
             ir.Scale(("size_scaled",), [m2], [s2]),
         )
     )
-    interval = P._interval(package, "size")  # raises when the ends disagree with the reference
+    interval = _pmml_accepts.interval(package, "size")  # raises when the ends disagree with the reference
     if interval:
         low, high = interval
-        assert P._accepts(package, "size", low) and P._accepts(package, "size", high)
+        assert _pmml_accepts.accepts(package, "size", low) and _pmml_accepts.accepts(package, "size", high)
 
 
 def test_what_a_field_accepts_is_declared_in_the_data_dictionary():
@@ -347,9 +340,9 @@ class _Discard:
 def test_forest_reads_back_through_the_line_reader_and_expat_alike():
     package = forest_package(5)
     data = P.dumps(package)
-    fast = P._parse(data, "f")
+    fast = parse._parse(data, "f")
     assert all(isinstance(text, str) for _, _, text in fast.segments)  # the fast path
-    slow = P._load(P._slow_parse(data, "f"), data, "f")
+    slow = reader._load(parse._slow_parse(data, "f"), data, "f")
     assert P.loads(data).id == slow.id == package.id
 
 
@@ -494,21 +487,17 @@ def test_the_doctype_is_refused_before_anything_is_read():
         P.read_version(data)
 
 
-def test_oversized_files_are_refused_before_parsing(monkeypatch):
-    monkeypatch.setattr(P, "MAX_BYTES", 100)
-    with pytest.raises(LimitExceededError, match="at most 100 bytes"):
-        P.loads(GOOD)
-
-
-def test_nesting_is_limited(monkeypatch):
-    monkeypatch.setattr(P, "MAX_NESTING", 5)
-    with pytest.raises(LimitExceededError, match="nested deeper than 5"):
-        P.loads(GOOD)
-
-
-def test_too_many_trees_are_refused(monkeypatch):
-    monkeypatch.setattr(P, "MAX_TREES", 0)
-    with pytest.raises(LimitExceededError, match="at most 0 trees"):
+@pytest.mark.parametrize(
+    "holder, limit, value, message",
+    [
+        (_limits, "MAX_FILE_BYTES", 100, "at most 100 bytes"),  # refused before parsing
+        (parse, "MAX_NESTING", 5, "nested deeper than 5"),
+        (_limits, "MAX_TREES", 0, "at most 0 trees"),
+    ],
+)
+def test_a_file_beyond_a_limit_is_refused(monkeypatch, holder, limit, value, message):
+    monkeypatch.setattr(holder, limit, value)
+    with pytest.raises(LimitExceededError, match=message):
         P.loads(GOOD)
 
 
@@ -580,7 +569,7 @@ def test_leaf_record_counts_divide_to_the_leaf_values_exactly(row, written):
     counts = P.leaf_record_counts(row)
     if written is not None:
         assert counts == written
-    total = P._fold(counts)
+    total = rules._fold(counts)
     # what JPMML computes: recordCount / their sum, unless the sum is exactly 1
     assert tuple(c if total == 1.0 else c / total for c in counts) == row
     np.testing.assert_array_equal(P.leaf_values(np.array([counts])), np.array([row]))
@@ -588,7 +577,7 @@ def test_leaf_record_counts_divide_to_the_leaf_values_exactly(row, written):
 
 def test_leaves_without_counts_are_written_as_fractions_and_read_back_as_written():
     row = (0.1 + 1e-15, 0.9)  # within PROBABILITY_SLACK of summing to 1, and no small counts
-    assert P._counts(row) is None and P.leaf_record_counts(row) == row
+    assert rules._counts(row) is None and P.leaf_record_counts(row) == row
     package = classifier_with([row, (0.5, 0.5), (1.0, 0.0)])
     assert P.unsupported(package) is None
     data = P.dumps(package)
@@ -596,7 +585,7 @@ def test_leaves_without_counts_are_written_as_fractions_and_read_back_as_written
     assert_jpmml_scores_like_the_reference(package, data)  # JPMML divides by the sum: within 1e-12
 
 
-# ---------------------------------------------------------------- without leaf outputs (1.1)
+# ---------------------------------------------------------------- without leaf outputs
 
 
 def test_without_leaf_outputs_the_file_records_1_1_and_scores_the_same_in_jpmml(tmp_path):
@@ -663,9 +652,9 @@ def test_export_cli_takes_leaves_for_pmml_only(tmp_path, capsys):
     assert main(["validate", str(tmp_path / "m.pmml")]) == 0
 
 
-# ---------------------------------------------------------------- 1.2: one-hot, linear and boosting kinds
+# ---------------------------------------------------------------- every kind: encoders, linear models, boosting, rules
 
-NEW_ROWS = every_kind.rows()
+KIND_ROWS = every_kind.rows()
 
 
 def _tree(feature, threshold, values, missing_left=(True, False, False), sets=()) -> ir.Tree:
@@ -829,7 +818,8 @@ def refuse_missing_packages() -> dict:
     return out
 
 
-NEW = {**every_kind.packages(), **more_packages()}
+# a package of every kind a 1.2 file holds, and the combinations this format lays out its own way
+KINDS = {**every_kind.packages(), **more_packages()}
 
 
 def has_trees(package: ir.Package) -> bool:
@@ -837,40 +827,40 @@ def has_trees(package: ir.Package) -> bool:
 
 
 @pytest.mark.parametrize("leaves", [P.ON, P.OFF])
-@pytest.mark.parametrize("name", sorted(NEW))
-def test_new_kinds_round_trip_and_record_1_2(name, leaves):
-    package = NEW[name]
-    assert P.new_kind(package) is not None and P.unsupported(package) is None
+@pytest.mark.parametrize("name", sorted(KINDS))
+def test_every_kind_round_trips_and_records_1_2(name, leaves):
+    package = KINDS[name]
+    assert P.needs(package) is not None and P.unsupported(package) is None
     data = P.dumps(package, leaves=leaves)
-    assert P.read_version(data) == "1.2" == P.written_version(leaves, package)
+    assert P.read_version(data) == "1.2" == P.written_version(package, leaves)
     assert P.properties(data) == {"leaves": leaves if has_trees(package) else P.OFF}
     back = P.loads(data)
-    assert_same(package, back, NEW_ROWS)
+    assert_same(package, back, KIND_ROWS)
     assert P.dumps(back, leaves=leaves) == data
 
 
 @pytest.mark.parametrize("leaves", [P.ON, P.OFF])
-@pytest.mark.parametrize("name", sorted(NEW))
-def test_new_kinds_score_in_jpmml_as_in_the_reference(name, leaves):
-    package = NEW[name]
-    assert_jpmml_scores_like_the_reference(package, P.dumps(package, leaves=leaves), NEW_ROWS)
+@pytest.mark.parametrize("name", sorted(KINDS))
+def test_every_kind_scores_in_jpmml_as_in_the_reference(name, leaves):
+    package = KINDS[name]
+    assert_jpmml_scores_like_the_reference(package, P.dumps(package, leaves=leaves), KIND_ROWS)
 
 
 def test_the_rows_jpmml_must_refuse_or_score_are_the_reference_s():
     """Infinities compared (histogram boosting) or refused, NaN refused by gradient boosting and linear models,
     1e300 scored by a linear model and refused by a float32 tree (even scaled by 0.125): the reference's rows."""
     refused = {
-        name: [e is not None for e in crossform.score(NEW[name], NEW_ROWS).errors]
+        name: [e is not None for e in crossform.score(KINDS[name], KIND_ROWS).errors]
         for name in ("boost-regression-compare", "boost-binary-one-hot", "linear-multinomial")
     }
-    size = NEW_ROWS["size"].tolist()
+    size = KIND_ROWS["size"].tolist()
     at = {repr(v): i for i, v in enumerate(size)}
     assert not refused["boost-regression-compare"][at["inf"]] and not refused["boost-regression-compare"][at["-inf"]]
     assert refused["boost-binary-one-hot"][at["nan"]] and refused["boost-binary-one-hot"][at["1e+300"]]
     assert not refused["boost-binary-one-hot"][at["1e+39"]]  # 1.25e38 after the affine: a float32
     assert refused["linear-multinomial"][at["nan"]] and not refused["linear-multinomial"][at["1e+300"]]
     for name in refused:
-        assert_jpmml_scores_like_the_reference(NEW[name], P.dumps(NEW[name]), NEW_ROWS)
+        assert_jpmml_scores_like_the_reference(KINDS[name], P.dumps(KINDS[name]), KIND_ROWS)
 
 
 def test_a_binary_logit_gives_class_0_one_minus_class_1_in_jpmml():
@@ -878,17 +868,17 @@ def test_a_binary_logit_gives_class_0_one_minus_class_1_in_jpmml():
     computed from p, as docs/SEMANTICS.md asks."""
     jpmml = jpmml_or_skip()
     for name in ("linear-binary-logistic", "boost-binary-one-hot", "average-logistic-binary"):
-        package = NEW[name]
+        package = KINDS[name]
         text = P.dumps(package).decode()
         assert 'normalizationMethod="logit"' in text
-        got = jpmml.prepare(text.encode(), P)(NEW_ROWS)
+        got = jpmml.prepare(text.encode(), P)(KIND_ROWS)
         ok = np.equal(got.errors, None)
         assert ok.sum() >= 3
         np.testing.assert_array_equal(got.values[ok, 0], 1.0 - got.values[ok, 1])
 
 
 def test_how_each_layout_is_written():
-    text = {name: P.dumps(package).decode() for name, package in NEW.items()}
+    text = {name: P.dumps(package).decode() for name, package in KINDS.items()}
     # one-hot: the column a category sets as an integer field, then a NormDiscrete per column
     assert (
         '<MapValues outputColumn="out" dataType="integer" mapMissingTo="1" defaultValue="-1">'
@@ -922,10 +912,10 @@ def test_how_each_layout_is_written():
 
 
 def test_intervals_follow_constant_and_overflowing_steps():
-    package = NEW["constant-steps"]
-    plan = P._Plan(package)
+    package = KINDS["constant-steps"]
+    plan = writer._Plan(package)
     # size: any finite number gives 5.0 (refused only as +-inf); weight: finite, but missing overflows to inf
-    assert plan.validity["size"].interval == (-P._pmml_accepts.DOUBLE_MAX, P._pmml_accepts.DOUBLE_MAX)
+    assert plan.validity["size"].interval == (-_pmml_accepts.DOUBLE_MAX, _pmml_accepts.DOUBLE_MAX)
     assert not plan.validity["size"].missing_invalid and plan.validity["weight"].missing_invalid
     assert [
         e is None
@@ -934,7 +924,7 @@ def test_intervals_follow_constant_and_overflowing_steps():
 
 
 def test_refuse_missing_is_a_bare_field_ref_and_its_fields_declare_what_it_refuses():
-    text = new_text("refuse-missing")
+    text = kind_text("refuse-missing")
     assert (
         '<DerivedField name="crossform:e0.0" displayName="size" optype="continuous" dataType="double">'
         '<FieldRef field="size"/></DerivedField>'
@@ -947,15 +937,15 @@ def test_refuse_missing_is_a_bare_field_ref_and_its_fields_declare_what_it_refus
         '<MiningField name="colour" invalidValueTreatment="returnInvalid" missingValueTreatment="returnInvalid"/>'
         in text
     )
-    plan = P._Plan(NEW["refuse-missing"])
+    plan = writer._Plan(KINDS["refuse-missing"])
     colour, size, weight = (plan.validity[name] for name in ("colour", "size", "weight"))
     assert colour.missing_invalid and colour.valid is None and colour.invalid == ()  # any category but None
     assert size.missing_invalid and size.interval is not None  # NaN and +-inf refused (and past float32 x 2)
     assert not weight.missing_invalid  # the trees route a missing weight
-    derived = P._Plan(NEW["refuse-missing-derived"]).validity
+    derived = writer._Plan(KINDS["refuse-missing-derived"]).validity
     # a missing colour's NaN code and +-inf weights are refused; a missing weight is filled, a NaN size routed
     assert derived["colour"].missing_invalid and not derived["weight"].missing_invalid
-    assert derived["weight"].interval == (-P._pmml_accepts.BELOW_OVERFLOW, P._pmml_accepts.BELOW_OVERFLOW)  # a tree's
+    assert derived["weight"].interval == (-_pmml_accepts.BELOW_OVERFLOW, _pmml_accepts.BELOW_OVERFLOW)  # a tree's
     assert not derived["size"].missing_invalid
     rows = [
         {"colour": None, "size": 1.0, "weight": 1.0},
@@ -963,20 +953,22 @@ def test_refuse_missing_is_a_bare_field_ref_and_its_fields_declare_what_it_refus
         {"colour": "red", "size": math.nan, "weight": math.inf},
         {"colour": "red", "size": math.nan, "weight": 2.0},
     ]
-    assert [e is None for e in crossform.score(NEW["refuse-missing-derived"], rows).errors] == [
+    assert [e is None for e in crossform.score(KINDS["refuse-missing-derived"], rows).errors] == [
         False,
         True,
         False,
         True,
     ]
-    assert_jpmml_scores_like_the_reference(NEW["refuse-missing-derived"], P.dumps(NEW["refuse-missing-derived"]), rows)
+    assert_jpmml_scores_like_the_reference(
+        KINDS["refuse-missing-derived"], P.dumps(KINDS["refuse-missing-derived"]), rows
+    )
 
 
 def test_without_refuse_missing_the_file_is_1_1_s():
-    package = NEW["refuse-missing-derived"]
-    assert P.new_kind(package) == "a refuse-missing encoder"
+    package = KINDS["refuse-missing-derived"]
+    assert P.needs(package) == "a refuse-missing encoder"
     old = ir.Package(package.inputs, package.encoders[:2], package.model)
-    assert P.new_kind(old) is None
+    assert P.needs(old) is None
     for leaves, version in ((P.ON, "1.0"), (P.OFF, "1.1")):
         assert P.read_version(P.dumps(package, leaves=leaves)) == "1.2"
         assert P.read_version(P.dumps(old, leaves=leaves)) == version
@@ -1071,9 +1063,9 @@ FITS = [
 
 
 @pytest.mark.parametrize("name", FITS)
-def test_scikit_learn_fits_of_the_new_kinds_score_in_jpmml_as_scikit_learn_did(name):
+def test_scikit_learn_fits_of_every_kind_score_in_jpmml_as_scikit_learn_did(name):
     package = crossform.from_sklearn(_fit(name), checks=200)
-    assert P.new_kind(package) is not None
+    assert P.needs(package) is not None
     jpmml = jpmml_or_skip()
     for leaves in (P.ON, P.OFF):
         data = P.dumps(package, leaves=leaves)
@@ -1084,7 +1076,7 @@ def test_scikit_learn_fits_of_the_new_kinds_score_in_jpmml_as_scikit_learn_did(n
         assert comparison.leaves_compared == (leaves == P.ON and has_trees(package))
 
 
-# ---------------------------------------------------------------- 1.2 next to the released 1.1 writer and reader
+# ---------------------------------------------------------------- compatibility with the released writer and reader
 
 
 RELEASED_0_4_0 = "9bf0aab"  # crossform 0.4.0: pmml.py writes 1.0 (with leaf outputs) and 1.1 (without)
@@ -1125,15 +1117,15 @@ def released():
 
 
 def test_files_of_the_old_kinds_are_the_released_writer_s_bytes(released):
-    old = [package for package in TREE_VARIANTS.values() if P.new_kind(package) is None]
-    assert len(old) == len(TREE_VARIANTS) - 1 and "softmax" in P.new_kind(TREE_VARIANTS["softmax"])
+    old = [package for package in TREE_VARIANTS.values() if P.needs(package) is None]
+    assert len(old) == len(TREE_VARIANTS) - 1 and "softmax" in P.needs(TREE_VARIANTS["softmax"])
     for package in [*old, odd_package(), forest_package(3)]:
         for leaves in (P.ON, P.OFF):
             assert P.dumps(package, leaves=leaves) == released.dumps(package, leaves=leaves)
-            assert P.written_version(leaves, package) == released.written_version(leaves)
+            assert P.written_version(package, leaves) == released.written_version(leaves)
 
 
-@pytest.mark.parametrize("name", sorted(NEW))
+@pytest.mark.parametrize("name", sorted(KINDS))
 def test_the_released_reader_refuses_every_1_2_file_by_a_named_error(released, name):
     for leaves in (P.ON, P.OFF):
         with warnings.catch_warnings():
@@ -1141,7 +1133,7 @@ def test_the_released_reader_refuses_every_1_2_file_by_a_named_error(released, n
             # a numeric refuse-missing is a FieldRef without the fill value 0.4.0 reads as a number: PmmlNumberError
             refusals = (released.PmmlStructureError, released.PmmlNumberError, UnsupportedModelError)
             with pytest.raises(refusals) as caught:
-                released.loads(P.dumps(NEW[name], leaves=leaves))
+                released.loads(P.dumps(KINDS[name], leaves=leaves))
         assert "<pmml>" in str(caught.value)
 
 
@@ -1151,14 +1143,14 @@ def test_golden_files_are_written_again_byte_for_byte():
         data = path.read_bytes()
         back = P.loads(data, where=str(path))
         version = P.read_version(data)
-        assert version == P.written_version(P.properties(data)["leaves"], back), path
+        assert version == P.written_version(back, P.properties(data)["leaves"]), path
         # golden 1.0/1.1 files hold 1.1's kinds, golden 1.2 files a kind 1.2 added
-        assert (P.new_kind(back) is None) == (version in ("1.0", "1.1")), path
+        assert (P.needs(back) is None) == (version in ("1.0", "1.1")), path
         assert P.dumps(back, leaves=P.properties(data)["leaves"]) == data, path
 
 
 def test_the_recorded_version_must_be_the_one_the_writer_records():
-    new = P.dumps(NEW["linear-multinomial"]).decode()
+    new = P.dumps(KINDS["linear-multinomial"]).decode()
     as_10 = new.replace('name="crossform.format_version" value="1.2"', 'name="crossform.format_version" value="1.0"')
     with pytest.raises(P.PmmlStructureError, match="with a linear model to record version 1.2, found 1.0"):
         P.loads(as_10.encode())
@@ -1177,28 +1169,28 @@ def test_the_recorded_version_must_be_the_one_the_writer_records():
         P.loads(edited('value="0.5"', 'value="INF"'))
 
 
-# ---------------------------------------------------------------- 1.2: named errors for crafted files
+# ---------------------------------------------------------------- named errors for crafted files of every kind
 
 
-def new_text(name: str, leaves: str = P.ON) -> str:
-    return P.dumps(NEW[name], leaves=leaves).decode()
+def kind_text(name: str, leaves: str = P.ON) -> str:
+    return P.dumps(KINDS[name], leaves=leaves).decode()
 
 
-def new_edited(name: str, old: str, new: str, count: int = 1) -> bytes:
-    text = new_text(name)
+def kind_edited(name: str, old: str, new: str, count: int = 1) -> bytes:
+    text = kind_text(name)
     assert old in text, (name, old)
     return text.replace(old, new, count).encode()
 
 
 LINEAR = "linear-binary-logistic"
-NEW_BAD = {
+KIND_BAD = {
     "predictor missing": (
-        new_edited(LINEAR, '<NumericPredictor name="crossform:e1.0" coefficient="0.9"/>', ""),
+        kind_edited(LINEAR, '<NumericPredictor name="crossform:e1.0" coefficient="0.9"/>', ""),
         P.PmmlStructureError,
         "a NumericPredictor for each of the 4 model features, found 3",
     ),
     "predictor twice": (
-        new_edited(
+        kind_edited(
             LINEAR,
             '<NumericPredictor name="crossform:e1.0" coefficient="0.9"/>',
             '<NumericPredictor name="crossform:e0.0.0" coefficient="0.9"/>',
@@ -1207,49 +1199,49 @@ NEW_BAD = {
         "naming each model feature once, found 'crossform:e0.0.0'",
     ),
     "predictor unknown": (
-        new_edited(LINEAR, 'NumericPredictor name="crossform:e1.0"', 'NumericPredictor name="size"'),
+        kind_edited(LINEAR, 'NumericPredictor name="crossform:e1.0"', 'NumericPredictor name="size"'),
         P.PmmlStructureError,
         "naming each model feature once, found 'size'",
     ),
-    "bad coefficient": (new_edited(LINEAR, 'coefficient="0.9"', 'coefficient="0.9x"'), P.PmmlNumberError, "'0.9x'"),
-    "infinite intercept": (new_edited(LINEAR, 'intercept="-0.2"', 'intercept="INF"'), P.PmmlNumberError, "finite"),
+    "bad coefficient": (kind_edited(LINEAR, 'coefficient="0.9"', 'coefficient="0.9x"'), P.PmmlNumberError, "'0.9x'"),
+    "infinite intercept": (kind_edited(LINEAR, 'intercept="-0.2"', 'intercept="INF"'), P.PmmlNumberError, "finite"),
     "no scoring table": (
-        re.sub(rb"<NumericPredictor [^>]*/>", b"", new_edited(LINEAR, "", "")),
+        re.sub(rb"<NumericPredictor [^>]*/>", b"", kind_edited(LINEAR, "", "")),
         P.PmmlStructureError,
         "RegressionTables with NumericPredictors, found none",
     ),
     "model type": (
-        new_edited(LINEAR, "&quot;type&quot;:&quot;linear&quot;", "&quot;type&quot;:&quot;quadratic&quot;"),
+        kind_edited(LINEAR, "&quot;type&quot;:&quot;linear&quot;", "&quot;type&quot;:&quot;quadratic&quot;"),
         P.PmmlHeaderError,
         "model type 'trees' or 'linear'",
     ),
     "one-hot policy": (
-        new_edited(LINEAR, "&quot;unknown&quot;:2}", "&quot;unknown&quot;:&quot;maybe&quot;}"),
+        kind_edited(LINEAR, "&quot;unknown&quot;:2}", "&quot;unknown&quot;:&quot;maybe&quot;}"),
         P.PmmlStructureError,
         "expected the unknown policy to be a column number or null, found 'maybe'",
     ),
     "one-hot policy keys": (
-        new_edited(LINEAR, "{&quot;missing&quot;:null,", "{"),
+        kind_edited(LINEAR, "{&quot;missing&quot;:null,", "{"),
         P.PmmlStructureError,
         'with "missing" and "unknown"',
     ),
     "one-hot column": (
-        new_edited(LINEAR, "<in>red</in><out>1</out>", "<in>red</in><out>one</out>"),
+        kind_edited(LINEAR, "<in>red</in><out>1</out>", "<in>red</in><out>one</out>"),
         P.PmmlNumberError,
         "an integer for a column, found 'one'",
     ),
     "one-hot column range": (
-        new_edited(LINEAR, "<in>red</in><out>1</out>", "<in>red</in><out>7</out>"),
+        kind_edited(LINEAR, "<in>red</in><out>1</out>", "<in>red</in><out>7</out>"),
         P.PmmlStructureError,
         "a column index from -1 to 2",
     ),
     "one-hot missing column": (
-        new_edited(LINEAR, "{&quot;missing&quot;:null,", "{&quot;missing&quot;:9,"),
+        kind_edited(LINEAR, "{&quot;missing&quot;:null,", "{&quot;missing&quot;:9,"),
         P.PmmlStructureError,
         "missing_columns",
     ),
     "one-hot norm value": (
-        new_edited(
+        kind_edited(
             LINEAR,
             '<NormDiscrete field="crossform:e0.0" value="1"/>',
             '<NormDiscrete field="crossform:e0.0" value="2"/>',
@@ -1258,12 +1250,12 @@ NEW_BAD = {
         "expected column 1 to be NormDiscrete",
     ),
     "one-hot columns out of order": (
-        new_edited(LINEAR, 'name="crossform:e0.0.1"', 'name="crossform:e0.0.7"'),
+        kind_edited(LINEAR, 'name="crossform:e0.0.1"', 'name="crossform:e0.0.7"'),
         P.PmmlStructureError,
         "one-hot columns in order",
     ),
     "apply function": (
-        new_edited(
+        kind_edited(
             "boost-binary-one-hot",
             '<Apply function="+"><Apply function="*">',
             '<Apply function="max"><Apply function="*">',
@@ -1272,7 +1264,7 @@ NEW_BAD = {
         'an Apply of "/", "+" or "if", found \'max\'',
     ),
     "indicator constant": (
-        new_edited(
+        kind_edited(
             "linear-regression",
             '<Constant dataType="double">1.0</Constant><Constant',
             '<Constant dataType="double">2.0</Constant><Constant',
@@ -1281,53 +1273,53 @@ NEW_BAD = {
         "differs at line",
     ),
     "tree ids": (
-        new_edited("boost-multiclass-ignore", '<Segment id="2">', '<Segment id="5">'),
+        kind_edited("boost-multiclass-ignore", '<Segment id="2">', '<Segment id="5">'),
         P.PmmlStructureError,
         "Segments for trees 0 to 2, found ids [0, 1, 5]",
     ),
     "tree id not a number": (
-        new_edited("boost-multiclass-ignore", '<Segment id="2">', '<Segment id="two">'),
+        kind_edited("boost-multiclass-ignore", '<Segment id="2">', '<Segment id="two">'),
         P.PmmlStructureError,
         "tree indices as ids, found 'two'",
     ),
     "other splits in a copy": (
-        new_edited("average-softmax", 'operator="lessOrEqual" value="1.0"', 'operator="lessOrEqual" value="1.5"', 2),
+        kind_edited("average-softmax", 'operator="lessOrEqual" value="1.0"', 'operator="lessOrEqual" value="1.5"', 2),
         P.PmmlStructureError,
         "the same splits in every score's copy",
     ),
-    "set value": (new_edited("sets-and-inf", ">0.0 3.0 8.0<", ">0.0 x 8.0<"), P.PmmlNumberError, "'x'"),
-    "set twice": (new_edited("sets-and-inf", ">0.0 3.0 8.0<", ">0.0 8.0 8.0<"), P.PmmlStructureError, "distinct"),
+    "set value": (kind_edited("sets-and-inf", ">0.0 3.0 8.0<", ">0.0 x 8.0<"), P.PmmlNumberError, "'x'"),
+    "set twice": (kind_edited("sets-and-inf", ">0.0 3.0 8.0<", ">0.0 8.0 8.0<"), P.PmmlStructureError, "distinct"),
     "isolation spec": (
-        new_edited("isolation", "&quot;isolation&quot;:[7.25,-0.5]", "&quot;isolation&quot;:7.25"),
+        kind_edited("isolation", "&quot;isolation&quot;:[7.25,-0.5]", "&quot;isolation&quot;:7.25"),
         P.PmmlHeaderError,
         "[denominator, offset]",
     ),
     "missing rule": (
-        new_edited(
+        kind_edited(
             "boost-binary-one-hot", "&quot;missing&quot;:&quot;error&quot;", "&quot;missing&quot;:&quot;sometimes&quot;"
         ),
         P.PmmlStructureError,
         "'missing'",
     ),
     "link method": (
-        new_edited("boost-multiclass-ignore", 'normalizationMethod="softmax"', 'normalizationMethod="simplemax"'),
+        kind_edited("boost-multiclass-ignore", 'normalizationMethod="softmax"', 'normalizationMethod="simplemax"'),
         P.PmmlStructureError,
         "differs at line",
     ),
     "refuse-missing half filled": (
-        new_edited("refuse-missing", '<FieldRef field="colour"/>', '<FieldRef field="colour" mapMissingTo="red"/>'),
+        kind_edited("refuse-missing", '<FieldRef field="colour"/>', '<FieldRef field="colour" mapMissingTo="red"/>'),
         P.PmmlStructureError,
         "mapMissingTo on every feature (fill-missing) or on none (refuse-missing)",
     ),
     "refuse-missing optype": (
-        new_edited(
+        kind_edited(
             "refuse-missing-derived", 'displayName="code" optype="continuous"', 'displayName="code" optype="ordinal"'
         ),
         P.PmmlStructureError,
         "a refuse-missing encoder of continuous or categorical fields, found optypes",
     ),
     "refuse-missing type": (
-        new_edited(
+        kind_edited(
             "refuse-missing",
             'displayName="size" optype="continuous" dataType="double"',
             'displayName="size" optype="continuous" dataType="float"',
@@ -1336,23 +1328,23 @@ NEW_BAD = {
         "differs at line",
     ),
     "top method": (
-        new_edited("linear-multinomial", 'multipleModelMethod="modelChain"', 'multipleModelMethod="selectFirst"'),
+        kind_edited("linear-multinomial", 'multipleModelMethod="modelChain"', 'multipleModelMethod="selectFirst"'),
         P.PmmlStructureError,
         "selectFirst",
     ),
 }
 
 
-@pytest.mark.parametrize("name", sorted(NEW_BAD))
+@pytest.mark.parametrize("name", sorted(KIND_BAD))
 def test_crafted_1_2_files_are_refused_with_their_named_error(name):
-    data, error, text = NEW_BAD[name]
+    data, error, text = KIND_BAD[name]
     with pytest.raises(error) as caught:
         P.loads(data, where="model.pmml")
     assert "model.pmml" in str(caught.value) and text in str(caught.value), str(caught.value)
 
 
 NEW_FUZZ = [
-    P.dumps(NEW[name])
+    P.dumps(KINDS[name])
     for name in ("boost-multiclass-ignore", "linear-binary-logistic", "sets-and-inf", "refuse-missing")
 ]
 

@@ -15,16 +15,14 @@ from helpers.paths import REPO
 
 pytest.importorskip("sklearn2pmml")
 
-from crossform.runtime import unavailable  # noqa: E402
+from helpers.pmml import jpmml_or_skip  # noqa: E402
 
 sys.path.insert(0, str(REPO / "bench"))
 from pmml_crosscheck import crosscheck  # noqa: E402
 
 
 def test_crossform_pmml_is_exact_and_sklearn2pmml_is_measured_or_names_its_refusal():
-    reason = unavailable("jpmml")
-    if reason is not None:
-        pytest.skip(f"jpmml runtime unavailable: {reason}")
+    jpmml_or_skip()
     with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
         warnings.simplefilter("ignore")
         rows = {r["name"]: r for r in crosscheck({"et-nan-unseen", "unknown-is-error"})}

@@ -1,0 +1,421 @@
+"""The pmml writer: a PMML 4.4 document streamed as text from the IR (:func:`iter_chunks`),
+no element tree built. docs/formats/pmml.md is the spec; the package docstring sums it up.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any, Union
+
+from ... import ir
+from ...errors import UnsupportedModelError
+from .. import _envelope, _pmml_accepts
+from .model_writer import MODEL_WRITERS, _leaf_field
+from .rules import (
+    CODES,
+    EXTENDER,
+    FLAT,
+    LINEAR,
+    MODEL,
+    NAMESPACE,
+    ON,
+    ONE_HOT,
+    PMML_VERSION,
+    PREFIX,
+    RAW,
+    TARGET,
+    _attr,
+    _function,
+    _json_text,
+    _link,
+    _num,
+    _score_name,
+    _shape,
+    _text,
+    _validity,
+    leaf_output,
+    needs,
+    probability_output,
+    unsupported,
+    written_version,
+)
+
+
+class _Plan:
+    """PMML names of every column, the DerivedFields, what each input accepts,
+    and how the model is laid out."""
+
+    def __init__(self, package: ir.Package):
+        self.package = package
+        model = package.model
+        bound = {f.name: f.name for f in package.inputs}
+        self.derived = []  # DerivedField texts
+        for i, enc in enumerate(package.encoders):
+            new = {}
+            for j, (feature, outs) in enumerate(zip(enc.features, _outputs_of(enc))):
+                texts, names = ENCODER_FIELDS[type(enc)](f"{PREFIX}e{i}.{j}", outs, enc, j, bound[feature])
+                self.derived.extend(texts)
+                new.update(zip(outs, names))
+            bound.update(new)  # an encoder reads its features as they were before it ran
+        self.features = [bound[name] for name in model.features]
+        strings = _pmml_accepts.strings(package)
+        self.validity = {f.name: _validity(package, f, strings) for f in package.inputs}
+        self.shape = _shape(model)
+        self.link = _link(model)
+        self.function = _function(model)
+
+    def input_fields(self) -> str:
+        """MiningFields of the input fields the model reads directly (a nested model
+        lists them; JPMML resolves derived fields from the TransformationDictionary)."""
+        inputs = {f.name for f in self.package.inputs}
+        return "".join(f'<MiningField name="{_attr(name)}"/>' for name in sorted(set(self.features) & inputs))
+
+
+def _outputs_of(enc: Any) -> tuple:
+    """Each feature's output names: one, or a one-hot feature's block."""
+    return enc.blocks() if isinstance(enc, ir.OneHot) else tuple((out,) for out in enc.outputs)
+
+
+def _model_spec(package: ir.Package) -> dict:
+    """The Header's crossform.model: what the elements do not say. 1.2 added the
+    trees' missing and infinite rules and the linear model's "type"."""
+    model = package.model
+    if isinstance(model, ir.LinearModel):
+        return {"features": list(model.features), "post_transform": model.post_transform, "type": "linear"}
+    spec = {"aggregation": model.aggregation, "features": list(model.features), "post_transform": model.post_transform}
+    if needs(package) is not None:
+        spec.update(missing=model.missing, infinite=model.infinite)
+    if model.isolation is not None:
+        spec["isolation"] = list(model.isolation)
+    return spec
+
+
+def _header(package: ir.Package, version: str, recorded_id: str) -> str:
+    model = package.model
+
+    def ext(name: str, value: str) -> str:
+        return f'<Extension extender="{EXTENDER}" name="{name}" value="{_attr(value)}"/>\n'
+
+    parts = ["<Header>\n", ext(_envelope.FORMAT_VERSION, version), ext(_envelope.ID, recorded_id)]
+    if package.owner is not None:
+        parts.append(ext(_envelope.OWNER, _json_text(package.owner)))
+    parts.append(ext(_envelope.TAGS, _json_text(list(package.tags))))
+    parts.append(ext(_envelope.METADATA, _json_text(dict(package.metadata))))
+    parts.append(ext(_envelope.PRODUCER, _json_text(dict(package.producer))))
+    if model.is_classifier:
+        parts.append(ext(_envelope.CLASSES, _json_text(list(model.classes))))
+    parts.append(ext(MODEL, _json_text(_model_spec(package))))
+    doc = _envelope.checks_document(package, "checks")
+    if doc is not None:
+        parts.append(
+            f'<Extension extender="{EXTENDER}" name="{_envelope.CHECKS}">{_text(_json_text(doc))}</Extension>\n'
+        )
+    parts.append("</Header>\n")
+    return "".join(parts)
+
+
+def _data_dictionary(plan: _Plan) -> str:
+    package = plan.package
+    model = package.model
+    parts = [f'<DataDictionary numberOfFields="{len(package.inputs) + 1}">\n']
+    for f in package.inputs:
+        v = plan.validity[f.name]
+        name = _attr(f.name)
+        if f.kind == ir.NUMERIC:
+            if v.interval is None:
+                parts.append(f'<DataField name="{name}" optype="continuous" dataType="double"/>\n')
+            else:
+                low, high = v.interval
+                parts.append(
+                    f'<DataField name="{name}" optype="continuous" dataType="double">'
+                    f'<Interval closure="closedClosed" leftMargin="{_num(low)}" rightMargin="{_num(high)}"/>'
+                    f"</DataField>\n"
+                )
+        else:
+            values = (
+                [f'<Value value="{_attr(s)}"/>' for s in v.valid]
+                if v.valid is not None
+                else [f'<Value value="{_attr(s)}" property="invalid"/>' for s in v.invalid]
+            )
+            if values:
+                parts.append(
+                    f'<DataField name="{name}" optype="categorical" dataType="string">'
+                    + "".join(values)
+                    + "</DataField>\n"
+                )
+            else:
+                parts.append(f'<DataField name="{name}" optype="categorical" dataType="string"/>\n')
+    if plan.function == "classification":
+        parts.append(
+            f'<DataField name="{TARGET}" optype="categorical" dataType="string">'
+            + "".join(f'<Value value="{_attr(str(c))}"/>' for c in model.classes)
+            + "</DataField>\n"
+        )
+    else:
+        parts.append(f'<DataField name="{TARGET}" optype="continuous" dataType="double"/>\n')
+    parts.append("</DataDictionary>\n")
+    return "".join(parts)
+
+
+def _code_json(code: Union[float, None]) -> Any:
+    if code is None:
+        return None
+    return "NaN" if math.isnan(code) else float(code)
+
+
+def _head(name: str, out: Union[str, None], optype: str = "continuous", data_type: str = "double") -> str:
+    display = "" if out is None else f' displayName="{_attr(out)}"'
+    return f'<DerivedField name="{name}"{display} optype="{optype}" dataType="{data_type}">'
+
+
+# Each writes feature j's DerivedFields: (texts, the PMML names of its outputs ``outs``), reading ``source``.
+
+
+def _fill_field(name: str, outs: tuple, enc: ir.FillMissing, j: int, source: str) -> tuple:
+    value, src = enc.values[j], _attr(source)
+    if isinstance(value, str):
+        text = (
+            _head(name, outs[0], "categorical", "string") + f'<FieldRef field="{src}" '
+            f'mapMissingTo="{_attr(value)}"/></DerivedField>\n'
+        )
+    else:
+        text = _head(name, outs[0]) + f'<FieldRef field="{src}" mapMissingTo="{_num(value)}"/></DerivedField>\n'
+    return [text], [name]
+
+
+def _categorical_encoding_field(name: str, outs: tuple, enc: ir.CategoricalEncoding, j: int, source: str) -> tuple:
+    missing, unknown = enc.missing_codes[j], enc.unknown_code
+    codes = _json_text({"missing": _code_json(missing), "unknown": _code_json(unknown)})
+    # a missing value takes the missing code, else the unknown code; NaN is a missing result
+    for_missing = missing if missing is not None else unknown
+    attrs = ""
+    if for_missing is not None and not math.isnan(for_missing):
+        attrs += f' mapMissingTo="{_num(for_missing)}"'
+    if unknown is not None and not math.isnan(unknown):
+        attrs += f' defaultValue="{_num(unknown)}"'
+    rows = "".join(
+        f"<row><in>{_text(c)}</in><out>{_num(v)}</out></row>" for c, v in zip(enc.categories[j], enc.codes[j].tolist())
+    )
+    return [
+        _head(name, outs[0]) + f'<Extension extender="{EXTENDER}" name="{CODES}" '
+        f'value="{_attr(codes)}"/><MapValues outputColumn="out" dataType="double"{attrs}>'
+        f'<FieldColumnPair field="{_attr(source)}" column="in"/><InlineTable>{rows}</InlineTable></MapValues>'
+        f"</DerivedField>\n"
+    ], [name]
+
+
+def _constant(value: float) -> str:
+    return f'<Constant dataType="double">{_num(value)}</Constant>'
+
+
+def _two_steps(name: str, out: str, source: str, inner: str, first: float, outer: str, second: float) -> str:
+    """A DerivedField computing (x <inner> first) <outer> second, in double."""
+    return (
+        _head(name, out) + f'<Apply function="{outer}"><Apply function="{inner}"><FieldRef field="{_attr(source)}"/>'
+        f"{_constant(first)}</Apply>{_constant(second)}</Apply></DerivedField>\n"
+    )
+
+
+def _scale_field(name: str, outs: tuple, enc: ir.Scale, j: int, source: str) -> tuple:
+    return [_two_steps(name, outs[0], source, "-", enc.offset[j], "/", enc.scale[j])], [name]
+
+
+def _affine_field(name: str, outs: tuple, enc: ir.Affine, j: int, source: str) -> tuple:
+    # x * scale + offset, multiply first, in double: Java's * and + round as numpy's do
+    return [_two_steps(name, outs[0], source, "*", enc.scale[j], "+", enc.offset[j])], [name]
+
+
+def _indicator_field(name: str, outs: tuple, enc: ir.MissingIndicator, j: int, source: str) -> tuple:
+    return [
+        _head(name, outs[0]) + f'<Apply function="if"><Apply function="isMissing"><FieldRef '
+        f'field="{_attr(source)}"/></Apply>{_constant(1.0)}{_constant(0.0)}</Apply></DerivedField>\n'
+    ], [name]
+
+
+def _refuse_field(name: str, outs: tuple, enc: ir.RefuseMissing, j: int, source: str) -> tuple:
+    """The value unchanged: a FieldRef without mapMissingTo (fill-missing's has one).
+    The refused values (missing, and a numeric +-inf) are invalid values of the
+    input field they come from (_pmml_accepts), so JPMML never computes this for them."""
+    head = _head(name, outs[0]) if enc.kinds_in[j] == ir.NUMERIC else _head(name, outs[0], "categorical", "string")
+    return [head + f'<FieldRef field="{_attr(source)}"/></DerivedField>\n'], [name]
+
+
+def _one_hot_fields(name: str, outs: tuple, enc: ir.OneHot, j: int, source: str) -> tuple:
+    """The column a category sets (-1: none) as an integer field ``name``, from a
+    MapValues over every known category; then per column c a NormDiscrete: 1.0
+    where that field is c, else 0.0. A missing value takes the missing column,
+    else the unknown one; an unknown category the unknown (infrequent) column,
+    -1 under "zeros", and under "error" it is an invalid value of the input."""
+    missing, unknown = enc.missing_columns[j], enc.unknown[j]
+    policy = _json_text({"missing": missing, "unknown": unknown})
+    to_unknown = unknown if isinstance(unknown, int) else -1 if unknown == "zeros" else None
+    for_missing = missing if missing is not None else to_unknown
+    attrs = "" if for_missing is None else f' mapMissingTo="{for_missing}"'
+    attrs += "" if to_unknown is None else f' defaultValue="{to_unknown}"'
+    rows = "".join(
+        f"<row><in>{_text(c)}</in><out>{column}</out></row>"
+        for c, column in zip(enc.categories[j], enc.columns[j].tolist())
+    )
+    texts = [
+        _head(name, None, "categorical", "integer") + f'<Extension extender="{EXTENDER}" name="{ONE_HOT}" '
+        f'value="{_attr(policy)}"/><MapValues outputColumn="out" dataType="integer"{attrs}>'
+        f'<FieldColumnPair field="{_attr(source)}" column="in"/><InlineTable>{rows}</InlineTable></MapValues>'
+        f"</DerivedField>\n"
+    ]
+    names = [f"{name}.{c}" for c in range(len(outs))]
+    texts += [
+        _head(column, out) + f'<NormDiscrete field="{name}" value="{c}"/></DerivedField>\n'
+        for c, (column, out) in enumerate(zip(names, outs))
+    ]
+    return texts, names
+
+
+ENCODER_FIELDS = {
+    ir.FillMissing: _fill_field,
+    ir.CategoricalEncoding: _categorical_encoding_field,
+    ir.Scale: _scale_field,
+    ir.Affine: _affine_field,
+    ir.MissingIndicator: _indicator_field,
+    ir.OneHot: _one_hot_fields,
+    ir.RefuseMissing: _refuse_field,
+}
+
+
+def _transformations(plan: _Plan) -> str:
+    if not plan.derived:
+        return ""
+    return "<TransformationDictionary>\n" + "".join(plan.derived) + "</TransformationDictionary>\n"
+
+
+def _mining_schema(plan: _Plan) -> str:
+    parts = ["<MiningSchema>\n"]
+    for f in plan.package.inputs:
+        v = plan.validity[f.name]
+        missing = ' missingValueTreatment="returnInvalid"' if v.missing_invalid else ""
+        parts.append(f'<MiningField name="{_attr(f.name)}" invalidValueTreatment="returnInvalid"{missing}/>\n')
+    parts.append(f'<MiningField name="{TARGET}" usageType="target"/>\n</MiningSchema>\n')
+    return "".join(parts)
+
+
+def _logistic(field: str) -> str:
+    """1 / (1 + exp(0 - x)): the reference's logistic, in double (0 - x is -x, and exp(+-0) is 1)."""
+    return (
+        '<Apply function="/"><Constant dataType="double">1.0</Constant><Apply function="+">'
+        '<Constant dataType="double">1.0</Constant><Apply function="exp"><Apply function="-">'
+        f'<Constant dataType="double">0.0</Constant><FieldRef field="{field}"/></Apply></Apply></Apply></Apply>'
+    )
+
+
+def _output(plan: _Plan, leaves: str) -> str:
+    model = plan.package.model
+    parts = ["<Output>\n"]
+    if plan.function == "classification":
+        for c in model.classes:
+            parts.append(
+                f'<OutputField name="{_attr(probability_output(c))}" optype="continuous" dataType="double" '
+                f'feature="probability" value="{_attr(str(c))}"/>\n'
+            )
+    elif model.post_transform == "isolation":
+        parts.append(_isolation_outputs(model))
+    elif len(model.outputs) > 1:  # scores, or their logistic, from the chain's fields
+        for k, name in enumerate(model.outputs):
+            field = _score_name(model, k)
+            value = f'<FieldRef field="{field}"/>' if model.post_transform == "none" else _logistic(field)
+            parts.append(
+                f'<OutputField name="{_attr(name)}" optype="continuous" dataType="double" '
+                f'feature="transformedValue">{value}</OutputField>\n'
+            )
+    elif model.post_transform == "logistic":
+        parts.append(
+            f'<OutputField name="{RAW}" optype="continuous" dataType="double" feature="predictedValue" '
+            f'isFinalResult="false"/>\n'
+        )
+        parts.append(
+            f'<OutputField name="{model.outputs[0]}" optype="continuous" dataType="double" '
+            f'feature="transformedValue">{_logistic(RAW)}</OutputField>\n'
+        )
+    else:  # a regressor's prediction, or a linear two-class decision
+        parts.append(
+            f'<OutputField name="{model.outputs[0]}" optype="continuous" dataType="double" feature="predictedValue"/>\n'
+        )
+    n_trees = len(model.trees) if leaves == ON and plan.shape != LINEAR else 0
+    for t in range(n_trees):
+        if plan.shape == FLAT:
+            parts.append(
+                f'<OutputField name="{leaf_output(t)}" optype="categorical" dataType="string" '
+                f'feature="entityId" segmentId="{t}"/>\n'
+            )
+        else:  # reported by the score's MiningModel that holds tree t first
+            parts.append(
+                f'<OutputField name="{leaf_output(t)}" optype="categorical" dataType="string" '
+                f'feature="transformedValue"><FieldRef field="{_leaf_field(t)}"/></OutputField>\n'
+            )
+    parts.append("</Output>\n")
+    return "".join(parts)
+
+
+def _isolation_outputs(model: ir.TreeEnsemble) -> str:
+    """score = -(2 ** -(s / denominator)), decision = score - offset, in double:
+    -x as -1.0 * x (exact, zeros too) and Java's Math.pow."""
+    denominator, offset = model.isolation
+    score, decision = ir.ISOLATION_OUTPUTS
+    power = (
+        f'<Apply function="pow">{_constant(2.0)}<Apply function="*">{_constant(-1.0)}<Apply function="/">'
+        f'<FieldRef field="{RAW}"/>{_constant(denominator)}</Apply></Apply></Apply>'
+    )
+    return (
+        f'<OutputField name="{RAW}" optype="continuous" dataType="double" feature="predictedValue" '
+        f'isFinalResult="false"/>\n'
+        f'<OutputField name="{score}" optype="continuous" dataType="double" feature="transformedValue">'
+        f'<Apply function="*">{_constant(-1.0)}{power}</Apply></OutputField>\n'
+        f'<OutputField name="{decision}" optype="continuous" dataType="double" feature="transformedValue">'
+        f'<Apply function="-"><FieldRef field="{score}"/>{_constant(offset)}</Apply></OutputField>\n'
+    )
+
+
+def iter_chunks(
+    package: ir.Package, *, leaves: str = ON, version: Union[str, None] = None, recorded_id: Union[str, None] = None
+) -> Iterator[bytes]:
+    """The document as UTF-8 chunks: the head, then one chunk per tree (per
+    tree and score in a chain), then the end.
+
+    ``version`` and ``recorded_id`` let the reader write again what a file
+    records, to compare the rest; a writer leaves them alone.
+    """
+    version = written_version(package, leaves) if version is None else version
+    reason = unsupported(package)
+    if reason is not None:
+        raise UnsupportedModelError(f"pmml: this package has no PMML form: {reason}")
+    plan = _Plan(package)
+    head = "".join(
+        [
+            '<?xml version="1.0" encoding="UTF-8"?>\n',
+            f'<PMML xmlns="{NAMESPACE}" version="{PMML_VERSION}">\n',
+            _header(package, version, package.id if recorded_id is None else recorded_id),
+            _data_dictionary(plan),
+            _transformations(plan),
+            f'<MiningModel functionName="{plan.function}">\n',
+            _mining_schema(plan),
+            _output(plan, leaves),
+        ]
+    ).encode("utf-8")
+    chunks = MODEL_WRITERS[plan.shape](plan, leaves)
+    previous = head + next(chunks)  # the head goes with the model's first chunk, the end with its last
+    for chunk in chunks:
+        yield previous
+        previous = chunk
+    yield previous + b"</MiningModel>\n</PMML>\n"
+
+
+def dumps(package: ir.Package, leaves: str = ON) -> bytes:
+    return b"".join(iter_chunks(package, leaves=leaves))
+
+
+def write(package: ir.Package, fh, leaves: str = ON) -> int:
+    """Stream the document to a binary file object; the number of bytes written."""
+    total = 0
+    for chunk in iter_chunks(package, leaves=leaves):
+        fh.write(chunk)
+        total += len(chunk)
+    return total
