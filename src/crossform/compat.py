@@ -39,8 +39,8 @@ HISTORY: dict[str, list[tuple[str, str]]] = {
 # a graph that 1.0 and 1.1 readers refuse; pmml 1.1 is a file without leaf outputs, which a 1.0
 # reader refuses. The 0.5.0 minors add linear models, the affine, missing-indicator, one-hot and
 # refuse-missing encoders, binary logistic scores, isolation forests, set splits, +inf thresholds
-# and the models' missing/infinite rules; for those the format's ``new_kind(package)``, when it
-# has one, names the very kind the package holds.
+# and the models' missing/infinite rules; for those the format's ``needs(package)`` (from FEATURES_SINCE)
+# names the very kind the package holds.
 ADDED_KINDS = (
     "kinds added in crossform 0.5.0 (linear models, new encoders, binary logistic scores, "
     "isolation, set splits, missing/infinite rules)"

@@ -36,7 +36,7 @@ def _module_format() -> types.ModuleType:
         return stripe_json.loads(Files.from_mapping({k: bytes.fromhex(v) for k, v in pairs}, label=where))
 
     module.dumps, module.loads, module.sniff = dumps, loads, lambda source: source.startswith(b"[(")
-    module.new_kind = lambda package: "a legacy kind"
+    module.needs = lambda package: "a legacy kind"
     module.seen = seen
     return module
 
@@ -51,7 +51,7 @@ def test_a_module_plugin_is_wrapped_with_the_protocol_defaults():
     data = fmt.dumps(package)
     assert fmt.sniff(data) and fmt.loads(data, where="x.bundle").id == package.id
     assert module.seen["where"] == "x.bundle"  # the path reaches a loads that takes where
-    assert fmt.needs(package) == "a legacy kind"  # the module's new_kind answers needs
+    assert fmt.needs(package) == "a legacy kind"  # the module's needs answers
     assert fmt.unsupported(package) is None and fmt.stored(package, None) == (package, None)
     assert fmt.written_version(package) == "1.0" and fmt.runtime_versions("1.0") == {} and fmt.properties(data) == {}
 

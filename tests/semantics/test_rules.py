@@ -298,7 +298,7 @@ def path_inputs(vectors, column: int) -> list:
 def test_the_evaluator_the_probe_rows_and_the_pmml_validity_all_read_the_rules(monkeypatch):
     """A changed scaler rule (refusing inputs above 1) shows in all three at once, so none keeps a copy."""
     from crossform import evaluator
-    from crossform.exporters import _pmml_accepts
+    from crossform.exporters.pmml import accepts
     from crossform.vectors import generate
 
     package = ir.Package(
@@ -306,7 +306,7 @@ def test_the_evaluator_the_probe_rows_and_the_pmml_validity_all_read_the_rules(m
         encoders=(ir.Scale(("x",), np.array([0.0]), np.array([1.0])),),
         model=ir.TreeEnsemble(("x", "y"), (small_tree(),), classes=("no", "yes")),
     )
-    assert _pmml_accepts.interval(package, "x") == (-BELOW, BELOW)
+    assert accepts.interval(package, "x") == (-BELOW, BELOW)
     assert any(x > 1.0 for x in path_inputs(generate(package), 0))
 
     def capped_scale(enc, j, col):
@@ -315,5 +315,5 @@ def test_the_evaluator_the_probe_rows_and_the_pmml_validity_all_read_the_rules(m
 
     monkeypatch.setitem(rules.ENCODERS, ir.Scale, capped_scale)
     assert evaluator.score(package, {"x": [0.75, 1.5], "y": [0.0, 0.0]}).errors == [None, "feature 'x': above 1"]
-    assert _pmml_accepts.accepts(package, "x", 1.5) is False and _pmml_accepts.accepts(package, "x", 1.0)
+    assert accepts.accepts(package, "x", 1.5) is False and accepts.accepts(package, "x", 1.0)
     assert not any(x > 1.0 for x in path_inputs(generate(package), 0))

@@ -125,7 +125,7 @@ class ModuleFormat(Format):
         return self._call("stored", package, checks, default=(package, checks), **options)
 
     def needs(self, package: ir.Package) -> str | None:
-        return self._call("new_kind", package)
+        return self._call("needs", package)
 
     def runtime_versions(self, version: str) -> dict:
         return self._call("runtime_versions", version, default={})

@@ -26,9 +26,9 @@ from crossform.errors import (
     MalformedPackageError,
     UnsupportedModelError,
 )
-from crossform.exporters import _limits, _pmml_accepts
+from crossform.exporters import _limits
 from crossform.exporters import pmml as P
-from crossform.exporters.pmml import parse, reader, rules, writer
+from crossform.exporters.pmml import accepts, parse, reader, rules, writer
 from crossform.floats import FLOAT32_OVERFLOW
 from helpers import every_kind
 from helpers.fits import fit_pipeline
@@ -194,10 +194,10 @@ def test_intervals_through_two_scalers_match_the_reference(m1, s1, negative, m2,
             ir.Scale(("size_scaled",), [m2], [s2]),
         )
     )
-    interval = _pmml_accepts.interval(package, "size")  # raises when the ends disagree with the reference
+    interval = accepts.interval(package, "size")  # raises when the ends disagree with the reference
     if interval:
         low, high = interval
-        assert _pmml_accepts.accepts(package, "size", low) and _pmml_accepts.accepts(package, "size", high)
+        assert accepts.accepts(package, "size", low) and accepts.accepts(package, "size", high)
 
 
 def test_what_a_field_accepts_is_declared_in_the_data_dictionary():
@@ -915,7 +915,7 @@ def test_intervals_follow_constant_and_overflowing_steps():
     package = KINDS["constant-steps"]
     plan = writer._Plan(package)
     # size: any finite number gives 5.0 (refused only as +-inf); weight: finite, but missing overflows to inf
-    assert plan.validity["size"].interval == (-_pmml_accepts.DOUBLE_MAX, _pmml_accepts.DOUBLE_MAX)
+    assert plan.validity["size"].interval == (-accepts.DOUBLE_MAX, accepts.DOUBLE_MAX)
     assert not plan.validity["size"].missing_invalid and plan.validity["weight"].missing_invalid
     assert [
         e is None
@@ -945,7 +945,7 @@ def test_refuse_missing_is_a_bare_field_ref_and_its_fields_declare_what_it_refus
     derived = writer._Plan(KINDS["refuse-missing-derived"]).validity
     # a missing colour's NaN code and +-inf weights are refused; a missing weight is filled, a NaN size routed
     assert derived["colour"].missing_invalid and not derived["weight"].missing_invalid
-    assert derived["weight"].interval == (-_pmml_accepts.BELOW_OVERFLOW, _pmml_accepts.BELOW_OVERFLOW)  # a tree's
+    assert derived["weight"].interval == (-accepts.BELOW_OVERFLOW, accepts.BELOW_OVERFLOW)  # a tree's
     assert not derived["size"].missing_invalid
     rows = [
         {"colour": None, "size": 1.0, "weight": 1.0},

@@ -9,7 +9,7 @@ is the one crossform runs):
   values the reference refuses are *invalid* values of the field they come
   from (MiningField invalidValueTreatment="returnInvalid"): an Interval with
   the exact smallest and largest accepted double, computed through the
-  encoders (which are monotone; _pmml_accepts); the accepted categories as
+  encoders (which are monotone; pmml.accepts); the accepted categories as
   Values (or the refused ones with property="invalid" when unknown
   categories are accepted); missingValueTreatment="returnInvalid" when a
   missing value is refused;
@@ -145,6 +145,7 @@ class PmmlFormat(Format):
     EXTENSIONS = EXTENSIONS
     OPTIONS = OPTIONS
     VARIANTS = VARIANTS
+    TELLS_VERSION = True
 
     def dumps(self, package: ir.Package, **options: str) -> bytes:
         return dumps(package, **options)

@@ -14,7 +14,8 @@ import numpy as np
 
 from ... import ir
 from ...errors import CrossformError, MalformedPackageError, UnsafePackageError, shown
-from .. import _envelope, _limits, _pmml_accepts, _versions
+from .. import _envelope, _limits, _versions
+from . import accepts
 
 NAME = "pmml"
 VERSION = "1.2"  # the newest: what needs() names; other files record their BASE_VERSION
@@ -170,14 +171,14 @@ def _xml_safe(text: str) -> bool:
     return _XML_BAD.search(text) is None
 
 
-# ---------------------------------------------------------------- what the reference refuses (_pmml_accepts)
+# ---------------------------------------------------------------- what the reference refuses (accepts)
 
 
-def _validity(package: ir.Package, field: ir.Field, strings: list) -> _pmml_accepts.Validity:
+def _validity(package: ir.Package, field: ir.Field, strings: list) -> accepts.Validity:
     other = PREFIX + "other"
     while other in strings:
         other += "!"
-    return _pmml_accepts.validity(package, field, strings, other)
+    return accepts.validity(package, field, strings, other)
 
 
 # ---------------------------------------------------------------- a classifier leaf's probabilities
@@ -363,7 +364,7 @@ def unsupported(package: ir.Package) -> Union[str, None]:
     for f in package.inputs:
         if f.name in reserved:
             return f"input {f.name!r} collides with an output field of the PMML document"
-    for text in _pmml_accepts.strings(package):
+    for text in accepts.strings(package):
         if not _xml_safe(text):
             return f"the category {shown(text)} holds a character XML 1.0 cannot carry"
     for enc in package.encoders:
@@ -378,7 +379,7 @@ def unsupported(package: ir.Package) -> Union[str, None]:
     reason = _model_reason(model)
     if reason is not None:
         return reason
-    strings = _pmml_accepts.strings(package)
+    strings = accepts.strings(package)
     for f in package.inputs:
         v = _validity(package, f, strings)
         if v.empty:

@@ -10,7 +10,8 @@ from typing import Any, Union
 
 from ... import ir
 from ...errors import UnsupportedModelError
-from .. import _envelope, _pmml_accepts
+from .. import _envelope
+from . import accepts
 from .model_writer import MODEL_WRITERS, _leaf_field
 from .rules import (
     CODES,
@@ -59,7 +60,7 @@ class _Plan:
                 new.update(zip(outs, names))
             bound.update(new)  # an encoder reads its features as they were before it ran
         self.features = [bound[name] for name in model.features]
-        strings = _pmml_accepts.strings(package)
+        strings = accepts.strings(package)
         self.validity = {f.name: _validity(package, f, strings) for f in package.inputs}
         self.shape = _shape(model)
         self.link = _link(model)
@@ -236,7 +237,7 @@ def _indicator_field(name: str, outs: tuple, enc: ir.MissingIndicator, j: int, s
 def _refuse_field(name: str, outs: tuple, enc: ir.RefuseMissing, j: int, source: str) -> tuple:
     """The value unchanged: a FieldRef without mapMissingTo (fill-missing's has one).
     The refused values (missing, and a numeric +-inf) are invalid values of the
-    input field they come from (_pmml_accepts), so JPMML never computes this for them."""
+    input field they come from (accepts), so JPMML never computes this for them."""
     head = _head(name, outs[0]) if enc.kinds_in[j] == ir.NUMERIC else _head(name, outs[0], "categorical", "string")
     return [head + f'<FieldRef field="{_attr(source)}"/></DerivedField>\n'], [name]
 

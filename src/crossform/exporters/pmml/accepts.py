@@ -26,9 +26,9 @@ from typing import Any, Union
 
 import numpy as np
 
-from .. import ir, rules
-from ..errors import CrossformError
-from ..floats import first_double
+from ... import ir, rules
+from ...errors import CrossformError
+from ...floats import first_double
 
 DOUBLE_MAX = rules.DOUBLE_MAX
 BELOW_OVERFLOW = rules.FLOAT32_FINITE[1]  # the largest |x| a float32 tree accepts
