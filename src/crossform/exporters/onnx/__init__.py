@@ -58,9 +58,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import checks as checks_module
-from .. import ir
-from ..errors import (
+from ... import checks as checks_module
+from ... import ir
+from ...errors import (
     CrossformError,
     IdMismatchError,
     IRValidationError,
@@ -71,8 +71,8 @@ from ..errors import (
     cut,
     shown,
 )
-from ..floats import FLOAT32_OVERFLOW, float32_threshold
-from . import MAX_FILE_BYTES, _json, _versions
+from ...floats import FLOAT32_OVERFLOW, float32_threshold
+from .. import MAX_FILE_BYTES, _json, _versions
 
 NAME = "onnx"
 # 1.1 added the float32 variant; 1.2 gives each tree its own TreeEnsemble; 1.3 adds linear models,
