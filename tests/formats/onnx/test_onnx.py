@@ -27,7 +27,10 @@ from crossform.errors import (
     LimitExceededError,
     UnsupportedModelError,
 )
+from crossform.exporters import get_format
 from crossform.exporters import onnx as O
+from crossform.exporters._format import ModuleFormat
+from crossform.exporters.onnx import _nodes, _read, _write_trees
 from crossform.floats import float32_threshold
 from crossform.runtime import onnx_reference
 from crossform.runtime import onnxruntime as ort_runtime
@@ -309,7 +312,7 @@ def test_an_edit_keeps_the_package_for_the_checker():
 
 
 def test_oversized_files_are_refused_before_parsing(monkeypatch):
-    monkeypatch.setattr(O, "MAX_BYTES", 100)
+    monkeypatch.setattr(_read, "MAX_BYTES", 100)
     with pytest.raises(LimitExceededError):
         O.loads(GOOD)
 
@@ -328,6 +331,22 @@ def test_read_version_and_compat(tmp_path):
     assert doc["ok"] and doc["readers"]["text"] == ">=0.4.0"
     versions = {r["name"]: r["versions"] for r in doc["runtimes"]}
     assert versions["onnxruntime"].startswith(">=1.21") and "ai.onnx.ml 5" in versions["onnxruntime"]
+
+
+def test_the_registry_holds_the_typed_onnx_format_and_its_methods_are_the_modules():
+    fmt = get_format("onnx")
+    assert fmt is O.FORMAT and isinstance(fmt, O.OnnxFormat) and not isinstance(fmt, ModuleFormat)
+    plain = small_package()
+    data = fmt.dumps(plain, precision="float32")
+    assert data == O.dumps(plain, precision="float32") and fmt.sniff(data)
+    assert fmt.read_version(data) == "1.2" and fmt.written_version(plain, precision="float32") == "1.2"
+    assert fmt.needs(plain) is None and fmt.written_version() == O.VERSION
+    assert fmt.properties(data)["precision"] == "float32"
+    assert fmt.stored(plain, None, precision="float32")[0].id == O.float32_package(plain).id != plain.id
+    with pytest.raises(O.OnnxDecodeError, match="^where.onnx: "):
+        fmt.loads(b"\x08\xff", where="where.onnx")
+    with pytest.raises(O.OnnxDecodeError, match="^where.onnx: "):
+        fmt.read_version(b"\x08\xff", where="where.onnx")
 
 
 FUZZ = O.dumps(TREE_VARIANTS["nan codes"])
@@ -779,7 +798,7 @@ def reference_checks(package: ir.Package, frame) -> checks_module.Checks:
 def test_new_kinds_round_trip_and_score_like_the_reference_in_both_runtimes(name):
     package = NEW[name]
     data = O.dumps(package)
-    assert O.sniff(data) and O.read_version(data) == "1.3" and O.new_kind(package)
+    assert O.sniff(data) and O.read_version(data) == "1.3" and O.needs(package)
     back = O.loads(data)
     assert back.id == package.id and O.dumps(back) == data
     onnx.checker.check_model(O.build(package), full_check=True)  # shapes and types infer through every node
@@ -811,7 +830,7 @@ def test_new_kinds_in_float32_keep_the_declared_bound_on_float32_rows(name):
 
 def test_the_1_2_kinds_still_record_1_2_and_the_newest_version_is_1_3():
     for package in TREE_VARIANTS.values():
-        assert O.new_kind(package) is None and O.read_version(O.dumps(package)) == "1.2"
+        assert O.needs(package) is None and O.read_version(O.dumps(package)) == "1.2"
         assert O.read_version(O.dumps(package, precision="float32")) == "1.2"
     assert O.written_version() == O.VERSION == "1.3" and O.written_version(precision="float32") == "1.3"
     assert O.written_version(per_tree=False) == "1.0" and O.written_version("float32", per_tree=False) == "1.1"
@@ -966,7 +985,7 @@ REFUSE_ROWS = {  # per row: ordinary, then NaN, None, +inf, -inf, each alone, th
 def test_refuse_missing_refuses_nan_none_and_inf_rows_and_passes_values_unchanged(options):
     package = NEW["refuse-missing"]
     data = O.dumps(package, **options)
-    assert O.read_version(data) == "1.3" and O.new_kind(package) == "a refuse-missing encoder"
+    assert O.read_version(data) == "1.3" and O.needs(package) == "a refuse-missing encoder"
     stored, _ = O.stored(package, package.checks, **options)
     assert O.loads(data).id == stored.id
     if options.get("sets") == O.MEMBER:
@@ -987,16 +1006,16 @@ def test_refuse_missing_refuses_nan_none_and_inf_rows_and_passes_values_unchange
 
 def test_refuse_missing_writes_no_node_for_the_values_it_passes():
     model = O.build(NEW["refuse-missing-alone"])
-    encoder = [n for n in model.graph.node if O._tag(n).startswith("e0.")]
-    assert [(O._tag(n), n.op_type) for n in encoder] == [
+    encoder = [n for n in model.graph.node if _nodes.node_tag(n).startswith("e0.")]
+    assert [(_nodes.node_tag(n), n.op_type) for n in encoder] == [
         ("e0.0.missing", "Identity"),
         ("e0.1.inf", "IsInf"),
         ("e0.1.nan", "IsNaN"),
         ("e0.1.value", "Identity"),
     ]
     in_place = O.build(NEW["refuse-missing"])  # the same names: the model reads the input itself
-    assert not [n for n in in_place.graph.node if O._tag(n).endswith(".value")]
-    assert next(n for n in in_place.graph.node if O._tag(n) == "X").input[0] == "size"
+    assert not [n for n in in_place.graph.node if _nodes.node_tag(n).endswith(".value")]
+    assert next(n for n in in_place.graph.node if _nodes.node_tag(n) == "X").input[0] == "size"
     assert json.loads(encoder[0].doc_string) == {
         "crossform": "refuse-missing",
         "features": ["colour", "size"],
@@ -1010,7 +1029,7 @@ def test_refuse_missing_writes_no_node_for_the_values_it_passes():
         encoders=(),
         model=ir.TreeEnsemble(("size", "weight"), NEW["refuse-missing-alone"].model.trees),
     )
-    assert O.new_kind(plain) is None and O.read_version(O.dumps(plain)) == "1.2"
+    assert O.needs(plain) is None and O.read_version(O.dumps(plain)) == "1.2"
 
 
 def _missing_indicator_pipeline():
@@ -1522,7 +1541,7 @@ def test_histogram_boosting_with_categories_and_isolation_forests_score_as_sciki
     }
     for name, estimator in fits.items():
         package = crossform.from_sklearn(estimator, checks=300)
-        assert O.new_kind(package) and O.read_version(O.dumps(package)) == "1.3", name
+        assert O.needs(package) and O.read_version(O.dumps(package)) == "1.3", name
         assert any(t.sets for t in package.model.trees) or package.model.post_transform == "isolation", name
         for precision in ("float64", "float32"):
             data = O.dumps(package, precision=precision)
@@ -1638,11 +1657,11 @@ def test_member_sets_score_exactly_in_onnxruntime_or_fall_back_to_columns(sets, 
     package = _member_package(sets)
     data = O.dumps(package, sets="member")
     assert (O.BRANCH_MEMBER in _modes(data)) == native
-    assert (b"X.sets" in data) == (not all(O._native_set(s) for s in sets))
+    assert (b"X.sets" in data) == (not all(_write_trees.native_set(s) for s in sets))
     back = O.loads(data)
     assert back.id == package.id
     checks = reference_checks(package, MEMBER_ROWS)
-    zero = any(0.0 in s for s in sets if O._native_set(s))
+    zero = any(0.0 in s for s in sets if _write_trees.native_set(s))
     for runtime in RUNTIMES:
         if runtime is onnx_reference and zero:
             continue  # test_the_reference_evaluator_names_why_it_cannot_run_a_zero_member
