@@ -62,6 +62,19 @@ def assert_scores_like_the_reference(package: ir.Package, content: bytes, rows=R
         )
 
 
+def assert_runtimes_pass(data: bytes, checks, model, leaves=True, runtimes=RUNTIMES) -> list:
+    """Each runtime scores the rows of ``checks`` with the file ``data`` as they record, comparing
+    the leaves of every tree when ``leaves`` (None: whether it compares them is not asserted);
+    the comparisons, for what a test asserts beyond that."""
+    comparisons = []
+    for runtime in runtimes:
+        comparison = checks_module.compare(checks, runtime.prepare(data, O)(checks.data()), model)
+        assert comparison.ok, (runtime.NAME, comparison.summary(), comparison.mismatches[:3])
+        assert leaves is None or comparison.leaves_compared == leaves, runtime.NAME
+        comparisons.append(comparison)
+    return comparisons
+
+
 @pytest.mark.parametrize("name", sorted(TREE_VARIANTS))
 def test_hand_built_packages_round_trip_and_score_exactly(name):
     package = TREE_VARIANTS[name]
@@ -92,10 +105,7 @@ def test_sklearn_pipelines_round_trip_with_their_checks_in_both_runtimes(task, t
     back = crossform.load(path)
     assert back.id == package.id and back.producer == package.producer
     assert checks_module.to_document(back.checks) == checks_module.to_document(package.checks)
-    content = path.read_bytes()
-    for runtime in RUNTIMES:
-        comparison = checks_module.compare(back.checks, runtime.prepare(content, O)(back.checks.data()), back.model)
-        assert comparison.ok and comparison.leaves_compared, (runtime.NAME, comparison.summary())
+    assert_runtimes_pass(path.read_bytes(), back.checks, back.model)
 
 
 def test_sklearn_trees_compare_in_float32_hand_built_ones_in_double():
@@ -449,9 +459,7 @@ def test_float32_file_records_its_precision_tolerance_and_source():
     # the file carries the float32 rows of the checks, and they pass in both runtimes
     keep = checks_module.float32_rows(package.checks)
     assert len(back.checks) == int(keep.sum()) > len(package.checks) // 3 and back.checks.absolute == tolerance
-    for runtime in RUNTIMES:
-        comparison = checks_module.compare(back.checks, runtime.prepare(data, O)(back.checks.data()), back.model)
-        assert comparison.ok and comparison.leaves_compared, (runtime.NAME, comparison.summary())
+    assert_runtimes_pass(data, back.checks, back.model)
     assert O.properties(data) == {"precision": "float32", "tolerance": {"absolute": tolerance}, "source id": package.id}
     assert O.properties(O.dumps(package)) == {"precision": "float64"}
 
@@ -823,9 +831,7 @@ def test_new_kinds_in_float32_keep_the_declared_bound_on_float32_rows(name):
     if isinstance(package.model, ir.LinearModel):
         # computed in double from the float32 inputs: exact, and the package as it was
         assert stored.id == package.id and checks.absolute == 0.0
-    for runtime in RUNTIMES:
-        comparison = checks_module.compare(checks, runtime.prepare(data, O)(checks.data()), back.model)
-        assert comparison.ok, (runtime.NAME, comparison.summary(), comparison.mismatches[:3])
+    assert_runtimes_pass(data, checks, back.model, leaves=isinstance(package.model, ir.TreeEnsemble))
 
 
 def test_the_1_2_kinds_still_record_1_2_and_the_newest_version_is_1_3():
@@ -877,18 +883,8 @@ def test_gradient_boosting_from_sklearn_scores_as_scikit_learn_in_both_runtimes(
             data = O.dumps(package, precision=precision)
             back = O.loads(data)
             assert O.read_version(data) == "1.3" and back.checks.errors.any()
-            for runtime in RUNTIMES:
-                comparison = checks_module.compare(
-                    back.checks, runtime.prepare(data, O)(back.checks.data()), back.model
-                )
-                assert comparison.ok and comparison.leaves_compared, (
-                    name,
-                    precision,
-                    runtime.NAME,
-                    comparison.summary(),
-                )
-                if precision == "float64":
-                    assert comparison.max_relative_difference <= 1e-12
+            for comparison in assert_runtimes_pass(data, back.checks, back.model):
+                assert precision == "float32" or comparison.max_relative_difference <= 1e-12, (name, precision)
 
 
 def test_binary_logistic_is_exact_where_sigmoid_is_not():
@@ -1056,9 +1052,7 @@ def test_missing_indicator_error_on_new_scores_as_scikit_learn_in_both_runtimes(
     assert O.read_version(data) == "1.3" and back.checks.errors.any() and not back.checks.errors.all()
     if not options:
         assert back.id == package.id and O.dumps(back) == data
-    for runtime in RUNTIMES:
-        comparison = checks_module.compare(back.checks, runtime.prepare(data, O)(back.checks.data()), back.model)
-        assert comparison.ok and comparison.leaves_compared, (runtime.NAME, comparison.summary())
+    assert_runtimes_pass(data, back.checks, back.model)
 
 
 # ---------------------------------------------------------------- 1.3: versions and older readers
@@ -1546,16 +1540,7 @@ def test_histogram_boosting_with_categories_and_isolation_forests_score_as_sciki
         for precision in ("float64", "float32"):
             data = O.dumps(package, precision=precision)
             back = O.loads(data)
-            for runtime in RUNTIMES:
-                comparison = checks_module.compare(
-                    back.checks, runtime.prepare(data, O)(back.checks.data()), back.model
-                )
-                assert comparison.ok and comparison.leaves_compared, (
-                    name,
-                    precision,
-                    runtime.NAME,
-                    comparison.summary(),
-                )
+            assert_runtimes_pass(data, back.checks, back.model)
 
 
 def test_a_set_split_is_a_threshold_split_on_a_membership_column():
@@ -1661,13 +1646,11 @@ def test_member_sets_score_exactly_in_onnxruntime_or_fall_back_to_columns(sets, 
     back = O.loads(data)
     assert back.id == package.id
     checks = reference_checks(package, MEMBER_ROWS)
+    # test_the_reference_evaluator_names_why_it_cannot_run_a_zero_member
     zero = any(0.0 in s for s in sets if _write_trees.native_set(s))
-    for runtime in RUNTIMES:
-        if runtime is onnx_reference and zero:
-            continue  # test_the_reference_evaluator_names_why_it_cannot_run_a_zero_member
-        comparison = checks_module.compare(checks, runtime.prepare(data, O)(checks.data()), back.model)
-        assert comparison.ok, (runtime.NAME, comparison.summary(), comparison.mismatches[:3])
-        assert comparison.leaves_compared and comparison.max_relative_difference <= 1e-15
+    runtimes = [r for r in RUNTIMES if not (r is onnx_reference and zero)]
+    for comparison in assert_runtimes_pass(data, checks, back.model, runtimes=runtimes):
+        assert comparison.max_relative_difference <= 1e-15
 
 
 def test_the_reference_evaluator_names_why_it_cannot_run_a_zero_member():

@@ -120,29 +120,33 @@ def _categorical_encoding(g: Graph, enc: ir.CategoricalEncoding, cols: dict, ind
     cols.update(new)
 
 
-def _scale(g: Graph, enc: ir.Scale, cols: dict, index: int) -> None:
-    doc = step_doc("standard-scaler", features=list(enc.features), outputs=list(enc.outputs))
+def _numeric_steps(g: Graph, enc: ir.Encoder, cols: dict, index: int, doc: str, steps: tuple) -> None:
+    """Per feature j: +-inf refused (as the reference does in every numeric encoder), then each
+    (op, constant name, constants, step name) of ``steps`` applied in turn with constant j."""
     new = {}
-    for j, (name, offset, scale) in enumerate(zip(enc.features, enc.offset, enc.scale)):
+    for j, name in enumerate(enc.features):
         tag = f"e{index}.{j}"
         x = cols[name]
         g.refuse(g.op("IsInf", [x], f"{tag}.inf", doc=doc if j == 0 else ""))
-        shifted = g.op("Sub", [x, g.const(f"{tag}.offset", np.array([offset]))], f"{tag}.shifted")
-        new[enc.outputs[j]] = g.op("Div", [shifted, g.const(f"{tag}.scale", np.array([scale]))], f"{tag}.scaled")
+        for op, constant, values, step in steps:
+            x = g.op(op, [x, g.const(f"{tag}.{constant}", np.array([values[j]]))], f"{tag}.{step}")
+        new[enc.outputs[j]] = x
     cols.update(new)
+
+
+def _scale(g: Graph, enc: ir.Scale, cols: dict, index: int) -> None:
+    doc = step_doc("standard-scaler", features=list(enc.features), outputs=list(enc.outputs))
+    _numeric_steps(
+        g, enc, cols, index, doc, (("Sub", "offset", enc.offset, "shifted"), ("Div", "scale", enc.scale, "scaled"))
+    )
 
 
 def _affine(g: Graph, enc: ir.Affine, cols: dict, index: int) -> None:
+    # two roundings, multiply first, as the reference (and MinMaxScaler): no fused multiply-add
     doc = step_doc("affine", features=list(enc.features), outputs=list(enc.outputs))
-    new = {}
-    for j, (name, scale, offset) in enumerate(zip(enc.features, enc.scale, enc.offset)):
-        tag = f"e{index}.{j}"
-        x = cols[name]
-        g.refuse(g.op("IsInf", [x], f"{tag}.inf", doc=doc if j == 0 else ""))
-        # two roundings, multiply first, as the reference (and MinMaxScaler): no fused multiply-add
-        scaled = g.op("Mul", [x, g.const(f"{tag}.scale", np.array([scale]))], f"{tag}.scaled")
-        new[enc.outputs[j]] = g.op("Add", [scaled, g.const(f"{tag}.offset", np.array([offset]))], f"{tag}.affine")
-    cols.update(new)
+    _numeric_steps(
+        g, enc, cols, index, doc, (("Mul", "scale", enc.scale, "scaled"), ("Add", "offset", enc.offset, "affine"))
+    )
 
 
 def _missing_indicator(g: Graph, enc: ir.MissingIndicator, cols: dict, index: int) -> None:
