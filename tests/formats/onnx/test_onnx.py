@@ -27,7 +27,7 @@ from crossform.errors import (
     LimitExceededError,
     UnsupportedModelError,
 )
-from crossform.exporters import get_format
+from crossform.exporters import _limits, get_format
 from crossform.exporters import onnx as O
 from crossform.exporters._format import ModuleFormat
 from crossform.exporters.onnx import _nodes, _read, _write_trees
@@ -325,6 +325,18 @@ def test_oversized_files_are_refused_before_parsing(monkeypatch):
     monkeypatch.setattr(_read, "MAX_BYTES", 100)
     with pytest.raises(LimitExceededError):
         O.loads(GOOD)
+
+
+@pytest.mark.parametrize("per_tree", [True, False], ids=["a TreeEnsemble per tree", "one TreeEnsemble"])
+def test_more_trees_than_the_shared_limit_are_refused_by_name(monkeypatch, per_tree):
+    package = small_package()  # two trees
+    data = O.build(package, per_tree=per_tree).SerializeToString(deterministic=True)
+    monkeypatch.setattr(_limits, "MAX_TREES", 1)
+    with pytest.raises(LimitExceededError, match="^m.onnx: expected at most 1 trees, found 2$"):
+        O.loads(data, "m.onnx")
+    assert O.unsupported(package) == "more than 1 trees"
+    with pytest.raises(UnsupportedModelError, match="more than 1 trees"):
+        O.dumps(package)
 
 
 def test_a_newer_minor_warns_and_reads():

@@ -26,7 +26,7 @@ from .._envelope import (
 )
 from .._limits import MAX_FILE_BYTES
 from ._nodes import const_of, initializers, is_int, is_names, json_prop, node_doc, node_tag
-from ._read_models import read_model
+from ._read_models import check_tree_count, read_model
 from ._rules import (
     COLUMNS,
     FLOAT32,
@@ -341,6 +341,8 @@ def loads(source: bytes, where: str = WHERE) -> ir.Package:
             where,
             f"tensor {external.name!r} keeps its data outside the file; crossform reads only self-contained models",
         )
+    # before the checker, which walks every node: a per-tree file has a TreeEnsemble per tree
+    check_tree_count(sum(node.op_type == "TreeEnsemble" for node in proto.graph.node), where)
     try:
         onnx.checker.check_model(proto)
     except Exception as exc:  # onnx.checker.ValidationError, and C++ errors it surfaces as others

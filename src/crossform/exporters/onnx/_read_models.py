@@ -9,8 +9,9 @@ import json
 import numpy as np
 
 from ... import ir
-from ...errors import cut, shown
+from ...errors import LimitExceededError, cut, shown
 from ...floats import float32_threshold
+from .. import _limits
 from ._nodes import (
     attributes,
     const_of,
@@ -23,6 +24,12 @@ from ._nodes import (
     scalar_of_name,
 )
 from ._rules import BRANCH_GT, BRANCH_LEQ, BRANCH_MEMBER, SET_THRESHOLD, OnnxStructureError, load_onnx
+
+
+def check_tree_count(n_trees: int, where: str) -> None:
+    """Refuse more trees than the shared limit before reading any of them (each costs Python work)."""
+    if n_trees > _limits.MAX_TREES:
+        raise LimitExceededError(where, f"expected at most {_limits.MAX_TREES} trees, found {n_trees}")
 
 
 def _read_trees(node, inits: dict, where: str) -> tuple:
@@ -65,6 +72,7 @@ def _read_trees(node, inits: dict, where: str) -> tuple:
         )
     node_sets = _read_membership(node, attrs, modes, arr, where)
     n_trees = len(roots)
+    check_tree_count(n_trees, where)
     if n_trees == 0 or roots[0] != 0 or (np.diff(roots) <= 0).any() or roots[-1] >= max(n_nodes, 1):
         raise OnnxStructureError(where, "expected tree_roots increasing from 0, one per tree, inside nodes_*")
     if len(targets) and (

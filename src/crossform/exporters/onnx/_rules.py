@@ -10,7 +10,7 @@ import numpy as np
 from ... import ir
 from ...errors import CrossformError, MalformedPackageError, UnsafePackageError, shown
 from ...floats import float32_threshold
-from .. import _envelope, _versions
+from .. import _envelope, _limits, _versions
 
 NAME = "onnx"
 # 1.1 added the float32 variant; 1.2 gives each tree its own TreeEnsemble; 1.3 adds linear models,
@@ -147,6 +147,8 @@ def unsupported(package: ir.Package):
         return f"input {score!r} collides with the graph output of the model's scores"
     if package.model.post_transform not in POST_TRANSFORMS:
         return f"post transform {package.model.post_transform!r} has no onnx {VERSION} form"
+    if isinstance(package.model, ir.TreeEnsemble) and len(package.model.trees) > _limits.MAX_TREES:
+        return f"more than {_limits.MAX_TREES} trees"
     return None
 
 
