@@ -62,6 +62,39 @@ def _fill_missing(g: Graph, enc: ir.FillMissing, cols: dict, index: int) -> None
     cols.update(new)
 
 
+def _category_lookup(g: Graph, tag: str, step: str, column: tuple, categories: tuple, values, default: int, doc: str):
+    """<tag>.<step>: a string column's category mapped to ``values`` by LabelEncoder, anything
+    else (unknown, or the placeholder of a missing value) to ``default``; without categories,
+    ``default`` for every row (a Where on the mask keeps the row count)."""
+    text, missing = column
+    if categories:
+        return g.op(
+            "LabelEncoder",
+            [text],
+            f"{tag}.{step}",
+            domain="ai.onnx.ml",
+            doc=doc,
+            keys_strings=list(categories),
+            values_int64s=list(values),
+            default_int64=default,
+        )
+    none = g.const(f"{tag}.none", np.array([default], dtype=np.int64))
+    return g.op("Where", [missing, none, none], f"{tag}.{step}", doc=doc)
+
+
+def _unknown_rows(g: Graph, tag: str, looked_up: str, lowest: int, hint: str, missing: str, missing_has_value: bool):
+    """The rows whose category is unknown: looked up below ``lowest`` (LabelEncoder's default),
+    or missing unless a missing value has a value of its own (``missing_has_value``)."""
+    found = g.op(
+        "GreaterOrEqual", [looked_up, g.const(f"{tag}.{hint}", np.array([lowest], dtype=np.int64))], f"{tag}.found"
+    )
+    present = g.op("Not", [missing], f"{tag}.present")
+    unknown = g.op("Not", [g.op("And", [found, present], f"{tag}.known")], f"{tag}.unknown")
+    if missing_has_value:
+        unknown = g.op("And", [unknown, present], f"{tag}.unknown.present")
+    return unknown
+
+
 def _categorical_encoding(g: Graph, enc: ir.CategoricalEncoding, cols: dict, index: int) -> None:
     doc = step_doc(
         "label-encoder",
@@ -76,34 +109,14 @@ def _categorical_encoding(g: Graph, enc: ir.CategoricalEncoding, cols: dict, ind
         zip(enc.features, enc.categories, enc.codes, enc.missing_codes)
     ):
         tag = f"e{index}.{j}"
-        text, missing = cols[name]
+        missing = cols[name][1]  # the string column itself goes to the lookup
         first = doc if j == 0 else ""
-        if categories:
-            position = g.op(
-                "LabelEncoder",
-                [text],
-                f"{tag}.position",
-                domain="ai.onnx.ml",
-                doc=first,
-                keys_strings=list(categories),
-                values_int64s=list(range(len(categories))),
-                default_int64=-1,
-            )
-        else:
-            minus = g.const(f"{tag}.none", np.array([-1], dtype=np.int64))
-            position = g.op("Where", [missing, minus, minus], f"{tag}.position", doc=first)
+        position = _category_lookup(g, tag, "position", cols[name], categories, range(len(categories)), -1, first)
         # position -1 (unknown) reads the last entry: the unknown code (NaN when unknown is an error)
         fallback = np.nan if enc.unknown_code is None else enc.unknown_code
         table = g.const(f"{tag}.codes", np.append(np.asarray(codes, dtype=np.float64), fallback))
         code = g.op("Gather", [table, position], f"{tag}.code", axis=0)
-        found = g.op(
-            "GreaterOrEqual", [position, g.const(f"{tag}.zero", np.array([0], dtype=np.int64))], f"{tag}.found"
-        )
-        present = g.op("Not", [missing], f"{tag}.present")
-        known = g.op("And", [found, present], f"{tag}.known")
-        unknown = g.op("Not", [known], f"{tag}.unknown")
-        if missing_code is not None:
-            unknown = g.op("And", [unknown, present], f"{tag}.unknown.present")
+        unknown = _unknown_rows(g, tag, position, 0, "zero", missing, missing_code is not None)
         if enc.unknown_code is None:
             g.refuse(unknown)
         else:
@@ -211,29 +224,10 @@ def _one_hot(g: Graph, enc: ir.OneHot, cols: dict, index: int) -> None:
         zip(enc.features, enc.categories, enc.columns, enc.widths, enc.missing_columns, enc.unknown, enc.blocks())
     ):
         tag = f"e{index}.{j}"
-        text, missing = cols[name]
+        missing = cols[name][1]  # the string column itself goes to the lookup
         first = doc if j == 0 else ""
-        if categories:
-            column = g.op(
-                "LabelEncoder",
-                [text],
-                f"{tag}.column",
-                domain="ai.onnx.ml",
-                doc=first,
-                keys_strings=list(categories),
-                values_int64s=columns.tolist(),
-                default_int64=UNKNOWN_COLUMN,
-            )
-        else:
-            none = g.const(f"{tag}.none", np.array([UNKNOWN_COLUMN], dtype=np.int64))
-            column = g.op("Where", [missing, none, none], f"{tag}.column", doc=first)
-        found = g.op(
-            "GreaterOrEqual", [column, g.const(f"{tag}.dropped", np.array([NO_COLUMN], dtype=np.int64))], f"{tag}.found"
-        )
-        present = g.op("Not", [missing], f"{tag}.present")
-        unknown_rows = g.op("Not", [g.op("And", [found, present], f"{tag}.known")], f"{tag}.unknown")
-        if missing_column is not None:
-            unknown_rows = g.op("And", [unknown_rows, present], f"{tag}.unknown.present")
+        column = _category_lookup(g, tag, "column", cols[name], categories, columns.tolist(), UNKNOWN_COLUMN, first)
+        unknown_rows = _unknown_rows(g, tag, column, NO_COLUMN, "dropped", missing, missing_column is not None)
         if unknown == "error":
             g.refuse(unknown_rows)
         else:
