@@ -1,0 +1,108 @@
+"""The float32 variant: the package a float32 file holds (leaf values rounded to float32), the
+absolute tolerance its scores keep (docs/formats/onnx.md derives it) and the checks it carries."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import numpy as np
+
+from ... import checks as checks_module
+from ... import ir
+from ._rules import COLUMNS, FLOAT64, check_option
+
+
+def float32_package(package: ir.Package) -> ir.Package:
+    """``package`` with its leaf and base values rounded to float32: what the
+    float32 variant stores (rounding twice changes nothing)."""
+
+    def rounded(a):
+        return None if a is None else np.asarray(a, dtype=np.float32).astype(np.float64)
+
+    model = package.model
+    if isinstance(model, ir.LinearModel):
+        return package  # computed and written in double in both precisions: nothing to round
+    trees = tuple(dataclasses.replace(t, value=rounded(t.value)) for t in model.trees)
+    return package.replace(model=dataclasses.replace(model, trees=trees, base_value=rounded(model.base_value)))
+
+
+UNIT = 2.0**-24  # float32 unit roundoff
+
+
+def float32_tolerance(package: ir.Package) -> float:
+    """An absolute bound on |float32 graph - reference| for any row, from the
+    stored values alone (docs/formats/onnx.md derives it).
+
+    Each leaf value is rounded once (u = 2^-24 relative) and the float32 sum of
+    m terms, in any order, is within (m - 1) u / (1 - (m - 1) u) of the sum of
+    their magnitudes; S bounds that sum over every row: the largest leaf
+    magnitude per tree, summed, plus the base value. Averaging divides the
+    bound by the tree count (one more rounding). Sigmoid moves an error at
+    most by a quarter, softmax by at most twice; each adds its own float32
+    rounding, taken as 2^-20 (four times what the kernels we run produce);
+    ``1 - p`` for a binary model one more, u. A linear model's graph is double
+    throughout (only its inputs are float32), so its bound is 0.0: exact.
+    """
+    model = package.model
+    if isinstance(model, ir.LinearModel):
+        return 0.0
+    largest = np.zeros(model.n_outputs)
+    for tree in model.trees:
+        leaf = tree.value[tree.is_leaf]
+        largest += np.abs(leaf).max(axis=0) if len(leaf) else 0.0
+    terms = len(model.trees)
+    if model.base_value is not None:
+        largest += np.abs(model.base_value)
+        terms += 1
+    total = float(largest.max())
+    # the values' own rounding and the sum's: (terms + 1) roundings of at most u * total each
+    bound = total * (terms + 1) * UNIT / (1 - (terms + 1) * UNIT)
+    if model.aggregation == "average":
+        bound = (bound + UNIT * total) / len(model.trees)  # the division rounds once more
+    if model.post_transform == "logistic":
+        bound = bound / 4 + 2.0**-20 + (UNIT if model.is_binary else 0.0)
+    elif model.post_transform == "softmax":
+        bound = 2 * bound + 2.0**-20
+    elif model.post_transform == "isolation":
+        bound = _isolation_bound(model, bound)
+    # two significant digits, rounded up: a number a person can read in the metadata
+    exponent = math.floor(math.log10(bound)) - 1
+    up = float(f"{math.ceil(bound / 10.0**exponent)}e{exponent}")
+    return up if up >= bound else float(f"{math.ceil(bound / 10.0**exponent) + 1}e{exponent}")
+
+
+def _isolation_bound(model: ir.TreeEnsemble, bound: float) -> float:
+    """The float32 sum's bound carried through score = -(2 ** -(s / d)), computed in double,
+    and decision = score - offset, each cast to float once.
+
+    |2^-a - 2^-b| <= ln 2 |a - b| 2^-min(a, b), and 2^-(s / d) <= M = 2^(max(0, -s_min) / d)
+    with s_min the sum of each tree's smallest leaf; twice that covers |a - b| up to 1 and the
+    double arithmetic. The casts round |score| <= M and |decision| <= M + |offset| once each.
+    """
+    denominator, offset = model.isolation
+    smallest = sum(float(t.value[t.is_leaf].min()) for t in model.trees)
+    largest = 2.0 ** (max(0.0, -smallest) / denominator)
+    return 2 * math.log(2) * largest * bound / denominator + UNIT * (largest + abs(offset))
+
+
+def float32_checks(checks, package: ir.Package):
+    """The checks a float32 file carries: the rows whose numeric values are
+    float32 (the only rows its inputs take as written), within the bound."""
+    if checks is None:
+        return None
+    return checks_module.restrict(
+        checks, checks_module.float32_rows(checks), float32_tolerance(package), "float32 rows"
+    )
+
+
+def stored(package: ir.Package, checks: Any, precision: str = FLOAT64, sets: str = COLUMNS) -> tuple:
+    """(the package a file of this precision holds, the checks it can be held
+    to): for float32, the rounded package, and the float32 rows of ``checks``
+    within the declared tolerance. ``sets`` changes neither: both forms are exact."""
+    check_option("sets", sets)
+    if check_option("precision", precision) == FLOAT64:
+        return package, checks
+    rounded = float32_package(package)
+    return rounded, float32_checks(checks, rounded)

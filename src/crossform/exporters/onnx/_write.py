@@ -1,0 +1,434 @@
+"""The onnx writer: the graph of a package's inputs, encoders, model and outputs (build), its
+metadata, and the file (dumps). The trees are written by _write_trees, the float32 variant's
+rounding and tolerance come from _float32."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ... import ir
+from ...errors import UnsupportedModelError
+from .. import _envelope, _json
+from ._float32 import float32_tolerance, stored
+from ._graph import Graph, json_text, step_doc
+from ._rules import (
+    COLUMNS,
+    ERROR,
+    FLOAT32,
+    FLOAT64,
+    GRAPH,
+    IR_VERSION,
+    LEAVES,
+    MISSING_SUFFIX,
+    ML_OPSET,
+    OPSET,
+    PRECISION,
+    PRODUCER_NAME,
+    SOURCE_ID,
+    TOLERANCE,
+    VERSION,
+    check_option,
+    explicit_logistic,
+    load_onnx,
+    needs,
+    score_output,
+    unsupported,
+    written_version,
+)
+from ._write_trees import write_trees
+
+
+def _fill_missing(g: Graph, enc: ir.FillMissing, cols: dict, index: int) -> None:
+    doc = step_doc(
+        "fill-missing",
+        features=list(enc.features),
+        outputs=list(enc.outputs),
+        values=[v if isinstance(v, str) else None for v in enc.values],
+    )
+    new = {}
+    for j, (name, value) in enumerate(zip(enc.features, enc.values)):
+        tag = f"e{index}.{j}"
+        if isinstance(value, str):
+            text, missing = cols[name]
+            fill = g.text(f"{tag}.fill", [value])
+            filled = g.op("Where", [missing, fill, text], f"{tag}.filled", doc=doc if j == 0 else "")
+            never = g.op("And", [missing, g.op("Not", [missing], f"{tag}.present")], f"{tag}.never")
+            new[enc.outputs[j]] = (filled, never)
+        else:
+            x = cols[name]
+            g.refuse(g.op("IsInf", [x], f"{tag}.inf", doc=doc if j == 0 else ""))
+            fill = g.const(f"{tag}.fill", np.array([value], dtype=np.float64))
+            new[enc.outputs[j]] = g.op("Where", [g.op("IsNaN", [x], f"{tag}.nan"), fill, x], f"{tag}.filled")
+    cols.update(new)
+
+
+def _category_lookup(g: Graph, tag: str, step: str, column: tuple, categories: tuple, values, default: int, doc: str):
+    """<tag>.<step>: a string column's category mapped to ``values`` by LabelEncoder, anything
+    else (unknown, or the placeholder of a missing value) to ``default``; without categories,
+    ``default`` for every row (a Where on the mask keeps the row count)."""
+    text, missing = column
+    if categories:
+        return g.op(
+            "LabelEncoder",
+            [text],
+            f"{tag}.{step}",
+            domain="ai.onnx.ml",
+            doc=doc,
+            keys_strings=list(categories),
+            values_int64s=list(values),
+            default_int64=default,
+        )
+    none = g.const(f"{tag}.none", np.array([default], dtype=np.int64))
+    return g.op("Where", [missing, none, none], f"{tag}.{step}", doc=doc)
+
+
+def _unknown_rows(g: Graph, tag: str, looked_up: str, lowest: int, hint: str, missing: str, missing_has_value: bool):
+    """The rows whose category is unknown: looked up below ``lowest`` (LabelEncoder's default),
+    or missing unless a missing value has a value of its own (``missing_has_value``)."""
+    found = g.op(
+        "GreaterOrEqual", [looked_up, g.const(f"{tag}.{hint}", np.array([lowest], dtype=np.int64))], f"{tag}.found"
+    )
+    present = g.op("Not", [missing], f"{tag}.present")
+    unknown = g.op("Not", [g.op("And", [found, present], f"{tag}.known")], f"{tag}.unknown")
+    if missing_has_value:
+        unknown = g.op("And", [unknown, present], f"{tag}.unknown.present")
+    return unknown
+
+
+def _categorical_encoding(g: Graph, enc: ir.CategoricalEncoding, cols: dict, index: int) -> None:
+    doc = step_doc(
+        "label-encoder",
+        features=list(enc.features),
+        outputs=list(enc.outputs),
+        categories=[list(c) for c in enc.categories],
+        missing=[m is not None for m in enc.missing_codes],
+        unknown=enc.unknown_code is not None,
+    )
+    new = {}
+    for j, (name, categories, codes, missing_code) in enumerate(
+        zip(enc.features, enc.categories, enc.codes, enc.missing_codes)
+    ):
+        tag = f"e{index}.{j}"
+        missing = cols[name][1]  # the string column itself goes to the lookup
+        first = doc if j == 0 else ""
+        position = _category_lookup(g, tag, "position", cols[name], categories, range(len(categories)), -1, first)
+        # position -1 (unknown) reads the last entry: the unknown code (NaN when unknown is an error)
+        fallback = np.nan if enc.unknown_code is None else enc.unknown_code
+        table = g.const(f"{tag}.codes", np.append(np.asarray(codes, dtype=np.float64), fallback))
+        code = g.op("Gather", [table, position], f"{tag}.code", axis=0)
+        unknown = _unknown_rows(g, tag, position, 0, "zero", missing, missing_code is not None)
+        if enc.unknown_code is None:
+            g.refuse(unknown)
+        else:
+            code = g.op(
+                "Where", [unknown, g.const(f"{tag}.unknown.code", np.array([enc.unknown_code])), code], f"{tag}.coded"
+            )
+        if missing_code is not None:
+            code = g.op(
+                "Where",
+                [missing, g.const(f"{tag}.missing.code", np.array([missing_code])), code],
+                f"{tag}.coded.missing",
+            )
+        new[enc.outputs[j]] = code
+    cols.update(new)
+
+
+def _numeric_steps(g: Graph, enc: ir.Encoder, cols: dict, index: int, doc: str, steps: tuple) -> None:
+    """Per feature j: +-inf refused (as the reference does in every numeric encoder), then each
+    (op, constant name, constants, step name) of ``steps`` applied in turn with constant j."""
+    new = {}
+    for j, name in enumerate(enc.features):
+        tag = f"e{index}.{j}"
+        x = cols[name]
+        g.refuse(g.op("IsInf", [x], f"{tag}.inf", doc=doc if j == 0 else ""))
+        for op, constant, values, step in steps:
+            x = g.op(op, [x, g.const(f"{tag}.{constant}", np.array([values[j]]))], f"{tag}.{step}")
+        new[enc.outputs[j]] = x
+    cols.update(new)
+
+
+def _scale(g: Graph, enc: ir.Scale, cols: dict, index: int) -> None:
+    doc = step_doc("standard-scaler", features=list(enc.features), outputs=list(enc.outputs))
+    _numeric_steps(
+        g, enc, cols, index, doc, (("Sub", "offset", enc.offset, "shifted"), ("Div", "scale", enc.scale, "scaled"))
+    )
+
+
+def _affine(g: Graph, enc: ir.Affine, cols: dict, index: int) -> None:
+    # two roundings, multiply first, as the reference (and MinMaxScaler): no fused multiply-add
+    doc = step_doc("affine", features=list(enc.features), outputs=list(enc.outputs))
+    _numeric_steps(
+        g, enc, cols, index, doc, (("Mul", "scale", enc.scale, "scaled"), ("Add", "offset", enc.offset, "affine"))
+    )
+
+
+def _missing_indicator(g: Graph, enc: ir.MissingIndicator, cols: dict, index: int) -> None:
+    doc = step_doc(
+        "missing-indicator", features=list(enc.features), outputs=list(enc.outputs), kinds=list(enc.kinds_in)
+    )
+    new = {}
+    for j, (name, kind) in enumerate(zip(enc.features, enc.kinds_in)):
+        tag = f"e{index}.{j}"
+        first = doc if j == 0 else ""
+        if kind == ir.NUMERIC:
+            x = cols[name]
+            g.refuse(g.op("IsInf", [x], f"{tag}.inf", doc=first))
+            missing = g.op("IsNaN", [x], f"{tag}.nan")
+        else:
+            missing = cols[name][1]
+        new[enc.outputs[j]] = g.op(
+            "Cast", [missing], f"{tag}.indicator", doc=first if kind != ir.NUMERIC else "", to=g.onnx.TensorProto.DOUBLE
+        )
+    cols.update(new)
+
+
+def _refuse_missing(g: Graph, enc: ir.RefuseMissing, cols: dict, index: int) -> None:
+    """Per feature: a numeric NaN or +-inf (IsInf, IsNaN) or a categorical mask (Identity) is a
+    row error; the column itself passes unchanged. A numeric column under a new name is an
+    Identity of its own (e<i>.<j>.value), so the model's Concat names the column it reads."""
+    doc = step_doc("refuse-missing", features=list(enc.features), outputs=list(enc.outputs), kinds=list(enc.kinds_in))
+    new = {}
+    for j, (name, kind) in enumerate(zip(enc.features, enc.kinds_in)):
+        tag = f"e{index}.{j}"
+        first = doc if j == 0 else ""
+        if kind == ir.NUMERIC:
+            x = cols[name]
+            g.refuse(g.op("IsInf", [x], f"{tag}.inf", doc=first))
+            g.refuse(g.op("IsNaN", [x], f"{tag}.nan"))
+            new[enc.outputs[j]] = x if enc.outputs[j] == name else g.op("Identity", [x], f"{tag}.value")
+        else:
+            g.refuse(g.op("Identity", [cols[name][1]], f"{tag}.missing", doc=first))
+            new[enc.outputs[j]] = cols[name]
+    cols.update(new)
+
+
+NO_COLUMN, UNKNOWN_COLUMN = -1, -2  # a dropped category's column; what LabelEncoder gives an unknown one
+
+
+def _one_hot(g: Graph, enc: ir.OneHot, cols: dict, index: int) -> None:
+    """Per feature: LabelEncoder(category -> its column, unknown -> -2), Where for missing
+    and unknown values, then Equal against 0..width-1: exactly one 1.0 where a column is
+    set, none for -1 (dropped) or an unknown under "zeros"."""
+    doc = step_doc(
+        "one-hot",
+        features=list(enc.features),
+        outputs=list(enc.outputs),
+        categories=[list(c) for c in enc.categories],
+        columns=[c.tolist() for c in enc.columns],
+        widths=list(enc.widths),
+        missing=list(enc.missing_columns),
+        unknown=list(enc.unknown),
+    )
+    new = {}
+    for j, (name, categories, columns, width, missing_column, unknown, block) in enumerate(
+        zip(enc.features, enc.categories, enc.columns, enc.widths, enc.missing_columns, enc.unknown, enc.blocks())
+    ):
+        tag = f"e{index}.{j}"
+        missing = cols[name][1]  # the string column itself goes to the lookup
+        first = doc if j == 0 else ""
+        column = _category_lookup(g, tag, "column", cols[name], categories, columns.tolist(), UNKNOWN_COLUMN, first)
+        unknown_rows = _unknown_rows(g, tag, column, NO_COLUMN, "dropped", missing, missing_column is not None)
+        if unknown == "error":
+            g.refuse(unknown_rows)
+        else:
+            # a missing value's placeholder "" may be a known category: never trust its column
+            target = NO_COLUMN if unknown == "zeros" else unknown
+            column = g.op(
+                "Where",
+                [unknown_rows, g.const(f"{tag}.unknown.column", np.array([target], dtype=np.int64)), column],
+                f"{tag}.column.unknown",
+            )
+        if missing_column is not None:
+            column = g.op(
+                "Where",
+                [missing, g.const(f"{tag}.missing.column", np.array([missing_column], dtype=np.int64)), column],
+                f"{tag}.column.missing",
+            )
+        if width == 0:
+            continue
+        hot = g.op("Equal", [column, g.const(f"{tag}.columns", np.arange(width, dtype=np.int64))], f"{tag}.hot")
+        indicators = g.op("Cast", [hot], f"{tag}.indicators", to=g.onnx.TensorProto.DOUBLE)
+        parts = [indicators] if width == 1 else g.split(indicators, width, f"{tag}.split")
+        new.update(zip(block, parts))
+    cols.update(new)
+
+
+ENCODERS = {
+    ir.FillMissing: _fill_missing,
+    ir.CategoricalEncoding: _categorical_encoding,
+    ir.Scale: _scale,
+    ir.Affine: _affine,
+    ir.MissingIndicator: _missing_indicator,
+    ir.OneHot: _one_hot,
+    ir.RefuseMissing: _refuse_missing,
+}
+
+
+def _logistic(g: Graph, raw: str, real: type, binary: bool) -> str:
+    """1 / (1 + exp(-x)) as written, and [1 - p, p] for one score of two classes.
+
+    Not Sigmoid: onnxruntime's double Sigmoid computes 1 - 1 / (1 + exp(x)) for
+    x < 0, 2e-12 off at x = -10 and 0.0 for 4e-18 at x = -40; onnx's
+    ReferenceEvaluator uses exp(x) / (1 + exp(x)) there. Files of 1.2 and
+    before keep their Sigmoid node (see post_transform)."""
+    one = g.const("one", np.array([1.0], dtype=real))
+    exp = g.op("Exp", [g.op("Neg", [raw], "minus.raw")], "exp.minus.raw")
+    p = g.op("Div", [one, g.op("Add", [one, exp], "logistic.denominator")], "logistic")
+    if not binary:
+        return p
+    return g.op("Concat", [g.op("Sub", [one, p], "complement"), p], "binary", axis=1)
+
+
+def post_transform(g: Graph, model: ir.Model, raw: str, real: type, exact: bool) -> str:
+    """``exact``: the 1.3 graph (explicit logistic); 1.2 and before wrote Sigmoid."""
+    if model.post_transform == "logistic":
+        return _logistic(g, raw, real, model.is_binary) if exact else g.op("Sigmoid", [raw], "logistic")
+    if model.post_transform == "softmax":
+        return g.op("Softmax", [raw], "softmax", axis=1)
+    if model.post_transform == "isolation":
+        return _isolation(g, model, raw, real)
+    return raw
+
+
+def _isolation(g: Graph, model: ir.TreeEnsemble, raw: str, real: type) -> str:
+    """[score, decision] as the reference: score = -(2 ** -(s / d)), decision = score - offset.
+    In double; a float32 graph casts its sum in and the two outputs out."""
+    onnx = g.onnx
+    if real == np.float32:
+        raw = g.op("Cast", [raw], "isolation.in", to=onnx.TensorProto.DOUBLE)
+    denominator, offset = model.isolation
+    depth = g.op("Div", [raw, g.const("isolation.denominator", np.array([denominator]))], "isolation.depth")
+    power = g.op(
+        "Pow", [g.const("two", np.array([2.0])), g.op("Neg", [depth], "isolation.exponent")], "isolation.power"
+    )
+    score = g.op("Neg", [power], "isolation.score")
+    decision = g.op("Sub", [score, g.const("isolation.offset", np.array([offset]))], "isolation.decision")
+    out = g.op("Concat", [score, decision], "isolation", axis=1)
+    if real == np.float32:
+        out = g.op("Cast", [out], "isolation.out", to=onnx.TensorProto.FLOAT)
+    return out
+
+
+def _linear(g: Graph, model: ir.LinearModel, cols: dict, precision: str, per_tree: bool, exact: bool) -> tuple:
+    """raw[n, k] = sum_j x[n, j] * coefficient[k, j] + intercept[k], in double in both precisions.
+
+    The products are laid out [features, N, outputs] and ReduceSum adds them over
+    axis 0, a left fold in feature order in onnxruntime and in numpy, as the
+    reference adds them; MatMul would leave the order (and fused multiply-adds)
+    to BLAS. No ai.onnx.ml LinearRegressor/LinearClassifier: their outputs are float.
+    """
+    X = g.op("Concat", [cols[name] for name in model.features], "X", axis=1)
+    g.refuse_rows(g.op("Or", [g.op("IsNaN", [X], "nan"), g.op("IsInf", [X], "inf")], "not.finite"), "not.finite")
+    by_feature = g.op(
+        "Unsqueeze",
+        [g.op("Transpose", [X], "X.by.feature", perm=[1, 0]), g.const("axis2", np.array([2], dtype=np.int64))],
+        "X.by.feature.3d",
+    )
+    weights = np.ascontiguousarray(model.coefficients.T[:, None, :], dtype=np.float64)  # [features, 1, outputs]
+    doc = step_doc("linear-model", post_transform=model.post_transform)
+    products = g.op("Mul", [by_feature, g.const("coefficients", weights)], "linear.products", doc=doc)
+    total = g.op("ReduceSum", [products, g.const("axis0", np.array([0], dtype=np.int64))], "linear.sum", keepdims=0)
+    raw = g.op("Add", [total, g.const("intercepts", np.asarray(model.intercepts, dtype=np.float64))], "linear.raw")
+    return raw, np.float64, None
+
+
+# model kind -> its writer: (the raw scores, their dtype, the leaves or None), before the post transform
+MODELS = {ir.TreeEnsemble: write_trees, ir.LinearModel: _linear}
+
+
+def build(package: ir.Package, precision: str = FLOAT64, per_tree: bool = True, sets: str = COLUMNS):
+    """The ModelProto for ``package`` (already rounded, for float32), in the
+    layout of this version (``per_tree``) or of 1.0/1.1, as the reader rebuilds
+    a file of theirs. ``sets``: set splits as columns, or (``member``) as BRANCH_MEMBER where
+    onnxruntime decides them exactly."""
+    onnx = load_onnx()
+    reason = unsupported(package)
+    if reason is not None:
+        raise UnsupportedModelError(reason)
+    check_option("precision", precision)
+    check_option("sets", sets)
+    if not per_tree and needs(package) is not None:
+        raise UnsupportedModelError(
+            f"the 1.0/1.1 layout (one TreeEnsemble) cannot hold {needs(package)}; it needs onnx {VERSION}"
+        )
+    version = written_version(precision, per_tree, package)
+    h = onnx.helper
+    g = Graph(onnx)
+    inputs, cols = [], {}
+    for k, f in enumerate(package.inputs):
+        if f.kind == ir.NUMERIC and precision == FLOAT32:
+            inputs.append(h.make_tensor_value_info(f.name, onnx.TensorProto.FLOAT, ["N", 1]))
+            # exact: the encoders and the trees see the float32 value as the double it is
+            cols[f.name] = g.op("Cast", [f.name], f"in.{k}", to=onnx.TensorProto.DOUBLE)
+        elif f.kind == ir.NUMERIC:
+            inputs.append(h.make_tensor_value_info(f.name, onnx.TensorProto.DOUBLE, ["N", 1]))
+            cols[f.name] = f.name
+        else:
+            inputs.append(h.make_tensor_value_info(f.name, onnx.TensorProto.STRING, ["N", 1]))
+            inputs.append(h.make_tensor_value_info(f.name + MISSING_SUFFIX, onnx.TensorProto.BOOL, ["N", 1]))
+            cols[f.name] = (f.name, f.name + MISSING_SUFFIX)
+    for i, enc in enumerate(package.encoders):
+        ENCODERS[type(enc)](g, enc, cols, i)
+    model = package.model
+    exact = explicit_logistic(version)
+    raw, real, leaves = MODELS[type(model)](
+        g, model, cols, precision, per_tree, exact, **({"sets": sets} if isinstance(model, ir.TreeEnsemble) else {})
+    )
+    scores = post_transform(g, model, raw, real, exact)
+    error = g.errors[0]
+    for more in g.errors[1:]:
+        error = g.op("Or", [error, more], "error.any")
+    score_name = score_output(model)
+    g.nodes.append(h.make_node("Identity", [scores], [score_name], name=score_name))
+    g.nodes.append(
+        h.make_node("Squeeze", [error, g.const("axis1.out", np.array([1], dtype=np.int64))], [ERROR], name=ERROR)
+    )
+    real = (
+        onnx.TensorProto.FLOAT
+        if precision == FLOAT32 and isinstance(model, ir.TreeEnsemble)
+        else onnx.TensorProto.DOUBLE
+    )
+    outputs = [
+        h.make_tensor_value_info(score_name, real, ["N", len(model.outputs)]),
+        h.make_tensor_value_info(ERROR, onnx.TensorProto.BOOL, ["N"]),
+    ]
+    if leaves is not None:  # a linear model has no trees, so no leaves
+        g.nodes.append(h.make_node("Identity", [leaves], [LEAVES], name=LEAVES))
+        outputs.append(h.make_tensor_value_info(LEAVES, onnx.TensorProto.INT64, ["N", len(model.trees)]))
+    graph = h.make_graph(g.nodes, GRAPH, inputs, outputs, g.inits)
+    proto = h.make_model(
+        graph,
+        producer_name=PRODUCER_NAME,
+        ir_version=IR_VERSION,
+        opset_imports=[h.make_opsetid("", OPSET), h.make_opsetid("ai.onnx.ml", ML_OPSET)],
+    )
+    props = {
+        _envelope.FORMAT_VERSION: version,
+        _envelope.ID: package.id,
+        _envelope.TAGS: json_text(list(package.tags)),
+        _envelope.METADATA: json_text(dict(package.metadata)),
+        _envelope.PRODUCER: json_text(dict(package.producer)),
+    }
+    if package.owner is not None:
+        props[_envelope.OWNER] = package.owner
+    if model.is_classifier:
+        props[_envelope.CLASSES] = json_text(list(model.classes))
+    checks = _envelope.checks_document(package, "checks")
+    if checks is not None:
+        props[_envelope.CHECKS] = _json.dumps(checks, compact=True).decode("utf-8").rstrip("\n")
+    if precision == FLOAT32:
+        props[PRECISION] = precision
+        props[TOLERANCE] = json_text({"absolute": float32_tolerance(package)})
+    h.set_model_props(proto, props)
+    return proto
+
+
+def dumps(package: ir.Package, precision: str = FLOAT64, sets: str = COLUMNS) -> bytes:
+    """The file of ``package``; for float32, of its rounded package, naming the source package's id."""
+    if check_option("precision", precision) == FLOAT32:
+        source = package
+        rounded, checks = stored(package, package.checks, precision)
+        proto = build(rounded.replace(checks=checks), precision, sets=sets)
+        proto.metadata_props.add(key=SOURCE_ID, value=source.id)
+        return proto.SerializeToString(deterministic=True)
+    return build(package, sets=sets).SerializeToString(deterministic=True)
