@@ -355,7 +355,7 @@ def _cell(value, kind: str):
 
 
 def reference_checks(package: ir.Package, frame) -> checks_module.Checks:
-    """What crossform.reference gives for ``frame``, as Checks that checks.compare holds a runtime to."""
+    """What crossform.evaluator gives for ``frame``, as Checks that checks.compare holds a runtime to."""
     columns = package.inputs
     rows = tuple(tuple(_cell(frame[f.name][i], f.kind) for f in columns) for i in range(len(frame)))
     data = {f.name: [row[j] for row in rows] for j, f in enumerate(columns)}
@@ -363,7 +363,7 @@ def reference_checks(package: ir.Package, frame) -> checks_module.Checks:
     leaves = leaf_positions(package.model, want.leaves) if want.leaves is not None else None
     predicted = tuple(want.labels()) if package.model.is_classifier else None
     return checks_module.Checks(
-        "crossform.reference",
+        "crossform.evaluator",
         columns,
         rows,
         tuple(f"row {i}" for i in range(len(rows))),
@@ -372,5 +372,5 @@ def reference_checks(package: ir.Package, frame) -> checks_module.Checks:
         ~want.ok,
         predicted,
         leaves,
-        expected_by="crossform.reference",
+        expected_by="crossform.evaluator",
     )

@@ -42,6 +42,14 @@ def _outputs(owner: str, features: tuple, outputs: Any) -> tuple:
     return outs
 
 
+def _kinds_per_feature(owner: str, features: tuple, kinds_in: object) -> tuple:
+    """``kinds_in`` as a tuple: one kind from KINDS per feature, the kind each feature is read as."""
+    kinds = tuple(kinds_in) if isinstance(kinds_in, Sequence) and not isinstance(kinds_in, str) else None
+    if kinds is None or len(kinds) != len(features) or any(k not in KINDS for k in kinds):
+        raise invalid(owner, "kinds_in", f"{len(features)} kinds from {KINDS}, one per feature", describe(kinds_in))
+    return kinds
+
+
 @dataclass(frozen=True)
 class FillMissing:
     """Replace a missing value of each feature by a fixed value.
@@ -226,13 +234,7 @@ class MissingIndicator:
     def __post_init__(self) -> None:
         owner = "MissingIndicator"
         features = name_tuple(owner, "features", self.features)
-        kinds = (
-            tuple(self.kinds_in) if isinstance(self.kinds_in, Sequence) and not isinstance(self.kinds_in, str) else None
-        )
-        if kinds is None or len(kinds) != len(features) or any(k not in KINDS for k in kinds):
-            raise invalid(
-                owner, "kinds_in", f"{len(features)} kinds from {KINDS}, one per feature", describe(self.kinds_in)
-            )
+        kinds = _kinds_per_feature(owner, features, self.kinds_in)
         outputs = _outputs(owner, features, self.outputs)
         for i, (name, out) in enumerate(zip(features, outputs)):
             if out == name and kinds[i] == CATEGORICAL:
@@ -268,13 +270,7 @@ class RefuseMissing:
     def __post_init__(self) -> None:
         owner = "RefuseMissing"
         features = name_tuple(owner, "features", self.features)
-        kinds = (
-            tuple(self.kinds_in) if isinstance(self.kinds_in, Sequence) and not isinstance(self.kinds_in, str) else None
-        )
-        if kinds is None or len(kinds) != len(features) or any(k not in KINDS for k in kinds):
-            raise invalid(
-                owner, "kinds_in", f"{len(features)} kinds from {KINDS}, one per feature", describe(self.kinds_in)
-            )
+        kinds = _kinds_per_feature(owner, features, self.kinds_in)
         object.__setattr__(self, "features", features)
         object.__setattr__(self, "kinds_in", kinds)
         object.__setattr__(self, "outputs", _outputs(owner, features, self.outputs))

@@ -7,7 +7,7 @@ A runtime module defines:
                     (a library or Java missing), said so a user can act on it
 ``version()``       the version of the engine that scores, for reports
 ``prepare(content, fmt)`` -> a function ``data -> crossform.Scores``: the
-                    package as the format module ``fmt`` wrote it
+                    package as the format ``fmt`` (a crossform.exporters.Format) wrote it
                     (``fmt.dumps(package)``), never the IR directly, loaded
                     once (a session, a JVM evaluator) and then scoring any
                     number of batches

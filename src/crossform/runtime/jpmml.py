@@ -22,13 +22,13 @@ import math
 import os
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 
 from ..chunks import CHUNK_ROWS, chunked
 from ..errors import CrossformError
+from ..exporters import Format
 from ..exporters.pmml.rules import leaf_output
 from ..rows import read_batch
 from ..scores import Scores
@@ -124,7 +124,7 @@ def build_evaluator(content: bytes) -> Any:
         raise CrossformError(f"JPMML refuses the PMML file: {_message(exc)}") from None
 
 
-def prepare(content: Any, fmt: ModuleType) -> Callable[[Any], Scores]:
+def prepare(content: Any, fmt: Format) -> Callable[[Any], Scores]:
     reason = unavailable()
     if reason is not None:
         raise CrossformError(reason)

@@ -8,11 +8,11 @@ runtime. It cannot run every file: see ``unsupported``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 
+from ..exporters import Format
 from ..scores import Scores
 from . import onnxruntime as ort_runtime
 
@@ -70,7 +70,7 @@ def version() -> str:
     return f"onnx {onnx.__version__} ReferenceEvaluator"
 
 
-def prepare(content: Any, fmt: ModuleType) -> Callable[[Any], Scores]:
+def prepare(content: Any, fmt: Format) -> Callable[[Any], Scores]:
     reason = unavailable()
     if reason is not None:
         from ..errors import CrossformError

@@ -8,12 +8,12 @@ engine differs.
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 
 from .. import ir
+from ..exporters import Format
 from ..rows import read_batch
 from ..scores import Scores
 
@@ -139,7 +139,7 @@ def session(content: bytes, threads: int = 0):
     return onnxruntime.InferenceSession(content, options, providers=["CPUExecutionProvider"])
 
 
-def prepare(content: Any, fmt: ModuleType) -> Callable[[Any], Scores]:
+def prepare(content: Any, fmt: Format) -> Callable[[Any], Scores]:
     reason = unavailable()
     if reason is not None:
         from ..errors import CrossformError

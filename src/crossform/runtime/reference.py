@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import ModuleType
 from typing import Any
 
 from .._version import __version__
 from ..evaluator import score as evaluate
-from ..exporters import Files
+from ..exporters import Files, Format
 from ..scores import Scores
 
 NAME = "reference"
@@ -22,7 +21,7 @@ def version() -> str:
     return f"crossform {__version__}"
 
 
-def prepare(content: Any, fmt: ModuleType) -> Callable[[Any], Scores]:
+def prepare(content: Any, fmt: Format) -> Callable[[Any], Scores]:
     source = Files.from_mapping(content, label=f"<{fmt.NAME}>") if fmt.LAYOUT == "directory" else content
     package = fmt.loads(source)
     return lambda data: evaluate(package, data)

@@ -218,7 +218,7 @@ def test_the_released_descriptor_set_is_not_an_empty_shell():
     assert ".crossform.v1.Tree" in messages and ".crossform.v1.TreeEnsemble.Aggregation" in enums
 
 
-# ---------------------------------------------------------------- 1.1
+# ---------------------------------------------------------------- the members 1.0 lacks
 
 
 @needs_protoc

@@ -115,6 +115,7 @@ class OnnxFormat(Format):
     EXTENSIONS = _rules.EXTENSIONS
     OPTIONS = _rules.OPTIONS
     VARIANTS = _rules.VARIANTS
+    TELLS_VERSION = True
 
     def dumps(self, package: ir.Package, **options: str) -> bytes:
         return _write.dumps(package, **options)
