@@ -14,11 +14,11 @@ from typing import Any
 
 from ... import ir
 from .._format import Format
-from . import bonsai, reader, reader_1, rules, writer
-from .reader import ENCODER_READERS, MODEL_READERS, loads, read_version, sniff
+from . import bonsai, encoders, reader, reader_1, rules, writer
+from .encoders import ENCODERS
+from .reader import MODEL_READERS, loads, read_version, sniff
 from .rules import (
     CHECKS_FILE,
-    ENCODER_SCHEMAS,
     FIRST_VERSION,
     LAYOUT,
     LAYOUT_VERSION,
@@ -37,7 +37,7 @@ from .rules import (
     needs,
     recorded_version,
 )
-from .writer import ENCODER_WRITERS, MODEL_WRITERS, dumps
+from .writer import MODEL_WRITERS, dumps
 
 
 class StripeJsonFormat(Format):
@@ -72,9 +72,7 @@ FORMAT = StripeJsonFormat()
 
 __all__ = [
     "CHECKS_FILE",
-    "ENCODER_READERS",
-    "ENCODER_SCHEMAS",
-    "ENCODER_WRITERS",
+    "ENCODERS",
     "FIRST_VERSION",
     "FORMAT",
     "LAYOUT",
@@ -95,6 +93,7 @@ __all__ = [
     "StripeJsonFormat",
     "bonsai",
     "dumps",
+    "encoders",
     "loads",
     "model_type",
     "needs",

@@ -11,8 +11,8 @@ from ... import ir
 from ...errors import IRValidationError, MalformedPackageError, shown
 from .. import Files, _envelope, _json, _versions
 from . import bonsai, reader_1, rules
+from .encoders import ENCODERS
 from .rules import (
-    ENCODER_SCHEMAS,
     ISOLATION_KEYS,
     MANIFEST,
     NAME,
@@ -22,80 +22,6 @@ from .rules import (
     model_type,
     schemas_for,
 )
-
-# ---------------------------------------------------------------- encoders
-
-
-def _fill_missing(doc: dict) -> ir.FillMissing:
-    return ir.FillMissing(doc["features"], doc["values"], doc["outputs"])
-
-
-def _categorical_encoding(doc: dict) -> ir.CategoricalEncoding:
-    features = doc["features"]
-    for key in ("encodings", "missing"):
-        _per_feature(doc, key, features)
-    encodings = [doc["encodings"][f] for f in features]
-    missing = [None if doc["missing"][f] == "unknown" else _json.decode_float(doc["missing"][f]) for f in features]
-    unknown = None if doc["unknown"] == "error" else _json.decode_float(doc["unknown"])
-    return ir.CategoricalEncoding(
-        features,
-        tuple(tuple(e) for e in encodings),
-        tuple(list(e.values()) for e in encodings),
-        tuple(missing),
-        unknown,
-        doc["outputs"],
-    )
-
-
-def _scaler(doc: dict) -> ir.Scale:
-    return ir.Scale(doc["features"], doc["mean"], doc["scale"], doc["outputs"])
-
-
-def _affine(doc: dict) -> ir.Affine:
-    return ir.Affine(doc["features"], doc["scale"], doc["offset"], doc["outputs"])
-
-
-def _missing_indicator(doc: dict) -> ir.MissingIndicator:
-    return ir.MissingIndicator(doc["features"], doc["types"], doc["outputs"])
-
-
-def _refuse_missing(doc: dict) -> ir.RefuseMissing:
-    return ir.RefuseMissing(doc["features"], doc["types"], doc["outputs"])
-
-
-def _one_hot(doc: dict) -> ir.OneHot:
-    features = doc["features"]
-    for key in ("widths", "columns", "missing", "unknown"):
-        _per_feature(doc, key, features)
-    return ir.OneHot(
-        features,
-        tuple(tuple(doc["columns"][f]) for f in features),
-        tuple(list(doc["columns"][f].values()) for f in features),
-        tuple(doc["widths"][f] for f in features),
-        tuple(None if doc["missing"][f] == "unknown" else doc["missing"][f] for f in features),
-        tuple(doc["unknown"][f] for f in features),
-        doc["outputs"],
-    )
-
-
-def _per_feature(doc: dict, key: str, features: list) -> None:
-    if sorted(doc[key]) != sorted(features):
-        raise IRValidationError(
-            f"The {key!r} object must have one entry per feature {features}. "
-            f"Got entries for {sorted(doc[key])} instead."
-        )
-
-
-ENCODER_READERS: dict[str, Callable] = {
-    "fill-missing": _fill_missing,
-    "label-encoder": _categorical_encoding,
-    "standard-scaler": _scaler,
-    "affine": _affine,
-    "missing-indicator": _missing_indicator,
-    "one-hot": _one_hot,
-    "refuse-missing": _refuse_missing,
-}
-
 
 # ---------------------------------------------------------------- models
 
@@ -211,8 +137,8 @@ def loads(files: Files) -> ir.Package:
     encoders = []
     for step in manifest["encoders"]["apply"]:
         kind, path = step["encoderType"], step["path"]
-        doc = _document(files, path, ENCODER_SCHEMAS[kind])
-        encoders.append(_construct(ENCODER_READERS[kind], doc, files.where(path)))
+        doc = _document(files, path, ENCODERS[kind].schema)
+        encoders.append(_construct(ENCODERS[kind].read, doc, files.where(path)))
     model_path, kind = manifest["model"]["path"], manifest["model"]["modelType"]
     # the manifest's schema for this version admits only the model types it knows
     family = model_family(kind)

@@ -46,16 +46,6 @@ VERSION_SCHEMAS = {
         "linear": "stripe-json-linear-model-2.schema.json",
     },
 }
-# encoderType -> the schema of its file
-ENCODER_SCHEMAS = {
-    "fill-missing": "stripe-json-fill-missing-1.schema.json",
-    "label-encoder": "stripe-json-label-encoder-1.schema.json",
-    "standard-scaler": "stripe-json-standard-scaler-1.schema.json",
-    "affine": "stripe-json-affine-2.schema.json",
-    "missing-indicator": "stripe-json-missing-indicator-2.schema.json",
-    "one-hot": "stripe-json-one-hot-2.schema.json",
-    "refuse-missing": "stripe-json-refuse-missing-2.schema.json",
-}
 LINEAR_MODEL_TYPES = {"regression-linear": "linear-regression", "classification-linear": "linear-classification"}
 # IR model class -> the VERSION_SCHEMAS key of its model file's schema
 MODEL_FAMILIES = {ir.TreeEnsemble: "trees", ir.LinearModel: "linear"}

@@ -10,9 +10,9 @@ from typing import Any
 from ... import ir
 from .. import _envelope, _json
 from . import bonsai
+from .encoders import ENCODERS
 from .rules import (
     CHECKS_FILE,
-    ENCODER_SCHEMAS,
     ISOLATION_KEYS,
     MANIFEST,
     MODEL_FAMILIES,
@@ -24,82 +24,6 @@ from .rules import (
     schemas_for,
     version_key,
 )
-
-# ---------------------------------------------------------------- encoders
-
-
-def _fill_missing_doc(enc: ir.FillMissing) -> dict:
-    return {"features": list(enc.features), "outputs": list(enc.outputs), "values": list(enc.values)}
-
-
-def _categorical_encoding_doc(enc: ir.CategoricalEncoding) -> dict:
-    return {
-        "features": list(enc.features),
-        "outputs": list(enc.outputs),
-        "encodings": {
-            name: dict(zip(categories, codes.tolist()))
-            for name, categories, codes in zip(enc.features, enc.categories, enc.codes)
-        },
-        "missing": {
-            name: "unknown" if code is None else _json.encode_float(code)
-            for name, code in zip(enc.features, enc.missing_codes)
-        },
-        "unknown": "error" if enc.unknown_code is None else _json.encode_float(enc.unknown_code),
-    }
-
-
-def _scaler_doc(enc: ir.Scale) -> dict:
-    return {
-        "features": list(enc.features),
-        "outputs": list(enc.outputs),
-        "mean": enc.offset.tolist(),
-        "scale": enc.scale.tolist(),
-    }
-
-
-def _affine_doc(enc: ir.Affine) -> dict:
-    return {
-        "features": list(enc.features),
-        "outputs": list(enc.outputs),
-        "scale": enc.scale.tolist(),
-        "offset": enc.offset.tolist(),
-    }
-
-
-def _missing_indicator_doc(enc: ir.MissingIndicator) -> dict:
-    return {"features": list(enc.features), "outputs": list(enc.outputs), "types": list(enc.kinds_in)}
-
-
-def _refuse_missing_doc(enc: ir.RefuseMissing) -> dict:
-    return {"features": list(enc.features), "outputs": list(enc.outputs), "types": list(enc.kinds_in)}
-
-
-def _one_hot_doc(enc: ir.OneHot) -> dict:
-    return {
-        "features": list(enc.features),
-        "outputs": list(enc.outputs),
-        "widths": dict(zip(enc.features, enc.widths)),
-        "columns": {
-            name: dict(zip(categories, columns.tolist()))
-            for name, categories, columns in zip(enc.features, enc.categories, enc.columns)
-        },
-        "missing": {
-            name: "unknown" if column is None else column for name, column in zip(enc.features, enc.missing_columns)
-        },
-        "unknown": dict(zip(enc.features, enc.unknown)),
-    }
-
-
-ENCODER_WRITERS: dict[str, Callable] = {
-    "fill-missing": _fill_missing_doc,
-    "label-encoder": _categorical_encoding_doc,
-    "standard-scaler": _scaler_doc,
-    "affine": _affine_doc,
-    "missing-indicator": _missing_indicator_doc,
-    "one-hot": _one_hot_doc,
-    "refuse-missing": _refuse_missing_doc,
-}
-
 
 # ---------------------------------------------------------------- models
 
@@ -159,8 +83,8 @@ def dumps(package: ir.Package) -> dict:
         kind = encoder.encoder_type
         seen[kind] += 1
         path = f"{kind}.json" if seen[kind] == 1 else f"{kind}-{seen[kind]}.json"
-        doc = ENCODER_WRITERS[kind](encoder)
-        _json.validate(doc, ENCODER_SCHEMAS[kind], path)
+        doc = ENCODERS[kind].write(encoder)
+        _json.validate(doc, ENCODERS[kind].schema, path)
         files[path] = _json.dumps(doc)
         apply.append({"encoderType": kind, "path": path})
     write, beside = MODEL_WRITERS[type(package.model)]
