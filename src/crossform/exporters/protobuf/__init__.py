@@ -11,8 +11,9 @@ from typing import Any
 
 from ... import ir
 from .._format import Format
-from . import reader, rules, writer
-from .reader import MAX_BLOCK_WIDTH, MAX_OUTPUTS, loads, read_version, sniff
+from . import encoders, reader, rules, writer
+from .encoders import MAX_BLOCK_WIDTH
+from .reader import MAX_OUTPUTS, loads, read_version, sniff
 from .rules import (
     AGGREGATIONS,
     EXTENSIONS,
@@ -112,6 +113,7 @@ __all__ = [
     "ProtobufValueError",
     "ProtobufFormat",
     "dumps",
+    "encoders",
     "loads",
     "member_version",
     "needs",

@@ -18,6 +18,8 @@ from ... import ir
 from ...errors import IRValidationError, LimitExceededError, MalformedPackageError, shown
 from ...v1 import package_pb2 as pb
 from .. import _envelope, _limits, _versions
+from ._messages import _array, _enum, _numbers, _which
+from .encoders import ENCODER_READERS
 from .rules import (
     AGGREGATIONS,
     INFINITE_RULES,
@@ -29,12 +31,10 @@ from .rules import (
     PLAIN_POST_TRANSFORMS,
     POST_TRANSFORMS,
     PREFIX,
-    UNKNOWN_POLICIES,
     VERSION,
     WHERE,
     ProtobufCountError,
     ProtobufDecodeError,
-    ProtobufEnumError,
     ProtobufIndexError,
     ProtobufMagicError,
     ProtobufMissingError,
@@ -48,7 +48,6 @@ from .rules import (
 
 # protobuf's own limits beside the shared ones (_limits): what the IR allows
 MAX_OUTPUTS = 2**16
-MAX_BLOCK_WIDTH = 1_000_000  # columns of one one-hot feature
 
 
 def sniff(source: Any) -> bool:
@@ -127,144 +126,6 @@ def _unknown(msg: Any, path: str, found: list, recorded: tuple) -> None:
                 _unknown(item, f"{path}.{field.name}[{i}]", found, recorded)
         else:
             _unknown(value, f"{path}.{field.name}", found, recorded)
-
-
-def _which(msg: Any, oneof: str, path: str) -> Any:
-    member = msg.WhichOneof(oneof)
-    if member is None:
-        raise ProtobufMissingError(path, f"expected one member of the oneof {oneof!r} to be set, found none")
-    return member, getattr(msg, member)
-
-
-def _enum(value: int, table: dict, enum: Any, path: str) -> str:
-    for name, number in table.items():
-        if number == value:
-            return name
-    shown = enum.Name(value) if value in enum.values() else str(value)
-    known = ", ".join(enum.Name(v) for v in table.values())
-    raise ProtobufEnumError(path, f"expected one of {known}, found {shown}")
-
-
-def _array(values: Any, dtype: type) -> np.ndarray:
-    # np.array reads upb's repeated scalars as a buffer: 50x faster than np.fromiter
-    return np.array(values, dtype=dtype)
-
-
-def _numbers(values: Any) -> np.ndarray:
-    return _array(values, np.float64)
-
-
-def _read_fill_missing(msg: pb.FillMissing, path: str) -> ir.FillMissing:
-    values = []
-    for i, value in enumerate(msg.values):
-        values.append(_which(value, "value", f"{path}.values[{i}]")[1])
-    return ir.FillMissing(tuple(msg.features), tuple(values), tuple(msg.outputs))
-
-
-def _read_categorical_encoding(msg: pb.CategoricalEncoding, path: str) -> ir.CategoricalEncoding:
-    if len(msg.encodings) != len(msg.features):
-        raise ProtobufCountError(
-            path, f"expected {len(msg.features)} encodings, one per feature, found {len(msg.encodings)}"
-        )
-    for i, entry in enumerate(msg.encodings):
-        if len(entry.codes) != len(entry.categories):
-            raise ProtobufCountError(
-                f"{path}.encodings[{i}]",
-                f"expected {len(entry.categories)} codes, one per category, found {len(entry.codes)}",
-            )
-    return ir.CategoricalEncoding(
-        tuple(msg.features),
-        tuple(tuple(e.categories) for e in msg.encodings),
-        tuple(_numbers(e.codes) for e in msg.encodings),
-        tuple(e.missing_code if e.HasField("missing_code") else None for e in msg.encodings),
-        msg.unknown_code if msg.HasField("unknown_code") else None,
-        tuple(msg.outputs),
-    )
-
-
-def _read_scale(msg: pb.Scale, path: str) -> ir.Scale:
-    return ir.Scale(tuple(msg.features), _numbers(msg.offset), _numbers(msg.scale), tuple(msg.outputs))
-
-
-def _per_feature(msg: Any, path: str, *names: str) -> None:
-    n = len(msg.features)
-    for name in names:
-        found = len(getattr(msg, name))
-        if found != n:
-            raise ProtobufCountError(path, f"expected {n} {name} entries, one per feature, found {found}")
-
-
-def _read_affine(msg: pb.Affine, path: str) -> ir.Affine:
-    _per_feature(msg, path, "scale", "offset")
-    return ir.Affine(tuple(msg.features), _numbers(msg.scale), _numbers(msg.offset), tuple(msg.outputs))
-
-
-def _read_missing_indicator(msg: pb.MissingIndicator, path: str) -> ir.MissingIndicator:
-    _per_feature(msg, path, "kinds")
-    kinds = tuple(_enum(k, KINDS, pb.Field.Kind, f"{path}.kinds[{i}]") for i, k in enumerate(msg.kinds))
-    return ir.MissingIndicator(tuple(msg.features), kinds, tuple(msg.outputs))
-
-
-def _read_refuse_missing(msg: pb.RefuseMissing, path: str) -> ir.RefuseMissing:
-    _per_feature(msg, path, "kinds")
-    kinds = tuple(_enum(k, KINDS, pb.Field.Kind, f"{path}.kinds[{i}]") for i, k in enumerate(msg.kinds))
-    return ir.RefuseMissing(tuple(msg.features), kinds, tuple(msg.outputs))
-
-
-def _column(value: int, width: int, path: str, what: str) -> int:
-    if not -1 <= value < width:
-        raise ProtobufIndexError(path, f"expected {what} in [-1, {width}) (the block's width), found {value}")
-    return value
-
-
-def _read_block(block: pb.OneHotBlock, path: str) -> tuple:
-    width = block.width
-    if width > MAX_BLOCK_WIDTH:
-        raise LimitExceededError(path, f"expected at most {MAX_BLOCK_WIDTH} columns in a block, found {width}")
-    if len(block.columns) != len(block.categories):
-        raise ProtobufCountError(
-            path, f"expected {len(block.categories)} columns, one per category, found {len(block.columns)}"
-        )
-    columns = _array(block.columns, np.int64)
-    bad = np.flatnonzero((columns < -1) | (columns >= width))
-    if bad.size:
-        j = int(bad[0])
-        _column(int(columns[j]), width, f"{path}.columns[{j}]", "a column")
-    missing = (
-        _column(block.missing_column, width, f"{path}.missing_column", "a column")
-        if block.HasField("missing_column")
-        else None
-    )
-    member, value = _which(block, "unknown", path)
-    if member == "unknown_policy":
-        unknown = _enum(value, UNKNOWN_POLICIES, pb.OneHotBlock.UnknownPolicy, f"{path}.unknown_policy")
-    else:
-        unknown = _column(value, width, f"{path}.unknown_column", "a column")
-    return tuple(block.categories), columns, width, missing, unknown
-
-
-def _read_one_hot(msg: pb.OneHot, path: str) -> ir.OneHot:
-    _per_feature(msg, path, "blocks")
-    blocks = [_read_block(b, f"{path}.blocks[{i}]") for i, b in enumerate(msg.blocks)]
-    categories, columns, widths, missing, unknown = (tuple(part) for part in zip(*blocks)) if blocks else ((),) * 5
-    if len(msg.outputs) != sum(widths):
-        raise ProtobufCountError(
-            path,
-            f"expected {sum(widths)} outputs, one per column of the blocks "
-            f"(widths {list(widths)}), found {len(msg.outputs)}",
-        )
-    return ir.OneHot(tuple(msg.features), categories, columns, widths, missing, unknown, tuple(msg.outputs))
-
-
-READERS: dict[str, Callable] = {
-    "fill_missing": _read_fill_missing,
-    "categorical_encoding": _read_categorical_encoding,
-    "scale": _read_scale,
-    "affine": _read_affine,
-    "missing_indicator": _read_missing_indicator,
-    "one_hot": _read_one_hot,
-    "refuse_missing": _read_refuse_missing,
-}
 
 
 def _read_tree(
@@ -555,7 +416,7 @@ def loads(source: bytes, where: str = WHERE) -> ir.Package:
     for i, encoder in enumerate(msg.encoders):
         path = f"{root}.encoders[{i}]"
         member, body = _which(encoder, "encoder", path)
-        encoders.append(_construct(READERS[member], body, f"{path}.{member}"))
+        encoders.append(_construct(ENCODER_READERS[member], body, f"{path}.{member}"))
     member, body = _which(msg.model, "model", f"{root}.model")
     model = _construct(MODEL_READERS[member], body, f"{root}.model.{member}")
     checks = _envelope.read_checks(msg.checks_json, f"{where}#checks_json") if msg.HasField("checks_json") else None

@@ -1,6 +1,6 @@
 """protobuf's writer: the IR as one deterministic serialization of a ``crossform.v1.Package``.
 
-Each IR kind fills its oneof member (WRITERS, MODEL_WRITERS); a tree ensemble 1.0 can state
+Each IR kind fills its oneof member (encoders.ENCODER_WRITERS, MODEL_WRITERS); a tree ensemble 1.0 can state
 goes to tree_ensemble and any other to tree_ensemble_with_rules, so the recorded version
 (rules.recorded_version) and the members set always agree.
 """
@@ -15,6 +15,7 @@ import numpy as np
 from ... import ir
 from ...v1 import package_pb2 as pb
 from .. import _envelope, _json
+from .encoders import ENCODER_WRITERS
 from .rules import (
     AGGREGATIONS,
     INFINITE_RULES,
@@ -22,77 +23,9 @@ from .rules import (
     MAGIC,
     MISSING_RULES,
     POST_TRANSFORMS,
-    UNKNOWN_POLICIES,
     is_plain_ensemble,
     recorded_version,
 )
-
-
-def _fill_missing(enc: ir.FillMissing, msg: pb.Encoder) -> None:
-    out = msg.fill_missing
-    out.features.extend(enc.features)
-    out.outputs.extend(enc.outputs)
-    for value in enc.values:
-        if isinstance(value, str):
-            out.values.add(text=value)
-        else:
-            out.values.add(number=value)
-
-
-def _categorical_encoding(enc: ir.CategoricalEncoding, msg: pb.Encoder) -> None:
-    out = msg.categorical_encoding
-    out.features.extend(enc.features)
-    out.outputs.extend(enc.outputs)
-    for categories, codes, missing in zip(enc.categories, enc.codes, enc.missing_codes):
-        entry = out.encodings.add(categories=categories, codes=codes.tolist())
-        if missing is not None:
-            entry.missing_code = missing
-    if enc.unknown_code is not None:
-        out.unknown_code = enc.unknown_code
-
-
-def _scale(enc: ir.Scale, msg: pb.Encoder) -> None:
-    msg.scale.features.extend(enc.features)
-    msg.scale.outputs.extend(enc.outputs)
-    msg.scale.offset.extend(enc.offset.tolist())
-    msg.scale.scale.extend(enc.scale.tolist())
-
-
-def _affine(enc: ir.Affine, msg: pb.Encoder) -> None:
-    msg.affine.features.extend(enc.features)
-    msg.affine.outputs.extend(enc.outputs)
-    msg.affine.scale.extend(enc.scale.tolist())
-    msg.affine.offset.extend(enc.offset.tolist())
-
-
-def _missing_indicator(enc: ir.MissingIndicator, msg: pb.Encoder) -> None:
-    out = msg.missing_indicator
-    out.features.extend(enc.features)
-    out.outputs.extend(enc.outputs)
-    out.kinds.extend(KINDS[kind] for kind in enc.kinds_in)
-
-
-def _refuse_missing(enc: ir.RefuseMissing, msg: pb.Encoder) -> None:
-    out = msg.refuse_missing
-    out.features.extend(enc.features)
-    out.outputs.extend(enc.outputs)
-    out.kinds.extend(KINDS[kind] for kind in enc.kinds_in)
-
-
-def _one_hot(enc: ir.OneHot, msg: pb.Encoder) -> None:
-    out = msg.one_hot
-    out.features.extend(enc.features)
-    out.outputs.extend(enc.outputs)
-    for categories, columns, width, missing, unknown in zip(
-        enc.categories, enc.columns, enc.widths, enc.missing_columns, enc.unknown
-    ):
-        block = out.blocks.add(categories=categories, columns=columns.tolist(), width=width)
-        if missing is not None:
-            block.missing_column = missing
-        if isinstance(unknown, str):
-            block.unknown_policy = UNKNOWN_POLICIES[unknown]
-        else:
-            block.unknown_column = unknown  # a oneof member: set even when 0
 
 
 def _label(label: Any, msg: pb.ClassLabel) -> None:
@@ -162,15 +95,6 @@ def _linear(model: ir.LinearModel, msg: pb.Model) -> None:
         _label(label, out.classes.add())
 
 
-WRITERS: dict[type, Callable] = {
-    ir.FillMissing: _fill_missing,
-    ir.CategoricalEncoding: _categorical_encoding,
-    ir.Scale: _scale,
-    ir.Affine: _affine,
-    ir.MissingIndicator: _missing_indicator,
-    ir.OneHot: _one_hot,
-    ir.RefuseMissing: _refuse_missing,
-}
 MODEL_WRITERS: dict[type, Callable] = {
     ir.TreeEnsemble: _ensemble,
     ir.LinearModel: _linear,
@@ -186,7 +110,7 @@ def dumps(package: ir.Package) -> bytes:
     for field in package.inputs:
         msg.inputs.add(name=field.name, kind=KINDS[field.kind])
     for encoder in package.encoders:
-        WRITERS[type(encoder)](encoder, msg.encoders.add())
+        ENCODER_WRITERS[type(encoder)](encoder, msg.encoders.add())
     MODEL_WRITERS[type(package.model)](package.model, msg.model)
     msg.format_version = recorded_version(package)  # field 2 whatever the order it is set in
     checks = _envelope.checks_document(package, "checks_json")
