@@ -15,7 +15,7 @@ import crossform
 from crossform import checks as checks_module
 from crossform import ir
 from crossform.exporters import onnx as O
-from crossform.exporters.onnx import _nodes
+from crossform.exporters.onnx import _encoders, _nodes
 from crossform.floats import float32_threshold
 from crossform.runtime import onnx_reference
 from crossform.runtime import onnxruntime as ort_runtime
@@ -40,6 +40,18 @@ def test_every_kind_round_trips_and_scores_like_the_reference_in_both_runtimes(n
         comparison = checks_module.compare(checks, scores, back.model)
         assert comparison.ok, (runtime.NAME, comparison.summary(), comparison.mismatches[:3])
         assert comparison.leaves_compared == isinstance(package.model, ir.TreeEnsemble)
+
+
+def test_one_module_writes_every_encoder_kind_and_reads_every_kind_it_writes():
+    # a new encoder kind touches one onnx module: its writer and its reader sit side by side there
+    assert set(_encoders.ENCODERS) == set(ir.ENCODER_TYPES)
+    written = {
+        _nodes.node_doc(node, "test")["crossform"]
+        for package in KINDS.values()
+        for node in onnx.load_from_string(O.dumps(package)).graph.node
+        if _nodes.node_tag(node).startswith("e") and node.doc_string
+    }
+    assert written == set(_encoders.ENCODER_READERS)
 
 
 @pytest.mark.parametrize("name", sorted(KINDS))

@@ -1,16 +1,13 @@
-"""The onnx reader: the file parsed within its limits and audited, the metadata, the graph
-inputs and encoders read back, the model by _read_models, and the whole graph rebuilt by the
-writer and compared, so anything but a graph crossform writes is refused by name."""
+"""The onnx reader: the file parsed within its limits and audited, the metadata and the graph
+inputs read back, the encoders by _encoders, the model by _read_models, and the whole graph
+rebuilt by the writer and compared, so anything but a graph crossform writes is refused by name."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import numpy as np
-
 from ... import ir
-from ...errors import IRValidationError, LimitExceededError, UnsupportedModelError, cut, shown
+from ...errors import IRValidationError, LimitExceededError, UnsupportedModelError, shown
 from .. import _versions
 from .._envelope import (
     CHECKS,
@@ -25,7 +22,8 @@ from .._envelope import (
     verify_id,
 )
 from .._limits import MAX_FILE_BYTES
-from ._nodes import const_of, initializers, is_int, is_names, json_prop, node_doc, node_tag
+from ._encoders import read_encoders
+from ._nodes import initializers, json_prop
 from ._read_models import check_tree_count, read_model
 from ._rules import (
     COLUMNS,
@@ -159,158 +157,6 @@ def _read_inputs(proto, where: str, precision: str) -> tuple:
     return tuple(fields)
 
 
-class _EncoderNodes:
-    """The nodes of encoder ``index`` (tagged e<index>.<feature>.<step>), for its reader."""
-
-    def __init__(self, by_tag: dict, index: int, kind: str, inits: dict, where: str):
-        self.by_tag, self.index, self.kind, self.inits, self.where = by_tag, index, kind, inits, where
-
-    def node(self, j: int, part: str):
-        found = self.by_tag.get(f"e{self.index}.{j}.{part}")
-        if found is None:
-            raise OnnxStructureError(
-                self.where, f"expected a node e{self.index}.{j}.{part} for encoder {self.index}, found none"
-            )
-        return found
-
-    def number(self, j: int, part: str, k: int = 1) -> float:
-        """The one number initializer ``k`` of node e<index>.<j>.<part> holds."""
-        node = self.node(j, part)
-        value = const_of(node, k, self.inits, self.where)
-        if value.size != 1 or value.dtype.kind != "f":
-            raise OnnxStructureError(
-                self.where,
-                f"expected input {k} of node {node.name!r} to be one float, "
-                f"found {value.dtype} of shape {list(value.shape)}",
-            )
-        return float(value.reshape(-1)[0])
-
-    def entries(self, doc: dict, key: str, n: int, what: str, ok) -> list:
-        """doc[key]: a list of ``n`` entries each passing ``ok`` (``what`` says what they must be)."""
-        value = doc.get(key)
-        if not isinstance(value, list) or len(value) != n or not all(ok(v) for v in value):
-            found = cut(json.dumps(value)) if value is not None else "none"
-            raise OnnxStructureError(
-                self.where,
-                f"expected doc_string key {key!r} of encoder {self.index} "
-                f"({self.kind}) to be a list of {n} {what}, found {found}",
-            )
-        return value
-
-
-def _read_fill_missing(nodes: _EncoderNodes, doc: dict, features: tuple, outputs: tuple):
-    n = len(features)
-    texts = doc.get("values", [None] * n)
-    values = []
-    for j in range(n):
-        if j < len(texts) and isinstance(texts[j], str):
-            values.append(texts[j])
-        else:
-            values.append(nodes.number(j, "filled"))
-    return ir.FillMissing(features, tuple(values), outputs)
-
-
-def _read_scale(nodes: _EncoderNodes, doc: dict, features: tuple, outputs: tuple):
-    offset = [nodes.number(j, "shifted") for j in range(len(features))]
-    scale = [nodes.number(j, "scaled") for j in range(len(features))]
-    return ir.Scale(features, offset, scale, outputs)
-
-
-def _read_categorical_encoding(nodes: _EncoderNodes, doc: dict, features: tuple, outputs: tuple):
-    n = len(features)
-    categories = doc.get("categories", [])
-    has_missing = doc.get("missing", [])
-    codes, missing = [], []
-    for j in range(n):
-        table = const_of(nodes.node(j, "code"), 0, nodes.inits, nodes.where).astype(np.float64)
-        codes.append(table[:-1])
-        missing.append(nodes.number(j, "coded.missing") if j < len(has_missing) and has_missing[j] else None)
-    unknown = None
-    if doc.get("unknown"):
-        unknown = nodes.number(0, "coded") if n else 0.0
-    return ir.CategoricalEncoding(
-        features, tuple(tuple(c) for c in categories), tuple(codes), tuple(missing), unknown, outputs
-    )
-
-
-def _read_affine(nodes: _EncoderNodes, doc: dict, features: tuple, outputs: tuple):
-    scale = [nodes.number(j, "scaled") for j in range(len(features))]
-    offset = [nodes.number(j, "affine") for j in range(len(features))]
-    return ir.Affine(features, scale, offset, outputs)
-
-
-def _read_missing_indicator(nodes: _EncoderNodes, doc: dict, features: tuple, outputs: tuple):
-    kinds = nodes.entries(doc, "kinds", len(features), f"kinds ({', '.join(ir.KINDS)})", lambda k: k in ir.KINDS)
-    return ir.MissingIndicator(features, tuple(kinds), outputs)
-
-
-def _read_refuse_missing(nodes: _EncoderNodes, doc: dict, features: tuple, outputs: tuple):
-    kinds = nodes.entries(doc, "kinds", len(features), f"kinds ({', '.join(ir.KINDS)})", lambda k: k in ir.KINDS)
-    return ir.RefuseMissing(features, tuple(kinds), outputs)
-
-
-def _read_one_hot(nodes: _EncoderNodes, doc: dict, features: tuple, outputs: tuple):
-    """Everything is in the doc_string; the rebuilt graph must then match the file's nodes."""
-    n = len(features)
-    categories = nodes.entries(doc, "categories", n, "lists of category strings", is_names)
-    columns = nodes.entries(
-        doc, "columns", n, "lists of column indices", lambda c: isinstance(c, list) and all(is_int(v) for v in c)
-    )
-    widths = nodes.entries(doc, "widths", n, "column counts", lambda w: is_int(w) and w >= 0)
-    missing = nodes.entries(doc, "missing", n, "column indices or null", lambda m: m is None or is_int(m))
-    unknown = nodes.entries(
-        doc,
-        "unknown",
-        n,
-        f"column indices or one of {', '.join(ir.UNKNOWN_POLICIES)}",
-        lambda u: is_int(u) or u in ir.UNKNOWN_POLICIES,
-    )
-    return ir.OneHot(
-        features, tuple(map(tuple, categories)), tuple(columns), tuple(widths), tuple(missing), tuple(unknown), outputs
-    )
-
-
-ENCODER_READERS = {
-    "fill-missing": _read_fill_missing,
-    "standard-scaler": _read_scale,
-    "label-encoder": _read_categorical_encoding,
-    "affine": _read_affine,  # from 1.3
-    "missing-indicator": _read_missing_indicator,  # from 1.3
-    "one-hot": _read_one_hot,  # from 1.3
-    "refuse-missing": _read_refuse_missing,  # from 1.3 (crossform 0.5.0)
-}
-
-
-def _read_encoders(proto, inits: dict, where: str) -> tuple:
-    encoders = []
-    by_tag = {node_tag(n): n for n in proto.graph.node}
-    index = 0
-    while True:
-        first = [n for n in proto.graph.node if node_tag(n).startswith(f"e{index}.0.") and n.doc_string]
-        if not first:
-            return tuple(encoders)
-        doc = node_doc(first[0], where)
-        kind = doc["crossform"]
-        reader = ENCODER_READERS.get(kind) if isinstance(kind, str) else None
-        if reader is None:
-            raise OnnxStructureError(where, f"expected an encoder kind crossform writes, found {shown(kind)}")
-        nodes = _EncoderNodes(by_tag, index, kind, inits, where)
-        features = tuple(
-            nodes.entries(
-                doc, "features", len(doc.get("features") or ()), "feature names", lambda f: isinstance(f, str)
-            )
-        )
-        outputs = doc.get("outputs", [])
-        if not is_names(outputs):
-            raise OnnxStructureError(
-                where,
-                f"expected doc_string key 'outputs' of encoder {index} ({kind}) to be "
-                f"a list of names, found {cut(json.dumps(outputs))}",
-            )
-        encoders.append(reader(nodes, doc, features, tuple(outputs)))
-        index += 1
-
-
 def _checks(props: dict, where: str):
     if CHECKS not in props:
         return None
@@ -359,7 +205,7 @@ def loads(source: bytes, where: str = WHERE) -> ir.Package:
         inits = initializers(proto)
         package = ir.Package(
             inputs=_read_inputs(proto, where, precision),
-            encoders=_read_encoders(proto, inits, where),
+            encoders=read_encoders(proto, inits, where),
             model=read_model(proto, inits, props, where, per_tree),
             owner=props.get(OWNER),
             tags=tuple(json_prop(props, TAGS, where, default=[])),
