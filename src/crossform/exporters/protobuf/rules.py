@@ -99,11 +99,14 @@ INFINITE_RULES = {
 # written through that member for. Only members of Encoder's and Model's oneofs: whatever a
 # 1.x reader does not know must sit where dropping it leaves a oneof unset, which every 1.x
 # reader refuses. The version that added a member is the first that holds one of its features.
+# An encoder kind's member is named after the kind ("one-hot" -> Encoder.one_hot), so every
+# encoder feature of FEATURES_SINCE names its member; the model's members are listed.
 MEMBER_FEATURES = {
-    "crossform.v1.Encoder.affine": ("affine encoder",),
-    "crossform.v1.Encoder.missing_indicator": ("missing-indicator encoder",),
-    "crossform.v1.Encoder.one_hot": ("one-hot encoder",),
-    "crossform.v1.Encoder.refuse_missing": ("refuse-missing encoder",),
+    **{
+        f"crossform.v1.Encoder.{feature.removesuffix(' encoder').replace('-', '_')}": (feature,)
+        for feature in _versions.FEATURES_SINCE
+        if feature.endswith(" encoder") and NAME in _versions.FEATURES_SINCE[feature]
+    },
     "crossform.v1.Model.linear_model": ("linear model",),
     "crossform.v1.Model.tree_ensemble_with_rules": (
         "binary score",
