@@ -59,8 +59,10 @@ named error.
 
 The modules: ``rules`` (names, options, versions, limits, errors, what PMML
 cannot express, runtime releases), ``writer`` (the document around the model)
-and ``model_writer`` (the model), ``parse`` (bytes to parsed events),
-``reader`` (the package rebuilt and compared) and ``model_reader`` (the model).
+and ``model_writer`` (the model), ``encoders`` (each encoder kind's DerivedFields
+written and read, in the tables ENCODER_FIELDS and ENCODER_READERS), ``parse``
+(bytes to parsed events), ``reader`` (the package rebuilt and compared) and
+``model_reader`` (the model).
 """
 
 from __future__ import annotations

@@ -42,6 +42,7 @@ EXTENDER = "crossform"
 BASE_SEGMENT = "base"
 PREDICTION = "prediction"
 INF = "INF"  # a +inf threshold, as XML Schema spells it
+KINDS_OF = {"continuous": ir.NUMERIC, "categorical": ir.CATEGORICAL}  # a field's optype -> its IR kind
 
 
 def leaf_output(t: int) -> str:
@@ -160,6 +161,10 @@ def _text(text: str) -> str:
 def _num(value: float) -> str:
     """The shortest text that reads back as the same double (Python's repr; Java's parseDouble reads it)."""
     return repr(float(value))
+
+
+def _constant(value: float) -> str:
+    return f'<Constant dataType="double">{_num(value)}</Constant>'
 
 
 def _json_text(value: Any) -> str:

@@ -1,32 +1,31 @@
 """The pmml writer: a PMML 4.4 document streamed as text from the IR (:func:`iter_chunks`),
-no element tree built. docs/formats/pmml.md is the spec; the package docstring sums it up.
+no element tree built; the encoders' DerivedFields come from encoders, the model from
+model_writer. docs/formats/pmml.md is the spec; the package docstring sums it up.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
-from typing import Any, Union
+from typing import Union
 
 from ... import ir
 from ...errors import UnsupportedModelError
 from .. import _envelope
 from . import accepts
+from .encoders import _write_encoders
 from .model_writer import MODEL_WRITERS, _leaf_field
 from .rules import (
-    CODES,
     EXTENDER,
     FLAT,
     LINEAR,
     MODEL,
     NAMESPACE,
     ON,
-    ONE_HOT,
     PMML_VERSION,
-    PREFIX,
     RAW,
     TARGET,
     _attr,
+    _constant,
     _function,
     _json_text,
     _link,
@@ -50,15 +49,7 @@ class _Plan:
     def __init__(self, package: ir.Package):
         self.package = package
         model = package.model
-        bound = {f.name: f.name for f in package.inputs}
-        self.derived = []  # DerivedField texts
-        for i, enc in enumerate(package.encoders):
-            new = {}
-            for j, (feature, outs) in enumerate(zip(enc.features, _outputs_of(enc))):
-                texts, names = ENCODER_FIELDS[type(enc)](f"{PREFIX}e{i}.{j}", outs, enc, j, bound[feature])
-                self.derived.extend(texts)
-                new.update(zip(outs, names))
-            bound.update(new)  # an encoder reads its features as they were before it ran
+        self.derived, bound = _write_encoders(package)  # DerivedField texts, PMML name of each IR column
         self.features = [bound[name] for name in model.features]
         strings = accepts.strings(package)
         self.validity = {f.name: _validity(package, f, strings) for f in package.inputs}
@@ -71,11 +62,6 @@ class _Plan:
         lists them; JPMML resolves derived fields from the TransformationDictionary)."""
         inputs = {f.name for f in self.package.inputs}
         return "".join(f'<MiningField name="{_attr(name)}"/>' for name in sorted(set(self.features) & inputs))
-
-
-def _outputs_of(enc: Any) -> tuple:
-    """Each feature's output names: one, or a one-hot feature's block."""
-    return enc.blocks() if isinstance(enc, ir.OneHot) else tuple((out,) for out in enc.outputs)
 
 
 def _model_spec(package: ir.Package) -> dict:
@@ -157,130 +143,6 @@ def _data_dictionary(plan: _Plan) -> str:
         parts.append(f'<DataField name="{TARGET}" optype="continuous" dataType="double"/>\n')
     parts.append("</DataDictionary>\n")
     return "".join(parts)
-
-
-def _code_json(code: Union[float, None]) -> Any:
-    if code is None:
-        return None
-    return "NaN" if math.isnan(code) else float(code)
-
-
-def _head(name: str, out: Union[str, None], optype: str = "continuous", data_type: str = "double") -> str:
-    display = "" if out is None else f' displayName="{_attr(out)}"'
-    return f'<DerivedField name="{name}"{display} optype="{optype}" dataType="{data_type}">'
-
-
-# Each writes feature j's DerivedFields: (texts, the PMML names of its outputs ``outs``), reading ``source``.
-
-
-def _fill_field(name: str, outs: tuple, enc: ir.FillMissing, j: int, source: str) -> tuple:
-    value, src = enc.values[j], _attr(source)
-    if isinstance(value, str):
-        text = (
-            _head(name, outs[0], "categorical", "string") + f'<FieldRef field="{src}" '
-            f'mapMissingTo="{_attr(value)}"/></DerivedField>\n'
-        )
-    else:
-        text = _head(name, outs[0]) + f'<FieldRef field="{src}" mapMissingTo="{_num(value)}"/></DerivedField>\n'
-    return [text], [name]
-
-
-def _categorical_encoding_field(name: str, outs: tuple, enc: ir.CategoricalEncoding, j: int, source: str) -> tuple:
-    missing, unknown = enc.missing_codes[j], enc.unknown_code
-    codes = _json_text({"missing": _code_json(missing), "unknown": _code_json(unknown)})
-    # a missing value takes the missing code, else the unknown code; NaN is a missing result
-    for_missing = missing if missing is not None else unknown
-    attrs = ""
-    if for_missing is not None and not math.isnan(for_missing):
-        attrs += f' mapMissingTo="{_num(for_missing)}"'
-    if unknown is not None and not math.isnan(unknown):
-        attrs += f' defaultValue="{_num(unknown)}"'
-    rows = "".join(
-        f"<row><in>{_text(c)}</in><out>{_num(v)}</out></row>" for c, v in zip(enc.categories[j], enc.codes[j].tolist())
-    )
-    return [
-        _head(name, outs[0]) + f'<Extension extender="{EXTENDER}" name="{CODES}" '
-        f'value="{_attr(codes)}"/><MapValues outputColumn="out" dataType="double"{attrs}>'
-        f'<FieldColumnPair field="{_attr(source)}" column="in"/><InlineTable>{rows}</InlineTable></MapValues>'
-        f"</DerivedField>\n"
-    ], [name]
-
-
-def _constant(value: float) -> str:
-    return f'<Constant dataType="double">{_num(value)}</Constant>'
-
-
-def _two_steps(name: str, out: str, source: str, inner: str, first: float, outer: str, second: float) -> str:
-    """A DerivedField computing (x <inner> first) <outer> second, in double."""
-    return (
-        _head(name, out) + f'<Apply function="{outer}"><Apply function="{inner}"><FieldRef field="{_attr(source)}"/>'
-        f"{_constant(first)}</Apply>{_constant(second)}</Apply></DerivedField>\n"
-    )
-
-
-def _scale_field(name: str, outs: tuple, enc: ir.Scale, j: int, source: str) -> tuple:
-    return [_two_steps(name, outs[0], source, "-", enc.offset[j], "/", enc.scale[j])], [name]
-
-
-def _affine_field(name: str, outs: tuple, enc: ir.Affine, j: int, source: str) -> tuple:
-    # x * scale + offset, multiply first, in double: Java's * and + round as numpy's do
-    return [_two_steps(name, outs[0], source, "*", enc.scale[j], "+", enc.offset[j])], [name]
-
-
-def _indicator_field(name: str, outs: tuple, enc: ir.MissingIndicator, j: int, source: str) -> tuple:
-    return [
-        _head(name, outs[0]) + f'<Apply function="if"><Apply function="isMissing"><FieldRef '
-        f'field="{_attr(source)}"/></Apply>{_constant(1.0)}{_constant(0.0)}</Apply></DerivedField>\n'
-    ], [name]
-
-
-def _refuse_field(name: str, outs: tuple, enc: ir.RefuseMissing, j: int, source: str) -> tuple:
-    """The value unchanged: a FieldRef without mapMissingTo (fill-missing's has one).
-    The refused values (missing, and a numeric +-inf) are invalid values of the
-    input field they come from (accepts), so JPMML never computes this for them."""
-    head = _head(name, outs[0]) if enc.kinds_in[j] == ir.NUMERIC else _head(name, outs[0], "categorical", "string")
-    return [head + f'<FieldRef field="{_attr(source)}"/></DerivedField>\n'], [name]
-
-
-def _one_hot_fields(name: str, outs: tuple, enc: ir.OneHot, j: int, source: str) -> tuple:
-    """The column a category sets (-1: none) as an integer field ``name``, from a
-    MapValues over every known category; then per column c a NormDiscrete: 1.0
-    where that field is c, else 0.0. A missing value takes the missing column,
-    else the unknown one; an unknown category the unknown (infrequent) column,
-    -1 under "zeros", and under "error" it is an invalid value of the input."""
-    missing, unknown = enc.missing_columns[j], enc.unknown[j]
-    policy = _json_text({"missing": missing, "unknown": unknown})
-    to_unknown = unknown if isinstance(unknown, int) else -1 if unknown == "zeros" else None
-    for_missing = missing if missing is not None else to_unknown
-    attrs = "" if for_missing is None else f' mapMissingTo="{for_missing}"'
-    attrs += "" if to_unknown is None else f' defaultValue="{to_unknown}"'
-    rows = "".join(
-        f"<row><in>{_text(c)}</in><out>{column}</out></row>"
-        for c, column in zip(enc.categories[j], enc.columns[j].tolist())
-    )
-    texts = [
-        _head(name, None, "categorical", "integer") + f'<Extension extender="{EXTENDER}" name="{ONE_HOT}" '
-        f'value="{_attr(policy)}"/><MapValues outputColumn="out" dataType="integer"{attrs}>'
-        f'<FieldColumnPair field="{_attr(source)}" column="in"/><InlineTable>{rows}</InlineTable></MapValues>'
-        f"</DerivedField>\n"
-    ]
-    names = [f"{name}.{c}" for c in range(len(outs))]
-    texts += [
-        _head(column, out) + f'<NormDiscrete field="{name}" value="{c}"/></DerivedField>\n'
-        for c, (column, out) in enumerate(zip(names, outs))
-    ]
-    return texts, names
-
-
-ENCODER_FIELDS = {
-    ir.FillMissing: _fill_field,
-    ir.CategoricalEncoding: _categorical_encoding_field,
-    ir.Scale: _scale_field,
-    ir.Affine: _affine_field,
-    ir.MissingIndicator: _indicator_field,
-    ir.OneHot: _one_hot_fields,
-    ir.RefuseMissing: _refuse_field,
-}
 
 
 def _transformations(plan: _Plan) -> str:

@@ -1,0 +1,442 @@
+"""pmml's encoder kinds, both directions: per kind the DerivedFields written for one feature
+(ENCODER_FIELDS) and the reader that rebuilds the kind from them (ENCODER_READERS, which also
+says what in a DerivedField marks the kind). A new kind is one writer, one reader and their
+two entries here; writer.py and reader.py call :func:`_write_encoders` and :func:`_read_encoders`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable
+from typing import Any, NamedTuple, Union
+
+import numpy as np
+
+from ... import ir
+from ...errors import IRValidationError, shown
+from .. import _json
+from .parse import _number, _Reader
+from .rules import (
+    CODES,
+    EXTENDER,
+    KINDS_OF,
+    ONE_HOT,
+    PREFIX,
+    PmmlNumberError,
+    PmmlStructureError,
+    _attr,
+    _constant,
+    _json_text,
+    _num,
+    _text,
+)
+
+# ---------------------------------------------------------------- writing
+
+
+def _write_encoders(package: ir.Package) -> tuple:
+    """The DerivedField texts of every encoder, and the PMML name of every IR column
+    (an input's is its own name)."""
+    bound = {f.name: f.name for f in package.inputs}
+    derived = []
+    for i, enc in enumerate(package.encoders):
+        new = {}
+        for j, (feature, outs) in enumerate(zip(enc.features, _outputs_of(enc))):
+            texts, names = ENCODER_FIELDS[type(enc)](f"{PREFIX}e{i}.{j}", outs, enc, j, bound[feature])
+            derived.extend(texts)
+            new.update(zip(outs, names))
+        bound.update(new)  # an encoder reads its features as they were before it ran
+    return derived, bound
+
+
+def _outputs_of(enc: Any) -> tuple:
+    """Each feature's output names: one, or a one-hot feature's block."""
+    return enc.blocks() if isinstance(enc, ir.OneHot) else tuple((out,) for out in enc.outputs)
+
+
+def _code_json(code: Union[float, None]) -> Any:
+    if code is None:
+        return None
+    return "NaN" if math.isnan(code) else float(code)
+
+
+def _head(name: str, out: Union[str, None], optype: str = "continuous", data_type: str = "double") -> str:
+    display = "" if out is None else f' displayName="{_attr(out)}"'
+    return f'<DerivedField name="{name}"{display} optype="{optype}" dataType="{data_type}">'
+
+
+# Each writes feature j's DerivedFields: (texts, the PMML names of its outputs ``outs``), reading ``source``.
+
+
+def _fill_field(name: str, outs: tuple, enc: ir.FillMissing, j: int, source: str) -> tuple:
+    value, src = enc.values[j], _attr(source)
+    if isinstance(value, str):
+        text = (
+            _head(name, outs[0], "categorical", "string") + f'<FieldRef field="{src}" '
+            f'mapMissingTo="{_attr(value)}"/></DerivedField>\n'
+        )
+    else:
+        text = _head(name, outs[0]) + f'<FieldRef field="{src}" mapMissingTo="{_num(value)}"/></DerivedField>\n'
+    return [text], [name]
+
+
+def _categorical_encoding_field(name: str, outs: tuple, enc: ir.CategoricalEncoding, j: int, source: str) -> tuple:
+    missing, unknown = enc.missing_codes[j], enc.unknown_code
+    codes = _json_text({"missing": _code_json(missing), "unknown": _code_json(unknown)})
+    # a missing value takes the missing code, else the unknown code; NaN is a missing result
+    for_missing = missing if missing is not None else unknown
+    attrs = ""
+    if for_missing is not None and not math.isnan(for_missing):
+        attrs += f' mapMissingTo="{_num(for_missing)}"'
+    if unknown is not None and not math.isnan(unknown):
+        attrs += f' defaultValue="{_num(unknown)}"'
+    rows = "".join(
+        f"<row><in>{_text(c)}</in><out>{_num(v)}</out></row>" for c, v in zip(enc.categories[j], enc.codes[j].tolist())
+    )
+    return [
+        _head(name, outs[0]) + f'<Extension extender="{EXTENDER}" name="{CODES}" '
+        f'value="{_attr(codes)}"/><MapValues outputColumn="out" dataType="double"{attrs}>'
+        f'<FieldColumnPair field="{_attr(source)}" column="in"/><InlineTable>{rows}</InlineTable></MapValues>'
+        f"</DerivedField>\n"
+    ], [name]
+
+
+def _two_steps(name: str, out: str, source: str, inner: str, first: float, outer: str, second: float) -> str:
+    """A DerivedField computing (x <inner> first) <outer> second, in double."""
+    return (
+        _head(name, out) + f'<Apply function="{outer}"><Apply function="{inner}"><FieldRef field="{_attr(source)}"/>'
+        f"{_constant(first)}</Apply>{_constant(second)}</Apply></DerivedField>\n"
+    )
+
+
+def _scale_field(name: str, outs: tuple, enc: ir.Scale, j: int, source: str) -> tuple:
+    return [_two_steps(name, outs[0], source, "-", enc.offset[j], "/", enc.scale[j])], [name]
+
+
+def _affine_field(name: str, outs: tuple, enc: ir.Affine, j: int, source: str) -> tuple:
+    # x * scale + offset, multiply first, in double: Java's * and + round as numpy's do
+    return [_two_steps(name, outs[0], source, "*", enc.scale[j], "+", enc.offset[j])], [name]
+
+
+def _indicator_field(name: str, outs: tuple, enc: ir.MissingIndicator, j: int, source: str) -> tuple:
+    return [
+        _head(name, outs[0]) + f'<Apply function="if"><Apply function="isMissing"><FieldRef '
+        f'field="{_attr(source)}"/></Apply>{_constant(1.0)}{_constant(0.0)}</Apply></DerivedField>\n'
+    ], [name]
+
+
+def _refuse_field(name: str, outs: tuple, enc: ir.RefuseMissing, j: int, source: str) -> tuple:
+    """The value unchanged: a FieldRef without mapMissingTo (fill-missing's has one).
+    The refused values (missing, and a numeric +-inf) are invalid values of the
+    input field they come from (accepts), so JPMML never computes this for them."""
+    head = _head(name, outs[0]) if enc.kinds_in[j] == ir.NUMERIC else _head(name, outs[0], "categorical", "string")
+    return [head + f'<FieldRef field="{_attr(source)}"/></DerivedField>\n'], [name]
+
+
+def _one_hot_fields(name: str, outs: tuple, enc: ir.OneHot, j: int, source: str) -> tuple:
+    """The column a category sets (-1: none) as an integer field ``name``, from a
+    MapValues over every known category; then per column c a NormDiscrete: 1.0
+    where that field is c, else 0.0. A missing value takes the missing column,
+    else the unknown one; an unknown category the unknown (infrequent) column,
+    -1 under "zeros", and under "error" it is an invalid value of the input."""
+    missing, unknown = enc.missing_columns[j], enc.unknown[j]
+    policy = _json_text({"missing": missing, "unknown": unknown})
+    to_unknown = unknown if isinstance(unknown, int) else -1 if unknown == "zeros" else None
+    for_missing = missing if missing is not None else to_unknown
+    attrs = "" if for_missing is None else f' mapMissingTo="{for_missing}"'
+    attrs += "" if to_unknown is None else f' defaultValue="{to_unknown}"'
+    rows = "".join(
+        f"<row><in>{_text(c)}</in><out>{column}</out></row>"
+        for c, column in zip(enc.categories[j], enc.columns[j].tolist())
+    )
+    texts = [
+        _head(name, None, "categorical", "integer") + f'<Extension extender="{EXTENDER}" name="{ONE_HOT}" '
+        f'value="{_attr(policy)}"/><MapValues outputColumn="out" dataType="integer"{attrs}>'
+        f'<FieldColumnPair field="{_attr(source)}" column="in"/><InlineTable>{rows}</InlineTable></MapValues>'
+        f"</DerivedField>\n"
+    ]
+    names = [f"{name}.{c}" for c in range(len(outs))]
+    texts += [
+        _head(column, out) + f'<NormDiscrete field="{name}" value="{c}"/></DerivedField>\n'
+        for c, (column, out) in enumerate(zip(names, outs))
+    ]
+    return texts, names
+
+
+ENCODER_FIELDS = {
+    ir.FillMissing: _fill_field,
+    ir.CategoricalEncoding: _categorical_encoding_field,
+    ir.Scale: _scale_field,
+    ir.Affine: _affine_field,
+    ir.MissingIndicator: _indicator_field,
+    ir.OneHot: _one_hot_fields,
+    ir.RefuseMissing: _refuse_field,
+}
+
+
+# ---------------------------------------------------------------- reading
+
+_DERIVED_NAME = re.compile(re.escape(PREFIX) + r"e(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*))?")
+_INTEGER = re.compile(r"-?(0|[1-9][0-9]{0,9})")
+
+
+def _read_encoders(reader: _Reader, where: str) -> tuple:
+    """Encoders from the DerivedFields: crossform:e<i>.<j> for encoder i, feature
+    j, and crossform:e<i>.<j>.<c> for column c of a one-hot feature."""
+    ir_name = {name: name for name, _ in reader.fields}  # PMML name -> IR column
+    optype = dict(reader.fields)
+    groups: list = []  # per encoder, per feature: (its DerivedField, a one-hot feature's column fields)
+    for d in reader.derived:
+        match = _DERIVED_NAME.fullmatch(d["name"] or "")
+        if match is None:
+            raise PmmlStructureError(where, f"expected DerivedFields named {PREFIX}e<i>.<j>, found {shown(d['name'])}")
+        i, j = int(match.group(1)), int(match.group(2))
+        if match.group(3) is None:
+            if i == len(groups) and j == 0:
+                groups.append([])
+            if i != len(groups) - 1 or j != len(groups[-1]):
+                raise PmmlStructureError(where, f"expected DerivedFields in encoder order, found {shown(d['name'])}")
+            groups[-1].append((d, []))
+        else:
+            if (
+                not groups
+                or i != len(groups) - 1
+                or j != len(groups[-1]) - 1
+                or int(match.group(3)) != len(groups[-1][-1][1])
+            ):
+                raise PmmlStructureError(
+                    where, f"expected one-hot columns in order after their feature's field, found {shown(d['name'])}"
+                )
+            groups[-1][-1][1].append(d)
+        optype[d["name"]] = d["optype"]
+    encoders = []
+    for i, group in enumerate(groups):
+        label = f"{where}#TransformationDictionary/DerivedField[{PREFIX}e{i}]"
+        one_hot = any(field["policy"] is not None for field, _ in group)
+        named = [d for field, columns in group for d in (columns if one_hot else [field])]
+        for d in named:
+            if d["display"] is None:
+                raise PmmlStructureError(
+                    label, f"expected DerivedField {d['name']!r} to name its column in displayName"
+                )
+        fields = _fields(group)
+        for d in fields:
+            if d["source"] not in ir_name:
+                raise PmmlStructureError(
+                    label, f"expected DerivedField {d['name']!r} to read an earlier field, found {shown(d['source'])}"
+                )
+        features = tuple(ir_name[d["source"]] for d in fields)
+        try:
+            encoder = _read_encoder(group, features, [optype.get(d["source"]) for d in fields], label)
+        except IRValidationError as exc:
+            raise PmmlStructureError(label, str(exc)) from None
+        encoders.append(encoder)
+        for field, columns in group:
+            if isinstance(encoder, ir.OneHot):
+                ir_name.update((d["name"], d["display"]) for d in columns)
+            else:
+                ir_name[field["name"]] = field["display"]
+    return tuple(encoders), ir_name
+
+
+def _read_encoder(group: list, features: tuple, sources: list, label: str) -> Any:
+    """One encoder from its features' DerivedFields: the kind whose mark they hold (ENCODER_READERS)."""
+    mark = _mark(group, label)
+    kind = _KIND_OF_MARK.get(mark)
+    if kind is None:  # an element some kind writes, but with a function (say) none writes
+        element, found = mark
+        known = [f'"{m}"' for e, m in _KIND_OF_MARK if e == element]
+        raise PmmlStructureError(
+            label, f"expected an {element} of {', '.join(known[:-1])} or {known[-1]}, found {shown(found)}"
+        )
+    return ENCODER_READERS[kind].read(group, features, sources, label)
+
+
+def _mark(group: list, label: str) -> tuple:
+    """What the DerivedFields of every feature say their encoder is: the expression
+    element they share and what tells the kinds written with it apart (an Apply's
+    function, a FieldRef's mapMissingTo or none, a MapValues' Extension)."""
+    fields = _fields(group)
+    if any(d["policy"] is not None for d in fields):
+        return ("MapValues", ONE_HOT)  # its fields name no column; theirs do (its reader checks every feature)
+    if any(columns for _, columns in group):
+        raise PmmlStructureError(label, "expected columns only after a one-hot feature's field")
+    elements = {d["kind"] for d in fields}
+    if elements == {"FieldRef"}:
+        filled = {d["missing"] is not None for d in fields}
+        if len(filled) != 1:
+            raise PmmlStructureError(
+                label,
+                "expected FieldRef@mapMissingTo on every feature (fill-missing) or on "
+                "none (refuse-missing), found it on some",
+            )
+        return ("FieldRef", "mapMissingTo" if filled.pop() else None)
+    functions = {d["function"] for d in fields}
+    if elements == {"Apply"} and len(functions) == 1:
+        return ("Apply", functions.pop())
+    if elements == {"MapValues"}:
+        return ("MapValues", CODES)
+    raise PmmlStructureError(label, f"expected a FieldRef, an Apply or a MapValues, found {sorted(map(str, elements))}")
+
+
+def _fields(group: list) -> list:
+    return [field for field, _ in group]
+
+
+def _outputs(group: list) -> tuple:
+    return tuple(field["display"] for field, _ in group)
+
+
+def _kinds_in(sources: list, what: str, label: str) -> tuple:
+    """The IR kinds of the fields an encoder reads, from their optypes."""
+    if any(kind not in KINDS_OF for kind in sources):
+        raise PmmlStructureError(label, f"expected {what} of continuous or categorical fields, found optypes {sources}")
+    return tuple(KINDS_OF[kind] for kind in sources)
+
+
+def _two_constants(group: list, label: str) -> tuple:
+    """Per feature the first and the second Constant of an Apply with two."""
+    fields = _fields(group)
+    if any(len(d["constants"]) != 2 for d in fields):
+        raise PmmlStructureError(label, "expected an Apply with two Constants")
+    first = [_number(d["constants"][0], "a constant", label) for d in fields]
+    second = [_number(d["constants"][1], "a constant", label) for d in fields]
+    return first, second
+
+
+# Each rebuilds its kind from the ``group`` of (DerivedField, column fields) per feature,
+# the IR columns the features read and those fields' optypes (``sources``).
+
+
+def _read_fill(group: list, features: tuple, sources: list, label: str) -> ir.FillMissing:
+    values = tuple(
+        _number(d["missing"], "a fill value", label) if d["type"] == "double" else d["missing"] for d in _fields(group)
+    )
+    return ir.FillMissing(features, values, _outputs(group))
+
+
+def _read_refuse(group: list, features: tuple, sources: list, label: str) -> ir.RefuseMissing:
+    """The value unchanged (1.2)."""
+    return ir.RefuseMissing(features, _kinds_in(sources, "a refuse-missing encoder", label), _outputs(group))
+
+
+def _read_scale(group: list, features: tuple, sources: list, label: str) -> ir.Scale:
+    """(x - offset) / scale."""
+    offset, scale = _two_constants(group, label)
+    return ir.Scale(features, offset, scale, _outputs(group))
+
+
+def _read_affine(group: list, features: tuple, sources: list, label: str) -> ir.Affine:
+    """x * scale + offset."""
+    scale, offset = _two_constants(group, label)
+    return ir.Affine(features, scale, offset, _outputs(group))
+
+
+def _read_indicator(group: list, features: tuple, sources: list, label: str) -> ir.MissingIndicator:
+    """if isMissing(x) then 1.0 else 0.0 (the constants are compared with the bytes written)."""
+    _two_constants(group, label)
+    return ir.MissingIndicator(features, _kinds_in(sources, "a missing indicator", label), _outputs(group))
+
+
+def _code(value: Any, where: str) -> Union[float, None]:
+    if value is None:
+        return None
+    if value == "NaN":
+        return math.nan
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    raise PmmlStructureError(where, f'expected a code (a number, "NaN" or null), found {shown(value)}')
+
+
+def _read_categorical_encoding(group: list, features: tuple, sources: list, label: str) -> ir.CategoricalEncoding:
+    """A label-encoder: per feature a MapValues category -> code, its missing and unknown codes in
+    Extension crossform.codes."""
+    fields = _fields(group)
+    docs = [_json.parse((d["codes"] or "").encode("utf-8"), f"{label}/Extension[{CODES}]") for d in fields]
+    if any(not isinstance(doc, dict) for doc in docs):
+        raise PmmlStructureError(label, f"expected a JSON object in Extension {CODES!r}")
+    unknown = {json.dumps(doc.get("unknown")) for doc in docs}
+    if len(unknown) != 1:
+        raise PmmlStructureError(label, "expected one unknown code for every feature of the encoder")
+    categories = tuple(tuple(c for c, _ in d["rows"]) for d in fields)
+    codes = tuple(np.array([_number(v, "a code", label) for _, v in d["rows"]], dtype=np.float64) for d in fields)
+    missing = tuple(_code(doc.get("missing"), label) for doc in docs)
+    unknown_code = _code(docs[0].get("unknown"), label)
+    return ir.CategoricalEncoding(features, categories, codes, missing, unknown_code, _outputs(group))
+
+
+def _integer(text: Any, what: str, where: str) -> int:
+    if not isinstance(text, str) or _INTEGER.fullmatch(text) is None:
+        raise PmmlNumberError(where, f"expected an integer for {what}, found {shown(text)}")
+    return int(text)
+
+
+def _column(value: Any, what: str, label: str) -> Any:
+    """A one-hot column (an int >= -1; the IR checks the width) or None."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    raise PmmlStructureError(label, f"expected {what} to be a column number or null, found {shown(value)}")
+
+
+def _read_one_hot(group: list, features: tuple, sources: list, label: str) -> ir.OneHot:
+    """Per feature: its column field (MapValues category -> column, the missing and
+    unknown columns in Extension crossform.one-hot), then a NormDiscrete per column."""
+    categories, columns, widths, missing, unknown, outputs = [], [], [], [], [], []
+    for field, fields in group:
+        where = f"{label}.{len(categories)}"
+        if field["kind"] != "MapValues" or field["policy"] is None:
+            raise PmmlStructureError(
+                where, f"expected every feature of a one-hot encoder to have a MapValues and an Extension {ONE_HOT!r}"
+            )
+        doc = _json.parse(field["policy"].encode("utf-8"), f"{where}/Extension[{ONE_HOT}]")
+        if not isinstance(doc, dict) or set(doc) != {"missing", "unknown"}:
+            raise PmmlStructureError(
+                where,
+                f'expected a JSON object with "missing" and "unknown" in Extension {ONE_HOT!r}, found {shown(doc)}',
+            )
+        policy = doc["unknown"]
+        if not (isinstance(policy, str) and policy in ir.UNKNOWN_POLICIES):
+            policy = _column(policy, "the unknown policy", where)
+            if policy is None:
+                raise PmmlStructureError(
+                    where,
+                    f"expected the unknown policy to be one of {ir.UNKNOWN_POLICIES} or a column number, found null",
+                )
+        categories.append(tuple(c for c, _ in field["rows"]))
+        columns.append([_integer(v, "a column", where) for _, v in field["rows"]])
+        missing.append(_column(doc["missing"], "the missing column", where))
+        unknown.append(policy)
+        for c, d in enumerate(fields):
+            if d["kind"] != "NormDiscrete" or d["source"] != field["name"] or d["norm"] != str(c):
+                raise PmmlStructureError(
+                    where,
+                    f"expected column {c} to be NormDiscrete field="
+                    f'{field["name"]!r} value="{c}", found {shown(d["name"])}',
+                )
+            outputs.append(d["display"])
+        widths.append(len(fields))
+    return ir.OneHot(
+        features, tuple(categories), tuple(columns), tuple(widths), tuple(missing), tuple(unknown), tuple(outputs)
+    )
+
+
+class EncoderReader(NamedTuple):
+    """How a kind is read: the mark its DerivedFields hold (see :func:`_mark`), and its reader."""
+
+    mark: tuple
+    read: Callable[[list, tuple, list, str], Any]
+
+
+# In the order an unknown mark's error lists them: an Apply of "/", "+" or "if".
+ENCODER_READERS = {
+    ir.FillMissing: EncoderReader(("FieldRef", "mapMissingTo"), _read_fill),
+    ir.RefuseMissing: EncoderReader(("FieldRef", None), _read_refuse),
+    ir.Scale: EncoderReader(("Apply", "/"), _read_scale),
+    ir.Affine: EncoderReader(("Apply", "+"), _read_affine),
+    ir.MissingIndicator: EncoderReader(("Apply", "if"), _read_indicator),
+    ir.CategoricalEncoding: EncoderReader(("MapValues", CODES), _read_categorical_encoding),
+    ir.OneHot: EncoderReader(("MapValues", ONE_HOT), _read_one_hot),
+}
+_KIND_OF_MARK = {reader.mark: kind for kind, reader in ENCODER_READERS.items()}

@@ -1,0 +1,18 @@
+"""pmml's encoder kinds live in one module: each kind has a writer (ENCODER_FIELDS) and a
+reader (ENCODER_READERS) there, and the reader table tells every kind apart by what its
+DerivedFields hold, so adding a kind is one writer, one reader and their two entries."""
+
+from __future__ import annotations
+
+from crossform import ir
+from crossform.exporters.pmml import encoders
+
+
+def test_every_ir_encoder_kind_has_a_writer_and_a_reader():
+    assert set(encoders.ENCODER_FIELDS) == set(ir.ENCODER_TYPES)
+    assert set(encoders.ENCODER_READERS) == set(ir.ENCODER_TYPES)
+
+
+def test_each_kind_is_recognised_by_a_mark_no_other_kind_has():
+    marks = [reader.mark for reader in encoders.ENCODER_READERS.values()]
+    assert len(set(marks)) == len(marks), marks
