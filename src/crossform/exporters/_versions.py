@@ -1,8 +1,8 @@
 """The format-version policy of docs/FORMATS.md, for every format's reader.
 
-A format module keeps ``VERSION = "major.minor"`` and calls
-:func:`check_version` on the version a package records, before anything
-else in the package is trusted.
+A format keeps ``VERSION = "major.minor"`` and calls :func:`check_version`
+on the version a package records, before anything else in the package is
+trusted; the version it records comes from ``FEATURES_SINCE`` below.
 """
 
 from __future__ import annotations
