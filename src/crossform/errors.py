@@ -164,3 +164,57 @@ class TabularInputError(InputError):
         self.line = line
         self.reason = reason
         super().__init__(f"{self.source}: {reason}" if line is None else f"{self.source}, line {line}: {reason}")
+
+
+class RegistryError(CrossformError):
+    """A registry (tags, their deploy history and shadow sets) refused an operation.
+
+    ``where`` names the registry file or the tag concerned and ``reason`` says
+    what was expected and what was found.
+    """
+
+    def __init__(self, where: str, reason: str):
+        self.where = str(where)
+        self.reason = reason
+        super().__init__(f"{self.where}: {reason}")
+
+
+class RegistryFormatError(RegistryError):
+    """A registry URL or file that is not a crossform registry: not SQLite, or SQLite without
+    the crossform schema marker, or a schema version this reader does not know."""
+
+
+class InvalidTagError(RegistryError, ValueError):
+    """A tag name that is not dotted lower-case words (``txn_fraud.production``)."""
+
+
+class RegistryIdError(RegistryError, ValueError):
+    """A model id that does not have the shape of a crossform id (``sha256.`` + 52 base32 characters)."""
+
+
+class RegistryTextError(RegistryError, ValueError):
+    """An actor that is not non-empty text, or a message that is not text."""
+
+
+class UnknownTagError(RegistryError, LookupError):
+    """A tag the registry has never seen."""
+
+
+class UnknownShadowError(RegistryError, LookupError):
+    """Removing a model id that is not in the tag's shadow set."""
+
+
+class DeployConflictError(RegistryError):
+    """A deploy whose ``expect`` no longer holds: another deployer changed the tag first.
+
+    ``expected`` and ``found`` are the current ids; the caller may read the tag again and retry.
+    """
+
+    def __init__(self, where: str, reason: str, expected=None, found=None):
+        super().__init__(where, reason)
+        self.expected = expected
+        self.found = found
+
+
+class NothingToRollBackError(RegistryError):
+    """A rollback with no earlier deploy to go back to."""

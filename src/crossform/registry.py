@@ -1,0 +1,416 @@
+"""The registry: tags that point at model ids, each with a shadow set and an append-only history.
+
+A tag (``txn_fraud.production``) has a current model id, a set of shadow ids,
+and a history of events (deploy, rollback, shadow-add, shadow-remove), each
+recording when (UTC), who, from which id to which, an optional message and
+whether it was forced. Nothing is ever updated in the history; the current id
+and the shadow set are kept beside it in the same transaction.
+
+Storage is an SQLite file (the embedded default), named by a path or
+``sqlite:///path``. Every change is one ``BEGIN IMMEDIATE`` transaction that
+reads the current id and writes the event and the new id under the write
+lock, so concurrent deployers never lose an update; ``deploy(expect=...)``
+turns that read into a compare-and-set the caller can retry. The registry
+checks that ids have the shape of a crossform id; whether a store holds them
+is the deploy gate's concern, not this module's. docs/registry.md is the
+user's page.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .errors import (
+    DeployConflictError,
+    InvalidTagError,
+    NothingToRollBackError,
+    RegistryError,
+    RegistryFormatError,
+    RegistryIdError,
+    RegistryTextError,
+    UnknownShadowError,
+    UnknownTagError,
+    cut,
+    shown,
+)
+from .identity import is_package_id
+
+SCHEMA_NAME = "crossform-registry"
+# Bump when the tables change; a reader refuses a version it does not know rather than guess.
+SCHEMA_VERSION = 1
+SQLITE_MAGIC = b"SQLite format 3\x00"
+SQLITE_SCHEME = "sqlite:///"
+# How long a change waits for another process's write lock before it is an error.
+BUSY_TIMEOUT_SECONDS = 30.0
+MAX_TAG_LENGTH = 200
+
+TAG_PATTERN = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*")
+
+DEPLOY, ROLLBACK, SHADOW_ADD, SHADOW_REMOVE = "deploy", "rollback", "shadow-add", "shadow-remove"
+
+
+class _Unchecked:
+    def __repr__(self) -> str:
+        return "UNCHECKED"
+
+
+# deploy()'s default ``expect``: deploy over whatever is current (still recorded as the event's from-id).
+UNCHECKED = _Unchecked()
+
+_SCHEMA = f"""
+CREATE TABLE crossform_registry (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT INTO crossform_registry VALUES ('schema', '{SCHEMA_NAME}'), ('schema_version', '{SCHEMA_VERSION}');
+CREATE TABLE tags (name TEXT PRIMARY KEY, current_id TEXT);
+CREATE TABLE shadows (tag TEXT NOT NULL REFERENCES tags(name), model_id TEXT NOT NULL, PRIMARY KEY (tag, model_id));
+CREATE TABLE events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    tag TEXT NOT NULL REFERENCES tags(name),
+    kind TEXT NOT NULL,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    from_id TEXT,
+    to_id TEXT,
+    message TEXT,
+    forced INTEGER NOT NULL
+);
+CREATE INDEX events_by_tag ON events (tag, seq);
+"""
+
+
+@dataclass(frozen=True)
+class Event:
+    """One entry of a tag's history. ``from_id``/``to_id`` are None where there is none
+    (the first deploy comes from no id; a shadow-add goes to the added id, a shadow-remove from the removed one)."""
+
+    tag: str
+    kind: str
+    at: datetime
+    actor: str
+    from_id: str | None
+    to_id: str | None
+    message: str | None
+    forced: bool
+
+
+def _check_tag(tag) -> str:
+    if not (isinstance(tag, str) and len(tag) <= MAX_TAG_LENGTH and TAG_PATTERN.fullmatch(tag)):
+        raise InvalidTagError(
+            "tag",
+            f"a tag must be dot-separated lower-case words (letters a-z, digits, '_', '-'), like "
+            f"'txn_fraud.production', at most {MAX_TAG_LENGTH} characters; got {shown(tag)}",
+        )
+    return tag
+
+
+def _check_id(model_id, what: str = "model id") -> str:
+    if not is_package_id(model_id):
+        raise RegistryIdError(
+            what, f"a crossform id is 'sha256.' followed by 52 base32 characters (A-Z, 2-7); got {shown(model_id)}"
+        )
+    return model_id
+
+
+def _check_text(actor, message) -> None:
+    if not (isinstance(actor, str) and actor.strip() and actor.isprintable()):
+        raise RegistryTextError("actor", f"the actor must be non-empty printable text; got {shown(actor)}")
+    if message is not None and not isinstance(message, str):
+        raise RegistryTextError("message", f"a message must be text or None; got {shown(message)}")
+
+
+def _sqlite_path(url) -> Path:
+    """The file an ``open_registry`` URL names: a path, or ``sqlite:///`` followed by one."""
+    if isinstance(url, Path):
+        return url
+    if isinstance(url, str) and url.startswith(SQLITE_SCHEME) and len(url) > len(SQLITE_SCHEME):
+        return Path(url[len(SQLITE_SCHEME) - 1 :])
+    if isinstance(url, str) and url and "://" not in url:
+        return Path(url)
+    raise RegistryFormatError(
+        "registry URL", f"expected a file path or 'sqlite:///' followed by an absolute path; got {shown(url)}"
+    )
+
+
+def _check_file(path: Path) -> bool:
+    """Refuse a path that cannot be a registry file without writing anything; True when the file is new or empty."""
+    if path.is_dir():
+        raise RegistryFormatError(str(path), "expected a registry file; found a directory")
+    if not path.parent.is_dir():
+        raise RegistryError(str(path), f"the folder {str(path.parent)!r} does not exist")
+    if not path.exists() or path.stat().st_size == 0:
+        return True
+    with open(path, "rb") as file:
+        head = file.read(len(SQLITE_MAGIC))
+    if head != SQLITE_MAGIC:
+        raise RegistryFormatError(
+            str(path), f"not an SQLite file: expected it to start with {SQLITE_MAGIC!r}; found {shown(head)}"
+        )
+    return False
+
+
+def open_registry(url) -> Registry:
+    """The registry at ``url`` (a path or ``sqlite:///path``); a missing or empty file becomes a new registry.
+
+    A file that is not a crossform registry is a :class:`RegistryFormatError` and is left as it was.
+    """
+    path = _sqlite_path(url)
+    new = _check_file(path)
+    connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+    try:
+        registry = Registry(path, connection)
+        registry._open(may_create=new)
+    except BaseException:
+        connection.close()
+        raise
+    return registry
+
+
+class Registry:
+    """Tags, their current model ids, shadow sets and histories in one SQLite file. Use :func:`open_registry`."""
+
+    def __init__(self, path: Path, connection: sqlite3.Connection):
+        self.path = path
+        self._connection = connection
+
+    # --- opening ---------------------------------------------------------------------------------
+
+    def _open(self, may_create: bool) -> None:
+        with self._transaction() as db:
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if not tables and may_create:
+                # created under the write lock, so processes racing to create one file create it once
+                db.executescript_in_transaction(_SCHEMA)
+                return
+            if "crossform_registry" not in tables:
+                raise RegistryFormatError(
+                    str(self.path),
+                    f"an SQLite file but not a crossform registry: expected a 'crossform_registry' table; "
+                    f"found tables {shown(sorted(tables))}",
+                )
+            marker = dict(db.execute("SELECT key, value FROM crossform_registry"))
+            if marker.get("schema") != SCHEMA_NAME or marker.get("schema_version") != str(SCHEMA_VERSION):
+                raise RegistryFormatError(
+                    str(self.path),
+                    f"expected a {SCHEMA_NAME} schema version {SCHEMA_VERSION}; found schema "
+                    f"{shown(marker.get('schema'))} version {cut(str(marker.get('schema_version')))}",
+                )
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self)
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    def tags(self) -> tuple[str, ...]:
+        """Every tag the registry has seen, sorted."""
+        with self._reading() as db:
+            return tuple(row[0] for row in db.execute("SELECT name FROM tags ORDER BY name"))
+
+    def current(self, tag: str) -> str | None:
+        """The model id ``tag`` points at (None for a tag that only has shadows)."""
+        _check_tag(tag)
+        with self._reading() as db:
+            return _current(db, tag)
+
+    def shadows(self, tag: str) -> tuple[str, ...]:
+        """The shadow ids of ``tag``, sorted."""
+        _check_tag(tag)
+        with self._reading() as db:
+            _current(db, tag)
+            return _shadows(db, tag)
+
+    def history(self, tag: str) -> tuple[Event, ...]:
+        """The events of ``tag``, oldest first."""
+        _check_tag(tag)
+        with self._reading() as db:
+            _current(db, tag)
+            rows = db.execute(
+                "SELECT kind, at, actor, from_id, to_id, message, forced FROM events WHERE tag = ? ORDER BY seq",
+                (tag,),
+            )
+            return tuple(
+                Event(tag, kind, datetime.fromisoformat(at), actor, from_id, to_id, message, bool(forced))
+                for kind, at, actor, from_id, to_id, message, forced in rows
+            )
+
+    def _reading(self) -> _Transaction:
+        # a read is a transaction too: current, shadows and history of one call come from one snapshot
+        return _Transaction(self, begin="BEGIN")
+
+    # --- changing --------------------------------------------------------------------------------
+
+    def deploy(
+        self,
+        tag: str,
+        model_id: str,
+        *,
+        actor: str,
+        message: str | None = None,
+        force: bool = False,
+        expect=UNCHECKED,
+    ) -> Event:
+        """Point ``tag`` at ``model_id``. With ``expect`` (the id the caller believes current, None for a
+        tag with no model yet) the deploy is a compare-and-set: if another deployer changed the tag first,
+        :class:`DeployConflictError` and nothing written. ``force`` is recorded in the event."""
+        _check_tag(tag)
+        _check_id(model_id)
+        if expect is not UNCHECKED and expect is not None:
+            _check_id(expect, "expected id")
+        _check_text(actor, message)
+        with self._transaction() as db:
+            found = _current(db, tag, missing=None)
+            if expect is not UNCHECKED and found != expect:
+                raise DeployConflictError(
+                    tag,
+                    f"deploy of {model_id} expected the tag at {_named(expect)}; found it at {_named(found)} "
+                    f"(another deployer changed it first: read the tag again and retry)",
+                    expected=expect,
+                    found=found,
+                )
+            return db.record(tag, DEPLOY, actor, found, model_id, message, force)
+
+    def rollback(self, tag: str, *, actor: str, message: str | None = None) -> Event:
+        """Point ``tag`` back at the model deployed before the current one (deploys already rolled back
+        are skipped). Rolling back past the first deploy is :class:`NothingToRollBackError`."""
+        _check_tag(tag)
+        _check_text(actor, message)
+        with self._transaction() as db:
+            found = _current(db, tag)
+            stack = _deploy_stack(db, tag)
+            if len(stack) < 2:
+                raise NothingToRollBackError(
+                    tag,
+                    f"nothing to roll back to: expected a deploy before the current one; "
+                    f"found {'only the first deploy' if stack else 'no deploy'}",
+                )
+            return db.record(tag, ROLLBACK, actor, found, stack[-2], message, False)
+
+    def add_shadow(self, tag: str, model_id: str, *, actor: str, message: str | None = None) -> Event | None:
+        """Add ``model_id`` to the shadow set of ``tag`` (creating the tag); None when it is already there."""
+        _check_tag(tag)
+        _check_id(model_id)
+        _check_text(actor, message)
+        with self._transaction() as db:
+            if model_id in _shadows(db, tag):
+                return None
+            event = db.record(tag, SHADOW_ADD, actor, None, model_id, message, False)
+            db.execute("INSERT INTO shadows (tag, model_id) VALUES (?, ?)", (tag, model_id))
+            return event
+
+    def remove_shadow(self, tag: str, model_id: str, *, actor: str, message: str | None = None) -> Event:
+        """Remove ``model_id`` from the shadow set of ``tag``."""
+        _check_tag(tag)
+        _check_id(model_id)
+        _check_text(actor, message)
+        with self._transaction() as db:
+            _current(db, tag)
+            if model_id not in _shadows(db, tag):
+                raise UnknownShadowError(
+                    tag, f"expected {model_id} in the shadow set; found {shown(_shadows(db, tag), 200)}"
+                )
+            db.execute("DELETE FROM shadows WHERE tag = ? AND model_id = ?", (tag, model_id))
+            return db.record(tag, SHADOW_REMOVE, actor, model_id, None, message, False)
+
+
+_MISSING = object()
+
+
+def _named(model_id) -> str:
+    return "no model" if model_id is None else model_id
+
+
+def _current(db, tag: str, missing=_MISSING):
+    """The current id of ``tag``; an unknown tag is :class:`UnknownTagError` unless ``missing`` is given."""
+    row = db.execute("SELECT current_id FROM tags WHERE name = ?", (tag,)).fetchone()
+    if row is not None:
+        return row[0]
+    if missing is _MISSING:
+        raise UnknownTagError(tag, "no such tag in the registry: expected a tag that was deployed or given a shadow")
+    return missing
+
+
+def _shadows(db, tag: str) -> tuple[str, ...]:
+    return tuple(row[0] for row in db.execute("SELECT model_id FROM shadows WHERE tag = ? ORDER BY model_id", (tag,)))
+
+
+def _deploy_stack(db, tag: str) -> list[str]:
+    """The ids a rollback walks back through: each deploy pushes its id, each rollback pops one."""
+    stack: list[str] = []
+    for kind, to_id in db.execute(
+        "SELECT kind, to_id FROM events WHERE tag = ? AND kind IN (?, ?) ORDER BY seq", (tag, DEPLOY, ROLLBACK)
+    ):
+        if kind == DEPLOY:
+            stack.append(to_id)
+        else:
+            stack.pop()
+    return stack
+
+
+class _Transaction:
+    """One SQLite transaction: ``BEGIN IMMEDIATE`` (the write lock, waiting up to the busy timeout) for
+    a change, committed when the block ends and rolled back on any error; SQLite's own errors become
+    :class:`RegistryError` naming the file."""
+
+    def __init__(self, registry: Registry, begin: str = "BEGIN IMMEDIATE"):
+        self.registry = registry
+        self.connection = registry._connection
+        self.begin = begin
+
+    def __enter__(self) -> _Transaction:
+        self._guarded(self.connection.execute, self.begin)
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        if kind is None:
+            try:
+                self.connection.execute("COMMIT")
+                return
+            except sqlite3.Error as failed:  # e.g. readers held the file past the busy timeout
+                error = failed
+        if self.connection.in_transaction:
+            self.connection.execute("ROLLBACK")
+        if isinstance(error, sqlite3.Error):
+            raise self._named(error) from error
+
+    def execute(self, sql: str, parameters=()):
+        return self.connection.execute(sql, parameters)
+
+    def executescript_in_transaction(self, script: str) -> None:
+        # executescript() would commit first; run the statements one by one inside this transaction
+        for statement in script.split(";"):
+            if statement.strip():
+                self.connection.execute(statement)
+
+    def record(self, tag, kind, actor, from_id, to_id, message, forced) -> Event:
+        at = datetime.now(timezone.utc)
+        self.execute("INSERT INTO tags (name, current_id) VALUES (?, NULL) ON CONFLICT (name) DO NOTHING", (tag,))
+        self.execute(
+            "INSERT INTO events (tag, kind, at, actor, from_id, to_id, message, forced) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (tag, kind, at.isoformat(), actor, from_id, to_id, message, int(forced)),
+        )
+        if kind in (DEPLOY, ROLLBACK):
+            self.execute("UPDATE tags SET current_id = ? WHERE name = ?", (to_id, tag))
+        return Event(tag, kind, at, actor, from_id, to_id, message, bool(forced))
+
+    def _guarded(self, call, *args):
+        try:
+            return call(*args)
+        except sqlite3.Error as error:
+            raise self._named(error) from error
+
+    def _named(self, error: sqlite3.Error) -> RegistryError:
+        path = str(self.registry.path)
+        if isinstance(error, sqlite3.DatabaseError) and "not a database" in str(error):
+            return RegistryFormatError(path, f"expected an SQLite registry; SQLite says: {error}")
+        return RegistryError(path, f"SQLite refused the operation: {error}")

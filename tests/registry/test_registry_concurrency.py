@@ -1,0 +1,79 @@
+"""Eight processes deploy to one tag at once: no update is lost and the history holds every deploy."""
+
+from __future__ import annotations
+
+import multiprocessing
+
+from crossform.errors import DeployConflictError
+from crossform.registry import open_registry
+from helpers.model_ids import model_id
+
+TAG = "txn_fraud.production"
+DEPLOYERS = 8
+DEPLOYS_EACH = 5
+
+
+def deploy_with_retries(path, worker, start, results, checked):
+    """Deploy this worker's ids one after another; with ``checked``, read the tag and retry on a conflict."""
+    with open_registry(path) as registry:
+        start.wait()
+        done, conflicts = [], 0
+        for n in range(DEPLOYS_EACH):
+            model = model_id(f"{worker}-{n}")
+            while True:
+                expect = registry.current(TAG) if checked and registry.tags() else None
+                try:
+                    if checked:
+                        registry.deploy(TAG, model, actor=f"worker-{worker}", expect=expect)
+                    else:
+                        registry.deploy(TAG, model, actor=f"worker-{worker}")
+                    break
+                except DeployConflictError:
+                    conflicts += 1
+            done.append(model)
+        results.put((worker, done, conflicts))
+
+
+def race(path, checked):
+    context = multiprocessing.get_context("fork")
+    start, results = context.Barrier(DEPLOYERS), context.Queue()
+    workers = [
+        context.Process(target=deploy_with_retries, args=(path, w, start, results, checked)) for w in range(DEPLOYERS)
+    ]
+    for worker in workers:
+        worker.start()
+    reported = [results.get(timeout=120) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=120)
+        assert worker.exitcode == 0
+    return reported
+
+
+def check_history(path, reported):
+    deployed = [model for _, done, _ in reported for model in done]
+    assert len(deployed) == DEPLOYERS * DEPLOYS_EACH
+    with open_registry(path) as registry:
+        history = registry.history(TAG)
+        # every successful deploy is one event, none lost and none twice
+        assert sorted(e.to_id for e in history) == sorted(deployed)
+        assert all(e.kind == "deploy" for e in history)
+        # each event starts where the one before it ended: no deploy overwrote another unseen
+        assert [e.from_id for e in history] == [None] + [e.to_id for e in history[:-1]]
+        assert [e.at for e in history] == sorted(e.at for e in history)
+        assert registry.current(TAG) == history[-1].to_id
+        assert registry.current(TAG) in deployed
+        # each worker's own deploys appear in the order it made them
+        for worker, done, _ in reported:
+            assert [e.to_id for e in history if e.actor == f"worker-{worker}"] == done
+
+
+def test_eight_deployers_with_expect_retry_on_conflict_and_lose_nothing(registry_path):
+    open_registry(registry_path).close()
+    reported = race(registry_path, checked=True)
+    check_history(registry_path, reported)
+
+
+def test_eight_deployers_without_expect_each_record_the_id_they_replaced(registry_path):
+    # no registry file yet: the eight processes also race to create it
+    reported = race(registry_path, checked=False)
+    check_history(registry_path, reported)
