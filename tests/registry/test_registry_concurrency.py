@@ -10,13 +10,21 @@ from helpers.model_ids import model_id
 
 TAG = "txn_fraud.production"
 DEPLOYERS = 8
-DEPLOYS_EACH = 5
+DEPLOYS_EACH = 10
 
 
 def deploy_with_retries(path, worker, start, results, checked):
-    """Deploy this worker's ids one after another; with ``checked``, read the tag and retry on a conflict."""
-    with open_registry(path) as registry:
+    """Deploy this worker's ids one after another; with ``checked``, read the tag and retry on a conflict.
+    Any other error is reported, so the test fails with it rather than waiting for a result."""
+    try:
         start.wait()
+        deploy_each(path, worker, results, checked)
+    except BaseException as error:
+        results.put((worker, f"{type(error).__name__}: {error}", 0))
+
+
+def deploy_each(path, worker, results, checked):
+    with open_registry(path) as registry:
         done, conflicts = [], 0
         for n in range(DEPLOYS_EACH):
             model = model_id(f"{worker}-{n}")
@@ -43,6 +51,7 @@ def race(path, checked):
     for worker in workers:
         worker.start()
     reported = [results.get(timeout=120) for _ in workers]
+    assert [error for _, error, _ in reported if isinstance(error, str)] == []
     for worker in workers:
         worker.join(timeout=120)
         assert worker.exitcode == 0
