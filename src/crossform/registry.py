@@ -7,9 +7,11 @@ whether it was forced. Nothing is ever updated in the history; the current id
 and the shadow set are kept beside it in the same transaction.
 
 Storage is an SQLite file (the embedded default), named by a path or
-``sqlite:///path``. Every change is one ``BEGIN IMMEDIATE`` transaction that
-reads the current id and writes the event and the new id under the write
-lock, so concurrent deployers never lose an update; ``deploy(expect=...)``
+``sqlite:///path``, or a PostgreSQL database (``postgresql://...``, psycopg 3,
+the ``postgresql`` extra). Every change is one transaction that takes the
+registry's write lock first (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: a
+transaction-scoped advisory lock), reads the current id and writes the event
+and the new id under it, so concurrent deployers never lose an update; ``deploy(expect=...)``
 turns that read into a compare-and-set the caller can retry. The registry
 checks that ids have the shape of a crossform id; whether a store holds them
 is the deploy gate's concern, not this module's. docs/registry.md is the
@@ -44,6 +46,7 @@ SCHEMA_NAME = "crossform-registry"
 SCHEMA_VERSION = 1
 SQLITE_MAGIC = b"SQLite format 3\x00"
 SQLITE_SCHEME = "sqlite:///"
+POSTGRESQL_SCHEMES = ("postgresql://", "postgres://")
 # How long a change waits for another process's write lock before it is an error.
 BUSY_TIMEOUT_SECONDS = 30.0
 MAX_TAG_LENGTH = 200
@@ -61,13 +64,13 @@ class _Unchecked:
 # deploy()'s default ``expect``: deploy over whatever is current (still recorded as the event's from-id).
 UNCHECKED = _Unchecked()
 
-_SCHEMA = f"""
+_SCHEMA = """
 CREATE TABLE crossform_registry (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-INSERT INTO crossform_registry VALUES ('schema', '{SCHEMA_NAME}'), ('schema_version', '{SCHEMA_VERSION}');
+INSERT INTO crossform_registry VALUES ('schema', '{name}'), ('schema_version', '{version}');
 CREATE TABLE tags (name TEXT PRIMARY KEY, current_id TEXT);
 CREATE TABLE shadows (tag TEXT NOT NULL REFERENCES tags(name), model_id TEXT NOT NULL, PRIMARY KEY (tag, model_id));
 CREATE TABLE events (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq {sequence},
     tag TEXT NOT NULL REFERENCES tags(name),
     kind TEXT NOT NULL,
     at TEXT NOT NULL,
@@ -130,7 +133,8 @@ def _sqlite_path(url) -> Path:
     if isinstance(url, str) and url and "://" not in url:
         return Path(url)
     raise RegistryFormatError(
-        "registry URL", f"expected a file path or 'sqlite:///' followed by an absolute path; got {shown(url)}"
+        "registry URL",
+        f"expected a file path, 'sqlite:///' followed by an absolute path, or a 'postgresql://' URL; got {shown(url)}",
     )
 
 
@@ -151,55 +155,134 @@ def _check_file(path: Path) -> bool:
     return False
 
 
-def open_registry(url) -> Registry:
-    """The registry at ``url`` (a path or ``sqlite:///path``); a missing or empty file becomes a new registry.
+class _SQLite:
+    """What is SQLite's own: its lock statement, placeholders, table listing and errors."""
 
-    A file that is not a crossform registry is a :class:`RegistryFormatError` and is left as it was.
+    name = "SQLite"
+    begin_change = ("BEGIN IMMEDIATE",)
+    # a read is a transaction too: current, shadows and history of one call come from one snapshot
+    begin_read = ("BEGIN",)
+    sequence = "INTEGER PRIMARY KEY AUTOINCREMENT"
+    list_tables = "SELECT name FROM sqlite_master WHERE type = 'table'"
+    errors = (sqlite3.Error,)
+
+    @staticmethod
+    def sql(text: str) -> str:
+        return text
+
+    @staticmethod
+    def in_transaction(connection) -> bool:
+        return connection.in_transaction
+
+    @staticmethod
+    def named(where: str, error: Exception) -> RegistryError:
+        if isinstance(error, sqlite3.DatabaseError) and "not a database" in str(error):
+            return RegistryFormatError(where, f"expected an SQLite registry; SQLite says: {error}")
+        return RegistryError(where, f"SQLite refused the operation: {error}")
+
+
+class _PostgreSQL:
+    """What is PostgreSQL's own. Its write lock is an advisory lock held to the end of the transaction:
+    one lock for the whole registry, as SQLite's file lock is, so both serialise changes alike."""
+
+    name = "PostgreSQL"
+    begin_change = ("BEGIN", "SELECT pg_advisory_xact_lock(hashtext('crossform-registry'))")
+    begin_read = ("BEGIN ISOLATION LEVEL REPEATABLE READ",)
+    sequence = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
+    list_tables = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+
+    def __init__(self, psycopg):
+        self.psycopg = psycopg
+        self.errors = (psycopg.Error,)
+
+    @staticmethod
+    def sql(text: str) -> str:
+        return text.replace("?", "%s")
+
+    def in_transaction(self, connection) -> bool:
+        return connection.info.transaction_status != self.psycopg.pq.TransactionStatus.IDLE
+
+    @staticmethod
+    def named(where: str, error: Exception) -> RegistryError:
+        return RegistryError(where, f"PostgreSQL refused the operation: {cut(str(error).strip(), 300)}")
+
+
+def _without_password(url: str) -> str:
+    return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", url)
+
+
+def _open_postgresql(url: str) -> Registry:
+    where = _without_password(url)
+    try:
+        import psycopg
+    except ImportError:
+        raise RegistryError(
+            where, "a PostgreSQL registry needs psycopg 3: pip install 'crossform[postgresql]'"
+        ) from None
+    try:
+        connection = psycopg.connect(url, autocommit=True, connect_timeout=10)
+        connection.execute(f"SET lock_timeout = '{int(BUSY_TIMEOUT_SECONDS)}s'")
+    except psycopg.Error as error:
+        raise RegistryError(where, f"cannot connect to PostgreSQL: {cut(str(error).strip(), 300)}") from error
+    return _opened(Registry(where, connection, _PostgreSQL(psycopg)), may_create=True)
+
+
+def _opened(registry: Registry, may_create: bool) -> Registry:
+    try:
+        registry._open(may_create)
+    except BaseException:
+        registry.close()
+        raise
+    return registry
+
+
+def open_registry(url) -> Registry:
+    """The registry at ``url``: a path or ``sqlite:///path`` (a missing or empty file becomes a new
+    registry) or ``postgresql://...`` (an empty database becomes one).
+
+    A file or database that is not a crossform registry is a :class:`RegistryFormatError` and is left as it was.
     """
+    if isinstance(url, str) and url.startswith(POSTGRESQL_SCHEMES):
+        return _open_postgresql(url)
     path = _sqlite_path(url)
     new = _check_file(path)
     connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
-    try:
-        registry = Registry(path, connection)
-        registry._open(may_create=new)
-    except BaseException:
-        connection.close()
-        raise
-    return registry
+    return _opened(Registry(str(path), connection, _SQLite()), may_create=new)
 
 
 class Registry:
     """Tags, their current model ids, shadow sets and histories in one SQLite file. Use :func:`open_registry`."""
 
-    def __init__(self, path: Path, connection: sqlite3.Connection):
-        self.path = path
+    def __init__(self, where: str, connection, dialect):
+        self.where = where  # the file, or the URL without its password
         self._connection = connection
+        self._dialect = dialect
 
     # --- opening ---------------------------------------------------------------------------------
 
     def _open(self, may_create: bool) -> None:
         with self._transaction() as db:
-            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            tables = {row[0] for row in db.execute(self._dialect.list_tables)}
             if not tables and may_create:
-                # created under the write lock, so processes racing to create one file create it once
-                db.executescript_in_transaction(_SCHEMA)
+                # created under the write lock, so processes racing to create one registry create it once
+                db.create_schema()
                 return
             if "crossform_registry" not in tables:
                 raise RegistryFormatError(
-                    str(self.path),
-                    f"an SQLite file but not a crossform registry: expected a 'crossform_registry' table; "
+                    self.where,
+                    f"an {self._dialect.name} database but not a crossform registry: expected a 'crossform_registry' table; "
                     f"found tables {shown(sorted(tables))}",
                 )
             marker = dict(db.execute("SELECT key, value FROM crossform_registry"))
             if marker.get("schema") != SCHEMA_NAME or marker.get("schema_version") != str(SCHEMA_VERSION):
                 raise RegistryFormatError(
-                    str(self.path),
+                    self.where,
                     f"expected a {SCHEMA_NAME} schema version {SCHEMA_VERSION}; found schema "
                     f"{shown(marker.get('schema'))} version {cut(str(marker.get('schema_version')))}",
                 )
 
     def _transaction(self) -> _Transaction:
-        return _Transaction(self)
+        return _Transaction(self, self._dialect.begin_change)
 
     def close(self) -> None:
         self._connection.close()
@@ -245,8 +328,7 @@ class Registry:
             )
 
     def _reading(self) -> _Transaction:
-        # a read is a transaction too: current, shadows and history of one call come from one snapshot
-        return _Transaction(self, begin="BEGIN")
+        return _Transaction(self, self._dialect.begin_read)
 
     # --- changing --------------------------------------------------------------------------------
 
@@ -358,17 +440,23 @@ def _deploy_stack(db, tag: str) -> list[str]:
 
 
 class _Transaction:
-    """One SQLite transaction: ``BEGIN IMMEDIATE`` (the write lock, waiting up to the busy timeout) for
-    a change, committed when the block ends and rolled back on any error; SQLite's own errors become
-    :class:`RegistryError` naming the file."""
+    """One transaction: ``begin`` (for a change, the registry's write lock, waiting up to the busy
+    timeout), committed when the block ends and rolled back on any error; the database's own
+    errors become :class:`RegistryError` naming the registry."""
 
-    def __init__(self, registry: Registry, begin: str = "BEGIN IMMEDIATE"):
-        self.registry = registry
+    def __init__(self, registry: Registry, begin: tuple[str, ...]):
+        self.where = registry.where
         self.connection = registry._connection
+        self.dialect = registry._dialect
         self.begin = begin
 
     def __enter__(self) -> _Transaction:
-        self._guarded(self.connection.execute, self.begin)
+        try:
+            for statement in self.begin:
+                self.connection.execute(statement)
+        except self.dialect.errors as error:
+            self._end()
+            raise self.dialect.named(self.where, error) from error
         return self
 
     def __exit__(self, kind, error, trace) -> None:
@@ -376,18 +464,21 @@ class _Transaction:
             try:
                 self.connection.execute("COMMIT")
                 return
-            except sqlite3.Error as failed:  # e.g. readers held the file past the busy timeout
+            except self.dialect.errors as failed:  # e.g. readers held the file past the busy timeout
                 error = failed
-        if self.connection.in_transaction:
+        self._end()
+        if isinstance(error, self.dialect.errors):
+            raise self.dialect.named(self.where, error) from error
+
+    def _end(self) -> None:
+        if self.dialect.in_transaction(self.connection):
             self.connection.execute("ROLLBACK")
-        if isinstance(error, sqlite3.Error):
-            raise self._named(error) from error
 
     def execute(self, sql: str, parameters=()):
-        return self.connection.execute(sql, parameters)
+        return self.connection.execute(self.dialect.sql(sql), parameters)
 
-    def executescript_in_transaction(self, script: str) -> None:
-        # executescript() would commit first; run the statements one by one inside this transaction
+    def create_schema(self) -> None:
+        script = _SCHEMA.format(sequence=self.dialect.sequence, name=SCHEMA_NAME, version=SCHEMA_VERSION)
         for statement in script.split(";"):
             if statement.strip():
                 self.connection.execute(statement)
@@ -402,15 +493,3 @@ class _Transaction:
         if kind in (DEPLOY, ROLLBACK):
             self.execute("UPDATE tags SET current_id = ? WHERE name = ?", (to_id, tag))
         return Event(tag, kind, at, actor, from_id, to_id, message, bool(forced))
-
-    def _guarded(self, call, *args):
-        try:
-            return call(*args)
-        except sqlite3.Error as error:
-            raise self._named(error) from error
-
-    def _named(self, error: sqlite3.Error) -> RegistryError:
-        path = str(self.registry.path)
-        if isinstance(error, sqlite3.DatabaseError) and "not a database" in str(error):
-            return RegistryFormatError(path, f"expected an SQLite registry; SQLite says: {error}")
-        return RegistryError(path, f"SQLite refused the operation: {error}")

@@ -13,18 +13,18 @@ DEPLOYERS = 8
 DEPLOYS_EACH = 10
 
 
-def deploy_with_retries(path, worker, start, results, checked):
+def deploy_with_retries(url, worker, start, results, checked):
     """Deploy this worker's ids one after another; with ``checked``, read the tag and retry on a conflict.
     Any other error is reported, so the test fails with it rather than waiting for a result."""
     try:
         start.wait()
-        deploy_each(path, worker, results, checked)
+        deploy_each(url, worker, results, checked)
     except BaseException as error:
         results.put((worker, f"{type(error).__name__}: {error}", 0))
 
 
-def deploy_each(path, worker, results, checked):
-    with open_registry(path) as registry:
+def deploy_each(url, worker, results, checked):
+    with open_registry(url) as registry:
         done, conflicts = [], 0
         for n in range(DEPLOYS_EACH):
             model = model_id(f"{worker}-{n}")
@@ -42,11 +42,11 @@ def deploy_each(path, worker, results, checked):
         results.put((worker, done, conflicts))
 
 
-def race(path, checked):
+def race(url, checked):
     context = multiprocessing.get_context("fork")
     start, results = context.Barrier(DEPLOYERS), context.Queue()
     workers = [
-        context.Process(target=deploy_with_retries, args=(path, w, start, results, checked)) for w in range(DEPLOYERS)
+        context.Process(target=deploy_with_retries, args=(url, w, start, results, checked)) for w in range(DEPLOYERS)
     ]
     for worker in workers:
         worker.start()
@@ -58,10 +58,10 @@ def race(path, checked):
     return reported
 
 
-def check_history(path, reported):
+def check_history(url, reported):
     deployed = [model for _, done, _ in reported for model in done]
     assert len(deployed) == DEPLOYERS * DEPLOYS_EACH
-    with open_registry(path) as registry:
+    with open_registry(url) as registry:
         history = registry.history(TAG)
         # every successful deploy is one event, none lost and none twice
         assert sorted(e.to_id for e in history) == sorted(deployed)
@@ -76,13 +76,13 @@ def check_history(path, reported):
             assert [e.to_id for e in history if e.actor == f"worker-{worker}"] == done
 
 
-def test_eight_deployers_with_expect_retry_on_conflict_and_lose_nothing(registry_path):
-    open_registry(registry_path).close()
-    reported = race(registry_path, checked=True)
-    check_history(registry_path, reported)
+def test_eight_deployers_with_expect_retry_on_conflict_and_lose_nothing(registry_url):
+    open_registry(registry_url).close()
+    reported = race(registry_url, checked=True)
+    check_history(registry_url, reported)
 
 
-def test_eight_deployers_without_expect_each_record_the_id_they_replaced(registry_path):
-    # no registry file yet: the eight processes also race to create it
-    reported = race(registry_path, checked=False)
-    check_history(registry_path, reported)
+def test_eight_deployers_without_expect_each_record_the_id_they_replaced(registry_url):
+    # no registry yet (no file; an empty schema): the eight processes also race to create it
+    reported = race(registry_url, checked=False)
+    check_history(registry_url, reported)
