@@ -172,7 +172,7 @@ class Store:
         return exporters.DEFAULT_FORMAT if exporters.DEFAULT_FORMAT in stored else stored[0]
 
     def _manifest(self, prefix: str, package_id: str, name: str, where: str) -> dict:
-        data = self._backend.read(prefix + MANIFEST, None)
+        data = self._backend.read(prefix + MANIFEST, MAX_MANIFEST_BYTES)
         if len(data) > MAX_MANIFEST_BYTES:
             raise LimitExceededError(f"{where}/{MANIFEST}", f"expected at most {MAX_MANIFEST_BYTES} bytes")
         try:

@@ -32,8 +32,10 @@ class LocalBackend:
     def exists(self, key: str) -> bool:
         return os.path.isfile(self.root / key)
 
-    def read(self, key: str, size) -> bytes:
-        """The bytes at ``key`` (``size``, what the manifest promises, is checked by the caller)."""
+    def read(self, key: str, limit: int) -> bytes:
+        """The bytes at ``key``. ``limit`` (what the manifest promises) is checked by the caller:
+        a local file reports its size, and read_regular_file reads what is there, at most
+        MAX_FILE_BYTES, as every reader does."""
         try:
             return read_regular_file(self.root / key, f"{self.url}/{key}", follow_links=False)
         except FileNotFoundError:
