@@ -80,3 +80,48 @@ def test_a_failure_before_the_manifest_leaves_no_visible_object(store, monkeypat
     monkeypatch.setattr(backend, "_write", write)
     assert store.put(package, format=format) == package.id
     assert store.list() == [package.id]
+
+
+# A child process that puts the package but, before its manifest, says so and waits for the
+# go file: every racer has then checked that the object is absent, and all finish at once.
+RACER = textwrap.dedent(
+    """
+    import os, sys, time
+    from helpers.packages import small_package
+    from crossform.store import open_store
+
+    store = open_store(sys.argv[1])
+    backend = type(store._backend)
+    write = backend._write
+    def wait_before_the_manifest(self, where, data):
+        if str(where).endswith("manifest.json"):
+            print("ready", flush=True)
+            while not os.path.exists(sys.argv[3]):
+                time.sleep(0.01)
+        write(self, where, data)
+    backend._write = wait_before_the_manifest
+    print(store.put(small_package(), format=sys.argv[2]))
+    """
+)
+
+
+@pytest.mark.parametrize("format", ["stripe-json", "protobuf"])
+def test_processes_putting_one_package_at_once_all_get_its_id(store, store_url, tmp_path, format):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.dirname(os.path.dirname(__file__)), *sys.path]))
+    go = tmp_path / "go"
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-c", RACER, store_url, format, str(go)], stdout=subprocess.PIPE, env=env, text=True
+        )
+        for _ in range(4)
+    ]
+    try:
+        assert [racer.stdout.readline().strip() for racer in racers] == ["ready"] * 4
+    finally:
+        go.touch()
+    outputs = [racer.communicate(timeout=60)[0].strip() for racer in racers]
+    package = small_package()
+    assert [racer.returncode for racer in racers] == [0] * 4
+    assert outputs == [package.id] * 4
+    assert store.list() == [package.id]
+    assert store.get(package.id, format=format).id == package.id
