@@ -218,3 +218,33 @@ class DeployConflictError(RegistryError):
 
 class NothingToRollBackError(RegistryError):
     """A rollback with no earlier deploy to go back to."""
+
+
+class StoreError(CrossformError):
+    """A model store that refused a request. ``where`` names the store object (or the store's
+    URL) and ``reason`` says what was expected and what was found."""
+
+    def __init__(self, where: str, reason: str):
+        self.where = str(where)
+        self.reason = reason
+        super().__init__(f"{self.where}: {reason}")
+
+
+class InvalidIdError(StoreError, ValueError):
+    """An id that is not ``sha256.<52 base32 characters>``, refused before any I/O."""
+
+
+class ObjectNotFoundError(StoreError, LookupError):
+    """No complete object for the id (and format) asked for."""
+
+
+class StoreIntegrityError(StoreError):
+    """Stored bytes that do not hash to the id they are stored under, or that no longer read."""
+
+
+class StoreUnreachableError(StoreError, ConnectionError):
+    """The store's URL cannot be opened or its server cannot be reached."""
+
+
+class StoreDependencyError(StoreError, ImportError):
+    """A store URL whose backend needs an optional extra that is not installed."""

@@ -326,12 +326,17 @@ def save(
         except (UnknownFormatError, PackageNotFoundError):
             raise PackageExistsError(str(target), "exists and is not a crossform package; not replacing it") from None
     target.parent.mkdir(parents=True, exist_ok=True)
-    content = fmt.dumps(package, **options)
-    if fmt.LAYOUT == "directory":
+    write_content(fmt.dumps(package, **options), target)
+    return target
+
+
+def write_content(content, target: Path) -> None:
+    """Write a format's content (a file's bytes, or a directory's {relative path: bytes})
+    to ``target`` atomically: it appears whole or not at all."""
+    if isinstance(content, Mapping):
         _write_directory(content, target)
     else:
         _write_file(content, target)
-    return target
 
 
 def _source(path: Path):
@@ -352,7 +357,7 @@ def _layout(source) -> str:
     return "directory" if isinstance(source, Files) else "file"
 
 
-def _sniffed(source, path: Path) -> str:
+def _sniffed(source, path: Union[str, Path]) -> str:
     layout = _layout(source)
     for name, fmt in registry().items():
         if fmt.LAYOUT == layout and fmt.sniff(source):
@@ -382,10 +387,17 @@ def read_package(path: Union[str, Path], format: Union[str, None] = None) -> tup
     if format is not None:
         get_format(format)
     source = _source(path)  # read once: sniffing and loading see the same bytes
-    name = format or _sniffed(source, path)
+    package, name = read_source(source, str(path), format)
+    return package, name, source
+
+
+def read_source(source, where: str, format: Union[str, None] = None) -> tuple:
+    """(package, format name) for ``source``, a file's bytes or a directory's :class:`Files`
+    already read (from disk, or from a model store); the format is sniffed unless given."""
+    name = format or _sniffed(source, where)
     fmt = get_format(name)
     layout = _layout(source)
     if fmt.LAYOUT != layout:
-        raise UnknownFormatError(f"{path}: {name} packages are a {fmt.LAYOUT}, this is a {layout}.")
+        raise UnknownFormatError(f"{where}: {name} packages are a {fmt.LAYOUT}, this is a {layout}.")
     # bytes alone cannot say which file they came from
-    return fmt.loads(source, where=str(path) if layout == "file" else None), name, source
+    return fmt.loads(source, where=where if layout == "file" else None), name
