@@ -9,13 +9,13 @@ so a child process (the fault test's) finds them too.
 
 from __future__ import annotations
 
-import socket
 import uuid
 from pathlib import Path
 
 import pytest
 
 from crossform.store import open_store
+from helpers.net import free_loopback_port
 
 BACKENDS = ["local", "s3"]
 
@@ -53,17 +53,11 @@ class S3Objects:
         return sorted(entry["Key"][len(self.prefix) :] for entry in listed)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def s3_endpoint():
     from moto.server import ThreadedMotoServer
 
-    port = free_port()
+    port = free_loopback_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     yield f"http://127.0.0.1:{port}"

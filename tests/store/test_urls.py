@@ -9,10 +9,10 @@ import textwrap
 import time
 
 import pytest
-from conftest import free_port
 
 from crossform.errors import StoreDependencyError, StoreUnreachableError
 from crossform.store import open_store
+from helpers.net import free_loopback_port
 from helpers.packages import small_package
 
 
@@ -43,7 +43,7 @@ def test_an_unsupported_url_is_refused(url):
 
 
 def test_an_unreachable_s3_endpoint_is_a_named_error_fast(s3_environment, monkeypatch):
-    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", f"http://127.0.0.1:{free_port()}")  # nothing listens
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", f"http://127.0.0.1:{free_loopback_port()}")  # nothing listens
     store = open_store("s3://bucket/models")
     package = small_package()
     for call in (store.list, lambda: store.exists(package.id), lambda: store.put(package)):
