@@ -32,6 +32,7 @@ from crossform.exporters.pmml import accepts, parse, reader, rules, writer
 from crossform.floats import FLOAT32_OVERFLOW
 from helpers import every_kind
 from helpers.fits import fit_pipeline
+from helpers.fuzz import damaged, read_or_refuse
 from helpers.packages import TREE_VARIANTS, changed_value, leaf_only_tree, small_package, small_tree
 from helpers.paths import CONFORMANCE, REPO
 from helpers.pmml import jpmml_or_skip
@@ -530,17 +531,7 @@ FUZZ = P.dumps(TREE_VARIANTS["nan codes"])
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_flipped_or_truncated_bytes_raise_only_crossform_errors(data):
-    raw = bytearray(FUZZ)
-    for _ in range(data.draw(st.integers(1, 3))):
-        pos = data.draw(st.integers(0, len(raw) - 1))
-        raw[pos] = data.draw(st.integers(0, 255))
-    candidate = bytes(raw[: data.draw(st.integers(len(raw) // 2, len(raw)))])
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            P.loads(candidate)
-    except CrossformError:
-        pass
+    read_or_refuse(P.loads, damaged(data, [FUZZ]))
 
 
 def test_single_leaf_trees_and_the_base_segment_read_back():
@@ -1343,7 +1334,7 @@ def test_crafted_1_2_files_are_refused_with_their_named_error(name):
     assert "model.pmml" in str(caught.value) and text in str(caught.value), str(caught.value)
 
 
-NEW_FUZZ = [
+KIND_FUZZ = [
     P.dumps(KINDS[name])
     for name in ("boost-multiclass-ignore", "linear-binary-logistic", "sets-and-inf", "refuse-missing")
 ]
@@ -1351,18 +1342,8 @@ NEW_FUZZ = [
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
-def test_flipped_or_truncated_1_2_bytes_raise_only_crossform_errors(data):
-    raw = bytearray(NEW_FUZZ[data.draw(st.integers(0, len(NEW_FUZZ) - 1))])
-    for _ in range(data.draw(st.integers(1, 3))):
-        pos = data.draw(st.integers(0, len(raw) - 1))
-        raw[pos] = data.draw(st.integers(0, 255))
-    candidate = bytes(raw[: data.draw(st.integers(len(raw) // 2, len(raw)))])
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            P.loads(candidate)
-    except CrossformError:
-        pass
+def test_flipped_or_truncated_bytes_of_every_kind_raise_only_crossform_errors(data):
+    read_or_refuse(P.loads, damaged(data, KIND_FUZZ))
 
 
 # ---------------------------------------------------------------- random packages of every kind
