@@ -166,6 +166,19 @@ class TabularInputError(InputError):
         super().__init__(f"{self.source}: {reason}" if line is None else f"{self.source}, line {line}: {reason}")
 
 
+class InvalidIdError(CrossformError, ValueError):
+    """A value given as a package id that is not ``sha256.`` + 52 base32 characters. The store,
+    the registry and the deployer all refuse it with this one error, before any I/O.
+
+    ``where`` says which argument held it (``model id``, ``expected id``, ...).
+    """
+
+    def __init__(self, where: str, reason: str):
+        self.where = str(where)
+        self.reason = reason
+        super().__init__(f"{self.where}: {reason}")
+
+
 class RegistryError(CrossformError):
     """A registry (tags, their deploy history and shadow sets) refused an operation.
 
@@ -188,12 +201,13 @@ class InvalidTagError(RegistryError, ValueError):
     """A tag name that is not dotted lower-case words (``txn_fraud.production``)."""
 
 
-class RegistryIdError(RegistryError, ValueError):
-    """A model id that does not have the shape of a crossform id (``sha256.`` + 52 base32 characters)."""
-
-
 class RegistryTextError(RegistryError, ValueError):
     """An actor that is not non-empty text, or a message that is not text."""
+
+
+class RegistryNotFoundError(RegistryError, LookupError):
+    """A registry opened only to read (``open_registry(url, create=False)``) that does not exist
+    yet: no file, an empty file, or a PostgreSQL schema without tables. Nothing was created."""
 
 
 class UnknownTagError(RegistryError, LookupError):
@@ -228,10 +242,6 @@ class StoreError(CrossformError):
         self.where = str(where)
         self.reason = reason
         super().__init__(f"{self.where}: {reason}")
-
-
-class InvalidIdError(StoreError, ValueError):
-    """An id that is not ``sha256.<52 base32 characters>``, refused before any I/O."""
 
 
 class ObjectNotFoundError(StoreError, LookupError):

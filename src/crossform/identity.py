@@ -20,6 +20,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from . import ir
+from .errors import InvalidIdError, shown
 
 CANONICAL_VERSION = 1
 MAGIC = b"crossform-ir/%d\n" % CANONICAL_VERSION
@@ -283,3 +284,15 @@ def package_id(package: ir.Package) -> str:
 def is_package_id(text: str) -> bool:
     body = text[len(PREFIX) :] if isinstance(text, str) and text.startswith(PREFIX) else ""
     return len(body) == 52 and set(body) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+
+
+def check_id(value, where: str = "model id") -> str:
+    """``value`` if it has the shape of a package id; :class:`InvalidIdError` naming ``where`` if not.
+
+    The one check the store, the registry and the deployer share, so a malformed id reads the
+    same wherever it is refused."""
+    if not is_package_id(value):
+        raise InvalidIdError(
+            where, f"expected a package id, sha256. followed by 52 base32 characters (A-Z, 2-7); got {shown(value)}"
+        )
+    return value

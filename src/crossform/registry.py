@@ -32,14 +32,14 @@ from .errors import (
     NothingToRollBackError,
     RegistryError,
     RegistryFormatError,
-    RegistryIdError,
+    RegistryNotFoundError,
     RegistryTextError,
     UnknownShadowError,
     UnknownTagError,
     cut,
     shown,
 )
-from .identity import is_package_id
+from .identity import check_id
 
 SCHEMA_NAME = "crossform-registry"
 # Bump when the tables change; a reader refuses a version it does not know rather than guess.
@@ -107,14 +107,6 @@ def _check_tag(tag) -> str:
             f"'txn_fraud.production', at most {MAX_TAG_LENGTH} characters; got {shown(tag)}",
         )
     return tag
-
-
-def _check_id(model_id, what: str = "model id") -> str:
-    if not is_package_id(model_id):
-        raise RegistryIdError(
-            what, f"a crossform id is 'sha256.' followed by 52 base32 characters (A-Z, 2-7); got {shown(model_id)}"
-        )
-    return model_id
 
 
 def _check_text(actor, message) -> None:
@@ -211,7 +203,7 @@ def _without_password(url: str) -> str:
     return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", url)
 
 
-def _open_postgresql(url: str) -> Registry:
+def _open_postgresql(url: str, create: bool) -> Registry:
     where = _without_password(url)
     try:
         import psycopg
@@ -224,30 +216,34 @@ def _open_postgresql(url: str) -> Registry:
         connection.execute(f"SET lock_timeout = '{int(BUSY_TIMEOUT_SECONDS)}s'")
     except psycopg.Error as error:
         raise RegistryError(where, f"cannot connect to PostgreSQL: {cut(str(error).strip(), 300)}") from error
-    return _opened(Registry(where, connection, _PostgreSQL(psycopg)), may_create=True)
+    return _opened(Registry(where, connection, _PostgreSQL(psycopg)), may_create=create, empty_is_missing=True)
 
 
-def _opened(registry: Registry, may_create: bool) -> Registry:
+def _opened(registry: Registry, may_create: bool, empty_is_missing: bool) -> Registry:
     try:
-        registry._open(may_create)
+        registry._open(may_create, empty_is_missing)
     except BaseException:
         registry.close()
         raise
     return registry
 
 
-def open_registry(url) -> Registry:
+def open_registry(url, *, create: bool = True) -> Registry:
     """The registry at ``url``: a path or ``sqlite:///path`` (a missing or empty file becomes a new
     registry) or ``postgresql://...`` (an empty database becomes one).
 
+    With ``create=False`` (to read, or to change only what exists) a registry that does not exist
+    yet is a :class:`RegistryNotFoundError` and nothing is created: no file, no tables.
     A file or database that is not a crossform registry is a :class:`RegistryFormatError` and is left as it was.
     """
     if isinstance(url, str) and url.startswith(POSTGRESQL_SCHEMES):
-        return _open_postgresql(url)
+        return _open_postgresql(url, create)
     path = _sqlite_path(url)
     new = _check_file(path)
+    if new and not create:
+        raise RegistryNotFoundError(str(path), "no registry here yet: a deploy or a shadow add creates it")
     connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
-    return _opened(Registry(str(path), connection, _SQLite()), may_create=new)
+    return _opened(Registry(str(path), connection, _SQLite()), may_create=new, empty_is_missing=False)
 
 
 class Registry:
@@ -260,13 +256,17 @@ class Registry:
 
     # --- opening ---------------------------------------------------------------------------------
 
-    def _open(self, may_create: bool) -> None:
+    def _open(self, may_create: bool, empty_is_missing: bool) -> None:
         with self._transaction() as db:
             tables = {row[0] for row in db.execute(self._dialect.list_tables)}
             if not tables and may_create:
                 # created under the write lock, so processes racing to create one registry create it once
                 db.create_schema()
                 return
+            if not tables and empty_is_missing:
+                raise RegistryNotFoundError(
+                    self.where, "no registry here yet (a schema without tables): a deploy or a shadow add creates it"
+                )
             if "crossform_registry" not in tables:
                 raise RegistryFormatError(
                     self.where,
@@ -346,9 +346,9 @@ class Registry:
         tag with no model yet) the deploy is a compare-and-set: if another deployer changed the tag first,
         :class:`DeployConflictError` and nothing written. ``force`` is recorded in the event."""
         _check_tag(tag)
-        _check_id(model_id)
+        check_id(model_id)
         if expect is not UNCHECKED and expect is not None:
-            _check_id(expect, "expected id")
+            check_id(expect, "expected id")
         _check_text(actor, message)
         with self._transaction() as db:
             found = _current(db, tag, missing=None)
@@ -381,7 +381,7 @@ class Registry:
     def add_shadow(self, tag: str, model_id: str, *, actor: str, message: str | None = None) -> Event | None:
         """Add ``model_id`` to the shadow set of ``tag`` (creating the tag); None when it is already there."""
         _check_tag(tag)
-        _check_id(model_id)
+        check_id(model_id)
         _check_text(actor, message)
         with self._transaction() as db:
             if model_id in _shadows(db, tag):
@@ -393,7 +393,7 @@ class Registry:
     def remove_shadow(self, tag: str, model_id: str, *, actor: str, message: str | None = None) -> Event:
         """Remove ``model_id`` from the shadow set of ``tag``."""
         _check_tag(tag)
-        _check_id(model_id)
+        check_id(model_id)
         _check_text(actor, message)
         with self._transaction() as db:
             _current(db, tag)

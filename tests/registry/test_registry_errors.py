@@ -9,11 +9,12 @@ import pytest
 
 from crossform.errors import (
     DeployConflictError,
+    InvalidIdError,
     InvalidTagError,
     NothingToRollBackError,
     RegistryError,
     RegistryFormatError,
-    RegistryIdError,
+    RegistryNotFoundError,
     RegistryTextError,
     UnknownShadowError,
     UnknownTagError,
@@ -99,7 +100,7 @@ BAD_IDS = [
 )
 def test_an_id_without_the_shape_of_an_id_is_refused_before_anything_is_written(deployed, bad_id, change):
     before = snapshot(deployed)
-    with pytest.raises(RegistryIdError, match=r"sha256\.") as caught:
+    with pytest.raises(InvalidIdError, match=r"sha256\.") as caught:
         change(deployed, bad_id)
     assert "got" in str(caught.value)
     assert snapshot(deployed) == before
@@ -109,7 +110,7 @@ def test_an_id_without_the_shape_of_an_id_is_refused_before_anything_is_written(
 def test_an_expected_id_without_the_shape_of_an_id_is_refused(deployed, bad_id):
     # None is a valid expect (a tag with no model yet), so it is not among these
     before = snapshot(deployed)
-    with pytest.raises(RegistryIdError, match="expected id"):
+    with pytest.raises(InvalidIdError, match="expected id"):
         deployed.deploy(TAG, B, actor="ana", expect=bad_id)
     assert snapshot(deployed) == before
 
@@ -232,3 +233,34 @@ def test_a_directory_or_a_missing_folder_is_refused(tmp_path):
 def test_a_url_that_names_no_supported_registry_is_refused(url):
     with pytest.raises(RegistryFormatError, match="sqlite:///"):
         open_registry(url)
+
+
+def test_opening_only_to_read_creates_no_file(tmp_path):
+    missing = tmp_path / "registry.sqlite"
+    with pytest.raises(RegistryNotFoundError, match="no registry here yet") as caught:
+        open_registry(missing, create=False)
+    assert str(missing) in str(caught.value)
+    assert list(tmp_path.iterdir()) == []
+    missing.write_bytes(b"")
+    with pytest.raises(RegistryNotFoundError):
+        open_registry(missing, create=False)
+    assert missing.read_bytes() == b""
+
+
+def test_opening_only_to_read_an_empty_postgresql_schema_creates_no_table(postgresql_url):
+    import psycopg
+
+    with pytest.raises(RegistryNotFoundError, match="no registry here yet"):
+        open_registry(postgresql_url, create=False)
+    with psycopg.connect(postgresql_url) as connection:
+        tables = connection.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+        ).fetchall()
+    assert tables == []
+
+
+def test_opening_only_to_read_an_existing_registry_reads_it(registry_url):
+    with open_registry(registry_url) as registry:
+        registry.deploy(TAG, A, actor="ana")
+    with open_registry(registry_url, create=False) as registry:
+        assert registry.current(TAG) == A

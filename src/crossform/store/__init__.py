@@ -23,7 +23,6 @@ from typing import Union
 from .. import exporters, ir
 from ..errors import (
     CrossformError,
-    InvalidIdError,
     LimitExceededError,
     ObjectNotFoundError,
     PackageExistsError,
@@ -35,22 +34,13 @@ from ..errors import (
 from ..exporters._json import dumps as json_dumps
 from ..exporters._json import parse as json_parse
 from ..exporters._limits import MAX_FILE_BYTES, MAX_FILES
-from ..identity import is_package_id
+from ..identity import check_id, is_package_id
 
 LAYOUT_VERSION = 1  # the "crossform-store" number every manifest records
 MANIFEST = "manifest.json"
 FILES = "files/"
 FILE_NAME = "package"  # the one file of a file-layout format, under files/
 MAX_MANIFEST_BYTES = 4 << 20  # 10 000 files' names and digests fit many times over
-
-
-def check_id(package_id) -> str:
-    """``package_id`` if it has the shape of an id; InvalidIdError, before any I/O, if not."""
-    if not is_package_id(package_id):
-        raise InvalidIdError(
-            shown(package_id), "expected a package id, sha256. followed by 52 base32 characters (A-Z, 2-7)"
-        )
-    return package_id
 
 
 def _digest(data: bytes) -> str:
