@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from crossform.store import open_store
-from helpers.net import free_loopback_port
 
 BACKENDS = ["local", "s3"]
 
@@ -51,30 +50,6 @@ class S3Objects:
     def keys(self) -> list:
         listed = self.client.list_objects_v2(Bucket=self.bucket, Prefix=self.prefix).get("Contents", [])
         return sorted(entry["Key"][len(self.prefix) :] for entry in listed)
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint():
-    from moto.server import ThreadedMotoServer
-
-    port = free_loopback_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def s3_environment(s3_endpoint, monkeypatch):
-    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_endpoint)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
-    import boto3
-
-    return boto3.client("s3")
 
 
 @pytest.fixture(params=BACKENDS)
