@@ -25,6 +25,8 @@ MISSING = 0.08
 # What marks a package as the demo's own output, which a later run may replace without --overwrite.
 OWNER = "crossform-demo"
 TAGS = ("demo",)
+# The tag the demo deploys its models to, in the store and registry under --ship-to.
+DEPLOY_TAG = "birds.production"
 
 
 def frame(rng, n: int):
@@ -67,9 +69,11 @@ SAMPLES = [
 ]
 
 
-def pipeline():
+def pipeline(week: int = 0):
     """Fit the demo's example pipeline: (fitted pipeline, training frame, sample rows).
 
+    ``week`` 0 is the demo's model; week 1 is the same pipeline retrained on next week's birds
+    (another draw of the data, another forest seed), the second model the demo deploys.
     The sample rows are plain dicts (None for missing): three ordinary rows,
     one with a missing bird and wingspan, one with the unknown planet
     "pluto" and one with an infinite wingspan.
@@ -81,7 +85,7 @@ def pipeline():
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OrdinalEncoder
 
-    train = frame(np.random.default_rng(0), ROWS)
+    train = frame(np.random.default_rng(week), ROWS)
     cats = list(CATEGORIES)
     pipe = Pipeline(
         [
@@ -100,7 +104,7 @@ def pipeline():
                     ]
                 ),
             ),
-            ("model", RandomForestClassifier(n_estimators=50, max_depth=10, random_state=0)),
+            ("model", RandomForestClassifier(n_estimators=50, max_depth=10, random_state=week)),
         ]
     )
     pipe.fit(train[cats + NUMERIC], train[TARGET])

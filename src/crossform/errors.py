@@ -234,6 +234,20 @@ class NothingToRollBackError(RegistryError):
     """A rollback with no earlier deploy to go back to."""
 
 
+class DeployGateError(CrossformError):
+    """The deploy gate refused an id: a stored format of it fails ``crossform validate``.
+
+    ``where`` is the id, ``reason`` names the tag and what failed; ``gate`` is the
+    :class:`crossform.deployer.GateResult` with every format's validate result.
+    """
+
+    def __init__(self, where: str, reason: str, gate=None):
+        self.where = str(where)
+        self.reason = reason
+        self.gate = gate
+        super().__init__(f"{self.where}: {reason}")
+
+
 class StoreError(CrossformError):
     """A model store that refused a request. ``where`` names the store object (or the store's
     URL) and ``reason`` says what was expected and what was found."""

@@ -99,7 +99,8 @@ class Event:
     forced: bool
 
 
-def _check_tag(tag) -> str:
+def check_tag(tag) -> str:
+    """``tag`` if it is dot-separated lower-case words; :class:`InvalidTagError` if not."""
     if not (isinstance(tag, str) and len(tag) <= MAX_TAG_LENGTH and TAG_PATTERN.fullmatch(tag)):
         raise InvalidTagError(
             "tag",
@@ -239,9 +240,9 @@ def open_registry(url, *, create: bool = True) -> Registry:
     if isinstance(url, str) and url.startswith(POSTGRESQL_SCHEMES):
         return _open_postgresql(url, create)
     path = _sqlite_path(url)
-    new = _check_file(path)
-    if new and not create:
+    if not create and not path.is_dir() and (not path.exists() or path.stat().st_size == 0):
         raise RegistryNotFoundError(str(path), "no registry here yet: a deploy or a shadow add creates it")
+    new = _check_file(path)
     connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
     return _opened(Registry(str(path), connection, _SQLite()), may_create=new, empty_is_missing=False)
 
@@ -302,20 +303,20 @@ class Registry:
 
     def current(self, tag: str) -> str | None:
         """The model id ``tag`` points at (None for a tag that only has shadows)."""
-        _check_tag(tag)
+        check_tag(tag)
         with self._reading() as db:
             return _current(db, tag)
 
     def shadows(self, tag: str) -> tuple[str, ...]:
         """The shadow ids of ``tag``, sorted."""
-        _check_tag(tag)
+        check_tag(tag)
         with self._reading() as db:
             _current(db, tag)
             return _shadows(db, tag)
 
     def history(self, tag: str) -> tuple[Event, ...]:
         """The events of ``tag``, oldest first."""
-        _check_tag(tag)
+        check_tag(tag)
         with self._reading() as db:
             _current(db, tag)
             rows = db.execute(
@@ -345,7 +346,7 @@ class Registry:
         """Point ``tag`` at ``model_id``. With ``expect`` (the id the caller believes current, None for a
         tag with no model yet) the deploy is a compare-and-set: if another deployer changed the tag first,
         :class:`DeployConflictError` and nothing written. ``force`` is recorded in the event."""
-        _check_tag(tag)
+        check_tag(tag)
         check_id(model_id)
         if expect is not UNCHECKED and expect is not None:
             check_id(expect, "expected id")
@@ -365,7 +366,7 @@ class Registry:
     def rollback(self, tag: str, *, actor: str, message: str | None = None) -> Event:
         """Point ``tag`` back at the model deployed before the current one (deploys already rolled back
         are skipped). Rolling back past the first deploy is :class:`NothingToRollBackError`."""
-        _check_tag(tag)
+        check_tag(tag)
         _check_text(actor, message)
         with self._transaction() as db:
             found = _current(db, tag)
@@ -378,21 +379,24 @@ class Registry:
                 )
             return db.record(tag, ROLLBACK, actor, found, stack[-2], message, False)
 
-    def add_shadow(self, tag: str, model_id: str, *, actor: str, message: str | None = None) -> Event | None:
-        """Add ``model_id`` to the shadow set of ``tag`` (creating the tag); None when it is already there."""
-        _check_tag(tag)
+    def add_shadow(
+        self, tag: str, model_id: str, *, actor: str, message: str | None = None, force: bool = False
+    ) -> Event | None:
+        """Add ``model_id`` to the shadow set of ``tag`` (creating the tag); None when it is already there.
+        ``force`` (the deploy gate was skipped) is recorded in the event."""
+        check_tag(tag)
         check_id(model_id)
         _check_text(actor, message)
         with self._transaction() as db:
             if model_id in _shadows(db, tag):
                 return None
-            event = db.record(tag, SHADOW_ADD, actor, None, model_id, message, False)
+            event = db.record(tag, SHADOW_ADD, actor, None, model_id, message, force)
             db.execute("INSERT INTO shadows (tag, model_id) VALUES (?, ?)", (tag, model_id))
             return event
 
     def remove_shadow(self, tag: str, model_id: str, *, actor: str, message: str | None = None) -> Event:
         """Remove ``model_id`` from the shadow set of ``tag``."""
-        _check_tag(tag)
+        check_tag(tag)
         check_id(model_id)
         _check_text(actor, message)
         with self._transaction() as db:

@@ -136,7 +136,7 @@ def expected_scores(package, rows):
 
 def test_demo_writes_package_and_agrees_with_sklearn(tmp_path, capsys):
     out_dir = tmp_path / "demo"
-    code, out, err = run(capsys, "demo", "--out", out_dir)
+    code, out, err = run(capsys, "demo", "--out", out_dir, "--no-ship")
     assert code == 0, err
     loaded = crossform.load(out_dir)
     assert f"id {loaded.id}" in out
@@ -145,10 +145,10 @@ def test_demo_writes_package_and_agrees_with_sklearn(tmp_path, capsys):
     assert "model.json" in out and "agree: all 4 accepted rows" in out
     assert "unknown category 'pluto'" in out
 
-    code, out, err = run(capsys, "demo", "--out", out_dir, "--overwrite", "--json")
+    code, out, err = run(capsys, "demo", "--out", out_dir, "--overwrite", "--json", "--no-ship")
     assert code == 0, err
     doc = json.loads(out)
-    assert doc["agree"] is True
+    assert doc["agree"] is True and doc["shipping"] is None
     assert doc["id"] == loaded.id  # the same fit gives the same id
     sizes = {f["name"]: f["bytes"] for f in doc["files"]}
     assert sizes["model.json"] == os.path.getsize(out_dir / "model.json")
@@ -167,8 +167,8 @@ def test_demo_writes_package_and_agrees_with_sklearn(tmp_path, capsys):
 def test_demo_refuses_existing_out_without_overwrite(tmp_path, capsys):
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "keep.txt").write_text("mine")
-    code, out, err = run(capsys, "demo", "--out", tmp_path / "taken")
-    assert code == 1
+    code, out, err = run(capsys, "demo", "--out", tmp_path / "taken", "--ship-to", tmp_path / "ship")
+    assert code == 1 and not (tmp_path / "ship").exists()
     assert err.startswith("crossform: error:") and "--overwrite" in err
     assert (tmp_path / "taken" / "keep.txt").read_text() == "mine"
 

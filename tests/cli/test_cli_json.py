@@ -65,7 +65,16 @@ def outputs(capsys, model_file, onnx_file, tmp_path):
         yield command, run(capsys, command, onnx_file, "--json")
     yield "formats", run(capsys, "formats", "--json")
     yield "conform", run(capsys, "conform", tmp_path / "e", "--format", "stripe-json", "--max-rows", "20", "--json")
-    yield "demo", run(capsys, "demo", "--out", tmp_path / "demo", "--json")
+    yield "demo", run(capsys, "demo", "--out", tmp_path / "demo", "--ship-to", tmp_path / "ship", "--json")
+    where = ["--store", tmp_path / "store", "--registry", tmp_path / "registry.sqlite"]
+    code, out, err = run(capsys, "push", onnx_file, *where[:2], "--json")
+    yield "push", (code, out, err)
+    model = json.loads(out)["pushed"][0]["id"]
+    yield "pull", run(capsys, "pull", model, tmp_path / "pulled.onnx", *where[:2], "--json")
+    yield "deploy", run(capsys, "deploy", "-t", "json.keys", "-m", model, *where, "--json")
+    yield "history", run(capsys, "history", "-t", "json.keys", *where[2:], "--json")
+    yield "tags", run(capsys, "tags", *where[2:], "--json")
+    yield "models", run(capsys, "models", *where, "--json")
 
 
 def test_every_json_output_is_snake_case(capsys, tmp_path, model_file, onnx_file):

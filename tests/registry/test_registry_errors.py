@@ -264,3 +264,9 @@ def test_opening_only_to_read_an_existing_registry_reads_it(registry_url):
         registry.deploy(TAG, A, actor="ana")
     with open_registry(registry_url, create=False) as registry:
         assert registry.current(TAG) == A
+
+
+def test_opening_only_to_read_in_a_missing_folder_is_no_registry_yet(tmp_path):
+    with pytest.raises(RegistryNotFoundError, match="no registry here yet"):
+        open_registry(tmp_path / "missing" / "registry.sqlite", create=False)
+    assert list(tmp_path.iterdir()) == []

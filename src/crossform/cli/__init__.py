@@ -1,7 +1,7 @@
 """The ``crossform`` command: export, score, check and describe model packages.
 
 One module per command group (demo, export, score, validate with id, info and compat, conform
-with suite, formats); this module holds the command table, the parser and ``main``.
+with suite, formats, deploy with push, pull, models, history and tags); this module holds the command table, the parser and ``main``.
 Only ``demo`` and ``export`` need scikit-learn, pandas and joblib, and they
 import them inside their functions: reading, validating and scoring
 packages must work with the core dependencies (numpy, jsonschema) alone.
@@ -23,6 +23,20 @@ from crossform.validation import one_line
 from ._common import EXIT_CODES, EXIT_FAILED, EXIT_USAGE, PROG, WIDTH, CommandError, UsageError, _err
 from .conform import conform_arguments, run_conform, run_suite, suite_arguments
 from .demo import demo_arguments, run_demo
+from .deploy import (
+    deploy_arguments,
+    history_arguments,
+    models_arguments,
+    pull_arguments,
+    push_arguments,
+    run_deploy,
+    run_history,
+    run_models,
+    run_pull,
+    run_push,
+    run_tags,
+    tags_arguments,
+)
 from .export import export_arguments, run_export
 from .formats import formats_arguments, run_formats
 from .score import run_score, score_arguments
@@ -123,6 +137,68 @@ COMMANDS: dict[str, tuple[Callable, Callable, str, str, str]] = {
         "recorded one. Packages with equal ids score identically.",
         "crossform id fraud-pkg",
     ),
+    "push": (
+        run_push,
+        push_arguments,
+        "put packages into the model store; print their ids",
+        "Put each package into the content-addressed model store, in the bytes and format it is "
+        "in, under the id computed from its content (the recorded id must match), and print the "
+        "id, one line per package. Pushing what is already stored writes nothing. The store is "
+        "--store, else $CROSSFORM_STORE, else .crossform/store in the working directory "
+        "(docs/deploying.md).",
+        "crossform push fraud-pkg\n  ID=$(crossform push fraud.onnx --store s3://models/fraud)",
+    ),
+    "pull": (
+        run_pull,
+        pull_arguments,
+        "write a stored package to a new path",
+        "Fetch the package stored under ID, check its bytes against the id (a changed object "
+        "is refused, never written), and write it to DEST, a new path, as it was pushed: a "
+        "file, or a folder for a folder format. --format picks one of the formats the id is "
+        "stored in.",
+        "crossform pull sha256.Q5NJ... fraud-copy\n  crossform pull sha256.Q5NJ... fraud.onnx --format onnx",
+    ),
+    "models": (
+        run_models,
+        models_arguments,
+        "list the ids in the store, their formats and the tags using them",
+        "List every model id in the store with the formats it is stored in, the tags it is "
+        "deployed to and the tags it shadows. Reads only: a missing registry is no tags.",
+        "crossform models --json",
+    ),
+    "deploy": (
+        run_deploy,
+        deploy_arguments,
+        "point a tag at a model, roll it back, or add and remove shadows",
+        "deploy -t TAG -m ID points TAG at the model ID; deploy -t TAG -b rolls TAG back to "
+        "the model deployed before the current one; deploy add -t TAG -m ID and deploy remove "
+        "-t TAG -m ID add and remove a shadow model (scored beside the current one, never "
+        "instead of it). Every change is an event in the tag's history (crossform history). "
+        "A deploy and a shadow add pass the deploy gate first: ID must be in the store and every "
+        "stored format of it must pass crossform validate (read back to the id, its check rows "
+        "scored as scikit-learn scored them). --force skips the gate and is recorded. A rollback "
+        "is not gated. A refused change writes nothing and exits 1.",
+        "crossform deploy -t txn_fraud.production -m sha256.Q5NJ... --message 'weekly retrain'\n"
+        "  crossform deploy -t txn_fraud.production -b --message 'precision dropped'\n"
+        "  crossform deploy add -t txn_fraud.production -m sha256.ZKLY...",
+    ),
+    "history": (
+        run_history,
+        history_arguments,
+        "the deploy history of a tag",
+        "Print every event of TAG, oldest first: when (UTC), what (deploy, rollback, "
+        "shadow-add, shadow-remove; forced ones marked), the model id, the id it replaced, who "
+        "and why. An unknown tag exits 1.",
+        "crossform history -t txn_fraud.production\n  crossform history -t txn_fraud.production --json",
+    ),
+    "tags": (
+        run_tags,
+        tags_arguments,
+        "list the tags with their current model and shadows",
+        "List every tag in the registry with its current model id, how many shadow models it "
+        "has and its last change. Reads only: with no registry yet, prints only the header.",
+        "crossform tags --json",
+    ),
     "formats": (
         run_formats,
         formats_arguments,
@@ -164,7 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description=textwrap.fill(
             "Export fitted scikit-learn pipelines to portable model packages, and "
-            "score, check and describe those packages.",
+            "score, check and describe those packages; keep them in a model store by id and "
+            "deploy them to tags with a history, rollback and shadow models.",
             WIDTH,
         ),
         epilog=EXIT_CODES,

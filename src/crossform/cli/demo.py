@@ -12,6 +12,7 @@ from typing import Any
 
 import crossform
 from crossform import demo, progress
+from crossform.deployer import DEFAULT_REGISTRY, DEFAULT_STORE, HOME, Deployer, event_json
 from crossform.validation import check
 
 from ._common import (
@@ -62,6 +63,8 @@ def run_demo(args: argparse.Namespace) -> int:
     checked = check(str(path), quiet=args.quiet, load=_load)["checks"]
     agree = same_refusals and same_values and loaded.id == package.id and checked["ok"]
     files = _package_files(Path(path))
+    shipped = None if args.no_ship else _ship(args, str(path), loaded.id)
+    ok = agree and (shipped is None or shipped["ok"])
 
     if args.json:
         _print_json(
@@ -75,9 +78,10 @@ def run_demo(args: argparse.Namespace) -> int:
                     "differences": checked["runtimes"][0]["differences"],
                 },
                 "agree": agree,
+                "shipping": shipped,
             }
         )
-        return EXIT_OK if agree else EXIT_FAILED
+        return EXIT_OK if ok else EXIT_FAILED
 
     model = pipe[-1]
     _out(
@@ -124,7 +128,86 @@ def run_demo(args: argparse.Namespace) -> int:
             f"DISAGREE: values equal: {same_values}; same rows refused: {same_refusals}; "
             f"id kept through save and load: {loaded.id == package.id}."
         )
-    return EXIT_OK if agree else EXIT_FAILED
+    if shipped is not None:
+        _print_shipping(shipped)
+    return EXIT_OK if ok else EXIT_FAILED
+
+
+def _ship(args: argparse.Namespace, path: str, first_id: str) -> dict:
+    """The README's shipping flow on the demo's package and a retrained second model: push,
+    deploy, deploy the second, roll back; in the store and registry under --ship-to (never the
+    ones $CROSSFORM_STORE and $CROSSFORM_REGISTRY name: a demo does not deploy to production)."""
+    home = Path(args.ship_to)
+    home.mkdir(parents=True, exist_ok=True)
+    store, registry = home / "store", home / "registry.sqlite"
+    deployer = Deployer(store=store, registry=registry, actor="crossform demo", quiet=args.quiet)
+    tag = demo.DEPLOY_TAG
+    flags = "" if home == Path(HOME) and not _configured() else f" --store {store}"
+    registry_flag = "" if not flags else f" --registry {registry}"
+    steps = []
+    pushed = deployer.push(path)
+    steps.append((f"crossform push {path}{flags}", pushed))
+    with progress.phase(f"demo: deploying {pushed} to {tag} through the deploy gate", enabled=not args.quiet):
+        _, gate = deployer.deploy(tag, pushed, message="the demo's forest")
+    steps.append((f"crossform deploy -t {tag} -m {pushed}{flags}{registry_flag}", f"gate: {gate.summary()}"))
+    with progress.phase("demo: fitting a second model on next week's birds", enabled=not args.quiet):
+        retrained, _, _ = demo.pipeline(week=1)
+        second = crossform.from_sklearn(
+            retrained, owner=demo.OWNER, tags=list(demo.TAGS), metadata={"dataset": "birds", "week": "1"}
+        )
+    second_id = deployer.push(second)
+    steps.append((f"crossform push <next week's model>{flags}", second_id))
+    with progress.phase(f"demo: deploying {second_id} to {tag} through the deploy gate", enabled=not args.quiet):
+        _, gate = deployer.deploy(tag, second_id, message="retrained on next week's birds")
+    steps.append((f"crossform deploy -t {tag} -m {second_id}{flags}{registry_flag}", f"gate: {gate.summary()}"))
+    rollback = deployer.rollback(tag, message="the demo rolls back")
+    steps.append((f"crossform deploy -t {tag} -b{registry_flag}", f"{tag} back at {rollback.to_id}"))
+    history = deployer.history(tag)
+    current = deployer.current(tag)
+    return {
+        "store": str(store),
+        "registry": str(registry),
+        "tag": tag,
+        "first_id": pushed,
+        "second_id": second_id,
+        "current": current,
+        "steps": [{"command": command, "result": result} for command, result in steps],
+        "history_command": f"crossform history -t {tag}{registry_flag}",
+        "events": [event_json(e) for e in history[-3:]],
+        "total_events": len(history),
+        "ok": pushed == first_id and second_id != first_id and current == first_id,
+    }
+
+
+def _configured() -> bool:
+    """Whether $CROSSFORM_STORE or $CROSSFORM_REGISTRY point the commands away from .crossform."""
+    return (
+        os.environ.get("CROSSFORM_STORE", DEFAULT_STORE) != DEFAULT_STORE
+        or os.environ.get("CROSSFORM_REGISTRY", DEFAULT_REGISTRY) != DEFAULT_REGISTRY
+    )
+
+
+def _print_shipping(shipped: dict) -> None:
+    _out("")
+    _out(
+        textwrap.fill(
+            f"shipped: the package and a second model, retrained on next week's birds, went into the "
+            f"store {shipped['store']}; {shipped['tag']} was deployed to each in turn through the deploy "
+            f"gate, then rolled back (registry {shipped['registry']}). The same steps as commands:",
+            WIDTH,
+        )
+    )
+    for step in shipped["steps"]:
+        _out(f"  $ {step['command']}")
+        _out(f"      {step['result']}")
+    _out(f"  $ {shipped['history_command']}  (the last 3 of {shipped['total_events']} events)")
+    rows = [[e["at"][:19].replace("T", " "), e["kind"], e["to_id"], e["message"] or ""] for e in shipped["events"]]
+    for line in _table(["Deployed at", "Event", "Model ID", "Message"], rows):
+        _out("      " + line)
+    if shipped["ok"]:
+        _out(f"{shipped['tag']} is at {shipped['current']}, the demo's package, again.")
+    else:
+        _out(f"SHIPPING FAILED: {shipped['tag']} is at {shipped['current']}, expected {shipped['first_id']}.")
 
 
 def _show_cell(value: Any) -> str:
@@ -146,6 +229,15 @@ def demo_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="replace an existing package at --out even when the demo did not write it",
     )
+    parser.add_argument(
+        "--ship-to",
+        default=HOME,
+        metavar="DIR",
+        help="where the demo keeps its model store (DIR/store) and registry (DIR/registry.sqlite) to push, "
+        "deploy, deploy a second model and roll back (default: %(default)s, where the other commands look "
+        "by default; $CROSSFORM_STORE and $CROSSFORM_REGISTRY are not used)",
+    )
+    parser.add_argument("--no-ship", action="store_true", help="stop after the comparison: no store, no deploys")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
 
 
