@@ -35,3 +35,44 @@ def test_readme_prose_names_every_estimator_of_the_coverage_table():
     stems = {re.sub(r"(Classifier|Regressor)$", "", name) for name in classes}
     missing = sorted(stem for stem in stems if f"`{stem}" not in prose)
     assert not missing, f"the README's 'What is here today' omits {missing}"
+
+
+def test_readme_shipping_flow_runs_as_written(tmp_path):
+    """The six commands of the README's shipping section, run by bash in a scratch directory
+    holding the two models they name."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import joblib
+
+    import crossform
+    from helpers.fits import fit_pipeline
+
+    section = README.read_text(encoding="utf-8").split("## Shipping", 1)[1]
+    script = re.search(r"```sh\n(.*?)```", section, re.S).group(1)
+    assert len([line for line in script.splitlines() if line.startswith("crossform") or "$(" in line]) == 6
+    joblib.dump(fit_pipeline("classifier"), tmp_path / "model.joblib")
+    retrained = crossform.save(crossform.from_sklearn(fit_pipeline("regressor"), checks=30), tmp_path / "retrained-pkg")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CROSSFORM_")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    done = subprocess.run(
+        ["bash", "-e", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    first = crossform.load(tmp_path / "fraud-pkg").id
+    assert "Deployed at" in done.stdout and re.search(rf"\bdeploy +{first} +- ", done.stdout)
+    history = subprocess.run(
+        ["crossform", "history", "-t", "txn_fraud.production", "--json"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    events = json.loads(history.stdout)["events"]
+    second = crossform.load(retrained).id
+    assert [(e["kind"], e["to_id"]) for e in events] == [("deploy", first), ("deploy", second), ("rollback", first)]
+    assert events[0]["message"] == "weekly retrain" and events[2]["message"] == "precision dropped"

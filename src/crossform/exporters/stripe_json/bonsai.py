@@ -269,7 +269,8 @@ def _read_column(
             )
         flat = keys[index]
     elif tag == FLOAT32_REWRITE and rewrite:
-        f32 = reader.array(np.dtype(">f4"), n, f"the {what} column").astype(np.float64)
+        with np.errstate(invalid="ignore"):  # a signalling NaN is refused just below, not warned about
+            f32 = reader.array(np.dtype(">f4"), n, f"the {what} column").astype(np.float64)
         if not np.isfinite(f32).all():
             bad = int(np.argmax(~np.isfinite(f32)))
             raise BonsaiEncodingError(reader.where, f"{what} {bad}: expected a finite float32, found {f32[bad]}")
