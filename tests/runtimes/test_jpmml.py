@@ -1,6 +1,6 @@
 """The jpmml runtime: what it says when it cannot run, and the JVM it starts.
 
-Scoring through it is tested with the pmml format (tests/formats/pmml/test_pmml.py) and by the
+Scoring through it is tested with the pmml format (tests/formats/pmml/, e.g. test_pmml_kinds.py) and by the
 conformance suite; these tests need no PMML writer.
 """
 
