@@ -66,17 +66,12 @@ def run_push(args: argparse.Namespace) -> int:
 def run_pull(args: argparse.Namespace) -> int:
     deployer = _deployer(args)
     path = deployer.pull(args.id, args.dest, format=args.format)
-    fmt = args.format or _format_of(deployer, args.id)
+    fmt = args.format or deployer.store.default_format(args.id)
     if args.json:
         _print_json({"id": args.id, "format": fmt, "path": str(path)})
     else:
         _out(f"wrote {path} ({fmt}), checked against {args.id}")
     return EXIT_OK
-
-
-def _format_of(deployer: Deployer, model_id: str) -> str:
-    formats = deployer.store.formats(model_id)
-    return "stripe-json" if "stripe-json" in formats else formats[0]
 
 
 def run_models(args: argparse.Namespace) -> int:

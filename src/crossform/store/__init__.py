@@ -129,7 +129,7 @@ class Store:
         """(package, content) of the id's object, verified: content is a file's bytes or a
         directory's {relative path: bytes}, as exporters.write_content takes."""
         check_id(package_id)
-        name = exporters.get_format(format).NAME if format is not None else self._default_format(package_id)
+        name = exporters.get_format(format).NAME if format is not None else self.default_format(package_id)
         prefix = f"{package_id}/{name}/"
         where = f"{self.url}/{prefix.rstrip('/')}"
         manifest = self._manifest(prefix, package_id, name, where)
@@ -155,7 +155,8 @@ class Store:
             raise StoreIntegrityError(where, f"expected bytes that hash to {package_id}, found {package.id}")
         return package, content
 
-    def _default_format(self, package_id: str) -> str:
+    def default_format(self, package_id: str) -> str:
+        """The format ``get`` and ``pull`` read without one: stripe-json when stored, else the first stored."""
         stored = self.formats(package_id)
         if not stored:
             raise ObjectNotFoundError(f"{self.url}/{package_id}", "no package with this id is stored")
