@@ -31,6 +31,7 @@ from typing import Any, Union
 
 import numpy as np
 
+from crossform.deployer import HOME
 from crossform.errors import ShadowLogError, ShadowLogFormatError, ShadowLogNotFoundError, shown
 from crossform.registry import SQLITE_MAGIC
 from crossform.scores import Scores
@@ -42,6 +43,8 @@ except ImportError:  # pragma: no cover - Windows appends with O_APPEND alone
 
 log = logging.getLogger(__name__)
 
+# where `crossform serve` logs shadow results and `crossform shadow-report` reads them, unless told
+DEFAULT_SHADOW_LOG = f"{HOME}/shadows.sqlite"
 SQLITE_SCHEME = "sqlite:///"
 JSONL_SUFFIX = ".jsonl"
 SCHEMA_NAME = "crossform-shadow-log"
