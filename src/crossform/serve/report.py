@@ -10,6 +10,7 @@ agreement as records arrive (the server's metrics).
 from __future__ import annotations
 
 import html
+import json
 import math
 from collections import Counter
 from collections.abc import Iterable
@@ -248,13 +249,16 @@ def _fmt(value) -> str:
         return "-"
     if isinstance(value, float):
         return f"{value:.6g}"
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
     return str(value)
 
 
 def _cell(field_name: str, value, **attributes) -> str:
-    """A table cell holding a report number: shown rounded, exact in data-value (repr: round-trips)."""
+    """A table cell holding a report number: shown rounded, and in data-value exactly as --json
+    prints it (JSON writes a float's shortest repr, which reads back to the same double)."""
     extra = "".join(f' data-{k}="{_e(v)}"' for k, v in attributes.items())
-    exact = "null" if value is None else repr(value)
+    exact = json.dumps(value, allow_nan=False)
     return f'<td data-field="{_e(field_name)}"{extra} data-value="{_e(exact)}">{_e(_fmt(value))}</td>'
 
 
@@ -366,7 +370,7 @@ def _shadow_section(comparison: ShadowComparison) -> str:
     numbers = comparison.numbers()
     primary, shadow = comparison.scores()
     rows = [
-        ("primary ids", "primary_ids", ", ".join(map(str, numbers["primary_ids"]))),
+        ("primary ids", "primary_ids", numbers["primary_ids"]),
         ("requests", "requests", numbers["requests"]),
         ("failed", "failed", numbers["failed"]),
         ("rows", "rows", numbers["rows"]),
