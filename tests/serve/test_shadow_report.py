@@ -253,3 +253,18 @@ def test_every_record_field_is_documented():
     text = (__import__("helpers.paths", fromlist=["REPO"]).REPO / "docs" / "shadows.md").read_text()
     for name in RECORD_FIELDS:
         assert f"`{name}`" in text, name
+
+
+def test_a_damaged_record_among_good_ones_is_named_by_its_own_number(models, tmp_path):
+    # consecutive records are compared together; the error must still name the one at fault
+    path = tmp_path / "shadows.jsonl"
+    deeper = models.shadow_ids[0]
+    with open_shadow_log(path) as log:
+        for n in range(4):
+            job = job_for(models, n, n + 3, f"req-{n}", TAG)
+            record = make_record(job, deeper, crossform.score(models.packages[deeper], job.columns), 0.01, None)
+            if n == 2:
+                record["shadow_values"][1] = [0.5, 0.5]
+            log.append(record)
+    with pytest.raises(ShadowLogFormatError, match=re.escape("record 3 of tag birds.production (request 'req-2')")):
+        compare(open_shadow_log(path, create=False), TAG)

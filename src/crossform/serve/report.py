@@ -31,6 +31,13 @@ LATENCY_QUANTILES = (("p50", 0.5), ("p99", 0.99))
 FAILURES_SHOWN = 5  # the most frequent failure messages a report lists per shadow
 SCATTER_CAP = 2000  # points per scatter plot; more compared rows are sampled evenly (docs/shadows.md)
 HISTOGRAM_BINS = 30
+MERGED_ROWS = 4_000  # rows of consecutive records compared at once
+
+
+def _rows_line_up(record: dict) -> bool:
+    """Both sides' values and errors are lists with one entry per row of the request."""
+    lists = [record.get(k) for k in ("primary_values", "primary_errors", "shadow_values", "shadow_errors")]
+    return all(isinstance(v, list) for v in lists) and len({len(v) for v in lists}) == 1
 
 
 @dataclass(frozen=True)
@@ -140,6 +147,9 @@ class ShadowComparison:
     shadow_scores: list = field(default_factory=list)
     primary_seconds: list = field(default_factory=list)
     shadow_seconds: list = field(default_factory=list)
+    _pending: list = field(default_factory=list)  # (record, where) added but not yet compared
+    _pending_rows: int = 0
+    _pending_shape: Union[list, None] = None
 
     def add(self, record: dict, where: str) -> None:
         self.requests += 1
@@ -148,7 +158,39 @@ class ShadowComparison:
         if record.get("error") is not None:
             self.failures[str(record["error"])] += 1
             return
-        agreement = record_agreement(record, where)
+        if not _rows_line_up(record):
+            record_agreement(record, where)  # raises the error that names what is wrong with it
+        # consecutive records of one shape are compared together: one rule, applied to many rows at once
+        shape = [record.get(k) for k in ("outputs", "shadow_outputs", "primary_classes", "shadow_classes")]
+        if shape != self._pending_shape:
+            self.finish()
+            self._pending_shape = shape
+        self._pending.append((record, where))
+        self._pending_rows += len(record["primary_values"])
+        if self._pending_rows >= MERGED_ROWS:
+            self.finish()
+        for side, seconds in (("primary", self.primary_seconds), ("shadow", self.shadow_seconds)):
+            value = record.get(f"{side}_seconds")
+            if isinstance(value, (int, float)) and math.isfinite(value):
+                seconds.append(float(value))
+
+    def finish(self) -> None:
+        """Compare the records added since the last call (numbers() calls it)."""
+        pending, self._pending, self._pending_rows, self._pending_shape = self._pending, [], 0, None
+        if not pending:
+            return
+        merged = dict(pending[0][0])
+        for key in ("primary_values", "shadow_values", "primary_errors", "shadow_errors"):
+            merged[key] = [row for record, _ in pending for row in record[key]]
+        try:
+            agreement = record_agreement(merged, pending[0][1])
+        except ShadowLogFormatError:
+            for record, where in pending:  # name the record at fault, not the first of the batch
+                record_agreement(record, where)
+            raise
+        self._absorb(agreement)
+
+    def _absorb(self, agreement: RecordAgreement) -> None:
         self.rows += len(agreement.compared)
         self.rows_compared += int(agreement.compared.sum())
         self.primary_only_errors += int(agreement.primary_only.sum())
@@ -166,10 +208,6 @@ class ShadowComparison:
             self._narrow(keep)
             self.primary_scores.append(agreement.primary[:, [agreement.outputs.index(n) for n in keep]])
             self.shadow_scores.append(agreement.shadow[:, [agreement.outputs.index(n) for n in keep]])
-        for side, seconds in (("primary", self.primary_seconds), ("shadow", self.shadow_seconds)):
-            value = record.get(f"{side}_seconds")
-            if isinstance(value, (int, float)) and math.isfinite(value):
-                seconds.append(float(value))
 
     def _narrow(self, keep: tuple) -> None:
         columns = [self.outputs.index(name) for name in keep]
@@ -179,12 +217,14 @@ class ShadowComparison:
 
     def scores(self) -> tuple:
         """(primary, shadow): the compared rows' scores, rows x outputs."""
+        self.finish()
         width = len(self.outputs or ())
         primary = np.concatenate(self.primary_scores) if self.primary_scores else np.zeros((0, width))
         shadow = np.concatenate(self.shadow_scores) if self.shadow_scores else np.zeros((0, width))
         return primary, shadow
 
     def numbers(self) -> dict:
+        self.finish()
         primary, shadow = self.scores()
         # equal scores differ by 0, infinite ones too (inf - inf is NaN)
         delta = np.where(shadow == primary, 0.0, np.abs(shadow - primary))
@@ -223,6 +263,8 @@ def compare(log: ShadowLog, tag: str) -> list:
         if shadow_id not in comparisons:
             comparisons[shadow_id] = ShadowComparison(shadow_id)
         comparisons[shadow_id].add(record, where)
+    for comparison in comparisons.values():
+        comparison.finish()  # a damaged record is refused here, not later while printing
     if not comparisons:
         tags = log.tags()
         found = f"the tags with records are {shown(tags, 300)}" if tags else "the log has no records yet"
