@@ -12,6 +12,8 @@ import time
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import crossform
 from crossform import cli
@@ -239,6 +241,8 @@ def test_a_damaged_record_is_a_named_error(models, tmp_path, capsys):
             {**record, "shadow_values": [[0.1, 0.2, 0.7]] * 3, "shadow_errors": [None] * 3},
             "expected the shadow to score",
         ),
+        ({**record, "shadow_classes": ["a", "b"]}, "expected the shadow's classes as a list of one class per output"),
+        ({**record, "primary_classes": 3}, "expected the primary's classes as a list"),
     ]
     for damaged, message in cases:
         path.write_text(json.dumps(damaged) + "\n")
@@ -268,3 +272,33 @@ def test_a_damaged_record_among_good_ones_is_named_by_its_own_number(models, tmp
             log.append(record)
     with pytest.raises(ShadowLogFormatError, match=re.escape("record 3 of tag birds.production (request 'req-2')")):
         compare(open_shadow_log(path, create=False), TAG)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_damaged_record_is_refused_by_name_or_reported(models, tmp_path, data):
+    """A record with any field replaced by any JSON value: the report and its page, or a named error."""
+    from crossform.errors import CrossformError
+    from crossform.serve.report import report_html
+
+    job = job_for(models, 0, 3, "req", TAG)
+    record = make_record(job, "s", job.primary, 0.01, None)
+    for _ in range(data.draw(st.integers(1, 3))):
+        field = data.draw(st.sampled_from([f for f in RECORD_FIELDS if f not in ("tag", "shadow_id")]))
+        record[field] = data.draw(JSON)
+    path = tmp_path / "fuzz.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+    with open_shadow_log(path, create=False) as log:
+        try:
+            comparisons = compare(log, TAG)
+            json.dumps(report(log, TAG, comparisons), allow_nan=False)
+            report_html(log, TAG, comparisons)
+        except CrossformError:
+            pass

@@ -81,6 +81,15 @@ def _scores(record: dict, side: str, where: str) -> Scores:
             where, f"expected one {side} error entry per row ({len(values)} rows); found {len(errors)}"
         )
     classes = record.get(f"{side}_classes")
+    # a classifier has one class per output, or two classes for one decision score
+    if classes is not None and not (
+        isinstance(classes, list) and (len(classes) == len(outputs) or (len(outputs) == 1 and len(classes) == 2))
+    ):
+        raise ShadowLogFormatError(
+            where,
+            f"expected the {side}'s classes as a list of one class per output ({len(outputs)}), or null; "
+            f"found {shown(classes)}",
+        )
     return Scores(values, tuple(outputs), errors, None if classes is None else tuple(classes))
 
 
