@@ -198,3 +198,9 @@ def test_strings_from_the_log_arrive_as_text(page_and_report):
     assert numbers["failures"] == [{"error": HOSTILE_ERROR, "count": 1}]
     assert HOSTILE_ERROR not in path.read_text()  # escaped in the file ...
     assert "https://" not in path.read_text() and "http://" not in path.read_text()  # ... which fetches nothing
+
+
+def test_without_chromium_the_page_tests_skip_naming_why(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(pytest.skip.Exception, match="Chromium is not installed: ./dev setup installs"):
+        chromium()
