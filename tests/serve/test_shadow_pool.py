@@ -63,6 +63,11 @@ class Raising:
         raise RuntimeError("the candidate's feature store is down")
 
 
+class Verbose:
+    def score(self, columns):
+        raise ValueError("x" * 10**6)
+
+
 class Hanging:
     """A shadow that sleeps 'forever': until the test releases it, or WAIT_SECONDS pass."""
 
@@ -336,3 +341,14 @@ def test_a_damaged_json_lines_log_names_the_line_and_skips_a_line_still_being_wr
     path.write_text(good + "\n" + '["a list"]\n')
     with pytest.raises(ShadowLogFormatError, match=r"line 2: expected a record with a text tag and shadow_id"):
         list(open_shadow_log(path, create=False).records())
+
+
+def test_a_huge_exception_message_is_cut_in_the_record(models, tmp_path):
+    with open_shadow_log(tmp_path / "shadows.jsonl") as log:
+        pool = ShadowPool(loader(models, extra={"verbose": Verbose()}), log)
+        pool.submit(job_for(models, 0, 1, "req", TAG), ["verbose"])
+        wait_for(lambda: pool.stats()["failed"] == 1, "the record")
+        pool.close()
+        (record,) = log.records()
+    assert record["error"].startswith("ValueError: xxx") and record["error"].endswith("...")
+    assert len(record["error"]) == 1000

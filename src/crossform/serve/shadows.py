@@ -32,7 +32,7 @@ from typing import Any, Union
 import numpy as np
 
 from crossform.deployer import HOME
-from crossform.errors import ShadowLogError, ShadowLogFormatError, ShadowLogNotFoundError, shown
+from crossform.errors import ShadowLogError, ShadowLogFormatError, ShadowLogNotFoundError, cut, shown
 from crossform.registry import SQLITE_MAGIC
 from crossform.scores import Scores
 
@@ -144,8 +144,12 @@ def make_record(
     }
 
 
+MAX_ERROR_CHARS = 1000  # of a shadow's exception message kept in its record
+
+
 def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
+    # a shadow's exception can say anything at any length; every record of a failing shadow repeats it
+    return cut(f"{type(exc).__name__}: {exc}", MAX_ERROR_CHARS)
 
 
 # --- the pool -------------------------------------------------------------------------------------
