@@ -272,3 +272,28 @@ class StoreUnreachableError(StoreError, ConnectionError):
 
 class StoreDependencyError(StoreError, ImportError):
     """A store URL whose backend needs an optional extra that is not installed."""
+
+
+class ShadowLogError(CrossformError):
+    """A shadow log (the records of shadow models scored beside a tag's model) that cannot be
+    opened, written or read. ``where`` names the log file and ``reason`` says what was expected
+    and what was found."""
+
+    def __init__(self, where: str, reason: str):
+        self.where = str(where)
+        self.reason = reason
+        super().__init__(f"{self.where}: {reason}")
+
+
+class ShadowLogFormatError(ShadowLogError):
+    """A file that is not a crossform shadow log (not SQLite, SQLite without the shadow-log
+    tables, a JSON Lines line that is not a record), or a record missing a field or holding the
+    wrong type."""
+
+
+class ShadowLogNotFoundError(ShadowLogError, LookupError):
+    """A shadow log opened only to read that does not exist yet: nothing was created."""
+
+
+class UnknownShadowTagError(ShadowLogError, LookupError):
+    """A tag with no records in the shadow log (or a log with no records at all)."""

@@ -15,6 +15,7 @@ from sklearn.ensemble import RandomForestClassifier
 import crossform.schemas
 from crossform import cli, conformance
 from crossform.exporters import _json
+from crossform.serve.shadows import ShadowJob, make_record, open_shadow_log
 from helpers.paths import CONFORMANCE
 
 SNAKE = re.compile(r"[a-z][a-z0-9_]*")
@@ -75,6 +76,19 @@ def outputs(capsys, model_file, onnx_file, tmp_path):
     yield "history", run(capsys, "history", "-t", "json.keys", *where[2:], "--json")
     yield "tags", run(capsys, "tags", *where[2:], "--json")
     yield "models", run(capsys, "models", *where, "--json")
+    log = shadow_log(onnx_file, tmp_path / "shadows.jsonl")
+    yield "shadow-report", run(capsys, "shadow-report", "-t", "json.keys", "--log", log, "--json")
+
+
+def shadow_log(package_file, path):
+    """A shadow log where the package shadows itself on five rows."""
+    package = crossform.load(package_file)
+    columns = {name: [0.1, -0.2, 0.3, 1.5, -2.0] for name in ("a", "b", "c")}
+    scores = crossform.score(package, columns)
+    job = ShadowJob("req-1", "json.keys", package.id, columns, scores, 0.001, 0.0)
+    with open_shadow_log(path) as log:
+        log.append(make_record(job, package.id, scores, 0.001, None))
+    return path
 
 
 def test_every_json_output_is_snake_case(capsys, tmp_path, model_file, onnx_file):

@@ -1,7 +1,7 @@
 """The ``crossform`` command: export, score, check and describe model packages.
 
 One module per command group (demo, export, score, validate with id, info and compat, conform
-with suite, formats, deploy with push, pull, models, history and tags); this module holds the command table, the parser and ``main``.
+with suite, formats, deploy with push, pull, models, history and tags, shadow-report); this module holds the command table, the parser and ``main``.
 Only ``demo`` and ``export`` need scikit-learn, pandas and joblib, and they
 import them inside their functions: reading, validating and scoring
 packages must work with the core dependencies (numpy, jsonschema) alone.
@@ -40,6 +40,7 @@ from .deploy import (
 from .export import export_arguments, run_export
 from .formats import formats_arguments, run_formats
 from .score import run_score, score_arguments
+from .shadow_report import run_shadow_report, shadow_report_arguments
 from .validate import (
     compat_arguments,
     id_arguments,
@@ -198,6 +199,24 @@ COMMANDS: dict[str, tuple[Callable, Callable, str, str, str]] = {
         "List every tag in the registry with its current model id, how many shadow models it "
         "has and its last change. Reads only: with no registry yet, prints only the header.",
         "crossform tags --json",
+    ),
+    "shadow-report": (
+        run_shadow_report,
+        shadow_report_arguments,
+        "how a tag's shadow models compare with the model that answered",
+        "Read the shadow log that crossform serve writes (each request to TAG scored again "
+        "by the tag's shadow models, off the request path) and print per shadow model: the "
+        "requests and rows it scored and how many rows both models scored (compared); for "
+        "classifiers, how often both predict the same class; the absolute difference of each "
+        "output (shadow - primary) at min, p50, p90, p99 and max over the compared rows; the "
+        "rows only one of the two refused; its latency (p50, p99, ms) beside the primary's on "
+        "the same requests; and the requests it failed (load error or exception), with the "
+        "most frequent messages. --json prints the same numbers; --html FILE also writes a "
+        "self-contained page with a scatter of shadow vs primary scores and a histogram of "
+        "their difference. A tag without records exits 1 (docs/shadows.md).",
+        "crossform shadow-report -t txn_fraud.production\n"
+        "  crossform shadow-report -t txn_fraud.production --log shadows.jsonl --json\n"
+        "  crossform shadow-report -t txn_fraud.production --html shadows.html",
     ),
     "formats": (
         run_formats,
