@@ -215,9 +215,9 @@ def _error(status: int, where: str, message: str, request_id: str | None = None)
 def _refusal(exc: Exception) -> tuple:
     """(status, where, message) for an error a request caused or met; None for a server fault."""
     if isinstance(exc, RequestRefusedError):
-        return exc.status, exc.where, exc.reason
+        return exc.status, exc.where, str(exc)
     if isinstance(exc, (InvalidIdError, InvalidTagError)):
-        return BAD_REQUEST, exc.where, exc.reason
+        return BAD_REQUEST, exc.where, str(exc)
     if isinstance(exc, InputError):  # the scorer's whole-batch refusals: a missing column, bad column lengths
         return BAD_REQUEST, "body", str(exc)
     if isinstance(exc, ObjectNotFoundError):
