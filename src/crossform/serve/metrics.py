@@ -121,6 +121,8 @@ class Metrics:
             if primary is None or shadow is None:
                 outcomes["same" if primary is None and shadow is None else "error"] += 1
                 continue
+            # a log writes non-finite values as "NaN", "Infinity", "-Infinity": float() reads them back
+            primary, shadow = [float(v) for v in primary], [float(v) for v in shadow]
             worst = max((abs(a - b) for a, b in zip(primary, shadow)), default=0.0)
             same = len(primary) == len(shadow) and all(
                 a == b or abs(a - b) <= 1e-12 * abs(a) for a, b in zip(primary, shadow)
