@@ -121,7 +121,15 @@ def _candidate(package: ir.Package, name: str) -> tuple:
     fmt = next(get_format(f) for f, entry in format_registry().items() if name in entry.RUNTIMES)
     content = fmt.dumps(package)
     written = fmt.loads(content)
-    return chunked(package.inputs, get_runtime(name).prepare(content, fmt)), written.model, len(content)
+    if name == ONNXRUNTIME:
+        # One intra-op thread: a request is a few rows, and onnxruntime's default pool spins its
+        # threads after each run, taking the cores the other requests and workers need.
+        engine = get_runtime(name)
+        run = engine.session(content, threads=1).run
+        score = engine.make_scorer(run, content)
+    else:
+        score = get_runtime(name).prepare(content, fmt)
+    return chunked(package.inputs, score), written.model, len(content)
 
 
 def prepare(package: ir.Package, formats: tuple, runtimes: tuple | None = None) -> LoadedModel:
