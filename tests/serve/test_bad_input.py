@@ -143,3 +143,27 @@ def test_without_no_wait_the_first_request_waits_for_the_load(config, shipped):
     with serving(config) as (base, _):
         answer = httpx.post(f"{base}/model/{shipped}/predict", json=GOOD, timeout=60)
     assert answer.status_code == 200
+
+
+def test_a_first_load_past_the_request_timeout_is_a_503_and_the_load_still_lands(monkeypatch, config, shipped):
+    from crossform.serve import models
+
+    prepare = models.prepare
+
+    def slow_prepare(*args, **kwargs):
+        time.sleep(1.5)
+        return prepare(*args, **kwargs)
+
+    monkeypatch.setattr(models, "prepare", slow_prepare)
+    config = dataclasses.replace(config, limits=dataclasses.replace(config.limits, request_timeout=0.5))
+    with serving(config) as (base, app), httpx.Client(base_url=base) as client:
+        first = client.post(f"/model/{shipped}/predict", json=GOOD)
+        deadline = time.monotonic() + 30
+        while app.state.server.cache.peek(shipped) is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        later = client.post(f"/model/{shipped}/predict", json=GOOD)
+        loads = dict(app.state.server.cache.load_count)
+    assert first.status_code == 503 and "loading the model took longer" in first.json()["error"]
+    assert first.headers["Retry-After"] == "1"
+    assert later.status_code == 200 and loads == {shipped: 1}

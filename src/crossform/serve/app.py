@@ -134,6 +134,12 @@ class Server:
 # --- predict -------------------------------------------------------------------------------------
 
 
+def _off_loop(function, *args):
+    """``function(*args)`` in a worker thread. The request's timeout stops waiting for it (the
+    thread runs on, its result dropped: a load still lands in the cache), so the answer is on time."""
+    return anyio.to_thread.run_sync(function, *args, abandon_on_cancel=True)
+
+
 def _no_wait(request: Request) -> bool:
     """The caller asked not to wait for a model's first load: ``Prefer: no-wait`` or ``?wait=false``."""
     prefer = request.headers.get("prefer", "")
@@ -157,11 +163,11 @@ async def _model_by_id(server: Server, model_id: str, no_wait: bool) -> LoadedMo
     if model is not None:
         return model
     if no_wait:
-        if not await anyio.to_thread.run_sync(server.store.exists, model_id):
+        if not await _off_loop(server.store.exists, model_id):
             raise ObjectNotFoundError(f"{server.store.url}/{model_id}", "no package with this id is stored")
         server.cache.start(model_id)
         raise refuse(UNAVAILABLE, "model", f"{model_id} is loading; ask again, or ask without Prefer: no-wait")
-    return await anyio.to_thread.run_sync(server.cache.get, model_id)
+    return await _off_loop(server.cache.get, model_id)
 
 
 async def _model_by_tag(server: Server, tag: str, no_wait: bool) -> LoadedModel:
@@ -170,13 +176,13 @@ async def _model_by_tag(server: Server, tag: str, no_wait: bool) -> LoadedModel:
         return state.model
     check_tag(tag)
     if no_wait:
-        current = await anyio.to_thread.run_sync(server.follower.current_id, tag)
+        current = await _off_loop(server.follower.current_id, tag)
         if server.cache.peek(current) is None:
             server.cache.start(current)
             raise refuse(
                 UNAVAILABLE, "tag", f"{tag}'s model {current} is loading; ask again, or ask without Prefer: no-wait"
             )
-    return (await anyio.to_thread.run_sync(server.follower.follow, tag)).model
+    return (await _off_loop(server.follower.follow, tag)).model
 
 
 def _answer(model: LoadedModel, scores, request_id: str, tag: str | None) -> bytes:
@@ -252,7 +258,7 @@ async def _predict(request: Request, tag: str | None) -> Response:
             if model.single_row_seconds * batch.n_rows <= INLINE_SECONDS:
                 scores = model.score(columns)
             else:
-                scores = await anyio.to_thread.run_sync(model.score, columns)
+                scores = await _off_loop(model.score, columns)
     except Exception as exc:
         if isinstance(exc, TimeoutError):
             # a slow body is the client's (408); a first load or a score over the limit is the server's
