@@ -186,3 +186,20 @@ def test_scoring_past_the_request_timeout_is_a_504_and_the_server_keeps_serving(
     assert late.status_code == 504 and "scoring took longer" in late.json()["error"]
     assert waited < SLOW_SECONDS
     assert after.status_code == 200
+
+
+def test_readyz_waits_for_a_startup_tag_deployed_after_the_server_started(deployer, config, packages):
+    config = dataclasses.replace(config, tags=(TAG,))
+    with serving(config) as (base, _), httpx.Client(base_url=base) as client:
+        before = client.get("/readyz")
+        model_id = deployer.push(packages["classifier"])
+        deployer.deploy(TAG, model_id)
+        deadline = time.monotonic() + 10
+        while (after := client.get("/readyz")).status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        health = client.get("/healthz")
+    assert before.status_code == 503 and before.json()["ready"] is False
+    assert "no tag" in before.json()["startup_error"] or "no tags yet" in before.json()["startup_error"]
+    assert after.json() == {"ready": True, "tags": {TAG: model_id}, "registry_error": None, "startup_error": None}
+    assert health.status_code == 200
