@@ -121,7 +121,9 @@ def test_a_shadow_added_while_serving_gets_the_next_requests(deployer, config, p
             assert time.monotonic() < deadline
             client.post(f"/tag/{TAG}/predict", json=ROWS[0])
             time.sleep(0.05)
+        described = client.get(f"/tag/{TAG}").json()
     assert pool.jobs[0][1] == (shadow,)
+    assert described["shadows"] == [shadow] and described["events"][-1]["kind"] == "shadow-add"
 
 
 def test_a_full_shadow_queue_is_counted_and_the_answer_unchanged(config, shadowed, fake_shadow_module):
