@@ -20,6 +20,7 @@ from .. import ir
 from ..errors import RequestRefusedError, shown
 
 BAD_REQUEST, NOT_FOUND, TOO_LARGE = 400, 404, 413
+_JSON_NUMBERS = {float, int}  # the types json.loads gives numbers (bool is neither)
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ def _typed(f: ir.Field, values: list):
     anything else (null, a string, a boolean) as the list, for the scorer's reader to judge value
     by value. The same values either way: a JSON number is a real number, and float64 is what
     the reader makes of one (an integer beyond float64's range stays in the list, refused there)."""
-    if f.kind != ir.NUMERIC or not all(type(v) is float or type(v) is int for v in values):
+    if f.kind != ir.NUMERIC or not set(map(type, values)) <= _JSON_NUMBERS:
         return values
     try:
         return np.array(values, dtype=np.float64)
