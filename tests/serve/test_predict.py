@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
 import httpx
 import numpy as np
@@ -112,7 +113,7 @@ def test_get_model_names_the_runtime_that_scores_and_why(deployer, config, packa
         deployer.push(package, format=fmt)
     with serving(config) as (base, _), httpx.Client(base_url=base) as client:
         before = client.get(f"/model/{model_id}").json()
-        client.post(f"/model/{model_id}/predict", json=request_rows()[0])
+        client_answer = client.post(f"/model/{model_id}/predict", json=request_rows()[0]).json()
         after = client.get(f"/model/{model_id}").json()
     assert before == {
         "id": model_id,
@@ -128,6 +129,8 @@ def test_get_model_names_the_runtime_that_scores_and_why(deployer, config, packa
         {"name": "size", "type": "numeric"},
         {"name": "weight", "type": "numeric"},
     ]
+    keys = set(after) | {key for entry in after["runtimes"] for key in entry} | set(client_answer)
+    assert all(re.fullmatch(r"[a-z]+(_[a-z]+)*", key) for key in keys), keys  # snake_case, as every --json
     tried = {r["name"]: r for r in after["runtimes"]}
     chosen = tried[after["runtime"]]
     assert chosen["exact"] is True
