@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def fit_pipeline(task: str):
+def fit_pipeline(task: str, seed: int = 0):
+    """A small pipeline (encoder, imputer, scaler, forest) for "classifier" or "regressor"; ``seed``
+    draws the forest (another seed: the same pipeline retrained, with the same outputs)."""
     import pandas as pd
     from sklearn.compose import ColumnTransformer
     from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
@@ -36,10 +38,10 @@ def fit_pipeline(task: str):
         ]
     )
     if task == "classifier":
-        model = RandomForestClassifier(n_estimators=5, max_depth=5, random_state=0)
+        model = RandomForestClassifier(n_estimators=5, max_depth=5, random_state=seed)
         y = np.array(["low", "mid", "high"])[np.digitize(y, np.quantile(y, [0.33, 0.66]))]
     else:
-        model = RandomForestRegressor(n_estimators=5, max_depth=5, random_state=0)
+        model = RandomForestRegressor(n_estimators=5, max_depth=5, random_state=seed)
     return Pipeline([("prep", prep), ("model", model)]).fit(X, y)
 
 
