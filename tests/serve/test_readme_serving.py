@@ -27,7 +27,9 @@ def shell_block(section_title: str) -> str:
 
 def test_readme_serving_section_runs_as_written(tmp_path):
     joblib.dump(fit_pipeline("classifier"), tmp_path / "model.joblib")
-    retrained = crossform.save(crossform.from_sklearn(fit_pipeline("classifier", seed=1), checks=30), tmp_path / "retrained-pkg")
+    retrained = crossform.save(
+        crossform.from_sklearn(fit_pipeline("classifier", seed=1), checks=30), tmp_path / "retrained-pkg"
+    )
     port = free_loopback_port()
     serving = shell_block("Serving").replace("localhost:8080", f"localhost:{port}")
     serving = serving.replace("crossform serve ", f"crossform serve --port {port} ")

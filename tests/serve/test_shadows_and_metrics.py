@@ -3,35 +3,21 @@ job for the shadow pool, handed over after the answer is sent; a full queue is c
 results feed the agreement metrics; request counts, errors and latency are kept per model and tag.
 
 The shadow pool itself is crossform.serve.shadows' (tests/serve/test_shadow_pool.py); here a fake with
-its interface records what the server hands it."""
+its interface records the ShadowJobs the server hands it. tests/serve/test_readme_serving.py runs the
+real pool behind the real server."""
 
 from __future__ import annotations
 
-import sys
 import time
-import types
-from dataclasses import dataclass
 
 import httpx
 import numpy as np
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from crossform.scores import Scores
 from helpers.serving import TAG, request_rows, serving
 
 ROWS = request_rows()[:3]
-
-
-@dataclass(frozen=True)
-class FakeShadowJob:
-    request_id: str
-    tag: str
-    primary_id: str
-    columns: dict
-    primary: Scores
-    primary_seconds: float
-    received_at: float
 
 
 class FakeShadowPool:
@@ -55,13 +41,6 @@ class FakeShadowPool:
 
 
 @pytest.fixture
-def fake_shadow_module(monkeypatch):
-    module = types.ModuleType("crossform.serve.shadows")
-    module.ShadowJob = FakeShadowJob
-    monkeypatch.setitem(sys.modules, "crossform.serve.shadows", module)
-
-
-@pytest.fixture
 def shadowed(deployer, packages):
     primary = deployer.push(packages["classifier"])
     shadow = deployer.push(packages["regressor"])
@@ -80,7 +59,7 @@ def samples(text: str, name: str) -> dict:
     return found
 
 
-def test_each_tag_request_is_handed_to_the_shadow_pool_after_its_answer(config, shadowed, fake_shadow_module):
+def test_each_tag_request_is_handed_to_the_shadow_pool_after_its_answer(config, shadowed):
     primary, shadow = shadowed
     pool = FakeShadowPool(submit_seconds=1.0)  # a pool that held the request up would show in its time
     with serving(config, shadow_pool=pool) as (base, _), httpx.Client(base_url=base) as client:
@@ -108,7 +87,7 @@ def test_each_tag_request_is_handed_to_the_shadow_pool_after_its_answer(config, 
     assert pool.closed  # the server closes its pool when it stops
 
 
-def test_a_shadow_added_while_serving_gets_the_next_requests(deployer, config, packages, fake_shadow_module):
+def test_a_shadow_added_while_serving_gets_the_next_requests(deployer, config, packages):
     primary = deployer.push(packages["classifier"])
     deployer.deploy(TAG, primary)
     pool = FakeShadowPool()
@@ -126,7 +105,7 @@ def test_a_shadow_added_while_serving_gets_the_next_requests(deployer, config, p
     assert described["shadows"] == [shadow] and described["events"][-1]["kind"] == "shadow-add"
 
 
-def test_a_full_shadow_queue_is_counted_and_the_answer_unchanged(config, shadowed, fake_shadow_module):
+def test_a_full_shadow_queue_is_counted_and_the_answer_unchanged(config, shadowed):
     primary, _ = shadowed
     pool = FakeShadowPool(accept=False)
     with serving(config, shadow_pool=pool) as (base, _), httpx.Client(base_url=base) as client:
@@ -141,7 +120,7 @@ def test_a_full_shadow_queue_is_counted_and_the_answer_unchanged(config, shadowe
     assert samples(scrape, "crossform_serve_shadow_dropped_total") == {(("tag", TAG),): 3.0}
 
 
-def test_shadow_results_feed_the_agreement_metrics(config, shadowed, fake_shadow_module):
+def test_shadow_results_feed_the_agreement_metrics(config, shadowed):
     primary, shadow = shadowed
     record = {
         "request_id": "r1",
@@ -149,6 +128,9 @@ def test_shadow_results_feed_the_agreement_metrics(config, shadowed, fake_shadow
         "primary_id": primary,
         "shadow_id": shadow,
         "outputs": ["a", "b"],
+        "shadow_outputs": ["a", "b"],
+        "primary_classes": None,
+        "shadow_classes": None,
         "primary_values": [[0.25, 0.75], [0.5, 0.5], None, [1.0, 0.0], None],
         "shadow_values": [[0.25, 0.75], [0.5, 0.625], [0.1, 0.9], None, None],
         "primary_errors": [None, None, "refused", None, "refused"],
@@ -172,7 +154,7 @@ def test_shadow_results_feed_the_agreement_metrics(config, shadowed, fake_shadow
     assert samples(scrape, "crossform_serve_shadow_score_delta_sum") == {labels: 0.125}
 
 
-def test_requests_errors_and_latency_are_counted_per_model_and_tag(config, shadowed, fake_shadow_module):
+def test_requests_errors_and_latency_are_counted_per_model_and_tag(config, shadowed):
     primary, _ = shadowed
     bad_row = dict(ROWS[0], size="big")
     with serving(config, shadow_pool=FakeShadowPool()) as (base, _), httpx.Client(base_url=base) as client:

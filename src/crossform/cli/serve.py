@@ -33,10 +33,10 @@ def _positive(kind):
 
 
 def serve_arguments(parser: argparse.ArgumentParser) -> None:
-    from crossform.serve.config import DEFAULT_SHADOW_LOG
     from crossform.serve.follow import DEFAULT_POLL_INTERVAL
     from crossform.serve.inputs import Limits
     from crossform.serve.models import DEFAULT_MAX_BYTES
+    from crossform.serve.shadows import DEFAULT_SHADOW_LOG
 
     limits = Limits()
     _store_option(parser)

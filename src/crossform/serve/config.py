@@ -11,13 +11,12 @@ import json
 import os
 from dataclasses import dataclass, field
 
-from ..deployer import HOME
 from .follow import DEFAULT_POLL_INTERVAL
 from .inputs import Limits
 from .models import DEFAULT_MAX_BYTES
+from .shadows import DEFAULT_SHADOW_LOG
 
 CONFIG_VARIABLE = "CROSSFORM_SERVE_CONFIG"
-DEFAULT_SHADOW_LOG = f"{HOME}/shadows.sqlite"
 
 
 @dataclass(frozen=True)

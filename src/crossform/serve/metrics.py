@@ -13,7 +13,6 @@ the number of series by sending made-up names.
 
 from __future__ import annotations
 
-import math
 import os
 
 MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
@@ -109,26 +108,33 @@ class Metrics:
         self.cache_bytes.set(cache.nbytes)
 
     def shadow_result(self, record: dict) -> None:
-        """ShadowPool's on_result hook: one record per shadow per request (docs/shadows.md)."""
+        """ShadowPool's on_result hook: one record per shadow per request (docs/shadows.md). The rows
+        are paired as the shadow report pairs them (report.record_agreement), so the two agree."""
+        import numpy as np
+
+        from .report import record_agreement
+
         tag, shadow_id = record.get("tag") or "", record.get("shadow_id") or ""
         rows = self.shadow_rows
         if record.get("error") is not None:
             rows.labels(tag, shadow_id, "error").inc(max(1, len(record.get("primary_errors") or ())))
             return
-        outcomes = {"same": 0, "different": 0, "error": 0}
+        agreement = record_agreement(record)
+        one_refused = int(agreement.primary_only.sum() + agreement.shadow_only.sum())
+        both_refused = agreement.compared.size - int(agreement.compared.sum()) - one_refused
+        primary, shadow = agreement.primary, agreement.shadow
+        with np.errstate(invalid="ignore"):
+            difference = np.abs(shadow - primary)
+            within = (shadow == primary) | (difference <= 1e-12 * np.abs(primary))
+        same_outputs = (
+            list(agreement.outputs) == record.get("outputs") == record.get("shadow_outputs", record.get("outputs"))
+        )
+        same = int(within.all(axis=1).sum()) if same_outputs else 0
+        worst = np.where(np.isnan(difference), np.inf, difference).max(axis=1, initial=0.0)
         delta = self.shadow_delta.labels(tag, shadow_id)
-        for primary, shadow in zip(record.get("primary_values") or (), record.get("shadow_values") or ()):
-            if primary is None or shadow is None:
-                outcomes["same" if primary is None and shadow is None else "error"] += 1
-                continue
-            # a log writes non-finite values as "NaN", "Infinity", "-Infinity": float() reads them back
-            primary, shadow = [float(v) for v in primary], [float(v) for v in shadow]
-            worst = max((abs(a - b) for a, b in zip(primary, shadow)), default=0.0)
-            same = len(primary) == len(shadow) and all(
-                a == b or abs(a - b) <= 1e-12 * abs(a) for a, b in zip(primary, shadow)
-            )
-            outcomes["same" if same else "different"] += 1
-            delta.observe(worst if math.isfinite(worst) else float("inf"))
+        for value in worst:
+            delta.observe(float(value))
+        outcomes = {"same": same + both_refused, "different": len(worst) - same, "error": one_refused}
         for outcome, count in outcomes.items():
             if count:
                 rows.labels(tag, shadow_id, outcome).inc(count)
