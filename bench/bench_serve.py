@@ -1,0 +1,429 @@
+"""Serving on loopback: `crossform serve` against MLflow's `mlflow models serve` on the same fitted
+models, and against crossform scoring the same rows in-process (the floor), in one run.
+
+wrk (bench/_wrk.py) POSTs JSON to each server for --seconds per measurement after a short warm-up:
+single rows from one client (p50, p99: a lone caller's latency) and from --connections clients
+(requests/s: the server kept busy), at 1 and 2 uvicorn workers; 1,000-row batches (rows/s); and on
+the small forest, a tag with 3 shadow models beside a tag without. Every server's answers to the
+bench's rows are first checked against scikit-learn's predict_proba.
+
+Forests: **small** is the demo's pipeline (imputers, an ordinal encoder and RandomForestClassifier
+(50 trees, max_depth=10) on 6 bird columns, crossform.demo.pipeline); its shadows are the same
+pipeline retrained on weeks 1-3. **bench** is bench/README.md's bench forest (100 trees, 20
+columns, ~814k nodes). Rows are drawn without missing values, as MLflow's JSON has no way to say
+"missing" that its pandas reading keeps for an object column.
+
+Run: ./dev bench serve [--forest small|bench|both] [--seconds S] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import NamedTuple, Optional
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _mlflow  # noqa: E402
+import _wrk  # noqa: E402
+from _forest import bench_forest  # noqa: E402
+from _servers import free_port, get, post_json, running  # noqa: E402
+from run import environment  # noqa: E402
+
+import crossform  # noqa: E402
+import crossform.runtime  # noqa: E402
+from crossform import demo  # noqa: E402
+from crossform.deployer import Deployer  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results" / "serve.json"
+BATCH_ROWS = 1000
+SINGLE_ROWS = 200  # distinct single-row bodies wrk sends in turn
+CHECKED_ROWS = 20  # rows each server answers before it is timed, compared with scikit-learn
+SHADOWS = 3
+WARM_UP_S = 2  # a wrk run before each server's measurements: first loads in every worker, JIT, caches
+FLOOR_CALLS = 2000
+FLOOR_SECONDS = 3.0
+# a server's answer may differ from predict_proba by float rounding, never by a tree or a class
+AGREES = 1e-9
+# the goals of issue 17 for this 2-core machine
+GOAL_P99_MS = 3.0
+GOAL_VS_MLFLOW = 5.0
+GOAL_SHADOW_P99 = 1.2
+GOAL_OVERHEAD_MS = 0.5
+
+
+class Model(NamedTuple):
+    name: str
+    about: str
+    estimator: object
+    frame: object  # pandas DataFrame: the bench's rows, in the estimator's input columns
+    shadows: list  # estimators deployed as shadows of its tag
+
+
+def small_model() -> Model:
+    pipe, train, _ = demo.pipeline(0)
+    columns = list(demo.CATEGORIES) + demo.NUMERIC
+    rows = demo.frame(np.random.default_rng(1), 3 * BATCH_ROWS)[columns].dropna().iloc[:BATCH_ROWS]
+    rows = rows.reset_index(drop=True)
+    shadows = [demo.pipeline(week)[0] for week in range(1, SHADOWS + 1)]
+    return Model("small", "the demo's pipeline: 50 trees, max_depth 10, 6 columns", pipe, rows, shadows)
+
+
+def bench_model() -> Model:
+    import pandas as pd
+
+    forest, X, _ = bench_forest()
+    names = [field.name for field in crossform.from_sklearn(forest, checks=0).inputs]
+    rows = pd.DataFrame(X[-BATCH_ROWS:], columns=names)  # rows it was fitted on, as any caller's
+    return Model("bench", "the bench forest: 100 trees, 20 columns", forest, rows, [])
+
+
+MODELS = {"small": small_model, "bench": bench_model}
+
+
+# ----------------------------------------------------------------------------- request bodies
+
+
+def _row(frame, i: int) -> dict:
+    return {name: _plain(value) for name, value in frame.iloc[i].items()}
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def crossform_single(model: Model) -> list:
+    return [json.dumps(_row(model.frame, i)) for i in range(SINGLE_ROWS)]
+
+
+def crossform_batch(model: Model) -> str:
+    return json.dumps({"columns": {name: [_plain(v) for v in model.frame[name]] for name in model.frame.columns}})
+
+
+def mlflow_body(model: Model, frame) -> str:
+    """MLflow's pyfunc input: a DataFrame by column name when the estimator was fitted on one (the
+    pipeline selects columns by name), else a plain array (the forest, fitted on numpy)."""
+    data = [[_plain(v) for v in row] for row in frame.itertuples(index=False)]
+    if hasattr(model.estimator, "feature_names_in_"):
+        return json.dumps({"dataframe_split": {"columns": list(frame.columns), "data": data}})
+    return json.dumps({"inputs": data})
+
+
+def mlflow_single(model: Model) -> list:
+    return [mlflow_body(model, model.frame.iloc[i : i + 1]) for i in range(SINGLE_ROWS)]
+
+
+def sklearn_input(model: Model, frame):
+    return frame if hasattr(model.estimator, "feature_names_in_") else frame.to_numpy()
+
+
+# ----------------------------------------------------------------------------- the checks
+
+
+def _max_diff(got, expected) -> float:
+    got = np.asarray(got, dtype=np.float64)
+    if got.shape != expected.shape:
+        raise RuntimeError(f"expected answers of shape {expected.shape}, got {got.shape}")
+    return float(np.max(np.abs(got - expected)))
+
+
+def check_answers(model: Model, url: str, single: list, batch: str, read) -> float:
+    """Largest difference from predict_proba over the checked single rows and the batch; raises
+    past AGREES, since a server that answers something else is not one to time."""
+    expected = model.estimator.predict_proba(sklearn_input(model, model.frame))
+    diffs = [_max_diff(read(post_json(url, single[i])), expected[i : i + 1]) for i in range(CHECKED_ROWS)]
+    diffs.append(_max_diff(read(post_json(url, batch)), expected))
+    worst = max(diffs)
+    if not worst <= AGREES:
+        raise RuntimeError(f"{url} answers differ from scikit-learn's predict_proba by up to {worst:.3g}")
+    return worst
+
+
+def read_crossform(answer: dict) -> list:
+    if any(error is not None for error in answer["errors"]):
+        raise RuntimeError(f"crossform serve refused a row: {answer['errors']}")
+    return answer["values"]
+
+
+def read_mlflow(answer: dict) -> list:
+    return answer["predictions"]
+
+
+# ----------------------------------------------------------------------------- the floor
+
+
+def floor(package, runtime: str, model: Model) -> dict:
+    """p50 and p99 of crossform.scorer's prepared function scoring one row, the bench's rows in turn,
+    in this process: what a server cannot go under."""
+    score = crossform.scorer(package, runtime=runtime)
+    rows = [{name: [value] for name, value in _row(model.frame, i).items()} for i in range(SINGLE_ROWS)]
+    for row in rows[:20]:
+        score(row)
+    times = []
+    deadline = time.perf_counter() + FLOOR_SECONDS
+    while len(times) < FLOOR_CALLS and time.perf_counter() < deadline:
+        row = rows[len(times) % len(rows)]
+        start = time.perf_counter()
+        score(row)
+        times.append(time.perf_counter() - start)
+    return {"calls": len(times), "p50_ms": _quantile(times, 0.50) * 1e3, "p99_ms": _quantile(times, 0.99) * 1e3}
+
+
+def _quantile(values: list, q: float) -> float:
+    return float(np.quantile(np.asarray(values), q))
+
+
+# ----------------------------------------------------------------------------- the servers
+
+
+class Plan(NamedTuple):
+    seconds: float
+    connections: int
+    workers: tuple
+
+
+def measure(url: str, single: list, batch: Optional[str], plan: Plan, log) -> dict:
+    """wrk's figures: one client, then plan.connections clients, then (when given) batches."""
+    _wrk.run(url, single, connections=plan.connections, seconds=WARM_UP_S)
+    figures = {
+        "one_client": _wrk.run(url, single, connections=1, seconds=plan.seconds),
+        "clients": _wrk.run(url, single, connections=plan.connections, seconds=plan.seconds),
+    }
+    if batch is not None:
+        figures["batch"] = _wrk.run(url, [batch], connections=2, seconds=plan.seconds)
+    for what, load in figures.items():
+        log(f"    {what:10s} {_load_line(load)}")
+    return figures
+
+
+def _load_line(load: _wrk.Load) -> str:
+    failed = f"  FAILED {load.failed}: {load.errors}" if load.failed else ""
+    return f"{load.per_s:9.1f} req/s  p50 {load.p50_ms:7.3f} ms  p99 {load.p99_ms:7.3f} ms  ({load.requests}){failed}"
+
+
+def crossform_serve_missing() -> Optional[str]:
+    import importlib.util
+
+    if importlib.util.find_spec("crossform.serve") is None:
+        return "crossform serve is not in this install (no crossform.serve package)"
+    for module in ("starlette", "uvicorn"):
+        if importlib.util.find_spec(module) is None:
+            return f"{module} is not installed (pip install 'crossform[serve]')"
+    return None
+
+
+def bench_crossform(model: Model, package, plan: Plan, work: Path, log) -> dict:
+    """`crossform serve` over a store holding the model (stripe-json and ONNX, so it may pick either
+    runtime) and a registry with two tags on it: one plain, one with the shadows."""
+    deployer = Deployer(store=str(work / "store"), registry=str(work / "registry.sqlite"))
+    model_id = deployer.push(package)
+    deployer.push(package, format="onnx")
+    plain, shadowed = f"bench.{model.name}", f"bench.{model.name}.shadowed"
+    deployer.deploy(plain, model_id, force=True)
+    deployer.deploy(shadowed, model_id, force=True)
+    for estimator in model.shadows:
+        shadow = crossform.from_sklearn(estimator, checks=0)
+        deployer.push(shadow)
+        deployer.add_shadow(shadowed, deployer.push(shadow, format="onnx"), force=True)
+    single, batch = crossform_single(model), crossform_batch(model)
+    result = {"id": model_id}
+    for workers in plan.workers:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        command = [
+            sys.executable, "-m", "crossform.cli", "serve",
+            "--store", deployer.store_url, "--registry", deployer.registry_url,
+            "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+            "--shadow-log", str(work / f"shadows-{workers}.sqlite"),
+        ]  # fmt: skip
+        log(f"  crossform serve, {workers} worker(s)")
+        with running(command, f"{base}/readyz", work / f"crossform-{workers}.log"):
+            url = f"{base}/tag/{plain}/predict"
+            result["max_abs_diff_vs_sklearn"] = check_answers(model, url, single, batch, read_crossform)
+            status, about = get(f"{base}/model/{model_id}")
+            result["runtime"] = json.loads(about).get("runtime") if status == 200 else None
+            run = measure(url, single, batch if workers == 1 else None, plan, log)
+            if model.shadows and workers == 1:
+                shadow_url = f"{base}/tag/{shadowed}/predict"
+                check_answers(model, shadow_url, single, batch, read_crossform)
+                log(f"  the same, by the tag with {len(model.shadows)} shadows")
+                run["shadowed"] = measure(shadow_url, single, None, plan, log)
+            result[workers] = run
+    return result
+
+
+def bench_mlflow(model: Model, plan: Plan, work: Path, log) -> dict:
+    saved = _mlflow.save(model.estimator, work / f"mlflow-{model.name}")
+    single, batch = mlflow_single(model), mlflow_body(model, model.frame)
+    result = {}
+    for workers in plan.workers:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        command, env = _mlflow.serve_command(saved, port, workers)
+        log(f"  mlflow models serve, {workers} worker(s)")
+        with running(command, f"{base}/ping", work / f"mlflow-{workers}.log", env=env):
+            url = f"{base}/invocations"
+            result["max_abs_diff_vs_sklearn"] = check_answers(model, url, single, batch, read_mlflow)
+            result[workers] = measure(url, single, batch if workers == 1 else None, plan, log)
+    return result
+
+
+# ----------------------------------------------------------------------------- the report
+
+
+def run_forest(model: Model, plan: Plan, skips: list, log) -> dict:
+    package = crossform.from_sklearn(model.estimator, checks=0)
+    figures = {"about": model.about, "nodes": package.model.n_nodes, "floor": {}}
+    log(f"{model.name} forest ({model.about}; {package.model.n_nodes:,} nodes)")
+    for runtime in ("reference", "onnxruntime"):
+        reason = crossform.runtime.unavailable(runtime)
+        if reason is not None:
+            skips.append(f"floor {runtime}: {reason}")
+            continue
+        figures["floor"][runtime] = floor(package, runtime, model)
+        log(f"  in-process one row, {runtime}: p50 {figures['floor'][runtime]['p50_ms']:.3f} ms")
+    with tempfile.TemporaryDirectory(prefix="crossform-bench-serve-") as work:
+        work = Path(work)
+        for name, missing, bench in (
+            ("crossform serve", crossform_serve_missing, lambda: bench_crossform(model, package, plan, work, log)),
+            ("mlflow models serve", _mlflow.missing, lambda: bench_mlflow(model, plan, work, log)),
+        ):
+            reason = missing()
+            if reason is None:
+                try:
+                    figures[name] = bench()
+                except RuntimeError as exc:  # a server that fails to start or answers wrong
+                    reason = str(exc)
+            if reason is not None:
+                skips.append(f"{model.name} forest, {name}: {reason}")
+                log(f"  skip {name}: {reason}")
+    return figures
+
+
+def print_tables(results: dict, plan: Plan) -> None:
+    for forest, figures in results.items():
+        print(f"\n{forest} forest: {figures['about']} ({figures['nodes']:,} nodes)")
+        head = (
+            f"| server | workers | p50 ms (1 client) | p99 ms (1 client) | req/s ({plan.connections} clients) "
+            f"| p99 ms ({plan.connections} clients) | {BATCH_ROWS:,}-row batch rows/s | req/s vs MLflow |"
+        )
+        print(head)
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for runtime, got in figures["floor"].items():
+            print(f"| in-process crossform.scorer, {runtime} | - | {got['p50_ms']:.3f} | {got['p99_ms']:.3f} "
+                  "| - | - | - | - |")  # fmt: skip
+        anchor = figures.get("mlflow models serve", {})
+        for server in ("crossform serve", "mlflow models serve"):
+            for workers in plan.workers:
+                run = figures.get(server, {}).get(workers)
+                if run is None:
+                    continue
+                label = server + (f" ({figures[server]['runtime']})" if figures[server].get("runtime") else "")
+                print(_table_row(label, workers, run, anchor.get(workers)))
+                if "shadowed" in run:
+                    print(_table_row(f"{label}, {SHADOWS} shadows on the tag", workers, run["shadowed"], None))
+
+
+def _table_row(label: str, workers: int, run: dict, anchor: Optional[dict]) -> str:
+    one, many = run["one_client"], run["clients"]
+    batch = f"{run['batch'].per_s * BATCH_ROWS:,.0f}" if "batch" in run else "-"
+    ratio = f"{many.per_s / anchor['clients'].per_s:.1f}x" if anchor else "-"
+    failed = f" ({many.failed + one.failed} failed)" if many.failed + one.failed else ""
+    return (
+        f"| {label}{failed} | {workers} | {one.p50_ms:.3f} | {one.p99_ms:.3f} | {many.per_s:,.0f} "
+        f"| {many.p99_ms:.3f} | {batch} | {ratio} |"
+    )
+
+
+def goals(results: dict) -> list:
+    """(passed, line) for each goal the run could measure."""
+    lines = []
+    small = results.get("small")
+    if small is None:
+        return lines
+    served, anchor = small.get("crossform serve"), small.get("mlflow models serve")
+    if served is None:
+        return lines
+    one = served[1]["one_client"]
+    lines.append((one.p99_ms < GOAL_P99_MS, f"small forest single-row p99 {one.p99_ms:.3f} ms < {GOAL_P99_MS} ms"))
+    if anchor is not None:
+        for workers in (w for w in served if isinstance(w, int) and w in anchor):
+            ratio = served[workers]["clients"].per_s / anchor[workers]["clients"].per_s
+            lines.append(
+                (ratio >= GOAL_VS_MLFLOW, f"{workers} worker(s): {ratio:.1f}x MLflow's requests/s >= {GOAL_VS_MLFLOW}x")
+            )
+    if "shadowed" in served[1]:
+        for clients in ("one_client", "clients"):
+            ratio = served[1]["shadowed"][clients].p99_ms / served[1][clients].p99_ms
+            lines.append((ratio <= GOAL_SHADOW_P99, f"p99 with {SHADOWS} shadows {ratio:.2f}x of none "
+                          f"({clients.replace('_', ' ')}) <= {GOAL_SHADOW_P99}x"))  # fmt: skip
+    runtime = served.get("runtime")
+    if runtime in small["floor"]:
+        overhead = one.p50_ms - small["floor"][runtime]["p50_ms"]
+        lines.append((overhead < GOAL_OVERHEAD_MS, f"server overhead over in-process {runtime} at p50 "
+                      f"{overhead:.3f} ms < {GOAL_OVERHEAD_MS} ms"))  # fmt: skip
+    return lines
+
+
+def _json_ready(value):
+    if isinstance(value, _wrk.Load):
+        return value.to_json()
+    if isinstance(value, dict):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--forest", choices=[*MODELS, "both"], default="both")
+    parser.add_argument("--seconds", type=float, default=5.0, help="each wrk measurement (default 5)")
+    parser.add_argument("--connections", type=int, default=8, help="clients of the requests/s runs (default 8)")
+    parser.add_argument("--json", type=Path, default=RESULTS, help=f"where the figures go (default {RESULTS})")
+    args = parser.parse_args()
+    reason = _wrk.wrk_missing()
+    if reason is not None:
+        print(f"bench_serve: {reason}", file=sys.stderr)
+        return 2
+    plan = Plan(args.seconds, args.connections, (1, 2))
+    forests = list(MODELS) if args.forest == "both" else [args.forest]
+    started = time.monotonic()
+    env = environment()
+    print(f"load average {env['load_average_1m']:.1f} at the start; {args.seconds:g} s per measurement")
+    skips, results = [], {}
+    for name in forests:
+        results[name] = run_forest(MODELS[name](), plan, skips, lambda line: print(line, flush=True))
+    print_tables(results, plan)
+    checked = goals(results)
+    print()
+    for passed, line in checked:
+        print(f"{'PASS' if passed else 'FAIL'} {line}")
+    for skip in skips:
+        print(f"skip {skip}")
+    elapsed = time.monotonic() - started
+    print(f"\n{elapsed:.0f} s in all")
+    report = {
+        "environment": env,
+        "seconds_per_measurement": args.seconds,
+        "connections": args.connections,
+        "results": results,
+        "goals": [{"passed": passed, "goal": line} for passed, line in checked],
+        "skips": skips,
+        "elapsed_s": elapsed,
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(_json_ready(report), indent=1, allow_nan=False) + "\n")
+    print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
