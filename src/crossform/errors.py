@@ -272,3 +272,16 @@ class StoreUnreachableError(StoreError, ConnectionError):
 
 class StoreDependencyError(StoreError, ImportError):
     """A store URL whose backend needs an optional extra that is not installed."""
+
+
+class RequestRefusedError(CrossformError):
+    """A request ``crossform serve`` refuses as a whole (bad JSON, a body or row count over a limit,
+    an unknown id or tag). ``status`` is the HTTP status it answers with, ``where`` the part of the
+    request concerned (``body``, ``rows``, ``model id``...) and ``reason`` what was expected and found.
+    """
+
+    def __init__(self, status: int, where: str, reason: str):
+        self.status = int(status)
+        self.where = str(where)
+        self.reason = reason
+        super().__init__(f"{self.where}: {reason}")

@@ -1,7 +1,7 @@
 """The ``crossform`` command: export, score, check and describe model packages.
 
 One module per command group (demo, export, score, validate with id, info and compat, conform
-with suite, formats, deploy with push, pull, models, history and tags); this module holds the command table, the parser and ``main``.
+with suite, formats, deploy with push, pull, models, history and tags, serve); this module holds the command table, the parser and ``main``.
 Only ``demo`` and ``export`` need scikit-learn, pandas and joblib, and they
 import them inside their functions: reading, validating and scoring
 packages must work with the core dependencies (numpy, jsonschema) alone.
@@ -40,6 +40,7 @@ from .deploy import (
 from .export import export_arguments, run_export
 from .formats import formats_arguments, run_formats
 from .score import run_score, score_arguments
+from .serve import run_serve, serve_arguments
 from .validate import (
     compat_arguments,
     id_arguments,
@@ -198,6 +199,27 @@ COMMANDS: dict[str, tuple[Callable, Callable, str, str, str]] = {
         "List every tag in the registry with its current model id, how many shadow models it "
         "has and its last change. Reads only: with no registry yet, prints only the header.",
         "crossform tags --json",
+    ),
+    "serve": (
+        run_serve,
+        serve_arguments,
+        "answer predictions over HTTP by model id and by tag",
+        "Serve predictions over HTTP (docs/serving.md): POST /model/ID/predict scores with the "
+        "model stored under ID; POST /tag/TAG/predict with the model TAG is deployed to, "
+        "following the registry so that a deploy or rollback switches the answer within about "
+        "--poll-interval once the new model is loaded and warm, while requests in flight "
+        "finish on the model they started with. A body is one row as a JSON object, "
+        '{"rows": [...]} or {"columns": {name: [...]}}; the answer names the outputs, the '
+        "values, a per-row error (null when the row scored) and the model id that answered. "
+        "GET /model/ID and /tag/TAG describe them; /healthz, /readyz and /metrics (Prometheus) "
+        "are for operators. Status codes: 400 bad JSON or a missing input, 404 an id or tag "
+        "that does not exist, 413 over --max-body-bytes or --max-rows, 503 a model still loading "
+        "when the request says Prefer: no-wait. Each model is scored in the fastest runtime that "
+        "scores its check rows exactly as scikit-learn did. Listens on 127.0.0.1 unless --host "
+        "says otherwise. Needs the serve extra: pip install 'crossform[serve]'.",
+        "crossform serve --port 8080 --tag txn_fraud.production\n"
+        '  curl -d \'{"amount": 12.5, "country": "FR"}\' localhost:8080/tag/txn_fraud.production/predict\n'
+        "  crossform serve --store s3://models/fraud --registry postgresql://deploy@db/registry --workers 2",
     ),
     "formats": (
         run_formats,
