@@ -50,6 +50,9 @@ CHECKED_ROWS = 20  # rows each server answers before it is timed, compared with 
 SHADOWS = 3
 WARM_UP_S = 2  # a wrk run before each server's measurements: first loads in every worker, JIT, caches
 FLOOR_CALLS = 2000
+# the server's Prometheus counters of shadow work: rows compared, jobs dropped on a full queue
+SHADOW_METRICS = {"rows": "crossform_serve_shadow_rows_total", "dropped": "crossform_serve_shadow_dropped_total"}
+SETTLE_TIMEOUT_S = 60
 FLOOR_SECONDS = 3.0
 # a server's answer may differ from predict_proba by float rounding, never by a tree or a class
 AGREES = 1e-9
@@ -191,28 +194,35 @@ class Plan(NamedTuple):
     workers: tuple
 
 
-def measure(urls: dict, single: list, batch: Optional[str], plan: Plan, log) -> dict:
+def measure(urls: dict, single: list, batch: Optional[str], plan: Plan, log, settle=lambda: None) -> dict:
     """wrk's figures for each of ``urls`` ({name: url}, the same bodies), by name.
 
     One client: the run with the lowest p99 of plan.repeats (other work on the shared machine
     only ever adds latency), the urls taken in turn so that it falls on each alike. Then
-    plan.connections clients, and (when given) batches, on the first url."""
+    plan.connections clients, and (when given) batches, on the first url. ``settle`` runs after
+    each run, so that no run pays for work a previous one left queued."""
+
+    def load(url, bodies, connections, seconds):
+        got = _wrk.run(url, bodies, connections=connections, seconds=seconds)
+        settle()
+        return got
+
     for url in urls.values():
-        _wrk.run(url, single, connections=plan.connections, seconds=WARM_UP_S)
+        load(url, single, plan.connections, WARM_UP_S)
     runs = {name: [] for name in urls}
     for _ in range(plan.repeats):
         for name, url in urls.items():
-            runs[name].append(_wrk.run(url, single, connections=1, seconds=plan.seconds))
+            runs[name].append(load(url, single, 1, plan.seconds))
     figures = {}
     for name, url in urls.items():
         figures[name] = {
-            "one_client": min(runs[name], key=lambda load: load.p99_ms),
-            "one_client_p99_ms": [load.p99_ms for load in runs[name]],
-            "clients": _wrk.run(url, single, connections=plan.connections, seconds=plan.seconds),
+            "one_client": min(runs[name], key=lambda run: run.p99_ms),
+            "one_client_p99_ms": [run.p99_ms for run in runs[name]],
+            "clients": load(url, single, plan.connections, plan.seconds),
         }
     if batch is not None:
         first = next(iter(urls))
-        figures[first]["batch"] = _wrk.run(urls[first], [batch], connections=2, seconds=plan.seconds)
+        figures[first]["batch"] = load(urls[first], [batch], 2, plan.seconds)
     for name, got in figures.items():
         for what, load in got.items():
             if isinstance(load, _wrk.Load):
@@ -234,6 +244,26 @@ def crossform_serve_missing() -> Optional[str]:
         if importlib.util.find_spec(module) is None:
             return f"{module} is not installed (pip install 'crossform[serve]')"
     return None
+
+
+def _metric_total(metrics: str, name: str) -> float:
+    """The sum of every series of counter ``name`` in a Prometheus text page."""
+    return sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines() if line.startswith(name))
+
+
+def shadows_settled(base: str) -> None:
+    """Wait until the server's shadow work stops growing (its shadow rows counter holds still for
+    half a second, at most SETTLE_TIMEOUT_S): a many-client run on the shadowed tag queues shadow
+    jobs that go on being scored after it, on the same two cores as the next run."""
+    deadline = time.monotonic() + SETTLE_TIMEOUT_S
+    last = None
+    while time.monotonic() < deadline:
+        status, metrics = get(f"{base}/metrics")
+        now = _metric_total(metrics, SHADOW_METRICS["rows"]) if status == 200 else None
+        if now == last:
+            return
+        last = now
+        time.sleep(0.5)
 
 
 def _preloads() -> bool:
@@ -278,10 +308,14 @@ def bench_crossform(model: Model, package, plan: Plan, work: Path, log) -> dict:
             if model.shadows and workers == 1:  # the shadows' cost, in the same server and runs
                 urls[shadowed] = f"{base}/tag/{shadowed}/predict"
                 check_answers(model, urls[shadowed], single, batch, read_crossform)
-            run = measure(urls, single, batch if workers == 1 else None, plan, log)
+            run = measure(urls, single, batch if workers == 1 else None, plan, log, lambda: shadows_settled(base))
             result[workers] = run[plain]
             if shadowed in run:
                 result[workers]["shadowed"] = run[shadowed]
+                metrics = get(f"{base}/metrics")[1]
+                counts = {what: _metric_total(metrics, name) for what, name in SHADOW_METRICS.items()}
+                result[workers]["shadowed"]["shadow_work"] = counts
+                log(f"    shadow work over the server's life: {counts}")
     return result
 
 
