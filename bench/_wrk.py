@@ -7,7 +7,8 @@ latency histogram in microseconds, the request count, the errors by kind) as one
 which is what is read here; wrk's own text (`--latency`) rounds to three digits.
 
 Each connection waits for its answer before it sends the next request (a closed loop): with one
-connection the latencies are those of a lone client; with more, of a queue of them.
+connection the latencies are those of a lone client; with more, of a queue of them. A pause after
+each answer (wrk's delay() hook) paces a connection below the rate the server could answer.
 """
 
 from __future__ import annotations
@@ -71,8 +72,9 @@ def parse(output: str) -> Load:
     )
 
 
-def run(url: str, bodies: list, *, connections: int, seconds: float, threads: int = 1) -> Load:
-    """POST ``bodies`` (JSON strings, one line each) to ``url`` in turn for ``seconds``."""
+def run(url: str, bodies: list, *, connections: int, seconds: float, threads: int = 1, pause_ms: int = 0) -> Load:
+    """POST ``bodies`` (JSON strings, one line each) to ``url`` in turn for ``seconds``; with
+    ``pause_ms``, each connection waits that long after an answer before its next request."""
     reason = wrk_missing()
     if reason is not None:
         raise RuntimeError(reason)
@@ -93,7 +95,7 @@ def run(url: str, bodies: list, *, connections: int, seconds: float, threads: in
                 f"--script={LUA}",
                 url,
             ],
-            env={**os.environ, "WRK_BODIES": file.name},
+            env={**os.environ, "WRK_BODIES": file.name, "WRK_DELAY_MS": str(int(pause_ms))},
             capture_output=True,
             text=True,
             timeout=seconds + ANSWER_TIMEOUT_S + 30,

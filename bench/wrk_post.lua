@@ -1,6 +1,7 @@
 -- wrk script of bench/bench_serve.py: POST JSON bodies, one per line of the file named by the
--- WRK_BODIES environment variable, each connection taking them in turn; at the end print the
--- run's exact figures as one JSON line (wrk's own text rounds latencies to three digits).
+-- WRK_BODIES environment variable, each connection taking them in turn (WRK_DELAY_MS, below,
+-- paces them); at the end print the run's exact figures as one JSON line (wrk's own text rounds
+-- latencies to three digits).
 local bodies = {}
 for line in io.lines(os.getenv("WRK_BODIES")) do
   if #line > 0 then bodies[#bodies + 1] = line end
@@ -21,6 +22,15 @@ end
 request = function()
   next_body = next_body % #prepared + 1
   return prepared[next_body]
+end
+
+-- WRK_DELAY_MS > 0 paces each connection: it waits that long after each answer before it sends
+-- the next request, so the server sees a steady rate below what it could answer
+local pause = tonumber(os.getenv("WRK_DELAY_MS") or "0")
+if pause > 0 then
+  delay = function()
+    return pause
+  end
 end
 
 done = function(summary, latency, requests)
