@@ -19,6 +19,7 @@ Run by this module in the side interpreter:
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -39,8 +40,11 @@ def side_python() -> Optional[str]:
 
 def missing() -> Optional[str]:
     """Why the MLflow anchor cannot run here, or None."""
-    if side_python() is None:
+    python = side_python()
+    if python is None:
         return f"no MLflow interpreter: ./dev bench serve makes {SIDE_VENV}, or set CROSSFORM_MLFLOW_PYTHON"
+    if shutil.which(python) is None:
+        return f"CROSSFORM_MLFLOW_PYTHON names {python}, which is not an interpreter here"
     return None
 
 

@@ -370,7 +370,7 @@ def run_forest(model: Model, plan: Plan, skips: list, log) -> dict:
             if reason is None:
                 try:
                     figures[name] = bench()
-                except RuntimeError as exc:  # a server that fails to start or answers wrong
+                except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:  # fails to start, answers wrong
                     reason = str(exc)
             if reason is not None:
                 skips.append(f"{model.name} forest, {name}: {reason}")
