@@ -1,11 +1,14 @@
 """Serving on loopback: `crossform serve` against MLflow's `mlflow models serve` on the same fitted
 models, and against crossform scoring the same rows in-process (the floor), in one run.
 
-wrk (bench/_wrk.py) POSTs JSON to each server for --seconds per measurement after a short warm-up:
-single rows from one client (p50, p99: a lone caller's latency) and from --connections clients
-(requests/s: the server kept busy), at 1 and 2 uvicorn workers; 1,000-row batches (rows/s); and on
-the small forest, a tag with 3 shadow models beside a tag without. Every server's answers to the
-bench's rows are first checked against scikit-learn's predict_proba.
+wrk (bench/_wrk.py) POSTs JSON to each server for --seconds per measurement after a short
+warm-up: single rows from one client sending back to back (p50, p99: the best p99 of --repeats
+runs), from --connections clients (requests/s with the server kept busy), at 1 and 2 uvicorn
+workers; 1,000-row batches (rows/s); and on the small forest, a tag with 3 shadow models beside a
+tag without, in the same server, also with one client pausing PACE_MS after each answer (a steady
+rate the server answers with room to spare). After every run the bench waits for the server's
+shadow work to settle. Every server's answers to the bench's rows are first checked against
+scikit-learn's predict_proba; the goals of issue 17 end the output as PASS / FAIL lines.
 
 Forests: **small** is the demo's pipeline (imputers, an ordinal encoder and RandomForestClassifier
 (50 trees, max_depth=10) on 6 bird columns, crossform.demo.pipeline); its shadows are the same
@@ -13,7 +16,7 @@ pipeline retrained on weeks 1-3. **bench** is bench/README.md's bench forest (10
 columns, ~814k nodes). Rows are drawn without missing values, as MLflow's JSON has no way to say
 "missing" that its pandas reading keeps for an object column.
 
-Run: ./dev bench serve [--forest small|bench|both] [--seconds S] [--json PATH]
+Run: ./dev bench serve [--forest small|bench|both] [--seconds S] [--repeats N] [--json PATH]
 """
 
 from __future__ import annotations
