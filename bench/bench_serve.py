@@ -36,7 +36,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _mlflow  # noqa: E402
 import _wrk  # noqa: E402
-from _forest import bench_forest  # noqa: E402
+from _forest import bench_forest, best_of  # noqa: E402
 from _servers import free_port, get, post_json, running  # noqa: E402
 from run import environment  # noqa: E402
 
@@ -172,7 +172,8 @@ def read_mlflow(answer: dict) -> list:
 
 def floor(package, runtime: str, model: Model) -> dict:
     """p50 and p99 of crossform.scorer's prepared function scoring one row, the bench's rows in turn,
-    in this process: what a server cannot go under."""
+    in this process, and its rows/s on the bench's batch as columns (best of 3): what a server
+    cannot go under."""
     score = crossform.scorer(package, runtime=runtime)
     rows = [{name: [value] for name, value in _row(model.frame, i).items()} for i in range(SINGLE_ROWS)]
     for row in rows[:20]:
@@ -184,7 +185,14 @@ def floor(package, runtime: str, model: Model) -> dict:
         start = time.perf_counter()
         score(row)
         times.append(time.perf_counter() - start)
-    return {"calls": len(times), "p50_ms": _quantile(times, 0.50) * 1e3, "p99_ms": _quantile(times, 0.99) * 1e3}
+    columns = {name: [_plain(v) for v in model.frame[name]] for name in model.frame.columns}
+    batch_rows_per_s = len(model.frame) / best_of(lambda: score(columns))
+    return {
+        "calls": len(times),
+        "p50_ms": _quantile(times, 0.50) * 1e3,
+        "p99_ms": _quantile(times, 0.99) * 1e3,
+        "batch_rows_per_s": batch_rows_per_s,
+    }
 
 
 def _quantile(values: list, q: float) -> float:
@@ -393,7 +401,7 @@ def print_tables(results: dict, plan: Plan) -> None:
         print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for runtime, got in figures["floor"].items():
             print(f"| in-process crossform.scorer, {runtime} | - | {got['p50_ms']:.3f} | {got['p99_ms']:.3f} "
-                  "| - | - | - | - | - |")  # fmt: skip
+                  f"| - | - | - | {got['batch_rows_per_s']:,.0f} | - |")  # fmt: skip
         anchor = figures.get("mlflow models serve", {})
         for server in ("crossform serve", "mlflow models serve"):
             for workers in plan.workers:
