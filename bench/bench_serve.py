@@ -1,5 +1,7 @@
-"""Serving on loopback: `crossform serve` against MLflow's `mlflow models serve` on the same fitted
-models, and against crossform scoring the same rows in-process (the floor), in one run.
+"""Serving on loopback: crossform serve against MLflow's models serve and the in-process floor.
+
+`crossform serve` and MLflow's `mlflow models serve` answer on the same fitted models, beside
+crossform scoring the same rows in-process (the floor), in one run.
 
 wrk (bench/_wrk.py) POSTs JSON to each server for --seconds per measurement after a short
 warm-up: single rows from one client sending back to back (p50, p99: the best p99 of --repeats
