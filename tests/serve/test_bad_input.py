@@ -4,6 +4,7 @@ was wrong, and never a 500; after all of them the server still answers a good re
 from __future__ import annotations
 
 import dataclasses
+import json
 import socket
 import time
 
@@ -143,3 +144,66 @@ def test_without_no_wait_the_first_request_waits_for_the_load(config, shipped):
     with serving(config) as (base, _):
         answer = httpx.post(f"{base}/model/{shipped}/predict", json=GOOD, timeout=60)
     assert answer.status_code == 200
+
+
+def test_a_first_load_past_the_request_timeout_is_a_503_and_the_load_still_lands(monkeypatch, config, shipped):
+    from crossform.serve import models
+
+    prepare = models.prepare
+
+    def slow_prepare(*args, **kwargs):
+        time.sleep(1.5)
+        return prepare(*args, **kwargs)
+
+    monkeypatch.setattr(models, "prepare", slow_prepare)
+    config = dataclasses.replace(config, limits=dataclasses.replace(config.limits, request_timeout=0.5))
+    with serving(config) as (base, app), httpx.Client(base_url=base) as client:
+        first = client.post(f"/model/{shipped}/predict", json=GOOD)
+        deadline = time.monotonic() + 30
+        while app.state.server.cache.peek(shipped) is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        later = client.post(f"/model/{shipped}/predict", json=GOOD)
+        loads = dict(app.state.server.cache.load_count)
+    assert first.status_code == 503 and "loading the model took longer" in first.json()["error"]
+    assert first.headers["Retry-After"] == "1"
+    assert later.status_code == 200 and loads == {shipped: 1}
+
+
+def test_damaged_and_arbitrary_json_bodies_never_get_a_500(config, shipped):
+    """Good bodies with bytes overwritten and cut, and any JSON value at all: 200, 400 or 413, and
+    the answer is JSON."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from helpers.fuzz import damaged
+
+    good = [
+        json.dumps(GOOD).encode(),
+        json.dumps({"rows": request_rows()[:5]}).encode(),
+        json.dumps({"columns": {k: [r[k] for r in request_rows()[:5]] for k in GOOD}}).encode(),
+    ]
+    scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8)
+    values = st.recursive(
+        scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    )
+    rows = st.fixed_dictionaries({k: scalars for k in GOOD})
+    documents = values | rows | st.fixed_dictionaries({"rows": st.lists(rows | values, max_size=4)})
+
+    with serving(config) as (base, _), httpx.Client(base_url=base, timeout=30) as client:
+        client.post(f"/tag/{TAG}/predict", json=GOOD)
+
+        @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(st.data())
+        def every_body_is_answered(data):
+            if data.draw(st.booleans()):
+                body = damaged(data, good, flips=4, keep=0.3)
+            else:
+                body = json.dumps(data.draw(documents)).encode()
+            path = data.draw(st.sampled_from([f"/tag/{TAG}/predict", f"/model/{shipped}/predict"]))
+            response = client.post(path, content=body)
+            assert response.status_code in (200, 400, 413), (body, response.text)
+            assert isinstance(response.json(), dict)
+
+        every_body_is_answered()
+        assert client.post(f"/tag/{TAG}/predict", json=GOOD).status_code == 200

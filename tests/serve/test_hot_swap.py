@@ -117,3 +117,89 @@ def test_a_new_model_that_fails_to_load_leaves_the_old_one_serving(deployer, con
     assert f'crossform_serve_tag_swap_failures_total{{tag="{TAG}"}}' in failures
     assert described["current_id"] == described["serving_id"] == second
     assert [e["kind"] for e in described["events"]] == ["deploy", "deploy", "deploy"]
+
+
+SLOW_MARK = 999.0  # a weight that makes the patched scorer below take SLOW_SECONDS first
+SLOW_SECONDS = 1.5
+
+
+def slowed(monkeypatch):
+    """LoadedModel.score, patched to sleep before scoring a batch whose first weight is SLOW_MARK,
+    so a test can hold a request in flight for as long as it needs."""
+    from crossform.serve.models import LoadedModel
+
+    score = LoadedModel.score
+
+    def slow_score(self, columns):
+        if columns["weight"][0] == SLOW_MARK:
+            time.sleep(SLOW_SECONDS)
+        return score(self, columns)
+
+    monkeypatch.setattr(LoadedModel, "score", slow_score)
+
+
+def slow_batch(rows: int = 3000) -> dict:
+    """A batch long enough to be scored in a worker thread (crossform.serve.app.INLINE_SECONDS)."""
+    row = dict(request_rows()[0], weight=SLOW_MARK)
+    return {"columns": {name: [value] * rows for name, value in row.items()}}
+
+
+def test_a_request_in_flight_during_a_swap_finishes_on_the_model_it_started_with(
+    monkeypatch, deployer, config, fitted, packages
+):
+    slowed(monkeypatch)
+    first, second = deployer.push(packages["classifier"]), deployer.push(packages["regressor"])
+    deployer.deploy(TAG, first)
+    batch = slow_batch()
+    with serving(config) as (base, _), httpx.Client(base_url=base, timeout=30) as client:
+        assert client.post(f"/tag/{TAG}/predict", json=request_rows()[0]).json()["model_id"] == first
+        in_flight = {}
+        thread = threading.Thread(
+            target=lambda: in_flight.update(answer=httpx.post(f"{base}/tag/{TAG}/predict", json=batch, timeout=30))
+        )
+        thread.start()
+        time.sleep(0.2)  # the slow request has its model and is scoring
+        deployer.deploy(TAG, second)
+        deadline = time.monotonic() + SWITCH_SECONDS
+        while client.post(f"/tag/{TAG}/predict", json=request_rows()[0]).json()["model_id"] != second:
+            assert time.monotonic() < deadline
+        assert thread.is_alive()  # the tag switched while the slow request was still in flight
+        thread.join(30)
+    answer = in_flight["answer"].json()
+    assert in_flight["answer"].status_code == 200 and answer["model_id"] == first
+    expected = sklearn_outputs(fitted["classifier"], [dict(request_rows()[0], weight=SLOW_MARK)])
+    np.testing.assert_allclose(answer["values"][-1:], expected, rtol=1e-12, atol=0)
+
+
+def test_scoring_past_the_request_timeout_is_a_504_and_the_server_keeps_serving(
+    monkeypatch, deployer, config, packages
+):
+    slowed(monkeypatch)
+    config = dataclasses.replace(config, limits=dataclasses.replace(config.limits, request_timeout=0.5))
+    model_id = deployer.push(packages["classifier"])
+    with serving(config) as (base, _), httpx.Client(base_url=base, timeout=30) as client:
+        assert client.post(f"/model/{model_id}/predict", json=request_rows()[0]).status_code == 200
+        start = time.monotonic()
+        late = client.post(f"/model/{model_id}/predict", json=slow_batch())
+        waited = time.monotonic() - start
+        after = client.post(f"/model/{model_id}/predict", json=request_rows()[0])
+    assert late.status_code == 504 and "scoring took longer" in late.json()["error"]
+    assert waited < SLOW_SECONDS
+    assert after.status_code == 200
+
+
+def test_readyz_waits_for_a_startup_tag_deployed_after_the_server_started(deployer, config, packages):
+    config = dataclasses.replace(config, tags=(TAG,))
+    with serving(config) as (base, _), httpx.Client(base_url=base) as client:
+        before = client.get("/readyz")
+        model_id = deployer.push(packages["classifier"])
+        deployer.deploy(TAG, model_id)
+        deadline = time.monotonic() + 10
+        while (after := client.get("/readyz")).status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        health = client.get("/healthz")
+    assert before.status_code == 503 and before.json()["ready"] is False
+    assert "no tag" in before.json()["startup_error"] or "no tags yet" in before.json()["startup_error"]
+    assert after.json() == {"ready": True, "tags": {TAG: model_id}, "registry_error": None, "startup_error": None}
+    assert health.status_code == 200

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
 import httpx
 import numpy as np
@@ -71,20 +72,38 @@ def test_values_round_trip_float64_exactly(deployer, config, fitted, packages):
     assert [v[0] for v in answer["values"]] == expected.tolist()
 
 
-def test_rows_a_model_refuses_are_row_errors(deployer, config, packages):
+def test_rows_a_model_refuses_are_row_errors(deployer, config, fitted, packages):
     model_id = deployer.push(packages["classifier"])
     rows = [
         {"colour": "red", "size": 3.0, "weight": 0.5},
         {"colour": "red", "size": "big", "weight": 0.5},
         {"colour": 7, "size": 3.0, "weight": 0.5},
         {"colour": "red", "size": float("inf"), "weight": 0.5},
+        {"colour": "red", "size": 10**400, "weight": 0.5},  # an integer beyond float64
+        {"colour": "red", "size": True, "weight": 0.5},  # JSON true: a number to crossform (1.0), as in crossform.score
     ]
     with serving(config) as (base, _):
         # Python's json writes the infinity as the Infinity literal, which the server reads
         answer = httpx.post(f"{base}/model/{model_id}/predict", content=json.dumps({"rows": rows})).json()
-    assert answer["values"][0] is not None and answer["values"][1:] == [None, None, None]
-    assert answer["errors"][0] is None
+    assert answer["values"][1:5] == [None, None, None, None]
     assert "size" in answer["errors"][1] and "colour" in answer["errors"][2] and answer["errors"][3]
+    assert "beyond the float64 range" in answer["errors"][4]
+    assert answer["errors"][0] is None and answer["errors"][5] is None
+    expected = sklearn_outputs(fitted["classifier"], [dict(rows[5], size=1.0)])
+    np.testing.assert_allclose([answer["values"][5]], expected, rtol=1e-12, atol=0)
+
+
+def test_integers_and_floats_score_as_scikit_learn_scores_them(deployer, config, fitted, packages):
+    """JSON integers, floats and nulls mixed in one column: the same values scikit-learn is given."""
+    model_id = deployer.push(packages["regressor"])
+    rows = [
+        dict(row, size=int(row["size"]) if row["size"] is not None and i % 2 else row["size"])
+        for i, row in enumerate(request_rows())
+    ]
+    columns = {name: [row[name] for row in rows] for name in rows[0]}
+    with serving(config) as (base, _):
+        answer = httpx.post(f"{base}/model/{model_id}/predict", json={"columns": columns}).json()
+    assert_sklearn_answer(answer, fitted["regressor"], rows)
 
 
 def test_get_model_names_the_runtime_that_scores_and_why(deployer, config, packages):
@@ -94,7 +113,7 @@ def test_get_model_names_the_runtime_that_scores_and_why(deployer, config, packa
         deployer.push(package, format=fmt)
     with serving(config) as (base, _), httpx.Client(base_url=base) as client:
         before = client.get(f"/model/{model_id}").json()
-        client.post(f"/model/{model_id}/predict", json=request_rows()[0])
+        client_answer = client.post(f"/model/{model_id}/predict", json=request_rows()[0]).json()
         after = client.get(f"/model/{model_id}").json()
     assert before == {
         "id": model_id,
@@ -110,6 +129,8 @@ def test_get_model_names_the_runtime_that_scores_and_why(deployer, config, packa
         {"name": "size", "type": "numeric"},
         {"name": "weight", "type": "numeric"},
     ]
+    keys = set(after) | {key for entry in after["runtimes"] for key in entry} | set(client_answer)
+    assert all(re.fullmatch(r"[a-z]+(_[a-z]+)*", key) for key in keys), keys  # snake_case, as every --json
     tried = {r["name"]: r for r in after["runtimes"]}
     chosen = tried[after["runtime"]]
     assert chosen["exact"] is True

@@ -13,6 +13,7 @@ import types
 from dataclasses import dataclass
 
 import httpx
+import numpy as np
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -97,7 +98,11 @@ def test_each_tag_request_is_handed_to_the_shadow_pool_after_its_answer(config, 
     assert len(pool.jobs) == 2 and {ids for _, ids in pool.jobs} == {(shadow,)}
     (job,) = [job for job, _ in pool.jobs if job.request_id == answer["request_id"]]
     assert (job.tag, job.primary_id) == (TAG, primary)
-    assert job.columns == {name: [row[name] for row in ROWS] for name in ("colour", "size", "weight")}
+    # the columns as the primary scored them: a numeric column of JSON numbers as a float64 array
+    assert {name: list(values) for name, values in job.columns.items()} == {
+        name: [row[name] for row in ROWS] for name in ("colour", "size", "weight")
+    }
+    assert job.columns["weight"].dtype == np.float64
     assert job.primary.values.tolist() == answer["values"] and job.primary.errors == answer["errors"]
     assert 0 < job.primary_seconds < answered and job.received_at <= time.time()
     assert pool.closed  # the server closes its pool when it stops
@@ -116,7 +121,9 @@ def test_a_shadow_added_while_serving_gets_the_next_requests(deployer, config, p
             assert time.monotonic() < deadline
             client.post(f"/tag/{TAG}/predict", json=ROWS[0])
             time.sleep(0.05)
+        described = client.get(f"/tag/{TAG}").json()
     assert pool.jobs[0][1] == (shadow,)
+    assert described["shadows"] == [shadow] and described["events"][-1]["kind"] == "shadow-add"
 
 
 def test_a_full_shadow_queue_is_counted_and_the_answer_unchanged(config, shadowed, fake_shadow_module):

@@ -42,7 +42,7 @@ from ..identity import check_id
 from ..registry import check_tag, open_registry
 from ..store import open_store
 from .config import ServeConfig, from_environment
-from .follow import TagFollower
+from .follow import TagFollower, TagState
 from .inputs import BAD_REQUEST, NOT_FOUND, Limits, check_length, columns_for, parse_body, refuse
 from .metrics import Metrics
 from .models import LoadedModel, ModelCache
@@ -85,6 +85,7 @@ class Server:
         self._shadow_pool = shadow_pool
         self._shadow_lock = threading.Lock()
         self.ready = threading.Event()
+        self._stopping = threading.Event()
         self.startup_error: str | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------
@@ -94,16 +95,22 @@ class Server:
         threading.Thread(target=self._follow_startup_tags, name="crossform startup tags", daemon=True).start()
 
     def _follow_startup_tags(self) -> None:
-        try:
-            for tag in self.config.tags:
-                self.follower.follow(tag)
-        except CrossformError as exc:
-            self.startup_error = str(exc)
-            log.error("crossform serve: a --tag could not be served: %s", exc)
+        """Load every --tag's model; until all are warm /readyz says why not, and this tries again."""
+        while not self._stopping.is_set():
+            try:
+                for tag in self.config.tags:
+                    self.follower.follow(tag)
+            except CrossformError as exc:  # not deployed yet, the store unreachable: try again later
+                self.startup_error = str(exc)
+                log.error("crossform serve: a --tag cannot be served yet: %s", exc)
+                self._stopping.wait(self.config.poll_interval)
+                continue
+            self.startup_error = None
+            self.ready.set()
             return
-        self.ready.set()
 
     def close(self) -> None:
+        self._stopping.set()
         self.follower.close()
         if self._shadow_pool is not None:
             self._shadow_pool.close(timeout=5.0)
@@ -121,17 +128,22 @@ class Server:
                     )
         return self._shadow_pool
 
-    def submit_shadows(self, tag: str, model: LoadedModel, columns: dict, scores, seconds: float, request_id, at):
+    def submit_shadows(self, state: TagState, columns: dict, scores, seconds: float, request_id: str, at: float):
+        """Hand the answered request to the shadows of the tag state it was answered from."""
         from .shadows import ShadowJob
 
-        job = ShadowJob(request_id, tag, model.id, columns, scores, seconds, at)
-        state = self.follower.state(tag)
-        shadows = state.shadows if state is not None else ()
-        if shadows and not self.shadow_pool().submit(job, shadows):
-            self.metrics.shadow_dropped.labels(tag).inc()
+        job = ShadowJob(request_id, state.tag, state.model.id, columns, scores, seconds, at)
+        if not self.shadow_pool().submit(job, state.shadows):
+            self.metrics.shadow_dropped.labels(state.tag).inc()
 
 
 # --- predict -------------------------------------------------------------------------------------
+
+
+def _off_loop(function, *args):
+    """``function(*args)`` in a worker thread. The request's timeout stops waiting for it (the
+    thread runs on, its result dropped: a load still lands in the cache), so the answer is on time."""
+    return anyio.to_thread.run_sync(function, *args, abandon_on_cancel=True)
 
 
 def _no_wait(request: Request) -> bool:
@@ -157,26 +169,27 @@ async def _model_by_id(server: Server, model_id: str, no_wait: bool) -> LoadedMo
     if model is not None:
         return model
     if no_wait:
-        if not await anyio.to_thread.run_sync(server.store.exists, model_id):
+        if not await _off_loop(server.store.exists, model_id):
             raise ObjectNotFoundError(f"{server.store.url}/{model_id}", "no package with this id is stored")
         server.cache.start(model_id)
         raise refuse(UNAVAILABLE, "model", f"{model_id} is loading; ask again, or ask without Prefer: no-wait")
-    return await anyio.to_thread.run_sync(server.cache.get, model_id)
+    return await _off_loop(server.cache.get, model_id)
 
 
-async def _model_by_tag(server: Server, tag: str, no_wait: bool) -> LoadedModel:
+async def _tag_state(server: Server, tag: str, no_wait: bool) -> TagState:
+    """The tag's state, taken once: the request scores with its model and hands its shadows the job."""
     state = server.follower.state(tag)
     if state is not None:
-        return state.model
+        return state
     check_tag(tag)
     if no_wait:
-        current = await anyio.to_thread.run_sync(server.follower.current_id, tag)
+        current = await _off_loop(server.follower.current_id, tag)
         if server.cache.peek(current) is None:
             server.cache.start(current)
             raise refuse(
                 UNAVAILABLE, "tag", f"{tag}'s model {current} is loading; ask again, or ask without Prefer: no-wait"
             )
-    return (await anyio.to_thread.run_sync(server.follower.follow, tag)).model
+    return await _off_loop(server.follower.follow, tag)
 
 
 def _answer(model: LoadedModel, scores, request_id: str, tag: str | None) -> bytes:
@@ -236,7 +249,7 @@ async def _predict(request: Request, tag: str | None) -> Response:
     start = time.perf_counter()
     request_id = uuid.uuid4().hex
     metrics = server.metrics
-    model = None
+    model = state = None
     phase = "body"
     try:
         with anyio.fail_after(limits.request_timeout):
@@ -246,13 +259,16 @@ async def _predict(request: Request, tag: str | None) -> Response:
             if tag is None:
                 model = await _model_by_id(server, request.path_params["model_id"], no_wait)
             else:
-                model = await _model_by_tag(server, tag, no_wait)
+                state = await _tag_state(server, tag, no_wait)
+                model = state.model
             phase = "score"
             columns = columns_for(batch, model.inputs)
+            scoring = time.perf_counter()
             if model.single_row_seconds * batch.n_rows <= INLINE_SECONDS:
                 scores = model.score(columns)
             else:
-                scores = await anyio.to_thread.run_sync(model.score, columns)
+                scores = await _off_loop(model.score, columns)
+            scoring = time.perf_counter() - scoring
     except Exception as exc:
         if isinstance(exc, TimeoutError):
             # a slow body is the client's (408); a first load or a score over the limit is the server's
@@ -278,9 +294,8 @@ async def _predict(request: Request, tag: str | None) -> Response:
     if failed:
         metrics.row_errors.labels(*label).inc(failed)
     task = None
-    state = server.follower.state(tag) if tag is not None else None
-    if state is not None and state.shadows:
-        task = BackgroundTask(server.submit_shadows, tag, model, columns, scores, seconds, request_id, received_at)
+    if state is not None and state.shadows:  # after the answer is sent: the answer never waits for shadows
+        task = BackgroundTask(server.submit_shadows, state, columns, scores, scoring, request_id, received_at)
     return Response(body, media_type="application/json", headers={"X-Request-Id": request_id}, background=task)
 
 
@@ -358,7 +373,7 @@ async def readyz(request: Request) -> Response:
     return JSONResponse(body, status_code=200 if body["ready"] else UNAVAILABLE)
 
 
-async def metrics(request: Request) -> Response:
+async def scrape_metrics(request: Request) -> Response:
     server: Server = request.app.state.server
     server.metrics.models_loaded.set(len(server.cache.models()))
     server.metrics.cache_bytes.set(server.cache.nbytes)
@@ -395,7 +410,7 @@ def create_app(config: ServeConfig, *, shadow_pool=None) -> Starlette:
             Route("/tag/{tag}", describe_tag, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
-            Route("/metrics", metrics, methods=["GET"]),
+            Route("/metrics", scrape_metrics, methods=["GET"]),
         ],
         exception_handlers={HTTPException: _http_error},
         lifespan=lifespan,

@@ -14,10 +14,13 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from .. import ir
 from ..errors import RequestRefusedError, shown
 
 BAD_REQUEST, NOT_FOUND, TOO_LARGE = 400, 404, 413
+_JSON_NUMBERS = {float, int}  # the types json.loads gives numbers (bool is neither)
 
 
 @dataclass(frozen=True)
@@ -116,12 +119,12 @@ def columns_for(batch: Batch, inputs: Sequence[ir.Field]) -> dict:
             raise refuse(
                 BAD_REQUEST, "columns", f"expected a column for every input of the model; missing {_names(absent)}"
             )
-        return {f.name: batch.columns[f.name] for f in inputs}
+        return {f.name: _typed(f, batch.columns[f.name]) for f in inputs}
     columns = {}
     for f in inputs:
         name = f.name
         try:
-            columns[name] = [row[name] for row in batch.rows]
+            columns[name] = _typed(f, [row[name] for row in batch.rows])
         except KeyError:
             where = next(i for i, row in enumerate(batch.rows) if name not in row)
             absent = [g.name for g in inputs if g.name not in batch.rows[where]]
@@ -131,6 +134,19 @@ def columns_for(batch: Batch, inputs: Sequence[ir.Field]) -> dict:
                 f"expected a value (null when missing) for every input of the model; missing {_names(absent)}",
             ) from None
     return columns
+
+
+def _typed(f: ir.Field, values: list):
+    """A numeric column of JSON numbers only as a float64 array, which the scorer takes as it is;
+    anything else (null, a string, a boolean) as the list, for the scorer's reader to judge value
+    by value. The same values either way: a JSON number is a real number, and float64 is what
+    the reader makes of one (an integer beyond float64's range stays in the list, refused there)."""
+    if f.kind != ir.NUMERIC or not set(map(type, values)) <= _JSON_NUMBERS:
+        return values
+    try:
+        return np.array(values, dtype=np.float64)
+    except OverflowError:
+        return values
 
 
 def _check_rows(n_rows: int, limits: Limits) -> None:

@@ -23,6 +23,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
@@ -57,8 +58,8 @@ class LoadedModel:
     nbytes: int  # the estimate the cache's memory bound counts
     single_row_seconds: float  # median single-row time in ``runtime``, measured at warm-up
     runtimes: tuple  # of dict: every runtime tried, whether it was exact on the checks, its time
+    scorer: Callable[[Any], Scores] = field(repr=False)  # the prepared, chunked scorer of ``runtime``
     loaded_at: float = field(default_factory=time.time)
-    scorer: Callable[[Any], Scores] = field(default=None, repr=False)
 
     def score(self, columns) -> Scores:
         return self.scorer(columns)
@@ -72,6 +73,7 @@ class LoadedModel:
             "outputs": list(self.outputs),
             "formats": list(self.formats),
             "bytes": self.nbytes,
+            "loaded_at": datetime.fromtimestamp(self.loaded_at, timezone.utc).isoformat(),
             "single_row_seconds": self.single_row_seconds,
             "runtimes": [dict(r) for r in self.runtimes],
         }
@@ -121,7 +123,15 @@ def _candidate(package: ir.Package, name: str) -> tuple:
     fmt = next(get_format(f) for f, entry in format_registry().items() if name in entry.RUNTIMES)
     content = fmt.dumps(package)
     written = fmt.loads(content)
-    return chunked(package.inputs, get_runtime(name).prepare(content, fmt)), written.model, len(content)
+    if name == ONNXRUNTIME:
+        # One intra-op thread: a request is a few rows, and onnxruntime's default pool spins its
+        # threads after each run, taking the cores the other requests and workers need.
+        engine = get_runtime(name)
+        run = engine.session(content, threads=1).run
+        score = engine.make_scorer(run, content)
+    else:
+        score = get_runtime(name).prepare(content, fmt)
+    return chunked(package.inputs, score), written.model, len(content)
 
 
 def prepare(package: ir.Package, formats: tuple, runtimes: tuple | None = None) -> LoadedModel:
