@@ -6,6 +6,7 @@ processes at once without losing one."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import subprocess
@@ -85,7 +86,7 @@ def assert_values_equal(logged_rows, expected):
     """Logged rows (None for a row in error) equal scikit-learn's (NaN rows in error)."""
     in_error = np.isnan(expected).all(axis=1)
     assert [row is None for row in logged_rows] == in_error.tolist()
-    logged = np.array([row for row in logged_rows if row is not None], dtype=np.float64)
+    logged = np.array([row for row in logged_rows if row is not None], dtype=np.float64).reshape(-1, expected.shape[1])
     np.testing.assert_allclose(logged, expected[~in_error], rtol=1e-12, atol=1e-12)
 
 
@@ -352,3 +353,66 @@ def test_a_huge_exception_message_is_cut_in_the_record(models, tmp_path):
         (record,) = log.records()
     assert record["error"].startswith("ValueError: xxx") and record["error"].endswith("...")
     assert len(record["error"]) == 1000
+
+
+class Gated:
+    """A shadow that waits at its first call until released (so that later jobs queue behind it),
+    counts its calls and raises on a batch holding the colour "raise me"."""
+
+    def __init__(self, model):
+        self.model = model
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.calls: list = []
+
+    def score(self, columns):
+        self.calls.append(len(columns["colour"]))
+        if len(self.calls) == 1:
+            self.entered.set()
+            self.release.wait(WAIT_SECONDS)
+        if "raise me" in list(columns["colour"]):
+            raise ValueError("a column this shadow cannot take")
+        return self.model.score(columns)
+
+
+def test_jobs_that_queue_are_scored_together_each_record_with_its_own_rows(models, tmp_path):
+    shadow_id = models.shadow_ids[1]  # the strict shadow: rows in error inside a batch stay with their job
+    gated = Gated(PackageModel(models.packages[shadow_id]))
+    spans = [(0, 1)] + [(s, s + n) for s, n in zip(range(1, 200, 10), [1, 5, 10, 3, 7, 2, 9, 4, 6, 8] * 2)]
+    bad = job_for(models, 0, 2, "req-bad", TAG)
+    bad = dataclasses.replace(bad, columns={**bad.columns, "colour": ["raise me", "red"]})
+    with open_shadow_log(tmp_path / "shadows.sqlite") as log:
+        pool = ShadowPool(loader(models, extra={shadow_id: gated}), log)
+        pool.submit(job_for(models, *spans[0], "req-0", TAG), [shadow_id])
+        assert gated.entered.wait(WAIT_SECONDS)
+        for n, (start, stop) in enumerate(spans[1:], start=1):
+            pool.submit(job_for(models, start, stop, f"req-{n}", TAG), [shadow_id])
+        pool.submit(bad, [shadow_id])
+        gated.release.set()
+        wait_for(lambda: pool.stats()["scored"] + pool.stats()["failed"] == len(spans) + 1, "every record")
+        pool.close()
+        records = {r["request_id"]: r for r in log.records()}
+    queued_rows = sum(stop - start for start, stop in spans[1:]) + 2
+    # the first job alone, the 21 queued behind it in one call (which raised on the bad one), then each alone
+    assert gated.calls[:2] == [1, queued_rows] and len(gated.calls) == 2 + 21
+    assert records["req-bad"]["error"] == "ValueError: a column this shadow cannot take"
+    for n, (start, stop) in enumerate(spans):
+        record = records[f"req-{n}"]
+        assert record["error"] is None
+        shadow, _, refused = sklearn_scores(models, shadow_id, start, stop)
+        assert_values_equal(record["shadow_values"], shadow)
+        assert [e is not None for e in record["shadow_errors"]] == refused.tolist()
+        assert record["shadow_seconds"] > 0
+    assert pool.stats() == {"queued": 0, "dropped": 0, "scored": len(spans), "failed": 1}
+
+
+def test_a_batch_of_records_is_appended_whole(log_path, models):
+    jobs = [job_for(models, i, i + 2, f"req-{i}", TAG) for i in range(3)]
+    records = [
+        {**dict.fromkeys(RECORD_FIELDS), "tag": TAG, "shadow_id": "s", "request_id": job.request_id} for job in jobs
+    ]
+    with open_shadow_log(log_path) as log:
+        log.append_many(records)
+        with pytest.raises(ShadowLogError):
+            log.append_many([records[0], {"tag": TAG, "shadow_id": "s", "bad": math.nan}])
+        assert [r["request_id"] for r in log.records()] == ["req-0", "req-1", "req-2"]

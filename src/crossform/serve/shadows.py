@@ -5,7 +5,9 @@ The server answers a request with the tag's model and then hands a :class:`Shado
 :meth:`ShadowPool.submit`, which only puts it on a bounded queue and returns: it never waits.
 Each shadow model has its own queue and its own worker thread(s), so a shadow that is slow or
 hangs holds only its own thread; its queue then fills and its later jobs are dropped and counted,
-while the other shadows and the primary go on as before. Every result (or failure) becomes one
+while the other shadows and the primary go on as before. A worker scores the jobs waiting in its
+queue together (one model call and one log write per batch), so that under load a shadow costs
+the server one call per batch, not one per request. Every result (or failure) becomes one
 record in a :class:`ShadowLog`: an SQLite file in WAL mode, which several server processes append
 to at once, or a JSON Lines file, one line per record written with one locked append.
 
@@ -171,6 +173,7 @@ class _Lane:
 
 
 _STOP = object()  # put on a lane's queue by close(): the worker that takes it ends
+MAX_BATCH_JOBS = 64  # queued jobs of one shadow scored in one call
 
 
 class ShadowPool:
@@ -244,28 +247,73 @@ class ShadowPool:
                 thread.join(max(0.0, deadline - time.monotonic()))
 
     def _work(self, shadow_id: str, jobs: queue.Queue) -> None:
-        while (job := jobs.get()) is not _STOP:
-            record = self._score(job, shadow_id)
+        stopping = False
+        while not stopping:
+            job = jobs.get()
+            if job is _STOP:
+                return
+            batch = [job]
+            # the jobs that queued while the last batch scored go together: one call to the model
+            # and one write to the log for up to MAX_BATCH_JOBS requests, so that shadows cost the
+            # machine little per request and keep up with the traffic they shadow
+            while len(batch) < MAX_BATCH_JOBS:
+                try:
+                    waiting = jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if waiting is _STOP:
+                    stopping = True
+                    break
+                batch.append(waiting)
+            records = self._score_batch(batch, shadow_id)
             try:
-                self._log.append(record)
+                self._log.append_many(records)
             except Exception as exc:  # a full disk or a locked file must not end the worker
-                log.warning("shadow record of %s on %s not written: %s", shadow_id, job.tag, _describe(exc))
+                log.warning("%d shadow records of %s not written: %s", len(records), shadow_id, _describe(exc))
                 with self._lock:
-                    self._counts["failed"] += 1
+                    self._counts["failed"] += len(records)
                 continue
             with self._lock:
-                self._counts["failed" if record["error"] is not None else "scored"] += 1
+                for record in records:
+                    self._counts["failed" if record["error"] is not None else "scored"] += 1
             if self._on_result is not None:
-                try:
-                    self._on_result(record)
-                except Exception as exc:
-                    log.warning("shadow on_result hook failed: %s", _describe(exc))
+                for record in records:
+                    try:
+                        self._on_result(record)
+                    except Exception as exc:
+                        log.warning("shadow on_result hook failed: %s", _describe(exc))
 
-    def _score(self, job: ShadowJob, shadow_id: str) -> dict:
+    def _score_batch(self, batch: list, shadow_id: str) -> list:
+        """One record per job. Jobs with the same columns are scored in one call; each record's
+        ``shadow_seconds`` is the call's time shared by rows. A call that raises is retried job by
+        job, so that the error lands on the job that caused it."""
         try:
             model = self._load(shadow_id)
         except Exception as exc:
-            return make_record(job, shadow_id, None, None, f"cannot load the shadow model: {_describe(exc)}")
+            return [
+                make_record(job, shadow_id, None, None, f"cannot load the shadow model: {_describe(exc)}")
+                for job in batch
+            ]
+        names = list(batch[0].columns)
+        if len(batch) == 1 or any(list(job.columns) != names for job in batch):
+            return [self._score(model, job, shadow_id) for job in batch]
+        sizes = [len(job.primary) for job in batch]
+        started = time.perf_counter()
+        try:
+            scores = model.score({name: _joined([job.columns[name] for job in batch]) for name in names})
+        except Exception:
+            return [self._score(model, job, shadow_id) for job in batch]
+        seconds = time.perf_counter() - started
+        total = sum(sizes) or 1
+        records, start = [], 0
+        for job, size in zip(batch, sizes):
+            part = _rows_of(scores, start, start + size)
+            records.append(make_record(job, shadow_id, part, seconds * size / total, None))
+            start += size
+        return records
+
+    @staticmethod
+    def _score(model, job: ShadowJob, shadow_id: str) -> dict:
         # timed without the load: the first job of a shadow would otherwise carry its loading time
         started = time.perf_counter()
         try:
@@ -273,6 +321,21 @@ class ShadowPool:
         except Exception as exc:
             return make_record(job, shadow_id, None, time.perf_counter() - started, _describe(exc))
         return make_record(job, shadow_id, scores, time.perf_counter() - started, None)
+
+
+def _joined(parts: list):
+    """One column of several jobs: float64 arrays joined as one, anything else as one list."""
+    if all(isinstance(p, np.ndarray) and p.dtype == np.float64 for p in parts):
+        return np.concatenate(parts)
+    joined: list = []
+    for part in parts:
+        joined.extend(part.tolist() if isinstance(part, np.ndarray) else part)
+    return joined
+
+
+def _rows_of(scores: Scores, start: int, stop: int) -> Scores:
+    leaves = None if scores.leaves is None else scores.leaves[start:stop]
+    return Scores(scores.values[start:stop], scores.outputs, scores.errors[start:stop], scores.classes, leaves)
 
 
 # --- the logs -------------------------------------------------------------------------------------
@@ -284,6 +347,10 @@ class ShadowLog:
     where: str
 
     def append(self, record: dict) -> None:
+        self.append_many([record])
+
+    def append_many(self, records: list) -> None:
+        """Append ``records`` in order, all of them or none (one transaction, one locked write)."""
         raise NotImplementedError
 
     def records(self, tag: Union[str, None] = None, shadow_id: Union[str, None] = None) -> Iterator[dict]:
@@ -389,15 +456,18 @@ class SQLiteShadowLog(ShadowLog):
                 f"{shown(marker.get('schema'))} version {shown(marker.get('schema_version'))}",
             )
 
-    def append(self, record: dict) -> None:
-        _checked_keys(record, "record")
-        text = _encode(record)
+    def append_many(self, records: list) -> None:
+        rows = [(_checked_keys(r, "record")["tag"], r["shadow_id"], _encode(r)) for r in records]
         with self._lock:
-            try:  # one INSERT in autocommit: one transaction, all of the record or none of it
-                self._db.execute(
-                    "INSERT INTO shadow_records (tag, shadow_id, record) VALUES (?, ?, ?)",
-                    (record["tag"], record["shadow_id"], text),
-                )
+            try:  # one transaction: all of the records or none of them
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    self._db.executemany("INSERT INTO shadow_records (tag, shadow_id, record) VALUES (?, ?, ?)", rows)
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                    raise
             except sqlite3.Error as exc:
                 self._fail(exc)
 
@@ -476,11 +546,12 @@ class JsonLinesShadowLog(ShadowLog):
                 raise ShadowLogError(self.where, f"cannot open the log to append: {exc.strerror}") from None
         self._lock = threading.Lock()
 
-    def append(self, record: dict) -> None:
-        _checked_keys(record, "record")
+    def append_many(self, records: list) -> None:
+        for record in records:
+            _checked_keys(record, "record")
         if self._fd is None:
             raise ShadowLogError(self.where, "this log was opened to read (create=False); it cannot append")
-        data = (_encode(record) + "\n").encode()
+        data = "".join(_encode(record) + "\n" for record in records).encode()
         with self._lock:
             if fcntl is not None:
                 fcntl.flock(self._fd, fcntl.LOCK_EX)
