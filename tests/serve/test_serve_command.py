@@ -59,3 +59,23 @@ def test_serve_refuses_a_malformed_tag_and_bad_numbers_before_starting(tmp_path,
     assert main(["serve", "--max-rows", "0"]) == 2
     assert "expected a positive int" in capsys.readouterr().err
     assert not (tmp_path / "s").exists() and not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize(
+    "host, loopback",
+    [
+        ("127.0.0.1", True),
+        ("127.0.0.2", True),
+        ("::1", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("10.1.2.3", False),
+        ("models.internal", False),
+    ],
+)
+def test_serve_warns_before_listening_beyond_this_machine(host, loopback):
+    # the tests never listen beyond loopback: the rule that decides the warning is checked alone
+    from crossform.cli.serve import _is_loopback
+
+    assert _is_loopback(host) is loopback

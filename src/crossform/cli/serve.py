@@ -133,6 +133,11 @@ def run_serve(args: argparse.Namespace) -> int:
     )
     options = dict(host=args.host, port=args.port, log_level="warning", access_log=False)
     _err(f"crossform serve: http://{args.host}:{args.port} (store {config.store}, registry {config.registry})")
+    if not _is_loopback(args.host):
+        _err(
+            f"crossform serve: warning: listening on {args.host}, beyond this machine; the server has no "
+            "authentication or TLS, so put it behind a proxy that has them"
+        )
     if args.workers == 1:
         uvicorn.run(create_app(config), **options)
         return EXIT_OK
@@ -146,3 +151,14 @@ def run_serve(args: argparse.Namespace) -> int:
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
     return EXIT_OK
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name: it may resolve to anything
+        return False
