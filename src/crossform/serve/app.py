@@ -117,14 +117,18 @@ class Server:
 
     def shadow_pool(self):
         """The shadow pool, made on the first tag request that has shadows (so the shadow log is
-        opened only when there is something to log)."""
+        opened only when there is something to log): a child process at the lowest CPU priority,
+        so that scoring shadows never holds this process's interpreter lock (shadow_process.py)."""
         if self._shadow_pool is None:
             with self._shadow_lock:
                 if self._shadow_pool is None:
-                    from .shadows import ShadowPool, open_shadow_log
+                    from .shadow_process import ShadowProcess
 
-                    self._shadow_pool = ShadowPool(
-                        self.cache.get, open_shadow_log(self.config.shadow_log), on_result=self.metrics.shadow_result
+                    self._shadow_pool = ShadowProcess(
+                        self.config.store,
+                        self.config.shadow_log,
+                        cache_bytes=self.config.cache_bytes,
+                        on_outcome=self.metrics.count_shadow,
                     )
         return self._shadow_pool
 

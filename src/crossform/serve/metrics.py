@@ -108,33 +108,44 @@ class Metrics:
         self.cache_bytes.set(cache.nbytes)
 
     def shadow_result(self, record: dict) -> None:
-        """ShadowPool's on_result hook: one record per shadow per request (docs/shadows.md). The rows
-        are paired as the shadow report pairs them (report.record_agreement), so the two agree."""
-        import numpy as np
+        """ShadowPool's on_result hook: one record per shadow per request (docs/shadows.md)."""
+        self.count_shadow(shadow_outcome(record))
 
-        from .report import record_agreement
-
-        tag, shadow_id = record.get("tag") or "", record.get("shadow_id") or ""
-        rows = self.shadow_rows
-        if record.get("error") is not None:
-            rows.labels(tag, shadow_id, "error").inc(max(1, len(record.get("primary_errors") or ())))
-            return
-        agreement = record_agreement(record)
-        one_refused = int(agreement.primary_only.sum() + agreement.shadow_only.sum())
-        both_refused = agreement.compared.size - int(agreement.compared.sum()) - one_refused
-        primary, shadow = agreement.primary, agreement.shadow
-        with np.errstate(invalid="ignore"):
-            difference = np.abs(shadow - primary)
-            within = (shadow == primary) | (difference <= 1e-12 * np.abs(primary))
-        same_outputs = (
-            list(agreement.outputs) == record.get("outputs") == record.get("shadow_outputs", record.get("outputs"))
-        )
-        same = int(within.all(axis=1).sum()) if same_outputs else 0
-        worst = np.where(np.isnan(difference), np.inf, difference).max(axis=1, initial=0.0)
-        delta = self.shadow_delta.labels(tag, shadow_id)
-        for value in worst:
-            delta.observe(float(value))
-        outcomes = {"same": same + both_refused, "different": len(worst) - same, "error": one_refused}
-        for outcome, count in outcomes.items():
+    def count_shadow(self, outcome: tuple) -> None:
+        """Count what :func:`shadow_outcome` made of one record (in this process or the shadows')."""
+        _, tag, shadow_id, rows, worst = outcome
+        for name, count in rows.items():
             if count:
-                rows.labels(tag, shadow_id, outcome).inc(count)
+                self.shadow_rows.labels(tag, shadow_id, name).inc(count)
+        if worst:
+            delta = self.shadow_delta.labels(tag, shadow_id)
+            for value in worst:
+                delta.observe(value)
+
+
+def shadow_outcome(record: dict) -> tuple:
+    """What the agreement metrics take from one shadow record, small enough to send between
+    processes: ("scored" or "failed", tag, shadow id, {"same", "different", "error": rows}, the
+    largest |shadow - primary| of each row both scored). Rows are paired as the shadow report
+    pairs them (report.record_agreement), so the metrics and the report count alike."""
+    import numpy as np
+
+    from .report import record_agreement
+
+    tag, shadow_id = record.get("tag") or "", record.get("shadow_id") or ""
+    if record.get("error") is not None:
+        return "failed", tag, shadow_id, {"error": max(1, len(record.get("primary_errors") or ()))}, []
+    agreement = record_agreement(record)
+    one_refused = int(agreement.primary_only.sum() + agreement.shadow_only.sum())
+    both_refused = agreement.compared.size - int(agreement.compared.sum()) - one_refused
+    primary, shadow = agreement.primary, agreement.shadow
+    with np.errstate(invalid="ignore"):
+        difference = np.abs(shadow - primary)
+        within = (shadow == primary) | (difference <= 1e-12 * np.abs(primary))
+    same_outputs = (
+        list(agreement.outputs) == record.get("outputs") == record.get("shadow_outputs", record.get("outputs"))
+    )
+    same = int(within.all(axis=1).sum()) if same_outputs else 0
+    worst = np.where(np.isnan(difference), np.inf, difference).max(axis=1, initial=0.0)
+    rows = {"same": same + both_refused, "different": len(worst) - same, "error": one_refused}
+    return "scored", tag, shadow_id, rows, [float(v) for v in worst]

@@ -1,0 +1,73 @@
+"""Shadows scored in a child process of their own (the server's default): the records reach the log
+with scikit-learn's values, the server's process gets each record's agreement counts, a full queue
+drops and counts, and close ends the child."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from crossform.serve.metrics import shadow_outcome
+from crossform.serve.shadow_process import ShadowProcess
+from crossform.serve.shadows import open_shadow_log
+from crossform.store import open_store
+from helpers.shadow_models import fit_shadow_models, job_for, sklearn_scores
+
+TAG = "birds.production"
+WAIT_SECONDS = 60.0
+
+
+def wait_for(condition, what: str) -> None:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {WAIT_SECONDS} s for {what}"
+        time.sleep(0.02)
+
+
+def test_a_child_process_scores_the_shadows_and_the_server_counts_their_outcomes(tmp_path):
+    models = fit_shadow_models()
+    store = open_store(tmp_path / "store")
+    for package in models.packages.values():
+        store.put(package)
+    outcomes = []
+    log_path = tmp_path / "shadows.sqlite"
+    shadows = ShadowProcess(str(tmp_path / "store"), str(log_path), cache_bytes=1 << 28, on_outcome=outcomes.append)
+    try:
+        assert shadows.wait_ready() and shadows.pid != os.getpid()
+        spans = [(0, 10), (10, 11), (11, 60)]
+        for n, (start, stop) in enumerate(spans):
+            assert shadows.submit(job_for(models, start, stop, f"req-{n}", TAG), models.shadow_ids) is True
+        wait_for(lambda: len(outcomes) == 6, "six records")
+    finally:
+        shadows.close(timeout=WAIT_SECONDS)
+    assert not shadows._process.is_alive()
+    assert shadows.stats() == {"queued": 0, "dropped": 0, "scored": 6, "failed": 0}
+    with open_shadow_log(log_path, create=False) as log:
+        records = list(log.records(tag=TAG))
+    assert len(records) == 6
+    for record in records:
+        start, stop = spans[int(record["request_id"].split("-")[1])]
+        expected, _, refused = sklearn_scores(models, record["shadow_id"], start, stop)
+        got = np.array([np.nan * np.ones(expected.shape[1]) if r is None else r for r in record["shadow_values"]])
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+        assert [e is not None for e in record["shadow_errors"]] == refused.tolist()
+    # what came back is what the metrics make of each record, computed in the child
+    assert sorted(map(repr, outcomes)) == sorted(repr(shadow_outcome(r)) for r in records)
+
+
+def test_a_full_queue_drops_and_counts_and_a_closed_one_takes_nothing(tmp_path):
+    models = fit_shadow_models()
+    # no store behind the shadows: the child's loads fail, but submit must not care
+    shadows = ShadowProcess(str(tmp_path / "store"), str(tmp_path / "shadows.jsonl"), cache_bytes=1 << 20, queue_size=1)
+    try:
+        job = job_for(models, 0, 1, "req", TAG)
+        taken = [shadows.submit(job, ["a", "b"]) for _ in range(200)]
+        began = time.perf_counter()
+        shadows.submit(job, ["a"])
+        assert time.perf_counter() - began < 0.05
+        assert False in taken and shadows.stats()["dropped"] >= 2 * taken.count(False)
+    finally:
+        shadows.close(timeout=WAIT_SECONDS)
+    assert shadows.submit(job, ["a"]) is False
