@@ -55,7 +55,9 @@ def test_readme_shipping_flow_runs_as_written(tmp_path):
     script = re.search(r"```sh\n(.*?)```", section, re.S).group(1)
     assert len([line for line in script.splitlines() if line.startswith("crossform") or "$(" in line]) == 6
     joblib.dump(fit_pipeline("classifier"), tmp_path / "model.joblib")
-    retrained = crossform.save(crossform.from_sklearn(fit_pipeline("classifier", seed=1), checks=30), tmp_path / "retrained-pkg")
+    retrained = crossform.save(
+        crossform.from_sklearn(fit_pipeline("classifier", seed=1), checks=30), tmp_path / "retrained-pkg"
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("CROSSFORM_")}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     done = subprocess.run(
