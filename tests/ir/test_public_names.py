@@ -16,7 +16,9 @@ def names_used() -> dict:
     used = {}
     paths = [REPO / "README.md", *(path for top in WHERE for path in sorted((REPO / top).rglob("*")))]
     for path in paths:
-        if path.suffix in (".py", ".md") and "__pycache__" not in path.parts:
+        # hidden folders (bench/.cache holds the benchmarks' side venvs) are not the project's files
+        inside = path.relative_to(REPO).parts
+        if path.suffix in (".py", ".md") and "__pycache__" not in inside and not any(p.startswith(".") for p in inside):
             for name in USE.findall(path.read_text(encoding="utf-8")):
                 used.setdefault(name, path.relative_to(REPO).as_posix())
     return used
