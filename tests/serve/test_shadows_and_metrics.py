@@ -8,6 +8,8 @@ real pool behind the real server."""
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import time
 
 import httpx
@@ -15,7 +17,9 @@ import numpy as np
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from helpers.serving import TAG, request_rows, serving
+from crossform.serve.shadows import open_shadow_log
+from helpers.model_ids import model_id
+from helpers.serving import TAG, request_rows, serving, sklearn_outputs
 
 ROWS = request_rows()[:3]
 
@@ -178,3 +182,41 @@ def test_requests_errors_and_latency_are_counted_per_model_and_tag(config, shado
     (loads,) = samples(scrape, "crossform_serve_model_loads_total").items()
     assert loads[1] == 1.0 and dict(loads[0])["model_id"] == primary
     assert samples(scrape, "crossform_serve_models_loaded") == {(): 1.0}
+
+
+def test_the_servers_own_shadow_process_logs_a_failing_and_a_working_shadow_and_answers_unchanged(
+    deployer, config, fitted, packages, tmp_path
+):
+    primary = deployer.push(packages["classifier"])
+    working = deployer.push(packages["regressor"])
+    missing = model_id("a shadow whose package never reached the store")  # it fails to load, as a raise would
+    deployer.deploy(TAG, primary)
+    deployer.add_shadow(TAG, working)
+    deployer.add_shadow(TAG, missing, force=True)
+    log_path = tmp_path / "shadows.jsonl"
+    config = dataclasses.replace(config, shadow_log=str(log_path))
+    with serving(config) as (base, app), httpx.Client(base_url=base) as client:
+        answers = [client.post(f"/tag/{TAG}/predict", json={"rows": ROWS}) for _ in range(5)]
+        shadows = app.state.server.shadow_pool()
+        assert shadows.pid != os.getpid()  # a process of its own
+        deadline = time.monotonic() + 60
+        while shadows.stats()["scored"] + shadows.stats()["failed"] < 10:
+            assert time.monotonic() < deadline, shadows.stats()
+            time.sleep(0.05)
+        scrape = client.get("/metrics").text
+    expected = sklearn_outputs(fitted["classifier"], ROWS)
+    for answer in answers:
+        assert answer.status_code == 200 and answer.json()["model_id"] == primary
+        np.testing.assert_allclose(answer.json()["values"], expected, rtol=1e-12, atol=0)
+    with open_shadow_log(log_path, create=False) as log:
+        records = list(log.records(tag=TAG))
+    failed = [r for r in records if r["shadow_id"] == missing]
+    scored = [r for r in records if r["shadow_id"] == working]
+    assert len(failed) == len(scored) == 5
+    assert all(r["error"].startswith("cannot load the shadow model") for r in failed)
+    regressor = sklearn_outputs(fitted["regressor"], ROWS)
+    for record in scored:
+        np.testing.assert_allclose(record["shadow_values"], regressor, rtol=1e-12, atol=0)
+    # the agreement counts came back from the child to this process's metrics
+    rows = samples(scrape, "crossform_serve_shadow_rows_total")
+    assert rows[(("outcome", "error"), ("shadow_id", missing), ("tag", TAG))] == 5 * len(ROWS)
