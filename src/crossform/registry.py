@@ -148,6 +148,21 @@ def _check_file(path: Path) -> bool:
     return False
 
 
+def check_schema_marker(db, tables, table: str, name: str, version: int, *, where: str, kind: str, what: str, error):
+    """Refuse a database of ours that is not ``name`` at ``version``: the marker ``table`` (key,
+    value rows "schema" and "schema_version") missing, or naming another schema or version.
+    The registry and the shadow log keep their schema marker alike; ``error`` is theirs."""
+    if table not in tables:
+        raise error(where, f"{kind} but not {what}: expected a '{table}' table; found tables {shown(sorted(tables))}")
+    marker = dict(db.execute(f"SELECT key, value FROM {table}"))
+    if marker.get("schema") != name or marker.get("schema_version") != str(version):
+        raise error(
+            where,
+            f"expected a {name} schema version {version}; found schema "
+            f"{shown(marker.get('schema'))} version {cut(str(marker.get('schema_version')))}",
+        )
+
+
 class _SQLite:
     """What is SQLite's own: its lock statement, placeholders, table listing and errors."""
 
@@ -268,19 +283,17 @@ class Registry:
                 raise RegistryNotFoundError(
                     self.where, "no registry here yet (a schema without tables): a deploy or a shadow add creates it"
                 )
-            if "crossform_registry" not in tables:
-                raise RegistryFormatError(
-                    self.where,
-                    f"an {self._dialect.name} database but not a crossform registry: expected a 'crossform_registry' table; "
-                    f"found tables {shown(sorted(tables))}",
-                )
-            marker = dict(db.execute("SELECT key, value FROM crossform_registry"))
-            if marker.get("schema") != SCHEMA_NAME or marker.get("schema_version") != str(SCHEMA_VERSION):
-                raise RegistryFormatError(
-                    self.where,
-                    f"expected a {SCHEMA_NAME} schema version {SCHEMA_VERSION}; found schema "
-                    f"{shown(marker.get('schema'))} version {cut(str(marker.get('schema_version')))}",
-                )
+            check_schema_marker(
+                db,
+                tables,
+                "crossform_registry",
+                SCHEMA_NAME,
+                SCHEMA_VERSION,
+                where=self.where,
+                kind=f"an {self._dialect.name} database",
+                what="a crossform registry",
+                error=RegistryFormatError,
+            )
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self, self._dialect.begin_change)

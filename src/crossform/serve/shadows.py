@@ -35,7 +35,7 @@ import numpy as np
 
 from crossform.deployer import HOME
 from crossform.errors import ShadowLogError, ShadowLogFormatError, ShadowLogNotFoundError, cut, shown
-from crossform.registry import SQLITE_MAGIC
+from crossform.registry import SQLITE_MAGIC, check_schema_marker
 from crossform.scores import Scores
 
 try:  # POSIX: a lock around each JSON Lines append, so lines from several processes never interleave
@@ -442,19 +442,17 @@ class SQLiteShadowLog(ShadowLog):
                 db.execute("ROLLBACK")
                 raise
             return
-        if "crossform_shadow_log" not in tables:
-            raise ShadowLogFormatError(
-                self.where,
-                f"an SQLite file but not a crossform shadow log: expected a 'crossform_shadow_log' table; "
-                f"found tables {shown(sorted(tables))}",
-            )
-        marker = dict(db.execute("SELECT key, value FROM crossform_shadow_log"))
-        if marker.get("schema") != SCHEMA_NAME or marker.get("schema_version") != str(SCHEMA_VERSION):
-            raise ShadowLogFormatError(
-                self.where,
-                f"expected a {SCHEMA_NAME} schema version {SCHEMA_VERSION}; found schema "
-                f"{shown(marker.get('schema'))} version {shown(marker.get('schema_version'))}",
-            )
+        check_schema_marker(
+            db,
+            tables,
+            "crossform_shadow_log",
+            SCHEMA_NAME,
+            SCHEMA_VERSION,
+            where=self.where,
+            kind="an SQLite file",
+            what="a crossform shadow log",
+            error=ShadowLogFormatError,
+        )
 
     def append_many(self, records: list) -> None:
         rows = [(_checked_keys(r, "record")["tag"], r["shadow_id"], _encode(r)) for r in records]
