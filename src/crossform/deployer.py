@@ -283,10 +283,7 @@ class Deployer:
         except RegistryNotFoundError:
             return []
         with registry:
-            return [
-                TagState(tag, registry.current(tag), registry.shadows(tag), registry.history(tag)[-1])
-                for tag in registry.tags()
-            ]
+            return [TagState(*state) for state in registry.states()]
 
 
 def event_json(event: Event) -> dict:

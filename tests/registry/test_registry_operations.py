@@ -141,3 +141,17 @@ def test_opening_a_missing_file_creates_an_empty_registry(tmp_path):
     with open_registry(path) as registry:
         assert registry.tags() == ()
     assert path.exists()
+
+
+def test_states_give_each_tag_its_current_id_shadows_and_latest_event(registry):
+    a, b, c = model_id("a"), model_id("b"), model_id("c")
+    registry.deploy("fraud.production", a, actor="ana")
+    registry.deploy("fraud.production", b, actor="bo", message="retrain")
+    registry.add_shadow("fraud.production", c, actor="ana")
+    registry.add_shadow("churn.shadow-only", a, actor="cy")
+    registry.rollback("fraud.production", actor="bo")
+    states = registry.states()
+    assert [s[0] for s in states] == ["churn.shadow-only", "fraud.production"]
+    for tag, current, shadows, last in states:
+        assert (current, shadows, last) == (registry.current(tag), registry.shadows(tag), registry.history(tag)[-1])
+    assert states[1][3].kind == "rollback" and states[1][1] == a
