@@ -14,6 +14,7 @@ crossform.vectors at each model's splits. Needs crossform[sklearn].
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import sys
 import tempfile
@@ -111,7 +112,7 @@ def build(root: Path, names=None, fmt: str = "stripe-json", checks: int = 0, opt
                 "name": name,
                 "description": description,
                 "package": relative,
-                "generator": f"generators.py:{fit.__name__}",
+                "generator": f"{Path(inspect.getsourcefile(fit)).name}:{fit.__name__}",
                 "id": package.id,
                 "vectors": to_document(expected),
             }

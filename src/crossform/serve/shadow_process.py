@@ -6,8 +6,9 @@ every request (the serving bench measured a third of the requests/s with three s
 server's process only hands each job over; a child process (started with ``spawn``, never
 ``fork``, since the server has threads) loads the shadow models through a model cache of its own
 over the same store, scores them with a :class:`ShadowPool` and writes the log. The child runs at
-nice 19, so the kernel gives it only the CPU the requests leave; when that is too little its
-queues fill and jobs are dropped and counted, never a request slowed.
+the lowest priority (SCHED_IDLE on Linux, else nice 19), so the kernel gives it only the CPU the
+requests leave; when that is too little its queues fill and jobs are dropped and counted, never a
+request slowed.
 
 The hand-off adds no thread to the server's process: each job is one datagram on a non-blocking
 Unix socket pair written by the caller (the event loop), which the kernel takes whole or refuses
@@ -45,12 +46,24 @@ def _pair() -> tuple:
     return ours, theirs
 
 
-def _child(store_url, log_path, cache_bytes, queue_size, jobs: socket.socket, results: socket.socket) -> None:
-    """The child process: score the jobs that arrive until the stop, then report the pool's counts."""
+def _lowest_priority() -> None:
+    """Run this process only on CPU time nothing else wants: Linux's SCHED_IDLE where the kernel
+    allows it (a waking normal task, such as a worker with a request, takes the core from it at
+    once rather than after its time slice), and nice 19 in any case."""
     try:
         os.nice(NICENESS)
     except (AttributeError, OSError):
         pass
+    if hasattr(os, "sched_setscheduler") and hasattr(os, "SCHED_IDLE"):
+        try:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        except OSError:  # refused (a seccomp profile, say): nice 19 stays
+            pass
+
+
+def _child(store_url, log_path, cache_bytes, queue_size, jobs: socket.socket, results: socket.socket) -> None:
+    """The child process: score the jobs that arrive until the stop, then report the pool's counts."""
+    _lowest_priority()
     from ..store import open_store
     from .metrics import shadow_outcome
     from .models import ModelCache
