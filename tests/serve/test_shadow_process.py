@@ -39,6 +39,10 @@ def test_a_child_process_scores_the_shadows_and_the_server_counts_their_outcomes
     try:
         wait_for(lambda: shadows.stats() and shadows.ready, "the child to start")
         assert shadows.pid != os.getpid()
+        if hasattr(os, "sched_getscheduler"):  # every thread of the child runs on idle CPU time only
+            threads = [int(tid) for tid in os.listdir(f"/proc/{shadows.pid}/task")]
+            policies = {tid: os.sched_getscheduler(tid) for tid in threads}
+            assert set(policies.values()) == {os.SCHED_IDLE}, policies
         spans = [(0, 10), (10, 11), (11, 60)]
         for n, (start, stop) in enumerate(spans):
             assert shadows.submit(job_for(models, start, stop, f"req-{n}", TAG), models.shadow_ids) is True

@@ -10,6 +10,7 @@ lives here. docs/serving.md is the user's page.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import threading
@@ -145,7 +146,8 @@ class Server:
         pool = self._shadow_pool
         if pool is None:
             pool = await anyio.to_thread.run_sync(self.shadow_pool)
-        job = ShadowJob(request_id, state.tag, state.model.id, columns, scores, seconds, at)
+        primary = dataclasses.replace(scores, leaves=None)  # the shadows compare values, not leaves
+        job = ShadowJob(request_id, state.tag, state.model.id, columns, primary, seconds, at)
         if not pool.submit(job, state.shadows):
             self.metrics.shadow_dropped.labels(state.tag).inc()
 

@@ -87,6 +87,7 @@ class Metrics:
             buckets=DELTA_BUCKETS,
             registry=own,
         )
+        self._shadow_children: dict = {}
         gauge_mode = {"multiprocess_mode": "livesum"} if self.multiprocess else {}
         self.models_loaded = Gauge("crossform_serve_models_loaded", "Models in the cache", registry=own, **gauge_mode)
         self.cache_bytes = Gauge(
@@ -116,11 +117,21 @@ class Metrics:
         _, tag, shadow_id, rows, worst = outcome
         for name, count in rows.items():
             if count:
-                self.shadow_rows.labels(tag, shadow_id, name).inc(count)
+                self._shadow_child("rows", tag, shadow_id, name).inc(count)
         if worst:
-            delta = self.shadow_delta.labels(tag, shadow_id)
+            delta = self._shadow_child("delta", tag, shadow_id)
             for value in worst:
                 delta.observe(value)
+
+    def _shadow_child(self, metric: str, *labels):
+        # labels() looks its child up under a lock (and in multiprocess mode opens its value files)
+        # each time; the shadow counts come several per request, so the children are kept here
+        key = (metric, labels)
+        child = self._shadow_children.get(key)
+        if child is None:
+            family = self.shadow_rows if metric == "rows" else self.shadow_delta
+            child = self._shadow_children[key] = family.labels(*labels)
+        return child
 
 
 def shadow_outcome(record: dict) -> tuple:

@@ -49,16 +49,24 @@ def _pair() -> tuple:
 def _lowest_priority() -> None:
     """Run this process only on CPU time nothing else wants: Linux's SCHED_IDLE where the kernel
     allows it (a waking normal task, such as a worker with a request, takes the core from it at
-    once rather than after its time slice), and nice 19 in any case."""
+    once rather than after its time slice), and nice 19 in any case.
+
+    Both are set for every thread the process already has (Linux schedules threads, and numpy's
+    BLAS starts its own when imported, before this runs) and inherited by the threads it starts."""
     try:
-        os.nice(NICENESS)
-    except (AttributeError, OSError):
-        pass
-    if hasattr(os, "sched_setscheduler") and hasattr(os, "SCHED_IDLE"):
+        threads = [int(tid) for tid in os.listdir("/proc/self/task")]
+    except (OSError, ValueError):
+        threads = [0]
+    for tid in threads:
         try:
-            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-        except OSError:  # refused (a seccomp profile, say): nice 19 stays
+            os.setpriority(os.PRIO_PROCESS, tid, NICENESS)
+        except (AttributeError, OSError):
             pass
+        if hasattr(os, "sched_setscheduler") and hasattr(os, "SCHED_IDLE"):
+            try:
+                os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
+            except OSError:  # refused (a seccomp profile, say): nice 19 stays
+                pass
 
 
 def _child(store_url, log_path, cache_bytes, queue_size, jobs: socket.socket, results: socket.socket) -> None:
