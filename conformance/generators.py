@@ -57,12 +57,15 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 GENERATORS: list = []
 
 
-def case(feature: str, name: str, description: str, input_names=None) -> Callable:
+def case(feature: str, name: str, description: str, input_names=None, since=None) -> Callable:
     """Register a generator. ``input_names``: the names the package gives the
-    columns of a model fitted on an array (crossform.from_sklearn's argument)."""
+    columns of a model fitted on an array (crossform.from_sklearn's argument).
+    ``since``: ``(release, why)`` when the fit needs a scikit-learn release newer
+    than the oldest crossform supports (conformance/refit.py skips it there)."""
 
     def register(fit: Callable) -> Callable:
         fit.input_names = input_names
+        fit.since = since
         GENERATORS.append((feature, name, description, fit))
         return fit
 
@@ -340,7 +343,12 @@ def impute_then_scale():
     return model.fit(df[NUMERIC], bird_target(df, "binary"))
 
 
-@case("encoders", "passthrough-chain", "identity FunctionTransformer, passthrough and a dropped column")
+@case(
+    "encoders",
+    "passthrough-chain",
+    "identity FunctionTransformer, passthrough and a dropped column",
+    since=("1.6", "extra trees fitted on NaN"),
+)
 def passthrough_chain():
     df = birds(700, seed=20, missing=0.05)
     columns = ColumnTransformer(
@@ -772,6 +780,7 @@ def remainder_passthrough():
     "pipeline-shapes",
     "remainder-passthrough-short-names",
     "ColumnTransformer(remainder='passthrough', verbose_feature_names_out=False)",
+    since=("1.6", "extra trees fitted on NaN"),
 )
 def remainder_passthrough_short_names():
     return _remainder_case(

@@ -7,7 +7,8 @@ when ``max_features`` subsamples), then ``score_samples = -2 ** -(sum /
 offset_``. Here each tree's leaf value is that per-leaf term, computed as
 scikit-learn computes it, its features are mapped back to the model's, and
 post transform "isolation" does the rest. The trees cast inputs to float32
-(thresholds rewritten) but accept NaN and infinities.
+(thresholds rewritten) but accept NaN and infinities (since scikit-learn 1.6;
+what an older release refuses, the model refuses too).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sklearn.ensemble._iforest import _average_path_length
 from .. import ir
 from ..errors import UnsupportedEstimatorError
 from ._context import Context, ModelSpec
-from .tree import tree_from_sklearn
+from .tree import refuses, tree_from_sklearn
 
 
 def convert_isolation_forest(est: IsolationForest, ctx: Context, cols: list) -> ModelSpec:
@@ -45,10 +46,19 @@ def convert_isolation_forest(est: IsolationForest, ctx: Context, cols: list) -> 
         trees.append(ir.Tree(np.where(leaf, -1, mapped), t.threshold, t.left, t.right, t.missing_left, value))
     trees = tuple(trees)
     offset = float(est.offset_)
+    missing = "error" if refuses(est, np.nan, "score_samples") else "route"
+    infinite = "error" if refuses(est, np.inf, "score_samples") else "compare"
     return ModelSpec(
         tuple(cols),
         lambda features: ir.TreeEnsemble(
-            features, trees, "sum", "isolation", base_value=[0.0], infinite="compare", isolation=(denominator, offset)
+            features,
+            trees,
+            "sum",
+            "isolation",
+            base_value=[0.0],
+            missing=missing,
+            infinite=infinite,
+            isolation=(denominator, offset),
         ),
     )
 

@@ -3,9 +3,14 @@
 scikit-learn averages the trees' leaf values (class fractions for a
 classifier) in tree order, starting from zero; that is aggregation
 "average". Thresholds are rewritten for float32 inputs (crossform.floats).
+A missing value follows each node's ``missing_go_to_left``, unless the fitted
+estimator refuses NaN at predict time: then the model does too
+(``missing="error"``; see :func:`refuses`).
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 from sklearn.base import is_classifier
@@ -41,6 +46,22 @@ def tree_from_sklearn(tree, n_classes: int = 0) -> ir.Tree:
     )
 
 
+def refuses(est, value: float, method: str = "predict") -> bool:
+    """Whether the fitted estimator refuses ``value`` (NaN or an infinity) at predict time.
+
+    scikit-learn decides that in code, by release and by parameters (random forests read NaN
+    since 1.4, extra trees since 1.6; isolation forests read NaN and infinities since 1.6), not in
+    a fitted attribute, so the estimator itself is asked, with one row of that value."""
+    row = np.full((1, est.n_features_in_), value)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a model fitted on named columns warns about an array
+        try:
+            getattr(est, method)(row)
+        except ValueError:
+            return True
+    return False
+
+
 def convert_trees(est, ctx: Context, cols: list) -> ModelSpec:
     name = type(est).__name__
     if getattr(est, "n_outputs_", 1) != 1:
@@ -60,7 +81,10 @@ def convert_trees(est, ctx: Context, cols: list) -> ModelSpec:
         except IRValidationError as exc:
             raise UnsupportedEstimatorError(f"{name} has class labels crossform cannot export: {exc}") from None
     trees = tuple(tree_from_sklearn(t, len(classes) if classes else 0) for t in sk_trees)
-    return ModelSpec(tuple(cols), lambda features: ir.TreeEnsemble(features, trees, "average", classes=classes))
+    missing = "error" if refuses(est, np.nan) else "route"
+    return ModelSpec(
+        tuple(cols), lambda features: ir.TreeEnsemble(features, trees, "average", classes=classes, missing=missing)
+    )
 
 
 CONVERTERS = {
