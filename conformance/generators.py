@@ -855,6 +855,10 @@ FEATURES = {
     "linear": "Linear and logistic regression, regularised and SGD models: probabilities and decision scores.",
     "hist-boosting": "Histogram gradient boosting: float64 thresholds, NaN routing, category-in-set splits.",
     "anomaly": "Isolation forests: score_samples and decision_function, with feature subsampling.",
+    "ensembles": "Ensembles of other estimators: bagging over single trees, with feature subsets and small samples.",
     "pipeline-shapes": "The shapes a pipeline takes around its steps: one step, nesting, skipped steps, "
     "ColumnTransformer remainders and names, pandas output, names given to an array's columns.",
 }
+
+# Families in modules of their own register their cases when imported here, after FEATURES
+import generators_ensembles  # noqa: E402, F401

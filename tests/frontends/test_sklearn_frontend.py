@@ -11,9 +11,14 @@ import pandas as pd
 import pytest
 from sklearn.base import is_classifier
 from sklearn.compose import ColumnTransformer, make_column_selector
-from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier, RandomForestRegressor
+from sklearn.ensemble import (
+    BaggingClassifier,
+    GradientBoostingClassifier,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
 from sklearn.impute import MissingIndicator, SimpleImputer
-from sklearn.linear_model import SGDClassifier
+from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, OrdinalEncoder, StandardScaler
@@ -136,6 +141,10 @@ UNSUPPORTED = {
         "runs arbitrary code.*docs/plugins.md",
     ),
     "transformer only": (lambda: Pipeline([("s", StandardScaler())]), "ends in a transformer"),
+    "bagging over a linear model": (
+        lambda: BaggingClassifier(LogisticRegression(), n_estimators=2),
+        "BaggingClassifier over LogisticRegression: crossform exports bagging over single trees",
+    ),
 }
 
 

@@ -236,6 +236,9 @@ def _apply(model, X) -> np.ndarray:
             ],
             axis=1,
         )
+    if hasattr(model, "estimators_features_"):  # bagging: each member reads its own columns
+        X = np.asarray(X, dtype=np.float64)
+        return np.stack([e.apply(X[:, f]) for e, f in zip(model.estimators_, model.estimators_features_)], axis=1)
     return np.asarray(model.apply(X))
 
 
