@@ -192,6 +192,13 @@ def test_pandas_category_columns_score_as_lightgbm():
     np.testing.assert_array_equal(crossform.score(package, rows).values[:, 0], expected)
 
 
+def test_a_classifier_on_pandas_categories_predicts_the_classes_lightgbm_does():
+    frame, y = _category_frame()
+    model = lightgbm.LGBMClassifier(n_estimators=5, num_leaves=6, min_data_per_group=5, cat_smooth=1, **FIXED)
+    package = _matches(model.fit(frame, y > 0))
+    assert package.checks.predicted is not None and any(t.has_sets for t in package.model.trees)
+
+
 def test_ordered_pandas_categories_are_refused_by_name():
     frame, y = _category_frame(ordered=True)
     _refused(lightgbm.LGBMRegressor(n_estimators=3, **FIXED).fit(frame, y), "cannot tell which column")

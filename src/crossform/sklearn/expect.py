@@ -102,6 +102,16 @@ def _predict(estimator, X) -> np.ndarray:
         return np.asarray(estimator.predict(X), dtype=np.float64).reshape(-1, 1)
 
 
+def _predict_classes(estimator, X) -> np.ndarray:
+    """The estimator's predicted classes; a LightGBM model fitted on pandas categories takes
+    its category columns as category dtype (crossform.sklearn.lightgbm.category_frame)."""
+    if _library(estimator) == "lightgbm":
+        from . import lightgbm
+
+        X = lightgbm.category_frame(estimator, X)
+    return estimator.predict(X)
+
+
 def _take(X, index: np.ndarray):
     return X.iloc[index] if hasattr(X, "iloc") else X[index]
 
@@ -358,7 +368,7 @@ def _expect(
         if ok.size:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                for i, label in zip(ok, estimator.predict(X_ok)):
+                for i, label in zip(ok, _predict_classes(estimator, X_ok)):
                     predicted[i] = _plain(label)
         predicted = tuple(predicted)
     return Checks(
