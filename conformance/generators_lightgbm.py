@@ -90,6 +90,12 @@ def lgbm_multiclass():
     return lightgbm.LGBMClassifier(n_estimators=6, num_leaves=5, **_FIXED).fit(X, y)
 
 
+@case("lightgbm", "lgbm-multiclassova", "LGBMClassifier, multiclassova: one sigmoid per class, not normalised")
+def lgbm_multiclassova():
+    X, y = numbers(900, 5, seed=86, classes=3, nan=0.1)
+    return lightgbm.LGBMClassifier(objective="multiclassova", n_estimators=5, num_leaves=5, **_FIXED).fit(X, y)
+
+
 @case("lightgbm", "lgbm-poisson", "LGBMRegressor, poisson objective: exp of the raw score, NaN in training")
 def lgbm_poisson():
     X, _ = numbers(700, 4, seed=76, task="regression", nan=0.1)

@@ -213,10 +213,12 @@ def test_a_sigmoid_other_than_one_is_refused_by_name():
     _refused(lightgbm.LGBMClassifier(n_estimators=3, sigmoid=0.7, **FIXED).fit(X, y > 0), "sigmoid=0.7")
 
 
-def test_multiclassova_is_refused_by_name():
+def test_multiclassova_is_one_unnormalised_sigmoid_per_class():
     X, y = _data()
-    model = lightgbm.LGBMClassifier(objective="multiclassova", n_estimators=3, **FIXED).fit(X, _classes(y, 3))
-    _refused(model, "multiclassova")
+    model = lightgbm.LGBMClassifier(objective="multiclassova", n_estimators=4, **FIXED).fit(X, _classes(y, 3))
+    package = _matches(model)
+    assert package.model.post_transform == "logistic" and package.model.n_outputs == 3
+    assert not np.allclose(model.predict_proba(X[:20]).sum(axis=1), 1.0)  # not a distribution, as LightGBM gives it
 
 
 def test_reg_sqrt_is_refused_by_name():

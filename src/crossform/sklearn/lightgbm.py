@@ -15,8 +15,8 @@ one, else all. LightGBM's predictor (include/LightGBM/tree.h, src/c_api.cpp) com
 - the raw score of each output: 0.0 then each tree's leaf value in tree order (the
   boost-from-average score is already inside the first tree's leaves, AddBias), divided by
   the iteration count for random forests (``average_output``); then the objective's
-  transform: identity, ``1 / (1 + exp(-sigmoid * x))`` (binary), softmax (multiclass) or
-  ``exp`` (poisson, gamma, tweedie).
+  transform: identity, ``1 / (1 + exp(-sigmoid * x))`` (binary; multiclassova, per output,
+  unnormalised), softmax (multiclass) or ``exp`` (poisson, gamma, tweedie).
 
 The zero band is folded into the thresholds (no new IR rule): a row's value x compares as
 z(x) (0.0 inside the band), and ``z(x) <= t`` is ``x <= t'`` with t' = t outside
@@ -29,8 +29,8 @@ that go left (NaN and other codes go right, the missing side).
 
 Refused by name: missing_type Zero (zero_as_missing), categorical splits on numeric inputs
 (the int truncation has no IR form), ordered or non-string pandas categories, linear trees, a sigmoid other than 1, and objectives
-whose transform crossform does not state (multiclassova, cross_entropy_lambda, sqrt
-regression, ranking, custom).
+whose transform crossform does not state (cross_entropy_lambda, sqrt regression, ranking,
+custom).
 """
 
 from __future__ import annotations
@@ -93,7 +93,9 @@ def _post_transform(objective: str, params: dict, n_outputs: int, name: str) -> 
         return "none"
     if objective in _EXP:
         return "exp"
-    if objective in ("binary", "cross_entropy", "xentropy"):
+    one_vs_all = objective in ("multiclassova", "multiclass_ova", "ova", "ovr") and n_outputs > 1
+    if objective in ("binary", "cross_entropy", "xentropy") or one_vs_all:
+        # one sigmoid per output for multiclassova (ConvertOutput), not normalised: predict_proba as is
         sigmoid = float(params.get("sigmoid", "1"))
         if sigmoid != 1.0:
             raise UnsupportedEstimatorError(
@@ -105,7 +107,7 @@ def _post_transform(objective: str, params: dict, n_outputs: int, name: str) -> 
         return "softmax"
     raise UnsupportedEstimatorError(
         f"{name} uses objective {objective!r}, whose output transform crossform does not export; it exports "
-        f"{', '.join(_IDENTITY + _EXP)}, binary, cross_entropy and multiclass."
+        f"{', '.join(_IDENTITY + _EXP)}, binary, cross_entropy, multiclass and multiclassova."
     )
 
 
@@ -328,7 +330,7 @@ def _classes(est, post: str, width: int, name: str) -> Any:
     if not probabilities:
         return None
     if isinstance(est, lightgbm.Booster):
-        labels = [0, 1] if post == "logistic" else list(range(width))
+        labels = [0, 1] if width == 1 else list(range(width))
     else:
         labels = est.classes_
     try:
