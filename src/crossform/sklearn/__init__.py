@@ -96,10 +96,16 @@ def _check_fitted(estimator) -> None:
         raise UnsupportedEstimatorError(f"{estimator!r} is not a scikit-learn estimator: {exc}") from None
 
 
-def producer_versions() -> dict:
+def producer_versions(estimator=None) -> dict:
+    """The versions of what produced a package: crossform, scikit-learn, numpy, Python, and the
+    library of any step of ``estimator`` from LIBRARY_FAMILIES (lightgbm for a LightGBM model)."""
     import sklearn
 
-    libraries = {lib: sys.modules[lib].__version__ for lib in LIBRARY_FAMILIES if lib in sys.modules}
+    from .compose import pipeline_steps
+
+    steps = pipeline_steps(estimator) if estimator is not None else []
+    used = {type(step).__module__.split(".")[0] for step in steps}
+    libraries = {lib: sys.modules[lib].__version__ for lib in LIBRARY_FAMILIES if lib in used}
     return {
         "crossform": __version__,
         "scikit-learn": sklearn.__version__,
@@ -175,7 +181,7 @@ def from_sklearn(estimator, owner=None, tags=None, metadata=None, checks=None, i
         owner=owner,
         tags=tuple(tags or ()),
         metadata=dict(metadata or {}),
-        producer=producer_versions(),
+        producer=producer_versions(estimator),
     )
     from .expect import DEFAULT_ROWS, checks_for
 
