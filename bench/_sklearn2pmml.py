@@ -73,10 +73,11 @@ def java_reason(output: str) -> Optional[str]:
 def _convert_here(estimator, out: Path, fields: list) -> float:
     from sklearn2pmml import make_pmml_pipeline, sklearn2pmml
 
-    pipeline = make_pmml_pipeline(estimator, active_fields=list(fields), target_fields=[TARGET])
     log = io.StringIO()
     start = time.perf_counter()
     try:
+        # inside the try: make_pmml_pipeline refuses what is no scikit-learn estimator (a LightGBM Booster)
+        pipeline = make_pmml_pipeline(estimator, active_fields=list(fields), target_fields=[TARGET])
         with redirect_stdout(log):  # the JVM's report and an advertisement go to stdout
             sklearn2pmml(pipeline, str(out), java_opts=NO_PHONE_HOME)
     except Exception as exc:

@@ -51,9 +51,10 @@ def qualified(cls: type) -> str:
 
 def builtin_table() -> dict:
     """family module -> the estimator classes its CONVERTERS table names."""
-    from crossform.sklearn import FAMILIES
+    from crossform.sklearn import FAMILIES, LIBRARY_FAMILIES
 
-    return {module: list(importlib.import_module(module).CONVERTERS) for module in FAMILIES}
+    modules = FAMILIES + tuple(LIBRARY_FAMILIES.values())
+    return {module: list(importlib.import_module(module).CONVERTERS) for module in modules}
 
 
 def cells(report, uses: dict) -> dict:

@@ -862,3 +862,4 @@ FEATURES = {
 
 # Families in modules of their own register their cases when imported here, after FEATURES
 import generators_ensembles  # noqa: E402, F401
+import generators_lightgbm  # noqa: E402, F401  (LightGBM and the exp link: its cases register themselves)

@@ -22,15 +22,15 @@ from typing import Any
 from ._version import __version__
 from .errors import CrossformError, FormatVersionError
 from .exporters import Files, _source, get_format, load, sniff
-from .exporters._versions import FormatVersionWarning, parse_version
+from .exporters._versions import FEATURES_SINCE, FormatVersionWarning, features_used, parse_version
 
 # format -> (format version, first crossform release that writes it), oldest first.
 # A row is added with every format-version bump (docs/FORMATS.md, "Bumping").
 HISTORY: dict[str, list[tuple[str, str]]] = {
-    "stripe-json": [("1.0", "0.1.0"), ("2.0", "0.2.0"), ("2.1", "0.5.0")],
-    "protobuf": [("1.0", "0.2.0"), ("1.1", "0.5.0")],
-    "onnx": [("1.0", "0.2.0"), ("1.1", "0.3.0"), ("1.2", "0.4.0"), ("1.3", "0.5.0")],
-    "pmml": [("1.0", "0.3.0"), ("1.1", "0.4.0"), ("1.2", "0.5.0")],
+    "stripe-json": [("1.0", "0.1.0"), ("2.0", "0.2.0"), ("2.1", "0.5.0"), ("2.2", "0.6.0")],
+    "protobuf": [("1.0", "0.2.0"), ("1.1", "0.5.0"), ("1.2", "0.6.0")],
+    "onnx": [("1.0", "0.2.0"), ("1.1", "0.3.0"), ("1.2", "0.4.0"), ("1.3", "0.5.0"), ("1.4", "0.6.0")],
+    "pmml": [("1.0", "0.3.0"), ("1.1", "0.4.0"), ("1.2", "0.5.0"), ("1.3", "0.6.0")],
 }
 # format -> {minor version: what it added} for the minors that older releases of the same major
 # cannot read (they refuse such a file with a named error rather than score it); only releases
@@ -45,11 +45,18 @@ ADDED_KINDS = (
     "kinds added in crossform 0.5.0 (linear models, new encoders, binary logistic scores, "
     "isolation, set splits, missing/infinite rules)"
 )
+# The 0.6.0 minors add the exp post transform (log-link regressors).
+NEXT_KINDS = "kinds added in crossform 0.6.0 (the exp post transform)"
 STRICT: dict[str, dict[str, str]] = {
-    "stripe-json": {"2.1": ADDED_KINDS},
-    "protobuf": {"1.1": ADDED_KINDS},
-    "onnx": {"1.1": "float32 inputs (--precision float32)", "1.2": "one TreeEnsemble per tree", "1.3": ADDED_KINDS},
-    "pmml": {"1.1": "no leaf outputs (--leaves off)", "1.2": ADDED_KINDS},
+    "stripe-json": {"2.1": ADDED_KINDS, "2.2": NEXT_KINDS},
+    "protobuf": {"1.1": ADDED_KINDS, "1.2": NEXT_KINDS},
+    "onnx": {
+        "1.1": "float32 inputs (--precision float32)",
+        "1.2": "one TreeEnsemble per tree",
+        "1.3": ADDED_KINDS,
+        "1.4": NEXT_KINDS,
+    },
+    "pmml": {"1.1": "no leaf outputs (--leaves off)", "1.2": ADDED_KINDS, "1.3": NEXT_KINDS},
 }
 # format -> {major: the first crossform release that no longer reads it}. A
 # new major does not end the old one: its frozen reader stays (docs/FORMATS.md).
@@ -101,8 +108,13 @@ def needs(format_name: str, version: Any, fmt: Any, package: Any) -> str | None:
     added = STRICT.get(format_name, {}).get(version) if isinstance(version, str) else None
     if added is None:
         return None
-    if package is not None and version == fmt.VERSION:
-        return fmt.needs(package) or added
+    if package is not None:
+        # the kind the package holds that its very version added (FEATURES_SINCE), else the first
+        # kind the format names
+        named = [
+            words for feature, words in features_used(package) if FEATURES_SINCE[feature].get(format_name) == version
+        ]
+        return named[0] if named else fmt.needs(package) or added
     return added
 
 

@@ -131,6 +131,8 @@ def _post_transform(
     if kind == "logistic":
         p = 1.0 / (1.0 + np.exp(-raw))
         return np.hstack([1.0 - p, p]) if binary else p
+    if kind == "exp":
+        return np.exp(raw)
     if kind == "softmax":
         shifted = np.exp(raw - raw.max(axis=1, keepdims=True))
         return shifted / shifted.sum(axis=1, keepdims=True)

@@ -132,6 +132,12 @@ FITS = {
     "hgb-absolute-error-categorical": lambda: HistGradientBoostingRegressor(
         loss="absolute_error", max_iter=5, categorical_features=[4], random_state=0
     ).fit(*_holes("regression", categorical=True)),
+    "hgb-poisson-nan": lambda: HistGradientBoostingRegressor(loss="poisson", max_iter=6, random_state=0).fit(
+        _holes("regression")[0], np.abs(_holes("regression")[1]) / 50
+    ),
+    "hgb-gamma": lambda: HistGradientBoostingRegressor(loss="gamma", max_iter=6, random_state=0).fit(
+        _numbers("regression")[0], np.abs(_numbers("regression")[1]) + 1.0
+    ),
     "hgb-pandas-categories": lambda: HistGradientBoostingClassifier(max_iter=4, random_state=0).fit(
         *_categorical_frame()
     ),

@@ -159,3 +159,27 @@ def rows() -> pd.DataFrame:
     size = [0.0, 1.0, -2.5, 3.0, np.nan, 7.0, np.inf, -np.inf, 1e39, 1e300, -0.0, 8.0]
     weight = [1.0, -1.0, 0.4, 0.6, 2.0, np.nan, 0.0, 0.5, 0.5, 1e-300, 5.0, -3.0]
     return pd.DataFrame({"colour": pd.Series(colour, dtype=object), "size": size, "weight": weight})
+
+
+def log_link_packages() -> dict:
+    """name -> Package using a kind added after crossform 0.5.0: the exp post transform (a log-link
+    regressor, histogram boosting's poisson and gamma losses, LightGBM's poisson, gamma and tweedie)."""
+    return {
+        "boost-regression-exp": ir.Package(
+            inputs=fields()[1:],
+            encoders=(ir.Affine(("weight",), [0.5], [0.25]),),
+            model=ir.TreeEnsemble(
+                ("size", "weight"),
+                (regression_stump(0), regression_stump(1)),
+                "sum",
+                "exp",
+                base_value=[0.75],
+                infinite="compare",
+            ),
+        ),
+        "forest-regression-exp": ir.Package(
+            inputs=fields()[1:],
+            encoders=(),
+            model=ir.TreeEnsemble(("size", "weight"), (regression_stump(0), regression_stump(1)), "average", "exp"),
+        ),
+    }

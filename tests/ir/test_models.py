@@ -62,7 +62,8 @@ REFUSED_ENSEMBLES = {
     ),
     "unknown post transform": (
         dict(post_transform="tanh"),
-        "The 'post_transform' field of TreeEnsemble must be one of ('none', 'logistic', 'softmax', 'isolation'). "
+        "The 'post_transform' field of TreeEnsemble must be one of ('none', 'logistic', 'softmax', 'isolation', "
+        "'exp'). "
         "Got 'tanh' instead.",
     ),
     "unknown missing rule": (
@@ -163,6 +164,11 @@ REFUSED_ONE_OUTPUT = {
         lambda: isolation(aggregation="average"),
         "The 'post_transform' field of TreeEnsemble must be 'isolation' only for a regressor with aggregation "
         "'sum'. Got classes=None, aggregation='average' instead.",
+    ),
+    "exp for a classifier": (
+        lambda: one_output(post_transform="exp", classes=("n", "y")),
+        "The 'post_transform' field of TreeEnsemble must be 'exp' only for a regressor (one output, no classes). "
+        "Got classes=('n', 'y') with 1 outputs instead.",
     ),
     "isolation parameters without the isolation transform": (
         lambda: one_output(isolation=(4.0, -0.5)),

@@ -85,6 +85,9 @@ def check_version(
 # release still reads it; a package using one records the version that added it, which those
 # releases refuse by name rather than misread.
 _STRICT_MINORS = {"stripe-json": "2.1", "protobuf": "1.1", "onnx": "1.3", "pmml": "1.2"}
+# The next strict minors, for the kinds and rules added after crossform 0.5.0: the exp post
+# transform (and what else lands beside it). A package using none of them records what it did.
+_NEXT_MINORS = {"stripe-json": "2.2", "protobuf": "1.2", "onnx": "1.4", "pmml": "1.3"}
 
 # IR feature -> {format: the first version of that format whose files hold it}. A format a
 # row leaves out holds the feature in every version; a feature missing from the table (the
@@ -106,6 +109,7 @@ FEATURES_SINCE: dict[str, dict[str, str]] = {
     "infinite threshold": _STRICT_MINORS,
     "missing rule": _STRICT_MINORS,
     "infinite rule": _STRICT_MINORS,
+    "exp transform": _NEXT_MINORS,
 }
 
 
@@ -142,6 +146,8 @@ def model_features(model) -> list:
         used.append(("binary score", "two classes from one logistic score"))
     if model.isolation is not None:
         used.append(("isolation transform", "the isolation transform"))
+    if model.post_transform == "exp":
+        used.append(("exp transform", "the exp post transform"))
     if model.has_sets:
         used.append(("set split", "a category-set split"))
     if any(np.isinf(t.threshold).any() for t in model.trees):

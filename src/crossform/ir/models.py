@@ -12,7 +12,7 @@ from ._validation import check_finite, describe, frozen_array, invalid, name_tup
 from .trees import Tree
 
 AGGREGATIONS = ("average", "sum")
-POST_TRANSFORMS = ("none", "logistic", "softmax", "isolation")
+POST_TRANSFORMS = ("none", "logistic", "softmax", "isolation", "exp")
 MISSING_RULES = ("route", "error")
 INFINITE_RULES = ("error", "compare")
 
@@ -40,6 +40,10 @@ class TreeEnsemble(_Model):
     tree's value, in tree order). ``classes`` names the outputs of a
     classifier (one probability per class, or two classes from one logistic
     score); None means a regressor.
+
+    Post transform "exp" (a regressor only: a log-link model, such as
+    histogram gradient boosting's poisson and gamma losses) gives
+    ``exp(raw)`` in float64.
 
     Post transform "isolation" (an isolation forest; ``isolation`` is
     ``(denominator, offset)``) turns the summed path length s into two
@@ -124,6 +128,13 @@ class TreeEnsemble(_Model):
             raise invalid(owner, "post_transform", f"one of {POST_TRANSFORMS}", describe(self.post_transform))
         if self.post_transform == "softmax" and width < 2:
             raise invalid(owner, "post_transform", "'softmax' only with two or more outputs", "'softmax' with 1 output")
+        if self.post_transform == "exp" and (self.classes is not None or width != 1):
+            raise invalid(
+                owner,
+                "post_transform",
+                "'exp' only for a regressor (one output, no classes)",
+                f"classes={self.classes!r} with {width} outputs",
+            )
         base = None
         if self.aggregation == "sum":
             base = (

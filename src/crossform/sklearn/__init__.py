@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import platform
+import sys
 import warnings
 from collections.abc import Callable, Mapping
 from functools import cache
@@ -37,14 +38,30 @@ FAMILIES = (
     "crossform.sklearn.preprocessing",
     "crossform.sklearn.tree",
 )
+# Families for libraries outside scikit-learn, behind their own extras: library -> module. A
+# family is loaded once its library is imported (a fitted model of it exists only then), so
+# importing crossform never imports them.
+LIBRARY_FAMILIES = {"lightgbm": "crossform.sklearn.lightgbm"}
 ENTRY_POINT_GROUP = "crossform.converters"
 
 
-@cache
 def converters() -> Mapping[type, Callable]:
-    """Built-in converters, then those of installed plugins (which may not replace built-ins)."""
+    """Built-in converters (with the families of the libraries imported so far), then those of
+    installed plugins (which may not replace built-ins)."""
+    return _converters(tuple(sorted(lib for lib in LIBRARY_FAMILIES if lib in sys.modules)))
+
+
+def _clear() -> None:
+    _converters.cache_clear()
+
+
+converters.cache_clear = _clear  # what tests and plugin loaders call after installing an entry point
+
+
+@cache
+def _converters(libraries: tuple) -> Mapping[type, Callable]:
     table: dict = {}
-    for module in FAMILIES:
+    for module in FAMILIES + tuple(LIBRARY_FAMILIES[lib] for lib in libraries):
         table.update(importlib.import_module(module).CONVERTERS)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         extra = ep.load()
@@ -69,6 +86,8 @@ def _check_fitted(estimator) -> None:
     from sklearn.exceptions import NotFittedError as SklearnNotFitted
     from sklearn.utils.validation import check_is_fitted
 
+    if not hasattr(estimator, "get_params") and type(estimator) in converters():
+        return  # a library's own model object (a LightGBM Booster): trained when it exists
     try:
         check_is_fitted(estimator)
     except SklearnNotFitted:
@@ -77,12 +96,20 @@ def _check_fitted(estimator) -> None:
         raise UnsupportedEstimatorError(f"{estimator!r} is not a scikit-learn estimator: {exc}") from None
 
 
-def producer_versions() -> dict:
+def producer_versions(estimator=None) -> dict:
+    """The versions of what produced a package: crossform, scikit-learn, numpy, Python, and the
+    library of any step of ``estimator`` from LIBRARY_FAMILIES (lightgbm for a LightGBM model)."""
     import sklearn
 
+    from .compose import pipeline_steps
+
+    steps = pipeline_steps(estimator) if estimator is not None else []
+    used = {type(step).__module__.split(".")[0] for step in steps}
+    libraries = {lib: sys.modules[lib].__version__ for lib in LIBRARY_FAMILIES if lib in used}
     return {
         "crossform": __version__,
         "scikit-learn": sklearn.__version__,
+        **libraries,
         "numpy": np.__version__,
         "python": platform.python_version(),
     }
@@ -154,7 +181,7 @@ def from_sklearn(estimator, owner=None, tags=None, metadata=None, checks=None, i
         owner=owner,
         tags=tuple(tags or ()),
         metadata=dict(metadata or {}),
-        producer=producer_versions(),
+        producer=producer_versions(estimator),
     )
     from .expect import DEFAULT_ROWS, checks_for
 

@@ -12,7 +12,8 @@ do, and refuses missing values, so the model does too (``missing="error"``).
 HistGradientBoosting compares float64 inputs with float64 thresholds (no
 rewrite; +inf, "every number left, NaN right", included), accepts NaN and
 infinities (``infinite="compare"``), and starts from its baseline
-prediction. A categorical split sends the categories of its left bitset
+prediction; the poisson and gamma losses predict exp of that sum (post
+transform "exp", scikit-learn's LogLink.inverse). A categorical split sends the categories of its left bitset
 left, the other known ones right, and NaN, negative and unknown values the
 missing way: an IR set split holding the set that goes away from the
 missing side.
@@ -180,6 +181,12 @@ def _hist_inputs(est, ctx: Context, cols: list, name: str) -> tuple:
     return model_cols + [cols[i] for i in num_idx], values
 
 
+# A regressor's link (scikit-learn's _loss.link class) -> the post transform of its inverse:
+# predict is link.inverse(raw), raw the baseline plus each tree in float64; LogLink's inverse
+# is np.exp (the poisson and gamma losses).
+_REGRESSION_LINKS = {"IdentityLink": "none", "LogLink": "exp"}
+
+
 def convert_hist_gradient_boosting(est, ctx: Context, cols: list) -> ModelSpec:
     name = type(est).__name__
     if est.n_features_in_ != len(cols):
@@ -191,10 +198,10 @@ def convert_hist_gradient_boosting(est, ctx: Context, cols: list) -> ModelSpec:
     if is_classifier(est):
         if link != "LogitLink" and link != "MultinomialLogit":
             raise UnsupportedEstimatorError(f"{name} uses the {link} link, which crossform does not export.")
-    elif link != "IdentityLink":
+    elif link not in _REGRESSION_LINKS:
         raise UnsupportedEstimatorError(
-            f"{name}(loss={est.loss!r}) predicts through the {link} (an exp of the raw score), which crossform does "
-            "not export yet; the squared_error, absolute_error and quantile losses export."
+            f"{name}(loss={est.loss!r}) predicts through the {link}, which crossform does not export; "
+            f"the links it exports are {', '.join(sorted(_REGRESSION_LINKS))}."
         )
     known, f_idx_map = est._bin_mapper.make_known_categories_bitsets()
     width = est.n_trees_per_iteration_
@@ -204,7 +211,7 @@ def convert_hist_gradient_boosting(est, ctx: Context, cols: list) -> ModelSpec:
         for k, predictor in enumerate(iteration)
     )
     base = np.asarray(est._baseline_prediction, dtype=np.float64).reshape(-1)
-    classes, post = None, "none"
+    classes, post = None, _REGRESSION_LINKS.get(link)
     if is_classifier(est):
         try:
             classes = ir.class_labels(est.classes_)

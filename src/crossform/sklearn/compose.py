@@ -37,6 +37,10 @@ def fitted_inputs(estimator) -> tuple:
             "crossform exports pipelines that end in a model."
         )
     first = steps[0]
+    if not hasattr(first, "n_features_in_") and hasattr(first, "feature_name"):
+        # a LightGBM Booster: it names its features itself (Column_0, ... for an array)
+        names = first.feature_name()
+        return [str(n) for n in names], len(names)
     names = getattr(first, "feature_names_in_", None)
     return (None if names is None else [str(n) for n in names]), int(first.n_features_in_)
 

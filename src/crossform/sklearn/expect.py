@@ -77,11 +77,20 @@ def _frame(
     return frame.set_axis(names, axis=1)
 
 
+def _library(model) -> str:
+    """The library a model object comes from ("sklearn", "lightgbm", ...)."""
+    return type(model).__module__.split(".")[0]
+
+
 def _predict(estimator, X) -> np.ndarray:
     from sklearn.base import is_classifier
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        if _library(estimator) == "lightgbm":
+            from . import lightgbm
+
+            return lightgbm.booster_scores(estimator, X)
         if _steps(estimator)[1].__class__.__name__ == "IsolationForest":
             # the two outputs of post transform "isolation"
             return np.column_stack([estimator.score_samples(X), estimator.decision_function(X)])
@@ -91,6 +100,16 @@ def _predict(estimator, X) -> np.ndarray:
             # a classifier without probabilities (SGDClassifier's hinge loss): its decision scores
             return np.asarray(estimator.decision_function(X), dtype=np.float64).reshape(len(X), -1)
         return np.asarray(estimator.predict(X), dtype=np.float64).reshape(-1, 1)
+
+
+def _predict_classes(estimator, X) -> np.ndarray:
+    """The estimator's predicted classes; a LightGBM model fitted on pandas categories takes
+    its category columns as category dtype (crossform.sklearn.lightgbm.category_frame)."""
+    if _library(estimator) == "lightgbm":
+        from . import lightgbm
+
+        X = lightgbm.category_frame(estimator, X)
+    return estimator.predict(X)
 
 
 def _take(X, index: np.ndarray):
@@ -208,7 +227,12 @@ def _hist_predictor_leaves(predictor, Xp: np.ndarray, known: np.ndarray, f_idx_m
 
 def _sklearn_trees(model) -> list:
     """scikit-learn's trees in the order the package has them (gradient
-    boosting: stage by stage, a tree per class in each), [] for a model without."""
+    boosting: stage by stage, a tree per class in each), [] for a model without.
+    LightGBM's come from its model dump, in its order (iteration by iteration)."""
+    if _library(model) == "lightgbm":
+        from . import lightgbm
+
+        return lightgbm.leaf_trees(model)
     if hasattr(model, "tree_"):
         return [model.tree_]
     if hasattr(model, "_predictors"):
@@ -222,6 +246,10 @@ def _apply(model, X) -> np.ndarray:
     """The leaf of each row in each tree, as scikit-learn's own ``apply`` finds it."""
     from sklearn.ensemble import IsolationForest
 
+    if _library(model) == "lightgbm":
+        from . import lightgbm
+
+        return lightgbm.apply(model, X, lightgbm.leaf_trees(model))
     if hasattr(model, "_predictors"):
         return _hist_leaves(model, X)
     if isinstance(model, IsolationForest):
@@ -338,12 +366,12 @@ def _expect(
                 node = _apply(model, X_model).reshape(ok.size, -1).astype(np.int64)  # GB gives floats
         for t, position in enumerate(_preorders(trees)):
             leaves[ok, t] = position[node[:, t]]
-    if is_classifier(estimator):
+    if hasattr(estimator, "get_params") and is_classifier(estimator):  # a LightGBM Booster predicts no class
         predicted = [None] * len(rows)
         if ok.size:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                for i, label in zip(ok, estimator.predict(X_ok)):
+                for i, label in zip(ok, _predict_classes(estimator, X_ok)):
                     predicted[i] = _plain(label)
         predicted = tuple(predicted)
     return Checks(
@@ -358,8 +386,19 @@ def _expect(
         leaves=leaves if trees else None,
         tolerance=tolerance,
         absolute=ISOLATION_ABSOLUTE if getattr(package.model, "post_transform", None) == "isolation" else 0.0,
-        expected_by=f"scikit-learn {sklearn.__version__}",
+        expected_by=_expected_by(_steps(estimator)[1], sklearn.__version__),
     )
+
+
+def _expected_by(model, sklearn_version: str) -> str:
+    """Whose outputs the checks hold: scikit-learn's, or the model's library's (with scikit-learn's
+    version too, for the steps before it)."""
+    import sys
+
+    library = _library(model)
+    if library in ("sklearn", "crossform") or library not in sys.modules:
+        return f"scikit-learn {sklearn_version}"
+    return f"{library} {sys.modules[library].__version__} (scikit-learn {sklearn_version})"
 
 
 def checks_for(

@@ -290,11 +290,13 @@ class TreeEnsemble(_message.Message):
         POST_TRANSFORM_LOGISTIC: _ClassVar[TreeEnsemble.PostTransform]
         POST_TRANSFORM_SOFTMAX: _ClassVar[TreeEnsemble.PostTransform]
         POST_TRANSFORM_ISOLATION: _ClassVar[TreeEnsemble.PostTransform]
+        POST_TRANSFORM_EXP: _ClassVar[TreeEnsemble.PostTransform]
     POST_TRANSFORM_UNSPECIFIED: TreeEnsemble.PostTransform
     POST_TRANSFORM_NONE: TreeEnsemble.PostTransform
     POST_TRANSFORM_LOGISTIC: TreeEnsemble.PostTransform
     POST_TRANSFORM_SOFTMAX: TreeEnsemble.PostTransform
     POST_TRANSFORM_ISOLATION: TreeEnsemble.PostTransform
+    POST_TRANSFORM_EXP: TreeEnsemble.PostTransform
     FEATURES_FIELD_NUMBER: _ClassVar[int]
     AGGREGATION_FIELD_NUMBER: _ClassVar[int]
     POST_TRANSFORM_FIELD_NUMBER: _ClassVar[int]

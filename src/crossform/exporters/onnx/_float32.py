@@ -11,6 +11,7 @@ import numpy as np
 
 from ... import checks as checks_module
 from ... import ir
+from ...errors import UnsupportedModelError
 from ._rules import COLUMNS, FLOAT64, check_option
 
 
@@ -67,10 +68,34 @@ def float32_tolerance(package: ir.Package) -> float:
         bound = 2 * bound + 2.0**-20
     elif model.post_transform == "isolation":
         bound = _isolation_bound(model, bound)
+    elif model.post_transform == "exp":
+        bound = _exp_bound(model, bound)
+    if not math.isfinite(bound):
+        raise UnsupportedModelError(
+            "the float32 variant cannot bound this model's error: exp of its largest sum overflows; write float64"
+        )
     # two significant digits, rounded up: a number a person can read in the metadata
     exponent = math.floor(math.log10(bound)) - 1
     up = float(f"{math.ceil(bound / 10.0**exponent)}e{exponent}")
     return up if up >= bound else float(f"{math.ceil(bound / 10.0**exponent) + 1}e{exponent}")
+
+
+def _exp_bound(model: ir.TreeEnsemble, bound: float) -> float:
+    """The float32 sum's bound carried through exp, computed in double, then cast to float once:
+    |exp(a) - exp(b)| <= exp(max(a, b)) * expm1(|a - b|), with exp(S) bounding every prediction,
+    S the largest raw score (the base value plus each tree's largest leaf, or their average) plus
+    the sum's bound; the cast rounds that once more."""
+    top = sum(float(t.value[t.is_leaf].max()) for t in model.trees)
+    if model.aggregation == "average":
+        top /= len(model.trees)
+    else:
+        top += float(model.base_value[0])
+    top += bound
+    try:
+        largest = math.exp(top)
+        return largest * math.expm1(bound) + UNIT * largest
+    except OverflowError:
+        return math.inf
 
 
 def _isolation_bound(model: ir.TreeEnsemble, bound: float) -> float:

@@ -34,6 +34,7 @@ from ._rules import (
     NAME,
     OPS,
     OPTIONS,
+    PER_TREE_VERSION,
     PRECISION,
     SOURCE_ID,
     TOLERANCE,
@@ -219,13 +220,13 @@ def loads(source: bytes, where: str = WHERE) -> ir.Package:
         raise OnnxStructureError(where, f"expected the graph crossform writes; {type(exc).__name__}: {exc}") from None
     recorded, expected = props[FORMAT_VERSION], written_version(precision, per_tree, package)
     if not newer and recorded != expected:
-        # a writer records 1.3 exactly when the package uses a kind 1.3 added, so that
-        # 0.4.0 refuses those files and still reads the rest
+        # a writer records 1.3 (1.4) exactly when the package uses a kind 1.3 (1.4) added, so that
+        # older releases refuse those files and still read the rest
         uses = needs(package)
         raise OnnxStructureError(
             where,
             f"expected format version {expected} for this package "
-            f"({'it uses ' + uses if uses else 'it uses nothing 1.3 added'}), "
+            f"({'it uses ' + uses if uses else 'it uses nothing added after ' + PER_TREE_VERSION}), "
             f"found {recorded}",
         )
     member = any(

@@ -62,7 +62,20 @@ def post_transform(g: Graph, model: ir.Model, raw: str, real: type, exact: bool)
         return g.op("Softmax", [raw], "softmax", axis=1)
     if model.post_transform == "isolation":
         return _isolation(g, model, raw, real)
+    if model.post_transform == "exp":
+        return _exp(g, raw, real)
     return raw
+
+
+def _exp(g: Graph, raw: str, real: type) -> str:
+    """exp(sum) in double, as the reference; a float32 graph casts its sum in and the prediction out."""
+    onnx = g.onnx
+    if real == np.float32:
+        raw = g.op("Cast", [raw], "exp.in", to=onnx.TensorProto.DOUBLE)
+    out = g.op("Exp", [raw], "exp")
+    if real == np.float32:
+        out = g.op("Cast", [out], "exp.out", to=onnx.TensorProto.FLOAT)
+    return out
 
 
 def _isolation(g: Graph, model: ir.TreeEnsemble, raw: str, real: type) -> str:

@@ -18,7 +18,7 @@ from .. import _envelope, _limits, _versions
 from . import accepts
 
 NAME = "pmml"
-VERSION = "1.2"  # the newest: what needs() names; other files record their BASE_VERSION
+VERSION = "1.3"  # the newest: what needs() names; other files record their BASE_VERSION
 LAYOUT = "file"
 EXTENSIONS = (".pmml",)  # the file name ending that names this format (save picks it)
 RUNTIMES = ("jpmml",)
@@ -335,7 +335,7 @@ def _chain_trees(model: ir.TreeEnsemble) -> list:
 
 def _model_reason(model: ir.Model) -> Union[str, None]:
     """Why the model itself has no PMML form here, or None."""
-    if model.post_transform not in ("none", "logistic", "softmax", "isolation"):
+    if model.post_transform not in ("none", "logistic", "softmax", "isolation", "exp"):
         return f"a model with post transform {model.post_transform!r}, which this writer does not know"
     if len(set(model.features)) != len(model.features):
         return "the model lists a column twice in its features, which PMML fields cannot tell apart"

@@ -189,14 +189,19 @@ def _output(plan: _Plan, leaves: str) -> str:
                 f'<OutputField name="{_attr(name)}" optype="continuous" dataType="double" '
                 f'feature="transformedValue">{value}</OutputField>\n'
             )
-    elif model.post_transform == "logistic":
+    elif model.post_transform in ("logistic", "exp"):
+        value = (
+            _logistic(RAW)
+            if model.post_transform == "logistic"
+            else f'<Apply function="exp"><FieldRef field="{RAW}"/></Apply>'
+        )
         parts.append(
             f'<OutputField name="{RAW}" optype="continuous" dataType="double" feature="predictedValue" '
             f'isFinalResult="false"/>\n'
         )
         parts.append(
             f'<OutputField name="{model.outputs[0]}" optype="continuous" dataType="double" '
-            f'feature="transformedValue">{_logistic(RAW)}</OutputField>\n'
+            f'feature="transformedValue">{value}</OutputField>\n'
         )
     else:  # a regressor's prediction, or a linear two-class decision
         parts.append(

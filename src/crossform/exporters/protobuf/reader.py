@@ -35,6 +35,7 @@ from .rules import (
     WHERE,
     ProtobufCountError,
     ProtobufDecodeError,
+    ProtobufEnumError,
     ProtobufIndexError,
     ProtobufMagicError,
     ProtobufMissingError,
@@ -43,6 +44,7 @@ from .rules import (
     ProtobufUnknownFieldError,
     ProtobufValueError,
     member_version,
+    recorded_version,
     version_key,
 )
 
@@ -434,4 +436,13 @@ def loads(source: bytes, where: str = WHERE) -> ir.Package:
         msg,
         root,
     )
+    needed = recorded_version(package)
+    if version_key(needed) > recorded:
+        # a value added to an enum inside a member an older minor has (POST_TRANSFORM_EXP, 1.2)
+        raise ProtobufEnumError(
+            root,
+            f"expected a file of {NAME} {needed} for what it holds "
+            f"({_versions.first_feature_after(NAME, _versions.features_used(package), msg.format_version)}), "
+            f"found one recording {msg.format_version}",
+        )
     return _envelope.verify_id(msg.id, package, where)

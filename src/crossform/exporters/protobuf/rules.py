@@ -19,7 +19,7 @@ from ...v1 import package_pb2 as pb
 from .. import _versions
 
 NAME = "protobuf"
-VERSION = "1.1"
+VERSION = "1.2"
 # The version the layout recorded when it was first written: a package using no feature
 # FEATURES_SINCE dates later records it still, byte for byte as that release wrote it.
 LAYOUT_VERSION = "1.0"
@@ -84,10 +84,12 @@ POST_TRANSFORMS = {
     "logistic": pb.TreeEnsemble.POST_TRANSFORM_LOGISTIC,
     "softmax": pb.TreeEnsemble.POST_TRANSFORM_SOFTMAX,
     "isolation": pb.TreeEnsemble.POST_TRANSFORM_ISOLATION,
+    "exp": pb.TreeEnsemble.POST_TRANSFORM_EXP,
 }
 # tree_ensemble and linear_model: the values 1.0 has; isolation needs its parameters, which
-# only tree_ensemble_with_rules holds
-PLAIN_POST_TRANSFORMS = {k: v for k, v in POST_TRANSFORMS.items() if k != "isolation"}
+# only tree_ensemble_with_rules holds, and exp (1.2) lives there too, where a 1.0 reader refuses
+# the member and a 1.1 reader the value
+PLAIN_POST_TRANSFORMS = {k: v for k, v in POST_TRANSFORMS.items() if k not in ("isolation", "exp")}
 UNKNOWN_POLICIES = {"error": pb.OneHotBlock.UNKNOWN_POLICY_ERROR, "zeros": pb.OneHotBlock.UNKNOWN_POLICY_ZEROS}
 MISSING_RULES = {"route": pb.TreeEnsembleWithRules.MISSING_ROUTE, "error": pb.TreeEnsembleWithRules.MISSING_ERROR}
 INFINITE_RULES = {
@@ -115,6 +117,7 @@ MEMBER_FEATURES = {
         "infinite threshold",
         "missing rule",
         "infinite rule",
+        "exp transform",
     ),
 }
 
