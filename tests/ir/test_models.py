@@ -62,7 +62,8 @@ REFUSED_ENSEMBLES = {
     ),
     "unknown post transform": (
         dict(post_transform="tanh"),
-        "The 'post_transform' field of TreeEnsemble must be one of ('none', 'logistic', 'softmax', 'isolation'). "
+        "The 'post_transform' field of TreeEnsemble must be one of ('none', 'logistic', 'softmax', 'isolation', "
+        "'exp'). "
         "Got 'tanh' instead.",
     ),
     "unknown missing rule": (

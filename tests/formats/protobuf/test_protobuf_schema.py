@@ -143,7 +143,7 @@ def current() -> list:
 
 
 def test_every_released_schema_is_kept():
-    assert [p.name for p in RELEASED] == ["crossform-v1-1.0.binpb", "crossform-v1-1.1.binpb"]
+    assert [p.name for p in RELEASED] == ["crossform-v1-1.0.binpb", "crossform-v1-1.1.binpb", "crossform-v1-1.2.binpb"]
     for released in RELEASED:
         assert [f.name for f in descriptor_set(released)] == [PROTO]
 
@@ -271,6 +271,9 @@ def test_what_1_0_lacks_sits_where_a_1_0_reader_refuses_it():
     assert _through_old_fields(old_messages, new_messages) <= set(old_messages)
 
 
+_NO_MESSAGE = descriptor_pb2.DescriptorProto()
+
+
 def test_the_members_1_0_lacks_and_features_since_name_the_same_features():
     """A file records the version FEATURES_SINCE gives its features, and sets the members its
     features are written through: every member 1.0 lacks stands for features FEATURES_SINCE dates
@@ -282,14 +285,21 @@ def test_the_members_1_0_lacks_and_features_since_name_the_same_features():
     }
     for member, features in P.MEMBER_FEATURES.items():
         assert features and set(features) <= dated_later, member
-        assert P.member_version(member) == P.VERSION, member
+        # the version that added a member is the first released schema holding it
+        message, field = f".{member}".rsplit(".", 1)
+        first = next(
+            path.stem.removeprefix("crossform-v1-")
+            for path in RELEASED
+            if field in {f.name for f in _index(descriptor_set(path))[0].get(message, _NO_MESSAGE).field}
+        )
+        assert P.member_version(member) == first, member
     assert set().union(*P.MEMBER_FEATURES.values()) == dated_later
 
 
 # Values added to enums 1.0 already has. A 1.0 reader refuses any of them as a value it does not
 # know (ProtobufEnumError), and this reader accepts them only inside a 1.1 member, so they are
 # safe only while they stay listed here with where they may appear.
-NEW_ENUM_VALUES = {".crossform.v1.TreeEnsemble.PostTransform": {"POST_TRANSFORM_ISOLATION"}}
+NEW_ENUM_VALUES = {".crossform.v1.TreeEnsemble.PostTransform": {"POST_TRANSFORM_ISOLATION", "POST_TRANSFORM_EXP"}}
 
 
 def test_values_added_to_1_0_enums_are_the_listed_ones():
@@ -303,8 +313,8 @@ def test_values_added_to_1_0_enums_are_the_listed_ones():
     assert added == NEW_ENUM_VALUES
 
 
-def test_the_isolation_transform_is_refused_outside_tree_ensemble_with_rules():
-    assert set(P.PLAIN_POST_TRANSFORMS) == set(P.POST_TRANSFORMS) - {"isolation"}
+def test_the_isolation_and_exp_transforms_are_refused_outside_tree_ensemble_with_rules():
+    assert set(P.PLAIN_POST_TRANSFORMS) == set(P.POST_TRANSFORMS) - {"isolation", "exp"}
     assert P.POST_TRANSFORMS["isolation"] == package_pb2.TreeEnsemble.POST_TRANSFORM_ISOLATION
 
 
@@ -324,4 +334,4 @@ def test_refuse_missing_is_a_1_1_member_of_encoders_oneof_and_not_in_1_0():
         messages, _ = _index(files)
         fields = {f.name: (f.number, f.type_name) for f in messages[".crossform.v1.RefuseMissing"].field}
         assert fields == {"features": (1, ""), "outputs": (2, ""), "kinds": (3, ".crossform.v1.Field.Kind")}
-    assert P.member_version("crossform.v1.Encoder.refuse_missing") == "1.1" == P.VERSION
+    assert P.member_version("crossform.v1.Encoder.refuse_missing") == "1.1"

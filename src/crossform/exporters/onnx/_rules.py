@@ -17,7 +17,9 @@ NAME = "onnx"
 # the affine, missing-indicator, refuse-missing and one-hot encoders, binary logistic scores and the models'
 # missing/infinite rules (_versions.FEATURES_SINCE). 1.3 is a strict minor: a package using none of
 # those is written as before, recording PER_TREE_VERSION, byte for byte, so 0.4.0 still reads it.
-VERSION = "1.3"
+# 1.4 (a strict minor) adds the exp post transform and tree ensembles accumulated in float32
+# (XGBoost's predictor), written with explicit float32 Adds and transforms.
+VERSION = "1.4"
 FLOAT64, FLOAT32 = "float64", "float32"
 # Graph layouts, by the format version a file records (the reader rebuilds the file's own):
 # 1.0 (float64) and 1.1 (float32) hold every tree in one TreeEnsemble with a target per tree;
@@ -85,6 +87,7 @@ OPS = {
     ("", "Neg"),
     ("", "Exp"),
     ("", "Pow"),  # from 1.3
+    ("", "Min"),  # from 1.4
     ("ai.onnx.ml", "LabelEncoder"),
     ("ai.onnx.ml", "TreeEnsemble"),
 }
@@ -152,7 +155,7 @@ def unsupported(package: ir.Package):
     return None
 
 
-POST_TRANSFORMS = ("none", "logistic", "softmax", "isolation")  # what this writer writes
+POST_TRANSFORMS = ("none", "logistic", "softmax", "isolation", "exp")  # what this writer writes
 
 
 def needs(package: ir.Package):

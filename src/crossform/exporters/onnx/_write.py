@@ -54,8 +54,54 @@ def _logistic(g: Graph, raw: str, real: type, binary: bool) -> str:
     return g.op("Concat", [g.op("Sub", [one, p], "complement"), p], "binary", axis=1)
 
 
+def _expf(g: Graph, x: str, hint: str) -> str:
+    """expf of a float32 tensor as the reference computes it: exp in double, rounded once to float."""
+    onnx = g.onnx
+    wide = g.op("Cast", [x], f"{hint}.double", to=onnx.TensorProto.DOUBLE)
+    return g.op("Cast", [g.op("Exp", [wide], f"{hint}.exp")], hint, to=onnx.TensorProto.FLOAT)
+
+
+def _post_transform_float32(g: Graph, model: ir.TreeEnsemble, raw: str) -> str:
+    """XGBoost's float32 transforms (docs/SEMANTICS.md), every operation on float tensors but exp
+    (see _expf) and the softmax's sum, a double left fold in class order; the scores then as doubles."""
+    onnx = g.onnx
+    kind = model.post_transform
+    if kind == "exp":
+        out = _expf(g, raw, "expf")
+    elif kind == "logistic":
+        one = g.const("one.float", np.array([1.0], dtype=np.float32))
+        clamped = g.op(
+            "Min",
+            [g.op("Neg", [raw], "minus.raw"), g.const("expf.limit", np.array([88.7], dtype=np.float32))],
+            "minus.raw.clamped",
+        )
+        denominator = g.op("Add", [_expf(g, clamped, "exp.minus.raw"), one], "logistic.denominator")
+        out = g.op("Div", [one, denominator], "logistic")
+        if model.is_binary:
+            out = g.op("Concat", [g.op("Sub", [one, out], "complement"), out], "binary", axis=1)
+    elif kind == "softmax":
+        top = g.op("ReduceMax", [raw, g.const("axis1.max", np.array([1], dtype=np.int64))], "softmax.max", keepdims=1)
+        shifted = _expf(g, g.op("Sub", [raw, top], "softmax.shifted"), "softmax.exp")
+        wide = g.op("Cast", [shifted], "softmax.exp.double", to=onnx.TensorProto.DOUBLE)
+        total = None
+        for k in range(model.n_outputs):
+            column = g.op(
+                "Gather", [wide, g.const(f"class.{k}", np.array([k], dtype=np.int64))], f"softmax.term.{k}", axis=1
+            )
+            total = column if total is None else g.op("Add", [total, column], f"softmax.sum.{k}")
+        total = g.op("Cast", [total], "softmax.sum", to=onnx.TensorProto.FLOAT)
+        out = g.op("Div", [shifted, total], "softmax")
+    else:
+        out = raw
+    return out
+
+
 def post_transform(g: Graph, model: ir.Model, raw: str, real: type, exact: bool) -> str:
     """``exact``: the 1.3 graph (explicit logistic); 1.2 and before wrote Sigmoid."""
+    if getattr(model, "accumulate", "float64") == "float32":
+        return _post_transform_float32(g, model, raw)
+    if model.post_transform == "exp":
+        return g.op("Exp", [raw], "exp")
     if model.post_transform == "logistic":
         return _logistic(g, raw, real, model.is_binary) if exact else g.op("Sigmoid", [raw], "logistic")
     if model.post_transform == "softmax":
@@ -150,6 +196,8 @@ def build(package: ir.Package, precision: str = FLOAT64, per_tree: bool = True, 
         g, model, cols, precision, per_tree, exact, **({"sets": sets} if isinstance(model, ir.TreeEnsemble) else {})
     )
     scores = post_transform(g, model, raw, real, exact)
+    if getattr(model, "accumulate", "float64") == "float32" and precision == FLOAT64:
+        scores = g.op("Cast", [scores], "scores.double", to=onnx.TensorProto.DOUBLE)  # exact
     error = g.errors[0]
     for more in g.errors[1:]:
         error = g.op("Or", [error, more], "error.any")

@@ -19,7 +19,9 @@ from ...v1 import package_pb2 as pb
 from .. import _versions
 
 NAME = "protobuf"
-VERSION = "1.1"
+# 1.2 (a strict minor): tree ensembles accumulated in float32 (Model.tree_ensemble_float32) and
+# the exp post transform.
+VERSION = "1.2"
 # The version the layout recorded when it was first written: a package using no feature
 # FEATURES_SINCE dates later records it still, byte for byte as that release wrote it.
 LAYOUT_VERSION = "1.0"
@@ -84,10 +86,11 @@ POST_TRANSFORMS = {
     "logistic": pb.TreeEnsemble.POST_TRANSFORM_LOGISTIC,
     "softmax": pb.TreeEnsemble.POST_TRANSFORM_SOFTMAX,
     "isolation": pb.TreeEnsemble.POST_TRANSFORM_ISOLATION,
+    "exp": pb.TreeEnsemble.POST_TRANSFORM_EXP,
 }
 # tree_ensemble and linear_model: the values 1.0 has; isolation needs its parameters, which
-# only tree_ensemble_with_rules holds
-PLAIN_POST_TRANSFORMS = {k: v for k, v in POST_TRANSFORMS.items() if k != "isolation"}
+# only tree_ensemble_with_rules holds, and exp came after 1.0
+PLAIN_POST_TRANSFORMS = {k: v for k, v in POST_TRANSFORMS.items() if k not in ("isolation", "exp")}
 UNKNOWN_POLICIES = {"error": pb.OneHotBlock.UNKNOWN_POLICY_ERROR, "zeros": pb.OneHotBlock.UNKNOWN_POLICY_ZEROS}
 MISSING_RULES = {"route": pb.TreeEnsembleWithRules.MISSING_ROUTE, "error": pb.TreeEnsembleWithRules.MISSING_ERROR}
 INFINITE_RULES = {
@@ -115,7 +118,9 @@ MEMBER_FEATURES = {
         "infinite threshold",
         "missing rule",
         "infinite rule",
+        "exp transform",
     ),
+    "crossform.v1.Model.tree_ensemble_float32": ("float32 accumulation",),
 }
 
 

@@ -16,7 +16,8 @@ NAME = "stripe-json"
 # refuse-missing encoders, the models' missing and infinite rules, binary scores from one tree
 # output, isolation forests, and (bonsai 1.1) set splits and +inf thresholds: the features
 # FEATURES_SINCE dates 2.1. A package using none of them records LAYOUT_VERSION.
-VERSION = "2.1"
+# 2.2 (a strict minor): the exp post transform and float32 accumulation (XGBoost's predictor).
+VERSION = "2.2"
 MAJOR = 2
 # The version the bonsai layout recorded when it was first written: a package using no feature
 # FEATURES_SINCE dates later records it still, byte for byte as that release wrote it.
@@ -45,6 +46,11 @@ VERSION_SCHEMAS = {
         "trees": "stripe-json-model-2.1.schema.json",
         "linear": "stripe-json-linear-model-2.schema.json",
     },
+    "2.2": {
+        "manifest": "stripe-json-manifest-2.1.schema.json",
+        "trees": "stripe-json-model-2.2.schema.json",
+        "linear": "stripe-json-linear-model-2.schema.json",
+    },
 }
 LINEAR_MODEL_TYPES = {"regression-linear": "linear-regression", "classification-linear": "linear-classification"}
 # IR model class -> the VERSION_SCHEMAS key of its model file's schema
@@ -52,7 +58,11 @@ MODEL_FAMILIES = {ir.TreeEnsemble: "trees", ir.LinearModel: "linear"}
 
 # Model-level rules, written only when they are not the default (so a model
 # without them is a 2.0 file): model.json key -> (IR field, its default).
-TREE_RULES = {"missing": ("missing", "route"), "infinite": ("infinite", "error")}
+TREE_RULES = {
+    "missing": ("missing", "route"),
+    "infinite": ("infinite", "error"),
+    "accumulate": ("accumulate", "float64"),
+}
 ISOLATION_KEYS = ("denominator", "offset")  # model.json's "isolation", in the IR's order
 
 # Kept here too: callers filter warnings on stripe_json.FormatVersionWarning.
