@@ -13,6 +13,7 @@ so it needs its own converter.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import platform
 import warnings
 from collections.abc import Callable, Mapping
@@ -37,6 +38,9 @@ FAMILIES = (
     "crossform.sklearn.preprocessing",
     "crossform.sklearn.tree",
 )
+# Families for libraries outside scikit-learn, behind their own extras: loaded only when the
+# library is installed, so the core install never needs (or imports) them.
+OPTIONAL_FAMILIES = {"crossform.sklearn.xgboost": "xgboost"}
 ENTRY_POINT_GROUP = "crossform.converters"
 
 
@@ -46,6 +50,9 @@ def converters() -> Mapping[type, Callable]:
     table: dict = {}
     for module in FAMILIES:
         table.update(importlib.import_module(module).CONVERTERS)
+    for module, library in OPTIONAL_FAMILIES.items():
+        if importlib.util.find_spec(library) is not None:
+            table.update(importlib.import_module(module).CONVERTERS)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         extra = ep.load()
         if not isinstance(extra, Mapping):
