@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -51,9 +52,10 @@ def qualified(cls: type) -> str:
 
 def builtin_table() -> dict:
     """family module -> the estimator classes its CONVERTERS table names."""
-    from crossform.sklearn import FAMILIES
+    from crossform.sklearn import FAMILIES, OPTIONAL_FAMILIES
 
-    return {module: list(importlib.import_module(module).CONVERTERS) for module in FAMILIES}
+    modules = list(FAMILIES) + [m for m, library in OPTIONAL_FAMILIES.items() if importlib.util.find_spec(library)]
+    return {module: list(importlib.import_module(module).CONVERTERS) for module in modules}
 
 
 def cells(report, uses: dict) -> dict:

@@ -849,3 +849,7 @@ FEATURES = {
     "pipeline-shapes": "The shapes a pipeline takes around its steps: one step, nesting, skipped steps, "
     "ColumnTransformer remainders and names, pandas output, names given to an array's columns.",
 }
+
+from generators_xgboost import FEATURES as _XGBOOST_FEATURES  # noqa: E402 - registers its cases after these
+
+FEATURES.update(_XGBOOST_FEATURES)

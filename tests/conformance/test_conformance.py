@@ -115,6 +115,27 @@ KNOWN_SKIPS: dict = {
     (f"hist-boosting/{case}", "onnx[member]", "onnx-reference"): "ends a BRANCH_MEMBER set at a member 0.0"
     for case in ("hgb-binary-categorical", "hgb-multiclass", "hgb-quantile-categorical", "hgb-string-categories")
 }
+# XGBoost's float32 accumulation is not written in PMML yet (pmml.rules, docs/formats/pmml.md); the
+# log-link cases stop earlier, at the exp post transform this PMML writer does not know.
+_XGBOOST_PMML = {
+    "xgb-regression": "accumulated in float32",
+    "xgb-regression-base-score": "accumulated in float32",
+    "xgb-binary": "accumulated in float32",
+    "xgb-binary-base-score": "accumulated in float32",
+    "xgb-multiclass": "accumulated in float32",
+    "xgb-ranker": "accumulated in float32",
+    "xgb-pipeline": "accumulated in float32",
+    "xgb-poisson": "post transform 'exp'",
+    "xgb-gamma": "post transform 'exp'",
+    "xgb-tweedie": "post transform 'exp'",
+}
+KNOWN_SKIPS.update(
+    {
+        (f"xgboost/{case}", fmt, "jpmml"): reason
+        for case, reason in _XGBOOST_PMML.items()
+        for fmt in ("pmml", "pmml[no-leaves]")
+    }
+)
 
 
 def test_conform_passes_over_the_corpus(suite_report):
