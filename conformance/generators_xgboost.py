@@ -11,6 +11,7 @@ Imported at the end of generators.py, which registers these with the rest.
 from __future__ import annotations
 
 import numpy as np
+import xgboost
 from generators import NUMERIC, bird_target, birds, case, numbers
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -93,6 +94,16 @@ def xgb_pipeline():
     df = birds(700, seed=90, missing=0.1)
     model = Pipeline([("scale", StandardScaler()), ("model", XGBClassifier(**_SMALL))])
     return model.fit(df[NUMERIC], bird_target(df, "binary").astype(int))
+
+
+@case(
+    "xgboost", "xgb-booster", "a raw Booster from xgboost.train, binary:logistic with feature names: predict's p alone"
+)
+def xgb_booster():
+    X, y = numbers(600, 3, seed=91, nan=0.1)
+    data = xgboost.DMatrix(X, label=y, feature_names=["span", "mass", "height"])
+    params = {"objective": "binary:logistic", "max_depth": 4, "eta": 0.3, "nthread": 1, "seed": 0}
+    return xgboost.train(params, data, num_boost_round=6)
 
 
 FEATURES = {

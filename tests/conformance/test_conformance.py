@@ -125,6 +125,7 @@ _XGBOOST_PMML = {
     "xgb-multiclass": "accumulated in float32",
     "xgb-ranker": "accumulated in float32",
     "xgb-pipeline": "accumulated in float32",
+    "xgb-booster": "accumulated in float32",
     "xgb-poisson": "post transform 'exp'",
     "xgb-gamma": "post transform 'exp'",
     "xgb-tweedie": "post transform 'exp'",

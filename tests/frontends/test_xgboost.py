@@ -227,3 +227,33 @@ def test_checks_come_from_xgboost_and_pass():
 def test_importing_crossform_does_not_import_xgboost():
     code = "import sys, crossform, crossform.sklearn; assert 'xgboost' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize(
+    ("params", "exact"),
+    [
+        ({"objective": "reg:squarederror"}, True),
+        ({"objective": "binary:logistic"}, False),
+        ({"objective": "multi:softprob", "num_class": 3}, False),
+        ({"objective": "reg:gamma"}, False),
+    ],
+)
+def test_a_raw_booster_scores_as_its_predict_with_its_feature_names(params, exact):
+    X, y = _data(500, 3, seed=9)
+    target = {"binary:logistic": (y > 0).astype(int), "multi:softprob": np.digitize(y, [-1, 1])}.get(
+        params["objective"], np.exp(np.clip(y, -2, 2))
+    )
+    names = ["span", "mass", "height"]
+    booster = xgboost.train(
+        {**params, "max_depth": 3, "nthread": 1}, xgboost.DMatrix(X, label=target, feature_names=names), 6
+    )
+    package = crossform.from_sklearn(booster, checks=0)
+    assert [f.name for f in package.inputs] == names
+    rows = np.vstack([X, [[np.inf, -np.inf, 1e39]]])
+    got = crossform.score(package, {n: rows[:, j] for j, n in enumerate(names)}).values
+    want = np.asarray(booster.inplace_predict(rows), dtype=np.float64).reshape(len(rows), -1)
+    if exact:
+        np.testing.assert_array_equal(got, want)
+    else:
+        differing, ulps = _mismatch_report(got, want)
+        assert ulps <= 1.0, (differing, ulps)

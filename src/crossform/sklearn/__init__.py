@@ -73,6 +73,8 @@ def converters() -> Mapping[type, Callable]:
 
 
 def _check_fitted(estimator) -> None:
+    if not hasattr(estimator, "get_params") and type(estimator) in converters():
+        return  # a model from outside scikit-learn (a raw XGBoost Booster), which its converter reads whole
     from sklearn.exceptions import NotFittedError as SklearnNotFitted
     from sklearn.utils.validation import check_is_fitted
 

@@ -37,6 +37,10 @@ def fitted_inputs(estimator) -> tuple:
             "crossform exports pipelines that end in a model."
         )
     first = steps[0]
+    if not hasattr(first, "n_features_in_") and type(first).__module__.split(".")[0] == "xgboost":
+        from .xgboost import booster_inputs  # a raw Booster: its own feature names and count
+
+        return booster_inputs(first)
     names = getattr(first, "feature_names_in_", None)
     return (None if names is None else [str(n) for n in names]), int(first.n_features_in_)
 

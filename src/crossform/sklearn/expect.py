@@ -80,6 +80,10 @@ def _frame(
 def _predict(estimator, X) -> np.ndarray:
     from sklearn.base import is_classifier
 
+    if not hasattr(estimator, "get_params") and _library(estimator) == "xgboost":
+        from .xgboost import booster_predict  # a raw Booster
+
+        return booster_predict(estimator, X)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if _steps(estimator)[1].__class__.__name__ == "IsolationForest":
@@ -373,7 +377,7 @@ def _expect(
                 leaves[ok] = leaf_positions(model, X_model)
         for t, position in enumerate(_preorders(trees)):
             leaves[ok, t] = position[node[:, t]]
-    if is_classifier(estimator):
+    if hasattr(estimator, "get_params") and is_classifier(estimator):  # a raw Booster predicts no class
         predicted = [None] * len(rows)
         if ok.size:
             with warnings.catch_warnings():

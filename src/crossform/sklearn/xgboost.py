@@ -137,9 +137,19 @@ def _refuse_options(est, name: str) -> None:
 
 
 def convert_xgboost(est, ctx: Context, cols: list) -> ModelSpec:
-    name = type(est).__name__
-    _refuse_options(est, name)
-    booster = est.get_booster()
+    _refuse_options(est, type(est).__name__)
+    return _convert(est, est.get_booster(), ctx, cols)
+
+
+def convert_booster(booster, ctx: Context, cols: list) -> ModelSpec:
+    """A raw Booster scored as ``Booster.predict``/``inplace_predict`` with missing=NaN score it:
+    every tree (their default iteration_range), its objective's transform; a binary:logistic
+    booster gives p alone, a multi:softprob one the probability of each class 0 .. K-1."""
+    return _convert(None, booster, ctx, cols)
+
+
+def _convert(est, booster, ctx: Context, cols: list) -> ModelSpec:
+    name = type(est if est is not None else booster).__name__
     document = booster_document(booster)
     learner = document["learner"]
     booster_name = learner["gradient_booster"]["name"]
@@ -157,19 +167,22 @@ def convert_xgboost(est, ctx: Context, cols: list) -> ModelSpec:
         raise UnsupportedEstimatorError(
             f"{name} was fitted on {params['num_target']} targets; crossform exports single-target models."
         )
-    if est.get_params().get("multi_strategy") == "multi_output_tree":
-        raise UnsupportedEstimatorError(f"{name}(multi_strategy='multi_output_tree') has vector leaves; not exported.")
+    if any(int(t.get("tree_param", {}).get("size_leaf_vector", "1")) > 1 for t in xgboost_trees(document)):
+        raise UnsupportedEstimatorError(f"{name} has vector leaves (multi_strategy='multi_output_tree'); not exported.")
     ctx.require(cols, ir.NUMERIC, name)
     classes = None
-    if objective in _CLASSIFICATION and hasattr(est, "predict_proba"):
+    n_classes = int(params.get("num_class", "0"))
+    if objective in _CLASSIFICATION and (est is None or hasattr(est, "predict_proba")):
         post, link = _CLASSIFICATION[objective]
-        n_classes = int(est.n_classes_)
-        classes = tuple(range(n_classes))
+        if est is not None:
+            n_classes = int(est.n_classes_)
         width = 1 if post == "logistic" else n_classes
+        # a classifier's predict_proba gives [1 - p, p]; a raw Booster's predict p alone
+        classes = tuple(range(n_classes)) if est is not None or width > 1 else None
     elif objective in _REGRESSION and not hasattr(est, "predict_proba"):
         post, link = _REGRESSION[objective]
         width = 1
-    elif objective in _RANKING and isinstance(est, xgboost.XGBRanker):
+    elif objective in _RANKING and (est is None or isinstance(est, xgboost.XGBRanker)):
         post, link, width = "none", "identity", 1  # predict gives the raw ranking scores
     else:
         raise UnsupportedEstimatorError(
@@ -180,7 +193,9 @@ def convert_xgboost(est, ctx: Context, cols: list) -> ModelSpec:
     base = np.array([_margin(link, v) for v in _base_score(learner, width)], dtype=np.float64)
     model = learner["gradient_booster"]["model"]
     groups = model["tree_info"]
-    docs = xgboost_trees(document)[: _trees_predicted(est, model, width)]
+    docs = xgboost_trees(document)
+    if est is not None:
+        docs = docs[: _trees_predicted(est, model, width)]
     trees = tuple(_tree(doc, int(groups[i]) if width > 1 else 0, width, name, i) for i, doc in enumerate(docs))
     if not trees:
         raise UnsupportedEstimatorError(f"{name} has no trees.")
@@ -195,7 +210,7 @@ def convert_xgboost(est, ctx: Context, cols: list) -> ModelSpec:
 def leaf_positions(model, X) -> np.ndarray:
     """The preorder position of the leaf each row reaches in each tree, from XGBoost's own
     ``pred_leaf`` and its own child arrays (rows x trees)."""
-    booster = model.get_booster()
+    booster = model if isinstance(model, xgboost.Booster) else model.get_booster()
     trees = xgboost_trees(booster_document(booster))
     # A DMatrix refuses infinities, which predict (inplace_predict) compares: the float32 cast
     # makes a value beyond float32 infinite, and +-inf goes the way +-FLT_MAX does at every split
@@ -218,7 +233,21 @@ def leaf_positions(model, X) -> np.ndarray:
     return out
 
 
+def booster_inputs(booster) -> tuple:
+    """(feature names or None, count) of a raw Booster, as compose.fitted_inputs gives them."""
+    names = booster.feature_names
+    return (None if names is None else [str(n) for n in names]), int(booster.num_features())
+
+
+def booster_predict(booster, X) -> np.ndarray:
+    """What a raw Booster predicts for ``X`` (inplace_predict, as XGBModel.predict calls it), one
+    column per output."""
+    out = np.asarray(booster.inplace_predict(X, missing=np.nan), dtype=np.float64)
+    return out.reshape(len(out), -1)
+
+
 CONVERTERS = {
+    xgboost.Booster: convert_booster,
     xgboost.XGBRegressor: convert_xgboost,
     xgboost.XGBClassifier: convert_xgboost,
     xgboost.XGBRanker: convert_xgboost,
