@@ -143,3 +143,46 @@ def test_float32_accumulation_refuses_values_float32_cannot_hold():
         ir.TreeEnsemble(("size", "weight"), (_tree(0),), "average", accumulate="float32")
     with pytest.raises(errors.IRValidationError, match="accumulate"):
         ir.TreeEnsemble(("size", "weight"), (_tree(0),), "sum", accumulate="float16")
+
+
+# ---------------------------------------------------------------- files edited by hand, refused by name
+
+
+def test_stripe_json_refuses_a_bad_accumulate_and_the_key_in_a_2_1_file():
+    from helpers.stripe_json import edit_json, files_of, load_files
+
+    files = files_of(PACKAGES["none-float32"])
+    with pytest.raises(errors.SchemaError, match="model-2.2.schema.json"):
+        load_files(edit_json(files, "model.json", lambda d: d.update(accumulate="float16")))
+    as_2_1 = edit_json(files, "MODEL", lambda d: d.update(formatVersion="2.1"))
+    with pytest.raises(errors.SchemaError, match="model-2.1.schema.json"):
+        load_files(as_2_1)
+    # float32 sums of values float32 cannot hold: the IR's named refusal, naming the file
+    wider = edit_json(files, "model.json", lambda d: d.update(baseValue=[0.1]))
+    with pytest.raises(errors.MalformedPackageError, match="float32 values under accumulate 'float32'"):
+        load_files(wider)
+
+
+def test_protobuf_refuses_the_float32_member_without_rules_or_in_a_1_1_file():
+    from crossform.exporters import protobuf as P
+    from helpers.protobuf import edited, refused, set_version
+
+    package = PACKAGES["logistic-float32"]
+    refused(
+        edited(lambda m: m.model.tree_ensemble_float32.ClearField("rules"), package), P.ProtobufMissingError, "rules"
+    )
+    refused(edited(set_version("1.1"), package), P.ProtobufUnknownFieldError, "tree_ensemble_float32")
+
+
+def test_onnx_refuses_an_unknown_accumulate_in_the_trees_doc():
+    pytest.importorskip("onnx")
+    from crossform.exporters import onnx as O
+    from helpers.onnx_files import edited_file
+
+    def edit(model):
+        for node in model.graph.node:
+            if node.op_type == "TreeEnsemble":
+                node.doc_string = node.doc_string.replace('"float32"', '"float16"')
+
+    with pytest.raises(O.OnnxStructureError, match="accumulate"):
+        O.loads(edited_file(O.dumps(PACKAGES["softmax-float32"]), edit))
