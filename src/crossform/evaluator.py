@@ -18,6 +18,7 @@ from typing import Any, Union
 import numpy as np
 
 from . import ir, rules
+from .floats import expf
 from .rows import Batch, read_batch
 from .scores import Scores  # re-exported: crossform.evaluator.Scores is crossform.Scores
 
@@ -143,11 +144,6 @@ def _post_transform(
     raise ValueError(f"unknown post transform {kind!r}")  # pragma: no cover - the IR validates it
 
 
-def _expf(x: np.ndarray) -> np.ndarray:
-    """expf of float32 values: exp in float64, rounded once to float32 (docs/SEMANTICS.md note 11)."""
-    return np.exp(x.astype(np.float64)).astype(np.float32)
-
-
 def _post_transform_float32(kind: str, raw: np.ndarray, binary: bool) -> np.ndarray:
     """XGBoost's transforms on float32 margins, every operation rounded to float32 as its
     predictor computes them (common/math.h Sigmoid and Softmax, the log-link objectives' expf)."""
@@ -155,13 +151,13 @@ def _post_transform_float32(kind: str, raw: np.ndarray, binary: bool) -> np.ndar
     if kind == "none":
         return raw
     if kind == "exp":
-        return _expf(raw)
+        return expf(raw)
     if kind == "logistic":
         # Sigmoid(float): expf(min(-x, 88.7f)) + 1.0f + 1e-16f, whose 1e-16f never changes a sum >= 1
-        p = one / (_expf(np.minimum(-raw, np.float32(88.7))) + one)
+        p = one / (expf(np.minimum(-raw, np.float32(88.7))) + one)
         return np.hstack([one - p, p]) if binary else p  # predict_proba's 1.0 - p, in float32
     if kind == "softmax":
-        shifted = _expf(raw - raw.max(axis=1, keepdims=True))
+        shifted = expf(raw - raw.max(axis=1, keepdims=True))
         total = np.zeros(len(raw))
         for k in range(raw.shape[1]):  # a float64 left fold of the float32 exponentials
             total = total + shifted[:, k]

@@ -88,6 +88,8 @@ OPS = {
     ("", "Exp"),
     ("", "Pow"),  # from 1.3
     ("", "Min"),  # from 1.4
+    ("", "Max"),  # from 1.4
+    ("", "Mod"),  # from 1.4
     ("ai.onnx.ml", "LabelEncoder"),
     ("ai.onnx.ml", "TreeEnsemble"),
 }

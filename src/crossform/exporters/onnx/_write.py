@@ -8,6 +8,7 @@ import numpy as np
 
 from ... import ir
 from ...errors import UnsupportedModelError
+from ...floats import EXPF_INV_LN2_N, EXPF_OVERFLOW, EXPF_POLY, EXPF_SHIFT, EXPF_TABLE, EXPF_UNDERFLOW
 from .. import _envelope, _json
 from ._encoders import ENCODERS
 from ._float32 import float32_tolerance, stored
@@ -55,10 +56,50 @@ def _logistic(g: Graph, raw: str, real: type, binary: bool) -> str:
 
 
 def _expf(g: Graph, x: str, hint: str) -> str:
-    """expf of a float32 tensor as the reference computes it: exp in double, rounded once to float."""
+    """The C library's expf of a float tensor, as the reference computes it (floats.expf): the
+    same double operations in the same order, 2^(k/32) as a table entry times an exact power of
+    two, one Cast to float, and the ends glibc decides first."""
     onnx = g.onnx
-    wide = g.op("Cast", [x], f"{hint}.double", to=onnx.TensorProto.DOUBLE)
-    return g.op("Cast", [g.op("Exp", [wide], f"{hint}.exp")], hint, to=onnx.TensorProto.FLOAT)
+    double, int64 = onnx.TensorProto.DOUBLE, onnx.TensorProto.INT64
+
+    def c(name, value, dtype=np.float64):
+        return g.const(f"expf.{name}", np.array([value], dtype=dtype))
+
+    xd = g.op("Cast", [x], f"{hint}.double", to=double)
+    xd = g.op("Max", [g.op("Min", [xd, c("high", 100.0)], f"{hint}.below"), c("low", -160.0)], f"{hint}.clipped")
+    z = g.op("Mul", [xd, c("inv.ln2.n", EXPF_INV_LN2_N)], f"{hint}.z")
+    kd = g.op("Sub", [g.op("Add", [z, c("shift", EXPF_SHIFT)], f"{hint}.shifted"), c("shift", EXPF_SHIFT)], f"{hint}.k")
+    r = g.op("Sub", [z, kd], f"{hint}.r")
+    k = g.op("Cast", [kd], f"{hint}.k.int", to=int64)
+    j = g.op("Mod", [k, c("n", 32, np.int64)], f"{hint}.j")
+    e = g.op("Div", [g.op("Sub", [k, j], f"{hint}.k.minus.j"), c("n", 32, np.int64)], f"{hint}.e")
+    power = g.op("Pow", [c("two", 2.0), g.op("Cast", [e], f"{hint}.e.double", to=double)], f"{hint}.power")
+    s = g.op("Mul", [g.op("Gather", [g.const("expf.table", EXPF_TABLE), j], f"{hint}.t", axis=0), power], f"{hint}.s")
+    c0, c1, c2 = EXPF_POLY
+    cubic = g.op(
+        "Mul",
+        [
+            g.op("Add", [g.op("Mul", [c("c0", c0), r], f"{hint}.c0r"), c("c1", c1)], f"{hint}.q"),
+            g.op("Mul", [r, r], f"{hint}.r2"),
+        ],
+        f"{hint}.qr2",
+    )
+    linear = g.op("Add", [g.op("Mul", [c("c2", c2), r], f"{hint}.c2r"), c("one", 1.0)], f"{hint}.lin")
+    y = g.op("Mul", [g.op("Add", [cubic, linear], f"{hint}.poly"), s], f"{hint}.y")
+    out = g.op("Cast", [y], f"{hint}.float", to=onnx.TensorProto.FLOAT)
+    # x > EXPF_OVERFLOW: +inf; x < EXPF_UNDERFLOW: 0.0 (on floats: x >= the next float, the float below >= x)
+    over = np.nextafter(np.float32(EXPF_OVERFLOW), np.float32(np.inf))
+    under = np.nextafter(np.float32(EXPF_UNDERFLOW), np.float32(-np.inf))
+    out = g.op(
+        "Where",
+        [g.op("GreaterOrEqual", [x, c("over", over, np.float32)], f"{hint}.over"), c("inf", np.inf, np.float32), out],
+        f"{hint}.overflowed",
+    )
+    return g.op(
+        "Where",
+        [g.op("GreaterOrEqual", [c("under", under, np.float32), x], f"{hint}.under"), c("zero", 0.0, np.float32), out],
+        hint,
+    )
 
 
 def _post_transform_float32(g: Graph, model: ir.TreeEnsemble, raw: str) -> str:
