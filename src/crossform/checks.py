@@ -297,6 +297,13 @@ class Comparison:
 # differences of each runtime's pow (numpy's, glibc's, Java's) are not small relative to it;
 # its checks hold every value within this absolute bound as well (scores lie in [-1, 0]).
 ISOLATION_ABSOLUTE = 1e-12
+# XGBoost's logistic, softmax and exp transforms call the C library's expf. The rule is glibc's and
+# musl's expf (crossform.floats.expf, SEMANTICS note 13), bit for bit; XGBoost built against
+# another C library (macOS, Windows) may round a value one float32 ulp the other way, which moves
+# a probability or an exp by at most a couple of float32 ulps: XGBOOST_EXPF_RELATIVE. A binary
+# model's 1 - p, near 0 when p is near 1, moves by p's ulp, at most 2^-24: XGBOOST_EXPF_ABSOLUTE.
+XGBOOST_EXPF_RELATIVE = 2.0**-21
+XGBOOST_EXPF_ABSOLUTE = 2.0**-24
 
 
 def leaf_positions(model: ir.Model, leaves: Union[np.ndarray, None]) -> Union[np.ndarray, None]:

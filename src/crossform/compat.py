@@ -45,8 +45,8 @@ ADDED_KINDS = (
     "kinds added in crossform 0.5.0 (linear models, new encoders, binary logistic scores, "
     "isolation, set splits, missing/infinite rules)"
 )
-# The 0.6.0 minors add the exp post transform (log-link regressors).
-NEXT_KINDS = "kinds added in crossform 0.6.0 (the exp post transform)"
+# The 0.6.0 minors add XGBoost's float32 accumulation and the exp post transform.
+NEXT_KINDS = "kinds added in crossform 0.6.0 (float32 accumulation, the exp transform)"
 STRICT: dict[str, dict[str, str]] = {
     "stripe-json": {"2.1": ADDED_KINDS, "2.2": NEXT_KINDS},
     "protobuf": {"1.1": ADDED_KINDS, "1.2": NEXT_KINDS},

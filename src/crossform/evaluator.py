@@ -18,6 +18,7 @@ from typing import Any, Union
 import numpy as np
 
 from . import ir, rules
+from .floats import expf
 from .rows import Batch, read_batch
 from .scores import Scores  # re-exported: crossform.evaluator.Scores is crossform.Scores
 
@@ -143,6 +144,27 @@ def _post_transform(
     raise ValueError(f"unknown post transform {kind!r}")  # pragma: no cover - the IR validates it
 
 
+def _post_transform_float32(kind: str, raw: np.ndarray, binary: bool) -> np.ndarray:
+    """XGBoost's transforms on float32 margins, every operation rounded to float32 as its
+    predictor computes them (common/math.h Sigmoid and Softmax, the log-link objectives' expf)."""
+    one = np.float32(1.0)
+    if kind == "none":
+        return raw
+    if kind == "exp":
+        return expf(raw)
+    if kind == "logistic":
+        # Sigmoid(float): expf(min(-x, 88.7f)) + 1.0f + 1e-16f, whose 1e-16f never changes a sum >= 1
+        p = one / (expf(np.minimum(-raw, np.float32(88.7))) + one)
+        return np.hstack([one - p, p]) if binary else p  # predict_proba's 1.0 - p, in float32
+    if kind == "softmax":
+        shifted = expf(raw - raw.max(axis=1, keepdims=True))
+        total = np.zeros(len(raw))
+        for k in range(raw.shape[1]):  # a float64 left fold of the float32 exponentials
+            total = total + shifted[:, k]
+        return shifted / total.astype(np.float32)[:, None]
+    raise ValueError(f"unknown post transform {kind!r}")  # pragma: no cover - the IR validates it
+
+
 def _tree_ensemble(model: ir.TreeEnsemble, batch: Batch, cols: dict) -> tuple[np.ndarray, np.ndarray]:
     n = batch.n_rows
     X = _features(model, batch, cols)
@@ -151,20 +173,26 @@ def _tree_ensemble(model: ir.TreeEnsemble, batch: Batch, cols: dict) -> tuple[np
     ok = np.flatnonzero(np.equal(batch.errors, None))
     Xok = X[ok]
     leaf_ids = np.full((n, len(model.trees)), -1, dtype=np.int64)
+    dtype = np.float32 if model.accumulate == "float32" else np.float64
     if model.aggregation == "sum":
-        acc = np.broadcast_to(model.base_value, (len(ok), model.n_outputs)).copy()
+        acc = np.broadcast_to(model.base_value.astype(dtype), (len(ok), model.n_outputs)).copy()
     else:
         acc = np.zeros((len(ok), model.n_outputs))
     forest = _forest(model)
     reached = forest_leaves(model, Xok)
+    # float32 values held exactly, under accumulate "float32"
+    leaf_values = forest.value if dtype is np.float64 else forest.value.astype(dtype)
     for t in range(len(model.trees)):
-        acc = acc + forest.value[reached[:, t]]  # a left fold in tree order, as the JVM computes it
+        acc = acc + leaf_values[reached[:, t]]  # a left fold in tree order, as the JVM computes it
     leaf_ids[ok] = reached - forest.roots
     if model.aggregation == "average":
         acc = acc / len(model.trees)
     values = np.full((n, len(model.outputs)), np.nan)
     with np.errstate(over="ignore"):  # exp overflows to inf, and the logistic is then exactly 0.0
-        values[ok] = _post_transform(model.post_transform, acc, model.is_binary, model.isolation)
+        if model.accumulate == "float32":
+            values[ok] = _post_transform_float32(model.post_transform, acc, model.is_binary)
+        else:
+            values[ok] = _post_transform(model.post_transform, acc, model.is_binary, model.isolation)
     return values, leaf_ids
 
 

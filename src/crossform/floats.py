@@ -125,3 +125,81 @@ def first_double(
         else:
             false_at = mid
     return from_order_key(true_at)
+
+
+# ---------------------------------------------------------------- expf
+# XGBoost's float transforms call the C library's expf. glibc (2.28 and later) and musl compute
+# it with ARM's optimized-routines algorithm (e_expf.c, exp2f_data.c): x * 32 / ln 2 = k + r,
+# rounded to the nearest integer k by the 1.5 * 2^52 shift, exp(x) ~= 2^(k/32) * (1 + C2 r +
+# C1 r^2 + C0 r^3) in double, then one rounding to float. Not correctly rounded (0.502 ulp), so
+# exp in double rounded once differs on 0.07% of inputs; these operations, in this order, are
+# the library's to the bit (checked against glibc 2.36's expf on x86-64, FMA or not:
+# docs/SEMANTICS.md note 13). 2^(k/32) = EXPF_TABLE[k mod 32] * 2^((k - k mod 32) / 32), exact.
+EXPF_TABLE = np.array(
+    [
+        float.fromhex(h)
+        for h in (
+            "0x1.0000000000000p+0",
+            "0x1.059b0d3158574p+0",
+            "0x1.0b5586cf9890fp+0",
+            "0x1.11301d0125b51p+0",
+            "0x1.172b83c7d517bp+0",
+            "0x1.1d4873168b9aap+0",
+            "0x1.2387a6e756238p+0",
+            "0x1.29e9df51fdee1p+0",
+            "0x1.306fe0a31b715p+0",
+            "0x1.371a7373aa9cbp+0",
+            "0x1.3dea64c123422p+0",
+            "0x1.44e086061892dp+0",
+            "0x1.4bfdad5362a27p+0",
+            "0x1.5342b569d4f82p+0",
+            "0x1.5ab07dd485429p+0",
+            "0x1.6247eb03a5585p+0",
+            "0x1.6a09e667f3bcdp+0",
+            "0x1.71f75e8ec5f74p+0",
+            "0x1.7a11473eb0187p+0",
+            "0x1.82589994cce13p+0",
+            "0x1.8ace5422aa0dbp+0",
+            "0x1.93737b0cdc5e5p+0",
+            "0x1.9c49182a3f090p+0",
+            "0x1.a5503b23e255dp+0",
+            "0x1.ae89f995ad3adp+0",
+            "0x1.b7f76f2fb5e47p+0",
+            "0x1.c199bdd85529cp+0",
+            "0x1.cb720dcef9069p+0",
+            "0x1.d5818dcfba487p+0",
+            "0x1.dfc97337b9b5fp+0",
+            "0x1.ea4afa2a490dap+0",
+            "0x1.f50765b6e4540p+0",
+        )  # fmt: skip
+    ]
+)
+EXPF_INV_LN2_N = float.fromhex("0x1.71547652b82fep+0") * 32
+EXPF_SHIFT = float.fromhex("0x1.8p+52")
+# C0 r^3 + C1 r^2 + C2 r: exp2f's polynomial, scaled by 1/32 per power
+EXPF_POLY = (
+    float.fromhex("0x1.c6af84b912394p-5") / 32 / 32 / 32,
+    float.fromhex("0x1.ebfce50fac4f3p-3") / 32 / 32,
+    float.fromhex("0x1.62e42ff0c52d6p-1") / 32,
+)
+# above: +inf; below: 0.0 (what glibc returns before the algorithm runs)
+EXPF_OVERFLOW = float(np.float32(float.fromhex("0x1.62e42ep6")))
+EXPF_UNDERFLOW = float(np.float32(-float.fromhex("0x1.9fe368p6")))
+
+
+def expf(x: np.ndarray) -> np.ndarray:
+    """The C library's expf (glibc, musl) of float32 values, bit for bit: see EXPF_TABLE."""
+    x = np.asarray(x, dtype=np.float32)
+    xd = np.clip(x.astype(np.float64), -160.0, 100.0)  # beyond, the ends below decide
+    z = EXPF_INV_LN2_N * xd
+    kd = (z + EXPF_SHIFT) - EXPF_SHIFT
+    r = z - kd
+    k = kd.astype(np.int64)
+    j = k % 32
+    s = EXPF_TABLE[j] * np.ldexp(1.0, (k - j) // 32)
+    c0, c1, c2 = EXPF_POLY
+    y = ((c0 * r + c1) * (r * r) + (c2 * r + 1.0)) * s
+    with np.errstate(over="ignore"):
+        out = y.astype(np.float32)
+    out = np.where(x > np.float32(EXPF_OVERFLOW), np.float32(np.inf), out)
+    return np.where(x < np.float32(EXPF_UNDERFLOW), np.float32(0.0), out).astype(np.float32)

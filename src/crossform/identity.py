@@ -247,6 +247,10 @@ def _tree_ensemble(w: _Writer, model: ir.TreeEnsemble) -> None:
         w.u8(2)
         w.text(model.missing)
         w.text(model.infinite)
+    if model.accumulate != "float64":
+        # only when not the default, so ids from before the rule stay
+        w.u8(6)
+        w.text(model.accumulate)
 
 
 MODELS = {ir.TreeEnsemble: _tree_ensemble, ir.LinearModel: _linear}

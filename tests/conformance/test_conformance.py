@@ -121,6 +121,28 @@ KNOWN_SKIPS: dict = {
         "lightgbm/lgbm-pandas-categories",
     )
 }
+# XGBoost's float32 accumulation is not written in PMML yet (pmml.rules, docs/formats/pmml.md); the
+# log-link cases stop earlier, at the exp post transform this PMML writer does not know.
+_XGBOOST_PMML = {
+    "xgb-regression": "accumulated in float32",
+    "xgb-regression-base-score": "accumulated in float32",
+    "xgb-binary": "accumulated in float32",
+    "xgb-binary-base-score": "accumulated in float32",
+    "xgb-multiclass": "accumulated in float32",
+    "xgb-ranker": "accumulated in float32",
+    "xgb-pipeline": "accumulated in float32",
+    "xgb-booster": "accumulated in float32",
+    "xgb-poisson": "post transform 'exp'",
+    "xgb-gamma": "post transform 'exp'",
+    "xgb-tweedie": "post transform 'exp'",
+}
+KNOWN_SKIPS.update(
+    {
+        (f"xgboost/{case}", fmt, "jpmml"): reason
+        for case, reason in _XGBOOST_PMML.items()
+        for fmt in ("pmml", "pmml[no-leaves]")
+    }
+)
 
 
 def test_conform_passes_over_the_corpus(suite_report):
@@ -150,7 +172,13 @@ def test_conform_passes_over_the_corpus(suite_report):
         # a pmml file written without leaf outputs names no leaves; every other pair compares a tree model's
         assert r.comparison.leaves_compared == (r.format != "pmml[no-leaves]" and r.case in trees)
         isolation = r.case in trees and models[r.case].post_transform == "isolation"
-        if r.format == "onnx[float32]":
+        if r.case in trees and models[r.case].accumulate == "float32":
+            # XGBoost's float32 rule (SEMANTICS notes 12, 13), in every format and variant: the sums are
+            # XGBoost's to the bit; a transform calling expf is held to the bound its checks declare
+            exact_sum = models[r.case].post_transform == "none"
+            limit = 0.0 if exact_sum else checks_module.XGBOOST_EXPF_RELATIVE
+            assert r.comparison.max_relative_difference <= limit, (r.case, r.format)
+        elif r.format == "onnx[float32]":
             # the lossy variant: held to its declared bound (compare checks every value against it); a
             # linear model's float32 graph computes in double after the input cast, and declares 0
             assert r.comparison.absolute < 1e-3 and r.comparison.rows > 100

@@ -68,7 +68,10 @@ def test_fits_of_the_oldest_scikit_learn_export_exactly(tmp_path):
     gaps = {name for name, case in results["cases"].items() if case["status"] == "known gap"}
     assert gaps <= ALLOWED_GAPS
     skipped = {name: case["reason"] for name, case in results["cases"].items() if case["status"] == "skipped"}
-    assert all(reason.startswith("needs scikit-learn >= ") for reason in skipped.values()), skipped
+    assert all(
+        reason.startswith("needs scikit-learn >= ") or reason.endswith(" is not installed here")
+        for reason in skipped.values()
+    ), skipped
     assert results["counts"]["ok"] >= 55, results["counts"]
     # every format was written and read back there too
     unwritten = {name: case["not_written"] for name, case in results["cases"].items() if case.get("not_written")}

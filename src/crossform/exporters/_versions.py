@@ -85,8 +85,8 @@ def check_version(
 # release still reads it; a package using one records the version that added it, which those
 # releases refuse by name rather than misread.
 _STRICT_MINORS = {"stripe-json": "2.1", "protobuf": "1.1", "onnx": "1.3", "pmml": "1.2"}
-# The next strict minors, for the kinds and rules added after crossform 0.5.0: the exp post
-# transform (and what else lands beside it). A package using none of them records what it did.
+# The next strict minor of each format: the XGBoost, LightGBM and preprocessing kinds, written
+# in the same way (a package using none of them records what it recorded before).
 _NEXT_MINORS = {"stripe-json": "2.2", "protobuf": "1.2", "onnx": "1.4", "pmml": "1.3"}
 
 # IR feature -> {format: the first version of that format whose files hold it}. A format a
@@ -110,6 +110,7 @@ FEATURES_SINCE: dict[str, dict[str, str]] = {
     "missing rule": _STRICT_MINORS,
     "infinite rule": _STRICT_MINORS,
     "exp transform": _NEXT_MINORS,
+    "float32 accumulation": _NEXT_MINORS,
 }
 
 
@@ -156,6 +157,8 @@ def model_features(model) -> list:
         used.append(("missing rule", f"missing={model.missing!r}"))
     if model.infinite != "error":
         used.append(("infinite rule", f"infinite={model.infinite!r}"))
+    if model.accumulate != "float64":
+        used.append(("float32 accumulation", f"accumulate={model.accumulate!r}"))
     return used
 
 

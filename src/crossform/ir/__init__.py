@@ -33,6 +33,7 @@ from .encoders import (
 )
 from .fields import CATEGORICAL, KINDS, NUMERIC, Field
 from .models import (
+    ACCUMULATE_RULES,
     AGGREGATIONS,
     INFINITE_RULES,
     ISOLATION_OUTPUTS,
@@ -49,6 +50,7 @@ from .package import ChecksBase, Package, identify_packages_with
 from .trees import MAX_SET_SIZE, Tree, preorder_positions
 
 __all__ = [
+    "ACCUMULATE_RULES",
     "AGGREGATIONS",
     "CATEGORICAL",
     "ENCODER_TYPES",

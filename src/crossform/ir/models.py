@@ -15,6 +15,7 @@ AGGREGATIONS = ("average", "sum")
 POST_TRANSFORMS = ("none", "logistic", "softmax", "isolation", "exp")
 MISSING_RULES = ("route", "error")
 INFINITE_RULES = ("error", "compare")
+ACCUMULATE_RULES = ("float64", "float32")
 
 
 class _Model:
@@ -42,13 +43,19 @@ class TreeEnsemble(_Model):
     score); None means a regressor.
 
     Post transform "exp" (a regressor only: a log-link model, such as
-    histogram gradient boosting's poisson and gamma losses) gives
-    ``exp(raw)`` in float64.
+    histogram gradient boosting's poisson and gamma losses, LightGBM's and
+    XGBoost's poisson, gamma and Tweedie objectives) gives ``exp(raw)``.
 
     Post transform "isolation" (an isolation forest; ``isolation`` is
     ``(denominator, offset)``) turns the summed path length s into two
     outputs: ``score = -(2 ** -(s / denominator))`` (scikit-learn's
     ``score_samples``) and ``decision = score - offset``.
+
+    ``accumulate`` "float32" (XGBoost's predictor, docs/SEMANTICS.md) adds the
+    leaf values to the base value in float32, rounding after every addition,
+    and runs the post transform in float32 as XGBoost writes it; leaf and base
+    values must then be float32 values. "float64" (the default) is the rule
+    of every other model.
 
     ``missing`` and ``infinite`` say which inputs the model refuses, as the
     scikit-learn estimator does: a missing value follows the nodes'
@@ -67,6 +74,7 @@ class TreeEnsemble(_Model):
     missing: str = "route"
     infinite: str = "error"
     isolation: Union[tuple, None] = None
+    accumulate: str = "float64"
 
     def __post_init__(self) -> None:
         owner = "TreeEnsemble"
@@ -149,6 +157,19 @@ class TreeEnsemble(_Model):
         elif self.base_value is not None:
             raise invalid(owner, "base_value", "None when aggregation is 'average'", describe(self.base_value))
         classes = _classes(owner, self.classes, width, self.post_transform, ("logistic",), "tree output")
+        if self.accumulate not in ACCUMULATE_RULES:
+            raise invalid(owner, "accumulate", f"one of {ACCUMULATE_RULES}", describe(self.accumulate))
+        if self.accumulate == "float32":
+            if self.aggregation != "sum" or self.post_transform == "isolation":
+                raise invalid(
+                    owner,
+                    "accumulate",
+                    "'float32' only with aggregation 'sum' and post transform 'none', 'logistic', 'softmax' or 'exp'",
+                    f"aggregation={self.aggregation!r}, post_transform={self.post_transform!r}",
+                )
+            for i, tree in enumerate(trees):
+                _check_float32(owner, "trees", tree.value, f" (leaf values of tree {i})")
+            _check_float32(owner, "base_value", base, "")
         object.__setattr__(self, "features", features)
         object.__setattr__(self, "trees", trees)
         object.__setattr__(self, "base_value", base)
@@ -181,6 +202,19 @@ class TreeEnsemble(_Model):
     @property
     def has_sets(self) -> bool:
         return any(t.has_sets for t in self.trees)
+
+
+def _check_float32(owner: str, field: str, values: np.ndarray, where: str) -> None:
+    """Under accumulate "float32" every value added must be a float32 value held exactly."""
+    with np.errstate(over="ignore"):
+        bad = values.astype(np.float32).astype(np.float64) != values
+    if bad.any():
+        raise invalid(
+            owner,
+            field,
+            f"float32 values under accumulate 'float32'{where}",
+            repr(float(values[bad].reshape(-1)[0])),
+        )
 
 
 # an isolation forest's scikit-learn score_samples and decision_function

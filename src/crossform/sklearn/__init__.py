@@ -41,7 +41,7 @@ FAMILIES = (
 # Families for libraries outside scikit-learn, behind their own extras: library -> module. A
 # family is loaded once its library is imported (a fitted model of it exists only then), so
 # importing crossform never imports them.
-LIBRARY_FAMILIES = {"lightgbm": "crossform.sklearn.lightgbm"}
+LIBRARY_FAMILIES = {"lightgbm": "crossform.sklearn.lightgbm", "xgboost": "crossform.sklearn.xgboost"}
 ENTRY_POINT_GROUP = "crossform.converters"
 
 

@@ -37,6 +37,10 @@ def fitted_inputs(estimator) -> tuple:
             "crossform exports pipelines that end in a model."
         )
     first = steps[0]
+    if not hasattr(first, "n_features_in_") and type(first).__module__.split(".")[0] == "xgboost":
+        from .xgboost import booster_inputs  # a raw Booster: its own feature names and count
+
+        return booster_inputs(first)
     if not hasattr(first, "n_features_in_") and hasattr(first, "feature_name"):
         # a LightGBM Booster: it names its features itself (Column_0, ... for an array)
         names = first.feature_name()

@@ -19,7 +19,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .. import ir
-from ..checks import ISOLATION_ABSOLUTE, TOLERANCE, Checks
+from ..checks import ISOLATION_ABSOLUTE, TOLERANCE, XGBOOST_EXPF_ABSOLUTE, XGBOOST_EXPF_RELATIVE, Checks
 
 DEFAULT_ROWS = 1000
 
@@ -85,6 +85,10 @@ def _library(model) -> str:
 def _predict(estimator, X) -> np.ndarray:
     from sklearn.base import is_classifier
 
+    if not hasattr(estimator, "get_params") and _library(estimator) == "xgboost":
+        from .xgboost import booster_predict  # a raw Booster
+
+        return booster_predict(estimator, X)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if _library(estimator) == "lightgbm":
@@ -225,6 +229,25 @@ def _hist_predictor_leaves(predictor, Xp: np.ndarray, known: np.ndarray, f_idx_m
     return node
 
 
+def _calls_expf(model: ir.Model) -> bool:
+    """Whether the library's transform calls expf: XGBoost's float32 logistic, softmax or exp."""
+    return getattr(model, "accumulate", "float64") == "float32" and model.post_transform in (
+        "logistic",
+        "softmax",
+        "exp",
+    )
+
+
+def _tolerance(model: ir.Model, tolerance: float) -> float:
+    return max(tolerance, XGBOOST_EXPF_RELATIVE) if _calls_expf(model) else tolerance
+
+
+def _absolute(model: ir.Model) -> float:
+    if getattr(model, "post_transform", None) == "isolation":
+        return ISOLATION_ABSOLUTE
+    return XGBOOST_EXPF_ABSOLUTE if _calls_expf(model) and model.is_binary else 0.0
+
+
 def _sklearn_trees(model) -> list:
     """scikit-learn's trees in the order the package has them (gradient
     boosting: stage by stage, a tree per class in each), [] for a model without.
@@ -354,19 +377,25 @@ def _expect(
     width = len(package.outputs)
     values = np.full((len(rows), width), np.nan)
     predicted = None
-    trees = _sklearn_trees(_steps(estimator)[1])
-    leaves = np.full((len(rows), len(trees)), -1, dtype=np.int64)
+    transform, model = _steps(estimator)
+    library = _library(model)
+    trees = _sklearn_trees(model) if library != "xgboost" else []
+    n_trees = len(package.model.trees) if library == "xgboost" else len(trees)
+    leaves = np.full((len(rows), n_trees), -1, dtype=np.int64)
     if ok.size:
         values[ok] = _predict(estimator, X_ok)
-        transform, model = _steps(estimator)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             X_model = _transform(transform, X_ok)
             if trees:
                 node = _apply(model, X_model).reshape(ok.size, -1).astype(np.int64)  # GB gives floats
+            if library == "xgboost":
+                from .xgboost import leaf_positions
+
+                leaves[ok] = leaf_positions(model, X_model)
         for t, position in enumerate(_preorders(trees)):
             leaves[ok, t] = position[node[:, t]]
-    if hasattr(estimator, "get_params") and is_classifier(estimator):  # a LightGBM Booster predicts no class
+    if hasattr(estimator, "get_params") and is_classifier(estimator):  # a raw Booster predicts no class
         predicted = [None] * len(rows)
         if ok.size:
             with warnings.catch_warnings():
@@ -383,10 +412,10 @@ def _expect(
         values=values,
         errors=refused,
         predicted=predicted,
-        leaves=leaves if trees else None,
-        tolerance=tolerance,
-        absolute=ISOLATION_ABSOLUTE if getattr(package.model, "post_transform", None) == "isolation" else 0.0,
-        expected_by=_expected_by(_steps(estimator)[1], sklearn.__version__),
+        leaves=leaves if n_trees else None,
+        tolerance=_tolerance(package.model, tolerance),
+        absolute=_absolute(package.model),
+        expected_by=_expected_by(model, sklearn.__version__),
     )
 
 

@@ -160,7 +160,8 @@ def test_a_newer_minors_new_encoder_is_refused_not_skipped():
     msg = pb.Package.FromString(P.dumps(package))
     msg.format_version = "1.9"
     msg.encoders[2].Clear()
-    msg.encoders[2].MergeFromString(tag(8, 2) + b"\x00")  # Encoder field 8 (past 1.1's members), an empty message
+    # Encoder field 8 (past the members this reader knows), an empty message
+    msg.encoders[2].MergeFromString(tag(8, 2) + b"\x00")
     with (
         pytest.warns(P.FormatVersionWarning, match=r"Package.encoders\[2\]: field 8"),
         pytest.raises(P.ProtobufMissingError, match=r"encoders\[2\]: expected one member of the oneof 'encoder'"),

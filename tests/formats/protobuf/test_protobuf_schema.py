@@ -275,6 +275,9 @@ def test_what_1_0_lacks_sits_where_a_1_0_reader_refuses_it():
     assert _through_old_fields(old_messages, new_messages) <= set(old_messages)
 
 
+_NO_MESSAGE = descriptor_pb2.DescriptorProto()
+
+
 def test_the_members_1_0_lacks_and_features_since_name_the_same_features():
     """A file records the version FEATURES_SINCE gives its features, and sets the members its
     features are written through: every member 1.0 lacks stands for features FEATURES_SINCE dates

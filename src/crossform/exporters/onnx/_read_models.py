@@ -243,7 +243,11 @@ def read_model(proto, inits: dict, props: dict, where: str, per_tree: bool) -> i
     classes = read_classes(props, where)
     rules = {
         key: doc_choice(doc, key, choices, default, where)
-        for key, choices, default in (("missing", ir.MISSING_RULES, "route"), ("infinite", ir.INFINITE_RULES, "error"))
+        for key, choices, default in (
+            ("missing", ir.MISSING_RULES, "route"),
+            ("infinite", ir.INFINITE_RULES, "error"),
+            ("accumulate", ir.ACCUMULATE_RULES, "float64"),
+        )
     }
     post = doc.get("post_transform")
     isolation = None

@@ -17,7 +17,8 @@ NAME = "onnx"
 # the affine, missing-indicator, refuse-missing and one-hot encoders, binary logistic scores and the models'
 # missing/infinite rules (_versions.FEATURES_SINCE). 1.3 is a strict minor: a package using none of
 # those is written as before, recording PER_TREE_VERSION, byte for byte, so 0.4.0 still reads it.
-# 1.4 (a strict minor): the exp post transform, as an Exp node.
+# 1.4 (a strict minor) adds the exp post transform and tree ensembles accumulated in float32
+# (XGBoost's predictor), written with explicit float32 Adds and transforms.
 VERSION = "1.4"
 FLOAT64, FLOAT32 = "float64", "float32"
 # Graph layouts, by the format version a file records (the reader rebuilds the file's own):
@@ -86,6 +87,9 @@ OPS = {
     ("", "Neg"),
     ("", "Exp"),
     ("", "Pow"),  # from 1.3
+    ("", "Min"),  # from 1.4
+    ("", "Max"),  # from 1.4
+    ("", "Mod"),  # from 1.4
     ("ai.onnx.ml", "LabelEncoder"),
     ("ai.onnx.ml", "TreeEnsemble"),
 }

@@ -8,6 +8,7 @@ import numpy as np
 
 from ... import ir
 from ...errors import UnsupportedModelError
+from ...floats import EXPF_INV_LN2_N, EXPF_OVERFLOW, EXPF_POLY, EXPF_SHIFT, EXPF_TABLE, EXPF_UNDERFLOW
 from .. import _envelope, _json
 from ._encoders import ENCODERS
 from ._float32 import float32_tolerance, stored
@@ -54,8 +55,92 @@ def _logistic(g: Graph, raw: str, real: type, binary: bool) -> str:
     return g.op("Concat", [g.op("Sub", [one, p], "complement"), p], "binary", axis=1)
 
 
+def _expf(g: Graph, x: str, hint: str) -> str:
+    """The C library's expf of a float tensor, as the reference computes it (floats.expf): the
+    same double operations in the same order, 2^(k/32) as a table entry times an exact power of
+    two, one Cast to float, and the ends glibc decides first."""
+    onnx = g.onnx
+    double, int64 = onnx.TensorProto.DOUBLE, onnx.TensorProto.INT64
+
+    def c(name, value, dtype=np.float64):
+        return g.const(f"expf.{name}", np.array([value], dtype=dtype))
+
+    xd = g.op("Cast", [x], f"{hint}.double", to=double)
+    xd = g.op("Max", [g.op("Min", [xd, c("high", 100.0)], f"{hint}.below"), c("low", -160.0)], f"{hint}.clipped")
+    z = g.op("Mul", [xd, c("inv.ln2.n", EXPF_INV_LN2_N)], f"{hint}.z")
+    kd = g.op("Sub", [g.op("Add", [z, c("shift", EXPF_SHIFT)], f"{hint}.shifted"), c("shift", EXPF_SHIFT)], f"{hint}.k")
+    r = g.op("Sub", [z, kd], f"{hint}.r")
+    k = g.op("Cast", [kd], f"{hint}.k.int", to=int64)
+    j = g.op("Mod", [k, c("n", 32, np.int64)], f"{hint}.j")
+    e = g.op("Div", [g.op("Sub", [k, j], f"{hint}.k.minus.j"), c("n", 32, np.int64)], f"{hint}.e")
+    power = g.op("Pow", [c("two", 2.0), g.op("Cast", [e], f"{hint}.e.double", to=double)], f"{hint}.power")
+    s = g.op("Mul", [g.op("Gather", [g.const("expf.table", EXPF_TABLE), j], f"{hint}.t", axis=0), power], f"{hint}.s")
+    c0, c1, c2 = EXPF_POLY
+    cubic = g.op(
+        "Mul",
+        [
+            g.op("Add", [g.op("Mul", [c("c0", c0), r], f"{hint}.c0r"), c("c1", c1)], f"{hint}.q"),
+            g.op("Mul", [r, r], f"{hint}.r2"),
+        ],
+        f"{hint}.qr2",
+    )
+    linear = g.op("Add", [g.op("Mul", [c("c2", c2), r], f"{hint}.c2r"), c("one", 1.0)], f"{hint}.lin")
+    y = g.op("Mul", [g.op("Add", [cubic, linear], f"{hint}.poly"), s], f"{hint}.y")
+    out = g.op("Cast", [y], f"{hint}.float", to=onnx.TensorProto.FLOAT)
+    # x > EXPF_OVERFLOW: +inf; x < EXPF_UNDERFLOW: 0.0 (on floats: x >= the next float, the float below >= x)
+    over = np.nextafter(np.float32(EXPF_OVERFLOW), np.float32(np.inf))
+    under = np.nextafter(np.float32(EXPF_UNDERFLOW), np.float32(-np.inf))
+    out = g.op(
+        "Where",
+        [g.op("GreaterOrEqual", [x, c("over", over, np.float32)], f"{hint}.over"), c("inf", np.inf, np.float32), out],
+        f"{hint}.overflowed",
+    )
+    return g.op(
+        "Where",
+        [g.op("GreaterOrEqual", [c("under", under, np.float32), x], f"{hint}.under"), c("zero", 0.0, np.float32), out],
+        hint,
+    )
+
+
+def _post_transform_float32(g: Graph, model: ir.TreeEnsemble, raw: str) -> str:
+    """XGBoost's float32 transforms (docs/SEMANTICS.md), every operation on float tensors but exp
+    (see _expf) and the softmax's sum, a double left fold in class order; the scores then as doubles."""
+    onnx = g.onnx
+    kind = model.post_transform
+    if kind == "exp":
+        out = _expf(g, raw, "expf")
+    elif kind == "logistic":
+        one = g.const("one.float", np.array([1.0], dtype=np.float32))
+        clamped = g.op(
+            "Min",
+            [g.op("Neg", [raw], "minus.raw"), g.const("expf.limit", np.array([88.7], dtype=np.float32))],
+            "minus.raw.clamped",
+        )
+        denominator = g.op("Add", [_expf(g, clamped, "exp.minus.raw"), one], "logistic.denominator")
+        out = g.op("Div", [one, denominator], "logistic")
+        if model.is_binary:
+            out = g.op("Concat", [g.op("Sub", [one, out], "complement"), out], "binary", axis=1)
+    elif kind == "softmax":
+        top = g.op("ReduceMax", [raw, g.const("axis1.max", np.array([1], dtype=np.int64))], "softmax.max", keepdims=1)
+        shifted = _expf(g, g.op("Sub", [raw, top], "softmax.shifted"), "softmax.exp")
+        wide = g.op("Cast", [shifted], "softmax.exp.double", to=onnx.TensorProto.DOUBLE)
+        total = None
+        for k in range(model.n_outputs):
+            column = g.op(
+                "Gather", [wide, g.const(f"class.{k}", np.array([k], dtype=np.int64))], f"softmax.term.{k}", axis=1
+            )
+            total = column if total is None else g.op("Add", [total, column], f"softmax.sum.{k}")
+        total = g.op("Cast", [total], "softmax.sum", to=onnx.TensorProto.FLOAT)
+        out = g.op("Div", [shifted, total], "softmax")
+    else:
+        out = raw
+    return out
+
+
 def post_transform(g: Graph, model: ir.Model, raw: str, real: type, exact: bool) -> str:
     """``exact``: the 1.3 graph (explicit logistic); 1.2 and before wrote Sigmoid."""
+    if getattr(model, "accumulate", "float64") == "float32":
+        return _post_transform_float32(g, model, raw)
     if model.post_transform == "logistic":
         return _logistic(g, raw, real, model.is_binary) if exact else g.op("Sigmoid", [raw], "logistic")
     if model.post_transform == "softmax":
@@ -163,6 +248,8 @@ def build(package: ir.Package, precision: str = FLOAT64, per_tree: bool = True, 
         g, model, cols, precision, per_tree, exact, **({"sets": sets} if isinstance(model, ir.TreeEnsemble) else {})
     )
     scores = post_transform(g, model, raw, real, exact)
+    if getattr(model, "accumulate", "float64") == "float32" and precision == FLOAT64:
+        scores = g.op("Cast", [scores], "scores.double", to=onnx.TensorProto.DOUBLE)  # exact
     error = g.errors[0]
     for more in g.errors[1:]:
         error = g.op("Or", [error, more], "error.any")

@@ -259,6 +259,8 @@ def write_trees(
         rules["missing"] = model.missing
     if model.infinite != "error":
         rules["infinite"] = model.infinite
+    if model.accumulate != "float64":
+        rules["accumulate"] = model.accumulate
     doc = step_doc("tree-ensemble", aggregation=model.aggregation, post_transform=model.post_transform, **rules)
     splits = np.ascontiguousarray(a["split"], dtype=np.float64)
     # a leaf's weight is its node index in its tree: the "leaves" output as it is,
@@ -333,7 +335,7 @@ def write_trees(
         [g.op("Transpose", [index], "leaf.node.by.tree", perm=[1, 0]), g.const("leaf.offset", a["offsets"])],
         "leaf.index.by.tree",
     )
-    real = np.float32 if precision == FLOAT32 else np.float64
+    real = np.float32 if precision == FLOAT32 or model.accumulate == "float32" else np.float64
     if model.aggregation == "average" or not exact:
         # 1.2 and before also wrote this table, unused, beside the one with the base value
         table = g.const("leaf.values", np.ascontiguousarray(a["values"], dtype=real))
@@ -351,8 +353,25 @@ def write_trees(
         by_tree = g.op("Concat", [g.op("Add", [first, base_row], "base.row"), by_tree], "with.base", axis=0)
         table = g.const("leaf.values.base", np.vstack([a["values"], model.base_value[None, :]]).astype(real))
     gathered = g.op("Gather", [table, by_tree], "leaf.values.reached", axis=0)
+    if model.accumulate == "float32":
+        return _float32_fold(g, gathered, n_trees + 1), real, leaves
     # ReduceSum over axis 0 of [trees, N, outputs]: a left fold in tree order, as SEMANTICS asks
     raw = g.op("ReduceSum", [gathered, g.const("axis0", np.array([0], dtype=np.int64))], "sum", keepdims=0)
     if model.aggregation == "average":
         raw = g.op("Div", [raw, g.const("tree.count", np.array([float(n_trees)], dtype=real))], "average")
     return raw, real, leaves
+
+
+def _float32_fold(g: Graph, gathered: str, terms: int) -> str:
+    """The base value, then each tree's leaf value, added in float32 one Add at a time, in tree
+    order (XGBoost's ``preds[i] += leaf``): each sum rounds to float32, as the rule asks, whatever
+    order a runtime's ReduceSum would take."""
+
+    def term(k: int) -> str:
+        index = g.const(f"term.{k}", np.array(k, dtype=np.int64))
+        return g.op("Gather", [gathered, index], f"fold.term.{k}", axis=0)
+
+    acc = term(0)
+    for k in range(1, terms):
+        acc = g.op("Add", [acc, term(k)], f"fold.{k}")
+    return acc

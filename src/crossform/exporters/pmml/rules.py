@@ -343,6 +343,12 @@ def _model_reason(model: ir.Model) -> Union[str, None]:
         return f"more than {MAX_OUTPUTS} outputs"
     if isinstance(model, ir.LinearModel):
         return None
+    if model.accumulate == "float32":
+        return (
+            "a model accumulated in float32 (XGBoost's predictor): this writer states sums in double; PMML 4.4's "
+            'mathContext="float" may state it, but JPMML\'s rounding of each Segmentation sum and of its '
+            "float exp is not yet checked against the rule"
+        )
     if len(model.trees) > _limits.MAX_TREES:
         return f"more than {_limits.MAX_TREES} trees"
     deep = max(t.depth for t in model.trees)

@@ -280,7 +280,9 @@ def _check_width(classes: tuple, width: int, path: str, what: str) -> None:
     raise ProtobufCountError(path, f"expected {what} to be {wanted}, found {width}")
 
 
-def _read_ensemble(msg: pb.TreeEnsemble, path: str, rules: Any = None, rules_path: str = "") -> ir.TreeEnsemble:
+def _read_ensemble(
+    msg: pb.TreeEnsemble, path: str, rules: Any = None, rules_path: str = "", accumulate: str = "float64"
+) -> ir.TreeEnsemble:
     """A TreeEnsemble. With ``rules`` (the TreeEnsembleWithRules around it) the leaf width, the
     missing/infinite rules, set splits, isolation and +inf thresholds come from there; without,
     1.0's: a leaf value per class, missing "route", infinite "error", finite thresholds."""
@@ -321,7 +323,7 @@ def _read_ensemble(msg: pb.TreeEnsemble, path: str, rules: Any = None, rules_pat
         )
     base = _numbers(msg.base_value) if aggregation == "sum" or len(msg.base_value) else None
     return ir.TreeEnsemble(
-        tuple(msg.features), trees, aggregation, post, classes or None, base, missing, infinite, isolation
+        tuple(msg.features), trees, aggregation, post, classes or None, base, missing, infinite, isolation, accumulate
     )
 
 
@@ -364,6 +366,15 @@ def _read_ensemble_with_rules(msg: pb.TreeEnsembleWithRules, path: str) -> ir.Tr
     return _read_ensemble(msg.ensemble, f"{path}.ensemble", msg, path)
 
 
+def _read_ensemble_float32(msg: pb.TreeEnsembleFloat32, path: str) -> ir.TreeEnsemble:
+    if not msg.HasField("rules"):
+        raise ProtobufMissingError(path, "expected the field 'rules' to be set, found none")
+    rules = msg.rules
+    if not rules.HasField("ensemble"):
+        raise ProtobufMissingError(f"{path}.rules", "expected the field 'ensemble' to be set, found none")
+    return _read_ensemble(rules.ensemble, f"{path}.rules.ensemble", rules, f"{path}.rules", "float32")
+
+
 def _read_linear(msg: pb.LinearModel, path: str) -> ir.LinearModel:
     post = _enum(msg.post_transform, PLAIN_POST_TRANSFORMS, pb.TreeEnsemble.PostTransform, f"{path}.post_transform")
     classes = _read_classes(msg, path)
@@ -383,6 +394,7 @@ MODEL_READERS: dict[str, Callable] = {
     "tree_ensemble": _read_ensemble,
     "linear_model": _read_linear,
     "tree_ensemble_with_rules": _read_ensemble_with_rules,
+    "tree_ensemble_float32": _read_ensemble_float32,
 }
 
 

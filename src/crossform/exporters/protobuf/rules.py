@@ -19,6 +19,8 @@ from ...v1 import package_pb2 as pb
 from .. import _versions
 
 NAME = "protobuf"
+# 1.2 (a strict minor): tree ensembles accumulated in float32 (Model.tree_ensemble_float32) and
+# the exp post transform.
 VERSION = "1.2"
 # The version the layout recorded when it was first written: a package using no feature
 # FEATURES_SINCE dates later records it still, byte for byte as that release wrote it.
@@ -87,8 +89,7 @@ POST_TRANSFORMS = {
     "exp": pb.TreeEnsemble.POST_TRANSFORM_EXP,
 }
 # tree_ensemble and linear_model: the values 1.0 has; isolation needs its parameters, which
-# only tree_ensemble_with_rules holds, and exp (1.2) lives there too, where a 1.0 reader refuses
-# the member and a 1.1 reader the value
+# only tree_ensemble_with_rules holds, and exp came after 1.0
 PLAIN_POST_TRANSFORMS = {k: v for k, v in POST_TRANSFORMS.items() if k not in ("isolation", "exp")}
 UNKNOWN_POLICIES = {"error": pb.OneHotBlock.UNKNOWN_POLICY_ERROR, "zeros": pb.OneHotBlock.UNKNOWN_POLICY_ZEROS}
 MISSING_RULES = {"route": pb.TreeEnsembleWithRules.MISSING_ROUTE, "error": pb.TreeEnsembleWithRules.MISSING_ERROR}
@@ -119,6 +120,7 @@ MEMBER_FEATURES = {
         "infinite rule",
         "exp transform",
     ),
+    "crossform.v1.Model.tree_ensemble_float32": ("float32 accumulation",),
 }
 
 

@@ -73,7 +73,8 @@ def _ensemble(model: ir.TreeEnsemble, msg: pb.Model) -> None:
     if is_plain_ensemble(model):
         _ensemble_body(model, msg.tree_ensemble)
         return
-    out = msg.tree_ensemble_with_rules
+    # float32 accumulation has a member of its own, which 1.1 readers find unset and refuse
+    out = msg.tree_ensemble_float32.rules if model.accumulate == "float32" else msg.tree_ensemble_with_rules
     _ensemble_body(model, out.ensemble)
     out.leaf_width = model.n_outputs
     out.missing = MISSING_RULES[model.missing]

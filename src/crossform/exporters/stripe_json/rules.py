@@ -15,8 +15,8 @@ NAME = "stripe-json"
 # 2.1 (a strict minor): linear models, the affine, missing-indicator, one-hot and
 # refuse-missing encoders, the models' missing and infinite rules, binary scores from one tree
 # output, isolation forests, and (bonsai 1.1) set splits and +inf thresholds: the features
-# FEATURES_SINCE dates 2.1. 2.2 (a strict minor): the exp post transform. A package using
-# none of them records LAYOUT_VERSION.
+# FEATURES_SINCE dates 2.1. A package using none of them records LAYOUT_VERSION.
+# 2.2 (a strict minor): the exp post transform and float32 accumulation (XGBoost's predictor).
 VERSION = "2.2"
 MAJOR = 2
 # The version the bonsai layout recorded when it was first written: a package using no feature
@@ -58,7 +58,11 @@ MODEL_FAMILIES = {ir.TreeEnsemble: "trees", ir.LinearModel: "linear"}
 
 # Model-level rules, written only when they are not the default (so a model
 # without them is a 2.0 file): model.json key -> (IR field, its default).
-TREE_RULES = {"missing": ("missing", "route"), "infinite": ("infinite", "error")}
+TREE_RULES = {
+    "missing": ("missing", "route"),
+    "infinite": ("infinite", "error"),
+    "accumulate": ("accumulate", "float64"),
+}
 ISOLATION_KEYS = ("denominator", "offset")  # model.json's "isolation", in the IR's order
 
 # Kept here too: callers filter warnings on stripe_json.FormatVersionWarning.
