@@ -121,8 +121,7 @@ KNOWN_SKIPS: dict = {
         "lightgbm/lgbm-pandas-categories",
     )
 }
-# XGBoost's float32 accumulation is not written in PMML yet (pmml.rules, docs/formats/pmml.md); the
-# log-link cases stop earlier, at the exp post transform this PMML writer does not know.
+# XGBoost's float32 accumulation is not written in PMML yet (pmml.rules, docs/formats/pmml.md).
 _XGBOOST_PMML = {
     "xgb-regression": "accumulated in float32",
     "xgb-regression-base-score": "accumulated in float32",
@@ -132,9 +131,9 @@ _XGBOOST_PMML = {
     "xgb-ranker": "accumulated in float32",
     "xgb-pipeline": "accumulated in float32",
     "xgb-booster": "accumulated in float32",
-    "xgb-poisson": "post transform 'exp'",
-    "xgb-gamma": "post transform 'exp'",
-    "xgb-tweedie": "post transform 'exp'",
+    "xgb-poisson": "accumulated in float32",
+    "xgb-gamma": "accumulated in float32",
+    "xgb-tweedie": "accumulated in float32",
 }
 KNOWN_SKIPS.update(
     {
