@@ -263,3 +263,22 @@ def test_a_raw_booster_scores_as_its_predict_with_its_feature_names(params, exac
     else:
         differing, ulps = _mismatch_report(got, want)
         assert (differing == 0) if _glibc() else (ulps <= 1.0), (differing, ulps)
+
+
+def test_a_custom_objective_scores_as_predict_does():
+    """predict applies the transform of the objective the booster records (the identity for a
+    regressor, the sigmoid for a binary classifier); so does the package."""
+    X, y = _data(300, 3, seed=10)
+
+    def squared(y_true, y_pred):
+        return y_pred - y_true, np.ones_like(y_pred)
+
+    def logistic(y_true, y_pred):
+        p = 1 / (1 + np.exp(-y_pred))
+        return p - y_true, p * (1 - p)
+
+    regressor = xgboost.XGBRegressor(objective=squared, **SMALL).fit(X, y)
+    classifier = xgboost.XGBClassifier(objective=logistic, **SMALL).fit(X, (y > 0).astype(int))
+    for model, want in ((regressor, regressor.predict(X).reshape(-1, 1)), (classifier, classifier.predict_proba(X))):
+        package = crossform.from_sklearn(model, checks=0)
+        np.testing.assert_array_equal(_score(package, X).values, np.asarray(want, dtype=np.float64))
