@@ -849,3 +849,5 @@ FEATURES = {
     "pipeline-shapes": "The shapes a pipeline takes around its steps: one step, nesting, skipped steps, "
     "ColumnTransformer remainders and names, pandas output, names given to an array's columns.",
 }
+
+import generators_preprocessing  # noqa: E402, F401  (registers its cases and their features)
