@@ -85,6 +85,8 @@ def check_version(
 # release still reads it; a package using one records the version that added it, which those
 # releases refuse by name rather than misread.
 _STRICT_MINORS = {"stripe-json": "2.1", "protobuf": "1.1", "onnx": "1.3", "pmml": "1.2"}
+# The next strict minor of each format, for the kinds added after 0.5.0's (the same rule).
+_NEXT_MINORS = {"stripe-json": "2.2", "protobuf": "1.2", "onnx": "1.4", "pmml": "1.3"}
 
 # IR feature -> {format: the first version of that format whose files hold it}. A format a
 # row leaves out holds the feature in every version; a feature missing from the table (the
@@ -106,6 +108,8 @@ FEATURES_SINCE: dict[str, dict[str, str]] = {
     "infinite threshold": _STRICT_MINORS,
     "missing rule": _STRICT_MINORS,
     "infinite rule": _STRICT_MINORS,
+    "number-category encoder": _NEXT_MINORS,
+    "binning encoder": _NEXT_MINORS,
 }
 
 

@@ -30,11 +30,11 @@ def test_compat_names_the_first_release_that_reads_a_1_2_file(tmp_path):
     assert compat.readers_text(compat.readers("onnx", "1.1")) == ">=0.3.0"
 
 
-def test_the_1_2_kinds_still_record_1_2_and_the_newest_version_is_1_3():
+def test_the_1_2_kinds_still_record_1_2_and_the_newest_version_is_1_4():
     for package in TREE_VARIANTS.values():
         assert O.needs(package) is None and O.read_version(O.dumps(package)) == "1.2"
         assert O.read_version(O.dumps(package, precision="float32")) == "1.2"
-    assert O.written_version() == O.VERSION == "1.3" and O.written_version(precision="float32") == "1.3"
+    assert O.written_version() == O.VERSION == "1.4" and O.written_version(precision="float32") == "1.4"
     assert O.written_version(per_tree=False) == "1.0" and O.written_version("float32", per_tree=False) == "1.1"
 
 
@@ -72,7 +72,7 @@ def test_the_recorded_version_must_be_the_one_the_writer_records():
         O.loads(edited_file(O.dumps(KINDS["forest-one-hot"]), set_prop("crossform.format_version", "1.2")))
     with pytest.raises(O.OnnxStructureError, match=r"expected format version 1\.2 .*nothing 1\.3 added\), found 1\.3"):
         O.loads(edited_file(GOOD, set_prop("crossform.format_version", "1.3")))
-    with pytest.warns(O.FormatVersionWarning, match="newer than the 1.3"):
+    with pytest.warns(O.FormatVersionWarning, match="newer than the 1.4"):
         assert (
             O.loads(edited_file(O.dumps(KINDS["linear-regression"]), set_prop("crossform.format_version", "1.7"))).id
             == KINDS["linear-regression"].id

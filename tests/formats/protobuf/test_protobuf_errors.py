@@ -143,7 +143,7 @@ def test_errors_name_the_file_loaded(tmp_path):
 def test_newer_minor_warns_drops_unknown_fields_and_reads():
     package = small_package()
     data = edited(lambda m: (set_version("1.7")(m), with_unknown(tree, 20)(m)), package) + UNKNOWN
-    with pytest.warns(P.FormatVersionWarning, match=r"protobuf 1\.7, newer than the 1\.1.*field 20.*field 99"):
+    with pytest.warns(P.FormatVersionWarning, match=r"protobuf 1\.7, newer than the 1\.2.*field 20.*field 99"):
         back = P.loads(data)
     assert back.id == package.id
 

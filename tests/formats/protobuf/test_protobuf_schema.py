@@ -143,7 +143,7 @@ def current() -> list:
 
 
 def test_every_released_schema_is_kept():
-    assert [p.name for p in RELEASED] == ["crossform-v1-1.0.binpb", "crossform-v1-1.1.binpb"]
+    assert [p.name for p in RELEASED] == ["crossform-v1-1.0.binpb", "crossform-v1-1.1.binpb", "crossform-v1-1.2.binpb"]
     for released in RELEASED:
         assert [f.name for f in descriptor_set(released)] == [PROTO]
 
@@ -282,7 +282,8 @@ def test_the_members_1_0_lacks_and_features_since_name_the_same_features():
     }
     for member, features in P.MEMBER_FEATURES.items():
         assert features and set(features) <= dated_later, member
-        assert P.member_version(member) == P.VERSION, member
+        version = P.rules.version_key(P.member_version(member))
+        assert P.rules.version_key(P.LAYOUT_VERSION) < version <= P.rules.version_key(P.VERSION), member
     assert set().union(*P.MEMBER_FEATURES.values()) == dated_later
 
 
@@ -324,4 +325,15 @@ def test_refuse_missing_is_a_1_1_member_of_encoders_oneof_and_not_in_1_0():
         messages, _ = _index(files)
         fields = {f.name: (f.number, f.type_name) for f in messages[".crossform.v1.RefuseMissing"].field}
         assert fields == {"features": (1, ""), "outputs": (2, ""), "kinds": (3, ".crossform.v1.Field.Kind")}
-    assert P.member_version("crossform.v1.Encoder.refuse_missing") == "1.1" == P.VERSION
+    assert P.member_version("crossform.v1.Encoder.refuse_missing") == "1.1"
+
+
+def test_number_category_is_a_1_2_member_of_encoders_oneof_and_not_in_1_1():
+    """The number-category encoder (numeric categories) is in 1.2: its snapshot has it as member
+    20, 1.1's does not, so a 1.1 reader drops it whole and finds the oneof unset."""
+    older = descriptor_set(PROTO_ROOT / "descriptors" / "crossform-v1-1.1.binpb")
+    snapshot = descriptor_set(PROTO_ROOT / "descriptors" / "crossform-v1-1.2.binpb")
+    assert "number_category" not in _encoder_members(older)
+    for files in (snapshot, current()):
+        assert _encoder_members(files)["number_category"] == (20, ".crossform.v1.NumberCategory")
+    assert P.member_version("crossform.v1.Encoder.number_category") == "1.2" == P.VERSION

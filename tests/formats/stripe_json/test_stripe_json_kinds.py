@@ -193,7 +193,7 @@ def test_a_2_1_file_of_2_0_kinds_reads_silently(package):
 def test_a_newer_minor_with_2_1_kinds_warns_and_reads():
     package = KINDS_2_1["boost-binary-one-hot"]
     files = edit_json(files_of(package), "MODEL", lambda d: d.update(formatVersion="2.7", later={"x": 1}))
-    with pytest.warns(stripe_json.FormatVersionWarning, match="newer than the 2.1.*'later'"):
+    with pytest.warns(stripe_json.FormatVersionWarning, match="newer than the 2.2.*'later'"):
         assert load_files(files).id == package.id
 
 

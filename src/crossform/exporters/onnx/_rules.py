@@ -17,7 +17,8 @@ NAME = "onnx"
 # the affine, missing-indicator, refuse-missing and one-hot encoders, binary logistic scores and the models'
 # missing/infinite rules (_versions.FEATURES_SINCE). 1.3 is a strict minor: a package using none of
 # those is written as before, recording PER_TREE_VERSION, byte for byte, so 0.4.0 still reads it.
-VERSION = "1.3"
+# 1.4 (strict too) adds the number-category encoder.
+VERSION = "1.4"
 FLOAT64, FLOAT32 = "float64", "float32"
 # Graph layouts, by the format version a file records (the reader rebuilds the file's own):
 # 1.0 (float64) and 1.1 (float32) hold every tree in one TreeEnsemble with a target per tree;

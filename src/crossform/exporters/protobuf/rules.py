@@ -19,7 +19,7 @@ from ...v1 import package_pb2 as pb
 from .. import _versions
 
 NAME = "protobuf"
-VERSION = "1.1"
+VERSION = "1.2"
 # The version the layout recorded when it was first written: a package using no feature
 # FEATURES_SINCE dates later records it still, byte for byte as that release wrote it.
 LAYOUT_VERSION = "1.0"

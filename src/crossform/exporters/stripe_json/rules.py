@@ -15,8 +15,9 @@ NAME = "stripe-json"
 # 2.1 (a strict minor): linear models, the affine, missing-indicator, one-hot and
 # refuse-missing encoders, the models' missing and infinite rules, binary scores from one tree
 # output, isolation forests, and (bonsai 1.1) set splits and +inf thresholds: the features
-# FEATURES_SINCE dates 2.1. A package using none of them records LAYOUT_VERSION.
-VERSION = "2.1"
+# FEATURES_SINCE dates 2.1. 2.2 (a strict minor): the number-category encoder. A package using
+# none of them records LAYOUT_VERSION.
+VERSION = "2.2"
 MAJOR = 2
 # The version the bonsai layout recorded when it was first written: a package using no feature
 # FEATURES_SINCE dates later records it still, byte for byte as that release wrote it.
@@ -42,6 +43,11 @@ VERSION_SCHEMAS = {
     "2.0": {"manifest": "stripe-json-manifest-2.schema.json", "trees": "stripe-json-model-2.schema.json"},
     "2.1": {
         "manifest": "stripe-json-manifest-2.1.schema.json",
+        "trees": "stripe-json-model-2.1.schema.json",
+        "linear": "stripe-json-linear-model-2.schema.json",
+    },
+    "2.2": {
+        "manifest": "stripe-json-manifest-2.2.schema.json",
         "trees": "stripe-json-model-2.1.schema.json",
         "linear": "stripe-json-linear-model-2.schema.json",
     },
