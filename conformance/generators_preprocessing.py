@@ -1,5 +1,6 @@
-"""Seeded fits for the preprocessing steps: column selectors (feature "feature-selection"), and
-ordinal and one-hot encoders over integer, boolean and float categories ("numeric-categories").
+"""Seeded fits for the preprocessing steps: column selectors (feature "feature-selection"),
+ordinal and one-hot encoders over integer, boolean and float categories ("numeric-categories"),
+KBinsDiscretizer ("binning") and TargetEncoder ("target-encoding").
 
 Registered with generators.py's ``case`` (generators.py imports this module at
 its end), so generate.py writes them like every other case; each case names
@@ -36,8 +37,9 @@ from sklearn.feature_selection import (
 )
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import Lasso, LinearRegression, LogisticRegression, Ridge
+from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import KBinsDiscretizer, OneHotEncoder, OrdinalEncoder, StandardScaler
+from sklearn.preprocessing import KBinsDiscretizer, OneHotEncoder, OrdinalEncoder, StandardScaler, TargetEncoder
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 # ---------------------------------------------------------------- column selectors
@@ -325,10 +327,53 @@ def kbins_onehot_dense_kmeans():
     return Pipeline([("columns", columns), ("model", model)]).fit(df[NUMERIC], bird_target(df, "regression"))
 
 
+# ---------------------------------------------------------------- target encoding
+
+
+@case(
+    "target-encoding",
+    "target-encoder-binary",
+    "TargetEncoder on string categories with NaN, binary target, before a random forest",
+)
+def target_encoder_binary():
+    df = birds(800, seed=100, missing=0.1)
+    columns = ColumnTransformer([("target", TargetEncoder(cv=KFold(5)), CATEGORICAL), ("num", "passthrough", NUMERIC)])
+    model = RandomForestClassifier(n_estimators=3, max_depth=5, random_state=0)
+    return Pipeline([("columns", columns), ("model", model)]).fit(df, bird_target(df, "binary"))
+
+
+@case(
+    "target-encoding",
+    "target-encoder-multiclass",
+    "TargetEncoder, three classes: a float code per category and class, the class means for unknown ones",
+)
+def target_encoder_multiclass():
+    df = birds(900, seed=101, missing=0.1)
+    columns = ColumnTransformer([("target", TargetEncoder(cv=KFold(5)), CATEGORICAL)])
+    model = DecisionTreeClassifier(max_depth=6, random_state=0)
+    return Pipeline([("columns", columns), ("model", model)]).fit(df, bird_target(df, "multiclass"))
+
+
+@case(
+    "target-encoding",
+    "target-encoder-numeric-continuous",
+    "TargetEncoder over integer, boolean, float and string categories, continuous target, before gradient boosting",
+)
+def target_encoder_numeric_continuous():
+    df = nests(800, seed=102, missing=0.1)
+    columns = ColumnTransformer(
+        [("target", TargetEncoder(cv=KFold(5)), [*NEST_CATEGORIES, "bird"]), ("num", "passthrough", ["wingspan"])]
+    )
+    model = GradientBoostingRegressor(n_estimators=6, max_depth=3, random_state=0)
+    return Pipeline([("columns", columns), ("model", model)]).fit(df, nest_target(df, "regression"))
+
+
 FEATURES.update(
     {
         "feature-selection": "Column selectors of sklearn.feature_selection: the columns their fitted support mask "
         "drops vanish, and NaN or infinity in any column they receive is a row error where their input check refuses it.",
+        "target-encoding": "TargetEncoder's transform (not fit_transform's cross fitting): learned float codes per "
+        "category (and class), the target mean for unknown categories and for NaN unseen at fit.",
         "binning": "KBinsDiscretizer under every encoding and strategy: rows at every bin edge and its float64 "
         "neighbours; NaN and infinities are row errors.",
         "numeric-categories": "Ordinal and one-hot encoders over integer, boolean and float categories: exact "

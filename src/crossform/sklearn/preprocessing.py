@@ -11,6 +11,7 @@ from sklearn.preprocessing import (
     OrdinalEncoder,
     RobustScaler,
     StandardScaler,
+    TargetEncoder,
 )
 
 from .. import ir
@@ -331,6 +332,42 @@ def convert_kbins_discretizer(kb: KBinsDiscretizer, ctx: Context, cols: list) ->
     return ctx.add_step(build, named, outputs, [ir.NUMERIC] * len(outputs))
 
 
+def convert_target_encoder(enc: TargetEncoder, ctx: Context, cols: list) -> list:
+    """transform() (not fit_transform's cross fitting): a known category takes its learned
+    encoding, an unknown one, or NaN when no NaN was seen at fit, ``target_mean_``; +-inf is
+    refused (``ensure_all_finite="allow-nan"``). A label-encoder with float codes per class
+    (one for a binary or continuous target), the codes asked of the fitted encoder itself."""
+    if len(enc.categories_) != len(cols):
+        raise UnsupportedEstimatorError(
+            f"TargetEncoder was fitted on {len(enc.categories_)} features but receives {len(cols)}."
+        )
+    kinds = _require(ctx, cols, enc.categories_, "TargetEncoder")
+    known, has_missing, strings = zip(
+        *(_known_categories("TargetEncoder", col, cats, kind) for col, cats, kind in zip(cols, enc.categories_, kinds))
+    )
+    codes = _codes(enc, [list(k) + ([np.nan] if m else []) for k, m in zip(known, has_missing)])
+    means = np.atleast_1d(np.asarray(enc.target_mean_, dtype=np.float64))
+    n_classes = len(enc.classes_) if enc.target_type_ == "multiclass" else 1
+    if codes.shape[1] != len(cols) * n_classes or len(means) != n_classes:  # pragma: no cover - internals
+        raise UnsupportedEstimatorError("TargetEncoder's outputs do not match its features and classes.")
+    names = [str(n) for n in enc.get_feature_names_out([c.name for c in cols])]
+    categorical = _number_categories(ctx, cols, enc.categories_, kinds)
+    out: list = [None] * len(names)
+    for c in range(n_classes):
+        columns = [j * n_classes + c for j in range(len(cols))]
+        code_lists = tuple(codes[: len(known[j]), k] for j, k in enumerate(columns))
+        missing = tuple(float(codes[len(known[j]), k]) if has_missing[j] else None for j, k in enumerate(columns))
+        mean = float(means[c])
+
+        def build(features, outputs, code_lists=code_lists, missing=missing, mean=mean):
+            return ir.CategoricalEncoding(features, tuple(map(tuple, strings)), code_lists, missing, mean, outputs)
+
+        made = ctx.add_step(build, categorical, [names[k] for k in columns], [ir.NUMERIC] * len(cols))
+        for k, col in zip(columns, made):
+            out[k] = col
+    return out
+
+
 CONVERTERS = {
     OrdinalEncoder: convert_ordinal_encoder,
     OneHotEncoder: convert_one_hot_encoder,
@@ -339,4 +376,5 @@ CONVERTERS = {
     MaxAbsScaler: convert_max_abs_scaler,
     MinMaxScaler: convert_min_max_scaler,
     KBinsDiscretizer: convert_kbins_discretizer,
+    TargetEncoder: convert_target_encoder,
 }
