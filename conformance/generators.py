@@ -865,6 +865,7 @@ FEATURES = {
 # generate.py refuses to write the suite without it, refit.py reports it as skipped.
 MISSING_LIBRARIES: dict = {}
 import generators_ensembles  # noqa: E402, F401
+import generators_preprocessing  # noqa: E402, F401  (registers its cases and their features)
 
 try:
     import generators_lightgbm  # noqa: E402, F401  (LightGBM and the exp link)

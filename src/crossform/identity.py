@@ -126,6 +126,18 @@ def _one_hot(w: _Writer, encoder: ir.OneHot) -> None:
         _column(w, unknown)
 
 
+def _number_category(w: _Writer, encoder: ir.NumberCategory) -> None:
+    for values, categories in zip(encoder.values, encoder.categories):
+        w.array(values, ">f8")
+        w.texts(categories)
+    w.text(encoder.unknown)
+
+
+def _binning(w: _Writer, encoder: ir.Binning) -> None:
+    for edges in encoder.edges:
+        w.array(edges, ">f8")
+
+
 ENCODERS = {
     ir.FillMissing: _fill_missing,
     ir.CategoricalEncoding: _categorical_encoding,
@@ -134,6 +146,8 @@ ENCODERS = {
     ir.MissingIndicator: _missing_indicator,
     ir.OneHot: _one_hot,
     ir.RefuseMissing: _missing_indicator,
+    ir.NumberCategory: _number_category,
+    ir.Binning: _binning,
 }  # the same parameters: one kind per feature
 
 

@@ -24,6 +24,7 @@ of each input it holds (:func:`run_steps`, :func:`model_refuses`).
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Callable
 from typing import Any, Union
@@ -160,6 +161,29 @@ def one_hot(enc: ir.OneHot, j: int, col: np.ndarray) -> tuple[list, list]:
     return [(column == c).astype(np.float64) for c in range(enc.widths[j])], refused
 
 
+def number_category(enc: ir.NumberCategory, j: int, col: np.ndarray) -> tuple[list, list]:
+    values = enc.values[j]
+    col = np.asarray(col, dtype=np.float64)
+    out = np.full(len(col), enc.unknown, dtype=object)
+    out[np.isnan(col)] = None
+    if len(values):
+        at = np.minimum(np.searchsorted(values, col), len(values) - 1)  # NaN sorts last: never equal
+        known = values[at] == col
+        out[known] = np.array(enc.categories[j], dtype=object)[at[known]]
+    return [out], [_not_finite(col)]
+
+
+def binning(enc: ir.Binning, j: int, col: Any) -> tuple[list, list]:
+    edges = enc.edges[j]
+    refused = [(_isnan(col), lambda i: "missing value, which a binner cannot bin"), _not_finite(col)]
+    if isinstance(col, np.ndarray):
+        out = np.searchsorted(edges, col, side="right").astype(np.float64)
+        out[np.isnan(col)] = np.nan
+        return [out], refused
+    # one number (the probe rows' searches): the same count of edges at most x
+    return [math.nan if math.isnan(col) else float(bisect.bisect_right(edges.tolist(), col))], refused
+
+
 ENCODERS: dict[type, Rule] = {
     ir.FillMissing: fill_missing,
     ir.CategoricalEncoding: categorical_encoding,
@@ -168,6 +192,8 @@ ENCODERS: dict[type, Rule] = {
     ir.MissingIndicator: missing_indicator,
     ir.OneHot: one_hot,
     ir.RefuseMissing: refuse_missing,
+    ir.NumberCategory: number_category,
+    ir.Binning: binning,
 }
 
 

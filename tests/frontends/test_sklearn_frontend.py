@@ -179,10 +179,22 @@ def test_unsupported_message_lists_what_is_supported():
     assert "crossform.converters" in str(info.value) and "docs/plugins.md" in str(info.value)
 
 
-def test_numeric_categories_are_refused():
+def test_numeric_categories_convert_through_a_number_category_step():
     X = pd.DataFrame({"code": [1, 2, 3, 1, 2, 3]})
-    est = Pipeline([("e", OrdinalEncoder()), ("m", DecisionTreeClassifier())]).fit(X, [0, 1, 0, 0, 1, 0])
-    with pytest.raises(UnsupportedEstimatorError, match="non-string category 1"):
+    est = Pipeline([("e", OrdinalEncoder()), ("m", DecisionTreeClassifier(random_state=0))]).fit(X, [0, 1, 0, 0, 1, 0])
+    package = crossform.from_sklearn(est)
+    assert [type(e) for e in package.encoders] == [ir.NumberCategory, ir.CategoricalEncoding]
+    assert package.inputs == (ir.Field("code", ir.NUMERIC),)
+    rows = pd.DataFrame({"code": [1.0, 2.0, 3.0, -0.0, 2.5]})
+    scores = crossform.score(package, rows)
+    assert [e is None for e in scores.errors] == [True, True, True, False, False]  # unknown numbers: errors
+    np.testing.assert_array_equal(scores.values[:3], est.predict_proba(rows[:3]))
+
+
+def test_integer_categories_float64_cannot_hold_are_refused_by_name():
+    X = pd.DataFrame({"code": np.array([1, 2**53 + 1, 1, 2**53 + 1], dtype=np.int64)})
+    est = Pipeline([("e", OrdinalEncoder()), ("m", DecisionTreeClassifier())]).fit(X, [0, 1, 0, 1])
+    with pytest.raises(UnsupportedEstimatorError, match="9007199254740993 for 'code', which float64 cannot hold"):
         crossform.from_sklearn(est)
 
 

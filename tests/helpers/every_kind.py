@@ -1,4 +1,6 @@
-"""Hand-built packages using the one-hot, affine, missing-indicator, linear and boosting kinds, for format tests.
+"""Hand-built packages using the one-hot, affine, missing-indicator, linear and boosting kinds, and (next_minor_packages) the
+number-category and binning kinds, for
+format tests.
 
 Each format's tests write these, read them back (the id must not change) and
 score them in the format's runtimes against the reference evaluator, with
@@ -149,6 +151,37 @@ def packages() -> dict:
         inputs=fields(),
         encoders=(oh,),
         model=ir.TreeEnsemble(oh_names[:2], (small_tree(), small_tree(0.25)), classes=("no", "yes")),
+    )
+    return out
+
+
+def next_minor_packages() -> dict:
+    """name -> Package, each using a kind the formats' next strict minor adds (stripe-json 2.2,
+    protobuf 1.2, onnx 1.4, pmml 1.3): number-category, binning."""
+    out = {}
+    # numeric categories: size named by its category, then coded (unknown -1, missing -2) and
+    # one-hot (an unknown number sets no column); -0.0 is the category 0
+    numbers = ir.NumberCategory(
+        ("size",), ([0.0, 1.0, 3.0, 7.0],), (("0", "1", "3", "7"),), "\u00abunknown number\u00bb", ("size_category",)
+    )
+    coded = ir.CategoricalEncoding(
+        ("size_category",), (("0", "1", "3", "7"),), ([0.0, 1.0, 2.0, 2.0],), (-2.0,), -1.0, ("size_code",)
+    )
+    hot = ir.OneHot(
+        ("size_category",), (("0", "1", "3", "7"),), ([0, 1, 2, -1],), (3,), (None,), ("zeros",), ("s0", "s1", "s3")
+    )
+    out["forest-number-category"] = ir.Package(
+        inputs=fields()[1:],
+        encoders=(numbers, coded, hot),
+        model=ir.TreeEnsemble(
+            ("size_code", "s3", "weight"), (regression_stump(0), regression_stump(1), regression_stump(2)), "average"
+        ),
+    )
+    # binning: weight's bin (edges with a repeated one and 0.0), size scaled after it
+    out["forest-binning"] = ir.Package(
+        inputs=fields()[1:],
+        encoders=(ir.Binning(("weight",), ([-1.0, 0.0, 0.5, 0.5, 2.0],), ("weight_bin",)),),
+        model=ir.TreeEnsemble(("weight_bin", "size"), (regression_stump(0), regression_stump(1)), "average"),
     )
     return out
 

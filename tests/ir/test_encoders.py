@@ -343,3 +343,60 @@ def test_one_hot_blocks_follow_the_widths():
         outputs=("c_a", "d_x", "d_other"),
     )
     assert enc.blocks() == (("c_a",), ("d_x", "d_other"))
+
+
+def number_category(**changes) -> ir.NumberCategory:
+    parts = dict(features=("n",), values=([2.0, 0.0],), categories=(("2", "0"),), unknown="?")
+    return ir.NumberCategory(**{**parts, **changes})
+
+
+def test_number_category_keeps_values_sorted_with_their_categories():
+    enc = number_category(values=([2.0, -0.0],))
+    assert enc.values[0].tolist() == [0.0, 2.0] and math.copysign(1.0, enc.values[0][0]) == 1.0
+    assert enc.categories == (("0", "2"),)
+    assert enc.kinds() == ((NUMERIC,), (CATEGORICAL,))
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        (
+            {"values": ([1.0, np.inf],)},
+            "The 'values' field of NumberCategory must be finite numbers. Got inf at index (1,) instead.",
+        ),
+        (
+            {"values": ([1.0, 1.0],)},
+            "The 'values' field of NumberCategory must be distinct numbers (feature 'n'). Got a repeated number "
+            "instead.",
+        ),
+        (
+            {"categories": (("2",),)},
+            "The 'categories' field of NumberCategory must be 2 categories for feature 'n'. Got 1 instead.",
+        ),
+        (
+            {"unknown": "2"},
+            "The 'unknown' field of NumberCategory must be a string no category of feature 'n' is. Got '2' instead.",
+        ),
+        ({"unknown": None}, "The 'unknown' field of NumberCategory must be a string. Got None instead."),
+        (
+            {"values": ([1.0], [2.0])},
+            "The 'values' field of NumberCategory must be a sequence of 1 entries, one per feature. Got",
+        ),
+    ],
+)
+def test_number_category_refusals(changes, message):
+    with pytest.raises(IRValidationError) as err:
+        number_category(**changes)
+    assert str(err.value).startswith(message)
+
+
+def test_binning_keeps_edges_and_refuses_decreasing_or_infinite_ones():
+    enc = ir.Binning(("x",), ([-1.0, -0.0, 0.0, 2.5],))
+    assert enc.edges[0].tolist() == [-1.0, 0.0, 0.0, 2.5] and math.copysign(1.0, enc.edges[0][1]) == 1.0
+    assert enc.kinds() == ((NUMERIC,), (NUMERIC,))
+    with pytest.raises(IRValidationError, match="must be non-decreasing numbers \\(feature 'x'\\)"):
+        ir.Binning(("x",), ([1.0, 0.5],))
+    with pytest.raises(IRValidationError, match="must be finite numbers"):
+        ir.Binning(("x",), ([1.0, np.inf],))
+    with pytest.raises(IRValidationError, match="must be a sequence of 1 entries, one per feature"):
+        ir.Binning(("x",), ())

@@ -40,7 +40,9 @@ def test_field_refusals(name):
     assert str(info.value) == message
 
 
-ENCODER_KINDS = "FillMissing, CategoricalEncoding, Scale, Affine, MissingIndicator, OneHot, RefuseMissing"
+ENCODER_KINDS = (
+    "FillMissing, CategoricalEncoding, Scale, Affine, MissingIndicator, OneHot, RefuseMissing, NumberCategory, Binning"
+)
 SIZE = ir.Field("size", ir.NUMERIC)
 SCALE_SIZE = ir.Scale(("size",), [10.0], [4.0], ("size_scaled",))
 

@@ -317,3 +317,78 @@ def test_the_evaluator_the_probe_rows_and_the_pmml_validity_all_read_the_rules(m
     assert evaluator.score(package, {"x": [0.75, 1.5], "y": [0.0, 0.0]}).errors == [None, "feature 'x': above 1"]
     assert accepts.accepts(package, "x", 1.5) is False and accepts.accepts(package, "x", 1.0)
     assert not any(x > 1.0 for x in path_inputs(generate(package), 0))
+
+
+# ---------------------------------------------------------------- numeric categories
+
+
+@pytest.mark.parametrize(
+    "fit",
+    [
+        np.array([[3], [0], [1], [1], [7]]),  # integers
+        np.array([[True], [False], [True]]),  # booleans
+        np.array([[2.5], [0.0], [-1.25], [np.nan]]),  # floats, NaN a category
+    ],
+    ids=["int", "bool", "float-nan"],
+)
+def test_number_category_then_categorical_encoding_is_ordinal_encoders_transform(fit):
+    """A number equal to a category in float64 (-0.0 to 0.0) takes its code, NaN the missing
+    category's; an unknown number is unknown, coded -1 here: OrdinalEncoder on the float64 column."""
+    sk = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1).fit(fit)
+    cats = sk.categories_[0]
+    known = [c for c in cats.tolist() if c == c]
+    names = tuple(str(c) for c in known)
+    missing = float(sk.transform(np.array([[np.nan]]))[0, 0]) if len(known) < len(cats) else None
+    numbers = ir.NumberCategory(("x",), ([float(c) for c in known],), (names,), "\u00abunknown\u00bb")
+    codes = ir.CategoricalEncoding(("x",), (names,), (np.arange(len(known), dtype=float),), (missing,), -1.0)
+    rows = np.array([*map(float, known), -0.0, 0.5, 1e300, np.nan, math.nextafter(1.0, 2.0), -7.0])
+    (named,), refused = rules.number_category(numbers, 0, rows)
+    assert refused_rows(refused, len(rows)) == []
+    (out,), _ = rules.categorical_encoding(codes, 0, named)
+    assert np.array_equal(out, sk.transform(rows[:, None])[:, 0], equal_nan=True)
+
+
+def test_number_category_refuses_infinities_and_names_unknown_numbers():
+    enc = ir.NumberCategory(("x",), ([0.0, 2.0],), (("0", "2"),), "?")
+    (out,), refused = rules.number_category(enc, 0, np.array([2.0, -0.0, np.inf, 3.0, np.nan, -np.inf]))
+    assert out.tolist() == ["2", "0", "?", "?", None, "?"]
+    assert refused_rows(refused, 6) == [2, 5]
+    assert reasons(refused) == ["value inf is not finite", "value -inf is not finite"]
+
+
+# ---------------------------------------------------------------- binning
+
+
+@pytest.mark.parametrize("strategy", ["uniform", "quantile", "kmeans"])
+def test_binning_is_kbins_discretizers_ordinal_transform(strategy):
+    from sklearn.preprocessing import KBinsDiscretizer
+
+    sk = KBinsDiscretizer(n_bins=5, encode="ordinal", strategy=strategy).fit(NUMBERS)
+    enc = ir.Binning(("a", "b"), tuple(e[1:-1] for e in sk.bin_edges_))
+    for j in range(2):
+        inner = sk.bin_edges_[j][1:-1]
+        # every inner edge, its float64 neighbours, beyond the outer edges, -0.0 and random values
+        rows = np.concatenate(
+            [inner, np.nextafter(inner, -np.inf), np.nextafter(inner, np.inf), [-1e300, 1e300, -0.0, 0.0]]
+        )
+        rows = np.concatenate([rows, NUMBERS[:, j]])
+        (out,), refused = rules.binning(enc, j, rows.copy())
+        table = np.zeros((len(rows), 2))
+        table[:, j] = rows
+        assert np.array_equal(out, sk.transform(table)[:, j])
+        assert refused_rows(refused, len(rows)) == []
+        # one number at a time (the probe rows' searches) gives the same bins
+        assert [rules.binning(enc, j, float(x))[0][0] for x in rows[:20]] == out[:20].tolist()
+
+
+def test_binning_refuses_nan_and_infinities_as_kbins_discretizer_does():
+    from sklearn.preprocessing import KBinsDiscretizer
+
+    sk = KBinsDiscretizer(n_bins=3, encode="ordinal").fit(NUMBERS[:, :1])
+    enc = ir.Binning(("a",), (sk.bin_edges_[0][1:-1],))
+    rows = np.array([0.0, np.nan, np.inf, -np.inf])
+    _, refused = rules.binning(enc, 0, rows)
+    assert refused_rows(refused, 4) == [1, 2, 3]
+    for bad in rows[1:]:
+        with pytest.raises(ValueError):
+            sk.transform([[bad]])

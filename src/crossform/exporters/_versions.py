@@ -111,6 +111,8 @@ FEATURES_SINCE: dict[str, dict[str, str]] = {
     "infinite rule": _STRICT_MINORS,
     "exp transform": _NEXT_MINORS,
     "float32 accumulation": _NEXT_MINORS,
+    "number-category encoder": _NEXT_MINORS,
+    "binning encoder": _NEXT_MINORS,
 }
 
 

@@ -384,5 +384,113 @@ class OneHot:
         return (CATEGORICAL,) * len(self.features), (NUMERIC,) * len(self.outputs)
 
 
-Encoder = Union[FillMissing, CategoricalEncoding, Scale, Affine, MissingIndicator, OneHot, RefuseMissing]
-ENCODER_TYPES = (FillMissing, CategoricalEncoding, Scale, Affine, MissingIndicator, OneHot, RefuseMissing)
+@dataclass(frozen=True, eq=False)
+class NumberCategory:
+    """Name each numeric feature's value by the category it stands for (a string).
+
+    A number equal in float64 to ``values[i][k]`` (``-0.0`` equals ``0.0``) becomes
+    ``categories[i][k]``; NaN becomes missing; any other finite number becomes ``unknown``, a
+    string none of the categories is, so the categorical encoder after it finds it unknown;
+    +-inf is a row error, as in every numeric encoder. scikit-learn's OrdinalEncoder and
+    OneHotEncoder match numeric categories this way (exact equality, NaN the missing one).
+    Values are kept sorted, so equal steps compare and hash equal.
+    """
+
+    encoder_type: ClassVar[str] = "number-category"
+    features: tuple
+    values: tuple
+    categories: tuple
+    unknown: str
+    outputs: tuple = ()
+
+    def __post_init__(self) -> None:
+        owner = "NumberCategory"
+        features = name_tuple(owner, "features", self.features)
+        n = len(features)
+        for name in ("values", "categories"):
+            value = getattr(self, name)
+            if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) != n:
+                raise invalid(owner, name, f"a sequence of {n} entries, one per feature", describe(value))
+        unknown = valid_text(owner, "unknown", self.unknown) if isinstance(self.unknown, str) else None
+        if unknown is None:
+            raise invalid(owner, "unknown", "a string", describe(self.unknown))
+        values, categories = [], []
+        for i, (vals, cats) in enumerate(zip(self.values, self.categories)):
+            vals = np.array(frozen_array(owner, "values", vals, np.float64, 1))
+            check_finite(owner, "values", vals)
+            vals[vals == 0.0] = 0.0  # -0.0 equals 0.0: one spelling
+            cats = _categories(owner, cats, i)
+            if len(cats) != len(vals):
+                raise invalid(owner, "categories", f"{len(vals)} categories for feature {features[i]!r}", len(cats))
+            if len(np.unique(vals)) != len(vals):
+                raise invalid(owner, "values", f"distinct numbers (feature {features[i]!r})", "a repeated number")
+            if unknown in cats:
+                raise invalid(owner, "unknown", f"a string no category of feature {features[i]!r} is", repr(unknown))
+            order = np.argsort(vals, kind="stable")
+            sorted_vals = vals[order]
+            sorted_vals.setflags(write=False)
+            values.append(sorted_vals)
+            categories.append(tuple(cats[k] for k in order.tolist()))
+        object.__setattr__(self, "features", features)
+        object.__setattr__(self, "values", tuple(values))
+        object.__setattr__(self, "categories", tuple(categories))
+        object.__setattr__(self, "unknown", unknown)
+        object.__setattr__(self, "outputs", _outputs(owner, features, self.outputs))
+
+    def kinds(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        n = len(self.features)
+        return (NUMERIC,) * n, (CATEGORICAL,) * n
+
+
+@dataclass(frozen=True, eq=False)
+class Binning:
+    """Give each numeric feature's value the number of its bin: how many of ``edges[i]`` are at
+    most x (0 below the first edge, ``len(edges[i])`` from the last one on), in float64.
+
+    scikit-learn's KBinsDiscretizer computes ``np.searchsorted(bin_edges_[i][1:-1], x,
+    side="right")``: the inner edges, so the outer bins take every number beyond them. NaN and
+    +-inf are row errors (its input check refuses them). Edges are finite and non-decreasing;
+    ``-0.0`` is kept as ``0.0`` (they compare equal).
+    """
+
+    encoder_type: ClassVar[str] = "binning"
+    features: tuple
+    edges: tuple
+    outputs: tuple = ()
+
+    def __post_init__(self) -> None:
+        owner = "Binning"
+        features = name_tuple(owner, "features", self.features)
+        n = len(features)
+        if isinstance(self.edges, (str, bytes)) or not isinstance(self.edges, Sequence) or len(self.edges) != n:
+            raise invalid(owner, "edges", f"a sequence of {n} entries, one per feature", describe(self.edges))
+        edges = []
+        for i, values in enumerate(self.edges):
+            values = np.array(frozen_array(owner, "edges", values, np.float64, 1))
+            check_finite(owner, "edges", values)
+            if (np.diff(values) < 0).any():
+                raise invalid(owner, "edges", f"non-decreasing numbers (feature {features[i]!r})", values.tolist())
+            values[values == 0.0] = 0.0
+            values.setflags(write=False)
+            edges.append(values)
+        object.__setattr__(self, "features", features)
+        object.__setattr__(self, "edges", tuple(edges))
+        object.__setattr__(self, "outputs", _outputs(owner, features, self.outputs))
+
+    kinds = _numeric_kinds
+
+
+Encoder = Union[
+    FillMissing, CategoricalEncoding, Scale, Affine, MissingIndicator, OneHot, RefuseMissing, NumberCategory, Binning
+]
+ENCODER_TYPES = (
+    FillMissing,
+    CategoricalEncoding,
+    Scale,
+    Affine,
+    MissingIndicator,
+    OneHot,
+    RefuseMissing,
+    NumberCategory,
+    Binning,
+)

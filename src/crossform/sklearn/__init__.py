@@ -33,6 +33,7 @@ FAMILIES = (
     "crossform.sklearn.anomaly",
     "crossform.sklearn.boosting",
     "crossform.sklearn.compose",
+    "crossform.sklearn.feature_selection",
     "crossform.sklearn.impute",
     "crossform.sklearn.linear",
     "crossform.sklearn.preprocessing",

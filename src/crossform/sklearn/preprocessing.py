@@ -1,15 +1,17 @@
-"""Encoders on string categories (OrdinalEncoder, OneHotEncoder) and the scalers."""
+"""Encoders on string and numeric categories (OrdinalEncoder, OneHotEncoder) and the scalers."""
 
 from __future__ import annotations
 
 import numpy as np
 from sklearn.preprocessing import (
+    KBinsDiscretizer,
     MaxAbsScaler,
     MinMaxScaler,
     OneHotEncoder,
     OrdinalEncoder,
     RobustScaler,
     StandardScaler,
+    TargetEncoder,
 )
 
 from .. import ir
@@ -49,20 +51,14 @@ def convert_ordinal_encoder(enc: OrdinalEncoder, ctx: Context, cols: list) -> li
         raise UnsupportedEstimatorError(
             f"OrdinalEncoder was fitted on {len(enc.categories_)} features but receives {len(cols)}."
         )
-    ctx.require(cols, ir.CATEGORICAL, "OrdinalEncoder")
+    kinds = _require(ctx, cols, enc.categories_, "OrdinalEncoder")
     probes, strings, has_missing = [], [], []
-    for col, cats in zip(cols, enc.categories_):
-        known = [c for c in cats if not _is_missing(c)]
-        for c in known:
-            if not isinstance(c, (str, np.str_)):
-                raise UnsupportedEstimatorError(
-                    f"OrdinalEncoder learned the non-string category {_plain(c)!r} for "
-                    f"{col.name!r}; crossform encodes "
-                    "string categories (convert the column to strings before fitting)."
-                )
-        strings.append([str(c) for c in known])
-        has_missing.append(len(known) < len(cats))
-        probes.append(list(known) + ([np.nan] if len(known) < len(cats) else []))
+    for col, cats, kind in zip(cols, enc.categories_, kinds):
+        known, missing, names = _known_categories("OrdinalEncoder", col, cats, kind)
+        strings.append(names)
+        has_missing.append(missing)
+        probes.append(list(known) + ([np.nan] if missing else []))
+    cols = _number_categories(ctx, cols, enc.categories_, kinds)
     codes = _codes(enc, probes)
     categories, code_lists, missing_codes = [], [], []
     for j, (known, missing) in enumerate(zip(strings, has_missing)):
@@ -133,15 +129,85 @@ def convert_min_max_scaler(scaler: MinMaxScaler, ctx: Context, cols: list) -> li
     return ctx.add_step(lambda f, o: ir.Affine(f, scale, offset, o), cols, [c.name for c in cols], [ir.NUMERIC] * n)
 
 
-def _string_categories(name: str, col, cats) -> tuple:
+UNKNOWN_NUMBER = "\u00abunknown number\u00bb"  # what a number-category step names an unknown number
+
+
+def _numeric_kind(cats) -> bool:
+    """Whether scikit-learn learned numbers for this feature (integer, boolean or float categories,
+    also as the objects of a pandas object column)."""
+    cats = np.asarray(cats)
+    if cats.dtype.kind in "biuf":
+        return True
+    known = [c for c in cats.tolist() if not _is_missing(c)]
+    return bool(known) and all(isinstance(c, (bool, int, float, np.bool_, np.number)) for c in known)
+
+
+def _require(ctx: Context, cols: list, categories: list, by: str) -> list:
+    """Each feature's kind: numeric where scikit-learn learned numbers, else categorical."""
+    kinds = [ir.NUMERIC if _numeric_kind(cats) else ir.CATEGORICAL for cats in categories]
+    ctx.require(cols, kinds, by)
+    return kinds
+
+
+def _category_name(value) -> str:
+    """The category a number stands for, as text: what the encoder after a number-category step
+    matches (True, 3, 2.5: scikit-learn's own spelling of the category)."""
+    return str(_plain(value))
+
+
+def _known_categories(name: str, col, cats, kind: str) -> tuple:
+    """(the known categories as scikit-learn holds them, whether it learned a missing one,
+    their names in the package). Numbers must be exact in float64."""
     known = [c for c in cats if not _is_missing(c)]
+    if kind == ir.NUMERIC:
+        for c in known:
+            if float(c) != c or (isinstance(_plain(c), int) and int(float(c)) != c):
+                raise UnsupportedEstimatorError(
+                    f"{name} learned the category {_plain(c)!r} for {col.name!r}, which float64 cannot hold "
+                    "exactly; crossform compares numeric categories as float64 values."
+                )
+        if len({float(c) for c in known}) != len(known):  # pragma: no cover - scikit-learn's categories are unique
+            raise UnsupportedEstimatorError(f"{name} learned categories for {col.name!r} that are equal in float64.")
+        return known, len(known) < len(cats), [_category_name(c) for c in known]
     for c in known:
         if not isinstance(c, (str, np.str_)):
             raise UnsupportedEstimatorError(
-                f"{name} learned the non-string category {_plain(c)!r} for {col.name!r}; crossform encodes "
-                "string categories (convert the column to strings before fitting)."
+                f"{name} learned the category {_plain(c)!r} ({type(_plain(c)).__name__}) for {col.name!r} among "
+                "strings; crossform encodes string categories or numeric ones (integers, booleans, floats), "
+                "not a mixture."
             )
-    return [str(c) for c in known], len(known) < len(cats)
+    return known, len(known) < len(cats), [str(c) for c in known]
+
+
+def _unknown_probe(known: list, kind: str, token: str):
+    """A value scikit-learn has not seen: a number past the known ones, or a string."""
+    if kind != ir.NUMERIC:
+        return token
+    return max((float(c) for c in known), default=0.0) + 0.5
+
+
+def _number_categories(ctx: Context, cols: list, categories: list, kinds: list) -> list:
+    """The columns as categories: a number-category step names each numeric feature's value
+    by its category (``_category_name``); string features pass as they are."""
+    numeric = [j for j, kind in enumerate(kinds) if kind == ir.NUMERIC]
+    if not numeric:
+        return cols
+    values, names = [], []
+    for j in numeric:
+        known = [c for c in categories[j] if not _is_missing(c)]
+        values.append(np.array([float(c) for c in known], dtype=np.float64))
+        names.append(tuple(_category_name(c) for c in known))
+    inputs = [cols[j] for j in numeric]
+    outs = ctx.add_step(
+        lambda f, o: ir.NumberCategory(f, tuple(values), tuple(names), UNKNOWN_NUMBER, o),
+        inputs,
+        [c.name for c in inputs],
+        [ir.CATEGORICAL] * len(inputs),
+    )
+    out = list(cols)
+    for j, col in zip(numeric, outs):
+        out[j] = col
+    return out
 
 
 def convert_one_hot_encoder(enc: OneHotEncoder, ctx: Context, cols: list) -> list:
@@ -156,21 +222,23 @@ def convert_one_hot_encoder(enc: OneHotEncoder, ctx: Context, cols: list) -> lis
         raise UnsupportedEstimatorError(
             f"OneHotEncoder was fitted on {len(enc.categories_)} features but receives {len(cols)}."
         )
-    ctx.require(cols, ir.CATEGORICAL, "OneHotEncoder")
+    kinds = _require(ctx, cols, enc.categories_, "OneHotEncoder")
     names = [str(n) for n in enc.get_feature_names_out([c.name for c in cols])]
     widths = [int(w) for w in enc._n_features_outs]  # scikit-learn's own per-feature block sizes
     if sum(widths) != len(names):  # pragma: no cover - a scikit-learn internals change
         raise UnsupportedEstimatorError("OneHotEncoder's output blocks do not add up to its output names.")
-    strings, has_missing = zip(
-        *(_string_categories("OneHotEncoder", col, cats) for col, cats in zip(cols, enc.categories_))
+    known_values, has_missing, strings = zip(
+        *(_known_categories("OneHotEncoder", col, cats, kind) for col, cats, kind in zip(cols, enc.categories_, kinds))
     )
     unknown_token = "\u00abcrossform unknown\u00bb"
     while any(unknown_token in s for s in strings):
         unknown_token += "?"
     # per feature: its known categories, NaN when it learned one, an unknown category unless that is an error
     probes = [
-        list(known) + ([np.nan] if missing else []) + ([unknown_token] if enc.handle_unknown != "error" else [])
-        for known, missing in zip(strings, has_missing)
+        list(known)
+        + ([np.nan] if missing else [])
+        + ([_unknown_probe(known, kind, unknown_token)] if enc.handle_unknown != "error" else [])
+        for known, missing, kind in zip(known_values, has_missing, kinds)
     ]
     ends = np.cumsum(widths)
     categories, columns, missing_columns, unknown = [], [], [], []
@@ -182,7 +250,7 @@ def convert_one_hot_encoder(enc: OneHotEncoder, ctx: Context, cols: list) -> lis
         one = table.copy()
         for k in range(len(cols)):  # the other features hold a known category (or NaN when they have none)
             if k != j:
-                one[:, k] = strings[k][0] if strings[k] else np.nan
+                one[:, k] = known_values[k][0] if known_values[k] else np.nan
         block = _transform_block(enc, one, ends[j] - widths[j], ends[j])
 
         def column(r: int) -> int:
@@ -203,6 +271,7 @@ def convert_one_hot_encoder(enc: OneHotEncoder, ctx: Context, cols: list) -> lis
             features, tuple(categories), tuple(columns), tuple(widths), tuple(missing_columns), tuple(unknown), outputs
         )
 
+    cols = _number_categories(ctx, cols, enc.categories_, kinds)
     return ctx.add_step(build, cols, names, [ir.NUMERIC] * len(names))
 
 
@@ -221,6 +290,84 @@ def _transform_block(enc: OneHotEncoder, table: np.ndarray, start: int, end: int
     return np.asarray(out, dtype=np.float64)[:, start:end]
 
 
+def convert_kbins_discretizer(kb: KBinsDiscretizer, ctx: Context, cols: list) -> list:
+    """transform(): ``np.searchsorted(bin_edges_[j][1:-1], x, side="right")`` on the float64
+    column (every strategy only chose the edges), after an input check that refuses NaN and
+    +-inf; then, for encode="onehot"/"onehot-dense", a OneHotEncoder over the bin numbers
+    0..n_bins_[j]-1 (all known, no drop)."""
+    n = _numeric(kb, ctx, cols)
+    if kb.dtype is not None and np.dtype(kb.dtype) != np.float64:
+        raise UnsupportedEstimatorError(
+            f"KBinsDiscretizer(dtype={np.dtype(kb.dtype).name}) bins float32 values; crossform bins float64 ones "
+            "(use the default dtype=None, or np.float64)."
+        )
+    edges = tuple(np.asarray(e, dtype=np.float64)[1:-1] for e in kb.bin_edges_)
+    binned = ctx.add_step(lambda f, o: ir.Binning(f, edges, o), cols, [c.name for c in cols], [ir.NUMERIC] * n)
+    if kb.encode == "ordinal":
+        return binned
+    counts = [len(e) + 1 for e in edges]
+    numbers = [np.arange(k, dtype=np.float64) for k in counts]
+    names = [tuple(str(k) for k in range(c)) for c in counts]
+    named = ctx.add_step(
+        lambda f, o: ir.NumberCategory(f, tuple(numbers), tuple(names), UNKNOWN_NUMBER, o),
+        binned,
+        [c.name for c in binned],
+        [ir.CATEGORICAL] * n,
+    )
+    outputs = [str(name) for name in kb.get_feature_names_out([c.name for c in cols])]
+    if len(outputs) != sum(counts):  # pragma: no cover - a scikit-learn internals change
+        raise UnsupportedEstimatorError("KBinsDiscretizer's one-hot columns do not add up to its bins.")
+
+    def build(features, outs):
+        return ir.OneHot(
+            features,
+            tuple(names),
+            tuple(list(range(c)) for c in counts),
+            tuple(counts),
+            (None,) * n,
+            ("error",) * n,
+            outs,
+        )
+
+    return ctx.add_step(build, named, outputs, [ir.NUMERIC] * len(outputs))
+
+
+def convert_target_encoder(enc: TargetEncoder, ctx: Context, cols: list) -> list:
+    """transform() (not fit_transform's cross fitting): a known category takes its learned
+    encoding, an unknown one, or NaN when no NaN was seen at fit, ``target_mean_``; +-inf is
+    refused (``ensure_all_finite="allow-nan"``). A label-encoder with float codes per class
+    (one for a binary or continuous target), the codes asked of the fitted encoder itself."""
+    if len(enc.categories_) != len(cols):
+        raise UnsupportedEstimatorError(
+            f"TargetEncoder was fitted on {len(enc.categories_)} features but receives {len(cols)}."
+        )
+    kinds = _require(ctx, cols, enc.categories_, "TargetEncoder")
+    known, has_missing, strings = zip(
+        *(_known_categories("TargetEncoder", col, cats, kind) for col, cats, kind in zip(cols, enc.categories_, kinds))
+    )
+    codes = _codes(enc, [list(k) + ([np.nan] if m else []) for k, m in zip(known, has_missing)])
+    means = np.atleast_1d(np.asarray(enc.target_mean_, dtype=np.float64))
+    n_classes = len(enc.classes_) if enc.target_type_ == "multiclass" else 1
+    if codes.shape[1] != len(cols) * n_classes or len(means) != n_classes:  # pragma: no cover - internals
+        raise UnsupportedEstimatorError("TargetEncoder's outputs do not match its features and classes.")
+    names = [str(n) for n in enc.get_feature_names_out([c.name for c in cols])]
+    categorical = _number_categories(ctx, cols, enc.categories_, kinds)
+    out: list = [None] * len(names)
+    for c in range(n_classes):
+        columns = [j * n_classes + c for j in range(len(cols))]
+        code_lists = tuple(codes[: len(known[j]), k] for j, k in enumerate(columns))
+        missing = tuple(float(codes[len(known[j]), k]) if has_missing[j] else None for j, k in enumerate(columns))
+        mean = float(means[c])
+
+        def build(features, outputs, code_lists=code_lists, missing=missing, mean=mean):
+            return ir.CategoricalEncoding(features, tuple(map(tuple, strings)), code_lists, missing, mean, outputs)
+
+        made = ctx.add_step(build, categorical, [names[k] for k in columns], [ir.NUMERIC] * len(cols))
+        for k, col in zip(columns, made):
+            out[k] = col
+    return out
+
+
 CONVERTERS = {
     OrdinalEncoder: convert_ordinal_encoder,
     OneHotEncoder: convert_one_hot_encoder,
@@ -228,4 +375,6 @@ CONVERTERS = {
     RobustScaler: convert_robust_scaler,
     MaxAbsScaler: convert_max_abs_scaler,
     MinMaxScaler: convert_min_max_scaler,
+    KBinsDiscretizer: convert_kbins_discretizer,
+    TargetEncoder: convert_target_encoder,
 }

@@ -64,7 +64,7 @@ class Field(_message.Message):
     def __init__(self, name: _Optional[str] = ..., kind: _Optional[_Union[Field.Kind, str]] = ...) -> None: ...
 
 class Encoder(_message.Message):
-    __slots__ = ("fill_missing", "categorical_encoding", "scale", "affine", "missing_indicator", "one_hot", "refuse_missing")
+    __slots__ = ("fill_missing", "categorical_encoding", "scale", "affine", "missing_indicator", "one_hot", "refuse_missing", "number_category", "binning")
     FILL_MISSING_FIELD_NUMBER: _ClassVar[int]
     CATEGORICAL_ENCODING_FIELD_NUMBER: _ClassVar[int]
     SCALE_FIELD_NUMBER: _ClassVar[int]
@@ -72,6 +72,8 @@ class Encoder(_message.Message):
     MISSING_INDICATOR_FIELD_NUMBER: _ClassVar[int]
     ONE_HOT_FIELD_NUMBER: _ClassVar[int]
     REFUSE_MISSING_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    BINNING_FIELD_NUMBER: _ClassVar[int]
     fill_missing: FillMissing
     categorical_encoding: CategoricalEncoding
     scale: Scale
@@ -79,7 +81,9 @@ class Encoder(_message.Message):
     missing_indicator: MissingIndicator
     one_hot: OneHot
     refuse_missing: RefuseMissing
-    def __init__(self, fill_missing: _Optional[_Union[FillMissing, _Mapping]] = ..., categorical_encoding: _Optional[_Union[CategoricalEncoding, _Mapping]] = ..., scale: _Optional[_Union[Scale, _Mapping]] = ..., affine: _Optional[_Union[Affine, _Mapping]] = ..., missing_indicator: _Optional[_Union[MissingIndicator, _Mapping]] = ..., one_hot: _Optional[_Union[OneHot, _Mapping]] = ..., refuse_missing: _Optional[_Union[RefuseMissing, _Mapping]] = ...) -> None: ...
+    number_category: NumberCategory
+    binning: Binning
+    def __init__(self, fill_missing: _Optional[_Union[FillMissing, _Mapping]] = ..., categorical_encoding: _Optional[_Union[CategoricalEncoding, _Mapping]] = ..., scale: _Optional[_Union[Scale, _Mapping]] = ..., affine: _Optional[_Union[Affine, _Mapping]] = ..., missing_indicator: _Optional[_Union[MissingIndicator, _Mapping]] = ..., one_hot: _Optional[_Union[OneHot, _Mapping]] = ..., refuse_missing: _Optional[_Union[RefuseMissing, _Mapping]] = ..., number_category: _Optional[_Union[NumberCategory, _Mapping]] = ..., binning: _Optional[_Union[Binning, _Mapping]] = ...) -> None: ...
 
 class FillMissing(_message.Message):
     __slots__ = ("features", "outputs", "values")
@@ -164,6 +168,42 @@ class RefuseMissing(_message.Message):
     outputs: _containers.RepeatedScalarFieldContainer[str]
     kinds: _containers.RepeatedScalarFieldContainer[Field.Kind]
     def __init__(self, features: _Optional[_Iterable[str]] = ..., outputs: _Optional[_Iterable[str]] = ..., kinds: _Optional[_Iterable[_Union[Field.Kind, str]]] = ...) -> None: ...
+
+class NumberCategory(_message.Message):
+    __slots__ = ("features", "outputs", "per_feature", "unknown")
+    FEATURES_FIELD_NUMBER: _ClassVar[int]
+    OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    PER_FEATURE_FIELD_NUMBER: _ClassVar[int]
+    UNKNOWN_FIELD_NUMBER: _ClassVar[int]
+    features: _containers.RepeatedScalarFieldContainer[str]
+    outputs: _containers.RepeatedScalarFieldContainer[str]
+    per_feature: _containers.RepeatedCompositeFieldContainer[NumberCategoryFeature]
+    unknown: str
+    def __init__(self, features: _Optional[_Iterable[str]] = ..., outputs: _Optional[_Iterable[str]] = ..., per_feature: _Optional[_Iterable[_Union[NumberCategoryFeature, _Mapping]]] = ..., unknown: _Optional[str] = ...) -> None: ...
+
+class NumberCategoryFeature(_message.Message):
+    __slots__ = ("values", "categories")
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    CATEGORIES_FIELD_NUMBER: _ClassVar[int]
+    values: _containers.RepeatedScalarFieldContainer[float]
+    categories: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, values: _Optional[_Iterable[float]] = ..., categories: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class Binning(_message.Message):
+    __slots__ = ("features", "outputs", "per_feature")
+    FEATURES_FIELD_NUMBER: _ClassVar[int]
+    OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    PER_FEATURE_FIELD_NUMBER: _ClassVar[int]
+    features: _containers.RepeatedScalarFieldContainer[str]
+    outputs: _containers.RepeatedScalarFieldContainer[str]
+    per_feature: _containers.RepeatedCompositeFieldContainer[BinningEdges]
+    def __init__(self, features: _Optional[_Iterable[str]] = ..., outputs: _Optional[_Iterable[str]] = ..., per_feature: _Optional[_Iterable[_Union[BinningEdges, _Mapping]]] = ...) -> None: ...
+
+class BinningEdges(_message.Message):
+    __slots__ = ("edges",)
+    EDGES_FIELD_NUMBER: _ClassVar[int]
+    edges: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, edges: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class OneHot(_message.Message):
     __slots__ = ("features", "outputs", "blocks")

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from .. import ir, rules
-from ._categorical import UNKNOWN_CATEGORY, CategoricalInput
+from ._categorical import UNKNOWN_CATEGORY, CategoricalInput, NumberCategoryInput
 from ._common import FREE, INF, TIES, UNSAT
 from ._numeric import Chain, NumericInput
 
@@ -124,7 +124,14 @@ class _Plan:
             # columns the model does not read can still refuse a row
             read = {id(model_chains[j]) for j in mine}
             others = [chain[1] for chain in every if chain[0] == f.name and id(chain) not in read]
-            if f.kind == ir.NUMERIC:
+            if f.kind == ir.NUMERIC and any(
+                isinstance(enc, ir.NumberCategory)
+                for chain in [model_chains[j][1] for j in mine] + others
+                for enc, _, _ in chain
+            ):
+                steps = {j: model_chains[j][1] for j in mine}
+                self.inputs.append(NumberCategoryInput(k, f.name, names, steps, others, model))
+            elif f.kind == ir.NUMERIC:
                 chains = {j: Chain(model_chains[j][1]) for j in mine}
                 self.inputs.append(NumericInput(k, f.name, names, chains, others, thresholds))
             else:

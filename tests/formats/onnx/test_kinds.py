@@ -19,6 +19,7 @@ from crossform.exporters.onnx import _encoders, _nodes
 from crossform.floats import float32_threshold
 from crossform.runtime import onnx_reference
 from crossform.runtime import onnxruntime as ort_runtime
+from helpers import every_kind
 from helpers.onnx_files import KIND_ROWS, KINDS, RUNTIMES, assert_runtimes_pass, branch_modes, reference_checks
 
 onnx = pytest.importorskip("onnx")
@@ -47,7 +48,7 @@ def test_one_module_writes_every_encoder_kind_and_reads_every_kind_it_writes():
     assert set(_encoders.ENCODERS) == set(ir.ENCODER_TYPES)
     written = {
         _nodes.node_doc(node, "test")["crossform"]
-        for package in KINDS.values()
+        for package in [*KINDS.values(), *every_kind.next_minor_packages().values()]
         for node in onnx.load_from_string(O.dumps(package)).graph.node
         if _nodes.node_tag(node).startswith("e") and node.doc_string
     }

@@ -174,7 +174,7 @@ def test_a_file_beyond_a_limit_is_refused(monkeypatch, holder, limit, value, mes
 def test_a_newer_minor_warns_drops_what_it_does_not_know_and_reads():
     data = edited(
         'name="crossform.format_version" value="1.0"/>\n',
-        'name="crossform.format_version" value="1.9"/>\n<Extension extender="crossform" '
+        'name="crossform.format_version" value="1.99"/>\n<Extension extender="crossform" '
         'name="crossform.future" value="{}"/>\n',
     )
     with pytest.warns(P.FormatVersionWarning, match="newer than.*'crossform.future'"):

@@ -155,13 +155,12 @@ def test_a_1_0_reader_sees_all_of_a_1_0_file(name):
 
 
 def test_a_newer_minors_new_encoder_is_refused_not_skipped():
-    # what a later minor's encoder looks like to this reader: a member it does not know, so an unset oneof
+    # what a newer minor's encoder looks like to this reader: a member it does not know, so an unset oneof
     package = EVERY_KIND["linear-regression"]
     msg = pb.Package.FromString(P.dumps(package))
-    msg.format_version = "1.9"
+    msg.format_version = "1.99"
     msg.encoders[2].Clear()
-    # Encoder field 8 (past the members this reader knows), an empty message
-    msg.encoders[2].MergeFromString(tag(8, 2) + b"\x00")
+    msg.encoders[2].MergeFromString(tag(8, 2) + b"\x00")  # Encoder field 8 (no member has it), an empty message
     with (
         pytest.warns(P.FormatVersionWarning, match=r"Package.encoders\[2\]: field 8"),
         pytest.raises(P.ProtobufMissingError, match=r"encoders\[2\]: expected one member of the oneof 'encoder'"),

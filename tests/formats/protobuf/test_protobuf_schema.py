@@ -335,3 +335,14 @@ def test_refuse_missing_is_a_1_1_member_of_encoders_oneof_and_not_in_1_0():
         fields = {f.name: (f.number, f.type_name) for f in messages[".crossform.v1.RefuseMissing"].field}
         assert fields == {"features": (1, ""), "outputs": (2, ""), "kinds": (3, ".crossform.v1.Field.Kind")}
     assert P.member_version("crossform.v1.Encoder.refuse_missing") == "1.1"
+
+
+def test_number_category_is_a_1_2_member_of_encoders_oneof_and_not_in_1_1():
+    """The number-category encoder (numeric categories) is in 1.2: its snapshot has it as member
+    20, 1.1's does not, so a 1.1 reader drops it whole and finds the oneof unset."""
+    older = descriptor_set(PROTO_ROOT / "descriptors" / "crossform-v1-1.1.binpb")
+    snapshot = descriptor_set(PROTO_ROOT / "descriptors" / "crossform-v1-1.2.binpb")
+    assert "number_category" not in _encoder_members(older)
+    for files in (snapshot, current()):
+        assert _encoder_members(files)["number_category"] == (20, ".crossform.v1.NumberCategory")
+    assert P.member_version("crossform.v1.Encoder.number_category") == "1.2" == P.VERSION

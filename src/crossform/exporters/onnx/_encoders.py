@@ -230,6 +230,74 @@ def _one_hot(g: Graph, enc: ir.OneHot, cols: dict, index: int) -> None:
     cols.update(new)
 
 
+def _number_category(g: Graph, enc: ir.NumberCategory, cols: dict, index: int) -> None:
+    """Per feature: +-inf refused; Equal against the known numbers ([N, K]), each match weighted
+    by its position + 1 and summed (ReduceSum), minus one: the category's position, or -1 for
+    none, which Gather reads as the table's last entry, the unknown name. NaN equals nothing, so
+    a missing value reads the unknown name too; the column's missing mask (IsNaN) says it is
+    missing, as a categorical input's does."""
+    doc = step_doc(
+        "number-category",
+        features=list(enc.features),
+        outputs=list(enc.outputs),
+        values=[v.tolist() for v in enc.values],
+        categories=[list(c) for c in enc.categories],
+        unknown=enc.unknown,
+    )
+    new = {}
+    for j, (name, values, categories) in enumerate(zip(enc.features, enc.values, enc.categories)):
+        tag = f"e{index}.{j}"
+        x = cols[name]
+        g.refuse(g.op("IsInf", [x], f"{tag}.inf", doc=doc if j == 0 else ""))
+        missing = g.op("IsNaN", [x], f"{tag}.nan")
+        table = g.text(f"{tag}.names", [*categories, enc.unknown])
+        if len(values):
+            equal = g.op("Equal", [x, g.const(f"{tag}.values", np.asarray(values, dtype=np.float64))], f"{tag}.equal")
+            weighted = g.op(
+                "Mul",
+                [
+                    g.op("Cast", [equal], f"{tag}.match", to=g.onnx.TensorProto.INT64),
+                    g.const(f"{tag}.weights", np.arange(1, len(values) + 1, dtype=np.int64)),
+                ],
+                f"{tag}.weighted",
+            )
+            axis = g.const(f"{tag}.axis", np.array([1], dtype=np.int64))
+            found = g.op("ReduceSum", [weighted, axis], f"{tag}.found", keepdims=1)
+            at = g.op("Sub", [found, g.const(f"{tag}.one", np.array([1], dtype=np.int64))], f"{tag}.position")
+        else:
+            none = g.const(f"{tag}.none", np.array([-1], dtype=np.int64))
+            at = g.op("Where", [missing, none, none], f"{tag}.position")
+        text = g.op("Gather", [table, at], f"{tag}.name", axis=0)
+        new[enc.outputs[j]] = (text, missing)  # [K + 1] gathered at [N, 1]: [N, 1]
+    cols.update(new)
+
+
+def _binning(g: Graph, enc: ir.Binning, cols: dict, index: int) -> None:
+    """Per feature: NaN and +-inf refused; GreaterOrEqual(x, edges) [N, K], Cast to double,
+    ReduceSum(axis 1): how many edges are at most x, a whole number held exactly."""
+    doc = step_doc(
+        "binning", features=list(enc.features), outputs=list(enc.outputs), edges=[e.tolist() for e in enc.edges]
+    )
+    new = {}
+    for j, (name, edges) in enumerate(zip(enc.features, enc.edges)):
+        tag = f"e{index}.{j}"
+        x = cols[name]
+        g.refuse(g.op("IsInf", [x], f"{tag}.inf", doc=doc if j == 0 else ""))
+        nan = g.op("IsNaN", [x], f"{tag}.nan")
+        g.refuse(nan)
+        if len(edges):
+            above = g.op(
+                "GreaterOrEqual", [x, g.const(f"{tag}.edges", np.asarray(edges, dtype=np.float64))], f"{tag}.above"
+            )
+            counted = g.op("Cast", [above], f"{tag}.counted", to=g.onnx.TensorProto.DOUBLE)
+            axis = g.const(f"{tag}.axis", np.array([1], dtype=np.int64))
+            new[enc.outputs[j]] = g.op("ReduceSum", [counted, axis], f"{tag}.bin", keepdims=1)
+        else:
+            zero = g.const(f"{tag}.zero", np.array([0.0]))
+            new[enc.outputs[j]] = g.op("Where", [nan, zero, zero], f"{tag}.bin")  # one bin: 0.0 for every row
+    cols.update(new)
+
+
 ENCODERS = {
     ir.FillMissing: _fill_missing,
     ir.CategoricalEncoding: _categorical_encoding,
@@ -238,6 +306,8 @@ ENCODERS = {
     ir.MissingIndicator: _missing_indicator,
     ir.OneHot: _one_hot,
     ir.RefuseMissing: _refuse_missing,
+    ir.NumberCategory: _number_category,
+    ir.Binning: _binning,
 }
 
 
@@ -352,6 +422,39 @@ def _read_one_hot(nodes: _EncoderNodes, doc: dict, features: tuple, outputs: tup
     )
 
 
+def _read_number_category(nodes: _EncoderNodes, doc: dict, features: tuple, outputs: tuple):
+    """Everything is in the doc_string; the rebuilt graph must then match the file's nodes."""
+    n = len(features)
+    values = nodes.entries(
+        doc,
+        "values",
+        n,
+        "lists of numbers",
+        lambda v: isinstance(v, list) and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v),
+    )
+    categories = nodes.entries(doc, "categories", n, "lists of category strings", is_names)
+    unknown = doc.get("unknown")
+    if not isinstance(unknown, str):
+        raise OnnxStructureError(
+            nodes.where,
+            f"expected doc_string key 'unknown' of encoder {nodes.index} (number-category) to be a string, "
+            f"found {shown(unknown)}",
+        )
+    return ir.NumberCategory(features, tuple(values), tuple(map(tuple, categories)), unknown, outputs)
+
+
+def _read_binning(nodes: _EncoderNodes, doc: dict, features: tuple, outputs: tuple):
+    """Everything is in the doc_string; the rebuilt graph must then match the file's nodes."""
+    edges = nodes.entries(
+        doc,
+        "edges",
+        len(features),
+        "lists of numbers",
+        lambda v: isinstance(v, list) and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v),
+    )
+    return ir.Binning(features, tuple(edges), outputs)
+
+
 ENCODER_READERS = {
     "fill-missing": _read_fill_missing,
     "standard-scaler": _read_scale,
@@ -360,6 +463,8 @@ ENCODER_READERS = {
     "missing-indicator": _read_missing_indicator,  # from 1.3
     "one-hot": _read_one_hot,  # from 1.3
     "refuse-missing": _read_refuse_missing,  # from 1.3 (crossform 0.5.0)
+    "number-category": _read_number_category,  # from 1.4
+    "binning": _read_binning,  # from 1.4
 }
 
 

@@ -17,8 +17,9 @@ NAME = "onnx"
 # the affine, missing-indicator, refuse-missing and one-hot encoders, binary logistic scores and the models'
 # missing/infinite rules (_versions.FEATURES_SINCE). 1.3 is a strict minor: a package using none of
 # those is written as before, recording PER_TREE_VERSION, byte for byte, so 0.4.0 still reads it.
-# 1.4 (a strict minor) adds the exp post transform and tree ensembles accumulated in float32
-# (XGBoost's predictor), written with explicit float32 Adds and transforms.
+# 1.4 (a strict minor) adds the exp post transform, tree ensembles accumulated in float32
+# (XGBoost's predictor), written with explicit float32 Adds and transforms, and the
+# number-category and binning encoders.
 VERSION = "1.4"
 FLOAT64, FLOAT32 = "float64", "float32"
 # Graph layouts, by the format version a file records (the reader rebuilds the file's own):

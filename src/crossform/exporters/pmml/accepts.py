@@ -57,11 +57,39 @@ def _numeric_checks(package: ir.Package, field: str) -> list:
     accepts the finite numbers, the model its rules.number_bounds; NaN is
     accept()'s business."""
     model_chains, every = rules.derivations(package)
-    checks = [(steps[:-1], rules.FINITE) for source, steps in every if source == field and steps]
+    # a number-category step ends the numbers: what comes after it checks categories, not numbers
+    checks = [
+        (steps[:-1], rules.FINITE) for source, steps in every if source == field and steps and _numbers(steps[:-1])
+    ]
     bounds = rules.number_bounds(package.model)
     if bounds is not None:
-        checks += [(steps, bounds) for source, steps in model_chains if source == field]
+        checks += [(steps, bounds) for source, steps in model_chains if source == field and _numbers(steps)]
     return checks
+
+
+def _numbers(steps: tuple) -> bool:
+    return not any(isinstance(enc, ir.NumberCategory) for enc, _, _ in steps)
+
+
+def unknown_number_refused(package: ir.Package, field: ir.Field) -> Union[float, None]:
+    """A finite number unknown to the numeric categories ``field`` feeds that a row error
+    refuses (an encoder after them whose unknown policy is an error), or None."""
+    if field.kind != ir.NUMERIC:
+        return None
+    known = [
+        v
+        for enc in package.encoders
+        if isinstance(enc, ir.NumberCategory)
+        for values in enc.values
+        for v in values.tolist()
+    ]
+    _, every = rules.derivations(package)
+    if not known or _numbers(tuple(step for source, steps in every if source == field.name for step in steps)):
+        return None
+    unknown = max(known) + 0.5
+    while unknown in known:  # pragma: no cover - max + 0.5 is a known number only past 2^53
+        unknown = math.nextafter(unknown, math.inf)
+    return None if accepts(package, field.name, unknown) else unknown
 
 
 def interval(package: ir.Package, field: str) -> Union[tuple, None, bool]:

@@ -19,9 +19,11 @@ from ...errors import IRValidationError, shown
 from .. import _json
 from .parse import _number, _Reader
 from .rules import (
+    BINNING,
     CODES,
     EXTENDER,
     KINDS_OF,
+    NUMBER_CATEGORY,
     ONE_HOT,
     PREFIX,
     PmmlNumberError,
@@ -165,6 +167,54 @@ def _one_hot_fields(name: str, outs: tuple, enc: ir.OneHot, j: int, source: str)
     return texts, names
 
 
+def _number_category_field(name: str, outs: tuple, enc: ir.NumberCategory, j: int, source: str) -> tuple:
+    """A Discretize with one bin [v, v] per known number, its category the bin's value, the
+    unknown name the default; a missing value stays missing. JPMML finds the bin by
+    Double.compareTo, where -0.0 sorts below 0.0, so 0.0's bin is [-0.0, 0.0]: both match, as
+    they do in scikit-learn."""
+    values, categories = enc.values[j].tolist(), enc.categories[j]
+    doc = _json_text({"values": values, "categories": list(categories), "unknown": enc.unknown})
+    bins = "".join(
+        f'<DiscretizeBin binValue="{_attr(c)}"><Interval closure="closedClosed" '
+        f'leftMargin="{"-0.0" if v == 0.0 else _num(v)}" rightMargin="{_num(v)}"/></DiscretizeBin>'
+        for v, c in zip(values, categories)
+    )
+    return [
+        _head(name, outs[0], "categorical", "string") + f'<Extension extender="{EXTENDER}" name="{NUMBER_CATEGORY}" '
+        f'value="{_attr(doc)}"/><Discretize field="{_attr(source)}" dataType="string" '
+        f'defaultValue="{_attr(enc.unknown)}">{bins}</Discretize></DerivedField>\n'
+    ], [name]
+
+
+def _margin(value: float) -> str:
+    """A bin margin: 0.0 as -0.0, since JPMML compares by Double.compareTo, where -0.0 sorts below
+    0.0, and scikit-learn counts -0.0 as 0.0."""
+    return "-0.0" if value == 0.0 else _num(value)
+
+
+def _binning_field(name: str, outs: tuple, enc: ir.Binning, j: int, source: str) -> tuple:
+    """A Discretize over the bins the edges cut: below the first edge bin 0, [e_k, e_k+1) bin k,
+    from the last edge on the last bin; a continuous double. NaN and +-inf are invalid values of
+    the input field (accepts), so JPMML never bins them."""
+    edges = enc.edges[j].tolist()
+    doc = _json_text({"edges": edges})
+    bins = []
+    for k in range(len(edges) + 1):
+        if k == 0 and edges:
+            interval = f'closure="openOpen" rightMargin="{_margin(edges[0])}"'
+        elif k == len(edges):
+            interval = f'closure="closedOpen" leftMargin="{_margin(edges[-1])}"' if edges else 'closure="openOpen"'
+        else:
+            interval = f'closure="closedOpen" leftMargin="{_margin(edges[k - 1])}" rightMargin="{_margin(edges[k])}"'
+        if k and k < len(edges) and edges[k - 1] == edges[k]:
+            continue  # an empty bin [e, e): searchsorted counts both edges at e
+        bins.append(f'<DiscretizeBin binValue="{k}"><Interval {interval}/></DiscretizeBin>')
+    return [
+        _head(name, outs[0]) + f'<Extension extender="{EXTENDER}" name="{BINNING}" value="{_attr(doc)}"/>'
+        f'<Discretize field="{_attr(source)}" dataType="double">{"".join(bins)}</Discretize></DerivedField>\n'
+    ], [name]
+
+
 ENCODER_FIELDS = {
     ir.FillMissing: _fill_field,
     ir.CategoricalEncoding: _categorical_encoding_field,
@@ -173,6 +223,8 @@ ENCODER_FIELDS = {
     ir.MissingIndicator: _indicator_field,
     ir.OneHot: _one_hot_fields,
     ir.RefuseMissing: _refuse_field,
+    ir.NumberCategory: _number_category_field,
+    ir.Binning: _binning_field,
 }
 
 
@@ -273,12 +325,16 @@ def _mark(group: list, label: str) -> tuple:
                 "none (refuse-missing), found it on some",
             )
         return ("FieldRef", "mapMissingTo" if filled.pop() else None)
+    if elements == {"Discretize"}:
+        return ("Discretize", BINNING if any(d["bins"] is not None for d in fields) else NUMBER_CATEGORY)
     functions = {d["function"] for d in fields}
     if elements == {"Apply"} and len(functions) == 1:
         return ("Apply", functions.pop())
     if elements == {"MapValues"}:
         return ("MapValues", CODES)
-    raise PmmlStructureError(label, f"expected a FieldRef, an Apply or a MapValues, found {sorted(map(str, elements))}")
+    raise PmmlStructureError(
+        label, f"expected a FieldRef, an Apply, a MapValues or a Discretize, found {sorted(map(str, elements))}"
+    )
 
 
 def _fields(group: list) -> list:
@@ -422,6 +478,48 @@ def _read_one_hot(group: list, features: tuple, sources: list, label: str) -> ir
     )
 
 
+def _read_number_category(group: list, features: tuple, sources: list, label: str) -> ir.NumberCategory:
+    """Per feature a Discretize of one bin per known number; its numbers, categories and
+    unknown name in Extension crossform.number-category (the document written again from
+    them must be the file's, so the bins say the same)."""
+    values, categories, unknown = [], [], set()
+    for d in _fields(group):
+        doc = _json.parse((d["numbers"] or "").encode("utf-8"), f"{label}/Extension[{NUMBER_CATEGORY}]")
+        if not isinstance(doc, dict) or set(doc) != {"values", "categories", "unknown"}:
+            raise PmmlStructureError(
+                label,
+                f'expected a JSON object with "values", "categories" and "unknown" in Extension '
+                f"{NUMBER_CATEGORY!r}, found {shown(doc)}",
+            )
+        if not isinstance(doc["values"], list) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in doc["values"]
+        ):
+            raise PmmlStructureError(label, f"expected a list of numbers as the values, found {shown(doc['values'])}")
+        values.append(doc["values"])
+        categories.append(doc["categories"] if isinstance(doc["categories"], list) else ())
+        unknown.add(json.dumps(doc["unknown"]))
+    if len(unknown) != 1:
+        raise PmmlStructureError(label, "expected one unknown name for every feature of the encoder")
+    name = json.loads(unknown.pop())
+    return ir.NumberCategory(features, tuple(values), tuple(map(tuple, categories)), name, _outputs(group))
+
+
+def _read_binning(group: list, features: tuple, sources: list, label: str) -> ir.Binning:
+    """Per feature a Discretize over its bins; its edges in Extension crossform.binning (the
+    document written again from them must be the file's, so the bins say the same)."""
+    edges = []
+    for d in _fields(group):
+        doc = _json.parse((d["bins"] or "").encode("utf-8"), f"{label}/Extension[{BINNING}]")
+        if not isinstance(doc, dict) or set(doc) != {"edges"} or not isinstance(doc["edges"], list):
+            raise PmmlStructureError(
+                label, f'expected a JSON object with "edges" in Extension {BINNING!r}, found {shown(doc)}'
+            )
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in doc["edges"]):
+            raise PmmlStructureError(label, f"expected a list of numbers as the edges, found {shown(doc['edges'])}")
+        edges.append(doc["edges"])
+    return ir.Binning(features, tuple(edges), _outputs(group))
+
+
 class EncoderReader(NamedTuple):
     """How a kind is read: the mark its DerivedFields hold (see :func:`_mark`), and its reader."""
 
@@ -438,5 +536,7 @@ ENCODER_READERS = {
     ir.MissingIndicator: EncoderReader(("Apply", "if"), _read_indicator),
     ir.CategoricalEncoding: EncoderReader(("MapValues", CODES), _read_categorical_encoding),
     ir.OneHot: EncoderReader(("MapValues", ONE_HOT), _read_one_hot),
+    ir.NumberCategory: EncoderReader(("Discretize", NUMBER_CATEGORY), _read_number_category),
+    ir.Binning: EncoderReader(("Discretize", BINNING), _read_binning),
 }
 _KIND_OF_MARK = {reader.mark: kind for kind, reader in ENCODER_READERS.items()}

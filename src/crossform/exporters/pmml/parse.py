@@ -19,6 +19,7 @@ import numpy as np
 from ...errors import CrossformError, LimitExceededError, UnsupportedModelError, shown
 from .. import _envelope, _json, _limits, _versions
 from .rules import (
+    BINNING,
     CODES,
     EXTENDER,
     HEADER_KEYS,
@@ -27,6 +28,7 @@ from .rules import (
     MAX_TREE_MODELS,
     NAME,
     NAMESPACE,
+    NUMBER_CATEGORY,
     OFF,
     ON,
     ONE_HOT,
@@ -97,6 +99,9 @@ ELEMENTS = frozenset(
         "NumericPredictor",
         "SimpleSetPredicate",
         "Array",
+        # 1.3
+        "Discretize",
+        "DiscretizeBin",
     )
 )
 TEXT_ELEMENTS = frozenset(("Extension", "Constant", "in", "out", "Array"))
@@ -266,7 +271,9 @@ class _Reader:
                 )
             self.header[name] = self.taken() if name == _envelope.CHECKS else attrs.get("value")
         elif parent == "DerivedField":
-            key = {CODES: "codes", ONE_HOT: "policy"}.get(attrs.get("name"))
+            key = {CODES: "codes", ONE_HOT: "policy", NUMBER_CATEGORY: "numbers", BINNING: "bins"}.get(
+                attrs.get("name")
+            )
             if key is not None:
                 self.derived[-1][key] = attrs.get("value")
 
@@ -312,6 +319,8 @@ class _Reader:
                 "codes": None,
                 "policy": None,
                 "norm": None,
+                "numbers": None,
+                "bins": None,
             }
         )
 
@@ -338,6 +347,11 @@ class _Reader:
         d = self._expression("MapValues")
         if d is not None:
             d["missing"], d["default"] = attrs.get("mapMissingTo"), attrs.get("defaultValue")
+
+    def on_Discretize(self, attrs: dict) -> None:
+        d = self._expression("Discretize")
+        if d is not None:
+            d["source"], d["default"] = attrs.get("field"), attrs.get("defaultValue")
 
     def on_NormDiscrete(self, attrs: dict) -> None:
         d = self._expression("NormDiscrete")

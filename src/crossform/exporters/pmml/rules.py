@@ -70,6 +70,9 @@ HEADER_KEYS = (
 )
 CODES = _envelope.PREFIX + "codes"  # inside a label-encoder's DerivedField: its missing and unknown codes
 ONE_HOT = _envelope.PREFIX + "one-hot"  # inside a one-hot feature's column field: its missing and unknown columns
+# inside a number-category field: its numbers, their categories and the unknown name (the Discretize bins say the same)
+NUMBER_CATEGORY = _envelope.PREFIX + "number-category"
+BINNING = _envelope.PREFIX + "binning"  # inside a binning field: its edges (the Discretize bins say the same)
 
 # pmml's own limits; the file size, tree and node limits are the shared ones (_limits)
 MAX_OUTPUTS = 2**16
@@ -379,6 +382,8 @@ def unsupported(package: ir.Package) -> Union[str, None]:
         if not _xml_safe(text):
             return f"the category {shown(text)} holds a character XML 1.0 cannot carry"
     for enc in package.encoders:
+        if isinstance(enc, ir.Binning) and any(len(e) == 0 for e in enc.edges):
+            return "a binning feature with no edges (one bin: every Interval of a Discretize needs a margin)"
         if isinstance(enc, ir.CategoricalEncoding) and any(len(c) == 0 for c in enc.categories):
             return "a label-encoder feature with no categories (PMML's InlineTable needs a row)"
         if isinstance(enc, ir.OneHot) and any(len(c) == 0 for c in enc.categories):
@@ -392,6 +397,12 @@ def unsupported(package: ir.Package) -> Union[str, None]:
         return reason
     strings = accepts.strings(package)
     for f in package.inputs:
+        refused = accepts.unknown_number_refused(package, f)
+        if refused is not None:
+            return (
+                f"input {f.name!r} refuses the number {refused!r} as unknown to its numeric categories "
+                "(handle_unknown='error'): PMML declares a numeric field's valid values as one interval, not a set"
+            )
         v = _validity(package, f, strings)
         if v.empty:
             return f"every non-missing value of input {f.name!r} is refused, which PMML cannot declare"

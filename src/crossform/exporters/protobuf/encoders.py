@@ -192,6 +192,45 @@ def _read_one_hot(msg: pb.OneHot, path: str) -> ir.OneHot:
     return ir.OneHot(tuple(msg.features), categories, columns, widths, missing, unknown, tuple(msg.outputs))
 
 
+def _number_category(enc: ir.NumberCategory, msg: pb.Encoder) -> None:
+    out = msg.number_category
+    out.features.extend(enc.features)
+    out.outputs.extend(enc.outputs)
+    for values, categories in zip(enc.values, enc.categories):
+        out.per_feature.add(values=values.tolist(), categories=categories)
+    out.unknown = enc.unknown
+
+
+def _read_number_category(msg: pb.NumberCategory, path: str) -> ir.NumberCategory:
+    _per_feature(msg, path, "per_feature")
+    for i, entry in enumerate(msg.per_feature):
+        if len(entry.categories) != len(entry.values):
+            raise ProtobufCountError(
+                f"{path}.per_feature[{i}]",
+                f"expected {len(entry.values)} categories, one per value, found {len(entry.categories)}",
+            )
+    return ir.NumberCategory(
+        tuple(msg.features),
+        tuple(_numbers(e.values) for e in msg.per_feature),
+        tuple(tuple(e.categories) for e in msg.per_feature),
+        msg.unknown,
+        tuple(msg.outputs),
+    )
+
+
+def _binning(enc: ir.Binning, msg: pb.Encoder) -> None:
+    out = msg.binning
+    out.features.extend(enc.features)
+    out.outputs.extend(enc.outputs)
+    for edges in enc.edges:
+        out.per_feature.add(edges=edges.tolist())
+
+
+def _read_binning(msg: pb.Binning, path: str) -> ir.Binning:
+    _per_feature(msg, path, "per_feature")
+    return ir.Binning(tuple(msg.features), tuple(_numbers(e.edges) for e in msg.per_feature), tuple(msg.outputs))
+
+
 # IR encoder class -> the function that fills its Encoder message
 ENCODER_WRITERS: dict[type, Callable] = {
     ir.FillMissing: _fill_missing,
@@ -201,6 +240,8 @@ ENCODER_WRITERS: dict[type, Callable] = {
     ir.MissingIndicator: _missing_indicator,
     ir.OneHot: _one_hot,
     ir.RefuseMissing: _refuse_missing,
+    ir.NumberCategory: _number_category,
+    ir.Binning: _binning,
 }
 
 # member of the Encoder oneof -> the function that reads it back
@@ -212,4 +253,6 @@ ENCODER_READERS: dict[str, Callable] = {
     "missing_indicator": _read_missing_indicator,
     "one_hot": _read_one_hot,
     "refuse_missing": _read_refuse_missing,
+    "number_category": _read_number_category,
+    "binning": _read_binning,
 }

@@ -19,8 +19,8 @@ from ...v1 import package_pb2 as pb
 from .. import _versions
 
 NAME = "protobuf"
-# 1.2 (a strict minor): tree ensembles accumulated in float32 (Model.tree_ensemble_float32) and
-# the exp post transform.
+# 1.2 (a strict minor): tree ensembles accumulated in float32 (Model.tree_ensemble_float32), the
+# exp post transform, and the number-category and binning encoders.
 VERSION = "1.2"
 # The version the layout recorded when it was first written: a package using no feature
 # FEATURES_SINCE dates later records it still, byte for byte as that release wrote it.

@@ -83,6 +83,24 @@ def _one_hot_doc(enc: ir.OneHot) -> dict:
     }
 
 
+def _number_category_doc(enc: ir.NumberCategory) -> dict:
+    return {
+        "features": list(enc.features),
+        "outputs": list(enc.outputs),
+        "values": {name: values.tolist() for name, values in zip(enc.features, enc.values)},
+        "categories": {name: list(categories) for name, categories in zip(enc.features, enc.categories)},
+        "unknown": enc.unknown,
+    }
+
+
+def _binning_doc(enc: ir.Binning) -> dict:
+    return {
+        "features": list(enc.features),
+        "outputs": list(enc.outputs),
+        "edges": {name: edges.tolist() for name, edges in zip(enc.features, enc.edges)},
+    }
+
+
 # ---------------------------------------------------------------- read
 
 
@@ -138,6 +156,25 @@ def _one_hot(doc: dict) -> ir.OneHot:
     )
 
 
+def _number_category(doc: dict) -> ir.NumberCategory:
+    features = doc["features"]
+    for key in ("values", "categories"):
+        _per_feature(doc, key, features)
+    return ir.NumberCategory(
+        features,
+        tuple(doc["values"][f] for f in features),
+        tuple(doc["categories"][f] for f in features),
+        doc["unknown"],
+        doc["outputs"],
+    )
+
+
+def _binning(doc: dict) -> ir.Binning:
+    features = doc["features"]
+    _per_feature(doc, "edges", features)
+    return ir.Binning(features, tuple(doc["edges"][f] for f in features), doc["outputs"])
+
+
 def _per_feature(doc: dict, key: str, features: list) -> None:
     if sorted(doc[key]) != sorted(features):
         raise IRValidationError(
@@ -159,4 +196,6 @@ ENCODERS: dict[str, EncoderFile] = {
     ),
     "one-hot": EncoderFile("stripe-json-one-hot-2.schema.json", _one_hot_doc, _one_hot),
     "refuse-missing": EncoderFile("stripe-json-refuse-missing-2.schema.json", _refuse_missing_doc, _refuse_missing),
+    "binning": EncoderFile("stripe-json-binning-2.schema.json", _binning_doc, _binning),
+    "number-category": EncoderFile("stripe-json-number-category-2.schema.json", _number_category_doc, _number_category),
 }

@@ -15,8 +15,9 @@ NAME = "stripe-json"
 # 2.1 (a strict minor): linear models, the affine, missing-indicator, one-hot and
 # refuse-missing encoders, the models' missing and infinite rules, binary scores from one tree
 # output, isolation forests, and (bonsai 1.1) set splits and +inf thresholds: the features
-# FEATURES_SINCE dates 2.1. A package using none of them records LAYOUT_VERSION.
-# 2.2 (a strict minor): the exp post transform and float32 accumulation (XGBoost's predictor).
+# FEATURES_SINCE dates 2.1. 2.2 (a strict minor): the exp post transform, float32 accumulation
+# (XGBoost's predictor), and the number-category and binning encoders. A package using none of
+# them records LAYOUT_VERSION.
 VERSION = "2.2"
 MAJOR = 2
 # The version the bonsai layout recorded when it was first written: a package using no feature
@@ -47,7 +48,7 @@ VERSION_SCHEMAS = {
         "linear": "stripe-json-linear-model-2.schema.json",
     },
     "2.2": {
-        "manifest": "stripe-json-manifest-2.1.schema.json",
+        "manifest": "stripe-json-manifest-2.2.schema.json",
         "trees": "stripe-json-model-2.2.schema.json",
         "linear": "stripe-json-linear-model-2.schema.json",
     },
