@@ -334,6 +334,7 @@ def kbins_onehot_dense_kmeans():
     "target-encoding",
     "target-encoder-binary",
     "TargetEncoder on string categories with NaN, binary target, before a random forest",
+    since=("1.9", "TargetEncoder takes a splitter as cv (KFold(5)) from 1.9"),
 )
 def target_encoder_binary():
     df = birds(800, seed=100, missing=0.1)
@@ -346,6 +347,7 @@ def target_encoder_binary():
     "target-encoding",
     "target-encoder-multiclass",
     "TargetEncoder, three classes: a float code per category and class, the class means for unknown ones",
+    since=("1.9", "TargetEncoder takes a splitter as cv (KFold(5)) from 1.9"),
 )
 def target_encoder_multiclass():
     df = birds(900, seed=101, missing=0.1)
@@ -358,6 +360,7 @@ def target_encoder_multiclass():
     "target-encoding",
     "target-encoder-numeric-continuous",
     "TargetEncoder over integer, boolean, float and string categories, continuous target, before gradient boosting",
+    since=("1.9", "TargetEncoder takes a splitter as cv (KFold(5)) from 1.9"),
 )
 def target_encoder_numeric_continuous():
     df = nests(800, seed=102, missing=0.1)

@@ -37,12 +37,20 @@ from ..errors import UnsupportedEstimatorError
 from ._context import Context
 
 
+def _allows_nan(selector) -> bool:
+    """The selector's allow_nan tag: ``get_tags`` from scikit-learn 1.6, the ``_get_tags`` dict before."""
+    try:
+        from sklearn.utils import get_tags
+    except ImportError:
+        return bool(selector._get_tags().get("allow_nan", False))
+    return get_tags(selector).input_tags.allow_nan
+
+
 def _refuses_non_finite(selector) -> bool:
     """Whether transform() raises on NaN or +-inf in any column, as SelectorMixin.transform decides it."""
-    from sklearn.utils import get_tags
     from sklearn.utils._set_output import _get_output_config
 
-    if get_tags(selector).input_tags.allow_nan:
+    if _allows_nan(selector):
         return False
     # A pipeline hands a DataFrame on where it was fitted on one; with pandas output
     # configured, transform() then skips check_array (skip_check_array=preserve_X).
