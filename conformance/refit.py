@@ -57,14 +57,14 @@ def refit(fit, name: str, folder: str) -> dict:
         warnings.simplefilter("ignore")  # convergence and feature-name warnings of the fits
         estimator = fit()
         package = crossform.from_sklearn(estimator, input_names=fit.input_names)
-    differences, not_written = {}, {}
+    differences, not_written, refused = {}, {}, {}
     for fmt_name in ["ir", *formats()]:
         if fmt_name == "ir":
             read = package
         else:
             cannot = get_format(fmt_name).unsupported(package)
-            if cannot is not None:
-                not_written[fmt_name] = cannot
+            if cannot is not None:  # the format refuses this kind by name (the coverage table's skips)
+                refused[fmt_name] = cannot
                 continue
             path = Path(folder) / f"{name}.{fmt_name}"
             try:
@@ -77,7 +77,7 @@ def refit(fit, name: str, folder: str) -> dict:
         comparison = compare(read.checks, crossform.scorer(read)(read.checks.data()), read.model)
         if not comparison.ok:
             differences[fmt_name] = comparison.summary()
-    result = {"rows": len(package.checks), "not_written": not_written}
+    result = {"rows": len(package.checks), "not_written": not_written, "refused_by_format": refused}
     if not differences:
         return {"status": "ok", **result}
     for (case_name, exact_since), reason in KNOWN_GAPS.items():
