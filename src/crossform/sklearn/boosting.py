@@ -127,6 +127,25 @@ def _hist_tree(predictor, known: np.ndarray, f_idx_map: np.ndarray, k: int, widt
     )
 
 
+def code_categories(ctx: Context, feats: list, tables: list) -> list:
+    """A label encoder giving each feature's known categories their positions in its table as
+    codes, and NaN to a missing or unknown one: how histogram boosting and LightGBM read a string
+    category before their category-set splits."""
+    return ctx.add_step(
+        lambda f, o: ir.CategoricalEncoding(
+            f,
+            tuple(tuple(t) for t in tables),
+            tuple(np.arange(len(t), dtype=np.float64) for t in tables),
+            (np.nan,) * len(tables),
+            np.nan,
+            o,
+        ),
+        feats,
+        [c.name for c in feats],
+        [ir.NUMERIC] * len(feats),
+    )
+
+
 def _hist_inputs(est, ctx: Context, cols: list, name: str) -> tuple:
     """The model's columns and category tables, through the encoder scikit-learn
     puts in front of categorical features: an OrdinalEncoder whose outputs come
@@ -163,19 +182,7 @@ def _hist_inputs(est, ctx: Context, cols: list, name: str) -> tuple:
         feats = [cols[i] for _, i, _ in strings]
         ctx.require(feats, ir.CATEGORICAL, name)
         tables = [known for _, _, known in strings]
-        encoded = ctx.add_step(
-            lambda f, o: ir.CategoricalEncoding(
-                f,
-                tuple(tuple(t) for t in tables),
-                tuple(np.arange(len(t), dtype=np.float64) for t in tables),
-                (np.nan,) * len(tables),
-                np.nan,
-                o,
-            ),
-            feats,
-            [c.name for c in feats],
-            [ir.NUMERIC] * len(feats),
-        )
+        encoded = code_categories(ctx, feats, tables)
         for (position, _, _), col in zip(strings, encoded):
             model_cols[position] = col
     return model_cols + [cols[i] for i in num_idx], values

@@ -44,6 +44,7 @@ import numpy as np
 from .. import ir
 from ..errors import IRValidationError, UnsupportedEstimatorError
 from ._context import Context, ModelSpec
+from .boosting import code_categories
 
 # meta.h: const double kZeroThreshold = 1e-35f (a float literal, widened)
 ZERO_THRESHOLD = float(np.float32(1e-35))
@@ -247,19 +248,7 @@ def _inputs(booster, doc: dict, ctx: Context, cols: list, name: str) -> tuple:
     ctx.require([c for j, c in enumerate(cols) if j not in coded], ir.NUMERIC, name)
     feats = [cols[j] for j in coded]
     ctx.require(feats, ir.CATEGORICAL, name)
-    encoded = ctx.add_step(
-        lambda f, o: ir.CategoricalEncoding(
-            f,
-            tuple(tuple(t) for t in tables),
-            tuple(np.arange(len(t), dtype=np.float64) for t in tables),
-            (np.nan,) * len(tables),
-            np.nan,
-            o,
-        ),
-        feats,
-        [c.name for c in feats],
-        [ir.NUMERIC] * len(feats),
-    )
+    encoded = code_categories(ctx, feats, tables)
     out = list(cols)
     for j, col in zip(coded, encoded):
         out[j] = col
