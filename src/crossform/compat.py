@@ -24,15 +24,13 @@ from .errors import CrossformError, FormatVersionError
 from .exporters import Files, _source, get_format, load, sniff
 from .exporters._versions import FEATURES_SINCE, FormatVersionWarning, features_used, parse_version
 
-# The release that first writes the next strict minors (_versions._NEXT_MINORS).
-NEXT_RELEASE = "0.6.0"
 # format -> (format version, first crossform release that writes it), oldest first.
 # A row is added with every format-version bump (docs/FORMATS.md, "Bumping").
 HISTORY: dict[str, list[tuple[str, str]]] = {
-    "stripe-json": [("1.0", "0.1.0"), ("2.0", "0.2.0"), ("2.1", "0.5.0"), ("2.2", NEXT_RELEASE)],
-    "protobuf": [("1.0", "0.2.0"), ("1.1", "0.5.0"), ("1.2", NEXT_RELEASE)],
-    "onnx": [("1.0", "0.2.0"), ("1.1", "0.3.0"), ("1.2", "0.4.0"), ("1.3", "0.5.0"), ("1.4", NEXT_RELEASE)],
-    "pmml": [("1.0", "0.3.0"), ("1.1", "0.4.0"), ("1.2", "0.5.0"), ("1.3", NEXT_RELEASE)],
+    "stripe-json": [("1.0", "0.1.0"), ("2.0", "0.2.0"), ("2.1", "0.5.0"), ("2.2", "0.6.0")],
+    "protobuf": [("1.0", "0.2.0"), ("1.1", "0.5.0"), ("1.2", "0.6.0")],
+    "onnx": [("1.0", "0.2.0"), ("1.1", "0.3.0"), ("1.2", "0.4.0"), ("1.3", "0.5.0"), ("1.4", "0.6.0")],
+    "pmml": [("1.0", "0.3.0"), ("1.1", "0.4.0"), ("1.2", "0.5.0"), ("1.3", "0.6.0")],
 }
 # format -> {minor version: what it added} for the minors that older releases of the same major
 # cannot read (they refuse such a file with a named error rather than score it); only releases
@@ -43,25 +41,23 @@ HISTORY: dict[str, list[tuple[str, str]]] = {
 # refuse-missing encoders, binary logistic scores, isolation forests, set splits, +inf thresholds
 # and the models' missing/infinite rules; for those the format's ``needs(package)`` (from FEATURES_SINCE)
 # names the very kind the package holds.
-ADDED_KINDS = (
-    "kinds added in crossform 0.5.0 (linear models, new encoders, binary logistic scores, "
-    "isolation, set splits, missing/infinite rules)"
-)
-# The 0.6.0 minors add XGBoost's float32 accumulation, the exp post transform, numeric categories
-# and binning.
-NEXT_KINDS = (
-    f"kinds added in crossform {NEXT_RELEASE} (float32 accumulation, the exp transform, numeric categories, binning)"
-)
+KINDS_ADDED_IN = {
+    "0.5.0": (
+        "kinds added in crossform 0.5.0 (linear models, new encoders, binary logistic scores, "
+        "isolation, set splits, missing/infinite rules)"
+    ),
+    "0.6.0": "kinds added in crossform 0.6.0 (float32 accumulation, the exp transform, numeric categories, binning)",
+}
 STRICT: dict[str, dict[str, str]] = {
-    "stripe-json": {"2.1": ADDED_KINDS, "2.2": NEXT_KINDS},
-    "protobuf": {"1.1": ADDED_KINDS, "1.2": NEXT_KINDS},
+    "stripe-json": {"2.1": KINDS_ADDED_IN["0.5.0"], "2.2": KINDS_ADDED_IN["0.6.0"]},
+    "protobuf": {"1.1": KINDS_ADDED_IN["0.5.0"], "1.2": KINDS_ADDED_IN["0.6.0"]},
     "onnx": {
         "1.1": "float32 inputs (--precision float32)",
         "1.2": "one TreeEnsemble per tree",
-        "1.3": ADDED_KINDS,
-        "1.4": NEXT_KINDS,
+        "1.3": KINDS_ADDED_IN["0.5.0"],
+        "1.4": KINDS_ADDED_IN["0.6.0"],
     },
-    "pmml": {"1.1": "no leaf outputs (--leaves off)", "1.2": ADDED_KINDS, "1.3": NEXT_KINDS},
+    "pmml": {"1.1": "no leaf outputs (--leaves off)", "1.2": KINDS_ADDED_IN["0.5.0"], "1.3": KINDS_ADDED_IN["0.6.0"]},
 }
 # format -> {major: the first crossform release that no longer reads it}. A
 # new major does not end the old one: its frozen reader stays (docs/FORMATS.md).

@@ -79,15 +79,16 @@ def check_version(
 
 # ---------------------------------------------------------------- what each version holds
 
-# The kinds and rules added after each format's first layout, added to the four formats at
-# once: stripe-json 2.1, protobuf 1.1, onnx 1.3 and pmml 1.2. A package using none of them is
-# written byte for byte as before and keeps recording the older version, so every earlier
-# release still reads it; a package using one records the version that added it, which those
-# releases refuse by name rather than misread.
-_STRICT_MINORS = {"stripe-json": "2.1", "protobuf": "1.1", "onnx": "1.3", "pmml": "1.2"}
-# The next strict minor of each format: the XGBoost, LightGBM and preprocessing kinds, written
-# in the same way (a package using none of them records what it recorded before).
-_NEXT_MINORS = {"stripe-json": "2.2", "protobuf": "1.2", "onnx": "1.4", "pmml": "1.3"}
+# crossform release -> the strict minor of each format it introduced. Each release's kinds and
+# rules reach the four formats at once; a package using none of them is written byte for byte
+# as before and keeps recording the older version, so every earlier release still reads it; a
+# package using one records the version that added it, which earlier releases refuse by name
+# rather than misread. 0.5.0: linear models, new encoders, binary scores, isolation, set splits,
+# the missing/infinite rules; 0.6.0: the XGBoost, LightGBM and preprocessing kinds.
+MINORS_INTRODUCED_BY = {
+    "0.5.0": {"stripe-json": "2.1", "protobuf": "1.1", "onnx": "1.3", "pmml": "1.2"},
+    "0.6.0": {"stripe-json": "2.2", "protobuf": "1.2", "onnx": "1.4", "pmml": "1.3"},
+}
 
 # IR feature -> {format: the first version of that format whose files hold it}. A format a
 # row leaves out holds the feature in every version; a feature missing from the table (the
@@ -95,24 +96,24 @@ _NEXT_MINORS = {"stripe-json": "2.2", "protobuf": "1.2", "onnx": "1.4", "pmml": 
 # kind means adding its row here: every format then computes the version it records, and
 # `crossform compat` the releases that read it, from this one table.
 FEATURES_SINCE: dict[str, dict[str, str]] = {
-    "affine encoder": _STRICT_MINORS,
-    "missing-indicator encoder": _STRICT_MINORS,
-    "one-hot encoder": _STRICT_MINORS,
-    "refuse-missing encoder": _STRICT_MINORS,
-    "linear model": _STRICT_MINORS,
+    "affine encoder": MINORS_INTRODUCED_BY["0.5.0"],
+    "missing-indicator encoder": MINORS_INTRODUCED_BY["0.5.0"],
+    "one-hot encoder": MINORS_INTRODUCED_BY["0.5.0"],
+    "refuse-missing encoder": MINORS_INTRODUCED_BY["0.5.0"],
+    "linear model": MINORS_INTRODUCED_BY["0.5.0"],
     # PMML 1.0/1.1 laid out classifiers only as averaged votes; the other formats always
     # had the aggregation and post transform fields
     "classifier combination": {"pmml": "1.2"},
-    "binary score": _STRICT_MINORS,
-    "isolation transform": _STRICT_MINORS,
-    "set split": _STRICT_MINORS,
-    "infinite threshold": _STRICT_MINORS,
-    "missing rule": _STRICT_MINORS,
-    "infinite rule": _STRICT_MINORS,
-    "exp transform": _NEXT_MINORS,
-    "float32 accumulation": _NEXT_MINORS,
-    "number-category encoder": _NEXT_MINORS,
-    "binning encoder": _NEXT_MINORS,
+    "binary score": MINORS_INTRODUCED_BY["0.5.0"],
+    "isolation transform": MINORS_INTRODUCED_BY["0.5.0"],
+    "set split": MINORS_INTRODUCED_BY["0.5.0"],
+    "infinite threshold": MINORS_INTRODUCED_BY["0.5.0"],
+    "missing rule": MINORS_INTRODUCED_BY["0.5.0"],
+    "infinite rule": MINORS_INTRODUCED_BY["0.5.0"],
+    "exp transform": MINORS_INTRODUCED_BY["0.6.0"],
+    "float32 accumulation": MINORS_INTRODUCED_BY["0.6.0"],
+    "number-category encoder": MINORS_INTRODUCED_BY["0.6.0"],
+    "binning encoder": MINORS_INTRODUCED_BY["0.6.0"],
 }
 
 
