@@ -13,6 +13,7 @@ so it needs its own converter.
 from __future__ import annotations
 
 import importlib
+import itertools
 import platform
 import sys
 import warnings
@@ -44,6 +45,12 @@ FAMILIES = (
 # importing crossform never imports them.
 LIBRARY_FAMILIES = {"lightgbm": "crossform.sklearn.lightgbm", "xgboost": "crossform.sklearn.xgboost"}
 ENTRY_POINT_GROUP = "crossform.converters"
+# The oldest release of each such library crossform exports from: the oldest side venv
+# (conformance/oldest-constraints.txt) refits every generator with it, so nothing older is
+# proven. LightGBM 3.0's scikit-learn models keep no public fitted attribute (scikit-learn calls
+# them unfitted); XGBoost 1.5 writes no JSON model from save_raw, and 1.6 cannot fit the suite's
+# reg:absoluteerror case (that objective came in 1.7).
+OLDEST_RELEASES = {"lightgbm": "3.1", "xgboost": "1.7"}
 
 
 def converters() -> Mapping[type, Callable]:
@@ -81,6 +88,29 @@ def _converters(libraries: tuple) -> Mapping[type, Callable]:
                 continue
             table[cls] = fn
     return table
+
+
+def _release(version: str) -> tuple:
+    parts = []
+    for part in version.split(".")[:2]:
+        digits = "".join(itertools.takewhile(str.isdigit, part))
+        parts.append(int(digits or 0))
+    return tuple(parts)
+
+
+def _check_library_releases(estimator) -> None:
+    """Refuse, by name, a model of a library release older than OLDEST_RELEASES."""
+    from .compose import pipeline_steps
+
+    for step in pipeline_steps(estimator):
+        library = type(step).__module__.split(".")[0]
+        if library in OLDEST_RELEASES and library in sys.modules:
+            installed = str(getattr(sys.modules[library], "__version__", "0"))
+            if _release(installed) < _release(OLDEST_RELEASES[library]):
+                raise UnsupportedEstimatorError(
+                    f"crossform exports {library} models from release {OLDEST_RELEASES[library]} on; "
+                    f"this {type(step).__name__} comes from {library} {installed}. Upgrade {library}."
+                )
 
 
 def _check_fitted(estimator) -> None:
@@ -166,6 +196,7 @@ def from_sklearn(estimator, owner=None, tags=None, metadata=None, checks=None, i
     the package's name for each column the estimator was fitted on, in order
     (see :func:`resolve_input_names`).
     """
+    _check_library_releases(estimator)
     _check_fitted(estimator)
     names = resolve_input_names(estimator, input_names)
     ctx = Context(converters())

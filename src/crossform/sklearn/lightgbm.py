@@ -59,6 +59,19 @@ def _booster(est) -> lightgbm.Booster:
     return est if isinstance(est, lightgbm.Booster) else est.booster_
 
 
+def fitted_names(est):
+    """The column names a LightGBM scikit-learn estimator was fitted with, or None after an array.
+
+    ``feature_names_in_`` only exists from LightGBM 4.5. Before it, a fit on a DataFrame leaves
+    the column names in ``feature_name_`` and a ``pandas_categorical`` list on the booster (empty
+    without category columns), where a fit on an array leaves ``pandas_categorical`` None and
+    names the columns Column_0, Column_1, ... itself (basic.py ``_data_from_pandas``)."""
+    names = getattr(est, "feature_names_in_", None)
+    if names is None and _booster(est).pandas_categorical is not None:
+        names = est.feature_name_
+    return None if names is None else [str(n) for n in names]
+
+
 def dump(est) -> dict:
     """``dump_model()`` with the trees ``predict`` uses by default (best_iteration when set)."""
     return _booster(est).dump_model()
