@@ -1,13 +1,13 @@
-"""Refit every conformance generator with this interpreter's scikit-learn and prove crossform
-exports the fit exactly.
+"""Refit every conformance generator with this interpreter's scikit-learn, LightGBM and XGBoost
+and prove crossform exports the fit exactly.
 
-The committed suite (generate.py) is fitted with one scikit-learn release; users fit with the
-releases they run, whose fitted attributes and predict rules differ. Run under another release
-(a side venv: `./dev test` makes one with the oldest release crossform supports, from
+The committed suite (generate.py) is fitted with one release of each library; users fit with
+the releases they run, whose fitted attributes, model dumps and predict rules differ. Run under another release
+(a side venv: `./dev test` makes one with the oldest releases crossform supports, from
 conformance/oldest-constraints.txt), this fits each generator, exports it with its checks (rows
 at every split with that release's own predict outputs), writes and reads it back in every
 format whose writer can run here, and scores the checks with the reference evaluator. Any row
-that differs from what that scikit-learn computed is a failure, except the known gaps below,
+that differs from what that library computed is a failure, except the known gaps below,
 which are reported by name with their reason.
 
 Run: python conformance/refit.py [--json PATH]   (exit 0 when every fit matches or is a named
@@ -44,6 +44,15 @@ KNOWN_GAPS = {
 }
 
 
+def boosting_versions() -> dict:
+    """The LightGBM and XGBoost releases here (their generators' fits), by package name."""
+    found = {}
+    for library in ("lightgbm", "xgboost"):
+        if library not in MISSING_LIBRARIES:
+            found[library] = sys.modules[library].__version__
+    return found
+
+
 def release(version: str) -> tuple:
     return tuple(int(part) for part in version.split(".")[:2])
 
@@ -77,7 +86,12 @@ def refit(fit, name: str, folder: str) -> dict:
         comparison = compare(read.checks, crossform.scorer(read)(read.checks.data()), read.model)
         if not comparison.ok:
             differences[fmt_name] = comparison.summary()
-    result = {"rows": len(package.checks), "not_written": not_written, "refused_by_format": refused}
+    result = {
+        "rows": len(package.checks),
+        "inputs": [f.name for f in package.inputs],  # the names a user's rows carry, as in the suite
+        "not_written": not_written,
+        "refused_by_format": refused,
+    }
     if not differences:
         return {"status": "ok", **result}
     for (case_name, exact_since), reason in KNOWN_GAPS.items():
@@ -91,7 +105,8 @@ def main(argv=None) -> int:
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    print(f"scikit-learn {sklearn.__version__}, crossform {crossform.__version__}", file=sys.stderr)
+    libraries = {"scikit-learn": sklearn.__version__, **boosting_versions()}
+    print(", ".join(f"{n} {v}" for n, v in libraries.items()) + f", crossform {crossform.__version__}", file=sys.stderr)
     results = {}
     for _feature, name, _description, fit in GENERATORS:
         try:
@@ -109,7 +124,7 @@ def main(argv=None) -> int:
     for outcome in results.values():
         counts[outcome["status"]] = counts.get(outcome["status"], 0) + 1
     summary = {
-        "scikit-learn": sklearn.__version__,
+        **libraries,
         "crossform": crossform.__version__,
         "counts": counts,
         "seconds": round(time.perf_counter() - started, 1),
