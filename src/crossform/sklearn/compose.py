@@ -45,8 +45,8 @@ def fitted_inputs(estimator) -> tuple:
         # a LightGBM Booster: it names its features itself (Column_0, ... for an array)
         names = first.feature_name()
         return [str(n) for n in names], len(names)
-    if not hasattr(first, "feature_names_in_") and type(first).__module__.split(".")[0] == "lightgbm":
-        from .lightgbm import fitted_names  # before LightGBM 4.5: its own record of a DataFrame fit
+    if hasattr(first, "feature_name_") and type(first).__module__.split(".")[0] == "lightgbm":
+        from .lightgbm import fitted_names  # feature_names_in_ says it only from LightGBM 4.6
 
         return fitted_names(first), int(first.n_features_in_)
     names = getattr(first, "feature_names_in_", None)

@@ -62,13 +62,18 @@ def _booster(est) -> lightgbm.Booster:
 def fitted_names(est):
     """The column names a LightGBM scikit-learn estimator was fitted with, or None after an array.
 
-    ``feature_names_in_`` only exists from LightGBM 4.5. Before it, a fit on a DataFrame leaves
-    the column names in ``feature_name_`` and a ``pandas_categorical`` list on the booster (empty
-    without category columns), where a fit on an array leaves ``pandas_categorical`` None and
-    names the columns Column_0, Column_1, ... itself (basic.py ``_data_from_pandas``)."""
-    names = getattr(est, "feature_names_in_", None)
-    if names is None and _booster(est).pandas_categorical is not None:
+    From LightGBM 4.6, ``feature_names_in_`` exists only after a fit on named columns. 4.5 has it
+    after any fit, naming an array's columns Column_0, Column_1, ... itself; before 4.5 it does
+    not exist. Before 4.6, then, a fit on a DataFrame is told by the ``pandas_categorical`` list
+    it leaves on the booster (empty without category columns; None after an array: basic.py
+    ``_data_from_pandas``), and its names are ``feature_name_``."""
+    version = tuple(int("".join(c for c in part if c.isdigit()) or 0) for part in lightgbm.__version__.split(".")[:2])
+    if version >= (4, 6):
+        names = getattr(est, "feature_names_in_", None)
+    elif _booster(est).pandas_categorical is not None:
         names = est.feature_name_
+    else:
+        names = None
     return None if names is None else [str(n) for n in names]
 
 
