@@ -115,3 +115,26 @@ def test_a_model_of_a_release_older_than_the_oldest_is_refused_by_name(library, 
     monkeypatch.setattr(module, "__version__", f"{int(floor.split('.')[0]) - 1}.9.0")
     with pytest.raises(UnsupportedEstimatorError, match=rf"{library} models from release {floor} on"):
         from_sklearn(model, checks=0)
+
+
+@pytest.mark.parametrize("version", ["4.0.0", "4.5.0", "4.7.0"])
+def test_lightgbm_inputs_keep_the_fitted_names_whatever_feature_names_in_says(version, monkeypatch):
+    """Before 4.6, LightGBM's feature_names_in_ is missing (< 4.5) or names an array's columns
+    Column_0, ... (4.5): crossform tells a DataFrame fit by the booster's pandas_categorical list."""
+    import numpy as np
+
+    from crossform.sklearn import from_sklearn
+
+    lightgbm = pytest.importorskip("lightgbm")
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 2))
+    y = X[:, 0] + X[:, 1]
+    frame = pd.DataFrame(X, columns=["span", "mass"])
+    fitted = {
+        "array": lightgbm.LGBMRegressor(n_estimators=2, verbose=-1).fit(X, y),
+        "frame": lightgbm.LGBMRegressor(n_estimators=2, verbose=-1).fit(frame, y),
+    }
+    monkeypatch.setattr(lightgbm, "__version__", version)
+    names = {how: [f.name for f in from_sklearn(model, checks=0).inputs] for how, model in fitted.items()}
+    assert names == {"array": ["x0", "x1"], "frame": ["span", "mass"]}
