@@ -37,6 +37,8 @@ def _encode(encoder: ir.Encoder, batch: Batch, cols: dict) -> list:
         outputs, refused = rules.apply(encoder, j, cols[name])
         _refuse(batch, name, refused)
         out.extend(outputs)
+    if type(encoder) in rules.COMBINED:  # outputs read several features (a product)
+        return rules.combine(encoder, [cols[name] for name in encoder.features])
     return out
 
 

@@ -115,7 +115,8 @@ class _Plan:
         self.trees = getattr(model, "trees", ())  # a linear model has none: special and random rows only
         model_chains, every = rules.derivations(package)
         position = {f.name: k for k, f in enumerate(package.inputs)}
-        self.source = [position[source] for source, _ in model_chains]
+        # None: a column of several inputs (a product), which no single input's probes can aim at
+        self.source = [None if source is None else position[source] for source, _ in model_chains]
         thresholds = self._thresholds()
         self.inputs = []
         for k, f in enumerate(package.inputs):
@@ -197,7 +198,7 @@ class _Plan:
 
     def solve(self, state: dict, rng: np.random.Generator) -> list | None:
         row = self.default_row(rng)
-        for k in sorted({self.source[j] for j in state}):
+        for k in sorted({self.source[j] for j in state} - {None}):
             value = self.inputs[k].solve(state, rng)
             if value is UNSAT:
                 return None
@@ -214,6 +215,8 @@ class _Plan:
             return _Group(ti, node, True, base, [base], [f"tree {ti} leaf {node}"])
         j = feature[node]
         k = self.source[j]
+        if k is None:  # a split on a column of several inputs: the path row only, no probes
+            return _Group(ti, node, False, base, [base], [f"tree {ti} node {node}: path row"])
         rows, labels, seen = [], [], set()
         members = self._sets[ti][node]
         probes = (
@@ -239,12 +242,16 @@ class _Plan:
             return 1
         if self._sets[ti][node] is not None:
             return _SET_BOUND
+        if self.source[feature[node]] is None:
+            return 1
         if isinstance(self.inputs[self.source[feature[node]]], NumericInput):
             return 11  # 8 values around the threshold, the nearest reaching value each side, missing
         return 2 * TIES + 2
 
     def total_bound(self) -> int:
-        numeric = np.array([isinstance(self.inputs[s], NumericInput) for s in self.source], dtype=bool)
+        numeric = np.array(
+            [s is not None and isinstance(self.inputs[s], NumericInput) for s in self.source], dtype=bool
+        )
         total = 0
         for tree in self.trees:
             split = tree.feature[tree.left >= 0]
