@@ -25,7 +25,10 @@ of some row whenever some input row could tell the two packages apart
 (tests/semantics/test_vectors.py checks this by mutating packages).
 
 Probes are chosen in the model's feature space and pulled back through the
-encoders to the package inputs. Every candidate is checked with the rules
+encoders to the package inputs; a column of several inputs (a product) cannot
+be pulled back, so its thresholds are crossed by searching one input at a time
+with the rest of the row fixed, and the rows below it are found by scoring
+candidates. Every candidate is checked with the rules
 crossform.evaluator scores with (crossform.rules), so a probe lands on the
 intended side of its threshold after filling, scaling and encoding, and every
 path row is scored by crossform.evaluator to confirm it reaches its node.
