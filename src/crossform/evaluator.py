@@ -37,6 +37,8 @@ def _encode(encoder: ir.Encoder, batch: Batch, cols: dict) -> list:
         outputs, refused = rules.apply(encoder, j, cols[name])
         _refuse(batch, name, refused)
         out.extend(outputs)
+    if type(encoder) in rules.COMBINED:  # outputs read several features (a product)
+        return rules.combine(encoder, [cols[name] for name in encoder.features])
     return out
 
 
@@ -225,11 +227,22 @@ MODELS: dict[type, Callable[[Any, Batch, dict], tuple]] = {
 }
 
 
-def score(package: ir.Package, data: Any) -> Scores:
-    """Score ``data`` (a DataFrame, column mapping or row mappings) with ``package``."""
+def _encoded(package: ir.Package, data: Any) -> tuple:
     batch = read_batch(package.inputs, data)
     cols = dict(batch.columns)
     for encoder in package.encoders:
         cols.update(zip(encoder.outputs, _encode(encoder, batch, cols)))
+    return batch, cols
+
+
+def encoded_columns(package: ir.Package, data: Any) -> dict:
+    """Every column the package's encoders compute for ``data``, by name, as computed (a refused
+    row's values included): what the probe rows search through for a column of several inputs."""
+    return _encoded(package, data)[1]
+
+
+def score(package: ir.Package, data: Any) -> Scores:
+    """Score ``data`` (a DataFrame, column mapping or row mappings) with ``package``."""
+    batch, cols = _encoded(package, data)
     values, leaf_ids = MODELS[type(package.model)](package.model, batch, cols)
     return Scores(values, package.outputs, batch.errors.tolist(), package.model.classes, leaf_ids)

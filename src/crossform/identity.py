@@ -138,6 +138,12 @@ def _binning(w: _Writer, encoder: ir.Binning) -> None:
         w.array(edges, ">f8")
 
 
+def _product(w: _Writer, encoder: ir.Product) -> None:
+    w.u32(len(encoder.factors))
+    for term in encoder.factors:
+        w.array(np.array(term, dtype=np.int64), ">u4")
+
+
 ENCODERS = {
     ir.FillMissing: _fill_missing,
     ir.CategoricalEncoding: _categorical_encoding,
@@ -148,6 +154,7 @@ ENCODERS = {
     ir.RefuseMissing: _missing_indicator,
     ir.NumberCategory: _number_category,
     ir.Binning: _binning,
+    ir.Product: _product,
 }  # the same parameters: one kind per feature
 
 

@@ -184,6 +184,24 @@ def binning(enc: ir.Binning, j: int, col: Any) -> tuple[list, list]:
     return [math.nan if math.isnan(col) else float(bisect.bisect_right(edges.tolist(), col))], refused
 
 
+def product(enc: ir.Product, j: int, col: Any) -> tuple[list, list]:
+    """What a product step refuses in feature ``j`` (NaN and +-inf); the feature passes
+    unchanged, as refuse-missing's does. Its outputs read several features: :func:`combine`."""
+    return [col], [(_isnan(col), lambda i: "missing value, which a product refuses"), _not_finite(col)]
+
+
+def products(enc: ir.Product, cols: list) -> list:
+    """A product step's outputs from its feature columns: each a left fold of its factors, in order."""
+    n = len(cols[0]) if cols else 0
+    out = []
+    for term in enc.factors:
+        value = np.ones(n) if not term else np.array(cols[term[0]], dtype=np.float64)
+        for i in term[1:]:
+            value = value * cols[i]
+        out.append(value)
+    return out
+
+
 ENCODERS: dict[type, Rule] = {
     ir.FillMissing: fill_missing,
     ir.CategoricalEncoding: categorical_encoding,
@@ -194,13 +212,24 @@ ENCODERS: dict[type, Rule] = {
     ir.RefuseMissing: refuse_missing,
     ir.NumberCategory: number_category,
     ir.Binning: binning,
+    ir.Product: product,
 }
+
+# Kinds whose outputs read several features at once: (encoder, columns) -> outputs. Their
+# ENCODERS rule gives each feature's refusals and passes it unchanged.
+COMBINED: dict[type, Callable[[Any, list], list]] = {ir.Product: products}
 
 
 def apply(enc: ir.Encoder, j: int, col: np.ndarray) -> tuple[list, list]:
     """The outputs of feature ``j`` of ``enc`` (one column, or one-hot's block) and its refusals."""
     with np.errstate(over="ignore", invalid="ignore"):
         return ENCODERS[type(enc)](enc, j, col)
+
+
+def combine(enc: ir.Encoder, cols: list) -> list:
+    """The outputs of a kind of ``COMBINED`` from all its feature columns, in ``enc.outputs`` order."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return COMBINED[type(enc)](enc, cols)
 
 
 # ---------------------------------------------------------------- model rules
@@ -249,15 +278,24 @@ def derivations(package: ir.Package) -> tuple:
     input to it): the columns the model reads, in its feature order, and
     every column (each input with no steps, then each column an encoder
     writes, in order: an encoder whose output the model ignores can still
-    refuse a row)."""
+    refuse a row).
+
+    A column of a ``COMBINED`` kind (a product) comes from several inputs:
+    its source is None and its steps are empty. Each feature such a step
+    reads still appears in ``every`` as a chain ending in the step (its
+    refusals; the value passes unchanged)."""
     current = {f.name: (f.name, ()) for f in package.inputs}
     every = list(current.values())
     for enc in package.encoders:
         read = [current[name] for name in enc.features]  # the features as they were before it ran
-        written = {}
-        for j, (source, steps) in enumerate(read):
-            for c, out in enumerate(_block(enc, j)):
-                written[out] = (source, (*steps, (enc, j, c)))
+        if type(enc) in COMBINED:
+            every.extend((source, (*steps, (enc, j, 0))) for j, (source, steps) in enumerate(read) if source)
+            written = {out: (None, ()) for out in enc.outputs}
+        else:
+            written = {}
+            for j, (source, steps) in enumerate(read):
+                for c, out in enumerate(_block(enc, j)):
+                    written[out] = (source, (*steps, (enc, j, c)))
         current.update(written)
         every.extend(written.values())
     return [current[name] for name in package.model.features], every

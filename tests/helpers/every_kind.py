@@ -186,6 +186,32 @@ def next_minor_packages() -> dict:
     return out
 
 
+def product_packages() -> dict:
+    """name -> Package using the product encoder (columns of several inputs, stripe-json 2.2,
+    protobuf 1.2, onnx 1.4; pmml refuses it by name): a bias column, a square, a product of two
+    inputs and a three-factor product in a fixed order, before a linear model and a forest."""
+    product = ir.Product(
+        ("size", "weight"), ((), (0, 0), (0, 1), (1, 0, 0), (1,)), ("bias", "size^2", "size weight", "w s s", "w")
+    )
+    columns = ("bias", "size", "size^2", "size weight", "w s s", "w")
+    return {
+        "linear-products": ir.Package(
+            inputs=fields()[1:],
+            encoders=(product, ir.Scale(("size^2",), [1.5], [4.0], ("size^2 scaled",))),
+            model=ir.LinearModel(
+                ("bias", "size", "size^2 scaled", "size weight", "w s s", "w"),
+                [[0.5, -1.25, 2.0, 0.75, -0.125, 3.0]],
+                [0.25],
+            ),
+        ),
+        "forest-products": ir.Package(
+            inputs=fields()[1:],
+            encoders=(product,),
+            model=ir.TreeEnsemble(columns, tuple(regression_stump(j) for j in range(6)), "average"),
+        ),
+    }
+
+
 def rows() -> pd.DataFrame:
     """Rows reaching every branch of the packages above."""
     colour = ["blue", "green", "red", "teal", "purple", None, "red", "blue", "green", None, "teal", "red"]

@@ -400,3 +400,21 @@ def test_binning_keeps_edges_and_refuses_decreasing_or_infinite_ones():
         ir.Binning(("x",), ([1.0, np.inf],))
     with pytest.raises(IRValidationError, match="must be a sequence of 1 entries, one per feature"):
         ir.Binning(("x",), ())
+
+
+def test_product_keeps_factor_order_and_refuses_bad_factors_and_outputs_by_name():
+    enc = ir.Product(("a", "b"), ((), (1, 0, 0), [0]), ("one", "b a a", "a copy"))
+    assert enc.factors == ((), (1, 0, 0), (0,))
+    assert enc.kinds() == ((ir.NUMERIC,) * 2, (ir.NUMERIC,) * 3)
+    with pytest.raises(IRValidationError, match=r"'factors' field of Product must be feature indices from 0 to 1"):
+        ir.Product(("a", "b"), ((0, 2),), ("p",))
+    with pytest.raises(IRValidationError, match=r"'factors' field of Product must be a non-empty sequence"):
+        ir.Product(("a",), (), ())
+    with pytest.raises(IRValidationError, match=r"'factors' field of Product must be a sequence of at most 64"):
+        ir.Product(("a",), ((0,) * 65,), ("p",))
+    with pytest.raises(IRValidationError, match=r"'outputs' field of Product must be 1 names, one per product"):
+        ir.Product(("a",), ((0, 0),), ("p", "q"))
+    with pytest.raises(IRValidationError, match=r"'outputs' field of Product must be distinct names that overwrite"):
+        ir.Product(("a", "b"), ((0, 1),), ("a",))
+    with pytest.raises(IRValidationError, match=r"'features' field of Product must be distinct names"):
+        ir.Product(("a", "a"), ((0, 1),), ("p",))

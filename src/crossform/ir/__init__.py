@@ -30,6 +30,7 @@ from .encoders import (
     MissingIndicator,
     NumberCategory,
     OneHot,
+    Product,
     RefuseMissing,
     Scale,
 )
@@ -79,6 +80,7 @@ __all__ = [
     "NumberCategory",
     "OneHot",
     "Package",
+    "Product",
     "RefuseMissing",
     "Scale",
     "Tree",

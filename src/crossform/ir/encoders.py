@@ -480,8 +480,78 @@ class Binning:
     kinds = _numeric_kinds
 
 
+MAX_FACTORS = 64  # factors of one product: PolynomialFeatures' degree, far above any real one
+
+
+@dataclass(frozen=True)
+class Product:
+    """Columns computed from several numeric features: output k is the product of the features
+    ``factors[k]`` names (indices into ``features``), multiplied in that order as a left fold in
+    float64, ``((a * b) * c) * ...``; one factor copies it, none gives 1.0.
+
+    The order is part of the kind, since float64 multiplication is not associative: scikit-learn's
+    PolynomialFeatures computes each degree-d term as a degree-(d-1) term times one input column,
+    which a left fold in that order reproduces bit for bit. NaN and +-inf in any feature are row
+    errors (its input check refuses them), in every feature, read by a product or not; a product
+    that overflows is +-inf, as in scikit-learn. Outputs are new columns: they overwrite no feature.
+    """
+
+    encoder_type: ClassVar[str] = "product"
+    features: tuple
+    factors: tuple
+    outputs: tuple = ()
+
+    def __post_init__(self) -> None:
+        owner = "Product"
+        features = name_tuple(owner, "features", self.features)
+        if len(set(features)) != len(features):
+            raise invalid(owner, "features", "distinct names", list(features))
+        if isinstance(self.factors, (str, bytes)) or not isinstance(self.factors, Sequence) or not self.factors:
+            raise invalid(
+                owner, "factors", "a non-empty sequence of factor lists, one per output", describe(self.factors)
+            )
+        factors = []
+        n = len(features)
+        for k, term in enumerate(self.factors):
+            if (
+                isinstance(term, (str, bytes))
+                or not isinstance(term, (Sequence, np.ndarray))
+                or len(term) > MAX_FACTORS
+            ):
+                raise invalid(
+                    owner,
+                    "factors",
+                    f"a sequence of at most {MAX_FACTORS} feature indices (output {k})",
+                    describe(term),
+                )
+            for i in term:
+                if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)) or not 0 <= int(i) < n:
+                    raise invalid(owner, "factors", f"feature indices from 0 to {n - 1} (output {k})", describe(i))
+            factors.append(tuple(int(i) for i in term))
+        outs = name_tuple(owner, "outputs", self.outputs)
+        if len(outs) != len(factors):
+            raise invalid(owner, "outputs", f"{len(factors)} names, one per product", f"{len(outs)} names")
+        if len(set(outs)) != len(outs) or set(outs) & set(features):
+            raise invalid(owner, "outputs", "distinct names that overwrite no feature", list(outs)[:10])
+        object.__setattr__(self, "features", features)
+        object.__setattr__(self, "factors", tuple(factors))
+        object.__setattr__(self, "outputs", outs)
+
+    def kinds(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        return (NUMERIC,) * len(self.features), (NUMERIC,) * len(self.outputs)
+
+
 Encoder = Union[
-    FillMissing, CategoricalEncoding, Scale, Affine, MissingIndicator, OneHot, RefuseMissing, NumberCategory, Binning
+    FillMissing,
+    CategoricalEncoding,
+    Scale,
+    Affine,
+    MissingIndicator,
+    OneHot,
+    RefuseMissing,
+    NumberCategory,
+    Binning,
+    Product,
 ]
 ENCODER_TYPES = (
     FillMissing,
@@ -493,4 +563,5 @@ ENCODER_TYPES = (
     RefuseMissing,
     NumberCategory,
     Binning,
+    Product,
 )

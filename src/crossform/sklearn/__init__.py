@@ -34,6 +34,7 @@ FAMILIES = (
     "crossform.sklearn.anomaly",
     "crossform.sklearn.boosting",
     "crossform.sklearn.compose",
+    "crossform.sklearn.derived",
     "crossform.sklearn.feature_selection",
     "crossform.sklearn.impute",
     "crossform.sklearn.linear",
@@ -57,6 +58,15 @@ def converters() -> Mapping[type, Callable]:
     """Built-in converters (with the families of the libraries imported so far), then those of
     installed plugins (which may not replace built-ins)."""
     return _converters(tuple(sorted(lib for lib in LIBRARY_FAMILIES if lib in sys.modules)))
+
+
+def refused() -> Mapping[type, str]:
+    """Estimators the built-in families refuse with a reason of their own (each family's optional
+    REFUSED table: class -> why no exact export exists), beyond the generic "cannot convert"."""
+    table: dict = {}
+    for module in FAMILIES:
+        table.update(getattr(importlib.import_module(module), "REFUSED", {}))
+    return table
 
 
 def _clear() -> None:
@@ -199,7 +209,7 @@ def from_sklearn(estimator, owner=None, tags=None, metadata=None, checks=None, i
     _check_library_releases(estimator)
     _check_fitted(estimator)
     names = resolve_input_names(estimator, input_names)
-    ctx = Context(converters())
+    ctx = Context(converters(), refused())
     result = ctx.convert(estimator, ctx.inputs(names))
     if not isinstance(result, ModelSpec):
         raise UnsupportedEstimatorError(

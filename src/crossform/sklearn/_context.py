@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Union
 
 from .. import ir
@@ -50,8 +51,9 @@ def qualified_name(cls: type) -> str:
 
 
 class Context:
-    def __init__(self, converters: Mapping[type, Callable]):
+    def __init__(self, converters: Mapping[type, Callable], refused: Mapping[type, str] = MappingProxyType({})):
         self.converters = converters
+        self.refused = refused  # estimators refused with a reason of their own (a family's REFUSED)
         self._steps: list[_Step] = []
         self._names: list[str] = []  # value id -> scikit-learn's name at creation
         self._kinds: list = []  # value id -> kind, None while a raw input is undecided
@@ -113,6 +115,10 @@ class Context:
 
     def convert(self, estimator, cols: list) -> Converted:
         fn = self.converters.get(type(estimator))
+        if fn is None and type(estimator) in self.refused:
+            raise UnsupportedEstimatorError(
+                f"crossform cannot convert {qualified_name(type(estimator))}: {self.refused[type(estimator)]}"
+            )
         if fn is None:
             supported = sorted(qualified_name(cls) for cls in self.converters)
             raise UnsupportedEstimatorError(

@@ -25,7 +25,10 @@ of some row whenever some input row could tell the two packages apart
 (tests/semantics/test_vectors.py checks this by mutating packages).
 
 Probes are chosen in the model's feature space and pulled back through the
-encoders to the package inputs. Every candidate is checked with the rules
+encoders to the package inputs; a column of several inputs (a product) cannot
+be pulled back, so its thresholds are crossed by searching one input at a time
+with the rest of the row fixed, and the rows below it are found by scoring
+candidates. Every candidate is checked with the rules
 crossform.evaluator scores with (crossform.rules), so a probe lands on the
 intended side of its threshold after filling, scaling and encoding, and every
 path row is scored by crossform.evaluator to confirm it reaches its node.
@@ -40,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from .. import ir, rules
+from ..floats import from_order_key, order_key
 from ._categorical import UNKNOWN_CATEGORY, CategoricalInput, NumberCategoryInput
 from ._common import FREE, INF, TIES, UNSAT
 from ._numeric import Chain, NumericInput
@@ -47,6 +51,9 @@ from ._numeric import Chain, NumericInput
 __all__ = ["UNKNOWN_CATEGORY", "Vectors", "generate"]
 
 _SET_BOUND = 56  # rows probing one set split: up to 48 members, values beside them, missing
+_CANDIDATES = 16  # solved rows tried for a path through columns of several inputs
+_FAN = 31  # rows scored per round of the search across a threshold of such a column
+_FAR = 1e300  # the search's far end: inputs from 0 to 1e300 (and to -1e300)
 
 
 @dataclass(frozen=True)
@@ -115,7 +122,10 @@ class _Plan:
         self.trees = getattr(model, "trees", ())  # a linear model has none: special and random rows only
         model_chains, every = rules.derivations(package)
         position = {f.name: k for k, f in enumerate(package.inputs)}
-        self.source = [position[source] for source, _ in model_chains]
+        # None: a column of several inputs (a product), which no single input's probes can aim at;
+        # paths through them and splits on them are searched by scoring candidate rows instead
+        self.source = [None if source is None else position[source] for source, _ in model_chains]
+        self.several = {j for j, s in enumerate(self.source) if s is None}
         thresholds = self._thresholds()
         self.inputs = []
         for k, f in enumerate(package.inputs):
@@ -139,6 +149,8 @@ class _Plan:
                 self.inputs.append(CategoricalInput(k, f.name, names, steps, others, model))
         self._items: dict = {}
         self._sets: dict = {}  # tree -> per node: None, or the set of a set split
+        self._split_features: dict = {}  # tree -> the model features it splits on
+        self._rows: dict = {}  # (tree, node) -> its group's rows, under columns of several inputs
 
     def _thresholds(self) -> dict:
         if not self.trees:
@@ -197,7 +209,7 @@ class _Plan:
 
     def solve(self, state: dict, rng: np.random.Generator) -> list | None:
         row = self.default_row(rng)
-        for k in sorted({self.source[j] for j in state}):
+        for k in sorted({self.source[j] for j in state} - {None}):
             value = self.inputs[k].solve(state, rng)
             if value is UNSAT:
                 return None
@@ -210,10 +222,21 @@ class _Plan:
         base = self.solve(state, rng)
         if base is None:
             return None
+        if self.several.intersection(self.source_features(ti)):
+            base = self._reaching(ti, node, state, base, rng)
         if left[node] < 0:
             return _Group(ti, node, True, base, [base], [f"tree {ti} leaf {node}"])
         j = feature[node]
         k = self.source[j]
+        if k is None:  # a split on a column of several inputs: one input moved across the threshold
+            rows, labels = [base], [f"tree {ti} node {node}: path row"]
+            for c, value, text in self._crossing(j, threshold[node], base):
+                row = list(base)
+                row[c] = value
+                rows.append(row)
+                labels.append(f"tree {ti} node {node}: {text}")
+            self._rows[(ti, node)] = rows
+            return _Group(ti, node, False, base, rows, labels)
         rows, labels, seen = [], [], set()
         members = self._sets[ti][node]
         probes = (
@@ -230,6 +253,8 @@ class _Plan:
             row[k] = value
             rows.append(row)
             labels.append(f"tree {ti} node {node}: {text}")
+        if self.several:
+            self._rows[(ti, node)] = rows
         return _Group(ti, node, False, base, rows, labels)
 
     def bound(self, ti: int, node: int) -> int:
@@ -239,18 +264,143 @@ class _Plan:
             return 1
         if self._sets[ti][node] is not None:
             return _SET_BOUND
+        if self.source[feature[node]] is None:
+            return 1 + 4 * len(self.inputs)  # the path row; per input two doubles, two float32 values
         if isinstance(self.inputs[self.source[feature[node]]], NumericInput):
             return 11  # 8 values around the threshold, the nearest reaching value each side, missing
         return 2 * TIES + 2
 
     def total_bound(self) -> int:
-        numeric = np.array([isinstance(self.inputs[s], NumericInput) for s in self.source], dtype=bool)
+        # rows per split by the kind of column split on: numeric input, categorical, several inputs
+        per_split = np.array(
+            [
+                1 + 4 * len(self.inputs)
+                if s is None
+                else 11
+                if isinstance(self.inputs[s], NumericInput)
+                else 2 * TIES + 2
+                for s in self.source
+            ],
+            dtype=np.int64,
+        )
         total = 0
         for tree in self.trees:
             split = tree.feature[tree.left >= 0]
-            total += tree.n_leaves + 11 * int(numeric[split].sum()) + (2 * TIES + 2) * int((~numeric[split]).sum())
+            total += tree.n_leaves + int(per_split[split].sum())
             total += _SET_BOUND * int(tree.is_set.sum())
         return total
+
+    def source_features(self, ti: int) -> set:
+        """The model features tree ``ti`` splits on."""
+        if ti not in self._split_features:
+            tree = self.trees[ti]
+            self._split_features[ti] = set(tree.feature[tree.left >= 0].tolist())
+        return self._split_features[ti]
+
+    def _model_column(self, rows: list, j: int) -> np.ndarray:
+        from ..evaluator import encoded_columns
+
+        columns = {f.name: [row[c] for row in rows] for c, f in enumerate(self.package.inputs)}
+        return np.asarray(encoded_columns(self.package, columns)[self.package.model.features[j]], dtype=np.float64)
+
+    def _reaching(self, ti: int, node: int, state: dict, base: list, rng: np.random.Generator) -> list:
+        """A path row for a node whose path constrains a column of several inputs, which
+        :meth:`solve` leaves free: the first of ``_CANDIDATES`` solved rows that reaches the
+        node under the reference evaluator, else ``base`` (verify() then reports the node)."""
+        from ..evaluator import score
+
+        # inputs no interval on the path fixes take random values: a product of the 0.0 that
+        # solve() picks for them is 0.0 whatever its other factors, and crosses no threshold
+        fixed = {self.source[j] for j in state} - {None}
+        free = [k for k, f in enumerate(self.package.inputs) if f.kind == ir.NUMERIC and k not in fixed]
+        # the rows of the parent's group first: its path row and the rows either side of its
+        # threshold, one of which goes this node's way (parents are built before their children)
+        candidates = list(self._rows.get((ti, self.tree_items(ti)[4][node]), ()))
+        for _ in range(_CANDIDATES):
+            row = self.solve(state, rng)
+            if row is not None:
+                for k, u in zip(free, rng.random(len(free)).tolist()):
+                    row[k] = self.inputs[k].random_value(0.99, u)  # a uniform number of its span, never NaN
+                candidates.append(row)
+        candidates.append(base)
+        columns = {f.name: [row[c] for row in candidates] for c, f in enumerate(self.package.inputs)}
+        leaves = score(self.package, columns).leaves
+        parent = self.tree_items(ti)[4]
+        for r, row in enumerate(candidates):
+            p = int(leaves[r, ti])
+            while p >= 0 and p != node:
+                p = parent[p]
+            if p == node:
+                return row
+        return base
+
+    def _crossing(self, j: int, t: float, base: list) -> list:
+        """``[(input position, value, label)]``: for each numeric input whose value, the rest of
+        ``base`` fixed, moves model column ``j`` across ``t`` within the positive or the negative
+        doubles, the two adjacent doubles either side (a search over the doubles in order,
+        ``_FAN`` rows scored per round). Each input gives its own pair of rows, so the children
+        of the node find rows that keep the rest of their path."""
+        found = []
+        for c, f in enumerate(self.package.inputs):
+            if f.kind != ir.NUMERIC:
+                continue
+            for low, high in ((0.0, _FAR), (-0.0, -_FAR)):
+                lo, hi = order_key(low), order_key(high)
+                ends = self._sides(j, t, base, c, [low, high])
+                if ends is None or ends[0] == ends[1]:
+                    continue
+                side = ends[0]
+                while abs(hi - lo) > 1:
+                    keys = sorted({lo + (hi - lo) * i // (_FAN + 1) for i in range(1, _FAN + 1)} - {lo, hi})
+                    if hi < lo:
+                        keys.reverse()
+                    sides = self._sides(j, t, base, c, [from_order_key(k) for k in keys])
+                    if sides is None:
+                        break
+                    for key, s in zip(keys, sides):
+                        if s == side:
+                            lo = key
+                        else:
+                            hi = key
+                            break
+                if abs(hi - lo) == 1:
+                    a, b = from_order_key(lo), from_order_key(hi)
+                    found += [
+                        (c, a, f"{f.name} = {a!r}, one side of the threshold"),
+                        (c, b, f"{f.name} = {b!r}, the other"),
+                    ]
+                    found += self._float32_crossing(j, t, base, c, a, side)
+                    break
+        return found
+
+    def _float32_crossing(self, j: int, t: float, base: list, c: int, a: float, side: bool) -> list:
+        """The float32 values of input ``c`` nearest the crossing at the double ``a`` (on the side
+        ``side``), one each side where they exist, so that a float32 graph is probed there too."""
+        values = sorted({float(v) for v in _float32_around(a)} - {math.inf, -math.inf})
+        sides = self._sides(j, t, base, c, values)
+        if sides is None:
+            return []
+        out = []
+        for want, text in ((side, "one side"), (not side, "the other")):
+            here = [v for v, s in zip(values, sides) if s == want]
+            if here:
+                v = min(here, key=lambda v: abs(order_key(v) - order_key(a)))
+                out.append((c, v, f"{self.package.inputs[c].name} = {v!r} (float32), {text} of the threshold"))
+        return out
+
+    def _sides(self, j: int, t: float, base: list, c: int, values: list):
+        """Per value of input ``c`` (the rest of ``base`` fixed): whether model column ``j`` is <= t;
+        None when a value gives NaN there."""
+        rows = []
+        for v in values:
+            row = list(base)
+            row[c] = v
+            rows.append(row)
+        with np.errstate(all="ignore"):
+            column = self._model_column(rows, j)
+        if np.isnan(column).any():
+            return None
+        return (column <= t).tolist()
 
     def verify(self, groups: list) -> tuple:
         """Keep the groups whose path row reaches its node under the reference evaluator."""
@@ -268,6 +418,12 @@ class _Plan:
                 p = parent[p]
             (kept if p == g.node else failed).append(g)
         return kept, failed
+
+
+def _float32_around(x: float) -> tuple:
+    """The float32 values nearest ``x``: its rounding and the float32 on either side of it."""
+    f = np.float32(x)
+    return (f, np.nextafter(f, np.float32(-np.inf)), np.nextafter(f, np.float32(np.inf)))
 
 
 def _value_key(value: Any) -> tuple:

@@ -48,7 +48,11 @@ def test_one_module_writes_every_encoder_kind_and_reads_every_kind_it_writes():
     assert set(_encoders.ENCODERS) == set(ir.ENCODER_TYPES)
     written = {
         _nodes.node_doc(node, "test")["crossform"]
-        for package in [*KINDS.values(), *every_kind.next_minor_packages().values()]
+        for package in [
+            *KINDS.values(),
+            *every_kind.next_minor_packages().values(),
+            *every_kind.product_packages().values(),
+        ]
         for node in onnx.load_from_string(O.dumps(package)).graph.node
         if _nodes.node_tag(node).startswith("e") and node.doc_string
     }

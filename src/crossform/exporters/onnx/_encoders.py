@@ -298,6 +298,36 @@ def _binning(g: Graph, enc: ir.Binning, cols: dict, index: int) -> None:
     cols.update(new)
 
 
+def _product(g: Graph, enc: ir.Product, cols: dict, index: int) -> None:
+    """Per feature: NaN and +-inf refused (e<i>.<j>.inf, .nan). Per output k: a chain of Mul
+    nodes in the order of its factors (e<i>.<k>.product.<m>: the product of the first m + 2;
+    the model's reader names a column by the k of its tag), so
+    every runtime multiplies the same doubles in the same order; one factor is an Identity, none
+    a Where on feature 0's NaN mask choosing 1.0 either way (a column of 1.0 for every row)."""
+    doc = step_doc(
+        "product", features=list(enc.features), outputs=list(enc.outputs), factors=[list(t) for t in enc.factors]
+    )
+    nans = []
+    for j, name in enumerate(enc.features):
+        tag = f"e{index}.{j}"
+        g.refuse(g.op("IsInf", [cols[name]], f"{tag}.inf", doc=doc if j == 0 else ""))
+        nans.append(g.op("IsNaN", [cols[name]], f"{tag}.nan"))
+        g.refuse(nans[-1])
+    new = {}
+    for k, (out, term) in enumerate(zip(enc.outputs, enc.factors)):
+        tag = f"e{index}.{k}.product"
+        if not term:
+            one = g.const(f"{tag}.one", np.array([1.0]))
+            new[out] = g.op("Where", [nans[0], one, one], f"{tag}.0")
+            continue
+        value = g.op("Identity", [cols[enc.features[term[0]]]], f"{tag}.0") if len(term) == 1 else None
+        for m, i in enumerate(term[1:]):
+            left = cols[enc.features[term[0]]] if m == 0 else value
+            value = g.op("Mul", [left, cols[enc.features[i]]], f"{tag}.{m}")
+        new[out] = value
+    cols.update(new)
+
+
 ENCODERS = {
     ir.FillMissing: _fill_missing,
     ir.CategoricalEncoding: _categorical_encoding,
@@ -308,6 +338,7 @@ ENCODERS = {
     ir.RefuseMissing: _refuse_missing,
     ir.NumberCategory: _number_category,
     ir.Binning: _binning,
+    ir.Product: _product,
 }
 
 
@@ -455,6 +486,18 @@ def _read_binning(nodes: _EncoderNodes, doc: dict, features: tuple, outputs: tup
     return ir.Binning(features, tuple(edges), outputs)
 
 
+def _read_product(nodes: _EncoderNodes, doc: dict, features: tuple, outputs: tuple):
+    """Everything is in the doc_string; the rebuilt graph must then match the file's nodes."""
+    factors = nodes.entries(
+        doc,
+        "factors",
+        len(outputs),
+        "lists of feature indices",
+        lambda t: isinstance(t, list) and all(is_int(i) for i in t),
+    )
+    return ir.Product(features, tuple(map(tuple, factors)), outputs)
+
+
 ENCODER_READERS = {
     "fill-missing": _read_fill_missing,
     "standard-scaler": _read_scale,
@@ -465,6 +508,7 @@ ENCODER_READERS = {
     "refuse-missing": _read_refuse_missing,  # from 1.3 (crossform 0.5.0)
     "number-category": _read_number_category,  # from 1.4
     "binning": _read_binning,  # from 1.4
+    "product": _read_product,  # from 1.4
 }
 
 

@@ -364,6 +364,16 @@ def _model_reason(model: ir.Model) -> Union[str, None]:
     return None
 
 
+# Encoder kinds with no PMML form: kind -> why (a package using one is refused by name).
+REFUSED_ENCODERS = {
+    ir.Product: (
+        "a product encoder (a column of several inputs: PMML states row errors per input field, "
+        "and a product of finite inputs that overflows to +-inf is a row error of the step "
+        "after it that no one field's valid values can declare)"
+    ),
+}
+
+
 def unsupported(package: ir.Package) -> Union[str, None]:
     """Why this package has no PMML form here, or None."""
     model = package.model
@@ -382,6 +392,8 @@ def unsupported(package: ir.Package) -> Union[str, None]:
         if not _xml_safe(text):
             return f"the category {shown(text)} holds a character XML 1.0 cannot carry"
     for enc in package.encoders:
+        if type(enc) in REFUSED_ENCODERS:
+            return REFUSED_ENCODERS[type(enc)]
         if isinstance(enc, ir.Binning) and any(len(e) == 0 for e in enc.edges):
             return "a binning feature with no edges (one bin: every Interval of a Discretize needs a margin)"
         if isinstance(enc, ir.CategoricalEncoding) and any(len(c) == 0 for c in enc.categories):

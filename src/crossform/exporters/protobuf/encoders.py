@@ -231,6 +231,22 @@ def _read_binning(msg: pb.Binning, path: str) -> ir.Binning:
     return ir.Binning(tuple(msg.features), tuple(_numbers(e.edges) for e in msg.per_feature), tuple(msg.outputs))
 
 
+def _product(enc: ir.Product, msg: pb.Encoder) -> None:
+    out = msg.product
+    out.features.extend(enc.features)
+    out.outputs.extend(enc.outputs)
+    for term in enc.factors:
+        out.products.add(factors=term)
+
+
+def _read_product(msg: pb.Product, path: str) -> ir.Product:
+    if len(msg.products) != len(msg.outputs):
+        raise ProtobufCountError(
+            f"{path}.products", f"expected {len(msg.outputs)} products, one per output, found {len(msg.products)}"
+        )
+    return ir.Product(tuple(msg.features), tuple(tuple(p.factors) for p in msg.products), tuple(msg.outputs))
+
+
 # IR encoder class -> the function that fills its Encoder message
 ENCODER_WRITERS: dict[type, Callable] = {
     ir.FillMissing: _fill_missing,
@@ -242,6 +258,7 @@ ENCODER_WRITERS: dict[type, Callable] = {
     ir.RefuseMissing: _refuse_missing,
     ir.NumberCategory: _number_category,
     ir.Binning: _binning,
+    ir.Product: _product,
 }
 
 # member of the Encoder oneof -> the function that reads it back
@@ -255,4 +272,5 @@ ENCODER_READERS: dict[str, Callable] = {
     "refuse_missing": _read_refuse_missing,
     "number_category": _read_number_category,
     "binning": _read_binning,
+    "product": _read_product,
 }

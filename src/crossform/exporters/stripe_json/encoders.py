@@ -101,6 +101,14 @@ def _binning_doc(enc: ir.Binning) -> dict:
     }
 
 
+def _product_doc(enc: ir.Product) -> dict:
+    return {
+        "features": list(enc.features),
+        "outputs": list(enc.outputs),
+        "factors": [[enc.features[i] for i in term] for term in enc.factors],
+    }
+
+
 # ---------------------------------------------------------------- read
 
 
@@ -175,6 +183,16 @@ def _binning(doc: dict) -> ir.Binning:
     return ir.Binning(features, tuple(doc["edges"][f] for f in features), doc["outputs"])
 
 
+def _product(doc: dict) -> ir.Product:
+    features = doc["features"]
+    position = {name: i for i, name in enumerate(features)}
+    for term in doc["factors"]:
+        for name in term:
+            if name not in position:
+                raise IRValidationError(f"The 'factors' lists must name features {features}. Got {name!r} instead.")
+    return ir.Product(features, tuple(tuple(position[n] for n in term) for term in doc["factors"]), doc["outputs"])
+
+
 def _per_feature(doc: dict, key: str, features: list) -> None:
     if sorted(doc[key]) != sorted(features):
         raise IRValidationError(
@@ -198,4 +216,5 @@ ENCODERS: dict[str, EncoderFile] = {
     "refuse-missing": EncoderFile("stripe-json-refuse-missing-2.schema.json", _refuse_missing_doc, _refuse_missing),
     "binning": EncoderFile("stripe-json-binning-2.schema.json", _binning_doc, _binning),
     "number-category": EncoderFile("stripe-json-number-category-2.schema.json", _number_category_doc, _number_category),
+    "product": EncoderFile("stripe-json-product-2.schema.json", _product_doc, _product),
 }
