@@ -864,6 +864,7 @@ FEATURES = {
 # family whose library is not installed registers none and is named in MISSING_LIBRARIES:
 # generate.py refuses to write the suite without it, refit.py reports it as skipped.
 MISSING_LIBRARIES: dict = {}
+import generators_adaboost  # noqa: E402, F401  (AdaBoost over single trees)
 import generators_derived  # noqa: E402, F401  (columns derived from several inputs)
 import generators_ensembles  # noqa: E402, F401
 import generators_preprocessing  # noqa: E402, F401  (registers its cases and their features)

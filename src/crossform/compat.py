@@ -46,7 +46,10 @@ KINDS_ADDED_IN = {
         "kinds added in crossform 0.5.0 (linear models, new encoders, binary logistic scores, "
         "isolation, set splits, missing/infinite rules)"
     ),
-    "0.6.0": "kinds added in crossform 0.6.0 (float32 accumulation, the exp transform, numeric categories, binning, products)",
+    "0.6.0": (
+        "kinds added in crossform 0.6.0 (float32 accumulation, the exp transform, numeric categories, binning, "
+        "products, output divisors)"
+    ),
 }
 STRICT: dict[str, dict[str, str]] = {
     "stripe-json": {"2.1": KINDS_ADDED_IN["0.5.0"], "2.2": KINDS_ADDED_IN["0.6.0"]},

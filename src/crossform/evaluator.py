@@ -189,6 +189,8 @@ def _tree_ensemble(model: ir.TreeEnsemble, batch: Batch, cols: dict) -> tuple[np
     leaf_ids[ok] = reached - forest.roots
     if model.aggregation == "average":
         acc = acc / len(model.trees)
+    for divisor in model.divisors:  # in turn, as AdaBoost divides by its weight total, then by K - 1
+        acc = acc / divisor
     values = np.full((n, len(model.outputs)), np.nan)
     with np.errstate(over="ignore"):  # exp overflows to inf, and the logistic is then exactly 0.0
         if model.accumulate == "float32":

@@ -272,6 +272,13 @@ def _tree_ensemble(w: _Writer, model: ir.TreeEnsemble) -> None:
         # only when not the default, so ids from before the rule stay
         w.u8(6)
         w.text(model.accumulate)
+    if model.divisors:
+        # only when there are some, so ids from before the rule stay (marker 20: kept apart from
+        # the small markers other optional sections take)
+        w.u8(20)
+        w.u32(len(model.divisors))
+        for d in model.divisors:
+            w.f64(d)
 
 
 MODELS = {ir.TreeEnsemble: _tree_ensemble, ir.LinearModel: _linear}

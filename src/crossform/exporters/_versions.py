@@ -115,6 +115,7 @@ FEATURES_SINCE: dict[str, dict[str, str]] = {
     "number-category encoder": MINORS_INTRODUCED_BY["0.6.0"],
     "binning encoder": MINORS_INTRODUCED_BY["0.6.0"],
     "product encoder": MINORS_INTRODUCED_BY["0.6.0"],
+    "output divisors": MINORS_INTRODUCED_BY["0.6.0"],
 }
 
 
@@ -163,6 +164,8 @@ def model_features(model) -> list:
         used.append(("infinite rule", f"infinite={model.infinite!r}"))
     if model.accumulate != "float64":
         used.append(("float32 accumulation", f"accumulate={model.accumulate!r}"))
+    if model.divisors:
+        used.append(("output divisors", "divisors of the aggregated outputs"))
     return used
 
 

@@ -57,6 +57,11 @@ class TreeEnsemble(_Model):
     values must then be float32 values. "float64" (the default) is the rule
     of every other model.
 
+    ``divisors`` (empty by default) divide every output of the aggregated
+    sum by each divisor in turn, in float64, before the post transform:
+    scikit-learn's AdaBoostClassifier divides its summed estimator votes by
+    the total estimator weight, then by ``n_classes - 1``, before its softmax.
+
     ``missing`` and ``infinite`` say which inputs the model refuses, as the
     scikit-learn estimator does: a missing value follows the nodes'
     ``missing_left`` ("route") or is a row error ("error", gradient
@@ -75,6 +80,7 @@ class TreeEnsemble(_Model):
     infinite: str = "error"
     isolation: Union[tuple, None] = None
     accumulate: str = "float64"
+    divisors: tuple = ()
 
     def __post_init__(self) -> None:
         owner = "TreeEnsemble"
@@ -170,6 +176,15 @@ class TreeEnsemble(_Model):
             for i, tree in enumerate(trees):
                 _check_float32(owner, "trees", tree.value, f" (leaf values of tree {i})")
             _check_float32(owner, "base_value", base, "")
+        divisors = _divisors(owner, self.divisors)
+        if divisors and (self.accumulate != "float64" or self.post_transform == "isolation"):
+            raise invalid(
+                owner,
+                "divisors",
+                "divisors only with accumulate 'float64' and a post transform other than 'isolation'",
+                f"accumulate={self.accumulate!r}, post_transform={self.post_transform!r}",
+            )
+        object.__setattr__(self, "divisors", divisors)
         object.__setattr__(self, "features", features)
         object.__setattr__(self, "trees", trees)
         object.__setattr__(self, "base_value", base)
@@ -202,6 +217,17 @@ class TreeEnsemble(_Model):
     @property
     def has_sets(self) -> bool:
         return any(t.has_sets for t in self.trees)
+
+
+def _divisors(owner: str, value: Any) -> tuple:
+    """Validated divisors: a sequence of finite numbers > 0."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise invalid(owner, "divisors", "a sequence of numbers > 0", describe(value))
+    divisors = tuple(valid_number(owner, "divisors", v, allow_nan=False) for v in value)
+    for d in divisors:
+        if not (d > 0 and np.isfinite(d)):
+            raise invalid(owner, "divisors", "finite numbers > 0", d)
+    return divisors
 
 
 def _check_float32(owner: str, field: str, values: np.ndarray, where: str) -> None:

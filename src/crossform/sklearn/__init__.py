@@ -31,6 +31,7 @@ from ._context import Column, Context, ModelSpec, qualified_name
 __all__ = ["from_sklearn", "converters", "Column", "Context", "ModelSpec"]
 
 FAMILIES = (
+    "crossform.sklearn.adaboost",
     "crossform.sklearn.anomaly",
     "crossform.sklearn.boosting",
     "crossform.sklearn.compose",

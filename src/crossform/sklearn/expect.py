@@ -290,6 +290,8 @@ def _apply(model, X) -> np.ndarray:
     if hasattr(model, "estimators_features_"):  # bagging: each member reads its own columns
         X = np.asarray(X, dtype=np.float64)
         return np.stack([e.apply(X[:, f]) for e, f in zip(model.estimators_, model.estimators_features_)], axis=1)
+    if not hasattr(model, "apply"):  # AdaBoost: each member tree finds its own leaf
+        return np.stack([e.apply(X) for e in model.estimators_], axis=1)
     return np.asarray(model.apply(X))
 
 

@@ -43,7 +43,8 @@ def float32_tolerance(package: ir.Package) -> float:
     bound by the tree count (one more rounding). Sigmoid moves an error at
     most by a quarter, softmax by at most twice; each adds its own float32
     rounding, taken as 2^-20 (four times what the kernels we run produce);
-    ``1 - p`` for a binary model one more, u. A linear model's graph is double
+    ``1 - p`` for a binary model one more, u. Divisors divide the bound (the graph divides in
+    double) and the cast of the quotient adds u times its magnitude. A linear model's graph is double
     throughout (only its inputs are float32), so its bound is 0.0: exact.
     """
     model = package.model
@@ -66,6 +67,13 @@ def float32_tolerance(package: ir.Package) -> float:
     bound = total * (terms + 1) * UNIT / (1 - (terms + 1) * UNIT)
     if model.aggregation == "average":
         bound = (bound + UNIT * total) / len(model.trees)  # the division rounds once more
+    if model.divisors:
+        # the graph divides in double (relative error below 2^-50 over a few divisions) and casts
+        # the quotient to float32 (one more rounding, u times its magnitude)
+        quotient = total / (len(model.trees) if model.aggregation == "average" else 1)
+        for divisor in model.divisors:
+            bound, quotient = bound / divisor, quotient / divisor
+        bound = bound * (1 + 2.0**-50) + UNIT * quotient
     if model.post_transform == "logistic":
         bound = bound / 4 + 2.0**-20 + (UNIT if model.is_binary else 0.0)
     elif model.post_transform == "softmax":

@@ -25,6 +25,8 @@ from ._nodes import (
 )
 from ._rules import BRANCH_GT, BRANCH_LEQ, BRANCH_MEMBER, SET_THRESHOLD, OnnxStructureError, load_onnx
 
+MAX_DIVISORS = 16  # a count a hand-edited file cannot turn into a long search of initializers
+
 
 def check_tree_count(n_trees: int, where: str) -> None:
     """Refuse more trees than the shared limit before reading any of them (each costs Python work)."""
@@ -253,7 +255,17 @@ def read_model(proto, inits: dict, props: dict, where: str, per_tree: bool) -> i
     isolation = None
     if post == "isolation":
         isolation = tuple(scalar_of_name(inits, hint, where) for hint in ("isolation.denominator", "isolation.offset"))
-    return ir.TreeEnsemble(features, tuple(built), aggregation, post, classes, base, isolation=isolation, **rules)
+    count = doc.get("divisors", 0)
+    if not is_int(count) or not 0 <= count <= MAX_DIVISORS or ("divisors" in doc and count == 0):
+        raise OnnxStructureError(
+            where,
+            f"expected the model's 'divisors' to be their count, 1 to {MAX_DIVISORS} (absent for none), "
+            f"found {cut(json.dumps(doc.get('divisors')))}",
+        )
+    divisors = tuple(scalar_of_name(inits, f"divisor.{i}", where) for i in range(count))
+    return ir.TreeEnsemble(
+        features, tuple(built), aggregation, post, classes, base, isolation=isolation, divisors=divisors, **rules
+    )
 
 
 def _read_set_columns(proto, inits: dict, width: int, where: str) -> list:

@@ -261,6 +261,8 @@ def write_trees(
         rules["infinite"] = model.infinite
     if model.accumulate != "float64":
         rules["accumulate"] = model.accumulate
+    if model.divisors:
+        rules["divisors"] = len(model.divisors)  # their values: the initializers divisor.<i>
     doc = step_doc("tree-ensemble", aggregation=model.aggregation, post_transform=model.post_transform, **rules)
     splits = np.ascontiguousarray(a["split"], dtype=np.float64)
     # a leaf's weight is its node index in its tree: the "leaves" output as it is,
@@ -359,7 +361,22 @@ def write_trees(
     raw = g.op("ReduceSum", [gathered, g.const("axis0", np.array([0], dtype=np.int64))], "sum", keepdims=0)
     if model.aggregation == "average":
         raw = g.op("Div", [raw, g.const("tree.count", np.array([float(n_trees)], dtype=real))], "average")
+    if model.divisors:
+        raw = _divide(g, raw, model.divisors, real)
     return raw, real, leaves
+
+
+def _divide(g: Graph, raw: str, divisors: tuple, real: type) -> str:
+    """raw divided by each divisor in turn, in double (the rule's arithmetic); a float32 graph
+    casts its sum in and the quotient out."""
+    onnx = g.onnx
+    if real == np.float32:
+        raw = g.op("Cast", [raw], "divide.in", to=onnx.TensorProto.DOUBLE)
+    for i, divisor in enumerate(divisors):
+        raw = g.op("Div", [raw, g.const(f"divisor.{i}", np.array([divisor]))], f"divided.{i}")
+    if real == np.float32:
+        raw = g.op("Cast", [raw], "divide.out", to=onnx.TensorProto.FLOAT)
+    return raw
 
 
 def _float32_fold(g: Graph, gathered: str, terms: int) -> str:

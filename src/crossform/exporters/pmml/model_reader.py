@@ -217,6 +217,14 @@ def _read_trees(
                 f"Extension {MODEL!r}, found {shown(spec['isolation'])}",
             )
         rules["isolation"] = tuple(spec["isolation"])
+    if "divisors" in spec:
+        if not isinstance(spec["divisors"], list) or not spec["divisors"]:
+            raise PmmlHeaderError(
+                where,
+                f'expected a non-empty JSON list of numbers as "divisors" in Extension {MODEL!r}, '
+                f"found {shown(spec['divisors'])}",
+            )
+        rules["divisors"] = tuple(spec["divisors"])
     paths: dict = {}
     for path, sid, tree in reader.segments:
         if len(path) > 1:

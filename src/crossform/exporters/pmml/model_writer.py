@@ -24,6 +24,7 @@ from .rules import (
     TARGET,
     _attr,
     _chain_trees,
+    _constant,
     _num,
     _score_name,
     leaf_record_counts,
@@ -199,7 +200,7 @@ def _chain(plan: _Plan, leaves: str) -> Iterator[bytes]:
                 f'<Segment id="{_score_segment(k, width)}">{first if k == 0 else "<True/>"}\n'
                 f'<MiningModel functionName="regression"><MiningSchema>{plan.input_fields()}</MiningSchema>\n'
                 f'<Output>\n<OutputField name="{_score_name(model, k)}" optype="continuous" dataType="double" '
-                f'feature="predictedValue"/>\n'
+                f'feature="predictedValue"/>\n' + _divided_field(model, k)
             )
         ]
         for t in trees if leaves == ON else ():
@@ -226,9 +227,27 @@ def _chain(plan: _Plan, leaves: str) -> Iterator[bytes]:
             ).encode("utf-8")
         yield b"</Segmentation>\n</MiningModel>\n</Segment>\n"
     if plan.link is not None:
-        scores = [_score_name(model, k) for k in range(width)]
+        scores = [_divided_name(model, k) if model.divisors else _score_name(model, k) for k in range(width)]
         yield ('<Segment id="link"><True/>\n' + _link_model(plan, scores) + "</Segment>\n").encode("utf-8")
     yield b"</Segmentation>\n"
+
+
+def _divided_name(model: ir.TreeEnsemble, k: int) -> str:
+    return f"{PREFIX}divided({k})"
+
+
+def _divided_field(model: ir.TreeEnsemble, k: int) -> str:
+    """Score k divided by each divisor in turn (Apply "/" on doubles, IEEE division, as the
+    reference divides), the field the link reads; nothing without divisors."""
+    if not model.divisors:
+        return ""
+    value = f'<FieldRef field="{_score_name(model, k)}"/>'
+    for divisor in model.divisors:
+        value = f'<Apply function="/">{value}{_constant(divisor)}</Apply>'
+    return (
+        f'<OutputField name="{_divided_name(model, k)}" optype="continuous" dataType="double" '
+        f'feature="transformedValue">{value}</OutputField>\n'
+    )
 
 
 def _table(intercept: float, label: Union[str, None], names: list, coefficients: list) -> str:

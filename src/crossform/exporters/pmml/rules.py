@@ -352,6 +352,11 @@ def _model_reason(model: ir.Model) -> Union[str, None]:
             'mathContext="float" may state it, but JPMML\'s rounding of each Segmentation sum and of its '
             "float exp is not yet checked against the rule"
         )
+    if model.divisors and (_shape(model) != CHAIN or _link(model) != LINKS["softmax"]):
+        return (
+            "divisors on a model other than a softmax classifier: this writer divides the chain's scores "
+            "before its softmax link (AdaBoost), and writes no other divided outputs yet"
+        )
     if len(model.trees) > _limits.MAX_TREES:
         return f"more than {_limits.MAX_TREES} trees"
     deep = max(t.depth for t in model.trees)

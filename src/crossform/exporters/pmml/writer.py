@@ -75,6 +75,8 @@ def _model_spec(package: ir.Package) -> dict:
         spec.update(missing=model.missing, infinite=model.infinite)
     if model.isolation is not None:
         spec["isolation"] = list(model.isolation)
+    if model.divisors:
+        spec["divisors"] = list(model.divisors)  # what the chain's Apply "/" output fields divide by
     return spec
 
 

@@ -281,7 +281,12 @@ def _check_width(classes: tuple, width: int, path: str, what: str) -> None:
 
 
 def _read_ensemble(
-    msg: pb.TreeEnsemble, path: str, rules: Any = None, rules_path: str = "", accumulate: str = "float64"
+    msg: pb.TreeEnsemble,
+    path: str,
+    rules: Any = None,
+    rules_path: str = "",
+    accumulate: str = "float64",
+    divisors: tuple = (),
 ) -> ir.TreeEnsemble:
     """A TreeEnsemble. With ``rules`` (the TreeEnsembleWithRules around it) the leaf width, the
     missing/infinite rules, set splits, isolation and +inf thresholds come from there; without,
@@ -323,7 +328,17 @@ def _read_ensemble(
         )
     base = _numbers(msg.base_value) if aggregation == "sum" or len(msg.base_value) else None
     return ir.TreeEnsemble(
-        tuple(msg.features), trees, aggregation, post, classes or None, base, missing, infinite, isolation, accumulate
+        tuple(msg.features),
+        trees,
+        aggregation,
+        post,
+        classes or None,
+        base,
+        missing,
+        infinite,
+        isolation,
+        accumulate,
+        divisors,
     )
 
 
@@ -375,6 +390,21 @@ def _read_ensemble_float32(msg: pb.TreeEnsembleFloat32, path: str) -> ir.TreeEns
     return _read_ensemble(rules.ensemble, f"{path}.rules.ensemble", rules, f"{path}.rules", "float32")
 
 
+def _read_ensemble_divided(msg: pb.TreeEnsembleDivided, path: str) -> ir.TreeEnsemble:
+    if not msg.HasField("rules"):
+        raise ProtobufMissingError(path, "expected the field 'rules' to be set, found none")
+    rules = msg.rules
+    if not rules.HasField("ensemble"):
+        raise ProtobufMissingError(f"{path}.rules", "expected the field 'ensemble' to be set, found none")
+    if not len(msg.divisors):
+        raise ProtobufMissingError(f"{path}.divisors", "expected one or more divisors, found none")
+    for i, d in enumerate(msg.divisors):
+        if not (math.isfinite(d) and d > 0):
+            raise ProtobufValueError(f"{path}.divisors[{i}]", f"expected a finite number > 0, found {d}")
+    divisors = tuple(msg.divisors)
+    return _read_ensemble(rules.ensemble, f"{path}.rules.ensemble", rules, f"{path}.rules", "float64", divisors)
+
+
 def _read_linear(msg: pb.LinearModel, path: str) -> ir.LinearModel:
     post = _enum(msg.post_transform, PLAIN_POST_TRANSFORMS, pb.TreeEnsemble.PostTransform, f"{path}.post_transform")
     classes = _read_classes(msg, path)
@@ -395,6 +425,7 @@ MODEL_READERS: dict[str, Callable] = {
     "linear_model": _read_linear,
     "tree_ensemble_with_rules": _read_ensemble_with_rules,
     "tree_ensemble_float32": _read_ensemble_float32,
+    "tree_ensemble_divided": _read_ensemble_divided,
 }
 
 

@@ -20,7 +20,8 @@ from .. import _versions
 
 NAME = "protobuf"
 # 1.2 (a strict minor): tree ensembles accumulated in float32 (Model.tree_ensemble_float32), the
-# exp post transform, and the number-category and binning encoders.
+# exp post transform, the number-category and binning encoders, and tree ensembles with output
+# divisors (Model.tree_ensemble_divided).
 VERSION = "1.2"
 # The version the layout recorded when it was first written: a package using no feature
 # FEATURES_SINCE dates later records it still, byte for byte as that release wrote it.
@@ -121,6 +122,7 @@ MEMBER_FEATURES = {
         "exp transform",
     ),
     "crossform.v1.Model.tree_ensemble_float32": ("float32 accumulation",),
+    "crossform.v1.Model.tree_ensemble_divided": ("output divisors",),
 }
 
 

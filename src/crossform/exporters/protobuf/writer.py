@@ -73,8 +73,15 @@ def _ensemble(model: ir.TreeEnsemble, msg: pb.Model) -> None:
     if is_plain_ensemble(model):
         _ensemble_body(model, msg.tree_ensemble)
         return
-    # float32 accumulation has a member of its own, which 1.1 readers find unset and refuse
-    out = msg.tree_ensemble_float32.rules if model.accumulate == "float32" else msg.tree_ensemble_with_rules
+    # float32 accumulation and divisors have members of their own, which 1.1 readers find unset
+    # and refuse (the IR never has both)
+    if model.accumulate == "float32":
+        out = msg.tree_ensemble_float32.rules
+    elif model.divisors:
+        msg.tree_ensemble_divided.divisors.extend(model.divisors)
+        out = msg.tree_ensemble_divided.rules
+    else:
+        out = msg.tree_ensemble_with_rules
     _ensemble_body(model, out.ensemble)
     out.leaf_width = model.n_outputs
     out.missing = MISSING_RULES[model.missing]

@@ -60,6 +60,7 @@ def _tree_model(files: Files, doc: dict, major: int, where: str) -> ir.TreeEnsem
             d.get("baseValue"),
             **rules,
             isolation=isolation,
+            divisors=tuple(d.get("divisors", ())),
         ),
         doc,
         where,

@@ -46,6 +46,8 @@ def _tree_model_doc(model: ir.TreeEnsemble) -> dict:
         doc["leafWidth"] = model.n_outputs
     if model.isolation is not None:
         doc["isolation"] = dict(zip(ISOLATION_KEYS, model.isolation))
+    if model.divisors:
+        doc["divisors"] = list(model.divisors)
     doc["trees"] = {"path": TREES_FILE, "encoding": "bonsai"}
     return doc
 

@@ -1,0 +1,94 @@
+"""Conformance generators of AdaBoost over single trees.
+
+Registered into conformance/generators.py's GENERATORS (imported at its end); each case's
+"generator" names this file. scikit-learn 1.4 to 1.5 default to algorithm="SAMME.R" (refused by
+name); 1.6 and 1.7 accept "SAMME" with a FutureWarning; 1.8 removed the parameter. SAMME is
+what every release computes when given no algorithm or "SAMME", so the fits ask for it only
+where the parameter exists.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from generators import CATEGORICAL, FEATURES, NUMERIC, bird_target, birds, case, numbers
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import AdaBoostClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OrdinalEncoder
+from sklearn.tree import DecisionTreeClassifier, ExtraTreeClassifier
+
+FEATURES.update(
+    {
+        "adaboost": "AdaBoostClassifier (SAMME) over decision and extra trees: weighted leaf votes summed in order, "
+        "divided by the weight total and K - 1, then softmax.",
+    }
+)
+
+
+def _adaboost(estimator=None, **params) -> AdaBoostClassifier:
+    if "algorithm" in AdaBoostClassifier().get_params():  # scikit-learn before 1.8
+        params["algorithm"] = "SAMME"
+    return AdaBoostClassifier(estimator, **params)
+
+
+def _fit(model, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # 1.6 and 1.7: algorithm is deprecated
+        return model.fit(X, y)
+
+
+@case("adaboost", "adaboost-binary", "AdaBoost's default: 25 depth-1 stumps, binary")
+def adaboost_binary():
+    X, y = numbers(600, 4, seed=61)
+    return _fit(_adaboost(n_estimators=25, random_state=0), X, y)
+
+
+@case(
+    "adaboost",
+    "adaboost-multiclass",
+    "AdaBoost over depth-3 decision trees, four classes, learning rate 0.5",
+)
+def adaboost_multiclass():
+    X, y = numbers(800, 5, seed=62, classes=4)
+    model = _adaboost(DecisionTreeClassifier(max_depth=3), n_estimators=12, learning_rate=0.5, random_state=0)
+    return _fit(model, X, y)
+
+
+@case("adaboost", "adaboost-extra-trees", "AdaBoost over depth-4 extra trees, three classes")
+def adaboost_extra_trees():
+    X, y = numbers(700, 4, seed=63, classes=3)
+    model = _adaboost(ExtraTreeClassifier(max_depth=4), n_estimators=10, random_state=0)
+    return _fit(model, X, y)
+
+
+@case(
+    "adaboost",
+    "adaboost-stops-early",
+    "AdaBoost whose first tree (depth 5) fits perfectly: boosting stops after it (weight 1.0, the other 9 weights 0)",
+)
+def adaboost_stops_early():
+    X, y = numbers(400, 6, seed=64)
+    y = (((X[:, 0] > 0.1) & (X[:, 1] < 0.5)) | (X[:, 2] > 1.0) | (X[:, 3] < -1.2)).astype(int)  # four splits
+    return _fit(_adaboost(DecisionTreeClassifier(max_depth=5), n_estimators=10, random_state=0), X, y)
+
+
+@case(
+    "adaboost",
+    "adaboost-pipeline",
+    "a pipeline: ordinal-encoded birds (unknown categories are row errors) into AdaBoost, string classes",
+)
+def adaboost_pipeline():
+    df = birds(800, seed=65)
+    target = bird_target(df, "multiclass")
+    columns = ColumnTransformer(
+        [("cat", OrdinalEncoder(), CATEGORICAL), ("num", SimpleImputer(strategy="median"), NUMERIC)]
+    )
+    model = Pipeline(
+        [
+            ("columns", columns),
+            ("model", _adaboost(DecisionTreeClassifier(max_depth=2), n_estimators=8, random_state=0)),
+        ]
+    )
+    return _fit(model, df, target)
