@@ -5,7 +5,10 @@ columns (``categorical_features=[...]``) or pandas 'category' columns of integer
 (``categorical_features="from_dtype"``). scikit-learn encodes them with an OrdinalEncoder of its
 own (exact float64 matches; unknown values, negative or not, non-integer values and NaN all become
 NaN and go the node's missing way), so the categories may be any numbers, beyond max_bins too.
-Expected outputs come from the library's own predict / predict_proba (crossform.sklearn.expect).
+LightGBM with ``categorical_feature`` on numeric columns: its CategoricalDecision reads
+``static_cast<int>(x)`` (2.7 is category 2, -0.5 category 0; NaN, negative ints and values beyond the
+int range go right), which the integer-code step states. Expected outputs come from the library's
+own predict / predict_proba (crossform.sklearn.expect), the leaves from apply / pred_leaf.
 """
 
 from __future__ import annotations
@@ -69,9 +72,63 @@ def hgb_integer_boolean_dtypes():
     ).fit(df, y)
 
 
+# ---------------------------------------------------------------- LightGBM on numeric columns
+
+try:
+    import lightgbm
+except ModuleNotFoundError as exc:  # generators.py names the family missing; its other cases still run
+    if exc.name != "lightgbm":
+        raise
+    lightgbm = None
+
+# one thread, fixed histogram layout, no output: the same trees on every machine
+_LIGHTGBM_FIXED = {"n_jobs": 1, "deterministic": True, "force_row_wise": True, "verbose": -1, "random_state": 0}
+
+
+def _lightgbm_codes(n: int, seed: int):
+    """Two numeric columns (float32 values, so thresholds agree on every CPU) and two columns of
+    category numbers LightGBM truncates: 0..11 with some 2.5 (category 2) and -1 (negative: missing
+    to LightGBM), and 0..4; NaN in a tenth of the cells."""
+    rng = np.random.default_rng(seed)
+    a = rng.choice(np.r_[np.arange(12.0), 2.5, -1.0], n)
+    b = rng.integers(0, 5, n).astype(np.float64)
+    X = np.column_stack([rng.normal(size=(n, 2)).astype(np.float32), a, b])
+    signal = X[:, 0] + 1.5 * np.isin(np.trunc(a), [1, 2, 7, 10]) - (b == 3) + rng.normal(0, 0.3, n)
+    X[rng.random(X.shape) < 0.1] = np.nan
+    return X, signal
+
+
+if lightgbm is not None:
+
+    @case(
+        "number-category-splits",
+        "lgbm-number-categories",
+        "LightGBM regressor, categorical_feature on numeric columns: int truncation, negatives, NaN",
+    )
+    def lgbm_number_categories():
+        X, signal = _lightgbm_codes(1200, seed=183)
+        model = lightgbm.LGBMRegressor(
+            n_estimators=8, num_leaves=6, min_data_per_group=5, cat_smooth=1, **_LIGHTGBM_FIXED
+        )
+        return model.fit(X, signal.astype(np.float32), categorical_feature=[2, 3])
+
+    @case(
+        "number-category-splits",
+        "lgbm-number-categories-multiclass",
+        "LightGBM classifier, three classes, one numeric column read as categories",
+    )
+    def lgbm_number_categories_multiclass():
+        X, signal = _lightgbm_codes(1200, seed=184)
+        y = np.digitize(signal, np.quantile(signal, [0.33, 0.66]))
+        model = lightgbm.LGBMClassifier(
+            n_estimators=5, num_leaves=5, min_data_per_group=5, cat_smooth=1, **_LIGHTGBM_FIXED
+        )
+        return model.fit(X, y, categorical_feature=[2])
+
+
 FEATURES.update(
     {
-        "number-category-splits": "Category-in-set splits on numbers: histogram boosting on numeric and pandas "
-        "integer or boolean category columns (unseen, negative, non-integer codes, codes beyond max_bins, NaN).",
+        "number-category-splits": "Category splits on numbers: histogram boosting's exact codes (numeric, "
+        "pandas integer and boolean columns), LightGBM's int truncation (categorical_feature on numbers).",
     }
 )

@@ -148,6 +148,7 @@ ENCODERS = {
     ir.RefuseMissing: _missing_indicator,
     ir.NumberCategory: _number_category,
     ir.Binning: _binning,
+    ir.IntegerCode: lambda w, encoder: None,  # no parameters: the kind and its features say it all
 }  # the same parameters: one kind per feature
 
 

@@ -184,6 +184,17 @@ def binning(enc: ir.Binning, j: int, col: Any) -> tuple[list, list]:
     return [math.nan if math.isnan(col) else float(bisect.bisect_right(edges.tolist(), col))], refused
 
 
+INT_END = 2.0**31  # the first double a C int cannot hold
+
+
+def integer_code(enc: ir.IntegerCode, j: int, col: Any) -> tuple[list, list]:
+    # -1 < x < 2^31 is false for NaN and +-inf; trunc(-0.5) is -0.0, which equals the code 0.0
+    inside = (col > -1.0) & (col < INT_END)
+    if isinstance(col, np.ndarray):
+        return [np.where(inside, np.trunc(np.where(inside, col, 0.0)), np.nan)], []
+    return [float(math.trunc(col)) if inside else math.nan], []
+
+
 ENCODERS: dict[type, Rule] = {
     ir.FillMissing: fill_missing,
     ir.CategoricalEncoding: categorical_encoding,
@@ -194,6 +205,7 @@ ENCODERS: dict[type, Rule] = {
     ir.RefuseMissing: refuse_missing,
     ir.NumberCategory: number_category,
     ir.Binning: binning,
+    ir.IntegerCode: integer_code,
 }
 
 

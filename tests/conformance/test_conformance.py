@@ -122,6 +122,8 @@ KNOWN_SKIPS: dict = {
             "hist-boosting/hgb-quantile-categorical",
             "hist-boosting/hgb-string-categories",
             "lightgbm/lgbm-pandas-categories",
+            "number-category-splits/hgb-integer-boolean-dtypes",
+            "number-category-splits/lgbm-number-categories-multiclass",
         )
     },
     **{

@@ -157,12 +157,35 @@ def test_zero_as_missing_is_refused_by_name():
     _refused(lightgbm.LGBMRegressor(n_estimators=3, zero_as_missing=True, **FIXED).fit(X, y), "zero_as_missing")
 
 
-def test_categorical_splits_are_refused_by_name():
-    X, y = _data()
-    X[:, 3] = np.floor(np.abs(X[:, 3]) * 3)
-    model = lightgbm.LGBMRegressor(n_estimators=5, min_data_per_group=5, cat_smooth=1, **FIXED)
-    model.fit(X, y + X[:, 3], categorical_feature=[3])
-    _refused(model, "as a category")
+def _numeric_categories():
+    X, y = _data(n=900)
+    X[:, 3] = np.floor(np.abs(X[:, 3]) * 4)  # codes 0..~11
+    model = lightgbm.LGBMRegressor(n_estimators=6, num_leaves=6, min_data_per_group=5, cat_smooth=1, **FIXED)
+    return model.fit(X, y + np.isin(X[:, 3], [1, 4, 6]) * 2, categorical_feature=[3])
+
+
+def test_categorical_splits_on_numbers_score_as_lightgbm():
+    model = _numeric_categories()
+    package = _matches(model)
+    assert isinstance(package.encoders[0], ir.IntegerCode) and package.model.has_sets
+
+
+# CategoricalDecision: NaN, a negative int and INT_MIN (x86-64's int of +-inf and of values beyond
+# the int range) go right; int() truncates, so -0.5 and -0.999 are category 0 and 2.7 category 2
+EDGES = [0.0, -0.0, -0.5, -0.999, -1.0, -2.5, 1.0, 1.5, 2.7, 4.0, 4.999, 6.0, 11.0, 12.0, 1e6, 2.0**31 - 0.5]
+EDGES += [2.0**31, 1e300, math.inf, -math.inf, math.nan, 1e-36, -1e-36]
+
+
+def test_numbers_read_as_categories_truncate_as_lightgbm_does():
+    model = _numeric_categories()
+    package = crossform.from_sklearn(model, checks=0)
+    X = np.zeros((len(EDGES), 4))
+    X[:, 3] = EDGES
+    expected = model.predict(X)
+    got = evaluator.score(package, {f.name: X[:, j] for j, f in enumerate(package.inputs)})
+    assert not any(got.errors)
+    assert np.array_equal(got.values[:, 0], expected), np.c_[EDGES, got.values[:, 0], expected]
+    assert len(set(expected.tolist())) >= 2  # the rows reach both sides of the category splits
 
 
 def _category_frame(ordered=False):

@@ -392,3 +392,39 @@ def test_binning_refuses_nan_and_infinities_as_kbins_discretizer_does():
     for bad in rows[1:]:
         with pytest.raises(ValueError):
             sk.transform([[bad]])
+
+
+# ---------------------------------------------------------------- integer-code against LightGBM
+
+INTEGER_EDGES = [0.0, -0.0, -0.5, -0.999, -1.0, -1.5, 1.0, 1.5, 2.7, 3.999, 7.0, 8.5, 9.0, 9.999, 10.0, 1e6]
+INTEGER_EDGES += [2.0**31 - 0.5, 2.0**31, 1e300, math.inf, -math.inf, math.nan, 1e-36, -1e-36, -3e9]
+
+
+def test_integer_code_is_the_category_lightgbm_reads():
+    # one categorical feature, every category 0..9 its own target: LightGBM predicts for x what it
+    # predicts for the code the rule gives (NaN for the values it sends the missing way)
+    lightgbm = pytest.importorskip("lightgbm")
+    r = np.random.default_rng(1)
+    codes = r.integers(0, 10, 3000).astype(np.float64)
+    model = lightgbm.LGBMRegressor(
+        n_estimators=1,
+        num_leaves=16,
+        min_data_per_group=1,
+        min_child_samples=1,
+        cat_smooth=0.0,
+        max_cat_to_onehot=16,
+        verbose=-1,
+        n_jobs=1,
+        deterministic=True,
+        force_row_wise=True,
+    ).fit(codes.reshape(-1, 1), codes * 3.0 + 1.0, categorical_feature=[0])
+    x = np.array(INTEGER_EDGES)
+    (out,), refused = rules.integer_code(ir.IntegerCode(("a",)), 0, x)
+    assert refused == []
+    assert len(set(model.predict(np.arange(10.0).reshape(-1, 1)).tolist())) > 5  # categories tell apart
+    assert np.array_equal(model.predict(x.reshape(-1, 1)), model.predict(out.reshape(-1, 1)))
+    assert [rules.integer_code(ir.IntegerCode(("a",)), 0, float(v))[0][0] for v in x] == pytest.approx(
+        out.tolist(), nan_ok=True
+    )
+    whole = out[~np.isnan(out)]
+    assert (np.trunc(whole) == whole).all() and (whole >= 0).all() and (whole < 2.0**31).all()

@@ -114,6 +114,7 @@ FEATURES_SINCE: dict[str, dict[str, str]] = {
     "float32 accumulation": MINORS_INTRODUCED_BY["0.6.0"],
     "number-category encoder": MINORS_INTRODUCED_BY["0.6.0"],
     "binning encoder": MINORS_INTRODUCED_BY["0.6.0"],
+    "integer-code encoder": MINORS_INTRODUCED_BY["0.6.0"],
 }
 
 

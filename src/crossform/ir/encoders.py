@@ -480,8 +480,39 @@ class Binning:
     kinds = _numeric_kinds
 
 
+@dataclass(frozen=True)
+class IntegerCode:
+    """Give each numeric feature's value the category code a C ``static_cast<int>`` makes of it:
+    ``trunc(x)`` where ``-1 < x < 2^31`` (``-0.5`` and ``-0.0`` are code 0), NaN elsewhere (NaN,
+    ``x <= -1``, ``x >= 2^31``, +-inf): what LightGBM's CategoricalDecision reads, where a
+    negative int, and the INT_MIN x86-64 gives for a value beyond the int range, go the way NaN
+    does. It refuses nothing, infinities included (LightGBM accepts them).
+    """
+
+    encoder_type: ClassVar[str] = "integer-code"
+    features: tuple
+    outputs: tuple = ()
+
+    def __post_init__(self) -> None:
+        owner = "IntegerCode"
+        features = name_tuple(owner, "features", self.features)
+        object.__setattr__(self, "features", features)
+        object.__setattr__(self, "outputs", _outputs(owner, features, self.outputs))
+
+    kinds = _numeric_kinds
+
+
 Encoder = Union[
-    FillMissing, CategoricalEncoding, Scale, Affine, MissingIndicator, OneHot, RefuseMissing, NumberCategory, Binning
+    FillMissing,
+    CategoricalEncoding,
+    Scale,
+    Affine,
+    MissingIndicator,
+    OneHot,
+    RefuseMissing,
+    NumberCategory,
+    Binning,
+    IntegerCode,
 ]
 ENCODER_TYPES = (
     FillMissing,
@@ -493,4 +524,5 @@ ENCODER_TYPES = (
     RefuseMissing,
     NumberCategory,
     Binning,
+    IntegerCode,
 )

@@ -64,7 +64,7 @@ class Field(_message.Message):
     def __init__(self, name: _Optional[str] = ..., kind: _Optional[_Union[Field.Kind, str]] = ...) -> None: ...
 
 class Encoder(_message.Message):
-    __slots__ = ("fill_missing", "categorical_encoding", "scale", "affine", "missing_indicator", "one_hot", "refuse_missing", "number_category", "binning")
+    __slots__ = ("fill_missing", "categorical_encoding", "scale", "affine", "missing_indicator", "one_hot", "refuse_missing", "number_category", "binning", "integer_code")
     FILL_MISSING_FIELD_NUMBER: _ClassVar[int]
     CATEGORICAL_ENCODING_FIELD_NUMBER: _ClassVar[int]
     SCALE_FIELD_NUMBER: _ClassVar[int]
@@ -74,6 +74,7 @@ class Encoder(_message.Message):
     REFUSE_MISSING_FIELD_NUMBER: _ClassVar[int]
     NUMBER_CATEGORY_FIELD_NUMBER: _ClassVar[int]
     BINNING_FIELD_NUMBER: _ClassVar[int]
+    INTEGER_CODE_FIELD_NUMBER: _ClassVar[int]
     fill_missing: FillMissing
     categorical_encoding: CategoricalEncoding
     scale: Scale
@@ -83,7 +84,8 @@ class Encoder(_message.Message):
     refuse_missing: RefuseMissing
     number_category: NumberCategory
     binning: Binning
-    def __init__(self, fill_missing: _Optional[_Union[FillMissing, _Mapping]] = ..., categorical_encoding: _Optional[_Union[CategoricalEncoding, _Mapping]] = ..., scale: _Optional[_Union[Scale, _Mapping]] = ..., affine: _Optional[_Union[Affine, _Mapping]] = ..., missing_indicator: _Optional[_Union[MissingIndicator, _Mapping]] = ..., one_hot: _Optional[_Union[OneHot, _Mapping]] = ..., refuse_missing: _Optional[_Union[RefuseMissing, _Mapping]] = ..., number_category: _Optional[_Union[NumberCategory, _Mapping]] = ..., binning: _Optional[_Union[Binning, _Mapping]] = ...) -> None: ...
+    integer_code: IntegerCode
+    def __init__(self, fill_missing: _Optional[_Union[FillMissing, _Mapping]] = ..., categorical_encoding: _Optional[_Union[CategoricalEncoding, _Mapping]] = ..., scale: _Optional[_Union[Scale, _Mapping]] = ..., affine: _Optional[_Union[Affine, _Mapping]] = ..., missing_indicator: _Optional[_Union[MissingIndicator, _Mapping]] = ..., one_hot: _Optional[_Union[OneHot, _Mapping]] = ..., refuse_missing: _Optional[_Union[RefuseMissing, _Mapping]] = ..., number_category: _Optional[_Union[NumberCategory, _Mapping]] = ..., binning: _Optional[_Union[Binning, _Mapping]] = ..., integer_code: _Optional[_Union[IntegerCode, _Mapping]] = ...) -> None: ...
 
 class FillMissing(_message.Message):
     __slots__ = ("features", "outputs", "values")
@@ -204,6 +206,14 @@ class BinningEdges(_message.Message):
     EDGES_FIELD_NUMBER: _ClassVar[int]
     edges: _containers.RepeatedScalarFieldContainer[float]
     def __init__(self, edges: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class IntegerCode(_message.Message):
+    __slots__ = ("features", "outputs")
+    FEATURES_FIELD_NUMBER: _ClassVar[int]
+    OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    features: _containers.RepeatedScalarFieldContainer[str]
+    outputs: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, features: _Optional[_Iterable[str]] = ..., outputs: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class OneHot(_message.Message):
     __slots__ = ("features", "outputs", "blocks")

@@ -298,6 +298,22 @@ def _binning(g: Graph, enc: ir.Binning, cols: dict, index: int) -> None:
     cols.update(new)
 
 
+def _integer_code(g: Graph, enc: ir.IntegerCode, cols: dict, index: int) -> None:
+    """Per feature: Where(-1 < x < 2^31, Floor(Max(x, 0)), NaN): trunc(x) on that range (Floor of
+    x >= 0, and 0 for -1 < x < 0), NaN elsewhere; both comparisons are false for NaN. No refusal."""
+    doc = step_doc("integer-code", features=list(enc.features), outputs=list(enc.outputs))
+    new = {}
+    for j, name in enumerate(enc.features):
+        tag = f"e{index}.{j}"
+        x = cols[name]
+        low = g.op("Greater", [x, g.const("minus_one", np.array([-1.0]))], f"{tag}.above", doc=doc if j == 0 else "")
+        high = g.op("Less", [x, g.const("int_end", np.array([2.0**31]))], f"{tag}.below")
+        inside = g.op("And", [low, high], f"{tag}.inside")
+        floor = g.op("Floor", [g.op("Max", [x, g.const("zero", np.array([0.0]))], f"{tag}.positive")], f"{tag}.floor")
+        new[enc.outputs[j]] = g.op("Where", [inside, floor, g.const("nan", np.array([np.nan]))], f"{tag}.code")
+    cols.update(new)
+
+
 ENCODERS = {
     ir.FillMissing: _fill_missing,
     ir.CategoricalEncoding: _categorical_encoding,
@@ -308,6 +324,7 @@ ENCODERS = {
     ir.RefuseMissing: _refuse_missing,
     ir.NumberCategory: _number_category,
     ir.Binning: _binning,
+    ir.IntegerCode: _integer_code,
 }
 
 
@@ -455,6 +472,11 @@ def _read_binning(nodes: _EncoderNodes, doc: dict, features: tuple, outputs: tup
     return ir.Binning(features, tuple(edges), outputs)
 
 
+def _read_integer_code(nodes: _EncoderNodes, doc: dict, features: tuple, outputs: tuple):
+    """No parameters; the rebuilt graph must then match the file's nodes."""
+    return ir.IntegerCode(features, outputs)
+
+
 ENCODER_READERS = {
     "fill-missing": _read_fill_missing,
     "standard-scaler": _read_scale,
@@ -465,6 +487,7 @@ ENCODER_READERS = {
     "refuse-missing": _read_refuse_missing,  # from 1.3 (crossform 0.5.0)
     "number-category": _read_number_category,  # from 1.4
     "binning": _read_binning,  # from 1.4
+    "integer-code": _read_integer_code,  # from 1.4
 }
 
 

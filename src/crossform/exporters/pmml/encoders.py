@@ -22,6 +22,7 @@ from .rules import (
     BINNING,
     CODES,
     EXTENDER,
+    INTEGER_CODE,
     KINDS_OF,
     NUMBER_CATEGORY,
     ONE_HOT,
@@ -215,6 +216,23 @@ def _binning_field(name: str, outs: tuple, enc: ir.Binning, j: int, source: str)
     ], [name]
 
 
+def _integer_code_field(name: str, outs: tuple, enc: ir.IntegerCode, j: int, source: str) -> tuple:
+    """if x is not missing: if -1 < x < 2^31: floor(max(x, 0)), which is trunc(x) there; an if
+    without an else gives missing when its condition is false (JPMML's functions refuse a missing
+    argument, and its if evaluates only the branch it takes). The Extension marks the kind."""
+    x = f'<FieldRef field="{_attr(source)}"/>'
+    inside = (
+        f'<Apply function="and"><Apply function="greaterThan">{x}{_constant(-1.0)}</Apply>'
+        f'<Apply function="lessThan">{x}{_constant(2.0**31)}</Apply></Apply>'
+    )
+    return [
+        _head(name, outs[0]) + f'<Extension extender="{EXTENDER}" name="{INTEGER_CODE}" value="trunc"/>'
+        f'<Apply function="if"><Apply function="isNotMissing">{x}</Apply><Apply function="if">{inside}'
+        f'<Apply function="floor"><Apply function="max">{x}{_constant(0.0)}</Apply></Apply></Apply></Apply>'
+        f"</DerivedField>\n"
+    ], [name]
+
+
 ENCODER_FIELDS = {
     ir.FillMissing: _fill_field,
     ir.CategoricalEncoding: _categorical_encoding_field,
@@ -225,6 +243,7 @@ ENCODER_FIELDS = {
     ir.RefuseMissing: _refuse_field,
     ir.NumberCategory: _number_category_field,
     ir.Binning: _binning_field,
+    ir.IntegerCode: _integer_code_field,
 }
 
 
@@ -299,7 +318,8 @@ def _read_encoder(group: list, features: tuple, sources: list, label: str) -> An
     kind = _KIND_OF_MARK.get(mark)
     if kind is None:  # an element some kind writes, but with a function (say) none writes
         element, found = mark
-        known = [f'"{m}"' for e, m in _KIND_OF_MARK if e == element]
+        # integer-code's Apply is told apart by its Extension, not by a function
+        known = [f'"{m}"' for e, m in _KIND_OF_MARK if e == element and m != INTEGER_CODE]
         raise PmmlStructureError(
             label, f"expected an {element} of {', '.join(known[:-1])} or {known[-1]}, found {shown(found)}"
         )
@@ -328,6 +348,8 @@ def _mark(group: list, label: str) -> tuple:
     if elements == {"Discretize"}:
         return ("Discretize", BINNING if any(d["bins"] is not None for d in fields) else NUMBER_CATEGORY)
     functions = {d["function"] for d in fields}
+    if elements == {"Apply"} and any(d["integer"] is not None for d in fields):
+        return ("Apply", INTEGER_CODE)
     if elements == {"Apply"} and len(functions) == 1:
         return ("Apply", functions.pop())
     if elements == {"MapValues"}:
@@ -520,6 +542,11 @@ def _read_binning(group: list, features: tuple, sources: list, label: str) -> ir
     return ir.Binning(features, tuple(edges), _outputs(group))
 
 
+def _read_integer_code(group: list, features: tuple, sources: list, label: str) -> ir.IntegerCode:
+    """No parameters (the document written again from it must be the file's)."""
+    return ir.IntegerCode(features, _outputs(group))
+
+
 class EncoderReader(NamedTuple):
     """How a kind is read: the mark its DerivedFields hold (see :func:`_mark`), and its reader."""
 
@@ -538,5 +565,6 @@ ENCODER_READERS = {
     ir.OneHot: EncoderReader(("MapValues", ONE_HOT), _read_one_hot),
     ir.NumberCategory: EncoderReader(("Discretize", NUMBER_CATEGORY), _read_number_category),
     ir.Binning: EncoderReader(("Discretize", BINNING), _read_binning),
+    ir.IntegerCode: EncoderReader(("Apply", INTEGER_CODE), _read_integer_code),
 }
 _KIND_OF_MARK = {reader.mark: kind for kind, reader in ENCODER_READERS.items()}

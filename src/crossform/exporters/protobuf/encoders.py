@@ -231,6 +231,15 @@ def _read_binning(msg: pb.Binning, path: str) -> ir.Binning:
     return ir.Binning(tuple(msg.features), tuple(_numbers(e.edges) for e in msg.per_feature), tuple(msg.outputs))
 
 
+def _integer_code(enc: ir.IntegerCode, msg: pb.Encoder) -> None:
+    msg.integer_code.features.extend(enc.features)
+    msg.integer_code.outputs.extend(enc.outputs)
+
+
+def _read_integer_code(msg: pb.IntegerCode, path: str) -> ir.IntegerCode:
+    return ir.IntegerCode(tuple(msg.features), tuple(msg.outputs))
+
+
 # IR encoder class -> the function that fills its Encoder message
 ENCODER_WRITERS: dict[type, Callable] = {
     ir.FillMissing: _fill_missing,
@@ -242,6 +251,7 @@ ENCODER_WRITERS: dict[type, Callable] = {
     ir.RefuseMissing: _refuse_missing,
     ir.NumberCategory: _number_category,
     ir.Binning: _binning,
+    ir.IntegerCode: _integer_code,
 }
 
 # member of the Encoder oneof -> the function that reads it back
@@ -255,4 +265,5 @@ ENCODER_READERS: dict[str, Callable] = {
     "refuse_missing": _read_refuse_missing,
     "number_category": _read_number_category,
     "binning": _read_binning,
+    "integer_code": _read_integer_code,
 }

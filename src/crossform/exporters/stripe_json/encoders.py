@@ -104,6 +104,10 @@ def _binning_doc(enc: ir.Binning) -> dict:
 # ---------------------------------------------------------------- read
 
 
+def _integer_code_doc(enc: ir.IntegerCode) -> dict:
+    return {"features": list(enc.features), "outputs": list(enc.outputs)}
+
+
 def _fill_missing(doc: dict) -> ir.FillMissing:
     return ir.FillMissing(doc["features"], doc["values"], doc["outputs"])
 
@@ -175,6 +179,10 @@ def _binning(doc: dict) -> ir.Binning:
     return ir.Binning(features, tuple(doc["edges"][f] for f in features), doc["outputs"])
 
 
+def _integer_code(doc: dict) -> ir.IntegerCode:
+    return ir.IntegerCode(doc["features"], doc["outputs"])
+
+
 def _per_feature(doc: dict, key: str, features: list) -> None:
     if sorted(doc[key]) != sorted(features):
         raise IRValidationError(
@@ -197,5 +205,6 @@ ENCODERS: dict[str, EncoderFile] = {
     "one-hot": EncoderFile("stripe-json-one-hot-2.schema.json", _one_hot_doc, _one_hot),
     "refuse-missing": EncoderFile("stripe-json-refuse-missing-2.schema.json", _refuse_missing_doc, _refuse_missing),
     "binning": EncoderFile("stripe-json-binning-2.schema.json", _binning_doc, _binning),
+    "integer-code": EncoderFile("stripe-json-integer-code-2.schema.json", _integer_code_doc, _integer_code),
     "number-category": EncoderFile("stripe-json-number-category-2.schema.json", _number_category_doc, _number_category),
 }
