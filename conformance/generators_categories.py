@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from generators import FEATURES, case
+from generators import FEATURES, MISSING_LIBRARIES, case
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
 
@@ -74,12 +74,20 @@ def hgb_integer_boolean_dtypes():
 
 # ---------------------------------------------------------------- LightGBM on numeric columns
 
+
+def _missing(library: str) -> None:
+    """Name this module among those whose cases ``library`` would add (generate.py refuses to write the
+    suite without them, refit.py reports them skipped); the other cases here still register."""
+    MISSING_LIBRARIES[library] = ", ".join(filter(None, (MISSING_LIBRARIES.get(library), "generators_categories.py")))
+
+
 try:
     import lightgbm
-except ModuleNotFoundError as exc:  # generators.py names the family missing; its other cases still run
+except ModuleNotFoundError as exc:
     if exc.name != "lightgbm":
         raise
     lightgbm = None
+    _missing("lightgbm")
 
 # one thread, fixed histogram layout, no output: the same trees on every machine
 _LIGHTGBM_FIXED = {"n_jobs": 1, "deterministic": True, "force_row_wise": True, "verbose": -1, "random_state": 0}
@@ -126,9 +134,63 @@ if lightgbm is not None:
         return model.fit(X, y, categorical_feature=[2])
 
 
+# ---------------------------------------------------------------- XGBoost on pandas categories
+
+try:
+    import xgboost
+except ModuleNotFoundError as exc:
+    if exc.name != "xgboost":
+        raise
+    xgboost = None
+    _missing("xgboost")
+
+_XGBOOST_FIXED = {"n_jobs": 1, "random_state": 0, "tree_method": "hist", "enable_categorical": True}
+
+
+def _xgboost_frame(n: int, seed: int):
+    """A numeric column (float32 values) and two pandas category columns of strings, NaN in each."""
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame(
+        {
+            "span": rng.normal(size=n).astype(np.float32).astype(np.float64),
+            "bird": pd.Categorical(rng.choice(["auk", "crow", "heron", "kiwi", "owl", "puffin"], n)),
+            "food": pd.Categorical(rng.choice(["fish", "insects", "nectar", "seeds"], n)),
+        }
+    )
+    signal = df["span"] + 1.5 * df["bird"].isin(["crow", "kiwi"]).to_numpy() - (df["food"] == "fish").to_numpy()
+    for column in ("bird", "food"):
+        df.loc[rng.random(n) < 0.1, column] = np.nan
+    return df, signal.to_numpy() + rng.normal(0, 0.3, n)
+
+
+if xgboost is not None:
+
+    @case(
+        "xgboost-categories",
+        "xgb-pandas-categories",
+        "XGBoost regressor, enable_categorical: partition splits on pandas string categories, NaN",
+    )
+    def xgb_pandas_categories():
+        df, signal = _xgboost_frame(1000, seed=185)
+        model = xgboost.XGBRegressor(n_estimators=6, max_depth=3, max_cat_to_onehot=1, **_XGBOOST_FIXED)
+        return model.fit(df, signal.astype(np.float32))
+
+    @case(
+        "xgboost-categories",
+        "xgb-pandas-categories-one-hot",
+        "XGBoost binary classifier, enable_categorical: one-hot category splits, NaN",
+    )
+    def xgb_pandas_categories_one_hot():
+        df, signal = _xgboost_frame(1000, seed=186)
+        model = xgboost.XGBClassifier(n_estimators=6, max_depth=3, max_cat_to_onehot=8, **_XGBOOST_FIXED)
+        return model.fit(df, signal > np.median(signal))
+
+
 FEATURES.update(
     {
         "number-category-splits": "Category splits on numbers: histogram boosting's exact codes (numeric, "
         "pandas integer and boolean columns), LightGBM's int truncation (categorical_feature on numbers).",
+        "xgboost-categories": "XGBoost's enable_categorical on pandas string categories: partition and one-hot "
+        "splits, NaN the default way, a category it never saw missing.",
     }
 )
