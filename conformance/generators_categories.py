@@ -134,6 +134,24 @@ if lightgbm is not None:
         return model.fit(X, y, categorical_feature=[2])
 
 
+if lightgbm is not None:
+
+    @case(
+        "lightgbm-zero-as-missing",
+        "lgbm-zero-as-missing",
+        "LightGBM regressor, zero_as_missing: the zero band and NaN go each node's default way",
+    )
+    def lgbm_zero_as_missing():
+        rng = np.random.default_rng(187)
+        X = rng.normal(size=(1200, 3)).astype(np.float32).astype(np.float64)
+        X[rng.random(1200) < 0.3, 0] = 0.0
+        X[rng.random(1200) < 0.1, 1] = 0.0
+        X[rng.random(X.shape) < 0.08] = np.nan
+        y = np.nan_to_num(X[:, 2]) + np.where(np.isnan(X[:, 0]) | (X[:, 0] == 0.0), 2.0, np.nan_to_num(X[:, 0]))
+        model = lightgbm.LGBMRegressor(n_estimators=8, num_leaves=6, zero_as_missing=True, **_LIGHTGBM_FIXED)
+        return model.fit(X, y.astype(np.float32))
+
+
 # ---------------------------------------------------------------- XGBoost on pandas categories
 
 try:
@@ -190,6 +208,8 @@ FEATURES.update(
     {
         "number-category-splits": "Category splits on numbers: histogram boosting's exact codes (numeric, "
         "pandas integer and boolean columns), LightGBM's int truncation (categorical_feature on numbers).",
+        "lightgbm-zero-as-missing": "LightGBM's zero_as_missing: values in [-kZeroThreshold, kZeroThreshold] and "
+        "NaN go each node's default way (a missing-band step).",
         "xgboost-categories": "XGBoost's enable_categorical on pandas string categories: partition and one-hot "
         "splits, NaN the default way, a category it never saw missing.",
     }

@@ -148,7 +148,11 @@ ENCODERS = {
     ir.RefuseMissing: _missing_indicator,
     ir.NumberCategory: _number_category,
     ir.Binning: _binning,
-    ir.IntegerCode: lambda w, encoder: None,  # no parameters: the kind and its features say it all
+    ir.IntegerCode: lambda w, encoder: None,
+    ir.MissingBand: lambda w, encoder: (
+        w.array(encoder.low, ">f8"),
+        w.array(encoder.high, ">f8"),
+    ),  # no parameters: the kind and its features say it all
 }  # the same parameters: one kind per feature
 
 

@@ -195,6 +195,10 @@ def integer_code(enc: ir.IntegerCode, j: int, col: Any) -> tuple[list, list]:
     return [float(math.trunc(col)) if inside else math.nan], []
 
 
+def missing_band(enc: ir.MissingBand, j: int, col: Any) -> tuple[list, list]:
+    return [_where((col >= enc.low.item(j)) & (col <= enc.high.item(j)), math.nan, col)], []
+
+
 ENCODERS: dict[type, Rule] = {
     ir.FillMissing: fill_missing,
     ir.CategoricalEncoding: categorical_encoding,
@@ -206,6 +210,7 @@ ENCODERS: dict[type, Rule] = {
     ir.NumberCategory: number_category,
     ir.Binning: binning,
     ir.IntegerCode: integer_code,
+    ir.MissingBand: missing_band,
 }
 
 

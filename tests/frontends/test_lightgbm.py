@@ -151,10 +151,32 @@ def _refused(estimator, words):
         crossform.from_sklearn(estimator, checks=0)
 
 
-def test_zero_as_missing_is_refused_by_name():
-    X, y = _data()
+def _zero_as_missing(nan=0.1):
+    X, y = _data(n=900, nan=nan)
     X[::3, 0] = 0.0
-    _refused(lightgbm.LGBMRegressor(n_estimators=3, zero_as_missing=True, **FIXED).fit(X, y), "zero_as_missing")
+    y = np.where(np.isnan(X[:, 0]) | (X[:, 0] == 0.0), y + 3.0, y)
+    return lightgbm.LGBMRegressor(n_estimators=8, num_leaves=6, zero_as_missing=True, **FIXED).fit(X, y)
+
+
+def test_zero_as_missing_scores_as_lightgbm():
+    model = _zero_as_missing()
+    package = _matches(model)
+    assert isinstance(package.encoders[0], ir.MissingBand)
+
+
+def test_the_zero_band_and_nan_go_the_default_way_under_zero_as_missing():
+    model = _zero_as_missing()
+    package = crossform.from_sklearn(model, checks=0)
+    z = lgbm_frontend.ZERO_THRESHOLD
+    edges = [0.0, -0.0, z, -z, math.nextafter(z, 1.0), math.nextafter(-z, -1.0), 1e-36, math.nan, 1e-30, -1e-30]
+    edges += [math.inf, -math.inf, 0.5, -0.5]
+    X = np.zeros((len(edges), 4))
+    X[:, 0] = edges
+    X[:, 1] = edges[::-1]
+    got = evaluator.score(package, {f.name: X[:, j] for j, f in enumerate(package.inputs)})
+    assert not any(got.errors)
+    assert np.array_equal(got.values[:, 0], model.predict(X)), np.c_[edges, got.values[:, 0], model.predict(X)]
+    assert model.predict(X[[0]])[0] != model.predict(X[[8]])[0]  # the band and a value beside it part ways
 
 
 def _numeric_categories():

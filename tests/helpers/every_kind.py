@@ -157,7 +157,7 @@ def packages() -> dict:
 
 def next_minor_packages() -> dict:
     """name -> Package, each using a kind the formats' next strict minor adds (stripe-json 2.2,
-    protobuf 1.2, onnx 1.4, pmml 1.3): number-category, binning, integer-code."""
+    protobuf 1.2, onnx 1.4, pmml 1.3): number-category, binning, integer-code, missing-band."""
     out = {}
     # numeric categories: size named by its category, then coded (unknown -1, missing -2) and
     # one-hot (an unknown number sets no column); -0.0 is the category 0
@@ -200,6 +200,18 @@ def next_minor_packages() -> dict:
         model=ir.TreeEnsemble(
             ("size_code", "weight"),
             (code_tree, regression_stump(1)),
+            "sum",
+            base_value=[0.0],
+            infinite="compare",
+        ),
+    )
+    # missing-band: weight's band [-0.5, 0.5] made NaN, which the stump sends left
+    out["boost-missing-band"] = ir.Package(
+        inputs=fields()[1:],
+        encoders=(ir.MissingBand(("weight",), [-0.5], [0.5], ("weight_band",)), ir.Scale(("size",), [0.0], [1.0])),
+        model=ir.TreeEnsemble(
+            ("weight_band", "size"),
+            (regression_stump(0), regression_stump(1)),
             "sum",
             base_value=[0.0],
             infinite="compare",

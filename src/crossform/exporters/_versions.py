@@ -115,6 +115,7 @@ FEATURES_SINCE: dict[str, dict[str, str]] = {
     "number-category encoder": MINORS_INTRODUCED_BY["0.6.0"],
     "binning encoder": MINORS_INTRODUCED_BY["0.6.0"],
     "integer-code encoder": MINORS_INTRODUCED_BY["0.6.0"],
+    "missing-band encoder": MINORS_INTRODUCED_BY["0.6.0"],
 }
 
 

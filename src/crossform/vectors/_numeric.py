@@ -364,4 +364,12 @@ class NumericInput:
         return out
 
     def specials(self) -> list:
-        return list(NUMERIC_SPECIALS)
+        """The special numbers, and both ends of each missing-band step's band with the doubles
+        just outside them."""
+        ends = set()
+        for chain in self.chains.values():
+            for enc, j, _ in chain.steps:
+                if isinstance(enc, ir.MissingBand):
+                    low, high = enc.low.item(j), enc.high.item(j)
+                    ends.update((low, high, math.nextafter(low, -math.inf), math.nextafter(high, math.inf)))
+        return list(NUMERIC_SPECIALS) + [(v, f"{v!r} (at a missing band's end)") for v in sorted(ends)]

@@ -51,6 +51,9 @@ def accepts(package: ir.Package, field: str, value: Any) -> bool:
 # ---------------------------------------------------------------- numeric fields: one interval
 
 
+_ACCEPT_ALL = (ir.IntegerCode, ir.MissingBand)  # the numeric encoders that refuse nothing
+
+
 def _numeric_checks(package: ir.Package, field: str) -> list:
     """The checks a numeric field's value meets on its way: (the steps applied
     before the check, the numbers the check accepts). Every numeric encoder but
@@ -62,7 +65,7 @@ def _numeric_checks(package: ir.Package, field: str) -> list:
     checks = [
         (steps[:-1], rules.FINITE)
         for source, steps in every
-        if source == field and steps and _numbers(steps[:-1]) and not isinstance(steps[-1][0], ir.IntegerCode)
+        if source == field and steps and _numbers(steps[:-1]) and not isinstance(steps[-1][0], _ACCEPT_ALL)
     ]
     bounds = rules.number_bounds(package.model)
     if bounds is not None:

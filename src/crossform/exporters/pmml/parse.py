@@ -27,6 +27,7 @@ from .rules import (
     MAX_NESTING,
     MAX_OUTPUTS,
     MAX_TREE_MODELS,
+    MISSING_BAND,
     NAME,
     NAMESPACE,
     NUMBER_CATEGORY,
@@ -278,6 +279,7 @@ class _Reader:
                 NUMBER_CATEGORY: "numbers",
                 BINNING: "bins",
                 INTEGER_CODE: "integer",
+                MISSING_BAND: "band",
             }.get(attrs.get("name"))
             if key is not None:
                 self.derived[-1][key] = attrs.get("value")
@@ -327,6 +329,7 @@ class _Reader:
                 "numbers": None,
                 "bins": None,
                 "integer": None,
+                "band": None,
             }
         )
 

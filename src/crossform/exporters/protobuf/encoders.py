@@ -240,6 +240,18 @@ def _read_integer_code(msg: pb.IntegerCode, path: str) -> ir.IntegerCode:
     return ir.IntegerCode(tuple(msg.features), tuple(msg.outputs))
 
 
+def _missing_band(enc: ir.MissingBand, msg: pb.Encoder) -> None:
+    out = msg.missing_band
+    out.features.extend(enc.features)
+    out.outputs.extend(enc.outputs)
+    out.low.extend(enc.low.tolist())
+    out.high.extend(enc.high.tolist())
+
+
+def _read_missing_band(msg: pb.MissingBand, path: str) -> ir.MissingBand:
+    return ir.MissingBand(tuple(msg.features), tuple(msg.low), tuple(msg.high), tuple(msg.outputs))
+
+
 # IR encoder class -> the function that fills its Encoder message
 ENCODER_WRITERS: dict[type, Callable] = {
     ir.FillMissing: _fill_missing,
@@ -252,6 +264,7 @@ ENCODER_WRITERS: dict[type, Callable] = {
     ir.NumberCategory: _number_category,
     ir.Binning: _binning,
     ir.IntegerCode: _integer_code,
+    ir.MissingBand: _missing_band,
 }
 
 # member of the Encoder oneof -> the function that reads it back
@@ -266,4 +279,5 @@ ENCODER_READERS: dict[str, Callable] = {
     "number_category": _read_number_category,
     "binning": _read_binning,
     "integer_code": _read_integer_code,
+    "missing_band": _read_missing_band,
 }
