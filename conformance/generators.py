@@ -883,3 +883,4 @@ except ModuleNotFoundError as exc:
     if exc.name != "xgboost":
         raise
     MISSING_LIBRARIES["xgboost"] = "generators_xgboost.py"
+import generators_categories  # noqa: E402, F401  (category splits on numbers: histogram boosting, LightGBM, XGBoost)

@@ -155,6 +155,11 @@ ENCODERS = {
     ir.NumberCategory: _number_category,
     ir.Binning: _binning,
     ir.Product: _product,
+    ir.IntegerCode: lambda w, encoder: None,
+    ir.MissingBand: lambda w, encoder: (
+        w.array(encoder.low, ">f8"),
+        w.array(encoder.high, ">f8"),
+    ),  # no parameters: the kind and its features say it all
 }  # the same parameters: one kind per feature
 
 

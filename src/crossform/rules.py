@@ -202,6 +202,21 @@ def products(enc: ir.Product, cols: list) -> list:
     return out
 
 
+INT_END = 2.0**31  # the first double a C int cannot hold
+
+
+def integer_code(enc: ir.IntegerCode, j: int, col: Any) -> tuple[list, list]:
+    # -1 < x < 2^31 is false for NaN and +-inf; trunc(-0.5) is -0.0, which equals the code 0.0
+    inside = (col > -1.0) & (col < INT_END)
+    if isinstance(col, np.ndarray):
+        return [np.where(inside, np.trunc(np.where(inside, col, 0.0)), np.nan)], []
+    return [float(math.trunc(col)) if inside else math.nan], []
+
+
+def missing_band(enc: ir.MissingBand, j: int, col: Any) -> tuple[list, list]:
+    return [_where((col >= enc.low.item(j)) & (col <= enc.high.item(j)), math.nan, col)], []
+
+
 ENCODERS: dict[type, Rule] = {
     ir.FillMissing: fill_missing,
     ir.CategoricalEncoding: categorical_encoding,
@@ -213,6 +228,8 @@ ENCODERS: dict[type, Rule] = {
     ir.NumberCategory: number_category,
     ir.Binning: binning,
     ir.Product: product,
+    ir.IntegerCode: integer_code,
+    ir.MissingBand: missing_band,
 }
 
 # Kinds whose outputs read several features at once: (encoder, columns) -> outputs. Their

@@ -122,6 +122,10 @@ KNOWN_SKIPS: dict = {
             "hist-boosting/hgb-quantile-categorical",
             "hist-boosting/hgb-string-categories",
             "lightgbm/lgbm-pandas-categories",
+            "number-category-splits/hgb-integer-boolean-dtypes",
+            "number-category-splits/lgbm-number-categories-multiclass",
+            "xgboost-categories/xgb-pandas-categories",
+            "xgboost-categories/xgb-pandas-categories-one-hot",
         )
     },
     **{
@@ -161,6 +165,13 @@ KNOWN_SKIPS.update(
     {
         (f"xgboost/{case}", fmt, "jpmml"): reason
         for case, reason in _XGBOOST_PMML.items()
+        for fmt in ("pmml", "pmml[no-leaves]")
+    }
+)
+KNOWN_SKIPS.update(
+    {
+        (f"xgboost-categories/{case}", fmt, "jpmml"): "accumulated in float32"
+        for case in ("xgb-pandas-categories", "xgb-pandas-categories-one-hot")
         for fmt in ("pmml", "pmml[no-leaves]")
     }
 )

@@ -151,18 +151,63 @@ def _refused(estimator, words):
         crossform.from_sklearn(estimator, checks=0)
 
 
-def test_zero_as_missing_is_refused_by_name():
-    X, y = _data()
+def _zero_as_missing(nan=0.1):
+    X, y = _data(n=900, nan=nan)
     X[::3, 0] = 0.0
-    _refused(lightgbm.LGBMRegressor(n_estimators=3, zero_as_missing=True, **FIXED).fit(X, y), "zero_as_missing")
+    y = np.where(np.isnan(X[:, 0]) | (X[:, 0] == 0.0), y + 3.0, y)
+    return lightgbm.LGBMRegressor(n_estimators=8, num_leaves=6, zero_as_missing=True, **FIXED).fit(X, y)
 
 
-def test_categorical_splits_are_refused_by_name():
-    X, y = _data()
-    X[:, 3] = np.floor(np.abs(X[:, 3]) * 3)
-    model = lightgbm.LGBMRegressor(n_estimators=5, min_data_per_group=5, cat_smooth=1, **FIXED)
-    model.fit(X, y + X[:, 3], categorical_feature=[3])
-    _refused(model, "as a category")
+def test_zero_as_missing_scores_as_lightgbm():
+    model = _zero_as_missing()
+    package = _matches(model)
+    assert isinstance(package.encoders[0], ir.MissingBand)
+
+
+def test_the_zero_band_and_nan_go_the_default_way_under_zero_as_missing():
+    model = _zero_as_missing()
+    package = crossform.from_sklearn(model, checks=0)
+    z = lgbm_frontend.ZERO_THRESHOLD
+    edges = [0.0, -0.0, z, -z, math.nextafter(z, 1.0), math.nextafter(-z, -1.0), 1e-36, math.nan, 1e-30, -1e-30]
+    edges += [math.inf, -math.inf, 0.5, -0.5]
+    X = np.zeros((len(edges), 4))
+    X[:, 0] = edges
+    X[:, 1] = edges[::-1]
+    got = evaluator.score(package, {f.name: X[:, j] for j, f in enumerate(package.inputs)})
+    assert not any(got.errors)
+    assert np.array_equal(got.values[:, 0], model.predict(X)), np.c_[edges, got.values[:, 0], model.predict(X)]
+    assert model.predict(X[[0]])[0] != model.predict(X[[8]])[0]  # the band and a value beside it part ways
+
+
+def _numeric_categories():
+    X, y = _data(n=900)
+    X[:, 3] = np.floor(np.abs(X[:, 3]) * 4)  # codes 0..~11
+    model = lightgbm.LGBMRegressor(n_estimators=6, num_leaves=6, min_data_per_group=5, cat_smooth=1, **FIXED)
+    return model.fit(X, y + np.isin(X[:, 3], [1, 4, 6]) * 2, categorical_feature=[3])
+
+
+def test_categorical_splits_on_numbers_score_as_lightgbm():
+    model = _numeric_categories()
+    package = _matches(model)
+    assert isinstance(package.encoders[0], ir.IntegerCode) and package.model.has_sets
+
+
+# CategoricalDecision: NaN, a negative int and INT_MIN (x86-64's int of +-inf and of values beyond
+# the int range) go right; int() truncates, so -0.5 and -0.999 are category 0 and 2.7 category 2
+EDGES = [0.0, -0.0, -0.5, -0.999, -1.0, -2.5, 1.0, 1.5, 2.7, 4.0, 4.999, 6.0, 11.0, 12.0, 1e6, 2.0**31 - 0.5]
+EDGES += [2.0**31, 1e300, math.inf, -math.inf, math.nan, 1e-36, -1e-36]
+
+
+def test_numbers_read_as_categories_truncate_as_lightgbm_does():
+    model = _numeric_categories()
+    package = crossform.from_sklearn(model, checks=0)
+    X = np.zeros((len(EDGES), 4))
+    X[:, 3] = EDGES
+    expected = model.predict(X)
+    got = evaluator.score(package, {f.name: X[:, j] for j, f in enumerate(package.inputs)})
+    assert not any(got.errors)
+    assert np.array_equal(got.values[:, 0], expected), np.c_[EDGES, got.values[:, 0], expected]
+    assert len(set(expected.tolist())) >= 2  # the rows reach both sides of the category splits
 
 
 def _category_frame(ordered=False):

@@ -210,13 +210,55 @@ def test_unsupported_options_are_refused_by_name(params, words):
         crossform.from_sklearn(model, checks=0)
 
 
-def test_categorical_splits_are_refused_by_name():
+def _category_model(onehot: int, nan: bool = True):
     pd = pytest.importorskip("pandas")
     rng = np.random.default_rng(7)
-    df = pd.DataFrame({"c": pd.Categorical(rng.choice(list("abcd"), 300)), "x": rng.normal(size=300)})
-    y = (df.c == "a") * 2.0 + df.x
-    model = xgboost.XGBRegressor(n_estimators=3, enable_categorical=True, max_cat_to_onehot=1).fit(df, y)
-    with pytest.raises(errors.UnsupportedEstimatorError, match="categorical split"):
+    codes = rng.choice(list("abcdef"), 600).astype(object)
+    y = np.isin(codes, ["a", "d"]) * 2.0 + rng.normal(0, 0.1, 600)
+    if nan:
+        missing = rng.random(600) < 0.15
+        codes[missing], y[missing] = None, y[missing] + 3.0  # NaN its own way: some default_left
+    df = pd.DataFrame({"c": pd.Categorical(codes), "x": rng.normal(size=600)})
+    params = {"n_estimators": 4, "max_depth": 3, "n_jobs": 1, "tree_method": "hist"}
+    model = xgboost.XGBRegressor(enable_categorical=True, max_cat_to_onehot=onehot, **params)
+    return model.fit(df, y + df.x), df
+
+
+@pytest.mark.parametrize("onehot", [1, 8])
+def test_categorical_splits_score_as_xgboost(onehot):
+    model, _ = _category_model(onehot)
+    package = crossform.from_sklearn(model, checks=300)
+    assert package.model.has_sets and package.inputs[0].kind == "categorical"
+    comparison = compare(package.checks, crossform.score(package, package.checks.data()), package.model)
+    assert comparison.ok and comparison.leaves_compared, comparison.summary()
+
+
+def test_every_category_nan_and_an_unknown_one_score_as_xgboost():
+    pd = pytest.importorskip("pandas")
+    from crossform.sklearn.xgboost import booster_document, xgboost_trees
+
+    model, df = _category_model(1)
+    trees = xgboost_trees(booster_document(model.get_booster()))
+    assert any(t["default_left"][n] for t in trees for n in t["categories_nodes"])  # both missing sides
+    assert any(not t["default_left"][n] for t in trees for n in t["categories_nodes"])
+    package = crossform.from_sklearn(model, checks=0)
+    values = ["a", "b", "c", "d", "e", "f", None, "zebra", "A"]
+    got = crossform.score(package, {"c": values, "x": [0.25] * len(values)})
+    # XGBoost given the fitted categories: an unknown value is NaN, missing (its own predict on a
+    # column with other categories re-codes them by name: see category_frame)
+    known = [v if v in set(df.c.cat.categories) else None for v in values]
+    frame = pd.DataFrame({"c": pd.Categorical(known, categories=df.c.cat.categories), "x": [0.25] * len(values)})
+    expected = model.predict(frame)
+    assert np.array_equal(got.values[:, 0], expected.astype(np.float64))
+    assert got.values[7, 0] == got.values[6, 0] == got.values[8, 0]
+
+
+def test_numeric_categories_are_refused_by_name():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(7)
+    df = pd.DataFrame({"c": pd.Categorical(rng.choice([1, 2, 3, 5], 300)), "x": rng.normal(size=300)})
+    model = xgboost.XGBRegressor(n_estimators=3, enable_categorical=True, max_cat_to_onehot=1).fit(df, df.x)
+    with pytest.raises(errors.UnsupportedEstimatorError, match="categories that are numbers"):
         crossform.from_sklearn(model, checks=0)
 
 

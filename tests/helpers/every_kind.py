@@ -157,7 +157,7 @@ def packages() -> dict:
 
 def next_minor_packages() -> dict:
     """name -> Package, each using a kind the formats' next strict minor adds (stripe-json 2.2,
-    protobuf 1.2, onnx 1.4, pmml 1.3): number-category, binning."""
+    protobuf 1.2, onnx 1.4, pmml 1.3): number-category, binning, integer-code, missing-band."""
     out = {}
     # numeric categories: size named by its category, then coded (unknown -1, missing -2) and
     # one-hot (an unknown number sets no column); -0.0 is the category 0
@@ -182,6 +182,40 @@ def next_minor_packages() -> dict:
         inputs=fields()[1:],
         encoders=(ir.Binning(("weight",), ([-1.0, 0.0, 0.5, 0.5, 2.0],), ("weight_bin",)),),
         model=ir.TreeEnsemble(("weight_bin", "size"), (regression_stump(0), regression_stump(1)), "average"),
+    )
+    # integer-code: size's int code (LightGBM's categorical split reads it), codes 0 and 3 left
+    code_tree = ir.Tree(
+        feature=[0, -1, -1],
+        threshold=[0.0, 0.0, 0.0],
+        left=[1, -1, -1],
+        right=[2, -1, -1],
+        missing_left=[False] * 3,
+        value=[[0.0], [1.5], [-0.5]],
+        sets=((0.0, 3.0), None, None),
+    )
+    out["boost-integer-code"] = ir.Package(
+        inputs=fields()[1:],
+        # the scale refuses weight's infinities (integer-code refuses nothing)
+        encoders=(ir.IntegerCode(("size",), ("size_code",)), ir.Scale(("weight",), [0.0], [1.0])),
+        model=ir.TreeEnsemble(
+            ("size_code", "weight"),
+            (code_tree, regression_stump(1)),
+            "sum",
+            base_value=[0.0],
+            infinite="compare",
+        ),
+    )
+    # missing-band: weight's band [-0.5, 0.5] made NaN, which the stump sends left
+    out["boost-missing-band"] = ir.Package(
+        inputs=fields()[1:],
+        encoders=(ir.MissingBand(("weight",), [-0.5], [0.5], ("weight_band",)), ir.Scale(("size",), [0.0], [1.0])),
+        model=ir.TreeEnsemble(
+            ("weight_band", "size"),
+            (regression_stump(0), regression_stump(1)),
+            "sum",
+            base_value=[0.0],
+            infinite="compare",
+        ),
     )
     return out
 

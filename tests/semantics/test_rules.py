@@ -392,3 +392,65 @@ def test_binning_refuses_nan_and_infinities_as_kbins_discretizer_does():
     for bad in rows[1:]:
         with pytest.raises(ValueError):
             sk.transform([[bad]])
+
+
+# ---------------------------------------------------------------- integer-code against LightGBM
+
+INTEGER_EDGES = [0.0, -0.0, -0.5, -0.999, -1.0, -1.5, 1.0, 1.5, 2.7, 3.999, 7.0, 8.5, 9.0, 9.999, 10.0, 1e6]
+INTEGER_EDGES += [2.0**31 - 0.5, 2.0**31, 1e300, math.inf, -math.inf, math.nan, 1e-36, -1e-36, -3e9]
+
+
+def test_integer_code_is_the_category_lightgbm_reads():
+    # one categorical feature, every category 0..9 its own target: LightGBM predicts for x what it
+    # predicts for the code the rule gives (NaN for the values it sends the missing way)
+    lightgbm = pytest.importorskip("lightgbm")
+    r = np.random.default_rng(1)
+    codes = r.integers(0, 10, 3000).astype(np.float64)
+    model = lightgbm.LGBMRegressor(
+        n_estimators=1,
+        num_leaves=16,
+        min_data_per_group=1,
+        min_child_samples=1,
+        cat_smooth=0.0,
+        max_cat_to_onehot=16,
+        verbose=-1,
+        n_jobs=1,
+        deterministic=True,
+        force_row_wise=True,
+    ).fit(codes.reshape(-1, 1), codes * 3.0 + 1.0, categorical_feature=[0])
+    x = np.array(INTEGER_EDGES)
+    (out,), refused = rules.integer_code(ir.IntegerCode(("a",)), 0, x)
+    assert refused == []
+    assert len(set(model.predict(np.arange(10.0).reshape(-1, 1)).tolist())) > 5  # categories tell apart
+    assert np.array_equal(model.predict(x.reshape(-1, 1)), model.predict(out.reshape(-1, 1)))
+    assert [rules.integer_code(ir.IntegerCode(("a",)), 0, float(v))[0][0] for v in x] == pytest.approx(
+        out.tolist(), nan_ok=True
+    )
+    whole = out[~np.isnan(out)]
+    assert (np.trunc(whole) == whole).all() and (whole >= 0).all() and (whole < 2.0**31).all()
+
+
+def test_missing_band_is_lightgbms_zero_as_missing():
+    # under zero_as_missing, LightGBM predicts for a value in [-kZeroThreshold, kZeroThreshold] what it
+    # predicts for NaN, and for any other value what it predicts for the value the rule passes
+    lightgbm = pytest.importorskip("lightgbm")
+    from crossform.sklearn.lightgbm import ZERO_THRESHOLD as z
+
+    r = np.random.default_rng(2)
+    x = r.normal(size=3000)
+    x[r.random(3000) < 0.3] = 0.0
+    x[r.random(3000) < 0.1] = np.nan
+    y = np.where(np.isnan(x) | (x == 0.0), 3.0, np.nan_to_num(x))
+    model = lightgbm.LGBMRegressor(
+        n_estimators=3, num_leaves=8, zero_as_missing=True, verbose=-1, n_jobs=1, deterministic=True
+    ).fit(x.reshape(-1, 1), y)
+    rows = np.array([0.0, -0.0, z, -z, math.nextafter(z, 1.0), math.nextafter(-z, -1.0), 1e-36, 1e-30, -1e-30])
+    rows = np.r_[rows, [math.nan, math.inf, -math.inf, 0.5, -0.5, 2.0]]
+    (out,), refused = rules.missing_band(ir.MissingBand(("a",), [-z], [z]), 0, rows)
+    assert refused == []
+    band = [0, 1, 2, 3, 6]  # 0.0, -0.0, both ends and 1e-36; the doubles beyond the ends pass
+    assert np.isnan(out[band]).all() and np.array_equal(out[[4, 5, 7, 8]], rows[[4, 5, 7, 8]])
+    assert np.array_equal(model.predict(rows.reshape(-1, 1)), model.predict(out.reshape(-1, 1)))
+    assert model.predict([[0.0]])[0] != model.predict([[1e-30]])[0]
+    scalar = [rules.missing_band(ir.MissingBand(("a",), [-z], [z]), 0, float(v))[0][0] for v in rows]
+    assert scalar == pytest.approx(out.tolist(), nan_ok=True)

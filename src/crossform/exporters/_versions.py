@@ -116,6 +116,8 @@ FEATURES_SINCE: dict[str, dict[str, str]] = {
     "binning encoder": MINORS_INTRODUCED_BY["0.6.0"],
     "product encoder": MINORS_INTRODUCED_BY["0.6.0"],
     "output divisors": MINORS_INTRODUCED_BY["0.6.0"],
+    "integer-code encoder": MINORS_INTRODUCED_BY["0.6.0"],
+    "missing-band encoder": MINORS_INTRODUCED_BY["0.6.0"],
 }
 
 

@@ -541,6 +541,64 @@ class Product:
         return (NUMERIC,) * len(self.features), (NUMERIC,) * len(self.outputs)
 
 
+@dataclass(frozen=True)
+class IntegerCode:
+    """Give each numeric feature's value the category code a C ``static_cast<int>`` makes of it:
+    ``trunc(x)`` where ``-1 < x < 2^31`` (``-0.5`` and ``-0.0`` are code 0), NaN elsewhere (NaN,
+    ``x <= -1``, ``x >= 2^31``, +-inf): what LightGBM's CategoricalDecision reads, where a
+    negative int, and the INT_MIN x86-64 gives for a value beyond the int range, go the way NaN
+    does. It refuses nothing, infinities included (LightGBM accepts them).
+    """
+
+    encoder_type: ClassVar[str] = "integer-code"
+    features: tuple
+    outputs: tuple = ()
+
+    def __post_init__(self) -> None:
+        owner = "IntegerCode"
+        features = name_tuple(owner, "features", self.features)
+        object.__setattr__(self, "features", features)
+        object.__setattr__(self, "outputs", _outputs(owner, features, self.outputs))
+
+    kinds = _numeric_kinds
+
+
+@dataclass(frozen=True, eq=False)
+class MissingBand:
+    """Make each numeric feature's value missing (NaN) where ``low[i] <= x <= high[i]``, in float64;
+    any other value, NaN and +-inf included, passes unchanged. It refuses nothing.
+
+    LightGBM's ``zero_as_missing`` (missing_type Zero): NumericalDecision sends a value with
+    ``IsZero`` (``-kZeroThreshold <= x <= kZeroThreshold``) the node's default way, as it sends NaN.
+    """
+
+    encoder_type: ClassVar[str] = "missing-band"
+    features: tuple
+    low: Any
+    high: Any
+    outputs: tuple = ()
+
+    def __post_init__(self) -> None:
+        owner = "MissingBand"
+        features = name_tuple(owner, "features", self.features)
+        n = len(features)
+        ends = []
+        for field in ("low", "high"):
+            values = frozen_array(owner, field, getattr(self, field), np.float64, 1)
+            if len(values) != n:
+                raise invalid(owner, field, f"{n} numbers, one per feature", describe(getattr(self, field)))
+            check_finite(owner, field, values)
+            ends.append(values)
+        if (ends[0] > ends[1]).any():
+            raise invalid(owner, "high", "numbers at least low, feature by feature", ends[1].tolist())
+        object.__setattr__(self, "features", features)
+        object.__setattr__(self, "low", ends[0])
+        object.__setattr__(self, "high", ends[1])
+        object.__setattr__(self, "outputs", _outputs(owner, features, self.outputs))
+
+    kinds = _numeric_kinds
+
+
 Encoder = Union[
     FillMissing,
     CategoricalEncoding,
@@ -552,6 +610,8 @@ Encoder = Union[
     NumberCategory,
     Binning,
     Product,
+    IntegerCode,
+    MissingBand,
 ]
 ENCODER_TYPES = (
     FillMissing,
@@ -564,4 +624,6 @@ ENCODER_TYPES = (
     NumberCategory,
     Binning,
     Product,
+    IntegerCode,
+    MissingBand,
 )

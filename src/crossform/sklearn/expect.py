@@ -95,6 +95,10 @@ def _predict(estimator, X) -> np.ndarray:
             from . import lightgbm
 
             return lightgbm.booster_scores(estimator, X)
+        if _library(estimator) == "xgboost":
+            from . import xgboost
+
+            X = xgboost.category_frame(estimator, X)
         if _steps(estimator)[1].__class__.__name__ == "IsolationForest":
             # the two outputs of post transform "isolation"
             return np.column_stack([estimator.score_samples(X), estimator.decision_function(X)])
@@ -113,6 +117,10 @@ def _predict_classes(estimator, X) -> np.ndarray:
         from . import lightgbm
 
         X = lightgbm.category_frame(estimator, X)
+    if _library(estimator) == "xgboost":
+        from . import xgboost
+
+        X = xgboost.category_frame(estimator, X)
     return estimator.predict(X)
 
 

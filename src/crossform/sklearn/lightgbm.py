@@ -8,10 +8,12 @@ one, else all. LightGBM's predictor (include/LightGBM/tree.h, src/c_api.cpp) com
 - the row as doubles, where a value with ``|x| <= kZeroThreshold`` (``1e-35f``, as a
   double 1.0000000180025095e-35) is dropped from the row and so reads as 0.0;
 - at a numerical node, NaN becomes 0.0 unless the node's ``missing_type`` is NaN; a NaN
-  (missing_type NaN) or a zero (missing_type Zero) goes the node's ``default_left`` way;
+  (missing_type NaN) or a zero (missing_type Zero: ``IsZero``, ``|x| <= kZeroThreshold``, NaN
+  included as it became 0.0) goes the node's ``default_left`` way;
   anything else goes left iff ``x <= threshold``, in double;
 - at a categorical node, NaN and values whose ``int`` is negative go right, a category in
-  the node's bitset left, any other right (``static_cast<int>``: 2.7 is category 2);
+  the node's bitset left, any other right (``static_cast<int>``: 2.7 is category 2, -0.5
+  category 0; x86-64 makes INT_MIN of a value beyond the int range and of +-inf);
 - the raw score of each output: 0.0 then each tree's leaf value in tree order (the
   boost-from-average score is already inside the first tree's leaves, AddBias), divided by
   the iteration count for random forests (``average_output``); then the objective's
@@ -25,10 +27,16 @@ below the band's bottom for -kZeroThreshold <= t < 0. A NaN under missing_type N
 0.0: it goes left iff 0.0 <= t. Infinities compare like any number (``infinite="compare"``).
 Pandas 'category' columns (LightGBM maps each to its code, unknown and missing to NaN): a
 label encoder gives the same codes, and a categorical node is a set split holding the codes
-that go left (NaN and other codes go right, the missing side).
+that go left (NaN and other codes go right, the missing side). Numeric columns named in
+``categorical_feature``: an integer-code step makes the int code CategoricalDecision reads
+(NaN where it goes right whatever the bitset), then the same set split.
 
-Refused by name: missing_type Zero (zero_as_missing), categorical splits on numeric inputs
-(the int truncation has no IR form), ordered or non-string pandas categories, linear trees, a sigmoid other than 1, and objectives
+zero_as_missing (missing_type Zero): a missing-band step makes [-kZeroThreshold, kZeroThreshold]
+NaN on each feature split so, and the node's default_left takes NaN; a missing_type None node of
+such a feature already sends NaN where 0.0 goes.
+
+Refused by name: a feature split under missing_type Zero and NaN both, numeric category columns beside pandas
+'category' ones, ordered or non-string pandas categories, linear trees, a sigmoid other than 1, and objectives
 whose transform crossform does not state (cross_entropy_lambda, sqrt regression, ranking,
 custom).
 """
@@ -181,14 +189,13 @@ class _Nodes:
         self.feature[at] = f
         missing = node.get("missing_type")
         if node.get("decision_type") == "==":
-            if f not in self.coded:
+            if f not in self.coded:  # pragma: no cover - feature_infos lists every feature binned as categories
                 raise UnsupportedEstimatorError(
-                    f"{self.name} splits feature {f}, read as a number, as a category (categorical_feature): "
-                    "LightGBM truncates the value to an int (2.7 is category 2, -0.5 category 0), which crossform's "
-                    "set split (exact values) cannot state. Fit on a pandas 'category' column instead."
+                    f"{self.name} splits feature {f} as a category, but dump_model()'s feature_infos lists no "
+                    "categories for it."
                 )
-            # the listed codes go left; NaN (missing and unknown categories) and any other code right,
-            # the missing side
+            # the listed codes go left; NaN (missing and unknown categories, or a number whose int is
+            # negative or beyond the int range: integer-code) and any other code right, the missing side
             self.sets[at] = tuple(sorted({float(c) for c in str(node["threshold"]).split("||")}))
             return
         if node.get("decision_type") != "<=":
@@ -196,12 +203,7 @@ class _Nodes:
                 f"{self.name} has a split {node.get('decision_type')!r} crossform does not know."
             )
         t = float(node["threshold"])
-        if missing == "Zero":
-            raise UnsupportedEstimatorError(
-                f"{self.name} treats zero as missing at a split of feature {f} (zero_as_missing=True): values near 0 "
-                "follow the default direction, a rule crossform does not state. Train with zero_as_missing=False."
-            )
-        if missing == "NaN":
+        if missing in ("NaN", "Zero"):  # Zero: the missing-band step made the zero band NaN
             self.missing_left[at] = bool(node["default_left"])
         elif missing == "None":
             self.missing_left[at] = 0.0 <= t  # NaN reads as 0.0
@@ -219,6 +221,26 @@ class _Nodes:
             np.array(self.values),
             tuple(self.sets) if any(v is not None for v in self.sets) else (),
         )
+
+
+def _zero_features(doc: dict, name: str) -> list:
+    """The features split under missing_type Zero (zero_as_missing), whose zero band a
+    missing-band step makes NaN. A feature split under missing_type NaN as well is refused:
+    there a zero compares as 0.0 and NaN goes the default way, which one column cannot hold."""
+    kinds: dict = {}
+    stack = [info["tree_structure"] for info in doc["tree_info"]]
+    while stack:
+        node = stack.pop()
+        if "split_index" in node:
+            kinds.setdefault(int(node["split_feature"]), set()).add(node.get("missing_type"))
+            stack += [node["left_child"], node["right_child"]]
+    both = sorted(f for f, k in kinds.items() if {"Zero", "NaN"} <= k)
+    if both:
+        raise UnsupportedEstimatorError(
+            f"{name} splits feature {both[0]} under missing_type Zero at some nodes and NaN at others: a zero goes "
+            "the default way at the first and compares as 0.0 at the second, which crossform does not state."
+        )
+    return sorted(f for f, k in kinds.items() if "Zero" in k)
 
 
 def trees_of(doc: dict, name: str, coded: frozenset = frozenset()) -> list:
@@ -247,15 +269,26 @@ def _inputs(booster, doc: dict, ctx: Context, cols: list, name: str) -> tuple:
     column order) to its codes, unknown and missing values to NaN: a label encoder with NaN
     for both computes the same codes."""
     tables = booster.pandas_categorical or []
+    coded = _category_features(doc)
     if not tables:
         ctx.require(cols, ir.NUMERIC, name)
-        return cols, frozenset()
-    coded = _category_features(doc)
+        if not coded:
+            return cols, frozenset()
+        # numbers read as categories (categorical_feature): CategoricalDecision's static_cast<int>
+        feats = [cols[j] for j in coded]
+        encoded = ctx.add_step(
+            lambda f, o: ir.IntegerCode(f, o), feats, [c.name for c in feats], [ir.NUMERIC] * len(feats)
+        )
+        out = list(cols)
+        for j, col in zip(coded, encoded):
+            out[j] = col
+        return out, frozenset(coded)
     if len(coded) != len(tables):
         raise UnsupportedEstimatorError(
             f"{name} was fitted on {len(tables)} pandas 'category' columns but bins {len(coded)} features as "
-            "categories (an ordered category column is read as numbers, or a category column holds one value), "
-            "so crossform cannot tell which column each category list belongs to."
+            "categories (numeric columns named in categorical_feature beside the category columns, an ordered "
+            "category column read as numbers, or a category column holding one value), so crossform cannot "
+            "tell which column each category list belongs to."
         )
     for j, table in zip(coded, tables):
         if not table or not all(isinstance(c, str) for c in table):
@@ -299,6 +332,19 @@ def convert_lightgbm(est, ctx: Context, cols: list) -> ModelSpec:
     if n_features != len(cols):
         raise UnsupportedEstimatorError(f"{name} expects {n_features} features but the pipeline gives it {len(cols)}.")
     cols, coded = _inputs(booster, doc, ctx, cols, name)
+    zero = _zero_features(doc, name)
+    if zero:
+        # NumericalDecision's IsZero: -kZeroThreshold <= x <= kZeroThreshold goes the default way, as NaN does
+        feats = [cols[j] for j in zero]
+        banded = ctx.add_step(
+            lambda f, o: ir.MissingBand(f, [-ZERO_THRESHOLD] * len(f), [ZERO_THRESHOLD] * len(f), o),
+            feats,
+            [c.name for c in feats],
+            [ir.NUMERIC] * len(feats),
+        )
+        cols = list(cols)
+        for j, col in zip(zero, banded):
+            cols[j] = col
     objective, params = _objective(doc, name)
     width = int(doc.get("num_tree_per_iteration", 1))
     post = _post_transform(objective, params, width, name)

@@ -10,6 +10,12 @@ float32 becomes one when cast: they compare like any number (``infinite="compare
 to the base margin; then the objective's transform runs in float32: the IR's accumulate
 "float32" (docs/SEMANTICS.md). The base margin is ``base_score`` through the objective's
 ProbToMargin, computed here as XGBoost computes it (float32 logit or logf).
+
+Categorical splits (enable_categorical, pandas string categories): a code in the node's set
+goes right, any other left, NaN the default way (common::Decision); the category names come
+from the model (gradient_booster.model.cats, XGBoost 3.1 and later), a label encoder gives the
+training codes (NaN for missing and unseen categories), and each node becomes a set split
+(docs/SEMANTICS.md note 29).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from .. import ir
 from ..errors import UnsupportedEstimatorError
 from ..floats import float32_threshold
 from ._context import Context, ModelSpec
+from .boosting import code_categories
 
 # objective -> (post transform, how base_score becomes the base margin): XGBoost's PredTransform
 # and ProbToMargin (src/objective/regression_loss.h, regression_obj.cu, multiclass_obj.cu)
@@ -91,29 +98,103 @@ def xgboost_trees(document: dict) -> list:
     return document["learner"]["gradient_booster"]["model"]["trees"]
 
 
-def _tree(doc: dict, column: int, width: int, name: str, index: int) -> ir.Tree:
+def _category_sets(doc: dict, feature: np.ndarray, missing_left: np.ndarray, sizes: dict) -> list:
+    """Per node None, or the set of a categorical split (split_type 1) as the IR states it.
+    XGBoost's Decision (src/common/categorical.h) sends a code in the node's categories right and
+    any other left; NaN takes default_left. The codes reaching it are 0 .. K-1 or NaN (the label
+    encoder before it), so the set going away from the missing side is the categories when NaN
+    goes left, else the other codes of the feature."""
+    sets = [None] * len(feature)
+    categories = doc.get("categories", [])
+    for node, begin, size in zip(
+        doc.get("categories_nodes", []), doc.get("categories_segments", []), doc.get("categories_sizes", [])
+    ):
+        members = {int(c) for c in categories[begin : begin + size]}
+        if missing_left[node]:
+            sets[node] = tuple(float(c) for c in sorted(members))
+        else:
+            sets[node] = tuple(float(c) for c in range(sizes[int(feature[node])]) if c not in members)
+    return sets
+
+
+def _tree(doc: dict, column: int, width: int, name: str, index: int, sizes: dict) -> ir.Tree:
+    """``sizes``: categorical feature -> its category count."""
     left = np.asarray(doc["left_children"], dtype=np.int64)
     right = np.asarray(doc["right_children"], dtype=np.int64)
     leaf = left < 0
     split_type = np.asarray(doc.get("split_type", [0] * len(left)), dtype=np.int64)
-    if (split_type[~leaf] != 0).any():
-        raise UnsupportedEstimatorError(
-            f"{name} tree {index} has a categorical split (enable_categorical=True), which crossform does not "
-            "export yet; numeric splits export."
-        )
+    feature = np.where(leaf, -1, np.asarray(doc["split_indices"], dtype=np.int64))
+    categorical = ~leaf & (split_type != 0)
+    if any(int(f) not in sizes for f in feature[categorical]):  # pragma: no cover - feature_types says "c"
+        raise UnsupportedEstimatorError(f"{name} tree {index} splits a feature as a category that is not one.")
     # split_conditions hold the float32 split value at splits and the leaf value at leaves
     condition = np.asarray(doc["split_conditions"], dtype=np.float64).astype(np.float32)
     below = np.nextafter(condition, np.float32(-np.inf))  # x < t on float32 is x <= the float32 below t
     value = np.zeros((len(left), width))
     value[leaf, column] = condition[leaf]
+    missing_left = ~leaf & (np.asarray(doc["default_left"], dtype=np.int64) != 0)
+    sets = _category_sets(doc, feature, missing_left, sizes) if categorical.any() else []
+    if any(s == () for s in sets):
+        raise UnsupportedEstimatorError(
+            f"{name} tree {index} has a categorical split that sends every category the missing way."
+        )
     return ir.Tree(
-        feature=np.where(leaf, -1, np.asarray(doc["split_indices"], dtype=np.int64)),
-        threshold=np.where(leaf, 0.0, float32_threshold(below.astype(np.float64))),
+        feature=feature,
+        threshold=np.where(leaf | categorical, 0.0, float32_threshold(below.astype(np.float64))),
         left=np.where(leaf, -1, left),
         right=np.where(leaf, -1, right),
-        missing_left=~leaf & (np.asarray(doc["default_left"], dtype=np.int64) != 0),
+        missing_left=missing_left,
         value=value,
+        sets=tuple(sets),
     )
+
+
+def category_tables(document: dict, name: str) -> dict:
+    """Categorical feature (feature_types "c") -> its categories in code order, as the model
+    records them (gradient_booster.model.cats, written by XGBoost 3.1 and later: per feature
+    UTF-8 bytes cut by offsets). Numeric categories and models without names are refused."""
+    learner = document["learner"]
+    coded = [j for j, kind in enumerate(learner.get("feature_types") or []) if kind == "c"]
+    if not coded:
+        return {}
+    cats = learner["gradient_booster"]["model"].get("cats")
+    if not cats or len(cats.get("enc", [])) != len(learner["feature_types"]):
+        raise UnsupportedEstimatorError(
+            f"{name} splits categorical features (enable_categorical=True) but its model records no category "
+            "names (XGBoost before 3.1 keeps only pandas' codes of the frame it was given); fit with XGBoost 3.1 "
+            "or later, which saves them."
+        )
+    tables = {}
+    for j in coded:
+        enc = cats["enc"][j]
+        offsets, values = enc.get("offsets") or [], enc.get("values") or []
+        if not offsets:
+            raise UnsupportedEstimatorError(
+                f"{name} reads feature {j} as categories that are numbers; crossform exports XGBoost's string "
+                "categories (a pandas 'category' column of strings)."
+            )
+        data = bytes(int(v) & 0xFF for v in values)
+        tables[j] = [data[offsets[k] : offsets[k + 1]].decode("utf-8") for k in range(len(offsets) - 1)]
+    return tables
+
+
+def category_frame(model, X):
+    """``X`` as XGBoost's predict takes it: each categorical feature a pandas 'category' column with
+    the fitted categories, so a category the model never saw is NaN (missing), as the package
+    states (XGBoost 3.1 and later re-code other categories by name: 3.3 refuses an unseen one,
+    3.1 and 3.2 take the next known one in byte order, src/encoder/ordinal.h)."""
+    booster = model if isinstance(model, xgboost.Booster) else model.get_booster()
+    tables = category_tables(booster_document(booster), type(model).__name__)
+    if not tables or not hasattr(X, "columns"):
+        return X
+    import pandas as pd
+
+    X = X.copy()
+    for j, table in tables.items():
+        column = X.columns[j]
+        known = X[column].where(X[column].isin(table))  # unknown values to NaN first
+        X[column] = pd.Categorical(known, categories=table)
+    return X
 
 
 def _trees_predicted(est, model: dict, width: int) -> int:
@@ -169,7 +250,16 @@ def _convert(est, booster, ctx: Context, cols: list) -> ModelSpec:
         )
     if any(int(t.get("tree_param", {}).get("size_leaf_vector", "1")) > 1 for t in xgboost_trees(document)):
         raise UnsupportedEstimatorError(f"{name} has vector leaves (multi_strategy='multi_output_tree'); not exported.")
-    ctx.require(cols, ir.NUMERIC, name)
+    tables = category_tables(document, name)
+    ctx.require([c for j, c in enumerate(cols) if j not in tables], ir.NUMERIC, name)
+    if tables:
+        # a label encoder gives each known category its training code, NaN to missing and unknown ones
+        feats = [cols[j] for j in tables]
+        ctx.require(feats, ir.CATEGORICAL, name)
+        cols = list(cols)
+        for j, col in zip(tables, code_categories(ctx, feats, list(tables.values()))):
+            cols[j] = col
+    sizes = {j: len(t) for j, t in tables.items()}
     classes = None
     n_classes = int(params.get("num_class", "0"))
     if objective in _CLASSIFICATION and (est is None or hasattr(est, "predict_proba")):
@@ -196,7 +286,7 @@ def _convert(est, booster, ctx: Context, cols: list) -> ModelSpec:
     docs = xgboost_trees(document)
     if est is not None:
         docs = docs[: _trees_predicted(est, model, width)]
-    trees = tuple(_tree(doc, int(groups[i]) if width > 1 else 0, width, name, i) for i, doc in enumerate(docs))
+    trees = tuple(_tree(doc, int(groups[i]) if width > 1 else 0, width, name, i, sizes) for i, doc in enumerate(docs))
     if not trees:
         raise UnsupportedEstimatorError(f"{name} has no trees.")
     return ModelSpec(
@@ -219,10 +309,22 @@ def leaf_positions(model, X) -> np.ndarray:
     conditions = np.concatenate([np.asarray(t["split_conditions"], dtype=np.float64) for t in trees])
     if (np.abs(conditions.astype(np.float32)) >= np.float32(top)).any():
         raise ValueError("a split condition at +-FLT_MAX: pred_leaf cannot stand in for infinite inputs")
-    values = np.asarray(X.to_numpy(dtype=np.float64) if hasattr(X, "to_numpy") else X, dtype=np.float64)
-    with np.errstate(over="ignore"):
-        values = np.clip(values.astype(np.float32), -top, top)
-    dmatrix = xgboost.DMatrix(values, missing=np.nan, feature_names=booster.feature_names)
+    tables = category_tables(booster_document(booster), type(model).__name__)
+    if tables:
+        import pandas as pd
+
+        frame = category_frame(model, X)
+        numeric = [c for j, c in enumerate(frame.columns) if j not in tables]
+        with np.errstate(over="ignore"):
+            clipped = np.clip(frame[numeric].to_numpy(dtype=np.float64).astype(np.float32), -top, top)
+        frame = frame.copy()
+        frame[numeric] = pd.DataFrame(clipped, columns=numeric, index=frame.index)
+        dmatrix = xgboost.DMatrix(frame, missing=np.nan, enable_categorical=True)
+    else:
+        values = np.asarray(X.to_numpy(dtype=np.float64) if hasattr(X, "to_numpy") else X, dtype=np.float64)
+        with np.errstate(over="ignore"):
+            values = np.clip(values.astype(np.float32), -top, top)
+        dmatrix = xgboost.DMatrix(values, missing=np.nan, feature_names=booster.feature_names)
     leaves = np.asarray(booster.predict(dmatrix, pred_leaf=True), dtype=np.int64).reshape(len(X), -1)
     out = np.empty_like(leaves)
     for t, doc in enumerate(trees):
@@ -242,7 +344,7 @@ def booster_inputs(booster) -> tuple:
 def booster_predict(booster, X) -> np.ndarray:
     """What a raw Booster predicts for ``X`` (inplace_predict, as XGBModel.predict calls it), one
     column per output."""
-    out = np.asarray(booster.inplace_predict(X, missing=np.nan), dtype=np.float64)
+    out = np.asarray(booster.inplace_predict(category_frame(booster, X), missing=np.nan), dtype=np.float64)
     return out.reshape(len(out), -1)
 
 

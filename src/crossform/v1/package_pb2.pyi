@@ -64,7 +64,7 @@ class Field(_message.Message):
     def __init__(self, name: _Optional[str] = ..., kind: _Optional[_Union[Field.Kind, str]] = ...) -> None: ...
 
 class Encoder(_message.Message):
-    __slots__ = ("fill_missing", "categorical_encoding", "scale", "affine", "missing_indicator", "one_hot", "refuse_missing", "number_category", "binning", "product")
+    __slots__ = ("fill_missing", "categorical_encoding", "scale", "affine", "missing_indicator", "one_hot", "refuse_missing", "number_category", "binning", "product", "integer_code", "missing_band")
     FILL_MISSING_FIELD_NUMBER: _ClassVar[int]
     CATEGORICAL_ENCODING_FIELD_NUMBER: _ClassVar[int]
     SCALE_FIELD_NUMBER: _ClassVar[int]
@@ -75,6 +75,8 @@ class Encoder(_message.Message):
     NUMBER_CATEGORY_FIELD_NUMBER: _ClassVar[int]
     BINNING_FIELD_NUMBER: _ClassVar[int]
     PRODUCT_FIELD_NUMBER: _ClassVar[int]
+    INTEGER_CODE_FIELD_NUMBER: _ClassVar[int]
+    MISSING_BAND_FIELD_NUMBER: _ClassVar[int]
     fill_missing: FillMissing
     categorical_encoding: CategoricalEncoding
     scale: Scale
@@ -85,7 +87,9 @@ class Encoder(_message.Message):
     number_category: NumberCategory
     binning: Binning
     product: Product
-    def __init__(self, fill_missing: _Optional[_Union[FillMissing, _Mapping]] = ..., categorical_encoding: _Optional[_Union[CategoricalEncoding, _Mapping]] = ..., scale: _Optional[_Union[Scale, _Mapping]] = ..., affine: _Optional[_Union[Affine, _Mapping]] = ..., missing_indicator: _Optional[_Union[MissingIndicator, _Mapping]] = ..., one_hot: _Optional[_Union[OneHot, _Mapping]] = ..., refuse_missing: _Optional[_Union[RefuseMissing, _Mapping]] = ..., number_category: _Optional[_Union[NumberCategory, _Mapping]] = ..., binning: _Optional[_Union[Binning, _Mapping]] = ..., product: _Optional[_Union[Product, _Mapping]] = ...) -> None: ...
+    integer_code: IntegerCode
+    missing_band: MissingBand
+    def __init__(self, fill_missing: _Optional[_Union[FillMissing, _Mapping]] = ..., categorical_encoding: _Optional[_Union[CategoricalEncoding, _Mapping]] = ..., scale: _Optional[_Union[Scale, _Mapping]] = ..., affine: _Optional[_Union[Affine, _Mapping]] = ..., missing_indicator: _Optional[_Union[MissingIndicator, _Mapping]] = ..., one_hot: _Optional[_Union[OneHot, _Mapping]] = ..., refuse_missing: _Optional[_Union[RefuseMissing, _Mapping]] = ..., number_category: _Optional[_Union[NumberCategory, _Mapping]] = ..., binning: _Optional[_Union[Binning, _Mapping]] = ..., product: _Optional[_Union[Product, _Mapping]] = ..., integer_code: _Optional[_Union[IntegerCode, _Mapping]] = ..., missing_band: _Optional[_Union[MissingBand, _Mapping]] = ...) -> None: ...
 
 class FillMissing(_message.Message):
     __slots__ = ("features", "outputs", "values")
@@ -222,6 +226,26 @@ class ProductFactors(_message.Message):
     FACTORS_FIELD_NUMBER: _ClassVar[int]
     factors: _containers.RepeatedScalarFieldContainer[int]
     def __init__(self, factors: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class IntegerCode(_message.Message):
+    __slots__ = ("features", "outputs")
+    FEATURES_FIELD_NUMBER: _ClassVar[int]
+    OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    features: _containers.RepeatedScalarFieldContainer[str]
+    outputs: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, features: _Optional[_Iterable[str]] = ..., outputs: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class MissingBand(_message.Message):
+    __slots__ = ("features", "outputs", "low", "high")
+    FEATURES_FIELD_NUMBER: _ClassVar[int]
+    OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    LOW_FIELD_NUMBER: _ClassVar[int]
+    HIGH_FIELD_NUMBER: _ClassVar[int]
+    features: _containers.RepeatedScalarFieldContainer[str]
+    outputs: _containers.RepeatedScalarFieldContainer[str]
+    low: _containers.RepeatedScalarFieldContainer[float]
+    high: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, features: _Optional[_Iterable[str]] = ..., outputs: _Optional[_Iterable[str]] = ..., low: _Optional[_Iterable[float]] = ..., high: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class OneHot(_message.Message):
     __slots__ = ("features", "outputs", "blocks")

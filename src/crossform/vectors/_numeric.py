@@ -346,8 +346,30 @@ class NumericInput:
             x = v if chain.identity else chain.guess(v)
             if math.isfinite(x) and chain.z(x) == v and self.fits(x, self._constraints({})):
                 out.append((x, f"{fname!r} {what} {v!r} of the node's set (input {self.name!r} = {x!r})"))
+        if any(isinstance(enc, ir.IntegerCode) for enc, _, _ in chain.steps):
+            out += self._truncation_probes(chain, fname, members)
         out.append((math.nan, f"{fname!r} missing at a set split (input {self.name!r} = nan)"))
         return out
 
+    def _truncation_probes(self, chain, fname: str, members: tuple) -> list:
+        """Inputs at the edges of an integer-code step: each member m's range [m, m + 1) at both ends
+        and inside, the values just below it, and the ends of the codes (-1 and 2^31, beside them)."""
+        xs = {-0.5, -1.0, math.nextafter(-1.0, 0.0), rules.INT_END, math.nextafter(rules.INT_END, 0.0)}
+        for m in members[:48]:
+            xs.update((m + 0.5, math.nextafter(m + 1.0, -math.inf), math.nextafter(m, -math.inf), m - 0.5))
+        out = []
+        for x in sorted(xs):
+            if math.isfinite(x) and self.fits(x, self._constraints({})):
+                out.append((x, f"{fname!r} code {chain.z(x)!r} of an int truncation (input {self.name!r} = {x!r})"))
+        return out
+
     def specials(self) -> list:
-        return list(NUMERIC_SPECIALS)
+        """The special numbers, and both ends of each missing-band step's band with the doubles
+        just outside them."""
+        ends = set()
+        for chain in self.chains.values():
+            for enc, j, _ in chain.steps:
+                if isinstance(enc, ir.MissingBand):
+                    low, high = enc.low.item(j), enc.high.item(j)
+                    ends.update((low, high, math.nextafter(low, -math.inf), math.nextafter(high, math.inf)))
+        return list(NUMERIC_SPECIALS) + [(v, f"{v!r} (at a missing band's end)") for v in sorted(ends)]

@@ -155,3 +155,27 @@ def test_export_cli_takes_sets_for_onnx(tmp_path, capsys):
     data = (tmp_path / "m.onnx").read_bytes()
     assert O.BRANCH_MEMBER in branch_modes(data) and O.read_version(data) == "1.3"
     assert main(["validate", str(tmp_path / "m.onnx")]) == 0
+
+
+def test_member_variant_reads_back_column_sets_of_a_tree_numbered_best_first():
+    # histogram boosting numbers nodes in the order it splits them, not in walk order: here the
+    # root's right child (1) splits before its left one (2). Both their sets are too big for
+    # BRANCH_MEMBER (400 > NATIVE_SET_MAX) and become columns; node 3's set stays a member node,
+    # so the file lists the nodes in walk order (0, 2, 1, 3), as the reader then numbers them
+    tree = ir.Tree(
+        feature=[0, 1, 1, 1, -1, -1, -1, -1, -1],
+        threshold=[0.5] + [0.0] * 8,
+        left=[2, 3, 5, 7, -1, -1, -1, -1, -1],
+        right=[1, 4, 6, 8, -1, -1, -1, -1, -1],
+        missing_left=[False] * 9,
+        value=[[0.0]] * 4 + [[1.0], [2.0], [3.0], [4.0], [5.0]],
+        sets=(None, (2.0, 400.0), (-1.0, 11.0, 400.0), (3.0,)) + (None,) * 5,
+    )
+    package = ir.Package(
+        inputs=(ir.Field("size", ir.NUMERIC), ir.Field("grade", ir.NUMERIC)),
+        encoders=(),
+        model=ir.TreeEnsemble(("size", "grade"), (tree,), "sum", base_value=[0.0], infinite="compare"),
+    )
+    data = O.dumps(package, sets="member")
+    assert O.BRANCH_MEMBER in branch_modes(data)
+    assert O.loads(data).id == package.id

@@ -328,6 +328,48 @@ def _product(g: Graph, enc: ir.Product, cols: dict, index: int) -> None:
     cols.update(new)
 
 
+def _integer_code(g: Graph, enc: ir.IntegerCode, cols: dict, index: int) -> None:
+    """Per feature: Where(-1 < x < 2^31, Floor(Max(x, 0)), NaN): trunc(x) on that range (Floor of
+    x >= 0, and 0 for -1 < x < 0), NaN elsewhere; both comparisons are false for NaN. No refusal."""
+    doc = step_doc("integer-code", features=list(enc.features), outputs=list(enc.outputs))
+    new = {}
+    for j, name in enumerate(enc.features):
+        tag = f"e{index}.{j}"
+        x = cols[name]
+        low = g.op("Greater", [x, g.const("minus_one", np.array([-1.0]))], f"{tag}.above", doc=doc if j == 0 else "")
+        high = g.op("Less", [x, g.const("int_end", np.array([2.0**31]))], f"{tag}.below")
+        inside = g.op("And", [low, high], f"{tag}.inside")
+        floor = g.op("Floor", [g.op("Max", [x, g.const("zero", np.array([0.0]))], f"{tag}.positive")], f"{tag}.floor")
+        new[enc.outputs[j]] = g.op("Where", [inside, floor, g.const("nan", np.array([np.nan]))], f"{tag}.code")
+    cols.update(new)
+
+
+def _missing_band(g: Graph, enc: ir.MissingBand, cols: dict, index: int) -> None:
+    """Per feature: Where(And(GreaterOrEqual(x, low), GreaterOrEqual(high, x)), NaN, x); both
+    comparisons are false for NaN, which passes as NaN. No row error."""
+    doc = step_doc(
+        "missing-band",
+        features=list(enc.features),
+        outputs=list(enc.outputs),
+        low=enc.low.tolist(),
+        high=enc.high.tolist(),
+    )
+    new = {}
+    for j, name in enumerate(enc.features):
+        tag = f"e{index}.{j}"
+        x = cols[name]
+        low = g.op(
+            "GreaterOrEqual",
+            [x, g.const(f"{tag}.low", np.array([enc.low[j]]))],
+            f"{tag}.low",
+            doc=doc if j == 0 else "",
+        )
+        high = g.op("GreaterOrEqual", [g.const(f"{tag}.high", np.array([enc.high[j]])), x], f"{tag}.high")
+        band = g.op("And", [low, high], f"{tag}.band")
+        new[enc.outputs[j]] = g.op("Where", [band, g.const("nan", np.array([np.nan])), x], f"{tag}.value")
+    cols.update(new)
+
+
 ENCODERS = {
     ir.FillMissing: _fill_missing,
     ir.CategoricalEncoding: _categorical_encoding,
@@ -339,6 +381,8 @@ ENCODERS = {
     ir.NumberCategory: _number_category,
     ir.Binning: _binning,
     ir.Product: _product,
+    ir.IntegerCode: _integer_code,
+    ir.MissingBand: _missing_band,
 }
 
 
@@ -498,6 +542,18 @@ def _read_product(nodes: _EncoderNodes, doc: dict, features: tuple, outputs: tup
     return ir.Product(features, tuple(map(tuple, factors)), outputs)
 
 
+def _read_integer_code(nodes: _EncoderNodes, doc: dict, features: tuple, outputs: tuple):
+    """No parameters; the rebuilt graph must then match the file's nodes."""
+    return ir.IntegerCode(features, outputs)
+
+
+def _read_missing_band(nodes: _EncoderNodes, doc: dict, features: tuple, outputs: tuple):
+    """The band's ends from the comparisons' constants; the rebuilt graph must then match the file."""
+    low = [nodes.number(j, "low") for j in range(len(features))]
+    high = [nodes.number(j, "high", k=0) for j in range(len(features))]
+    return ir.MissingBand(features, low, high, outputs)
+
+
 ENCODER_READERS = {
     "fill-missing": _read_fill_missing,
     "standard-scaler": _read_scale,
@@ -509,6 +565,8 @@ ENCODER_READERS = {
     "number-category": _read_number_category,  # from 1.4
     "binning": _read_binning,  # from 1.4
     "product": _read_product,  # from 1.4
+    "integer-code": _read_integer_code,  # from 1.4
+    "missing-band": _read_missing_band,  # from 1.4
 }
 
 

@@ -91,6 +91,9 @@ OPS = {
     ("", "Min"),  # from 1.4
     ("", "Max"),  # from 1.4
     ("", "Mod"),  # from 1.4
+    ("", "Greater"),  # from 1.4
+    ("", "Less"),  # from 1.4
+    ("", "Floor"),  # from 1.4
     ("ai.onnx.ml", "LabelEncoder"),
     ("ai.onnx.ml", "TreeEnsemble"),
 }

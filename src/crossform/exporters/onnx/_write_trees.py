@@ -4,6 +4,8 @@ and the leaf-value table the reached leaves are gathered from."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from ... import ir
@@ -155,7 +157,8 @@ def _set_columns(g: Graph, model: ir.TreeEnsemble, cols: dict, sets: str = COLUM
     columns). ai.onnx.ml's BRANCH_MEMBER is not used: onnx's ReferenceEvaluator ends a set at
     a member 0.0 and reads the sets in its own walk order, not node order.
 
-    Column k (set split k, counting the forest's set nodes in tree and node order) is
+    Column k (set split k, counting the forest's set nodes in tree order, and in a tree in the
+    order the file lists its nodes: _column_order) is
     Equal(x, S) any per row, as a double: exact float64 equality, -0.0 equal to 0.0, NaN in
     no set. Members go away from the missing side, so the column is "member" when the
     missing side is left (members right: 1.0 > the threshold) and 1 - "member" when it is
@@ -172,9 +175,8 @@ def _set_columns(g: Graph, model: ir.TreeEnsemble, cols: dict, sets: str = COLUM
             continue
         feature, threshold, missing_left = tree.feature.copy(), tree.threshold.copy(), tree.missing_left.copy()
         kept = list(tree.sets)
-        for n, values in enumerate(tree.sets):
-            if values is None or sets == MEMBER and native_set(values):
-                continue
+        for n in _column_order(tree, sets):
+            values = tree.sets[n]
             kept[n] = None
             k, j = len(columns), int(tree.feature[n])
             doc = step_doc("set-split", feature=j, missing_left=bool(tree.missing_left[n]))
@@ -216,6 +218,23 @@ def _set_columns(g: Graph, model: ir.TreeEnsemble, cols: dict, sets: str = COLUM
             )
         )
     return tuple(trees), columns
+
+
+def _column_order(tree: ir.Tree, sets: str) -> list:
+    """The set splits of a tree that become columns, in the order the file lists the tree's
+    nodes (_tree_arrays): the walk order (_preorder) of the tree as written, where a column
+    split sends NaN right, when sets native to BRANCH_MEMBER remain in it, else node order.
+    The reader numbers a tree's nodes in file order, so the graph rebuilt from the package it
+    reads numbers the columns as the writer did (a tree grown best-first, as histogram
+    boosting grows them, is numbered otherwise in node order)."""
+    native = [v is not None and sets == MEMBER and native_set(v) for v in tree.sets]
+    columns = [n for n, v in enumerate(tree.sets) if v is not None and not native[n]]
+    if not any(native):
+        return columns
+    written = tree.missing_left.copy()
+    written[columns] = False
+    order = _preorder(dataclasses.replace(tree, missing_left=written)).tolist()
+    return [n for n in order if n in set(columns)]
 
 
 def _splits_in_float32(model: ir.TreeEnsemble, splits: np.ndarray, n_leaves: int) -> bool:

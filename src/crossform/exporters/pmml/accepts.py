@@ -51,15 +51,21 @@ def accepts(package: ir.Package, field: str, value: Any) -> bool:
 # ---------------------------------------------------------------- numeric fields: one interval
 
 
+_ACCEPT_ALL = (ir.IntegerCode, ir.MissingBand)  # the numeric encoders that refuse nothing
+
+
 def _numeric_checks(package: ir.Package, field: str) -> list:
     """The checks a numeric field's value meets on its way: (the steps applied
-    before the check, the numbers the check accepts). Every numeric encoder
-    accepts the finite numbers, the model its rules.number_bounds; NaN is
+    before the check, the numbers the check accepts). Every numeric encoder but
+    integer-code accepts the finite numbers, the model its rules.number_bounds; NaN is
     accept()'s business."""
     model_chains, every = rules.derivations(package)
-    # a number-category step ends the numbers: what comes after it checks categories, not numbers
+    # a number-category step ends the numbers: what comes after it checks categories, not numbers;
+    # an integer-code step accepts every number (rules.integer_code refuses nothing)
     checks = [
-        (steps[:-1], rules.FINITE) for source, steps in every if source == field and steps and _numbers(steps[:-1])
+        (steps[:-1], rules.FINITE)
+        for source, steps in every
+        if source == field and steps and _numbers(steps[:-1]) and not isinstance(steps[-1][0], _ACCEPT_ALL)
     ]
     bounds = rules.number_bounds(package.model)
     if bounds is not None:

@@ -22,7 +22,9 @@ from .rules import (
     BINNING,
     CODES,
     EXTENDER,
+    INTEGER_CODE,
     KINDS_OF,
+    MISSING_BAND,
     NUMBER_CATEGORY,
     ONE_HOT,
     PREFIX,
@@ -215,6 +217,40 @@ def _binning_field(name: str, outs: tuple, enc: ir.Binning, j: int, source: str)
     ], [name]
 
 
+def _integer_code_field(name: str, outs: tuple, enc: ir.IntegerCode, j: int, source: str) -> tuple:
+    """if x is not missing: if -1 < x < 2^31: floor(max(x, 0)), which is trunc(x) there; an if
+    without an else gives missing when its condition is false (JPMML's functions refuse a missing
+    argument, and its if evaluates only the branch it takes). The Extension marks the kind."""
+    x = f'<FieldRef field="{_attr(source)}"/>'
+    inside = (
+        f'<Apply function="and"><Apply function="greaterThan">{x}{_constant(-1.0)}</Apply>'
+        f'<Apply function="lessThan">{x}{_constant(2.0**31)}</Apply></Apply>'
+    )
+    return [
+        _head(name, outs[0]) + f'<Extension extender="{EXTENDER}" name="{INTEGER_CODE}" value="trunc"/>'
+        f'<Apply function="if"><Apply function="isNotMissing">{x}</Apply><Apply function="if">{inside}'
+        f'<Apply function="floor"><Apply function="max">{x}{_constant(0.0)}</Apply></Apply></Apply></Apply>'
+        f"</DerivedField>\n"
+    ], [name]
+
+
+def _missing_band_field(name: str, outs: tuple, enc: ir.MissingBand, j: int, source: str) -> tuple:
+    """if x is not missing: if not(low <= x <= high): x; missing elsewhere (an if without an else);
+    the ends also in Extension crossform.missing-band, which marks the kind."""
+    x = f'<FieldRef field="{_attr(source)}"/>'
+    low, high = float(enc.low[j]), float(enc.high[j])
+    doc = _json_text({"low": low, "high": high})
+    band = (
+        f'<Apply function="and"><Apply function="greaterOrEqual">{x}{_constant(low)}</Apply>'
+        f'<Apply function="lessOrEqual">{x}{_constant(high)}</Apply></Apply>'
+    )
+    return [
+        _head(name, outs[0]) + f'<Extension extender="{EXTENDER}" name="{MISSING_BAND}" value="{_attr(doc)}"/>'
+        f'<Apply function="if"><Apply function="isNotMissing">{x}</Apply><Apply function="if">'
+        f'<Apply function="not">{band}</Apply>{x}</Apply></Apply></DerivedField>\n'
+    ], [name]
+
+
 ENCODER_FIELDS = {
     ir.FillMissing: _fill_field,
     ir.CategoricalEncoding: _categorical_encoding_field,
@@ -225,6 +261,8 @@ ENCODER_FIELDS = {
     ir.RefuseMissing: _refuse_field,
     ir.NumberCategory: _number_category_field,
     ir.Binning: _binning_field,
+    ir.IntegerCode: _integer_code_field,
+    ir.MissingBand: _missing_band_field,
 }
 
 
@@ -299,7 +337,8 @@ def _read_encoder(group: list, features: tuple, sources: list, label: str) -> An
     kind = _KIND_OF_MARK.get(mark)
     if kind is None:  # an element some kind writes, but with a function (say) none writes
         element, found = mark
-        known = [f'"{m}"' for e, m in _KIND_OF_MARK if e == element]
+        # integer-code's and missing-band's Apply are told apart by their Extension, not by a function
+        known = [f'"{m}"' for e, m in _KIND_OF_MARK if e == element and m not in (INTEGER_CODE, MISSING_BAND)]
         raise PmmlStructureError(
             label, f"expected an {element} of {', '.join(known[:-1])} or {known[-1]}, found {shown(found)}"
         )
@@ -328,6 +367,10 @@ def _mark(group: list, label: str) -> tuple:
     if elements == {"Discretize"}:
         return ("Discretize", BINNING if any(d["bins"] is not None for d in fields) else NUMBER_CATEGORY)
     functions = {d["function"] for d in fields}
+    if elements == {"Apply"} and any(d["integer"] is not None for d in fields):
+        return ("Apply", INTEGER_CODE)
+    if elements == {"Apply"} and any(d["band"] is not None for d in fields):
+        return ("Apply", MISSING_BAND)
     if elements == {"Apply"} and len(functions) == 1:
         return ("Apply", functions.pop())
     if elements == {"MapValues"}:
@@ -520,6 +563,27 @@ def _read_binning(group: list, features: tuple, sources: list, label: str) -> ir
     return ir.Binning(features, tuple(edges), _outputs(group))
 
 
+def _read_integer_code(group: list, features: tuple, sources: list, label: str) -> ir.IntegerCode:
+    """No parameters (the document written again from it must be the file's)."""
+    return ir.IntegerCode(features, _outputs(group))
+
+
+def _read_missing_band(group: list, features: tuple, sources: list, label: str) -> ir.MissingBand:
+    """The ends from Extension crossform.missing-band (the document written again must be the file's)."""
+    low, high = [], []
+    for d in _fields(group):
+        doc = _json.parse((d["band"] or "").encode("utf-8"), f"{label}/Extension[{MISSING_BAND}]")
+        if not isinstance(doc, dict) or set(doc) != {"low", "high"}:
+            raise PmmlStructureError(
+                label, f'expected a JSON object with "low" and "high" in Extension {MISSING_BAND!r}, found {shown(doc)}'
+            )
+        if not all(isinstance(doc[k], (int, float)) and not isinstance(doc[k], bool) for k in ("low", "high")):
+            raise PmmlStructureError(label, f"expected numbers as the band's ends, found {shown(doc)}")
+        low.append(doc["low"])
+        high.append(doc["high"])
+    return ir.MissingBand(features, low, high, _outputs(group))
+
+
 class EncoderReader(NamedTuple):
     """How a kind is read: the mark its DerivedFields hold (see :func:`_mark`), and its reader."""
 
@@ -538,5 +602,7 @@ ENCODER_READERS = {
     ir.OneHot: EncoderReader(("MapValues", ONE_HOT), _read_one_hot),
     ir.NumberCategory: EncoderReader(("Discretize", NUMBER_CATEGORY), _read_number_category),
     ir.Binning: EncoderReader(("Discretize", BINNING), _read_binning),
+    ir.IntegerCode: EncoderReader(("Apply", INTEGER_CODE), _read_integer_code),
+    ir.MissingBand: EncoderReader(("Apply", MISSING_BAND), _read_missing_band),
 }
 _KIND_OF_MARK = {reader.mark: kind for kind, reader in ENCODER_READERS.items()}

@@ -23,9 +23,11 @@ from .rules import (
     CODES,
     EXTENDER,
     HEADER_KEYS,
+    INTEGER_CODE,
     MAX_NESTING,
     MAX_OUTPUTS,
     MAX_TREE_MODELS,
+    MISSING_BAND,
     NAME,
     NAMESPACE,
     NUMBER_CATEGORY,
@@ -271,9 +273,14 @@ class _Reader:
                 )
             self.header[name] = self.taken() if name == _envelope.CHECKS else attrs.get("value")
         elif parent == "DerivedField":
-            key = {CODES: "codes", ONE_HOT: "policy", NUMBER_CATEGORY: "numbers", BINNING: "bins"}.get(
-                attrs.get("name")
-            )
+            key = {
+                CODES: "codes",
+                ONE_HOT: "policy",
+                NUMBER_CATEGORY: "numbers",
+                BINNING: "bins",
+                INTEGER_CODE: "integer",
+                MISSING_BAND: "band",
+            }.get(attrs.get("name"))
             if key is not None:
                 self.derived[-1][key] = attrs.get("value")
 
@@ -321,6 +328,8 @@ class _Reader:
                 "norm": None,
                 "numbers": None,
                 "bins": None,
+                "integer": None,
+                "band": None,
             }
         )
 

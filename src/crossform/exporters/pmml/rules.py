@@ -72,6 +72,8 @@ CODES = _envelope.PREFIX + "codes"  # inside a label-encoder's DerivedField: its
 ONE_HOT = _envelope.PREFIX + "one-hot"  # inside a one-hot feature's column field: its missing and unknown columns
 # inside a number-category field: its numbers, their categories and the unknown name (the Discretize bins say the same)
 NUMBER_CATEGORY = _envelope.PREFIX + "number-category"
+MISSING_BAND = _envelope.PREFIX + "missing-band"  # inside a missing-band field: its ends {"low", "high"}
+INTEGER_CODE = _envelope.PREFIX + "integer-code"  # inside an integer-code field: tells its Apply from the others
 BINNING = _envelope.PREFIX + "binning"  # inside a binning field: its edges (the Discretize bins say the same)
 
 # pmml's own limits; the file size, tree and node limits are the shared ones (_limits)

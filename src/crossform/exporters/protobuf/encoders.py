@@ -247,6 +247,27 @@ def _read_product(msg: pb.Product, path: str) -> ir.Product:
     return ir.Product(tuple(msg.features), tuple(tuple(p.factors) for p in msg.products), tuple(msg.outputs))
 
 
+def _integer_code(enc: ir.IntegerCode, msg: pb.Encoder) -> None:
+    msg.integer_code.features.extend(enc.features)
+    msg.integer_code.outputs.extend(enc.outputs)
+
+
+def _read_integer_code(msg: pb.IntegerCode, path: str) -> ir.IntegerCode:
+    return ir.IntegerCode(tuple(msg.features), tuple(msg.outputs))
+
+
+def _missing_band(enc: ir.MissingBand, msg: pb.Encoder) -> None:
+    out = msg.missing_band
+    out.features.extend(enc.features)
+    out.outputs.extend(enc.outputs)
+    out.low.extend(enc.low.tolist())
+    out.high.extend(enc.high.tolist())
+
+
+def _read_missing_band(msg: pb.MissingBand, path: str) -> ir.MissingBand:
+    return ir.MissingBand(tuple(msg.features), tuple(msg.low), tuple(msg.high), tuple(msg.outputs))
+
+
 # IR encoder class -> the function that fills its Encoder message
 ENCODER_WRITERS: dict[type, Callable] = {
     ir.FillMissing: _fill_missing,
@@ -259,6 +280,8 @@ ENCODER_WRITERS: dict[type, Callable] = {
     ir.NumberCategory: _number_category,
     ir.Binning: _binning,
     ir.Product: _product,
+    ir.IntegerCode: _integer_code,
+    ir.MissingBand: _missing_band,
 }
 
 # member of the Encoder oneof -> the function that reads it back
@@ -273,4 +296,6 @@ ENCODER_READERS: dict[str, Callable] = {
     "number_category": _read_number_category,
     "binning": _read_binning,
     "product": _read_product,
+    "integer_code": _read_integer_code,
+    "missing_band": _read_missing_band,
 }

@@ -112,6 +112,19 @@ def _product_doc(enc: ir.Product) -> dict:
 # ---------------------------------------------------------------- read
 
 
+def _integer_code_doc(enc: ir.IntegerCode) -> dict:
+    return {"features": list(enc.features), "outputs": list(enc.outputs)}
+
+
+def _missing_band_doc(enc: ir.MissingBand) -> dict:
+    return {
+        "features": list(enc.features),
+        "outputs": list(enc.outputs),
+        "low": dict(zip(enc.features, enc.low.tolist())),
+        "high": dict(zip(enc.features, enc.high.tolist())),
+    }
+
+
 def _fill_missing(doc: dict) -> ir.FillMissing:
     return ir.FillMissing(doc["features"], doc["values"], doc["outputs"])
 
@@ -193,6 +206,19 @@ def _product(doc: dict) -> ir.Product:
     return ir.Product(features, tuple(tuple(position[n] for n in term) for term in doc["factors"]), doc["outputs"])
 
 
+def _integer_code(doc: dict) -> ir.IntegerCode:
+    return ir.IntegerCode(doc["features"], doc["outputs"])
+
+
+def _missing_band(doc: dict) -> ir.MissingBand:
+    features = doc["features"]
+    _per_feature(doc, "low", features)
+    _per_feature(doc, "high", features)
+    return ir.MissingBand(
+        features, [doc["low"][f] for f in features], [doc["high"][f] for f in features], doc["outputs"]
+    )
+
+
 def _per_feature(doc: dict, key: str, features: list) -> None:
     if sorted(doc[key]) != sorted(features):
         raise IRValidationError(
@@ -215,6 +241,8 @@ ENCODERS: dict[str, EncoderFile] = {
     "one-hot": EncoderFile("stripe-json-one-hot-2.schema.json", _one_hot_doc, _one_hot),
     "refuse-missing": EncoderFile("stripe-json-refuse-missing-2.schema.json", _refuse_missing_doc, _refuse_missing),
     "binning": EncoderFile("stripe-json-binning-2.schema.json", _binning_doc, _binning),
+    "integer-code": EncoderFile("stripe-json-integer-code-2.schema.json", _integer_code_doc, _integer_code),
+    "missing-band": EncoderFile("stripe-json-missing-band-2.schema.json", _missing_band_doc, _missing_band),
     "number-category": EncoderFile("stripe-json-number-category-2.schema.json", _number_category_doc, _number_category),
     "product": EncoderFile("stripe-json-product-2.schema.json", _product_doc, _product),
 }
