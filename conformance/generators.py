@@ -881,3 +881,4 @@ except ModuleNotFoundError as exc:
     if exc.name != "xgboost":
         raise
     MISSING_LIBRARIES["xgboost"] = "generators_xgboost.py"
+import generators_composite  # noqa: E402, F401  (VotingClassifier, VotingRegressor)

@@ -219,9 +219,29 @@ def _linear(model: ir.LinearModel, batch: Batch, cols: dict) -> tuple[np.ndarray
     return values, None
 
 
+def _composite(model: ir.Composite, batch: Batch, cols: dict) -> tuple[np.ndarray, Union[np.ndarray, None]]:
+    """Each member scores the batch (refusing its rows), then the combination joins them. The
+    leaves are the tree members' leaves side by side, in member order (``member_trees``)."""
+    results = [MODELS[type(member)](member, batch, cols) for member in model.members]
+    scored = [values for values, _ in results]
+    reached = [leaves for _, leaves in results if leaves is not None]
+    ok = np.flatnonzero(np.equal(batch.errors, None))  # a row any member refused is an error
+    acc = np.zeros((len(ok), model.n_outputs))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for weight, values in zip(model.weights, scored):  # "average": a left fold in member order
+            acc = acc + values[ok] * weight
+        values = np.full((batch.n_rows, len(model.outputs)), np.nan)
+        values[ok] = acc / model.divisor
+    leaves = np.hstack(reached) if reached else None
+    if leaves is not None:
+        leaves[~np.equal(batch.errors, None)] = -1  # a row a later member refused reached no leaf
+    return values, leaves
+
+
 MODELS: dict[type, Callable[[Any, Batch, dict], tuple]] = {
     ir.TreeEnsemble: _tree_ensemble,
     ir.LinearModel: _linear,
+    ir.Composite: _composite,
 }
 
 

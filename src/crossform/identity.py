@@ -267,7 +267,19 @@ def _tree_ensemble(w: _Writer, model: ir.TreeEnsemble) -> None:
         w.text(model.accumulate)
 
 
-MODELS = {ir.TreeEnsemble: _tree_ensemble, ir.LinearModel: _linear}
+def _composite(w: _Writer, model: ir.Composite) -> None:
+    w.text("composite")
+    w.text(model.combination)
+    _classes(w, model)
+    w.u32(len(model.members))
+    for member in model.members:
+        MEMBERS[type(member)](w, member)
+    w.array(model.weights, ">f8")
+    w.f64(model.divisor)
+
+
+MEMBERS = {ir.TreeEnsemble: _tree_ensemble, ir.LinearModel: _linear}
+MODELS = {**MEMBERS, ir.Composite: _composite}
 
 
 def canonical_digest(package: ir.Package) -> bytes:

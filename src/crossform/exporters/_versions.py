@@ -114,6 +114,7 @@ FEATURES_SINCE: dict[str, dict[str, str]] = {
     "float32 accumulation": MINORS_INTRODUCED_BY["0.6.0"],
     "number-category encoder": MINORS_INTRODUCED_BY["0.6.0"],
     "binning encoder": MINORS_INTRODUCED_BY["0.6.0"],
+    "composite model": MINORS_INTRODUCED_BY["0.6.0"],
 }
 
 
@@ -136,6 +137,11 @@ def features_used(package) -> list:
 
 def model_features(model) -> list:
     """``[(feature, words)]`` for the model alone (see :func:`features_used`)."""
+    if hasattr(model, "members"):  # a composite: its own row, then what its members use
+        used = [("composite model", f"a composite model ({model.combination!r} of {len(model.members)} members)")]
+        for member in model.members:
+            used += [feature for feature in model_features(member) if feature not in used]
+        return used
     if not hasattr(model, "trees"):
         return [("linear model", "a linear model")]
     used = []

@@ -1,4 +1,4 @@
-"""The model kinds: tree ensembles and linear models, and their class labels."""
+"""The model kinds: tree ensembles, linear models, composites of them, and their class labels."""
 
 from __future__ import annotations
 
@@ -334,5 +334,122 @@ class LinearModel(_Model):
         return tuple(f"probability({c})" for c in self.classes)
 
 
-Model = Union[TreeEnsemble, LinearModel]
-MODEL_TYPES = (TreeEnsemble, LinearModel)
+COMBINATIONS = ("average",)
+MEMBER_TYPES = (TreeEnsemble, LinearModel)
+
+
+@dataclass(frozen=True, eq=False)
+class Composite(_Model):
+    """A model over other models' outputs: its ``members`` (tree ensembles and linear models,
+    each over the same feature vector) score a row, and ``combination`` joins their outputs.
+
+    "average" (scikit-learn's soft VotingClassifier and its VotingRegressor): output k is the
+    left fold, in member order, of ``weights[m] * member_m[k]`` (each member's outputs after
+    its own post transform), divided by ``divisor``. scikit-learn divides by numpy's sum of
+    the weights, a pairwise sum from 8 weights on, so the divisor is recorded as the fitted
+    model computes it rather than derived. A classifier's members are classifiers giving one
+    probability per class (``classes``, the members' own); a regressor's give one prediction.
+
+    A row refused by any member is a row error, as the library's predict fails for it. A
+    composite is never a member: members are the model kinds of ``MEMBER_TYPES``.
+    """
+
+    members: tuple
+    combination: str = "average"
+    weights: Union[np.ndarray, None] = None
+    divisor: Union[float, None] = None
+    classes: Union[tuple, None] = None
+
+    def __post_init__(self) -> None:
+        owner = "Composite"
+        if isinstance(self.members, MEMBER_TYPES) or not isinstance(self.members, Sequence) or not self.members:
+            raise invalid(
+                owner, "members", "a non-empty sequence of TreeEnsemble or LinearModel", describe(self.members)
+            )
+        members = tuple(self.members)
+        for i, member in enumerate(members):
+            if not isinstance(member, MEMBER_TYPES):
+                raise invalid(
+                    owner,
+                    "members",
+                    "TreeEnsemble or LinearModel members (a composite is never a member)",
+                    f"{type(member).__name__} at index {i}",
+                )
+            if member.features != members[0].features:
+                raise invalid(
+                    owner,
+                    "members",
+                    f"members over the same features {list(members[0].features)}",
+                    f"{list(member.features)} in member {i}",
+                )
+        if self.combination not in COMBINATIONS:
+            raise invalid(owner, "combination", f"one of {COMBINATIONS}", describe(self.combination))
+        weights = (
+            np.ones(len(members))
+            if self.weights is None
+            else frozen_array(owner, "weights", self.weights, np.float64, 1)
+        )
+        if weights.shape != (len(members),):
+            raise invalid(owner, "weights", f"{len(members)} numbers, one per member", describe(weights))
+        check_finite(owner, "weights", weights)
+        weights.setflags(write=False)
+        divisor = (
+            float(len(members))
+            if self.divisor is None
+            else valid_number(owner, "divisor", self.divisor, allow_nan=False)
+        )
+        if divisor == 0:
+            raise invalid(owner, "divisor", "a number other than 0", divisor)
+        if self.classes is None:
+            classes = None
+            for i, member in enumerate(members):
+                if member.classes is not None or member.outputs != ("prediction",):
+                    raise invalid(
+                        owner,
+                        "members",
+                        "regressors (one prediction each) in a regressor",
+                        f"{type(member).__name__} with outputs {list(member.outputs)} at index {i}",
+                    )
+        else:
+            classes = _classes(owner, self.classes, len(self.classes), "none", (), "class")
+            wanted = tuple(f"probability({c})" for c in classes)
+            for i, member in enumerate(members):
+                if member.classes != classes or member.outputs != wanted:
+                    raise invalid(
+                        owner,
+                        "members",
+                        f"classifiers giving the probabilities {list(wanted)}",
+                        f"{type(member).__name__} with outputs {list(member.outputs)} at index {i}",
+                    )
+        object.__setattr__(self, "members", members)
+        object.__setattr__(self, "weights", weights)
+        object.__setattr__(self, "divisor", divisor)
+        object.__setattr__(self, "classes", classes)
+
+    @property
+    def features(self) -> tuple:
+        """The feature vector every member reads."""
+        return self.members[0].features
+
+    @property
+    def n_outputs(self) -> int:
+        return 1 if self.classes is None else len(self.classes)
+
+    @property
+    def model_type(self) -> str:
+        return "classification-composite" if self.is_classifier else "regression-composite"
+
+    @property
+    def outputs(self) -> tuple:
+        if self.classes is None:
+            return ("prediction",)
+        return tuple(f"probability({c})" for c in self.classes)
+
+    @property
+    def member_trees(self) -> tuple:
+        """Every member's trees, in member order (where the probe rows look for splits)."""
+        return tuple(t for m in self.members if isinstance(m, TreeEnsemble) for t in m.trees)
+
+
+Model = Union[TreeEnsemble, LinearModel, Composite]
+MODEL_TYPES = (TreeEnsemble, LinearModel, Composite)

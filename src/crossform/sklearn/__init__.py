@@ -32,6 +32,7 @@ __all__ = ["from_sklearn", "converters", "Column", "Context", "ModelSpec"]
 FAMILIES = (
     "crossform.sklearn.anomaly",
     "crossform.sklearn.boosting",
+    "crossform.sklearn.composite",
     "crossform.sklearn.compose",
     "crossform.sklearn.feature_selection",
     "crossform.sklearn.impute",

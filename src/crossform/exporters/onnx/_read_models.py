@@ -23,7 +23,7 @@ from ._nodes import (
     read_classes,
     scalar_of_name,
 )
-from ._rules import BRANCH_GT, BRANCH_LEQ, BRANCH_MEMBER, SET_THRESHOLD, OnnxStructureError, load_onnx
+from ._rules import BRANCH_GT, BRANCH_LEQ, BRANCH_MEMBER, INTERNAL, SET_THRESHOLD, OnnxStructureError, load_onnx
 
 
 def check_tree_count(n_trees: int, where: str) -> None:
@@ -176,8 +176,66 @@ def _read_membership(node, attrs: dict, modes: np.ndarray, arr, where: str) -> l
     return out
 
 
-def read_model(proto, inits: dict, props: dict, where: str, per_tree: bool) -> ir.Model:
-    """A TreeEnsemble from the file's TreeEnsemble nodes, or (from 1.3) a LinearModel."""
+class _MemberGraph:
+    """What the model readers read of a proto (``graph.node``), for member i of a composite: its
+    nodes with their prefix m<i>. taken off the hint, and every node outside the members."""
+
+    def __init__(self, nodes: list):
+        self.node = nodes
+
+
+class _MemberView:
+    def __init__(self, nodes: list):
+        self.graph = _MemberGraph(nodes)
+
+
+def _member_view(proto, inits: dict, i: int) -> tuple:
+    """(a proto-like view, initializers) in which member i reads as a model of its own: its
+    initializers also under their names without the prefix, as const_of_name finds them."""
+    prefix = f"m{i}."
+    nodes, names = [], dict(inits)
+    for node in proto.graph.node:
+        tag = node_tag(node)
+        if tag.startswith(prefix):
+            copy = type(node)()
+            copy.CopyFrom(node)
+            copy.name = node.name[: len(node.name) - len(tag)] + tag[len(prefix) :]
+            nodes.append(copy)
+        elif not (tag.startswith("m") and tag.split(".", 1)[0][1:].isdigit()) and not tag.startswith("composite."):
+            nodes.append(node)
+    for name, value in inits.items():
+        hint = name.split(":", 2)[-1]
+        if name.startswith(INTERNAL) and hint.startswith(prefix):
+            names[name[: len(name) - len(hint)] + hint[len(prefix) :]] = value
+    return _MemberView(nodes), names
+
+
+def _read_composite(proto, first, inits: dict, props: dict, where: str, per_tree: bool) -> ir.Composite:
+    """Each member from the nodes under its prefix, then the combination's weights and divisor."""
+    doc = node_doc(first, where)
+    count = doc.get("members")
+    if not is_int(count) or not 1 <= count <= _limits.MAX_TREES:
+        raise OnnxStructureError(
+            where, f"expected doc_string key 'members' to be a member count, found {cut(json.dumps(count))}"
+        )
+    members = []
+    for i in range(count):
+        view, names = _member_view(proto, inits, i)
+        members.append(read_model(view, names, props, f"{where} (member {i})", per_tree, composite=False))
+    weights = [scalar_of_name(inits, f"composite.weight.{i}", where) for i in range(count)]
+    divisor = scalar_of_name(inits, "composite.divisor", where)
+    combination = doc_choice(doc, "combination", ir.COMBINATIONS, None, where)
+    return ir.Composite(tuple(members), combination, np.array(weights), divisor, read_classes(props, where))
+
+
+def read_model(proto, inits: dict, props: dict, where: str, per_tree: bool, composite: bool = True) -> ir.Model:
+    """A TreeEnsemble from the file's TreeEnsemble nodes, or (from 1.3) a LinearModel, or (from
+    1.4) a Composite of them (``composite``: False for a composite's member, never one itself)."""
+    first = [n for n in proto.graph.node if node_tag(n) == "composite.term.0"]
+    if first:
+        if not composite:
+            raise OnnxStructureError(where, "expected a tree ensemble or a linear model, found a composite")
+        return _read_composite(proto, first[0], inits, props, where, per_tree)
     ensembles = [n for n in proto.graph.node if n.op_type == "TreeEnsemble"]
     linear = [n for n in proto.graph.node if node_tag(n) == "linear.products"]
     if linear and not ensembles:

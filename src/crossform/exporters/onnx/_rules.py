@@ -151,9 +151,11 @@ def unsupported(package: ir.Package):
     score = score_output(package.model)
     if score in (DECISION, SCORES) and score in names:
         return f"input {score!r} collides with the graph output of the model's scores"
-    if package.model.post_transform not in POST_TRANSFORMS:
-        return f"post transform {package.model.post_transform!r} has no onnx {VERSION} form"
-    if isinstance(package.model, ir.TreeEnsemble) and len(package.model.trees) > _limits.MAX_TREES:
+    models = package.model.members if isinstance(package.model, ir.Composite) else (package.model,)
+    for model in models:
+        if model.post_transform not in POST_TRANSFORMS:
+            return f"post transform {model.post_transform!r} has no onnx {VERSION} form"
+    if sum(len(m.trees) for m in models if isinstance(m, ir.TreeEnsemble)) > _limits.MAX_TREES:
         return f"more than {_limits.MAX_TREES} trees"
     return None
 
@@ -169,6 +171,8 @@ def needs(package: ir.Package):
 
 def score_output(model: ir.Model) -> str:
     """The graph output holding the model's scores."""
+    if isinstance(model, ir.Composite):
+        return PROBABILITIES if model.is_classifier else PREDICTION
     if model.post_transform == "isolation":
         return SCORES
     if not model.is_classifier:

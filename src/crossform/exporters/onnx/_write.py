@@ -205,8 +205,40 @@ def _linear(g: Graph, model: ir.LinearModel, cols: dict, precision: str, per_tre
     return raw, np.float64, None
 
 
+def _member_scores(g: Graph, model: ir.Model, cols: dict, precision: str, per_tree: bool, exact: bool, sets: str):
+    """A model's scores after its post transform, as doubles (the float32 variant's trees give floats)."""
+    options = {"sets": sets} if isinstance(model, ir.TreeEnsemble) else {}
+    raw, real, leaves = MODELS[type(model)](g, model, cols, precision, per_tree, exact, **options)
+    scores = post_transform(g, model, raw, real, exact)
+    if real == np.float32 or getattr(model, "accumulate", "float64") == "float32":
+        scores = g.op("Cast", [scores], "scores.double", to=g.onnx.TensorProto.DOUBLE)
+    return scores
+
+
+def _composite(
+    g: Graph, model: ir.Composite, cols: dict, precision: str, per_tree: bool, exact: bool, sets: str = COLUMNS
+) -> tuple:
+    """Each member's nodes under the prefix m<i>. (the member's own graph, its row refusals
+    or'ed into the error output), then the combination under "composite.": "average" multiplies
+    each member's scores by its weight and adds them in member order (a left fold), then divides
+    by the divisor, in double. No leaves: the members' trees are checked through their scores."""
+    scored = []
+    for i, member in enumerate(model.members):
+        g.prefix = f"m{i}."
+        scored.append(_member_scores(g, member, cols, precision, per_tree, exact, sets))
+    g.prefix = "composite."
+    doc = step_doc("composite", combination=model.combination, members=len(model.members))
+    total = None
+    for i, (weight, scores) in enumerate(zip(model.weights, scored)):
+        term = g.op("Mul", [scores, g.const(f"weight.{i}", np.array([weight]))], f"term.{i}", doc=doc if i == 0 else "")
+        total = term if total is None else g.op("Add", [total, term], f"sum.{i}")
+    out = g.op("Div", [total, g.const("divisor", np.array([model.divisor]))], model.combination)
+    g.prefix = ""
+    return out, np.float64, None
+
+
 # model kind -> its writer: (the raw scores, their dtype, the leaves or None), before the post transform
-MODELS = {ir.TreeEnsemble: write_trees, ir.LinearModel: _linear}
+MODELS = {ir.TreeEnsemble: write_trees, ir.LinearModel: _linear, ir.Composite: _composite}
 
 
 def build(package: ir.Package, precision: str = FLOAT64, per_tree: bool = True, sets: str = COLUMNS):
@@ -245,9 +277,16 @@ def build(package: ir.Package, precision: str = FLOAT64, per_tree: bool = True, 
     model = package.model
     exact = explicit_logistic(version)
     raw, real, leaves = MODELS[type(model)](
-        g, model, cols, precision, per_tree, exact, **({"sets": sets} if isinstance(model, ir.TreeEnsemble) else {})
+        g,
+        model,
+        cols,
+        precision,
+        per_tree,
+        exact,
+        **({"sets": sets} if isinstance(model, (ir.TreeEnsemble, ir.Composite)) else {}),
     )
-    scores = post_transform(g, model, raw, real, exact)
+    # a composite's members ran their own post transforms
+    scores = raw if isinstance(model, ir.Composite) else post_transform(g, model, raw, real, exact)
     if getattr(model, "accumulate", "float64") == "float32" and precision == FLOAT64:
         scores = g.op("Cast", [scores], "scores.double", to=onnx.TensorProto.DOUBLE)  # exact
     error = g.errors[0]

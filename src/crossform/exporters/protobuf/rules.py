@@ -121,7 +121,9 @@ MEMBER_FEATURES = {
         "exp transform",
     ),
     "crossform.v1.Model.tree_ensemble_float32": ("float32 accumulation",),
+    "crossform.v1.Model.composite": ("composite model",),
 }
+COMBINATIONS = {"average": pb.Composite.COMBINATION_AVERAGE}
 
 
 def version_key(version: str) -> tuple:

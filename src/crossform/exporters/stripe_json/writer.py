@@ -15,6 +15,8 @@ from .rules import (
     CHECKS_FILE,
     ISOLATION_KEYS,
     MANIFEST,
+    MEMBER_FILE,
+    MEMBER_TREES_FILE,
     MODEL_FAMILIES,
     MODEL_FILE,
     TREE_RULES,
@@ -28,7 +30,7 @@ from .rules import (
 # ---------------------------------------------------------------- models
 
 
-def _tree_model_doc(model: ir.TreeEnsemble) -> dict:
+def _tree_model_doc(model: ir.TreeEnsemble, trees_path: str = TREES_FILE) -> dict:
     doc: dict[str, Any] = {
         "modelType": model_type(model),
         "features": list(model.features),
@@ -46,7 +48,7 @@ def _tree_model_doc(model: ir.TreeEnsemble) -> dict:
         doc["leafWidth"] = model.n_outputs
     if model.isolation is not None:
         doc["isolation"] = dict(zip(ISOLATION_KEYS, model.isolation))
-    doc["trees"] = {"path": TREES_FILE, "encoding": "bonsai"}
+    doc["trees"] = {"path": trees_path, "encoding": "bonsai"}
     return doc
 
 
@@ -63,10 +65,41 @@ def _linear_model_doc(model: ir.LinearModel) -> dict:
     return doc
 
 
-# IR model class -> (model.json's document, the files model.json points to)
+def _composite_doc(model: ir.Composite) -> dict:
+    doc: dict[str, Any] = {
+        "modelType": model_type(model),
+        "combination": model.combination,
+        "members": [
+            {"modelType": model_type(member), "path": MEMBER_FILE.format(i)} for i, member in enumerate(model.members)
+        ],
+        "weights": model.weights.tolist(),
+        "divisor": model.divisor,
+    }
+    if model.classes is not None:
+        doc["classes"] = list(model.classes)
+    return doc
+
+
+def _composite_files(model: ir.Composite, schemas: dict) -> dict:
+    """Each member's model document, checked against its family's schema, and its trees."""
+    files = {}
+    for i, member in enumerate(model.members):
+        path = MEMBER_FILE.format(i)
+        if isinstance(member, ir.TreeEnsemble):
+            doc = _tree_model_doc(member, MEMBER_TREES_FILE.format(i))
+            files[MEMBER_TREES_FILE.format(i)] = bonsai.dumps(member)
+        else:
+            doc = _linear_model_doc(member)
+        _json.validate(doc, schemas[MODEL_FAMILIES[type(member)]], path)
+        files[path] = _json.dumps(doc)
+    return files
+
+
+# IR model class -> (model.json's document, the files model.json points to, given the schemas)
 MODEL_WRITERS: dict[type, tuple[Callable, Callable]] = {
-    ir.TreeEnsemble: (_tree_model_doc, lambda model: {TREES_FILE: bonsai.dumps(model)}),
-    ir.LinearModel: (_linear_model_doc, lambda model: {}),
+    ir.TreeEnsemble: (_tree_model_doc, lambda model, schemas: {TREES_FILE: bonsai.dumps(model)}),
+    ir.LinearModel: (_linear_model_doc, lambda model, schemas: {}),
+    ir.Composite: (_composite_doc, _composite_files),
 }
 
 
@@ -91,7 +124,7 @@ def dumps(package: ir.Package) -> dict:
     model = write(package.model)
     _json.validate(model, schemas[MODEL_FAMILIES[type(package.model)]], MODEL_FILE)
     files[MODEL_FILE] = _json.dumps(model)
-    files.update(beside(package.model))
+    files.update(beside(package.model, schemas))
     manifest = {
         "formatVersion": version,
         "id": package.id,

@@ -1,0 +1,103 @@
+"""Conformance generators of models over other models' outputs: VotingClassifier (soft voting,
+with and without weights) and VotingRegressor, over trees, forests, histogram and gradient
+boosting and linear models.
+
+Registered into conformance/generators.py's GENERATORS (imported at its end); each case's
+"generator" names this file. Expected outputs are scikit-learn's predict_proba / predict.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from generators import FEATURES, case, numbers
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+    VotingClassifier,
+    VotingRegressor,
+)
+from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+FEATURES.update(
+    {
+        "composite": "Models over other models' outputs: soft VotingClassifier and VotingRegressor, with and "
+        "without weights, nine members (numpy's pairwise sum of the weights), members refusing NaN.",
+    }
+)
+
+# nine weights whose numpy sum (pairwise from 8 on) differs from their left fold: the divisor
+NINE_WEIGHTS = [0.34, 1.17, 1.55, 1.29, 1.76, 2.21, 2.87, 0.85, 1.95]
+
+
+@case("composite", "voting-soft-binary", "soft voting: a forest, histogram boosting and a logistic regression")
+def voting_soft_binary():
+    X, y = numbers(500, 4, seed=71)
+    members = [
+        ("rf", RandomForestClassifier(n_estimators=4, max_depth=4, random_state=0)),
+        ("hgb", HistGradientBoostingClassifier(max_iter=4, max_leaf_nodes=6, random_state=0)),
+        ("lr", LogisticRegression()),
+    ]
+    return VotingClassifier(members, voting="soft").fit(X, y)
+
+
+@case(
+    "composite",
+    "voting-soft-weighted-multiclass",
+    "soft voting with weights over four classes: a tree, extra trees, gradient boosting, a logistic regression",
+)
+def voting_soft_weighted_multiclass():
+    X, y = numbers(600, 5, seed=72, classes=4)
+    members = [
+        ("dt", DecisionTreeClassifier(max_depth=5, random_state=0)),
+        ("et", ExtraTreesClassifier(n_estimators=3, max_depth=4, random_state=0)),
+        ("gb", GradientBoostingClassifier(n_estimators=3, max_depth=2, random_state=0)),
+        ("lr", LogisticRegression()),
+    ]
+    return VotingClassifier(members, voting="soft", weights=[2.0, 1.0, 0.5, 1.5]).fit(X, y)
+
+
+@case(
+    "composite",
+    "voting-soft-nine-members",
+    "soft voting over nine trees with weights whose pairwise sum is not their left fold, string classes",
+)
+def voting_soft_nine_members():
+    X, y = numbers(500, 4, seed=73, classes=3, nan=0.05)
+    labels = np.array(["gull", "tern", "skua"])[y]
+    members = [(f"dt{i}", DecisionTreeClassifier(max_depth=2 + i % 4, random_state=i)) for i in range(9)]
+    return VotingClassifier(members, voting="soft", weights=NINE_WEIGHTS).fit(X, labels)
+
+
+@case("composite", "voting-regressor", "voting regressor: a forest, a linear regression, histogram boosting")
+def voting_regressor():
+    X, y = numbers(400, 4, seed=74, task="regression")
+    members = [
+        ("rf", RandomForestRegressor(n_estimators=3, max_depth=4, random_state=0)),
+        ("lin", LinearRegression()),
+        ("hgb", HistGradientBoostingRegressor(max_iter=4, max_leaf_nodes=5, random_state=0)),
+    ]
+    return VotingRegressor(members).fit(X, y)
+
+
+@case(
+    "composite",
+    "voting-regressor-nine-weighted",
+    "voting regressor over nine members with weights, after a scaler (a pipeline's final estimator)",
+)
+def voting_regressor_nine_weighted():
+    X, y = numbers(400, 4, seed=75, task="regression")
+    members = [(f"dt{i}", DecisionTreeRegressor(max_depth=3 + i % 3, random_state=i)) for i in range(6)]
+    members += [
+        ("gb", GradientBoostingRegressor(n_estimators=3, max_depth=2, random_state=0)),
+        ("ridge", Ridge(alpha=0.5)),
+        ("lin", LinearRegression()),
+    ]
+    return make_pipeline(StandardScaler(), VotingRegressor(members, weights=NINE_WEIGHTS)).fit(X, y)
