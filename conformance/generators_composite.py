@@ -1,9 +1,11 @@
-"""Conformance generators of models over other models' outputs: VotingClassifier (soft voting,
-with and without weights) and VotingRegressor, over trees, forests, histogram and gradient
+"""Conformance generators of models over other models' outputs: VotingClassifier (soft and hard
+voting, with and without weights) and VotingRegressor, over trees, forests, histogram and gradient
 boosting and linear models.
 
 Registered into conformance/generators.py's GENERATORS (imported at its end); each case's
-"generator" names this file. Expected outputs are scikit-learn's predict_proba / predict.
+"generator" names this file. Expected outputs are scikit-learn's predict_proba / predict; hard
+voting has no predict_proba, so its cases hold the weighted counts its predict takes the argmax of
+(np.bincount of the members' predicted codes) and its predicted class.
 """
 
 from __future__ import annotations
@@ -21,15 +23,15 @@ from sklearn.ensemble import (
     VotingClassifier,
     VotingRegressor,
 )
-from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
+from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge, RidgeClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 FEATURES.update(
     {
-        "composite": "Models over other models' outputs: soft VotingClassifier and VotingRegressor, with and "
-        "without weights, nine members (numpy's pairwise sum of the weights), members refusing NaN.",
+        "composite": "Models over other models' outputs: soft and hard VotingClassifier and VotingRegressor, "
+        "with and without weights, nine members (numpy's pairwise sum of the weights), members refusing NaN.",
     }
 )
 
@@ -101,3 +103,35 @@ def voting_regressor_nine_weighted():
         ("lin", LinearRegression()),
     ]
     return make_pipeline(StandardScaler(), VotingRegressor(members, weights=NINE_WEIGHTS)).fit(X, y)
+
+
+@case(
+    "composite",
+    "voting-hard-multiclass",
+    "hard voting over three classes: a forest, histogram boosting, a logistic regression and a ridge classifier",
+)
+def voting_hard_multiclass():
+    X, y = numbers(600, 4, seed=76, classes=3)
+    members = [
+        ("rf", RandomForestClassifier(n_estimators=3, max_depth=4, random_state=0)),
+        ("hgb", HistGradientBoostingClassifier(max_iter=3, max_leaf_nodes=6, random_state=0)),
+        ("lr", LogisticRegression()),
+        ("ridge", RidgeClassifier()),
+    ]
+    return VotingClassifier(members, voting="hard").fit(X, y)
+
+
+@case(
+    "composite",
+    "voting-hard-weighted-binary",
+    "hard voting with weights over two classes (ties between the weighted votes), integer labels 3 and 7",
+)
+def voting_hard_weighted_binary():
+    X, y = numbers(500, 4, seed=77)
+    members = [
+        ("dt", DecisionTreeClassifier(max_depth=4, random_state=0)),
+        ("et", ExtraTreesClassifier(n_estimators=3, max_depth=4, random_state=0)),
+        ("hgb", HistGradientBoostingClassifier(max_iter=3, random_state=0)),
+        ("gb", GradientBoostingClassifier(n_estimators=3, max_depth=2, random_state=0)),
+    ]
+    return VotingClassifier(members, voting="hard", weights=[1.0, 2.0, 1.5, 1.5]).fit(X, np.where(y == 1, 7, 3))

@@ -219,6 +219,14 @@ def _linear(model: ir.LinearModel, batch: Batch, cols: dict) -> tuple[np.ndarray
     return values, None
 
 
+def member_classes(values: np.ndarray) -> np.ndarray:
+    """Each row's class index from a classifier's outputs: the first of equal maxima, or for one
+    decision score, class 1 iff it is > 0 (Scores.labels' rule)."""
+    if values.shape[1] == 1:
+        return (values[:, 0] > 0).astype(np.int64)
+    return np.argmax(values, axis=1)
+
+
 def _composite(model: ir.Composite, batch: Batch, cols: dict) -> tuple[np.ndarray, Union[np.ndarray, None]]:
     """Each member scores the batch (refusing its rows), then the combination joins them. The
     leaves are the tree members' leaves side by side, in member order (``member_trees``)."""
@@ -228,10 +236,13 @@ def _composite(model: ir.Composite, batch: Batch, cols: dict) -> tuple[np.ndarra
     ok = np.flatnonzero(np.equal(batch.errors, None))  # a row any member refused is an error
     acc = np.zeros((len(ok), model.n_outputs))
     with np.errstate(over="ignore", invalid="ignore"):
-        for weight, values in zip(model.weights, scored):  # "average": a left fold in member order
-            acc = acc + values[ok] * weight
+        for weight, values in zip(model.weights, scored):  # a left fold in member order
+            if model.combination == "vote":  # the member's class gets its weight
+                acc = acc + (member_classes(values[ok])[:, None] == np.arange(model.n_outputs)) * weight
+            else:
+                acc = acc + values[ok] * weight
         values = np.full((batch.n_rows, len(model.outputs)), np.nan)
-        values[ok] = acc / model.divisor
+        values[ok] = acc if model.combination == "vote" else acc / model.divisor
     leaves = np.hstack(reached) if reached else None
     if leaves is not None:
         leaves[~np.equal(batch.errors, None)] = -1  # a row a later member refused reached no leaf

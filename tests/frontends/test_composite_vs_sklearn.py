@@ -1,4 +1,4 @@
-"""VotingClassifier (soft) and VotingRegressor against scikit-learn's own predict_proba / predict,
+"""VotingClassifier (soft and hard) and VotingRegressor against scikit-learn's own predict_proba / predict,
 and what the composite converter refuses by name."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from sklearn.ensemble import (
     VotingClassifier,
     VotingRegressor,
 )
-from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.linear_model import LinearRegression, LogisticRegression, RidgeClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
@@ -68,10 +68,31 @@ def test_a_voting_regressor_after_a_scaler():
     np.testing.assert_allclose(scores.values[:, 0], model.predict(X), rtol=1e-12, atol=0)
 
 
-def test_hard_voting_is_refused_by_name():
+@pytest.mark.parametrize("weights", [None, [1.0, 2.0, 1.5, 1.5]])
+def test_hard_voting_gives_scikit_learns_class(weights):
+    X, y = make_classification(500, 4, n_informative=3, n_redundant=0, n_classes=3, random_state=4)
+    members = [
+        ("dt", DecisionTreeClassifier(max_depth=3, random_state=0)),
+        ("rf", RandomForestClassifier(n_estimators=3, max_depth=3, random_state=0)),
+        ("lr", LogisticRegression()),
+        ("ridge", RidgeClassifier()),
+    ]
+    model = VotingClassifier(members, voting="hard", weights=weights).fit(X, y)
+    package = crossform.from_sklearn(model, checks=0)
+    assert package.model.combination == "vote"
+    assert [m.post_transform for m in package.model.members[2:]] == ["none", "none"]  # they vote by predict
+    scores = crossform.score(package, _columns(X))
+    assert scores.labels() == model.predict(X).tolist()
+    codes = np.asarray([m.predict(X) for m in model.estimators_]).T
+    counts = [np.bincount(row, weights=weights, minlength=3) for row in codes]
+    np.testing.assert_array_equal(scores.values, np.asarray(counts, dtype=np.float64))
+
+
+def test_hard_voting_with_a_negative_weight_is_refused_by_name():
     X, y = make_classification(100, 3, n_informative=2, n_redundant=0, random_state=4)
-    model = VotingClassifier([("dt", DecisionTreeClassifier(max_depth=2))], voting="hard").fit(X, y)
-    with pytest.raises(UnsupportedEstimatorError, match=r"VotingClassifier\(voting='hard'\)"):
+    members = [("a", DecisionTreeClassifier(max_depth=2)), ("b", DecisionTreeClassifier(max_depth=3))]
+    model = VotingClassifier(members, voting="hard", weights=[1.0, -1.0]).fit(X, y)
+    with pytest.raises(UnsupportedEstimatorError, match="negative weight"):
         crossform.from_sklearn(model, checks=0)
 
 

@@ -221,7 +221,8 @@ def log_link_packages() -> dict:
 def composite_packages() -> dict:
     """name -> Package whose model is a Composite (a kind the formats' next strict minor adds):
     a classifier averaging a forest, a binary boosted model and a logistic regression with weights
-    and a recorded divisor, and a regressor over a forest, a boosted model and a linear one."""
+    and a recorded divisor, a hard vote of a forest, a boosted model and a linear decision model
+    (ties between weighted votes), and a regressor over a forest, a boosted model and a linear one."""
     classes = ("no", "yes")
     features = ("size", "weight")
     forest = ir.TreeEnsemble(features, (small_tree(), small_tree(0.25)), classes=classes)
@@ -237,6 +238,16 @@ def composite_packages() -> dict:
             inputs=fields()[1:],
             encoders=(ir.Affine(("weight",), [0.5], [0.25]),),
             model=ir.Composite((forest, boosted, logistic), "average", [1.0, 2.5, 0.3], 3.8, classes),
+        ),
+        "composite-vote": ir.Package(
+            inputs=fields()[1:],
+            encoders=(),
+            model=ir.Composite(
+                (forest, boosted, ir.LinearModel(features, [[0.75, -1.5]], [0.25], "none", classes)),
+                "vote",
+                [1.0, 2.0, 1.0],
+                classes=classes,
+            ),
         ),
         "composite-regressor": ir.Package(inputs=fields()[1:], encoders=(), model=ir.Composite(regressors, "average")),
     }

@@ -334,7 +334,7 @@ class LinearModel(_Model):
         return tuple(f"probability({c})" for c in self.classes)
 
 
-COMBINATIONS = ("average",)
+COMBINATIONS = ("average", "vote")
 MEMBER_TYPES = (TreeEnsemble, LinearModel)
 
 
@@ -349,6 +349,11 @@ class Composite(_Model):
     the weights, a pairwise sum from 8 weights on, so the divisor is recorded as the fitted
     model computes it rather than derived. A classifier's members are classifiers giving one
     probability per class (``classes``, the members' own); a regressor's give one prediction.
+
+    "vote" (scikit-learn's hard VotingClassifier): each member's class is the first of equal
+    maxima of its outputs (one decision score: class 1 iff it is > 0), and output k, ``votes(k)``,
+    is the left fold, in member order, of the weights of the members whose class is k; the class
+    is the first of equal maxima of the votes. Weights are >= 0 and the divisor is 1.0 (unused).
 
     A row refused by any member is a row error, as the library's predict fails for it. A
     composite is never a member: members are the model kinds of ``MEMBER_TYPES``.
@@ -393,11 +398,15 @@ class Composite(_Model):
             raise invalid(owner, "weights", f"{len(members)} numbers, one per member", describe(weights))
         check_finite(owner, "weights", weights)
         weights.setflags(write=False)
-        divisor = (
-            float(len(members))
-            if self.divisor is None
-            else valid_number(owner, "divisor", self.divisor, allow_nan=False)
-        )
+        if self.combination == "vote":
+            if (weights < 0).any():
+                raise invalid(owner, "weights", "weights >= 0 under 'vote'", weights.tolist())
+            if self.divisor is not None and self.divisor != 1.0:
+                raise invalid(owner, "divisor", "None or 1.0 under 'vote' (votes are not divided)", self.divisor)
+            if self.classes is None:
+                raise invalid(owner, "classes", "class labels under 'vote'", "None")
+        default = 1.0 if self.combination == "vote" else float(len(members))
+        divisor = default if self.divisor is None else valid_number(owner, "divisor", self.divisor, allow_nan=False)
         if divisor == 0:
             raise invalid(owner, "divisor", "a number other than 0", divisor)
         if self.classes is None:
@@ -414,7 +423,14 @@ class Composite(_Model):
             classes = _classes(owner, self.classes, len(self.classes), "none", (), "class")
             wanted = tuple(f"probability({c})" for c in classes)
             for i, member in enumerate(members):
-                if member.classes != classes or member.outputs != wanted:
+                if self.combination == "vote" and member.classes != classes:
+                    raise invalid(
+                        owner,
+                        "members",
+                        f"classifiers of the classes {list(classes)} under 'vote'",
+                        f"{type(member).__name__} with classes {member.classes!r} at index {i}",
+                    )
+                if self.combination != "vote" and (member.classes != classes or member.outputs != wanted):
                     raise invalid(
                         owner,
                         "members",
@@ -443,6 +459,8 @@ class Composite(_Model):
     def outputs(self) -> tuple:
         if self.classes is None:
             return ("prediction",)
+        if self.combination == "vote":
+            return tuple(f"votes({c})" for c in self.classes)
         return tuple(f"probability({c})" for c in self.classes)
 
     @property

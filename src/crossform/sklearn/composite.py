@@ -1,4 +1,4 @@
-"""Models over other models' outputs: VotingClassifier (soft voting) and VotingRegressor.
+"""Models over other models' outputs: VotingClassifier (soft and hard voting) and VotingRegressor.
 
 scikit-learn 1.9.1's ``VotingClassifier.predict_proba`` is ``np.average`` of its members'
 ``predict_proba`` over the member axis, with ``weights`` (without weights, ``np.mean``);
@@ -6,6 +6,9 @@ scikit-learn 1.9.1's ``VotingClassifier.predict_proba`` is ``np.average`` of its
 members' (weighted) outputs over that outer axis as a left fold in member order, and divides
 by the sum of the weights, which numpy adds pairwise from 8 weights on: the composite
 "average" rule (docs/SEMANTICS.md note 16), with the divisor taken from ``np.average`` itself.
+Hard voting (``predict``: ``np.argmax(np.bincount(codes, weights))`` over the members' predicted
+class codes) is the composite "vote" rule: a linear member votes by its decision scores (its
+``predict``), a tree member by the first of equal maxima of its outputs (note 17).
 Each member is converted over the voting model's own columns; its classes are the codes the
 voting model fitted it on (``le_``), which stand for the voting model's ``classes_``.
 """
@@ -50,20 +53,43 @@ def _divisor(weights, n_members: int, shape: tuple, axis: int) -> float:
     return float(np.asarray(total).reshape(-1)[0])
 
 
+def hard_votes(estimator, X) -> np.ndarray:
+    """What a hard VotingClassifier (the last step of ``estimator``) counts for each row: its
+    ``np.bincount`` of the members' predicted class codes with its weights, one column per class
+    (``minlength``: scikit-learn's argmax over the shorter count picks the same class, since the
+    weights are >= 0). The package's ``votes(c)`` outputs are checked against these."""
+    from .compose import pipeline_steps
+
+    steps = pipeline_steps(estimator)
+    for step in steps[:-1]:
+        X = step.transform(X)
+    model = steps[-1]
+    codes = model._predict(X)
+    width = len(model.classes_)
+    return np.array(
+        [np.bincount(row, weights=model._weights_not_none, minlength=width) for row in codes], dtype=np.float64
+    ).reshape(len(codes), width)
+
+
+def is_hard_voting(model) -> bool:
+    return isinstance(model, VotingClassifier) and model.voting == "hard"
+
+
 def convert_voting_classifier(est, ctx: Context, cols: list) -> ModelSpec:
     name = type(est).__name__
-    if est.voting != "soft":
-        raise UnsupportedEstimatorError(
-            f"{name}(voting={est.voting!r}): crossform exports soft voting (the weighted average of the members' "
-            "predict_proba); hard voting, a weighted count of the members' predicted classes, is not exported yet."
-        )
+    hard = est.voting == "hard"
     try:
         classes = ir.class_labels(est.classes_)
     except IRValidationError as exc:
         raise UnsupportedEstimatorError(f"{name} has class labels crossform cannot export: {exc}") from None
     specs = _members(est, ctx, cols)
     weights = est._weights_not_none
-    divisor = _divisor(weights, len(specs), (len(specs), 1, len(classes)), 0)
+    if hard and weights is not None and min(weights) < 0:
+        raise UnsupportedEstimatorError(
+            f"{name}(voting='hard') has a negative weight ({min(weights)!r}); np.bincount's argmax over the classes "
+            "voted for then depends on which classes got no vote, which crossform does not state."
+        )
+    divisor = None if hard else _divisor(weights, len(specs), (len(specs), 1, len(classes)), 0)
 
     def build(features: tuple) -> ir.Composite:
         members = []
@@ -71,11 +97,16 @@ def convert_voting_classifier(est, ctx: Context, cols: list) -> ModelSpec:
             model = spec.build(features)
             if model.classes is None or len(model.classes) != len(classes):
                 raise UnsupportedEstimatorError(
-                    f"{name} member {label!r} ({qualified_name(type(member))}) gives no probability per class."
+                    f"{name} member {label!r} ({qualified_name(type(member))}) gives no "
+                    f"{'class' if hard else 'probability per class'} of the {len(classes)} classes."
                 )
-            members.append(dataclasses.replace(model, classes=classes))
+            changes = {"classes": classes}
+            if hard and isinstance(model, ir.LinearModel):
+                # a linear classifier's predict is the sign or argmax of its decision scores
+                changes["post_transform"] = "none"
+            members.append(dataclasses.replace(model, **changes))
         try:
-            return ir.Composite(tuple(members), "average", weights, divisor, classes)
+            return ir.Composite(tuple(members), "vote" if hard else "average", weights, divisor, classes)
         except IRValidationError as exc:
             raise UnsupportedEstimatorError(f"{name}: crossform cannot export its members' outputs: {exc}") from None
 

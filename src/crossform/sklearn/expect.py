@@ -99,6 +99,10 @@ def _predict(estimator, X) -> np.ndarray:
             # the two outputs of post transform "isolation"
             return np.column_stack([estimator.score_samples(X), estimator.decision_function(X)])
         if is_classifier(estimator):
+            from .composite import hard_votes, is_hard_voting
+
+            if is_hard_voting(_steps(estimator)[1]):  # no predict_proba: the votes its predict counts
+                return hard_votes(estimator, X)
             if hasattr(estimator, "predict_proba"):
                 return estimator.predict_proba(X)
             # a classifier without probabilities (SGDClassifier's hinge loss): its decision scores

@@ -259,8 +259,10 @@ class Composite(_message.Message):
         __slots__ = ()
         COMBINATION_UNSPECIFIED: _ClassVar[Composite.Combination]
         COMBINATION_AVERAGE: _ClassVar[Composite.Combination]
+        COMBINATION_VOTE: _ClassVar[Composite.Combination]
     COMBINATION_UNSPECIFIED: Composite.Combination
     COMBINATION_AVERAGE: Composite.Combination
+    COMBINATION_VOTE: Composite.Combination
     COMBINATION_FIELD_NUMBER: _ClassVar[int]
     MEMBERS_FIELD_NUMBER: _ClassVar[int]
     WEIGHTS_FIELD_NUMBER: _ClassVar[int]

@@ -70,7 +70,13 @@ def _bound(model: ir.Model) -> float:
     weighted as the combination weighs their scores (the combination runs in double in both
     graphs; the rounding up covers its own roundings, 2^-29 of the members' bounds)."""
     if isinstance(model, ir.Composite):
-        return float(sum(abs(w) * _bound(m) for w, m in zip(model.weights, model.members)) / abs(model.divisor))
+        bounds = [_bound(m) for m in model.members]
+        if model.combination == "vote" and any(bounds):
+            raise UnsupportedModelError(
+                "the float32 variant rounds a hard-voting member's leaf values, which can change the member's "
+                "class and so a vote by a whole weight: no bound holds; write float64"
+            )
+        return float(sum(abs(w) * b for w, b in zip(model.weights, bounds)) / abs(model.divisor))
     if isinstance(model, ir.LinearModel):
         return 0.0
     if model.accumulate == "float32":

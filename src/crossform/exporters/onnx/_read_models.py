@@ -223,8 +223,8 @@ def _read_composite(proto, first, inits: dict, props: dict, where: str, per_tree
         view, names = _member_view(proto, inits, i)
         members.append(read_model(view, names, props, f"{where} (member {i})", per_tree, composite=False))
     weights = [scalar_of_name(inits, f"composite.weight.{i}", where) for i in range(count)]
-    divisor = scalar_of_name(inits, "composite.divisor", where)
     combination = doc_choice(doc, "combination", ir.COMBINATIONS, None, where)
+    divisor = scalar_of_name(inits, "composite.divisor", where) if combination == "average" else None
     return ir.Composite(tuple(members), combination, np.array(weights), divisor, read_classes(props, where))
 
 

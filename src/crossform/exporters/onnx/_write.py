@@ -221,7 +221,7 @@ def _composite(
     """Each member's nodes under the prefix m<i>. (the member's own graph, its row refusals
     or'ed into the error output), then the combination under "composite.": "average" multiplies
     each member's scores by its weight and adds them in member order (a left fold), then divides
-    by the divisor, in double. No leaves: the members' trees are checked through their scores."""
+    by the divisor, in double; "vote" does the same with 1.0 at each member's class (no division). No leaves: the members' trees are checked through their scores."""
     scored = []
     for i, member in enumerate(model.members):
         g.prefix = f"m{i}."
@@ -230,11 +230,31 @@ def _composite(
     doc = step_doc("composite", combination=model.combination, members=len(model.members))
     total = None
     for i, (weight, scores) in enumerate(zip(model.weights, scored)):
+        if model.combination == "vote":
+            scores = _member_vote(g, model.members[i], scores, model.n_outputs, i)
         term = g.op("Mul", [scores, g.const(f"weight.{i}", np.array([weight]))], f"term.{i}", doc=doc if i == 0 else "")
         total = term if total is None else g.op("Add", [total, term], f"sum.{i}")
-    out = g.op("Div", [total, g.const("divisor", np.array([model.divisor]))], model.combination)
+    if model.combination == "average":
+        total = g.op("Div", [total, g.const("divisor", np.array([model.divisor]))], model.combination)
     g.prefix = ""
-    return out, np.float64, None
+    return total, np.float64, None
+
+
+def _member_vote(g: Graph, member: ir.Model, scores: str, width: int, i: int) -> str:
+    """[N, classes] doubles, 1.0 at the member's class: for one decision score Greater(0.0)
+    (class 1 iff > 0), else ArgMax (the first of equal maxima), compared with each class index."""
+    onnx = g.onnx
+    if len(member.outputs) == 1:
+        chosen = g.op(
+            "Cast",
+            [g.op("Greater", [scores, g.const(f"zero.{i}", np.array([0.0]))], f"positive.{i}")],
+            f"class.{i}",
+            to=onnx.TensorProto.INT64,
+        )
+    else:
+        chosen = g.op("ArgMax", [scores], f"class.{i}", axis=1, keepdims=1, select_last_index=0)
+    hit = g.op("Equal", [chosen, g.const(f"classes.{i}", np.arange(width, dtype=np.int64))], f"vote.{i}")
+    return g.op("Cast", [hit], f"vote.{i}.double", to=onnx.TensorProto.DOUBLE)
 
 
 # model kind -> its writer: (the raw scores, their dtype, the leaves or None), before the post transform

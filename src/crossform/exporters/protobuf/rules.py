@@ -123,7 +123,7 @@ MEMBER_FEATURES = {
     "crossform.v1.Model.tree_ensemble_float32": ("float32 accumulation",),
     "crossform.v1.Model.composite": ("composite model",),
 }
-COMBINATIONS = {"average": pb.Composite.COMBINATION_AVERAGE}
+COMBINATIONS = {"average": pb.Composite.COMBINATION_AVERAGE, "vote": pb.Composite.COMBINATION_VOTE}
 
 
 def version_key(version: str) -> tuple:

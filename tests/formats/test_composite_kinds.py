@@ -38,6 +38,7 @@ def test_a_composite_round_trips_records_the_next_minor_and_scores_like_the_refe
     back = fmt.loads(Files.from_mapping(data, label="<test>") if fmt.LAYOUT == "directory" else data)
     assert back.id == package.id
     assert isinstance(back.model, ir.Composite) and len(back.model.members) == 3
+    assert back.model.combination == package.model.combination
     assert fmt.written_version(package) == NEXT[name]
     assert fmt.needs(package) is not None  # crossform compat names what older releases refuse
     assert "composite model" in dict(features_used(package))
@@ -69,6 +70,27 @@ def test_the_reference_adds_the_weighted_members_in_order_then_divides_by_the_di
     assert [e is not None for e in got.errors] == refused  # a row any member refuses
     ok = np.equal(got.errors, None)
     np.testing.assert_array_equal(got.values[ok], (want / 3.8)[ok])
+
+
+def test_a_vote_gives_each_member_s_class_its_weight_first_of_equal_maxima():
+    package = PACKAGES["composite-vote"]
+    rows = _rows()
+    got = crossform.score(package, rows)
+    ok = np.equal(got.errors, None)
+    want = np.zeros((len(rows), 2))
+    for weight, member in zip(package.model.weights, package.model.members):
+        values = crossform.score(package.replace(model=member), rows).values
+        chosen = (values[:, 0] > 0).astype(int) if values.shape[1] == 1 else np.argmax(values, axis=1)
+        want[np.arange(len(rows)), chosen] += weight
+    np.testing.assert_array_equal(got.values[ok], want[ok])
+    assert got.outputs == ("votes(no)", "votes(yes)")
+    assert [c for c, o in zip(got.labels(), ok) if o] == [("no", "yes")[int(v[1] > v[0])] for v in got.values[ok]]
+
+
+def test_the_float32_variant_refuses_a_vote_over_trees_by_name():
+    pytest.importorskip("onnx")
+    with pytest.raises(UnsupportedModelError, match="hard-voting member"):
+        get_format("onnx").dumps(PACKAGES["composite-vote"], precision="float32")
 
 
 def test_pmml_refuses_a_composite_by_name():

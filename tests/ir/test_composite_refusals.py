@@ -55,8 +55,26 @@ def test_a_composite_answers_from_its_members():
             "Got ['b', 'a'] in member 1 instead.",
         ),
         (
+            lambda: ir.Composite((_regressor(),), "majority"),
+            "The 'combination' field of Composite must be one of ('average', 'vote'). Got 'majority' instead.",
+        ),
+        (
             lambda: ir.Composite((_regressor(),), "vote"),
-            "The 'combination' field of Composite must be one of ('average',). Got 'vote' instead.",
+            "The 'classes' field of Composite must be class labels under 'vote'. Got None instead.",
+        ),
+        (
+            lambda: ir.Composite((_forest(), _linear()), "vote", weights=[1.0, -0.5], classes=CLASSES),
+            "The 'weights' field of Composite must be weights >= 0 under 'vote'. Got [1.0, -0.5] instead.",
+        ),
+        (
+            lambda: ir.Composite((_forest(),), "vote", divisor=2.0, classes=CLASSES),
+            "The 'divisor' field of Composite must be None or 1.0 under 'vote' (votes are not divided). "
+            "Got 2.0 instead.",
+        ),
+        (
+            lambda: ir.Composite((_forest(), _forest(classes=("n", "y"))), "vote", classes=CLASSES),
+            "The 'members' field of Composite must be classifiers of the classes ['no', 'yes'] under 'vote'. "
+            "Got TreeEnsemble with classes ('n', 'y') at index 1 instead.",
         ),
         (
             lambda: ir.Composite((_regressor(), _regressor()), weights=[1.0]),
@@ -95,6 +113,11 @@ def test_composite_refusals(build, message):
         assert "'weights' field of Composite" in str(info.value)
     else:
         assert str(info.value) == message
+
+
+def test_a_vote_takes_decision_members_and_gives_votes():
+    model = ir.Composite((_forest(), _linear(post="none")), "vote", weights=[2.0, 1.0], classes=CLASSES)
+    assert model.outputs == ("votes(no)", "votes(yes)") and model.divisor == 1.0
 
 
 def test_a_package_takes_a_composite_over_its_columns():
