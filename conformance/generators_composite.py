@@ -20,6 +20,8 @@ from sklearn.ensemble import (
     HistGradientBoostingRegressor,
     RandomForestClassifier,
     RandomForestRegressor,
+    StackingClassifier,
+    StackingRegressor,
     VotingClassifier,
     VotingRegressor,
 )
@@ -135,3 +137,56 @@ def voting_hard_weighted_binary():
         ("gb", GradientBoostingClassifier(n_estimators=3, max_depth=2, random_state=0)),
     ]
     return VotingClassifier(members, voting="hard", weights=[1.0, 2.0, 1.5, 1.5]).fit(X, np.where(y == 1, 7, 3))
+
+
+@case(
+    "composite",
+    "stacking-binary",
+    "stacking a forest, histogram boosting and a ridge classifier (decision scores) into a logistic regression",
+)
+def stacking_binary():
+    X, y = numbers(500, 4, seed=78)
+    members = [
+        ("rf", RandomForestClassifier(n_estimators=3, max_depth=4, random_state=0)),
+        ("hgb", HistGradientBoostingClassifier(max_iter=3, random_state=0)),
+        ("ridge", RidgeClassifier()),
+    ]
+    return StackingClassifier(members, cv=3).fit(X, y)
+
+
+@case(
+    "composite",
+    "stacking-multiclass-passthrough",
+    "stacking three classes' probabilities with the features passed through, string classes",
+)
+def stacking_multiclass_passthrough():
+    X, y = numbers(600, 4, seed=79, classes=3)
+    labels = np.array(["ash", "elm", "oak"])[y]
+    members = [
+        ("dt", DecisionTreeClassifier(max_depth=4, random_state=0)),
+        ("lr", LogisticRegression()),
+    ]
+    return StackingClassifier(members, passthrough=True, cv=3).fit(X, labels)
+
+
+@case("composite", "stacking-regressor", "stacking a forest, gradient boosting and a linear model into RidgeCV")
+def stacking_regressor():
+    X, y = numbers(400, 4, seed=80, task="regression")
+    members = [
+        ("rf", RandomForestRegressor(n_estimators=3, max_depth=4, random_state=0)),
+        ("gb", GradientBoostingRegressor(n_estimators=3, max_depth=2, random_state=0)),
+        ("lin", LinearRegression()),
+    ]
+    return StackingRegressor(members, cv=3).fit(X, y)
+
+
+@case(
+    "composite",
+    "stacking-regressor-passthrough",
+    "stacking regressors with the features passed through into a LinearRegression, after a scaler",
+)
+def stacking_regressor_passthrough():
+    X, y = numbers(400, 4, seed=81, task="regression")
+    members = [("dt", DecisionTreeRegressor(max_depth=4, random_state=0)), ("ridge", Ridge(alpha=0.5))]
+    stack = StackingRegressor(members, final_estimator=LinearRegression(), passthrough=True, cv=3)
+    return make_pipeline(StandardScaler(), stack).fit(X, y)

@@ -233,6 +233,30 @@ def _composite(model: ir.Composite, batch: Batch, cols: dict) -> tuple[np.ndarra
     results = [MODELS[type(member)](member, batch, cols) for member in model.members]
     scored = [values for values, _ in results]
     reached = [leaves for _, leaves in results if leaves is not None]
+    if model.combination == "stack":
+        values = _stack(model, batch, cols, scored)
+    else:
+        values = _combine(model, batch, scored)
+    leaves = np.hstack(reached) if reached else None
+    if leaves is not None:
+        leaves[~np.equal(batch.errors, None)] = -1  # a row a later member refused reached no leaf
+    return values, leaves
+
+
+def _stack(model: ir.Composite, batch: Batch, cols: dict, scored: list) -> np.ndarray:
+    """The final linear model over the members' columns (stack(0), ...), then the features under
+    passthrough; it refuses a row whose column is missing or infinite, as any linear model does."""
+    meta = dict(cols)
+    j = 0
+    for values, width in zip(scored, ir.stack_widths(model.members)):
+        part = values[:, 1:2] if width != values.shape[1] else values  # two probabilities: the second
+        for k in range(width):
+            meta[f"stack({j})"] = part[:, k]
+            j += 1
+    return _linear(model.final, batch, meta)[0]
+
+
+def _combine(model: ir.Composite, batch: Batch, scored: list) -> np.ndarray:
     ok = np.flatnonzero(np.equal(batch.errors, None))  # a row any member refused is an error
     acc = np.zeros((len(ok), model.n_outputs))
     with np.errstate(over="ignore", invalid="ignore"):
@@ -243,10 +267,7 @@ def _composite(model: ir.Composite, batch: Batch, cols: dict) -> tuple[np.ndarra
                 acc = acc + values[ok] * weight
         values = np.full((batch.n_rows, len(model.outputs)), np.nan)
         values[ok] = acc if model.combination == "vote" else acc / model.divisor
-    leaves = np.hstack(reached) if reached else None
-    if leaves is not None:
-        leaves[~np.equal(batch.errors, None)] = -1  # a row a later member refused reached no leaf
-    return values, leaves
+    return values
 
 
 MODELS: dict[type, Callable[[Any, Batch, dict], tuple]] = {

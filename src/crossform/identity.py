@@ -276,6 +276,9 @@ def _composite(w: _Writer, model: ir.Composite) -> None:
         MEMBERS[type(member)](w, member)
     w.array(model.weights, ">f8")
     w.f64(model.divisor)
+    if model.final is not None:  # "stack"
+        _linear(w, model.final)
+        w.u8(int(model.passthrough))
 
 
 MEMBERS = {ir.TreeEnsemble: _tree_ensemble, ir.LinearModel: _linear}

@@ -93,6 +93,24 @@ def test_the_float32_variant_refuses_a_vote_over_trees_by_name():
         get_format("onnx").dumps(PACKAGES["composite-vote"], precision="float32")
 
 
+def test_a_stack_feeds_the_members_columns_and_the_features_to_its_final_model():
+    package = PACKAGES["composite-stack"]
+    rows = _rows()
+    forest, boosted, linear = (crossform.score(package.replace(model=m), rows).values for m in package.model.members)
+    # two probabilities give the second; one decision score gives itself; then the features
+    meta = pd.DataFrame({"stack(0)": forest[:, 1], "stack(1)": boosted[:, 1], "stack(2)": linear[:, 0]})
+    meta = meta.assign(size=rows["size"], weight=rows["weight"])
+    final = ir.Package(
+        inputs=tuple(ir.Field(name, ir.NUMERIC) for name in meta.columns), encoders=(), model=package.model.final
+    )
+    want = crossform.score(final, meta)
+    got = crossform.score(package, rows)
+    assert [e is None for e in got.errors] == [e is None for e in want.errors]
+    ok = np.equal(got.errors, None)
+    assert ok.any()
+    np.testing.assert_array_equal(got.values[ok], want.values[ok])
+
+
 def test_pmml_refuses_a_composite_by_name():
     for package in PACKAGES.values():
         reason = get_format("pmml").unsupported(package)

@@ -11,6 +11,8 @@ from sklearn.ensemble import (
     HistGradientBoostingClassifier,
     RandomForestClassifier,
     RandomForestRegressor,
+    StackingClassifier,
+    StackingRegressor,
     VotingClassifier,
     VotingRegressor,
 )
@@ -105,3 +107,39 @@ def test_members_reading_other_columns_are_refused_by_name():
     piped = VotingRegressor([("p", make_pipeline(StandardScaler(), LinearRegression()))]).fit(X, y)
     with pytest.raises(UnsupportedEstimatorError, match="member 'p'"):
         crossform.from_sklearn(piped, checks=0)
+
+
+@pytest.mark.parametrize("passthrough", [False, True])
+def test_stacking_classifier_gives_scikit_learns_probabilities(passthrough):
+    X, y = make_classification(400, 4, n_informative=3, n_redundant=0, n_classes=3, random_state=6)
+    members = [
+        ("dt", DecisionTreeClassifier(max_depth=3, random_state=0)),
+        ("hgb", HistGradientBoostingClassifier(max_iter=3, random_state=0)),
+        ("ridge", RidgeClassifier()),
+    ]
+    model = StackingClassifier(members, passthrough=passthrough, cv=3).fit(X, y)
+    package = crossform.from_sklearn(model, checks=0)
+    assert package.model.combination == "stack" and package.model.passthrough is passthrough
+    scores = crossform.score(package, _columns(X))
+    # the final logistic regression's dot product is BLAS's: within the 1e-12 relative rule
+    np.testing.assert_allclose(scores.values, model.predict_proba(X), rtol=1e-12, atol=0)
+    assert scores.labels() == model.predict(X).tolist()
+
+
+def test_stacking_regressor_gives_scikit_learns_prediction():
+    X, y = make_regression(300, 3, random_state=7)
+    members = [("rf", RandomForestRegressor(n_estimators=3, max_depth=3, random_state=0)), ("lin", LinearRegression())]
+    model = StackingRegressor(members, passthrough=True, cv=3).fit(X, y)
+    scores = crossform.score(crossform.from_sklearn(model, checks=0), _columns(X))
+    np.testing.assert_allclose(scores.values[:, 0], model.predict(X), rtol=1e-12, atol=0)
+
+
+def test_stacking_refuses_what_it_cannot_state_by_name():
+    X, y = make_classification(200, 3, n_informative=2, n_redundant=0, random_state=8)
+    members = [("dt", DecisionTreeClassifier(max_depth=2, random_state=0))]
+    forest_final = StackingClassifier(members, final_estimator=RandomForestClassifier(n_estimators=2), cv=3)
+    with pytest.raises(UnsupportedEstimatorError, match="final estimator sklearn.ensemble.RandomForestClassifier"):
+        crossform.from_sklearn(forest_final.fit(X, y), checks=0)
+    by_class = StackingClassifier(members, stack_method="predict", cv=3).fit(X, y)
+    with pytest.raises(UnsupportedEstimatorError, match="stacks its predict"):
+        crossform.from_sklearn(by_class, checks=0)

@@ -222,7 +222,8 @@ def composite_packages() -> dict:
     """name -> Package whose model is a Composite (a kind the formats' next strict minor adds):
     a classifier averaging a forest, a binary boosted model and a logistic regression with weights
     and a recorded divisor, a hard vote of a forest, a boosted model and a linear decision model
-    (ties between weighted votes), and a regressor over a forest, a boosted model and a linear one."""
+    (ties between weighted votes), a stack of the same members into a logistic regression with the
+    features passed through, and a regressor over a forest, a boosted model and a linear one."""
     classes = ("no", "yes")
     features = ("size", "weight")
     forest = ir.TreeEnsemble(features, (small_tree(), small_tree(0.25)), classes=classes)
@@ -247,6 +248,22 @@ def composite_packages() -> dict:
                 "vote",
                 [1.0, 2.0, 1.0],
                 classes=classes,
+            ),
+        ),
+        "composite-stack": ir.Package(
+            inputs=fields()[1:],
+            encoders=(),
+            model=ir.Composite(
+                (forest, boosted, ir.LinearModel(features, [[0.75, -1.5]], [0.25], "none", classes)),
+                "stack",
+                final=ir.LinearModel(
+                    ("stack(0)", "stack(1)", "stack(2)", "size", "weight"),
+                    [[1.5, -2.0, 0.5, 0.25, -0.125]],
+                    [0.1],
+                    "logistic",
+                    classes,
+                ),
+                passthrough=True,
             ),
         ),
         "composite-regressor": ir.Package(inputs=fields()[1:], encoders=(), model=ir.Composite(regressors, "average")),

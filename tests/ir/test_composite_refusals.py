@@ -56,7 +56,7 @@ def test_a_composite_answers_from_its_members():
         ),
         (
             lambda: ir.Composite((_regressor(),), "majority"),
-            "The 'combination' field of Composite must be one of ('average', 'vote'). Got 'majority' instead.",
+            "The 'combination' field of Composite must be one of ('average', 'vote', 'stack'). Got 'majority' instead.",
         ),
         (
             lambda: ir.Composite((_regressor(),), "vote"),
@@ -118,6 +118,49 @@ def test_composite_refusals(build, message):
 def test_a_vote_takes_decision_members_and_gives_votes():
     model = ir.Composite((_forest(), _linear(post="none")), "vote", weights=[2.0, 1.0], classes=CLASSES)
     assert model.outputs == ("votes(no)", "votes(yes)") and model.divisor == 1.0
+
+
+def test_a_stack_reads_the_members_columns_then_the_features():
+    final = ir.LinearModel(("stack(0)", "stack(1)", "a", "b"), [[1.0, 2.0, 3.0, 4.0]], [0.0], "logistic", CLASSES)
+    model = ir.Composite((_forest(), _linear(post="none")), "stack", final=final, passthrough=True)
+    assert model.classes == CLASSES and model.outputs == final.outputs
+    assert ir.stack_columns(model.members, False) == ("stack(0)", "stack(1)")
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        (
+            {"final": None},
+            "The 'final' field of Composite must be a LinearModel under 'stack'. Got None instead.",
+        ),
+        (
+            {"passthrough": False},
+            "The 'final' field of Composite must be a final model over ['stack(0)', 'stack(1)']. "
+            "Got ['stack(0)', 'stack(1)', 'a', 'b'] instead.",
+        ),
+        (
+            {"weights": [2.0, 1.0]},
+            "The 'weights' field of Composite must be weights and divisor 1.0 under 'stack' (unused). "
+            "Got [2.0, 1.0] instead.",
+        ),
+        (
+            {"combination": "average"},
+            "The 'final' field of Composite must be no final model and passthrough False unless combination is "
+            "'stack'. Got final=LinearModel(",
+        ),
+    ],
+)
+def test_stack_refusals(changes, message):
+    final = ir.LinearModel(("stack(0)", "stack(1)", "a", "b"), [[1.0, 2.0, 3.0, 4.0]], [0.0], "logistic", CLASSES)
+    fields = dict(members=(_forest(), _linear(post="none")), combination="stack", final=final, passthrough=True)
+    fields.update(changes)
+    with pytest.raises(IRValidationError) as info:
+        ir.Composite(**fields)
+    if message.endswith("instead."):
+        assert str(info.value) == message
+    else:  # the final model's repr, cut by describe()
+        assert str(info.value).startswith(message) and str(info.value).endswith(", passthrough=True instead.")
 
 
 def test_a_package_takes_a_composite_over_its_columns():

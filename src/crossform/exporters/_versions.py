@@ -139,7 +139,7 @@ def model_features(model) -> list:
     """``[(feature, words)]`` for the model alone (see :func:`features_used`)."""
     if hasattr(model, "members"):  # a composite: its own row, then what its members use
         used = [("composite model", f"a composite model ({model.combination!r} of {len(model.members)} members)")]
-        for member in model.members:
+        for member in model.members + ((model.final,) if model.final is not None else ()):
             used += [feature for feature in model_features(member) if feature not in used]
         return used
     if not hasattr(model, "trees"):

@@ -50,6 +50,8 @@ from .models import (
     Model,
     TreeEnsemble,
     class_labels,
+    stack_columns,
+    stack_widths,
 )
 from .package import ChecksBase, Package, identify_packages_with
 from .trees import MAX_SET_SIZE, Tree, preorder_positions
@@ -93,4 +95,6 @@ __all__ = [
     "identify_packages_with",
     "invalid",
     "preorder_positions",
+    "stack_columns",
+    "stack_widths",
 ]

@@ -334,7 +334,7 @@ class LinearModel(_Model):
         return tuple(f"probability({c})" for c in self.classes)
 
 
-COMBINATIONS = ("average", "vote")
+COMBINATIONS = ("average", "vote", "stack")
 MEMBER_TYPES = (TreeEnsemble, LinearModel)
 
 
@@ -355,6 +355,13 @@ class Composite(_Model):
     is the left fold, in member order, of the weights of the members whose class is k; the class
     is the first of equal maxima of the votes. Weights are >= 0 and the divisor is 1.0 (unused).
 
+    "stack" (scikit-learn's StackingClassifier and StackingRegressor): the members' outputs, in
+    member order, are the columns ``stack(0)``, ``stack(1)``, ... that ``final`` (a linear model
+    over exactly those names) reads; a member giving the probabilities of two classes gives only
+    the second (the first is 1 minus it), any other member all its outputs; under
+    ``passthrough`` the composite's features follow them. The composite's outputs are the final
+    model's; weights are 1.0 and the divisor 1.0 (both unused).
+
     A row refused by any member is a row error, as the library's predict fails for it. A
     composite is never a member: members are the model kinds of ``MEMBER_TYPES``.
     """
@@ -364,6 +371,8 @@ class Composite(_Model):
     weights: Union[np.ndarray, None] = None
     divisor: Union[float, None] = None
     classes: Union[tuple, None] = None
+    final: Union[LinearModel, None] = None
+    passthrough: bool = False
 
     def __post_init__(self) -> None:
         owner = "Composite"
@@ -398,6 +407,15 @@ class Composite(_Model):
             raise invalid(owner, "weights", f"{len(members)} numbers, one per member", describe(weights))
         check_finite(owner, "weights", weights)
         weights.setflags(write=False)
+        if self.combination == "stack":
+            self._check_stack(owner, members, weights)
+        elif self.final is not None or self.passthrough is not False:
+            raise invalid(
+                owner,
+                "final",
+                "no final model and passthrough False unless combination is 'stack'",
+                f"final={describe(self.final)}, passthrough={self.passthrough!r}",
+            )
         if self.combination == "vote":
             if (weights < 0).any():
                 raise invalid(owner, "weights", "weights >= 0 under 'vote'", weights.tolist())
@@ -405,11 +423,15 @@ class Composite(_Model):
                 raise invalid(owner, "divisor", "None or 1.0 under 'vote' (votes are not divided)", self.divisor)
             if self.classes is None:
                 raise invalid(owner, "classes", "class labels under 'vote'", "None")
-        default = 1.0 if self.combination == "vote" else float(len(members))
+        default = 1.0 if self.combination in ("vote", "stack") else float(len(members))
         divisor = default if self.divisor is None else valid_number(owner, "divisor", self.divisor, allow_nan=False)
         if divisor == 0:
             raise invalid(owner, "divisor", "a number other than 0", divisor)
-        if self.classes is None:
+        if self.combination == "stack":
+            classes = self.final.classes
+            if self.classes is not None and class_labels(self.classes, owner) != classes:
+                raise invalid(owner, "classes", f"the final model's classes {classes!r}", describe(self.classes))
+        elif self.classes is None:
             classes = None
             for i, member in enumerate(members):
                 if member.classes is not None or member.outputs != ("prediction",):
@@ -442,6 +464,17 @@ class Composite(_Model):
         object.__setattr__(self, "divisor", divisor)
         object.__setattr__(self, "classes", classes)
 
+    def _check_stack(self, owner: str, members: tuple, weights: np.ndarray) -> None:
+        if not isinstance(self.final, LinearModel):
+            raise invalid(owner, "final", "a LinearModel under 'stack'", describe(self.final))
+        if not isinstance(self.passthrough, bool):
+            raise invalid(owner, "passthrough", "True or False", describe(self.passthrough))
+        if (weights != 1.0).any() or (self.divisor is not None and self.divisor != 1.0):
+            raise invalid(owner, "weights", "weights and divisor 1.0 under 'stack' (unused)", weights.tolist())
+        wanted = stack_columns(members, self.passthrough)
+        if self.final.features != wanted:
+            raise invalid(owner, "final", f"a final model over {list(wanted)}", list(self.final.features))
+
     @property
     def features(self) -> tuple:
         """The feature vector every member reads."""
@@ -449,6 +482,8 @@ class Composite(_Model):
 
     @property
     def n_outputs(self) -> int:
+        if self.final is not None:
+            return len(self.final.outputs)
         return 1 if self.classes is None else len(self.classes)
 
     @property
@@ -457,6 +492,8 @@ class Composite(_Model):
 
     @property
     def outputs(self) -> tuple:
+        if self.final is not None:
+            return self.final.outputs
         if self.classes is None:
             return ("prediction",)
         if self.combination == "vote":
@@ -467,6 +504,22 @@ class Composite(_Model):
     def member_trees(self) -> tuple:
         """Every member's trees, in member order (where the probe rows look for splits)."""
         return tuple(t for m in self.members if isinstance(m, TreeEnsemble) for t in m.trees)
+
+
+def stack_widths(members: tuple) -> list:
+    """How many columns each member gives a stack: its outputs, or one for two probabilities."""
+    return [
+        1
+        if m.classes is not None and len(m.classes) == 2 and m.outputs[0].startswith("probability(")
+        else len(m.outputs)
+        for m in members
+    ]
+
+
+def stack_columns(members: tuple, passthrough: bool) -> tuple:
+    """The names a stack's final model reads: stack(0), stack(1), ... (then the features)."""
+    n = sum(stack_widths(members))
+    return tuple(f"stack({j})" for j in range(n)) + (members[0].features if passthrough else ())
 
 
 Model = Union[TreeEnsemble, LinearModel, Composite]

@@ -1,4 +1,5 @@
-"""Models over other models' outputs: VotingClassifier (soft and hard voting) and VotingRegressor.
+"""Models over other models' outputs: VotingClassifier (soft and hard voting), VotingRegressor,
+StackingClassifier and StackingRegressor (convert_stacking, SEMANTICS note 18).
 
 scikit-learn 1.9.1's ``VotingClassifier.predict_proba`` is ``np.average`` of its members'
 ``predict_proba`` over the member axis, with ``weights`` (without weights, ``np.mean``);
@@ -18,31 +19,45 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from sklearn.ensemble import VotingClassifier, VotingRegressor
+from sklearn.base import is_classifier
+from sklearn.ensemble import StackingClassifier, StackingRegressor, VotingClassifier, VotingRegressor
+from sklearn.linear_model import (
+    ElasticNet,
+    Lasso,
+    LinearRegression,
+    LogisticRegression,
+    Ridge,
+    RidgeClassifier,
+    RidgeClassifierCV,
+    RidgeCV,
+)
 
 from .. import ir
 from ..errors import IRValidationError, UnsupportedEstimatorError
 from ._context import Context, ModelSpec, qualified_name
 
 
+def _member_spec(name: str, label: str, member, ctx: Context, cols: list) -> ModelSpec:
+    spec = ctx.convert(member, cols)
+    if not isinstance(spec, ModelSpec):
+        raise UnsupportedEstimatorError(f"{name} member {label!r} ({qualified_name(type(member))}) is no model.")
+    if [c.value for c in spec.columns] != [c.value for c in cols]:
+        raise UnsupportedEstimatorError(
+            f"{name} member {label!r} ({qualified_name(type(member))}) reads {len(spec.columns)} columns of its "
+            f"own making or a subset of the {len(cols)} the ensemble is given; crossform exports members "
+            "that each read every column the ensemble reads, as they are (no pipeline of their own, no "
+            "feature subsets)."
+        )
+    return spec
+
+
 def _members(est, ctx: Context, cols: list) -> list:
     name = type(est).__name__
-    specs = []
-    for (label, _), member in zip(
-        [(n, e) for n, e in est.estimators if not (isinstance(e, str) and e == "drop")], est.estimators_
-    ):
-        spec = ctx.convert(member, cols)
-        if not isinstance(spec, ModelSpec):
-            raise UnsupportedEstimatorError(f"{name} member {label!r} ({qualified_name(type(member))}) is no model.")
-        if [c.value for c in spec.columns] != [c.value for c in cols]:
-            raise UnsupportedEstimatorError(
-                f"{name} member {label!r} ({qualified_name(type(member))}) reads {len(spec.columns)} columns of its "
-                f"own making or a subset of the {len(cols)} the voting model is given; crossform exports members "
-                "that each read every column the voting model reads, as they are (no pipeline of their own, no "
-                "feature subsets)."
-            )
-        specs.append((label, member, spec))
-    return specs
+    kept = [(n, e) for n, e in est.estimators if not (isinstance(e, str) and e == "drop")]
+    return [
+        (label, member, _member_spec(name, label, member, ctx, cols))
+        for (label, _), member in zip(kept, est.estimators_)
+    ]
 
 
 def _divisor(weights, n_members: int, shape: tuple, axis: int) -> float:
@@ -129,7 +144,94 @@ def convert_voting_regressor(est, ctx: Context, cols: list) -> ModelSpec:
     return ModelSpec(tuple(cols), build)
 
 
+# final estimators a stack can end in: their scores are X @ coef_.T + intercept_ (LogisticRegression
+# then its logistic or softmax, the others their decision or prediction)
+FINAL_CLASSIFIERS = {LogisticRegression: None, RidgeClassifier: "none", RidgeClassifierCV: "none"}
+FINAL_REGRESSORS = (LinearRegression, Ridge, RidgeCV, Lasso, ElasticNet)
+
+
+def _final(est, classes, width: int, passthrough_features: tuple) -> callable:
+    name = type(est).__name__
+    final = est.final_estimator_
+    kinds = FINAL_CLASSIFIERS if classes is not None else dict.fromkeys(FINAL_REGRESSORS)
+    if type(final) not in kinds:
+        raise UnsupportedEstimatorError(
+            f"{name} ends in final estimator {qualified_name(type(final))}; crossform exports a stack whose final "
+            f"estimator is one of {', '.join(sorted(k.__name__ for k in kinds))} (a linear model over the "
+            "members' columns)."
+        )
+    coef = np.asarray(final.coef_, dtype=np.float64)
+    coef = coef[None, :] if coef.ndim == 1 else coef
+    intercept = np.broadcast_to(np.asarray(final.intercept_, dtype=np.float64), (coef.shape[0],)).copy()
+    if coef.shape[1] != width:
+        raise UnsupportedEstimatorError(
+            f"{name}'s final estimator reads {coef.shape[1]} columns; crossform's stack gives it {width}."
+        )
+    post = kinds.get(type(final)) or ("logistic" if coef.shape[0] == 1 else "softmax")
+    return lambda features: ir.LinearModel(features, coef, intercept, post if classes is not None else "none", classes)
+
+
+def convert_stacking(est, ctx: Context, cols: list) -> ModelSpec:
+    """StackingClassifier / StackingRegressor: each member's ``stack_method_`` output (a classifier's
+    predict_proba, its second column only for two classes, or a linear member's decision_function;
+    a regressor's predict), in member order, then the columns themselves under passthrough, into the
+    final linear estimator (sklearn/ensemble/_stacking.py, _concatenate_predictions)."""
+    name = type(est).__name__
+    classifier = is_classifier(est)
+    classes = None
+    if classifier:
+        try:
+            classes = ir.class_labels(est.classes_)
+        except IRValidationError as exc:
+            raise UnsupportedEstimatorError(f"{name} has class labels crossform cannot export: {exc}") from None
+    kept = [
+        (label, member, method)
+        for (label, _), member, method in zip(est.estimators, est.estimators_, est.stack_method_)
+        if not (isinstance(member, str) and member == "drop")
+    ]
+    specs = []
+    for label, member, method in kept:
+        spec = _member_spec(name, label, member, ctx, cols)
+        if classifier and method not in ("predict_proba", "decision_function"):
+            raise UnsupportedEstimatorError(
+                f"{name} member {label!r} stacks its {method} (a predicted class as a number); crossform stacks "
+                "predict_proba and a linear member's decision_function."
+            )
+        specs.append((label, member, method, spec))
+
+    def build(features: tuple) -> ir.Composite:
+        members = []
+        for label, member, method, spec in specs:
+            model = spec.build(features)
+            if classifier:
+                if model.classes is None or len(model.classes) != len(classes):
+                    raise UnsupportedEstimatorError(
+                        f"{name} member {label!r} ({qualified_name(type(member))}) gives no score per class."
+                    )
+                changes = {"classes": classes}
+                if method == "decision_function":
+                    if not isinstance(model, ir.LinearModel):
+                        raise UnsupportedEstimatorError(
+                            f"{name} member {label!r} stacks the decision_function of "
+                            f"{qualified_name(type(member))}; crossform stacks a linear member's decision scores."
+                        )
+                    changes["post_transform"] = "none"
+                model = dataclasses.replace(model, **changes)
+            members.append(model)
+        members = tuple(members)
+        final_features = ir.stack_columns(members, bool(est.passthrough))
+        final = _final(est, classes, len(final_features), features)(final_features)
+        try:
+            return ir.Composite(members, "stack", classes=classes, final=final, passthrough=bool(est.passthrough))
+        except IRValidationError as exc:
+            raise UnsupportedEstimatorError(f"{name}: crossform cannot export its members' outputs: {exc}") from None
+
+    return ModelSpec(tuple(cols), build)
+
+
 CONVERTERS = {
     VotingClassifier: convert_voting_classifier,
     VotingRegressor: convert_voting_regressor,
+    StackingClassifier: convert_stacking,
+    StackingRegressor: convert_stacking,
 }

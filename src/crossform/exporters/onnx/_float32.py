@@ -76,6 +76,15 @@ def _bound(model: ir.Model) -> float:
                 "the float32 variant rounds a hard-voting member's leaf values, which can change the member's "
                 "class and so a vote by a whole weight: no bound holds; write float64"
             )
+        if model.combination == "stack":
+            # the final model, in double in both graphs, moves each output by its coefficients
+            # times its columns' errors (a member's bound for each of its columns, 0.0 for a feature)
+            widths = ir.stack_widths(model.members)
+            columns = [b for b, w in zip(bounds, widths) for _ in range(w)]
+            columns += [0.0] * (len(model.final.features) - len(columns))
+            raw = float((np.abs(model.final.coefficients) @ np.array(columns)).max())
+            post = model.final.post_transform
+            return raw / 4 if post == "logistic" else 2 * raw if post == "softmax" else raw
         return float(sum(abs(w) * b for w, b in zip(model.weights, bounds)) / abs(model.divisor))
     if isinstance(model, ir.LinearModel):
         return 0.0

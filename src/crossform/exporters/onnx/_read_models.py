@@ -189,10 +189,10 @@ class _MemberView:
         self.graph = _MemberGraph(nodes)
 
 
-def _member_view(proto, inits: dict, i: int) -> tuple:
-    """(a proto-like view, initializers) in which member i reads as a model of its own: its
-    initializers also under their names without the prefix, as const_of_name finds them."""
-    prefix = f"m{i}."
+def _member_view(proto, inits: dict, prefix: str) -> tuple:
+    """(a proto-like view, initializers) in which member i (``prefix`` m<i>.) or a stack's final
+    model (final.) reads as a model of its own: its initializers also under their names without
+    the prefix, as const_of_name finds them. The final model sees the stack's columns too."""
     nodes, names = [], dict(inits)
     for node in proto.graph.node:
         tag = node_tag(node)
@@ -201,7 +201,13 @@ def _member_view(proto, inits: dict, i: int) -> tuple:
             copy.CopyFrom(node)
             copy.name = node.name[: len(node.name) - len(tag)] + tag[len(prefix) :]
             nodes.append(copy)
-        elif not (tag.startswith("m") and tag.split(".", 1)[0][1:].isdigit()) and not tag.startswith("composite."):
+        elif tag.startswith(("composite.", "final.")):
+            if prefix == "final." and tag.startswith("composite.stack."):
+                copy = type(node)()  # a producer of the columns the final model reads, nothing more
+                copy.CopyFrom(node)
+                copy.doc_string = ""
+                nodes.append(copy)
+        elif not (tag.startswith("m") and tag.split(".", 1)[0][1:].isdigit()):
             nodes.append(node)
     for name, value in inits.items():
         hint = name.split(":", 2)[-1]
@@ -220,10 +226,17 @@ def _read_composite(proto, first, inits: dict, props: dict, where: str, per_tree
         )
     members = []
     for i in range(count):
-        view, names = _member_view(proto, inits, i)
+        view, names = _member_view(proto, inits, f"m{i}.")
         members.append(read_model(view, names, props, f"{where} (member {i})", per_tree, composite=False))
-    weights = [scalar_of_name(inits, f"composite.weight.{i}", where) for i in range(count)]
     combination = doc_choice(doc, "combination", ir.COMBINATIONS, None, where)
+    if combination == "stack":
+        view, names = _member_view(proto, inits, "final.")
+        final = read_model(view, names, props, f"{where} (final model)", per_tree, composite=False)
+        if not isinstance(final, ir.LinearModel):
+            raise OnnxStructureError(where, "expected the stack's final model to be a linear model")
+        passthrough = len(final.features) > len(ir.stack_columns(tuple(members), False))
+        return ir.Composite(tuple(members), combination, None, None, None, final, passthrough)
+    weights = [scalar_of_name(inits, f"composite.weight.{i}", where) for i in range(count)]
     divisor = scalar_of_name(inits, "composite.divisor", where) if combination == "average" else None
     return ir.Composite(tuple(members), combination, np.array(weights), divisor, read_classes(props, where))
 
@@ -231,7 +244,7 @@ def _read_composite(proto, first, inits: dict, props: dict, where: str, per_tree
 def read_model(proto, inits: dict, props: dict, where: str, per_tree: bool, composite: bool = True) -> ir.Model:
     """A TreeEnsemble from the file's TreeEnsemble nodes, or (from 1.3) a LinearModel, or (from
     1.4) a Composite of them (``composite``: False for a composite's member, never one itself)."""
-    first = [n for n in proto.graph.node if node_tag(n) == "composite.term.0"]
+    first = [n for n in proto.graph.node if node_tag(n).startswith("composite.") and n.doc_string]
     if first:
         if not composite:
             raise OnnxStructureError(where, "expected a tree ensemble or a linear model, found a composite")
@@ -387,6 +400,14 @@ def _model_features(proto, concat, where: str) -> tuple:
             and producers[tensor].op_type == "Cast"
         ):
             names.append(producers[tensor].input[0])  # a float32 input, cast to double
+        elif tensor in producers and node_tag(producers[tensor]).startswith("composite.stack."):
+            node = producers[tensor]  # a stack's column j: the node's first column, plus the output
+            first = node_tag(node).split(".")[2]
+            if not first.isdigit():
+                raise OnnxStructureError(
+                    where, f"expected a stack column node composite.stack.<j>, found {node.name!r}"
+                )
+            names.append(f"stack({int(first) + list(node.output).index(tensor)})")
         elif tensor in producers:
             node = producers[tensor]
             names.append(_output_column(proto, node, tensor, where))

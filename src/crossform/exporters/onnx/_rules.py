@@ -175,6 +175,8 @@ def needs(package: ir.Package):
 def score_output(model: ir.Model) -> str:
     """The graph output holding the model's scores."""
     if isinstance(model, ir.Composite):
+        if model.final is not None:
+            return score_output(model.final)
         if model.combination == "vote":
             return VOTES
         return PROBABILITIES if model.is_classifier else PREDICTION

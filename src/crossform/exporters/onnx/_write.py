@@ -228,6 +228,8 @@ def _composite(
         scored.append(_member_scores(g, member, cols, precision, per_tree, exact, sets))
     g.prefix = "composite."
     doc = step_doc("composite", combination=model.combination, members=len(model.members))
+    if model.combination == "stack":
+        return _stack(g, model, cols, scored, doc, precision, per_tree, exact)
     total = None
     for i, (weight, scores) in enumerate(zip(model.weights, scored)):
         if model.combination == "vote":
@@ -238,6 +240,32 @@ def _composite(
         total = g.op("Div", [total, g.const("divisor", np.array([model.divisor]))], model.combination)
     g.prefix = ""
     return total, np.float64, None
+
+
+def _stack(g: Graph, model: ir.Composite, cols: dict, scored: list, doc: str, *args) -> tuple:
+    """Member i's columns as "composite.stack.<j>" (its first column's index j): Gather of its
+    second probability, Identity of one output, or a Split of several; then the final linear
+    model's nodes under the prefix "final.", reading those columns and (passthrough) the features."""
+    stack_cols, j = {}, 0
+    for i, (scores, width) in enumerate(zip(scored, ir.stack_widths(model.members))):
+        extra = {"doc": doc} if i == 0 else {}
+        if width != len(model.members[i].outputs):  # two probabilities: the second
+            second = g.const(f"second.{i}", np.array([1], dtype=np.int64))
+            parts = [g.op("Gather", [scores, second], f"stack.{j}", axis=1, **extra)]
+        elif width == 1:
+            parts = [g.op("Identity", [scores], f"stack.{j}", **extra)]
+        else:
+            parts = g.split(scores, width, f"stack.{j}")
+            if extra:
+                g.nodes[-1].doc_string = doc
+        for part in parts:
+            stack_cols[f"stack({j})"] = part
+            j += 1
+    g.prefix = "final."
+    raw, real, _ = _linear(g, model.final, {**cols, **stack_cols}, *args)
+    scores = post_transform(g, model.final, raw, real, args[2])
+    g.prefix = ""
+    return scores, np.float64, None
 
 
 def _member_vote(g: Graph, member: ir.Model, scores: str, width: int, i: int) -> str:

@@ -405,7 +405,15 @@ def _read_composite(msg: pb.Composite, path: str) -> ir.Composite:
     if len(msg.weights) != len(members):
         raise ProtobufCountError(path, f"expected {len(members)} weights, one per member, found {len(msg.weights)}")
     classes = _read_classes(msg, path)
-    return ir.Composite(tuple(members), combination, _numbers(msg.weights), msg.divisor, classes or None)
+    final = None
+    if msg.HasField("final"):
+        member, body = _which(msg.final, "model", f"{path}.final")
+        if member != "linear_model":
+            raise ProtobufUnexpectedError(f"{path}.final", f"expected a linear model, found {member}")
+        final = _read_linear(body, f"{path}.final.linear_model")
+    return ir.Composite(
+        tuple(members), combination, _numbers(msg.weights), msg.divisor, classes or None, final, msg.passthrough
+    )
 
 
 MODEL_READERS: dict[str, Callable] = {

@@ -123,7 +123,11 @@ MEMBER_FEATURES = {
     "crossform.v1.Model.tree_ensemble_float32": ("float32 accumulation",),
     "crossform.v1.Model.composite": ("composite model",),
 }
-COMBINATIONS = {"average": pb.Composite.COMBINATION_AVERAGE, "vote": pb.Composite.COMBINATION_VOTE}
+COMBINATIONS = {
+    "average": pb.Composite.COMBINATION_AVERAGE,
+    "vote": pb.Composite.COMBINATION_VOTE,
+    "stack": pb.Composite.COMBINATION_STACK,
+}
 
 
 def version_key(version: str) -> tuple:

@@ -106,6 +106,9 @@ def _composite(model: ir.Composite, msg: pb.Model) -> None:
     out.divisor = model.divisor
     for label in model.classes or ():
         _label(label, out.classes.add())
+    if model.final is not None:
+        _linear(model.final, out.final)
+        out.passthrough = model.passthrough
 
 
 MODEL_WRITERS: dict[type, Callable] = {

@@ -107,9 +107,19 @@ def _composite_model(files: Files, doc: dict, major: int, where: str, schemas: d
             )
         members.append(member)
     classes = doc.get("classes")
+    final = None
+    if "final" in doc:
+        path = doc["final"]["path"]
+        final = _linear_model(files, _document(files, path, schemas["linear"]), major, files.where(path))
     return _construct(
         lambda d: ir.Composite(
-            tuple(members), d["combination"], d["weights"], d["divisor"], None if classes is None else tuple(classes)
+            tuple(members),
+            d["combination"],
+            d["weights"],
+            d["divisor"],
+            None if classes is None else tuple(classes),
+            final,
+            d.get("passthrough", False),
         ),
         doc,
         where,

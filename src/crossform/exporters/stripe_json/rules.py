@@ -38,6 +38,7 @@ TREES_FILE = "trees.bonsai"
 # a composite's member i: its model document and (tree members) its trees
 MEMBER_FILE = "member-{}.json"
 MEMBER_TREES_FILE = "member-{}-trees.bonsai"
+FINAL_FILE = "final.json"  # a stack's final linear model
 CHECKS_FILE = "checks.json"
 CHECKS_SCHEMA = checks_module.SCHEMA
 # version -> the schemas of the files whose shape it fixed; a package of a

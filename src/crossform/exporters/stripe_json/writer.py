@@ -13,6 +13,7 @@ from . import bonsai
 from .encoders import ENCODERS
 from .rules import (
     CHECKS_FILE,
+    FINAL_FILE,
     ISOLATION_KEYS,
     MANIFEST,
     MEMBER_FILE,
@@ -77,6 +78,9 @@ def _composite_doc(model: ir.Composite) -> dict:
     }
     if model.classes is not None:
         doc["classes"] = list(model.classes)
+    if model.final is not None:
+        doc["final"] = {"modelType": model_type(model.final), "path": FINAL_FILE}
+        doc["passthrough"] = model.passthrough
     return doc
 
 
@@ -92,6 +96,10 @@ def _composite_files(model: ir.Composite, schemas: dict) -> dict:
             doc = _linear_model_doc(member)
         _json.validate(doc, schemas[MODEL_FAMILIES[type(member)]], path)
         files[path] = _json.dumps(doc)
+    if model.final is not None:
+        doc = _linear_model_doc(model.final)
+        _json.validate(doc, schemas["linear"], FINAL_FILE)
+        files[FINAL_FILE] = _json.dumps(doc)
     return files
 
 
