@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 from generators import FEATURES, case, numbers
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import (
     ExtraTreesClassifier,
     GradientBoostingClassifier,
@@ -32,8 +33,7 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 FEATURES.update(
     {
-        "composite": "Models over other models' outputs: soft and hard VotingClassifier and VotingRegressor, "
-        "with and without weights, nine members (numpy's pairwise sum of the weights), members refusing NaN.",
+        "composite": "Models over other models' outputs: voting (soft, hard, weighted), stacking, sigmoid calibration.",
     }
 )
 
@@ -190,3 +190,35 @@ def stacking_regressor_passthrough():
     members = [("dt", DecisionTreeRegressor(max_depth=4, random_state=0)), ("ridge", Ridge(alpha=0.5))]
     stack = StackingRegressor(members, final_estimator=LinearRegression(), passthrough=True, cv=3)
     return make_pipeline(StandardScaler(), stack).fit(X, y)
+
+
+@case(
+    "composite",
+    "calibrated-sigmoid-forest",
+    "sigmoid calibration of a forest's predict_proba, ensemble of three folds, binary",
+)
+def calibrated_sigmoid_forest():
+    X, y = numbers(500, 4, seed=82)
+    base = RandomForestClassifier(n_estimators=3, max_depth=4, random_state=0)
+    return CalibratedClassifierCV(base, method="sigmoid", cv=3).fit(X, y)
+
+
+@case(
+    "composite",
+    "calibrated-sigmoid-boosting",
+    "sigmoid calibration of histogram boosting's decision_function (its raw score), trained with NaN",
+)
+def calibrated_sigmoid_boosting():
+    X, y = numbers(500, 4, seed=83, nan=0.05)
+    base = HistGradientBoostingClassifier(max_iter=4, random_state=0)
+    return CalibratedClassifierCV(base, method="sigmoid", cv=3).fit(X, y)
+
+
+@case(
+    "composite",
+    "calibrated-sigmoid-multiclass",
+    "sigmoid calibration of a logistic regression's decision scores per class, four classes, ensemble off",
+)
+def calibrated_sigmoid_multiclass():
+    X, y = numbers(600, 4, seed=84, classes=4)
+    return CalibratedClassifierCV(LogisticRegression(), method="sigmoid", ensemble=False, cv=3).fit(X, y)

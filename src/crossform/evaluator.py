@@ -235,6 +235,8 @@ def _composite(model: ir.Composite, batch: Batch, cols: dict) -> tuple[np.ndarra
     reached = [leaves for _, leaves in results if leaves is not None]
     if model.combination == "stack":
         values = _stack(model, batch, cols, scored)
+    elif model.combination == "calibrate":
+        values = _calibrate(model, batch, scored)
     else:
         values = _combine(model, batch, scored)
     leaves = np.hstack(reached) if reached else None
@@ -254,6 +256,35 @@ def _stack(model: ir.Composite, batch: Batch, cols: dict, scored: list) -> np.nd
             meta[f"stack({j})"] = part[:, k]
             j += 1
     return _linear(model.final, batch, meta)[0]
+
+
+def response_columns(values: np.ndarray, n_classes: int) -> np.ndarray:
+    """A member's response for calibration or a stack: two probabilities give the second."""
+    return values[:, 1:2] if n_classes == 2 and values.shape[1] == 2 else values
+
+
+def _calibrate(model: ir.Composite, batch: Batch, scored: list) -> np.ndarray:
+    """Each member's response columns through their sigmoids, normalised, averaged (SEMANTICS)."""
+    ok = np.flatnonzero(np.equal(batch.errors, None))
+    k = len(model.classes)
+    acc = np.zeros((len(ok), k))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for values, params in zip(scored, model.calibration):
+            t = response_columns(values[ok], k)
+            z = -(params[:, 0] * t + params[:, 1])
+            p = 1.0 / (1.0 + np.exp(-z))
+            if k == 2:
+                proba = np.hstack([1.0 - p, p])
+            else:
+                total = np.zeros(len(ok))
+                for c in range(k):  # numpy's row sum of fewer than 8 values: a left fold
+                    total = total + p[:, c]
+                proba = np.where(total[:, None] != 0, p / total[:, None], 1 / k)
+            proba = np.where((1.0 < proba) & (proba <= 1.0 + 1e-5), 1.0, proba)
+            acc = acc + proba
+    values = np.full((batch.n_rows, k), np.nan)
+    values[ok] = acc / model.divisor
+    return values
 
 
 def _combine(model: ir.Composite, batch: Batch, scored: list) -> np.ndarray:

@@ -279,6 +279,8 @@ def _composite(w: _Writer, model: ir.Composite) -> None:
     if model.final is not None:  # "stack"
         _linear(w, model.final)
         w.u8(int(model.passthrough))
+    for params in model.calibration or ():  # "calibrate": per member its (a, b) rows
+        w.array(params, ">f8")
 
 
 MEMBERS = {ir.TreeEnsemble: _tree_ensemble, ir.LinearModel: _linear}

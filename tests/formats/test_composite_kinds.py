@@ -111,6 +111,21 @@ def test_a_stack_feeds_the_members_columns_and_the_features_to_its_final_model()
     np.testing.assert_array_equal(got.values[ok], want.values[ok])
 
 
+def test_a_calibration_passes_each_response_through_its_sigmoid_then_averages():
+    package = PACKAGES["composite-calibrate"]
+    rows = _rows()
+    got = crossform.score(package, rows)
+    ok = np.equal(got.errors, None)
+    want = np.zeros((len(rows), 2))
+    for member, params in zip(package.model.members, package.model.calibration):
+        values = crossform.score(package.replace(model=member), rows).values
+        response = values[:, 1] if values.shape[1] == 2 else values[:, 0]  # the positive class's column
+        z = -(params[0, 0] * response + params[0, 1])
+        p = 1.0 / (1.0 + np.exp(-z))
+        want = want + np.column_stack([1.0 - p, p])
+    np.testing.assert_array_equal(got.values[ok], (want / 3)[ok])
+
+
 def test_pmml_refuses_a_composite_by_name():
     for package in PACKAGES.values():
         reason = get_format("pmml").unsupported(package)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.datasets import make_classification, make_regression
 from sklearn.ensemble import (
     BaggingRegressor,
@@ -143,3 +144,28 @@ def test_stacking_refuses_what_it_cannot_state_by_name():
     by_class = StackingClassifier(members, stack_method="predict", cv=3).fit(X, y)
     with pytest.raises(UnsupportedEstimatorError, match="stacks its predict"):
         crossform.from_sklearn(by_class, checks=0)
+
+
+@pytest.mark.parametrize("ensemble", [True, False])
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_sigmoid_calibration_gives_scikit_learns_probabilities(ensemble, n_classes):
+    X, y = make_classification(400, 4, n_informative=3, n_redundant=0, n_classes=n_classes, random_state=9)
+    for base in (RandomForestClassifier(n_estimators=3, max_depth=3, random_state=0), LogisticRegression()):
+        model = CalibratedClassifierCV(base, method="sigmoid", ensemble=ensemble, cv=3).fit(X, y)
+        package = crossform.from_sklearn(model, checks=0)
+        assert package.model.combination == "calibrate"
+        assert len(package.model.members) == (3 if ensemble else 1)
+        scores = crossform.score(package, _columns(X))
+        # scipy's expit and numpy's exp may differ by an ulp; BLAS orders the linear member's dot product
+        np.testing.assert_allclose(scores.values, model.predict_proba(X), rtol=1e-12, atol=0)
+        assert scores.labels() == model.predict(X).tolist()
+
+
+def test_calibration_refuses_what_it_cannot_state_by_name():
+    X, y = make_classification(300, 4, n_informative=3, n_redundant=0, n_classes=3, random_state=10)
+    isotonic = CalibratedClassifierCV(DecisionTreeClassifier(max_depth=3), method="isotonic", cv=3).fit(X, y)
+    with pytest.raises(UnsupportedEstimatorError, match=r"method='isotonic'"):
+        crossform.from_sklearn(isotonic, checks=0)
+    raw = CalibratedClassifierCV(HistGradientBoostingClassifier(max_iter=2), method="sigmoid", cv=3).fit(X, y)
+    with pytest.raises(UnsupportedEstimatorError, match="decision_function"):
+        crossform.from_sklearn(raw, checks=0)

@@ -223,7 +223,8 @@ def composite_packages() -> dict:
     a classifier averaging a forest, a binary boosted model and a logistic regression with weights
     and a recorded divisor, a hard vote of a forest, a boosted model and a linear decision model
     (ties between weighted votes), a stack of the same members into a logistic regression with the
-    features passed through, and a regressor over a forest, a boosted model and a linear one."""
+    features passed through, a sigmoid calibration of a forest's probability, a boosted raw score and
+    a linear decision score, and a regressor over a forest, a boosted model and a linear one."""
     classes = ("no", "yes")
     features = ("size", "weight")
     forest = ir.TreeEnsemble(features, (small_tree(), small_tree(0.25)), classes=classes)
@@ -264,6 +265,20 @@ def composite_packages() -> dict:
                     classes,
                 ),
                 passthrough=True,
+            ),
+        ),
+        "composite-calibrate": ir.Package(
+            inputs=fields()[1:],
+            encoders=(),
+            model=ir.Composite(
+                (
+                    forest,
+                    ir.TreeEnsemble(features, (regression_stump(0), regression_stump(1)), "sum", base_value=[0.5]),
+                    ir.LinearModel(features, [[0.75, -1.5]], [0.25], "none", classes),
+                ),
+                "calibrate",
+                classes=classes,
+                calibration=([[-2.5, 0.25]], [[-1.0, -0.5]], [[-0.75, 0.125]]),
             ),
         ),
         "composite-regressor": ir.Package(inputs=fields()[1:], encoders=(), model=ir.Composite(regressors, "average")),

@@ -56,7 +56,7 @@ def test_a_composite_answers_from_its_members():
         ),
         (
             lambda: ir.Composite((_regressor(),), "majority"),
-            "The 'combination' field of Composite must be one of ('average', 'vote', 'stack'). Got 'majority' instead.",
+            "The 'combination' field of Composite must be one of ('average', 'vote', 'stack', 'calibrate'). Got 'majority' instead.",
         ),
         (
             lambda: ir.Composite((_regressor(),), "vote"),
@@ -161,6 +161,43 @@ def test_stack_refusals(changes, message):
         assert str(info.value) == message
     else:  # the final model's repr, cut by describe()
         assert str(info.value).startswith(message) and str(info.value).endswith(", passthrough=True instead.")
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        (
+            {"calibration": None},
+            "The 'calibration' field of Composite must be 2 arrays of (a, b) rows, one per member. Got None instead.",
+        ),
+        (
+            {"calibration": ([[1.0, 2.0]], [[1.0, 2.0], [3.0, 4.0]])},
+            "The 'calibration' field of Composite must be an array of shape (1, 2) for member 1. "
+            "Got an array of dtype float64 and shape (2, 2) instead.",
+        ),
+        (
+            {"weights": [1.0, 2.0]},
+            "The 'weights' field of Composite must be weights 1.0 and the member count as divisor under "
+            "'calibrate'. Got [1.0, 2.0] instead.",
+        ),
+        (
+            {"combination": "average"},
+            "The 'calibration' field of Composite must be None unless combination is 'calibrate'. "
+            "Got ([[1.0, 2.0]], [[-1.0, 0.5]]) instead.",
+        ),
+    ],
+)
+def test_calibration_refusals(changes, message):
+    fields = dict(
+        members=(_forest(), _linear(post="none")),
+        combination="calibrate",
+        classes=CLASSES,
+        calibration=([[1.0, 2.0]], [[-1.0, 0.5]]),
+    )
+    fields.update(changes)
+    with pytest.raises(IRValidationError) as info:
+        ir.Composite(**fields)
+    assert str(info.value) == message
 
 
 def test_a_package_takes_a_composite_over_its_columns():

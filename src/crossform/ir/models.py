@@ -334,7 +334,7 @@ class LinearModel(_Model):
         return tuple(f"probability({c})" for c in self.classes)
 
 
-COMBINATIONS = ("average", "vote", "stack")
+COMBINATIONS = ("average", "vote", "stack", "calibrate")
 MEMBER_TYPES = (TreeEnsemble, LinearModel)
 
 
@@ -362,6 +362,13 @@ class Composite(_Model):
     ``passthrough`` the composite's features follow them. The composite's outputs are the final
     model's; weights are 1.0 and the divisor 1.0 (both unused).
 
+    "calibrate" (scikit-learn's CalibratedClassifierCV, method "sigmoid"): each member's response
+    columns (its outputs; two probabilities give only the second; a raw score model its one
+    prediction) are calibrated, column c by ``calibration[m][c] = (a, b)`` as ``p = 1 / (1 +
+    exp(-z))`` with ``z = -(a * t + b)``; two classes give ``[1 - p, p]``, more give each ``p``
+    over their left-fold sum (``1 / classes`` each where the sum is 0); values in (1, 1 + 1e-5]
+    become 1.0; then the members' probabilities are averaged (a left fold, divided by the count).
+
     A row refused by any member is a row error, as the library's predict fails for it. A
     composite is never a member: members are the model kinds of ``MEMBER_TYPES``.
     """
@@ -373,6 +380,7 @@ class Composite(_Model):
     classes: Union[tuple, None] = None
     final: Union[LinearModel, None] = None
     passthrough: bool = False
+    calibration: Union[tuple, None] = None
 
     def __post_init__(self) -> None:
         owner = "Composite"
@@ -407,6 +415,12 @@ class Composite(_Model):
             raise invalid(owner, "weights", f"{len(members)} numbers, one per member", describe(weights))
         check_finite(owner, "weights", weights)
         weights.setflags(write=False)
+        if self.combination == "calibrate":
+            calibration = self._check_calibration(owner, members)
+        elif self.calibration is not None:
+            raise invalid(owner, "calibration", "None unless combination is 'calibrate'", describe(self.calibration))
+        else:
+            calibration = None
         if self.combination == "stack":
             self._check_stack(owner, members, weights)
         elif self.final is not None or self.passthrough is not False:
@@ -424,6 +438,12 @@ class Composite(_Model):
             if self.classes is None:
                 raise invalid(owner, "classes", "class labels under 'vote'", "None")
         default = 1.0 if self.combination in ("vote", "stack") else float(len(members))
+        if self.combination == "calibrate" and (
+            (weights != 1.0).any() or (self.divisor is not None and self.divisor != len(members))
+        ):
+            raise invalid(
+                owner, "weights", "weights 1.0 and the member count as divisor under 'calibrate'", weights.tolist()
+            )
         divisor = default if self.divisor is None else valid_number(owner, "divisor", self.divisor, allow_nan=False)
         if divisor == 0:
             raise invalid(owner, "divisor", "a number other than 0", divisor)
@@ -431,6 +451,25 @@ class Composite(_Model):
             classes = self.final.classes
             if self.classes is not None and class_labels(self.classes, owner) != classes:
                 raise invalid(owner, "classes", f"the final model's classes {classes!r}", describe(self.classes))
+        elif self.combination == "calibrate":
+            classes = _classes(owner, self.classes, len(self.classes or ()), "none", (), "class")
+            if len(classes) > 7:
+                raise invalid(
+                    owner,
+                    "classes",
+                    "at most 7 classes under 'calibrate' (numpy adds 8 or more pairwise)",
+                    len(classes),
+                )
+            for i, member in enumerate(members):
+                if member.classes not in (None, classes) or (
+                    member.classes is None and member.outputs != ("prediction",)
+                ):
+                    raise invalid(
+                        owner,
+                        "members",
+                        f"classifiers of the classes {list(classes)}, or raw score models, under 'calibrate'",
+                        f"{type(member).__name__} with classes {member.classes!r} at index {i}",
+                    )
         elif self.classes is None:
             classes = None
             for i, member in enumerate(members):
@@ -459,10 +498,27 @@ class Composite(_Model):
                         f"classifiers giving the probabilities {list(wanted)}",
                         f"{type(member).__name__} with outputs {list(member.outputs)} at index {i}",
                     )
+        object.__setattr__(self, "calibration", calibration)
         object.__setattr__(self, "members", members)
         object.__setattr__(self, "weights", weights)
         object.__setattr__(self, "divisor", divisor)
         object.__setattr__(self, "classes", classes)
+
+    def _check_calibration(self, owner: str, members: tuple) -> tuple:
+        value = self.calibration
+        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) != len(members):
+            raise invalid(
+                owner, "calibration", f"{len(members)} arrays of (a, b) rows, one per member", describe(value)
+            )
+        out = []
+        for i, (params, width) in enumerate(zip(value, calibration_widths(members, len(self.classes or ())))):
+            params = frozen_array(owner, "calibration", params, np.float64, 2)
+            if params.shape != (width, 2):
+                raise invalid(owner, "calibration", f"an array of shape ({width}, 2) for member {i}", describe(params))
+            check_finite(owner, "calibration", params)
+            params.setflags(write=False)
+            out.append(params)
+        return tuple(out)
 
     def _check_stack(self, owner: str, members: tuple, weights: np.ndarray) -> None:
         if not isinstance(self.final, LinearModel):
@@ -514,6 +570,11 @@ def stack_widths(members: tuple) -> list:
         else len(m.outputs)
         for m in members
     ]
+
+
+def calibration_widths(members: tuple, n_classes: int) -> list:
+    """How many response columns each member gives a calibration: one for two classes, else one per class."""
+    return [1 if n_classes == 2 else n_classes for _ in members]
 
 
 def stack_columns(members: tuple, passthrough: bool) -> tuple:

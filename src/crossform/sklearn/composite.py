@@ -20,6 +20,7 @@ import dataclasses
 
 import numpy as np
 from sklearn.base import is_classifier
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import StackingClassifier, StackingRegressor, VotingClassifier, VotingRegressor
 from sklearn.linear_model import (
     ElasticNet,
@@ -229,7 +230,65 @@ def convert_stacking(est, ctx: Context, cols: list) -> ModelSpec:
     return ModelSpec(tuple(cols), build)
 
 
+def convert_calibrated(est, ctx: Context, cols: list) -> ModelSpec:
+    """CalibratedClassifierCV with method "sigmoid", ensemble on or off (sklearn/calibration.py):
+    each calibrated classifier's base estimator gives its response (decision_function when it has
+    one, else predict_proba; for two classes the positive column), each column through its
+    _SigmoidCalibration, expit(-(a * t + b)); then the normalisation and the mean of
+    CalibratedClassifierCV.predict_proba: the composite "calibrate" rule (SEMANTICS note 19)."""
+    name = type(est).__name__
+    if est.method != "sigmoid":
+        raise UnsupportedEstimatorError(
+            f"{name}(method={est.method!r}): crossform exports method='sigmoid'; isotonic calibration "
+            "(scipy's interp1d between the thresholds) and temperature scaling are not exported yet."
+        )
+    try:
+        classes = ir.class_labels(est.classes_)
+    except IRValidationError as exc:
+        raise UnsupportedEstimatorError(f"{name} has class labels crossform cannot export: {exc}") from None
+    if len(classes) > 7:
+        raise UnsupportedEstimatorError(
+            f"{name} with {len(classes)} classes: numpy adds the {len(classes)} calibrated probabilities of a row "
+            "pairwise from 8 on, which crossform does not state; it exports up to 7 classes."
+        )
+    specs = []
+    for k, calibrated in enumerate(est.calibrated_classifiers_):
+        base = calibrated.estimator
+        label = f"calibrated classifier {k}"
+        if len(base.classes_) != len(classes):
+            raise UnsupportedEstimatorError(f"{name}: {label} was fitted on {len(base.classes_)} of the classes.")
+        decision = hasattr(base, "decision_function")
+        params = np.array([[c.a_, c.b_] for c in calibrated.calibrators], dtype=np.float64)
+        specs.append((label, base, decision, params, _member_spec(name, label, base, ctx, cols)))
+
+    def build(features: tuple) -> ir.Composite:
+        members = []
+        for label, base, decision, _, spec in specs:
+            model = spec.build(features)
+            if decision and isinstance(model, ir.LinearModel):
+                model = dataclasses.replace(model, post_transform="none", classes=classes)
+            elif decision and model.is_binary:  # a boosted binary model's raw score: a raw score model
+                model = dataclasses.replace(model, post_transform="none", classes=None)
+            elif decision:
+                raise UnsupportedEstimatorError(
+                    f"{name}: {label} ({qualified_name(type(base))}) is calibrated on its decision_function, raw "
+                    "scores per class that crossform does not give for this model."
+                )
+            else:
+                model = dataclasses.replace(model, classes=classes)
+            members.append(model)
+        try:
+            return ir.Composite(
+                tuple(members), "calibrate", classes=classes, calibration=tuple(p for _, _, _, p, _ in specs)
+            )
+        except IRValidationError as exc:
+            raise UnsupportedEstimatorError(f"{name}: crossform cannot export its members' outputs: {exc}") from None
+
+    return ModelSpec(tuple(cols), build)
+
+
 CONVERTERS = {
+    CalibratedClassifierCV: convert_calibrated,
     VotingClassifier: convert_voting_classifier,
     VotingRegressor: convert_voting_regressor,
     StackingClassifier: convert_stacking,

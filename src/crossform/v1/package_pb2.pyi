@@ -254,17 +254,19 @@ class Model(_message.Message):
     def __init__(self, tree_ensemble: _Optional[_Union[TreeEnsemble, _Mapping]] = ..., linear_model: _Optional[_Union[LinearModel, _Mapping]] = ..., tree_ensemble_with_rules: _Optional[_Union[TreeEnsembleWithRules, _Mapping]] = ..., tree_ensemble_float32: _Optional[_Union[TreeEnsembleFloat32, _Mapping]] = ..., composite: _Optional[_Union[Composite, _Mapping]] = ...) -> None: ...
 
 class Composite(_message.Message):
-    __slots__ = ("combination", "members", "weights", "divisor", "classes", "final", "passthrough")
+    __slots__ = ("combination", "members", "weights", "divisor", "classes", "final", "passthrough", "calibration")
     class Combination(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         COMBINATION_UNSPECIFIED: _ClassVar[Composite.Combination]
         COMBINATION_AVERAGE: _ClassVar[Composite.Combination]
         COMBINATION_VOTE: _ClassVar[Composite.Combination]
         COMBINATION_STACK: _ClassVar[Composite.Combination]
+        COMBINATION_CALIBRATE: _ClassVar[Composite.Combination]
     COMBINATION_UNSPECIFIED: Composite.Combination
     COMBINATION_AVERAGE: Composite.Combination
     COMBINATION_VOTE: Composite.Combination
     COMBINATION_STACK: Composite.Combination
+    COMBINATION_CALIBRATE: Composite.Combination
     COMBINATION_FIELD_NUMBER: _ClassVar[int]
     MEMBERS_FIELD_NUMBER: _ClassVar[int]
     WEIGHTS_FIELD_NUMBER: _ClassVar[int]
@@ -272,6 +274,7 @@ class Composite(_message.Message):
     CLASSES_FIELD_NUMBER: _ClassVar[int]
     FINAL_FIELD_NUMBER: _ClassVar[int]
     PASSTHROUGH_FIELD_NUMBER: _ClassVar[int]
+    CALIBRATION_FIELD_NUMBER: _ClassVar[int]
     combination: Composite.Combination
     members: _containers.RepeatedCompositeFieldContainer[Model]
     weights: _containers.RepeatedScalarFieldContainer[float]
@@ -279,7 +282,8 @@ class Composite(_message.Message):
     classes: _containers.RepeatedCompositeFieldContainer[ClassLabel]
     final: Model
     passthrough: bool
-    def __init__(self, combination: _Optional[_Union[Composite.Combination, str]] = ..., members: _Optional[_Iterable[_Union[Model, _Mapping]]] = ..., weights: _Optional[_Iterable[float]] = ..., divisor: _Optional[float] = ..., classes: _Optional[_Iterable[_Union[ClassLabel, _Mapping]]] = ..., final: _Optional[_Union[Model, _Mapping]] = ..., passthrough: _Optional[bool] = ...) -> None: ...
+    calibration: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, combination: _Optional[_Union[Composite.Combination, str]] = ..., members: _Optional[_Iterable[_Union[Model, _Mapping]]] = ..., weights: _Optional[_Iterable[float]] = ..., divisor: _Optional[float] = ..., classes: _Optional[_Iterable[_Union[ClassLabel, _Mapping]]] = ..., final: _Optional[_Union[Model, _Mapping]] = ..., passthrough: _Optional[bool] = ..., calibration: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class TreeEnsembleFloat32(_message.Message):
     __slots__ = ("rules",)

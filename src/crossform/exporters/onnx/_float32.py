@@ -76,6 +76,15 @@ def _bound(model: ir.Model) -> float:
                 "the float32 variant rounds a hard-voting member's leaf values, which can change the member's "
                 "class and so a vote by a whole weight: no bound holds; write float64"
             )
+        if model.combination == "calibrate" and any(bounds):
+            if len(model.classes) != 2:
+                raise UnsupportedModelError(
+                    "the float32 variant rounds a calibrated member's scores, and normalising several calibrated "
+                    "probabilities by their sum has no bound where the sum is small; write float64"
+                )
+            # a sigmoid's slope is at most |a| / 4; 1 - p moves as p does; then the members' mean
+            moved = [float(np.abs(p[:, 0]).max()) / 4 * b for p, b in zip(model.calibration, bounds)]
+            return sum(moved) / model.divisor
         if model.combination == "stack":
             # the final model, in double in both graphs, moves each output by its coefficients
             # times its columns' errors (a member's bound for each of its columns, 0.0 for a feature)

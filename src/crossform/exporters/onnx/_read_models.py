@@ -12,6 +12,7 @@ from ... import ir
 from ...errors import LimitExceededError, cut, shown
 from ...floats import float32_threshold
 from .. import _limits
+from .._envelope import CLASSES
 from ._nodes import (
     attributes,
     const_of,
@@ -224,10 +225,17 @@ def _read_composite(proto, first, inits: dict, props: dict, where: str, per_tree
         raise OnnxStructureError(
             where, f"expected doc_string key 'members' to be a member count, found {cut(json.dumps(count))}"
         )
+    raw = doc.get("raw_members", [])
+    if not isinstance(raw, list) or not all(is_int(i) and 0 <= i < count for i in raw):
+        raise OnnxStructureError(
+            where, f"expected doc_string key 'raw_members' to list members, found {cut(json.dumps(raw))}"
+        )
+    classless = {key: value for key, value in props.items() if key != CLASSES}
     members = []
     for i in range(count):
         view, names = _member_view(proto, inits, f"m{i}.")
-        members.append(read_model(view, names, props, f"{where} (member {i})", per_tree, composite=False))
+        member_props = classless if i in raw else props
+        members.append(read_model(view, names, member_props, f"{where} (member {i})", per_tree, composite=False))
     combination = doc_choice(doc, "combination", ir.COMBINATIONS, None, where)
     if combination == "stack":
         view, names = _member_view(proto, inits, "final.")
@@ -236,6 +244,16 @@ def _read_composite(proto, first, inits: dict, props: dict, where: str, per_tree
             raise OnnxStructureError(where, "expected the stack's final model to be a linear model")
         passthrough = len(final.features) > len(ir.stack_columns(tuple(members), False))
         return ir.Composite(tuple(members), combination, None, None, None, final, passthrough)
+    classes = read_classes(props, where)
+    if combination == "calibrate":
+        calibration = tuple(
+            np.column_stack(
+                [const_of_name(inits, f"composite.a.{i}", where), const_of_name(inits, f"composite.b.{i}", where)]
+            )
+            for i in range(count)
+        )
+        divisor = scalar_of_name(inits, "composite.divisor", where)
+        return ir.Composite(tuple(members), combination, None, divisor, classes, calibration=calibration)
     weights = [scalar_of_name(inits, f"composite.weight.{i}", where) for i in range(count)]
     divisor = scalar_of_name(inits, "composite.divisor", where) if combination == "average" else None
     return ir.Composite(tuple(members), combination, np.array(weights), divisor, read_classes(props, where))

@@ -227,16 +227,24 @@ def _composite(
         g.prefix = f"m{i}."
         scored.append(_member_scores(g, member, cols, precision, per_tree, exact, sets))
     g.prefix = "composite."
-    doc = step_doc("composite", combination=model.combination, members=len(model.members))
+    raw = [i for i, m in enumerate(model.members) if m.classes is None and model.classes is not None]
+    extra = {"raw_members": raw} if raw else {}  # members scoring raw, classless, in a classifier
+    doc = step_doc("composite", combination=model.combination, members=len(model.members), **extra)
     if model.combination == "stack":
         return _stack(g, model, cols, scored, doc, precision, per_tree, exact)
+    if model.combination == "calibrate":
+        scored = [_calibrated(g, model, i, scores, doc) for i, scores in enumerate(scored)]
+        doc = ""
     total = None
     for i, (weight, scores) in enumerate(zip(model.weights, scored)):
         if model.combination == "vote":
             scores = _member_vote(g, model.members[i], scores, model.n_outputs, i)
+        if model.combination == "calibrate":  # the members' probabilities added as they are
+            total = scores if total is None else g.op("Add", [total, scores], f"sum.{i}")
+            continue
         term = g.op("Mul", [scores, g.const(f"weight.{i}", np.array([weight]))], f"term.{i}", doc=doc if i == 0 else "")
         total = term if total is None else g.op("Add", [total, term], f"sum.{i}")
-    if model.combination == "average":
+    if model.combination in ("average", "calibrate"):
         total = g.op("Div", [total, g.const("divisor", np.array([model.divisor]))], model.combination)
     g.prefix = ""
     return total, np.float64, None
@@ -266,6 +274,41 @@ def _stack(g: Graph, model: ir.Composite, cols: dict, scored: list, doc: str, *a
     scores = post_transform(g, model.final, raw, real, args[2])
     g.prefix = ""
     return scores, np.float64, None
+
+
+def _calibrated(g: Graph, model: ir.Composite, i: int, scores: str, doc: str) -> str:
+    """Member i's calibrated probabilities [N, classes]: its response columns t (Gather of the
+    second of two probabilities), z = Neg(Add(Mul(t, a), b)), p = 1 / (1 + exp(-z)); two classes
+    Concat(1 - p, p), more each p over the left-fold row sum, Where the sum is 0 1 / classes; then
+    values in (1, 1 + 1e-5] as 1.0."""
+    k = len(model.classes)
+    params = model.calibration[i]
+    one = g.const(f"one.{i}", np.array([1.0]))
+    if k == 2 and len(model.members[i].outputs) == 2:
+        second = g.const(f"second.{i}", np.array([1], dtype=np.int64))
+        scores = g.op("Gather", [scores, second], f"response.{i}", axis=1)
+    scaled = g.op("Mul", [scores, g.const(f"a.{i}", params[:, 0].copy())], f"at.{i}", doc=doc if i == 0 else "")
+    z = g.op("Neg", [g.op("Add", [scaled, g.const(f"b.{i}", params[:, 1].copy())], f"atb.{i}")], f"z.{i}")
+    exp = g.op("Exp", [g.op("Neg", [z], f"minus.z.{i}")], f"exp.{i}")
+    p = g.op("Div", [one, g.op("Add", [one, exp], f"denominator.{i}")], f"sigmoid.{i}")
+    if k == 2:
+        proba = g.op("Concat", [g.op("Sub", [one, p], f"complement.{i}"), p], f"binary.{i}", axis=1)
+    else:
+        total = None
+        for c in range(k):
+            column = g.op("Gather", [p, g.const(f"class.{i}.{c}", np.array([c], dtype=np.int64))], f"p.{i}.{c}", axis=1)
+            total = column if total is None else g.op("Add", [total, column], f"total.{i}.{c}")
+        zero = g.op("Equal", [total, g.const(f"zero.{i}", np.array([0.0]))], f"total.zero.{i}")
+        proba = g.op(
+            "Where",
+            [zero, g.const(f"uniform.{i}", np.array([1 / k])), g.op("Div", [p, total], f"normalised.{i}")],
+            f"proba.{i}",
+        )
+    above = g.op("Greater", [proba, one], f"above.{i}")
+    near = g.op(
+        "Not", [g.op("Greater", [proba, g.const(f"near.{i}", np.array([1.0 + 1e-5]))], f"far.{i}")], f"near.{i}"
+    )
+    return g.op("Where", [g.op("And", [above, near], f"clip.{i}"), one, proba], f"calibrated.{i}")
 
 
 def _member_vote(g: Graph, member: ir.Model, scores: str, width: int, i: int) -> str:

@@ -411,8 +411,29 @@ def _read_composite(msg: pb.Composite, path: str) -> ir.Composite:
         if member != "linear_model":
             raise ProtobufUnexpectedError(f"{path}.final", f"expected a linear model, found {member}")
         final = _read_linear(body, f"{path}.final.linear_model")
+    calibration = None
+    if combination == "calibrate":
+        widths = ir.calibration_widths(tuple(members), len(classes))
+        if len(msg.calibration) != 2 * sum(widths):
+            raise ProtobufCountError(
+                path,
+                f"expected {2 * sum(widths)} calibration numbers ((a, b) per response column), "
+                f"found {len(msg.calibration)}",
+            )
+        flat = _numbers(msg.calibration).reshape(-1, 2)
+        starts = np.cumsum([0] + widths)
+        calibration = tuple(flat[a:b] for a, b in zip(starts[:-1], starts[1:]))
+    elif msg.calibration:
+        raise ProtobufUnexpectedError(path, "expected calibration numbers only under COMBINATION_CALIBRATE")
     return ir.Composite(
-        tuple(members), combination, _numbers(msg.weights), msg.divisor, classes or None, final, msg.passthrough
+        tuple(members),
+        combination,
+        _numbers(msg.weights),
+        msg.divisor,
+        classes or None,
+        final,
+        msg.passthrough,
+        calibration,
     )
 
 

@@ -127,6 +127,7 @@ COMBINATIONS = {
     "average": pb.Composite.COMBINATION_AVERAGE,
     "vote": pb.Composite.COMBINATION_VOTE,
     "stack": pb.Composite.COMBINATION_STACK,
+    "calibrate": pb.Composite.COMBINATION_CALIBRATE,
 }
 
 

@@ -109,6 +109,8 @@ def _composite(model: ir.Composite, msg: pb.Model) -> None:
     if model.final is not None:
         _linear(model.final, out.final)
         out.passthrough = model.passthrough
+    for params in model.calibration or ():
+        out.calibration.extend(params.ravel().tolist())
 
 
 MODEL_WRITERS: dict[type, Callable] = {

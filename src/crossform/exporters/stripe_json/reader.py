@@ -120,6 +120,7 @@ def _composite_model(files: Files, doc: dict, major: int, where: str, schemas: d
             None if classes is None else tuple(classes),
             final,
             d.get("passthrough", False),
+            d.get("calibration"),
         ),
         doc,
         where,
