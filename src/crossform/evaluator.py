@@ -223,9 +223,92 @@ def _linear(model: ir.LinearModel, batch: Batch, cols: dict) -> tuple[np.ndarray
     return values, None
 
 
+def member_classes(values: np.ndarray) -> np.ndarray:
+    """Each row's class index from a classifier's outputs: the first of equal maxima, or for one
+    decision score, class 1 iff it is > 0 (Scores.labels' rule)."""
+    if values.shape[1] == 1:
+        return (values[:, 0] > 0).astype(np.int64)
+    return np.argmax(values, axis=1)
+
+
+def _composite(model: ir.Composite, batch: Batch, cols: dict) -> tuple[np.ndarray, Union[np.ndarray, None]]:
+    """Each member scores the batch (refusing its rows), then the combination joins them. The
+    leaves are the tree members' leaves side by side, in member order (``member_trees``)."""
+    results = [MODELS[type(member)](member, batch, cols) for member in model.members]
+    scored = [values for values, _ in results]
+    reached = [leaves for _, leaves in results if leaves is not None]
+    if model.combination == "stack":
+        values = _stack(model, batch, cols, scored)
+    elif model.combination == "calibrate":
+        values = _calibrate(model, batch, scored)
+    else:
+        values = _combine(model, batch, scored)
+    leaves = np.hstack(reached) if reached else None
+    if leaves is not None:
+        leaves[~np.equal(batch.errors, None)] = -1  # a row a later member refused reached no leaf
+    return values, leaves
+
+
+def _stack(model: ir.Composite, batch: Batch, cols: dict, scored: list) -> np.ndarray:
+    """The final linear model over the members' columns (stack(0), ...), then the features under
+    passthrough; it refuses a row whose column is missing or infinite, as any linear model does."""
+    meta = dict(cols)
+    j = 0
+    for values, width in zip(scored, ir.stack_widths(model.members)):
+        part = values[:, 1:2] if width != values.shape[1] else values  # two probabilities: the second
+        for k in range(width):
+            meta[f"stack({j})"] = part[:, k]
+            j += 1
+    return _linear(model.final, batch, meta)[0]
+
+
+def response_columns(values: np.ndarray, n_classes: int) -> np.ndarray:
+    """A member's response for calibration or a stack: two probabilities give the second."""
+    return values[:, 1:2] if n_classes == 2 and values.shape[1] == 2 else values
+
+
+def _calibrate(model: ir.Composite, batch: Batch, scored: list) -> np.ndarray:
+    """Each member's response columns through their sigmoids, normalised, averaged (SEMANTICS)."""
+    ok = np.flatnonzero(np.equal(batch.errors, None))
+    k = len(model.classes)
+    acc = np.zeros((len(ok), k))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for values, params in zip(scored, model.calibration):
+            t = response_columns(values[ok], k)
+            z = -(params[:, 0] * t + params[:, 1])
+            p = 1.0 / (1.0 + np.exp(-z))
+            if k == 2:
+                proba = np.hstack([1.0 - p, p])
+            else:
+                total = np.zeros(len(ok))
+                for c in range(k):  # numpy's row sum of fewer than 8 values: a left fold
+                    total = total + p[:, c]
+                proba = np.where(total[:, None] != 0, p / total[:, None], 1 / k)
+            proba = np.where((1.0 < proba) & (proba <= 1.0 + 1e-5), 1.0, proba)
+            acc = acc + proba
+    values = np.full((batch.n_rows, k), np.nan)
+    values[ok] = acc / model.divisor
+    return values
+
+
+def _combine(model: ir.Composite, batch: Batch, scored: list) -> np.ndarray:
+    ok = np.flatnonzero(np.equal(batch.errors, None))  # a row any member refused is an error
+    acc = np.zeros((len(ok), model.n_outputs))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for weight, values in zip(model.weights, scored):  # a left fold in member order
+            if model.combination == "vote":  # the member's class gets its weight
+                acc = acc + (member_classes(values[ok])[:, None] == np.arange(model.n_outputs)) * weight
+            else:
+                acc = acc + values[ok] * weight
+        values = np.full((batch.n_rows, len(model.outputs)), np.nan)
+        values[ok] = acc if model.combination == "vote" else acc / model.divisor
+    return values
+
+
 MODELS: dict[type, Callable[[Any, Batch, dict], tuple]] = {
     ir.TreeEnsemble: _tree_ensemble,
     ir.LinearModel: _linear,
+    ir.Composite: _composite,
 }
 
 

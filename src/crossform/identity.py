@@ -286,7 +286,24 @@ def _tree_ensemble(w: _Writer, model: ir.TreeEnsemble) -> None:
             w.f64(d)
 
 
-MODELS = {ir.TreeEnsemble: _tree_ensemble, ir.LinearModel: _linear}
+def _composite(w: _Writer, model: ir.Composite) -> None:
+    w.text("composite")
+    w.text(model.combination)
+    _classes(w, model)
+    w.u32(len(model.members))
+    for member in model.members:
+        MEMBERS[type(member)](w, member)
+    w.array(model.weights, ">f8")
+    w.f64(model.divisor)
+    if model.final is not None:  # "stack"
+        _linear(w, model.final)
+        w.u8(int(model.passthrough))
+    for params in model.calibration or ():  # "calibrate": per member its (a, b) rows
+        w.array(params, ">f8")
+
+
+MEMBERS = {ir.TreeEnsemble: _tree_ensemble, ir.LinearModel: _linear}
+MODELS = {**MEMBERS, ir.Composite: _composite}
 
 
 def canonical_digest(package: ir.Package) -> bytes:

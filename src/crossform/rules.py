@@ -261,6 +261,11 @@ def number_bounds(model: ir.Model) -> Union[tuple, None]:
 
 def model_refusals(model: ir.Model, x: np.ndarray) -> list:
     """The rows of model input ``x`` the model refuses, in the order its errors are reported."""
+    if isinstance(model, ir.Composite):  # a row any member refuses, in member order
+        refused = [refusal for member in model.members for refusal in model_refusals(member, x)]
+        if model.passthrough:  # the final linear model reads the features too
+            refused += model_refusals(model.final, x)
+        return refused
     if isinstance(model, ir.LinearModel):
         return [(np.isnan(x), lambda i: "missing value, which a linear model cannot score"), _not_finite(x)]
     refused = []

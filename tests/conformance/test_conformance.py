@@ -177,6 +177,25 @@ KNOWN_SKIPS.update(
 )
 
 
+# Composite models have no PMML form yet, and the float32 variant cannot bound a hard vote over
+# trees (pmml.rules, onnx._float32, docs/formats/pmml.md and onnx.md).
+_COMPOSITE = json.loads((SUITE / "cases" / "composite.json").read_text(encoding="utf-8"))["cases"]
+KNOWN_SKIPS.update(
+    {
+        (f"composite/{case['name']}", fmt, "jpmml"): "a composite model"
+        for case in _COMPOSITE
+        for fmt in ("pmml", "pmml[no-leaves]")
+    }
+)
+KNOWN_SKIPS.update(
+    {
+        (f"composite/{case}", "onnx[float32]", runtime): "hard-voting member"
+        for case in ("voting-hard-multiclass", "voting-hard-weighted-binary")
+        for runtime in ("onnxruntime", "onnx-reference")
+    }
+)
+
+
 def test_conform_passes_over_the_corpus(suite_report):
     failed = [
         (r.case, r.format, r.runtime, conformance.failure_lines(r))
@@ -194,6 +213,10 @@ def test_conform_passes_over_the_corpus(suite_report):
     assert ("pmml[no-leaves]", "jpmml") in suite_report.pairs()
     models = {case.name: case.package.model for case in conformance.load_suite(SUITE)}
     trees = {name for name, model in models.items() if isinstance(model, crossform.ir.TreeEnsemble)}
+    # a composite's tree members round in the float32 variant too (their leaves are not compared)
+    rounded = trees | {
+        name for name, model in models.items() if isinstance(model, crossform.ir.Composite) and model.member_trees
+    }
     # sums and averages of leaf values are exact; exp and pow (logistic, softmax, isolation) are
     # libm's in each runtime (numpy, Java's Math, onnxruntime) and may differ in the last bit
     exact = {name for name in trees if models[name].post_transform == "none"}
@@ -214,7 +237,7 @@ def test_conform_passes_over_the_corpus(suite_report):
             # the lossy variant: held to its declared bound (compare checks every value against it); a
             # linear model's float32 graph computes in double after the input cast, and declares 0
             assert r.comparison.absolute < 1e-3 and r.comparison.rows > 100
-            assert (r.comparison.absolute > 0) == (r.case in trees), (r.case, r.comparison.absolute)
+            assert (r.comparison.absolute > 0) == (r.case in rounded), (r.case, r.comparison.absolute)
         elif isolation:
             # the decision cancels near the offset: held to the declared absolute bound as well
             assert r.comparison.absolute == checks_module.ISOLATION_ABSOLUTE

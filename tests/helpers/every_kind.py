@@ -276,3 +276,70 @@ def log_link_packages() -> dict:
             model=ir.TreeEnsemble(("size", "weight"), (regression_stump(0), regression_stump(1)), "average", "exp"),
         ),
     }
+
+
+def composite_packages() -> dict:
+    """name -> Package whose model is a Composite (a kind the formats' next strict minor adds):
+    a classifier averaging a forest, a binary boosted model and a logistic regression with weights
+    and a recorded divisor, a hard vote of a forest, a boosted model and a linear decision model
+    (ties between weighted votes), a stack of the same members into a logistic regression with the
+    features passed through, a sigmoid calibration of a forest's probability, a boosted raw score and
+    a linear decision score, and a regressor over a forest, a boosted model and a linear one."""
+    classes = ("no", "yes")
+    features = ("size", "weight")
+    forest = ir.TreeEnsemble(features, (small_tree(), small_tree(0.25)), classes=classes)
+    boosted = ir.TreeEnsemble(features, (regression_stump(0), regression_stump(1)), "sum", "logistic", classes, [0.5])
+    logistic = ir.LinearModel(features, [[0.75, -1.5]], [0.25], "logistic", classes)
+    regressors = (
+        ir.TreeEnsemble(features, (regression_stump(1),), "average"),
+        ir.TreeEnsemble(features, (regression_stump(0), regression_stump(1)), "sum", base_value=[1.5], missing="error"),
+        ir.LinearModel(features, [[2.0, -0.5]], [0.125]),
+    )
+    return {
+        "composite-classifier": ir.Package(
+            inputs=fields()[1:],
+            encoders=(ir.Affine(("weight",), [0.5], [0.25]),),
+            model=ir.Composite((forest, boosted, logistic), "average", [1.0, 2.5, 0.3], 3.8, classes),
+        ),
+        "composite-vote": ir.Package(
+            inputs=fields()[1:],
+            encoders=(),
+            model=ir.Composite(
+                (forest, boosted, ir.LinearModel(features, [[0.75, -1.5]], [0.25], "none", classes)),
+                "vote",
+                [1.0, 2.0, 1.0],
+                classes=classes,
+            ),
+        ),
+        "composite-stack": ir.Package(
+            inputs=fields()[1:],
+            encoders=(),
+            model=ir.Composite(
+                (forest, boosted, ir.LinearModel(features, [[0.75, -1.5]], [0.25], "none", classes)),
+                "stack",
+                final=ir.LinearModel(
+                    ("stack(0)", "stack(1)", "stack(2)", "size", "weight"),
+                    [[1.5, -2.0, 0.5, 0.25, -0.125]],
+                    [0.1],
+                    "logistic",
+                    classes,
+                ),
+                passthrough=True,
+            ),
+        ),
+        "composite-calibrate": ir.Package(
+            inputs=fields()[1:],
+            encoders=(),
+            model=ir.Composite(
+                (
+                    forest,
+                    ir.TreeEnsemble(features, (regression_stump(0), regression_stump(1)), "sum", base_value=[0.5]),
+                    ir.LinearModel(features, [[0.75, -1.5]], [0.25], "none", classes),
+                ),
+                "calibrate",
+                classes=classes,
+                calibration=([[-2.5, 0.25]], [[-1.0, -0.5]], [[-0.75, 0.125]]),
+            ),
+        ),
+        "composite-regressor": ir.Package(inputs=fields()[1:], encoders=(), model=ir.Composite(regressors, "average")),
+    }

@@ -70,7 +70,7 @@ REFUSED_PACKAGES = {
     ),
     "a model that is not a model": (
         dict(model="forest"),
-        "The 'model' field of Package must be a TreeEnsemble or LinearModel. Got 'forest' instead.",
+        "The 'model' field of Package must be a TreeEnsemble, LinearModel or Composite. Got 'forest' instead.",
     ),
     "owner not text": (
         dict(owner=3),

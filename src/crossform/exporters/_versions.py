@@ -118,6 +118,7 @@ FEATURES_SINCE: dict[str, dict[str, str]] = {
     "output divisors": MINORS_INTRODUCED_BY["0.6.0"],
     "integer-code encoder": MINORS_INTRODUCED_BY["0.6.0"],
     "missing-band encoder": MINORS_INTRODUCED_BY["0.6.0"],
+    "composite model": MINORS_INTRODUCED_BY["0.6.0"],
 }
 
 
@@ -140,6 +141,11 @@ def features_used(package) -> list:
 
 def model_features(model) -> list:
     """``[(feature, words)]`` for the model alone (see :func:`features_used`)."""
+    if hasattr(model, "members"):  # a composite: its own row, then what its members use
+        used = [("composite model", f"a composite model ({model.combination!r} of {len(model.members)} members)")]
+        for member in model.members + ((model.final,) if model.final is not None else ()):
+            used += [feature for feature in model_features(member) if feature not in used]
+        return used
     if not hasattr(model, "trees"):
         return [("linear model", "a linear model")]
     used = []

@@ -1,4 +1,4 @@
-"""The model kinds: tree ensembles and linear models, and their class labels."""
+"""The model kinds: tree ensembles, linear models, composites of them, and their class labels."""
 
 from __future__ import annotations
 
@@ -360,5 +360,254 @@ class LinearModel(_Model):
         return tuple(f"probability({c})" for c in self.classes)
 
 
-Model = Union[TreeEnsemble, LinearModel]
-MODEL_TYPES = (TreeEnsemble, LinearModel)
+COMBINATIONS = ("average", "vote", "stack", "calibrate")
+MEMBER_TYPES = (TreeEnsemble, LinearModel)
+
+
+@dataclass(frozen=True, eq=False)
+class Composite(_Model):
+    """A model over other models' outputs: its ``members`` (tree ensembles and linear models,
+    each over the same feature vector) score a row, and ``combination`` joins their outputs.
+
+    "average" (scikit-learn's soft VotingClassifier and its VotingRegressor): output k is the
+    left fold, in member order, of ``weights[m] * member_m[k]`` (each member's outputs after
+    its own post transform), divided by ``divisor``. scikit-learn divides by numpy's sum of
+    the weights, a pairwise sum from 8 weights on, so the divisor is recorded as the fitted
+    model computes it rather than derived. A classifier's members are classifiers giving one
+    probability per class (``classes``, the members' own); a regressor's give one prediction.
+
+    "vote" (scikit-learn's hard VotingClassifier): each member's class is the first of equal
+    maxima of its outputs (one decision score: class 1 iff it is > 0), and output k, ``votes(k)``,
+    is the left fold, in member order, of the weights of the members whose class is k; the class
+    is the first of equal maxima of the votes. Weights are >= 0 and the divisor is 1.0 (unused).
+
+    "stack" (scikit-learn's StackingClassifier and StackingRegressor): the members' outputs, in
+    member order, are the columns ``stack(0)``, ``stack(1)``, ... that ``final`` (a linear model
+    over exactly those names) reads; a member giving the probabilities of two classes gives only
+    the second (the first is 1 minus it), any other member all its outputs; under
+    ``passthrough`` the composite's features follow them. The composite's outputs are the final
+    model's; weights are 1.0 and the divisor 1.0 (both unused).
+
+    "calibrate" (scikit-learn's CalibratedClassifierCV, method "sigmoid"): each member's response
+    columns (its outputs; two probabilities give only the second; a raw score model its one
+    prediction) are calibrated, column c by ``calibration[m][c] = (a, b)`` as ``p = 1 / (1 +
+    exp(-z))`` with ``z = -(a * t + b)``; two classes give ``[1 - p, p]``, more give each ``p``
+    over their left-fold sum (``1 / classes`` each where the sum is 0); values in (1, 1 + 1e-5]
+    become 1.0; then the members' probabilities are averaged (a left fold, divided by the count).
+
+    A row refused by any member is a row error, as the library's predict fails for it. A
+    composite is never a member: members are the model kinds of ``MEMBER_TYPES``.
+    """
+
+    members: tuple
+    combination: str = "average"
+    weights: Union[np.ndarray, None] = None
+    divisor: Union[float, None] = None
+    classes: Union[tuple, None] = None
+    final: Union[LinearModel, None] = None
+    passthrough: bool = False
+    calibration: Union[tuple, None] = None
+
+    def __post_init__(self) -> None:
+        owner = "Composite"
+        if isinstance(self.members, MEMBER_TYPES) or not isinstance(self.members, Sequence) or not self.members:
+            raise invalid(
+                owner, "members", "a non-empty sequence of TreeEnsemble or LinearModel", describe(self.members)
+            )
+        members = tuple(self.members)
+        for i, member in enumerate(members):
+            if not isinstance(member, MEMBER_TYPES):
+                raise invalid(
+                    owner,
+                    "members",
+                    "TreeEnsemble or LinearModel members (a composite is never a member)",
+                    f"{type(member).__name__} at index {i}",
+                )
+            if member.features != members[0].features:
+                raise invalid(
+                    owner,
+                    "members",
+                    f"members over the same features {list(members[0].features)}",
+                    f"{list(member.features)} in member {i}",
+                )
+        if self.combination not in COMBINATIONS:
+            raise invalid(owner, "combination", f"one of {COMBINATIONS}", describe(self.combination))
+        weights = (
+            np.ones(len(members))
+            if self.weights is None
+            else frozen_array(owner, "weights", self.weights, np.float64, 1)
+        )
+        if weights.shape != (len(members),):
+            raise invalid(owner, "weights", f"{len(members)} numbers, one per member", describe(weights))
+        check_finite(owner, "weights", weights)
+        weights.setflags(write=False)
+        if self.combination == "calibrate":
+            calibration = self._check_calibration(owner, members)
+        elif self.calibration is not None:
+            raise invalid(owner, "calibration", "None unless combination is 'calibrate'", describe(self.calibration))
+        else:
+            calibration = None
+        if self.combination == "stack":
+            self._check_stack(owner, members, weights)
+        elif self.final is not None or self.passthrough is not False:
+            raise invalid(
+                owner,
+                "final",
+                "no final model and passthrough False unless combination is 'stack'",
+                f"final={describe(self.final)}, passthrough={self.passthrough!r}",
+            )
+        if self.combination == "vote":
+            if (weights < 0).any():
+                raise invalid(owner, "weights", "weights >= 0 under 'vote'", weights.tolist())
+            if self.divisor is not None and self.divisor != 1.0:
+                raise invalid(owner, "divisor", "None or 1.0 under 'vote' (votes are not divided)", self.divisor)
+            if self.classes is None:
+                raise invalid(owner, "classes", "class labels under 'vote'", "None")
+        default = 1.0 if self.combination in ("vote", "stack") else float(len(members))
+        if self.combination == "calibrate" and (
+            (weights != 1.0).any() or (self.divisor is not None and self.divisor != len(members))
+        ):
+            raise invalid(
+                owner, "weights", "weights 1.0 and the member count as divisor under 'calibrate'", weights.tolist()
+            )
+        divisor = default if self.divisor is None else valid_number(owner, "divisor", self.divisor, allow_nan=False)
+        if divisor == 0:
+            raise invalid(owner, "divisor", "a number other than 0", divisor)
+        if self.combination == "stack":
+            classes = self.final.classes
+            if self.classes is not None and class_labels(self.classes, owner) != classes:
+                raise invalid(owner, "classes", f"the final model's classes {classes!r}", describe(self.classes))
+        elif self.combination == "calibrate":
+            classes = _classes(owner, self.classes, len(self.classes or ()), "none", (), "class")
+            if len(classes) > 7:
+                raise invalid(
+                    owner,
+                    "classes",
+                    "at most 7 classes under 'calibrate' (numpy adds 8 or more pairwise)",
+                    len(classes),
+                )
+            for i, member in enumerate(members):
+                if member.classes not in (None, classes) or (
+                    member.classes is None and member.outputs != ("prediction",)
+                ):
+                    raise invalid(
+                        owner,
+                        "members",
+                        f"classifiers of the classes {list(classes)}, or raw score models, under 'calibrate'",
+                        f"{type(member).__name__} with classes {member.classes!r} at index {i}",
+                    )
+        elif self.classes is None:
+            classes = None
+            for i, member in enumerate(members):
+                if member.classes is not None or member.outputs != ("prediction",):
+                    raise invalid(
+                        owner,
+                        "members",
+                        "regressors (one prediction each) in a regressor",
+                        f"{type(member).__name__} with outputs {list(member.outputs)} at index {i}",
+                    )
+        else:
+            classes = _classes(owner, self.classes, len(self.classes), "none", (), "class")
+            wanted = tuple(f"probability({c})" for c in classes)
+            for i, member in enumerate(members):
+                if self.combination == "vote" and member.classes != classes:
+                    raise invalid(
+                        owner,
+                        "members",
+                        f"classifiers of the classes {list(classes)} under 'vote'",
+                        f"{type(member).__name__} with classes {member.classes!r} at index {i}",
+                    )
+                if self.combination != "vote" and (member.classes != classes or member.outputs != wanted):
+                    raise invalid(
+                        owner,
+                        "members",
+                        f"classifiers giving the probabilities {list(wanted)}",
+                        f"{type(member).__name__} with outputs {list(member.outputs)} at index {i}",
+                    )
+        object.__setattr__(self, "calibration", calibration)
+        object.__setattr__(self, "members", members)
+        object.__setattr__(self, "weights", weights)
+        object.__setattr__(self, "divisor", divisor)
+        object.__setattr__(self, "classes", classes)
+
+    def _check_calibration(self, owner: str, members: tuple) -> tuple:
+        value = self.calibration
+        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) != len(members):
+            raise invalid(
+                owner, "calibration", f"{len(members)} arrays of (a, b) rows, one per member", describe(value)
+            )
+        out = []
+        for i, (params, width) in enumerate(zip(value, calibration_widths(members, len(self.classes or ())))):
+            params = frozen_array(owner, "calibration", params, np.float64, 2)
+            if params.shape != (width, 2):
+                raise invalid(owner, "calibration", f"an array of shape ({width}, 2) for member {i}", describe(params))
+            check_finite(owner, "calibration", params)
+            params.setflags(write=False)
+            out.append(params)
+        return tuple(out)
+
+    def _check_stack(self, owner: str, members: tuple, weights: np.ndarray) -> None:
+        if not isinstance(self.final, LinearModel):
+            raise invalid(owner, "final", "a LinearModel under 'stack'", describe(self.final))
+        if not isinstance(self.passthrough, bool):
+            raise invalid(owner, "passthrough", "True or False", describe(self.passthrough))
+        if (weights != 1.0).any() or (self.divisor is not None and self.divisor != 1.0):
+            raise invalid(owner, "weights", "weights and divisor 1.0 under 'stack' (unused)", weights.tolist())
+        wanted = stack_columns(members, self.passthrough)
+        if self.final.features != wanted:
+            raise invalid(owner, "final", f"a final model over {list(wanted)}", list(self.final.features))
+
+    @property
+    def features(self) -> tuple:
+        """The feature vector every member reads."""
+        return self.members[0].features
+
+    @property
+    def n_outputs(self) -> int:
+        if self.final is not None:
+            return len(self.final.outputs)
+        return 1 if self.classes is None else len(self.classes)
+
+    @property
+    def model_type(self) -> str:
+        return "classification-composite" if self.is_classifier else "regression-composite"
+
+    @property
+    def outputs(self) -> tuple:
+        if self.final is not None:
+            return self.final.outputs
+        if self.classes is None:
+            return ("prediction",)
+        if self.combination == "vote":
+            return tuple(f"votes({c})" for c in self.classes)
+        return tuple(f"probability({c})" for c in self.classes)
+
+    @property
+    def member_trees(self) -> tuple:
+        """Every member's trees, in member order (where the probe rows look for splits)."""
+        return tuple(t for m in self.members if isinstance(m, TreeEnsemble) for t in m.trees)
+
+
+def stack_widths(members: tuple) -> list:
+    """How many columns each member gives a stack: its outputs, or one for two probabilities."""
+    return [
+        1
+        if m.classes is not None and len(m.classes) == 2 and m.outputs[0].startswith("probability(")
+        else len(m.outputs)
+        for m in members
+    ]
+
+
+def calibration_widths(members: tuple, n_classes: int) -> list:
+    """How many response columns each member gives a calibration: one for two classes, else one per class."""
+    return [1 if n_classes == 2 else n_classes for _ in members]
+
+
+def stack_columns(members: tuple, passthrough: bool) -> tuple:
+    """The names a stack's final model reads: stack(0), stack(1), ... (then the features)."""
+    n = sum(stack_widths(members))
+    return tuple(f"stack({j})" for j in range(n)) + (members[0].features if passthrough else ())
+
+
+Model = Union[TreeEnsemble, LinearModel, Composite]
+MODEL_TYPES = (TreeEnsemble, LinearModel, Composite)

@@ -90,7 +90,7 @@ class Package:
                     owner, "encoders", f"encoders ({', '.join(t.__name__ for t in ENCODER_TYPES)})", describe(e)
                 )
         if not isinstance(self.model, MODEL_TYPES):
-            raise invalid(owner, "model", "a TreeEnsemble or LinearModel", describe(self.model))
+            raise invalid(owner, "model", "a TreeEnsemble, LinearModel or Composite", describe(self.model))
         if self.owner is not None and not is_text(self.owner):
             raise invalid(owner, "owner", "a string or None", describe(self.owner))
         tags = name_tuple(owner, "tags", self.tags, allow_empty=True)

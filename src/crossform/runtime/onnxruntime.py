@@ -69,6 +69,8 @@ def signature(content: bytes) -> tuple:
         outputs = ("decision",) if width == 1 else tuple(f"decision({c})" for c in classes)
     elif score == fmt.SCORES:  # an isolation forest's score_samples and decision_function
         outputs = ir.ISOLATION_OUTPUTS
+    elif score == fmt.VOTES:  # a hard-voting composite's votes per class
+        outputs = tuple(f"votes({c})" for c in classes)
     elif classes is not None:
         outputs = tuple(f"probability({c})" for c in classes)
     else:

@@ -34,6 +34,7 @@ FAMILIES = (
     "crossform.sklearn.adaboost",
     "crossform.sklearn.anomaly",
     "crossform.sklearn.boosting",
+    "crossform.sklearn.composite",
     "crossform.sklearn.compose",
     "crossform.sklearn.derived",
     "crossform.sklearn.feature_selection",

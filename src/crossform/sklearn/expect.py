@@ -103,6 +103,10 @@ def _predict(estimator, X) -> np.ndarray:
             # the two outputs of post transform "isolation"
             return np.column_stack([estimator.score_samples(X), estimator.decision_function(X)])
         if is_classifier(estimator):
+            from .composite import hard_votes, is_hard_voting
+
+            if is_hard_voting(_steps(estimator)[1]):  # no predict_proba: the votes its predict counts
+                return hard_votes(estimator, X)
             if hasattr(estimator, "predict_proba"):
                 return estimator.predict_proba(X)
             # a classifier without probabilities (SGDClassifier's hinge loss): its decision scores
@@ -389,7 +393,9 @@ def _expect(
     predicted = None
     transform, model = _steps(estimator)
     library = _library(model)
-    trees = _sklearn_trees(model) if library != "xgboost" else []
+    # a composite's members are other models: their scores are checked, not their leaves
+    composite = isinstance(package.model, ir.Composite)
+    trees = _sklearn_trees(model) if library != "xgboost" and not composite else []
     n_trees = len(package.model.trees) if library == "xgboost" else len(trees)
     leaves = np.full((len(rows), n_trees), -1, dtype=np.int64)
     if ok.size:

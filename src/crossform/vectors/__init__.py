@@ -119,7 +119,8 @@ class _Plan:
     def __init__(self, package: ir.Package):
         self.package = package
         model = package.model
-        self.trees = getattr(model, "trees", ())  # a linear model has none: special and random rows only
+        # a linear model has none: special and random rows only; a composite has its members'
+        self.trees = model.member_trees if isinstance(model, ir.Composite) else getattr(model, "trees", ())
         model_chains, every = rules.derivations(package)
         position = {f.name: k for k, f in enumerate(package.inputs)}
         # None: a column of several inputs (a product), which no single input's probes can aim at;

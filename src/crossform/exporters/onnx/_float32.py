@@ -22,11 +22,17 @@ def float32_package(package: ir.Package) -> ir.Package:
     def rounded(a):
         return None if a is None else np.asarray(a, dtype=np.float32).astype(np.float64)
 
-    model = package.model
-    if isinstance(model, ir.LinearModel):
-        return package  # computed and written in double in both precisions: nothing to round
-    trees = tuple(dataclasses.replace(t, value=rounded(t.value)) for t in model.trees)
-    return package.replace(model=dataclasses.replace(model, trees=trees, base_value=rounded(model.base_value)))
+    def rounded_model(model: ir.Model) -> ir.Model:
+        if isinstance(model, ir.LinearModel):
+            return model  # computed and written in double in both precisions: nothing to round
+        if isinstance(model, ir.Composite):
+            return dataclasses.replace(model, members=tuple(rounded_model(m) for m in model.members))
+        trees = tuple(dataclasses.replace(t, value=rounded(t.value)) for t in model.trees)
+        return dataclasses.replace(model, trees=trees, base_value=rounded(model.base_value))
+
+    if isinstance(package.model, ir.LinearModel):
+        return package
+    return package.replace(model=rounded_model(package.model))
 
 
 UNIT = 2.0**-24  # float32 unit roundoff
@@ -47,7 +53,49 @@ def float32_tolerance(package: ir.Package) -> float:
     double) and the cast of the quotient adds u times its magnitude. A linear model's graph is double
     throughout (only its inputs are float32), so its bound is 0.0: exact.
     """
-    model = package.model
+    bound = _bound(package.model)
+    if bound == 0.0:
+        return 0.0
+    if not math.isfinite(bound):
+        raise UnsupportedModelError(
+            "the float32 variant cannot bound this model's error: exp of its largest sum overflows; write float64"
+        )
+    # two significant digits, rounded up: a number a person can read in the metadata
+    exponent = math.floor(math.log10(bound)) - 1
+    up = float(f"{math.ceil(bound / 10.0**exponent)}e{exponent}")
+    return up if up >= bound else float(f"{math.ceil(bound / 10.0**exponent) + 1}e{exponent}")
+
+
+def _bound(model: ir.Model) -> float:
+    """float32_tolerance's bound before it is rounded up. A composite's is its members' bounds,
+    weighted as the combination weighs their scores (the combination runs in double in both
+    graphs; the rounding up covers its own roundings, 2^-29 of the members' bounds)."""
+    if isinstance(model, ir.Composite):
+        bounds = [_bound(m) for m in model.members]
+        if model.combination == "vote" and any(bounds):
+            raise UnsupportedModelError(
+                "the float32 variant rounds a hard-voting member's leaf values, which can change the member's "
+                "class and so a vote by a whole weight: no bound holds; write float64"
+            )
+        if model.combination == "calibrate" and any(bounds):
+            if len(model.classes) != 2:
+                raise UnsupportedModelError(
+                    "the float32 variant rounds a calibrated member's scores, and normalising several calibrated "
+                    "probabilities by their sum has no bound where the sum is small; write float64"
+                )
+            # a sigmoid's slope is at most |a| / 4; 1 - p moves as p does; then the members' mean
+            moved = [float(np.abs(p[:, 0]).max()) / 4 * b for p, b in zip(model.calibration, bounds)]
+            return sum(moved) / model.divisor
+        if model.combination == "stack":
+            # the final model, in double in both graphs, moves each output by its coefficients
+            # times its columns' errors (a member's bound for each of its columns, 0.0 for a feature)
+            widths = ir.stack_widths(model.members)
+            columns = [b for b, w in zip(bounds, widths) for _ in range(w)]
+            columns += [0.0] * (len(model.final.features) - len(columns))
+            raw = float((np.abs(model.final.coefficients) @ np.array(columns)).max())
+            post = model.final.post_transform
+            return raw / 4 if post == "logistic" else 2 * raw if post == "softmax" else raw
+        return float(sum(abs(w) * b for w, b in zip(model.weights, bounds)) / abs(model.divisor))
     if isinstance(model, ir.LinearModel):
         return 0.0
     if model.accumulate == "float32":
@@ -82,14 +130,7 @@ def float32_tolerance(package: ir.Package) -> float:
         bound = _isolation_bound(model, bound)
     elif model.post_transform == "exp":
         bound = _exp_bound(model, bound)
-    if not math.isfinite(bound):
-        raise UnsupportedModelError(
-            "the float32 variant cannot bound this model's error: exp of its largest sum overflows; write float64"
-        )
-    # two significant digits, rounded up: a number a person can read in the metadata
-    exponent = math.floor(math.log10(bound)) - 1
-    up = float(f"{math.ceil(bound / 10.0**exponent)}e{exponent}")
-    return up if up >= bound else float(f"{math.ceil(bound / 10.0**exponent) + 1}e{exponent}")
+    return bound
 
 
 def _exp_bound(model: ir.TreeEnsemble, bound: float) -> float:

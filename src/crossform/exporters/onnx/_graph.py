@@ -24,10 +24,11 @@ class Graph:
         self.inits: list = []
         self.count = 0
         self.errors: list = []  # bool [N, 1] tensors, or'ed into the error output
+        self.prefix = ""  # put before every hint: a composite's member i writes under "m<i>."
 
     def name(self, hint: str) -> str:
         self.count += 1
-        return f"{INTERNAL}{self.count}:{hint}"
+        return f"{INTERNAL}{self.count}:{self.prefix}{hint}"
 
     def const(self, hint: str, array: np.ndarray) -> str:
         name = self.name(hint)

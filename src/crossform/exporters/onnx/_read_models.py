@@ -12,6 +12,7 @@ from ... import ir
 from ...errors import LimitExceededError, cut, shown
 from ...floats import float32_threshold
 from .. import _limits
+from .._envelope import CLASSES
 from ._nodes import (
     attributes,
     const_of,
@@ -23,7 +24,7 @@ from ._nodes import (
     read_classes,
     scalar_of_name,
 )
-from ._rules import BRANCH_GT, BRANCH_LEQ, BRANCH_MEMBER, SET_THRESHOLD, OnnxStructureError, load_onnx
+from ._rules import BRANCH_GT, BRANCH_LEQ, BRANCH_MEMBER, INTERNAL, SET_THRESHOLD, OnnxStructureError, load_onnx
 
 MAX_DIVISORS = 16  # a count a hand-edited file cannot turn into a long search of initializers
 
@@ -178,8 +179,96 @@ def _read_membership(node, attrs: dict, modes: np.ndarray, arr, where: str) -> l
     return out
 
 
-def read_model(proto, inits: dict, props: dict, where: str, per_tree: bool) -> ir.Model:
-    """A TreeEnsemble from the file's TreeEnsemble nodes, or (from 1.3) a LinearModel."""
+class _MemberGraph:
+    """What the model readers read of a proto (``graph.node``), for member i of a composite: its
+    nodes with their prefix m<i>. taken off the hint, and every node outside the members."""
+
+    def __init__(self, nodes: list):
+        self.node = nodes
+
+
+class _MemberView:
+    def __init__(self, nodes: list):
+        self.graph = _MemberGraph(nodes)
+
+
+def _member_view(proto, inits: dict, prefix: str) -> tuple:
+    """(a proto-like view, initializers) in which member i (``prefix`` m<i>.) or a stack's final
+    model (final.) reads as a model of its own: its initializers also under their names without
+    the prefix, as const_of_name finds them. The final model sees the stack's columns too."""
+    nodes, names = [], dict(inits)
+    for node in proto.graph.node:
+        tag = node_tag(node)
+        if tag.startswith(prefix):
+            copy = type(node)()
+            copy.CopyFrom(node)
+            copy.name = node.name[: len(node.name) - len(tag)] + tag[len(prefix) :]
+            nodes.append(copy)
+        elif tag.startswith(("composite.", "final.")):
+            if prefix == "final." and tag.startswith("composite.stack."):
+                copy = type(node)()  # a producer of the columns the final model reads, nothing more
+                copy.CopyFrom(node)
+                copy.doc_string = ""
+                nodes.append(copy)
+        elif not (tag.startswith("m") and tag.split(".", 1)[0][1:].isdigit()):
+            nodes.append(node)
+    for name, value in inits.items():
+        hint = name.split(":", 2)[-1]
+        if name.startswith(INTERNAL) and hint.startswith(prefix):
+            names[name[: len(name) - len(hint)] + hint[len(prefix) :]] = value
+    return _MemberView(nodes), names
+
+
+def _read_composite(proto, first, inits: dict, props: dict, where: str, per_tree: bool) -> ir.Composite:
+    """Each member from the nodes under its prefix, then the combination's weights and divisor."""
+    doc = node_doc(first, where)
+    count = doc.get("members")
+    if not is_int(count) or not 1 <= count <= _limits.MAX_TREES:
+        raise OnnxStructureError(
+            where, f"expected doc_string key 'members' to be a member count, found {cut(json.dumps(count))}"
+        )
+    raw = doc.get("raw_members", [])
+    if not isinstance(raw, list) or not all(is_int(i) and 0 <= i < count for i in raw):
+        raise OnnxStructureError(
+            where, f"expected doc_string key 'raw_members' to list members, found {cut(json.dumps(raw))}"
+        )
+    classless = {key: value for key, value in props.items() if key != CLASSES}
+    members = []
+    for i in range(count):
+        view, names = _member_view(proto, inits, f"m{i}.")
+        member_props = classless if i in raw else props
+        members.append(read_model(view, names, member_props, f"{where} (member {i})", per_tree, composite=False))
+    combination = doc_choice(doc, "combination", ir.COMBINATIONS, None, where)
+    if combination == "stack":
+        view, names = _member_view(proto, inits, "final.")
+        final = read_model(view, names, props, f"{where} (final model)", per_tree, composite=False)
+        if not isinstance(final, ir.LinearModel):
+            raise OnnxStructureError(where, "expected the stack's final model to be a linear model")
+        passthrough = len(final.features) > len(ir.stack_columns(tuple(members), False))
+        return ir.Composite(tuple(members), combination, None, None, None, final, passthrough)
+    classes = read_classes(props, where)
+    if combination == "calibrate":
+        calibration = tuple(
+            np.column_stack(
+                [const_of_name(inits, f"composite.a.{i}", where), const_of_name(inits, f"composite.b.{i}", where)]
+            )
+            for i in range(count)
+        )
+        divisor = scalar_of_name(inits, "composite.divisor", where)
+        return ir.Composite(tuple(members), combination, None, divisor, classes, calibration=calibration)
+    weights = [scalar_of_name(inits, f"composite.weight.{i}", where) for i in range(count)]
+    divisor = scalar_of_name(inits, "composite.divisor", where) if combination == "average" else None
+    return ir.Composite(tuple(members), combination, np.array(weights), divisor, read_classes(props, where))
+
+
+def read_model(proto, inits: dict, props: dict, where: str, per_tree: bool, composite: bool = True) -> ir.Model:
+    """A TreeEnsemble from the file's TreeEnsemble nodes, or (from 1.3) a LinearModel, or (from
+    1.4) a Composite of them (``composite``: False for a composite's member, never one itself)."""
+    first = [n for n in proto.graph.node if node_tag(n).startswith("composite.") and n.doc_string]
+    if first:
+        if not composite:
+            raise OnnxStructureError(where, "expected a tree ensemble or a linear model, found a composite")
+        return _read_composite(proto, first[0], inits, props, where, per_tree)
     ensembles = [n for n in proto.graph.node if n.op_type == "TreeEnsemble"]
     linear = [n for n in proto.graph.node if node_tag(n) == "linear.products"]
     if linear and not ensembles:
@@ -341,6 +430,14 @@ def _model_features(proto, concat, where: str) -> tuple:
             and producers[tensor].op_type == "Cast"
         ):
             names.append(producers[tensor].input[0])  # a float32 input, cast to double
+        elif tensor in producers and node_tag(producers[tensor]).startswith("composite.stack."):
+            node = producers[tensor]  # a stack's column j: the node's first column, plus the output
+            first = node_tag(node).split(".")[2]
+            if not first.isdigit():
+                raise OnnxStructureError(
+                    where, f"expected a stack column node composite.stack.<j>, found {node.name!r}"
+                )
+            names.append(f"stack({int(first) + list(node.output).index(tensor)})")
         elif tensor in producers:
             node = producers[tensor]
             names.append(_output_column(proto, node, tensor, where))

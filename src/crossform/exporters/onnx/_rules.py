@@ -52,6 +52,7 @@ ERROR, LEAVES, PROBABILITIES, PREDICTION = "error", "leaves", "probabilities", "
 OUTPUT_NAMES = (ERROR, LEAVES, PROBABILITIES, PREDICTION)
 DECISION = "decision"  # a linear classifier's raw scores (post transform "none"), from 1.3
 SCORES = "scores"  # an isolation forest's [score, decision], from 1.3
+VOTES = "votes"  # a hard-voting composite's votes per class, from 1.4
 
 # metadata_props keys: the envelope's (_envelope.FORMAT_VERSION, ID, ...) and the float32 variant's own
 PRECISION = _envelope.PREFIX + "precision"
@@ -91,9 +92,10 @@ OPS = {
     ("", "Min"),  # from 1.4
     ("", "Max"),  # from 1.4
     ("", "Mod"),  # from 1.4
-    ("", "Greater"),  # from 1.4
+    ("", "Greater"),  # from 1.4: integer codes, a hard-voting composite's member classes
     ("", "Less"),  # from 1.4
     ("", "Floor"),  # from 1.4
+    ("", "ArgMax"),  # from 1.4
     ("ai.onnx.ml", "LabelEncoder"),
     ("ai.onnx.ml", "TreeEnsemble"),
 }
@@ -152,11 +154,13 @@ def unsupported(package: ir.Package):
             if out.startswith(INTERNAL):
                 return f"encoder output {out!r} uses the reserved prefix {INTERNAL!r}"
     score = score_output(package.model)
-    if score in (DECISION, SCORES) and score in names:
+    if score in (DECISION, SCORES, VOTES) and score in names:
         return f"input {score!r} collides with the graph output of the model's scores"
-    if package.model.post_transform not in POST_TRANSFORMS:
-        return f"post transform {package.model.post_transform!r} has no onnx {VERSION} form"
-    if isinstance(package.model, ir.TreeEnsemble) and len(package.model.trees) > _limits.MAX_TREES:
+    models = package.model.members if isinstance(package.model, ir.Composite) else (package.model,)
+    for model in models:
+        if model.post_transform not in POST_TRANSFORMS:
+            return f"post transform {model.post_transform!r} has no onnx {VERSION} form"
+    if sum(len(m.trees) for m in models if isinstance(m, ir.TreeEnsemble)) > _limits.MAX_TREES:
         return f"more than {_limits.MAX_TREES} trees"
     return None
 
@@ -172,6 +176,12 @@ def needs(package: ir.Package):
 
 def score_output(model: ir.Model) -> str:
     """The graph output holding the model's scores."""
+    if isinstance(model, ir.Composite):
+        if model.final is not None:
+            return score_output(model.final)
+        if model.combination == "vote":
+            return VOTES
+        return PROBABILITIES if model.is_classifier else PREDICTION
     if model.post_transform == "isolation":
         return SCORES
     if not model.is_classifier:

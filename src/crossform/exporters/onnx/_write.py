@@ -205,8 +205,131 @@ def _linear(g: Graph, model: ir.LinearModel, cols: dict, precision: str, per_tre
     return raw, np.float64, None
 
 
+def _member_scores(g: Graph, model: ir.Model, cols: dict, precision: str, per_tree: bool, exact: bool, sets: str):
+    """A model's scores after its post transform, as doubles (the float32 variant's trees give floats)."""
+    options = {"sets": sets} if isinstance(model, ir.TreeEnsemble) else {}
+    raw, real, leaves = MODELS[type(model)](g, model, cols, precision, per_tree, exact, **options)
+    scores = post_transform(g, model, raw, real, exact)
+    if real == np.float32 or getattr(model, "accumulate", "float64") == "float32":
+        scores = g.op("Cast", [scores], "scores.double", to=g.onnx.TensorProto.DOUBLE)
+    return scores
+
+
+def _composite(
+    g: Graph, model: ir.Composite, cols: dict, precision: str, per_tree: bool, exact: bool, sets: str = COLUMNS
+) -> tuple:
+    """Each member's nodes under the prefix m<i>. (the member's own graph, its row refusals
+    or'ed into the error output), then the combination under "composite.": "average" multiplies
+    each member's scores by its weight and adds them in member order (a left fold), then divides
+    by the divisor, in double; "vote" does the same with 1.0 at each member's class (no division). No leaves: the members' trees are checked through their scores."""
+    scored = []
+    for i, member in enumerate(model.members):
+        g.prefix = f"m{i}."
+        scored.append(_member_scores(g, member, cols, precision, per_tree, exact, sets))
+    g.prefix = "composite."
+    raw = [i for i, m in enumerate(model.members) if m.classes is None and model.classes is not None]
+    extra = {"raw_members": raw} if raw else {}  # members scoring raw, classless, in a classifier
+    doc = step_doc("composite", combination=model.combination, members=len(model.members), **extra)
+    if model.combination == "stack":
+        return _stack(g, model, cols, scored, doc, precision, per_tree, exact)
+    if model.combination == "calibrate":
+        scored = [_calibrated(g, model, i, scores, doc) for i, scores in enumerate(scored)]
+        doc = ""
+    total = None
+    for i, (weight, scores) in enumerate(zip(model.weights, scored)):
+        if model.combination == "vote":
+            scores = _member_vote(g, model.members[i], scores, model.n_outputs, i)
+        if model.combination == "calibrate":  # the members' probabilities added as they are
+            total = scores if total is None else g.op("Add", [total, scores], f"sum.{i}")
+            continue
+        term = g.op("Mul", [scores, g.const(f"weight.{i}", np.array([weight]))], f"term.{i}", doc=doc if i == 0 else "")
+        total = term if total is None else g.op("Add", [total, term], f"sum.{i}")
+    if model.combination in ("average", "calibrate"):
+        total = g.op("Div", [total, g.const("divisor", np.array([model.divisor]))], model.combination)
+    g.prefix = ""
+    return total, np.float64, None
+
+
+def _stack(g: Graph, model: ir.Composite, cols: dict, scored: list, doc: str, *args) -> tuple:
+    """Member i's columns as "composite.stack.<j>" (its first column's index j): Gather of its
+    second probability, Identity of one output, or a Split of several; then the final linear
+    model's nodes under the prefix "final.", reading those columns and (passthrough) the features."""
+    stack_cols, j = {}, 0
+    for i, (scores, width) in enumerate(zip(scored, ir.stack_widths(model.members))):
+        extra = {"doc": doc} if i == 0 else {}
+        if width != len(model.members[i].outputs):  # two probabilities: the second
+            second = g.const(f"second.{i}", np.array([1], dtype=np.int64))
+            parts = [g.op("Gather", [scores, second], f"stack.{j}", axis=1, **extra)]
+        elif width == 1:
+            parts = [g.op("Identity", [scores], f"stack.{j}", **extra)]
+        else:
+            parts = g.split(scores, width, f"stack.{j}")
+            if extra:
+                g.nodes[-1].doc_string = doc
+        for part in parts:
+            stack_cols[f"stack({j})"] = part
+            j += 1
+    g.prefix = "final."
+    raw, real, _ = _linear(g, model.final, {**cols, **stack_cols}, *args)
+    scores = post_transform(g, model.final, raw, real, args[2])
+    g.prefix = ""
+    return scores, np.float64, None
+
+
+def _calibrated(g: Graph, model: ir.Composite, i: int, scores: str, doc: str) -> str:
+    """Member i's calibrated probabilities [N, classes]: its response columns t (Gather of the
+    second of two probabilities), z = Neg(Add(Mul(t, a), b)), p = 1 / (1 + exp(-z)); two classes
+    Concat(1 - p, p), more each p over the left-fold row sum, Where the sum is 0 1 / classes; then
+    values in (1, 1 + 1e-5] as 1.0."""
+    k = len(model.classes)
+    params = model.calibration[i]
+    one = g.const(f"one.{i}", np.array([1.0]))
+    if k == 2 and len(model.members[i].outputs) == 2:
+        second = g.const(f"second.{i}", np.array([1], dtype=np.int64))
+        scores = g.op("Gather", [scores, second], f"response.{i}", axis=1)
+    scaled = g.op("Mul", [scores, g.const(f"a.{i}", params[:, 0].copy())], f"at.{i}", doc=doc if i == 0 else "")
+    z = g.op("Neg", [g.op("Add", [scaled, g.const(f"b.{i}", params[:, 1].copy())], f"atb.{i}")], f"z.{i}")
+    exp = g.op("Exp", [g.op("Neg", [z], f"minus.z.{i}")], f"exp.{i}")
+    p = g.op("Div", [one, g.op("Add", [one, exp], f"denominator.{i}")], f"sigmoid.{i}")
+    if k == 2:
+        proba = g.op("Concat", [g.op("Sub", [one, p], f"complement.{i}"), p], f"binary.{i}", axis=1)
+    else:
+        total = None
+        for c in range(k):
+            column = g.op("Gather", [p, g.const(f"class.{i}.{c}", np.array([c], dtype=np.int64))], f"p.{i}.{c}", axis=1)
+            total = column if total is None else g.op("Add", [total, column], f"total.{i}.{c}")
+        zero = g.op("Equal", [total, g.const(f"zero.{i}", np.array([0.0]))], f"total.zero.{i}")
+        proba = g.op(
+            "Where",
+            [zero, g.const(f"uniform.{i}", np.array([1 / k])), g.op("Div", [p, total], f"normalised.{i}")],
+            f"proba.{i}",
+        )
+    above = g.op("Greater", [proba, one], f"above.{i}")
+    near = g.op(
+        "Not", [g.op("Greater", [proba, g.const(f"near.{i}", np.array([1.0 + 1e-5]))], f"far.{i}")], f"near.{i}"
+    )
+    return g.op("Where", [g.op("And", [above, near], f"clip.{i}"), one, proba], f"calibrated.{i}")
+
+
+def _member_vote(g: Graph, member: ir.Model, scores: str, width: int, i: int) -> str:
+    """[N, classes] doubles, 1.0 at the member's class: for one decision score Greater(0.0)
+    (class 1 iff > 0), else ArgMax (the first of equal maxima), compared with each class index."""
+    onnx = g.onnx
+    if len(member.outputs) == 1:
+        chosen = g.op(
+            "Cast",
+            [g.op("Greater", [scores, g.const(f"zero.{i}", np.array([0.0]))], f"positive.{i}")],
+            f"class.{i}",
+            to=onnx.TensorProto.INT64,
+        )
+    else:
+        chosen = g.op("ArgMax", [scores], f"class.{i}", axis=1, keepdims=1, select_last_index=0)
+    hit = g.op("Equal", [chosen, g.const(f"classes.{i}", np.arange(width, dtype=np.int64))], f"vote.{i}")
+    return g.op("Cast", [hit], f"vote.{i}.double", to=onnx.TensorProto.DOUBLE)
+
+
 # model kind -> its writer: (the raw scores, their dtype, the leaves or None), before the post transform
-MODELS = {ir.TreeEnsemble: write_trees, ir.LinearModel: _linear}
+MODELS = {ir.TreeEnsemble: write_trees, ir.LinearModel: _linear, ir.Composite: _composite}
 
 
 def build(package: ir.Package, precision: str = FLOAT64, per_tree: bool = True, sets: str = COLUMNS):
@@ -245,9 +368,16 @@ def build(package: ir.Package, precision: str = FLOAT64, per_tree: bool = True, 
     model = package.model
     exact = explicit_logistic(version)
     raw, real, leaves = MODELS[type(model)](
-        g, model, cols, precision, per_tree, exact, **({"sets": sets} if isinstance(model, ir.TreeEnsemble) else {})
+        g,
+        model,
+        cols,
+        precision,
+        per_tree,
+        exact,
+        **({"sets": sets} if isinstance(model, (ir.TreeEnsemble, ir.Composite)) else {}),
     )
-    scores = post_transform(g, model, raw, real, exact)
+    # a composite's members ran their own post transforms
+    scores = raw if isinstance(model, ir.Composite) else post_transform(g, model, raw, real, exact)
     if getattr(model, "accumulate", "float64") == "float32" and precision == FLOAT64:
         scores = g.op("Cast", [scores], "scores.double", to=onnx.TensorProto.DOUBLE)  # exact
     error = g.errors[0]

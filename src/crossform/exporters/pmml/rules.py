@@ -340,6 +340,13 @@ def _chain_trees(model: ir.TreeEnsemble) -> list:
 
 def _model_reason(model: ir.Model) -> Union[str, None]:
     """Why the model itself has no PMML form here, or None."""
+    if isinstance(model, ir.Composite):
+        return (
+            "a composite model (members' outputs combined: voting, stacking or calibration): its MiningModel "
+            "Segmentation (weightedAverage, weightedMajorityVote, a modelChain into the final model or the "
+            "calibrators) is not written yet, and JPMML's order of adding the weighted members and dividing by "
+            "their weight sum is not yet checked against the rule"
+        )
     if model.post_transform not in ("none", "logistic", "softmax", "isolation", "exp"):
         return f"a model with post transform {model.post_transform!r}, which this writer does not know"
     if len(set(model.features)) != len(model.features):

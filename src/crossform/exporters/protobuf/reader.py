@@ -22,6 +22,7 @@ from ._messages import _array, _enum, _numbers, _which
 from .encoders import ENCODER_READERS
 from .rules import (
     AGGREGATIONS,
+    COMBINATIONS,
     INFINITE_RULES,
     KINDS,
     MAGIC,
@@ -420,12 +421,59 @@ def _read_linear(msg: pb.LinearModel, path: str) -> ir.LinearModel:
     return ir.LinearModel(tuple(msg.features), coefficients, _numbers(msg.intercepts), post, classes or None)
 
 
+def _read_composite(msg: pb.Composite, path: str) -> ir.Composite:
+    combination = _enum(msg.combination, COMBINATIONS, pb.Composite.Combination, f"{path}.combination")
+    if not msg.members:
+        raise ProtobufCountError(path, "expected at least one member, found none")
+    members = []
+    for i, member_msg in enumerate(msg.members):
+        where = f"{path}.members[{i}]"
+        member, body = _which(member_msg, "model", where)
+        if member == "composite":
+            raise ProtobufUnexpectedError(where, "expected a tree ensemble or a linear model, found a composite")
+        members.append(MODEL_READERS[member](body, f"{where}.{member}"))
+    if len(msg.weights) != len(members):
+        raise ProtobufCountError(path, f"expected {len(members)} weights, one per member, found {len(msg.weights)}")
+    classes = _read_classes(msg, path)
+    final = None
+    if msg.HasField("final"):
+        member, body = _which(msg.final, "model", f"{path}.final")
+        if member != "linear_model":
+            raise ProtobufUnexpectedError(f"{path}.final", f"expected a linear model, found {member}")
+        final = _read_linear(body, f"{path}.final.linear_model")
+    calibration = None
+    if combination == "calibrate":
+        widths = ir.calibration_widths(tuple(members), len(classes))
+        if len(msg.calibration) != 2 * sum(widths):
+            raise ProtobufCountError(
+                path,
+                f"expected {2 * sum(widths)} calibration numbers ((a, b) per response column), "
+                f"found {len(msg.calibration)}",
+            )
+        flat = _numbers(msg.calibration).reshape(-1, 2)
+        starts = np.cumsum([0] + widths)
+        calibration = tuple(flat[a:b] for a, b in zip(starts[:-1], starts[1:]))
+    elif msg.calibration:
+        raise ProtobufUnexpectedError(path, "expected calibration numbers only under COMBINATION_CALIBRATE")
+    return ir.Composite(
+        tuple(members),
+        combination,
+        _numbers(msg.weights),
+        msg.divisor,
+        classes or None,
+        final,
+        msg.passthrough,
+        calibration,
+    )
+
+
 MODEL_READERS: dict[str, Callable] = {
     "tree_ensemble": _read_ensemble,
     "linear_model": _read_linear,
     "tree_ensemble_with_rules": _read_ensemble_with_rules,
     "tree_ensemble_float32": _read_ensemble_float32,
     "tree_ensemble_divided": _read_ensemble_divided,
+    "composite": _read_composite,
 }
 
 

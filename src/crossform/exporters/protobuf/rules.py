@@ -123,6 +123,13 @@ MEMBER_FEATURES = {
     ),
     "crossform.v1.Model.tree_ensemble_float32": ("float32 accumulation",),
     "crossform.v1.Model.tree_ensemble_divided": ("output divisors",),
+    "crossform.v1.Model.composite": ("composite model",),
+}
+COMBINATIONS = {
+    "average": pb.Composite.COMBINATION_AVERAGE,
+    "vote": pb.Composite.COMBINATION_VOTE,
+    "stack": pb.Composite.COMBINATION_STACK,
+    "calibrate": pb.Composite.COMBINATION_CALIBRATE,
 }
 
 

@@ -18,6 +18,7 @@ from .. import _envelope, _json
 from .encoders import ENCODER_WRITERS
 from .rules import (
     AGGREGATIONS,
+    COMBINATIONS,
     INFINITE_RULES,
     KINDS,
     MAGIC,
@@ -103,9 +104,26 @@ def _linear(model: ir.LinearModel, msg: pb.Model) -> None:
         _label(label, out.classes.add())
 
 
+def _composite(model: ir.Composite, msg: pb.Model) -> None:
+    out = msg.composite
+    out.combination = COMBINATIONS[model.combination]
+    for member in model.members:
+        MODEL_WRITERS[type(member)](member, out.members.add())
+    out.weights.extend(model.weights.tolist())
+    out.divisor = model.divisor
+    for label in model.classes or ():
+        _label(label, out.classes.add())
+    if model.final is not None:
+        _linear(model.final, out.final)
+        out.passthrough = model.passthrough
+    for params in model.calibration or ():
+        out.calibration.extend(params.ravel().tolist())
+
+
 MODEL_WRITERS: dict[type, Callable] = {
     ir.TreeEnsemble: _ensemble,
     ir.LinearModel: _linear,
+    ir.Composite: _composite,
 }
 
 

@@ -88,8 +88,52 @@ def _linear_model(files: Files, doc: dict, major: int, where: str) -> ir.LinearM
     )
 
 
+def _composite_model(files: Files, doc: dict, major: int, where: str, schemas: dict) -> ir.Composite:
+    members = []
+    for entry in doc["members"]:
+        kind, path = entry["modelType"], entry["path"]
+        family = model_family(kind)
+        if family == "composite":
+            raise MalformedPackageError(where, f"expected members that are trees or linear models, found {kind!r}")
+        member_doc = _document(files, path, schemas[family])
+        if member_doc["modelType"] != kind:
+            raise MalformedPackageError(
+                files.where(path),
+                f"expected modelType {kind!r} as {where} says, found {shown(member_doc['modelType'])}",
+            )
+        member = MODEL_READERS[family](files, member_doc, major, files.where(path), schemas)
+        if model_type(member, major) != kind:
+            raise MalformedPackageError(
+                files.where(path), f"expected modelType {model_type(member, major)!r} for this model, found {kind!r}"
+            )
+        members.append(member)
+    classes = doc.get("classes")
+    final = None
+    if "final" in doc:
+        path = doc["final"]["path"]
+        final = _linear_model(files, _document(files, path, schemas["linear"]), major, files.where(path))
+    return _construct(
+        lambda d: ir.Composite(
+            tuple(members),
+            d["combination"],
+            d["weights"],
+            d["divisor"],
+            None if classes is None else tuple(classes),
+            final,
+            d.get("passthrough", False),
+            d.get("calibration"),
+        ),
+        doc,
+        where,
+    )
+
+
 # the VERSION_SCHEMAS key of a model file's schema -> its reader
-MODEL_READERS: dict[str, Callable] = {"trees": _tree_model, "linear": _linear_model}
+MODEL_READERS: dict[str, Callable] = {
+    "trees": lambda files, doc, major, where, schemas: _tree_model(files, doc, major, where),
+    "linear": lambda files, doc, major, where, schemas: _linear_model(files, doc, major, where),
+    "composite": _composite_model,
+}
 
 
 # ---------------------------------------------------------------- package
@@ -143,13 +187,15 @@ def loads(files: Files) -> ir.Package:
     model_path, kind = manifest["model"]["path"], manifest["model"]["modelType"]
     # the manifest's schema for this version admits only the model types it knows
     family = model_family(kind)
+    if family not in schemas:
+        raise MalformedPackageError(where, f"expected a model type format version {found} holds, found {kind!r}")
     model_doc = _document(files, model_path, schemas[family])
     if model_doc["modelType"] != kind:
         raise MalformedPackageError(
             files.where(model_path),
             f"expected modelType {kind!r} as the manifest says, found {shown(model_doc['modelType'])}",
         )
-    model = MODEL_READERS[family](files, model_doc, major, files.where(model_path))
+    model = MODEL_READERS[family](files, model_doc, major, files.where(model_path), schemas)
     expected = model_type(model, major)
     if kind != expected:
         raise MalformedPackageError(

@@ -35,6 +35,10 @@ RUNTIMES = ("reference",)
 MANIFEST = "MODEL"
 MODEL_FILE = "model.json"
 TREES_FILE = "trees.bonsai"
+# a composite's member i: its model document and (tree members) its trees
+MEMBER_FILE = "member-{}.json"
+MEMBER_TREES_FILE = "member-{}-trees.bonsai"
+FINAL_FILE = "final.json"  # a stack's final linear model
 CHECKS_FILE = "checks.json"
 CHECKS_SCHEMA = checks_module.SCHEMA
 # version -> the schemas of the files whose shape it fixed; a package of a
@@ -51,11 +55,16 @@ VERSION_SCHEMAS = {
         "manifest": "stripe-json-manifest-2.2.schema.json",
         "trees": "stripe-json-model-2.2.schema.json",
         "linear": "stripe-json-linear-model-2.schema.json",
+        "composite": "stripe-json-composite-model-2.schema.json",
     },
 }
 LINEAR_MODEL_TYPES = {"regression-linear": "linear-regression", "classification-linear": "linear-classification"}
 # IR model class -> the VERSION_SCHEMAS key of its model file's schema
-MODEL_FAMILIES = {ir.TreeEnsemble: "trees", ir.LinearModel: "linear"}
+MODEL_FAMILIES = {ir.TreeEnsemble: "trees", ir.LinearModel: "linear", ir.Composite: "composite"}
+COMPOSITE_MODEL_TYPES = {
+    "regression-composite": "composite-regression",
+    "classification-composite": "composite-classification",
+}
 
 # Model-level rules, written only when they are not the default (so a model
 # without them is a 2.0 file): model.json key -> (IR field, its default).
@@ -74,11 +83,15 @@ def model_type(model: ir.Model, major: int = MAJOR) -> str:
     """The manifest's name: the seed's simple-bonsai-* for trees (simple-json-* in 1.x), linear-* for linear models."""
     if model.model_type in LINEAR_MODEL_TYPES:
         return LINEAR_MODEL_TYPES[model.model_type]
+    if model.model_type in COMPOSITE_MODEL_TYPES:
+        return COMPOSITE_MODEL_TYPES[model.model_type]
     return f"{'simple-bonsai' if major >= 2 else 'simple-json'}-{model.model_type}"
 
 
 def model_family(kind: str) -> str:
-    """Which model file a modelType names: "linear", or "trees"."""
+    """Which model file a modelType names: "linear", "composite", or "trees"."""
+    if kind in COMPOSITE_MODEL_TYPES.values():
+        return "composite"
     return "linear" if kind in LINEAR_MODEL_TYPES.values() else "trees"
 
 

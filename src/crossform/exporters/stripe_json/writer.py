@@ -13,8 +13,11 @@ from . import bonsai
 from .encoders import ENCODERS
 from .rules import (
     CHECKS_FILE,
+    FINAL_FILE,
     ISOLATION_KEYS,
     MANIFEST,
+    MEMBER_FILE,
+    MEMBER_TREES_FILE,
     MODEL_FAMILIES,
     MODEL_FILE,
     TREE_RULES,
@@ -28,7 +31,7 @@ from .rules import (
 # ---------------------------------------------------------------- models
 
 
-def _tree_model_doc(model: ir.TreeEnsemble) -> dict:
+def _tree_model_doc(model: ir.TreeEnsemble, trees_path: str = TREES_FILE) -> dict:
     doc: dict[str, Any] = {
         "modelType": model_type(model),
         "features": list(model.features),
@@ -48,7 +51,7 @@ def _tree_model_doc(model: ir.TreeEnsemble) -> dict:
         doc["isolation"] = dict(zip(ISOLATION_KEYS, model.isolation))
     if model.divisors:
         doc["divisors"] = list(model.divisors)
-    doc["trees"] = {"path": TREES_FILE, "encoding": "bonsai"}
+    doc["trees"] = {"path": trees_path, "encoding": "bonsai"}
     return doc
 
 
@@ -65,10 +68,50 @@ def _linear_model_doc(model: ir.LinearModel) -> dict:
     return doc
 
 
-# IR model class -> (model.json's document, the files model.json points to)
+def _composite_doc(model: ir.Composite) -> dict:
+    doc: dict[str, Any] = {
+        "modelType": model_type(model),
+        "combination": model.combination,
+        "members": [
+            {"modelType": model_type(member), "path": MEMBER_FILE.format(i)} for i, member in enumerate(model.members)
+        ],
+        "weights": model.weights.tolist(),
+        "divisor": model.divisor,
+    }
+    if model.classes is not None:
+        doc["classes"] = list(model.classes)
+    if model.final is not None:
+        doc["final"] = {"modelType": model_type(model.final), "path": FINAL_FILE}
+        doc["passthrough"] = model.passthrough
+    if model.calibration is not None:
+        doc["calibration"] = [params.tolist() for params in model.calibration]
+    return doc
+
+
+def _composite_files(model: ir.Composite, schemas: dict) -> dict:
+    """Each member's model document, checked against its family's schema, and its trees."""
+    files = {}
+    for i, member in enumerate(model.members):
+        path = MEMBER_FILE.format(i)
+        if isinstance(member, ir.TreeEnsemble):
+            doc = _tree_model_doc(member, MEMBER_TREES_FILE.format(i))
+            files[MEMBER_TREES_FILE.format(i)] = bonsai.dumps(member)
+        else:
+            doc = _linear_model_doc(member)
+        _json.validate(doc, schemas[MODEL_FAMILIES[type(member)]], path)
+        files[path] = _json.dumps(doc)
+    if model.final is not None:
+        doc = _linear_model_doc(model.final)
+        _json.validate(doc, schemas["linear"], FINAL_FILE)
+        files[FINAL_FILE] = _json.dumps(doc)
+    return files
+
+
+# IR model class -> (model.json's document, the files model.json points to, given the schemas)
 MODEL_WRITERS: dict[type, tuple[Callable, Callable]] = {
-    ir.TreeEnsemble: (_tree_model_doc, lambda model: {TREES_FILE: bonsai.dumps(model)}),
-    ir.LinearModel: (_linear_model_doc, lambda model: {}),
+    ir.TreeEnsemble: (_tree_model_doc, lambda model, schemas: {TREES_FILE: bonsai.dumps(model)}),
+    ir.LinearModel: (_linear_model_doc, lambda model, schemas: {}),
+    ir.Composite: (_composite_doc, _composite_files),
 }
 
 
@@ -93,7 +136,7 @@ def dumps(package: ir.Package) -> dict:
     model = write(package.model)
     _json.validate(model, schemas[MODEL_FAMILIES[type(package.model)]], MODEL_FILE)
     files[MODEL_FILE] = _json.dumps(model)
-    files.update(beside(package.model))
+    files.update(beside(package.model, schemas))
     manifest = {
         "formatVersion": version,
         "id": package.id,

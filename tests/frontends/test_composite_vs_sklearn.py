@@ -1,0 +1,171 @@
+"""VotingClassifier (soft and hard) and VotingRegressor against scikit-learn's own predict_proba / predict,
+and what the composite converter refuses by name."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.datasets import make_classification, make_regression
+from sklearn.ensemble import (
+    BaggingRegressor,
+    HistGradientBoostingClassifier,
+    RandomForestClassifier,
+    RandomForestRegressor,
+    StackingClassifier,
+    StackingRegressor,
+    VotingClassifier,
+    VotingRegressor,
+)
+from sklearn.linear_model import LinearRegression, LogisticRegression, RidgeClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+import crossform
+from crossform.errors import UnsupportedEstimatorError
+
+# nine weights whose numpy sum (pairwise from 8 on) is not their left fold
+NINE = [0.34, 1.17, 1.55, 1.29, 1.76, 2.21, 2.87, 0.85, 1.95]
+
+
+def _columns(X) -> dict:
+    return {f"x{j}": X[:, j] for j in range(X.shape[1])}
+
+
+def test_nine_weighted_trees_score_bit_for_bit_with_numpys_divisor():
+    left = 0.0
+    for w in NINE:
+        left += w
+    assert left != np.sum(NINE)  # the case the recorded divisor exists for
+    X, y = make_classification(400, 4, n_informative=3, n_redundant=0, n_classes=3, random_state=1)
+    members = [(f"dt{i}", DecisionTreeClassifier(max_depth=2 + i % 4, random_state=i)) for i in range(9)]
+    model = VotingClassifier(members, voting="soft", weights=NINE).fit(X, y)
+    package = crossform.from_sklearn(model, checks=0)
+    assert package.model.divisor == np.sum(NINE)
+    scores = crossform.score(package, _columns(X))
+    np.testing.assert_array_equal(scores.values, model.predict_proba(X))
+    assert scores.labels() == model.predict(X).tolist()
+
+
+@pytest.mark.parametrize("weights", [None, [1.0, 2.5, 0.3]])
+def test_soft_voting_over_trees_boosting_and_a_logistic_regression(weights):
+    X, y = make_classification(400, 4, n_informative=3, n_redundant=0, random_state=2)
+    members = [
+        ("rf", RandomForestClassifier(n_estimators=3, max_depth=4, random_state=0)),
+        ("hgb", HistGradientBoostingClassifier(max_iter=3, random_state=0)),
+        ("lr", LogisticRegression()),
+    ]
+    model = VotingClassifier(members, voting="soft", weights=weights).fit(X, y)
+    scores = crossform.score(crossform.from_sklearn(model, checks=0), _columns(X))
+    # the logistic regression's dot product is BLAS's: within the 1e-12 relative rule
+    np.testing.assert_allclose(scores.values, model.predict_proba(X), rtol=1e-12, atol=0)
+    assert scores.labels() == model.predict(X).tolist()
+
+
+def test_a_voting_regressor_after_a_scaler():
+    X, y = make_regression(300, 3, random_state=3)
+    members = [("rf", RandomForestRegressor(n_estimators=3, max_depth=4, random_state=0)), ("lin", LinearRegression())]
+    model = make_pipeline(StandardScaler(), VotingRegressor(members, weights=[0.25, 0.75])).fit(X, y)
+    scores = crossform.score(crossform.from_sklearn(model, checks=0), _columns(X))
+    np.testing.assert_allclose(scores.values[:, 0], model.predict(X), rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("weights", [None, [1.0, 2.0, 1.5, 1.5]])
+def test_hard_voting_gives_scikit_learns_class(weights):
+    X, y = make_classification(500, 4, n_informative=3, n_redundant=0, n_classes=3, random_state=4)
+    members = [
+        ("dt", DecisionTreeClassifier(max_depth=3, random_state=0)),
+        ("rf", RandomForestClassifier(n_estimators=3, max_depth=3, random_state=0)),
+        ("lr", LogisticRegression()),
+        ("ridge", RidgeClassifier()),
+    ]
+    model = VotingClassifier(members, voting="hard", weights=weights).fit(X, y)
+    package = crossform.from_sklearn(model, checks=0)
+    assert package.model.combination == "vote"
+    assert [m.post_transform for m in package.model.members[2:]] == ["none", "none"]  # they vote by predict
+    scores = crossform.score(package, _columns(X))
+    assert scores.labels() == model.predict(X).tolist()
+    codes = np.asarray([m.predict(X) for m in model.estimators_]).T
+    counts = [np.bincount(row, weights=weights, minlength=3) for row in codes]
+    np.testing.assert_array_equal(scores.values, np.asarray(counts, dtype=np.float64))
+
+
+def test_hard_voting_with_a_negative_weight_is_refused_by_name():
+    X, y = make_classification(100, 3, n_informative=2, n_redundant=0, random_state=4)
+    members = [("a", DecisionTreeClassifier(max_depth=2)), ("b", DecisionTreeClassifier(max_depth=3))]
+    model = VotingClassifier(members, voting="hard", weights=[1.0, -1.0]).fit(X, y)
+    with pytest.raises(UnsupportedEstimatorError, match="negative weight"):
+        crossform.from_sklearn(model, checks=0)
+
+
+def test_members_reading_other_columns_are_refused_by_name():
+    X, y = make_regression(100, 4, random_state=5)
+    bagged = BaggingRegressor(DecisionTreeRegressor(max_depth=2), n_estimators=1, max_features=2, random_state=0)
+    model = VotingRegressor([("bag", bagged), ("lin", LinearRegression())]).fit(X, y)
+    with pytest.raises(UnsupportedEstimatorError, match="member 'bag'"):
+        crossform.from_sklearn(model, checks=0)
+    piped = VotingRegressor([("p", make_pipeline(StandardScaler(), LinearRegression()))]).fit(X, y)
+    with pytest.raises(UnsupportedEstimatorError, match="member 'p'"):
+        crossform.from_sklearn(piped, checks=0)
+
+
+@pytest.mark.parametrize("passthrough", [False, True])
+def test_stacking_classifier_gives_scikit_learns_probabilities(passthrough):
+    X, y = make_classification(400, 4, n_informative=3, n_redundant=0, n_classes=3, random_state=6)
+    members = [
+        ("dt", DecisionTreeClassifier(max_depth=3, random_state=0)),
+        ("hgb", HistGradientBoostingClassifier(max_iter=3, random_state=0)),
+        ("ridge", RidgeClassifier()),
+    ]
+    model = StackingClassifier(members, passthrough=passthrough, cv=3).fit(X, y)
+    package = crossform.from_sklearn(model, checks=0)
+    assert package.model.combination == "stack" and package.model.passthrough is passthrough
+    scores = crossform.score(package, _columns(X))
+    # the final logistic regression's dot product is BLAS's: within the 1e-12 relative rule
+    np.testing.assert_allclose(scores.values, model.predict_proba(X), rtol=1e-12, atol=0)
+    assert scores.labels() == model.predict(X).tolist()
+
+
+def test_stacking_regressor_gives_scikit_learns_prediction():
+    X, y = make_regression(300, 3, random_state=7)
+    members = [("rf", RandomForestRegressor(n_estimators=3, max_depth=3, random_state=0)), ("lin", LinearRegression())]
+    model = StackingRegressor(members, passthrough=True, cv=3).fit(X, y)
+    scores = crossform.score(crossform.from_sklearn(model, checks=0), _columns(X))
+    np.testing.assert_allclose(scores.values[:, 0], model.predict(X), rtol=1e-12, atol=0)
+
+
+def test_stacking_refuses_what_it_cannot_state_by_name():
+    X, y = make_classification(200, 3, n_informative=2, n_redundant=0, random_state=8)
+    members = [("dt", DecisionTreeClassifier(max_depth=2, random_state=0))]
+    forest_final = StackingClassifier(members, final_estimator=RandomForestClassifier(n_estimators=2), cv=3)
+    with pytest.raises(UnsupportedEstimatorError, match="final estimator sklearn.ensemble.RandomForestClassifier"):
+        crossform.from_sklearn(forest_final.fit(X, y), checks=0)
+    by_class = StackingClassifier(members, stack_method="predict", cv=3).fit(X, y)
+    with pytest.raises(UnsupportedEstimatorError, match="stacks its predict"):
+        crossform.from_sklearn(by_class, checks=0)
+
+
+@pytest.mark.parametrize("ensemble", [True, False])
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_sigmoid_calibration_gives_scikit_learns_probabilities(ensemble, n_classes):
+    X, y = make_classification(400, 4, n_informative=3, n_redundant=0, n_classes=n_classes, random_state=9)
+    for base in (RandomForestClassifier(n_estimators=3, max_depth=3, random_state=0), LogisticRegression()):
+        model = CalibratedClassifierCV(base, method="sigmoid", ensemble=ensemble, cv=3).fit(X, y)
+        package = crossform.from_sklearn(model, checks=0)
+        assert package.model.combination == "calibrate"
+        assert len(package.model.members) == (3 if ensemble else 1)
+        scores = crossform.score(package, _columns(X))
+        # scipy's expit and numpy's exp may differ by an ulp; BLAS orders the linear member's dot product
+        np.testing.assert_allclose(scores.values, model.predict_proba(X), rtol=1e-12, atol=0)
+        assert scores.labels() == model.predict(X).tolist()
+
+
+def test_calibration_refuses_what_it_cannot_state_by_name():
+    X, y = make_classification(300, 4, n_informative=3, n_redundant=0, n_classes=3, random_state=10)
+    isotonic = CalibratedClassifierCV(DecisionTreeClassifier(max_depth=3), method="isotonic", cv=3).fit(X, y)
+    with pytest.raises(UnsupportedEstimatorError, match=r"method='isotonic'"):
+        crossform.from_sklearn(isotonic, checks=0)
+    raw = CalibratedClassifierCV(HistGradientBoostingClassifier(max_iter=2), method="sigmoid", cv=3).fit(X, y)
+    with pytest.raises(UnsupportedEstimatorError, match="decision_function"):
+        crossform.from_sklearn(raw, checks=0)
