@@ -61,7 +61,9 @@ def case(feature: str, name: str, description: str, input_names=None, since=None
     """Register a generator. ``input_names``: the names the package gives the
     columns of a model fitted on an array (crossform.from_sklearn's argument).
     ``since``: ``(release, why)`` when the fit needs a scikit-learn release newer
-    than the oldest crossform supports (conformance/refit.py skips it there)."""
+    than the oldest crossform supports, ``(release, why, library)`` when it needs a
+    newer release of another library ("xgboost", "lightgbm"); conformance/refit.py
+    skips it there, naming the library."""
 
     def register(fit: Callable) -> Callable:
         fit.input_names = input_names

@@ -187,6 +187,7 @@ if xgboost is not None:
         "xgboost-categories",
         "xgb-pandas-categories",
         "XGBoost regressor, enable_categorical: partition splits on pandas string categories, NaN",
+        since=("3.1", "XGBoost saves the category names in the model from 3.1 on", "xgboost"),
     )
     def xgb_pandas_categories():
         df, signal = _xgboost_frame(1000, seed=185)
@@ -197,6 +198,7 @@ if xgboost is not None:
         "xgboost-categories",
         "xgb-pandas-categories-one-hot",
         "XGBoost binary classifier, enable_categorical: one-hot category splits, NaN",
+        since=("3.1", "XGBoost saves the category names in the model from 3.1 on", "xgboost"),
     )
     def xgb_pandas_categories_one_hot():
         df, signal = _xgboost_frame(1000, seed=186)

@@ -53,15 +53,22 @@ def boosting_versions() -> dict:
     return found
 
 
+def installed_version(library: str) -> str:
+    """The version of ``library`` (a distribution name: "scikit-learn", "xgboost") this fit runs with."""
+    return sys.modules["sklearn" if library == "scikit-learn" else library].__version__
+
+
 def release(version: str) -> tuple:
     return tuple(int(part) for part in version.split(".")[:2])
 
 
 def refit(fit, name: str, folder: str) -> dict:
     """What one generator's fit gives: ok, a named skip or gap, or the rows that differ per format."""
-    installed = release(sklearn.__version__)
-    if fit.since is not None and installed < release(fit.since[0]):
-        return {"status": "skipped", "reason": f"needs scikit-learn >= {fit.since[0]}: {fit.since[1]}"}
+    if fit.since is not None:
+        needed, why, *library = fit.since
+        library = library[0] if library else "scikit-learn"
+        if release(installed_version(library)) < release(needed):
+            return {"status": "skipped", "reason": f"needs {library} >= {needed}: {why}"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence and feature-name warnings of the fits
         estimator = fit()
@@ -95,7 +102,7 @@ def refit(fit, name: str, folder: str) -> dict:
     if not differences:
         return {"status": "ok", **result}
     for (case_name, exact_since), reason in KNOWN_GAPS.items():
-        if case_name == name and installed < release(exact_since):
+        if case_name == name and release(sklearn.__version__) < release(exact_since):
             return {"status": "known gap", "reason": reason, "differences": differences, **result}
     return {"status": "failed", "differences": differences, **result}
 
