@@ -1,7 +1,9 @@
 """pmml: which values of each input field the reference refuses (docs/formats/pmml.md, note 3).
 
-Every column a package computes comes from one input field, so the rows in
-error are exactly the rows with a refused value in some field. The PMML
+Every column a package computes comes from one input field, except a product's
+(several), so the rows in error are exactly the rows with a refused value in
+some field, or a product its next step refuses (:func:`product_intervals`,
+which the writer checks in the product's own field). The PMML
 writer declares each field's refused values on its DataField (an Interval,
 Values) and MiningField (missingValueTreatment), and JPMML refuses a row
 holding one. This module decides what to declare, from the rules the
@@ -21,6 +23,7 @@ reference scores with (crossform.rules):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any, Union
 
@@ -126,6 +129,19 @@ def interval(package: ir.Package, field: str) -> Union[tuple, None, bool]:
     if ends[1:3] != [True, True] or (low != -math.inf and ends[0]) or (high != math.inf and ends[3]):
         raise CrossformError(f"pmml: the accepted values of {field!r} are not [{low!r}, {high!r}]")  # pragma: no cover
     return low, high
+
+
+def product_intervals(package: ir.Package, index: int) -> list:
+    """Per output of the product step ``package.encoders[index]``: the values the steps after it
+    accept, as :func:`interval` gives them (None: every value, nothing after it refuses one).
+    A product reads several fields, so no one field's valid values can declare an overflowing
+    product's row error; the PMML writer checks each product against its interval instead. It is
+    the interval of the same package with the step's outputs made input fields."""
+    enc = package.encoders[index]
+    outputs = [ir.Field(out, ir.NUMERIC) for out in enc.outputs]
+    rest = package.encoders[:index] + package.encoders[index + 1 :]
+    alone = dataclasses.replace(package, inputs=(*package.inputs, *outputs), encoders=rest, checks=None)
+    return [interval(alone, out) for out in enc.outputs]
 
 
 # ---------------------------------------------------------------- per field

@@ -33,6 +33,7 @@ from .rules import (
     ON,
     ONE_HOT,
     PMML_VERSION,
+    PRODUCT,
     TARGET,
     VERSION,
     WHERE,
@@ -271,9 +272,13 @@ class _Reader:
                 )
             self.header[name] = self.taken() if name == _envelope.CHECKS else attrs.get("value")
         elif parent == "DerivedField":
-            key = {CODES: "codes", ONE_HOT: "policy", NUMBER_CATEGORY: "numbers", BINNING: "bins"}.get(
-                attrs.get("name")
-            )
+            key = {
+                CODES: "codes",
+                ONE_HOT: "policy",
+                NUMBER_CATEGORY: "numbers",
+                BINNING: "bins",
+                PRODUCT: "product",
+            }.get(attrs.get("name"))
             if key is not None:
                 self.derived[-1][key] = attrs.get("value")
 
@@ -321,6 +326,7 @@ class _Reader:
                 "norm": None,
                 "numbers": None,
                 "bins": None,
+                "product": None,
             }
         )
 
