@@ -113,3 +113,25 @@ def test_the_pmml_reader_refuses_a_product_field_it_did_not_write(old, new, mess
     assert old in text
     with pytest.raises(MalformedPackageError, match=message):
         get_format("pmml").loads(text.replace(old, new).encode("utf-8"))
+
+
+def test_pmml_refuses_a_product_no_split_reads_as_the_reference_does():
+    """A tree that splits only on 'bias' still refuses a row whose size^2 overflows or passes
+    the float32 bound (scikit-learn validates every column it is given): JPMML computes a
+    derived field only when read, so the first Segment must read every checked product."""
+    from crossform import ir
+
+    base = PACKAGES["forest-products"]
+    model = ir.TreeEnsemble(base.model.features, (every_kind.regression_stump(0),), "average")
+    package = ir.Package(inputs=base.inputs, encoders=base.encoders, model=model)
+    rows = pd.DataFrame({"size": [1.0, 1e20, 1e155, 1.8e19, 1.9e19], "weight": [1.0, 1.0, 1.0, 1.0, 1.0]})
+    want = crossform.score(package, rows)
+    # 1e20^2 = 1e40 is beyond float32, 1e155^2 overflows, 1.8e19^2 = 3.24e38 is below the bound
+    assert [e is None for e in want.errors] == [True, False, False, True, False]
+    reason = unavailable("jpmml")
+    if reason is not None:
+        pytest.skip(f"jpmml unavailable: {reason}")
+    fmt = get_format("pmml")
+    got = get_runtime("jpmml").prepare(fmt.dumps(package), fmt)(rows)
+    assert [e is None for e in got.errors] == [e is None for e in want.errors]
+    np.testing.assert_array_equal(got.values[[0, 3]], want.values[[0, 3]])
