@@ -37,11 +37,26 @@ DOUBLE_MAX = rules.DOUBLE_MAX
 BELOW_OVERFLOW = rules.FLOAT32_FINITE[1]  # the largest |x| a float32 tree accepts
 
 
+_last: tuple = (None, None)  # the package rules.derivations last ran on, and its result
+
+
+def _derivations(package: ir.Package) -> tuple:
+    """rules.derivations, kept for the last package (one tuple, rebound at once, so threads
+    writing two packages never mix them): a product step's outputs ask for it once per output
+    (:func:`product_intervals`), and it walks every column each time."""
+    global _last
+    last = _last
+    if last[0] is not package:
+        last = (package, rules.derivations(package))
+        _last = last
+    return last[1]
+
+
 def _accepted(package: ir.Package, field: str, values: list) -> list:
     """Per value of ``field``: whether a row holding it scores (is no row error)."""
     numeric = all(isinstance(v, float) for v in values)
     col = np.array(values, dtype=np.float64 if numeric else object)
-    return rules.accepted(package, field, col).tolist()
+    return rules.accepted(package, field, col, _derivations(package)).tolist()
 
 
 def accepts(package: ir.Package, field: str, value: Any) -> bool:
@@ -59,7 +74,7 @@ def _numeric_checks(package: ir.Package, field: str) -> list:
     before the check, the numbers the check accepts). Every numeric encoder
     accepts the finite numbers, the model its rules.number_bounds; NaN is
     accept()'s business."""
-    model_chains, every = rules.derivations(package)
+    model_chains, every = _derivations(package)
     # a number-category step ends the numbers: what comes after it checks categories, not numbers
     checks = [
         (steps[:-1], rules.FINITE) for source, steps in every if source == field and steps and _numbers(steps[:-1])
@@ -86,7 +101,7 @@ def unknown_number_refused(package: ir.Package, field: ir.Field) -> Union[float,
         for values in enc.values
         for v in values.tolist()
     ]
-    _, every = rules.derivations(package)
+    _, every = _derivations(package)
     if not known or _numbers(tuple(step for source, steps in every if source == field.name for step in steps)):
         return None
     unknown = max(known) + 0.5
