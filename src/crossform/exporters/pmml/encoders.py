@@ -239,7 +239,7 @@ def _fold(fields: list) -> str:
 
 def _product_fields(prefix: str, enc: ir.Product, bound: dict, intervals: list) -> tuple:
     """Per output k a DerivedField ``<prefix>.<k>``: the left fold of its factors' fields (Java's
-    double * rounds as numpy's does, and keeps -0.0). The fields it reads refuse NaN and +-inf
+    double * rounds as numpy's does). The fields it reads refuse NaN and +-inf
     as their invalid values (accepts), so only a product that overflows, or one the steps after
     it refuse (a float32 tree's bound), needs a check here: when the steps after it accept
     [low, high] (:func:`accepts.product_intervals`), the field is
