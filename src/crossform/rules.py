@@ -347,10 +347,11 @@ def run_number(steps: tuple, x: float) -> tuple:
     return float(x), ok
 
 
-def accepted(package: ir.Package, field: str, col: np.ndarray) -> np.ndarray:
+def accepted(package: ir.Package, field: str, col: np.ndarray, derived: Union[tuple, None] = None) -> np.ndarray:
     """Where a row scores (is no row error) for each value of ``field`` in ``col``,
-    whatever the other fields hold: the refusals on every column that comes from it."""
-    model_chains, every = derivations(package)
+    whatever the other fields hold: the refusals on every column that comes from it.
+    ``derived``: ``derivations(package)`` when the caller has it already."""
+    model_chains, every = derivations(package) if derived is None else derived
     ok = np.ones(len(col), dtype=bool)
     for source, steps in every:
         if source == field and steps:

@@ -133,20 +133,6 @@ KNOWN_SKIPS: dict = {
         for pmml in ("pmml", "pmml[no-leaves]")
     },
 }
-# PolynomialFeatures' products: PMML declares row errors per input field (pmml.rules.REFUSED_ENCODERS)
-KNOWN_SKIPS.update(
-    {
-        (f"products/{case}", fmt, "jpmml"): "a product encoder (a column of several inputs"
-        for case in (
-            "poly2-scaled-linear",
-            "poly3-interactions-logistic",
-            "poly3-tree",
-            "poly-degree-range-columns",
-            "poly2-tree-regression",
-        )
-        for fmt in ("pmml", "pmml[no-leaves]")
-    }
-)
 # XGBoost's float32 accumulation is not written in PMML yet (pmml.rules, docs/formats/pmml.md).
 _XGBOOST_PMML = {
     "xgb-regression": "accumulated in float32",

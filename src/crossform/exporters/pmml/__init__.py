@@ -48,7 +48,9 @@ wrote, so released readers still read it.
 
 JPMML reads input fields lazily, so a field whose value is refused must be
 read for every row: the first Segment's predicate reads each such field
-(``isMissing or isNotMissing``: true for every value it accepts).
+(``isMissing or isNotMissing``: true for every value it accepts), and each
+product field that checks its value (a product reads several fields, so it
+checks its own overflow: encoders._product_fields).
 
 The writer streams text (:func:`iter_chunks`); no element tree is built. The
 reader refuses a DOCTYPE or any entity before anything else, parses the

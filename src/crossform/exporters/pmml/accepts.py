@@ -1,7 +1,9 @@
 """pmml: which values of each input field the reference refuses (docs/formats/pmml.md, note 3).
 
-Every column a package computes comes from one input field, so the rows in
-error are exactly the rows with a refused value in some field. The PMML
+Every column a package computes comes from one input field, except a product's
+(several), so the rows in error are exactly the rows with a refused value in
+some field, or a product its next step refuses (:func:`product_intervals`,
+which the writer checks in the product's own field). The PMML
 writer declares each field's refused values on its DataField (an Interval,
 Values) and MiningField (missingValueTreatment), and JPMML refuses a row
 holding one. This module decides what to declare, from the rules the
@@ -21,6 +23,7 @@ reference scores with (crossform.rules):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any, Union
 
@@ -34,11 +37,26 @@ DOUBLE_MAX = rules.DOUBLE_MAX
 BELOW_OVERFLOW = rules.FLOAT32_FINITE[1]  # the largest |x| a float32 tree accepts
 
 
+_last: tuple = (None, None)  # the package rules.derivations last ran on, and its result
+
+
+def _derivations(package: ir.Package) -> tuple:
+    """rules.derivations, kept for the last package (one tuple, rebound at once, so threads
+    writing two packages never mix them): a product step's outputs ask for it once per output
+    (:func:`product_intervals`), and it walks every column each time."""
+    global _last
+    last = _last
+    if last[0] is not package:
+        last = (package, rules.derivations(package))
+        _last = last
+    return last[1]
+
+
 def _accepted(package: ir.Package, field: str, values: list) -> list:
     """Per value of ``field``: whether a row holding it scores (is no row error)."""
     numeric = all(isinstance(v, float) for v in values)
     col = np.array(values, dtype=np.float64 if numeric else object)
-    return rules.accepted(package, field, col).tolist()
+    return rules.accepted(package, field, col, _derivations(package)).tolist()
 
 
 def accepts(package: ir.Package, field: str, value: Any) -> bool:
@@ -59,7 +77,7 @@ def _numeric_checks(package: ir.Package, field: str) -> list:
     before the check, the numbers the check accepts). Every numeric encoder but
     integer-code accepts the finite numbers, the model its rules.number_bounds; NaN is
     accept()'s business."""
-    model_chains, every = rules.derivations(package)
+    model_chains, every = _derivations(package)
     # a number-category step ends the numbers: what comes after it checks categories, not numbers;
     # an integer-code step accepts every number (rules.integer_code refuses nothing)
     checks = [
@@ -89,7 +107,7 @@ def unknown_number_refused(package: ir.Package, field: ir.Field) -> Union[float,
         for values in enc.values
         for v in values.tolist()
     ]
-    _, every = rules.derivations(package)
+    _, every = _derivations(package)
     if not known or _numbers(tuple(step for source, steps in every if source == field.name for step in steps)):
         return None
     unknown = max(known) + 0.5
@@ -132,6 +150,19 @@ def interval(package: ir.Package, field: str) -> Union[tuple, None, bool]:
     if ends[1:3] != [True, True] or (low != -math.inf and ends[0]) or (high != math.inf and ends[3]):
         raise CrossformError(f"pmml: the accepted values of {field!r} are not [{low!r}, {high!r}]")  # pragma: no cover
     return low, high
+
+
+def product_intervals(package: ir.Package, index: int) -> list:
+    """Per output of the product step ``package.encoders[index]``: the values the steps after it
+    accept, as :func:`interval` gives them (None: every value, nothing after it refuses one).
+    A product reads several fields, so no one field's valid values can declare an overflowing
+    product's row error; the PMML writer checks each product against its interval instead. It is
+    the interval of the same package with the step's outputs made input fields."""
+    enc = package.encoders[index]
+    outputs = [ir.Field(out, ir.NUMERIC) for out in enc.outputs]
+    rest = package.encoders[:index] + package.encoders[index + 1 :]
+    alone = dataclasses.replace(package, inputs=(*package.inputs, *outputs), encoders=rest, checks=None)
+    return [interval(alone, out) for out in enc.outputs]
 
 
 # ---------------------------------------------------------------- per field

@@ -17,6 +17,7 @@ import numpy as np
 from ... import ir
 from ...errors import IRValidationError, shown
 from .. import _json
+from . import accepts
 from .parse import _number, _Reader
 from .rules import (
     BINNING,
@@ -28,6 +29,7 @@ from .rules import (
     NUMBER_CATEGORY,
     ONE_HOT,
     PREFIX,
+    PRODUCT,
     PmmlNumberError,
     PmmlStructureError,
     _attr,
@@ -40,12 +42,21 @@ from .rules import (
 # ---------------------------------------------------------------- writing
 
 
-def _write_encoders(package: ir.Package) -> tuple:
+def _write_encoders(package: ir.Package, checked: Union[list, None] = None) -> tuple:
     """The DerivedField texts of every encoder, and the PMML name of every IR column
-    (an input's is its own name)."""
+    (an input's is its own name). ``checked``, when given, receives the names of the product
+    fields that check their value (:func:`_product_fields`), which the Output must compute."""
     bound = {f.name: f.name for f in package.inputs}
     derived = []
     for i, enc in enumerate(package.encoders):
+        if isinstance(enc, ir.Product):  # one field per output, each reading several features
+            intervals = accepts.product_intervals(package, i)
+            texts, names = _product_fields(f"{PREFIX}e{i}", enc, bound, intervals)
+            derived.extend(texts)
+            if checked is not None:
+                checked.extend(name for name, limits in zip(names, intervals) if limits is not None)
+            bound.update(zip(enc.outputs, names))
+            continue
         new = {}
         for j, (feature, outs) in enumerate(zip(enc.features, _outputs_of(enc))):
             texts, names = ENCODER_FIELDS[type(enc)](f"{PREFIX}e{i}.{j}", outs, enc, j, bound[feature])
@@ -251,6 +262,51 @@ def _missing_band_field(name: str, outs: tuple, enc: ir.MissingBand, j: int, sou
     ], [name]
 
 
+def _fold(fields: list) -> str:
+    """The left fold ``((a * b) * c) * ...`` of the fields, in order, in double; one field is
+    its FieldRef, none the Constant 1.0."""
+    if not fields:
+        return _constant(1.0)
+    text = f'<FieldRef field="{_attr(fields[0])}"/>'
+    for name in fields[1:]:
+        text = f'<Apply function="*">{text}<FieldRef field="{_attr(name)}"/></Apply>'
+    return text
+
+
+def _product_fields(prefix: str, enc: ir.Product, bound: dict, intervals: list) -> tuple:
+    """Per output k a DerivedField ``<prefix>.<k>``: the left fold of its factors' fields (Java's
+    double * rounds as numpy's does). The fields it reads refuse NaN and +-inf
+    as their invalid values (accepts), so only a product that overflows, or one the steps after
+    it refuse (a float32 tree's bound), needs a check here: when the steps after it accept
+    [low, high] (:func:`accepts.product_intervals`), the field is
+    ``if(fold >= low and fold <= high, fold, 0.0 / 0.0)``, and JPMML refuses the row whose
+    division returns NaN ('Function "/" returned invalid value'); +-inf fails both comparisons.
+    Extension crossform.product names the fields the step reads and the output's factors."""
+    sources = [bound[f] for f in enc.features]
+    texts, names = [], []
+    for k, (out, term, limits) in enumerate(zip(enc.outputs, enc.factors, intervals)):
+        name = f"{prefix}.{k}"
+        doc = _json_text({"factors": list(term), "fields": sources})
+        fold = _fold([sources[i] for i in term])
+        tests = []
+        if limits is not None:
+            low, high = limits
+            if low != -math.inf:
+                tests.append(f'<Apply function="greaterOrEqual">{fold}{_constant(low)}</Apply>')
+            if high != math.inf:
+                tests.append(f'<Apply function="lessOrEqual">{fold}{_constant(high)}</Apply>')
+        if tests:
+            test = tests[0] if len(tests) == 1 else f'<Apply function="and">{"".join(tests)}</Apply>'
+            refused = f'<Apply function="/">{_constant(0.0)}{_constant(0.0)}</Apply>'
+            fold = f'<Apply function="if">{test}{fold}{refused}</Apply>'
+        texts.append(
+            _head(name, out) + f'<Extension extender="{EXTENDER}" name="{PRODUCT}" value="{_attr(doc)}"/>'
+            f"{fold}</DerivedField>\n"
+        )
+        names.append(name)
+    return texts, names
+
+
 ENCODER_FIELDS = {
     ir.FillMissing: _fill_field,
     ir.CategoricalEncoding: _categorical_encoding_field,
@@ -263,6 +319,7 @@ ENCODER_FIELDS = {
     ir.Binning: _binning_field,
     ir.IntegerCode: _integer_code_field,
     ir.MissingBand: _missing_band_field,
+    ir.Product: _product_fields,  # per output, not per feature: _write_encoders calls it apart
 }
 
 
@@ -304,6 +361,11 @@ def _read_encoders(reader: _Reader, where: str) -> tuple:
     encoders = []
     for i, group in enumerate(groups):
         label = f"{where}#TransformationDictionary/DerivedField[{PREFIX}e{i}]"
+        if any(field["product"] is not None for field, _ in group):
+            encoder = _read_product_group(group, ir_name, label)
+            encoders.append(encoder)
+            ir_name.update((field["name"], field["display"]) for field, _ in group)
+            continue
         one_hot = any(field["policy"] is not None for field, _ in group)
         named = [d for field, columns in group for d in (columns if one_hot else [field])]
         for d in named:
@@ -350,6 +412,8 @@ def _mark(group: list, label: str) -> tuple:
     element they share and what tells the kinds written with it apart (an Apply's
     function, a FieldRef's mapMissingTo or none, a MapValues' Extension)."""
     fields = _fields(group)
+    if any(d["product"] is not None for d in fields):
+        return ("Extension", PRODUCT)
     if any(d["policy"] is not None for d in fields):
         return ("MapValues", ONE_HOT)  # its fields name no column; theirs do (its reader checks every feature)
     if any(columns for _, columns in group):
@@ -584,6 +648,50 @@ def _read_missing_band(group: list, features: tuple, sources: list, label: str) 
     return ir.MissingBand(features, low, high, _outputs(group))
 
 
+def _read_product_group(group: list, ir_name: dict, label: str) -> ir.Product:
+    """A product step: one field per output, each with an Extension crossform.product naming
+    the PMML fields the step reads (the same in every output) and the output's factors; the
+    expression written again from them must be the file's."""
+    docs = []
+    for field, columns in group:
+        if columns or field["product"] is None or field["display"] is None:
+            raise PmmlStructureError(
+                label, f"expected every output of a product to name its column and hold an Extension {PRODUCT!r}"
+            )
+        doc = _json.parse(field["product"].encode("utf-8"), f"{label}/Extension[{PRODUCT}]")
+        if not isinstance(doc, dict) or set(doc) != {"factors", "fields"}:
+            raise PmmlStructureError(
+                label,
+                f'expected a JSON object with "factors" and "fields" in Extension {PRODUCT!r}, found {shown(doc)}',
+            )
+        docs.append(doc)
+    sources = docs[0]["fields"]
+    if not isinstance(sources, list) or any(doc["fields"] != sources for doc in docs):
+        raise PmmlStructureError(label, "expected every output of a product to name the same fields")
+    for source in sources:
+        if not isinstance(source, str) or source not in ir_name:
+            raise PmmlStructureError(label, f"expected a product to read earlier fields, found {shown(source)}")
+    for doc in docs:
+        if not isinstance(doc["factors"], list) or not all(
+            isinstance(i, int) and not isinstance(i, bool) for i in doc["factors"]
+        ):
+            raise PmmlStructureError(
+                label, f"expected a list of field indices as factors, found {shown(doc['factors'])}"
+            )
+    features = tuple(ir_name[source] for source in sources)
+    return _read_product(group, features, [None] * len(features), label, [doc["factors"] for doc in docs])
+
+
+def _read_product(group: list, features: tuple, sources: list, label: str, factors: Union[list, None] = None):
+    """The product step from its features and per output its factors (see :func:`_read_product_group`)."""
+    if factors is None:
+        raise PmmlStructureError(label, f"expected an Extension {PRODUCT!r} in every output of a product")
+    try:
+        return ir.Product(features, tuple(map(tuple, factors)), _outputs(group))
+    except IRValidationError as exc:
+        raise PmmlStructureError(label, str(exc)) from None
+
+
 class EncoderReader(NamedTuple):
     """How a kind is read: the mark its DerivedFields hold (see :func:`_mark`), and its reader."""
 
@@ -604,5 +712,6 @@ ENCODER_READERS = {
     ir.Binning: EncoderReader(("Discretize", BINNING), _read_binning),
     ir.IntegerCode: EncoderReader(("Apply", INTEGER_CODE), _read_integer_code),
     ir.MissingBand: EncoderReader(("Apply", MISSING_BAND), _read_missing_band),
+    ir.Product: EncoderReader(("Extension", PRODUCT), _read_product),  # _read_encoders reads it apart
 }
 _KIND_OF_MARK = {reader.mark: kind for kind, reader in ENCODER_READERS.items()}

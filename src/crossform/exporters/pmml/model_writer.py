@@ -40,8 +40,10 @@ def _leaf_field(t: int) -> str:
 
 def _reads_every_checked_field(plan: _Plan) -> str:
     """The first Segment's predicate: true for every value the fields accept,
-    and it reads each field that refuses some, so JPMML checks them all."""
-    checked = [f.name for f in plan.package.inputs if plan.validity[f.name].checked]
+    and it reads each field that refuses some, so JPMML checks them all; and
+    each product field that checks its value (a tree may split on none of them,
+    and scikit-learn refuses an overflow in any column the step after it is given)."""
+    checked = [f.name for f in plan.package.inputs if plan.validity[f.name].checked] + plan.checked
     if not checked:
         return "<True/>"
     reads = [

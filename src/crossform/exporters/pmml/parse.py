@@ -35,6 +35,7 @@ from .rules import (
     ON,
     ONE_HOT,
     PMML_VERSION,
+    PRODUCT,
     TARGET,
     VERSION,
     WHERE,
@@ -280,6 +281,7 @@ class _Reader:
                 BINNING: "bins",
                 INTEGER_CODE: "integer",
                 MISSING_BAND: "band",
+                PRODUCT: "product",
             }.get(attrs.get("name"))
             if key is not None:
                 self.derived[-1][key] = attrs.get("value")
@@ -330,6 +332,7 @@ class _Reader:
                 "bins": None,
                 "integer": None,
                 "band": None,
+                "product": None,
             }
         )
 

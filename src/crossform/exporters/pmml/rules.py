@@ -75,6 +75,8 @@ NUMBER_CATEGORY = _envelope.PREFIX + "number-category"
 MISSING_BAND = _envelope.PREFIX + "missing-band"  # inside a missing-band field: its ends {"low", "high"}
 INTEGER_CODE = _envelope.PREFIX + "integer-code"  # inside an integer-code field: tells its Apply from the others
 BINNING = _envelope.PREFIX + "binning"  # inside a binning field: its edges (the Discretize bins say the same)
+# inside each product output's field: the PMML fields the product step reads and the output's factors
+PRODUCT = _envelope.PREFIX + "product"
 
 # pmml's own limits; the file size, tree and node limits are the shared ones (_limits)
 MAX_OUTPUTS = 2**16
@@ -379,13 +381,7 @@ def _model_reason(model: ir.Model) -> Union[str, None]:
 
 
 # Encoder kinds with no PMML form: kind -> why (a package using one is refused by name).
-REFUSED_ENCODERS = {
-    ir.Product: (
-        "a product encoder (a column of several inputs: PMML states row errors per input field, "
-        "and a product of finite inputs that overflows to +-inf is a row error of the step "
-        "after it that no one field's valid values can declare)"
-    ),
-}
+REFUSED_ENCODERS: dict = {}
 
 
 def unsupported(package: ir.Package) -> Union[str, None]:
@@ -414,6 +410,11 @@ def unsupported(package: ir.Package) -> Union[str, None]:
             return "a label-encoder feature with no categories (PMML's InlineTable needs a row)"
         if isinstance(enc, ir.OneHot) and any(len(c) == 0 for c in enc.categories):
             return "a one-hot feature with no categories (PMML's InlineTable needs a row)"
+    for i, enc in enumerate(package.encoders):
+        if isinstance(enc, ir.Product):
+            for out, found in zip(enc.outputs, accepts.product_intervals(package, i)):
+                if found is False:
+                    return f"every value of the product {out!r} is refused by the steps after it, which PMML cannot declare"
     if model.is_classifier:
         for label in model.classes:
             if not _xml_safe(str(label)):

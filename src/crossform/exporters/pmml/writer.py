@@ -49,7 +49,8 @@ class _Plan:
     def __init__(self, package: ir.Package):
         self.package = package
         model = package.model
-        self.derived, bound = _write_encoders(package)  # DerivedField texts, PMML name of each IR column
+        self.checked: list = []  # the product fields that check their value: the first Segment reads them
+        self.derived, bound = _write_encoders(package, self.checked)  # DerivedField texts, PMML name of each IR column
         self.features = [bound[name] for name in model.features]
         strings = accepts.strings(package)
         self.validity = {f.name: _validity(package, f, strings) for f in package.inputs}
