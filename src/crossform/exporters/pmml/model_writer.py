@@ -63,8 +63,10 @@ TARGET_FIELD = f'<MiningField name="{TARGET}" usageType="target"/>'
 
 
 def _tree_model(plan: _Plan, function: str, target: bool = True) -> str:
-    """A TreeModel's opening; a score's trees in a chain name no target (theirs is not the package's)."""
-    return TREE_MODEL.format(function=function, target=TARGET_FIELD if target else "", fields=plan.input_fields())
+    """A TreeModel's opening; a score's trees in a chain name no target (theirs is not the package's),
+    nor do a composite member's regression trees in a classifier's document (plan.own_target)."""
+    named = target and plan.own_target
+    return TREE_MODEL.format(function=function, target=TARGET_FIELD if named else "", fields=plan.input_fields())
 
 
 def _tree_text(
