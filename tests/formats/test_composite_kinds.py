@@ -192,3 +192,27 @@ def test_onnx_reads_the_divisor_from_the_graph_so_an_edited_one_changes_the_id()
     with pytest.raises(IdMismatchError) as info:
         fmt.loads(proto.SerializeToString())
     assert info.value.package.model.divisor == 4.0
+
+
+def test_pmml_scores_a_stack_whose_final_model_is_a_regression_over_classifiers_like_scikit_learn():
+    # a RidgeClassifier final model makes the document a regression, whose target is a double:
+    # the members' classification models, labelled "gull" and "tern", then name no target
+    from sklearn.datasets import make_classification
+    from sklearn.ensemble import RandomForestClassifier, StackingClassifier
+    from sklearn.linear_model import LogisticRegression, RidgeClassifier
+
+    reason = unavailable("jpmml")
+    if reason is not None:
+        pytest.skip(f"jpmml unavailable: {reason}")
+    X, y = make_classification(300, 4, random_state=0)
+    rows = pd.DataFrame(X, columns=[f"x{i}" for i in range(4)])
+    members = [("rf", RandomForestClassifier(5, max_depth=3, random_state=0)), ("lr", LogisticRegression())]
+    stack = StackingClassifier(members, final_estimator=RidgeClassifier()).fit(rows, np.array(["gull", "tern"])[y])
+    package = crossform.from_sklearn(stack)
+    fmt = get_format("pmml")
+    data = fmt.dumps(package)
+    assert fmt.loads(data).id == package.id
+    got = get_runtime("jpmml").prepare(data, fmt)(rows)
+    assert all(e is None for e in got.errors)
+    np.testing.assert_allclose(got.values[:, 0], stack.decision_function(rows), rtol=1e-12, atol=0)
+    assert list(got.labels()) == list(stack.predict(rows))

@@ -62,7 +62,7 @@ def _member(plan, i: int, member: ir.Model, output: Callable) -> str:
     """Segment m<i>: the member as a MiningModel of its own layout, its outputs as member_field(i, k)."""
     sub = plan.for_model(member)
     names = [f"{PREFIX}out({k})" for k in range(len(member.outputs))]
-    target = TARGET_FIELD if sub.function == "classification" else ""
+    target = TARGET_FIELD if sub.function == "classification" and sub.own_target else ""
     # every input: its Segments' first predicate reads each checked one, in this model's scope
     inputs = "".join(f'<MiningField name="{_attr(f.name)}"/>' for f in plan.package.inputs)
     text = (
