@@ -253,7 +253,12 @@ def combine(enc: ir.Encoder, cols: list) -> list:
 
 
 def number_bounds(model: ir.Model) -> Union[tuple, None]:
-    """The numbers a model accepts as input (NaN aside), or None for all."""
+    """The numbers a model accepts as input (NaN aside), or None for all. A composite accepts
+    what every member (and a final model reading the features) accepts: the narrowest bounds."""
+    if isinstance(model, ir.Composite):
+        readers = model.members + ((model.final,) if model.passthrough else ())
+        found = [b for b in map(number_bounds, readers) if b is not None]
+        return (max(b[0] for b in found), min(b[1] for b in found)) if found else None
     if isinstance(model, ir.LinearModel):
         return FINITE
     return FLOAT32_FINITE if model.infinite == "error" else None

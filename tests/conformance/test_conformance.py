@@ -163,16 +163,7 @@ KNOWN_SKIPS.update(
 )
 
 
-# Composite models have no PMML form yet, and the float32 variant cannot bound a hard vote over
-# trees (pmml.rules, onnx._float32, docs/formats/pmml.md and onnx.md).
-_COMPOSITE = json.loads((SUITE / "cases" / "composite.json").read_text(encoding="utf-8"))["cases"]
-KNOWN_SKIPS.update(
-    {
-        (f"composite/{case['name']}", fmt, "jpmml"): "a composite model"
-        for case in _COMPOSITE
-        for fmt in ("pmml", "pmml[no-leaves]")
-    }
-)
+# The float32 variant cannot bound a hard vote over trees (onnx._float32, docs/formats/onnx.md).
 KNOWN_SKIPS.update(
     {
         (f"composite/{case}", "onnx[float32]", runtime): "hard-voting member"

@@ -1,11 +1,14 @@
 """The composite model (members' outputs combined) in every format: written and read back with the
 same id, recorded in the formats' next strict minor, and scored in every runtime exactly as the
-reference scores it; PMML refuses it by name. Expected outputs against scikit-learn's
+reference scores it (PMML too: its members in a modelChain, the combination in Output
+expressions, docs/formats/pmml.md). Expected outputs against scikit-learn's
 VotingClassifier and VotingRegressor come from the conformance suite (cases/composite.json)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -16,6 +19,7 @@ from crossform import ir
 from crossform.errors import IdMismatchError, PackageNotFoundError, SchemaError, UnsupportedModelError
 from crossform.exporters import Files, get_format
 from crossform.exporters._versions import FEATURES_SINCE, features_used
+from crossform.exporters.pmml.rules import PmmlHeaderError, PmmlStructureError
 from crossform.runtime import get_runtime, unavailable
 from helpers import every_kind
 
@@ -30,7 +34,7 @@ def _rows() -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("package_name", sorted(PACKAGES))
-@pytest.mark.parametrize("name", ["stripe-json", "protobuf", "onnx"])
+@pytest.mark.parametrize("name", ["stripe-json", "protobuf", "onnx", "pmml"])
 def test_a_composite_round_trips_records_the_next_minor_and_scores_like_the_reference(name, package_name):
     package = PACKAGES[package_name]
     fmt = get_format(name)
@@ -126,12 +130,30 @@ def test_a_calibration_passes_each_response_through_its_sigmoid_then_averages():
     np.testing.assert_array_equal(got.values[ok], (want / 3)[ok])
 
 
-def test_pmml_refuses_a_composite_by_name():
-    for package in PACKAGES.values():
-        reason = get_format("pmml").unsupported(package)
-        assert reason is not None and reason.startswith("a composite model")
-        with pytest.raises(UnsupportedModelError, match="composite model"):
-            get_format("pmml").dumps(package)
+def test_pmml_refuses_a_composite_whose_member_has_no_pmml_form_by_name():
+    package = PACKAGES["composite-regressor"]
+    boosted = next(m for m in package.model.members if getattr(m, "aggregation", None) == "sum")
+    at = package.model.members.index(boosted)
+    members = tuple(dataclasses.replace(m, accumulate="float32") if m is boosted else m for m in package.model.members)
+    package = package.replace(model=dataclasses.replace(package.model, members=members))
+    reason = get_format("pmml").unsupported(package)
+    assert reason is not None and reason.startswith(f"member {at}: a model accumulated in float32")
+    with pytest.raises(UnsupportedModelError, match="accumulated in float32"):
+        get_format("pmml").dumps(package)
+
+
+@pytest.mark.parametrize("package_name", sorted(PACKAGES))
+def test_pmml_refuses_a_composite_document_it_does_not_write(package_name):
+    fmt = get_format("pmml")
+    data = fmt.dumps(PACKAGES[package_name])
+    # the members' fields are named in the combination or the final model: one renamed is refused
+    tampered = data.replace(b"crossform:m1.out(", b"crossform:m0.out(")
+    assert tampered != data
+    with pytest.raises(PmmlStructureError):
+        fmt.loads(tampered)
+    spec = re.search(rb'name="crossform.model" value="([^"]*)"', data).group(1)
+    with pytest.raises(PmmlHeaderError, match='"members"'):
+        fmt.loads(data.replace(spec, spec.replace(b"&quot;members&quot;", b"&quot;others&quot;")))
 
 
 def test_stripe_json_refuses_a_composite_member_and_a_missing_member_file():
@@ -170,3 +192,27 @@ def test_onnx_reads_the_divisor_from_the_graph_so_an_edited_one_changes_the_id()
     with pytest.raises(IdMismatchError) as info:
         fmt.loads(proto.SerializeToString())
     assert info.value.package.model.divisor == 4.0
+
+
+def test_pmml_scores_a_stack_whose_final_model_is_a_regression_over_classifiers_like_scikit_learn():
+    # a RidgeClassifier final model makes the document a regression, whose target is a double:
+    # the members' classification models, labelled "gull" and "tern", then name no target
+    from sklearn.datasets import make_classification
+    from sklearn.ensemble import RandomForestClassifier, StackingClassifier
+    from sklearn.linear_model import LogisticRegression, RidgeClassifier
+
+    reason = unavailable("jpmml")
+    if reason is not None:
+        pytest.skip(f"jpmml unavailable: {reason}")
+    X, y = make_classification(300, 4, random_state=0)
+    rows = pd.DataFrame(X, columns=[f"x{i}" for i in range(4)])
+    members = [("rf", RandomForestClassifier(5, max_depth=3, random_state=0)), ("lr", LogisticRegression())]
+    stack = StackingClassifier(members, final_estimator=RidgeClassifier()).fit(rows, np.array(["gull", "tern"])[y])
+    package = crossform.from_sklearn(stack)
+    fmt = get_format("pmml")
+    data = fmt.dumps(package)
+    assert fmt.loads(data).id == package.id
+    got = get_runtime("jpmml").prepare(data, fmt)(rows)
+    assert all(e is None for e in got.errors)
+    np.testing.assert_allclose(got.values[:, 0], stack.decision_function(rows), rtol=1e-12, atol=0)
+    assert list(got.labels()) == list(stack.predict(rows))

@@ -26,7 +26,10 @@ is the one crossform runs):
   modelChain of one regression MiningModel per score (the sum or average of
   its trees' k-th values) and a classification RegressionModel linking the
   scores to probabilities (logit or softmax); "linear", a modelChain of
-  RegressionModels. In a TreeModel node ids are preorder positions, the left
+  RegressionModels; "composite", a modelChain of the members (Segment
+  ``m<i>``, each a MiningModel of its own layout reporting
+  ``crossform:m<i>.out(k)``) and a stack's final model, the combination
+  stated in the top Output as Apply expressions (composite_writer). In a TreeModel node ids are preorder positions, the left
   child is ``x <= t`` (SimplePredicate lessOrEqual) or a set
   (SimpleSetPredicate), the right ``<True/>`` (taken when the left is false),
   NaN (missing) goes to Node@defaultChild. A classifier leaf's

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import re
+import types
 from typing import Any, Union
 
 import numpy as np
@@ -13,6 +14,7 @@ import numpy as np
 from ... import ir
 from ...errors import LimitExceededError, shown
 from .. import _envelope, _limits
+from . import composite_writer
 from .parse import _floats, _header_json, _number, _Reader, _Slow, _Tree
 from .rules import (
     BASE_SEGMENT,
@@ -340,4 +342,73 @@ def _read_linear(
     return ir.LinearModel(features, np.array(rows), np.array(intercepts), spec.get("post_transform"), classes)
 
 
-MODEL_READERS = {"trees": _read_trees, "linear": _read_linear}
+def _view(segments: list, tables: list) -> types.SimpleNamespace:
+    return types.SimpleNamespace(segments=segments, tables=tables)
+
+
+def _read_composite(
+    reader: _Reader, spec: dict, features: tuple, index: dict, classes: Union[tuple, None], where: str
+) -> ir.Composite:
+    """Member i from what Segment m<i> holds (its TreeModels and RegressionTables, their paths
+    from inside it), read as that model alone is; a stack's final model from the chain's other
+    Segments, over the member fields it names (composite_writer.stack_fields) and the features.
+    The header says what the elements do not: the combination, weights, divisor, calibration."""
+    members = spec.get("members")
+    if not isinstance(members, list) or not members or not all(isinstance(m, dict) for m in members):
+        raise PmmlHeaderError(where, f'expected a non-empty JSON list of objects as "members" in Extension {MODEL!r}')
+    if len(members) > MAX_OUTPUTS:
+        raise LimitExceededError(where, f"expected at most {MAX_OUTPUTS} members, found {len(members)}")
+    own: dict = {f"m{i}": ([], []) for i in range(len(members))}
+    rest: tuple = ([], [])
+    for path, sid, tree in reader.segments:
+        bucket = own.get(path[0]) if path else None
+        (bucket or rest)[0].append((path[1:], sid, tree) if bucket is not None else (path, sid, tree))
+    for path, *table in reader.tables:
+        bucket = own.get(path[0]) if path else None
+        (bucket or rest)[1].append((path[1:], *table) if bucket is not None else (path, *table))
+    models = []
+    for i, member in enumerate(members):
+        label = f"{where}#Segment[m{i}]"
+        models.append(_read_part(_view(*own[f"m{i}"]), member, features, index, label))
+    final = None
+    combination = spec.get("combination")
+    if combination == "stack":
+        part = spec.get("final")
+        if not isinstance(part, dict) or not isinstance(part.get("features"), list):
+            raise PmmlHeaderError(where, f'expected a JSON object with "features" as "final" in Extension {MODEL!r}')
+        names = composite_writer.stack_fields(types.SimpleNamespace(members=tuple(models)))
+        final_index = {name: j for j, name in enumerate(names)}
+        if spec.get("passthrough") is True:
+            final_index.update({name: len(names) + k for name, k in index.items()})
+        final = _read_part(_view(*rest), part, tuple(part["features"]), final_index, f"{where} (final model)")
+    elif rest[0] or rest[1]:
+        raise PmmlStructureError(where, "expected every model of a composite inside a member's Segment m<i>")
+    calibration = spec.get("calibration")
+    return ir.Composite(
+        tuple(models),
+        combination,
+        spec.get("weights"),
+        spec.get("divisor"),
+        classes,
+        final,
+        spec.get("passthrough", False),
+        tuple(calibration) if isinstance(calibration, list) else calibration,
+    )
+
+
+def _read_part(view: types.SimpleNamespace, spec: dict, features: tuple, index: dict, where: str) -> ir.Model:
+    """A composite's member or final model, as its own "type" says (never a composite)."""
+    kind = spec.get("type", "trees")
+    if kind not in PART_READERS:
+        raise PmmlHeaderError(
+            where,
+            f"expected a member type {' or '.join(map(repr, PART_READERS))} in Extension {MODEL!r}, found {shown(kind)}",
+        )
+    classes = spec.get("classes")
+    if classes is not None and (not isinstance(classes, list) or len(classes) > MAX_OUTPUTS):
+        raise PmmlHeaderError(where, f'expected a JSON list of at most {MAX_OUTPUTS} labels as "classes"')
+    return PART_READERS[kind](view, spec, features, index, tuple(classes) if classes is not None else None, where)
+
+
+PART_READERS = {"trees": _read_trees, "linear": _read_linear}
+MODEL_READERS = {**PART_READERS, "composite": _read_composite}

@@ -65,8 +65,15 @@ TARGET_FIELD = f'<MiningField name="{TARGET}" usageType="target"/>'
 
 
 def _tree_model(plan: _Plan, function: str, target: bool = True) -> str:
-    """A TreeModel's opening; a score's trees in a chain name no target (theirs is not the package's)."""
-    return TREE_MODEL.format(function=function, target=TARGET_FIELD if target else "", fields=plan.input_fields())
+    """A TreeModel's opening; a score's trees in a chain name no target (theirs is not the package's),
+    nor do a composite member's regression trees in a classifier's document (plan.own_target)."""
+    return TREE_MODEL.format(function=function, target=_target(plan) if target else "", fields=plan.input_fields())
+
+
+def _target(plan: _Plan) -> str:
+    """The target's MiningField, unless the model is a composite's member whose function is not the
+    document's (the target's type is the top model's: a class label under a regression is not a double)."""
+    return TARGET_FIELD if plan.own_target else ""
 
 
 def _tree_text(
@@ -282,7 +289,7 @@ def _link_model(plan: _Plan, scores: list) -> str:
     fields = "".join(f'<MiningField name="{name}"/>' for name in scores)
     return (
         f'<RegressionModel functionName="classification" normalizationMethod="{plan.link}">'
-        f"<MiningSchema>{fields}{TARGET_FIELD}</MiningSchema>\n{tables}</RegressionModel>\n"
+        f"<MiningSchema>{fields}{_target(plan)}</MiningSchema>\n{tables}</RegressionModel>\n"
     )
 
 
@@ -300,7 +307,7 @@ def _linear(plan: _Plan, leaves: str) -> Iterator[bytes]:
     if plan.link is not None:
         parts.append(
             f'<Segment id="linear">{first}\n<RegressionModel functionName="classification" '
-            f'normalizationMethod="{plan.link}"><MiningSchema>{plan.input_fields()}{TARGET_FIELD}'
+            f'normalizationMethod="{plan.link}"><MiningSchema>{plan.input_fields()}{_target(plan)}'
             f"</MiningSchema>\n"
             + _classification_tables(plan, [(b, names, row) for b, row in zip(intercepts, coefficients)])
             + "</RegressionModel>\n</Segment>\n"

@@ -282,11 +282,14 @@ def _classifier_leaves_reason(model: ir.TreeEnsemble) -> Union[str, None]:
 FLAT = "flat"  # a MiningModel whose Segments are the trees (regressors, averaged class probabilities)
 CHAIN = "chain"  # a modelChain of one regression MiningModel per score, then a link or Output expressions
 LINEAR = "linear"  # a modelChain of RegressionModels
+COMPOSITE = "composite"  # a modelChain of the members (and a stack's final model), combined in Output fields
 LINKS = {"logistic": "logit", "softmax": "softmax"}  # post transform -> a classification RegressionModel's
 # normalizationMethod: JPMML's logit gives [1 - p, p] from one score, its softmax exp(x - max) / sum
 
 
 def _shape(model: ir.Model) -> str:
+    if isinstance(model, ir.Composite):
+        return COMPOSITE
     if isinstance(model, ir.LinearModel):
         return LINEAR
     if not model.is_classifier or (model.aggregation, model.post_transform, model.is_binary) == (
@@ -301,7 +304,9 @@ def _shape(model: ir.Model) -> str:
 def _link(model: ir.Model) -> Union[str, None]:
     """The normalizationMethod of the classification RegressionModel that turns
     scores into probabilities, or None (a flat classifier's leaves are the
-    probabilities; other scores are Output fields)."""
+    probabilities; other scores are Output fields). A stack's is its final model's."""
+    if isinstance(model, ir.Composite):
+        return _link(model.final) if model.final is not None else None
     if not model.is_classifier:
         return None
     if model.is_binary:
@@ -312,7 +317,13 @@ def _link(model: ir.Model) -> Union[str, None]:
 
 
 def _function(model: ir.Model) -> str:
-    """The top model's functionName: classification when PMML computes the class probabilities."""
+    """The top model's functionName: classification when PMML computes the class probabilities
+    (a stack's final model's; other composites compute theirs in Output expressions)."""
+    if isinstance(model, ir.Composite):
+        if model.final is not None:
+            return _function(model.final)
+        # JPMML refuses a classification Segment in a regression chain: classification when any member is one
+        return "classification" if "classification" in map(_function, model.members) else "regression"
     if model.is_classifier and (_shape(model) == FLAT or _link(model) is not None):
         return "classification"
     return "regression"
@@ -343,12 +354,7 @@ def _chain_trees(model: ir.TreeEnsemble) -> list:
 def _model_reason(model: ir.Model) -> Union[str, None]:
     """Why the model itself has no PMML form here, or None."""
     if isinstance(model, ir.Composite):
-        return (
-            "a composite model (members' outputs combined: voting, stacking or calibration): its MiningModel "
-            "Segmentation (weightedAverage, weightedMajorityVote, a modelChain into the final model or the "
-            "calibrators) is not written yet, and JPMML's order of adding the weighted members and dividing by "
-            "their weight sum is not yet checked against the rule"
-        )
+        return _composite_reason(model)
     if model.post_transform not in ("none", "logistic", "softmax", "isolation", "exp"):
         return f"a model with post transform {model.post_transform!r}, which this writer does not know"
     if len(set(model.features)) != len(model.features):
@@ -377,6 +383,18 @@ def _model_reason(model: ir.Model) -> Union[str, None]:
         return f"more than {MAX_TREE_MODELS} TreeModels (one per tree and score)"
     if _shape(model) == FLAT and model.is_classifier:
         return _classifier_leaves_reason(model)
+    return None
+
+
+def _composite_reason(model: ir.Composite) -> Union[str, None]:
+    """Why a composite has no PMML form: a member (or a stack's final model) that has none."""
+    for i, member in enumerate(model.members + ((model.final,) if model.final is not None else ())):
+        what = "the final model" if i == len(model.members) else f"member {i}"
+        if member.post_transform == "isolation":
+            return f"{what} is an isolation forest, whose scores no composite combines"
+        reason = _model_reason(member)
+        if reason is not None:
+            return f"{what}: {reason}"
     return None
 
 

@@ -5,6 +5,8 @@ model_writer. docs/formats/pmml.md is the spec; the package docstring sums it up
 
 from __future__ import annotations
 
+import copy
+import types
 from collections.abc import Iterator
 from typing import Union
 
@@ -12,9 +14,11 @@ from ... import ir
 from ...errors import UnsupportedModelError
 from .. import _envelope
 from . import accepts
+from .composite_writer import composite_output, composite_spec, write_composite
 from .encoders import _write_encoders
 from .model_writer import MODEL_WRITERS, _leaf_field
 from .rules import (
+    COMPOSITE,
     EXTENDER,
     FLAT,
     LINEAR,
@@ -58,21 +62,44 @@ class _Plan:
         self.link = _link(model)
         self.function = _function(model)
 
+        self.chained: list = []  # fields of earlier Segments a stack's final model reads
+        self.own_target = True  # whether the model's function is the document's, whose target it names
+
     def input_fields(self) -> str:
         """MiningFields of the input fields the model reads directly (a nested model
-        lists them; JPMML resolves derived fields from the TransformationDictionary)."""
+        lists them; JPMML resolves derived fields from the TransformationDictionary),
+        after the fields of earlier Segments it reads (a stack's final model)."""
         inputs = {f.name for f in self.package.inputs}
-        return "".join(f'<MiningField name="{_attr(name)}"/>' for name in sorted(set(self.features) & inputs))
+        return "".join(f'<MiningField name="{_attr(name)}"/>' for name in self.chained) + "".join(
+            f'<MiningField name="{_attr(name)}"/>' for name in sorted(set(self.features) & inputs)
+        )
+
+    def for_model(self, model: ir.Model, features: Union[list, None] = None, chained: tuple = ()) -> _Plan:
+        """The plan of a composite's member (or final model): its layout over the same fields."""
+        sub = copy.copy(self)
+        sub.package = types.SimpleNamespace(model=model, inputs=self.package.inputs)
+        sub.features = self.features if features is None else features
+        sub.chained = list(chained)
+        sub.shape, sub.link, sub.function = _shape(model), _link(model), _function(model)
+        sub.own_target = sub.function == self.function
+        return sub
 
 
 def _model_spec(package: ir.Package) -> dict:
     """The Header's crossform.model: what the elements do not say. 1.2 added the
-    trees' missing and infinite rules and the linear model's "type"."""
+    trees' missing and infinite rules and the linear model's "type"; 1.3 the composite's."""
     model = package.model
+    if isinstance(model, ir.Composite):
+        return composite_spec(model, _member_spec)
+    return _member_spec(model, needs(package) is not None)
+
+
+def _member_spec(model: ir.Model, rules: bool = True) -> dict:
+    """A model's spec (``rules``: with the trees' missing and infinite rules)."""
     if isinstance(model, ir.LinearModel):
         return {"features": list(model.features), "post_transform": model.post_transform, "type": "linear"}
     spec = {"aggregation": model.aggregation, "features": list(model.features), "post_transform": model.post_transform}
-    if needs(package) is not None:
+    if rules:
         spec.update(missing=model.missing, infinite=model.infinite)
     if model.isolation is not None:
         spec["isolation"] = list(model.isolation)
@@ -173,19 +200,24 @@ def _logistic(field: str) -> str:
     )
 
 
-def _output(plan: _Plan, leaves: str) -> str:
+def _output(plan: _Plan, leaves: str, names: Union[list, None] = None) -> str:
+    """The Output: the package's outputs (``names``: a composite member's fields for them instead)."""
     model = plan.package.model
+    if isinstance(model, ir.Composite) and names is None:
+        return composite_output(plan, _output)
+    if names is None:
+        names = [probability_output(c) for c in model.classes] if plan.function == "classification" else model.outputs
     parts = ["<Output>\n"]
     if plan.function == "classification":
-        for c in model.classes:
+        for c, name in zip(model.classes, names):
             parts.append(
-                f'<OutputField name="{_attr(probability_output(c))}" optype="continuous" dataType="double" '
+                f'<OutputField name="{_attr(name)}" optype="continuous" dataType="double" '
                 f'feature="probability" value="{_attr(str(c))}"/>\n'
             )
     elif model.post_transform == "isolation":
         parts.append(_isolation_outputs(model))
     elif len(model.outputs) > 1:  # scores, or their logistic, from the chain's fields
-        for k, name in enumerate(model.outputs):
+        for k, name in enumerate(names):
             field = _score_name(model, k)
             value = f'<FieldRef field="{field}"/>' if model.post_transform == "none" else _logistic(field)
             parts.append(
@@ -203,12 +235,12 @@ def _output(plan: _Plan, leaves: str) -> str:
             f'isFinalResult="false"/>\n'
         )
         parts.append(
-            f'<OutputField name="{model.outputs[0]}" optype="continuous" dataType="double" '
+            f'<OutputField name="{_attr(names[0])}" optype="continuous" dataType="double" '
             f'feature="transformedValue">{value}</OutputField>\n'
         )
     else:  # a regressor's prediction, or a linear two-class decision
         parts.append(
-            f'<OutputField name="{model.outputs[0]}" optype="continuous" dataType="double" feature="predictedValue"/>\n'
+            f'<OutputField name="{_attr(names[0])}" optype="continuous" dataType="double" feature="predictedValue"/>\n'
         )
     n_trees = len(model.trees) if leaves == ON and plan.shape != LINEAR else 0
     for t in range(n_trees):
@@ -271,7 +303,7 @@ def iter_chunks(
             _output(plan, leaves),
         ]
     ).encode("utf-8")
-    chunks = MODEL_WRITERS[plan.shape](plan, leaves)
+    chunks = write_composite(plan, _output) if plan.shape == COMPOSITE else MODEL_WRITERS[plan.shape](plan, leaves)
     previous = head + next(chunks)  # the head goes with the model's first chunk, the end with its last
     for chunk in chunks:
         yield previous
