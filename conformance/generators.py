@@ -129,8 +129,13 @@ def bird_target(df: pd.DataFrame, task: str, seed: int = 0) -> np.ndarray:
     return (signal > signal.median()).to_numpy()
 
 
-def numbers(n: int, features: int, seed: int, task: str = "binary", nan: float = 0.0, classes: int = 2):
-    """make_classification / make_regression data, with NaN holes if asked."""
+def numbers(
+    n: int, features: int, seed: int, task: str = "binary", nan: float = 0.0, classes: int = 2, float32: bool = False
+):
+    """make_classification / make_regression data, with NaN holes if asked. ``float32``: the
+    features rounded to float32 (:func:`_machine_independent`); make_classification and
+    make_regression compute them through BLAS, whose last bits differ between CPUs, so a
+    threshold fitted between two of them does too, and a case's row labels name thresholds."""
     if task == "regression":
         X, y = make_regression(
             n_samples=n, n_features=features, n_informative=min(4, features), noise=5.0, random_state=seed
@@ -147,6 +152,8 @@ def numbers(n: int, features: int, seed: int, task: str = "binary", nan: float =
             flip_y=0.05,
             random_state=seed,
         )
+    if float32:
+        X = _machine_independent(X)
     if nan:
         rng = np.random.default_rng(seed)
         X[rng.random(X.shape) < nan] = np.nan

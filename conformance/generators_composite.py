@@ -43,7 +43,7 @@ NINE_WEIGHTS = [0.34, 1.17, 1.55, 1.29, 1.76, 2.21, 2.87, 0.85, 1.95]
 
 @case("composite", "voting-soft-binary", "soft voting: a forest, histogram boosting and a logistic regression")
 def voting_soft_binary():
-    X, y = numbers(500, 4, seed=71)
+    X, y = numbers(500, 4, seed=71, float32=True)
     members = [
         ("rf", RandomForestClassifier(n_estimators=4, max_depth=4, random_state=0)),
         ("hgb", HistGradientBoostingClassifier(max_iter=4, max_leaf_nodes=6, random_state=0)),
@@ -58,7 +58,7 @@ def voting_soft_binary():
     "soft voting with weights over four classes: a tree, extra trees, gradient boosting, a logistic regression",
 )
 def voting_soft_weighted_multiclass():
-    X, y = numbers(600, 5, seed=72, classes=4)
+    X, y = numbers(600, 5, seed=72, classes=4, float32=True)
     members = [
         ("dt", DecisionTreeClassifier(max_depth=5, random_state=0)),
         ("et", ExtraTreesClassifier(n_estimators=3, max_depth=4, random_state=0)),
@@ -74,7 +74,7 @@ def voting_soft_weighted_multiclass():
     "soft voting over nine trees with weights whose pairwise sum is not their left fold, string classes",
 )
 def voting_soft_nine_members():
-    X, y = numbers(500, 4, seed=73, classes=3, nan=0.05)
+    X, y = numbers(500, 4, seed=73, classes=3, nan=0.05, float32=True)
     labels = np.array(["gull", "tern", "skua"])[y]
     members = [(f"dt{i}", DecisionTreeClassifier(max_depth=2 + i % 4, random_state=i)) for i in range(9)]
     return VotingClassifier(members, voting="soft", weights=NINE_WEIGHTS).fit(X, labels)
@@ -82,7 +82,7 @@ def voting_soft_nine_members():
 
 @case("composite", "voting-regressor", "voting regressor: a forest, a linear regression, histogram boosting")
 def voting_regressor():
-    X, y = numbers(400, 4, seed=74, task="regression")
+    X, y = numbers(400, 4, seed=74, task="regression", float32=True)
     members = [
         ("rf", RandomForestRegressor(n_estimators=3, max_depth=4, random_state=0)),
         ("lin", LinearRegression()),
@@ -97,7 +97,7 @@ def voting_regressor():
     "voting regressor over nine members with weights, after a scaler (a pipeline's final estimator)",
 )
 def voting_regressor_nine_weighted():
-    X, y = numbers(400, 4, seed=75, task="regression")
+    X, y = numbers(400, 4, seed=75, task="regression", float32=True)
     members = [(f"dt{i}", DecisionTreeRegressor(max_depth=3 + i % 3, random_state=i)) for i in range(6)]
     members += [
         ("gb", GradientBoostingRegressor(n_estimators=3, max_depth=2, random_state=0)),
@@ -113,7 +113,7 @@ def voting_regressor_nine_weighted():
     "hard voting over three classes: a forest, histogram boosting, a logistic regression and a ridge classifier",
 )
 def voting_hard_multiclass():
-    X, y = numbers(600, 4, seed=76, classes=3)
+    X, y = numbers(600, 4, seed=76, classes=3, float32=True)
     members = [
         ("rf", RandomForestClassifier(n_estimators=3, max_depth=4, random_state=0)),
         ("hgb", HistGradientBoostingClassifier(max_iter=3, max_leaf_nodes=6, random_state=0)),
@@ -129,7 +129,7 @@ def voting_hard_multiclass():
     "hard voting with weights over two classes (ties between the weighted votes), integer labels 3 and 7",
 )
 def voting_hard_weighted_binary():
-    X, y = numbers(500, 4, seed=77)
+    X, y = numbers(500, 4, seed=77, float32=True)
     members = [
         ("dt", DecisionTreeClassifier(max_depth=4, random_state=0)),
         ("et", ExtraTreesClassifier(n_estimators=3, max_depth=4, random_state=0)),
@@ -145,7 +145,7 @@ def voting_hard_weighted_binary():
     "stacking a forest, histogram boosting and a ridge classifier (decision scores) into a logistic regression",
 )
 def stacking_binary():
-    X, y = numbers(500, 4, seed=78)
+    X, y = numbers(500, 4, seed=78, float32=True)
     members = [
         ("rf", RandomForestClassifier(n_estimators=3, max_depth=4, random_state=0)),
         ("hgb", HistGradientBoostingClassifier(max_iter=3, random_state=0)),
@@ -160,7 +160,7 @@ def stacking_binary():
     "stacking three classes' probabilities with the features passed through, string classes",
 )
 def stacking_multiclass_passthrough():
-    X, y = numbers(600, 4, seed=79, classes=3)
+    X, y = numbers(600, 4, seed=79, classes=3, float32=True)
     labels = np.array(["ash", "elm", "oak"])[y]
     members = [
         ("dt", DecisionTreeClassifier(max_depth=4, random_state=0)),
@@ -171,7 +171,7 @@ def stacking_multiclass_passthrough():
 
 @case("composite", "stacking-regressor", "stacking a forest, gradient boosting and a linear model into RidgeCV")
 def stacking_regressor():
-    X, y = numbers(400, 4, seed=80, task="regression")
+    X, y = numbers(400, 4, seed=80, task="regression", float32=True)
     members = [
         ("rf", RandomForestRegressor(n_estimators=3, max_depth=4, random_state=0)),
         ("gb", GradientBoostingRegressor(n_estimators=3, max_depth=2, random_state=0)),
@@ -186,7 +186,7 @@ def stacking_regressor():
     "stacking regressors with the features passed through into a LinearRegression, after a scaler",
 )
 def stacking_regressor_passthrough():
-    X, y = numbers(400, 4, seed=81, task="regression")
+    X, y = numbers(400, 4, seed=81, task="regression", float32=True)
     members = [("dt", DecisionTreeRegressor(max_depth=4, random_state=0)), ("ridge", Ridge(alpha=0.5))]
     stack = StackingRegressor(members, final_estimator=LinearRegression(), passthrough=True, cv=3)
     return make_pipeline(StandardScaler(), stack).fit(X, y)
@@ -198,7 +198,7 @@ def stacking_regressor_passthrough():
     "sigmoid calibration of a forest's predict_proba, ensemble of three folds, binary",
 )
 def calibrated_sigmoid_forest():
-    X, y = numbers(500, 4, seed=82)
+    X, y = numbers(500, 4, seed=82, float32=True)
     base = RandomForestClassifier(n_estimators=3, max_depth=4, random_state=0)
     return CalibratedClassifierCV(base, method="sigmoid", cv=3).fit(X, y)
 
@@ -209,7 +209,7 @@ def calibrated_sigmoid_forest():
     "sigmoid calibration of histogram boosting's decision_function (its raw score), trained with NaN",
 )
 def calibrated_sigmoid_boosting():
-    X, y = numbers(500, 4, seed=83, nan=0.05)
+    X, y = numbers(500, 4, seed=83, nan=0.05, float32=True)
     base = HistGradientBoostingClassifier(max_iter=4, random_state=0)
     return CalibratedClassifierCV(base, method="sigmoid", cv=3).fit(X, y)
 
@@ -220,5 +220,5 @@ def calibrated_sigmoid_boosting():
     "sigmoid calibration of a logistic regression's decision scores per class, four classes, ensemble off",
 )
 def calibrated_sigmoid_multiclass():
-    X, y = numbers(600, 4, seed=84, classes=4)
+    X, y = numbers(600, 4, seed=84, classes=4, float32=True)
     return CalibratedClassifierCV(LogisticRegression(), method="sigmoid", ensemble=False, cv=3).fit(X, y)

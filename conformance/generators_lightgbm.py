@@ -25,14 +25,6 @@ from sklearn.preprocessing import StandardScaler
 _FIXED = {"n_jobs": 1, "deterministic": True, "force_row_wise": True, "verbose": -1, "random_state": 0}
 
 
-def _float32_numbers(*args, **kwargs):
-    """numbers(), its features rounded to float32: make_classification and make_regression compute
-    them through BLAS, whose last bits differ between CPUs, and LightGBM's thresholds are midpoints
-    of the feature values in float64, so they would too (a case's row labels name them)."""
-    X, y = numbers(*args, **kwargs)
-    return _machine_independent(X), y
-
-
 def _counts(X: np.ndarray, seed: int) -> np.ndarray:
     """Non-negative targets with a log-linear mean (NaN reads as 0)."""
     rng = np.random.default_rng(seed)
@@ -88,37 +80,37 @@ def lgbm_regression():
 
 @case("lightgbm", "lgbm-binary", "LGBMClassifier, binary: sigmoid of the raw score, [1 - p, p]")
 def lgbm_binary():
-    X, y = _float32_numbers(800, 5, seed=74, nan=0.1)
+    X, y = numbers(800, 5, seed=74, nan=0.1, float32=True)
     return lightgbm.LGBMClassifier(n_estimators=10, num_leaves=6, **_FIXED).fit(X, np.where(y == 1, "yes", "no"))
 
 
 @case("lightgbm", "lgbm-multiclass", "LGBMClassifier, three classes: a tree per class and iteration, softmax")
 def lgbm_multiclass():
-    X, y = _float32_numbers(900, 5, seed=75, classes=3)
+    X, y = numbers(900, 5, seed=75, classes=3, float32=True)
     return lightgbm.LGBMClassifier(n_estimators=6, num_leaves=5, **_FIXED).fit(X, y)
 
 
 @case("lightgbm", "lgbm-multiclassova", "LGBMClassifier, multiclassova: one sigmoid per class, not normalised")
 def lgbm_multiclassova():
-    X, y = _float32_numbers(900, 5, seed=86, classes=3, nan=0.1)
+    X, y = numbers(900, 5, seed=86, classes=3, nan=0.1, float32=True)
     return lightgbm.LGBMClassifier(objective="multiclassova", n_estimators=5, num_leaves=5, **_FIXED).fit(X, y)
 
 
 @case("lightgbm", "lgbm-poisson", "LGBMRegressor, poisson objective: exp of the raw score, NaN in training")
 def lgbm_poisson():
-    X, _ = _float32_numbers(700, 4, seed=76, task="regression", nan=0.1)
+    X, _ = numbers(700, 4, seed=76, task="regression", nan=0.1, float32=True)
     return lightgbm.LGBMRegressor(objective="poisson", n_estimators=10, num_leaves=6, **_FIXED).fit(X, _counts(X, 76))
 
 
 @case("lightgbm", "lgbm-gamma", "LGBMRegressor, gamma objective: exp of the raw score")
 def lgbm_gamma():
-    X, _ = _float32_numbers(700, 4, seed=77, task="regression")
+    X, _ = numbers(700, 4, seed=77, task="regression", float32=True)
     return lightgbm.LGBMRegressor(objective="gamma", n_estimators=10, num_leaves=6, **_FIXED).fit(X, _positive(X, 77))
 
 
 @case("lightgbm", "lgbm-tweedie", "LGBMRegressor, tweedie objective (variance power 1.3): exp of the raw score")
 def lgbm_tweedie():
-    X, _ = _float32_numbers(700, 4, seed=78, task="regression")
+    X, _ = numbers(700, 4, seed=78, task="regression", float32=True)
     return lightgbm.LGBMRegressor(
         objective="tweedie", tweedie_variance_power=1.3, n_estimators=10, num_leaves=6, **_FIXED
     ).fit(X, _counts(X, 78))
@@ -130,7 +122,7 @@ def lgbm_tweedie():
     "a Booster trained on, l1 objective, early stopping: predict uses the best_iteration trees of more",
 )
 def lgbm_l1_early_stopping():
-    X, y = _float32_numbers(900, 4, seed=79, task="regression")
+    X, y = numbers(900, 4, seed=79, task="regression", float32=True)
     params = {"objective": "l1", "num_leaves": 6, "learning_rate": 0.3, "num_threads": 1, **_FIXED}
     params.pop("n_jobs")
     return lightgbm.train(
@@ -145,7 +137,7 @@ def lgbm_l1_early_stopping():
 
 @case("lightgbm", "lgbm-random-forest", "LGBMRegressor with boosting='rf': the trees' average (average_output)")
 def lgbm_random_forest():
-    X, y = _float32_numbers(700, 4, seed=80, task="regression", nan=0.1)
+    X, y = numbers(700, 4, seed=80, task="regression", nan=0.1, float32=True)
     return lightgbm.LGBMRegressor(
         boosting_type="rf", n_estimators=6, num_leaves=8, subsample=0.7, subsample_freq=1, **_FIXED
     ).fit(X, y)
@@ -178,7 +170,7 @@ def lgbm_pandas_categories():
 
 @case("lightgbm", "lgbm-booster", "a raw lightgbm.Booster (lightgbm.train) with its feature names, binary objective")
 def lgbm_booster():
-    X, y = _float32_numbers(800, 4, seed=82, nan=0.1)
+    X, y = numbers(800, 4, seed=82, nan=0.1, float32=True)
     data = lightgbm.Dataset(pd.DataFrame(X, columns=["span", "mass", "height", "speed"]), label=y)
     params = {"objective": "binary", "num_leaves": 6, "num_threads": 1, **_FIXED}
     params.pop("n_jobs")
@@ -187,7 +179,7 @@ def lgbm_booster():
 
 @case("lightgbm", "lgbm-booster-multiclass", "a raw lightgbm.Booster, multiclass objective: its predict is softmax")
 def lgbm_booster_multiclass():
-    X, y = _float32_numbers(800, 4, seed=83, classes=3)
+    X, y = numbers(800, 4, seed=83, classes=3, float32=True)
     params = {"objective": "multiclass", "num_class": 3, "num_leaves": 5, "num_threads": 1, **_FIXED}
     params.pop("n_jobs")
     return lightgbm.train(params, lightgbm.Dataset(X, label=y), num_boost_round=5)
