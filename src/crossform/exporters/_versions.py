@@ -115,6 +115,7 @@ FEATURES_SINCE: dict[str, dict[str, str]] = {
     "number-category encoder": MINORS_INTRODUCED_BY["0.6.0"],
     "binning encoder": MINORS_INTRODUCED_BY["0.6.0"],
     "output divisors": MINORS_INTRODUCED_BY["0.6.0"],
+    "weighted median": MINORS_INTRODUCED_BY["0.6.0"],
 }
 
 
@@ -165,6 +166,8 @@ def model_features(model) -> list:
         used.append(("float32 accumulation", f"accumulate={model.accumulate!r}"))
     if model.divisors:
         used.append(("output divisors", "divisors of the aggregated outputs"))
+    if model.aggregation == "weighted-median":
+        used.append(("weighted median", "aggregation='weighted-median'"))
     return used
 
 

@@ -23,8 +23,10 @@ def float32_package(package: ir.Package) -> ir.Package:
         return None if a is None else np.asarray(a, dtype=np.float32).astype(np.float64)
 
     model = package.model
-    if isinstance(model, ir.LinearModel):
-        return package  # computed and written in double in both precisions: nothing to round
+    if isinstance(model, ir.LinearModel) or model.aggregation == "weighted-median":
+        # computed and written in double in both precisions (a weighted median picks a stored
+        # value, which rounding could reorder): nothing to round
+        return package
     trees = tuple(dataclasses.replace(t, value=rounded(t.value)) for t in model.trees)
     return package.replace(model=dataclasses.replace(model, trees=trees, base_value=rounded(model.base_value)))
 
@@ -48,8 +50,8 @@ def float32_tolerance(package: ir.Package) -> float:
     throughout (only its inputs are float32), so its bound is 0.0: exact.
     """
     model = package.model
-    if isinstance(model, ir.LinearModel):
-        return 0.0
+    if isinstance(model, ir.LinearModel) or model.aggregation == "weighted-median":
+        return 0.0  # double values in both precisions: a float32 input reaches the same leaves
     if model.accumulate == "float32":
         # XGBoost's rule casts the inputs to float32 and holds float32 values; the graph computes
         # every step of the rule as the double graph does, so float32 inputs lose nothing

@@ -91,6 +91,10 @@ OPS = {
     ("", "Min"),  # from 1.4
     ("", "Max"),  # from 1.4
     ("", "Mod"),  # from 1.4
+    ("", "TopK"),  # from 1.4: the weighted median
+    ("", "GatherElements"),  # from 1.4
+    ("", "CumSum"),  # from 1.4
+    ("", "ArgMax"),  # from 1.4
     ("ai.onnx.ml", "LabelEncoder"),
     ("ai.onnx.ml", "TreeEnsemble"),
 }

@@ -48,6 +48,8 @@ def _tree_model_doc(model: ir.TreeEnsemble) -> dict:
         doc["isolation"] = dict(zip(ISOLATION_KEYS, model.isolation))
     if model.divisors:
         doc["divisors"] = list(model.divisors)
+    if model.tree_weights:
+        doc["treeWeights"] = list(model.tree_weights)
     doc["trees"] = {"path": TREES_FILE, "encoding": "bonsai"}
     return doc
 
