@@ -16,6 +16,7 @@ from generators import CATEGORICAL, FEATURES, NUMERIC, bird_target, birds, case,
 from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
 from sklearn.ensemble import (
     AdaBoostClassifier,
+    AdaBoostRegressor,
     GradientBoostingRegressor,
     HistGradientBoostingRegressor,
     RandomForestRegressor,
@@ -23,12 +24,14 @@ from sklearn.ensemble import (
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
-from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor, ExtraTreeClassifier
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor, ExtraTreeClassifier, ExtraTreeRegressor
 
 FEATURES.update(
     {
         "adaboost": "AdaBoostClassifier (SAMME) over decision and extra trees: weighted leaf votes summed in order, "
         "divided by the weight total and K - 1, then softmax.",
+        "adaboost-regression": "AdaBoostRegressor over decision and extra trees: per row, the weighted median of "
+        "the tree values (sorted, ties in tree order; the first running weight sum >= half the total).",
         "transformed-target": "TransformedTargetRegressor: a tree regressor fitted on log(y), predicting np.exp "
         "of its float64 output (post transform exp); without a transform, the regressor itself.",
     }
@@ -106,8 +109,10 @@ def adaboost_pipeline():
 
 
 def _positive(y: np.ndarray) -> np.ndarray:
-    """A target above 1 for np.log, shifted in exact float64 steps (no exp: its last bit may vary by CPU)."""
-    return y - y.min() + 1.0
+    """A target from 1 to about 10 for np.log, in exact float64 steps (a shift, a power-of-two
+    scale; no exp, whose last bit may vary by CPU): small predictions keep the float32 variant's
+    bound on exp below 1e-3."""
+    return (y - y.min()) / 64.0 + 1.0
 
 
 @case(
@@ -174,3 +179,52 @@ def transformed_target_in_pipeline():
 def transformed_target_identity():
     X, y = numbers(500, 3, seed=75, task="regression")
     return TransformedTargetRegressor(DecisionTreeRegressor(max_depth=5, random_state=0)).fit(X, y)
+
+
+# ---------------------------------------------------------------- AdaBoostRegressor
+
+
+@case("adaboost-regression", "adaboost-regressor", "AdaBoostRegressor's default: 50 depth-3 trees, linear loss")
+def adaboost_regressor():
+    X, y = numbers(600, 5, seed=81, task="regression")
+    return AdaBoostRegressor(n_estimators=50, random_state=0).fit(X, y)
+
+
+@case(
+    "adaboost-regression",
+    "adaboost-regressor-ties",
+    "AdaBoostRegressor over depth-2 trees on an integer target: many rows where trees tie (square loss)",
+)
+def adaboost_regressor_ties():
+    X, y = numbers(600, 5, seed=82, task="regression")
+    model = AdaBoostRegressor(DecisionTreeRegressor(max_depth=2), n_estimators=40, loss="square", random_state=0)
+    return model.fit(X, np.round(y / 40))
+
+
+@case(
+    "adaboost-regression",
+    "adaboost-regressor-stumps",
+    "AdaBoostRegressor over 60 stumps on an integer target, exponential loss, learning rate 0.5",
+)
+def adaboost_regressor_stumps():
+    X, y = numbers(700, 4, seed=83, task="regression")
+    model = AdaBoostRegressor(
+        DecisionTreeRegressor(max_depth=1), n_estimators=60, loss="exponential", learning_rate=0.5, random_state=0
+    )
+    return model.fit(X, np.round(y / 80))
+
+
+@case(
+    "adaboost-regression",
+    "adaboost-regressor-extra-trees",
+    "AdaBoostRegressor over depth-4 extra trees, in a pipeline after a median imputer (NaN imputed)",
+)
+def adaboost_regressor_extra_trees():
+    df = birds(700, seed=84, missing=0.1)
+    model = Pipeline(
+        [
+            ("impute", SimpleImputer(strategy="median")),
+            ("model", AdaBoostRegressor(ExtraTreeRegressor(max_depth=4), n_estimators=15, random_state=0)),
+        ]
+    )
+    return model.fit(df[NUMERIC], bird_target(df, "regression"))
