@@ -27,7 +27,7 @@ START, END = "<!-- coverage:start (conformance/coverage_table.py writes this tab
 
 def estimator_classes(estimator) -> list:
     """The classes of every step of a fitted estimator, pipelines and column transformers opened."""
-    from sklearn.compose import ColumnTransformer
+    from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
     from sklearn.pipeline import Pipeline
 
     found = [estimator]
@@ -41,6 +41,8 @@ def estimator_classes(estimator) -> list:
             found.extend(step for _, step in est.steps)
         elif isinstance(est, ColumnTransformer):
             found.extend(trans for _, trans, _ in est.transformers_)
+        elif isinstance(est, TransformedTargetRegressor):
+            found.append(est.regressor_)  # its regressor is converted as a step of its own
         # an imputer's indicator is part of its own conversion, not a step of the pipeline
     return out
 

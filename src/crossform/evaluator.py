@@ -184,8 +184,11 @@ def _tree_ensemble(model: ir.TreeEnsemble, batch: Batch, cols: dict) -> tuple[np
     reached = forest_leaves(model, Xok)
     # float32 values held exactly, under accumulate "float32"
     leaf_values = forest.value if dtype is np.float64 else forest.value.astype(dtype)
-    for t in range(len(model.trees)):
-        acc = acc + leaf_values[reached[:, t]]  # a left fold in tree order, as the JVM computes it
+    if model.aggregation == "weighted-median":
+        acc = rules.weighted_median(leaf_values[reached][:, :, 0], model.tree_weights)[:, None]
+    else:
+        for t in range(len(model.trees)):
+            acc = acc + leaf_values[reached[:, t]]  # a left fold in tree order, as the JVM computes it
     leaf_ids[ok] = reached - forest.roots
     if model.aggregation == "average":
         acc = acc / len(model.trees)

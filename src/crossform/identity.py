@@ -284,6 +284,12 @@ def _tree_ensemble(w: _Writer, model: ir.TreeEnsemble) -> None:
         w.u32(len(model.divisors))
         for d in model.divisors:
             w.f64(d)
+    if model.tree_weights:
+        # only under aggregation "weighted-median" (marker 21, beside the divisors' 20)
+        w.u8(21)
+        w.u32(len(model.tree_weights))
+        for weight in model.tree_weights:
+            w.f64(weight)
 
 
 def _composite(w: _Writer, model: ir.Composite) -> None:

@@ -252,6 +252,18 @@ def combine(enc: ir.Encoder, cols: list) -> list:
 # ---------------------------------------------------------------- model rules
 
 
+def weighted_median(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Each row's weighted median of ``values`` (rows x trees), as AdaBoostRegressor's
+    ``_get_median_predict`` takes it: the values sorted ascending (ties in tree order), the running
+    float64 sum of their weights in that order, and the first value whose running sum is >= half
+    the last running sum (docs/SEMANTICS.md, note 21)."""
+    order = np.argsort(values, axis=1, kind="stable")
+    cdf = np.cumsum(np.asarray(weights, dtype=np.float64)[order], axis=1)  # a left fold per row
+    pick = np.argmax(cdf >= 0.5 * cdf[:, -1:], axis=1)
+    rows = np.arange(len(values))
+    return values[rows, order[rows, pick]]
+
+
 def number_bounds(model: ir.Model) -> Union[tuple, None]:
     """The numbers a model accepts as input (NaN aside), or None for all. A composite accepts
     what every member (and a final model reading the features) accepts: the narrowest bounds."""

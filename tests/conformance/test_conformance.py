@@ -173,6 +173,21 @@ KNOWN_SKIPS.update(
 )
 
 
+# AdaBoostRegressor's weighted median: JPMML's weightedMedian totals the weights in segment order
+KNOWN_SKIPS.update(
+    {
+        (f"adaboost-regression/{case}", fmt, "jpmml"): "a weighted median (AdaBoostRegressor)"
+        for case in (
+            "adaboost-regressor",
+            "adaboost-regressor-ties",
+            "adaboost-regressor-stumps",
+            "adaboost-regressor-extra-trees",
+        )
+        for fmt in ("pmml", "pmml[no-leaves]")
+    }
+)
+
+
 def test_conform_passes_over_the_corpus(suite_report):
     failed = [
         (r.case, r.format, r.runtime, conformance.failure_lines(r))
@@ -212,9 +227,11 @@ def test_conform_passes_over_the_corpus(suite_report):
             assert r.comparison.max_relative_difference <= limit, (r.case, r.format)
         elif r.format == "onnx[float32]":
             # the lossy variant: held to its declared bound (compare checks every value against it); a
-            # linear model's float32 graph computes in double after the input cast, and declares 0
+            # linear model's float32 graph computes in double after the input cast, and declares 0, as
+            # does a weighted median (it picks a stored double; float32 inputs reach the same leaves)
             assert r.comparison.absolute < 1e-3 and r.comparison.rows > 100
-            assert (r.comparison.absolute > 0) == (r.case in rounded), (r.case, r.comparison.absolute)
+            lossy = rounded - {name for name in trees if models[name].aggregation == "weighted-median"}
+            assert (r.comparison.absolute > 0) == (r.case in lossy), (r.case, r.comparison.absolute)
         elif isolation:
             # the decision cancels near the offset: held to the declared absolute bound as well
             assert r.comparison.absolute == checks_module.ISOLATION_ABSOLUTE

@@ -58,7 +58,7 @@ REFUSED_ENSEMBLES = {
     ),
     "unknown aggregation": (
         dict(aggregation="median"),
-        "The 'aggregation' field of TreeEnsemble must be one of ('average', 'sum'). Got 'median' instead.",
+        "The 'aggregation' field of TreeEnsemble must be one of ('average', 'sum', 'weighted-median'). Got 'median' instead.",
     ),
     "unknown post transform": (
         dict(post_transform="tanh"),

@@ -119,6 +119,7 @@ FEATURES_SINCE: dict[str, dict[str, str]] = {
     "integer-code encoder": MINORS_INTRODUCED_BY["0.6.0"],
     "missing-band encoder": MINORS_INTRODUCED_BY["0.6.0"],
     "composite model": MINORS_INTRODUCED_BY["0.6.0"],
+    "weighted median": MINORS_INTRODUCED_BY["0.6.0"],
 }
 
 
@@ -174,6 +175,8 @@ def model_features(model) -> list:
         used.append(("float32 accumulation", f"accumulate={model.accumulate!r}"))
     if model.divisors:
         used.append(("output divisors", "divisors of the aggregated outputs"))
+    if model.aggregation == "weighted-median":
+        used.append(("weighted median", "aggregation='weighted-median'"))
     return used
 
 

@@ -11,7 +11,7 @@ import numpy as np
 from ._validation import check_finite, describe, frozen_array, invalid, name_tuple, valid_number, valid_text
 from .trees import Tree
 
-AGGREGATIONS = ("average", "sum")
+AGGREGATIONS = ("average", "sum", "weighted-median")
 POST_TRANSFORMS = ("none", "logistic", "softmax", "isolation", "exp")
 MISSING_RULES = ("route", "error")
 INFINITE_RULES = ("error", "compare")
@@ -57,6 +57,13 @@ class TreeEnsemble(_Model):
     values must then be float32 values. "float64" (the default) is the rule
     of every other model.
 
+    ``aggregation`` "weighted-median" (a regressor only: scikit-learn's
+    AdaBoostRegressor) takes, per row, the tree values sorted ascending (ties
+    in tree order), the running float64 sum of their ``tree_weights`` in that
+    order, and the first value whose running sum is >= half the last one;
+    ``tree_weights`` holds one weight >= 0 per tree (empty for the other
+    aggregations), summing to more than 0.
+
     ``divisors`` (empty by default) divide every output of the aggregated
     sum by each divisor in turn, in float64, before the post transform:
     scikit-learn's AdaBoostClassifier divides its summed estimator votes by
@@ -81,6 +88,7 @@ class TreeEnsemble(_Model):
     isolation: Union[tuple, None] = None
     accumulate: str = "float64"
     divisors: tuple = ()
+    tree_weights: tuple = ()
 
     def __post_init__(self) -> None:
         owner = "TreeEnsemble"
@@ -184,6 +192,23 @@ class TreeEnsemble(_Model):
                 "divisors only with accumulate 'float64' and a post transform other than 'isolation'",
                 f"accumulate={self.accumulate!r}, post_transform={self.post_transform!r}",
             )
+        tree_weights = _tree_weights(owner, self.tree_weights, self.aggregation, len(trees))
+        if self.aggregation == "weighted-median" and (
+            classes is not None
+            or width != 1
+            or self.post_transform != "none"
+            or self.accumulate != "float64"
+            or divisors
+        ):
+            raise invalid(
+                owner,
+                "aggregation",
+                "'weighted-median' only for a regressor (one output, no classes) with post transform 'none', "
+                "accumulate 'float64' and no divisors",
+                f"classes={classes!r}, {width} outputs, post_transform={self.post_transform!r}, "
+                f"accumulate={self.accumulate!r}, divisors={divisors!r}",
+            )
+        object.__setattr__(self, "tree_weights", tree_weights)
         object.__setattr__(self, "divisors", divisors)
         object.__setattr__(self, "features", features)
         object.__setattr__(self, "trees", trees)
@@ -200,7 +225,7 @@ class TreeEnsemble(_Model):
         if self.post_transform == "isolation":
             return "isolation-forest"
         task = "classification" if self.is_classifier else "regression"
-        return f"{task}-forest" if self.aggregation == "average" else f"{task}-boosted-trees"
+        return f"{task}-boosted-trees" if self.aggregation == "sum" else f"{task}-forest"
 
     @property
     def outputs(self) -> tuple:
@@ -228,6 +253,26 @@ def _divisors(owner: str, value: Any) -> tuple:
         if not (d > 0 and np.isfinite(d)):
             raise invalid(owner, "divisors", "finite numbers > 0", d)
     return divisors
+
+
+def _tree_weights(owner: str, value: Any, aggregation: str, n_trees: int) -> tuple:
+    """Validated tree weights: one finite number >= 0 per tree, summing to more than 0, under
+    aggregation "weighted-median"; none under the others."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise invalid(owner, "tree_weights", "a sequence of numbers >= 0", describe(value))
+    weights = tuple(valid_number(owner, "tree_weights", v, allow_nan=False) for v in value)
+    if aggregation != "weighted-median":
+        if weights:
+            raise invalid(owner, "tree_weights", f"no tree weights with aggregation {aggregation!r}", describe(value))
+        return weights
+    if len(weights) != n_trees:
+        raise invalid(owner, "tree_weights", f"{n_trees} weights, one per tree", f"{len(weights)} weights")
+    for w in weights:
+        if not (w >= 0 and np.isfinite(w)):
+            raise invalid(owner, "tree_weights", "finite numbers >= 0", w)
+    if not sum(weights) > 0:
+        raise invalid(owner, "tree_weights", "weights summing to more than 0", f"a sum of {sum(weights)!r}")
+    return weights
 
 
 def _check_float32(owner: str, field: str, values: np.ndarray, where: str) -> None:

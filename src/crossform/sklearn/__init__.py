@@ -41,6 +41,7 @@ FAMILIES = (
     "crossform.sklearn.impute",
     "crossform.sklearn.linear",
     "crossform.sklearn.preprocessing",
+    "crossform.sklearn.target",
     "crossform.sklearn.tree",
 )
 # Families for libraries outside scikit-learn, behind their own extras: library -> module. A

@@ -30,6 +30,9 @@ def _steps(estimator):
     from .compose import pipeline_steps
 
     steps = pipeline_steps(estimator)
+    if type(steps[-1]).__name__ == "TransformedTargetRegressor":  # its regressor finds the leaves
+        inner = pipeline_steps(steps[-1].regressor_)
+        steps = steps[:-1] + inner
     return steps[:-1], steps[-1]
 
 

@@ -282,20 +282,22 @@ class OneHotBlock(_message.Message):
     def __init__(self, categories: _Optional[_Iterable[str]] = ..., columns: _Optional[_Iterable[int]] = ..., width: _Optional[int] = ..., missing_column: _Optional[int] = ..., unknown_policy: _Optional[_Union[OneHotBlock.UnknownPolicy, str]] = ..., unknown_column: _Optional[int] = ...) -> None: ...
 
 class Model(_message.Message):
-    __slots__ = ("tree_ensemble", "linear_model", "tree_ensemble_with_rules", "tree_ensemble_float32", "composite", "tree_ensemble_divided")
+    __slots__ = ("tree_ensemble", "linear_model", "tree_ensemble_with_rules", "tree_ensemble_float32", "composite", "tree_ensemble_divided", "tree_ensemble_weighted_median")
     TREE_ENSEMBLE_FIELD_NUMBER: _ClassVar[int]
     LINEAR_MODEL_FIELD_NUMBER: _ClassVar[int]
     TREE_ENSEMBLE_WITH_RULES_FIELD_NUMBER: _ClassVar[int]
     TREE_ENSEMBLE_FLOAT32_FIELD_NUMBER: _ClassVar[int]
     COMPOSITE_FIELD_NUMBER: _ClassVar[int]
     TREE_ENSEMBLE_DIVIDED_FIELD_NUMBER: _ClassVar[int]
+    TREE_ENSEMBLE_WEIGHTED_MEDIAN_FIELD_NUMBER: _ClassVar[int]
     tree_ensemble: TreeEnsemble
     linear_model: LinearModel
     tree_ensemble_with_rules: TreeEnsembleWithRules
     tree_ensemble_float32: TreeEnsembleFloat32
     composite: Composite
     tree_ensemble_divided: TreeEnsembleDivided
-    def __init__(self, tree_ensemble: _Optional[_Union[TreeEnsemble, _Mapping]] = ..., linear_model: _Optional[_Union[LinearModel, _Mapping]] = ..., tree_ensemble_with_rules: _Optional[_Union[TreeEnsembleWithRules, _Mapping]] = ..., tree_ensemble_float32: _Optional[_Union[TreeEnsembleFloat32, _Mapping]] = ..., composite: _Optional[_Union[Composite, _Mapping]] = ..., tree_ensemble_divided: _Optional[_Union[TreeEnsembleDivided, _Mapping]] = ...) -> None: ...
+    tree_ensemble_weighted_median: TreeEnsembleWeightedMedian
+    def __init__(self, tree_ensemble: _Optional[_Union[TreeEnsemble, _Mapping]] = ..., linear_model: _Optional[_Union[LinearModel, _Mapping]] = ..., tree_ensemble_with_rules: _Optional[_Union[TreeEnsembleWithRules, _Mapping]] = ..., tree_ensemble_float32: _Optional[_Union[TreeEnsembleFloat32, _Mapping]] = ..., composite: _Optional[_Union[Composite, _Mapping]] = ..., tree_ensemble_divided: _Optional[_Union[TreeEnsembleDivided, _Mapping]] = ..., tree_ensemble_weighted_median: _Optional[_Union[TreeEnsembleWeightedMedian, _Mapping]] = ...) -> None: ...
 
 class Composite(_message.Message):
     __slots__ = ("combination", "members", "weights", "divisor", "classes", "final", "passthrough", "calibration")
@@ -328,6 +330,14 @@ class Composite(_message.Message):
     passthrough: bool
     calibration: _containers.RepeatedScalarFieldContainer[float]
     def __init__(self, combination: _Optional[_Union[Composite.Combination, str]] = ..., members: _Optional[_Iterable[_Union[Model, _Mapping]]] = ..., weights: _Optional[_Iterable[float]] = ..., divisor: _Optional[float] = ..., classes: _Optional[_Iterable[_Union[ClassLabel, _Mapping]]] = ..., final: _Optional[_Union[Model, _Mapping]] = ..., passthrough: _Optional[bool] = ..., calibration: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class TreeEnsembleWeightedMedian(_message.Message):
+    __slots__ = ("rules", "tree_weights")
+    RULES_FIELD_NUMBER: _ClassVar[int]
+    TREE_WEIGHTS_FIELD_NUMBER: _ClassVar[int]
+    rules: TreeEnsembleWithRules
+    tree_weights: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, rules: _Optional[_Union[TreeEnsembleWithRules, _Mapping]] = ..., tree_weights: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class TreeEnsembleDivided(_message.Message):
     __slots__ = ("rules", "divisors")

@@ -23,10 +23,12 @@ def float32_package(package: ir.Package) -> ir.Package:
         return None if a is None else np.asarray(a, dtype=np.float32).astype(np.float64)
 
     def rounded_model(model: ir.Model) -> ir.Model:
-        if isinstance(model, ir.LinearModel):
-            return model  # computed and written in double in both precisions: nothing to round
         if isinstance(model, ir.Composite):
             return dataclasses.replace(model, members=tuple(rounded_model(m) for m in model.members))
+        if isinstance(model, ir.LinearModel) or model.aggregation == "weighted-median":
+            # computed and written in double in both precisions (a weighted median picks a stored
+            # value, which rounding could reorder): nothing to round
+            return model
         trees = tuple(dataclasses.replace(t, value=rounded(t.value)) for t in model.trees)
         return dataclasses.replace(model, trees=trees, base_value=rounded(model.base_value))
 
@@ -96,8 +98,8 @@ def _bound(model: ir.Model) -> float:
             post = model.final.post_transform
             return raw / 4 if post == "logistic" else 2 * raw if post == "softmax" else raw
         return float(sum(abs(w) * b for w, b in zip(model.weights, bounds)) / abs(model.divisor))
-    if isinstance(model, ir.LinearModel):
-        return 0.0
+    if isinstance(model, ir.LinearModel) or model.aggregation == "weighted-median":
+        return 0.0  # double values in both precisions: a float32 input reaches the same leaves
     if model.accumulate == "float32":
         # XGBoost's rule casts the inputs to float32 and holds float32 values; the graph computes
         # every step of the rule as the double graph does, so float32 inputs lose nothing

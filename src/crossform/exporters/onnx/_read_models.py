@@ -352,8 +352,26 @@ def read_model(proto, inits: dict, props: dict, where: str, per_tree: bool, comp
             f"found {cut(json.dumps(doc.get('divisors')))}",
         )
     divisors = tuple(scalar_of_name(inits, f"divisor.{i}", where) for i in range(count))
+    tree_weights = ()
+    if aggregation == "weighted-median":
+        weights = const_of_name(inits, "tree.weights", where)
+        if weights.ndim != 1 or weights.dtype != np.float64:
+            raise OnnxStructureError(
+                where,
+                f"expected 'tree.weights' to be a vector of doubles, found {weights.dtype} of shape {weights.shape}",
+            )
+        tree_weights = tuple(weights.tolist())
     return ir.TreeEnsemble(
-        features, tuple(built), aggregation, post, classes, base, isolation=isolation, divisors=divisors, **rules
+        features,
+        tuple(built),
+        aggregation,
+        post,
+        classes,
+        base,
+        isolation=isolation,
+        divisors=divisors,
+        tree_weights=tree_weights,
+        **rules,
     )
 
 

@@ -95,6 +95,9 @@ OPS = {
     ("", "Greater"),  # from 1.4: integer codes, a hard-voting composite's member classes
     ("", "Less"),  # from 1.4
     ("", "Floor"),  # from 1.4
+    ("", "TopK"),  # from 1.4: the weighted median
+    ("", "GatherElements"),  # from 1.4
+    ("", "CumSum"),  # from 1.4
     ("", "ArgMax"),  # from 1.4
     ("ai.onnx.ml", "LabelEncoder"),
     ("ai.onnx.ml", "TreeEnsemble"),

@@ -390,7 +390,7 @@ def build(package: ir.Package, precision: str = FLOAT64, per_tree: bool = True, 
     )
     real = (
         onnx.TensorProto.FLOAT
-        if precision == FLOAT32 and isinstance(model, ir.TreeEnsemble)
+        if precision == FLOAT32 and isinstance(model, ir.TreeEnsemble) and model.aggregation != "weighted-median"
         else onnx.TensorProto.DOUBLE
     )
     outputs = [

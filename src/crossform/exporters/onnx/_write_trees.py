@@ -357,7 +357,9 @@ def write_trees(
         "leaf.index.by.tree",
     )
     real = np.float32 if precision == FLOAT32 or model.accumulate == "float32" else np.float64
-    if model.aggregation == "average" or not exact:
+    if model.aggregation == "weighted-median":
+        real = np.float64  # the median picks a stored value: both precisions keep it in double, exact
+    if model.aggregation != "sum" or not exact:
         # 1.2 and before also wrote this table, unused, beside the one with the base value
         table = g.const("leaf.values", np.ascontiguousarray(a["values"], dtype=real))
     if model.aggregation == "sum":
@@ -374,6 +376,8 @@ def write_trees(
         by_tree = g.op("Concat", [g.op("Add", [first, base_row], "base.row"), by_tree], "with.base", axis=0)
         table = g.const("leaf.values.base", np.vstack([a["values"], model.base_value[None, :]]).astype(real))
     gathered = g.op("Gather", [table, by_tree], "leaf.values.reached", axis=0)
+    if model.aggregation == "weighted-median":
+        return _weighted_median(g, gathered, model.tree_weights), real, leaves
     if model.accumulate == "float32":
         return _float32_fold(g, gathered, n_trees + 1), real, leaves
     # ReduceSum over axis 0 of [trees, N, outputs]: a left fold in tree order, as SEMANTICS asks
@@ -383,6 +387,49 @@ def write_trees(
     if model.divisors:
         raw = _divide(g, raw, model.divisors, real)
     return raw, real, leaves
+
+
+def _weighted_median(g: Graph, gathered: str, weights: tuple) -> str:
+    """Each row's weighted median of its tree values ([trees, N, 1] doubles), as the rule takes it:
+    TopK ascending over all trees (equal values keep the lower tree index first, as the ONNX spec
+    says), the weights in that order, their CumSum (a left fold), and the first position whose
+    running sum is >= half the last (ArgMax of the comparison picks the first true)."""
+    onnx = g.onnx
+    n_trees = len(weights)
+    values = g.op(
+        "Transpose",
+        [g.op("Squeeze", [gathered, g.const("axis2", np.array([2], dtype=np.int64))], "tree.values")],
+        "row.values",
+        perm=[1, 0],
+    )
+    name = g.name("sorted")
+    order = f"{name}.order"
+    g.nodes.append(
+        g.h.make_node(
+            "TopK",
+            [values, g.const("tree.count.k", np.array([n_trees], dtype=np.int64))],
+            [f"{name}.values", order],
+            name=name,
+            axis=1,
+            largest=0,
+            sorted=1,
+        )
+    )
+    sorted_values = g.op("GatherElements", [values, order], "sorted.values", axis=1)
+    sorted_weights = g.op(
+        "Gather", [g.const("tree.weights", np.array(weights, dtype=np.float64)), order], "sorted.weights"
+    )
+    cdf = g.op("CumSum", [sorted_weights, g.const("axis1.scalar", np.array(1, dtype=np.int64))], "weight.cdf")
+    last = g.op("Gather", [cdf, g.const("last.tree", np.array([n_trees - 1], dtype=np.int64))], "weight.total", axis=1)
+    half = g.op("Mul", [last, g.const("half", np.array([0.5]))], "weight.half")
+    reached = g.op(
+        "Cast",
+        [g.op("GreaterOrEqual", [cdf, half], "median.or.above")],
+        "median.or.above.int",
+        to=onnx.TensorProto.INT32,
+    )
+    pick = g.op("ArgMax", [reached], "median.position", axis=1, keepdims=1)
+    return g.op("GatherElements", [sorted_values, pick], "weighted.median", axis=1)
 
 
 def _divide(g: Graph, raw: str, divisors: tuple, real: type) -> str:

@@ -374,6 +374,12 @@ def _model_reason(model: ir.Model) -> Union[str, None]:
             "divisors on a model other than a softmax classifier: this writer divides the chain's scores "
             "before its softmax link (AdaBoost), and writes no other divided outputs yet"
         )
+    if model.aggregation == "weighted-median":
+        return (
+            'a weighted median (AdaBoostRegressor): PMML\'s multipleModelMethod="weightedMedian" as JPMML '
+            "computes it takes the weight total as the sum in segment order, where scikit-learn takes the last "
+            "running sum in sorted order, which can differ in the last bit and pick another tree"
+        )
     if len(model.trees) > _limits.MAX_TREES:
         return f"more than {_limits.MAX_TREES} trees"
     deep = max(t.depth for t in model.trees)

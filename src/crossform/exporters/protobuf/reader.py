@@ -288,11 +288,21 @@ def _read_ensemble(
     rules_path: str = "",
     accumulate: str = "float64",
     divisors: tuple = (),
+    tree_weights: tuple = (),
 ) -> ir.TreeEnsemble:
     """A TreeEnsemble. With ``rules`` (the TreeEnsembleWithRules around it) the leaf width, the
     missing/infinite rules, set splits, isolation and +inf thresholds come from there; without,
     1.0's: a leaf value per class, missing "route", infinite "error", finite thresholds."""
-    aggregation = _enum(msg.aggregation, AGGREGATIONS, pb.TreeEnsemble.Aggregation, f"{path}.aggregation")
+    if tree_weights:  # tree_ensemble_weighted_median: the member states the aggregation
+        if msg.aggregation != pb.TreeEnsemble.AGGREGATION_UNSPECIFIED:
+            raise ProtobufUnexpectedError(
+                f"{path}.aggregation",
+                "expected no aggregation inside tree_ensemble_weighted_median, which states its own, "
+                f"found the value {msg.aggregation}",
+            )
+        aggregation = "weighted-median"
+    else:
+        aggregation = _enum(msg.aggregation, AGGREGATIONS, pb.TreeEnsemble.Aggregation, f"{path}.aggregation")
     posts = PLAIN_POST_TRANSFORMS if rules is None else POST_TRANSFORMS
     post = _enum(msg.post_transform, posts, pb.TreeEnsemble.PostTransform, f"{path}.post_transform")
     classes = _read_classes(msg, path)
@@ -340,6 +350,7 @@ def _read_ensemble(
         isolation,
         accumulate,
         divisors,
+        tree_weights,
     )
 
 
@@ -404,6 +415,26 @@ def _read_ensemble_divided(msg: pb.TreeEnsembleDivided, path: str) -> ir.TreeEns
             raise ProtobufValueError(f"{path}.divisors[{i}]", f"expected a finite number > 0, found {d}")
     divisors = tuple(msg.divisors)
     return _read_ensemble(rules.ensemble, f"{path}.rules.ensemble", rules, f"{path}.rules", "float64", divisors)
+
+
+def _read_ensemble_weighted_median(msg: pb.TreeEnsembleWeightedMedian, path: str) -> ir.TreeEnsemble:
+    if not msg.HasField("rules"):
+        raise ProtobufMissingError(path, "expected the field 'rules' to be set, found none")
+    rules = msg.rules
+    if not rules.HasField("ensemble"):
+        raise ProtobufMissingError(f"{path}.rules", "expected the field 'ensemble' to be set, found none")
+    if len(msg.tree_weights) != len(rules.ensemble.trees):
+        raise ProtobufValueError(
+            f"{path}.tree_weights",
+            f"expected one weight per tree ({len(rules.ensemble.trees)}), found {len(msg.tree_weights)}",
+        )
+    for i, w in enumerate(msg.tree_weights):
+        if not (math.isfinite(w) and w >= 0):
+            raise ProtobufValueError(f"{path}.tree_weights[{i}]", f"expected a finite number >= 0, found {w}")
+    if not sum(msg.tree_weights) > 0:
+        raise ProtobufValueError(f"{path}.tree_weights", "expected weights summing to more than 0, found a sum of 0")
+    weights = tuple(msg.tree_weights)
+    return _read_ensemble(rules.ensemble, f"{path}.rules.ensemble", rules, f"{path}.rules", "float64", (), weights)
 
 
 def _read_linear(msg: pb.LinearModel, path: str) -> ir.LinearModel:
@@ -474,6 +505,7 @@ MODEL_READERS: dict[str, Callable] = {
     "tree_ensemble_float32": _read_ensemble_float32,
     "tree_ensemble_divided": _read_ensemble_divided,
     "composite": _read_composite,
+    "tree_ensemble_weighted_median": _read_ensemble_weighted_median,
 }
 
 

@@ -21,7 +21,7 @@ from .. import _versions
 NAME = "protobuf"
 # 1.2 (a strict minor): tree ensembles accumulated in float32 (Model.tree_ensemble_float32), the
 # exp post transform, the number-category and binning encoders, and tree ensembles with output
-# divisors (Model.tree_ensemble_divided).
+# divisors (Model.tree_ensemble_divided) or a weighted median (Model.tree_ensemble_weighted_median).
 VERSION = "1.2"
 # The version the layout recorded when it was first written: a package using no feature
 # FEATURES_SINCE dates later records it still, byte for byte as that release wrote it.
@@ -124,6 +124,7 @@ MEMBER_FEATURES = {
     "crossform.v1.Model.tree_ensemble_float32": ("float32 accumulation",),
     "crossform.v1.Model.tree_ensemble_divided": ("output divisors",),
     "crossform.v1.Model.composite": ("composite model",),
+    "crossform.v1.Model.tree_ensemble_weighted_median": ("weighted median",),
 }
 COMBINATIONS = {
     "average": pb.Composite.COMBINATION_AVERAGE,

@@ -53,7 +53,8 @@ def _tree(tree: ir.Tree, msg: pb.Tree) -> None:
 
 def _ensemble_body(model: ir.TreeEnsemble, out: pb.TreeEnsemble) -> None:
     out.features.extend(model.features)
-    out.aggregation = AGGREGATIONS[model.aggregation]
+    if model.aggregation != "weighted-median":  # tree_ensemble_weighted_median states its own
+        out.aggregation = AGGREGATIONS[model.aggregation]
     out.post_transform = POST_TRANSFORMS[model.post_transform]
     for label in model.classes or ():
         _label(label, out.classes.add())
@@ -81,6 +82,9 @@ def _ensemble(model: ir.TreeEnsemble, msg: pb.Model) -> None:
     elif model.divisors:
         msg.tree_ensemble_divided.divisors.extend(model.divisors)
         out = msg.tree_ensemble_divided.rules
+    elif model.aggregation == "weighted-median":
+        msg.tree_ensemble_weighted_median.tree_weights.extend(model.tree_weights)
+        out = msg.tree_ensemble_weighted_median.rules
     else:
         out = msg.tree_ensemble_with_rules
     _ensemble_body(model, out.ensemble)

@@ -61,6 +61,7 @@ def _tree_model(files: Files, doc: dict, major: int, where: str) -> ir.TreeEnsem
             **rules,
             isolation=isolation,
             divisors=tuple(d.get("divisors", ())),
+            tree_weights=tuple(d.get("treeWeights", ())),
         ),
         doc,
         where,

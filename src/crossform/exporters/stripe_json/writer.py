@@ -51,6 +51,8 @@ def _tree_model_doc(model: ir.TreeEnsemble, trees_path: str = TREES_FILE) -> dic
         doc["isolation"] = dict(zip(ISOLATION_KEYS, model.isolation))
     if model.divisors:
         doc["divisors"] = list(model.divisors)
+    if model.tree_weights:
+        doc["treeWeights"] = list(model.tree_weights)
     doc["trees"] = {"path": trees_path, "encoding": "bonsai"}
     return doc
 

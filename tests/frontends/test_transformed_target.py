@@ -1,0 +1,114 @@
+"""TransformedTargetRegressor: with func=np.log, inverse_func=np.exp over a tree regressor the
+reference gives scikit-learn's predict bit for bit (the exp post transform is numpy's exp in
+float64, as FunctionTransformer's inverse_transform computes it); without a transform the model
+is the regressor's; every other inverse, transformer or regressor is refused by name."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.datasets import make_regression
+from sklearn.ensemble import ExtraTreesRegressor, GradientBoostingRegressor, HistGradientBoostingRegressor
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
+from sklearn.tree import DecisionTreeRegressor
+
+import crossform
+from crossform import evaluator
+from crossform.checks import compare
+from crossform.errors import UnsupportedEstimatorError
+
+
+def _data(seed: int, n: int = 500):
+    X, y = make_regression(n, 4, n_informative=3, noise=3.0, random_state=seed)
+    return X, y - y.min() + 1.0
+
+
+def _fit(model, seed: int = 0):
+    X, y = _data(seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # check_inverse's warning for log1p/exp pairs
+        return model.fit(X, y)
+
+
+def _log(regressor):
+    return TransformedTargetRegressor(regressor, func=np.log, inverse_func=np.exp)
+
+
+FITS = {
+    "tree": lambda: _fit(_log(DecisionTreeRegressor(max_depth=6, random_state=0))),
+    "extra-trees": lambda: _fit(_log(ExtraTreesRegressor(n_estimators=5, max_depth=5, random_state=0)), 1),
+    "boosting": lambda: _fit(_log(GradientBoostingRegressor(n_estimators=10, random_state=0)), 2),
+    "hist-boosting": lambda: _fit(_log(HistGradientBoostingRegressor(max_iter=15, random_state=0)), 3),
+    "scaled-pipeline": lambda: _fit(_log(make_pipeline(StandardScaler(), DecisionTreeRegressor(max_depth=4))), 4),
+    "identity": lambda: _fit(TransformedTargetRegressor(DecisionTreeRegressor(max_depth=5, random_state=0)), 5),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FITS))
+def test_reference_gives_sklearns_predict_bit_for_bit(name):
+    model = FITS[name]()
+    package = crossform.from_sklearn(model, checks=600)
+    assert package.model.post_transform == ("none" if name == "identity" else "exp")
+    scores = evaluator.score(package, package.checks.data())
+    result = compare(package.checks, scores, package.model)
+    assert result.ok, result.summary() + "\n" + "\n".join(str(m) for m in result.mismatches)
+    assert result.leaves_compared and len(package.checks) >= 100
+    ok = ~package.checks.errors
+    data = package.checks.data()
+    X = np.column_stack([np.asarray(data[f.name], dtype=np.float64) for f in package.inputs])[ok]
+    expected = model.predict(X)
+    assert np.array_equal(scores.values[ok][:, 0], expected)  # bit for bit, not within a tolerance
+
+
+def test_the_regressor_alone_scores_the_log():
+    """The same trees without the transform score regressor_.predict, whose np.exp is the package's."""
+    model = FITS["extra-trees"]()
+    package = crossform.from_sklearn(model, checks=300)
+    plain = crossform.from_sklearn(model.regressor_)
+    assert plain.model.post_transform == "none"
+    data = package.checks.data()
+    ok = ~package.checks.errors
+    X = np.column_stack([np.asarray(data[f.name], dtype=np.float64) for f in package.inputs])[ok]
+    logs = evaluator.score(plain, data).values[ok][:, 0]
+    assert np.array_equal(logs, model.regressor_.predict(X))
+    assert np.array_equal(evaluator.score(package, data).values[ok][:, 0], np.exp(logs))
+    assert not np.array_equal(logs, np.exp(logs))
+
+
+@pytest.mark.parametrize(
+    "model, words",
+    [
+        (TransformedTargetRegressor(DecisionTreeRegressor(), func=np.log1p, inverse_func=np.expm1), "expm1"),
+        (TransformedTargetRegressor(DecisionTreeRegressor(), func=np.sqrt, inverse_func=np.square), "square"),
+        (TransformedTargetRegressor(DecisionTreeRegressor(), transformer=StandardScaler()), "StandardScaler"),
+        (TransformedTargetRegressor(DecisionTreeRegressor(), transformer=MinMaxScaler()), "MinMaxScaler"),
+        (_log(Ridge()), "LinearModel has no exp"),
+        (_log(HistGradientBoostingRegressor(loss="poisson", max_iter=3)), "post transform 'exp'"),
+    ],
+)
+def test_refused_by_name(model, words):
+    fitted = _fit(model)
+    with pytest.raises(UnsupportedEstimatorError, match=words):
+        crossform.from_sklearn(fitted)
+
+
+def test_lightgbm_regressor_bit_for_bit():
+    lightgbm = pytest.importorskip("lightgbm")
+    model = _fit(_log(lightgbm.LGBMRegressor(n_estimators=20, verbose=-1)), 6)
+    package = crossform.from_sklearn(model, checks=600)
+    assert package.model.post_transform == "exp"
+    result = compare(package.checks, evaluator.score(package, package.checks.data()), package.model)
+    assert result.ok, result.summary()
+
+
+def test_xgboost_float32_predictions_refused():
+    """XGBRegressor.predict is float32 and np.exp keeps it float32: not the float64 exp."""
+    xgboost = pytest.importorskip("xgboost")
+    model = _fit(_log(xgboost.XGBRegressor(n_estimators=3)))
+    with pytest.raises(UnsupportedEstimatorError, match="accumulate 'float32'"):
+        crossform.from_sklearn(model)
