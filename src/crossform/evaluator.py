@@ -268,15 +268,18 @@ def response_columns(values: np.ndarray, n_classes: int) -> np.ndarray:
 
 
 def _calibrate(model: ir.Composite, batch: Batch, scored: list) -> np.ndarray:
-    """Each member's response columns through their sigmoids, normalised, averaged (SEMANTICS)."""
+    """Each member's response columns through their sigmoids or breakpoints, normalised, averaged (SEMANTICS)."""
     ok = np.flatnonzero(np.equal(batch.errors, None))
     k = len(model.classes)
     acc = np.zeros((len(ok), k))
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for values, params in zip(scored, model.calibration):
             t = response_columns(values[ok], k)
-            z = -(params[:, 0] * t + params[:, 1])
-            p = 1.0 / (1.0 + np.exp(-z))
+            if model.calibration_method == "isotonic":  # numpy's interp per column (SEMANTICS note 19)
+                p = np.column_stack([ir.isotonic_interpolate(points, t[:, c]) for c, points in enumerate(params)])
+            else:
+                z = -(params[:, 0] * t + params[:, 1])
+                p = 1.0 / (1.0 + np.exp(-z))
             if k == 2:
                 proba = np.hstack([1.0 - p, p])
             else:
