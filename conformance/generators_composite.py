@@ -222,3 +222,44 @@ def calibrated_sigmoid_boosting():
 def calibrated_sigmoid_multiclass():
     X, y = numbers(600, 4, seed=84, classes=4)
     return CalibratedClassifierCV(LogisticRegression(), method="sigmoid", ensemble=False, cv=3).fit(X, y)
+
+
+FEATURES.update(
+    {
+        "calibration-isotonic": "Isotonic calibration (CalibratedClassifierCV, method='isotonic'): responses on, "
+        "between and outside the breakpoints, interpolated as numpy's interp.",
+    }
+)
+
+
+@case(
+    "calibration-isotonic",
+    "calibrated-isotonic-forest",
+    "isotonic calibration of a forest's predict_proba, ensemble of three folds, binary",
+)
+def calibrated_isotonic_forest():
+    X, y = numbers(500, 4, seed=85)
+    base = RandomForestClassifier(n_estimators=3, max_depth=4, random_state=0)
+    return CalibratedClassifierCV(base, method="isotonic", cv=3).fit(X, y)
+
+
+@case(
+    "calibration-isotonic",
+    "calibrated-isotonic-boosting",
+    "isotonic calibration of histogram boosting's decision_function (its raw score), trained with NaN",
+)
+def calibrated_isotonic_boosting():
+    X, y = numbers(500, 4, seed=86, nan=0.05)
+    base = HistGradientBoostingClassifier(max_iter=4, random_state=0)
+    return CalibratedClassifierCV(base, method="isotonic", cv=3).fit(X, y)
+
+
+@case(
+    "calibration-isotonic",
+    "calibrated-isotonic-multiclass",
+    "isotonic calibration of extra trees' probabilities per class, three classes, ensemble off",
+)
+def calibrated_isotonic_multiclass():
+    X, y = numbers(600, 4, seed=87, classes=3)
+    base = ExtraTreesClassifier(n_estimators=3, max_depth=5, random_state=0)
+    return CalibratedClassifierCV(base, method="isotonic", ensemble=False, cv=3).fit(X, y)
