@@ -283,9 +283,7 @@ def _calibrate(model: ir.Composite, batch: Batch, scored: list) -> np.ndarray:
             if k == 2:
                 proba = np.hstack([1.0 - p, p])
             else:
-                total = np.zeros(len(ok))
-                for c in range(k):  # numpy's row sum of fewer than 8 values: a left fold
-                    total = total + p[:, c]
+                total = ir.pairwise_sum([p[:, c] for c in range(k)], np.add)  # numpy's row sum
                 proba = np.where(total[:, None] != 0, p / total[:, None], 1 / k)
             proba = np.where((1.0 < proba) & (proba <= 1.0 + 1e-5), 1.0, proba)
             acc = acc + proba

@@ -199,3 +199,26 @@ def test_calibration_refuses_what_it_cannot_state_by_name():
     raw = CalibratedClassifierCV(HistGradientBoostingClassifier(max_iter=2), method="sigmoid", cv=3).fit(X, y)
     with pytest.raises(UnsupportedEstimatorError, match="decision_function"):
         crossform.from_sklearn(raw, checks=0)
+
+
+def test_the_row_sum_adds_as_numpy_adds_a_row_of_any_width():
+    rng = np.random.default_rng(4)
+    for k in [*range(1, 40), 127, 128, 129, 136, 300]:
+        p = rng.uniform(0.0, 1.0, (200, k)) ** 3
+        got = crossform.ir.pairwise_sum([p[:, c] for c in range(k)], np.add)
+        np.testing.assert_array_equal(got, np.sum(p, axis=1))
+
+
+@pytest.mark.parametrize("method", ["sigmoid", "isotonic"])
+def test_calibrating_nine_classes_normalises_by_numpys_pairwise_row_sum(method):
+    X, y = make_classification(900, 6, n_informative=5, n_redundant=0, n_classes=9, random_state=11)
+    forest = RandomForestClassifier(n_estimators=3, max_depth=5, random_state=0)
+    model = CalibratedClassifierCV(forest, method=method, ensemble=False, cv=3).fit(X, y)
+    rows = np.vstack([X, X[:100] * 2.5])
+    scores = crossform.score(crossform.from_sklearn(model, checks=0), _columns(rows))
+    want = model.predict_proba(rows)
+    if method == "isotonic":
+        np.testing.assert_array_equal(scores.values, want)
+    else:  # scipy's expit and numpy's exp may differ by an ulp
+        np.testing.assert_allclose(scores.values, want, rtol=1e-12, atol=0)
+    assert scores.labels() == model.predict(rows).tolist()

@@ -56,6 +56,7 @@ from .models import (
     calibration_widths,
     class_labels,
     isotonic_interpolate,
+    pairwise_sum,
     stack_columns,
     stack_widths,
 )
@@ -102,6 +103,7 @@ __all__ = [
     "Tree",
     "TreeEnsemble",
     "calibration_widths",
+    "pairwise_sum",
     "isotonic_interpolate",
     "class_labels",
     "identify_packages_with",

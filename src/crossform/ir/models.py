@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -396,9 +396,9 @@ class Composite(_Model):
     ``calibration[m][c]``, an (n, 2) array of (x, y) rows with x strictly increasing, as numpy's
     ``interp`` (``isotonic_interpolate``: y[0] below x[0], y[-1] from x[-1] on, y[j] at x[j],
     else ``slope * (t - x[j]) + y[j]`` with ``slope = (y[j+1] - y[j]) / (x[j+1] - x[j])`` for
-    x[j] < t < x[j+1]). Two classes give ``[1 - p, p]``, more give each ``p``
-    over their left-fold sum (``1 / classes`` each where the sum is 0); values in (1, 1 + 1e-5]
-    become 1.0; then the members' probabilities are averaged (a left fold, divided by the count).
+    x[j] < t < x[j+1]). Two classes give ``[1 - p, p]``, more give each ``p`` over their sum,
+    added as numpy adds a row (``pairwise_sum``: a left fold below 8 classes; ``1 / classes``
+    each where the sum is 0); values in (1, 1 + 1e-5] become 1.0; then the members' probabilities are averaged (a left fold, divided by the count).
 
     A row refused by any member is a row error, as the library's predict fails for it. A
     composite is never a member: members are the model kinds of ``MEMBER_TYPES``.
@@ -492,13 +492,6 @@ class Composite(_Model):
                 raise invalid(owner, "classes", f"the final model's classes {classes!r}", describe(self.classes))
         elif self.combination == "calibrate":
             classes = _classes(owner, self.classes, len(self.classes or ()), "none", (), "class")
-            if len(classes) > 7:
-                raise invalid(
-                    owner,
-                    "classes",
-                    "at most 7 classes under 'calibrate' (numpy adds 8 or more pairwise)",
-                    len(classes),
-                )
             for i, member in enumerate(members):
                 if member.classes not in (None, classes) or (
                     member.classes is None and member.outputs != ("prediction",)
@@ -657,6 +650,33 @@ def stack_widths(members: tuple) -> list:
 def calibration_widths(members: tuple, n_classes: int) -> list:
     """How many response columns each member gives a calibration: one for two classes, else one per class."""
     return [1 if n_classes == 2 else n_classes for _ in members]
+
+
+def pairwise_sum(terms: list, add: Callable):
+    """numpy's sum of ``terms`` as its add reduction computes a row (numpy's ``pairwise_sum``,
+    numpy/_core/src/umath/loops_utils.h.src): fewer than 8 in order from the first; up to 128
+    into 8 accumulators (term i into accumulator i % 8, the last n % 8 left out), joined as
+    ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7)), then the rest added in order; more than
+    128 split at half the count rounded down to a multiple of 8, each half so summed, then added.
+    ``add(a, b)`` adds two partial sums (numbers, arrays or graph nodes)."""
+    n = len(terms)
+    if n < 8:
+        total = terms[0]
+        for term in terms[1:]:
+            total = add(total, term)
+        return total
+    if n <= 128:
+        r = list(terms[:8])
+        stop = n - n % 8
+        for i in range(8, stop):
+            r[i % 8] = add(r[i % 8], terms[i])
+        total = add(add(add(r[0], r[1]), add(r[2], r[3])), add(add(r[4], r[5]), add(r[6], r[7])))
+        for term in terms[stop:]:
+            total = add(total, term)
+        return total
+    half = n // 2
+    half -= half % 8
+    return add(pairwise_sum(terms[:half], add), pairwise_sum(terms[half:], add))
 
 
 def isotonic_interpolate(points: np.ndarray, t: np.ndarray) -> np.ndarray:

@@ -273,11 +273,6 @@ def convert_calibrated(est, ctx: Context, cols: list) -> ModelSpec:
         classes = ir.class_labels(est.classes_)
     except IRValidationError as exc:
         raise UnsupportedEstimatorError(f"{name} has class labels crossform cannot export: {exc}") from None
-    if len(classes) > 7:
-        raise UnsupportedEstimatorError(
-            f"{name} with {len(classes)} classes: numpy adds the {len(classes)} calibrated probabilities of a row "
-            "pairwise from 8 on, which crossform does not state; it exports up to 7 classes."
-        )
     specs = []
     for k, calibrated in enumerate(est.calibrated_classifiers_):
         base = calibrated.estimator

@@ -281,7 +281,7 @@ def _stack(g: Graph, model: ir.Composite, cols: dict, scored: list, doc: str, *a
 def _calibrated(g: Graph, model: ir.Composite, i: int, scores: str, doc: str) -> str:
     """Member i's calibrated probabilities [N, classes]: its response columns t (Gather of the
     second of two probabilities), z = Neg(Add(Mul(t, a), b)), p = 1 / (1 + exp(-z)); two classes
-    Concat(1 - p, p), more each p over the left-fold row sum, Where the sum is 0 1 / classes; then
+    Concat(1 - p, p), more each p over the row sum (Adds in numpy's pairwise order), Where the sum is 0 1 / classes; then
     values in (1, 1 + 1e-5] as 1.0."""
     k = len(model.classes)
     params = model.calibration[i]
@@ -306,10 +306,11 @@ def _calibrated(g: Graph, model: ir.Composite, i: int, scores: str, doc: str) ->
     if k == 2:
         proba = g.op("Concat", [g.op("Sub", [one, p], f"complement.{i}"), p], f"binary.{i}", axis=1)
     else:
-        total = None
-        for c in range(k):
-            column = g.op("Gather", [p, g.const(f"class.{i}.{c}", np.array([c], dtype=np.int64))], f"p.{i}.{c}", axis=1)
-            total = column if total is None else g.op("Add", [total, column], f"total.{i}.{c}")
+        columns = [
+            g.op("Gather", [p, g.const(f"class.{i}.{c}", np.array([c], dtype=np.int64))], f"p.{i}.{c}", axis=1)
+            for c in range(k)
+        ]
+        total = ir.pairwise_sum(columns, lambda a, b: g.op("Add", [a, b], f"total.{i}"))
         zero = g.op("Equal", [total, g.const(f"zero.{i}", np.array([0.0]))], f"total.zero.{i}")
         proba = g.op(
             "Where",
