@@ -263,3 +263,33 @@ def calibrated_isotonic_multiclass():
     X, y = numbers(600, 4, seed=87, classes=3)
     base = ExtraTreesClassifier(n_estimators=3, max_depth=5, random_state=0)
     return CalibratedClassifierCV(base, method="isotonic", ensemble=False, cv=3).fit(X, y)
+
+
+FEATURES.update(
+    {
+        "calibration-many-classes": "Calibration of 8 or more classes: the calibrated probabilities normalised by "
+        "numpy's pairwise row sum.",
+    }
+)
+
+
+@case(
+    "calibration-many-classes",
+    "calibrated-sigmoid-nine-classes",
+    "sigmoid calibration of a forest's probabilities over nine classes, ensemble off",
+)
+def calibrated_sigmoid_nine_classes():
+    X, y = numbers(900, 5, seed=88, classes=9)
+    base = RandomForestClassifier(n_estimators=3, max_depth=5, random_state=0)
+    return CalibratedClassifierCV(base, method="sigmoid", ensemble=False, cv=3).fit(X, y)
+
+
+@case(
+    "calibration-many-classes",
+    "calibrated-isotonic-ten-classes",
+    "isotonic calibration of extra trees' probabilities over ten classes, ensemble of two folds",
+)
+def calibrated_isotonic_ten_classes():
+    X, y = numbers(1000, 5, seed=89, classes=10)
+    base = ExtraTreesClassifier(n_estimators=3, max_depth=6, random_state=0)
+    return CalibratedClassifierCV(base, method="isotonic", cv=2).fit(X, y)

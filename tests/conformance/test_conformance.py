@@ -187,19 +187,28 @@ KNOWN_SKIPS.update(
         for fmt in ("pmml", "pmml[no-leaves]")
     }
 )
-# Isotonic calibration: no PMML form either; the float32 variant cannot bound normalising three
-# classes' calibrated probabilities by their sum.
-_ISOTONIC = json.loads((SUITE / "cases" / "calibration-isotonic.json").read_text(encoding="utf-8"))["cases"]
+# Isotonic calibration and calibration of many classes: no PMML form either; the float32 variant
+# cannot bound normalising three or more classes' calibrated probabilities by their sum.
+_CALIBRATION = {
+    feature: json.loads((SUITE / "cases" / f"{feature}.json").read_text(encoding="utf-8"))["cases"]
+    for feature in ("calibration-isotonic", "calibration-many-classes")
+}
 KNOWN_SKIPS.update(
     {
-        (f"calibration-isotonic/{case['name']}", fmt, "jpmml"): "a composite model"
-        for case in _ISOTONIC
+        (f"{feature}/{case['name']}", fmt, "jpmml"): "a composite model"
+        for feature, cases in _CALIBRATION.items()
+        for case in cases
         for fmt in ("pmml", "pmml[no-leaves]")
     }
 )
 KNOWN_SKIPS.update(
     {
-        ("calibration-isotonic/calibrated-isotonic-multiclass", "onnx[float32]", runtime): "normalising several"
+        (case, "onnx[float32]", runtime): "normalising several"
+        for case in (
+            "calibration-isotonic/calibrated-isotonic-multiclass",
+            "calibration-many-classes/calibrated-sigmoid-nine-classes",
+            "calibration-many-classes/calibrated-isotonic-ten-classes",
+        )
         for runtime in ("onnxruntime", "onnx-reference")
     }
 )
