@@ -222,3 +222,74 @@ def calibrated_sigmoid_boosting():
 def calibrated_sigmoid_multiclass():
     X, y = numbers(600, 4, seed=84, classes=4, float32=True)
     return CalibratedClassifierCV(LogisticRegression(), method="sigmoid", ensemble=False, cv=3).fit(X, y)
+
+
+FEATURES.update(
+    {
+        "calibration-isotonic": "Isotonic calibration (CalibratedClassifierCV, method='isotonic'): responses on, "
+        "between and outside the breakpoints, interpolated as numpy's interp.",
+    }
+)
+
+
+@case(
+    "calibration-isotonic",
+    "calibrated-isotonic-forest",
+    "isotonic calibration of a forest's predict_proba, ensemble of three folds, binary",
+)
+def calibrated_isotonic_forest():
+    X, y = numbers(500, 4, seed=85)
+    base = RandomForestClassifier(n_estimators=3, max_depth=4, random_state=0)
+    return CalibratedClassifierCV(base, method="isotonic", cv=3).fit(X, y)
+
+
+@case(
+    "calibration-isotonic",
+    "calibrated-isotonic-boosting",
+    "isotonic calibration of histogram boosting's decision_function (its raw score), trained with NaN",
+)
+def calibrated_isotonic_boosting():
+    X, y = numbers(500, 4, seed=86, nan=0.05)
+    base = HistGradientBoostingClassifier(max_iter=4, random_state=0)
+    return CalibratedClassifierCV(base, method="isotonic", cv=3).fit(X, y)
+
+
+@case(
+    "calibration-isotonic",
+    "calibrated-isotonic-multiclass",
+    "isotonic calibration of extra trees' probabilities per class, three classes, ensemble off",
+)
+def calibrated_isotonic_multiclass():
+    X, y = numbers(600, 4, seed=87, classes=3)
+    base = ExtraTreesClassifier(n_estimators=3, max_depth=5, random_state=0)
+    return CalibratedClassifierCV(base, method="isotonic", ensemble=False, cv=3).fit(X, y)
+
+
+FEATURES.update(
+    {
+        "calibration-many-classes": "Calibration of 8 or more classes: the calibrated probabilities normalised by "
+        "numpy's pairwise row sum.",
+    }
+)
+
+
+@case(
+    "calibration-many-classes",
+    "calibrated-sigmoid-nine-classes",
+    "sigmoid calibration of a forest's probabilities over nine classes, ensemble off",
+)
+def calibrated_sigmoid_nine_classes():
+    X, y = numbers(900, 5, seed=88, classes=9)
+    base = RandomForestClassifier(n_estimators=3, max_depth=5, random_state=0)
+    return CalibratedClassifierCV(base, method="sigmoid", ensemble=False, cv=3).fit(X, y)
+
+
+@case(
+    "calibration-many-classes",
+    "calibrated-isotonic-ten-classes",
+    "isotonic calibration of extra trees' probabilities over ten classes, ensemble of two folds",
+)
+def calibrated_isotonic_ten_classes():
+    X, y = numbers(1000, 5, seed=89, classes=10)
+    base = ExtraTreesClassifier(n_estimators=3, max_depth=6, random_state=0)
+    return CalibratedClassifierCV(base, method="isotonic", cv=2).fit(X, y)

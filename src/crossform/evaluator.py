@@ -271,21 +271,22 @@ def response_columns(values: np.ndarray, n_classes: int) -> np.ndarray:
 
 
 def _calibrate(model: ir.Composite, batch: Batch, scored: list) -> np.ndarray:
-    """Each member's response columns through their sigmoids, normalised, averaged (SEMANTICS)."""
+    """Each member's response columns through their sigmoids or breakpoints, normalised, averaged (SEMANTICS)."""
     ok = np.flatnonzero(np.equal(batch.errors, None))
     k = len(model.classes)
     acc = np.zeros((len(ok), k))
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for values, params in zip(scored, model.calibration):
             t = response_columns(values[ok], k)
-            z = -(params[:, 0] * t + params[:, 1])
-            p = 1.0 / (1.0 + np.exp(-z))
+            if model.calibration_method == "isotonic":  # numpy's interp per column (SEMANTICS note 19)
+                p = np.column_stack([ir.isotonic_interpolate(points, t[:, c]) for c, points in enumerate(params)])
+            else:
+                z = -(params[:, 0] * t + params[:, 1])
+                p = 1.0 / (1.0 + np.exp(-z))
             if k == 2:
                 proba = np.hstack([1.0 - p, p])
             else:
-                total = np.zeros(len(ok))
-                for c in range(k):  # numpy's row sum of fewer than 8 values: a left fold
-                    total = total + p[:, c]
+                total = ir.pairwise_sum([p[:, c] for c in range(k)], np.add)  # numpy's row sum
                 proba = np.where(total[:, None] != 0, p / total[:, None], 1 / k)
             proba = np.where((1.0 < proba) & (proba <= 1.0 + 1e-5), 1.0, proba)
             acc = acc + proba

@@ -304,6 +304,13 @@ def _composite(w: _Writer, model: ir.Composite) -> None:
     if model.final is not None:  # "stack"
         _linear(w, model.final)
         w.u8(int(model.passthrough))
+    if model.calibration_method == "isotonic":  # only then, so sigmoid ids stay as they were
+        w.text("isotonic")
+        for columns in model.calibration:  # per member, per response column, its (x, y) rows
+            w.u32(len(columns))
+            for points in columns:
+                w.array(points, ">f8")
+        return
     for params in model.calibration or ():  # "calibrate": per member its (a, b) rows
         w.array(params, ">f8")
 

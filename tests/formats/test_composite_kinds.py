@@ -216,3 +216,72 @@ def test_pmml_scores_a_stack_whose_final_model_is_a_regression_over_classifiers_
     assert all(e is None for e in got.errors)
     np.testing.assert_allclose(got.values[:, 0], stack.decision_function(rows), rtol=1e-12, atol=0)
     assert list(got.labels()) == list(stack.predict(rows))
+
+
+def test_an_isotonic_calibration_interpolates_each_response_as_numpys_interp_then_averages():
+    package = PACKAGES["composite-isotonic"]
+    rows = _rows()
+    got = crossform.score(package, rows)
+    ok = np.equal(got.errors, None)
+    want = np.zeros((len(rows), 2))
+    for member, (points,) in zip(package.model.members, package.model.calibration):
+        values = crossform.score(package.replace(model=member), rows).values
+        response = values[:, 1] if values.shape[1] == 2 else values[:, 0]  # the positive class's column
+        p = np.interp(response, points[:, 0], points[:, 1])
+        want = want + np.column_stack([1.0 - p, p])
+    np.testing.assert_array_equal(got.values[ok], (want / 3)[ok])
+    assert "isotonic calibration" in [feature for feature, _ in features_used(package)]
+
+
+def test_the_ir_refuses_isotonic_breakpoints_it_cannot_interpolate_by_name():
+    model = PACKAGES["composite-isotonic"].model
+    members, classes = model.members, model.classes
+    good = model.calibration
+    bad = {
+        "strictly increasing": (([[0.0, 0.0], [0.0, 1.0]],),) + good[1:],
+        "finite": (([[0.0, 0.0], [math.inf, 1.0]],),) + good[1:],
+        "at least one": ((np.zeros((0, 2)),),) + good[1:],
+        "one per response column": ((),) + good[1:],
+        "one per member": good[:2],
+    }
+    for words, calibration in bad.items():
+        with pytest.raises(crossform.errors.IRValidationError, match=words):
+            ir.Composite(members, "calibrate", classes=classes, calibration=calibration, calibration_method="isotonic")
+    with pytest.raises(crossform.errors.IRValidationError, match="calibration_method"):
+        ir.Composite(members, "calibrate", classes=classes, calibration=good, calibration_method="temperature")
+    with pytest.raises(crossform.errors.IRValidationError, match=r"'sigmoid' \(unused\) unless combination"):
+        ir.Composite(members[:1], "average", classes=None, calibration_method="isotonic")
+
+
+def test_the_formats_refuse_crafted_isotonic_calibrations_by_name():
+    from crossform.errors import MalformedPackageError
+    from crossform.exporters.protobuf.rules import ProtobufCountError, ProtobufUnexpectedError
+    from crossform.v1 import package_pb2 as pb
+
+    package = PACKAGES["composite-isotonic"]
+    fmt = get_format("stripe-json")
+    files = dict(fmt.dumps(package))
+    doc = files["model.json"].decode()
+    both = doc.replace('"isotonicCalibration"', '"calibration": [[[1.0, 0.0]]], "isotonicCalibration"', 1)
+    with pytest.raises(MalformedPackageError, match="found both"):
+        fmt.loads(Files.from_mapping({**files, "model.json": both.encode()}, label="<test>"))
+    fmt = get_format("protobuf")
+    msg = pb.Package.FromString(fmt.dumps(package))
+    msg.model.composite.calibration_points[0] += 1
+    with pytest.raises(ProtobufCountError, match=r"\(x, y\) per breakpoint"):
+        fmt.loads(msg.SerializeToString())
+    del msg.model.composite.calibration_points[0]
+    with pytest.raises(ProtobufCountError, match="point counts, one per response column"):
+        fmt.loads(msg.SerializeToString())
+    msg = pb.Package.FromString(fmt.dumps(PACKAGES["composite-calibrate"]))
+    msg.model.composite.calibration_points.append(2)
+    with pytest.raises(ProtobufUnexpectedError, match="only under CALIBRATION_METHOD_ISOTONIC"):
+        fmt.loads(msg.SerializeToString())
+    onnx = pytest.importorskip("onnx")
+    fmt = get_format("onnx")
+    proto = onnx.ModelProto.FromString(fmt.dumps(package))
+    for node in proto.graph.node:
+        if '"calibration":"isotonic"' in node.doc_string:
+            node.doc_string = node.doc_string.replace('"isotonic"', '"spline"')
+    with pytest.raises(MalformedPackageError, match="'calibration' to be 'isotonic'"):
+        fmt.loads(proto.SerializeToString())

@@ -161,11 +161,64 @@ def test_sigmoid_calibration_gives_scikit_learns_probabilities(ensemble, n_class
         assert scores.labels() == model.predict(X).tolist()
 
 
+@pytest.mark.parametrize("ensemble", [True, False])
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_isotonic_calibration_gives_scikit_learns_probabilities(ensemble, n_classes):
+    X, y = make_classification(400, 4, n_informative=3, n_redundant=0, n_classes=n_classes, random_state=9)
+    forest = RandomForestClassifier(n_estimators=3, max_depth=3, random_state=0)
+    model = CalibratedClassifierCV(forest, method="isotonic", ensemble=ensemble, cv=3).fit(X, y)
+    package = crossform.from_sklearn(model, checks=0)
+    assert package.model.calibration_method == "isotonic"
+    # the training responses themselves land on breakpoints; midpoints and outside values between them
+    responses = np.vstack([X, X[:50] * 1.5, X[:50] * -3.0])
+    scores = crossform.score(package, _columns(responses))
+    np.testing.assert_array_equal(scores.values, model.predict_proba(responses))
+    assert scores.labels() == model.predict(responses).tolist()
+    linear = CalibratedClassifierCV(LogisticRegression(), method="isotonic", ensemble=ensemble, cv=3).fit(X, y)
+    scores = crossform.score(crossform.from_sklearn(linear, checks=0), _columns(responses))
+    # BLAS orders the linear member's dot product, and interp's slope carries its last bits
+    np.testing.assert_allclose(scores.values, linear.predict_proba(responses), rtol=1e-9, atol=1e-12)
+
+
+def test_isotonic_breakpoints_interpolate_as_numpys_interp():
+    rng = np.random.default_rng(3)
+    x = np.cumsum(rng.uniform(1e-3, 1.0, 40))
+    y = np.sort(rng.uniform(0.0, 1.0, 40))
+    t = np.concatenate([x, (x[:-1] + x[1:]) / 2, np.nextafter(x, np.inf), np.nextafter(x, -np.inf), [-1e300, 1e300]])
+    t = np.concatenate([t, rng.uniform(x[0] - 1, x[-1] + 1, 5000)])
+    got = crossform.ir.isotonic_interpolate(np.column_stack([x, y]), t)
+    np.testing.assert_array_equal(got, np.interp(t, x, y))
+
+
 def test_calibration_refuses_what_it_cannot_state_by_name():
     X, y = make_classification(300, 4, n_informative=3, n_redundant=0, n_classes=3, random_state=10)
-    isotonic = CalibratedClassifierCV(DecisionTreeClassifier(max_depth=3), method="isotonic", cv=3).fit(X, y)
-    with pytest.raises(UnsupportedEstimatorError, match=r"method='isotonic'"):
-        crossform.from_sklearn(isotonic, checks=0)
+    temperature = CalibratedClassifierCV(DecisionTreeClassifier(max_depth=3), method="isotonic", cv=3).fit(X, y)
+    temperature.method = "temperature"  # scikit-learn 1.8's third method, stated here on any release
+    with pytest.raises(UnsupportedEstimatorError, match=r"method='temperature'"):
+        crossform.from_sklearn(temperature, checks=0)
     raw = CalibratedClassifierCV(HistGradientBoostingClassifier(max_iter=2), method="sigmoid", cv=3).fit(X, y)
     with pytest.raises(UnsupportedEstimatorError, match="decision_function"):
         crossform.from_sklearn(raw, checks=0)
+
+
+def test_the_row_sum_adds_as_numpy_adds_a_row_of_any_width():
+    rng = np.random.default_rng(4)
+    for k in [*range(1, 40), 127, 128, 129, 136, 300]:
+        p = rng.uniform(0.0, 1.0, (200, k)) ** 3
+        got = crossform.ir.pairwise_sum([p[:, c] for c in range(k)], np.add)
+        np.testing.assert_array_equal(got, np.sum(p, axis=1))
+
+
+@pytest.mark.parametrize("method", ["sigmoid", "isotonic"])
+def test_calibrating_nine_classes_normalises_by_numpys_pairwise_row_sum(method):
+    X, y = make_classification(900, 6, n_informative=5, n_redundant=0, n_classes=9, random_state=11)
+    forest = RandomForestClassifier(n_estimators=3, max_depth=5, random_state=0)
+    model = CalibratedClassifierCV(forest, method=method, ensemble=False, cv=3).fit(X, y)
+    rows = np.vstack([X, X[:100] * 2.5])
+    scores = crossform.score(crossform.from_sklearn(model, checks=0), _columns(rows))
+    want = model.predict_proba(rows)
+    if method == "isotonic":
+        np.testing.assert_array_equal(scores.values, want)
+    else:  # scipy's expit and numpy's exp may differ by an ulp
+        np.testing.assert_allclose(scores.values, want, rtol=1e-12, atol=0)
+    assert scores.labels() == model.predict(rows).tolist()

@@ -283,8 +283,8 @@ def composite_packages() -> dict:
     a classifier averaging a forest, a binary boosted model and a logistic regression with weights
     and a recorded divisor, a hard vote of a forest, a boosted model and a linear decision model
     (ties between weighted votes), a stack of the same members into a logistic regression with the
-    features passed through, a sigmoid calibration of a forest's probability, a boosted raw score and
-    a linear decision score, and a regressor over a forest, a boosted model and a linear one."""
+    features passed through, a sigmoid and an isotonic calibration of a forest's probability, a
+    boosted raw score and a linear decision score, and a regressor over a forest, a boosted model and a linear one."""
     classes = ("no", "yes")
     features = ("size", "weight")
     forest = ir.TreeEnsemble(features, (small_tree(), small_tree(0.25)), classes=classes)
@@ -339,6 +339,25 @@ def composite_packages() -> dict:
                 "calibrate",
                 classes=classes,
                 calibration=([[-2.5, 0.25]], [[-1.0, -0.5]], [[-0.75, 0.125]]),
+            ),
+        ),
+        "composite-isotonic": ir.Package(
+            inputs=fields()[1:],
+            encoders=(),
+            model=ir.Composite(
+                (
+                    forest,
+                    ir.TreeEnsemble(features, (regression_stump(0), regression_stump(1)), "sum", base_value=[0.5]),
+                    ir.LinearModel(features, [[0.75, -1.5]], [0.25], "none", classes),
+                ),
+                "calibrate",
+                classes=classes,
+                calibration=(
+                    ([[0.0, 0.0], [0.25, 0.125], [0.5, 0.5], [1.0, 1.0]],),
+                    ([[-1.0, 0.1], [0.3, 0.7]],),
+                    ([[0.5, 0.375]],),  # one threshold: its y everywhere
+                ),
+                calibration_method="isotonic",
             ),
         ),
         "composite-regressor": ir.Package(inputs=fields()[1:], encoders=(), model=ir.Composite(regressors, "average")),

@@ -120,6 +120,7 @@ FEATURES_SINCE: dict[str, dict[str, str]] = {
     "missing-band encoder": MINORS_INTRODUCED_BY["0.6.0"],
     "composite model": MINORS_INTRODUCED_BY["0.6.0"],
     "weighted median": MINORS_INTRODUCED_BY["0.6.0"],
+    "isotonic calibration": MINORS_INTRODUCED_BY["0.6.0"],
 }
 
 
@@ -144,6 +145,8 @@ def model_features(model) -> list:
     """``[(feature, words)]`` for the model alone (see :func:`features_used`)."""
     if hasattr(model, "members"):  # a composite: its own row, then what its members use
         used = [("composite model", f"a composite model ({model.combination!r} of {len(model.members)} members)")]
+        if model.calibration_method == "isotonic":
+            used.append(("isotonic calibration", "isotonic calibration (breakpoints interpolated as numpy's interp)"))
         for member in model.members + ((model.final,) if model.final is not None else ()):
             used += [feature for feature in model_features(member) if feature not in used]
         return used

@@ -40,6 +40,7 @@ from .fields import CATEGORICAL, KINDS, NUMERIC, Field
 from .models import (
     ACCUMULATE_RULES,
     AGGREGATIONS,
+    CALIBRATION_METHODS,
     COMBINATIONS,
     INFINITE_RULES,
     ISOLATION_OUTPUTS,
@@ -54,6 +55,8 @@ from .models import (
     TreeEnsemble,
     calibration_widths,
     class_labels,
+    isotonic_interpolate,
+    pairwise_sum,
     stack_columns,
     stack_widths,
 )
@@ -64,6 +67,7 @@ __all__ = [
     "ACCUMULATE_RULES",
     "AGGREGATIONS",
     "CATEGORICAL",
+    "CALIBRATION_METHODS",
     "COMBINATIONS",
     "ENCODER_TYPES",
     "INFINITE_RULES",
@@ -99,6 +103,8 @@ __all__ = [
     "Tree",
     "TreeEnsemble",
     "calibration_widths",
+    "pairwise_sum",
+    "isotonic_interpolate",
     "class_labels",
     "identify_packages_with",
     "invalid",

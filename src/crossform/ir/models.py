@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -406,6 +406,7 @@ class LinearModel(_Model):
 
 
 COMBINATIONS = ("average", "vote", "stack", "calibrate")
+CALIBRATION_METHODS = ("sigmoid", "isotonic")
 MEMBER_TYPES = (TreeEnsemble, LinearModel)
 
 
@@ -433,12 +434,16 @@ class Composite(_Model):
     ``passthrough`` the composite's features follow them. The composite's outputs are the final
     model's; weights are 1.0 and the divisor 1.0 (both unused).
 
-    "calibrate" (scikit-learn's CalibratedClassifierCV, method "sigmoid"): each member's response
-    columns (its outputs; two probabilities give only the second; a raw score model its one
-    prediction) are calibrated, column c by ``calibration[m][c] = (a, b)`` as ``p = 1 / (1 +
-    exp(-z))`` with ``z = -(a * t + b)``; two classes give ``[1 - p, p]``, more give each ``p``
-    over their left-fold sum (``1 / classes`` each where the sum is 0); values in (1, 1 + 1e-5]
-    become 1.0; then the members' probabilities are averaged (a left fold, divided by the count).
+    "calibrate" (scikit-learn's CalibratedClassifierCV): each member's response columns (its
+    outputs; two probabilities give only the second; a raw score model its one prediction) are
+    calibrated. Under ``calibration_method`` "sigmoid" column c by ``calibration[m][c] = (a, b)``
+    as ``p = 1 / (1 + exp(-z))`` with ``z = -(a * t + b)``; under "isotonic" by the breakpoints
+    ``calibration[m][c]``, an (n, 2) array of (x, y) rows with x strictly increasing, as numpy's
+    ``interp`` (``isotonic_interpolate``: y[0] below x[0], y[-1] from x[-1] on, y[j] at x[j],
+    else ``slope * (t - x[j]) + y[j]`` with ``slope = (y[j+1] - y[j]) / (x[j+1] - x[j])`` for
+    x[j] < t < x[j+1]). Two classes give ``[1 - p, p]``, more give each ``p`` over their sum,
+    added as numpy adds a row (``pairwise_sum``: a left fold below 8 classes; ``1 / classes``
+    each where the sum is 0); values in (1, 1 + 1e-5] become 1.0; then the members' probabilities are averaged (a left fold, divided by the count).
 
     A row refused by any member is a row error, as the library's predict fails for it. A
     composite is never a member: members are the model kinds of ``MEMBER_TYPES``.
@@ -452,6 +457,7 @@ class Composite(_Model):
     final: Union[LinearModel, None] = None
     passthrough: bool = False
     calibration: Union[tuple, None] = None
+    calibration_method: str = "sigmoid"
 
     def __post_init__(self) -> None:
         owner = "Composite"
@@ -490,6 +496,13 @@ class Composite(_Model):
             calibration = self._check_calibration(owner, members)
         elif self.calibration is not None:
             raise invalid(owner, "calibration", "None unless combination is 'calibrate'", describe(self.calibration))
+        elif self.calibration_method != "sigmoid":
+            raise invalid(
+                owner,
+                "calibration_method",
+                "'sigmoid' (unused) unless combination is 'calibrate'",
+                describe(self.calibration_method),
+            )
         else:
             calibration = None
         if self.combination == "stack":
@@ -524,13 +537,6 @@ class Composite(_Model):
                 raise invalid(owner, "classes", f"the final model's classes {classes!r}", describe(self.classes))
         elif self.combination == "calibrate":
             classes = _classes(owner, self.classes, len(self.classes or ()), "none", (), "class")
-            if len(classes) > 7:
-                raise invalid(
-                    owner,
-                    "classes",
-                    "at most 7 classes under 'calibrate' (numpy adds 8 or more pairwise)",
-                    len(classes),
-                )
             for i, member in enumerate(members):
                 if member.classes not in (None, classes) or (
                     member.classes is None and member.outputs != ("prediction",)
@@ -577,6 +583,12 @@ class Composite(_Model):
 
     def _check_calibration(self, owner: str, members: tuple) -> tuple:
         value = self.calibration
+        if self.calibration_method not in CALIBRATION_METHODS:
+            raise invalid(
+                owner, "calibration_method", f"one of {CALIBRATION_METHODS}", describe(self.calibration_method)
+            )
+        if self.calibration_method == "isotonic":
+            return self._check_breakpoints(owner, members)
         if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) != len(members):
             raise invalid(
                 owner, "calibration", f"{len(members)} arrays of (a, b) rows, one per member", describe(value)
@@ -589,6 +601,43 @@ class Composite(_Model):
             check_finite(owner, "calibration", params)
             params.setflags(write=False)
             out.append(params)
+        return tuple(out)
+
+    def _check_breakpoints(self, owner: str, members: tuple) -> tuple:
+        value = self.calibration
+        widths = calibration_widths(members, len(self.classes or ()))
+        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) != len(members):
+            raise invalid(
+                owner, "calibration", f"{len(members)} sequences of breakpoint arrays, one per member", describe(value)
+            )
+        out = []
+        for i, (columns, width) in enumerate(zip(value, widths)):
+            if (
+                isinstance(columns, (str, bytes, np.ndarray))
+                or not isinstance(columns, Sequence)
+                or len(columns) != width
+            ):
+                raise invalid(
+                    owner,
+                    "calibration",
+                    f"{width} breakpoint arrays for member {i}, one per response column",
+                    describe(columns),
+                )
+            kept = []
+            for points in columns:
+                points = frozen_array(owner, "calibration", points, np.float64, 2)
+                if points.ndim != 2 or points.shape[1] != 2 or not len(points):
+                    raise invalid(
+                        owner, "calibration", f"an array of (x, y) rows, at least one, for member {i}", describe(points)
+                    )
+                check_finite(owner, "calibration", points)
+                if (np.diff(points[:, 0]) <= 0).any():
+                    raise invalid(
+                        owner, "calibration", f"breakpoints x strictly increasing for member {i}", points[:, 0].tolist()
+                    )
+                points.setflags(write=False)
+                kept.append(points)
+            out.append(tuple(kept))
         return tuple(out)
 
     def _check_stack(self, owner: str, members: tuple, weights: np.ndarray) -> None:
@@ -646,6 +695,51 @@ def stack_widths(members: tuple) -> list:
 def calibration_widths(members: tuple, n_classes: int) -> list:
     """How many response columns each member gives a calibration: one for two classes, else one per class."""
     return [1 if n_classes == 2 else n_classes for _ in members]
+
+
+def pairwise_sum(terms: list, add: Callable):
+    """numpy's sum of ``terms`` as its add reduction computes a row (numpy's ``pairwise_sum``,
+    numpy/_core/src/umath/loops_utils.h.src): fewer than 8 in order from the first; up to 128
+    into 8 accumulators (term i into accumulator i % 8, the last n % 8 left out), joined as
+    ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7)), then the rest added in order; more than
+    128 split at half the count rounded down to a multiple of 8, each half so summed, then added.
+    ``add(a, b)`` adds two partial sums (numbers, arrays or graph nodes)."""
+    n = len(terms)
+    if n < 8:
+        total = terms[0]
+        for term in terms[1:]:
+            total = add(total, term)
+        return total
+    if n <= 128:
+        r = list(terms[:8])
+        stop = n - n % 8
+        for i in range(8, stop):
+            r[i % 8] = add(r[i % 8], terms[i])
+        total = add(add(add(r[0], r[1]), add(r[2], r[3])), add(add(r[4], r[5]), add(r[6], r[7])))
+        for term in terms[stop:]:
+            total = add(total, term)
+        return total
+    half = n // 2
+    half -= half % 8
+    return add(pairwise_sum(terms[:half], add), pairwise_sum(terms[half:], add))
+
+
+def isotonic_interpolate(points: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """numpy's ``interp(t, x, y)`` over the breakpoints ``points`` ((x, y) rows, x strictly
+    increasing), as numpy/_core/src/multiarray/compiled_base.c computes it: y[0] below x[0],
+    y[-1] from x[-1] on, y[j] where t == x[j], else ``slope * (t - x[j]) + y[j]`` with
+    ``slope = (y[j+1] - y[j]) / (x[j+1] - x[j])`` for x[j] < t < x[j+1]; NaN stays NaN."""
+    x, y = points[:, 0], points[:, 1]
+    t = np.asarray(t, dtype=np.float64)
+    if len(x) == 1:
+        return np.where(np.isnan(t), np.nan, y[0])
+    j = np.clip(np.searchsorted(x, t, side="right") - 1, 0, len(x) - 2)
+    with np.errstate(over="ignore", invalid="ignore"):
+        slope = (y[j + 1] - y[j]) / (x[j + 1] - x[j])
+        out = slope * (t - x[j]) + y[j]
+    out = np.where(t == x[j], y[j], out)
+    out = np.where(t < x[0], y[0], out)
+    return np.where(t >= x[-1], y[-1], out)
 
 
 def stack_columns(members: tuple, passthrough: bool) -> tuple:

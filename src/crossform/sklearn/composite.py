@@ -230,27 +230,49 @@ def convert_stacking(est, ctx: Context, cols: list) -> ModelSpec:
     return ModelSpec(tuple(cols), build)
 
 
+def _breakpoints(name: str, label: str, calibrator) -> np.ndarray:
+    """An IsotonicRegression(out_of_bounds="clip")'s (X_thresholds_, y_thresholds_) rows. Its
+    predict clips T to [X_min_, X_max_] (the first and last thresholds) and calls scipy's
+    interp1d(kind="linear"), which hands float64 data to numpy's interp; one threshold predicts
+    its y everywhere (sklearn/isotonic.py, _build_f). All of that is isotonic_interpolate."""
+    x = np.asarray(calibrator.X_thresholds_)
+    y = np.asarray(calibrator.y_thresholds_)
+    if (
+        calibrator.out_of_bounds != "clip"
+        or x.dtype != np.float64
+        or y.dtype != np.float64
+        or not len(x)
+        or x[0] != calibrator.X_min_
+        or x[-1] != calibrator.X_max_
+        or (np.diff(x) <= 0).any()
+        or not np.isfinite(x).all()
+        or not np.isfinite(y).all()
+    ):
+        raise UnsupportedEstimatorError(
+            f"{name}: {label}'s isotonic calibrator is not float64 breakpoints, finite, strictly increasing from "
+            f"X_min_ to X_max_, clipped (out_of_bounds={calibrator.out_of_bounds!r}, dtype {x.dtype}, "
+            f"{len(x)} thresholds); crossform states only those."
+        )
+    return np.column_stack([x, y])
+
+
 def convert_calibrated(est, ctx: Context, cols: list) -> ModelSpec:
-    """CalibratedClassifierCV with method "sigmoid", ensemble on or off (sklearn/calibration.py):
-    each calibrated classifier's base estimator gives its response (decision_function when it has
-    one, else predict_proba; for two classes the positive column), each column through its
-    _SigmoidCalibration, expit(-(a * t + b)); then the normalisation and the mean of
+    """CalibratedClassifierCV with method "sigmoid" or "isotonic", ensemble on or off
+    (sklearn/calibration.py): each calibrated classifier's base estimator gives its response
+    (decision_function when it has one, else predict_proba; for two classes the positive column),
+    each column through its _SigmoidCalibration, expit(-(a * t + b)), or its IsotonicRegression
+    (numpy's interp between its thresholds, _breakpoints); then the normalisation and the mean of
     CalibratedClassifierCV.predict_proba: the composite "calibrate" rule (SEMANTICS note 19)."""
     name = type(est).__name__
-    if est.method != "sigmoid":
+    if est.method not in ("sigmoid", "isotonic"):
         raise UnsupportedEstimatorError(
-            f"{name}(method={est.method!r}): crossform exports method='sigmoid'; isotonic calibration "
-            "(scipy's interp1d between the thresholds) and temperature scaling are not exported yet."
+            f"{name}(method={est.method!r}): crossform exports method='sigmoid' and method='isotonic'; "
+            "temperature scaling is not exported yet."
         )
     try:
         classes = ir.class_labels(est.classes_)
     except IRValidationError as exc:
         raise UnsupportedEstimatorError(f"{name} has class labels crossform cannot export: {exc}") from None
-    if len(classes) > 7:
-        raise UnsupportedEstimatorError(
-            f"{name} with {len(classes)} classes: numpy adds the {len(classes)} calibrated probabilities of a row "
-            "pairwise from 8 on, which crossform does not state; it exports up to 7 classes."
-        )
     specs = []
     for k, calibrated in enumerate(est.calibrated_classifiers_):
         base = calibrated.estimator
@@ -258,7 +280,10 @@ def convert_calibrated(est, ctx: Context, cols: list) -> ModelSpec:
         if len(base.classes_) != len(classes):
             raise UnsupportedEstimatorError(f"{name}: {label} was fitted on {len(base.classes_)} of the classes.")
         decision = hasattr(base, "decision_function")
-        params = np.array([[c.a_, c.b_] for c in calibrated.calibrators], dtype=np.float64)
+        if est.method == "isotonic":
+            params = tuple(_breakpoints(name, label, c) for c in calibrated.calibrators)
+        else:
+            params = np.array([[c.a_, c.b_] for c in calibrated.calibrators], dtype=np.float64)
         specs.append((label, base, decision, params, _member_spec(name, label, base, ctx, cols)))
 
     def build(features: tuple) -> ir.Composite:
@@ -279,7 +304,11 @@ def convert_calibrated(est, ctx: Context, cols: list) -> ModelSpec:
             members.append(model)
         try:
             return ir.Composite(
-                tuple(members), "calibrate", classes=classes, calibration=tuple(p for _, _, _, p, _ in specs)
+                tuple(members),
+                "calibrate",
+                classes=classes,
+                calibration=tuple(p for _, _, _, p, _ in specs),
+                calibration_method=est.method,
             )
         except IRValidationError as exc:
             raise UnsupportedEstimatorError(f"{name}: crossform cannot export its members' outputs: {exc}") from None

@@ -300,7 +300,7 @@ class Model(_message.Message):
     def __init__(self, tree_ensemble: _Optional[_Union[TreeEnsemble, _Mapping]] = ..., linear_model: _Optional[_Union[LinearModel, _Mapping]] = ..., tree_ensemble_with_rules: _Optional[_Union[TreeEnsembleWithRules, _Mapping]] = ..., tree_ensemble_float32: _Optional[_Union[TreeEnsembleFloat32, _Mapping]] = ..., composite: _Optional[_Union[Composite, _Mapping]] = ..., tree_ensemble_divided: _Optional[_Union[TreeEnsembleDivided, _Mapping]] = ..., tree_ensemble_weighted_median: _Optional[_Union[TreeEnsembleWeightedMedian, _Mapping]] = ...) -> None: ...
 
 class Composite(_message.Message):
-    __slots__ = ("combination", "members", "weights", "divisor", "classes", "final", "passthrough", "calibration")
+    __slots__ = ("combination", "members", "weights", "divisor", "classes", "final", "passthrough", "calibration", "calibration_method", "calibration_points")
     class Combination(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         COMBINATION_UNSPECIFIED: _ClassVar[Composite.Combination]
@@ -313,6 +313,12 @@ class Composite(_message.Message):
     COMBINATION_VOTE: Composite.Combination
     COMBINATION_STACK: Composite.Combination
     COMBINATION_CALIBRATE: Composite.Combination
+    class CalibrationMethod(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        CALIBRATION_METHOD_SIGMOID: _ClassVar[Composite.CalibrationMethod]
+        CALIBRATION_METHOD_ISOTONIC: _ClassVar[Composite.CalibrationMethod]
+    CALIBRATION_METHOD_SIGMOID: Composite.CalibrationMethod
+    CALIBRATION_METHOD_ISOTONIC: Composite.CalibrationMethod
     COMBINATION_FIELD_NUMBER: _ClassVar[int]
     MEMBERS_FIELD_NUMBER: _ClassVar[int]
     WEIGHTS_FIELD_NUMBER: _ClassVar[int]
@@ -321,6 +327,8 @@ class Composite(_message.Message):
     FINAL_FIELD_NUMBER: _ClassVar[int]
     PASSTHROUGH_FIELD_NUMBER: _ClassVar[int]
     CALIBRATION_FIELD_NUMBER: _ClassVar[int]
+    CALIBRATION_METHOD_FIELD_NUMBER: _ClassVar[int]
+    CALIBRATION_POINTS_FIELD_NUMBER: _ClassVar[int]
     combination: Composite.Combination
     members: _containers.RepeatedCompositeFieldContainer[Model]
     weights: _containers.RepeatedScalarFieldContainer[float]
@@ -329,7 +337,9 @@ class Composite(_message.Message):
     final: Model
     passthrough: bool
     calibration: _containers.RepeatedScalarFieldContainer[float]
-    def __init__(self, combination: _Optional[_Union[Composite.Combination, str]] = ..., members: _Optional[_Iterable[_Union[Model, _Mapping]]] = ..., weights: _Optional[_Iterable[float]] = ..., divisor: _Optional[float] = ..., classes: _Optional[_Iterable[_Union[ClassLabel, _Mapping]]] = ..., final: _Optional[_Union[Model, _Mapping]] = ..., passthrough: _Optional[bool] = ..., calibration: _Optional[_Iterable[float]] = ...) -> None: ...
+    calibration_method: Composite.CalibrationMethod
+    calibration_points: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, combination: _Optional[_Union[Composite.Combination, str]] = ..., members: _Optional[_Iterable[_Union[Model, _Mapping]]] = ..., weights: _Optional[_Iterable[float]] = ..., divisor: _Optional[float] = ..., classes: _Optional[_Iterable[_Union[ClassLabel, _Mapping]]] = ..., final: _Optional[_Union[Model, _Mapping]] = ..., passthrough: _Optional[bool] = ..., calibration: _Optional[_Iterable[float]] = ..., calibration_method: _Optional[_Union[Composite.CalibrationMethod, str]] = ..., calibration_points: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class TreeEnsembleWeightedMedian(_message.Message):
     __slots__ = ("rules", "tree_weights")

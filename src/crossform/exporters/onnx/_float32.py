@@ -68,6 +68,15 @@ def float32_tolerance(package: ir.Package) -> float:
     return up if up >= bound else float(f"{math.ceil(bound / 10.0**exponent) + 1}e{exponent}")
 
 
+def _steepest(model: ir.Composite, params) -> float:
+    """The largest slope of a member's calibration: |a| / 4 for a sigmoid, the steepest piece of
+    isotonic breakpoints (numpy's interp is continuous; 0.0 for one breakpoint)."""
+    if model.calibration_method == "isotonic":
+        slopes = [np.abs(np.diff(p[:, 1]) / np.diff(p[:, 0])).max() if len(p) > 1 else 0.0 for p in params]
+        return float(max(slopes))
+    return float(np.abs(params[:, 0]).max()) / 4
+
+
 def _bound(model: ir.Model) -> float:
     """float32_tolerance's bound before it is rounded up. A composite's is its members' bounds,
     weighted as the combination weighs their scores (the combination runs in double in both
@@ -85,8 +94,9 @@ def _bound(model: ir.Model) -> float:
                     "the float32 variant rounds a calibrated member's scores, and normalising several calibrated "
                     "probabilities by their sum has no bound where the sum is small; write float64"
                 )
-            # a sigmoid's slope is at most |a| / 4; 1 - p moves as p does; then the members' mean
-            moved = [float(np.abs(p[:, 0]).max()) / 4 * b for p, b in zip(model.calibration, bounds)]
+            # a sigmoid's slope is at most |a| / 4, a continuous piecewise line's its steepest piece's;
+            # 1 - p moves as p does; then the members' mean
+            moved = [_steepest(model, p) * b for p, b in zip(model.calibration, bounds)]
             return sum(moved) / model.divisor
         if model.combination == "stack":
             # the final model, in double in both graphs, moves each output by its coefficients

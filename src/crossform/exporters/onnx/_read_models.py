@@ -247,6 +247,30 @@ def _read_composite(proto, first, inits: dict, props: dict, where: str, per_tree
         passthrough = len(final.features) > len(ir.stack_columns(tuple(members), False))
         return ir.Composite(tuple(members), combination, None, None, None, final, passthrough)
     classes = read_classes(props, where)
+    if combination == "calibrate" and doc.get("calibration", "sigmoid") == "isotonic":
+        widths = ir.calibration_widths(tuple(members), len(classes or ()))
+        calibration = tuple(
+            tuple(
+                np.column_stack(
+                    [
+                        const_of_name(inits, f"composite.x.{i}.{c}", where),
+                        const_of_name(inits, f"composite.y.{i}.{c}", where),
+                    ]
+                )
+                for c in range(width)
+            )
+            for i, width in enumerate(widths)
+        )
+        divisor = scalar_of_name(inits, "composite.divisor", where)
+        return ir.Composite(
+            tuple(members), combination, None, divisor, classes, calibration=calibration, calibration_method="isotonic"
+        )
+    if doc.get("calibration", "sigmoid") != "sigmoid":
+        raise OnnxStructureError(
+            where,
+            "expected doc_string key 'calibration' to be 'isotonic' under combination 'calibrate', or absent, "
+            f"found {cut(json.dumps(doc.get('calibration')))}",
+        )
     if combination == "calibrate":
         calibration = tuple(
             np.column_stack(

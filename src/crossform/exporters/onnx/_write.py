@@ -229,6 +229,8 @@ def _composite(
     g.prefix = "composite."
     raw = [i for i, m in enumerate(model.members) if m.classes is None and model.classes is not None]
     extra = {"raw_members": raw} if raw else {}  # members scoring raw, classless, in a classifier
+    if model.calibration_method == "isotonic":  # only then, so sigmoid graphs stay as they were
+        extra["calibration"] = "isotonic"
     doc = step_doc("composite", combination=model.combination, members=len(model.members), **extra)
     if model.combination == "stack":
         return _stack(g, model, cols, scored, doc, precision, per_tree, exact)
@@ -279,7 +281,7 @@ def _stack(g: Graph, model: ir.Composite, cols: dict, scored: list, doc: str, *a
 def _calibrated(g: Graph, model: ir.Composite, i: int, scores: str, doc: str) -> str:
     """Member i's calibrated probabilities [N, classes]: its response columns t (Gather of the
     second of two probabilities), z = Neg(Add(Mul(t, a), b)), p = 1 / (1 + exp(-z)); two classes
-    Concat(1 - p, p), more each p over the left-fold row sum, Where the sum is 0 1 / classes; then
+    Concat(1 - p, p), more each p over the row sum (Adds in numpy's pairwise order), Where the sum is 0 1 / classes; then
     values in (1, 1 + 1e-5] as 1.0."""
     k = len(model.classes)
     params = model.calibration[i]
@@ -287,17 +289,28 @@ def _calibrated(g: Graph, model: ir.Composite, i: int, scores: str, doc: str) ->
     if k == 2 and len(model.members[i].outputs) == 2:
         second = g.const(f"second.{i}", np.array([1], dtype=np.int64))
         scores = g.op("Gather", [scores, second], f"response.{i}", axis=1)
-    scaled = g.op("Mul", [scores, g.const(f"a.{i}", params[:, 0].copy())], f"at.{i}", doc=doc if i == 0 else "")
-    z = g.op("Neg", [g.op("Add", [scaled, g.const(f"b.{i}", params[:, 1].copy())], f"atb.{i}")], f"z.{i}")
-    exp = g.op("Exp", [g.op("Neg", [z], f"minus.z.{i}")], f"exp.{i}")
-    p = g.op("Div", [one, g.op("Add", [one, exp], f"denominator.{i}")], f"sigmoid.{i}")
+    if model.calibration_method == "isotonic":
+        columns = [scores] if len(params) == 1 else g.split(scores, len(params), f"response.{i}")
+        if i == 0 and len(params) > 1:
+            g.nodes[-1].doc_string = doc
+        ps = [
+            _interpolated(g, points, t, f"{i}.{c}", doc if i == 0 and c == 0 else "")
+            for c, (points, t) in enumerate(zip(params, columns))
+        ]
+        p = ps[0] if len(ps) == 1 else g.op("Concat", ps, f"isotonic.{i}", axis=1)
+    else:
+        scaled = g.op("Mul", [scores, g.const(f"a.{i}", params[:, 0].copy())], f"at.{i}", doc=doc if i == 0 else "")
+        z = g.op("Neg", [g.op("Add", [scaled, g.const(f"b.{i}", params[:, 1].copy())], f"atb.{i}")], f"z.{i}")
+        exp = g.op("Exp", [g.op("Neg", [z], f"minus.z.{i}")], f"exp.{i}")
+        p = g.op("Div", [one, g.op("Add", [one, exp], f"denominator.{i}")], f"sigmoid.{i}")
     if k == 2:
         proba = g.op("Concat", [g.op("Sub", [one, p], f"complement.{i}"), p], f"binary.{i}", axis=1)
     else:
-        total = None
-        for c in range(k):
-            column = g.op("Gather", [p, g.const(f"class.{i}.{c}", np.array([c], dtype=np.int64))], f"p.{i}.{c}", axis=1)
-            total = column if total is None else g.op("Add", [total, column], f"total.{i}.{c}")
+        columns = [
+            g.op("Gather", [p, g.const(f"class.{i}.{c}", np.array([c], dtype=np.int64))], f"p.{i}.{c}", axis=1)
+            for c in range(k)
+        ]
+        total = ir.pairwise_sum(columns, lambda a, b: g.op("Add", [a, b], f"total.{i}"))
         zero = g.op("Equal", [total, g.const(f"zero.{i}", np.array([0.0]))], f"total.zero.{i}")
         proba = g.op(
             "Where",
@@ -309,6 +322,51 @@ def _calibrated(g: Graph, model: ir.Composite, i: int, scores: str, doc: str) ->
         "Not", [g.op("Greater", [proba, g.const(f"near.{i}", np.array([1.0 + 1e-5]))], f"far.{i}")], f"near.{i}"
     )
     return g.op("Where", [g.op("And", [above, near], f"clip.{i}"), one, proba], f"calibrated.{i}")
+
+
+def _interpolated(g: Graph, points: np.ndarray, t: str, key: str, doc: str) -> str:
+    """One response column t [N, 1] through its breakpoints as numpy's interp (isotonic
+    calibration): j = (the count of x <= t) - 1 clipped to [0, n - 2] (Max, Min), slope = (y[j+1] - y[j]) /
+    (x[j+1] - x[j]), slope * (t - x[j]) + y[j]; then y[j] where t == x[j], y[0] where t < x[0],
+    y[n-1] where t >= x[n-1]. One breakpoint: its y for every row (NaN kept). x and y are the initializers
+    x.<member>.<column> and y.<member>.<column>."""
+    onnx = g.onnx
+    x = g.const(f"x.{key}", points[:, 0].copy())
+    y = g.const(f"y.{key}", points[:, 1].copy())
+    if len(points) == 1:  # NaN stays NaN, as in the rule
+        return g.op("Where", [g.op("IsNaN", [t], f"nan.{key}", doc=doc), t, y], f"isotonic.{key}")
+    below = g.op("GreaterOrEqual", [t, x], f"below.{key}", doc=doc)
+    count = g.op(
+        "ReduceSum",
+        [g.op("Cast", [below], f"below.count.{key}", to=onnx.TensorProto.INT64), g.const(f"axis.{key}", np.array([1]))],
+        f"count.{key}",
+        keepdims=1,
+    )
+    last_below = g.op("Sub", [count, g.const(f"one.index.{key}", np.array(1))], f"last.below.{key}")
+    lo = g.op(
+        "Min",
+        [
+            g.op("Max", [last_below, g.const(f"first.piece.{key}", np.array(0))], f"lo.at.least.{key}"),
+            g.const(f"last.piece.{key}", np.array(len(points) - 2)),
+        ],
+        f"lo.{key}",
+    )
+    hi = g.op("Add", [lo, g.const(f"next.{key}", np.array(1))], f"hi.{key}")
+    x_lo, x_hi = (g.op("Gather", [x, j], f"x.{name}.{key}", axis=0) for j, name in ((lo, "lo"), (hi, "hi")))
+    y_lo, y_hi = (g.op("Gather", [y, j], f"y.{name}.{key}", axis=0) for j, name in ((lo, "lo"), (hi, "hi")))
+    slope = g.op(
+        "Div",
+        [g.op("Sub", [y_hi, y_lo], f"rise.{key}"), g.op("Sub", [x_hi, x_lo], f"run.{key}")],
+        f"slope.{key}",
+    )
+    line = g.op(
+        "Add", [g.op("Mul", [slope, g.op("Sub", [t, x_lo], f"offset.{key}")], f"lift.{key}"), y_lo], f"line.{key}"
+    )
+    line = g.op("Where", [g.op("Equal", [t, x_lo], f"on.{key}"), y_lo, line], f"at.breakpoint.{key}")
+    first = (g.const(f"x.first.{key}", points[:1, 0].copy()), g.const(f"y.first.{key}", points[:1, 1].copy()))
+    last = (g.const(f"x.last.{key}", points[-1:, 0].copy()), g.const(f"y.last.{key}", points[-1:, 1].copy()))
+    line = g.op("Where", [g.op("Less", [t, first[0]], f"left.{key}"), first[1], line], f"clipped.left.{key}")
+    return g.op("Where", [g.op("GreaterOrEqual", [t, last[0]], f"right.{key}"), last[1], line], f"isotonic.{key}")
 
 
 def _member_vote(g: Graph, member: ir.Model, scores: str, width: int, i: int) -> str:

@@ -22,6 +22,7 @@ from ._messages import _array, _enum, _numbers, _which
 from .encoders import ENCODER_READERS
 from .rules import (
     AGGREGATIONS,
+    CALIBRATION_METHODS,
     COMBINATIONS,
     INFINITE_RULES,
     KINDS,
@@ -473,7 +474,16 @@ def _read_composite(msg: pb.Composite, path: str) -> ir.Composite:
             raise ProtobufUnexpectedError(f"{path}.final", f"expected a linear model, found {member}")
         final = _read_linear(body, f"{path}.final.linear_model")
     calibration = None
-    if combination == "calibrate":
+    method = _enum(
+        msg.calibration_method, CALIBRATION_METHODS, pb.Composite.CalibrationMethod, f"{path}.calibration_method"
+    )
+    if combination != "calibrate" and (method != "sigmoid" or msg.calibration_points):
+        raise ProtobufUnexpectedError(path, "expected a calibration method and points only under COMBINATION_CALIBRATE")
+    if method != "isotonic" and msg.calibration_points:
+        raise ProtobufUnexpectedError(path, "expected calibration points only under CALIBRATION_METHOD_ISOTONIC")
+    if combination == "calibrate" and method == "isotonic":
+        calibration = _read_breakpoints(msg, ir.calibration_widths(tuple(members), len(classes)), path)
+    elif combination == "calibrate":
         widths = ir.calibration_widths(tuple(members), len(classes))
         if len(msg.calibration) != 2 * sum(widths):
             raise ProtobufCountError(
@@ -495,7 +505,27 @@ def _read_composite(msg: pb.Composite, path: str) -> ir.Composite:
         final,
         msg.passthrough,
         calibration,
+        method,
     )
+
+
+def _read_breakpoints(msg: pb.Composite, widths: list, path: str) -> tuple:
+    """Per member, per response column, its (x, y) rows: calibration_points says how many."""
+    counts = list(msg.calibration_points)
+    if len(counts) != sum(widths):
+        raise ProtobufCountError(
+            path, f"expected {sum(widths)} calibration point counts, one per response column, found {len(counts)}"
+        )
+    if 2 * sum(counts) != len(msg.calibration):
+        raise ProtobufCountError(
+            path,
+            f"expected {2 * sum(counts)} calibration numbers ((x, y) per breakpoint), found {len(msg.calibration)}",
+        )
+    flat = _numbers(msg.calibration).reshape(-1, 2)
+    ends = np.cumsum(counts)
+    columns = [flat[end - n : end] for n, end in zip(counts, ends)]
+    starts = np.cumsum([0] + widths)
+    return tuple(tuple(columns[a:b]) for a, b in zip(starts[:-1], starts[1:]))
 
 
 MODEL_READERS: dict[str, Callable] = {

@@ -123,7 +123,7 @@ MEMBER_FEATURES = {
     ),
     "crossform.v1.Model.tree_ensemble_float32": ("float32 accumulation",),
     "crossform.v1.Model.tree_ensemble_divided": ("output divisors",),
-    "crossform.v1.Model.composite": ("composite model",),
+    "crossform.v1.Model.composite": ("composite model", "isotonic calibration"),
     "crossform.v1.Model.tree_ensemble_weighted_median": ("weighted median",),
 }
 COMBINATIONS = {
@@ -131,6 +131,10 @@ COMBINATIONS = {
     "vote": pb.Composite.COMBINATION_VOTE,
     "stack": pb.Composite.COMBINATION_STACK,
     "calibrate": pb.Composite.COMBINATION_CALIBRATE,
+}
+CALIBRATION_METHODS = {
+    "sigmoid": pb.Composite.CALIBRATION_METHOD_SIGMOID,
+    "isotonic": pb.Composite.CALIBRATION_METHOD_ISOTONIC,
 }
 
 

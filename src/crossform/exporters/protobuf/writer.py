@@ -120,6 +120,13 @@ def _composite(model: ir.Composite, msg: pb.Model) -> None:
     if model.final is not None:
         _linear(model.final, out.final)
         out.passthrough = model.passthrough
+    if model.calibration_method == "isotonic":
+        out.calibration_method = pb.Composite.CALIBRATION_METHOD_ISOTONIC
+        for columns in model.calibration:
+            for points in columns:
+                out.calibration_points.append(len(points))
+                out.calibration.extend(points.ravel().tolist())
+        return
     for params in model.calibration or ():
         out.calibration.extend(params.ravel().tolist())
 

@@ -113,6 +113,8 @@ def _composite_model(files: Files, doc: dict, major: int, where: str, schemas: d
     if "final" in doc:
         path = doc["final"]["path"]
         final = _linear_model(files, _document(files, path, schemas["linear"]), major, files.where(path))
+    if "calibration" in doc and "isotonicCalibration" in doc:
+        raise MalformedPackageError(where, "expected one of calibration (sigmoid) and isotonicCalibration, found both")
     return _construct(
         lambda d: ir.Composite(
             tuple(members),
@@ -122,7 +124,8 @@ def _composite_model(files: Files, doc: dict, major: int, where: str, schemas: d
             None if classes is None else tuple(classes),
             final,
             d.get("passthrough", False),
-            d.get("calibration"),
+            d.get("isotonicCalibration", d.get("calibration")),
+            "isotonic" if "isotonicCalibration" in d else "sigmoid",
         ),
         doc,
         where,

@@ -85,7 +85,9 @@ def _composite_doc(model: ir.Composite) -> dict:
     if model.final is not None:
         doc["final"] = {"modelType": model_type(model.final), "path": FINAL_FILE}
         doc["passthrough"] = model.passthrough
-    if model.calibration is not None:
+    if model.calibration_method == "isotonic":
+        doc["isotonicCalibration"] = [[points.tolist() for points in columns] for columns in model.calibration]
+    elif model.calibration is not None:
         doc["calibration"] = [params.tolist() for params in model.calibration]
     return doc
 
