@@ -424,7 +424,7 @@ class SQLiteShadowLog(ShadowLog):
         db = self._db
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if not tables and may_create:
-            db.execute("PRAGMA journal_mode=WAL")  # persistent: set once, every later connection uses it
+            _switch_to_wal(db)  # persistent: set once, every later connection uses it
             db.execute("BEGIN IMMEDIATE")  # processes racing to create one log create it once
             try:
                 db.execute("CREATE TABLE IF NOT EXISTS crossform_shadow_log (key TEXT PRIMARY KEY, value TEXT)")
@@ -607,3 +607,18 @@ def open_shadow_log(url_or_path, *, create: bool = True) -> ShadowLog:
     if path.suffix == JSONL_SUFFIX:
         return JsonLinesShadowLog(path, create)
     return SQLiteShadowLog(path, create)
+
+
+def _switch_to_wal(db: sqlite3.Connection) -> None:
+    """``PRAGMA journal_mode=WAL``, waiting for another process that holds the file: SQLite answers
+    a journal mode change with "database is locked" at once, without its busy handler, while a
+    second process creating the same log is inside its own first statements."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)

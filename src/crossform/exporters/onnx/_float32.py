@@ -32,9 +32,8 @@ def float32_package(package: ir.Package) -> ir.Package:
         trees = tuple(dataclasses.replace(t, value=rounded(t.value)) for t in model.trees)
         return dataclasses.replace(model, trees=trees, base_value=rounded(model.base_value))
 
-    if isinstance(package.model, ir.LinearModel):
-        return package
-    return package.replace(model=rounded_model(package.model))
+    model = rounded_model(package.model)
+    return package if model is package.model else package.replace(model=model)
 
 
 UNIT = 2.0**-24  # float32 unit roundoff
