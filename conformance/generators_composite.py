@@ -238,7 +238,7 @@ FEATURES.update(
     "isotonic calibration of a forest's predict_proba, ensemble of three folds, binary",
 )
 def calibrated_isotonic_forest():
-    X, y = numbers(500, 4, seed=85)
+    X, y = numbers(500, 4, seed=85, float32=True)
     base = RandomForestClassifier(n_estimators=3, max_depth=4, random_state=0)
     return CalibratedClassifierCV(base, method="isotonic", cv=3).fit(X, y)
 
@@ -249,7 +249,7 @@ def calibrated_isotonic_forest():
     "isotonic calibration of histogram boosting's decision_function (its raw score), trained with NaN",
 )
 def calibrated_isotonic_boosting():
-    X, y = numbers(500, 4, seed=86, nan=0.05)
+    X, y = numbers(500, 4, seed=86, nan=0.05, float32=True)
     base = HistGradientBoostingClassifier(max_iter=4, random_state=0)
     return CalibratedClassifierCV(base, method="isotonic", cv=3).fit(X, y)
 
@@ -260,7 +260,7 @@ def calibrated_isotonic_boosting():
     "isotonic calibration of extra trees' probabilities per class, three classes, ensemble off",
 )
 def calibrated_isotonic_multiclass():
-    X, y = numbers(600, 4, seed=87, classes=3)
+    X, y = numbers(600, 4, seed=87, classes=3, float32=True)
     base = ExtraTreesClassifier(n_estimators=3, max_depth=5, random_state=0)
     return CalibratedClassifierCV(base, method="isotonic", ensemble=False, cv=3).fit(X, y)
 
@@ -279,7 +279,7 @@ FEATURES.update(
     "sigmoid calibration of a forest's probabilities over nine classes, ensemble off",
 )
 def calibrated_sigmoid_nine_classes():
-    X, y = numbers(900, 5, seed=88, classes=9)
+    X, y = numbers(900, 5, seed=88, classes=9, float32=True)
     base = RandomForestClassifier(n_estimators=3, max_depth=5, random_state=0)
     return CalibratedClassifierCV(base, method="sigmoid", ensemble=False, cv=3).fit(X, y)
 
@@ -290,6 +290,6 @@ def calibrated_sigmoid_nine_classes():
     "isotonic calibration of extra trees' probabilities over ten classes, ensemble of two folds",
 )
 def calibrated_isotonic_ten_classes():
-    X, y = numbers(1000, 5, seed=89, classes=10)
+    X, y = numbers(1000, 5, seed=89, classes=10, float32=True)
     base = ExtraTreesClassifier(n_estimators=3, max_depth=6, random_state=0)
     return CalibratedClassifierCV(base, method="isotonic", cv=2).fit(X, y)
