@@ -599,20 +599,6 @@ class MissingBand:
     kinds = _numeric_kinds
 
 
-Encoder = Union[
-    FillMissing,
-    CategoricalEncoding,
-    Scale,
-    Affine,
-    MissingIndicator,
-    OneHot,
-    RefuseMissing,
-    NumberCategory,
-    Binning,
-    Product,
-    IntegerCode,
-    MissingBand,
-]
 ENCODER_TYPES = (
     FillMissing,
     CategoricalEncoding,
@@ -627,3 +613,4 @@ ENCODER_TYPES = (
     IntegerCode,
     MissingBand,
 )
+Encoder = Union[ENCODER_TYPES]  # one of the kinds above
