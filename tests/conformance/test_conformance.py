@@ -163,21 +163,8 @@ KNOWN_SKIPS.update(
 )
 
 
-# Isotonic calibration and calibration of eight or more classes have no PMML form yet; the
-# float32 variant cannot bound normalising three or more classes' calibrated probabilities by
-# their sum (pmml.rules, onnx._float32, docs/formats/pmml.md and onnx.md).
-_CALIBRATION = {
-    feature: json.loads((SUITE / "cases" / f"{feature}.json").read_text(encoding="utf-8"))["cases"]
-    for feature in ("calibration-isotonic", "calibration-many-classes")
-}
-KNOWN_SKIPS.update(
-    {
-        (f"{feature}/{case['name']}", fmt, "jpmml"): "calibration"
-        for feature, cases in _CALIBRATION.items()
-        for case in cases
-        for fmt in ("pmml", "pmml[no-leaves]")
-    }
-)
+# The float32 variant cannot bound normalising three or more classes' calibrated probabilities
+# by their sum (onnx._float32, docs/formats/onnx.md).
 KNOWN_SKIPS.update(
     {
         (case, "onnx[float32]", runtime): "normalising several"

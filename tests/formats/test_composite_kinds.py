@@ -38,11 +38,6 @@ def _rows() -> pd.DataFrame:
 def test_a_composite_round_trips_records_the_next_minor_and_scores_like_the_reference(name, package_name):
     package = PACKAGES[package_name]
     fmt = get_format(name)
-    if name == "pmml" and package.model.calibration_method == "isotonic":
-        # PMML states the sigmoid only (docs/formats/pmml.md): the isotonic one is refused by name
-        with pytest.raises(crossform.errors.UnsupportedModelError, match="isotonic calibration"):
-            fmt.dumps(package)
-        return
     data = fmt.dumps(package)
     back = fmt.loads(Files.from_mapping(data, label="<test>") if fmt.LAYOUT == "directory" else data)
     assert back.id == package.id
@@ -147,7 +142,7 @@ def test_pmml_refuses_a_composite_whose_member_has_no_pmml_form_by_name():
         get_format("pmml").dumps(package)
 
 
-@pytest.mark.parametrize("package_name", sorted(set(PACKAGES) - {"composite-isotonic"}))  # no PMML form
+@pytest.mark.parametrize("package_name", sorted(PACKAGES))
 def test_pmml_refuses_a_composite_document_it_does_not_write(package_name):
     fmt = get_format("pmml")
     data = fmt.dumps(PACKAGES[package_name])

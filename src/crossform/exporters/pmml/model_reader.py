@@ -384,6 +384,7 @@ def _read_composite(
     elif rest[0] or rest[1]:
         raise PmmlStructureError(where, "expected every model of a composite inside a member's Segment m<i>")
     calibration = spec.get("calibration")
+    method = spec.get("calibration_method", "sigmoid")
     return ir.Composite(
         tuple(models),
         combination,
@@ -393,6 +394,7 @@ def _read_composite(
         final,
         spec.get("passthrough", False),
         tuple(calibration) if isinstance(calibration, list) else calibration,
+        method,
     )
 
 

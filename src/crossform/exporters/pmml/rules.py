@@ -392,20 +392,17 @@ def _model_reason(model: ir.Model) -> Union[str, None]:
     return None
 
 
+# the combinations composite_writer states (its COMBINATIONS, and a stack's final model)
+WRITTEN_COMBINATIONS = ("average", "vote", "stack", "calibrate")
+
+
 def _composite_reason(model: ir.Composite) -> Union[str, None]:
     """Why a composite has no PMML form: a member (or a stack's final model) that has none, or a
-    calibration this writer does not state."""
-    if model.combination == "calibrate":
-        if model.calibration_method != "sigmoid":
-            return (
-                f"{model.calibration_method} calibration: this writer states sigmoid calibration only "
-                "(the interpolation between breakpoints is not yet written)"
-            )
-        if len(model.classes) >= 8:
-            return (
-                f"calibration of {len(model.classes)} classes: the rule divides by numpy's pairwise row sum "
-                "from 8 classes on, and this writer states a left fold"
-            )
+    combination or calibration this writer does not state."""
+    if model.combination not in WRITTEN_COMBINATIONS:
+        return f"a composite combining its members by {model.combination!r}, which this writer does not state"
+    if model.combination == "calibrate" and model.calibration_method not in ("sigmoid", "isotonic"):
+        return f"{model.calibration_method} calibration, which this writer does not know"
     for i, member in enumerate(model.members + ((model.final,) if model.final is not None else ())):
         what = "the final model" if i == len(model.members) else f"member {i}"
         if member.post_transform == "isolation":
