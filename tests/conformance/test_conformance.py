@@ -133,36 +133,6 @@ KNOWN_SKIPS: dict = {
         for pmml in ("pmml", "pmml[no-leaves]")
     },
 }
-# XGBoost's float32 accumulation is not written in PMML yet (pmml.rules, docs/formats/pmml.md).
-_XGBOOST_PMML = {
-    "xgb-regression": "accumulated in float32",
-    "xgb-regression-base-score": "accumulated in float32",
-    "xgb-binary": "accumulated in float32",
-    "xgb-binary-base-score": "accumulated in float32",
-    "xgb-multiclass": "accumulated in float32",
-    "xgb-ranker": "accumulated in float32",
-    "xgb-pipeline": "accumulated in float32",
-    "xgb-booster": "accumulated in float32",
-    "xgb-poisson": "accumulated in float32",
-    "xgb-gamma": "accumulated in float32",
-    "xgb-tweedie": "accumulated in float32",
-}
-KNOWN_SKIPS.update(
-    {
-        (f"xgboost/{case}", fmt, "jpmml"): reason
-        for case, reason in _XGBOOST_PMML.items()
-        for fmt in ("pmml", "pmml[no-leaves]")
-    }
-)
-KNOWN_SKIPS.update(
-    {
-        (f"xgboost-categories/{case}", fmt, "jpmml"): "accumulated in float32"
-        for case in ("xgb-pandas-categories", "xgb-pandas-categories-one-hot")
-        for fmt in ("pmml", "pmml[no-leaves]")
-    }
-)
-
-
 # The float32 variant cannot bound normalising three or more classes' calibrated probabilities
 # by their sum (onnx._float32, docs/formats/onnx.md).
 KNOWN_SKIPS.update(

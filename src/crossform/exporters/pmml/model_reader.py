@@ -210,7 +210,7 @@ def _read_trees(
     it adds, each with its tree index as id; tree t's k-th values come from score
     k's copy (zeros where a sum skipped it), its splits from the first copy."""
     aggregation = spec.get("aggregation")
-    rules = {key: spec[key] for key in ("missing", "infinite") if key in spec}
+    rules = {key: spec[key] for key in ("missing", "infinite", "accumulate") if key in spec}
     if "isolation" in spec:
         if not isinstance(spec["isolation"], list):
             raise PmmlHeaderError(

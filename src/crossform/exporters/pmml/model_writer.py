@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Union
 import numpy as np
 
 from ... import ir
+from . import float32
 from .rules import (
     BASE_SEGMENT,
     CHAIN,
@@ -204,12 +205,18 @@ def _chain(plan: _Plan, leaves: str) -> Iterator[bytes]:
     first = _reads_every_checked_field(plan)
     yield b'<Segmentation multipleModelMethod="modelChain">\n'
     for k, trees in enumerate(_chain_trees(model)):
+        if model.accumulate == "float32":  # the running float32 sum, by segmentId (pmml.float32)
+            score = float32.sum_fields(model, k, trees, _score_name(model, k))
+        else:
+            score = (
+                f'<OutputField name="{_score_name(model, k)}" optype="continuous" dataType="double" '
+                f'feature="predictedValue"/>\n' + _divided_field(model, k)
+            )
         head = [
             (
                 f'<Segment id="{_score_segment(k, width)}">{first if k == 0 else "<True/>"}\n'
                 f'<MiningModel functionName="regression"><MiningSchema>{plan.input_fields()}</MiningSchema>\n'
-                f'<Output>\n<OutputField name="{_score_name(model, k)}" optype="continuous" dataType="double" '
-                f'feature="predictedValue"/>\n' + _divided_field(model, k)
+                f"<Output>\n" + score
             )
         ]
         for t in trees if leaves == ON else ():

@@ -307,8 +307,8 @@ def _link(model: ir.Model) -> Union[str, None]:
     probabilities; other scores are Output fields). A stack's is its final model's."""
     if isinstance(model, ir.Composite):
         return _link(model.final) if model.final is not None else None
-    if not model.is_classifier:
-        return None
+    if not model.is_classifier or getattr(model, "accumulate", "float64") == "float32":
+        return None  # float32 probabilities are Output fields (pmml.float32)
     if model.is_binary:
         return LINKS[model.post_transform] if model.post_transform == "logistic" else None
     if model.post_transform == "softmax":
@@ -363,12 +363,6 @@ def _model_reason(model: ir.Model) -> Union[str, None]:
         return f"more than {MAX_OUTPUTS} outputs"
     if isinstance(model, ir.LinearModel):
         return None
-    if model.accumulate == "float32":
-        return (
-            "a model accumulated in float32 (XGBoost's predictor): this writer states sums in double; PMML 4.4's "
-            'mathContext="float" may state it, but JPMML\'s rounding of each Segmentation sum and of its '
-            "float exp is not yet checked against the rule"
-        )
     if model.divisors and (_shape(model) != CHAIN or _link(model) != LINKS["softmax"]):
         return (
             "divisors on a model other than a softmax classifier: this writer divides the chain's scores "
@@ -407,6 +401,11 @@ def _composite_reason(model: ir.Composite) -> Union[str, None]:
         what = "the final model" if i == len(model.members) else f"member {i}"
         if member.post_transform == "isolation":
             return f"{what} is an isolation forest, whose scores no composite combines"
+        if getattr(member, "accumulate", "float64") == "float32":
+            return (
+                f"{what}: a model accumulated in float32 (XGBoost's predictor), which this writer states as a "
+                "package's whole model only (its float32 fields are not yet named apart per member)"
+            )
         reason = _model_reason(member)
         if reason is not None:
             return f"{what}: {reason}"

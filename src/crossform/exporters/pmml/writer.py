@@ -13,7 +13,7 @@ from typing import Union
 from ... import ir
 from ...errors import UnsupportedModelError
 from .. import _envelope
-from . import accepts
+from . import accepts, float32
 from .composite_writer import composite_output, composite_spec, write_composite
 from .encoders import _write_encoders
 from .model_writer import MODEL_WRITERS, _leaf_field
@@ -105,6 +105,8 @@ def _member_spec(model: ir.Model, rules: bool = True) -> dict:
         spec["isolation"] = list(model.isolation)
     if model.divisors:
         spec["divisors"] = list(model.divisors)  # what the chain's Apply "/" output fields divide by
+    if model.accumulate != "float64":
+        spec["accumulate"] = model.accumulate  # what the float32 Output fields compute (pmml.float32)
     return spec
 
 
@@ -208,7 +210,11 @@ def _output(plan: _Plan, leaves: str, names: Union[list, None] = None) -> str:
     if names is None:
         names = [probability_output(c) for c in model.classes] if plan.function == "classification" else model.outputs
     parts = ["<Output>\n"]
-    if plan.function == "classification":
+    if getattr(model, "accumulate", "float64") == "float32":  # XGBoost's rule (pmml.float32)
+        if plan.shape == FLAT:  # the top Segmentation's trees, summed here; else the chain's score fields
+            parts.append(float32.sum_fields(model, 0, list(range(len(model.trees))), RAW))
+        parts.append(float32.transform_fields(model, [_score_name(model, k) for k in range(model.n_outputs)], names))
+    elif plan.function == "classification":
         for c, name in zip(model.classes, names):
             parts.append(
                 f'<OutputField name="{_attr(name)}" optype="continuous" dataType="double" '
