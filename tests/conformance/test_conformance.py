@@ -156,21 +156,6 @@ KNOWN_SKIPS.update(
 )
 
 
-# AdaBoostRegressor's weighted median: JPMML's weightedMedian totals the weights in segment order
-KNOWN_SKIPS.update(
-    {
-        (f"adaboost-regression/{case}", fmt, "jpmml"): "a weighted median (AdaBoostRegressor)"
-        for case in (
-            "adaboost-regressor",
-            "adaboost-regressor-ties",
-            "adaboost-regressor-stumps",
-            "adaboost-regressor-extra-trees",
-        )
-        for fmt in ("pmml", "pmml[no-leaves]")
-    }
-)
-
-
 def test_conform_passes_over_the_corpus(suite_report):
     failed = [
         (r.case, r.format, r.runtime, conformance.failure_lines(r))

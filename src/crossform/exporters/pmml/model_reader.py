@@ -227,6 +227,14 @@ def _read_trees(
                 f"found {shown(spec['divisors'])}",
             )
         rules["divisors"] = tuple(spec["divisors"])
+    if "tree_weights" in spec:
+        if not isinstance(spec["tree_weights"], list):
+            raise PmmlHeaderError(
+                where,
+                f'expected a JSON list of numbers as "tree_weights" in Extension {MODEL!r}, '
+                f"found {shown(spec['tree_weights'])}",
+            )
+        rules["tree_weights"] = tuple(spec["tree_weights"])
     paths: dict = {}
     for path, sid, tree in reader.segments:
         if len(path) > 1:

@@ -161,10 +161,16 @@ def _leaf_body(row: tuple, labels: Union[list, None]) -> tuple:
     return labels[best], dist
 
 
+# PMML's name of an aggregation: a weighted median's Segmentation says what it is, with each
+# Segment's weight, though the Output computes the rule itself (pmml.weighted_median)
+SEGMENTATION_METHODS = {"weighted-median": "weightedMedian"}
+
+
 def _flat(plan: _Plan, leaves: str) -> Iterator[bytes]:
     """The trees as the top model's Segments: PMML's average or sum, a sum's base value first."""
     model = plan.package.model
-    head = [f'<Segmentation multipleModelMethod="{model.aggregation}">\n']
+    method = SEGMENTATION_METHODS.get(model.aggregation, model.aggregation)
+    head = [f'<Segmentation multipleModelMethod="{method}">\n']
     first = _reads_every_checked_field(plan)
     tree_model = _tree_model(plan, plan.function)
     if model.aggregation == "sum":
@@ -178,10 +184,11 @@ def _flat(plan: _Plan, leaves: str) -> Iterator[bytes]:
     fields = [_attr(name) for name in plan.features]
     labels = [_attr(str(c)) for c in model.classes] if model.is_classifier else None
     leaf_cache: dict = {}
+    weights = [f' weight="{_num(w)}"' for w in model.tree_weights] or [""] * len(model.trees)
     for t, tree in enumerate(model.trees):
         predicate = first if t == 0 else "<True/>"
         yield (
-            f'<Segment id="{t}">{predicate}\n{tree_model}'
+            f'<Segment id="{t}"{weights[t]}>{predicate}\n{tree_model}'
             + _tree_text(tree, fields, labels, leaf_cache)
             + "</TreeModel>\n</Segment>\n"
         ).encode("utf-8")

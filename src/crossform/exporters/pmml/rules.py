@@ -83,6 +83,7 @@ MAX_OUTPUTS = 2**16
 MAX_TREE_MODELS = 2**22  # TreeModel elements: one per tree and score in a chain
 MAX_DEPTH = 2000  # edges on a root-to-leaf path; deeper trees overflow JPMML's recursive walk
 MAX_NESTING = MAX_DEPTH + 16  # XML element nesting the reader accepts
+MAX_MEDIAN_TREES = 256  # a weighted median's trees (pmml.weighted_median: fields grow with their square)
 PROBABILITY_SLACK = 1e-13  # how far a leaf's probabilities may sum from 1 (JPMML divides by the sum)
 
 
@@ -368,11 +369,10 @@ def _model_reason(model: ir.Model) -> Union[str, None]:
             "divisors on a model other than a softmax classifier: this writer divides the chain's scores "
             "before its softmax link (AdaBoost), and writes no other divided outputs yet"
         )
-    if model.aggregation == "weighted-median":
+    if model.aggregation == "weighted-median" and len(model.trees) > MAX_MEDIAN_TREES:
         return (
-            'a weighted median (AdaBoostRegressor): PMML\'s multipleModelMethod="weightedMedian" as JPMML '
-            "computes it takes the weight total as the sum in segment order, where scikit-learn takes the last "
-            "running sum in sorted order, which can differ in the last bit and pick another tree"
+            f"a weighted median of {len(model.trees)} trees: its Output fields grow with the square of the "
+            f"tree count, and this writer writes them for at most {MAX_MEDIAN_TREES}"
         )
     if len(model.trees) > _limits.MAX_TREES:
         return f"more than {_limits.MAX_TREES} trees"
@@ -401,6 +401,11 @@ def _composite_reason(model: ir.Composite) -> Union[str, None]:
         what = "the final model" if i == len(model.members) else f"member {i}"
         if member.post_transform == "isolation":
             return f"{what} is an isolation forest, whose scores no composite combines"
+        if getattr(member, "aggregation", None) == "weighted-median":
+            return (
+                f"{what}: a weighted median (AdaBoostRegressor), which this writer states as a package's whole "
+                "model only (its fields are not yet named apart per member)"
+            )
         if getattr(member, "accumulate", "float64") == "float32":
             return (
                 f"{what}: a model accumulated in float32 (XGBoost's predictor), which this writer states as a "
