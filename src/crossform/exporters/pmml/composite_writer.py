@@ -21,8 +21,9 @@ def member_field(i: int, k: int) -> str:
     return f"{PREFIX}m{i}.out({k})"
 
 
-# the names a model's writer makes up for its fields (RAW, raw(k), divided(k), leaf(t), out(k))
-_OWN = re.compile(re.escape(PREFIX) + r'(?=(?:raw|divided|leaf|out)[("])')
+# the names a model's writer makes up for its fields (RAW, raw(k), divided(k), leaf(t), out(k), and
+# the float32 rule's and the weighted median's f32(...) and median(...))
+_OWN = re.compile(re.escape(PREFIX) + r'(?=(?:raw|divided|leaf|out|f32|median)[("])')
 
 
 def _own_names(text: str, i: int) -> str:

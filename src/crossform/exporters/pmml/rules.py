@@ -401,16 +401,6 @@ def _composite_reason(model: ir.Composite) -> Union[str, None]:
         what = "the final model" if i == len(model.members) else f"member {i}"
         if member.post_transform == "isolation":
             return f"{what} is an isolation forest, whose scores no composite combines"
-        if getattr(member, "aggregation", None) == "weighted-median":
-            return (
-                f"{what}: a weighted median (AdaBoostRegressor), which this writer states as a package's whole "
-                "model only (its fields are not yet named apart per member)"
-            )
-        if getattr(member, "accumulate", "float64") == "float32":
-            return (
-                f"{what}: a model accumulated in float32 (XGBoost's predictor), which this writer states as a "
-                "package's whole model only (its float32 fields are not yet named apart per member)"
-            )
         reason = _model_reason(member)
         if reason is not None:
             return f"{what}: {reason}"
