@@ -274,3 +274,19 @@ def test_onnx_tree_weights_are_checked(weights):
             init.CopyFrom(onnx.numpy_helper.from_array(weights, init.name))
     with pytest.raises(CrossformError, match="weight"):
         O.loads(proto.SerializeToString())
+
+
+def test_pmml_refuses_crafted_tree_weights_by_name():
+    from crossform.exporters.pmml.rules import PmmlHeaderError
+
+    fmt = get_format("pmml")
+    data = fmt.dumps(PACKAGES["weighted-median"])
+    spec = re.search(rb'name="crossform.model" value="([^"]*)"', data).group(1)
+    weights = re.search(rb"&quot;tree_weights&quot;:\[[^\]]*\]", spec).group(0)
+    for crafted, error, words in (
+        (b"&quot;tree_weights&quot;:&quot;x&quot;", PmmlHeaderError, "tree_weights"),
+        (b"&quot;tree_weights&quot;:[1.0,-1.0,1.0,1.0,1.0]", CrossformError, "tree_weights"),
+        (b"&quot;tree_weights&quot;:[1.0,1.0,1.0,1.0,2.0]", CrossformError, "differs"),  # not what the fields add
+    ):
+        with pytest.raises(error, match=words):
+            fmt.loads(data.replace(spec, spec.replace(weights, crafted)))

@@ -114,3 +114,20 @@ def test_jpmml_computes_xgboosts_softmax_with_the_c_librarys_expf():
         total = total + exps[:, k]
     want = (exps / total.astype(np.float32)[:, None]).astype(np.float64)
     np.testing.assert_array_equal(_jpmml(model, len(values)), want)
+
+
+def test_pmml_refuses_a_crafted_accumulation_by_name():
+    import re
+
+    from crossform.errors import CrossformError
+
+    values = np.array([0.5, -1.0], dtype=np.float32)
+    model = ir.TreeEnsemble(("i",), (_staircase(values),), "sum", "exp", base_value=[0.0], accumulate="float32")
+    fmt = get_format("pmml")
+    data = fmt.dumps(ir.Package(inputs=(ir.Field("i", ir.NUMERIC),), encoders=(), model=model))
+    spec = re.search(rb'name="crossform.model" value="([^"]*)"', data).group(1)
+    for crafted, words in ((b"&quot;float16&quot;", "accumulate"), (b"&quot;float64&quot;", "differs")):
+        tampered = spec.replace(b"&quot;accumulate&quot;:&quot;float32&quot;", b"&quot;accumulate&quot;:" + crafted)
+        assert tampered != spec
+        with pytest.raises(CrossformError, match=words):
+            fmt.loads(data.replace(spec, tampered))
