@@ -245,9 +245,11 @@ def _composite(model: ir.Composite, batch: Batch, cols: dict) -> tuple[np.ndarra
     elif model.combination == "calibrate":
         values = _calibrate(model, batch, scored)
     elif model.combination == "target":
-        values = _target(model, batch, scored[0])
+        values = scored[0]
     else:
         values = _combine(model, batch, scored)
+    if model.target_steps:
+        values = _target(model, batch, values)
     leaves = np.hstack(reached) if reached else None
     if leaves is not None:
         leaves[~np.equal(batch.errors, None)] = -1  # a row a later member refused reached no leaf
@@ -308,8 +310,9 @@ TARGET_STEPS = {
 
 
 def _target(model: ir.Composite, batch: Batch, scored: np.ndarray) -> np.ndarray:
-    """The regressor's prediction through the inverse target steps, in order (SEMANTICS note 22);
-    a prediction that is not finite is a row error, as scikit-learn's check_array raises."""
+    """The regressor's prediction (its one member's, or the combined one) through the inverse
+    target steps, in order (SEMANTICS note 22); a prediction that is not finite is a row error,
+    as scikit-learn's check_array raises."""
     prediction = scored[:, 0]
     with np.errstate(invalid="ignore"):
         refused = np.equal(batch.errors, None) & ~np.isfinite(prediction)

@@ -410,6 +410,8 @@ CALIBRATION_METHODS = ("sigmoid", "isotonic")
 # the inverse target steps of "target": an operation with a number, or a function of the value alone
 TARGET_OPERATIONS = ("add", "subtract", "multiply", "divide")
 TARGET_FUNCTIONS = ("exp", "expm1")
+# the combinations whose regressor output may go through target steps ("target": one member as it is)
+TARGET_COMBINATIONS = ("target", "average", "stack")
 MEMBER_TYPES = (TreeEnsemble, LinearModel)
 
 
@@ -454,6 +456,9 @@ class Composite(_Model):
     0 for a division), ``("exp", None)`` numpy's exp, ``("expm1", None)`` numpy's expm1, each one
     IEEE double operation. A row whose prediction is not finite (NaN or +-inf) is a row error, as
     scikit-learn's check_array refuses it before the inverse. Weights and divisor are 1.0 (unused).
+    A regressor combined by "average" or "stack" may carry target steps too: its combined
+    prediction goes through them the same way (a TransformedTargetRegressor over a voting or
+    stacking regressor), so a composite is still never a member.
 
     A row refused by any member is a row error, as the library's predict fails for it. A
     composite is never a member: members are the model kinds of ``MEMBER_TYPES``.
@@ -655,18 +660,33 @@ class Composite(_Model):
 
     def _check_target(self, owner: str, members: tuple, weights: np.ndarray) -> tuple:
         value = self.target_steps
-        if self.combination != "target":
-            if not isinstance(value, tuple) or value:
-                raise invalid(owner, "target_steps", "no steps unless combination is 'target'", describe(value))
-            return ()
-        if len(members) != 1 or self.classes is not None:
+        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+            raise invalid(owner, "target_steps", "a sequence of (operation, number) pairs", describe(value))
+        if self.combination == "target":
+            if len(members) != 1 or self.classes is not None:
+                raise invalid(
+                    owner,
+                    "members",
+                    "one regressor under 'target'",
+                    f"{len(members)} members, classes {self.classes!r}",
+                )
+            if (weights != 1.0).any() or (self.divisor is not None and self.divisor != 1.0):
+                raise invalid(owner, "weights", "weight and divisor 1.0 under 'target' (unused)", weights.tolist())
+            if not value:
+                raise invalid(
+                    owner, "target_steps", "a non-empty sequence of (operation, number) pairs", describe(value)
+                )
+        elif value and (
+            self.combination not in TARGET_COMBINATIONS
+            or self.classes is not None
+            or (self.final is not None and self.final.classes is not None)
+        ):
             raise invalid(
-                owner, "members", "one regressor under 'target'", f"{len(members)} members, classes {self.classes!r}"
+                owner,
+                "target_steps",
+                f"no steps unless the composite is a regressor combined by one of {TARGET_COMBINATIONS}",
+                describe(value),
             )
-        if (weights != 1.0).any() or (self.divisor is not None and self.divisor != 1.0):
-            raise invalid(owner, "weights", "weight and divisor 1.0 under 'target' (unused)", weights.tolist())
-        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or not value:
-            raise invalid(owner, "target_steps", "a non-empty sequence of (operation, number) pairs", describe(value))
         steps = []
         for i, step in enumerate(value):
             if isinstance(step, (str, bytes)) or not isinstance(step, Sequence) or len(step) != 2:

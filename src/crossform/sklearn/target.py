@@ -16,10 +16,13 @@ and raises on +-inf. Each becomes the steps of the composite "target" rule (SEMA
 sum keeps the form it had before the "target" rule: the ensemble's own post transform "exp"
 (note 10), the same np.exp, so those packages keep their bytes and ids.
 
+A VotingRegressor or StackingRegressor (a composite "average" or "stack") carries the steps
+itself, after its combined prediction: a composite is never a member.
+
 Refused by name: other inverse functions and transformers (no format's operations compute them
 exactly), regressors whose prediction is float32 (XGBoost: np.exp keeps float32, and
 StandardScaler multiplies by ``scale_`` cast to float32 in 1.9.1 but by the float64 ``scale_``
-in 1.4.2), and composite regressors (a composite is never a member).
+in 1.4.2), and a composite that already has steps (a TransformedTargetRegressor inside another).
 """
 
 from __future__ import annotations
@@ -102,24 +105,28 @@ def convert_transformed_target(est, ctx: Context, cols: list) -> ModelSpec:
 
     def build(features: tuple) -> ir.Model:
         model = spec.build(features)
-        if isinstance(model, ir.Composite):
+        if isinstance(model, ir.Composite) and (model.combination not in ir.TARGET_COMBINATIONS or model.target_steps):
             raise UnsupportedEstimatorError(
-                f"{name} over {regressor}: expected a tree or linear regressor; a composite regressor under "
-                "an inverse target transform is not a rule crossform states yet (a composite is never a member)."
+                f"{name} over {regressor}: expected a tree or linear regressor, or a regressor combined by "
+                f"'average' or 'stack' (VotingRegressor, StackingRegressor); found a composite "
+                f"{model.combination!r}{' with target steps already' if model.target_steps else ''}, whose "
+                "output a further inverse target transform is not stated for."
             )
         if model.classes is not None or model.n_outputs != 1:
             raise UnsupportedEstimatorError(
                 f"{name} over {regressor}: expected a regressor with one output, found {model.n_outputs}."
             )
-        if getattr(model, "accumulate", "float64") != "float64":
+        if any(getattr(m, "accumulate", "float64") != "float64" for m in getattr(model, "members", (model,))):
             raise UnsupportedEstimatorError(
                 f"{name} over {regressor}: expected a regressor predicting float64; found accumulate "
-                f"{model.accumulate!r} (a float32 prediction, which numpy's inverse keeps float32 and "
+                "'float32' (a float32 prediction, which numpy's inverse keeps float32 and "
                 "StandardScaler multiplies differently in scikit-learn 1.4 and 1.9)."
             )
         if steps == (("exp", None),) and isinstance(model, ir.TreeEnsemble) and model.post_transform == "none":
             # the ensemble's own exp post transform (note 10): these packages keep their bytes
             return dataclasses.replace(model, post_transform="exp")
+        if isinstance(model, ir.Composite):  # a voting or stacking regressor's prediction, then the steps
+            return dataclasses.replace(model, target_steps=steps)
         return ir.Composite((model,), "target", target_steps=steps)
 
     return ModelSpec(spec.columns, build)

@@ -239,15 +239,16 @@ def _read_composite(proto, first, inits: dict, props: dict, where: str, per_tree
         member_props = classless if i in raw else props
         members.append(read_model(view, names, member_props, f"{where} (member {i})", per_tree, composite=False))
     combination = doc_choice(doc, "combination", ir.COMBINATIONS, None, where)
+    steps = _read_target_steps(proto, doc, inits, where) if combination == "target" or "steps" in doc else ()
     if combination == "stack":
         view, names = _member_view(proto, inits, "final.")
         final = read_model(view, names, props, f"{where} (final model)", per_tree, composite=False)
         if not isinstance(final, ir.LinearModel):
             raise OnnxStructureError(where, "expected the stack's final model to be a linear model")
         passthrough = len(final.features) > len(ir.stack_columns(tuple(members), False))
-        return ir.Composite(tuple(members), combination, None, None, None, final, passthrough)
+        return ir.Composite(tuple(members), combination, None, None, None, final, passthrough, target_steps=steps)
     if combination == "target":
-        return ir.Composite(tuple(members), combination, target_steps=_read_target_steps(proto, doc, inits, where))
+        return ir.Composite(tuple(members), combination, target_steps=steps)
     classes = read_classes(props, where)
     if combination == "calibrate" and doc.get("calibration", "sigmoid") == "isotonic":
         widths = ir.calibration_widths(tuple(members), len(classes or ()))
@@ -284,7 +285,9 @@ def _read_composite(proto, first, inits: dict, props: dict, where: str, per_tree
         return ir.Composite(tuple(members), combination, None, divisor, classes, calibration=calibration)
     weights = [scalar_of_name(inits, f"composite.weight.{i}", where) for i in range(count)]
     divisor = scalar_of_name(inits, "composite.divisor", where) if combination == "average" else None
-    return ir.Composite(tuple(members), combination, np.array(weights), divisor, read_classes(props, where))
+    return ir.Composite(
+        tuple(members), combination, np.array(weights), divisor, read_classes(props, where), target_steps=steps
+    )
 
 
 TARGET_NODES = {"Add": "add", "Sub": "subtract", "Mul": "multiply", "Div": "divide", "Exp": "exp"}

@@ -395,7 +395,7 @@ def _model_reason(model: ir.Model) -> Union[str, None]:
 def _composite_reason(model: ir.Composite) -> Union[str, None]:
     """Why a composite has no PMML form: a member (or a stack's final model) that has none, or a
     calibration this writer does not state."""
-    if model.combination == "target":
+    if model.target_steps:
         return "an inverse target transform (the composite 'target' steps): this writer does not state it yet"
     if model.combination == "calibrate":
         if model.calibration_method != "sigmoid":

@@ -497,8 +497,10 @@ def _read_composite(msg: pb.Composite, path: str) -> ir.Composite:
         calibration = tuple(flat[a:b] for a, b in zip(starts[:-1], starts[1:]))
     elif msg.calibration:
         raise ProtobufUnexpectedError(path, "expected calibration numbers only under COMBINATION_CALIBRATE")
-    if combination != "target" and msg.target_steps:
-        raise ProtobufUnexpectedError(path, "expected target steps only under COMBINATION_TARGET")
+    if combination not in ir.TARGET_COMBINATIONS and msg.target_steps:
+        raise ProtobufUnexpectedError(
+            path, "expected target steps only under COMBINATION_TARGET, COMBINATION_AVERAGE or COMBINATION_STACK"
+        )
     steps = []
     for i, step in enumerate(msg.target_steps):
         where = f"{path}.target_steps[{i}]"
