@@ -1,8 +1,9 @@
 """Conformance generators of TransformedTargetRegressor's inverse target steps (the composite
 "target", docs/SEMANTICS.md note 22): StandardScaler (with and without the mean or the scale),
 MinMaxScaler, np.log1p / np.expm1 and np.log / np.exp, over a forest, extra trees, histogram
-boosting (squared error and poisson), a decision tree and a ridge regression in a pipeline of
-encoders; NaN rows routed by the trees or refused by the linear model.
+boosting (squared error and poisson), a decision tree, a ridge regression in a pipeline of
+encoders, and a voting and a stacking regressor (the composite carrying the steps); NaN rows
+routed by the trees or refused by the linear model.
 
 Registered into conformance/generators.py's GENERATORS (imported at its end); each case's
 "generator" names this file. Expected outputs are scikit-learn's predict. Targets are rounded
@@ -14,7 +15,13 @@ from __future__ import annotations
 import numpy as np
 from generators import CATEGORICAL, FEATURES, NUMERIC, bird_target, birds, case, numbers
 from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
-from sklearn.ensemble import ExtraTreesRegressor, HistGradientBoostingRegressor, RandomForestRegressor
+from sklearn.ensemble import (
+    ExtraTreesRegressor,
+    HistGradientBoostingRegressor,
+    RandomForestRegressor,
+    StackingRegressor,
+    VotingRegressor,
+)
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
@@ -169,3 +176,34 @@ def target_log_poisson():
     X, y = numbers(600, 4, seed=99, task="regression", nan=0.05, float32=True)
     boosting = HistGradientBoostingRegressor(loss="poisson", max_iter=10, max_leaf_nodes=6, random_state=0)
     return TransformedTargetRegressor(boosting, func=np.log, inverse_func=np.exp).fit(X, _positive(y))
+
+
+@case(
+    "target-steps",
+    "target-standard-voting",
+    "a weighted voting regressor (forest, ridge, histogram boosting) on a standard-scaled target",
+)
+def target_standard_voting():
+    X, y = numbers(600, 4, seed=100, task="regression", float32=True)
+    members = [
+        ("rf", RandomForestRegressor(n_estimators=3, max_depth=4, random_state=0)),
+        ("ridge", Ridge(alpha=0.5)),
+        ("hgb", HistGradientBoostingRegressor(max_iter=5, max_leaf_nodes=6, random_state=0)),
+    ]
+    voting = VotingRegressor(members, weights=[1.5, 1.0, 0.5])
+    return TransformedTargetRegressor(voting, transformer=StandardScaler()).fit(X, y)
+
+
+@case(
+    "target-steps",
+    "target-log-stacking",
+    "stacking a forest and gradient boosting into a ridge, fitted on log(y): np.exp of the stack's prediction",
+)
+def target_log_stacking():
+    X, y = numbers(600, 4, seed=101, task="regression", nan=0.05, float32=True)
+    members = [
+        ("rf", RandomForestRegressor(n_estimators=3, max_depth=4, random_state=0)),
+        ("hgb", HistGradientBoostingRegressor(max_iter=5, max_leaf_nodes=6, random_state=0)),
+    ]
+    stack = StackingRegressor(members, final_estimator=Ridge(alpha=1.0), cv=3)
+    return TransformedTargetRegressor(stack, func=np.log, inverse_func=np.exp).fit(X, _positive(y))

@@ -242,6 +242,8 @@ KNOWN_SKIPS.update(
             "target-standard-no-std",
             "target-min-max-hist-boosting",
             "target-log-poisson",
+            "target-standard-voting",
+            "target-log-stacking",
         )
         for runtime in ("onnxruntime", "onnx-reference")
     }
