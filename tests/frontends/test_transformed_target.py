@@ -24,7 +24,7 @@ from sklearn.ensemble import (
 )
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, StandardScaler
+from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, QuantileTransformer, RobustScaler, StandardScaler
 from sklearn.tree import DecisionTreeRegressor
 
 import crossform
@@ -79,6 +79,11 @@ TARGET_FITS = {
     "expm1-forest": lambda: _fit(TransformedTargetRegressor(_forest(), func=np.log1p, inverse_func=np.expm1), 13),
     "exp-ridge": lambda: _fit(_log(Ridge()), 14),
     "exp-poisson": lambda: _fit(_log(HistGradientBoostingRegressor(loss="poisson", max_iter=5)), 15),
+    "max-abs-tree": lambda: _fit(_scaled(DecisionTreeRegressor(max_depth=6, random_state=0), MaxAbsScaler()), 18),
+    "robust-boosting": lambda: _fit(
+        _scaled(GradientBoostingRegressor(n_estimators=8, random_state=0), RobustScaler(quantile_range=(10, 80))), 19
+    ),
+    "robust-no-centering": lambda: _fit(_scaled(_forest(), RobustScaler(with_centering=False)), 20),
     "standard-voting": lambda: _fit(
         _scaled(VotingRegressor([("rf", _forest()), ("ridge", Ridge())], weights=[2.0, 1.0]), StandardScaler()), 16
     ),
@@ -101,6 +106,9 @@ STEPS = {
     "expm1-forest": ["expm1"],
     "exp-ridge": ["exp"],
     "exp-poisson": ["exp"],
+    "max-abs-tree": ["multiply"],
+    "robust-boosting": ["multiply", "add"],
+    "robust-no-centering": ["multiply"],
     "standard-voting": ["multiply", "add"],
     "expm1-stacking": ["expm1"],
 }
@@ -153,7 +161,10 @@ def test_the_regressor_alone_scores_the_log():
     "model, words",
     [
         (TransformedTargetRegressor(DecisionTreeRegressor(), func=np.sqrt, inverse_func=np.square), "square"),
-        (TransformedTargetRegressor(DecisionTreeRegressor(), transformer=MaxAbsScaler()), "MaxAbsScaler"),
+        (
+            TransformedTargetRegressor(DecisionTreeRegressor(), transformer=QuantileTransformer(n_quantiles=50)),
+            "QuantileTransformer",
+        ),
         (_log(_scaled(DecisionTreeRegressor(), StandardScaler())), "with target steps already"),
     ],
 )

@@ -9,8 +9,9 @@ column. With ``func`` / ``inverse_func`` the transformer is
 ``inverse_func`` on it: ``np.exp`` or ``np.expm1``, numpy's function of each float64 prediction.
 A ``transformer`` is fitted on the target column: StandardScaler's ``inverse_transform`` runs
 ``X *= scale_`` (with_std) then ``X += mean_`` (with_mean), MinMaxScaler's ``X -= min_`` then
-``X /= scale_``, in float64 on a float64 prediction, after a ``check_array`` that lets NaN through
-and raises on +-inf. Each becomes the steps of the composite "target" rule (SEMANTICS note 22).
+``X /= scale_``, MaxAbsScaler's ``X *= scale_``, RobustScaler's ``X *= scale_`` (with_scaling)
+then ``X += center_`` (with_centering), in float64 on a float64 prediction, after a
+``check_array`` that lets NaN through and raises on +-inf. Each becomes the steps of the composite "target" rule (SEMANTICS note 22).
 
 ``func=np.log`` / ``inverse_func=np.exp`` over a tree regressor whose prediction is its float64
 sum keeps the form it had before the "target" rule: the ensemble's own post transform "exp"
@@ -31,7 +32,7 @@ import dataclasses
 
 import numpy as np
 from sklearn.compose import TransformedTargetRegressor
-from sklearn.preprocessing import MinMaxScaler, StandardScaler
+from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, RobustScaler, StandardScaler
 
 from .. import ir
 from ..errors import UnsupportedEstimatorError
@@ -57,7 +58,25 @@ def _min_max_scaler(t) -> tuple:
     return (("subtract", _number(t.min_)), ("divide", _number(t.scale_)))
 
 
-TRANSFORMERS = {StandardScaler: _standard_scaler, MinMaxScaler: _min_max_scaler}
+def _max_abs_scaler(t) -> tuple:
+    return (("multiply", _number(t.scale_)),)
+
+
+def _robust_scaler(t) -> tuple:
+    steps = []
+    if t.with_scaling:
+        steps.append(("multiply", _number(t.scale_)))
+    if t.with_centering:
+        steps.append(("add", _number(t.center_)))
+    return tuple(steps)
+
+
+TRANSFORMERS = {
+    StandardScaler: _standard_scaler,
+    MinMaxScaler: _min_max_scaler,
+    MaxAbsScaler: _max_abs_scaler,
+    RobustScaler: _robust_scaler,
+}
 
 
 def _steps(est) -> tuple:
@@ -79,7 +98,7 @@ def _steps(est) -> tuple:
         inverse = getattr(est.inverse_func, "__name__", type(est.inverse_func).__name__)
         raise UnsupportedEstimatorError(
             f"{name}(inverse_func={inverse}): crossform exports inverse_func np.exp or np.expm1 (or a "
-            f"StandardScaler or MinMaxScaler transformer); got inverse_func={inverse}, which no format's "
+            f"transformer of {sorted(k.__name__ for k in TRANSFORMERS)}); got inverse_func={inverse}, which no format's "
             "operations compute exactly."
         )
     return ((function, None),)
