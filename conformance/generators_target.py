@@ -1,6 +1,6 @@
 """Conformance generators of TransformedTargetRegressor's inverse target steps (the composite
 "target", docs/SEMANTICS.md note 22): StandardScaler (with and without the mean or the scale),
-MinMaxScaler, np.log1p / np.expm1 and np.log / np.exp, over a forest, extra trees, histogram
+MinMaxScaler, MaxAbsScaler, RobustScaler, np.log1p / np.expm1 and np.log / np.exp, over a forest, extra trees, histogram
 boosting (squared error and poisson), a decision tree, a ridge regression in a pipeline of
 encoders, and a voting and a stacking regressor (the composite carrying the steps); NaN rows
 routed by the trees or refused by the linear model.
@@ -17,6 +17,7 @@ from generators import CATEGORICAL, FEATURES, NUMERIC, bird_target, birds, case,
 from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
 from sklearn.ensemble import (
     ExtraTreesRegressor,
+    GradientBoostingRegressor,
     HistGradientBoostingRegressor,
     RandomForestRegressor,
     StackingRegressor,
@@ -25,13 +26,20 @@ from sklearn.ensemble import (
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import KBinsDiscretizer, MinMaxScaler, OneHotEncoder, StandardScaler
+from sklearn.preprocessing import (
+    KBinsDiscretizer,
+    MaxAbsScaler,
+    MinMaxScaler,
+    OneHotEncoder,
+    RobustScaler,
+    StandardScaler,
+)
 from sklearn.tree import DecisionTreeRegressor
 
 FEATURES.update(
     {
-        "target-steps": "TransformedTargetRegressor's inverse as steps after any tree or linear regressor: "
-        "StandardScaler (x * scale_ then + mean_), MinMaxScaler (x - min_ then / scale_), np.expm1 and np.exp.",
+        "target-steps": "TransformedTargetRegressor's inverse as steps after a regressor: the scalers' "
+        "inverse_transform (StandardScaler, MinMaxScaler, MaxAbsScaler, RobustScaler), np.expm1, np.exp.",
     }
 )
 
@@ -207,3 +215,25 @@ def target_log_stacking():
     ]
     stack = StackingRegressor(members, final_estimator=Ridge(alpha=1.0), cv=3)
     return TransformedTargetRegressor(stack, func=np.log, inverse_func=np.exp).fit(X, _positive(y))
+
+
+@case(
+    "target-steps",
+    "target-max-abs-tree",
+    "a decision tree on a max-abs-scaled target, NaN routed: x * scale_",
+)
+def target_max_abs_tree():
+    X, y = numbers(500, 3, seed=102, task="regression", nan=0.05, float32=True)
+    tree = DecisionTreeRegressor(max_depth=6, random_state=0)
+    return TransformedTargetRegressor(tree, transformer=MaxAbsScaler()).fit(X, y)
+
+
+@case(
+    "target-steps",
+    "target-robust-boosting",
+    "gradient boosting on a robust-scaled target (quantile range 10 to 80): x * scale_ then + center_",
+)
+def target_robust_boosting():
+    X, y = numbers(600, 4, seed=103, task="regression", float32=True)
+    boosting = GradientBoostingRegressor(n_estimators=10, max_depth=3, random_state=0)
+    return TransformedTargetRegressor(boosting, transformer=RobustScaler(quantile_range=(10.0, 80.0))).fit(X, y)

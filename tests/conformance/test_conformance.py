@@ -244,6 +244,8 @@ KNOWN_SKIPS.update(
             "target-log-poisson",
             "target-standard-voting",
             "target-log-stacking",
+            "target-max-abs-tree",
+            "target-robust-boosting",
         )
         for runtime in ("onnxruntime", "onnx-reference")
     }
