@@ -244,8 +244,12 @@ def _composite(model: ir.Composite, batch: Batch, cols: dict) -> tuple[np.ndarra
         values = _stack(model, batch, cols, scored)
     elif model.combination == "calibrate":
         values = _calibrate(model, batch, scored)
+    elif model.combination == "target":
+        values = scored[0]
     else:
         values = _combine(model, batch, scored)
+    if model.target_steps:
+        values = _target(model, batch, values)
     leaves = np.hstack(reached) if reached else None
     if leaves is not None:
         leaves[~np.equal(batch.errors, None)] = -1  # a row a later member refused reached no leaf
@@ -292,6 +296,39 @@ def _calibrate(model: ir.Composite, batch: Batch, scored: list) -> np.ndarray:
             acc = acc + proba
     values = np.full((batch.n_rows, k), np.nan)
     values[ok] = acc / model.divisor
+    return values
+
+
+TARGET_STEPS = {
+    "add": np.add,
+    "subtract": np.subtract,
+    "multiply": np.multiply,
+    "divide": np.divide,
+    "exp": np.exp,
+    "expm1": np.expm1,
+}
+
+
+def _target(model: ir.Composite, batch: Batch, scored: np.ndarray) -> np.ndarray:
+    """The regressor's prediction (its one member's, or the combined one) through the inverse
+    target steps, in order (SEMANTICS note 22); a prediction that is not finite is a row error,
+    as scikit-learn's check_array raises."""
+    prediction = scored[:, 0]
+    with np.errstate(invalid="ignore"):
+        refused = np.equal(batch.errors, None) & ~np.isfinite(prediction)
+    batch.refuse(
+        refused,
+        lambda i: (
+            f"the regressor's prediction {prediction[i]!r} is not finite, which the inverse target transform refuses"
+        ),
+    )
+    ok = np.flatnonzero(np.equal(batch.errors, None))
+    t = prediction[ok]
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for op, number in model.target_steps:
+            t = TARGET_STEPS[op](t) if number is None else TARGET_STEPS[op](t, number)
+    values = np.full((batch.n_rows, 1), np.nan)
+    values[ok, 0] = t
     return values
 
 

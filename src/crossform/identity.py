@@ -313,6 +313,12 @@ def _composite(w: _Writer, model: ir.Composite) -> None:
         return
     for params in model.calibration or ():  # "calibrate": per member its (a, b) rows
         w.array(params, ">f8")
+    if model.target_steps:  # "target": each step's operation, then its number if it has one
+        w.u32(len(model.target_steps))
+        for op, number in model.target_steps:
+            w.text(op)
+            if number is not None:
+                w.f64(number)
 
 
 MEMBERS = {ir.TreeEnsemble: _tree_ensemble, ir.LinearModel: _linear}

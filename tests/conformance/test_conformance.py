@@ -156,6 +156,45 @@ KNOWN_SKIPS.update(
 )
 
 
+# The composite "target" (TransformedTargetRegressor's inverse steps): PMML does not state it yet;
+# onnx has no expm1 operator; the float32 variant has no bound for steps after a tree member's
+# rounded prediction (pmml.rules, onnx._rules, onnx._float32, docs/formats/onnx.md).
+_TARGET = [case["name"] for case in json.loads((SUITE / "cases" / "target-steps.json").read_text())["cases"]]
+_TARGET_EXPM1 = ("target-log1p-forest", "target-log1p-ridge-pipeline")
+KNOWN_SKIPS.update(
+    {
+        (f"target-steps/{case}", fmt, "jpmml"): "inverse target transform"
+        for case in _TARGET
+        for fmt in ("pmml", "pmml[no-leaves]")
+    }
+)
+KNOWN_SKIPS.update(
+    {
+        (f"target-steps/{case}", fmt, runtime): "no expm1 operator"
+        for case in _TARGET_EXPM1
+        for fmt in ("onnx", "onnx[float32]", "onnx[member]")
+        for runtime in ("onnxruntime", "onnx-reference")
+    }
+)
+KNOWN_SKIPS.update(
+    {
+        (f"target-steps/{case}", "onnx[float32]", runtime): "the target steps"
+        for case in (
+            "target-standard-forest",
+            "target-standard-no-mean",
+            "target-standard-no-std",
+            "target-min-max-hist-boosting",
+            "target-log-poisson",
+            "target-standard-voting",
+            "target-log-stacking",
+            "target-max-abs-tree",
+            "target-robust-boosting",
+        )
+        for runtime in ("onnxruntime", "onnx-reference")
+    }
+)
+
+
 def test_conform_passes_over_the_corpus(suite_report):
     failed = [
         (r.case, r.format, r.runtime, conformance.failure_lines(r))

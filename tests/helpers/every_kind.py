@@ -362,3 +362,42 @@ def composite_packages() -> dict:
         ),
         "composite-regressor": ir.Package(inputs=fields()[1:], encoders=(), model=ir.Composite(regressors, "average")),
     }
+
+
+def target_packages() -> dict:
+    """name -> Package whose model is the composite "target" (one regressor, then inverse target
+    steps): a forest scaled back (multiply, add), a linear model through every arithmetic step and
+    exp, a boosted model through expm1 (which onnx refuses by name), and a weighted average and a
+    stack of a forest and a linear model whose combined prediction goes through the steps."""
+    features = ("size", "weight")
+    forest = ir.TreeEnsemble(features, (regression_stump(1), regression_stump(0)), "average")
+    linear = ir.LinearModel(features, [[2.0, -0.5]], [0.125])
+    boosted = ir.TreeEnsemble(features, (regression_stump(0), regression_stump(1)), "sum", base_value=[1.5])
+
+    def target(member, steps):
+        return ir.Package(inputs=fields()[1:], encoders=(), model=ir.Composite((member,), "target", target_steps=steps))
+
+    return {
+        "target-scaled-forest": target(forest, (("multiply", 3.25), ("add", -7.5))),
+        "target-linear-exp": target(
+            linear, (("subtract", 0.1), ("divide", 3.0), ("multiply", 0.7), ("add", 0.2), ("exp", None))
+        ),
+        "target-boosted-expm1": target(boosted, (("expm1", None),)),
+        "target-average-scaled": ir.Package(
+            inputs=fields()[1:],
+            encoders=(),
+            model=ir.Composite(
+                (forest, linear), "average", [2.0, 1.0], 3.0, target_steps=(("multiply", 1.5), ("add", 10.25))
+            ),
+        ),
+        "target-stack-exp": ir.Package(
+            inputs=fields()[1:],
+            encoders=(),
+            model=ir.Composite(
+                (forest, linear),
+                "stack",
+                final=ir.LinearModel(("stack(0)", "stack(1)"), [[0.25, 0.125]], [0.5]),
+                target_steps=(("exp", None),),
+            ),
+        ),
+    }

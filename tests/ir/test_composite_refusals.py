@@ -56,7 +56,8 @@ def test_a_composite_answers_from_its_members():
         ),
         (
             lambda: ir.Composite((_regressor(),), "majority"),
-            "The 'combination' field of Composite must be one of ('average', 'vote', 'stack', 'calibrate'). Got 'majority' instead.",
+            "The 'combination' field of Composite must be one of ('average', 'vote', 'stack', 'calibrate', 'target'). "
+            "Got 'majority' instead.",
         ),
         (
             lambda: ir.Composite((_regressor(),), "vote"),

@@ -121,6 +121,7 @@ FEATURES_SINCE: dict[str, dict[str, str]] = {
     "composite model": MINORS_INTRODUCED_BY["0.6.0"],
     "weighted median": MINORS_INTRODUCED_BY["0.6.0"],
     "isotonic calibration": MINORS_INTRODUCED_BY["0.6.0"],
+    "target steps": MINORS_INTRODUCED_BY["0.6.0"],
 }
 
 
@@ -147,6 +148,8 @@ def model_features(model) -> list:
         used = [("composite model", f"a composite model ({model.combination!r} of {len(model.members)} members)")]
         if model.calibration_method == "isotonic":
             used.append(("isotonic calibration", "isotonic calibration (breakpoints interpolated as numpy's interp)"))
+        if model.target_steps:
+            used.append(("target steps", "an inverse target transform ('target' steps)"))
         for member in model.members + ((model.final,) if model.final is not None else ()):
             used += [feature for feature in model_features(member) if feature not in used]
         return used

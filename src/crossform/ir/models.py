@@ -405,8 +405,13 @@ class LinearModel(_Model):
         return tuple(f"probability({c})" for c in self.classes)
 
 
-COMBINATIONS = ("average", "vote", "stack", "calibrate")
+COMBINATIONS = ("average", "vote", "stack", "calibrate", "target")
 CALIBRATION_METHODS = ("sigmoid", "isotonic")
+# the inverse target steps of "target": an operation with a number, or a function of the value alone
+TARGET_OPERATIONS = ("add", "subtract", "multiply", "divide")
+TARGET_FUNCTIONS = ("exp", "expm1")
+# the combinations whose regressor output may go through target steps ("target": one member as it is)
+TARGET_COMBINATIONS = ("target", "average", "stack")
 MEMBER_TYPES = (TreeEnsemble, LinearModel)
 
 
@@ -445,6 +450,16 @@ class Composite(_Model):
     added as numpy adds a row (``pairwise_sum``: a left fold below 8 classes; ``1 / classes``
     each where the sum is 0); values in (1, 1 + 1e-5] become 1.0; then the members' probabilities are averaged (a left fold, divided by the count).
 
+    "target" (scikit-learn's TransformedTargetRegressor): one regressor member, whose float64
+    prediction t goes through ``target_steps`` in order, each a pair: ``("add", c)`` is t + c,
+    ``("subtract", c)`` t - c, ``("multiply", c)`` t * c, ``("divide", c)`` t / c (c finite, not
+    0 for a division), ``("exp", None)`` numpy's exp, ``("expm1", None)`` numpy's expm1, each one
+    IEEE double operation. A row whose prediction is not finite (NaN or +-inf) is a row error, as
+    scikit-learn's check_array refuses it before the inverse. Weights and divisor are 1.0 (unused).
+    A regressor combined by "average" or "stack" may carry target steps too: its combined
+    prediction goes through them the same way (a TransformedTargetRegressor over a voting or
+    stacking regressor), so a composite is still never a member.
+
     A row refused by any member is a row error, as the library's predict fails for it. A
     composite is never a member: members are the model kinds of ``MEMBER_TYPES``.
     """
@@ -458,6 +473,7 @@ class Composite(_Model):
     passthrough: bool = False
     calibration: Union[tuple, None] = None
     calibration_method: str = "sigmoid"
+    target_steps: tuple = ()
 
     def __post_init__(self) -> None:
         owner = "Composite"
@@ -514,6 +530,7 @@ class Composite(_Model):
                 "no final model and passthrough False unless combination is 'stack'",
                 f"final={describe(self.final)}, passthrough={self.passthrough!r}",
             )
+        target_steps = self._check_target(owner, members, weights)
         if self.combination == "vote":
             if (weights < 0).any():
                 raise invalid(owner, "weights", "weights >= 0 under 'vote'", weights.tolist())
@@ -576,6 +593,7 @@ class Composite(_Model):
                         f"{type(member).__name__} with outputs {list(member.outputs)} at index {i}",
                     )
         object.__setattr__(self, "calibration", calibration)
+        object.__setattr__(self, "target_steps", target_steps)
         object.__setattr__(self, "members", members)
         object.__setattr__(self, "weights", weights)
         object.__setattr__(self, "divisor", divisor)
@@ -639,6 +657,55 @@ class Composite(_Model):
                 kept.append(points)
             out.append(tuple(kept))
         return tuple(out)
+
+    def _check_target(self, owner: str, members: tuple, weights: np.ndarray) -> tuple:
+        value = self.target_steps
+        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+            raise invalid(owner, "target_steps", "a sequence of (operation, number) pairs", describe(value))
+        if self.combination == "target":
+            if len(members) != 1 or self.classes is not None:
+                raise invalid(
+                    owner,
+                    "members",
+                    "one regressor under 'target'",
+                    f"{len(members)} members, classes {self.classes!r}",
+                )
+            if (weights != 1.0).any() or (self.divisor is not None and self.divisor != 1.0):
+                raise invalid(owner, "weights", "weight and divisor 1.0 under 'target' (unused)", weights.tolist())
+            if not value:
+                raise invalid(
+                    owner, "target_steps", "a non-empty sequence of (operation, number) pairs", describe(value)
+                )
+        elif value and (
+            self.combination not in TARGET_COMBINATIONS
+            or self.classes is not None
+            or (self.final is not None and self.final.classes is not None)
+        ):
+            raise invalid(
+                owner,
+                "target_steps",
+                f"no steps unless the composite is a regressor combined by one of {TARGET_COMBINATIONS}",
+                describe(value),
+            )
+        steps = []
+        for i, step in enumerate(value):
+            if isinstance(step, (str, bytes)) or not isinstance(step, Sequence) or len(step) != 2:
+                raise invalid(owner, "target_steps", f"an (operation, number) pair at index {i}", describe(step))
+            op, number = step
+            if op in TARGET_FUNCTIONS:
+                if number is not None:
+                    raise invalid(owner, "target_steps", f"no number with {op!r} at index {i}", describe(number))
+                steps.append((op, None))
+                continue
+            if op not in TARGET_OPERATIONS:
+                raise invalid(
+                    owner, "target_steps", f"an operation of {TARGET_OPERATIONS + TARGET_FUNCTIONS}", describe(op)
+                )
+            number = valid_number(owner, "target_steps", number, allow_nan=False)
+            if op == "divide" and number == 0:
+                raise invalid(owner, "target_steps", f"a divisor other than 0 at index {i}", number)
+            steps.append((op, number))
+        return tuple(steps)
 
     def _check_stack(self, owner: str, members: tuple, weights: np.ndarray) -> None:
         if not isinstance(self.final, LinearModel):

@@ -300,7 +300,7 @@ class Model(_message.Message):
     def __init__(self, tree_ensemble: _Optional[_Union[TreeEnsemble, _Mapping]] = ..., linear_model: _Optional[_Union[LinearModel, _Mapping]] = ..., tree_ensemble_with_rules: _Optional[_Union[TreeEnsembleWithRules, _Mapping]] = ..., tree_ensemble_float32: _Optional[_Union[TreeEnsembleFloat32, _Mapping]] = ..., composite: _Optional[_Union[Composite, _Mapping]] = ..., tree_ensemble_divided: _Optional[_Union[TreeEnsembleDivided, _Mapping]] = ..., tree_ensemble_weighted_median: _Optional[_Union[TreeEnsembleWeightedMedian, _Mapping]] = ...) -> None: ...
 
 class Composite(_message.Message):
-    __slots__ = ("combination", "members", "weights", "divisor", "classes", "final", "passthrough", "calibration", "calibration_method", "calibration_points")
+    __slots__ = ("combination", "members", "weights", "divisor", "classes", "final", "passthrough", "calibration", "calibration_method", "calibration_points", "target_steps")
     class Combination(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         COMBINATION_UNSPECIFIED: _ClassVar[Composite.Combination]
@@ -308,17 +308,42 @@ class Composite(_message.Message):
         COMBINATION_VOTE: _ClassVar[Composite.Combination]
         COMBINATION_STACK: _ClassVar[Composite.Combination]
         COMBINATION_CALIBRATE: _ClassVar[Composite.Combination]
+        COMBINATION_TARGET: _ClassVar[Composite.Combination]
     COMBINATION_UNSPECIFIED: Composite.Combination
     COMBINATION_AVERAGE: Composite.Combination
     COMBINATION_VOTE: Composite.Combination
     COMBINATION_STACK: Composite.Combination
     COMBINATION_CALIBRATE: Composite.Combination
+    COMBINATION_TARGET: Composite.Combination
     class CalibrationMethod(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         CALIBRATION_METHOD_SIGMOID: _ClassVar[Composite.CalibrationMethod]
         CALIBRATION_METHOD_ISOTONIC: _ClassVar[Composite.CalibrationMethod]
     CALIBRATION_METHOD_SIGMOID: Composite.CalibrationMethod
     CALIBRATION_METHOD_ISOTONIC: Composite.CalibrationMethod
+    class TargetStep(_message.Message):
+        __slots__ = ("operation", "number")
+        class Operation(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+            __slots__ = ()
+            OPERATION_UNSPECIFIED: _ClassVar[Composite.TargetStep.Operation]
+            OPERATION_ADD: _ClassVar[Composite.TargetStep.Operation]
+            OPERATION_SUBTRACT: _ClassVar[Composite.TargetStep.Operation]
+            OPERATION_MULTIPLY: _ClassVar[Composite.TargetStep.Operation]
+            OPERATION_DIVIDE: _ClassVar[Composite.TargetStep.Operation]
+            OPERATION_EXP: _ClassVar[Composite.TargetStep.Operation]
+            OPERATION_EXPM1: _ClassVar[Composite.TargetStep.Operation]
+        OPERATION_UNSPECIFIED: Composite.TargetStep.Operation
+        OPERATION_ADD: Composite.TargetStep.Operation
+        OPERATION_SUBTRACT: Composite.TargetStep.Operation
+        OPERATION_MULTIPLY: Composite.TargetStep.Operation
+        OPERATION_DIVIDE: Composite.TargetStep.Operation
+        OPERATION_EXP: Composite.TargetStep.Operation
+        OPERATION_EXPM1: Composite.TargetStep.Operation
+        OPERATION_FIELD_NUMBER: _ClassVar[int]
+        NUMBER_FIELD_NUMBER: _ClassVar[int]
+        operation: Composite.TargetStep.Operation
+        number: float
+        def __init__(self, operation: _Optional[_Union[Composite.TargetStep.Operation, str]] = ..., number: _Optional[float] = ...) -> None: ...
     COMBINATION_FIELD_NUMBER: _ClassVar[int]
     MEMBERS_FIELD_NUMBER: _ClassVar[int]
     WEIGHTS_FIELD_NUMBER: _ClassVar[int]
@@ -329,6 +354,7 @@ class Composite(_message.Message):
     CALIBRATION_FIELD_NUMBER: _ClassVar[int]
     CALIBRATION_METHOD_FIELD_NUMBER: _ClassVar[int]
     CALIBRATION_POINTS_FIELD_NUMBER: _ClassVar[int]
+    TARGET_STEPS_FIELD_NUMBER: _ClassVar[int]
     combination: Composite.Combination
     members: _containers.RepeatedCompositeFieldContainer[Model]
     weights: _containers.RepeatedScalarFieldContainer[float]
@@ -339,7 +365,8 @@ class Composite(_message.Message):
     calibration: _containers.RepeatedScalarFieldContainer[float]
     calibration_method: Composite.CalibrationMethod
     calibration_points: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, combination: _Optional[_Union[Composite.Combination, str]] = ..., members: _Optional[_Iterable[_Union[Model, _Mapping]]] = ..., weights: _Optional[_Iterable[float]] = ..., divisor: _Optional[float] = ..., classes: _Optional[_Iterable[_Union[ClassLabel, _Mapping]]] = ..., final: _Optional[_Union[Model, _Mapping]] = ..., passthrough: _Optional[bool] = ..., calibration: _Optional[_Iterable[float]] = ..., calibration_method: _Optional[_Union[Composite.CalibrationMethod, str]] = ..., calibration_points: _Optional[_Iterable[int]] = ...) -> None: ...
+    target_steps: _containers.RepeatedCompositeFieldContainer[Composite.TargetStep]
+    def __init__(self, combination: _Optional[_Union[Composite.Combination, str]] = ..., members: _Optional[_Iterable[_Union[Model, _Mapping]]] = ..., weights: _Optional[_Iterable[float]] = ..., divisor: _Optional[float] = ..., classes: _Optional[_Iterable[_Union[ClassLabel, _Mapping]]] = ..., final: _Optional[_Union[Model, _Mapping]] = ..., passthrough: _Optional[bool] = ..., calibration: _Optional[_Iterable[float]] = ..., calibration_method: _Optional[_Union[Composite.CalibrationMethod, str]] = ..., calibration_points: _Optional[_Iterable[int]] = ..., target_steps: _Optional[_Iterable[_Union[Composite.TargetStep, _Mapping]]] = ...) -> None: ...
 
 class TreeEnsembleWeightedMedian(_message.Message):
     __slots__ = ("rules", "tree_weights")

@@ -87,6 +87,11 @@ def _bound(model: ir.Model) -> float:
                 "the float32 variant rounds a hard-voting member's leaf values, which can change the member's "
                 "class and so a vote by a whole weight: no bound holds; write float64"
             )
+        if model.target_steps and any(bounds):
+            raise UnsupportedModelError(
+                "the float32 variant rounds the regressor's prediction, and the target steps (an exp, or an "
+                "offset whose own rounding depends on the prediction's size) have no bound stated yet; write float64"
+            )
         if model.combination == "calibrate" and any(bounds):
             if len(model.classes) != 2:
                 raise UnsupportedModelError(

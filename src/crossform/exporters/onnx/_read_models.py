@@ -239,13 +239,16 @@ def _read_composite(proto, first, inits: dict, props: dict, where: str, per_tree
         member_props = classless if i in raw else props
         members.append(read_model(view, names, member_props, f"{where} (member {i})", per_tree, composite=False))
     combination = doc_choice(doc, "combination", ir.COMBINATIONS, None, where)
+    steps = _read_target_steps(proto, doc, inits, where) if combination == "target" or "steps" in doc else ()
     if combination == "stack":
         view, names = _member_view(proto, inits, "final.")
         final = read_model(view, names, props, f"{where} (final model)", per_tree, composite=False)
         if not isinstance(final, ir.LinearModel):
             raise OnnxStructureError(where, "expected the stack's final model to be a linear model")
         passthrough = len(final.features) > len(ir.stack_columns(tuple(members), False))
-        return ir.Composite(tuple(members), combination, None, None, None, final, passthrough)
+        return ir.Composite(tuple(members), combination, None, None, None, final, passthrough, target_steps=steps)
+    if combination == "target":
+        return ir.Composite(tuple(members), combination, target_steps=steps)
     classes = read_classes(props, where)
     if combination == "calibrate" and doc.get("calibration", "sigmoid") == "isotonic":
         widths = ir.calibration_widths(tuple(members), len(classes or ()))
@@ -282,7 +285,34 @@ def _read_composite(proto, first, inits: dict, props: dict, where: str, per_tree
         return ir.Composite(tuple(members), combination, None, divisor, classes, calibration=calibration)
     weights = [scalar_of_name(inits, f"composite.weight.{i}", where) for i in range(count)]
     divisor = scalar_of_name(inits, "composite.divisor", where) if combination == "average" else None
-    return ir.Composite(tuple(members), combination, np.array(weights), divisor, read_classes(props, where))
+    return ir.Composite(
+        tuple(members), combination, np.array(weights), divisor, read_classes(props, where), target_steps=steps
+    )
+
+
+TARGET_NODES = {"Add": "add", "Sub": "subtract", "Mul": "multiply", "Div": "divide", "Exp": "exp"}
+
+
+def _read_target_steps(proto, doc: dict, inits: dict, where: str) -> tuple:
+    """Each step from its node "composite.target.<i>" (the op) and constant "composite.target.number.<i>"."""
+    count = doc.get("steps")
+    if not is_int(count) or not 1 <= count <= _limits.MAX_TREES:
+        raise OnnxStructureError(
+            where, f"expected doc_string key 'steps' to be a step count, found {cut(json.dumps(count))}"
+        )
+    nodes = {node_tag(n): n for n in proto.graph.node if node_tag(n).startswith("composite.target.")}
+    steps = []
+    for i in range(count):
+        node = nodes.get(f"composite.target.{i}")
+        if node is None or node.op_type not in TARGET_NODES:
+            found = "none" if node is None else node.op_type
+            raise OnnxStructureError(
+                where, f"expected target step {i} as one of {sorted(TARGET_NODES)} nodes, found {found}"
+            )
+        op = TARGET_NODES[node.op_type]
+        number = None if op == "exp" else scalar_of_name(inits, f"composite.target.number.{i}", where)
+        steps.append((op, number))
+    return tuple(steps)
 
 
 def read_model(proto, inits: dict, props: dict, where: str, per_tree: bool, composite: bool = True) -> ir.Model:

@@ -160,6 +160,11 @@ def unsupported(package: ir.Package):
     if score in (DECISION, SCORES, VOTES) and score in names:
         return f"input {score!r} collides with the graph output of the model's scores"
     models = package.model.members if isinstance(package.model, ir.Composite) else (package.model,)
+    if isinstance(package.model, ir.Composite) and ("expm1", None) in package.model.target_steps:
+        return (
+            "the target step expm1: onnx has no expm1 operator, and Exp(x) - 1 is not numpy's expm1 "
+            "(it loses the low bits of small x)"
+        )
     for model in models:
         if model.post_transform not in POST_TRANSFORMS:
             return f"post transform {model.post_transform!r} has no onnx {VERSION} form"

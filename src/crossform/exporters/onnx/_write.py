@@ -231,9 +231,14 @@ def _composite(
     extra = {"raw_members": raw} if raw else {}  # members scoring raw, classless, in a classifier
     if model.calibration_method == "isotonic":  # only then, so sigmoid graphs stay as they were
         extra["calibration"] = "isotonic"
+    if model.target_steps:
+        extra["steps"] = len(model.target_steps)
     doc = step_doc("composite", combination=model.combination, members=len(model.members), **extra)
     if model.combination == "stack":
-        return _stack(g, model, cols, scored, doc, precision, per_tree, exact)
+        total = _stack(g, model, cols, scored, doc, precision, per_tree, exact)[0]
+        return _target(g, model, total, "") if model.target_steps else (total, np.float64, None)
+    if model.combination == "target":
+        return _target(g, model, scored[0], doc)
     if model.combination == "calibrate":
         scored = [_calibrated(g, model, i, scores, doc) for i, scores in enumerate(scored)]
         doc = ""
@@ -248,8 +253,33 @@ def _composite(
         total = term if total is None else g.op("Add", [total, term], f"sum.{i}")
     if model.combination in ("average", "calibrate"):
         total = g.op("Div", [total, g.const("divisor", np.array([model.divisor]))], model.combination)
+    if model.target_steps:  # a regressor's average through its target steps
+        return _target(g, model, total, "")
     g.prefix = ""
     return total, np.float64, None
+
+
+TARGET_OPS = {"add": "Add", "subtract": "Sub", "multiply": "Mul", "divide": "Div"}
+
+
+def _target(g: Graph, model: ir.Composite, scores: str, doc: str) -> tuple:
+    """The regressor's prediction [N, 1] (the one member's, or the average or stack) refused where
+    it is not finite, then one double node per target step, "composite.target.<i>": Add, Sub, Mul
+    or Div by the constant "composite.target.number.<i>", or Exp (expm1 has no onnx form:
+    unsupported refuses it). ``doc`` goes on step 0 under "target" only (the others carry it earlier)."""
+    g.prefix = "composite."
+    nan, inf = g.op("IsNaN", [scores], "target.nan"), g.op("IsInf", [scores], "target.inf")
+    g.refuse_rows(g.op("Or", [nan, inf], "target.not.finite"), "target.not.finite")
+    out = scores
+    for i, (op, number) in enumerate(model.target_steps):
+        extra = {"doc": doc} if i == 0 else {}
+        if number is None:
+            out = g.op("Exp", [out], f"target.{i}", **extra)
+        else:
+            number = g.const(f"target.number.{i}", np.array([number], dtype=np.float64))
+            out = g.op(TARGET_OPS[op], [out, number], f"target.{i}", **extra)
+    g.prefix = ""
+    return out, np.float64, None
 
 
 def _stack(g: Graph, model: ir.Composite, cols: dict, scored: list, doc: str, *args) -> tuple:

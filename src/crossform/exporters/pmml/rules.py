@@ -395,6 +395,8 @@ def _composite_reason(model: ir.Composite) -> Union[str, None]:
     combination or calibration this writer does not state."""
     if model.combination not in WRITTEN_COMBINATIONS:
         return f"a composite combining its members by {model.combination!r}, which this writer does not state"
+    if model.target_steps:
+        return "an inverse target transform (the composite 'target' steps): this writer does not state it yet"
     if model.combination == "calibrate" and model.calibration_method not in ("sigmoid", "isotonic"):
         return f"{model.calibration_method} calibration, which this writer does not know"
     for i, member in enumerate(model.members + ((model.final,) if model.final is not None else ())):

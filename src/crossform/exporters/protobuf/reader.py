@@ -33,6 +33,7 @@ from .rules import (
     PLAIN_POST_TRANSFORMS,
     POST_TRANSFORMS,
     PREFIX,
+    TARGET_STEPS,
     VERSION,
     WHERE,
     ProtobufCountError,
@@ -496,6 +497,18 @@ def _read_composite(msg: pb.Composite, path: str) -> ir.Composite:
         calibration = tuple(flat[a:b] for a, b in zip(starts[:-1], starts[1:]))
     elif msg.calibration:
         raise ProtobufUnexpectedError(path, "expected calibration numbers only under COMBINATION_CALIBRATE")
+    if combination not in ir.TARGET_COMBINATIONS and msg.target_steps:
+        raise ProtobufUnexpectedError(
+            path, "expected target steps only under COMBINATION_TARGET, COMBINATION_AVERAGE or COMBINATION_STACK"
+        )
+    steps = []
+    for i, step in enumerate(msg.target_steps):
+        where = f"{path}.target_steps[{i}]"
+        op = _enum(step.operation, TARGET_STEPS, pb.Composite.TargetStep.Operation, f"{where}.operation")
+        if step.HasField("number") != (op in ir.TARGET_OPERATIONS):
+            wanted = "a number" if op in ir.TARGET_OPERATIONS else "no number"
+            raise ProtobufUnexpectedError(where, f"expected {wanted} with operation {op!r}")
+        steps.append((op, step.number if step.HasField("number") else None))
     return ir.Composite(
         tuple(members),
         combination,
@@ -506,6 +519,7 @@ def _read_composite(msg: pb.Composite, path: str) -> ir.Composite:
         msg.passthrough,
         calibration,
         method,
+        tuple(steps),
     )
 
 

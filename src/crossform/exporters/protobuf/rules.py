@@ -123,7 +123,7 @@ MEMBER_FEATURES = {
     ),
     "crossform.v1.Model.tree_ensemble_float32": ("float32 accumulation",),
     "crossform.v1.Model.tree_ensemble_divided": ("output divisors",),
-    "crossform.v1.Model.composite": ("composite model", "isotonic calibration"),
+    "crossform.v1.Model.composite": ("composite model", "isotonic calibration", "target steps"),
     "crossform.v1.Model.tree_ensemble_weighted_median": ("weighted median",),
 }
 COMBINATIONS = {
@@ -131,6 +131,15 @@ COMBINATIONS = {
     "vote": pb.Composite.COMBINATION_VOTE,
     "stack": pb.Composite.COMBINATION_STACK,
     "calibrate": pb.Composite.COMBINATION_CALIBRATE,
+    "target": pb.Composite.COMBINATION_TARGET,
+}
+TARGET_STEPS = {
+    "add": pb.Composite.TargetStep.OPERATION_ADD,
+    "subtract": pb.Composite.TargetStep.OPERATION_SUBTRACT,
+    "multiply": pb.Composite.TargetStep.OPERATION_MULTIPLY,
+    "divide": pb.Composite.TargetStep.OPERATION_DIVIDE,
+    "exp": pb.Composite.TargetStep.OPERATION_EXP,
+    "expm1": pb.Composite.TargetStep.OPERATION_EXPM1,
 }
 CALIBRATION_METHODS = {
     "sigmoid": pb.Composite.CALIBRATION_METHOD_SIGMOID,

@@ -24,6 +24,7 @@ from .rules import (
     MAGIC,
     MISSING_RULES,
     POST_TRANSFORMS,
+    TARGET_STEPS,
     is_plain_ensemble,
     recorded_version,
 )
@@ -120,6 +121,11 @@ def _composite(model: ir.Composite, msg: pb.Model) -> None:
     if model.final is not None:
         _linear(model.final, out.final)
         out.passthrough = model.passthrough
+    for op, number in model.target_steps:
+        step = out.target_steps.add()
+        step.operation = TARGET_STEPS[op]
+        if number is not None:
+            step.number = number
     if model.calibration_method == "isotonic":
         out.calibration_method = pb.Composite.CALIBRATION_METHOD_ISOTONIC
         for columns in model.calibration:

@@ -126,6 +126,7 @@ def _composite_model(files: Files, doc: dict, major: int, where: str, schemas: d
             d.get("passthrough", False),
             d.get("isotonicCalibration", d.get("calibration")),
             "isotonic" if "isotonicCalibration" in d else "sigmoid",
+            tuple((step["operation"], step.get("number")) for step in d.get("targetSteps", ())),
         ),
         doc,
         where,

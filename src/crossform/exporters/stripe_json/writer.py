@@ -89,6 +89,11 @@ def _composite_doc(model: ir.Composite) -> dict:
         doc["isotonicCalibration"] = [[points.tolist() for points in columns] for columns in model.calibration]
     elif model.calibration is not None:
         doc["calibration"] = [params.tolist() for params in model.calibration]
+    if model.target_steps:
+        doc["targetSteps"] = [
+            {"operation": op} if number is None else {"operation": op, "number": number}
+            for op, number in model.target_steps
+        ]
     return doc
 
 
