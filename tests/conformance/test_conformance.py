@@ -133,51 +133,8 @@ KNOWN_SKIPS: dict = {
         for pmml in ("pmml", "pmml[no-leaves]")
     },
 }
-# XGBoost's float32 accumulation is not written in PMML yet (pmml.rules, docs/formats/pmml.md).
-_XGBOOST_PMML = {
-    "xgb-regression": "accumulated in float32",
-    "xgb-regression-base-score": "accumulated in float32",
-    "xgb-binary": "accumulated in float32",
-    "xgb-binary-base-score": "accumulated in float32",
-    "xgb-multiclass": "accumulated in float32",
-    "xgb-ranker": "accumulated in float32",
-    "xgb-pipeline": "accumulated in float32",
-    "xgb-booster": "accumulated in float32",
-    "xgb-poisson": "accumulated in float32",
-    "xgb-gamma": "accumulated in float32",
-    "xgb-tweedie": "accumulated in float32",
-}
-KNOWN_SKIPS.update(
-    {
-        (f"xgboost/{case}", fmt, "jpmml"): reason
-        for case, reason in _XGBOOST_PMML.items()
-        for fmt in ("pmml", "pmml[no-leaves]")
-    }
-)
-KNOWN_SKIPS.update(
-    {
-        (f"xgboost-categories/{case}", fmt, "jpmml"): "accumulated in float32"
-        for case in ("xgb-pandas-categories", "xgb-pandas-categories-one-hot")
-        for fmt in ("pmml", "pmml[no-leaves]")
-    }
-)
-
-
-# Isotonic calibration and calibration of eight or more classes have no PMML form yet; the
-# float32 variant cannot bound normalising three or more classes' calibrated probabilities by
-# their sum (pmml.rules, onnx._float32, docs/formats/pmml.md and onnx.md).
-_CALIBRATION = {
-    feature: json.loads((SUITE / "cases" / f"{feature}.json").read_text(encoding="utf-8"))["cases"]
-    for feature in ("calibration-isotonic", "calibration-many-classes")
-}
-KNOWN_SKIPS.update(
-    {
-        (f"{feature}/{case['name']}", fmt, "jpmml"): "calibration"
-        for feature, cases in _CALIBRATION.items()
-        for case in cases
-        for fmt in ("pmml", "pmml[no-leaves]")
-    }
-)
+# The float32 variant cannot bound normalising three or more classes' calibrated probabilities
+# by their sum (onnx._float32, docs/formats/onnx.md).
 KNOWN_SKIPS.update(
     {
         (case, "onnx[float32]", runtime): "normalising several"
@@ -198,20 +155,6 @@ KNOWN_SKIPS.update(
     }
 )
 
-
-# AdaBoostRegressor's weighted median: JPMML's weightedMedian totals the weights in segment order
-KNOWN_SKIPS.update(
-    {
-        (f"adaboost-regression/{case}", fmt, "jpmml"): "a weighted median (AdaBoostRegressor)"
-        for case in (
-            "adaboost-regressor",
-            "adaboost-regressor-ties",
-            "adaboost-regressor-stumps",
-            "adaboost-regressor-extra-trees",
-        )
-        for fmt in ("pmml", "pmml[no-leaves]")
-    }
-)
 
 # The composite "target" (TransformedTargetRegressor's inverse steps): PMML does not state it yet;
 # onnx has no expm1 operator; the float32 variant has no bound for steps after a tree member's

@@ -38,11 +38,6 @@ def _rows() -> pd.DataFrame:
 def test_a_composite_round_trips_records_the_next_minor_and_scores_like_the_reference(name, package_name):
     package = PACKAGES[package_name]
     fmt = get_format(name)
-    if name == "pmml" and package.model.calibration_method == "isotonic":
-        # PMML states the sigmoid only (docs/formats/pmml.md): the isotonic one is refused by name
-        with pytest.raises(crossform.errors.UnsupportedModelError, match="isotonic calibration"):
-            fmt.dumps(package)
-        return
     data = fmt.dumps(package)
     back = fmt.loads(Files.from_mapping(data, label="<test>") if fmt.LAYOUT == "directory" else data)
     assert back.id == package.id
@@ -139,15 +134,75 @@ def test_pmml_refuses_a_composite_whose_member_has_no_pmml_form_by_name():
     package = PACKAGES["composite-regressor"]
     boosted = next(m for m in package.model.members if getattr(m, "aggregation", None) == "sum")
     at = package.model.members.index(boosted)
-    members = tuple(dataclasses.replace(m, accumulate="float32") if m is boosted else m for m in package.model.members)
+    members = tuple(dataclasses.replace(m, divisors=(2.0,)) if m is boosted else m for m in package.model.members)
     package = package.replace(model=dataclasses.replace(package.model, members=members))
     reason = get_format("pmml").unsupported(package)
-    assert reason is not None and reason.startswith(f"member {at}: a model accumulated in float32")
-    with pytest.raises(UnsupportedModelError, match="accumulated in float32"):
+    assert reason is not None and reason.startswith(f"member {at}: divisors on a model other than")
+    with pytest.raises(UnsupportedModelError, match="divisors on a model other than"):
         get_format("pmml").dumps(package)
 
 
-@pytest.mark.parametrize("package_name", sorted(set(PACKAGES) - {"composite-isotonic"}))  # no PMML form
+def _stump(feature: int, left: float, right: float, width: int = 1, k: int = 0) -> ir.Tree:
+    value = np.zeros((3, width))
+    value[1, k], value[2, k] = left, right
+    return ir.Tree([feature, -1, -1], [0.5, 0.0, 0.0], [1, -1, -1], [2, -1, -1], [True, False, False], value)
+
+
+def test_pmml_scores_composites_of_float32_and_weighted_median_members_like_the_reference():
+    """Members whose PMML reads tree values by segmentId (XGBoost's float32 rule, the weighted
+    median) keep their fields apart under crossform:m<i>.: JPMML scores the composite as the reference."""
+    features = ("size", "weight")
+    f32 = [float(np.float32(v)) for v in (-0.1234567, 0.7654321, 0.3, 1.1)]
+    xgb_regressor = ir.TreeEnsemble(
+        features,
+        (_stump(0, f32[0], f32[1]), _stump(1, f32[2], f32[3])),
+        "sum",
+        "exp",
+        base_value=[f32[2]],
+        accumulate="float32",
+    )
+    median = ir.TreeEnsemble(
+        features,
+        (_stump(0, 1.5, -2.0), _stump(1, 0.25, 1.5), _stump(0, 1.5, 3.0)),
+        "weighted-median",
+        tree_weights=(0.7, 1.1, 0.3),
+    )
+    xgb_classifier = ir.TreeEnsemble(
+        features,
+        tuple(_stump(t % 2, f32[t], f32[3 - t], 3, t % 3) for t in range(4)),
+        "sum",
+        "softmax",
+        (0, 1, 2),
+        base_value=[f32[0], f32[1], f32[2]],
+        accumulate="float32",
+    )
+    inputs = every_kind.fields()[1:]
+    packages = [
+        ir.Package(inputs=inputs, encoders=(), model=ir.Composite((xgb_regressor, median, xgb_regressor), "average")),
+        ir.Package(inputs=inputs, encoders=(), model=ir.Composite((xgb_classifier,) * 2, "average", classes=(0, 1, 2))),
+        ir.Package(
+            inputs=inputs,
+            encoders=(),
+            model=ir.Composite((xgb_classifier,) * 3, "vote", [1.0, 2.0, 0.5], classes=(0, 1, 2)),
+        ),
+    ]
+    reason = unavailable("jpmml")
+    if reason is not None:
+        pytest.skip(f"jpmml unavailable: {reason}")
+    fmt = get_format("pmml")
+    rows = _rows()
+    for package in packages:
+        data = fmt.dumps(package)
+        assert fmt.loads(data).id == package.id
+        want = crossform.score(package, rows)
+        got = get_runtime("jpmml").prepare(data, fmt)(rows)
+        assert [e is None for e in got.errors] == [e is None for e in want.errors]
+        ok = np.equal(want.errors, None)
+        assert ok.sum() > 5
+        np.testing.assert_array_equal(got.values[ok], want.values[ok])
+
+
+@pytest.mark.parametrize("package_name", sorted(PACKAGES))
 def test_pmml_refuses_a_composite_document_it_does_not_write(package_name):
     fmt = get_format("pmml")
     data = fmt.dumps(PACKAGES[package_name])

@@ -1,6 +1,6 @@
 """Tree ensembles accumulated in float32 (XGBoost's predictor) and the exp post transform in every
 format: written, read back with the same id, scored by each runtime as the reference scores them,
-recorded as the next strict minor, and refused by name where a format cannot state them (PMML).
+recorded as the next strict minor (PMML: float fields and Apply expressions, pmml.float32).
 Expected outputs against XGBoost itself are the conformance suite's (feature "xgboost") and
 tests/frontends/test_xgboost.py's; here the runtimes are held to the reference."""
 
@@ -89,12 +89,12 @@ def test_the_rule_adds_in_float32_and_differs_from_float64():
 
 
 @pytest.mark.parametrize("name", sorted(PACKAGES))
-@pytest.mark.parametrize("fmt", ["stripe-json", "protobuf", "onnx"])
+@pytest.mark.parametrize("fmt", ["stripe-json", "protobuf", "onnx", "pmml"])
 def test_round_trip_keeps_the_id_and_records_the_next_minor(tmp_path, fmt, name):
     if fmt == "onnx":
         pytest.importorskip("onnx")
     package = PACKAGES[name]
-    path = tmp_path / ("pkg.onnx" if fmt == "onnx" else "pkg.pb" if fmt == "protobuf" else "pkg")
+    path = tmp_path / {"onnx": "pkg.onnx", "protobuf": "pkg.pb", "pmml": "pkg.pmml"}.get(fmt, "pkg")
     crossform.save(package, path, format=fmt)
     back = crossform.load(path)
     assert back.id == package.id
@@ -125,9 +125,26 @@ def test_onnx_runtimes_score_like_the_reference(name):
             np.testing.assert_allclose(got.values, want.values, rtol=1e-12, atol=0, err_msg=runtime.NAME)
 
 
-def test_pmml_refuses_float32_accumulation_by_name(tmp_path):
-    with pytest.raises(errors.UnsupportedModelError, match="accumulated in float32"):
-        crossform.save(PACKAGES["none-float32"], tmp_path / "pkg.pmml", format="pmml")
+@pytest.mark.parametrize("name", sorted(PACKAGES))
+def test_jpmml_scores_like_the_reference(name):
+    from crossform.runtime import get_runtime, unavailable
+
+    reason = unavailable("jpmml")
+    if reason is not None:
+        pytest.skip(f"jpmml unavailable: {reason}")
+    fmt = get_format("pmml")
+    package = PACKAGES[name]
+    content = fmt.dumps(package)
+    assert b"mathContext" not in content  # JPMML's x-mathContext is no PMML 4.4: float fields say it
+    want = crossform.score(package, ROWS)
+    got = get_runtime("jpmml").prepare(content, fmt)(ROWS)
+    assert [e is None for e in got.errors] == [e is None for e in want.errors]
+    ok = np.equal(want.errors, None)
+    np.testing.assert_array_equal(got.leaves[ok], want.leaves[ok])
+    if package.model.accumulate == "float32":
+        np.testing.assert_array_equal(got.values[ok], want.values[ok])  # float32 values: bit for bit
+    else:
+        np.testing.assert_allclose(got.values[ok], want.values[ok], rtol=1e-12, atol=0)  # Java's Math.exp
 
 
 def test_the_id_changes_with_the_rule_and_not_for_packages_without_it():

@@ -1,10 +1,12 @@
 """The weighted median (AdaBoostRegressor) in every format: round trips with the same id, the
-strict minor it records (FEATURES_SINCE), PMML's named refusal, hand-edited files refused by name,
-ties ordered by tree index, and every runtime scoring it as the reference."""
+strict minor it records (FEATURES_SINCE), hand-edited files refused by name, ties ordered by tree
+index, every runtime scoring it as the reference, and PMML's fields computing the rule where
+JPMML's own weightedMedian does not."""
 
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -17,7 +19,7 @@ from crossform.runtime import get_runtime, unavailable
 from helpers import every_kind
 
 ROWS = every_kind.rows()
-FORMATS = ("stripe-json", "protobuf", "onnx")
+FORMATS = ("stripe-json", "protobuf", "onnx", "pmml")
 FEATURE = ("weighted median", "aggregation='weighted-median'")
 
 
@@ -145,11 +147,60 @@ def test_a_tie_at_the_half_picks_the_lower_value():
     assert evaluator.score(package, {"size": [0.0]}).values[0, 0] == 1.0
 
 
-def test_pmml_refuses_the_weighted_median_by_name():
+def test_pmml_computes_the_rule_where_jpmmls_weighted_median_picks_another_tree():
+    """Six constant trees whose weights total 1.8 in tree order but 1.8000000000000003 in sorted
+    order: half the latter is above the first running sum (0.9), so scikit-learn's
+    _get_median_predict picks the second sorted value; JPMML's weightedMedian halves the former
+    and picks the first. The document's Output fields compute the rule."""
+    reason = unavailable("jpmml")
+    if reason is not None:
+        pytest.skip(f"jpmml unavailable: {reason}")
+    values = [2.0, 3.0, 4.0, 0.0, 1.0, 5.0]
+    weights = (0.1, 0.1, 0.4, 0.9, 0.2, 0.1)
+    package = ir.Package(
+        inputs=every_kind.fields()[1:2],
+        encoders=(),
+        model=ir.TreeEnsemble(
+            ("size",), tuple(_stump(0, 0.5, v, v) for v in values), "weighted-median", tree_weights=weights
+        ),
+    )
+    # _get_median_predict's lines on one row
+    predictions = np.array([values])
+    sorted_idx = np.argsort(predictions, axis=1)
+    weight_cdf = np.cumsum(np.array(weights)[sorted_idx], axis=1)
+    median_idx = (weight_cdf >= 0.5 * weight_cdf[:, -1:]).argmax(axis=1)
+    want = predictions[0, sorted_idx[0, median_idx[0]]]
+    assert want == 1.0
     fmt = get_format("pmml")
-    assert "weighted median" in fmt.unsupported(PACKAGES["weighted-median"])
-    with pytest.raises(UnsupportedModelError, match="weighted median"):
-        fmt.dumps(PACKAGES["weighted-median"])
+    content = fmt.dumps(package)
+    jpmml = get_runtime("jpmml")
+    assert jpmml.prepare(content, fmt)({"size": [0.0]}).values[0, 0] == want
+    # the same document reporting JPMML's own weightedMedian (its Segmentation's predictedValue)
+    native = re.sub(
+        rb'<OutputField name="prediction" [^>]*feature="transformedValue">.*?</OutputField>',
+        b'<OutputField name="prediction" optype="continuous" dataType="double" feature="predictedValue"/>',
+        content,
+        flags=re.S,
+    )
+    assert native != content
+    evaluator_ = jpmml.build_evaluator(native)
+    jpype = jpmml._start()
+    arguments = jpype.JClass("java.util.HashMap")()
+    arguments.put(jpype.JString("size"), jpype.JDouble(0.0))
+    assert float(evaluator_.evaluate(arguments).get(jpype.JString("prediction"))) == 0.0
+
+
+def test_pmml_refuses_a_weighted_median_of_too_many_trees_by_name():
+    from crossform.exporters.pmml.rules import MAX_MEDIAN_TREES
+
+    n = MAX_MEDIAN_TREES + 1
+    package = ir.Package(
+        inputs=every_kind.fields()[1:2],
+        encoders=(),
+        model=ir.TreeEnsemble(("size",), (_stump(0, 0.5, 1.0, 2.0),) * n, "weighted-median", tree_weights=(1.0,) * n),
+    )
+    with pytest.raises(UnsupportedModelError, match=f"weighted median of {n} trees"):
+        get_format("pmml").dumps(package)
 
 
 def test_a_2_1_model_schema_refuses_the_weighted_median_by_name():
@@ -223,3 +274,19 @@ def test_onnx_tree_weights_are_checked(weights):
             init.CopyFrom(onnx.numpy_helper.from_array(weights, init.name))
     with pytest.raises(CrossformError, match="weight"):
         O.loads(proto.SerializeToString())
+
+
+def test_pmml_refuses_crafted_tree_weights_by_name():
+    from crossform.exporters.pmml.rules import PmmlHeaderError
+
+    fmt = get_format("pmml")
+    data = fmt.dumps(PACKAGES["weighted-median"])
+    spec = re.search(rb'name="crossform.model" value="([^"]*)"', data).group(1)
+    weights = re.search(rb"&quot;tree_weights&quot;:\[[^\]]*\]", spec).group(0)
+    for crafted, error, words in (
+        (b"&quot;tree_weights&quot;:&quot;x&quot;", PmmlHeaderError, "tree_weights"),
+        (b"&quot;tree_weights&quot;:[1.0,-1.0,1.0,1.0,1.0]", CrossformError, "tree_weights"),
+        (b"&quot;tree_weights&quot;:[1.0,1.0,1.0,1.0,2.0]", CrossformError, "differs"),  # not what the fields add
+    ):
+        with pytest.raises(error, match=words):
+            fmt.loads(data.replace(spec, spec.replace(weights, crafted)))

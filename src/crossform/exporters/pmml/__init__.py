@@ -29,7 +29,9 @@ is the one crossform runs):
   RegressionModels; "composite", a modelChain of the members (Segment
   ``m<i>``, each a MiningModel of its own layout reporting
   ``crossform:m<i>.out(k)``) and a stack's final model, the combination
-  stated in the top Output as Apply expressions (composite_writer). In a TreeModel node ids are preorder positions, the left
+  stated in the top Output as Apply expressions (composite_writer). XGBoost's float32
+  accumulation and transforms (float32) and the weighted median (weighted_median) are Output
+  fields reading each tree's value by segmentId. In a TreeModel node ids are preorder positions, the left
   child is ``x <= t`` (SimplePredicate lessOrEqual) or a set
   (SimpleSetPredicate), the right ``<True/>`` (taken when the left is false),
   NaN (missing) goes to Node@defaultChild. A classifier leaf's

@@ -21,8 +21,9 @@ def member_field(i: int, k: int) -> str:
     return f"{PREFIX}m{i}.out({k})"
 
 
-# the names a model's writer makes up for its fields (RAW, raw(k), divided(k), leaf(t), out(k))
-_OWN = re.compile(re.escape(PREFIX) + r'(?=(?:raw|divided|leaf|out)[("])')
+# the names a model's writer makes up for its fields (RAW, raw(k), divided(k), leaf(t), out(k), and
+# the float32 rule's and the weighted median's f32(...) and median(...))
+_OWN = re.compile(re.escape(PREFIX) + r'(?=(?:raw|divided|leaf|out|f32|median)[("])')
 
 
 def _own_names(text: str, i: int) -> str:
@@ -47,7 +48,10 @@ def composite_spec(model: ir.Composite, member_spec: Callable) -> dict:
     if model.combination == "stack":
         spec["final"] = _with_classes(member_spec(model.final), model.final)
         spec["passthrough"] = model.passthrough
-    if model.combination == "calibrate":
+    if model.combination == "calibrate" and model.calibration_method == "isotonic":
+        spec["calibration"] = [[points.tolist() for points in columns] for columns in model.calibration]
+        spec["calibration_method"] = model.calibration_method
+    elif model.combination == "calibrate":  # sigmoid: the key stays out, as files before isotonic wrote it
         spec["calibration"] = [params.tolist() for params in model.calibration]
     return spec
 
@@ -138,6 +142,10 @@ def _fold(terms: list) -> str:
     return value
 
 
+def _plus(a: str, b: str) -> str:
+    return _apply("+", a, b)
+
+
 def _field(name: str, value: str, final: bool = True) -> str:
     hidden = "" if final else ' isFinalResult="false"'
     return (
@@ -191,23 +199,65 @@ def _vote(model: ir.Composite) -> str:
     return "".join(parts)
 
 
+def _sigmoid(params, t: str) -> str:
+    """p = 1 / (1 + exp(a * t + b)): expit(-(a * t + b)), as negation is exact."""
+    a, b = params
+    z = _apply("+", _apply("*", _constant(a), t), _constant(b))
+    return _apply("/", _constant(1.0), _apply("+", _constant(1.0), _apply("exp", z)))
+
+
+def _interpolated(points, t: str) -> str:
+    """numpy's interp(t, x, y) over the breakpoints (x, y) (ir.isotonic_interpolate): a balanced
+    tree of ``t < x[m]`` tests picks the piece x[j] <= t < x[j+1], which gives y[j] where
+    t == x[j], else slope * (t - x[j]) + y[j], the slope (y[j+1] - y[j]) / (x[j+1] - x[j]) the
+    double numpy computes (written as that constant); y[0] below x[0], y[-1] from x[-1] on.
+    ``t`` is the response plus 0.0, which makes -0.0 0.0 and changes no other value, so no test
+    depends on how JPMML orders -0.0 and 0.0 (Java's Double.compare puts -0.0 first)."""
+    x = [v + 0.0 for v in points[:, 0].tolist()]
+    y = points[:, 1].tolist()
+    last = len(x) - 1
+
+    def piece(j: int) -> str:  # x[j] <= t < x[j+1]; j == -1 below x[0], j == last from x[-1] on
+        if j < 0 or j == last:
+            return _constant(y[max(j, 0)])
+        slope = (y[j + 1] - y[j]) / (x[j + 1] - x[j])
+        line = _apply("+", _apply("*", _constant(slope), _apply("-", t, _constant(x[j]))), _constant(y[j]))
+        return _apply("if", _apply("equal", t, _constant(x[j])), _constant(y[j]), line)
+
+    def pieces(low: int, high: int) -> str:  # the pieces low..high, split at x[middle]
+        if low == high:
+            return piece(low)
+        middle = (low + high + 1) // 2
+        return _apply("if", _apply("lessThan", t, _constant(x[middle])), pieces(low, middle - 1), pieces(middle, high))
+
+    return pieces(-1, last)
+
+
 def _calibrate(model: ir.Composite) -> str:
     """Per member and response column t: p = 1 / (1 + exp(a * t + b)) (expit(-(a * t + b)):
-    negation is exact); two classes [1 - p, p], more p / (their left-fold sum), 1 / classes where
+    negation is exact), or under isotonic calibration t interpolated between its breakpoints as
+    numpy's interp (_interpolated); two classes [1 - p, p], more p / (their sum, added as numpy adds a row:
+    ir.pairwise_sum), 1 / classes where
     it is 0; values in (1, CLIP] to 1.0; then the members' probabilities added and divided."""
     n = len(model.classes)
     parts = []
     for i, (member, params) in enumerate(zip(model.members, model.calibration)):
         first = len(member.outputs) - len(params)  # two probabilities give only the second
-        for c, (a, b) in enumerate(params.tolist()):
+        for c, column in enumerate(params):
             t = _ref(member_field(i, first + c))
-            z = _apply("+", _apply("*", _constant(a), t), _constant(b))
-            p = _apply("/", _constant(1.0), _apply("+", _constant(1.0), _apply("exp", z)))
+            if model.calibration_method == "isotonic":
+                response = _apply("+", t, _constant(0.0))
+                parts.append(_field(f"{PREFIX}t({i},{c})", response, final=False))
+                p = _interpolated(column, _ref(f"{PREFIX}t({i},{c})"))
+            else:
+                p = _sigmoid(column.tolist(), t)
             parts.append(_field(f"{PREFIX}p({i},{c})", p, final=False))
         if n == 2:
             proba = [_apply("-", _constant(1.0), _ref(f"{PREFIX}p({i},0)")), _ref(f"{PREFIX}p({i},0)")]
         else:
-            parts.append(_field(f"{PREFIX}total({i})", _fold([_ref(f"{PREFIX}p({i},{c})") for c in range(n)]), False))
+            # numpy's row sum (pairwise from 8 values on), as ir.pairwise_sum orders the additions
+            terms = [_ref(f"{PREFIX}p({i},{c})") for c in range(n)]
+            parts.append(_field(f"{PREFIX}total({i})", ir.pairwise_sum(terms, _plus), False))
             total = _ref(f"{PREFIX}total({i})")
             proba = [
                 _apply(

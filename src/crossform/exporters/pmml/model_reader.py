@@ -210,7 +210,7 @@ def _read_trees(
     it adds, each with its tree index as id; tree t's k-th values come from score
     k's copy (zeros where a sum skipped it), its splits from the first copy."""
     aggregation = spec.get("aggregation")
-    rules = {key: spec[key] for key in ("missing", "infinite") if key in spec}
+    rules = {key: spec[key] for key in ("missing", "infinite", "accumulate") if key in spec}
     if "isolation" in spec:
         if not isinstance(spec["isolation"], list):
             raise PmmlHeaderError(
@@ -227,6 +227,14 @@ def _read_trees(
                 f"found {shown(spec['divisors'])}",
             )
         rules["divisors"] = tuple(spec["divisors"])
+    if "tree_weights" in spec:
+        if not isinstance(spec["tree_weights"], list):
+            raise PmmlHeaderError(
+                where,
+                f'expected a JSON list of numbers as "tree_weights" in Extension {MODEL!r}, '
+                f"found {shown(spec['tree_weights'])}",
+            )
+        rules["tree_weights"] = tuple(spec["tree_weights"])
     paths: dict = {}
     for path, sid, tree in reader.segments:
         if len(path) > 1:
@@ -384,6 +392,7 @@ def _read_composite(
     elif rest[0] or rest[1]:
         raise PmmlStructureError(where, "expected every model of a composite inside a member's Segment m<i>")
     calibration = spec.get("calibration")
+    method = spec.get("calibration_method", "sigmoid")
     return ir.Composite(
         tuple(models),
         combination,
@@ -393,6 +402,7 @@ def _read_composite(
         final,
         spec.get("passthrough", False),
         tuple(calibration) if isinstance(calibration, list) else calibration,
+        method,
     )
 
 

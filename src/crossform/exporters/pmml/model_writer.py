@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Union
 import numpy as np
 
 from ... import ir
+from . import float32
 from .rules import (
     BASE_SEGMENT,
     CHAIN,
@@ -160,10 +161,16 @@ def _leaf_body(row: tuple, labels: Union[list, None]) -> tuple:
     return labels[best], dist
 
 
+# PMML's name of an aggregation: a weighted median's Segmentation says what it is, with each
+# Segment's weight, though the Output computes the rule itself (pmml.weighted_median)
+SEGMENTATION_METHODS = {"weighted-median": "weightedMedian"}
+
+
 def _flat(plan: _Plan, leaves: str) -> Iterator[bytes]:
     """The trees as the top model's Segments: PMML's average or sum, a sum's base value first."""
     model = plan.package.model
-    head = [f'<Segmentation multipleModelMethod="{model.aggregation}">\n']
+    method = SEGMENTATION_METHODS.get(model.aggregation, model.aggregation)
+    head = [f'<Segmentation multipleModelMethod="{method}">\n']
     first = _reads_every_checked_field(plan)
     tree_model = _tree_model(plan, plan.function)
     if model.aggregation == "sum":
@@ -177,10 +184,11 @@ def _flat(plan: _Plan, leaves: str) -> Iterator[bytes]:
     fields = [_attr(name) for name in plan.features]
     labels = [_attr(str(c)) for c in model.classes] if model.is_classifier else None
     leaf_cache: dict = {}
+    weights = [f' weight="{_num(w)}"' for w in model.tree_weights] or [""] * len(model.trees)
     for t, tree in enumerate(model.trees):
         predicate = first if t == 0 else "<True/>"
         yield (
-            f'<Segment id="{t}">{predicate}\n{tree_model}'
+            f'<Segment id="{t}"{weights[t]}>{predicate}\n{tree_model}'
             + _tree_text(tree, fields, labels, leaf_cache)
             + "</TreeModel>\n</Segment>\n"
         ).encode("utf-8")
@@ -204,12 +212,18 @@ def _chain(plan: _Plan, leaves: str) -> Iterator[bytes]:
     first = _reads_every_checked_field(plan)
     yield b'<Segmentation multipleModelMethod="modelChain">\n'
     for k, trees in enumerate(_chain_trees(model)):
+        if model.accumulate == "float32":  # the running float32 sum, by segmentId (pmml.float32)
+            score = float32.sum_fields(model, k, trees, _score_name(model, k))
+        else:
+            score = (
+                f'<OutputField name="{_score_name(model, k)}" optype="continuous" dataType="double" '
+                f'feature="predictedValue"/>\n' + _divided_field(model, k)
+            )
         head = [
             (
                 f'<Segment id="{_score_segment(k, width)}">{first if k == 0 else "<True/>"}\n'
                 f'<MiningModel functionName="regression"><MiningSchema>{plan.input_fields()}</MiningSchema>\n'
-                f'<Output>\n<OutputField name="{_score_name(model, k)}" optype="continuous" dataType="double" '
-                f'feature="predictedValue"/>\n' + _divided_field(model, k)
+                f"<Output>\n" + score
             )
         ]
         for t in trees if leaves == ON else ():

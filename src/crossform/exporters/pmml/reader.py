@@ -111,10 +111,10 @@ def _load(reader: _Reader, source: bytes, where: str) -> ir.Package:
     recorded = header.get(_envelope.ID)
     if not recorded:
         raise PmmlHeaderError(where, f"expected the Header Extension {_envelope.ID!r} with the package id, found none")
-    if reader.multiple not in ("average", "sum", "modelChain"):
+    if reader.multiple not in ("average", "sum", "weightedMedian", "modelChain"):
         raise PmmlStructureError(
             where,
-            f'expected Segmentation multipleModelMethod "average", "sum" or '
+            f'expected Segmentation multipleModelMethod "average", "sum", "weightedMedian" or '
             f'"modelChain", found {shown(reader.multiple)}',
         )
     try:

@@ -83,6 +83,7 @@ MAX_OUTPUTS = 2**16
 MAX_TREE_MODELS = 2**22  # TreeModel elements: one per tree and score in a chain
 MAX_DEPTH = 2000  # edges on a root-to-leaf path; deeper trees overflow JPMML's recursive walk
 MAX_NESTING = MAX_DEPTH + 16  # XML element nesting the reader accepts
+MAX_MEDIAN_TREES = 256  # a weighted median's trees (pmml.weighted_median: fields grow with their square)
 PROBABILITY_SLACK = 1e-13  # how far a leaf's probabilities may sum from 1 (JPMML divides by the sum)
 
 
@@ -307,8 +308,8 @@ def _link(model: ir.Model) -> Union[str, None]:
     probabilities; other scores are Output fields). A stack's is its final model's."""
     if isinstance(model, ir.Composite):
         return _link(model.final) if model.final is not None else None
-    if not model.is_classifier:
-        return None
+    if not model.is_classifier or getattr(model, "accumulate", "float64") == "float32":
+        return None  # float32 probabilities are Output fields (pmml.float32)
     if model.is_binary:
         return LINKS[model.post_transform] if model.post_transform == "logistic" else None
     if model.post_transform == "softmax":
@@ -363,22 +364,15 @@ def _model_reason(model: ir.Model) -> Union[str, None]:
         return f"more than {MAX_OUTPUTS} outputs"
     if isinstance(model, ir.LinearModel):
         return None
-    if model.accumulate == "float32":
-        return (
-            "a model accumulated in float32 (XGBoost's predictor): this writer states sums in double; PMML 4.4's "
-            'mathContext="float" may state it, but JPMML\'s rounding of each Segmentation sum and of its '
-            "float exp is not yet checked against the rule"
-        )
     if model.divisors and (_shape(model) != CHAIN or _link(model) != LINKS["softmax"]):
         return (
             "divisors on a model other than a softmax classifier: this writer divides the chain's scores "
             "before its softmax link (AdaBoost), and writes no other divided outputs yet"
         )
-    if model.aggregation == "weighted-median":
+    if model.aggregation == "weighted-median" and len(model.trees) > MAX_MEDIAN_TREES:
         return (
-            'a weighted median (AdaBoostRegressor): PMML\'s multipleModelMethod="weightedMedian" as JPMML '
-            "computes it takes the weight total as the sum in segment order, where scikit-learn takes the last "
-            "running sum in sorted order, which can differ in the last bit and pick another tree"
+            f"a weighted median of {len(model.trees)} trees: its Output fields grow with the square of the "
+            f"tree count, and this writer writes them for at most {MAX_MEDIAN_TREES}"
         )
     if len(model.trees) > _limits.MAX_TREES:
         return f"more than {_limits.MAX_TREES} trees"
@@ -392,22 +386,19 @@ def _model_reason(model: ir.Model) -> Union[str, None]:
     return None
 
 
+# the combinations composite_writer states (its COMBINATIONS, and a stack's final model)
+WRITTEN_COMBINATIONS = ("average", "vote", "stack", "calibrate")
+
+
 def _composite_reason(model: ir.Composite) -> Union[str, None]:
     """Why a composite has no PMML form: a member (or a stack's final model) that has none, or a
-    calibration this writer does not state."""
+    combination or calibration this writer does not state."""
+    if model.combination not in WRITTEN_COMBINATIONS:
+        return f"a composite combining its members by {model.combination!r}, which this writer does not state"
     if model.target_steps:
         return "an inverse target transform (the composite 'target' steps): this writer does not state it yet"
-    if model.combination == "calibrate":
-        if model.calibration_method != "sigmoid":
-            return (
-                f"{model.calibration_method} calibration: this writer states sigmoid calibration only "
-                "(the interpolation between breakpoints is not yet written)"
-            )
-        if len(model.classes) >= 8:
-            return (
-                f"calibration of {len(model.classes)} classes: the rule divides by numpy's pairwise row sum "
-                "from 8 classes on, and this writer states a left fold"
-            )
+    if model.combination == "calibrate" and model.calibration_method not in ("sigmoid", "isotonic"):
+        return f"{model.calibration_method} calibration, which this writer does not know"
     for i, member in enumerate(model.members + ((model.final,) if model.final is not None else ())):
         what = "the final model" if i == len(model.members) else f"member {i}"
         if member.post_transform == "isolation":

@@ -13,7 +13,7 @@ from typing import Union
 from ... import ir
 from ...errors import UnsupportedModelError
 from .. import _envelope
-from . import accepts
+from . import accepts, float32, weighted_median
 from .composite_writer import composite_output, composite_spec, write_composite
 from .encoders import _write_encoders
 from .model_writer import MODEL_WRITERS, _leaf_field
@@ -105,6 +105,10 @@ def _member_spec(model: ir.Model, rules: bool = True) -> dict:
         spec["isolation"] = list(model.isolation)
     if model.divisors:
         spec["divisors"] = list(model.divisors)  # what the chain's Apply "/" output fields divide by
+    if model.aggregation == "weighted-median":
+        spec["tree_weights"] = list(model.tree_weights)  # what the median's Output fields add
+    if model.accumulate != "float64":
+        spec["accumulate"] = model.accumulate  # what the float32 Output fields compute (pmml.float32)
     return spec
 
 
@@ -208,7 +212,13 @@ def _output(plan: _Plan, leaves: str, names: Union[list, None] = None) -> str:
     if names is None:
         names = [probability_output(c) for c in model.classes] if plan.function == "classification" else model.outputs
     parts = ["<Output>\n"]
-    if plan.function == "classification":
+    if getattr(model, "accumulate", "float64") == "float32":  # XGBoost's rule (pmml.float32)
+        if plan.shape == FLAT:  # the top Segmentation's trees, summed here; else the chain's score fields
+            parts.append(float32.sum_fields(model, 0, list(range(len(model.trees))), RAW))
+        parts.append(float32.transform_fields(model, [_score_name(model, k) for k in range(model.n_outputs)], names))
+    elif getattr(model, "aggregation", None) == "weighted-median":  # the rule, not PMML's own (pmml.weighted_median)
+        parts.append(weighted_median.fields(model, names[0]))
+    elif plan.function == "classification":
         for c, name in zip(model.classes, names):
             parts.append(
                 f'<OutputField name="{_attr(name)}" optype="continuous" dataType="double" '
