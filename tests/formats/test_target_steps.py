@@ -1,7 +1,6 @@
 """The composite "target" (a regressor's prediction through inverse target steps) in every format:
 written and read back with the same id, recorded in the formats' next strict minor, and scored in
-every runtime exactly as the reference scores it; onnx refuses expm1 and PMML the combination by
-name. Expected outputs against scikit-learn's TransformedTargetRegressor come from the conformance
+every runtime exactly as the reference scores it; onnx refuses expm1 by name. Expected outputs against scikit-learn's TransformedTargetRegressor come from the conformance
 suite (cases/target-steps.json) and tests/frontends/test_transformed_target.py."""
 
 from __future__ import annotations
@@ -34,8 +33,6 @@ def _rows() -> pd.DataFrame:
 def _refused(name: str, package: ir.Package):
     if name == "onnx" and ("expm1", None) in package.model.target_steps:
         return "expm1"
-    if name == "pmml":
-        return "inverse target transform"
     return None
 
 

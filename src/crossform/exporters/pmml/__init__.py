@@ -29,7 +29,9 @@ is the one crossform runs):
   RegressionModels; "composite", a modelChain of the members (Segment
   ``m<i>``, each a MiningModel of its own layout reporting
   ``crossform:m<i>.out(k)``) and a stack's final model, the combination
-  stated in the top Output as Apply expressions (composite_writer). XGBoost's float32
+  stated in the top Output as Apply expressions (composite_writer), then a
+  regressor's target steps (the prediction refused where not finite, one Apply
+  per step: + - * / exp expm1). XGBoost's float32
   accumulation and transforms (float32) and the weighted median (weighted_median) are Output
   fields reading each tree's value by segmentId. In a TreeModel node ids are preorder positions, the left
   child is ``x <= t`` (SimplePredicate lessOrEqual) or a set

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from typing import Union
 
 from ... import ir
 from .model_writer import MODEL_WRITERS, TARGET_FIELD
@@ -53,6 +54,8 @@ def composite_spec(model: ir.Composite, member_spec: Callable) -> dict:
         spec["calibration_method"] = model.calibration_method
     elif model.combination == "calibrate":  # sigmoid: the key stays out, as files before isotonic wrote it
         spec["calibration"] = [params.tolist() for params in model.calibration]
+    if model.target_steps:  # what the top Output's Apply chain computes, each [operation, number or null]
+        spec["target_steps"] = [[op, number] for op, number in model.target_steps]
     return spec
 
 
@@ -154,12 +157,13 @@ def _field(name: str, value: str, final: bool = True) -> str:
     )
 
 
-def _average(model: ir.Composite) -> str:
-    """Output k: w0 * m0(k) + w1 * m1(k) + ... in member order, divided by the divisor."""
+def _average(model: ir.Composite, names: Union[tuple, None] = None, final: bool = True) -> str:
+    """Output k (in field ``names[k]``, the model's outputs unless given): w0 * m0(k) + w1 * m1(k)
+    + ... in member order, divided by the divisor."""
     parts = []
-    for k, name in enumerate(model.outputs):
+    for k, name in enumerate(model.outputs if names is None else names):
         terms = [_apply("*", _ref(member_field(i, k)), _constant(w)) for i, w in enumerate(model.weights.tolist())]
-        parts.append(_field(name, _apply("/", _fold(terms), _constant(model.divisor))))
+        parts.append(_field(name, _apply("/", _fold(terms), _constant(model.divisor)), final))
     return "".join(parts)
 
 
@@ -286,10 +290,58 @@ def _calibrate(model: ir.Composite) -> str:
 
 COMBINATIONS = {"average": _average, "vote": _vote, "calibrate": _calibrate}
 
+# ---------------------------------------------------------------- the target steps, in Output fields
+
+PREDICTION_FIELD = f"{PREFIX}prediction"  # the regressor's prediction t, before the target steps
+CHECKED_FIELD = f"{PREFIX}checked"  # t where finite, else a division JPMML refuses
+LARGEST = 1.7976931348623157e308  # the largest finite double
+
+# each step as one Apply on doubles (Java's +, -, *, / and Math.exp, Math.expm1: PMML 4.4's built-ins)
+STEP_FUNCTIONS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "exp": "exp", "expm1": "expm1"}
+
+
+def _prediction(plan) -> str:
+    """The hidden field holding t: the one member's output, the average's expression, or a
+    stack's final model's predicted value (the chain's last Segment)."""
+    model = plan.package.model
+    if model.combination == "target":
+        return _field(PREDICTION_FIELD, _ref(member_field(0, 0)), final=False)
+    if model.final is not None:
+        return (
+            f'<OutputField name="{_attr(PREDICTION_FIELD)}" optype="continuous" dataType="double" '
+            'feature="predictedValue" isFinalResult="false"/>\n'
+        )
+    return _average(model, (PREDICTION_FIELD,), final=False)
+
+
+def _target(model: ir.Composite) -> str:
+    """t refused where not finite (NaN fails the upper test, as Java orders NaN above every
+    double; +-inf one of them): ``if(t >= -MAX and t <= MAX, t, 0.0 / 0.0)``, whose division JPMML
+    refuses ('Function "/" returned invalid value'), a row error as the rule's; then the steps
+    in order, each one Apply around the last, a number written as the double itself."""
+    t = _ref(PREDICTION_FIELD)
+    finite = _apply(
+        "and",
+        _apply("greaterOrEqual", t, _constant(-LARGEST)),
+        _apply("lessOrEqual", t, _constant(LARGEST)),
+    )
+    checked = _apply("if", finite, t, _apply("/", _constant(0.0), _constant(0.0)))
+    value = _ref(CHECKED_FIELD)
+    for op, number in model.target_steps:
+        value = (
+            _apply(STEP_FUNCTIONS[op], value)
+            if number is None
+            else _apply(STEP_FUNCTIONS[op], value, _constant(number))
+        )
+    return _field(CHECKED_FIELD, checked, final=False) + _field(model.outputs[0], value)
+
 
 def composite_output(plan, output: Callable) -> str:
-    """The top Output: a stack's final model's outputs, else the combination's expressions."""
+    """The top Output: a stack's final model's outputs, else the combination's expressions;
+    under target steps the prediction they start from, checked, then the steps."""
     model = plan.package.model
+    if model.target_steps:
+        return "<Output>\n" + _prediction(plan) + _target(model) + "</Output>\n"
     if model.final is not None:
         return output(final_plan(plan), OFF, None)
     return "<Output>\n" + COMBINATIONS[model.combination](model) + "</Output>\n"

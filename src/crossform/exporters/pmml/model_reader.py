@@ -393,6 +393,13 @@ def _read_composite(
         raise PmmlStructureError(where, "expected every model of a composite inside a member's Segment m<i>")
     calibration = spec.get("calibration")
     method = spec.get("calibration_method", "sigmoid")
+    steps = spec.get("target_steps", [])
+    if not isinstance(steps, list) or not all(isinstance(step, list) and len(step) == 2 for step in steps):
+        raise PmmlHeaderError(
+            where,
+            f'expected a JSON list of [operation, number or null] pairs as "target_steps" in Extension {MODEL!r}, '
+            f"found {shown(steps)}",
+        )
     return ir.Composite(
         tuple(models),
         combination,
@@ -403,6 +410,7 @@ def _read_composite(
         spec.get("passthrough", False),
         tuple(calibration) if isinstance(calibration, list) else calibration,
         method,
+        tuple(tuple(step) for step in steps),
     )
 
 

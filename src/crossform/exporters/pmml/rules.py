@@ -387,7 +387,7 @@ def _model_reason(model: ir.Model) -> Union[str, None]:
 
 
 # the combinations composite_writer states (its COMBINATIONS, and a stack's final model)
-WRITTEN_COMBINATIONS = ("average", "vote", "stack", "calibrate")
+WRITTEN_COMBINATIONS = ("average", "vote", "stack", "calibrate", "target")
 
 
 def _composite_reason(model: ir.Composite) -> Union[str, None]:
@@ -395,8 +395,6 @@ def _composite_reason(model: ir.Composite) -> Union[str, None]:
     combination or calibration this writer does not state."""
     if model.combination not in WRITTEN_COMBINATIONS:
         return f"a composite combining its members by {model.combination!r}, which this writer does not state"
-    if model.target_steps:
-        return "an inverse target transform (the composite 'target' steps): this writer does not state it yet"
     if model.combination == "calibrate" and model.calibration_method not in ("sigmoid", "isotonic"):
         return f"{model.calibration_method} calibration, which this writer does not know"
     for i, member in enumerate(model.members + ((model.final,) if model.final is not None else ())):
