@@ -209,3 +209,23 @@ def test_a_prediction_that_is_not_finite_is_a_row_error():
     assert scores.errors[1] is None
     assert scores.values[1, 0] == model.predict(np.array([[0.5] * len(package.inputs)]))[0]
     assert isinstance(package.model, ir.Composite)
+
+
+@pytest.mark.parametrize("fmt", ["stripe-json", "protobuf", "onnx", "pmml"])
+def test_checks_leave_out_rows_scikit_learn_scores_as_infinite(fmt, tmp_path):
+    """np.exp overflows on the probe rows at the float64 limits: scikit-learn gives +inf there
+    without refusing the row. A check states finite outputs only, so export keeps the other rows,
+    counts the ones it left out, and the package writes, reads back and validates in every format."""
+    X, y = _data(6, 200)
+    model = TransformedTargetRegressor(Ridge(), func=np.log, inverse_func=np.exp).fit(X, y)
+    everything = model.predict(np.array([[1e300] * X.shape[1], [-1e300] * X.shape[1]]))
+    assert not np.isfinite(everything).all()  # the overflow this test is about
+    package = crossform.from_sklearn(model, checks=600)
+    assert "infinite or NaN left out" in package.checks.description
+    values = package.checks.values[~package.checks.errors]
+    assert len(values) > 0 and np.isfinite(values).all()
+    crossform.save(package, tmp_path / "p", format=fmt)
+    again = crossform.load(tmp_path / "p")
+    assert again.id == package.id
+    result = compare(again.checks, evaluator.score(again, again.checks.data()), again.model)
+    assert result.ok, result
