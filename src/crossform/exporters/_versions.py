@@ -121,6 +121,7 @@ FEATURES_SINCE: dict[str, dict[str, str]] = {
     "composite model": MINORS_INTRODUCED_BY["0.6.0"],
     "weighted median": MINORS_INTRODUCED_BY["0.6.0"],
     "isotonic calibration": MINORS_INTRODUCED_BY["0.6.0"],
+    "projection encoder": MINORS_INTRODUCED_BY["0.6.0"],
 }
 
 

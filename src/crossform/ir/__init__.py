@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from ._validation import invalid
 from .encoders import (
+    CENTRINGS,
     ENCODER_TYPES,
     UNKNOWN_POLICIES,
     Affine,
@@ -33,6 +34,7 @@ from .encoders import (
     NumberCategory,
     OneHot,
     Product,
+    Projection,
     RefuseMissing,
     Scale,
 )
@@ -69,6 +71,7 @@ __all__ = [
     "CATEGORICAL",
     "CALIBRATION_METHODS",
     "COMBINATIONS",
+    "CENTRINGS",
     "ENCODER_TYPES",
     "INFINITE_RULES",
     "ISOLATION_OUTPUTS",
@@ -98,6 +101,7 @@ __all__ = [
     "OneHot",
     "Package",
     "Product",
+    "Projection",
     "RefuseMissing",
     "Scale",
     "Tree",

@@ -417,7 +417,13 @@ def _composite_reason(model: ir.Composite) -> Union[str, None]:
 
 
 # Encoder kinds with no PMML form: kind -> why (a package using one is refused by name).
-REFUSED_ENCODERS: dict = {}
+REFUSED_ENCODERS: dict = {
+    ir.Projection: (
+        "a projection encoder (PCA: columns of every input, which the PMML writer does not yet "
+        "write as DerivedFields of Apply '*' and '+' in the rule's fold order, each checked like a "
+        "product against what the steps after it accept)"
+    ),
+}
 
 
 def unsupported(package: ir.Package) -> Union[str, None]:
