@@ -894,3 +894,4 @@ except ModuleNotFoundError as exc:
     MISSING_LIBRARIES["xgboost"] = "generators_xgboost.py"
 import generators_categories  # noqa: E402, F401  (category splits on numbers: histogram boosting, LightGBM, XGBoost)
 import generators_composite  # noqa: E402, F401  (VotingClassifier, VotingRegressor)
+import generators_projection  # noqa: E402, F401  (PCA and IncrementalPCA)
