@@ -199,16 +199,6 @@ KNOWN_SKIPS.update(
 )
 
 
-# The projection encoder (PCA) has no PMML form yet (pmml.rules.REFUSED_ENCODERS, docs/formats/pmml.md).
-_PROJECTION = json.loads((SUITE / "cases" / "projection.json").read_text(encoding="utf-8"))["cases"]
-KNOWN_SKIPS.update(
-    {
-        (f"projection/{case['name']}", fmt, "jpmml"): "a projection encoder (PCA"
-        for case in _PROJECTION
-        for fmt in ("pmml", "pmml[no-leaves]")
-    }
-)
-
 # AdaBoostRegressor's weighted median: JPMML's weightedMedian totals the weights in segment order
 KNOWN_SKIPS.update(
     {

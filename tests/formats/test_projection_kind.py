@@ -1,7 +1,7 @@
 """The projection encoder (PCA's transform) in every format: written and read back with the same
 id, recorded in the formats' 0.6.0 minors, scored in every runtime bit for bit as the reference
 scores it, on rows where the rule decides something (NaN and +-inf in either input, -0.0,
-subnormals, values whose fold overflows); PMML refuses it by name."""
+subnormals, values whose fold overflows or leaves the float32 range a tree reads), pmml included."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def _rows() -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("package_name", sorted(PACKAGES))
-@pytest.mark.parametrize("name", ["stripe-json", "protobuf", "onnx"])
+@pytest.mark.parametrize("name", ["stripe-json", "protobuf", "onnx", "pmml"])
 def test_projections_round_trip_record_the_minor_and_score_like_the_reference(name, package_name):
     package = PACKAGES[package_name]
     fmt = get_format(name)
@@ -90,7 +90,32 @@ def test_the_written_fold_differs_from_another_order_where_float64_rounds():
     assert 1e16 + (1.0 + 1.0) != 1e16
 
 
-def test_pmml_refuses_a_projection_by_name():
-    for package in PACKAGES.values():
-        reason = get_format("pmml").unsupported(package)
-        assert reason is not None and reason.startswith("a projection encoder (PCA")
+def test_protobuf_refuses_components_or_divisors_of_the_wrong_count_by_name():
+    from crossform.exporters import protobuf as P
+    from crossform.v1 import package_pb2 as pb
+
+    msg = pb.Package.FromString(get_format("protobuf").dumps(PACKAGES["linear-projection"]))
+    del msg.encoders[0].projection.components[-1]
+    with pytest.raises(P.ProtobufCountError, match=r"expected 6 components, 3 outputs times 2 features, found 5"):
+        P.loads(msg.SerializeToString(deterministic=True))
+    msg = pb.Package.FromString(get_format("protobuf").dumps(PACKAGES["linear-projection"]))
+    del msg.encoders[0].projection.divisors[-1]
+    with pytest.raises(P.ProtobufCountError, match=r"expected no divisors or 3, one per output, found 2"):
+        P.loads(msg.SerializeToString(deterministic=True))
+
+
+def test_pmml_refuses_a_projection_extension_without_its_keys_or_with_other_numbers():
+    from crossform.errors import MalformedPackageError
+    from crossform.exporters.pmml.rules import PmmlStructureError
+
+    pmml = get_format("pmml")
+    text = pmml.dumps(PACKAGES["linear-projection"]).decode("utf-8")
+    broken = text.replace("{&quot;centring&quot;:&quot;after&quot;,", "{", 1)
+    assert broken != text
+    with pytest.raises(PmmlStructureError, match=r"expected a JSON object with \['centring', 'components'"):
+        pmml.loads(broken.encode("utf-8"))
+    # a component the Extension states but the expression does not hold: the document written again differs
+    other = text.replace("&quot;components&quot;:[0.6,", "&quot;components&quot;:[0.7,", 1)
+    assert other != text
+    with pytest.raises(MalformedPackageError):
+        pmml.loads(other.encode("utf-8"))

@@ -77,6 +77,8 @@ INTEGER_CODE = _envelope.PREFIX + "integer-code"  # inside an integer-code field
 BINNING = _envelope.PREFIX + "binning"  # inside a binning field: its edges (the Discretize bins say the same)
 # inside each product output's field: the PMML fields the product step reads and the output's factors
 PRODUCT = _envelope.PREFIX + "product"
+# inside each projection output's field: the fields it reads, its centring, the mean, its components and divisor
+PROJECTION = _envelope.PREFIX + "projection"
 
 # pmml's own limits; the file size, tree and node limits are the shared ones (_limits)
 MAX_OUTPUTS = 2**16
@@ -417,13 +419,7 @@ def _composite_reason(model: ir.Composite) -> Union[str, None]:
 
 
 # Encoder kinds with no PMML form: kind -> why (a package using one is refused by name).
-REFUSED_ENCODERS: dict = {
-    ir.Projection: (
-        "a projection encoder (PCA: columns of every input, which the PMML writer does not yet "
-        "write as DerivedFields of Apply '*' and '+' in the rule's fold order, each checked like a "
-        "product against what the steps after it accept)"
-    ),
-}
+REFUSED_ENCODERS: dict = {}
 
 
 def unsupported(package: ir.Package) -> Union[str, None]:
@@ -453,10 +449,10 @@ def unsupported(package: ir.Package) -> Union[str, None]:
         if isinstance(enc, ir.OneHot) and any(len(c) == 0 for c in enc.categories):
             return "a one-hot feature with no categories (PMML's InlineTable needs a row)"
     for i, enc in enumerate(package.encoders):
-        if isinstance(enc, ir.Product):
+        if isinstance(enc, (ir.Product, ir.Projection)):
             for out, found in zip(enc.outputs, accepts.product_intervals(package, i)):
                 if found is False:
-                    return f"every value of the product {out!r} is refused by the steps after it, which PMML cannot declare"
+                    return f"every value of the {enc.encoder_type} {out!r} is refused by the steps after it, which PMML cannot declare"
     if model.is_classifier:
         for label in model.classes:
             if not _xml_safe(str(label)):
