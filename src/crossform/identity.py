@@ -144,6 +144,19 @@ def _product(w: _Writer, encoder: ir.Product) -> None:
         w.array(np.array(term, dtype=np.int64), ">u4")
 
 
+def _projection(w: _Writer, encoder: ir.Projection) -> None:
+    w.text(encoder.centring)
+    w.array(encoder.mean, ">f8")
+    w.u32(encoder.components.shape[0])
+    for row in encoder.components:
+        w.array(row, ">f8")
+    if encoder.divisors is None:
+        w.u8(0)
+    else:
+        w.u8(1)
+        w.array(encoder.divisors, ">f8")
+
+
 ENCODERS = {
     ir.FillMissing: _fill_missing,
     ir.CategoricalEncoding: _categorical_encoding,
@@ -155,6 +168,7 @@ ENCODERS = {
     ir.NumberCategory: _number_category,
     ir.Binning: _binning,
     ir.Product: _product,
+    ir.Projection: _projection,
     ir.IntegerCode: lambda w, encoder: None,
     ir.MissingBand: lambda w, encoder: (
         w.array(encoder.low, ">f8"),

@@ -202,6 +202,39 @@ def products(enc: ir.Product, cols: list) -> list:
     return out
 
 
+def projection(enc: ir.Projection, j: int, col: Any) -> tuple[list, list]:
+    """What a projection step refuses in feature ``j`` (NaN and +-inf); the feature passes
+    unchanged. Its outputs read every feature: :func:`projections`."""
+    return [col], [(_isnan(col), lambda i: "missing value, which a projection refuses"), _not_finite(col)]
+
+
+def projection_offsets(enc: ir.Projection) -> np.ndarray:
+    """Per component, the left fold of ``mean[j] * components[k, j]`` over the features in order
+    (what centring ``after`` subtracts)."""
+    offsets = enc.mean[0] * enc.components[:, 0]
+    for j in range(1, len(enc.features)):
+        offsets = offsets + enc.mean[j] * enc.components[:, j]
+    return offsets
+
+
+def projections(enc: ir.Projection, cols: list) -> list:
+    """A projection step's outputs from its feature columns: per component a left fold over the
+    features in order, then the centring's subtraction (``after``) and the divisor (docs/SEMANTICS.md)."""
+    before = enc.centring == "before"
+    acc = None
+    for j, col in enumerate(cols):
+        x = np.asarray(col, dtype=np.float64)[:, None]
+        if before:
+            x = x - enc.mean[j]
+        term = x * enc.components[:, j][None, :]
+        acc = term if acc is None else acc + term
+    if not before:
+        acc = acc - projection_offsets(enc)[None, :]
+    if enc.divisors is not None:
+        acc = acc / enc.divisors[None, :]
+    return [acc[:, k] for k in range(acc.shape[1])]
+
+
 INT_END = 2.0**31  # the first double a C int cannot hold
 
 
@@ -230,11 +263,33 @@ ENCODERS: dict[type, Rule] = {
     ir.Product: product,
     ir.IntegerCode: integer_code,
     ir.MissingBand: missing_band,
+    ir.Projection: projection,
 }
 
 # Kinds whose outputs read several features at once: (encoder, columns) -> outputs. Their
 # ENCODERS rule gives each feature's refusals and passes it unchanged.
-COMBINED: dict[type, Callable[[Any, list], list]] = {ir.Product: products}
+COMBINED: dict[type, Callable[[Any, list], list]] = {ir.Product: products, ir.Projection: projections}
+
+# Kinds whose library computes them through BLAS, whose last bits depend on the CPU's kernel
+# (docs/SEMANTICS.md note 25): a value at a threshold of a column derived from one may go either
+# way in the library itself, so no probe row is aimed at such a threshold.
+KERNEL_DEPENDENT = (ir.Projection,)
+
+
+def kernel_dependent_columns(package: ir.Package) -> set:
+    """The names of the columns computed from an output of a ``KERNEL_DEPENDENT`` kind."""
+    found: set = set()
+    for enc in package.encoders:
+        if isinstance(enc, KERNEL_DEPENDENT):
+            found.update(enc.outputs)
+        elif type(enc) in COMBINED:
+            if found.intersection(enc.features):
+                found.update(enc.outputs)
+        else:
+            for j, name in enumerate(enc.features):
+                if name in found:
+                    found.update(_block(enc, j))
+    return found
 
 
 def apply(enc: ir.Encoder, j: int, col: np.ndarray) -> tuple[list, list]:

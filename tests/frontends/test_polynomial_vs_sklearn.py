@@ -1,6 +1,6 @@
 """PolynomialFeatures against scikit-learn: packages score rows exactly as the fitted pipeline
 predicts them (its predict / predict_proba, recorded in the package's checks), the rows its input
-check refuses and the rows whose products overflow are row errors; PCA and elementwise functions
+check refuses and the rows whose products overflow are row errors; elementwise functions
 are refused by name. Expected outputs are scikit-learn's, never the evaluator's."""
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.datasets import make_classification, make_regression
-from sklearn.decomposition import PCA, IncrementalPCA
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, PolynomialFeatures, StandardScaler
@@ -61,13 +60,6 @@ def test_training_rows_and_overflowing_products_score_as_scikit_learn_does():
         assert scores.errors[i] is None, i
         assert abs(scores.values[i, 0] - expected) <= 1e-12 * abs(expected), i
     assert scores.errors[-3] is not None and scores.errors[-1] is not None  # x0^2 and x0 x1 overflow
-
-
-@pytest.mark.parametrize("projection", [PCA(2), PCA(2, whiten=True), IncrementalPCA(2)], ids=repr)
-def test_projections_are_refused_by_name_with_the_reason(projection):
-    model = Pipeline([("p", projection), ("m", LinearRegression())]).fit(X_VALUES, Y_VALUES)
-    with pytest.raises(UnsupportedEstimatorError, match=r"matrix product computed by BLAS.*note 25"):
-        crossform.from_sklearn(model)
 
 
 @pytest.mark.parametrize("func", [np.log1p, np.exp, np.sqrt])

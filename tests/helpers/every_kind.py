@@ -246,6 +246,34 @@ def product_packages() -> dict:
     }
 
 
+def projection_packages() -> dict:
+    """name -> Package using the projection encoder (PCA's transform, stripe-json 2.2, protobuf 1.2,
+    onnx 1.4; pmml refuses it by name): three components of size and weight, centred after the
+    fold and whitened before a linear model; one component centred before the fold, then scaled,
+    before a forest."""
+    after = ir.Projection(
+        ("size", "weight"),
+        [1.25, -0.5],
+        [[0.6, 0.8], [-0.8, 0.6], [0.0, -1.0]],
+        ("pc0", "pc1", "pc2"),
+        [2.0, 0.75, 1e-3],
+        "after",
+    )
+    before = ir.Projection(("size", "weight"), [0.1, 3.0], [[0.28, -0.96]], ("pc",), None, "before")
+    return {
+        "linear-projection": ir.Package(
+            inputs=fields()[1:],
+            encoders=(after,),
+            model=ir.LinearModel(("pc0", "pc1", "pc2", "weight"), [[0.5, -1.25, 2.0, 0.125]], [0.25]),
+        ),
+        "forest-projection": ir.Package(
+            inputs=fields()[1:],
+            encoders=(before, ir.Scale(("pc",), [0.5], [2.0], ("pc scaled",))),
+            model=ir.TreeEnsemble(("pc scaled", "size"), (regression_stump(0), regression_stump(1)), "average"),
+        ),
+    }
+
+
 def rows() -> pd.DataFrame:
     """Rows reaching every branch of the packages above."""
     colour = ["blue", "green", "red", "teal", "purple", None, "red", "blue", "green", None, "teal", "red"]

@@ -418,3 +418,32 @@ def test_product_keeps_factor_order_and_refuses_bad_factors_and_outputs_by_name(
         ir.Product(("a", "b"), ((0, 1),), ("a",))
     with pytest.raises(IRValidationError, match=r"'features' field of Product must be distinct names"):
         ir.Product(("a", "a"), ((0, 1),), ("p",))
+
+
+def test_projection_keeps_its_matrix_and_refuses_bad_shapes_and_values_by_name():
+    enc = ir.Projection(("a", "b"), [1.0, -2.0], [[0.6, 0.8]], ("p",), [2.0], "before")
+    assert enc.components.shape == (1, 2) and enc.divisors.tolist() == [2.0] and enc.centring == "before"
+    assert enc.kinds() == ((ir.NUMERIC,) * 2, (ir.NUMERIC,))
+    assert ir.Projection(("a",), [0.0], [[1.0]], ("p",)).divisors is None
+    with pytest.raises(IRValidationError, match=r"'mean' field of Projection must be 2 numbers, one per feature"):
+        ir.Projection(("a", "b"), [1.0], [[0.6, 0.8]], ("p",))
+    with pytest.raises(IRValidationError, match=r"'mean' field of Projection must be finite numbers"):
+        ir.Projection(("a", "b"), [1.0, np.nan], [[0.6, 0.8]], ("p",))
+    with pytest.raises(IRValidationError, match=r"'components' field of Projection must be a 2-dimensional array"):
+        ir.Projection(("a", "b"), [1.0, 2.0], [0.6, 0.8], ("p",))
+    with pytest.raises(IRValidationError, match=r"'components' field of Projection must be a matrix of one row"):
+        ir.Projection(("a", "b"), [1.0, 2.0], [[0.6, 0.8, 0.0]], ("p",))
+    with pytest.raises(IRValidationError, match=r"'components' field of Projection must be finite numbers"):
+        ir.Projection(("a", "b"), [1.0, 2.0], [[0.6, np.inf]], ("p",))
+    with pytest.raises(IRValidationError, match=r"'outputs' field of Projection must be 1 names, one per component"):
+        ir.Projection(("a", "b"), [1.0, 2.0], [[0.6, 0.8]], ("p", "q"))
+    with pytest.raises(IRValidationError, match=r"'outputs' field of Projection must be distinct names that overwrite"):
+        ir.Projection(("a", "b"), [1.0, 2.0], [[0.6, 0.8]], ("a",))
+    with pytest.raises(IRValidationError, match=r"'divisors' field of Projection must be 1 numbers, one per component"):
+        ir.Projection(("a", "b"), [1.0, 2.0], [[0.6, 0.8]], ("p",), [1.0, 2.0])
+    with pytest.raises(IRValidationError, match=r"'divisors' field of Projection must be positive numbers"):
+        ir.Projection(("a", "b"), [1.0, 2.0], [[0.6, 0.8]], ("p",), [0.0])
+    with pytest.raises(IRValidationError, match=r"'centring' field of Projection must be one of \('after', 'before'\)"):
+        ir.Projection(("a", "b"), [1.0, 2.0], [[0.6, 0.8]], ("p",), None, "middle")
+    with pytest.raises(IRValidationError, match=r"'features' field of Projection must be distinct names"):
+        ir.Projection(("a", "a"), [1.0, 2.0], [[0.6, 0.8]], ("p",))

@@ -42,7 +42,7 @@ def test_field_refusals(name):
 
 ENCODER_KINDS = (
     "FillMissing, CategoricalEncoding, Scale, Affine, MissingIndicator, OneHot, RefuseMissing, NumberCategory, Binning, "
-    "Product, IntegerCode, MissingBand"
+    "Product, IntegerCode, MissingBand, Projection"
 )
 SIZE = ir.Field("size", ir.NUMERIC)
 SCALE_SIZE = ir.Scale(("size",), [10.0], [4.0], ("size_scaled",))

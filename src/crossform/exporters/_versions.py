@@ -122,6 +122,7 @@ FEATURES_SINCE: dict[str, dict[str, str]] = {
     "weighted median": MINORS_INTRODUCED_BY["0.6.0"],
     "isotonic calibration": MINORS_INTRODUCED_BY["0.6.0"],
     "target steps": MINORS_INTRODUCED_BY["0.6.0"],
+    "projection encoder": MINORS_INTRODUCED_BY["0.6.0"],
 }
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from ._validation import invalid
 from .encoders import (
+    CENTRINGS,
     ENCODER_TYPES,
     UNKNOWN_POLICIES,
     Affine,
@@ -33,6 +34,7 @@ from .encoders import (
     NumberCategory,
     OneHot,
     Product,
+    Projection,
     RefuseMissing,
     Scale,
 )
@@ -75,6 +77,7 @@ __all__ = [
     "TARGET_FUNCTIONS",
     "TARGET_COMBINATIONS",
     "TARGET_OPERATIONS",
+    "CENTRINGS",
     "ENCODER_TYPES",
     "INFINITE_RULES",
     "ISOLATION_OUTPUTS",
@@ -104,6 +107,7 @@ __all__ = [
     "OneHot",
     "Package",
     "Product",
+    "Projection",
     "RefuseMissing",
     "Scale",
     "Tree",

@@ -541,6 +541,75 @@ class Product:
         return (NUMERIC,) * len(self.features), (NUMERIC,) * len(self.outputs)
 
 
+MAX_PROJECTION_INPUTS = 100_000  # inputs of one projection: far above any real PCA
+CENTRINGS = ("after", "before")
+
+
+@dataclass(frozen=True, eq=False)
+class Projection:
+    """Columns projected from several numeric features (scikit-learn's PCA transform): output k
+    is a float64 left fold over the features in order (``features`` order, the first term first,
+    then each next one added), then divided by ``divisors[k]`` when there are divisors (whiten).
+
+    ``centring`` says where the mean goes, as the fitting release wrote it: ``"after"`` (1.5 and
+    later, ``X @ components_.T - mean_ @ components_.T``): the fold of ``x_j * c_kj`` minus the
+    fold of ``m_j * c_kj``; ``"before"`` (1.4, ``(X - mean_) @ components_.T``): the fold of
+    ``(x_j - m_j) * c_kj``. NaN and +-inf in any feature are row errors (the input check refuses
+    them); a projection that overflows is +-inf, as in scikit-learn. Outputs are new columns.
+    """
+
+    encoder_type: ClassVar[str] = "projection"
+    features: tuple
+    mean: Any
+    components: Any
+    outputs: tuple = ()
+    divisors: Any = None
+    centring: str = "after"
+
+    def __post_init__(self) -> None:
+        owner = "Projection"
+        features = name_tuple(owner, "features", self.features)
+        n = len(features)
+        if len(set(features)) != n:
+            raise invalid(owner, "features", "distinct names", list(features))
+        if n > MAX_PROJECTION_INPUTS:
+            raise invalid(owner, "features", f"at most {MAX_PROJECTION_INPUTS} names", f"{n} names")
+        mean = frozen_array(owner, "mean", self.mean, np.float64, 1)
+        if len(mean) != n:
+            raise invalid(owner, "mean", f"{n} numbers, one per feature", f"{len(mean)} numbers")
+        check_finite(owner, "mean", mean)
+        components = frozen_array(owner, "components", self.components, np.float64, 2)
+        if components.shape[0] == 0 or components.shape[1] != n:
+            raise invalid(
+                owner, "components", f"a matrix of one row per output and {n} columns", f"shape {components.shape}"
+            )
+        check_finite(owner, "components", components)
+        k = components.shape[0]
+        outs = name_tuple(owner, "outputs", self.outputs)
+        if len(outs) != k:
+            raise invalid(owner, "outputs", f"{k} names, one per component", f"{len(outs)} names")
+        if len(set(outs)) != k or set(outs) & set(features):
+            raise invalid(owner, "outputs", "distinct names that overwrite no feature", list(outs)[:10])
+        divisors = None
+        if self.divisors is not None:
+            divisors = frozen_array(owner, "divisors", self.divisors, np.float64, 1)
+            if len(divisors) != k:
+                raise invalid(owner, "divisors", f"{k} numbers, one per component", f"{len(divisors)} numbers")
+            check_finite(owner, "divisors", divisors)
+            if not (divisors > 0).all():
+                raise invalid(owner, "divisors", "positive numbers", divisors.tolist()[:10])
+        if self.centring not in CENTRINGS:
+            raise invalid(owner, "centring", f"one of {CENTRINGS}", describe(self.centring))
+        object.__setattr__(self, "features", features)
+        object.__setattr__(self, "mean", mean)
+        object.__setattr__(self, "components", components)
+        object.__setattr__(self, "outputs", outs)
+        object.__setattr__(self, "divisors", divisors)
+
+    def kinds(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        return (NUMERIC,) * len(self.features), (NUMERIC,) * len(self.outputs)
+
+
 @dataclass(frozen=True)
 class IntegerCode:
     """Give each numeric feature's value the category code a C ``static_cast<int>`` makes of it:
@@ -612,5 +681,6 @@ ENCODER_TYPES = (
     Product,
     IntegerCode,
     MissingBand,
+    Projection,
 )
 Encoder = Union[ENCODER_TYPES]  # one of the kinds above

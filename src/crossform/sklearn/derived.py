@@ -1,4 +1,5 @@
-"""Columns derived from several inputs: PolynomialFeatures, as products in scikit-learn's order.
+"""Columns derived from several inputs: PolynomialFeatures, as products in scikit-learn's order,
+and PCA / IncrementalPCA, as projections in a fixed fold order.
 
 scikit-learn's dense ``PolynomialFeatures.transform`` (sklearn/preprocessing/_polynomial.py)
 writes the bias column (1.0), the input columns, then for each degree d >= 2 and each feature j
@@ -8,11 +9,20 @@ replays that loop on factor lists (a term is its parent's list plus j) and write
 as a ``product`` step's left fold in that order, which computes the same bits. Degree-1 terms
 are the input columns themselves. ``validate_data`` runs with ``ensure_all_finite=True``: NaN
 or +-inf in any column fails the call, which the product step states for each of its features.
+
+PCA and IncrementalPCA (the dense path of ``_BasePCA.transform``, sklearn/decomposition/_base.py)
+compute ``X @ components_.T - mean_ @ components_.T`` from scikit-learn 1.5 on and ``(X - mean_)
+@ components_.T`` in 1.4, then, under ``whiten``, divide by ``sqrt(explained_variance_)`` (from
+1.5 clipped below at the dtype's eps). The products go through BLAS, whose kernel fixes the
+order of the sums: the projection step states one order (a left fold over the inputs), which
+equals transform bit for bit under OpenBLAS's Prescott kernel and lies within the last bits of it
+under others (docs/SEMANTICS.md note 25).
 """
 
 from __future__ import annotations
 
 import numpy as np
+import sklearn
 from sklearn.decomposition import PCA, IncrementalPCA
 from sklearn.preprocessing import PolynomialFeatures
 
@@ -94,19 +104,60 @@ def convert_polynomial_features(poly: PolynomialFeatures, ctx: Context, cols: li
     return out
 
 
-CONVERTERS = {PolynomialFeatures: convert_polynomial_features}
+CENTRE_AFTER_FROM = (1, 5)  # scikit-learn 1.5 moved the mean after the product and clipped the scale
 
-# A projection is a dot product of every input, which scikit-learn computes through BLAS
-# (1.9: X @ components_.T - mean_ @ components_.T; 1.4: (X - mean_) @ components_.T). The BLAS
-# kernel, chosen per CPU, fixes the order of the sums: measured on 5000 rows, a float64 left
-# fold equals transform bit for bit under OPENBLAS_CORETYPE=Prescott and differs by up to
-# 2.2e-12 relative (20 inputs) and 5.5e-11 (50 inputs) under this machine's own kernel. No
-# written order matches scikit-learn to 1e-12 on every CPU, and a tree after it can see a
-# projection cross a threshold: refused by name (docs/SEMANTICS.md note 25).
-_PROJECTION = (
-    "its transform is a matrix product computed by BLAS, whose summation order depends on the CPU's "
-    "kernel: no fixed order of float64 operations reproduces it to 1e-12 on every machine (measured "
-    "up to 5.5e-11 relative at 50 inputs), so crossform refuses it rather than export it inexactly "
-    "(docs/SEMANTICS.md note 25)"
-)
-REFUSED = {PCA: _PROJECTION, IncrementalPCA: _PROJECTION}
+
+def _release() -> tuple:
+    return tuple(int("".join(c for c in part if c.isdigit()) or 0) for part in sklearn.__version__.split(".")[:2])
+
+
+def projection_parameters(pca) -> tuple:
+    """(mean, components, divisors or None, centring) as the installed scikit-learn's transform
+    uses them; float32 fits and whitened components of zero variance before 1.5 are refused."""
+    name = type(pca).__name__
+    for attr in ("components_", "mean_", "explained_variance_"):
+        value = getattr(pca, attr, None)
+        if not isinstance(value, np.ndarray) or value.dtype != np.float64:
+            found = "none" if value is None else getattr(value, "dtype", type(value).__name__)
+            raise UnsupportedEstimatorError(
+                f"{name}'s {attr} must be a float64 array (a fit on float64 data: a float32 fit computes "
+                f"its mean term in float32). Got {found} instead."
+            )
+    after = _release() >= CENTRE_AFTER_FROM
+    divisors = None
+    if pca.whiten:
+        scale = np.sqrt(pca.explained_variance_)
+        if after:  # _transform: scale[scale < min_scale] = min_scale
+            eps = np.finfo(scale.dtype).eps
+            scale[scale < eps] = eps
+        elif not (scale > 0).all() or not np.isfinite(scale).all():
+            raise UnsupportedEstimatorError(
+                f"{name}(whiten=True) must have a positive variance in every component to be exported "
+                f"(scikit-learn {sklearn.__version__} divides by its square root unclipped). "
+                f"Got explained_variance_ {pca.explained_variance_.tolist()[:10]} instead."
+            )
+        divisors = scale
+    return pca.mean_, pca.components_, divisors, "after" if after else "before"
+
+
+def convert_projection(pca, ctx: Context, cols: list) -> list:
+    name = type(pca).__name__
+    n = len(cols)
+    if pca.n_features_in_ != n:
+        raise UnsupportedEstimatorError(f"{name} was fitted on {pca.n_features_in_} features but receives {n}.")
+    ctx.require(cols, ir.NUMERIC, name)
+    mean, components, divisors, centring = projection_parameters(pca)
+    names = [str(out) for out in pca.get_feature_names_out()]
+    return ctx.add_step(
+        lambda f, o: ir.Projection(f, mean, components, o, divisors, centring),
+        cols,
+        names,
+        [ir.NUMERIC] * len(names),
+    )
+
+
+CONVERTERS = {
+    PolynomialFeatures: convert_polynomial_features,
+    PCA: convert_projection,
+    IncrementalPCA: convert_projection,
+}

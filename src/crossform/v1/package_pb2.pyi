@@ -64,7 +64,7 @@ class Field(_message.Message):
     def __init__(self, name: _Optional[str] = ..., kind: _Optional[_Union[Field.Kind, str]] = ...) -> None: ...
 
 class Encoder(_message.Message):
-    __slots__ = ("fill_missing", "categorical_encoding", "scale", "affine", "missing_indicator", "one_hot", "refuse_missing", "number_category", "binning", "product", "integer_code", "missing_band")
+    __slots__ = ("fill_missing", "categorical_encoding", "scale", "affine", "missing_indicator", "one_hot", "refuse_missing", "number_category", "binning", "product", "integer_code", "missing_band", "projection")
     FILL_MISSING_FIELD_NUMBER: _ClassVar[int]
     CATEGORICAL_ENCODING_FIELD_NUMBER: _ClassVar[int]
     SCALE_FIELD_NUMBER: _ClassVar[int]
@@ -77,6 +77,7 @@ class Encoder(_message.Message):
     PRODUCT_FIELD_NUMBER: _ClassVar[int]
     INTEGER_CODE_FIELD_NUMBER: _ClassVar[int]
     MISSING_BAND_FIELD_NUMBER: _ClassVar[int]
+    PROJECTION_FIELD_NUMBER: _ClassVar[int]
     fill_missing: FillMissing
     categorical_encoding: CategoricalEncoding
     scale: Scale
@@ -89,7 +90,8 @@ class Encoder(_message.Message):
     product: Product
     integer_code: IntegerCode
     missing_band: MissingBand
-    def __init__(self, fill_missing: _Optional[_Union[FillMissing, _Mapping]] = ..., categorical_encoding: _Optional[_Union[CategoricalEncoding, _Mapping]] = ..., scale: _Optional[_Union[Scale, _Mapping]] = ..., affine: _Optional[_Union[Affine, _Mapping]] = ..., missing_indicator: _Optional[_Union[MissingIndicator, _Mapping]] = ..., one_hot: _Optional[_Union[OneHot, _Mapping]] = ..., refuse_missing: _Optional[_Union[RefuseMissing, _Mapping]] = ..., number_category: _Optional[_Union[NumberCategory, _Mapping]] = ..., binning: _Optional[_Union[Binning, _Mapping]] = ..., product: _Optional[_Union[Product, _Mapping]] = ..., integer_code: _Optional[_Union[IntegerCode, _Mapping]] = ..., missing_band: _Optional[_Union[MissingBand, _Mapping]] = ...) -> None: ...
+    projection: Projection
+    def __init__(self, fill_missing: _Optional[_Union[FillMissing, _Mapping]] = ..., categorical_encoding: _Optional[_Union[CategoricalEncoding, _Mapping]] = ..., scale: _Optional[_Union[Scale, _Mapping]] = ..., affine: _Optional[_Union[Affine, _Mapping]] = ..., missing_indicator: _Optional[_Union[MissingIndicator, _Mapping]] = ..., one_hot: _Optional[_Union[OneHot, _Mapping]] = ..., refuse_missing: _Optional[_Union[RefuseMissing, _Mapping]] = ..., number_category: _Optional[_Union[NumberCategory, _Mapping]] = ..., binning: _Optional[_Union[Binning, _Mapping]] = ..., product: _Optional[_Union[Product, _Mapping]] = ..., integer_code: _Optional[_Union[IntegerCode, _Mapping]] = ..., missing_band: _Optional[_Union[MissingBand, _Mapping]] = ..., projection: _Optional[_Union[Projection, _Mapping]] = ...) -> None: ...
 
 class FillMissing(_message.Message):
     __slots__ = ("features", "outputs", "values")
@@ -226,6 +228,28 @@ class ProductFactors(_message.Message):
     FACTORS_FIELD_NUMBER: _ClassVar[int]
     factors: _containers.RepeatedScalarFieldContainer[int]
     def __init__(self, factors: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class Projection(_message.Message):
+    __slots__ = ("features", "outputs", "mean", "components", "divisors", "centring")
+    class Centring(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        CENTRING_AFTER: _ClassVar[Projection.Centring]
+        CENTRING_BEFORE: _ClassVar[Projection.Centring]
+    CENTRING_AFTER: Projection.Centring
+    CENTRING_BEFORE: Projection.Centring
+    FEATURES_FIELD_NUMBER: _ClassVar[int]
+    OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    MEAN_FIELD_NUMBER: _ClassVar[int]
+    COMPONENTS_FIELD_NUMBER: _ClassVar[int]
+    DIVISORS_FIELD_NUMBER: _ClassVar[int]
+    CENTRING_FIELD_NUMBER: _ClassVar[int]
+    features: _containers.RepeatedScalarFieldContainer[str]
+    outputs: _containers.RepeatedScalarFieldContainer[str]
+    mean: _containers.RepeatedScalarFieldContainer[float]
+    components: _containers.RepeatedScalarFieldContainer[float]
+    divisors: _containers.RepeatedScalarFieldContainer[float]
+    centring: Projection.Centring
+    def __init__(self, features: _Optional[_Iterable[str]] = ..., outputs: _Optional[_Iterable[str]] = ..., mean: _Optional[_Iterable[float]] = ..., components: _Optional[_Iterable[float]] = ..., divisors: _Optional[_Iterable[float]] = ..., centring: _Optional[_Union[Projection.Centring, str]] = ...) -> None: ...
 
 class IntegerCode(_message.Message):
     __slots__ = ("features", "outputs")

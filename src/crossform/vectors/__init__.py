@@ -28,7 +28,9 @@ Probes are chosen in the model's feature space and pulled back through the
 encoders to the package inputs; a column of several inputs (a product) cannot
 be pulled back, so its thresholds are crossed by searching one input at a time
 with the rest of the row fixed, and the rows below it are found by scoring
-candidates. Every candidate is checked with the rules
+candidates. A column of a projection (PCA) gets its path rows only: the library
+computes it through BLAS, whose last bits depend on the CPU, so a row at its
+threshold may go either way in the library itself (docs/SEMANTICS.md note 25). Every candidate is checked with the rules
 crossform.evaluator scores with (crossform.rules), so a probe lands on the
 intended side of its threshold after filling, scaling and encoding, and every
 path row is scored by crossform.evaluator to confirm it reaches its node.
@@ -127,6 +129,9 @@ class _Plan:
         # paths through them and splits on them are searched by scoring candidate rows instead
         self.source = [None if source is None else position[source] for source, _ in model_chains]
         self.several = {j for j, s in enumerate(self.source) if s is None}
+        # columns of a projection: the library's own value at their thresholds depends on the CPU
+        projected = rules.kernel_dependent_columns(package)
+        self.unaimed = {j for j in self.several if model.features[j] in projected}
         thresholds = self._thresholds()
         self.inputs = []
         for k, f in enumerate(package.inputs):
@@ -231,7 +236,8 @@ class _Plan:
         k = self.source[j]
         if k is None:  # a split on a column of several inputs: one input moved across the threshold
             rows, labels = [base], [f"tree {ti} node {node}: path row"]
-            for c, value, text in self._crossing(j, threshold[node], base):
+            crossing = [] if j in self.unaimed else self._crossing(j, threshold[node], base)
+            for c, value, text in crossing:
                 row = list(base)
                 row[c] = value
                 rows.append(row)

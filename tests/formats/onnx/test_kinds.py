@@ -52,6 +52,7 @@ def test_one_module_writes_every_encoder_kind_and_reads_every_kind_it_writes():
             *KINDS.values(),
             *every_kind.next_minor_packages().values(),
             *every_kind.product_packages().values(),
+            *every_kind.projection_packages().values(),
         ]
         for node in onnx.load_from_string(O.dumps(package)).graph.node
         if _nodes.node_tag(node).startswith("e") and node.doc_string

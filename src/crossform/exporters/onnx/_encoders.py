@@ -8,7 +8,7 @@ import json
 
 import numpy as np
 
-from ... import ir
+from ... import ir, rules
 from ...errors import cut, shown
 from ._graph import Graph, step_doc
 from ._nodes import const_of, is_int, is_names, node_doc, node_tag
@@ -370,6 +370,39 @@ def _missing_band(g: Graph, enc: ir.MissingBand, cols: dict, index: int) -> None
     cols.update(new)
 
 
+def _projection(g: Graph, enc: ir.Projection, cols: dict, index: int) -> None:
+    """Per feature j: NaN and +-inf refused (e<i>.<j>.inf, .nan); centring before: Sub of the
+    mean (e<i>.<j>.centred); Mul by the components' column j as a [1, K] initializer
+    (e<i>.<j>.term: K products, each one IEEE multiplication); from feature 1 on, Add to the sum
+    of the terms before (e<i>.<j>.sum): a left fold in feature order, elementwise, never
+    MatMul or Gemm, whose kernels reorder the sums. Centring after: Sub of the per-component
+    fold of mean * components (e<i>.0.projected, computed by the rule's own fold); divisors: Div
+    (e<i>.0.whitened); then a Split into the K columns (e<i>.0.split: output k is column k).
+    The mean and centring travel in the doc_string; the rebuilt graph must match the file."""
+    doc = step_doc("projection", features=list(enc.features), outputs=list(enc.outputs), centring=enc.centring)
+    doc = doc[:-1] + ',"mean":' + json.dumps(enc.mean.tolist()) + "}"
+    before = enc.centring == "before"
+    total = None
+    for j, name in enumerate(enc.features):
+        tag = f"e{index}.{j}"
+        x = cols[name]
+        g.refuse(g.op("IsInf", [x], f"{tag}.inf", doc=doc if j == 0 else ""))
+        g.refuse(g.op("IsNaN", [x], f"{tag}.nan"))
+        if before:
+            x = g.op("Sub", [x, g.const(f"{tag}.mean", enc.mean[j : j + 1].copy())], f"{tag}.centred")
+        column = np.ascontiguousarray(enc.components[:, j]).reshape(1, -1)
+        term = g.op("Mul", [x, g.const(f"{tag}.component", column)], f"{tag}.term")
+        total = term if total is None else g.op("Add", [total, term], f"{tag}.sum")
+    tag = f"e{index}.0"
+    if not before:
+        offsets = rules.projection_offsets(enc).reshape(1, -1)
+        total = g.op("Sub", [total, g.const(f"{tag}.offsets", offsets)], f"{tag}.projected")
+    if enc.divisors is not None:
+        divisors = np.ascontiguousarray(enc.divisors).reshape(1, -1)
+        total = g.op("Div", [total, g.const(f"{tag}.divisors", divisors)], f"{tag}.whitened")
+    cols.update(zip(enc.outputs, g.split(total, len(enc.outputs), f"{tag}.split")))
+
+
 ENCODERS = {
     ir.FillMissing: _fill_missing,
     ir.CategoricalEncoding: _categorical_encoding,
@@ -383,6 +416,7 @@ ENCODERS = {
     ir.Product: _product,
     ir.IntegerCode: _integer_code,
     ir.MissingBand: _missing_band,
+    ir.Projection: _projection,
 }
 
 
@@ -554,6 +588,41 @@ def _read_missing_band(nodes: _EncoderNodes, doc: dict, features: tuple, outputs
     return ir.MissingBand(features, low, high, outputs)
 
 
+def _read_projection(nodes: _EncoderNodes, doc: dict, features: tuple, outputs: tuple):
+    """The mean and centring from the doc_string, the components from the Mul initializers and
+    the divisors from the Div's; the rebuilt graph must then match the file's nodes."""
+    n, k = len(features), len(outputs)
+    number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)  # noqa: E731
+    mean = nodes.entries(doc, "mean", n, "numbers", number)
+    centring = doc.get("centring")
+    if centring not in ir.CENTRINGS:
+        raise OnnxStructureError(
+            nodes.where,
+            f"expected doc_string key 'centring' of encoder {nodes.index} to be one of {ir.CENTRINGS}, found {shown(centring)}",
+        )
+    components = np.empty((k, n))
+    for j in range(n):
+        column = const_of(nodes.node(j, "term"), 1, nodes.inits, nodes.where)
+        if column.shape != (1, k) or column.dtype != np.float64:
+            raise OnnxStructureError(
+                nodes.where,
+                f"expected the components of feature {j} of encoder {nodes.index} to be doubles of shape [1, {k}], "
+                f"found {column.dtype} of shape {list(column.shape)}",
+            )
+        components[:, j] = column[0]
+    divisors = None
+    if f"e{nodes.index}.0.whitened" in nodes.by_tag:
+        divisors = const_of(nodes.node(0, "whitened"), 1, nodes.inits, nodes.where)
+        if divisors.shape != (1, k) or divisors.dtype != np.float64:
+            raise OnnxStructureError(
+                nodes.where,
+                f"expected the divisors of encoder {nodes.index} to be doubles of shape [1, {k}], "
+                f"found {divisors.dtype} of shape {list(divisors.shape)}",
+            )
+        divisors = divisors[0]
+    return ir.Projection(features, mean, components, outputs, divisors, centring)
+
+
 ENCODER_READERS = {
     "fill-missing": _read_fill_missing,
     "standard-scaler": _read_scale,
@@ -567,6 +636,7 @@ ENCODER_READERS = {
     "product": _read_product,  # from 1.4
     "integer-code": _read_integer_code,  # from 1.4
     "missing-band": _read_missing_band,  # from 1.4
+    "projection": _read_projection,  # from 1.4
 }
 
 

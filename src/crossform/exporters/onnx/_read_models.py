@@ -540,6 +540,8 @@ def _output_column(proto, node, tensor, where) -> str:
         k = int(j)
         if doc.get("crossform") == "one-hot":  # feature j's block; a Split names the column by its output
             k = sum(doc["widths"][:k]) + list(node.output).index(tensor)
+        elif doc.get("crossform") == "projection":  # one Split: output k is column k
+            k = list(node.output).index(tensor)
         return outputs[k]
     except (ValueError, IndexError, KeyError, TypeError):
         raise OnnxStructureError(where, f"expected output {j} of encoder {i}, found none") from None

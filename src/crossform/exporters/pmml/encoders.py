@@ -14,7 +14,7 @@ from typing import Any, NamedTuple, Union
 
 import numpy as np
 
-from ... import ir
+from ... import ir, rules
 from ...errors import IRValidationError, shown
 from .. import _json
 from . import accepts
@@ -30,6 +30,7 @@ from .rules import (
     ONE_HOT,
     PREFIX,
     PRODUCT,
+    PROJECTION,
     PmmlNumberError,
     PmmlStructureError,
     _attr,
@@ -49,9 +50,9 @@ def _write_encoders(package: ir.Package, checked: Union[list, None] = None) -> t
     bound = {f.name: f.name for f in package.inputs}
     derived = []
     for i, enc in enumerate(package.encoders):
-        if isinstance(enc, ir.Product):  # one field per output, each reading several features
+        if type(enc) in COMBINED_FIELDS:  # one field per output, each reading several features
             intervals = accepts.product_intervals(package, i)
-            texts, names = _product_fields(f"{PREFIX}e{i}", enc, bound, intervals)
+            texts, names = COMBINED_FIELDS[type(enc)](f"{PREFIX}e{i}", enc, bound, intervals)
             derived.extend(texts)
             if checked is not None:
                 checked.extend(name for name, limits in zip(names, intervals) if limits is not None)
@@ -273,6 +274,63 @@ def _fold(fields: list) -> str:
     return text
 
 
+def _checked(value: str, limits: Union[tuple, None]) -> str:
+    """``value``, or, when the steps after it accept only [low, high],
+    ``if(value >= low and value <= high, value, 0.0 / 0.0)``: JPMML refuses the row whose
+    division returns NaN ('Function "/" returned invalid value'); +-inf fails both comparisons."""
+    tests = []
+    if limits is not None:
+        low, high = limits
+        if low != -math.inf:
+            tests.append(f'<Apply function="greaterOrEqual">{value}{_constant(low)}</Apply>')
+        if high != math.inf:
+            tests.append(f'<Apply function="lessOrEqual">{value}{_constant(high)}</Apply>')
+    if not tests:
+        return value
+    test = tests[0] if len(tests) == 1 else f'<Apply function="and">{"".join(tests)}</Apply>'
+    refused = f'<Apply function="/">{_constant(0.0)}{_constant(0.0)}</Apply>'
+    return f'<Apply function="if">{test}{value}{refused}</Apply>'
+
+
+def _projection_fields(prefix: str, enc: ir.Projection, bound: dict, intervals: list) -> tuple:
+    """Per output k a DerivedField ``<prefix>.<k>``: the left fold over the features in order of
+    Apply "*" (feature j, centred first by Apply "-" under centring before, times the component)
+    by Apply "+", then under centring after Apply "-" of the fold of mean * components (computed
+    by the rule), then Apply "/" by the divisor; each a double operation in Java as in numpy. Checked
+    against what the steps after it accept as a product is (:func:`_checked`). Extension
+    crossform.projection holds the fields the step reads, the centring, the mean and the output's
+    components and divisor; the document written again from them must be the file's."""
+    sources = [bound[f] for f in enc.features]
+    before = enc.centring == "before"
+    offsets = None if before else rules.projection_offsets(enc).tolist()
+    mean = enc.mean.tolist()
+    texts, names = [], []
+    for k, (out, limits) in enumerate(zip(enc.outputs, intervals)):
+        name = f"{prefix}.{k}"
+        row = enc.components[k].tolist()
+        divisor = None if enc.divisors is None else float(enc.divisors[k])
+        doc = _json_text(
+            {"fields": sources, "centring": enc.centring, "mean": mean, "components": row, "divisor": divisor}
+        )
+        value = None
+        for j, source in enumerate(sources):
+            x = f'<FieldRef field="{_attr(source)}"/>'
+            if before:
+                x = f'<Apply function="-">{x}{_constant(mean[j])}</Apply>'
+            term = f'<Apply function="*">{x}{_constant(row[j])}</Apply>'
+            value = term if value is None else f'<Apply function="+">{value}{term}</Apply>'
+        if offsets is not None:
+            value = f'<Apply function="-">{value}{_constant(offsets[k])}</Apply>'
+        if divisor is not None:
+            value = f'<Apply function="/">{value}{_constant(divisor)}</Apply>'
+        texts.append(
+            _head(name, out) + f'<Extension extender="{EXTENDER}" name="{PROJECTION}" value="{_attr(doc)}"/>'
+            f"{_checked(value, limits)}</DerivedField>\n"
+        )
+        names.append(name)
+    return texts, names
+
+
 def _product_fields(prefix: str, enc: ir.Product, bound: dict, intervals: list) -> tuple:
     """Per output k a DerivedField ``<prefix>.<k>``: the left fold of its factors' fields (Java's
     double * rounds as numpy's does). The fields it reads refuse NaN and +-inf
@@ -320,7 +378,10 @@ ENCODER_FIELDS = {
     ir.IntegerCode: _integer_code_field,
     ir.MissingBand: _missing_band_field,
     ir.Product: _product_fields,  # per output, not per feature: _write_encoders calls it apart
+    ir.Projection: _projection_fields,  # likewise
 }
+# kinds whose fields are one per output, each reading several features
+COMBINED_FIELDS = {ir.Product: _product_fields, ir.Projection: _projection_fields}
 
 
 # ---------------------------------------------------------------- reading
@@ -361,8 +422,11 @@ def _read_encoders(reader: _Reader, where: str) -> tuple:
     encoders = []
     for i, group in enumerate(groups):
         label = f"{where}#TransformationDictionary/DerivedField[{PREFIX}e{i}]"
-        if any(field["product"] is not None for field, _ in group):
-            encoder = _read_product_group(group, ir_name, label)
+        if any(field["product"] is not None or field["projection"] is not None for field, _ in group):
+            if any(field["projection"] is not None for field, _ in group):
+                encoder = _read_projection_group(group, ir_name, label)
+            else:
+                encoder = _read_product_group(group, ir_name, label)
             encoders.append(encoder)
             ir_name.update((field["name"], field["display"]) for field, _ in group)
             continue
@@ -414,6 +478,8 @@ def _mark(group: list, label: str) -> tuple:
     fields = _fields(group)
     if any(d["product"] is not None for d in fields):
         return ("Extension", PRODUCT)
+    if any(d["projection"] is not None for d in fields):
+        return ("Extension", PROJECTION)
     if any(d["policy"] is not None for d in fields):
         return ("MapValues", ONE_HOT)  # its fields name no column; theirs do (its reader checks every feature)
     if any(columns for _, columns in group):
@@ -692,6 +758,60 @@ def _read_product(group: list, features: tuple, sources: list, label: str, facto
         raise PmmlStructureError(label, str(exc)) from None
 
 
+_PROJECTION_KEYS = {"fields", "centring", "mean", "components", "divisor"}
+
+
+def _read_projection_group(group: list, ir_name: dict, label: str) -> ir.Projection:
+    """A projection step: one field per output, each with an Extension crossform.projection
+    naming the PMML fields the step reads, the centring and the mean (the same in every output),
+    and the output's components and divisor; the document written again must be the file's."""
+    docs = []
+    for field, columns in group:
+        if columns or field["projection"] is None or field["display"] is None:
+            raise PmmlStructureError(
+                label, f"expected every output of a projection to name its column and hold an Extension {PROJECTION!r}"
+            )
+        doc = _json.parse(field["projection"].encode("utf-8"), f"{label}/Extension[{PROJECTION}]")
+        if not isinstance(doc, dict) or set(doc) != _PROJECTION_KEYS:
+            raise PmmlStructureError(
+                label,
+                f"expected a JSON object with {sorted(_PROJECTION_KEYS)} in Extension {PROJECTION!r}, found {shown(doc)}",
+            )
+        docs.append(doc)
+    first = docs[0]
+    if any(
+        (doc["fields"], doc["centring"], doc["mean"]) != (first["fields"], first["centring"], first["mean"])
+        for doc in docs
+    ):
+        raise PmmlStructureError(
+            label, "expected every output of a projection to name the same fields, centring and mean"
+        )
+    sources = first["fields"]
+    if not isinstance(sources, list):
+        raise PmmlStructureError(label, f"expected a list of fields in a projection, found {shown(sources)}")
+    for source in sources:
+        if not isinstance(source, str) or source not in ir_name:
+            raise PmmlStructureError(label, f"expected a projection to read earlier fields, found {shown(source)}")
+    divisors = [doc["divisor"] for doc in docs]
+    if any(d is None for d in divisors) and not all(d is None for d in divisors):
+        raise PmmlStructureError(label, "expected a divisor in every output of a projection or in none")
+    try:
+        return ir.Projection(
+            tuple(ir_name[source] for source in sources),
+            first["mean"],
+            [doc["components"] for doc in docs],
+            _outputs(group),
+            None if divisors[0] is None else divisors,
+            first["centring"],
+        )
+    except (IRValidationError, ValueError, TypeError) as exc:
+        raise PmmlStructureError(label, f"expected a valid projection: {exc}") from None
+
+
+def _read_projection(group: list, features: tuple, sources: list, label: str):
+    raise PmmlStructureError(label, f"expected an Extension {PROJECTION!r} in every output of a projection")
+
+
 class EncoderReader(NamedTuple):
     """How a kind is read: the mark its DerivedFields hold (see :func:`_mark`), and its reader."""
 
@@ -713,5 +833,6 @@ ENCODER_READERS = {
     ir.IntegerCode: EncoderReader(("Apply", INTEGER_CODE), _read_integer_code),
     ir.MissingBand: EncoderReader(("Apply", MISSING_BAND), _read_missing_band),
     ir.Product: EncoderReader(("Extension", PRODUCT), _read_product),  # _read_encoders reads it apart
+    ir.Projection: EncoderReader(("Extension", PROJECTION), _read_projection),  # likewise
 }
 _KIND_OF_MARK = {reader.mark: kind for kind, reader in ENCODER_READERS.items()}

@@ -36,6 +36,7 @@ from .rules import (
     ONE_HOT,
     PMML_VERSION,
     PRODUCT,
+    PROJECTION,
     TARGET,
     VERSION,
     WHERE,
@@ -282,6 +283,7 @@ class _Reader:
                 INTEGER_CODE: "integer",
                 MISSING_BAND: "band",
                 PRODUCT: "product",
+                PROJECTION: "projection",
             }.get(attrs.get("name"))
             if key is not None:
                 self.derived[-1][key] = attrs.get("value")
@@ -333,6 +335,7 @@ class _Reader:
                 "integer": None,
                 "band": None,
                 "product": None,
+                "projection": None,
             }
         )
 

@@ -77,6 +77,8 @@ INTEGER_CODE = _envelope.PREFIX + "integer-code"  # inside an integer-code field
 BINNING = _envelope.PREFIX + "binning"  # inside a binning field: its edges (the Discretize bins say the same)
 # inside each product output's field: the PMML fields the product step reads and the output's factors
 PRODUCT = _envelope.PREFIX + "product"
+# inside each projection output's field: the fields it reads, its centring, the mean, its components and divisor
+PROJECTION = _envelope.PREFIX + "projection"
 
 # pmml's own limits; the file size, tree and node limits are the shared ones (_limits)
 MAX_OUTPUTS = 2**16
@@ -438,10 +440,10 @@ def unsupported(package: ir.Package) -> Union[str, None]:
         if isinstance(enc, ir.OneHot) and any(len(c) == 0 for c in enc.categories):
             return "a one-hot feature with no categories (PMML's InlineTable needs a row)"
     for i, enc in enumerate(package.encoders):
-        if isinstance(enc, ir.Product):
+        if isinstance(enc, (ir.Product, ir.Projection)):
             for out, found in zip(enc.outputs, accepts.product_intervals(package, i)):
                 if found is False:
-                    return f"every value of the product {out!r} is refused by the steps after it, which PMML cannot declare"
+                    return f"every value of the {enc.encoder_type} {out!r} is refused by the steps after it, which PMML cannot declare"
     if model.is_classifier:
         for label in model.classes:
             if not _xml_safe(str(label)):

@@ -268,6 +268,42 @@ def _read_missing_band(msg: pb.MissingBand, path: str) -> ir.MissingBand:
     return ir.MissingBand(tuple(msg.features), tuple(msg.low), tuple(msg.high), tuple(msg.outputs))
 
 
+CENTRINGS = {"after": pb.Projection.CENTRING_AFTER, "before": pb.Projection.CENTRING_BEFORE}
+
+
+def _projection(enc: ir.Projection, msg: pb.Encoder) -> None:
+    out = msg.projection
+    out.features.extend(enc.features)
+    out.outputs.extend(enc.outputs)
+    out.mean.extend(enc.mean.tolist())
+    out.components.extend(enc.components.ravel().tolist())
+    if enc.divisors is not None:
+        out.divisors.extend(enc.divisors.tolist())
+    out.centring = CENTRINGS[enc.centring]
+
+
+def _read_projection(msg: pb.Projection, path: str) -> ir.Projection:
+    k, n = len(msg.outputs), len(msg.features)
+    if len(msg.components) != k * n:
+        raise ProtobufCountError(
+            f"{path}.components",
+            f"expected {k * n} components, {k} outputs times {n} features, found {len(msg.components)}",
+        )
+    if len(msg.divisors) not in (0, k):
+        raise ProtobufCountError(
+            f"{path}.divisors", f"expected no divisors or {k}, one per output, found {len(msg.divisors)}"
+        )
+    centring = _enum(msg.centring, CENTRINGS, pb.Projection.Centring, f"{path}.centring")
+    return ir.Projection(
+        tuple(msg.features),
+        _numbers(msg.mean),
+        _numbers(msg.components).reshape(k, n),
+        tuple(msg.outputs),
+        _numbers(msg.divisors) if len(msg.divisors) else None,
+        centring,
+    )
+
+
 # IR encoder class -> the function that fills its Encoder message
 ENCODER_WRITERS: dict[type, Callable] = {
     ir.FillMissing: _fill_missing,
@@ -282,6 +318,7 @@ ENCODER_WRITERS: dict[type, Callable] = {
     ir.Product: _product,
     ir.IntegerCode: _integer_code,
     ir.MissingBand: _missing_band,
+    ir.Projection: _projection,
 }
 
 # member of the Encoder oneof -> the function that reads it back
@@ -298,4 +335,5 @@ ENCODER_READERS: dict[str, Callable] = {
     "product": _read_product,
     "integer_code": _read_integer_code,
     "missing_band": _read_missing_band,
+    "projection": _read_projection,
 }

@@ -109,6 +109,19 @@ def _product_doc(enc: ir.Product) -> dict:
     }
 
 
+def _projection_doc(enc: ir.Projection) -> dict:
+    doc = {
+        "features": list(enc.features),
+        "outputs": list(enc.outputs),
+        "centring": enc.centring,
+        "mean": enc.mean.tolist(),
+        "components": enc.components.tolist(),
+    }
+    if enc.divisors is not None:
+        doc["divisors"] = enc.divisors.tolist()
+    return doc
+
+
 # ---------------------------------------------------------------- read
 
 
@@ -219,6 +232,17 @@ def _missing_band(doc: dict) -> ir.MissingBand:
     )
 
 
+def _projection(doc: dict) -> ir.Projection:
+    return ir.Projection(
+        doc["features"],
+        doc["mean"],
+        doc["components"],
+        doc["outputs"],
+        doc.get("divisors"),
+        doc["centring"],
+    )
+
+
 def _per_feature(doc: dict, key: str, features: list) -> None:
     if sorted(doc[key]) != sorted(features):
         raise IRValidationError(
@@ -245,4 +269,5 @@ ENCODERS: dict[str, EncoderFile] = {
     "missing-band": EncoderFile("stripe-json-missing-band-2.schema.json", _missing_band_doc, _missing_band),
     "number-category": EncoderFile("stripe-json-number-category-2.schema.json", _number_category_doc, _number_category),
     "product": EncoderFile("stripe-json-product-2.schema.json", _product_doc, _product),
+    "projection": EncoderFile("stripe-json-projection-2.schema.json", _projection_doc, _projection),
 }
