@@ -174,5 +174,5 @@ except ModuleNotFoundError as exc:
     MISSING_LIBRARIES["xgboost"] = "generators_xgboost.py"
 import generators_categories  # noqa: E402, F401  (category splits on numbers: histogram boosting, LightGBM, XGBoost)
 import generators_composite  # noqa: E402, F401  (VotingClassifier, VotingRegressor)
-import generators_target  # noqa: E402, F401  (TransformedTargetRegressor's inverse target steps)
 import generators_projection  # noqa: E402, F401  (PCA and IncrementalPCA)
+import generators_target  # noqa: E402, F401  (TransformedTargetRegressor's inverse target steps)
