@@ -224,6 +224,17 @@ def calibrated_sigmoid_multiclass():
     return CalibratedClassifierCV(LogisticRegression(), method="sigmoid", ensemble=False, cv=3).fit(X, y)
 
 
+@case(
+    "composite",
+    "calibrated-sigmoid-boosting-multiclass",
+    "sigmoid calibration of gradient boosting's decision_function (its raw sum per class), three classes",
+)
+def calibrated_sigmoid_boosting_multiclass():
+    X, y = numbers(600, 4, seed=88, classes=3, float32=True)
+    base = GradientBoostingClassifier(n_estimators=5, max_depth=3, random_state=0)
+    return CalibratedClassifierCV(base, method="sigmoid", cv=3).fit(X, y)
+
+
 FEATURES.update(
     {
         "calibration-isotonic": "Isotonic calibration (CalibratedClassifierCV, method='isotonic'): responses on, "
@@ -293,3 +304,14 @@ def calibrated_isotonic_ten_classes():
     X, y = numbers(1000, 5, seed=89, classes=10, float32=True)
     base = ExtraTreesClassifier(n_estimators=3, max_depth=6, random_state=0)
     return CalibratedClassifierCV(base, method="isotonic", cv=2).fit(X, y)
+
+
+@case(
+    "calibration-isotonic",
+    "calibrated-isotonic-hist-boosting-multiclass",
+    "isotonic calibration of histogram boosting's raw sums per class, four classes, trained with NaN, ensemble off",
+)
+def calibrated_isotonic_hist_boosting_multiclass():
+    X, y = numbers(700, 4, seed=89, nan=0.05, classes=4, float32=True)
+    base = HistGradientBoostingClassifier(max_iter=4, random_state=0)
+    return CalibratedClassifierCV(base, method="isotonic", ensemble=False, cv=3).fit(X, y)

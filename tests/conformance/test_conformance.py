@@ -140,6 +140,8 @@ KNOWN_SKIPS.update(
         (case, "onnx[float32]", runtime): "normalising several"
         for case in (
             "calibration-isotonic/calibrated-isotonic-multiclass",
+            "calibration-isotonic/calibrated-isotonic-hist-boosting-multiclass",
+            "composite/calibrated-sigmoid-boosting-multiclass",
             "calibration-many-classes/calibrated-sigmoid-nine-classes",
             "calibration-many-classes/calibrated-isotonic-ten-classes",
         )

@@ -8,7 +8,9 @@ import pytest
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.datasets import make_classification, make_regression
 from sklearn.ensemble import (
+    AdaBoostClassifier,
     BaggingRegressor,
+    GradientBoostingClassifier,
     HistGradientBoostingClassifier,
     RandomForestClassifier,
     RandomForestRegressor,
@@ -196,9 +198,31 @@ def test_calibration_refuses_what_it_cannot_state_by_name():
     temperature.method = "temperature"  # scikit-learn 1.8's third method, stated here on any release
     with pytest.raises(UnsupportedEstimatorError, match=r"method='temperature'"):
         crossform.from_sklearn(temperature, checks=0)
-    raw = CalibratedClassifierCV(HistGradientBoostingClassifier(max_iter=2), method="sigmoid", cv=3).fit(X, y)
-    with pytest.raises(UnsupportedEstimatorError, match="decision_function"):
-        crossform.from_sklearn(raw, checks=0)
+    for k in (2, 3):  # AdaBoost's decision_function is not the divided sums its probabilities read
+        X, y = make_classification(300, 4, n_informative=3, n_redundant=0, n_classes=k, random_state=10)
+        votes = CalibratedClassifierCV(AdaBoostClassifier(n_estimators=3, random_state=0), cv=3).fit(X, y)
+        with pytest.raises(UnsupportedEstimatorError, match="AdaBoost's weighted votes"):
+            crossform.from_sklearn(votes, checks=0)
+
+
+@pytest.mark.parametrize("method", ["sigmoid", "isotonic"])
+@pytest.mark.parametrize("n_classes", [2, 3, 4])
+def test_boosting_is_calibrated_on_its_raw_sums(method, n_classes):
+    """Gradient and histogram boosting's decision_function is the raw prediction before its link:
+    one raw score for two classes, one raw sum per class for more."""
+    X, y = make_classification(600, 4, n_informative=3, n_redundant=0, n_classes=n_classes, random_state=11)
+    X[::7, 1] = np.nan
+    for base in (
+        HistGradientBoostingClassifier(max_iter=4, random_state=0),
+        GradientBoostingClassifier(n_estimators=4, max_depth=3, random_state=0),
+    ):
+        data = X if isinstance(base, HistGradientBoostingClassifier) else np.nan_to_num(X)
+        model = CalibratedClassifierCV(base, method=method, cv=3).fit(data, y)
+        package = crossform.from_sklearn(model, checks=0)
+        scores = crossform.score(package, _columns(data))
+        # scipy's expit and numpy's exp may differ by an ulp
+        np.testing.assert_allclose(scores.values, model.predict_proba(data), rtol=1e-12, atol=0)
+        assert scores.labels() == model.predict(data).tolist()
 
 
 def test_the_row_sum_adds_as_numpy_adds_a_row_of_any_width():

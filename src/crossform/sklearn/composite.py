@@ -290,10 +290,21 @@ def convert_calibrated(est, ctx: Context, cols: list) -> ModelSpec:
         members = []
         for label, base, decision, _, spec in specs:
             model = spec.build(features)
+            if decision and getattr(model, "divisors", ()):
+                # AdaBoost's decision_function divides its votes by the weight sum alone, where its
+                # probabilities' softmax reads them divided by K - 1 as well (and two classes take
+                # the difference of the two columns): not the divided sums this model gives
+                raise UnsupportedEstimatorError(
+                    f"{name}: {label} ({qualified_name(type(base))}) is calibrated on its decision_function, "
+                    "AdaBoost's weighted votes, which crossform does not give as a score (only its probabilities)."
+                )
             if decision and isinstance(model, ir.LinearModel):
                 model = dataclasses.replace(model, post_transform="none", classes=classes)
             elif decision and model.is_binary:  # a boosted binary model's raw score: a raw score model
                 model = dataclasses.replace(model, post_transform="none", classes=None)
+            elif decision and isinstance(model, ir.TreeEnsemble) and model.post_transform == "softmax":
+                # a boosted multiclass model's decision_function: its raw per-class sums
+                model = dataclasses.replace(model, post_transform="none", classes=classes)
             elif decision:
                 raise UnsupportedEstimatorError(
                     f"{name}: {label} ({qualified_name(type(base))}) is calibrated on its decision_function, raw "
