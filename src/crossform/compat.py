@@ -48,7 +48,8 @@ KINDS_ADDED_IN = {
     ),
     "0.6.0": (
         "kinds added in crossform 0.6.0 (float32 accumulation, the exp transform, numeric categories, binning, "
-        "products, output divisors, integer codes, missing bands, composite models, weighted medians)"
+        "products, projections, output divisors, integer codes, missing bands, composite models, weighted medians, "
+        "isotonic calibration, inverse target steps)"
     ),
 }
 STRICT: dict[str, dict[str, str]] = {
