@@ -22,6 +22,7 @@ from crossform.exporters._versions import FEATURES_SINCE, features_used
 from crossform.exporters.pmml.rules import PmmlHeaderError, PmmlStructureError
 from crossform.runtime import get_runtime, unavailable
 from helpers import every_kind
+from helpers.runtimes import assert_runtimes_score_as_reference
 
 PACKAGES = every_kind.composite_packages()
 NEXT = FEATURES_SINCE["composite model"]
@@ -47,16 +48,7 @@ def test_a_composite_round_trips_records_the_next_minor_and_scores_like_the_refe
     assert fmt.needs(package) is not None  # crossform compat names what older releases refuse
     assert "composite model" in dict(features_used(package))
     rows = _rows()
-    want = crossform.score(package, rows)
-    assert not all(e is None for e in want.errors) and not all(e is not None for e in want.errors)
-    for runtime_name in fmt.RUNTIMES:
-        reason = unavailable(runtime_name)
-        if reason is not None:
-            pytest.skip(f"{runtime_name} unavailable: {reason}")
-        got = get_runtime(runtime_name).prepare(data, fmt)(rows)
-        assert [e is None for e in got.errors] == [e is None for e in want.errors], runtime_name
-        ok = np.equal(want.errors, None)
-        np.testing.assert_array_equal(got.values[ok], want.values[ok])
+    assert_runtimes_score_as_reference(fmt, data, package, back, rows, leaves=False)
 
 
 def test_the_reference_adds_the_weighted_members_in_order_then_divides_by_the_divisor():

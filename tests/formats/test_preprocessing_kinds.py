@@ -7,17 +7,15 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 import pytest
 
 import crossform
-from crossform import checks as checks_module
 from crossform import ir
 from crossform.exporters import Files, get_format
 from crossform.exporters._versions import FEATURES_SINCE
-from crossform.runtime import get_runtime, unavailable
 from helpers import every_kind
+from helpers.runtimes import assert_runtimes_score_as_reference
 
 PACKAGES = every_kind.next_minor_packages()
 NEXT = FEATURES_SINCE["number-category encoder"]
@@ -41,21 +39,7 @@ def test_the_kind_round_trips_records_the_next_minor_and_scores_like_the_referen
     assert back.id == PACKAGE.id
     assert fmt.written_version(PACKAGE) == NEXT[name]
     rows = _rows()
-    want = crossform.score(PACKAGE, rows)
-    assert not all(e is None for e in want.errors) and not all(e is not None for e in want.errors)
-    for runtime_name in fmt.RUNTIMES:
-        reason = unavailable(runtime_name)
-        if reason is not None:
-            pytest.skip(f"{runtime_name} unavailable: {reason}")
-        got = get_runtime(runtime_name).prepare(data, fmt)(rows)
-        assert [e is None for e in got.errors] == [e is None for e in want.errors], runtime_name
-        ok = np.equal(want.errors, None)
-        np.testing.assert_array_equal(got.values[ok], want.values[ok])
-        if got.leaves is not None:
-            np.testing.assert_array_equal(
-                checks_module.leaf_positions(back.model, got.leaves[ok]),
-                checks_module.leaf_positions(PACKAGE.model, want.leaves[ok]),
-            )
+    assert_runtimes_score_as_reference(fmt, data, PACKAGE, back, rows)
 
 
 def test_the_reference_names_each_number_as_the_rule_says():

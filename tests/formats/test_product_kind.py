@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 
 import crossform
-from crossform import checks as checks_module
 from crossform.exporters import Files, get_format
 from crossform.exporters._versions import FEATURES_SINCE
 from crossform.runtime import get_runtime, unavailable
 from helpers import every_kind
+from helpers.runtimes import assert_runtimes_score_as_reference
 
 PACKAGES = every_kind.product_packages()
 SINCE = FEATURES_SINCE["product encoder"]
@@ -40,21 +40,7 @@ def test_products_round_trip_record_the_minor_and_score_like_the_reference(name,
     assert back.encoders[0] == package.encoders[0]
     assert fmt.written_version(package) == SINCE[name]
     rows = _rows()
-    want = crossform.score(package, rows)
-    assert not all(e is None for e in want.errors) and not all(e is not None for e in want.errors)
-    for runtime_name in fmt.RUNTIMES:
-        reason = unavailable(runtime_name)
-        if reason is not None:
-            pytest.skip(f"{runtime_name} unavailable: {reason}")
-        got = get_runtime(runtime_name).prepare(data, fmt)(rows)
-        assert [e is None for e in got.errors] == [e is None for e in want.errors], runtime_name
-        ok = np.equal(want.errors, None)
-        np.testing.assert_array_equal(got.values[ok], want.values[ok])
-        if got.leaves is not None:
-            np.testing.assert_array_equal(
-                checks_module.leaf_positions(back.model, got.leaves[ok]),
-                checks_module.leaf_positions(package.model, want.leaves[ok]),
-            )
+    assert_runtimes_score_as_reference(fmt, data, package, back, rows)
 
 
 def test_the_reference_multiplies_in_the_order_given_and_refuses_what_polynomial_features_refuses():

@@ -12,12 +12,11 @@ import pandas as pd
 import pytest
 
 import crossform
-from crossform import checks as checks_module
 from crossform import ir
 from crossform.exporters import Files, get_format
 from crossform.exporters._versions import FEATURES_SINCE
-from crossform.runtime import get_runtime, unavailable
 from helpers import every_kind
+from helpers.runtimes import assert_runtimes_score_as_reference
 
 PACKAGES = every_kind.projection_packages()
 SINCE = FEATURES_SINCE["projection encoder"]
@@ -42,21 +41,7 @@ def test_projections_round_trip_record_the_minor_and_score_like_the_reference(na
     np.testing.assert_array_equal(got.components, enc.components)
     assert fmt.written_version(package) == SINCE[name]
     rows = _rows()
-    want = crossform.score(package, rows)
-    assert not all(e is None for e in want.errors) and not all(e is not None for e in want.errors)
-    for runtime_name in fmt.RUNTIMES:
-        reason = unavailable(runtime_name)
-        if reason is not None:
-            pytest.skip(f"{runtime_name} unavailable: {reason}")
-        got_scores = get_runtime(runtime_name).prepare(data, fmt)(rows)
-        assert [e is None for e in got_scores.errors] == [e is None for e in want.errors], runtime_name
-        ok = np.equal(want.errors, None)
-        np.testing.assert_array_equal(got_scores.values[ok], want.values[ok])
-        if got_scores.leaves is not None:
-            np.testing.assert_array_equal(
-                checks_module.leaf_positions(back.model, got_scores.leaves[ok]),
-                checks_module.leaf_positions(package.model, want.leaves[ok]),
-            )
+    assert_runtimes_score_as_reference(fmt, data, package, back, rows)
 
 
 def test_the_reference_folds_in_feature_order_and_refuses_what_pca_refuses():

@@ -19,6 +19,7 @@ from crossform.exporters import Files, get_format
 from crossform.exporters._versions import FEATURES_SINCE, features_used
 from crossform.runtime import get_runtime, unavailable
 from helpers import every_kind
+from helpers.runtimes import assert_runtimes_score_as_reference
 
 PACKAGES = every_kind.target_packages()
 NEXT = FEATURES_SINCE["target steps"]
@@ -55,16 +56,7 @@ def test_a_target_round_trips_records_the_next_minor_and_scores_like_the_referen
     assert fmt.written_version(package) == NEXT[name]
     assert "target steps" in dict(features_used(package))
     rows = _rows()
-    want = crossform.score(package, rows)
-    assert not all(e is None for e in want.errors) and not all(e is not None for e in want.errors)
-    for runtime_name in fmt.RUNTIMES:
-        reason = unavailable(runtime_name)
-        if reason is not None:
-            pytest.skip(f"{runtime_name} unavailable: {reason}")
-        got = get_runtime(runtime_name).prepare(data, fmt)(rows)
-        assert [e is None for e in got.errors] == [e is None for e in want.errors], runtime_name
-        ok = np.equal(want.errors, None)
-        _identical(got.values[ok, 0], want.values[ok, 0])
+    assert_runtimes_score_as_reference(fmt, data, package, back, rows, same=_identical, leaves=False)
 
 
 def _identical(got: np.ndarray, want: np.ndarray) -> None:

@@ -3,16 +3,13 @@ scores XGBoost's transforms computes it so: the reference evaluator and both onn
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import platform
-
 import numpy as np
 import pytest
 
 import crossform
 from crossform import ir
 from crossform.floats import expf
+from helpers.runtimes import libc_expf
 
 VALUES = np.concatenate(
     [
@@ -23,17 +20,8 @@ VALUES = np.concatenate(
 ).astype(np.float32)
 
 
-def _libc_expf():
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-        pytest.skip("the rule's expf is glibc's; this machine's C library is another")
-    libm = ctypes.CDLL(ctypes.util.find_library("m"))
-    fn = libm.expf
-    fn.restype, fn.argtypes = ctypes.c_float, [ctypes.c_float]
-    return fn
-
-
 def test_expf_is_glibcs_bit_for_bit():
-    fn = _libc_expf()
+    fn = libc_expf()
     want = np.array([fn(float(v)) for v in VALUES], dtype=np.float32)
     got = expf(VALUES)
     assert got.dtype == np.float32

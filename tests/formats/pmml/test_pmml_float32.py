@@ -6,10 +6,6 @@ models to XGBoost's own predictions."""
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import platform
-
 import numpy as np
 import pytest
 
@@ -17,6 +13,7 @@ from crossform import ir
 from crossform.exporters import get_format
 from crossform.floats import expf
 from crossform.runtime import get_runtime, unavailable
+from helpers.runtimes import libc_expf
 
 VALUES = np.concatenate(
     [
@@ -27,11 +24,7 @@ VALUES = np.concatenate(
 
 
 def _libc_expf():
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-        pytest.skip("the rule's expf is glibc's; this machine's C library is another")
-    libm = ctypes.CDLL(ctypes.util.find_library("m"))
-    fn = libm.expf
-    fn.restype, fn.argtypes = ctypes.c_float, [ctypes.c_float]
+    fn = libc_expf()
     return lambda values: np.array([fn(float(v)) for v in values], dtype=np.float32)
 
 
