@@ -31,6 +31,9 @@ def assert_runtimes_score_as_reference(
     for runtime_name in fmt.RUNTIMES:
         if unavailable(runtime_name) is not None:
             continue
+        cannot = getattr(get_runtime(runtime_name), "unsupported", None)
+        if cannot is not None and cannot(data) is not None:
+            continue  # a gap the runtime names for this file (conformance reports it as a skip)
         got = get_runtime(runtime_name).prepare(data, fmt)(rows)
         assert [e is None for e in got.errors] == [e is None for e in want.errors], runtime_name
         same(got.values[ok], want.values[ok])
