@@ -1,0 +1,335 @@
+package dev.crossform;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * A stripe-json package read from a directory (docs/formats/stripe-json.md), its id recomputed
+ * and checked, ready to score rows by docs/SEMANTICS.md.
+ *
+ * <pre>
+ * CrossformPackage pkg = CrossformPackage.load(Path.of("model-dir"));
+ * CrossformPackage.Result r = pkg.score(Map.of("age", 42.0, "city", "Paris"));
+ * </pre>
+ */
+public final class CrossformPackage {
+    static final String MANIFEST = "MODEL";
+    static final Set<String> TREE_MODEL_TYPES = Set.of(
+            "simple-bonsai-classification-forest", "simple-bonsai-regression-forest",
+            "simple-bonsai-classification-boosted-trees", "simple-bonsai-regression-boosted-trees",
+            "simple-bonsai-isolation-forest");
+    static final Set<String> POST_TRANSFORMS = Set.of("none", "logistic", "softmax", "exp", "isolation");
+
+    private final String id;
+    private final List<String> inputs;
+    private final boolean[] categorical;
+    private final List<Encoder> encoders;
+    private final TreeEnsemble model;
+    private final int[] modelSlots;
+    private final int slots;
+
+    private CrossformPackage(String id, List<String> inputs, boolean[] categorical, List<Encoder> encoders, TreeEnsemble model,
+            int[] modelSlots, int slots) {
+        this.id = id;
+        this.inputs = inputs;
+        this.categorical = categorical;
+        this.encoders = encoders;
+        this.model = model;
+        this.modelSlots = modelSlots;
+        this.slots = slots;
+    }
+
+    /** The package id, {@code sha256.<base32>}, recomputed from the content. */
+    public String id() {
+        return id;
+    }
+
+    /** The package's input fields, in order. */
+    public List<String> inputs() {
+        return inputs;
+    }
+
+    public boolean isCategorical(int input) {
+        return categorical[input];
+    }
+
+    /** How many values a row's score holds. */
+    public int outputs() {
+        return model.outputs();
+    }
+
+    /** How many trees the model has (a leaf per tree is reported). */
+    public int trees() {
+        return model.treeCount();
+    }
+
+    /** One row's score: its values, or its error (and then no values). */
+    public static final class Result {
+        public final double[] values;
+        public final int[] leaves;
+        public final String error;
+
+        Result(double[] values, int[] leaves, String error) {
+            this.values = values;
+            this.leaves = leaves;
+            this.error = error;
+        }
+    }
+
+    /**
+     * Scores a row given as field name to value: a number (any {@link Number}; NaN or null is
+     * missing) for a numeric field, a String (null missing) for a categorical one.
+     */
+    public Result score(Map<String, ?> row) {
+        double[] nums = new double[inputs.size()];
+        String[] strs = new String[inputs.size()];
+        for (int i = 0; i < nums.length; i++) {
+            Object v = row.get(inputs.get(i));
+            nums[i] = Double.NaN;
+            if (v == null) continue;
+            if (categorical[i]) {
+                if (!(v instanceof String)) return new Result(null, null, Encoder.refused(inputs.get(i), "expected a string, found " + Text.shown(v)));
+                strs[i] = (String) v;
+            } else {
+                if (v instanceof Boolean) nums[i] = ((Boolean) v) ? 1.0 : 0.0;
+                else if (v instanceof Number) nums[i] = ((Number) v).doubleValue();
+                else return new Result(null, null, Encoder.refused(inputs.get(i), "expected a number, found " + Text.shown(v)));
+            }
+        }
+        double[] out = new double[outputs()];
+        int[] leaves = new int[trees()];
+        String error = score(nums, strs, out, leaves);
+        return error == null ? new Result(out, leaves, null) : new Result(null, null, error);
+    }
+
+    /**
+     * Scores one row given by input position ({@code nums[i]} for a numeric input, NaN missing;
+     * {@code strs[i]} for a categorical one, null missing) into {@code out} and {@code leaves}
+     * (each tree's leaf as its preorder position; may be null). Returns null, or the row error.
+     */
+    public String score(double[] nums, String[] strs, double[] out, int[] leaves) {
+        double[] num = new double[slots];
+        String[] str = new String[slots];
+        for (int i = 0; i < inputs.size(); i++) {
+            num[i] = categorical[i] ? Double.NaN : nums[i];
+            str[i] = categorical[i] ? strs[i] : null;
+        }
+        for (Encoder e : encoders) {
+            String error = e.apply(num, str);
+            if (error != null) return error;
+        }
+        double[] x = new double[modelSlots.length];
+        for (int j = 0; j < x.length; j++) x[j] = num[modelSlots[j]];
+        String error = model.refusal(x);
+        if (error != null) return error;
+        model.score(x, out, leaves);
+        return null;
+    }
+
+    // ------------------------------------------------------------------ reading
+
+    public static CrossformPackage load(Path directory) throws PackageException {
+        PackageFiles files = PackageFiles.open(directory);
+        String where = files.where(MANIFEST);
+        JsonNode manifest = Json.object(Json.parse(files.read(MANIFEST), where), "MODEL", where);
+        String version = Json.text(manifest, "formatVersion", where);
+        String[] parts = version.split("\\.", -1);
+        if (parts.length != 2 || !parts[0].matches("[0-9]+") || !parts[1].matches("[0-9]+")) {
+            throw new PackageException.Malformed(where, "expected formatVersion 'major.minor', found " + Text.shown(version));
+        }
+        int major = Integer.parseInt(parts[0]);
+        if (major == 1) {
+            throw new PackageException.UnsupportedKind(where, "stripe-json 1.x (trees as JSON arrays)");
+        }
+        if (major != 2) {
+            throw new PackageException.FormatVersion(where, "written in stripe-json " + version + "; this reader reads stripe-json 2.x");
+        }
+        List<String> inputs = new ArrayList<>();
+        List<JsonNode> inputNodes = Json.array(manifest, "inputs", where);
+        boolean[] categorical = new boolean[inputNodes.size()];
+        Map<String, Integer> slot = new HashMap<>();
+        Map<String, Boolean> kind = new HashMap<>();
+        for (int i = 0; i < inputNodes.size(); i++) {
+            JsonNode f = inputNodes.get(i);
+            String name = Json.text(f, "name", where);
+            String type = Json.text(f, "type", where);
+            if (!type.equals("numeric") && !type.equals("categorical")) {
+                throw new PackageException.Malformed(where, "expected input type 'numeric' or 'categorical', found " + Text.shown(type));
+            }
+            if (slot.containsKey(name)) {
+                throw new PackageException.Malformed(where, "expected distinct input names, found " + Text.shown(name) + " twice");
+            }
+            inputs.add(name);
+            categorical[i] = type.equals("categorical");
+            slot.put(name, i);
+            kind.put(name, categorical[i]);
+        }
+        List<Encoder> encoders = new ArrayList<>();
+        for (JsonNode step : Json.array(Json.objectField(manifest, "encoders", where), "apply", where)) {
+            String type = Json.text(step, "encoderType", where);
+            String path = Json.text(step, "path", where);
+            Encoders.Reader reader = Encoders.READERS.get(type);
+            if (reader == null) {
+                throw new PackageException.UnsupportedKind(files.where(path), "encoder " + type);
+            }
+            String at = files.where(path);
+            JsonNode doc = Json.object(Json.parse(files.read(path), at), path, at);
+            List<String> features = Json.texts(doc, "features", at);
+            List<String> outputs = Json.texts(doc, "outputs", at);
+            Encoder encoder = reader.read(doc, features, outputs, at);
+            encoder.in = new int[features.size()];
+            for (int j = 0; j < features.size(); j++) {
+                String f = features.get(j);
+                Boolean k = kind.get(f);
+                if (k == null) {
+                    throw new PackageException.Malformed(at, "feature " + Text.shown(f) + " is no input and no earlier encoder's output");
+                }
+                if (k != encoder.categoricalInput(j)) {
+                    throw new PackageException.Malformed(at, "feature " + Text.shown(f) + ": expected a " + (encoder.categoricalInput(j) ? "categorical" : "numeric")
+                            + " feature, found a " + (k ? "categorical" : "numeric") + " one");
+                }
+                encoder.in[j] = slot.get(f);
+            }
+            encoder.out = new int[outputs.size()];
+            for (int k = 0; k < outputs.size(); k++) {
+                String o = outputs.get(k);
+                encoder.out[k] = slot.computeIfAbsent(o, name -> slot.size());
+                kind.put(o, encoder.categoricalOutput(k));
+            }
+            encoders.add(encoder);
+        }
+        JsonNode modelEntry = Json.objectField(manifest, "model", where);
+        String modelType = Json.text(modelEntry, "modelType", where);
+        String modelPath = Json.text(modelEntry, "path", where);
+        if (!TREE_MODEL_TYPES.contains(modelType)) {
+            throw new PackageException.UnsupportedKind(files.where(modelPath), "model " + modelType);
+        }
+        String at = files.where(modelPath);
+        JsonNode doc = Json.object(Json.parse(files.read(modelPath), at), modelPath, at);
+        String found = Json.text(doc, "modelType", at);
+        if (!found.equals(modelType)) {
+            throw new PackageException.Malformed(at, "expected modelType " + Text.shown(modelType) + " as the manifest says, found " + Text.shown(found));
+        }
+        TreeEnsemble model = readTrees(files, doc, modelType, at);
+        int[] modelSlots = new int[model.features.size()];
+        for (int j = 0; j < modelSlots.length; j++) {
+            String f = model.features.get(j);
+            Boolean k = kind.get(f);
+            if (k == null || k) {
+                throw new PackageException.Malformed(at, "model feature " + Text.shown(f) + " is no numeric input or encoder output");
+            }
+            modelSlots[j] = slot.get(f);
+        }
+        JsonNode ownerNode = manifest.get("owner");
+        String owner = ownerNode == null || ownerNode.isNull() ? null : Json.text(manifest, "owner", where);
+        List<String> tags = Json.texts(manifest, "tags", where);
+        JsonNode metadataNode = Json.objectField(manifest, "metadata", where);
+        TreeMap<String, String> metadata = new TreeMap<>(Canonical::byCodePoint);
+        for (Map.Entry<String, JsonNode> e : Json.entries(metadataNode)) {
+            if (!e.getValue().isTextual()) {
+                throw new PackageException.Malformed(where, "expected metadata values to be strings, found " + Json.kind(e.getValue()));
+            }
+            metadata.put(e.getKey(), e.getValue().textValue());
+        }
+        Canonical w = new Canonical();
+        w.u32(inputs.size());
+        for (int i = 0; i < inputs.size(); i++) {
+            w.text(inputs.get(i));
+            w.u8(categorical[i] ? 1 : 0);
+        }
+        w.u32(encoders.size());
+        for (Encoder e : encoders) {
+            w.text(e.type);
+            w.texts(e.features);
+            w.texts(e.outputs);
+            e.canonical(w);
+        }
+        model.canonical(w);
+        if (owner == null) {
+            w.u8(0);
+        } else {
+            w.u8(1);
+            w.text(owner);
+        }
+        w.texts(Canonical.sortedByCodePoint(tags).stream().distinct().toList());
+        w.u32(metadata.size());
+        for (Map.Entry<String, String> e : metadata.entrySet()) {
+            w.text(e.getKey());
+            w.text(e.getValue());
+        }
+        String id = w.id();
+        String recorded = Json.text(manifest, "id", where);
+        if (!recorded.equals(id)) {
+            throw new PackageException.IdMismatch(where, "the content hashes to " + id + ", the manifest records " + Text.shown(recorded));
+        }
+        return new CrossformPackage(id, List.copyOf(inputs), categorical, List.copyOf(encoders), model, modelSlots, slot.size());
+    }
+
+    private static TreeEnsemble readTrees(PackageFiles files, JsonNode doc, String modelType, String where) throws PackageException {
+        List<String> features = Json.texts(doc, "features", where);
+        String aggregation = Json.text(doc, "aggregation", where);
+        if (aggregation.equals("weighted-median")) {
+            throw new PackageException.UnsupportedKind(where, "aggregation weighted-median");
+        }
+        if (!aggregation.equals("average") && !aggregation.equals("sum")) {
+            throw new PackageException.Malformed(where, "expected aggregation 'average' or 'sum', found " + Text.shown(aggregation));
+        }
+        String post = Json.text(doc, "postTransform", where);
+        if (!POST_TRANSFORMS.contains(post)) {
+            throw new PackageException.Malformed(where, "expected postTransform one of " + POST_TRANSFORMS + ", found " + Text.shown(post));
+        }
+        String accumulate = Json.optionalText(doc, "accumulate", "float64", where);
+        if (!accumulate.equals("float64")) {
+            throw new PackageException.UnsupportedKind(where, "accumulate " + accumulate);
+        }
+        List<JsonNode> classes = doc.has("classes") ? Json.array(doc, "classes", where) : null;
+        if (doc.has("leafWidth") && classes == null) {
+            throw new PackageException.Malformed(where, "expected leafWidth only in a classifier (two classes from one score), found leafWidth and no classes");
+        }
+        int width = doc.has("leafWidth") ? Json.integer(doc.get("leafWidth"), "leafWidth", where) : classes != null ? classes.size() : 1;
+        double[] base = doc.has("baseValue") ? Json.numbers(doc, "baseValue", where) : null;
+        if (base != null && base.length != width) {
+            throw new PackageException.Malformed(where, "expected baseValue of " + width + " values, found " + base.length);
+        }
+        String missing = Json.optionalText(doc, "missing", "route", where);
+        String infinite = Json.optionalText(doc, "infinite", "error", where);
+        if (!missing.equals("route") && !missing.equals("error")) {
+            throw new PackageException.Malformed(where, "expected missing 'route' or 'error', found " + Text.shown(missing));
+        }
+        if (!infinite.equals("error") && !infinite.equals("compare")) {
+            throw new PackageException.Malformed(where, "expected infinite 'error' or 'compare', found " + Text.shown(infinite));
+        }
+        double[] divisors = doc.has("divisors") ? Json.numbers(doc, "divisors", where) : new double[0];
+        for (double d : divisors) {
+            if (!(d > 0)) throw new PackageException.Malformed(where, "expected divisors > 0, found " + d);
+        }
+        if (doc.has("treeWeights")) {
+            throw new PackageException.UnsupportedKind(where, "tree weights");
+        }
+        double[] isolation = null;
+        if (doc.has("isolation") != post.equals("isolation")) {
+            throw new PackageException.Malformed(where, "expected the isolation key exactly with postTransform 'isolation'");
+        }
+        if (doc.has("isolation")) {
+            JsonNode iso = Json.objectField(doc, "isolation", where);
+            isolation = new double[] {Json.finite(iso.get("denominator"), "isolation.denominator", where), Json.finite(iso.get("offset"), "isolation.offset", where)};
+        }
+        JsonNode treesEntry = Json.objectField(doc, "trees", where);
+        String encoding = Json.text(treesEntry, "encoding", where);
+        if (!encoding.equals("bonsai")) {
+            throw new PackageException.Malformed(where, "expected trees encoding 'bonsai', found " + Text.shown(encoding));
+        }
+        String path = Json.text(treesEntry, "path", where);
+        Bonsai.Forest forest = Bonsai.read(files.read(path), files.where(path), features.size());
+        if (forest.width != width) {
+            throw new PackageException.Malformed(files.where(path), "expected leaves of " + width + " outputs as " + where + " says, found " + forest.width);
+        }
+        return new TreeEnsemble(List.copyOf(features), forest.trees, width, aggregation, post, classes, base, missing, infinite, divisors, isolation);
+    }
+}

@@ -1,0 +1,224 @@
+package dev.crossform;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.List;
+
+/**
+ * A tree ensemble model (stripe-json {@code simple-bonsai-*}): its trees from the bonsai file
+ * and the rules of model.json, scored by docs/SEMANTICS.md from expanded per-node arrays.
+ */
+public final class TreeEnsemble {
+    final List<String> features;
+    final Tree[] trees;
+    final String aggregation;
+    final String postTransform;
+    final List<JsonNode> classes;
+    final double[] baseValue;
+    final String missing;
+    final String infinite;
+    final double[] divisors;
+    final double[] isolation;
+    final int width;
+    final int nOutputs;
+
+    TreeEnsemble(List<String> features, Tree[] trees, int width, String aggregation, String postTransform, List<JsonNode> classes,
+            double[] baseValue, String missing, String infinite, double[] divisors, double[] isolation) {
+        this.features = features;
+        this.trees = trees;
+        this.width = width;
+        this.aggregation = aggregation;
+        this.postTransform = postTransform;
+        this.classes = classes;
+        this.baseValue = baseValue;
+        this.missing = missing;
+        this.infinite = infinite;
+        this.divisors = divisors;
+        this.isolation = isolation;
+        boolean twoFromOne = classes != null && classes.size() == 2 && width == 1 && postTransform.equals("logistic");
+        this.nOutputs = isolation != null ? 2 : twoFromOne ? 2 : width;
+    }
+
+    public int outputs() {
+        return nOutputs;
+    }
+
+    public int treeCount() {
+        return trees.length;
+    }
+
+    /** Null, or the row error the model's missing and infinite rules give for input x. */
+    String refusal(double[] x) {
+        for (int j = 0; j < x.length; j++) {
+            double v = x[j];
+            if (Double.isNaN(v)) {
+                if (missing.equals("error")) return Encoder.refused(features.get(j), "missing value, which this model refuses");
+            } else if (infinite.equals("error")) {
+                if (Double.isInfinite(v)) return Encoder.notFinite(features.get(j), v);
+                if (Math.abs(v) >= Floats.FLOAT32_OVERFLOW) {
+                    return Encoder.refused(features.get(j), "value " + Text.number(v) + " is too large for float32, which trees compare");
+                }
+            }
+        }
+        return null;
+    }
+
+    /** Scores input x into {@code out} (nOutputs values) and each tree's leaf, as a preorder position, into {@code leaves}. */
+    void score(double[] x, double[] out, int[] leaves) {
+        double[] sum = new double[width];
+        if (aggregation.equals("sum") && baseValue != null) {
+            System.arraycopy(baseValue, 0, sum, 0, width);
+        }
+        for (int t = 0; t < trees.length; t++) {
+            Tree tree = trees[t];
+            int node = tree.leaf(x);
+            if (leaves != null) leaves[t] = tree.preorder[node];
+            int at = node * width;
+            for (int k = 0; k < width; k++) sum[k] += tree.value[at + k];
+        }
+        if (aggregation.equals("average")) {
+            for (int k = 0; k < width; k++) sum[k] /= trees.length;
+        }
+        for (double d : divisors) {
+            for (int k = 0; k < width; k++) sum[k] /= d;
+        }
+        switch (postTransform) {
+            case "none":
+                System.arraycopy(sum, 0, out, 0, width);
+                break;
+            case "exp":
+                for (int k = 0; k < width; k++) out[k] = Math.exp(sum[k]);
+                break;
+            case "logistic":
+                if (nOutputs == 2 && width == 1) {
+                    double p = 1.0 / (1.0 + Math.exp(-sum[0]));
+                    out[0] = 1.0 - p;
+                    out[1] = p;
+                } else {
+                    for (int k = 0; k < width; k++) out[k] = 1.0 / (1.0 + Math.exp(-sum[k]));
+                }
+                break;
+            case "softmax": {
+                double max = Double.NEGATIVE_INFINITY;
+                for (int k = 0; k < width; k++) max = Math.max(max, sum[k]);
+                double total = 0.0;
+                for (int k = 0; k < width; k++) {
+                    out[k] = Math.exp(sum[k] - max);
+                    total += out[k];
+                }
+                for (int k = 0; k < width; k++) out[k] /= total;
+                break;
+            }
+            case "isolation": {
+                double score = -Math.pow(2.0, -(sum[0] / isolation[0]));
+                out[0] = score;
+                out[1] = score - isolation[1];
+                break;
+            }
+            default:
+                throw new IllegalStateException("post transform " + postTransform + " passed the reader");
+        }
+    }
+
+    void canonical(Canonical w) {
+        w.text("tree-ensemble");
+        w.texts(features);
+        w.text(aggregation);
+        w.text(postTransform);
+        if (baseValue == null) {
+            w.u8(0);
+        } else {
+            w.u8(1);
+            w.f64s(baseValue);
+        }
+        classes(w, classes);
+        w.u32(trees.length);
+        w.u32(width);
+        boolean hasSets = false;
+        for (Tree tree : trees) {
+            int n = tree.nodes();
+            int[] order = new int[n];
+            for (int node = 0; node < n; node++) order[tree.preorder[node]] = node;
+            w.u32(n);
+            w.u32(n);
+            for (int p = 0; p < n; p++) w.i32(tree.feature[order[p]]);
+            w.u32(n);
+            for (int p = 0; p < n; p++) w.f64(tree.threshold[order[p]]);
+            w.u32(n);
+            for (int p = 0; p < n; p++) {
+                int node = order[p];
+                w.i32(tree.left[node] < 0 ? -1 : tree.preorder[tree.left[node]]);
+            }
+            w.u32(n);
+            for (int p = 0; p < n; p++) {
+                int node = order[p];
+                w.i32(tree.right[node] < 0 ? -1 : tree.preorder[tree.right[node]]);
+            }
+            w.u32(n);
+            for (int p = 0; p < n; p++) w.u8(tree.missingLeft[order[p]] ? 1 : 0);
+            w.u32((long) n * width);
+            for (int p = 0; p < n; p++) {
+                int at = order[p] * width;
+                for (int k = 0; k < width; k++) w.f64(tree.value[at + k]);
+            }
+            hasSets |= tree.sets != null;
+        }
+        if (hasSets) {
+            w.u8(3);
+            for (Tree tree : trees) {
+                int n = tree.nodes();
+                int[] order = new int[n];
+                for (int node = 0; node < n; node++) order[tree.preorder[node]] = node;
+                int count = 0;
+                if (tree.sets != null) for (double[] s : tree.sets) if (s != null) count++;
+                w.u32(count);
+                for (int p = 0; p < n && tree.sets != null; p++) {
+                    double[] set = tree.sets[order[p]];
+                    if (set != null) {
+                        w.u32(p);
+                        w.f64s(set);
+                    }
+                }
+            }
+        }
+        if (isolation != null) {
+            w.u8(4);
+            w.f64(isolation[0]);
+            w.f64(isolation[1]);
+        }
+        if (!missing.equals("route") || !infinite.equals("error")) {
+            w.u8(2);
+            w.text(missing);
+            w.text(infinite);
+        }
+        if (divisors.length > 0) {
+            w.u8(20);
+            w.u32(divisors.length);
+            for (double d : divisors) w.f64(d);
+        }
+    }
+
+    /** Class labels keep their JSON type: a string, an integer, a float or a boolean. */
+    static void classes(Canonical w, List<JsonNode> classes) {
+        if (classes == null) {
+            w.u8(0);
+            return;
+        }
+        w.u8(1);
+        w.u32(classes.size());
+        for (JsonNode label : classes) {
+            if (label.isBoolean()) {
+                w.u8(3);
+                w.u8(label.booleanValue() ? 1 : 0);
+            } else if (label.isTextual()) {
+                w.u8(0);
+                w.text(label.textValue());
+            } else if (label.isIntegralNumber()) {
+                w.u8(1);
+                w.i64(label.longValue());
+            } else {
+                w.u8(2);
+                w.f64(label.doubleValue());
+            }
+        }
+    }
+}
