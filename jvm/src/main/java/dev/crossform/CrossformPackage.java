@@ -24,17 +24,18 @@ public final class CrossformPackage {
             "simple-bonsai-classification-forest", "simple-bonsai-regression-forest",
             "simple-bonsai-classification-boosted-trees", "simple-bonsai-regression-boosted-trees",
             "simple-bonsai-isolation-forest");
+    static final Set<String> LINEAR_MODEL_TYPES = Set.of("linear-regression", "linear-classification");
     static final Set<String> POST_TRANSFORMS = Set.of("none", "logistic", "softmax", "exp", "isolation");
 
     private final String id;
     private final List<String> inputs;
     private final boolean[] categorical;
     private final List<Encoder> encoders;
-    private final TreeEnsemble model;
+    private final Model model;
     private final int[] modelSlots;
     private final int slots;
 
-    private CrossformPackage(String id, List<String> inputs, boolean[] categorical, List<Encoder> encoders, TreeEnsemble model,
+    private CrossformPackage(String id, List<String> inputs, boolean[] categorical, List<Encoder> encoders, Model model,
             int[] modelSlots, int slots) {
         this.id = id;
         this.inputs = inputs;
@@ -207,7 +208,7 @@ public final class CrossformPackage {
         JsonNode modelEntry = Json.objectField(manifest, "model", where);
         String modelType = Json.text(modelEntry, "modelType", where);
         String modelPath = Json.text(modelEntry, "path", where);
-        if (!TREE_MODEL_TYPES.contains(modelType)) {
+        if (!TREE_MODEL_TYPES.contains(modelType) && !LINEAR_MODEL_TYPES.contains(modelType)) {
             throw new PackageException.UnsupportedKind(files.where(modelPath), "model " + modelType);
         }
         String at = files.where(modelPath);
@@ -216,10 +217,13 @@ public final class CrossformPackage {
         if (!found.equals(modelType)) {
             throw new PackageException.Malformed(at, "expected modelType " + Text.shown(modelType) + " as the manifest says, found " + Text.shown(found));
         }
-        TreeEnsemble model = readTrees(files, doc, modelType, at);
-        int[] modelSlots = new int[model.features.size()];
+        Model model = TREE_MODEL_TYPES.contains(modelType) ? readTrees(files, doc, modelType, at) : LinearModel.read(doc, at);
+        if (LINEAR_MODEL_TYPES.contains(modelType) && modelType.equals("linear-regression") != (((LinearModel) model).classes == null)) {
+            throw new PackageException.Malformed(at, "expected classes exactly in a linear-classification model, found modelType " + Text.shown(modelType));
+        }
+        int[] modelSlots = new int[model.features().size()];
         for (int j = 0; j < modelSlots.length; j++) {
-            String f = model.features.get(j);
+            String f = model.features().get(j);
             Boolean k = kind.get(f);
             if (k == null || k) {
                 throw new PackageException.Malformed(at, "model feature " + Text.shown(f) + " is no numeric input or encoder output");

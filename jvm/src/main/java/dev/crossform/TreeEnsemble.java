@@ -7,7 +7,7 @@ import java.util.List;
  * A tree ensemble model (stripe-json {@code simple-bonsai-*}): its trees from the bonsai file
  * and the rules of model.json, scored by docs/SEMANTICS.md from expanded per-node arrays.
  */
-public final class TreeEnsemble {
+final class TreeEnsemble implements Model {
     final List<String> features;
     final Tree[] trees;
     final String aggregation;
@@ -38,16 +38,24 @@ public final class TreeEnsemble {
         this.nOutputs = isolation != null ? 2 : twoFromOne ? 2 : width;
     }
 
+    @Override
+    public List<String> features() {
+        return features;
+    }
+
+    @Override
     public int outputs() {
         return nOutputs;
     }
 
+    @Override
     public int treeCount() {
         return trees.length;
     }
 
     /** Null, or the row error the model's missing and infinite rules give for input x. */
-    String refusal(double[] x) {
+    @Override
+    public String refusal(double[] x) {
         for (int j = 0; j < x.length; j++) {
             double v = x[j];
             if (Double.isNaN(v)) {
@@ -63,7 +71,8 @@ public final class TreeEnsemble {
     }
 
     /** Scores input x into {@code out} (nOutputs values) and each tree's leaf, as a preorder position, into {@code leaves}. */
-    void score(double[] x, double[] out, int[] leaves) {
+    @Override
+    public void score(double[] x, double[] out, int[] leaves) {
         double[] sum = new double[width];
         if (aggregation.equals("sum") && baseValue != null) {
             System.arraycopy(baseValue, 0, sum, 0, width);
@@ -81,45 +90,11 @@ public final class TreeEnsemble {
         for (double d : divisors) {
             for (int k = 0; k < width; k++) sum[k] /= d;
         }
-        switch (postTransform) {
-            case "none":
-                System.arraycopy(sum, 0, out, 0, width);
-                break;
-            case "exp":
-                for (int k = 0; k < width; k++) out[k] = Math.exp(sum[k]);
-                break;
-            case "logistic":
-                if (nOutputs == 2 && width == 1) {
-                    double p = 1.0 / (1.0 + Math.exp(-sum[0]));
-                    out[0] = 1.0 - p;
-                    out[1] = p;
-                } else {
-                    for (int k = 0; k < width; k++) out[k] = 1.0 / (1.0 + Math.exp(-sum[k]));
-                }
-                break;
-            case "softmax": {
-                double max = Double.NEGATIVE_INFINITY;
-                for (int k = 0; k < width; k++) max = Math.max(max, sum[k]);
-                double total = 0.0;
-                for (int k = 0; k < width; k++) {
-                    out[k] = Math.exp(sum[k] - max);
-                    total += out[k];
-                }
-                for (int k = 0; k < width; k++) out[k] /= total;
-                break;
-            }
-            case "isolation": {
-                double score = -Math.pow(2.0, -(sum[0] / isolation[0]));
-                out[0] = score;
-                out[1] = score - isolation[1];
-                break;
-            }
-            default:
-                throw new IllegalStateException("post transform " + postTransform + " passed the reader");
-        }
+        PostTransform.apply(postTransform, sum, nOutputs, out, isolation);
     }
 
-    void canonical(Canonical w) {
+    @Override
+    public void canonical(Canonical w) {
         w.text("tree-ensemble");
         w.texts(features);
         w.text(aggregation);

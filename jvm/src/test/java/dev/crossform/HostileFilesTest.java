@@ -158,9 +158,9 @@ class HostileFilesTest {
     void aKindNotReadYetIsNamed() throws Exception {
         Path pkg = copy("rf-binary");
         String manifest = Files.readString(pkg.resolve("MODEL"));
-        Files.writeString(pkg.resolve("MODEL"), manifest.replace("\"simple-bonsai-classification-forest\"", "\"linear-classification\""));
+        Files.writeString(pkg.resolve("MODEL"), manifest.replace("\"simple-bonsai-classification-forest\"", "\"composite-classification\""));
         PackageException.UnsupportedKind e = assertThrows(PackageException.UnsupportedKind.class, () -> CrossformPackage.load(pkg));
-        assertEquals("model linear-classification", e.kind());
+        assertEquals("model composite-classification", e.kind());
     }
 
     @Test
