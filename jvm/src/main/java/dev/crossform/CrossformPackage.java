@@ -278,11 +278,8 @@ public final class CrossformPackage {
     private static TreeEnsemble readTrees(PackageFiles files, JsonNode doc, String modelType, String where) throws PackageException {
         List<String> features = Json.texts(doc, "features", where);
         String aggregation = Json.text(doc, "aggregation", where);
-        if (aggregation.equals("weighted-median")) {
-            throw new PackageException.UnsupportedKind(where, "aggregation weighted-median");
-        }
-        if (!aggregation.equals("average") && !aggregation.equals("sum")) {
-            throw new PackageException.Malformed(where, "expected aggregation 'average' or 'sum', found " + Text.shown(aggregation));
+        if (!aggregation.equals("average") && !aggregation.equals("sum") && !aggregation.equals("weighted-median")) {
+            throw new PackageException.Malformed(where, "expected aggregation 'average', 'sum' or 'weighted-median', found " + Text.shown(aggregation));
         }
         String post = Json.text(doc, "postTransform", where);
         if (!POST_TRANSFORMS.contains(post)) {
@@ -313,8 +310,9 @@ public final class CrossformPackage {
         for (double d : divisors) {
             if (!(d > 0)) throw new PackageException.Malformed(where, "expected divisors > 0, found " + d);
         }
-        if (doc.has("treeWeights")) {
-            throw new PackageException.UnsupportedKind(where, "tree weights");
+        double[] treeWeights = doc.has("treeWeights") ? Json.numbers(doc, "treeWeights", where) : new double[0];
+        if (doc.has("treeWeights") != aggregation.equals("weighted-median")) {
+            throw new PackageException.Malformed(where, "expected treeWeights exactly under aggregation 'weighted-median'");
         }
         double[] isolation = null;
         if (doc.has("isolation") != post.equals("isolation")) {
@@ -334,6 +332,17 @@ public final class CrossformPackage {
         if (forest.width != width) {
             throw new PackageException.Malformed(files.where(path), "expected leaves of " + width + " outputs as " + where + " says, found " + forest.width);
         }
-        return new TreeEnsemble(List.copyOf(features), forest.trees, width, aggregation, post, classes, base, missing, infinite, divisors, isolation);
+        if (aggregation.equals("weighted-median")) {
+            double total = 0.0;
+            for (double t : treeWeights) {
+                if (!(t >= 0)) throw new PackageException.Malformed(where, "expected treeWeights >= 0, found " + t);
+                total += t;
+            }
+            if (treeWeights.length != forest.trees.length || !(total > 0) || width != 1 || classes != null || !post.equals("none")) {
+                throw new PackageException.Malformed(where, "expected a weighted median of one weight per tree (" + forest.trees.length
+                        + "), summing to more than 0, in a regressor of one output without post transform");
+            }
+        }
+        return new TreeEnsemble(List.copyOf(features), forest.trees, width, aggregation, post, classes, base, missing, infinite, divisors, isolation, treeWeights);
     }
 }

@@ -18,14 +18,19 @@ final class Encoders {
         Encoder read(JsonNode doc, List<String> features, List<String> outputs, String where) throws PackageException;
     }
 
-    static final Map<String, Reader> READERS = Map.of(
-            "fill-missing", FillMissing::read,
-            "label-encoder", LabelEncoder::read,
-            "standard-scaler", (doc, f, o, w) -> new Scale("standard-scaler", f, o, Json.numbers(doc, "mean", w), Json.numbers(doc, "scale", w), w),
-            "affine", (doc, f, o, w) -> new Scale("affine", f, o, Json.numbers(doc, "scale", w), Json.numbers(doc, "offset", w), w),
-            "missing-indicator", (doc, f, o, w) -> new MissingIndicator("missing-indicator", f, o, types(doc, f, w)),
-            "refuse-missing", (doc, f, o, w) -> new MissingIndicator("refuse-missing", f, o, types(doc, f, w)),
-            "one-hot", OneHot::read);
+    static final Map<String, Reader> READERS = Map.ofEntries(
+            Map.entry("number-category", NumberEncoders.NumberCategory::read),
+            Map.entry("binning", NumberEncoders.Binning::read),
+            Map.entry("product", NumberEncoders.Product::read),
+            Map.entry("integer-code", NumberEncoders.IntegerCode::read),
+            Map.entry("missing-band", NumberEncoders.MissingBand::read),
+            Map.entry("fill-missing", FillMissing::read),
+            Map.entry("label-encoder", LabelEncoder::read),
+            Map.entry("standard-scaler", (doc, f, o, w) -> new Scale("standard-scaler", f, o, Json.numbers(doc, "mean", w), Json.numbers(doc, "scale", w), w)),
+            Map.entry("affine", (doc, f, o, w) -> new Scale("affine", f, o, Json.numbers(doc, "scale", w), Json.numbers(doc, "offset", w), w)),
+            Map.entry("missing-indicator", (doc, f, o, w) -> new MissingIndicator("missing-indicator", f, o, types(doc, f, w))),
+            Map.entry("refuse-missing", (doc, f, o, w) -> new MissingIndicator("refuse-missing", f, o, types(doc, f, w))),
+            Map.entry("one-hot", OneHot::read));
 
     static boolean[] types(JsonNode doc, List<String> features, String where) throws PackageException {
         List<String> types = Json.texts(doc, "types", where);

@@ -18,11 +18,13 @@ final class TreeEnsemble implements Model {
     final String infinite;
     final double[] divisors;
     final double[] isolation;
+    /** Under aggregation weighted-median: one weight per tree, else empty. */
+    final double[] treeWeights;
     final int width;
     final int nOutputs;
 
     TreeEnsemble(List<String> features, Tree[] trees, int width, String aggregation, String postTransform, List<JsonNode> classes,
-            double[] baseValue, String missing, String infinite, double[] divisors, double[] isolation) {
+            double[] baseValue, String missing, String infinite, double[] divisors, double[] isolation, double[] treeWeights) {
         this.features = features;
         this.trees = trees;
         this.width = width;
@@ -34,6 +36,7 @@ final class TreeEnsemble implements Model {
         this.infinite = infinite;
         this.divisors = divisors;
         this.isolation = isolation;
+        this.treeWeights = treeWeights;
         boolean twoFromOne = classes != null && classes.size() == 2 && width == 1 && postTransform.equals("logistic");
         this.nOutputs = isolation != null ? 2 : twoFromOne ? 2 : width;
     }
@@ -77,12 +80,16 @@ final class TreeEnsemble implements Model {
         if (aggregation.equals("sum") && baseValue != null) {
             System.arraycopy(baseValue, 0, sum, 0, width);
         }
-        for (int t = 0; t < trees.length; t++) {
-            Tree tree = trees[t];
-            int node = tree.leaf(x);
-            if (leaves != null) leaves[t] = tree.preorder[node];
-            int at = node * width;
-            for (int k = 0; k < width; k++) sum[k] += tree.value[at + k];
+        if (aggregation.equals("weighted-median")) {
+            sum[0] = weightedMedian(x, leaves);
+        } else {
+            for (int t = 0; t < trees.length; t++) {
+                Tree tree = trees[t];
+                int node = tree.leaf(x);
+                if (leaves != null) leaves[t] = tree.preorder[node];
+                int at = node * width;
+                for (int k = 0; k < width; k++) sum[k] += tree.value[at + k];
+            }
         }
         if (aggregation.equals("average")) {
             for (int k = 0; k < width; k++) sum[k] /= trees.length;
@@ -91,6 +98,34 @@ final class TreeEnsemble implements Model {
             for (int k = 0; k < width; k++) sum[k] /= d;
         }
         PostTransform.apply(postTransform, sum, nOutputs, out, isolation);
+    }
+
+    /**
+     * The tree values sorted ascending (equal values in tree order), their weights added in that
+     * order from 0.0; the first value whose running sum is >= half the last one.
+     */
+    private double weightedMedian(double[] x, int[] leaves) {
+        int n = trees.length;
+        double[] values = new double[n];
+        Integer[] order = new Integer[n];
+        for (int t = 0; t < n; t++) {
+            int node = trees[t].leaf(x);
+            if (leaves != null) leaves[t] = trees[t].preorder[node];
+            values[t] = trees[t].value[node];
+            order[t] = t;
+        }
+        java.util.Arrays.sort(order, (a, b) -> values[a] < values[b] ? -1 : values[a] > values[b] ? 1 : Integer.compare(a, b));
+        double[] running = new double[n];
+        double total = 0.0;
+        for (int i = 0; i < n; i++) {
+            total += treeWeights[order[i]];
+            running[i] = total;
+        }
+        double half = 0.5 * total;
+        for (int i = 0; i < n; i++) {
+            if (running[i] >= half) return values[order[i]];
+        }
+        return values[order[n - 1]];
     }
 
     @Override
@@ -169,6 +204,11 @@ final class TreeEnsemble implements Model {
             w.u8(20);
             w.u32(divisors.length);
             for (double d : divisors) w.f64(d);
+        }
+        if (treeWeights.length > 0) {
+            w.u8(21);
+            w.u32(treeWeights.length);
+            for (double t : treeWeights) w.f64(t);
         }
     }
 
