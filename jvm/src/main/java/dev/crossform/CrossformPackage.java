@@ -286,8 +286,8 @@ public final class CrossformPackage {
             throw new PackageException.Malformed(where, "expected postTransform one of " + POST_TRANSFORMS + ", found " + Text.shown(post));
         }
         String accumulate = Json.optionalText(doc, "accumulate", "float64", where);
-        if (!accumulate.equals("float64")) {
-            throw new PackageException.UnsupportedKind(where, "accumulate " + accumulate);
+        if (!accumulate.equals("float64") && !accumulate.equals("float32")) {
+            throw new PackageException.Malformed(where, "expected accumulate 'float64' or 'float32', found " + Text.shown(accumulate));
         }
         List<JsonNode> classes = doc.has("classes") ? Json.array(doc, "classes", where) : null;
         if (doc.has("leafWidth") && classes == null) {
@@ -343,6 +343,10 @@ public final class CrossformPackage {
                         + "), summing to more than 0, in a regressor of one output without post transform");
             }
         }
-        return new TreeEnsemble(List.copyOf(features), forest.trees, width, aggregation, post, classes, base, missing, infinite, divisors, isolation, treeWeights);
+        boolean float32 = accumulate.equals("float32");
+        if (float32 && (divisors.length > 0 || aggregation.equals("weighted-median") || post.equals("isolation"))) {
+            throw new PackageException.UnsupportedKind(where, "float32 accumulation with divisors, a weighted median or isolation scores");
+        }
+        return new TreeEnsemble(List.copyOf(features), forest.trees, width, aggregation, post, classes, base, missing, infinite, divisors, isolation, treeWeights, float32);
     }
 }

@@ -20,11 +20,13 @@ final class TreeEnsemble implements Model {
     final double[] isolation;
     /** Under aggregation weighted-median: one weight per tree, else empty. */
     final double[] treeWeights;
+    /** True under accumulate "float32" (XGBoost's predictor). */
+    final boolean float32;
     final int width;
     final int nOutputs;
 
     TreeEnsemble(List<String> features, Tree[] trees, int width, String aggregation, String postTransform, List<JsonNode> classes,
-            double[] baseValue, String missing, String infinite, double[] divisors, double[] isolation, double[] treeWeights) {
+            double[] baseValue, String missing, String infinite, double[] divisors, double[] isolation, double[] treeWeights, boolean float32) {
         this.features = features;
         this.trees = trees;
         this.width = width;
@@ -37,6 +39,7 @@ final class TreeEnsemble implements Model {
         this.divisors = divisors;
         this.isolation = isolation;
         this.treeWeights = treeWeights;
+        this.float32 = float32;
         boolean twoFromOne = classes != null && classes.size() == 2 && width == 1 && postTransform.equals("logistic");
         this.nOutputs = isolation != null ? 2 : twoFromOne ? 2 : width;
     }
@@ -76,6 +79,10 @@ final class TreeEnsemble implements Model {
     /** Scores input x into {@code out} (nOutputs values) and each tree's leaf, as a preorder position, into {@code leaves}. */
     @Override
     public void score(double[] x, double[] out, int[] leaves) {
+        if (float32) {
+            scoreFloat32(x, out, leaves);
+            return;
+        }
         double[] sum = new double[width];
         if (aggregation.equals("sum") && baseValue != null) {
             System.arraycopy(baseValue, 0, sum, 0, width);
@@ -98,6 +105,25 @@ final class TreeEnsemble implements Model {
             for (int k = 0; k < width; k++) sum[k] /= d;
         }
         PostTransform.apply(postTransform, sum, nOutputs, out, isolation);
+    }
+
+    /** The sum in float32, rounded after each tree, from the float32 base value; then float32 transforms. */
+    private void scoreFloat32(double[] x, double[] out, int[] leaves) {
+        float[] sum = new float[width];
+        if (baseValue != null) {
+            for (int k = 0; k < width; k++) sum[k] = (float) baseValue[k];
+        }
+        for (int t = 0; t < trees.length; t++) {
+            Tree tree = trees[t];
+            int node = tree.leaf(x);
+            if (leaves != null) leaves[t] = tree.preorder[node];
+            int at = node * width;
+            for (int k = 0; k < width; k++) sum[k] += (float) tree.value[at + k];
+        }
+        if (aggregation.equals("average")) {
+            for (int k = 0; k < width; k++) sum[k] /= trees.length;
+        }
+        PostTransform.applyFloat32(postTransform, sum, nOutputs, out);
     }
 
     /**
@@ -199,6 +225,10 @@ final class TreeEnsemble implements Model {
             w.u8(2);
             w.text(missing);
             w.text(infinite);
+        }
+        if (float32) {
+            w.u8(6);
+            w.text("float32");
         }
         if (divisors.length > 0) {
             w.u8(20);
