@@ -23,7 +23,9 @@ rm -rf "$build/classes" "$build/test-classes"
 mkdir -p "$build/classes"
 find "$here/src/main/java" "$here/src/generated/java" -name '*.java' > "$build/sources.txt"
 javac --release 17 -encoding UTF-8 -nowarn -d "$build/classes" -cp "$(join "${deps[@]}")" @"$build/sources.txt"
-jar --create --file "$build/crossform-jvm.jar" -C "$build/classes" .
+# a new file renamed into place: a JVM already running from the old jar keeps reading its own inode
+jar --create --file "$build/crossform-jvm.jar.tmp" -C "$build/classes" .
+mv -f "$build/crossform-jvm.jar.tmp" "$build/crossform-jvm.jar"
 echo "jvm/build.sh: built $build/crossform-jvm.jar" >&2
 
 if [ "${1:-}" = test ]; then

@@ -37,6 +37,9 @@ public final class Json {
                 throw new PackageException.BadJson(where, "expected a JSON document, found no content");
             }
             return node;
+        } catch (StackOverflowError e) {
+            // Jackson 2.14 (Debian 12's) has no nesting limit of its own
+            throw new PackageException.BadJson(where, "expected JSON nested a few levels deep, found nesting too deep to read");
         } catch (JsonProcessingException e) {
             throw new PackageException.BadJson(where, "expected valid JSON: " + e.getOriginalMessage());
         } catch (IOException e) {

@@ -143,6 +143,13 @@ class HostileFilesTest {
     }
 
     @Test
+    void deeplyNestedJsonIsRefusedByName() throws Exception {
+        Path pkg = copy("rf-binary");
+        Files.writeString(pkg.resolve("MODEL"), "[".repeat(2_000_000) + "]".repeat(2_000_000));
+        refused(PackageException.BadJson.class, pkg, "MODEL");
+    }
+
+    @Test
     void aLinkOrAPathOutsideThePackageIsUnsafe() throws Exception {
         Path pkg = copy("rf-binary");
         Path outside = tmp.resolve("elsewhere.bonsai");
