@@ -58,6 +58,9 @@ def test_a_composite_round_trips_records_the_next_minor_and_scores_like_the_refe
         reason = unavailable(runtime_name)
         if reason is not None:
             pytest.skip(f"{runtime_name} unavailable: {reason}")
+        cannot = getattr(get_runtime(runtime_name), "unsupported", None)
+        if cannot is not None and cannot(data) is not None:
+            continue  # a gap the runtime names (the conformance runner reports it as a skip)
         got = get_runtime(runtime_name).prepare(data, fmt)(rows)
         assert [e is None for e in got.errors] == [e is None for e in want.errors], runtime_name
         ok = np.equal(want.errors, None)
