@@ -133,6 +133,42 @@ public final class CrossformPackage {
         return null;
     }
 
+    /**
+     * Scores a batch given by column ({@code nums[i]} for a numeric input, {@code strs[i]} for a
+     * categorical one; the other of the two may be null): {@code values} gets rows x outputs()
+     * values (NaN in error rows), {@code leaves} rows x trees() preorder leaves (-1 in error rows),
+     * {@code errors} null or each row's error. The same results as {@link #score} row by row.
+     */
+    public void scoreBatch(double[][] nums, String[][] strs, int rows, double[] values, int[] leaves, String[] errors) {
+        int n = inputs.size();
+        double[][] x = new double[rows][];
+        boolean[] ok = new boolean[rows];
+        double[] num = new double[slots];
+        String[] str = new String[slots];
+        for (int r = 0; r < rows; r++) {
+            java.util.Arrays.fill(num, Double.NaN);
+            java.util.Arrays.fill(str, null);
+            for (int i = 0; i < n; i++) {
+                if (categorical[i]) str[i] = strs[i] == null ? null : strs[i][r];
+                else num[i] = nums[i] == null ? Double.NaN : nums[i][r];
+            }
+            String error = null;
+            for (Encoder e : encoders) {
+                error = e.apply(num, str);
+                if (error != null) break;
+            }
+            double[] row = new double[modelSlots.length];
+            for (int j = 0; j < row.length; j++) row[j] = num[modelSlots[j]];
+            if (error == null) error = model.refusal(row);
+            errors[r] = error;
+            ok[r] = error == null;
+            x[r] = row;
+        }
+        java.util.Arrays.fill(values, Double.NaN);
+        java.util.Arrays.fill(leaves, -1);
+        model.scoreBatch(x, ok, values, leaves);
+    }
+
     // ------------------------------------------------------------------ reading
 
     public static CrossformPackage load(Path directory) throws PackageException {

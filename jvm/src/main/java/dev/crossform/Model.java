@@ -18,6 +18,24 @@ interface Model {
     /** Scores x into {@code out}; each tree's leaf, as a preorder position, into {@code leaves} (may be null). */
     void score(double[] x, double[] out, int[] leaves);
 
+    /**
+     * Scores every row r with {@code ok[r]} into {@code out[r * outputs() ...]} and its leaves into
+     * {@code leaves[r * treeCount() ...]}: the same values as {@link #score}, row by row; a model
+     * may order its work otherwise (trees over all rows) where that changes no result.
+     */
+    default void scoreBatch(double[][] x, boolean[] ok, double[] out, int[] leaves) {
+        int k = outputs();
+        int t = treeCount();
+        double[] rowOut = new double[k];
+        int[] rowLeaves = new int[t];
+        for (int r = 0; r < x.length; r++) {
+            if (!ok[r]) continue;
+            score(x[r], rowOut, rowLeaves);
+            System.arraycopy(rowOut, 0, out, r * k, k);
+            System.arraycopy(rowLeaves, 0, leaves, r * t, t);
+        }
+    }
+
     /** The model's canonical bytes (docs/IDENTITY.md). */
     void canonical(Canonical w);
 }

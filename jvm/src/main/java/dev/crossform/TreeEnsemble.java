@@ -107,6 +107,49 @@ final class TreeEnsemble implements Model {
         PostTransform.apply(postTransform, sum, nOutputs, out, isolation);
     }
 
+    /**
+     * Tree by tree over all rows (a tree's nodes stay in cache), each row's sum still a left fold
+     * in tree order, so every value is the one {@link #score} gives.
+     */
+    @Override
+    public void scoreBatch(double[][] x, boolean[] ok, double[] out, int[] leaves) {
+        if (float32 || aggregation.equals("weighted-median")) {
+            Model.super.scoreBatch(x, ok, out, leaves);
+            return;
+        }
+        int rows = x.length;
+        int n = trees.length;
+        double[] sum = new double[rows * width];
+        if (aggregation.equals("sum") && baseValue != null) {
+            for (int r = 0; r < rows; r++) System.arraycopy(baseValue, 0, sum, r * width, width);
+        }
+        for (int t = 0; t < n; t++) {
+            Tree tree = trees[t];
+            for (int r = 0; r < rows; r++) {
+                if (!ok[r]) continue;
+                int node = tree.leaf(x[r]);
+                leaves[r * n + t] = tree.preorder[node];
+                int at = node * width;
+                int to = r * width;
+                for (int k = 0; k < width; k++) sum[to + k] += tree.value[at + k];
+            }
+        }
+        double[] raw = new double[width];
+        double[] rowOut = new double[nOutputs];
+        for (int r = 0; r < rows; r++) {
+            if (!ok[r]) continue;
+            System.arraycopy(sum, r * width, raw, 0, width);
+            if (aggregation.equals("average")) {
+                for (int k = 0; k < width; k++) raw[k] /= n;
+            }
+            for (double d : divisors) {
+                for (int k = 0; k < width; k++) raw[k] /= d;
+            }
+            PostTransform.apply(postTransform, raw, nOutputs, rowOut, isolation);
+            System.arraycopy(rowOut, 0, out, r * nOutputs, nOutputs);
+        }
+    }
+
     /** The sum in float32, rounded after each tree, from the float32 base value; then float32 transforms. */
     private void scoreFloat32(double[] x, double[] out, int[] leaves) {
         float[] sum = new float[width];

@@ -84,6 +84,15 @@ class ConformanceCasesTest {
         }
         assertEquals(pkg.outputs(), expected.get("outputs").size());
         JsonNode rows = vectors.get("rows");
+        int m = rows.size();
+        double[][] batchNums = new double[n][m];
+        String[][] batchStrs = new String[n][m];
+        double[] batchValues = new double[m * pkg.outputs()];
+        int[] batchLeaves = new int[m * pkg.trees()];
+        String[] batchErrors = new String[m];
+        boolean[] typeErrors = new boolean[m];
+        java.util.List<double[]> rowValues = new ArrayList<>();
+        java.util.List<int[]> rowLeaves = new ArrayList<>();
         for (int r = 0; r < rows.size(); r++) {
             double[] nums = new double[n];
             String[] strs = new String[n];
@@ -108,8 +117,16 @@ class ConformanceCasesTest {
                     typeError = "not a number";
                 }
             }
+            for (int i = 0; i < n; i++) {
+                batchNums[i][r] = nums[i];
+                batchStrs[i][r] = strs[i];
+            }
+            typeErrors[r] = typeError != null;
             double[] out = new double[pkg.outputs()];
-            String error = typeError != null ? typeError : pkg.score(nums, strs, out, null);
+            int[] leaves = new int[pkg.trees()];
+            String error = typeError != null ? typeError : pkg.score(nums, strs, out, leaves);
+            rowValues.add(error == null ? out : null);
+            rowLeaves.add(error == null ? leaves : null);
             JsonNode want = expected.get("values").get(r);
             if (want.isNull() != (error != null)) {
                 return "row " + r + ": expected " + (want.isNull() ? "a row error" : want) + ", found " + (error != null ? error : java.util.Arrays.toString(out));
@@ -120,6 +137,22 @@ class ConformanceCasesTest {
                 if (!(Math.abs(out[k] - e) <= Math.max(relative * Math.abs(e), absolute))) {
                     return "row " + r + " output " + k + ": expected " + e + ", found " + out[k];
                 }
+            }
+        }
+        // the batch path (trees over all rows, as the jvm runtime's Serve scores) gives the same bits
+        pkg.scoreBatch(batchNums, batchStrs, m, batchValues, batchLeaves, batchErrors);
+        for (int r = 0; r < m; r++) {
+            if (typeErrors[r]) continue;
+            double[] one = rowValues.get(r);
+            if ((one == null) != (batchErrors[r] != null)) return "row " + r + ": the batch and the row disagree on the error";
+            if (one == null) continue;
+            for (int k = 0; k < one.length; k++) {
+                if (Double.doubleToRawLongBits(one[k]) != Double.doubleToRawLongBits(batchValues[r * one.length + k])) {
+                    return "row " + r + " output " + k + ": the batch gives " + batchValues[r * one.length + k] + ", the row " + one[k];
+                }
+            }
+            for (int t = 0; t < pkg.trees(); t++) {
+                if (rowLeaves.get(r)[t] != batchLeaves[r * pkg.trees() + t]) return "row " + r + " tree " + t + ": the batch reaches another leaf";
             }
         }
         return null;

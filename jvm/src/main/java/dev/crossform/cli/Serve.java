@@ -122,20 +122,7 @@ public final class Serve {
         double[] values = new double[rows * k];
         int[] leaves = new int[rows * t];
         String[] errors = new String[rows];
-        double[] rowNums = new double[inputs];
-        String[] rowStrs = new String[inputs];
-        double[] rowOut = new double[k];
-        int[] rowLeaves = new int[t];
-        for (int r = 0; r < rows; r++) {
-            for (int i = 0; i < inputs; i++) {
-                rowNums[i] = nums[i] == null ? Double.NaN : nums[i][r];
-                rowStrs[i] = strs[i] == null ? null : strs[i][r];
-            }
-            String error = pkg.score(rowNums, rowStrs, rowOut, rowLeaves);
-            errors[r] = error;
-            for (int j = 0; j < k; j++) values[r * k + j] = error == null ? rowOut[j] : Double.NaN;
-            for (int j = 0; j < t; j++) leaves[r * t + j] = error == null ? rowLeaves[j] : -1;
-        }
+        pkg.scoreBatch(nums, strs, rows, values, leaves, errors);
         out.writeByte(0);
         for (double v : values) out.writeDouble(v);
         for (String e : errors) {
