@@ -25,6 +25,12 @@ public final class CrossformPackage {
             "simple-bonsai-classification-boosted-trees", "simple-bonsai-regression-boosted-trees",
             "simple-bonsai-isolation-forest");
     static final Set<String> LINEAR_MODEL_TYPES = Set.of("linear-regression", "linear-classification");
+    static final Set<String> MANIFEST_KEYS = Set.of(
+            "checks", "encoders", "formatVersion", "id", "inputs", "metadata", "model", "outputs", "owner", "producer", "tags");
+    static final Set<String> TREE_KEYS_2_0 = Set.of("aggregation", "baseValue", "classes", "features", "modelType", "postTransform", "trees");
+    static final Set<String> TREE_KEYS_2_1 = union(TREE_KEYS_2_0, Set.of("infinite", "isolation", "leafWidth", "missing"));
+    static final Set<String> TREE_KEYS_2_2 = union(TREE_KEYS_2_1, Set.of("accumulate", "divisors", "treeWeights"));
+    static final Set<String> LINEAR_KEYS = Set.of("classes", "coefficients", "features", "intercepts", "modelType", "postTransform");
     static final Set<String> POST_TRANSFORMS = Set.of("none", "logistic", "softmax", "exp", "isolation");
 
     private final String id;
@@ -171,6 +177,12 @@ public final class CrossformPackage {
 
     // ------------------------------------------------------------------ reading
 
+    private static Set<String> union(Set<String> a, Set<String> b) {
+        java.util.HashSet<String> out = new java.util.HashSet<>(a);
+        out.addAll(b);
+        return Set.copyOf(out);
+    }
+
     public static CrossformPackage load(Path directory) throws PackageException {
         PackageFiles files = PackageFiles.open(directory);
         String where = files.where(MANIFEST);
@@ -186,6 +198,11 @@ public final class CrossformPackage {
         }
         if (major != 2) {
             throw new PackageException.FormatVersion(where, "written in stripe-json " + version + "; this reader reads stripe-json 2.x");
+        }
+        int minor = Integer.parseInt(parts[1]);
+        if (minor <= 2) {
+            // a newer minor only adds keys an older reader may ignore (docs/FORMATS.md)
+            Json.onlyKeys(manifest, MANIFEST_KEYS, where);
         }
         List<String> inputs = new ArrayList<>();
         List<JsonNode> inputNodes = Json.array(manifest, "inputs", where);
@@ -217,6 +234,7 @@ public final class CrossformPackage {
             }
             String at = files.where(path);
             JsonNode doc = Json.object(Json.parse(files.read(path), at), path, at);
+            Json.onlyKeys(doc, Encoders.KEYS.get(type), at);
             List<String> features = Json.texts(doc, "features", at);
             List<String> outputs = Json.texts(doc, "outputs", at);
             Encoder encoder = reader.read(doc, features, outputs, at);
@@ -253,7 +271,9 @@ public final class CrossformPackage {
         if (!found.equals(modelType)) {
             throw new PackageException.Malformed(at, "expected modelType " + Text.shown(modelType) + " as the manifest says, found " + Text.shown(found));
         }
-        Model model = TREE_MODEL_TYPES.contains(modelType) ? readTrees(files, doc, modelType, at) : LinearModel.read(doc, at);
+        boolean trees = TREE_MODEL_TYPES.contains(modelType);
+        Json.onlyKeys(doc, !trees ? LINEAR_KEYS : minor == 0 ? TREE_KEYS_2_0 : minor == 1 ? TREE_KEYS_2_1 : TREE_KEYS_2_2, at);
+        Model model = trees ? readTrees(files, doc, modelType, at) : LinearModel.read(doc, at);
         if (LINEAR_MODEL_TYPES.contains(modelType) && modelType.equals("linear-regression") != (((LinearModel) model).classes == null)) {
             throw new PackageException.Malformed(at, "expected classes exactly in a linear-classification model, found modelType " + Text.shown(modelType));
         }

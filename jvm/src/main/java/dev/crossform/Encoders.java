@@ -32,6 +32,21 @@ final class Encoders {
             Map.entry("refuse-missing", (doc, f, o, w) -> new MissingIndicator("refuse-missing", f, o, types(doc, f, w))),
             Map.entry("one-hot", OneHot::read));
 
+    /** The keys each encoder file's schema names (schemas/stripe-json-<kind>-*.schema.json). */
+    static final Map<String, java.util.Set<String>> KEYS = Map.ofEntries(
+            Map.entry("fill-missing", java.util.Set.of("features", "outputs", "values")),
+            Map.entry("label-encoder", java.util.Set.of("features", "outputs", "encodings", "missing", "unknown")),
+            Map.entry("standard-scaler", java.util.Set.of("features", "outputs", "mean", "scale")),
+            Map.entry("affine", java.util.Set.of("features", "outputs", "scale", "offset")),
+            Map.entry("missing-indicator", java.util.Set.of("features", "outputs", "types")),
+            Map.entry("refuse-missing", java.util.Set.of("features", "outputs", "types")),
+            Map.entry("one-hot", java.util.Set.of("features", "outputs", "widths", "columns", "missing", "unknown")),
+            Map.entry("number-category", java.util.Set.of("features", "outputs", "values", "categories", "unknown")),
+            Map.entry("binning", java.util.Set.of("features", "outputs", "edges")),
+            Map.entry("product", java.util.Set.of("features", "outputs", "factors")),
+            Map.entry("integer-code", java.util.Set.of("features", "outputs")),
+            Map.entry("missing-band", java.util.Set.of("features", "outputs", "low", "high")));
+
     static boolean[] types(JsonNode doc, List<String> features, String where) throws PackageException {
         List<String> types = Json.texts(doc, "types", where);
         if (types.size() != features.size()) {

@@ -142,6 +142,17 @@ public final class Json {
         return node.intValue();
     }
 
+    /** Refuses a key the file's schema does not name (the schemas say additionalProperties: false). */
+    public static void onlyKeys(JsonNode object, java.util.Set<String> allowed, String where) throws PackageException {
+        Iterator<String> names = object.fieldNames();
+        while (names.hasNext()) {
+            String name = names.next();
+            if (!allowed.contains(name)) {
+                throw new PackageException.Malformed(where, "unexpected key " + Text.shown(name) + " (expected only " + new java.util.TreeSet<>(allowed) + ")");
+            }
+        }
+    }
+
     /** An object's entries in file order. */
     public static List<Map.Entry<String, JsonNode>> entries(JsonNode object) {
         List<Map.Entry<String, JsonNode>> out = new ArrayList<>();

@@ -143,6 +143,19 @@ class HostileFilesTest {
     }
 
     @Test
+    void aKeyTheSchemaDoesNotNameIsRefused() throws Exception {
+        Path pkg = copy("impute-then-scale");
+        String model = Files.readString(pkg.resolve("model.json"));
+        Files.writeString(pkg.resolve("model.json"), model.replaceFirst("\\{", "{\"leafWidth\": 1, "));
+        PackageException e = refused(PackageException.Malformed.class, pkg, "model.json");
+        assertTrue(e.reason().contains("unexpected key 'leafWidth'"), e.reason());  // a 2.1 key in a 2.0 package
+        Files.writeString(pkg.resolve("model.json"), model);
+        String scaler = Files.readString(pkg.resolve("standard-scaler.json"));
+        Files.writeString(pkg.resolve("standard-scaler.json"), scaler.replaceFirst("\\{", "{\"with_mean\": true, "));
+        refused(PackageException.Malformed.class, pkg, "standard-scaler.json");
+    }
+
+    @Test
     void deeplyNestedJsonIsRefusedByName() throws Exception {
         Path pkg = copy("rf-binary");
         Files.writeString(pkg.resolve("MODEL"), "[".repeat(2_000_000) + "]".repeat(2_000_000));
