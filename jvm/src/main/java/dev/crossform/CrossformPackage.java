@@ -31,6 +31,9 @@ public final class CrossformPackage {
     static final Set<String> TREE_KEYS_2_1 = union(TREE_KEYS_2_0, Set.of("infinite", "isolation", "leafWidth", "missing"));
     static final Set<String> TREE_KEYS_2_2 = union(TREE_KEYS_2_1, Set.of("accumulate", "divisors", "treeWeights"));
     static final Set<String> LINEAR_KEYS = Set.of("classes", "coefficients", "features", "intercepts", "modelType", "postTransform");
+    static final Set<String> COMPOSITE_MODEL_TYPES = Set.of("composite-regression", "composite-classification");
+    static final Set<String> COMPOSITE_KEYS = Set.of(
+            "calibration", "classes", "combination", "divisor", "final", "isotonicCalibration", "members", "modelType", "passthrough", "weights");
     static final Set<String> POST_TRANSFORMS = Set.of("none", "logistic", "softmax", "exp", "isolation");
 
     private final String id;
@@ -133,10 +136,7 @@ public final class CrossformPackage {
         }
         double[] x = new double[modelSlots.length];
         for (int j = 0; j < x.length; j++) x[j] = num[modelSlots[j]];
-        String error = model.refusal(x);
-        if (error != null) return error;
-        model.score(x, out, leaves);
-        return null;
+        return model.scoreOrRefuse(x, out, leaves);
     }
 
     /**
@@ -172,7 +172,15 @@ public final class CrossformPackage {
         }
         java.util.Arrays.fill(values, Double.NaN);
         java.util.Arrays.fill(leaves, -1);
-        model.scoreBatch(x, ok, values, leaves);
+        model.scoreBatch(x, ok, values, leaves, errors);
+        int k = model.outputs();
+        int t = model.treeCount();
+        for (int r = 0; r < rows; r++) {
+            if (ok[r] && errors[r] != null) {  // refused only once scored (a stack's final model)
+                java.util.Arrays.fill(values, r * k, r * k + k, Double.NaN);
+                java.util.Arrays.fill(leaves, r * t, r * t + t, -1);
+            }
+        }
     }
 
     // ------------------------------------------------------------------ reading
@@ -262,7 +270,7 @@ public final class CrossformPackage {
         JsonNode modelEntry = Json.objectField(manifest, "model", where);
         String modelType = Json.text(modelEntry, "modelType", where);
         String modelPath = Json.text(modelEntry, "path", where);
-        if (!TREE_MODEL_TYPES.contains(modelType) && !LINEAR_MODEL_TYPES.contains(modelType)) {
+        if (!TREE_MODEL_TYPES.contains(modelType) && !LINEAR_MODEL_TYPES.contains(modelType) && !COMPOSITE_MODEL_TYPES.contains(modelType)) {
             throw new PackageException.UnsupportedKind(files.where(modelPath), "model " + modelType);
         }
         String at = files.where(modelPath);
@@ -271,12 +279,7 @@ public final class CrossformPackage {
         if (!found.equals(modelType)) {
             throw new PackageException.Malformed(at, "expected modelType " + Text.shown(modelType) + " as the manifest says, found " + Text.shown(found));
         }
-        boolean trees = TREE_MODEL_TYPES.contains(modelType);
-        Json.onlyKeys(doc, !trees ? LINEAR_KEYS : minor == 0 ? TREE_KEYS_2_0 : minor == 1 ? TREE_KEYS_2_1 : TREE_KEYS_2_2, at);
-        Model model = trees ? readTrees(files, doc, modelType, at) : LinearModel.read(doc, at);
-        if (LINEAR_MODEL_TYPES.contains(modelType) && modelType.equals("linear-regression") != (((LinearModel) model).classes == null)) {
-            throw new PackageException.Malformed(at, "expected classes exactly in a linear-classification model, found modelType " + Text.shown(modelType));
-        }
+        Model model = COMPOSITE_MODEL_TYPES.contains(modelType) ? readComposite(files, doc, modelType, minor, at) : readMember(files, doc, modelType, minor, at);
         int[] modelSlots = new int[model.features().size()];
         for (int j = 0; j < modelSlots.length; j++) {
             String f = model.features().get(j);
@@ -329,6 +332,105 @@ public final class CrossformPackage {
             throw new PackageException.IdMismatch(where, "the content hashes to " + id + ", the manifest records " + Text.shown(recorded));
         }
         return new CrossformPackage(id, List.copyOf(inputs), categorical, List.copyOf(encoders), model, modelSlots, slot.size());
+    }
+
+    /** A tree ensemble or a linear model: the package's model, or a composite's member. */
+    private static Model readMember(PackageFiles files, JsonNode doc, String modelType, int minor, String at) throws PackageException {
+        boolean trees = TREE_MODEL_TYPES.contains(modelType);
+        Json.onlyKeys(doc, !trees ? LINEAR_KEYS : minor == 0 ? TREE_KEYS_2_0 : minor == 1 ? TREE_KEYS_2_1 : TREE_KEYS_2_2, at);
+        Model model = trees ? readTrees(files, doc, modelType, at) : LinearModel.read(doc, at);
+        if (LINEAR_MODEL_TYPES.contains(modelType) && modelType.equals("linear-regression") != (((LinearModel) model).classes == null)) {
+            throw new PackageException.Malformed(at, "expected classes exactly in a linear-classification model, found modelType " + Text.shown(modelType));
+        }
+        return model;
+    }
+
+    private static Model readComposite(PackageFiles files, JsonNode doc, String modelType, int minor, String where) throws PackageException {
+        Json.onlyKeys(doc, COMPOSITE_KEYS, where);
+        String combination = Json.text(doc, "combination", where);
+        if (!Set.of("average", "vote", "stack", "calibrate").contains(combination)) {
+            throw new PackageException.Malformed(where, "expected combination 'average', 'vote', 'stack' or 'calibrate', found " + Text.shown(combination));
+        }
+        List<JsonNode> entries = Json.array(doc, "members", where);
+        if (entries.isEmpty()) throw new PackageException.Malformed(where, "expected at least one member, found none");
+        Model[] members = new Model[entries.size()];
+        for (int i = 0; i < members.length; i++) {
+            String kind = Json.text(entries.get(i), "modelType", where);
+            String path = Json.text(entries.get(i), "path", where);
+            if (!TREE_MODEL_TYPES.contains(kind) && !LINEAR_MODEL_TYPES.contains(kind)) {
+                throw new PackageException.Malformed(where, "expected members that are trees or linear models, found " + Text.shown(kind));
+            }
+            String at = files.where(path);
+            JsonNode member = Json.object(Json.parse(files.read(path), at), path, at);
+            String found = Json.text(member, "modelType", at);
+            if (!found.equals(kind)) {
+                throw new PackageException.Malformed(at, "expected modelType " + Text.shown(kind) + " as " + where + " says, found " + Text.shown(found));
+            }
+            members[i] = readMember(files, member, kind, minor, at);
+            if (!members[i].features().equals(members[0].features())) {
+                throw new PackageException.Malformed(at, "expected the features of the first member, " + members[0].features() + ", found " + members[i].features());
+            }
+        }
+        double[] weights = Json.numbers(doc, "weights", where);
+        if (weights.length != members.length) {
+            throw new PackageException.Malformed(where, "expected one weight per member (" + members.length + "), found " + weights.length);
+        }
+        double divisor = Json.finite(doc.get("divisor"), "divisor", where);
+        List<JsonNode> classes = doc.has("classes") ? Json.array(doc, "classes", where) : null;
+        if (modelType.equals("composite-classification") != (classes != null)) {
+            throw new PackageException.Malformed(where, "expected classes exactly in a composite-classification model");
+        }
+        LinearModel fin = null;
+        boolean passthrough = doc.has("passthrough") && doc.get("passthrough").asBoolean();
+        if (combination.equals("stack") != doc.has("final")) {
+            throw new PackageException.Malformed(where, "expected a final model exactly under combination 'stack'");
+        }
+        if (doc.has("final")) {
+            JsonNode entry = Json.objectField(doc, "final", where);
+            String path = Json.text(entry, "path", where);
+            String at = files.where(path);
+            JsonNode f = Json.object(Json.parse(files.read(path), at), path, at);
+            Model m = readMember(files, f, Json.text(entry, "modelType", where), minor, at);
+            if (!(m instanceof LinearModel)) throw new PackageException.Malformed(at, "expected a linear final model");
+            fin = (LinearModel) m;
+        }
+        double[][][] calibration = null;
+        boolean isotonic = doc.has("isotonicCalibration");
+        if (combination.equals("calibrate")) {
+            if (isotonic == doc.has("calibration")) {
+                throw new PackageException.Malformed(where, "expected one of calibration (sigmoid) and isotonicCalibration");
+            }
+            JsonNode cal = Json.field(doc, isotonic ? "isotonicCalibration" : "calibration", where);
+            if (!cal.isArray() || cal.size() != members.length) {
+                throw new PackageException.Malformed(where, "expected calibration per member (" + members.length + "), found " + Json.kind(cal));
+            }
+            calibration = new double[members.length][][];
+            for (int i = 0; i < members.length; i++) {
+                JsonNode columns = cal.get(i);
+                if (!columns.isArray()) throw new PackageException.Malformed(where, "expected calibration columns, found " + Json.kind(columns));
+                calibration[i] = new double[columns.size()][];
+                for (int c = 0; c < columns.size(); c++) {
+                    JsonNode rows = columns.get(c);
+                    if (!rows.isArray()) throw new PackageException.Malformed(where, "expected calibration rows, found " + Json.kind(rows));
+                    if (isotonic) {
+                        double[] points = new double[rows.size() * 2];
+                        for (int p = 0; p < rows.size(); p++) {
+                            JsonNode xy = rows.get(p);
+                            if (!xy.isArray() || xy.size() != 2) throw new PackageException.Malformed(where, "expected breakpoints [x, y], found " + Json.kind(xy));
+                            points[2 * p] = Json.finite(xy.get(0), "x", where);
+                            points[2 * p + 1] = Json.finite(xy.get(1), "y", where);
+                            if (p > 0 && !(points[2 * p] > points[2 * p - 2])) throw new PackageException.Malformed(where, "expected breakpoints with x strictly rising");
+                        }
+                        if (points.length == 0) throw new PackageException.Malformed(where, "expected at least one breakpoint");
+                        calibration[i][c] = points;
+                    } else {
+                        if (rows.size() != 2) throw new PackageException.Malformed(where, "expected [a, b], found " + Json.kind(rows));
+                        calibration[i][c] = new double[] {Json.finite(rows.get(0), "a", where), Json.finite(rows.get(1), "b", where)};
+                    }
+                }
+            }
+        }
+        return new Composite(combination, members, weights, divisor, classes, fin, passthrough, calibration, isotonic);
     }
 
     private static TreeEnsemble readTrees(PackageFiles files, JsonNode doc, String modelType, String where) throws PackageException {

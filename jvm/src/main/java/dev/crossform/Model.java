@@ -23,17 +23,31 @@ interface Model {
      * {@code leaves[r * treeCount() ...]}: the same values as {@link #score}, row by row; a model
      * may order its work otherwise (trees over all rows) where that changes no result.
      */
-    default void scoreBatch(double[][] x, boolean[] ok, double[] out, int[] leaves) {
+    default void scoreBatch(double[][] x, boolean[] ok, double[] out, int[] leaves, String[] errors) {
         int k = outputs();
         int t = treeCount();
         double[] rowOut = new double[k];
         int[] rowLeaves = new int[t];
         for (int r = 0; r < x.length; r++) {
             if (!ok[r]) continue;
-            score(x[r], rowOut, rowLeaves);
+            String error = scoreOrRefuse(x[r], rowOut, rowLeaves);
+            if (error != null) {
+                errors[r] = error;
+                continue;
+            }
             System.arraycopy(rowOut, 0, out, r * k, k);
             System.arraycopy(rowLeaves, 0, leaves, r * t, t);
         }
+    }
+
+    /**
+     * Null and the row scored, or the row error: {@link #refusal}, or one only the scores tell (a
+     * stack's final model refusing a member's infinite output).
+     */
+    default String scoreOrRefuse(double[] x, double[] out, int[] leaves) {
+        String error = refusal(x);
+        if (error == null) score(x, out, leaves);
+        return error;
     }
 
     /** The model's canonical bytes (docs/IDENTITY.md). */

@@ -112,9 +112,9 @@ final class TreeEnsemble implements Model {
      * in tree order, so every value is the one {@link #score} gives.
      */
     @Override
-    public void scoreBatch(double[][] x, boolean[] ok, double[] out, int[] leaves) {
+    public void scoreBatch(double[][] x, boolean[] ok, double[] out, int[] leaves, String[] errors) {
         if (float32 || aggregation.equals("weighted-median")) {
-            Model.super.scoreBatch(x, ok, out, leaves);
+            Model.super.scoreBatch(x, ok, out, leaves, errors);
             return;
         }
         int rows = x.length;
