@@ -214,41 +214,6 @@ KNOWN_SKIPS.update(
 )
 
 
-# the jvm runtime (jvm/) names the kinds its Java reader does not read yet
-JVM_NOT_YET = {
-    "model composite-classification": [
-        "calibration-isotonic/calibrated-isotonic-boosting",
-        "calibration-isotonic/calibrated-isotonic-forest",
-        "calibration-isotonic/calibrated-isotonic-multiclass",
-        "calibration-many-classes/calibrated-isotonic-ten-classes",
-        "calibration-many-classes/calibrated-sigmoid-nine-classes",
-        "composite/calibrated-sigmoid-boosting",
-        "composite/calibrated-sigmoid-forest",
-        "composite/calibrated-sigmoid-multiclass",
-        "composite/stacking-binary",
-        "composite/stacking-multiclass-passthrough",
-        "composite/voting-hard-multiclass",
-        "composite/voting-hard-weighted-binary",
-        "composite/voting-soft-binary",
-        "composite/voting-soft-nine-members",
-        "composite/voting-soft-weighted-multiclass",
-    ],
-    "model composite-regression": [
-        "composite/stacking-regressor",
-        "composite/stacking-regressor-passthrough",
-        "composite/voting-regressor",
-        "composite/voting-regressor-nine-weighted",
-    ],
-}
-KNOWN_SKIPS.update(
-    {
-        (case, "stripe-json", "jvm"): f"the jvm runtime does not read {kind} yet"
-        for kind, cases in JVM_NOT_YET.items()
-        for case in cases
-    }
-)
-
-
 def test_conform_passes_over_the_corpus(suite_report):
     failed = [
         (r.case, r.format, r.runtime, conformance.failure_lines(r))
