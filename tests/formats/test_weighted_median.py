@@ -105,7 +105,11 @@ def test_weighted_median_scores_as_the_reference_in_every_runtime(fmt_name, name
     for runtime_name in fmt.RUNTIMES:
         if unavailable(runtime_name) is not None:
             continue
-        scores = get_runtime(runtime_name).prepare(fmt.dumps(package), fmt)(checks.data())
+        content = fmt.dumps(package)
+        cannot = getattr(get_runtime(runtime_name), "unsupported", None)
+        if cannot is not None and cannot(content) is not None:
+            continue  # a gap the runtime names (the conformance runner reports it as a skip)
+        scores = get_runtime(runtime_name).prepare(content, fmt)(checks.data())
         comparison = checks_module.compare(checks, scores, package.model)
         assert comparison.ok, (runtime_name, comparison.summary(), comparison.mismatches[:3])
         ran.append(runtime_name)

@@ -34,6 +34,7 @@ BUILTIN = (
     "crossform.runtime.onnxruntime",
     "crossform.runtime.onnx_reference",
     "crossform.runtime.jpmml",
+    "crossform.runtime.jvm",
 )
 ENTRY_POINT_GROUP = "crossform.runtimes"
 

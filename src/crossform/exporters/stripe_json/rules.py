@@ -30,7 +30,7 @@ FIRST_VERSION = "1.0"
 # readers are frozen (1.x: trees as JSON arrays, reader_1).
 OLDER = ("1.0",)
 LAYOUT = "directory"
-RUNTIMES = ("reference",)
+RUNTIMES = ("reference", "jvm")
 
 MANIFEST = "MODEL"
 MODEL_FILE = "model.json"

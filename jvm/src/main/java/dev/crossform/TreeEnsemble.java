@@ -1,0 +1,312 @@
+package dev.crossform;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.List;
+
+/**
+ * A tree ensemble model (stripe-json {@code simple-bonsai-*}): its trees from the bonsai file
+ * and the rules of model.json, scored by docs/SEMANTICS.md from expanded per-node arrays.
+ */
+final class TreeEnsemble implements Model {
+    final List<String> features;
+    final Tree[] trees;
+    final String aggregation;
+    final String postTransform;
+    final List<JsonNode> classes;
+    final double[] baseValue;
+    final String missing;
+    final String infinite;
+    final double[] divisors;
+    final double[] isolation;
+    /** Under aggregation weighted-median: one weight per tree, else empty. */
+    final double[] treeWeights;
+    /** True under accumulate "float32" (XGBoost's predictor). */
+    final boolean float32;
+    final int width;
+    final int nOutputs;
+
+    TreeEnsemble(List<String> features, Tree[] trees, int width, String aggregation, String postTransform, List<JsonNode> classes,
+            double[] baseValue, String missing, String infinite, double[] divisors, double[] isolation, double[] treeWeights, boolean float32) {
+        this.features = features;
+        this.trees = trees;
+        this.width = width;
+        this.aggregation = aggregation;
+        this.postTransform = postTransform;
+        this.classes = classes;
+        this.baseValue = baseValue;
+        this.missing = missing;
+        this.infinite = infinite;
+        this.divisors = divisors;
+        this.isolation = isolation;
+        this.treeWeights = treeWeights;
+        this.float32 = float32;
+        boolean twoFromOne = classes != null && classes.size() == 2 && width == 1 && postTransform.equals("logistic");
+        this.nOutputs = isolation != null ? 2 : twoFromOne ? 2 : width;
+    }
+
+    @Override
+    public List<String> features() {
+        return features;
+    }
+
+    @Override
+    public int outputs() {
+        return nOutputs;
+    }
+
+    @Override
+    public int treeCount() {
+        return trees.length;
+    }
+
+    /** Null, or the row error the model's missing and infinite rules give for input x. */
+    @Override
+    public String refusal(double[] x) {
+        for (int j = 0; j < x.length; j++) {
+            double v = x[j];
+            if (Double.isNaN(v)) {
+                if (missing.equals("error")) return Encoder.refused(features.get(j), "missing value, which this model refuses");
+            } else if (infinite.equals("error")) {
+                if (Double.isInfinite(v)) return Encoder.notFinite(features.get(j), v);
+                if (Math.abs(v) >= Floats.FLOAT32_OVERFLOW) {
+                    return Encoder.refused(features.get(j), "value " + Text.number(v) + " is too large for float32, which trees compare");
+                }
+            }
+        }
+        return null;
+    }
+
+    /** Scores input x into {@code out} (nOutputs values) and each tree's leaf, as a preorder position, into {@code leaves}. */
+    @Override
+    public void score(double[] x, double[] out, int[] leaves) {
+        if (float32) {
+            scoreFloat32(x, out, leaves);
+            return;
+        }
+        double[] sum = new double[width];
+        if (aggregation.equals("sum") && baseValue != null) {
+            System.arraycopy(baseValue, 0, sum, 0, width);
+        }
+        if (aggregation.equals("weighted-median")) {
+            sum[0] = weightedMedian(x, leaves);
+        } else {
+            for (int t = 0; t < trees.length; t++) {
+                Tree tree = trees[t];
+                int node = tree.leaf(x);
+                if (leaves != null) leaves[t] = tree.preorder[node];
+                int at = node * width;
+                for (int k = 0; k < width; k++) sum[k] += tree.value[at + k];
+            }
+        }
+        if (aggregation.equals("average")) {
+            for (int k = 0; k < width; k++) sum[k] /= trees.length;
+        }
+        for (double d : divisors) {
+            for (int k = 0; k < width; k++) sum[k] /= d;
+        }
+        PostTransform.apply(postTransform, sum, nOutputs, out, isolation);
+    }
+
+    /**
+     * Tree by tree over all rows (a tree's nodes stay in cache), each row's sum still a left fold
+     * in tree order, so every value is the one {@link #score} gives.
+     */
+    @Override
+    public void scoreBatch(double[][] x, boolean[] ok, double[] out, int[] leaves, String[] errors) {
+        if (float32 || aggregation.equals("weighted-median")) {
+            Model.super.scoreBatch(x, ok, out, leaves, errors);
+            return;
+        }
+        int rows = x.length;
+        int n = trees.length;
+        double[] sum = new double[rows * width];
+        if (aggregation.equals("sum") && baseValue != null) {
+            for (int r = 0; r < rows; r++) System.arraycopy(baseValue, 0, sum, r * width, width);
+        }
+        for (int t = 0; t < n; t++) {
+            Tree tree = trees[t];
+            for (int r = 0; r < rows; r++) {
+                if (!ok[r]) continue;
+                int node = tree.leaf(x[r]);
+                leaves[r * n + t] = tree.preorder[node];
+                int at = node * width;
+                int to = r * width;
+                for (int k = 0; k < width; k++) sum[to + k] += tree.value[at + k];
+            }
+        }
+        double[] raw = new double[width];
+        double[] rowOut = new double[nOutputs];
+        for (int r = 0; r < rows; r++) {
+            if (!ok[r]) continue;
+            System.arraycopy(sum, r * width, raw, 0, width);
+            if (aggregation.equals("average")) {
+                for (int k = 0; k < width; k++) raw[k] /= n;
+            }
+            for (double d : divisors) {
+                for (int k = 0; k < width; k++) raw[k] /= d;
+            }
+            PostTransform.apply(postTransform, raw, nOutputs, rowOut, isolation);
+            System.arraycopy(rowOut, 0, out, r * nOutputs, nOutputs);
+        }
+    }
+
+    /** The sum in float32, rounded after each tree, from the float32 base value; then float32 transforms. */
+    private void scoreFloat32(double[] x, double[] out, int[] leaves) {
+        float[] sum = new float[width];
+        if (baseValue != null) {
+            for (int k = 0; k < width; k++) sum[k] = (float) baseValue[k];
+        }
+        for (int t = 0; t < trees.length; t++) {
+            Tree tree = trees[t];
+            int node = tree.leaf(x);
+            if (leaves != null) leaves[t] = tree.preorder[node];
+            int at = node * width;
+            for (int k = 0; k < width; k++) sum[k] += (float) tree.value[at + k];
+        }
+        if (aggregation.equals("average")) {
+            for (int k = 0; k < width; k++) sum[k] /= trees.length;
+        }
+        PostTransform.applyFloat32(postTransform, sum, nOutputs, out);
+    }
+
+    /**
+     * The tree values sorted ascending (equal values in tree order), their weights added in that
+     * order from 0.0; the first value whose running sum is >= half the last one.
+     */
+    private double weightedMedian(double[] x, int[] leaves) {
+        int n = trees.length;
+        double[] values = new double[n];
+        Integer[] order = new Integer[n];
+        for (int t = 0; t < n; t++) {
+            int node = trees[t].leaf(x);
+            if (leaves != null) leaves[t] = trees[t].preorder[node];
+            values[t] = trees[t].value[node];
+            order[t] = t;
+        }
+        java.util.Arrays.sort(order, (a, b) -> values[a] < values[b] ? -1 : values[a] > values[b] ? 1 : Integer.compare(a, b));
+        double[] running = new double[n];
+        double total = 0.0;
+        for (int i = 0; i < n; i++) {
+            total += treeWeights[order[i]];
+            running[i] = total;
+        }
+        double half = 0.5 * total;
+        for (int i = 0; i < n; i++) {
+            if (running[i] >= half) return values[order[i]];
+        }
+        return values[order[n - 1]];
+    }
+
+    @Override
+    public void canonical(Canonical w) {
+        w.text("tree-ensemble");
+        w.texts(features);
+        w.text(aggregation);
+        w.text(postTransform);
+        if (baseValue == null) {
+            w.u8(0);
+        } else {
+            w.u8(1);
+            w.f64s(baseValue);
+        }
+        classes(w, classes);
+        w.u32(trees.length);
+        w.u32(width);
+        boolean hasSets = false;
+        for (Tree tree : trees) {
+            int n = tree.nodes();
+            int[] order = new int[n];
+            for (int node = 0; node < n; node++) order[tree.preorder[node]] = node;
+            w.u32(n);
+            w.u32(n);
+            for (int p = 0; p < n; p++) w.i32(tree.feature[order[p]]);
+            w.u32(n);
+            for (int p = 0; p < n; p++) w.f64(tree.threshold[order[p]]);
+            w.u32(n);
+            for (int p = 0; p < n; p++) {
+                int node = order[p];
+                w.i32(tree.left[node] < 0 ? -1 : tree.preorder[tree.left[node]]);
+            }
+            w.u32(n);
+            for (int p = 0; p < n; p++) {
+                int node = order[p];
+                w.i32(tree.right[node] < 0 ? -1 : tree.preorder[tree.right[node]]);
+            }
+            w.u32(n);
+            for (int p = 0; p < n; p++) w.u8(tree.missingLeft[order[p]] ? 1 : 0);
+            w.u32((long) n * width);
+            for (int p = 0; p < n; p++) {
+                int at = order[p] * width;
+                for (int k = 0; k < width; k++) w.f64(tree.value[at + k]);
+            }
+            hasSets |= tree.sets != null;
+        }
+        if (hasSets) {
+            w.u8(3);
+            for (Tree tree : trees) {
+                int n = tree.nodes();
+                int[] order = new int[n];
+                for (int node = 0; node < n; node++) order[tree.preorder[node]] = node;
+                int count = 0;
+                if (tree.sets != null) for (double[] s : tree.sets) if (s != null) count++;
+                w.u32(count);
+                for (int p = 0; p < n && tree.sets != null; p++) {
+                    double[] set = tree.sets[order[p]];
+                    if (set != null) {
+                        w.u32(p);
+                        w.f64s(set);
+                    }
+                }
+            }
+        }
+        if (isolation != null) {
+            w.u8(4);
+            w.f64(isolation[0]);
+            w.f64(isolation[1]);
+        }
+        if (!missing.equals("route") || !infinite.equals("error")) {
+            w.u8(2);
+            w.text(missing);
+            w.text(infinite);
+        }
+        if (float32) {
+            w.u8(6);
+            w.text("float32");
+        }
+        if (divisors.length > 0) {
+            w.u8(20);
+            w.u32(divisors.length);
+            for (double d : divisors) w.f64(d);
+        }
+        if (treeWeights.length > 0) {
+            w.u8(21);
+            w.u32(treeWeights.length);
+            for (double t : treeWeights) w.f64(t);
+        }
+    }
+
+    /** Class labels keep their JSON type: a string, an integer, a float or a boolean. */
+    static void classes(Canonical w, List<JsonNode> classes) {
+        if (classes == null) {
+            w.u8(0);
+            return;
+        }
+        w.u8(1);
+        w.u32(classes.size());
+        for (JsonNode label : classes) {
+            if (label.isBoolean()) {
+                w.u8(3);
+                w.u8(label.booleanValue() ? 1 : 0);
+            } else if (label.isTextual()) {
+                w.u8(0);
+                w.text(label.textValue());
+            } else if (label.isIntegralNumber()) {
+                w.u8(1);
+                w.i64(label.longValue());
+            } else {
+                w.u8(2);
+                w.f64(label.doubleValue());
+            }
+        }
+    }
+}

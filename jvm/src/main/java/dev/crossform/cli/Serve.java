@@ -1,0 +1,156 @@
+package dev.crossform.cli;
+
+import dev.crossform.CrossformPackage;
+import dev.crossform.PackageException;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * A long-lived scorer for one client process, speaking a length-prefixed binary protocol on
+ * stdin/stdout (big-endian; text is u32 length + UTF-8). Each request is a u8 operation:
+ * <pre>
+ * 1 LOAD    text path                     -> 0, u32 handle, u32 outputs, u32 trees, text id
+ * 2 SCORE   u32 handle, u32 rows, u32 inputs, per input u8 kind (0 numeric: rows x f64;
+ *           1 categorical: per row i32 length, -1 missing, then UTF-8)
+ *                                          -> 0, rows x outputs f64, per row i32 length (-1: no
+ *                                             error) + UTF-8, rows x trees i32 (preorder leaf)
+ * 3 UNLOAD  u32 handle                    -> 0
+ * 4 VERSION                               -> 0, text
+ * </pre>
+ * A refusal answers 1, text exception name, text kind (an UnsupportedKind's, else empty),
+ * text message. The stream ends when stdin does.
+ */
+public final class Serve {
+    static final int MAX_TEXT = 1 << 26;
+
+    private final Map<Integer, CrossformPackage> loaded = new HashMap<>();
+    private int next = 1;
+
+    public static void main(String[] args) throws IOException {
+        DataInputStream in = new DataInputStream(new BufferedInputStream(System.in, 1 << 16));
+        DataOutputStream out = new DataOutputStream(new BufferedOutputStream(System.out, 1 << 16));
+        System.setOut(System.err); // nothing but answers may reach the protocol stream
+        new Serve().run(in, out);
+    }
+
+    void run(DataInputStream in, DataOutputStream out) throws IOException {
+        while (true) {
+            int op;
+            try {
+                op = in.readUnsignedByte();
+            } catch (EOFException e) {
+                return;
+            }
+            switch (op) {
+                case 1 -> load(in, out);
+                case 2 -> score(in, out);
+                case 3 -> {
+                    loaded.remove(in.readInt());
+                    out.writeByte(0);
+                }
+                case 4 -> {
+                    out.writeByte(0);
+                    text(out, "crossform-jvm " + Version.VERSION + ", Java " + System.getProperty("java.version"));
+                }
+                default -> throw new IOException("unknown operation " + op + "; the stream is out of step");
+            }
+            out.flush();
+        }
+    }
+
+    private void load(DataInputStream in, DataOutputStream out) throws IOException {
+        String path = readText(in);
+        try {
+            CrossformPackage pkg = CrossformPackage.load(Path.of(path));
+            int handle = next++;
+            loaded.put(handle, pkg);
+            out.writeByte(0);
+            out.writeInt(handle);
+            out.writeInt(pkg.outputs());
+            out.writeInt(pkg.trees());
+            text(out, pkg.id());
+        } catch (PackageException e) {
+            out.writeByte(1);
+            text(out, e.getClass().getSimpleName());
+            text(out, e instanceof PackageException.UnsupportedKind ? ((PackageException.UnsupportedKind) e).kind() : "");
+            text(out, e.getMessage());
+        } catch (RuntimeException e) {
+            out.writeByte(1);
+            text(out, e.getClass().getSimpleName());
+            text(out, "");
+            text(out, path + ": " + e);
+        }
+    }
+
+    private void score(DataInputStream in, DataOutputStream out) throws IOException {
+        int handle = in.readInt();
+        int rows = in.readInt();
+        int inputs = in.readInt();
+        double[][] nums = new double[inputs][];
+        String[][] strs = new String[inputs][];
+        for (int i = 0; i < inputs; i++) {
+            int kind = in.readUnsignedByte();
+            if (kind == 0) {
+                nums[i] = new double[rows];
+                for (int r = 0; r < rows; r++) nums[i][r] = in.readDouble();
+            } else {
+                strs[i] = new String[rows];
+                for (int r = 0; r < rows; r++) {
+                    int n = in.readInt();
+                    strs[i][r] = n < 0 ? null : readBytes(in, n);
+                }
+            }
+        }
+        CrossformPackage pkg = loaded.get(handle);
+        if (pkg == null || pkg.inputs().size() != inputs) {
+            out.writeByte(1);
+            text(out, "ProtocolError");
+            text(out, "");
+            text(out, pkg == null ? "no package loaded as handle " + handle : "expected " + pkg.inputs().size() + " input columns, found " + inputs);
+            return;
+        }
+        int k = pkg.outputs();
+        int t = pkg.trees();
+        double[] values = new double[rows * k];
+        int[] leaves = new int[rows * t];
+        String[] errors = new String[rows];
+        pkg.scoreBatch(nums, strs, rows, values, leaves, errors);
+        out.writeByte(0);
+        for (double v : values) out.writeDouble(v);
+        for (String e : errors) {
+            if (e == null) {
+                out.writeInt(-1);
+            } else {
+                byte[] b = e.getBytes(StandardCharsets.UTF_8);
+                out.writeInt(b.length);
+                out.write(b);
+            }
+        }
+        for (int leaf : leaves) out.writeInt(leaf);
+    }
+
+    private static String readText(DataInputStream in) throws IOException {
+        return readBytes(in, in.readInt());
+    }
+
+    private static String readBytes(DataInputStream in, int n) throws IOException {
+        if (n < 0 || n > MAX_TEXT) throw new IOException("a text of " + n + " bytes; the stream is out of step");
+        byte[] b = new byte[n];
+        in.readFully(b);
+        return new String(b, StandardCharsets.UTF_8);
+    }
+
+    private static void text(DataOutputStream out, String s) throws IOException {
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        out.writeInt(b.length);
+        out.write(b);
+    }
+}

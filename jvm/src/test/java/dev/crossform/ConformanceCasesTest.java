@@ -1,0 +1,160 @@
+package dev.crossform;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The conformance suite's cases (conformance/cases/*.json and the golden 2.x cases), read and
+ * scored by the Java scorer alone and compared with scikit-learn's recorded outputs under
+ * docs/SEMANTICS.md's rule: the same rows in error, every value within the case's relative
+ * tolerance. A package of a kind the scorer does not read yet is counted, never failed.
+ */
+class ConformanceCasesTest {
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+
+    @Test
+    void everyCaseOfAKindReadScoresAsScikitLearnDid() throws IOException {
+        Path root = Repo.root().resolve("conformance");
+        List<Path> files = new ArrayList<>();
+        try (Stream<Path> s = Files.list(root.resolve("cases"))) {
+            s.filter(p -> p.toString().endsWith(".json")).sorted().forEach(files::add);
+        }
+        for (String version : List.of("2.0", "2.1")) {
+            try (Stream<Path> s = Files.list(root.resolve("golden/stripe-json/" + version + "/cases"))) {
+                s.filter(p -> p.toString().endsWith(".json")).sorted().forEach(files::add);
+            }
+        }
+        int scored = 0;
+        int unsupported = 0;
+        long rows = 0;
+        List<String> failures = new ArrayList<>();
+        for (Path file : files) {
+            JsonNode suite = MAPPER.readTree(file.toFile());
+            for (JsonNode c : suite.get("cases")) {
+                Path packagePath = file.getParent().resolve(c.get("package").asText());
+                if (!packagePath.isAbsolute() || !Files.isDirectory(packagePath)) {
+                    packagePath = file.getParent().getParent().resolve(c.get("package").asText());
+                }
+                CrossformPackage pkg;
+                try {
+                    pkg = CrossformPackage.load(packagePath);
+                } catch (PackageException.UnsupportedKind e) {
+                    unsupported++;
+                    continue;
+                } catch (PackageException e) {
+                    failures.add(c.get("name").asText() + ": " + e.getMessage());
+                    continue;
+                }
+                String problem = compare(pkg, c.get("vectors"));
+                if (problem != null) failures.add(c.get("name").asText() + ": " + problem);
+                scored++;
+                rows += c.get("vectors").get("rows").size();
+            }
+        }
+        if (!failures.isEmpty()) {
+            fail(failures.size() + " cases differ:\n" + String.join("\n", failures.subList(0, Math.min(20, failures.size()))));
+        }
+        System.err.println("ConformanceCasesTest: " + scored + " cases scored (" + rows + " rows), " + unsupported + " of kinds not read yet");
+        assertTrue(scored >= 90, "expected at least 90 cases of the kinds read, found " + scored);
+    }
+
+    private static String compare(CrossformPackage pkg, JsonNode vectors) {
+        JsonNode columns = vectors.get("columns");
+        double relative = vectors.get("tolerance").has("relative") ? vectors.get("tolerance").get("relative").asDouble() : 1e-12;
+        double absolute = vectors.get("tolerance").has("absolute") ? vectors.get("tolerance").get("absolute").asDouble() : 0.0;
+        JsonNode expected = vectors.get("expected");
+        int n = pkg.inputs().size();
+        int[] at = new int[n];
+        for (int i = 0; i < n; i++) {
+            at[i] = -1;
+            for (int j = 0; j < columns.size(); j++) {
+                if (columns.get(j).get("name").asText().equals(pkg.inputs().get(i))) at[i] = j;
+            }
+        }
+        assertEquals(pkg.outputs(), expected.get("outputs").size());
+        JsonNode rows = vectors.get("rows");
+        int m = rows.size();
+        double[][] batchNums = new double[n][m];
+        String[][] batchStrs = new String[n][m];
+        double[] batchValues = new double[m * pkg.outputs()];
+        int[] batchLeaves = new int[m * pkg.trees()];
+        String[] batchErrors = new String[m];
+        boolean[] typeErrors = new boolean[m];
+        java.util.List<double[]> rowValues = new ArrayList<>();
+        java.util.List<int[]> rowLeaves = new ArrayList<>();
+        for (int r = 0; r < rows.size(); r++) {
+            double[] nums = new double[n];
+            String[] strs = new String[n];
+            String typeError = null;
+            for (int i = 0; i < n; i++) {
+                JsonNode v = at[i] < 0 ? null : rows.get(r).get(at[i]);
+                nums[i] = Double.NaN;
+                if (v == null || v.isNull()) continue;
+                if (pkg.isCategorical(i)) {
+                    if (v.isTextual()) strs[i] = v.textValue(); else typeError = "not a string";
+                } else if (v.isNumber()) {
+                    nums[i] = v.doubleValue();
+                } else if (v.isBoolean()) {
+                    nums[i] = v.booleanValue() ? 1.0 : 0.0;
+                } else if (v.isTextual() && v.textValue().equals("NaN")) {
+                    nums[i] = Double.NaN;
+                } else if (v.isTextual() && v.textValue().equals("Infinity")) {
+                    nums[i] = Double.POSITIVE_INFINITY;
+                } else if (v.isTextual() && v.textValue().equals("-Infinity")) {
+                    nums[i] = Double.NEGATIVE_INFINITY;
+                } else {
+                    typeError = "not a number";
+                }
+            }
+            for (int i = 0; i < n; i++) {
+                batchNums[i][r] = nums[i];
+                batchStrs[i][r] = strs[i];
+            }
+            typeErrors[r] = typeError != null;
+            double[] out = new double[pkg.outputs()];
+            int[] leaves = new int[pkg.trees()];
+            String error = typeError != null ? typeError : pkg.score(nums, strs, out, leaves);
+            rowValues.add(error == null ? out : null);
+            rowLeaves.add(error == null ? leaves : null);
+            JsonNode want = expected.get("values").get(r);
+            if (want.isNull() != (error != null)) {
+                return "row " + r + ": expected " + (want.isNull() ? "a row error" : want) + ", found " + (error != null ? error : java.util.Arrays.toString(out));
+            }
+            if (error != null) continue;
+            for (int k = 0; k < out.length; k++) {
+                double e = want.get(k).doubleValue();
+                if (!(Math.abs(out[k] - e) <= Math.max(relative * Math.abs(e), absolute))) {
+                    return "row " + r + " output " + k + ": expected " + e + ", found " + out[k];
+                }
+            }
+        }
+        // the batch path (trees over all rows, as the jvm runtime's Serve scores) gives the same bits
+        pkg.scoreBatch(batchNums, batchStrs, m, batchValues, batchLeaves, batchErrors);
+        for (int r = 0; r < m; r++) {
+            if (typeErrors[r]) continue;
+            double[] one = rowValues.get(r);
+            if ((one == null) != (batchErrors[r] != null)) return "row " + r + ": the batch and the row disagree on the error";
+            if (one == null) continue;
+            for (int k = 0; k < one.length; k++) {
+                if (Double.doubleToRawLongBits(one[k]) != Double.doubleToRawLongBits(batchValues[r * one.length + k])) {
+                    return "row " + r + " output " + k + ": the batch gives " + batchValues[r * one.length + k] + ", the row " + one[k];
+                }
+            }
+            for (int t = 0; t < pkg.trees(); t++) {
+                if (rowLeaves.get(r)[t] != batchLeaves[r * pkg.trees() + t]) return "row " + r + " tree " + t + ": the batch reaches another leaf";
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,258 @@
+"""jvm: score stripe-json packages with crossform's own Java scorer (jvm/), a second
+implementation of docs/SEMANTICS.md.
+
+One JVM per Python process: ``java -cp ... dev.crossform.cli.Serve`` started on first use and
+stopped at exit, speaking the length-prefixed binary protocol its class comment describes over
+its stdin and stdout (load a package directory, score typed columns, get values, row errors and
+each tree's leaf back). Never a JVM per batch or per row. The package is handed over as the
+directory the format writes; the Java reader reads and verifies it by itself (its own id, CRCs
+and refusals), and a kind it does not read yet is a named skip (``unsupported``).
+
+Without java, or without the built scorer (``./dev jvm`` builds it with Debian's javac and
+jars, nothing downloaded), this runtime is a named skip.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import os
+import shutil
+import struct
+import subprocess
+import tempfile
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..chunks import CHUNK_ROWS, chunked
+from ..errors import CrossformError
+from ..exporters import Files, Format
+from ..rows import read_batch
+from ..scores import Scores
+
+NAME = "jvm"
+BUILD = "./dev jvm"
+# the repository's jvm/ folder: this file is src/crossform/runtime/jvm.py
+JVM_DIR = Path(__file__).resolve().parents[3] / "jvm"
+JAR = JVM_DIR / "build" / "crossform-jvm.jar"
+# Debian's jars (libjackson2-databind-java, libprotobuf-java), as jvm/build.sh links them
+DEPENDENCIES = tuple(
+    Path("/usr/share/java") / name
+    for name in ("jackson-databind.jar", "jackson-core.jar", "jackson-annotations.jar", "protobuf.jar")
+)
+MAIN = "dev.crossform.cli.Serve"
+LOAD, SCORE, UNLOAD, VERSION = 1, 2, 3, 4
+
+
+def _java() -> str | None:
+    home = os.environ.get("JAVA_HOME")
+    if home and (Path(home) / "bin" / "java").exists():
+        return str(Path(home) / "bin" / "java")
+    return shutil.which("java")
+
+
+def unavailable() -> str | None:
+    if _java() is None:
+        return "no java found; install a JDK 17 (Debian: default-jdk-headless; ./dev setup does this) or set JAVA_HOME"
+    missing = [str(p) for p in DEPENDENCIES if not p.exists()]
+    if missing:
+        return (
+            f"the jvm scorer's libraries are missing ({', '.join(missing)}); install Debian's "
+            f"libjackson2-databind-java and libprotobuf-java ({BUILD} does this)"
+        )
+    if not JAR.exists():
+        return f"the jvm scorer is not built ({JAR} is missing); build it with {BUILD}"
+    return None
+
+
+class _Refused(CrossformError):
+    """The Java reader refused a package: its exception name, the kind (UnsupportedKind), the message."""
+
+    def __init__(self, name: str, kind: str, message: str):
+        super().__init__(f"jvm: {name}: {message}")
+        self.name, self.kind = name, kind
+
+
+class _Jvm:
+    """The one Serve process of this Python process, used under a lock."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.process: subprocess.Popen | None = None
+
+    def _start(self) -> subprocess.Popen:
+        if self.process is None or self.process.poll() is not None:
+            classpath = os.pathsep.join([str(JAR), *map(str, DEPENDENCIES)])
+            self.process = subprocess.Popen(
+                [_java(), "-Djava.awt.headless=true", "-cp", classpath, MAIN],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+            )
+            atexit.register(self.stop)
+        return self.process
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is not None and process.poll() is None:
+            process.stdin.close()  # Serve ends when its input does
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def call(self, request: bytes, answer: Callable[[Any], Any]) -> Any:
+        with self.lock:
+            process = self._start()
+            try:
+                process.stdin.write(request)
+                process.stdin.flush()
+                stream = _Stream(process.stdout)
+                if stream.u8() != 0:
+                    raise _Refused(stream.text(), stream.text(), stream.text())
+                return answer(stream)
+            except (BrokenPipeError, EOFError) as exc:
+                self.stop()
+                raise CrossformError(f"jvm: the scorer process ended unexpectedly ({type(exc).__name__})") from None
+
+
+class _Stream:
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+
+    def take(self, n: int) -> bytes:
+        data = self.raw.read(n)
+        if len(data) != n:
+            raise EOFError
+        return data
+
+    def u8(self) -> int:
+        return self.take(1)[0]
+
+    def u32(self) -> int:
+        return struct.unpack(">I", self.take(4))[0]
+
+    def text(self) -> str:
+        return self.take(self.u32()).decode("utf-8")
+
+
+_JVM = _Jvm()
+
+
+def _text(value: str) -> bytes:
+    data = value.encode("utf-8")
+    return struct.pack(">I", len(data)) + data
+
+
+def version() -> str:
+    return _JVM.call(bytes([VERSION]), lambda s: s.text())
+
+
+class _Loaded:
+    def __init__(self, handle: int, outputs: int, trees: int, package_id: str) -> None:
+        self.handle, self.outputs, self.trees, self.id = handle, outputs, trees, package_id
+
+
+def _load(content: Mapping) -> _Loaded:
+    """Write the package's files to a scratch directory and have the JVM read it."""
+    with tempfile.TemporaryDirectory(prefix="crossform-jvm-") as folder:
+        for name, data in content.items():
+            path = Path(folder, name)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        return _JVM.call(
+            bytes([LOAD]) + _text(folder),
+            lambda s: _Loaded(s.u32(), s.u32(), s.u32(), s.text()),
+        )
+
+
+_CACHE: dict = {}  # the last package loaded, by the digest of its files: unsupported() then prepare()
+
+
+def _loaded(content: Mapping) -> _Loaded:
+    digest = hashlib.sha256()
+    for name in sorted(content):
+        digest.update(_text(name) + struct.pack(">Q", len(content[name])) + content[name])
+    key = digest.digest()
+    if key not in _CACHE:
+        for old in _CACHE.values():
+            _JVM.call(bytes([UNLOAD]) + struct.pack(">I", old.handle), lambda s: None)
+        _CACHE.clear()
+        _CACHE[key] = _load(content)
+    return _CACHE[key]
+
+
+def unsupported(content: Any) -> str | None:
+    """Why the jvm runtime skips this package: a kind its reader does not read yet."""
+    if not isinstance(content, Mapping):
+        return "the jvm runtime reads stripe-json directories only"
+    try:
+        _loaded(content)
+    except _Refused as exc:
+        if exc.name == "UnsupportedKind":
+            return f"the jvm runtime does not read {exc.kind} yet"
+        return None  # any other refusal fails the case in prepare, with its message
+    return None
+
+
+def _columns(fields: tuple, batch: Any, n: int) -> bytes:
+    parts = [struct.pack(">I", len(fields))]
+    for f in fields:
+        col = batch.columns[f.name]
+        if f.kind == "numeric":
+            parts.append(b"\x00" + np.asarray(col, dtype=">f8").tobytes())
+        else:
+            parts.append(b"\x01")
+            for value in col:
+                parts.append(struct.pack(">i", -1) if value is None else _text(value))
+    return b"".join(parts)
+
+
+def prepare(content: Any, fmt: Format) -> Callable[[Any], Scores]:
+    reason = unavailable()
+    if reason is not None:
+        raise CrossformError(reason)
+    if fmt.LAYOUT != "directory" or not isinstance(content, Mapping):
+        raise CrossformError(f"the jvm runtime reads stripe-json directories, not {fmt.NAME}")
+    package = fmt.loads(Files.from_mapping(content, label=f"<{fmt.NAME}>"))
+    loaded = _loaded(content)
+    if loaded.id != package.id:
+        raise CrossformError(
+            f"jvm: the Java reader hashes the package to {loaded.id}, the Python reader to {package.id}"
+        )
+    fields, outputs, classes = package.inputs, package.outputs, package.model.classes
+    trees = getattr(package.model, "trees", ())
+    node_at = [np.asarray(tree.preorder, dtype=np.int64) for tree in trees]
+    k, t = loaded.outputs, loaded.trees
+    if k != len(outputs):
+        raise CrossformError(f"jvm: the Java reader scores {k} outputs, the package has {len(outputs)}")
+
+    def score(data: Any) -> Scores:
+        batch = read_batch(fields, data)
+        n = batch.n_rows
+        request = bytes([SCORE]) + struct.pack(">II", loaded.handle, n) + _columns(fields, batch, n)
+
+        def answer(s: _Stream) -> tuple:
+            values = np.frombuffer(s.take(8 * n * k), dtype=">f8").astype(np.float64).reshape(n, k)
+            errors = []
+            for _ in range(n):
+                size = struct.unpack(">i", s.take(4))[0]
+                errors.append(None if size < 0 else s.take(size).decode("utf-8"))
+            leaves = np.frombuffer(s.take(4 * n * t), dtype=">i4").astype(np.int64).reshape(n, t)
+            return values, errors, leaves
+
+        values, jvm_errors, positions = _JVM.call(request, answer)
+        errors = [b if b is not None else j for b, j in zip(batch.errors.tolist(), jvm_errors)]
+        bad = np.array([e is not None for e in errors], dtype=bool)
+        values[bad] = np.nan
+        leaves = np.full((n, len(trees)), -1, dtype=np.int64)
+        for j in range(len(trees)):
+            ok = ~bad
+            leaves[ok, j] = node_at[j][positions[ok, j]]
+        return Scores(values, outputs, errors, classes, leaves if trees else None)
+
+    return chunked(fields, score, CHUNK_ROWS)

@@ -1,0 +1,119 @@
+"""The jvm runtime: crossform's own Java scorer (jvm/), run as one long-lived JVM per process.
+
+Its protobuf classes are checked against Debian's protoc, its JUnit tests run (the Java side of
+the conformance cases and the hostile files), and the conformance suite's stripe-json cases run
+through it: every case of a kind it reads passes, every other is a skip naming the kind.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from crossform import conformance
+from crossform.exporters import stripe_json
+from crossform.ir import TreeEnsemble
+from crossform.runtime import get_runtime, jvm, unavailable
+from helpers.paths import CONFORMANCE, REPO
+
+JVM = REPO / "jvm"
+GENERATED = JVM / "src" / "generated" / "java"
+SUITES = (CONFORMANCE, CONFORMANCE / "golden" / "stripe-json" / "2.0", CONFORMANCE / "golden" / "stripe-json" / "2.1")
+needs_jvm = pytest.mark.skipif(unavailable("jvm") is not None, reason=f"jvm runtime: {unavailable('jvm')}")
+
+
+@pytest.mark.skipif(shutil.which("protoc") is None, reason="Debian's protoc (protobuf-compiler) is not installed")
+def test_generated_java_is_what_protoc_makes(tmp_path):
+    subprocess.run(
+        ["protoc", f"-I{REPO / 'proto'}", f"--java_out={tmp_path}", "crossform/v1/package.proto"],
+        check=True,
+        capture_output=True,
+    )
+    fresh = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.java"))
+    committed = sorted(p.relative_to(GENERATED) for p in GENERATED.rglob("*.java"))
+    assert fresh == committed
+    for name in fresh:
+        assert (tmp_path / name).read_bytes() == (GENERATED / name).read_bytes(), (
+            f"{GENERATED / name} is not what protoc makes from proto/; regenerate it (jvm/README.md)"
+        )
+
+
+def test_without_the_built_scorer_it_says_how_to_build_it(monkeypatch, tmp_path):
+    monkeypatch.setattr(jvm, "JAR", tmp_path / "crossform-jvm.jar")
+    reason = jvm.unavailable()
+    if shutil.which("java") is None:
+        assert reason.startswith("no java found")
+    elif all(p.exists() for p in jvm.DEPENDENCIES):
+        assert (
+            reason
+            == f"the jvm scorer is not built ({tmp_path / 'crossform-jvm.jar'} is missing); build it with ./dev jvm"
+        )
+
+
+def test_without_java_it_says_how_to_get_it(monkeypatch):
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setattr(jvm.shutil, "which", lambda name: None)
+    assert jvm.unavailable().startswith("no java found; install a JDK 17")
+
+
+def test_stripe_json_lists_the_jvm_runtime():
+    assert "jvm" in stripe_json.RUNTIMES
+
+
+@needs_jvm
+def test_the_conformance_suite_passes_or_names_the_kind_it_skips():
+    # the suite, and the golden packages as stripe-json 2.0 and 2.1 wrote them
+    cases = [c for path in SUITES for c in conformance.load_suite(path)]
+    report = conformance.run(cases, formats=["stripe-json"], runtimes=["jvm"])
+    failed = [f"{r.case}: {r.reason}" for r in report.results if r.status == conformance.FAILED]
+    assert not failed, failed[:5]
+    passed = [r for r in report.results if r.status == conformance.PASSED]
+    assert len(passed) >= 120
+    trees = {c.name for c in cases if isinstance(c.package.model, TreeEnsemble)}
+    assert all(r.comparison.leaves_compared == (r.case in trees) for r in passed)
+    for r in report.results:
+        if r.status == conformance.SKIPPED:
+            assert r.reason.startswith("jvm cannot run this file: the jvm runtime does not read "), r.reason
+
+
+@needs_jvm
+def test_one_jvm_serves_every_package_and_batch():
+    runtime = get_runtime("jvm")
+    runtime.version()
+    process = jvm._JVM.process
+    cases = conformance.load_suite(CONFORMANCE)
+    case = next(c for c in cases if c.name == "splits/rf-binary")
+    fmt = stripe_json.FORMAT
+    content = fmt.dumps(case.package)
+    score = runtime.prepare(content, fmt)
+    data = case.checks.data()
+    first, second = score(data), score(data)
+    np.testing.assert_array_equal(first.values, second.values)
+    assert jvm._JVM.process is process and process.poll() is None
+
+
+@needs_jvm
+def test_a_package_the_java_reader_refuses_fails_with_its_reason(tmp_path):
+    cases = conformance.load_suite(CONFORMANCE)
+    case = next(c for c in cases if c.name == "splits/rf-binary")
+    content = dict(stripe_json.FORMAT.dumps(case.package))
+    trees = bytearray(content["trees.bonsai"])
+    trees[len(trees) // 2] ^= 1
+    content["trees.bonsai"] = bytes(trees)
+    assert jvm.unsupported(content) is None  # not a kind it lacks: a refusal, which fails
+    with pytest.raises(jvm.CrossformError, match=r"jvm: Checksum: .*trees.bonsai: the CRC-32"):
+        jvm._loaded(content)
+
+
+@pytest.mark.skipif(
+    unavailable("jvm") is not None or not Path("/usr/share/java/junit-platform-console-standalone.jar").exists(),
+    reason="the jvm runtime or Debian's junit5 is not installed",
+)
+def test_the_java_tests_pass():
+    result = subprocess.run([str(JVM / "build.sh"), "test"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "tests failed" in result.stdout and " 0 tests failed" in result.stdout
