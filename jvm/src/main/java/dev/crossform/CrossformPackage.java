@@ -346,6 +346,10 @@ public final class CrossformPackage {
     }
 
     private static Model readComposite(PackageFiles files, JsonNode doc, String modelType, int minor, String where) throws PackageException {
+        if (doc.has("targetSteps")) {
+            // TransformedTargetRegressor's inverse steps (docs/SEMANTICS.md notes 22-23): not read here yet
+            throw new PackageException.UnsupportedKind(where, "composite target steps");
+        }
         Json.onlyKeys(doc, COMPOSITE_KEYS, where);
         String combination = Json.text(doc, "combination", where);
         if (!Set.of("average", "vote", "stack", "calibrate").contains(combination)) {
