@@ -4787,6 +4787,33 @@ java.lang.String defaultValue) {
      */
     crossform.v1.PackageOuterClass.MissingBandOrBuilder getMissingBandOrBuilder();
 
+    /**
+     * <pre>
+     * since 1.2
+     * </pre>
+     *
+     * <code>.crossform.v1.Projection projection = 50;</code>
+     * @return Whether the projection field is set.
+     */
+    boolean hasProjection();
+    /**
+     * <pre>
+     * since 1.2
+     * </pre>
+     *
+     * <code>.crossform.v1.Projection projection = 50;</code>
+     * @return The projection.
+     */
+    crossform.v1.PackageOuterClass.Projection getProjection();
+    /**
+     * <pre>
+     * since 1.2
+     * </pre>
+     *
+     * <code>.crossform.v1.Projection projection = 50;</code>
+     */
+    crossform.v1.PackageOuterClass.ProjectionOrBuilder getProjectionOrBuilder();
+
     public crossform.v1.PackageOuterClass.Encoder.EncoderCase getEncoderCase();
   }
   /**
@@ -4850,6 +4877,7 @@ java.lang.String defaultValue) {
       PRODUCT(30),
       INTEGER_CODE(40),
       MISSING_BAND(41),
+      PROJECTION(50),
       ENCODER_NOT_SET(0);
       private final int value;
       private EncoderCase(int value) {
@@ -4879,6 +4907,7 @@ java.lang.String defaultValue) {
           case 30: return PRODUCT;
           case 40: return INTEGER_CODE;
           case 41: return MISSING_BAND;
+          case 50: return PROJECTION;
           case 0: return ENCODER_NOT_SET;
           default: return null;
         }
@@ -5374,6 +5403,49 @@ java.lang.String defaultValue) {
       return crossform.v1.PackageOuterClass.MissingBand.getDefaultInstance();
     }
 
+    public static final int PROJECTION_FIELD_NUMBER = 50;
+    /**
+     * <pre>
+     * since 1.2
+     * </pre>
+     *
+     * <code>.crossform.v1.Projection projection = 50;</code>
+     * @return Whether the projection field is set.
+     */
+    @java.lang.Override
+    public boolean hasProjection() {
+      return encoderCase_ == 50;
+    }
+    /**
+     * <pre>
+     * since 1.2
+     * </pre>
+     *
+     * <code>.crossform.v1.Projection projection = 50;</code>
+     * @return The projection.
+     */
+    @java.lang.Override
+    public crossform.v1.PackageOuterClass.Projection getProjection() {
+      if (encoderCase_ == 50) {
+         return (crossform.v1.PackageOuterClass.Projection) encoder_;
+      }
+      return crossform.v1.PackageOuterClass.Projection.getDefaultInstance();
+    }
+    /**
+     * <pre>
+     * since 1.2
+     * </pre>
+     *
+     * <code>.crossform.v1.Projection projection = 50;</code>
+     */
+    @java.lang.Override
+    public crossform.v1.PackageOuterClass.ProjectionOrBuilder getProjectionOrBuilder() {
+      if (encoderCase_ == 50) {
+         return (crossform.v1.PackageOuterClass.Projection) encoder_;
+      }
+      return crossform.v1.PackageOuterClass.Projection.getDefaultInstance();
+    }
+
     private byte memoizedIsInitialized = -1;
     @java.lang.Override
     public final boolean isInitialized() {
@@ -5423,6 +5495,9 @@ java.lang.String defaultValue) {
       }
       if (encoderCase_ == 41) {
         output.writeMessage(41, (crossform.v1.PackageOuterClass.MissingBand) encoder_);
+      }
+      if (encoderCase_ == 50) {
+        output.writeMessage(50, (crossform.v1.PackageOuterClass.Projection) encoder_);
       }
       getUnknownFields().writeTo(output);
     }
@@ -5480,6 +5555,10 @@ java.lang.String defaultValue) {
       if (encoderCase_ == 41) {
         size += com.google.protobuf.CodedOutputStream
           .computeMessageSize(41, (crossform.v1.PackageOuterClass.MissingBand) encoder_);
+      }
+      if (encoderCase_ == 50) {
+        size += com.google.protobuf.CodedOutputStream
+          .computeMessageSize(50, (crossform.v1.PackageOuterClass.Projection) encoder_);
       }
       size += getUnknownFields().getSerializedSize();
       memoizedSize = size;
@@ -5546,6 +5625,10 @@ java.lang.String defaultValue) {
           if (!getMissingBand()
               .equals(other.getMissingBand())) return false;
           break;
+        case 50:
+          if (!getProjection()
+              .equals(other.getProjection())) return false;
+          break;
         case 0:
         default:
       }
@@ -5608,6 +5691,10 @@ java.lang.String defaultValue) {
         case 41:
           hash = (37 * hash) + MISSING_BAND_FIELD_NUMBER;
           hash = (53 * hash) + getMissingBand().hashCode();
+          break;
+        case 50:
+          hash = (37 * hash) + PROJECTION_FIELD_NUMBER;
+          hash = (53 * hash) + getProjection().hashCode();
           break;
         case 0:
         default:
@@ -5781,6 +5868,9 @@ java.lang.String defaultValue) {
         if (missingBandBuilder_ != null) {
           missingBandBuilder_.clear();
         }
+        if (projectionBuilder_ != null) {
+          projectionBuilder_.clear();
+        }
         encoderCase_ = 0;
         encoder_ = null;
         return this;
@@ -5869,6 +5959,10 @@ java.lang.String defaultValue) {
         if (encoderCase_ == 41 &&
             missingBandBuilder_ != null) {
           result.encoder_ = missingBandBuilder_.build();
+        }
+        if (encoderCase_ == 50 &&
+            projectionBuilder_ != null) {
+          result.encoder_ = projectionBuilder_.build();
         }
       }
 
@@ -5963,6 +6057,10 @@ java.lang.String defaultValue) {
           }
           case MISSING_BAND: {
             mergeMissingBand(other.getMissingBand());
+            break;
+          }
+          case PROJECTION: {
+            mergeProjection(other.getProjection());
             break;
           }
           case ENCODER_NOT_SET: {
@@ -6079,6 +6177,13 @@ java.lang.String defaultValue) {
                 encoderCase_ = 41;
                 break;
               } // case 330
+              case 402: {
+                input.readMessage(
+                    getProjectionFieldBuilder().getBuilder(),
+                    extensionRegistry);
+                encoderCase_ = 50;
+                break;
+              } // case 402
               default: {
                 if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                   done = true; // was an endgroup tag
@@ -8137,6 +8242,184 @@ java.lang.String defaultValue) {
         encoderCase_ = 41;
         onChanged();
         return missingBandBuilder_;
+      }
+
+      private com.google.protobuf.SingleFieldBuilderV3<
+          crossform.v1.PackageOuterClass.Projection, crossform.v1.PackageOuterClass.Projection.Builder, crossform.v1.PackageOuterClass.ProjectionOrBuilder> projectionBuilder_;
+      /**
+       * <pre>
+       * since 1.2
+       * </pre>
+       *
+       * <code>.crossform.v1.Projection projection = 50;</code>
+       * @return Whether the projection field is set.
+       */
+      @java.lang.Override
+      public boolean hasProjection() {
+        return encoderCase_ == 50;
+      }
+      /**
+       * <pre>
+       * since 1.2
+       * </pre>
+       *
+       * <code>.crossform.v1.Projection projection = 50;</code>
+       * @return The projection.
+       */
+      @java.lang.Override
+      public crossform.v1.PackageOuterClass.Projection getProjection() {
+        if (projectionBuilder_ == null) {
+          if (encoderCase_ == 50) {
+            return (crossform.v1.PackageOuterClass.Projection) encoder_;
+          }
+          return crossform.v1.PackageOuterClass.Projection.getDefaultInstance();
+        } else {
+          if (encoderCase_ == 50) {
+            return projectionBuilder_.getMessage();
+          }
+          return crossform.v1.PackageOuterClass.Projection.getDefaultInstance();
+        }
+      }
+      /**
+       * <pre>
+       * since 1.2
+       * </pre>
+       *
+       * <code>.crossform.v1.Projection projection = 50;</code>
+       */
+      public Builder setProjection(crossform.v1.PackageOuterClass.Projection value) {
+        if (projectionBuilder_ == null) {
+          if (value == null) {
+            throw new NullPointerException();
+          }
+          encoder_ = value;
+          onChanged();
+        } else {
+          projectionBuilder_.setMessage(value);
+        }
+        encoderCase_ = 50;
+        return this;
+      }
+      /**
+       * <pre>
+       * since 1.2
+       * </pre>
+       *
+       * <code>.crossform.v1.Projection projection = 50;</code>
+       */
+      public Builder setProjection(
+          crossform.v1.PackageOuterClass.Projection.Builder builderForValue) {
+        if (projectionBuilder_ == null) {
+          encoder_ = builderForValue.build();
+          onChanged();
+        } else {
+          projectionBuilder_.setMessage(builderForValue.build());
+        }
+        encoderCase_ = 50;
+        return this;
+      }
+      /**
+       * <pre>
+       * since 1.2
+       * </pre>
+       *
+       * <code>.crossform.v1.Projection projection = 50;</code>
+       */
+      public Builder mergeProjection(crossform.v1.PackageOuterClass.Projection value) {
+        if (projectionBuilder_ == null) {
+          if (encoderCase_ == 50 &&
+              encoder_ != crossform.v1.PackageOuterClass.Projection.getDefaultInstance()) {
+            encoder_ = crossform.v1.PackageOuterClass.Projection.newBuilder((crossform.v1.PackageOuterClass.Projection) encoder_)
+                .mergeFrom(value).buildPartial();
+          } else {
+            encoder_ = value;
+          }
+          onChanged();
+        } else {
+          if (encoderCase_ == 50) {
+            projectionBuilder_.mergeFrom(value);
+          } else {
+            projectionBuilder_.setMessage(value);
+          }
+        }
+        encoderCase_ = 50;
+        return this;
+      }
+      /**
+       * <pre>
+       * since 1.2
+       * </pre>
+       *
+       * <code>.crossform.v1.Projection projection = 50;</code>
+       */
+      public Builder clearProjection() {
+        if (projectionBuilder_ == null) {
+          if (encoderCase_ == 50) {
+            encoderCase_ = 0;
+            encoder_ = null;
+            onChanged();
+          }
+        } else {
+          if (encoderCase_ == 50) {
+            encoderCase_ = 0;
+            encoder_ = null;
+          }
+          projectionBuilder_.clear();
+        }
+        return this;
+      }
+      /**
+       * <pre>
+       * since 1.2
+       * </pre>
+       *
+       * <code>.crossform.v1.Projection projection = 50;</code>
+       */
+      public crossform.v1.PackageOuterClass.Projection.Builder getProjectionBuilder() {
+        return getProjectionFieldBuilder().getBuilder();
+      }
+      /**
+       * <pre>
+       * since 1.2
+       * </pre>
+       *
+       * <code>.crossform.v1.Projection projection = 50;</code>
+       */
+      @java.lang.Override
+      public crossform.v1.PackageOuterClass.ProjectionOrBuilder getProjectionOrBuilder() {
+        if ((encoderCase_ == 50) && (projectionBuilder_ != null)) {
+          return projectionBuilder_.getMessageOrBuilder();
+        } else {
+          if (encoderCase_ == 50) {
+            return (crossform.v1.PackageOuterClass.Projection) encoder_;
+          }
+          return crossform.v1.PackageOuterClass.Projection.getDefaultInstance();
+        }
+      }
+      /**
+       * <pre>
+       * since 1.2
+       * </pre>
+       *
+       * <code>.crossform.v1.Projection projection = 50;</code>
+       */
+      private com.google.protobuf.SingleFieldBuilderV3<
+          crossform.v1.PackageOuterClass.Projection, crossform.v1.PackageOuterClass.Projection.Builder, crossform.v1.PackageOuterClass.ProjectionOrBuilder> 
+          getProjectionFieldBuilder() {
+        if (projectionBuilder_ == null) {
+          if (!(encoderCase_ == 50)) {
+            encoder_ = crossform.v1.PackageOuterClass.Projection.getDefaultInstance();
+          }
+          projectionBuilder_ = new com.google.protobuf.SingleFieldBuilderV3<
+              crossform.v1.PackageOuterClass.Projection, crossform.v1.PackageOuterClass.Projection.Builder, crossform.v1.PackageOuterClass.ProjectionOrBuilder>(
+                  (crossform.v1.PackageOuterClass.Projection) encoder_,
+                  getParentForChildren(),
+                  isClean());
+          encoder_ = null;
+        }
+        encoderCase_ = 50;
+        onChanged();
+        return projectionBuilder_;
       }
       @java.lang.Override
       public final Builder setUnknownFields(
@@ -24953,6 +25236,1905 @@ java.lang.String defaultValue) {
 
   }
 
+  public interface ProjectionOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:crossform.v1.Projection)
+      com.google.protobuf.MessageOrBuilder {
+
+    /**
+     * <pre>
+     * required, distinct
+     * </pre>
+     *
+     * <code>repeated string features = 1;</code>
+     * @return A list containing the features.
+     */
+    java.util.List<java.lang.String>
+        getFeaturesList();
+    /**
+     * <pre>
+     * required, distinct
+     * </pre>
+     *
+     * <code>repeated string features = 1;</code>
+     * @return The count of features.
+     */
+    int getFeaturesCount();
+    /**
+     * <pre>
+     * required, distinct
+     * </pre>
+     *
+     * <code>repeated string features = 1;</code>
+     * @param index The index of the element to return.
+     * @return The features at the given index.
+     */
+    java.lang.String getFeatures(int index);
+    /**
+     * <pre>
+     * required, distinct
+     * </pre>
+     *
+     * <code>repeated string features = 1;</code>
+     * @param index The index of the value to return.
+     * @return The bytes of the features at the given index.
+     */
+    com.google.protobuf.ByteString
+        getFeaturesBytes(int index);
+
+    /**
+     * <pre>
+     * required, one per component
+     * </pre>
+     *
+     * <code>repeated string outputs = 2;</code>
+     * @return A list containing the outputs.
+     */
+    java.util.List<java.lang.String>
+        getOutputsList();
+    /**
+     * <pre>
+     * required, one per component
+     * </pre>
+     *
+     * <code>repeated string outputs = 2;</code>
+     * @return The count of outputs.
+     */
+    int getOutputsCount();
+    /**
+     * <pre>
+     * required, one per component
+     * </pre>
+     *
+     * <code>repeated string outputs = 2;</code>
+     * @param index The index of the element to return.
+     * @return The outputs at the given index.
+     */
+    java.lang.String getOutputs(int index);
+    /**
+     * <pre>
+     * required, one per component
+     * </pre>
+     *
+     * <code>repeated string outputs = 2;</code>
+     * @param index The index of the value to return.
+     * @return The bytes of the outputs at the given index.
+     */
+    com.google.protobuf.ByteString
+        getOutputsBytes(int index);
+
+    /**
+     * <pre>
+     * one per feature
+     * </pre>
+     *
+     * <code>repeated double mean = 3;</code>
+     * @return A list containing the mean.
+     */
+    java.util.List<java.lang.Double> getMeanList();
+    /**
+     * <pre>
+     * one per feature
+     * </pre>
+     *
+     * <code>repeated double mean = 3;</code>
+     * @return The count of mean.
+     */
+    int getMeanCount();
+    /**
+     * <pre>
+     * one per feature
+     * </pre>
+     *
+     * <code>repeated double mean = 3;</code>
+     * @param index The index of the element to return.
+     * @return The mean at the given index.
+     */
+    double getMean(int index);
+
+    /**
+     * <pre>
+     * row-major: one row per output, one column per feature
+     * </pre>
+     *
+     * <code>repeated double components = 4;</code>
+     * @return A list containing the components.
+     */
+    java.util.List<java.lang.Double> getComponentsList();
+    /**
+     * <pre>
+     * row-major: one row per output, one column per feature
+     * </pre>
+     *
+     * <code>repeated double components = 4;</code>
+     * @return The count of components.
+     */
+    int getComponentsCount();
+    /**
+     * <pre>
+     * row-major: one row per output, one column per feature
+     * </pre>
+     *
+     * <code>repeated double components = 4;</code>
+     * @param index The index of the element to return.
+     * @return The components at the given index.
+     */
+    double getComponents(int index);
+
+    /**
+     * <pre>
+     * empty, or one per output (whiten)
+     * </pre>
+     *
+     * <code>repeated double divisors = 5;</code>
+     * @return A list containing the divisors.
+     */
+    java.util.List<java.lang.Double> getDivisorsList();
+    /**
+     * <pre>
+     * empty, or one per output (whiten)
+     * </pre>
+     *
+     * <code>repeated double divisors = 5;</code>
+     * @return The count of divisors.
+     */
+    int getDivisorsCount();
+    /**
+     * <pre>
+     * empty, or one per output (whiten)
+     * </pre>
+     *
+     * <code>repeated double divisors = 5;</code>
+     * @param index The index of the element to return.
+     * @return The divisors at the given index.
+     */
+    double getDivisors(int index);
+
+    /**
+     * <code>.crossform.v1.Projection.Centring centring = 6;</code>
+     * @return The enum numeric value on the wire for centring.
+     */
+    int getCentringValue();
+    /**
+     * <code>.crossform.v1.Projection.Centring centring = 6;</code>
+     * @return The centring.
+     */
+    crossform.v1.PackageOuterClass.Projection.Centring getCentring();
+  }
+  /**
+   * <pre>
+   * Columns projected from several numeric features (scikit-learn's PCA transform): output k is a
+   * float64 left fold over the features in order, the first term first. CENTRING_AFTER
+   * (scikit-learn 1.5 and later): the fold of x_j * c_kj minus the fold of m_j * c_kj;
+   * CENTRING_BEFORE (1.4): the fold of (x_j - m_j) * c_kj. Then, when divisors are given
+   * (whiten), output k is divided by divisors[k]. NaN and +-inf in any feature are row errors.
+   * `outputs` names one column per component and overwrites no feature. Since 1.2.
+   * </pre>
+   *
+   * Protobuf type {@code crossform.v1.Projection}
+   */
+  public static final class Projection extends
+      com.google.protobuf.GeneratedMessageV3 implements
+      // @@protoc_insertion_point(message_implements:crossform.v1.Projection)
+      ProjectionOrBuilder {
+  private static final long serialVersionUID = 0L;
+    // Use Projection.newBuilder() to construct.
+    private Projection(com.google.protobuf.GeneratedMessageV3.Builder<?> builder) {
+      super(builder);
+    }
+    private Projection() {
+      features_ = com.google.protobuf.LazyStringArrayList.EMPTY;
+      outputs_ = com.google.protobuf.LazyStringArrayList.EMPTY;
+      mean_ = emptyDoubleList();
+      components_ = emptyDoubleList();
+      divisors_ = emptyDoubleList();
+      centring_ = 0;
+    }
+
+    @java.lang.Override
+    @SuppressWarnings({"unused"})
+    protected java.lang.Object newInstance(
+        UnusedPrivateParameter unused) {
+      return new Projection();
+    }
+
+    @java.lang.Override
+    public final com.google.protobuf.UnknownFieldSet
+    getUnknownFields() {
+      return this.unknownFields;
+    }
+    public static final com.google.protobuf.Descriptors.Descriptor
+        getDescriptor() {
+      return crossform.v1.PackageOuterClass.internal_static_crossform_v1_Projection_descriptor;
+    }
+
+    @java.lang.Override
+    protected com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+        internalGetFieldAccessorTable() {
+      return crossform.v1.PackageOuterClass.internal_static_crossform_v1_Projection_fieldAccessorTable
+          .ensureFieldAccessorsInitialized(
+              crossform.v1.PackageOuterClass.Projection.class, crossform.v1.PackageOuterClass.Projection.Builder.class);
+    }
+
+    /**
+     * Protobuf enum {@code crossform.v1.Projection.Centring}
+     */
+    public enum Centring
+        implements com.google.protobuf.ProtocolMessageEnum {
+      /**
+       * <code>CENTRING_AFTER = 0;</code>
+       */
+      CENTRING_AFTER(0),
+      /**
+       * <code>CENTRING_BEFORE = 1;</code>
+       */
+      CENTRING_BEFORE(1),
+      UNRECOGNIZED(-1),
+      ;
+
+      /**
+       * <code>CENTRING_AFTER = 0;</code>
+       */
+      public static final int CENTRING_AFTER_VALUE = 0;
+      /**
+       * <code>CENTRING_BEFORE = 1;</code>
+       */
+      public static final int CENTRING_BEFORE_VALUE = 1;
+
+
+      public final int getNumber() {
+        if (this == UNRECOGNIZED) {
+          throw new java.lang.IllegalArgumentException(
+              "Can't get the number of an unknown enum value.");
+        }
+        return value;
+      }
+
+      /**
+       * @param value The numeric wire value of the corresponding enum entry.
+       * @return The enum associated with the given numeric wire value.
+       * @deprecated Use {@link #forNumber(int)} instead.
+       */
+      @java.lang.Deprecated
+      public static Centring valueOf(int value) {
+        return forNumber(value);
+      }
+
+      /**
+       * @param value The numeric wire value of the corresponding enum entry.
+       * @return The enum associated with the given numeric wire value.
+       */
+      public static Centring forNumber(int value) {
+        switch (value) {
+          case 0: return CENTRING_AFTER;
+          case 1: return CENTRING_BEFORE;
+          default: return null;
+        }
+      }
+
+      public static com.google.protobuf.Internal.EnumLiteMap<Centring>
+          internalGetValueMap() {
+        return internalValueMap;
+      }
+      private static final com.google.protobuf.Internal.EnumLiteMap<
+          Centring> internalValueMap =
+            new com.google.protobuf.Internal.EnumLiteMap<Centring>() {
+              public Centring findValueByNumber(int number) {
+                return Centring.forNumber(number);
+              }
+            };
+
+      public final com.google.protobuf.Descriptors.EnumValueDescriptor
+          getValueDescriptor() {
+        if (this == UNRECOGNIZED) {
+          throw new java.lang.IllegalStateException(
+              "Can't get the descriptor of an unrecognized enum value.");
+        }
+        return getDescriptor().getValues().get(ordinal());
+      }
+      public final com.google.protobuf.Descriptors.EnumDescriptor
+          getDescriptorForType() {
+        return getDescriptor();
+      }
+      public static final com.google.protobuf.Descriptors.EnumDescriptor
+          getDescriptor() {
+        return crossform.v1.PackageOuterClass.Projection.getDescriptor().getEnumTypes().get(0);
+      }
+
+      private static final Centring[] VALUES = values();
+
+      public static Centring valueOf(
+          com.google.protobuf.Descriptors.EnumValueDescriptor desc) {
+        if (desc.getType() != getDescriptor()) {
+          throw new java.lang.IllegalArgumentException(
+            "EnumValueDescriptor is not for this type.");
+        }
+        if (desc.getIndex() == -1) {
+          return UNRECOGNIZED;
+        }
+        return VALUES[desc.getIndex()];
+      }
+
+      private final int value;
+
+      private Centring(int value) {
+        this.value = value;
+      }
+
+      // @@protoc_insertion_point(enum_scope:crossform.v1.Projection.Centring)
+    }
+
+    public static final int FEATURES_FIELD_NUMBER = 1;
+    @SuppressWarnings("serial")
+    private com.google.protobuf.LazyStringList features_;
+    /**
+     * <pre>
+     * required, distinct
+     * </pre>
+     *
+     * <code>repeated string features = 1;</code>
+     * @return A list containing the features.
+     */
+    public com.google.protobuf.ProtocolStringList
+        getFeaturesList() {
+      return features_;
+    }
+    /**
+     * <pre>
+     * required, distinct
+     * </pre>
+     *
+     * <code>repeated string features = 1;</code>
+     * @return The count of features.
+     */
+    public int getFeaturesCount() {
+      return features_.size();
+    }
+    /**
+     * <pre>
+     * required, distinct
+     * </pre>
+     *
+     * <code>repeated string features = 1;</code>
+     * @param index The index of the element to return.
+     * @return The features at the given index.
+     */
+    public java.lang.String getFeatures(int index) {
+      return features_.get(index);
+    }
+    /**
+     * <pre>
+     * required, distinct
+     * </pre>
+     *
+     * <code>repeated string features = 1;</code>
+     * @param index The index of the value to return.
+     * @return The bytes of the features at the given index.
+     */
+    public com.google.protobuf.ByteString
+        getFeaturesBytes(int index) {
+      return features_.getByteString(index);
+    }
+
+    public static final int OUTPUTS_FIELD_NUMBER = 2;
+    @SuppressWarnings("serial")
+    private com.google.protobuf.LazyStringList outputs_;
+    /**
+     * <pre>
+     * required, one per component
+     * </pre>
+     *
+     * <code>repeated string outputs = 2;</code>
+     * @return A list containing the outputs.
+     */
+    public com.google.protobuf.ProtocolStringList
+        getOutputsList() {
+      return outputs_;
+    }
+    /**
+     * <pre>
+     * required, one per component
+     * </pre>
+     *
+     * <code>repeated string outputs = 2;</code>
+     * @return The count of outputs.
+     */
+    public int getOutputsCount() {
+      return outputs_.size();
+    }
+    /**
+     * <pre>
+     * required, one per component
+     * </pre>
+     *
+     * <code>repeated string outputs = 2;</code>
+     * @param index The index of the element to return.
+     * @return The outputs at the given index.
+     */
+    public java.lang.String getOutputs(int index) {
+      return outputs_.get(index);
+    }
+    /**
+     * <pre>
+     * required, one per component
+     * </pre>
+     *
+     * <code>repeated string outputs = 2;</code>
+     * @param index The index of the value to return.
+     * @return The bytes of the outputs at the given index.
+     */
+    public com.google.protobuf.ByteString
+        getOutputsBytes(int index) {
+      return outputs_.getByteString(index);
+    }
+
+    public static final int MEAN_FIELD_NUMBER = 3;
+    @SuppressWarnings("serial")
+    private com.google.protobuf.Internal.DoubleList mean_;
+    /**
+     * <pre>
+     * one per feature
+     * </pre>
+     *
+     * <code>repeated double mean = 3;</code>
+     * @return A list containing the mean.
+     */
+    @java.lang.Override
+    public java.util.List<java.lang.Double>
+        getMeanList() {
+      return mean_;
+    }
+    /**
+     * <pre>
+     * one per feature
+     * </pre>
+     *
+     * <code>repeated double mean = 3;</code>
+     * @return The count of mean.
+     */
+    public int getMeanCount() {
+      return mean_.size();
+    }
+    /**
+     * <pre>
+     * one per feature
+     * </pre>
+     *
+     * <code>repeated double mean = 3;</code>
+     * @param index The index of the element to return.
+     * @return The mean at the given index.
+     */
+    public double getMean(int index) {
+      return mean_.getDouble(index);
+    }
+    private int meanMemoizedSerializedSize = -1;
+
+    public static final int COMPONENTS_FIELD_NUMBER = 4;
+    @SuppressWarnings("serial")
+    private com.google.protobuf.Internal.DoubleList components_;
+    /**
+     * <pre>
+     * row-major: one row per output, one column per feature
+     * </pre>
+     *
+     * <code>repeated double components = 4;</code>
+     * @return A list containing the components.
+     */
+    @java.lang.Override
+    public java.util.List<java.lang.Double>
+        getComponentsList() {
+      return components_;
+    }
+    /**
+     * <pre>
+     * row-major: one row per output, one column per feature
+     * </pre>
+     *
+     * <code>repeated double components = 4;</code>
+     * @return The count of components.
+     */
+    public int getComponentsCount() {
+      return components_.size();
+    }
+    /**
+     * <pre>
+     * row-major: one row per output, one column per feature
+     * </pre>
+     *
+     * <code>repeated double components = 4;</code>
+     * @param index The index of the element to return.
+     * @return The components at the given index.
+     */
+    public double getComponents(int index) {
+      return components_.getDouble(index);
+    }
+    private int componentsMemoizedSerializedSize = -1;
+
+    public static final int DIVISORS_FIELD_NUMBER = 5;
+    @SuppressWarnings("serial")
+    private com.google.protobuf.Internal.DoubleList divisors_;
+    /**
+     * <pre>
+     * empty, or one per output (whiten)
+     * </pre>
+     *
+     * <code>repeated double divisors = 5;</code>
+     * @return A list containing the divisors.
+     */
+    @java.lang.Override
+    public java.util.List<java.lang.Double>
+        getDivisorsList() {
+      return divisors_;
+    }
+    /**
+     * <pre>
+     * empty, or one per output (whiten)
+     * </pre>
+     *
+     * <code>repeated double divisors = 5;</code>
+     * @return The count of divisors.
+     */
+    public int getDivisorsCount() {
+      return divisors_.size();
+    }
+    /**
+     * <pre>
+     * empty, or one per output (whiten)
+     * </pre>
+     *
+     * <code>repeated double divisors = 5;</code>
+     * @param index The index of the element to return.
+     * @return The divisors at the given index.
+     */
+    public double getDivisors(int index) {
+      return divisors_.getDouble(index);
+    }
+    private int divisorsMemoizedSerializedSize = -1;
+
+    public static final int CENTRING_FIELD_NUMBER = 6;
+    private int centring_ = 0;
+    /**
+     * <code>.crossform.v1.Projection.Centring centring = 6;</code>
+     * @return The enum numeric value on the wire for centring.
+     */
+    @java.lang.Override public int getCentringValue() {
+      return centring_;
+    }
+    /**
+     * <code>.crossform.v1.Projection.Centring centring = 6;</code>
+     * @return The centring.
+     */
+    @java.lang.Override public crossform.v1.PackageOuterClass.Projection.Centring getCentring() {
+      crossform.v1.PackageOuterClass.Projection.Centring result = crossform.v1.PackageOuterClass.Projection.Centring.forNumber(centring_);
+      return result == null ? crossform.v1.PackageOuterClass.Projection.Centring.UNRECOGNIZED : result;
+    }
+
+    private byte memoizedIsInitialized = -1;
+    @java.lang.Override
+    public final boolean isInitialized() {
+      byte isInitialized = memoizedIsInitialized;
+      if (isInitialized == 1) return true;
+      if (isInitialized == 0) return false;
+
+      memoizedIsInitialized = 1;
+      return true;
+    }
+
+    @java.lang.Override
+    public void writeTo(com.google.protobuf.CodedOutputStream output)
+                        throws java.io.IOException {
+      getSerializedSize();
+      for (int i = 0; i < features_.size(); i++) {
+        com.google.protobuf.GeneratedMessageV3.writeString(output, 1, features_.getRaw(i));
+      }
+      for (int i = 0; i < outputs_.size(); i++) {
+        com.google.protobuf.GeneratedMessageV3.writeString(output, 2, outputs_.getRaw(i));
+      }
+      if (getMeanList().size() > 0) {
+        output.writeUInt32NoTag(26);
+        output.writeUInt32NoTag(meanMemoizedSerializedSize);
+      }
+      for (int i = 0; i < mean_.size(); i++) {
+        output.writeDoubleNoTag(mean_.getDouble(i));
+      }
+      if (getComponentsList().size() > 0) {
+        output.writeUInt32NoTag(34);
+        output.writeUInt32NoTag(componentsMemoizedSerializedSize);
+      }
+      for (int i = 0; i < components_.size(); i++) {
+        output.writeDoubleNoTag(components_.getDouble(i));
+      }
+      if (getDivisorsList().size() > 0) {
+        output.writeUInt32NoTag(42);
+        output.writeUInt32NoTag(divisorsMemoizedSerializedSize);
+      }
+      for (int i = 0; i < divisors_.size(); i++) {
+        output.writeDoubleNoTag(divisors_.getDouble(i));
+      }
+      if (centring_ != crossform.v1.PackageOuterClass.Projection.Centring.CENTRING_AFTER.getNumber()) {
+        output.writeEnum(6, centring_);
+      }
+      getUnknownFields().writeTo(output);
+    }
+
+    @java.lang.Override
+    public int getSerializedSize() {
+      int size = memoizedSize;
+      if (size != -1) return size;
+
+      size = 0;
+      {
+        int dataSize = 0;
+        for (int i = 0; i < features_.size(); i++) {
+          dataSize += computeStringSizeNoTag(features_.getRaw(i));
+        }
+        size += dataSize;
+        size += 1 * getFeaturesList().size();
+      }
+      {
+        int dataSize = 0;
+        for (int i = 0; i < outputs_.size(); i++) {
+          dataSize += computeStringSizeNoTag(outputs_.getRaw(i));
+        }
+        size += dataSize;
+        size += 1 * getOutputsList().size();
+      }
+      {
+        int dataSize = 0;
+        dataSize = 8 * getMeanList().size();
+        size += dataSize;
+        if (!getMeanList().isEmpty()) {
+          size += 1;
+          size += com.google.protobuf.CodedOutputStream
+              .computeInt32SizeNoTag(dataSize);
+        }
+        meanMemoizedSerializedSize = dataSize;
+      }
+      {
+        int dataSize = 0;
+        dataSize = 8 * getComponentsList().size();
+        size += dataSize;
+        if (!getComponentsList().isEmpty()) {
+          size += 1;
+          size += com.google.protobuf.CodedOutputStream
+              .computeInt32SizeNoTag(dataSize);
+        }
+        componentsMemoizedSerializedSize = dataSize;
+      }
+      {
+        int dataSize = 0;
+        dataSize = 8 * getDivisorsList().size();
+        size += dataSize;
+        if (!getDivisorsList().isEmpty()) {
+          size += 1;
+          size += com.google.protobuf.CodedOutputStream
+              .computeInt32SizeNoTag(dataSize);
+        }
+        divisorsMemoizedSerializedSize = dataSize;
+      }
+      if (centring_ != crossform.v1.PackageOuterClass.Projection.Centring.CENTRING_AFTER.getNumber()) {
+        size += com.google.protobuf.CodedOutputStream
+          .computeEnumSize(6, centring_);
+      }
+      size += getUnknownFields().getSerializedSize();
+      memoizedSize = size;
+      return size;
+    }
+
+    @java.lang.Override
+    public boolean equals(final java.lang.Object obj) {
+      if (obj == this) {
+       return true;
+      }
+      if (!(obj instanceof crossform.v1.PackageOuterClass.Projection)) {
+        return super.equals(obj);
+      }
+      crossform.v1.PackageOuterClass.Projection other = (crossform.v1.PackageOuterClass.Projection) obj;
+
+      if (!getFeaturesList()
+          .equals(other.getFeaturesList())) return false;
+      if (!getOutputsList()
+          .equals(other.getOutputsList())) return false;
+      if (!getMeanList()
+          .equals(other.getMeanList())) return false;
+      if (!getComponentsList()
+          .equals(other.getComponentsList())) return false;
+      if (!getDivisorsList()
+          .equals(other.getDivisorsList())) return false;
+      if (centring_ != other.centring_) return false;
+      if (!getUnknownFields().equals(other.getUnknownFields())) return false;
+      return true;
+    }
+
+    @java.lang.Override
+    public int hashCode() {
+      if (memoizedHashCode != 0) {
+        return memoizedHashCode;
+      }
+      int hash = 41;
+      hash = (19 * hash) + getDescriptor().hashCode();
+      if (getFeaturesCount() > 0) {
+        hash = (37 * hash) + FEATURES_FIELD_NUMBER;
+        hash = (53 * hash) + getFeaturesList().hashCode();
+      }
+      if (getOutputsCount() > 0) {
+        hash = (37 * hash) + OUTPUTS_FIELD_NUMBER;
+        hash = (53 * hash) + getOutputsList().hashCode();
+      }
+      if (getMeanCount() > 0) {
+        hash = (37 * hash) + MEAN_FIELD_NUMBER;
+        hash = (53 * hash) + getMeanList().hashCode();
+      }
+      if (getComponentsCount() > 0) {
+        hash = (37 * hash) + COMPONENTS_FIELD_NUMBER;
+        hash = (53 * hash) + getComponentsList().hashCode();
+      }
+      if (getDivisorsCount() > 0) {
+        hash = (37 * hash) + DIVISORS_FIELD_NUMBER;
+        hash = (53 * hash) + getDivisorsList().hashCode();
+      }
+      hash = (37 * hash) + CENTRING_FIELD_NUMBER;
+      hash = (53 * hash) + centring_;
+      hash = (29 * hash) + getUnknownFields().hashCode();
+      memoizedHashCode = hash;
+      return hash;
+    }
+
+    public static crossform.v1.PackageOuterClass.Projection parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static crossform.v1.PackageOuterClass.Projection parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static crossform.v1.PackageOuterClass.Projection parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static crossform.v1.PackageOuterClass.Projection parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static crossform.v1.PackageOuterClass.Projection parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static crossform.v1.PackageOuterClass.Projection parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static crossform.v1.PackageOuterClass.Projection parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageV3
+          .parseWithIOException(PARSER, input);
+    }
+    public static crossform.v1.PackageOuterClass.Projection parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageV3
+          .parseWithIOException(PARSER, input, extensionRegistry);
+    }
+    public static crossform.v1.PackageOuterClass.Projection parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageV3
+          .parseDelimitedWithIOException(PARSER, input);
+    }
+    public static crossform.v1.PackageOuterClass.Projection parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageV3
+          .parseDelimitedWithIOException(PARSER, input, extensionRegistry);
+    }
+    public static crossform.v1.PackageOuterClass.Projection parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageV3
+          .parseWithIOException(PARSER, input);
+    }
+    public static crossform.v1.PackageOuterClass.Projection parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageV3
+          .parseWithIOException(PARSER, input, extensionRegistry);
+    }
+
+    @java.lang.Override
+    public Builder newBuilderForType() { return newBuilder(); }
+    public static Builder newBuilder() {
+      return DEFAULT_INSTANCE.toBuilder();
+    }
+    public static Builder newBuilder(crossform.v1.PackageOuterClass.Projection prototype) {
+      return DEFAULT_INSTANCE.toBuilder().mergeFrom(prototype);
+    }
+    @java.lang.Override
+    public Builder toBuilder() {
+      return this == DEFAULT_INSTANCE
+          ? new Builder() : new Builder().mergeFrom(this);
+    }
+
+    @java.lang.Override
+    protected Builder newBuilderForType(
+        com.google.protobuf.GeneratedMessageV3.BuilderParent parent) {
+      Builder builder = new Builder(parent);
+      return builder;
+    }
+    /**
+     * <pre>
+     * Columns projected from several numeric features (scikit-learn's PCA transform): output k is a
+     * float64 left fold over the features in order, the first term first. CENTRING_AFTER
+     * (scikit-learn 1.5 and later): the fold of x_j * c_kj minus the fold of m_j * c_kj;
+     * CENTRING_BEFORE (1.4): the fold of (x_j - m_j) * c_kj. Then, when divisors are given
+     * (whiten), output k is divided by divisors[k]. NaN and +-inf in any feature are row errors.
+     * `outputs` names one column per component and overwrites no feature. Since 1.2.
+     * </pre>
+     *
+     * Protobuf type {@code crossform.v1.Projection}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessageV3.Builder<Builder> implements
+        // @@protoc_insertion_point(builder_implements:crossform.v1.Projection)
+        crossform.v1.PackageOuterClass.ProjectionOrBuilder {
+      public static final com.google.protobuf.Descriptors.Descriptor
+          getDescriptor() {
+        return crossform.v1.PackageOuterClass.internal_static_crossform_v1_Projection_descriptor;
+      }
+
+      @java.lang.Override
+      protected com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+          internalGetFieldAccessorTable() {
+        return crossform.v1.PackageOuterClass.internal_static_crossform_v1_Projection_fieldAccessorTable
+            .ensureFieldAccessorsInitialized(
+                crossform.v1.PackageOuterClass.Projection.class, crossform.v1.PackageOuterClass.Projection.Builder.class);
+      }
+
+      // Construct using crossform.v1.PackageOuterClass.Projection.newBuilder()
+      private Builder() {
+
+      }
+
+      private Builder(
+          com.google.protobuf.GeneratedMessageV3.BuilderParent parent) {
+        super(parent);
+
+      }
+      @java.lang.Override
+      public Builder clear() {
+        super.clear();
+        bitField0_ = 0;
+        features_ = com.google.protobuf.LazyStringArrayList.EMPTY;
+        bitField0_ = (bitField0_ & ~0x00000001);
+        outputs_ = com.google.protobuf.LazyStringArrayList.EMPTY;
+        bitField0_ = (bitField0_ & ~0x00000002);
+        mean_ = emptyDoubleList();
+        components_ = emptyDoubleList();
+        divisors_ = emptyDoubleList();
+        centring_ = 0;
+        return this;
+      }
+
+      @java.lang.Override
+      public com.google.protobuf.Descriptors.Descriptor
+          getDescriptorForType() {
+        return crossform.v1.PackageOuterClass.internal_static_crossform_v1_Projection_descriptor;
+      }
+
+      @java.lang.Override
+      public crossform.v1.PackageOuterClass.Projection getDefaultInstanceForType() {
+        return crossform.v1.PackageOuterClass.Projection.getDefaultInstance();
+      }
+
+      @java.lang.Override
+      public crossform.v1.PackageOuterClass.Projection build() {
+        crossform.v1.PackageOuterClass.Projection result = buildPartial();
+        if (!result.isInitialized()) {
+          throw newUninitializedMessageException(result);
+        }
+        return result;
+      }
+
+      @java.lang.Override
+      public crossform.v1.PackageOuterClass.Projection buildPartial() {
+        crossform.v1.PackageOuterClass.Projection result = new crossform.v1.PackageOuterClass.Projection(this);
+        buildPartialRepeatedFields(result);
+        if (bitField0_ != 0) { buildPartial0(result); }
+        onBuilt();
+        return result;
+      }
+
+      private void buildPartialRepeatedFields(crossform.v1.PackageOuterClass.Projection result) {
+        if (((bitField0_ & 0x00000001) != 0)) {
+          features_ = features_.getUnmodifiableView();
+          bitField0_ = (bitField0_ & ~0x00000001);
+        }
+        result.features_ = features_;
+        if (((bitField0_ & 0x00000002) != 0)) {
+          outputs_ = outputs_.getUnmodifiableView();
+          bitField0_ = (bitField0_ & ~0x00000002);
+        }
+        result.outputs_ = outputs_;
+        if (((bitField0_ & 0x00000004) != 0)) {
+          mean_.makeImmutable();
+          bitField0_ = (bitField0_ & ~0x00000004);
+        }
+        result.mean_ = mean_;
+        if (((bitField0_ & 0x00000008) != 0)) {
+          components_.makeImmutable();
+          bitField0_ = (bitField0_ & ~0x00000008);
+        }
+        result.components_ = components_;
+        if (((bitField0_ & 0x00000010) != 0)) {
+          divisors_.makeImmutable();
+          bitField0_ = (bitField0_ & ~0x00000010);
+        }
+        result.divisors_ = divisors_;
+      }
+
+      private void buildPartial0(crossform.v1.PackageOuterClass.Projection result) {
+        int from_bitField0_ = bitField0_;
+        if (((from_bitField0_ & 0x00000020) != 0)) {
+          result.centring_ = centring_;
+        }
+      }
+
+      @java.lang.Override
+      public Builder clone() {
+        return super.clone();
+      }
+      @java.lang.Override
+      public Builder setField(
+          com.google.protobuf.Descriptors.FieldDescriptor field,
+          java.lang.Object value) {
+        return super.setField(field, value);
+      }
+      @java.lang.Override
+      public Builder clearField(
+          com.google.protobuf.Descriptors.FieldDescriptor field) {
+        return super.clearField(field);
+      }
+      @java.lang.Override
+      public Builder clearOneof(
+          com.google.protobuf.Descriptors.OneofDescriptor oneof) {
+        return super.clearOneof(oneof);
+      }
+      @java.lang.Override
+      public Builder setRepeatedField(
+          com.google.protobuf.Descriptors.FieldDescriptor field,
+          int index, java.lang.Object value) {
+        return super.setRepeatedField(field, index, value);
+      }
+      @java.lang.Override
+      public Builder addRepeatedField(
+          com.google.protobuf.Descriptors.FieldDescriptor field,
+          java.lang.Object value) {
+        return super.addRepeatedField(field, value);
+      }
+      @java.lang.Override
+      public Builder mergeFrom(com.google.protobuf.Message other) {
+        if (other instanceof crossform.v1.PackageOuterClass.Projection) {
+          return mergeFrom((crossform.v1.PackageOuterClass.Projection)other);
+        } else {
+          super.mergeFrom(other);
+          return this;
+        }
+      }
+
+      public Builder mergeFrom(crossform.v1.PackageOuterClass.Projection other) {
+        if (other == crossform.v1.PackageOuterClass.Projection.getDefaultInstance()) return this;
+        if (!other.features_.isEmpty()) {
+          if (features_.isEmpty()) {
+            features_ = other.features_;
+            bitField0_ = (bitField0_ & ~0x00000001);
+          } else {
+            ensureFeaturesIsMutable();
+            features_.addAll(other.features_);
+          }
+          onChanged();
+        }
+        if (!other.outputs_.isEmpty()) {
+          if (outputs_.isEmpty()) {
+            outputs_ = other.outputs_;
+            bitField0_ = (bitField0_ & ~0x00000002);
+          } else {
+            ensureOutputsIsMutable();
+            outputs_.addAll(other.outputs_);
+          }
+          onChanged();
+        }
+        if (!other.mean_.isEmpty()) {
+          if (mean_.isEmpty()) {
+            mean_ = other.mean_;
+            bitField0_ = (bitField0_ & ~0x00000004);
+          } else {
+            ensureMeanIsMutable();
+            mean_.addAll(other.mean_);
+          }
+          onChanged();
+        }
+        if (!other.components_.isEmpty()) {
+          if (components_.isEmpty()) {
+            components_ = other.components_;
+            bitField0_ = (bitField0_ & ~0x00000008);
+          } else {
+            ensureComponentsIsMutable();
+            components_.addAll(other.components_);
+          }
+          onChanged();
+        }
+        if (!other.divisors_.isEmpty()) {
+          if (divisors_.isEmpty()) {
+            divisors_ = other.divisors_;
+            bitField0_ = (bitField0_ & ~0x00000010);
+          } else {
+            ensureDivisorsIsMutable();
+            divisors_.addAll(other.divisors_);
+          }
+          onChanged();
+        }
+        if (other.centring_ != 0) {
+          setCentringValue(other.getCentringValue());
+        }
+        this.mergeUnknownFields(other.getUnknownFields());
+        onChanged();
+        return this;
+      }
+
+      @java.lang.Override
+      public final boolean isInitialized() {
+        return true;
+      }
+
+      @java.lang.Override
+      public Builder mergeFrom(
+          com.google.protobuf.CodedInputStream input,
+          com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+          throws java.io.IOException {
+        if (extensionRegistry == null) {
+          throw new java.lang.NullPointerException();
+        }
+        try {
+          boolean done = false;
+          while (!done) {
+            int tag = input.readTag();
+            switch (tag) {
+              case 0:
+                done = true;
+                break;
+              case 10: {
+                java.lang.String s = input.readStringRequireUtf8();
+                ensureFeaturesIsMutable();
+                features_.add(s);
+                break;
+              } // case 10
+              case 18: {
+                java.lang.String s = input.readStringRequireUtf8();
+                ensureOutputsIsMutable();
+                outputs_.add(s);
+                break;
+              } // case 18
+              case 25: {
+                double v = input.readDouble();
+                ensureMeanIsMutable();
+                mean_.addDouble(v);
+                break;
+              } // case 25
+              case 26: {
+                int length = input.readRawVarint32();
+                int limit = input.pushLimit(length);
+                ensureMeanIsMutable();
+                while (input.getBytesUntilLimit() > 0) {
+                  mean_.addDouble(input.readDouble());
+                }
+                input.popLimit(limit);
+                break;
+              } // case 26
+              case 33: {
+                double v = input.readDouble();
+                ensureComponentsIsMutable();
+                components_.addDouble(v);
+                break;
+              } // case 33
+              case 34: {
+                int length = input.readRawVarint32();
+                int limit = input.pushLimit(length);
+                ensureComponentsIsMutable();
+                while (input.getBytesUntilLimit() > 0) {
+                  components_.addDouble(input.readDouble());
+                }
+                input.popLimit(limit);
+                break;
+              } // case 34
+              case 41: {
+                double v = input.readDouble();
+                ensureDivisorsIsMutable();
+                divisors_.addDouble(v);
+                break;
+              } // case 41
+              case 42: {
+                int length = input.readRawVarint32();
+                int limit = input.pushLimit(length);
+                ensureDivisorsIsMutable();
+                while (input.getBytesUntilLimit() > 0) {
+                  divisors_.addDouble(input.readDouble());
+                }
+                input.popLimit(limit);
+                break;
+              } // case 42
+              case 48: {
+                centring_ = input.readEnum();
+                bitField0_ |= 0x00000020;
+                break;
+              } // case 48
+              default: {
+                if (!super.parseUnknownField(input, extensionRegistry, tag)) {
+                  done = true; // was an endgroup tag
+                }
+                break;
+              } // default:
+            } // switch (tag)
+          } // while (!done)
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          throw e.unwrapIOException();
+        } finally {
+          onChanged();
+        } // finally
+        return this;
+      }
+      private int bitField0_;
+
+      private com.google.protobuf.LazyStringList features_ = com.google.protobuf.LazyStringArrayList.EMPTY;
+      private void ensureFeaturesIsMutable() {
+        if (!((bitField0_ & 0x00000001) != 0)) {
+          features_ = new com.google.protobuf.LazyStringArrayList(features_);
+          bitField0_ |= 0x00000001;
+         }
+      }
+      /**
+       * <pre>
+       * required, distinct
+       * </pre>
+       *
+       * <code>repeated string features = 1;</code>
+       * @return A list containing the features.
+       */
+      public com.google.protobuf.ProtocolStringList
+          getFeaturesList() {
+        return features_.getUnmodifiableView();
+      }
+      /**
+       * <pre>
+       * required, distinct
+       * </pre>
+       *
+       * <code>repeated string features = 1;</code>
+       * @return The count of features.
+       */
+      public int getFeaturesCount() {
+        return features_.size();
+      }
+      /**
+       * <pre>
+       * required, distinct
+       * </pre>
+       *
+       * <code>repeated string features = 1;</code>
+       * @param index The index of the element to return.
+       * @return The features at the given index.
+       */
+      public java.lang.String getFeatures(int index) {
+        return features_.get(index);
+      }
+      /**
+       * <pre>
+       * required, distinct
+       * </pre>
+       *
+       * <code>repeated string features = 1;</code>
+       * @param index The index of the value to return.
+       * @return The bytes of the features at the given index.
+       */
+      public com.google.protobuf.ByteString
+          getFeaturesBytes(int index) {
+        return features_.getByteString(index);
+      }
+      /**
+       * <pre>
+       * required, distinct
+       * </pre>
+       *
+       * <code>repeated string features = 1;</code>
+       * @param index The index to set the value at.
+       * @param value The features to set.
+       * @return This builder for chaining.
+       */
+      public Builder setFeatures(
+          int index, java.lang.String value) {
+        if (value == null) { throw new NullPointerException(); }
+        ensureFeaturesIsMutable();
+        features_.set(index, value);
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * required, distinct
+       * </pre>
+       *
+       * <code>repeated string features = 1;</code>
+       * @param value The features to add.
+       * @return This builder for chaining.
+       */
+      public Builder addFeatures(
+          java.lang.String value) {
+        if (value == null) { throw new NullPointerException(); }
+        ensureFeaturesIsMutable();
+        features_.add(value);
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * required, distinct
+       * </pre>
+       *
+       * <code>repeated string features = 1;</code>
+       * @param values The features to add.
+       * @return This builder for chaining.
+       */
+      public Builder addAllFeatures(
+          java.lang.Iterable<java.lang.String> values) {
+        ensureFeaturesIsMutable();
+        com.google.protobuf.AbstractMessageLite.Builder.addAll(
+            values, features_);
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * required, distinct
+       * </pre>
+       *
+       * <code>repeated string features = 1;</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearFeatures() {
+        features_ = com.google.protobuf.LazyStringArrayList.EMPTY;
+        bitField0_ = (bitField0_ & ~0x00000001);
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * required, distinct
+       * </pre>
+       *
+       * <code>repeated string features = 1;</code>
+       * @param value The bytes of the features to add.
+       * @return This builder for chaining.
+       */
+      public Builder addFeaturesBytes(
+          com.google.protobuf.ByteString value) {
+        if (value == null) { throw new NullPointerException(); }
+        checkByteStringIsUtf8(value);
+        ensureFeaturesIsMutable();
+        features_.add(value);
+        onChanged();
+        return this;
+      }
+
+      private com.google.protobuf.LazyStringList outputs_ = com.google.protobuf.LazyStringArrayList.EMPTY;
+      private void ensureOutputsIsMutable() {
+        if (!((bitField0_ & 0x00000002) != 0)) {
+          outputs_ = new com.google.protobuf.LazyStringArrayList(outputs_);
+          bitField0_ |= 0x00000002;
+         }
+      }
+      /**
+       * <pre>
+       * required, one per component
+       * </pre>
+       *
+       * <code>repeated string outputs = 2;</code>
+       * @return A list containing the outputs.
+       */
+      public com.google.protobuf.ProtocolStringList
+          getOutputsList() {
+        return outputs_.getUnmodifiableView();
+      }
+      /**
+       * <pre>
+       * required, one per component
+       * </pre>
+       *
+       * <code>repeated string outputs = 2;</code>
+       * @return The count of outputs.
+       */
+      public int getOutputsCount() {
+        return outputs_.size();
+      }
+      /**
+       * <pre>
+       * required, one per component
+       * </pre>
+       *
+       * <code>repeated string outputs = 2;</code>
+       * @param index The index of the element to return.
+       * @return The outputs at the given index.
+       */
+      public java.lang.String getOutputs(int index) {
+        return outputs_.get(index);
+      }
+      /**
+       * <pre>
+       * required, one per component
+       * </pre>
+       *
+       * <code>repeated string outputs = 2;</code>
+       * @param index The index of the value to return.
+       * @return The bytes of the outputs at the given index.
+       */
+      public com.google.protobuf.ByteString
+          getOutputsBytes(int index) {
+        return outputs_.getByteString(index);
+      }
+      /**
+       * <pre>
+       * required, one per component
+       * </pre>
+       *
+       * <code>repeated string outputs = 2;</code>
+       * @param index The index to set the value at.
+       * @param value The outputs to set.
+       * @return This builder for chaining.
+       */
+      public Builder setOutputs(
+          int index, java.lang.String value) {
+        if (value == null) { throw new NullPointerException(); }
+        ensureOutputsIsMutable();
+        outputs_.set(index, value);
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * required, one per component
+       * </pre>
+       *
+       * <code>repeated string outputs = 2;</code>
+       * @param value The outputs to add.
+       * @return This builder for chaining.
+       */
+      public Builder addOutputs(
+          java.lang.String value) {
+        if (value == null) { throw new NullPointerException(); }
+        ensureOutputsIsMutable();
+        outputs_.add(value);
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * required, one per component
+       * </pre>
+       *
+       * <code>repeated string outputs = 2;</code>
+       * @param values The outputs to add.
+       * @return This builder for chaining.
+       */
+      public Builder addAllOutputs(
+          java.lang.Iterable<java.lang.String> values) {
+        ensureOutputsIsMutable();
+        com.google.protobuf.AbstractMessageLite.Builder.addAll(
+            values, outputs_);
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * required, one per component
+       * </pre>
+       *
+       * <code>repeated string outputs = 2;</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearOutputs() {
+        outputs_ = com.google.protobuf.LazyStringArrayList.EMPTY;
+        bitField0_ = (bitField0_ & ~0x00000002);
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * required, one per component
+       * </pre>
+       *
+       * <code>repeated string outputs = 2;</code>
+       * @param value The bytes of the outputs to add.
+       * @return This builder for chaining.
+       */
+      public Builder addOutputsBytes(
+          com.google.protobuf.ByteString value) {
+        if (value == null) { throw new NullPointerException(); }
+        checkByteStringIsUtf8(value);
+        ensureOutputsIsMutable();
+        outputs_.add(value);
+        onChanged();
+        return this;
+      }
+
+      private com.google.protobuf.Internal.DoubleList mean_ = emptyDoubleList();
+      private void ensureMeanIsMutable() {
+        if (!((bitField0_ & 0x00000004) != 0)) {
+          mean_ = mutableCopy(mean_);
+          bitField0_ |= 0x00000004;
+        }
+      }
+      /**
+       * <pre>
+       * one per feature
+       * </pre>
+       *
+       * <code>repeated double mean = 3;</code>
+       * @return A list containing the mean.
+       */
+      public java.util.List<java.lang.Double>
+          getMeanList() {
+        return ((bitField0_ & 0x00000004) != 0) ?
+                 java.util.Collections.unmodifiableList(mean_) : mean_;
+      }
+      /**
+       * <pre>
+       * one per feature
+       * </pre>
+       *
+       * <code>repeated double mean = 3;</code>
+       * @return The count of mean.
+       */
+      public int getMeanCount() {
+        return mean_.size();
+      }
+      /**
+       * <pre>
+       * one per feature
+       * </pre>
+       *
+       * <code>repeated double mean = 3;</code>
+       * @param index The index of the element to return.
+       * @return The mean at the given index.
+       */
+      public double getMean(int index) {
+        return mean_.getDouble(index);
+      }
+      /**
+       * <pre>
+       * one per feature
+       * </pre>
+       *
+       * <code>repeated double mean = 3;</code>
+       * @param index The index to set the value at.
+       * @param value The mean to set.
+       * @return This builder for chaining.
+       */
+      public Builder setMean(
+          int index, double value) {
+        
+        ensureMeanIsMutable();
+        mean_.setDouble(index, value);
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * one per feature
+       * </pre>
+       *
+       * <code>repeated double mean = 3;</code>
+       * @param value The mean to add.
+       * @return This builder for chaining.
+       */
+      public Builder addMean(double value) {
+        
+        ensureMeanIsMutable();
+        mean_.addDouble(value);
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * one per feature
+       * </pre>
+       *
+       * <code>repeated double mean = 3;</code>
+       * @param values The mean to add.
+       * @return This builder for chaining.
+       */
+      public Builder addAllMean(
+          java.lang.Iterable<? extends java.lang.Double> values) {
+        ensureMeanIsMutable();
+        com.google.protobuf.AbstractMessageLite.Builder.addAll(
+            values, mean_);
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * one per feature
+       * </pre>
+       *
+       * <code>repeated double mean = 3;</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearMean() {
+        mean_ = emptyDoubleList();
+        bitField0_ = (bitField0_ & ~0x00000004);
+        onChanged();
+        return this;
+      }
+
+      private com.google.protobuf.Internal.DoubleList components_ = emptyDoubleList();
+      private void ensureComponentsIsMutable() {
+        if (!((bitField0_ & 0x00000008) != 0)) {
+          components_ = mutableCopy(components_);
+          bitField0_ |= 0x00000008;
+        }
+      }
+      /**
+       * <pre>
+       * row-major: one row per output, one column per feature
+       * </pre>
+       *
+       * <code>repeated double components = 4;</code>
+       * @return A list containing the components.
+       */
+      public java.util.List<java.lang.Double>
+          getComponentsList() {
+        return ((bitField0_ & 0x00000008) != 0) ?
+                 java.util.Collections.unmodifiableList(components_) : components_;
+      }
+      /**
+       * <pre>
+       * row-major: one row per output, one column per feature
+       * </pre>
+       *
+       * <code>repeated double components = 4;</code>
+       * @return The count of components.
+       */
+      public int getComponentsCount() {
+        return components_.size();
+      }
+      /**
+       * <pre>
+       * row-major: one row per output, one column per feature
+       * </pre>
+       *
+       * <code>repeated double components = 4;</code>
+       * @param index The index of the element to return.
+       * @return The components at the given index.
+       */
+      public double getComponents(int index) {
+        return components_.getDouble(index);
+      }
+      /**
+       * <pre>
+       * row-major: one row per output, one column per feature
+       * </pre>
+       *
+       * <code>repeated double components = 4;</code>
+       * @param index The index to set the value at.
+       * @param value The components to set.
+       * @return This builder for chaining.
+       */
+      public Builder setComponents(
+          int index, double value) {
+        
+        ensureComponentsIsMutable();
+        components_.setDouble(index, value);
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * row-major: one row per output, one column per feature
+       * </pre>
+       *
+       * <code>repeated double components = 4;</code>
+       * @param value The components to add.
+       * @return This builder for chaining.
+       */
+      public Builder addComponents(double value) {
+        
+        ensureComponentsIsMutable();
+        components_.addDouble(value);
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * row-major: one row per output, one column per feature
+       * </pre>
+       *
+       * <code>repeated double components = 4;</code>
+       * @param values The components to add.
+       * @return This builder for chaining.
+       */
+      public Builder addAllComponents(
+          java.lang.Iterable<? extends java.lang.Double> values) {
+        ensureComponentsIsMutable();
+        com.google.protobuf.AbstractMessageLite.Builder.addAll(
+            values, components_);
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * row-major: one row per output, one column per feature
+       * </pre>
+       *
+       * <code>repeated double components = 4;</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearComponents() {
+        components_ = emptyDoubleList();
+        bitField0_ = (bitField0_ & ~0x00000008);
+        onChanged();
+        return this;
+      }
+
+      private com.google.protobuf.Internal.DoubleList divisors_ = emptyDoubleList();
+      private void ensureDivisorsIsMutable() {
+        if (!((bitField0_ & 0x00000010) != 0)) {
+          divisors_ = mutableCopy(divisors_);
+          bitField0_ |= 0x00000010;
+        }
+      }
+      /**
+       * <pre>
+       * empty, or one per output (whiten)
+       * </pre>
+       *
+       * <code>repeated double divisors = 5;</code>
+       * @return A list containing the divisors.
+       */
+      public java.util.List<java.lang.Double>
+          getDivisorsList() {
+        return ((bitField0_ & 0x00000010) != 0) ?
+                 java.util.Collections.unmodifiableList(divisors_) : divisors_;
+      }
+      /**
+       * <pre>
+       * empty, or one per output (whiten)
+       * </pre>
+       *
+       * <code>repeated double divisors = 5;</code>
+       * @return The count of divisors.
+       */
+      public int getDivisorsCount() {
+        return divisors_.size();
+      }
+      /**
+       * <pre>
+       * empty, or one per output (whiten)
+       * </pre>
+       *
+       * <code>repeated double divisors = 5;</code>
+       * @param index The index of the element to return.
+       * @return The divisors at the given index.
+       */
+      public double getDivisors(int index) {
+        return divisors_.getDouble(index);
+      }
+      /**
+       * <pre>
+       * empty, or one per output (whiten)
+       * </pre>
+       *
+       * <code>repeated double divisors = 5;</code>
+       * @param index The index to set the value at.
+       * @param value The divisors to set.
+       * @return This builder for chaining.
+       */
+      public Builder setDivisors(
+          int index, double value) {
+        
+        ensureDivisorsIsMutable();
+        divisors_.setDouble(index, value);
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * empty, or one per output (whiten)
+       * </pre>
+       *
+       * <code>repeated double divisors = 5;</code>
+       * @param value The divisors to add.
+       * @return This builder for chaining.
+       */
+      public Builder addDivisors(double value) {
+        
+        ensureDivisorsIsMutable();
+        divisors_.addDouble(value);
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * empty, or one per output (whiten)
+       * </pre>
+       *
+       * <code>repeated double divisors = 5;</code>
+       * @param values The divisors to add.
+       * @return This builder for chaining.
+       */
+      public Builder addAllDivisors(
+          java.lang.Iterable<? extends java.lang.Double> values) {
+        ensureDivisorsIsMutable();
+        com.google.protobuf.AbstractMessageLite.Builder.addAll(
+            values, divisors_);
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * empty, or one per output (whiten)
+       * </pre>
+       *
+       * <code>repeated double divisors = 5;</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearDivisors() {
+        divisors_ = emptyDoubleList();
+        bitField0_ = (bitField0_ & ~0x00000010);
+        onChanged();
+        return this;
+      }
+
+      private int centring_ = 0;
+      /**
+       * <code>.crossform.v1.Projection.Centring centring = 6;</code>
+       * @return The enum numeric value on the wire for centring.
+       */
+      @java.lang.Override public int getCentringValue() {
+        return centring_;
+      }
+      /**
+       * <code>.crossform.v1.Projection.Centring centring = 6;</code>
+       * @param value The enum numeric value on the wire for centring to set.
+       * @return This builder for chaining.
+       */
+      public Builder setCentringValue(int value) {
+        centring_ = value;
+        bitField0_ |= 0x00000020;
+        onChanged();
+        return this;
+      }
+      /**
+       * <code>.crossform.v1.Projection.Centring centring = 6;</code>
+       * @return The centring.
+       */
+      @java.lang.Override
+      public crossform.v1.PackageOuterClass.Projection.Centring getCentring() {
+        crossform.v1.PackageOuterClass.Projection.Centring result = crossform.v1.PackageOuterClass.Projection.Centring.forNumber(centring_);
+        return result == null ? crossform.v1.PackageOuterClass.Projection.Centring.UNRECOGNIZED : result;
+      }
+      /**
+       * <code>.crossform.v1.Projection.Centring centring = 6;</code>
+       * @param value The centring to set.
+       * @return This builder for chaining.
+       */
+      public Builder setCentring(crossform.v1.PackageOuterClass.Projection.Centring value) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        bitField0_ |= 0x00000020;
+        centring_ = value.getNumber();
+        onChanged();
+        return this;
+      }
+      /**
+       * <code>.crossform.v1.Projection.Centring centring = 6;</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearCentring() {
+        bitField0_ = (bitField0_ & ~0x00000020);
+        centring_ = 0;
+        onChanged();
+        return this;
+      }
+      @java.lang.Override
+      public final Builder setUnknownFields(
+          final com.google.protobuf.UnknownFieldSet unknownFields) {
+        return super.setUnknownFields(unknownFields);
+      }
+
+      @java.lang.Override
+      public final Builder mergeUnknownFields(
+          final com.google.protobuf.UnknownFieldSet unknownFields) {
+        return super.mergeUnknownFields(unknownFields);
+      }
+
+
+      // @@protoc_insertion_point(builder_scope:crossform.v1.Projection)
+    }
+
+    // @@protoc_insertion_point(class_scope:crossform.v1.Projection)
+    private static final crossform.v1.PackageOuterClass.Projection DEFAULT_INSTANCE;
+    static {
+      DEFAULT_INSTANCE = new crossform.v1.PackageOuterClass.Projection();
+    }
+
+    public static crossform.v1.PackageOuterClass.Projection getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static final com.google.protobuf.Parser<Projection>
+        PARSER = new com.google.protobuf.AbstractParser<Projection>() {
+      @java.lang.Override
+      public Projection parsePartialFrom(
+          com.google.protobuf.CodedInputStream input,
+          com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+          throws com.google.protobuf.InvalidProtocolBufferException {
+        Builder builder = newBuilder();
+        try {
+          builder.mergeFrom(input, extensionRegistry);
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          throw e.setUnfinishedMessage(builder.buildPartial());
+        } catch (com.google.protobuf.UninitializedMessageException e) {
+          throw e.asInvalidProtocolBufferException().setUnfinishedMessage(builder.buildPartial());
+        } catch (java.io.IOException e) {
+          throw new com.google.protobuf.InvalidProtocolBufferException(e)
+              .setUnfinishedMessage(builder.buildPartial());
+        }
+        return builder.buildPartial();
+      }
+    };
+
+    public static com.google.protobuf.Parser<Projection> parser() {
+      return PARSER;
+    }
+
+    @java.lang.Override
+    public com.google.protobuf.Parser<Projection> getParserForType() {
+      return PARSER;
+    }
+
+    @java.lang.Override
+    public crossform.v1.PackageOuterClass.Projection getDefaultInstanceForType() {
+      return DEFAULT_INSTANCE;
+    }
+
+  }
+
   public interface IntegerCodeOrBuilder extends
       // @@protoc_insertion_point(interface_extends:crossform.v1.IntegerCode)
       com.google.protobuf.MessageOrBuilder {
@@ -33100,6 +35282,50 @@ java.lang.String defaultValue) {
      * @return The calibrationPoints at the given index.
      */
     int getCalibrationPoints(int index);
+
+    /**
+     * <pre>
+     * COMBINATION_TARGET only, at least one
+     * </pre>
+     *
+     * <code>repeated .crossform.v1.Composite.TargetStep target_steps = 11;</code>
+     */
+    java.util.List<crossform.v1.PackageOuterClass.Composite.TargetStep> 
+        getTargetStepsList();
+    /**
+     * <pre>
+     * COMBINATION_TARGET only, at least one
+     * </pre>
+     *
+     * <code>repeated .crossform.v1.Composite.TargetStep target_steps = 11;</code>
+     */
+    crossform.v1.PackageOuterClass.Composite.TargetStep getTargetSteps(int index);
+    /**
+     * <pre>
+     * COMBINATION_TARGET only, at least one
+     * </pre>
+     *
+     * <code>repeated .crossform.v1.Composite.TargetStep target_steps = 11;</code>
+     */
+    int getTargetStepsCount();
+    /**
+     * <pre>
+     * COMBINATION_TARGET only, at least one
+     * </pre>
+     *
+     * <code>repeated .crossform.v1.Composite.TargetStep target_steps = 11;</code>
+     */
+    java.util.List<? extends crossform.v1.PackageOuterClass.Composite.TargetStepOrBuilder> 
+        getTargetStepsOrBuilderList();
+    /**
+     * <pre>
+     * COMBINATION_TARGET only, at least one
+     * </pre>
+     *
+     * <code>repeated .crossform.v1.Composite.TargetStep target_steps = 11;</code>
+     */
+    crossform.v1.PackageOuterClass.Composite.TargetStepOrBuilder getTargetStepsOrBuilder(
+        int index);
   }
   /**
    * <pre>
@@ -33125,6 +35351,7 @@ java.lang.String defaultValue) {
       calibration_ = emptyDoubleList();
       calibrationMethod_ = 0;
       calibrationPoints_ = emptyIntList();
+      targetSteps_ = java.util.Collections.emptyList();
     }
 
     @java.lang.Override
@@ -33205,6 +35432,15 @@ java.lang.String defaultValue) {
        * <code>COMBINATION_CALIBRATE = 4;</code>
        */
       COMBINATION_CALIBRATE(4),
+      /**
+       * <pre>
+       * one regressor member: its prediction t (a row error when it is not finite) through
+       * target_steps in order, one double operation each (docs/SEMANTICS.md note 22)
+       * </pre>
+       *
+       * <code>COMBINATION_TARGET = 5;</code>
+       */
+      COMBINATION_TARGET(5),
       UNRECOGNIZED(-1),
       ;
 
@@ -33256,6 +35492,15 @@ java.lang.String defaultValue) {
        * <code>COMBINATION_CALIBRATE = 4;</code>
        */
       public static final int COMBINATION_CALIBRATE_VALUE = 4;
+      /**
+       * <pre>
+       * one regressor member: its prediction t (a row error when it is not finite) through
+       * target_steps in order, one double operation each (docs/SEMANTICS.md note 22)
+       * </pre>
+       *
+       * <code>COMBINATION_TARGET = 5;</code>
+       */
+      public static final int COMBINATION_TARGET_VALUE = 5;
 
 
       public final int getNumber() {
@@ -33287,6 +35532,7 @@ java.lang.String defaultValue) {
           case 2: return COMBINATION_VOTE;
           case 3: return COMBINATION_STACK;
           case 4: return COMBINATION_CALIBRATE;
+          case 5: return COMBINATION_TARGET;
           default: return null;
         }
       }
@@ -33469,6 +35715,861 @@ java.lang.String defaultValue) {
       }
 
       // @@protoc_insertion_point(enum_scope:crossform.v1.Composite.CalibrationMethod)
+    }
+
+    public interface TargetStepOrBuilder extends
+        // @@protoc_insertion_point(interface_extends:crossform.v1.Composite.TargetStep)
+        com.google.protobuf.MessageOrBuilder {
+
+      /**
+       * <pre>
+       * required
+       * </pre>
+       *
+       * <code>.crossform.v1.Composite.TargetStep.Operation operation = 1;</code>
+       * @return The enum numeric value on the wire for operation.
+       */
+      int getOperationValue();
+      /**
+       * <pre>
+       * required
+       * </pre>
+       *
+       * <code>.crossform.v1.Composite.TargetStep.Operation operation = 1;</code>
+       * @return The operation.
+       */
+      crossform.v1.PackageOuterClass.Composite.TargetStep.Operation getOperation();
+
+      /**
+       * <pre>
+       * the four arithmetic operations only, and required by them
+       * </pre>
+       *
+       * <code>optional double number = 2;</code>
+       * @return Whether the number field is set.
+       */
+      boolean hasNumber();
+      /**
+       * <pre>
+       * the four arithmetic operations only, and required by them
+       * </pre>
+       *
+       * <code>optional double number = 2;</code>
+       * @return The number.
+       */
+      double getNumber();
+    }
+    /**
+     * <pre>
+     * One inverse target step: t + number, t - number, t * number, t / number (number finite, not 0
+     * for a division), or numpy's exp or expm1 of t (no number).
+     * </pre>
+     *
+     * Protobuf type {@code crossform.v1.Composite.TargetStep}
+     */
+    public static final class TargetStep extends
+        com.google.protobuf.GeneratedMessageV3 implements
+        // @@protoc_insertion_point(message_implements:crossform.v1.Composite.TargetStep)
+        TargetStepOrBuilder {
+    private static final long serialVersionUID = 0L;
+      // Use TargetStep.newBuilder() to construct.
+      private TargetStep(com.google.protobuf.GeneratedMessageV3.Builder<?> builder) {
+        super(builder);
+      }
+      private TargetStep() {
+        operation_ = 0;
+      }
+
+      @java.lang.Override
+      @SuppressWarnings({"unused"})
+      protected java.lang.Object newInstance(
+          UnusedPrivateParameter unused) {
+        return new TargetStep();
+      }
+
+      @java.lang.Override
+      public final com.google.protobuf.UnknownFieldSet
+      getUnknownFields() {
+        return this.unknownFields;
+      }
+      public static final com.google.protobuf.Descriptors.Descriptor
+          getDescriptor() {
+        return crossform.v1.PackageOuterClass.internal_static_crossform_v1_Composite_TargetStep_descriptor;
+      }
+
+      @java.lang.Override
+      protected com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+          internalGetFieldAccessorTable() {
+        return crossform.v1.PackageOuterClass.internal_static_crossform_v1_Composite_TargetStep_fieldAccessorTable
+            .ensureFieldAccessorsInitialized(
+                crossform.v1.PackageOuterClass.Composite.TargetStep.class, crossform.v1.PackageOuterClass.Composite.TargetStep.Builder.class);
+      }
+
+      /**
+       * Protobuf enum {@code crossform.v1.Composite.TargetStep.Operation}
+       */
+      public enum Operation
+          implements com.google.protobuf.ProtocolMessageEnum {
+        /**
+         * <pre>
+         * refused
+         * </pre>
+         *
+         * <code>OPERATION_UNSPECIFIED = 0;</code>
+         */
+        OPERATION_UNSPECIFIED(0),
+        /**
+         * <code>OPERATION_ADD = 1;</code>
+         */
+        OPERATION_ADD(1),
+        /**
+         * <code>OPERATION_SUBTRACT = 2;</code>
+         */
+        OPERATION_SUBTRACT(2),
+        /**
+         * <code>OPERATION_MULTIPLY = 3;</code>
+         */
+        OPERATION_MULTIPLY(3),
+        /**
+         * <code>OPERATION_DIVIDE = 4;</code>
+         */
+        OPERATION_DIVIDE(4),
+        /**
+         * <code>OPERATION_EXP = 5;</code>
+         */
+        OPERATION_EXP(5),
+        /**
+         * <code>OPERATION_EXPM1 = 6;</code>
+         */
+        OPERATION_EXPM1(6),
+        UNRECOGNIZED(-1),
+        ;
+
+        /**
+         * <pre>
+         * refused
+         * </pre>
+         *
+         * <code>OPERATION_UNSPECIFIED = 0;</code>
+         */
+        public static final int OPERATION_UNSPECIFIED_VALUE = 0;
+        /**
+         * <code>OPERATION_ADD = 1;</code>
+         */
+        public static final int OPERATION_ADD_VALUE = 1;
+        /**
+         * <code>OPERATION_SUBTRACT = 2;</code>
+         */
+        public static final int OPERATION_SUBTRACT_VALUE = 2;
+        /**
+         * <code>OPERATION_MULTIPLY = 3;</code>
+         */
+        public static final int OPERATION_MULTIPLY_VALUE = 3;
+        /**
+         * <code>OPERATION_DIVIDE = 4;</code>
+         */
+        public static final int OPERATION_DIVIDE_VALUE = 4;
+        /**
+         * <code>OPERATION_EXP = 5;</code>
+         */
+        public static final int OPERATION_EXP_VALUE = 5;
+        /**
+         * <code>OPERATION_EXPM1 = 6;</code>
+         */
+        public static final int OPERATION_EXPM1_VALUE = 6;
+
+
+        public final int getNumber() {
+          if (this == UNRECOGNIZED) {
+            throw new java.lang.IllegalArgumentException(
+                "Can't get the number of an unknown enum value.");
+          }
+          return value;
+        }
+
+        /**
+         * @param value The numeric wire value of the corresponding enum entry.
+         * @return The enum associated with the given numeric wire value.
+         * @deprecated Use {@link #forNumber(int)} instead.
+         */
+        @java.lang.Deprecated
+        public static Operation valueOf(int value) {
+          return forNumber(value);
+        }
+
+        /**
+         * @param value The numeric wire value of the corresponding enum entry.
+         * @return The enum associated with the given numeric wire value.
+         */
+        public static Operation forNumber(int value) {
+          switch (value) {
+            case 0: return OPERATION_UNSPECIFIED;
+            case 1: return OPERATION_ADD;
+            case 2: return OPERATION_SUBTRACT;
+            case 3: return OPERATION_MULTIPLY;
+            case 4: return OPERATION_DIVIDE;
+            case 5: return OPERATION_EXP;
+            case 6: return OPERATION_EXPM1;
+            default: return null;
+          }
+        }
+
+        public static com.google.protobuf.Internal.EnumLiteMap<Operation>
+            internalGetValueMap() {
+          return internalValueMap;
+        }
+        private static final com.google.protobuf.Internal.EnumLiteMap<
+            Operation> internalValueMap =
+              new com.google.protobuf.Internal.EnumLiteMap<Operation>() {
+                public Operation findValueByNumber(int number) {
+                  return Operation.forNumber(number);
+                }
+              };
+
+        public final com.google.protobuf.Descriptors.EnumValueDescriptor
+            getValueDescriptor() {
+          if (this == UNRECOGNIZED) {
+            throw new java.lang.IllegalStateException(
+                "Can't get the descriptor of an unrecognized enum value.");
+          }
+          return getDescriptor().getValues().get(ordinal());
+        }
+        public final com.google.protobuf.Descriptors.EnumDescriptor
+            getDescriptorForType() {
+          return getDescriptor();
+        }
+        public static final com.google.protobuf.Descriptors.EnumDescriptor
+            getDescriptor() {
+          return crossform.v1.PackageOuterClass.Composite.TargetStep.getDescriptor().getEnumTypes().get(0);
+        }
+
+        private static final Operation[] VALUES = values();
+
+        public static Operation valueOf(
+            com.google.protobuf.Descriptors.EnumValueDescriptor desc) {
+          if (desc.getType() != getDescriptor()) {
+            throw new java.lang.IllegalArgumentException(
+              "EnumValueDescriptor is not for this type.");
+          }
+          if (desc.getIndex() == -1) {
+            return UNRECOGNIZED;
+          }
+          return VALUES[desc.getIndex()];
+        }
+
+        private final int value;
+
+        private Operation(int value) {
+          this.value = value;
+        }
+
+        // @@protoc_insertion_point(enum_scope:crossform.v1.Composite.TargetStep.Operation)
+      }
+
+      private int bitField0_;
+      public static final int OPERATION_FIELD_NUMBER = 1;
+      private int operation_ = 0;
+      /**
+       * <pre>
+       * required
+       * </pre>
+       *
+       * <code>.crossform.v1.Composite.TargetStep.Operation operation = 1;</code>
+       * @return The enum numeric value on the wire for operation.
+       */
+      @java.lang.Override public int getOperationValue() {
+        return operation_;
+      }
+      /**
+       * <pre>
+       * required
+       * </pre>
+       *
+       * <code>.crossform.v1.Composite.TargetStep.Operation operation = 1;</code>
+       * @return The operation.
+       */
+      @java.lang.Override public crossform.v1.PackageOuterClass.Composite.TargetStep.Operation getOperation() {
+        crossform.v1.PackageOuterClass.Composite.TargetStep.Operation result = crossform.v1.PackageOuterClass.Composite.TargetStep.Operation.forNumber(operation_);
+        return result == null ? crossform.v1.PackageOuterClass.Composite.TargetStep.Operation.UNRECOGNIZED : result;
+      }
+
+      public static final int NUMBER_FIELD_NUMBER = 2;
+      private double number_ = 0D;
+      /**
+       * <pre>
+       * the four arithmetic operations only, and required by them
+       * </pre>
+       *
+       * <code>optional double number = 2;</code>
+       * @return Whether the number field is set.
+       */
+      @java.lang.Override
+      public boolean hasNumber() {
+        return ((bitField0_ & 0x00000001) != 0);
+      }
+      /**
+       * <pre>
+       * the four arithmetic operations only, and required by them
+       * </pre>
+       *
+       * <code>optional double number = 2;</code>
+       * @return The number.
+       */
+      @java.lang.Override
+      public double getNumber() {
+        return number_;
+      }
+
+      private byte memoizedIsInitialized = -1;
+      @java.lang.Override
+      public final boolean isInitialized() {
+        byte isInitialized = memoizedIsInitialized;
+        if (isInitialized == 1) return true;
+        if (isInitialized == 0) return false;
+
+        memoizedIsInitialized = 1;
+        return true;
+      }
+
+      @java.lang.Override
+      public void writeTo(com.google.protobuf.CodedOutputStream output)
+                          throws java.io.IOException {
+        if (operation_ != crossform.v1.PackageOuterClass.Composite.TargetStep.Operation.OPERATION_UNSPECIFIED.getNumber()) {
+          output.writeEnum(1, operation_);
+        }
+        if (((bitField0_ & 0x00000001) != 0)) {
+          output.writeDouble(2, number_);
+        }
+        getUnknownFields().writeTo(output);
+      }
+
+      @java.lang.Override
+      public int getSerializedSize() {
+        int size = memoizedSize;
+        if (size != -1) return size;
+
+        size = 0;
+        if (operation_ != crossform.v1.PackageOuterClass.Composite.TargetStep.Operation.OPERATION_UNSPECIFIED.getNumber()) {
+          size += com.google.protobuf.CodedOutputStream
+            .computeEnumSize(1, operation_);
+        }
+        if (((bitField0_ & 0x00000001) != 0)) {
+          size += com.google.protobuf.CodedOutputStream
+            .computeDoubleSize(2, number_);
+        }
+        size += getUnknownFields().getSerializedSize();
+        memoizedSize = size;
+        return size;
+      }
+
+      @java.lang.Override
+      public boolean equals(final java.lang.Object obj) {
+        if (obj == this) {
+         return true;
+        }
+        if (!(obj instanceof crossform.v1.PackageOuterClass.Composite.TargetStep)) {
+          return super.equals(obj);
+        }
+        crossform.v1.PackageOuterClass.Composite.TargetStep other = (crossform.v1.PackageOuterClass.Composite.TargetStep) obj;
+
+        if (operation_ != other.operation_) return false;
+        if (hasNumber() != other.hasNumber()) return false;
+        if (hasNumber()) {
+          if (java.lang.Double.doubleToLongBits(getNumber())
+              != java.lang.Double.doubleToLongBits(
+                  other.getNumber())) return false;
+        }
+        if (!getUnknownFields().equals(other.getUnknownFields())) return false;
+        return true;
+      }
+
+      @java.lang.Override
+      public int hashCode() {
+        if (memoizedHashCode != 0) {
+          return memoizedHashCode;
+        }
+        int hash = 41;
+        hash = (19 * hash) + getDescriptor().hashCode();
+        hash = (37 * hash) + OPERATION_FIELD_NUMBER;
+        hash = (53 * hash) + operation_;
+        if (hasNumber()) {
+          hash = (37 * hash) + NUMBER_FIELD_NUMBER;
+          hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
+              java.lang.Double.doubleToLongBits(getNumber()));
+        }
+        hash = (29 * hash) + getUnknownFields().hashCode();
+        memoizedHashCode = hash;
+        return hash;
+      }
+
+      public static crossform.v1.PackageOuterClass.Composite.TargetStep parseFrom(
+          java.nio.ByteBuffer data)
+          throws com.google.protobuf.InvalidProtocolBufferException {
+        return PARSER.parseFrom(data);
+      }
+      public static crossform.v1.PackageOuterClass.Composite.TargetStep parseFrom(
+          java.nio.ByteBuffer data,
+          com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+          throws com.google.protobuf.InvalidProtocolBufferException {
+        return PARSER.parseFrom(data, extensionRegistry);
+      }
+      public static crossform.v1.PackageOuterClass.Composite.TargetStep parseFrom(
+          com.google.protobuf.ByteString data)
+          throws com.google.protobuf.InvalidProtocolBufferException {
+        return PARSER.parseFrom(data);
+      }
+      public static crossform.v1.PackageOuterClass.Composite.TargetStep parseFrom(
+          com.google.protobuf.ByteString data,
+          com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+          throws com.google.protobuf.InvalidProtocolBufferException {
+        return PARSER.parseFrom(data, extensionRegistry);
+      }
+      public static crossform.v1.PackageOuterClass.Composite.TargetStep parseFrom(byte[] data)
+          throws com.google.protobuf.InvalidProtocolBufferException {
+        return PARSER.parseFrom(data);
+      }
+      public static crossform.v1.PackageOuterClass.Composite.TargetStep parseFrom(
+          byte[] data,
+          com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+          throws com.google.protobuf.InvalidProtocolBufferException {
+        return PARSER.parseFrom(data, extensionRegistry);
+      }
+      public static crossform.v1.PackageOuterClass.Composite.TargetStep parseFrom(java.io.InputStream input)
+          throws java.io.IOException {
+        return com.google.protobuf.GeneratedMessageV3
+            .parseWithIOException(PARSER, input);
+      }
+      public static crossform.v1.PackageOuterClass.Composite.TargetStep parseFrom(
+          java.io.InputStream input,
+          com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+          throws java.io.IOException {
+        return com.google.protobuf.GeneratedMessageV3
+            .parseWithIOException(PARSER, input, extensionRegistry);
+      }
+      public static crossform.v1.PackageOuterClass.Composite.TargetStep parseDelimitedFrom(java.io.InputStream input)
+          throws java.io.IOException {
+        return com.google.protobuf.GeneratedMessageV3
+            .parseDelimitedWithIOException(PARSER, input);
+      }
+      public static crossform.v1.PackageOuterClass.Composite.TargetStep parseDelimitedFrom(
+          java.io.InputStream input,
+          com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+          throws java.io.IOException {
+        return com.google.protobuf.GeneratedMessageV3
+            .parseDelimitedWithIOException(PARSER, input, extensionRegistry);
+      }
+      public static crossform.v1.PackageOuterClass.Composite.TargetStep parseFrom(
+          com.google.protobuf.CodedInputStream input)
+          throws java.io.IOException {
+        return com.google.protobuf.GeneratedMessageV3
+            .parseWithIOException(PARSER, input);
+      }
+      public static crossform.v1.PackageOuterClass.Composite.TargetStep parseFrom(
+          com.google.protobuf.CodedInputStream input,
+          com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+          throws java.io.IOException {
+        return com.google.protobuf.GeneratedMessageV3
+            .parseWithIOException(PARSER, input, extensionRegistry);
+      }
+
+      @java.lang.Override
+      public Builder newBuilderForType() { return newBuilder(); }
+      public static Builder newBuilder() {
+        return DEFAULT_INSTANCE.toBuilder();
+      }
+      public static Builder newBuilder(crossform.v1.PackageOuterClass.Composite.TargetStep prototype) {
+        return DEFAULT_INSTANCE.toBuilder().mergeFrom(prototype);
+      }
+      @java.lang.Override
+      public Builder toBuilder() {
+        return this == DEFAULT_INSTANCE
+            ? new Builder() : new Builder().mergeFrom(this);
+      }
+
+      @java.lang.Override
+      protected Builder newBuilderForType(
+          com.google.protobuf.GeneratedMessageV3.BuilderParent parent) {
+        Builder builder = new Builder(parent);
+        return builder;
+      }
+      /**
+       * <pre>
+       * One inverse target step: t + number, t - number, t * number, t / number (number finite, not 0
+       * for a division), or numpy's exp or expm1 of t (no number).
+       * </pre>
+       *
+       * Protobuf type {@code crossform.v1.Composite.TargetStep}
+       */
+      public static final class Builder extends
+          com.google.protobuf.GeneratedMessageV3.Builder<Builder> implements
+          // @@protoc_insertion_point(builder_implements:crossform.v1.Composite.TargetStep)
+          crossform.v1.PackageOuterClass.Composite.TargetStepOrBuilder {
+        public static final com.google.protobuf.Descriptors.Descriptor
+            getDescriptor() {
+          return crossform.v1.PackageOuterClass.internal_static_crossform_v1_Composite_TargetStep_descriptor;
+        }
+
+        @java.lang.Override
+        protected com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+            internalGetFieldAccessorTable() {
+          return crossform.v1.PackageOuterClass.internal_static_crossform_v1_Composite_TargetStep_fieldAccessorTable
+              .ensureFieldAccessorsInitialized(
+                  crossform.v1.PackageOuterClass.Composite.TargetStep.class, crossform.v1.PackageOuterClass.Composite.TargetStep.Builder.class);
+        }
+
+        // Construct using crossform.v1.PackageOuterClass.Composite.TargetStep.newBuilder()
+        private Builder() {
+
+        }
+
+        private Builder(
+            com.google.protobuf.GeneratedMessageV3.BuilderParent parent) {
+          super(parent);
+
+        }
+        @java.lang.Override
+        public Builder clear() {
+          super.clear();
+          bitField0_ = 0;
+          operation_ = 0;
+          number_ = 0D;
+          return this;
+        }
+
+        @java.lang.Override
+        public com.google.protobuf.Descriptors.Descriptor
+            getDescriptorForType() {
+          return crossform.v1.PackageOuterClass.internal_static_crossform_v1_Composite_TargetStep_descriptor;
+        }
+
+        @java.lang.Override
+        public crossform.v1.PackageOuterClass.Composite.TargetStep getDefaultInstanceForType() {
+          return crossform.v1.PackageOuterClass.Composite.TargetStep.getDefaultInstance();
+        }
+
+        @java.lang.Override
+        public crossform.v1.PackageOuterClass.Composite.TargetStep build() {
+          crossform.v1.PackageOuterClass.Composite.TargetStep result = buildPartial();
+          if (!result.isInitialized()) {
+            throw newUninitializedMessageException(result);
+          }
+          return result;
+        }
+
+        @java.lang.Override
+        public crossform.v1.PackageOuterClass.Composite.TargetStep buildPartial() {
+          crossform.v1.PackageOuterClass.Composite.TargetStep result = new crossform.v1.PackageOuterClass.Composite.TargetStep(this);
+          if (bitField0_ != 0) { buildPartial0(result); }
+          onBuilt();
+          return result;
+        }
+
+        private void buildPartial0(crossform.v1.PackageOuterClass.Composite.TargetStep result) {
+          int from_bitField0_ = bitField0_;
+          if (((from_bitField0_ & 0x00000001) != 0)) {
+            result.operation_ = operation_;
+          }
+          int to_bitField0_ = 0;
+          if (((from_bitField0_ & 0x00000002) != 0)) {
+            result.number_ = number_;
+            to_bitField0_ |= 0x00000001;
+          }
+          result.bitField0_ |= to_bitField0_;
+        }
+
+        @java.lang.Override
+        public Builder clone() {
+          return super.clone();
+        }
+        @java.lang.Override
+        public Builder setField(
+            com.google.protobuf.Descriptors.FieldDescriptor field,
+            java.lang.Object value) {
+          return super.setField(field, value);
+        }
+        @java.lang.Override
+        public Builder clearField(
+            com.google.protobuf.Descriptors.FieldDescriptor field) {
+          return super.clearField(field);
+        }
+        @java.lang.Override
+        public Builder clearOneof(
+            com.google.protobuf.Descriptors.OneofDescriptor oneof) {
+          return super.clearOneof(oneof);
+        }
+        @java.lang.Override
+        public Builder setRepeatedField(
+            com.google.protobuf.Descriptors.FieldDescriptor field,
+            int index, java.lang.Object value) {
+          return super.setRepeatedField(field, index, value);
+        }
+        @java.lang.Override
+        public Builder addRepeatedField(
+            com.google.protobuf.Descriptors.FieldDescriptor field,
+            java.lang.Object value) {
+          return super.addRepeatedField(field, value);
+        }
+        @java.lang.Override
+        public Builder mergeFrom(com.google.protobuf.Message other) {
+          if (other instanceof crossform.v1.PackageOuterClass.Composite.TargetStep) {
+            return mergeFrom((crossform.v1.PackageOuterClass.Composite.TargetStep)other);
+          } else {
+            super.mergeFrom(other);
+            return this;
+          }
+        }
+
+        public Builder mergeFrom(crossform.v1.PackageOuterClass.Composite.TargetStep other) {
+          if (other == crossform.v1.PackageOuterClass.Composite.TargetStep.getDefaultInstance()) return this;
+          if (other.operation_ != 0) {
+            setOperationValue(other.getOperationValue());
+          }
+          if (other.hasNumber()) {
+            setNumber(other.getNumber());
+          }
+          this.mergeUnknownFields(other.getUnknownFields());
+          onChanged();
+          return this;
+        }
+
+        @java.lang.Override
+        public final boolean isInitialized() {
+          return true;
+        }
+
+        @java.lang.Override
+        public Builder mergeFrom(
+            com.google.protobuf.CodedInputStream input,
+            com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+            throws java.io.IOException {
+          if (extensionRegistry == null) {
+            throw new java.lang.NullPointerException();
+          }
+          try {
+            boolean done = false;
+            while (!done) {
+              int tag = input.readTag();
+              switch (tag) {
+                case 0:
+                  done = true;
+                  break;
+                case 8: {
+                  operation_ = input.readEnum();
+                  bitField0_ |= 0x00000001;
+                  break;
+                } // case 8
+                case 17: {
+                  number_ = input.readDouble();
+                  bitField0_ |= 0x00000002;
+                  break;
+                } // case 17
+                default: {
+                  if (!super.parseUnknownField(input, extensionRegistry, tag)) {
+                    done = true; // was an endgroup tag
+                  }
+                  break;
+                } // default:
+              } // switch (tag)
+            } // while (!done)
+          } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            throw e.unwrapIOException();
+          } finally {
+            onChanged();
+          } // finally
+          return this;
+        }
+        private int bitField0_;
+
+        private int operation_ = 0;
+        /**
+         * <pre>
+         * required
+         * </pre>
+         *
+         * <code>.crossform.v1.Composite.TargetStep.Operation operation = 1;</code>
+         * @return The enum numeric value on the wire for operation.
+         */
+        @java.lang.Override public int getOperationValue() {
+          return operation_;
+        }
+        /**
+         * <pre>
+         * required
+         * </pre>
+         *
+         * <code>.crossform.v1.Composite.TargetStep.Operation operation = 1;</code>
+         * @param value The enum numeric value on the wire for operation to set.
+         * @return This builder for chaining.
+         */
+        public Builder setOperationValue(int value) {
+          operation_ = value;
+          bitField0_ |= 0x00000001;
+          onChanged();
+          return this;
+        }
+        /**
+         * <pre>
+         * required
+         * </pre>
+         *
+         * <code>.crossform.v1.Composite.TargetStep.Operation operation = 1;</code>
+         * @return The operation.
+         */
+        @java.lang.Override
+        public crossform.v1.PackageOuterClass.Composite.TargetStep.Operation getOperation() {
+          crossform.v1.PackageOuterClass.Composite.TargetStep.Operation result = crossform.v1.PackageOuterClass.Composite.TargetStep.Operation.forNumber(operation_);
+          return result == null ? crossform.v1.PackageOuterClass.Composite.TargetStep.Operation.UNRECOGNIZED : result;
+        }
+        /**
+         * <pre>
+         * required
+         * </pre>
+         *
+         * <code>.crossform.v1.Composite.TargetStep.Operation operation = 1;</code>
+         * @param value The operation to set.
+         * @return This builder for chaining.
+         */
+        public Builder setOperation(crossform.v1.PackageOuterClass.Composite.TargetStep.Operation value) {
+          if (value == null) {
+            throw new NullPointerException();
+          }
+          bitField0_ |= 0x00000001;
+          operation_ = value.getNumber();
+          onChanged();
+          return this;
+        }
+        /**
+         * <pre>
+         * required
+         * </pre>
+         *
+         * <code>.crossform.v1.Composite.TargetStep.Operation operation = 1;</code>
+         * @return This builder for chaining.
+         */
+        public Builder clearOperation() {
+          bitField0_ = (bitField0_ & ~0x00000001);
+          operation_ = 0;
+          onChanged();
+          return this;
+        }
+
+        private double number_ ;
+        /**
+         * <pre>
+         * the four arithmetic operations only, and required by them
+         * </pre>
+         *
+         * <code>optional double number = 2;</code>
+         * @return Whether the number field is set.
+         */
+        @java.lang.Override
+        public boolean hasNumber() {
+          return ((bitField0_ & 0x00000002) != 0);
+        }
+        /**
+         * <pre>
+         * the four arithmetic operations only, and required by them
+         * </pre>
+         *
+         * <code>optional double number = 2;</code>
+         * @return The number.
+         */
+        @java.lang.Override
+        public double getNumber() {
+          return number_;
+        }
+        /**
+         * <pre>
+         * the four arithmetic operations only, and required by them
+         * </pre>
+         *
+         * <code>optional double number = 2;</code>
+         * @param value The number to set.
+         * @return This builder for chaining.
+         */
+        public Builder setNumber(double value) {
+          
+          number_ = value;
+          bitField0_ |= 0x00000002;
+          onChanged();
+          return this;
+        }
+        /**
+         * <pre>
+         * the four arithmetic operations only, and required by them
+         * </pre>
+         *
+         * <code>optional double number = 2;</code>
+         * @return This builder for chaining.
+         */
+        public Builder clearNumber() {
+          bitField0_ = (bitField0_ & ~0x00000002);
+          number_ = 0D;
+          onChanged();
+          return this;
+        }
+        @java.lang.Override
+        public final Builder setUnknownFields(
+            final com.google.protobuf.UnknownFieldSet unknownFields) {
+          return super.setUnknownFields(unknownFields);
+        }
+
+        @java.lang.Override
+        public final Builder mergeUnknownFields(
+            final com.google.protobuf.UnknownFieldSet unknownFields) {
+          return super.mergeUnknownFields(unknownFields);
+        }
+
+
+        // @@protoc_insertion_point(builder_scope:crossform.v1.Composite.TargetStep)
+      }
+
+      // @@protoc_insertion_point(class_scope:crossform.v1.Composite.TargetStep)
+      private static final crossform.v1.PackageOuterClass.Composite.TargetStep DEFAULT_INSTANCE;
+      static {
+        DEFAULT_INSTANCE = new crossform.v1.PackageOuterClass.Composite.TargetStep();
+      }
+
+      public static crossform.v1.PackageOuterClass.Composite.TargetStep getDefaultInstance() {
+        return DEFAULT_INSTANCE;
+      }
+
+      private static final com.google.protobuf.Parser<TargetStep>
+          PARSER = new com.google.protobuf.AbstractParser<TargetStep>() {
+        @java.lang.Override
+        public TargetStep parsePartialFrom(
+            com.google.protobuf.CodedInputStream input,
+            com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+            throws com.google.protobuf.InvalidProtocolBufferException {
+          Builder builder = newBuilder();
+          try {
+            builder.mergeFrom(input, extensionRegistry);
+          } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            throw e.setUnfinishedMessage(builder.buildPartial());
+          } catch (com.google.protobuf.UninitializedMessageException e) {
+            throw e.asInvalidProtocolBufferException().setUnfinishedMessage(builder.buildPartial());
+          } catch (java.io.IOException e) {
+            throw new com.google.protobuf.InvalidProtocolBufferException(e)
+                .setUnfinishedMessage(builder.buildPartial());
+          }
+          return builder.buildPartial();
+        }
+      };
+
+      public static com.google.protobuf.Parser<TargetStep> parser() {
+        return PARSER;
+      }
+
+      @java.lang.Override
+      public com.google.protobuf.Parser<TargetStep> getParserForType() {
+        return PARSER;
+      }
+
+      @java.lang.Override
+      public crossform.v1.PackageOuterClass.Composite.TargetStep getDefaultInstanceForType() {
+        return DEFAULT_INSTANCE;
+      }
+
     }
 
     public static final int COMBINATION_FIELD_NUMBER = 1;
@@ -33843,6 +36944,67 @@ java.lang.String defaultValue) {
     }
     private int calibrationPointsMemoizedSerializedSize = -1;
 
+    public static final int TARGET_STEPS_FIELD_NUMBER = 11;
+    @SuppressWarnings("serial")
+    private java.util.List<crossform.v1.PackageOuterClass.Composite.TargetStep> targetSteps_;
+    /**
+     * <pre>
+     * COMBINATION_TARGET only, at least one
+     * </pre>
+     *
+     * <code>repeated .crossform.v1.Composite.TargetStep target_steps = 11;</code>
+     */
+    @java.lang.Override
+    public java.util.List<crossform.v1.PackageOuterClass.Composite.TargetStep> getTargetStepsList() {
+      return targetSteps_;
+    }
+    /**
+     * <pre>
+     * COMBINATION_TARGET only, at least one
+     * </pre>
+     *
+     * <code>repeated .crossform.v1.Composite.TargetStep target_steps = 11;</code>
+     */
+    @java.lang.Override
+    public java.util.List<? extends crossform.v1.PackageOuterClass.Composite.TargetStepOrBuilder> 
+        getTargetStepsOrBuilderList() {
+      return targetSteps_;
+    }
+    /**
+     * <pre>
+     * COMBINATION_TARGET only, at least one
+     * </pre>
+     *
+     * <code>repeated .crossform.v1.Composite.TargetStep target_steps = 11;</code>
+     */
+    @java.lang.Override
+    public int getTargetStepsCount() {
+      return targetSteps_.size();
+    }
+    /**
+     * <pre>
+     * COMBINATION_TARGET only, at least one
+     * </pre>
+     *
+     * <code>repeated .crossform.v1.Composite.TargetStep target_steps = 11;</code>
+     */
+    @java.lang.Override
+    public crossform.v1.PackageOuterClass.Composite.TargetStep getTargetSteps(int index) {
+      return targetSteps_.get(index);
+    }
+    /**
+     * <pre>
+     * COMBINATION_TARGET only, at least one
+     * </pre>
+     *
+     * <code>repeated .crossform.v1.Composite.TargetStep target_steps = 11;</code>
+     */
+    @java.lang.Override
+    public crossform.v1.PackageOuterClass.Composite.TargetStepOrBuilder getTargetStepsOrBuilder(
+        int index) {
+      return targetSteps_.get(index);
+    }
+
     private byte memoizedIsInitialized = -1;
     @java.lang.Override
     public final boolean isInitialized() {
@@ -33899,6 +37061,9 @@ java.lang.String defaultValue) {
       }
       for (int i = 0; i < calibrationPoints_.size(); i++) {
         output.writeUInt32NoTag(calibrationPoints_.getInt(i));
+      }
+      for (int i = 0; i < targetSteps_.size(); i++) {
+        output.writeMessage(11, targetSteps_.get(i));
       }
       getUnknownFields().writeTo(output);
     }
@@ -33973,6 +37138,10 @@ java.lang.String defaultValue) {
         }
         calibrationPointsMemoizedSerializedSize = dataSize;
       }
+      for (int i = 0; i < targetSteps_.size(); i++) {
+        size += com.google.protobuf.CodedOutputStream
+          .computeMessageSize(11, targetSteps_.get(i));
+      }
       size += getUnknownFields().getSerializedSize();
       memoizedSize = size;
       return size;
@@ -34010,6 +37179,8 @@ java.lang.String defaultValue) {
       if (calibrationMethod_ != other.calibrationMethod_) return false;
       if (!getCalibrationPointsList()
           .equals(other.getCalibrationPointsList())) return false;
+      if (!getTargetStepsList()
+          .equals(other.getTargetStepsList())) return false;
       if (!getUnknownFields().equals(other.getUnknownFields())) return false;
       return true;
     }
@@ -34054,6 +37225,10 @@ java.lang.String defaultValue) {
       if (getCalibrationPointsCount() > 0) {
         hash = (37 * hash) + CALIBRATION_POINTS_FIELD_NUMBER;
         hash = (53 * hash) + getCalibrationPointsList().hashCode();
+      }
+      if (getTargetStepsCount() > 0) {
+        hash = (37 * hash) + TARGET_STEPS_FIELD_NUMBER;
+        hash = (53 * hash) + getTargetStepsList().hashCode();
       }
       hash = (29 * hash) + getUnknownFields().hashCode();
       memoizedHashCode = hash;
@@ -34214,6 +37389,13 @@ java.lang.String defaultValue) {
         calibration_ = emptyDoubleList();
         calibrationMethod_ = 0;
         calibrationPoints_ = emptyIntList();
+        if (targetStepsBuilder_ == null) {
+          targetSteps_ = java.util.Collections.emptyList();
+        } else {
+          targetSteps_ = null;
+          targetStepsBuilder_.clear();
+        }
+        bitField0_ = (bitField0_ & ~0x00000400);
         return this;
       }
 
@@ -34280,6 +37462,15 @@ java.lang.String defaultValue) {
           bitField0_ = (bitField0_ & ~0x00000200);
         }
         result.calibrationPoints_ = calibrationPoints_;
+        if (targetStepsBuilder_ == null) {
+          if (((bitField0_ & 0x00000400) != 0)) {
+            targetSteps_ = java.util.Collections.unmodifiableList(targetSteps_);
+            bitField0_ = (bitField0_ & ~0x00000400);
+          }
+          result.targetSteps_ = targetSteps_;
+        } else {
+          result.targetSteps_ = targetStepsBuilder_.build();
+        }
       }
 
       private void buildPartial0(crossform.v1.PackageOuterClass.Composite result) {
@@ -34444,6 +37635,32 @@ java.lang.String defaultValue) {
           }
           onChanged();
         }
+        if (targetStepsBuilder_ == null) {
+          if (!other.targetSteps_.isEmpty()) {
+            if (targetSteps_.isEmpty()) {
+              targetSteps_ = other.targetSteps_;
+              bitField0_ = (bitField0_ & ~0x00000400);
+            } else {
+              ensureTargetStepsIsMutable();
+              targetSteps_.addAll(other.targetSteps_);
+            }
+            onChanged();
+          }
+        } else {
+          if (!other.targetSteps_.isEmpty()) {
+            if (targetStepsBuilder_.isEmpty()) {
+              targetStepsBuilder_.dispose();
+              targetStepsBuilder_ = null;
+              targetSteps_ = other.targetSteps_;
+              bitField0_ = (bitField0_ & ~0x00000400);
+              targetStepsBuilder_ = 
+                com.google.protobuf.GeneratedMessageV3.alwaysUseFieldBuilders ?
+                   getTargetStepsFieldBuilder() : null;
+            } else {
+              targetStepsBuilder_.addAllMessages(other.targetSteps_);
+            }
+          }
+        }
         this.mergeUnknownFields(other.getUnknownFields());
         onChanged();
         return this;
@@ -34571,6 +37788,19 @@ java.lang.String defaultValue) {
                 input.popLimit(limit);
                 break;
               } // case 82
+              case 90: {
+                crossform.v1.PackageOuterClass.Composite.TargetStep m =
+                    input.readMessage(
+                        crossform.v1.PackageOuterClass.Composite.TargetStep.parser(),
+                        extensionRegistry);
+                if (targetStepsBuilder_ == null) {
+                  ensureTargetStepsIsMutable();
+                  targetSteps_.add(m);
+                } else {
+                  targetStepsBuilder_.addMessage(m);
+                }
+                break;
+              } // case 90
               default: {
                 if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                   done = true; // was an endgroup tag
@@ -35948,6 +39178,318 @@ java.lang.String defaultValue) {
         bitField0_ = (bitField0_ & ~0x00000200);
         onChanged();
         return this;
+      }
+
+      private java.util.List<crossform.v1.PackageOuterClass.Composite.TargetStep> targetSteps_ =
+        java.util.Collections.emptyList();
+      private void ensureTargetStepsIsMutable() {
+        if (!((bitField0_ & 0x00000400) != 0)) {
+          targetSteps_ = new java.util.ArrayList<crossform.v1.PackageOuterClass.Composite.TargetStep>(targetSteps_);
+          bitField0_ |= 0x00000400;
+         }
+      }
+
+      private com.google.protobuf.RepeatedFieldBuilderV3<
+          crossform.v1.PackageOuterClass.Composite.TargetStep, crossform.v1.PackageOuterClass.Composite.TargetStep.Builder, crossform.v1.PackageOuterClass.Composite.TargetStepOrBuilder> targetStepsBuilder_;
+
+      /**
+       * <pre>
+       * COMBINATION_TARGET only, at least one
+       * </pre>
+       *
+       * <code>repeated .crossform.v1.Composite.TargetStep target_steps = 11;</code>
+       */
+      public java.util.List<crossform.v1.PackageOuterClass.Composite.TargetStep> getTargetStepsList() {
+        if (targetStepsBuilder_ == null) {
+          return java.util.Collections.unmodifiableList(targetSteps_);
+        } else {
+          return targetStepsBuilder_.getMessageList();
+        }
+      }
+      /**
+       * <pre>
+       * COMBINATION_TARGET only, at least one
+       * </pre>
+       *
+       * <code>repeated .crossform.v1.Composite.TargetStep target_steps = 11;</code>
+       */
+      public int getTargetStepsCount() {
+        if (targetStepsBuilder_ == null) {
+          return targetSteps_.size();
+        } else {
+          return targetStepsBuilder_.getCount();
+        }
+      }
+      /**
+       * <pre>
+       * COMBINATION_TARGET only, at least one
+       * </pre>
+       *
+       * <code>repeated .crossform.v1.Composite.TargetStep target_steps = 11;</code>
+       */
+      public crossform.v1.PackageOuterClass.Composite.TargetStep getTargetSteps(int index) {
+        if (targetStepsBuilder_ == null) {
+          return targetSteps_.get(index);
+        } else {
+          return targetStepsBuilder_.getMessage(index);
+        }
+      }
+      /**
+       * <pre>
+       * COMBINATION_TARGET only, at least one
+       * </pre>
+       *
+       * <code>repeated .crossform.v1.Composite.TargetStep target_steps = 11;</code>
+       */
+      public Builder setTargetSteps(
+          int index, crossform.v1.PackageOuterClass.Composite.TargetStep value) {
+        if (targetStepsBuilder_ == null) {
+          if (value == null) {
+            throw new NullPointerException();
+          }
+          ensureTargetStepsIsMutable();
+          targetSteps_.set(index, value);
+          onChanged();
+        } else {
+          targetStepsBuilder_.setMessage(index, value);
+        }
+        return this;
+      }
+      /**
+       * <pre>
+       * COMBINATION_TARGET only, at least one
+       * </pre>
+       *
+       * <code>repeated .crossform.v1.Composite.TargetStep target_steps = 11;</code>
+       */
+      public Builder setTargetSteps(
+          int index, crossform.v1.PackageOuterClass.Composite.TargetStep.Builder builderForValue) {
+        if (targetStepsBuilder_ == null) {
+          ensureTargetStepsIsMutable();
+          targetSteps_.set(index, builderForValue.build());
+          onChanged();
+        } else {
+          targetStepsBuilder_.setMessage(index, builderForValue.build());
+        }
+        return this;
+      }
+      /**
+       * <pre>
+       * COMBINATION_TARGET only, at least one
+       * </pre>
+       *
+       * <code>repeated .crossform.v1.Composite.TargetStep target_steps = 11;</code>
+       */
+      public Builder addTargetSteps(crossform.v1.PackageOuterClass.Composite.TargetStep value) {
+        if (targetStepsBuilder_ == null) {
+          if (value == null) {
+            throw new NullPointerException();
+          }
+          ensureTargetStepsIsMutable();
+          targetSteps_.add(value);
+          onChanged();
+        } else {
+          targetStepsBuilder_.addMessage(value);
+        }
+        return this;
+      }
+      /**
+       * <pre>
+       * COMBINATION_TARGET only, at least one
+       * </pre>
+       *
+       * <code>repeated .crossform.v1.Composite.TargetStep target_steps = 11;</code>
+       */
+      public Builder addTargetSteps(
+          int index, crossform.v1.PackageOuterClass.Composite.TargetStep value) {
+        if (targetStepsBuilder_ == null) {
+          if (value == null) {
+            throw new NullPointerException();
+          }
+          ensureTargetStepsIsMutable();
+          targetSteps_.add(index, value);
+          onChanged();
+        } else {
+          targetStepsBuilder_.addMessage(index, value);
+        }
+        return this;
+      }
+      /**
+       * <pre>
+       * COMBINATION_TARGET only, at least one
+       * </pre>
+       *
+       * <code>repeated .crossform.v1.Composite.TargetStep target_steps = 11;</code>
+       */
+      public Builder addTargetSteps(
+          crossform.v1.PackageOuterClass.Composite.TargetStep.Builder builderForValue) {
+        if (targetStepsBuilder_ == null) {
+          ensureTargetStepsIsMutable();
+          targetSteps_.add(builderForValue.build());
+          onChanged();
+        } else {
+          targetStepsBuilder_.addMessage(builderForValue.build());
+        }
+        return this;
+      }
+      /**
+       * <pre>
+       * COMBINATION_TARGET only, at least one
+       * </pre>
+       *
+       * <code>repeated .crossform.v1.Composite.TargetStep target_steps = 11;</code>
+       */
+      public Builder addTargetSteps(
+          int index, crossform.v1.PackageOuterClass.Composite.TargetStep.Builder builderForValue) {
+        if (targetStepsBuilder_ == null) {
+          ensureTargetStepsIsMutable();
+          targetSteps_.add(index, builderForValue.build());
+          onChanged();
+        } else {
+          targetStepsBuilder_.addMessage(index, builderForValue.build());
+        }
+        return this;
+      }
+      /**
+       * <pre>
+       * COMBINATION_TARGET only, at least one
+       * </pre>
+       *
+       * <code>repeated .crossform.v1.Composite.TargetStep target_steps = 11;</code>
+       */
+      public Builder addAllTargetSteps(
+          java.lang.Iterable<? extends crossform.v1.PackageOuterClass.Composite.TargetStep> values) {
+        if (targetStepsBuilder_ == null) {
+          ensureTargetStepsIsMutable();
+          com.google.protobuf.AbstractMessageLite.Builder.addAll(
+              values, targetSteps_);
+          onChanged();
+        } else {
+          targetStepsBuilder_.addAllMessages(values);
+        }
+        return this;
+      }
+      /**
+       * <pre>
+       * COMBINATION_TARGET only, at least one
+       * </pre>
+       *
+       * <code>repeated .crossform.v1.Composite.TargetStep target_steps = 11;</code>
+       */
+      public Builder clearTargetSteps() {
+        if (targetStepsBuilder_ == null) {
+          targetSteps_ = java.util.Collections.emptyList();
+          bitField0_ = (bitField0_ & ~0x00000400);
+          onChanged();
+        } else {
+          targetStepsBuilder_.clear();
+        }
+        return this;
+      }
+      /**
+       * <pre>
+       * COMBINATION_TARGET only, at least one
+       * </pre>
+       *
+       * <code>repeated .crossform.v1.Composite.TargetStep target_steps = 11;</code>
+       */
+      public Builder removeTargetSteps(int index) {
+        if (targetStepsBuilder_ == null) {
+          ensureTargetStepsIsMutable();
+          targetSteps_.remove(index);
+          onChanged();
+        } else {
+          targetStepsBuilder_.remove(index);
+        }
+        return this;
+      }
+      /**
+       * <pre>
+       * COMBINATION_TARGET only, at least one
+       * </pre>
+       *
+       * <code>repeated .crossform.v1.Composite.TargetStep target_steps = 11;</code>
+       */
+      public crossform.v1.PackageOuterClass.Composite.TargetStep.Builder getTargetStepsBuilder(
+          int index) {
+        return getTargetStepsFieldBuilder().getBuilder(index);
+      }
+      /**
+       * <pre>
+       * COMBINATION_TARGET only, at least one
+       * </pre>
+       *
+       * <code>repeated .crossform.v1.Composite.TargetStep target_steps = 11;</code>
+       */
+      public crossform.v1.PackageOuterClass.Composite.TargetStepOrBuilder getTargetStepsOrBuilder(
+          int index) {
+        if (targetStepsBuilder_ == null) {
+          return targetSteps_.get(index);  } else {
+          return targetStepsBuilder_.getMessageOrBuilder(index);
+        }
+      }
+      /**
+       * <pre>
+       * COMBINATION_TARGET only, at least one
+       * </pre>
+       *
+       * <code>repeated .crossform.v1.Composite.TargetStep target_steps = 11;</code>
+       */
+      public java.util.List<? extends crossform.v1.PackageOuterClass.Composite.TargetStepOrBuilder> 
+           getTargetStepsOrBuilderList() {
+        if (targetStepsBuilder_ != null) {
+          return targetStepsBuilder_.getMessageOrBuilderList();
+        } else {
+          return java.util.Collections.unmodifiableList(targetSteps_);
+        }
+      }
+      /**
+       * <pre>
+       * COMBINATION_TARGET only, at least one
+       * </pre>
+       *
+       * <code>repeated .crossform.v1.Composite.TargetStep target_steps = 11;</code>
+       */
+      public crossform.v1.PackageOuterClass.Composite.TargetStep.Builder addTargetStepsBuilder() {
+        return getTargetStepsFieldBuilder().addBuilder(
+            crossform.v1.PackageOuterClass.Composite.TargetStep.getDefaultInstance());
+      }
+      /**
+       * <pre>
+       * COMBINATION_TARGET only, at least one
+       * </pre>
+       *
+       * <code>repeated .crossform.v1.Composite.TargetStep target_steps = 11;</code>
+       */
+      public crossform.v1.PackageOuterClass.Composite.TargetStep.Builder addTargetStepsBuilder(
+          int index) {
+        return getTargetStepsFieldBuilder().addBuilder(
+            index, crossform.v1.PackageOuterClass.Composite.TargetStep.getDefaultInstance());
+      }
+      /**
+       * <pre>
+       * COMBINATION_TARGET only, at least one
+       * </pre>
+       *
+       * <code>repeated .crossform.v1.Composite.TargetStep target_steps = 11;</code>
+       */
+      public java.util.List<crossform.v1.PackageOuterClass.Composite.TargetStep.Builder> 
+           getTargetStepsBuilderList() {
+        return getTargetStepsFieldBuilder().getBuilderList();
+      }
+      private com.google.protobuf.RepeatedFieldBuilderV3<
+          crossform.v1.PackageOuterClass.Composite.TargetStep, crossform.v1.PackageOuterClass.Composite.TargetStep.Builder, crossform.v1.PackageOuterClass.Composite.TargetStepOrBuilder> 
+          getTargetStepsFieldBuilder() {
+        if (targetStepsBuilder_ == null) {
+          targetStepsBuilder_ = new com.google.protobuf.RepeatedFieldBuilderV3<
+              crossform.v1.PackageOuterClass.Composite.TargetStep, crossform.v1.PackageOuterClass.Composite.TargetStep.Builder, crossform.v1.PackageOuterClass.Composite.TargetStepOrBuilder>(
+                  targetSteps_,
+                  ((bitField0_ & 0x00000400) != 0),
+                  getParentForChildren(),
+                  isClean());
+          targetSteps_ = null;
+        }
+        return targetStepsBuilder_;
       }
       @java.lang.Override
       public final Builder setUnknownFields(
@@ -49897,6 +53439,11 @@ java.lang.String defaultValue) {
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_crossform_v1_ProductFactors_fieldAccessorTable;
   private static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_crossform_v1_Projection_descriptor;
+  private static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_crossform_v1_Projection_fieldAccessorTable;
+  private static final com.google.protobuf.Descriptors.Descriptor
     internal_static_crossform_v1_IntegerCode_descriptor;
   private static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
@@ -49926,6 +53473,11 @@ java.lang.String defaultValue) {
   private static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_crossform_v1_Composite_fieldAccessorTable;
+  private static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_crossform_v1_Composite_TargetStep_descriptor;
+  private static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_crossform_v1_Composite_TargetStep_fieldAccessorTable;
   private static final com.google.protobuf.Descriptors.Descriptor
     internal_static_crossform_v1_TreeEnsembleWeightedMedian_descriptor;
   private static final 
@@ -50001,7 +53553,7 @@ java.lang.String defaultValue) {
       "eld\022\014\n\004name\030\001 \001(\t\022&\n\004kind\030\002 \001(\0162\030.crossf" +
       "orm.v1.Field.Kind\"D\n\004Kind\022\024\n\020KIND_UNSPEC" +
       "IFIED\020\000\022\020\n\014KIND_NUMERIC\020\001\022\024\n\020KIND_CATEGO" +
-      "RICAL\020\002\"\350\004\n\007Encoder\0221\n\014fill_missing\030\001 \001(" +
+      "RICAL\020\002\"\230\005\n\007Encoder\0221\n\014fill_missing\030\001 \001(" +
       "\0132\031.crossform.v1.FillMissingH\000\022A\n\024catego" +
       "rical_encoding\030\002 \001(\0132!.crossform.v1.Cate" +
       "goricalEncodingH\000\022$\n\005scale\030\003 \001(\0132\023.cross" +
@@ -50016,121 +53568,137 @@ java.lang.String defaultValue) {
       "ct\030\036 \001(\0132\025.crossform.v1.ProductH\000\0221\n\014int" +
       "eger_code\030( \001(\0132\031.crossform.v1.IntegerCo" +
       "deH\000\0221\n\014missing_band\030) \001(\0132\031.crossform.v" +
-      "1.MissingBandH\000B\t\n\007encoder\"U\n\013FillMissin" +
-      "g\022\020\n\010features\030\001 \003(\t\022\017\n\007outputs\030\002 \003(\t\022#\n\006" +
-      "values\030\003 \003(\0132\023.crossform.v1.Value\"2\n\005Val" +
-      "ue\022\020\n\006number\030\001 \001(\001H\000\022\016\n\004text\030\002 \001(\tH\000B\007\n\005" +
-      "value\"\224\001\n\023CategoricalEncoding\022\020\n\010feature" +
-      "s\030\001 \003(\t\022\017\n\007outputs\030\002 \003(\t\022.\n\tencodings\030\003 " +
-      "\003(\0132\033.crossform.v1.CategoryCodes\022\031\n\014unkn" +
-      "own_code\030\004 \001(\001H\000\210\001\001B\017\n\r_unknown_code\"^\n\r" +
-      "CategoryCodes\022\022\n\ncategories\030\001 \003(\t\022\r\n\005cod" +
-      "es\030\002 \003(\001\022\031\n\014missing_code\030\003 \001(\001H\000\210\001\001B\017\n\r_" +
-      "missing_code\"I\n\005Scale\022\020\n\010features\030\001 \003(\t\022" +
-      "\017\n\007outputs\030\002 \003(\t\022\016\n\006offset\030\003 \003(\001\022\r\n\005scal" +
-      "e\030\004 \003(\001\"J\n\006Affine\022\020\n\010features\030\001 \003(\t\022\017\n\007o" +
-      "utputs\030\002 \003(\t\022\r\n\005scale\030\003 \003(\001\022\016\n\006offset\030\004 " +
-      "\003(\001\"^\n\020MissingIndicator\022\020\n\010features\030\001 \003(" +
-      "\t\022\017\n\007outputs\030\002 \003(\t\022\'\n\005kinds\030\003 \003(\0162\030.cros" +
-      "sform.v1.Field.Kind\"[\n\rRefuseMissing\022\020\n\010" +
-      "features\030\001 \003(\t\022\017\n\007outputs\030\002 \003(\t\022\'\n\005kinds" +
-      "\030\003 \003(\0162\030.crossform.v1.Field.Kind\"~\n\016Numb" +
-      "erCategory\022\020\n\010features\030\001 \003(\t\022\017\n\007outputs\030" +
-      "\002 \003(\t\0228\n\013per_feature\030\003 \003(\0132#.crossform.v" +
-      "1.NumberCategoryFeature\022\017\n\007unknown\030\004 \001(\t" +
-      "\";\n\025NumberCategoryFeature\022\016\n\006values\030\001 \003(" +
-      "\001\022\022\n\ncategories\030\002 \003(\t\"]\n\007Binning\022\020\n\010feat" +
-      "ures\030\001 \003(\t\022\017\n\007outputs\030\002 \003(\t\022/\n\013per_featu" +
-      "re\030\003 \003(\0132\032.crossform.v1.BinningEdges\"\035\n\014" +
-      "BinningEdges\022\r\n\005edges\030\001 \003(\001\"\\\n\007Product\022\020" +
-      "\n\010features\030\001 \003(\t\022\017\n\007outputs\030\002 \003(\t\022.\n\010pro" +
-      "ducts\030\003 \003(\0132\034.crossform.v1.ProductFactor" +
-      "s\"!\n\016ProductFactors\022\017\n\007factors\030\001 \003(\r\"0\n\013" +
-      "IntegerCode\022\020\n\010features\030\001 \003(\t\022\017\n\007outputs" +
-      "\030\002 \003(\t\"K\n\013MissingBand\022\020\n\010features\030\001 \003(\t\022" +
-      "\017\n\007outputs\030\002 \003(\t\022\013\n\003low\030\003 \003(\001\022\014\n\004high\030\004 " +
-      "\003(\001\"V\n\006OneHot\022\020\n\010features\030\001 \003(\t\022\017\n\007outpu" +
-      "ts\030\002 \003(\t\022)\n\006blocks\030\003 \003(\0132\031.crossform.v1." +
-      "OneHotBlock\"\276\002\n\013OneHotBlock\022\022\n\ncategorie" +
-      "s\030\001 \003(\t\022\017\n\007columns\030\002 \003(\021\022\r\n\005width\030\003 \001(\r\022" +
-      "\033\n\016missing_column\030\004 \001(\021H\001\210\001\001\022A\n\016unknown_" +
-      "policy\030\005 \001(\0162\'.crossform.v1.OneHotBlock." +
-      "UnknownPolicyH\000\022\030\n\016unknown_column\030\006 \001(\021H" +
-      "\000\"c\n\rUnknownPolicy\022\036\n\032UNKNOWN_POLICY_UNS" +
-      "PECIFIED\020\000\022\030\n\024UNKNOWN_POLICY_ERROR\020\001\022\030\n\024" +
-      "UNKNOWN_POLICY_ZEROS\020\002B\t\n\007unknownB\021\n\017_mi" +
-      "ssing_column\"\312\003\n\005Model\0223\n\rtree_ensemble\030" +
-      "\001 \001(\0132\032.crossform.v1.TreeEnsembleH\000\0221\n\014l" +
-      "inear_model\030\002 \001(\0132\031.crossform.v1.LinearM" +
-      "odelH\000\022G\n\030tree_ensemble_with_rules\030\003 \001(\013" +
-      "2#.crossform.v1.TreeEnsembleWithRulesH\000\022" +
-      "B\n\025tree_ensemble_float32\030< \001(\0132!.crossfo" +
-      "rm.v1.TreeEnsembleFloat32H\000\022,\n\tcomposite" +
-      "\030F \001(\0132\027.crossform.v1.CompositeH\000\022B\n\025tre" +
-      "e_ensemble_divided\030P \001(\0132!.crossform.v1." +
-      "TreeEnsembleDividedH\000\022Q\n\035tree_ensemble_w" +
-      "eighted_median\030Q \001(\0132(.crossform.v1.Tree" +
-      "EnsembleWeightedMedianH\000B\007\n\005model\"\315\004\n\tCo" +
-      "mposite\0228\n\013combination\030\001 \001(\0162#.crossform" +
-      ".v1.Composite.Combination\022$\n\007members\030\002 \003" +
-      "(\0132\023.crossform.v1.Model\022\017\n\007weights\030\003 \003(\001" +
-      "\022\017\n\007divisor\030\004 \001(\001\022)\n\007classes\030\005 \003(\0132\030.cro" +
-      "ssform.v1.ClassLabel\022\"\n\005final\030\006 \001(\0132\023.cr" +
-      "ossform.v1.Model\022\023\n\013passthrough\030\007 \001(\010\022\023\n" +
-      "\013calibration\030\010 \003(\001\022E\n\022calibration_method" +
-      "\030\t \001(\0162).crossform.v1.Composite.Calibrat" +
-      "ionMethod\022\032\n\022calibration_points\030\n \003(\r\"\213\001" +
-      "\n\013Combination\022\033\n\027COMBINATION_UNSPECIFIED" +
-      "\020\000\022\027\n\023COMBINATION_AVERAGE\020\001\022\024\n\020COMBINATI" +
-      "ON_VOTE\020\002\022\025\n\021COMBINATION_STACK\020\003\022\031\n\025COMB" +
-      "INATION_CALIBRATE\020\004\"T\n\021CalibrationMethod" +
-      "\022\036\n\032CALIBRATION_METHOD_SIGMOID\020\000\022\037\n\033CALI" +
-      "BRATION_METHOD_ISOTONIC\020\001\"f\n\032TreeEnsembl" +
-      "eWeightedMedian\0222\n\005rules\030\001 \001(\0132#.crossfo" +
-      "rm.v1.TreeEnsembleWithRules\022\024\n\014tree_weig" +
-      "hts\030\002 \003(\001\"[\n\023TreeEnsembleDivided\0222\n\005rule" +
-      "s\030\001 \001(\0132#.crossform.v1.TreeEnsembleWithR" +
-      "ules\022\020\n\010divisors\030\002 \003(\001\"I\n\023TreeEnsembleFl" +
-      "oat32\0222\n\005rules\030\001 \001(\0132#.crossform.v1.Tree" +
-      "EnsembleWithRules\"\266\001\n\013LinearModel\022\020\n\010fea" +
-      "tures\030\001 \003(\t\022\024\n\014coefficients\030\002 \003(\001\022\022\n\nint" +
-      "ercepts\030\003 \003(\001\022@\n\016post_transform\030\004 \001(\0162(." +
-      "crossform.v1.TreeEnsemble.PostTransform\022" +
-      ")\n\007classes\030\005 \003(\0132\030.crossform.v1.ClassLab" +
-      "el\"\310\003\n\025TreeEnsembleWithRules\022,\n\010ensemble" +
-      "\030\001 \001(\0132\032.crossform.v1.TreeEnsemble\022\022\n\nle" +
-      "af_width\030\002 \001(\r\022<\n\007missing\030\003 \001(\0162+.crossf" +
-      "orm.v1.TreeEnsembleWithRules.Missing\022>\n\010" +
-      "infinite\030\004 \001(\0162,.crossform.v1.TreeEnsemb" +
-      "leWithRules.Infinite\022)\n\ttree_sets\030\005 \003(\0132" +
-      "\026.crossform.v1.TreeSets\022*\n\tisolation\030\006 \001" +
-      "(\0132\027.crossform.v1.Isolation\"H\n\007Missing\022\027" +
-      "\n\023MISSING_UNSPECIFIED\020\000\022\021\n\rMISSING_ROUTE" +
-      "\020\001\022\021\n\rMISSING_ERROR\020\002\"N\n\010Infinite\022\030\n\024INF" +
-      "INITE_UNSPECIFIED\020\000\022\022\n\016INFINITE_ERROR\020\001\022" +
-      "\024\n\020INFINITE_COMPARE\020\002\"8\n\010TreeSets\022\r\n\005nod" +
-      "es\030\001 \003(\r\022\r\n\005sizes\030\002 \003(\r\022\016\n\006values\030\003 \003(\001\"" +
-      "U\n\tIsolation\022\030\n\013denominator\030\001 \001(\001H\000\210\001\001\022\023" +
-      "\n\006offset\030\002 \001(\001H\001\210\001\001B\016\n\014_denominatorB\t\n\007_" +
-      "offset\"\225\004\n\014TreeEnsemble\022\020\n\010features\030\001 \003(" +
-      "\t\022;\n\013aggregation\030\002 \001(\0162&.crossform.v1.Tr" +
-      "eeEnsemble.Aggregation\022@\n\016post_transform" +
-      "\030\003 \001(\0162(.crossform.v1.TreeEnsemble.PostT" +
-      "ransform\022)\n\007classes\030\004 \003(\0132\030.crossform.v1" +
-      ".ClassLabel\022\022\n\nbase_value\030\005 \003(\001\022!\n\005trees" +
-      "\030\006 \003(\0132\022.crossform.v1.Tree\"X\n\013Aggregatio" +
-      "n\022\033\n\027AGGREGATION_UNSPECIFIED\020\000\022\027\n\023AGGREG" +
-      "ATION_AVERAGE\020\001\022\023\n\017AGGREGATION_SUM\020\002\"\267\001\n" +
-      "\rPostTransform\022\036\n\032POST_TRANSFORM_UNSPECI" +
-      "FIED\020\000\022\027\n\023POST_TRANSFORM_NONE\020\001\022\033\n\027POST_" +
-      "TRANSFORM_LOGISTIC\020\002\022\032\n\026POST_TRANSFORM_S" +
-      "OFTMAX\020\003\022\034\n\030POST_TRANSFORM_ISOLATION\020\004\022\026" +
-      "\n\022POST_TRANSFORM_EXP\020\005\"]\n\nClassLabel\022\016\n\004" +
-      "text\030\001 \001(\tH\000\022\021\n\007integer\030\002 \001(\022H\000\022\020\n\006numbe" +
-      "r\030\003 \001(\001H\000\022\021\n\007boolean\030\004 \001(\010H\000B\007\n\005label\"q\n" +
-      "\004Tree\022\017\n\007feature\030\001 \003(\021\022\014\n\004left\030\002 \003(\021\022\r\n\005" +
-      "right\030\003 \003(\021\022\021\n\tthreshold\030\004 \003(\001\022\024\n\014missin" +
-      "g_left\030\005 \003(\010\022\022\n\nleaf_value\030\006 \003(\001b\006proto3"
+      "1.MissingBandH\000\022.\n\nprojection\0302 \001(\0132\030.cr" +
+      "ossform.v1.ProjectionH\000B\t\n\007encoder\"U\n\013Fi" +
+      "llMissing\022\020\n\010features\030\001 \003(\t\022\017\n\007outputs\030\002" +
+      " \003(\t\022#\n\006values\030\003 \003(\0132\023.crossform.v1.Valu" +
+      "e\"2\n\005Value\022\020\n\006number\030\001 \001(\001H\000\022\016\n\004text\030\002 \001" +
+      "(\tH\000B\007\n\005value\"\224\001\n\023CategoricalEncoding\022\020\n" +
+      "\010features\030\001 \003(\t\022\017\n\007outputs\030\002 \003(\t\022.\n\tenco" +
+      "dings\030\003 \003(\0132\033.crossform.v1.CategoryCodes" +
+      "\022\031\n\014unknown_code\030\004 \001(\001H\000\210\001\001B\017\n\r_unknown_" +
+      "code\"^\n\rCategoryCodes\022\022\n\ncategories\030\001 \003(" +
+      "\t\022\r\n\005codes\030\002 \003(\001\022\031\n\014missing_code\030\003 \001(\001H\000" +
+      "\210\001\001B\017\n\r_missing_code\"I\n\005Scale\022\020\n\010feature" +
+      "s\030\001 \003(\t\022\017\n\007outputs\030\002 \003(\t\022\016\n\006offset\030\003 \003(\001" +
+      "\022\r\n\005scale\030\004 \003(\001\"J\n\006Affine\022\020\n\010features\030\001 " +
+      "\003(\t\022\017\n\007outputs\030\002 \003(\t\022\r\n\005scale\030\003 \003(\001\022\016\n\006o" +
+      "ffset\030\004 \003(\001\"^\n\020MissingIndicator\022\020\n\010featu" +
+      "res\030\001 \003(\t\022\017\n\007outputs\030\002 \003(\t\022\'\n\005kinds\030\003 \003(" +
+      "\0162\030.crossform.v1.Field.Kind\"[\n\rRefuseMis" +
+      "sing\022\020\n\010features\030\001 \003(\t\022\017\n\007outputs\030\002 \003(\t\022" +
+      "\'\n\005kinds\030\003 \003(\0162\030.crossform.v1.Field.Kind" +
+      "\"~\n\016NumberCategory\022\020\n\010features\030\001 \003(\t\022\017\n\007" +
+      "outputs\030\002 \003(\t\0228\n\013per_feature\030\003 \003(\0132#.cro" +
+      "ssform.v1.NumberCategoryFeature\022\017\n\007unkno" +
+      "wn\030\004 \001(\t\";\n\025NumberCategoryFeature\022\016\n\006val" +
+      "ues\030\001 \003(\001\022\022\n\ncategories\030\002 \003(\t\"]\n\007Binning" +
+      "\022\020\n\010features\030\001 \003(\t\022\017\n\007outputs\030\002 \003(\t\022/\n\013p" +
+      "er_feature\030\003 \003(\0132\032.crossform.v1.BinningE" +
+      "dges\"\035\n\014BinningEdges\022\r\n\005edges\030\001 \003(\001\"\\\n\007P" +
+      "roduct\022\020\n\010features\030\001 \003(\t\022\017\n\007outputs\030\002 \003(" +
+      "\t\022.\n\010products\030\003 \003(\0132\034.crossform.v1.Produ" +
+      "ctFactors\"!\n\016ProductFactors\022\017\n\007factors\030\001" +
+      " \003(\r\"\315\001\n\nProjection\022\020\n\010features\030\001 \003(\t\022\017\n" +
+      "\007outputs\030\002 \003(\t\022\014\n\004mean\030\003 \003(\001\022\022\n\ncomponen" +
+      "ts\030\004 \003(\001\022\020\n\010divisors\030\005 \003(\001\0223\n\010centring\030\006" +
+      " \001(\0162!.crossform.v1.Projection.Centring\"" +
+      "3\n\010Centring\022\022\n\016CENTRING_AFTER\020\000\022\023\n\017CENTR" +
+      "ING_BEFORE\020\001\"0\n\013IntegerCode\022\020\n\010features\030" +
+      "\001 \003(\t\022\017\n\007outputs\030\002 \003(\t\"K\n\013MissingBand\022\020\n" +
+      "\010features\030\001 \003(\t\022\017\n\007outputs\030\002 \003(\t\022\013\n\003low\030" +
+      "\003 \003(\001\022\014\n\004high\030\004 \003(\001\"V\n\006OneHot\022\020\n\010feature" +
+      "s\030\001 \003(\t\022\017\n\007outputs\030\002 \003(\t\022)\n\006blocks\030\003 \003(\013" +
+      "2\031.crossform.v1.OneHotBlock\"\276\002\n\013OneHotBl" +
+      "ock\022\022\n\ncategories\030\001 \003(\t\022\017\n\007columns\030\002 \003(\021" +
+      "\022\r\n\005width\030\003 \001(\r\022\033\n\016missing_column\030\004 \001(\021H" +
+      "\001\210\001\001\022A\n\016unknown_policy\030\005 \001(\0162\'.crossform" +
+      ".v1.OneHotBlock.UnknownPolicyH\000\022\030\n\016unkno" +
+      "wn_column\030\006 \001(\021H\000\"c\n\rUnknownPolicy\022\036\n\032UN" +
+      "KNOWN_POLICY_UNSPECIFIED\020\000\022\030\n\024UNKNOWN_PO" +
+      "LICY_ERROR\020\001\022\030\n\024UNKNOWN_POLICY_ZEROS\020\002B\t" +
+      "\n\007unknownB\021\n\017_missing_column\"\312\003\n\005Model\0223" +
+      "\n\rtree_ensemble\030\001 \001(\0132\032.crossform.v1.Tre" +
+      "eEnsembleH\000\0221\n\014linear_model\030\002 \001(\0132\031.cros" +
+      "sform.v1.LinearModelH\000\022G\n\030tree_ensemble_" +
+      "with_rules\030\003 \001(\0132#.crossform.v1.TreeEnse" +
+      "mbleWithRulesH\000\022B\n\025tree_ensemble_float32" +
+      "\030< \001(\0132!.crossform.v1.TreeEnsembleFloat3" +
+      "2H\000\022,\n\tcomposite\030F \001(\0132\027.crossform.v1.Co" +
+      "mpositeH\000\022B\n\025tree_ensemble_divided\030P \001(\013" +
+      "2!.crossform.v1.TreeEnsembleDividedH\000\022Q\n" +
+      "\035tree_ensemble_weighted_median\030Q \001(\0132(.c" +
+      "rossform.v1.TreeEnsembleWeightedMedianH\000" +
+      "B\007\n\005model\"\271\007\n\tComposite\0228\n\013combination\030\001" +
+      " \001(\0162#.crossform.v1.Composite.Combinatio" +
+      "n\022$\n\007members\030\002 \003(\0132\023.crossform.v1.Model\022" +
+      "\017\n\007weights\030\003 \003(\001\022\017\n\007divisor\030\004 \001(\001\022)\n\007cla" +
+      "sses\030\005 \003(\0132\030.crossform.v1.ClassLabel\022\"\n\005" +
+      "final\030\006 \001(\0132\023.crossform.v1.Model\022\023\n\013pass" +
+      "through\030\007 \001(\010\022\023\n\013calibration\030\010 \003(\001\022E\n\022ca" +
+      "libration_method\030\t \001(\0162).crossform.v1.Co" +
+      "mposite.CalibrationMethod\022\032\n\022calibration" +
+      "_points\030\n \003(\r\0228\n\014target_steps\030\013 \003(\0132\".cr" +
+      "ossform.v1.Composite.TargetStep\032\227\002\n\nTarg" +
+      "etStep\022?\n\toperation\030\001 \001(\0162,.crossform.v1" +
+      ".Composite.TargetStep.Operation\022\023\n\006numbe" +
+      "r\030\002 \001(\001H\000\210\001\001\"\247\001\n\tOperation\022\031\n\025OPERATION_" +
+      "UNSPECIFIED\020\000\022\021\n\rOPERATION_ADD\020\001\022\026\n\022OPER" +
+      "ATION_SUBTRACT\020\002\022\026\n\022OPERATION_MULTIPLY\020\003" +
+      "\022\024\n\020OPERATION_DIVIDE\020\004\022\021\n\rOPERATION_EXP\020" +
+      "\005\022\023\n\017OPERATION_EXPM1\020\006B\t\n\007_number\"\243\001\n\013Co" +
+      "mbination\022\033\n\027COMBINATION_UNSPECIFIED\020\000\022\027" +
+      "\n\023COMBINATION_AVERAGE\020\001\022\024\n\020COMBINATION_V" +
+      "OTE\020\002\022\025\n\021COMBINATION_STACK\020\003\022\031\n\025COMBINAT" +
+      "ION_CALIBRATE\020\004\022\026\n\022COMBINATION_TARGET\020\005\"" +
+      "T\n\021CalibrationMethod\022\036\n\032CALIBRATION_METH" +
+      "OD_SIGMOID\020\000\022\037\n\033CALIBRATION_METHOD_ISOTO" +
+      "NIC\020\001\"f\n\032TreeEnsembleWeightedMedian\0222\n\005r" +
+      "ules\030\001 \001(\0132#.crossform.v1.TreeEnsembleWi" +
+      "thRules\022\024\n\014tree_weights\030\002 \003(\001\"[\n\023TreeEns" +
+      "embleDivided\0222\n\005rules\030\001 \001(\0132#.crossform." +
+      "v1.TreeEnsembleWithRules\022\020\n\010divisors\030\002 \003" +
+      "(\001\"I\n\023TreeEnsembleFloat32\0222\n\005rules\030\001 \001(\013" +
+      "2#.crossform.v1.TreeEnsembleWithRules\"\266\001" +
+      "\n\013LinearModel\022\020\n\010features\030\001 \003(\t\022\024\n\014coeff" +
+      "icients\030\002 \003(\001\022\022\n\nintercepts\030\003 \003(\001\022@\n\016pos" +
+      "t_transform\030\004 \001(\0162(.crossform.v1.TreeEns" +
+      "emble.PostTransform\022)\n\007classes\030\005 \003(\0132\030.c" +
+      "rossform.v1.ClassLabel\"\310\003\n\025TreeEnsembleW" +
+      "ithRules\022,\n\010ensemble\030\001 \001(\0132\032.crossform.v" +
+      "1.TreeEnsemble\022\022\n\nleaf_width\030\002 \001(\r\022<\n\007mi" +
+      "ssing\030\003 \001(\0162+.crossform.v1.TreeEnsembleW" +
+      "ithRules.Missing\022>\n\010infinite\030\004 \001(\0162,.cro" +
+      "ssform.v1.TreeEnsembleWithRules.Infinite" +
+      "\022)\n\ttree_sets\030\005 \003(\0132\026.crossform.v1.TreeS" +
+      "ets\022*\n\tisolation\030\006 \001(\0132\027.crossform.v1.Is" +
+      "olation\"H\n\007Missing\022\027\n\023MISSING_UNSPECIFIE" +
+      "D\020\000\022\021\n\rMISSING_ROUTE\020\001\022\021\n\rMISSING_ERROR\020" +
+      "\002\"N\n\010Infinite\022\030\n\024INFINITE_UNSPECIFIED\020\000\022" +
+      "\022\n\016INFINITE_ERROR\020\001\022\024\n\020INFINITE_COMPARE\020" +
+      "\002\"8\n\010TreeSets\022\r\n\005nodes\030\001 \003(\r\022\r\n\005sizes\030\002 " +
+      "\003(\r\022\016\n\006values\030\003 \003(\001\"U\n\tIsolation\022\030\n\013deno" +
+      "minator\030\001 \001(\001H\000\210\001\001\022\023\n\006offset\030\002 \001(\001H\001\210\001\001B" +
+      "\016\n\014_denominatorB\t\n\007_offset\"\225\004\n\014TreeEnsem" +
+      "ble\022\020\n\010features\030\001 \003(\t\022;\n\013aggregation\030\002 \001" +
+      "(\0162&.crossform.v1.TreeEnsemble.Aggregati" +
+      "on\022@\n\016post_transform\030\003 \001(\0162(.crossform.v" +
+      "1.TreeEnsemble.PostTransform\022)\n\007classes\030" +
+      "\004 \003(\0132\030.crossform.v1.ClassLabel\022\022\n\nbase_" +
+      "value\030\005 \003(\001\022!\n\005trees\030\006 \003(\0132\022.crossform.v" +
+      "1.Tree\"X\n\013Aggregation\022\033\n\027AGGREGATION_UNS" +
+      "PECIFIED\020\000\022\027\n\023AGGREGATION_AVERAGE\020\001\022\023\n\017A" +
+      "GGREGATION_SUM\020\002\"\267\001\n\rPostTransform\022\036\n\032PO" +
+      "ST_TRANSFORM_UNSPECIFIED\020\000\022\027\n\023POST_TRANS" +
+      "FORM_NONE\020\001\022\033\n\027POST_TRANSFORM_LOGISTIC\020\002" +
+      "\022\032\n\026POST_TRANSFORM_SOFTMAX\020\003\022\034\n\030POST_TRA" +
+      "NSFORM_ISOLATION\020\004\022\026\n\022POST_TRANSFORM_EXP" +
+      "\020\005\"]\n\nClassLabel\022\016\n\004text\030\001 \001(\tH\000\022\021\n\007inte" +
+      "ger\030\002 \001(\022H\000\022\020\n\006number\030\003 \001(\001H\000\022\021\n\007boolean" +
+      "\030\004 \001(\010H\000B\007\n\005label\"q\n\004Tree\022\017\n\007feature\030\001 \003" +
+      "(\021\022\014\n\004left\030\002 \003(\021\022\r\n\005right\030\003 \003(\021\022\021\n\tthres" +
+      "hold\030\004 \003(\001\022\024\n\014missing_left\030\005 \003(\010\022\022\n\nleaf" +
+      "_value\030\006 \003(\001b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -50165,7 +53733,7 @@ java.lang.String defaultValue) {
     internal_static_crossform_v1_Encoder_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_crossform_v1_Encoder_descriptor,
-        new java.lang.String[] { "FillMissing", "CategoricalEncoding", "Scale", "Affine", "MissingIndicator", "OneHot", "RefuseMissing", "NumberCategory", "Binning", "Product", "IntegerCode", "MissingBand", "Encoder", });
+        new java.lang.String[] { "FillMissing", "CategoricalEncoding", "Scale", "Affine", "MissingIndicator", "OneHot", "RefuseMissing", "NumberCategory", "Binning", "Product", "IntegerCode", "MissingBand", "Projection", "Encoder", });
     internal_static_crossform_v1_FillMissing_descriptor =
       getDescriptor().getMessageTypes().get(3);
     internal_static_crossform_v1_FillMissing_fieldAccessorTable = new
@@ -50250,98 +53818,110 @@ java.lang.String defaultValue) {
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_crossform_v1_ProductFactors_descriptor,
         new java.lang.String[] { "Factors", });
-    internal_static_crossform_v1_IntegerCode_descriptor =
+    internal_static_crossform_v1_Projection_descriptor =
       getDescriptor().getMessageTypes().get(17);
+    internal_static_crossform_v1_Projection_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_crossform_v1_Projection_descriptor,
+        new java.lang.String[] { "Features", "Outputs", "Mean", "Components", "Divisors", "Centring", });
+    internal_static_crossform_v1_IntegerCode_descriptor =
+      getDescriptor().getMessageTypes().get(18);
     internal_static_crossform_v1_IntegerCode_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_crossform_v1_IntegerCode_descriptor,
         new java.lang.String[] { "Features", "Outputs", });
     internal_static_crossform_v1_MissingBand_descriptor =
-      getDescriptor().getMessageTypes().get(18);
+      getDescriptor().getMessageTypes().get(19);
     internal_static_crossform_v1_MissingBand_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_crossform_v1_MissingBand_descriptor,
         new java.lang.String[] { "Features", "Outputs", "Low", "High", });
     internal_static_crossform_v1_OneHot_descriptor =
-      getDescriptor().getMessageTypes().get(19);
+      getDescriptor().getMessageTypes().get(20);
     internal_static_crossform_v1_OneHot_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_crossform_v1_OneHot_descriptor,
         new java.lang.String[] { "Features", "Outputs", "Blocks", });
     internal_static_crossform_v1_OneHotBlock_descriptor =
-      getDescriptor().getMessageTypes().get(20);
+      getDescriptor().getMessageTypes().get(21);
     internal_static_crossform_v1_OneHotBlock_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_crossform_v1_OneHotBlock_descriptor,
         new java.lang.String[] { "Categories", "Columns", "Width", "MissingColumn", "UnknownPolicy", "UnknownColumn", "Unknown", "MissingColumn", });
     internal_static_crossform_v1_Model_descriptor =
-      getDescriptor().getMessageTypes().get(21);
+      getDescriptor().getMessageTypes().get(22);
     internal_static_crossform_v1_Model_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_crossform_v1_Model_descriptor,
         new java.lang.String[] { "TreeEnsemble", "LinearModel", "TreeEnsembleWithRules", "TreeEnsembleFloat32", "Composite", "TreeEnsembleDivided", "TreeEnsembleWeightedMedian", "Model", });
     internal_static_crossform_v1_Composite_descriptor =
-      getDescriptor().getMessageTypes().get(22);
+      getDescriptor().getMessageTypes().get(23);
     internal_static_crossform_v1_Composite_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_crossform_v1_Composite_descriptor,
-        new java.lang.String[] { "Combination", "Members", "Weights", "Divisor", "Classes", "Final", "Passthrough", "Calibration", "CalibrationMethod", "CalibrationPoints", });
+        new java.lang.String[] { "Combination", "Members", "Weights", "Divisor", "Classes", "Final", "Passthrough", "Calibration", "CalibrationMethod", "CalibrationPoints", "TargetSteps", });
+    internal_static_crossform_v1_Composite_TargetStep_descriptor =
+      internal_static_crossform_v1_Composite_descriptor.getNestedTypes().get(0);
+    internal_static_crossform_v1_Composite_TargetStep_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_crossform_v1_Composite_TargetStep_descriptor,
+        new java.lang.String[] { "Operation", "Number", "Number", });
     internal_static_crossform_v1_TreeEnsembleWeightedMedian_descriptor =
-      getDescriptor().getMessageTypes().get(23);
+      getDescriptor().getMessageTypes().get(24);
     internal_static_crossform_v1_TreeEnsembleWeightedMedian_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_crossform_v1_TreeEnsembleWeightedMedian_descriptor,
         new java.lang.String[] { "Rules", "TreeWeights", });
     internal_static_crossform_v1_TreeEnsembleDivided_descriptor =
-      getDescriptor().getMessageTypes().get(24);
+      getDescriptor().getMessageTypes().get(25);
     internal_static_crossform_v1_TreeEnsembleDivided_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_crossform_v1_TreeEnsembleDivided_descriptor,
         new java.lang.String[] { "Rules", "Divisors", });
     internal_static_crossform_v1_TreeEnsembleFloat32_descriptor =
-      getDescriptor().getMessageTypes().get(25);
+      getDescriptor().getMessageTypes().get(26);
     internal_static_crossform_v1_TreeEnsembleFloat32_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_crossform_v1_TreeEnsembleFloat32_descriptor,
         new java.lang.String[] { "Rules", });
     internal_static_crossform_v1_LinearModel_descriptor =
-      getDescriptor().getMessageTypes().get(26);
+      getDescriptor().getMessageTypes().get(27);
     internal_static_crossform_v1_LinearModel_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_crossform_v1_LinearModel_descriptor,
         new java.lang.String[] { "Features", "Coefficients", "Intercepts", "PostTransform", "Classes", });
     internal_static_crossform_v1_TreeEnsembleWithRules_descriptor =
-      getDescriptor().getMessageTypes().get(27);
+      getDescriptor().getMessageTypes().get(28);
     internal_static_crossform_v1_TreeEnsembleWithRules_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_crossform_v1_TreeEnsembleWithRules_descriptor,
         new java.lang.String[] { "Ensemble", "LeafWidth", "Missing", "Infinite", "TreeSets", "Isolation", });
     internal_static_crossform_v1_TreeSets_descriptor =
-      getDescriptor().getMessageTypes().get(28);
+      getDescriptor().getMessageTypes().get(29);
     internal_static_crossform_v1_TreeSets_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_crossform_v1_TreeSets_descriptor,
         new java.lang.String[] { "Nodes", "Sizes", "Values", });
     internal_static_crossform_v1_Isolation_descriptor =
-      getDescriptor().getMessageTypes().get(29);
+      getDescriptor().getMessageTypes().get(30);
     internal_static_crossform_v1_Isolation_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_crossform_v1_Isolation_descriptor,
         new java.lang.String[] { "Denominator", "Offset", "Denominator", "Offset", });
     internal_static_crossform_v1_TreeEnsemble_descriptor =
-      getDescriptor().getMessageTypes().get(30);
+      getDescriptor().getMessageTypes().get(31);
     internal_static_crossform_v1_TreeEnsemble_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_crossform_v1_TreeEnsemble_descriptor,
         new java.lang.String[] { "Features", "Aggregation", "PostTransform", "Classes", "BaseValue", "Trees", });
     internal_static_crossform_v1_ClassLabel_descriptor =
-      getDescriptor().getMessageTypes().get(31);
+      getDescriptor().getMessageTypes().get(32);
     internal_static_crossform_v1_ClassLabel_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_crossform_v1_ClassLabel_descriptor,
         new java.lang.String[] { "Text", "Integer", "Number", "Boolean", "Label", });
     internal_static_crossform_v1_Tree_descriptor =
-      getDescriptor().getMessageTypes().get(32);
+      getDescriptor().getMessageTypes().get(33);
     internal_static_crossform_v1_Tree_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_crossform_v1_Tree_descriptor,
