@@ -10,7 +10,7 @@ import pytest
 
 import crossform
 from crossform import checks as checks_module
-from crossform import errors, ir
+from crossform import errors, evaluator, ir
 from crossform.exporters import Files, get_format, stripe_json
 from crossform.exporters._versions import FEATURES_SINCE
 from crossform.exporters.stripe_json import bonsai
@@ -39,7 +39,7 @@ def reference_checks(package) -> checks_module.Checks:
         tuple(None if (isinstance(v, float) and f.kind == ir.CATEGORICAL) else v for v, f in zip(r, package.inputs))
         for r in frame[names].itertuples(index=False)
     ]
-    scores = crossform.evaluator.score(package, frame[names])
+    scores = evaluator.score(package, frame[names])
     leaves = None if scores.leaves is None else checks_module.leaf_positions(package.model, scores.leaves)
     predicted = tuple(scores.labels()) if package.model.is_classifier else None
     return checks_module.Checks(
@@ -91,7 +91,11 @@ def test_2_1_kinds_score_as_the_reference_in_every_runtime(name):
         comparison = checks_module.compare(checks, scores, load_files(files).model)
         assert comparison.ok, (runtime, comparison.summary(), [m.describe() for m in comparison.mismatches])
         assert comparison.leaves_compared == isinstance(package.model, ir.TreeEnsemble)
-        assert comparison.max_relative_difference == 0.0
+        if runtime == "jvm" and package.model.post_transform != "none":
+            # Java's Math.exp may differ from numpy's exp in the last bit (docs/SEMANTICS.md allows it)
+            assert comparison.max_relative_difference <= 1e-15
+        else:
+            assert comparison.max_relative_difference == 0.0
 
 
 def test_2_1_kinds_save_and_load_through_a_directory(tmp_path):
