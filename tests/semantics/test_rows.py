@@ -77,7 +77,7 @@ def test_empty_batch(pkg):
 
 def test_unknown_runtime(pkg):
     with pytest.raises(crossform.UnknownRuntimeError, match="reference"):
-        crossform.score(pkg, [], runtime="jvm")
+        crossform.score(pkg, [], runtime="no-such-runtime")
 
 
 def test_integer_beyond_float64_is_a_row_error(pkg):
