@@ -13,8 +13,8 @@ from crossform import checks as checks_module
 from crossform import compat, ir
 from crossform.errors import CrossformError
 from crossform.exporters import Files, _versions, get_format, stripe_json
-from crossform.runtime import get_runtime, unavailable
 from helpers import every_kind
+from helpers.runtimes import assert_runtimes_pass_checks
 
 PACKAGES = every_kind.log_link_packages()
 ROWS = every_kind.rows()
@@ -53,21 +53,7 @@ def test_exp_scores_as_the_reference_in_every_runtime(fmt_name, name):
     fmt = get_format(fmt_name)
     checks = _reference_checks(package)
     assert np.isfinite(checks.values).any()
-    ran = []
-    for runtime_name in fmt.RUNTIMES:
-        if unavailable(runtime_name) is not None:
-            continue
-        content = fmt.dumps(package)
-        cannot = getattr(get_runtime(runtime_name), "unsupported", None)
-        if cannot is not None and cannot(content) is not None:
-            continue  # a gap the runtime names (the conformance runner reports it as a skip)
-        scores = get_runtime(runtime_name).prepare(content, fmt)(checks.data())
-        comparison = checks_module.compare(checks, scores, package.model)
-        assert comparison.ok, (runtime_name, comparison.summary(), comparison.mismatches[:3])
-        assert comparison.leaves_compared
-        ran.append(runtime_name)
-    if not ran:
-        pytest.skip(f"no runtime of {fmt_name} is available here")
+    assert_runtimes_pass_checks(fmt, package, checks, leaves_compared=True)
 
 
 def test_a_2_1_model_schema_refuses_exp_by_name():

@@ -11,12 +11,12 @@ import re
 import numpy as np
 import pytest
 
-from crossform import checks as checks_module
 from crossform import compat, evaluator, ir
 from crossform.errors import CrossformError, UnsupportedModelError
 from crossform.exporters import Files, _versions, get_format, stripe_json
 from crossform.runtime import get_runtime, unavailable
 from helpers import every_kind
+from helpers.runtimes import assert_runtimes_pass_checks
 
 ROWS = every_kind.rows()
 FORMATS = ("stripe-json", "protobuf", "onnx", "pmml")
@@ -101,20 +101,7 @@ def test_weighted_median_scores_as_the_reference_in_every_runtime(fmt_name, name
     fmt = get_format(fmt_name)
     checks = reference_checks(package, ROWS)
     assert np.isfinite(checks.values).any()
-    ran = []
-    for runtime_name in fmt.RUNTIMES:
-        if unavailable(runtime_name) is not None:
-            continue
-        content = fmt.dumps(package)
-        cannot = getattr(get_runtime(runtime_name), "unsupported", None)
-        if cannot is not None and cannot(content) is not None:
-            continue  # a gap the runtime names (the conformance runner reports it as a skip)
-        scores = get_runtime(runtime_name).prepare(content, fmt)(checks.data())
-        comparison = checks_module.compare(checks, scores, package.model)
-        assert comparison.ok, (runtime_name, comparison.summary(), comparison.mismatches[:3])
-        ran.append(runtime_name)
-    if not ran:
-        pytest.skip(f"no runtime of {fmt_name} is available here")
+    assert_runtimes_pass_checks(fmt, package, checks)
 
 
 def test_onnx_float32_variant_keeps_the_median_exact():

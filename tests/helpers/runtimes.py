@@ -47,6 +47,29 @@ def assert_runtimes_score_as_reference(
         pytest.skip(f"no runtime of {fmt.NAME} is available: {[unavailable(r) for r in fmt.RUNTIMES]}")
 
 
+def assert_runtimes_pass_checks(fmt, package, checks, leaves_compared: bool = False) -> None:
+    """Score ``checks``' rows with every available runtime of ``fmt`` on the bytes it writes for
+    ``package``, each held to ``checks`` by ``checks.compare`` (the values, rows in error and
+    leaves scikit-learn or the reference recorded); ``leaves_compared``: the comparison must
+    have reached the leaves. A runtime that names a gap for the file is left out, as the
+    conformance runner reports it as a skip; with no runtime left it is a skip."""
+    content = fmt.dumps(package)
+    ran = []
+    for runtime_name in fmt.RUNTIMES:
+        if unavailable(runtime_name) is not None:
+            continue
+        cannot = getattr(get_runtime(runtime_name), "unsupported", None)
+        if cannot is not None and cannot(content) is not None:
+            continue
+        scores = get_runtime(runtime_name).prepare(content, fmt)(checks.data())
+        comparison = checks_module.compare(checks, scores, package.model)
+        assert comparison.ok, (runtime_name, comparison.summary(), comparison.mismatches[:3])
+        assert comparison.leaves_compared or not leaves_compared, runtime_name
+        ran.append(runtime_name)
+    if not ran:
+        pytest.skip(f"no runtime of {fmt.NAME} is available: {[unavailable(r) for r in fmt.RUNTIMES]}")
+
+
 def libc_expf() -> Callable:
     """The C library's expf through ctypes; a skip where that library is not glibc, whose
     algorithm the rule is (docs/SEMANTICS.md note 13)."""
