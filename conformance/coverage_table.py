@@ -6,6 +6,8 @@ cell summing the conformance results of the cases whose fitted pipeline
 uses that estimator (``estimators.json``, written by generate.py from the
 fits themselves), over every runtime and variant of the format. So a cell
 says "passed" only because cases with that estimator ran and passed there.
+A runtime that is a second implementation of the rules (the Java scorer)
+also has a column of its own, summing its results over the formats it reads.
 
     python conformance/coverage_table.py            rewrite the README table (runs the suite)
     python conformance/coverage_table.py --check    exit 1 if the README table is not what the suite gives
@@ -22,6 +24,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 README = HERE.parent / "README.md"
 ESTIMATORS = HERE / "estimators.json"
+# runtime -> its column: a second implementation of the rules, shown apart from the formats it reads
+RUNTIME_COLUMNS = {"jvm": "jvm (Java)"}
 START, END = "<!-- coverage:start (conformance/coverage_table.py writes this table) -->", "<!-- coverage:end -->"
 
 
@@ -65,11 +69,16 @@ def cells(report, uses: dict) -> dict:
 
     out: dict = {}
     for r in report.results:
-        fmt = parse_label(r.format)[0].NAME
+        columns = [parse_label(r.format)[0].NAME]
+        if r.runtime in RUNTIME_COLUMNS:
+            columns.append(RUNTIME_COLUMNS[r.runtime])
         for name in uses.get(r.case.rsplit("/", 1)[-1], ()):  # results name cases "feature/name"
-            cell = out.setdefault(name, {}).setdefault(fmt, {"passed": 0, "failed": 0, "skipped": 0, "cases": set()})
-            cell[r.status] += 1
-            cell["cases"].add(r.case)
+            for column in columns:
+                cell = out.setdefault(name, {}).setdefault(
+                    column, {"passed": 0, "failed": 0, "skipped": 0, "cases": set()}
+                )
+                cell[r.status] += 1
+                cell["cases"].add(r.case)
     return out
 
 
@@ -103,7 +112,9 @@ def _cell_text(cell) -> str:
 def table(report, uses: dict) -> str:
     from crossform import formats
 
-    names = formats()
+    names = formats() + [
+        column for runtime, column in RUNTIME_COLUMNS.items() if runtime in {r for _, r in report.pairs()}
+    ]
     data = cells(report, uses)
     lines = ["| estimator | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for classes in builtin_table().values():
