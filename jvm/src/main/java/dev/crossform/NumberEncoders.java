@@ -66,8 +66,7 @@ final class NumberEncoders {
         @Override
         String apply(double[] num, String[] str) {
             int n = in.length;
-            double[] xs = new double[n];
-            for (int j = 0; j < n; j++) xs[j] = num[in[j]];
+            double[] xs = numbersIn(num);
             String error = null;
             for (int j = 0; j < n; j++) {
                 double x = xs[j];
@@ -97,11 +96,6 @@ final class NumberEncoders {
         }
 
         @Override
-        boolean categoricalInput(int j) {
-            return false;
-        }
-
-        @Override
         boolean categoricalOutput(int k) {
             return true;
         }
@@ -127,8 +121,7 @@ final class NumberEncoders {
         @Override
         String apply(double[] num, String[] str) {
             int n = in.length;
-            double[] xs = new double[n];
-            for (int j = 0; j < n; j++) xs[j] = num[in[j]];
+            double[] xs = numbersIn(num);
             String error = null;
             for (int j = 0; j < n; j++) {
                 double x = xs[j];
@@ -144,16 +137,6 @@ final class NumberEncoders {
         @Override
         void canonical(Canonical w) {
             for (double[] e : edges) zeroSigned(w, e);
-        }
-
-        @Override
-        boolean categoricalInput(int j) {
-            return false;
-        }
-
-        @Override
-        boolean categoricalOutput(int k) {
-            return false;
         }
     }
 
@@ -217,16 +200,6 @@ final class NumberEncoders {
                 for (int i : term) w.u32(i);
             }
         }
-
-        @Override
-        boolean categoricalInput(int j) {
-            return false;
-        }
-
-        @Override
-        boolean categoricalOutput(int k) {
-            return false;
-        }
     }
 
     /** integer-code: trunc(x) where -1 < x < 2^31, else NaN; refuses nothing. */
@@ -243,8 +216,7 @@ final class NumberEncoders {
         @Override
         String apply(double[] num, String[] str) {
             int n = in.length;
-            double[] xs = new double[n];
-            for (int j = 0; j < n; j++) xs[j] = num[in[j]];
+            double[] xs = numbersIn(num);
             for (int j = 0; j < n; j++) {
                 double x = xs[j];
                 num[out[j]] = x > -1.0 && x < 2147483648.0 ? (x < 0 ? Math.ceil(x) : Math.floor(x)) : Double.NaN;
@@ -254,16 +226,6 @@ final class NumberEncoders {
 
         @Override
         void canonical(Canonical w) {}
-
-        @Override
-        boolean categoricalInput(int j) {
-            return false;
-        }
-
-        @Override
-        boolean categoricalOutput(int k) {
-            return false;
-        }
     }
 
     /** missing-band: a number in [low, high] becomes NaN; refuses nothing. */
@@ -294,8 +256,7 @@ final class NumberEncoders {
         @Override
         String apply(double[] num, String[] str) {
             int n = in.length;
-            double[] xs = new double[n];
-            for (int j = 0; j < n; j++) xs[j] = num[in[j]];
+            double[] xs = numbersIn(num);
             for (int j = 0; j < n; j++) num[out[j]] = low[j] <= xs[j] && xs[j] <= high[j] ? Double.NaN : xs[j];
             return null;
         }
@@ -304,16 +265,6 @@ final class NumberEncoders {
         void canonical(Canonical w) {
             w.f64s(low);
             w.f64s(high);
-        }
-
-        @Override
-        boolean categoricalInput(int j) {
-            return false;
-        }
-
-        @Override
-        boolean categoricalOutput(int k) {
-            return false;
         }
     }
 }
