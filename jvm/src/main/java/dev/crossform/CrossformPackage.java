@@ -33,7 +33,9 @@ public final class CrossformPackage {
     static final Set<String> LINEAR_KEYS = Set.of("classes", "coefficients", "features", "intercepts", "modelType", "postTransform");
     static final Set<String> COMPOSITE_MODEL_TYPES = Set.of("composite-regression", "composite-classification");
     static final Set<String> COMPOSITE_KEYS = Set.of(
-            "calibration", "classes", "combination", "divisor", "final", "isotonicCalibration", "members", "modelType", "passthrough", "weights");
+            "calibration", "classes", "combination", "divisor", "final", "isotonicCalibration", "members", "modelType", "passthrough", "targetSteps",
+            "weights");
+    static final Set<String> TARGET_STEP_KEYS = Set.of("operation", "number");
     static final Set<String> POST_TRANSFORMS = Set.of("none", "logistic", "softmax", "exp", "isolation");
 
     private final String id;
@@ -346,14 +348,10 @@ public final class CrossformPackage {
     }
 
     private static Model readComposite(PackageFiles files, JsonNode doc, String modelType, int minor, String where) throws PackageException {
-        if (doc.has("targetSteps")) {
-            // TransformedTargetRegressor's inverse steps (docs/SEMANTICS.md notes 22-23): not read here yet
-            throw new PackageException.UnsupportedKind(where, "composite target steps");
-        }
         Json.onlyKeys(doc, COMPOSITE_KEYS, where);
         String combination = Json.text(doc, "combination", where);
-        if (!Set.of("average", "vote", "stack", "calibrate").contains(combination)) {
-            throw new PackageException.Malformed(where, "expected combination 'average', 'vote', 'stack' or 'calibrate', found " + Text.shown(combination));
+        if (!Set.of("average", "vote", "stack", "calibrate", "target").contains(combination)) {
+            throw new PackageException.Malformed(where, "expected combination 'average', 'vote', 'stack', 'calibrate' or 'target', found " + Text.shown(combination));
         }
         List<JsonNode> entries = Json.array(doc, "members", where);
         if (entries.isEmpty()) throw new PackageException.Malformed(where, "expected at least one member, found none");
@@ -434,7 +432,43 @@ public final class CrossformPackage {
                 }
             }
         }
-        return new Composite(combination, members, weights, divisor, classes, fin, passthrough, calibration, isotonic);
+        Composite.TargetStep[] steps = readTargetSteps(doc, combination, members, weights, divisor, classes, fin, where);
+        return new Composite(combination, members, weights, divisor, classes, fin, passthrough, calibration, isotonic, steps);
+    }
+
+    /** A composite's target steps, checked as the IR checks them (docs/SEMANTICS.md notes 22-23). */
+    private static Composite.TargetStep[] readTargetSteps(JsonNode doc, String combination, Model[] members, double[] weights, double divisor,
+            List<JsonNode> classes, LinearModel fin, String where) throws PackageException {
+        List<JsonNode> nodes = doc.has("targetSteps") ? Json.array(doc, "targetSteps", where) : List.of();
+        if (doc.has("targetSteps") && nodes.isEmpty()) throw new PackageException.Malformed(where, "expected at least one target step, found none");
+        if (combination.equals("target")) {
+            if (members.length != 1 || classes != null || members[0].outputs() != 1 || Composite.classesOf(members[0]) != null) {
+                throw new PackageException.Malformed(where, "expected one regressor member under combination 'target', found " + members.length
+                        + " members" + (classes != null ? " and classes" : ""));
+            }
+            if (weights[0] != 1.0 || divisor != 1.0) {
+                throw new PackageException.Malformed(where, "expected weight and divisor 1.0 under combination 'target' (unused), found "
+                        + weights[0] + " and " + divisor);
+            }
+            if (nodes.isEmpty()) throw new PackageException.Malformed(where, "expected targetSteps under combination 'target', found none");
+        } else if (!nodes.isEmpty() && (!(combination.equals("average") || combination.equals("stack")) || classes != null
+                || (fin != null && fin.classes != null))) {
+            throw new PackageException.Malformed(where, "expected targetSteps only in a regressor combined by 'target', 'average' or 'stack', found combination "
+                    + Text.shown(combination));
+        }
+        Composite.TargetStep[] steps = new Composite.TargetStep[nodes.size()];
+        for (int i = 0; i < steps.length; i++) {
+            JsonNode step = Json.object(nodes.get(i), "targetSteps[" + i + "]", where);
+            Json.onlyKeys(step, TARGET_STEP_KEYS, where);
+            String name = Json.text(step, "operation", where);
+            Composite.TargetOperation op = Composite.TargetOperation.named(name);
+            if (op == null) {
+                throw new PackageException.Malformed(where, "expected operation 'add', 'subtract', 'multiply', 'divide', 'exp' or 'expm1', found " + Text.shown(name));
+            }
+            Double number = step.has("number") ? Json.finite(step.get("number"), "targetSteps[" + i + "].number", where) : null;
+            steps[i] = Composite.TargetStep.of(op, number, where);
+        }
+        return steps;
     }
 
     private static TreeEnsemble readTrees(PackageFiles files, JsonNode doc, String modelType, String where) throws PackageException {

@@ -30,7 +30,8 @@ final class Encoders {
             Map.entry("affine", (doc, f, o, w) -> new Scale("affine", f, o, Json.numbers(doc, "scale", w), Json.numbers(doc, "offset", w), w)),
             Map.entry("missing-indicator", (doc, f, o, w) -> new MissingIndicator("missing-indicator", f, o, types(doc, f, w))),
             Map.entry("refuse-missing", (doc, f, o, w) -> new MissingIndicator("refuse-missing", f, o, types(doc, f, w))),
-            Map.entry("one-hot", OneHot::read));
+            Map.entry("one-hot", OneHot::read),
+            Map.entry("projection", Projection::read));
 
     /** The keys each encoder file's schema names (schemas/stripe-json-<kind>-*.schema.json). */
     static final Map<String, java.util.Set<String>> KEYS = Map.ofEntries(
@@ -45,7 +46,8 @@ final class Encoders {
             Map.entry("binning", java.util.Set.of("features", "outputs", "edges")),
             Map.entry("product", java.util.Set.of("features", "outputs", "factors")),
             Map.entry("integer-code", java.util.Set.of("features", "outputs")),
-            Map.entry("missing-band", java.util.Set.of("features", "outputs", "low", "high")));
+            Map.entry("missing-band", java.util.Set.of("features", "outputs", "low", "high")),
+            Map.entry("projection", java.util.Set.of("features", "outputs", "centring", "mean", "components", "divisors")));
 
     static boolean[] types(JsonNode doc, List<String> features, String where) throws PackageException {
         List<String> types = Json.texts(doc, "types", where);
