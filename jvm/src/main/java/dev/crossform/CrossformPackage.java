@@ -24,6 +24,13 @@ public final class CrossformPackage {
             "simple-bonsai-classification-forest", "simple-bonsai-regression-forest",
             "simple-bonsai-classification-boosted-trees", "simple-bonsai-regression-boosted-trees",
             "simple-bonsai-isolation-forest");
+    /** stripe-json 1.x's tree models (trees as JSON arrays, {@link JsonTrees}). */
+    static final Set<String> JSON_TREE_MODEL_TYPES = Set.of(
+            "simple-json-classification-forest", "simple-json-regression-forest",
+            "simple-json-classification-boosted-trees", "simple-json-regression-boosted-trees");
+    static final Set<String> TREE_KEYS_1 = Set.of("aggregation", "baseValue", "classes", "features", "modelType", "postTransform", "trees");
+    /** The encoder kinds stripe-json 1.x names (schemas/stripe-json-manifest-1). */
+    static final Set<String> ENCODERS_1 = Set.of("fill-missing", "label-encoder", "standard-scaler");
     static final Set<String> LINEAR_MODEL_TYPES = Set.of("linear-regression", "linear-classification");
     static final Set<String> MANIFEST_KEYS = Set.of(
             "checks", "encoders", "formatVersion", "id", "inputs", "metadata", "model", "outputs", "owner", "producer", "tags");
@@ -203,14 +210,11 @@ public final class CrossformPackage {
             throw new PackageException.Malformed(where, "expected formatVersion 'major.minor', found " + Text.shown(version));
         }
         int major = Integer.parseInt(parts[0]);
-        if (major == 1) {
-            throw new PackageException.UnsupportedKind(where, "stripe-json 1.x (trees as JSON arrays)");
-        }
-        if (major != 2) {
-            throw new PackageException.FormatVersion(where, "written in stripe-json " + version + "; this reader reads stripe-json 2.x");
+        if (major != 1 && major != 2) {
+            throw new PackageException.FormatVersion(where, "written in stripe-json " + version + "; this reader reads stripe-json 1.x and 2.x");
         }
         int minor = Integer.parseInt(parts[1]);
-        if (minor <= 2) {
+        if (major == 1 ? minor == 0 : minor <= 2) {
             // a newer minor only adds keys an older reader may ignore (docs/FORMATS.md)
             Json.onlyKeys(manifest, MANIFEST_KEYS, where);
         }
@@ -239,6 +243,10 @@ public final class CrossformPackage {
             String type = Json.text(step, "encoderType", where);
             String path = Json.text(step, "path", where);
             Encoders.Reader reader = Encoders.READERS.get(type);
+            if (major == 1 && reader != null && !ENCODERS_1.contains(type)) {
+                throw new PackageException.Malformed(where, "expected an encoder kind stripe-json " + version + " names " + new java.util.TreeSet<>(ENCODERS_1)
+                        + ", found " + Text.shown(type));
+            }
             if (reader == null) {
                 throw new PackageException.UnsupportedKind(files.where(path), "encoder " + type);
             }
@@ -272,7 +280,8 @@ public final class CrossformPackage {
         JsonNode modelEntry = Json.objectField(manifest, "model", where);
         String modelType = Json.text(modelEntry, "modelType", where);
         String modelPath = Json.text(modelEntry, "path", where);
-        if (!TREE_MODEL_TYPES.contains(modelType) && !LINEAR_MODEL_TYPES.contains(modelType) && !COMPOSITE_MODEL_TYPES.contains(modelType)) {
+        if (major == 1 ? !JSON_TREE_MODEL_TYPES.contains(modelType)
+                : !TREE_MODEL_TYPES.contains(modelType) && !LINEAR_MODEL_TYPES.contains(modelType) && !COMPOSITE_MODEL_TYPES.contains(modelType)) {
             throw new PackageException.UnsupportedKind(files.where(modelPath), "model " + modelType);
         }
         String at = files.where(modelPath);
@@ -281,7 +290,8 @@ public final class CrossformPackage {
         if (!found.equals(modelType)) {
             throw new PackageException.Malformed(at, "expected modelType " + Text.shown(modelType) + " as the manifest says, found " + Text.shown(found));
         }
-        Model model = COMPOSITE_MODEL_TYPES.contains(modelType) ? readComposite(files, doc, modelType, minor, at) : readMember(files, doc, modelType, minor, at);
+        Model model = major == 1 ? readJsonTrees(doc, at)
+                : COMPOSITE_MODEL_TYPES.contains(modelType) ? readComposite(files, doc, modelType, minor, at) : readMember(files, doc, modelType, minor, at);
         int[] modelSlots = new int[model.features().size()];
         for (int j = 0; j < modelSlots.length; j++) {
             String f = model.features().get(j);
@@ -345,6 +355,20 @@ public final class CrossformPackage {
             throw new PackageException.Malformed(at, "expected classes exactly in a linear-classification model, found modelType " + Text.shown(modelType));
         }
         return model;
+    }
+
+    /** A stripe-json 1.x tree model: the 2.0 keys but modelType simple-json-* and the trees inline. */
+    private static Model readJsonTrees(JsonNode doc, String at) throws PackageException {
+        Json.onlyKeys(doc, TREE_KEYS_1, at);
+        String post = Json.text(doc, "postTransform", at);
+        if (!Set.of("none", "logistic", "softmax").contains(post)) {
+            throw new PackageException.Malformed(at, "expected postTransform 'none', 'logistic' or 'softmax' in stripe-json 1.x, found " + Text.shown(post));
+        }
+        String aggregation = Json.text(doc, "aggregation", at);
+        if (!aggregation.equals("average") && !aggregation.equals("sum")) {
+            throw new PackageException.Malformed(at, "expected aggregation 'average' or 'sum' in stripe-json 1.x, found " + Text.shown(aggregation));
+        }
+        return readTrees(null, doc, Json.text(doc, "modelType", at), at);
     }
 
     private static Model readComposite(PackageFiles files, JsonNode doc, String modelType, int minor, String where) throws PackageException {
@@ -471,6 +495,20 @@ public final class CrossformPackage {
         return steps;
     }
 
+    private static Tree[] bonsaiTrees(PackageFiles files, JsonNode doc, int nFeatures, int width, String where) throws PackageException {
+        JsonNode treesEntry = Json.objectField(doc, "trees", where);
+        String encoding = Json.text(treesEntry, "encoding", where);
+        if (!encoding.equals("bonsai")) {
+            throw new PackageException.Malformed(where, "expected trees encoding 'bonsai', found " + Text.shown(encoding));
+        }
+        String path = Json.text(treesEntry, "path", where);
+        Bonsai.Forest forest = Bonsai.read(files.read(path), files.where(path), nFeatures);
+        if (forest.width != width) {
+            throw new PackageException.Malformed(files.where(path), "expected leaves of " + width + " outputs as " + where + " says, found " + forest.width);
+        }
+        return forest.trees;
+    }
+
     private static TreeEnsemble readTrees(PackageFiles files, JsonNode doc, String modelType, String where) throws PackageException {
         List<String> features = Json.texts(doc, "features", where);
         String aggregation = Json.text(doc, "aggregation", where);
@@ -518,24 +556,16 @@ public final class CrossformPackage {
             JsonNode iso = Json.objectField(doc, "isolation", where);
             isolation = new double[] {Json.finite(iso.get("denominator"), "isolation.denominator", where), Json.finite(iso.get("offset"), "isolation.offset", where)};
         }
-        JsonNode treesEntry = Json.objectField(doc, "trees", where);
-        String encoding = Json.text(treesEntry, "encoding", where);
-        if (!encoding.equals("bonsai")) {
-            throw new PackageException.Malformed(where, "expected trees encoding 'bonsai', found " + Text.shown(encoding));
-        }
-        String path = Json.text(treesEntry, "path", where);
-        Bonsai.Forest forest = Bonsai.read(files.read(path), files.where(path), features.size());
-        if (forest.width != width) {
-            throw new PackageException.Malformed(files.where(path), "expected leaves of " + width + " outputs as " + where + " says, found " + forest.width);
-        }
+        // files is null for stripe-json 1.x, whose trees are inline
+        Tree[] trees = files == null ? JsonTrees.read(doc.get("trees"), features.size(), width, where) : bonsaiTrees(files, doc, features.size(), width, where);
         if (aggregation.equals("weighted-median")) {
             double total = 0.0;
             for (double t : treeWeights) {
                 if (!(t >= 0)) throw new PackageException.Malformed(where, "expected treeWeights >= 0, found " + t);
                 total += t;
             }
-            if (treeWeights.length != forest.trees.length || !(total > 0) || width != 1 || classes != null || !post.equals("none")) {
-                throw new PackageException.Malformed(where, "expected a weighted median of one weight per tree (" + forest.trees.length
+            if (treeWeights.length != trees.length || !(total > 0) || width != 1 || classes != null || !post.equals("none")) {
+                throw new PackageException.Malformed(where, "expected a weighted median of one weight per tree (" + trees.length
                         + "), summing to more than 0, in a regressor of one output without post transform");
             }
         }
@@ -543,6 +573,11 @@ public final class CrossformPackage {
         if (float32 && (divisors.length > 0 || aggregation.equals("weighted-median") || post.equals("isolation"))) {
             throw new PackageException.UnsupportedKind(where, "float32 accumulation with divisors, a weighted median or isolation scores");
         }
-        return new TreeEnsemble(List.copyOf(features), forest.trees, width, aggregation, post, classes, base, missing, infinite, divisors, isolation, treeWeights, float32);
+        String expected = (files == null ? "simple-json-" : "simple-bonsai-") + (post.equals("isolation") ? "isolation-forest"
+                : (classes != null ? "classification-" : "regression-") + (aggregation.equals("sum") ? "boosted-trees" : "forest"));
+        if (!modelType.equals(expected)) {
+            throw new PackageException.Malformed(where, "expected modelType " + Text.shown(expected) + " for this model, found " + Text.shown(modelType));
+        }
+        return new TreeEnsemble(List.copyOf(features), trees, width, aggregation, post, classes, base, missing, infinite, divisors, isolation, treeWeights, float32);
     }
 }
