@@ -218,6 +218,7 @@ public final class CrossformPackage {
             // a newer minor only adds keys an older reader may ignore (docs/FORMATS.md)
             Json.onlyKeys(manifest, MANIFEST_KEYS, where);
         }
+        SchemaRules.manifest(manifest, where);
         List<String> inputs = new ArrayList<>();
         List<JsonNode> inputNodes = Json.array(manifest, "inputs", where);
         boolean[] categorical = new boolean[inputNodes.size()];
@@ -241,8 +242,9 @@ public final class CrossformPackage {
         List<Encoder> encoders = new ArrayList<>();
         for (JsonNode step : Json.array(Json.objectField(manifest, "encoders", where), "apply", where)) {
             String type = Json.text(step, "encoderType", where);
-            String path = Json.text(step, "path", where);
+            String path = SchemaRules.path(step, "path", where);
             Encoders.Reader reader = Encoders.READERS.get(type);
+            if (major == 2 && reader != null) SchemaRules.oneOf(type, SchemaRules.encoderKinds(minor), "an encoder kind stripe-json " + version + " names:", where);
             if (major == 1 && reader != null && !ENCODERS_1.contains(type)) {
                 throw new PackageException.Malformed(where, "expected an encoder kind stripe-json " + version + " names " + new java.util.TreeSet<>(ENCODERS_1)
                         + ", found " + Text.shown(type));
@@ -253,8 +255,8 @@ public final class CrossformPackage {
             String at = files.where(path);
             JsonNode doc = Json.object(Json.parse(files.read(path), at), path, at);
             Json.onlyKeys(doc, Encoders.KEYS.get(type), at);
-            List<String> features = Json.texts(doc, "features", at);
-            List<String> outputs = Json.texts(doc, "outputs", at);
+            List<String> features = SchemaRules.names(doc, "features", at);
+            List<String> outputs = SchemaRules.names(doc, "outputs", at);
             Encoder encoder = reader.read(doc, features, outputs, at);
             encoder.in = new int[features.size()];
             for (int j = 0; j < features.size(); j++) {
@@ -279,11 +281,12 @@ public final class CrossformPackage {
         }
         JsonNode modelEntry = Json.objectField(manifest, "model", where);
         String modelType = Json.text(modelEntry, "modelType", where);
-        String modelPath = Json.text(modelEntry, "path", where);
+        String modelPath = SchemaRules.path(modelEntry, "path", where);
         if (major == 1 ? !JSON_TREE_MODEL_TYPES.contains(modelType)
                 : !TREE_MODEL_TYPES.contains(modelType) && !LINEAR_MODEL_TYPES.contains(modelType) && !COMPOSITE_MODEL_TYPES.contains(modelType)) {
             throw new PackageException.UnsupportedKind(files.where(modelPath), "model " + modelType);
         }
+        if (major == 2) SchemaRules.oneOf(modelType, SchemaRules.modelTypes(minor), "a model type stripe-json " + version + " names:", where);
         String at = files.where(modelPath);
         JsonNode doc = Json.object(Json.parse(files.read(modelPath), at), modelPath, at);
         String found = Json.text(doc, "modelType", at);
@@ -350,6 +353,12 @@ public final class CrossformPackage {
     private static Model readMember(PackageFiles files, JsonNode doc, String modelType, int minor, String at) throws PackageException {
         boolean trees = TREE_MODEL_TYPES.contains(modelType);
         Json.onlyKeys(doc, !trees ? LINEAR_KEYS : minor == 0 ? TREE_KEYS_2_0 : minor == 1 ? TREE_KEYS_2_1 : TREE_KEYS_2_2, at);
+        if (trees) {
+            SchemaRules.treeModel(doc, minor, at);
+        } else {
+            SchemaRules.names(doc, "features", at);
+            SchemaRules.classes(doc, 2, at);
+        }
         Model model = trees ? readTrees(files, doc, modelType, at) : LinearModel.read(doc, at);
         if (LINEAR_MODEL_TYPES.contains(modelType) && modelType.equals("linear-regression") != (((LinearModel) model).classes == null)) {
             throw new PackageException.Malformed(at, "expected classes exactly in a linear-classification model, found modelType " + Text.shown(modelType));
@@ -382,8 +391,9 @@ public final class CrossformPackage {
         Model[] members = new Model[entries.size()];
         for (int i = 0; i < members.length; i++) {
             String kind = Json.text(entries.get(i), "modelType", where);
-            String path = Json.text(entries.get(i), "path", where);
-            if (!TREE_MODEL_TYPES.contains(kind) && !LINEAR_MODEL_TYPES.contains(kind)) {
+            String path = SchemaRules.path(entries.get(i), "path", where);
+            Json.onlyKeys(entries.get(i), Set.of("modelType", "path"), where);
+            if (!SchemaRules.MEMBER_TYPES.contains(kind)) {
                 throw new PackageException.Malformed(where, "expected members that are trees or linear models, found " + Text.shown(kind));
             }
             String at = files.where(path);
@@ -407,16 +417,27 @@ public final class CrossformPackage {
             throw new PackageException.Malformed(where, "expected classes exactly in a composite-classification model");
         }
         LinearModel fin = null;
-        boolean passthrough = doc.has("passthrough") && doc.get("passthrough").asBoolean();
+        SchemaRules.classes(doc, 2, where);
+        if (doc.has("passthrough") && !doc.get("passthrough").isBoolean()) {
+            throw new PackageException.Malformed(where, "expected passthrough to be true or false, found " + Json.kind(doc.get("passthrough")));
+        }
+        boolean passthrough = doc.has("passthrough") && doc.get("passthrough").booleanValue();
         if (combination.equals("stack") != doc.has("final")) {
             throw new PackageException.Malformed(where, "expected a final model exactly under combination 'stack'");
         }
         if (doc.has("final")) {
             JsonNode entry = Json.objectField(doc, "final", where);
-            String path = Json.text(entry, "path", where);
+            String path = SchemaRules.path(entry, "path", where);
+            Json.onlyKeys(entry, Set.of("modelType", "path"), where);
+            String finalType = Json.text(entry, "modelType", where);
+            SchemaRules.oneOf(finalType, LINEAR_MODEL_TYPES, "the final model's modelType", where);
             String at = files.where(path);
             JsonNode f = Json.object(Json.parse(files.read(path), at), path, at);
-            Model m = readMember(files, f, Json.text(entry, "modelType", where), minor, at);
+            String found = Json.text(f, "modelType", at);
+            if (!found.equals(finalType)) {
+                throw new PackageException.Malformed(at, "expected modelType " + Text.shown(finalType) + " as " + where + " says, found " + Text.shown(found));
+            }
+            Model m = readMember(files, f, finalType, minor, at);
             if (!(m instanceof LinearModel)) throw new PackageException.Malformed(at, "expected a linear final model");
             fin = (LinearModel) m;
         }
@@ -501,7 +522,7 @@ public final class CrossformPackage {
         if (!encoding.equals("bonsai")) {
             throw new PackageException.Malformed(where, "expected trees encoding 'bonsai', found " + Text.shown(encoding));
         }
-        String path = Json.text(treesEntry, "path", where);
+        String path = SchemaRules.path(treesEntry, "path", where);
         Bonsai.Forest forest = Bonsai.read(files.read(path), files.where(path), nFeatures);
         if (forest.width != width) {
             throw new PackageException.Malformed(files.where(path), "expected leaves of " + width + " outputs as " + where + " says, found " + forest.width);
@@ -510,7 +531,7 @@ public final class CrossformPackage {
     }
 
     private static TreeEnsemble readTrees(PackageFiles files, JsonNode doc, String modelType, String where) throws PackageException {
-        List<String> features = Json.texts(doc, "features", where);
+        List<String> features = SchemaRules.names(doc, "features", where);
         String aggregation = Json.text(doc, "aggregation", where);
         if (!aggregation.equals("average") && !aggregation.equals("sum") && !aggregation.equals("weighted-median")) {
             throw new PackageException.Malformed(where, "expected aggregation 'average', 'sum' or 'weighted-median', found " + Text.shown(aggregation));

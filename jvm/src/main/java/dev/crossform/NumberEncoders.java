@@ -158,6 +158,7 @@ final class NumberEncoders {
             for (int k = 0; k < factors.length; k++) {
                 JsonNode term = terms.get(k);
                 if (!term.isArray()) throw new PackageException.Malformed(where, "expected factors to hold lists, found " + Json.kind(term));
+                if (term.size() > 64) throw new PackageException.Malformed(where, "expected at most 64 factors per output, found " + term.size());
                 factors[k] = new int[term.size()];
                 for (int i = 0; i < term.size(); i++) {
                     int at = term.get(i).isTextual() ? f.indexOf(term.get(i).textValue()) : -1;
