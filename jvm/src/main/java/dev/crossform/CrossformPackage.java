@@ -377,6 +377,7 @@ public final class CrossformPackage {
         if (!aggregation.equals("average") && !aggregation.equals("sum")) {
             throw new PackageException.Malformed(at, "expected aggregation 'average' or 'sum' in stripe-json 1.x, found " + Text.shown(aggregation));
         }
+        SchemaRules.classes(doc, 1, at);
         return readTrees(null, doc, Json.text(doc, "modelType", at), at);
     }
 
