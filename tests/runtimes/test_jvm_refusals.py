@@ -20,6 +20,7 @@ from helpers.paths import CONFORMANCE
 
 GOLDEN = CONFORMANCE / "golden" / "stripe-json"
 PACKAGES = CONFORMANCE / "packages"
+FLOAT_LABELS = PACKAGES / "rf-float-classes"  # classes 0.0, 1.0 and 2.0: outputs probability(0.0), ...
 
 
 def _set(key, value):
@@ -126,6 +127,28 @@ CASES = [
         False,
     ),
     ("checks without a path", GOLDEN / "2.0" / "packages" / "rf-binary", "MODEL", _set("checks", {}), False),
+    (
+        "outputs of another model",
+        GOLDEN / "2.0" / "packages" / "rf-binary",
+        "MODEL",
+        _set("outputs", ["prediction"]),
+        False,
+    ),
+    (
+        "outputs reordered",
+        GOLDEN / "2.0" / "packages" / "rf-binary",
+        "MODEL",
+        _at(["outputs"], lambda o: o.reverse()),
+        False,
+    ),
+    ("no outputs (optional)", GOLDEN / "2.0" / "packages" / "rf-binary", "MODEL", _drop("outputs"), True),
+    (
+        "float labels named as integers",
+        FLOAT_LABELS,
+        "MODEL",
+        _set("outputs", ["probability(0)", "probability(1)", "probability(2)"]),
+        False,
+    ),
     # encoder files
     (
         "encoder features empty",

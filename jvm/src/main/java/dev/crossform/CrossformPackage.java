@@ -295,6 +295,13 @@ public final class CrossformPackage {
         }
         Model model = major == 1 ? readJsonTrees(doc, at)
                 : COMPOSITE_MODEL_TYPES.contains(modelType) ? readComposite(files, doc, modelType, minor, at) : readMember(files, doc, modelType, minor, at);
+        if (manifest.has("outputs")) {
+            List<String> written = Json.texts(manifest, "outputs", where);
+            List<String> names = OutputNames.of(model);
+            if (!written.equals(names)) {
+                throw new PackageException.Malformed(where, "expected outputs " + Text.shown(names) + " for this model, found " + Text.shown(written));
+            }
+        }
         int[] modelSlots = new int[model.features().size()];
         for (int j = 0; j < modelSlots.length; j++) {
             String f = model.features().get(j);
