@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from crossform import conformance
-from crossform.exporters import stripe_json
+from crossform.exporters import Files, stripe_json
 from crossform.ir import TreeEnsemble
 from crossform.runtime import get_runtime, jvm, unavailable
 from helpers.paths import CONFORMANCE, REPO
@@ -117,3 +117,25 @@ def test_the_java_tests_pass():
     result = subprocess.run([str(JVM / "build.sh"), "test"], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "tests failed" in result.stdout and " 0 tests failed" in result.stdout
+
+
+@needs_jvm
+def test_stripe_json_1_packages_read_and_score_in_java_as_in_python():
+    """The golden 1.0 packages as 1.0 wrote them (trees as JSON arrays), not rewritten: the Java
+    reader hashes each to the id Python reads, and scores its rows bit for bit as the reference."""
+    fmt = stripe_json.FORMAT
+    packages = sorted(p for p in (CONFORMANCE / "golden" / "stripe-json" / "1.0" / "packages").iterdir() if p.is_dir())
+    assert packages
+    for path in packages:
+        content = {p.name: p.read_bytes() for p in path.iterdir() if p.is_file()}
+        assert b'"formatVersion": "1.0"' in content["MODEL"]
+        assert jvm.unsupported(content) is None
+        package = fmt.loads(Files.from_mapping(content, label=str(path)))
+        assert jvm._loaded(content).id == package.id
+        data = package.checks.data()
+        got = get_runtime("jvm").prepare(content, fmt)(data)
+        want = get_runtime("reference").prepare(content, fmt)(data)
+        # the same rows in error (the messages print numbers each language's way)
+        assert [e is None for e in got.errors] == [e is None for e in want.errors], path.name
+        np.testing.assert_array_equal(got.values.view(np.int64), want.values.view(np.int64), err_msg=path.name)
+        np.testing.assert_array_equal(got.leaves, want.leaves, err_msg=path.name)

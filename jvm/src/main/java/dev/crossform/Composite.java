@@ -7,7 +7,9 @@ import java.util.List;
  * A composite model (stripe-json {@code composite-regression} / {@code composite-classification}):
  * members (tree ensembles or linear models) score the same features by their own rules, then
  * the combination joins them (docs/SEMANTICS.md, "Composite models"): average, vote, stack
- * (a final linear model) or calibrate (sigmoid or isotonic).
+ * (a final linear model), calibrate (sigmoid or isotonic) or target (one regressor's
+ * prediction as it is); a regressor under target, average or stack may end in target steps
+ * (TransformedTargetRegressor's inverse, notes 22-23).
  */
 final class Composite implements Model {
     final String combination;
@@ -20,11 +22,65 @@ final class Composite implements Model {
     /** calibrate: per member, per response column, (a, b) or the isotonic breakpoints' (x, y) rows. */
     final double[][][] calibration;
     final boolean isotonic;
+    /** The inverse target steps, in order; empty for none. */
+    final TargetStep[] targetSteps;
     final int nOutputs;
     final int nTrees;
 
+    /** A target step's operation: with a number (add, subtract, multiply, divide) or a function of t alone. */
+    enum TargetOperation {
+        ADD("add", true),
+        SUBTRACT("subtract", true),
+        MULTIPLY("multiply", true),
+        DIVIDE("divide", true),
+        EXP("exp", false),
+        EXPM1("expm1", false);
+
+        final String written;
+        final boolean takesNumber;
+
+        TargetOperation(String written, boolean takesNumber) {
+            this.written = written;
+            this.takesNumber = takesNumber;
+        }
+
+        static TargetOperation named(String written) {
+            for (TargetOperation op : values()) if (op.written.equals(written)) return op;
+            return null;
+        }
+    }
+
+    /** One IEEE double operation on the prediction t; {@code number} is NaN for exp and expm1. */
+    record TargetStep(TargetOperation operation, double number) {
+        /** Checks a step as the IR does: a finite number exactly with the operations that take one, no division by 0. */
+        static TargetStep of(TargetOperation operation, Double number, String where) throws PackageException {
+            if (operation.takesNumber != (number != null)) {
+                throw new PackageException.Malformed(where, "expected a number exactly with add, subtract, multiply and divide, found "
+                        + operation.written + (number == null ? " without one" : " with " + Text.number(number)));
+            }
+            if (number != null && !Double.isFinite(number)) {
+                throw new PackageException.Malformed(where, "expected a finite number in target step " + operation.written + ", found " + Text.number(number));
+            }
+            if (operation == TargetOperation.DIVIDE && number == 0.0) {
+                throw new PackageException.Malformed(where, "expected a divisor other than 0 in target step divide, found " + number);
+            }
+            return new TargetStep(operation, number == null ? Double.NaN : number);
+        }
+
+        double apply(double t) {
+            return switch (operation) {
+                case ADD -> t + number;
+                case SUBTRACT -> t - number;
+                case MULTIPLY -> t * number;
+                case DIVIDE -> t / number;
+                case EXP -> Math.exp(t);
+                case EXPM1 -> Math.expm1(t);
+            };
+        }
+    }
+
     Composite(String combination, Model[] members, double[] weights, double divisor, List<JsonNode> classes, LinearModel fin,
-            boolean passthrough, double[][][] calibration, boolean isotonic) {
+            boolean passthrough, double[][][] calibration, boolean isotonic, TargetStep[] targetSteps) {
         this.combination = combination;
         this.members = members;
         this.weights = weights;
@@ -34,6 +90,7 @@ final class Composite implements Model {
         this.passthrough = passthrough;
         this.calibration = calibration;
         this.isotonic = isotonic;
+        this.targetSteps = targetSteps;
         int trees = 0;
         for (Model m : members) trees += m.treeCount();
         this.nTrees = trees;
@@ -120,8 +177,20 @@ final class Composite implements Model {
                 fin.score(input, out, null);
             }
             case "calibrate" -> calibrate(scored, out);
+            case "target" -> out[0] = scored[0][0];
             default -> throw new IllegalStateException("combination " + combination + " passed the reader");
         }
+        return targetSteps.length == 0 ? null : inverseTarget(out);
+    }
+
+    /** The regressor's prediction out[0] through the target steps; not finite, it is the row error. */
+    private String inverseTarget(double[] out) {
+        double t = out[0];
+        if (!Double.isFinite(t)) {
+            return "the regressor's prediction " + Text.number(t) + " is not finite, which the inverse target transform refuses";
+        }
+        for (TargetStep step : targetSteps) t = step.apply(t);
+        out[0] = t;
         return null;
     }
 
@@ -213,12 +282,12 @@ final class Composite implements Model {
     public void score(double[] x, double[] out, int[] leaves) {
         String error = scoreChecked(x, out, leaves);
         if (error != null) {
-            // a refusal of the final model is found by refusal() first; never reached for a checked row
+            // a refusal only the scores tell (a stack's final model, the target steps) comes from scoreOrRefuse
             java.util.Arrays.fill(out, Double.NaN);
         }
     }
 
-    /** The stack's final refusal depends on the members' outputs, so refusal and score go together here. */
+    /** The stack's final refusal and the target steps' depend on the members' outputs, so refusal and score go together here. */
     @Override
     public String scoreOrRefuse(double[] x, double[] out, int[] leaves) {
         String error = refusal(x);
@@ -251,6 +320,13 @@ final class Composite implements Model {
                     w.f64(ab[0]);
                     w.f64(ab[1]);
                 }
+            }
+        }
+        if (targetSteps.length > 0) {
+            w.u32(targetSteps.length);
+            for (TargetStep step : targetSteps) {
+                w.text(step.operation().written);
+                if (step.operation().takesNumber) w.f64(step.number());
             }
         }
     }

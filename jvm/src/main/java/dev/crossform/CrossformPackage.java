@@ -24,6 +24,13 @@ public final class CrossformPackage {
             "simple-bonsai-classification-forest", "simple-bonsai-regression-forest",
             "simple-bonsai-classification-boosted-trees", "simple-bonsai-regression-boosted-trees",
             "simple-bonsai-isolation-forest");
+    /** stripe-json 1.x's tree models (trees as JSON arrays, {@link JsonTrees}). */
+    static final Set<String> JSON_TREE_MODEL_TYPES = Set.of(
+            "simple-json-classification-forest", "simple-json-regression-forest",
+            "simple-json-classification-boosted-trees", "simple-json-regression-boosted-trees");
+    static final Set<String> TREE_KEYS_1 = Set.of("aggregation", "baseValue", "classes", "features", "modelType", "postTransform", "trees");
+    /** The encoder kinds stripe-json 1.x names (schemas/stripe-json-manifest-1). */
+    static final Set<String> ENCODERS_1 = Set.of("fill-missing", "label-encoder", "standard-scaler");
     static final Set<String> LINEAR_MODEL_TYPES = Set.of("linear-regression", "linear-classification");
     static final Set<String> MANIFEST_KEYS = Set.of(
             "checks", "encoders", "formatVersion", "id", "inputs", "metadata", "model", "outputs", "owner", "producer", "tags");
@@ -33,7 +40,9 @@ public final class CrossformPackage {
     static final Set<String> LINEAR_KEYS = Set.of("classes", "coefficients", "features", "intercepts", "modelType", "postTransform");
     static final Set<String> COMPOSITE_MODEL_TYPES = Set.of("composite-regression", "composite-classification");
     static final Set<String> COMPOSITE_KEYS = Set.of(
-            "calibration", "classes", "combination", "divisor", "final", "isotonicCalibration", "members", "modelType", "passthrough", "weights");
+            "calibration", "classes", "combination", "divisor", "final", "isotonicCalibration", "members", "modelType", "passthrough", "targetSteps",
+            "weights");
+    static final Set<String> TARGET_STEP_KEYS = Set.of("operation", "number");
     static final Set<String> POST_TRANSFORMS = Set.of("none", "logistic", "softmax", "exp", "isolation");
 
     private final String id;
@@ -201,17 +210,15 @@ public final class CrossformPackage {
             throw new PackageException.Malformed(where, "expected formatVersion 'major.minor', found " + Text.shown(version));
         }
         int major = Integer.parseInt(parts[0]);
-        if (major == 1) {
-            throw new PackageException.UnsupportedKind(where, "stripe-json 1.x (trees as JSON arrays)");
-        }
-        if (major != 2) {
-            throw new PackageException.FormatVersion(where, "written in stripe-json " + version + "; this reader reads stripe-json 2.x");
+        if (major != 1 && major != 2) {
+            throw new PackageException.FormatVersion(where, "written in stripe-json " + version + "; this reader reads stripe-json 1.x and 2.x");
         }
         int minor = Integer.parseInt(parts[1]);
-        if (minor <= 2) {
+        if (major == 1 ? minor == 0 : minor <= 2) {
             // a newer minor only adds keys an older reader may ignore (docs/FORMATS.md)
             Json.onlyKeys(manifest, MANIFEST_KEYS, where);
         }
+        SchemaRules.manifest(manifest, where);
         List<String> inputs = new ArrayList<>();
         List<JsonNode> inputNodes = Json.array(manifest, "inputs", where);
         boolean[] categorical = new boolean[inputNodes.size()];
@@ -235,16 +242,21 @@ public final class CrossformPackage {
         List<Encoder> encoders = new ArrayList<>();
         for (JsonNode step : Json.array(Json.objectField(manifest, "encoders", where), "apply", where)) {
             String type = Json.text(step, "encoderType", where);
-            String path = Json.text(step, "path", where);
+            String path = SchemaRules.path(step, "path", where);
             Encoders.Reader reader = Encoders.READERS.get(type);
+            if (major == 2 && reader != null) SchemaRules.oneOf(type, SchemaRules.encoderKinds(minor), "an encoder kind stripe-json " + version + " names:", where);
+            if (major == 1 && reader != null && !ENCODERS_1.contains(type)) {
+                throw new PackageException.Malformed(where, "expected an encoder kind stripe-json " + version + " names " + new java.util.TreeSet<>(ENCODERS_1)
+                        + ", found " + Text.shown(type));
+            }
             if (reader == null) {
                 throw new PackageException.UnsupportedKind(files.where(path), "encoder " + type);
             }
             String at = files.where(path);
             JsonNode doc = Json.object(Json.parse(files.read(path), at), path, at);
             Json.onlyKeys(doc, Encoders.KEYS.get(type), at);
-            List<String> features = Json.texts(doc, "features", at);
-            List<String> outputs = Json.texts(doc, "outputs", at);
+            List<String> features = SchemaRules.names(doc, "features", at);
+            List<String> outputs = SchemaRules.names(doc, "outputs", at);
             Encoder encoder = reader.read(doc, features, outputs, at);
             encoder.in = new int[features.size()];
             for (int j = 0; j < features.size(); j++) {
@@ -269,17 +281,27 @@ public final class CrossformPackage {
         }
         JsonNode modelEntry = Json.objectField(manifest, "model", where);
         String modelType = Json.text(modelEntry, "modelType", where);
-        String modelPath = Json.text(modelEntry, "path", where);
-        if (!TREE_MODEL_TYPES.contains(modelType) && !LINEAR_MODEL_TYPES.contains(modelType) && !COMPOSITE_MODEL_TYPES.contains(modelType)) {
+        String modelPath = SchemaRules.path(modelEntry, "path", where);
+        if (major == 1 ? !JSON_TREE_MODEL_TYPES.contains(modelType)
+                : !TREE_MODEL_TYPES.contains(modelType) && !LINEAR_MODEL_TYPES.contains(modelType) && !COMPOSITE_MODEL_TYPES.contains(modelType)) {
             throw new PackageException.UnsupportedKind(files.where(modelPath), "model " + modelType);
         }
+        if (major == 2) SchemaRules.oneOf(modelType, SchemaRules.modelTypes(minor), "a model type stripe-json " + version + " names:", where);
         String at = files.where(modelPath);
         JsonNode doc = Json.object(Json.parse(files.read(modelPath), at), modelPath, at);
         String found = Json.text(doc, "modelType", at);
         if (!found.equals(modelType)) {
             throw new PackageException.Malformed(at, "expected modelType " + Text.shown(modelType) + " as the manifest says, found " + Text.shown(found));
         }
-        Model model = COMPOSITE_MODEL_TYPES.contains(modelType) ? readComposite(files, doc, modelType, minor, at) : readMember(files, doc, modelType, minor, at);
+        Model model = major == 1 ? readJsonTrees(doc, at)
+                : COMPOSITE_MODEL_TYPES.contains(modelType) ? readComposite(files, doc, modelType, minor, at) : readMember(files, doc, modelType, minor, at);
+        if (manifest.has("outputs")) {
+            List<String> written = Json.texts(manifest, "outputs", where);
+            List<String> names = OutputNames.of(model);
+            if (!written.equals(names)) {
+                throw new PackageException.Malformed(where, "expected outputs " + Text.shown(names) + " for this model, found " + Text.shown(written));
+            }
+        }
         int[] modelSlots = new int[model.features().size()];
         for (int j = 0; j < modelSlots.length; j++) {
             String f = model.features().get(j);
@@ -338,6 +360,12 @@ public final class CrossformPackage {
     private static Model readMember(PackageFiles files, JsonNode doc, String modelType, int minor, String at) throws PackageException {
         boolean trees = TREE_MODEL_TYPES.contains(modelType);
         Json.onlyKeys(doc, !trees ? LINEAR_KEYS : minor == 0 ? TREE_KEYS_2_0 : minor == 1 ? TREE_KEYS_2_1 : TREE_KEYS_2_2, at);
+        if (trees) {
+            SchemaRules.treeModel(doc, minor, at);
+        } else {
+            SchemaRules.names(doc, "features", at);
+            SchemaRules.classes(doc, 2, at);
+        }
         Model model = trees ? readTrees(files, doc, modelType, at) : LinearModel.read(doc, at);
         if (LINEAR_MODEL_TYPES.contains(modelType) && modelType.equals("linear-regression") != (((LinearModel) model).classes == null)) {
             throw new PackageException.Malformed(at, "expected classes exactly in a linear-classification model, found modelType " + Text.shown(modelType));
@@ -345,23 +373,35 @@ public final class CrossformPackage {
         return model;
     }
 
-    private static Model readComposite(PackageFiles files, JsonNode doc, String modelType, int minor, String where) throws PackageException {
-        if (doc.has("targetSteps")) {
-            // TransformedTargetRegressor's inverse steps (docs/SEMANTICS.md notes 22-23): not read here yet
-            throw new PackageException.UnsupportedKind(where, "composite target steps");
+    /** A stripe-json 1.x tree model: the 2.0 keys but modelType simple-json-* and the trees inline. */
+    private static Model readJsonTrees(JsonNode doc, String at) throws PackageException {
+        Json.onlyKeys(doc, TREE_KEYS_1, at);
+        String post = Json.text(doc, "postTransform", at);
+        if (!Set.of("none", "logistic", "softmax").contains(post)) {
+            throw new PackageException.Malformed(at, "expected postTransform 'none', 'logistic' or 'softmax' in stripe-json 1.x, found " + Text.shown(post));
         }
+        String aggregation = Json.text(doc, "aggregation", at);
+        if (!aggregation.equals("average") && !aggregation.equals("sum")) {
+            throw new PackageException.Malformed(at, "expected aggregation 'average' or 'sum' in stripe-json 1.x, found " + Text.shown(aggregation));
+        }
+        SchemaRules.classes(doc, 1, at);
+        return readTrees(null, doc, Json.text(doc, "modelType", at), at);
+    }
+
+    private static Model readComposite(PackageFiles files, JsonNode doc, String modelType, int minor, String where) throws PackageException {
         Json.onlyKeys(doc, COMPOSITE_KEYS, where);
         String combination = Json.text(doc, "combination", where);
-        if (!Set.of("average", "vote", "stack", "calibrate").contains(combination)) {
-            throw new PackageException.Malformed(where, "expected combination 'average', 'vote', 'stack' or 'calibrate', found " + Text.shown(combination));
+        if (!Set.of("average", "vote", "stack", "calibrate", "target").contains(combination)) {
+            throw new PackageException.Malformed(where, "expected combination 'average', 'vote', 'stack', 'calibrate' or 'target', found " + Text.shown(combination));
         }
         List<JsonNode> entries = Json.array(doc, "members", where);
         if (entries.isEmpty()) throw new PackageException.Malformed(where, "expected at least one member, found none");
         Model[] members = new Model[entries.size()];
         for (int i = 0; i < members.length; i++) {
             String kind = Json.text(entries.get(i), "modelType", where);
-            String path = Json.text(entries.get(i), "path", where);
-            if (!TREE_MODEL_TYPES.contains(kind) && !LINEAR_MODEL_TYPES.contains(kind)) {
+            String path = SchemaRules.path(entries.get(i), "path", where);
+            Json.onlyKeys(entries.get(i), Set.of("modelType", "path"), where);
+            if (!SchemaRules.MEMBER_TYPES.contains(kind)) {
                 throw new PackageException.Malformed(where, "expected members that are trees or linear models, found " + Text.shown(kind));
             }
             String at = files.where(path);
@@ -385,16 +425,27 @@ public final class CrossformPackage {
             throw new PackageException.Malformed(where, "expected classes exactly in a composite-classification model");
         }
         LinearModel fin = null;
-        boolean passthrough = doc.has("passthrough") && doc.get("passthrough").asBoolean();
+        SchemaRules.classes(doc, 2, where);
+        if (doc.has("passthrough") && !doc.get("passthrough").isBoolean()) {
+            throw new PackageException.Malformed(where, "expected passthrough to be true or false, found " + Json.kind(doc.get("passthrough")));
+        }
+        boolean passthrough = doc.has("passthrough") && doc.get("passthrough").booleanValue();
         if (combination.equals("stack") != doc.has("final")) {
             throw new PackageException.Malformed(where, "expected a final model exactly under combination 'stack'");
         }
         if (doc.has("final")) {
             JsonNode entry = Json.objectField(doc, "final", where);
-            String path = Json.text(entry, "path", where);
+            String path = SchemaRules.path(entry, "path", where);
+            Json.onlyKeys(entry, Set.of("modelType", "path"), where);
+            String finalType = Json.text(entry, "modelType", where);
+            SchemaRules.oneOf(finalType, LINEAR_MODEL_TYPES, "the final model's modelType", where);
             String at = files.where(path);
             JsonNode f = Json.object(Json.parse(files.read(path), at), path, at);
-            Model m = readMember(files, f, Json.text(entry, "modelType", where), minor, at);
+            String found = Json.text(f, "modelType", at);
+            if (!found.equals(finalType)) {
+                throw new PackageException.Malformed(at, "expected modelType " + Text.shown(finalType) + " as " + where + " says, found " + Text.shown(found));
+            }
+            Model m = readMember(files, f, finalType, minor, at);
             if (!(m instanceof LinearModel)) throw new PackageException.Malformed(at, "expected a linear final model");
             fin = (LinearModel) m;
         }
@@ -434,11 +485,61 @@ public final class CrossformPackage {
                 }
             }
         }
-        return new Composite(combination, members, weights, divisor, classes, fin, passthrough, calibration, isotonic);
+        Composite.TargetStep[] steps = readTargetSteps(doc, combination, members, weights, divisor, classes, fin, where);
+        return new Composite(combination, members, weights, divisor, classes, fin, passthrough, calibration, isotonic, steps);
+    }
+
+    /** A composite's target steps, checked as the IR checks them (docs/SEMANTICS.md notes 22-23). */
+    private static Composite.TargetStep[] readTargetSteps(JsonNode doc, String combination, Model[] members, double[] weights, double divisor,
+            List<JsonNode> classes, LinearModel fin, String where) throws PackageException {
+        List<JsonNode> nodes = doc.has("targetSteps") ? Json.array(doc, "targetSteps", where) : List.of();
+        if (doc.has("targetSteps") && nodes.isEmpty()) throw new PackageException.Malformed(where, "expected at least one target step, found none");
+        if (combination.equals("target")) {
+            if (members.length != 1 || classes != null || members[0].outputs() != 1 || Composite.classesOf(members[0]) != null) {
+                throw new PackageException.Malformed(where, "expected one regressor member under combination 'target', found " + members.length
+                        + " members" + (classes != null ? " and classes" : ""));
+            }
+            if (weights[0] != 1.0 || divisor != 1.0) {
+                throw new PackageException.Malformed(where, "expected weight and divisor 1.0 under combination 'target' (unused), found "
+                        + weights[0] + " and " + divisor);
+            }
+            if (nodes.isEmpty()) throw new PackageException.Malformed(where, "expected targetSteps under combination 'target', found none");
+        } else if (!nodes.isEmpty() && (!(combination.equals("average") || combination.equals("stack")) || classes != null
+                || (fin != null && fin.classes != null))) {
+            throw new PackageException.Malformed(where, "expected targetSteps only in a regressor combined by 'target', 'average' or 'stack', found combination "
+                    + Text.shown(combination));
+        }
+        Composite.TargetStep[] steps = new Composite.TargetStep[nodes.size()];
+        for (int i = 0; i < steps.length; i++) {
+            JsonNode step = Json.object(nodes.get(i), "targetSteps[" + i + "]", where);
+            Json.onlyKeys(step, TARGET_STEP_KEYS, where);
+            String name = Json.text(step, "operation", where);
+            Composite.TargetOperation op = Composite.TargetOperation.named(name);
+            if (op == null) {
+                throw new PackageException.Malformed(where, "expected operation 'add', 'subtract', 'multiply', 'divide', 'exp' or 'expm1', found " + Text.shown(name));
+            }
+            Double number = step.has("number") ? Json.finite(step.get("number"), "targetSteps[" + i + "].number", where) : null;
+            steps[i] = Composite.TargetStep.of(op, number, where);
+        }
+        return steps;
+    }
+
+    private static Tree[] bonsaiTrees(PackageFiles files, JsonNode doc, int nFeatures, int width, String where) throws PackageException {
+        JsonNode treesEntry = Json.objectField(doc, "trees", where);
+        String encoding = Json.text(treesEntry, "encoding", where);
+        if (!encoding.equals("bonsai")) {
+            throw new PackageException.Malformed(where, "expected trees encoding 'bonsai', found " + Text.shown(encoding));
+        }
+        String path = SchemaRules.path(treesEntry, "path", where);
+        Bonsai.Forest forest = Bonsai.read(files.read(path), files.where(path), nFeatures);
+        if (forest.width != width) {
+            throw new PackageException.Malformed(files.where(path), "expected leaves of " + width + " outputs as " + where + " says, found " + forest.width);
+        }
+        return forest.trees;
     }
 
     private static TreeEnsemble readTrees(PackageFiles files, JsonNode doc, String modelType, String where) throws PackageException {
-        List<String> features = Json.texts(doc, "features", where);
+        List<String> features = SchemaRules.names(doc, "features", where);
         String aggregation = Json.text(doc, "aggregation", where);
         if (!aggregation.equals("average") && !aggregation.equals("sum") && !aggregation.equals("weighted-median")) {
             throw new PackageException.Malformed(where, "expected aggregation 'average', 'sum' or 'weighted-median', found " + Text.shown(aggregation));
@@ -484,24 +585,16 @@ public final class CrossformPackage {
             JsonNode iso = Json.objectField(doc, "isolation", where);
             isolation = new double[] {Json.finite(iso.get("denominator"), "isolation.denominator", where), Json.finite(iso.get("offset"), "isolation.offset", where)};
         }
-        JsonNode treesEntry = Json.objectField(doc, "trees", where);
-        String encoding = Json.text(treesEntry, "encoding", where);
-        if (!encoding.equals("bonsai")) {
-            throw new PackageException.Malformed(where, "expected trees encoding 'bonsai', found " + Text.shown(encoding));
-        }
-        String path = Json.text(treesEntry, "path", where);
-        Bonsai.Forest forest = Bonsai.read(files.read(path), files.where(path), features.size());
-        if (forest.width != width) {
-            throw new PackageException.Malformed(files.where(path), "expected leaves of " + width + " outputs as " + where + " says, found " + forest.width);
-        }
+        // files is null for stripe-json 1.x, whose trees are inline
+        Tree[] trees = files == null ? JsonTrees.read(doc.get("trees"), features.size(), width, where) : bonsaiTrees(files, doc, features.size(), width, where);
         if (aggregation.equals("weighted-median")) {
             double total = 0.0;
             for (double t : treeWeights) {
                 if (!(t >= 0)) throw new PackageException.Malformed(where, "expected treeWeights >= 0, found " + t);
                 total += t;
             }
-            if (treeWeights.length != forest.trees.length || !(total > 0) || width != 1 || classes != null || !post.equals("none")) {
-                throw new PackageException.Malformed(where, "expected a weighted median of one weight per tree (" + forest.trees.length
+            if (treeWeights.length != trees.length || !(total > 0) || width != 1 || classes != null || !post.equals("none")) {
+                throw new PackageException.Malformed(where, "expected a weighted median of one weight per tree (" + trees.length
                         + "), summing to more than 0, in a regressor of one output without post transform");
             }
         }
@@ -509,6 +602,11 @@ public final class CrossformPackage {
         if (float32 && (divisors.length > 0 || aggregation.equals("weighted-median") || post.equals("isolation"))) {
             throw new PackageException.UnsupportedKind(where, "float32 accumulation with divisors, a weighted median or isolation scores");
         }
-        return new TreeEnsemble(List.copyOf(features), forest.trees, width, aggregation, post, classes, base, missing, infinite, divisors, isolation, treeWeights, float32);
+        String expected = (files == null ? "simple-json-" : "simple-bonsai-") + (post.equals("isolation") ? "isolation-forest"
+                : (classes != null ? "classification-" : "regression-") + (aggregation.equals("sum") ? "boosted-trees" : "forest"));
+        if (!modelType.equals(expected)) {
+            throw new PackageException.Malformed(where, "expected modelType " + Text.shown(expected) + " for this model, found " + Text.shown(modelType));
+        }
+        return new TreeEnsemble(List.copyOf(features), trees, width, aggregation, post, classes, base, missing, infinite, divisors, isolation, treeWeights, float32);
     }
 }

@@ -30,7 +30,8 @@ final class Encoders {
             Map.entry("affine", (doc, f, o, w) -> new Scale("affine", f, o, Json.numbers(doc, "scale", w), Json.numbers(doc, "offset", w), w)),
             Map.entry("missing-indicator", (doc, f, o, w) -> new MissingIndicator("missing-indicator", f, o, types(doc, f, w))),
             Map.entry("refuse-missing", (doc, f, o, w) -> new MissingIndicator("refuse-missing", f, o, types(doc, f, w))),
-            Map.entry("one-hot", OneHot::read));
+            Map.entry("one-hot", OneHot::read),
+            Map.entry("projection", Projection::read));
 
     /** The keys each encoder file's schema names (schemas/stripe-json-<kind>-*.schema.json). */
     static final Map<String, java.util.Set<String>> KEYS = Map.ofEntries(
@@ -45,7 +46,8 @@ final class Encoders {
             Map.entry("binning", java.util.Set.of("features", "outputs", "edges")),
             Map.entry("product", java.util.Set.of("features", "outputs", "factors")),
             Map.entry("integer-code", java.util.Set.of("features", "outputs")),
-            Map.entry("missing-band", java.util.Set.of("features", "outputs", "low", "high")));
+            Map.entry("missing-band", java.util.Set.of("features", "outputs", "low", "high")),
+            Map.entry("projection", java.util.Set.of("features", "outputs", "centring", "mean", "components", "divisors")));
 
     static boolean[] types(JsonNode doc, List<String> features, String where) throws PackageException {
         List<String> types = Json.texts(doc, "types", where);
@@ -96,12 +98,8 @@ final class Encoders {
         String apply(double[] num, String[] str) {
             int n = in.length;
             if (n == 1) return one(0, num, str);
-            double[] nums = new double[n];
-            String[] strs = new String[n];
-            for (int j = 0; j < n; j++) {
-                nums[j] = num[in[j]];
-                strs[j] = str[in[j]];
-            }
+            double[] nums = numbersIn(num);
+            String[] strs = textsIn(str);
             String error = null;
             for (int j = 0; j < n; j++) {
                 if (values[j] instanceof String) {
@@ -189,8 +187,7 @@ final class Encoders {
         String apply(double[] num, String[] str) {
             String error = null;
             int n = in.length;
-            String[] values = new String[n];
-            for (int j = 0; j < n; j++) values[j] = str[in[j]];
+            String[] values = textsIn(str);
             for (int j = 0; j < n; j++) {
                 String s = values[j];
                 Double code = s == null ? missing[j] : codes.get(j).get(s);
@@ -225,11 +222,6 @@ final class Encoders {
         boolean categoricalInput(int j) {
             return true;
         }
-
-        @Override
-        boolean categoricalOutput(int k) {
-            return false;
-        }
     }
 
     /** standard-scaler {@code (x - offset) / scale} and affine {@code x * scale + offset}; +-inf refused. */
@@ -252,8 +244,7 @@ final class Encoders {
         @Override
         String apply(double[] num, String[] str) {
             int n = in.length;
-            double[] xs = new double[n];
-            for (int j = 0; j < n; j++) xs[j] = num[in[j]];
+            double[] xs = numbersIn(num);
             String error = null;
             for (int j = 0; j < n; j++) {
                 double x = xs[j];
@@ -267,16 +258,6 @@ final class Encoders {
         void canonical(Canonical w) {
             w.f64s(first);
             w.f64s(second);
-        }
-
-        @Override
-        boolean categoricalInput(int j) {
-            return false;
-        }
-
-        @Override
-        boolean categoricalOutput(int k) {
-            return false;
         }
     }
 
@@ -294,12 +275,8 @@ final class Encoders {
         @Override
         String apply(double[] num, String[] str) {
             int n = in.length;
-            double[] xs = new double[n];
-            String[] ss = new String[n];
-            for (int j = 0; j < n; j++) {
-                xs[j] = num[in[j]];
-                ss[j] = str[in[j]];
-            }
+            double[] xs = numbersIn(num);
+            String[] ss = textsIn(str);
             String error = null;
             for (int j = 0; j < n; j++) {
                 boolean missing = categorical[j] ? ss[j] == null : Double.isNaN(xs[j]);
@@ -400,8 +377,7 @@ final class Encoders {
         @Override
         String apply(double[] num, String[] str) {
             int n = in.length;
-            String[] values = new String[n];
-            for (int j = 0; j < n; j++) values[j] = str[in[j]];
+            String[] values = textsIn(str);
             String error = null;
             for (int j = 0; j < n; j++) {
                 String s = values[j];
@@ -451,11 +427,6 @@ final class Encoders {
         @Override
         boolean categoricalInput(int j) {
             return true;
-        }
-
-        @Override
-        boolean categoricalOutput(int k) {
-            return false;
         }
     }
 }

@@ -66,8 +66,7 @@ final class NumberEncoders {
         @Override
         String apply(double[] num, String[] str) {
             int n = in.length;
-            double[] xs = new double[n];
-            for (int j = 0; j < n; j++) xs[j] = num[in[j]];
+            double[] xs = numbersIn(num);
             String error = null;
             for (int j = 0; j < n; j++) {
                 double x = xs[j];
@@ -97,11 +96,6 @@ final class NumberEncoders {
         }
 
         @Override
-        boolean categoricalInput(int j) {
-            return false;
-        }
-
-        @Override
         boolean categoricalOutput(int k) {
             return true;
         }
@@ -127,8 +121,7 @@ final class NumberEncoders {
         @Override
         String apply(double[] num, String[] str) {
             int n = in.length;
-            double[] xs = new double[n];
-            for (int j = 0; j < n; j++) xs[j] = num[in[j]];
+            double[] xs = numbersIn(num);
             String error = null;
             for (int j = 0; j < n; j++) {
                 double x = xs[j];
@@ -144,16 +137,6 @@ final class NumberEncoders {
         @Override
         void canonical(Canonical w) {
             for (double[] e : edges) zeroSigned(w, e);
-        }
-
-        @Override
-        boolean categoricalInput(int j) {
-            return false;
-        }
-
-        @Override
-        boolean categoricalOutput(int k) {
-            return false;
         }
     }
 
@@ -175,6 +158,7 @@ final class NumberEncoders {
             for (int k = 0; k < factors.length; k++) {
                 JsonNode term = terms.get(k);
                 if (!term.isArray()) throw new PackageException.Malformed(where, "expected factors to hold lists, found " + Json.kind(term));
+                if (term.size() > 64) throw new PackageException.Malformed(where, "expected at most 64 factors per output, found " + term.size());
                 factors[k] = new int[term.size()];
                 for (int i = 0; i < term.size(); i++) {
                     int at = term.get(i).isTextual() ? f.indexOf(term.get(i).textValue()) : -1;
@@ -217,16 +201,6 @@ final class NumberEncoders {
                 for (int i : term) w.u32(i);
             }
         }
-
-        @Override
-        boolean categoricalInput(int j) {
-            return false;
-        }
-
-        @Override
-        boolean categoricalOutput(int k) {
-            return false;
-        }
     }
 
     /** integer-code: trunc(x) where -1 < x < 2^31, else NaN; refuses nothing. */
@@ -243,8 +217,7 @@ final class NumberEncoders {
         @Override
         String apply(double[] num, String[] str) {
             int n = in.length;
-            double[] xs = new double[n];
-            for (int j = 0; j < n; j++) xs[j] = num[in[j]];
+            double[] xs = numbersIn(num);
             for (int j = 0; j < n; j++) {
                 double x = xs[j];
                 num[out[j]] = x > -1.0 && x < 2147483648.0 ? (x < 0 ? Math.ceil(x) : Math.floor(x)) : Double.NaN;
@@ -254,16 +227,6 @@ final class NumberEncoders {
 
         @Override
         void canonical(Canonical w) {}
-
-        @Override
-        boolean categoricalInput(int j) {
-            return false;
-        }
-
-        @Override
-        boolean categoricalOutput(int k) {
-            return false;
-        }
     }
 
     /** missing-band: a number in [low, high] becomes NaN; refuses nothing. */
@@ -294,8 +257,7 @@ final class NumberEncoders {
         @Override
         String apply(double[] num, String[] str) {
             int n = in.length;
-            double[] xs = new double[n];
-            for (int j = 0; j < n; j++) xs[j] = num[in[j]];
+            double[] xs = numbersIn(num);
             for (int j = 0; j < n; j++) num[out[j]] = low[j] <= xs[j] && xs[j] <= high[j] ? Double.NaN : xs[j];
             return null;
         }
@@ -304,16 +266,6 @@ final class NumberEncoders {
         void canonical(Canonical w) {
             w.f64s(low);
             w.f64s(high);
-        }
-
-        @Override
-        boolean categoricalInput(int j) {
-            return false;
-        }
-
-        @Override
-        boolean categoricalOutput(int k) {
-            return false;
         }
     }
 }

@@ -170,8 +170,11 @@ class HostileFilesTest {
         Files.createSymbolicLink(pkg.resolve("trees.bonsai"), outside);
         refused(PackageException.Unsafe.class, pkg, "trees.bonsai");
         String model = Files.readString(pkg.resolve("model.json"));
+        // a path leaving the package is no plain relative path: the schema's pattern refuses it
+        // before any file is opened (PackageFiles would refuse it as Unsafe too)
         Files.writeString(pkg.resolve("model.json"), model.replace("\"trees.bonsai\"", "\"../elsewhere.bonsai\""));
-        refused(PackageException.Unsafe.class, pkg, "elsewhere.bonsai");
+        PackageException e = refused(PackageException.Malformed.class, pkg, "model.json");
+        assertTrue(e.getMessage().contains("'../elsewhere.bonsai'"), e.getMessage());
     }
 
     @Test
@@ -184,13 +187,26 @@ class HostileFilesTest {
     }
 
     @Test
-    void aStripeJson1PackageIsAKindNotReadYet() throws Exception {
-        Path pkg = Repo.root().resolve("conformance/golden/stripe-json/1.0/packages");
-        try (Stream<Path> s = Files.list(pkg)) {
-            Path first = s.sorted().findFirst().orElseThrow();
-            PackageException.UnsupportedKind e = assertThrows(PackageException.UnsupportedKind.class, () -> CrossformPackage.load(first));
-            assertTrue(e.kind().startsWith("stripe-json 1.x"), e.kind());
+    void aStripeJson1TreeThatIsNoTreeIsRefused() throws Exception {
+        Path golden = Repo.root().resolve("conformance/golden/stripe-json/1.0/packages/rf-binary");
+        Path pkg = tmp.resolve("json-trees");
+        Files.createDirectories(pkg);
+        try (Stream<Path> s = Files.list(golden)) {
+            for (Path p : (Iterable<Path>) s::iterator) Files.copy(p, pkg.resolve(p.getFileName()));
         }
+        String model = Files.readString(pkg.resolve("model.json"));
+        // the root's left child made the root itself: a cycle, which a walk would never leave
+        int at = model.indexOf("\"left\":[") + "\"left\":[".length();
+        int comma = model.indexOf(',', at);
+        Files.writeString(pkg.resolve("model.json"), model.substring(0, at) + "0" + model.substring(comma));
+        PackageException e = assertThrows(PackageException.Malformed.class, () -> CrossformPackage.load(pkg));
+        assertTrue(e.getMessage().contains("model.json") && e.getMessage().contains("child indices in [1, "), e.getMessage());
+        Files.writeString(pkg.resolve("model.json"), model.replace("\"modelType\":\"simple-json-classification-forest\"",
+                "\"modelType\":\"simple-json-regression-forest\""));
+        String manifest = Files.readString(pkg.resolve("MODEL"));
+        Files.writeString(pkg.resolve("MODEL"), manifest.replace("simple-json-classification-forest", "simple-json-regression-forest"));
+        e = assertThrows(PackageException.Malformed.class, () -> CrossformPackage.load(pkg));
+        assertTrue(e.getMessage().contains("expected modelType 'simple-json-classification-forest' for this model"), e.getMessage());
     }
 
     @Test
