@@ -191,7 +191,20 @@ public final class CrossformPackage {
         return Set.copyOf(out);
     }
 
+    /**
+     * How the trees of a loaded package are held. EXPANDED: per-node arrays (about 40 bytes a
+     * node), the fastest walk. COMPACT: the bonsai file's own encoding (bitsets with their rank
+     * directory, dictionary columns), walked in place, about the file's size in memory. The
+     * scores and leaves are the same bits in both.
+     */
+    public enum Layout { EXPANDED, COMPACT }
+
+    /** Reads a package with its trees EXPANDED. */
     public static CrossformPackage load(Path directory) throws PackageException {
+        return load(directory, Layout.EXPANDED);
+    }
+
+    public static CrossformPackage load(Path directory, Layout layout) throws PackageException {
         PackageFiles files = PackageFiles.open(directory);
         String where = files.where(MANIFEST);
         JsonNode manifest = Json.object(Json.parse(files.read(MANIFEST), where), "MODEL", where);
@@ -279,7 +292,7 @@ public final class CrossformPackage {
         if (!found.equals(modelType)) {
             throw new PackageException.Malformed(at, "expected modelType " + Text.shown(modelType) + " as the manifest says, found " + Text.shown(found));
         }
-        Model model = COMPOSITE_MODEL_TYPES.contains(modelType) ? readComposite(files, doc, modelType, minor, at) : readMember(files, doc, modelType, minor, at);
+        Model model = COMPOSITE_MODEL_TYPES.contains(modelType) ? readComposite(files, doc, modelType, minor, layout, at) : readMember(files, doc, modelType, minor, layout, at);
         int[] modelSlots = new int[model.features().size()];
         for (int j = 0; j < modelSlots.length; j++) {
             String f = model.features().get(j);
@@ -335,17 +348,17 @@ public final class CrossformPackage {
     }
 
     /** A tree ensemble or a linear model: the package's model, or a composite's member. */
-    private static Model readMember(PackageFiles files, JsonNode doc, String modelType, int minor, String at) throws PackageException {
+    private static Model readMember(PackageFiles files, JsonNode doc, String modelType, int minor, Layout layout, String at) throws PackageException {
         boolean trees = TREE_MODEL_TYPES.contains(modelType);
         Json.onlyKeys(doc, !trees ? LINEAR_KEYS : minor == 0 ? TREE_KEYS_2_0 : minor == 1 ? TREE_KEYS_2_1 : TREE_KEYS_2_2, at);
-        Model model = trees ? readTrees(files, doc, modelType, at) : LinearModel.read(doc, at);
+        Model model = trees ? readTrees(files, doc, modelType, layout, at) : LinearModel.read(doc, at);
         if (LINEAR_MODEL_TYPES.contains(modelType) && modelType.equals("linear-regression") != (((LinearModel) model).classes == null)) {
             throw new PackageException.Malformed(at, "expected classes exactly in a linear-classification model, found modelType " + Text.shown(modelType));
         }
         return model;
     }
 
-    private static Model readComposite(PackageFiles files, JsonNode doc, String modelType, int minor, String where) throws PackageException {
+    private static Model readComposite(PackageFiles files, JsonNode doc, String modelType, int minor, Layout layout, String where) throws PackageException {
         if (doc.has("targetSteps")) {
             // TransformedTargetRegressor's inverse steps (docs/SEMANTICS.md notes 22-23): not read here yet
             throw new PackageException.UnsupportedKind(where, "composite target steps");
@@ -370,7 +383,7 @@ public final class CrossformPackage {
             if (!found.equals(kind)) {
                 throw new PackageException.Malformed(at, "expected modelType " + Text.shown(kind) + " as " + where + " says, found " + Text.shown(found));
             }
-            members[i] = readMember(files, member, kind, minor, at);
+            members[i] = readMember(files, member, kind, minor, layout, at);
             if (!members[i].features().equals(members[0].features())) {
                 throw new PackageException.Malformed(at, "expected the features of the first member, " + members[0].features() + ", found " + members[i].features());
             }
@@ -394,7 +407,7 @@ public final class CrossformPackage {
             String path = Json.text(entry, "path", where);
             String at = files.where(path);
             JsonNode f = Json.object(Json.parse(files.read(path), at), path, at);
-            Model m = readMember(files, f, Json.text(entry, "modelType", where), minor, at);
+            Model m = readMember(files, f, Json.text(entry, "modelType", where), minor, layout, at);
             if (!(m instanceof LinearModel)) throw new PackageException.Malformed(at, "expected a linear final model");
             fin = (LinearModel) m;
         }
@@ -437,7 +450,7 @@ public final class CrossformPackage {
         return new Composite(combination, members, weights, divisor, classes, fin, passthrough, calibration, isotonic);
     }
 
-    private static TreeEnsemble readTrees(PackageFiles files, JsonNode doc, String modelType, String where) throws PackageException {
+    private static TreeEnsemble readTrees(PackageFiles files, JsonNode doc, String modelType, Layout layout, String where) throws PackageException {
         List<String> features = Json.texts(doc, "features", where);
         String aggregation = Json.text(doc, "aggregation", where);
         if (!aggregation.equals("average") && !aggregation.equals("sum") && !aggregation.equals("weighted-median")) {
@@ -490,7 +503,7 @@ public final class CrossformPackage {
             throw new PackageException.Malformed(where, "expected trees encoding 'bonsai', found " + Text.shown(encoding));
         }
         String path = Json.text(treesEntry, "path", where);
-        Bonsai.Forest forest = Bonsai.read(files.read(path), files.where(path), features.size());
+        Bonsai.Forest forest = Bonsai.read(files.read(path), files.where(path), features.size(), layout);
         if (forest.width != width) {
             throw new PackageException.Malformed(files.where(path), "expected leaves of " + width + " outputs as " + where + " says, found " + forest.width);
         }
