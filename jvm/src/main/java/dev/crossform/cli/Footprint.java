@@ -29,7 +29,8 @@ import java.util.Arrays;
  * <p>Latency: ROWS_FILE holds rows of the package's inputs (all numeric) as big-endian f64, row
  * after row. Every row is scored one at a time with its leaves (as Serve answers), twice over to
  * warm the JIT, then once more timed row by row with System.nanoTime: p50 and p99 in
- * nanoseconds. Inside the JVM, so no pipe or Python is in the figure.
+ * nanoseconds. Inside the JVM, so no pipe or Python is in the figure. Then the rows' throughput
+ * through scoreBatch, all rows at once as Serve scores a batch (the best of 5 runs after 2).
  */
 public final class Footprint {
     private static final int REPEATS = 3;
@@ -68,7 +69,9 @@ public final class Footprint {
                 .append(", \"retained_spread_bytes\": ").append(sorted[REPEATS - 1] - sorted[0])
                 .append(", \"trees\": ").append(pkg.trees());
         if (args.length == 3) {
-            long[] nanos = latency(pkg, Files.readAllBytes(Path.of(args[2])));
+            double[][] x = rows(pkg, Files.readAllBytes(Path.of(args[2])));
+            long[] nanos = latency(pkg, x);
+            out.append(", \"batch_rows_per_s\": ").append(Math.round(batchRate(pkg, x)));
             out.append(", \"latency_rows\": ").append(nanos.length)
                     .append(", \"latency_p50_ns\": ").append(nanos[nanos.length / 2])
                     .append(", \"latency_p99_ns\": ").append(nanos[(int) Math.min(nanos.length - 1, Math.ceil(nanos.length * 0.99) - 1)]);
@@ -88,8 +91,8 @@ public final class Footprint {
         return used;
     }
 
-    /** Each row's scoring time in nanoseconds, sorted. */
-    private static long[] latency(CrossformPackage pkg, byte[] data) {
+    /** The rows of the file, row after row of every input (all numeric), big-endian f64. */
+    private static double[][] rows(CrossformPackage pkg, byte[] data) {
         int n = pkg.inputs().size();
         for (int i = 0; i < n; i++) {
             if (pkg.isCategorical(i)) throw new IllegalArgumentException("Footprint times numeric inputs only; " + pkg.inputs().get(i) + " is categorical");
@@ -100,6 +103,33 @@ public final class Footprint {
         for (int r = 0; r < rows; r++) {
             for (int i = 0; i < n; i++) x[r][i] = buffer.getDouble();
         }
+        return x;
+    }
+
+    /** Rows per second of scoreBatch over all rows at once (Serve's path: tree by tree over the rows), the best of 5 after 2 warm-up runs. */
+    private static double batchRate(CrossformPackage pkg, double[][] x) {
+        int rows = x.length;
+        int n = pkg.inputs().size();
+        double[][] columns = new double[n][rows];
+        for (int r = 0; r < rows; r++) {
+            for (int i = 0; i < n; i++) columns[i][r] = x[r][i];
+        }
+        double[] values = new double[rows * pkg.outputs()];
+        int[] leaves = new int[rows * pkg.trees()];
+        String[] errors = new String[rows];
+        long best = Long.MAX_VALUE;
+        for (int run = 0; run < 7; run++) {
+            long start = System.nanoTime();
+            pkg.scoreBatch(columns, new String[n][], rows, values, leaves, errors);
+            if (run >= 2) best = Math.min(best, System.nanoTime() - start);
+        }
+        return rows / (best / 1e9);
+    }
+
+    /** Each row's scoring time in nanoseconds, sorted. */
+    private static long[] latency(CrossformPackage pkg, double[][] x) {
+        int n = pkg.inputs().size();
+        int rows = x.length;
         String[] strs = new String[n];
         double[] out = new double[pkg.outputs()];
         int[] leaves = new int[pkg.trees()];
