@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from crossform import conformance
+from crossform.errors import CrossformError
 from crossform.exporters import Files, stripe_json
 from crossform.ir import TreeEnsemble
 from crossform.runtime import get_runtime, jvm, unavailable
@@ -65,7 +66,10 @@ def test_stripe_json_lists_the_jvm_runtime():
 
 
 @needs_jvm
-def test_the_conformance_suite_passes_or_names_the_kind_it_skips():
+@pytest.mark.parametrize("layout", ["expanded", "compact"])
+def test_the_conformance_suite_passes_or_names_the_kind_it_skips(layout, monkeypatch):
+    # in both tree layouts: the leaves are compared with the reference's as the values are
+    monkeypatch.setattr(jvm, "LAYOUT", layout)
     # the suite, and the golden packages as stripe-json 2.0 and 2.1 wrote them
     cases = [c for path in SUITES for c in conformance.load_suite(path)]
     report = conformance.run(cases, formats=["stripe-json"], runtimes=["jvm"])
@@ -94,6 +98,14 @@ def test_one_jvm_serves_every_package_and_batch():
     first, second = score(data), score(data)
     np.testing.assert_array_equal(first.values, second.values)
     assert jvm._JVM.process is process and process.poll() is None
+
+
+@needs_jvm
+def test_an_unknown_layout_is_refused_by_name(monkeypatch):
+    monkeypatch.setattr(jvm, "LAYOUT", "sparse")
+    case = next(c for c in conformance.load_suite(CONFORMANCE) if c.name == "splits/rf-binary")
+    with pytest.raises(CrossformError, match="expected LAYOUT one of expanded, compact, found 'sparse'"):
+        get_runtime("jvm").prepare(stripe_json.FORMAT.dumps(case.package), stripe_json.FORMAT)
 
 
 @needs_jvm

@@ -8,6 +8,11 @@ each tree's leaf back). Never a JVM per batch or per row. The package is handed 
 directory the format writes; the Java reader reads and verifies it by itself (its own id, CRCs
 and refusals), and a kind it does not read yet is a named skip (``unsupported``).
 
+The trees are held in the layout ``LAYOUT`` names when a package is loaded: "expanded"
+(per-node arrays, the default) or "compact" (scored straight from the bonsai encoding, about
+the file's size in memory); the environment variable CROSSFORM_JVM_LAYOUT sets its start value.
+Both give the same bits.
+
 Without java, or without the built scorer (``./dev jvm`` builds it with Debian's javac and
 jars, nothing downloaded), this runtime is a named skip.
 """
@@ -46,6 +51,8 @@ DEPENDENCIES = tuple(
 )
 MAIN = "dev.crossform.cli.Serve"
 LOAD, SCORE, UNLOAD, VERSION = 1, 2, 3, 4
+LAYOUTS = {"expanded": 0, "compact": 1}  # the LOAD request's layout byte
+LAYOUT = os.environ.get("CROSSFORM_JVM_LAYOUT", "expanded")
 
 
 def _java() -> str | None:
@@ -157,7 +164,7 @@ class _Loaded:
         self.handle, self.outputs, self.trees, self.id = handle, outputs, trees, package_id
 
 
-def _load(content: Mapping) -> _Loaded:
+def _load(content: Mapping, layout: str) -> _Loaded:
     """Write the package's files to a scratch directory and have the JVM read it."""
     with tempfile.TemporaryDirectory(prefix="crossform-jvm-") as folder:
         for name, data in content.items():
@@ -165,7 +172,7 @@ def _load(content: Mapping) -> _Loaded:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
         return _JVM.call(
-            bytes([LOAD]) + _text(folder),
+            bytes([LOAD]) + _text(folder) + bytes([LAYOUTS[layout]]),
             lambda s: _Loaded(s.u32(), s.u32(), s.u32(), s.text()),
         )
 
@@ -174,7 +181,9 @@ _CACHE: dict = {}  # the last package loaded, by the digest of its files: unsupp
 
 
 def _loaded(content: Mapping) -> _Loaded:
-    digest = hashlib.sha256()
+    if LAYOUT not in LAYOUTS:
+        raise CrossformError(f"jvm: expected LAYOUT one of {', '.join(LAYOUTS)}, found {LAYOUT!r}")
+    digest = hashlib.sha256(LAYOUT.encode())
     for name in sorted(content):
         digest.update(_text(name) + struct.pack(">Q", len(content[name])) + content[name])
     key = digest.digest()
@@ -182,7 +191,7 @@ def _loaded(content: Mapping) -> _Loaded:
         for old in _CACHE.values():
             _JVM.call(bytes([UNLOAD]) + struct.pack(">I", old.handle), lambda s: None)
         _CACHE.clear()
-        _CACHE[key] = _load(content)
+        _CACHE[key] = _load(content, LAYOUT)
     return _CACHE[key]
 
 

@@ -5,9 +5,12 @@ import java.nio.ByteOrder;
 import java.util.zip.CRC32;
 
 /**
- * The reader of bonsai 1.x tree files (docs/formats/bonsai.md), expanding them to per-node
- * arrays. Every count in the header is checked against the bytes behind it before anything
- * is allocated per node.
+ * The reader of bonsai 1.x tree files (docs/formats/bonsai.md). It reads the columns in their
+ * file encoding ({@link Column}), checks every rule of the format on them, then hands out the
+ * trees in the layout the caller chose: {@link CompactTree} over those columns, or each tree
+ * expanded from them to per-node arrays ({@link Tree}); the refusals are the same in both. Every
+ * count in the header is checked against the bytes behind it before anything is allocated per
+ * node.
  */
 public final class Bonsai {
     static final byte[] MAGIC = {(byte) 0x89, 'B', 'O', 'N', 'S', 'A', 'I', '\n'};
@@ -30,10 +33,10 @@ public final class Bonsai {
 
     /** The trees of a bonsai file and their leaf width. */
     public static final class Forest {
-        public final Tree[] trees;
+        final DecisionTree[] trees;
         public final int width;
 
-        Forest(Tree[] trees, int width) {
+        Forest(DecisionTree[] trees, int width) {
             this.trees = trees;
             this.width = width;
         }
@@ -81,6 +84,10 @@ public final class Bonsai {
     }
 
     public static Forest read(byte[] data, String where, int nFeatures) throws PackageException {
+        return read(data, where, nFeatures, CrossformPackage.Layout.EXPANDED);
+    }
+
+    public static Forest read(byte[] data, String where, int nFeatures, CrossformPackage.Layout layout) throws PackageException {
         if (data.length < HEADER + 4) {
             throw new PackageException.Truncated(where, "expected at least " + (HEADER + 4) + " bytes (header and checksum), found " + data.length);
         }
@@ -160,75 +167,56 @@ public final class Bonsai {
             throw new PackageException.LimitExceeded(where, "expected at most " + allowed + " node values (nodes x outputs) for a file of "
                     + data.length + " bytes, found " + nNodes + " x " + width);
         }
-        double[] featureColumn = column(r, splits, 1, false, true, "split feature");
-        int[] feature = new int[splits];
+        Column feature = column(r, splits, 1, false, true, "split feature");
         for (int i = 0; i < splits; i++) {
-            double f = featureColumn[i];
+            int f = feature.integer(i);
             if (f < 0 || f >= nFeatures) {
-                throw new PackageException.Malformed(where, "split " + i + ": feature " + (long) f + " is not one of the model's " + nFeatures + " features");
+                throw new PackageException.Malformed(where, "split " + i + ": feature " + f + " is not one of the model's " + nFeatures + " features");
             }
-            feature[i] = (int) f;
         }
-        double[] threshold = column(r, splits, 1, true, false, "split threshold");
+        Column threshold = column(r, splits, 1, true, false, "split threshold");
         long[] missing = readBitset(r, splits, "the missing-direction bitset");
-        double[][] sets = (flags & FLAG_SETS) != 0 ? readSets(r, splits, threshold) : null;
-        double[] leafValues = column(r, leaves, (int) width, false, false, "leaf");
+        CompactTree.Sets sets = (flags & FLAG_SETS) != 0 ? readSets(r, splits, threshold) : null;
+        Column leafValues = column(r, leaves, (int) width, false, false, "leaf");
         if (r.buffer.remaining() != 0) {
             throw new PackageException.Bonsai(where, "expected the checksum at offset " + r.buffer.position() + ", found "
                     + r.buffer.remaining() + " more bytes first");
         }
         for (int i = 0; i < splits; i++) {
-            double t = threshold[i];
+            double t = threshold.value(i);
             boolean ok = rules >= 1 ? !Double.isNaN(t) && t != Double.NEGATIVE_INFINITY : Double.isFinite(t);
             if (!ok) {
                 throw new PackageException.Bonsai(where, "threshold " + i + ": expected " + (rules >= 1 ? "a number or +inf" : "finite numbers") + ", found " + Text.number(t));
             }
         }
-        for (int i = 0; i < leafValues.length; i++) {
-            if (!Double.isFinite(leafValues[i])) {
-                throw new PackageException.Bonsai(where, "leaf value " + (i / width) + ": expected finite numbers, found " + Text.number(leafValues[i]));
+        for (int i = 0; i < leaves; i++) {
+            for (int k = 0; k < width; k++) {
+                double v = leafValues.value(i, k);
+                if (!Double.isFinite(v)) {
+                    throw new PackageException.Bonsai(where, "leaf value " + i + ": expected finite numbers, found " + Text.number(v));
+                }
             }
         }
-        Tree[] trees = new Tree[(int) nTrees];
-        int split = 0;
-        int leaf = 0;
         for (int t = 0; t < nTrees; t++) {
             int a = (int) base[t];
             int size = (int) (base[t + 1] - base[t]);
-            int[] nodeFeature = new int[size];
-            double[] nodeThreshold = new double[size];
-            boolean[] nodeMissing = new boolean[size];
-            int[] left = new int[size];
-            int[] right = new int[size];
-            double[][] nodeSets = null;
-            double[] value = new double[size * (int) width];
             int rank = 0;
             for (int p = 0; p < size; p++) {
-                if (bit(words, a + p)) {
-                    if (p >= 2 * rank + 1) {
-                        throw new PackageException.Bonsai(where, "tree " + t + ": node " + p
-                                + " comes after the children the level order gives it, so some node is unreachable");
-                    }
-                    nodeFeature[p] = feature[split];
-                    nodeThreshold[p] = threshold[split];
-                    nodeMissing[p] = bit(missing, split);
-                    if (sets != null && sets[split] != null) {
-                        if (nodeSets == null) nodeSets = new double[size][];
-                        nodeSets[p] = sets[split];
-                    }
-                    left[p] = 2 * rank + 1;
-                    right[p] = 2 * rank + 2;
-                    rank++;
-                    split++;
-                } else {
-                    nodeFeature[p] = -1;
-                    left[p] = -1;
-                    right[p] = -1;
-                    System.arraycopy(leafValues, leaf * (int) width, value, p * (int) width, (int) width);
-                    leaf++;
+                if (!bit(words, a + p)) continue;
+                if (p >= 2 * rank + 1) {
+                    throw new PackageException.Bonsai(where, "tree " + t + ": node " + p
+                            + " comes after the children the level order gives it, so some node is unreachable");
                 }
+                rank++;
             }
-            trees[t] = new Tree(nodeFeature, nodeThreshold, nodeMissing, left, right, nodeSets, value, (int) width);
+        }
+        int[] directory = new int[(int) blocks];
+        for (int b = 0; b < blocks; b++) directory[b] = (int) ranks[b];
+        CompactTree.Columns columns = new CompactTree.Columns(words, directory, feature, threshold, missing, sets, leafValues, (int) width);
+        DecisionTree[] trees = new DecisionTree[(int) nTrees];
+        for (int t = 0; t < nTrees; t++) {
+            CompactTree tree = new CompactTree(columns, (int) base[t], (int) (base[t + 1] - base[t]));
+            trees[t] = layout == CrossformPackage.Layout.COMPACT ? tree : tree.expanded();
         }
         return new Forest(trees, (int) width);
     }
@@ -255,13 +243,13 @@ public final class Bonsai {
         return words;
     }
 
-    /** n elements of {@code width} values (row-major); integers (i32) or doubles (f64). */
-    private static double[] column(Reader r, int n, int width, boolean rewrite, boolean integers, String what) throws PackageException {
+    /** n elements of {@code width} values (row-major) in their encoding; integers (i32) or doubles (f64). */
+    private static Column column(Reader r, int n, int width, boolean rewrite, boolean integers, String what) throws PackageException {
         int tag = r.u8("the " + what + " column's encoding");
-        int size = integers ? 4 : 8;
         long count = (long) n * width;
         if (tag == RAW) {
-            return elements(r, count, integers, "the " + what + " column");
+            Object values = elements(r, count, integers, "the " + what + " column");
+            return integers ? Column.rawIntegers((int[]) values) : Column.rawDoubles(n, width, (double[]) values);
         }
         if (tag == DICTIONARY) {
             long k = r.u32("the " + what + " dictionary size");
@@ -271,47 +259,57 @@ public final class Bonsai {
             if (k < 1 || k > n) {
                 throw new PackageException.Bonsai(r.where, "the " + what + " dictionary must hold 1 to " + n + " entries (one per " + what + " at most), found " + k);
             }
-            double[] keys = elements(r, k * width, integers, "the " + what + " dictionary");
+            Object keys = elements(r, k * width, integers, "the " + what + " dictionary");
             int w = r.u8("the " + what + " index width");
             int expected = k <= 256 ? 1 : k <= 65536 ? 2 : 4;
             if (w != expected) {
                 throw new PackageException.Bonsai(r.where, "the " + what + " dictionary of " + k + " entries needs indexes of " + expected + " bytes, found width " + w);
             }
             r.need((long) n * w, "the " + what + " indexes");
-            double[] out = new double[(int) count];
+            byte[] index8 = w == 1 ? new byte[n] : null;
+            char[] index16 = w == 2 ? new char[n] : null;
+            int[] index32 = w == 4 ? new int[n] : null;
             for (int i = 0; i < n; i++) {
                 long index = w == 1 ? r.buffer.get() & 0xff : w == 2 ? r.buffer.getShort() & 0xffff : r.buffer.getInt() & 0xffffffffL;
                 if (index >= k) {
                     throw new PackageException.Bonsai(r.where, what + " " + i + ": dictionary index " + index + " is beyond the dictionary's " + k + " entries");
                 }
-                System.arraycopy(keys, (int) index * width, out, i * width, width);
+                if (w == 1) index8[i] = (byte) index;
+                else if (w == 2) index16[i] = (char) index;
+                else index32[i] = (int) index;
             }
-            return out;
+            return Column.dictionary(n, width, keys, w == 1 ? index8 : w == 2 ? index16 : index32);
         }
         if (tag == FLOAT32_REWRITE && rewrite) {
             r.need(4L * n, "the " + what + " column");
-            double[] out = new double[n];
+            float[] out = new float[n];
             for (int i = 0; i < n; i++) {
                 float f = r.buffer.getFloat();
                 if (!Float.isFinite(f)) {
                     throw new PackageException.Bonsai(r.where, what + " " + i + ": expected a finite float32, found " + f);
                 }
-                out[i] = Floats.float32Threshold(f);
+                out[i] = f;
             }
-            return out;
+            return Column.float32Rewrite(out);
         }
         throw new PackageException.Bonsai(r.where, "unknown encoding " + tag + " for the " + what + " column (expected 0 raw, 1 dictionary"
                 + (rewrite ? ", 2 float32-rewrite" : "") + ")");
     }
 
-    private static double[] elements(Reader r, long count, boolean integers, String what) throws PackageException {
+    /** An int[] (integers) or a double[] of count elements. */
+    private static Object elements(Reader r, long count, boolean integers, String what) throws PackageException {
         r.need(count * (integers ? 4 : 8), what);
+        if (integers) {
+            int[] out = new int[(int) count];
+            for (int i = 0; i < out.length; i++) out[i] = r.buffer.getInt();
+            return out;
+        }
         double[] out = new double[(int) count];
-        for (int i = 0; i < out.length; i++) out[i] = integers ? r.buffer.getInt() : r.buffer.getDouble();
+        for (int i = 0; i < out.length; i++) out[i] = r.buffer.getDouble();
         return out;
     }
 
-    private static double[][] readSets(Reader r, int splits, double[] threshold) throws PackageException {
+    private static CompactTree.Sets readSets(Reader r, int splits, Column threshold) throws PackageException {
         long[] isSet = readBitset(r, splits, "the set bitset");
         int q = 0;
         for (long w : isSet) q += Long.bitCount(w);
@@ -331,29 +329,32 @@ public final class Bonsai {
                 throw new PackageException.LimitExceeded(r.where, "set " + k + ": expected at most " + MAX_SET_SIZE + " values, found " + size);
             }
         }
-        double[] values = column(r, (int) offsets[q], 1, false, false, "set value");
+        Column column = column(r, (int) offsets[q], 1, false, false, "set value");
+        double[] values = new double[column.n];
         for (int i = 0; i < values.length; i++) {
+            values[i] = column.value(i);
             if (!Double.isFinite(values[i])) {
                 throw new PackageException.Bonsai(r.where, "set value " + i + ": expected a finite number, found " + Text.number(values[i]));
             }
         }
-        double[][] out = new double[splits][];
+        int[] from = new int[q + 1];
         int k = 0;
         for (int s = 0; s < splits; s++) {
             if (!bit(isSet, s)) continue;
-            int from = (int) offsets[k];
-            int to = (int) offsets[k + 1];
-            for (int i = from + 1; i < to; i++) {
+            int a = (int) offsets[k];
+            int b = (int) offsets[k + 1];
+            for (int i = a + 1; i < b; i++) {
                 if (!(values[i] > values[i - 1])) {
                     throw new PackageException.Bonsai(r.where, "set " + k + ": expected strictly rising values, found " + values[i - 1] + " then " + values[i]);
                 }
             }
-            if (threshold[s] != 0.0) {
-                throw new PackageException.Bonsai(r.where, "split " + s + ": a set split's threshold must be 0.0, found " + Text.number(threshold[s]));
+            if (threshold.value(s) != 0.0) {
+                throw new PackageException.Bonsai(r.where, "split " + s + ": a set split's threshold must be 0.0, found " + Text.number(threshold.value(s)));
             }
-            out[s] = java.util.Arrays.copyOfRange(values, from, to);
+            from[k] = a;
             k++;
         }
-        return out;
+        from[q] = (int) offsets[q];
+        return new CompactTree.Sets(isSet, from, values);
     }
 }

@@ -200,7 +200,20 @@ public final class CrossformPackage {
         return Set.copyOf(out);
     }
 
+    /**
+     * How the trees of a loaded package are held. EXPANDED: per-node arrays (about 40 bytes a
+     * node), the fastest walk. COMPACT: the bonsai file's own encoding (bitsets with their rank
+     * directory, dictionary columns), walked in place, about the file's size in memory. The
+     * scores and leaves are the same bits in both.
+     */
+    public enum Layout { EXPANDED, COMPACT }
+
+    /** Reads a package with its trees EXPANDED. */
     public static CrossformPackage load(Path directory) throws PackageException {
+        return load(directory, Layout.EXPANDED);
+    }
+
+    public static CrossformPackage load(Path directory, Layout layout) throws PackageException {
         PackageFiles files = PackageFiles.open(directory);
         String where = files.where(MANIFEST);
         JsonNode manifest = Json.object(Json.parse(files.read(MANIFEST), where), "MODEL", where);
@@ -294,7 +307,7 @@ public final class CrossformPackage {
             throw new PackageException.Malformed(at, "expected modelType " + Text.shown(modelType) + " as the manifest says, found " + Text.shown(found));
         }
         Model model = major == 1 ? readJsonTrees(doc, at)
-                : COMPOSITE_MODEL_TYPES.contains(modelType) ? readComposite(files, doc, modelType, minor, at) : readMember(files, doc, modelType, minor, at);
+                : COMPOSITE_MODEL_TYPES.contains(modelType) ? readComposite(files, doc, modelType, minor, layout, at) : readMember(files, doc, modelType, minor, layout, at);
         if (manifest.has("outputs")) {
             List<String> written = Json.texts(manifest, "outputs", where);
             List<String> names = OutputNames.of(model);
@@ -357,7 +370,7 @@ public final class CrossformPackage {
     }
 
     /** A tree ensemble or a linear model: the package's model, or a composite's member. */
-    private static Model readMember(PackageFiles files, JsonNode doc, String modelType, int minor, String at) throws PackageException {
+    private static Model readMember(PackageFiles files, JsonNode doc, String modelType, int minor, Layout layout, String at) throws PackageException {
         boolean trees = TREE_MODEL_TYPES.contains(modelType);
         Json.onlyKeys(doc, !trees ? LINEAR_KEYS : minor == 0 ? TREE_KEYS_2_0 : minor == 1 ? TREE_KEYS_2_1 : TREE_KEYS_2_2, at);
         if (trees) {
@@ -366,7 +379,7 @@ public final class CrossformPackage {
             SchemaRules.names(doc, "features", at);
             SchemaRules.classes(doc, 2, at);
         }
-        Model model = trees ? readTrees(files, doc, modelType, at) : LinearModel.read(doc, at);
+        Model model = trees ? readTrees(files, doc, modelType, layout, at) : LinearModel.read(doc, at);
         if (LINEAR_MODEL_TYPES.contains(modelType) && modelType.equals("linear-regression") != (((LinearModel) model).classes == null)) {
             throw new PackageException.Malformed(at, "expected classes exactly in a linear-classification model, found modelType " + Text.shown(modelType));
         }
@@ -385,10 +398,10 @@ public final class CrossformPackage {
             throw new PackageException.Malformed(at, "expected aggregation 'average' or 'sum' in stripe-json 1.x, found " + Text.shown(aggregation));
         }
         SchemaRules.classes(doc, 1, at);
-        return readTrees(null, doc, Json.text(doc, "modelType", at), at);
+        return readTrees(null, doc, Json.text(doc, "modelType", at), Layout.EXPANDED, at);  // 1.x trees are JSON: expanded
     }
 
-    private static Model readComposite(PackageFiles files, JsonNode doc, String modelType, int minor, String where) throws PackageException {
+    private static Model readComposite(PackageFiles files, JsonNode doc, String modelType, int minor, Layout layout, String where) throws PackageException {
         Json.onlyKeys(doc, COMPOSITE_KEYS, where);
         String combination = Json.text(doc, "combination", where);
         if (!Set.of("average", "vote", "stack", "calibrate", "target").contains(combination)) {
@@ -410,7 +423,7 @@ public final class CrossformPackage {
             if (!found.equals(kind)) {
                 throw new PackageException.Malformed(at, "expected modelType " + Text.shown(kind) + " as " + where + " says, found " + Text.shown(found));
             }
-            members[i] = readMember(files, member, kind, minor, at);
+            members[i] = readMember(files, member, kind, minor, layout, at);
             if (!members[i].features().equals(members[0].features())) {
                 throw new PackageException.Malformed(at, "expected the features of the first member, " + members[0].features() + ", found " + members[i].features());
             }
@@ -445,7 +458,7 @@ public final class CrossformPackage {
             if (!found.equals(finalType)) {
                 throw new PackageException.Malformed(at, "expected modelType " + Text.shown(finalType) + " as " + where + " says, found " + Text.shown(found));
             }
-            Model m = readMember(files, f, finalType, minor, at);
+            Model m = readMember(files, f, finalType, minor, layout, at);
             if (!(m instanceof LinearModel)) throw new PackageException.Malformed(at, "expected a linear final model");
             fin = (LinearModel) m;
         }
@@ -524,21 +537,21 @@ public final class CrossformPackage {
         return steps;
     }
 
-    private static Tree[] bonsaiTrees(PackageFiles files, JsonNode doc, int nFeatures, int width, String where) throws PackageException {
+    private static DecisionTree[] bonsaiTrees(PackageFiles files, JsonNode doc, int nFeatures, int width, Layout layout, String where) throws PackageException {
         JsonNode treesEntry = Json.objectField(doc, "trees", where);
         String encoding = Json.text(treesEntry, "encoding", where);
         if (!encoding.equals("bonsai")) {
             throw new PackageException.Malformed(where, "expected trees encoding 'bonsai', found " + Text.shown(encoding));
         }
         String path = SchemaRules.path(treesEntry, "path", where);
-        Bonsai.Forest forest = Bonsai.read(files.read(path), files.where(path), nFeatures);
+        Bonsai.Forest forest = Bonsai.read(files.read(path), files.where(path), nFeatures, layout);
         if (forest.width != width) {
             throw new PackageException.Malformed(files.where(path), "expected leaves of " + width + " outputs as " + where + " says, found " + forest.width);
         }
         return forest.trees;
     }
 
-    private static TreeEnsemble readTrees(PackageFiles files, JsonNode doc, String modelType, String where) throws PackageException {
+    private static TreeEnsemble readTrees(PackageFiles files, JsonNode doc, String modelType, Layout layout, String where) throws PackageException {
         List<String> features = SchemaRules.names(doc, "features", where);
         String aggregation = Json.text(doc, "aggregation", where);
         if (!aggregation.equals("average") && !aggregation.equals("sum") && !aggregation.equals("weighted-median")) {
@@ -586,7 +599,7 @@ public final class CrossformPackage {
             isolation = new double[] {Json.finite(iso.get("denominator"), "isolation.denominator", where), Json.finite(iso.get("offset"), "isolation.offset", where)};
         }
         // files is null for stripe-json 1.x, whose trees are inline
-        Tree[] trees = files == null ? JsonTrees.read(doc.get("trees"), features.size(), width, where) : bonsaiTrees(files, doc, features.size(), width, where);
+        DecisionTree[] trees = files == null ? JsonTrees.read(doc.get("trees"), features.size(), width, where) : bonsaiTrees(files, doc, features.size(), width, layout, where);
         if (aggregation.equals("weighted-median")) {
             double total = 0.0;
             for (double t : treeWeights) {

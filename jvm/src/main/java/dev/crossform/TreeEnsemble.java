@@ -5,11 +5,12 @@ import java.util.List;
 
 /**
  * A tree ensemble model (stripe-json {@code simple-bonsai-*}): its trees from the bonsai file
- * and the rules of model.json, scored by docs/SEMANTICS.md from expanded per-node arrays.
+ * and the rules of model.json, scored by docs/SEMANTICS.md from either tree layout
+ * ({@link DecisionTree}: expanded per-node arrays or the bonsai encoding itself).
  */
 final class TreeEnsemble implements Model {
     final List<String> features;
-    final Tree[] trees;
+    final DecisionTree[] trees;
     final String aggregation;
     final String postTransform;
     final List<JsonNode> classes;
@@ -25,7 +26,7 @@ final class TreeEnsemble implements Model {
     final int width;
     final int nOutputs;
 
-    TreeEnsemble(List<String> features, Tree[] trees, int width, String aggregation, String postTransform, List<JsonNode> classes,
+    TreeEnsemble(List<String> features, DecisionTree[] trees, int width, String aggregation, String postTransform, List<JsonNode> classes,
             double[] baseValue, String missing, String infinite, double[] divisors, double[] isolation, double[] treeWeights, boolean float32) {
         this.features = features;
         this.trees = trees;
@@ -91,11 +92,11 @@ final class TreeEnsemble implements Model {
             sum[0] = weightedMedian(x, leaves);
         } else {
             for (int t = 0; t < trees.length; t++) {
-                Tree tree = trees[t];
-                int node = tree.leaf(x);
-                if (leaves != null) leaves[t] = tree.preorder[node];
-                int at = node * width;
-                for (int k = 0; k < width; k++) sum[k] += tree.value[at + k];
+                DecisionTree tree = trees[t];
+                long reached = tree.reach(x);
+                if (leaves != null) leaves[t] = DecisionTree.preorder(reached);
+                int leaf = DecisionTree.handle(reached);
+                for (int k = 0; k < width; k++) sum[k] += tree.value(leaf, k);
             }
         }
         if (aggregation.equals("average")) {
@@ -124,14 +125,14 @@ final class TreeEnsemble implements Model {
             for (int r = 0; r < rows; r++) System.arraycopy(baseValue, 0, sum, r * width, width);
         }
         for (int t = 0; t < n; t++) {
-            Tree tree = trees[t];
+            DecisionTree tree = trees[t];
             for (int r = 0; r < rows; r++) {
                 if (!ok[r]) continue;
-                int node = tree.leaf(x[r]);
-                leaves[r * n + t] = tree.preorder[node];
-                int at = node * width;
+                long reached = tree.reach(x[r]);
+                leaves[r * n + t] = DecisionTree.preorder(reached);
+                int leaf = DecisionTree.handle(reached);
                 int to = r * width;
-                for (int k = 0; k < width; k++) sum[to + k] += tree.value[at + k];
+                for (int k = 0; k < width; k++) sum[to + k] += tree.value(leaf, k);
             }
         }
         double[] raw = new double[width];
@@ -157,11 +158,11 @@ final class TreeEnsemble implements Model {
             for (int k = 0; k < width; k++) sum[k] = (float) baseValue[k];
         }
         for (int t = 0; t < trees.length; t++) {
-            Tree tree = trees[t];
-            int node = tree.leaf(x);
-            if (leaves != null) leaves[t] = tree.preorder[node];
-            int at = node * width;
-            for (int k = 0; k < width; k++) sum[k] += (float) tree.value[at + k];
+            DecisionTree tree = trees[t];
+            long reached = tree.reach(x);
+            if (leaves != null) leaves[t] = DecisionTree.preorder(reached);
+            int leaf = DecisionTree.handle(reached);
+            for (int k = 0; k < width; k++) sum[k] += (float) tree.value(leaf, k);
         }
         if (aggregation.equals("average")) {
             for (int k = 0; k < width; k++) sum[k] /= trees.length;
@@ -178,9 +179,9 @@ final class TreeEnsemble implements Model {
         double[] values = new double[n];
         Integer[] order = new Integer[n];
         for (int t = 0; t < n; t++) {
-            int node = trees[t].leaf(x);
-            if (leaves != null) leaves[t] = trees[t].preorder[node];
-            values[t] = trees[t].value[node];
+            long reached = trees[t].reach(x);
+            if (leaves != null) leaves[t] = DecisionTree.preorder(reached);
+            values[t] = trees[t].value(DecisionTree.handle(reached), 0);
             order[t] = t;
         }
         java.util.Arrays.sort(order, (a, b) -> values[a] < values[b] ? -1 : values[a] > values[b] ? 1 : Integer.compare(a, b));
@@ -213,7 +214,8 @@ final class TreeEnsemble implements Model {
         w.u32(trees.length);
         w.u32(width);
         boolean hasSets = false;
-        for (Tree tree : trees) {
+        for (DecisionTree layout : trees) {
+            Tree tree = layout.expanded();  // a compact tree expands one tree at a time, only here
             int n = tree.nodes();
             int[] order = new int[n];
             for (int node = 0; node < n; node++) order[tree.preorder[node]] = node;
@@ -243,7 +245,8 @@ final class TreeEnsemble implements Model {
         }
         if (hasSets) {
             w.u8(3);
-            for (Tree tree : trees) {
+            for (DecisionTree layout : trees) {
+                Tree tree = layout.expanded();
                 int n = tree.nodes();
                 int[] order = new int[n];
                 for (int node = 0; node < n; node++) order[tree.preorder[node]] = node;

@@ -24,8 +24,10 @@ import org.junit.jupiter.api.Test;
 class ConformanceCasesTest {
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
-    @Test
-    void everyCaseOfAKindReadScoresAsScikitLearnDid() throws IOException {
+    /** A conformance case: its name, its package directory and its vectors. */
+    private record Case(String name, Path pkg, JsonNode vectors, String id) {}
+
+    private static List<Case> cases() throws IOException {
         Path root = Repo.root().resolve("conformance");
         List<Path> files = new ArrayList<>();
         try (Stream<Path> s = Files.list(root.resolve("cases"))) {
@@ -36,10 +38,7 @@ class ConformanceCasesTest {
                 s.filter(p -> p.toString().endsWith(".json")).sorted().forEach(files::add);
             }
         }
-        int scored = 0;
-        int unsupported = 0;
-        long rows = 0;
-        List<String> failures = new ArrayList<>();
+        List<Case> out = new ArrayList<>();
         for (Path file : files) {
             JsonNode suite = MAPPER.readTree(file.toFile());
             for (JsonNode c : suite.get("cases")) {
@@ -47,31 +46,143 @@ class ConformanceCasesTest {
                 if (!packagePath.isAbsolute() || !Files.isDirectory(packagePath)) {
                     packagePath = file.getParent().getParent().resolve(c.get("package").asText());
                 }
+                out.add(new Case(c.get("name").asText(), packagePath, c.get("vectors"), c.get("id").asText()));
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void everyCaseOfAKindReadScoresAsScikitLearnDid() throws IOException {
+        for (CrossformPackage.Layout layout : CrossformPackage.Layout.values()) {
+            int scored = 0;
+            int unsupported = 0;
+            long rows = 0;
+            List<String> failures = new ArrayList<>();
+            for (Case c : cases()) {
                 CrossformPackage pkg;
                 try {
-                    pkg = CrossformPackage.load(packagePath);
+                    pkg = CrossformPackage.load(c.pkg(), layout);
                 } catch (PackageException.UnsupportedKind e) {
                     unsupported++;
                     continue;
                 } catch (PackageException e) {
-                    failures.add(c.get("name").asText() + ": " + e.getMessage());
+                    failures.add(c.name() + ": " + e.getMessage());
                     continue;
                 }
-                if (!pkg.id().equals(c.get("id").asText())) {
-                    failures.add(c.get("name").asText() + ": the Java reader hashes it to " + pkg.id() + ", the case records " + c.get("id").asText());
+                if (!pkg.id().equals(c.id())) {
+                    failures.add(c.name() + ": the Java reader hashes it to " + pkg.id() + ", the case records " + c.id());
                     continue;
                 }
-                String problem = compare(pkg, c.get("vectors"));
-                if (problem != null) failures.add(c.get("name").asText() + ": " + problem);
+                String problem = compare(pkg, c.vectors());
+                if (problem != null) failures.add(c.name() + ": " + problem);
                 scored++;
-                rows += c.get("vectors").get("rows").size();
+                rows += c.vectors().get("rows").size();
             }
+            if (!failures.isEmpty()) {
+                fail(layout + ": " + failures.size() + " cases differ:\n" + String.join("\n", failures.subList(0, Math.min(20, failures.size()))));
+            }
+            System.err.println("ConformanceCasesTest " + layout + ": " + scored + " cases scored (" + rows + " rows), " + unsupported + " of kinds not read yet");
+            assertTrue(scored >= 90, "expected at least " + 90 + " cases of the kinds read, found " + scored);
+        }
+    }
+
+    /**
+     * The COMPACT layout gives the EXPANDED layout's bits: the same id, the same row errors, every
+     * value bit for bit and every tree's preorder leaf, row by row and in a batch.
+     */
+    @Test
+    void everyCaseScoresTheSameBitsInBothLayouts() throws IOException {
+        int compared = 0;
+        long leaves = 0;
+        List<String> failures = new ArrayList<>();
+        for (Case c : cases()) {
+            CrossformPackage expanded;
+            CrossformPackage compact;
+            try {
+                expanded = CrossformPackage.load(c.pkg(), CrossformPackage.Layout.EXPANDED);
+            } catch (PackageException e) {
+                continue;  // the test above counts and judges these
+            }
+            try {
+                compact = CrossformPackage.load(c.pkg(), CrossformPackage.Layout.COMPACT);
+            } catch (PackageException e) {
+                failures.add(c.name() + ": EXPANDED reads it, COMPACT refuses it: " + e.getMessage());
+                continue;
+            }
+            if (!compact.id().equals(expanded.id())) failures.add(c.name() + ": the layouts hash to " + compact.id() + " and " + expanded.id());
+            JsonNode columns = c.vectors().get("columns");
+            JsonNode rows = c.vectors().get("rows");
+            int n = expanded.inputs().size();
+            int m = rows.size();
+            double[][] nums = new double[n][m];
+            String[][] strs = new String[n][m];
+            for (int i = 0; i < n; i++) {
+                int at = -1;
+                for (int j = 0; j < columns.size(); j++) {
+                    if (columns.get(j).get("name").asText().equals(expanded.inputs().get(i))) at = j;
+                }
+                for (int r = 0; r < m; r++) {
+                    JsonNode v = at < 0 ? null : rows.get(r).get(at);
+                    nums[i][r] = v != null && v.isNumber() ? v.doubleValue() : v != null && v.isTextual() && v.textValue().endsWith("Infinity")
+                            ? (v.textValue().startsWith("-") ? Double.NEGATIVE_INFINITY : Double.POSITIVE_INFINITY) : Double.NaN;
+                    strs[i][r] = v != null && v.isTextual() && expanded.isCategorical(i) ? v.textValue() : null;
+                }
+            }
+            int k = expanded.outputs();
+            int t = expanded.trees();
+            String problem = null;
+            for (int r = 0; r < m && problem == null; r++) {
+                double[] one = new double[n];
+                String[] oneStr = new String[n];
+                for (int i = 0; i < n; i++) {
+                    one[i] = nums[i][r];
+                    oneStr[i] = strs[i][r];
+                }
+                double[] outE = new double[k];
+                double[] outC = new double[k];
+                int[] leavesE = new int[t];
+                int[] leavesC = new int[t];
+                String errorE = expanded.score(one, oneStr, outE, leavesE);
+                String errorC = compact.score(one, oneStr, outC, leavesC);
+                problem = differ("row " + r, errorE, errorC, outE, outC, leavesE, leavesC);
+            }
+            double[] valuesE = new double[m * k];
+            double[] valuesC = new double[m * k];
+            int[] leavesE = new int[m * t];
+            int[] leavesC = new int[m * t];
+            String[] errorsE = new String[m];
+            String[] errorsC = new String[m];
+            expanded.scoreBatch(nums, strs, m, valuesE, leavesE, errorsE);
+            compact.scoreBatch(nums, strs, m, valuesC, leavesC, errorsC);
+            for (int r = 0; r < m && problem == null; r++) {
+                problem = differ("batch row " + r, errorsE[r], errorsC[r], java.util.Arrays.copyOfRange(valuesE, r * k, r * k + k),
+                        java.util.Arrays.copyOfRange(valuesC, r * k, r * k + k), java.util.Arrays.copyOfRange(leavesE, r * t, r * t + t),
+                        java.util.Arrays.copyOfRange(leavesC, r * t, r * t + t));
+            }
+            if (problem != null) failures.add(c.name() + ": " + problem);
+            compared++;
+            leaves += (long) m * t;
         }
         if (!failures.isEmpty()) {
-            fail(failures.size() + " cases differ:\n" + String.join("\n", failures.subList(0, Math.min(20, failures.size()))));
+            fail(failures.size() + " cases differ between the layouts:\n" + String.join("\n", failures.subList(0, Math.min(20, failures.size()))));
         }
-        System.err.println("ConformanceCasesTest: " + scored + " cases scored (" + rows + " rows), " + unsupported + " of kinds not read yet");
-        assertTrue(scored >= 90, "expected at least 90 cases of the kinds read, found " + scored);
+        System.err.println("ConformanceCasesTest layouts: " + compared + " cases, " + leaves + " row leaves, the same bits in COMPACT as in EXPANDED");
+        assertTrue(compared >= 90, "expected at least 90 cases compared, found " + compared);
+    }
+
+    private static String differ(String row, String errorE, String errorC, double[] outE, double[] outC, int[] leavesE, int[] leavesC) {
+        if (!java.util.Objects.equals(errorE, errorC)) return row + ": EXPANDED gives error " + errorE + ", COMPACT " + errorC;
+        if (errorE != null) return null;
+        for (int k = 0; k < outE.length; k++) {
+            if (Double.doubleToRawLongBits(outE[k]) != Double.doubleToRawLongBits(outC[k])) {
+                return row + " output " + k + ": EXPANDED gives " + outE[k] + ", COMPACT " + outC[k];
+            }
+        }
+        for (int t = 0; t < leavesE.length; t++) {
+            if (leavesE[t] != leavesC[t]) return row + " tree " + t + ": EXPANDED reaches leaf " + leavesE[t] + ", COMPACT " + leavesC[t];
+        }
+        return null;
     }
 
     private static String compare(CrossformPackage pkg, JsonNode vectors) {

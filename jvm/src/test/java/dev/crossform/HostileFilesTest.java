@@ -38,9 +38,13 @@ class HostileFilesTest {
         ByteBuffer.wrap(data).putInt(data.length - 4, (int) crc.getValue());
     }
 
+    /** Refused as {@code type} naming {@code file}, in both layouts by the same exception and message. */
     private static <T extends PackageException> T refused(Class<T> type, Path pkg, String file) {
-        T e = assertThrows(type, () -> CrossformPackage.load(pkg));
+        T e = assertThrows(type, () -> CrossformPackage.load(pkg, CrossformPackage.Layout.EXPANDED));
         assertTrue(e.file().endsWith(file), "the error names " + e.file() + ", expected " + file);
+        T compact = assertThrows(type, () -> CrossformPackage.load(pkg, CrossformPackage.Layout.COMPACT));
+        assertEquals(e.getClass(), compact.getClass(), "COMPACT refuses with another exception");
+        assertEquals(e.getMessage(), compact.getMessage(), "COMPACT refuses with another message");
         return e;
     }
 
@@ -111,6 +115,50 @@ class HostileFilesTest {
             Files.write(pkg.resolve("trees.bonsai"), shorter);
             refused(PackageException.Malformed.class, pkg, "trees.bonsai");
         }
+    }
+
+    /**
+     * Every byte of a bonsai file with set splits flipped in turn (its CRC made right again): each
+     * file is refused by both layouts with the same exception and message, or read by both.
+     */
+    @Test
+    void everyFlippedByteOfASetSplitFileIsJudgedAlikeInBothLayouts() throws Exception {
+        Path source = Repo.root().resolve("conformance/golden/stripe-json/2.1/packages/hgb-binary-categorical");
+        Path pkg = tmp.resolve("hgb-binary-categorical");
+        Files.createDirectories(pkg);
+        try (Stream<Path> s = Files.list(source)) {
+            for (Path p : (Iterable<Path>) s::iterator) Files.copy(p, pkg.resolve(p.getFileName()));
+        }
+        byte[] data = Files.readAllBytes(pkg.resolve("trees.bonsai"));
+        assertEquals(1, data[15], "the file has set splits (flag 1)");
+        int refusedAlike = 0;
+        for (int at = 8; at < data.length - 4; at++) {
+            for (int flip : new int[] {0x01}) {
+                byte[] changed = data.clone();
+                changed[at] ^= (byte) flip;
+                withCrc(changed);
+                Files.write(pkg.resolve("trees.bonsai"), changed);
+                PackageException expanded = null;
+                PackageException compact = null;
+                try {
+                    CrossformPackage.load(pkg, CrossformPackage.Layout.EXPANDED);
+                } catch (PackageException e) {
+                    expanded = e;
+                }
+                try {
+                    CrossformPackage.load(pkg, CrossformPackage.Layout.COMPACT);
+                } catch (PackageException e) {
+                    compact = e;
+                }
+                String where = "byte " + at + " ^ " + flip;
+                assertEquals(expanded == null, compact == null, where + ": one layout reads the file, the other refuses it");
+                if (expanded == null) continue;
+                assertEquals(expanded.getClass(), compact.getClass(), where);
+                assertEquals(expanded.getMessage(), compact.getMessage(), where);
+                refusedAlike++;
+            }
+        }
+        assertTrue(refusedAlike > data.length / 2, "most changed files are refused, found " + refusedAlike);
     }
 
     @Test

@@ -17,7 +17,9 @@ import java.util.Map;
  * A long-lived scorer for one client process, speaking a length-prefixed binary protocol on
  * stdin/stdout (big-endian; text is u32 length + UTF-8). Each request is a u8 operation:
  * <pre>
- * 1 LOAD    text path                     -> 0, u32 handle, u32 outputs, u32 trees, text id
+ * 1 LOAD    text path, u8 layout          -> 0, u32 handle, u32 outputs, u32 trees, text id
+ *           (layout 0 EXPANDED: trees as per-node arrays; 1 COMPACT: scored from the bonsai
+ *           encoding; {@link CrossformPackage.Layout})
  * 2 SCORE   u32 handle, u32 rows, u32 inputs, per input u8 kind (0 numeric: rows x f64;
  *           1 categorical: per row i32 length, -1 missing, then UTF-8)
  *                                          -> 0, rows x outputs f64, per row i32 length (-1: no
@@ -68,8 +70,12 @@ public final class Serve {
 
     private void load(DataInputStream in, DataOutputStream out) throws IOException {
         String path = readText(in);
+        int layout = in.readUnsignedByte();
         try {
-            CrossformPackage pkg = CrossformPackage.load(Path.of(path));
+            if (layout >= CrossformPackage.Layout.values().length) {
+                throw new IllegalArgumentException("layout " + layout + " (expected 0 EXPANDED or 1 COMPACT)");
+            }
+            CrossformPackage pkg = CrossformPackage.load(Path.of(path), CrossformPackage.Layout.values()[layout]);
             int handle = next++;
             loaded.put(handle, pkg);
             out.writeByte(0);
