@@ -284,7 +284,7 @@ def run_forest(key: str) -> dict:
             if reason:
                 raise Skip(reason)
             prepared = crossform.scorer(package, runtime="jvm")
-            return python_row(
+            row = python_row(
                 "crossform jvm runtime through Python",
                 columns_of(names),
                 lambda cols: prepared(cols).values,
@@ -292,6 +292,8 @@ def run_forest(key: str) -> dict:
                 expected,
                 0.0,
             )
+            # the layout the runtime loads trees in, where the runtime has a choice (CROSSFORM_JVM_LAYOUT)
+            return {**row, "where": f"Python ({getattr(jvm_runtime, 'LAYOUT', 'expanded')})"}
 
         def onnx_row(name, path, crossform_file):
             missing = bench_run.missing("onnxruntime") or (None if crossform_file else bench_run.missing("skl2onnx"))
