@@ -114,7 +114,8 @@ class _Jvm:
 
     def call(self, request: bytes, answer: Callable[[Any], Any]) -> Any:
         with self.lock:
-            process = self._start()
+            # a process that ended since the last call shows as a broken pipe or an early end below
+            process = self.process if self.process is not None else self._start()
             try:
                 process.stdin.write(request)
                 process.stdin.flush()
@@ -209,10 +210,19 @@ def unsupported(content: Any) -> str | None:
 
 
 def _columns(fields: tuple, batch: Any, n: int) -> bytes:
+    numeric = [f.kind == "numeric" for f in fields]
+    if all(numeric) and fields:
+        # one block: per input its kind byte 0 then its n big-endian float64s (one copy, not one per column)
+        block = np.zeros((len(fields), 1 + 8 * n), dtype=np.uint8)
+        values = np.empty((len(fields), n), dtype=">f8")
+        for i, f in enumerate(fields):
+            values[i] = batch.columns[f.name]
+        block[:, 1:] = values.view(np.uint8).reshape(len(fields), 8 * n)
+        return struct.pack(">I", len(fields)) + block.tobytes()
     parts = [struct.pack(">I", len(fields))]
-    for f in fields:
+    for f, is_number in zip(fields, numeric):
         col = batch.columns[f.name]
-        if f.kind == "numeric":
+        if is_number:
             parts.append(b"\x00" + np.asarray(col, dtype=">f8").tobytes())
         else:
             parts.append(b"\x01")
@@ -235,15 +245,20 @@ def prepare(content: Any, fmt: Format) -> Callable[[Any], Scores]:
         )
     fields, outputs, classes = package.inputs, package.outputs, package.model.classes
     trees = getattr(package.model, "trees", ())
-    node_at = [np.asarray(tree.preorder, dtype=np.int64) for tree in trees]
+    # every tree's preorder-to-node map in one array: tree j's position p is node_at[start[j] + p]
+    node_at = np.concatenate([np.asarray(tree.preorder, dtype=np.int64) for tree in trees]) if trees else None
+    start = np.cumsum([0] + [len(tree.preorder) for tree in trees[:-1]], dtype=np.int64) if trees else None
     k, t = loaded.outputs, loaded.trees
     if k != len(outputs):
         raise CrossformError(f"jvm: the Java reader scores {k} outputs, the package has {len(outputs)}")
+    if trees and t != len(trees):
+        raise CrossformError(f"jvm: the Java reader reports {t} trees' leaves, the package has {len(trees)} trees")
+    head = bytes([SCORE]) + struct.pack(">I", loaded.handle)
 
     def score(data: Any) -> Scores:
         batch = read_batch(fields, data)
         n = batch.n_rows
-        request = bytes([SCORE]) + struct.pack(">II", loaded.handle, n) + _columns(fields, batch, n)
+        request = head + struct.pack(">I", n) + _columns(fields, batch, n)
 
         def answer(s: _Stream) -> tuple:
             values = np.frombuffer(s.take(8 * n * k), dtype=">f8").astype(np.float64).reshape(n, k)
@@ -255,13 +270,17 @@ def prepare(content: Any, fmt: Format) -> Callable[[Any], Scores]:
             return values, errors, leaves
 
         values, jvm_errors, positions = _JVM.call(request, answer)
-        errors = [b if b is not None else j for b, j in zip(batch.errors.tolist(), jvm_errors)]
-        bad = np.array([e is not None for e in errors], dtype=bool)
-        values[bad] = np.nan
-        leaves = np.full((n, len(trees)), -1, dtype=np.int64)
-        for j in range(len(trees)):
-            ok = ~bad
-            leaves[ok, j] = node_at[j][positions[ok, j]]
-        return Scores(values, outputs, errors, classes, leaves if trees else None)
+        before = batch.errors.tolist()
+        errors = [b if b is not None else j for b, j in zip(before, jvm_errors)]
+        bad = np.fromiter((e is not None for e in errors), dtype=bool, count=n)
+        if not bad.any():
+            leaves = node_at[positions + start] if trees else None
+        else:
+            values[bad] = np.nan
+            leaves = None
+            if trees:
+                leaves = np.full((n, t), -1, dtype=np.int64)
+                leaves[~bad] = node_at[positions[~bad] + start]
+        return Scores(values, outputs, errors, classes, leaves)
 
     return chunked(fields, score, CHUNK_ROWS)

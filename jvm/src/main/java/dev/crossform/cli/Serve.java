@@ -8,6 +8,7 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -33,8 +34,13 @@ import java.util.Map;
 public final class Serve {
     static final int MAX_TEXT = 1 << 26;
 
+    /** The most rows one SCORE takes (the jvm runtime sends at most crossform's CHUNK_ROWS, 10,000). */
+    static final int MAX_ROWS = 1 << 20;
+    static final int SCRATCH_KEPT = 1 << 24;
+
     private final Map<Integer, CrossformPackage> loaded = new HashMap<>();
     private int next = 1;
+    private byte[] scratch = new byte[1 << 16];
 
     public static void main(String[] args) throws IOException {
         DataInputStream in = new DataInputStream(new BufferedInputStream(System.in, 1 << 16));
@@ -100,13 +106,17 @@ public final class Serve {
         int handle = in.readInt();
         int rows = in.readInt();
         int inputs = in.readInt();
+        if (rows < 0 || rows > MAX_ROWS) throw new IOException("a batch of " + rows + " rows (at most " + MAX_ROWS + "); the stream is out of step");
         double[][] nums = new double[inputs][];
         String[][] strs = new String[inputs][];
         for (int i = 0; i < inputs; i++) {
             int kind = in.readUnsignedByte();
             if (kind == 0) {
+                // a column at once: one read and one bulk conversion rather than a call per value
+                byte[] b = buffer(rows * 8);
+                in.readFully(b, 0, rows * 8);
                 nums[i] = new double[rows];
-                for (int r = 0; r < rows; r++) nums[i][r] = in.readDouble();
+                ByteBuffer.wrap(b, 0, rows * 8).asDoubleBuffer().get(nums[i]);
             } else {
                 strs[i] = new String[rows];
                 for (int r = 0; r < rows; r++) {
@@ -116,11 +126,15 @@ public final class Serve {
             }
         }
         CrossformPackage pkg = loaded.get(handle);
-        if (pkg == null || pkg.inputs().size() != inputs) {
+        String refused = pkg == null ? "no package loaded as handle " + handle
+                : pkg.inputs().size() != inputs ? "expected " + pkg.inputs().size() + " input columns, found " + inputs
+                : (long) rows * Math.max(8L * pkg.outputs(), 4L * pkg.trees()) > Integer.MAX_VALUE - 8
+                        ? rows + " rows of " + pkg.trees() + " trees' leaves do not fit one answer; send fewer rows" : null;
+        if (refused != null) {
             out.writeByte(1);
             text(out, "ProtocolError");
             text(out, "");
-            text(out, pkg == null ? "no package loaded as handle " + handle : "expected " + pkg.inputs().size() + " input columns, found " + inputs);
+            text(out, refused);
             return;
         }
         int k = pkg.outputs();
@@ -130,17 +144,28 @@ public final class Serve {
         String[] errors = new String[rows];
         pkg.scoreBatch(nums, strs, rows, values, leaves, errors);
         out.writeByte(0);
-        for (double v : values) out.writeDouble(v);
+        byte[] b = buffer(Math.max(values.length * 8, leaves.length * 4));
+        ByteBuffer.wrap(b).asDoubleBuffer().put(values);
+        out.write(b, 0, values.length * 8);
         for (String e : errors) {
             if (e == null) {
                 out.writeInt(-1);
             } else {
-                byte[] b = e.getBytes(StandardCharsets.UTF_8);
-                out.writeInt(b.length);
-                out.write(b);
+                byte[] m = e.getBytes(StandardCharsets.UTF_8);
+                out.writeInt(m.length);
+                out.write(m);
             }
         }
-        for (int leaf : leaves) out.writeInt(leaf);
+        ByteBuffer.wrap(b).asIntBuffer().put(leaves);
+        out.write(b, 0, leaves.length * 4);
+    }
+
+    /** A scratch array of at least {@code size} bytes, kept between requests (grown, never shrunk below 64 kB). */
+    private byte[] buffer(int size) {
+        if (scratch.length < size || (scratch.length > SCRATCH_KEPT && size <= SCRATCH_KEPT)) {
+            scratch = new byte[Math.max(size, 1 << 16)];
+        }
+        return scratch;
     }
 
     private static String readText(DataInputStream in) throws IOException {
