@@ -191,7 +191,19 @@ public final class CrossformPackage {
         return Set.copyOf(out);
     }
 
-    public static CrossformPackage load(Path directory) throws PackageException {
+    /**
+     * Reads a package: a directory is a stripe-json package, a file a protobuf one
+     * (docs/formats/protobuf.md), told by its first bytes as crossform's Python reader tells it.
+     */
+    public static CrossformPackage load(Path path) throws PackageException {
+        if (path.toString().indexOf('\0') < 0 && !PackageFiles.isDirectory(path) && java.nio.file.Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            // the one file format: anything else is refused by its magic (ProtobufMagic)
+            return ProtobufReader.read(PackageFiles.readFile(path), path.toString());
+        }
+        return loadDirectory(path);
+    }
+
+    private static CrossformPackage loadDirectory(Path directory) throws PackageException {
         PackageFiles files = PackageFiles.open(directory);
         String where = files.where(MANIFEST);
         JsonNode manifest = Json.object(Json.parse(files.read(MANIFEST), where), "MODEL", where);
@@ -246,25 +258,7 @@ public final class CrossformPackage {
             List<String> features = Json.texts(doc, "features", at);
             List<String> outputs = Json.texts(doc, "outputs", at);
             Encoder encoder = reader.read(doc, features, outputs, at);
-            encoder.in = new int[features.size()];
-            for (int j = 0; j < features.size(); j++) {
-                String f = features.get(j);
-                Boolean k = kind.get(f);
-                if (k == null) {
-                    throw new PackageException.Malformed(at, "feature " + Text.shown(f) + " is no input and no earlier encoder's output");
-                }
-                if (k != encoder.categoricalInput(j)) {
-                    throw new PackageException.Malformed(at, "feature " + Text.shown(f) + ": expected a " + (encoder.categoricalInput(j) ? "categorical" : "numeric")
-                            + " feature, found a " + (k ? "categorical" : "numeric") + " one");
-                }
-                encoder.in[j] = slot.get(f);
-            }
-            encoder.out = new int[outputs.size()];
-            for (int k = 0; k < outputs.size(); k++) {
-                String o = outputs.get(k);
-                encoder.out[k] = slot.computeIfAbsent(o, name -> slot.size());
-                kind.put(o, encoder.categoricalOutput(k));
-            }
+            wire(encoder, slot, kind, at);
             encoders.add(encoder);
         }
         JsonNode modelEntry = Json.objectField(manifest, "model", where);
@@ -280,6 +274,56 @@ public final class CrossformPackage {
             throw new PackageException.Malformed(at, "expected modelType " + Text.shown(modelType) + " as the manifest says, found " + Text.shown(found));
         }
         Model model = COMPOSITE_MODEL_TYPES.contains(modelType) ? readComposite(files, doc, modelType, minor, at) : readMember(files, doc, modelType, minor, at);
+        JsonNode ownerNode = manifest.get("owner");
+        String owner = ownerNode == null || ownerNode.isNull() ? null : Json.text(manifest, "owner", where);
+        List<String> tags = Json.texts(manifest, "tags", where);
+        JsonNode metadataNode = Json.objectField(manifest, "metadata", where);
+        Map<String, String> metadata = new HashMap<>();
+        for (Map.Entry<String, JsonNode> e : Json.entries(metadataNode)) {
+            if (!e.getValue().isTextual()) {
+                throw new PackageException.Malformed(where, "expected metadata values to be strings, found " + Json.kind(e.getValue()));
+            }
+            metadata.put(e.getKey(), e.getValue().textValue());
+        }
+        return assemble(inputs, categorical, encoders, model, slot, kind, owner, tags, metadata, Json.text(manifest, "id", where), where, at, "the manifest");
+    }
+
+    /**
+     * Points an encoder's features at the slots of the inputs or earlier outputs they name (each of
+     * the kind the encoder reads) and gives its outputs their slots: shared by every format's reader.
+     */
+    static void wire(Encoder encoder, Map<String, Integer> slot, Map<String, Boolean> kind, String at) throws PackageException {
+        List<String> features = encoder.features;
+        List<String> outputs = encoder.outputs;
+        encoder.in = new int[features.size()];
+        for (int j = 0; j < features.size(); j++) {
+            String f = features.get(j);
+            Boolean k = kind.get(f);
+            if (k == null) {
+                throw new PackageException.Malformed(at, "feature " + Text.shown(f) + " is no input and no earlier encoder's output");
+            }
+            if (k != encoder.categoricalInput(j)) {
+                throw new PackageException.Malformed(at, "feature " + Text.shown(f) + ": expected a " + (encoder.categoricalInput(j) ? "categorical" : "numeric")
+                        + " feature, found a " + (k ? "categorical" : "numeric") + " one");
+            }
+            encoder.in[j] = slot.get(f);
+        }
+        encoder.out = new int[outputs.size()];
+        for (int k = 0; k < outputs.size(); k++) {
+            String o = outputs.get(k);
+            encoder.out[k] = slot.computeIfAbsent(o, name -> slot.size());
+            kind.put(o, encoder.categoricalOutput(k));
+        }
+    }
+
+    /**
+     * The package from what a format's reader read: the model's features wired to numeric slots,
+     * the id recomputed from the canonical bytes (docs/IDENTITY.md) and checked against the one
+     * {@code holder} records. Shared by every format's reader.
+     */
+    static CrossformPackage assemble(List<String> inputs, boolean[] categorical, List<Encoder> encoders, Model model, Map<String, Integer> slot,
+            Map<String, Boolean> kind, String owner, List<String> tags, Map<String, String> metadataIn, String recorded, String where, String at,
+            String holder) throws PackageException {
         int[] modelSlots = new int[model.features().size()];
         for (int j = 0; j < modelSlots.length; j++) {
             String f = model.features().get(j);
@@ -289,17 +333,8 @@ public final class CrossformPackage {
             }
             modelSlots[j] = slot.get(f);
         }
-        JsonNode ownerNode = manifest.get("owner");
-        String owner = ownerNode == null || ownerNode.isNull() ? null : Json.text(manifest, "owner", where);
-        List<String> tags = Json.texts(manifest, "tags", where);
-        JsonNode metadataNode = Json.objectField(manifest, "metadata", where);
         TreeMap<String, String> metadata = new TreeMap<>(Canonical::byCodePoint);
-        for (Map.Entry<String, JsonNode> e : Json.entries(metadataNode)) {
-            if (!e.getValue().isTextual()) {
-                throw new PackageException.Malformed(where, "expected metadata values to be strings, found " + Json.kind(e.getValue()));
-            }
-            metadata.put(e.getKey(), e.getValue().textValue());
-        }
+        metadata.putAll(metadataIn);
         Canonical w = new Canonical();
         w.u32(inputs.size());
         for (int i = 0; i < inputs.size(); i++) {
@@ -327,9 +362,8 @@ public final class CrossformPackage {
             w.text(e.getValue());
         }
         String id = w.id();
-        String recorded = Json.text(manifest, "id", where);
         if (!recorded.equals(id)) {
-            throw new PackageException.IdMismatch(where, "the content hashes to " + id + ", the manifest records " + Text.shown(recorded));
+            throw new PackageException.IdMismatch(where, "the content hashes to " + id + ", " + holder + " records " + Text.shown(recorded));
         }
         return new CrossformPackage(id, List.copyOf(inputs), categorical, List.copyOf(encoders), model, modelSlots, slot.size());
     }
