@@ -1,8 +1,10 @@
 """The jvm runtime: crossform's own Java scorer (jvm/), run as one long-lived JVM per process.
 
 Its protobuf classes are checked against Debian's protoc, its JUnit tests run (the Java side of
-the conformance cases and the hostile files), and the conformance suite's stripe-json cases run
-through it: every case of a kind it reads passes, every other is a skip naming the kind.
+the conformance cases and the hostile files), and the conformance suite's stripe-json and
+protobuf cases run through it: every case of a kind it reads passes, every other is a skip
+naming the kind. (The hostile protobuf files are fed to it beside the Python reader's own
+tests, tests/formats/protobuf.)
 """
 
 from __future__ import annotations
@@ -15,14 +17,23 @@ import numpy as np
 import pytest
 
 from crossform import conformance
-from crossform.exporters import stripe_json
+from crossform.exporters import protobuf, stripe_json
 from crossform.ir import TreeEnsemble
 from crossform.runtime import get_runtime, jvm, unavailable
+from crossform.v1 import package_pb2
 from helpers.paths import CONFORMANCE, REPO
 
 JVM = REPO / "jvm"
 GENERATED = JVM / "src" / "generated" / "java"
-SUITES = (CONFORMANCE, CONFORMANCE / "golden" / "stripe-json" / "2.0", CONFORMANCE / "golden" / "stripe-json" / "2.1")
+# the suite, and the golden packages of each format the Java reader reads
+SUITES = {
+    "stripe-json": (
+        CONFORMANCE,
+        CONFORMANCE / "golden" / "stripe-json" / "2.0",
+        CONFORMANCE / "golden" / "stripe-json" / "2.1",
+    ),
+    "protobuf": (CONFORMANCE, CONFORMANCE / "golden" / "protobuf" / "1.0", CONFORMANCE / "golden" / "protobuf" / "1.1"),
+}
 needs_jvm = pytest.mark.skipif(unavailable("jvm") is not None, reason=f"jvm runtime: {unavailable('jvm')}")
 
 
@@ -60,15 +71,16 @@ def test_without_java_it_says_how_to_get_it(monkeypatch):
     assert jvm.unavailable().startswith("no java found; install a JDK 17")
 
 
-def test_stripe_json_lists_the_jvm_runtime():
-    assert "jvm" in stripe_json.RUNTIMES
+@pytest.mark.parametrize("fmt", [stripe_json.FORMAT, protobuf.FORMAT], ids=lambda f: f.NAME)
+def test_the_formats_the_java_reader_reads_list_the_jvm_runtime(fmt):
+    assert "jvm" in fmt.RUNTIMES
 
 
 @needs_jvm
-def test_the_conformance_suite_passes_or_names_the_kind_it_skips():
-    # the suite, and the golden packages as stripe-json 2.0 and 2.1 wrote them
-    cases = [c for path in SUITES for c in conformance.load_suite(path)]
-    report = conformance.run(cases, formats=["stripe-json"], runtimes=["jvm"])
+@pytest.mark.parametrize("fmt", sorted(SUITES))
+def test_the_conformance_suite_passes_or_names_the_kind_it_skips(fmt):
+    cases = [c for path in SUITES[fmt] for c in conformance.load_suite(path)]
+    report = conformance.run(cases, formats=[fmt], runtimes=["jvm"])
     failed = [f"{r.case}: {r.reason}" for r in report.results if r.status == conformance.FAILED]
     assert not failed, failed[:5]
     passed = [r for r in report.results if r.status == conformance.PASSED]
@@ -117,3 +129,26 @@ def test_the_java_tests_pass():
     result = subprocess.run([str(JVM / "build.sh"), "test"], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "tests failed" in result.stdout and " 0 tests failed" in result.stdout
+
+
+@needs_jvm
+def test_the_golden_protobuf_files_read_in_java_as_the_ids_they_record():
+    # the files as crossform 0.2.0 on wrote them, not written again: the Java reader's id of each
+    golden = [CONFORMANCE / "golden" / "protobuf" / v for v in ("1.0", "1.1")]
+    files = sorted(p for root in golden for p in (root / "packages").glob("*.protobuf"))
+    assert len(files) >= 10
+    for path in files:
+        data = path.read_bytes()
+        assert jvm._loaded(data).id == protobuf.loads(data).id, path.name
+
+
+@needs_jvm
+def test_a_protobuf_file_the_java_reader_refuses_fails_with_its_reason():
+    cases = conformance.load_suite(CONFORMANCE)
+    case = next(c for c in cases if c.name == "splits/rf-binary")
+    msg = package_pb2.Package.FromString(protobuf.dumps(case.package))
+    msg.model.tree_ensemble.trees[0].leaf_value[0] += 0.5  # still a package, not the one its id names
+    data = msg.SerializeToString(deterministic=True)
+    assert jvm.unsupported(data) is None  # not a kind it lacks: a refusal, which fails
+    with pytest.raises(jvm.CrossformError, match=r"jvm: IdMismatch: .*package.pb: the content hashes to"):
+        jvm._loaded(data)
