@@ -992,8 +992,20 @@ final class ProtobufReader {
             }
         }
         if (combination.equals("vote") && classes == null) throw new PackageException.Malformed(path, "expected class labels under 'vote'");
+        if (!combination.equals("stack") && msg.getPassthrough()) throw new PackageException.Malformed(path, "expected passthrough False unless combination is 'stack'");
         if (combination.equals("vote")) {
             for (double w : weights) if (!(w >= 0)) throw new PackageException.Malformed(path, "expected weights >= 0 under 'vote', found " + w);
+            if (divisor != 1.0) throw new PackageException.Malformed(path, "expected divisor 1.0 under 'vote' (votes are not divided), found " + divisor);
+        }
+        if (calibrate) {
+            for (double w : weights) {
+                if (w != 1.0 || divisor != members.length) {
+                    throw new PackageException.Malformed(path, "expected weights 1.0 and the member count as divisor under 'calibrate'");
+                }
+            }
+        }
+        if (fin != null && classes != null && !classes.equals(fin.classes)) {
+            throw new PackageException.Malformed(path, "expected the final model's classes " + fin.classes + ", found " + classes);
         }
         double[][][] calibration = null;
         boolean isotonic = method.equals("isotonic");
