@@ -26,6 +26,7 @@ from crossform import errors
 from crossform.exporters.stripe_json import bonsai
 from helpers.packages import small_package
 from helpers.paths import CONFORMANCE, REPO
+from helpers.protobuf import refused_in_java
 
 ADDRESS_SPACE = 2 << 30  # 2 GiB: python, numpy, onnx and protobuf fit, an 8-byte-per-node array of 2^28 does not
 TIMEOUT = 120
@@ -471,6 +472,14 @@ def test_protobuf_tree_without_leaves_is_refused_before_allocating(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "refused: ProtobufCountError" in result.stdout and "trees[0]" in result.stdout, result.stdout
+
+
+def test_protobuf_tree_without_leaves_is_refused_by_the_java_reader_before_allocating():
+    # 20,000 splits of 2^16 classes would be 10 GB of leaf values: the JVM's heap holds far less
+    from crossform.exporters import protobuf
+
+    message = refused_in_java(leafless_protobuf(20_000, 2**16), protobuf.ProtobufCountError)
+    assert "trees[0]" in message and "leaves" in message, message
 
 
 def test_readers_cut_a_huge_value_they_echo(tmp_path):

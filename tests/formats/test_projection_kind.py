@@ -16,6 +16,7 @@ from crossform import ir
 from crossform.exporters import Files, get_format
 from crossform.exporters._versions import FEATURES_SINCE
 from helpers import every_kind
+from helpers.protobuf import refused_in_java
 from helpers.runtimes import assert_runtimes_score_as_reference
 
 PACKAGES = every_kind.projection_packages()
@@ -81,12 +82,17 @@ def test_protobuf_refuses_components_or_divisors_of_the_wrong_count_by_name():
 
     msg = pb.Package.FromString(get_format("protobuf").dumps(PACKAGES["linear-projection"]))
     del msg.encoders[0].projection.components[-1]
+    short_components = msg.SerializeToString(deterministic=True)
     with pytest.raises(P.ProtobufCountError, match=r"expected 6 components, 3 outputs times 2 features, found 5"):
-        P.loads(msg.SerializeToString(deterministic=True))
+        P.loads(short_components)
     msg = pb.Package.FromString(get_format("protobuf").dumps(PACKAGES["linear-projection"]))
     del msg.encoders[0].projection.divisors[-1]
+    short_divisors = msg.SerializeToString(deterministic=True)
     with pytest.raises(P.ProtobufCountError, match=r"expected no divisors or 3, one per output, found 2"):
-        P.loads(msg.SerializeToString(deterministic=True))
+        P.loads(short_divisors)
+    # the Java reader refuses both by the same name
+    assert "expected 6 components" in refused_in_java(short_components, P.ProtobufCountError)
+    assert "expected no divisors or 3" in refused_in_java(short_divisors, P.ProtobufCountError)
 
 
 def test_pmml_refuses_a_projection_extension_without_its_keys_or_with_other_numbers():

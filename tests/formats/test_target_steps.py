@@ -19,6 +19,7 @@ from crossform.exporters import Files, get_format
 from crossform.exporters._versions import FEATURES_SINCE, features_used
 from crossform.runtime import get_runtime, unavailable
 from helpers import every_kind
+from helpers.protobuf import refused_in_java
 from helpers.runtimes import assert_runtimes_score_as_reference
 
 PACKAGES = every_kind.target_packages()
@@ -129,3 +130,27 @@ def test_the_formats_refuse_crafted_target_steps_by_name():
     assert files["model.json"].decode() != doc
     with pytest.raises(MalformedPackageError, match="no number with 'exp'"):
         get_format("stripe-json").loads(Files.from_mapping(files, label="<test>"))
+
+
+@pytest.mark.parametrize(
+    ("edit", "error", "message"),
+    [
+        (
+            lambda step: setattr(step, "number", 1.0),
+            "ProtobufUnexpectedError",
+            "expected no number with operation 'exp'",
+        ),
+        (lambda step: setattr(step, "operation", 0), "ProtobufEnumError", "OPERATION_UNSPECIFIED"),
+    ],
+)
+def test_protobuf_refuses_crafted_target_steps_by_name_in_python_and_java(edit, error, message):
+    from crossform.exporters import protobuf as P
+    from crossform.v1 import package_pb2 as pb
+
+    msg = pb.Package.FromString(get_format("protobuf").dumps(PACKAGES["target-linear-exp"]))
+    step = next(s for s in msg.model.composite.target_steps if s.operation == pb.Composite.TargetStep.OPERATION_EXP)
+    edit(step)
+    data = msg.SerializeToString(deterministic=True)
+    with pytest.raises(getattr(P, error), match=message):
+        P.loads(data)
+    assert message in refused_in_java(data, getattr(P, error))

@@ -11,6 +11,7 @@ import pytest
 
 from crossform import evaluator, ir
 from crossform.checks import leaf_positions
+from crossform.errors import FormatVersionError, IdMismatchError, LimitExceededError
 from crossform.exporters import protobuf as P
 from crossform.runtime import reference as reference_runtime
 from crossform.v1 import package_pb2 as pb
@@ -405,3 +406,52 @@ def replaced(getter, name, values):
 
 
 GOOD_1_1_TREES = [P.dumps(WITH_RULES[name]) for name in ("sets-regression", "isolation-sets-inf")]
+
+
+# The Java reader's refusals (jvm/.../PackageException.java) for the Python reader's errors: the
+# protobuf ones by the same name without "Error", the shared ones as named in Java.
+JAVA_REFUSALS = {
+    **{
+        getattr(P, name): name.removesuffix("Error")
+        for name in dir(P)
+        if name.startswith("Protobuf") and name.endswith("Error")
+    },
+    LimitExceededError: "LimitExceeded",
+    FormatVersionError: "FormatVersion",
+    IdMismatchError: "IdMismatch",
+}
+# what the IR refuses (MalformedPackageError) Java refuses as Malformed or one of its named kinds
+JAVA_MALFORMED = {"Malformed", "BadJson", "LimitExceeded", *JAVA_REFUSALS.values()} - {"FormatVersion", "IdMismatch"}
+
+
+def refused_in_java(data: bytes, error: type) -> str:
+    """What the jvm runtime's Java reader says of ``data`` as a protobuf package: a refusal by
+    the PackageException that ``error`` (the Python reader's) names, never a crash or a read."""
+    from crossform.runtime import jvm, unavailable
+
+    reason = unavailable("jvm")
+    if reason is not None:
+        pytest.skip(f"jvm runtime: {reason}")
+    with pytest.raises(jvm.CrossformError) as info:
+        jvm._loaded(data)
+    found = getattr(info.value, "name", None)
+    allowed = {JAVA_REFUSALS[error]} if error in JAVA_REFUSALS else JAVA_MALFORMED
+    assert found in allowed, f"expected a Java refusal {sorted(allowed)}, found {info.value}"
+    assert "package.pb" in str(info.value), str(info.value)
+    return str(info.value)
+
+
+def read_or_refused_in_java(data: bytes) -> None:
+    """The Java reader reads ``data`` or refuses it with a PackageException: never a crash (a
+    Java RuntimeException Serve reports by its own name) or a dead process."""
+    from crossform.runtime import jvm, unavailable
+
+    reason = unavailable("jvm")
+    if reason is not None:
+        pytest.skip(f"jvm runtime: {reason}")
+    try:
+        jvm._loaded(data)
+    except jvm.CrossformError as exc:
+        assert getattr(exc, "name", None) in JAVA_MALFORMED | {"FormatVersion", "IdMismatch", "UnsupportedKind"}, str(
+            exc
+        )

@@ -1,8 +1,10 @@
 """The jvm runtime: crossform's own Java scorer (jvm/), run as one long-lived JVM per process.
 
 Its protobuf classes are checked against Debian's protoc, its JUnit tests run (the Java side of
-the conformance cases and the hostile files), and the conformance suite's stripe-json cases run
-through it: every case of a kind it reads passes, every other is a skip naming the kind.
+the conformance cases and the hostile files), and the conformance suite's stripe-json and
+protobuf cases run through it: every case of a kind it reads passes, every other is a skip
+naming the kind. (The hostile protobuf files are fed to it beside the Python reader's own
+tests, tests/formats/protobuf.)
 """
 
 from __future__ import annotations
@@ -16,14 +18,23 @@ import pytest
 
 from crossform import conformance
 from crossform.errors import CrossformError
-from crossform.exporters import Files, stripe_json
+from crossform.exporters import Files, protobuf, stripe_json
 from crossform.ir import TreeEnsemble
 from crossform.runtime import get_runtime, jvm, unavailable
+from crossform.v1 import package_pb2
 from helpers.paths import CONFORMANCE, REPO
 
 JVM = REPO / "jvm"
 GENERATED = JVM / "src" / "generated" / "java"
-SUITES = (CONFORMANCE, CONFORMANCE / "golden" / "stripe-json" / "2.0", CONFORMANCE / "golden" / "stripe-json" / "2.1")
+# the suite, and the golden packages of each format the Java reader reads
+SUITES = {
+    "stripe-json": (
+        CONFORMANCE,
+        CONFORMANCE / "golden" / "stripe-json" / "2.0",
+        CONFORMANCE / "golden" / "stripe-json" / "2.1",
+    ),
+    "protobuf": (CONFORMANCE, CONFORMANCE / "golden" / "protobuf" / "1.0", CONFORMANCE / "golden" / "protobuf" / "1.1"),
+}
 needs_jvm = pytest.mark.skipif(unavailable("jvm") is not None, reason=f"jvm runtime: {unavailable('jvm')}")
 
 
@@ -61,22 +72,31 @@ def test_without_java_it_says_how_to_get_it(monkeypatch):
     assert jvm.unavailable().startswith("no java found; install a JDK 17")
 
 
-def test_stripe_json_lists_the_jvm_runtime():
-    assert "jvm" in stripe_json.RUNTIMES
+@pytest.mark.parametrize("fmt", [stripe_json.FORMAT, protobuf.FORMAT], ids=lambda f: f.NAME)
+def test_the_formats_the_java_reader_reads_list_the_jvm_runtime(fmt):
+    assert "jvm" in fmt.RUNTIMES
 
 
 @needs_jvm
-@pytest.mark.parametrize("layout", ["expanded", "compact"])
-def test_the_conformance_suite_passes_or_names_the_kind_it_skips(layout, monkeypatch):
-    # in both tree layouts: the leaves are compared with the reference's as the values are
+# The suite in the default layout, both formats, runs in tests/conformance (the whole corpus in
+# every runtime); here: the golden packages of each format, and the suite in the compact layout.
+@pytest.mark.parametrize(
+    ("fmt", "layout", "suites"),
+    [
+        ("stripe-json", "compact", SUITES["stripe-json"]),
+        ("stripe-json", "expanded", SUITES["stripe-json"][1:]),
+        ("protobuf", "expanded", SUITES["protobuf"][1:]),
+    ],
+)
+def test_the_conformance_suite_passes_or_names_the_kind_it_skips(fmt, layout, suites, monkeypatch):
+    # the leaves are compared with the reference's as the values are, in either tree layout
     monkeypatch.setattr(jvm, "LAYOUT", layout)
-    # the suite, and the golden packages as stripe-json 2.0 and 2.1 wrote them
-    cases = [c for path in SUITES for c in conformance.load_suite(path)]
-    report = conformance.run(cases, formats=["stripe-json"], runtimes=["jvm"])
+    cases = [c for path in suites for c in conformance.load_suite(path)]
+    report = conformance.run(cases, formats=[fmt], runtimes=["jvm"])
     failed = [f"{r.case}: {r.reason}" for r in report.results if r.status == conformance.FAILED]
     assert not failed, failed[:5]
     passed = [r for r in report.results if r.status == conformance.PASSED]
-    assert len(passed) >= 120
+    assert len(passed) >= (120 if CONFORMANCE in suites else 10)
     trees = {c.name for c in cases if isinstance(c.package.model, TreeEnsemble)}
     assert all(r.comparison.leaves_compared == (r.case in trees) for r in passed)
     for r in report.results:
@@ -151,3 +171,26 @@ def test_stripe_json_1_packages_read_and_score_in_java_as_in_python():
         assert [e is None for e in got.errors] == [e is None for e in want.errors], path.name
         np.testing.assert_array_equal(got.values.view(np.int64), want.values.view(np.int64), err_msg=path.name)
         np.testing.assert_array_equal(got.leaves, want.leaves, err_msg=path.name)
+
+
+@needs_jvm
+def test_the_golden_protobuf_files_read_in_java_as_the_ids_they_record():
+    # the files as crossform 0.2.0 on wrote them, not written again: the Java reader's id of each
+    golden = [CONFORMANCE / "golden" / "protobuf" / v for v in ("1.0", "1.1")]
+    files = sorted(p for root in golden for p in (root / "packages").glob("*.protobuf"))
+    assert len(files) >= 10
+    for path in files:
+        data = path.read_bytes()
+        assert jvm._loaded(data).id == protobuf.loads(data).id, path.name
+
+
+@needs_jvm
+def test_a_protobuf_file_the_java_reader_refuses_fails_with_its_reason():
+    cases = conformance.load_suite(CONFORMANCE)
+    case = next(c for c in cases if c.name == "splits/rf-binary")
+    msg = package_pb2.Package.FromString(protobuf.dumps(case.package))
+    msg.model.tree_ensemble.trees[0].leaf_value[0] += 0.5  # still a package, not the one its id names
+    data = msg.SerializeToString(deterministic=True)
+    assert jvm.unsupported(data) is None  # not a kind it lacks: a refusal, which fails
+    with pytest.raises(jvm.CrossformError, match=r"jvm: IdMismatch: .*package.pb: the content hashes to"):
+        jvm._loaded(data)

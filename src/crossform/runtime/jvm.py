@@ -1,12 +1,13 @@
-"""jvm: score stripe-json packages with crossform's own Java scorer (jvm/), a second
-implementation of docs/SEMANTICS.md.
+"""jvm: score stripe-json and protobuf packages with crossform's own Java scorer (jvm/), a
+second implementation of docs/SEMANTICS.md.
 
 One JVM per Python process: ``java -cp ... dev.crossform.cli.Serve`` started on first use and
 stopped at exit, speaking the length-prefixed binary protocol its class comment describes over
 its stdin and stdout (load a package directory, score typed columns, get values, row errors and
 each tree's leaf back). Never a JVM per batch or per row. The package is handed over as the
-directory the format writes; the Java reader reads and verifies it by itself (its own id, CRCs
-and refusals), and a kind it does not read yet is a named skip (``unsupported``).
+directory (stripe-json) or the file (protobuf) the format writes; the Java reader reads and
+verifies it by itself (its own id, CRCs and refusals), and a kind it does not read yet is a
+named skip (``unsupported``).
 
 The trees are held in the layout ``LAYOUT`` names when a package is loaded: "expanded"
 (per-node arrays, the default) or "compact" (scored straight from the bonsai encoding, about
@@ -50,6 +51,7 @@ DEPENDENCIES = tuple(
     for name in ("jackson-databind.jar", "jackson-core.jar", "jackson-annotations.jar", "protobuf.jar")
 )
 MAIN = "dev.crossform.cli.Serve"
+FILE_FORMATS = ("protobuf",)  # the file formats the Java reader reads (CrossformPackage.load of a file)
 LOAD, SCORE, UNLOAD, VERSION = 1, 2, 3, 4
 LAYOUTS = {"expanded": 0, "compact": 1}  # the LOAD request's layout byte
 LAYOUT = os.environ.get("CROSSFORM_JVM_LAYOUT", "expanded")
@@ -165,15 +167,24 @@ class _Loaded:
         self.handle, self.outputs, self.trees, self.id = handle, outputs, trees, package_id
 
 
-def _load(content: Mapping, layout: str) -> _Loaded:
-    """Write the package's files to a scratch directory and have the JVM read it."""
+PACKAGE_FILE = "package.pb"  # the name a file package (protobuf) is written to for the JVM
+
+
+def _load(content: Mapping | bytes, layout: str) -> _Loaded:
+    """Write the package to a scratch directory (its files, or the one file of a file package)
+    and have the JVM read it: a directory is stripe-json to the Java reader, a file protobuf."""
     with tempfile.TemporaryDirectory(prefix="crossform-jvm-") as folder:
-        for name, data in content.items():
-            path = Path(folder, name)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
+        if isinstance(content, bytes):
+            target = Path(folder, PACKAGE_FILE)
+            target.write_bytes(content)
+        else:
+            target = Path(folder)
+            for name, data in content.items():
+                path = Path(folder, name)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
         return _JVM.call(
-            bytes([LOAD]) + _text(folder) + bytes([LAYOUTS[layout]]),
+            bytes([LOAD]) + _text(str(target)) + bytes([LAYOUTS[layout]]),
             lambda s: _Loaded(s.u32(), s.u32(), s.u32(), s.text()),
         )
 
@@ -181,12 +192,15 @@ def _load(content: Mapping, layout: str) -> _Loaded:
 _CACHE: dict = {}  # the last package loaded, by the digest of its files: unsupported() then prepare()
 
 
-def _loaded(content: Mapping) -> _Loaded:
+def _loaded(content: Mapping | bytes) -> _Loaded:
     if LAYOUT not in LAYOUTS:
         raise CrossformError(f"jvm: expected LAYOUT one of {', '.join(LAYOUTS)}, found {LAYOUT!r}")
     digest = hashlib.sha256(LAYOUT.encode())
-    for name in sorted(content):
-        digest.update(_text(name) + struct.pack(">Q", len(content[name])) + content[name])
+    if isinstance(content, bytes):
+        digest.update(b"file" + content)
+    else:
+        for name in sorted(content):
+            digest.update(_text(name) + struct.pack(">Q", len(content[name])) + content[name])
     key = digest.digest()
     if key not in _CACHE:
         for old in _CACHE.values():
@@ -198,8 +212,8 @@ def _loaded(content: Mapping) -> _Loaded:
 
 def unsupported(content: Any) -> str | None:
     """Why the jvm runtime skips this package: a kind its reader does not read yet."""
-    if not isinstance(content, Mapping):
-        return "the jvm runtime reads stripe-json directories only"
+    if not isinstance(content, (Mapping, bytes)):
+        return "the jvm runtime reads stripe-json directories and protobuf files only"
     try:
         _loaded(content)
     except _Refused as exc:
@@ -235,9 +249,12 @@ def prepare(content: Any, fmt: Format) -> Callable[[Any], Scores]:
     reason = unavailable()
     if reason is not None:
         raise CrossformError(reason)
-    if fmt.LAYOUT != "directory" or not isinstance(content, Mapping):
-        raise CrossformError(f"the jvm runtime reads stripe-json directories, not {fmt.NAME}")
-    package = fmt.loads(Files.from_mapping(content, label=f"<{fmt.NAME}>"))
+    if fmt.LAYOUT == "directory" and isinstance(content, Mapping):
+        package = fmt.loads(Files.from_mapping(content, label=f"<{fmt.NAME}>"))
+    elif fmt.NAME in FILE_FORMATS and isinstance(content, bytes):
+        package = fmt.loads(content)
+    else:
+        raise CrossformError(f"the jvm runtime reads stripe-json directories and protobuf files, not {fmt.NAME}")
     loaded = _loaded(content)
     if loaded.id != package.id:
         raise CrossformError(

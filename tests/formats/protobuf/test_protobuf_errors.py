@@ -26,7 +26,9 @@ from helpers.protobuf import (
     GOOD_REFUSE,
     assign,
     edited,
+    read_or_refused_in_java,
     refused,
+    refused_in_java,
     set_version,
     tag,
     tree,
@@ -132,6 +134,12 @@ def test_bad_input_is_refused_with_its_named_error(name):
     refused(*BAD[name])
 
 
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_bad_input_is_refused_by_the_java_reader_with_its_named_error(name):
+    data, error, _ = BAD[name]
+    refused_in_java(data, error)
+
+
 def test_errors_name_the_file_loaded(tmp_path):
     path = tmp_path / "edited.pb"
     path.write_bytes(edited(lambda m: tree(m).left.__setitem__(0, 5)))
@@ -197,3 +205,10 @@ DAMAGED = {
 @given(data=st.data())
 def test_flipped_or_truncated_bytes_raise_only_crossform_errors(originals, data):
     read_or_refuse(P.loads, damaged(data, originals, flips=4, keep=0.0), quiet=P.FormatVersionWarning)
+
+
+@pytest.mark.parametrize("originals", DAMAGED.values(), ids=list(DAMAGED))
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_flipped_or_truncated_bytes_are_read_or_refused_by_name_by_the_java_reader(originals, data):
+    read_or_refused_in_java(damaged(data, originals, flips=4, keep=0.0))

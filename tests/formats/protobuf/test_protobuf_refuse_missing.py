@@ -25,6 +25,7 @@ from helpers.protobuf import (
     edited,
     reader_1_0,
     refused,
+    refused_in_java,
     set_version,
     with_unknown,
 )
@@ -158,6 +159,12 @@ BAD_REFUSE = {
 def test_bad_refuse_missing_input_is_refused_with_its_named_error(name):
     package, edit, error, text = BAD_REFUSE[name]
     refused(edited(edit, REFUSE[package]), error, text)
+
+
+@pytest.mark.parametrize("name", sorted(BAD_REFUSE))
+def test_bad_refuse_missing_input_is_refused_by_the_java_reader_with_its_named_error(name):
+    package, edit, error, _ = BAD_REFUSE[name]
+    refused_in_java(edited(edit, REFUSE[package]), error)
 
 
 def test_bad_refuse_missing_input_names_the_message_path():

@@ -23,6 +23,7 @@ from helpers.protobuf import (
     isolation,
     linear,
     refused,
+    refused_in_java,
     replaced,
     rules,
     rules_tree,
@@ -278,6 +279,18 @@ def test_bad_1_1_tree_input_is_refused_with_its_named_error(name):
 def test_what_only_tree_ensemble_with_rules_may_hold_is_refused_elsewhere(name):
     package, edit, error, text = BAD_RULES_ELSEWHERE[name]
     refused(edited(edit, package), error, text)
+
+
+@pytest.mark.parametrize("name", sorted(BAD_WITH_RULES))
+def test_bad_1_1_tree_input_is_refused_by_the_java_reader_with_its_named_error(name):
+    package, edit, error, _ = BAD_WITH_RULES[name]
+    refused_in_java(edited(edit, WITH_RULES[package]), error)
+
+
+@pytest.mark.parametrize("name", sorted(BAD_RULES_ELSEWHERE))
+def test_what_only_tree_ensemble_with_rules_may_hold_is_refused_elsewhere_by_the_java_reader(name):
+    package, edit, error, _ = BAD_RULES_ELSEWHERE[name]
+    refused_in_java(edited(edit, package), error)
 
 
 def test_bad_set_input_names_the_message_path():

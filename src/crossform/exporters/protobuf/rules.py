@@ -28,7 +28,7 @@ VERSION = "1.2"
 LAYOUT_VERSION = "1.0"
 LAYOUT = "file"
 EXTENSIONS = (".pb",)  # the file name ending that names this format (save picks it)
-RUNTIMES = ("reference",)
+RUNTIMES = ("reference", "jvm")
 
 MAGIC = "crossform.package"
 # Field 1, wire type 2, then the length: deterministic serialization writes field 1 first.

@@ -201,19 +201,33 @@ public final class CrossformPackage {
     }
 
     /**
+     * Reads a package: a directory is a stripe-json package, a file a protobuf one
+     * (docs/formats/protobuf.md), told by its first bytes as crossform's Python reader tells it.
+     * Its trees EXPANDED.
+     */
+    public static CrossformPackage load(Path path) throws PackageException {
+        return load(path, Layout.EXPANDED);
+    }
+
+    /**
      * How the trees of a loaded package are held. EXPANDED: per-node arrays (about 40 bytes a
      * node), the fastest walk. COMPACT: the bonsai file's own encoding (bitsets with their rank
      * directory, dictionary columns), walked in place, about the file's size in memory. The
-     * scores and leaves are the same bits in both.
+     * scores and leaves are the same bits in both. A protobuf package has no bonsai encoding to
+     * walk: its trees are always EXPANDED.
      */
     public enum Layout { EXPANDED, COMPACT }
 
-    /** Reads a package with its trees EXPANDED. */
-    public static CrossformPackage load(Path directory) throws PackageException {
-        return load(directory, Layout.EXPANDED);
+    /** Reads a package (as {@link #load(Path)}) with its stripe-json trees held in {@code layout}. */
+    public static CrossformPackage load(Path path, Layout layout) throws PackageException {
+        if (path.toString().indexOf('\0') < 0 && !PackageFiles.isDirectory(path) && java.nio.file.Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            // the one file format: anything else is refused by its magic (ProtobufMagic)
+            return ProtobufReader.read(PackageFiles.readFile(path), path.toString());
+        }
+        return loadDirectory(path, layout);
     }
 
-    public static CrossformPackage load(Path directory, Layout layout) throws PackageException {
+    private static CrossformPackage loadDirectory(Path directory, Layout layout) throws PackageException {
         PackageFiles files = PackageFiles.open(directory);
         String where = files.where(MANIFEST);
         JsonNode manifest = Json.object(Json.parse(files.read(MANIFEST), where), "MODEL", where);
@@ -271,25 +285,7 @@ public final class CrossformPackage {
             List<String> features = SchemaRules.names(doc, "features", at);
             List<String> outputs = SchemaRules.names(doc, "outputs", at);
             Encoder encoder = reader.read(doc, features, outputs, at);
-            encoder.in = new int[features.size()];
-            for (int j = 0; j < features.size(); j++) {
-                String f = features.get(j);
-                Boolean k = kind.get(f);
-                if (k == null) {
-                    throw new PackageException.Malformed(at, "feature " + Text.shown(f) + " is no input and no earlier encoder's output");
-                }
-                if (k != encoder.categoricalInput(j)) {
-                    throw new PackageException.Malformed(at, "feature " + Text.shown(f) + ": expected a " + (encoder.categoricalInput(j) ? "categorical" : "numeric")
-                            + " feature, found a " + (k ? "categorical" : "numeric") + " one");
-                }
-                encoder.in[j] = slot.get(f);
-            }
-            encoder.out = new int[outputs.size()];
-            for (int k = 0; k < outputs.size(); k++) {
-                String o = outputs.get(k);
-                encoder.out[k] = slot.computeIfAbsent(o, name -> slot.size());
-                kind.put(o, encoder.categoricalOutput(k));
-            }
+            wire(encoder, slot, kind, at);
             encoders.add(encoder);
         }
         JsonNode modelEntry = Json.objectField(manifest, "model", where);
@@ -315,6 +311,56 @@ public final class CrossformPackage {
                 throw new PackageException.Malformed(where, "expected outputs " + Text.shown(names) + " for this model, found " + Text.shown(written));
             }
         }
+        JsonNode ownerNode = manifest.get("owner");
+        String owner = ownerNode == null || ownerNode.isNull() ? null : Json.text(manifest, "owner", where);
+        List<String> tags = Json.texts(manifest, "tags", where);
+        JsonNode metadataNode = Json.objectField(manifest, "metadata", where);
+        Map<String, String> metadata = new HashMap<>();
+        for (Map.Entry<String, JsonNode> e : Json.entries(metadataNode)) {
+            if (!e.getValue().isTextual()) {
+                throw new PackageException.Malformed(where, "expected metadata values to be strings, found " + Json.kind(e.getValue()));
+            }
+            metadata.put(e.getKey(), e.getValue().textValue());
+        }
+        return assemble(inputs, categorical, encoders, model, slot, kind, owner, tags, metadata, Json.text(manifest, "id", where), where, at, "the manifest");
+    }
+
+    /**
+     * Points an encoder's features at the slots of the inputs or earlier outputs they name (each of
+     * the kind the encoder reads) and gives its outputs their slots: shared by every format's reader.
+     */
+    static void wire(Encoder encoder, Map<String, Integer> slot, Map<String, Boolean> kind, String at) throws PackageException {
+        List<String> features = encoder.features;
+        List<String> outputs = encoder.outputs;
+        encoder.in = new int[features.size()];
+        for (int j = 0; j < features.size(); j++) {
+            String f = features.get(j);
+            Boolean k = kind.get(f);
+            if (k == null) {
+                throw new PackageException.Malformed(at, "feature " + Text.shown(f) + " is no input and no earlier encoder's output");
+            }
+            if (k != encoder.categoricalInput(j)) {
+                throw new PackageException.Malformed(at, "feature " + Text.shown(f) + ": expected a " + (encoder.categoricalInput(j) ? "categorical" : "numeric")
+                        + " feature, found a " + (k ? "categorical" : "numeric") + " one");
+            }
+            encoder.in[j] = slot.get(f);
+        }
+        encoder.out = new int[outputs.size()];
+        for (int k = 0; k < outputs.size(); k++) {
+            String o = outputs.get(k);
+            encoder.out[k] = slot.computeIfAbsent(o, name -> slot.size());
+            kind.put(o, encoder.categoricalOutput(k));
+        }
+    }
+
+    /**
+     * The package from what a format's reader read: the model's features wired to numeric slots,
+     * the id recomputed from the canonical bytes (docs/IDENTITY.md) and checked against the one
+     * {@code holder} records. Shared by every format's reader.
+     */
+    static CrossformPackage assemble(List<String> inputs, boolean[] categorical, List<Encoder> encoders, Model model, Map<String, Integer> slot,
+            Map<String, Boolean> kind, String owner, List<String> tags, Map<String, String> metadataIn, String recorded, String where, String at,
+            String holder) throws PackageException {
         int[] modelSlots = new int[model.features().size()];
         for (int j = 0; j < modelSlots.length; j++) {
             String f = model.features().get(j);
@@ -324,17 +370,8 @@ public final class CrossformPackage {
             }
             modelSlots[j] = slot.get(f);
         }
-        JsonNode ownerNode = manifest.get("owner");
-        String owner = ownerNode == null || ownerNode.isNull() ? null : Json.text(manifest, "owner", where);
-        List<String> tags = Json.texts(manifest, "tags", where);
-        JsonNode metadataNode = Json.objectField(manifest, "metadata", where);
         TreeMap<String, String> metadata = new TreeMap<>(Canonical::byCodePoint);
-        for (Map.Entry<String, JsonNode> e : Json.entries(metadataNode)) {
-            if (!e.getValue().isTextual()) {
-                throw new PackageException.Malformed(where, "expected metadata values to be strings, found " + Json.kind(e.getValue()));
-            }
-            metadata.put(e.getKey(), e.getValue().textValue());
-        }
+        metadata.putAll(metadataIn);
         Canonical w = new Canonical();
         w.u32(inputs.size());
         for (int i = 0; i < inputs.size(); i++) {
@@ -362,9 +399,8 @@ public final class CrossformPackage {
             w.text(e.getValue());
         }
         String id = w.id();
-        String recorded = Json.text(manifest, "id", where);
         if (!recorded.equals(id)) {
-            throw new PackageException.IdMismatch(where, "the content hashes to " + id + ", the manifest records " + Text.shown(recorded));
+            throw new PackageException.IdMismatch(where, "the content hashes to " + id + ", " + holder + " records " + Text.shown(recorded));
         }
         return new CrossformPackage(id, List.copyOf(inputs), categorical, List.copyOf(encoders), model, modelSlots, slot.size());
     }
@@ -507,21 +543,7 @@ public final class CrossformPackage {
             List<JsonNode> classes, LinearModel fin, String where) throws PackageException {
         List<JsonNode> nodes = doc.has("targetSteps") ? Json.array(doc, "targetSteps", where) : List.of();
         if (doc.has("targetSteps") && nodes.isEmpty()) throw new PackageException.Malformed(where, "expected at least one target step, found none");
-        if (combination.equals("target")) {
-            if (members.length != 1 || classes != null || members[0].outputs() != 1 || Composite.classesOf(members[0]) != null) {
-                throw new PackageException.Malformed(where, "expected one regressor member under combination 'target', found " + members.length
-                        + " members" + (classes != null ? " and classes" : ""));
-            }
-            if (weights[0] != 1.0 || divisor != 1.0) {
-                throw new PackageException.Malformed(where, "expected weight and divisor 1.0 under combination 'target' (unused), found "
-                        + weights[0] + " and " + divisor);
-            }
-            if (nodes.isEmpty()) throw new PackageException.Malformed(where, "expected targetSteps under combination 'target', found none");
-        } else if (!nodes.isEmpty() && (!(combination.equals("average") || combination.equals("stack")) || classes != null
-                || (fin != null && fin.classes != null))) {
-            throw new PackageException.Malformed(where, "expected targetSteps only in a regressor combined by 'target', 'average' or 'stack', found combination "
-                    + Text.shown(combination));
-        }
+        checkTargetSteps(nodes.size(), combination, members, weights, divisor, classes, fin, where);
         Composite.TargetStep[] steps = new Composite.TargetStep[nodes.size()];
         for (int i = 0; i < steps.length; i++) {
             JsonNode step = Json.object(nodes.get(i), "targetSteps[" + i + "]", where);
@@ -535,6 +557,30 @@ public final class CrossformPackage {
             steps[i] = Composite.TargetStep.of(op, number, where);
         }
         return steps;
+    }
+
+    /**
+     * Where a composite may carry {@code count} target steps, as the IR says (docs/SEMANTICS.md
+     * notes 22-23): under 'target' at least one, over one regressor member with weight and divisor
+     * 1.0; under 'average' or 'stack' of a regressor, any number; nowhere else. Every format's reader.
+     */
+    static void checkTargetSteps(int count, String combination, Model[] members, double[] weights, double divisor,
+            List<JsonNode> classes, LinearModel fin, String where) throws PackageException {
+        if (combination.equals("target")) {
+            if (members.length != 1 || classes != null || members[0].outputs() != 1 || Composite.classesOf(members[0]) != null) {
+                throw new PackageException.Malformed(where, "expected one regressor member under combination 'target', found " + members.length
+                        + " members" + (classes != null ? " and classes" : ""));
+            }
+            if (weights[0] != 1.0 || divisor != 1.0) {
+                throw new PackageException.Malformed(where, "expected weight and divisor 1.0 under combination 'target' (unused), found "
+                        + weights[0] + " and " + divisor);
+            }
+            if (count == 0) throw new PackageException.Malformed(where, "expected target steps under combination 'target', found none");
+        } else if (count > 0 && (!(combination.equals("average") || combination.equals("stack")) || classes != null
+                || (fin != null && fin.classes != null))) {
+            throw new PackageException.Malformed(where, "expected target steps only in a regressor combined by 'target', 'average' or 'stack', found combination "
+                    + Text.shown(combination));
+        }
     }
 
     private static DecisionTree[] bonsaiTrees(PackageFiles files, JsonNode doc, int nFeatures, int width, Layout layout, String where) throws PackageException {

@@ -101,4 +101,77 @@ public class PackageException extends Exception {
             return kind;
         }
     }
+
+    // The protobuf reader's refusals, one per Python ProtobufError of crossform.exporters.protobuf.rules
+    // (the same names without "Error"), each naming the file and the message path inside it.
+
+    /** Bytes protobuf cannot parse as a crossform.v1.Package. */
+    public static class ProtobufDecode extends Malformed {
+        public ProtobufDecode(String file, String reason) {
+            super(file, reason);
+        }
+    }
+
+    /** A file that does not start with, or does not hold, the crossform.package magic. */
+    public static class ProtobufMagic extends Malformed {
+        public ProtobufMagic(String file, String reason) {
+            super(file, reason);
+        }
+    }
+
+    /** Fields this reader does not know, in a package of its own or an older minor. */
+    public static class ProtobufUnknownField extends Malformed {
+        public ProtobufUnknownField(String file, String reason) {
+            super(file, reason);
+        }
+    }
+
+    /** A required field, or a oneof, that is not set. */
+    public static class ProtobufMissing extends Malformed {
+        public ProtobufMissing(String file, String reason) {
+            super(file, reason);
+        }
+    }
+
+    /** An enum left UNSPECIFIED, or a value this reader does not know (or not in this place). */
+    public static class ProtobufEnum extends Malformed {
+        public ProtobufEnum(String file, String reason) {
+            super(file, reason);
+        }
+    }
+
+    /** Arrays whose lengths disagree with each other or with the model. */
+    public static class ProtobufCount extends Malformed {
+        public ProtobufCount(String file, String reason) {
+            super(file, reason);
+        }
+    }
+
+    /** A child, feature, column or set-node index outside its range, or a set on a leaf. */
+    public static class ProtobufIndex extends Malformed {
+        public ProtobufIndex(String file, String reason) {
+            super(file, reason);
+        }
+    }
+
+    /** Entries that must be strictly ascending (set nodes, a set's values) and are not. */
+    public static class ProtobufOrder extends Malformed {
+        public ProtobufOrder(String file, String reason) {
+            super(file, reason);
+        }
+    }
+
+    /** A number its field does not allow (a NaN threshold, an infinite set value, a divisor <= 0). */
+    public static class ProtobufValue extends Malformed {
+        public ProtobufValue(String file, String reason) {
+            super(file, reason);
+        }
+    }
+
+    /** A field set where the rules require it absent. */
+    public static class ProtobufUnexpected extends Malformed {
+        public ProtobufUnexpected(String file, String reason) {
+            super(file, reason);
+        }
+    }
 }

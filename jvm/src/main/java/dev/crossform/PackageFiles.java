@@ -73,7 +73,38 @@ public final class PackageFiles {
             throw new PackageException.Unsafe(
                     where, "expected a regular file, found " + (attributes.isDirectory() ? "a directory" : "a special file (device, FIFO or socket)"));
         }
-        long size = attributes.size();
+        return readRegular(path, where, attributes.size());
+    }
+
+    /**
+     * A file package (protobuf) as untrusted bytes: a regular file, not a link or a special file,
+     * at most {@link #MAX_FILE_BYTES}, its size checked before anything is read.
+     */
+    public static byte[] readFile(Path file) throws PackageException {
+        String where = file.toString();
+        if (where.indexOf('\0') >= 0) {
+            throw new PackageException.Unsafe(where.replace('\0', '?'), "a package path cannot hold a NUL character");
+        }
+        BasicFileAttributes attributes = attributes(file, where);
+        if (attributes == null) {
+            throw new PackageException.Malformed(where, "no such package file");
+        }
+        if (attributes.isSymbolicLink()) {
+            throw new PackageException.Unsafe(where, "expected a regular file, found a symbolic link");
+        }
+        if (!attributes.isRegularFile()) {
+            throw new PackageException.Unsafe(
+                    where, "expected a regular file, found " + (attributes.isDirectory() ? "a directory" : "a special file (device, FIFO or socket)"));
+        }
+        return readRegular(file, where, attributes.size());
+    }
+
+    /** Whether {@code path} is a directory (a directory package), not following a link. */
+    public static boolean isDirectory(Path path) {
+        return Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS);
+    }
+
+    private static byte[] readRegular(Path path, String where, long size) throws PackageException {
         if (size > MAX_FILE_BYTES) {
             throw new PackageException.LimitExceeded(where, "expected at most " + MAX_FILE_BYTES + " bytes, found " + size);
         }

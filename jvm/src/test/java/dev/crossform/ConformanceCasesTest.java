@@ -185,6 +185,42 @@ class ConformanceCasesTest {
         return null;
     }
 
+    /**
+     * The golden protobuf packages (conformance/golden/protobuf/1.0 and 1.1, files written by
+     * crossform 0.2.0 on and kept byte for byte): each read, its id the one its case records, and
+     * scored as scikit-learn did.
+     */
+    @Test
+    void goldenProtobufPackagesReadAndScoreAsScikitLearnDid() throws IOException {
+        Path root = Repo.root().resolve("conformance/golden/protobuf");
+        int scored = 0;
+        List<String> failures = new ArrayList<>();
+        for (String version : List.of("1.0", "1.1")) {
+            List<Path> files = new ArrayList<>();
+            try (Stream<Path> s = Files.list(root.resolve(version + "/cases"))) {
+                s.filter(p -> p.toString().endsWith(".json")).sorted().forEach(files::add);
+            }
+            for (Path file : files) {
+                for (JsonNode c : MAPPER.readTree(file.toFile()).get("cases")) {
+                    Path packagePath = file.getParent().getParent().resolve(c.get("package").asText());
+                    String name = version + "/" + c.get("name").asText();
+                    try {
+                        CrossformPackage pkg = CrossformPackage.load(packagePath);
+                        if (!pkg.id().equals(c.get("id").asText())) failures.add(name + ": read as " + pkg.id() + ", the case records " + c.get("id").asText());
+                        String problem = compare(pkg, c.get("vectors"));
+                        if (problem != null) failures.add(name + ": " + problem);
+                        scored++;
+                    } catch (PackageException e) {
+                        failures.add(name + ": " + e.getClass().getSimpleName() + ": " + e.getMessage());
+                    }
+                }
+            }
+        }
+        if (!failures.isEmpty()) fail(failures.size() + " golden protobuf packages differ:\n" + String.join("\n", failures));
+        System.err.println("ConformanceCasesTest: " + scored + " golden protobuf packages scored");
+        assertTrue(scored >= 10, "expected the golden protobuf packages, found " + scored);
+    }
+
     private static String compare(CrossformPackage pkg, JsonNode vectors) {
         JsonNode columns = vectors.get("columns");
         double relative = vectors.get("tolerance").has("relative") ? vectors.get("tolerance").get("relative").asDouble() : 1e-12;

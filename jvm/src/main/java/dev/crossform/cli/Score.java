@@ -23,7 +23,7 @@ import java.util.Map;
 public final class Score {
     public static void main(String[] args) throws IOException {
         if (args.length != 1) {
-            System.err.println("usage: Score PACKAGE_DIR < rows.jsonl   (crossform-jvm " + Version.VERSION + ")");
+            System.err.println("usage: Score PACKAGE (a stripe-json directory or a protobuf file) < rows.jsonl   (crossform-jvm " + Version.VERSION + ")");
             System.exit(2);
         }
         CrossformPackage pkg;
