@@ -83,7 +83,7 @@ def run_harness(config: dict, work: Path) -> dict:
     jars, _ = jpmml_jars()
     classes = work / "harness"
     classes.mkdir()
-    ours = os.pathsep.join([str(jvm_runtime.JAR), *map(str, jvm_runtime.DEPENDENCIES)])
+    ours = os.pathsep.join(jvm_runtime.classpath())
     # ours first: JPMML ships its own jackson-annotations, which the Debian Jackson must not see first
     classpath = os.pathsep.join([ours, *jars])
     sources = [HARNESS / "JvmBench.java"] + ([HARNESS / "JpmmlScorer.java"] if jars else [])

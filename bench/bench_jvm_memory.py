@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -41,7 +42,7 @@ def footprint(package: Path, layout: str, rows: Path) -> dict:
     reason = jvm.unavailable()
     if reason:
         raise SystemExit(f"bench_jvm_memory: {reason}")
-    classpath = ":".join([str(jvm.JAR), *map(str, jvm.DEPENDENCIES)])
+    classpath = os.pathsep.join(jvm.classpath())
     command = [jvm._java(), "-XX:+UseSerialGC", "-Xmx2g", "-cp", classpath]
     command += ["dev.crossform.cli.Footprint", str(package), layout, str(rows)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=900)

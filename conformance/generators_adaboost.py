@@ -67,7 +67,9 @@ def adaboost_multiclass():
     return _fit(model, X, y)
 
 
-@case("adaboost", "adaboost-extra-trees", "AdaBoost over depth-4 extra trees (leaves of 30 rows or more), three classes")
+@case(
+    "adaboost", "adaboost-extra-trees", "AdaBoost over depth-4 extra trees (leaves of 30 rows or more), three classes"
+)
 def adaboost_extra_trees():
     X, y = numbers(700, 4, seed=63, classes=3)
     # Leaves of 30 rows or more: in a smaller node two features' random thresholds can cut the

@@ -76,7 +76,7 @@ def test_readme_java_snippet_prints_the_reference_scores(example_package):
         f"    public static void main(String[] args) throws Exception {{\n{body}\n    }}\n}}\n",
         encoding="utf-8",
     )
-    classpath = os.pathsep.join([str(jvm.JAR), *map(str, jvm.DEPENDENCIES)])
+    classpath = os.pathsep.join(jvm.classpath())
     subprocess.run(
         [_java(), "--release", "17", "-cp", classpath, "-d", str(example_package), str(source)],
         check=True,
@@ -116,7 +116,7 @@ def test_readme_scala_snippet_prints_the_reference_scores(example_package):
     )
     out = example_package / "scala-classes"
     out.mkdir(exist_ok=True)
-    classpath = os.pathsep.join([str(jvm.JAR), *map(str, jvm.DEPENDENCIES)])
+    classpath = os.pathsep.join(jvm.classpath())
     compiled = subprocess.run(
         [
             jvm._java(),

@@ -9,6 +9,7 @@ tests, tests/formats/protobuf.)
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -64,6 +65,39 @@ def test_without_the_built_scorer_it_says_how_to_build_it(monkeypatch, tmp_path)
             reason
             == f"the jvm scorer is not built ({tmp_path / 'crossform-jvm.jar'} is missing); build it with ./dev jvm"
         )
+
+
+def test_without_the_jvm_sources_it_says_how_to_name_a_built_scorer(monkeypatch, tmp_path):
+    # a crossform installed from a wheel has no jvm/ beside it
+    monkeypatch.delenv(jvm.CLASSPATH_VARIABLE, raising=False)
+    monkeypatch.setattr(jvm, "JVM_DIR", tmp_path / "jvm")
+    monkeypatch.setattr(jvm, "JAR", tmp_path / "jvm" / "build" / "crossform-jvm.jar")
+    reason = jvm.unavailable()
+    if shutil.which("java") is not None and all(p.exists() for p in jvm.DEPENDENCIES):
+        assert "installed without the jvm/ sources" in reason and "CROSSFORM_JVM_CLASSPATH" in reason
+
+
+def test_a_classpath_the_environment_names_must_exist(monkeypatch, tmp_path):
+    monkeypatch.setenv(jvm.CLASSPATH_VARIABLE, str(tmp_path / "nowhere.jar"))
+    if shutil.which("java") is not None:
+        assert jvm.unavailable() == f"CROSSFORM_JVM_CLASSPATH names what does not exist: {tmp_path / 'nowhere.jar'}"
+
+
+@needs_jvm
+def test_the_scorer_starts_from_the_classpath_the_environment_names(monkeypatch, tmp_path):
+    # the jar copied elsewhere and the checkout's gone from view: the environment's is the one run
+    copy = tmp_path / "elsewhere" / "crossform-jvm.jar"
+    copy.parent.mkdir()
+    shutil.copyfile(jvm.JAR, copy)
+    monkeypatch.setenv(jvm.CLASSPATH_VARIABLE, os.pathsep.join([str(copy), *map(str, jvm.DEPENDENCIES)]))
+    monkeypatch.setattr(jvm, "JAR", tmp_path / "missing.jar")
+    assert jvm.unavailable() is None
+    process = jvm._Jvm()
+    try:
+        assert process.call(bytes([jvm.VERSION]), lambda s: s.text())
+        assert str(copy) in process.process.args[process.process.args.index("-cp") + 1]
+    finally:
+        process.stop()
 
 
 def test_without_java_it_says_how_to_get_it(monkeypatch):

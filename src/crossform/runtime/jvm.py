@@ -51,6 +51,8 @@ DEPENDENCIES = tuple(
     for name in ("jackson-databind.jar", "jackson-core.jar", "jackson-annotations.jar", "protobuf.jar")
 )
 MAIN = "dev.crossform.cli.Serve"
+# where a crossform without jvm/ beside it (a wheel) finds the scorer: its jar and dependencies
+CLASSPATH_VARIABLE = "CROSSFORM_JVM_CLASSPATH"
 FILE_FORMATS = ("protobuf",)  # the file formats the Java reader reads (CrossformPackage.load of a file)
 LOAD, SCORE, UNLOAD, VERSION = 1, 2, 3, 4
 LAYOUTS = {"expanded": 0, "compact": 1}  # the LOAD request's layout byte
@@ -64,14 +66,34 @@ def _java() -> str | None:
     return shutil.which("java")
 
 
+def classpath() -> list[str]:
+    """The scorer's classpath: CROSSFORM_JVM_CLASSPATH when set (the jar built anywhere, and its
+    dependencies, joined by os.pathsep), else the checkout's jar and Debian's jars."""
+    given = os.environ.get(CLASSPATH_VARIABLE)
+    if given:
+        return [entry for entry in given.split(os.pathsep) if entry]
+    return [str(JAR), *map(str, DEPENDENCIES)]
+
+
 def unavailable() -> str | None:
     if _java() is None:
         return "no java found; install a JDK 17 (Debian: default-jdk-headless; ./dev setup does this) or set JAVA_HOME"
+    if os.environ.get(CLASSPATH_VARIABLE):
+        missing = [entry for entry in classpath() if not Path(entry).exists()]
+        if missing:
+            return f"{CLASSPATH_VARIABLE} names what does not exist: {', '.join(missing)}"
+        return None
     missing = [str(p) for p in DEPENDENCIES if not p.exists()]
     if missing:
         return (
             f"the jvm scorer's libraries are missing ({', '.join(missing)}); install Debian's "
             f"libjackson2-databind-java and libprotobuf-java ({BUILD} does this)"
+        )
+    if not JVM_DIR.is_dir():
+        return (
+            f"this crossform is installed without the jvm/ sources ({JVM_DIR} does not exist): build the "
+            f"scorer in a crossform checkout ({BUILD}, or mvn package with jvm/pom.xml) and set "
+            f"{CLASSPATH_VARIABLE} to its jar and dependencies (jvm/build.sh classpath prints them)"
         )
     if not JAR.exists():
         return f"the jvm scorer is not built ({JAR} is missing); build it with {BUILD}"
@@ -95,9 +117,9 @@ class _Jvm:
 
     def _start(self) -> subprocess.Popen:
         if self.process is None or self.process.poll() is not None:
-            classpath = os.pathsep.join([str(JAR), *map(str, DEPENDENCIES)])
+            path = os.pathsep.join(classpath())
             self.process = subprocess.Popen(
-                [_java(), "-Djava.awt.headless=true", "-cp", classpath, MAIN],
+                [_java(), "-Djava.awt.headless=true", "-cp", path, MAIN],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
             )
