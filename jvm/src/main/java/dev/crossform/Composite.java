@@ -330,4 +330,28 @@ final class Composite implements Model {
             }
         }
     }
+
+    /**
+     * Where a composite may carry {@code count} target steps, as the IR says (docs/SEMANTICS.md
+     * notes 22-23): under 'target' at least one, over one regressor member with weight and divisor
+     * 1.0; under 'average' or 'stack' of a regressor, any number; nowhere else. Every format's reader.
+     */
+    static void checkTargetSteps(int count, String combination, Model[] members, double[] weights, double divisor,
+            List<JsonNode> classes, LinearModel fin, String where) throws PackageException {
+        if (combination.equals("target")) {
+            if (members.length != 1 || classes != null || members[0].outputs() != 1 || classesOf(members[0]) != null) {
+                throw new PackageException.Malformed(where, "expected one regressor member under combination 'target', found " + members.length
+                        + " members" + (classes != null ? " and classes" : ""));
+            }
+            if (weights[0] != 1.0 || divisor != 1.0) {
+                throw new PackageException.Malformed(where, "expected weight and divisor 1.0 under combination 'target' (unused), found "
+                        + weights[0] + " and " + divisor);
+            }
+            if (count == 0) throw new PackageException.Malformed(where, "expected target steps under combination 'target', found none");
+        } else if (count > 0 && (!(combination.equals("average") || combination.equals("stack")) || classes != null
+                || (fin != null && fin.classes != null))) {
+            throw new PackageException.Malformed(where, "expected target steps only in a regressor combined by 'target', 'average' or 'stack', found combination "
+                    + Text.shown(combination));
+        }
+    }
 }

@@ -1087,7 +1087,7 @@ final class ProtobufReader {
                 }
             }
         }
-        CrossformPackage.checkTargetSteps(steps.length, combination, members, weights, divisor, classes, fin, path);
+        Composite.checkTargetSteps(steps.length, combination, members, weights, divisor, classes, fin, path);
         return new Composite(combination, members, weights, divisor, classes, fin, msg.getPassthrough(), calibration, isotonic, steps);
     }
 
