@@ -12,7 +12,7 @@ import java.util.zip.CRC32;
  * count in the header is checked against the bytes behind it before anything is allocated per
  * node.
  */
-public final class Bonsai {
+final class Bonsai {
     static final byte[] MAGIC = {(byte) 0x89, 'B', 'O', 'N', 'S', 'A', 'I', '\n'};
     static final int MAJOR = 1;
     static final int MINOR = 1;

@@ -12,7 +12,7 @@ import java.util.List;
  * The canonical bytes of docs/IDENTITY.md (version 1), fed straight into SHA-256, and the
  * package id {@code sha256.<base32>} made of them.
  */
-public final class Canonical {
+final class Canonical {
     public static final String MAGIC = "crossform-ir/1\n";
     public static final String PREFIX = "sha256.";
     private static final char[] BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".toCharArray();

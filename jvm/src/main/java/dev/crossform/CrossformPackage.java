@@ -47,6 +47,7 @@ public final class CrossformPackage {
         return inputs;
     }
 
+    /** Whether input {@code input} (a position in {@link #inputs()}) is categorical (a String), else numeric. */
     public boolean isCategorical(int input) {
         return categorical[input];
     }

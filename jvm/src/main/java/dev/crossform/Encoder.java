@@ -8,7 +8,7 @@ import java.util.List;
  * (NaN: missing) and categories in {@code str} (null: missing); which one a name uses is fixed
  * when the package is read. Features and outputs are numeric unless a kind says otherwise.
  */
-public abstract class Encoder {
+abstract class Encoder {
     final String type;
     final List<String> features;
     final List<String> outputs;

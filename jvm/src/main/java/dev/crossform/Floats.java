@@ -1,7 +1,7 @@
 package dev.crossform;
 
 /** The float32 facts the rules rely on (docs/SEMANTICS.md note 1). */
-public final class Floats {
+final class Floats {
     /** |x| at or beyond this is infinite as a float32: 2^128 - 2^103. */
     public static final double FLOAT32_OVERFLOW = 0x1.ffffffp127;
 

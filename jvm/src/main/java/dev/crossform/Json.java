@@ -18,7 +18,7 @@ import java.util.Map;
  * accessors throw {@link PackageException.Malformed} naming the file, the key, what was expected
  * and what was found.
  */
-public final class Json {
+final class Json {
     private static final ObjectMapper MAPPER;
 
     static {

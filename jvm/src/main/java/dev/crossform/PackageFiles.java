@@ -13,7 +13,7 @@ import java.io.ByteArrayOutputStream;
  * no special files, each file read by the size it reports (plus one byte to notice growth),
  * up to a cap.
  */
-public final class PackageFiles {
+final class PackageFiles {
     /** The largest file read, as the Python reader caps it. */
     public static final long MAX_FILE_BYTES = 1L << 31;
 

@@ -1,7 +1,7 @@
 package dev.crossform;
 
 /** How values are echoed in messages: quoted, cut to 80 characters. */
-public final class Text {
+final class Text {
     private Text() {}
 
     public static String shown(Object value) {
