@@ -331,6 +331,13 @@ final class Composite implements Model {
         }
     }
 
+    /** A member scores the first member's features, in order, as the IR requires: every format's reader. */
+    static void checkMemberFeatures(Model first, Model member, String where) throws PackageException {
+        if (!member.features().equals(first.features())) {
+            throw new PackageException.Malformed(where, "expected the features of the first member, " + first.features() + ", found " + member.features());
+        }
+    }
+
     /**
      * Where a composite may carry {@code count} target steps, as the IR says (docs/SEMANTICS.md
      * notes 22-23): under 'target' at least one, over one regressor member with weight and divisor

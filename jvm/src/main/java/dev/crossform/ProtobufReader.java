@@ -675,11 +675,7 @@ final class ProtobufReader {
             steps[i] = Composite.TargetStep.of(op, step.hasNumber() ? step.getNumber() : null, where);
         }
         // the IR's rules for members, weights, divisor and classes (crossform.ir.models.Composite)
-        for (int i = 1; i < members.length; i++) {
-            if (!members[i].features().equals(members[0].features())) {
-                throw new PackageException.Malformed(path + ".members[" + i + "]", "expected the features of the first member, " + members[0].features() + ", found " + members[i].features());
-            }
-        }
+        for (int i = 1; i < members.length; i++) Composite.checkMemberFeatures(members[0], members[i], path + ".members[" + i + "]");
         double[] weights = finite(msg.getWeightsList(), "weights", path);
         double divisor = finite(msg.getDivisor(), "the divisor", path);
         if (divisor == 0.0) throw new PackageException.Malformed(path, "expected a divisor other than 0, found 0.0");

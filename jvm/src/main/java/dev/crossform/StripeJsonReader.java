@@ -203,9 +203,7 @@ final class StripeJsonReader {
                 throw new PackageException.Malformed(at, "expected modelType " + Text.shown(kind) + " as " + where + " says, found " + Text.shown(found));
             }
             members[i] = readMember(files, member, kind, minor, layout, at);
-            if (!members[i].features().equals(members[0].features())) {
-                throw new PackageException.Malformed(at, "expected the features of the first member, " + members[0].features() + ", found " + members[i].features());
-            }
+            Composite.checkMemberFeatures(members[0], members[i], at);
         }
         double[] weights = Json.numbers(doc, "weights", where);
         if (weights.length != members.length) {
