@@ -216,45 +216,34 @@ final class TreeEnsemble implements Model {
         boolean hasSets = false;
         for (DecisionTree layout : trees) {
             Tree tree = layout.expanded();  // a compact tree expands one tree at a time, only here
-            int n = tree.nodes();
-            int[] order = new int[n];
-            for (int node = 0; node < n; node++) order[tree.preorder[node]] = node;
+            int n = tree.nodes();  // nodes in preorder: position p is the node the id names p
             w.u32(n);
             w.u32(n);
-            for (int p = 0; p < n; p++) w.i32(tree.feature[order[p]]);
+            for (int p = 0; p < n; p++) w.i32(tree.feature(p));
             w.u32(n);
-            for (int p = 0; p < n; p++) w.f64(tree.threshold[order[p]]);
+            for (int p = 0; p < n; p++) w.f64(tree.threshold(p));
             w.u32(n);
-            for (int p = 0; p < n; p++) {
-                int node = order[p];
-                w.i32(tree.left[node] < 0 ? -1 : tree.preorder[tree.left[node]]);
-            }
+            for (int p = 0; p < n; p++) w.i32(tree.left(p));
             w.u32(n);
-            for (int p = 0; p < n; p++) {
-                int node = order[p];
-                w.i32(tree.right[node] < 0 ? -1 : tree.preorder[tree.right[node]]);
-            }
+            for (int p = 0; p < n; p++) w.i32(tree.right(p));
             w.u32(n);
-            for (int p = 0; p < n; p++) w.u8(tree.missingLeft[order[p]] ? 1 : 0);
+            for (int p = 0; p < n; p++) w.u8(tree.missingLeft(p) ? 1 : 0);
             w.u32((long) n * width);
             for (int p = 0; p < n; p++) {
-                int at = order[p] * width;
-                for (int k = 0; k < width; k++) w.f64(tree.value[at + k]);
+                for (int k = 0; k < width; k++) w.f64(tree.value(p, k));
             }
-            hasSets |= tree.sets != null;
+            hasSets |= tree.hasSets();
         }
         if (hasSets) {
             w.u8(3);
             for (DecisionTree layout : trees) {
                 Tree tree = layout.expanded();
                 int n = tree.nodes();
-                int[] order = new int[n];
-                for (int node = 0; node < n; node++) order[tree.preorder[node]] = node;
                 int count = 0;
-                if (tree.sets != null) for (double[] s : tree.sets) if (s != null) count++;
+                for (int p = 0; p < n; p++) if (tree.set(p) != null) count++;
                 w.u32(count);
-                for (int p = 0; p < n && tree.sets != null; p++) {
-                    double[] set = tree.sets[order[p]];
+                for (int p = 0; p < n; p++) {
+                    double[] set = tree.set(p);
                     if (set != null) {
                         w.u32(p);
                         w.f64s(set);
