@@ -7,9 +7,8 @@ package dev.crossform;
  * side by side in {@code nodes}: its threshold's bits, then its feature (high 32 bits; -1 at a
  * leaf) and its right child (low 32 bits). A row's walk reads one pair per level, and going left
  * reads the next pair, on the same cache line or the next; the missing directions, sets and leaf
- * values, read at a NaN, a set split or the leaf only, are arrays of their own. About 25 bytes a
- * node plus 8 per leaf value, and the fastest walk; {@link CompactTree} keeps the file's
- * encoding instead.
+ * values, read at a NaN, a set split or the leaf only, are arrays of their own. 17 bytes a node
+ * plus 8 per output, and the fastest walk; {@link CompactTree} keeps the file's encoding instead.
  */
 public final class Tree implements DecisionTree {
     /** Per node p, {@code nodes[2p]} its threshold's raw bits, {@code nodes[2p + 1]} its feature and right child. */

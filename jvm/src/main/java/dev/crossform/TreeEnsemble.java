@@ -6,7 +6,7 @@ import java.util.List;
 /**
  * A tree ensemble model (stripe-json {@code simple-bonsai-*}): its trees from the bonsai file
  * and the rules of model.json, scored by docs/SEMANTICS.md from either tree layout
- * ({@link DecisionTree}: expanded per-node arrays or the bonsai encoding itself).
+ * ({@link DecisionTree}: expanded to an array of nodes in preorder or the bonsai encoding itself).
  */
 final class TreeEnsemble implements Model {
     final List<String> features;
@@ -92,11 +92,8 @@ final class TreeEnsemble implements Model {
             sum[0] = weightedMedian(x, leaves);
         } else {
             for (int t = 0; t < trees.length; t++) {
-                DecisionTree tree = trees[t];
-                long reached = tree.reach(x);
-                if (leaves != null) leaves[t] = DecisionTree.preorder(reached);
-                int leaf = DecisionTree.handle(reached);
-                for (int k = 0; k < width; k++) sum[k] += tree.value(leaf, k);
+                int leaf = leaf(t, x, leaves);
+                for (int k = 0; k < width; k++) sum[k] += trees[t].value(leaf, k);
             }
         }
         if (aggregation.equals("average")) {
@@ -106,6 +103,14 @@ final class TreeEnsemble implements Model {
             for (int k = 0; k < width; k++) sum[k] /= d;
         }
         PostTransform.apply(postTransform, sum, nOutputs, out, isolation);
+    }
+
+    /** Tree t's leaf for input x as a {@link DecisionTree#value} handle; its preorder position into {@code leaves[t]} unless leaves is null. */
+    private int leaf(int t, double[] x, int[] leaves) {
+        if (leaves == null) return trees[t].leafHandle(x);
+        long reached = trees[t].reach(x);
+        leaves[t] = DecisionTree.preorder(reached);
+        return DecisionTree.handle(reached);
     }
 
     /**
@@ -158,11 +163,8 @@ final class TreeEnsemble implements Model {
             for (int k = 0; k < width; k++) sum[k] = (float) baseValue[k];
         }
         for (int t = 0; t < trees.length; t++) {
-            DecisionTree tree = trees[t];
-            long reached = tree.reach(x);
-            if (leaves != null) leaves[t] = DecisionTree.preorder(reached);
-            int leaf = DecisionTree.handle(reached);
-            for (int k = 0; k < width; k++) sum[k] += (float) tree.value(leaf, k);
+            int leaf = leaf(t, x, leaves);
+            for (int k = 0; k < width; k++) sum[k] += (float) trees[t].value(leaf, k);
         }
         if (aggregation.equals("average")) {
             for (int k = 0; k < width; k++) sum[k] /= trees.length;
@@ -179,9 +181,7 @@ final class TreeEnsemble implements Model {
         double[] values = new double[n];
         Integer[] order = new Integer[n];
         for (int t = 0; t < n; t++) {
-            long reached = trees[t].reach(x);
-            if (leaves != null) leaves[t] = DecisionTree.preorder(reached);
-            values[t] = trees[t].value(DecisionTree.handle(reached), 0);
+            values[t] = trees[t].value(leaf(t, x, leaves), 0);
             order[t] = t;
         }
         java.util.Arrays.sort(order, (a, b) -> values[a] < values[b] ? -1 : values[a] > values[b] ? 1 : Integer.compare(a, b));
