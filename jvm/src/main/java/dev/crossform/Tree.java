@@ -70,24 +70,51 @@ public final class Tree implements DecisionTree {
 
     /** The preorder position of the leaf a row whose model inputs are {@code x} reaches (the rules of docs/SEMANTICS.md). */
     int leaf(double[] x) {
-        final long[] nodes = this.nodes;
         int p = 0;
         long split;
-        while ((split = nodes[2 * p + 1]) >= 0) {  // a leaf's feature, -1, makes the pair negative
-            double v = x[(int) (split >>> 32)];
-            boolean goLeft;
-            double[] set = sets == null ? null : sets[p];
-            if (set != null) {
-                // in the set: away from the missing side; NaN and every other value: the missing side
-                goLeft = contains(set, v) != missingLeft[p];
-            } else if (Double.isNaN(v)) {
-                goLeft = missingLeft[p];
-            } else {
-                goLeft = v <= Double.longBitsToDouble(nodes[2 * p]);
-            }
-            p = goLeft ? p + 1 : (int) split;
-        }
+        while ((split = nodes[2 * p + 1]) >= 0) p = next(p, split, x);  // a leaf's feature, -1, makes the pair negative
         return p;
+    }
+
+    /**
+     * The leaves one row reaches in each of {@code trees} (their preorder positions into
+     * {@code reached}), all trees walked a level at a time: every tree's next node is asked for
+     * before the first answer is needed, so the memory waits of the trees overlap instead of
+     * following one another. The same leaves as {@link #leaf}, tree by tree. Through the jvm
+     * runtime, where each row finds the trees out of cache, a bench-forest row took 45-60 us
+     * less this way; on rows scored back to back (trees in cache) it is a few us slower.
+     */
+    static void leaves(Tree[] trees, double[] x, int[] reached) {
+        java.util.Arrays.fill(reached, 0, trees.length, 0);
+        boolean walking = true;
+        while (walking) {
+            walking = false;
+            for (int t = 0; t < trees.length; t++) {
+                Tree tree = trees[t];
+                int p = reached[t];
+                long split = tree.nodes[2 * p + 1];
+                if (split >= 0) {
+                    reached[t] = tree.next(p, split, x);
+                    walking = true;
+                }
+            }
+        }
+    }
+
+    /** The child of split p ({@code split}: its feature and right child) that the row goes to. */
+    private int next(int p, long split, double[] x) {
+        double v = x[(int) (split >>> 32)];
+        boolean goLeft;
+        double[] set = sets == null ? null : sets[p];
+        if (set != null) {
+            // in the set: away from the missing side; NaN and every other value: the missing side
+            goLeft = contains(set, v) != missingLeft[p];
+        } else if (Double.isNaN(v)) {
+            goLeft = missingLeft[p];
+        } else {
+            goLeft = v <= Double.longBitsToDouble(nodes[2 * p]);
+        }
+        return goLeft ? p + 1 : (int) split;
     }
 
     // ------------------------------------------------ node p's fields, in preorder (what the id hashes)

@@ -11,6 +11,8 @@ import java.util.List;
 final class TreeEnsemble implements Model {
     final List<String> features;
     final DecisionTree[] trees;
+    /** The same trees when all are expanded ({@link Tree}): a row walks them together. Else null. */
+    private final Tree[] expanded;
     final String aggregation;
     final String postTransform;
     final List<JsonNode> classes;
@@ -41,6 +43,7 @@ final class TreeEnsemble implements Model {
         this.isolation = isolation;
         this.treeWeights = treeWeights;
         this.float32 = float32;
+        this.expanded = allExpanded(trees);
         boolean twoFromOne = classes != null && classes.size() == 2 && width == 1 && postTransform.equals("logistic");
         this.nOutputs = isolation != null ? 2 : twoFromOne ? 2 : width;
     }
@@ -90,6 +93,12 @@ final class TreeEnsemble implements Model {
         }
         if (aggregation.equals("weighted-median")) {
             sum[0] = weightedMedian(x, leaves);
+        } else if (expanded != null) {
+            int[] reached = leaves != null ? leaves : new int[trees.length];
+            Tree.leaves(expanded, x, reached);  // a leaf's preorder position is also its handle
+            for (int t = 0; t < trees.length; t++) {
+                for (int k = 0; k < width; k++) sum[k] += expanded[t].value(reached[t], k);
+            }
         } else {
             for (int t = 0; t < trees.length; t++) {
                 int leaf = leaf(t, x, leaves);
@@ -105,6 +114,15 @@ final class TreeEnsemble implements Model {
         PostTransform.apply(postTransform, sum, nOutputs, out, isolation);
     }
 
+    private static Tree[] allExpanded(DecisionTree[] trees) {
+        Tree[] out = new Tree[trees.length];
+        for (int t = 0; t < trees.length; t++) {
+            if (!(trees[t] instanceof Tree)) return null;
+            out[t] = (Tree) trees[t];
+        }
+        return out;
+    }
+
     /** Tree t's leaf for input x as a {@link DecisionTree#value} handle; its preorder position into {@code leaves[t]} unless leaves is null. */
     private int leaf(int t, double[] x, int[] leaves) {
         if (leaves == null) return trees[t].leafHandle(x);
@@ -115,11 +133,12 @@ final class TreeEnsemble implements Model {
 
     /**
      * Tree by tree over all rows (a tree's nodes stay in cache), each row's sum still a left fold
-     * in tree order, so every value is the one {@link #score} gives.
+     * in tree order, so every value is the one {@link #score} gives. A batch of one row is scored
+     * as {@link #score} scores it (expanded trees walked together).
      */
     @Override
     public void scoreBatch(double[][] x, boolean[] ok, double[] out, int[] leaves, String[] errors) {
-        if (float32 || aggregation.equals("weighted-median")) {
+        if (float32 || aggregation.equals("weighted-median") || x.length == 1) {  // one row: its trees walked together
             Model.super.scoreBatch(x, ok, out, leaves, errors);
             return;
         }
