@@ -33,6 +33,9 @@ def row_count(data: Any) -> int | None:
     if isinstance(data, Mapping):
         lengths = set()
         for values in data.values():
+            if type(values) is np.ndarray and values.ndim == 1:  # the common case, without the checks below
+                lengths.add(len(values))
+                continue
             if isinstance(values, (str, bytes)):
                 continue
             try:

@@ -96,6 +96,8 @@ def _from_columns(fields: Sequence[ir.Field], columns: Mapping, n: int, what: st
 def _check_column(name: Any, values: Any) -> None:
     """A column is a sequence or a one-dimensional array of values: a scalar, a string
     or a generator (which has no length, and which reading would use up) is not."""
+    if type(values) is np.ndarray and values.ndim == 1:  # the common case, decided without the checks below
+        return
     if isinstance(values, (str, bytes)) or not (isinstance(values, Sequence) or hasattr(values, "__array__")):
         found = type(values).__name__
     elif getattr(values, "ndim", 1) != 1:
@@ -131,6 +133,8 @@ def _missing_mask(values: np.ndarray) -> np.ndarray:
 
 
 def _numeric(name: str, values: Any, batch: Batch) -> np.ndarray:
+    if type(values) is np.ndarray and values.dtype.kind in "fiub":  # a plain numeric array: no None, no NA
+        return np.asarray(values, dtype=np.float64)
     dtype = getattr(values, "dtype", None)
     if dtype is not None and getattr(dtype, "kind", "") in "fiub" and not hasattr(dtype, "na_value"):
         return np.asarray(values, dtype=np.float64)

@@ -8,7 +8,7 @@ import java.util.zip.CRC32;
  * The reader of bonsai 1.x tree files (docs/formats/bonsai.md). It reads the columns in their
  * file encoding ({@link Column}), checks every rule of the format on them, then hands out the
  * trees in the layout the caller chose: {@link CompactTree} over those columns, or each tree
- * expanded from them to per-node arrays ({@link Tree}); the refusals are the same in both. Every
+ * expanded from them to its nodes in preorder ({@link Tree}); the refusals are the same in both. Every
  * count in the header is checked against the bytes behind it before anything is allocated per
  * node.
  */

@@ -136,6 +136,17 @@ final class CompactTree implements DecisionTree {
 
     @Override
     public long reach(double[] x) {
+        return walk(x, true);
+    }
+
+    /** The leaf without its preorder position: the ranks below the leaf (about 40% of a walk) are left out. */
+    @Override
+    public int leafHandle(double[] x) {
+        return DecisionTree.handle(walk(x, false));
+    }
+
+    /** {@link #reach}'s answer, its preorder position 0 unless {@code position}. */
+    private long walk(double[] x, boolean position) {
         final long[] words = c.structure;
         final int[] directory = c.ranks;
         final char[] wordRanks = c.wordRanks;
@@ -147,8 +158,9 @@ final class CompactTree implements DecisionTree {
             int w = g >>> 6;
             long word = words[w];
             int r = directory[g >>> 9] + wordRanks[w] + Long.bitCount(word & ((1L << (g & 63)) - 1));
-            left += p - levelStart[depth];
+            if (position) left += p - levelStart[depth];
             if ((word & (1L << (g & 63))) == 0) {
+                if (!position) return g - r;
                 // a leaf, r splits before it: the descendants of the nodes left of it, level by level
                 int below = 2 * (r - splitsBefore) + 1;
                 for (int l = depth + 1; l < levelStart.length; l++) {

@@ -178,8 +178,9 @@ public final class CrossformPackage {
     }
 
     /**
-     * How the trees of a loaded package are held. EXPANDED: per-node arrays (about 40 bytes a
-     * node), the fastest walk. COMPACT: the bonsai file's own encoding (bitsets with their rank
+     * How the trees of a loaded package are held. EXPANDED: each tree's nodes in preorder, a
+     * node's threshold, feature and right child side by side (17 bytes a node plus 8 per output),
+     * the fastest walk. COMPACT: the bonsai file's own encoding (bitsets with their rank
      * directory, dictionary columns), walked in place, about the file's size in memory. The
      * scores and leaves are the same bits in both. A protobuf package has no bonsai encoding to
      * walk: its trees are always EXPANDED.

@@ -2,7 +2,7 @@ package dev.crossform;
 
 /**
  * One tree of an ensemble as {@link TreeEnsemble} scores it, in either layout: expanded to
- * per-node arrays ({@link Tree}) or kept in the bonsai encoding ({@link CompactTree}). Both give
+ * its nodes in preorder ({@link Tree}) or kept in the bonsai encoding ({@link CompactTree}). Both give
  * the same leaf, the same preorder position and the same values for every row.
  */
 interface DecisionTree {
@@ -12,13 +12,18 @@ interface DecisionTree {
      */
     long reach(double[] x);
 
+    /** The {@link #value} handle of the leaf {@link #reach} finds, for a caller that does not ask its preorder position. */
+    default int leafHandle(double[] x) {
+        return handle(reach(x));
+    }
+
     /** Output k of the leaf a {@link #reach} handle names. */
     double value(int handle, int k);
 
     /** How many nodes the tree has. */
     int nodes();
 
-    /** The tree as per-node arrays (itself when it is so already): what the package id hashes. */
+    /** The tree expanded (itself when it is so already): what the package id hashes. */
     Tree expanded();
 
     static int preorder(long reached) {

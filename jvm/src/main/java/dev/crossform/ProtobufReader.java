@@ -399,7 +399,7 @@ final class ProtobufReader {
         for (int i = 0; i < trees.length; i++) {
             trees[i] = tree(msg.getTrees(i), width, features.size(), path + ".trees[" + i + "]", rules == null,
                     hasSets ? rules.getTreeSets(i) : null, rulesPath + ".tree_sets[" + i + "]");
-            anySet |= trees[i].sets != null;
+            anySet |= trees[i].hasSets();
         }
         if (hasSets && !anySet) {
             throw new PackageException.ProtobufUnexpected(rulesPath + ".tree_sets", "expected tree_sets only when a tree has a set node, found no set node in any");

@@ -6,11 +6,13 @@ import java.util.List;
 /**
  * A tree ensemble model (stripe-json {@code simple-bonsai-*}): its trees from the bonsai file
  * and the rules of model.json, scored by docs/SEMANTICS.md from either tree layout
- * ({@link DecisionTree}: expanded per-node arrays or the bonsai encoding itself).
+ * ({@link DecisionTree}: expanded to an array of nodes in preorder or the bonsai encoding itself).
  */
 final class TreeEnsemble implements Model {
     final List<String> features;
     final DecisionTree[] trees;
+    /** The same trees when all are expanded ({@link Tree}): a row walks them together. Else null. */
+    private final Tree[] expanded;
     final String aggregation;
     final String postTransform;
     final List<JsonNode> classes;
@@ -41,6 +43,7 @@ final class TreeEnsemble implements Model {
         this.isolation = isolation;
         this.treeWeights = treeWeights;
         this.float32 = float32;
+        this.expanded = allExpanded(trees);
         boolean twoFromOne = classes != null && classes.size() == 2 && width == 1 && postTransform.equals("logistic");
         this.nOutputs = isolation != null ? 2 : twoFromOne ? 2 : width;
     }
@@ -90,13 +93,16 @@ final class TreeEnsemble implements Model {
         }
         if (aggregation.equals("weighted-median")) {
             sum[0] = weightedMedian(x, leaves);
+        } else if (expanded != null) {
+            int[] reached = leaves != null ? leaves : new int[trees.length];
+            Tree.leaves(expanded, x, reached);  // a leaf's preorder position is also its handle
+            for (int t = 0; t < trees.length; t++) {
+                for (int k = 0; k < width; k++) sum[k] += expanded[t].value(reached[t], k);
+            }
         } else {
             for (int t = 0; t < trees.length; t++) {
-                DecisionTree tree = trees[t];
-                long reached = tree.reach(x);
-                if (leaves != null) leaves[t] = DecisionTree.preorder(reached);
-                int leaf = DecisionTree.handle(reached);
-                for (int k = 0; k < width; k++) sum[k] += tree.value(leaf, k);
+                int leaf = leaf(t, x, leaves);
+                for (int k = 0; k < width; k++) sum[k] += trees[t].value(leaf, k);
             }
         }
         if (aggregation.equals("average")) {
@@ -108,13 +114,31 @@ final class TreeEnsemble implements Model {
         PostTransform.apply(postTransform, sum, nOutputs, out, isolation);
     }
 
+    private static Tree[] allExpanded(DecisionTree[] trees) {
+        Tree[] out = new Tree[trees.length];
+        for (int t = 0; t < trees.length; t++) {
+            if (!(trees[t] instanceof Tree)) return null;
+            out[t] = (Tree) trees[t];
+        }
+        return out;
+    }
+
+    /** Tree t's leaf for input x as a {@link DecisionTree#value} handle; its preorder position into {@code leaves[t]} unless leaves is null. */
+    private int leaf(int t, double[] x, int[] leaves) {
+        if (leaves == null) return trees[t].leafHandle(x);
+        long reached = trees[t].reach(x);
+        leaves[t] = DecisionTree.preorder(reached);
+        return DecisionTree.handle(reached);
+    }
+
     /**
      * Tree by tree over all rows (a tree's nodes stay in cache), each row's sum still a left fold
-     * in tree order, so every value is the one {@link #score} gives.
+     * in tree order, so every value is the one {@link #score} gives. A batch of one row is scored
+     * as {@link #score} scores it (expanded trees walked together).
      */
     @Override
     public void scoreBatch(double[][] x, boolean[] ok, double[] out, int[] leaves, String[] errors) {
-        if (float32 || aggregation.equals("weighted-median")) {
+        if (float32 || aggregation.equals("weighted-median") || x.length == 1) {  // one row: its trees walked together
             Model.super.scoreBatch(x, ok, out, leaves, errors);
             return;
         }
@@ -158,11 +182,8 @@ final class TreeEnsemble implements Model {
             for (int k = 0; k < width; k++) sum[k] = (float) baseValue[k];
         }
         for (int t = 0; t < trees.length; t++) {
-            DecisionTree tree = trees[t];
-            long reached = tree.reach(x);
-            if (leaves != null) leaves[t] = DecisionTree.preorder(reached);
-            int leaf = DecisionTree.handle(reached);
-            for (int k = 0; k < width; k++) sum[k] += (float) tree.value(leaf, k);
+            int leaf = leaf(t, x, leaves);
+            for (int k = 0; k < width; k++) sum[k] += (float) trees[t].value(leaf, k);
         }
         if (aggregation.equals("average")) {
             for (int k = 0; k < width; k++) sum[k] /= trees.length;
@@ -179,9 +200,7 @@ final class TreeEnsemble implements Model {
         double[] values = new double[n];
         Integer[] order = new Integer[n];
         for (int t = 0; t < n; t++) {
-            long reached = trees[t].reach(x);
-            if (leaves != null) leaves[t] = DecisionTree.preorder(reached);
-            values[t] = trees[t].value(DecisionTree.handle(reached), 0);
+            values[t] = trees[t].value(leaf(t, x, leaves), 0);
             order[t] = t;
         }
         java.util.Arrays.sort(order, (a, b) -> values[a] < values[b] ? -1 : values[a] > values[b] ? 1 : Integer.compare(a, b));
@@ -216,45 +235,34 @@ final class TreeEnsemble implements Model {
         boolean hasSets = false;
         for (DecisionTree layout : trees) {
             Tree tree = layout.expanded();  // a compact tree expands one tree at a time, only here
-            int n = tree.nodes();
-            int[] order = new int[n];
-            for (int node = 0; node < n; node++) order[tree.preorder[node]] = node;
+            int n = tree.nodes();  // nodes in preorder: position p is the node the id names p
             w.u32(n);
             w.u32(n);
-            for (int p = 0; p < n; p++) w.i32(tree.feature[order[p]]);
+            for (int p = 0; p < n; p++) w.i32(tree.feature(p));
             w.u32(n);
-            for (int p = 0; p < n; p++) w.f64(tree.threshold[order[p]]);
+            for (int p = 0; p < n; p++) w.f64(tree.threshold(p));
             w.u32(n);
-            for (int p = 0; p < n; p++) {
-                int node = order[p];
-                w.i32(tree.left[node] < 0 ? -1 : tree.preorder[tree.left[node]]);
-            }
+            for (int p = 0; p < n; p++) w.i32(tree.left(p));
             w.u32(n);
-            for (int p = 0; p < n; p++) {
-                int node = order[p];
-                w.i32(tree.right[node] < 0 ? -1 : tree.preorder[tree.right[node]]);
-            }
+            for (int p = 0; p < n; p++) w.i32(tree.right(p));
             w.u32(n);
-            for (int p = 0; p < n; p++) w.u8(tree.missingLeft[order[p]] ? 1 : 0);
+            for (int p = 0; p < n; p++) w.u8(tree.missingLeft(p) ? 1 : 0);
             w.u32((long) n * width);
             for (int p = 0; p < n; p++) {
-                int at = order[p] * width;
-                for (int k = 0; k < width; k++) w.f64(tree.value[at + k]);
+                for (int k = 0; k < width; k++) w.f64(tree.value(p, k));
             }
-            hasSets |= tree.sets != null;
+            hasSets |= tree.hasSets();
         }
         if (hasSets) {
             w.u8(3);
             for (DecisionTree layout : trees) {
                 Tree tree = layout.expanded();
                 int n = tree.nodes();
-                int[] order = new int[n];
-                for (int node = 0; node < n; node++) order[tree.preorder[node]] = node;
                 int count = 0;
-                if (tree.sets != null) for (double[] s : tree.sets) if (s != null) count++;
+                for (int p = 0; p < n; p++) if (tree.set(p) != null) count++;
                 w.u32(count);
-                for (int p = 0; p < n && tree.sets != null; p++) {
-                    double[] set = tree.sets[order[p]];
+                for (int p = 0; p < n; p++) {
+                    double[] set = tree.set(p);
                     if (set != null) {
                         w.u32(p);
                         w.f64s(set);

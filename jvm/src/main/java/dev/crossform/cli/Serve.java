@@ -19,7 +19,7 @@ import java.util.Map;
  * stdin/stdout (big-endian; text is u32 length + UTF-8). Each request is a u8 operation:
  * <pre>
  * 1 LOAD    text path, u8 layout          -> 0, u32 handle, u32 outputs, u32 trees, text id
- *           (layout 0 EXPANDED: trees as per-node arrays; 1 COMPACT: scored from the bonsai
+ *           (layout 0 EXPANDED: trees as nodes in preorder; 1 COMPACT: scored from the bonsai
  *           encoding; {@link CrossformPackage.Layout})
  * 2 SCORE   u32 handle, u32 rows, u32 inputs, per input u8 kind (0 numeric: rows x f64;
  *           1 categorical: per row i32 length, -1 missing, then UTF-8)
