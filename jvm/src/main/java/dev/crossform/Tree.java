@@ -10,7 +10,7 @@ package dev.crossform;
  * values, read at a NaN, a set split or the leaf only, are arrays of their own. 17 bytes a node
  * plus 8 per output, and the fastest walk; {@link CompactTree} keeps the file's encoding instead.
  */
-public final class Tree implements DecisionTree {
+final class Tree implements DecisionTree {
     /** Per node p, {@code nodes[2p]} its threshold's raw bits, {@code nodes[2p + 1]} its feature and right child. */
     private final long[] nodes;
     private final boolean[] missingLeft;
