@@ -77,21 +77,21 @@ final class Tree implements DecisionTree {
     }
 
     /**
-     * The leaves one row reaches in each of {@code trees} (their preorder positions into
-     * {@code reached}), all trees walked a level at a time: every tree's next node is asked for
-     * before the first answer is needed, so the memory waits of the trees overlap instead of
-     * following one another. The same leaves as {@link #leaf}, tree by tree. Through the jvm
-     * runtime, where each row finds the trees out of cache, a bench-forest row took 45-60 us
-     * less this way; on rows scored back to back (trees in cache) it is a few us slower.
+     * The leaf one row reaches in each of {@code trees[from .. to)}, as {@link #reach} packs it,
+     * into {@code reached[from .. to)}; the trees walked a level at a time: every tree's next node
+     * is asked for before the first answer is needed, so the memory waits of the trees overlap
+     * instead of following one another. The same leaves as {@link #leaf}, tree by tree. Through
+     * the jvm runtime, where each row finds the trees out of cache, a bench-forest row took
+     * 45-60 us less this way; on rows scored back to back (trees in cache) it is a few us slower.
      */
-    static void leaves(Tree[] trees, double[] x, int[] reached) {
-        java.util.Arrays.fill(reached, 0, trees.length, 0);
+    static void reach(Tree[] trees, int from, int to, double[] x, long[] reached) {
+        java.util.Arrays.fill(reached, from, to, 0L);
         boolean walking = true;
         while (walking) {
             walking = false;
-            for (int t = 0; t < trees.length; t++) {
+            for (int t = from; t < to; t++) {
                 Tree tree = trees[t];
-                int p = reached[t];
+                int p = (int) reached[t];
                 long split = tree.nodes[2 * p + 1];
                 if (split >= 0) {
                     reached[t] = tree.next(p, split, x);
@@ -99,6 +99,7 @@ final class Tree implements DecisionTree {
                 }
             }
         }
+        for (int t = from; t < to; t++) reached[t] |= reached[t] << 32;  // the position is also the handle
     }
 
     /** The child of split p ({@code split}: its feature and right child) that the row goes to. */

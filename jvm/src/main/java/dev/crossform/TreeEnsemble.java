@@ -11,8 +11,11 @@ import java.util.List;
 final class TreeEnsemble implements Model {
     final List<String> features;
     final DecisionTree[] trees;
-    /** The same trees when all are expanded ({@link Tree}): a row walks them together. Else null. */
-    private final Tree[] expanded;
+    /** How one row's leaves are found, with their preorder positions ({@code walk}) or only their value handles ({@code bareWalk}). */
+    private final RowWalk.Walk walk;
+    private final RowWalk.Walk bareWalk;
+    /** True when one row's walk is shared with helper threads ({@link RowWalk}). */
+    private final boolean shared;
     final String aggregation;
     final String postTransform;
     final List<JsonNode> classes;
@@ -43,7 +46,19 @@ final class TreeEnsemble implements Model {
         this.isolation = isolation;
         this.treeWeights = treeWeights;
         this.float32 = float32;
-        this.expanded = allExpanded(trees);
+        Tree[] expanded = allExpanded(trees);
+        if (expanded != null) {  // all trees walked together, a level at a time; a position is also a handle
+            this.walk = (from, to, x, into) -> Tree.reach(expanded, from, to, x, into);
+            this.bareWalk = walk;
+        } else {
+            this.walk = (from, to, x, into) -> {
+                for (int t = from; t < to; t++) into[t] = trees[t].reach(x);
+            };
+            this.bareWalk = (from, to, x, into) -> {  // COMPACT skips the preorder positions no one asked for
+                for (int t = from; t < to; t++) into[t] = trees[t].leafHandle(x) & 0xffffffffL;
+            };
+        }
+        this.shared = RowWalk.worthSharing(trees);
         boolean twoFromOne = classes != null && classes.size() == 2 && width == 1 && postTransform.equals("logistic");
         this.nOutputs = isolation != null ? 2 : twoFromOne ? 2 : width;
     }
@@ -93,15 +108,16 @@ final class TreeEnsemble implements Model {
         }
         if (aggregation.equals("weighted-median")) {
             sum[0] = weightedMedian(x, leaves);
-        } else if (expanded != null) {
-            int[] reached = leaves != null ? leaves : new int[trees.length];
-            Tree.leaves(expanded, x, reached);  // a leaf's preorder position is also its handle
-            for (int t = 0; t < trees.length; t++) {
-                for (int k = 0; k < width; k++) sum[k] += expanded[t].value(reached[t], k);
-            }
         } else {
+            long[] reached = new long[trees.length];
+            if (shared) {
+                RowWalk.reach(leaves == null ? bareWalk : walk, trees.length, x, reached);
+            } else {
+                (leaves == null ? bareWalk : walk).walk(0, trees.length, x, reached);
+            }
             for (int t = 0; t < trees.length; t++) {
-                int leaf = leaf(t, x, leaves);
+                int leaf = DecisionTree.handle(reached[t]);
+                if (leaves != null) leaves[t] = DecisionTree.preorder(reached[t]);
                 for (int k = 0; k < width; k++) sum[k] += trees[t].value(leaf, k);
             }
         }

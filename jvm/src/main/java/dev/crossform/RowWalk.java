@@ -1,0 +1,185 @@
+package dev.crossform;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * One row's walk of a large forest shared with helper threads, so a single row is answered
+ * sooner on an idle machine. The trees are dealt out in chunks of {@link #CHUNK}: the calling
+ * thread and each helper take the next chunk until none is left. Only the finding of the leaves
+ * is shared; the caller then folds the leaf values in tree order as it always does, so the
+ * scores are bit for bit the ones a single thread gives.
+ *
+ * <p>The caller never waits for a helper to start: it walks chunks from the moment it posts the
+ * row, and a helper that is asleep, or busy with another caller's row, simply takes no chunk.
+ * A chunk a helper took but has not finished when the caller has nothing left to do is waited
+ * for briefly, then walked by the caller itself (a helper descheduled on a busy machine never
+ * holds a row up). So a row costs at most a little more than walking it alone, and concurrent
+ * callers (a server's request threads) each walk their own rows while one of them is helped.
+ *
+ * <p>A helper spins for {@link #SPIN_NANOS} after its last chunk, ready for the next row, then
+ * sleeps until a row is posted: that spin is the price of the latency, as in onnxruntime's
+ * intra-op thread pool. The system property {@code crossform.rowThreads} sets the threads a row
+ * may use, the caller included (default: the available processors, at most 4; 1 starts no
+ * helper and walks every row in the caller).
+ */
+final class RowWalk {
+    /** Trees per chunk: enough that the level-at-a-time walk of a chunk still overlaps its memory waits. */
+    static final int CHUNK = 16;
+    /** Forests with fewer trees or nodes are walked by the caller alone: sharing them costs more than it saves. */
+    static final int MIN_TREES = 2 * CHUNK;
+    static final long MIN_NODES = 100_000;
+    /** How long a helper spins, ready, after its last chunk before it sleeps. */
+    static final long SPIN_NANOS = 200_000;
+    /** The least a caller waits for helpers' chunks before walking them itself. */
+    static final long MIN_PATIENCE_NANOS = 20_000;
+
+    /** Finds the leaves of {@code trees[from .. to)} for one row, packed as {@link DecisionTree#reach} packs them, into {@code into[from .. to)}. */
+    interface Walk {
+        void walk(int from, int to, double[] x, long[] into);
+    }
+
+    /**
+     * One posted row: how to walk it, its input and the chunks' progress. Every walker writes
+     * into the job's own {@code found}, never into the caller's array: a helper descheduled inside
+     * a chunk may finish it after the caller has walked that chunk itself and returned, and its
+     * late writes then land where no one reads.
+     */
+    private static final class Job {
+        final Walk walk;
+        final int trees;
+        final double[] x;
+        final long[] found;
+        final int chunks;
+        final AtomicInteger next = new AtomicInteger();
+        /** Per chunk, 1 once its leaves are in {@code found} (the write publishes them). */
+        final AtomicIntegerArray done;
+
+        Job(Walk walk, int trees, double[] x) {
+            this.walk = walk;
+            this.trees = trees;
+            this.x = x;
+            this.found = new long[trees];
+            this.chunks = (trees + CHUNK - 1) / CHUNK;
+            this.done = new AtomicIntegerArray(chunks);
+        }
+
+        /** Walks chunks until none is left to take; returns the longest chunk's nanoseconds (0: it took none). */
+        long walk() {
+            long longest = 0;
+            int c;
+            while ((c = next.getAndIncrement()) < chunks) {
+                long start = System.nanoTime();
+                int from = c * CHUNK;
+                walk.walk(from, Math.min(trees, from + CHUNK), x, found);
+                done.set(c, 1);
+                longest = Math.max(longest, Math.max(1, System.nanoTime() - start));
+            }
+            return longest;
+        }
+
+        /**
+         * Into {@code reached}: each chunk's leaves once its walker is done, waiting for helpers
+         * at most {@code patience} ns in all; a chunk still unfinished then is walked here.
+         */
+        void collect(long[] reached, long patience) {
+            long deadline = System.nanoTime() + patience;
+            for (int c = 0; c < chunks; c++) {
+                int from = c * CHUNK;
+                int to = Math.min(trees, from + CHUNK);
+                while (done.get(c) == 0 && System.nanoTime() < deadline) Thread.onSpinWait();
+                if (done.get(c) != 0) {
+                    System.arraycopy(found, from, reached, from, to - from);
+                } else {
+                    walk.walk(from, to, x, reached);
+                }
+            }
+        }
+    }
+
+    private static final int THREADS = threads();
+    private static final Helper[] HELPERS = new Helper[Math.max(0, THREADS - 1)];
+    /** The row being shared, or null: one row at a time is helped. */
+    private static final AtomicReference<Job> POSTED = new AtomicReference<>();
+
+    private RowWalk() {}
+
+    private static int threads() {
+        String set = System.getProperty("crossform.rowThreads");
+        if (set != null) {
+            try {
+                return Math.max(1, Integer.parseInt(set.trim()));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("system property crossform.rowThreads: expected a whole number of threads, found \"" + set + "\"");
+            }
+        }
+        return Math.min(4, Runtime.getRuntime().availableProcessors());
+    }
+
+    /** True when sharing these trees' rows is worth it: helpers exist and the forest is large. */
+    static boolean worthSharing(DecisionTree[] trees) {
+        if (HELPERS.length == 0 || trees.length < MIN_TREES) return false;
+        long nodes = 0;
+        for (DecisionTree t : trees) nodes += t.nodes();
+        return nodes >= MIN_NODES;
+    }
+
+    /** The leaves one row reaches in each of {@code trees} trees, as {@code walk} finds them, found with the helpers' help when they are free. */
+    static void reach(Walk walk, int trees, double[] x, long[] reached) {
+        Job job = new Job(walk, trees, x);
+        if (!POSTED.compareAndSet(null, job)) {  // another caller's row is being helped: walk alone
+            walk.walk(0, trees, x, reached);
+            return;
+        }
+        try {
+            wake();
+            long longest = job.walk();
+            // a helper inside its last chunk needs about as long as a chunk takes here
+            job.collect(reached, Math.max(longest, MIN_PATIENCE_NANOS));
+        } finally {
+            POSTED.compareAndSet(job, null);
+        }
+    }
+
+    private static synchronized void wake() {
+        for (int i = 0; i < HELPERS.length; i++) {
+            if (HELPERS[i] == null) {
+                HELPERS[i] = new Helper(i);
+                HELPERS[i].start();
+            } else if (HELPERS[i].sleeping) {
+                LockSupport.unpark(HELPERS[i]);
+            }
+        }
+    }
+
+    /** A daemon thread that walks chunks of posted rows. */
+    private static final class Helper extends Thread {
+        volatile boolean sleeping;
+
+        Helper(int i) {
+            super("crossform-row-walk-" + (i + 1));
+            setDaemon(true);
+        }
+
+        @Override
+        public void run() {
+            long idleSince = System.nanoTime();
+            while (true) {
+                Job job = POSTED.get();
+                if (job != null && job.walk() > 0) {
+                    idleSince = System.nanoTime();
+                } else if (System.nanoTime() - idleSince < SPIN_NANOS) {
+                    Thread.onSpinWait();
+                } else {
+                    sleeping = true;  // then look again: a row posted before this is seen here, one after it unparks
+                    Job posted = POSTED.get();
+                    if (posted == null || posted.next.get() >= posted.chunks) LockSupport.park(this);
+                    sleeping = false;
+                    idleSince = System.nanoTime();
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,142 @@
+package dev.crossform;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A row's walk shared with helper threads finds exactly the leaves one thread finds: on a
+ * random forest large enough to be shared (numeric and set splits, NaN routing both ways),
+ * from one caller and from several callers at once (one of them helped, the others alone).
+ */
+class RowWalkTest {
+    private static final int FEATURES = 6;
+
+    /** A random tree of {@code splits} splits, numbered breadth-first (the readers accept any numbering). */
+    private static Tree randomTree(Random random, int splits) {
+        int n = 2 * splits + 1;
+        int[] feature = new int[n];
+        double[] threshold = new double[n];
+        boolean[] missingLeft = new boolean[n];
+        int[] left = new int[n];
+        int[] right = new int[n];
+        double[][] sets = new double[n][];
+        java.util.Arrays.fill(feature, -1);
+        java.util.Arrays.fill(left, -1);
+        java.util.Arrays.fill(right, -1);
+        List<Integer> open = new ArrayList<>(List.of(0));  // leaves that may still split
+        int next = 1;
+        for (int s = 0; s < splits; s++) {
+            int node = open.remove(random.nextInt(open.size()));
+            feature[node] = random.nextInt(FEATURES);
+            threshold[node] = random.nextGaussian();
+            missingLeft[node] = random.nextBoolean();
+            if (random.nextInt(8) == 0) sets[node] = new double[] {0.0, 1.0, 3.0};
+            left[node] = next++;
+            right[node] = next++;
+            open.add(left[node]);
+            open.add(right[node]);
+        }
+        double[] value = new double[n];
+        for (int i = 0; i < n; i++) value[i] = feature[i] < 0 ? random.nextDouble() : 0.0;
+        return new Tree(feature, threshold, missingLeft, left, right, sets, value, 1);
+    }
+
+    private static Tree[] randomForest(long seed) {
+        Random random = new Random(seed);
+        Tree[] trees = new Tree[50];
+        for (int t = 0; t < trees.length; t++) trees[t] = randomTree(random, 1500 + random.nextInt(1000));
+        return trees;
+    }
+
+    private static double[] randomRow(Random random) {
+        double[] x = new double[FEATURES];
+        for (int j = 0; j < FEATURES; j++) {
+            int kind = random.nextInt(10);
+            x[j] = kind == 0 ? Double.NaN : kind == 1 ? random.nextInt(4) : random.nextGaussian();
+        }
+        return x;
+    }
+
+    /** Each tree walked alone, root to leaf ({@link Tree#reach}): what the shared walk must find. */
+    private static long[] alone(Tree[] trees, double[] x) {
+        long[] reached = new long[trees.length];
+        for (int t = 0; t < trees.length; t++) reached[t] = trees[t].reach(x);
+        return reached;
+    }
+
+    /** The two walks a forest's rows are shared with: all trees a level at a time (EXPANDED), and tree by tree (as COMPACT is). */
+    private static List<RowWalk.Walk> walks(Tree[] trees) {
+        return List.of(
+                (from, to, x, into) -> Tree.reach(trees, from, to, x, into),
+                (from, to, x, into) -> {
+                    for (int t = from; t < to; t++) into[t] = trees[t].reach(x);
+                });
+    }
+
+    @Test
+    void aSharedWalkFindsTheLeavesOneThreadFinds() {
+        Tree[] trees = randomForest(1);
+        assertTrue(RowWalk.worthSharing(trees) || Runtime.getRuntime().availableProcessors() == 1,
+                "a forest of 50 trees and over 100,000 nodes is shared wherever there is a second core");
+        for (RowWalk.Walk walk : walks(trees)) {
+            Random random = new Random(2);
+            long[] reached = new long[trees.length];
+            for (int r = 0; r < 2000; r++) {
+                double[] x = randomRow(random);
+                java.util.Arrays.fill(reached, -7);
+                RowWalk.reach(walk, trees.length, x, reached);
+                assertArrayEquals(alone(trees, x), reached, "row " + r);
+            }
+        }
+    }
+
+    @Test
+    void concurrentCallersEachGetTheirOwnRowsLeaves() throws Exception {
+        Tree[] trees = randomForest(3);
+        RowWalk.Walk walk = walks(trees).get(0);
+        ExecutorService callers = Executors.newFixedThreadPool(4);
+        try {
+            List<Callable<Integer>> work = new ArrayList<>();
+            for (int c = 0; c < 4; c++) {
+                long seed = 10 + c;
+                work.add(() -> {
+                    Random random = new Random(seed);
+                    int rows = 0;
+                    for (int r = 0; r < 1000; r++) {
+                        double[] x = randomRow(random);
+                        long[] reached = new long[trees.length];
+                        RowWalk.reach(walk, trees.length, x, reached);
+                        assertArrayEquals(alone(trees, x), reached, "caller seed " + seed + ", row " + r);
+                        rows++;
+                    }
+                    return rows;
+                });
+            }
+            for (Future<Integer> done : callers.invokeAll(work, 120, TimeUnit.SECONDS)) assertEquals(1000, done.get());
+        } finally {
+            callers.shutdownNow();
+        }
+    }
+
+    @Test
+    void aSmallForestIsWalkedByTheCallerAlone() {
+        Random random = new Random(4);
+        Tree[] few = new Tree[RowWalk.MIN_TREES - 1];
+        for (int t = 0; t < few.length; t++) few[t] = randomTree(random, 5000);
+        assertTrue(!RowWalk.worthSharing(few), "fewer trees than two chunks are not shared");
+        Tree[] small = new Tree[100];
+        for (int t = 0; t < small.length; t++) small[t] = randomTree(random, 100);
+        assertTrue(!RowWalk.worthSharing(small), "a forest under 100,000 nodes is not shared");
+    }
+}
