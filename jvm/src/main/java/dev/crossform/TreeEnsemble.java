@@ -148,9 +148,12 @@ final class TreeEnsemble implements Model {
     }
 
     /**
-     * Tree by tree over all rows (a tree's nodes stay in cache), each row's sum still a left fold
+     * Tree by tree over the rows (a tree's nodes stay in cache), each row's sum still a left fold
      * in tree order, so every value is the one {@link #score} gives. A batch of one row is scored
-     * as {@link #score} scores it (expanded trees walked together).
+     * as {@link #score} scores it (expanded trees walked together). A large forest's batch is
+     * scored in blocks of rows shared with the helper threads ({@link RowWalk#scoreRows}): each
+     * block is one thread's, tree by tree over its rows, so a row's bits do not depend on who
+     * scored it.
      */
     @Override
     public void scoreBatch(double[][] x, boolean[] ok, double[] out, int[] leaves, String[] errors) {
@@ -158,7 +161,17 @@ final class TreeEnsemble implements Model {
             Model.super.scoreBatch(x, ok, out, leaves, errors);
             return;
         }
-        int rows = x.length;
+        RowWalk.Rows rows = (from, to) -> scoreRows(x, ok, out, leaves, from, to);
+        if (shared) {
+            RowWalk.scoreRows(rows, x.length);
+        } else {
+            rows.score(0, x.length);
+        }
+    }
+
+    /** {@link #scoreBatch} of rows {@code from .. to}, written to their parts of {@code out} and {@code leaves} only. */
+    private void scoreRows(double[][] x, boolean[] ok, double[] out, int[] leaves, int from, int to) {
+        int rows = to - from;
         int n = trees.length;
         double[] sum = new double[rows * width];
         if (aggregation.equals("sum") && baseValue != null) {
@@ -166,20 +179,20 @@ final class TreeEnsemble implements Model {
         }
         for (int t = 0; t < n; t++) {
             DecisionTree tree = trees[t];
-            for (int r = 0; r < rows; r++) {
+            for (int r = from; r < to; r++) {
                 if (!ok[r]) continue;
                 long reached = tree.reach(x[r]);
                 leaves[r * n + t] = DecisionTree.preorder(reached);
                 int leaf = DecisionTree.handle(reached);
-                int to = r * width;
-                for (int k = 0; k < width; k++) sum[to + k] += tree.value(leaf, k);
+                int at = (r - from) * width;
+                for (int k = 0; k < width; k++) sum[at + k] += tree.value(leaf, k);
             }
         }
         double[] raw = new double[width];
         double[] rowOut = new double[nOutputs];
-        for (int r = 0; r < rows; r++) {
+        for (int r = from; r < to; r++) {
             if (!ok[r]) continue;
-            System.arraycopy(sum, r * width, raw, 0, width);
+            System.arraycopy(sum, (r - from) * width, raw, 0, width);
             if (aggregation.equals("average")) {
                 for (int k = 0; k < width; k++) raw[k] /= n;
             }

@@ -130,6 +130,50 @@ class RowWalkTest {
     }
 
     @Test
+    void aSharedBatchScoresEveryRowOnceAsTheRowPathDoes() {
+        Tree[] trees = randomForest(5);
+        List<String> features = List.of("f0", "f1", "f2", "f3", "f4", "f5");
+        TreeEnsemble model = new TreeEnsemble(features, trees, 1, "sum", "logistic", null, new double[] {0.25}, "route", "error",
+                new double[0], null, new double[0], false);
+        Random random = new Random(6);
+        int n = 3001;  // blocks of unequal size
+        double[][] x = new double[n][];
+        boolean[] ok = new boolean[n];
+        for (int r = 0; r < n; r++) {
+            x[r] = randomRow(random);
+            ok[r] = r % 7 != 3;  // rows refused before scoring are left alone
+        }
+        double[] out = new double[n * model.outputs()];
+        int[] leaves = new int[n * trees.length];
+        java.util.Arrays.fill(out, -1.0);
+        model.scoreBatch(x, ok, out, leaves, new String[n]);
+        double[] rowOut = new double[model.outputs()];
+        int[] rowLeaves = new int[trees.length];
+        for (int r = 0; r < n; r++) {
+            double[] got = java.util.Arrays.copyOfRange(out, r * rowOut.length, (r + 1) * rowOut.length);
+            if (!ok[r]) {
+                assertEquals(-1.0, got[0], "row " + r + " was refused and is not scored");
+                continue;
+            }
+            model.score(x[r], rowOut, rowLeaves);
+            assertArrayEquals(rowOut, got, "row " + r);  // bit for bit: assertArrayEquals on doubles compares exactly
+            assertArrayEquals(rowLeaves, java.util.Arrays.copyOfRange(leaves, r * trees.length, (r + 1) * trees.length), "row " + r);
+        }
+    }
+
+    @Test
+    void aBlockThatThrowsFailsTheBatchInTheCaller() {
+        RuntimeException thrown = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> RowWalk.scoreRows((from, to) -> {
+            if (from > 0) throw new IllegalStateException("block from " + from);
+        }, 1000));
+        assertTrue(thrown.getMessage().startsWith("block from "), thrown.getMessage());
+        long[] reached = new long[RowWalk.MIN_TREES];
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> RowWalk.reach((from, to, x, into) -> {
+            if (from >= RowWalk.CHUNK) throw new IllegalStateException("chunk from " + from);
+        }, RowWalk.MIN_TREES, new double[1], reached));
+    }
+
+    @Test
     void aSmallForestIsWalkedByTheCallerAlone() {
         Random random = new Random(4);
         Tree[] few = new Tree[RowWalk.MIN_TREES - 1];
