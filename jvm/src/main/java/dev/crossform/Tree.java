@@ -85,21 +85,25 @@ final class Tree implements DecisionTree {
      * 45-60 us less this way; on rows scored back to back (trees in cache) it is a few us slower.
      */
     static void reach(Tree[] trees, int from, int to, double[] x, long[] reached) {
-        java.util.Arrays.fill(reached, from, to, 0L);
-        boolean walking = true;
-        while (walking) {
-            walking = false;
-            for (int t = from; t < to; t++) {
-                Tree tree = trees[t];
-                int p = (int) reached[t];
+        int live = to - from;
+        int[] walking = new int[live];  // the trees still walking, then where each one is
+        int[] at = new int[live];
+        for (int i = 0; i < live; i++) walking[i] = from + i;
+        while (live > 0) {
+            for (int i = 0; i < live; ) {
+                Tree tree = trees[walking[i]];
+                int p = at[i];
                 long split = tree.nodes[2 * p + 1];
                 if (split >= 0) {
-                    reached[t] = tree.next(p, split, x);
-                    walking = true;
+                    at[i++] = tree.next(p, split, x);
+                } else {  // at its leaf: the position is also the handle; the last walker takes its place
+                    reached[walking[i]] = ((long) p << 32) | p;
+                    live--;
+                    walking[i] = walking[live];
+                    at[i] = at[live];
                 }
             }
         }
-        for (int t = from; t < to; t++) reached[t] |= reached[t] << 32;  // the position is also the handle
     }
 
     /** The child of split p ({@code split}: its feature and right child) that the row goes to. */
