@@ -68,13 +68,33 @@ def test_suite_covers_the_features():
     assert sum(int(case.checks.errors.sum()) for case in cases) > 0
 
 
-def _copy_suite(tmp_path: Path, names=None) -> Path:
+def _copy_suite(tmp_path: Path, features=None) -> Path:
+    """A copy of the corpus to edit: every case file, or only those of `features` (case file
+    stems) with the packages their cases name, which a check or a run then reads alone."""
     target = tmp_path / "suite"
-    shutil.copytree(SUITE / "packages", target / "packages")
     (target / "cases").mkdir(parents=True)
-    for file in (SUITE / "cases").glob("*.json"):
+    files = sorted((SUITE / "cases").glob("*.json"))
+    if features is None:
+        shutil.copytree(SUITE / "packages", target / "packages")
+    else:
+        files = [SUITE / "cases" / f"{feature}.json" for feature in features]
+        for file in files:
+            for case in json.loads(file.read_text())["cases"]:
+                source = SUITE / case["package"]
+                copy = shutil.copytree if source.is_dir() else shutil.copy
+                (target / case["package"]).parent.mkdir(parents=True, exist_ok=True)
+                copy(source, target / case["package"])
+    for file in files:
         shutil.copy(file, target / "cases" / file.name)
     return target
+
+
+def _case_file_of(case: str) -> str:
+    """The feature (case file stem) whose file holds the case named `case`."""
+    for file in sorted((SUITE / "cases").glob("*.json")):
+        if any(c["name"] == case for c in json.loads(file.read_text())["cases"]):
+            return file.stem
+    raise AssertionError(f"no case file holds a case named {case!r}")
 
 
 def _edit_case_file(suite: Path, feature: str, edit) -> None:
@@ -97,7 +117,9 @@ def _edit_case_file(suite: Path, feature: str, edit) -> None:
     ],
 )
 def test_suite_check_names_each_problem(tmp_path, capsys, edit, problem):
-    suite = _copy_suite(tmp_path)
+    suite = _copy_suite(tmp_path, ["splits"])
+    code, out, _ = run_cli(capsys, "suite", suite)
+    assert code == 0, f"the unedited copy should pass the check:\n{out}"
     _edit_case_file(suite, "splits", edit)
     code, out, _ = run_cli(capsys, "suite", suite)
     assert code == 1
@@ -299,16 +321,18 @@ def test_json_report_matches_its_schema(capsys):
     assert doc["summary"]["passed"] == len(doc["results"]) == doc["summary"]["cases"] * len(doc["matrix"])
 
 
-def test_junit_has_one_testcase_per_case_format_runtime(tmp_path, capsys, suite_report):
+def test_junit_has_one_testcase_per_case_format_runtime(tmp_path, capsys):
     out = tmp_path / "conform.xml"
     formats = ["stripe-json", "onnx"]  # one runtime and two, so the case x format x runtime product is seen
+    files = [SUITE / "cases" / "splits.json", SUITE / "cases" / "encoders.json"]  # two files, one report
     code, _, _ = run_cli(
-        capsys, "conform", SUITE, "--junit", out, "--no-progress", *[a for f in formats for a in ("--format", f)]
+        capsys, "conform", *files, "--junit", out, "--no-progress", *[a for f in formats for a in ("--format", f)]
     )
     assert code == 0
     root = ET.parse(out).getroot()
     testcases = root.findall("./testsuite/testcase")
-    cases = len(conformance.load_suite(SUITE))
+    cases = sum(len(json.loads(f.read_text())["cases"]) for f in files)
+    assert cases > 2
     assert len(testcases) == cases * len(conformance.plan(formats)) == int(root.get("tests"))
     assert len({(t.get("classname"), t.get("name")) for t in testcases}) == len(testcases)
     assert not root.findall(".//failure")
@@ -377,7 +401,8 @@ def _change_encoding(package_dir: Path) -> None:
     ],
 )
 def test_a_changed_corpus_package_fails_naming_case_row_and_difference(tmp_path, capsys, case, change):
-    suite = _copy_suite(tmp_path)
+    suite = _copy_suite(tmp_path, [_case_file_of(case)])  # the changed case among the others of its file
+    assert len(conformance.load_suite(suite)) > 1
     change(suite / "packages" / case)
     # the reference reads the stripe-json packages themselves; other formats rewrite them first
     code, out, _ = run_cli(capsys, "conform", suite, "--format", "stripe-json", "--no-progress")
