@@ -63,7 +63,7 @@ def _printed_values(stdout: str) -> list:
     return [float(v) for v in stdout.strip().strip("[]").split(",")]
 
 
-def _java() -> str:
+def _javac() -> str:
     return str(Path(jvm._java()).with_name("javac"))
 
 
@@ -78,7 +78,7 @@ def test_readme_java_snippet_prints_the_reference_scores(example_package):
     )
     classpath = os.pathsep.join(jvm.classpath())
     subprocess.run(
-        [_java(), "--release", "17", "-cp", classpath, "-d", str(example_package), str(source)],
+        [_javac(), "--release", "17", "-cp", classpath, "-d", str(example_package), str(source)],
         check=True,
         capture_output=True,
         timeout=120,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -100,6 +101,59 @@ def test_the_scorer_starts_from_the_classpath_the_environment_names(monkeypatch,
         process.stop()
 
 
+@needs_jvm
+def test_a_scorer_of_another_protocol_is_refused_naming_both(monkeypatch):
+    monkeypatch.setattr(jvm, "PROTOCOL", jvm.PROTOCOL + 1)
+    process = jvm._Jvm()
+    try:
+        with pytest.raises(CrossformError) as caught:
+            process.call(bytes([jvm.VERSION]), lambda s: s.text())
+        message = str(caught.value)
+        assert f"speaks protocol {jvm.PROTOCOL - 1}, this crossform protocol {jvm.PROTOCOL}" in message
+        assert "rebuild it with ./dev jvm" in message and jvm.CLASSPATH_VARIABLE in message
+        assert process.process is None  # stopped, not left running out of step
+    finally:
+        process.stop()
+
+
+def test_a_jar_from_before_the_protocol_was_named_is_refused(monkeypatch, tmp_path):
+    # a stand-in for java running an old jar: it answers VERSION as jars did before naming a protocol
+    fake = tmp_path / "jdk" / "bin" / "java"
+    fake.parent.mkdir(parents=True)
+    fake.write_text(
+        f"#!{sys.executable}\n"
+        "import struct, sys\n"
+        "assert sys.stdin.buffer.read(1) == bytes([4])\n"
+        "text = b'crossform-jvm 0.6.0, Java 17.0.15'\n"
+        "sys.stdout.buffer.write(b'\\x00' + struct.pack('>I', len(text)) + text)\n"
+        "sys.stdout.buffer.flush()\n"
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "jdk"))
+    process = jvm._Jvm()
+    try:
+        with pytest.raises(
+            CrossformError, match=r"speaks an older protocol \(its version names none\), this crossform protocol"
+        ):
+            process.call(bytes([jvm.VERSION]), lambda s: s.text())
+    finally:
+        process.stop()
+
+
+def test_a_scorer_that_ends_as_it_starts_says_how_to_see_why(monkeypatch, tmp_path):
+    fake = tmp_path / "jdk" / "bin" / "java"
+    fake.parent.mkdir(parents=True)
+    fake.write_text(f"#!{sys.executable}\nimport sys\nsys.exit(1)\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "jdk"))
+    process = jvm._Jvm()
+    try:
+        with pytest.raises(CrossformError, match=r"jvm: the scorer process ended as it started .*run it by hand"):
+            process.call(bytes([jvm.VERSION]), lambda s: s.text())
+    finally:
+        process.stop()
+
+
 def test_without_java_it_says_how_to_get_it(monkeypatch):
     monkeypatch.delenv("JAVA_HOME", raising=False)
     monkeypatch.setattr(jvm.shutil, "which", lambda name: None)
@@ -122,7 +176,7 @@ def test_the_formats_the_java_reader_reads_list_the_jvm_runtime(fmt):
         ("protobuf", "expanded", SUITES["protobuf"][1:]),
     ],
 )
-def test_the_conformance_suite_passes_or_names_the_kind_it_skips(fmt, layout, suites, monkeypatch):
+def test_the_conformance_suite_passes_through_the_jvm_runtime(fmt, layout, suites, monkeypatch):
     # the leaves are compared with the reference's as the values are, in either tree layout
     monkeypatch.setattr(jvm, "LAYOUT", layout)
     cases = [c for path in suites for c in conformance.load_suite(path)]

@@ -23,6 +23,7 @@ from __future__ import annotations
 import atexit
 import hashlib
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -55,6 +56,9 @@ MAIN = "dev.crossform.cli.Serve"
 CLASSPATH_VARIABLE = "CROSSFORM_JVM_CLASSPATH"
 FILE_FORMATS = ("protobuf",)  # the file formats the Java reader reads (CrossformPackage.load of a file)
 LOAD, SCORE, UNLOAD, VERSION = 1, 2, 3, 4
+# Serve's protocol (its VERSION answer names it): checked when the process starts, so that a jar
+# built from older sources is a named error instead of requests read out of step
+PROTOCOL = 2
 LAYOUTS = {"expanded": 0, "compact": 1}  # the LOAD request's layout byte
 LAYOUT = os.environ.get("CROSSFORM_JVM_LAYOUT", "expanded")
 
@@ -124,7 +128,32 @@ class _Jvm:
                 stdout=subprocess.PIPE,
             )
             atexit.register(self.stop)
+            self._check_protocol(path)
         return self.process
+
+    def _check_protocol(self, path: str) -> None:
+        """Asks the new process its VERSION and stops it unless it speaks PROTOCOL."""
+        process = self.process
+        try:
+            process.stdin.write(bytes([VERSION]))
+            process.stdin.flush()
+            stream = _Stream(process.stdout)
+            answer = stream.text() if stream.u8() == 0 else ""
+        except (BrokenPipeError, EOFError):
+            self.stop()
+            raise CrossformError(
+                f"jvm: the scorer process ended as it started (classpath {path}); run it by hand to see why: "
+                f"java -cp {path} {MAIN}"
+            ) from None
+        found = re.search(r"\bprotocol (\d+)\b", answer)
+        if found is None or int(found.group(1)) != PROTOCOL:
+            self.stop()
+            speaks = f"protocol {found.group(1)}" if found else "an older protocol (its version names none)"
+            raise CrossformError(
+                f"jvm: the scorer on the classpath ({path}) speaks {speaks}, this crossform protocol "
+                f"{PROTOCOL}: its jar was built from other sources; rebuild it with {BUILD} "
+                f"(jvm/build.sh) or point {CLASSPATH_VARIABLE} at a matching one"
+            )
 
     def stop(self) -> None:
         process, self.process = self.process, None

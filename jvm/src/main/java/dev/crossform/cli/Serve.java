@@ -26,12 +26,17 @@ import java.util.Map;
  *                                          -> 0, rows x outputs f64, per row i32 length (-1: no
  *                                             error) + UTF-8, rows x trees i32 (preorder leaf)
  * 3 UNLOAD  u32 handle                    -> 0
- * 4 VERSION                               -> 0, text
+ * 4 VERSION                               -> 0, text: "crossform-jvm VERSION, protocol N, Java V"
  * </pre>
+ * N is {@link #PROTOCOL}, raised whenever a request or an answer changes, so that a client
+ * checks first that it speaks the protocol of the jar it started (a jar built before a change
+ * would read the new requests out of step).
  * A refusal answers 1, text exception name, text kind (an UnsupportedKind's, else empty),
  * text message. The stream ends when stdin does.
  */
 public final class Serve {
+    /** The protocol this class speaks: 2 since LOAD carries a layout byte. */
+    public static final int PROTOCOL = 2;
     static final int MAX_TEXT = 1 << 26;
 
     /** The most rows one SCORE takes (the jvm runtime sends at most crossform's CHUNK_ROWS, 10,000). */
@@ -66,7 +71,7 @@ public final class Serve {
                 }
                 case 4 -> {
                     out.writeByte(0);
-                    text(out, "crossform-jvm " + Version.VERSION + ", Java " + System.getProperty("java.version"));
+                    text(out, "crossform-jvm " + Version.VERSION + ", protocol " + PROTOCOL + ", Java " + System.getProperty("java.version"));
                 }
                 default -> throw new IOException("unknown operation " + op + "; the stream is out of step");
             }
