@@ -94,19 +94,27 @@ def test_readme_java_snippet_prints_the_reference_scores(example_package):
     np.testing.assert_array_equal(_printed_values(run.stdout), _expected(example_package))
 
 
+# Debian's Scala (package scala, 2.11.12 on bookworm), which ./dev installs for this test
+DEBIAN_SCALA = tuple(Path("/usr/share/java") / f"scala-{part}.jar" for part in ("compiler", "library", "reflect"))
+
+
 def _scala_classpath() -> str | None:
-    """The Scala 2.13 compiler's jars (scala-compiler, scala-library, scala-reflect), as
-    CROSSFORM_SCALA_CLASSPATH names them; crossform installs no Scala of its own."""
-    return os.environ.get("CROSSFORM_SCALA_CLASSPATH") or None
+    """A Scala compiler's jars (scala-compiler, scala-library, scala-reflect): those
+    CROSSFORM_SCALA_CLASSPATH names, else Debian's, else None."""
+    named = os.environ.get("CROSSFORM_SCALA_CLASSPATH")
+    if named:
+        return named
+    if all(p.exists() for p in DEBIAN_SCALA):
+        return os.pathsep.join(map(str, DEBIAN_SCALA))
+    return None
 
 
 def test_readme_scala_snippet_prints_the_reference_scores(example_package):
     scala = _scala_classpath()
     if scala is None:
         pytest.skip(
-            "no Scala 2.13 compiler: set CROSSFORM_SCALA_CLASSPATH to the scala-compiler, scala-library "
-            "and scala-reflect 2.13 jars (Debian packages only Scala 2.11, older than the snippet's "
-            "scala.jdk.CollectionConverters)"
+            "no Scala compiler: install Debian's scala (./dev test does) or set CROSSFORM_SCALA_CLASSPATH "
+            "to a scala-compiler, scala-library and scala-reflect's jars"
         )
     imports, body = _split(_block("scala"))
     source = example_package / "ReadmeExample.scala"
