@@ -254,8 +254,14 @@ public final class JvmBench {
         int warmCalls = config.get("warm_up_calls").asInt();
         int calls = config.get("single_calls").asInt();
         double budget = config.get("single_budget_s").asDouble();
-        long deadline = System.nanoTime() + (long) (budget * 1e9);
-        for (int i = 0; i < warmCalls && System.nanoTime() < deadline; i++) scorer.one(rows.get(i % n));
+        long warmNs = (long) (config.get("warm_up_s").asDouble() * 1e9);
+        long warmStart = System.nanoTime();
+        long deadline = warmStart + (long) (budget * 1e9);
+        // warm_up_calls and warm_up_s both: a fast scorer's few thousand calls end before the JIT
+        // has compiled its row path, and the compiler threads would then share the measured calls' cores
+        for (int i = 0; (i < warmCalls || System.nanoTime() - warmStart < warmNs) && System.nanoTime() < deadline; i++) {
+            scorer.one(rows.get(i % n));
+        }
         deadline = System.nanoTime() + (long) (budget * 1e9);
         long[] ns = new long[calls];
         int done = 0;
