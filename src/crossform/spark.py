@@ -33,7 +33,7 @@ import numpy as np
 
 from . import exporters, ir
 from .deployer import Deployer, store_url
-from .errors import IdMismatchError, InputError, InvalidTagError, UnknownTagError, shown
+from .errors import IdMismatchError, InputError, InvalidTagError, ObjectNotFoundError, UnknownTagError, shown
 from .identity import is_package_id
 from .registry import check_tag
 from .store import open_store, read_content
@@ -97,7 +97,15 @@ def resolve(
         if model_id is None:
             raise UnknownTagError(tag, "expected a tag deployed to a model, found one with only shadow models")
     opened = open_store(store_url(store))
-    fmt = _stored_format(opened, model_id, runtime)
+    stored = opened.formats(model_id)
+    if not stored:
+        via = f" (tag {tag} points at it)" if tag is not None else ""
+        raise ObjectNotFoundError(
+            f"{opened.url}/{model_id}",
+            f"expected a package stored under this id{via}, found none in the store: push it first "
+            "(crossform push PKG), or name the store it is in",
+        )
+    fmt = _stored_format(stored, model_id, runtime)
     loaded, content = opened.fetch(model_id, fmt)
     kind = "id" if tag is None else "tag"
     return Resolved(kind, given, tag, model_id, fmt, opened.url), loaded, content
@@ -114,10 +122,8 @@ def _checked_tag(given: str) -> str:
         ) from None
 
 
-def _stored_format(store, model_id: str, runtime: str) -> Union[str, None]:
-    """The stored format ``runtime`` executes (None: the store's default); an id stored in no
-    format is refused by the store's own ObjectNotFoundError when it is fetched."""
-    stored = store.formats(model_id)
+def _stored_format(stored: Sequence[str], model_id: str, runtime: str) -> Union[str, None]:
+    """Of the formats the id is ``stored`` in, one ``runtime`` executes (None: the store's default)."""
     for name in stored:
         if runtime in exporters.get_format(name).RUNTIMES:
             return name
@@ -239,6 +245,8 @@ def _load(shipment: _Shipment):
     loaded, _ = exporters.read_source(_source(shipment.content, where), where, shipment.format)
     if loaded.id != shipment.id:
         raise IdMismatchError(where, f"expected bytes that hash to {shipment.id}, found {loaded.id}", package=loaded)
+    # as crossform.scorer does for a path: a file format's runtime scores the very bytes verified
+    # (a float32 onnx file stays float32), in chunks of crossform.CHUNK_ROWS rows at most
     saved = (shipment.format, shipment.content) if isinstance(shipment.content, bytes) else None
     return chunked(loaded.inputs, crossform._prepare(loaded, saved, shipment.runtime, {}))
 

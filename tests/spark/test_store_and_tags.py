@@ -167,7 +167,9 @@ def test_refusals_name_what_was_expected_and_found(spark, tmp_path, case):
     from crossform import spark as crossform_spark
 
     store, registry = store_and_registry(tmp_path)
-    model_id = Deployer(store=store, registry=registry).push(case.package)
+    deployer = Deployer(store=store, registry=registry, actor="test")
+    model_id = deployer.push(case.package)
+    deployer.deploy(TAG, model_id, force=True)
     frame = case_frame(spark, case.checks)
     first = case.checks.columns[0].name
 
@@ -175,10 +177,10 @@ def test_refusals_name_what_was_expected_and_found(spark, tmp_path, case):
         crossform_spark.score(frame.drop(first), model_id, store=store)
     with pytest.raises(InputError, match="clash"):
         crossform_spark.score(frame.withColumnRenamed(ROW, "error"), model_id, store=store)
-    with pytest.raises(UnknownTagError, match="no such tag"):
+    with pytest.raises(UnknownTagError, match="no such tag in the registry"):
         crossform_spark.score(frame, "no_such.tag", store=store, registry=registry)
     unstored = "sha256." + "A" * 52
-    with pytest.raises(ObjectNotFoundError, match="no package with this id is stored"):
+    with pytest.raises(ObjectNotFoundError, match="expected a package stored under this id, found none"):
         crossform_spark.score(frame, unstored, store=store)
     with pytest.raises(InvalidTagError, match="an existing package path, a package id"):
         crossform_spark.score(frame, str(Path(tmp_path) / "missing-package"), store=store)
