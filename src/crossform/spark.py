@@ -70,6 +70,7 @@ class _Shipment:
     inputs: tuple  # (name, kind) per package input
     outputs: tuple
     keep: tuple
+    crossing: tuple  # the columns sent to Python, in order (named _CROSSING.format(position) there)
     error_column: str
     csv_cells: bool
 
@@ -185,6 +186,7 @@ def score(
             f"Kept column(s) {shown(clash or [error_column])} would clash with an output column of the same name "
             f"(outputs: {shown(list(loaded.outputs))}, error column: {error_column!r})."
         )
+    needed = list(dict.fromkeys(keep + inputs))
     shipment = _Shipment(
         resolved.id,
         resolved.format,
@@ -193,23 +195,34 @@ def score(
         tuple((f.name, f.kind) for f in loaded.inputs),
         tuple(loaded.outputs),
         tuple(keep),
+        tuple(needed),
         error_column,
         csv_cells,
     )
     broadcast = df.sparkSession.sparkContext.broadcast(shipment)
-    needed = list(dict.fromkeys(keep + inputs))
     by_name = {field.name: field for field in df.schema.fields}
     schema = T.StructType(
         [by_name[name] for name in keep]
         + [T.StructField(name, T.DoubleType(), True) for name in loaded.outputs]
-        + [T.StructField(error_column, T.StringType(), True)]
+        + [T.StructField(error_column, T.StringType(), True, {METADATA_KEY: resolved.to_json()})]
     )
 
     def score_partition(batches: Iterator) -> Iterator:
         return _score_batches(batches, broadcast.value)
 
-    scored = df.select(*needed).mapInPandas(score_partition, schema)
-    return scored.withMetadata(error_column, {METADATA_KEY: resolved.to_json()})
+    # Only the columns scoring needs cross into Python, under the names _CROSSING.format(position):
+    # mapInPandas looks its input columns up by name unquoted, so "a.b" would be a field of a.
+    crossing = [_column(name).alias(_CROSSING.format(i)) for i, name in enumerate(needed)]
+    return df.select(*crossing).mapInPandas(score_partition, schema)
+
+
+_CROSSING = "c{}"
+
+
+def _column(name: str):
+    from pyspark.sql import functions as F
+
+    return F.col("`" + name.replace("`", "``") + "`")  # quoted: a name, whatever it holds
 
 
 def resolved_of(df, error_column: str = "error") -> Union[dict, None]:
@@ -257,16 +270,17 @@ def _score_batches(batches: Iterator, shipment: _Shipment) -> Iterator:
     from . import tabular
 
     score = _scorer_for(shipment)
+    crossed = {name: _CROSSING.format(i) for i, name in enumerate(shipment.crossing)}
     for frame in batches:
         columns = {}
         for name, kind in shipment.inputs:
-            values = frame[name].to_numpy()
+            values = frame[crossed[name]].to_numpy()
             if shipment.csv_cells and values.dtype == object:
                 cells = np.where(pd.isna(values), "", values).tolist()  # Spark reads an empty CSV cell as null
                 values = tabular.numeric_cells(cells) if kind == ir.NUMERIC else tabular.categorical_cells(cells)
             columns[name] = values
         scores = score(columns)
-        out = {name: frame[name] for name in shipment.keep}
+        out = {name: frame[crossed[name]] for name in shipment.keep}
         for j, name in enumerate(shipment.outputs):
             out[name] = pd.Series(scores.values[:, j], index=frame.index)  # NaN in error rows: null in Arrow
         out[shipment.error_column] = pd.Series(scores.errors, index=frame.index, dtype=object)

@@ -49,12 +49,15 @@ def _csv_cell(value, kind: str) -> str:
     return repr(float(value)) if kind == ir.NUMERIC else value  # repr: inf, -inf and every float exactly
 
 
-def _write_csv(path, checks) -> None:
+def _write_csv(path, checks, extra=()) -> None:
+    """The case's rows as CSV cells, then the ``extra`` rows of cells as written."""
     with open(path, "w", newline="", encoding="utf-8") as stream:
         writer = csv.writer(stream)
         writer.writerow([ROW, *(f.name for f in checks.columns)])
         for i, row in enumerate(checks.rows):
             writer.writerow([i, *(_csv_cell(v, f.kind) for v, f in zip(row, checks.columns))])
+        for i, cells in enumerate(extra, start=len(checks.rows)):
+            writer.writerow([i, *cells])
 
 
 def _read_csv_folder(folder):
@@ -90,7 +93,11 @@ def test_parquet_in_and_out_with_a_json_summary(spark, tmp_path, capsys, case):
 
 
 def test_csv_in_and_out_by_id_with_a_table_summary(spark, tmp_path, capsys, case):
-    _write_csv(tmp_path / "rows.csv", case.checks)
+    # a cell crossform score refuses in a numeric column (pandas would read "1_000" as 1000)
+    numeric = next(j for j, f in enumerate(case.checks.columns) if f.kind == ir.NUMERIC)
+    refused = [_csv_cell(v, f.kind) for v, f in zip(case.checks.rows[0], case.checks.columns)]
+    refused[numeric] = "1_000"
+    _write_csv(tmp_path / "rows.csv", case.checks, [refused])
     store = tmp_path / "store"
     model_id = open_store(store).put(case.package)
     out = tmp_path / "scores.csv"
@@ -103,11 +110,14 @@ def test_csv_in_and_out_by_id_with_a_table_summary(spark, tmp_path, capsys, case
     assert code == 1  # the case has row errors, and --fail-on-row-error says so
     table = dict(line.split("  ", 1) for line in capsys.readouterr().out.splitlines())  # label, then 2+ spaces
     table = {label: value.strip() for label, value in table.items()}
-    assert table["rows"] == f"{len(case.checks):,}"
-    assert table["rows in error"] == f"{int(case.checks.errors.sum()):,}"
+    assert table["rows"] == f"{len(case.checks) + 1:,}"
+    assert table["rows in error"] == f"{int(case.checks.errors.sum()) + 1:,}"
     assert table["id"] == model_id and table["package format"] == "stripe-json"
     written = _read_csv_folder(out)
     assert list(written.columns) == [ROW, *(f.name for f in case.checks.columns), *case.package.outputs, "error"]
+    last = written[written[ROW] == len(case.checks)]
+    assert "1_000" in last["error"].item() and last[list(case.package.outputs)].isna().all().all()
+    written = written[written[ROW] < len(case.checks)]
     comparison = compare(case.checks, scores_of(written, case.package.outputs), case.package.model)
     assert comparison.ok, comparison.summary()
 

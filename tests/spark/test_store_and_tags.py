@@ -184,3 +184,18 @@ def test_refusals_name_what_was_expected_and_found(spark, tmp_path, case):
         crossform_spark.score(frame, unstored, store=store)
     with pytest.raises(InvalidTagError, match="an existing package path, a package id"):
         crossform_spark.score(frame, str(Path(tmp_path) / "missing-package"), store=store)
+
+
+def test_column_names_with_dots_and_backticks_are_columns(spark, tmp_path, case):
+    from crossform import spark as crossform_spark
+
+    model_id = open_store(tmp_path / "store").put(case.package)
+    frame = case_frame(spark, case.checks).withColumnRenamed(ROW, "txn.`id`")
+
+    scored = crossform_spark.score(frame, model_id, store=tmp_path / "store", keep=["txn.`id`"])
+
+    assert scored.columns == ["txn.`id`", *case.package.outputs, "error"]
+    assert crossform_spark.resolved_of(scored)["id"] == model_id
+    rows = scored.toPandas().rename(columns={"txn.`id`": ROW})
+    comparison = compare(case.checks, scores_of(rows, case.package.outputs), case.package.model)
+    assert comparison.ok, comparison.summary()
