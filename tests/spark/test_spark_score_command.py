@@ -68,6 +68,15 @@ def _read_csv_folder(folder):
     return pd.concat([pd.read_csv(p, keep_default_na=False, na_values=[""]) for p in parts], ignore_index=True)
 
 
+def _keys(document, prefix="") -> set:
+    keys = set()
+    for key, value in document.items():
+        keys.add(prefix + key)
+        if isinstance(value, dict):
+            keys |= _keys(value, f"{prefix}{key}.")
+    return keys
+
+
 def test_parquet_in_and_out_with_a_json_summary(spark, tmp_path, capsys, case):
     import pandas as pd
 
@@ -82,12 +91,18 @@ def test_parquet_in_and_out_with_a_json_summary(spark, tmp_path, capsys, case):
 
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
+    assert _keys(summary) == {"input", "output", "format", "rows", "rows_in_error", "package"} | {
+        f"package.{key}" for key in ("kind", "given", "tag", "id", "format", "source")
+    }  # snake_case, as every --json of the command (tests/cli/test_cli_json.py)
     assert summary["rows"] == len(case.checks)
     assert summary["rows_in_error"] == int(case.checks.errors.sum()) > 0
     assert summary["format"] == "parquet"
     assert summary["package"]["id"] == case.package.id and summary["package"]["kind"] == "path"
     written = pd.read_parquet(out)
     assert list(written.columns) == [ROW, *case.package.outputs, "error"]
+    from crossform.spark import resolved_of
+
+    assert resolved_of(spark.read.parquet(str(out))) == summary["package"]  # Parquet keeps the record
     comparison = compare(case.checks, scores_of(written, case.package.outputs), case.package.model)
     assert comparison.ok, comparison.summary()
 

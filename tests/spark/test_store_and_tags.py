@@ -179,6 +179,9 @@ def test_refusals_name_what_was_expected_and_found(spark, tmp_path, case):
         crossform_spark.score(frame.withColumnRenamed(ROW, "error"), model_id, store=store)
     with pytest.raises(UnknownTagError, match="no such tag in the registry"):
         crossform_spark.score(frame, "no_such.tag", store=store, registry=registry)
+    deployer.add_shadow("shadowed.only", model_id, force=True)
+    with pytest.raises(UnknownTagError, match="expected a tag deployed to a model, found one with only shadow"):
+        crossform_spark.score(frame, "shadowed.only", store=store, registry=registry)
     unstored = "sha256." + "A" * 52
     with pytest.raises(ObjectNotFoundError, match="expected a package stored under this id, found none"):
         crossform_spark.score(frame, unstored, store=store)
