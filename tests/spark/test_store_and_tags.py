@@ -202,3 +202,38 @@ def test_column_names_with_dots_and_backticks_are_columns(spark, tmp_path, case)
     rows = scored.toPandas().rename(columns={"txn.`id`": ROW})
     comparison = compare(case.checks, scores_of(rows, case.package.outputs), case.package.model)
     assert comparison.ok, comparison.summary()
+
+
+def test_an_empty_dataframe_scores_to_an_empty_one(spark, tmp_path, case):
+    from crossform import spark as crossform_spark
+
+    model_id = open_store(tmp_path / "store").put(case.package)
+    scored = crossform_spark.score(case_frame(spark, case.checks).limit(0), model_id, store=tmp_path / "store")
+
+    assert scored.count() == 0
+    assert scored.columns[-len(case.package.outputs) - 1 :] == [*case.package.outputs, "error"]
+
+
+def test_an_executor_refuses_bytes_that_do_not_hash_to_the_resolved_id(case):
+    """What an executor does with the broadcast, without Spark: bytes of another package than the
+    id resolved on the driver are refused by name before anything is scored."""
+    from crossform import exporters
+    from crossform import spark as crossform_spark
+    from crossform.errors import IdMismatchError
+
+    other = conformance_case("categories/unknown-as-value").package
+    shipment = crossform_spark._Shipment(
+        id=case.package.id,
+        format="protobuf",
+        content=exporters.get_format("protobuf").dumps(other),
+        runtime="reference",
+        inputs=tuple((f.name, f.kind) for f in other.inputs),
+        outputs=tuple(other.outputs),
+        keep=(),
+        crossing=tuple(f.name for f in other.inputs),
+        error_column="error",
+        csv_cells=False,
+    )
+
+    with pytest.raises(IdMismatchError, match=f"expected bytes that hash to {case.package.id}, found {other.id}"):
+        crossform_spark._scorer_for(shipment)
