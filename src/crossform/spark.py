@@ -228,8 +228,11 @@ def _column(name: str):
 def resolved_of(df, error_column: str = "error") -> Union[dict, None]:
     """What :func:`score` resolved (``Resolved.to_json()``), read from ``df``'s schema; None when
     the column carries none."""
-    field = df.schema[error_column]
-    return (field.metadata or {}).get(METADATA_KEY)
+    found = (df.schema[error_column].metadata or {}).get(METADATA_KEY)
+    if found is None:
+        return None
+    order = [name for name in Resolved.__dataclass_fields__ if name in found]  # Spark's JSON sorts keys
+    return {name: found[name] for name in order + sorted(set(found) - set(order))}
 
 
 # ------------------------------------------------------------------ on the executors

@@ -7,6 +7,10 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -173,3 +177,48 @@ def test_an_existing_output_is_refused_unless_overwrite(spark, tmp_path, capsys,
 def test_an_input_without_a_known_extension_needs_format(tmp_path, capsys):
     assert main(["spark-score", "--input", str(tmp_path / "rows"), "--output", "x", "--package", "p"]) == 2
     assert "--format parquet|csv" in capsys.readouterr().err
+
+
+def test_spark_submit_runs_the_command_line_module(tmp_path, case):
+    """spark-submit runs a .py file: crossform/cli/__main__.py, the master from spark-submit's own
+    --master (the command is given none), in a process of its own."""
+    import pandas as pd
+
+    import crossform.cli
+
+    submit = Path(sys.executable).parent / "spark-submit"
+    if not submit.exists():
+        pytest.skip(f"pyspark's spark-submit is not beside this Python ({submit})")
+    _rows_frame(case.checks).to_parquet(tmp_path / "rows.parquet")
+    store = tmp_path / "store"
+    model_id = open_store(store).put(case.package, format="protobuf")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CROSSFORM_", "PYSPARK_"))}
+    env.update(PYSPARK_PYTHON=sys.executable, SPARK_LOCAL_IP="127.0.0.1")
+    main_file = Path(crossform.cli.__file__).parent / "__main__.py"
+
+    done = subprocess.run(
+        [str(submit), "--master", "local[2]", "--conf", "spark.ui.enabled=false", str(main_file), "spark-score"]
+        + ["--input", "rows.parquet", "--output", "scores.parquet", "--package", model_id, "--store", str(store)]
+        + ["--keep", ROW, "--json"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    # spark-submit merges the driver's stderr (here pyspark's warnings) into its stdout: the summary is last
+    lines = done.stdout.splitlines()
+    summary = json.loads("\n".join(lines[lines.index("{") :]))
+    assert summary["package"] == {
+        "kind": "id",
+        "given": model_id,
+        "tag": None,
+        "id": model_id,
+        "format": "protobuf",
+        "source": str(store),
+    }
+    written = pd.read_parquet(tmp_path / "scores.parquet")
+    comparison = compare(case.checks, scores_of(written, case.package.outputs), case.package.model)
+    assert comparison.ok, comparison.summary()
