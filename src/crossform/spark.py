@@ -106,7 +106,7 @@ def resolve(
             f"expected a package stored under this id{via}, found none in the store: push it first "
             "(crossform push PKG), or name the store it is in",
         )
-    fmt = _stored_format(stored, model_id, runtime)
+    fmt = _stored_format(stored, runtime) or opened.default_format(model_id)
     loaded, content = opened.fetch(model_id, fmt)
     kind = "id" if tag is None else "tag"
     return Resolved(kind, given, tag, model_id, fmt, opened.url), loaded, content
@@ -123,7 +123,7 @@ def _checked_tag(given: str) -> str:
         ) from None
 
 
-def _stored_format(stored: Sequence[str], model_id: str, runtime: str) -> Union[str, None]:
+def _stored_format(stored: Sequence[str], runtime: str) -> Union[str, None]:
     """Of the formats the id is ``stored`` in, one ``runtime`` executes (None: the store's default)."""
     for name in stored:
         if runtime in exporters.get_format(name).RUNTIMES:

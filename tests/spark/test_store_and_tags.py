@@ -237,3 +237,17 @@ def test_an_executor_refuses_bytes_that_do_not_hash_to_the_resolved_id(case):
 
     with pytest.raises(IdMismatchError, match=f"expected bytes that hash to {case.package.id}, found {other.id}"):
         crossform_spark._scorer_for(shipment)
+
+
+def test_an_id_stored_only_in_a_format_the_runtime_does_not_run_records_that_format(tmp_path, case):
+    """Resolution alone, no Spark job: the reference runtime scores an onnx-only object (read into
+    the IR), and the record names the format the bytes were read from."""
+    from crossform import spark as crossform_spark
+
+    store = open_store(tmp_path / "store")
+    model_id = store.put(case.package, format="onnx")
+
+    resolved, loaded, content = crossform_spark.resolve(model_id, store=store.url, runtime="reference")
+
+    assert (resolved.kind, resolved.id, resolved.format) == ("id", model_id, "onnx")
+    assert loaded.id == model_id and isinstance(content, bytes)
