@@ -174,7 +174,7 @@ def score(
             f"The DataFrame must have a column for every input of package {resolved.id}. Missing: "
             f"{shown(missing, 200)}; found columns: {shown(columns, 200)}."
         )
-    keep = columns if keep is None else list(keep)
+    keep = columns if keep is None else list(dict.fromkeys(keep))  # a column named twice is kept once
     unknown = [name for name in keep if name not in columns]
     if unknown:
         raise InputError(
