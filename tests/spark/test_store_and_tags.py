@@ -195,7 +195,7 @@ def test_column_names_with_dots_and_backticks_are_columns(spark, tmp_path, case)
     model_id = open_store(tmp_path / "store").put(case.package)
     frame = case_frame(spark, case.checks).withColumnRenamed(ROW, "txn.`id`")
 
-    scored = crossform_spark.score(frame, model_id, store=tmp_path / "store", keep=["txn.`id`"])
+    scored = crossform_spark.score(frame, model_id, store=tmp_path / "store", keep=["txn.`id`", "txn.`id`"])
 
     assert scored.columns == ["txn.`id`", *case.package.outputs, "error"]
     assert crossform_spark.resolved_of(scored)["id"] == model_id
