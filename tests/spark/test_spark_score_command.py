@@ -90,7 +90,7 @@ def test_parquet_in_and_out_with_a_json_summary(spark, tmp_path, capsys, case):
 
     code = main(
         ["spark-score", "--input", str(tmp_path / "rows.parquet"), "--output", str(out)]
-        + ["--package", str(package), "--keep", ROW, "--json"]
+        + ["--package", str(package), "--keep", ROW, "--keep", ROW, "--json"]
     )
 
     assert code == 0

@@ -178,8 +178,10 @@ def spark_score_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--keep",
         nargs="+",
+        action="extend",
         metavar="COLUMN",
-        help="the input columns copied to the output, e.g. an id (default: every input column)",
+        help="the input columns copied to the output, e.g. an id; --keep a b or --keep a --keep b "
+        "(default: every input column)",
     )
     parser.add_argument(
         "--runtime",
