@@ -135,7 +135,7 @@ def read_csv(
             return flat[position[name] :: width]  # column j of the rows, sliced at C speed
 
         columns = {
-            f.name: (_numeric_cells if f.kind == ir.NUMERIC else _categorical_cells)(column(f.name)) for f in fields
+            f.name: (numeric_cells if f.kind == ir.NUMERIC else categorical_cells)(column(f.name)) for f in fields
         }
         yield Chunk(n_rows, columns, [column(k) for k in keep])
 
@@ -214,7 +214,7 @@ def _lines_spanned(records: Sequence[list]) -> int:
     return sum(1 + sum(c.count("\n") + c.count("\r") - c.count("\r\n") for c in r) for r in records)
 
 
-def _numeric_cells(cells: list) -> np.ndarray:
+def numeric_cells(cells: list) -> np.ndarray:
     """float64 when every cell reads, else an object array keeping the unread cells as text."""
     values = _plain_numbers(cells)
     if values is not None:
@@ -246,7 +246,7 @@ def _plain_numbers(cells: Sequence[str]) -> np.ndarray | None:
     return values if plain else None
 
 
-def _categorical_cells(cells: list) -> np.ndarray:
+def categorical_cells(cells: list) -> np.ndarray:
     out = np.array(cells, dtype=object)
     out[np.isin(np.array(cells, dtype=str), NA_CELLS)] = None
     return out

@@ -97,8 +97,9 @@ def test_every_json_output_is_snake_case(capsys, tmp_path, model_file, onnx_file
         assert code == 0, (command, err)
         assert keys_not_snake(json.loads(out)) == [], command
         seen.add(command)
-    # score writes rows, suite is checked below, serve answers over HTTP (tests/serve checks its keys)
-    assert seen | {"score", "suite", "serve"} >= set(cli.COMMANDS)
+    # score writes rows, suite is checked below, serve answers over HTTP (tests/serve checks its keys),
+    # spark-score needs a Spark session (tests/spark/test_spark_score_command.py checks its keys)
+    assert seen | {"score", "suite", "serve", "spark-score"} >= set(cli.COMMANDS)
 
 
 def test_suite_json_is_snake_case(capsys):

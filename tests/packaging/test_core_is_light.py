@@ -19,8 +19,8 @@ def test_core_paths_import_neither_sklearn_nor_pandas(tmp_path, package):
         assert scores.errors[0] is None and scores.errors[1] is not None
         assert cli.main(["validate", {str(path)!r}]) == 0
         assert validation.check({str(path)!r})["ok"] and demo.TARGET == "migrates"
-        # the server's libraries (the serve extra) only load when `crossform serve` runs
-        heavy = ("sklearn", "pandas", "joblib", "scipy", "starlette", "uvicorn", "prometheus_client", "lightgbm")
+        # the server's libraries (the serve extra) only load when `crossform serve` runs, pyspark when spark-score does
+        heavy = ("sklearn", "pandas", "joblib", "scipy", "starlette", "uvicorn", "prometheus_client", "lightgbm", "pyspark")
         heavy = sorted(m for m in heavy if m in sys.modules)
         assert not heavy, heavy
     """)

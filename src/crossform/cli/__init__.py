@@ -1,6 +1,6 @@
 """The ``crossform`` command: export, score, check and describe model packages.
 
-One module per command group (demo, export, score, validate with id, info and compat, conform
+One module per command group (demo, export, score, spark-score, validate with id, info and compat, conform
 with suite, formats, deploy with push, pull, models, history and tags, serve, shadow-report);
 this module holds the command table, the parser and ``main``.
 Only ``demo`` and ``export`` need scikit-learn, pandas and joblib, and they
@@ -43,6 +43,7 @@ from .formats import formats_arguments, run_formats
 from .score import run_score, score_arguments
 from .serve import run_serve, serve_arguments
 from .shadow_report import run_shadow_report, shadow_report_arguments
+from .spark_score import run_spark_score, spark_score_arguments
 from .validate import (
     compat_arguments,
     id_arguments,
@@ -91,6 +92,25 @@ COMMANDS: dict[str, tuple[Callable, Callable, str, str, str]] = {
         "runtime goes to stderr.",
         "crossform score fraud-pkg transactions.csv -o scores.csv --keep id\n"
         "  cat rows.jsonl | crossform score fraud-pkg - --input-format jsonl --output-format jsonl",
+    ),
+    "spark-score": (
+        run_spark_score,
+        spark_score_arguments,
+        "score a Parquet or CSV table on Spark with a package path, id or tag",
+        "Score every row of --input on Spark (mapInPandas on the executors, each Arrow batch "
+        "scored at once) with the package a path, an id in the store or a tag in the registry "
+        "names, resolved once on the driver and checked against its id before any job runs. "
+        "Writes --output in the input's format: the --keep columns, one column per model "
+        'output, then "error" (null when the row scored). A row that cannot be scored is a '
+        "row error and the others still score. Prints a summary: rows, rows in error, the id "
+        "scored. Works under spark-submit (the master comes from Spark's configuration) or "
+        "with --master local[N].",
+        "crossform spark-score --input txns.parquet --output scores.parquet --package txn_fraud.production\n"
+        "  crossform spark-score --input txns.csv --output scores.csv --package sha256.Q5NJ... --master local[2]\n"
+        "  # spark-submit runs a .py file: crossform's command line is crossform/cli/__main__.py\n"
+        "  spark-submit --master yarn \"$(python -c 'import crossform.cli as c; print(c.__path__[0])')/__main__.py\" \\\n"
+        "      spark-score --input s3a://lake/txns/ --format parquet --output s3a://lake/scores/ \\\n"
+        "      --package txn_fraud.production --store s3://models/fraud --keep txn_id",
     ),
     "validate": (
         run_validate,

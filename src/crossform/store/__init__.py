@@ -72,7 +72,7 @@ class Store:
             content = fmt.dumps(package_or_path)
             where = f"<{fmt.NAME} written for the store>"
         else:
-            content, where = _read_path(exporters.package_path(package_or_path))
+            content, where = read_content(exporters.package_path(package_or_path))
         source = exporters.Files.from_mapping(content, where) if isinstance(content, dict) else content
         package, name = exporters.read_source(source, where, format)
         files = content if isinstance(content, dict) else {FILE_NAME: content}
@@ -110,14 +110,14 @@ class Store:
     def get(self, package_id: str, format: Union[str, None] = None) -> ir.Package:
         """The package stored under the id, read from ``format`` (default: stripe-json when
         stored so, else the first stored format), its bytes checked against the id."""
-        package, _ = self._fetch(package_id, format)
+        package, _ = self.fetch(package_id, format)
         return package
 
     def pull(self, package_id: str, dest: Union[str, Path], format: Union[str, None] = None) -> Path:
         """Write the stored bytes of the id (in ``format``) to ``dest``, a new path, as they were
         put: a file, or a directory for a directory format. They are checked against the id
         first, and the write is atomic. Returns ``dest``."""
-        _, content = self._fetch(package_id, format)
+        _, content = self.fetch(package_id, format)
         target = exporters.package_path(dest)
         if os.path.lexists(target):
             raise PackageExistsError(str(target), "already exists; pull writes only a new path")
@@ -125,9 +125,10 @@ class Store:
         exporters.write_content(content, target)
         return target
 
-    def _fetch(self, package_id: str, format: Union[str, None]) -> tuple:
+    def fetch(self, package_id: str, format: Union[str, None] = None) -> tuple:
         """(package, content) of the id's object, verified: content is a file's bytes or a
-        directory's {relative path: bytes}, as exporters.write_content takes."""
+        directory's {relative path: bytes}, as exporters.write_content takes (and as
+        crossform.spark ships to its executors)."""
         check_id(package_id)
         name = exporters.get_format(format).NAME if format is not None else self.default_format(package_id)
         prefix = f"{package_id}/{name}/"
@@ -201,7 +202,7 @@ def _check_manifest(manifest, package_id: str, name: str, where: str) -> None:
             refuse(f"expected {shown(file_name)}: a size up to {MAX_FILE_BYTES} and a SHA-256, found {shown(entry)}")
 
 
-def _read_path(path: Path) -> tuple:
+def read_content(path: Path) -> tuple:
     """(content, where) for the package at ``path``: a file's bytes, or a directory's
     {relative path: bytes} with every regular file in it (links and special files refused)."""
     try:
@@ -245,4 +246,4 @@ def open_store(url: Union[str, Path], **options) -> Store:
     raise StoreUnreachableError(shown(text), f"expected a path, a file:// or an s3:// URL, found the scheme {scheme!r}")
 
 
-__all__ = ["Store", "open_store", "check_id", "ObjectNotFoundError"]
+__all__ = ["Store", "open_store", "read_content", "check_id", "ObjectNotFoundError"]
