@@ -31,10 +31,9 @@ def spark_type(kind: str):
     return T.DoubleType() if kind == ir.NUMERIC else T.StringType()
 
 
-def case_frame(spark, checks: Checks):
-    """The case's rows as a DataFrame: one double or string column per input, and ROW."""
+def rows_frame(checks: Checks):
+    """The case's rows as a pandas DataFrame: ROW, then a float64 (NaN missing) or object column per input."""
     import pandas as pd
-    from pyspark.sql import types as T
 
     data = checks.data()
     columns = {ROW: np.arange(len(checks), dtype=np.int64)}
@@ -45,11 +44,18 @@ def case_frame(spark, checks: Checks):
             if f.kind == ir.NUMERIC
             else np.array(values, dtype=object)
         )
+    return pd.DataFrame(columns)
+
+
+def case_frame(spark, checks: Checks):
+    """The case's rows as a Spark DataFrame: one double or string column per input, and ROW."""
+    from pyspark.sql import types as T
+
     schema = T.StructType(
         [T.StructField(ROW, T.LongType(), False)]
         + [T.StructField(f.name, spark_type(f.kind), True) for f in checks.columns]
     )
-    return spark.createDataFrame(pd.DataFrame(columns), schema)
+    return spark.createDataFrame(rows_frame(checks), schema)
 
 
 def scores_of(frame, outputs, error_column: str = "error") -> Scores:

@@ -12,7 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 import crossform
@@ -20,7 +19,7 @@ from crossform import ir
 from crossform.checks import compare
 from crossform.cli import main
 from crossform.store import open_store
-from helpers.spark import ROW, conformance_case, scores_of
+from helpers.spark import ROW, conformance_case, rows_frame, scores_of
 
 pytest.importorskip("pyspark", reason="pyspark is not installed (pip install 'crossform[spark]')")
 
@@ -30,21 +29,6 @@ CASE = "categories/encoded-missing"
 @pytest.fixture(scope="module")
 def case():
     return conformance_case(CASE)
-
-
-def _rows_frame(checks):
-    import pandas as pd
-
-    data = checks.data()
-    columns = {ROW: np.arange(len(checks), dtype=np.int64)}
-    for f in checks.columns:
-        values = data[f.name]
-        columns[f.name] = (
-            np.array([np.nan if v is None else v for v in values], dtype=np.float64)
-            if f.kind == ir.NUMERIC
-            else pd.Series(values, dtype=object)
-        )
-    return pd.DataFrame(columns)
 
 
 def _csv_cell(value, kind: str) -> str:
@@ -84,7 +68,7 @@ def _keys(document, prefix="") -> set:
 def test_parquet_in_and_out_with_a_json_summary(spark, tmp_path, capsys, case):
     import pandas as pd
 
-    _rows_frame(case.checks).to_parquet(tmp_path / "rows.parquet")
+    rows_frame(case.checks).to_parquet(tmp_path / "rows.parquet")
     package = crossform.save(case.package, tmp_path / "package")
     out = tmp_path / "scores.parquet"
 
@@ -142,7 +126,7 @@ def test_csv_in_and_out_by_id_with_a_table_summary(spark, tmp_path, capsys, case
 
 
 def test_a_tampered_package_exits_1_and_writes_nothing(spark, tmp_path, capsys, case):
-    _rows_frame(case.checks).to_parquet(tmp_path / "rows.parquet")
+    rows_frame(case.checks).to_parquet(tmp_path / "rows.parquet")
     store = tmp_path / "store"
     model_id = open_store(store).put(case.package)
     target = sorted(p for p in (store / model_id / "stripe-json" / "files").rglob("*") if p.is_file())[-1]
@@ -160,7 +144,7 @@ def test_a_tampered_package_exits_1_and_writes_nothing(spark, tmp_path, capsys, 
 
 
 def test_an_existing_output_is_refused_unless_overwrite(spark, tmp_path, capsys, case):
-    _rows_frame(case.checks).to_parquet(tmp_path / "rows.parquet")
+    rows_frame(case.checks).to_parquet(tmp_path / "rows.parquet")
     package = crossform.save(case.package, tmp_path / "package.pb", format="protobuf")
     out = tmp_path / "scores.parquet"
     out.mkdir()
@@ -189,7 +173,7 @@ def test_spark_submit_runs_the_command_line_module(tmp_path, case):
     submit = Path(sys.executable).parent / "spark-submit"
     if not submit.exists():
         pytest.skip(f"pyspark's spark-submit is not beside this Python ({submit})")
-    _rows_frame(case.checks).to_parquet(tmp_path / "rows.parquet")
+    rows_frame(case.checks).to_parquet(tmp_path / "rows.parquet")
     store = tmp_path / "store"
     model_id = open_store(store).put(case.package, format="protobuf")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CROSSFORM_", "PYSPARK_"))}

@@ -7,6 +7,7 @@ import argparse
 import json
 import os
 import sys
+import textwrap
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -40,6 +41,14 @@ class UsageError(Exception):
 
 class CommandError(Exception):
     """A refusal that is not a CrossformError, e.g. a malformed input file (exit 1)."""
+
+
+def _help_sections(sections: Sequence[tuple]) -> str:
+    """(title, text) pairs as an epilog: each title, then its text wrapped at WIDTH, indented."""
+    return "".join(
+        f"{title}:\n" + textwrap.fill(text, WIDTH, initial_indent="  ", subsequent_indent="  ") + "\n"
+        for title, text in sections
+    )
 
 
 def _out(line: str = "") -> None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import textwrap
 
 import crossform
 from crossform import progress, tabular
 
-from ._common import EXIT_FAILED, EXIT_OK, WIDTH, UsageError, _err, _load, _require_path, _row_count
+from ._common import EXIT_FAILED, EXIT_OK, UsageError, _err, _help_sections, _load, _require_path, _row_count
 from ._io import IO_FORMATS, _input_share, _io_format, _open_input, _open_output, _source
 
 
@@ -73,10 +72,7 @@ def _score_input_help() -> str:
             "summary line: the rows, the runtime that scored and the row errors. --quiet prints neither.",
         ),
     ]
-    return "".join(
-        f"{title}:\n" + textwrap.fill(text, WIDTH, initial_indent="  ", subsequent_indent="  ") + "\n"
-        for title, text in paragraphs
-    )
+    return _help_sections(paragraphs)
 
 
 def score_arguments(parser: argparse.ArgumentParser) -> None:

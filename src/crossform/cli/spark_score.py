@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import textwrap
 
-from ._common import EXIT_FAILED, EXIT_OK, WIDTH, CommandError, UsageError, _out, _print_json, _table
+from ._common import EXIT_FAILED, EXIT_OK, CommandError, UsageError, _help_sections, _out, _print_json, _table
 from .deploy import _registry_option, _store_option
 
 SPARK_FORMATS = ("parquet", "csv")
@@ -154,10 +153,7 @@ def _spark_score_help() -> str:
             "pip install 'crossform[spark]' and Java 17+.",
         ),
     ]
-    return "".join(
-        f"{title}:\n" + textwrap.fill(text, WIDTH, initial_indent="  ", subsequent_indent="  ") + "\n"
-        for title, text in paragraphs
-    )
+    return _help_sections(paragraphs)
 
 
 def spark_score_arguments(parser: argparse.ArgumentParser) -> None:
