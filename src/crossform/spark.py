@@ -187,6 +187,8 @@ def score(
             f"(outputs: {shown(list(loaded.outputs))}, error column: {error_column!r})."
         )
     needed = list(dict.fromkeys(keep + inputs))
+    if runtime == "jvm":
+        return _score_in_jvm(df, resolved, content, keep, list(loaded.outputs), error_column, csv_cells)
     shipment = _Shipment(
         resolved.id,
         resolved.format,
@@ -223,6 +225,112 @@ def _column(name: str):
     from pyspark.sql import functions as F
 
     return F.col("`" + name.replace("`", "``") + "`")  # quoted: a name, whatever it holds
+
+
+# ------------------------------------------------------------------ the executors' JVM
+
+JVM_SCORING = "dev.crossform.spark.Scoring"  # jvm/spark/: the transformation, in crossform-spark.jar
+SPARK_JAR_VARIABLE = "CROSSFORM_SPARK_JAR"  # where a crossform without jvm/ beside it finds that jar
+
+
+def jars() -> list:
+    """The jars Spark needs on its classpath for ``runtime="jvm"`` (set ``spark.jars`` to them,
+    comma-separated, before the session starts): crossform's Spark jar, its Java scorer and
+    protobuf-java. Spark brings its own Jackson, which the scorer uses."""
+    from .runtime import jvm
+
+    spark_jar = os.environ.get(SPARK_JAR_VARIABLE) or str(jvm.JAR.with_name("crossform-spark.jar"))
+    scorer = [entry for entry in jvm.classpath() if "jackson" not in Path(entry).name]
+    return [spark_jar, *scorer]
+
+
+def jvm_unavailable(session=None) -> Union[str, None]:
+    """None when ``runtime="jvm"`` can run (in ``session`` when given: its driver has the jars),
+    else why not."""
+    from .runtime import jvm
+
+    reason = jvm.unavailable()
+    if reason:
+        return reason
+    missing = [entry for entry in jars() if not Path(entry).exists()]
+    if missing:
+        return (
+            f"crossform's Spark jar is not built ({', '.join(missing)} missing): build it with ./dev jvm, which runs "
+            f"jvm/build.sh spark against pyspark's jars, or point {SPARK_JAR_VARIABLE} at one"
+        )
+    if session is not None and not _has_jvm_scoring(session):
+        return (
+            "this Spark session was started without crossform's jars: start it with "
+            "spark.jars set to ','.join(crossform.spark.jars())"
+        )
+    return None
+
+
+def _has_jvm_scoring(session) -> bool:
+    try:
+        session._jvm.java.lang.Class.forName(
+            JVM_SCORING, False, session._jvm.Thread.currentThread().getContextClassLoader()
+        )
+    except Exception:  # py4j's Py4JJavaError wrapping ClassNotFoundException
+        return False
+    return True
+
+
+def _score_in_jvm(df, resolved: Resolved, content: Any, keep: list, outputs: list, error_column: str, csv_cells: bool):
+    """The scoring of ``score`` as a Spark transformation in the executors' JVM (jvm/spark/
+    Scoring.java): no Python worker; the verified bytes broadcast there as here."""
+    import json
+
+    from pyspark.sql import DataFrame
+
+    from . import tabular
+    from .errors import CrossformError
+
+    if resolved.format not in ("stripe-json", "protobuf"):
+        raise CrossformError(
+            f"the jvm runtime reads stripe-json and protobuf packages; {resolved.given} is {resolved.format}: "
+            "export or push it as one of those"
+        )
+    session = df.sparkSession
+    reason = jvm_unavailable(session)
+    if reason:
+        raise CrossformError(f"crossform.spark runtime jvm: {reason}")
+    jvm = session._jvm
+    gateway = session.sparkContext._gateway
+    if isinstance(content, dict):
+        files = jvm.java.util.LinkedHashMap()
+        for name, data in sorted(content.items()):
+            files.put(name, bytearray(data))
+        shipped = files
+    else:
+        shipped = bytearray(content)
+    cells = None
+    if csv_cells:
+        cells = jvm.dev.crossform.spark.Scoring.CsvCells(
+            _java_list(gateway, tabular.NA_CELLS),
+            _java_list(gateway, tabular.TRUE_CELLS),
+            _java_list(gateway, tabular.FALSE_CELLS),
+            tabular.NUMBER.pattern,
+        )
+    metadata = json.dumps({METADATA_KEY: resolved.to_json()})
+    scored = jvm.dev.crossform.spark.Scoring.score(
+        df._jdf,
+        shipped,
+        resolved.id,
+        resolved.format,
+        _java_list(gateway, keep),
+        _java_list(gateway, outputs),
+        error_column,
+        metadata,
+        cells,
+    )
+    return DataFrame(scored, session)
+
+
+def _java_list(gateway, values) -> Any:
+    from py4j.java_collections import ListConverter
+
+    return ListConverter().convert(list(values), gateway._gateway_client)
 
 
 def resolved_of(df, error_column: str = "error") -> Union[dict, None]:
@@ -290,4 +398,4 @@ def _score_batches(batches: Iterator, shipment: _Shipment) -> Iterator:
         yield pd.DataFrame(out, index=frame.index)
 
 
-__all__ = ["Resolved", "resolve", "resolved_of", "score", "METADATA_KEY"]
+__all__ = ["Resolved", "resolve", "resolved_of", "score", "jars", "jvm_unavailable", "METADATA_KEY"]

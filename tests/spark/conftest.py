@@ -25,6 +25,8 @@ def spark():
         pytest.skip("Spark needs Java 17+ and none was found (no java on PATH, no JAVA_HOME)")
     from pyspark.sql import SparkSession
 
+    from crossform import spark as crossform_spark
+
     saved = {name: os.environ.get(name) for name in ("PYSPARK_PYTHON", "SPARK_LOCAL_IP")}
     # the executors' Python workers run this interpreter, which has crossform (pyspark reads it at start)
     os.environ["PYSPARK_PYTHON"] = sys.executable
@@ -37,6 +39,8 @@ def spark():
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.default.parallelism", "2")
+        # the jvm runtime's classes (jvm/spark/); without them its tests are a named skip
+        .config("spark.jars", "" if crossform_spark.jvm_unavailable() else ",".join(crossform_spark.jars()))
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
@@ -51,10 +55,21 @@ def spark():
                 os.environ[name] = value
 
 
+@pytest.fixture
+def jvm_spark(spark):
+    """The session, when crossform.spark's jvm runtime can run in it; a named skip otherwise."""
+    from crossform import spark as crossform_spark
+
+    reason = crossform_spark.jvm_unavailable(spark)
+    if reason:
+        pytest.skip(f"crossform.spark runtime jvm: {reason}")
+    return spark
+
+
 @pytest.fixture(autouse=True)
 def bounded_jobs(request):
     """Cancel the test's Spark jobs after JOB_SECONDS, when the test uses Spark."""
-    if "spark" not in request.fixturenames:
+    if "spark" not in request.fixturenames and "jvm_spark" not in request.fixturenames:
         yield
         return
     context = request.getfixturevalue("spark").sparkContext

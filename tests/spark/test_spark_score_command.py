@@ -65,7 +65,17 @@ def _keys(document, prefix="") -> set:
     return keys
 
 
-def test_parquet_in_and_out_with_a_json_summary(spark, tmp_path, capsys, case):
+RUNTIMES = ("reference", "jvm")  # Python workers, and the executors' JVM (tests/spark/test_jvm_path.py)
+
+
+def _runtime(request, runtime: str) -> list:
+    if runtime == "jvm":
+        request.getfixturevalue("jvm_spark")  # a named skip when crossform's Spark jar cannot run
+    return ["--runtime", runtime]
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_parquet_in_and_out_with_a_json_summary(spark, tmp_path, capsys, case, request, runtime):
     import pandas as pd
 
     rows_frame(case.checks).to_parquet(tmp_path / "rows.parquet")
@@ -74,7 +84,7 @@ def test_parquet_in_and_out_with_a_json_summary(spark, tmp_path, capsys, case):
 
     code = main(
         ["spark-score", "--input", str(tmp_path / "rows.parquet"), "--output", str(out)]
-        + ["--package", str(package), "--keep", ROW, "--keep", ROW, "--json"]
+        + ["--package", str(package), "--keep", ROW, "--keep", ROW, "--json", *_runtime(request, runtime)]
     )
 
     assert code == 0
@@ -95,7 +105,8 @@ def test_parquet_in_and_out_with_a_json_summary(spark, tmp_path, capsys, case):
     assert comparison.ok, comparison.summary()
 
 
-def test_csv_in_and_out_by_id_with_a_table_summary(spark, tmp_path, capsys, case):
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_csv_in_and_out_by_id_with_a_table_summary(spark, tmp_path, capsys, case, request, runtime):
     # a cell crossform score refuses in a numeric column (pandas would read "1_000" as 1000)
     numeric = next(j for j, f in enumerate(case.checks.columns) if f.kind == ir.NUMERIC)
     refused = [_csv_cell(v, f.kind) for v, f in zip(case.checks.rows[0], case.checks.columns)]
@@ -107,7 +118,7 @@ def test_csv_in_and_out_by_id_with_a_table_summary(spark, tmp_path, capsys, case
 
     code = main(
         ["spark-score", "--input", str(tmp_path / "rows.csv"), "--output", str(out)]
-        + ["--package", model_id, "--store", str(store), "--fail-on-row-error"]
+        + ["--package", model_id, "--store", str(store), "--fail-on-row-error", *_runtime(request, runtime)]
     )
 
     assert code == 1  # the case has row errors, and --fail-on-row-error says so

@@ -23,7 +23,7 @@ def run_spark_score(args: argparse.Namespace) -> int:
         ) from None
     from crossform import spark as crossform_spark
 
-    session, started = _session(args.master)
+    session, started = _session(args.master, jars=args.runtime == "jvm")
     try:
         try:
             table = _read(session, fmt, args.input)
@@ -79,16 +79,22 @@ def _format_of(path: str) -> str:
     raise UsageError(f"cannot tell the format of {path} from its extension; give --format parquet|csv")
 
 
-def _session(master: str | None) -> tuple:
+def _session(master: str | None, jars: bool = False) -> tuple:
     """(the SparkSession, whether this command started it). An active session (crossform.spark used
     from a running job) is used as it is; otherwise the master is --master, else Spark's own
-    configuration (spark-submit's --master, spark-defaults.conf), so nothing here assumes local mode."""
+    configuration (spark-submit's --master, spark-defaults.conf), so nothing here assumes local mode.
+    ``jars``: start Spark with crossform's jars (the jvm runtime), unless spark-submit started its
+    JVM already (then its --jars must name them: crossform.spark.jars())."""
     from pyspark.sql import SparkSession
 
     active = SparkSession.getActiveSession()
     if active is not None:
         return active, False
     builder = SparkSession.builder.appName(APP_NAME)
+    if jars and not os.environ.get("PYSPARK_GATEWAY_PORT"):  # spark-submit sets it: its JVM has its classpath
+        from crossform import spark as crossform_spark
+
+        builder = builder.config("spark.jars", ",".join(crossform_spark.jars()))
     if master:
         builder = builder.master(master)
         if master.startswith("local") and not os.environ.get("PYSPARK_PYTHON"):
@@ -146,6 +152,15 @@ def _spark_score_help() -> str:
             "as crossform score.",
         ),
         (
+            "runtime",
+            "Where the executors score. reference (the default), onnxruntime, jpmml: in Python workers, "
+            "mapInPandas over Arrow batches. jvm: in the executors' own JVM with crossform's Java scorer "
+            "(jvm/spark/), no Python worker; it reads stripe-json and protobuf packages and needs "
+            "crossform's jars on Spark's classpath: this command adds them to a session it starts; under "
+            'spark-submit give them to --jars (python -c "import crossform.spark as s; '
+            "print(','.join(s.jars()))\"). Both give the same values and the same rows in error.",
+        ),
+        (
             "spark",
             "The master is --master, else Spark's own configuration: under spark-submit its --master "
             "and --conf. With a local master the executors use this Python (unless PYSPARK_PYTHON is "
@@ -183,7 +198,8 @@ def spark_score_arguments(parser: argparse.ArgumentParser) -> None:
         "--runtime",
         default="reference",
         choices=crossform.runtimes(),
-        help="the runtime the executors score in (default: %(default)s)",
+        help="the runtime the executors score in; jvm scores in Spark's own JVM (see runtime below; "
+        "default: %(default)s)",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace --output if it exists")
     parser.add_argument(
