@@ -284,26 +284,12 @@ def _score_in_jvm(df, resolved: Resolved, content: Any, keep: list, outputs: lis
     from pyspark.sql import DataFrame
 
     from . import tabular
-    from .errors import CrossformError
 
-    if resolved.format not in ("stripe-json", "protobuf"):
-        raise CrossformError(
-            f"the jvm runtime reads stripe-json and protobuf packages; {resolved.given} is {resolved.format}: "
-            "export or push it as one of those"
-        )
     session = df.sparkSession
-    reason = jvm_unavailable(session)
-    if reason:
-        raise CrossformError(f"crossform.spark runtime jvm: {reason}")
+    _check_jvm(session, resolved)
     jvm = session._jvm
     gateway = session.sparkContext._gateway
-    if isinstance(content, dict):
-        files = jvm.java.util.LinkedHashMap()
-        for name, data in sorted(content.items()):
-            files.put(name, bytearray(data))
-        shipped = files
-    else:
-        shipped = bytearray(content)
+    shipped = _java_content(session, content)
     cells = None
     if csv_cells:
         cells = jvm.dev.crossform.spark.Scoring.CsvCells(
@@ -325,6 +311,69 @@ def _score_in_jvm(df, resolved: Resolved, content: Any, keep: list, outputs: lis
         cells,
     )
     return DataFrame(scored, session)
+
+
+def register(
+    spark,
+    name: str,
+    package: Union[str, Path],
+    store: Union[str, Path, None] = None,
+    registry: Union[str, Path, None] = None,
+    error_column: str = "error",
+) -> Resolved:
+    """Register ``package`` (a path, an id in ``store`` or a tag in ``registry``, resolved once here
+    as :func:`score` resolves it) as the Spark SQL function ``name``, running crossform's Java
+    scorer in the executors' JVM. It takes one struct whose fields are named as the package's
+    inputs and returns a struct of the outputs (null in a row in error) and ``error_column``::
+
+        crossform.spark.register(spark, "fraud", "txn_fraud.production")
+        spark.sql("SELECT txn_id, fraud(struct(*)) AS s FROM txns").select("txn_id", "s.*")
+
+    Each call scores one row; :func:`score` with ``runtime="jvm"`` scores blocks of rows and is
+    the faster way to score a whole table. Returns what was resolved."""
+    import re
+
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise InputError(
+            f"expected a SQL function name (a letter or _, then letters, digits and _), found {shown(name)}"
+        )
+    resolved, loaded, content = resolve(package, store, registry, "jvm")
+    _check_jvm(spark, resolved)
+    LOG.info("crossform.spark: registered %s as SQL function %s", resolved.to_json(), name)
+    spark._jvm.dev.crossform.spark.Scoring.register(
+        spark._jsparkSession,
+        name,
+        _java_content(spark, content),
+        resolved.id,
+        resolved.format,
+        _java_list(spark.sparkContext._gateway, list(loaded.outputs)),
+        error_column,
+    )
+    return resolved
+
+
+def _check_jvm(session, resolved: Resolved) -> None:
+    from .errors import CrossformError
+
+    if resolved.format not in ("stripe-json", "protobuf"):
+        raise CrossformError(
+            f"the jvm runtime reads stripe-json and protobuf packages; {resolved.given} is {resolved.format}: "
+            "export or push it as one of those"
+        )
+    reason = jvm_unavailable(session)
+    if reason:
+        raise CrossformError(f"crossform.spark runtime jvm: {reason}")
+
+
+def _java_content(session, content: Any) -> Any:
+    """The verified bytes as the JVM takes them: a protobuf file's byte[], or a stripe-json folder's
+    files as a map of relative path to byte[]."""
+    if not isinstance(content, dict):
+        return bytearray(content)
+    files = session._jvm.java.util.LinkedHashMap()
+    for name, data in sorted(content.items()):
+        files.put(name, bytearray(data))
+    return files
 
 
 def _java_list(gateway, values) -> Any:
@@ -398,4 +447,4 @@ def _score_batches(batches: Iterator, shipment: _Shipment) -> Iterator:
         yield pd.DataFrame(out, index=frame.index)
 
 
-__all__ = ["Resolved", "resolve", "resolved_of", "score", "jars", "jvm_unavailable", "METADATA_KEY"]
+__all__ = ["Resolved", "resolve", "resolved_of", "score", "register", "jars", "jvm_unavailable", "METADATA_KEY"]

@@ -11,7 +11,7 @@ import pytest
 
 import crossform
 from crossform.checks import compare
-from crossform.errors import CrossformError
+from crossform.errors import CrossformError, InputError
 from helpers.spark import CASES, ROW, case_frame, conformance_case, scores_of
 
 pytest.importorskip("pyspark", reason="pyspark is not installed (pip install 'crossform[spark]')")
@@ -218,3 +218,42 @@ def test_a_missing_spark_jar_is_named(monkeypatch, tmp_path):
     monkeypatch.setenv(crossform_spark.SPARK_JAR_VARIABLE, str(tmp_path / "nowhere.jar"))
     reason = crossform_spark.jvm_unavailable()
     assert reason is not None and "nowhere.jar" in reason and "./dev jvm" in reason
+
+
+def test_the_sql_function_scores_as_the_transformation(jvm_spark, mixed_package):
+    """register: the package as a SQL function of a struct, in the executors' JVM; the same values
+    and rows in error as score(runtime="jvm"), a value of the wrong type included."""
+    from pyspark.sql import types as T
+
+    from crossform import spark as crossform_spark
+
+    schema = T.StructType(
+        [T.StructField(ROW, T.LongType())]
+        + [
+            T.StructField(n, t)
+            for n, t in (("amount", T.DoubleType()), ("count", T.LongType()), ("city", T.StringType()))
+        ]
+    )
+    rows = [(0, 61.25, 3, "berlin"), (1, None, 8, "lima"), (2, float("nan"), None, None), (3, 1.5, 2, "tokyo")]
+    jvm_spark.createDataFrame(rows, schema).createOrReplaceTempView("txns")
+    resolved = crossform_spark.register(jvm_spark, "fraud_score", mixed_package)
+    assert resolved.kind == "path" and resolved.id == crossform.load(mixed_package).id
+
+    via_sql = jvm_spark.sql(f"SELECT {ROW}, fraud_score(struct(*)) AS s FROM txns").select(ROW, "s.*").toPandas()
+    via_score = crossform_spark.score(jvm_spark.table("txns"), mixed_package, runtime="jvm", keep=[ROW]).toPandas()
+    outputs = list(crossform.load(mixed_package).outputs)
+    assert list(via_sql.columns) == [ROW, *outputs, "error"]
+    _assert_same_rows(
+        via_score.sort_values(ROW).reset_index(drop=True),
+        via_sql.sort_values(ROW).reset_index(drop=True),
+        outputs,
+        messages=True,
+    )
+
+    refused = jvm_spark.sql(
+        "SELECT fraud_score(named_struct('amount', 'text', 'count', 1, 'city', 'oslo')) AS s"
+    ).first()["s"]
+    assert refused["error"] == "feature 'amount': expected a number or missing, got 'text' (String)"
+    assert refused[outputs[0]] is None
+    with pytest.raises(InputError, match="SQL function name"):
+        crossform_spark.register(jvm_spark, "drop table", mixed_package)

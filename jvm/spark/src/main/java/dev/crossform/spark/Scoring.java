@@ -19,6 +19,7 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.sql.api.java.UDF1;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
@@ -100,6 +101,86 @@ public final class Scoring {
         Partitions partitions = new Partitions(shipped, id, format, inputs, inputColumn, reading, keepColumn, outputs.size(), csv);
         // the row encoder's schema carries no column metadata: the record is set on the result
         return df.mapPartitions(partitions, Encoders.row(out)).withMetadata(errorColumn, Metadata.fromJson(metadataJson));
+    }
+
+    /**
+     * Registers the package as a SQL function {@code name} of one struct whose fields are named as
+     * the package's inputs (other fields are ignored, a missing one is missing in every row):
+     * {@code SELECT name(struct(*)) AS scored FROM t}, or {@code name(named_struct('amount', a, ...))}.
+     * It returns a struct of the outputs (null in a row in error) and {@code errorColumn}. Values
+     * are read as {@link #score} reads typed columns. Each call scores one row (the Java scorer's
+     * row path, on the task's thread); {@link #score} scores blocks of rows and is faster on large
+     * forests. Returns the function's result type.
+     */
+    public static StructType register(org.apache.spark.sql.SparkSession spark, String name, Object content, String id, String format,
+            List<String> outputs, String errorColumn) throws PackageException, IOException {
+        CrossformPackage pkg = read(content, id, format);
+        if (pkg.outputs() != outputs.size()) {
+            throw new IllegalArgumentException("crossform: package " + id + " has " + pkg.outputs() + " outputs, the caller named " + outputs);
+        }
+        List<StructField> fields = new ArrayList<>();
+        for (String output : outputs) fields.add(DataTypes.createStructField(output, DataTypes.DoubleType, true));
+        fields.add(DataTypes.createStructField(errorColumn, DataTypes.StringType, true));
+        StructType result = DataTypes.createStructType(fields);
+        JavaSparkContext context = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        spark.udf().register(name, new RowFunction(context.broadcast(content), id, format, pkg.inputs()), result);
+        return result;
+    }
+
+    /** The SQL function of {@link #register}: one struct in, one struct of scores out. */
+    static final class RowFunction implements UDF1<Row, Row> {
+        private static final long serialVersionUID = 1L;
+        private final Broadcast<Object> shipped;
+        private final String id;
+        private final String format;
+        private final String[] inputs;
+
+        RowFunction(Broadcast<Object> shipped, String id, String format, List<String> inputs) {
+            this.shipped = shipped;
+            this.id = id;
+            this.format = format;
+            this.inputs = inputs.toArray(new String[0]);
+        }
+
+        @Override
+        public Row call(Row row) {
+            CrossformPackage pkg = loaded(shipped.value(), id, format);
+            int n = inputs.length;
+            double[] nums = new double[n];
+            String[] strs = new String[n];
+            String error = null;
+            StructType schema = row == null ? null : row.schema();
+            for (int i = 0; i < n; i++) {
+                nums[i] = Double.NaN;
+                int c = schema == null ? -1 : schema.getFieldIndex(inputs[i]).getOrElse(() -> -1);
+                if (c < 0 || row.isNullAt(c)) continue;
+                Object v = row.get(c);
+                if (pkg.isCategorical(i)) {
+                    if (v instanceof String text) strs[i] = text;
+                    else if (error == null) error = wrongType(inputs[i], v, true);
+                } else if (v instanceof Boolean b) {
+                    nums[i] = b ? 1.0 : 0.0;
+                } else if (v instanceof Number number) {
+                    nums[i] = number.doubleValue();
+                } else if (error == null) {
+                    error = wrongType(inputs[i], v, false);
+                }
+            }
+            double[] out = new double[pkg.outputs()];
+            if (error == null) error = pkg.score(nums, strs, out, null);
+            Object[] result = new Object[out.length + 1];
+            if (error == null) {
+                for (int o = 0; o < out.length; o++) result[o] = out[o];
+            }
+            result[out.length] = error;
+            return RowFactory.create(result);
+        }
+    }
+
+    /** The row error of a value crossform does not read for an input, as crossform.rows words it. */
+    static String wrongType(String input, Object value, boolean categorical) {
+        String what = categorical ? "a string category or missing" : "a number or missing";
+        return "feature " + quoted(input) + ": expected " + what + ", got " + shown(value) + " (" + value.getClass().getSimpleName() + ")";
     }
 
     /** How many times this JVM has read the package {@code id} in {@code format} for scoring. */
@@ -345,13 +426,11 @@ public final class Scoring {
 
         private void refuse(int i, int r, Object value, String typeName) {
             if (refused[r] != null) return;  // the first input in error names the row's error, as in crossform.rows
-            String what = categorical(i) ? "a string category or missing" : "a number or missing";
-            String type = typeName != null ? typeName : value.getClass().getSimpleName();
-            refused[r] = "feature " + quoted(job.inputs[i]) + ": expected " + what + ", got " + shown(value) + " (" + type + ")";
-        }
-
-        private boolean categorical(int i) {
-            return strs[i] != null;
+            if (typeName == null) {
+                refused[r] = wrongType(job.inputs[i], value, strs[i] != null);
+            } else {  // a CSV cell that reads as no number: Python's reader names it a str
+                refused[r] = "feature " + quoted(job.inputs[i]) + ": expected a number or missing, got " + shown(value) + " (" + typeName + ")";
+            }
         }
     }
 
