@@ -174,12 +174,22 @@ def test_an_input_without_a_known_extension_needs_format(tmp_path, capsys):
     assert "--format parquet|csv" in capsys.readouterr().err
 
 
-def test_spark_submit_runs_the_command_line_module(tmp_path, case):
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_spark_submit_runs_the_command_line_module(tmp_path, case, runtime):
     """spark-submit runs a .py file: crossform/cli/__main__.py, the master from spark-submit's own
-    --master (the command is given none), in a process of its own."""
+    --master (the command is given none), in a process of its own; for the jvm runtime, crossform's
+    jars from spark-submit's --jars."""
     import pandas as pd
 
     import crossform.cli
+    from crossform import spark as crossform_spark
+
+    jars = []
+    if runtime == "jvm":
+        reason = crossform_spark.jvm_unavailable()
+        if reason:
+            pytest.skip(f"crossform.spark runtime jvm: {reason}")
+        jars = ["--jars", ",".join(crossform_spark.jars())]
 
     submit = Path(sys.executable).parent / "spark-submit"
     if not submit.exists():
@@ -192,9 +202,9 @@ def test_spark_submit_runs_the_command_line_module(tmp_path, case):
     main_file = Path(crossform.cli.__file__).parent / "__main__.py"
 
     done = subprocess.run(
-        [str(submit), "--master", "local[2]", "--conf", "spark.ui.enabled=false", str(main_file), "spark-score"]
+        [str(submit), "--master", "local[2]", "--conf", "spark.ui.enabled=false", *jars, str(main_file), "spark-score"]
         + ["--input", "rows.parquet", "--output", "scores.parquet", "--package", model_id, "--store", str(store)]
-        + ["--keep", ROW, "--json"],
+        + ["--keep", ROW, "--json", "--runtime", runtime],
         cwd=tmp_path,
         env=env,
         capture_output=True,
