@@ -101,6 +101,14 @@ final class Composite implements Model {
         }
     }
 
+    /** Its members on the calling thread ({@link Model#onCallingThread}); the final model is linear and never shares. */
+    @Override
+    public Composite onCallingThread() {
+        Model[] alone = new Model[members.length];
+        for (int i = 0; i < members.length; i++) alone[i] = members[i].onCallingThread();
+        return new Composite(combination, alone, weights, divisor, classes, fin, passthrough, calibration, isotonic, targetSteps);
+    }
+
     @Override
     public List<String> features() {
         return members[0].features();

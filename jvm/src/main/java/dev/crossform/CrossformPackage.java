@@ -197,6 +197,22 @@ public final class CrossformPackage {
     }
 
     /**
+     * Reads a package (as {@link #load(Path, Layout)}); with {@code shareAcrossThreads} false its
+     * rows and batches are scored entirely on the calling thread and no helper thread is ever
+     * started for it: for a caller that already runs one scoring thread per core (a Spark
+     * executor's task threads), where helpers would only take cores from the other callers. With
+     * true, as the other overloads: a large forest's single row and batch are shared with helper
+     * threads when the machine has more than one core (jvm/README.md, "One row, more cores"). The
+     * same results either way.
+     */
+    public static CrossformPackage load(Path path, Layout layout, boolean shareAcrossThreads) throws PackageException {
+        CrossformPackage shared = load(path, layout);
+        if (shareAcrossThreads) return shared;
+        return new CrossformPackage(shared.id, shared.inputs, shared.categorical, shared.encoders, shared.model.onCallingThread(), shared.modelSlots,
+                shared.slots);
+    }
+
+    /**
      * Points an encoder's features at the slots of the inputs or earlier outputs they name (each of
      * the kind the encoder reads) and gives its outputs their slots: shared by every format's reader.
      */

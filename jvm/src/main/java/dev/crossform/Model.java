@@ -50,6 +50,14 @@ interface Model {
         return error;
     }
 
+    /**
+     * The same model scoring every row and batch on the calling thread alone, never with
+     * {@link RowWalk}'s helper threads (itself when it never uses them); the same results.
+     */
+    default Model onCallingThread() {
+        return this;
+    }
+
     /** The model's canonical bytes (docs/IDENTITY.md). */
     void canonical(Canonical w);
 }

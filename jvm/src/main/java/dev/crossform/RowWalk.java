@@ -178,6 +178,8 @@ final class RowWalk {
     private static final Helper[] HELPERS = new Helper[Math.max(0, THREADS - 1)];
     /** The row being shared, or null: one row at a time is helped. */
     private static final AtomicReference<Job> POSTED = new AtomicReference<>();
+    /** How many rows and batches were ever posted to the helpers (what a test of a caller that must not share reads). */
+    private static final java.util.concurrent.atomic.AtomicLong POSTINGS = new java.util.concurrent.atomic.AtomicLong();
 
     private RowWalk() {}
 
@@ -250,7 +252,13 @@ final class RowWalk {
         }
     }
 
+    /** How many rows and batches were posted to the helpers since the class was loaded. */
+    static long postings() {
+        return POSTINGS.get();
+    }
+
     private static synchronized void wake() {
+        POSTINGS.incrementAndGet();
         for (int i = 0; i < HELPERS.length; i++) {
             if (HELPERS[i] == null) {
                 HELPERS[i] = new Helper(i);
