@@ -3,10 +3,9 @@ a user would write otherwise, on the same rows in the same run. One table, ratio
 
 Rows, each scoring the bench forest (bench/_forest.py) over the same DataFrame:
 
-- **scikit-learn pandas UDF**: what a user writes without crossform. The fitted forest is dumped
-  with joblib, its bytes broadcast, unpickled once per Python worker, and a pandas UDF (the
-  iterator form) calls ``predict_proba`` on each Arrow batch (``n_jobs=1``: Spark gives each task
-  one core).
+- **scikit-learn pandas UDF**: what a user writes without crossform. The fitted forest is
+  broadcast (pickled by Spark, unpickled once per Python worker) and a pandas UDF calls
+  ``predict_proba`` on each Arrow batch (``n_jobs=1``: Spark gives each task one core).
 - **crossform Python path**: ``crossform.spark.score(df, package)``, mapInPandas with the reference
   evaluator in the Python workers.
 - **crossform JVM path**: ``crossform.spark.score(df, package, runtime="jvm")``, the Java scorer in
@@ -35,7 +34,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -92,26 +90,19 @@ def table(spark, X: np.ndarray, rows: int, cores: int):
 
 
 def sklearn_udf(spark, forest, columns: list):
-    """A pandas UDF calling the unpickled scikit-learn forest, as a user would write it."""
-    import io
-
-    import joblib
+    """A pandas UDF calling the scikit-learn forest, as a user would write it: the fitted model
+    broadcast (pickled by Spark, unpickled once per Python worker) and ``predict_proba`` on each
+    Arrow batch. ``n_jobs=1``: each Spark task has one core, as crossform's paths do."""
     from pyspark.sql import functions as F
     from pyspark.sql.functions import pandas_udf
 
     forest.n_jobs = 1
-    buffer = io.BytesIO()
-    joblib.dump(forest, buffer)
-    shipped = spark.sparkContext.broadcast(buffer.getvalue())
-    loaded = {}
+    shipped = spark.sparkContext.broadcast(forest)
 
     @pandas_udf("`probability(0)` double, `probability(1)` double")
-    def predict(batches: Iterator[tuple[pd.Series, ...]]) -> Iterator[pd.DataFrame]:
-        if "model" not in loaded:
-            loaded["model"] = joblib.load(io.BytesIO(shipped.value))
-        for cols in batches:
-            proba = loaded["model"].predict_proba(np.column_stack([c.to_numpy() for c in cols]))
-            yield pd.DataFrame({"probability(0)": proba[:, 0], "probability(1)": proba[:, 1]})
+    def predict(*cols: pd.Series) -> pd.DataFrame:
+        proba = shipped.value.predict_proba(np.column_stack([c.to_numpy() for c in cols]))
+        return pd.DataFrame({"probability(0)": proba[:, 0], "probability(1)": proba[:, 1]})
 
     def score(df):
         return df.select(predict(*[F.col(c) for c in columns]).alias("p")).select("p.*")

@@ -229,7 +229,7 @@ public final class Scoring {
             } else {
                 throw new IllegalArgumentException("crossform: expected a package's bytes or its files, found " + (content == null ? "null" : content.getClass().getName()));
             }
-            CrossformPackage pkg = CrossformPackage.load(path, CrossformPackage.Layout.EXPANDED);
+            CrossformPackage pkg = CrossformPackage.load(path, CrossformPackage.Layout.EXPANDED, false);
             if (!pkg.id().equals(id)) {
                 throw new PackageException.IdMismatch(format + " package broadcast for " + id, "the content hashes to " + pkg.id() + ", expected " + id);
             }
