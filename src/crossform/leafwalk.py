@@ -14,12 +14,15 @@ it was built, and the evaluator then walks in numpy (crossform.evaluator.LEAF_WA
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 
 import numpy as np
 
 try:
-    from . import _leaves
+    # by name: import-linter sees no Python source for the extension and would read
+    # "from . import _leaves" as an import of crossform itself (the package, a layer above)
+    _leaves = importlib.import_module(f"{__package__}._leaves")
 except ImportError:  # built without a C compiler: crossform.evaluator walks in numpy
     _leaves = None
 
