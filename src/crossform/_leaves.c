@@ -132,7 +132,28 @@ typedef struct {
     Py_ssize_t n_trees, n_sets, n_features, n_rows;
     const double *X;
     int64_t *out;
+    /* the left fold, when asked for: acc[row] += values[leaf], tree by tree, in float64 or float32 */
+    Py_ssize_t n_outputs;
+    const double *values64;
+    double *acc64;
+    const float *values32;
+    float *acc32;
 } walk_t;
+
+/* Row row reached node at (a leaf) in tree t: its leaf in the forest's arrays, and its value added. */
+static inline void reached(const walk_t *w, Py_ssize_t t, Py_ssize_t row, int64_t at)
+{
+    int64_t leaf = w->original[at];
+    w->out[t * w->n_rows + row] = leaf;
+    const Py_ssize_t n = w->n_outputs;
+    if (w->acc64 != NULL) {
+        for (Py_ssize_t k = 0; k < n; k++)
+            w->acc64[row * n + k] = w->acc64[row * n + k] + w->values64[leaf * n + k];
+    } else if (w->acc32 != NULL) {
+        for (Py_ssize_t k = 0; k < n; k++)
+            w->acc32[row * n + k] = w->acc32[row * n + k] + w->values32[leaf * n + k];
+    }
+}
 
 /* Whether x is one of the sorted values[0:n] (== compares, so -0.0 is 0.0 and NaN is none). */
 static int in_sorted(double x, const double *values, int64_t n)
@@ -179,46 +200,62 @@ static int64_t walk_with_sets(const walk_t *w, const double *x, int64_t at)
 }
 
 /* The node after at for the row x: at + 1 (left) or the right child, chosen without a branch
- * (the choice is a coin toss to the branch predictor). */
-static inline int32_t step(const node_t *nodes, const double *x, int32_t at)
+ * (the choice is a coin toss to the branch predictor). with_nan 0: x holds no NaN, so the
+ * missing_left test is left out (a constant where it is inlined). */
+static inline __attribute__((always_inline)) int32_t step(const node_t *nodes, const double *x, int32_t at,
+                                                          const int with_nan)
 {
     const node_t *node = &nodes[at];
     double v = x[node->word & FEATURE_MASK];
-    uint32_t le = (uint32_t)(v <= node->threshold);
-    uint32_t nan = (uint32_t)(v != v);
-    uint32_t left = le | (nan & (node->word >> MISSING_LEFT_SHIFT));
+    uint32_t left = (uint32_t)(v <= node->threshold);
+    if (with_nan)
+        left |= (uint32_t)(v != v) & (node->word >> MISSING_LEFT_SHIFT);
     uint32_t mask = 0u - (left & 1u);
     return (int32_t)((((uint32_t)at + 1u) & mask) | ((uint32_t)node->right & ~mask));
 }
 
-/* n (<= LANES) rows through a tree without set nodes, from the root, stepping together. */
-static inline void walk_lanes(const walk_t *w, const double *x, Py_ssize_t n, int64_t root, int32_t *at)
+/* The rows begin to end through a tree without set nodes, from its root: LANES rows at a time,
+ * their steps interleaved so that their chains of loads overlap; a lane whose row reaches its
+ * leaf takes the next row, so no lane idles while another goes deeper. */
+static inline __attribute__((always_inline)) void walk_tree(const walk_t *w, Py_ssize_t t, Py_ssize_t begin,
+                                                            Py_ssize_t end, const int with_nan)
 {
     const node_t *nodes = w->nodes;
     const Py_ssize_t f = w->n_features;
-    for (Py_ssize_t k = 0; k < LANES; k++)
-        at[k] = (int32_t)root;
-    if (n == LANES) {
+    const int32_t root = (int32_t)w->starts[t];
+    int32_t at[LANES];
+    Py_ssize_t row[LANES];
+    Py_ssize_t lanes = end - begin < LANES ? end - begin : LANES;
+    for (Py_ssize_t k = 0; k < lanes; k++) {
+        row[k] = begin + k;
+        at[k] = root;
+    }
+    Py_ssize_t next = begin + lanes, done = -1;
+    if (lanes == LANES) {
         for (;;) {
-            int32_t moved = 0;
             for (int k = 0; k < LANES; k++) {
-                int32_t next = step(nodes, x + k * f, at[k]);
-                moved |= next ^ at[k];
-                at[k] = next;
+                int32_t moved = step(nodes, w->X + row[k] * f, at[k], with_nan);
+                if (moved == at[k]) { /* a leaf */
+                    reached(w, t, row[k], moved);
+                    if (next == end) {
+                        done = k;
+                        goto drain;
+                    }
+                    row[k] = next++;
+                    moved = root;
+                }
+                at[k] = moved;
             }
-            if (!moved)
-                return;
         }
     }
-    for (;;) {
-        int32_t moved = 0;
-        for (Py_ssize_t k = 0; k < n; k++) {
-            int32_t next = step(nodes, x + k * f, at[k]);
-            moved |= next ^ at[k];
-            at[k] = next;
-        }
-        if (!moved)
-            return;
+drain: /* the rows still walking, one after another */
+    for (Py_ssize_t k = 0; k < lanes; k++) {
+        if (k == done)
+            continue;
+        int32_t here = at[k], moved;
+        while ((moved = step(nodes, w->X + row[k] * f, here, with_nan)) != here)
+            here = moved;
+        reached(w, t, row[k], here);
     }
 }
 
@@ -227,12 +264,15 @@ static void walk_rows(const walk_t *w)
     const Py_ssize_t f = w->n_features, n_trees = w->n_trees, n_rows = w->n_rows;
     for (Py_ssize_t block = 0; block < n_rows; block += BLOCK_ROWS) {
         Py_ssize_t end = block + BLOCK_ROWS < n_rows ? block + BLOCK_ROWS : n_rows;
+        int with_nan = 0; /* without NaN in the block, each step can skip the missing_left test */
+        for (const double *v = w->X + block * f, *stop = w->X + end * f; v < stop; v++)
+            with_nan |= *v != *v;
         for (Py_ssize_t t = 0; t < n_trees; t++) {
             int64_t root = w->starts[t];
             const node_t *first = &w->nodes[root];
             if (first->right == root) { /* a single leaf: no feature to read (there may be none) */
                 for (Py_ssize_t i = block; i < end; i++)
-                    w->out[t * n_rows + i] = w->original[root];
+                    reached(w, t, i, root);
                 continue;
             }
             int has_sets = 0;
@@ -249,41 +289,69 @@ static void walk_rows(const walk_t *w)
             }
             if (has_sets) {
                 for (Py_ssize_t i = block; i < end; i++)
-                    w->out[t * n_rows + i] = w->original[walk_with_sets(w, w->X + i * f, root)];
+                    reached(w, t, i, walk_with_sets(w, w->X + i * f, root));
                 continue;
             }
-            for (Py_ssize_t i = block; i < end; i += LANES) {
-                Py_ssize_t n = end - i < LANES ? end - i : LANES;
-                int32_t at[LANES];
-                walk_lanes(w, w->X + i * f, n, root, at);
-                for (Py_ssize_t k = 0; k < n; k++)
-                    w->out[t * n_rows + i + k] = w->original[at[k]];
-            }
+            if (with_nan)
+                walk_tree(w, t, block, end, 1);
+            else
+                walk_tree(w, t, block, end, 0);
         }
     }
 }
 
 PyDoc_STRVAR(walk_doc,
-"walk(nodes, starts, set_nodes, set_offsets, set_values, original, n_features, X, out)\n\n"
+"walk(nodes, starts, set_nodes, set_offsets, set_values, original, n_features, X, out,\n"
+"     values=None, acc=None)\n\n"
 "Write into out (int64, trees x rows) the leaf each row of X (float64, C-contiguous, rows x\n"
 "n_features) reaches in each tree, as its index in the forest's own arrays (original). The\n"
-"forest is crossform.leafwalk's layout, whose indices it has checked.");
+"forest is crossform.leafwalk's layout, whose indices it has checked. With values (a row per\n"
+"node of the forest's arrays, float64 or float32) and acc (rows x outputs, the same dtype),\n"
+"also add each tree's leaf value to acc, tree by tree in order (a left fold, each addition\n"
+"rounded as numpy's acc + values rounds it).");
+
+/* The kind of a values buffer: float32 when it says so, else float64 (get_buffer then checks). */
+static enum kind value_kind(PyObject *obj)
+{
+    Py_buffer probe;
+    enum kind kind = KIND_FLOAT64;
+    if (PyObject_GetBuffer(obj, &probe, PyBUF_FORMAT | PyBUF_STRIDES) == 0) {
+        if (format_is(probe.format, KIND_FLOAT32) && probe.itemsize == 4)
+            kind = KIND_FLOAT32;
+        PyBuffer_Release(&probe);
+    } else {
+        PyErr_Clear();
+    }
+    return kind;
+}
 
 static PyObject *walk(PyObject *self, PyObject *args)
 {
-    PyObject *objs[8];
+    (void)self;
+    PyObject *objs[10];
     Py_ssize_t n_features;
-    if (!PyArg_ParseTuple(args, "OOOOOOnOO:walk", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &objs[5],
-                          &n_features, &objs[6], &objs[7]))
+    objs[8] = objs[9] = Py_None;
+    if (!PyArg_ParseTuple(args, "OOOOOOnOO|OO:walk", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &objs[5],
+                          &n_features, &objs[6], &objs[7], &objs[8], &objs[9]))
         return NULL;
-    static const char *names[8] = {"nodes", "starts", "set_nodes", "set_offsets", "set_values", "original", "X", "out"};
-    static const enum kind kinds[8] = {KIND_BYTES, KIND_INT64, KIND_INT64, KIND_INT64,
-                                       KIND_FLOAT64, KIND_INT64, KIND_FLOAT64, KIND_INT64};
-    static const int ndims[8] = {1, 1, 1, 1, 1, 1, 2, 2};
-    Py_buffer views[8];
+    static const char *names[10] = {"nodes", "starts", "set_nodes", "set_offsets", "set_values",
+                                    "original", "X", "out", "values", "acc"};
+    enum kind kinds[10] = {KIND_BYTES, KIND_INT64, KIND_INT64, KIND_INT64, KIND_FLOAT64,
+                           KIND_INT64, KIND_FLOAT64, KIND_INT64, KIND_FLOAT64, KIND_FLOAT64};
+    static const int ndims[10] = {1, 1, 1, 1, 1, 1, 2, 2, 2, 2};
+    int n_views = 8;
+    if (objs[8] != Py_None || objs[9] != Py_None) {
+        if (objs[8] == Py_None || objs[9] == Py_None) {
+            PyErr_SetString(LeafBufferError, "values and acc come together: the fold needs both");
+            return NULL;
+        }
+        kinds[8] = kinds[9] = value_kind(objs[8]);
+        n_views = 10;
+    }
+    Py_buffer views[10];
     int got = 0;
-    for (; got < 8; got++)
-        if (get_buffer(objs[got], names[got], kinds[got], ndims[got], got == 7, &views[got]) < 0)
+    for (; got < n_views; got++)
+        if (get_buffer(objs[got], names[got], kinds[got], ndims[got], got == 7 || got == 9, &views[got]) < 0)
             goto fail;
 
     Py_ssize_t node_bytes = views[0].len;
@@ -331,94 +399,28 @@ static PyObject *walk(PyObject *self, PyObject *args)
                      dim(&views[7], 0), dim(&views[7], 1));
         goto fail;
     }
+    Py_ssize_t n_outputs = 0;
+    if (n_views == 10) {
+        n_outputs = dim(&views[8], 1);
+        if (dim(&views[8], 0) != n_nodes) {
+            PyErr_Format(LeafBufferError, "values must hold a row per node (%zd); got %zd", n_nodes, dim(&views[8], 0));
+            goto fail;
+        }
+        if (dim(&views[9], 0) != n_rows || dim(&views[9], 1) != n_outputs) {
+            PyErr_Format(LeafBufferError, "acc must be %zd rows x %zd outputs; got %zd x %zd", n_rows, n_outputs,
+                         dim(&views[9], 0), dim(&views[9], 1));
+            goto fail;
+        }
+    }
+    int f32 = n_views == 10 && kinds[8] == KIND_FLOAT32, f64 = n_views == 10 && !f32;
     walk_t w = {views[0].buf, starts, views[2].buf, offsets, views[4].buf, views[5].buf,
-                n_trees, n_sets, n_features, n_rows, views[6].buf, views[7].buf};
+                n_trees, n_sets, n_features, n_rows, views[6].buf, views[7].buf,
+                n_outputs, f64 ? views[8].buf : NULL, f64 ? views[9].buf : NULL,
+                f32 ? views[8].buf : NULL, f32 ? views[9].buf : NULL};
     Py_BEGIN_ALLOW_THREADS
     walk_rows(&w);
     Py_END_ALLOW_THREADS
-    release_all(views, 8);
-    Py_RETURN_NONE;
-fail:
-    release_all(views, got);
-    return NULL;
-}
-
-/* ---------------------------------------------------------------- the fold */
-
-PyDoc_STRVAR(fold_doc,
-"fold(leaves, values, acc)\n\n"
-"acc[i] += values[leaves[t, i]] for each tree t in order: the left fold of the leaf values,\n"
-"each addition rounded as numpy's acc + values rounds it. values and acc are both float64\n"
-"or both float32; leaves (int64, trees x rows) index values' rows, each checked.");
-
-#define FOLD(T)                                                                                  \
-    static int64_t fold_##T(const int64_t *leaves, const T *values, T *acc, Py_ssize_t n_rows,    \
-                            Py_ssize_t n_trees, Py_ssize_t n_outputs, Py_ssize_t n_nodes)         \
-    {                                                                                             \
-        for (Py_ssize_t t = 0; t < n_trees; t++) {                                                \
-            const int64_t *tree = leaves + t * n_rows;                                            \
-            for (Py_ssize_t i = 0; i < n_rows; i++) {                                             \
-                int64_t leaf = tree[i];                                                           \
-                if (leaf < 0 || leaf >= n_nodes)                                                  \
-                    return t * n_rows + i;                                                        \
-                const T *v = values + leaf * n_outputs;                                           \
-                T *a = acc + i * n_outputs;                                                       \
-                for (Py_ssize_t k = 0; k < n_outputs; k++)                                        \
-                    a[k] = a[k] + v[k];                                                           \
-            }                                                                                     \
-        }                                                                                         \
-        return -1;                                                                                \
-    }
-FOLD(double)
-FOLD(float)
-
-static PyObject *fold(PyObject *self, PyObject *args)
-{
-    PyObject *leaves_obj, *values_obj, *acc_obj;
-    if (!PyArg_ParseTuple(args, "OOO:fold", &leaves_obj, &values_obj, &acc_obj))
-        return NULL;
-    Py_buffer views[3];
-    int got = 0;
-    if (get_buffer(leaves_obj, "leaves", KIND_INT64, 2, 0, &views[0]) < 0)
-        goto fail;
-    got = 1;
-    /* float64 unless values are float32 */
-    enum kind kind = KIND_FLOAT64;
-    Py_buffer probe;
-    if (PyObject_GetBuffer(values_obj, &probe, PyBUF_FORMAT | PyBUF_STRIDES) == 0) {
-        if (format_is(probe.format, KIND_FLOAT32) && probe.itemsize == 4)
-            kind = KIND_FLOAT32;
-        PyBuffer_Release(&probe);
-    } else {
-        PyErr_Clear();
-    }
-    if (get_buffer(values_obj, "values", kind, 2, 0, &views[1]) < 0)
-        goto fail;
-    got = 2;
-    if (get_buffer(acc_obj, "acc", kind, 2, 1, &views[2]) < 0)
-        goto fail;
-    got = 3;
-    Py_ssize_t n_trees = views[0].shape[0], n_rows = views[0].shape[1];
-    Py_ssize_t n_nodes = views[1].shape[0], n_outputs = views[1].shape[1];
-    if (views[2].shape[0] != n_rows || views[2].shape[1] != n_outputs) {
-        PyErr_Format(LeafBufferError, "acc must be %zd rows x %zd outputs; got %zd x %zd", n_rows, n_outputs,
-                     views[2].shape[0], views[2].shape[1]);
-        goto fail;
-    }
-    int64_t bad;
-    Py_BEGIN_ALLOW_THREADS
-    if (kind == KIND_FLOAT32)
-        bad = fold_float(views[0].buf, views[1].buf, views[2].buf, n_rows, n_trees, n_outputs, n_nodes);
-    else
-        bad = fold_double(views[0].buf, views[1].buf, views[2].buf, n_rows, n_trees, n_outputs, n_nodes);
-    Py_END_ALLOW_THREADS
-    if (bad >= 0) {
-        PyErr_Format(LeafBufferError, "leaves must index the %zd rows of values; got %lld at tree %zd, row %zd",
-                     n_nodes, (long long)((const int64_t *)views[0].buf)[bad], (Py_ssize_t)(bad / n_rows),
-                     (Py_ssize_t)(bad % n_rows));
-        goto fail;
-    }
-    release_all(views, 3);
+    release_all(views, n_views);
     Py_RETURN_NONE;
 fail:
     release_all(views, got);
@@ -429,13 +431,12 @@ fail:
 
 static PyMethodDef methods[] = {
     {"walk", walk, METH_VARARGS, walk_doc},
-    {"fold", fold, METH_VARARGS, fold_doc},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "crossform._leaves",
-    "The reference evaluator's leaf walk and leaf-value fold, compiled (see crossform.leafwalk).", -1, methods,
+    "The reference evaluator's leaf walk and its left fold, compiled (see crossform.leafwalk).", -1, methods,
 };
 
 PyMODINIT_FUNC PyInit__leaves(void)

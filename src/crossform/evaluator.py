@@ -221,14 +221,16 @@ def _tree_ensemble(model: ir.TreeEnsemble, batch: Batch, cols: dict) -> tuple[np
         acc = np.zeros((len(ok), model.n_outputs))
     forest = _forest(model)
     walk = _leaf_walk()
-    reached = LEAF_WALKS[walk](model, Xok)
     # float32 values held exactly, under accumulate "float32"
     leaf_values = forest.value if dtype is np.float64 else forest.value.astype(dtype)
     if model.aggregation == "weighted-median":
+        reached = LEAF_WALKS[walk](model, Xok)
         acc = rules.weighted_median(leaf_values[reached][:, :, 0], model.tree_weights)[:, None]
-    elif walk == "compiled":  # the same left fold, in C
-        acc = leafwalk.fold(reached, leaf_values, acc)
+    elif walk == "compiled":  # the walk adds the leaf values too, the same left fold in C
+        acc = np.array(acc, dtype=np.result_type(acc, leaf_values), order="C")
+        reached = leafwalk.walk(forest.compact, Xok, leaf_values.astype(acc.dtype, copy=False), acc)
     else:
+        reached = forest_leaves(model, Xok)
         for t in range(len(model.trees)):
             acc = acc + leaf_values[reached[:, t]]  # a left fold in tree order, as the JVM computes it
     leaf_ids[ok] = reached - forest.roots

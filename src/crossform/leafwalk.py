@@ -4,9 +4,9 @@
 feature index there, so the C loop can trust them: each tree in preorder, so a split's left
 child is the next node, one 16-byte node each (threshold, feature with the missing_left and set
 flags, right child; a leaf points to itself). ``walk`` gives the leaf each row reaches in each
-tree, as an index in the forest's own arrays, exactly what ``forest_leaves`` gives; ``fold``
-adds the leaf values in tree order, each addition rounded as numpy rounds it. Both release the
-GIL while they run.
+tree, as an index in the forest's own arrays, exactly what ``forest_leaves`` gives, and can add
+the leaf values on the way (the evaluator's left fold, in tree order, each addition rounded as
+numpy rounds it). It releases the GIL while it runs.
 
 The extension is optional (an install without a compiler has none): ``AVAILABLE`` says whether
 it was built, and the evaluator then walks in numpy (crossform.evaluator.LEAF_WALK).
@@ -159,12 +159,16 @@ def _extension():
     return _leaves
 
 
-def walk(forest: CompactForest, X: np.ndarray) -> np.ndarray:
+def walk(forest: CompactForest, X: np.ndarray, values: np.ndarray = None, acc: np.ndarray = None) -> np.ndarray:
     """The leaf each row of X (rows x n_features) reaches in each tree: rows x trees, int64,
-    node indices in the forest's arrays."""
+    node indices in the forest's arrays. With ``values`` (a row per node, float64 or float32)
+    and ``acc`` (rows x outputs, the same dtype, C-contiguous), each tree's leaf value is also
+    added to ``acc`` in place, tree by tree in order: ``acc + values[leaves[:, 0]] +
+    values[leaves[:, 1]] + ...`` as a numpy left fold rounds it."""
     leaves = _extension()
     X = np.ascontiguousarray(X, dtype=np.float64)
     out = np.empty((forest.n_trees, len(X)), dtype=np.int64)  # tree-major, as the walk writes it
+    fold = () if values is None else (np.ascontiguousarray(values), acc)
     leaves.walk(
         forest.nodes,
         forest.starts,
@@ -175,15 +179,6 @@ def walk(forest: CompactForest, X: np.ndarray) -> np.ndarray:
         forest.n_features,
         X,
         out,
+        *fold,
     )
     return out.T
-
-
-def fold(leaves: np.ndarray, values: np.ndarray, acc: np.ndarray) -> np.ndarray:
-    """``acc + values[leaves[:, 0]] + values[leaves[:, 1]] + ...``, a left fold in tree order,
-    each addition in acc's dtype (float64, or float32 with float32 values) as numpy rounds it."""
-    extension = _extension()
-    acc = np.array(acc, dtype=np.result_type(acc, values), order="C")
-    by_tree = np.ascontiguousarray(np.asarray(leaves, dtype=np.int64).T)  # walk's own output: a view, no copy
-    extension.fold(by_tree, np.ascontiguousarray(values, dtype=acc.dtype), acc)
-    return acc

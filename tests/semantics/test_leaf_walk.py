@@ -125,6 +125,14 @@ def test_the_compiled_walk_reaches_the_numpy_walks_leaves(seed, n_rows, set_chan
     np.testing.assert_array_equal(got, want)
 
 
+def test_rows_without_nan_take_the_same_leaves():
+    # the walk leaves out the missing_left test for a block of rows without NaN
+    model = random_model(6, set_chance=0.3)
+    X = random_inputs(106, 2000)
+    X[np.isnan(X)] = 0.5
+    np.testing.assert_array_equal(evaluator.compiled_leaves(model, X), evaluator.forest_leaves(model, X))
+
+
 def test_the_random_forests_reach_every_kind_of_leaf():
     # the premise of the test above: NaN both ways, infinities, set nodes and the chain all decide
     model = random_model(0, set_chance=0.3)
@@ -182,18 +190,24 @@ def test_a_set_node_sends_members_away_from_the_missing_side():
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_the_fold_adds_in_tree_order_with_numpys_rounding(dtype):
+    model = random_model(5, set_chance=0.3)
+    forest = evaluator._forest(model)
     rng = np.random.default_rng(3)
-    values = (rng.normal(size=(50, 2)) * 10.0 ** rng.integers(-20, 20, size=(50, 1))).astype(dtype)
-    leaves = rng.integers(0, 50, size=(31, 40))
-    start = rng.normal(size=(31, 2)).astype(dtype)
+    # leaf values of very different sizes, so that another order of the additions shows in the bits
+    values = rng.normal(size=(len(forest.value), 2)) * 10.0 ** rng.integers(-20, 20, size=(len(forest.value), 1))
+    values = values.astype(dtype)
+    X = random_inputs(7, 301)
+    start = rng.normal(size=(len(X), 2)).astype(dtype)
+    leaves = evaluator.forest_leaves(model, X)
     want = reduce(lambda acc, t: acc + values[leaves[:, t]], range(leaves.shape[1]), start)
-    got = leafwalk.fold(leaves, values, start)
-    assert got.dtype == want.dtype == dtype
+    acc = start.copy()
+    np.testing.assert_array_equal(leafwalk.walk(forest.compact, X, values, acc), leaves)
+    assert acc.dtype == want.dtype == dtype
     bits = np.uint64 if dtype is np.float64 else np.uint32
-    np.testing.assert_array_equal(got.view(bits), want.view(bits))
-    # float32 values onto a float64 start: numpy adds in float64
-    mixed = reduce(lambda acc, t: acc + values[leaves[:, t]], range(leaves.shape[1]), start.astype(np.float64))
-    np.testing.assert_array_equal(leafwalk.fold(leaves, values, start.astype(np.float64)), mixed)
+    np.testing.assert_array_equal(acc.view(bits), want.view(bits))
+    assert not np.array_equal(
+        want, reduce(lambda acc, t: acc + values[leaves[:, t]], range(leaves.shape[1])[::-1], start)
+    )
 
 
 # ---------------------------------------------------------------- fitted models
@@ -307,7 +321,7 @@ def walk_args():
     return forest, X, out
 
 
-def call_walk(forest, rows, leaves, **changes):
+def call_walk(forest, rows, leaves, values=None, acc=None, **changes):
     from crossform import _leaves
 
     args = dict(
@@ -322,7 +336,8 @@ def call_walk(forest, rows, leaves, **changes):
         out=leaves,
     )
     args.update(changes)
-    _leaves.walk(*args.values())
+    fold = () if values is None and acc is None else (values, acc)
+    _leaves.walk(*args.values(), *fold)
 
 
 BAD_WALKS = {
@@ -384,18 +399,25 @@ def test_the_same_buffers_unchanged_walk(walk_args):
     np.testing.assert_array_equal(out.T, evaluator.forest_leaves(random_model(1, set_chance=0.3), X))
 
 
-def test_the_fold_refuses_leaves_outside_the_values():
+def test_the_fold_refuses_values_and_acc_that_do_not_fit(walk_args):
     from crossform import _leaves
 
-    values, acc = np.ones((4, 2)), np.zeros((3, 2))
-    with pytest.raises(
-        _leaves.LeafBufferError, match=r"leaves must index the 4 rows of values; got 4 at tree 1, row 2"
-    ):
-        _leaves.fold(np.array([[0, 1, 2], [3, 0, 4]]), values, acc)
-    with pytest.raises(_leaves.LeafBufferError, match=r"acc must hold float32 items"):
-        _leaves.fold(np.zeros((1, 3), dtype=np.int64), values.astype(np.float32), acc)
-    with pytest.raises(_leaves.LeafBufferError, match=r"acc must be 3 rows x 2 outputs; got 3 x 1"):
-        _leaves.fold(np.zeros((1, 3), dtype=np.int64), values, np.zeros((3, 1)))
+    forest, X, out = walk_args
+    n_nodes = len(forest.original)
+    values, acc = np.ones((n_nodes, 2)), np.zeros((len(X), 2))
+    cases = [
+        (values[:-1], acc, rf"values must hold a row per node \({n_nodes}\); got {n_nodes - 1}"),
+        (values, np.zeros((len(X), 1)), rf"acc must be {len(X)} rows x 2 outputs; got {len(X)} x 1"),
+        (values.astype(np.float32), acc, r"acc must hold float32 items; got format d"),
+        (values, acc.astype(np.float32), r"acc must hold float64 items; got format f"),
+        (values, None, r"values and acc come together"),
+        (values, np.asfortranarray(np.zeros((len(X), 3)))[:, :2], r"acc must be a C-contiguous, writable float64"),
+    ]
+    for bad_values, bad_acc, message in cases:
+        with pytest.raises(_leaves.LeafBufferError, match=message):
+            call_walk(forest, X, out, values=bad_values, acc=bad_acc)
+    call_walk(forest, X, out, values=values, acc=acc)  # the premise: these fit
+    np.testing.assert_array_equal(acc, np.full((len(X), 2), float(forest.n_trees)))
 
 
 def test_a_forest_with_children_outside_its_tree_is_refused():
