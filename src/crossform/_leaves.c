@@ -200,8 +200,9 @@ static int64_t walk_with_sets(const walk_t *w, const double *x, int64_t at)
 }
 
 /* The rows begin to end through a tree without set nodes, from its root: LANES rows at a time,
- * their steps interleaved so that their chains of loads overlap; a lane whose row reaches its
- * leaf takes the next row, so no lane idles while another goes deeper. */
+ * their steps interleaved so that their chains of loads overlap, all stepping until none moves
+ * (a row at its leaf stays there). Handing a finished lane the next row instead keeps every
+ * lane busy but mispredicts a branch per row and tree: 14% fewer rows/s on the bench forest. */
 /* The node after p for the row x: p + 1 (left) or the right child, chosen without a branch (the
  * choice is a coin toss to the branch predictor); pointers, not indices, save the address
  * arithmetic of every step. with_nan 0: x holds no NaN, so the missing_left test is left out (a
@@ -223,43 +224,30 @@ static inline __attribute__((always_inline)) void walk_tree(const walk_t *w, Py_
     const node_t *nodes = w->nodes;
     const Py_ssize_t f = w->n_features;
     const node_t *root = nodes + w->starts[t];
-    const node_t *at[LANES];
-    const double *x[LANES];
-    Py_ssize_t row[LANES];
-    Py_ssize_t lanes = end - begin < LANES ? end - begin : LANES;
-    for (Py_ssize_t k = 0; k < lanes; k++) {
-        row[k] = begin + k;
-        x[k] = w->X + row[k] * f;
-        at[k] = root;
-    }
-    Py_ssize_t next = begin + lanes, done = -1;
-    if (lanes == LANES) {
+    Py_ssize_t i = begin;
+    for (; i + LANES <= end; i += LANES) {
+        const node_t *at[LANES];
+        const double *x = w->X + i * f;
+        for (int k = 0; k < LANES; k++)
+            at[k] = root;
         for (;;) {
+            uintptr_t moved = 0;
             for (int k = 0; k < LANES; k++) {
-                const node_t *moved = step_at(nodes, at[k], x[k], with_nan);
-                if (moved == at[k]) { /* a leaf */
-                    reached(w, t, row[k], moved - nodes);
-                    if (next == end) {
-                        done = k;
-                        goto drain;
-                    }
-                    row[k] = next;
-                    x[k] = w->X + next * f;
-                    next++;
-                    moved = root;
-                }
-                at[k] = moved;
+                const node_t *n = step_at(nodes, at[k], x + k * f, with_nan);
+                moved |= (uintptr_t)n ^ (uintptr_t)at[k];
+                at[k] = n;
             }
+            if (!moved)
+                break;
         }
+        for (int k = 0; k < LANES; k++)
+            reached(w, t, i + k, at[k] - nodes);
     }
-drain: /* the rows still walking, one after another */
-    for (Py_ssize_t k = 0; k < lanes; k++) {
-        if (k == done)
-            continue;
-        const node_t *here = at[k], *moved;
-        while ((moved = step_at(nodes, here, x[k], with_nan)) != here)
+    for (; i < end; i++) {
+        const node_t *here = root, *moved;
+        while ((moved = step_at(nodes, here, w->X + i * f, with_nan)) != here)
             here = moved;
-        reached(w, t, row[k], here - nodes);
+        reached(w, t, i, here - nodes);
     }
 }
 
