@@ -143,7 +143,11 @@ def _preorder(left: np.ndarray, right: np.ndarray, roots: np.ndarray, n: int) ->
         place[left[inner]] = place[inner] + 1
         place[right[inner]] = place[inner] + 1 + size[left[inner]]
     reached = np.concatenate(levels)
-    if len(reached) != n or len(np.unique(place[reached])) != n:
+    places = place[reached]
+    seen = np.zeros(n, dtype=bool)
+    if len(reached) == n and places.min() >= 0 and places.max() < n:
+        seen[places] = True  # n places, all seen: each node has its own
+    if not seen.all():
         raise ForestLayoutError("expected every node reachable from its tree's root, once")
     order = np.empty(n, dtype=np.int64)
     order[place] = np.arange(n)
