@@ -432,3 +432,31 @@ def test_a_forest_with_children_outside_its_tree_is_refused():
         leafwalk.compact(
             forest.feature, forest.left, forest.right, forest.threshold, forest.missing_left, forest.roots, {}, 2
         )
+
+
+def test_the_walk_lets_other_threads_run():
+    # the server scores in threads: while one walks, the others must get the interpreter. With
+    # the GIL held through the walk, this thread would stand still for the whole walk.
+    import threading
+    import time
+
+    model = random_model(8)
+    forest = evaluator._forest(model).compact
+    X = random_inputs(9, 400_000)
+    done = threading.Event()
+    took = []
+
+    def walk():
+        start = time.perf_counter()
+        leafwalk.walk(forest, X)
+        took.append(time.perf_counter() - start)
+        done.set()
+
+    worker = threading.Thread(target=walk)
+    last, longest = time.perf_counter(), 0.0
+    worker.start()
+    while not done.is_set():
+        now = time.perf_counter()
+        longest, last = max(longest, now - last), now
+    worker.join()
+    assert longest < took[0] / 2, f"this thread stood still {longest:.3f} s of a {took[0]:.3f} s walk"
