@@ -199,10 +199,6 @@ static int64_t walk_with_sets(const walk_t *w, const double *x, int64_t at)
     }
 }
 
-/* The rows begin to end through a tree without set nodes, from its root: LANES rows at a time,
- * their steps interleaved so that their chains of loads overlap, all stepping until none moves
- * (a row at its leaf stays there). Handing a finished lane the next row instead keeps every
- * lane busy but mispredicts a branch per row and tree: 14% fewer rows/s on the bench forest. */
 /* The node after p for the row x: p + 1 (left) or the right child, chosen without a branch (the
  * choice is a coin toss to the branch predictor); pointers, not indices, save the address
  * arithmetic of every step. with_nan 0: x holds no NaN, so the missing_left test is left out (a
@@ -218,6 +214,10 @@ static inline __attribute__((always_inline)) const node_t *step_at(const node_t 
     return (const node_t *)(((uintptr_t)(p + 1) & mask) | ((uintptr_t)(nodes + p->right) & ~mask));
 }
 
+/* The rows begin to end through a tree without set nodes, from its root: LANES rows at a time,
+ * their steps interleaved so that their chains of loads overlap, all stepping until none moves
+ * (a row at its leaf stays there). Handing a finished lane the next row instead keeps every
+ * lane busy but mispredicts a branch per row and tree: 14% fewer rows/s on the bench forest. */
 static inline __attribute__((always_inline)) void walk_tree(const walk_t *w, Py_ssize_t t, Py_ssize_t begin,
                                                             Py_ssize_t end, const int with_nan)
 {
