@@ -1,9 +1,10 @@
 """Score the bench forest: the reference evaluator next to scikit-learn and onnxruntime.
 
 The reference evaluator is written for clarity and exactness (a left fold in tree
-order, vectorised over rows); this shows what that costs against scikit-learn's
-predict_proba and, when skl2onnx and onnxruntime are installed, a float32 ONNX
-export run by onnxruntime. Run: ./dev bench score
+order, vectorised over rows; the leaves found by the compiled walk when it is built,
+bench_leaves.py compares the two walks); this shows what that costs against
+scikit-learn's predict_proba (on every core) and, when skl2onnx and onnxruntime are
+installed, a float32 ONNX export run by onnxruntime. Run: ./dev bench score
 """
 
 from __future__ import annotations
