@@ -252,6 +252,11 @@ final class RowWalk {
         }
     }
 
+    /** The threads a row or batch may use, the caller included (1: no helper is ever started). */
+    static int threadCount() {
+        return THREADS;
+    }
+
     /** How many rows and batches were posted to the helpers since the class was loaded. */
     static long postings() {
         return POSTINGS.get();
