@@ -140,7 +140,7 @@ MEMORY_SCRIPT = textwrap.dedent("""
     crossform.score(package, {k: v[:10] for k, v in data.items()})  # warm: every module imported
     with open("/proc/self/status") as fh:
         size = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmSize:"))
-    # 200,000 rows x 80 trees at ~70 bytes a row a tree would need ~1.1 GB in one pass
+    # 200,000 rows x 80 trees: the numpy walk's ~70 bytes a row a tree need ~1 GB in one pass
     resource.setrlimit(resource.RLIMIT_AS, (size + 300 * 2**20, resource.RLIM_INFINITY))
     chunk = None if sys.argv[1] == "none" else int(sys.argv[1])
     try:
@@ -153,18 +153,25 @@ MEMORY_SCRIPT = textwrap.dedent("""
 """)
 
 
-def _run_limited(chunk: str) -> subprocess.CompletedProcess:
+def _run_limited(chunk: str, walk: str) -> subprocess.CompletedProcess:
     env = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
+    env["CROSSFORM_LEAF_WALK"] = walk
     return subprocess.run(
         [sys.executable, "-c", MEMORY_SCRIPT, chunk], capture_output=True, text=True, env=env, timeout=300
     )
 
 
-def test_memory_stays_bounded_whatever_the_batch_size():
-    done = _run_limited(str(crossform.CHUNK_ROWS))
+@pytest.mark.parametrize("walk", ["compiled", "numpy"])
+def test_memory_stays_bounded_whatever_the_batch_size(walk):
+    done = _run_limited(str(crossform.CHUNK_ROWS), walk)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
-    # the same batch in one pass does not fit: the limit is what the chunks keep us under
-    whole = _run_limited("none")
+
+
+def test_one_pass_of_the_numpy_walk_does_not_fit_where_the_chunks_do():
+    """The limit is what the chunks keep the numpy walk (the written rule, ~70 bytes a row a tree)
+    under: the same batch in one pass needs ~950 MB. (The compiled walk needs 16 bytes a row a
+    tree, about what the leaves the call returns take anyway: one pass of it fits.)"""
+    whole = _run_limited("none", "numpy")
     assert whole.returncode == 3 and whole.stdout.strip() == "MemoryError", whole.stderr[-2000:]
 
 
