@@ -41,37 +41,13 @@ class BlockWalkTest {
      * {@code withSets}, and a leaf threshold of {@code leafThreshold}.
      */
     private static Tree randomTree(Random random, int splits, boolean withSets, double leafThreshold, int width) {
-        int n = 2 * splits + 1;
-        int[] feature = new int[n];
-        double[] threshold = new double[n];
-        boolean[] missingLeft = new boolean[n];
-        int[] left = new int[n];
-        int[] right = new int[n];
-        double[][] sets = new double[n][];
-        java.util.Arrays.fill(feature, -1);
-        java.util.Arrays.fill(left, -1);
-        java.util.Arrays.fill(right, -1);
-        java.util.Arrays.fill(threshold, leafThreshold);
-        List<Integer> open = new ArrayList<>(List.of(0));
-        int next = 1;
-        for (int s = 0; s < splits; s++) {
-            int node = open.remove(random.nextInt(open.size()));
-            feature[node] = random.nextInt(FEATURES);
-            int kind = random.nextInt(20);
-            threshold[node] = kind == 0 ? Double.POSITIVE_INFINITY : kind == 1 ? Double.NEGATIVE_INFINITY
-                    : kind < 12 ? commonValue(random) : random.nextGaussian();
-            missingLeft[node] = random.nextBoolean();
-            if (withSets && random.nextInt(6) == 0) sets[node] = new double[] {0.0, 1.0, 3.0};
-            right[node] = next++;
-            left[node] = next++;
-            open.add(left[node]);
-            open.add(right[node]);
-        }
-        double[] value = new double[n * width];
-        for (int i = 0; i < n; i++) {
-            for (int k = 0; k < width; k++) value[i * width + k] = feature[i] < 0 ? random.nextDouble() : 0.0;
-        }
-        return new Tree(feature, threshold, missingLeft, left, right, sets, value, width);
+        return RandomTrees.tree(random, splits, FEATURES, BlockWalkTest::splitThreshold, withSets ? 6 : 0, leafThreshold, width, true);
+    }
+
+    /** +-inf now and then, often a value the rows hold or its neighbour, else a Gaussian draw. */
+    private static double splitThreshold(Random random) {
+        int kind = random.nextInt(20);
+        return kind == 0 ? Double.POSITIVE_INFINITY : kind == 1 ? Double.NEGATIVE_INFINITY : kind < 12 ? commonValue(random) : random.nextGaussian();
     }
 
     /** 40 trees: most walked in blocks, every fifth with set splits, every seventh with a leaf threshold of +inf. */

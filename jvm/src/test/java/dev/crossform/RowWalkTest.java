@@ -22,34 +22,9 @@ import org.junit.jupiter.api.Test;
 class RowWalkTest {
     private static final int FEATURES = 6;
 
-    /** A random tree of {@code splits} splits, numbered breadth-first (the readers accept any numbering). */
+    /** A random tree of {@code splits} splits, numbered breadth-first (the readers accept any numbering), one split in 8 a set split. */
     private static Tree randomTree(Random random, int splits) {
-        int n = 2 * splits + 1;
-        int[] feature = new int[n];
-        double[] threshold = new double[n];
-        boolean[] missingLeft = new boolean[n];
-        int[] left = new int[n];
-        int[] right = new int[n];
-        double[][] sets = new double[n][];
-        java.util.Arrays.fill(feature, -1);
-        java.util.Arrays.fill(left, -1);
-        java.util.Arrays.fill(right, -1);
-        List<Integer> open = new ArrayList<>(List.of(0));  // leaves that may still split
-        int next = 1;
-        for (int s = 0; s < splits; s++) {
-            int node = open.remove(random.nextInt(open.size()));
-            feature[node] = random.nextInt(FEATURES);
-            threshold[node] = random.nextGaussian();
-            missingLeft[node] = random.nextBoolean();
-            if (random.nextInt(8) == 0) sets[node] = new double[] {0.0, 1.0, 3.0};
-            left[node] = next++;
-            right[node] = next++;
-            open.add(left[node]);
-            open.add(right[node]);
-        }
-        double[] value = new double[n];
-        for (int i = 0; i < n; i++) value[i] = feature[i] < 0 ? random.nextDouble() : 0.0;
-        return new Tree(feature, threshold, missingLeft, left, right, sets, value, 1);
+        return RandomTrees.tree(random, splits, FEATURES, Random::nextGaussian, 8, 0.0, 1, false);
     }
 
     private static Tree[] randomForest(long seed) {
