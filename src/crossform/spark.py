@@ -299,7 +299,9 @@ def _score_in_jvm(df, resolved: Resolved, content: Any, keep: list, outputs: lis
             tabular.NUMBER.pattern,
         )
     metadata = json.dumps({METADATA_KEY: resolved.to_json()})
-    scored = jvm.dev.crossform.spark.Scoring.score(
+    scored = _in_java(
+        resolved,
+        jvm.dev.crossform.spark.Scoring.score,
         df._jdf,
         shipped,
         resolved.id,
@@ -340,7 +342,9 @@ def register(
     resolved, loaded, content = resolve(package, store, registry, "jvm")
     _check_jvm(spark, resolved)
     LOG.info("crossform.spark: registered %s as SQL function %s", resolved.to_json(), name)
-    spark._jvm.dev.crossform.spark.Scoring.register(
+    _in_java(
+        resolved,
+        spark._jvm.dev.crossform.spark.Scoring.register,
         spark._jsparkSession,
         name,
         _java_content(spark, content),
@@ -350,6 +354,23 @@ def register(
         error_column,
     )
     return resolved
+
+
+def _in_java(resolved: Resolved, call, *args):
+    """``call(*args)`` through py4j; an exception the Java side throws (its reader refusing the
+    package, say) is a CrossformError naming its class and message, not a py4j traceback."""
+    from py4j.protocol import Py4JJavaError
+
+    from .errors import CrossformError
+
+    try:
+        return call(*args)
+    except Py4JJavaError as exc:
+        thrown = exc.java_exception
+        raise CrossformError(
+            f"crossform.spark runtime jvm: the Java side refused package {resolved.id} ({resolved.format}, "
+            f"{resolved.source}): {thrown.getClass().getName()}: {thrown.getMessage()}"
+        ) from None
 
 
 def _check_jvm(session, resolved: Resolved) -> None:

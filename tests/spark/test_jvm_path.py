@@ -203,6 +203,20 @@ def test_bytes_that_do_not_hash_to_the_id_are_refused_in_the_jvm(jvm_spark, mixe
         )
 
 
+def test_a_refusal_on_the_java_side_is_a_named_error(jvm_spark, mixed_package):
+    """What the Java side throws reaches the caller as a CrossformError naming the Java exception,
+    not a py4j traceback: here bytes handed over under an id they do not hash to."""
+    from crossform import spark as crossform_spark
+    from crossform.store import read_content
+
+    content, _ = read_content(mixed_package)
+    resolved = crossform_spark.Resolved("path", mixed_package, None, "sha256." + "A" * 52, "stripe-json", mixed_package)
+    frame = jvm_spark.range(1).selectExpr("1.0 AS amount", "2.0 AS count", "'oslo' AS city")
+    outputs = list(crossform.load(mixed_package).outputs)
+    with pytest.raises(CrossformError, match=r"the Java side refused package sha256\.A+ .*IdMismatch.*hashes to"):
+        crossform_spark._score_in_jvm(frame, resolved, content, [], outputs, "error", False)
+
+
 def test_a_format_the_java_reader_does_not_read_is_refused_by_name(jvm_spark, tmp_path):
     from crossform import spark as crossform_spark
 

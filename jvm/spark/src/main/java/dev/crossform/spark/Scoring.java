@@ -28,7 +28,6 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.BooleanType;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.DecimalType;
 import org.apache.spark.sql.types.Metadata;
 import org.apache.spark.sql.types.NumericType;
 import org.apache.spark.sql.types.StringType;
@@ -252,7 +251,7 @@ public final class Scoring {
 
         static byte of(DataType type, boolean categorical, boolean cells) {
             if (categorical) return type instanceof StringType ? CATEGORY : WRONG_TYPE;
-            if (type instanceof NumericType || type instanceof BooleanType || type instanceof DecimalType) return NUMBER;
+            if (type instanceof NumericType || type instanceof BooleanType) return NUMBER;  // decimals are numeric types
             if (cells && type instanceof StringType) return NUMBER_CELL;
             return WRONG_TYPE;
         }
