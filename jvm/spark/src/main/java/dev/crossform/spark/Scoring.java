@@ -74,11 +74,8 @@ public final class Scoring {
      */
     public static Dataset<Row> score(Dataset<Row> df, Object content, String id, String format, List<String> keep, List<String> outputs,
             String errorColumn, String metadataJson, CsvCells csv) throws PackageException, IOException {
-        CrossformPackage pkg = read(content, id, format);  // on the driver: the bytes read as the executors will read them
+        CrossformPackage pkg = checked(content, id, format, outputs);
         List<String> inputs = pkg.inputs();
-        if (pkg.outputs() != outputs.size()) {
-            throw new IllegalArgumentException("crossform: package " + id + " has " + pkg.outputs() + " outputs, the caller named " + outputs);
-        }
         StructType schema = df.schema();
         int[] inputColumn = new int[inputs.size()];
         byte[] reading = new byte[inputs.size()];
@@ -92,11 +89,9 @@ public final class Scoring {
             keepColumn[j] = schema.fieldIndex(keep.get(j));
             fields.add(schema.fields()[keepColumn[j]]);
         }
-        for (String output : outputs) fields.add(DataTypes.createStructField(output, DataTypes.DoubleType, true));
-        fields.add(DataTypes.createStructField(errorColumn, DataTypes.StringType, true));
+        fields.addAll(scoreFields(outputs, errorColumn));
         StructType out = DataTypes.createStructType(fields);
-        JavaSparkContext context = JavaSparkContext.fromSparkContext(df.sparkSession().sparkContext());
-        Broadcast<Object> shipped = context.broadcast(content);
+        Broadcast<Object> shipped = broadcast(df.sparkSession(), content);
         Partitions partitions = new Partitions(shipped, id, format, inputs, inputColumn, reading, keepColumn, outputs.size(), csv);
         // the row encoder's schema carries no column metadata: the record is set on the result
         return df.mapPartitions(partitions, Encoders.row(out)).withMetadata(errorColumn, Metadata.fromJson(metadataJson));
@@ -113,17 +108,32 @@ public final class Scoring {
      */
     public static StructType register(org.apache.spark.sql.SparkSession spark, String name, Object content, String id, String format,
             List<String> outputs, String errorColumn) throws PackageException, IOException {
+        CrossformPackage pkg = checked(content, id, format, outputs);
+        StructType result = DataTypes.createStructType(scoreFields(outputs, errorColumn));
+        spark.udf().register(name, new RowFunction(broadcast(spark, content), id, format, pkg.inputs()), result);
+        return result;
+    }
+
+    /** The package of {@code content}, read on the driver as the executors will read it, with {@code outputs} as many as it has. */
+    private static CrossformPackage checked(Object content, String id, String format, List<String> outputs) throws PackageException, IOException {
         CrossformPackage pkg = read(content, id, format);
         if (pkg.outputs() != outputs.size()) {
             throw new IllegalArgumentException("crossform: package " + id + " has " + pkg.outputs() + " outputs, the caller named " + outputs);
         }
+        return pkg;
+    }
+
+    /** A double column per output (null in a row in error), then the error column (null when the row scored). */
+    private static List<StructField> scoreFields(List<String> outputs, String errorColumn) {
         List<StructField> fields = new ArrayList<>();
         for (String output : outputs) fields.add(DataTypes.createStructField(output, DataTypes.DoubleType, true));
         fields.add(DataTypes.createStructField(errorColumn, DataTypes.StringType, true));
-        StructType result = DataTypes.createStructType(fields);
-        JavaSparkContext context = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        spark.udf().register(name, new RowFunction(context.broadcast(content), id, format, pkg.inputs()), result);
-        return result;
+        return fields;
+    }
+
+    /** The verified bytes, sent once to every executor. */
+    private static Broadcast<Object> broadcast(org.apache.spark.sql.SparkSession spark, Object content) {
+        return JavaSparkContext.fromSparkContext(spark.sparkContext()).broadcast(content);
     }
 
     /** The SQL function of {@link #register}: one struct in, one struct of scores out. */
