@@ -20,14 +20,15 @@ interface Model {
 
     /**
      * Scores every row r with {@code ok[r]} into {@code out[r * outputs() ...]} and its leaves into
-     * {@code leaves[r * treeCount() ...]}: the same values as {@link #score}, row by row; a model
-     * may order its work otherwise (trees over all rows) where that changes no result.
+     * {@code leaves[r * treeCount() ...]} (unless leaves is null): the same values as {@link #score},
+     * row by row; a model may order its work otherwise (trees over all rows) where that changes no
+     * result.
      */
     default void scoreBatch(double[][] x, boolean[] ok, double[] out, int[] leaves, String[] errors) {
         int k = outputs();
         int t = treeCount();
         double[] rowOut = new double[k];
-        int[] rowLeaves = new int[t];
+        int[] rowLeaves = leaves == null ? null : new int[t];
         for (int r = 0; r < x.length; r++) {
             if (!ok[r]) continue;
             String error = scoreOrRefuse(x[r], rowOut, rowLeaves);
@@ -36,7 +37,7 @@ interface Model {
                 continue;
             }
             System.arraycopy(rowOut, 0, out, r * k, k);
-            System.arraycopy(rowLeaves, 0, leaves, r * t, t);
+            if (leaves != null) System.arraycopy(rowLeaves, 0, leaves, r * t, t);
         }
     }
 

@@ -200,9 +200,14 @@ final class TreeEnsemble implements Model {
             DecisionTree tree = trees[t];
             for (int r = from; r < to; r++) {
                 if (!ok[r]) continue;
-                long reached = tree.reach(x[r]);
-                leaves[r * n + t] = DecisionTree.preorder(reached);
-                int leaf = DecisionTree.handle(reached);
+                int leaf;
+                if (leaves == null) {  // COMPACT skips the preorder position no one asked for
+                    leaf = tree.leafHandle(x[r]);
+                } else {
+                    long reached = tree.reach(x[r]);
+                    leaves[r * n + t] = DecisionTree.preorder(reached);
+                    leaf = DecisionTree.handle(reached);
+                }
                 int at = (r - from) * width;
                 for (int k = 0; k < width; k++) sum[at + k] += tree.value(leaf, k);
             }
@@ -265,9 +270,9 @@ final class TreeEnsemble implements Model {
         finishRows(sum, ok, out, from, to);
     }
 
-    /** Tree t's leaf p for row r: its position into {@code leaves}, its values onto the row's sum. */
+    /** Tree t's leaf p for row r: its position into {@code leaves} (unless null), its values onto the row's sum. */
     private void add(Tree tree, int t, int r, int p, double[] sum, int[] leaves, int from) {
-        leaves[r * trees.length + t] = p;
+        if (leaves != null) leaves[r * trees.length + t] = p;
         int at = (r - from) * width;
         for (int k = 0; k < width; k++) sum[at + k] += tree.value(p, k);
     }

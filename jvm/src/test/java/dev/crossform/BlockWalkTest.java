@@ -18,8 +18,8 @@ import org.junit.jupiter.api.Test;
  * gives it alone: on random forests whose thresholds are often the rows' own values and their
  * neighbours, 0.0 and -0.0, +-inf; rows with NaN, +-inf and -0.0; trees the block walk takes and
  * trees it leaves to the one-row walk (set splits, a leaf threshold of +inf); row counts that
- * are no multiple of the 8 in step or of the block; rows refused before scoring mixed in; and
- * with the helper threads off.
+ * are no multiple of the 8 in step or of the block; rows refused before scoring mixed in; with
+ * the helper threads off; and with no leaves asked for.
  */
 class BlockWalkTest {
     private static final int FEATURES = 5;
@@ -97,6 +97,12 @@ class BlockWalkTest {
         java.util.Arrays.fill(out, -7.0);
         java.util.Arrays.fill(leaves, -7);
         model.scoreBatch(x, ok, out, leaves, new String[n]);
+        double[] bare = new double[n * k];  // the same batch asking for no leaves
+        java.util.Arrays.fill(bare, -7.0);
+        model.scoreBatch(x, ok, bare, null, new String[n]);
+        for (int i = 0; i < out.length; i++) {
+            assertEquals(Double.doubleToRawLongBits(out[i]), Double.doubleToRawLongBits(bare[i]), n + " rows: value " + i + " with leaves and without");
+        }
         double[] rowOut = new double[k];
         int[] rowLeaves = new int[t];
         for (int r = 0; r < n; r++) {
@@ -153,7 +159,7 @@ class BlockWalkTest {
         }
     }
 
-    /** The public switch: every conformance case read with sharing off scores the bits and leaves of the shared load, rows and batch. */
+    /** The public switch: every conformance case read with sharing off scores the bits and leaves of the shared load, rows and batch; asking for no leaves, in either layout, the same values and errors. */
     @Test
     void aPackageLoadedWithoutSharingScoresAsTheSharedOne() throws Exception {
         Path cases = Repo.root().resolve("conformance/packages");
@@ -200,6 +206,17 @@ class BlockWalkTest {
                 assertEquals(Double.doubleToRawLongBits(valuesShared[i]), Double.doubleToRawLongBits(valuesAlone[i]), dir + " value " + i);
             }
             assertArrayEquals(leavesShared, leavesAlone, dir.toString());
+            for (CrossformPackage.Layout layout : CrossformPackage.Layout.values()) {  // the same batch asking for no leaves
+                CrossformPackage bare = CrossformPackage.load(dir, layout, false);
+                double[] valuesBare = new double[rows * k];
+                String[] errorsBare = new String[rows];
+                bare.scoreBatch(nums, strs, rows, valuesBare, null, errorsBare);
+                assertArrayEquals(errorsShared, errorsBare, dir + " " + layout + " without leaves");
+                for (int i = 0; i < valuesShared.length; i++) {
+                    assertEquals(Double.doubleToRawLongBits(valuesShared[i]), Double.doubleToRawLongBits(valuesBare[i]),
+                            dir + " " + layout + " value " + i + " without leaves");
+                }
+            }
             compared++;
         }
         assertTrue(compared >= 100, "expected at least 100 packages compared, found " + compared);

@@ -348,7 +348,6 @@ public final class Scoring {
         private final String[][] strs;
         private final String[] refused = new String[BLOCK_ROWS];  // a value crossform does not read: the row's error
         private final double[] values;
-        private final int[] leaves;
         private final String[] errors = new String[BLOCK_ROWS];
         private int size;
         private int next;
@@ -365,7 +364,6 @@ public final class Scoring {
                 else nums[i] = new double[BLOCK_ROWS];
             }
             values = new double[BLOCK_ROWS * pkg.outputs()];
-            leaves = new int[BLOCK_ROWS * pkg.trees()];
         }
 
         @Override
@@ -403,7 +401,7 @@ public final class Scoring {
                 for (int i = 0; i < job.inputs.length; i++) read(row, i, size);
                 block[size++] = row;
             }
-            pkg.scoreBatch(nums, strs, size, values, leaves, errors);
+            pkg.scoreBatch(nums, strs, size, values, null, errors);  // no leaves: the output has no column for them
         }
 
         /** Input i of {@code row} into row r of the block's columns; a value crossform does not read refuses the row. */
