@@ -127,7 +127,7 @@ public final class CrossformPackage {
      * categorical one; the other of the two may be null): {@code values} gets rows x outputs()
      * values (NaN in error rows), {@code leaves} rows x trees() preorder leaves (-1 in error rows;
      * null when the caller has no use for them, which saves a write per row and tree: on the bench
-     * forest 4% of a batch's time), {@code errors} null or each row's error. The same results as
+     * forest 3% of a batch's time), {@code errors} null or each row's error. The same results as
      * {@link #score} row by row.
      */
     public void scoreBatch(double[][] nums, String[][] strs, int rows, double[] values, int[] leaves, String[] errors) {
