@@ -31,7 +31,11 @@ import java.util.concurrent.locks.LockSupport;
  * helper and walks every row in the caller).
  */
 final class RowWalk {
-    /** Trees per chunk: enough that the level-at-a-time walk of a chunk still overlaps its memory waits (bench forest, 2 threads: 8 trees 37 us, 16 25 us, 50 29 us a row). */
+    /**
+     * Trees per chunk: enough that the walk of a chunk still overlaps its memory waits (bench
+     * forest, 2 threads, a level at a time: 8 trees 37 us, 16 25 us, 50 29 us a row; 8 trees in
+     * step, {@link Tree#reachInStep}: 16 and 32 trees both 9.5-14.5 us, within the runs' noise).
+     */
     static final int CHUNK = 16;
     /** Forests with fewer trees or nodes are walked by the caller alone: sharing them costs more than it saves. */
     static final int MIN_TREES = 2 * CHUNK;

@@ -96,6 +96,7 @@ final class Tree implements DecisionTree {
      * instead of following one another. The same leaves as {@link #leaf}, tree by tree. Through
      * the jvm runtime, where each row finds the trees out of cache, a bench-forest row took
      * 45-60 us less this way; on rows scored back to back (trees in cache) it is a few us slower.
+     * Trees that all {@link #blockWalks} are walked faster by {@link #reachInStep}.
      */
     static void reach(Tree[] trees, int from, int to, double[] x, long[] reached) {
         int live = to - from;
@@ -116,6 +117,64 @@ final class Tree implements DecisionTree {
                     at[i] = at[live];
                 }
             }
+        }
+    }
+
+    /**
+     * {@link #reach(Tree[], int, int, double[], long[])}'s leaves, for trees that all
+     * {@link #blockWalks}: 8 trees walked in step with {@link #leaves}'s branch-free step, on a
+     * copy of the row behind a {@link #PAD}, each tree's next node read before any child is chosen
+     * so that the 8 memory waits overlap, and no list of walkers to keep. A row with a NaN or an
+     * infinity is walked by {@link #reach(Tree[], int, int, double[], long[])}, whose rules for
+     * them are more than one comparison; -0.0 is copied as 0.0 (they compare alike). The bench
+     * forest, one thread, rows scored back to back through {@code score}: 19.5 us a row against
+     * 37.9 us a level at a time (16 trees in step, or a finished walk's place refilled with the
+     * next tree, 22.8-28 us).
+     */
+    static void reachInStep(Tree[] trees, int from, int to, double[] x, long[] reached) {
+        double[] row = new double[x.length + 1];
+        row[0] = PAD;
+        for (int j = 0; j < x.length; j++) {
+            double v = x[j];
+            if (!Double.isFinite(v)) {
+                reach(trees, from, to, x, reached);
+                return;
+            }
+            row[j + 1] = v + 0.0;
+        }
+        int t = from;
+        for (; t + 8 <= to; t += 8) {
+            long[] n0 = trees[t].nodes, n1 = trees[t + 1].nodes, n2 = trees[t + 2].nodes, n3 = trees[t + 3].nodes;
+            long[] n4 = trees[t + 4].nodes, n5 = trees[t + 5].nodes, n6 = trees[t + 6].nodes, n7 = trees[t + 7].nodes;
+            int p0 = 0, p1 = 0, p2 = 0, p3 = 0, p4 = 0, p5 = 0, p6 = 0, p7 = 0;
+            while (true) {
+                long s0 = n0[2 * p0 + 1], s1 = n1[2 * p1 + 1], s2 = n2[2 * p2 + 1], s3 = n3[2 * p3 + 1];
+                long s4 = n4[2 * p4 + 1], s5 = n5[2 * p5 + 1], s6 = n6[2 * p6 + 1], s7 = n7[2 * p7 + 1];
+                if ((s0 & s1 & s2 & s3 & s4 & s5 & s6 & s7) < 0) break;  // every tree at its leaf
+                p0 = step(n0, p0, s0, row, 1);
+                p1 = step(n1, p1, s1, row, 1);
+                p2 = step(n2, p2, s2, row, 1);
+                p3 = step(n3, p3, s3, row, 1);
+                p4 = step(n4, p4, s4, row, 1);
+                p5 = step(n5, p5, s5, row, 1);
+                p6 = step(n6, p6, s6, row, 1);
+                p7 = step(n7, p7, s7, row, 1);
+            }
+            reached[t] = ((long) p0 << 32) | p0;  // a position is also the handle
+            reached[t + 1] = ((long) p1 << 32) | p1;
+            reached[t + 2] = ((long) p2 << 32) | p2;
+            reached[t + 3] = ((long) p3 << 32) | p3;
+            reached[t + 4] = ((long) p4 << 32) | p4;
+            reached[t + 5] = ((long) p5 << 32) | p5;
+            reached[t + 6] = ((long) p6 << 32) | p6;
+            reached[t + 7] = ((long) p7 << 32) | p7;
+        }
+        for (; t < to; t++) {  // the trees left over: one walk each
+            long[] nodes = trees[t].nodes;
+            int p = 0;
+            long split;
+            while ((split = nodes[2 * p + 1]) >= 0) p = step(nodes, p, split, row, 1);
+            reached[t] = ((long) p << 32) | p;
         }
     }
 

@@ -57,7 +57,10 @@ final class TreeEnsemble implements Model {
         this.float32 = float32;
         Tree[] expanded = allExpanded(trees);
         this.expanded = expanded;
-        if (expanded != null) {  // all trees walked together, a level at a time; a position is also a handle
+        if (expanded != null && blockWalks(expanded)) {  // all trees walked together, 8 in step; a position is also a handle
+            this.walk = (from, to, x, into) -> Tree.reachInStep(expanded, from, to, x, into);
+            this.bareWalk = walk;
+        } else if (expanded != null) {  // all trees walked together, a level at a time
             this.walk = (from, to, x, into) -> Tree.reach(expanded, from, to, x, into);
             this.bareWalk = walk;
         } else {
@@ -145,6 +148,14 @@ final class TreeEnsemble implements Model {
             for (int k = 0; k < width; k++) sum[k] /= d;
         }
         PostTransform.apply(postTransform, sum, nOutputs, out, isolation);
+    }
+
+    /** True when every tree's rules are the one comparison of {@link Tree#blockWalks}. */
+    private static boolean blockWalks(Tree[] trees) {
+        for (Tree tree : trees) {
+            if (!tree.blockWalks()) return false;
+        }
+        return true;
     }
 
     private static Tree[] allExpanded(DecisionTree[] trees) {

@@ -141,6 +141,37 @@ class BlockWalkTest {
         }
     }
 
+    /**
+     * One row through trees that are all block-walked, 8 trees in step ({@link Tree#reachInStep}),
+     * reaches each tree's own leaf ({@link Tree#reach(double[])}, the rules one node at a time):
+     * spans of trees that start and end off the groups of 8, rows with NaN and +-inf (walked a
+     * level at a time) and with -0.0.
+     */
+    @Test
+    void oneRowWalkedEightTreesInStepReachesEachTreesOwnLeaf() {
+        Random random = new Random(41);
+        Tree[] trees = new Tree[21];
+        for (int t = 0; t < trees.length; t++) {
+            trees[t] = randomTree(random, 20 + random.nextInt(400), false, t % 2 == 0 ? -2.0 : 0.0, 1);
+            assertTrue(trees[t].blockWalks(), "tree " + t + " was built to be block-walked");
+        }
+        long[] reached = new long[trees.length];
+        int notFinite = 0;
+        for (int r = 0; r < 3000; r++) {
+            double[] x = randomRow(random);
+            for (double v : x) notFinite += Double.isFinite(v) ? 0 : 1;
+            int from = r % 4;
+            int to = trees.length - r % 3;
+            java.util.Arrays.fill(reached, -7);
+            Tree.reachInStep(trees, from, to, x, reached);
+            for (int t = 0; t < trees.length; t++) {
+                long expected = t >= from && t < to ? trees[t].reach(x) : -7;
+                assertEquals(expected, reached[t], "row " + r + " " + java.util.Arrays.toString(x) + ", tree " + t + " of " + from + " .. " + to);
+            }
+        }
+        assertTrue(notFinite > 100, "expected rows with NaN or +-inf among the 3,000; found " + notFinite + " such values");
+    }
+
     @Test
     void aBatchOnTheCallingThreadGivesTheSameBitsAndPostsNothingToTheHelpers() {
         // a forest large enough to be shared wherever there is a second core
