@@ -68,6 +68,25 @@ final class Column {
         return doubles[(dictionary ? index(i) : i) * width + k];
     }
 
+    /**
+     * {@code v <= value(i)} for a threshold column and any v but NaN. The float32-rewrite encoding
+     * answers without computing its threshold t': for a finite f below the largest float32, the
+     * doubles x with {@code x <= t'} are exactly those whose float32 {@code (float) x} is at most f
+     * ({@link Floats#float32Threshold}: t' is where rounding to float32 passes from f to the next
+     * float32; a value beyond float32 rounds to the infinity on its own side of t'), so one float
+     * comparison decides. For -inf and the largest f (whose t' are -inf and the largest double)
+     * t' itself is compared. A COMPACT walk spent a third of its time computing t' (bench forest,
+     * one thread: 62 us a row, 44 us this way).
+     */
+    boolean atMost(int i, double v) {
+        if (floats != null) {
+            float f = floats[i];
+            if (f > Float.NEGATIVE_INFINITY && f < Float.MAX_VALUE) return (float) v <= f;  // NaN f fails both: compared below
+            return v <= Floats.float32Threshold(f);
+        }
+        return v <= doubles[dictionary ? index(i) : i];
+    }
+
     /** Value 0 of element i of a float column (a threshold). */
     double value(int i) {
         if (floats != null) return Floats.float32Threshold(floats[i]);

@@ -180,7 +180,7 @@ final class CompactTree implements DecisionTree {
             } else if (Double.isNaN(v)) {
                 goLeft = missingLeft;
             } else {
-                goLeft = v <= c.threshold.value(r);
+                goLeft = c.threshold.atMost(r, v);
             }
             int k = r - splitsBefore;
             p = goLeft ? 2 * k + 1 : 2 * k + 2;
