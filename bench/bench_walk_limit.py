@@ -23,18 +23,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import run as bench_run  # noqa: E402
 from _forest import bench_forest  # noqa: E402
 
 import crossform  # noqa: E402
@@ -162,11 +161,8 @@ def main(argv=None) -> int:
             f" needs {3 * udf:,.0f} rows/s before any Spark cost"
         )
     result = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
+        **bench_run.environment(),
         "cpus": cpus,
-        "load_average_1m": os.getloadavg()[0],
         "compiler": subprocess.run([compiler, "--version"], capture_output=True, text=True).stdout.splitlines()[0],
         "forest": {"trees": len(model.trees), "nodes": int(model.n_nodes)},
         "rows": len(X),
