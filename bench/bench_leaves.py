@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import run as bench_run  # noqa: E402
 from _forest import bench_forest  # noqa: E402
 
 import crossform  # noqa: E402
@@ -46,9 +47,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=5, help="timed calls of each, interleaved (default 5)")
     parser.add_argument("--json", type=Path, default=RESULTS, help=f"where to write the results (default {RESULTS})")
     args = parser.parse_args(argv)
-    cpus = sorted(os.sched_getaffinity(0))
-    if len(cpus) != 1:
-        print(f"note: running on CPUs {cpus}; pin to one (taskset -c 0) for the one-CPU figures")
+    cpus = bench_run.pinned_cpus("taskset -c 0")
     if not leafwalk.AVAILABLE:
         print("the compiled walk is not built (crossform._leaves): reinstall crossform with a C compiler")
         return 1

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -89,9 +88,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=5, help="timed passes over the rows, the best counts (default 5)")
     parser.add_argument("--json", type=Path, default=RESULTS, help=f"where to write the results (default {RESULTS})")
     args = parser.parse_args(argv)
-    cpus = sorted(os.sched_getaffinity(0))
-    if len(cpus) != 1:
-        print(f"note: running on CPUs {cpus}; pin to one (taskset -c 1) for the one-CPU figures")
+    cpus = bench_run.pinned_cpus("taskset -c 1")
     compiler = shutil.which("gcc")
     if compiler is None:
         print("bench_walk_limit: gcc is not installed; it compiles bench/walk_limit.c")

@@ -617,6 +617,15 @@ def source() -> dict:
     return {"commit": commit.strip(), "modified": [line[3:] for line in status.splitlines()]}
 
 
+def pinned_cpus(how: str) -> list:
+    """The CPUs this process may run on, with a note when they are more than one: a script whose
+    figures are one CPU's says how to pin it (``how``, e.g. "taskset -c 1")."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) != 1:
+        print(f"note: running on CPUs {cpus}; pin to one ({how}) for the one-CPU figures")
+    return cpus
+
+
 def environment() -> dict:
     def installed(name):
         try:
