@@ -127,9 +127,9 @@ final class Tree implements DecisionTree {
      * so that the 8 memory waits overlap, and no list of walkers to keep. A row with a NaN or an
      * infinity is walked by {@link #reach(Tree[], int, int, double[], long[])}, whose rules for
      * them are more than one comparison; -0.0 is copied as 0.0 (they compare alike). The bench
-     * forest, one thread, rows scored back to back through {@code score}: 19.5 us a row against
-     * 37.9 us a level at a time (16 trees in step, or a finished walk's place refilled with the
-     * next tree, 22.8-28 us).
+     * forest, one thread, rows scored back to back through {@code score}: 17.4-19.5 us a row
+     * against 37.9 us a level at a time (8, 16 or 32 trees walking, a finished walk's place refilled
+     * with the next tree: 22.8-28 us).
      */
     static void reachInStep(Tree[] trees, int from, int to, double[] x, long[] reached) {
         double[] row = new double[x.length + 1];
@@ -170,10 +170,7 @@ final class Tree implements DecisionTree {
             reached[t + 7] = ((long) p7 << 32) | p7;
         }
         for (; t < to; t++) {  // the trees left over: one walk each
-            long[] nodes = trees[t].nodes;
-            int p = 0;
-            long split;
-            while ((split = nodes[2 * p + 1]) >= 0) p = step(nodes, p, split, row, 1);
+            int p = walk(trees[t].nodes, row, 1);
             reached[t] = ((long) p << 32) | p;
         }
     }
@@ -236,13 +233,15 @@ final class Tree implements DecisionTree {
             into[i + 6] = p6;
             into[i + 7] = p7;
         }
-        for (; i < count; i++) {  // the rows left over: one walk each
-            int b = starts[i] + 1;
-            int p = 0;
-            long split;
-            while ((split = nodes[2 * p + 1]) >= 0) p = step(nodes, p, split, block, b);
-            into[i] = p;
-        }
+        for (; i < count; i++) into[i] = walk(nodes, block, starts[i] + 1);  // the rows left over: one walk each
+    }
+
+    /** The leaf of one row at {@code rows[base ...]} (a {@link #PAD} before it), walked alone with {@link #step}. */
+    private static int walk(long[] nodes, double[] rows, int base) {
+        int p = 0;
+        long split;
+        while ((split = nodes[2 * p + 1]) >= 0) p = step(nodes, p, split, rows, base);
+        return p;
     }
 
     /** One step of {@link #leaves}'s walk from node p ({@code split}: its pair's second long); a leaf goes to itself. */
